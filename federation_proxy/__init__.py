@@ -1,0 +1,1 @@
+"""Federation proxy: upstream identity providers, virtual organisations and an OIDC provider (federation)."""

@@ -1,0 +1,9 @@
+"""``federation-manage``: see :mod:`svc_common.cmd.manage`."""
+
+from svc_common.cmd import manage
+
+from federation_proxy import service
+
+
+def main():
+    return manage.main(service.SPEC)

@@ -1,0 +1,7 @@
+"""SQLAlchemy models of federation_proxy."""
+
+from sqlalchemy import orm
+
+
+class Base(orm.DeclarativeBase):
+    pass

@@ -1,0 +1,1 @@
+"""Image families and their lifecycle (image_family)."""

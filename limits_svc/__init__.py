@@ -1,0 +1,1 @@
+"""Hierarchical quota enforcement over trees of projects (limits)."""

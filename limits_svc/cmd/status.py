@@ -1,0 +1,9 @@
+"""``limits-status``: see :mod:`svc_common.cmd.status`."""
+
+from svc_common.cmd import status
+
+from limits_svc import service
+
+
+def main():
+    return status.main(service.SPEC)

@@ -1,0 +1,26 @@
+"""The ``[limits]`` option group."""
+
+from oslo_config import cfg
+
+GROUP = 'limits'
+
+
+def _opts():
+    return [
+        cfg.StrOpt(
+            'mode', default='local',
+            choices=[('local', 'Projects and limits are managed through '
+                               'this service\'s own API (embedded default).'),
+                     ('keystone', 'Projects and limits are read from '
+                                  'Keystone and kept current from its '
+                                  'notifications.')],
+            help='Where the project tree and the limits come from.'),
+    ]
+
+
+def register_opts(conf):
+    conf.register_opts(_opts(), group=GROUP)
+
+
+def list_opts():
+    return [(GROUP, _opts())]

@@ -1,0 +1,8 @@
+"""What svc_common needs to know to run limits_svc."""
+
+from svc_common import service_spec
+
+SPEC = service_spec.ServiceSpec(
+    package='limits_svc', prog='limits', service_type='limits',
+    namespace='limits', default_port=9870,
+    title='Hierarchical quota enforcement over trees of projects')

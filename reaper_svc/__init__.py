@@ -1,0 +1,1 @@
+"""Preemptible instances: frees capacity for normal servers and promotes pending requests (preemption)."""

@@ -1,0 +1,9 @@
+"""``reaper-manage``: see :mod:`svc_common.cmd.manage`."""
+
+from svc_common.cmd import manage
+
+from reaper_svc import service
+
+
+def main():
+    return manage.main(service.SPEC)

@@ -1,0 +1,1 @@
+"""Pecan building blocks shared by the services' APIs."""

@@ -1,0 +1,57 @@
+"""``<prog>-status upgrade check``: is this deployment ready to run?
+
+The base checks every service shares; a service subclasses
+:class:`UpgradeChecks` and appends its own checks to ``_upgrade_checks``.
+"""
+
+import sys
+
+from oslo_config import cfg
+from oslo_upgradecheck import common_checks
+from oslo_upgradecheck import upgradecheck
+
+from svc_common import config
+from svc_common.db import migration
+
+
+class UpgradeChecks(upgradecheck.UpgradeCommands):
+
+    def __init__(self, spec, conf):
+        self.spec = spec
+        self.conf = conf
+
+    def _check_schema_at_head(self):
+        url = self.conf.database.connection
+        try:
+            current = migration.current_revision(self.spec, url)
+        except Exception as exc:  # any driver error means "cannot connect"
+            return upgradecheck.Result(
+                upgradecheck.Code.FAILURE,
+                'Cannot read the database at [database] connection: %s'
+                % exc)
+        head = migration.head_revision(self.spec)
+        if current != head:
+            return upgradecheck.Result(
+                upgradecheck.Code.FAILURE,
+                'The schema is at %s but this release needs %s: run '
+                '"%s-manage db sync".' % (current, head, self.spec.prog))
+        return upgradecheck.Result(upgradecheck.Code.SUCCESS)
+
+    def _check_policy_file(self):
+        return common_checks.check_policy_json(self, self.conf)
+
+    _upgrade_checks = (
+        ('Database schema at the latest revision', _check_schema_at_head),
+        ('Policy file format', _check_policy_file),
+    )
+
+
+def main(spec, checks_class=UpgradeChecks, argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    conf = cfg.ConfigOpts()
+    config.register_opts(conf, spec)
+    return upgradecheck.main(conf, project=config.PROJECT,
+                             upgrade_command=checks_class(spec, conf),
+                             argv=argv,
+                             default_config_files=cfg.find_config_files(
+                                 project=config.PROJECT, prog=spec.prog))

@@ -1,0 +1,1 @@
+"""Option groups that every Arbiter service has."""

@@ -1,0 +1,59 @@
+"""Config bootstrap: one ``ConfigOpts`` per service instance.
+
+Library code never reads a global ``CONF``; whoever starts a service (the
+WSGI module, a console script, a test, the local run) calls
+:func:`build_conf` and passes the object on.
+"""
+
+from oslo_config import cfg
+from oslo_db import options as db_options
+from oslo_log import log as logging
+import oslo_messaging.opts
+from oslo_policy import opts as policy_opts
+
+from svc_common.conf import api as api_conf
+from svc_common.conf import paths as paths_conf
+
+PROJECT = 'arbiter'
+
+
+def register_opts(conf, spec):
+    """Register every option group a service reads on ``conf``."""
+    paths_conf.register_opts(conf)
+    api_conf.register_opts(conf, spec.default_port)
+    db_options.set_defaults(
+        conf, connection='sqlite:///$state_path/%s.sqlite' % spec.prog)
+    for group, opts in oslo_messaging.opts.list_opts():
+        conf.register_opts(opts, group=group)
+    # Scope checks and the new persona-based defaults are always on.
+    policy_opts.set_defaults(conf, enforce_scope=True,
+                             enforce_new_defaults=True)
+    spec.module('conf').register_opts(conf)
+    logging.register_options(conf)
+
+
+def build_conf(spec, args=None, default_config_files=None,
+               overrides=None, cli_opts=()):
+    """Create, register and parse the ``ConfigOpts`` of one service.
+
+    :param args: command-line arguments (without the program name); ``[]``
+        when not given, so that importing code never parses ``sys.argv``.
+    :param default_config_files: config files to read; by default
+        oslo.config looks for ``/etc/arbiter/<prog>.conf`` and friends.
+    :param overrides: ``{(group, name): value}`` applied after parsing.
+    :param cli_opts: command-line options of the calling command.
+    """
+    conf = cfg.ConfigOpts()
+    register_opts(conf, spec)
+    conf.register_cli_opts(cli_opts)
+    conf(args or [], project=PROJECT, prog=spec.prog,
+         default_config_files=default_config_files)
+    for (group, name), value in (overrides or {}).items():
+        conf.set_override(name, value, group=group)
+    return conf
+
+
+def common_list_opts(spec):
+    """The option groups of :func:`register_opts` that svc_common owns,
+    for a service's ``list_opts()`` (the config generator)."""
+    return paths_conf.list_opts() + api_conf.list_opts(spec.default_port)

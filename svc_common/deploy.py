@@ -1,0 +1,80 @@
+"""The WSGI application of a service, with its middleware chain.
+
+:func:`deploy` is the one place where the order of the middleware is
+decided.  From the outside in:
+
+1. ``request_id``: every request and response gets ``X-OpenStack-Request-ID``;
+2. ``http_proxy_to_wsgi``: honour ``X-Forwarded-Proto`` behind a proxy;
+3. CORS, for browser clients;
+4. ``healthcheck``: ``GET /healthcheck`` answers without a token;
+5. JSON errors: every error below this point gets DESIGN.md's JSON shape;
+6. microversion negotiation (406 for a version the service does not have);
+7. authentication: keystonemiddleware ``auth_token`` or ``noauth``, skipped
+   only for the version document ``GET /``;
+8. the pecan application, whose hooks build the request context.
+"""
+
+from keystonemiddleware import auth_token
+import microversion_parse.middleware as mv_middleware
+from oslo_middleware import cors
+from oslo_middleware import healthcheck
+from oslo_middleware import http_proxy_to_wsgi
+from oslo_middleware import request_id
+import pecan
+
+from svc_common.api import hooks
+from svc_common import context
+from svc_common import errors
+
+HEALTHCHECK_PATH = '/healthcheck'
+
+
+class _PathSwitch(object):
+    """Send requests for a few exact paths to another application."""
+
+    def __init__(self, default, routes):
+        self.default = default
+        self.routes = routes
+
+    def __call__(self, environ, start_response):
+        app = self.routes.get(environ.get('PATH_INFO', ''), self.default)
+        return app(environ, start_response)
+
+
+def _auth_middleware(app, conf):
+    if conf.api.auth_strategy == 'noauth':
+        authenticated = context.NoAuthMiddleware(app)
+    else:
+        authenticated = auth_token.AuthProtocol(
+            app, {'oslo_config_config': conf})
+    # The version document is public, as in every OpenStack service.
+    return _PathSwitch(authenticated, {'': app, '/': app})
+
+
+def _microversion_middleware(app, spec):
+    return mv_middleware.MicroversionMiddleware(
+        app, spec.service_type, list(spec.versions))
+
+
+def pecan_app(spec, conf, enforcer, db, notifier=None):
+    root = spec.module('api.root').RootController()
+    return pecan.make_app(
+        root,
+        hooks=[hooks.ContextHook(),
+               hooks.ServiceHook(spec, conf, enforcer, db, notifier)],
+        force_canonical=False,
+        guess_content_type_from_ext=False)
+
+
+def deploy(spec, conf, enforcer, db, notifier=None):
+    """Build the complete WSGI application of one service."""
+    app = pecan_app(spec, conf, enforcer, db, notifier)
+    app = _auth_middleware(app, conf)
+    app = _microversion_middleware(app, spec)
+    app = errors.JsonErrorMiddleware(app, spec.namespace)
+    app = _PathSwitch(app, {
+        HEALTHCHECK_PATH: healthcheck.Healthcheck(None, conf)})
+    app = cors.CORS(app, conf)
+    app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    app = request_id.RequestId(app)
+    return app

@@ -1,0 +1,179 @@
+"""Errors in the one JSON shape that every Arbiter service answers with.
+
+Every error response looks like::
+
+    {"errors": [{"status": 409, "code": "limits.over_limit",
+                 "title": "Conflict", "detail": "...",
+                 "request_id": "req-..."}]}
+
+Controllers and the domain layer raise :class:`ApiError` (or one of its
+subclasses); :class:`JsonErrorMiddleware` turns those, every error that the
+routing layer or another middleware produced (404, 405, 401 from
+keystonemiddleware, 406 from microversion negotiation ...) and any unexpected
+exception into that shape.
+"""
+
+import http.client
+import json
+import logging
+import re
+
+import webob
+import webob.dec
+
+LOG = logging.getLogger(__name__)
+
+JSON_TYPE = 'application/json'
+
+# Code suffixes used for errors that no controller chose a code for.
+_GENERIC_CODES = {
+    400: 'bad_request',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'not_found',
+    405: 'method_not_allowed',
+    406: 'not_acceptable',
+    409: 'conflict',
+    413: 'request_too_large',
+    415: 'unsupported_media_type',
+    500: 'internal_error',
+    503: 'service_unavailable',
+}
+
+
+class ApiError(Exception):
+    """An error with an HTTP status and a namespaced code.
+
+    ``code`` is the part after the service prefix (``over_limit`` becomes
+    ``limits.over_limit``); a code that already contains a dot is used as
+    it is.  ``extra`` is merged into the error object, for details a client
+    can act on (e.g. the blocking levels of an over-limit answer).
+    """
+
+    status = 500
+    code = None
+
+    def __init__(self, detail, code=None, status=None, **extra):
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.extra = extra
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+def status_title(status):
+    return http.client.responses.get(status, 'Error')
+
+
+def error_object(prefix, status, detail, request_id=None, code=None,
+                 title=None, **extra):
+    """One member of the ``errors`` list."""
+    code = code or _GENERIC_CODES.get(status, 'error')
+    if '.' not in code:
+        code = '%s.%s' % (prefix, code)
+    obj = {'status': status, 'code': code,
+           'title': title or status_title(status),
+           'detail': detail, 'request_id': request_id}
+    obj.update(extra)
+    return obj
+
+
+def error_response(prefix, status, detail, request_id=None, code=None,
+                   headers=None, **extra):
+    body = {'errors': [error_object(prefix, status, detail, request_id,
+                                    code=code, **extra)]}
+    resp = webob.Response(status=status, content_type=JSON_TYPE,
+                          charset='utf-8')
+    resp.text = json.dumps(body)
+    for name, value in headers or ():
+        resp.headers[name] = value
+    return resp
+
+
+def _is_arbiter_error_body(resp):
+    if not resp.content_type or 'json' not in resp.content_type:
+        return False
+    try:
+        body = json.loads(resp.body or b'null')
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get('errors'), list)
+
+
+_TAG = re.compile(r'<[^>]+>')
+
+
+def _detail_of(resp):
+    """Best human-readable detail out of an error response of another layer.
+
+    keystonemiddleware answers ``{"error": {"message": ...}}``; webob, pecan
+    and the microversion middleware answer plain text or HTML that repeats
+    the status line before the explanation.
+    """
+    text = resp.body.decode(resp.charset or 'utf-8', 'replace')
+    if resp.content_type and 'json' in resp.content_type:
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get('error'), dict):
+            return str(body['error'].get('message') or text)
+    status_line = '%d %s' % (resp.status_code, status_title(resp.status_code))
+    words = [line.strip() for line in _TAG.sub('\n', text).splitlines()]
+    words = [w for w in words if w and w != status_line]
+    return ' '.join(words) or status_title(resp.status_code)
+
+
+# Headers of the original error response worth keeping when it is rewritten.
+_KEPT_HEADERS = ('WWW-Authenticate', 'Allow', 'OpenStack-API-Version',
+                 'Vary', 'Retry-After')
+
+
+class JsonErrorMiddleware(object):
+    """Give every error leaving the application DESIGN.md's JSON shape."""
+
+    def __init__(self, application, prefix):
+        self.application = application
+        self.prefix = prefix
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        request_id = req.environ.get('openstack.request_id')
+        try:
+            resp = req.get_response(self.application)
+        except ApiError as exc:
+            return error_response(self.prefix, exc.status, exc.detail,
+                                  request_id, code=exc.code, **exc.extra)
+        except Exception:
+            LOG.exception('Unexpected error answering %s %s',
+                          req.method, req.path)
+            return error_response(self.prefix, 500,
+                                  'The server met an unexpected error.',
+                                  request_id)
+        if resp.status_code < 400 or _is_arbiter_error_body(resp):
+            return resp
+        kept = [(h, resp.headers[h]) for h in _KEPT_HEADERS
+                if h in resp.headers]
+        new = error_response(self.prefix, resp.status_code, _detail_of(resp),
+                             request_id, headers=kept)
+        if req.method == 'HEAD':
+            new.body = b''
+        return new

@@ -1,0 +1,52 @@
+"""What makes one Arbiter service: the description svc_common builds from.
+
+Each service package has a ``service.py`` with a module-level ``SPEC``; the
+config bootstrap, the WSGI app factory, the database tools, the console
+scripts and the local run all take that ``SPEC`` rather than knowing about
+any particular service.
+"""
+
+import dataclasses
+import importlib
+import os
+import typing
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceSpec:
+    #: Python package of the service, e.g. ``limits_svc``.
+    package: str
+    #: Command and config-file prefix, e.g. ``limits`` (``limits-api``,
+    #: ``/etc/arbiter/limits.conf``).
+    prog: str
+    #: Keystone catalog service type; also the microversion header's name.
+    service_type: str
+    #: Prefix of error codes and policy rule names, e.g. ``limits`` in
+    #: ``limits.over_limit`` and ``limits:root:get``.
+    namespace: str
+    #: Default TCP port of the API.
+    default_port: int
+    #: One line saying what the service is for (version document, --help).
+    title: str
+    #: Microversions this service supports, oldest first.
+    versions: typing.Tuple[str, ...] = ('1.0',)
+    #: Callable extensions to the ``<prog>-manage`` command; see
+    #: :mod:`svc_common.cmd.manage`.
+    manage_commands: typing.Tuple[typing.Callable, ...] = ()
+
+    def module(self, name):
+        """Import a module of the service package, e.g. ``conf``."""
+        return importlib.import_module('%s.%s' % (self.package, name))
+
+    @property
+    def migrations_dir(self):
+        db = self.module('db')
+        return os.path.join(os.path.dirname(db.__file__), 'migrations')
+
+    @property
+    def min_version(self):
+        return self.versions[0]
+
+    @property
+    def max_version(self):
+        return self.versions[-1]

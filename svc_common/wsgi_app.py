@@ -1,0 +1,50 @@
+"""Turn a service's SPEC and config into a ready WSGI application.
+
+``<service>/wsgi.py`` calls :func:`init_application` at import time, which
+is what uwsgi, gunicorn or mod_wsgi expect.  The config file is found the
+oslo.config way (``/etc/arbiter/<prog>.conf``), or named by the environment
+variable ``ARBITER_<PROG>_CONFIG`` (e.g. ``ARBITER_LIMITS_CONFIG``).
+"""
+
+import os
+import socket
+
+from oslo_log import log as logging
+import oslo_messaging
+
+from svc_common import config
+from svc_common.db import database
+from svc_common import deploy
+from svc_common import policy
+
+
+def config_env_var(spec):
+    return 'ARBITER_%s_CONFIG' % spec.prog.upper().replace('-', '_')
+
+
+def make_notifier(spec, conf):
+    """The service's notifier; it sends nothing unless
+    ``[oslo_messaging_notifications] driver`` is set."""
+    transport = oslo_messaging.get_notification_transport(conf)
+    return oslo_messaging.Notifier(transport,
+                                   publisher_id='%s.%s' % (spec.prog,
+                                                           socket.gethostname()))
+
+
+def make_application(spec, conf):
+    """Build the WSGI app of ``spec`` from an already parsed ``conf``."""
+    enforcer = policy.make_enforcer(conf, spec.module('policies').list_rules())
+    db = database.Database(conf)
+    notifier = make_notifier(spec, conf)
+    return deploy.deploy(spec, conf, enforcer, db, notifier)
+
+
+def init_application(spec):
+    """Read the service's config and logging setup; return the app."""
+    files = None
+    named = os.environ.get(config_env_var(spec))
+    if named:
+        files = [named]
+    conf = config.build_conf(spec, default_config_files=files)
+    logging.setup(conf, spec.prog)
+    return make_application(spec, conf)
