@@ -5,6 +5,7 @@ WSGI module, a console script, a test, the local run) calls
 :func:`build_conf` and passes the object on.
 """
 
+from keystonemiddleware import auth_token
 from oslo_config import cfg
 from oslo_db import options as db_options
 from oslo_log import log as logging
@@ -23,7 +24,8 @@ def register_opts(conf, spec):
     api_conf.register_opts(conf, spec.default_port)
     db_options.set_defaults(
         conf, connection='sqlite:///$state_path/%s.sqlite' % spec.prog)
-    for group, opts in oslo_messaging.opts.list_opts():
+    for group, opts in (auth_token.list_opts() +
+                        oslo_messaging.opts.list_opts()):
         conf.register_opts(opts, group=group)
     # Scope checks and the new persona-based defaults are always on.
     policy_opts.set_defaults(conf, enforce_scope=True,

@@ -56,8 +56,9 @@ def _microversion_middleware(app, spec):
         app, spec.service_type, list(spec.versions))
 
 
-def pecan_app(spec, conf, enforcer, db, notifier=None):
-    root = spec.module('api.root').RootController()
+def pecan_app(spec, conf, enforcer, db, notifier=None, root=None):
+    if root is None:
+        root = spec.module('api.root').RootController()
     return pecan.make_app(
         root,
         hooks=[hooks.ContextHook(),
@@ -66,9 +67,13 @@ def pecan_app(spec, conf, enforcer, db, notifier=None):
         guess_content_type_from_ext=False)
 
 
-def deploy(spec, conf, enforcer, db, notifier=None):
-    """Build the complete WSGI application of one service."""
-    app = pecan_app(spec, conf, enforcer, db, notifier)
+def deploy(spec, conf, enforcer, db, notifier=None, root=None):
+    """Build the complete WSGI application of one service.
+
+    :param root: a pecan root controller to use instead of the service's
+        own (tests use it to look at what handlers receive).
+    """
+    app = pecan_app(spec, conf, enforcer, db, notifier, root)
     app = _auth_middleware(app, conf)
     app = _microversion_middleware(app, spec)
     app = errors.JsonErrorMiddleware(app, spec.namespace)
