@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the Debian packages whose servers the functional tests start
+# privately (RabbitMQ, PostgreSQL). The tests start and stop their own
+# instances on 127.0.0.1; the packaged services are not used.
+set -euo pipefail
+need=()
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Need root to install: ${need[*]}" >&2
+    exit 1
+  fi
+  echo "Installing ${need[*]} ..."
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
+  # The packages start their own services; the tests do not use them.
+  service rabbitmq-server stop >/dev/null 2>&1 || true
+  service postgresql stop >/dev/null 2>&1 || true
+fi

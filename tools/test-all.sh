@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The README's second command: install what the tests need (Debian's
+# rabbitmq-server and postgresql, a .venv with the test requirements) and
+# run the whole test suite, unit and functional, with stestr.
+# Extra arguments are a stestr filter, e.g. tools/test-all.sh limits_svc
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-peers.sh
+tools/setup-venv.sh --with-tests
+export PATH="$PWD/.venv/bin:$PATH"
+log=$(mktemp)
+status=0
+.venv/bin/stestr run "$@" 2>&1 | tee "$log" || status=$?
+passed=$(grep -oP '^ - Passed: \K[0-9]+' "$log" | tail -1 || true)
+failed=$(grep -oP '^ - Failed: \K[0-9]+' "$log" | tail -1 || true)
+skipped=$(grep -oP '^ - Skipped: \K[0-9]+' "$log" | tail -1 || true)
+rm -f "$log"
+echo
+echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+exit $status
