@@ -1,7 +1,92 @@
-"""SQLAlchemy models of limits_svc."""
+"""SQLAlchemy models of limits_svc.
 
+``usages`` is the ledger the allocation decision reads and writes: per
+project and resource, the project's own usage and its subtree usage (own
+plus every descendant's), kept current by every allocation in the same
+transaction as the allocation rows themselves.
+"""
+
+import sqlalchemy as sa
 from sqlalchemy import orm
 
 
 class Base(orm.DeclarativeBase):
     pass
+
+
+class _Timestamps(object):
+    created_at = sa.Column(sa.DateTime, nullable=False,
+                           server_default=sa.func.now())
+    updated_at = sa.Column(sa.DateTime, nullable=True,
+                           onupdate=sa.func.now())
+
+
+class Project(_Timestamps, Base):
+    __tablename__ = 'projects'
+
+    id = sa.Column(sa.String(64), primary_key=True)
+    name = sa.Column(sa.String(255), nullable=True)
+    parent_id = sa.Column(sa.String(64), nullable=True, index=True)
+    domain_id = sa.Column(sa.String(64), nullable=False, default='default')
+
+
+class RegisteredLimit(_Timestamps, Base):
+    __tablename__ = 'registered_limits'
+    __table_args__ = (
+        sa.UniqueConstraint('service_id', 'region_id', 'resource_name',
+                            name='uniq_registered_limits0service_region_res'),
+    )
+
+    id = sa.Column(sa.String(64), primary_key=True)
+    service_id = sa.Column(sa.String(64), nullable=False)
+    region_id = sa.Column(sa.String(64), nullable=True)
+    resource_name = sa.Column(sa.String(255), nullable=False, index=True)
+    default_limit = sa.Column(sa.BigInteger, nullable=False)
+    description = sa.Column(sa.Text, nullable=True)
+
+
+class ProjectLimit(_Timestamps, Base):
+    __tablename__ = 'project_limits'
+    __table_args__ = (
+        sa.UniqueConstraint('project_id', 'domain_id', 'service_id',
+                            'region_id', 'resource_name', 'scope',
+                            name='uniq_project_limits0target_res_scope'),
+        sa.Index('project_limits_project_resource_idx', 'project_id',
+                 'resource_name'),
+    )
+
+    id = sa.Column(sa.String(64), primary_key=True)
+    project_id = sa.Column(sa.String(64), nullable=True)
+    domain_id = sa.Column(sa.String(64), nullable=True)
+    service_id = sa.Column(sa.String(64), nullable=False)
+    region_id = sa.Column(sa.String(64), nullable=True)
+    resource_name = sa.Column(sa.String(255), nullable=False)
+    resource_limit = sa.Column(sa.BigInteger, nullable=False)
+    scope = sa.Column(sa.String(16), nullable=False, default='project')
+    description = sa.Column(sa.Text, nullable=True)
+
+
+class Allocation(_Timestamps, Base):
+    __tablename__ = 'allocations'
+    __table_args__ = (
+        sa.Index('allocations_project_idx', 'project_id'),
+        sa.Index('allocations_expires_idx', 'expires_at'),
+    )
+
+    consumer_id = sa.Column(sa.String(64), primary_key=True)
+    resource_name = sa.Column(sa.String(255), primary_key=True)
+    project_id = sa.Column(sa.String(64), nullable=False)
+    amount = sa.Column(sa.BigInteger, nullable=False)
+    expires_at = sa.Column(sa.DateTime, nullable=True)
+
+
+class Usage(Base):
+    __tablename__ = 'usages'
+
+    project_id = sa.Column(sa.String(64), primary_key=True)
+    resource_name = sa.Column(sa.String(255), primary_key=True)
+    own_used = sa.Column(sa.BigInteger, nullable=False, default=0)
+    subtree_used = sa.Column(sa.BigInteger, nullable=False, default=0)
+    # Part of own_used that no allocation explains: set by reconciliation
+    # with an outside count (e.g. Placement's usages).
+    adjustment = sa.Column(sa.BigInteger, nullable=False, default=0)

@@ -12,7 +12,9 @@ services (the local run, the tests) needs one per service, so each
 import os
 
 from oslo_db.sqlalchemy import enginefacade
+import sqlalchemy
 import sqlalchemy.engine
+import sqlalchemy.event
 
 
 def ensure_sqlite_dir(url):
@@ -21,6 +23,36 @@ def ensure_sqlite_dir(url):
             None, '', ':memory:'):
         directory = os.path.dirname(os.path.abspath(parsed.database))
         os.makedirs(directory, exist_ok=True)
+
+
+# How long a SQLite connection waits for another process's write lock.
+SQLITE_BUSY_TIMEOUT_MS = 30000
+
+
+def _serialize_sqlite_writers(engine):
+    """Make SQLite safe for several API processes writing at once.
+
+    Every transaction starts with ``BEGIN IMMEDIATE``, which takes the
+    database's write lock up front: a read-then-write transaction can never
+    be overtaken between its read and its write (so check-then-act
+    decisions stay atomic across processes), and waiting writers queue on
+    the busy timeout rather than failing with "database is locked" when
+    they try to upgrade a read lock.  WAL lets readers outside
+    transactions proceed meanwhile.
+    """
+
+    @sqlalchemy.event.listens_for(engine, 'connect')
+    def _pragmas(dbapi_con, record):
+        dbapi_con.execute('PRAGMA busy_timeout = %d' % SQLITE_BUSY_TIMEOUT_MS)
+        dbapi_con.execute('PRAGMA journal_mode = WAL')
+
+    # insert=True: runs before oslo.db's own listener, which then sees the
+    # transaction already begun and emits no plain BEGIN.
+    @sqlalchemy.event.listens_for(engine, 'begin', insert=True)
+    def _begin_immediate(conn):
+        if 'in_transaction' not in conn.info:
+            conn.exec_driver_sql('BEGIN IMMEDIATE')
+            conn.info['in_transaction'] = True
 
 
 class Database(object):
@@ -34,6 +66,12 @@ class Database(object):
         settings = dict(conf.database.items())
         settings['sqlite_fk'] = True
         self._context.configure(**settings)
+        if self.dialect == 'sqlite':
+            _serialize_sqlite_writers(self.engine)
+
+    @property
+    def dialect(self):
+        return sqlalchemy.engine.make_url(self.url).get_backend_name()
 
     @property
     def writer(self):

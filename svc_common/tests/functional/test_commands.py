@@ -26,9 +26,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 
 
 def command(name):
-    """Full path of an installed console script (``pip install -e .``)."""
-    path = shutil.which(name) or os.path.join(os.path.dirname(
-        sys.executable), name)
+    """Full path of an installed console script (``pip install -e .``),
+    preferring the one installed beside the running interpreter."""
+    path = os.path.join(os.path.dirname(sys.executable), name)
+    if not os.path.exists(path):
+        path = shutil.which(name) or path
     if not os.path.exists(path):
         raise AssertionError('%s is not installed: run pip install -e .'
                              % name)
