@@ -1,0 +1,176 @@
+"""Transports, notifiers and listeners over oslo.messaging.
+
+Every helper takes the service's own ``ConfigOpts``; nothing here reads the
+global ``cfg.CONF``. A typical service does::
+
+    transport = bus.get_notification_transport(conf)
+    notifier = bus.get_notifier(conf, 'preemption.host1',
+                                transport=transport)
+    notifier.info(ctxt, 'preemption.notice', bus.to_payload(notice))
+
+    listener = bus.get_notification_listener(
+        conf, transport, ['reaper_notifications'], [endpoint],
+        pool='reaper_svc')
+    listener.start()
+    ...
+    listener.stop()
+    listener.wait()
+
+Listeners run endpoints in threads (the ``threading`` executor, never
+eventlet) and consume from a queue named after their pool, so that each
+service gets its own copy of every notification instead of competing with
+other consumers of the same topic. Delivery is at least once: wrap endpoint
+methods with :func:`svc_common.messaging.idempotency.handle_once`.
+"""
+
+import collections.abc
+import datetime
+import uuid
+
+import oslo_messaging
+
+from svc_common.messaging import routing_notifier
+
+EXECUTOR = 'threading'
+
+
+def get_notification_transport(conf, url=None):
+    """Return the transport notifications are sent and received on.
+
+    :param conf: the service's ``ConfigOpts``
+    :param url: a transport URL such as ``rabbit://user:pw@host:5672/``;
+        by default ``[oslo_messaging_notifications] transport_url``, then
+        ``[DEFAULT] transport_url``.
+    """
+    return oslo_messaging.get_notification_transport(conf, url=url)
+
+
+def get_rpc_transport(conf, url=None):
+    """Return the transport for RPC calls and casts (``[DEFAULT]
+    transport_url`` unless ``url`` is given)."""
+    return oslo_messaging.get_rpc_transport(conf, url=url)
+
+
+def get_notifier(conf, publisher_id, topics=None, driver='messagingv2',
+                 transport=None):
+    """Return an ``oslo_messaging.Notifier`` for ``publisher_id``.
+
+    :param topics: topics to publish on; by default ``[oslo_messaging_
+        notifications] topics``.
+    :param driver: notification driver name; ``None`` means the drivers
+        configured in ``[oslo_messaging_notifications] driver``.
+    :param transport: a notification transport built from ``conf``; one is
+        created when omitted.
+    :raises routing_notifier.RoutingConfigError: when the ``arbiter-routing``
+        driver is asked for and its routing file is unusable. oslo.messaging
+        itself would only log that error and then drop every notification.
+    """
+    if transport is None:
+        transport = get_notification_transport(conf)
+    drivers = [driver] if driver is not None else _configured_drivers(conf)
+    if routing_notifier.DRIVER_NAME in drivers:
+        routing_notifier.load_routes(conf)
+    return oslo_messaging.Notifier(transport, publisher_id=publisher_id,
+                                   driver=driver, topics=topics)
+
+
+def _configured_drivers(conf):
+    # Creating a notification transport registers this group.
+    return conf.oslo_messaging_notifications.driver
+
+
+def get_notification_listener(conf, transport, targets_or_topics, endpoints,
+                              pool=None, allow_requeue=True):
+    """Return a notification listener (not yet started).
+
+    :param conf: the service's ``ConfigOpts`` (``transport`` must have been
+        built from it)
+    :param targets_or_topics: topic names and/or ``oslo_messaging.Target``
+        objects (a single one is accepted too)
+    :param endpoints: objects with ``info``/``warn``/``error``... methods
+        taking ``(ctxt, publisher_id, event_type, payload, metadata)``
+    :param pool: name of the pool, and of the queue on RabbitMQ. Required:
+        listeners of one service share a pool and split its notifications;
+        different services use different pools and each get them all.
+    :param allow_requeue: let endpoints return
+        ``oslo_messaging.NotificationResult.REQUEUE`` (an endpoint that
+        raises is requeued too).
+    """
+    if not pool:
+        raise ValueError('a listener needs a pool name (for example the '
+                         'service name): without one it would compete with '
+                         'every other consumer of the same topics')
+    return oslo_messaging.get_notification_listener(
+        transport, _targets(targets_or_topics), list(endpoints),
+        executor=EXECUTOR, allow_requeue=allow_requeue, pool=pool)
+
+
+def _targets(targets_or_topics):
+    if isinstance(targets_or_topics, (str, oslo_messaging.Target)):
+        targets_or_topics = [targets_or_topics]
+    targets = [oslo_messaging.Target(topic=item) if isinstance(item, str)
+               else item for item in targets_or_topics]
+    if not targets:
+        raise ValueError('a listener needs at least one topic or target')
+    return targets
+
+
+def to_payload(obj):
+    """Return a JSON-serialisable copy of the mapping ``obj``.
+
+    Nested mappings, lists and tuples are copied; ``datetime`` and ``date``
+    values become ISO 8601 strings, ``UUID`` values strings, sets and
+    frozensets sorted lists. ``str``, ``int``, ``float``, ``bool`` and
+    ``None`` are kept as they are.
+
+    :raises TypeError: for any other type, naming where it was found (for
+        example ``payload['servers'][2]``), and for mapping keys that are not
+        strings (UUID keys are converted).
+    """
+    if not isinstance(obj, collections.abc.Mapping):
+        raise TypeError('a notification payload must be a mapping, not %s'
+                        % type(obj).__name__)
+    return _convert(obj, 'payload')
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _convert(value, where):
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, collections.abc.Mapping):
+        return {_key(key, where): _convert(item, '%s[%r]' % (where, key))
+                for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_convert(item, '%s[%d]' % (where, index))
+                for index, item in enumerate(value)]
+    if isinstance(value, (set, frozenset)):
+        return _sorted_set(value, where)
+    raise TypeError('%s: cannot put a %s in a notification payload; convert '
+                    'it to a string, number, list or dict first'
+                    % (where, type(value).__name__))
+
+
+def _key(key, where):
+    if isinstance(key, uuid.UUID):
+        return str(key)
+    if not isinstance(key, str):
+        raise TypeError('%s: mapping key %r is a %s; payload keys must be '
+                        'strings' % (where, key, type(key).__name__))
+    return key
+
+
+def _sorted_set(value, where):
+    items = [_convert(item, '%s{%r}' % (where, item)) for item in value]
+    try:
+        return sorted(items)
+    except TypeError:
+        raise TypeError('%s: the set mixes types that cannot be ordered '
+                        '(%s); use a list instead'
+                        % (where, ', '.join(sorted(
+                            {type(item).__name__ for item in items}))))
