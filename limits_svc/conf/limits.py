@@ -15,6 +15,14 @@ def _opts():
                                   'Keystone and kept current from its '
                                   'notifications.')],
             help='Where the project tree and the limits come from.'),
+        cfg.StrOpt(
+            'no_limit_policy', default='deny',
+            choices=[('deny', 'A resource with no limit at all (no '
+                              'registered default, no project limit) may '
+                              'not be used: as oslo.limit behaves.'),
+                     ('unlimited', 'A resource with no limit at all may be '
+                                   'used without bound.')],
+            help='What a resource that nothing limits means.'),
     ]
 
 

@@ -1,0 +1,105 @@
+"""/v1/projects: the project tree, and each project's usage report."""
+
+import pecan
+from pecan import rest
+
+from limits_svc.api import common
+from limits_svc.db import api as db_api
+from limits_svc import quota_tree
+from limits_svc.schemas import project as schema
+from svc_common.api import validation
+
+
+def _project_dict(project):
+    return {'id': project.id, 'name': project.name,
+            'parent_id': project.parent_id, 'domain_id': project.domain_id,
+            'created_at': common.isoformat(project.created_at),
+            'updated_at': common.isoformat(project.updated_at)}
+
+
+def usage_report(session, project_id, subtree, no_limit_policy):
+    """Limits and usage of the project, or of each project of its subtree."""
+    parents = (db_api.subtree_parents(session, project_id) if subtree else
+               {db_api.get_project(session, project_id).id: None})
+    tree = quota_tree.ProjectTree(parents)
+    ids = list(parents)
+    own = db_api.own_usages(session, ids)
+    names = sorted({name for usage in own.values() for name in usage} |
+                   db_api.limited_resource_names(session, ids))
+    catalog = db_api.limit_catalog(session, ids, names, no_limit_policy)
+    levels = quota_tree.usage_report(tree, project_id, catalog, own, names)
+    return [level.to_dict() for level in levels]
+
+
+class UsageController(rest.RestController):
+    """GET /v1/projects/{project_id}/usage[?subtree=true]"""
+
+    @pecan.expose('json')
+    def get_all(self, project_id):
+        common.authorize('usage:get', {'project_id': project_id})
+        subtree = validation.boolean_param(pecan.request.params, 'subtree')
+        with common.reader() as session:
+            levels = usage_report(session, project_id, subtree,
+                                  pecan.request.conf.limits.no_limit_policy)
+        return {'project_id': project_id, 'subtree': subtree,
+                'projects': levels}
+
+
+class ProjectsController(rest.RestController):
+
+    usage = UsageController()
+
+    @pecan.expose('json')
+    def get_all(self):
+        ctx = pecan.request.context
+        common.authorize('project:list', hide_outside=False)
+        params = pecan.request.params
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        with common.reader() as session:
+            rows = db_api.list_projects(session, limit, marker,
+                                        params.get('parent_id'),
+                                        only=common.visible_project(ctx))
+            projects = [_project_dict(p) for p in rows]
+        return {'projects': projects, 'links': validation.links_for_page(
+            projects, limit, 'id', '/v1/projects', params)}
+
+    @pecan.expose('json')
+    def get_one(self, project_id):
+        common.authorize('project:get', {'project_id': project_id})
+        with common.reader() as session:
+            return {'project': _project_dict(
+                db_api.get_project(session, project_id))}
+
+    @pecan.expose('json')
+    def post(self):
+        common.authorize('project:create', hide_outside=False)
+        common.require_local_mode('Projects')
+        body = validation.json_body(schema.CREATE)
+        with common.writer() as session:
+            project = db_api.create_project(
+                session, body['id'], body.get('name'), body.get('parent_id'),
+                body.get('domain_id', 'default'))
+            return common.created({'project': _project_dict(project)})
+
+    @pecan.expose('json')
+    def patch(self, project_id):
+        common.authorize('project:update', {'project_id': project_id})
+        common.require_local_mode('Projects')
+        body = validation.json_body(schema.UPDATE)
+        with common.writer() as session:
+            project = db_api.get_project(session, project_id)
+            if 'name' in body:
+                project.name = body['name']
+            if 'parent_id' in body and body['parent_id'] != project.parent_id:
+                project = db_api.set_project_parent(session, project_id,
+                                                    body['parent_id'])
+            return {'project': _project_dict(project)}
+
+    @pecan.expose('json')
+    def delete(self, project_id):
+        common.authorize('project:delete', {'project_id': project_id})
+        common.require_local_mode('Projects')
+        with common.writer() as session:
+            db_api.delete_project(session, project_id)
+        common.no_content()

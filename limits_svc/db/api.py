@@ -1,0 +1,602 @@
+"""Queries of limits_svc: the ledger, limits and projects.
+
+The allocation write path is the heart of the service and is atomic:
+
+1. the usage rows of every (level of the project's chain, resource) the
+   change touches are created if missing, then locked in one sorted order
+   (``SELECT ... FOR UPDATE`` on PostgreSQL and MySQL; SQLite transactions
+   already hold the database's write lock from ``BEGIN IMMEDIATE``);
+2. the decision is taken by :func:`limits_svc.quota_tree.check_allocation`
+   on the locked figures;
+3. the allocation rows and the counters of every level are written in the
+   same transaction, or nothing is.
+
+Since every writer locks the rows it reads, in the same order, two
+concurrent allocations that share any level of the tree serialise on that
+level's row, and no level can be pushed over a limit by a race.
+"""
+
+import datetime
+import uuid
+
+from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from limits_svc.db import models
+from limits_svc import quota_tree
+from svc_common import errors
+
+# A chain longer than this is a loop in the data, not a real tree.
+MAX_DEPTH = 64
+
+
+class ProjectNotFound(errors.NotFound):
+    code = 'project_not_found'
+
+
+class LimitNotFound(errors.NotFound):
+    code = 'limit_not_found'
+
+
+class AllocationNotFound(errors.NotFound):
+    code = 'allocation_not_found'
+
+
+class OverLimit(errors.Conflict):
+    code = 'over_limit'
+
+    def __init__(self, violations):
+        blocking = [v.to_dict() for v in violations]
+        detail = '; '.join(
+            '%s of project %s: %s limit %d, usage %d, requested %+d'
+            % (v['resource'], v['project_id'], v['scope'], v['limit'],
+               v['usage'], v['delta']) for v in blocking)
+        super().__init__('Over limit: %s.' % detail, blocking=blocking)
+
+
+class Conflict(errors.Conflict):
+    pass
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+# --------------------------------------------------------------------------
+# Projects and the tree
+# --------------------------------------------------------------------------
+
+def chain_ids(session, project_id):
+    """``[project_id, parent, ..., root]`` read in one recursive query."""
+    projects = models.Project.__table__
+    anchor = sa.select(projects.c.id, projects.c.parent_id,
+                       sa.literal(0).label('depth')).where(
+        projects.c.id == project_id).cte('chain', recursive=True)
+    step = sa.select(projects.c.id, projects.c.parent_id,
+                     (anchor.c.depth + 1).label('depth')).join(
+        anchor, projects.c.id == anchor.c.parent_id).where(
+        anchor.c.depth < MAX_DEPTH)
+    chain = anchor.union_all(step)
+    rows = session.execute(
+        sa.select(chain.c.id).order_by(chain.c.depth)).all()
+    if not rows:
+        raise ProjectNotFound('No project %s.' % project_id)
+    return [row.id for row in rows]
+
+
+def subtree_parents(session, project_id):
+    """``{id: parent_id}`` of ``project_id`` and all its descendants."""
+    projects = models.Project.__table__
+    anchor = sa.select(projects.c.id, projects.c.parent_id,
+                       sa.literal(0).label('depth')).where(
+        projects.c.id == project_id).cte('subtree', recursive=True)
+    step = sa.select(projects.c.id, projects.c.parent_id,
+                     (anchor.c.depth + 1).label('depth')).join(
+        anchor, projects.c.parent_id == anchor.c.id).where(
+        anchor.c.depth < MAX_DEPTH)
+    tree = anchor.union_all(step)
+    rows = session.execute(sa.select(tree.c.id, tree.c.parent_id)).all()
+    if not rows:
+        raise ProjectNotFound('No project %s.' % project_id)
+    parents = {row.id: row.parent_id for row in rows}
+    parents[project_id] = None  # the report's root
+    return parents
+
+
+def get_project(session, project_id):
+    project = session.get(models.Project, project_id)
+    if project is None:
+        raise ProjectNotFound('No project %s.' % project_id)
+    return project
+
+
+def list_projects(session, limit, marker=None, parent_id=None, only=None):
+    query = sa.select(models.Project).order_by(models.Project.id)
+    if only is not None:
+        query = query.where(models.Project.id == only)
+    if parent_id is not None:
+        query = query.where(models.Project.parent_id == parent_id)
+    if marker is not None:
+        query = query.where(models.Project.id > marker)
+    return session.scalars(query.limit(limit)).all()
+
+
+def create_project(session, project_id, name=None, parent_id=None,
+                   domain_id='default'):
+    if session.get(models.Project, project_id) is not None:
+        raise Conflict('Project %s exists already.' % project_id,
+                       code='project_exists')
+    if parent_id is not None:
+        get_project(session, parent_id)
+    project = models.Project(id=project_id, name=name, parent_id=parent_id,
+                             domain_id=domain_id)
+    session.add(project)
+    session.flush()
+    return project
+
+
+def set_project_parent(session, project_id, parent_id):
+    """Move a project; subtree counters are recomputed for the new tree."""
+    project = get_project(session, project_id)
+    if parent_id is not None:
+        if project_id in chain_ids(session, parent_id):
+            raise Conflict('Project %s cannot move under its own subtree.'
+                           % project_id, code='project_cycle')
+    project.parent_id = parent_id
+    session.flush()
+    recompute_subtree_usage(session)
+    return project
+
+
+def delete_project(session, project_id):
+    project = get_project(session, project_id)
+    child = session.scalar(sa.select(models.Project.id).where(
+        models.Project.parent_id == project_id).limit(1))
+    if child is not None:
+        raise Conflict('Project %s still has child projects.' % project_id,
+                       code='project_has_children')
+    used = session.scalar(sa.select(models.Allocation.consumer_id).where(
+        models.Allocation.project_id == project_id).limit(1))
+    if used is not None:
+        raise Conflict('Project %s still has allocations.' % project_id,
+                       code='project_in_use')
+    session.execute(sa.delete(models.ProjectLimit).where(
+        models.ProjectLimit.project_id == project_id))
+    session.execute(sa.delete(models.Usage).where(
+        models.Usage.project_id == project_id))
+    session.delete(project)
+
+
+def _lock_all_usages(session):
+    if session.bind.dialect.name == 'postgresql':
+        session.execute(sa.text(
+            'LOCK TABLE usages IN SHARE ROW EXCLUSIVE MODE'))
+
+
+def recompute_subtree_usage(session):
+    """Set every subtree counter from the own counters and the tree.
+
+    Used after the tree changes shape; holds off every allocation (table
+    lock) while it runs.
+    """
+    _lock_all_usages(session)
+    parents = dict(session.execute(
+        sa.select(models.Project.id, models.Project.parent_id)).all())
+    parents = {pid: (parent if parent in parents else None)
+               for pid, parent in parents.items()}
+    tree = quota_tree.ProjectTree(parents)
+    own = {}
+    rows = {}
+    for usage in session.scalars(sa.select(models.Usage)):
+        rows[(usage.project_id, usage.resource_name)] = usage
+        if usage.project_id in parents:
+            own.setdefault(usage.project_id, {})[usage.resource_name] = (
+                usage.own_used)
+    sums = quota_tree.subtree_usages(tree, own)
+    for project_id, resources in sums.items():
+        for name, amount in resources.items():
+            row = rows.get((project_id, name))
+            if row is None:
+                session.add(models.Usage(project_id=project_id,
+                                         resource_name=name, own_used=0,
+                                         subtree_used=amount, adjustment=0))
+            elif row.subtree_used != amount:
+                row.subtree_used = amount
+    session.flush()
+
+
+# --------------------------------------------------------------------------
+# Limits
+# --------------------------------------------------------------------------
+
+def limit_catalog(session, project_ids, resource_names, no_limit_policy):
+    """The limits of these projects and resources as a LimitCatalog.
+
+    Limits of the same resource name from several services or regions
+    collapse to the most restrictive one, so that no limit is ever missed.
+    """
+    registered = {}
+    for row in session.execute(sa.select(
+            models.RegisteredLimit.resource_name,
+            models.RegisteredLimit.default_limit).where(
+            models.RegisteredLimit.resource_name.in_(resource_names))):
+        registered[row.resource_name] = _tighter(
+            registered.get(row.resource_name), row.default_limit)
+    overrides = {}
+    for row in session.execute(sa.select(
+            models.ProjectLimit.project_id, models.ProjectLimit.resource_name,
+            models.ProjectLimit.scope,
+            models.ProjectLimit.resource_limit).where(
+            models.ProjectLimit.project_id.in_(project_ids),
+            models.ProjectLimit.resource_name.in_(resource_names))):
+        key = (row.project_id, row.resource_name, row.scope)
+        overrides[key] = _tighter(overrides.get(key), row.resource_limit)
+    return quota_tree.LimitCatalog(
+        registered,
+        [quota_tree.ProjectLimit(p, r, value, s)
+         for (p, r, s), value in overrides.items()],
+        no_limit_policy)
+
+
+def limited_resource_names(session, project_ids):
+    """Resources that a project limit on one of these projects names."""
+    return set(session.scalars(sa.select(
+        models.ProjectLimit.resource_name).where(
+        models.ProjectLimit.project_id.in_(project_ids)).distinct()))
+
+
+def _tighter(current, new):
+    if current is None or current == quota_tree.UNLIMITED:
+        return new
+    if new == quota_tree.UNLIMITED:
+        return current
+    return min(current, new)
+
+
+def _limit_query(model, filters):
+    query = sa.select(model)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(model, name) == value)
+    return query
+
+
+def list_limits(session, model, filters, limit, marker=None):
+    query = _limit_query(model, filters).order_by(model.id)
+    if marker is not None:
+        query = query.where(model.id > marker)
+    return session.scalars(query.limit(limit)).all()
+
+
+def get_limit(session, model, limit_id):
+    row = session.get(model, limit_id)
+    if row is None:
+        raise LimitNotFound('No limit %s.' % limit_id)
+    return row
+
+
+def create_limit(session, model, values):
+    if model is models.ProjectLimit and values.get('project_id'):
+        get_project(session, values['project_id'])
+    row = model(id=values.pop('id', None) or uuid.uuid4().hex, **values)
+    session.add(row)
+    try:
+        session.flush()
+    except db_exc.DBDuplicateEntry as exc:
+        raise Conflict('An equal limit exists already.',
+                       code='limit_exists') from exc
+    return row
+
+
+def update_limit(session, model, limit_id, values):
+    row = get_limit(session, model, limit_id)
+    for name, value in values.items():
+        setattr(row, name, value)
+    session.flush()
+    return row
+
+
+def delete_limit(session, model, limit_id):
+    session.delete(get_limit(session, model, limit_id))
+
+
+# --------------------------------------------------------------------------
+# The ledger
+# --------------------------------------------------------------------------
+
+def _insert_ignore(session, table, rows):
+    """INSERT rows, skipping those whose primary key exists already."""
+    dialect = session.bind.dialect.name
+    if dialect == 'postgresql':
+        stmt = pg_dialect.insert(table).on_conflict_do_nothing()
+    elif dialect == 'sqlite':
+        stmt = sqlite_dialect.insert(table).on_conflict_do_nothing()
+    else:
+        stmt = sa.insert(table).prefix_with('IGNORE')
+    session.execute(stmt, rows)
+
+
+def _locked_usages(session, pairs):
+    """Create missing usage rows and lock them all, in sorted order.
+
+    :returns: ``{(project_id, resource_name): (own_used, subtree_used)}``.
+    """
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return {}
+    table = models.Usage.__table__
+    _insert_ignore(session, table, [
+        {'project_id': p, 'resource_name': r, 'own_used': 0,
+         'subtree_used': 0, 'adjustment': 0} for p, r in pairs])
+    projects = sorted({p for p, _ in pairs})
+    resources = sorted({r for _, r in pairs})
+    query = sa.select(table.c.project_id, table.c.resource_name,
+                      table.c.own_used, table.c.subtree_used).where(
+        table.c.project_id.in_(projects),
+        table.c.resource_name.in_(resources)).order_by(
+        table.c.project_id, table.c.resource_name)
+    if session.bind.dialect.name != 'sqlite':
+        query = query.with_for_update()
+    return {(row.project_id, row.resource_name):
+            (row.own_used, row.subtree_used)
+            for row in session.execute(query)}
+
+
+def _apply(session, project_id, chain, deltas):
+    """Add ``deltas`` to the project's own and its chain's subtree usage."""
+    table = models.Usage.__table__
+    changes = [{'p': level, 'r': name, 'own': delta if level == project_id
+                else 0, 'sub': delta}
+               for level in chain for name, delta in deltas.items() if delta]
+    if changes:
+        session.execute(
+            table.update().where(
+                table.c.project_id == sa.bindparam('p'),
+                table.c.resource_name == sa.bindparam('r')).values(
+                own_used=table.c.own_used + sa.bindparam('own'),
+                subtree_used=table.c.subtree_used + sa.bindparam('sub')),
+            changes)
+
+
+def _levels(chain, usages, catalog, resource_names, project_id):
+    levels = []
+    for level_id in chain:
+        own_limits = {}
+        subtree_limits = {}
+        own_usage = {}
+        subtree_usage = {}
+        for name in resource_names:
+            resolved = catalog.resolve(level_id, name)
+            own_limits[name] = resolved.own
+            if resolved.subtree is not None:
+                subtree_limits[name] = resolved.subtree
+            own, subtree = usages.get((level_id, name), (0, 0))
+            if level_id == project_id:
+                own_usage[name] = own
+            subtree_usage[name] = subtree
+        levels.append(quota_tree.Level(level_id, own_usage, subtree_usage,
+                                       own_limits, subtree_limits))
+    return levels
+
+
+def _current_allocation(session, consumer_id, lock):
+    query = sa.select(models.Allocation).where(
+        models.Allocation.consumer_id == consumer_id)
+    if lock and session.bind.dialect.name != 'sqlite':
+        query = query.with_for_update()
+    return session.scalars(query).all()
+
+
+def _as_allocation(consumer_id, rows):
+    if not rows:
+        return None
+    return {'consumer_id': consumer_id,
+            'project_id': rows[0].project_id,
+            'resources': {row.resource_name: row.amount for row in rows},
+            'expires_at': rows[0].expires_at}
+
+
+def _is_live(rows, now):
+    return bool(rows) and (rows[0].expires_at is None or
+                           rows[0].expires_at > now)
+
+
+def decide(session, consumer_id, project_id, resources, no_limit_policy,
+           lock):
+    """The decision for a PUT (also the dry run): chain, deltas, verdict.
+
+    The consumer's previous allocation (even an expired reservation that
+    was not purged yet: the ledger still counts it) is replaced.
+    :returns: ``(old_rows, old, old_chain, chain, deltas, violations)``
+    """
+    old_rows = _current_allocation(session, consumer_id, lock) \
+        if consumer_id else []
+    old = {row.resource_name: row.amount for row in old_rows}
+    old_project = old_rows[0].project_id if old_rows else None
+    chain = chain_ids(session, project_id)
+    old_chain = (chain if old_project in (None, project_id) else
+                 _chain_or_orphan(session, old_project))
+    if old_project == project_id:
+        deltas = quota_tree.replacement_deltas(old, resources)
+    else:
+        deltas = {name: amount for name, amount in resources.items()
+                  if amount}
+    names = sorted(set(resources) | set(old))
+    pairs = [(level, name) for level in chain for name in names]
+    pairs += [(level, name) for level in old_chain for name in old]
+    usages = (_locked_usages(session, pairs) if lock else
+              _read_usages(session, pairs))
+    if old and old_project != project_id:
+        # Free the old allocation first: moving is give-back then take.
+        usages = dict(usages)
+        for level in old_chain:
+            for name, amount in old.items():
+                own, sub = usages.get((level, name), (0, 0))
+                usages[(level, name)] = (
+                    own - amount if level == old_project else own,
+                    sub - amount)
+    catalog = limit_catalog(session, chain, names, no_limit_policy)
+    violations = quota_tree.check_allocation(
+        _levels(chain, usages, catalog, names, project_id), deltas)
+    return old_rows, old, old_chain, chain, deltas, violations
+
+
+def _chain_or_orphan(session, project_id):
+    try:
+        return chain_ids(session, project_id)
+    except ProjectNotFound:
+        return [project_id]
+
+
+def _read_usages(session, pairs):
+    table = models.Usage.__table__
+    projects = sorted({p for p, _ in pairs})
+    resources = sorted({r for _, r in pairs})
+    if not pairs:
+        return {}
+    return {(row.project_id, row.resource_name):
+            (row.own_used, row.subtree_used)
+            for row in session.execute(sa.select(
+                table.c.project_id, table.c.resource_name,
+                table.c.own_used, table.c.subtree_used).where(
+                table.c.project_id.in_(projects),
+                table.c.resource_name.in_(resources)))}
+
+
+@oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                           retry_interval=0.05, inc_retry_interval=True)
+def put_allocation(db, ctx, consumer_id, project_id, resources,
+                   no_limit_policy, expires_at=None):
+    """Replace the consumer's allocation, atomically, or raise OverLimit."""
+    with db.writer.using(ctx) as session:
+        old_rows, old, old_chain, chain, deltas, violations = decide(
+            session, consumer_id, project_id, resources, no_limit_policy,
+            lock=True)
+        if violations:
+            raise OverLimit(violations)
+        old_project = old_rows[0].project_id if old_rows else None
+        if old and old_project != project_id:
+            _apply(session, old_project, old_chain,
+                   {name: -amount for name, amount in old.items()})
+        _apply(session, project_id, chain, deltas)
+        if old_rows:
+            session.execute(sa.delete(models.Allocation).where(
+                models.Allocation.consumer_id == consumer_id))
+        rows = [models.Allocation(consumer_id=consumer_id,
+                                  resource_name=name, project_id=project_id,
+                                  amount=amount, expires_at=expires_at)
+                for name, amount in sorted(resources.items()) if amount]
+        session.add_all(rows)
+        session.flush()
+        return _as_allocation(consumer_id, rows) or {
+            'consumer_id': consumer_id, 'project_id': project_id,
+            'resources': {}, 'expires_at': None}
+
+
+def _free(session, consumer_id, rows):
+    old = {row.resource_name: row.amount for row in rows}
+    project_id = rows[0].project_id
+    chain = _chain_or_orphan(session, project_id)
+    _locked_usages(session, [(level, name) for level in chain
+                             for name in old])
+    _apply(session, project_id, chain,
+           {name: -amount for name, amount in old.items()})
+    session.execute(sa.delete(models.Allocation).where(
+        models.Allocation.consumer_id == consumer_id))
+
+
+@oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                           retry_interval=0.05, inc_retry_interval=True)
+def delete_allocation(db, ctx, consumer_id):
+    with db.writer.using(ctx) as session:
+        rows = _current_allocation(session, consumer_id, lock=True)
+        if not rows:
+            raise AllocationNotFound('No allocation for consumer %s.'
+                                     % consumer_id)
+        _free(session, consumer_id, rows)
+
+
+def purge_expired(db, ctx, now=None, batch=100):
+    """Free reservations whose time ran out; returns how many."""
+    now = now or utcnow()
+    with db.reader.using(ctx) as session:
+        expired = session.scalars(sa.select(
+            models.Allocation.consumer_id).where(
+            models.Allocation.expires_at <= now).distinct().limit(
+            batch)).all()
+    freed = 0
+    for consumer_id in expired:
+        with db.writer.using(ctx) as session:
+            rows = _current_allocation(session, consumer_id, lock=True)
+            if rows and not _is_live(rows, now):
+                _free(session, consumer_id, rows)
+                freed += 1
+    return freed
+
+
+def get_allocation(session, consumer_id):
+    rows = _current_allocation(session, consumer_id, lock=False)
+    if not rows:
+        raise AllocationNotFound('No allocation for consumer %s.'
+                                 % consumer_id)
+    return _as_allocation(consumer_id, rows)
+
+
+def list_allocations(session, limit, marker=None, project_id=None):
+    """Allocations by consumer id, at most ``limit`` consumers."""
+    consumers = sa.select(models.Allocation.consumer_id).distinct()
+    if project_id is not None:
+        consumers = consumers.where(
+            models.Allocation.project_id == project_id)
+    if marker is not None:
+        consumers = consumers.where(models.Allocation.consumer_id > marker)
+    ids = session.scalars(consumers.order_by(
+        models.Allocation.consumer_id).limit(limit)).all()
+    if not ids:
+        return []
+    rows = session.scalars(sa.select(models.Allocation).where(
+        models.Allocation.consumer_id.in_(ids)).order_by(
+        models.Allocation.consumer_id, models.Allocation.resource_name))
+    grouped = {}
+    for row in rows:
+        grouped.setdefault(row.consumer_id, []).append(row)
+    return [_as_allocation(cid, grouped[cid]) for cid in ids]
+
+
+def own_usages(session, project_ids):
+    """``{project_id: {resource: own_used}}`` from the ledger."""
+    usage = {}
+    for row in session.execute(sa.select(
+            models.Usage.project_id, models.Usage.resource_name,
+            models.Usage.own_used).where(
+            models.Usage.project_id.in_(project_ids))):
+        usage.setdefault(row.project_id, {})[row.resource_name] = row.own_used
+    return usage
+
+
+@oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                           retry_interval=0.05, inc_retry_interval=True)
+def reconcile_usage(db, ctx, project_id, actual):
+    """Make the project's own usage equal ``actual`` ({resource: n}).
+
+    The difference from the sum of its allocations is kept as an
+    adjustment, and every level of its chain moves by the same amount.
+    """
+    with db.writer.using(ctx) as session:
+        chain = chain_ids(session, project_id)
+        usages = _locked_usages(session, [(level, name) for level in chain
+                                          for name in actual])
+        deltas = {name: amount - usages[(project_id, name)][0]
+                  for name, amount in actual.items()}
+        _apply(session, project_id, chain, deltas)
+        table = models.Usage.__table__
+        for name, delta in deltas.items():
+            if delta:
+                session.execute(table.update().where(
+                    table.c.project_id == project_id,
+                    table.c.resource_name == name).values(
+                    adjustment=table.c.adjustment + delta))
+        return deltas

@@ -1,0 +1,36 @@
+"""Bodies of PUT /v1/allocations/{consumer_id} and POST /v1/enforce."""
+
+from limits_svc.schemas import common
+
+PUT = {
+    'type': 'object',
+    'properties': {
+        'project_id': common.ID,
+        'resources': common.RESOURCES,
+        'expires_in': {'type': 'integer', 'minimum': 1,
+                       'maximum': 7 * 24 * 3600},
+    },
+    'required': ['project_id', 'resources'],
+    'additionalProperties': False,
+}
+
+ENFORCE = {
+    'type': 'object',
+    'properties': {
+        'project_id': common.ID,
+        'resources': common.RESOURCES,
+        'consumer_id': common.ID,
+    },
+    'required': ['project_id', 'resources'],
+    'additionalProperties': False,
+}
+
+RECONCILE = {
+    'type': 'object',
+    'properties': {'resources': common.RESOURCES},
+    'required': ['resources'],
+    'additionalProperties': False,
+}
+
+# The consumer id in the URL.
+PUT_CONSUMER = common.ID
