@@ -8,10 +8,11 @@ ITEM = '/v1/projects/{project_id}'
 
 def list_rules():
     return [
-        base.rule('project:list', base.READER, 'List projects of the tree '
-                  '(project readers see their own project only).', 'GET',
-                  PATH),
-        base.rule('project:get', base.READER, 'Show a project.', 'GET', ITEM),
+        base.rule('project:list', base.READER_OR_SERVICE,
+                  'List projects of the tree (project readers see their '
+                  'own project only).', 'GET', PATH),
+        base.rule('project:get', base.READER_OR_SERVICE, 'Show a project.',
+                  'GET', ITEM),
         base.rule('project:create', base.ADMIN, 'Add a project to the tree '
                   '(local mode).', 'POST', PATH, ['system']),
         base.rule('project:update', base.ADMIN, 'Rename or move a project '

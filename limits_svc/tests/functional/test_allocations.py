@@ -1,0 +1,190 @@
+"""PUT/GET/DELETE /v1/allocations and POST /v1/enforce, as a client sees them."""
+
+from limits_svc.tests.functional import base
+from svc_common.tests.functional import api_fixture as af
+
+
+class TestAllocations(base.LimitsApiTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tree()
+
+    def usage(self, project_id):
+        resp = self.app.get('/v1/projects/%s/usage?subtree=true' % project_id,
+                            headers=af.SYSTEM_READER)
+        return {p['project_id']: p['resources'].get('cores')
+                for p in resp.json['projects']}
+
+    def test_allocation_within_all_limits(self):
+        resp = self.allocate('vm-1', 'leaf', cores=8)
+        self.assertEqual({'consumer_id': 'vm-1', 'project_id': 'leaf',
+                          'resources': {'cores': 8}, 'expires_at': None},
+                         resp.json['allocation'])
+        usage = self.usage('root')
+        self.assertEqual(8, usage['root']['subtree_usage'])
+        self.assertEqual(8, usage['mid']['subtree_usage'])
+        self.assertEqual(8, usage['leaf']['own_usage'])
+        self.assertEqual(0, usage['root']['own_usage'])
+
+    def test_own_limit_refuses_with_blocking_level(self):
+        self.allocate('vm-1', 'leaf', cores=6)
+        resp = self.allocate('vm-2', 'leaf', status=409, cores=3)
+        err = resp.json['errors'][0]
+        self.assertEqual('limits.over_limit', err['code'])
+        self.assertEqual([{'project_id': 'leaf', 'resource': 'cores',
+                           'scope': 'project', 'limit': 8, 'usage': 6,
+                           'delta': 3}], err['blocking'])
+        # Nothing of the refused allocation was written.
+        self.app.get('/v1/allocations/vm-2', headers=af.SERVICE, status=404)
+        self.assertEqual(6, self.usage('root')['root']['subtree_usage'])
+
+    def test_subtree_limit_of_an_ancestor_refuses(self):
+        self.allocate('vm-1', 'other', cores=10)
+        self.allocate('vm-2', 'leaf', cores=8)
+        resp = self.allocate('vm-3', 'mid', status=409, cores=4)
+        blocking = resp.json['errors'][0]['blocking']
+        self.assertEqual([('mid', 'subtree', 12, 8), ('root', 'subtree', 20,
+                                                      18)],
+                         [(b['project_id'], b['scope'], b['limit'],
+                           b['usage']) for b in blocking])
+
+    def test_put_replaces_and_shrinking_is_always_allowed(self):
+        self.allocate('vm-1', 'leaf', cores=8)
+        self.allocate('vm-1', 'leaf', cores=2)
+        self.assertEqual(2, self.usage('root')['root']['subtree_usage'])
+        # Lower the limit below usage: growing is refused, shrinking is not.
+        limits = self.app.get('/v1/limits?project_id=leaf',
+                              headers=af.SYSTEM_ADMIN).json['limits']
+        self.app.patch_json('/v1/limits/%s' % limits[0]['id'],
+                            {'resource_limit': 1}, headers=af.SYSTEM_ADMIN)
+        self.allocate('vm-1', 'leaf', status=409, cores=3)
+        self.allocate('vm-1', 'leaf', cores=1)
+
+    def test_retrying_the_same_put_is_idempotent(self):
+        for _ in range(3):
+            self.allocate('vm-1', 'leaf', cores=5)
+        self.assertEqual(5, self.usage('root')['root']['subtree_usage'])
+
+    def test_moving_a_consumer_between_projects(self):
+        self.allocate('vm-1', 'leaf', cores=8)
+        self.allocate('vm-1', 'other', cores=8)
+        usage = self.usage('root')
+        self.assertEqual(0, usage['mid']['subtree_usage'])
+        self.assertEqual(8, usage['other']['own_usage'])
+        self.assertEqual(8, usage['root']['subtree_usage'])
+
+    def test_delete_frees(self):
+        self.allocate('vm-1', 'leaf', cores=8)
+        self.app.delete('/v1/allocations/vm-1', headers=af.SERVICE,
+                        status=204)
+        self.assertEqual(0, self.usage('root')['root']['subtree_usage'])
+        resp = self.app.delete('/v1/allocations/vm-1', headers=af.SERVICE,
+                               status=404)
+        self.assertEqual('limits.allocation_not_found',
+                         resp.json['errors'][0]['code'])
+
+    def test_expired_reservation_frees_itself(self):
+        body = {'project_id': 'leaf', 'resources': {'cores': 8},
+                'expires_in': 1}
+        resp = self.app.put_json('/v1/allocations/res-1', body,
+                                 headers=af.SERVICE)
+        self.assertIsNotNone(resp.json['allocation']['expires_at'])
+        self.allocate('vm-2', 'leaf', status=409, cores=1)
+        import time
+        time.sleep(1.2)
+        self.allocate('vm-2', 'leaf', cores=8)
+        self.app.get('/v1/allocations/res-1', headers=af.SERVICE,
+                     status=404)
+
+    def test_confirming_a_reservation_keeps_it(self):
+        body = {'project_id': 'leaf', 'resources': {'cores': 4},
+                'expires_in': 60}
+        self.app.put_json('/v1/allocations/vm-1', body, headers=af.SERVICE)
+        resp = self.allocate('vm-1', 'leaf', cores=4)
+        self.assertIsNone(resp.json['allocation']['expires_at'])
+        self.assertEqual(4, self.usage('leaf')['leaf']['own_usage'])
+
+    def test_unknown_project_is_404(self):
+        resp = self.allocate('vm-1', 'nope', status=404, cores=1)
+        self.assertEqual('limits.project_not_found',
+                         resp.json['errors'][0]['code'])
+
+    def test_resource_without_any_limit_is_denied_by_default(self):
+        resp = self.allocate('vm-1', 'leaf', status=409, gpus=1)
+        self.assertEqual(0, resp.json['errors'][0]['blocking'][0]['limit'])
+
+    def test_bad_bodies_are_400_naming_the_field(self):
+        for body, field in (({'project_id': 'leaf'}, '(body)'),
+                            ({'project_id': 'leaf',
+                              'resources': {'cores': -1}}, 'resources/cores'),
+                            ({'project_id': 'leaf', 'resources': {},
+                              'colour': 'red'}, '(body)'),
+                            ({'project_id': 'leaf', 'resources': {},
+                              'expires_in': 0}, 'expires_in')):
+            resp = self.app.put_json('/v1/allocations/vm-1', body,
+                                     headers=af.SERVICE, status=400)
+            err = resp.json['errors'][0]
+            self.assertEqual('limits.invalid_input', err['code'])
+            self.assertEqual(field, err['field'])
+        resp = self.app.put('/v1/allocations/vm-1', '{"project_id":',
+                            headers=af.SERVICE, status=400)
+        self.assertEqual('limits.malformed_body',
+                         resp.json['errors'][0]['code'])
+        self.app.get('/v1/allocations/vm-1', headers=af.SERVICE, status=404)
+
+    def test_list_is_paginated(self):
+        for n in range(5):
+            self.allocate('vm-%d' % n, 'other', cores=1)
+        first = self.app.get('/v1/allocations?limit=2',
+                             headers=af.SYSTEM_READER).json
+        self.assertEqual(['vm-0', 'vm-1'],
+                         [a['consumer_id'] for a in first['allocations']])
+        self.assertEqual('next', first['links'][0]['rel'])
+        rest = self.app.get('/v1/allocations?limit=10&marker=vm-1',
+                            headers=af.SYSTEM_READER).json
+        self.assertEqual(['vm-2', 'vm-3', 'vm-4'],
+                         [a['consumer_id'] for a in rest['allocations']])
+        self.assertEqual([], rest['links'])
+
+
+class TestEnforce(base.LimitsApiTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tree()
+
+    def enforce(self, headers=af.SERVICE, status=200, **body):
+        return self.app.post_json('/v1/enforce', body, headers=headers,
+                                  status=status)
+
+    def test_dry_run_writes_nothing(self):
+        resp = self.enforce(project_id='leaf', resources={'cores': 8})
+        self.assertEqual({'allowed': True, 'deltas': {'cores': 8},
+                          'blocking': []}, resp.json)
+        self.assertEqual([], self.app.get(
+            '/v1/allocations', headers=af.SYSTEM_READER).json['allocations'])
+
+    def test_dry_run_refusal_names_levels(self):
+        self.allocate('vm-1', 'other', cores=15)
+        resp = self.enforce(project_id='leaf', resources={'cores': 6})
+        self.assertFalse(resp.json['allowed'])
+        self.assertEqual(['root'], [b['project_id']
+                                    for b in resp.json['blocking']])
+
+    def test_dry_run_of_a_replacement(self):
+        self.allocate('vm-1', 'leaf', cores=8)
+        resp = self.enforce(project_id='leaf', resources={'cores': 6},
+                            consumer_id='vm-1')
+        self.assertEqual({'cores': -2}, resp.json['deltas'])
+        self.assertTrue(resp.json['allowed'])
+
+    def test_project_member_checks_own_project_only(self):
+        member = af.identity(['member', 'reader'], 'leaf')
+        self.enforce(headers=member, project_id='leaf',
+                     resources={'cores': 1})
+        self.enforce(headers=member, status=404, project_id='other',
+                     resources={'cores': 1})
+        reader = af.identity(['reader'], 'leaf')
+        self.enforce(headers=reader, status=403, project_id='leaf',
+                     resources={'cores': 1})
