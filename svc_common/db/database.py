@@ -46,9 +46,14 @@ def _serialize_sqlite_writers(engine):
         dbapi_con.execute('PRAGMA busy_timeout = %d' % SQLITE_BUSY_TIMEOUT_MS)
         dbapi_con.execute('PRAGMA journal_mode = WAL')
 
-    # insert=True: runs before oslo.db's own listener, which then sees the
-    # transaction already begun and emits no plain BEGIN.
-    @sqlalchemy.event.listens_for(engine, 'begin', insert=True)
+    # oslo.db emits a plain (deferred) BEGIN; replace that listener with
+    # one that takes the write lock at once.  oslo.db's commit/rollback
+    # listeners still clear the "in_transaction" marker set here.
+    for listener in list(engine.dispatch.begin):
+        if getattr(listener, '__name__', '') == '_sqlite_emit_begin':
+            sqlalchemy.event.remove(engine, 'begin', listener)
+
+    @sqlalchemy.event.listens_for(engine, 'begin')
     def _begin_immediate(conn):
         if 'in_transaction' not in conn.info:
             conn.exec_driver_sql('BEGIN IMMEDIATE')
