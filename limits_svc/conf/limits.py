@@ -23,6 +23,12 @@ def _opts():
                      ('unlimited', 'A resource with no limit at all may be '
                                    'used without bound.')],
             help='What a resource that nothing limits means.'),
+        cfg.IntOpt(
+            'purge_interval', default=10, min=1,
+            help='Seconds between two sweeps of limits-engine that free '
+                 'reservations (allocations made with expires_in) whose '
+                 'time ran out. Allocation requests also free expired '
+                 'reservations before they decide.'),
     ]
 
 

@@ -600,3 +600,38 @@ def reconcile_usage(db, ctx, project_id, actual):
                     table.c.resource_name == name).values(
                     adjustment=table.c.adjustment + delta))
         return deltas
+
+
+def replace_from_keystone(session, snapshot):
+    """Make projects and limits equal a Keystone snapshot, in one go.
+
+    Projects that left Keystone but still hold allocations are kept (their
+    allocations must be freed first); the others are removed.  Subtree
+    counters are recomputed for the new shape of the tree.
+    :returns: ``{'projects': n, 'registered_limits': n, 'limits': n}``.
+    """
+    _lock_all_usages(session)
+    wanted = {row['id']: row for row in snapshot.projects}
+    for project in session.scalars(sa.select(models.Project)):
+        row = wanted.pop(project.id, None)
+        if row is None:
+            in_use = session.scalar(sa.select(
+                models.Allocation.consumer_id).where(
+                models.Allocation.project_id == project.id).limit(1))
+            if in_use is None:
+                session.delete(project)
+            continue
+        project.name = row['name']
+        project.parent_id = row['parent_id']
+        project.domain_id = row['domain_id']
+    session.add_all(models.Project(**row) for row in wanted.values())
+    for model, rows in ((models.RegisteredLimit,
+                         snapshot.registered_limits),
+                        (models.ProjectLimit, snapshot.project_limits)):
+        session.execute(sa.delete(model))
+        session.add_all(model(**row) for row in rows)
+    session.flush()
+    recompute_subtree_usage(session)
+    return {'projects': len(snapshot.projects),
+            'registered_limits': len(snapshot.registered_limits),
+            'limits': len(snapshot.project_limits)}

@@ -1,0 +1,22 @@
+"""``limits-manage sync``: copy projects and limits from Keystone."""
+
+from limits_svc import keystone_engine
+from svc_common.db import database
+
+
+def _sync(spec, conf):
+    if conf.limits.mode != 'keystone':
+        print('[limits] mode is %r: nothing to sync (set mode = keystone).'
+              % conf.limits.mode)
+        return 1
+    counts = keystone_engine.sync(conf, database.Database(conf))
+    print('Synced %(projects)d projects, %(registered_limits)d registered '
+          'limits and %(limits)d limits from Keystone.' % counts)
+    return 0
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        'sync', help='Copy the project tree and the unified limits from '
+                     'Keystone (keystone mode).')
+    parser.set_defaults(func=_sync)

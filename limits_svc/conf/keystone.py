@@ -1,0 +1,47 @@
+"""The ``[keystone]`` option group: how limits_svc reads Keystone.
+
+In ``keystone`` mode, ``limits-manage sync`` and ``limits-engine`` read
+projects, registered limits and limits with these credentials (a user with
+the ``reader`` role at system scope is enough), using keystoneauth1's
+usual auth and session options.
+"""
+
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+GROUP = 'keystone'
+
+
+def _opts():
+    return [
+        cfg.StrOpt(
+            'subtree_marker', default='[subtree]',
+            help='Keystone\'s limits have no scope. A Keystone project '
+                 'limit whose description contains this text caps the sum '
+                 'over the project\'s whole subtree; any other limit caps '
+                 'the project\'s own usage.'),
+        cfg.ListOpt(
+            'notification_topics', default=['notifications'],
+            help='Topics on which Keystone publishes its notifications; '
+                 'limits-engine listens for identity.project.*, '
+                 'identity.limit.* and identity.registered_limit.* there.'),
+        cfg.IntOpt(
+            'resync_interval', default=600, min=0,
+            help='Seconds between full resyncs from Keystone done by '
+                 'limits-engine even without notifications (0: never).'),
+    ]
+
+
+def register_opts(conf):
+    conf.register_opts(_opts(), group=GROUP)
+    ks_loading.register_session_conf_options(conf, GROUP)
+    ks_loading.register_auth_conf_options(conf, GROUP)
+    ks_loading.register_adapter_conf_options(conf, GROUP)
+
+
+def list_opts():
+    return [(GROUP, _opts() +
+             ks_loading.get_session_conf_options() +
+             ks_loading.get_auth_common_conf_options() +
+             ks_loading.get_auth_plugin_conf_options('password') +
+             ks_loading.get_adapter_conf_options())]

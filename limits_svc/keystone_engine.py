@@ -1,0 +1,94 @@
+"""Keep limits_svc's copy of Keystone current (``keystone`` mode).
+
+:func:`sync` reads everything once and replaces the local copy in one
+transaction.  :class:`KeystoneListener` is the notification endpoint of
+``limits-engine``: any ``identity.project.*``, ``identity.limit.*`` or
+``identity.registered_limit.*`` notification marks the copy stale, and a
+worker thread resyncs (several notifications in a burst cost one sync).
+A redelivered notification only marks the copy stale again, so handling
+is idempotent.
+"""
+
+import threading
+
+from oslo_log import log as logging
+import oslo_messaging
+
+from limits_svc.clients import keystone as keystone_client
+from limits_svc.db import api as db_api
+from limits_svc import keystone_sync
+from svc_common import context
+
+LOG = logging.getLogger(__name__)
+
+EVENT_PATTERN = r'^identity\.(project|limit|registered_limit)\.'
+
+
+def sync(conf, db, adapter=None):
+    """One full sync from Keystone; returns the counts written."""
+    adapter = adapter or keystone_client.adapter_from_conf(conf)
+    projects, registered, limits = keystone_client.fetch(adapter)
+    snap = keystone_sync.snapshot(projects, registered, limits,
+                                  conf.keystone.subtree_marker)
+    with db.writer.using(context.admin_context()) as session:
+        counts = db_api.replace_from_keystone(session, snap)
+    LOG.info('Synced from Keystone: %(projects)d projects, '
+             '%(registered_limits)d registered limits, %(limits)d limits',
+             counts)
+    return counts
+
+
+class Resyncer(object):
+    """Runs :func:`sync` in a thread whenever the copy is marked stale."""
+
+    def __init__(self, conf, db, adapter=None):
+        self.conf = conf
+        self.db = db
+        self.adapter = adapter
+        self._stale = threading.Event()
+        self._stop = threading.Event()
+        self.syncs = 0
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='keystone-resync')
+
+    def start(self):
+        self._thread.start()
+
+    def mark_stale(self):
+        self._stale.set()
+
+    def stop(self):
+        self._stop.set()
+        self._stale.set()
+        self._thread.join(timeout=30)
+
+    def _run(self):
+        interval = self.conf.keystone.resync_interval or None
+        while not self._stop.is_set():
+            self._stale.wait(timeout=interval)
+            if self._stop.is_set():
+                return
+            self._stale.clear()
+            try:
+                sync(self.conf, self.db, self.adapter)
+                self.syncs += 1
+            except Exception:
+                LOG.exception('Sync from Keystone failed; will retry')
+                self._stop.wait(5)
+                self._stale.set()
+
+
+class KeystoneListener(object):
+    """Notification endpoint: Keystone changed something, resync."""
+
+    filter_rule = oslo_messaging.NotificationFilter(
+        event_type=EVENT_PATTERN)
+
+    def __init__(self, resyncer):
+        self.resyncer = resyncer
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        LOG.debug('Keystone %s (%s): resync', event_type,
+                  metadata.get('message_id'))
+        self.resyncer.mark_stale()
+        return oslo_messaging.NotificationResult.HANDLED
