@@ -15,6 +15,7 @@ decided.  From the outside in:
 """
 
 from keystonemiddleware import auth_token
+import microversion_parse
 import microversion_parse.middleware as mv_middleware
 from oslo_middleware import cors
 from oslo_middleware import healthcheck
@@ -51,9 +52,29 @@ def _auth_middleware(app, conf):
     return _PathSwitch(authenticated, {'': app, '/': app})
 
 
+class _Microversion(mv_middleware.MicroversionMiddleware):
+    """microversion-parse's middleware, with errors in our JSON shape."""
+
+    def __init__(self, application, spec):
+        super().__init__(application, spec.service_type, list(spec.versions))
+        self.prefix = spec.namespace
+
+    def __call__(self, environ, start_response):
+        headers = microversion_parse.headers_from_wsgi_environ(environ)
+        try:
+            microversion_parse.extract_version(headers, self.service_type,
+                                               self.versions)
+        except ValueError as exc:
+            raise errors.ApiError('Invalid microversion: %s' % exc,
+                                  status=406)
+        except TypeError as exc:
+            raise errors.ApiError('Invalid microversion: %s' % exc,
+                                  status=400)
+        return super().__call__(environ, start_response)
+
+
 def _microversion_middleware(app, spec):
-    return mv_middleware.MicroversionMiddleware(
-        app, spec.service_type, list(spec.versions))
+    return _Microversion(app, spec)
 
 
 def pecan_app(spec, conf, enforcer, db, notifier=None, root=None):
