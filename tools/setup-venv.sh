@@ -3,6 +3,8 @@
 # into it in develop mode. Usage: tools/setup-venv.sh [--with-tests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Some tools leave a plain file named .venv behind; a venv needs the name.
+[ -e .venv ] && [ ! -d .venv ] && rm -f .venv
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 reqs=(-r requirements.txt)
