@@ -1,1 +1,2 @@
-"""Federation proxy: upstream identity providers, virtual organisations and an OIDC provider (federation)."""
+"""Federation proxy: upstream identity providers, virtual organisations
+and an OIDC provider (federation)."""

@@ -3,6 +3,7 @@
 from svc_common import service_spec
 
 SPEC = service_spec.ServiceSpec(
-    package='image_family_svc', prog='image-family', service_type='image-family',
+    package='image_family_svc', prog='image-family',
+    service_type='image-family',
     namespace='image_family', default_port=9872,
     title='Image families and their lifecycle')

@@ -1,1 +1,2 @@
-"""Preemptible instances: frees capacity for normal servers and promotes pending requests (preemption)."""
+"""Preemptible instances: frees capacity for normal servers and promotes
+pending requests (preemption)."""

@@ -66,4 +66,3 @@ def _unauthorized():
     return webob.exc.HTTPUnauthorized(
         explanation='This request needs an identity: send X-User-Id '
                     '(noauth mode) or a Keystone token.')
-

@@ -26,9 +26,8 @@ def make_notifier(spec, conf):
     """The service's notifier; it sends nothing unless
     ``[oslo_messaging_notifications] driver`` is set."""
     transport = oslo_messaging.get_notification_transport(conf)
-    return oslo_messaging.Notifier(transport,
-                                   publisher_id='%s.%s' % (spec.prog,
-                                                           socket.gethostname()))
+    publisher_id = '%s.%s' % (spec.prog, socket.gethostname())
+    return oslo_messaging.Notifier(transport, publisher_id=publisher_id)
 
 
 def make_application(spec, conf):

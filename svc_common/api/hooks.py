@@ -1,6 +1,7 @@
 """Pecan hooks: the cross-cutting state every handler gets.
 
-``ContextHook`` builds the request's :class:`~svc_common.context.RequestContext`;
+``ContextHook`` builds the request's
+:class:`~svc_common.context.RequestContext`;
 ``ServiceHook`` hands the handler its service's config, policy enforcer,
 database and notifier.  There is no business logic here.
 """

@@ -88,14 +88,12 @@ def main(argv=None):
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    threads = []
     for spec, server in servers:
         thread = threading.Thread(target=server.serve_forever,
                                   name=spec.prog, daemon=True)
         thread.start()
-        threads.append(thread)
-        print('%-13s %-20s http://%s:%d/' % (spec.prog, spec.service_type,
-                                            args.host, server.server_port),
+        url = 'http://%s:%d/' % (args.host, server.server_port)
+        print('%-13s %-20s %s' % (spec.prog, spec.service_type, url),
               flush=True)
     print('Arbiter is running (data in %s). Press Ctrl-C to stop.'
           % os.path.abspath(args.data_dir), flush=True)

@@ -42,8 +42,8 @@ def serve(spec, argv=None):
     logging.setup(conf, spec.prog)
     app = wsgi_app.make_application(spec, conf)
     server = make_server(app, conf.api.host, conf.api.port)
-    print('%s API on http://%s:%d/' % (spec.prog, conf.api.host,
-                                        server.server_port), flush=True)
+    print('%s API on http://%s:%d/' % (
+        spec.prog, conf.api.host, server.server_port), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

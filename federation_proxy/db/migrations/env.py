@@ -1,6 +1,6 @@
 from alembic import context
 
-from svc_common.db import migration
 from federation_proxy.db import models
+from svc_common.db import migration
 
 migration.run_env(context, models.Base.metadata)

@@ -1,4 +1,4 @@
-"""PUT/GET/DELETE /v1/allocations and POST /v1/enforce, as a client sees them."""
+"""/v1/allocations and /v1/enforce, as a client sees them."""
 
 from limits_svc.tests.functional import base
 from svc_common.tests.functional import api_fixture as af

@@ -55,7 +55,8 @@ def make_context(name):
 def make_enforcer(rules=()):
     conf = cfg.ConfigOpts()
     conf([])
-    policy_opts.set_defaults(conf, enforce_scope=True, enforce_new_defaults=True)
+    policy_opts.set_defaults(conf, enforce_scope=True,
+                             enforce_new_defaults=True)
     return policy.make_enforcer(conf, personas.base_rules() + list(rules))
 
 
