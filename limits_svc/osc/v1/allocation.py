@@ -1,0 +1,104 @@
+"""``openstack quota allocation ...``: what each consumer holds.
+
+``set`` is the atomic ``PUT /v1/allocations/{consumer}``: it replaces the
+consumer's allocation if every limit it touches allows it, and changes
+nothing otherwise.
+"""
+
+from osc_lib.command import command
+
+from limits_svc.osc.v1 import columns
+from limits_svc.osc.v1 import options
+from limits_svc.osc.v1 import rest
+
+PATH = '/v1/allocations'
+COLUMNS = ('consumer_id', 'project_id', 'resources', 'expires_at')
+HEADINGS = ('Consumer ID', 'Project ID', 'Resources', 'Expires At')
+
+
+def _row(allocation):
+    return (allocation['consumer_id'], allocation['project_id'],
+            columns.ResourcesColumn(allocation['resources']),
+            allocation.get('expires_at'))
+
+
+class ListAllocation(command.Lister):
+    """List allocations by consumer."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--project', metavar='<project-id>',
+                            help='Only allocations in this project')
+        options.add_pagination_options(parser, 'allocations')
+        return parser
+
+    def take_action(self, parsed_args):
+        allocations = rest.list_all(
+            self.app.client_manager.limits, PATH, 'allocations',
+            {'project_id': parsed_args.project}, parsed_args.limit,
+            parsed_args.marker)
+        return HEADINGS, [_row(a) for a in allocations]
+
+
+class ShowAllocation(command.ShowOne):
+    """Show the allocation of a consumer."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('consumer_id', metavar='<consumer-id>',
+                            help='Consumer (e.g. an instance UUID)')
+        return parser
+
+    def take_action(self, parsed_args):
+        answer = rest.call(self.app.client_manager.limits, 'GET',
+                           '%s/%s' % (PATH, parsed_args.consumer_id))
+        return COLUMNS, _row(answer['allocation'])
+
+
+class SetAllocation(command.ShowOne):
+    """Allocate, replace or confirm the allocation of a consumer.
+
+    Every limit the change touches is checked at once -- the project's own
+    and the subtree limit of every ancestor -- and either all of it is
+    written or nothing.  Repeating the call is harmless; calling it without
+    --expires-in confirms a reservation.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('consumer_id', metavar='<consumer-id>',
+                            help='Consumer (e.g. an instance UUID)')
+        parser.add_argument('--project', metavar='<project-id>',
+                            required=True,
+                            help='Project the consumer belongs to')
+        options.add_resource_option(
+            parser, 'Amount of a resource the consumer holds, e.g. cores=4')
+        parser.add_argument('--expires-in', metavar='<seconds>',
+                            type=options.positive_int,
+                            help='Make it a reservation that frees itself '
+                                 'after <seconds> unless confirmed')
+        return parser
+
+    def take_action(self, parsed_args):
+        body = {'project_id': parsed_args.project,
+                'resources': options.resources_dict(parsed_args.resources)}
+        if parsed_args.expires_in is not None:
+            body['expires_in'] = parsed_args.expires_in
+        answer = rest.call(self.app.client_manager.limits, 'PUT',
+                           '%s/%s' % (PATH, parsed_args.consumer_id),
+                           json=body)
+        return COLUMNS, _row(answer['allocation'])
+
+
+class DeleteAllocation(command.Command):
+    """Free the allocations of consumers."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('consumer_ids', metavar='<consumer-id>',
+                            nargs='+', help='Consumer(s) to free')
+        return parser
+
+    def take_action(self, parsed_args):
+        rest.delete_each(self.app.client_manager.limits, PATH + '/%s',
+                         parsed_args.consumer_ids, 'allocations')

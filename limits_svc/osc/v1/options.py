@@ -1,0 +1,65 @@
+"""Command-line options shared by the limits commands."""
+
+import argparse
+
+
+def positive_int(value):
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not an integer' % value)
+    if number < 1:
+        raise argparse.ArgumentTypeError('%r is not 1 or more' % value)
+    return number
+
+
+def limit_value(value):
+    """A limit: an integer of -1 (unlimited) or more."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not an integer' % value)
+    if number < -1:
+        raise argparse.ArgumentTypeError(
+            '%r: a limit is -1 (unlimited) or more' % value)
+    return number
+
+
+def resource_amount(value):
+    """``name=N`` as ``(name, N)``, N an integer of 0 or more."""
+    name, sep, amount = value.partition('=')
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(
+            '%r is not <resource>=<amount>' % value)
+    try:
+        number = int(amount)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            '%r: the amount of %s must be an integer' % (value, name))
+    if number < 0:
+        raise argparse.ArgumentTypeError(
+            '%r: the amount of %s must be 0 or more' % (value, name))
+    return name.strip(), number
+
+
+def add_resource_option(parser, help_text):
+    """Repeatable ``--resource <name>=<amount>``, required."""
+    parser.add_argument(
+        '--resource', metavar='<name>=<amount>', dest='resources',
+        type=resource_amount, action='append', required=True,
+        help=help_text + ' (repeat for each resource)')
+
+
+def resources_dict(pairs):
+    """``{name: amount}`` from ``--resource`` values; the last one wins."""
+    return dict(pairs or ())
+
+
+def add_pagination_options(parser, what):
+    parser.add_argument(
+        '--limit', metavar='<num>', type=positive_int,
+        help='Show at most <num> %s (one page; the service may cap it). '
+             'Without it, every page is fetched' % what)
+    parser.add_argument(
+        '--marker', metavar='<id>',
+        help='Start after this one (the last ID of the previous page)')

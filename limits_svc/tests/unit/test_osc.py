@@ -1,0 +1,142 @@
+"""The parts of the ``openstack quota ...`` plugin that need no server.
+
+The commands themselves are tested by running ``openstack`` against the
+real service in ``limits_svc/tests/functional/test_osc.py``.
+"""
+
+import argparse
+from unittest import mock
+
+import testtools
+
+from limits_svc.osc import plugin
+from limits_svc.osc.v1 import columns
+from limits_svc.osc.v1 import options
+from limits_svc.osc.v1 import rest
+
+BLOCKING = {'project_id': 'root', 'resource': 'cores', 'scope': 'subtree',
+            'limit': 10, 'usage': 9, 'delta': 2}
+
+
+class TestResourceAmount(testtools.TestCase):
+
+    def test_name_and_amount(self):
+        self.assertEqual(('cores', 4), options.resource_amount('cores=4'))
+        self.assertEqual(('ram', 0), options.resource_amount('ram=0'))
+
+    def test_rejected(self):
+        for value in ('cores', 'cores=abc', '=4', 'cores=-1', 'cores=1.5',
+                      'cores='):
+            self.assertRaises(argparse.ArgumentTypeError,
+                              options.resource_amount, value)
+
+    def test_repeated_option_is_a_dict_and_last_wins(self):
+        parser = argparse.ArgumentParser()
+        options.add_resource_option(parser, 'x')
+        args = parser.parse_args(['--resource', 'cores=4',
+                                  '--resource', 'ram=512',
+                                  '--resource', 'cores=2'])
+        self.assertEqual({'cores': 2, 'ram': 512},
+                         options.resources_dict(args.resources))
+
+    def test_limit_value(self):
+        self.assertEqual(-1, options.limit_value('-1'))
+        self.assertRaises(argparse.ArgumentTypeError, options.limit_value,
+                          '-2')
+        self.assertRaises(argparse.ArgumentTypeError,
+                          options.positive_int, '0')
+
+
+class TestColumns(testtools.TestCase):
+
+    def test_usage_cell(self):
+        own = {'own_limit': 8, 'subtree_limit': None, 'own_usage': 3,
+               'subtree_usage': 9}
+        self.assertEqual('3/8', columns.UsageCellColumn(own).human_readable())
+        both = dict(own, own_limit=-1, subtree_limit=10)
+        self.assertEqual('3/unlimited, subtree 9/10',
+                         columns.UsageCellColumn(both).human_readable())
+        self.assertEqual(both,
+                         columns.UsageCellColumn(both).machine_readable())
+        self.assertEqual('', columns.UsageCellColumn(None).human_readable())
+
+    def test_tree_project_is_indented_for_people_only(self):
+        column = columns.TreeProjectColumn((2, 'leaf'))
+        self.assertEqual('    leaf', column.human_readable())
+        self.assertEqual('leaf', column.machine_readable())
+
+    def test_resources_and_blocking(self):
+        self.assertEqual('cores=4, ram=512', columns.ResourcesColumn(
+            {'ram': 512, 'cores': 4}).human_readable())
+        self.assertEqual(
+            'cores in root: subtree limit 10, usage 9, requested +2',
+            columns.BlockingColumn([BLOCKING]).human_readable())
+
+
+class TestErrorMessage(testtools.TestCase):
+
+    def test_over_limit_lists_each_blocking_level(self):
+        message = rest.error_message(409, {
+            'code': 'limits.over_limit', 'detail': 'Over limit: ...',
+            'request_id': 'req-1', 'blocking': [BLOCKING]})
+        self.assertEqual(
+            'Refused by 1 limit(s) (HTTP 409 limits.over_limit, request '
+            'req-1):\n  cores in root: subtree limit 10, usage 9, '
+            'requested +2', message)
+
+    def test_other_errors_show_the_detail(self):
+        self.assertEqual(
+            'No project p. (HTTP 404 limits.project_not_found, request -)',
+            rest.error_message(404, {'code': 'limits.project_not_found',
+                                     'detail': 'No project p.'}))
+
+
+def _answer(body):
+    response = mock.Mock(status_code=200, content=b'x')
+    response.json.return_value = body
+    return response
+
+
+class TestListAll(testtools.TestCase):
+
+    def test_follows_next_links_without_limit(self):
+        client = mock.Mock()
+        client.request.side_effect = [
+            _answer({'things': [{'id': 'a'}], 'links': [
+                {'rel': 'next', 'href': '/v1/things?limit=1&marker=a'}]}),
+            _answer({'things': [{'id': 'b'}], 'links': []}),
+        ]
+        items = rest.list_all(client, '/v1/things', 'things',
+                              {'owner': 'p', 'other': None})
+        self.assertEqual(['a', 'b'], [item['id'] for item in items])
+        self.assertEqual(
+            [mock.call('/v1/things', 'GET', raise_exc=False,
+                       params={'owner': 'p'}),
+             mock.call('/v1/things?limit=1&marker=a', 'GET',
+                       raise_exc=False)],
+            client.request.call_args_list)
+
+    def test_one_page_with_limit(self):
+        client = mock.Mock()
+        client.request.return_value = _answer({
+            'things': [{'id': 'b'}],
+            'links': [{'rel': 'next', 'href': '/v1/things?marker=b'}]})
+        items = rest.list_all(client, '/v1/things', 'things', limit=1,
+                              marker='a')
+        self.assertEqual([{'id': 'b'}], items)
+        client.request.assert_called_once_with(
+            '/v1/things', 'GET', raise_exc=False,
+            params={'limit': 1, 'marker': 'a'})
+
+
+class TestNoAuthHeaders(testtools.TestCase):
+
+    def test_only_the_variables_that_are_set(self):
+        self.assertEqual(
+            {'X-User-Id': 'admin', 'X-Roles': 'admin,reader',
+             'X-System-Scope': 'all'},
+            plugin.noauth_headers({'ARBITER_NOAUTH_USER': 'admin',
+                                   'ARBITER_NOAUTH_ROLES': 'admin,reader',
+                                   'ARBITER_NOAUTH_PROJECT': '',
+                                   'ARBITER_NOAUTH_SYSTEM_SCOPE': 'all',
+                                   'OS_AUTH_TYPE': 'none'}))
