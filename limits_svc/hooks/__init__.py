@@ -1,0 +1,1 @@
+"""Code that runs inside other services (Nova) and calls limits_svc."""

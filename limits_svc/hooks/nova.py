@@ -1,0 +1,400 @@
+"""The Nova hook: allocate in limits_svc before a build, free on delete.
+
+Nova is not a dependency of Arbiter and is not installed here. This module
+is written against the interfaces of Nova's unified-limits code
+(``nova/limit/placement.py``) and calls nothing of Nova: it reads the
+attributes Nova's objects have (``flavor.vcpus``, ``flavor.memory_mb``,
+``flavor.root_gb``, ``flavor.ephemeral_gb``, ``flavor.swap``;
+``instance.uuid``, ``instance.project_id``, ``instance.flavor``,
+``instance.old_flavor``, ``instance.new_flavor``; ``request_spec.flavor``,
+``request_spec.is_bfv``) and raises :class:`TooManyInstances`, a local
+class with the attributes of ``nova.exception.TooManyInstances``.
+
+Two kinds of call:
+
+* **Checks**, with the call shapes of ``nova.limit.placement``:
+  :func:`enforce_num_instances_and_flavor` (released Nova) and
+  :func:`enforce_num_instances_and_resources` (Nova master, which passes a
+  ``RequestSpec`` since "Fix unified limits to include all resource
+  types"). They return how many of ``max_count`` instances fit
+  and raise :class:`TooManyInstances` when fewer than ``min_count`` do.
+  They are dry runs (``POST /v1/enforce``) through an oslo.limit-compatible
+  enforcer, so they can replace the ``placement_limits`` calls one for one.
+* **Allocations**, which make the ledger exact and so remove the need for
+  Nova's quota "recheck": the consumer is the instance uuid and the
+  resources come from the flavor (``instances: 1, cores: vcpus, ram:
+  memory_mb``, and ``disk`` when ``[arbiter_limits] nova_count_disk``).
+
+  ========================  ============================================
+  Nova                      hook (``get_hook()`` or a NovaLimitsHook)
+  ========================  ============================================
+  API, before provisioning  ``reserve_instances`` (with expiry; returns
+                            the uuids that fit, at least ``min_count``)
+  conductor, after          ``confirm_instances`` (the same PUT without
+  scheduling                expiry)
+  conductor, build cleanup  ``free_instances``
+  instance deleted          ``free_instance``
+  resize (prep)             ``resize_instance``
+  resize confirm / revert   ``confirm_resize`` / ``revert_resize``
+  ========================  ============================================
+
+  A reservation that nobody confirms (a crashed API worker) frees itself
+  after ``[arbiter_limits] nova_reservation_expires_in`` seconds.
+
+While a resize is in progress the instance holds, per resource, the larger
+of the old and the new flavor (Nova's placement holds both); so confirming
+or reverting only ever gives back and can never be refused.
+"""
+
+import math
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from limits_svc.clients import enforcer as enforcer_mod
+from limits_svc.clients import limits
+
+LOG = logging.getLogger(__name__)
+
+# The names of Nova's resources in the limits service, by naming scheme.
+# ``legacy`` uses Nova's quota names; ``unified`` the names Nova registers
+# in Keystone's unified limits (what ``keystone`` mode syncs).
+RESOURCE_NAMES = {
+    'legacy': {'servers': 'instances', 'VCPU': 'cores',
+               'MEMORY_MB': 'ram', 'DISK_GB': 'disk'},
+    'unified': {'servers': 'servers', 'VCPU': 'class:VCPU',
+                'MEMORY_MB': 'class:MEMORY_MB', 'DISK_GB': 'class:DISK_GB'},
+}
+
+
+def _opts():
+    return [
+        cfg.StrOpt(
+            'nova_resource_names', default='legacy',
+            choices=[('legacy', 'instances, cores, ram, disk: the names of '
+                                'Nova\'s legacy quotas.'),
+                     ('unified', 'servers, class:VCPU, class:MEMORY_MB, '
+                                 'class:DISK_GB: the names Nova uses with '
+                                 'Keystone unified limits; choose this '
+                                 'when the limits come from Keystone.')],
+            help='Which resource names the Nova hook allocates under. '
+                 'They must match the names of the limits set in the '
+                 'limits service.'),
+        cfg.BoolOpt(
+            'nova_count_disk', default=False,
+            help='Also allocate disk (GiB: root unless boot-from-volume, '
+                 'plus ephemeral and swap), as Nova counts DISK_GB.'),
+        cfg.IntOpt(
+            'nova_reservation_expires_in', default=600, min=1,
+            max=7 * 24 * 3600,
+            help='Seconds after which a reservation made before a build '
+                 'frees itself unless the conductor confirmed it. Longer '
+                 'than the longest time between the API accepting a build '
+                 'and the conductor scheduling it.'),
+    ]
+
+
+def register_opts(conf):
+    enforcer_mod.register_opts(conf)
+    conf.register_opts(_opts(), group=limits.GROUP)
+
+
+def list_opts():
+    return [(limits.GROUP, _opts())]
+
+
+class TooManyInstances(Exception):
+    """The shape of ``nova.exception.TooManyInstances`` (an ``OverQuota``).
+
+    Nova is not installed here, so this is a local class with the same
+    attributes: ``msg_fmt``, ``code`` (413), ``kwargs`` (with ``code``),
+    ``message`` and ``format_message()``. Nova's API layer turns an
+    ``OverQuota`` into a 403 with this message. When Nova is importable,
+    a deployment can re-raise it as Nova's own class; the hook adds
+    ``blocking`` (the limits service's list) and ``over_limit_info_list``.
+    """
+
+    msg_fmt = ('Quota exceeded for %(overs)s: Requested %(req)s, but '
+               'already used %(used)s of %(allowed)s %(overs)s')
+    code = 413
+    headers = {}
+    safe = True
+
+    def __init__(self, message=None, blocking=(), over_limit_info_list=(),
+                 **kwargs):
+        self.kwargs = kwargs
+        self.kwargs.setdefault('code', self.code)
+        self.blocking = list(blocking)
+        self.over_limit_info_list = list(over_limit_info_list)
+        if not message:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                message = self.msg_fmt
+        self.message = str(message)
+        super().__init__(self.message)
+
+    def format_message(self):
+        return self.args[0]
+
+
+def _too_many(exc, project_id=None):
+    """TooManyInstances of a ProjectOverLimit or a client OverLimit."""
+    if isinstance(exc, limits.OverLimit):
+        exc = enforcer_mod.project_over_limit(project_id, exc.blocking)
+    infos = exc.over_limit_info_list
+    return TooManyInstances(
+        str(exc), over_limit_info_list=infos,
+        blocking=[{'project_id': getattr(i, 'project_id', project_id),
+                   'resource': i.resource_name,
+                   'scope': getattr(i, 'scope', 'project'),
+                   'limit': i.limit, 'usage': i.current_usage,
+                   'delta': i.delta} for i in infos],
+        overs=','.join(sorted({i.resource_name for i in infos})))
+
+
+def _flavor_disk_gb(flavor, is_bfv):
+    disk = (flavor.ephemeral_gb or 0) + int(math.ceil(
+        (flavor.swap or 0) / 1024.0))
+    if not is_bfv:
+        disk += flavor.root_gb or 0
+    return disk
+
+
+class NovaLimitsHook:
+    """What Nova calls, bound to one limits client and one configuration.
+
+    :param client: a :class:`limits_svc.clients.limits.LimitsClient` (or
+        anything with its methods).
+    :param resource_names: ``legacy`` or ``unified`` (see RESOURCE_NAMES).
+    :param count_disk: allocate disk too.
+    :param reservation_expires_in: seconds a reservation lives unconfirmed.
+    """
+
+    def __init__(self, client, resource_names='legacy', count_disk=False,
+                 reservation_expires_in=600):
+        self.client = client
+        self.names = RESOURCE_NAMES[resource_names]
+        self.count_disk = count_disk
+        self.reservation_expires_in = reservation_expires_in
+        # Nova's delta_updates use the unified names; map them to ours.
+        self._from_unified = {
+            unified: self.names[key] for key, unified in
+            RESOURCE_NAMES['unified'].items()}
+
+    @classmethod
+    def from_conf(cls, conf=None):
+        conf = cfg.CONF if conf is None else conf
+        register_opts(conf)
+        group = conf[limits.GROUP]
+        return cls(limits.from_conf(conf),
+                   resource_names=group.nova_resource_names,
+                   count_disk=group.nova_count_disk,
+                   reservation_expires_in=group.nova_reservation_expires_in)
+
+    # -- what an instance of a flavor uses ---------------------------------
+
+    def resources(self, flavor, is_bfv=False, count=1):
+        """``{name: amount}`` of ``count`` instances of ``flavor``."""
+        if flavor is None:
+            raise ValueError('flavor')
+        if count < 0:
+            raise ValueError('count')
+        per_instance = {self.names['VCPU']: flavor.vcpus,
+                        self.names['MEMORY_MB']: flavor.memory_mb}
+        if self.count_disk:
+            per_instance[self.names['DISK_GB']] = _flavor_disk_gb(
+                flavor, is_bfv)
+        resources = {self.names['servers']: count}
+        for name, amount in per_instance.items():
+            if amount:
+                resources[name] = amount * count
+        return resources
+
+    def enforcer(self):
+        """An oslo.limit-compatible enforcer over this hook's client."""
+        return enforcer_mod.Enforcer(lambda project_id, names: {},
+                                     client=self.client,
+                                     reconcile_usage=False)
+
+    # -- checks, with nova.limit.placement's call shapes -------------------
+
+    def enforce_num_instances_and_flavor(self, context, project_id, flavor,
+                                         is_bfvm, min_count, max_count,
+                                         enforcer=None, delta_updates=None):
+        """Return max instances possible, else raise TooManyInstances."""
+        if min_count < 0 or min_count > max_count:
+            raise ValueError('invalid min_count')
+        if max_count < 0:
+            raise ValueError('invalid max_count')
+        enforcer = enforcer or self.enforcer()
+        updates = {self._from_unified.get(name, name): amount
+                   for name, amount in (delta_updates or {}).items()}
+        per_instance = self.resources(flavor, is_bfvm)
+        count = max_count
+        while True:
+            deltas = self.resources(flavor, is_bfvm, count)
+            deltas.update(updates)
+            try:
+                enforcer.enforce(project_id, deltas)
+                return count
+            except enforcer_mod.limit_exc.ProjectOverLimit as exc:
+                # Nova steps down one instance at a time; the blocking
+                # list says how many could fit, so jump there instead.
+                fits = _instances_that_fit(exc, per_instance, updates)
+                LOG.debug('Limits refuse %d instances of project %s; %s '
+                          'may fit', count, project_id, fits)
+                if count == 0 or min(fits, count - 1) < min_count:
+                    raise _too_many(exc, project_id)
+                count = min(fits, count - 1)
+
+    def enforce_num_instances_and_resources(self, context, project_id,
+                                            request_spec, min_count,
+                                            max_count, enforcer=None,
+                                            delta_updates=None):
+        """The same, with a RequestSpec (``.flavor``, ``.is_bfv``).
+
+        Only the flavor's resources are counted; PCI, port and Cyborg
+        resources of the request spec are not.
+        """
+        if request_spec is None:
+            raise ValueError('request_spec')
+        return self.enforce_num_instances_and_flavor(
+            context, project_id, request_spec.flavor,
+            bool(getattr(request_spec, 'is_bfv', False)), min_count,
+            max_count, enforcer=enforcer, delta_updates=delta_updates)
+
+    # -- allocations -------------------------------------------------------
+
+    def reserve_instances(self, context, project_id, flavor, is_bfv,
+                          instance_uuids, min_count=None):
+        """Reserve one instance of ``flavor`` per uuid, each with expiry.
+
+        Stops at the first refusal. If fewer than ``min_count`` (default:
+        all of them) fit, frees what it reserved and raises
+        :class:`TooManyInstances`.
+
+        :returns: the uuids reserved, a prefix of ``instance_uuids``; Nova
+            builds that many instances, with those uuids.
+        """
+        instance_uuids = list(instance_uuids)
+        min_count = len(instance_uuids) if min_count is None else min_count
+        one = self.resources(flavor, is_bfv)
+        reserved = []
+        for uuid in instance_uuids:
+            try:
+                self.client.put_allocation(
+                    uuid, project_id, one,
+                    expires_in=self.reservation_expires_in)
+            except limits.OverLimit as exc:
+                if len(reserved) >= min_count:
+                    break
+                self.free_instances(context, reserved)
+                raise _too_many(exc, project_id)
+            reserved.append(uuid)
+        return reserved
+
+    def confirm_instances(self, context, project_id, flavor, is_bfv,
+                          instance_uuids):
+        """Make reservations permanent (PUT again, without expiry).
+
+        A reservation that expired meanwhile is allocated afresh, which
+        the limits may refuse: then :class:`TooManyInstances` is raised
+        after freeing the uuids of this call, as Nova's recheck would.
+        """
+        one = self.resources(flavor, is_bfv)
+        instance_uuids = list(instance_uuids)
+        for uuid in instance_uuids:
+            try:
+                self.client.put_allocation(uuid, project_id, one)
+            except limits.OverLimit as exc:
+                self.free_instances(context, instance_uuids)
+                raise _too_many(exc, project_id)
+
+    def free_instances(self, context, instance_uuids):
+        """Free these consumers' allocations; missing ones are fine."""
+        for uuid in instance_uuids:
+            self.client.delete_allocation(uuid, missing_ok=True)
+
+    def free_instance(self, context, instance):
+        """On delete: free the instance's allocation (idempotent)."""
+        return self.client.delete_allocation(instance.uuid, missing_ok=True)
+
+    def _put_flavor(self, instance, flavor, is_bfv):
+        try:
+            return self.client.put_allocation(
+                instance.uuid, instance.project_id,
+                self.resources(flavor, is_bfv))
+        except limits.OverLimit as exc:
+            raise _too_many(exc, instance.project_id)
+
+    def resize_instance(self, context, instance, new_flavor, is_bfv=False):
+        """Before a resize: hold the larger of the old and new flavor.
+
+        One PUT of the same consumer; an upsize that does not fit raises
+        :class:`TooManyInstances` and leaves the allocation as it was.
+        """
+        old = self.resources(instance.flavor, is_bfv)
+        new = self.resources(new_flavor, is_bfv)
+        held = {name: max(old.get(name, 0), new.get(name, 0))
+                for name in set(old) | set(new)}
+        try:
+            return self.client.put_allocation(instance.uuid,
+                                              instance.project_id, held)
+        except limits.OverLimit as exc:
+            raise _too_many(exc, instance.project_id)
+
+    def confirm_resize(self, context, instance, is_bfv=False):
+        """Keep the new flavor (``instance.new_flavor``, else ``.flavor``)."""
+        flavor = getattr(instance, 'new_flavor', None) or instance.flavor
+        return self._put_flavor(instance, flavor, is_bfv)
+
+    def revert_resize(self, context, instance, is_bfv=False):
+        """Go back to the old flavor (``instance.old_flavor``)."""
+        flavor = getattr(instance, 'old_flavor', None) or instance.flavor
+        return self._put_flavor(instance, flavor, is_bfv)
+
+
+def _instances_that_fit(exc, per_instance, updates):
+    """How many instances the blocking limits leave room for."""
+    fits = None
+    for info in exc.over_limit_info_list:
+        amount = per_instance.get(info.resource_name, 0)
+        if info.resource_name in updates or amount <= 0 or info.limit < 0:
+            continue
+        room = max(info.limit - info.current_usage, 0) // amount
+        fits = room if fits is None else min(fits, room)
+    return 0 if fits is None else fits
+
+
+# --------------------------------------------------------------------------
+# Module-level functions with nova.limit.placement's names and call shapes
+# --------------------------------------------------------------------------
+
+_HOOK = None
+
+
+def get_hook(conf=None):
+    """The process-wide hook from ``[arbiter_limits]`` (built once)."""
+    global _HOOK
+    if _HOOK is None:
+        _HOOK = NovaLimitsHook.from_conf(conf)
+    return _HOOK
+
+
+def enforce_num_instances_and_flavor(context, project_id, flavor, is_bfvm,
+                                     min_count, max_count, enforcer=None,
+                                     delta_updates=None):
+    """``nova.limit.placement.enforce_num_instances_and_flavor``."""
+    return get_hook().enforce_num_instances_and_flavor(
+        context, project_id, flavor, is_bfvm, min_count, max_count,
+        enforcer=enforcer, delta_updates=delta_updates)
+
+
+def enforce_num_instances_and_resources(context, project_id, request_spec,
+                                        min_count, max_count, enforcer=None,
+                                        delta_updates=None):
+    """``nova.limit.placement.enforce_num_instances_and_resources``."""
+    return get_hook().enforce_num_instances_and_resources(
+        context, project_id, request_spec, min_count, max_count,
+        enforcer=enforcer, delta_updates=delta_updates)

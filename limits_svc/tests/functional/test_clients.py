@@ -1,0 +1,288 @@
+"""The REST client, the oslo.limit-compatible Enforcer and the Nova hook
+against the real limits API, served over loopback HTTP.
+
+The WSGI application (middleware and all, noauth mode, fresh SQLite) runs
+in a thread behind the standard library's server on 127.0.0.1, and the
+clients reach it through a real keystoneauth1 session with
+``endpoint_override``; identity travels as noauth headers through the
+adapter's ``additional_headers``.
+"""
+
+import threading
+import types
+
+import fixtures
+from keystoneauth1 import session as ks_session
+from oslo_limit import exception as limit_exc
+import testtools
+
+from limits_svc.clients import enforcer
+from limits_svc.clients import limits
+from limits_svc.hooks import nova
+from limits_svc import service
+from svc_common.cmd import api as api_cmd
+from svc_common.tests.functional import api_fixture as af
+
+SERVICE = {'X-User-Id': 'nova', 'X-Roles': 'service', 'X-Project-Id': 'svc'}
+
+
+class LoopbackServer(fixtures.Fixture):
+    """``wsgi`` served on an ephemeral loopback port, as ``.url``."""
+
+    def __init__(self, wsgi):
+        super().__init__()
+        self.wsgi = wsgi
+
+    def _setUp(self):
+        server = api_cmd.make_server(self.wsgi, '127.0.0.1', 0)
+        thread = threading.Thread(target=server.serve_forever,
+                                  kwargs={'poll_interval': 0.05},
+                                  daemon=True)
+        thread.start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(thread.join, 5)
+        self.addCleanup(server.shutdown)
+        self.url = 'http://127.0.0.1:%d' % server.server_port
+
+
+class ClientsTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        app = self.useFixture(af.ServiceApp(service.SPEC))
+        self.admin = app.app   # webtest, to build trees and limits
+        self.url = self.useFixture(LoopbackServer(app.wsgi)).url
+        self.session = ks_session.Session(auth=None)
+        self.client = self.client_as(SERVICE)
+        # A project-scoped service user lists only its own project's
+        # allocations (GET /v1/allocations filters by the caller's
+        # project), so lists are read as a system reader.
+        self.reader = self.client_as(af.SYSTEM_READER)
+        self.build_tree()
+
+    def client_as(self, headers):
+        return limits.LimitsClient(self.session, endpoint_override=self.url,
+                                   additional_headers=headers)
+
+    def build_tree(self):
+        """root -> mid -> leaf; subtree cores 10 on root, 8 own on leaf."""
+        for project_id, parent in (('root', None), ('mid', 'root'),
+                                   ('leaf', 'mid'), ('other', 'root')):
+            self.admin.post_json('/v1/projects', {
+                'id': project_id, 'parent_id': parent},
+                headers=af.SYSTEM_ADMIN)
+        for resource, value in (('instances', 10), ('cores', 8),
+                                ('ram', 16384)):
+            self.admin.post_json('/v1/registered_limits', {
+                'service_id': 'nova', 'resource_name': resource,
+                'default_limit': value}, headers=af.SYSTEM_ADMIN)
+        self.admin.post_json('/v1/limits', {
+            'project_id': 'root', 'service_id': 'nova',
+            'resource_name': 'cores', 'resource_limit': 10,
+            'scope': 'subtree'}, headers=af.SYSTEM_ADMIN)
+
+
+class TestLimitsClient(ClientsTestCase):
+
+    def test_allocation_round_trip(self):
+        allocation = self.client.put_allocation('vm-1', 'leaf',
+                                                {'cores': 2, 'ram': 512})
+        self.assertEqual({'consumer_id': 'vm-1', 'project_id': 'leaf',
+                          'resources': {'cores': 2, 'ram': 512},
+                          'expires_at': None}, allocation)
+        self.assertEqual(allocation, self.client.get_allocation('vm-1'))
+        self.assertEqual(['vm-1'], [a['consumer_id'] for a in
+                                    self.reader.list_allocations('leaf')])
+        self.assertTrue(self.client.delete_allocation('vm-1'))
+        self.assertIsNone(self.client.get_allocation('vm-1'))
+        self.assertFalse(self.client.delete_allocation('vm-1'))
+        exc = self.assertRaises(limits.NotFound,
+                                self.client.delete_allocation, 'vm-1',
+                                missing_ok=False)
+        self.assertEqual('limits.allocation_not_found', exc.code)
+
+    def test_reservation_has_expiry_until_confirmed(self):
+        reserved = self.client.put_allocation('vm-1', 'leaf', {'cores': 1},
+                                              expires_in=60)
+        self.assertIsNotNone(reserved['expires_at'])
+        confirmed = self.client.put_allocation('vm-1', 'leaf', {'cores': 1})
+        self.assertIsNone(confirmed['expires_at'])
+
+    def test_list_follows_pages(self):
+        for n in range(5):
+            self.client.put_allocation('vm-%d' % n, 'other', {'cores': 1})
+        self.assertEqual(['vm-%d' % n for n in range(5)],
+                         [a['consumer_id'] for a in
+                          self.reader.list_allocations(page_size=2)])
+
+    def test_over_limit_carries_blocking_levels(self):
+        self.client.put_allocation('vm-1', 'other', {'cores': 4})
+        exc = self.assertRaises(limits.OverLimit, self.client.put_allocation,
+                                'vm-2', 'leaf', {'cores': 7})
+        self.assertEqual(409, exc.status)
+        self.assertEqual('limits.over_limit', exc.code)
+        self.assertTrue(exc.request_id.startswith('req-'))
+        self.assertEqual([{'project_id': 'root', 'resource': 'cores',
+                           'scope': 'subtree', 'limit': 10, 'usage': 4,
+                           'delta': 7}], exc.blocking)
+        self.assertIsNone(self.client.get_allocation('vm-2'))
+
+    def test_enforce_is_a_dry_run(self):
+        answer = self.client.enforce('leaf', {'cores': 11})
+        self.assertFalse(answer['allowed'])
+        self.assertEqual({('leaf', 'project'), ('root', 'subtree')},
+                         {(b['project_id'], b['scope'])
+                          for b in answer['blocking']})
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 6})
+        # With the consumer, the amounts replace its allocation.
+        self.assertTrue(self.client.enforce('leaf', {'cores': 8},
+                                            consumer_id='vm-1')['allowed'])
+        self.assertFalse(self.client.enforce('leaf', {'cores': 8})[
+            'allowed'])
+        self.assertEqual({'cores': 6},
+                         self.client.get_allocation('vm-1')['resources'])
+
+    def test_usage_of_a_subtree(self):
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 3})
+        report = self.client.usage('root', subtree=True)
+        levels = {p['project_id']: p['resources']['cores']
+                  for p in report['projects']}
+        self.assertEqual(3, levels['root']['subtree_usage'])
+        self.assertEqual(10, levels['root']['subtree_limit'])
+        self.assertEqual(3, levels['leaf']['own_usage'])
+        self.assertEqual(['leaf'], [p['project_id'] for p in
+                                    self.client.usage('leaf')['projects']])
+
+    def test_other_errors_keep_status_code_and_detail(self):
+        exc = self.assertRaises(limits.ClientError,
+                                self.client.put_allocation, 'vm-1', 'leaf',
+                                {'cores': -1})
+        self.assertEqual(400, exc.status)
+        self.assertEqual('limits.invalid_input', exc.code)
+        self.assertIn('resources/cores', exc.detail)
+        member = self.client_as(af.identity(['member', 'reader'], 'leaf'))
+        exc = self.assertRaises(limits.ClientError, member.put_allocation,
+                                'vm-1', 'leaf', {'cores': 1})
+        self.assertEqual(403, exc.status)
+        # A project member may dry-run its own project, not another's.
+        self.assertTrue(member.enforce('leaf', {'cores': 1})['allowed'])
+        self.assertRaises(limits.ClientError, member.enforce, 'other',
+                          {'cores': 1})
+
+
+class TestEnforcer(ClientsTestCase):
+
+    def enforcer(self, **kwargs):
+        return enforcer.Enforcer(lambda project_id, names: {},
+                                 session=self.session,
+                                 endpoint_override=self.url,
+                                 additional_headers=SERVICE,
+                                 reconcile_usage=False, **kwargs)
+
+    def test_allowed(self):
+        self.assertIsNone(self.enforcer().enforce('leaf', {'cores': 8}))
+
+    def test_subtree_limit_on_root_refuses_in_leaf(self):
+        self.client.put_allocation('vm-1', 'other', {'cores': 5})
+        self.client.put_allocation('vm-2', 'leaf', {'cores': 2})
+        exc = self.assertRaises(limit_exc.ProjectOverLimit,
+                                self.enforcer().enforce, 'leaf',
+                                {'cores': 4, 'instances': 1})
+        self.assertEqual('leaf', exc.project_id)
+        [info] = exc.over_limit_info_list
+        self.assertIsInstance(info, limit_exc.OverLimitInfo)
+        self.assertEqual(('cores', 10, 7, 4), (
+            info.resource_name, info.limit, info.current_usage, info.delta))
+        self.assertEqual(('root', 'subtree'), (info.project_id, info.scope))
+        self.assertIn('Resource cores is over limit of 10', str(exc))
+
+    def test_own_and_subtree_limits_both_listed(self):
+        exc = self.assertRaises(limit_exc.ProjectOverLimit,
+                                self.enforcer().enforce, 'leaf',
+                                {'cores': 11})
+        self.assertEqual([('leaf', 'project', 8), ('root', 'subtree', 10)],
+                         [(i.project_id, i.scope, i.limit)
+                          for i in exc.over_limit_info_list])
+
+    def test_limit_change_is_seen_at_once(self):
+        enf = self.enforcer()
+        enf.enforce('other', {'cores': 8})
+        limit = self.admin.post_json('/v1/limits', {
+            'project_id': 'other', 'service_id': 'nova',
+            'resource_name': 'cores', 'resource_limit': 2},
+            headers=af.SYSTEM_ADMIN).json['limit']
+        self.assertRaises(limit_exc.ProjectOverLimit, enf.enforce, 'other',
+                          {'cores': 3})
+        self.assertEqual([('cores', 2), ('ram', 16384), ('gpus', 0)],
+                         enf.get_project_limits('other',
+                                                ['cores', 'ram', 'gpus']))
+        self.admin.delete('/v1/limits/%s' % limit['id'],
+                          headers=af.SYSTEM_ADMIN)
+        enf.enforce('other', {'cores': 3})
+
+    def test_calculate_usage(self):
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 3,
+                                                    'instances': 1})
+        usage = self.enforcer().calculate_usage(
+            'leaf', ['cores', 'instances', 'ram'])
+        self.assertEqual({'cores': (8, 3), 'instances': (10, 1),
+                          'ram': (16384, 0)},
+                         {name: tuple(u) for name, u in usage.items()})
+        self.assertEqual(3, usage['cores'].usage)
+        self.assertEqual([('instances', 10), ('gpus', 0)],
+                         self.enforcer().get_registered_limits(
+                             ['instances', 'gpus']))
+
+    def test_reconcile_usage_from_the_callback(self):
+        counted = []
+
+        def count(project_id, names):
+            counted.append((project_id, list(names)))
+            return {'cores': 9}
+
+        enf = enforcer.Enforcer(count, session=self.session,
+                                endpoint_override=self.url,
+                                additional_headers=SERVICE,
+                                reconcile_usage=True)
+        exc = self.assertRaises(limit_exc.ProjectOverLimit, enf.enforce,
+                                'other', {'cores': 2})
+        self.assertEqual([('other', ['cores'])], counted)
+        self.assertEqual(9, exc.over_limit_info_list[0].current_usage)
+        report = self.client.usage('root', subtree=True)
+        self.assertEqual(9, report['projects'][0]['resources']['cores'][
+            'subtree_usage'])
+
+
+class TestNovaHook(ClientsTestCase):
+    """The hook against the real service (unit tests cover the rest)."""
+
+    FLAVOR = types.SimpleNamespace(vcpus=2, memory_mb=1024, root_gb=10,
+                                   ephemeral_gb=0, swap=0)
+
+    def setUp(self):
+        super().setUp()
+        self.hook = nova.NovaLimitsHook(self.client)
+
+    def test_multi_create_reserves_what_fits_then_confirms(self):
+        self.client.put_allocation('vm-0', 'other', {'cores': 4})
+        uuids = ['vm-%d' % n for n in range(1, 6)]
+        self.assertEqual(3, self.hook.enforce_num_instances_and_flavor(
+            None, 'leaf', self.FLAVOR, False, 1, 5))
+        reserved = self.hook.reserve_instances(None, 'leaf', self.FLAVOR,
+                                               False, uuids, min_count=1)
+        self.assertEqual(uuids[:3], reserved)
+        self.assertIsNotNone(
+            self.client.get_allocation('vm-1')['expires_at'])
+        self.hook.confirm_instances(None, 'leaf', self.FLAVOR, False,
+                                    reserved)
+        self.assertEqual({'instances': 1, 'cores': 2, 'ram': 1024},
+                         self.client.get_allocation('vm-3')['resources'])
+        self.assertIsNone(self.client.get_allocation('vm-3')['expires_at'])
+        exc = self.assertRaises(nova.TooManyInstances,
+                                self.hook.reserve_instances, None, 'leaf',
+                                self.FLAVOR, False, ['vm-9'])
+        self.assertEqual(413, exc.kwargs['code'])
+        self.assertEqual('root', exc.blocking[0]['project_id'])
+        self.hook.free_instance(None, types.SimpleNamespace(uuid='vm-1'))
+        self.assertEqual(['vm-2', 'vm-3'], [
+            a['consumer_id'] for a in self.reader.list_allocations('leaf')])
