@@ -6,7 +6,9 @@ transaction.  :class:`KeystoneListener` is the notification endpoint of
 ``identity.registered_limit.*`` notification marks the copy stale, and a
 worker thread resyncs (several notifications in a burst cost one sync).
 A redelivered notification only marks the copy stale again, so handling
-is idempotent.
+is idempotent.  Keystone 30 announces project changes but sends nothing
+when a limit or registered limit changes; those arrive with the periodic
+resync (``[keystone] resync_interval``) or ``limits-manage sync``.
 """
 
 import threading
@@ -76,6 +78,13 @@ class Resyncer(object):
                 LOG.exception('Sync from Keystone failed; will retry')
                 self._stop.wait(5)
                 self._stale.set()
+
+
+def targets(conf):
+    """Where Keystone's notifications arrive."""
+    return [oslo_messaging.Target(topic=topic,
+                                  exchange=conf.keystone.notification_exchange)
+            for topic in conf.keystone.notification_topics]
 
 
 class KeystoneListener(object):

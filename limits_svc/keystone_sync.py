@@ -5,7 +5,8 @@ lists through keystoneauth1 and :func:`limits_svc.db.api.replace_from_keystone`
 writes what this returns.
 
 Keystone's unified limits have no scope.  A project limit whose description
-contains the marker (``[subtree]`` by default, ``[limits] subtree_marker``)
+contains the marker (``[subtree]`` by default, ``[keystone]
+subtree_marker``)
 caps the project's whole subtree; every other limit caps the project's own
 usage, as in Keystone's flat model.
 """

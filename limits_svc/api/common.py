@@ -42,5 +42,9 @@ def isoformat(value):
 
 
 def visible_project(ctx):
-    """The one project a project-scoped caller may list, None for system."""
-    return None if ctx.system_scope == 'all' else ctx.project_id
+    """The one project a caller may list; None (all) for system-scoped
+    callers and for services, whose token is scoped to their own service
+    project."""
+    if ctx.system_scope == 'all' or 'service' in ctx.roles:
+        return None
+    return ctx.project_id

@@ -34,8 +34,11 @@ class _LimitsController(rest.RestController):
     UPDATE = None
     FILTERS = ('service_id', 'region_id', 'resource_name')
 
-    def _target(self, row=None):
-        return {'project_id': getattr(row, 'project_id', None)}
+    def _target(self, row):
+        """Project limits belong to their project; registered limits are
+        defaults that every reader may see (None: the caller's own)."""
+        project_id = getattr(row, 'project_id', None)
+        return {'project_id': project_id} if project_id else None
 
     @pecan.expose('json')
     def get_all(self):

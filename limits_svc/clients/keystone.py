@@ -1,4 +1,8 @@
-"""Read projects and unified limits from Keystone (keystoneauth1)."""
+"""Read projects and unified limits from Keystone's v3 API.
+
+The identity endpoint comes from the catalog with version discovery, so
+both ``http://host:5000/v3`` and ``http://host/identity`` work.
+"""
 
 from keystoneauth1 import loading as ks_loading
 
@@ -13,7 +17,7 @@ def adapter_from_conf(conf):
                                                         auth=auth)
     return ks_loading.load_adapter_from_conf_options(
         conf, group, session=session, auth=auth, service_type='identity',
-        interface='public')
+        interface='public', min_version='3.0', max_version='3.latest')
 
 
 def _get_all(adapter, path, key):
@@ -29,6 +33,6 @@ def _get_all(adapter, path, key):
 
 def fetch(adapter):
     """``(projects, registered_limits, limits)`` as Keystone lists them."""
-    return (_get_all(adapter, '/v3/projects', 'projects'),
-            _get_all(adapter, '/v3/registered_limits', 'registered_limits'),
-            _get_all(adapter, '/v3/limits', 'limits'))
+    return (_get_all(adapter, '/projects', 'projects'),
+            _get_all(adapter, '/registered_limits', 'registered_limits'),
+            _get_all(adapter, '/limits', 'limits'))

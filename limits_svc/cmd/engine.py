@@ -26,7 +26,7 @@ LOG = logging.getLogger(__name__)
 def start_listener(conf, resyncer):
     transport = bus.get_notification_transport(conf)
     listener = bus.get_notification_listener(
-        conf, transport, conf.keystone.notification_topics,
+        conf, transport, keystone_engine.targets(conf),
         [keystone_engine.KeystoneListener(resyncer)], pool='limits')
     listener.start()
     return listener

@@ -25,10 +25,17 @@ def _opts():
             help='Topics on which Keystone publishes its notifications; '
                  'limits-engine listens for identity.project.*, '
                  'identity.limit.* and identity.registered_limit.* there.'),
+        cfg.StrOpt(
+            'notification_exchange', default='keystone',
+            help='AMQP exchange Keystone publishes its notifications to '
+                 '(Keystone\'s control_exchange).'),
         cfg.IntOpt(
             'resync_interval', default=600, min=0,
             help='Seconds between full resyncs from Keystone done by '
-                 'limits-engine even without notifications (0: never).'),
+                 'limits-engine even without notifications (0: never). '
+                 'Keystone sends no notification when a limit or a '
+                 'registered limit changes, so this is how such changes '
+                 'arrive without a manual "limits-manage sync".'),
     ]
 
 

@@ -42,7 +42,7 @@ class TestAllocations(base.LimitsApiTestCase):
     def test_subtree_limit_of_an_ancestor_refuses(self):
         self.allocate('vm-1', 'other', cores=10)
         self.allocate('vm-2', 'leaf', cores=8)
-        resp = self.allocate('vm-3', 'mid', status=409, cores=4)
+        resp = self.allocate('vm-3', 'mid', status=409, cores=5)
         blocking = resp.json['errors'][0]['blocking']
         self.assertEqual([('mid', 'subtree', 12, 8), ('root', 'subtree', 20,
                                                       18)],

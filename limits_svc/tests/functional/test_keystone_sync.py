@@ -1,0 +1,118 @@
+"""Keystone mode against a real Keystone (started on 127.0.0.1).
+
+A 3-level tree with a registered limit and project limits is built in
+Keystone; ``limits-manage sync`` (the same code) copies it; allocations are
+then decided on it; a limit changed in Keystone is seen after a resync.
+The engine's listener resyncs when Keystone announces a project change on
+a real RabbitMQ.
+"""
+
+import os
+import time
+
+import fixtures
+import testtools
+
+from limits_svc import keystone_engine
+from limits_svc import service
+from svc_common.db import migration
+from svc_common.tests.fixtures import keystone as keystone_fixture
+from svc_common.tests.fixtures import rabbitmq
+from svc_common.tests.functional import api_fixture as af
+from svc_common.messaging import bus
+
+
+class TestKeystoneSync(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.broker = self.useFixture(rabbitmq.SharedRabbitMQ())
+        self.ks = self.useFixture(keystone_fixture.Keystone(
+            notification_transport_url=self.broker.url))
+        tmp = self.useFixture(fixtures.TempDir()).path
+        conf_file = os.path.join(tmp, 'limits.conf')
+        with open(conf_file, 'w') as f:
+            f.write('[limits]\nmode = keystone\n'
+                    '[keystone]\nauth_type = password\nauth_url = %s\n'
+                    'username = admin\npassword = %s\n'
+                    'user_domain_id = default\nsystem_scope = all\n'
+                    'resync_interval = 0\n'
+                    % (self.ks.url, self.ks.admin_password))
+        self.api = self.useFixture(af.ServiceApp(
+            service.SPEC, overrides={('limits', 'mode'): 'keystone',
+                                     (None, 'transport_url'):
+                                         self.broker.url}))
+        # The API fixture's database, with the sync's config file on top.
+        from svc_common import config
+        self.conf = config.build_conf(
+            service.SPEC, default_config_files=[conf_file], overrides={
+                ('database', 'connection'):
+                    self.api.conf.database.connection,
+                (None, 'transport_url'): self.broker.url})
+        migration.upgrade(service.SPEC, self.conf.database.connection)
+        from svc_common.db import database
+        self.db = database.Database(self.conf)
+        self.nova = self.ks.create_service('nova', 'compute')
+        self.ks.create_registered_limit(self.nova['id'], 'cores', 100)
+        self.top = self.ks.create_project('top')
+        self.mid = self.ks.create_project('mid', parent_id=self.top['id'])
+        self.leaf = self.ks.create_project('leaf', parent_id=self.mid['id'])
+        self.top_limit = self.ks.create_limit(
+            self.nova['id'], self.top['id'], 'cores', 10,
+            description='whole tree [subtree]')
+        self.ks.create_limit(self.nova['id'], self.leaf['id'], 'cores', 6)
+
+    def allocate(self, consumer, project_id, cores, status=200):
+        return self.api.app.put_json(
+            '/v1/allocations/%s' % consumer,
+            {'project_id': project_id, 'resources': {'cores': cores}},
+            headers=af.SERVICE, status=status)
+
+    def test_sync_then_change_a_limit(self):
+        counts = keystone_engine.sync(self.conf, self.db)
+        self.assertGreaterEqual(counts['projects'], 3)
+        self.assertEqual(2, counts['limits'])
+        project = self.api.app.get('/v1/projects/%s' % self.leaf['id'],
+                                   headers=af.SYSTEM_READER).json['project']
+        self.assertEqual(self.mid['id'], project['parent_id'])
+        # leaf's own limit (6) and top's subtree limit (10) both hold.
+        self.allocate('vm-1', self.leaf['id'], 7, status=409)
+        self.allocate('vm-1', self.leaf['id'], 6)
+        resp = self.allocate('vm-2', self.mid['id'], 5, status=409)
+        blocking = resp.json['errors'][0]['blocking']
+        self.assertEqual([(self.top['id'], 'subtree', 10)],
+                         [(b['project_id'], b['scope'], b['limit'])
+                          for b in blocking])
+        # Raise the top limit in Keystone: seen after the next sync.
+        self.ks.update_limit(self.top_limit['id'], 20)
+        keystone_engine.sync(self.conf, self.db)
+        self.allocate('vm-2', self.mid['id'], 5)
+        # Writes through this API are refused in keystone mode.
+        resp = self.api.app.post_json('/v1/projects', {'id': 'x'},
+                                      headers=af.SYSTEM_ADMIN, status=409)
+        self.assertEqual('limits.managed_by_keystone',
+                         resp.json['errors'][0]['code'])
+
+    def test_engine_resyncs_on_keystone_notification(self):
+        resyncer = keystone_engine.Resyncer(self.conf, self.db)
+        resyncer.start()
+        self.addCleanup(resyncer.stop)
+        transport = bus.get_notification_transport(self.conf)
+        listener = bus.get_notification_listener(
+            self.conf, transport, keystone_engine.targets(self.conf),
+            [keystone_engine.KeystoneListener(resyncer)], pool='limits')
+        listener.start()
+        self.addCleanup(listener.wait)
+        self.addCleanup(listener.stop)
+        new = self.ks.create_project('late', parent_id=self.top['id'])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            resp = self.api.app.get('/v1/projects/%s' % new['id'],
+                                    headers=af.SYSTEM_READER,
+                                    expect_errors=True)
+            if resp.status_int == 200:
+                break
+            time.sleep(0.5)
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual(self.top['id'], resp.json['project']['parent_id'])
+        self.assertGreaterEqual(resyncer.syncs, 1)
