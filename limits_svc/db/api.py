@@ -69,39 +69,35 @@ def utcnow():
 # Projects and the tree
 # --------------------------------------------------------------------------
 
-def chain_ids(session, project_id):
-    """``[project_id, parent, ..., root]`` read in one recursive query."""
+def _walk(session, project_id, downwards):
+    """Rows ``(id, parent_id)`` reached from ``project_id`` in one
+    recursive query: its ancestors (nearest first) or its subtree."""
     projects = models.Project.__table__
     anchor = sa.select(projects.c.id, projects.c.parent_id,
                        sa.literal(0).label('depth')).where(
-        projects.c.id == project_id).cte('chain', recursive=True)
+        projects.c.id == project_id).cte('walk', recursive=True)
+    link = (projects.c.parent_id == anchor.c.id if downwards else
+            projects.c.id == anchor.c.parent_id)
     step = sa.select(projects.c.id, projects.c.parent_id,
                      (anchor.c.depth + 1).label('depth')).join(
-        anchor, projects.c.id == anchor.c.parent_id).where(
-        anchor.c.depth < MAX_DEPTH)
-    chain = anchor.union_all(step)
-    rows = session.execute(
-        sa.select(chain.c.id).order_by(chain.c.depth)).all()
+        anchor, link).where(anchor.c.depth < MAX_DEPTH)
+    walk = anchor.union_all(step)
+    rows = session.execute(sa.select(walk.c.id, walk.c.parent_id).order_by(
+        walk.c.depth)).all()
     if not rows:
         raise ProjectNotFound('No project %s.' % project_id)
-    return [row.id for row in rows]
+    return rows
+
+
+def chain_ids(session, project_id):
+    """``[project_id, parent, ..., root]``."""
+    return [row.id for row in _walk(session, project_id, downwards=False)]
 
 
 def subtree_parents(session, project_id):
     """``{id: parent_id}`` of ``project_id`` and all its descendants."""
-    projects = models.Project.__table__
-    anchor = sa.select(projects.c.id, projects.c.parent_id,
-                       sa.literal(0).label('depth')).where(
-        projects.c.id == project_id).cte('subtree', recursive=True)
-    step = sa.select(projects.c.id, projects.c.parent_id,
-                     (anchor.c.depth + 1).label('depth')).join(
-        anchor, projects.c.parent_id == anchor.c.id).where(
-        anchor.c.depth < MAX_DEPTH)
-    tree = anchor.union_all(step)
-    rows = session.execute(sa.select(tree.c.id, tree.c.parent_id)).all()
-    if not rows:
-        raise ProjectNotFound('No project %s.' % project_id)
-    parents = {row.id: row.parent_id for row in rows}
+    parents = {row.id: row.parent_id
+               for row in _walk(session, project_id, downwards=True)}
     parents[project_id] = None  # the report's root
     return parents
 
@@ -362,24 +358,14 @@ def _apply(session, project_id, chain, deltas):
 
 
 def _levels(chain, usages, catalog, resource_names, project_id):
-    levels = []
-    for level_id in chain:
-        own_limits = {}
-        subtree_limits = {}
-        own_usage = {}
-        subtree_usage = {}
-        for name in resource_names:
-            resolved = catalog.resolve(level_id, name)
-            own_limits[name] = resolved.own
-            if resolved.subtree is not None:
-                subtree_limits[name] = resolved.subtree
-            own, subtree = usages.get((level_id, name), (0, 0))
-            if level_id == project_id:
-                own_usage[name] = own
-            subtree_usage[name] = subtree
-        levels.append(quota_tree.Level(level_id, own_usage, subtree_usage,
-                                       own_limits, subtree_limits))
-    return levels
+    """The decision's view of the chain, from the locked usage rows."""
+    tree = quota_tree.ProjectTree(dict(zip(chain, chain[1:] + [None])))
+    own = {project_id: {name: usages.get((project_id, name), (0, 0))[0]
+                        for name in resource_names}}
+    subtree = {level: {name: usages.get((level, name), (0, 0))[1]
+                       for name in resource_names} for level in chain}
+    return quota_tree.build_chain(tree, project_id, catalog, own, subtree,
+                                  resource_names)
 
 
 def _current_allocation(session, consumer_id, lock):
