@@ -9,11 +9,12 @@ from osc_lib.command import command
 
 from limits_svc.osc.v1 import columns
 from limits_svc.osc.v1 import options
-from limits_svc.osc.v1 import rest
+from limits_svc.osc.v1 import resource_commands as rc
 
 PATH = '/v1/allocations'
 COLUMNS = ('consumer_id', 'project_id', 'resources', 'expires_at')
 HEADINGS = ('Consumer ID', 'Project ID', 'Resources', 'Expires At')
+CONSUMER_HELP = 'Consumer (e.g. an instance UUID)'
 
 
 def _row(allocation):
@@ -22,40 +23,26 @@ def _row(allocation):
             allocation.get('expires_at'))
 
 
-class ListAllocation(command.Lister):
+RESOURCE = rc.Resource(PATH, 'allocation', 'allocations', 'consumer_id',
+                       '<consumer-id>', COLUMNS, HEADINGS, row=_row)
+
+
+class ListAllocation(rc.ListCommand):
     """List allocations by consumer."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('--project', metavar='<project-id>',
-                            help='Only allocations in this project')
-        options.add_pagination_options(parser, 'allocations')
-        return parser
-
-    def take_action(self, parsed_args):
-        allocations = rest.list_all(
-            self.app.client_manager.limits, PATH, 'allocations',
-            {'project_id': parsed_args.project}, parsed_args.limit,
-            parsed_args.marker)
-        return HEADINGS, [_row(a) for a in allocations]
+    resource = RESOURCE
+    fields = (rc.Field('--project', 'project_id', metavar='<project-id>',
+                       help='Only allocations in this project'),)
 
 
-class ShowAllocation(command.ShowOne):
+class ShowAllocation(rc.ShowCommand):
     """Show the allocation of a consumer."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('consumer_id', metavar='<consumer-id>',
-                            help='Consumer (e.g. an instance UUID)')
-        return parser
-
-    def take_action(self, parsed_args):
-        answer = rest.call(self.app.client_manager.limits, 'GET',
-                           '%s/%s' % (PATH, parsed_args.consumer_id))
-        return COLUMNS, _row(answer['allocation'])
+    resource = RESOURCE
+    id_help = CONSUMER_HELP
 
 
-class SetAllocation(command.ShowOne):
+class SetAllocation(rc.MemberCommand, command.ShowOne):
     """Allocate, replace or confirm the allocation of a consumer.
 
     Every limit the change touches is checked at once -- the project's own
@@ -64,41 +51,27 @@ class SetAllocation(command.ShowOne):
     --expires-in confirms a reservation.
     """
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('consumer_id', metavar='<consumer-id>',
-                            help='Consumer (e.g. an instance UUID)')
-        parser.add_argument('--project', metavar='<project-id>',
-                            required=True,
-                            help='Project the consumer belongs to')
-        options.add_resource_option(
-            parser, 'Amount of a resource the consumer holds, e.g. cores=4')
-        parser.add_argument('--expires-in', metavar='<seconds>',
-                            type=options.positive_int,
-                            help='Make it a reservation that frees itself '
-                                 'after <seconds> unless confirmed')
-        return parser
+    resource = RESOURCE
+    id_help = CONSUMER_HELP
+    fields = (
+        rc.Field('--project', 'project_id', metavar='<project-id>',
+                 required=True, help='Project the consumer belongs to'),
+        rc.ResourcesField(
+            'Amount of a resource the consumer holds, e.g. cores=4'),
+        rc.Field('--expires-in', 'expires_in', metavar='<seconds>',
+                 type=options.positive_int,
+                 help='Make it a reservation that frees itself '
+                      'after <seconds> unless confirmed'),
+    )
 
     def take_action(self, parsed_args):
-        body = {'project_id': parsed_args.project,
-                'resources': options.resources_dict(parsed_args.resources)}
-        if parsed_args.expires_in is not None:
-            body['expires_in'] = parsed_args.expires_in
-        answer = rest.call(self.app.client_manager.limits, 'PUT',
-                           '%s/%s' % (PATH, parsed_args.consumer_id),
-                           json=body)
-        return COLUMNS, _row(answer['allocation'])
+        answer = self.call_member(parsed_args, 'PUT',
+                                  json=rc.given(parsed_args, self.fields))
+        return self.resource.show(answer[self.resource.member])
 
 
-class DeleteAllocation(command.Command):
+class DeleteAllocation(rc.DeleteCommand):
     """Free the allocations of consumers."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('consumer_ids', metavar='<consumer-id>',
-                            nargs='+', help='Consumer(s) to free')
-        return parser
-
-    def take_action(self, parsed_args):
-        rest.delete_each(self.app.client_manager.limits, PATH + '/%s',
-                         parsed_args.consumer_ids, 'allocations')
+    resource = RESOURCE
+    ids_help = 'Consumer(s) to free'

@@ -8,37 +8,29 @@ the levels of the tree that block it, so scripts can test it directly.
 from osc_lib.command import command
 
 from limits_svc.osc.v1 import columns
-from limits_svc.osc.v1 import options
-from limits_svc.osc.v1 import rest
+from limits_svc.osc.v1 import resource_commands as rc
 
 COLUMNS = ('allowed', 'project_id', 'consumer_id', 'deltas', 'blocking')
 
 REFUSED_EXIT_CODE = 1
 
 
-class CheckQuota(command.ShowOne):
+class CheckQuota(rc.FieldsCommand, command.ShowOne):
     """Check whether an allocation would fit every limit it touches."""
 
     refused = False
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('project_id', metavar='<project-id>',
-                            help='Project the allocation would be made in')
-        options.add_resource_option(
-            parser, 'Amount of a resource to check, e.g. cores=4')
-        parser.add_argument('--consumer', metavar='<consumer-id>',
-                            help='Consumer whose current allocation the '
-                                 'amounts would replace (a resize)')
-        return parser
+    fields = (
+        rc.Field('project_id', 'project_id', metavar='<project-id>',
+                 help='Project the allocation would be made in'),
+        rc.ResourcesField('Amount of a resource to check, e.g. cores=4'),
+        rc.Field('--consumer', 'consumer_id', metavar='<consumer-id>',
+                 help='Consumer whose current allocation the '
+                      'amounts would replace (a resize)'),
+    )
 
     def take_action(self, parsed_args):
-        body = {'project_id': parsed_args.project_id,
-                'resources': options.resources_dict(parsed_args.resources)}
-        if parsed_args.consumer is not None:
-            body['consumer_id'] = parsed_args.consumer
-        answer = rest.call(self.app.client_manager.limits, 'POST',
-                           '/v1/enforce', json=body)
+        answer = self.call('POST', '/v1/enforce',
+                           json=rc.given(parsed_args, self.fields))
         self.refused = not answer['allowed']
         if self.refused:
             self.app.stderr.write(

@@ -4,94 +4,61 @@ In ``keystone`` mode the tree comes from Keystone and the service refuses
 changes (409 ``limits.managed_by_keystone``); list and show still work.
 """
 
-from osc_lib.command import command
-
-from limits_svc.osc.v1 import options
-from limits_svc.osc.v1 import rest
+from limits_svc.osc.v1 import resource_commands as rc
 
 PATH = '/v1/projects'
 COLUMNS = ('id', 'name', 'parent_id', 'domain_id')
 HEADINGS = ('ID', 'Name', 'Parent ID', 'Domain ID')
 SHOW_COLUMNS = COLUMNS + ('created_at', 'updated_at')
+RESOURCE = rc.Resource(PATH, 'project', 'projects', 'project_id',
+                       '<project-id>', COLUMNS, HEADINGS,
+                       show_columns=SHOW_COLUMNS)
 
 
-def _show(project):
-    return SHOW_COLUMNS, tuple(project.get(name) for name in SHOW_COLUMNS)
-
-
-class CreateProject(command.ShowOne):
+class CreateProject(rc.CreateCommand):
     """Add a project to the tree (local mode)."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('project_id', metavar='<project-id>',
-                            help='ID of the new project')
-        parser.add_argument('--name', metavar='<name>',
-                            help='Name of the project')
-        parser.add_argument('--parent', metavar='<project-id>',
-                            help='Parent project (default: a root project)')
-        parser.add_argument('--domain', metavar='<domain-id>',
-                            help='Domain of the project (default: default)')
-        return parser
-
-    def take_action(self, parsed_args):
-        body = {'id': parsed_args.project_id}
-        for key, value in (('name', parsed_args.name),
-                           ('parent_id', parsed_args.parent),
-                           ('domain_id', parsed_args.domain)):
-            if value is not None:
-                body[key] = value
-        answer = rest.call(self.app.client_manager.limits, 'POST', PATH,
-                           json=body)
-        return _show(answer['project'])
+    resource = RESOURCE
+    fields = (
+        rc.Field('project_id', 'id', metavar='<project-id>',
+                 help='ID of the new project'),
+        rc.Field('--name', 'name', metavar='<name>',
+                 help='Name of the project'),
+        rc.Field('--parent', 'parent_id', metavar='<project-id>',
+                 help='Parent project (default: a root project)'),
+        rc.Field('--domain', 'domain_id', metavar='<domain-id>',
+                 help='Domain of the project (default: default)'),
+    )
 
 
-class ListProject(command.Lister):
+class ListProject(rc.ListCommand):
     """List projects of the tree."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('--parent', metavar='<project-id>',
-                            help='Only the children of this project')
-        options.add_pagination_options(parser, 'projects')
-        return parser
-
-    def take_action(self, parsed_args):
-        projects = rest.list_all(
-            self.app.client_manager.limits, PATH, 'projects',
-            {'parent_id': parsed_args.parent}, parsed_args.limit,
-            parsed_args.marker)
-        return HEADINGS, [tuple(p.get(name) for name in COLUMNS)
-                          for p in projects]
+    resource = RESOURCE
+    fields = (rc.Field('--parent', 'parent_id', metavar='<project-id>',
+                       help='Only the children of this project'),)
 
 
-class ShowProject(command.ShowOne):
+class ShowProject(rc.ShowCommand):
     """Show a project of the tree."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('project_id', metavar='<project-id>',
-                            help='Project to show')
-        return parser
-
-    def take_action(self, parsed_args):
-        answer = rest.call(self.app.client_manager.limits, 'GET',
-                           '%s/%s' % (PATH, parsed_args.project_id))
-        return _show(answer['project'])
+    resource = RESOURCE
+    id_help = 'Project to show'
 
 
-class SetProject(command.Command):
+class SetProject(rc.SetCommand):
     """Rename a project or move it in the tree (local mode).
 
     A move is not checked against limits retroactively; the next
     allocation sees the new tree.
     """
 
+    resource = RESOURCE
+    id_help = 'Project to change'
+    fields = (rc.Field('--name', 'name', metavar='<name>', help='New name'),)
+
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('project_id', metavar='<project-id>',
-                            help='Project to change')
-        parser.add_argument('--name', metavar='<name>', help='New name')
         parent = parser.add_mutually_exclusive_group()
         parent.add_argument('--parent', metavar='<project-id>',
                             help='Move the project under this one')
@@ -99,29 +66,17 @@ class SetProject(command.Command):
                             help='Make the project a root project')
         return parser
 
-    def take_action(self, parsed_args):
-        body = {}
-        if parsed_args.name is not None:
-            body['name'] = parsed_args.name
+    def changes(self, parsed_args):
+        body = super().changes(parsed_args)
         if parsed_args.parent is not None:
             body['parent_id'] = parsed_args.parent
         elif parsed_args.no_parent:
             body['parent_id'] = None
-        if not body:
-            return
-        rest.call(self.app.client_manager.limits, 'PATCH',
-                  '%s/%s' % (PATH, parsed_args.project_id), json=body)
+        return body
 
 
-class DeleteProject(command.Command):
+class DeleteProject(rc.DeleteCommand):
     """Remove projects without children or allocations (local mode)."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('project_ids', metavar='<project-id>',
-                            nargs='+', help='Project(s) to delete')
-        return parser
-
-    def take_action(self, parsed_args):
-        rest.delete_each(self.app.client_manager.limits, PATH + '/%s',
-                         parsed_args.project_ids, 'projects')
+    resource = RESOURCE
+    ids_help = 'Project(s) to delete'
