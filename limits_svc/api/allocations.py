@@ -54,7 +54,7 @@ class AllocationsController(rest.RestController):
             expires_at = db_api.utcnow() + datetime.timedelta(
                 seconds=body['expires_in'])
         req = pecan.request
-        db_api.purge_expired(req.db, req.context)
+        db_api.purge_expired_if_due(req.db, req.context)
         allocation = db_api.put_allocation(
             req.db, req.context, consumer_id, body['project_id'],
             body['resources'], _no_limit_policy(), expires_at)

@@ -17,6 +17,7 @@ level's row, and no level can be pushed over a limit by a race.
 """
 
 import datetime
+import time
 import uuid
 
 from oslo_db import api as oslo_db_api
@@ -315,30 +316,46 @@ def _insert_ignore(session, table, rows):
     session.execute(stmt, rows)
 
 
-def _locked_usages(session, pairs):
-    """Create missing usage rows and lock them all, in sorted order.
-
-    :returns: ``{(project_id, resource_name): (own_used, subtree_used)}``.
-    """
-    pairs = sorted(set(pairs))
-    if not pairs:
-        return {}
+def _usage_query(pairs, lock):
     table = models.Usage.__table__
-    _insert_ignore(session, table, [
-        {'project_id': p, 'resource_name': r, 'own_used': 0,
-         'subtree_used': 0, 'adjustment': 0} for p, r in pairs])
-    projects = sorted({p for p, _ in pairs})
-    resources = sorted({r for _, r in pairs})
     query = sa.select(table.c.project_id, table.c.resource_name,
                       table.c.own_used, table.c.subtree_used).where(
-        table.c.project_id.in_(projects),
-        table.c.resource_name.in_(resources)).order_by(
+        table.c.project_id.in_(sorted({p for p, _ in pairs})),
+        table.c.resource_name.in_(sorted({r for _, r in pairs}))).order_by(
         table.c.project_id, table.c.resource_name)
-    if session.bind.dialect.name != 'sqlite':
-        query = query.with_for_update()
+    return query.with_for_update() if lock else query
+
+
+def _read_usages(session, pairs, lock=False):
+    """``{(project_id, resource_name): (own_used, subtree_used)}``.
+
+    With ``lock``, the rows are locked in one sorted order (``FOR UPDATE``;
+    SQLite's transaction holds the whole database already).
+    """
+    if not pairs:
+        return {}
+    lock = lock and session.bind.dialect.name != 'sqlite'
     return {(row.project_id, row.resource_name):
             (row.own_used, row.subtree_used)
-            for row in session.execute(query)}
+            for row in session.execute(_usage_query(pairs, lock))}
+
+
+def _locked_usages(session, pairs):
+    """Lock the usage rows of ``pairs``, creating the missing ones first.
+
+    The common case (every row exists) costs one locking query; otherwise
+    the missing rows are inserted and the whole set locked again, in the
+    same sorted order.
+    """
+    pairs = set(pairs)
+    usages = _read_usages(session, pairs, lock=True)
+    missing = pairs.difference(usages)
+    if missing:
+        _insert_ignore(session, models.Usage.__table__, [
+            {'project_id': p, 'resource_name': r, 'own_used': 0,
+             'subtree_used': 0, 'adjustment': 0} for p, r in sorted(missing)])
+        usages = _read_usages(session, pairs, lock=True)
+    return usages
 
 
 def _apply(session, project_id, chain, deltas):
@@ -369,11 +386,14 @@ def _levels(chain, usages, catalog, resource_names, project_id):
 
 
 def _current_allocation(session, consumer_id, lock):
-    query = sa.select(models.Allocation).where(
-        models.Allocation.consumer_id == consumer_id)
+    """The consumer's allocation rows (plain rows, not ORM objects)."""
+    table = models.Allocation.__table__
+    query = sa.select(table.c.resource_name, table.c.project_id,
+                      table.c.amount, table.c.expires_at).where(
+        table.c.consumer_id == consumer_id).order_by(table.c.resource_name)
     if lock and session.bind.dialect.name != 'sqlite':
         query = query.with_for_update()
-    return session.scalars(query).all()
+    return session.execute(query).all()
 
 
 def _as_allocation(consumer_id, rows):
@@ -437,21 +457,6 @@ def _chain_or_orphan(session, project_id):
         return [project_id]
 
 
-def _read_usages(session, pairs):
-    table = models.Usage.__table__
-    projects = sorted({p for p, _ in pairs})
-    resources = sorted({r for _, r in pairs})
-    if not pairs:
-        return {}
-    return {(row.project_id, row.resource_name):
-            (row.own_used, row.subtree_used)
-            for row in session.execute(sa.select(
-                table.c.project_id, table.c.resource_name,
-                table.c.own_used, table.c.subtree_used).where(
-                table.c.project_id.in_(projects),
-                table.c.resource_name.in_(resources)))}
-
-
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
                            retry_interval=0.05, inc_retry_interval=True)
 def put_allocation(db, ctx, consumer_id, project_id, resources,
@@ -471,15 +476,16 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         if old_rows:
             session.execute(sa.delete(models.Allocation).where(
                 models.Allocation.consumer_id == consumer_id))
-        rows = [models.Allocation(consumer_id=consumer_id,
-                                  resource_name=name, project_id=project_id,
-                                  amount=amount, expires_at=expires_at)
+        rows = [{'consumer_id': consumer_id, 'resource_name': name,
+                 'project_id': project_id, 'amount': amount,
+                 'expires_at': expires_at}
                 for name, amount in sorted(resources.items()) if amount]
-        session.add_all(rows)
-        session.flush()
-        return _as_allocation(consumer_id, rows) or {
-            'consumer_id': consumer_id, 'project_id': project_id,
-            'resources': {}, 'expires_at': None}
+        if rows:
+            session.execute(sa.insert(models.Allocation.__table__), rows)
+        return {'consumer_id': consumer_id, 'project_id': project_id,
+                'resources': {row['resource_name']: row['amount']
+                              for row in rows},
+                'expires_at': expires_at if rows else None}
 
 
 def _free(session, consumer_id, rows):
@@ -521,6 +527,25 @@ def purge_expired(db, ctx, now=None, batch=100):
                 _free(session, consumer_id, rows)
                 freed += 1
     return freed
+
+
+# When this process last swept expired reservations, per database URL.
+_last_sweep = {}
+SWEEP_INTERVAL = 1.0
+
+
+def purge_expired_if_due(db, ctx):
+    """:func:`purge_expired`, at most once a second per process.
+
+    Allocation requests call this so that an expired reservation stops
+    counting within a second even without limits-engine, without paying
+    for a sweep on every request.
+    """
+    now = time.monotonic()
+    if now - _last_sweep.get(db.url, -SWEEP_INTERVAL) < SWEEP_INTERVAL:
+        return 0
+    _last_sweep[db.url] = now
+    return purge_expired(db, ctx)
 
 
 def get_allocation(session, consumer_id):

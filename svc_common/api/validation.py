@@ -24,8 +24,19 @@ def json_body(schema):
     return body
 
 
+# Request schemas are module constants: build each validator once.
+_VALIDATORS = {}
+
+
+def _validator(schema):
+    found = _VALIDATORS.get(id(schema))
+    if found is None or found.schema is not schema:
+        found = _VALIDATORS[id(schema)] = jsonschema.Draft7Validator(schema)
+    return found
+
+
 def validate(schema, data):
-    validator = jsonschema.Draft7Validator(schema)
+    validator = _validator(schema)
     problems = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
     if problems:
         first = problems[0]
