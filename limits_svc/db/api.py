@@ -374,6 +374,31 @@ def _apply(session, project_id, chain, deltas):
             changes)
 
 
+def _give_back(session, project_id, chain, freed):
+    """Take ``freed`` ({resource: amount > 0}) off the project's usage.
+
+    A negative adjustment (reconciliation found less in use than the
+    allocations say) means some allocations were already gone in truth;
+    freeing one of them now cancels that much of the adjustment instead of
+    counting it off twice, so usage never drops below zero.
+    """
+    table = models.Usage.__table__
+    negative = dict(session.execute(sa.select(
+        table.c.resource_name, table.c.adjustment).where(
+        table.c.project_id == project_id, table.c.adjustment < 0,
+        table.c.resource_name.in_(sorted(freed)))).all()) if freed else {}
+    deltas = {}
+    for name, amount in freed.items():
+        cancel = min(amount, -negative.get(name, 0))
+        if cancel:
+            session.execute(table.update().where(
+                table.c.project_id == project_id,
+                table.c.resource_name == name).values(
+                adjustment=table.c.adjustment + cancel))
+        deltas[name] = cancel - amount
+    _apply(session, project_id, chain, deltas)
+
+
 def _levels(chain, usages, catalog, resource_names, project_id):
     """The decision's view of the chain, from the locked usage rows."""
     tree = quota_tree.ProjectTree(dict(zip(chain, chain[1:] + [None])))
@@ -470,9 +495,11 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
             raise OverLimit(violations)
         old_project = old_rows[0].project_id if old_rows else None
         if old and old_project != project_id:
-            _apply(session, old_project, old_chain,
-                   {name: -amount for name, amount in old.items()})
-        _apply(session, project_id, chain, deltas)
+            _give_back(session, old_project, old_chain, old)
+        _apply(session, project_id, chain,
+               {name: d for name, d in deltas.items() if d > 0})
+        _give_back(session, project_id, chain,
+                   {name: -d for name, d in deltas.items() if d < 0})
         if old_rows:
             session.execute(sa.delete(models.Allocation).where(
                 models.Allocation.consumer_id == consumer_id))
@@ -494,8 +521,7 @@ def _free(session, consumer_id, rows):
     chain = _chain_or_orphan(session, project_id)
     _locked_usages(session, [(level, name) for level in chain
                              for name in old])
-    _apply(session, project_id, chain,
-           {name: -amount for name, amount in old.items()})
+    _give_back(session, project_id, chain, old)
     session.execute(sa.delete(models.Allocation).where(
         models.Allocation.consumer_id == consumer_id))
 

@@ -188,3 +188,43 @@ class TestEnforce(base.LimitsApiTestCase):
         reader = af.identity(['reader'], 'leaf')
         self.enforce(headers=reader, status=403, project_id='leaf',
                      resources={'cores': 1})
+
+
+class TestReconcile(base.LimitsApiTestCase):
+    """PUT /v1/usages/{project}: set own usage to an outside count."""
+
+    def setUp(self):
+        super().setUp()
+        self.tree()
+
+    def report(self):
+        resp = self.app.get('/v1/projects/root/usage?subtree=true',
+                            headers=af.SYSTEM_READER)
+        return {p['project_id']: p['resources']['cores']
+                for p in resp.json['projects']}
+
+    def reconcile(self, project_id, cores):
+        return self.app.put_json('/v1/usages/%s' % project_id,
+                                 {'resources': {'cores': cores}},
+                                 headers=af.SERVICE).json
+
+    def test_more_in_use_than_allocated_counts_against_limits(self):
+        self.allocate('vm-1', 'leaf', cores=2)
+        self.assertEqual({'cores': 3}, self.reconcile('leaf', 5)['adjusted'])
+        usage = self.report()
+        self.assertEqual(5, usage['leaf']['own_usage'])
+        self.assertEqual(5, usage['root']['subtree_usage'])
+        self.allocate('vm-2', 'leaf', status=409, cores=4)
+        self.allocate('vm-2', 'leaf', cores=3)
+
+    def test_less_in_use_then_freeing_never_goes_negative(self):
+        self.allocate('vm-1', 'leaf', cores=2)
+        self.reconcile('leaf', 0)
+        self.assertEqual(0, self.report()['leaf']['own_usage'])
+        self.app.delete('/v1/allocations/vm-1', headers=af.SERVICE,
+                        status=204)
+        usage = self.report()
+        self.assertEqual(0, usage['leaf']['own_usage'])
+        self.assertEqual(0, usage['mid']['subtree_usage'])
+        self.allocate('vm-2', 'leaf', cores=8)
+        self.assertEqual(8, self.report()['root']['subtree_usage'])
