@@ -275,9 +275,32 @@ def get_limit(session, model, limit_id):
     return row
 
 
+# The columns that make a limit "the same limit" (NULL counts as a value).
+_LIMIT_IDENTITY = {
+    models.RegisteredLimit: ('service_id', 'region_id', 'resource_name'),
+    models.ProjectLimit: ('project_id', 'domain_id', 'service_id',
+                          'region_id', 'resource_name', 'scope'),
+}
+
+
+def _equal_limit_exists(session, model, values):
+    """The unique constraints see NULLs as distinct; check here too."""
+    query = sa.select(model.id)
+    for name in _LIMIT_IDENTITY[model]:
+        column = getattr(model, name)
+        value = values.get(name)
+        query = query.where(column.is_(None) if value is None
+                            else column == value)
+    return session.scalar(query.limit(1)) is not None
+
+
 def create_limit(session, model, values):
-    if model is models.ProjectLimit and values.get('project_id'):
-        get_project(session, values['project_id'])
+    if model is models.ProjectLimit:
+        values.setdefault('scope', quota_tree.SCOPE_PROJECT)
+        if values.get('project_id'):
+            get_project(session, values['project_id'])
+    if _equal_limit_exists(session, model, values):
+        raise Conflict('An equal limit exists already.', code='limit_exists')
     row = model(id=values.pop('id', None) or uuid.uuid4().hex, **values)
     session.add(row)
     try:

@@ -228,3 +228,29 @@ class TestReconcile(base.LimitsApiTestCase):
         self.assertEqual(0, usage['mid']['subtree_usage'])
         self.allocate('vm-2', 'leaf', cores=8)
         self.assertEqual(8, self.report()['root']['subtree_usage'])
+
+
+class TestLimits(base.LimitsApiTestCase):
+
+    def test_the_same_limit_twice_is_409_even_without_region(self):
+        self.project('p')
+        self.registered_limit('cores', 10)
+        resp = self.app.post_json('/v1/registered_limits', {
+            'service_id': 'nova', 'resource_name': 'cores',
+            'default_limit': 20}, headers=af.SYSTEM_ADMIN, status=409)
+        self.assertEqual('limits.limit_exists',
+                         resp.json['errors'][0]['code'])
+        self.limit('p', 'cores', 5)
+        self.app.post_json('/v1/limits', {
+            'project_id': 'p', 'service_id': 'nova', 'resource_name': 'cores',
+            'resource_limit': 6}, headers=af.SYSTEM_ADMIN, status=409)
+        # Another scope on the same project and resource is another limit.
+        self.limit('p', 'cores', 9, scope='subtree')
+
+    def test_limit_on_unknown_project_is_404(self):
+        resp = self.app.post_json('/v1/limits', {
+            'project_id': 'nope', 'service_id': 'nova',
+            'resource_name': 'cores', 'resource_limit': 6},
+            headers=af.SYSTEM_ADMIN, status=404)
+        self.assertEqual('limits.project_not_found',
+                         resp.json['errors'][0]['code'])
