@@ -61,7 +61,8 @@ class _Race(object):
     def database_url(self):
         raise NotImplementedError
 
-    def start_api(self, url):
+    def start_api(self, url, workers=4):
+        """Serve limits_svc under gunicorn; sets ``self.gunicorn``."""
         tmp = self.useFixture(fixtures.TempDir()).path
         conf = os.path.join(tmp, 'limits.conf')
         with open(conf, 'w') as f:
@@ -70,13 +71,16 @@ class _Race(object):
         migration.upgrade(service.SPEC, url)
         port = rabbitmq.free_port()
         env = dict(os.environ, ARBITER_LIMITS_CONFIG=conf)
+        log = open(os.path.join(tmp, 'gunicorn.log'), 'wb')
+        self.addCleanup(log.close)
         proc = subprocess.Popen(
-            [sys.executable, '-m', 'gunicorn', '--workers', '4',
+            [sys.executable, '-m', 'gunicorn', '--workers', str(workers),
              '--threads', '8', '--bind', '127.0.0.1:%d' % port,
              '--no-control-socket', '--log-level', 'warning',
              'limits_svc.wsgi:application'],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            env=env, stdout=log, stderr=subprocess.STDOUT)
         self.addCleanup(self._stop, proc)
+        self.gunicorn = proc
         base = 'http://127.0.0.1:%d' % port
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -85,7 +89,8 @@ class _Race(object):
                 return base
             except OSError:
                 if proc.poll() is not None:
-                    self.fail(proc.stdout.read().decode())
+                    with open(log.name) as f:
+                        self.fail(f.read())
                 time.sleep(0.2)
         self.fail('gunicorn did not start')
 
