@@ -15,6 +15,7 @@ from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy
 import sqlalchemy.engine
 import sqlalchemy.event
+import sqlalchemy.pool
 
 
 def ensure_sqlite_dir(url):
@@ -47,17 +48,53 @@ def _serialize_sqlite_writers(engine):
         dbapi_con.execute('PRAGMA journal_mode = WAL')
 
     # oslo.db emits a plain (deferred) BEGIN; replace that listener with
-    # one that takes the write lock at once.  oslo.db's commit/rollback
-    # listeners still clear the "in_transaction" marker set here.
+    # one that takes the write lock at once.
     for listener in list(engine.dispatch.begin):
         if getattr(listener, '__name__', '') == '_sqlite_emit_begin':
             sqlalchemy.event.remove(engine, 'begin', listener)
 
     @sqlalchemy.event.listens_for(engine, 'begin')
     def _begin_immediate(conn):
-        if 'in_transaction' not in conn.info:
+        # Ask the driver whether a transaction is open, rather than trust
+        # oslo.db's marker in conn.info: pooled connections keep their info
+        # from one checkout to the next.
+        if not conn.connection.dbapi_connection.in_transaction:
             conn.exec_driver_sql('BEGIN IMMEDIATE')
-            conn.info['in_transaction'] = True
+
+
+# Connections a SQLite process keeps open (one per busy API thread).
+SQLITE_POOL_SIZE = 8
+
+
+def _keep_sqlite_connections(engine):
+    """Pool SQLite connections instead of opening one per transaction.
+
+    oslo.db gives file databases a NullPool.  Opening a connection costs its
+    PRAGMAs, and closing the last one checkpoints and deletes the WAL, so
+    the next commit restarts the WAL with an extra sync: about 1.5 ms of
+    every allocation.  A QueuePool keeps the connections (and the WAL)
+    open; durability is unchanged (``synchronous`` stays FULL).  The new
+    pool keeps the old one's event listeners (oslo.db's and ours).
+    """
+    old = engine.pool
+
+    @sqlalchemy.event.listens_for(engine, 'do_connect')
+    def _shareable(dialect, record, cargs, cparams):
+        # A pooled connection is used by one thread at a time, not always
+        # the thread that opened it.
+        cparams['check_same_thread'] = False
+
+    engine.pool = sqlalchemy.pool.QueuePool(
+        old._creator, pool_size=SQLITE_POOL_SIZE, max_overflow=-1,
+        recycle=old._recycle, echo=old.echo,
+        logging_name=old._orig_logging_name,
+        reset_on_return=old._reset_on_return,
+        pre_ping=False,  # a local file does not drop connections
+        _dispatch=old.dispatch, dialect=old._dialect)
+
+
+def _in_memory(url):
+    return sqlalchemy.engine.make_url(url).database in (None, '', ':memory:')
 
 
 class Database(object):
@@ -71,6 +108,8 @@ class Database(object):
         settings = dict(conf.database.items())
         settings['sqlite_fk'] = True
         self._context.configure(**settings)
+        if self.dialect == 'sqlite' and not _in_memory(connection):
+            self._context.append_on_engine_create(_keep_sqlite_connections)
         if self.dialect == 'sqlite':
             _serialize_sqlite_writers(self.engine)
 
