@@ -77,8 +77,9 @@ class EnforceController(rest.RestController):
         common.authorize('enforce', {'project_id': body['project_id']})
         with common.reader() as session:
             decision = db_api.decide(
-                session, body.get('consumer_id'), body['project_id'],
-                body['resources'], _no_limit_policy(), lock=False)
+                session.connection(), body.get('consumer_id'),
+                body['project_id'], body['resources'], _no_limit_policy(),
+                lock=False)
         violations = decision[-1]
         return {'allowed': not violations,
                 'deltas': decision[-2],

@@ -11,6 +11,12 @@ The allocation write path is the heart of the service and is atomic:
 3. the allocation rows and the counters of every level are written in the
    same transaction, or nothing is.
 
+A PUT that frees nothing (a new consumer, or one that only grows in its
+project) does 1 and 3 for the counters in one statement: an upsert
+creates, locks (in the same sorted order) and increments the rows and
+returns their new figures; the decision is taken on the figures before,
+and a refusal rolls the whole transaction back.
+
 Since every writer locks the rows it reads, in the same order, two
 concurrent allocations that share any level of the tree serialise on that
 level's row, and no level can be pushed over a limit by a race.
@@ -70,21 +76,38 @@ def utcnow():
 # Projects and the tree
 # --------------------------------------------------------------------------
 
-def _walk(session, project_id, downwards):
-    """Rows ``(id, parent_id)`` reached from ``project_id`` in one
-    recursive query: its ancestors (nearest first) or its subtree."""
+def _walk_cte(downwards):
+    """A recursive CTE ``walk(id, parent_id, depth)`` from the project
+    ``:project_id``: its ancestors (depth 1 is the parent) or its
+    subtree."""
     projects = models.Project.__table__
     anchor = sa.select(projects.c.id, projects.c.parent_id,
                        sa.literal(0).label('depth')).where(
-        projects.c.id == project_id).cte('walk', recursive=True)
+        projects.c.id == sa.bindparam('project_id')).cte(
+        'walk', recursive=True)
     link = (projects.c.parent_id == anchor.c.id if downwards else
             projects.c.id == anchor.c.parent_id)
     step = sa.select(projects.c.id, projects.c.parent_id,
                      (anchor.c.depth + 1).label('depth')).join(
         anchor, link).where(anchor.c.depth < MAX_DEPTH)
-    walk = anchor.union_all(step)
-    rows = session.execute(sa.select(walk.c.id, walk.c.parent_id).order_by(
-        walk.c.depth)).all()
+    return anchor.union_all(step)
+
+
+def _walk_statement(downwards):
+    walk = _walk_cte(downwards)
+    return sa.select(walk.c.id, walk.c.parent_id).order_by(walk.c.depth)
+
+
+# Built once: SQLAlchemy then finds their compiled form in its cache.
+_WALK = {downwards: _walk_statement(downwards)
+         for downwards in (False, True)}
+
+
+def _walk(session, project_id, downwards):
+    """Rows ``(id, parent_id)`` reached from ``project_id`` in one
+    recursive query: its ancestors (nearest first) or its subtree."""
+    rows = session.execute(_WALK[downwards],
+                           {'project_id': project_id}).all()
     if not rows:
         raise ProjectNotFound('No project %s.' % project_id)
     return rows
@@ -210,32 +233,107 @@ def recompute_subtree_usage(session):
 # --------------------------------------------------------------------------
 
 def limit_catalog(session, project_ids, resource_names, no_limit_policy):
-    """The limits of these projects and resources as a LimitCatalog.
+    """The limits of these projects and resources as a LimitCatalog."""
+    registered = session.execute(sa.select(
+        models.RegisteredLimit.resource_name,
+        models.RegisteredLimit.default_limit).where(
+        models.RegisteredLimit.resource_name.in_(resource_names)))
+    overrides = session.execute(sa.select(
+        models.ProjectLimit.project_id, models.ProjectLimit.resource_name,
+        models.ProjectLimit.scope, models.ProjectLimit.resource_limit).where(
+        models.ProjectLimit.project_id.in_(project_ids),
+        models.ProjectLimit.resource_name.in_(resource_names)))
+    return _catalog(registered, overrides, no_limit_policy)
+
+
+def _catalog(registered_rows, project_rows, no_limit_policy):
+    """A LimitCatalog from ``(resource, default)`` and ``(project,
+    resource, scope, limit)`` rows.
 
     Limits of the same resource name from several services or regions
     collapse to the most restrictive one, so that no limit is ever missed.
     """
     registered = {}
-    for row in session.execute(sa.select(
-            models.RegisteredLimit.resource_name,
-            models.RegisteredLimit.default_limit).where(
-            models.RegisteredLimit.resource_name.in_(resource_names))):
-        registered[row.resource_name] = _tighter(
-            registered.get(row.resource_name), row.default_limit)
+    for name, value in registered_rows:
+        registered[name] = _tighter(registered.get(name), value)
     overrides = {}
-    for row in session.execute(sa.select(
-            models.ProjectLimit.project_id, models.ProjectLimit.resource_name,
-            models.ProjectLimit.scope,
-            models.ProjectLimit.resource_limit).where(
-            models.ProjectLimit.project_id.in_(project_ids),
-            models.ProjectLimit.resource_name.in_(resource_names))):
-        key = (row.project_id, row.resource_name, row.scope)
-        overrides[key] = _tighter(overrides.get(key), row.resource_limit)
+    for project_id, name, scope, value in project_rows:
+        key = (project_id, name, scope)
+        overrides[key] = _tighter(overrides.get(key), value)
     return quota_tree.LimitCatalog(
         registered,
         [quota_tree.ProjectLimit(p, r, value, s)
          for (p, r, s), value in overrides.items()],
         no_limit_policy)
+
+
+def _chain_and_limits_statement(lateral):
+    """One query for the chain of ``:project_id`` and the limits of
+    ``:names`` that apply along it.
+
+    Rows ``(depth, project_id, resource, scope, limit)``: for each level
+    of the chain, one row per project limit it carries (or one row of
+    NULLs), then one row per registered limit with depth -1.  Reading the
+    limits on every decision (no cache) is what makes a limit change count
+    from the very next allocation, in every API process.
+
+    PostgreSQL expects a recursive CTE to return dozens of rows and then
+    prefers a hash join over *every* project limit to a few index look-ups
+    (1 ms against 0.3 ms a query with 5,000 limits); with ``lateral`` the
+    limits are looked up per level, behind ``OFFSET 0`` so that the
+    planner cannot turn the lateral join back into a plain one.
+    """
+    walk = _walk_cte(downwards=False)
+    project_limits = models.ProjectLimit.__table__
+    registered = models.RegisteredLimit.__table__
+    names = sa.bindparam('names', expanding=True)
+    if lateral:
+        found = sa.select(
+            project_limits.c.resource_name, project_limits.c.scope,
+            project_limits.c.resource_limit).where(
+            project_limits.c.project_id == walk.c.id,
+            project_limits.c.resource_name.in_(names)).offset(0).lateral()
+        joined = walk.outerjoin(found, sa.true())
+    else:
+        found = project_limits
+        joined = walk.outerjoin(project_limits, sa.and_(
+            project_limits.c.project_id == walk.c.id,
+            project_limits.c.resource_name.in_(names)))
+    levels = sa.select(
+        walk.c.depth, walk.c.id, found.c.resource_name, found.c.scope,
+        found.c.resource_limit).select_from(joined)
+    defaults = sa.select(
+        sa.literal(-1, sa.Integer), sa.null(), registered.c.resource_name,
+        sa.null(), registered.c.default_limit).where(
+        registered.c.resource_name.in_(names))
+    return sa.union_all(levels, defaults)
+
+
+_CHAIN_AND_LIMITS = {'postgresql': _chain_and_limits_statement(lateral=True)}
+_CHAIN_AND_LIMITS_DEFAULT = _chain_and_limits_statement(lateral=False)
+
+
+def chain_and_limits(conn, project_id, resource_names, no_limit_policy):
+    """``(chain, catalog)``: :func:`chain_ids` and :func:`limit_catalog`
+    of the chain, in one round trip."""
+    chain = {}
+    registered = []
+    overrides = []
+    query = _CHAIN_AND_LIMITS.get(conn.dialect.name,
+                                  _CHAIN_AND_LIMITS_DEFAULT)
+    for depth, level, name, scope, value in conn.execute(
+            query, {'project_id': project_id,
+                    'names': sorted(resource_names)}):
+        if depth < 0:
+            registered.append((name, value))
+            continue
+        chain[depth] = level
+        if name is not None:
+            overrides.append((level, name, scope, value))
+    if not chain:
+        raise ProjectNotFound('No project %s.' % project_id)
+    return ([chain[depth] for depth in sorted(chain)],
+            _catalog(registered, overrides, no_limit_policy))
 
 
 def limited_resource_names(session, project_ids):
@@ -326,44 +424,66 @@ def delete_limit(session, model, limit_id):
 # --------------------------------------------------------------------------
 # The ledger
 # --------------------------------------------------------------------------
+#
+# These functions take a Connection (``session.connection()`` inside a
+# session) and run Core statements built once at import, so that each
+# statement costs a look-up in SQLAlchemy's compiled cache rather than a
+# new construct and cache key.
 
-def _insert_ignore(session, table, rows):
-    """INSERT rows, skipping those whose primary key exists already."""
-    dialect = session.bind.dialect.name
+_USAGE = models.Usage.__table__
+_ALLOCATION = models.Allocation.__table__
+
+
+def _insert_ignore_statement(dialect):
+    """INSERT usage rows, skipping those whose primary key exists."""
     if dialect == 'postgresql':
-        stmt = pg_dialect.insert(table).on_conflict_do_nothing()
-    elif dialect == 'sqlite':
-        stmt = sqlite_dialect.insert(table).on_conflict_do_nothing()
-    else:
-        stmt = sa.insert(table).prefix_with('IGNORE')
-    session.execute(stmt, rows)
+        return pg_dialect.insert(_USAGE).on_conflict_do_nothing()
+    if dialect == 'sqlite':
+        return sqlite_dialect.insert(_USAGE).on_conflict_do_nothing()
+    return sa.insert(_USAGE).prefix_with('IGNORE')
 
 
-def _usage_query(pairs, lock):
-    table = models.Usage.__table__
-    query = sa.select(table.c.project_id, table.c.resource_name,
-                      table.c.own_used, table.c.subtree_used).where(
-        table.c.project_id.in_(sorted({p for p, _ in pairs})),
-        table.c.resource_name.in_(sorted({r for _, r in pairs}))).order_by(
-        table.c.project_id, table.c.resource_name)
+_INSERT_IGNORE = {dialect: _insert_ignore_statement(dialect)
+                  for dialect in ('postgresql', 'sqlite', 'mysql')}
+
+
+def _usage_statement(lock, collation=None):
+    """The usage rows of ``:projects`` x ``:names``, sorted by key.
+
+    With ``lock`` (``FOR UPDATE``; nothing on SQLite, whose transaction
+    holds the whole database already) the rows are locked in that order.
+    ``collation`` makes PostgreSQL sort the way Python sorts strings (code
+    points), the order in which :func:`_add_usage` locks rows too.
+    """
+    def key(column):
+        return column.collate(collation) if collation else column
+    query = sa.select(_USAGE.c.project_id, _USAGE.c.resource_name,
+                      _USAGE.c.own_used, _USAGE.c.subtree_used).where(
+        _USAGE.c.project_id.in_(sa.bindparam('projects', expanding=True)),
+        _USAGE.c.resource_name.in_(sa.bindparam('names', expanding=True))
+    ).order_by(key(_USAGE.c.project_id), key(_USAGE.c.resource_name))
     return query.with_for_update() if lock else query
 
 
-def _read_usages(session, pairs, lock=False):
-    """``{(project_id, resource_name): (own_used, subtree_used)}``.
+_READ_USAGE = _usage_statement(lock=False)
+_LOCK_USAGE = {'postgresql': _usage_statement(lock=True, collation='C')}
+_LOCK_USAGE_DEFAULT = _usage_statement(lock=True)
 
-    With ``lock``, the rows are locked in one sorted order (``FOR UPDATE``;
-    SQLite's transaction holds the whole database already).
-    """
+
+def _read_usages(conn, pairs, lock=False):
+    """``{(project_id, resource_name): (own_used, subtree_used)}``."""
     if not pairs:
         return {}
-    lock = lock and session.bind.dialect.name != 'sqlite'
+    query = (_LOCK_USAGE.get(conn.dialect.name, _LOCK_USAGE_DEFAULT)
+             if lock else _READ_USAGE)
     return {(row.project_id, row.resource_name):
             (row.own_used, row.subtree_used)
-            for row in session.execute(_usage_query(pairs, lock))}
+            for row in conn.execute(query, {
+                'projects': sorted({p for p, _ in pairs}),
+                'names': sorted({r for _, r in pairs})})}
 
 
-def _locked_usages(session, pairs):
+def _locked_usages(conn, pairs):
     """Lock the usage rows of ``pairs``, creating the missing ones first.
 
     The common case (every row exists) costs one locking query; otherwise
@@ -371,33 +491,102 @@ def _locked_usages(session, pairs):
     same sorted order.
     """
     pairs = set(pairs)
-    usages = _read_usages(session, pairs, lock=True)
+    usages = _read_usages(conn, pairs, lock=True)
     missing = pairs.difference(usages)
     if missing:
-        _insert_ignore(session, models.Usage.__table__, [
+        conn.execute(_INSERT_IGNORE.get(conn.dialect.name,
+                                        _INSERT_IGNORE['mysql']), [
             {'project_id': p, 'resource_name': r, 'own_used': 0,
              'subtree_used': 0, 'adjustment': 0} for p, r in sorted(missing)])
-        usages = _read_usages(session, pairs, lock=True)
+        usages = _read_usages(conn, pairs, lock=True)
     return usages
 
 
-def _apply(session, project_id, chain, deltas):
+def _upsert_statement(insert):
+    """Add to the counters of the given rows, creating the missing ones,
+    and return the counters as they are now: one statement that creates,
+    locks (in the order of the rows given) and writes."""
+    stmt = insert(_USAGE)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_USAGE.c.project_id, _USAGE.c.resource_name],
+        set_={'own_used': _USAGE.c.own_used + stmt.excluded.own_used,
+              'subtree_used': (_USAGE.c.subtree_used +
+                               stmt.excluded.subtree_used)})
+    return stmt.returning(_USAGE.c.project_id, _USAGE.c.resource_name,
+                          _USAGE.c.own_used, _USAGE.c.subtree_used)
+
+
+_ADD_USAGE = {'postgresql': _upsert_statement(pg_dialect.insert),
+              'sqlite': _upsert_statement(sqlite_dialect.insert)}
+
+_UPDATE_USAGE = _USAGE.update().where(
+    _USAGE.c.project_id == sa.bindparam('p'),
+    _USAGE.c.resource_name == sa.bindparam('r')).values(
+    own_used=_USAGE.c.own_used + sa.bindparam('own'),
+    subtree_used=_USAGE.c.subtree_used + sa.bindparam('sub'))
+
+
+def _add_usage(conn, changes):
+    """Add ``changes`` (``{(project_id, resource): (own, subtree)}``) to
+    the counters, creating missing rows; returns the counters after.
+
+    The rows are locked in sorted order.  On PostgreSQL and SQLite this is
+    one upsert statement that returns the new figures; elsewhere the rows
+    are locked (and created) first, then updated.
+    """
+    if not changes:
+        return {}
+    keys = sorted(changes)
+    upsert = _ADD_USAGE.get(conn.dialect.name)
+    if upsert is not None and conn.dialect.insert_returning:
+        rows = conn.execute(upsert, [
+            {'project_id': p, 'resource_name': r,
+             'own_used': changes[(p, r)][0],
+             'subtree_used': changes[(p, r)][1], 'adjustment': 0}
+            for p, r in keys])
+        return {(row.project_id, row.resource_name):
+                (row.own_used, row.subtree_used) for row in rows}
+    before = _locked_usages(conn, keys)
+    conn.execute(_UPDATE_USAGE, [
+        {'p': p, 'r': r, 'own': changes[(p, r)][0],
+         'sub': changes[(p, r)][1]} for p, r in keys])
+    return {key: (before[key][0] + own, before[key][1] + sub)
+            for key, (own, sub) in changes.items()}
+
+
+def _changes(project_id, chain, deltas):
+    """``deltas`` on the project's own usage and every level's subtree
+    usage, as :func:`_add_usage` takes them."""
+    return {(level, name): (delta if level == project_id else 0, delta)
+            for level in chain for name, delta in deltas.items() if delta}
+
+
+def _apply(conn, project_id, chain, deltas):
     """Add ``deltas`` to the project's own and its chain's subtree usage."""
-    table = models.Usage.__table__
-    changes = [{'p': level, 'r': name, 'own': delta if level == project_id
-                else 0, 'sub': delta}
-               for level in chain for name, delta in deltas.items() if delta]
+    return _add_usage(conn, _changes(project_id, chain, deltas))
+
+
+_NEGATIVE_ADJUSTMENTS = sa.select(
+    _USAGE.c.resource_name, _USAGE.c.adjustment).where(
+    _USAGE.c.project_id == sa.bindparam('project_id'),
+    _USAGE.c.adjustment < 0,
+    _USAGE.c.resource_name.in_(sa.bindparam('names', expanding=True)))
+
+_ADJUST = _USAGE.update().where(
+    _USAGE.c.project_id == sa.bindparam('p'),
+    _USAGE.c.resource_name == sa.bindparam('r')).values(
+    adjustment=_USAGE.c.adjustment + sa.bindparam('delta'))
+
+
+def _adjust(conn, project_id, deltas):
+    """Add ``deltas`` ({resource: n}) to the project's adjustments."""
+    changes = [{'p': project_id, 'r': name, 'delta': delta}
+               for name, delta in sorted(deltas.items()) if delta]
     if changes:
-        session.execute(
-            table.update().where(
-                table.c.project_id == sa.bindparam('p'),
-                table.c.resource_name == sa.bindparam('r')).values(
-                own_used=table.c.own_used + sa.bindparam('own'),
-                subtree_used=table.c.subtree_used + sa.bindparam('sub')),
-            changes)
+        conn.execute(_ADJUST, changes)
 
 
-def _give_back(session, project_id, chain, freed):
+def _give_back(conn, project_id, chain, freed):
     """Take ``freed`` ({resource: amount > 0}) off the project's usage.
 
     A negative adjustment (reconciliation found less in use than the
@@ -405,21 +594,15 @@ def _give_back(session, project_id, chain, freed):
     freeing one of them now cancels that much of the adjustment instead of
     counting it off twice, so usage never drops below zero.
     """
-    table = models.Usage.__table__
-    negative = dict(session.execute(sa.select(
-        table.c.resource_name, table.c.adjustment).where(
-        table.c.project_id == project_id, table.c.adjustment < 0,
-        table.c.resource_name.in_(sorted(freed)))).all()) if freed else {}
-    deltas = {}
-    for name, amount in freed.items():
-        cancel = min(amount, -negative.get(name, 0))
-        if cancel:
-            session.execute(table.update().where(
-                table.c.project_id == project_id,
-                table.c.resource_name == name).values(
-                adjustment=table.c.adjustment + cancel))
-        deltas[name] = cancel - amount
-    _apply(session, project_id, chain, deltas)
+    if not freed:
+        return
+    negative = dict(conn.execute(_NEGATIVE_ADJUSTMENTS, {
+        'project_id': project_id, 'names': sorted(freed)}).all())
+    cancels = {name: min(amount, -negative.get(name, 0))
+               for name, amount in freed.items()}
+    _adjust(conn, project_id, cancels)
+    _apply(conn, project_id, chain, {name: cancels[name] - amount
+                                     for name, amount in freed.items()})
 
 
 def _levels(chain, usages, catalog, resource_names, project_id):
@@ -433,15 +616,23 @@ def _levels(chain, usages, catalog, resource_names, project_id):
                                   resource_names)
 
 
-def _current_allocation(session, consumer_id, lock):
+def _current_allocation_statement(lock):
+    query = sa.select(_ALLOCATION.c.resource_name, _ALLOCATION.c.project_id,
+                      _ALLOCATION.c.amount, _ALLOCATION.c.expires_at).where(
+        _ALLOCATION.c.consumer_id == sa.bindparam('consumer_id')).order_by(
+        _ALLOCATION.c.resource_name)
+    # FOR UPDATE renders as nothing on SQLite.
+    return query.with_for_update() if lock else query
+
+
+_CURRENT_ALLOCATION = {lock: _current_allocation_statement(lock)
+                       for lock in (False, True)}
+
+
+def _current_allocation(conn, consumer_id, lock):
     """The consumer's allocation rows (plain rows, not ORM objects)."""
-    table = models.Allocation.__table__
-    query = sa.select(table.c.resource_name, table.c.project_id,
-                      table.c.amount, table.c.expires_at).where(
-        table.c.consumer_id == consumer_id).order_by(table.c.resource_name)
-    if lock and session.bind.dialect.name != 'sqlite':
-        query = query.with_for_update()
-    return session.execute(query).all()
+    return conn.execute(_CURRENT_ALLOCATION[lock],
+                        {'consumer_id': consumer_id}).all()
 
 
 def _as_allocation(consumer_id, rows):
@@ -458,31 +649,39 @@ def _is_live(rows, now):
                            rows[0].expires_at > now)
 
 
-def decide(session, consumer_id, project_id, resources, no_limit_policy,
+def decide(conn, consumer_id, project_id, resources, no_limit_policy,
            lock):
     """The decision for a PUT (also the dry run): chain, deltas, verdict.
 
     The consumer's previous allocation (even an expired reservation that
     was not purged yet: the ledger still counts it) is replaced.
+    :param conn: a Connection (``session.connection()`` in a session).
     :returns: ``(old_rows, old, old_chain, chain, deltas, violations)``
     """
-    old_rows = _current_allocation(session, consumer_id, lock) \
+    old_rows = _current_allocation(conn, consumer_id, lock) \
         if consumer_id else []
+    return (old_rows,) + _decide(conn, old_rows, project_id, resources,
+                                 no_limit_policy, lock)
+
+
+def _decide(conn, old_rows, project_id, resources, no_limit_policy, lock):
+    """:func:`decide` once the consumer's allocation rows are read."""
     old = {row.resource_name: row.amount for row in old_rows}
     old_project = old_rows[0].project_id if old_rows else None
-    chain = chain_ids(session, project_id)
+    names = sorted(set(resources) | set(old))
+    chain, catalog = chain_and_limits(conn, project_id, names,
+                                      no_limit_policy)
     old_chain = (chain if old_project in (None, project_id) else
-                 _chain_or_orphan(session, old_project))
+                 _chain_or_orphan(conn, old_project))
     if old_project == project_id:
         deltas = quota_tree.replacement_deltas(old, resources)
     else:
         deltas = {name: amount for name, amount in resources.items()
                   if amount}
-    names = sorted(set(resources) | set(old))
     pairs = [(level, name) for level in chain for name in names]
     pairs += [(level, name) for level in old_chain for name in old]
-    usages = (_locked_usages(session, pairs) if lock else
-              _read_usages(session, pairs))
+    usages = (_locked_usages(conn, pairs) if lock else
+              _read_usages(conn, pairs))
     if old and old_project != project_id:
         # Free the old allocation first: moving is give-back then take.
         usages = dict(usages)
@@ -492,17 +691,69 @@ def decide(session, consumer_id, project_id, resources, no_limit_policy,
                 usages[(level, name)] = (
                     own - amount if level == old_project else own,
                     sub - amount)
-    catalog = limit_catalog(session, chain, names, no_limit_policy)
     violations = quota_tree.check_allocation(
         _levels(chain, usages, catalog, names, project_id), deltas)
-    return old_rows, old, old_chain, chain, deltas, violations
+    return old, old_chain, chain, deltas, violations
 
 
-def _chain_or_orphan(session, project_id):
+def _chain_or_orphan(conn, project_id):
     try:
-        return chain_ids(session, project_id)
+        return chain_ids(conn, project_id)
     except ProjectNotFound:
         return [project_id]
+
+
+def _only_grows(old_rows, project_id, resources):
+    """True when the PUT frees nothing: a new consumer, or one that stays
+    in its project and whose amounts do not shrink."""
+    if not old_rows:
+        return True
+    return (old_rows[0].project_id == project_id and
+            all(resources.get(row.resource_name, 0) >= row.amount
+                for row in old_rows))
+
+
+def _take(conn, old_rows, project_id, resources, no_limit_policy):
+    """The PUT that frees nothing, in one statement on the counters.
+
+    The growth is added to every level's counters (rows created and locked
+    in sorted order by the same statement) and the decision is taken on
+    the figures they held before; a refusal raises, and the transaction
+    rolls the counters back.
+    """
+    old = {row.resource_name: row.amount for row in old_rows}
+    deltas = quota_tree.replacement_deltas(old, resources)
+    names = sorted(deltas)
+    chain, catalog = chain_and_limits(conn, project_id, names,
+                                      no_limit_policy)
+    changes = _changes(project_id, chain, deltas)
+    after = _add_usage(conn, changes)
+    before = {key: (own - changes[key][0], sub - changes[key][1])
+              for key, (own, sub) in after.items()}
+    violations = quota_tree.check_allocation(
+        _levels(chain, before, catalog, names, project_id), deltas)
+    if violations:
+        raise OverLimit(violations)
+
+
+def _replace(conn, old_rows, project_id, resources, no_limit_policy):
+    """Any other PUT: lock every row involved, decide, free, take."""
+    old, old_chain, chain, deltas, violations = _decide(
+        conn, old_rows, project_id, resources, no_limit_policy, lock=True)
+    if violations:
+        raise OverLimit(violations)
+    old_project = old_rows[0].project_id if old_rows else None
+    if old and old_project != project_id:
+        _give_back(conn, old_project, old_chain, old)
+    _apply(conn, project_id, chain,
+           {name: d for name, d in deltas.items() if d > 0})
+    _give_back(conn, project_id, chain,
+               {name: -d for name, d in deltas.items() if d < 0})
+
+
+_DELETE_ALLOCATION = _ALLOCATION.delete().where(
+    _ALLOCATION.c.consumer_id == sa.bindparam('consumer_id'))
+_INSERT_ALLOCATION = _ALLOCATION.insert()
 
 
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
@@ -510,54 +761,44 @@ def _chain_or_orphan(session, project_id):
 def put_allocation(db, ctx, consumer_id, project_id, resources,
                    no_limit_policy, expires_at=None):
     """Replace the consumer's allocation, atomically, or raise OverLimit."""
-    with db.writer.using(ctx) as session:
-        old_rows, old, old_chain, chain, deltas, violations = decide(
-            session, consumer_id, project_id, resources, no_limit_policy,
-            lock=True)
-        if violations:
-            raise OverLimit(violations)
-        old_project = old_rows[0].project_id if old_rows else None
-        if old and old_project != project_id:
-            _give_back(session, old_project, old_chain, old)
-        _apply(session, project_id, chain,
-               {name: d for name, d in deltas.items() if d > 0})
-        _give_back(session, project_id, chain,
-                   {name: -d for name, d in deltas.items() if d < 0})
+    with db.writer.connection.using(ctx) as conn:
+        old_rows = _current_allocation(conn, consumer_id, lock=True)
+        write = (_take if _only_grows(old_rows, project_id, resources)
+                 else _replace)
+        write(conn, old_rows, project_id, resources, no_limit_policy)
         if old_rows:
-            session.execute(sa.delete(models.Allocation).where(
-                models.Allocation.consumer_id == consumer_id))
+            conn.execute(_DELETE_ALLOCATION, {'consumer_id': consumer_id})
         rows = [{'consumer_id': consumer_id, 'resource_name': name,
                  'project_id': project_id, 'amount': amount,
                  'expires_at': expires_at}
                 for name, amount in sorted(resources.items()) if amount]
         if rows:
-            session.execute(sa.insert(models.Allocation.__table__), rows)
+            conn.execute(_INSERT_ALLOCATION, rows)
         return {'consumer_id': consumer_id, 'project_id': project_id,
                 'resources': {row['resource_name']: row['amount']
                               for row in rows},
                 'expires_at': expires_at if rows else None}
 
 
-def _free(session, consumer_id, rows):
+def _free(conn, consumer_id, rows):
     old = {row.resource_name: row.amount for row in rows}
     project_id = rows[0].project_id
-    chain = _chain_or_orphan(session, project_id)
-    _locked_usages(session, [(level, name) for level in chain
-                             for name in old])
-    _give_back(session, project_id, chain, old)
-    session.execute(sa.delete(models.Allocation).where(
-        models.Allocation.consumer_id == consumer_id))
+    chain = _chain_or_orphan(conn, project_id)
+    _locked_usages(conn, [(level, name) for level in chain
+                          for name in old])
+    _give_back(conn, project_id, chain, old)
+    conn.execute(_DELETE_ALLOCATION, {'consumer_id': consumer_id})
 
 
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
                            retry_interval=0.05, inc_retry_interval=True)
 def delete_allocation(db, ctx, consumer_id):
-    with db.writer.using(ctx) as session:
-        rows = _current_allocation(session, consumer_id, lock=True)
+    with db.writer.connection.using(ctx) as conn:
+        rows = _current_allocation(conn, consumer_id, lock=True)
         if not rows:
             raise AllocationNotFound('No allocation for consumer %s.'
                                      % consumer_id)
-        _free(session, consumer_id, rows)
+        _free(conn, consumer_id, rows)
 
 
 def purge_expired(db, ctx, now=None, batch=100):
@@ -570,10 +811,10 @@ def purge_expired(db, ctx, now=None, batch=100):
             batch)).all()
     freed = 0
     for consumer_id in expired:
-        with db.writer.using(ctx) as session:
-            rows = _current_allocation(session, consumer_id, lock=True)
+        with db.writer.connection.using(ctx) as conn:
+            rows = _current_allocation(conn, consumer_id, lock=True)
             if rows and not _is_live(rows, now):
-                _free(session, consumer_id, rows)
+                _free(conn, consumer_id, rows)
                 freed += 1
     return freed
 
@@ -645,20 +886,14 @@ def reconcile_usage(db, ctx, project_id, actual):
     The difference from the sum of its allocations is kept as an
     adjustment, and every level of its chain moves by the same amount.
     """
-    with db.writer.using(ctx) as session:
-        chain = chain_ids(session, project_id)
-        usages = _locked_usages(session, [(level, name) for level in chain
-                                          for name in actual])
+    with db.writer.connection.using(ctx) as conn:
+        chain = chain_ids(conn, project_id)
+        usages = _locked_usages(conn, [(level, name) for level in chain
+                                       for name in actual])
         deltas = {name: amount - usages[(project_id, name)][0]
                   for name, amount in actual.items()}
-        _apply(session, project_id, chain, deltas)
-        table = models.Usage.__table__
-        for name, delta in deltas.items():
-            if delta:
-                session.execute(table.update().where(
-                    table.c.project_id == project_id,
-                    table.c.resource_name == name).values(
-                    adjustment=table.c.adjustment + delta))
+        _apply(conn, project_id, chain, deltas)
+        _adjust(conn, project_id, deltas)
         return deltas
 
 
