@@ -22,6 +22,7 @@ concurrent allocations that share any level of the tree serialise on that
 level's row, and no level can be pushed over a limit by a race.
 """
 
+import collections
 import datetime
 import time
 import uuid
@@ -38,6 +39,9 @@ from svc_common import errors
 
 # A chain longer than this is a loop in the data, not a real tree.
 MAX_DEPTH = 64
+
+_USAGE = models.Usage.__table__
+_ALLOCATION = models.Allocation.__table__
 
 
 class ProjectNotFound(errors.NotFound):
@@ -267,9 +271,14 @@ def _catalog(registered_rows, project_rows, no_limit_policy):
         no_limit_policy)
 
 
-def _chain_and_limits_statement(lateral):
-    """One query for the chain of ``:project_id`` and the limits of
-    ``:names`` that apply along it.
+# The depth column of the rows of these queries that are not levels.
+_REGISTERED = -1
+_HELD = -2
+
+
+def _chain_and_limits_selects(lateral):
+    """The SELECTs, for a UNION ALL, of one query for the chain of
+    ``:project_id`` and the limits of ``:names`` that apply along it.
 
     Rows ``(depth, project_id, resource, scope, limit)``: for each level
     of the chain, one row per project limit it carries (or one row of
@@ -303,37 +312,91 @@ def _chain_and_limits_statement(lateral):
         walk.c.depth, walk.c.id, found.c.resource_name, found.c.scope,
         found.c.resource_limit).select_from(joined)
     defaults = sa.select(
-        sa.literal(-1, sa.Integer), sa.null(), registered.c.resource_name,
-        sa.null(), registered.c.default_limit).where(
+        sa.literal(_REGISTERED, sa.Integer), sa.null(),
+        registered.c.resource_name, sa.null(),
+        registered.c.default_limit).where(
         registered.c.resource_name.in_(names))
-    return sa.union_all(levels, defaults)
+    return [levels, defaults]
 
 
-_CHAIN_AND_LIMITS = {'postgresql': _chain_and_limits_statement(lateral=True)}
-_CHAIN_AND_LIMITS_DEFAULT = _chain_and_limits_statement(lateral=False)
+def _held_select():
+    """The allocation rows of ``:consumer_id``, locked, as rows of depth
+    -2 ``(depth, project_id, resource, NULL, amount)``.
+
+    The locking read sits in a CTE: PostgreSQL refuses ``FOR UPDATE`` on a
+    UNION, not on a WITH query (``FOR UPDATE`` renders as nothing on
+    SQLite, whose transaction holds the database already).
+    """
+    held = sa.select(
+        _ALLOCATION.c.project_id, _ALLOCATION.c.resource_name,
+        _ALLOCATION.c.amount).where(
+        _ALLOCATION.c.consumer_id == sa.bindparam('consumer_id')
+    ).with_for_update().cte('held')
+    return sa.select(sa.literal(_HELD, sa.Integer), held.c.project_id,
+                     held.c.resource_name, sa.null(), held.c.amount)
+
+
+_CHAIN_AND_LIMITS = {
+    'postgresql': sa.union_all(*_chain_and_limits_selects(lateral=True)),
+    None: sa.union_all(*_chain_and_limits_selects(lateral=False)),
+}
+# The same with the consumer's allocation rows in front, for a PUT: one
+# round trip fewer, where a locking read may sit in a CTE.
+_HELD_CHAIN_AND_LIMITS = {
+    'postgresql': sa.union_all(
+        _held_select(), *_chain_and_limits_selects(lateral=True)),
+    'sqlite': sa.union_all(
+        _held_select(), *_chain_and_limits_selects(lateral=False)),
+}
+
+# An allocation row as _held_select returns it.
+_Held = collections.namedtuple('_Held', 'resource_name project_id amount')
+
+
+def _read_levels(rows, project_id, no_limit_policy):
+    """``(held, chain, catalog)`` from the rows of those queries."""
+    held = []
+    chain = {}
+    registered = []
+    overrides = []
+    for depth, level, name, scope, value in rows:
+        if depth == _HELD:
+            held.append(_Held(name, level, value))
+        elif depth == _REGISTERED:
+            registered.append((name, value))
+        else:
+            chain[depth] = level
+            if name is not None:
+                overrides.append((level, name, scope, value))
+    if not chain:
+        raise ProjectNotFound('No project %s.' % project_id)
+    return (sorted(held), [chain[depth] for depth in sorted(chain)],
+            _catalog(registered, overrides, no_limit_policy))
 
 
 def chain_and_limits(conn, project_id, resource_names, no_limit_policy):
     """``(chain, catalog)``: :func:`chain_ids` and :func:`limit_catalog`
     of the chain, in one round trip."""
-    chain = {}
-    registered = []
-    overrides = []
-    query = _CHAIN_AND_LIMITS.get(conn.dialect.name,
-                                  _CHAIN_AND_LIMITS_DEFAULT)
-    for depth, level, name, scope, value in conn.execute(
-            query, {'project_id': project_id,
-                    'names': sorted(resource_names)}):
-        if depth < 0:
-            registered.append((name, value))
-            continue
-        chain[depth] = level
-        if name is not None:
-            overrides.append((level, name, scope, value))
-    if not chain:
-        raise ProjectNotFound('No project %s.' % project_id)
-    return ([chain[depth] for depth in sorted(chain)],
-            _catalog(registered, overrides, no_limit_policy))
+    query = _CHAIN_AND_LIMITS.get(conn.dialect.name, _CHAIN_AND_LIMITS[None])
+    rows = conn.execute(query, {'project_id': project_id,
+                                'names': sorted(resource_names)})
+    return _read_levels(rows, project_id, no_limit_policy)[1:]
+
+
+def held_chain_and_limits(conn, consumer_id, project_id, resource_names,
+                          no_limit_policy):
+    """``(held, chain, catalog)`` for a PUT: the consumer's allocation
+    rows, locked, and :func:`chain_and_limits`, in one round trip where
+    the database allows it."""
+    query = _HELD_CHAIN_AND_LIMITS.get(conn.dialect.name)
+    if query is None:
+        held = _current_allocation(conn, consumer_id, lock=True)
+        return (held,) + chain_and_limits(conn, project_id, resource_names,
+                                          no_limit_policy)
+    rows = conn.execute(query, {'consumer_id': consumer_id,
+                                'project_id': project_id,
+                                'names': sorted(resource_names)})
+    return _read_levels(rows, project_id, no_limit_policy)
 
 
 def limited_resource_names(session, project_ids):
@@ -429,10 +492,6 @@ def delete_limit(session, model, limit_id):
 # session) and run Core statements built once at import, so that each
 # statement costs a look-up in SQLAlchemy's compiled cache rather than a
 # new construct and cache key.
-
-_USAGE = models.Usage.__table__
-_ALLOCATION = models.Allocation.__table__
-
 
 def _insert_ignore_statement(dialect):
     """INSERT usage rows, skipping those whose primary key exists."""
@@ -713,7 +772,7 @@ def _only_grows(old_rows, project_id, resources):
                 for row in old_rows))
 
 
-def _take(conn, old_rows, project_id, resources, no_limit_policy):
+def _take(conn, old_rows, project_id, chain, catalog, resources):
     """The PUT that frees nothing, in one statement on the counters.
 
     The growth is added to every level's counters (rows created and locked
@@ -723,15 +782,12 @@ def _take(conn, old_rows, project_id, resources, no_limit_policy):
     """
     old = {row.resource_name: row.amount for row in old_rows}
     deltas = quota_tree.replacement_deltas(old, resources)
-    names = sorted(deltas)
-    chain, catalog = chain_and_limits(conn, project_id, names,
-                                      no_limit_policy)
     changes = _changes(project_id, chain, deltas)
     after = _add_usage(conn, changes)
     before = {key: (own - changes[key][0], sub - changes[key][1])
               for key, (own, sub) in after.items()}
     violations = quota_tree.check_allocation(
-        _levels(chain, before, catalog, names, project_id), deltas)
+        _levels(chain, before, catalog, sorted(deltas), project_id), deltas)
     if violations:
         raise OverLimit(violations)
 
@@ -762,10 +818,12 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
                    no_limit_policy, expires_at=None):
     """Replace the consumer's allocation, atomically, or raise OverLimit."""
     with db.writer.connection.using(ctx) as conn:
-        old_rows = _current_allocation(conn, consumer_id, lock=True)
-        write = (_take if _only_grows(old_rows, project_id, resources)
-                 else _replace)
-        write(conn, old_rows, project_id, resources, no_limit_policy)
+        old_rows, chain, catalog = held_chain_and_limits(
+            conn, consumer_id, project_id, resources, no_limit_policy)
+        if _only_grows(old_rows, project_id, resources):
+            _take(conn, old_rows, project_id, chain, catalog, resources)
+        else:
+            _replace(conn, old_rows, project_id, resources, no_limit_policy)
         if old_rows:
             conn.execute(_DELETE_ALLOCATION, {'consumer_id': consumer_id})
         rows = [{'consumer_id': consumer_id, 'resource_name': name,
