@@ -15,7 +15,9 @@ A PUT that frees nothing (a new consumer, or one that only grows in its
 project) does 1 and 3 for the counters in one statement: an upsert
 creates, locks (in the same sorted order) and increments the rows and
 returns their new figures; the decision is taken on the figures before,
-and a refusal rolls the whole transaction back.
+and a refusal rolls the whole transaction back.  The sorted order is the
+order of code points everywhere (PostgreSQL sorts the lock query with
+``COLLATE "C"``, the order in which Python hands the upsert its rows).
 
 Since every writer locks the rows it reads, in the same order, two
 concurrent allocations that share any level of the tree serialise on that
