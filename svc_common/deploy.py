@@ -95,13 +95,15 @@ class _Microversion(object):
 
         def start(status, headers, exc_info=None):
             return start_response(
-                status, headers + [header, ('Vary', header[0])], exc_info)
+                status, headers + [header, ('vary', header[0])], exc_info)
 
         try:
             return self.application(environ, start)
         except webob.exc.HTTPError as exc:
+            # The answer microversion-parse's middleware (a webob.dec
+            # application) turns such an exception into.
             exc.headers.add(*header)
-            raise
+            return exc(environ, start_response)
 
 
 def _microversion_middleware(app, spec):
