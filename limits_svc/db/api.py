@@ -809,6 +809,30 @@ def _replace(conn, old_rows, project_id, resources, no_limit_policy):
                {name: -d for name, d in deltas.items() if d < 0})
 
 
+# pg_advisory_xact_lock's first key: the kind of object locked ("LIM").
+_CONSUMER_LOCK_CLASS = 0x4c494d
+_LOCK_CONSUMER = sa.select(sa.func.pg_advisory_xact_lock(
+    _CONSUMER_LOCK_CLASS, sa.func.hashtext(sa.bindparam('consumer_id'))))
+
+
+def _lock_consumer(conn, consumer_id):
+    """Serialise the writers of one consumer, even of one with no rows.
+
+    ``SELECT ... FOR UPDATE`` on the consumer's allocation rows locks
+    nothing when there are none yet, and a writer that waited on them does
+    not see the rows the other one inserted (PostgreSQL reads as of the
+    start of each statement): two PUTs of one consumer could both count
+    themselves and leave it with rows in two projects, which a later
+    DELETE frees from the wrong one.  On PostgreSQL a transaction-scoped
+    advisory lock on the consumer id, taken before anything is read,
+    closes that.  SQLite's ``BEGIN IMMEDIATE`` serialises every writer
+    already, and InnoDB's ``FOR UPDATE`` also locks the gap where missing
+    rows would go.
+    """
+    if conn.dialect.name == 'postgresql':
+        conn.execute(_LOCK_CONSUMER, {'consumer_id': consumer_id})
+
+
 _DELETE_ALLOCATION = _ALLOCATION.delete().where(
     _ALLOCATION.c.consumer_id == sa.bindparam('consumer_id'))
 _INSERT_ALLOCATION = _ALLOCATION.insert()
@@ -820,6 +844,7 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
                    no_limit_policy, expires_at=None):
     """Replace the consumer's allocation, atomically, or raise OverLimit."""
     with db.writer.connection.using(ctx) as conn:
+        _lock_consumer(conn, consumer_id)
         old_rows, chain, catalog = held_chain_and_limits(
             conn, consumer_id, project_id, resources, no_limit_policy)
         if _only_grows(old_rows, project_id, resources):
@@ -854,6 +879,7 @@ def _free(conn, consumer_id, rows):
                            retry_interval=0.05, inc_retry_interval=True)
 def delete_allocation(db, ctx, consumer_id):
     with db.writer.connection.using(ctx) as conn:
+        _lock_consumer(conn, consumer_id)
         rows = _current_allocation(conn, consumer_id, lock=True)
         if not rows:
             raise AllocationNotFound('No allocation for consumer %s.'
@@ -872,6 +898,7 @@ def purge_expired(db, ctx, now=None, batch=100):
     freed = 0
     for consumer_id in expired:
         with db.writer.connection.using(ctx) as conn:
+            _lock_consumer(conn, consumer_id)
             rows = _current_allocation(conn, consumer_id, lock=True)
             if rows and not _is_live(rows, now):
                 _free(conn, consumer_id, rows)
