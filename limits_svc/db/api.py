@@ -21,7 +21,9 @@ order of code points everywhere (PostgreSQL sorts the lock query with
 
 Since every writer locks the rows it reads, in the same order, two
 concurrent allocations that share any level of the tree serialise on that
-level's row, and no level can be pushed over a limit by a race.
+level's row, and no level can be pushed over a limit by a race.  Writers
+of one consumer's allocation also take turns on the consumer itself
+(:func:`_lock_consumer`), even when it holds no rows yet.
 """
 
 import collections
