@@ -87,32 +87,28 @@ class _CommandTests(object):
         self.assertNotEqual(0, result.returncode)
         self.assertIn('explode', result.stderr)
 
-    def test_config_sample_generator(self):
-        out = os.path.join(self.tmp, 'sample.conf')
-        result = run([command('oslo-config-generator'), '--config-file',
-                      os.path.join(REPO, 'etc', self.SPEC.prog,
-                                   '%s-config-generator.conf'
-                                   % self.SPEC.prog),
+    def generate(self, tool, generator_conf, out_name):
+        """Run a sample generator on the service's etc/ file; the sample."""
+        out = os.path.join(self.tmp, out_name)
+        conf = os.path.join(REPO, 'etc', self.SPEC.prog,
+                            generator_conf % self.SPEC.prog)
+        result = run([command(tool), '--config-file', conf,
                       '--output-file', out], cwd=REPO)
         self.assertEqual(0, result.returncode, result.stderr)
         with open(out) as f:
-            sample = f.read()
+            return f.read()
+
+    def test_config_sample_generator(self):
+        sample = self.generate('oslo-config-generator',
+                               '%s-config-generator.conf', 'sample.conf')
         for section in ('[api]', '[database]', '[keystone_authtoken]',
                         '[oslo_policy]', '[oslo_messaging_rabbit]'):
             self.assertIn(section, sample)
         self.assertIn('#port = %d' % self.SPEC.default_port, sample)
 
     def test_policy_sample_generator(self):
-        out = os.path.join(self.tmp, 'policy.yaml')
-        result = run([command('oslopolicy-sample-generator'),
-                      '--config-file',
-                      os.path.join(REPO, 'etc', self.SPEC.prog,
-                                   '%s-policy-generator.conf'
-                                   % self.SPEC.prog),
-                      '--output-file', out], cwd=REPO)
-        self.assertEqual(0, result.returncode, result.stderr)
-        with open(out) as f:
-            sample = f.read()
+        sample = self.generate('oslopolicy-sample-generator',
+                               '%s-policy-generator.conf', 'policy.yaml')
         self.assertIn('"%s:root:get"' % self.SPEC.namespace, sample)
         self.assertIn('"system_admin"', sample)
 
