@@ -7,14 +7,13 @@ variable ``ARBITER_<PROG>_CONFIG`` (e.g. ``ARBITER_LIMITS_CONFIG``).
 """
 
 import os
-import socket
 
 from oslo_log import log as logging
-import oslo_messaging
 
 from svc_common import config
 from svc_common.db import database
 from svc_common import deploy
+from svc_common.messaging import bus
 from svc_common import policy
 
 
@@ -22,19 +21,12 @@ def config_env_var(spec):
     return 'ARBITER_%s_CONFIG' % spec.prog.upper().replace('-', '_')
 
 
-def make_notifier(spec, conf):
-    """The service's notifier; it sends nothing unless
-    ``[oslo_messaging_notifications] driver`` is set."""
-    transport = oslo_messaging.get_notification_transport(conf)
-    publisher_id = '%s.%s' % (spec.prog, socket.gethostname())
-    return oslo_messaging.Notifier(transport, publisher_id=publisher_id)
-
-
 def make_application(spec, conf):
     """Build the WSGI app of ``spec`` from an already parsed ``conf``."""
     enforcer = policy.make_enforcer(conf, spec.module('policies').list_rules())
     db = database.Database(conf)
-    notifier = make_notifier(spec, conf)
+    # The drivers of [oslo_messaging_notifications]: none, nothing sent.
+    notifier = bus.get_notifier(conf, bus.publisher_id(spec), driver=None)
     return deploy.deploy(spec, conf, enforcer, db, notifier)
 
 

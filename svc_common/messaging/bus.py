@@ -4,7 +4,7 @@ Every helper takes the service's own ``ConfigOpts``; nothing here reads the
 global ``cfg.CONF``. A typical service does::
 
     transport = bus.get_notification_transport(conf)
-    notifier = bus.get_notifier(conf, 'preemption.host1',
+    notifier = bus.get_notifier(conf, bus.publisher_id(spec),
                                 transport=transport)
     notifier.info(ctxt, 'preemption.notice', bus.to_payload(notice))
 
@@ -25,6 +25,7 @@ methods with :func:`svc_common.messaging.idempotency.handle_once`.
 
 import collections.abc
 import datetime
+import socket
 import uuid
 
 import oslo_messaging
@@ -51,9 +52,17 @@ def get_rpc_transport(conf, url=None):
     return oslo_messaging.get_rpc_transport(conf, url=url)
 
 
+def publisher_id(spec, host=None):
+    """``<prog>.<host>``: who sends a service's notifications."""
+    return '%s.%s' % (spec.prog, host or socket.gethostname())
+
+
 def get_notifier(conf, publisher_id, topics=None, driver='messagingv2',
                  transport=None):
     """Return an ``oslo_messaging.Notifier`` for ``publisher_id``.
+
+    The one notifier factory of Arbiter: the API (:mod:`svc_common.wsgi_app`,
+    with ``driver=None``) and the engines build their notifiers here.
 
     :param topics: topics to publish on; by default ``[oslo_messaging_
         notifications] topics``.
