@@ -7,12 +7,51 @@ services (the local run, the tests) needs one per service, so each
 
     with db.writer.using(ctx) as session:
         session.add(row)
+
+SQLite files
+------------
+
+SQLite is the embedded default, and several API processes (uwsgi or
+gunicorn workers) may share one database file.  What they rely on, and how
+it is obtained through public hooks only:
+
+* **Writers serialise.**  A writer transaction starts with
+  ``BEGIN IMMEDIATE``, which takes the database's write lock before the
+  first read: a read-then-write decision (an allocation checked against a
+  limit) cannot be overtaken between its read and its write by another
+  process, and a waiting writer queues on SQLite's busy timeout instead of
+  failing with "database is locked" when it tries to upgrade a read.
+  oslo.db starts every SQLite transaction itself with a plain ``BEGIN`` from
+  an engine ``begin`` event; on the writer engine a ``before_cursor_execute``
+  event turns that statement into ``BEGIN IMMEDIATE``.
+* **Readers do not.**  Readers get an engine of their own (oslo.db's
+  public ``slave_connection``, set to the same file, with
+  ``synchronous_reader=False``), whose transactions keep the plain
+  (deferred) ``BEGIN``: a ``GET`` never waits for, nor holds up, a writer.
+* **Connections are pooled and the journal is a write-ahead log**, set up by
+  a SQLAlchemy ``CreateEnginePlugin`` named in the URL through oslo.db's
+  public ``connection_parameters``.  oslo.db gives SQLite files a
+  ``NullPool``: a new connection per transaction repeats its PRAGMAs, and
+  closing the last one checkpoints and deletes the WAL, so the next commit
+  recreates it.  Pooling took a lone allocation from about 5 ms to 3.5 ms
+  (``doc/source/admin/database.rst``).
+
+Each of these is checked when the :class:`Database` is built
+(:func:`check_sqlite_engines`): if one is not in effect, say because a
+library changed the way it starts transactions or builds its pool, the
+service refuses to start with :class:`DatabaseSetupError` rather than run
+without it.  An in-memory SQLite database (one shared connection) gets none
+of this.  Nothing here is specific to MySQL or PostgreSQL, whose engines are
+oslo.db's own.
 """
 
 import os
+import re
+import sqlite3
 
 from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy
+import sqlalchemy.dialects
 import sqlalchemy.engine
 import sqlalchemy.event
 import sqlalchemy.pool
@@ -26,80 +65,186 @@ def ensure_sqlite_dir(url):
         os.makedirs(directory, exist_ok=True)
 
 
+class DatabaseSetupError(Exception):
+    """The database is not set up the way the service relies on.
+
+    Raised when a :class:`Database` is built, so that a service refuses to
+    start instead of running, for instance, with writers that may
+    over-commit.
+    """
+
+
 # How long a SQLite connection waits for another process's write lock.
 SQLITE_BUSY_TIMEOUT_MS = 30000
 
-
-def _serialize_sqlite_writers(engine):
-    """Make SQLite safe for several API processes writing at once.
-
-    Every transaction starts with ``BEGIN IMMEDIATE``, which takes the
-    database's write lock up front: a read-then-write transaction can never
-    be overtaken between its read and its write (so check-then-act
-    decisions stay atomic across processes), and waiting writers queue on
-    the busy timeout rather than failing with "database is locked" when
-    they try to upgrade a read lock.  WAL lets readers outside
-    transactions proceed meanwhile.
-    """
-
-    @sqlalchemy.event.listens_for(engine, 'connect')
-    def _pragmas(dbapi_con, record):
-        dbapi_con.execute('PRAGMA busy_timeout = %d' % SQLITE_BUSY_TIMEOUT_MS)
-        dbapi_con.execute('PRAGMA journal_mode = WAL')
-
-    # oslo.db emits a plain (deferred) BEGIN; replace that listener with
-    # one that takes the write lock at once.
-    for listener in list(engine.dispatch.begin):
-        if getattr(listener, '__name__', '') == '_sqlite_emit_begin':
-            sqlalchemy.event.remove(engine, 'begin', listener)
-
-    @sqlalchemy.event.listens_for(engine, 'begin')
-    def _begin_immediate(conn):
-        # Ask the driver whether a transaction is open, rather than trust
-        # oslo.db's marker in conn.info: pooled connections keep their info
-        # from one checkout to the next.
-        if not conn.connection.dbapi_connection.in_transaction:
-            conn.exec_driver_sql('BEGIN IMMEDIATE')
-
-
-# Connections a SQLite process keeps open (one per busy API thread).
+# Connections a SQLite engine keeps open (one per busy API thread).
 SQLITE_POOL_SIZE = 8
 
+# The name by which a database URL asks for SQLitePoolPlugin.
+SQLITE_PLUGIN = 'arbiter_sqlite'
 
-def _keep_sqlite_connections(engine):
-    """Pool SQLite connections instead of opening one per transaction.
 
-    oslo.db gives file databases a NullPool.  Opening a connection costs its
-    PRAGMAs, and closing the last one checkpoints and deletes the WAL, so
-    the next commit restarts the WAL with an extra sync: about 1.5 ms of
-    every allocation.  A QueuePool keeps the connections (and the WAL)
-    open; durability is unchanged (``synchronous`` stays FULL).  The new
-    pool keeps the old one's event listeners (oslo.db's and ours).
+class SQLitePoolPlugin(sqlalchemy.engine.CreateEnginePlugin):
+    """Pooled, write-ahead-logged connections for a SQLite file.
+
+    Named in a URL as ``?plugin=arbiter_sqlite``.  It asks
+    :func:`sqlalchemy.create_engine` for a ``QueuePool`` (SQLAlchemy's own
+    default for SQLite files, which oslo.db replaces with a ``NullPool``)
+    and sets each new connection's busy timeout and journal mode.  A pooled
+    connection is used by one thread at a time, not always the one that
+    opened it, which SQLAlchemy's pysqlite dialect allows for file
+    databases (``check_same_thread`` is off).
     """
-    old = engine.pool
 
-    @sqlalchemy.event.listens_for(engine, 'do_connect')
-    def _shareable(dialect, record, cargs, cparams):
-        # A pooled connection is used by one thread at a time, not always
-        # the thread that opened it.
-        cparams['check_same_thread'] = False
-
-    engine.pool = sqlalchemy.pool.QueuePool(
-        old._creator, pool_size=SQLITE_POOL_SIZE, max_overflow=-1,
+    def __init__(self, url, kwargs):
+        super(SQLitePoolPlugin, self).__init__(url, kwargs)
+        kwargs['poolclass'] = sqlalchemy.pool.QueuePool
+        kwargs['pool_size'] = SQLITE_POOL_SIZE
+        kwargs['max_overflow'] = -1
         # The connection returned last is the next one out: each SQLite
         # connection has its own page cache, which a write by another
         # connection invalidates, so taking turns round the pool would
-        # read every page afresh (70 us of a 1 ms put_allocation).
-        use_lifo=True,
-        recycle=old._recycle, echo=old.echo,
-        logging_name=old._orig_logging_name,
-        reset_on_return=old._reset_on_return,
-        pre_ping=False,  # a local file does not drop connections
-        _dispatch=old.dispatch, dialect=old._dialect)
+        # read every page afresh.
+        kwargs['pool_use_lifo'] = True
+
+    def update_url(self, url):
+        # The plugin takes no parameters of its own from the URL.
+        return url
+
+    def engine_created(self, engine):
+        # Registered here, before oslo.db's first test connection, so that
+        # every pooled connection has these settings.
+        sqlalchemy.event.listen(engine, 'connect', _set_sqlite_pragmas)
+
+
+def _set_sqlite_pragmas(dbapi_con, record):
+    dbapi_con.execute('PRAGMA busy_timeout = %d' % SQLITE_BUSY_TIMEOUT_MS)
+    # Persistent in the file; readers then never wait for a writer.
+    dbapi_con.execute('PRAGMA journal_mode = WAL')
+
+
+sqlalchemy.dialects.plugins.register(SQLITE_PLUGIN, __name__,
+                                     'SQLitePoolPlugin')
+
+
+# A transaction start that takes no lock until the first statement.
+_DEFERRED_BEGIN = re.compile(
+    r'\s*BEGIN(\s+DEFERRED)?(\s+TRANSACTION)?\s*;?\s*\Z', re.IGNORECASE)
+
+
+def _begin_immediately(conn, cursor, statement, parameters, context,
+                       executemany):
+    if _DEFERRED_BEGIN.match(statement):
+        statement = 'BEGIN IMMEDIATE'
+    return statement, parameters
+
+
+def _begin_if_not_begun(begin_statement):
+    def begin(conn):
+        # Whoever runs before us (oslo.db) normally began the transaction
+        # already; if it did not, the driver says so and we begin it.
+        if not conn.connection.dbapi_connection.in_transaction:
+            conn.exec_driver_sql(begin_statement)
+    return begin
+
+
+def serialise_sqlite_writers(engine):
+    """Make every transaction of ``engine`` take the write lock at BEGIN."""
+    sqlalchemy.event.listen(engine, 'before_cursor_execute',
+                            _begin_immediately, retval=True)
+    sqlalchemy.event.listen(engine, 'begin',
+                            _begin_if_not_begun('BEGIN IMMEDIATE'))
+
+
+def defer_sqlite_readers(engine):
+    """Make sure every transaction of ``engine`` is begun, deferred."""
+    sqlalchemy.event.listen(engine, 'begin', _begin_if_not_begun('BEGIN'))
+
+
+# How long the start-up check of a reader waits for other processes' writers.
+READER_CHECK_TIMEOUT_S = 5
+
+
+def _write_lock_free(path, timeout):
+    """Whether another connection can take ``path``'s write lock now."""
+    probe = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    try:
+        probe.execute('BEGIN IMMEDIATE')
+    except sqlite3.OperationalError as exc:
+        code = getattr(exc, 'sqlite_errorcode', None)  # Python >= 3.11
+        if code is not None and code & 0xff != 5:  # SQLITE_BUSY
+            raise
+        if code is None and 'locked' not in str(exc):
+            raise
+        return False
+    else:
+        probe.execute('ROLLBACK')
+        return True
+    finally:
+        probe.close()
+
+
+def check_sqlite_engines(writer_engine, reader_engine):
+    """Check that a SQLite file's engines behave as the services rely on.
+
+    Both pool their connections, the journal is a write-ahead log, a writer
+    transaction holds the database's write lock from its start, and a
+    reader transaction that has read does not hold it.  Raises
+    :class:`DatabaseSetupError`, naming what is wrong, otherwise.
+    """
+    path = writer_engine.url.database
+    for role, engine in (('writer', writer_engine),
+                         ('reader', reader_engine)):
+        if not isinstance(engine.pool, sqlalchemy.pool.QueuePool):
+            raise DatabaseSetupError(
+                'The SQLite %s engine of %s does not pool its connections '
+                '(it has a %s, expected the QueuePool that the %r '
+                'SQLAlchemy plugin asks for): every transaction would open '
+                'a new connection.' % (role, path, type(engine.pool).__name__,
+                                       SQLITE_PLUGIN))
+    if reader_engine is writer_engine:
+        raise DatabaseSetupError(
+            'Readers of the SQLite database %s share the writer engine: '
+            'every read would take the write lock.' % path)
+    with writer_engine.connect() as conn:
+        mode = conn.exec_driver_sql('PRAGMA journal_mode').scalar()
+    if str(mode).lower() != 'wal':
+        raise DatabaseSetupError(
+            'The SQLite database %s is in journal mode %r, not WAL: readers '
+            'would wait for writers.  Is it on a file system without shared '
+            'memory (NFS)?' % (path, mode))
+    with writer_engine.connect() as conn, conn.begin():
+        serialised = not _write_lock_free(path, timeout=0)
+    if not serialised:
+        raise DatabaseSetupError(
+            'A writer transaction on the SQLite database %s does not take '
+            'the write lock when it begins (BEGIN IMMEDIATE): API processes '
+            'writing at once could over-commit or fail with "database is '
+            'locked".  The database library may have changed the way it '
+            'starts transactions.' % path)
+    with reader_engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql('SELECT count(*) FROM sqlite_master').scalar()
+        deferred = _write_lock_free(path, timeout=READER_CHECK_TIMEOUT_S)
+    if not deferred:
+        raise DatabaseSetupError(
+            'A reader transaction on the SQLite database %s holds the write '
+            'lock (or another process held it for over %d s): every read '
+            'would wait for every writer.' % (path, READER_CHECK_TIMEOUT_S))
 
 
 def _in_memory(url):
     return sqlalchemy.engine.make_url(url).database in (None, '', ':memory:')
+
+
+def _sqlite_file_settings(url, connection_parameters):
+    """enginefacade settings: a reader engine, pooled by the plugin."""
+    plugin = 'plugin=%s' % SQLITE_PLUGIN
+    return {
+        'slave_connection': url,
+        'synchronous_reader': False,
+        'connection_parameters': '&'.join(
+            p for p in (connection_parameters, plugin) if p),
+    }
 
 
 class Database(object):
@@ -116,11 +261,15 @@ class Database(object):
         # switches greenthreads; the services run on native threads, where
         # it only gives the CPU away (75 us a transaction on a busy host).
         settings['thread_checkin'] = False
+        sqlite_file = self.dialect == 'sqlite' and not _in_memory(connection)
+        if sqlite_file:
+            settings.update(_sqlite_file_settings(
+                connection, settings.get('connection_parameters')))
         self._context.configure(**settings)
-        if self.dialect == 'sqlite' and not _in_memory(connection):
-            self._context.append_on_engine_create(_keep_sqlite_connections)
-        if self.dialect == 'sqlite':
-            _serialize_sqlite_writers(self.engine)
+        if sqlite_file:
+            serialise_sqlite_writers(self.engine)
+            defer_sqlite_readers(self.reader_engine)
+            check_sqlite_engines(self.engine, self.reader_engine)
 
     @property
     def dialect(self):
@@ -136,7 +285,13 @@ class Database(object):
 
     @property
     def engine(self):
+        """The engine of writer transactions."""
         return self._context.writer.get_engine()
+
+    @property
+    def reader_engine(self):
+        """oslo.db's reader engine: on a SQLite file, that of readers."""
+        return self._context.reader.get_engine()
 
     def dispose(self):
         """Close the pooled connections (tests, shutdown)."""
