@@ -1,4 +1,5 @@
-"""The RBAC personas shared by every Arbiter service.
+"""The RBAC personas shared by every Arbiter service, and check strings
+built from them.
 
 Each persona is an oslo.policy check string.  Services build their rules out
 of the named base rules registered by :func:`base_rules` (``rule:...``), so
@@ -7,7 +8,9 @@ implies admin ⊃ member ⊃ reader, and a real token lists the implied roles,
 so the reader personas match members and admins too.
 """
 
-from oslo_policy import policy
+from oslo_policy import policy as oslo_policy
+
+from svc_common import policy
 
 SYSTEM_ADMIN = 'role:admin and system_scope:all'
 SYSTEM_MEMBER = 'role:member and system_scope:all'
@@ -25,8 +28,19 @@ RULE_PROJECT_ADMIN = 'rule:project_admin'
 RULE_PROJECT_MEMBER = 'rule:project_member'
 RULE_PROJECT_READER = 'rule:project_reader'
 RULE_SERVICE = 'rule:service'
-RULE_ANY_READER = 'rule:system_reader or rule:project_reader'
-RULE_ADMIN_OR_SERVICE = 'rule:system_admin or rule:service'
+
+# Check strings that services' rules share.
+#: Anyone who may read the target: a system reader or a reader of its
+#: project.
+RULE_ANY_READER = '%s or %s' % (RULE_SYSTEM_READER, RULE_PROJECT_READER)
+#: Readers, and the services (Nova and Glance hooks) that read for them.
+RULE_READER_OR_SERVICE = '%s or %s' % (RULE_ANY_READER, RULE_SERVICE)
+#: Cloud administrators and services: writes that users make through
+#: Nova or Glance rather than directly.
+RULE_ADMIN_OR_SERVICE = '%s or %s' % (RULE_SYSTEM_ADMIN, RULE_SERVICE)
+#: As above, and members of the target's own project.
+RULE_ADMIN_SERVICE_OR_PROJECT_MEMBER = '%s or %s' % (RULE_ADMIN_OR_SERVICE,
+                                                     RULE_PROJECT_MEMBER)
 
 _PERSONAS = (
     ('system_admin', SYSTEM_ADMIN,
@@ -48,16 +62,14 @@ _PERSONAS = (
 
 def base_rules():
     """The persona rules, to register before a service's own rules."""
-    return [policy.RuleDefault(name, check, description=desc)
+    return [oslo_policy.RuleDefault(name, check, description=desc)
             for name, check, desc in _PERSONAS]
 
 
 def root_rules(namespace):
     """The rule of a service's ``GET /v1`` root."""
-    return [policy.DocumentedRuleDefault(
-        name='%s:root:get' % namespace,
-        check_str='%s or %s' % (RULE_ANY_READER, RULE_SERVICE),
-        description='List the resources of the v1 API. (The version '
-                    'document at / needs no token and no policy.)',
-        operations=[{'path': '/v1', 'method': 'GET'}],
-        scope_types=['system', 'project'])]
+    return [policy.rule(
+        namespace, 'root:get', RULE_READER_OR_SERVICE,
+        'List the resources of the v1 API. (The version document at / '
+        'needs no token and no policy.)',
+        [('GET', '/v1')], policy.ANY_SCOPE)]

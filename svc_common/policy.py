@@ -1,16 +1,50 @@
-"""Policy enforcement: one oslo.policy enforcer per service.
+"""Policy: the rule builder, the enforcer and the check every handler makes.
 
+:func:`rule` builds a service's ``DocumentedRuleDefault`` in its namespace;
 :func:`make_enforcer` builds the enforcer of a service from its rules (the
 shared personas first) with scope checking and the new defaults turned on.
-:func:`authorize` is what handlers call: a refused check becomes a 403, or a
-404 when the target belongs to a project the caller cannot see, so that a
-refusal never tells whether another project's object exists.
+:func:`authorize` is the check: it takes an explicit target, either
+:func:`project_target` (the project the request acts on or reads) or
+:data:`SYSTEM` (the deployment as a whole), and refuses to run without
+one, because a missing target silently becoming "the caller's own project"
+is how a project-scoped rule ends up letting an admin of one project write
+into another.
 """
+
+import collections.abc
+import types
 
 from oslo_policy import policy as oslo_policy
 
 from svc_common import config
 from svc_common import errors
+
+#: The target of an action on the whole deployment (a list across projects,
+#: a registered default, a root project): no project-scoped check string
+#: matches it, since it names no ``project_id``.
+SYSTEM = types.MappingProxyType({})
+
+#: Values of ``scope_types``.
+SYSTEM_SCOPE = ('system',)
+ANY_SCOPE = ('system', 'project')
+
+
+def rule(namespace, name, check_str, description, operations, scope_types):
+    """A ``DocumentedRuleDefault`` named ``<namespace>:<name>``.
+
+    :param operations: ``(method, path)`` pairs of the API calls the rule
+        guards, e.g. ``[('GET', '/v1/widgets/{widget_id}')]``.
+    :param scope_types: :data:`SYSTEM_SCOPE`, :data:`ANY_SCOPE` or another
+        list of token scopes; required, so that every rule says it.
+    """
+    if not operations:
+        raise ValueError('Rule %s:%s guards no operation.' % (namespace,
+                                                              name))
+    return oslo_policy.DocumentedRuleDefault(
+        name='%s:%s' % (namespace, name), check_str=check_str,
+        description=description, scope_types=list(scope_types),
+        operations=[{'method': method, 'path': path}
+                    for method, path in operations])
 
 
 def make_enforcer(conf, rules, policy_file=None):
@@ -25,36 +59,83 @@ def make_enforcer(conf, rules, policy_file=None):
     return enforcer
 
 
-def _outside_scope(context, target):
-    """True when a project-scoped caller targets another project."""
+def project_target(project_id):
+    """The target of an action on, or a read of, project ``project_id``."""
+    _check_project_id(project_id)
+    return {'project_id': project_id}
+
+
+def _check_project_id(project_id):
+    # A None project_id would match a system-scoped token's project_id
+    # (None) in "project_id:%(project_id)s".
+    if not isinstance(project_id, str) or not project_id:
+        raise ValueError('A policy target names its project with a '
+                         'non-empty string, not %r.' % (project_id,))
+
+
+def check_target(target):
+    """Refuse anything but :data:`SYSTEM` or a target naming its project.
+
+    :raises TypeError: ``target`` is not a mapping (e.g. None).
+    :raises ValueError: a mapping without a usable ``project_id``.
+    """
+    if target is SYSTEM:
+        return
+    if not isinstance(target, collections.abc.Mapping):
+        raise TypeError('authorize() needs a target: policy.SYSTEM or '
+                        'policy.project_target(...), not %r.' % (target,))
+    if 'project_id' not in target:
+        raise ValueError('A policy target without project_id must be '
+                         'policy.SYSTEM, not %r.' % (target,))
+    _check_project_id(target['project_id'])
+
+
+def visible_project(context):
+    """The one project whose objects the caller may see, or None for all.
+
+    System-scoped callers see every project; so do services (Nova and
+    Glance hooks), whose token is scoped to their own service project.
+    Everyone else sees the project of their token.
+    """
+    if context.system_scope == 'all' or 'service' in context.roles:
+        return None
+    return context.project_id
+
+
+def outside_scope(context, target):
+    """True when the target is a project the caller cannot see."""
     owner = target.get('project_id')
-    return (owner is not None and not context.system_scope and
-            owner != context.project_id)
+    visible = visible_project(context)
+    return owner is not None and visible is not None and owner != visible
 
 
-def authorize(enforcer, context, action, target=None, hide_outside=True):
+def authorize(enforcer, context, action, target, not_found=None):
     """Check ``action`` for ``context`` on ``target`` or raise an ApiError.
 
-    :param target: dict of target attributes; defaults to the caller's own
-        project, for actions on collections.
-    :param hide_outside: answer 404 rather than 403 when the target belongs
-        to a project outside the caller's scope.
-    :raises errors.NotFound: refused, and the target is outside the caller's
-        scope.
-    :raises errors.Forbidden: refused otherwise (including a token of the
-        wrong scope type).
+    :param target: :data:`SYSTEM` or :func:`project_target`; there is no
+        default (see :func:`check_target`).
+    :param not_found: the error the handler would raise if the object did
+        not exist (e.g. ``ProjectNotFound('No project p2.')``).  A refusal
+        of a project-scoped caller on another project's target raises it,
+        so that the answer is the one for an absent object, byte for byte
+        but the request id.  Without it such a refusal is a 403.
+    :raises errors.Forbidden: refused (``code`` ``wrong_scope`` for a token
+        of a scope type the rule does not accept).
     """
-    if target is None:
-        target = {'project_id': context.project_id}
+    check_target(target)
     try:
         enforcer.authorize(action, target, context, do_raise=True)
     except oslo_policy.InvalidScope:
+        # Refused whatever the target: but a 403 here and a 404 for an
+        # absent object would still tell the two apart.
+        if not_found is not None and outside_scope(context, target):
+            raise not_found from None
         raise errors.Forbidden(
             'A token of this scope cannot perform %s.' % action,
             code='wrong_scope')
     except oslo_policy.PolicyNotAuthorized:
-        if hide_outside and _outside_scope(context, target):
-            raise errors.NotFound('No such object.')
+        if not_found is not None and outside_scope(context, target):
+            raise not_found from None
         raise errors.Forbidden('Policy does not allow %s.' % action,
                                code='forbidden')
 

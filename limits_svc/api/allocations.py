@@ -8,30 +8,54 @@ from pecan import rest
 from limits_svc.api import common
 from limits_svc.db import api as db_api
 from limits_svc.schemas import allocation as schema
+from svc_common.api import controller
 from svc_common.api import validation
+from svc_common import policy
 
 
 def _allocation_dict(allocation):
     return dict(allocation,
-                expires_at=common.isoformat(allocation['expires_at']))
+                expires_at=controller.isoformat(allocation['expires_at']))
 
 
 def _no_limit_policy():
     return pecan.request.conf.limits.no_limit_policy
 
 
+def _authorize_project(action, project_id):
+    """Check ``action`` on the project a body names."""
+    controller.authorize(action, policy.project_target(project_id),
+                         not_found=common.no_such_project(project_id))
+
+
+def _authorize_leaving(action, consumer_id, project_id):
+    """A request that moves a consumer into ``project_id`` also acts on
+    the project the consumer leaves, so ``action`` is checked there too.
+
+    (A 403: a consumer id is the caller's own choice, and it names another
+    project's consumer.)
+    """
+    with controller.reader() as session:
+        try:
+            current = db_api.get_allocation(session, consumer_id)
+        except db_api.AllocationNotFound:
+            return
+    if current['project_id'] != project_id:
+        controller.authorize(action,
+                             policy.project_target(current['project_id']))
+
+
 class AllocationsController(rest.RestController):
 
     @pecan.expose('json')
     def get_all(self):
-        ctx = pecan.request.context
         params = pecan.request.params
-        project_id = common.visible_project(ctx) or params.get('project_id')
-        common.authorize('allocation:list', {'project_id': project_id},
-                         hide_outside=False)
+        project_id = controller.visible_project() or params.get('project_id')
+        controller.authorize('allocation:list',
+                             controller.list_target(project_id))
         limit, marker = validation.page(params,
                                         pecan.request.conf.api.max_limit)
-        with common.reader() as session:
+        with controller.reader() as session:
             items = [_allocation_dict(a) for a in db_api.list_allocations(
                 session, limit, marker, project_id)]
         return {'allocations': items, 'links': validation.links_for_page(
@@ -39,16 +63,19 @@ class AllocationsController(rest.RestController):
 
     @pecan.expose('json')
     def get_one(self, consumer_id):
-        with common.reader() as session:
+        with controller.reader() as session:
             allocation = db_api.get_allocation(session, consumer_id)
-        common.authorize('allocation:get', allocation)
+        controller.authorize(
+            'allocation:get', policy.project_target(allocation['project_id']),
+            not_found=common.no_such_allocation(consumer_id))
         return {'allocation': _allocation_dict(allocation)}
 
     @pecan.expose('json')
     def put(self, consumer_id):
-        common.authorize('allocation:put', hide_outside=False)
         validation.validate(schema.PUT_CONSUMER, consumer_id)
         body = validation.json_body(schema.PUT)
+        _authorize_project('allocation:put', body['project_id'])
+        _authorize_leaving('allocation:put', consumer_id, body['project_id'])
         expires_at = None
         if body.get('expires_in'):
             expires_at = db_api.utcnow() + datetime.timedelta(
@@ -62,10 +89,15 @@ class AllocationsController(rest.RestController):
 
     @pecan.expose('json')
     def delete(self, consumer_id):
-        common.authorize('allocation:delete', hide_outside=False)
+        with controller.reader() as session:
+            allocation = db_api.get_allocation(session, consumer_id)
+        controller.authorize(
+            'allocation:delete',
+            policy.project_target(allocation['project_id']),
+            not_found=common.no_such_allocation(consumer_id))
         db_api.delete_allocation(pecan.request.db, pecan.request.context,
                                  consumer_id)
-        common.no_content()
+        controller.no_content()
 
 
 class EnforceController(rest.RestController):
@@ -74,8 +106,12 @@ class EnforceController(rest.RestController):
     @pecan.expose('json')
     def post(self):
         body = validation.json_body(schema.ENFORCE)
-        common.authorize('enforce', {'project_id': body['project_id']})
-        with common.reader() as session:
+        _authorize_project('enforce', body['project_id'])
+        if body.get('consumer_id'):
+            # The dry run counts the consumer's current allocation.
+            _authorize_leaving('enforce', body['consumer_id'],
+                               body['project_id'])
+        with controller.reader() as session:
             decision = db_api.decide(
                 session.connection(), body.get('consumer_id'),
                 body['project_id'], body['resources'], _no_limit_policy(),
@@ -91,8 +127,7 @@ class UsagesController(rest.RestController):
 
     @pecan.expose('json')
     def put(self, project_id):
-        common.authorize('usage:reconcile', {'project_id': project_id},
-                         hide_outside=False)
+        _authorize_project('usage:reconcile', project_id)
         body = validation.json_body(schema.RECONCILE)
         deltas = db_api.reconcile_usage(pecan.request.db,
                                         pecan.request.context, project_id,

@@ -1,23 +1,14 @@
-"""What every limits_svc controller does the same way."""
+"""What limits_svc's controllers share that no other service has.
+
+The helpers every service's controllers share (authorize, sessions,
+created/no_content, the visible project) are in
+:mod:`svc_common.api.controller`.
+"""
 
 import pecan
 
+from limits_svc.db import api as db_api
 from svc_common import errors
-from svc_common import policy
-
-
-def authorize(action, target=None, hide_outside=True):
-    req = pecan.request
-    policy.authorize(req.enforcer, req.context, 'limits:%s' % action,
-                     target, hide_outside=hide_outside)
-
-
-def reader():
-    return pecan.request.db.reader.using(pecan.request.context)
-
-
-def writer():
-    return pecan.request.db.writer.using(pecan.request.context)
 
 
 def require_local_mode(what):
@@ -28,23 +19,18 @@ def require_local_mode(what):
             % what, code='managed_by_keystone')
 
 
-def created(body):
-    pecan.response.status = 201
-    return body
+# The errors of an absent object, as the database layer raises them: a
+# handler passes them to ``controller.authorize`` so that another
+# project's object is answered exactly like one that does not exist.
+
+def no_such_project(project_id):
+    return db_api.ProjectNotFound('No project %s.' % project_id)
 
 
-def no_content():
-    pecan.response.status = 204
+def no_such_allocation(consumer_id):
+    return db_api.AllocationNotFound('No allocation for consumer %s.'
+                                     % consumer_id)
 
 
-def isoformat(value):
-    return value.isoformat() + 'Z' if value is not None else None
-
-
-def visible_project(ctx):
-    """The one project a caller may list; None (all) for system-scoped
-    callers and for services, whose token is scoped to their own service
-    project."""
-    if ctx.system_scope == 'all' or 'service' in ctx.roles:
-        return None
-    return ctx.project_id
+def no_such_limit(limit_id):
+    return db_api.LimitNotFound('No limit %s.' % limit_id)

@@ -7,7 +7,9 @@ from limits_svc.api import common
 from limits_svc.db import api as db_api
 from limits_svc.db import models
 from limits_svc.schemas import limit as schema
+from svc_common.api import controller
 from svc_common.api import validation
+from svc_common import policy
 
 _FIELDS = {
     models.RegisteredLimit: ('id', 'service_id', 'region_id',
@@ -34,24 +36,45 @@ class _LimitsController(rest.RestController):
     UPDATE = None
     FILTERS = ('service_id', 'region_id', 'resource_name')
 
-    def _target(self, row):
-        """Project limits belong to their project; registered limits are
-        defaults that every reader may see (None: the caller's own)."""
-        project_id = getattr(row, 'project_id', None)
-        return {'project_id': project_id} if project_id else None
+    @staticmethod
+    def _read_target(project_id):
+        """A project limit is its project's; a registered limit is a
+        default every project shares, read as the caller's own view."""
+        if project_id:
+            return policy.project_target(project_id)
+        return controller.list_target()
+
+    @staticmethod
+    def _write_target(project_id):
+        """A project limit is its project's; a registered limit is the
+        whole system's."""
+        if project_id:
+            return policy.project_target(project_id)
+        return policy.SYSTEM
+
+    def _authorize_row(self, action, limit_id, target_of):
+        """Look the limit up, check ``action`` on its target and return
+        the limit as a dict."""
+        with controller.reader() as session:
+            limit = _limit_dict(db_api.get_limit(session, self.MODEL,
+                                                 limit_id))
+        controller.authorize('%s:%s' % (self.KIND, action),
+                             target_of(limit.get('project_id')),
+                             not_found=common.no_such_limit(limit_id))
+        return limit
 
     @pecan.expose('json')
     def get_all(self):
-        ctx = pecan.request.context
-        common.authorize('%s:list' % self.KIND, hide_outside=False)
         params = pecan.request.params
-        limit, marker = validation.page(params,
-                                        pecan.request.conf.api.max_limit)
         filters = {name: params.get(name) for name in self.FILTERS}
-        own = common.visible_project(ctx)
+        own = controller.visible_project()
         if own is not None and 'project_id' in self.FILTERS:
             filters['project_id'] = own
-        with common.reader() as session:
+        controller.authorize('%s:list' % self.KIND,
+                             controller.list_target(filters.get('project_id')))
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        with controller.reader() as session:
             items = [_limit_dict(row) for row in db_api.list_limits(
                 session, self.MODEL, filters, limit, marker)]
         return {self.COLLECTION: items, 'links': validation.links_for_page(
@@ -59,36 +82,38 @@ class _LimitsController(rest.RestController):
 
     @pecan.expose('json')
     def get_one(self, limit_id):
-        with common.reader() as session:
-            row = db_api.get_limit(session, self.MODEL, limit_id)
-            common.authorize('%s:get' % self.KIND, self._target(row))
-            return {self.MEMBER: _limit_dict(row)}
+        return {self.MEMBER: self._authorize_row('get', limit_id,
+                                                 self._read_target)}
 
     @pecan.expose('json')
     def post(self):
-        common.authorize('%s:create' % self.KIND, hide_outside=False)
-        common.require_local_mode('Limits')
         body = validation.json_body(self.CREATE)
-        with common.writer() as session:
+        project_id = body.get('project_id')
+        controller.authorize(
+            '%s:create' % self.KIND, self._write_target(project_id),
+            not_found=common.no_such_project(project_id) if project_id
+            else None)
+        common.require_local_mode('Limits')
+        with controller.writer() as session:
             row = db_api.create_limit(session, self.MODEL, dict(body))
-            return common.created({self.MEMBER: _limit_dict(row)})
+            return controller.created({self.MEMBER: _limit_dict(row)})
 
     @pecan.expose('json')
     def patch(self, limit_id):
-        common.authorize('%s:update' % self.KIND, hide_outside=False)
+        self._authorize_row('update', limit_id, self._write_target)
         common.require_local_mode('Limits')
         body = validation.json_body(self.UPDATE)
-        with common.writer() as session:
+        with controller.writer() as session:
             row = db_api.update_limit(session, self.MODEL, limit_id, body)
             return {self.MEMBER: _limit_dict(row)}
 
     @pecan.expose('json')
     def delete(self, limit_id):
-        common.authorize('%s:delete' % self.KIND, hide_outside=False)
+        self._authorize_row('delete', limit_id, self._write_target)
         common.require_local_mode('Limits')
-        with common.writer() as session:
+        with controller.writer() as session:
             db_api.delete_limit(session, self.MODEL, limit_id)
-        common.no_content()
+        controller.no_content()
 
 
 class RegisteredLimitsController(_LimitsController):

@@ -7,14 +7,30 @@ from limits_svc.api import common
 from limits_svc.db import api as db_api
 from limits_svc import quota_tree
 from limits_svc.schemas import project as schema
+from svc_common.api import controller
 from svc_common.api import validation
+from svc_common import policy
 
 
 def _project_dict(project):
     return {'id': project.id, 'name': project.name,
             'parent_id': project.parent_id, 'domain_id': project.domain_id,
-            'created_at': common.isoformat(project.created_at),
-            'updated_at': common.isoformat(project.updated_at)}
+            'created_at': controller.isoformat(project.created_at),
+            'updated_at': controller.isoformat(project.updated_at)}
+
+
+def _authorize_project(action, project_id):
+    controller.authorize(action, policy.project_target(project_id),
+                         not_found=common.no_such_project(project_id))
+
+
+def _authorize_parent(action, parent_id):
+    """Adding a project under a parent, or moving it there, also acts on
+    the parent; making it a root project acts on the whole system."""
+    if parent_id is None:
+        controller.authorize(action, policy.SYSTEM)
+    else:
+        _authorize_project(action, parent_id)
 
 
 def usage_report(session, project_id, subtree, no_limit_policy):
@@ -36,9 +52,9 @@ class UsageController(rest.RestController):
 
     @pecan.expose('json')
     def get_all(self, project_id):
-        common.authorize('usage:get', {'project_id': project_id})
+        _authorize_project('usage:get', project_id)
         subtree = validation.boolean_param(pecan.request.params, 'subtree')
-        with common.reader() as session:
+        with controller.reader() as session:
             levels = usage_report(session, project_id, subtree,
                                   pecan.request.conf.limits.no_limit_policy)
         return {'project_id': project_id, 'subtree': subtree,
@@ -51,43 +67,44 @@ class ProjectsController(rest.RestController):
 
     @pecan.expose('json')
     def get_all(self):
-        ctx = pecan.request.context
-        common.authorize('project:list', hide_outside=False)
+        controller.authorize('project:list', controller.list_target())
         params = pecan.request.params
         limit, marker = validation.page(params,
                                         pecan.request.conf.api.max_limit)
-        with common.reader() as session:
+        with controller.reader() as session:
             rows = db_api.list_projects(session, limit, marker,
                                         params.get('parent_id'),
-                                        only=common.visible_project(ctx))
+                                        only=controller.visible_project())
             projects = [_project_dict(p) for p in rows]
         return {'projects': projects, 'links': validation.links_for_page(
             projects, limit, 'id', '/v1/projects', params)}
 
     @pecan.expose('json')
     def get_one(self, project_id):
-        common.authorize('project:get', {'project_id': project_id})
-        with common.reader() as session:
+        _authorize_project('project:get', project_id)
+        with controller.reader() as session:
             return {'project': _project_dict(
                 db_api.get_project(session, project_id))}
 
     @pecan.expose('json')
     def post(self):
-        common.authorize('project:create', hide_outside=False)
-        common.require_local_mode('Projects')
         body = validation.json_body(schema.CREATE)
-        with common.writer() as session:
+        _authorize_parent('project:create', body.get('parent_id'))
+        common.require_local_mode('Projects')
+        with controller.writer() as session:
             project = db_api.create_project(
                 session, body['id'], body.get('name'), body.get('parent_id'),
                 body.get('domain_id', 'default'))
-            return common.created({'project': _project_dict(project)})
+            return controller.created({'project': _project_dict(project)})
 
     @pecan.expose('json')
     def patch(self, project_id):
-        common.authorize('project:update', {'project_id': project_id})
+        _authorize_project('project:update', project_id)
         common.require_local_mode('Projects')
         body = validation.json_body(schema.UPDATE)
-        with common.writer() as session:
+        if 'parent_id' in body:
+            _authorize_parent('project:update', body['parent_id'])
+        with controller.writer() as session:
             project = db_api.get_project(session, project_id)
             if 'name' in body:
                 project.name = body['name']
@@ -98,8 +115,8 @@ class ProjectsController(rest.RestController):
 
     @pecan.expose('json')
     def delete(self, project_id):
-        common.authorize('project:delete', {'project_id': project_id})
+        _authorize_project('project:delete', project_id)
         common.require_local_mode('Projects')
-        with common.writer() as session:
+        with controller.writer() as session:
             db_api.delete_project(session, project_id)
-        common.no_content()
+        controller.no_content()

@@ -2,7 +2,7 @@
 
 import pecan
 
-from svc_common import policy
+from svc_common.api import controller
 
 
 def version_document(spec, host_url):
@@ -32,11 +32,9 @@ class V1Controller(object):
 
     @index.when(method='GET', template='json')
     def index_get(self):
-        req = pecan.request
-        policy.authorize(req.enforcer, req.context,
-                         '%s:root:get' % req.spec.namespace,
-                         hide_outside=False)
-        base = req.host_url.rstrip('/') + '/v1/'
+        # Every caller reads its own view of the index.
+        controller.authorize('root:get', controller.list_target())
+        base = pecan.request.host_url.rstrip('/') + '/v1/'
         return {'resources': [{'name': name, 'links': [
             {'rel': 'self', 'href': base + name}]}
             for name in self.RESOURCES]}

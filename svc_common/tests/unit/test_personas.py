@@ -89,51 +89,127 @@ class TestPersonas(testtools.TestCase):
 class TestAuthorize(testtools.TestCase):
 
     RULES = [
-        oslo_policy.DocumentedRuleDefault(
-            name='test:thing:get', check_str=personas.RULE_ANY_READER,
-            description='Read a thing.', scope_types=['system', 'project'],
-            operations=[{'path': '/v1/things/{id}', 'method': 'GET'}]),
-        oslo_policy.DocumentedRuleDefault(
-            name='test:thing:delete', check_str=personas.RULE_SYSTEM_ADMIN,
-            description='Delete a thing.', scope_types=['system'],
-            operations=[{'path': '/v1/things/{id}', 'method': 'DELETE'}]),
+        policy.rule('test', 'thing:get', personas.RULE_ANY_READER,
+                    'Read a thing.', [('GET', '/v1/things/{id}')],
+                    policy.ANY_SCOPE),
+        policy.rule('test', 'thing:put', personas.RULE_PROJECT_ADMIN,
+                    'Write a thing.', [('PUT', '/v1/things/{id}')],
+                    policy.ANY_SCOPE),
+        policy.rule('test', 'thing:delete', personas.RULE_SYSTEM_ADMIN,
+                    'Delete a thing.', [('DELETE', '/v1/things/{id}')],
+                    policy.SYSTEM_SCOPE),
     ]
 
     def setUp(self):
         super().setUp()
         self.enforcer = make_enforcer(self.RULES)
+        self.absent = errors.NotFound('No thing t1.', code='thing_not_found')
+
+    def authorize(self, caller, action, target, **kwargs):
+        return policy.authorize(self.enforcer, make_context(caller),
+                                'test:thing:%s' % action, target, **kwargs)
 
     def test_allowed_returns_quietly(self):
-        policy.authorize(self.enforcer, make_context('project_reader'),
-                         'test:thing:get', {'project_id': 'p1'})
-        policy.authorize(self.enforcer, make_context('system_reader'),
-                         'test:thing:get', {'project_id': 'p1'})
+        p1 = policy.project_target('p1')
+        self.authorize('project_reader', 'get', p1)
+        self.authorize('system_reader', 'get', p1)
+        self.authorize('system_reader', 'get', policy.SYSTEM)
 
-    def test_other_projects_object_is_not_found(self):
-        exc = self.assertRaises(errors.NotFound, policy.authorize,
-                                self.enforcer, make_context('other_reader'),
-                                'test:thing:get', {'project_id': 'p1'})
-        self.assertEqual(404, exc.status)
+    def test_target_is_required(self):
+        self.assertRaises(TypeError, policy.authorize, self.enforcer,
+                          make_context('project_reader'), 'test:thing:get')
+        self.assertRaises(TypeError, self.authorize, 'project_reader',
+                          'get', None)
+
+    def test_target_must_name_its_project(self):
+        for target in ({}, {'id': 't1'}, {'project_id': None},
+                       {'project_id': ''}):
+            self.assertRaises(ValueError, self.authorize, 'system_admin',
+                              'get', target)
+        self.assertRaises(ValueError, policy.project_target, None)
+
+    def test_system_target_matches_no_project_rule(self):
+        # Not even for a system-scoped caller, whose project_id is None.
+        for caller in ('project_admin', 'system_admin'):
+            self.assertRaises(errors.Forbidden, self.authorize, caller,
+                              'put', policy.SYSTEM)
+
+    def test_project_rule_confines_to_the_targets_project(self):
+        self.authorize('project_admin', 'put', policy.project_target('p1'))
+        exc = self.assertRaises(errors.Forbidden, self.authorize,
+                                'other_admin', 'put',
+                                policy.project_target('p1'))
+        self.assertEqual('forbidden', exc.code)
+
+    def test_other_projects_object_is_the_absent_error(self):
+        exc = self.assertRaises(errors.NotFound, self.authorize,
+                                'other_reader', 'get',
+                                policy.project_target('p1'),
+                                not_found=self.absent)
+        self.assertIs(self.absent, exc)
+
+    def test_wrong_scope_on_other_project_is_the_absent_error(self):
+        exc = self.assertRaises(errors.NotFound, self.authorize,
+                                'other_admin', 'delete',
+                                policy.project_target('p1'),
+                                not_found=self.absent)
+        self.assertIs(self.absent, exc)
+
+    def test_services_see_every_project(self):
+        # A service's token is scoped to its own project, but it sees all
+        # projects: a refusal is a 403, never a pretended absence.
+        exc = self.assertRaises(errors.Forbidden, self.authorize, 'service',
+                                'put', policy.project_target('p1'),
+                                not_found=self.absent)
+        self.assertEqual(403, exc.status)
 
     def test_own_project_refusal_is_forbidden(self):
-        exc = self.assertRaises(errors.Forbidden, policy.authorize,
-                                self.enforcer, make_context('nobody'),
-                                'test:thing:get', {'project_id': 'p1'})
+        exc = self.assertRaises(errors.Forbidden, self.authorize, 'nobody',
+                                'get', policy.project_target('p1'),
+                                not_found=self.absent)
         self.assertEqual(403, exc.status)
         self.assertEqual('forbidden', exc.code)
 
     def test_wrong_scope_type_is_forbidden(self):
-        exc = self.assertRaises(errors.Forbidden, policy.authorize,
-                                self.enforcer, make_context('project_admin'),
-                                'test:thing:delete', {'project_id': 'p1'})
+        exc = self.assertRaises(errors.Forbidden, self.authorize,
+                                'project_admin', 'delete',
+                                policy.project_target('p1'),
+                                not_found=self.absent)
         self.assertEqual('wrong_scope', exc.code)
 
-    def test_hide_outside_false_gives_403(self):
-        self.assertRaises(errors.Forbidden, policy.authorize,
-                          self.enforcer, make_context('other_reader'),
-                          'test:thing:get', {'project_id': 'p1'},
-                          hide_outside=False)
+    def test_without_not_found_other_project_is_forbidden(self):
+        self.assertRaises(errors.Forbidden, self.authorize, 'other_reader',
+                          'get', policy.project_target('p1'))
 
-    def test_default_target_is_callers_project(self):
-        policy.authorize(self.enforcer, make_context('project_reader'),
-                         'test:thing:get')
+
+class TestRuleBuilder(testtools.TestCase):
+
+    def test_documented_rule_in_the_namespace(self):
+        rule = policy.rule('widgets', 'widget:get', personas.RULE_ANY_READER,
+                           'Show a widget.', [('GET', '/v1/widgets/{id}')],
+                           policy.ANY_SCOPE)
+        self.assertIsInstance(rule, oslo_policy.DocumentedRuleDefault)
+        self.assertEqual('widgets:widget:get', rule.name)
+        self.assertEqual(personas.RULE_ANY_READER, rule.check_str)
+        self.assertEqual([{'method': 'GET', 'path': '/v1/widgets/{id}'}],
+                         rule.operations)
+        self.assertEqual(['system', 'project'], rule.scope_types)
+
+    def test_scope_types_and_operations_are_required(self):
+        self.assertRaises(TypeError, policy.rule, 'w', 'widget:get',
+                          personas.RULE_ANY_READER, 'Show.',
+                          [('GET', '/v1/widgets')])
+        self.assertRaises(ValueError, policy.rule, 'w', 'widget:get',
+                          personas.RULE_ANY_READER, 'Show.', [],
+                          policy.ANY_SCOPE)
+
+    def test_root_rule_lets_every_reader_and_services_in(self):
+        enforcer = make_enforcer(personas.root_rules('widgets'))
+        for caller, target in (('system_reader', policy.SYSTEM),
+                               ('project_reader', {'project_id': 'p1'}),
+                               ('service', policy.SYSTEM)):
+            self.assertTrue(enforcer.enforce('widgets:root:get', target,
+                                             make_context(caller)))
+        self.assertFalse(enforcer.enforce('widgets:root:get',
+                                          {'project_id': 'p1'},
+                                          make_context('nobody')))
