@@ -9,6 +9,12 @@ A redelivered notification only marks the copy stale again, so handling
 is idempotent.  Keystone 30 announces project changes but sends nothing
 when a limit or registered limit changes; those arrive with the periodic
 resync (``[keystone] resync_interval``) or ``limits-manage sync``.
+
+:func:`add_to_runner` puts these on the engine runner of
+:mod:`svc_common.engine.runner`: the listener and the resync thread run on
+every engine host (the listeners share one pool, so a notification
+reaches one host); the full sync when a host becomes the leader and the
+periodic resync run on the leader only.
 """
 
 import threading
@@ -24,6 +30,8 @@ from svc_common import context
 LOG = logging.getLogger(__name__)
 
 EVENT_PATTERN = r'^identity\.(project|limit|registered_limit)\.'
+# limits_svc's queue: every engine host consumes from it.
+LISTENER_POOL = 'limits'
 
 
 def sync(conf, db, adapter=None):
@@ -41,7 +49,11 @@ def sync(conf, db, adapter=None):
 
 
 class Resyncer(object):
-    """Runs :func:`sync` in a thread whenever the copy is marked stale."""
+    """Runs :func:`sync` in a thread whenever the copy is marked stale.
+
+    What marks it stale: a Keystone notification (:class:`KeystoneListener`)
+    and the leader's periodic resync (:func:`add_to_runner`).
+    """
 
     def __init__(self, conf, db, adapter=None):
         self.conf = conf
@@ -65,9 +77,8 @@ class Resyncer(object):
         self._thread.join(timeout=30)
 
     def _run(self):
-        interval = self.conf.keystone.resync_interval or None
         while not self._stop.is_set():
-            self._stale.wait(timeout=interval)
+            self._stale.wait()
             if self._stop.is_set():
                 return
             self._stale.clear()
@@ -101,3 +112,20 @@ class KeystoneListener(object):
                   metadata.get('message_id'))
         self.resyncer.mark_stale()
         return oslo_messaging.NotificationResult.HANDLED
+
+
+def add_to_runner(runner, conf, db, adapter=None):
+    """Put the Keystone sync on an engine ``runner``; returns the
+    :class:`Resyncer`.
+
+    ``[keystone] resync_interval`` seconds between two periodic resyncs
+    of the leader (0: only when a host becomes the leader).
+    """
+    resyncer = Resyncer(conf, db, adapter)
+    runner.add_worker(resyncer)
+    runner.add_listener(targets(conf), [KeystoneListener(resyncer)],
+                        pool=LISTENER_POOL)
+    runner.add_periodic('keystone-resync',
+                        conf.keystone.resync_interval or None,
+                        resyncer.mark_stale, run_on_election=True)
+    return resyncer

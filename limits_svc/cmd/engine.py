@@ -1,14 +1,21 @@
 """``limits-engine``: the limits service's background work.
 
-In ``keystone`` mode it syncs from Keystone at start, then listens for
-Keystone's notifications (pool ``limits``) and resyncs when they arrive
-and every ``[keystone] resync_interval`` seconds.  In every mode it frees
-expired reservations every ``[limits] purge_interval`` seconds.
+It runs on :mod:`svc_common.engine.runner`, so several hosts can run it
+at once ([coordination] backend_url names the tooz backend they share):
+
+* on the leader only, every ``[limits] purge_interval`` seconds: free the
+  reservations (allocations made with ``expires_in``) whose time ran out;
+* in ``keystone`` mode, see :mod:`limits_svc.keystone_engine`: a full
+  sync when a host becomes the leader and every ``[keystone]
+  resync_interval`` seconds (leader only), and on every host a listener
+  of Keystone's notifications (pool ``limits``) that resyncs.
+
+SIGTERM or SIGINT stop it gracefully: a sweep or a sync in progress
+finishes first.
 """
 
-import signal
+import functools
 import sys
-import threading
 
 from oslo_log import log as logging
 
@@ -18,41 +25,34 @@ from limits_svc import service
 from svc_common import config
 from svc_common import context
 from svc_common.db import database
-from svc_common.messaging import bus
+from svc_common.engine import runner as runner_mod
 
 LOG = logging.getLogger(__name__)
 
+PURGE_TASK = 'purge-expired-reservations'
 
-def start_listener(conf, resyncer):
-    transport = bus.get_notification_transport(conf)
-    listener = bus.get_notification_listener(
-        conf, transport, keystone_engine.targets(conf),
-        [keystone_engine.KeystoneListener(resyncer)], pool='limits')
-    listener.start()
-    return listener
+
+def purge_expired(db):
+    """Free the expired reservations; how many were freed."""
+    freed = db_api.purge_expired(db, context.admin_context())
+    if freed:
+        LOG.info('Freed %d expired reservations', freed)
+    return freed
+
+
+def build_runner(conf, db, keystone_adapter=None, member_id=None):
+    """The engine runner of limits_svc, not yet started."""
+    runner = runner_mod.Runner(service.SPEC, conf, member_id=member_id)
+    runner.add_periodic(PURGE_TASK, conf.limits.purge_interval,
+                        functools.partial(purge_expired, db),
+                        run_on_election=True)
+    if conf.limits.mode == 'keystone':
+        keystone_engine.add_to_runner(runner, conf, db, keystone_adapter)
+    return runner
 
 
 def main(argv=None):
     conf = config.build_conf(service.SPEC, args=sys.argv[1:]
                              if argv is None else argv)
     logging.setup(conf, 'limits-engine')
-    db = database.Database(conf)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    listener = resyncer = None
-    if conf.limits.mode == 'keystone':
-        resyncer = keystone_engine.Resyncer(conf, db)
-        resyncer.mark_stale()
-        resyncer.start()
-        listener = start_listener(conf, resyncer)
-    while not stop.wait(conf.limits.purge_interval):
-        freed = db_api.purge_expired(db, context.admin_context())
-        if freed:
-            LOG.info('Freed %d expired reservations', freed)
-    if listener is not None:
-        listener.stop()
-        listener.wait()
-    if resyncer is not None:
-        resyncer.stop()
-    return 0
+    return build_runner(conf, database.Database(conf)).run()

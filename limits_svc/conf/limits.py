@@ -25,10 +25,10 @@ def _opts():
             help='What a resource that nothing limits means.'),
         cfg.IntOpt(
             'purge_interval', default=10, min=1,
-            help='Seconds between two sweeps of limits-engine that free '
-                 'reservations (allocations made with expires_in) whose '
-                 'time ran out. Allocation requests also free expired '
-                 'reservations before they decide.'),
+            help='Seconds between two sweeps that free reservations '
+                 '(allocations made with expires_in) whose time ran out. '
+                 'Of several limits-engine processes, only the leader '
+                 '(see [coordination]) sweeps.'),
     ]
 
 

@@ -45,6 +45,9 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class PeriodicTask(object):
     """``function()`` every ``interval`` seconds, in its own thread.
 
+    :param interval: seconds between the end of one run and the start of
+        the next; ``None``: no periodic run, only those of
+        ``run_on_election`` and :meth:`wake`.
     :param run_on_election: also run as soon as this host becomes the
         leader (for a leader-only task) or at start (for the others),
         instead of waiting a first interval.
