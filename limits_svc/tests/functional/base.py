@@ -3,7 +3,7 @@
 import testtools
 
 from limits_svc import service
-from svc_common.tests.functional import api_fixture as af
+from svc_common.tests.fixtures import api as af
 
 
 class LimitsApiTestCase(testtools.TestCase):

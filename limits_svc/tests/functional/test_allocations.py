@@ -1,7 +1,7 @@
 """/v1/allocations and /v1/enforce, as a client sees them."""
 
 from limits_svc.tests.functional import base
-from svc_common.tests.functional import api_fixture as af
+from svc_common.tests.fixtures import api as af
 
 
 class TestAllocations(base.LimitsApiTestCase):

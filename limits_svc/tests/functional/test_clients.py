@@ -21,7 +21,7 @@ from limits_svc.clients import limits
 from limits_svc.hooks import nova
 from limits_svc import service
 from svc_common.cmd import api as api_cmd
-from svc_common.tests.functional import api_fixture as af
+from svc_common.tests.fixtures import api as af
 
 SERVICE = {'X-User-Id': 'nova', 'X-Roles': 'service', 'X-Project-Id': 'svc'}
 

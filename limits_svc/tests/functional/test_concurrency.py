@@ -17,10 +17,6 @@ the sum of the successful allocations, level by level.
 
 import concurrent.futures
 import json
-import os
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -30,9 +26,8 @@ import testtools
 
 from limits_svc.db import models
 from limits_svc import service
-from svc_common.db import migration
+from svc_common.tests.fixtures import gunicorn
 from svc_common.tests.fixtures import postgresql
-from svc_common.tests.fixtures import rabbitmq
 
 ADMIN = {'X-User-Id': 'admin', 'X-Roles': 'admin,member,reader',
          'X-System-Scope': 'all'}
@@ -63,45 +58,10 @@ class _Race(object):
 
     def start_api(self, url, workers=4):
         """Serve limits_svc under gunicorn; sets ``self.gunicorn``."""
-        tmp = self.useFixture(fixtures.TempDir()).path
-        conf = os.path.join(tmp, 'limits.conf')
-        with open(conf, 'w') as f:
-            f.write('[DEFAULT]\nstate_path = %s\n[api]\nauth_strategy = '
-                    'noauth\n[database]\nconnection = %s\n' % (tmp, url))
-        migration.upgrade(service.SPEC, url)
-        port = rabbitmq.free_port()
-        env = dict(os.environ, ARBITER_LIMITS_CONFIG=conf)
-        log = open(os.path.join(tmp, 'gunicorn.log'), 'wb')
-        self.addCleanup(log.close)
-        proc = subprocess.Popen(
-            [sys.executable, '-m', 'gunicorn', '--workers', str(workers),
-             '--threads', '8', '--bind', '127.0.0.1:%d' % port,
-             '--no-control-socket', '--log-level', 'warning',
-             'limits_svc.wsgi:application'],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
-        self.addCleanup(self._stop, proc)
-        self.gunicorn = proc
-        base = 'http://127.0.0.1:%d' % port
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(base + '/healthcheck', timeout=2)
-                return base
-            except OSError:
-                if proc.poll() is not None:
-                    with open(log.name) as f:
-                        self.fail(f.read())
-                time.sleep(0.2)
-        self.fail('gunicorn did not start')
-
-    @staticmethod
-    def _stop(proc):
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server = self.useFixture(gunicorn.Gunicorn(service.SPEC, url,
+                                                   workers=workers))
+        self.gunicorn = server.process
+        return server.url
 
     def build_tree(self, base):
         for project, parent in (('root', None), ('mid', 'root'),

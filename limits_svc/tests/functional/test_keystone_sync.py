@@ -16,10 +16,10 @@ import testtools
 from limits_svc import keystone_engine
 from limits_svc import service
 from svc_common.db import migration
+from svc_common.messaging import bus
+from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import keystone as keystone_fixture
 from svc_common.tests.fixtures import rabbitmq
-from svc_common.tests.functional import api_fixture as af
-from svc_common.messaging import bus
 
 
 class TestKeystoneSync(testtools.TestCase):

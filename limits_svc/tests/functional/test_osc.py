@@ -25,7 +25,7 @@ import testtools
 
 from limits_svc import service
 from svc_common.cmd import api as api_cmd
-from svc_common.tests.functional import api_fixture
+from svc_common.tests.fixtures import api as api_fixture
 
 ADMIN_ENV = {'ARBITER_NOAUTH_USER': 'admin',
              'ARBITER_NOAUTH_ROLES': 'admin,member,reader',

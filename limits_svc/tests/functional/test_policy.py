@@ -6,7 +6,7 @@ the object exists), a refused write or a wrong token scope is a 403.
 """
 
 from limits_svc.tests.functional import base
-from svc_common.tests.functional import api_fixture as af
+from svc_common.tests.fixtures import api as af
 
 ADMIN_ROLES = ['admin', 'member', 'reader']
 MEMBER_ROLES = ['member', 'reader']

@@ -10,7 +10,7 @@ import webtest
 from limits_svc import service as limits_service
 from svc_common.cmd import all_in_one
 from svc_common import deploy
-from svc_common.tests.functional import api_fixture as af
+from svc_common.tests.fixtures import api as af
 
 
 class _ServiceApiTests(object):
