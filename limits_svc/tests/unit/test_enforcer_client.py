@@ -145,18 +145,21 @@ class TestLimitsClient(TransportTestCase):
         # A 404 that is not "no allocation" (a wrong endpoint) raises.
         self.assertRaises(limits.NotFound, client.get_allocation, 'vm-3')
 
-    def test_list_allocations_follows_markers(self):
+    def test_list_allocations_follows_next_links(self):
         page = [allocation('vm-%d' % n)['allocation'] for n in range(3)]
-        client = self.client((200, {'allocations': page[:2], 'links': []}),
-                             (200, {'allocations': page[2:], 'links': []}),
-                             (200, {'allocations': [], 'links': []}))
+        next_link = [{'rel': 'next',
+                      'href': URL + '/v1/allocations?limit=2&marker=vm-1'}]
+        client = self.client((200, {'allocations': page[:2],
+                                    'links': next_link}),
+                             (200, {'allocations': page[2:], 'links': []}))
         self.assertEqual(['vm-0', 'vm-1', 'vm-2'], [
             a['consumer_id'] for a in client.list_allocations('p1', 2)])
+        # The last page has no next link: no third request.
         self.assertEqual([
             ('GET', '/v1/allocations?project_id=p1&limit=2'),
-            ('GET', '/v1/allocations?project_id=p1&limit=2&marker=vm-1'),
-            ('GET', '/v1/allocations?project_id=p1&limit=2&marker=vm-2')],
-            [self.wire.path(n) for n in range(3)])
+            ('GET', '/v1/allocations?limit=2&marker=vm-1')],
+            [self.wire.path(n) for n in range(2)])
+        self.assertEqual(2, len(self.wire.sent))
 
     def test_enforce_usage_reconcile(self):
         client = self.client(

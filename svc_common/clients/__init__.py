@@ -1,0 +1,1 @@
+"""REST clients of Arbiter services: :mod:`svc_common.clients.rest`."""
