@@ -9,14 +9,16 @@ decided.  From the outside in:
 3. CORS, for browser clients;
 4. ``healthcheck``: ``GET /healthcheck`` answers without a token;
 5. JSON errors: every error below this point gets DESIGN.md's JSON shape;
-6. microversion negotiation (406 for a version the service does not have);
-7. authentication: keystonemiddleware ``auth_token`` or ``noauth``, skipped
+6. microversion negotiation (406 for a version the service does not have,
+   400 for a malformed header);
+7. the request guard (:mod:`svc_common.api.request_guard`): URL and body
+   checks that no endpoint may skip, and the one parse of a JSON body;
+8. authentication: keystonemiddleware ``auth_token`` or ``noauth``, skipped
    only for the version document ``GET /``;
-8. the pecan application, whose hooks build the request context.
+9. the pecan application (handler arguments from the URL path only), whose
+   hooks build the request context.
 """
 
-import collections
-import functools
 import inspect
 
 from keystonemiddleware import auth_token
@@ -24,17 +26,20 @@ import microversion_parse
 from oslo_middleware import cors
 from oslo_middleware import healthcheck
 from oslo_middleware import http_proxy_to_wsgi
+from oslo_middleware import opts as middleware_opts
 from oslo_middleware import request_id
 import pecan
-import pecan.compat
-import pecan.util
 import webob.exc
 
 from svc_common.api import hooks
+from svc_common.api import request_guard
 from svc_common import context
 from svc_common import errors
 
 HEALTHCHECK_PATH = '/healthcheck'
+
+_VERSION_HEADER = 'OpenStack-API-Version'
+_VERSION_ENVIRON_KEY = 'HTTP_OPENSTACK_API_VERSION'
 
 
 class _PathSwitch(object):
@@ -76,6 +81,7 @@ class _Microversion(object):
         self.environ_key = '%s.microversion' % spec.service_type
 
     def _version(self, environ):
+        self._check_header(environ.get(_VERSION_ENVIRON_KEY))
         headers = microversion_parse.headers_from_wsgi_environ(environ)
         try:
             return microversion_parse.extract_version(
@@ -86,6 +92,35 @@ class _Microversion(object):
         except TypeError as exc:
             raise errors.ApiError('Invalid microversion: %s' % exc,
                                   status=400)
+
+    def _check_header(self, value):
+        """Refuse what microversion-parse lets through as "no version".
+
+        ``OpenStack-API-Version: limits`` (the service without a version)
+        and a header naming this service twice with different versions
+        are malformed; microversion-parse reads the first as the default
+        version and the second as the first version named.
+        """
+        if value is None:
+            return
+        asked = set()
+        for element in value.split(','):
+            words = element.split()
+            if not words or words[0].lower() != self.service_type:
+                continue
+            if len(words) != 2:
+                raise errors.ApiError(
+                    'Invalid microversion: %s header %r: expected '
+                    '"%s X.Y" or "%s latest".'
+                    % (_VERSION_HEADER, element.strip(),
+                       self.service_type, self.service_type), status=400)
+            asked.add(words[1].lower())
+        if len(asked) > 1:
+            raise errors.ApiError(
+                'Invalid microversion: %s asks for %s more than once '
+                '(%s).' % (_VERSION_HEADER,
+                           self.service_type, ', '.join(sorted(asked))),
+                status=400)
 
     def __call__(self, environ, start_response):
         version = self._version(environ)
@@ -110,37 +145,6 @@ def _microversion_middleware(app, spec):
     return _Microversion(app, spec)
 
 
-_ArgSpec = collections.namedtuple('ArgSpec', 'args varargs keywords defaults')
-
-
-@functools.lru_cache(maxsize=1024)
-def _function_argspec(function):
-    args, varargs, keywords, defaults = inspect.getfullargspec(function)[:4]
-    return _ArgSpec(args, varargs, keywords, defaults)
-
-
-def _argspec(method):
-    """``pecan.compat.getargspec``, remembered per function.
-
-    pecan reads the argspec of the controller method six times to route
-    and call one request, and its ``getargspec`` builds a new namedtuple
-    *class* each time: 50 us a call, 0.3 ms a request.  A function's
-    signature does not change, and a bound method has its function's
-    (``self`` included), so the answer is kept per function; pecan copies
-    the lists before changing them (and keeps such an argspec per exposed
-    function itself).
-    """
-    function = getattr(method, '__func__', method)
-    try:
-        return _function_argspec(function)
-    except TypeError:  # an unhashable callable object
-        return pecan.compat.getargspec(function)
-
-
-if pecan.util._getargspec is pecan.compat.getargspec:
-    pecan.util._getargspec = _argspec
-
-
 def _proxy_headers_middleware(app, conf):
     """``http_proxy_to_wsgi``, in the chain only when ``[oslo_middleware]
     enable_proxy_headers_parsing`` is on.
@@ -153,15 +157,56 @@ def _proxy_headers_middleware(app, conf):
     return proxy if conf.oslo_middleware.enable_proxy_headers_parsing else app
 
 
+class _PathArgumentsPecan(pecan.Pecan):
+    """pecan, with a handler's arguments taken from the URL path only.
+
+    pecan fills the positional arguments of a handler that the path does
+    not give from query parameters, form fields and JSON body members of
+    the same name: ``DELETE /v1/projects?project_id=p1`` (or with the body
+    ``{"project_id": "p1"}``) deleted project ``p1``, and ``DELETE
+    /v1/projects`` without any called the handler one argument short
+    (a 500).  Here a handler gets the path's parts and nothing else; a
+    path with too few parts is a 404, as one with too many already is.
+    """
+
+    def get_args(self, state, all_params, remainder, argspec, im_self):
+        args, varargs, kwargs = super().get_args(
+            state, {}, remainder, argspec, im_self)
+        wanted = list(argspec.args)
+        if inspect.ismethod(state.controller) or im_self:
+            wanted.pop(0)
+        required = len(wanted) - len(argspec.defaults or ())
+        given = len(args) - (1 if im_self is not None else 0)
+        if given < required:
+            pecan.abort(404)
+        return args, varargs, kwargs
+
+
 def pecan_app(spec, conf, enforcer, db, notifier=None, root=None):
+    """The pecan application of a service (see :class:`_PathArgumentsPecan`).
+
+    Built as :func:`pecan.make_app` builds it (the application, wrapped in
+    pecan's recursive middleware; no debug middleware), from a subclass.
+    """
     if root is None:
         root = spec.module('api.root').RootController()
-    return pecan.make_app(
+    app = _PathArgumentsPecan(
         root,
         hooks=[hooks.ContextHook(),
                hooks.ServiceHook(spec, conf, enforcer, db, notifier)],
         force_canonical=False,
         guess_content_type_from_ext=False)
+    return pecan.RecursiveMiddleware(app)
+
+
+def _request_guard(app, conf):
+    """:class:`~svc_common.api.request_guard.RequestGuard`, with the body
+    size limit of ``[oslo_middleware] max_request_body_size`` (oslo's
+    option, registered here as oslo's own size-limit middleware would)."""
+    for group, opts in middleware_opts.list_opts_sizelimit():
+        conf.register_opts(opts, group=group)
+    return request_guard.RequestGuard(
+        app, conf.oslo_middleware.max_request_body_size)
 
 
 def deploy(spec, conf, enforcer, db, notifier=None, root=None):
@@ -172,6 +217,7 @@ def deploy(spec, conf, enforcer, db, notifier=None, root=None):
     """
     app = pecan_app(spec, conf, enforcer, db, notifier, root)
     app = _auth_middleware(app, conf)
+    app = _request_guard(app, conf)
     app = _microversion_middleware(app, spec)
     app = errors.JsonErrorMiddleware(app, spec.namespace)
     app = _PathSwitch(app, {

@@ -34,6 +34,7 @@ _GENERIC_CODES = {
     405: 'method_not_allowed',
     406: 'not_acceptable',
     409: 'conflict',
+    411: 'length_required',
     413: 'request_too_large',
     415: 'unsupported_media_type',
     500: 'internal_error',

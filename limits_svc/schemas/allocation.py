@@ -1,14 +1,15 @@
 """Bodies of PUT /v1/allocations/{consumer_id} and POST /v1/enforce."""
 
 from limits_svc.schemas import common
+from svc_common.schemas import parameter_types
 
 PUT = {
     'type': 'object',
     'properties': {
         'project_id': common.ID,
         'resources': common.RESOURCES,
-        'expires_in': {'type': 'integer', 'minimum': 1,
-                       'maximum': 7 * 24 * 3600},
+        'expires_in': parameter_types.amount(minimum=1,
+                                             maximum=7 * 24 * 3600),
     },
     'required': ['project_id', 'resources'],
     'additionalProperties': False,

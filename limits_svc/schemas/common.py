@@ -1,15 +1,22 @@
-"""Schema pieces shared by limits_svc's request bodies."""
+"""Schema pieces shared by limits_svc's request bodies.
 
-ID = {'type': 'string', 'minLength': 1, 'maxLength': 64,
-      'pattern': '^[A-Za-z0-9_.:@-]+$'}
-NULLABLE_ID = {'anyOf': [ID, {'type': 'null'}]}
-RESOURCE_NAME = {'type': 'string', 'minLength': 1, 'maxLength': 255,
-                 'pattern': '^[A-Za-z0-9_.:/-]+$'}
-LIMIT_VALUE = {'type': 'integer', 'minimum': -1, 'maximum': 2 ** 62}
-DESCRIPTION = {'anyOf': [{'type': 'string', 'maxLength': 2048},
-                         {'type': 'null'}]}
+They are svc_common's (:mod:`svc_common.schemas.parameter_types`), where
+the rules about hostile input live; this module only names the ones the
+limits API uses.
+"""
+
+from svc_common.schemas import parameter_types
+
+#: Project, consumer, service and region IDs: 1 to 64 characters out of
+#: ``A-Z a-z 0-9 _ . : @ -``.
+ID = parameter_types.id_string('A-Za-z0-9_.:@-', max_length=64)
+NULLABLE_ID = parameter_types.nullable(ID)
+#: Resource names: 1 to 255 characters out of ``A-Z a-z 0-9 _ . : / -``.
+RESOURCE_NAME = parameter_types.id_string('A-Za-z0-9_.:/-', max_length=255)
+NAME = parameter_types.NAME
+LIMIT_VALUE = parameter_types.LIMIT_VALUE
+DESCRIPTION = parameter_types.DESCRIPTION
 RESOURCES = {'type': 'object',
              'propertyNames': RESOURCE_NAME,
-             'additionalProperties': {'type': 'integer', 'minimum': 0,
-                                      'maximum': 2 ** 62},
+             'additionalProperties': parameter_types.AMOUNT,
              'maxProperties': 100}

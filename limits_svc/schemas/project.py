@@ -6,7 +6,7 @@ CREATE = {
     'type': 'object',
     'properties': {
         'id': common.ID,
-        'name': {'type': 'string', 'maxLength': 255},
+        'name': common.NAME,
         'parent_id': common.NULLABLE_ID,
         'domain_id': common.ID,
     },
@@ -17,7 +17,7 @@ CREATE = {
 UPDATE = {
     'type': 'object',
     'properties': {
-        'name': {'type': 'string', 'maxLength': 255},
+        'name': common.NAME,
         'parent_id': common.NULLABLE_ID,
     },
     'minProperties': 1,

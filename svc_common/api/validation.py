@@ -2,26 +2,260 @@
 
 Bad input is always a 400 that names the offending field; nothing is
 written before validation passes.
+
+Bodies are parsed once, by :func:`parse_json`, before routing (see
+:mod:`svc_common.api.request_guard`); what it refuses is refused for every
+endpoint and every method:
+
+* anything that is not UTF-8 JSON, and the non-JSON literals ``NaN``,
+  ``Infinity`` and ``-Infinity`` and numbers too large for a float;
+* an object with the same key twice (parsers disagree on which one wins);
+* nesting deeper than :data:`MAX_DEPTH` levels;
+* a NUL character or a lone surrogate in any string, key or value
+  (PostgreSQL cannot store the first, no UTF-8 encoder the second).
+
+Schemas are then checked by :data:`Validator`, a JSON-Schema draft 7
+validator with two corrections to what Python's ``jsonschema`` does:
+
+* ``pattern`` (and ``patternProperties``) have ECMA-262 meaning, which the
+  JSON-Schema specification prescribes: ``$`` is the end of the input, not
+  "the end or just before a final newline" as in Python's :mod:`re`, and
+  ``\\d``/``\\w`` match ASCII only;
+* ``integer`` means a JSON integer literal: ``5.0``, ``1e3`` and ``-0.0``
+  are numbers but not integers.
 """
 
+import functools
 import json
+import math
+import re
+import urllib.parse
 
 import jsonschema
+import jsonschema.validators
 import pecan
 
 from svc_common import errors
+from svc_common.schemas import parameter_types
+
+#: The deepest nesting of arrays and objects a body may have.  Request
+#: bodies of the Arbiter APIs are three levels deep at most.
+MAX_DEPTH = 32
+
+#: Where :mod:`svc_common.api.request_guard` leaves the parsed body.
+PARSED_BODY_KEY = 'arbiter.parsed_body'
+
+# Characters no string of a request may hold: NUL and lone surrogates
+# (a surrogate pair in a JSON string is decoded into one character).
+_FORBIDDEN_CHARACTER = re.compile('[\x00\ud800-\udfff]')
+
+# Longest detail of a validation error: the message quotes the offending
+# value, which may be megabytes long.
+_MAX_DETAIL = 300
+
+
+def _shorten(text, length=_MAX_DETAIL):
+    return text if len(text) <= length else text[:length - 3] + '...'
+
+
+def _refuse_constant(name):
+    raise ValueError('%s is not a JSON value' % name)
+
+
+def _finite_float(text):
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError('number %s is out of range' % _shorten(text, 40))
+    return number
+
+
+def _object_without_duplicates(pairs):
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise ValueError('key %s appears twice in one object'
+                                 % _shorten(json.dumps(key), 80))
+            seen.add(key)
+    return body
+
+
+def _field(path):
+    return '/'.join(str(p) for p in path) or '(body)'
+
+
+def _describe_character(match):
+    char = match.group()
+    return 'a NUL character' if char == '\x00' else 'a lone surrogate'
+
+
+def _check_string(text, path, what):
+    found = _FORBIDDEN_CHARACTER.search(text)
+    if found:
+        field = _field(path)
+        raise errors.BadRequest(
+            'Invalid field %s: %s contains %s.'
+            % (field, what, _describe_character(found)),
+            code='invalid_input', field=field)
+
+
+def check_values(body):
+    """Refuse deep nesting, NUL characters and lone surrogates in ``body``.
+
+    Walks the parsed body without recursion (a hostile body must not
+    exhaust the stack here either).
+    """
+    pending = [(body, (), 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if isinstance(value, str):
+            _check_string(value, path, 'the value')
+        elif isinstance(value, (dict, list)):
+            if depth >= MAX_DEPTH:
+                field = _field(path)
+                raise errors.BadRequest(
+                    'Invalid field %s: the body is nested more than %d '
+                    'levels deep.' % (field, MAX_DEPTH),
+                    code='invalid_input', field=field)
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    _check_string(key, path, 'a member name')
+                    pending.append((item, path + (key,), depth + 1))
+            else:
+                pending.extend((item, path + (index,), depth + 1)
+                               for index, item in enumerate(value))
+
+
+def parse_json(raw):
+    """The request body ``raw`` (bytes) as JSON; ``None`` when empty.
+
+    :raises errors.BadRequest: ``malformed_body`` when it is not UTF-8
+        JSON, ``invalid_input`` (naming the field) for the values
+        :func:`check_values` refuses.
+    """
+    if not raw:
+        return None
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        raise errors.BadRequest('The body is not UTF-8: %s' % exc,
+                                code='malformed_body')
+    try:
+        body = json.loads(text, parse_constant=_refuse_constant,
+                          parse_float=_finite_float,
+                          object_pairs_hook=_object_without_duplicates)
+    except RecursionError:
+        raise errors.BadRequest(
+            'The body is nested more than %d levels deep.' % MAX_DEPTH,
+            code='malformed_body')
+    except ValueError as exc:
+        raise errors.BadRequest(
+            'The body is not valid JSON: %s' % _shorten(str(exc)),
+            code='malformed_body')
+    check_values(body)
+    return body
+
+
+def request_body(request):
+    """The parsed JSON body of a webob ``request``.
+
+    Parsed once per request: the request guard parses it before routing
+    and leaves it in the WSGI environment.
+    """
+    try:
+        return request.environ[PARSED_BODY_KEY]
+    except KeyError:
+        body = request.environ[PARSED_BODY_KEY] = parse_json(request.body)
+        return body
 
 
 def json_body(schema):
     """The request body, parsed and validated against ``schema``."""
-    raw = pecan.request.body
-    try:
-        body = json.loads(raw or b'null')
-    except ValueError as exc:
-        raise errors.BadRequest('The body is not valid JSON: %s' % exc,
-                                code='malformed_body')
+    body = request_body(pecan.request)
     validate(schema, body)
     return body
+
+
+@functools.lru_cache(maxsize=512)
+def ecma_regex(pattern):
+    """The compiled Python equivalent of the ECMA-262 regex ``pattern``.
+
+    ``$`` outside a character class becomes ``\\Z`` (end of input);
+    the expression is compiled with :data:`re.ASCII` so that ``\\d``,
+    ``\\w`` and ``\\b`` match what they match in ECMA-262.  (``\\s`` is
+    then ASCII whitespace only, narrower than ECMA-262's.)
+    """
+    translated = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == '\\':
+            escaped = True
+        elif in_class:
+            in_class = char != ']'
+        elif char == '[':
+            in_class = True
+        elif char == '$':
+            translated.append('\\Z')
+            continue
+        translated.append(char)
+    return re.compile(''.join(translated), re.ASCII)
+
+
+def _pattern(validator, pattern, instance, schema):
+    if (validator.is_type(instance, 'string') and
+            not ecma_regex(pattern).search(instance)):
+        yield jsonschema.ValidationError(
+            '%s does not match %s' % (_shorten(json.dumps(instance), 80),
+                                      json.dumps(pattern)))
+
+
+def _pattern_properties(validator, patterns, instance, schema):
+    if not validator.is_type(instance, 'object'):
+        return
+    for pattern, subschema in patterns.items():
+        regex = ecma_regex(pattern)
+        for name, value in instance.items():
+            if regex.search(name):
+                yield from validator.descend(value, subschema, path=name,
+                                             schema_path=pattern)
+
+
+def _additional_properties(validator, additional, instance, schema):
+    if not validator.is_type(instance, 'object'):
+        return
+    known = schema.get('properties', {})
+    patterns = [ecma_regex(p) for p in schema.get('patternProperties', {})]
+    extras = [name for name in instance if name not in known and
+              not any(regex.search(name) for regex in patterns)]
+    if validator.is_type(additional, 'object'):
+        for name in extras:
+            yield from validator.descend(instance[name], additional,
+                                         path=name)
+    elif additional is False and extras:
+        yield jsonschema.ValidationError(
+            'Additional properties are not allowed (%s unexpected)'
+            % ', '.join(_shorten(json.dumps(name), 80)
+                        for name in sorted(extras)))
+
+
+def _is_integer(checker, instance):
+    """A JSON integer literal: an ``int`` (never a ``bool``), not a float
+    that happens to have no fraction."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+#: The validator class of every request schema: draft 7 with ECMA-262
+#: patterns and integer meaning a JSON integer literal.
+Validator = jsonschema.validators.extend(
+    jsonschema.Draft7Validator,
+    validators={'pattern': _pattern,
+                'patternProperties': _pattern_properties,
+                'additionalProperties': _additional_properties},
+    type_checker=jsonschema.Draft7Validator.TYPE_CHECKER.redefine(
+        'integer', _is_integer))
 
 
 # Request schemas are module constants: build each validator once.
@@ -31,30 +265,36 @@ _VALIDATORS = {}
 def _validator(schema):
     found = _VALIDATORS.get(id(schema))
     if found is None or found.schema is not schema:
-        found = _VALIDATORS[id(schema)] = jsonschema.Draft7Validator(schema)
+        found = _VALIDATORS[id(schema)] = Validator(schema)
     return found
 
 
 def validate(schema, data):
+    """Raise a 400 naming the first offending field of ``data``."""
     validator = _validator(schema)
-    problems = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
+    problems = sorted(validator.iter_errors(data),
+                      key=lambda e: [str(p) for p in e.path])
     if problems:
         first = problems[0]
-        field = '/'.join(str(p) for p in first.absolute_path) or '(body)'
-        raise errors.BadRequest('Invalid field %s: %s' % (field,
-                                                          first.message),
-                                code='invalid_input', field=field)
+        field = _field(first.absolute_path)
+        raise errors.BadRequest(
+            _shorten('Invalid field %s: %s' % (field, first.message)),
+            code='invalid_input', field=field)
+
+
+_INTEGER = re.compile('-?[0-9]{1,16}')
 
 
 def integer_param(params, name, default=None, minimum=None):
+    """The query parameter ``name`` as an integer written in ASCII digits
+    (at most 16 of them)."""
     value = params.get(name)
     if value is None:
         return default
-    try:
-        number = int(value)
-    except ValueError:
+    if not _INTEGER.fullmatch(value):
         raise errors.BadRequest('Query parameter %s must be an integer.'
                                 % name, code='invalid_input', field=name)
+    number = int(value)
     if minimum is not None and number < minimum:
         raise errors.BadRequest('Query parameter %s must be at least %d.'
                                 % (name, minimum), code='invalid_input',
@@ -76,7 +316,14 @@ def boolean_param(params, name, default=False):
 
 
 def page(params, max_limit):
-    """``(limit, marker)`` of a list request; limit capped at max_limit."""
+    """``(limit, marker)`` of a list request; limit capped at max_limit.
+
+    Both are checked against
+    :data:`svc_common.schemas.parameter_types.PAGINATION`.
+    """
+    validate(parameter_types.PAGINATION,
+             {name: params[name] for name in ('limit', 'marker')
+              if name in params})
     limit = integer_param(params, 'limit', default=max_limit, minimum=1)
     return min(limit, max_limit), params.get('marker')
 
@@ -88,5 +335,5 @@ def links_for_page(items, limit, key, path, params):
     query = dict(params)
     query['marker'] = items[-1][key]
     query['limit'] = limit
-    encoded = '&'.join('%s=%s' % (k, v) for k, v in sorted(query.items()))
+    encoded = urllib.parse.urlencode(sorted(query.items()), safe=':@')
     return [{'rel': 'next', 'href': '%s?%s' % (path, encoded)}]

@@ -1,0 +1,173 @@
+"""What every request must be before it is routed.
+
+:class:`RequestGuard` is a WSGI middleware of the chain that
+:func:`svc_common.deploy.deploy` builds, below the JSON error middleware
+(its refusals have the error shape of every other error) and above
+authentication and pecan.  It refuses, for every endpoint of every
+service, input no handler could mean to accept:
+
+* a URL path that is not UTF-8 or holds a NUL character (``400``);
+* a query string that is not UTF-8, holds a NUL character, or carries
+  ``_method``, with which pecan would let a ``POST`` (or even a ``GET``)
+  run the ``DELETE`` or ``PATCH`` handler (``400``);
+* a body of another media type than ``application/json`` (``415``; no
+  Content-Type and curl's default form type are taken as JSON), larger than
+  ``[oslo_middleware] max_request_body_size`` (``413``), or that
+  :func:`svc_common.api.validation.parse_json` refuses: not JSON, nested
+  too deeply, a NUL character or a lone surrogate in a string (``400``).
+
+The body is parsed once, here, and the handler's
+:func:`~svc_common.api.validation.json_body` reads the parsed value.
+"""
+
+import io
+
+import webob
+
+from svc_common.api import validation
+from svc_common import errors
+
+JSON_TYPE = 'application/json'
+
+#: The query parameter pecan reads to override the request's method.
+METHOD_OVERRIDE = '_method'
+
+
+def _bad(detail, field):
+    return errors.BadRequest(detail, code='invalid_input', field=field)
+
+
+def check_path(environ):
+    """Refuse a path that is not UTF-8 or holds a NUL character.
+
+    ``PATH_INFO`` is the percent-decoded path, one character per byte
+    (PEP 3333).
+    """
+    try:
+        path = environ.get('PATH_INFO', '').encode('latin-1').decode('utf-8')
+    except UnicodeError:
+        raise _bad('The URL path is not UTF-8.', '(path)')
+    if '\x00' in path:
+        raise _bad('The URL path contains a NUL character.', '(path)')
+
+
+def check_query(environ):
+    """Refuse a query string that is not UTF-8, holds a NUL character or
+    overrides the request's method.
+
+    The query is decoded by webob, as the handlers will see it (``&`` and
+    ``;`` both separate parameters); webob keeps the result in the
+    environment, so this costs no second parse.
+    """
+    if not environ.get('QUERY_STRING'):
+        return
+    try:
+        params = webob.Request(environ).GET
+    except UnicodeDecodeError:
+        raise _bad('The query string is not UTF-8.', '(query)')
+    for name, value in params.items():
+        if '\x00' in name:
+            raise _bad('A query parameter name contains a NUL character.',
+                       '(query)')
+        if '\x00' in value:
+            raise _bad('Query parameter %s contains a NUL character.'
+                       % name, name)
+        if name == METHOD_OVERRIDE:
+            raise _bad('Query parameter %s is not accepted: send the '
+                       'request with the HTTP method you mean.' % name,
+                       name)
+
+
+def _content_length(environ):
+    value = environ.get('CONTENT_LENGTH')
+    if not value:
+        return None
+    if not value.isdigit():
+        raise errors.BadRequest('Content-Length is not a number.',
+                                code='bad_request')
+    return int(value)
+
+
+# Media types taken as JSON: none at all, and the form type that curl
+# and many HTTP libraries send by default with a body.
+_TAKEN_AS_JSON = ('', 'application/x-www-form-urlencoded')
+
+
+def check_media_type(environ):
+    """A body must be JSON.
+
+    Without a Content-Type, or with curl's default
+    ``application/x-www-form-urlencoded``, the body is taken as JSON, and
+    the Content-Type is set to say so: no layer below may then read the
+    body as form fields.  Any other type than ``application/json``, or a
+    charset other than UTF-8, is a 415.
+    """
+    content_type = environ.get('CONTENT_TYPE', '')
+    media_type, _sep, parameters = content_type.partition(';')
+    media_type = media_type.strip().lower()
+    if media_type in _TAKEN_AS_JSON:
+        environ['CONTENT_TYPE'] = JSON_TYPE
+        return
+    charset = None
+    for parameter in parameters.split(';'):
+        name, _sep, value = parameter.partition('=')
+        if name.strip().lower() == 'charset':
+            charset = value.strip().strip('"').lower()
+    if media_type != JSON_TYPE or charset not in (None, 'utf-8', 'utf8'):
+        raise errors.ApiError(
+            'The body must be %s (UTF-8), not %s.'
+            % (JSON_TYPE, content_type), status=415)
+
+
+def read_body(environ, max_size):
+    """The raw body (bytes, maybe empty), read at most once.
+
+    The input is replaced with the bytes read, so that the layers below
+    read the same body again.
+    """
+    length = _content_length(environ)
+    chunked = 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower()
+    if length is None and not chunked:
+        return b''
+    if length is not None and length > max_size:
+        raise errors.ApiError(
+            'The body is larger than %d bytes.' % max_size, status=413)
+    stream = environ['wsgi.input']
+    if length is not None:
+        raw = stream.read(length)
+        if len(raw) != length:
+            raise errors.BadRequest('The body is shorter than its '
+                                    'Content-Length.', code='bad_request')
+    elif environ.get('wsgi.input_terminated'):
+        raw = stream.read(max_size + 1)
+        if len(raw) > max_size:
+            raise errors.ApiError(
+                'The body is larger than %d bytes.' % max_size, status=413)
+        environ.pop('HTTP_TRANSFER_ENCODING', None)
+    else:
+        raise errors.ApiError('A body needs a Content-Length.', status=411)
+    environ['wsgi.input'] = io.BytesIO(raw)
+    environ['CONTENT_LENGTH'] = str(len(raw))
+    return raw
+
+
+class RequestGuard(object):
+    """Refuse hostile URLs and bodies before any handler runs.
+
+    :param max_body_size: the largest body accepted, in bytes.
+    """
+
+    def __init__(self, application, max_body_size):
+        self.application = application
+        self.max_body_size = max_body_size
+
+    def __call__(self, environ, start_response):
+        check_path(environ)
+        check_query(environ)
+        raw = read_body(environ, self.max_body_size)
+        if raw:
+            check_media_type(environ)
+            environ[validation.PARSED_BODY_KEY] = validation.parse_json(raw)
+        else:
+            environ[validation.PARSED_BODY_KEY] = None
+        return self.application(environ, start_response)
