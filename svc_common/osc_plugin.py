@@ -1,7 +1,10 @@
-"""What the services' ``openstack`` CLI plugins have in common.
+"""The first plugin helpers, kept for the skeleton services' plugins.
 
-Each ``<service>/osc/plugin.py`` names its API and calls these; OSC finds
-the plugins through the ``openstack.cli.extension`` entry point group.
+A plugin with commands uses :mod:`svc_common.osc.plugin` instead (its
+client is a :class:`svc_common.clients.rest.RestClient`, it takes an
+endpoint override and ``--os-auth-type none``) and
+:mod:`svc_common.osc.command` for its commands.  OSC finds the plugins
+through the ``openstack.cli.extension`` entry point group.
 """
 
 from keystoneauth1 import adapter

@@ -5,44 +5,55 @@ consumer's allocation if every limit it touches allows it, and changes
 nothing otherwise.
 """
 
-from osc_lib.command import command
-
 from limits_svc.osc.v1 import columns
+from limits_svc.osc.v1 import command
 from limits_svc.osc.v1 import options
-from limits_svc.osc.v1 import resource_commands as rc
+from svc_common.osc import command as osc_command
 
 PATH = '/v1/allocations'
 COLUMNS = ('consumer_id', 'project_id', 'resources', 'expires_at')
 HEADINGS = ('Consumer ID', 'Project ID', 'Resources', 'Expires At')
+FORMATTERS = {'resources': columns.ResourcesColumn}
 CONSUMER_HELP = 'Consumer (e.g. an instance UUID)'
 
 
-def _row(allocation):
-    return (allocation['consumer_id'], allocation['project_id'],
-            columns.ResourcesColumn(allocation['resources']),
-            allocation.get('expires_at'))
+def _show(answer):
+    return osc_command.show_columns(answer['allocation'], COLUMNS,
+                                    FORMATTERS)
 
 
-RESOURCE = rc.Resource(PATH, 'allocation', 'allocations', 'consumer_id',
-                       '<consumer-id>', COLUMNS, HEADINGS, row=_row)
-
-
-class ListAllocation(rc.ListCommand):
+class ListAllocation(command.Lister):
     """List allocations by consumer."""
 
-    resource = RESOURCE
-    fields = (rc.Field('--project', 'project_id', metavar='<project-id>',
-                       help='Only allocations in this project'),)
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--project', metavar='<project-id>',
+                            help='Only allocations in this project')
+        osc_command.add_pagination_options(parser, 'allocations')
+        return parser
+
+    def take_action(self, parsed_args):
+        items = self.client.list(PATH, 'allocations',
+                                 {'project_id': parsed_args.project},
+                                 parsed_args.limit, parsed_args.marker)
+        return HEADINGS, osc_command.list_rows(items, COLUMNS, FORMATTERS)
 
 
-class ShowAllocation(rc.ShowCommand):
+class ShowAllocation(command.ShowOne):
     """Show the allocation of a consumer."""
 
-    resource = RESOURCE
-    id_help = CONSUMER_HELP
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('consumer_id', metavar='<consumer-id>',
+                            help=CONSUMER_HELP)
+        return parser
+
+    def take_action(self, parsed_args):
+        return _show(self.client.get('%s/%s' % (PATH,
+                                                parsed_args.consumer_id)))
 
 
-class SetAllocation(rc.MemberCommand, command.ShowOne):
+class SetAllocation(command.ShowOne):
     """Allocate, replace or confirm the allocation of a consumer.
 
     Every limit the change touches is checked at once -- the project's own
@@ -51,27 +62,40 @@ class SetAllocation(rc.MemberCommand, command.ShowOne):
     --expires-in confirms a reservation.
     """
 
-    resource = RESOURCE
-    id_help = CONSUMER_HELP
-    fields = (
-        rc.Field('--project', 'project_id', metavar='<project-id>',
-                 required=True, help='Project the consumer belongs to'),
-        rc.ResourcesField(
-            'Amount of a resource the consumer holds, e.g. cores=4'),
-        rc.Field('--expires-in', 'expires_in', metavar='<seconds>',
-                 type=options.positive_int,
-                 help='Make it a reservation that frees itself '
-                      'after <seconds> unless confirmed'),
-    )
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('consumer_id', metavar='<consumer-id>',
+                            help=CONSUMER_HELP)
+        parser.add_argument('--project', metavar='<project-id>',
+                            required=True,
+                            help='Project the consumer belongs to')
+        options.add_resource_option(
+            parser, 'Amount of a resource the consumer holds, e.g. cores=4')
+        parser.add_argument('--expires-in', metavar='<seconds>',
+                            type=options.positive_int,
+                            help='Make it a reservation that frees itself '
+                                 'after <seconds> unless confirmed')
+        return parser
 
     def take_action(self, parsed_args):
-        answer = self.call_member(parsed_args, 'PUT',
-                                  json=rc.given(parsed_args, self.fields))
-        return self.resource.show(answer[self.resource.member])
+        body = command.given(
+            project_id=parsed_args.project,
+            resources=options.resources_dict(parsed_args.resources),
+            expires_in=parsed_args.expires_in)
+        return _show(self.client.put('%s/%s' % (PATH,
+                                                parsed_args.consumer_id),
+                                     json=body))
 
 
-class DeleteAllocation(rc.DeleteCommand):
+class DeleteAllocation(command.Command):
     """Free the allocations of consumers."""
 
-    resource = RESOURCE
-    ids_help = 'Consumer(s) to free'
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('consumer_ids', metavar='<consumer-id>',
+                            nargs='+', help='Consumer(s) to free')
+        return parser
+
+    def take_action(self, parsed_args):
+        command.delete_each(self.client, PATH + '/%s',
+                            parsed_args.consumer_ids, 'allocations')

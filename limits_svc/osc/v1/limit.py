@@ -4,8 +4,9 @@ Named after Keystone's ``openstack limit ...`` (same options, plus
 ``--scope``), under ``quota`` so that both can be installed side by side.
 """
 
+from limits_svc.osc.v1 import command
 from limits_svc.osc.v1 import options
-from limits_svc.osc.v1 import resource_commands as rc
+from svc_common.osc import command as osc_command
 
 PATH = '/v1/limits'
 SCOPES = ('project', 'subtree')
@@ -14,51 +15,84 @@ COLUMNS = ('id', 'project_id', 'service_id', 'resource_name',
 HEADINGS = ('ID', 'Project ID', 'Service ID', 'Resource Name',
             'Resource Limit', 'Scope', 'Description', 'Region ID')
 SHOW_COLUMNS = COLUMNS + ('domain_id',)
-RESOURCE = rc.Resource(PATH, 'limit', 'limits', 'limit_id', '<limit-id>',
-                       COLUMNS, HEADINGS, show_columns=SHOW_COLUMNS)
 
 
-class CreateLimit(rc.CreateCommand):
+def _show(answer):
+    return osc_command.show_columns(answer['limit'], SHOW_COLUMNS)
+
+
+class CreateLimit(command.ShowOne):
     """Create a project limit (local mode)."""
 
-    resource = RESOURCE
-    fields = (
-        rc.LIMIT_RESOURCE_NAME,
-        rc.Field('--project', 'project_id', metavar='<project-id>',
-                 required=True, help='Project of the limit'),
-        rc.LIMIT_SERVICE,
-        rc.Field('--resource-limit', 'resource_limit', metavar='<limit>',
-                 type=options.limit_value, required=True,
-                 help='The limit (-1: unlimited)'),
-        rc.Field('--scope', 'scope', choices=SCOPES, default='project',
-                 help="project: caps the project's own usage "
-                      "(default); subtree: caps the sum over the "
-                      "project and all its descendants"),
-        rc.LIMIT_REGION,
-        rc.LIMIT_DESCRIPTION,
-    )
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('resource_name', metavar='<resource-name>',
+                            help='Resource the limit applies to, e.g. cores')
+        parser.add_argument('--project', metavar='<project-id>',
+                            required=True, help='Project of the limit')
+        parser.add_argument('--service', metavar='<service-id>',
+                            required=True,
+                            help='Service the resource belongs to (ID)')
+        parser.add_argument('--resource-limit', metavar='<limit>',
+                            type=options.limit_value, required=True,
+                            help='The limit (-1: unlimited)')
+        parser.add_argument('--scope', choices=SCOPES, default='project',
+                            help="project: caps the project's own usage "
+                                 "(default); subtree: caps the sum over the "
+                                 "project and all its descendants")
+        parser.add_argument('--region', metavar='<region-id>',
+                            help='Region the limit applies to')
+        parser.add_argument('--description', metavar='<description>',
+                            help='Description of the limit')
+        return parser
+
+    def take_action(self, parsed_args):
+        return _show(self.client.post(PATH, json=command.given(
+            resource_name=parsed_args.resource_name,
+            project_id=parsed_args.project,
+            service_id=parsed_args.service,
+            resource_limit=parsed_args.resource_limit,
+            scope=parsed_args.scope,
+            region_id=parsed_args.region,
+            description=parsed_args.description)))
 
 
-class ListLimit(rc.ListCommand):
+class ListLimit(command.Lister):
     """List project limits."""
 
-    resource = RESOURCE
-    fields = (
-        (rc.Field('--project', 'project_id', metavar='<project-id>',
-                  help='Only limits of this project'),) +
-        rc.LIMIT_FILTERS +
-        (rc.Field('--scope', 'scope', choices=SCOPES,
-                  help='Only limits of this scope'),))
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--project', metavar='<project-id>',
+                            help='Only limits of this project')
+        command.limit_filters(parser)
+        parser.add_argument('--scope', choices=SCOPES,
+                            help='Only limits of this scope')
+        osc_command.add_pagination_options(parser, 'limits')
+        return parser
+
+    def take_action(self, parsed_args):
+        filters = dict(command.limit_filter_values(parsed_args),
+                       project_id=parsed_args.project,
+                       scope=parsed_args.scope)
+        items = self.client.list(PATH, 'limits', filters, parsed_args.limit,
+                                 parsed_args.marker)
+        return HEADINGS, osc_command.list_rows(items, COLUMNS)
 
 
-class ShowLimit(rc.ShowCommand):
+class ShowLimit(command.ShowOne):
     """Show a project limit."""
 
-    resource = RESOURCE
-    id_help = 'Limit to show'
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('limit_id', metavar='<limit-id>',
+                            help='Limit to show')
+        return parser
+
+    def take_action(self, parsed_args):
+        return _show(self.client.get('%s/%s' % (PATH, parsed_args.limit_id)))
 
 
-class SetLimit(rc.SetCommand):
+class SetLimit(command.Command):
     """Change a project limit (local mode).
 
     Lowering a limit below the current usage refuses nothing retroactively:
@@ -66,17 +100,34 @@ class SetLimit(rc.SetCommand):
     within the limit.
     """
 
-    resource = RESOURCE
-    id_help = 'Limit to change'
-    fields = (
-        rc.Field('--resource-limit', 'resource_limit', metavar='<limit>',
-                 type=options.limit_value, help='New limit (-1: unlimited)'),
-        rc.LIMIT_NEW_DESCRIPTION,
-    )
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('limit_id', metavar='<limit-id>',
+                            help='Limit to change')
+        parser.add_argument('--resource-limit', metavar='<limit>',
+                            type=options.limit_value,
+                            help='New limit (-1: unlimited)')
+        parser.add_argument('--description', metavar='<description>',
+                            help='New description')
+        return parser
+
+    def take_action(self, parsed_args):
+        body = command.given(resource_limit=parsed_args.resource_limit,
+                             description=parsed_args.description)
+        if body:
+            self.client.patch('%s/%s' % (PATH, parsed_args.limit_id),
+                              json=body)
 
 
-class DeleteLimit(rc.DeleteCommand):
+class DeleteLimit(command.Command):
     """Delete project limits (local mode)."""
 
-    resource = RESOURCE
-    ids_help = 'Limit(s) to delete'
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('limit_ids', metavar='<limit-id>', nargs='+',
+                            help='Limit(s) to delete')
+        return parser
+
+    def take_action(self, parsed_args):
+        command.delete_each(self.client, PATH + '/%s', parsed_args.limit_ids,
+                            'limits')

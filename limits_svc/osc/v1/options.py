@@ -2,15 +2,11 @@
 
 import argparse
 
+from svc_common.osc import command as osc_command
 
-def positive_int(value):
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError('%r is not an integer' % value)
-    if number < 1:
-        raise argparse.ArgumentTypeError('%r is not 1 or more' % value)
-    return number
+
+#: An integer of 1 or more (``--expires-in``).
+positive_int = osc_command.positive_int
 
 
 def limit_value(value):
@@ -53,13 +49,3 @@ def add_resource_option(parser, help_text):
 def resources_dict(pairs):
     """``{name: amount}`` from ``--resource`` values; the last one wins."""
     return dict(pairs or ())
-
-
-def add_pagination_options(parser, what):
-    parser.add_argument(
-        '--limit', metavar='<num>', type=positive_int,
-        help='Show at most <num> %s (one page; the service may cap it). '
-             'Without it, every page is fetched' % what)
-    parser.add_argument(
-        '--marker', metavar='<id>',
-        help='Start after this one (the last ID of the previous page)')

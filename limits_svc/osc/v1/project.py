@@ -4,61 +4,83 @@ In ``keystone`` mode the tree comes from Keystone and the service refuses
 changes (409 ``limits.managed_by_keystone``); list and show still work.
 """
 
-from limits_svc.osc.v1 import resource_commands as rc
+from limits_svc.osc.v1 import command
+from svc_common.osc import command as osc_command
 
 PATH = '/v1/projects'
 COLUMNS = ('id', 'name', 'parent_id', 'domain_id')
 HEADINGS = ('ID', 'Name', 'Parent ID', 'Domain ID')
 SHOW_COLUMNS = COLUMNS + ('created_at', 'updated_at')
-RESOURCE = rc.Resource(PATH, 'project', 'projects', 'project_id',
-                       '<project-id>', COLUMNS, HEADINGS,
-                       show_columns=SHOW_COLUMNS)
 
 
-class CreateProject(rc.CreateCommand):
+def _show(answer):
+    return osc_command.show_columns(answer['project'], SHOW_COLUMNS)
+
+
+class CreateProject(command.ShowOne):
     """Add a project to the tree (local mode)."""
 
-    resource = RESOURCE
-    fields = (
-        rc.Field('project_id', 'id', metavar='<project-id>',
-                 help='ID of the new project'),
-        rc.Field('--name', 'name', metavar='<name>',
-                 help='Name of the project'),
-        rc.Field('--parent', 'parent_id', metavar='<project-id>',
-                 help='Parent project (default: a root project)'),
-        rc.Field('--domain', 'domain_id', metavar='<domain-id>',
-                 help='Domain of the project (default: default)'),
-    )
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('project_id', metavar='<project-id>',
+                            help='ID of the new project')
+        parser.add_argument('--name', metavar='<name>',
+                            help='Name of the project')
+        parser.add_argument('--parent', metavar='<project-id>',
+                            help='Parent project (default: a root project)')
+        parser.add_argument('--domain', metavar='<domain-id>',
+                            help='Domain of the project (default: default)')
+        return parser
+
+    def take_action(self, parsed_args):
+        return _show(self.client.post(PATH, json=command.given(
+            id=parsed_args.project_id, name=parsed_args.name,
+            parent_id=parsed_args.parent, domain_id=parsed_args.domain)))
 
 
-class ListProject(rc.ListCommand):
+class ListProject(command.Lister):
     """List projects of the tree."""
 
-    resource = RESOURCE
-    fields = (rc.Field('--parent', 'parent_id', metavar='<project-id>',
-                       help='Only the children of this project'),)
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--parent', metavar='<project-id>',
+                            help='Only the children of this project')
+        osc_command.add_pagination_options(parser, 'projects')
+        return parser
+
+    def take_action(self, parsed_args):
+        items = self.client.list(PATH, 'projects',
+                                 {'parent_id': parsed_args.parent},
+                                 parsed_args.limit, parsed_args.marker)
+        return HEADINGS, osc_command.list_rows(items, COLUMNS)
 
 
-class ShowProject(rc.ShowCommand):
+class ShowProject(command.ShowOne):
     """Show a project of the tree."""
 
-    resource = RESOURCE
-    id_help = 'Project to show'
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('project_id', metavar='<project-id>',
+                            help='Project to show')
+        return parser
+
+    def take_action(self, parsed_args):
+        return _show(self.client.get('%s/%s' % (PATH,
+                                                parsed_args.project_id)))
 
 
-class SetProject(rc.SetCommand):
+class SetProject(command.Command):
     """Rename a project or move it in the tree (local mode).
 
     A move is not checked against limits retroactively; the next
     allocation sees the new tree.
     """
 
-    resource = RESOURCE
-    id_help = 'Project to change'
-    fields = (rc.Field('--name', 'name', metavar='<name>', help='New name'),)
-
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
+        parser.add_argument('project_id', metavar='<project-id>',
+                            help='Project to change')
+        parser.add_argument('--name', metavar='<name>', help='New name')
         parent = parser.add_mutually_exclusive_group()
         parent.add_argument('--parent', metavar='<project-id>',
                             help='Move the project under this one')
@@ -66,17 +88,26 @@ class SetProject(rc.SetCommand):
                             help='Make the project a root project')
         return parser
 
-    def changes(self, parsed_args):
-        body = super().changes(parsed_args)
+    def take_action(self, parsed_args):
+        body = command.given(name=parsed_args.name)
         if parsed_args.parent is not None:
             body['parent_id'] = parsed_args.parent
         elif parsed_args.no_parent:
             body['parent_id'] = None
-        return body
+        if body:
+            self.client.patch('%s/%s' % (PATH, parsed_args.project_id),
+                              json=body)
 
 
-class DeleteProject(rc.DeleteCommand):
+class DeleteProject(command.Command):
     """Remove projects without children or allocations (local mode)."""
 
-    resource = RESOURCE
-    ids_help = 'Project(s) to delete'
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('project_ids', metavar='<project-id>', nargs='+',
+                            help='Project(s) to delete')
+        return parser
+
+    def take_action(self, parsed_args):
+        command.delete_each(self.client, PATH + '/%s',
+                            parsed_args.project_ids, 'projects')

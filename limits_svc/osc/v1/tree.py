@@ -7,28 +7,27 @@ followed, where the project carries a subtree limit, by
 against that limit).  ``unlimited`` stands for -1.
 """
 
-from osc_lib.command import command
-
 from limits_svc.osc.v1 import columns
-from limits_svc.osc.v1 import resource_commands as rc
+from limits_svc.osc.v1 import command
 
 
-class ShowQuotaTree(rc.FieldsCommand, command.Lister):
+class ShowQuotaTree(command.Lister):
     """Show limits and usage of each project of a subtree."""
 
-    fields = (
-        rc.Field('project_id', metavar='<project-id>',
-                 help='Root of the subtree to show'),
-        rc.Field('--resource', metavar='<name>', dest='resource_names',
-                 action='append',
-                 help='Only this resource (repeat for more; '
-                      'default: every limited or used resource)'),
-    )
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('project_id', metavar='<project-id>',
+                            help='Root of the subtree to show')
+        parser.add_argument('--resource', metavar='<name>',
+                            dest='resource_names', action='append',
+                            help='Only this resource (repeat for more; '
+                                 'default: every limited or used resource)')
+        return parser
 
     def take_action(self, parsed_args):
-        answer = self.call('GET',
-                           '/v1/projects/%s/usage' % parsed_args.project_id,
-                           params={'subtree': 'true'})
+        answer = self.client.get(
+            '/v1/projects/%s/usage' % parsed_args.project_id,
+            params={'subtree': 'true'})
         levels = answer['projects']
         names = parsed_args.resource_names or sorted(
             {name for level in levels for name in level['resources']})

@@ -95,12 +95,13 @@ class TestOpenStackCommand(testtools.TestCase):
         super().setUp()
         self.server = self.useFixture(LimitsServer())
 
-    def openstack(self, *args, identity=ADMIN_ENV):
+    def openstack(self, *args, identity=ADMIN_ENV, endpoint=None):
         env = {name: value for name, value in os.environ.items()
                if not name.startswith(('OS_', 'ARBITER_NOAUTH_'))}
         env.update(identity)
         argv = (_openstack_command() +
-                ['--os-auth-type', 'none', '--os-endpoint', self.server.url] +
+                ['--os-auth-type', 'none',
+                 '--os-endpoint', endpoint or self.server.url] +
                 list(args))
         return subprocess.run(argv, env=env, capture_output=True, text=True,
                               timeout=120)
@@ -221,6 +222,21 @@ class TestOpenStackCommand(testtools.TestCase):
         self.openstack_ok('quota', 'allocation', 'delete', 'a1', 'a2')
         left = make('GET', '/v1/allocations')['allocations']
         self.assertEqual(['a0'], [a['consumer_id'] for a in left])
+
+    def test_endpoint_with_v1_and_dicts_as_json_in_value_format(self):
+        self.build_tree()
+        self.server.make('POST', '/v1/registered_limits', {
+            'service_id': 'compute', 'resource_name': 'ram',
+            'default_limit': -1})
+        self.server.make('PUT', '/v1/allocations/a1', {
+            'project_id': 'leaf', 'resources': {'cores': 2, 'ram': 512}})
+        # The root followed by /v1, as the version document names it.
+        result = self.openstack('quota', 'allocation', 'show', 'a1',
+                                '-f', 'value', '-c', 'resources',
+                                endpoint=self.server.url + '/v1')
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual({'cores': 2, 'ram': 512},
+                         json.loads(result.stdout))
 
     def test_bad_resource_amount_is_a_usage_error(self):
         result = self.openstack('quota', 'check', 'root',

@@ -7,12 +7,16 @@ real service in ``limits_svc/tests/functional/test_osc.py``.
 import argparse
 from unittest import mock
 
+from osc_lib import exceptions
 import testtools
 
+from limits_svc.clients import limits as limits_client
 from limits_svc.osc import plugin
 from limits_svc.osc.v1 import columns
+from limits_svc.osc.v1 import command
 from limits_svc.osc.v1 import options
-from limits_svc.osc.v1 import rest
+from svc_common.clients import rest
+from svc_common.osc import plugin as osc_plugin
 
 BLOCKING = {'project_id': 'root', 'resource': 'cores', 'scope': 'subtree',
             'limit': 10, 'usage': 9, 'delta': 2}
@@ -76,9 +80,9 @@ class TestColumns(testtools.TestCase):
 class TestErrorMessage(testtools.TestCase):
 
     def test_over_limit_lists_each_blocking_level(self):
-        message = rest.error_message(409, {
-            'code': 'limits.over_limit', 'detail': 'Over limit: ...',
-            'request_id': 'req-1', 'blocking': [BLOCKING]})
+        message = command.error_message(rest.ApiError(
+            409, code='limits.over_limit', detail='Over limit: ...',
+            request_id='req-1', error={'blocking': [BLOCKING]}))
         self.assertEqual(
             'Refused by 1 limit(s) (HTTP 409 limits.over_limit, request '
             'req-1):\n  cores in root: subtree limit 10, usage 9, '
@@ -87,46 +91,9 @@ class TestErrorMessage(testtools.TestCase):
     def test_other_errors_show_the_detail(self):
         self.assertEqual(
             'No project p. (HTTP 404 limits.project_not_found, request -)',
-            rest.error_message(404, {'code': 'limits.project_not_found',
-                                     'detail': 'No project p.'}))
-
-
-def _answer(body):
-    response = mock.Mock(status_code=200, content=b'x')
-    response.json.return_value = body
-    return response
-
-
-class TestListAll(testtools.TestCase):
-
-    def test_follows_next_links_without_limit(self):
-        client = mock.Mock()
-        client.request.side_effect = [
-            _answer({'things': [{'id': 'a'}], 'links': [
-                {'rel': 'next', 'href': '/v1/things?limit=1&marker=a'}]}),
-            _answer({'things': [{'id': 'b'}], 'links': []}),
-        ]
-        items = rest.list_all(client, '/v1/things', 'things',
-                              {'owner': 'p', 'other': None})
-        self.assertEqual(['a', 'b'], [item['id'] for item in items])
-        self.assertEqual(
-            [mock.call('/v1/things', 'GET', raise_exc=False,
-                       params={'owner': 'p'}),
-             mock.call('/v1/things?limit=1&marker=a', 'GET',
-                       raise_exc=False)],
-            client.request.call_args_list)
-
-    def test_one_page_with_limit(self):
-        client = mock.Mock()
-        client.request.return_value = _answer({
-            'things': [{'id': 'b'}],
-            'links': [{'rel': 'next', 'href': '/v1/things?marker=b'}]})
-        items = rest.list_all(client, '/v1/things', 'things', limit=1,
-                              marker='a')
-        self.assertEqual([{'id': 'b'}], items)
-        client.request.assert_called_once_with(
-            '/v1/things', 'GET', raise_exc=False,
-            params={'limit': 1, 'marker': 'a'})
+            command.error_message(rest.NotFound(
+                404, code='limits.project_not_found',
+                detail='No project p.')))
 
 
 class TestNoAuthHeaders(testtools.TestCase):
@@ -135,8 +102,38 @@ class TestNoAuthHeaders(testtools.TestCase):
         self.assertEqual(
             {'X-User-Id': 'admin', 'X-Roles': 'admin,reader',
              'X-System-Scope': 'all'},
-            plugin.noauth_headers({'ARBITER_NOAUTH_USER': 'admin',
-                                   'ARBITER_NOAUTH_ROLES': 'admin,reader',
-                                   'ARBITER_NOAUTH_PROJECT': '',
-                                   'ARBITER_NOAUTH_SYSTEM_SCOPE': 'all',
-                                   'OS_AUTH_TYPE': 'none'}))
+            osc_plugin.noauth_headers({'ARBITER_NOAUTH_USER': 'admin',
+                                       'ARBITER_NOAUTH_ROLES': 'admin,reader',
+                                       'ARBITER_NOAUTH_PROJECT': '',
+                                       'ARBITER_NOAUTH_SYSTEM_SCOPE': 'all',
+                                       'OS_AUTH_TYPE': 'none'}))
+
+
+class TestMakeClient(testtools.TestCase):
+
+    def instance(self, **config):
+        instance = mock.Mock(interface='public', region_name=None)
+        instance.get_configuration.return_value = config
+        return instance
+
+    def test_the_library_client_with_os_endpoint_and_v1(self):
+        client = plugin.make_client(self.instance(
+            auth_type='none', auth={'endpoint': 'http://h:9870/v1/'}))
+        self.assertIsInstance(client, limits_client.LimitsClient)
+        self.assertEqual('http://h:9870', client.adapter.endpoint_override)
+        self.assertEqual('limits', client.adapter.service_type)
+
+    def test_endpoint_override_wins(self):
+        client = plugin.make_client(self.instance(
+            auth_type='password', auth={},
+            limits_endpoint_override='http://o:1/v1'))
+        self.assertEqual('http://o:1', client.adapter.endpoint_override)
+
+    def test_catalog_without_override(self):
+        client = plugin.make_client(self.instance(auth_type='password'))
+        self.assertIsNone(client.adapter.endpoint_override)
+
+    def test_noauth_without_endpoint_says_what_to_give(self):
+        exc = self.assertRaises(exceptions.CommandError, plugin.make_client,
+                                self.instance(auth_type='none', auth={}))
+        self.assertIn('--os-endpoint', str(exc))

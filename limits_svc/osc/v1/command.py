@@ -1,0 +1,67 @@
+"""The bases of the limits commands: svc_common's, on the limits API.
+
+An over-limit refusal reads as one line per blocking level of the tree::
+
+    Refused by 1 limit(s) (HTTP 409 limits.over_limit, request req-...):
+      cores in root: subtree limit 10, usage 9, requested +2
+"""
+
+from limits_svc.osc.v1 import columns
+from svc_common.osc import command
+
+API_NAME = 'limits'
+
+
+def error_message(error):
+    """The error of one answer, for a person: what, HTTP code, request."""
+    blocking = error.error.get('blocking') or ()
+    if blocking:
+        return '\n'.join(
+            ['Refused by %d limit(s) %s:' % (len(blocking),
+                                             command.error_origin(error))] +
+            ['  ' + columns.blocking_line(level) for level in blocking])
+    return command.error_message(error)
+
+
+class LimitsCommand(object):
+    api_name = API_NAME
+
+    def error_message(self, error):
+        return error_message(error)
+
+
+class Command(LimitsCommand, command.Command):
+    pass
+
+
+class ShowOne(LimitsCommand, command.ShowOne):
+    pass
+
+
+class Lister(LimitsCommand, command.Lister):
+    pass
+
+
+def delete_each(client, path_template, ids, what):
+    command.delete_each(client, path_template, ids, what, error_message)
+
+
+def limit_filters(parser):
+    """The filters of both kinds of limit list."""
+    parser.add_argument('--service', metavar='<service-id>',
+                        help='Only limits of this service')
+    parser.add_argument('--region', metavar='<region-id>',
+                        help='Only limits of this region')
+    parser.add_argument('--resource-name', metavar='<resource-name>',
+                        help='Only limits of this resource')
+
+
+def limit_filter_values(parsed_args):
+    return {'service_id': parsed_args.service,
+            'region_id': parsed_args.region,
+            'resource_name': parsed_args.resource_name}
+
+
+def given(**values):
+    """The request members the user gave (those not None)."""
+    return {key: value for key, value in values.items() if value is not None}

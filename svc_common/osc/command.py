@@ -1,0 +1,179 @@
+"""Bases of the ``openstack`` commands of Arbiter services.
+
+Plain osc-lib ``Command``, ``ShowOne`` and ``Lister`` with what every
+Arbiter command does the same way:
+
+* ``self.client`` is the plugin's :class:`~svc_common.clients.rest.
+  RestClient` (``api_name`` names it in OSC's client manager);
+* an error answer of the API becomes a ``CommandError`` that reads
+  ``<detail> (HTTP <status> <code>, request <request id>)``, plus, for
+  a 401 under ``--os-auth-type none``, which variables name the caller;
+  a service refines the text in :meth:`ServiceCommand.error_message`;
+* with ``-f value`` and ``-f csv``, a column whose value is a dict or a
+  list prints as JSON (``{"cores": 4}``), not as Python's repr; table,
+  json and yaml output are unchanged.
+
+A command's module then holds only its options and its call::
+
+    class ShowThing(command.ShowOne):
+        api_name = 'things'
+
+        def get_parser(self, prog_name):
+            parser = super().get_parser(prog_name)
+            parser.add_argument('thing_id', metavar='<thing-id>')
+            return parser
+
+        def take_action(self, parsed_args):
+            thing = self.client.get('/v1/things/%s'
+                                    % parsed_args.thing_id)['thing']
+            return command.show_columns(thing, COLUMNS)
+"""
+
+import argparse
+import json
+
+from cliff import columns as cliff_columns
+from keystoneauth1 import noauth
+from osc_lib.command import command
+from osc_lib import exceptions
+
+from svc_common.clients import rest
+
+NOAUTH_HINT = ('With --os-auth-type none, name the caller with '
+               'ARBITER_NOAUTH_USER, ARBITER_NOAUTH_ROLES and '
+               'ARBITER_NOAUTH_SYSTEM_SCOPE or ARBITER_NOAUTH_PROJECT.')
+
+# Output formats whose cells are one line of text each.
+TEXT_FORMATTERS = ('value', 'csv')
+
+
+def error_message(error):
+    """``<detail> (HTTP <status> <code>, request <id>)`` of an ApiError."""
+    return '%s %s' % (error.detail or error.title or 'Error',
+                      error_origin(error))
+
+
+def error_origin(error):
+    return '(HTTP %s %s, request %s)' % (
+        error.status, error.code or 'error', error.request_id or '-')
+
+
+class JsonColumn(cliff_columns.FormattableColumn):
+    """A dict or list cell as one line of JSON."""
+
+    def human_readable(self):
+        return json.dumps(self._value, sort_keys=True)
+
+    def machine_readable(self):
+        return self.human_readable()
+
+
+def as_text_cell(value):
+    """``value`` (a plain value or a formattable column) with dicts and
+    lists as JSON, for the one-line-per-cell formats."""
+    raw = (value.machine_readable()
+           if isinstance(value, cliff_columns.FormattableColumn) else value)
+    if isinstance(raw, (dict, list, tuple)):
+        return JsonColumn(raw)
+    return value
+
+
+class ServiceCommand(object):
+    """Mixed into the osc-lib command classes below."""
+
+    #: The client manager attribute of the service's plugin (its API_NAME).
+    api_name = None
+
+    @property
+    def client(self):
+        return getattr(self.app.client_manager, self.api_name)
+
+    def error_message(self, error):
+        """What the user reads for an :class:`rest.ApiError`."""
+        return error_message(error)
+
+    def run(self, parsed_args):
+        try:
+            return super().run(parsed_args)
+        except rest.ApiError as error:
+            message = self.error_message(error)
+            if (error.status == 401 and
+                    isinstance(self.client.session.auth, noauth.NoAuth)):
+                message = '%s %s' % (message, NOAUTH_HINT)
+            raise exceptions.CommandError(message) from error
+
+
+class Command(ServiceCommand, command.Command):
+    """A command that prints nothing on success."""
+
+
+class ShowOne(ServiceCommand, command.ShowOne):
+    """One object: ``take_action`` returns ``(columns, values)``."""
+
+    def produce_output(self, parsed_args, column_names, data):
+        if parsed_args.formatter in TEXT_FORMATTERS:
+            data = [as_text_cell(value) for value in data]
+        return super().produce_output(parsed_args, column_names, data)
+
+
+class Lister(ServiceCommand, command.Lister):
+    """Rows: ``take_action`` returns ``(headings, rows)``."""
+
+    def produce_output(self, parsed_args, column_names, data):
+        if parsed_args.formatter in TEXT_FORMATTERS:
+            data = ([as_text_cell(value) for value in row] for row in data)
+        return super().produce_output(parsed_args, column_names, data)
+
+
+def show_columns(item, names, formatters=None):
+    """``(names, values)`` of one API object for a ShowOne command;
+    ``formatters`` maps a name to the column class of its value."""
+    formatters = formatters or {}
+    return names, tuple(
+        formatters[name](item.get(name)) if name in formatters
+        else item.get(name) for name in names)
+
+
+def list_rows(items, names, formatters=None):
+    """The rows of API objects for a Lister command (see show_columns)."""
+    return [show_columns(item, names, formatters)[1] for item in items]
+
+
+def positive_int(value):
+    """argparse type: an integer of 1 or more."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError('%r is not an integer' % value)
+    if number < 1:
+        raise argparse.ArgumentTypeError('%r is not 1 or more' % value)
+    return number
+
+
+def add_pagination_options(parser, what):
+    """``--limit`` (one page) and ``--marker`` of a list command."""
+    parser.add_argument(
+        '--limit', metavar='<num>', type=positive_int,
+        help='Show at most <num> %s (one page; the service may cap it). '
+             'Without it, every page is fetched' % what)
+    parser.add_argument(
+        '--marker', metavar='<id>',
+        help='Start after this one (the last ID of the previous page)')
+
+
+def delete_each(client, path_template, ids, what, message=error_message):
+    """DELETE every one of ``ids``; one error at the end for all failures.
+
+    As other ``openstack ... delete`` commands do, every name is tried even
+    when an earlier one failed.
+    """
+    failures = []
+    for one in ids:
+        try:
+            client.delete(path_template % one)
+        except rest.ApiError as error:
+            failures.append('%s: %s' % (one, message(error)))
+    if failures:
+        raise exceptions.CommandError(
+            'Failed to delete %d of %d %s:\n%s'
+            % (len(failures), len(ids), what, '\n'.join(failures)))
