@@ -41,9 +41,10 @@ def amount(minimum=0, maximum=MAX_SAFE_INTEGER):
 ID = id_string()
 NULLABLE_ID = nullable(ID)
 
-#: A human-readable name: up to 255 characters, no control characters.
+#: A human-readable name: up to 255 characters, no control characters
+#: (C0, DEL or C1).
 NAME = {'type': 'string', 'maxLength': 255,
-        'pattern': '^[^\\x00-\\x1f\\x7f]*$'}
+        'pattern': '^[^\\x00-\\x1f\\x7f-\\x9f]*$'}
 NULLABLE_NAME = nullable(NAME)
 
 #: Free text of up to 2048 characters (line breaks allowed), or null.
@@ -61,7 +62,7 @@ LIMIT_VALUE = amount(minimum=-1)
 #: of the previous page.
 PAGE_LIMIT = {'type': 'string', 'pattern': '^[0-9]{1,16}$'}
 PAGE_MARKER = {'type': 'string', 'maxLength': 255,
-               'pattern': '^[^\\x00-\\x1f\\x7f]*$'}
+               'pattern': '^[^\\x00-\\x1f\\x7f-\\x9f]*$'}
 PAGINATION = {
     'type': 'object',
     'properties': {'limit': PAGE_LIMIT, 'marker': PAGE_MARKER},
