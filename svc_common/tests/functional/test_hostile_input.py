@@ -447,6 +447,16 @@ class _HostileInputTests(object):
             self.fail('%d of %d hostile requests were mishandled:\n%s' % (
                 len(failures), count, '\n'.join(failures[:60])))
 
+    def test_malformed_microversion_header_everywhere(self):
+        for path in ('/', '/v1'):
+            for value in ('%s' % self.SPEC.service_type,
+                          '%s 1.0, %s 1.1' % (self.SPEC.service_type,
+                                              self.SPEC.service_type)):
+                resp = self.app.get(path, headers=dict(EVERYTHING, **{
+                    'OpenStack-API-Version': value}), expect_errors=True)
+                self.assertEqual(400, resp.status_int, (path, value))
+                self.assertEqual([], self._problems(None, resp))
+
     def test_valid_example_bodies_are_accepted(self):
         """The bodies the field mutations start from are valid: a refused
         mutation is refused for its hostile field."""

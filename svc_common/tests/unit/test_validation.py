@@ -1,0 +1,279 @@
+"""The pieces of request validation: body parsing, schema semantics,
+the request guard and the shared parameter types."""
+
+import io
+
+import testtools
+import webob.multidict
+
+from svc_common.api import request_guard
+from svc_common.api import validation
+from svc_common import errors
+from svc_common.schemas import parameter_types as types
+
+
+class TestParseJson(testtools.TestCase):
+
+    def assertRefused(self, raw, code, field=None):
+        exc = self.assertRaises(errors.BadRequest, validation.parse_json,
+                                raw)
+        self.assertEqual(code, exc.code)
+        if field is not None:
+            self.assertEqual(field, exc.extra['field'])
+        return exc
+
+    def test_plain_json(self):
+        self.assertEqual({'a': [1, 'b', None, 2.5]},
+                         validation.parse_json(b'{"a": [1, "b", null, 2.5]}'))
+
+    def test_empty_body_is_none(self):
+        self.assertIsNone(validation.parse_json(b''))
+
+    def test_deep_nesting_beyond_the_stack(self):
+        exc = self.assertRefused(b'[' * 100000 + b']' * 100000,
+                                 'malformed_body')
+        self.assertIn('nested', exc.detail)
+
+    def test_deep_nesting_within_the_stack(self):
+        depth = validation.MAX_DEPTH + 1
+        self.assertRefused(b'{"a":' * depth + b'1' + b'}' * depth,
+                           'invalid_input')
+
+    def test_nesting_at_the_limit(self):
+        depth = validation.MAX_DEPTH
+        self.assertIsNotNone(validation.parse_json(b'[' * depth +
+                                                   b']' * depth))
+
+    def test_nul_in_a_value_names_the_field(self):
+        exc = self.assertRefused(b'{"a": {"b": ["x", "y\\u0000"]}}',
+                                 'invalid_input', 'a/b/1')
+        self.assertIn('NUL', exc.detail)
+
+    def test_nul_in_a_member_name(self):
+        self.assertRefused(b'{"a": {"b\\u0000": 1}}', 'invalid_input', 'a')
+
+    def test_lone_surrogates(self):
+        for raw in (b'{"n": "\\ud800"}', b'{"n": "x\\udfff"}',
+                    b'{"n": "\\udc00\\ud800"}'):
+            exc = self.assertRefused(raw, 'invalid_input', 'n')
+            self.assertIn('surrogate', exc.detail)
+
+    def test_surrogate_pair_is_one_character(self):
+        self.assertEqual({'n': '\U0001f600'},
+                         validation.parse_json(b'{"n": "\\ud83d\\ude00"}'))
+
+    def test_utf8_only(self):
+        self.assertRefused(b'{"n": "\xff"}', 'malformed_body')
+        self.assertRefused(b'{"n": "\xed\xa0\x80"}', 'malformed_body')
+        self.assertRefused('{"n": 1}'.encode('utf-16'), 'malformed_body')
+
+    def test_non_json_numbers(self):
+        for raw in (b'NaN', b'[Infinity]', b'{"a": -Infinity}',
+                    b'{"a": 1e400}', b'{"a": -1e400}'):
+            self.assertRefused(raw, 'malformed_body')
+
+    def test_huge_integer_literal(self):
+        self.assertRefused(b'[' + b'9' * 5000 + b']', 'malformed_body')
+
+    def test_duplicate_keys(self):
+        exc = self.assertRefused(b'{"id": "a", "x": {"k": 1, "k": 2}}',
+                                 'malformed_body')
+        self.assertIn('"k"', exc.detail)
+
+
+class TestValidator(testtools.TestCase):
+
+    def assertInvalid(self, schema, data, field=None):
+        exc = self.assertRaises(errors.BadRequest, validation.validate,
+                                schema, data)
+        self.assertEqual('invalid_input', exc.code)
+        if field is not None:
+            self.assertEqual(field, exc.extra['field'])
+        return exc
+
+    def test_dollar_is_the_end_of_input(self):
+        for bad in ('x\n', 'x\r\n', '\nx', 'x\n\n', ''):
+            self.assertInvalid(types.ID, bad)
+        validation.validate(types.ID, 'vm-1:a@b.c_d')
+
+    def test_dollar_inside_a_class_and_escaped(self):
+        schema = {'type': 'string', 'pattern': '^[$]\\$x$'}
+        validation.validate(schema, '$$x')
+        self.assertInvalid(schema, '$$x\n')
+
+    def test_pattern_properties_and_additional_properties(self):
+        schema = {'type': 'object', 'patternProperties': {'^a$': {
+            'type': 'integer'}}, 'additionalProperties': False}
+        validation.validate(schema, {'a': 1})
+        self.assertInvalid(schema, {'a\n': 1})
+        self.assertInvalid(schema, {'a': 'x'}, 'a')
+
+    def test_additional_properties_schema(self):
+        schema = {'type': 'object', 'properties': {'k': {}},
+                  'additionalProperties': types.AMOUNT}
+        validation.validate(schema, {'k': 'anything', 'n': 3})
+        self.assertInvalid(schema, {'n': 3.0}, 'n')
+
+    def test_digits_are_ascii(self):
+        schema = {'type': 'string', 'pattern': '^\\d+$'}
+        validation.validate(schema, '123')
+        self.assertInvalid(schema, '\u0661\u0662')
+
+    def test_integer_means_an_integer_literal(self):
+        for bad in (5.0, -0.0, 1e18, True, '5', None):
+            self.assertInvalid(types.AMOUNT, bad)
+        for good in (0, 5, types.MAX_SAFE_INTEGER):
+            validation.validate(types.AMOUNT, good)
+
+    def test_amount_is_a_safe_integer(self):
+        exc = self.assertInvalid({'type': 'object', 'properties': {
+            'resources': {'additionalProperties': types.AMOUNT}}},
+            {'resources': {'cores': 2 ** 53}}, 'resources/cores')
+        self.assertIn('resources/cores', exc.detail)
+        self.assertInvalid(types.AMOUNT, -1)
+
+    def test_limit_value(self):
+        for good in (-1, 0, types.MAX_SAFE_INTEGER):
+            validation.validate(types.LIMIT_VALUE, good)
+        for bad in (-2, types.MAX_SAFE_INTEGER + 1, -1.0):
+            self.assertInvalid(types.LIMIT_VALUE, bad)
+
+    def test_name_refuses_control_characters(self):
+        validation.validate(types.NAME, 'Research cloud: é ü 研究')
+        for bad in ('a\n', 'a\t', 'a\x7f', 'a\x85', 'x' * 256):
+            self.assertInvalid(types.NAME, bad)
+
+    def test_description_may_span_lines(self):
+        validation.validate(types.DESCRIPTION, 'one\ntwo')
+        validation.validate(types.DESCRIPTION, None)
+        self.assertInvalid(types.DESCRIPTION, 'x' * 2049)
+
+    def test_id_with_another_character_set(self):
+        schema = types.id_string('a-z/', max_length=3)
+        validation.validate(schema, 'a/b')
+        self.assertInvalid(schema, 'a/b\n')
+        self.assertInvalid(schema, 'abcd')
+
+    def test_detail_of_a_huge_value_is_short(self):
+        exc = self.assertInvalid(types.ID, 'x' * 100000)
+        self.assertLess(len(exc.detail), 400)
+
+
+class TestPage(testtools.TestCase):
+
+    def params(self, **kwargs):
+        return webob.multidict.MultiDict(kwargs)
+
+    def test_defaults_and_cap(self):
+        self.assertEqual((50, None), validation.page(self.params(), 50))
+        self.assertEqual((50, 'm'), validation.page(
+            self.params(limit='1000', marker='m'), 50))
+
+    def test_limit_is_ascii_digits(self):
+        for bad in ('\u0665', ' 5', '+5', '1_0', '5.0', '0x10', '1' * 17,
+                    '-1', '0'):
+            exc = self.assertRaises(errors.BadRequest, validation.page,
+                                    self.params(limit=bad), 50)
+            self.assertEqual('limit', exc.extra['field'])
+
+    def test_marker_refuses_control_characters(self):
+        exc = self.assertRaises(errors.BadRequest, validation.page,
+                                self.params(marker='a\n'), 50)
+        self.assertEqual('marker', exc.extra['field'])
+
+    def test_next_link_is_encoded(self):
+        links = validation.links_for_page(
+            [{'id': 'a:b@c'}], 1, 'id', '/v1/x', {'name': 'a&limit=9'})
+        self.assertEqual('/v1/x?limit=1&marker=a:b@c&name=a%26limit%3D9',
+                         links[0]['href'])
+
+
+def _environ(path='/v1/x', query='', body=b'', content_type=None,
+             **extra):
+    environ = {'PATH_INFO': path, 'QUERY_STRING': query,
+               'REQUEST_METHOD': 'POST', 'wsgi.input': io.BytesIO(body)}
+    if body:
+        environ['CONTENT_LENGTH'] = str(len(body))
+    if content_type is not None:
+        environ['CONTENT_TYPE'] = content_type
+    environ.update(extra)
+    return environ
+
+
+class TestRequestGuard(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.seen = []
+        self.guard = request_guard.RequestGuard(self._app, 1000)
+
+    def _app(self, environ, start_response):
+        self.seen.append(environ)
+        return [b'ok']
+
+    def call(self, environ):
+        return self.guard(environ, None)
+
+    def refused(self, environ, status=400):
+        exc = self.assertRaises(errors.ApiError, self.call, environ)
+        self.assertEqual(status, exc.status)
+        self.assertEqual([], self.seen)
+        return exc
+
+    def test_passes_a_json_body_parsed_and_readable(self):
+        self.call(_environ(body=b'{"a": 1}', content_type='application/json'))
+        environ = self.seen[0]
+        self.assertEqual({'a': 1}, environ[validation.PARSED_BODY_KEY])
+        self.assertEqual(b'{"a": 1}', environ['wsgi.input'].read())
+
+    def test_path(self):
+        self.refused(_environ(path='/v1/x/\x00'))
+        self.refused(_environ(path='/v1/x/\xff'))
+        self.refused(_environ(path='/v1/x/\xed\xa0\x80'))
+        self.call(_environ(path='/v1/x/\xc3\xa9'))
+
+    def test_query(self):
+        exc = self.refused(_environ(query='marker=%00'))
+        self.assertEqual('marker', exc.extra['field'])
+        self.refused(_environ(query='%00=1'))
+        self.refused(_environ(query='a=%ff'))
+        for query in ('_method=delete', 'a=1;_method=delete',
+                      'a=1&_method=PATCH'):
+            exc = self.refused(_environ(query=query))
+            self.assertEqual('_method', exc.extra['field'])
+
+    def test_media_types(self):
+        for content_type in ('text/plain', 'application/xml',
+                             'multipart/form-data; boundary=x',
+                             'application/json; charset=latin-1'):
+            self.refused(_environ(body=b'{}', content_type=content_type),
+                         415)
+        for content_type in (None, 'application/x-www-form-urlencoded',
+                             'application/json; charset=UTF-8',
+                             'Application/JSON'):
+            self.call(_environ(body=b'{}', content_type=content_type))
+            self.assertEqual('application/json'
+                             if content_type is None or 'form' in
+                             content_type else content_type,
+                             self.seen[-1]['CONTENT_TYPE'])
+
+    def test_size(self):
+        self.refused(_environ(body=b'[' + b'1,' * 600 + b'1]'), 413)
+        self.refused(_environ(body=b'{}', CONTENT_LENGTH='x'))
+        self.refused(_environ(body=b'{}', CONTENT_LENGTH='5'))
+
+    def test_chunked(self):
+        body = b'{"a": 1}'
+        self.refused(_environ(HTTP_TRANSFER_ENCODING='chunked',
+                              **{'wsgi.input': io.BytesIO(body)}), 411)
+        self.call(_environ(HTTP_TRANSFER_ENCODING='chunked',
+                           **{'wsgi.input': io.BytesIO(body),
+                              'wsgi.input_terminated': True}))
+        self.assertEqual({'a': 1}, self.seen.pop()[validation.PARSED_BODY_KEY])
+        self.refused(_environ(HTTP_TRANSFER_ENCODING='chunked',
+                              **{'wsgi.input': io.BytesIO(b' ' * 1001),
+                                 'wsgi.input_terminated': True}), 413)
+
+    def test_hostile_bodies(self):
+        self.refused(_environ(body=b'[' * 900))
+        self.refused(_environ(body=b'{"a": "\\u0000"}'))
