@@ -1,7 +1,10 @@
 """The policy-matrix machinery: a rule without a row is found."""
 
+import importlib
+
 import testtools
 
+from svc_common.cmd import all_in_one
 from svc_common import personas
 from svc_common import policy
 from svc_common.tests.functional import policy_matrix as pm
@@ -42,3 +45,16 @@ class TestUncovered(testtools.TestCase):
                                            table['other_reader'],
                                            table['service']))
         self.assertRaises(ValueError, pm.expect, 200, ('nobody',))
+
+
+class TestEveryServiceHasAMatrix(testtools.TestCase):
+
+    def test_policy_matrix_per_service(self):
+        for spec in all_in_one.load_specs():
+            module = importlib.import_module(
+                '%s.tests.functional.test_policy' % spec.package)
+            matrices = [value for value in vars(module).values()
+                        if isinstance(value, type) and
+                        issubclass(value, pm.PolicyMatrixTests) and
+                        value.SPEC == spec]
+            self.assertTrue(matrices, spec.package)
