@@ -78,6 +78,11 @@ import dataclasses
 
 UNLIMITED = -1
 
+# The most a usage counter may hold.  Request amounts are bounded far below
+# this, and a write that would take any counter past it is refused, so no
+# sum of amounts ever reaches the end of a signed 64-bit integer.
+MAX_USAGE = 2 ** 62
+
 SCOPE_PROJECT = 'project'
 SCOPE_SUBTREE = 'subtree'
 SCOPES = (SCOPE_PROJECT, SCOPE_SUBTREE)
@@ -486,6 +491,64 @@ def check_allocation(chain, deltas):
     return violations
 
 
+def move_levels(old_chain, new_chain):
+    """The levels a subtree leaves and joins when it is moved.
+
+    :param old_chain: ``[old parent, ..., root]`` (empty for a root).
+    :param new_chain: ``[new parent, ..., root]`` (empty to become a root).
+    :returns: ``(losing, gaining)``: the levels of the old chain that are
+        not on the new one, and those of the new chain that are not on the
+        old one.  Common ancestors are in neither: their subtree usage
+        does not change.
+    """
+    old = set(old_chain)
+    new = set(new_chain)
+    return ([level for level in old_chain if level not in new],
+            [level for level in new_chain if level not in old])
+
+
+def subtree_level(project_id, subtree_usage, limits):
+    """A :class:`Level` that carries only subtree figures, for
+    :func:`check_move`.
+
+    :param subtree_usage: ``{resource_name: int}`` of the level.
+    :param limits: a :class:`LimitCatalog`.
+    """
+    subtree_limits = {}
+    for name in subtree_usage:
+        resolved = limits.resolve(project_id, name)
+        if resolved.subtree is not None:
+            subtree_limits[name] = resolved.subtree
+    return Level(project_id, {}, subtree_usage, {}, subtree_limits)
+
+
+def check_move(gaining, moved):
+    """Decide a move of a subtree whose usage is ``moved``.
+
+    Only the levels that gain the subtree (see :func:`move_levels`) are
+    checked, and only against their subtree limits: own usages do not
+    change, and a level whose usage does not grow never refuses.
+
+    :param gaining: :class:`Level` objects of the gaining levels.
+    :param moved: ``{resource_name: int}``, the moved subtree's usage.
+    :returns: a list of :class:`Violation` (scope ``subtree``), ordered by
+        level as given, then resource name.
+    """
+    violations = []
+    growing = sorted(name for name, amount in moved.items() if amount > 0)
+    for level in gaining:
+        for name in growing:
+            limit = level.subtree_limits.get(name)
+            if limit is None or limit < 0:
+                continue
+            usage = level.subtree_usage.get(name, 0)
+            if usage + moved[name] > limit:
+                violations.append(Violation(
+                    level.project_id, name, SCOPE_SUBTREE, limit, usage,
+                    moved[name]))
+    return violations
+
+
 def replacement_deltas(previous, requested):
     """Deltas that turn allocation ``previous`` into ``requested``.
 
@@ -610,7 +673,8 @@ class LevelReport:
                               for name, report in self.resources.items()}}
 
 
-def usage_report(tree, root, limits, own_usage, resource_names=None):
+def usage_report(tree, root, limits, own_usage, resource_names=None,
+                 subtree_usage=None):
     """Limits and usage of every project in the subtree of ``root``.
 
     :param tree: a :class:`ProjectTree`.
@@ -619,11 +683,16 @@ def usage_report(tree, root, limits, own_usage, resource_names=None):
     :param own_usage: ``{project_id: {resource_name: int}}``.
     :param resource_names: the resources to report; by default every
         resource that has a limit in ``limits`` or some usage in the subtree.
+    :param subtree_usage: ``{project_id: {resource_name: int}}``, the
+        subtree usage of the reported projects where the caller knows it
+        (a report of one project, whose descendants are not in ``tree``);
+        by default it is summed from ``own_usage`` over ``tree``.
     :returns: a list of :class:`LevelReport` in tree-drawing order (root
         first, then depth-first with children sorted); ``depth`` is
         counted from ``root`` (0).
     """
-    sums = subtree_usages(tree, own_usage, root=root)
+    sums = (subtree_usage if subtree_usage is not None else
+            subtree_usages(tree, own_usage, root=root))
     projects = tree.subtree(root)
     if resource_names is None:
         names = limits.resource_names()
@@ -637,7 +706,7 @@ def usage_report(tree, root, limits, own_usage, resource_names=None):
     report = []
     for project_id in projects:
         own = own_usage.get(project_id, empty)
-        below = sums[project_id]
+        below = sums.get(project_id, empty)
         resources = {}
         for name in names:
             resolved = limits.resolve(project_id, name)

@@ -40,10 +40,16 @@ def usage_report(session, project_id, subtree, no_limit_policy):
     tree = quota_tree.ProjectTree(parents)
     ids = list(parents)
     own = db_api.own_usages(session, ids)
+    # One project alone: its subtree usage is the ledger's counter, not
+    # the sum over a tree that holds only the project itself.
+    below = None if subtree else db_api.subtree_usages(session, ids)
     names = sorted({name for usage in own.values() for name in usage} |
+                   {name for usage in (below or {}).values()
+                    for name in usage} |
                    db_api.limited_resource_names(session, ids))
     catalog = db_api.limit_catalog(session, ids, names, no_limit_policy)
-    levels = quota_tree.usage_report(tree, project_id, catalog, own, names)
+    levels = quota_tree.usage_report(tree, project_id, catalog, own, names,
+                                     subtree_usage=below)
     return [level.to_dict() for level in levels]
 
 
@@ -104,14 +110,11 @@ class ProjectsController(rest.RestController):
         body = validation.json_body(schema.UPDATE)
         if 'parent_id' in body:
             _authorize_parent('project:update', body['parent_id'])
-        with controller.writer() as session:
-            project = db_api.get_project(session, project_id)
-            if 'name' in body:
-                project.name = body['name']
-            if 'parent_id' in body and body['parent_id'] != project.parent_id:
-                project = db_api.set_project_parent(session, project_id,
-                                                    body['parent_id'])
-            return {'project': _project_dict(project)}
+        project = db_api.update_project(
+            pecan.request.db, pecan.request.context, project_id,
+            pecan.request.conf.limits.no_limit_policy,
+            **{k: body[k] for k in ('name', 'parent_id') if k in body})
+        return {'project': _project_dict(project)}
 
     @pecan.expose('json')
     def delete(self, project_id):

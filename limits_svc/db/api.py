@@ -23,7 +23,20 @@ Since every writer locks the rows it reads, in the same order, two
 concurrent allocations that share any level of the tree serialise on that
 level's row, and no level can be pushed over a limit by a race.  Writers
 of one consumer's allocation also take turns on the consumer itself
-(:func:`_lock_consumer`), even when it holds no rows yet.
+(:func:`_lock_for_ledger`), even when it holds no rows yet.
+
+The shape of the tree is the one thing a writer reads without locking a
+usage row: an allocation walks the chain of its project, then locks the
+counters of that chain.  A project move that ran between the two would
+leave the allocation adding to the counters of a chain that no longer
+exists.  So every ledger writer holds the *tree lock* shared, and every
+change of the tree's shape (move, delete, Keystone resync, audit repair)
+holds it exclusively (a transaction-scoped advisory lock on PostgreSQL;
+SQLite's ``BEGIN IMMEDIATE`` already serialises every writer).  The lock is
+always taken first, before any row lock, so it adds no deadlock.
+
+Only PostgreSQL and SQLite are supported: they are the two the tests run
+against.
 """
 
 import collections
@@ -74,6 +87,10 @@ class OverLimit(errors.Conflict):
 
 class Conflict(errors.Conflict):
     pass
+
+
+class UsageOverflow(errors.Conflict):
+    code = 'usage_overflow'
 
 
 def utcnow():
@@ -166,20 +183,88 @@ def create_project(session, project_id, name=None, parent_id=None,
     return project
 
 
-def set_project_parent(session, project_id, parent_id):
-    """Move a project; subtree counters are recomputed for the new tree."""
-    project = get_project(session, project_id)
-    if parent_id is not None:
-        if project_id in chain_ids(session, parent_id):
-            raise Conflict('Project %s cannot move under its own subtree.'
-                           % project_id, code='project_cycle')
+class _Unset(object):
+    """Marks an argument that was not given (None is a value here)."""
+
+
+UNSET = _Unset()
+
+
+@oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                           retry_interval=0.05, inc_retry_interval=True)
+def update_project(db, ctx, project_id, no_limit_policy, name=UNSET,
+                   parent_id=UNSET):
+    """Rename and/or move a project; returns the Project.
+
+    A move holds the tree lock exclusively, so no allocation runs while
+    the counters of the two chains change; it costs what the moved subtree
+    costs (one summing query over it) plus the levels of the two chains.
+    """
+    with db.writer.using(ctx) as session:
+        if parent_id is not UNSET:
+            lock_tree(session.connection(), exclusive=True)
+        project = get_project(session, project_id)
+        if name is not UNSET:
+            project.name = name
+        if parent_id is not UNSET and parent_id != project.parent_id:
+            _move(session, project, parent_id, no_limit_policy)
+        session.flush()
+        session.refresh(project)
+        return project
+
+
+def _subtree_own_usage_statement():
+    walk = _walk_cte(downwards=True)
+    return sa.select(_USAGE.c.resource_name,
+                     sa.func.sum(_USAGE.c.own_used)).join(
+        walk, walk.c.id == _USAGE.c.project_id).group_by(
+        _USAGE.c.resource_name)
+
+
+_SUBTREE_OWN_USAGE = _subtree_own_usage_statement()
+
+
+def _move(session, project, parent_id, no_limit_policy):
+    """Hang ``project`` (and its subtree) under ``parent_id``.
+
+    The moved subtree's usage leaves the levels of the old chain that are
+    not on the new one and joins the levels of the new chain that are not
+    on the old one; levels on both (common ancestors) do not change, and
+    only the levels that grow are checked against their subtree limits.
+    """
+    conn = session.connection()
+    new_chain = chain_ids(conn, parent_id) if parent_id is not None else []
+    if project.id in new_chain:
+        raise Conflict('Project %s cannot move under its own subtree.'
+                       % project.id, code='project_cycle')
+    old_chain = (_chain_or_orphan(conn, project.parent_id)
+                 if project.parent_id is not None else [])
+    moved = {name: int(amount) for name, amount in conn.execute(
+        _SUBTREE_OWN_USAGE, {'project_id': project.id}) if amount}
+    losing, gaining = quota_tree.move_levels(old_chain, new_chain)
+    changes = {}
+    for name, amount in moved.items():
+        for level in losing:
+            changes[(level, name)] = (0, -amount)
+        for level in gaining:
+            changes[(level, name)] = (0, amount)
+    after = _add_usage(conn, changes)
+    if gaining and moved:
+        catalog = limit_catalog(conn, gaining, sorted(moved),
+                                no_limit_policy)
+        before = {level: {name: after[(level, name)][1] - amount
+                          for name, amount in moved.items()}
+                  for level in gaining}
+        violations = quota_tree.check_move(
+            [quota_tree.subtree_level(level, before[level], catalog)
+             for level in gaining], moved)
+        if violations:
+            raise OverLimit(violations)
     project.parent_id = parent_id
-    session.flush()
-    recompute_subtree_usage(session)
-    return project
 
 
 def delete_project(session, project_id):
+    lock_tree(session.connection(), exclusive=True)
     project = get_project(session, project_id)
     child = session.scalar(sa.select(models.Project.id).where(
         models.Project.parent_id == project_id).limit(1))
@@ -198,19 +283,67 @@ def delete_project(session, project_id):
     session.delete(project)
 
 
-def _lock_all_usages(session):
-    if session.bind.dialect.name == 'postgresql':
-        session.execute(sa.text(
-            'LOCK TABLE usages IN SHARE ROW EXCLUSIVE MODE'))
+# pg_advisory_xact_lock keys are (class, id); the classes are "LIM" for
+# a consumer and "LIT" for the tree (one lock, id 0).
+_CONSUMER_LOCK_CLASS = 0x4c494d
+_TREE_LOCK_CLASS = 0x4c4954
+_LOCK_TREE = {
+    True: sa.select(sa.func.pg_advisory_xact_lock(_TREE_LOCK_CLASS, 0)),
+    False: sa.select(sa.func.pg_advisory_xact_lock_shared(
+        _TREE_LOCK_CLASS, 0)),
+}
+
+
+def _lock_tree_then_consumer_statement():
+    # The tree lock sits in a subquery behind OFFSET 0 so that PostgreSQL
+    # takes it before it computes the select list (the consumer lock):
+    # every writer takes the tree lock first, which keeps the two locks
+    # free of deadlocks with a move that waits for the tree.
+    tree = sa.select(sa.func.pg_advisory_xact_lock_shared(
+        _TREE_LOCK_CLASS, 0).label('tree')).offset(0).subquery()
+    return sa.select(sa.func.pg_advisory_xact_lock(
+        _CONSUMER_LOCK_CLASS,
+        sa.func.hashtext(sa.bindparam('consumer_id')))).select_from(tree)
+
+
+_LOCK_TREE_THEN_CONSUMER = _lock_tree_then_consumer_statement()
+
+
+def lock_tree(conn, exclusive):
+    """Hold the shape of the tree for this transaction (see the module
+    docstring): shared by ledger writers, exclusive by tree changes."""
+    if conn.dialect.name == 'postgresql':
+        conn.execute(_LOCK_TREE[exclusive])
+
+
+def _lock_for_ledger(conn, consumer_id=None):
+    """What a ledger writer locks before it reads anything: the tree
+    (shared) and, given one, the consumer.
+
+    ``SELECT ... FOR UPDATE`` on the consumer's allocation rows locks
+    nothing when there are none yet, and a writer that waited on them does
+    not see the rows the other one inserted (PostgreSQL reads as of the
+    start of each statement): two PUTs of one consumer could both count
+    themselves and leave it with rows in two projects, which a later
+    DELETE frees from the wrong one.  A transaction-scoped advisory lock on
+    the consumer id, taken before anything is read, closes that.  SQLite's
+    ``BEGIN IMMEDIATE`` serialises every writer already.
+    """
+    if conn.dialect.name != 'postgresql':
+        return
+    if consumer_id is None:
+        conn.execute(_LOCK_TREE[False])
+    else:
+        conn.execute(_LOCK_TREE_THEN_CONSUMER, {'consumer_id': consumer_id})
 
 
 def recompute_subtree_usage(session):
     """Set every subtree counter from the own counters and the tree.
 
-    Used after the tree changes shape; holds off every allocation (table
-    lock) while it runs.
+    Used after a resync from Keystone, which may change the whole tree;
+    holds off every allocation (the tree lock) while it runs.
     """
-    _lock_all_usages(session)
+    lock_tree(session.connection(), exclusive=True)
     parents = dict(session.execute(
         sa.select(models.Project.id, models.Project.parent_id)).all())
     parents = {pid: (parent if parent in parents else None)
@@ -342,7 +475,7 @@ def _held_select():
 
 _CHAIN_AND_LIMITS = {
     'postgresql': sa.union_all(*_chain_and_limits_selects(lateral=True)),
-    None: sa.union_all(*_chain_and_limits_selects(lateral=False)),
+    'sqlite': sa.union_all(*_chain_and_limits_selects(lateral=False)),
 }
 # The same with the consumer's allocation rows in front, for a PUT: one
 # round trip fewer, where a locking read may sit in a CTE.
@@ -381,7 +514,7 @@ def _read_levels(rows, project_id, no_limit_policy):
 def chain_and_limits(conn, project_id, resource_names, no_limit_policy):
     """``(chain, catalog)``: :func:`chain_ids` and :func:`limit_catalog`
     of the chain, in one round trip."""
-    query = _CHAIN_AND_LIMITS.get(conn.dialect.name, _CHAIN_AND_LIMITS[None])
+    query = _CHAIN_AND_LIMITS[conn.dialect.name]
     rows = conn.execute(query, {'project_id': project_id,
                                 'names': sorted(resource_names)})
     return _read_levels(rows, project_id, no_limit_policy)[1:]
@@ -390,16 +523,10 @@ def chain_and_limits(conn, project_id, resource_names, no_limit_policy):
 def held_chain_and_limits(conn, consumer_id, project_id, resource_names,
                           no_limit_policy):
     """``(held, chain, catalog)`` for a PUT: the consumer's allocation
-    rows, locked, and :func:`chain_and_limits`, in one round trip where
-    the database allows it."""
-    query = _HELD_CHAIN_AND_LIMITS.get(conn.dialect.name)
-    if query is None:
-        held = _current_allocation(conn, consumer_id, lock=True)
-        return (held,) + chain_and_limits(conn, project_id, resource_names,
-                                          no_limit_policy)
-    rows = conn.execute(query, {'consumer_id': consumer_id,
-                                'project_id': project_id,
-                                'names': sorted(resource_names)})
+    rows, locked, and :func:`chain_and_limits`, in one round trip."""
+    rows = conn.execute(_HELD_CHAIN_AND_LIMITS[conn.dialect.name], {
+        'consumer_id': consumer_id, 'project_id': project_id,
+        'names': sorted(resource_names)})
     return _read_levels(rows, project_id, no_limit_policy)
 
 
@@ -497,17 +624,13 @@ def delete_limit(session, model, limit_id):
 # statement costs a look-up in SQLAlchemy's compiled cache rather than a
 # new construct and cache key.
 
-def _insert_ignore_statement(dialect):
+def _insert_ignore_statement(insert):
     """INSERT usage rows, skipping those whose primary key exists."""
-    if dialect == 'postgresql':
-        return pg_dialect.insert(_USAGE).on_conflict_do_nothing()
-    if dialect == 'sqlite':
-        return sqlite_dialect.insert(_USAGE).on_conflict_do_nothing()
-    return sa.insert(_USAGE).prefix_with('IGNORE')
+    return insert(_USAGE).on_conflict_do_nothing()
 
 
-_INSERT_IGNORE = {dialect: _insert_ignore_statement(dialect)
-                  for dialect in ('postgresql', 'sqlite', 'mysql')}
+_INSERT_IGNORE = {'postgresql': _insert_ignore_statement(pg_dialect.insert),
+                  'sqlite': _insert_ignore_statement(sqlite_dialect.insert)}
 
 
 def _usage_statement(lock, collation=None):
@@ -529,16 +652,15 @@ def _usage_statement(lock, collation=None):
 
 
 _READ_USAGE = _usage_statement(lock=False)
-_LOCK_USAGE = {'postgresql': _usage_statement(lock=True, collation='C')}
-_LOCK_USAGE_DEFAULT = _usage_statement(lock=True)
+_LOCK_USAGE = {'postgresql': _usage_statement(lock=True, collation='C'),
+               'sqlite': _usage_statement(lock=True)}
 
 
 def _read_usages(conn, pairs, lock=False):
     """``{(project_id, resource_name): (own_used, subtree_used)}``."""
     if not pairs:
         return {}
-    query = (_LOCK_USAGE.get(conn.dialect.name, _LOCK_USAGE_DEFAULT)
-             if lock else _READ_USAGE)
+    query = _LOCK_USAGE[conn.dialect.name] if lock else _READ_USAGE
     return {(row.project_id, row.resource_name):
             (row.own_used, row.subtree_used)
             for row in conn.execute(query, {
@@ -557,8 +679,7 @@ def _locked_usages(conn, pairs):
     usages = _read_usages(conn, pairs, lock=True)
     missing = pairs.difference(usages)
     if missing:
-        conn.execute(_INSERT_IGNORE.get(conn.dialect.name,
-                                        _INSERT_IGNORE['mysql']), [
+        conn.execute(_INSERT_IGNORE[conn.dialect.name], [
             {'project_id': p, 'resource_name': r, 'own_used': 0,
              'subtree_used': 0, 'adjustment': 0} for p, r in sorted(missing)])
         usages = _read_usages(conn, pairs, lock=True)
@@ -582,39 +703,42 @@ def _upsert_statement(insert):
 _ADD_USAGE = {'postgresql': _upsert_statement(pg_dialect.insert),
               'sqlite': _upsert_statement(sqlite_dialect.insert)}
 
-_UPDATE_USAGE = _USAGE.update().where(
-    _USAGE.c.project_id == sa.bindparam('p'),
-    _USAGE.c.resource_name == sa.bindparam('r')).values(
-    own_used=_USAGE.c.own_used + sa.bindparam('own'),
-    subtree_used=_USAGE.c.subtree_used + sa.bindparam('sub'))
+
+def _check_bounds(after):
+    """Refuse a write that takes a counter past what it may hold.
+
+    Amounts are bounded by the request schemas, and every counter is
+    checked here after each write, so that no sum ever reaches the end of
+    a 64-bit integer (PostgreSQL would fail the statement, SQLite would
+    turn the counter into a float): the write is refused and rolled back.
+    """
+    for (project_id, name), (own, sub) in after.items():
+        if max(own, sub) > quota_tree.MAX_USAGE:
+            raise UsageOverflow(
+                'The usage of %s in project %s would pass %d, the most '
+                'a counter may hold.' % (name, project_id,
+                                         quota_tree.MAX_USAGE))
 
 
 def _add_usage(conn, changes):
     """Add ``changes`` (``{(project_id, resource): (own, subtree)}``) to
     the counters, creating missing rows; returns the counters after.
 
-    The rows are locked in sorted order.  On PostgreSQL and SQLite this is
-    one upsert statement that returns the new figures; elsewhere the rows
-    are locked (and created) first, then updated.
+    One upsert statement creates, locks (in sorted order) and writes the
+    rows and returns their new figures.
     """
     if not changes:
         return {}
     keys = sorted(changes)
-    upsert = _ADD_USAGE.get(conn.dialect.name)
-    if upsert is not None and conn.dialect.insert_returning:
-        rows = conn.execute(upsert, [
-            {'project_id': p, 'resource_name': r,
-             'own_used': changes[(p, r)][0],
-             'subtree_used': changes[(p, r)][1], 'adjustment': 0}
-            for p, r in keys])
-        return {(row.project_id, row.resource_name):
-                (row.own_used, row.subtree_used) for row in rows}
-    before = _locked_usages(conn, keys)
-    conn.execute(_UPDATE_USAGE, [
-        {'p': p, 'r': r, 'own': changes[(p, r)][0],
-         'sub': changes[(p, r)][1]} for p, r in keys])
-    return {key: (before[key][0] + own, before[key][1] + sub)
-            for key, (own, sub) in changes.items()}
+    rows = conn.execute(_ADD_USAGE[conn.dialect.name], [
+        {'project_id': p, 'resource_name': r,
+         'own_used': changes[(p, r)][0],
+         'subtree_used': changes[(p, r)][1], 'adjustment': 0}
+        for p, r in keys])
+    after = {(row.project_id, row.resource_name):
+             (row.own_used, row.subtree_used) for row in rows}
+    _check_bounds(after)
+    return after
 
 
 def _changes(project_id, chain, deltas):
@@ -811,30 +935,6 @@ def _replace(conn, old_rows, project_id, resources, no_limit_policy):
                {name: -d for name, d in deltas.items() if d < 0})
 
 
-# pg_advisory_xact_lock's first key: the kind of object locked ("LIM").
-_CONSUMER_LOCK_CLASS = 0x4c494d
-_LOCK_CONSUMER = sa.select(sa.func.pg_advisory_xact_lock(
-    _CONSUMER_LOCK_CLASS, sa.func.hashtext(sa.bindparam('consumer_id'))))
-
-
-def _lock_consumer(conn, consumer_id):
-    """Serialise the writers of one consumer, even of one with no rows.
-
-    ``SELECT ... FOR UPDATE`` on the consumer's allocation rows locks
-    nothing when there are none yet, and a writer that waited on them does
-    not see the rows the other one inserted (PostgreSQL reads as of the
-    start of each statement): two PUTs of one consumer could both count
-    themselves and leave it with rows in two projects, which a later
-    DELETE frees from the wrong one.  On PostgreSQL a transaction-scoped
-    advisory lock on the consumer id, taken before anything is read,
-    closes that.  SQLite's ``BEGIN IMMEDIATE`` serialises every writer
-    already, and InnoDB's ``FOR UPDATE`` also locks the gap where missing
-    rows would go.
-    """
-    if conn.dialect.name == 'postgresql':
-        conn.execute(_LOCK_CONSUMER, {'consumer_id': consumer_id})
-
-
 _DELETE_ALLOCATION = _ALLOCATION.delete().where(
     _ALLOCATION.c.consumer_id == sa.bindparam('consumer_id'))
 _INSERT_ALLOCATION = _ALLOCATION.insert()
@@ -846,7 +946,7 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
                    no_limit_policy, expires_at=None):
     """Replace the consumer's allocation, atomically, or raise OverLimit."""
     with db.writer.connection.using(ctx) as conn:
-        _lock_consumer(conn, consumer_id)
+        _lock_for_ledger(conn, consumer_id)
         old_rows, chain, catalog = held_chain_and_limits(
             conn, consumer_id, project_id, resources, no_limit_policy)
         if _only_grows(old_rows, project_id, resources):
@@ -881,7 +981,7 @@ def _free(conn, consumer_id, rows):
                            retry_interval=0.05, inc_retry_interval=True)
 def delete_allocation(db, ctx, consumer_id):
     with db.writer.connection.using(ctx) as conn:
-        _lock_consumer(conn, consumer_id)
+        _lock_for_ledger(conn, consumer_id)
         rows = _current_allocation(conn, consumer_id, lock=True)
         if not rows:
             raise AllocationNotFound('No allocation for consumer %s.'
@@ -900,7 +1000,7 @@ def purge_expired(db, ctx, now=None, batch=100):
     freed = 0
     for consumer_id in expired:
         with db.writer.connection.using(ctx) as conn:
-            _lock_consumer(conn, consumer_id)
+            _lock_for_ledger(conn, consumer_id)
             rows = _current_allocation(conn, consumer_id, lock=True)
             if rows and not _is_live(rows, now):
                 _free(conn, consumer_id, rows)
@@ -956,15 +1056,23 @@ def list_allocations(session, limit, marker=None, project_id=None):
     return [_as_allocation(cid, grouped[cid]) for cid in ids]
 
 
+def _usages_by_project(session, column, project_ids):
+    usage = {}
+    for project_id, name, amount in session.execute(sa.select(
+            _USAGE.c.project_id, _USAGE.c.resource_name, column).where(
+            _USAGE.c.project_id.in_(project_ids))):
+        usage.setdefault(project_id, {})[name] = amount
+    return usage
+
+
 def own_usages(session, project_ids):
     """``{project_id: {resource: own_used}}`` from the ledger."""
-    usage = {}
-    for row in session.execute(sa.select(
-            models.Usage.project_id, models.Usage.resource_name,
-            models.Usage.own_used).where(
-            models.Usage.project_id.in_(project_ids))):
-        usage.setdefault(row.project_id, {})[row.resource_name] = row.own_used
-    return usage
+    return _usages_by_project(session, _USAGE.c.own_used, project_ids)
+
+
+def subtree_usages(session, project_ids):
+    """``{project_id: {resource: subtree_used}}`` from the ledger."""
+    return _usages_by_project(session, _USAGE.c.subtree_used, project_ids)
 
 
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
@@ -976,6 +1084,7 @@ def reconcile_usage(db, ctx, project_id, actual):
     adjustment, and every level of its chain moves by the same amount.
     """
     with db.writer.connection.using(ctx) as conn:
+        _lock_for_ledger(conn)
         chain = chain_ids(conn, project_id)
         usages = _locked_usages(conn, [(level, name) for level in chain
                                        for name in actual])
@@ -994,7 +1103,7 @@ def replace_from_keystone(session, snapshot):
     counters are recomputed for the new shape of the tree.
     :returns: ``{'projects': n, 'registered_limits': n, 'limits': n}``.
     """
-    _lock_all_usages(session)
+    lock_tree(session.connection(), exclusive=True)
     wanted = {row['id']: row for row in snapshot.projects}
     for project in session.scalars(sa.select(models.Project)):
         row = wanted.pop(project.id, None)

@@ -30,11 +30,29 @@ class Project(_Timestamps, Base):
     domain_id = sa.Column(sa.String(64), nullable=False, default='default')
 
 
+def _same_limit_index(name, *columns):
+    """A unique index over ``columns`` in which NULL equals the empty
+    string: a plain unique constraint counts every NULL as distinct, so
+    two limits with no region would both be accepted."""
+    return sa.Index(name, *[sa.func.coalesce(sa.text(c), '') if optional
+                            else sa.text(c) for c, optional in columns],
+                    unique=True)
+
+
+REGISTERED_LIMIT_IDENTITY = (('service_id', False), ('region_id', True),
+                             ('resource_name', False))
+PROJECT_LIMIT_IDENTITY = (('project_id', True), ('domain_id', True),
+                          ('service_id', False), ('region_id', True),
+                          ('resource_name', False), ('scope', False))
+
+
 class RegisteredLimit(_Timestamps, Base):
     __tablename__ = 'registered_limits'
     __table_args__ = (
         sa.UniqueConstraint('service_id', 'region_id', 'resource_name',
                             name='uniq_registered_limits0service_region_res'),
+        _same_limit_index('uniq_registered_limits0identity',
+                          *REGISTERED_LIMIT_IDENTITY),
     )
 
     id = sa.Column(sa.String(64), primary_key=True)
@@ -53,6 +71,8 @@ class ProjectLimit(_Timestamps, Base):
                             name='uniq_project_limits0target_res_scope'),
         sa.Index('project_limits_project_resource_idx', 'project_id',
                  'resource_name'),
+        _same_limit_index('uniq_project_limits0identity',
+                          *PROJECT_LIMIT_IDENTITY),
     )
 
     id = sa.Column(sa.String(64), primary_key=True)
