@@ -5,9 +5,15 @@ For trying Arbiter out and for development: the four services listen on
 directory, talk over an in-process message bus, and trust identity headers
 (``noauth``).  Ctrl-C or SIGTERM stops them all.  The services are found
 through the ``arbiter.services`` entry point group.
+
+Before it creates anything, the command binds every port, so that a port
+in use is reported by number with a way out, and locks its data
+directory, so that two runs never share the same SQLite files.
 """
 
 import argparse
+import errno
+import fcntl
 import os
 import signal
 import sys
@@ -22,6 +28,15 @@ from svc_common.db import migration
 from svc_common import wsgi_app
 
 LOCAL_BUS_URL = 'kombu+memory:////'
+DEFAULT_DATA_DIR = 'arbiter-data'
+LOCK_FILE = 'arbiter-all-in-one.lock'
+# alembic says "Context impl SQLiteImpl." for every service at every start;
+# the local run prints the schema revision itself.
+QUIET_LOGGERS = ['alembic.runtime.migration=WARN']
+
+
+class StartError(Exception):
+    """The local run cannot start; the message says why and what to do."""
 
 
 def load_specs():
@@ -36,9 +51,11 @@ def _parse_args(argv):
         prog='arbiter-all-in-one',
         description='Run every Arbiter service in one process, on SQLite '
                     'and an in-process bus, with noauth identity headers.')
-    parser.add_argument('--data-dir', default='arbiter-data',
-                        help='Directory for the SQLite databases '
-                             '(default: ./arbiter-data).')
+    parser.add_argument('--data-dir', default=None,
+                        help='Directory for the SQLite databases (default: '
+                             './arbiter-data with the default ports, '
+                             './arbiter-data-PORT with --port-base PORT). '
+                             'Two runs cannot share one.')
     parser.add_argument('--host', default='127.0.0.1',
                         help='Address to listen on (default: 127.0.0.1).')
     parser.add_argument('--port-base', type=int, default=None,
@@ -49,6 +66,97 @@ def _parse_args(argv):
                         help='Directory with <prog>.conf files to read '
                              'before the local-run settings are applied.')
     return parser.parse_args(argv)
+
+
+def service_ports(specs, port_base):
+    """The port of each spec: its default, or ``port_base`` onwards."""
+    if port_base is None:
+        return [spec.default_port for spec in specs]
+    return [port_base + index for index in range(len(specs))]
+
+
+def default_data_dir(specs, ports):
+    """``arbiter-data`` for the default ports, else one per first port.
+
+    A run on other ports thus gets SQLite files of its own unless it is
+    told otherwise.
+    """
+    if ports == [spec.default_port for spec in specs]:
+        return DEFAULT_DATA_DIR
+    return '%s-%d' % (DEFAULT_DATA_DIR, ports[0])
+
+
+def _free_port_base(host, count, after):
+    """A first port above ``after`` whose ``count`` ports bind right now,
+    or ``None``; a suggestion for the user, not a reservation."""
+    for base in range(after + 100, after + 1100, 100):
+        servers = []
+        try:
+            for port in range(base, base + count):
+                servers.append(api_cmd.listen(host, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for server in servers:
+                server.server_close()
+    return None
+
+
+def bind_ports(specs, host, ports):
+    """One listening server per spec, with no application yet.
+
+    :raises StartError: a port cannot be bound; nothing stays bound.
+    """
+    servers = []
+    for spec, port in zip(specs, ports):
+        try:
+            servers.append(api_cmd.listen(host, port))
+        except OSError as exc:
+            for server in servers:
+                server.server_close()
+            if exc.errno == errno.EADDRINUSE:
+                problem = ('port %d of %s (for %s) is already in use'
+                           % (port, host, spec.prog))
+            else:
+                problem = ('cannot listen on %s:%d (for %s): %s'
+                           % (host, port, spec.prog, exc.strerror))
+            hint = ('Stop what listens there (see: ss -ltnp \'sport = :%d\')'
+                    ', or run the services on other ports with '
+                    '--port-base PORT (they take PORT to PORT+%d)'
+                    % (port, len(specs) - 1))
+            suggestion = _free_port_base(host, len(specs), ports[0])
+            if suggestion is not None:
+                hint += ', for example --port-base %d' % suggestion
+            raise StartError('%s. %s. Nothing was created.' % (problem, hint))
+    return servers
+
+
+def lock_data_dir(data_dir, urls):
+    """Create ``data_dir`` and hold its lock for the life of the process.
+
+    :returns: the open lock file; closing it (or exiting) releases it.
+    :raises StartError: another run holds the lock.
+    """
+    os.makedirs(data_dir, exist_ok=True)
+    path = os.path.join(data_dir, LOCK_FILE)
+    lock = open(path, 'a+')
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or 'another process'
+        lock.close()
+        raise StartError(
+            'the data directory %s is in use by another arbiter-all-in-one '
+            '(%s). Two runs must not share SQLite files: give this one a '
+            'directory of its own with --data-dir DIR.'
+            % (data_dir, holder))
+    lock.seek(0)
+    lock.truncate()
+    lock.write('pid %d, %s' % (os.getpid(), ' '.join(urls)))
+    lock.flush()
+    return lock
 
 
 def local_conf(spec, data_dir, host, port, config_dir=None):
@@ -68,23 +176,67 @@ def local_conf(spec, data_dir, host, port, config_dir=None):
 
 
 def build_servers(args):
+    """Bind, lock, migrate and build every service.
+
+    :returns: ``(servers, lock)``: ``[(spec, server)]`` ready to serve, and
+        the data directory's lock file to keep open while they run.
+    :raises StartError: with a message for the user.
+    """
+    specs = load_specs()
+    ports = service_ports(specs, args.port_base)
+    listening = bind_ports(specs, args.host, ports)
+    data_dir = args.data_dir or default_data_dir(specs, ports)
+    urls = ['http://%s:%d/' % (args.host, port) for port in ports]
+    try:
+        lock = lock_data_dir(data_dir, urls)
+    except (StartError, OSError):
+        for server in listening:
+            server.server_close()
+        raise
+    logging.set_defaults(default_log_levels=(
+        logging.get_default_log_levels() + QUIET_LOGGERS))
     servers = []
-    for index, spec in enumerate(load_specs()):
-        port = (args.port_base + index if args.port_base is not None
-                else spec.default_port)
-        conf = local_conf(spec, args.data_dir, args.host, port,
-                          args.config_dir)
-        migration.upgrade(spec, conf.database.connection)
-        app = wsgi_app.make_application(spec, conf)
-        servers.append((spec, api_cmd.make_server(app, args.host, port)))
+    for index, (spec, port, server) in enumerate(
+            zip(specs, ports, listening)):
+        conf = local_conf(spec, data_dir, args.host, port, args.config_dir)
         if index == 0:
             logging.setup(conf, 'arbiter')
-    return servers
+        migration.upgrade(spec, conf.database.connection)
+        server.set_app(wsgi_app.make_application(spec, conf))
+        servers.append((spec, server))
+    return servers, lock
+
+
+def _openstack_hint(servers, host):
+    """How to point the ``openstack`` CLI at the local limits service."""
+    limits = [server for spec, server in servers
+              if spec.service_type == 'limits']
+    if not limits:
+        return ''
+    script = os.path.join(os.path.dirname(sys.executable), 'openstack')
+    if os.path.exists(script):
+        relative = os.path.relpath(script)
+        openstack = script if relative.startswith('..') else relative
+    else:
+        openstack = 'openstack'
+    return (
+        '\nThe openstack CLI, as a system administrator (noauth):\n'
+        '  export OS_AUTH_TYPE=none'
+        ' OS_LIMITS_ENDPOINT_OVERRIDE=http://%s:%d\n'
+        '  export ARBITER_NOAUTH_USER=admin'
+        ' ARBITER_NOAUTH_ROLES=admin,member,reader'
+        ' ARBITER_NOAUTH_SYSTEM_SCOPE=all\n'
+        '  %s quota registered limit list\n'
+        % (host, limits[0].server_port, openstack))
 
 
 def main(argv=None):
     args = _parse_args(sys.argv[1:] if argv is None else argv)
-    servers = build_servers(args)
+    try:
+        servers, lock = build_servers(args)
+    except StartError as exc:
+        print('arbiter-all-in-one: %s' % exc, file=sys.stderr, flush=True)
+        return 1
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -95,12 +247,14 @@ def main(argv=None):
         url = 'http://%s:%d/' % (args.host, server.server_port)
         print('%-13s %-20s %s' % (spec.prog, spec.service_type, url),
               flush=True)
+    print(_openstack_hint(servers, args.host), end='', flush=True)
     print('Arbiter is running (data in %s). Press Ctrl-C to stop.'
-          % os.path.abspath(args.data_dir), flush=True)
+          % os.path.dirname(os.path.abspath(lock.name)), flush=True)
     while not stop.wait(0.5):
         pass
     for _spec, server in servers:
         server.shutdown()
         server.server_close()
+    lock.close()
     print('Stopped.', flush=True)
     return 0

@@ -30,10 +30,20 @@ class QuietHandler(simple_server.WSGIRequestHandler):
         LOG.info('%s %s', self.address_string(), fmt % args)
 
 
+def listen(host, port):
+    """A server bound to ``host:port`` that has no application yet.
+
+    Binding first lets a caller find out that a port is taken before it
+    creates anything; ``set_app()`` gives the server its application.
+    Raises ``OSError`` when the address cannot be bound.
+    """
+    return ThreadingWSGIServer((host, port), QuietHandler)
+
+
 def make_server(app, host, port):
-    return simple_server.make_server(host, port, app,
-                                     server_class=ThreadingWSGIServer,
-                                     handler_class=QuietHandler)
+    server = listen(host, port)
+    server.set_app(app)
+    return server
 
 
 def serve(spec, argv=None):

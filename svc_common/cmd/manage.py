@@ -5,17 +5,49 @@ run again); ``db version`` prints the revision the database is at.
 A service adds its own commands through ``ServiceSpec.manage_commands``:
 each is a callable ``add(subparsers)`` that adds an oslo.config sub-command
 parser whose ``func`` default is called as ``func(spec, conf)``.
+
+Both ``db`` commands first say, on standard error, which database they
+use and where that choice came from, since without a configuration file
+``[database] connection`` quietly defaults to an SQLite file under
+``/var/lib/arbiter``.
 """
 
+import os
 import sys
 
 from oslo_config import cfg
+from sqlalchemy import engine
 
 from svc_common import config
 from svc_common.db import migration
 
 
+def database_origin(spec, conf):
+    """One line for people: the database (password hidden) and where the
+    ``[database] connection`` setting came from."""
+    url = engine.make_url(conf.database.connection)
+    shown = url.render_as_string(hide_password=True)
+    location = conf.get_location('connection', 'database')
+    if location.location == cfg.Locations.user:
+        origin = '[database] connection in %s' % location.detail
+    elif location.location == cfg.Locations.environment:
+        origin = 'from the environment variable %s' % location.detail
+    elif location.location == cfg.Locations.command_line:
+        origin = 'from the command line'
+    elif location.location == cfg.Locations.set_override:
+        origin = 'set by the program'
+    elif conf.config_file:
+        origin = ('the default under state_path: %s sets no [database] '
+                  'connection' % ', '.join(conf.config_file))
+    else:
+        origin = ('the default under state_path: no configuration file was '
+                  'found; use --config-file or /etc/arbiter/%s.conf'
+                  % spec.prog)
+    return '%s database: %s (%s)' % (spec.prog, shown, origin)
+
+
 def _db_sync(spec, conf):
+    print(database_origin(spec, conf), file=sys.stderr, flush=True)
     revision = conf.command.revision
     migration.upgrade(spec, conf.database.connection, revision)
     print('Database at %s' % migration.current_revision(
@@ -23,8 +55,21 @@ def _db_sync(spec, conf):
     return 0
 
 
+def _missing_sqlite_file(connection):
+    """Whether ``connection`` names an SQLite file that does not exist
+    (reading it would fail, or create it)."""
+    url = engine.make_url(connection)
+    return (url.get_backend_name() == 'sqlite' and
+            url.database not in (None, '', ':memory:') and
+            not os.path.exists(url.database))
+
+
 def _db_version(spec, conf):
-    print(migration.current_revision(spec, conf.database.connection) or
+    print(database_origin(spec, conf), file=sys.stderr, flush=True)
+    revision = None
+    if not _missing_sqlite_file(conf.database.connection):
+        revision = migration.current_revision(spec, conf.database.connection)
+    print(revision or
           'None (empty database: run "%s-manage db sync")' % spec.prog)
     return 0
 
