@@ -491,6 +491,29 @@ def check_allocation(chain, deltas):
     return violations
 
 
+def freed_usages(usages, project_id, chain, freed):
+    """The counters as they are once an allocation is given back.
+
+    A consumer that moves to another project gives its allocation back
+    first, then takes the new one: the decision on the new project reads
+    the counters with the old allocation already freed.
+
+    :param usages: ``{(project_id, resource_name): (own, subtree)}``.
+    :param project_id: the project the allocation is in.
+    :param chain: ``[project_id, parent, ..., root]``.
+    :param freed: ``{resource_name: amount}``.
+    :returns: a new mapping like ``usages``.
+    """
+    after = dict(usages)
+    for level in chain:
+        for name, amount in freed.items():
+            own, subtree = after.get((level, name), (0, 0))
+            after[(level, name)] = (
+                own - amount if level == project_id else own,
+                subtree - amount)
+    return after
+
+
 def move_levels(old_chain, new_chain):
     """The levels a subtree leaves and joins when it is moved.
 

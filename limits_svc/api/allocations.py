@@ -28,21 +28,18 @@ def _authorize_project(action, project_id):
                          not_found=common.no_such_project(project_id))
 
 
-def _authorize_leaving(action, consumer_id, project_id):
-    """A request that moves a consumer into ``project_id`` also acts on
-    the project the consumer leaves, so ``action`` is checked there too.
+def _authorize_leaving(action):
+    """A check of ``action`` on the project a consumer leaves: a request
+    that moves a consumer into another project also acts on the project
+    the consumer is in now.  The DB layer calls it under the consumer's
+    lock, with that project.
 
     (A 403: a consumer id is the caller's own choice, and it names another
     project's consumer.)
     """
-    with controller.reader() as session:
-        try:
-            current = db_api.get_allocation(session, consumer_id)
-        except db_api.AllocationNotFound:
-            return
-    if current['project_id'] != project_id:
-        controller.authorize(action,
-                             policy.project_target(current['project_id']))
+    def check(project_id):
+        controller.authorize(action, policy.project_target(project_id))
+    return check
 
 
 class AllocationsController(rest.RestController):
@@ -75,7 +72,6 @@ class AllocationsController(rest.RestController):
         validation.validate(schema.PUT_CONSUMER, consumer_id)
         body = validation.json_body(schema.PUT)
         _authorize_project('allocation:put', body['project_id'])
-        _authorize_leaving('allocation:put', consumer_id, body['project_id'])
         expires_at = None
         if body.get('expires_in'):
             expires_at = db_api.utcnow() + datetime.timedelta(
@@ -84,19 +80,18 @@ class AllocationsController(rest.RestController):
         db_api.purge_expired_if_due(req.db, req.context)
         allocation = db_api.put_allocation(
             req.db, req.context, consumer_id, body['project_id'],
-            body['resources'], _no_limit_policy(), expires_at)
+            body['resources'], _no_limit_policy(), expires_at,
+            check_held=_authorize_leaving('allocation:put'))
         return {'allocation': _allocation_dict(allocation)}
 
     @pecan.expose('json')
     def delete(self, consumer_id):
-        with controller.reader() as session:
-            allocation = db_api.get_allocation(session, consumer_id)
-        controller.authorize(
-            'allocation:delete',
-            policy.project_target(allocation['project_id']),
-            not_found=common.no_such_allocation(consumer_id))
+        def check(project_id):
+            controller.authorize(
+                'allocation:delete', policy.project_target(project_id),
+                not_found=common.no_such_allocation(consumer_id))
         db_api.delete_allocation(pecan.request.db, pecan.request.context,
-                                 consumer_id)
+                                 consumer_id, check_held=check)
         controller.no_content()
 
 
@@ -107,19 +102,17 @@ class EnforceController(rest.RestController):
     def post(self):
         body = validation.json_body(schema.ENFORCE)
         _authorize_project('enforce', body['project_id'])
-        if body.get('consumer_id'):
-            # The dry run counts the consumer's current allocation.
-            _authorize_leaving('enforce', body['consumer_id'],
-                               body['project_id'])
         with controller.reader() as session:
             decision = db_api.decide(
                 session.connection(), body.get('consumer_id'),
                 body['project_id'], body['resources'], _no_limit_policy(),
                 lock=False)
-        violations = decision[-1]
-        return {'allowed': not violations,
-                'deltas': decision[-2],
-                'blocking': [v.to_dict() for v in violations]}
+        if decision.held_project_id not in (None, body['project_id']):
+            # The dry run counts the consumer's allocation where it is.
+            _authorize_leaving('enforce')(decision.held_project_id)
+        return {'allowed': decision.allowed,
+                'deltas': decision.deltas,
+                'blocking': [v.to_dict() for v in decision.violations]}
 
 
 class UsagesController(rest.RestController):

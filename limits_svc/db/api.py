@@ -843,12 +843,29 @@ def decide(conn, consumer_id, project_id, resources, no_limit_policy,
     The consumer's previous allocation (even an expired reservation that
     was not purged yet: the ledger still counts it) is replaced.
     :param conn: a Connection (``session.connection()`` in a session).
-    :returns: ``(old_rows, old, old_chain, chain, deltas, violations)``
+    :returns: a :class:`Decision`.
     """
     old_rows = _current_allocation(conn, consumer_id, lock) \
         if consumer_id else []
-    return (old_rows,) + _decide(conn, old_rows, project_id, resources,
-                                 no_limit_policy, lock)
+    old, old_chain, chain, deltas, violations = _decide(
+        conn, old_rows, project_id, resources, no_limit_policy, lock)
+    return Decision(old_rows[0].project_id if old_rows else None, deltas,
+                    violations)
+
+
+class Decision(collections.namedtuple(
+        'Decision', 'held_project_id deltas violations')):
+    """What :func:`decide` found.
+
+    ``held_project_id``: the project the consumer's allocation is in now
+    (None for a new consumer); ``deltas``: ``{resource: change}``;
+    ``violations``: :class:`limits_svc.quota_tree.Violation` objects,
+    empty when the allocation would be allowed.
+    """
+
+    @property
+    def allowed(self):
+        return not self.violations
 
 
 def _decide(conn, old_rows, project_id, resources, no_limit_policy, lock):
@@ -870,14 +887,7 @@ def _decide(conn, old_rows, project_id, resources, no_limit_policy, lock):
     usages = (_locked_usages(conn, pairs) if lock else
               _read_usages(conn, pairs))
     if old and old_project != project_id:
-        # Free the old allocation first: moving is give-back then take.
-        usages = dict(usages)
-        for level in old_chain:
-            for name, amount in old.items():
-                own, sub = usages.get((level, name), (0, 0))
-                usages[(level, name)] = (
-                    own - amount if level == old_project else own,
-                    sub - amount)
+        usages = quota_tree.freed_usages(usages, old_project, old_chain, old)
     violations = quota_tree.check_allocation(
         _levels(chain, usages, catalog, names, project_id), deltas)
     return old, old_chain, chain, deltas, violations
@@ -943,12 +953,21 @@ _INSERT_ALLOCATION = _ALLOCATION.insert()
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
                            retry_interval=0.05, inc_retry_interval=True)
 def put_allocation(db, ctx, consumer_id, project_id, resources,
-                   no_limit_policy, expires_at=None):
-    """Replace the consumer's allocation, atomically, or raise OverLimit."""
+                   no_limit_policy, expires_at=None, check_held=None):
+    """Replace the consumer's allocation, atomically, or raise OverLimit.
+
+    :param check_held: called with the project the consumer's allocation
+        is in now, under the consumer's lock, when that is another project
+        than ``project_id`` (the request also acts there); it raises to
+        refuse, and nothing is written.
+    """
     with db.writer.connection.using(ctx) as conn:
         _lock_for_ledger(conn, consumer_id)
         old_rows, chain, catalog = held_chain_and_limits(
             conn, consumer_id, project_id, resources, no_limit_policy)
+        if (check_held is not None and old_rows and
+                old_rows[0].project_id != project_id):
+            check_held(old_rows[0].project_id)
         if _only_grows(old_rows, project_id, resources):
             _take(conn, old_rows, project_id, chain, catalog, resources)
         else:
@@ -979,13 +998,20 @@ def _free(conn, consumer_id, rows):
 
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
                            retry_interval=0.05, inc_retry_interval=True)
-def delete_allocation(db, ctx, consumer_id):
+def delete_allocation(db, ctx, consumer_id, check_held=None):
+    """Free the consumer's allocation.
+
+    :param check_held: called with the allocation's project under the
+        consumer's lock; it raises to refuse, and nothing is written.
+    """
     with db.writer.connection.using(ctx) as conn:
         _lock_for_ledger(conn, consumer_id)
         rows = _current_allocation(conn, consumer_id, lock=True)
         if not rows:
             raise AllocationNotFound('No allocation for consumer %s.'
                                      % consumer_id)
+        if check_held is not None:
+            check_held(rows[0].project_id)
         _free(conn, consumer_id, rows)
 
 
