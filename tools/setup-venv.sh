@@ -1,15 +1,46 @@
 #!/usr/bin/env bash
 # Create (or update) the project's virtualenv in .venv and install Arbiter
-# into it in develop mode. Usage: tools/setup-venv.sh [--with-tests]
+# into it in develop mode, with python-openstackclient so that
+# `openstack quota ...` works against a local run.
+# Usage: tools/setup-venv.sh [--with-tests]
+#
+# The install runs only when something it depends on changed: a stamp in
+# .venv records the hashes of requirements.txt, setup.cfg, this script, the
+# Python version (and test-requirements.txt with --with-tests). pip's and
+# setuptools' output goes to .venv/setup.log and is shown only if the
+# install fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Some tools leave a plain file named .venv behind; a venv needs the name.
 [ -e .venv ] && [ ! -d .venv ] && rm -f .venv
-python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-reqs=(-r requirements.txt)
-if [ "${1:-}" = "--with-tests" ]; then
-  reqs+=(-r test-requirements.txt)
+
+with_tests=false
+[ "${1:-}" = "--with-tests" ] && with_tests=true
+
+inputs=(requirements.txt setup.cfg tools/setup-venv.sh)
+$with_tests && inputs+=(test-requirements.txt)
+stamp_of() { { python3 --version; sha256sum "$@"; } | sha256sum | cut -d' ' -f1; }
+stamp_file=.venv/setup-stamp
+$with_tests && stamp_file=.venv/setup-stamp-tests
+stamp=$(stamp_of "${inputs[@]}")
+
+if [ -x .venv/bin/python ] && [ -f "$stamp_file" ] &&
+   [ "$(cat "$stamp_file")" = "$stamp" ]; then
+  exit 0
 fi
-echo "Installing Arbiter and its requirements into .venv ..."
-.venv/bin/python -m pip install --quiet "${reqs[@]}" -e .
+
+reqs=(-r requirements.txt python-openstackclient)
+$with_tests && reqs+=(-r test-requirements.txt)
+echo "Installing Arbiter and its requirements into .venv (log: .venv/setup.log) ..."
+python3 -m venv .venv
+log=.venv/setup.log
+if ! { .venv/bin/python -m pip install --quiet --upgrade pip &&
+       .venv/bin/python -m pip install --quiet "${reqs[@]}" -e . ; } \
+     >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  echo "tools/setup-venv.sh: installing into .venv failed; the full output is in $log" >&2
+  exit 1
+fi
+# An install with the tests is also a complete install without them.
+stamp_of requirements.txt setup.cfg tools/setup-venv.sh > .venv/setup-stamp
+echo "$stamp" > "$stamp_file"
