@@ -33,7 +33,8 @@ it is obtained through public hooks only:
   public ``connection_parameters``.  oslo.db gives SQLite files a
   ``NullPool``: a new connection per transaction repeats its PRAGMAs, and
   closing the last one checkpoints and deletes the WAL, so the next commit
-  recreates it.  Pooling took a lone allocation from about 5 ms to 3.5 ms
+  recreates it.  With the pool, a lone allocation's p50 was 2.3-2.5 ms
+  instead of 4-28 ms on a loaded 2-core machine
   (``doc/source/admin/database.rst``).
 
 Each of these is checked when the :class:`Database` is built
