@@ -23,7 +23,7 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from limits_svc.clients import keystone as keystone_client
-from limits_svc.db import api as db_api
+from limits_svc.db import keystone as keystone_db
 from limits_svc import keystone_sync
 from svc_common import context
 
@@ -40,8 +40,8 @@ def sync(conf, db, adapter=None):
     projects, registered, limits = keystone_client.fetch(adapter)
     snap = keystone_sync.snapshot(projects, registered, limits,
                                   conf.keystone.subtree_marker)
-    with db.writer.using(context.admin_context()) as session:
-        counts = db_api.replace_from_keystone(session, snap)
+    counts = keystone_db.replace_from_keystone(db, context.admin_context(),
+                                               snap)
     LOG.info('Synced from Keystone: %(projects)d projects, '
              '%(registered_limits)d registered limits, %(limits)d limits',
              counts)

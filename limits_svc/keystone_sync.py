@@ -1,8 +1,9 @@
 """Turn Keystone's projects and unified limits into limits_svc's rows.
 
 Pure mapping, no HTTP and no DB: :mod:`limits_svc.cmd.sync` fetches the
-lists through keystoneauth1 and :func:`limits_svc.db.api.replace_from_keystone`
-writes what this returns.
+lists through keystoneauth1 and
+:func:`limits_svc.db.keystone.replace_from_keystone` writes what this
+returns.
 
 Keystone's unified limits have no scope.  A project limit whose description
 contains the marker (``[subtree]`` by default, ``[keystone]

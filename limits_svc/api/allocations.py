@@ -6,7 +6,8 @@ import pecan
 from pecan import rest
 
 from limits_svc.api import common
-from limits_svc.db import api as db_api
+from limits_svc.db import allocations as allocations_db
+from limits_svc.db import usages as usages_db
 from limits_svc.schemas import allocation as schema
 from svc_common.api import controller
 from svc_common.api import validation
@@ -52,16 +53,16 @@ class AllocationsController(rest.RestController):
                              controller.list_target(project_id))
         limit, marker = validation.page(params,
                                         pecan.request.conf.api.max_limit)
-        with controller.reader() as session:
-            items = [_allocation_dict(a) for a in db_api.list_allocations(
-                session, limit, marker, project_id)]
+        req = pecan.request
+        items = [_allocation_dict(a) for a in allocations_db.list_allocations(
+            req.db, req.context, limit, marker, project_id)]
         return {'allocations': items, 'links': validation.links_for_page(
             items, limit, 'consumer_id', '/v1/allocations', params)}
 
     @pecan.expose('json')
     def get_one(self, consumer_id):
-        with controller.reader() as session:
-            allocation = db_api.get_allocation(session, consumer_id)
+        allocation = allocations_db.get_allocation(
+            pecan.request.db, pecan.request.context, consumer_id)
         controller.authorize(
             'allocation:get', policy.project_target(allocation['project_id']),
             not_found=common.no_such_allocation(consumer_id))
@@ -74,11 +75,11 @@ class AllocationsController(rest.RestController):
         _authorize_project('allocation:put', body['project_id'])
         expires_at = None
         if body.get('expires_in'):
-            expires_at = db_api.utcnow() + datetime.timedelta(
+            expires_at = allocations_db.utcnow() + datetime.timedelta(
                 seconds=body['expires_in'])
         req = pecan.request
-        db_api.purge_expired_if_due(req.db, req.context)
-        allocation = db_api.put_allocation(
+        allocations_db.purge_expired_if_due(req.db, req.context)
+        allocation = allocations_db.put_allocation(
             req.db, req.context, consumer_id, body['project_id'],
             body['resources'], _no_limit_policy(), expires_at,
             check_held=_authorize_leaving('allocation:put'))
@@ -90,8 +91,9 @@ class AllocationsController(rest.RestController):
             controller.authorize(
                 'allocation:delete', policy.project_target(project_id),
                 not_found=common.no_such_allocation(consumer_id))
-        db_api.delete_allocation(pecan.request.db, pecan.request.context,
-                                 consumer_id, check_held=check)
+        allocations_db.delete_allocation(
+            pecan.request.db, pecan.request.context, consumer_id,
+            check_held=check)
         controller.no_content()
 
 
@@ -102,11 +104,9 @@ class EnforceController(rest.RestController):
     def post(self):
         body = validation.json_body(schema.ENFORCE)
         _authorize_project('enforce', body['project_id'])
-        with controller.reader() as session:
-            decision = db_api.decide(
-                session.connection(), body.get('consumer_id'),
-                body['project_id'], body['resources'], _no_limit_policy(),
-                lock=False)
+        decision = allocations_db.decide(
+            pecan.request.db, pecan.request.context, body.get('consumer_id'),
+            body['project_id'], body['resources'], _no_limit_policy())
         if decision.held_project_id not in (None, body['project_id']):
             # The dry run counts the consumer's allocation where it is.
             _authorize_leaving('enforce')(decision.held_project_id)
@@ -122,7 +122,7 @@ class UsagesController(rest.RestController):
     def put(self, project_id):
         _authorize_project('usage:reconcile', project_id)
         body = validation.json_body(schema.RECONCILE)
-        deltas = db_api.reconcile_usage(pecan.request.db,
-                                        pecan.request.context, project_id,
-                                        body['resources'])
+        deltas = usages_db.reconcile_usage(
+            pecan.request.db, pecan.request.context, project_id,
+            body['resources'])
         return {'project_id': project_id, 'adjusted': deltas}

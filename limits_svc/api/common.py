@@ -7,7 +7,9 @@ created/no_content, the visible project) are in
 
 import pecan
 
-from limits_svc.db import api as db_api
+from limits_svc.db import allocations as allocations_db
+from limits_svc.db import limits as limits_db
+from limits_svc.db import tree
 from svc_common import errors
 
 
@@ -24,13 +26,13 @@ def require_local_mode(what):
 # project's object is answered exactly like one that does not exist.
 
 def no_such_project(project_id):
-    return db_api.ProjectNotFound('No project %s.' % project_id)
+    return tree.ProjectNotFound('No project %s.' % project_id)
 
 
 def no_such_allocation(consumer_id):
-    return db_api.AllocationNotFound('No allocation for consumer %s.'
-                                     % consumer_id)
+    return allocations_db.AllocationNotFound(
+        'No allocation for consumer %s.' % consumer_id)
 
 
 def no_such_limit(limit_id):
-    return db_api.LimitNotFound('No limit %s.' % limit_id)
+    return limits_db.LimitNotFound('No limit %s.' % limit_id)

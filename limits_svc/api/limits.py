@@ -4,7 +4,7 @@ import pecan
 from pecan import rest
 
 from limits_svc.api import common
-from limits_svc.db import api as db_api
+from limits_svc.db import limits as limits_db
 from limits_svc.db import models
 from limits_svc.schemas import limit as schema
 from svc_common.api import controller
@@ -55,9 +55,8 @@ class _LimitsController(rest.RestController):
     def _authorize_row(self, action, limit_id, target_of):
         """Look the limit up, check ``action`` on its target and return
         the limit as a dict."""
-        with controller.reader() as session:
-            limit = _limit_dict(db_api.get_limit(session, self.MODEL,
-                                                 limit_id))
+        limit = _limit_dict(limits_db.get_limit(
+            pecan.request.db, pecan.request.context, self.MODEL, limit_id))
         controller.authorize('%s:%s' % (self.KIND, action),
                              target_of(limit.get('project_id')),
                              not_found=common.no_such_limit(limit_id))
@@ -74,9 +73,9 @@ class _LimitsController(rest.RestController):
                              controller.list_target(filters.get('project_id')))
         limit, marker = validation.page(params,
                                         pecan.request.conf.api.max_limit)
-        with controller.reader() as session:
-            items = [_limit_dict(row) for row in db_api.list_limits(
-                session, self.MODEL, filters, limit, marker)]
+        items = [_limit_dict(row) for row in limits_db.list_limits(
+            pecan.request.db, pecan.request.context, self.MODEL, filters,
+            limit, marker)]
         return {self.COLLECTION: items, 'links': validation.links_for_page(
             items, limit, 'id', '/v1/%s' % self.COLLECTION, params)}
 
@@ -94,25 +93,25 @@ class _LimitsController(rest.RestController):
             not_found=common.no_such_project(project_id) if project_id
             else None)
         common.require_local_mode('Limits')
-        with controller.writer() as session:
-            row = db_api.create_limit(session, self.MODEL, dict(body))
-            return controller.created({self.MEMBER: _limit_dict(row)})
+        row = limits_db.create_limit(pecan.request.db, pecan.request.context,
+                                     self.MODEL, body)
+        return controller.created({self.MEMBER: _limit_dict(row)})
 
     @pecan.expose('json')
     def patch(self, limit_id):
         self._authorize_row('update', limit_id, self._write_target)
         common.require_local_mode('Limits')
         body = validation.json_body(self.UPDATE)
-        with controller.writer() as session:
-            row = db_api.update_limit(session, self.MODEL, limit_id, body)
-            return {self.MEMBER: _limit_dict(row)}
+        row = limits_db.update_limit(pecan.request.db, pecan.request.context,
+                                     self.MODEL, limit_id, body)
+        return {self.MEMBER: _limit_dict(row)}
 
     @pecan.expose('json')
     def delete(self, limit_id):
         self._authorize_row('delete', limit_id, self._write_target)
         common.require_local_mode('Limits')
-        with controller.writer() as session:
-            db_api.delete_limit(session, self.MODEL, limit_id)
+        limits_db.delete_limit(pecan.request.db, pecan.request.context,
+                               self.MODEL, limit_id)
         controller.no_content()
 
 

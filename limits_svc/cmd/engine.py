@@ -19,7 +19,7 @@ import sys
 
 from oslo_log import log as logging
 
-from limits_svc.db import api as db_api
+from limits_svc.db import allocations as allocations_db
 from limits_svc import keystone_engine
 from limits_svc import service
 from svc_common import config
@@ -34,7 +34,7 @@ PURGE_TASK = 'purge-expired-reservations'
 
 def purge_expired(db):
     """Free the expired reservations; how many were freed."""
-    freed = db_api.purge_expired(db, context.admin_context())
+    freed = allocations_db.purge_expired(db, context.admin_context())
     if freed:
         LOG.info('Freed %d expired reservations', freed)
     return freed

@@ -9,7 +9,7 @@ bug, a hand edit, a restore of one table and not the other), an operator
 can see it and repair it here: ``limits-manage usage audit [--fix]`` and
 the ``limits-status upgrade check``.
 
-The audit holds the tree lock exclusively (see :mod:`limits_svc.db.api`)
+The audit holds the tree lock exclusively (see :mod:`limits_svc.db.tree`)
 so that it reads the counters and the allocations as one consistent
 picture, and a repair writes every counter in that same transaction.
 """
@@ -18,8 +18,8 @@ import collections
 
 import sqlalchemy as sa
 
-from limits_svc.db import api as db_api
 from limits_svc.db import models
+from limits_svc.db import tree
 from limits_svc import quota_tree
 
 _USAGE = models.Usage.__table__
@@ -123,7 +123,7 @@ def audit(db, ctx, fix=False):
     :returns: the list of :class:`Drift` found (before any repair).
     """
     with db.writer.connection.using(ctx) as conn:
-        db_api.lock_tree(conn, exclusive=True)
+        tree.lock_tree(conn, exclusive=True)
         drifts = find_drift(conn)
         if fix and drifts:
             _repair(conn, drifts)

@@ -1,0 +1,162 @@
+"""Registered limits and project limits.
+
+Reading the limits on every decision (no cache) is what makes a limit
+change count from the very next allocation, in every API process.
+"""
+
+import uuid
+
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+
+from limits_svc.db import models
+from limits_svc.db import tree
+from limits_svc import quota_tree
+from svc_common import errors
+
+
+class LimitNotFound(errors.NotFound):
+    code = 'limit_not_found'
+
+
+def catalog_for(session, project_ids, resource_names, no_limit_policy):
+    """The limits of these projects and resources as a LimitCatalog."""
+    registered = session.execute(sa.select(
+        models.RegisteredLimit.resource_name,
+        models.RegisteredLimit.default_limit).where(
+        models.RegisteredLimit.resource_name.in_(resource_names)))
+    overrides = session.execute(sa.select(
+        models.ProjectLimit.project_id, models.ProjectLimit.resource_name,
+        models.ProjectLimit.scope, models.ProjectLimit.resource_limit).where(
+        models.ProjectLimit.project_id.in_(project_ids),
+        models.ProjectLimit.resource_name.in_(resource_names)))
+    return build_catalog(registered, overrides, no_limit_policy)
+
+
+def build_catalog(registered_rows, project_rows, no_limit_policy):
+    """A LimitCatalog from ``(resource, default)`` and ``(project,
+    resource, scope, limit)`` rows.
+
+    Limits of the same resource name from several services or regions
+    collapse to the most restrictive one, so that no limit is ever missed.
+    """
+    registered = {}
+    for name, value in registered_rows:
+        registered[name] = _tighter(registered.get(name), value)
+    overrides = {}
+    for project_id, name, scope, value in project_rows:
+        key = (project_id, name, scope)
+        overrides[key] = _tighter(overrides.get(key), value)
+    return quota_tree.LimitCatalog(
+        registered,
+        [quota_tree.ProjectLimit(p, r, value, s)
+         for (p, r, s), value in overrides.items()],
+        no_limit_policy)
+
+
+def _tighter(current, new):
+    if current is None or current == quota_tree.UNLIMITED:
+        return new
+    if new == quota_tree.UNLIMITED:
+        return current
+    return min(current, new)
+
+
+def limited_resource_names(session, project_ids):
+    """Resources that a project limit on one of these projects names."""
+    return set(session.scalars(sa.select(
+        models.ProjectLimit.resource_name).where(
+        models.ProjectLimit.project_id.in_(project_ids)).distinct()))
+
+
+def _limit_query(model, filters):
+    query = sa.select(model)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(model, name) == value)
+    return query
+
+
+def list_limits(db, ctx, model, filters, limit, marker=None):
+    """Limits of ``model`` (RegisteredLimit or ProjectLimit) equal to
+    ``filters`` (None: any), by id, at most ``limit`` after ``marker``."""
+    query = _limit_query(model, filters).order_by(model.id)
+    if marker is not None:
+        query = query.where(model.id > marker)
+    with db.reader.using(ctx) as session:
+        return session.scalars(query.limit(limit)).all()
+
+
+def _get(session, model, limit_id):
+    row = session.get(model, limit_id)
+    if row is None:
+        raise LimitNotFound('No limit %s.' % limit_id)
+    return row
+
+
+def get_limit(db, ctx, model, limit_id):
+    with db.reader.using(ctx) as session:
+        return _get(session, model, limit_id)
+
+
+# The columns that make a limit "the same limit" (NULL counts as a value,
+# as in the unique indexes of models.py).
+_LIMIT_IDENTITY = {
+    models.RegisteredLimit: ('service_id', 'region_id', 'resource_name'),
+    models.ProjectLimit: ('project_id', 'domain_id', 'service_id',
+                          'region_id', 'resource_name', 'scope'),
+}
+
+
+def _equal_limit_exists(session, model, values):
+    """The same check as the unique index, for a clear answer first."""
+    query = sa.select(model.id)
+    for name in _LIMIT_IDENTITY[model]:
+        column = getattr(model, name)
+        value = values.get(name)
+        query = query.where(column.is_(None) if value is None
+                            else column == value)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _exists_already():
+    return errors.Conflict('An equal limit exists already.',
+                           code='limit_exists')
+
+
+def _flush(session):
+    """Flush; an equal limit written meanwhile by another transaction
+    is refused by the unique index and answered like the check above."""
+    try:
+        session.flush()
+    except db_exc.DBDuplicateEntry as exc:
+        raise _exists_already() from exc
+
+
+def create_limit(db, ctx, model, values):
+    values = dict(values)
+    if model is models.ProjectLimit:
+        values.setdefault('scope', quota_tree.SCOPE_PROJECT)
+    with db.writer.using(ctx) as session:
+        if values.get('project_id'):
+            tree.require_project(session, values['project_id'])
+        if _equal_limit_exists(session, model, values):
+            raise _exists_already()
+        row = model(id=values.pop('id', None) or uuid.uuid4().hex, **values)
+        session.add(row)
+        _flush(session)
+        return row
+
+
+def update_limit(db, ctx, model, limit_id, values):
+    with db.writer.using(ctx) as session:
+        row = _get(session, model, limit_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+        _flush(session)
+        return row
+
+
+def delete_limit(db, ctx, model, limit_id):
+    with db.writer.using(ctx) as session:
+        session.delete(_get(session, model, limit_id))

@@ -1,0 +1,163 @@
+"""The projects of the tree: create, read, rename, move, delete.
+
+A move holds the tree lock exclusively (see :mod:`limits_svc.db.tree`) and
+carries the moved subtree's usage from the chain it leaves to the chain it
+joins.
+"""
+
+from oslo_db import api as oslo_db_api
+import sqlalchemy as sa
+
+from limits_svc.db import limits
+from limits_svc.db import models
+from limits_svc.db import tree
+from limits_svc.db import usages
+from limits_svc import quota_tree
+from svc_common import errors
+
+_USAGE = models.Usage.__table__
+
+
+class _Unset(object):
+    """Marks an argument that was not given (None is a value here)."""
+
+
+UNSET = _Unset()
+
+
+def get_project(db, ctx, project_id):
+    with db.reader.using(ctx) as session:
+        return tree.require_project(session, project_id)
+
+
+def list_projects(db, ctx, limit, marker=None, parent_id=None, only=None):
+    """Projects by id, at most ``limit`` after ``marker``; ``only``: the
+    one project a project-scoped caller may see."""
+    query = sa.select(models.Project).order_by(models.Project.id)
+    if only is not None:
+        query = query.where(models.Project.id == only)
+    if parent_id is not None:
+        query = query.where(models.Project.parent_id == parent_id)
+    if marker is not None:
+        query = query.where(models.Project.id > marker)
+    with db.reader.using(ctx) as session:
+        return session.scalars(query.limit(limit)).all()
+
+
+def create_project(db, ctx, project_id, name=None, parent_id=None,
+                   domain_id='default'):
+    with db.writer.using(ctx) as session:
+        if session.get(models.Project, project_id) is not None:
+            raise errors.Conflict('Project %s exists already.' % project_id,
+                                  code='project_exists')
+        if parent_id is not None:
+            tree.require_project(session, parent_id)
+        project = models.Project(id=project_id, name=name,
+                                 parent_id=parent_id, domain_id=domain_id)
+        session.add(project)
+        session.flush()
+        session.refresh(project)
+        return project
+
+
+@oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                           retry_interval=0.05, inc_retry_interval=True)
+def update_project(db, ctx, project_id, no_limit_policy, name=UNSET,
+                   parent_id=UNSET):
+    """Rename and/or move a project; returns the Project.
+
+    A move holds the tree lock exclusively, so no allocation runs while
+    the counters of the two chains change; it costs what the moved subtree
+    costs (one summing query over it) plus the levels of the two chains.
+    """
+    with db.writer.using(ctx) as session:
+        if parent_id is not UNSET:
+            tree.lock_tree(session.connection(), exclusive=True)
+        project = tree.require_project(session, project_id)
+        if name is not UNSET:
+            project.name = name
+        if parent_id is not UNSET and parent_id != project.parent_id:
+            _move(session, project, parent_id, no_limit_policy)
+        session.flush()
+        session.refresh(project)
+        return project
+
+
+def _subtree_own_usage_statement():
+    walk = tree.walk_cte(downwards=True)
+    return sa.select(_USAGE.c.resource_name,
+                     sa.func.sum(_USAGE.c.own_used)).join(
+        walk, walk.c.id == _USAGE.c.project_id).group_by(
+        _USAGE.c.resource_name)
+
+
+_SUBTREE_OWN_USAGE = _subtree_own_usage_statement()
+
+
+def _move(session, project, parent_id, no_limit_policy):
+    """Hang ``project`` (and its subtree) under ``parent_id``.
+
+    The moved subtree's usage leaves the levels of the old chain that are
+    not on the new one and joins the levels of the new chain that are not
+    on the old one; levels on both (common ancestors) do not change, and
+    only the levels that grow are checked against their subtree limits.
+    """
+    conn = session.connection()
+    new_chain = ([] if parent_id is None else
+                 tree.chain_ids(conn, parent_id))
+    if project.id in new_chain:
+        raise errors.Conflict(
+            'Project %s cannot move under its own subtree.' % project.id,
+            code='project_cycle')
+    old_chain = (tree.chain_or_orphan(conn, project.parent_id)
+                 if project.parent_id is not None else [])
+    moved = {name: int(amount) for name, amount in conn.execute(
+        _SUBTREE_OWN_USAGE, {'project_id': project.id}) if amount}
+    losing, gaining = quota_tree.move_levels(old_chain, new_chain)
+    changes = {}
+    for name, amount in moved.items():
+        for level in losing:
+            changes[(level, name)] = (0, -amount)
+        for level in gaining:
+            changes[(level, name)] = (0, amount)
+    after = usages.add_usage(conn, changes)
+    if gaining and moved:
+        catalog = limits.catalog_for(conn, gaining, sorted(moved),
+                                     no_limit_policy)
+        before = {level: {name: after[(level, name)][1] - amount
+                          for name, amount in moved.items()}
+                  for level in gaining}
+        violations = quota_tree.check_move(
+            [quota_tree.subtree_level(level, before[level], catalog)
+             for level in gaining], moved)
+        if violations:
+            raise usages.OverLimit(violations)
+    project.parent_id = parent_id
+
+
+@oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                           retry_interval=0.05, inc_retry_interval=True)
+def delete_project(db, ctx, project_id):
+    """Delete a project with no children and no allocations, and its
+    limits and counters (under the tree lock, so that no allocation can
+    slip into it meanwhile)."""
+    with db.writer.using(ctx) as session:
+        tree.lock_tree(session.connection(), exclusive=True)
+        project = tree.require_project(session, project_id)
+        child = session.scalar(sa.select(models.Project.id).where(
+            models.Project.parent_id == project_id).limit(1))
+        if child is not None:
+            raise errors.Conflict(
+                'Project %s still has child projects.' % project_id,
+                code='project_has_children')
+        used = session.scalar(sa.select(models.Allocation.consumer_id).where(
+            models.Allocation.project_id == project_id).limit(1))
+        if used is not None:
+            raise errors.Conflict(
+                'Project %s still has allocations.' % project_id,
+                code='project_in_use')
+        session.execute(sa.delete(models.ProjectLimit).where(
+            models.ProjectLimit.project_id == project_id))
+        session.execute(sa.delete(models.Usage).where(
+            models.Usage.project_id == project_id))
+        session.delete(project)

@@ -1,0 +1,151 @@
+"""The shape of the project tree, and the lock that holds it still.
+
+An allocation walks the chain of its project (``[project, parent, ...,
+root]``), then locks and changes the usage counters of that chain.  A
+project move that ran between the two would leave the allocation adding
+to the counters of a chain that no longer exists.  So every ledger writer
+holds the *tree lock* shared (:func:`lock_for_ledger`), and every change of
+the tree's shape (a move, a delete, a resync from Keystone, an audit
+repair) holds it exclusively (:func:`lock_tree`): a transaction-scoped
+advisory lock on PostgreSQL, while SQLite's ``BEGIN IMMEDIATE`` already
+serialises every writer.  The tree lock is always the first lock a
+transaction takes, so it adds no deadlock.
+
+The functions here take a Connection or Session of an open transaction:
+they are building blocks of the other ``limits_svc.db`` modules.
+"""
+
+import sqlalchemy as sa
+
+from limits_svc.db import models
+from svc_common import errors
+
+# A chain longer than this is a loop in the data, not a real tree.
+MAX_DEPTH = 64
+
+
+class ProjectNotFound(errors.NotFound):
+    code = 'project_not_found'
+
+
+def walk_cte(downwards):
+    """A recursive CTE ``walk(id, parent_id, depth)`` from the project
+    ``:project_id``: its ancestors (depth 1 is the parent) or its
+    subtree."""
+    projects = models.Project.__table__
+    anchor = sa.select(projects.c.id, projects.c.parent_id,
+                       sa.literal(0).label('depth')).where(
+        projects.c.id == sa.bindparam('project_id')).cte(
+        'walk', recursive=True)
+    link = (projects.c.parent_id == anchor.c.id if downwards else
+            projects.c.id == anchor.c.parent_id)
+    step = sa.select(projects.c.id, projects.c.parent_id,
+                     (anchor.c.depth + 1).label('depth')).join(
+        anchor, link).where(anchor.c.depth < MAX_DEPTH)
+    return anchor.union_all(step)
+
+
+def require_project(session, project_id):
+    """The Project, or ProjectNotFound."""
+    project = session.get(models.Project, project_id)
+    if project is None:
+        raise ProjectNotFound('No project %s.' % project_id)
+    return project
+
+
+def _walk_statement(downwards):
+    walk = walk_cte(downwards)
+    return sa.select(walk.c.id, walk.c.parent_id).order_by(walk.c.depth)
+
+
+# Built once: SQLAlchemy then finds their compiled form in its cache.
+_WALK = {downwards: _walk_statement(downwards)
+         for downwards in (False, True)}
+
+
+def _walk(session, project_id, downwards):
+    """Rows ``(id, parent_id)`` reached from ``project_id`` in one
+    recursive query: its ancestors (nearest first) or its subtree."""
+    rows = session.execute(_WALK[downwards],
+                           {'project_id': project_id}).all()
+    if not rows:
+        raise ProjectNotFound('No project %s.' % project_id)
+    return rows
+
+
+def chain_ids(session, project_id):
+    """``[project_id, parent, ..., root]``."""
+    return [row.id for row in _walk(session, project_id, downwards=False)]
+
+
+def chain_or_orphan(conn, project_id):
+    """:func:`chain_ids`, or just the project when it is gone (an
+    allocation may outlive a project that left Keystone)."""
+    try:
+        return chain_ids(conn, project_id)
+    except ProjectNotFound:
+        return [project_id]
+
+
+def subtree_parents(session, project_id):
+    """``{id: parent_id}`` of ``project_id`` and all its descendants."""
+    parents = {row.id: row.parent_id
+               for row in _walk(session, project_id, downwards=True)}
+    parents[project_id] = None  # the report's root
+    return parents
+
+
+# pg_advisory_xact_lock keys are (class, id); the classes are "LIM" for
+# a consumer and "LIT" for the tree (one lock, id 0).
+_CONSUMER_LOCK_CLASS = 0x4c494d
+_TREE_LOCK_CLASS = 0x4c4954
+
+
+_LOCK_TREE = {
+    True: sa.select(sa.func.pg_advisory_xact_lock(_TREE_LOCK_CLASS, 0)),
+    False: sa.select(sa.func.pg_advisory_xact_lock_shared(
+        _TREE_LOCK_CLASS, 0)),
+}
+
+
+def _lock_tree_then_consumer_statement():
+    # The tree lock sits in a subquery behind OFFSET 0 so that PostgreSQL
+    # takes it before it computes the select list (the consumer lock):
+    # every writer takes the tree lock first, which keeps the two locks
+    # free of deadlocks with a move that waits for the tree.
+    tree = sa.select(sa.func.pg_advisory_xact_lock_shared(
+        _TREE_LOCK_CLASS, 0).label('tree')).offset(0).subquery()
+    return sa.select(sa.func.pg_advisory_xact_lock(
+        _CONSUMER_LOCK_CLASS,
+        sa.func.hashtext(sa.bindparam('consumer_id')))).select_from(tree)
+
+
+_LOCK_TREE_THEN_CONSUMER = _lock_tree_then_consumer_statement()
+
+
+def lock_tree(conn, exclusive):
+    """Hold the shape of the tree for this transaction (see the module
+    docstring): shared by ledger writers, exclusive by tree changes."""
+    if conn.dialect.name == 'postgresql':
+        conn.execute(_LOCK_TREE[exclusive])
+
+
+def lock_for_ledger(conn, consumer_id=None):
+    """What a ledger writer locks before it reads anything: the tree
+    (shared) and, given one, the consumer.
+
+    ``SELECT ... FOR UPDATE`` on the consumer's allocation rows locks
+    nothing when there are none yet, and a writer that waited on them does
+    not see the rows the other one inserted (PostgreSQL reads as of the
+    start of each statement): two PUTs of one consumer could both count
+    themselves and leave it with rows in two projects, which a later
+    DELETE frees from the wrong one.  A transaction-scoped advisory lock on
+    the consumer id, taken before anything is read, closes that.  SQLite's
+    ``BEGIN IMMEDIATE`` serialises every writer already.
+    """
+    if conn.dialect.name != 'postgresql':
+        return
+    if consumer_id is None:
+        conn.execute(_LOCK_TREE[False])
+    else:
+        conn.execute(_LOCK_TREE_THEN_CONSUMER, {'consumer_id': consumer_id})

@@ -1,0 +1,305 @@
+"""The ledger's counters: per project and resource, own and subtree usage.
+
+The allocation write path is atomic: the usage rows of every (level of
+the project's chain, resource) a change touches are created if missing
+and locked in one sorted order (``SELECT ... FOR UPDATE`` on PostgreSQL,
+sorted with ``COLLATE "C"`` so that it matches Python's code-point order;
+SQLite transactions hold the database's write lock from ``BEGIN
+IMMEDIATE``), the decision is taken on the locked figures, and the
+counters and allocation rows are written in the same transaction, or
+nothing is.  :func:`add_usage` does create, lock, add and read back in
+one upsert statement.  Since every writer locks the rows it reads, in the
+same order, two concurrent allocations that share a level serialise on
+that level's row, and no level can be pushed over a limit by a race.
+
+Counters are bounded by :data:`limits_svc.quota_tree.MAX_USAGE`: a write
+that would pass it is refused (:class:`UsageOverflow`).
+
+Functions that start with a Connection run inside a transaction that the
+caller holds; those that start with ``(db, ctx)`` open their own.
+"""
+
+from oslo_db import api as oslo_db_api
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from limits_svc.db import limits
+from limits_svc.db import models
+from limits_svc.db import tree
+from limits_svc import quota_tree
+from svc_common import errors
+
+
+class OverLimit(errors.Conflict):
+    code = 'over_limit'
+
+    def __init__(self, violations):
+        blocking = [v.to_dict() for v in violations]
+        detail = '; '.join(
+            '%s of project %s: %s limit %d, usage %d, requested %+d'
+            % (v['resource'], v['project_id'], v['scope'], v['limit'],
+               v['usage'], v['delta']) for v in blocking)
+        super().__init__('Over limit: %s.' % detail, blocking=blocking)
+
+
+class UsageOverflow(errors.Conflict):
+    code = 'usage_overflow'
+
+
+_USAGE = models.Usage.__table__
+
+
+def _insert_ignore_statement(insert):
+    """INSERT usage rows, skipping those whose primary key exists."""
+    return insert(_USAGE).on_conflict_do_nothing()
+
+
+_INSERT_IGNORE = {'postgresql': _insert_ignore_statement(pg_dialect.insert),
+                  'sqlite': _insert_ignore_statement(sqlite_dialect.insert)}
+
+
+def _usage_statement(lock, collation=None):
+    """The usage rows of ``:projects`` x ``:names``, sorted by key.
+
+    With ``lock`` (``FOR UPDATE``; nothing on SQLite, whose transaction
+    holds the whole database already) the rows are locked in that order.
+    ``collation`` makes PostgreSQL sort the way Python sorts strings (code
+    points), the order in which :func:`add_usage` locks rows too.
+    """
+    def key(column):
+        return column.collate(collation) if collation else column
+    query = sa.select(_USAGE.c.project_id, _USAGE.c.resource_name,
+                      _USAGE.c.own_used, _USAGE.c.subtree_used).where(
+        _USAGE.c.project_id.in_(sa.bindparam('projects', expanding=True)),
+        _USAGE.c.resource_name.in_(sa.bindparam('names', expanding=True))
+    ).order_by(key(_USAGE.c.project_id), key(_USAGE.c.resource_name))
+    return query.with_for_update() if lock else query
+
+
+_READ_USAGE = _usage_statement(lock=False)
+_LOCK_USAGE = {'postgresql': _usage_statement(lock=True, collation='C'),
+               'sqlite': _usage_statement(lock=True)}
+
+
+def read_usages(conn, pairs, lock=False):
+    """``{(project_id, resource_name): (own_used, subtree_used)}``."""
+    if not pairs:
+        return {}
+    query = _LOCK_USAGE[conn.dialect.name] if lock else _READ_USAGE
+    return {(row.project_id, row.resource_name):
+            (row.own_used, row.subtree_used)
+            for row in conn.execute(query, {
+                'projects': sorted({p for p, _ in pairs}),
+                'names': sorted({r for _, r in pairs})})}
+
+
+def locked_usages(conn, pairs):
+    """Lock the usage rows of ``pairs``, creating the missing ones first.
+
+    The common case (every row exists) costs one locking query; otherwise
+    the missing rows are inserted and the whole set locked again, in the
+    same sorted order.
+    """
+    pairs = set(pairs)
+    figures = read_usages(conn, pairs, lock=True)
+    missing = pairs.difference(figures)
+    if missing:
+        conn.execute(_INSERT_IGNORE[conn.dialect.name], [
+            {'project_id': p, 'resource_name': r, 'own_used': 0,
+             'subtree_used': 0, 'adjustment': 0} for p, r in sorted(missing)])
+        figures = read_usages(conn, pairs, lock=True)
+    return figures
+
+
+def _upsert_statement(insert):
+    """Add to the counters of the given rows, creating the missing ones,
+    and return the counters as they are now: one statement that creates,
+    locks (in the order of the rows given) and writes."""
+    stmt = insert(_USAGE)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_USAGE.c.project_id, _USAGE.c.resource_name],
+        set_={'own_used': _USAGE.c.own_used + stmt.excluded.own_used,
+              'subtree_used': (_USAGE.c.subtree_used +
+                               stmt.excluded.subtree_used)})
+    return stmt.returning(_USAGE.c.project_id, _USAGE.c.resource_name,
+                          _USAGE.c.own_used, _USAGE.c.subtree_used)
+
+
+_ADD_USAGE = {'postgresql': _upsert_statement(pg_dialect.insert),
+              'sqlite': _upsert_statement(sqlite_dialect.insert)}
+
+
+def _check_bounds(after):
+    """Refuse a write that takes a counter past what it may hold.
+
+    Amounts are bounded by the request schemas, and every counter is
+    checked here after each write, so that no sum ever reaches the end of
+    a 64-bit integer (PostgreSQL would fail the statement, SQLite would
+    turn the counter into a float): the write is refused and rolled back.
+    """
+    for (project_id, name), (own, sub) in after.items():
+        if max(own, sub) > quota_tree.MAX_USAGE:
+            raise UsageOverflow(
+                'The usage of %s in project %s would pass %d, the most '
+                'a counter may hold.' % (name, project_id,
+                                         quota_tree.MAX_USAGE))
+
+
+def add_usage(conn, changes):
+    """Add ``changes`` (``{(project_id, resource): (own, subtree)}``) to
+    the counters, creating missing rows; returns the counters after.
+
+    One upsert statement creates, locks (in sorted order) and writes the
+    rows and returns their new figures.
+    """
+    if not changes:
+        return {}
+    keys = sorted(changes)
+    rows = conn.execute(_ADD_USAGE[conn.dialect.name], [
+        {'project_id': p, 'resource_name': r,
+         'own_used': changes[(p, r)][0],
+         'subtree_used': changes[(p, r)][1], 'adjustment': 0}
+        for p, r in keys])
+    after = {(row.project_id, row.resource_name):
+             (row.own_used, row.subtree_used) for row in rows}
+    _check_bounds(after)
+    return after
+
+
+def changes_of(project_id, chain, deltas):
+    """``deltas`` on the project's own usage and every level's subtree
+    usage, as :func:`add_usage` takes them."""
+    return {(level, name): (delta if level == project_id else 0, delta)
+            for level in chain for name, delta in deltas.items() if delta}
+
+
+def apply(conn, project_id, chain, deltas):
+    """Add ``deltas`` to the project's own and its chain's subtree usage."""
+    return add_usage(conn, changes_of(project_id, chain, deltas))
+
+
+_NEGATIVE_ADJUSTMENTS = sa.select(
+    _USAGE.c.resource_name, _USAGE.c.adjustment).where(
+    _USAGE.c.project_id == sa.bindparam('project_id'),
+    _USAGE.c.adjustment < 0,
+    _USAGE.c.resource_name.in_(sa.bindparam('names', expanding=True)))
+
+
+_ADJUST = _USAGE.update().where(
+    _USAGE.c.project_id == sa.bindparam('p'),
+    _USAGE.c.resource_name == sa.bindparam('r')).values(
+    adjustment=_USAGE.c.adjustment + sa.bindparam('delta'))
+
+
+def adjust(conn, project_id, deltas):
+    """Add ``deltas`` ({resource: n}) to the project's adjustments."""
+    changes = [{'p': project_id, 'r': name, 'delta': delta}
+               for name, delta in sorted(deltas.items()) if delta]
+    if changes:
+        conn.execute(_ADJUST, changes)
+
+
+def give_back(conn, project_id, chain, freed):
+    """Take ``freed`` ({resource: amount > 0}) off the project's usage.
+
+    A negative adjustment (reconciliation found less in use than the
+    allocations say) means some allocations were already gone in truth;
+    freeing one of them now cancels that much of the adjustment instead of
+    counting it off twice, so usage never drops below zero.
+    """
+    if not freed:
+        return
+    negative = dict(conn.execute(_NEGATIVE_ADJUSTMENTS, {
+        'project_id': project_id, 'names': sorted(freed)}).all())
+    cancels = {name: min(amount, -negative.get(name, 0))
+               for name, amount in freed.items()}
+    adjust(conn, project_id, cancels)
+    apply(conn, project_id, chain, {name: cancels[name] - amount
+                                    for name, amount in freed.items()})
+
+
+def _usages_by_project(session, column, project_ids):
+    usage = {}
+    for project_id, name, amount in session.execute(sa.select(
+            _USAGE.c.project_id, _USAGE.c.resource_name, column).where(
+            _USAGE.c.project_id.in_(project_ids))):
+        usage.setdefault(project_id, {})[name] = amount
+    return usage
+
+
+def usage_report(db, ctx, project_id, subtree, no_limit_policy):
+    """Limits and usage of the project, or of each project of its subtree,
+    as :func:`limits_svc.quota_tree.usage_report` gives them."""
+    with db.reader.using(ctx) as session:
+        if subtree:
+            parents = tree.subtree_parents(session, project_id)
+        else:
+            tree.chain_ids(session, project_id)   # it exists
+            parents = {project_id: None}
+        ids = list(parents)
+        own = _usages_by_project(session, _USAGE.c.own_used, ids)
+        # One project alone: its subtree usage is the ledger's counter,
+        # not the sum over a tree that holds only the project itself.
+        below = (None if subtree else
+                 _usages_by_project(session, _USAGE.c.subtree_used, ids))
+        names = sorted({name for usage in own.values() for name in usage} |
+                       {name for usage in (below or {}).values()
+                        for name in usage} |
+                       limits.limited_resource_names(session, ids))
+        catalog = limits.catalog_for(session, ids, names, no_limit_policy)
+    return quota_tree.usage_report(quota_tree.ProjectTree(parents),
+                                   project_id, catalog, own, names,
+                                   subtree_usage=below)
+
+
+@oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                           retry_interval=0.05, inc_retry_interval=True)
+def reconcile_usage(db, ctx, project_id, actual):
+    """Make the project's own usage equal ``actual`` ({resource: n}).
+
+    The difference from the sum of its allocations is kept as an
+    adjustment, and every level of its chain moves by the same amount.
+    """
+    with db.writer.connection.using(ctx) as conn:
+        tree.lock_for_ledger(conn)
+        chain = tree.chain_ids(conn, project_id)
+        figures = locked_usages(conn, [(level, name) for level in chain
+                                       for name in actual])
+        deltas = {name: amount - figures[(project_id, name)][0]
+                  for name, amount in actual.items()}
+        apply(conn, project_id, chain, deltas)
+        adjust(conn, project_id, deltas)
+        return deltas
+
+
+def recompute_subtree_usage(session):
+    """Set every subtree counter from the own counters and the tree.
+
+    Used after a resync from Keystone, which may change the whole tree;
+    holds off every allocation (the tree lock) while it runs.
+    """
+    tree.lock_tree(session.connection(), exclusive=True)
+    parents = dict(session.execute(
+        sa.select(models.Project.id, models.Project.parent_id)).all())
+    parents = {pid: (parent if parent in parents else None)
+               for pid, parent in parents.items()}
+    shape = quota_tree.ProjectTree(parents)
+    own = {}
+    rows = {}
+    for usage in session.scalars(sa.select(models.Usage)):
+        rows[(usage.project_id, usage.resource_name)] = usage
+        if usage.project_id in parents:
+            own.setdefault(usage.project_id, {})[usage.resource_name] = (
+                usage.own_used)
+    sums = quota_tree.subtree_usages(shape, own)
+    for project_id, resources in sums.items():
+        for name, amount in resources.items():
+            row = rows.get((project_id, name))
+            if row is None:
+                session.add(models.Usage(project_id=project_id,
+                                         resource_name=name, own_used=0,
+                                         subtree_used=amount, adjustment=0))
+            elif row.subtree_used != amount:
+                row.subtree_used = amount
+    session.flush()
