@@ -10,6 +10,7 @@ sum of the allocation rows, level by level.
 """
 
 import concurrent.futures
+import http.client
 import os
 import signal
 import threading
@@ -57,7 +58,8 @@ class TestKilledWorker(race._Race, testtools.TestCase):
                 return race.request(
                     base, 'PUT', '/v1/allocations/%s' % consumer,
                     {'project_id': project, 'resources': {'cores': 1}})[0]
-            except (OSError, ValueError):
+            except (OSError, ValueError, http.client.HTTPException):
+                # Cut mid-answer (IncompleteRead) counts as cut too.
                 time.sleep(0.2)
         raise AssertionError('no answer for %s' % consumer)
 
