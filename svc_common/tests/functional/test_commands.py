@@ -82,6 +82,31 @@ class _CommandTests(object):
         self.assertEqual(0, after.returncode, after.stdout + after.stderr)
         self.assertIn('Success', after.stdout)
 
+    def test_db_commands_say_which_database(self):
+        sync = self.manage('db', 'sync')
+        self.assertEqual(0, sync.returncode, sync.stderr)
+        self.assertIn('%s database: sqlite:///%s ([database] connection in '
+                      '%s)' % (self.SPEC.prog, self.db_path, self.conf_file),
+                      sync.stderr)
+        version = self.manage('db', 'version')
+        self.assertIn(self.db_path, version.stderr)
+
+    def test_db_version_without_config_names_the_default(self):
+        """With no configuration file, the command says that it falls back
+        to /var/lib/arbiter, and reading does not create the file."""
+        if os.path.exists('/etc/arbiter/%s.conf' % self.SPEC.prog):
+            self.skipTest('/etc/arbiter has a configuration')
+        home = os.path.join(self.tmp, 'home')
+        os.mkdir(home)
+        default = '/var/lib/arbiter/%s.sqlite' % self.SPEC.prog
+        existed = os.path.exists(default)
+        result = run([command('%s-manage' % self.SPEC.prog), 'db',
+                      'version'], cwd=home, env=dict(os.environ, HOME=home))
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertIn('sqlite:///%s' % default, result.stderr)
+        self.assertIn('no configuration file was found', result.stderr)
+        self.assertEqual(existed, os.path.exists(default))
+
     def test_manage_rejects_unknown_command(self):
         result = self.manage('db', 'explode')
         self.assertNotEqual(0, result.returncode)
@@ -140,31 +165,135 @@ class TestAllInOne(testtools.TestCase):
                 time.sleep(0.2)
         self.fail('%s did not answer in time' % url)
 
-    def test_four_services_answer_and_stop_on_sigterm(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
+    def _free_base(self):
         base = rabbitmq.free_port()
         while any(_port_busy(base + i) for i in range(4)):
             base = rabbitmq.free_port()
-        proc = subprocess.Popen(
-            [command('arbiter-all-in-one'), '--data-dir',
-             os.path.join(tmp, 'data'), '--port-base', str(base)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.addCleanup(_kill, proc)
+        return base
+
+    def _start(self, cwd):
+        """A run on free ports, answering; ``(proc, base)``.
+
+        A free port may be taken by someone else before the run binds it;
+        the run then exits naming the port, and this tries other ports (a
+        few times at most).
+        """
+        for _attempt in range(3):
+            base = self._free_base()
+            proc = subprocess.Popen(
+                [command('arbiter-all-in-one'), '--port-base', str(base)],
+                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True)
+            self.addCleanup(_kill, proc)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and proc.poll() is None:
+                if all(_port_busy(base + i) for i in range(4)):
+                    return proc, base
+                time.sleep(0.2)
+            if 'already in use' not in proc.stderr.read():
+                break
+        self.fail('arbiter-all-in-one did not start: %s'
+                  % proc.stdout.read())
+
+    def test_four_services_answer_and_stop_on_sigterm(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        # No --data-dir: a run on other ports gets a directory of its own.
+        proc, base = self._start(tmp)
         deadline = time.monotonic() + 60
         for offset in range(4):
             url = 'http://127.0.0.1:%d/healthcheck' % (base + offset)
             self.assertEqual(200, self._wait_for(url, proc, deadline))
         with urllib.request.urlopen('http://127.0.0.1:%d/' % base) as resp:
             self.assertIn(b'"v1.0"', resp.read())
+        data = os.path.join(tmp, 'arbiter-data-%d' % base)
+        self.assertTrue(os.path.isdir(data))
+
+        # A second run given the same directory refuses, and says why.
+        other = self._free_base()
+        second = run([command('arbiter-all-in-one'), '--port-base',
+                      str(other), '--data-dir', data], cwd=tmp)
+        self.assertEqual(1, second.returncode, second.stdout)
+        self.assertIn('data directory %s is in use' % data, second.stderr)
+        self.assertIn('--data-dir', second.stderr)
+        self.assertNotIn('Traceback', second.stderr)
+        self.assertFalse(_port_busy(other))
+
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
-        self.assertEqual(0, proc.returncode, output)
+        output, errors = proc.communicate(timeout=30)
+        self.assertEqual(0, proc.returncode, output + errors)
+        # Nothing but the URLs comes first: no warnings, no migration log.
+        self.assertTrue(output.startswith(
+            'limits        limits               http://127.0.0.1:%d/\n'
+            % base), output)
+        self.assertNotIn('Eventlet', errors)
+        self.assertNotIn('alembic', errors)
         for spec in all_in_one.load_specs():
             self.assertIn(spec.prog, output)
             self.assertTrue(os.path.exists(os.path.join(
-                tmp, 'data', '%s.sqlite' % spec.prog)))
+                data, '%s.sqlite' % spec.prog)))
         self.assertIn('http://127.0.0.1:%d/' % (base + 3), output)
+        self.assertIn('OS_LIMITS_ENDPOINT_OVERRIDE=http://127.0.0.1:%d\n'
+                      % base, output)
         self.assertIn('Stopped.', output)
+
+    def test_openstack_cli_as_printed(self):
+        """The variables the local run prints are enough for ``openstack
+        quota ...`` against it."""
+        tmp = self.useFixture(fixtures.TempDir()).path
+        proc, base = self._start(tmp)
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(('OS_', 'ARBITER_NOAUTH_'))}
+        lines = []
+        while not lines or not lines[-1].startswith('  export ARBITER'):
+            lines.append(proc.stdout.readline())
+        for line in lines:
+            if line.startswith('  export '):
+                for pair in line.split()[1:]:
+                    name, value = pair.split('=', 1)
+                    env[name] = value
+        result = run([command('openstack'), 'quota', 'registered', 'limit',
+                      'create', '--service', 'nova', 'cores',
+                      '--default-limit', '8', '-f', 'value',
+                      '-c', 'default_limit'], env=env, cwd=tmp)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual('8', result.stdout.strip())
+
+    def test_port_in_use_is_named_and_nothing_is_created(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        base = self._free_base()
+        with socket.socket() as taken:
+            taken.bind(('127.0.0.1', base + 1))
+            taken.listen()
+            result = run([command('arbiter-all-in-one'), '--port-base',
+                          str(base)], cwd=tmp)
+        self.assertEqual(1, result.returncode, result.stdout)
+        self.assertIn('port %d of 127.0.0.1 (for reaper) is already in use'
+                      % (base + 1), result.stderr)
+        self.assertIn('--port-base', result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertEqual([], os.listdir(tmp))
+        self.assertFalse(_port_busy(base))
+
+
+class TestCliReference(testtools.TestCase):
+    """doc/source/cli/index.rst shows ``db sync`` as it is today."""
+
+    def test_db_sync_example(self):
+        with open(os.path.join(REPO, 'doc', 'source', 'cli',
+                               'index.rst')) as f:
+            text = f.read()
+        spec = [s for s in all_in_one.load_specs() if s.prog == 'limits'][0]
+        head = migration.head_revision(spec)
+        self.assertIn('   $ limits-manage db sync\n', text)
+        example = text.split('   $ limits-manage db sync\n', 1)[1]
+        origin, result = example.splitlines()[:2]
+        self.assertEqual('Database at %s' % head, result.strip())
+        home = self.useFixture(fixtures.TempDir()).path
+        if os.path.exists('/etc/arbiter/limits.conf'):
+            self.skipTest('/etc/arbiter has a configuration')
+        shown = run([command('limits-manage'), 'db', 'version'], cwd=home,
+                    env=dict(os.environ, HOME=home))
+        self.assertEqual(origin.strip(), shown.stderr.strip())
 
 
 def _port_busy(port):
