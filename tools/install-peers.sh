@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages whose servers the functional tests start
-# privately (RabbitMQ, PostgreSQL). The tests start and stop their own
+# privately (RabbitMQ, PostgreSQL), and curl for the documentation's
+# examples, which the tests run. The tests start and stop their own
 # instances on 127.0.0.1; the packaged services are not used.
 set -euo pipefail
 need=()
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need+=(rabbitmq-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# The README's examples use curl, and the tests run them.
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "Need root to install: ${need[*]}" >&2
