@@ -14,7 +14,8 @@ decided.  From the outside in:
 7. the request guard (:mod:`svc_common.api.request_guard`): URL and body
    checks that no endpoint may skip, and the one parse of a JSON body;
 8. authentication: keystonemiddleware ``auth_token`` or ``noauth``, skipped
-   only for the version document ``GET /``;
+   only for the version document ``GET /`` and the OpenAPI document
+   ``GET /v1/openapi.json``;
 9. the pecan application (handler arguments from the URL path only), whose
    hooks build the request context.
 """
@@ -32,6 +33,7 @@ import pecan
 import webob.exc
 
 from svc_common.api import hooks
+from svc_common.api import openapi
 from svc_common.api import request_guard
 from svc_common import context
 from svc_common import errors
@@ -60,8 +62,10 @@ def _auth_middleware(app, conf):
     else:
         authenticated = auth_token.AuthProtocol(
             app, {'oslo_config_config': conf})
-    # The version document is public, as in every OpenStack service.
-    return _PathSwitch(authenticated, {'': app, '/': app})
+    # The version document is public, as in every OpenStack service, and
+    # so is the description of the API.
+    return _PathSwitch(authenticated, {'': app, '/': app,
+                                       openapi.DOCUMENT_PATH: app})
 
 
 class _Microversion(object):

@@ -10,6 +10,7 @@ from limits_svc.db import allocations as allocations_db
 from limits_svc.db import usages as usages_db
 from limits_svc.schemas import allocation as schema
 from svc_common.api import controller
+from svc_common.api import openapi
 from svc_common.api import validation
 from svc_common import policy
 
@@ -44,6 +45,19 @@ def _authorize_leaving(action):
 
 
 class AllocationsController(rest.RestController):
+
+    OPENAPI = {
+        'get_all': openapi.Operation('allocation:list',
+                                     schema.RESPONSE_ALLOCATIONS,
+                                     query=schema.LIST_QUERY),
+        'get_one': openapi.Operation('allocation:get',
+                                     schema.RESPONSE_ALLOCATION),
+        'put': openapi.Operation('allocation:put', schema.RESPONSE_ALLOCATION,
+                                 body=schema.PUT,
+                                 path={'consumer_id': schema.PUT_CONSUMER},
+                                 errors=(409,)),
+        'delete': openapi.Operation('allocation:delete', status=204),
+    }
 
     @pecan.expose('json')
     def get_all(self):
@@ -100,6 +114,10 @@ class AllocationsController(rest.RestController):
 class EnforceController(rest.RestController):
     """POST /v1/enforce: the allocation decision, written nowhere."""
 
+    OPENAPI = {'post': openapi.Operation(
+        'enforce', schema.RESPONSE_ENFORCE, body=schema.ENFORCE,
+        errors=(404,))}
+
     @pecan.expose('json')
     def post(self):
         body = validation.json_body(schema.ENFORCE)
@@ -117,6 +135,10 @@ class EnforceController(rest.RestController):
 
 class UsagesController(rest.RestController):
     """PUT /v1/usages/{project_id}: reconcile with an outside count."""
+
+    OPENAPI = {'put': openapi.Operation(
+        'usage:reconcile', schema.RESPONSE_RECONCILE, body=schema.RECONCILE,
+        errors=(409,))}
 
     @pecan.expose('json')
     def put(self, project_id):

@@ -8,6 +8,7 @@ from limits_svc.db import limits as limits_db
 from limits_svc.db import models
 from limits_svc.schemas import limit as schema
 from svc_common.api import controller
+from svc_common.api import openapi
 from svc_common.api import validation
 from svc_common import policy
 
@@ -23,6 +24,21 @@ _FIELDS = {
 
 def _limit_dict(row):
     return {name: getattr(row, name) for name in _FIELDS[type(row)]}
+
+
+def _operations(kind, create, update, one, page, query,
+                create_errors=(409,)):
+    """The OpenAPI declarations of the five handlers, for one kind."""
+    return {
+        'get_all': openapi.Operation('%s:list' % kind, page, query=query),
+        'get_one': openapi.Operation('%s:get' % kind, one),
+        'post': openapi.Operation('%s:create' % kind, one, status=201,
+                                  body=create, errors=create_errors),
+        'patch': openapi.Operation('%s:update' % kind, one, body=update,
+                                   errors=(409,)),
+        'delete': openapi.Operation('%s:delete' % kind, status=204,
+                                    errors=(409,)),
+    }
 
 
 class _LimitsController(rest.RestController):
@@ -122,6 +138,10 @@ class RegisteredLimitsController(_LimitsController):
     MEMBER = 'registered_limit'
     CREATE = schema.REGISTERED_CREATE
     UPDATE = schema.REGISTERED_UPDATE
+    OPENAPI = _operations(KIND, CREATE, UPDATE,
+                          schema.RESPONSE_REGISTERED_LIMIT,
+                          schema.RESPONSE_REGISTERED_LIMITS,
+                          schema.REGISTERED_LIST_QUERY)
 
 
 class ProjectLimitsController(_LimitsController):
@@ -133,3 +153,7 @@ class ProjectLimitsController(_LimitsController):
     UPDATE = schema.LIMIT_UPDATE
     FILTERS = ('project_id', 'service_id', 'region_id', 'resource_name',
                'scope')
+    # A project limit names a project, which may not exist.
+    OPENAPI = _operations(KIND, CREATE, UPDATE, schema.RESPONSE_LIMIT,
+                          schema.RESPONSE_LIMITS, schema.LIMIT_LIST_QUERY,
+                          create_errors=(404, 409))

@@ -8,6 +8,7 @@ from limits_svc.db import projects as projects_db
 from limits_svc.db import usages as usages_db
 from limits_svc.schemas import project as schema
 from svc_common.api import controller
+from svc_common.api import openapi
 from svc_common.api import validation
 from svc_common import policy
 
@@ -36,6 +37,9 @@ def _authorize_parent(action, parent_id):
 class UsageController(rest.RestController):
     """GET /v1/projects/{project_id}/usage[?subtree=true]"""
 
+    OPENAPI = {'get_all': openapi.Operation(
+        'usage:get', schema.RESPONSE_USAGE, query=schema.USAGE_QUERY)}
+
     @pecan.expose('json')
     def get_all(self, project_id):
         _authorize_project('usage:get', project_id)
@@ -48,6 +52,19 @@ class UsageController(rest.RestController):
 
 
 class ProjectsController(rest.RestController):
+
+    OPENAPI = {
+        'get_all': openapi.Operation('project:list', schema.RESPONSE_PROJECTS,
+                                     query=schema.LIST_QUERY),
+        'get_one': openapi.Operation('project:get', schema.RESPONSE_PROJECT),
+        'post': openapi.Operation('project:create', schema.RESPONSE_PROJECT,
+                                  status=201, body=schema.CREATE,
+                                  errors=(404, 409)),
+        'patch': openapi.Operation('project:update', schema.RESPONSE_PROJECT,
+                                   body=schema.UPDATE, errors=(409,)),
+        'delete': openapi.Operation('project:delete', status=204,
+                                    errors=(409,)),
+    }
 
     usage = UsageController()
 

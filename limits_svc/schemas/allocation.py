@@ -1,7 +1,9 @@
-"""Bodies of PUT /v1/allocations/{consumer_id} and POST /v1/enforce."""
+"""/v1/allocations, /v1/enforce and /v1/usages: bodies, list query,
+answers."""
 
 from limits_svc.schemas import common
 from svc_common.schemas import parameter_types
+from svc_common.schemas import response_types
 
 PUT = {
     'type': 'object',
@@ -35,3 +37,41 @@ RECONCILE = {
 
 # The consumer id in the URL.
 PUT_CONSUMER = common.ID
+
+LIST_QUERY = {
+    'type': 'object',
+    'properties': dict(parameter_types.PAGINATION['properties'],
+                       project_id=common.ID),
+}
+
+ALLOCATION = response_types.obj({
+    'consumer_id': {'type': 'string'},
+    'project_id': {'type': 'string'},
+    'resources': response_types.AMOUNTS,
+    'expires_at': response_types.NULLABLE_TIMESTAMP,
+})
+
+RESPONSE_ALLOCATION = response_types.member('allocation', ALLOCATION)
+RESPONSE_ALLOCATIONS = response_types.collection('allocations', ALLOCATION)
+
+#: A limit the allocation would exceed (also ``blocking`` of the
+#: ``limits.over_limit`` error).
+VIOLATION = response_types.obj({
+    'project_id': {'type': 'string'},
+    'resource': {'type': 'string'},
+    'scope': {'enum': ['project', 'subtree']},
+    'limit': {'type': 'integer'},
+    'usage': {'type': 'integer'},
+    'delta': {'type': 'integer'},
+})
+
+RESPONSE_ENFORCE = response_types.obj({
+    'allowed': {'type': 'boolean'},
+    'deltas': response_types.AMOUNTS,
+    'blocking': {'type': 'array', 'items': VIOLATION},
+})
+
+RESPONSE_RECONCILE = response_types.obj({
+    'project_id': {'type': 'string'},
+    'adjusted': response_types.AMOUNTS,
+})

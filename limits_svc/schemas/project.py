@@ -1,6 +1,9 @@
-"""Bodies of POST /v1/projects and PATCH /v1/projects/{id}."""
+"""/v1/projects: bodies of POST and PATCH, query of the list, answers
+(a project, a page of projects, a usage report)."""
 
 from limits_svc.schemas import common
+from svc_common.schemas import parameter_types
+from svc_common.schemas import response_types
 
 CREATE = {
     'type': 'object',
@@ -23,3 +26,51 @@ UPDATE = {
     'minProperties': 1,
     'additionalProperties': False,
 }
+
+LIST_QUERY = {
+    'type': 'object',
+    'properties': dict(parameter_types.PAGINATION['properties'],
+                       parent_id=common.ID),
+}
+
+USAGE_QUERY = {
+    'type': 'object',
+    'properties': {'subtree': {'type': 'boolean'}},
+}
+
+PROJECT = response_types.obj({
+    'id': {'type': 'string'},
+    'name': response_types.NULLABLE_STRING,
+    'parent_id': response_types.NULLABLE_STRING,
+    'domain_id': {'type': 'string'},
+    'created_at': response_types.TIMESTAMP,
+    'updated_at': response_types.NULLABLE_TIMESTAMP,
+})
+
+RESPONSE_PROJECT = response_types.member('project', PROJECT)
+RESPONSE_PROJECTS = response_types.collection('projects', PROJECT)
+
+_NULLABLE_INTEGER = {'type': ['integer', 'null']}
+
+#: One project of a usage report, with each of its resources.
+#: Limits and usage of one resource at one project.
+RESOURCE_REPORT = response_types.obj({
+    'own_limit': _NULLABLE_INTEGER,
+    'subtree_limit': _NULLABLE_INTEGER,
+    'own_usage': {'type': 'integer'},
+    'subtree_usage': {'type': 'integer'},
+})
+
+USAGE_LEVEL = response_types.obj({
+    'project_id': {'type': 'string'},
+    'parent_id': response_types.NULLABLE_STRING,
+    'depth': {'type': 'integer', 'minimum': 0},
+    'resources': {'type': 'object',
+                  'additionalProperties': RESOURCE_REPORT},
+})
+
+RESPONSE_USAGE = response_types.obj({
+    'project_id': {'type': 'string'},
+    'subtree': {'type': 'boolean'},
+    'projects': {'type': 'array', 'items': USAGE_LEVEL},
+})

@@ -1,8 +1,11 @@
-"""The version document (``GET /``) and the ``/v1`` root of a service."""
+"""The version document (``GET /``), the ``/v1`` root of a service and
+its OpenAPI document (``GET /v1/openapi.json``)."""
 
 import pecan
 
 from svc_common.api import controller
+from svc_common.api import openapi
+from svc_common.schemas import root as schema
 
 
 def version_document(spec, host_url):
@@ -16,6 +19,24 @@ def version_document(spec, host_url):
     }]}
 
 
+class OpenApiController(object):
+    """``GET /v1/openapi.json``: the service's OpenAPI document, public
+    like the version document (see :mod:`svc_common.api.openapi`)."""
+
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_OPENAPI, method='GET',
+        summary='The OpenAPI 3.1 document of this API. Needs no token.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        """Only GET is allowed; other methods answer 405."""
+        pecan.abort(405)
+
+    @index.when(method='GET', template='json')
+    def index_get(self):
+        return openapi.document(pecan.request.spec)
+
+
 class V1Controller(object):
     """``GET /v1``: what the caller can find under ``/v1``.
 
@@ -24,6 +45,8 @@ class V1Controller(object):
     """
 
     RESOURCES = ()
+    OPENAPI = {'index': openapi.Operation(
+        'root:get', schema.RESPONSE_V1_INDEX, method='GET')}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -43,6 +66,10 @@ class V1Controller(object):
 class RootController(object):
     """``GET /``: the version document; everything else hangs off ``v1``."""
 
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_VERSIONS, method='GET',
+        summary='The versions of this API. Needs no token.')}
+
     def __init__(self, v1):
         self.v1 = v1
 
@@ -54,3 +81,9 @@ class RootController(object):
     @index.when(method='GET', template='json')
     def index_get(self):
         return version_document(pecan.request.spec, pecan.request.host_url)
+
+
+# ``openapi.json`` is no Python name: attached as pecan attaches such a
+# path part.
+pecan.route(V1Controller, openapi.DOCUMENT_PATH.rsplit('/', 1)[1],
+            OpenApiController())
