@@ -162,10 +162,6 @@ def defer_sqlite_readers(engine):
     sqlalchemy.event.listen(engine, 'begin', _begin_if_not_begun('BEGIN'))
 
 
-# How long the start-up check of a reader waits for other processes' writers.
-READER_CHECK_TIMEOUT_S = 5
-
-
 def _write_lock_free(path, timeout):
     """Whether another connection can take ``path``'s write lock now."""
     probe = sqlite3.connect(path, timeout=timeout, isolation_level=None)
@@ -223,14 +219,38 @@ def check_sqlite_engines(writer_engine, reader_engine):
             'writing at once could over-commit or fail with "database is '
             'locked".  The database library may have changed the way it '
             'starts transactions.' % path)
-    with reader_engine.connect() as conn, conn.begin():
-        conn.exec_driver_sql('SELECT count(*) FROM sqlite_master').scalar()
-        deferred = _write_lock_free(path, timeout=READER_CHECK_TIMEOUT_S)
-    if not deferred:
+    begins = _begin_statements(reader_engine)
+    if not begins or not all(_DEFERRED_BEGIN.match(b) for b in begins):
         raise DatabaseSetupError(
-            'A reader transaction on the SQLite database %s holds the write '
-            'lock (or another process held it for over %d s): every read '
-            'would wait for every writer.' % (path, READER_CHECK_TIMEOUT_S))
+            'A reader transaction on the SQLite database %s does not begin '
+            'deferred (it sent %s): every read would take the write lock '
+            'and wait for every writer.' % (path, begins or 'no BEGIN'))
+
+
+def _begin_statements(engine):
+    """The BEGIN statements one transaction of ``engine`` sends, as they
+    reach the driver (after any listener that rewrites them).
+
+    What a reader transaction sends is checked rather than whether it
+    holds the write lock: the latter depends on what other processes are
+    doing at that moment (a worker starting while the others write hard
+    could wait for the lock longer than any timeout), the former does not.
+    """
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+        return statement, parameters
+
+    sqlalchemy.event.listen(engine, 'before_cursor_execute', record,
+                            retval=True)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.exec_driver_sql('SELECT count(*) FROM sqlite_master')
+    finally:
+        sqlalchemy.event.remove(engine, 'before_cursor_execute', record)
+    return [statement for statement in sent
+            if statement.lstrip().upper().startswith('BEGIN')]
 
 
 def _in_memory(url):
