@@ -203,8 +203,14 @@ def check_sqlite_engines(writer_engine, reader_engine):
         raise DatabaseSetupError(
             'Readers of the SQLite database %s share the writer engine: '
             'every read would take the write lock.' % path)
-    with writer_engine.connect() as conn:
-        mode = conn.exec_driver_sql('PRAGMA journal_mode').scalar()
+    # Straight on the driver's connection: a SQLAlchemy statement would
+    # begin a writer transaction, and wait for the write lock.
+    raw = writer_engine.raw_connection()
+    try:
+        mode = raw.driver_connection.execute(
+            'PRAGMA journal_mode').fetchone()[0]
+    finally:
+        raw.close()
     if str(mode).lower() != 'wal':
         raise DatabaseSetupError(
             'The SQLite database %s is in journal mode %r, not WAL: readers '

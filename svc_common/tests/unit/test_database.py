@@ -188,6 +188,7 @@ class TestStartupCheck(SQLiteFileTestCase):
                     busy.execute('BEGIN IMMEDIATE')
                     time.sleep(0.05)   # hold the lock most of the time
                     busy.execute('COMMIT')
+                    time.sleep(0.01)
             finally:
                 busy.close()
 
