@@ -7,21 +7,35 @@ each of its rules; :func:`uncovered` compares the rows with the service's
 ``limits_svc/tests/functional/test_policy.py``).
 
 The personas are those of DESIGN.md, presented as a real Keystone token
-presents them (implied roles listed), for the project ``own`` that the
-rows target and for another project ``other``.
+presents them (implied roles listed: Keystone's ``bootstrap`` makes admin
+imply manager, manager imply member and member imply reader), for the
+project ``own`` that the rows target and for another project ``other``.
+
+:class:`KeystonePolicyMatrixTests` runs the same rows once more through
+keystonemiddleware ``auth_token``, each persona with a real token from a
+real Keystone (:data:`KEYSTONE_PERSONAS` says which token stands for
+which persona).
 """
 
 import dataclasses
+import logging
 import os
 import re
+import threading
 import typing
+import uuid
 
+import fixtures
 from oslo_policy import policy as oslo_policy
+import webtest
 import yaml
 
+from svc_common import config
+from svc_common.tests.fixtures import keystone
 from svc_common.tests.functional import api_fixture as af
+from svc_common import wsgi_app
 
-ADMIN = ['admin', 'member', 'reader']
+ADMIN = ['admin', 'manager', 'member', 'reader']
 MEMBER = ['member', 'reader']
 READER = ['reader']
 
@@ -195,15 +209,27 @@ class PolicyMatrixTests(object):
         rules = self.SPEC.module('policies').list_rules()
         self.assertEqual([], uncovered(rules, self.ROWS))
 
+    def persona_headers(self):
+        """``{persona: request headers}`` that the rows are tried with:
+        here noauth identity headers."""
+        return personas(self.OWN, self.OTHER)
+
+    def app_under_test(self):
+        """The webtest app the rows are sent to (``undo`` uses
+        ``self.app``)."""
+        return self.app
+
     def test_matrix(self):
         failures = []
-        people = personas(self.OWN, self.OTHER)
+        people = self.persona_headers()
+        self.assertEqual([], sorted(set(ALL_PERSONAS) - set(people)),
+                         'personas without an identity')
+        app = self.app_under_test()
         for row in self.ROWS:
             for persona in ALL_PERSONAS:
                 path, body = fill(row.path, self.ids), fill(row.body,
                                                             self.ids)
-                resp = call(self.app, row.method, path, body,
-                            people[persona])
+                resp = call(app, row.method, path, body, people[persona])
                 if resp.status_int != row.expected[persona]:
                     failures.append('%s %s as %s: %d, expected %d' % (
                         row.method, path, persona, resp.status_int,
@@ -217,3 +243,256 @@ def root_row(namespace):
     """The row of ``GET /v1``, which every service has."""
     return Row('%s:root:get' % namespace, 'GET', '/v1',
                expect(200, ANY_READER))
+
+
+# -- the same matrix with real Keystone tokens -------------------------------
+
+#: The project of the ``service`` persona (as in ``api_fixture.SERVICE``).
+SERVICE_PROJECT = 'service-project'
+#: The role of the ``no_roles`` persona's token.  Keystone issues no
+#: project-scoped token to a user without a role on the project; the
+#: nearest real token is one whose only role no rule names.
+NO_PERSONA_ROLE = 'matrix-observer'
+
+#: Which real token stands for each persona: ``(scope, role granted)``.
+#: The scope is ``system`` (``all``), ``own`` or ``other`` (the projects
+#: of the matrix) or ``service`` (:data:`SERVICE_PROJECT`); only the one
+#: role is granted, Keystone adds the roles it implies to the token.
+KEYSTONE_PERSONAS = {
+    'system_admin': ('system', 'admin'),
+    'system_member': ('system', 'member'),
+    'system_reader': ('system', 'reader'),
+    'project_admin': ('own', 'admin'),
+    'project_member': ('own', 'member'),
+    'project_reader': ('own', 'reader'),
+    'other_admin': ('other', 'admin'),
+    'other_member': ('other', 'member'),
+    'other_reader': ('other', 'reader'),
+    'service': ('service', 'service'),
+    'no_roles': ('own', NO_PERSONA_ROLE),
+}
+
+#: The user of :meth:`KeystonePersonas.other_scope_tokens`.
+DOMAIN_USER = 'matrix-domain-admin'
+
+#: The service user auth_token validates tokens with, as a deployment
+#: has one: the ``service`` role in the service project.
+AUTHTOKEN_USER = 'matrix-authtoken'
+
+
+class KeystonePersonas(object):
+    """Users, projects and tokens of a real Keystone for the personas.
+
+    One user per persona (``matrix-<persona>``), granted the role of
+    :data:`KEYSTONE_PERSONAS` on the system or on each project it is
+    asked for; projects are created with the matrix's own ids (see
+    ``Keystone.create_projects_with_ids``).  Tokens are issued once per
+    persona and pair of projects and reused: they are valid for an hour.
+    One instance per Keystone (:func:`keystone_personas`).
+    """
+
+    def __init__(self, ks):
+        self.keystone = ks
+        self.password = 'pw-' + uuid.uuid4().hex[:12]
+        self._lock = threading.Lock()
+        self._users = {}
+        self._projects = set()
+        self._granted = set()
+        self._tokens = {}
+
+    def _user(self, name):
+        if name not in self._users:
+            self._users[name] = self.keystone.create_user(
+                name, self.password)['id']
+        return self._users[name]
+
+    def _ensure_projects(self, project_ids):
+        missing = sorted(set(project_ids) - self._projects)
+        if missing:
+            self.keystone.create_projects_with_ids(
+                {project_id: project_id for project_id in missing})
+            self._projects.update(missing)
+
+    def _grant(self, persona, project_id):
+        if (persona, project_id) in self._granted:
+            return
+        _, role = KEYSTONE_PERSONAS[persona]
+        try:
+            self.keystone.role_id(role)
+        except LookupError:
+            self.keystone.create_role(role)
+        user_id = self._user('matrix-%s' % persona)
+        if project_id is None:
+            self.keystone.assign_system_role(user_id, role)
+        else:
+            self.keystone.assign_project_role(user_id, project_id, role)
+        self._granted.add((persona, project_id))
+
+    def _project(self, scope, own, other):
+        return {'system': None, 'own': own, 'other': other,
+                'service': SERVICE_PROJECT}[scope]
+
+    def token(self, persona, own, other):
+        """A token of ``persona`` for the projects ``own`` and ``other``.
+
+        :raises KeyError: a persona that :data:`KEYSTONE_PERSONAS` lacks.
+        """
+        scope, _ = KEYSTONE_PERSONAS[persona]
+        project_id = self._project(scope, own, other)
+        key = (persona, project_id)
+        with self._lock:
+            if key not in self._tokens:
+                self._ensure_projects([own, other, SERVICE_PROJECT])
+                self._grant(persona, project_id)
+                self._tokens[key] = self.keystone.token(
+                    'matrix-%s' % persona, self.password,
+                    project_id=project_id, system_scope=scope == 'system')
+            return self._tokens[key]
+
+    def other_scope_tokens(self, own):
+        """Tokens that no persona stands for: ``domain_admin`` (admin of
+        the projects' domain, and of ``own``, scoped to the domain) and
+        ``unscoped`` (the same user, no scope)."""
+        with self._lock:
+            key = ('domain_admin', own)
+            if key not in self._tokens:
+                self._ensure_projects([own])
+                user_id = self._user(DOMAIN_USER)
+                self.keystone.assign_domain_role(user_id, 'default', 'admin')
+                self.keystone.assign_project_role(user_id, own, 'admin')
+                self._tokens[key] = {
+                    'domain_admin': self.keystone.token(
+                        DOMAIN_USER, self.password, domain_id='default'),
+                    'unscoped': self.keystone.token(DOMAIN_USER,
+                                                    self.password),
+                }
+            return self._tokens[key]
+
+    def headers(self, own, other):
+        """``{persona: {'X-Auth-Token': token}}`` for every persona that
+        :data:`KEYSTONE_PERSONAS` maps."""
+        return {persona: {'X-Auth-Token': self.token(persona, own, other)}
+                for persona in KEYSTONE_PERSONAS}
+
+    def authtoken_options(self, token_cache_time=300):
+        """``[keystone_authtoken]`` of a service validating with
+        :data:`AUTHTOKEN_USER`."""
+        with self._lock:
+            self._ensure_projects([SERVICE_PROJECT])
+            if AUTHTOKEN_USER not in self._users:
+                user_id = self._user(AUTHTOKEN_USER)
+                self.keystone.assign_project_role(user_id, SERVICE_PROJECT,
+                                                  'service')
+        return self.keystone.authtoken_options(
+            AUTHTOKEN_USER, self.password, SERVICE_PROJECT,
+            token_cache_time=token_cache_time)
+
+
+_personas_lock = threading.Lock()
+_personas = {}
+
+
+def keystone_personas(ks):
+    """The :class:`KeystonePersonas` of Keystone ``ks`` (one per process
+    and Keystone, so that users and tokens are made once)."""
+    with _personas_lock:
+        if id(ks) not in _personas:
+            _personas[id(ks)] = KeystonePersonas(ks)
+        return _personas[id(ks)]
+
+
+class TokenApp(fixtures.Fixture):
+    """The WSGI app of ``spec`` behind keystonemiddleware ``auth_token``.
+
+    Configured as a deployment configures it, from a config file:
+    ``[api] auth_strategy = keystone`` and ``[keystone_authtoken]``
+    ``authtoken`` (``{option: value}``, e.g.
+    :meth:`KeystonePersonas.authtoken_options`).  ``database`` is the
+    connection URL of the service's database, e.g. that of a noauth
+    :class:`~svc_common.tests.fixtures.api.ServiceApp` that built the
+    state.  ``.app`` is a ``webtest.TestApp``, ``.conf`` the config.
+    """
+
+    def __init__(self, spec, database, authtoken, overrides=None):
+        super().__init__()
+        self.spec = spec
+        self.database = database
+        self.authtoken = dict(authtoken)
+        self.overrides = dict(overrides or {})
+
+    def _setUp(self):
+        # auth_token warns, once per app, that its in-process cache is
+        # deprecated, and once per refused token: kept with the test's
+        # details instead of on stderr.
+        self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, '%s.conf' % self.spec.prog)
+        keystone.write_ini(path, {
+            'DEFAULT': {'state_path': tmp},
+            'api': {'auth_strategy': 'keystone'},
+            'database': {'connection': self.database},
+            'keystone_authtoken': self.authtoken,
+        })
+        self.conf = config.build_conf(self.spec, default_config_files=[path],
+                                      overrides=self.overrides)
+        self.app = webtest.TestApp(wsgi_app.make_application(self.spec,
+                                                             self.conf))
+
+
+class KeystonePolicyMatrixTests(PolicyMatrixTests):
+    """The matrix once more, through ``auth_token`` with real tokens.
+
+    Mixed in before a service's policy-matrix test case, whose ``setUp``
+    builds the state with a noauth ``ServiceApp`` (which ``undo`` keeps
+    using as ``self.app``); the rows go to a :class:`TokenApp` on the
+    same database, each persona with a token of this process's shared
+    Keystone (:data:`KEYSTONE_PERSONAS`).  auth_token caches validated
+    tokens in-process for ``TOKEN_CACHE_TIME`` seconds, as a deployment
+    without memcached does.
+    """
+
+    TOKEN_CACHE_TIME = 300
+
+    def useFixture(self, fixture):
+        used = super().useFixture(fixture)
+        if isinstance(fixture, af.ServiceApp):
+            self.noauth_fixture = fixture
+        return used
+
+    def setUp(self):
+        self.noauth_fixture = None
+        super().setUp()
+        if self.noauth_fixture is None:
+            self.fail('%s builds no ServiceApp: no database to share'
+                      % type(self).__name__)
+        self.keystone = self.useFixture(keystone.SharedKeystone()).keystone
+        self.keystone_personas = keystone_personas(self.keystone)
+        self.token_app = self.useFixture(TokenApp(
+            self.SPEC, self.noauth_fixture.conf.database.connection,
+            self.keystone_personas.authtoken_options(self.TOKEN_CACHE_TIME)))
+
+    def persona_headers(self):
+        return self.keystone_personas.headers(self.OWN, self.OTHER)
+
+    def test_domain_and_unscoped_tokens_are_refused(self):
+        """Real tokens of scopes that no persona has: every row is a 403
+        (no rule accepts a domain scope; an unscoped token has no
+        role)."""
+        tokens = self.keystone_personas.other_scope_tokens(self.OWN)
+        app = self.app_under_test()
+        failures = []
+        for row in self.ROWS:
+            for name, token in sorted(tokens.items()):
+                path, body = fill(row.path, self.ids), fill(row.body,
+                                                            self.ids)
+                resp = call(app, row.method, path, body,
+                            {'X-Auth-Token': token})
+                if resp.status_int != 403:
+                    failures.append('%s %s as %s: %d, expected 403' % (
+                        row.method, path, name, resp.status_int))
+                if resp.status_int < 300 and row.undo is not None:
+                    row.undo(self, resp)
+        self.assertEqual([], failures)
+
+    def app_under_test(self):
+        return self.token_app.app
