@@ -8,4 +8,5 @@ SPEC = service_spec.ServiceSpec(
     package='limits_svc', prog='limits', service_type='limits',
     namespace='limits', default_port=9870,
     title='Hierarchical quota enforcement over trees of projects',
-    manage_commands=(sync.add_parser, usage.add_parser))
+    manage_commands=(sync.add_parser, usage.add_parser),
+    engine='cmd.engine')

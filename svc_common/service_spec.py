@@ -33,6 +33,11 @@ class ServiceSpec:
     #: Callable extensions to the ``<prog>-manage`` command; see
     #: :mod:`svc_common.cmd.manage`.
     manage_commands: typing.Tuple[typing.Callable, ...] = ()
+    #: Module (within the package) of the service's engine, if it has
+    #: one: its ``build_runner(conf, db)`` returns a
+    #: :class:`svc_common.engine.runner.Runner`, not yet started.  The
+    #: local run starts it in-process next to the API.
+    engine: typing.Optional[str] = None
 
     def module(self, name):
         """Import a module of the service package, e.g. ``conf``."""

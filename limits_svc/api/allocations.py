@@ -92,7 +92,6 @@ class AllocationsController(rest.RestController):
             expires_at = allocations_db.utcnow() + datetime.timedelta(
                 seconds=body['expires_in'])
         req = pecan.request
-        allocations_db.purge_expired_if_due(req.db, req.context)
         allocation = allocations_db.put_allocation(
             req.db, req.context, consumer_id, body['project_id'],
             body['resources'], _no_limit_policy(), expires_at,

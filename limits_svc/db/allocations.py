@@ -11,7 +11,6 @@ holds no rows yet.
 
 import collections
 import datetime
-import time
 
 from oslo_db import api as oslo_db_api
 import sqlalchemy as sa
@@ -393,25 +392,6 @@ def purge_expired(db, ctx, now=None, batch=100):
                 _free(conn, consumer_id, rows)
                 freed += 1
     return freed
-
-
-# When this process last swept expired reservations, per database URL.
-_last_sweep = {}
-SWEEP_INTERVAL = 1.0
-
-
-def purge_expired_if_due(db, ctx):
-    """:func:`purge_expired`, at most once a second per process.
-
-    Allocation requests call this so that an expired reservation stops
-    counting within a second even without limits-engine, without paying
-    for a sweep on every request.
-    """
-    now = time.monotonic()
-    if now - _last_sweep.get(db.url, -SWEEP_INTERVAL) < SWEEP_INTERVAL:
-        return 0
-    _last_sweep[db.url] = now
-    return purge_expired(db, ctx)
 
 
 def get_allocation(db, ctx, consumer_id):

@@ -24,6 +24,7 @@ import stevedore
 
 from svc_common.cmd import api as api_cmd
 from svc_common import config
+from svc_common.db import database
 from svc_common.db import migration
 from svc_common import wsgi_app
 
@@ -178,8 +179,10 @@ def local_conf(spec, data_dir, host, port, config_dir=None):
 def build_servers(args):
     """Bind, lock, migrate and build every service.
 
-    :returns: ``(servers, lock)``: ``[(spec, server)]`` ready to serve, and
-        the data directory's lock file to keep open while they run.
+    :returns: ``(servers, engines, lock)``: ``[(spec, server)]`` ready to
+        serve, the engine runners of the services that have one (not
+        started), and the data directory's lock file to keep open while
+        they run.
     :raises StartError: with a message for the user.
     """
     specs = load_specs()
@@ -196,6 +199,7 @@ def build_servers(args):
     logging.set_defaults(default_log_levels=(
         logging.get_default_log_levels() + QUIET_LOGGERS))
     servers = []
+    engines = []
     for index, (spec, port, server) in enumerate(
             zip(specs, ports, listening)):
         conf = local_conf(spec, data_dir, args.host, port, args.config_dir)
@@ -204,7 +208,10 @@ def build_servers(args):
         migration.upgrade(spec, conf.database.connection)
         server.set_app(wsgi_app.make_application(spec, conf))
         servers.append((spec, server))
-    return servers, lock
+        if spec.engine:
+            engines.append(spec.module(spec.engine).build_runner(
+                conf, database.Database(conf)))
+    return servers, engines, lock
 
 
 def _openstack_hint(servers, host):
@@ -233,7 +240,7 @@ def _openstack_hint(servers, host):
 def main(argv=None):
     args = _parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        servers, lock = build_servers(args)
+        servers, engines, lock = build_servers(args)
     except StartError as exc:
         print('arbiter-all-in-one: %s' % exc, file=sys.stderr, flush=True)
         return 1
@@ -247,11 +254,15 @@ def main(argv=None):
         url = 'http://%s:%d/' % (args.host, server.server_port)
         print('%-13s %-20s %s' % (spec.prog, spec.service_type, url),
               flush=True)
+    for engine in engines:
+        engine.start()
     print(_openstack_hint(servers, args.host), end='', flush=True)
     print('Arbiter is running (data in %s). Press Ctrl-C to stop.'
           % os.path.dirname(os.path.abspath(lock.name)), flush=True)
     while not stop.wait(0.5):
         pass
+    for engine in engines:
+        engine.stop()
     for _spec, server in servers:
         server.shutdown()
         server.server_close()

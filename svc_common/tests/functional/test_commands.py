@@ -5,6 +5,7 @@ config and policy sample generators, and the ``arbiter-all-in-one`` local
 run, each as a real subprocess.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import fixtures
@@ -171,7 +173,7 @@ class TestAllInOne(testtools.TestCase):
             base = rabbitmq.free_port()
         return base
 
-    def _start(self, cwd):
+    def _start(self, cwd, extra=()):
         """A run on free ports, answering; ``(proc, base)``.
 
         A free port may be taken by someone else before the run binds it;
@@ -181,8 +183,9 @@ class TestAllInOne(testtools.TestCase):
         for _attempt in range(3):
             base = self._free_base()
             proc = subprocess.Popen(
-                [command('arbiter-all-in-one'), '--port-base', str(base)],
-                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                [command('arbiter-all-in-one'), '--port-base', str(base)] +
+                list(extra), cwd=cwd, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True)
             self.addCleanup(_kill, proc)
             deadline = time.monotonic() + 60
@@ -194,6 +197,44 @@ class TestAllInOne(testtools.TestCase):
                 break
         self.fail('arbiter-all-in-one did not start: %s'
                   % proc.stdout.read())
+
+    def test_engines_run_in_the_local_run(self):
+        """limits-engine runs inside the local run: an expired
+        reservation is swept without any request."""
+        tmp = self.useFixture(fixtures.TempDir()).path
+        config_dir = os.path.join(tmp, 'etc')
+        os.mkdir(config_dir)
+        with open(os.path.join(config_dir, 'limits.conf'), 'w') as f:
+            f.write('[limits]\npurge_interval = 1\n')
+        proc, base = self._start(tmp, ['--config-dir', config_dir])
+        url = 'http://127.0.0.1:%d' % base
+        self._wait_for(url + '/healthcheck', proc, time.monotonic() + 60)
+        admin = {'X-User-Id': 'admin', 'X-Roles': 'admin,member,reader',
+                 'X-System-Scope': 'all', 'Content-Type': 'application/json'}
+
+        def call(method, path, body=None):
+            req = urllib.request.Request(
+                url + path, method=method, headers=admin,
+                data=json.dumps(body).encode() if body else None)
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    return resp.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        self.assertEqual(201, call('POST', '/v1/projects', {'id': 'p'}))
+        self.assertEqual(201, call('POST', '/v1/registered_limits', {
+            'service_id': 'nova', 'resource_name': 'cores',
+            'default_limit': 10}))
+        self.assertEqual(200, call('PUT', '/v1/allocations/r1', {
+            'project_id': 'p', 'resources': {'cores': 4},
+            'expires_in': 1}))
+        deadline = time.monotonic() + 20
+        while call('GET', '/v1/allocations/r1') == 200:
+            self.assertLess(time.monotonic(), deadline,
+                            'the reservation was never swept')
+            time.sleep(0.5)
+        self.assertEqual(404, call('GET', '/v1/allocations/r1'))
 
     def test_four_services_answer_and_stop_on_sigterm(self):
         tmp = self.useFixture(fixtures.TempDir()).path
