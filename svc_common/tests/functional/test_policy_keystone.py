@@ -211,15 +211,16 @@ class TestRefusedTokens(TokenTestCase):
         # keystonemiddleware 13 has no revocation check of cached tokens
         # (no check_revocations_for_cached): a token validated before its
         # revocation is served from the cache for token_cache_time.
-        cache_time = 2
+        # The in-process cache counts whole seconds: an entry lives between
+        # cache_time - 1 and cache_time seconds.
+        cache_time = 3
         app = self.token_app(token_cache_time=cache_time)
         token = self.fresh_token('project_member')
+        validated_at = time.monotonic()
         self.assertEqual(200, self._status(app, token))
         self.keystone.revoke_token(token)
-        revoked_at = time.monotonic()
         self.assertEqual(200, self._status(app, token))
-        # The in-process cache counts whole seconds.
-        time.sleep(max(0, revoked_at + cache_time + 1 - time.monotonic()))
+        time.sleep(max(0, validated_at + cache_time + 1 - time.monotonic()))
         self.assertEqual(401, self._status(app, token))
 
     def test_not_a_token(self):
