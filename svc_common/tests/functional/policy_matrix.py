@@ -467,9 +467,13 @@ class KeystonePolicyMatrixTests(PolicyMatrixTests):
                       % type(self).__name__)
         self.keystone = self.useFixture(keystone.SharedKeystone()).keystone
         self.keystone_personas = keystone_personas(self.keystone)
+        noauth_conf = self.noauth_fixture.conf
         self.token_app = self.useFixture(TokenApp(
-            self.SPEC, self.noauth_fixture.conf.database.connection,
-            self.keystone_personas.authtoken_options(self.TOKEN_CACHE_TIME)))
+            self.SPEC, noauth_conf.database.connection,
+            self.keystone_personas.authtoken_options(self.TOKEN_CACHE_TIME),
+            # A matrix of a customised policy keeps its policy file.
+            overrides={('oslo_policy', 'policy_file'):
+                       noauth_conf.oslo_policy.policy_file}))
 
     def persona_headers(self):
         return self.keystone_personas.headers(self.OWN, self.OTHER)

@@ -4,7 +4,10 @@ Every service's policy matrix runs once more through keystonemiddleware
 ``auth_token`` (``[api] auth_strategy = keystone``, ``[keystone_authtoken]``
 pointing at a real Keystone on 127.0.0.1), each persona with a real token
 (:data:`~svc_common.tests.functional.policy_matrix.KEYSTONE_PERSONAS`);
-every cell must be the one of the noauth matrix.  The other tests check
+every cell must be the one of the noauth matrix.  A class is made for
+every ``PolicyMatrixTests`` of every service's ``test_policy`` module, on
+the state its ``setUp`` builds; real tokens of scopes no persona has
+(domain, unscoped) are refused by every row.  The other tests check
 what the matrix rests on: the request context built from a token's
 headers equals the one built from the persona's noauth headers; a revoked
 token is refused (at once without a token cache, after at most
@@ -15,44 +18,42 @@ One Keystone per test process (``SharedKeystone``); its users, projects
 and tokens are made once (``policy_matrix.keystone_personas``).
 """
 
+import importlib
 import time
 
 import pecan
 import testtools
 import webtest
 
-from federation_proxy.tests.functional import test_policy as federation
-from image_family_svc.tests.functional import test_policy as image_family
 from limits_svc import service as limits_service
-from limits_svc.tests.functional import test_policy as limits
-from reaper_svc.tests.functional import test_policy as reaper
+from svc_common.cmd import all_in_one
 from svc_common import deploy
 from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import keystone
 from svc_common.tests.functional import policy_matrix as pm
 
 
-class TestLimitsMatrixWithTokens(pm.KeystonePolicyMatrixTests,
-                                 limits.TestPolicyMatrix):
-    """limits_svc's rows and state; projects ``leaf`` and ``other``."""
+def matrices(spec):
+    """The policy-matrix test cases of a service's ``test_policy``."""
+    module = importlib.import_module('%s.tests.functional.test_policy'
+                                     % spec.package)
+    return [value for _, value in sorted(vars(module).items())
+            if isinstance(value, type) and
+            issubclass(value, pm.PolicyMatrixTests) and value.SPEC == spec]
 
 
-class TestReaperMatrixWithTokens(pm.KeystonePolicyMatrixTests,
-                                 reaper.TestPolicyMatrix):
-    """reaper_svc's rows and state."""
+def _make_classes():
+    """``Test<Package><Matrix>WithTokens`` for every matrix of every
+    service: its rows and its state, real tokens through auth_token."""
+    for spec in all_in_one.load_specs():
+        for matrix in matrices(spec):
+            name = 'Test%s%sWithTokens' % (
+                spec.package.title().replace('_', ''), matrix.__name__[4:])
+            globals()[name] = type(name, (pm.KeystonePolicyMatrixTests,
+                                          matrix), {})
 
 
-class TestImageFamilyMatrixWithTokens(pm.KeystonePolicyMatrixTests,
-                                      image_family.TestPolicyMatrix):
-    """image_family_svc's rows and state."""
-
-
-class TestFederationMatrixWithTokens(pm.KeystonePolicyMatrixTests,
-                                     federation.TestPolicyMatrix):
-    """federation_proxy's rows and state."""
-
-
-SERVICES = (limits, reaper, image_family, federation)
+_make_classes()
 
 
 class TestPersonaMapping(testtools.TestCase):
@@ -61,12 +62,29 @@ class TestPersonaMapping(testtools.TestCase):
         self.assertEqual(sorted(pm.ALL_PERSONAS),
                          sorted(pm.KEYSTONE_PERSONAS))
 
+    def test_every_service_matrix_runs_with_tokens(self):
+        for spec in all_in_one.load_specs():
+            self.assertTrue(matrices(spec), spec.package)
+
     def test_the_role_of_no_roles_is_named_by_no_rule(self):
-        for module in SERVICES:
-            spec = module.TestPolicyMatrix.SPEC
+        for spec in all_in_one.load_specs():
             for rule in spec.module('policies').list_rules():
                 self.assertNotIn(pm.NO_PERSONA_ROLE, rule.check_str,
                                  rule.name)
+
+    def test_a_persona_without_identity_fails_the_matrix(self):
+        class Matrix(pm.PolicyMatrixTests, testtools.TestCase):
+            def persona_headers(self):
+                people = pm.personas('p1', 'p2')
+                del people['service']
+                return people
+
+        result = testtools.TestResult()
+        Matrix('test_matrix').run(result)
+        self.assertEqual(1, len(result.failures))
+        self.assertIn('personas without an identity',
+                      result.failures[0][1])
+        self.assertIn("'service'", result.failures[0][1])
 
 
 class _ContextProbe(object):
