@@ -203,9 +203,9 @@ def _components(spec):
                 '%s.' % (spec.service_type, spec.min_version,
                          spec.max_version, spec.service_type,
                          spec.min_version)),
-            'schema': {'type': 'string',
-                       'pattern': '^%s ([0-9]{1,3}\\.[0-9]{1,3}|latest)$'
-                                  % spec.service_type}}},
+            'schema': {'enum': ['%s %s' % (spec.service_type, version)
+                                for version in spec.versions + ('latest',)]}
+        }},
         'headers': {
             'Microversion': {
                 'description': 'The microversion that served the request.',

@@ -1,0 +1,186 @@
+"""Schemathesis against every service's own OpenAPI document.
+
+For each service, on SQLite and on PostgreSQL, schemathesis reads
+``GET /v1/openapi.json`` from the in-process WSGI application and sends
+every operation generated requests, as a system administrator: requests
+that fit the document (positive) and requests that do not (negative).
+Every answer must
+
+* not be a server error (5xx);
+* have a status the document lists for the operation;
+* have the documented content type, and a body that the documented
+  schema of that status accepts (the success schemas of the service's
+  ``schemas`` package, the error shape for 4xx);
+* carry the documented headers (request ID; microversion on successes).
+
+A few objects are created first (a project tree, limits, an allocation
+for limits_svc), and path parameters and IDs in bodies are drawn from
+them half of the time, so that answers about existing objects are
+checked too, not only 404s.
+
+The number of examples per operation and mode is bounded
+(:data:`MAX_EXAMPLES`; ``ARBITER_SCHEMATHESIS_EXAMPLES`` in the
+environment changes it for a longer hunt) and the generation is
+derandomized: a run is the same on every machine.
+"""
+
+import os
+
+import fixtures
+import hypothesis
+from hypothesis import strategies
+import schemathesis
+from schemathesis import checks
+import testtools
+
+from svc_common.api import openapi
+from svc_common.cmd import all_in_one
+from svc_common.tests.fixtures import api as api_fixture
+from svc_common.tests.fixtures import postgresql
+
+#: Examples per operation and generation mode.
+MAX_EXAMPLES = int(os.environ.get('ARBITER_SCHEMATHESIS_EXAMPLES', '40'))
+
+CHECKS = [checks.not_a_server_error,
+          checks.status_code_conformance,
+          checks.content_type_conformance,
+          checks.response_schema_conformance,
+          checks.response_headers_conformance]
+
+MODES = (schemathesis.GenerationMode.POSITIVE,
+         schemathesis.GenerationMode.NEGATIVE)
+
+SETTINGS = hypothesis.settings(
+    max_examples=MAX_EXAMPLES, deadline=None, database=None,
+    derandomize=True, print_blob=False,
+    phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate,
+            hypothesis.Phase.shrink],
+    suppress_health_check=list(hypothesis.HealthCheck))
+
+
+def _seed_limits(app):
+    """A project tree with limits and an allocation; ``{name: [values]}``
+    of the IDs path parameters and body members may take."""
+    def send(method, path, body):
+        call = app.post_json if method == 'POST' else app.put_json
+        return call(path, body, headers=api_fixture.SYSTEM_ADMIN).json
+
+    for project, parent in (('root', None), ('mid', 'root'),
+                            ('leaf', 'mid'), ('spare', None)):
+        send('POST', '/v1/projects', {'id': project, 'parent_id': parent})
+    registered = send('POST', '/v1/registered_limits', {
+        'service_id': 'nova', 'resource_name': 'cores',
+        'default_limit': 20})['registered_limit']['id']
+    limits = [send('POST', '/v1/limits', {
+        'project_id': project, 'service_id': 'nova',
+        'resource_name': 'cores', 'resource_limit': amount,
+        'scope': scope})['limit']['id']
+        for project, amount, scope in (('root', 10, 'subtree'),
+                                       ('leaf', 4, 'project'))]
+    send('PUT', '/v1/allocations/vm-1',
+         {'project_id': 'leaf', 'resources': {'cores': 2}})
+    projects = ['root', 'mid', 'leaf', 'spare']
+    return {'project_id': projects, 'parent_id': projects,
+            'consumer_id': ['vm-1', 'vm-2'],
+            'limit_id': [registered] + limits,
+            # Within the limits, and over them.
+            'resources': [{'cores': 1}, {'cores': 3, 'ram': 512},
+                          {'cores': 50}]}
+
+
+#: package -> function seeding the service's database through its API.
+SEEDS = {'limits_svc': _seed_limits}
+
+
+def _use_seeds(case, seeds, data):
+    """Replace, each with an even chance, the path parameters and body
+    members named in ``seeds`` by one of their values."""
+    def draw(name, current):
+        if name in seeds and data.draw(strategies.booleans()):
+            return data.draw(strategies.sampled_from(seeds[name]))
+        return current
+
+    if case.path_parameters:
+        for name, value in list(case.path_parameters.items()):
+            case.path_parameters[name] = draw(name, value)
+    if isinstance(case.body, dict):
+        for name, value in list(case.body.items()):
+            case.body[name] = draw(name, value)
+
+
+class _SchemathesisTests(object):
+    """Mixed into one ``testtools.TestCase`` per service and database."""
+
+    SPEC = None
+
+    def database_url(self):
+        raise NotImplementedError()
+
+    def setUp(self):
+        super().setUp()
+        self.fixture = self.useFixture(api_fixture.ServiceApp(
+            self.SPEC, overrides={('database', 'connection'):
+                                  self.database_url()}))
+        seed = SEEDS.get(self.SPEC.package)
+        self.seeds = seed(self.fixture.app) if seed else {}
+
+    def _run(self, operation, mode):
+        seeds = self.seeds
+
+        @SETTINGS
+        @hypothesis.given(case=operation.as_strategy(generation_mode=mode),
+                          data=strategies.data())
+        def run(case, data):
+            _use_seeds(case, seeds, data)
+            case.call_and_validate(headers=api_fixture.SYSTEM_ADMIN,
+                                   checks=CHECKS)
+
+        run()
+
+    def test_answers_conform_to_the_document(self):
+        schema = schemathesis.openapi.from_wsgi(openapi.DOCUMENT_PATH,
+                                                self.fixture.wsgi)
+        # Deletes last: they remove the seeded objects.
+        operations = sorted((result.ok() for result in
+                             schema.get_all_operations()),
+                            key=lambda op: (op.method.upper() == 'DELETE',
+                                            op.path, op.method))
+        failures = []
+        count = 0
+        for operation in operations:
+            count += 1
+            for mode in MODES:
+                try:
+                    self._run(operation, mode)
+                except (AssertionError, BaseExceptionGroup) as exc:
+                    failures.append('%s (%s):\n%s' % (operation.label,
+                                                      mode.value, exc))
+        self.assertGreater(count, 0)
+        if failures:
+            self.fail('%d of %d operations x %d modes failed:\n\n%s' % (
+                len(failures), count, len(MODES), '\n\n'.join(failures)))
+
+
+class _OnSQLite(object):
+    def database_url(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        return 'sqlite:///%s/schemathesis.sqlite' % tmp
+
+
+class _OnPostgreSQL(object):
+    def database_url(self):
+        return self.useFixture(postgresql.Database()).url
+
+
+def _make_classes():
+    for spec in all_in_one.load_specs():
+        name = spec.package.title().replace('_', '')
+        for mixin, suffix in ((_OnSQLite, 'OnSQLite'),
+                              (_OnPostgreSQL, 'OnPostgreSQL')):
+            cls_name = 'TestSchemathesis%s%s' % (name, suffix)
+            globals()[cls_name] = type(
+                cls_name, (mixin, _SchemathesisTests, testtools.TestCase),
+                {'SPEC': spec})
+
+
+_make_classes()
