@@ -95,11 +95,18 @@ def visible_project(context):
 
     System-scoped callers see every project; so do services (Nova and
     Glance hooks), whose token is scoped to their own service project.
-    Everyone else sees the project of their token.
+    Everyone else sees the project of their token, and a caller whose
+    token has no project (domain-scoped or unscoped) sees none:
+    :data:`NO_PROJECT`, an id no project has, so that a list filtered on
+    it is empty rather than everything.
     """
     if context.system_scope == 'all' or 'service' in context.roles:
         return None
-    return context.project_id
+    return context.project_id or NO_PROJECT
+
+
+#: What :func:`visible_project` answers for a caller with no project.
+NO_PROJECT = ''
 
 
 def outside_scope(context, target):

@@ -62,7 +62,8 @@ class AllocationsController(rest.RestController):
     @pecan.expose('json')
     def get_all(self):
         params = pecan.request.params
-        project_id = controller.visible_project() or params.get('project_id')
+        own = controller.visible_project()
+        project_id = params.get('project_id') if own is None else own
         controller.authorize('allocation:list',
                              controller.list_target(project_id))
         limit, marker = validation.page(params,

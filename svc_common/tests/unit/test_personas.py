@@ -31,6 +31,8 @@ CALLERS = {
     'other_reader': (READER, 'p2', None),
     'service': (['service'], 'service-project', None),
     'nobody': ([], 'p1', None),
+    # A domain-scoped (or unscoped) token: no project, no system scope.
+    'domain_admin': (ADMIN, None, None),
 }
 
 # persona rule -> the callers it allows on a target owned by project p1.
@@ -176,6 +178,18 @@ class TestAuthorize(testtools.TestCase):
                                 policy.project_target('p1'),
                                 not_found=self.absent)
         self.assertEqual('wrong_scope', exc.code)
+
+    def test_caller_without_a_project_sees_none(self):
+        """A domain-scoped or unscoped caller lists nothing, and another
+        project's object is the absent error to it, as to a stranger."""
+        ctx = make_context('domain_admin')
+        self.assertEqual(policy.NO_PROJECT, policy.visible_project(ctx))
+        self.assertIsNone(policy.visible_project(make_context('service')))
+        exc = self.assertRaises(errors.NotFound, self.authorize,
+                                'domain_admin', 'get',
+                                policy.project_target('p1'),
+                                not_found=self.absent)
+        self.assertIs(self.absent, exc)
 
     def test_without_not_found_other_project_is_forbidden(self):
         self.assertRaises(errors.Forbidden, self.authorize, 'other_reader',
