@@ -4,7 +4,9 @@ Each is a plain JSON-schema ``dict`` (or a function returning one, where a
 service chooses a bound).  What they refuse, and why:
 
 * IDs are short strings out of a fixed ASCII set, anchored at both ends:
-  no spaces, no control characters, no trailing newline.
+  no spaces, no control characters, no trailing newline; and never ``.``
+  or ``..``, which no URL can carry as a path part (clients resolve them
+  as dot segments: ``/v1/projects/..`` is ``/v1/``).
 * Names refuse control characters; descriptions may span lines.
 * Amounts and limit values are JSON integer literals (``5``, never
   ``5.0`` or ``1e3``) no larger than ``2**53 - 1``, the largest integer
@@ -23,9 +25,10 @@ ID_CHARACTERS = 'A-Za-z0-9_.:@-'
 
 def id_string(characters=ID_CHARACTERS, max_length=64):
     """An ID: 1 to ``max_length`` characters out of ``characters`` (a
-    regular-expression character class body, ASCII only)."""
+    regular-expression character class body, ASCII only), other than
+    ``.`` and ``..``."""
     return {'type': 'string', 'minLength': 1, 'maxLength': max_length,
-            'pattern': '^[%s]+$' % characters}
+            'pattern': '^(?!\\.\\.?$)[%s]+$' % characters}
 
 
 def nullable(schema):

@@ -35,6 +35,7 @@ import testtools
 
 from svc_common.api import openapi
 from svc_common.cmd import all_in_one
+from svc_common.schemas import parameter_types
 from svc_common.tests.fixtures import api as api_fixture
 from svc_common.tests.fixtures import postgresql
 
@@ -83,9 +84,11 @@ def _seed_limits(app):
     return {'project_id': projects, 'parent_id': projects,
             'consumer_id': ['vm-1', 'vm-2'],
             'limit_id': [registered] + limits,
-            # Within the limits, and over them.
+            # Within the limits, over them, and at the largest amount
+            # (twice that overflows a usage counter).
             'resources': [{'cores': 1}, {'cores': 3, 'ram': 512},
-                          {'cores': 50}]}
+                          {'cores': 50},
+                          {'ram': parameter_types.MAX_SAFE_INTEGER}]}
 
 
 #: package -> function seeding the service's database through its API.
@@ -184,3 +187,37 @@ def _make_classes():
 
 
 _make_classes()
+
+
+class TestFoundBySchemathesis(testtools.TestCase):
+    """What the runs above found, kept as plain cases."""
+
+    def setUp(self):
+        super().setUp()
+        from limits_svc import service
+        self.app = self.useFixture(api_fixture.ServiceApp(service.SPEC)).app
+
+    def test_ids_no_url_can_carry_are_refused(self):
+        """``.`` and ``..`` fitted the ID pattern: a project ``..`` was
+        created, and then every client (schemathesis' too) sent
+        ``GET /v1/projects/..`` as ``GET /v1/``."""
+        admin = api_fixture.SYSTEM_ADMIN
+        self.app.post_json('/v1/projects', {'id': 'p'}, headers=admin)
+        for bad in ('.', '..'):
+            resp = self.app.post_json('/v1/projects', {'id': bad},
+                                      headers=admin, status=400)
+            self.assertEqual('id', resp.json['errors'][0]['field'])
+            resp = self.app.post_json('/v1/projects',
+                                      {'id': 'q', 'parent_id': bad},
+                                      headers=admin, status=400)
+            self.assertEqual('parent_id', resp.json['errors'][0]['field'])
+            # (webtest sends the path as it is, as curl --path-as-is.)
+            self.app.put_json('/v1/allocations/%s' % bad,
+                              {'project_id': 'p', 'resources': {}},
+                              headers=admin, status=400)
+        # Dots inside an ID are fine.
+        for good in ('...', '.a', 'a..b'):
+            self.app.post_json('/v1/projects', {'id': good}, headers=admin,
+                               status=201)
+            self.app.get('/v1/projects/%s' % good, headers=admin,
+                         status=200)
