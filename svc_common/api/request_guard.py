@@ -11,7 +11,8 @@ service, input no handler could mean to accept:
   ``_method``, with which pecan would let a ``POST`` (or even a ``GET``)
   run the ``DELETE`` or ``PATCH`` handler (``400``);
 * a body of another media type than ``application/json`` (``415``; no
-  Content-Type and curl's default form type are taken as JSON), larger than
+  Content-Type and curl's default form type are taken as JSON; the
+  Content-Type of a request without a body is dropped), larger than
   ``[oslo_middleware] max_request_body_size`` (``413``), or that
   :func:`svc_common.api.validation.parse_json` refuses: not JSON, nested
   too deeply, a NUL character or a lone surrogate in a string (``400``).
@@ -169,5 +170,9 @@ class RequestGuard(object):
             check_media_type(environ)
             environ[validation.PARSED_BODY_KEY] = validation.parse_json(raw)
         else:
+            # No body, so no media type: a Content-Type left here would
+            # make webob parse the empty body as that type (a
+            # multipart/form-data without a boundary raised: a 500).
+            environ.pop('CONTENT_TYPE', None)
             environ[validation.PARSED_BODY_KEY] = None
         return self.application(environ, start_response)

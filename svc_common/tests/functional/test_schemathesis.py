@@ -221,3 +221,19 @@ class TestFoundBySchemathesis(testtools.TestCase):
                                status=201)
             self.app.get('/v1/projects/%s' % good, headers=admin,
                          status=200)
+
+    def test_content_type_of_a_request_without_a_body(self):
+        """``DELETE`` with ``Content-Type: multipart/form-data`` and no
+        body was a 500: webob parsed the empty body as a form without a
+        boundary.  A request without a body has no media type."""
+        admin = api_fixture.SYSTEM_ADMIN
+        self.app.post_json('/v1/projects', {'id': 'p'}, headers=admin)
+        for content_type in ('multipart/form-data', 'text/plain'):
+            headers = dict(admin, **{'Content-Type': content_type})
+            self.app.request('/v1/projects/p', method='PATCH',
+                             headers=headers, status=400)
+            self.app.request('/v1/allocations/vm-1', method='DELETE',
+                             headers=headers, status=404)
+        self.app.request('/v1/projects/p', method='DELETE', status=204,
+                         headers=dict(admin, **{
+                             'Content-Type': 'multipart/form-data'}))
