@@ -40,7 +40,7 @@ from svc_common.tests.fixtures import api as api_fixture
 from svc_common.tests.fixtures import postgresql
 
 #: Examples per operation and generation mode.
-MAX_EXAMPLES = int(os.environ.get('ARBITER_SCHEMATHESIS_EXAMPLES', '40'))
+MAX_EXAMPLES = int(os.environ.get('ARBITER_SCHEMATHESIS_EXAMPLES', '80'))
 
 CHECKS = [checks.not_a_server_error,
           checks.status_code_conformance,
