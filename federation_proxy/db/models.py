@@ -1,7 +1,231 @@
-"""SQLAlchemy models of federation_proxy."""
+"""SQLAlchemy models of federation_proxy.
 
+People (``users``) are the proxy's own stable subjects; each has one or
+more ``identities`` at upstream IdPs.  A virtual organisation (``vos``)
+is a tree of ``groups`` whose root group has the VO's name as its path
+(``vo``, ``vo:group``, ``vo:group:sub``); ``roles`` are the roles a VO
+gives (``member``, ``manager`` and custom ones); a ``memberships`` row is
+one role of one person in one group.  ``vo_id`` is kept on every row that
+belongs to a VO, so that a VO manager's reach is one equality.
+
+Secrets are never stored: client secrets, invitation tokens, authorization
+codes and refresh tokens are kept as SHA-256 hashes.
+"""
+
+import sqlalchemy as sa
 from sqlalchemy import orm
 
 
 class Base(orm.DeclarativeBase):
     pass
+
+
+def _id():
+    return sa.Column(sa.String(64), primary_key=True)
+
+
+def _created():
+    return sa.Column(sa.DateTime, nullable=False,
+                     server_default=sa.func.now())
+
+
+class User(Base):
+    __tablename__ = 'users'
+
+    id = _id()
+    name = sa.Column(sa.String(255), nullable=True)
+    email = sa.Column(sa.String(255), nullable=True)
+    created_at = _created()
+
+
+class IdentityProvider(Base):
+    __tablename__ = 'idps'
+
+    id = _id()
+    name = sa.Column(sa.String(255), nullable=False, unique=True)
+    issuer = sa.Column(sa.String(255), nullable=False, unique=True)
+    client_id = sa.Column(sa.String(255), nullable=False)
+    client_secret = sa.Column(sa.String(255), nullable=True)
+    scopes = sa.Column(sa.String(255), nullable=False,
+                       default='openid email profile')
+    # {claim of ours: claim of theirs}, JSON.
+    claim_mapping = sa.Column(sa.Text, nullable=False, default='{}')
+    enabled = sa.Column(sa.Boolean, nullable=False, default=True)
+    created_at = _created()
+
+
+class Identity(Base):
+    __tablename__ = 'identities'
+    __table_args__ = (sa.UniqueConstraint(
+        'issuer', 'subject', name='uniq_identities0issuer_subject'),)
+
+    id = _id()
+    user_id = sa.Column(sa.String(64), sa.ForeignKey('users.id'),
+                        nullable=False, index=True)
+    issuer = sa.Column(sa.String(255), nullable=False)
+    subject = sa.Column(sa.String(255), nullable=False)
+    created_at = _created()
+
+
+class VirtualOrganisation(Base):
+    __tablename__ = 'vos'
+
+    id = _id()
+    name = sa.Column(sa.String(64), nullable=False, unique=True)
+    description = sa.Column(sa.String(255), nullable=True)
+    created_at = _created()
+
+
+class Group(Base):
+    __tablename__ = 'groups'
+
+    id = _id()
+    vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
+                      nullable=False, index=True)
+    parent_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
+                          nullable=True)
+    # "vo:group:sub", unique in the proxy.
+    path = sa.Column(sa.String(255), nullable=False, unique=True)
+    description = sa.Column(sa.String(255), nullable=True)
+    created_at = _created()
+
+
+class Role(Base):
+    __tablename__ = 'roles'
+    __table_args__ = (sa.UniqueConstraint('vo_id', 'name',
+                                          name='uniq_roles0vo_name'),)
+
+    id = _id()
+    vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
+                      nullable=False)
+    name = sa.Column(sa.String(64), nullable=False)
+    description = sa.Column(sa.String(255), nullable=True)
+
+
+class Membership(Base):
+    __tablename__ = 'memberships'
+    __table_args__ = (sa.UniqueConstraint(
+        'user_id', 'group_id', 'role',
+        name='uniq_memberships0user_group_role'),)
+
+    id = _id()
+    vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
+                      nullable=False, index=True)
+    group_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
+                         nullable=False)
+    user_id = sa.Column(sa.String(64), sa.ForeignKey('users.id'),
+                        nullable=False, index=True)
+    role = sa.Column(sa.String(64), nullable=False)
+    # pending, active, suspended, expired
+    status = sa.Column(sa.String(16), nullable=False)
+    expires_at = sa.Column(sa.DateTime, nullable=True)
+    created_at = _created()
+    updated_at = sa.Column(sa.DateTime, nullable=True)
+
+
+class MembershipRequest(Base):
+    __tablename__ = 'requests'
+
+    id = _id()
+    vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
+                      nullable=False, index=True)
+    group_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
+                         nullable=False)
+    user_id = sa.Column(sa.String(64), sa.ForeignKey('users.id'),
+                        nullable=False)
+    role = sa.Column(sa.String(64), nullable=False)
+    reason = sa.Column(sa.String(1024), nullable=True)
+    # pending, approved, rejected
+    status = sa.Column(sa.String(16), nullable=False)
+    decided_by = sa.Column(sa.String(64), nullable=True)
+    decided_at = sa.Column(sa.DateTime, nullable=True)
+    created_at = _created()
+
+
+class Invitation(Base):
+    __tablename__ = 'invitations'
+
+    id = _id()
+    vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
+                      nullable=False, index=True)
+    group_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
+                         nullable=False)
+    role = sa.Column(sa.String(64), nullable=False)
+    email = sa.Column(sa.String(255), nullable=False)
+    token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
+    # pending, accepted
+    status = sa.Column(sa.String(16), nullable=False)
+    expires_at = sa.Column(sa.DateTime, nullable=False)
+    created_by = sa.Column(sa.String(64), nullable=True)
+    accepted_by = sa.Column(sa.String(64), nullable=True)
+    created_at = _created()
+
+
+class AuditRecord(Base):
+    __tablename__ = 'audit'
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    at = sa.Column(sa.DateTime, nullable=False)
+    actor = sa.Column(sa.String(64), nullable=True)
+    vo_id = sa.Column(sa.String(64), nullable=True, index=True)
+    action = sa.Column(sa.String(64), nullable=False)
+    object_type = sa.Column(sa.String(32), nullable=False)
+    object_id = sa.Column(sa.String(64), nullable=False)
+    detail = sa.Column(sa.Text, nullable=True)
+
+
+class Client(Base):
+    __tablename__ = 'clients'
+
+    id = _id()
+    name = sa.Column(sa.String(255), nullable=False)
+    secret_hash = sa.Column(sa.String(64), nullable=True)
+    redirect_uris = sa.Column(sa.Text, nullable=False, default='[]')
+    grant_types = sa.Column(sa.Text, nullable=False, default='[]')
+    scope = sa.Column(sa.String(255), nullable=False, default='openid')
+    created_at = _created()
+
+
+class SigningKey(Base):
+    __tablename__ = 'signing_keys'
+
+    kid = sa.Column(sa.String(64), primary_key=True)
+    # next, current, retired
+    state = sa.Column(sa.String(16), nullable=False)
+    private_pem = sa.Column(sa.Text, nullable=False)
+    public_jwk = sa.Column(sa.Text, nullable=False)
+    created_at = _created()
+
+
+class AuthorizationCode(Base):
+    __tablename__ = 'authorization_codes'
+
+    code_hash = sa.Column(sa.String(64), primary_key=True)
+    client_id = sa.Column(sa.String(64), nullable=False)
+    user_id = sa.Column(sa.String(64), nullable=False)
+    redirect_uri = sa.Column(sa.String(1024), nullable=False)
+    scope = sa.Column(sa.String(255), nullable=False)
+    nonce = sa.Column(sa.String(255), nullable=True)
+    code_challenge = sa.Column(sa.String(128), nullable=True)
+    code_challenge_method = sa.Column(sa.String(8), nullable=True)
+    expires_at = sa.Column(sa.DateTime, nullable=False)
+    used = sa.Column(sa.Boolean, nullable=False, default=False)
+
+
+class RefreshToken(Base):
+    __tablename__ = 'refresh_tokens'
+
+    token_hash = sa.Column(sa.String(64), primary_key=True)
+    client_id = sa.Column(sa.String(64), nullable=False)
+    user_id = sa.Column(sa.String(64), nullable=False, index=True)
+    scope = sa.Column(sa.String(255), nullable=False)
+    expires_at = sa.Column(sa.DateTime, nullable=False)
+    revoked = sa.Column(sa.Boolean, nullable=False, default=False)
+
+
+class RevokedToken(Base):
+    """Access tokens revoked before they expire, by ``jti``."""
+    __tablename__ = 'revoked_tokens'
+
+    jti = sa.Column(sa.String(64), primary_key=True)
+    expires_at = sa.Column(sa.DateTime, nullable=False)
