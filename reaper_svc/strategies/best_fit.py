@@ -1,0 +1,123 @@
+"""``best_fit``: fewest victims, then least capacity wasted.
+
+A greedy heuristic that never enumerates combinations, so that it stays
+fast on thousands of hosts:
+
+1. For every eligible host, the cheapest way to make room for one more of
+   the request's servers there: if one candidate covers what the host
+   lacks, the one that leaves the least unused; otherwise candidates taken
+   one by one, the one covering most of what is still lacking first.
+   Candidates with the same resources are interchangeable here, so a host
+   costs the number of its distinct flavors, not of its servers.
+2. Take the cheapest option over all hosts (victims per server made room
+   for, then waste), apply it, recompute that host only, and repeat until
+   the request fits.
+3. Spare any victim that turns out not to be needed.
+
+Among candidates of the same resources on a host, the one whose guarantee
+ended last (the most recently started, in practice) goes first.  The
+tests compare it with the exact solver of
+:mod:`reaper_svc.strategies.exhaustive` on small clusters.
+"""
+
+import heapq
+
+from reaper_svc.strategies import base
+from reaper_svc.strategies import rules
+
+
+class _Host(object):
+    def __init__(self, view_host, need):
+        self.name = view_host.name
+        self.free = list(view_host.free)
+        self.need = need
+        self.groups = [[vector, list(ids)]
+                       for vector, ids in view_host.groups]
+        self.slots = rules.slots(self.free, need)
+
+    def option(self, remaining):
+        """``(key, picks, gain)`` of the cheapest way to one more slot,
+        or None; ``picks`` are indices into ``groups``."""
+        need = self.need
+        more = self.slots + 1
+        lacking = [max(n * more - f, 0) for f, n in zip(self.free, need)]
+        counts = [len(ids) for _vector, ids in self.groups]
+        picks = []
+        while True:
+            single = None
+            for index, (vector, _ids) in enumerate(self.groups):
+                if counts[index] and all(
+                        v >= d for v, d in zip(vector, lacking)):
+                    waste = sum((v - d) / n for v, d, n in
+                                zip(vector, lacking, need))
+                    if single is None or waste < single[0]:
+                        single = (waste, index)
+            if single is not None:
+                picks.append(single[1])
+                break
+            best = None
+            for index, (vector, _ids) in enumerate(self.groups):
+                if not counts[index]:
+                    continue
+                covered = sum(min(v, d) / n for v, d, n in
+                              zip(vector, lacking, need))
+                if covered > 0 and (best is None or covered > best[0]):
+                    best = (covered, index)
+            if best is None:
+                return None
+            index = best[1]
+            picks.append(index)
+            counts[index] -= 1
+            lacking = [max(d - v, 0) for d, v in
+                       zip(lacking, self.groups[index][0])]
+        free = list(self.free)
+        for index in picks:
+            free = [f + v for f, v in zip(free, self.groups[index][0])]
+        gain = rules.slots(free, need) - self.slots
+        used = min(gain, remaining)
+        waste = sum((f - (self.slots + used) * n) / n
+                    for f, n in zip(free, need)) / len(need)
+        return (len(picks) / used, waste), picks, gain
+
+    def take(self, picks):
+        victims = []
+        for index in picks:
+            vector, ids = self.groups[index]
+            victims.append(ids.pop())
+            self.free = [f + v for f, v in zip(self.free, vector)]
+        self.slots = rules.slots(self.free, self.need)
+        return victims
+
+
+class BestFit(base.Strategy):
+    """Fewest victims, then least capacity wasted (greedy; see module)."""
+
+    name = 'best_fit'
+
+    def choose(self, view, rng=None):
+        remaining = view.count - view.slots()
+        hosts = [_Host(h, view.need) for h in view.hosts if h.groups]
+        heap = []
+        for position, host in enumerate(hosts):
+            option = host.option(remaining)
+            if option is not None:
+                heap.append((option[0], position, option[1]))
+        heapq.heapify(heap)
+        victims = []
+        while remaining > 0 and heap:
+            key, position, picks = heapq.heappop(heap)
+            host = hosts[position]
+            current = host.option(remaining)
+            if current is None:
+                continue
+            if (current[0], current[1]) != (key, picks):
+                # Stale: the host changed or fewer servers are missing.
+                heapq.heappush(heap, (current[0], position, current[1]))
+                continue
+            before = host.slots
+            victims.extend(host.take(picks))
+            remaining -= host.slots - before
+            option = host.option(max(remaining, 1))
+            if option is not None:
+                heapq.heappush(heap, (option[0], position, option[1]))
+        return base.reprieve(view, victims)
