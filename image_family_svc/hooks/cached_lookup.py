@@ -1,0 +1,100 @@
+"""Ask the image family service about an image, with a short cache.
+
+Both hooks (Nova's scheduler filter and Glance's middleware) ask the
+service one question per image and must not slow their host service down
+or stop it when the image family service is away.  This module holds what
+they share: the options of the cache and of the failure policy, and
+:class:`CachedLookup`, which remembers each answer (including "this image
+is in no family") for ``cache_seconds`` and turns every way of not getting
+an answer into :class:`LookupFailed`, for the hook to fail open or closed.
+"""
+
+import collections
+import threading
+import time
+
+from keystoneauth1 import exceptions as ks_exc
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from image_family_svc.clients import image_family
+from svc_common.clients import rest
+
+LOG = logging.getLogger(__name__)
+
+#: Answers kept at most, per process; the oldest go first.
+MAX_ENTRIES = 4096
+
+
+def opts(what):
+    """The cache and failure options of a hook; ``what`` says, in the
+    help text, what the hook refuses."""
+    return [
+        cfg.IntOpt(
+            'cache_seconds', default=30, min=0,
+            help='How long an answer of the image family service about an '
+                 'image is reused before asking again (0: ask every '
+                 'time). A state change (for example to obsolete) takes '
+                 'at most this long to be seen by this hook.'),
+        cfg.BoolOpt(
+            'fail_open', default=True,
+            help='What to do when the image family service cannot be '
+                 'reached or answers with an error: true lets the '
+                 'request through (%s is not enforced while the service '
+                 'is away); false refuses it.' % what),
+    ]
+
+
+class LookupFailed(Exception):
+    """The image family service gave no usable answer."""
+
+
+def _ask(fetch, key):
+    try:
+        return fetch(key)
+    except ks_exc.ClientException as error:
+        # ConnectFailure, ConnectTimeout, EndpointNotFound, auth failures:
+        # the service was not reached.
+        raise LookupFailed('image family service unreachable: %s' % error)
+    except rest.ApiError as error:
+        # 404 image_not_found is an answer (None) inside ``fetch``; any
+        # other error status means a misconfigured or failing service.
+        raise LookupFailed('image family service answered %s' % error)
+
+
+class CachedLookup(object):
+    """``fetch(key)`` with its answers remembered for ``cache_seconds``.
+
+    Failures are not remembered: the next request asks again.  Safe to
+    share between threads; two threads that miss at once both ask.
+    """
+
+    def __init__(self, fetch, cache_seconds, clock=time.monotonic):
+        self._fetch = fetch
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._answers = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        """The answer for ``key``; raises :class:`LookupFailed`."""
+        now = self._clock()
+        with self._lock:
+            cached = self._answers.get(key)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+        answer = _ask(self._fetch, key)
+        if self._cache_seconds > 0:
+            with self._lock:
+                self._answers[key] = (now + self._cache_seconds, answer)
+                self._answers.move_to_end(key)
+                while len(self._answers) > MAX_ENTRIES:
+                    self._answers.popitem(last=False)
+        return answer
+
+
+def client_from_conf(conf, group):
+    """An :class:`ImageFamilyClient` configured by ``[group]``'s
+    keystoneauth1 options (``auth_type``, ``auth_url``, ...,
+    ``endpoint_override``, ``valid_interfaces``, ``region_name``)."""
+    return image_family.ImageFamilyClient.from_conf(conf, group)
