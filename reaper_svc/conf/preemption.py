@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from reaper_svc import strategies
+
 GROUP = 'preemption'
 
 
@@ -12,6 +14,52 @@ def _opts():
             help='Topic that Nova\'s routed scheduling notifications are '
                  'published to (see the arbiter-routing notifier driver); '
                  'the preemption engine listens on it.'),
+        cfg.StrOpt(
+            'notification_exchange', default='nova',
+            help='Exchange the routed notifications arrive on. Nova '
+                 'publishes on its control exchange, "nova"; a listener '
+                 'bound to another exchange receives nothing.'),
+        cfg.StrOpt(
+            'strategy', default='best_fit',
+            choices=[(name, None) for name in strategies.NAMES],
+            help='How victims are chosen: best_fit (fewest victims, then '
+                 'least capacity wasted), chance (random, as Aardvark), '
+                 'oldest, newest, priority (lowest first), exhaustive '
+                 '(exact; small clouds only). See the admin guide.'),
+        cfg.StrOpt(
+            'driver', default='simulated',
+            help='Cloud driver (entry point of reaper_svc.drivers): '
+                 '"simulated" for an in-memory cloud described by '
+                 'simulated_cloud.'),
+        cfg.StrOpt(
+            'simulated_cloud',
+            help='YAML description of the simulated cloud (hosts, '
+                 'aggregates, flavors, servers); see the admin guide.'),
+        cfg.StrOpt(
+            'preemptible_extra_spec', default='arbiter:preemptible',
+            help='Flavor extra spec that marks preemptible servers when '
+                 'its value is "true". A flavor property, so that users '
+                 'cannot change it after boot.'),
+        cfg.StrOpt(
+            'priority_extra_spec', default='arbiter:preemption_priority',
+            help='Integer flavor extra spec giving the priority of '
+                 'preemptible servers (lower is preempted first by the '
+                 'priority strategy; 0 when absent).'),
+        cfg.IntOpt(
+            'grace_period', default=300, min=0,
+            help='Seconds between a victim\'s notice (lock and soft '
+                 'shutdown) and its deletion.'),
+        cfg.IntOpt(
+            'action_interval', default=10, min=1,
+            help='Seconds between two passes of the leader over '
+                 'unfinished actions (deleting victims whose grace period '
+                 'is over, resuming actions a stopped engine left).'),
+        cfg.StrOpt(
+            'lock_reason',
+            default='Preempted by the reaper: this preemptible server '
+                    'will be deleted (action %(action_id)s).',
+            help='Reason recorded on each victim\'s lock; %(action_id)s '
+                 'is replaced by the action id.'),
     ]
 
 

@@ -1,0 +1,109 @@
+"""The interface every cloud driver implements.
+
+The engine and the API talk to a cloud only through it: a snapshot of the
+cloud for victim selection (:meth:`CloudDriver.cluster`), capacity per
+aggregate, and the actions (lock, stop, delete, create).  Server ids are
+the cloud's (Nova's UUIDs); actions on a server that is gone raise
+:class:`ServerNotFound`, which callers treat as already done where that
+is what they wanted.
+"""
+
+import abc
+
+
+class DriverError(Exception):
+    """The cloud refused or failed an action."""
+
+
+class ServerNotFound(DriverError):
+    """No such server (it may have been deleted already)."""
+
+
+class NoValidHost(DriverError):
+    """A create found no room for ``min_count`` servers."""
+
+
+def capacity_by_aggregate(cluster, aggregates):
+    """Per aggregate and resource class: total, used, preemptible, free.
+
+    :param cluster: a :class:`reaper_svc.strategies.model.Cluster`
+    :param aggregates: aggregate name -> host names
+    :returns: ``{aggregate: {rc: {'total', 'used', 'preemptible',
+        'free'}}}``; ``preemptible`` is what preemptible servers use;
+        ``free`` counts enabled and up hosts only.
+    """
+    result = {}
+    for name, host_names in sorted(aggregates.items()):
+        per_rc = {}
+        for host_name in host_names:
+            host = cluster.hosts.get(host_name)
+            if host is None:
+                continue
+            for rc, total in host.capacity.items():
+                entry = per_rc.setdefault(rc, dict.fromkeys(
+                    ('total', 'used', 'preemptible', 'free'), 0))
+                used = cluster.used[host_name].get(rc, 0)
+                entry['total'] += total
+                entry['used'] += used
+                if host.enabled and host.up:
+                    entry['free'] += max(total - used, 0)
+        for server in cluster.servers.values():
+            if server.preemptible and server.host in host_names:
+                for rc, amount in server.resources.items():
+                    if rc in per_rc:
+                        per_rc[rc]['preemptible'] += amount
+        result[name] = per_rc
+    return result
+
+
+class CloudDriver(metaclass=abc.ABCMeta):
+    """A cloud as the reaper sees it.  Implementations are thread-safe."""
+
+    @abc.abstractmethod
+    def cluster(self):
+        """A :class:`reaper_svc.strategies.model.Cluster` snapshot: every
+        compute host and every server placed on one."""
+
+    @abc.abstractmethod
+    def aggregates(self):
+        """Aggregate name -> frozenset of host names."""
+
+    def capacity(self):
+        """See :func:`capacity_by_aggregate`."""
+        return capacity_by_aggregate(self.cluster(), self.aggregates())
+
+    @abc.abstractmethod
+    def flavors(self):
+        """Flavor name -> ``{'resources': {rc: n}, 'extra_specs': {}}``."""
+
+    @abc.abstractmethod
+    def servers_by_host(self, host):
+        """The servers on ``host`` (model Server objects)."""
+
+    @abc.abstractmethod
+    def server_state(self, server_id):
+        """``{'status', 'locked', 'locked_reason', 'host'}``.
+
+        :raises ServerNotFound: it is gone
+        """
+
+    @abc.abstractmethod
+    def lock(self, server_id, reason):
+        """Lock the server with ``reason`` (its owner sees why)."""
+
+    @abc.abstractmethod
+    def stop(self, server_id):
+        """Soft shutdown (Nova's stop: ACPI power button)."""
+
+    @abc.abstractmethod
+    def delete(self, server_id):
+        """Delete the server."""
+
+    @abc.abstractmethod
+    def create(self, project_id, name, flavor, count, min_count,
+               image=None, networks=None, guaranteed_until=None):
+        """Build ``count`` servers, at least ``min_count`` or none.
+
+        :returns: the new server ids
+        :raises NoValidHost: not even ``min_count`` fit
+        """

@@ -1,0 +1,246 @@
+"""``simulated``: an in-memory cloud, from a YAML description.
+
+For the local run, the tests, ``tools/bench_reaper`` and operators'
+what-if runs.  The description::
+
+    flavors:
+      p1.small:
+        resources: {VCPU: 2, MEMORY_MB: 4096, DISK_GB: 20}
+        extra_specs: {"arbiter:preemptible": "true"}
+      m1.large:
+        resources: {VCPU: 8, MEMORY_MB: 16384, DISK_GB: 80}
+    aggregates:
+      batch: {hosts: [cmp1, cmp2], availability_zone: az1}
+    hosts:
+      cmp1: {capacity: {VCPU: 16, MEMORY_MB: 65536, DISK_GB: 400}}
+      cmp2: {capacity: {VCPU: 16, MEMORY_MB: 65536, DISK_GB: 400},
+             traits: [HW_CPU_X86_AVX2], enabled: true, up: true}
+    servers:
+      - {id: s1, name: job-1, host: cmp1, flavor: p1.small,
+         project_id: physics, created_at: 2030-01-01T10:00:00,
+         guaranteed_until: null}
+
+A server is preemptible when its flavor's extra spec named by
+``[preemption] preemptible_extra_spec`` is ``true``; its priority is the
+integer extra spec ``[preemption] priority_extra_spec`` (0 by default).
+Stopped servers keep their resources (as in Nova); deleted ones free them.
+"""
+
+import datetime
+import threading
+import uuid
+
+import yaml
+
+from reaper_svc.drivers import base
+from reaper_svc.strategies import model
+
+DEFAULT_PREEMPTIBLE_SPEC = 'arbiter:preemptible'
+DEFAULT_PRIORITY_SPEC = 'arbiter:preemption_priority'
+
+
+def _time(value):
+    if value is None or isinstance(value, datetime.datetime):
+        return value
+    parsed = datetime.datetime.fromisoformat(str(value).replace('Z', ''))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.timezone.utc).replace(
+            tzinfo=None)
+    return parsed
+
+
+def _true(value):
+    return str(value).strip().lower() in ('true', '1', 'yes')
+
+
+class SimulatedCloud(base.CloudDriver):
+    """The in-memory cloud.
+
+    :param description: the parsed YAML description (a dict)
+    :param clock: returns the current naive UTC time (for created_at)
+    """
+
+    def __init__(self, description, preemptible_spec=DEFAULT_PREEMPTIBLE_SPEC,
+                 priority_spec=DEFAULT_PRIORITY_SPEC, clock=None):
+        self.preemptible_spec = preemptible_spec
+        self.priority_spec = priority_spec
+        self.clock = clock or datetime.datetime.utcnow
+        self._lock = threading.RLock()
+        #: Every action taken, in order: (verb, server id, detail).
+        self.journal = []
+        self._flavors = {
+            name: {'resources': dict(item.get('resources') or {}),
+                   'extra_specs': dict(item.get('extra_specs') or {})}
+            for name, item in (description.get('flavors') or {}).items()}
+        self._hosts = {}
+        for name, item in (description.get('hosts') or {}).items():
+            item = item or {}
+            self._hosts[name] = {
+                'capacity': dict(item.get('capacity') or {}),
+                'traits': frozenset(item.get('traits') or ()),
+                'enabled': item.get('enabled', True),
+                'up': item.get('up', True)}
+        self._aggregates = {}
+        self._zones = {}
+        for name, item in (description.get('aggregates') or {}).items():
+            hosts = frozenset(item.get('hosts') or ())
+            unknown = hosts - set(self._hosts)
+            if unknown:
+                raise ValueError('aggregate %s names unknown hosts: %s'
+                                 % (name, ', '.join(sorted(unknown))))
+            self._aggregates[name] = hosts
+            if item.get('availability_zone'):
+                for host in hosts:
+                    self._zones[host] = item['availability_zone']
+        self._servers = {}
+        for item in description.get('servers') or ():
+            self._add_server(item)
+
+    @classmethod
+    def from_yaml(cls, text, **kwargs):
+        return cls(yaml.safe_load(text) or {}, **kwargs)
+
+    def _add_server(self, item):
+        if item['host'] not in self._hosts:
+            raise ValueError('server %s is on unknown host %s'
+                             % (item.get('id'), item['host']))
+        if item['flavor'] not in self._flavors:
+            raise ValueError('server %s has unknown flavor %s'
+                             % (item.get('id'), item['flavor']))
+        server_id = str(item.get('id') or uuid.uuid4())
+        self._servers[server_id] = {
+            'id': server_id, 'name': item.get('name', server_id),
+            'host': item['host'], 'flavor': item['flavor'],
+            'project_id': item.get('project_id'),
+            'created_at': _time(item.get('created_at')) or self.clock(),
+            'guaranteed_until': _time(item.get('guaranteed_until')),
+            'status': item.get('status', 'ACTIVE'),
+            'locked': False, 'locked_reason': None}
+        return server_id
+
+    # -- the view -----------------------------------------------------
+
+    def _host_model(self, name):
+        host = self._hosts[name]
+        return model.Host(
+            name=name, capacity=host['capacity'],
+            aggregates=frozenset(a for a, hosts in self._aggregates.items()
+                                 if name in hosts),
+            availability_zone=self._zones.get(name),
+            enabled=host['enabled'], up=host['up'], traits=host['traits'])
+
+    def _server_model(self, server):
+        flavor = self._flavors[server['flavor']]
+        specs = flavor['extra_specs']
+        return model.Server(
+            id=server['id'], host=server['host'],
+            resources=flavor['resources'],
+            preemptible=_true(specs.get(self.preemptible_spec, 'false')),
+            created_at=server['created_at'],
+            guaranteed_until=server['guaranteed_until'],
+            priority=int(specs.get(self.priority_spec, 0)),
+            project_id=server['project_id'])
+
+    def cluster(self):
+        with self._lock:
+            return model.Cluster(
+                [self._host_model(name) for name in self._hosts],
+                [self._server_model(s) for s in self._servers.values()])
+
+    def aggregates(self):
+        with self._lock:
+            return dict(self._aggregates)
+
+    def flavors(self):
+        with self._lock:
+            return {name: {'resources': dict(f['resources']),
+                           'extra_specs': dict(f['extra_specs'])}
+                    for name, f in self._flavors.items()}
+
+    def servers_by_host(self, host):
+        with self._lock:
+            return [self._server_model(s) for s in self._servers.values()
+                    if s['host'] == host]
+
+    def server_state(self, server_id):
+        with self._lock:
+            server = self._get(server_id)
+            return {key: server[key] for key in
+                    ('status', 'locked', 'locked_reason', 'host',
+                     'project_id', 'name')}
+
+    def set_host(self, name, **changes):
+        """Change a host's ``enabled``, ``up`` or ``capacity``."""
+        with self._lock:
+            self._hosts[name].update(changes)
+
+    # -- actions ------------------------------------------------------
+
+    def _get(self, server_id):
+        try:
+            return self._servers[server_id]
+        except KeyError:
+            raise base.ServerNotFound('no server %s' % server_id)
+
+    def lock(self, server_id, reason):
+        with self._lock:
+            server = self._get(server_id)
+            server['locked'] = True
+            server['locked_reason'] = reason
+            self.journal.append(('lock', server_id, reason))
+
+    def stop(self, server_id):
+        with self._lock:
+            self._get(server_id)['status'] = 'SHUTOFF'
+            self.journal.append(('stop', server_id, None))
+
+    def delete(self, server_id):
+        with self._lock:
+            self._get(server_id)
+            del self._servers[server_id]
+            self.journal.append(('delete', server_id, None))
+
+    def create(self, project_id, name, flavor, count, min_count,
+               image=None, networks=None, guaranteed_until=None):
+        """First fit over the enabled and up hosts, all at once."""
+        with self._lock:
+            if flavor not in self._flavors:
+                raise base.DriverError('no flavor %s' % flavor)
+            need = self._flavors[flavor]['resources']
+            cluster = self.cluster()
+            free = {h: {rc: cluster.free(h, rc) for rc in need}
+                    for h, host in self._hosts.items()
+                    if host['enabled'] and host['up']}
+            placed = []
+            for host, room in sorted(free.items()):
+                while len(placed) < count and all(
+                        room[rc] >= amount for rc, amount in need.items()):
+                    for rc, amount in need.items():
+                        room[rc] -= amount
+                    placed.append(host)
+            if len(placed) < min_count:
+                raise base.NoValidHost(
+                    'room for %d of %d servers of %s, %d required'
+                    % (len(placed), count, flavor, min_count))
+            ids = []
+            for index, host in enumerate(placed):
+                ids.append(self._add_server({
+                    'name': '%s-%d' % (name, index + 1) if count > 1
+                    else name, 'host': host, 'flavor': flavor,
+                    'project_id': project_id,
+                    'guaranteed_until': guaranteed_until}))
+                self.journal.append(('create', ids[-1], host))
+            return ids
+
+
+def from_conf(conf):
+    """The ``simulated`` driver plugin: the cloud that ``[preemption]
+    simulated_cloud`` describes (empty when unset)."""
+    options = conf.preemption
+    description = {}
+    if options.simulated_cloud:
+        with open(options.simulated_cloud) as source:
+            description = yaml.safe_load(source) or {}
+    return SimulatedCloud(description,
+                          preemptible_spec=options.preemptible_extra_spec,
+                          priority_spec=options.priority_extra_spec)
