@@ -491,12 +491,31 @@ def check_allocation(chain, deltas):
     return violations
 
 
+def cancelled_by_give_back(freed, negative_adjustments):
+    """How much of an allocation given back cancels a negative adjustment
+    instead of lowering usage: ``{resource_name: amount}``.
+
+    A negative adjustment (reconciliation found less in use than the
+    allocations say) means some allocations were already gone in truth;
+    freeing one of them cancels that much of the adjustment instead of
+    counting it off twice, so usage never drops below zero.
+
+    :param freed: ``{resource_name: amount > 0}``.
+    :param negative_adjustments: ``{resource_name: adjustment < 0}`` of
+        the project the allocation is in.
+    """
+    return {name: min(amount, -negative_adjustments.get(name, 0))
+            for name, amount in freed.items()}
+
+
 def freed_usages(usages, project_id, chain, freed):
     """The counters as they are once an allocation is given back.
 
     A consumer that moves to another project gives its allocation back
     first, then takes the new one: the decision on the new project reads
-    the counters with the old allocation already freed.
+    the counters with the old allocation already freed.  ``freed`` is
+    what the usage really drops by: the amounts less what
+    :func:`cancelled_by_give_back` cancels.
 
     :param usages: ``{(project_id, resource_name): (own, subtree)}``.
     :param project_id: the project the allocation is in.

@@ -232,13 +232,20 @@ def decide(db, ctx, consumer_id, project_id, resources, no_limit_policy):
                     violations)
 
 
-def _decide(conn, old_rows, project_id, resources, no_limit_policy, lock):
-    """:func:`decide` once the consumer's allocation rows are read."""
+def _decide(conn, old_rows, project_id, resources, no_limit_policy, lock,
+            chain=None, catalog=None):
+    """:func:`decide` once the consumer's allocation rows are read.
+
+    ``chain`` and ``catalog`` are :func:`chain_and_limits` of the
+    requested resources when the caller has them already (only growing
+    resources, which the request names, are checked against limits).
+    """
     old = {row.resource_name: row.amount for row in old_rows}
     old_project = old_rows[0].project_id if old_rows else None
     names = sorted(set(resources) | set(old))
-    chain, catalog = chain_and_limits(conn, project_id, names,
-                                      no_limit_policy)
+    if chain is None:
+        chain, catalog = chain_and_limits(conn, project_id, names,
+                                          no_limit_policy)
     old_chain = (chain if old_project in (None, project_id) else
                  tree.chain_or_orphan(conn, old_project))
     if old_project == project_id:
@@ -251,8 +258,11 @@ def _decide(conn, old_rows, project_id, resources, no_limit_policy, lock):
     figures = (usages.locked_usages(conn, pairs) if lock else
                usages.read_usages(conn, pairs))
     if old and old_project != project_id:
-        figures = quota_tree.freed_usages(figures, old_project, old_chain,
-                                          old)
+        cancels = quota_tree.cancelled_by_give_back(
+            old, usages.negative_adjustments(conn, old_project, old))
+        figures = quota_tree.freed_usages(
+            figures, old_project, old_chain,
+            {name: amount - cancels[name] for name, amount in old.items()})
     violations = quota_tree.check_allocation(
         _levels(chain, figures, catalog, names, project_id), deltas)
     return old, old_chain, chain, deltas, violations
@@ -288,10 +298,12 @@ def _take(conn, old_rows, project_id, chain, catalog, resources):
         raise usages.OverLimit(violations)
 
 
-def _replace(conn, old_rows, project_id, resources, no_limit_policy):
+def _replace(conn, old_rows, project_id, resources, no_limit_policy, chain,
+             catalog):
     """Any other PUT: lock every row involved, decide, free, take."""
     old, old_chain, chain, deltas, violations = _decide(
-        conn, old_rows, project_id, resources, no_limit_policy, lock=True)
+        conn, old_rows, project_id, resources, no_limit_policy, lock=True,
+        chain=chain, catalog=catalog)
     if violations:
         raise usages.OverLimit(violations)
     old_project = old_rows[0].project_id if old_rows else None
@@ -331,7 +343,8 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         if _only_grows(old_rows, project_id, resources):
             _take(conn, old_rows, project_id, chain, catalog, resources)
         else:
-            _replace(conn, old_rows, project_id, resources, no_limit_policy)
+            _replace(conn, old_rows, project_id, resources, no_limit_policy,
+                     chain, catalog)
         if old_rows:
             conn.execute(_DELETE_ALLOCATION, {'consumer_id': consumer_id})
         rows = [{'consumer_id': consumer_id, 'resource_name': name,

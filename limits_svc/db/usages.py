@@ -200,6 +200,12 @@ def adjust(conn, project_id, deltas):
         conn.execute(_ADJUST, changes)
 
 
+def negative_adjustments(conn, project_id, names):
+    """``{resource: adjustment}`` of the project's negative adjustments."""
+    return dict(conn.execute(_NEGATIVE_ADJUSTMENTS, {
+        'project_id': project_id, 'names': sorted(names)}).all())
+
+
 def give_back(conn, project_id, chain, freed):
     """Take ``freed`` ({resource: amount > 0}) off the project's usage.
 
@@ -210,10 +216,8 @@ def give_back(conn, project_id, chain, freed):
     """
     if not freed:
         return
-    negative = dict(conn.execute(_NEGATIVE_ADJUSTMENTS, {
-        'project_id': project_id, 'names': sorted(freed)}).all())
-    cancels = {name: min(amount, -negative.get(name, 0))
-               for name, amount in freed.items()}
+    cancels = quota_tree.cancelled_by_give_back(
+        freed, negative_adjustments(conn, project_id, freed))
     adjust(conn, project_id, cancels)
     apply(conn, project_id, chain, {name: cancels[name] - amount
                                     for name, amount in freed.items()})

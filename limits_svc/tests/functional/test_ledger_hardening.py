@@ -124,6 +124,32 @@ class _Hardening(object):
         self.assertEqual('limits.project_cycle',
                          resp.json['errors'][0]['code'])
 
+    def test_moving_a_consumer_after_a_lowering_reconcile(self):
+        """A reconcile found less in use than the allocations say; the
+        consumer that moves away frees only what is really in use, and
+        the shared ancestor is decided on that."""
+        self.project('R')
+        self.project('P', 'R')
+        self.project('Q', 'R')
+        self.registered_limit('cores', 100)
+        self.limit('R', 'cores', 8, scope='subtree')
+        self.allocate('c', 'P', cores=8)
+        resp = self.app.put_json('/v1/usages/P', {'resources': {'cores': 4}},
+                                 headers=af.SYSTEM_ADMIN)
+        self.assertEqual({'cores': -4}, resp.json['adjusted'])
+        dry = self.app.post_json('/v1/enforce', {
+            'project_id': 'Q', 'consumer_id': 'c',
+            'resources': {'cores': 12}}, headers=af.SERVICE).json
+        self.assertFalse(dry['allowed'])
+        self.assertEqual([{'project_id': 'R', 'resource': 'cores',
+                           'scope': 'subtree', 'limit': 8, 'usage': 0,
+                           'delta': 12}], dry['blocking'])
+        resp = self.allocate('c', 'Q', status=409, cores=12)
+        self.assertEqual('limits.over_limit', resp.json['errors'][0]['code'])
+        self.allocate('c', 'Q', cores=8)
+        self.assertEqual((0, 8), self.counters()[('R', 'cores')])
+        self.assertEqual([], self.drift())
+
     # -- reports --------------------------------------------------------------
     def test_usage_of_one_project_shows_its_subtree_usage(self):
         self.two_branches()
