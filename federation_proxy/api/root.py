@@ -1,10 +1,18 @@
 """The pecan root of federation_proxy: ``/`` and ``/v1``."""
 
+from federation_proxy.api import audit
+from federation_proxy.api import users
+from federation_proxy.api import vos
 from svc_common.api import root
 
 
 class V1Controller(root.V1Controller):
-    RESOURCES = ()
+    RESOURCES = ('users', 'vos', 'invitation_acceptances', 'audit')
+
+    users = users.UsersController()
+    vos = vos.VOsController()
+    invitation_acceptances = audit.InvitationAcceptancesController()
+    audit = audit.AuditController()
 
 
 class RootController(root.RootController):

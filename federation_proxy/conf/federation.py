@@ -12,6 +12,36 @@ def _opts():
             help='OIDC issuer URL of this proxy, as the leaf Keystones '
                  'are configured to trust it. It must be the externally '
                  'reachable URL of the federation API.'),
+        cfg.IntOpt(
+            'membership_lifetime_days', default=365, min=1,
+            help='Days a new or renewed membership lasts before it '
+                 'expires, unless the manager gives another lifetime.'),
+        cfg.IntOpt(
+            'invitation_lifetime', default=7 * 24 * 3600, min=60,
+            help='Seconds an invitation token can be accepted.'),
+        cfg.StrOpt(
+            'entitlement_nid', default='geant',
+            help='URN namespace identifier of the eduperson_entitlement '
+                 'values (AARC-G069), e.g. geant or mace.'),
+        cfg.StrOpt(
+            'entitlement_namespace', default='example.org',
+            help='Delegated namespace of the entitlement URNs: a DNS name '
+                 'your organisation controls.'),
+        cfg.StrOpt(
+            'entitlement_authority', default=None,
+            help='Authority (#fragment) of the entitlement URNs; by '
+                 'default the host name of the issuer.'),
+        cfg.IntOpt(
+            'access_token_lifetime', default=300, min=30, max=3600,
+            help='Seconds an access or ID token is valid. This is also '
+                 'the longest a removed or expired member keeps a token '
+                 'that names their VO.'),
+        cfg.IntOpt(
+            'refresh_token_lifetime', default=30 * 24 * 3600, min=60,
+            help='Seconds a refresh token is valid.'),
+        cfg.IntOpt(
+            'authorization_code_lifetime', default=60, min=10, max=600,
+            help='Seconds an authorization code can be exchanged.'),
     ]
 
 

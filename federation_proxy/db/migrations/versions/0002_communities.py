@@ -50,7 +50,7 @@ def upgrade():
         sa.Column('grant_types', sa.Text(), nullable=False),
         sa.Column('scope', sa.String(length=255), nullable=False),
         sa.Column('created_at', sa.DateTime(),
-                  server_default=sa.text('now()'), nullable=False),
+                  server_default=sa.func.now(), nullable=False),
         sa.PrimaryKeyConstraint('id')
     )
     op.create_table(
@@ -64,7 +64,7 @@ def upgrade():
         sa.Column('claim_mapping', sa.Text(), nullable=False),
         sa.Column('enabled', sa.Boolean(), nullable=False),
         sa.Column('created_at', sa.DateTime(),
-                  server_default=sa.text('now()'), nullable=False),
+                  server_default=sa.func.now(), nullable=False),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('issuer'),
         sa.UniqueConstraint('name')
@@ -94,7 +94,7 @@ def upgrade():
         sa.Column('private_pem', sa.Text(), nullable=False),
         sa.Column('public_jwk', sa.Text(), nullable=False),
         sa.Column('created_at', sa.DateTime(),
-                  server_default=sa.text('now()'), nullable=False),
+                  server_default=sa.func.now(), nullable=False),
         sa.PrimaryKeyConstraint('kid')
     )
     op.create_table(
@@ -103,7 +103,7 @@ def upgrade():
         sa.Column('name', sa.String(length=255), nullable=True),
         sa.Column('email', sa.String(length=255), nullable=True),
         sa.Column('created_at', sa.DateTime(),
-                  server_default=sa.text('now()'), nullable=False),
+                  server_default=sa.func.now(), nullable=False),
         sa.PrimaryKeyConstraint('id')
     )
     op.create_table(
@@ -112,7 +112,7 @@ def upgrade():
         sa.Column('name', sa.String(length=64), nullable=False),
         sa.Column('description', sa.String(length=255), nullable=True),
         sa.Column('created_at', sa.DateTime(),
-                  server_default=sa.text('now()'), nullable=False),
+                  server_default=sa.func.now(), nullable=False),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('name')
     )
@@ -124,7 +124,7 @@ def upgrade():
         sa.Column('path', sa.String(length=255), nullable=False),
         sa.Column('description', sa.String(length=255), nullable=True),
         sa.Column('created_at', sa.DateTime(),
-                  server_default=sa.text('now()'), nullable=False),
+                  server_default=sa.func.now(), nullable=False),
         sa.ForeignKeyConstraint(['parent_id'], ['groups.id'], ),
         sa.ForeignKeyConstraint(['vo_id'], ['vos.id'], ),
         sa.PrimaryKeyConstraint('id'),
@@ -138,7 +138,7 @@ def upgrade():
         sa.Column('issuer', sa.String(length=255), nullable=False),
         sa.Column('subject', sa.String(length=255), nullable=False),
         sa.Column('created_at', sa.DateTime(),
-                  server_default=sa.text('now()'), nullable=False),
+                  server_default=sa.func.now(), nullable=False),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('issuer', 'subject',
@@ -169,7 +169,7 @@ def upgrade():
         sa.Column('created_by', sa.String(length=64), nullable=True),
         sa.Column('accepted_by', sa.String(length=64), nullable=True),
         sa.Column('created_at', sa.DateTime(),
-                  server_default=sa.text('now()'), nullable=False),
+                  server_default=sa.func.now(), nullable=False),
         sa.ForeignKeyConstraint(['group_id'], ['groups.id'], ),
         sa.ForeignKeyConstraint(['vo_id'], ['vos.id'], ),
         sa.PrimaryKeyConstraint('id'),
@@ -187,7 +187,7 @@ def upgrade():
         sa.Column('status', sa.String(length=16), nullable=False),
         sa.Column('expires_at', sa.DateTime(), nullable=True),
         sa.Column('created_at', sa.DateTime(),
-                  server_default=sa.text('now()'), nullable=False),
+                  server_default=sa.func.now(), nullable=False),
         sa.Column('updated_at', sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(['group_id'], ['groups.id'], ),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
@@ -212,7 +212,7 @@ def upgrade():
         sa.Column('decided_by', sa.String(length=64), nullable=True),
         sa.Column('decided_at', sa.DateTime(), nullable=True),
         sa.Column('created_at', sa.DateTime(),
-                  server_default=sa.text('now()'), nullable=False),
+                  server_default=sa.func.now(), nullable=False),
         sa.ForeignKeyConstraint(['group_id'], ['groups.id'], ),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
         sa.ForeignKeyConstraint(['vo_id'], ['vos.id'], ),

@@ -1,0 +1,110 @@
+"""/v1/users and /v1/users/{user_id}/identities."""
+
+import pecan
+from pecan import rest
+
+from federation_proxy.api import views
+from federation_proxy.api import vo_access
+from federation_proxy.db import users as users_db
+from federation_proxy.schemas import community as schema
+from svc_common.api import controller
+from svc_common.api import openapi
+from svc_common.api import validation
+from svc_common import errors
+from svc_common import policy
+
+
+def _user_target(user_id):
+    return {'user_id': user_id, 'is_self': user_id == vo_access.caller_id()}
+
+
+def _no_user(user_id):
+    return errors.NotFound('No user %s.' % user_id, code='user_not_found')
+
+
+def _authorize_user(action, user_id):
+    """People other than system readers see only themselves: anyone
+    else is answered as absent."""
+    target = _user_target(user_id)
+    vo_access.enforce(action, target, not_found=None if
+                      pecan.request.context.system_scope == 'all' else
+                      _no_user(user_id))
+    users_db.get_user(pecan.request.db, pecan.request.context, user_id)
+
+
+class IdentitiesController(rest.RestController):
+
+    OPENAPI = {
+        'get_all': openapi.Operation('identity:list',
+                                     schema.RESPONSE_IDENTITIES),
+        'post': openapi.Operation('identity:create',
+                                  schema.RESPONSE_IDENTITY, status=201,
+                                  body=schema.IDENTITY_CREATE,
+                                  errors=(409,)),
+        'delete': openapi.Operation('identity:delete', status=204,
+                                    errors=(409,)),
+    }
+
+    @pecan.expose('json')
+    def get_all(self, user_id):
+        _authorize_user('identity:list', user_id)
+        rows = users_db.list_identities(pecan.request.db,
+                                        pecan.request.context, user_id)
+        return {'identities': [views.identity(r) for r in rows],
+                'links': []}
+
+    @pecan.expose('json')
+    def post(self, user_id):
+        _authorize_user('identity:create', user_id)
+        body = validation.json_body(schema.IDENTITY_CREATE)
+        row = users_db.link_identity(pecan.request.db, pecan.request.context,
+                                     user_id, body['issuer'],
+                                     body['subject'])
+        return controller.created({'identity': views.identity(row)})
+
+    @pecan.expose('json')
+    def delete(self, user_id, identity_id):
+        _authorize_user('identity:delete', user_id)
+        users_db.unlink_identity(pecan.request.db, pecan.request.context,
+                                 user_id, identity_id)
+        controller.no_content()
+
+
+class UsersController(rest.RestController):
+
+    OPENAPI = {
+        'get_all': openapi.Operation('user:list', schema.RESPONSE_USERS,
+                                     query=schema.LIST_QUERY),
+        'get_one': openapi.Operation('user:get', schema.RESPONSE_USER),
+        'post': openapi.Operation('user:create', schema.RESPONSE_USER,
+                                  status=201, body=schema.USER_CREATE,
+                                  errors=(409,)),
+    }
+
+    identities = IdentitiesController()
+
+    @pecan.expose('json')
+    def get_all(self):
+        controller.authorize('user:list', policy.SYSTEM)
+        params = pecan.request.params
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        items = [views.user(r) for r in users_db.list_users(
+            pecan.request.db, pecan.request.context, limit, marker)]
+        return {'users': items, 'links': validation.links_for_page(
+            items, limit, 'id', '/v1/users', params)}
+
+    @pecan.expose('json')
+    def get_one(self, user_id):
+        _authorize_user('user:get', user_id)
+        return {'user': views.user(users_db.get_user(
+            pecan.request.db, pecan.request.context, user_id))}
+
+    @pecan.expose('json')
+    def post(self):
+        controller.authorize('user:create', policy.SYSTEM)
+        body = validation.json_body(schema.USER_CREATE)
+        row = users_db.create_user(pecan.request.db, pecan.request.context,
+                                   body['issuer'], body['subject'],
+                                   body.get('name'), body.get('email'))
+        return controller.created({'user': views.user(row)})

@@ -1,0 +1,100 @@
+"""Who the caller is to a VO, and the policy check of VO-scoped rules.
+
+The caller's proxy user is the person whose id is the request context's
+``user_id``: in a deployment, a Keystone user is the proxy person of the
+same id (an operator registers people with the ids their Keystone users
+have, and the leaf Keystones see the proxy's ``sub``); with
+``auth_strategy = noauth`` it is the ``X-User-Id`` header.
+
+:func:`authorize_vo` builds the target of a rule on one VO from the
+caller's current memberships (``vo_manager``, ``vo_member``; see
+:mod:`federation_proxy.policies.community`) and checks it with the
+service's enforcer.  A refusal of a caller who holds no role in the VO is
+the VO's 404, so that strangers and managers of other VOs cannot tell
+whether it exists; a caller who belongs to the VO but may not do this
+gets the 403.
+"""
+
+from oslo_policy import policy as oslo_policy
+import pecan
+
+from federation_proxy.db import communities
+from federation_proxy.db import models
+from svc_common import errors
+
+
+def caller_id():
+    return pecan.request.context.user_id
+
+
+def is_user():
+    """True when the caller is a person known to the proxy."""
+    user_id = caller_id()
+    if not user_id:
+        return False
+    with pecan.request.db.reader.using(pecan.request.context) as session:
+        return session.get(models.User, user_id) is not None
+
+
+def roles_by_vo():
+    """``{vo_id: {role, ...}}`` of the caller's current memberships."""
+    if not caller_id():
+        return {}
+    return communities.vo_roles(pecan.request.db, pecan.request.context,
+                                caller_id())
+
+
+def _check(action, target):
+    req = pecan.request
+    return req.enforcer.authorize('%s:%s' % (req.spec.namespace, action),
+                                  target, req.context, do_raise=True)
+
+
+def enforce(action, target, not_found=None):
+    """Check ``action`` on ``target`` (a dict of the attributes the rules
+    read), mapping a refusal to the one error shape; ``not_found`` is
+    raised instead of the 403 when given."""
+    try:
+        _check(action, target)
+    except oslo_policy.InvalidScope:
+        if not_found is not None:
+            raise not_found from None
+        raise errors.Forbidden('A token of this scope cannot perform '
+                               '%s.' % action, code='wrong_scope')
+    except oslo_policy.PolicyNotAuthorized:
+        if not_found is not None:
+            raise not_found from None
+        raise errors.Forbidden('Policy does not allow %s.' % action,
+                               code='forbidden')
+
+
+def vo_target(vo_id, roles=None):
+    """The policy target of an action on VO ``vo_id``."""
+    roles = roles_by_vo() if roles is None else roles
+    mine = roles.get(vo_id, set())
+    return {'vo_id': vo_id, 'vo_manager': 'manager' in mine,
+            'vo_member': bool(mine), 'is_user': is_user()}
+
+
+def authorize_vo(action, vo_id):
+    """Check ``action`` on VO ``vo_id``; the VO must exist.  A caller who
+    holds no role in the VO and is refused gets the VO's 404."""
+    roles = roles_by_vo()
+    target = vo_target(vo_id, roles)
+    absent = errors.NotFound('No vo %s.' % vo_id, code='vo_not_found')
+    hide = vo_id not in roles and not _system_scoped()
+    enforce(action, target, not_found=absent if hide else None)
+    communities.get_vo(pecan.request.db, pecan.request.context, vo_id)
+    return target
+
+
+def _system_scoped():
+    return pecan.request.context.system_scope == 'all'
+
+
+def list_target():
+    """The target of a list across VOs: ``vo_member`` when the caller
+    belongs to any VO."""
+    roles = roles_by_vo()
+    return roles, {'vo_manager': any('manager' in r for r in roles.values()),
+                   'vo_member': bool(roles), 'is_user': is_user()}

@@ -1,0 +1,514 @@
+"""Virtual organisations, their groups, roles, memberships, requests and
+invitations, and the audit trail of every change to them.
+
+Each public function opens its own transaction; a change and its audit
+row are written in the same one, so that no change is ever unaudited.
+Functions that change a membership return what the API announces on the
+bus (see :func:`membership_event`).
+"""
+
+import datetime
+import hashlib
+import json
+import secrets
+import uuid
+
+import sqlalchemy as sa
+
+from federation_proxy.db import models
+from federation_proxy import entitlements
+from svc_common import errors
+
+MEMBERSHIP_STATUSES = ('pending', 'active', 'suspended', 'expired')
+BUILTIN_ROLES = ('member', 'manager')
+
+
+def _now():
+    return datetime.datetime.utcnow().replace(microsecond=0)
+
+
+def new_id():
+    return uuid.uuid4().hex
+
+
+def token_hash(token):
+    """The SHA-256 of a secret token, as stored."""
+    return hashlib.sha256(token.encode('utf-8')).hexdigest()
+
+
+def audit(session, actor, action, object_type, object_id, vo_id=None,
+          **detail):
+    session.add(models.AuditRecord(
+        at=_now(), actor=actor, vo_id=vo_id, action=action,
+        object_type=object_type, object_id=object_id,
+        detail=json.dumps(detail, sort_keys=True) if detail else None))
+
+
+def _require(session, model, object_id, what, vo_id=None):
+    row = session.get(model, object_id) if object_id else None
+    if row is None or (vo_id is not None and row.vo_id != vo_id):
+        raise errors.NotFound('No %s %s.' % (what, object_id),
+                              code='%s_not_found' % what)
+    return row
+
+
+# -- virtual organisations ---------------------------------------------------
+
+def get_vo(db, ctx, vo_id):
+    with db.reader.using(ctx) as session:
+        return _require(session, models.VirtualOrganisation, vo_id, 'vo')
+
+
+def list_vos(db, ctx, limit, marker=None, only=None):
+    """VOs by id; ``only``: the ids a caller may see (None for all)."""
+    query = sa.select(models.VirtualOrganisation).order_by(
+        models.VirtualOrganisation.id)
+    if only is not None:
+        query = query.where(models.VirtualOrganisation.id.in_(only))
+    if marker:
+        query = query.where(models.VirtualOrganisation.id > marker)
+    with db.reader.using(ctx) as session:
+        return session.scalars(query.limit(limit)).all()
+
+
+def create_vo(db, ctx, name, managers, description=None, lifetime=None):
+    """A VO, its root group, its built-in roles, and an active
+    ``manager`` membership of each of ``managers`` (user ids)."""
+    with db.writer.using(ctx) as session:
+        if session.scalars(sa.select(models.VirtualOrganisation).where(
+                models.VirtualOrganisation.name == name)).first():
+            raise errors.Conflict('VO %s exists already.' % name,
+                                  code='vo_exists')
+        if session.scalars(sa.select(models.Group).where(
+                models.Group.path == name)).first():
+            raise errors.Conflict('Group %s exists already.' % name,
+                                  code='group_exists')
+        vo = models.VirtualOrganisation(id=new_id(), name=name,
+                                        description=description)
+        session.add(vo)
+        session.flush()
+        root = models.Group(id=new_id(), vo_id=vo.id, path=name)
+        session.add(root)
+        for role in BUILTIN_ROLES:
+            session.add(models.Role(id=new_id(), vo_id=vo.id, name=role))
+        session.flush()
+        audit(session, ctx.user_id, 'create', 'vo', vo.id, vo.id,
+              name=name)
+        events = [_add_membership(session, ctx, vo.id, root, user_id,
+                                  'manager', 'active', lifetime)
+                  for user_id in managers]
+        session.flush()
+        session.refresh(vo)
+        return vo, events
+
+
+def delete_vo(db, ctx, vo_id):
+    """Delete a VO and everything in it."""
+    with db.writer.using(ctx) as session:
+        vo = _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        for model in (models.Membership, models.MembershipRequest,
+                      models.Invitation, models.Role):
+            session.execute(sa.delete(model).where(model.vo_id == vo_id))
+        groups = session.scalars(sa.select(models.Group).where(
+            models.Group.vo_id == vo_id).order_by(
+                sa.func.length(models.Group.path).desc())).all()
+        for group in groups:
+            session.delete(group)
+            session.flush()
+        session.delete(vo)
+        audit(session, ctx.user_id, 'delete', 'vo', vo_id, vo_id)
+
+
+def vo_roles(db, ctx, user_id, now=None):
+    """``{vo_id: set of role names}`` of the current (active, unexpired)
+    memberships of ``user_id`` in any group: what the policy target of a
+    VO is built from."""
+    now = now or _now()
+    query = sa.select(models.Membership.vo_id, models.Membership.role).where(
+        models.Membership.user_id == user_id,
+        models.Membership.status == entitlements.ACTIVE,
+        sa.or_(models.Membership.expires_at.is_(None),
+               models.Membership.expires_at > now))
+    found = {}
+    with db.reader.using(ctx) as session:
+        for vo_id, role in session.execute(query):
+            found.setdefault(vo_id, set()).add(role)
+    return found
+
+
+# -- groups and roles --------------------------------------------------------
+
+def list_groups(db, ctx, vo_id):
+    with db.reader.using(ctx) as session:
+        return session.scalars(sa.select(models.Group).where(
+            models.Group.vo_id == vo_id).order_by(models.Group.path)).all()
+
+
+def get_group(db, ctx, vo_id, group_id):
+    with db.reader.using(ctx) as session:
+        return _require(session, models.Group, group_id, 'group', vo_id)
+
+
+def create_group(db, ctx, vo_id, parent_id, name, description=None):
+    """A subgroup ``<parent path>:<name>``; the VO's root group when
+    ``parent_id`` is None."""
+    with db.writer.using(ctx) as session:
+        if parent_id is None:
+            parent = _root_group(session, vo_id)
+        else:
+            parent = _require(session, models.Group, parent_id, 'group',
+                              vo_id)
+        path = parent.path + entitlements.SEPARATOR + name
+        if session.scalars(sa.select(models.Group).where(
+                models.Group.path == path)).first():
+            raise errors.Conflict('Group %s exists already.' % path,
+                                  code='group_exists')
+        group = models.Group(id=new_id(), vo_id=vo_id, parent_id=parent.id,
+                             path=path, description=description)
+        session.add(group)
+        session.flush()
+        audit(session, ctx.user_id, 'create', 'group', group.id, vo_id,
+              path=path)
+        session.refresh(group)
+        return group
+
+
+def delete_group(db, ctx, vo_id, group_id):
+    with db.writer.using(ctx) as session:
+        group = _require(session, models.Group, group_id, 'group', vo_id)
+        if group.parent_id is None:
+            raise errors.Conflict('The root group goes with its VO.',
+                                  code='root_group')
+        used = session.scalars(sa.select(models.Group.id).where(
+            models.Group.parent_id == group_id)).first()
+        for model in (models.Membership, models.MembershipRequest,
+                      models.Invitation):
+            used = used or session.scalars(sa.select(model.id).where(
+                model.group_id == group_id)).first()
+        if used:
+            raise errors.Conflict('Group %s has subgroups, members, '
+                                  'requests or invitations.' % group.path,
+                                  code='group_in_use')
+        session.delete(group)
+        audit(session, ctx.user_id, 'delete', 'group', group_id, vo_id)
+
+
+def _root_group(session, vo_id):
+    return session.scalars(sa.select(models.Group).where(
+        models.Group.vo_id == vo_id, models.Group.parent_id.is_(None))).one()
+
+
+def list_roles(db, ctx, vo_id):
+    with db.reader.using(ctx) as session:
+        return session.scalars(sa.select(models.Role).where(
+            models.Role.vo_id == vo_id).order_by(models.Role.name)).all()
+
+
+def create_role(db, ctx, vo_id, name, description=None):
+    with db.writer.using(ctx) as session:
+        _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        if _role(session, vo_id, name):
+            raise errors.Conflict('Role %s exists already.' % name,
+                                  code='role_exists')
+        role = models.Role(id=new_id(), vo_id=vo_id, name=name,
+                           description=description)
+        session.add(role)
+        audit(session, ctx.user_id, 'create', 'role', role.id, vo_id,
+              name=name)
+        session.flush()
+        session.refresh(role)
+        return role
+
+
+def delete_role(db, ctx, vo_id, role_id):
+    with db.writer.using(ctx) as session:
+        role = _require(session, models.Role, role_id, 'role', vo_id)
+        if role.name in BUILTIN_ROLES:
+            raise errors.Conflict('Role %s is built in.' % role.name,
+                                  code='builtin_role')
+        if session.scalars(sa.select(models.Membership.id).where(
+                models.Membership.vo_id == vo_id,
+                models.Membership.role == role.name)).first():
+            raise errors.Conflict('Role %s is held.' % role.name,
+                                  code='role_in_use')
+        session.delete(role)
+        audit(session, ctx.user_id, 'delete', 'role', role_id, vo_id)
+
+
+def _role(session, vo_id, name):
+    return session.scalars(sa.select(models.Role).where(
+        models.Role.vo_id == vo_id, models.Role.name == name)).first()
+
+
+# -- memberships -------------------------------------------------------------
+
+def membership_event(membership, action):
+    """``(event type, payload)`` of a membership change, for the bus."""
+    return ('federation.membership.%s' % action, {
+        'membership_id': membership.id, 'vo_id': membership.vo_id,
+        'group_id': membership.group_id, 'user_id': membership.user_id,
+        'role': membership.role, 'status': membership.status,
+        'expires_at': (membership.expires_at.isoformat() + 'Z'
+                       if membership.expires_at else None)})
+
+
+def _expiry(lifetime, now=None):
+    if not lifetime:
+        return None
+    return (now or _now()) + datetime.timedelta(days=lifetime)
+
+
+def _add_membership(session, ctx, vo_id, group, user_id, role, status,
+                    lifetime, expires_at=None):
+    _require(session, models.User, user_id, 'user')
+    if _role(session, vo_id, role) is None:
+        raise errors.BadRequest('VO has no role %s.' % role,
+                                code='no_such_role', field='role')
+    existing = session.scalars(sa.select(models.Membership).where(
+        models.Membership.user_id == user_id,
+        models.Membership.group_id == group.id,
+        models.Membership.role == role)).first()
+    if existing is not None:
+        raise errors.Conflict('%s already holds %s in %s.' % (
+            user_id, role, group.path), code='membership_exists')
+    membership = models.Membership(
+        id=new_id(), vo_id=vo_id, group_id=group.id, user_id=user_id,
+        role=role, status=status,
+        expires_at=expires_at or _expiry(lifetime))
+    session.add(membership)
+    session.flush()
+    audit(session, ctx.user_id, 'create', 'membership', membership.id,
+          vo_id, user_id=user_id, group=group.path, role=role,
+          status=status)
+    return membership_event(membership, 'create')
+
+
+def list_memberships(db, ctx, vo_id=None, user_id=None, limit=None,
+                     marker=None):
+    query = sa.select(models.Membership).order_by(models.Membership.id)
+    if vo_id is not None:
+        query = query.where(models.Membership.vo_id == vo_id)
+    if user_id is not None:
+        query = query.where(models.Membership.user_id == user_id)
+    if marker:
+        query = query.where(models.Membership.id > marker)
+    if limit:
+        query = query.limit(limit)
+    with db.reader.using(ctx) as session:
+        return session.scalars(query).all()
+
+
+def get_membership(db, ctx, vo_id, membership_id):
+    with db.reader.using(ctx) as session:
+        return _require(session, models.Membership, membership_id,
+                        'membership', vo_id)
+
+
+def create_membership(db, ctx, vo_id, user_id, role, group_id=None,
+                      status='active', lifetime=None, expires_at=None):
+    """Add ``user_id`` to a group of the VO (its root group by default);
+    returns ``(membership, event)``."""
+    with db.writer.using(ctx) as session:
+        _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        group = (_root_group(session, vo_id) if group_id is None else
+                 _require(session, models.Group, group_id, 'group', vo_id))
+        event = _add_membership(session, ctx, vo_id, group, user_id, role,
+                                status, lifetime, expires_at)
+        membership = session.get(models.Membership, event[1][
+            'membership_id'])
+        return membership, event
+
+
+def update_membership(db, ctx, vo_id, membership_id, status=None,
+                      expires_at=None, renew_days=None):
+    """Change a membership's status and/or expiry; ``renew_days`` sets
+    the expiry that many days from now.  Returns ``(membership, event)``.
+    """
+    with db.writer.using(ctx) as session:
+        membership = _require(session, models.Membership, membership_id,
+                              'membership', vo_id)
+        if status is not None:
+            membership.status = status
+        if expires_at is not None:
+            membership.expires_at = expires_at
+        if renew_days is not None:
+            membership.expires_at = _expiry(renew_days)
+            if membership.status == 'expired':
+                membership.status = 'active'
+        membership.updated_at = _now()
+        session.flush()
+        audit(session, ctx.user_id, 'update', 'membership', membership_id,
+              vo_id, status=membership.status,
+              expires_at=membership_event(membership, 'update')[1][
+                  'expires_at'])
+        return membership, membership_event(membership, 'update')
+
+
+def delete_membership(db, ctx, vo_id, membership_id):
+    """Remove a membership; returns its event."""
+    with db.writer.using(ctx) as session:
+        membership = _require(session, models.Membership, membership_id,
+                              'membership', vo_id)
+        event = membership_event(membership, 'delete')
+        session.delete(membership)
+        audit(session, ctx.user_id, 'delete', 'membership', membership_id,
+              vo_id, user_id=membership.user_id, role=membership.role)
+        return event
+
+
+def current_memberships(db, ctx, user_id):
+    """The user's memberships as :class:`entitlements.Membership` records
+    (all of them: the entitlement rules choose the current ones)."""
+    query = sa.select(models.Membership, models.Group.path).join(
+        models.Group, models.Group.id == models.Membership.group_id).where(
+            models.Membership.user_id == user_id)
+    with db.reader.using(ctx) as session:
+        return [entitlements.Membership(path, m.role, m.status,
+                                        m.expires_at)
+                for m, path in session.execute(query)]
+
+
+# -- requests ----------------------------------------------------------------
+
+def list_requests(db, ctx, vo_id, status=None):
+    query = sa.select(models.MembershipRequest).where(
+        models.MembershipRequest.vo_id == vo_id).order_by(
+            models.MembershipRequest.created_at, models.MembershipRequest.id)
+    if status:
+        query = query.where(models.MembershipRequest.status == status)
+    with db.reader.using(ctx) as session:
+        return session.scalars(query).all()
+
+
+def get_request(db, ctx, vo_id, request_id):
+    with db.reader.using(ctx) as session:
+        return _require(session, models.MembershipRequest, request_id,
+                        'request', vo_id)
+
+
+def create_request(db, ctx, vo_id, user_id, reason=None, group_id=None,
+                   role='member'):
+    with db.writer.using(ctx) as session:
+        _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        _require(session, models.User, user_id, 'user')
+        group = (_root_group(session, vo_id) if group_id is None else
+                 _require(session, models.Group, group_id, 'group', vo_id))
+        if _role(session, vo_id, role) is None:
+            raise errors.BadRequest('VO has no role %s.' % role,
+                                    code='no_such_role', field='role')
+        request = models.MembershipRequest(
+            id=new_id(), vo_id=vo_id, group_id=group.id, user_id=user_id,
+            role=role, reason=reason, status='pending')
+        session.add(request)
+        audit(session, ctx.user_id, 'create', 'request', request.id, vo_id,
+              group=group.path, role=role)
+        session.flush()
+        session.refresh(request)
+        return request
+
+
+def decide_request(db, ctx, vo_id, request_id, approve, lifetime):
+    """Approve (adding the membership) or reject a pending request;
+    returns ``(request, event or None)``."""
+    with db.writer.using(ctx) as session:
+        request = _require(session, models.MembershipRequest, request_id,
+                           'request', vo_id)
+        if request.status != 'pending':
+            raise errors.Conflict('Request %s is %s already.' % (
+                request_id, request.status), code='request_decided')
+        request.status = 'approved' if approve else 'rejected'
+        request.decided_by = ctx.user_id
+        request.decided_at = _now()
+        audit(session, ctx.user_id, request.status, 'request', request_id,
+              vo_id)
+        event = None
+        if approve:
+            group = session.get(models.Group, request.group_id)
+            event = _add_membership(session, ctx, vo_id, group,
+                                    request.user_id, request.role, 'active',
+                                    lifetime)
+        session.flush()
+        session.refresh(request)
+        return request, event
+
+
+# -- invitations -------------------------------------------------------------
+
+def list_invitations(db, ctx, vo_id):
+    with db.reader.using(ctx) as session:
+        return session.scalars(sa.select(models.Invitation).where(
+            models.Invitation.vo_id == vo_id).order_by(
+                models.Invitation.created_at, models.Invitation.id)).all()
+
+
+def create_invitation(db, ctx, vo_id, email, valid_seconds, group_id=None,
+                      role='member'):
+    """An invitation and its token (returned once; only its hash is
+    kept): ``(invitation, token)``."""
+    token = secrets.token_urlsafe(32)
+    with db.writer.using(ctx) as session:
+        _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        group = (_root_group(session, vo_id) if group_id is None else
+                 _require(session, models.Group, group_id, 'group', vo_id))
+        if _role(session, vo_id, role) is None:
+            raise errors.BadRequest('VO has no role %s.' % role,
+                                    code='no_such_role', field='role')
+        invitation = models.Invitation(
+            id=new_id(), vo_id=vo_id, group_id=group.id, role=role,
+            email=email, token_hash=token_hash(token), status='pending',
+            expires_at=_now() + datetime.timedelta(seconds=valid_seconds),
+            created_by=ctx.user_id)
+        session.add(invitation)
+        audit(session, ctx.user_id, 'create', 'invitation', invitation.id,
+              vo_id, email=email, role=role)
+        session.flush()
+        session.refresh(invitation)
+        return invitation, token
+
+
+def delete_invitation(db, ctx, vo_id, invitation_id):
+    with db.writer.using(ctx) as session:
+        invitation = _require(session, models.Invitation, invitation_id,
+                              'invitation', vo_id)
+        session.delete(invitation)
+        audit(session, ctx.user_id, 'delete', 'invitation', invitation_id,
+              vo_id)
+
+
+def accept_invitation(db, ctx, token, user_id, lifetime):
+    """Accept the invitation whose token is ``token`` for ``user_id``:
+    single use, refused once expired.  Returns ``(invitation, event)``.
+
+    Every refusal is the same 404, so that a guessed token tells nothing.
+    """
+    with db.writer.using(ctx) as session:
+        invitation = session.scalars(sa.select(models.Invitation).where(
+            models.Invitation.token_hash == token_hash(token))
+            .with_for_update()).first()
+        if (invitation is None or invitation.status != 'pending' or
+                invitation.expires_at <= _now()):
+            raise errors.NotFound('No such invitation, or it was used or '
+                                  'has expired.', code='invitation_not_found')
+        invitation.status = 'accepted'
+        invitation.accepted_by = user_id
+        audit(session, user_id, 'accept', 'invitation', invitation.id,
+              invitation.vo_id)
+        group = session.get(models.Group, invitation.group_id)
+        event = _add_membership(session, ctx, invitation.vo_id, group,
+                                user_id, invitation.role, 'active',
+                                lifetime)
+        session.flush()
+        session.refresh(invitation)
+        return invitation, event
+
+
+# -- audit -------------------------------------------------------------------
+
+def list_audit(db, ctx, vo_id=None, limit=100, marker=None):
+    query = sa.select(models.AuditRecord).order_by(models.AuditRecord.id)
+    if vo_id is not None:
+        query = query.where(models.AuditRecord.vo_id == vo_id)
+    if marker is not None:
+        query = query.where(models.AuditRecord.id > marker)
+    with db.reader.using(ctx) as session:
+        return session.scalars(query.limit(limit)).all()

@@ -1,0 +1,86 @@
+"""People (the proxy's own subjects) and their upstream identities.
+
+A person always keeps at least one identity: unlinking the last one is
+refused, since nobody could log in as that person again.
+"""
+
+import sqlalchemy as sa
+
+from federation_proxy.db import communities
+from federation_proxy.db import models
+from svc_common import errors
+
+
+def create_user(db, ctx, issuer, subject, name=None, email=None):
+    """A person and their first upstream identity."""
+    with db.writer.using(ctx) as session:
+        _refuse_linked(session, issuer, subject)
+        user = models.User(id=communities.new_id(), name=name, email=email)
+        session.add(user)
+        session.flush()
+        session.add(models.Identity(id=communities.new_id(),
+                                    user_id=user.id, issuer=issuer,
+                                    subject=subject))
+        communities.audit(session, ctx.user_id, 'create', 'user', user.id)
+        session.flush()
+        session.refresh(user)
+        return user
+
+
+def _refuse_linked(session, issuer, subject):
+    if session.scalars(sa.select(models.Identity).where(
+            models.Identity.issuer == issuer,
+            models.Identity.subject == subject)).first():
+        raise errors.Conflict('Identity %s at %s is linked already.'
+                              % (subject, issuer), code='identity_linked')
+
+
+def get_user(db, ctx, user_id):
+    with db.reader.using(ctx) as session:
+        return communities._require(session, models.User, user_id, 'user')
+
+
+def list_users(db, ctx, limit, marker=None):
+    query = sa.select(models.User).order_by(models.User.id)
+    if marker:
+        query = query.where(models.User.id > marker)
+    with db.reader.using(ctx) as session:
+        return session.scalars(query.limit(limit)).all()
+
+
+def list_identities(db, ctx, user_id):
+    with db.reader.using(ctx) as session:
+        communities._require(session, models.User, user_id, 'user')
+        return session.scalars(sa.select(models.Identity).where(
+            models.Identity.user_id == user_id).order_by(
+                models.Identity.issuer, models.Identity.subject)).all()
+
+
+def link_identity(db, ctx, user_id, issuer, subject):
+    with db.writer.using(ctx) as session:
+        communities._require(session, models.User, user_id, 'user')
+        _refuse_linked(session, issuer, subject)
+        identity = models.Identity(id=communities.new_id(), user_id=user_id,
+                                   issuer=issuer, subject=subject)
+        session.add(identity)
+        communities.audit(session, ctx.user_id, 'link', 'identity',
+                          identity.id, issuer=issuer, subject=subject)
+        session.flush()
+        session.refresh(identity)
+        return identity
+
+
+def unlink_identity(db, ctx, user_id, identity_id):
+    with db.writer.using(ctx) as session:
+        identity = session.get(models.Identity, identity_id)
+        if identity is None or identity.user_id != user_id:
+            raise errors.NotFound('No identity %s.' % identity_id,
+                                  code='identity_not_found')
+        count = session.scalar(sa.select(sa.func.count()).where(
+            models.Identity.user_id == user_id))
+        if count <= 1:
+            raise errors.Conflict('The last identity of a person cannot be '
+                                  'unlinked.', code='last_identity')
+        session.delete(identity)
+        communities.audit(session, ctx.user_id, 'unlink', 'identity',
+                          identity_id)
