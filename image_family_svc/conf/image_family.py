@@ -7,10 +7,59 @@ GROUP = 'image_family'
 
 def _opts():
     return [
+        cfg.StrOpt(
+            'glance_exchange', default='glance',
+            help='Exchange on which Glance publishes its image '
+                 'notifications (image.create, image.update, '
+                 'image.activate, image.delete).'),
         cfg.ListOpt(
-            'notification_topics', default=['notifications'],
-            help='Topics on which Glance and Nova publish the image and '
-                 'instance notifications this service follows.'),
+            'glance_topics', default=['notifications'],
+            help='Topics on which Glance publishes its image '
+                 'notifications ([oslo_messaging_notifications] topics of '
+                 'glance-api.conf).'),
+        cfg.StrOpt(
+            'nova_exchange', default='nova',
+            help='Exchange on which Nova publishes instance.create.end and '
+                 'instance.delete.end.'),
+        cfg.ListOpt(
+            'nova_topics', default=['versioned_notifications'],
+            help='Topics on which Nova publishes its instance '
+                 'notifications: versioned_notifications for '
+                 'notification_format=versioned or both, notifications '
+                 'for unversioned. Both payload formats are understood.'),
+        cfg.StrOpt(
+            'family_property', default='arbiter_family',
+            help='Image property naming the family an image joins when '
+                 'Glance announces it (image.create, image.update, '
+                 'image.activate). An image without it joins no family.'),
+        cfg.StrOpt(
+            'version_property', default='os_version',
+            help='Image property used as the version of an image that '
+                 'joins from a Glance notification.'),
+        cfg.StrOpt(
+            'initial_state', default='testing',
+            choices=['testing', 'beta', 'active'],
+            help='State of an image that joins its family from a Glance '
+                 'notification. testing: only the owner and operators see '
+                 'it until someone promotes it.'),
+        cfg.IntOpt(
+            'schedule_interval', default=30, min=1,
+            help='Seconds between two runs of the engine\'s sweep (leader '
+                 'only) that applies due scheduled transitions, retention, '
+                 'and deletion of pending_delete images no server uses. '
+                 'A transition scheduled at T happens between T and T plus '
+                 'this interval.'),
+        cfg.IntOpt(
+            'processed_message_retention', default=7 * 24 * 3600, min=60,
+            help='Seconds for which the ids of handled notifications are '
+                 'kept to recognise a redelivery. Must exceed the longest '
+                 'time a notification can wait in a queue.'),
+        cfg.StrOpt(
+            'glance_driver', default='noop', choices=['noop'],
+            help='How Glance is kept in step with the lifecycle. noop: '
+                 'Glance is not changed (hiding, properties, cache '
+                 'pre-seeding and deletion through Glance come with the '
+                 'glance driver).'),
     ]
 
 

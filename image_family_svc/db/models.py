@@ -1,7 +1,126 @@
-"""SQLAlchemy models of image_family_svc."""
+"""SQLAlchemy models of image_family_svc.
 
+* ``families``: a family, its owner (a project, or none for a system-owned
+  public family), the JSON schema its members' properties must satisfy,
+  its retention rule, and ``latest_id``, the newest ``active`` member,
+  kept in the same transaction as every change of its members' states
+  (writers of one family serialise on its row).
+* ``family_images``: the members; an image belongs to one family at most.
+* ``scheduled_transitions``: transitions asked for a later time; the
+  engine applies them when due.
+* ``transitions``: the history, one row per state change (joining and
+  leaving included) with who, when and why.
+* ``image_servers`` and ``image_usage``: which servers use which image
+  (from Nova's notifications) and the count per image.
+* ``processed_messages``: ids of the notifications already handled, per
+  listener endpoint, written in the transaction of their effect.
+"""
+
+import sqlalchemy as sa
 from sqlalchemy import orm
 
 
 class Base(orm.DeclarativeBase):
     pass
+
+
+class Family(Base):
+    __tablename__ = 'families'
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    name = sa.Column(sa.String(64), nullable=False, unique=True)
+    project_id = sa.Column(sa.String(64), nullable=True, index=True)
+    visibility = sa.Column(sa.String(16), nullable=False)
+    properties_schema = sa.Column(sa.JSON, nullable=False)
+    keep_superseded = sa.Column(sa.Integer, nullable=True)
+    description = sa.Column(sa.Text, nullable=True)
+    latest_id = sa.Column(sa.String(64), nullable=True)
+    created_at = sa.Column(sa.DateTime, nullable=False)
+    updated_at = sa.Column(sa.DateTime, nullable=True)
+
+
+class FamilyImage(Base):
+    __tablename__ = 'family_images'
+    __table_args__ = (
+        sa.Index('family_images_family_state_idx', 'family_id', 'state'),
+    )
+
+    image_id = sa.Column(sa.String(64), primary_key=True)
+    family_id = sa.Column(sa.String(36), sa.ForeignKey('families.id'),
+                          nullable=False)
+    version = sa.Column(sa.String(255), nullable=True)
+    state = sa.Column(sa.String(16), nullable=False)
+    properties = sa.Column(sa.JSON, nullable=False)
+    successor_id = sa.Column(sa.String(64), nullable=True)
+    joined_at = sa.Column(sa.DateTime, nullable=False)
+    state_changed_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class ScheduledTransition(Base):
+    __tablename__ = 'scheduled_transitions'
+    __table_args__ = (
+        sa.Index('scheduled_transitions_due_idx', 'status', 'due_at'),
+        sa.Index('scheduled_transitions_image_idx', 'image_id'),
+    )
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    image_id = sa.Column(sa.String(64), nullable=False)
+    to_state = sa.Column(sa.String(16), nullable=False)
+    due_at = sa.Column(sa.DateTime, nullable=False)
+    reason = sa.Column(sa.Text, nullable=True)
+    user_id = sa.Column(sa.String(64), nullable=True)
+    project_id = sa.Column(sa.String(64), nullable=True)
+    # pending, done or failed (with the reason in detail).
+    status = sa.Column(sa.String(16), nullable=False)
+    detail = sa.Column(sa.Text, nullable=True)
+    created_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class Transition(Base):
+    __tablename__ = 'transitions'
+    __table_args__ = (
+        sa.Index('transitions_image_idx', 'image_id', 'id'),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    image_id = sa.Column(sa.String(64), nullable=False)
+    family_id = sa.Column(sa.String(36), nullable=False)
+    # None when the image joins; to_state None when it leaves.
+    from_state = sa.Column(sa.String(16), nullable=True)
+    to_state = sa.Column(sa.String(16), nullable=True)
+    at = sa.Column(sa.DateTime, nullable=False)
+    user_id = sa.Column(sa.String(64), nullable=True)
+    project_id = sa.Column(sa.String(64), nullable=True)
+    reason = sa.Column(sa.Text, nullable=True)
+    # request, scheduled, retention, usage, glance
+    cause = sa.Column(sa.String(16), nullable=False)
+
+
+class ImageServer(Base):
+    __tablename__ = 'image_servers'
+    __table_args__ = (
+        sa.Index('image_servers_image_idx', 'image_id'),
+    )
+
+    server_id = sa.Column(sa.String(64), primary_key=True)
+    image_id = sa.Column(sa.String(64), nullable=False)
+    created_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class ImageUsage(Base):
+    __tablename__ = 'image_usage'
+
+    image_id = sa.Column(sa.String(64), primary_key=True)
+    servers = sa.Column(sa.Integer, nullable=False)
+    updated_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class ProcessedMessage(Base):
+    __tablename__ = 'processed_messages'
+    __table_args__ = (
+        sa.Index('processed_messages_created_idx', 'created_at'),
+    )
+
+    endpoint = sa.Column(sa.String(32), primary_key=True)
+    message_id = sa.Column(sa.String(255), primary_key=True)
+    created_at = sa.Column(sa.DateTime, nullable=False)

@@ -1,0 +1,130 @@
+"""Families: create, read, list, change, delete.
+
+A family is addressed by its name, unique in the deployment.  Writers that
+change a family's members or their states hold the family's row lock
+(:func:`lock_family`), so that two promotions in one family run one after
+the other and ``latest_id`` always names the newest active member.
+"""
+
+import datetime
+import uuid
+
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+
+from image_family_svc.db import models
+from svc_common import errors
+
+PUBLIC = 'public'
+PRIVATE = 'private'
+
+#: What every member must carry when a family names no schema: the
+#: properties Glance's common image properties and the Sovereign Cloud
+#: Stack image-metadata standard use.
+DEFAULT_PROPERTIES_SCHEMA = {
+    'type': 'object',
+    'properties': {
+        'os_distro': {'type': 'string', 'minLength': 1},
+        'os_version': {'type': 'string', 'minLength': 1},
+        'architecture': {'type': 'string', 'minLength': 1},
+    },
+    'required': ['os_distro', 'os_version', 'architecture'],
+}
+
+
+class FamilyNotFound(errors.NotFound):
+    code = 'family_not_found'
+
+
+class FamilyExists(errors.Conflict):
+    code = 'family_exists'
+
+
+class FamilyNotEmpty(errors.Conflict):
+    code = 'family_not_empty'
+
+
+def no_such_family(name):
+    return FamilyNotFound('No image family %s.' % name)
+
+
+def now():
+    """The current time as stored: naive UTC."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def require_family(session, name):
+    family = session.scalar(sa.select(models.Family).where(
+        models.Family.name == name))
+    if family is None:
+        raise no_such_family(name)
+    return family
+
+
+def lock_family(session, family_id):
+    """Hold the family's row until the transaction ends (PostgreSQL and
+    MySQL; a SQLite writer holds the whole database already)."""
+    return session.scalar(sa.select(models.Family).where(
+        models.Family.id == family_id).with_for_update())
+
+
+def get_family(db, ctx, name):
+    with db.reader.using(ctx) as session:
+        return require_family(session, name)
+
+
+def visible_clause(only):
+    """Families a caller whose view is project ``only`` sees: public ones
+    and its own project's (None: every family)."""
+    if only is None:
+        return sa.true()
+    return sa.or_(models.Family.visibility == PUBLIC,
+                  models.Family.project_id == only)
+
+
+def list_families(db, ctx, limit, marker=None, only=None, project_id=None,
+                  visibility=None):
+    """Families by name, at most ``limit`` after ``marker``."""
+    query = sa.select(models.Family).where(visible_clause(only)).order_by(
+        models.Family.name)
+    if project_id is not None:
+        query = query.where(models.Family.project_id == project_id)
+    if visibility is not None:
+        query = query.where(models.Family.visibility == visibility)
+    if marker is not None:
+        query = query.where(models.Family.name > marker)
+    with db.reader.using(ctx) as session:
+        return session.scalars(query.limit(limit)).all()
+
+
+def create_family(db, ctx, name, project_id, visibility, properties_schema,
+                  keep_superseded=None, description=None):
+    family = models.Family(
+        id=str(uuid.uuid4()), name=name, project_id=project_id,
+        visibility=visibility, properties_schema=properties_schema,
+        keep_superseded=keep_superseded, description=description,
+        created_at=now())
+    try:
+        with db.writer.using(ctx) as session:
+            if session.scalar(sa.select(models.Family.id).where(
+                    models.Family.name == name)) is not None:
+                raise FamilyExists('Image family %s exists already.' % name)
+            session.add(family)
+            session.flush()
+    except db_exc.DBDuplicateEntry:
+        raise FamilyExists('Image family %s exists already.' % name)
+    return family
+
+
+def delete_family(db, ctx, name):
+    """Delete a family that has no member left."""
+    with db.writer.using(ctx) as session:
+        family = require_family(session, name)
+        lock_family(session, family.id)
+        member = session.scalar(sa.select(models.FamilyImage.image_id).where(
+            models.FamilyImage.family_id == family.id).limit(1))
+        if member is not None:
+            raise FamilyNotEmpty(
+                'Image family %s still has images; remove them from the '
+                'family first.' % name)
+        session.delete(family)

@@ -1,0 +1,535 @@
+"""Members of families and their lifecycle: join, leave, transitions
+(now or scheduled), retention, and the queries of images.
+
+Every writer that changes members of a family or their states locks the
+family's row first (:func:`image_family_svc.db.families.lock_family`) and
+reads the members after the lock, then applies what
+:mod:`image_family_svc.lifecycle` decides and stores the family's new
+``latest_id`` in the same transaction: parallel promotions in one family
+serialise, and the stored latest is always the newest active member.  The
+usage counters are only read under that lock; the usage writers take the
+family lock before them (:mod:`image_family_svc.db.usage`), so there is
+one lock order.
+
+Writers return the :class:`image_family_svc.notifications.Event` values of
+what they changed, for the caller to publish after the commit.
+"""
+
+import collections
+import uuid
+
+import sqlalchemy as sa
+
+from image_family_svc.db import families as families_db
+from image_family_svc.db import models
+from image_family_svc import lifecycle as lc
+from image_family_svc import notifications
+from svc_common.api import validation
+from svc_common import errors
+
+PENDING = 'pending'
+DONE = 'done'
+FAILED = 'failed'
+
+#: Due scheduled transitions one sweep applies at most.
+SWEEP_BATCH = 200
+
+
+class ImageNotFound(errors.NotFound):
+    code = 'image_not_found'
+
+
+class ScheduledNotFound(errors.NotFound):
+    code = 'transition_not_found'
+
+
+class AlreadyMember(errors.Conflict):
+    code = 'image_in_family'
+
+
+class PropertiesInvalid(errors.BadRequest):
+    code = 'invalid_properties'
+
+
+def no_such_image(image_id):
+    return ImageNotFound('No image %s in any image family.' % image_id)
+
+
+def invalid_transition(exc):
+    extra = {}
+    if isinstance(exc, lc.ImageInUse):
+        extra['servers'] = exc.servers
+    return errors.Conflict(str(exc), code='invalid_transition', **extra)
+
+
+#: One image as the API shows it.
+ImageView = collections.namedtuple(
+    'ImageView', ['row', 'family', 'scheduled', 'servers'])
+
+
+# -- helpers inside a transaction ---------------------------------------------
+
+def require_member(session, image_id):
+    row = session.get(models.FamilyImage, image_id)
+    if row is None:
+        raise no_such_image(image_id)
+    return row
+
+
+def family_rows(session, family_id):
+    """The members of a family, read afresh (after the family lock)."""
+    return {row.image_id: row for row in session.scalars(
+        sa.select(models.FamilyImage).where(
+            models.FamilyImage.family_id == family_id).execution_options(
+            populate_existing=True))}
+
+
+def as_member(row):
+    return lc.Member(row.image_id, row.state, row.version, row.joined_at,
+                     row.successor_id)
+
+
+def _servers(session, image_id):
+    return session.scalar(sa.select(models.ImageUsage.servers).where(
+        models.ImageUsage.image_id == image_id)) or 0
+
+
+def _history(session, family, image_id, from_state, to_state, ctx, reason,
+             cause, at):
+    session.add(models.Transition(
+        image_id=image_id, family_id=family.id, from_state=from_state,
+        to_state=to_state, at=at, user_id=getattr(ctx, 'user_id', None),
+        project_id=getattr(ctx, 'project_id', None), reason=reason,
+        cause=cause))
+
+
+def _refresh_latest(family, rows):
+    newest = lc.latest([as_member(r) for r in rows.values()])
+    family.latest_id = newest.image_id if newest else None
+
+
+def apply_changes(session, family, rows, changes, ctx, reason, cause=None):
+    """Store ``changes`` (from :mod:`lifecycle`) on the member ``rows`` of
+    ``family`` (locked), with their history; the family's latest is
+    refreshed.  Returns the events."""
+    at = families_db.now()
+    for change in changes:
+        row = rows[change.image_id]
+        row.state = change.to_state
+        row.successor_id = change.successor_id
+        row.state_changed_at = at
+        _history(session, family, change.image_id, change.from_state,
+                 change.to_state, ctx,
+                 reason if change.cause == 'request' else
+                 _automatic_reason(change, family), cause or change.cause,
+                 at)
+    _refresh_latest(family, rows)
+    return [notifications.Event(notifications.TRANSITION, {
+        'image_id': c.image_id, 'family': family.name,
+        'from_state': c.from_state, 'to_state': c.to_state,
+        'successor_id': c.successor_id, 'latest_id': family.latest_id,
+        'cause': cause or c.cause, 'reason': reason
+        if c.cause == 'request' else _automatic_reason(c, family),
+        'user_id': getattr(ctx, 'user_id', None), 'at': at})
+        for c in changes]
+
+
+def _automatic_reason(change, family):
+    if change.cause == 'retention':
+        return ('Retention: the family keeps %s superseded image(s) '
+                'bootable.' % family.keep_superseded)
+    if change.cause == 'usage':
+        return 'No server uses the image any more.'
+    return None
+
+
+def _decide(session, family, rows, image_id, requested):
+    members = {i: as_member(r) for i, r in rows.items()}
+    try:
+        return lc.transition(members, image_id, requested,
+                             _servers(session, image_id),
+                             family.keep_superseded)
+    except lc.InvalidTransition as exc:
+        raise invalid_transition(exc)
+
+
+def _locked(session, image_id):
+    """``(family, member rows)`` of the family of ``image_id``, locked."""
+    row = require_member(session, image_id)
+    family = families_db.lock_family(session, row.family_id)
+    rows = family_rows(session, family.id)
+    if image_id not in rows:  # it left meanwhile
+        raise no_such_image(image_id)
+    return family, rows
+
+
+# -- membership ---------------------------------------------------------------
+
+def check_properties(family, properties):
+    """Raise PropertiesInvalid naming the first property the family's
+    schema refuses."""
+    validator = validation.Validator(family.properties_schema)
+    problems = sorted(validator.iter_errors(properties),
+                      key=lambda e: [str(p) for p in e.path])
+    if problems:
+        first = problems[0]
+        field = '/'.join(['properties'] + [str(p) for p in
+                                           first.absolute_path])
+        raise PropertiesInvalid(
+            'The image does not carry the properties image family %s '
+            'requires: %s' % (family.name, first.message[:300]),
+            field=field)
+
+
+def join_in_session(session, ctx, family, image_id, version, properties,
+                    state, cause, reason=None):
+    """Add ``image_id`` to ``family`` (locked by the caller)."""
+    existing = session.get(models.FamilyImage, image_id)
+    if existing is not None:
+        raise AlreadyMember('Image %s is a member of an image family '
+                            'already.' % image_id)
+    check_properties(family, properties)
+    at = families_db.now()
+    row = models.FamilyImage(
+        image_id=image_id, family_id=family.id, version=version,
+        state=state, properties=properties, joined_at=at,
+        state_changed_at=at)
+    session.add(row)
+    _history(session, family, image_id, None, state, ctx, reason, cause, at)
+    rows = family_rows(session, family.id)
+    rows[image_id] = row
+    events = [notifications.Event(notifications.JOIN, {
+        'image_id': image_id, 'family': family.name, 'version': version,
+        'state': state, 'properties': properties, 'at': at})]
+    members = {i: as_member(r) for i, r in rows.items()}
+    changes = lc.apply_retention(members, family.keep_superseded)
+    events += apply_changes(session, family, rows, changes, ctx, reason)
+    session.flush()
+    return row, events
+
+
+def join(db, ctx, family_name, image_id, version, properties,
+         state=lc.TESTING, cause='request', reason=None):
+    """Add an image to a family; returns ``(ImageView, events)``."""
+    with db.writer.using(ctx) as session:
+        family = families_db.require_family(session, family_name)
+        families_db.lock_family(session, family.id)
+        row, events = join_in_session(session, ctx, family, image_id,
+                                      version, properties, state, cause,
+                                      reason)
+        return _view(session, row, family), events
+
+
+def leave_in_session(session, ctx, image_id, cause, reason=None):
+    """Take ``image_id`` out of its family; its pending scheduled
+    transitions go, and members that named it as successor name none."""
+    family, rows = _locked(session, image_id)
+    row = rows.pop(image_id)
+    at = families_db.now()
+    _history(session, family, image_id, row.state, None, ctx, reason, cause,
+             at)
+    for other in rows.values():
+        if other.successor_id == image_id:
+            other.successor_id = None
+    session.execute(sa.delete(models.ScheduledTransition).where(
+        models.ScheduledTransition.image_id == image_id,
+        models.ScheduledTransition.status == PENDING))
+    session.delete(row)
+    _refresh_latest(family, rows)
+    return [notifications.Event(notifications.LEAVE, {
+        'image_id': image_id, 'family': family.name, 'state': row.state,
+        'latest_id': family.latest_id, 'at': at})]
+
+
+def leave(db, ctx, family_name, image_id, cause='request', reason=None):
+    """Take an image out of ``family_name``; returns the events."""
+    with db.writer.using(ctx) as session:
+        family = families_db.require_family(session, family_name)
+        row = session.get(models.FamilyImage, image_id)
+        if row is None or row.family_id != family.id:
+            raise ImageNotFound('No image %s in image family %s.'
+                                % (image_id, family_name))
+        return leave_in_session(session, ctx, image_id, cause, reason)
+
+
+def update_family(db, ctx, name, **fields):
+    """Change a family's description, visibility, schema or retention;
+    a new retention rule applies at once.  ``(family, events)``."""
+    with db.writer.using(ctx) as session:
+        family = families_db.require_family(session, name)
+        families_db.lock_family(session, family.id)
+        for key, value in fields.items():
+            setattr(family, key, value)
+        family.updated_at = families_db.now()
+        events = []
+        if 'keep_superseded' in fields:
+            rows = family_rows(session, family.id)
+            members = {i: as_member(r) for i, r in rows.items()}
+            changes = lc.apply_retention(members, family.keep_superseded)
+            events = apply_changes(session, family, rows, changes, ctx, None)
+        session.flush()
+        return family, events
+
+
+# -- transitions --------------------------------------------------------------
+
+def request_transition(db, ctx, image_id, requested, reason=None, at=None):
+    """Ask ``requested`` of an image, now or at ``at`` (naive UTC, in the
+    future).  Returns ``(ScheduledTransition or None, events)``.
+
+    A scheduled transition is checked against the image's state now (a
+    transition that is invalid now is refused now) and again when due.
+    """
+    with db.writer.using(ctx) as session:
+        family, rows = _locked(session, image_id)
+        if at is not None:
+            try:
+                lc.plan(rows[image_id].state, requested,
+                        _servers(session, image_id))
+            except lc.ImageInUse:
+                pass  # it may be unused by then
+            except lc.InvalidTransition as exc:
+                raise invalid_transition(exc)
+            scheduled = models.ScheduledTransition(
+                id=str(uuid.uuid4()), image_id=image_id, to_state=requested,
+                due_at=at, reason=reason, user_id=ctx.user_id,
+                project_id=ctx.project_id, status=PENDING,
+                created_at=families_db.now())
+            session.add(scheduled)
+            session.flush()
+            return scheduled, []
+        changes = _decide(session, family, rows, image_id, requested)
+        return None, apply_changes(session, family, rows, changes, ctx,
+                                   reason)
+
+
+def delete_scheduled(db, ctx, image_id, transition_id):
+    with db.writer.using(ctx) as session:
+        scheduled = session.get(models.ScheduledTransition, transition_id)
+        if (scheduled is None or scheduled.image_id != image_id or
+                scheduled.status != PENDING):
+            raise ScheduledNotFound(
+                'No pending scheduled transition %s of image %s.'
+                % (transition_id, image_id))
+        session.delete(scheduled)
+
+
+def list_transitions(db, ctx, image_id):
+    """``(history rows, scheduled rows)`` of an image, oldest first."""
+    with db.reader.using(ctx) as session:
+        require_member(session, image_id)
+        history = session.scalars(sa.select(models.Transition).where(
+            models.Transition.image_id == image_id).order_by(
+            models.Transition.id)).all()
+        scheduled = session.scalars(sa.select(
+            models.ScheduledTransition).where(
+            models.ScheduledTransition.image_id == image_id).order_by(
+            models.ScheduledTransition.due_at)).all()
+        return history, scheduled
+
+
+class _Requester(object):
+    """The identity a scheduled transition is recorded with: whoever
+    scheduled it."""
+
+    def __init__(self, scheduled):
+        self.user_id = scheduled.user_id
+        self.project_id = scheduled.project_id
+
+
+def apply_due(db, ctx, now=None):
+    """Apply the scheduled transitions that are due, one transaction
+    each; a transition no longer valid is marked failed.  Returns the
+    events."""
+    now = now or families_db.now()
+    with db.reader.using(ctx) as session:
+        due = session.scalars(sa.select(models.ScheduledTransition.id).where(
+            models.ScheduledTransition.status == PENDING,
+            models.ScheduledTransition.due_at <= now).order_by(
+            models.ScheduledTransition.due_at).limit(SWEEP_BATCH)).all()
+    events = []
+    for scheduled_id in due:
+        events += _apply_one(db, ctx, scheduled_id)
+    return events
+
+
+def _apply_one(db, ctx, scheduled_id):
+    with db.writer.using(ctx) as session:
+        scheduled = session.get(models.ScheduledTransition, scheduled_id)
+        if scheduled is None or scheduled.status != PENDING:
+            return []
+        image = session.get(models.FamilyImage, scheduled.image_id)
+        if image is None:
+            scheduled.status, scheduled.detail = FAILED, 'Image left.'
+            return []
+        family, rows = _locked(session, scheduled.image_id)
+        members = {i: as_member(r) for i, r in rows.items()}
+        try:
+            changes = lc.transition(members, scheduled.image_id,
+                                    scheduled.to_state,
+                                    _servers(session, scheduled.image_id),
+                                    family.keep_superseded)
+        except lc.InvalidTransition as exc:
+            scheduled.status, scheduled.detail = FAILED, str(exc)
+            return []
+        scheduled.status = DONE
+        return apply_changes(session, family, rows, changes,
+                             _Requester(scheduled), scheduled.reason,
+                             cause='scheduled')
+
+
+def sweep(db, ctx):
+    """Retention of every family with a rule, and deletion of the
+    ``pending_delete`` images no server uses: what a missed usage
+    notification or a changed rule leaves to do.  Returns the events."""
+    with db.reader.using(ctx) as session:
+        family_ids = set(session.scalars(sa.select(models.Family.id).where(
+            models.Family.keep_superseded.is_not(None))))
+        family_ids.update(session.scalars(sa.select(
+            models.FamilyImage.family_id).where(
+            models.FamilyImage.state == lc.PENDING_DELETE)))
+    events = []
+    for family_id in sorted(family_ids):
+        with db.writer.using(ctx) as session:
+            family = families_db.lock_family(session, family_id)
+            if family is None:
+                continue
+            rows = family_rows(session, family_id)
+            members = {i: as_member(r) for i, r in rows.items()}
+            changes = lc.apply_retention(members, family.keep_superseded)
+            for image_id, member in sorted(members.items()):
+                changes += lc.usage_changed(members, image_id,
+                                            _servers(session, image_id))
+            events += apply_changes(session, family, rows, changes, ctx,
+                                    None)
+    return events
+
+
+# -- queries ------------------------------------------------------------------
+
+def _scheduled_by_image(session, image_ids):
+    found = collections.defaultdict(list)
+    if image_ids:
+        for row in session.scalars(sa.select(
+                models.ScheduledTransition).where(
+                models.ScheduledTransition.image_id.in_(image_ids),
+                models.ScheduledTransition.status == PENDING).order_by(
+                models.ScheduledTransition.due_at)):
+            found[row.image_id].append(row)
+    return found
+
+
+def _servers_by_image(session, image_ids):
+    if not image_ids:
+        return {}
+    return dict(session.execute(sa.select(
+        models.ImageUsage.image_id, models.ImageUsage.servers).where(
+        models.ImageUsage.image_id.in_(image_ids))).all())
+
+
+def _views(session, pairs):
+    """ImageViews of ``[(FamilyImage, Family)]``."""
+    ids = [row.image_id for row, _ in pairs]
+    scheduled = _scheduled_by_image(session, ids)
+    servers = _servers_by_image(session, ids)
+    return [ImageView(row, family, scheduled.get(row.image_id, []),
+                      servers.get(row.image_id, 0)) for row, family in pairs]
+
+
+def _view(session, row, family):
+    return _views(session, [(row, family)])[0]
+
+
+def _owner_view_clause(only):
+    """Members a caller whose view is ``only`` sees: all of its own
+    families' (and all for operators), none in ``testing`` elsewhere."""
+    if only is None:
+        return sa.true()
+    return sa.or_(models.FamilyImage.state.not_in(lc.OWNER_ONLY_STATES),
+                  models.Family.project_id == only)
+
+
+def owner_view(family, only):
+    return only is None or family.project_id == only
+
+
+def get_image(db, ctx, image_id, only=None):
+    """The ImageView of ``image_id`` (ImageNotFound when the caller may
+    not see it)."""
+    with db.reader.using(ctx) as session:
+        pair = session.execute(sa.select(
+            models.FamilyImage, models.Family).join(
+            models.Family,
+            models.Family.id == models.FamilyImage.family_id).where(
+            models.FamilyImage.image_id == image_id,
+            families_db.visible_clause(only),
+            _owner_view_clause(only))).first()
+        if pair is None:
+            raise no_such_image(image_id)
+        return _view(session, *pair)
+
+
+def image_family(db, ctx, image_id):
+    """The Family of ``image_id`` (for its policy target)."""
+    with db.reader.using(ctx) as session:
+        row = require_member(session, image_id)
+        return session.get(models.Family, row.family_id)
+
+
+def list_images(db, ctx, limit, marker=None, only=None, latest_only=True,
+                family_name=None, state=None):
+    """ImageViews by image id: the latest of each visible family, or
+    every visible member."""
+    link = (models.Family.latest_id == models.FamilyImage.image_id
+            if latest_only else
+            models.Family.id == models.FamilyImage.family_id)
+    query = sa.select(models.FamilyImage, models.Family).join(
+        models.Family, link).where(
+        families_db.visible_clause(only), _owner_view_clause(only)).order_by(
+        models.FamilyImage.image_id)
+    if family_name is not None:
+        query = query.where(models.Family.name == family_name)
+    if state is not None:
+        query = query.where(models.FamilyImage.state == state)
+    if marker is not None:
+        query = query.where(models.FamilyImage.image_id > marker)
+    with db.reader.using(ctx) as session:
+        return _views(session, session.execute(query.limit(limit)).all())
+
+
+def list_family_images(db, ctx, family, limit, marker=None, only=None,
+                       state=None):
+    """ImageViews of a family's members, oldest member first."""
+    query = sa.select(models.FamilyImage, models.Family).join(
+        models.Family,
+        models.Family.id == models.FamilyImage.family_id).where(
+        models.Family.id == family.id, _owner_view_clause(only)).order_by(
+        models.FamilyImage.joined_at, models.FamilyImage.image_id)
+    if state is not None:
+        query = query.where(models.FamilyImage.state == state)
+    with db.reader.using(ctx) as session:
+        if marker is not None:
+            after = session.get(models.FamilyImage, marker)
+            if after is not None and after.family_id == family.id:
+                query = query.where(sa.or_(
+                    models.FamilyImage.joined_at > after.joined_at,
+                    sa.and_(models.FamilyImage.joined_at == after.joined_at,
+                            models.FamilyImage.image_id > marker)))
+        return _views(session, session.execute(query.limit(limit)).all())
+
+
+def get_latest(db, ctx, family, channel=lc.DEFAULT_CHANNEL):
+    """The ImageView of the family's latest on ``channel``, or None."""
+    with db.reader.using(ctx) as session:
+        if channel == lc.DEFAULT_CHANNEL:
+            image_id = family.latest_id
+        else:
+            rows = session.scalars(sa.select(models.FamilyImage).where(
+                models.FamilyImage.family_id == family.id,
+                models.FamilyImage.state.in_(lc.channel_states(channel))))
+            newest = lc.latest([as_member(r) for r in rows], channel)
+            image_id = newest.image_id if newest else None
+        if image_id is None:
+            return None
+        row = session.get(models.FamilyImage, image_id)
+        return _view(session, row, family) if row is not None else None

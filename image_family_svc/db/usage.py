@@ -1,0 +1,102 @@
+"""Which servers use which image, from Nova's notifications, and what a
+change of usage does to a ``pending_delete`` image.
+
+A server is counted once however often its notification arrives: the
+``image_servers`` row of the server is the count's unit (a second
+``instance.create.end`` of one server finds the row, a second
+``instance.delete.end`` finds none).  Each handler also records the
+notification's message id (:mod:`image_family_svc.db.messages`) in the
+same transaction as its effect.
+
+Lock order: the family's row first (when the image belongs to one), then
+the usage counter, as :mod:`image_family_svc.db.members` does.
+"""
+
+import sqlalchemy as sa
+
+from image_family_svc.db import families as families_db
+from image_family_svc.db import members as members_db
+from image_family_svc.db import messages
+from image_family_svc.db import models
+from image_family_svc import lifecycle as lc
+
+
+def _lock_family_of(session, image_id):
+    row = session.get(models.FamilyImage, image_id)
+    if row is not None:
+        families_db.lock_family(session, row.family_id)
+
+
+def _add(session, image_id, delta, at):
+    usage = session.get(models.ImageUsage, image_id,
+                        with_for_update=True)
+    if usage is None:
+        usage = models.ImageUsage(image_id=image_id, servers=0,
+                                  updated_at=at)
+        session.add(usage)
+    usage.servers = max(0, usage.servers + delta)
+    usage.updated_at = at
+    session.flush()
+    return usage.servers
+
+
+def _settle(session, ctx, image_id, servers):
+    """Delete a ``pending_delete`` member that no server uses now."""
+    row = session.get(models.FamilyImage, image_id)
+    if row is None:
+        return []
+    family = session.get(models.Family, row.family_id)
+    rows = members_db.family_rows(session, family.id)
+    members = {i: members_db.as_member(r) for i, r in rows.items()}
+    changes = lc.usage_changed(members, image_id, servers)
+    return members_db.apply_changes(session, family, rows, changes, ctx,
+                                    None)
+
+
+def server_created(db, ctx, server_id, image_id, endpoint=None,
+                   message_id=None):
+    """Server ``server_id`` runs from ``image_id``; returns the events."""
+    with db.writer.using(ctx) as session:
+        if not messages.claim(session, endpoint, message_id):
+            return []
+        _lock_family_of(session, image_id)
+        if session.get(models.ImageServer, server_id) is not None:
+            return []
+        at = families_db.now()
+        session.add(models.ImageServer(server_id=server_id,
+                                       image_id=image_id, created_at=at))
+        _add(session, image_id, 1, at)
+        return []
+
+
+def server_deleted(db, ctx, server_id, endpoint=None, message_id=None):
+    """Server ``server_id`` is gone; returns the events (the deletion of
+    an image that was waiting for its last server)."""
+    with db.writer.using(ctx) as session:
+        if not messages.claim(session, endpoint, message_id):
+            return []
+        server = session.get(models.ImageServer, server_id)
+        if server is None:
+            return []
+        image_id = server.image_id
+        _lock_family_of(session, image_id)
+        session.delete(server)
+        servers = _add(session, image_id, -1, families_db.now())
+        return _settle(session, ctx, image_id, servers)
+
+
+def servers_of(db, ctx, image_id):
+    """``(servers, updated_at or None)`` of an image."""
+    with db.reader.using(ctx) as session:
+        usage = session.get(models.ImageUsage, image_id)
+        if usage is None:
+            return 0, None
+        return usage.servers, usage.updated_at
+
+
+def count_rows(db, ctx, image_id):
+    """Servers recorded for ``image_id`` one by one (tests, audits)."""
+    with db.reader.using(ctx) as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(
+            models.ImageServer).where(models.ImageServer.image_id ==
+                                      image_id))
