@@ -1,7 +1,89 @@
-"""SQLAlchemy models of reaper_svc."""
+"""SQLAlchemy models of reaper_svc.
 
+* ``actions``: one preemption each, a persisted state machine (see
+  :mod:`reaper_svc.action_states`) with what triggered it, the request it
+  makes room for, its victims (``action_victims``) and its timestamps;
+* ``victim_claims``: the servers that an unfinished action is preempting,
+  one row per server (the primary key): two actions planned at once on
+  two engine hosts cannot both take a server, the second insert fails;
+* ``pending_requests``: servers a user asked for, to be built when room
+  frees;
+* ``processed_notifications``: ids of the notifications already handled,
+  so that a redelivered one is acknowledged without acting twice.
+"""
+
+import sqlalchemy as sa
 from sqlalchemy import orm
 
 
 class Base(orm.DeclarativeBase):
     pass
+
+
+class Action(Base):
+    __tablename__ = 'actions'
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    state = sa.Column(sa.String(16), nullable=False, index=True)
+    trigger = sa.Column(sa.String(32), nullable=False)
+    trigger_id = sa.Column(sa.String(255), nullable=True)
+    project_id = sa.Column(sa.String(64), nullable=True, index=True)
+    strategy = sa.Column(sa.String(32), nullable=False)
+    request = sa.Column(sa.JSON, nullable=False)
+    wasted = sa.Column(sa.Float, nullable=False, default=0.0)
+    reason = sa.Column(sa.Text, nullable=True)
+    created_at = sa.Column(sa.DateTime, nullable=False)
+    updated_at = sa.Column(sa.DateTime, nullable=False)
+    noticed_at = sa.Column(sa.DateTime, nullable=True)
+    delete_after = sa.Column(sa.DateTime, nullable=True)
+    finished_at = sa.Column(sa.DateTime, nullable=True)
+
+    victims = orm.relationship('ActionVictim', lazy='selectin',
+                               order_by='ActionVictim.server_id',
+                               cascade='all, delete-orphan')
+
+
+class ActionVictim(Base):
+    __tablename__ = 'action_victims'
+
+    action_id = sa.Column(sa.String(36), sa.ForeignKey('actions.id'),
+                          primary_key=True)
+    server_id = sa.Column(sa.String(64), primary_key=True)
+    host = sa.Column(sa.String(255), nullable=False)
+    project_id = sa.Column(sa.String(64), nullable=True, index=True)
+    resources = sa.Column(sa.JSON, nullable=False)
+    state = sa.Column(sa.String(16), nullable=False)
+
+
+class VictimClaim(Base):
+    __tablename__ = 'victim_claims'
+
+    server_id = sa.Column(sa.String(64), primary_key=True)
+    action_id = sa.Column(sa.String(36), sa.ForeignKey('actions.id'),
+                          nullable=False, index=True)
+
+
+class PendingRequest(Base):
+    __tablename__ = 'pending_requests'
+
+    id = sa.Column(sa.String(36), primary_key=True)
+    project_id = sa.Column(sa.String(64), nullable=False, index=True)
+    user_id = sa.Column(sa.String(64), nullable=True)
+    servers = sa.Column(sa.JSON, nullable=False)
+    count = sa.Column(sa.Integer, nullable=False)
+    all_or_nothing = sa.Column(sa.Boolean, nullable=False)
+    min_runtime = sa.Column(sa.Integer, nullable=True)
+    deadline = sa.Column(sa.DateTime, nullable=True)
+    trust_id = sa.Column(sa.String(64), nullable=True)
+    state = sa.Column(sa.String(16), nullable=False, index=True)
+    reason = sa.Column(sa.Text, nullable=True)
+    created_at = sa.Column(sa.DateTime, nullable=False)
+    updated_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class ProcessedNotification(Base):
+    __tablename__ = 'processed_notifications'
+
+    message_id = sa.Column(sa.String(64), primary_key=True)
+    event_type = sa.Column(sa.String(255), nullable=True)
+    created_at = sa.Column(sa.DateTime, nullable=False, index=True)
