@@ -133,6 +133,7 @@ def _read_levels(rows, project_id, no_limit_policy):
                 overrides.append((level, name, scope, value))
     if not chain:
         raise tree.ProjectNotFound('No project %s.' % project_id)
+    tree.check_depth(project_id, list(chain))
     return (sorted(held), [chain[depth] for depth in sorted(chain)],
             limits.build_catalog(registered, overrides, no_limit_policy))
 

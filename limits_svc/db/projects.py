@@ -50,8 +50,9 @@ def create_project(db, ctx, project_id, name=None, parent_id=None,
         if session.get(models.Project, project_id) is not None:
             raise errors.Conflict('Project %s exists already.' % project_id,
                                   code='project_exists')
-        if parent_id is not None:
-            tree.require_project(session, parent_id)
+        if (parent_id is not None and
+                len(tree.chain_ids(session, parent_id)) >= tree.MAX_DEPTH):
+            raise tree.too_deep(project_id)
         project = models.Project(id=project_id, name=name,
                                  parent_id=parent_id, domain_id=domain_id)
         session.add(project)
@@ -109,8 +110,11 @@ def _move(session, project, parent_id, no_limit_policy):
         raise errors.Conflict(
             'Project %s cannot move under its own subtree.' % project.id,
             code='project_cycle')
-    old_chain = (tree.chain_or_orphan(conn, project.parent_id)
-                 if project.parent_id is not None else [])
+    if len(new_chain) + tree.height(conn, project.id) > tree.MAX_DEPTH:
+        raise tree.too_deep(project.id)
+    # The chain the project's allocations were counted along (a parent
+    # that is gone is not in it, as for the allocations themselves).
+    old_chain = tree.chain_ids(conn, project.id)[1:]
     moved = {name: int(amount) for name, amount in conn.execute(
         _SUBTREE_OWN_USAGE, {'project_id': project.id}) if amount}
     losing, gaining = quota_tree.move_levels(old_chain, new_chain)

@@ -20,12 +20,31 @@ import sqlalchemy as sa
 from limits_svc.db import models
 from svc_common import errors
 
-# A chain longer than this is a loop in the data, not a real tree.
+# The most levels a chain may have (Keystone's own default is 10).  A
+# project is never created or moved deeper, and a walk that reaches this
+# depth refuses rather than answering with a chain cut short.
 MAX_DEPTH = 64
 
 
 class ProjectNotFound(errors.NotFound):
     code = 'project_not_found'
+
+
+class TreeTooDeep(errors.Conflict):
+    code = 'tree_too_deep'
+
+
+def too_deep(project_id):
+    return TreeTooDeep(
+        'The tree at project %s would be deeper than %d levels (or its '
+        'parents loop).' % (project_id, MAX_DEPTH))
+
+
+def check_depth(project_id, depths):
+    """Refuse a walk from ``project_id`` that reached :data:`MAX_DEPTH`
+    (depth 0 is the project itself)."""
+    if depths and max(depths) >= MAX_DEPTH:
+        raise too_deep(project_id)
 
 
 def walk_cte(downwards):
@@ -39,6 +58,8 @@ def walk_cte(downwards):
         'walk', recursive=True)
     link = (projects.c.parent_id == anchor.c.id if downwards else
             projects.c.id == anchor.c.parent_id)
+    # One step past the most levels allowed, so that a walk that goes on
+    # is seen (check_depth) and stops there.
     step = sa.select(projects.c.id, projects.c.parent_id,
                      (anchor.c.depth + 1).label('depth')).join(
         anchor, link).where(anchor.c.depth < MAX_DEPTH)
@@ -55,7 +76,8 @@ def require_project(session, project_id):
 
 def _walk_statement(downwards):
     walk = walk_cte(downwards)
-    return sa.select(walk.c.id, walk.c.parent_id).order_by(walk.c.depth)
+    return sa.select(walk.c.id, walk.c.parent_id,
+                     walk.c.depth).order_by(walk.c.depth)
 
 
 # Built once: SQLAlchemy then finds their compiled form in its cache.
@@ -70,7 +92,14 @@ def _walk(session, project_id, downwards):
                            {'project_id': project_id}).all()
     if not rows:
         raise ProjectNotFound('No project %s.' % project_id)
+    check_depth(project_id, [row.depth for row in rows])
     return rows
+
+
+def height(session, project_id):
+    """How many levels the subtree of ``project_id`` has (1: a leaf)."""
+    return max(row.depth for row in _walk(session, project_id,
+                                          downwards=True)) + 1
 
 
 def chain_ids(session, project_id):

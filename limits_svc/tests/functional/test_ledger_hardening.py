@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import webtest
 
 from limits_svc.db import audit
+from limits_svc.db import tree
 from limits_svc import quota_tree
 from limits_svc.tests.functional import base
 from svc_common.tests.fixtures import postgresql
@@ -148,6 +149,31 @@ class _Hardening(object):
         self.assertEqual('limits.over_limit', resp.json['errors'][0]['code'])
         self.allocate('c', 'Q', cores=8)
         self.assertEqual((0, 8), self.counters()[('R', 'cores')])
+        self.assertEqual([], self.drift())
+
+    def test_the_tree_never_gets_deeper_than_its_bound(self):
+        """A chain of MAX_DEPTH projects takes no child, and no subtree
+        moves to where it would be deeper; nothing is cut short."""
+        parent = None
+        for n in range(tree.MAX_DEPTH):
+            self.project('d%02d' % n, parent)
+            parent = 'd%02d' % n
+        resp = self.app.post_json('/v1/projects', {'id': 'deeper',
+                                                   'parent_id': parent},
+                                  headers=af.SYSTEM_ADMIN, status=409)
+        self.assertEqual('limits.tree_too_deep',
+                         resp.json['errors'][0]['code'])
+        self.project('top')
+        self.project('below', 'top')
+        resp = self.move('top', 'd%02d' % (tree.MAX_DEPTH - 2), status=409)
+        self.assertEqual('limits.tree_too_deep',
+                         resp.json['errors'][0]['code'])
+        self.move('top', 'd%02d' % (tree.MAX_DEPTH - 3))
+        # Allocations at the deepest level count at every level.
+        self.registered_limit('cores', 10)
+        self.limit('d00', 'cores', 3, scope='subtree')
+        self.allocate('vm-1', 'below', cores=3)
+        self.allocate('vm-2', parent, status=409, cores=1)
         self.assertEqual([], self.drift())
 
     # -- reports --------------------------------------------------------------
