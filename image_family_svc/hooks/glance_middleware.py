@@ -8,12 +8,12 @@ It goes into ``glance-api-paste.ini`` right after ``authtoken`` (before
     paste.filter_factory =
         image_family_svc.hooks.glance_middleware:filter_factory
 
-    [pipeline:glance-api-keystone]
-    pipeline = cors healthcheck http_proxy_to_wsgi versionnegotiation
-        osprofiler authtoken image_family context rootapp
+    [composite:api]
+    keystone = cors http_proxy_to_wsgi versionnegotiation osprofiler
+        authtoken image_family context rootapp
 
-(the same in the other ``*-keystone*`` pipelines you use; see the admin
-guide, "Nova and Glance hooks")
+(the same in the other ``keystone*`` pipelines; see the admin guide,
+"Nova and Glance hooks")
 and reads ``[image_family_middleware]`` of ``glance-api.conf``.  It does
 two things:
 
