@@ -1,0 +1,109 @@
+"""What image_family_svc's controllers share: policy targets of a family,
+the answers' shapes, and publishing what a request changed."""
+
+import datetime
+
+import pecan
+
+from image_family_svc.db import families as families_db
+from image_family_svc import glance
+from image_family_svc import lifecycle
+from image_family_svc import notifications
+from svc_common.api import controller
+from svc_common import errors
+from svc_common import policy
+
+
+def owner_target(project_id):
+    """A project's family targets its project; a system-owned one the
+    system."""
+    if project_id:
+        return policy.project_target(project_id)
+    return policy.SYSTEM
+
+
+def write_target(family):
+    return owner_target(family.project_id)
+
+
+def read_target(family):
+    """A public family is read like a list (the caller's own view);
+    others like a write."""
+    if family.visibility == families_db.PUBLIC:
+        return controller.list_target()
+    return write_target(family)
+
+
+def authorize_read(action, family, not_found):
+    controller.authorize(action, read_target(family), not_found=not_found)
+
+
+def authorize_write(action, family, not_found):
+    """A caller who cannot see the family gets ``not_found``; one who
+    sees it (it is public) but may not change it a 403."""
+    hidden = family.visibility != families_db.PUBLIC
+    controller.authorize(action, write_target(family),
+                         not_found=not_found if hidden else None)
+
+
+def publish(events):
+    """Announce what the request changed, once committed."""
+    req = pecan.request
+    notifications.publish(req.notifier, req.context, events,
+                          glance.load_driver(req.conf))
+
+
+def family_dict(family):
+    return {'name': family.name, 'project_id': family.project_id,
+            'visibility': family.visibility,
+            'properties_schema': family.properties_schema,
+            'keep_superseded': family.keep_superseded,
+            'description': family.description,
+            'latest_id': family.latest_id,
+            'created_at': controller.isoformat(family.created_at),
+            'updated_at': controller.isoformat(family.updated_at)}
+
+
+def scheduled_dict(scheduled):
+    return {'id': scheduled.id, 'to': scheduled.to_state,
+            'at': controller.isoformat(scheduled.due_at),
+            'reason': scheduled.reason, 'user_id': scheduled.user_id,
+            'status': scheduled.status, 'detail': scheduled.detail}
+
+
+def image_dict(view):
+    row = view.row
+    return {'image_id': row.image_id, 'family': view.family.name,
+            'version': row.version, 'state': row.state,
+            'joined_at': controller.isoformat(row.joined_at),
+            'state_changed_at': controller.isoformat(row.state_changed_at),
+            'successor_id': row.successor_id,
+            'latest_id': view.family.latest_id,
+            'scheduled': [scheduled_dict(s) for s in view.scheduled],
+            'may_boot': lifecycle.may_boot(row.state),
+            'usage': {'servers': view.servers},
+            'properties': row.properties}
+
+
+def history_dict(row):
+    return {'id': str(row.id), 'from': row.from_state, 'to': row.to_state,
+            'at': controller.isoformat(row.at), 'user_id': row.user_id,
+            'reason': row.reason, 'cause': row.cause}
+
+
+def future_time(text, field='at'):
+    """An ISO 8601 time in the future as naive UTC (a time without a zone
+    is UTC)."""
+    try:
+        value = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise errors.BadRequest('Invalid field %s: %r is not an ISO 8601 '
+                                'time.' % (field, text[:64]),
+                                code='invalid_input', field=field)
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    if value <= families_db.now():
+        raise errors.BadRequest('Invalid field %s: %s is not in the future.'
+                                % (field, text), code='invalid_input',
+                                field=field)
+    return value

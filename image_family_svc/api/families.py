@@ -1,0 +1,208 @@
+"""/v1/families: families, their images and their latest."""
+
+import jsonschema
+import pecan
+from pecan import rest
+
+from image_family_svc.api import common
+from image_family_svc.db import families as families_db
+from image_family_svc.db import members as members_db
+from image_family_svc import lifecycle
+from image_family_svc.schemas import family as schema
+from image_family_svc.schemas import image as image_schema
+from svc_common.api import controller
+from svc_common.api import openapi
+from svc_common.api import validation
+from svc_common import errors
+
+
+def _family(name):
+    return families_db.get_family(pecan.request.db, pecan.request.context,
+                                  name)
+
+
+def _readable(action, name):
+    family = _family(name)
+    common.authorize_read(action, family, families_db.no_such_family(name))
+    return family
+
+
+def _writable(action, name):
+    family = _family(name)
+    common.authorize_write(action, family, families_db.no_such_family(name))
+    return family
+
+
+def _check_schema(properties_schema):
+    try:
+        validation.Validator.check_schema(properties_schema)
+    except jsonschema.SchemaError as exc:
+        raise errors.BadRequest(
+            'Invalid field properties_schema: not a JSON schema: %s'
+            % str(exc.message)[:300], code='invalid_input',
+            field='properties_schema')
+
+
+def _owner(body):
+    """The project that owns a new family: the one given (null: the
+    system), else the caller's project, else the system."""
+    if 'project_id' in body:
+        return body['project_id']
+    ctx = pecan.request.context
+    return None if ctx.is_system_scoped else ctx.project_id
+
+
+class LatestController(rest.RestController):
+    """GET /v1/families/{name}/latest[?channel=beta]"""
+
+    OPENAPI = {'get_all': openapi.Operation(
+        'family:latest', image_schema.RESPONSE_LATEST,
+        query=image_schema.LATEST_QUERY)}
+
+    @pecan.expose('json')
+    def get_all(self, name):
+        family = _readable('family:latest', name)
+        channel = pecan.request.params.get('channel',
+                                           lifecycle.DEFAULT_CHANNEL)
+        validation.validate(image_schema.LATEST_QUERY, {'channel': channel})
+        view = members_db.get_latest(pecan.request.db, pecan.request.context,
+                                     family, channel)
+        return {'family': name, 'channel': channel,
+                'image': common.image_dict(view) if view else None}
+
+
+class FamilyImagesController(rest.RestController):
+    """/v1/families/{name}/images[/{image_id}]"""
+
+    OPENAPI = {
+        'get_all': openapi.Operation(
+            'family:image:list', image_schema.RESPONSE_IMAGES,
+            query=image_schema.FAMILY_IMAGES_QUERY),
+        'post': openapi.Operation(
+            'family:image:add', image_schema.RESPONSE_IMAGE, status=201,
+            body=image_schema.ADD, errors=(409,)),
+        'delete': openapi.Operation('family:image:remove', status=204),
+    }
+
+    @pecan.expose('json')
+    def get_all(self, name):
+        family = _readable('family:image:list', name)
+        params = pecan.request.params
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        validation.validate(image_schema.FAMILY_IMAGES_QUERY, dict(params))
+        views = members_db.list_family_images(
+            pecan.request.db, pecan.request.context, family, limit, marker,
+            only=controller.visible_project(), state=params.get('state'))
+        images = [common.image_dict(v) for v in views]
+        return {'images': images, 'links': validation.links_for_page(
+            images, limit, 'image_id', '/v1/families/%s/images' % name,
+            params)}
+
+    @pecan.expose('json')
+    def post(self, name):
+        _writable('family:image:add', name)
+        body = validation.json_body(image_schema.ADD)
+        properties = body.get('properties', {})
+        version = body.get('version') or properties.get(
+            pecan.request.conf.image_family.version_property)
+        view, events = members_db.join(
+            pecan.request.db, pecan.request.context, name, body['image_id'],
+            str(version) if version is not None else None, properties,
+            state=body.get('state', lifecycle.TESTING))
+        common.publish(events)
+        return controller.created({'image': common.image_dict(view)})
+
+    @pecan.expose('json')
+    def delete(self, name, image_id):
+        _writable('family:image:remove', name)
+        events = members_db.leave(pecan.request.db, pecan.request.context,
+                                  name, image_id)
+        common.publish(events)
+        controller.no_content()
+
+
+class FamiliesController(rest.RestController):
+
+    OPENAPI = {
+        'get_all': openapi.Operation('family:list', schema.RESPONSE_FAMILIES,
+                                     query=schema.LIST_QUERY),
+        'get_one': openapi.Operation('family:get', schema.RESPONSE_FAMILY,
+                                     path={'name': schema.NAME}),
+        'post': openapi.Operation('family:create', schema.RESPONSE_FAMILY,
+                                  status=201, body=schema.CREATE,
+                                  errors=(409,)),
+        'patch': openapi.Operation('family:update', schema.RESPONSE_FAMILY,
+                                   body=schema.UPDATE,
+                                   path={'name': schema.NAME}),
+        'delete': openapi.Operation('family:delete', status=204,
+                                    errors=(409,),
+                                    path={'name': schema.NAME}),
+    }
+
+    images = FamilyImagesController()
+    latest = LatestController()
+
+    @pecan.expose('json')
+    def get_all(self):
+        params = pecan.request.params
+        controller.authorize('family:list', controller.list_target())
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        validation.validate(schema.LIST_QUERY, dict(params))
+        rows = families_db.list_families(
+            pecan.request.db, pecan.request.context, limit, marker,
+            only=controller.visible_project(),
+            project_id=params.get('project_id'),
+            visibility=params.get('visibility'))
+        families = [common.family_dict(f) for f in rows]
+        return {'families': families, 'links': validation.links_for_page(
+            families, limit, 'name', '/v1/families', params)}
+
+    @pecan.expose('json')
+    def get_one(self, name):
+        return {'family': common.family_dict(_readable('family:get', name))}
+
+    @pecan.expose('json')
+    def post(self):
+        body = validation.json_body(schema.CREATE)
+        project_id = _owner(body)
+        controller.authorize('family:create',
+                             common.owner_target(project_id))
+        visibility = body.get('visibility') or (
+            families_db.PUBLIC if project_id is None else families_db.PRIVATE)
+        if project_id is None and visibility != families_db.PUBLIC:
+            raise errors.BadRequest(
+                'Invalid field visibility: a system-owned family is public.',
+                code='invalid_input', field='visibility')
+        properties_schema = body.get('properties_schema',
+                                     families_db.DEFAULT_PROPERTIES_SCHEMA)
+        _check_schema(properties_schema)
+        family = families_db.create_family(
+            pecan.request.db, pecan.request.context, body['name'],
+            project_id, visibility, properties_schema,
+            body.get('keep_superseded'), body.get('description'))
+        return controller.created({'family': common.family_dict(family)})
+
+    @pecan.expose('json')
+    def patch(self, name):
+        family = _writable('family:update', name)
+        body = validation.json_body(schema.UPDATE)
+        if 'properties_schema' in body:
+            _check_schema(body['properties_schema'])
+        if body.get('visibility') == families_db.PRIVATE and (
+                family.project_id is None):
+            raise errors.BadRequest(
+                'Invalid field visibility: a system-owned family is public.',
+                code='invalid_input', field='visibility')
+        family, events = members_db.update_family(
+            pecan.request.db, pecan.request.context, name, **body)
+        common.publish(events)
+        return {'family': common.family_dict(family)}
+
+    @pecan.expose('json')
+    def delete(self, name):
+        _writable('family:delete', name)
+        families_db.delete_family(pecan.request.db, pecan.request.context,
+                                  name)
+        controller.no_content()

@@ -1,0 +1,49 @@
+"""An in-process image_family API on a fresh SQLite database, and the
+requests the tests make."""
+
+import testtools
+
+from image_family_svc import service
+from svc_common.tests.functional import api_fixture as af
+
+ADMIN = af.SYSTEM_ADMIN
+PROPS = {'os_distro': 'centos', 'os_version': '7', 'architecture': 'x86_64'}
+
+
+class ApiTestCase(testtools.TestCase):
+
+    OVERRIDES = {}
+
+    def setUp(self):
+        super().setUp()
+        self.fixture = self.useFixture(af.ServiceApp(service.SPEC,
+                                                     overrides=self.OVERRIDES))
+        self.app = self.fixture.app
+
+    def family(self, name, headers=ADMIN, **body):
+        body['name'] = name
+        return self.app.post_json('/v1/families', body,
+                                  headers=headers).json['family']
+
+    def add(self, family, image_id, version, state='testing',
+            headers=ADMIN, **props):
+        properties = dict(PROPS, os_version=version, **props)
+        return self.app.post_json(
+            '/v1/families/%s/images' % family,
+            {'image_id': image_id, 'version': version, 'state': state,
+             'properties': properties}, headers=headers).json['image']
+
+    def move(self, image_id, to, headers=ADMIN, status=200, **extra):
+        body = dict(extra, to=to)
+        return self.app.post_json('/v1/images/%s/transitions' % image_id,
+                                  body, headers=headers, status=status).json
+
+    def image(self, image_id, headers=ADMIN):
+        return self.app.get('/v1/images/%s' % image_id,
+                            headers=headers).json['image']
+
+    def latest(self, family, channel=None, headers=ADMIN):
+        path = '/v1/families/%s/latest' % family
+        if channel:
+            path += '?channel=' + channel
+        return self.app.get(path, headers=headers).json['image']
