@@ -106,5 +106,6 @@ class UsersController(rest.RestController):
         body = validation.json_body(schema.USER_CREATE)
         row = users_db.create_user(pecan.request.db, pecan.request.context,
                                    body['issuer'], body['subject'],
-                                   body.get('name'), body.get('email'))
+                                   body.get('name'), body.get('email'),
+                                   user_id=body.get('id'))
         return controller.created({'user': views.user(row)})

@@ -11,11 +11,18 @@ from federation_proxy.db import models
 from svc_common import errors
 
 
-def create_user(db, ctx, issuer, subject, name=None, email=None):
-    """A person and their first upstream identity."""
+def create_user(db, ctx, issuer, subject, name=None, email=None,
+                user_id=None):
+    """A person and their first upstream identity; ``user_id``, when
+    given, is the id of the person's Keystone user (see
+    :mod:`federation_proxy.api.vo_access`)."""
     with db.writer.using(ctx) as session:
         _refuse_linked(session, issuer, subject)
-        user = models.User(id=communities.new_id(), name=name, email=email)
+        if user_id and session.get(models.User, user_id) is not None:
+            raise errors.Conflict('User %s exists already.' % user_id,
+                                  code='user_exists')
+        user = models.User(id=user_id or communities.new_id(), name=name,
+                           email=email)
         session.add(user)
         session.flush()
         session.add(models.Identity(id=communities.new_id(),

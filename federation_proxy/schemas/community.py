@@ -22,6 +22,7 @@ DAYS = parameter_types.amount(minimum=1, maximum=36500)
 USER_CREATE = {
     'type': 'object',
     'properties': {
+        'id': parameter_types.ID,
         'issuer': URI, 'subject': SUBJECT,
         'name': parameter_types.NULLABLE_NAME,
         'email': parameter_types.nullable(EMAIL),

@@ -75,15 +75,31 @@ def personas(own, other):
     }
 
 
-def expect(success, allowed, hidden=()):
+def expect(success, allowed, hidden=(), everyone=ALL_PERSONAS):
     """``{persona: status}``: ``success`` for the ``allowed`` personas,
     404 for the ``hidden`` ones (the target is a project they cannot see),
-    403 for everyone else."""
-    unknown = (set(allowed) | set(hidden)) - set(ALL_PERSONAS)
+    403 for everyone else.  ``everyone``: the personas of the matrix, when
+    it has more than :data:`ALL_PERSONAS` (see
+    :attr:`PolicyMatrixTests.EXTRA_PERSONAS`)."""
+    unknown = (set(allowed) | set(hidden)) - set(everyone)
     if unknown:
         raise ValueError('Unknown personas %s.' % sorted(unknown))
     return {p: success if p in allowed else 404 if p in hidden else 403
-            for p in ALL_PERSONAS}
+            for p in everyone}
+
+
+#: The roles a token of each granted role lists (Keystone's implied roles).
+IMPLIED_ROLES = {'admin': ADMIN, 'member': MEMBER, 'reader': READER}
+
+
+def extra_identity(scope, role, own, other, user_id):
+    """noauth headers of a persona of :attr:`PolicyMatrixTests.
+    EXTRA_PERSONAS`: a token of ``scope`` (``system``, ``own``, ``other``)
+    holding ``role`` and its implied roles, for user ``user_id``."""
+    if scope == 'system':
+        return af.identity(IMPLIED_ROLES[role], system=True, user_id=user_id)
+    return af.identity(IMPLIED_ROLES[role],
+                       {'own': own, 'other': other}[scope], user_id=user_id)
 
 
 @dataclasses.dataclass
@@ -200,6 +216,22 @@ class PolicyMatrixTests(object):
     OWN = 'p1'
     OTHER = 'p2'
     ROWS = ()
+    #: Personas a service adds to :data:`ALL_PERSONAS`, as
+    #: ``{name: (scope, role)}`` in the terms of :data:`KEYSTONE_PERSONAS`.
+    #: Each is a user of its own (:meth:`persona_user_id`), to whom the
+    #: matrix's ``setUp`` gives rights in the service's own data (e.g. the
+    #: manager of a community); its rows list it in ``expected``.
+    EXTRA_PERSONAS = {}
+
+    @classmethod
+    def matrix_personas(cls):
+        """Every persona the rows are tried with."""
+        return ALL_PERSONAS + tuple(sorted(cls.EXTRA_PERSONAS))
+
+    def persona_user_id(self, persona):
+        """The user id of a persona of :attr:`EXTRA_PERSONAS` (noauth: a
+        made-up id; with real tokens, the Keystone user's id)."""
+        return 'user-%s' % persona
 
     def setUp(self):
         super().setUp()
@@ -212,7 +244,11 @@ class PolicyMatrixTests(object):
     def persona_headers(self):
         """``{persona: request headers}`` that the rows are tried with:
         here noauth identity headers."""
-        return personas(self.OWN, self.OTHER)
+        people = personas(self.OWN, self.OTHER)
+        for name, (scope, role) in self.EXTRA_PERSONAS.items():
+            people[name] = extra_identity(scope, role, self.OWN, self.OTHER,
+                                          self.persona_user_id(name))
+        return people
 
     def app_under_test(self):
         """The webtest app the rows are sent to (``undo`` uses
@@ -222,11 +258,12 @@ class PolicyMatrixTests(object):
     def test_matrix(self):
         failures = []
         people = self.persona_headers()
-        self.assertEqual([], sorted(set(ALL_PERSONAS) - set(people)),
+        everyone = self.matrix_personas()
+        self.assertEqual([], sorted(set(everyone) - set(people)),
                          'personas without an identity')
         app = self.app_under_test()
         for row in self.ROWS:
-            for persona in ALL_PERSONAS:
+            for persona in everyone:
                 path, body = fill(row.path, self.ids), fill(row.body,
                                                             self.ids)
                 resp = call(app, row.method, path, body, people[persona])
@@ -313,10 +350,9 @@ class KeystonePersonas(object):
                 {project_id: project_id for project_id in missing})
             self._projects.update(missing)
 
-    def _grant(self, persona, project_id):
+    def _grant(self, persona, project_id, role):
         if (persona, project_id) in self._granted:
             return
-        _, role = KEYSTONE_PERSONAS[persona]
         try:
             self.keystone.role_id(role)
         except LookupError:
@@ -332,18 +368,25 @@ class KeystonePersonas(object):
         return {'system': None, 'own': own, 'other': other,
                 'service': SERVICE_PROJECT}[scope]
 
-    def token(self, persona, own, other):
+    def user_id(self, persona):
+        """The Keystone id of the user of ``persona``."""
+        with self._lock:
+            return self._user('matrix-%s' % persona)
+
+    def token(self, persona, own, other, extra=None):
         """A token of ``persona`` for the projects ``own`` and ``other``.
 
-        :raises KeyError: a persona that :data:`KEYSTONE_PERSONAS` lacks.
+        :param extra: ``{persona: (scope, role)}`` of personas that
+            :data:`KEYSTONE_PERSONAS` does not have.
+        :raises KeyError: a persona that neither maps.
         """
-        scope, _ = KEYSTONE_PERSONAS[persona]
+        scope, role = dict(KEYSTONE_PERSONAS, **(extra or {}))[persona]
         project_id = self._project(scope, own, other)
         key = (persona, project_id)
         with self._lock:
             if key not in self._tokens:
                 self._ensure_projects([own, other, SERVICE_PROJECT])
-                self._grant(persona, project_id)
+                self._grant(persona, project_id, role)
                 self._tokens[key] = self.keystone.token(
                     'matrix-%s' % persona, self.password,
                     project_id=project_id, system_scope=scope == 'system')
@@ -368,11 +411,12 @@ class KeystonePersonas(object):
                 }
             return self._tokens[key]
 
-    def headers(self, own, other):
+    def headers(self, own, other, extra=None):
         """``{persona: {'X-Auth-Token': token}}`` for every persona that
-        :data:`KEYSTONE_PERSONAS` maps."""
-        return {persona: {'X-Auth-Token': self.token(persona, own, other)}
-                for persona in KEYSTONE_PERSONAS}
+        :data:`KEYSTONE_PERSONAS` or ``extra`` maps."""
+        return {persona: {'X-Auth-Token': self.token(persona, own, other,
+                                                     extra)}
+                for persona in dict(KEYSTONE_PERSONAS, **(extra or {}))}
 
     def authtoken_options(self, token_cache_time=300):
         """``[keystone_authtoken]`` of a service validating with
@@ -461,12 +505,12 @@ class KeystonePolicyMatrixTests(PolicyMatrixTests):
 
     def setUp(self):
         self.noauth_fixture = None
+        self.keystone_personas = None
         super().setUp()
         if self.noauth_fixture is None:
             self.fail('%s builds no ServiceApp: no database to share'
                       % type(self).__name__)
-        self.keystone = self.useFixture(keystone.SharedKeystone()).keystone
-        self.keystone_personas = keystone_personas(self.keystone)
+        self._people()
         noauth_conf = self.noauth_fixture.conf
         self.token_app = self.useFixture(TokenApp(
             self.SPEC, noauth_conf.database.connection,
@@ -475,8 +519,22 @@ class KeystonePolicyMatrixTests(PolicyMatrixTests):
             overrides={('oslo_policy', 'policy_file'):
                        noauth_conf.oslo_policy.policy_file}))
 
+    def _people(self):
+        """This process's :class:`KeystonePersonas` (made at the first
+        need: a matrix's ``setUp`` asks for its personas' user ids before
+        this class's ``setUp`` goes on)."""
+        if getattr(self, 'keystone_personas', None) is None:
+            self.keystone = self.useFixture(
+                keystone.SharedKeystone()).keystone
+            self.keystone_personas = keystone_personas(self.keystone)
+        return self.keystone_personas
+
+    def persona_user_id(self, persona):
+        return self._people().user_id(persona)
+
     def persona_headers(self):
-        return self.keystone_personas.headers(self.OWN, self.OTHER)
+        return self.keystone_personas.headers(self.OWN, self.OTHER,
+                                              self.EXTRA_PERSONAS)
 
     def test_domain_and_unscoped_tokens_are_refused(self):
         """Real tokens of scopes that no persona has: every row is
