@@ -10,7 +10,7 @@ global ``cfg.CONF``. A typical service does::
 
     listener = bus.get_notification_listener(
         conf, transport, ['reaper_notifications'], [endpoint],
-        pool='reaper_svc')
+        pool='reaper_svc', exchange=conf.preemption.notification_exchange)
     listener.start()
     ...
     listener.stop()
@@ -19,7 +19,11 @@ global ``cfg.CONF``. A typical service does::
 Listeners run endpoints in threads (the ``threading`` executor, never
 eventlet) and consume from a queue named after their pool, so that each
 service gets its own copy of every notification instead of competing with
-other consumers of the same topic. Delivery is at least once: wrap endpoint
+other consumers of the same topic. A listener binds to the exchange the
+*sender* publishes on (``exchange``: ``nova`` for Nova, also for what a
+routing notifier in Nova sends), which each service makes an option
+(``[preemption] notification_exchange``, ``[keystone]
+notification_exchange``). Delivery is at least once: wrap endpoint
 methods with :func:`svc_common.messaging.idempotency.handle_once`.
 """
 
@@ -88,14 +92,30 @@ def _configured_drivers(conf):
     return conf.oslo_messaging_notifications.driver
 
 
+def notification_targets(topics, exchange=None):
+    """``oslo_messaging.Target`` objects for ``topics`` on ``exchange``.
+
+    :param exchange: where the sender publishes (e.g. ``nova``); ``None``
+        means the listening transport's own ``control_exchange``.
+    """
+    if isinstance(topics, str):
+        topics = [topics]
+    return [oslo_messaging.Target(topic=topic, exchange=exchange)
+            for topic in topics]
+
+
 def get_notification_listener(conf, transport, targets_or_topics, endpoints,
-                              pool=None, allow_requeue=True):
+                              pool=None, allow_requeue=True, exchange=None):
     """Return a notification listener (not yet started).
 
     :param conf: the service's ``ConfigOpts`` (``transport`` must have been
         built from it)
     :param targets_or_topics: topic names and/or ``oslo_messaging.Target``
         objects (a single one is accepted too)
+    :param exchange: the exchange that topic names given as strings are
+        bound on, i.e. the sender's (``nova`` for Nova's notifications,
+        routed or not); ``None``: ``conf``'s ``control_exchange``.
+        ``Target`` objects keep their own exchange.
     :param endpoints: objects with ``info``/``warn``/``error``... methods
         taking ``(ctxt, publisher_id, event_type, payload, metadata)``
     :param pool: name of the pool, and of the queue on RabbitMQ. Required:
@@ -110,15 +130,16 @@ def get_notification_listener(conf, transport, targets_or_topics, endpoints,
                          'service name): without one it would compete with '
                          'every other consumer of the same topics')
     return oslo_messaging.get_notification_listener(
-        transport, _targets(targets_or_topics), list(endpoints),
+        transport, _targets(targets_or_topics, exchange), list(endpoints),
         executor=EXECUTOR, allow_requeue=allow_requeue, pool=pool)
 
 
-def _targets(targets_or_topics):
+def _targets(targets_or_topics, exchange):
     if isinstance(targets_or_topics, (str, oslo_messaging.Target)):
         targets_or_topics = [targets_or_topics]
-    targets = [oslo_messaging.Target(topic=item) if isinstance(item, str)
-               else item for item in targets_or_topics]
+    targets = [oslo_messaging.Target(topic=item, exchange=exchange)
+               if isinstance(item, str) else item
+               for item in targets_or_topics]
     if not targets:
         raise ValueError('a listener needs at least one topic or target')
     return targets

@@ -14,14 +14,20 @@ Arbiter's own) can load it by name, because it is registered in the
     [arbiter_routing_notifier]
     routing_config = /etc/nova/arbiter-routing-notifier.yaml
 
+    [notifications]
+    # the routes below name versioned notifications; Nova's default,
+    # unversioned, sends none of them ("both" works too)
+    notification_format = versioned
+
 and the routing file (see ``etc/arbiter-routing-notifier.yaml.sample``)::
 
-    # only scheduling events reach the reaper's topic ...
+    # only scheduling failures and instance changes reach the reaper ...
     reaper:
       messagingv2:
         accepted_events:
-          - scheduler.*
-          - compute_task.build_instances
+          - compute_task.build_instances.error
+          - instance.update
+          - instance.delete.end
         topics:
           - reaper_notifications
     # ... while every notification still goes where it went before
@@ -46,7 +52,10 @@ sub-drivers with the ``conf``, ``topics`` and ``transport`` they need, reads
 its option from the ``ConfigOpts`` it is given rather than the global one,
 and refuses to load (the error names the file and the route) when the file
 is missing, is not valid YAML, has an unknown key, names an unknown
-sub-driver or defines no route at all.
+sub-driver or defines no route at all. It refuses with
+:class:`RoutingDriverLoadError`, which stops the service's start: a service
+whose notification driver failed to load would run without notifying
+anything.
 """
 
 import fnmatch
@@ -101,6 +110,21 @@ ROUTING_OPTS = [
 
 class RoutingConfigError(ValueError):
     """The routing file cannot be used; the message says where and why."""
+
+
+class RoutingDriverLoadError(BaseException):
+    """The ``arbiter-routing`` driver refuses to load: the service must not
+    start. The message names the routing file and what is wrong with it.
+
+    It derives from ``BaseException``, not ``Exception``, on purpose.
+    oslo.messaging loads notification drivers with stevedore, which catches
+    every ``Exception`` a driver raises, logs it and carries on without the
+    driver: the service then sends no notification at all, and Nova, which
+    creates its notifiers before it sets up logging, shows the error on
+    stderr only. This error passes through stevedore and oslo.messaging,
+    so the service's start fails with it instead (Nova's services exit with
+    status 1 and the traceback).
+    """
 
 
 def register_opts(conf):
@@ -233,16 +257,28 @@ class RoutingDriver(notifier.Driver):
     topics its routing file selects (see the module documentation)."""
 
     def __init__(self, conf, topics, transport):
+        """Read the routing file and load every route's sub-driver.
+
+        :raises RoutingDriverLoadError: when the file or a route is
+            unusable (see the class for why it is not an ``Exception``)
+        """
         super().__init__(conf, topics, transport)
         self._default_topics = tuple(topics or ())
-        self._routes = load_routes(conf)
-        self._source = conf.arbiter_routing_notifier.routing_config
         self._lock = threading.Lock()
         self._sub_drivers = {}
-        # Load every route's driver now so that mistakes show at start-up.
-        for route in self._routes:
-            self._sub_driver(route.driver, self._topics_of(route),
-                             route.name)
+        try:
+            self._routes = load_routes(conf)
+            self._source = conf.arbiter_routing_notifier.routing_config
+            # Load every route's driver now so that mistakes show at
+            # start-up.
+            for route in self._routes:
+                self._sub_driver(route.driver, self._topics_of(route),
+                                 route.name)
+        except RoutingConfigError as exc:
+            raise RoutingDriverLoadError(
+                'the %s notification driver refuses to load, so that this '
+                'service does not run without notifications: %s'
+                % (DRIVER_NAME, exc)) from exc
         LOG.info('Routing notifications with %d route(s) from %s',
                  len(self._routes), self._source)
 

@@ -292,6 +292,13 @@ class FakeBusTestCase(FakeBusBase):
         self.assertRaises(ValueError, bus.get_notification_listener,
                           self.conf, self.transport, [], [object()], pool='p')
 
+    def test_targets_on_sender_exchange(self):
+        targets = bus.notification_targets(['a', 'b'], exchange='nova')
+        self.assertEqual([('a', 'nova'), ('b', 'nova')],
+                         [(t.topic, t.exchange) for t in targets])
+        self.assertEqual([('a', None)], [
+            (t.topic, t.exchange) for t in bus.notification_targets('a')])
+
     def test_listener_accepts_targets(self):
         listener = bus.get_notification_listener(
             self.conf, self.transport,
@@ -502,14 +509,14 @@ c: {messagingv2: {topics: [reaper]}}
 
     def test_unknown_driver_fails_at_load(self):
         path = self._use('a: {no-such-driver: {}}')
-        exc = self.assertRaises(routing_notifier.RoutingConfigError,
+        exc = self.assertRaises(routing_notifier.RoutingDriverLoadError,
                                 routing_notifier.RoutingDriver, self.conf,
                                 ['notifications'], mock.Mock())
         self.assertIn(path, str(exc))
         self.assertIn('a/no-such-driver', str(exc))
 
     def test_route_without_topics_needs_notifier_topics(self):
-        exc = self.assertRaises(routing_notifier.RoutingConfigError,
+        exc = self.assertRaises(routing_notifier.RoutingDriverLoadError,
                                 self._driver, 'a: {messagingv2: {}}', ())
         self.assertIn('a/messagingv2', str(exc))
 
@@ -524,17 +531,37 @@ c: {messagingv2: {topics: [reaper]}}
         self.assertIsInstance(manager.driver, routing_notifier.RoutingDriver)
         self.assertEqual('', logger.output)
 
-    def test_plain_notifier_logs_bad_config(self):
-        # What Nova sees: oslo.messaging logs the error and sends nothing.
+    def test_plain_notifier_refuses_bad_config(self):
+        # What Nova does: oslo_messaging.Notifier loads the driver through
+        # stevedore, which swallows (and only logs) an Exception; the
+        # service would then run without any notification.
         path = self._use('a: {messagingv2: {accepted_event: [x]}}')
-        logger = self.useFixture(fixtures.FakeLogger(level='ERROR'))
         transport = bus.get_notification_transport(self.conf, url='fake://')
         self.addCleanup(transport.cleanup)
-        oslo_messaging.Notifier(transport, 'compute.host1',
-                                driver='arbiter-routing')
-        self.assertIn("Could not load 'arbiter-routing'", logger.output)
-        self.assertIn(path, logger.output)
-        self.assertIn('accepted_event', logger.output)
+        exc = self.assertRaises(
+            routing_notifier.RoutingDriverLoadError, oslo_messaging.Notifier,
+            transport, 'compute.host1', driver='arbiter-routing')
+        self.assertIn(path, str(exc))
+        self.assertIn('unknown key(s) accepted_event', str(exc))
+        self.assertIn('refuses to load', str(exc))
+
+    def test_plain_notifier_refuses_missing_file(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'absent.yaml')
+        routing_notifier.register_opts(self.conf)
+        self.conf.set_override('routing_config', path,
+                               group='arbiter_routing_notifier')
+        transport = bus.get_notification_transport(self.conf, url='fake://')
+        self.addCleanup(transport.cleanup)
+        exc = self.assertRaises(
+            routing_notifier.RoutingDriverLoadError, oslo_messaging.Notifier,
+            transport, 'compute.host1', driver='arbiter-routing')
+        self.assertIn('cannot read routing file %s' % path, str(exc))
+
+    def test_load_error_is_not_an_exception(self):
+        # stevedore and most "except Exception" handlers must let it pass.
+        self.assertFalse(issubclass(routing_notifier.RoutingDriverLoadError,
+                                    Exception))
 
     def test_get_notifier_fails_on_bad_config(self):
         path = self._use('a: {messagingv2: {accepted_event: [x]}}')
