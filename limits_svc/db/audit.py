@@ -9,9 +9,10 @@ bug, a hand edit, a restore of one table and not the other), an operator
 can see it and repair it here: ``limits-manage usage audit [--fix]`` and
 the ``limits-status upgrade check``.
 
-The audit holds the tree lock exclusively (see :mod:`limits_svc.db.tree`)
-so that it reads the counters and the allocations as one consistent
-picture, and a repair writes every counter in that same transaction.
+The audit reads the counters and the allocations as one consistent
+picture (one snapshot, no lock); a repair holds the tree lock exclusively
+(see :mod:`limits_svc.db.tree`) and writes every counter in the
+transaction that read them.
 """
 
 import collections
@@ -117,14 +118,28 @@ def _repair(conn, drifts):
              'sub': d.expected[1]} for d in present])
 
 
+_SNAPSHOT = sa.text('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ '
+                    'READ ONLY')
+
+
 def audit(db, ctx, fix=False):
     """The drifts found; with ``fix``, repaired in the same transaction.
 
+    Without ``fix`` nothing is locked: the counters and the allocations
+    are read in one snapshot (a repeatable-read transaction on
+    PostgreSQL; on SQLite a reader's transaction in WAL mode is one), so
+    checking a live cloud holds off no allocation.  A repair holds the
+    tree lock exclusively while it reads and writes.
     :returns: the list of :class:`Drift` found (before any repair).
     """
+    if not fix:
+        with db.reader.connection.using(ctx) as conn:
+            if conn.dialect.name == 'postgresql':
+                conn.execute(_SNAPSHOT)
+            return find_drift(conn)
     with db.writer.connection.using(ctx) as conn:
         tree.lock_tree(conn, exclusive=True)
         drifts = find_drift(conn)
-        if fix and drifts:
+        if drifts:
             _repair(conn, drifts)
         return drifts
