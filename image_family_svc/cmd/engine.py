@@ -1,0 +1,82 @@
+"""``image-family-engine``: the image family service's background work.
+
+On :mod:`svc_common.engine.runner`, so several hosts can run it:
+
+* on every host, the notification listener (pool ``image_family``) of
+  Glance's image events and Nova's instance events
+  (:mod:`image_family_svc.listeners`);
+* on the leader only, every ``[image_family] schedule_interval``
+  seconds: apply the scheduled transitions that are due, retention, and
+  deletion of ``pending_delete`` images no server uses; and forget the
+  ids of notifications older than ``processed_message_retention``.
+
+Every change is announced on the bus (``image_family.*``) and handed to
+the Glance driver.
+"""
+
+import functools
+import sys
+
+from oslo_log import log as logging
+
+from image_family_svc.db import members as members_db
+from image_family_svc.db import messages
+from image_family_svc import glance
+from image_family_svc import listeners
+from image_family_svc import notifications
+from image_family_svc import service
+from svc_common import config
+from svc_common import context
+from svc_common.db import database
+from svc_common.engine import runner as runner_mod
+from svc_common.messaging import bus
+
+LOG = logging.getLogger(__name__)
+
+SCHEDULE_TASK = 'apply-scheduled-transitions'
+PURGE_TASK = 'purge-processed-messages'
+
+
+def apply_schedule(db, notifier=None, driver=None, now=None):
+    """One sweep: due transitions, retention, unused pending_delete
+    images.  Returns the events."""
+    ctx = context.admin_context()
+    ctx.user_id = 'image-family-engine'
+    events = members_db.apply_due(db, ctx, now)
+    events += members_db.sweep(db, ctx)
+    if events:
+        LOG.info('Applied %d image state change(s)', len(events))
+    notifications.publish(notifier, ctx, events, driver)
+    return events
+
+
+def purge_messages(conf, db):
+    return messages.purge(db, context.admin_context(),
+                          conf.image_family.processed_message_retention)
+
+
+def build_runner(conf, db, member_id=None, notifier=None):
+    """The engine runner of image_family_svc, not yet started."""
+    runner = runner_mod.Runner(service.SPEC, conf, member_id=member_id)
+    if notifier is None:
+        notifier = bus.get_notifier(conf, bus.publisher_id(service.SPEC),
+                                    driver=None)
+    driver = glance.load_driver(conf)
+    endpoints = [listeners.GlanceEndpoint(conf, db, notifier, driver),
+                 listeners.NovaEndpoint(conf, db, notifier, driver)]
+    runner.add_listener(listeners.targets(conf), endpoints,
+                        pool=listeners.POOL)
+    runner.add_periodic(SCHEDULE_TASK, conf.image_family.schedule_interval,
+                        functools.partial(apply_schedule, db, notifier,
+                                          driver),
+                        run_on_election=True)
+    runner.add_periodic(PURGE_TASK, 3600,
+                        functools.partial(purge_messages, conf, db))
+    return runner
+
+
+def main(argv=None):
+    conf = config.build_conf(service.SPEC, args=sys.argv[1:]
+                             if argv is None else argv)
+    logging.setup(conf, 'image-family-engine')
+    return build_runner(conf, database.Database(conf)).run()
