@@ -32,9 +32,10 @@ LOG = logging.getLogger(__name__)
 PURGE_TASK = 'purge-expired-reservations'
 
 
-def purge_expired(db):
+def purge_expired(db, stopping=None):
     """Free the expired reservations; how many were freed."""
-    freed = allocations_db.purge_expired(db, context.admin_context())
+    freed = allocations_db.purge_expired(db, context.admin_context(),
+                                         stopping=stopping)
     if freed:
         LOG.info('Freed %d expired reservations', freed)
     return freed
@@ -44,7 +45,8 @@ def build_runner(conf, db, keystone_adapter=None, member_id=None):
     """The engine runner of limits_svc, not yet started."""
     runner = runner_mod.Runner(service.SPEC, conf, member_id=member_id)
     runner.add_periodic(PURGE_TASK, conf.limits.purge_interval,
-                        functools.partial(purge_expired, db),
+                        functools.partial(purge_expired, db,
+                                          lambda: runner.stopping),
                         run_on_election=True)
     if conf.limits.mode == 'keystone':
         keystone_engine.add_to_runner(runner, conf, db, keystone_adapter)

@@ -389,23 +389,34 @@ def delete_allocation(db, ctx, consumer_id, check_held=None):
         _free(conn, consumer_id, rows)
 
 
-def purge_expired(db, ctx, now=None, batch=100):
-    """Free reservations whose time ran out; returns how many."""
+def purge_expired(db, ctx, now=None, batch=100, stopping=None):
+    """Free reservations whose time ran out; returns how many.
+
+    Every expired reservation is freed, ``batch`` consumers a read, each
+    in its own short transaction (a burst of expiries never holds the
+    ledger long); ``stopping()``, when given, is asked between batches
+    (a graceful stop does not wait for a long sweep).
+    """
     now = now or utcnow()
-    with db.reader.using(ctx) as session:
-        expired = session.scalars(sa.select(
-            models.Allocation.consumer_id).where(
-            models.Allocation.expires_at <= now).distinct().limit(
-            batch)).all()
     freed = 0
-    for consumer_id in expired:
-        with db.writer.connection.using(ctx) as conn:
-            tree.lock_for_ledger(conn, consumer_id)
-            rows = _current_allocation(conn, consumer_id, lock=True)
-            if rows and not _is_live(rows, now):
-                _free(conn, consumer_id, rows)
-                freed += 1
-    return freed
+    marker = ''
+    while True:
+        with db.reader.using(ctx) as session:
+            expired = session.scalars(sa.select(
+                models.Allocation.consumer_id).where(
+                models.Allocation.expires_at <= now,
+                models.Allocation.consumer_id > marker).distinct().order_by(
+                models.Allocation.consumer_id).limit(batch)).all()
+        for consumer_id in expired:
+            with db.writer.connection.using(ctx) as conn:
+                tree.lock_for_ledger(conn, consumer_id)
+                rows = _current_allocation(conn, consumer_id, lock=True)
+                if rows and not _is_live(rows, now):
+                    _free(conn, consumer_id, rows)
+                    freed += 1
+        if len(expired) < batch or (stopping is not None and stopping()):
+            return freed
+        marker = expired[-1]
 
 
 def get_allocation(db, ctx, consumer_id):

@@ -145,6 +145,12 @@ class Runner(object):
     def is_leader(self):
         return self.leadership.is_leader
 
+    @property
+    def stopping(self):
+        """True once :meth:`stop` was called: a long task may ask it
+        between steps and end early."""
+        return self._stopped
+
     def add_listener(self, targets, endpoints, pool):
         """Notification endpoints, run on every host (see module doc)."""
         self._listeners.append(_Listener(targets, endpoints, pool))

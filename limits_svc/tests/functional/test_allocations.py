@@ -3,7 +3,9 @@
 import time
 
 from limits_svc.cmd import engine
+from limits_svc.db import allocations as allocations_db
 from limits_svc.tests.functional import base
+from svc_common import context
 from svc_common.db import database
 from svc_common.tests.fixtures import api as af
 
@@ -106,6 +108,33 @@ class TestAllocations(base.LimitsApiTestCase):
         self.allocate('vm-2', 'leaf', cores=8)
         self.app.get('/v1/allocations/res-1', headers=af.SERVICE,
                      status=404)
+
+    def test_one_sweep_frees_every_expired_reservation(self):
+        """However many expired at once, a sweep frees them all, a batch
+        of consumers at a time, and leaves the live ones."""
+        for n in range(5):
+            self.app.put_json('/v1/allocations/res-%d' % n, {
+                'project_id': 'leaf', 'resources': {'cores': 1},
+                'expires_in': 1}, headers=af.SERVICE)
+        self.app.put_json('/v1/allocations/live', {
+            'project_id': 'leaf', 'resources': {'cores': 1},
+            'expires_in': 600}, headers=af.SERVICE)
+        time.sleep(1.2)
+        db = database.Database(self.fixture.conf)
+        self.addCleanup(db.dispose)
+        self.assertEqual(5, allocations_db.purge_expired(
+            db, context.admin_context(), batch=2))
+        listed = self.app.get('/v1/allocations', headers=af.SERVICE)
+        self.assertEqual(['live'], [a['consumer_id'] for a in
+                                    listed.json['allocations']])
+        # A sweep asked to stop ends after its first batch.
+        for n in range(3):
+            self.app.put_json('/v1/allocations/more-%d' % n, {
+                'project_id': 'leaf', 'resources': {'cores': 1},
+                'expires_in': 1}, headers=af.SERVICE)
+        time.sleep(1.2)
+        self.assertEqual(2, allocations_db.purge_expired(
+            db, context.admin_context(), batch=2, stopping=lambda: True))
 
     def test_confirming_a_reservation_keeps_it(self):
         body = {'project_id': 'leaf', 'resources': {'cores': 4},
