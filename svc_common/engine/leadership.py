@@ -78,12 +78,7 @@ class Leadership(object):
         self.stop_campaigning()
         if self._lock is not None and self._leading.is_set():
             self._leading.clear()
-            try:
-                self._lock.release()
-            except tooz.ToozError:
-                LOG.exception('Could not release the leader lock %s; the '
-                              'backend frees it when its lease ends',
-                              self.lock_name)
+            self._drop_lock()
             LOG.info('%s no longer leads %s', self.member_id, self.lock_name)
         if self._coordinator is not None:
             self._coordinator.stop()
@@ -93,11 +88,33 @@ class Leadership(object):
         while not self._stop.wait(self.interval):
             self._check()
 
+    def _still_owner(self):
+        """Whether the held lock is still ours.  A backend that cannot
+        tell (tooz's etcd3gw lock has no ``is_still_owner``) is trusted
+        to keep it while the coordinator's heartbeat refreshes it."""
+        try:
+            return self._lock.is_still_owner()
+        except tooz.NotImplemented:
+            return True
+
+    def _drop_lock(self):
+        """Let go of the held lock, so that the next attempt (ours or
+        another process's) can take it."""
+        lock, self._lock = self._lock, None
+        if lock is None:
+            return
+        try:
+            lock.release()
+        except tooz.ToozError:
+            LOG.warning('Could not release the leader lock %s; the backend '
+                        'frees it when its lease ends', self.lock_name)
+
     def _check(self):
         try:
             if self._leading.is_set():
-                if not self._lock.is_still_owner():
+                if not self._still_owner():
                     self._leading.clear()
+                    self._drop_lock()
                     LOG.warning('%s lost the leader lock %s',
                                 self.member_id, self.lock_name)
                 return
@@ -113,9 +130,13 @@ class Leadership(object):
                 if self.on_elected is not None:
                     self.on_elected()
         except tooz.ToozError:
-            # The backend is unreachable: nobody can be sure to lead.
+            # The backend failed: nobody can be sure to lead.  The lock is
+            # let go too: a backend whose heartbeat keeps refreshing held
+            # locks would otherwise keep it ours, and every later attempt
+            # (a new lock object) would fail against it.
             if self._leading.is_set():
                 self._leading.clear()
+                self._drop_lock()
                 LOG.exception('Coordination backend failed; %s stops '
                               'leading %s', self.member_id, self.lock_name)
             else:
