@@ -1,0 +1,297 @@
+"""The image family API as a user sees it: families, membership, latest,
+transitions (rollback, retention, scheduled), visibility."""
+
+import datetime
+import threading
+
+
+from image_family_svc.cmd import engine
+from image_family_svc.tests.functional import base
+from svc_common.db import database
+from svc_common.tests.fixtures import postgresql
+from svc_common.tests.functional import api_fixture as af
+
+OWN = af.identity(['member', 'reader'], 'p1')
+OTHER = af.identity(['member', 'reader'], 'p2')
+
+
+class TestFamilies(base.ApiTestCase):
+
+    def test_create_defaults(self):
+        family = self.family('centos-7', description='CentOS 7')
+        self.assertEqual('public', family['visibility'])
+        self.assertIsNone(family['project_id'])
+        self.assertEqual(['os_distro', 'os_version', 'architecture'],
+                         family['properties_schema']['required'])
+
+    def test_project_family_is_private_and_hidden_from_others(self):
+        family = self.family('mine', headers=OWN)
+        self.assertEqual(('p1', 'private'),
+                         (family['project_id'], family['visibility']))
+        names = [f['name'] for f in self.app.get(
+            '/v1/families', headers=OTHER).json['families']]
+        self.assertEqual([], names)
+        resp = self.app.get('/v1/families/mine', headers=OTHER, status=404)
+        self.assertEqual('image_family.family_not_found',
+                         resp.json['errors'][0]['code'])
+
+    def test_public_family_seen_but_not_changed_by_others(self):
+        self.family('centos-7')
+        self.app.get('/v1/families/centos-7', headers=OTHER)
+        self.app.patch_json('/v1/families/centos-7', {'description': 'x'},
+                            headers=OTHER, status=403)
+
+    def test_duplicate_name(self):
+        self.family('centos-7')
+        resp = self.app.post_json('/v1/families', {'name': 'centos-7'},
+                                  headers=base.ADMIN, status=409)
+        self.assertEqual('image_family.family_exists',
+                         resp.json['errors'][0]['code'])
+
+    def test_invalid_properties_schema(self):
+        resp = self.app.post_json(
+            '/v1/families', {'name': 'x', 'properties_schema': {
+                'type': 'nonsense'}}, headers=base.ADMIN, status=400)
+        self.assertEqual('properties_schema', resp.json['errors'][0]['field'])
+
+    def test_system_family_cannot_be_private(self):
+        self.app.post_json('/v1/families', {'name': 'x',
+                                            'visibility': 'private'},
+                           headers=base.ADMIN, status=400)
+
+    def test_delete_refused_while_images_remain(self):
+        self.family('centos-7')
+        self.add('centos-7', 'img-1', '7.9')
+        self.app.delete('/v1/families/centos-7', headers=base.ADMIN,
+                        status=409)
+        self.app.delete('/v1/families/centos-7/images/img-1',
+                        headers=base.ADMIN, status=204)
+        self.app.delete('/v1/families/centos-7', headers=base.ADMIN,
+                        status=204)
+        self.app.get('/v1/families/centos-7', headers=base.ADMIN,
+                     status=404)
+
+
+class TestMembership(base.ApiTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.family('centos-7')
+
+    def test_properties_checked_against_schema(self):
+        resp = self.app.post_json(
+            '/v1/families/centos-7/images',
+            {'image_id': 'img-1', 'properties': {'os_distro': 'centos'}},
+            headers=base.ADMIN, status=400)
+        self.assertEqual('image_family.invalid_properties',
+                         resp.json['errors'][0]['code'])
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+
+    def test_version_from_os_version(self):
+        image = self.app.post_json(
+            '/v1/families/centos-7/images',
+            {'image_id': 'img-1', 'properties': dict(base.PROPS,
+                                                     os_version='7.9')},
+            headers=base.ADMIN).json['image']
+        self.assertEqual(('7.9', 'testing'), (image['version'],
+                                              image['state']))
+
+    def test_image_in_one_family_only(self):
+        self.family('other')
+        self.add('centos-7', 'img-1', '7.9')
+        self.app.post_json('/v1/families/other/images',
+                           {'image_id': 'img-1', 'properties': base.PROPS},
+                           headers=base.ADMIN, status=409)
+
+    def test_testing_images_hidden_from_outsiders(self):
+        self.add('centos-7', 'img-1', '7.9')
+        self.app.get('/v1/images/img-1', headers=OTHER, status=404)
+        listed = self.app.get('/v1/families/centos-7/images',
+                              headers=OTHER).json['images']
+        self.assertEqual([], listed)
+        self.move('img-1', 'beta')
+        self.assertEqual('beta', self.image('img-1', headers=OTHER)['state'])
+
+    def test_history_is_paginated(self):
+        for n in range(3):
+            self.add('centos-7', 'img-%d' % n, '7.%d' % n)
+        page = self.app.get('/v1/families/centos-7/images?limit=2',
+                            headers=base.ADMIN).json
+        self.assertEqual(['img-0', 'img-1'],
+                         [i['image_id'] for i in page['images']])
+        rest = self.app.get(page['links'][0]['href'],
+                            headers=base.ADMIN).json
+        self.assertEqual(['img-2'], [i['image_id'] for i in rest['images']])
+
+
+class TestLifecycle(base.ApiTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.family('centos-7')
+        for n, version in enumerate(['7.8', '7.9', '7.10']):
+            self.add('centos-7', 'img-%d' % n, version)
+
+    def test_latest_is_newest_active_and_rollback(self):
+        self.assertIsNone(self.latest('centos-7'))
+        for n in range(3):
+            self.move('img-%d' % n, 'active')
+        self.assertEqual('img-2', self.latest('centos-7')['image_id'])
+        moved = self.move('img-2', 'deprecated', reason='breaks cloud-init')
+        self.assertEqual('img-1', moved['image']['successor_id'])
+        self.assertEqual('img-1', moved['image']['latest_id'])
+        self.assertEqual('img-1', self.latest('centos-7')['image_id'])
+        # Un-deprecate: latest again, no successor.
+        moved = self.move('img-2', 'active')
+        self.assertIsNone(moved['image']['successor_id'])
+        self.assertEqual('img-2', self.latest('centos-7')['image_id'])
+
+    def test_beta_channel(self):
+        self.move('img-0', 'active')
+        self.move('img-2', 'beta')
+        self.assertEqual('img-0', self.latest('centos-7')['image_id'])
+        self.assertEqual('img-2',
+                         self.latest('centos-7', 'beta')['image_id'])
+
+    def test_default_image_list_is_one_latest_per_family(self):
+        self.family('ubuntu-22.04')
+        self.add('ubuntu-22.04', 'u-1', '22.04.1', state='active')
+        self.move('img-0', 'active')
+        self.move('img-1', 'active')
+        images = self.app.get('/v1/images',
+                              headers=OTHER).json['images']
+        self.assertEqual(['img-1', 'u-1'], [i['image_id'] for i in images])
+        every = self.app.get('/v1/images?latest=false&family=centos-7'
+                             '&state=active', headers=base.ADMIN).json
+        self.assertEqual(['img-0', 'img-1'],
+                         [i['image_id'] for i in every['images']])
+
+    def test_invalid_transition(self):
+        resp = self.move('img-0', 'deprecated', status=409)
+        self.assertEqual('image_family.invalid_transition',
+                         resp['errors'][0]['code'])
+        self.assertEqual('testing', self.image('img-0')['state'])
+
+    def test_obsolete_may_not_boot_and_history_says_who(self):
+        self.move('img-0', 'active')
+        self.move('img-0', 'obsolete', reason='CVE-2024-1')
+        image = self.image('img-0')
+        self.assertEqual(('obsolete', False),
+                         (image['state'], image['may_boot']))
+        history = self.app.get('/v1/images/img-0/transitions',
+                               headers=base.ADMIN).json['transitions']
+        self.assertEqual([(None, 'testing'), ('testing', 'active'),
+                          ('active', 'obsolete')],
+                         [(h['from'], h['to']) for h in history])
+        self.assertEqual(('user-1', 'CVE-2024-1'),
+                         (history[-1]['user_id'], history[-1]['reason']))
+
+    def test_delete_unused_obsolete_image(self):
+        self.move('img-0', 'obsolete')
+        image = self.move('img-0', 'deleted')['image']
+        self.assertEqual('deleted', image['state'])
+
+    def test_retention_obsoletes_beyond_n(self):
+        self.app.patch_json('/v1/families/centos-7', {'keep_superseded': 1},
+                            headers=base.ADMIN)
+        for n in range(3):
+            self.move('img-%d' % n, 'active')
+        states = [self.image('img-%d' % n)['state'] for n in range(3)]
+        self.assertEqual(['obsolete', 'active', 'active'], states)
+        self.assertEqual('img-2', self.image('img-0')['successor_id'])
+
+    def test_scheduled_transition_happens_when_due(self):
+        self.move('img-0', 'active')
+        at = (datetime.datetime.now(datetime.timezone.utc) +
+              datetime.timedelta(hours=1))
+        answer = self.move('img-0', 'deprecated', at=at.isoformat(),
+                           reason='planned')
+        scheduled = answer['scheduled']
+        self.assertEqual('pending', scheduled['status'])
+        self.assertEqual('active', answer['image']['state'])
+        self.assertEqual([scheduled['id']],
+                         [s['id'] for s in answer['image']['scheduled']])
+        db = database.Database(self.fixture.conf)
+        self.addCleanup(db.dispose)
+        engine.apply_schedule(db)
+        self.assertEqual('active', self.image('img-0')['state'])
+        later = (at + datetime.timedelta(minutes=1)).replace(tzinfo=None)
+        events = engine.apply_schedule(db, now=later)
+        self.assertEqual(['image_family.transition'],
+                         [e.event_type for e in events])
+        image = self.image('img-0')
+        self.assertEqual(('deprecated', []),
+                         (image['state'], image['scheduled']))
+        history = self.app.get('/v1/images/img-0/transitions',
+                               headers=base.ADMIN).json
+        self.assertEqual(('scheduled', 'planned', 'user-1'),
+                         (history['transitions'][-1]['cause'],
+                          history['transitions'][-1]['reason'],
+                          history['transitions'][-1]['user_id']))
+
+    def test_scheduled_transition_cancelled(self):
+        answer = self.move('img-0', 'active', at='2099-01-01T00:00:00Z')
+        self.app.delete('/v1/images/img-0/transitions/%s'
+                        % answer['scheduled']['id'], headers=base.ADMIN,
+                        status=204)
+        self.assertEqual([], self.image('img-0')['scheduled'])
+
+    def test_past_time_refused(self):
+        resp = self.move('img-0', 'active', at='2000-01-01T00:00:00Z',
+                         status=400)
+        self.assertEqual('at', resp['errors'][0]['field'])
+
+
+class _ParallelPromotions(object):
+    """Promotions of every image of one family at once leave exactly one
+    latest: the newest active one."""
+
+    IMAGES = 8
+
+    def test_parallel_promotions_leave_one_latest(self):
+        self.family('centos-7', keep_superseded=2)
+        for n in range(self.IMAGES):
+            self.add('centos-7', 'img-%02d' % n, '7.%d' % n)
+        barrier = threading.Barrier(self.IMAGES)
+        failures = []
+
+        def promote(image_id):
+            barrier.wait()
+            resp = self.app.post_json(
+                '/v1/images/%s/transitions' % image_id, {'to': 'active'},
+                headers=base.ADMIN, expect_errors=True)
+            if resp.status_int != 200:
+                failures.append(resp.json)
+
+        threads = [threading.Thread(target=promote, args=('img-%02d' % n,))
+                   for n in range(self.IMAGES)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual([], failures)
+        newest = 'img-%02d' % (self.IMAGES - 1)
+        family = self.app.get('/v1/families/centos-7',
+                              headers=base.ADMIN).json['family']
+        self.assertEqual(newest, family['latest_id'])
+        states = {i['image_id']: i['state'] for i in self.app.get(
+            '/v1/families/centos-7/images', headers=base.ADMIN).json[
+            'images']}
+        # The latest and the two newest superseded stay active.
+        self.assertEqual(3, list(states.values()).count('active'))
+        self.assertEqual('active', states[newest])
+        self.assertEqual(self.IMAGES - 3,
+                         list(states.values()).count('obsolete'))
+
+
+class TestParallelPromotionsSQLite(_ParallelPromotions, base.ApiTestCase):
+    pass
+
+
+class TestParallelPromotionsPostgreSQL(_ParallelPromotions,
+                                       base.ApiTestCase):
+
+    def setUp(self):
+        url = self.useFixture(postgresql.Database()).url
+        self.OVERRIDES = {('database', 'connection'): url}
+        super().setUp()
