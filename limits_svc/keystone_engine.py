@@ -74,7 +74,10 @@ class Resyncer(object):
     def stop(self):
         self._stop.set()
         self._stale.set()
-        self._thread.join(timeout=30)
+        # Until the sync in progress ends (the Keystone client's timeouts
+        # bound it): the runner releases the leader lock only after this,
+        # so that two hosts never sync at once.
+        self._thread.join()
 
     def _run(self):
         while not self._stop.is_set():

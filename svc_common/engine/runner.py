@@ -22,8 +22,12 @@ calls :meth:`Runner.run`::
 
 Stopping is graceful: no new task starts, a task that is running
 finishes, listeners finish the notifications they hold, and only then
-does the leader release its lock, so that the next leader never runs a
-task at the same time.
+does the leader release its lock, so that after a graceful stop the next
+leader never runs a task at the same time.  A leader that dies or loses
+its backend lease cannot promise that: a task it had started may still be
+running when the next leader starts its own, so leader-only tasks must be
+safe to run twice at once (the expiry sweep and the Keystone resync are:
+each change is its own locked transaction).
 """
 
 import signal
