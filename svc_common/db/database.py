@@ -274,11 +274,26 @@ def _sqlite_file_settings(url, connection_parameters):
     }
 
 
+#: The databases the services are written for and tested on.
+SUPPORTED_DIALECTS = ('postgresql', 'sqlite')
+
+
+def check_supported(url):
+    """Refuse a database the services are not tested on, at start."""
+    dialect = sqlalchemy.engine.make_url(url).get_backend_name()
+    if dialect not in SUPPORTED_DIALECTS:
+        raise DatabaseSetupError(
+            '[database] connection names a %s database; Arbiter services '
+            'run on PostgreSQL (production) or SQLite (one host).'
+            % dialect)
+
+
 class Database(object):
     """The reader and writer transactions of one service's database."""
 
     def __init__(self, conf):
         connection = conf.database.connection
+        check_supported(connection)
         ensure_sqlite_dir(connection)
         self.url = connection
         self._context = enginefacade.transaction_context()

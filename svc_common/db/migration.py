@@ -29,6 +29,7 @@ def alembic_config(spec, url):
 
 def upgrade(spec, url, revision='head'):
     """Bring the database at ``url`` up to ``revision``."""
+    database.check_supported(url)
     database.ensure_sqlite_dir(url)
     alembic.command.upgrade(alembic_config(spec, url), revision)
 

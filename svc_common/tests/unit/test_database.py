@@ -282,3 +282,21 @@ class TestInMemory(testtools.TestCase):
         with db.reader.connection.using(context.admin_context()) as conn:
             self.assertEqual(
                 1, conn.exec_driver_sql('SELECT count(*) FROM t').scalar())
+
+
+class TestSupportedDatabases(testtools.TestCase):
+
+    def test_other_databases_are_refused_at_start(self):
+        conf = cfg.ConfigOpts()
+        options.set_defaults(
+            conf, connection='mysql+pymysql://u:p@127.0.0.1/limits')
+        conf([])
+        error = self.assertRaises(database.DatabaseSetupError,
+                                  database.Database, conf)
+        self.assertIn('mysql', str(error))
+        self.assertIn('PostgreSQL', str(error))
+        self.assertRaises(database.DatabaseSetupError,
+                          database.check_supported,
+                          'oracle://u:p@127.0.0.1/x')
+        database.check_supported('postgresql://u:p@127.0.0.1/x')
+        database.check_supported('sqlite://')
