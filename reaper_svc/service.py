@@ -4,6 +4,6 @@ from svc_common import service_spec
 
 SPEC = service_spec.ServiceSpec(
     package='reaper_svc', prog='reaper', service_type='preemption',
-    namespace='preemption', default_port=9871,
+    namespace='preemption', default_port=9871, engine='cmd.engine',
     title='Preemptible instances: frees capacity for normal servers and '
           'promotes pending requests')

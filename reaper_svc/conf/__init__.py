@@ -1,5 +1,6 @@
 """Config options of reaper_svc, one module per option group."""
 
+from svc_common.conf import coordination
 from svc_common import config
 
 from reaper_svc.conf import preemption
@@ -8,7 +9,9 @@ from reaper_svc import service
 
 def register_opts(conf):
     preemption.register_opts(conf)
+    coordination.register_opts(conf)
 
 
 def list_opts():
-    return config.common_list_opts(service.SPEC) + preemption.list_opts()
+    return (config.common_list_opts(service.SPEC) + preemption.list_opts()
+            + coordination.list_opts())

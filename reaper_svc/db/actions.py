@@ -97,10 +97,13 @@ def get_action(db, ctx, action_id):
         return action_dict(action)
 
 
-def list_actions(db, ctx, limit, marker=None, project_id=None, state=None):
+def list_actions(db, ctx, limit, marker=None, project_id=None, state=None,
+                 trigger_id=None):
     """Actions by id; ``project_id``: those it triggered or whose victims
     include one of its servers."""
     query = sa.select(models.Action).order_by(models.Action.id)
+    if trigger_id is not None:
+        query = query.where(models.Action.trigger_id == trigger_id)
     if project_id is not None:
         touched = sa.select(models.ActionVictim.action_id).where(
             models.ActionVictim.project_id == project_id)
@@ -151,3 +154,15 @@ def set_victim_state(db, ctx, action_id, server_id, state):
         session.execute(sa.update(models.ActionVictim).where(
             models.ActionVictim.action_id == action_id,
             models.ActionVictim.server_id == server_id).values(state=state))
+
+
+def mark_victim_deleted(db, ctx, server_id):
+    """The cloud reports ``server_id`` deleted; how many victim rows of
+    unfinished actions changed."""
+    unfinished_ids = sa.select(models.Action.id).where(
+        models.Action.state.in_(action_states.UNFINISHED))
+    with db.writer.using(ctx) as session:
+        return session.execute(sa.update(models.ActionVictim).where(
+            models.ActionVictim.server_id == server_id,
+            models.ActionVictim.action_id.in_(unfinished_ids)).values(
+            state='deleted')).rowcount

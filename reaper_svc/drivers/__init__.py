@@ -6,6 +6,9 @@ cloud from a YAML description) today; ``openstack`` (Nova and Placement)
 implements the same interface.
 """
 
+import threading
+import weakref
+
 from stevedore import driver as stevedore_driver
 
 NAMESPACE = 'reaper_svc.drivers'
@@ -15,3 +18,21 @@ def load(conf):
     """The driver ``[preemption] driver`` names, built from ``conf``."""
     return stevedore_driver.DriverManager(
         NAMESPACE, conf.preemption.driver, invoke_on_load=False).driver(conf)
+
+
+_BY_CONF = {}
+_LOCK = threading.Lock()
+
+
+def get(conf):
+    """The one driver of ``conf`` in this process, loaded on first use:
+    an API and an engine running in one process (the local run) share
+    one simulated cloud."""
+    with _LOCK:
+        # ConfigOpts is a Mapping, hence unhashable: keyed by id, and
+        # dropped when the ConfigOpts goes.
+        key = id(conf)
+        if key not in _BY_CONF:
+            _BY_CONF[key] = load(conf)
+            weakref.finalize(conf, _BY_CONF.pop, key, None)
+        return _BY_CONF[key]

@@ -1,0 +1,101 @@
+"""``reaper-engine``: the preemption engine.
+
+It runs on :mod:`svc_common.engine.runner`, so several hosts can run it:
+
+* on every host, a listener (pool ``reaper``) on ``[preemption]
+  notification_topic`` of ``[preemption] notification_exchange`` (Nova's
+  ``nova`` by default), fed by the arbiter-routing notifier inside Nova:
+  a NoValidHost (versioned ``compute_task.build_instances.error`` or
+  legacy ``compute_task.build_instances``) plans victims with the
+  configured strategy, persists the action, locks and stops the victims
+  and sends ``preemption.notice``; ``instance.delete.end`` marks a victim
+  deleted.  Each message is handled once in effect: its id is claimed in
+  the ``processed_notifications`` table first;
+* on the leader only, every ``[preemption] action_interval`` seconds and
+  when a host becomes the leader: delete the victims whose grace period
+  is over and resume the actions a stopped engine left unfinished.
+"""
+
+import functools
+import sys
+
+from oslo_log import log as logging
+import oslo_messaging
+
+from reaper_svc.db import notifications as notifications_db
+from reaper_svc import drivers
+from reaper_svc import nova_notifications
+from reaper_svc import reaper as reaper_mod
+from reaper_svc import service
+from svc_common import config
+from svc_common.db import database
+from svc_common.engine import runner as runner_mod
+from svc_common.messaging import bus
+from svc_common.messaging import idempotency
+
+LOG = logging.getLogger(__name__)
+
+POOL = 'reaper'
+ACTIONS_TASK = 'preemption-actions'
+
+
+class NovaEndpoint(object):
+    """Nova's routed notifications: scheduling failures and deletes."""
+
+    def __init__(self, reaper, processed):
+        self.reaper = reaper
+        self.processed = processed
+
+    def _handle(self, event_type, payload):
+        failure = nova_notifications.scheduling_failure(event_type, payload)
+        if failure is not None:
+            LOG.info('NoValidHost for %s (%s x %s)', failure.instance_uuid,
+                     failure.count, failure.flavor_name)
+            self.reaper.handle_failure(failure)
+            return
+        deleted = nova_notifications.deleted_instance(event_type, payload)
+        if deleted is not None:
+            self.reaper.server_deleted(deleted)
+
+    @idempotency.handle_once('processed')
+    def error(self, ctxt, publisher_id, event_type, payload, metadata):
+        self._handle(event_type, payload)
+
+    @idempotency.handle_once('processed')
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        self._handle(event_type, payload)
+
+
+def build_reaper(conf, db, driver=None, notifier=None, transport=None):
+    """The :class:`reaper_svc.reaper.Reaper` of this engine."""
+    if driver is None:
+        driver = drivers.get(conf)
+    if notifier is None:
+        notifier = bus.get_notifier(conf, bus.publisher_id(service.SPEC),
+                                    transport=transport)
+    return reaper_mod.Reaper(conf, db, driver, notifier)
+
+
+def build_runner(conf, db, driver=None, notifier=None, member_id=None,
+                 reaper=None):
+    """The engine runner of reaper_svc, not yet started."""
+    reaper = reaper or build_reaper(conf, db, driver, notifier)
+    runner = runner_mod.Runner(service.SPEC, conf, member_id=member_id)
+    target = oslo_messaging.Target(
+        topic=conf.preemption.notification_topic,
+        exchange=conf.preemption.notification_exchange)
+    endpoint = NovaEndpoint(reaper,
+                            notifications_db.ProcessedNotifications(db))
+    runner.add_listener([target], [endpoint], pool=POOL)
+    runner.add_periodic(ACTIONS_TASK, conf.preemption.action_interval,
+                        functools.partial(reaper.process_unfinished),
+                        run_on_election=True)
+    runner.reaper = reaper
+    return runner
+
+
+def main(argv=None):
+    conf = config.build_conf(service.SPEC, args=sys.argv[1:]
+                             if argv is None else argv)
+    logging.setup(conf, 'reaper-engine')
+    return build_runner(conf, database.Database(conf)).run()

@@ -1,0 +1,120 @@
+"""What the reaper reads in Nova's notifications (pure parsing).
+
+Scheduling failures come in two shapes, both with priority ``error``:
+
+* versioned ``compute_task.build_instances.error``: a
+  ``ComputeTaskPayload`` whose ``reason`` is an ``ExceptionPayload``
+  with ``exception`` ``NoValidHost`` (``NoValidHost_Remote`` when the
+  scheduler raised it over RPC) and whose ``request_spec`` is a
+  ``RequestSpecPayload`` (flavor, ``num_instances``, availability zone);
+* legacy ``compute_task.build_instances``: ``reason`` is the repr of the
+  exception (``...'class': 'NoValidHost_Remote'...``) and
+  ``request_spec`` holds ``instance_type``, ``num_instances`` and
+  ``instance_properties``.
+
+Nova sends both when ``[notifications] notification_format = both``; one
+failure is one :class:`SchedulingFailure` keyed by the instance uuid, so
+the engine acts on whichever arrives first.  ``instance.delete.end``
+(versioned) and ``compute.instance.delete.end`` (legacy) name a deleted
+instance.
+"""
+
+import dataclasses
+import math
+import typing
+
+VERSIONED_FAILURE = 'compute_task.build_instances.error'
+LEGACY_FAILURE = 'compute_task.build_instances'
+DELETE_EVENTS = ('instance.delete.end', 'compute.instance.delete.end')
+EVENT_TYPES = (VERSIONED_FAILURE, LEGACY_FAILURE) + DELETE_EVENTS
+
+NO_VALID_HOST = 'NoValidHost'
+
+
+@dataclasses.dataclass(frozen=True)
+class SchedulingFailure(object):
+    """A boot that found no valid host."""
+
+    instance_uuid: str
+    project_id: typing.Optional[str]
+    flavor_name: typing.Optional[str]
+    resources: dict
+    count: int
+    availability_zone: typing.Optional[str]
+    required_traits: frozenset
+
+
+def _data(obj):
+    """The fields of a versioned object payload (or the dict itself)."""
+    if isinstance(obj, dict) and 'nova_object.data' in obj:
+        return obj['nova_object.data']
+    return obj or {}
+
+
+def flavor_resources(flavor):
+    """Placement resources and required traits of a flavor dict, with
+    ``resources:<RC>`` and ``trait:<T>=required`` extra specs applied as
+    Nova applies them."""
+    disk = ((flavor.get('root_gb') or 0) + (flavor.get('ephemeral_gb') or 0)
+            + int(math.ceil((flavor.get('swap') or 0) / 1024.0)))
+    resources = {'VCPU': flavor.get('vcpus') or 0,
+                 'MEMORY_MB': flavor.get('memory_mb') or 0,
+                 'DISK_GB': disk}
+    traits = set()
+    for key, value in (flavor.get('extra_specs') or {}).items():
+        if key.startswith('resources:'):
+            try:
+                resources[key[len('resources:'):]] = int(value)
+            except (TypeError, ValueError):
+                continue
+        elif key.startswith('trait:') and value == 'required':
+            traits.add(key[len('trait:'):])
+    return ({rc: n for rc, n in resources.items() if n > 0},
+            frozenset(traits))
+
+
+def _failure(instance_uuid, project_id, flavor, count, zone):
+    resources, traits = flavor_resources(flavor)
+    if not instance_uuid or not resources:
+        return None
+    return SchedulingFailure(
+        instance_uuid=instance_uuid, project_id=project_id,
+        flavor_name=flavor.get('name'), resources=resources,
+        count=max(int(count or 1), 1), availability_zone=zone or None,
+        required_traits=traits)
+
+
+def scheduling_failure(event_type, payload):
+    """The :class:`SchedulingFailure` a notification reports, or None
+    (another event, or a failure that is not NoValidHost)."""
+    if event_type == VERSIONED_FAILURE:
+        data = _data(payload)
+        reason = _data(data.get('reason'))
+        if NO_VALID_HOST not in str(reason.get('exception', '')):
+            return None
+        spec = _data(data.get('request_spec'))
+        return _failure(data.get('instance_uuid') or spec.get(
+            'instance_uuid'), spec.get('project_id'),
+            _data(spec.get('flavor')), spec.get('num_instances'),
+            spec.get('availability_zone'))
+    if event_type == LEGACY_FAILURE:
+        payload = payload or {}
+        if NO_VALID_HOST not in str(payload.get('reason', '')):
+            return None
+        spec = payload.get('request_spec') or {}
+        props = spec.get('instance_properties') or payload.get(
+            'instance_properties') or {}
+        return _failure(payload.get('instance_id') or props.get('uuid'),
+                        props.get('project_id'),
+                        spec.get('instance_type') or {},
+                        spec.get('num_instances'),
+                        props.get('availability_zone'))
+    return None
+
+
+def deleted_instance(event_type, payload):
+    """The uuid of the instance an ``*.delete.end`` reports, or None."""
+    if event_type not in DELETE_EVENTS:
+        return None
+    data = _data(payload)
+    return data.get('uuid') or data.get('instance_id')

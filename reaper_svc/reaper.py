@@ -1,0 +1,232 @@
+"""The reaper: plan a preemption, give notice, delete after the grace.
+
+:class:`Reaper` ties victim selection (:mod:`reaper_svc.strategies`), the
+cloud driver and the actions table together.  The engine's listener calls
+:meth:`Reaper.handle_failure` on every host; the leader's periodic task
+calls :meth:`Reaper.process_unfinished`, which deletes the victims whose
+grace period is over and resumes whatever a stopped engine left.
+
+Two triggers never pick the same victim: planning is serialised in the
+process (one lock per cloud), servers claimed by an unfinished action are
+no candidates, and the claims table refuses a second claim on a server
+from another engine host (that plan is made again).
+"""
+
+import dataclasses
+import datetime
+import threading
+
+from oslo_log import log as logging
+
+from reaper_svc import action_states as states
+from reaper_svc.db import actions as actions_db
+from reaper_svc.drivers import base as driver_base
+from reaper_svc import strategies
+from reaper_svc.strategies import model
+from reaper_svc.strategies import rules
+from svc_common import context
+from svc_common.messaging import bus
+
+LOG = logging.getLogger(__name__)
+
+TRIGGER_SCHEDULING = 'scheduling_failure'
+PLAN_ATTEMPTS = 3
+
+
+def request_dict(request):
+    """A :class:`~reaper_svc.strategies.model.Request` as stored and
+    shown."""
+    return {'resources': dict(request.resources), 'count': request.count,
+            'hosts': sorted(request.hosts) if request.hosts else None,
+            'aggregates': (sorted(request.aggregates)
+                           if request.aggregates else None),
+            'availability_zone': request.availability_zone,
+            'required_traits': sorted(request.required_traits)}
+
+
+def without_candidates(cluster, server_ids):
+    """``cluster`` in which ``server_ids`` still use their resources but
+    are not candidates (other actions are preempting them)."""
+    if not server_ids:
+        return cluster
+    servers = [dataclasses.replace(s, preemptible=False)
+               if s.id in server_ids else s
+               for s in cluster.servers.values()]
+    return model.Cluster(cluster.hosts.values(), servers)
+
+
+class Reaper(object):
+    """Preemption on one cloud.
+
+    :param notifier: an ``oslo_messaging.Notifier`` for
+        ``preemption.notice`` and ``preemption.action.*``
+    :param clock: returns the naive UTC now (tests move it)
+    """
+
+    def __init__(self, conf, db, driver, notifier, clock=None):
+        self.conf = conf
+        self.db = db
+        self.driver = driver
+        self.notifier = notifier
+        self.clock = clock or actions_db.utcnow
+        self.strategy = strategies.load(conf.preemption.strategy)
+        self.ctx = context.admin_context()
+        self._planning = threading.Lock()
+
+    # -- planning -----------------------------------------------------
+
+    def preview(self, request):
+        """The :class:`~reaper_svc.strategies.rules.Selection` for
+        ``request`` now; nothing is recorded or acted on."""
+        cluster = without_candidates(
+            self.driver.cluster(),
+            actions_db.claimed_servers(self.db, self.ctx))
+        return rules.select(self.strategy, cluster, request, self.clock())
+
+    def plan(self, request, trigger, trigger_id=None, project_id=None):
+        """Choose and persist the victims of ``request``; the action's
+        dict, or None when there is room already or an action exists for
+        ``trigger_id``.  An unsatisfiable request is recorded as a failed
+        action without victims."""
+        for attempt in range(PLAN_ATTEMPTS):
+            with self._planning:
+                if trigger_id and actions_db.list_actions(
+                        self.db, self.ctx, 1, trigger_id=trigger_id):
+                    LOG.info('An action exists for %s already', trigger_id)
+                    return None
+                selection = self.preview(request)
+                if selection.outcome == 'fits':
+                    LOG.info('Room for %s already; nothing preempted',
+                             trigger_id)
+                    return None
+                cluster_servers = self.driver.cluster().servers
+                victims = [cluster_servers[v] for v in selection.victims]
+                unsatisfiable = selection.outcome == 'unsatisfiable'
+                try:
+                    action = actions_db.create_action(
+                        self.db, self.ctx, trigger, trigger_id, project_id,
+                        self.strategy.name, request_dict(request), victims,
+                        selection.wasted,
+                        state=states.FAILED if unsatisfiable
+                        else states.PLANNED,
+                        reason='Not even every candidate makes room for '
+                               'the request.' if unsatisfiable else None)
+                except actions_db.VictimClaimed:
+                    LOG.info('A victim was claimed by another engine; '
+                             'planning again (attempt %d)', attempt + 1)
+                    continue
+            LOG.info('Action %s: %s, victims %s', action['id'],
+                     action['state'], [v.id for v in victims])
+            return action
+        raise actions_db.VictimClaimed('Victims kept being claimed by other '
+                                       'actions; gave up planning.')
+
+    def handle_failure(self, failure):
+        """Plan for a NoValidHost and give notice at once."""
+        request = model.Request(
+            resources=failure.resources, count=failure.count,
+            availability_zone=failure.availability_zone,
+            required_traits=failure.required_traits)
+        action = self.plan(request, TRIGGER_SCHEDULING,
+                           failure.instance_uuid, failure.project_id)
+        if action is not None and action['state'] == states.PLANNED:
+            return self.give_notice(action)
+        return action
+
+    # -- acting -------------------------------------------------------
+
+    def _notify(self, event_type, action, **extra):
+        payload = dict(action_id=action['id'], state=action['state'],
+                       trigger=action['trigger'],
+                       trigger_id=action['trigger_id'],
+                       victims=[{'server_id': v['server_id'],
+                                 'project_id': v['project_id'],
+                                 'host': v['host']}
+                                for v in action['victims']], **extra)
+        self.notifier.info(self.ctx.to_dict(), event_type,
+                           bus.to_payload(payload))
+
+    def _fail(self, action, current, reason):
+        LOG.error('Action %s failed: %s', action['id'], reason)
+        if actions_db.transition(self.db, self.ctx, action['id'], current,
+                                 states.FAILED, reason=reason):
+            self._notify('preemption.action.failed',
+                         dict(action, state=states.FAILED), reason=reason)
+
+    def give_notice(self, action):
+        """Lock and stop every victim, send ``preemption.notice``;
+        ``planned`` -> ``noticed``.  Safe to repeat."""
+        reason = self.conf.preemption.lock_reason % {
+            'action_id': action['id']}
+        for victim in action['victims']:
+            server_id = victim['server_id']
+            try:
+                self.driver.lock(server_id, reason)
+                self.driver.stop(server_id)
+                state = 'noticed'
+            except driver_base.ServerNotFound:
+                state = 'gone'
+            except driver_base.DriverError as exc:
+                self._fail(action, states.PLANNED,
+                           'Could not stop %s: %s' % (server_id, exc))
+                return actions_db.get_action(self.db, self.ctx, action['id'])
+            actions_db.set_victim_state(self.db, self.ctx, action['id'],
+                                        server_id, state)
+        now = self.clock()
+        delete_after = now + datetime.timedelta(
+            seconds=self.conf.preemption.grace_period)
+        if actions_db.transition(self.db, self.ctx, action['id'],
+                                 states.PLANNED, states.NOTICED,
+                                 noticed_at=now, delete_after=delete_after):
+            action = actions_db.get_action(self.db, self.ctx, action['id'])
+            self._notify('preemption.notice', action,
+                         delete_after=delete_after)
+        return actions_db.get_action(self.db, self.ctx, action['id'])
+
+    def delete_victims(self, action):
+        """``noticed`` -> ``deleting`` -> ``done``: delete every victim
+        (one already gone counts as deleted).  Safe to repeat."""
+        if action['state'] == states.NOTICED:
+            if not actions_db.transition(self.db, self.ctx, action['id'],
+                                         states.NOTICED, states.DELETING):
+                return actions_db.get_action(self.db, self.ctx, action['id'])
+        for victim in action['victims']:
+            if victim['state'] == 'deleted':
+                continue
+            try:
+                self.driver.delete(victim['server_id'])
+            except driver_base.ServerNotFound:
+                pass
+            except driver_base.DriverError as exc:
+                self._fail(action, states.DELETING, 'Could not delete %s: %s'
+                           % (victim['server_id'], exc))
+                return actions_db.get_action(self.db, self.ctx, action['id'])
+            actions_db.set_victim_state(self.db, self.ctx, action['id'],
+                                        victim['server_id'], 'deleted')
+        if actions_db.transition(self.db, self.ctx, action['id'],
+                                 states.DELETING, states.DONE):
+            action = actions_db.get_action(self.db, self.ctx, action['id'])
+            self._notify('preemption.action.done', action)
+        return actions_db.get_action(self.db, self.ctx, action['id'])
+
+    def process_unfinished(self):
+        """The leader's pass: notice what is planned, delete what is due,
+        finish what was being deleted.  How many actions moved."""
+        moved = 0
+        now = self.clock()
+        for action in actions_db.unfinished(self.db, self.ctx):
+            if action['state'] == states.PLANNED:
+                self.give_notice(action)
+            elif action['state'] == states.NOTICED:
+                if action['delete_after'] and action['delete_after'] > now:
+                    continue
+                self.delete_victims(action)
+            else:
+                self.delete_victims(action)
+            moved += 1
+        return moved
+
+    def server_deleted(self, server_id):
+        """Nova reports ``server_id`` deleted: mark it so on the actions
+        that preempt it."""
+        actions_db.mark_victim_deleted(self.db, self.ctx, server_id)

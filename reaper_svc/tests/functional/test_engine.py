@@ -1,0 +1,191 @@
+"""reaper-engine on the simulated cloud over the in-process bus: NoValidHost
+to notice to deletion, once per message, resumed after a restart, and no
+victim shared by concurrent triggers."""
+
+import threading
+import uuid
+
+import testtools
+
+from reaper_svc import action_states as states
+from reaper_svc.db import actions as actions_db
+from reaper_svc import nova_notifications
+from reaper_svc.strategies import model
+from reaper_svc.tests.functional import engine_fixture as ef
+from svc_common import context
+from svc_common.tests.fixtures import rabbitmq
+
+VERSIONED = nova_notifications.VERSIONED_FAILURE
+LEGACY = nova_notifications.LEGACY_FAILURE
+
+
+class EngineTestBase(testtools.TestCase):
+
+    URL = 'fake:/'
+    GRACE = 3600
+
+    def setUp(self):
+        super().setUp()
+        self.engine = self.useFixture(ef.ReaperEngine(
+            url=self.URL, grace_period=self.GRACE))
+        self.ctx = context.admin_context()
+
+    def actions(self):
+        return actions_db.list_actions(self.engine.db, self.ctx, 100)
+
+    def stopped(self):
+        return [sid for verb, sid, _ in self.engine.cloud.journal
+                if verb == 'stop']
+
+
+class TestEngineOnFakeBus(EngineTestBase):
+
+    GRACE = 0
+
+    def test_novalidhost_to_notice_to_deletion(self):
+        self.engine.start()
+        instance = str(uuid.uuid4())
+        self.engine.send(ef.failure_message(VERSIONED, instance))
+        self.assertTrue(ef.wait_for(lambda: any(
+            a['state'] == states.DONE for a in self.actions())))
+        [action] = self.actions()
+        self.assertEqual((instance, 'admin', 'best_fit'), (
+            action['trigger_id'], action['project_id'], action['strategy']))
+        # The sample is an m1.tiny; the least wasteful victim is a small
+        # preemptible on the full host cmp1.
+        [victim] = action['victims']
+        self.assertEqual(('cmp1', 'deleted'), (victim['host'],
+                                               victim['state']))
+        journal = [(verb, sid) for verb, sid, _ in self.engine.cloud.journal]
+        self.assertEqual([('lock', victim['server_id']),
+                          ('stop', victim['server_id']),
+                          ('delete', victim['server_id'])], journal)
+        self.assertTrue(ef.wait_for(lambda: {'preemption.notice',
+                                             'preemption.action.done'} <= {
+            e for e, _ in self.engine.notices.received}))
+        notice = [p for e, p in self.engine.notices.received
+                  if e == 'preemption.notice'][0]
+        self.assertEqual(action['id'], notice['action_id'])
+        # The user's retry now lands.
+        self.engine.cloud.create('admin', 'retry', 'p1.small', 1, 1)
+
+    def test_legacy_notification_and_both_formats_act_once(self):
+        self.engine.start()
+        instance = str(uuid.uuid4())
+        self.engine.send(ef.failure_message(LEGACY, instance))
+        self.engine.send(ef.failure_message(VERSIONED, instance))
+        self.assertTrue(ef.wait_for(lambda: any(
+            a['state'] == states.DONE for a in self.actions())))
+        self.assertEqual(1, len(self.actions()))
+        self.assertEqual(1, len(self.stopped()))
+
+    def test_unsatisfiable_is_recorded_and_kills_nothing(self):
+        self.engine.start()
+        message = ef.failure_message(VERSIONED, str(uuid.uuid4()))
+        flavor = message['payload']['nova_object.data']['request_spec'][
+            'nova_object.data']['flavor']['nova_object.data']
+        flavor['vcpus'] = 64
+        self.engine.send(message)
+        self.assertTrue(ef.wait_for(lambda: self.actions()))
+        [action] = self.actions()
+        self.assertEqual((states.FAILED, []), (action['state'],
+                                               action['victims']))
+        self.assertEqual([], self.engine.cloud.journal)
+
+
+class TestEngineOnce(EngineTestBase):
+
+    def test_redelivery_acts_once(self):
+        runner = self.engine.build()
+        message = ef.failure_message(VERSIONED, str(uuid.uuid4()))
+        metadata = {'message_id': str(uuid.uuid4()), 'timestamp': 'x'}
+        # Two engine hosts receive the same message (a redelivery after a
+        # lost acknowledgement): the second is acknowledged, not acted on.
+        other = self.engine.build('engine-b')
+        for target in (runner, other, runner):
+            endpoint = target._listeners[0].endpoints[0]
+            endpoint.error({}, 'nova-conductor:ctl', message['event_type'],
+                           message['payload'], metadata)
+        self.assertEqual(1, len(self.actions()))
+        self.assertEqual(1, len(self.stopped()))
+
+    def test_noticed_victims_wait_for_the_grace_period(self):
+        reaper = self.engine.build().reaper
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-1')['payload'])
+        action = reaper.handle_failure(failure)
+        self.assertEqual(states.NOTICED, action['state'])
+        reaper.process_unfinished()
+        self.assertEqual(states.NOTICED, actions_db.get_action(
+            self.engine.db, self.ctx, action['id'])['state'])
+        state = self.engine.cloud.server_state(
+            action['victims'][0]['server_id'])
+        self.assertEqual(('SHUTOFF', True), (state['status'],
+                                             state['locked']))
+        self.assertIn(action['id'], state['locked_reason'])
+
+    def test_restarted_engine_resumes(self):
+        # The first engine planned, then died before giving notice.
+        first = self.engine.build('engine-a').reaper
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-2')['payload'])
+        first.plan(first_request(failure), 'scheduling_failure', 'i-2')
+        self.assertEqual([], self.engine.cloud.journal)
+        self.engine.conf.set_override('grace_period', 0, 'preemption')
+        self.engine.start('engine-b')
+        self.assertTrue(ef.wait_for(lambda: self.actions()[0]['state']
+                                    == states.DONE))
+        self.assertEqual(['lock', 'stop', 'delete'], [
+            verb for verb, _, _ in self.engine.cloud.journal])
+
+    def test_concurrent_triggers_never_share_a_victim(self):
+        reaper = self.engine.build().reaper
+        message = ef.failure_message(VERSIONED, 'x')
+        errors = []
+
+        def trigger(index):
+            try:
+                payload = ef.failure_message(VERSIONED, 'i-%d' % index)
+                reaper.handle_failure(nova_notifications.scheduling_failure(
+                    VERSIONED, payload['payload']))
+            except Exception as exc:  # noqa: reported below
+                errors.append(exc)
+
+        self.assertTrue(message)
+        threads = [threading.Thread(target=trigger, args=(i,))
+                   for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual([], errors)
+        victims = [v['server_id'] for a in self.actions()
+                   for v in a['victims']]
+        self.assertEqual(len(victims), len(set(victims)))
+        # cmp1 holds 5 candidates; every trigger got its own until none
+        # was left, then the rest were unsatisfiable.
+        self.assertEqual(5, len(victims))
+        self.assertEqual(3, len([a for a in self.actions()
+                                 if a['state'] == states.FAILED]))
+
+
+def first_request(failure):
+    return model.Request(resources=failure.resources, count=failure.count)
+
+
+class TestEngineOverRabbitMQ(testtools.TestCase):
+    """The same path over a real RabbitMQ: Nova publishes on exchange
+    ``nova``, the reaper's listener (pool ``reaper``) binds there."""
+
+    def test_novalidhost_over_rabbitmq(self):
+        broker = self.useFixture(rabbitmq.RabbitMQ())
+        engine = self.useFixture(ef.ReaperEngine(url=broker.url,
+                                                 grace_period=0))
+        engine.start()
+        engine.send(ef.failure_message(VERSIONED, str(uuid.uuid4())))
+        ctx = context.admin_context()
+        self.assertTrue(ef.wait_for(lambda: any(
+            a['state'] == states.DONE for a in actions_db.list_actions(
+                engine.db, ctx, 10)), timeout=30))
+        self.assertTrue(ef.wait_for(lambda: 'preemption.notice' in {
+            e for e, _ in engine.notices.received}, timeout=30))
