@@ -1,0 +1,150 @@
+"""image-family-engine's listeners and sweep, driven with the
+notifications Glance and Nova send (endpoints called as oslo.messaging
+calls them); a redelivered notification changes nothing."""
+
+import uuid
+
+from image_family_svc.cmd import engine
+from image_family_svc import listeners
+from image_family_svc.tests.functional import base
+from svc_common.db import database
+
+
+class RecordingNotifier(object):
+    def __init__(self):
+        self.sent = []
+
+    def info(self, ctxt, event_type, payload):
+        self.sent.append((event_type, payload))
+
+
+def meta():
+    return {'message_id': str(uuid.uuid4()), 'timestamp': 'now'}
+
+
+def glance_payload(image_id, **properties):
+    return {'id': image_id, 'status': 'active', 'name': image_id,
+            'properties': dict(base.PROPS, arbiter_family='centos-7',
+                               **properties)}
+
+
+def nova_payload(server_id, image_id):
+    return {'nova_object.data': {'uuid': server_id, 'image_uuid': image_id}}
+
+
+class TestListeners(base.ApiTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.family('centos-7')
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+        self.notifier = RecordingNotifier()
+        self.glance = listeners.GlanceEndpoint(self.fixture.conf, self.db,
+                                               self.notifier)
+        self.nova = listeners.NovaEndpoint(self.fixture.conf, self.db,
+                                           self.notifier)
+
+    def glance_event(self, event_type, payload, metadata=None):
+        return self.glance.info({}, 'image.localhost', event_type, payload,
+                                metadata or meta())
+
+    def nova_event(self, event_type, server_id, image_id, metadata=None):
+        return self.nova.info({}, 'nova-compute:host', event_type,
+                              nova_payload(server_id, image_id),
+                              metadata or meta())
+
+    def test_image_joins_from_glance_and_leaves_on_delete(self):
+        self.glance_event('image.create', glance_payload('img-1',
+                                                         os_version='7.9'))
+        image = self.image('img-1')
+        self.assertEqual(('centos-7', '7.9', 'testing'),
+                         (image['family'], image['version'],
+                          image['state']))
+        self.assertEqual(['image_family.membership.join'],
+                         [e for e, _ in self.notifier.sent])
+        # update/activate of a member change nothing.
+        self.glance_event('image.update', glance_payload('img-1'))
+        self.glance_event('image.delete', {'id': 'img-1'})
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+        self.assertEqual('image_family.membership.leave',
+                         self.notifier.sent[-1][0])
+
+    def test_image_without_required_properties_does_not_join(self):
+        payload = {'id': 'img-1', 'properties': {
+            'arbiter_family': 'centos-7', 'os_distro': 'centos'}}
+        self.glance_event('image.create', payload)
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+
+    def test_redelivered_notifications_change_nothing(self):
+        create = meta()
+        self.glance_event('image.create', glance_payload('img-1'), create)
+        self.move('img-1', 'active')
+        self.glance_event('image.delete', {'id': 'img-1'})
+        # The create again, with its message id: the image stays out.
+        self.glance_event('image.create', glance_payload('img-1'), create)
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+
+    def test_usage_counts_each_server_once(self):
+        self.add('centos-7', 'img-1', '7.9', state='active')
+        boot = meta()
+        for _ in range(3):
+            self.nova_event('instance.create.end', 'vm-1', 'img-1', boot)
+        self.nova_event('instance.create.end', 'vm-2', 'img-1')
+        # A second message about the same server (a new message id).
+        self.nova_event('instance.create.end', 'vm-2', 'img-1')
+        self.assertEqual(2, self.image('img-1')['usage']['servers'])
+        gone = meta()
+        self.nova_event('instance.delete.end', 'vm-1', 'img-1', gone)
+        self.nova_event('instance.delete.end', 'vm-1', 'img-1', gone)
+        usage = self.app.get('/v1/images/img-1/usage',
+                             headers=base.ADMIN).json
+        self.assertEqual(1, usage['servers'])
+        self.assertIsNotNone(usage['updated_at'])
+
+    def test_legacy_payload_and_volume_backed_server(self):
+        self.add('centos-7', 'img-1', '7.9', state='active')
+        self.nova.info({}, 'compute', 'instance.create.end', {
+            'instance_id': 'vm-1',
+            'image_ref_url': 'http://glance:9292/images/img-1'}, meta())
+        self.nova.info({}, 'compute', 'instance.create.end', {
+            'nova_object.data': {'uuid': 'vm-2', 'image_uuid': ''}}, meta())
+        self.assertEqual(1, self.image('img-1')['usage']['servers'])
+
+    def test_used_image_deleted_only_when_last_server_goes(self):
+        self.add('centos-7', 'img-1', '7.9', state='active')
+        self.nova_event('instance.create.end', 'vm-1', 'img-1')
+        self.move('img-1', 'obsolete')
+        answer = self.move('img-1', 'deleted')
+        self.assertEqual('pending_delete', answer['image']['state'])
+        resp = self.move('img-1', 'deleted', status=409)
+        self.assertEqual(1, resp['errors'][0]['servers'])
+        # The sweep does not delete it while the server runs.
+        engine.apply_schedule(self.db)
+        self.assertEqual('pending_delete', self.image('img-1')['state'])
+        self.nova_event('instance.delete.end', 'vm-1', 'img-1')
+        self.assertEqual('deleted', self.image('img-1')['state'])
+        self.assertEqual(('image_family.transition', 'pending_delete',
+                          'deleted', 'usage'),
+                         (self.notifier.sent[-1][0],
+                          self.notifier.sent[-1][1]['from_state'],
+                          self.notifier.sent[-1][1]['to_state'],
+                          self.notifier.sent[-1][1]['cause']))
+
+
+class TestRunner(base.ApiTestCase):
+
+    def test_runner_has_listener_and_leader_tasks(self):
+        db = database.Database(self.fixture.conf)
+        self.addCleanup(db.dispose)
+        runner = engine.build_runner(self.fixture.conf, db,
+                                     notifier=RecordingNotifier())
+        tasks = {t.name: t for t in runner.tasks}
+        self.assertEqual({engine.SCHEDULE_TASK, engine.PURGE_TASK},
+                         set(tasks))
+        self.assertTrue(all(t.leader_only for t in tasks.values()))
+        self.assertEqual(30, tasks[engine.SCHEDULE_TASK].interval)
+        targets = listeners.targets(self.fixture.conf)
+        self.assertEqual([('glance', 'notifications'),
+                          ('nova', 'versioned_notifications')],
+                         [(t.exchange, t.topic) for t in targets])
