@@ -1,0 +1,259 @@
+"""``openstack image family ...`` and ``openstack image state|successor``.
+"""
+
+import json
+import urllib.parse
+
+from svc_common.osc import command
+
+API_NAME = 'image_family'
+PATH = '/v1/families'
+FAMILY_COLUMNS = ('name', 'project_id', 'visibility', 'latest_id',
+                  'keep_superseded', 'description')
+FAMILY_HEADINGS = ('Name', 'Project ID', 'Visibility', 'Latest ID',
+                   'Keep Superseded', 'Description')
+FAMILY_SHOW = FAMILY_COLUMNS + ('properties_schema', 'created_at',
+                                'updated_at')
+IMAGE_COLUMNS = ('image_id', 'family', 'version', 'state', 'may_boot',
+                 'successor_id', 'latest_id')
+IMAGE_HEADINGS = ('Image ID', 'Family', 'Version', 'State', 'May Boot',
+                  'Successor ID', 'Latest ID')
+IMAGE_SHOW = IMAGE_COLUMNS + ('joined_at', 'state_changed_at', 'scheduled',
+                              'usage')
+
+
+def _quote(value):
+    return urllib.parse.quote(value, safe='')
+
+
+def _given(**values):
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _json_object(text):
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError('not a JSON object')
+    return value
+
+
+class _Family(object):
+    api_name = API_NAME
+
+
+class _Show(_Family, command.ShowOne):
+    pass
+
+
+class _List(_Family, command.Lister):
+    pass
+
+
+class _Command(_Family, command.Command):
+    pass
+
+
+def _family_options(parser):
+    parser.add_argument('--description', metavar='<text>',
+                        help='What the family is for')
+    parser.add_argument('--keep-superseded', metavar='<n>', type=int,
+                        help='Keep only the last <n> superseded images '
+                             'bootable; older ones become obsolete')
+    parser.add_argument('--properties-schema', metavar='<json>',
+                        type=_json_object,
+                        help='JSON schema that the properties of every '
+                             'image joining the family must satisfy')
+    vis = parser.add_mutually_exclusive_group()
+    vis.add_argument('--public', dest='visibility', action='store_const',
+                     const='public', help='Every reader sees the family')
+    vis.add_argument('--private', dest='visibility', action='store_const',
+                     const='private',
+                     help='Only the owning project sees the family')
+
+
+class CreateFamily(_Show):
+    """Create an image family."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', metavar='<name>',
+                            help='Name of the family (e.g. centos-7)')
+        parser.add_argument('--project', metavar='<project-id>',
+                            help='Owning project (default: the caller\'s '
+                                 'project; none for a system-scoped '
+                                 'caller: a public system family)')
+        _family_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        body = _given(name=parsed_args.name,
+                      project_id=parsed_args.project,
+                      visibility=parsed_args.visibility,
+                      description=parsed_args.description,
+                      keep_superseded=parsed_args.keep_superseded,
+                      properties_schema=parsed_args.properties_schema)
+        family = self.client.post(PATH, json=body)['family']
+        return command.show_columns(family, FAMILY_SHOW)
+
+
+class ListFamily(_List):
+    """List the image families you can see."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        command.add_pagination_options(parser, 'families')
+        return parser
+
+    def take_action(self, parsed_args):
+        items = self.client.list(PATH, 'families', {}, parsed_args.limit,
+                                 parsed_args.marker)
+        return FAMILY_HEADINGS, command.list_rows(items, FAMILY_COLUMNS)
+
+
+class ShowFamily(_Show):
+    """Show an image family."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', metavar='<family>')
+        return parser
+
+    def take_action(self, parsed_args):
+        family = self.client.get('%s/%s' % (PATH, _quote(
+            parsed_args.name)))['family']
+        return command.show_columns(family, FAMILY_SHOW)
+
+
+class SetFamily(_Command):
+    """Change an image family."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', metavar='<family>')
+        _family_options(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        body = _given(visibility=parsed_args.visibility,
+                      description=parsed_args.description,
+                      keep_superseded=parsed_args.keep_superseded,
+                      properties_schema=parsed_args.properties_schema)
+        if body:
+            self.client.patch('%s/%s' % (PATH, _quote(parsed_args.name)),
+                              json=body)
+
+
+class DeleteFamily(_Command):
+    """Delete image families that have no image left."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('names', metavar='<family>', nargs='+')
+        return parser
+
+    def take_action(self, parsed_args):
+        command.delete_each(self.client, PATH + '/%s',
+                            [_quote(n) for n in parsed_args.names],
+                            'image families')
+
+
+class ShowLatest(_Show):
+    """Show the latest image of a family."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', metavar='<family>')
+        parser.add_argument('--beta', action='store_true',
+                            help='The beta channel: a beta image newer '
+                                 'than every active one is offered')
+        return parser
+
+    def take_action(self, parsed_args):
+        query = '?channel=beta' if parsed_args.beta else ''
+        answer = self.client.get('%s/%s/latest%s' % (
+            PATH, _quote(parsed_args.name), query))
+        return command.show_columns(answer['image'] or {}, IMAGE_SHOW)
+
+
+class AddFamilyImage(_Show):
+    """Add an image to a family."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', metavar='<family>')
+        parser.add_argument('image_id', metavar='<image>',
+                            help='Glance image ID')
+        parser.add_argument('--version', metavar='<version>',
+                            help='Version (default: its os_version)')
+        parser.add_argument('--property', metavar='<key=value>',
+                            action='append', default=[],
+                            help='A property the image carries '
+                                 '(repeat for several)')
+        parser.add_argument('--state', metavar='<state>',
+                            choices=['testing', 'beta', 'active'],
+                            help='State to join in (default: testing)')
+        return parser
+
+    def take_action(self, parsed_args):
+        properties = dict(p.split('=', 1) for p in parsed_args.property)
+        body = _given(image_id=parsed_args.image_id,
+                      version=parsed_args.version, state=parsed_args.state,
+                      properties=properties)
+        image = self.client.post('%s/%s/images' % (
+            PATH, _quote(parsed_args.name)), json=body)['image']
+        return command.show_columns(image, IMAGE_SHOW)
+
+
+class ListFamilyImage(_List):
+    """List the images of a family, oldest first, with their states."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', metavar='<family>')
+        command.add_pagination_options(parser, 'images')
+        return parser
+
+    def take_action(self, parsed_args):
+        items = self.client.list('%s/%s/images' % (
+            PATH, _quote(parsed_args.name)), 'images', {},
+            parsed_args.limit, parsed_args.marker)
+        return IMAGE_HEADINGS, command.list_rows(items, IMAGE_COLUMNS)
+
+
+class SetImageState(_Show):
+    """Move an image to another state, now or at a given time."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('image_id', metavar='<image>')
+        parser.add_argument('state', metavar='<state>',
+                            choices=['testing', 'beta', 'active',
+                                     'deprecated', 'obsolete', 'deleted'])
+        parser.add_argument('--at', metavar='<time>',
+                            help='ISO 8601 time at which it happens '
+                                 '(default: now)')
+        parser.add_argument('--reason', metavar='<text>',
+                            help='Why (kept in the history)')
+        return parser
+
+    def take_action(self, parsed_args):
+        body = _given(to=parsed_args.state, at=parsed_args.at,
+                      reason=parsed_args.reason)
+        answer = self.client.post('/v1/images/%s/transitions' % _quote(
+            parsed_args.image_id), json=body)
+        return command.show_columns(answer['image'], IMAGE_SHOW)
+
+
+class ShowSuccessor(_Show):
+    """Show an image's successor and its family's latest image."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('image_id', metavar='<image>')
+        return parser
+
+    def take_action(self, parsed_args):
+        image = self.client.get('/v1/images/%s' % _quote(
+            parsed_args.image_id))['image']
+        return command.show_columns(image, ('image_id', 'family', 'state',
+                                            'successor_id', 'latest_id'))
