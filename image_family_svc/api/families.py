@@ -16,20 +16,22 @@ from svc_common.api import validation
 from svc_common import errors
 
 
-def _family(name):
+def _family(family_name):
     return families_db.get_family(pecan.request.db, pecan.request.context,
-                                  name)
+                                  family_name)
 
 
-def _readable(action, name):
-    family = _family(name)
-    common.authorize_read(action, family, families_db.no_such_family(name))
+def _readable(action, family_name):
+    family = _family(family_name)
+    common.authorize_read(action, family,
+                          families_db.no_such_family(family_name))
     return family
 
 
-def _writable(action, name):
-    family = _family(name)
-    common.authorize_write(action, family, families_db.no_such_family(name))
+def _writable(action, family_name):
+    family = _family(family_name)
+    common.authorize_write(action, family,
+                           families_db.no_such_family(family_name))
     return family
 
 
@@ -53,26 +55,26 @@ def _owner(body):
 
 
 class LatestController(rest.RestController):
-    """GET /v1/families/{name}/latest[?channel=beta]"""
+    """GET /v1/families/{family_name}/latest[?channel=beta]"""
 
     OPENAPI = {'get_all': openapi.Operation(
         'family:latest', image_schema.RESPONSE_LATEST,
         query=image_schema.LATEST_QUERY)}
 
     @pecan.expose('json')
-    def get_all(self, name):
-        family = _readable('family:latest', name)
+    def get_all(self, family_name):
+        family = _readable('family:latest', family_name)
         channel = pecan.request.params.get('channel',
                                            lifecycle.DEFAULT_CHANNEL)
         validation.validate(image_schema.LATEST_QUERY, {'channel': channel})
         view = members_db.get_latest(pecan.request.db, pecan.request.context,
                                      family, channel)
-        return {'family': name, 'channel': channel,
+        return {'family': family_name, 'channel': channel,
                 'image': common.image_dict(view) if view else None}
 
 
 class FamilyImagesController(rest.RestController):
-    """/v1/families/{name}/images[/{image_id}]"""
+    """/v1/families/{family_name}/images[/{image_id}]"""
 
     OPENAPI = {
         'get_all': openapi.Operation(
@@ -85,8 +87,8 @@ class FamilyImagesController(rest.RestController):
     }
 
     @pecan.expose('json')
-    def get_all(self, name):
-        family = _readable('family:image:list', name)
+    def get_all(self, family_name):
+        family = _readable('family:image:list', family_name)
         params = pecan.request.params
         limit, marker = validation.page(params,
                                         pecan.request.conf.api.max_limit)
@@ -96,28 +98,29 @@ class FamilyImagesController(rest.RestController):
             only=controller.visible_project(), state=params.get('state'))
         images = [common.image_dict(v) for v in views]
         return {'images': images, 'links': validation.links_for_page(
-            images, limit, 'image_id', '/v1/families/%s/images' % name,
-            params)}
+            images, limit, 'image_id',
+            '/v1/families/%s/images' % family_name, params)}
 
     @pecan.expose('json')
-    def post(self, name):
-        _writable('family:image:add', name)
+    def post(self, family_name):
+        _writable('family:image:add', family_name)
         body = validation.json_body(image_schema.ADD)
         properties = body.get('properties', {})
         version = body.get('version') or properties.get(
             pecan.request.conf.image_family.version_property)
         view, events = members_db.join(
-            pecan.request.db, pecan.request.context, name, body['image_id'],
+            pecan.request.db, pecan.request.context, family_name,
+            body['image_id'],
             str(version) if version is not None else None, properties,
             state=body.get('state', lifecycle.TESTING))
         common.publish(events)
         return controller.created({'image': common.image_dict(view)})
 
     @pecan.expose('json')
-    def delete(self, name, image_id):
-        _writable('family:image:remove', name)
+    def delete(self, family_name, image_id):
+        _writable('family:image:remove', family_name)
         events = members_db.leave(pecan.request.db, pecan.request.context,
-                                  name, image_id)
+                                  family_name, image_id)
         common.publish(events)
         controller.no_content()
 
@@ -128,16 +131,16 @@ class FamiliesController(rest.RestController):
         'get_all': openapi.Operation('family:list', schema.RESPONSE_FAMILIES,
                                      query=schema.LIST_QUERY),
         'get_one': openapi.Operation('family:get', schema.RESPONSE_FAMILY,
-                                     path={'name': schema.NAME}),
+                                     path={'family_name': schema.NAME}),
         'post': openapi.Operation('family:create', schema.RESPONSE_FAMILY,
                                   status=201, body=schema.CREATE,
                                   errors=(409,)),
         'patch': openapi.Operation('family:update', schema.RESPONSE_FAMILY,
                                    body=schema.UPDATE,
-                                   path={'name': schema.NAME}),
+                                   path={'family_name': schema.NAME}),
         'delete': openapi.Operation('family:delete', status=204,
                                     errors=(409,),
-                                    path={'name': schema.NAME}),
+                                    path={'family_name': schema.NAME}),
     }
 
     images = FamilyImagesController()
@@ -160,8 +163,9 @@ class FamiliesController(rest.RestController):
             families, limit, 'name', '/v1/families', params)}
 
     @pecan.expose('json')
-    def get_one(self, name):
-        return {'family': common.family_dict(_readable('family:get', name))}
+    def get_one(self, family_name):
+        return {'family': common.family_dict(
+            _readable('family:get', family_name))}
 
     @pecan.expose('json')
     def post(self):
@@ -185,8 +189,8 @@ class FamiliesController(rest.RestController):
         return controller.created({'family': common.family_dict(family)})
 
     @pecan.expose('json')
-    def patch(self, name):
-        family = _writable('family:update', name)
+    def patch(self, family_name):
+        family = _writable('family:update', family_name)
         body = validation.json_body(schema.UPDATE)
         if 'properties_schema' in body:
             _check_schema(body['properties_schema'])
@@ -196,13 +200,13 @@ class FamiliesController(rest.RestController):
                 'Invalid field visibility: a system-owned family is public.',
                 code='invalid_input', field='visibility')
         family, events = members_db.update_family(
-            pecan.request.db, pecan.request.context, name, **body)
+            pecan.request.db, pecan.request.context, family_name, **body)
         common.publish(events)
         return {'family': common.family_dict(family)}
 
     @pecan.expose('json')
-    def delete(self, name):
-        _writable('family:delete', name)
+    def delete(self, family_name):
+        _writable('family:delete', family_name)
         families_db.delete_family(pecan.request.db, pecan.request.context,
-                                  name)
+                                  family_name)
         controller.no_content()

@@ -11,7 +11,7 @@ from svc_common import policy
 
 NS = service.SPEC.namespace
 PATH = '/v1/families'
-ITEM = '/v1/families/{name}'
+ITEM = '/v1/families/{family_name}'
 IMAGES = ITEM + '/images'
 
 #: Who changes a family: a cloud administrator for system-owned (public)
