@@ -1,18 +1,22 @@
 """The pecan root of federation_proxy: ``/`` and ``/v1``."""
 
 from federation_proxy.api import audit
+from federation_proxy.api import registry
 from federation_proxy.api import users
 from federation_proxy.api import vos
 from svc_common.api import root
 
 
 class V1Controller(root.V1Controller):
-    RESOURCES = ('users', 'vos', 'invitation_acceptances', 'audit')
+    RESOURCES = ('users', 'vos', 'invitation_acceptances', 'audit',
+                 'idps', 'clients')
 
     users = users.UsersController()
     vos = vos.VOsController()
     invitation_acceptances = audit.InvitationAcceptancesController()
     audit = audit.AuditController()
+    idps = registry.IdPsController()
+    clients = registry.ClientsController()
 
 
 class RootController(root.RootController):

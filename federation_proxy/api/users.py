@@ -1,11 +1,15 @@
 """/v1/users and /v1/users/{user_id}/identities."""
 
+import urllib.parse
+
 import pecan
 from pecan import rest
 
 from federation_proxy.api import views
 from federation_proxy.api import vo_access
+from federation_proxy.db import communities
 from federation_proxy.db import users as users_db
+from federation_proxy import entitlements
 from federation_proxy.schemas import community as schema
 from svc_common.api import controller
 from svc_common.api import openapi
@@ -70,6 +74,36 @@ class IdentitiesController(rest.RestController):
         controller.no_content()
 
 
+def entitlement_issuer(conf):
+    """The :class:`entitlements.Issuer` of this proxy's configuration:
+    the authority is ``[federation] entitlement_authority``, else the
+    host name of the issuer URL."""
+    authority = (conf.entitlement_authority or
+                 urllib.parse.urlsplit(conf.issuer).hostname)
+    return entitlements.Issuer(conf.entitlement_nid,
+                               conf.entitlement_namespace, authority)
+
+
+class EntitlementsController(rest.RestController):
+    """What a person's current memberships say about them in a token."""
+
+    OPENAPI = {
+        'get_all': openapi.Operation('user:entitlements',
+                                     schema.RESPONSE_ENTITLEMENTS),
+    }
+
+    @pecan.expose('json')
+    def get_all(self, user_id):
+        _authorize_user('user:entitlements', user_id)
+        rows = communities.current_memberships(
+            pecan.request.db, pecan.request.context, user_id)
+        conf = pecan.request.conf.federation
+        return {'entitlements': {
+            'eduperson_entitlement':
+                entitlement_issuer(conf).entitlements(rows),
+            'groups': entitlements.groups(rows)}}
+
+
 class UsersController(rest.RestController):
 
     OPENAPI = {
@@ -82,6 +116,7 @@ class UsersController(rest.RestController):
     }
 
     identities = IdentitiesController()
+    entitlements = EntitlementsController()
 
     @pecan.expose('json')
     def get_all(self):

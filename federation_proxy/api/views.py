@@ -4,6 +4,9 @@ import json
 
 import pecan
 
+from federation_proxy.db import clients as clients_db
+from federation_proxy.db import communities
+from federation_proxy.db import idps as idps_db
 from svc_common.api import controller
 
 
@@ -68,3 +71,40 @@ def announce(*events):
             event_type, payload = event
             notifier.info(pecan.request.context.to_dict(), event_type,
                           json.loads(json.dumps(payload)))
+
+
+def group(row):
+    return {'id': row.id, 'vo_id': row.vo_id, 'parent_id': row.parent_id,
+            'path': row.path, 'description': row.description,
+            'created_at': controller.isoformat(row.created_at)}
+
+
+def role(row):
+    return {'id': row.id, 'vo_id': row.vo_id, 'name': row.name,
+            'description': row.description,
+            'builtin': row.name in communities.BUILTIN_ROLES}
+
+
+def idp(row):
+    """An IdP as answers show it: never its client secret."""
+    return dict({
+        'id': row.id, 'name': row.name, 'issuer': row.issuer,
+        'client_id': row.client_id,
+        'has_client_secret': bool(row.client_secret),
+        'scopes': (row.scopes or '').split(),
+        'claim_mapping': idps_db.claim_mapping(row),
+        'enabled': bool(row.enabled),
+        'created_at': controller.isoformat(row.created_at)},
+        **idps_db.endpoints(row))
+
+
+def client(row, secret=None):
+    body = {'id': row.id, 'name': row.name,
+            'redirect_uris': clients_db.redirect_uris(row),
+            'grant_types': clients_db.grant_types(row),
+            'scopes': clients_db.scopes(row),
+            'public': clients_db.is_public(row),
+            'created_at': controller.isoformat(row.created_at)}
+    if secret is not None:
+        body['secret'] = secret
+    return body

@@ -9,6 +9,7 @@ objects of that VO only: an id of another VO's object is absent here.
 import pecan
 from pecan import rest
 
+from federation_proxy.api import groups as groups_api
 from federation_proxy.api import views
 from federation_proxy.api import vo_access
 from federation_proxy.db import communities
@@ -200,6 +201,8 @@ class VOsController(rest.RestController):
     memberships = MembershipsController()
     requests = RequestsController()
     invitations = InvitationsController()
+    groups = groups_api.GroupsController()
+    roles = groups_api.RolesController()
 
     @pecan.expose('json')
     def get_all(self):

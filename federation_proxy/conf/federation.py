@@ -12,6 +12,19 @@ def _opts():
             help='OIDC issuer URL of this proxy, as the leaf Keystones '
                  'are configured to trust it. It must be the externally '
                  'reachable URL of the federation API.'),
+        cfg.StrOpt(
+            'secret_key', secret=True,
+            help='Key that encrypts the client secrets of upstream '
+                 'identity providers in the database (Fernet, keyed with '
+                 'the SHA-256 of this text). Use a long random string, the '
+                 'same on every API host; changing it makes the stored '
+                 'secrets unreadable, so set each IdP\'s secret again '
+                 'afterwards. Without it, an IdP can be registered only '
+                 'as a public client (no secret).'),
+        cfg.IntOpt(
+            'discovery_timeout', default=10, min=1, max=120,
+            help='Seconds to wait for an upstream IdP\'s discovery '
+                 'document (/.well-known/openid-configuration).'),
         cfg.IntOpt(
             'membership_lifetime_days', default=365, min=1,
             help='Days a new or renewed membership lasts before it '

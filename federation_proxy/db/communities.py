@@ -52,6 +52,12 @@ def _require(session, model, object_id, what, vo_id=None):
     return row
 
 
+def require(session, model, object_id, what, vo_id=None):
+    """The row of ``model`` with id ``object_id`` (of VO ``vo_id`` when
+    given), or the 404 ``<what>_not_found``: for the other db modules."""
+    return _require(session, model, object_id, what, vo_id)
+
+
 # -- virtual organisations ---------------------------------------------------
 
 def get_vo(db, ctx, vo_id):
@@ -196,6 +202,11 @@ def delete_group(db, ctx, vo_id, group_id):
 def _root_group(session, vo_id):
     return session.scalars(sa.select(models.Group).where(
         models.Group.vo_id == vo_id, models.Group.parent_id.is_(None))).one()
+
+
+def get_role(db, ctx, vo_id, role_id):
+    with db.reader.using(ctx) as session:
+        return _require(session, models.Role, role_id, 'role', vo_id)
 
 
 def list_roles(db, ctx, vo_id):

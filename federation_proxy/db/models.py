@@ -50,6 +50,9 @@ class IdentityProvider(Base):
                        default='openid email profile')
     # {claim of ours: claim of theirs}, JSON.
     claim_mapping = sa.Column(sa.Text, nullable=False, default='{}')
+    # The IdP's endpoints (authorization, token, JWKS, userinfo), JSON:
+    # given, or read from its discovery document.
+    endpoints = sa.Column(sa.Text, nullable=True)
     enabled = sa.Column(sa.Boolean, nullable=False, default=True)
     created_at = _created()
 

@@ -69,6 +69,11 @@ def list_rules():
                                         IS_SELF),
               'Show a person (system readers, and the person).',
               [('GET', '/v1/users/{user_id}')]),
+        _rule('user:entitlements',
+              '%s or %s' % (personas.RULE_SYSTEM_READER, IS_SELF),
+              'Show the entitlements and groups a person\'s current '
+              'memberships give (system readers, and the person).',
+              [('GET', '/v1/users/{user_id}/entitlements')]),
         _rule('identity:list', '%s or %s' % (personas.RULE_SYSTEM_READER,
                                              IS_SELF),
               'List the upstream identities linked to a person.',
@@ -107,5 +112,9 @@ def list_rules():
         ('create', 'POST', 'path'), ('update', 'PATCH', 'item'),
         ('delete', 'DELETE', 'item')]) +
         _vo_crud('request', 'requests', [('decide', 'PATCH', 'item')]) +
+        _vo_crud('group', 'groups', [
+            ('create', 'POST', 'path'), ('delete', 'DELETE', 'item')]) +
+        _vo_crud('role', 'roles', [
+            ('create', 'POST', 'path'), ('delete', 'DELETE', 'item')]) +
         _vo_crud('invitation', 'invitations', [
             ('create', 'POST', 'path'), ('delete', 'DELETE', 'item')]))

@@ -153,3 +153,7 @@ RESPONSE_REQUESTS = response_types.collection('requests', REQUEST)
 RESPONSE_INVITATION = response_types.member('invitation', INVITATION)
 RESPONSE_INVITATIONS = response_types.collection('invitations', INVITATION)
 RESPONSE_AUDIT = response_types.collection('audit', AUDIT)
+RESPONSE_ENTITLEMENTS = response_types.member(
+    'entitlements', response_types.obj({
+        'eduperson_entitlement': {'type': 'array', 'items': _S},
+        'groups': {'type': 'array', 'items': _S}}))

@@ -87,6 +87,52 @@ def _new_token(test, resp):
     test.ids['token'] = test.invite(test.ids['vo'])['token']
 
 
+def _recreate(kind, key, body):
+    """An undo that makes a new spare object of a registry, or of VO
+    ``vo``'s ``kind`` when ``kind`` is a VO collection."""
+    def undo(test, resp):
+        path = ('/v1/%s' % kind if kind in ('idps', 'clients') else
+                '/v1/vos/%s/%s' % (test.ids['vo'], kind))
+        test.ids[key] = test.app.post_json(
+            path, body, headers=ADMIN).json[kind[:-1]]['id']
+    return undo
+
+
+def _delete_created(kind):
+    def undo(test, resp):
+        key = kind[:-1]
+        test.app.delete('/v1/%s/%s' % (kind, resp.json[key]['id']),
+                        headers=ADMIN)
+    return undo
+
+
+SPARE_IDP = {'name': 'spare-idp', 'issuer': 'https://spare.example.org',
+             'client_id': 'proxy'}
+SPARE_CLIENT = {'name': 'spare client', 'grant_types': ['client_credentials']}
+SPARE_GROUP = {'name': 'spare-group'}
+SPARE_ROLE = {'name': 'spare-role'}
+
+
+def _registry_rows(kind, key, new_body, update_body):
+    path = '/v1/%s' % kind
+    rule = 'federation:%s:%%s' % kind[:-1]
+    return [
+        pm.Row(rule % 'list', 'GET', path, expect(200, pm.SYSTEM_PERSONAS)),
+        pm.Row(rule % 'get', 'GET', path + '/{%s}' % key,
+               expect(200, pm.SYSTEM_PERSONAS)),
+        pm.Row(rule % 'create', 'POST', path,
+               expect(201, ('system_admin',)), new_body,
+               _delete_created(kind)),
+        pm.Row(rule % 'update', 'PATCH', path + '/{%s}' % key,
+               expect(200, ('system_admin',)), update_body),
+        pm.Row(rule % 'delete', 'DELETE', path + '/{spare_%s}' % key,
+               expect(204, ('system_admin',)),
+               undo=_recreate(kind, 'spare_' + key,
+                              SPARE_IDP if kind == 'idps' else
+                              SPARE_CLIENT)),
+    ]
+
+
 VO = '/v1/vos/{vo}'
 PEOPLE = VO_PEOPLE
 
@@ -162,7 +208,32 @@ ROWS = [
     _vo_write('federation:invitation:delete', 'DELETE',
               VO + '/invitations/{invitation}', 204,
               undo=_recreate_invitation),
-]
+    pm.Row('federation:user:entitlements', 'GET',
+           '/v1/users/{vo_member}/entitlements',
+           expect(200, pm.SYSTEM_PERSONAS + ('vo_member',),
+                  hidden=_hidden_except('vo_member'))),
+    _vo_read(VO + '/groups', 'federation:group:list'),
+    _vo_read(VO + '/groups/{group}', 'federation:group:get'),
+    _vo_write('federation:group:create', 'POST', VO + '/groups', 201,
+              {'name': 'new-group', 'parent_id': '{group}'},
+              _undo_delete(None, 'groups', 'group')),
+    _vo_write('federation:group:delete', 'DELETE',
+              VO + '/groups/{spare_group}', 204,
+              undo=_recreate('groups', 'spare_group', SPARE_GROUP)),
+    _vo_read(VO + '/roles', 'federation:role:list'),
+    _vo_read(VO + '/roles/{role}', 'federation:role:get'),
+    _vo_write('federation:role:create', 'POST', VO + '/roles', 201,
+              {'name': 'new-role'}, _undo_delete(None, 'roles', 'role')),
+    _vo_write('federation:role:delete', 'DELETE',
+              VO + '/roles/{spare_role}', 204,
+              undo=_recreate('roles', 'spare_role', SPARE_ROLE)),
+] + _registry_rows('idps', 'idp', {
+    'name': 'new-idp', 'issuer': 'https://new.example.org',
+    'client_id': 'proxy', 'scopes': ['openid']}, {'enabled': False}) + (
+    _registry_rows('clients', 'client', {
+        'name': 'new client', 'grant_types': ['authorization_code'],
+        'redirect_uris': ['https://leaf.example.org/cb']},
+        {'name': 'renamed'}))
 
 
 class TestPolicyMatrix(pm.PolicyMatrixTests, testtools.TestCase):
@@ -193,6 +264,22 @@ class TestPolicyMatrix(pm.PolicyMatrixTests, testtools.TestCase):
         self.ids['invitation'] = invitation['id']
         self.ids['token'] = self.invite(self.ids['vo'])['token']
         _relink(self, None)
+        self.ids['group'] = self.app.post_json(
+            '/v1/vos/%s/groups' % self.ids['vo'], {'name': 'stars'},
+            headers=ADMIN).json['group']['id']
+        self.ids['role'] = self.app.post_json(
+            '/v1/vos/%s/roles' % self.ids['vo'], {'name': 'observer'},
+            headers=ADMIN).json['role']['id']
+        _recreate('groups', 'spare_group', SPARE_GROUP)(self, None)
+        _recreate('roles', 'spare_role', SPARE_ROLE)(self, None)
+        self.ids['idp'] = self.app.post_json('/v1/idps', {
+            'name': 'home', 'issuer': 'https://home.example.org',
+            'client_id': 'proxy'}, headers=ADMIN).json['idp']['id']
+        _recreate('idps', 'spare_idp', SPARE_IDP)(self, None)
+        self.ids['client'] = self.app.post_json('/v1/clients', {
+            'name': 'leaf', 'grant_types': ['client_credentials']},
+            headers=ADMIN).json['client']['id']
+        _recreate('clients', 'spare_client', SPARE_CLIENT)(self, None)
 
     def make_vo(self, name, managers):
         return self.app.post_json('/v1/vos', {

@@ -1,0 +1,225 @@
+"""Upstream identity providers: the registry the proxy logs people in
+through.
+
+The client secret the proxy holds at an IdP must be sent in clear to
+that IdP's token endpoint, so it cannot be hashed: it is encrypted with
+Fernet (AES-128-CBC and HMAC-SHA256, from ``cryptography``) under a key
+derived from ``[federation] secret_key``, and only
+:func:`client_secret` decrypts it.  Answers of the API never carry it.
+"""
+
+import base64
+import hashlib
+import json
+
+from cryptography import fernet
+import requests
+import sqlalchemy as sa
+
+from federation_proxy.db import communities
+from federation_proxy.db import models
+from federation_proxy import registration
+from svc_common import errors
+
+ENDPOINTS = ('authorization_endpoint', 'token_endpoint', 'jwks_uri',
+             'userinfo_endpoint')
+REQUIRED_DISCOVERED = ('authorization_endpoint', 'token_endpoint',
+                       'jwks_uri')
+
+
+def _cipher(secret_key):
+    if not secret_key:
+        raise errors.Conflict(
+            'An IdP client secret cannot be stored: [federation] '
+            'secret_key is not set.', code='secret_key_unset')
+    key = hashlib.sha256(secret_key.encode('utf-8')).digest()
+    return fernet.Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt_secret(secret_key, secret):
+    return _cipher(secret_key).encrypt(secret.encode('utf-8')).decode(
+        'ascii')
+
+
+def client_secret(db, ctx, idp_id, secret_key):
+    """The IdP's client secret in clear (None for a public client).
+
+    :raises svc_common.errors.Conflict: when the key cannot decrypt it
+        (``[federation] secret_key`` changed since it was stored).
+    """
+    row = get_idp(db, ctx, idp_id)
+    if not row.client_secret:
+        return None
+    try:
+        return _cipher(secret_key).decrypt(
+            row.client_secret.encode('ascii')).decode('utf-8')
+    except fernet.InvalidToken:
+        raise errors.Conflict(
+            'The client secret of IdP %s was stored under another '
+            'secret_key; set it again.' % idp_id, code='secret_unreadable')
+
+
+def endpoints(row):
+    """``{name: url or None}`` of the IdP's endpoints."""
+    stored = json.loads(row.endpoints) if row.endpoints else {}
+    return {name: stored.get(name) for name in ENDPOINTS}
+
+
+def claim_mapping(row):
+    """The IdP's claim mapping, with the defaults for the claims it does
+    not name."""
+    return dict(registration.DEFAULT_CLAIM_MAPPING,
+                **json.loads(row.claim_mapping or '{}'))
+
+
+def discover(issuer, timeout):
+    """The endpoints of ``issuer`` read from its discovery document.
+
+    The document must name the same issuer (OIDC Discovery 4.3) and its
+    required endpoints.  Every failure is a 400 naming ``discover``: the
+    issuer the caller gave does not serve a usable document.
+    """
+    url = registration.discovery_url(issuer)
+
+    def refuse(why):
+        return errors.BadRequest('Discovery at %s failed: %s' % (url, why),
+                                 code='discovery_failed', field='discover')
+
+    try:
+        resp = requests.get(url, timeout=timeout, allow_redirects=False,
+                            headers={'Accept': 'application/json'})
+    except requests.RequestException as error:
+        raise refuse(type(error).__name__)
+    if resp.status_code != 200:
+        raise refuse('HTTP %d' % resp.status_code)
+    try:
+        document = resp.json()
+    except ValueError:
+        raise refuse('not JSON')
+    if not isinstance(document, dict):
+        raise refuse('not a JSON object')
+    if document.get('issuer') != issuer:
+        raise refuse('it names issuer %r' % (document.get('issuer'),))
+    found = {}
+    for name in ENDPOINTS:
+        value = document.get(name)
+        if value is None and name not in REQUIRED_DISCOVERED:
+            continue
+        if not isinstance(value, str):
+            raise refuse('%s missing' % name)
+        try:
+            registration.check_endpoint(value, name)
+        except registration.Refused as error:
+            raise refuse(str(error))
+        found[name] = value
+    return found
+
+
+def _check(body):
+    try:
+        if 'issuer' in body:
+            registration.check_issuer(body['issuer'])
+        for name in ENDPOINTS:
+            if body.get(name):
+                registration.check_endpoint(body[name], name)
+    except registration.Refused as error:
+        raise errors.BadRequest(str(error), code='invalid_url',
+                                field=error.field)
+
+
+def _apply(row, body, secret_key, discovered):
+    for name in ('name', 'client_id', 'enabled'):
+        if name in body:
+            setattr(row, name, body[name])
+    if 'scopes' in body:
+        row.scopes = ' '.join(body['scopes'])
+    if 'claim_mapping' in body:
+        row.claim_mapping = json.dumps(body['claim_mapping'],
+                                       sort_keys=True)
+    if 'client_secret' in body:
+        secret = body['client_secret']
+        row.client_secret = (encrypt_secret(secret_key, secret)
+                             if secret else None)
+    current = json.loads(row.endpoints) if row.endpoints else {}
+    current.update({name: body[name] for name in ENDPOINTS
+                    if name in body})
+    current.update(discovered or {})
+    row.endpoints = json.dumps({k: v for k, v in current.items() if v},
+                               sort_keys=True)
+
+
+def _refuse_taken(session, idp_id, **values):
+    for column, value in values.items():
+        if value is None:
+            continue
+        model = models.IdentityProvider
+        taken = session.scalars(sa.select(model.id).where(
+            getattr(model, column) == value, model.id != idp_id)).first()
+        if taken:
+            raise errors.Conflict('An IdP with %s %s exists already.'
+                                  % (column, value), code='idp_exists')
+
+
+def create_idp(db, ctx, body, secret_key, timeout):
+    """Register an IdP from a validated ``body`` (see
+    :data:`federation_proxy.schemas.idp.IDP_CREATE`)."""
+    _check(body)
+    discovered = (discover(body['issuer'], timeout)
+                  if body.get('discover') else None)
+    with db.writer.using(ctx) as session:
+        idp_id = communities.new_id()
+        _refuse_taken(session, idp_id, name=body['name'],
+                      issuer=body['issuer'])
+        row = models.IdentityProvider(
+            id=idp_id, issuer=body['issuer'], enabled=True,
+            scopes='openid email profile', claim_mapping='{}')
+        _apply(row, body, secret_key, discovered)
+        session.add(row)
+        session.flush()
+        communities.audit(session, ctx.user_id, 'create', 'idp', row.id,
+                          name=row.name, issuer=row.issuer,
+                          discovered=bool(discovered))
+        session.refresh(row)
+        return row
+
+
+def update_idp(db, ctx, idp_id, body, secret_key, timeout):
+    _check(body)
+    issuer = get_idp(db, ctx, idp_id).issuer
+    discovered = discover(issuer, timeout) if body.get('discover') else None
+    with db.writer.using(ctx) as session:
+        row = communities.require(session, models.IdentityProvider,
+                                  idp_id, 'idp')
+        _refuse_taken(session, idp_id, name=body.get('name'))
+        _apply(row, body, secret_key, discovered)
+        session.flush()
+        communities.audit(session, ctx.user_id, 'update', 'idp', idp_id,
+                          fields=sorted(body))
+        session.refresh(row)
+        return row
+
+
+def get_idp(db, ctx, idp_id):
+    with db.reader.using(ctx) as session:
+        return communities.require(session, models.IdentityProvider,
+                                   idp_id, 'idp')
+
+
+def list_idps(db, ctx, limit, marker=None):
+    query = sa.select(models.IdentityProvider).order_by(
+        models.IdentityProvider.id)
+    if marker:
+        query = query.where(models.IdentityProvider.id > marker)
+    with db.reader.using(ctx) as session:
+        return session.scalars(query.limit(limit)).all()
+
+
+def delete_idp(db, ctx, idp_id):
+    """Remove an IdP; identities at its issuer stay linked (a person may
+    log in again once it is registered again)."""
+    with db.writer.using(ctx) as session:
+        row = communities.require(session, models.IdentityProvider,
+                                  idp_id, 'idp')
+        session.delete(row)
+        communities.audit(session, ctx.user_id, 'delete', 'idp', idp_id,
+                          issuer=row.issuer)
