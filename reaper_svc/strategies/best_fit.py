@@ -31,8 +31,10 @@ class _Host(object):
         self.name = view_host.name
         self.free = list(view_host.free)
         self.need = need
-        self.groups = [[vector, list(ids)]
-                       for vector, ids in view_host.groups]
+        # ids are shared with the view, never copied: taken counts how
+        # many were used from the end of each list.
+        self.groups = view_host.groups
+        self.taken = [0] * len(self.groups)
         self.slots = rules.slots(self.free, need)
 
     def option(self, remaining):
@@ -41,17 +43,23 @@ class _Host(object):
         need = self.need
         more = self.slots + 1
         lacking = [max(n * more - f, 0) for f, n in zip(self.free, need)]
-        counts = [len(ids) for _vector, ids in self.groups]
+        counts = [len(ids) - taken for (_vector, ids), taken in
+                  zip(self.groups, self.taken)]
         picks = []
         while True:
             single = None
             for index, (vector, _ids) in enumerate(self.groups):
                 if counts[index] and all(
                         v >= d for v, d in zip(vector, lacking)):
+                    # More room per victim first, then less waste.
+                    free = [f + v for f, v in zip(self.free, vector)]
+                    gain = min(rules.slots(free, need) - self.slots,
+                               remaining)
                     waste = sum((v - d) / n for v, d, n in
                                 zip(vector, lacking, need))
-                    if single is None or waste < single[0]:
-                        single = (waste, index)
+                    key = (-gain, waste)
+                    if single is None or key < single[0]:
+                        single = (key, index)
             if single is not None:
                 picks.append(single[1])
                 break
@@ -83,7 +91,8 @@ class _Host(object):
         victims = []
         for index in picks:
             vector, ids = self.groups[index]
-            victims.append(ids.pop())
+            self.taken[index] += 1
+            victims.append(ids[len(ids) - self.taken[index]])
             self.free = [f + v for f, v in zip(self.free, vector)]
         self.slots = rules.slots(self.free, self.need)
         return victims

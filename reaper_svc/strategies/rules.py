@@ -48,6 +48,13 @@ class HostView(object):
     capacity: tuple
     groups: list
 
+    def freeable(self):
+        """Free capacity if every candidate went."""
+        free = list(self.free)
+        for vector, ids in self.groups:
+            free = [f + v * len(ids) for f, v in zip(free, vector)]
+        return free
+
     def candidate_ids(self):
         for _vector, ids in self.groups:
             yield from ids
@@ -95,14 +102,18 @@ def build_view(cluster, request, now):
     classes = request.classes
     need = tuple(request.resources[rc] for rc in classes)
     hosts = []
+    vectors = {}
     for host in cluster.hosts.values():
         if not request.allows(host):
             continue
         groups = []
         for key, ids in cluster.candidates(host.name, now):
-            amounts = dict(key)
-            groups.append((tuple(amounts.get(rc, 0) for rc in classes),
-                           ids))
+            vector = vectors.get(key)
+            if vector is None:
+                amounts = dict(key)
+                vector = vectors[key] = tuple(amounts.get(rc, 0)
+                                              for rc in classes)
+            groups.append((vector, ids))
         hosts.append(HostView(
             name=host.name,
             free=tuple(cluster.free(host.name, rc) for rc in classes),
@@ -167,8 +178,8 @@ def select(strategy, cluster, request, now, rng=None):
     view = build_view(cluster, request, now)
     if view.slots() >= request.count:
         return Selection([], 'fits')
-    every = [i for host in view.hosts for i in host.candidate_ids()]
-    if slots_after(view, every) < request.count:
+    if sum(slots(host.freeable(), view.need)
+           for host in view.hosts) < request.count:
         return Selection([], 'unsatisfiable')
     victims = list(strategy.choose(view, rng))
     check(view, victims)
@@ -180,8 +191,16 @@ def check(view, victims):
     """Raise :class:`StrategyError` unless ``victims`` obey the rules."""
     if len(set(victims)) != len(victims):
         raise StrategyError('a victim was chosen twice')
-    allowed = {i for host in view.hosts for i in host.candidate_ids()}
-    outside = [v for v in victims if v not in allowed]
+    hosts = {host.name: host for host in view.hosts}
+    allowed = {}
+    outside = []
+    for victim in victims:
+        server = view.cluster.servers.get(victim)
+        host = hosts.get(server.host) if server is not None else None
+        if host is not None and host.name not in allowed:
+            allowed[host.name] = set(host.candidate_ids())
+        if host is None or victim not in allowed[host.name]:
+            outside.append(victim)
     if outside:
         raise StrategyError('not candidates (not preemptible, protected, '
                             'or on a host the request cannot use): %s'
