@@ -1,0 +1,269 @@
+"""A person joins a VO both ways, through the real API in-process: by
+request (approve, reject) and by invitation (single use, expiring); the
+entitlements follow the membership's status and expiry; every change is
+audited and announced as ``federation.membership.*``."""
+
+import datetime
+
+import sqlalchemy as sa
+
+from federation_proxy.db import models
+from federation_proxy.tests.functional import base
+
+URN = 'urn:geant:example.org:group:%s#127.0.0.1'
+ROLE_URN = 'urn:geant:example.org:group:%s:role=%s#127.0.0.1'
+
+
+def _past(days=1):
+    return datetime.datetime.utcnow() - datetime.timedelta(days=days)
+
+
+class TestRequestFlow(base.FederationTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.manager = self.add_person('alice')
+        self.joiner = self.add_person('bob')
+        self.vo = self.make_vo('astro', [self.manager])
+        self.path = '/v1/vos/%s' % self.vo['id']
+        del self.notifier.sent[:]
+
+    def _ask(self):
+        return self.app.post_json(self.path + '/requests',
+                                  {'reason': 'I study stars.'},
+                                  headers=base.person(self.joiner)).json[
+                                      'request']
+
+    def test_approved_request_gives_entitlement_until_suspended(self):
+        self.assertEqual({'eduperson_entitlement': [], 'groups': []},
+                         self.entitlements(self.joiner))
+        request = self._ask()
+        self.assertEqual('pending', request['status'])
+        self.assertEqual([], self.notifier.events())
+
+        decided = self.app.patch_json(
+            '%s/requests/%s' % (self.path, request['id']),
+            {'status': 'approved'}, headers=base.person(self.manager))
+        self.assertEqual('approved', decided.json['request']['status'])
+        self.assertEqual('alice', decided.json['request']['decided_by'])
+        [(event, payload)] = self.notifier.events()
+        self.assertEqual('federation.membership.create', event)
+        self.assertEqual({'vo_id': self.vo['id'], 'user_id': 'bob',
+                          'role': 'member', 'status': 'active'},
+                         {k: payload[k] for k in ('vo_id', 'user_id',
+                                                  'role', 'status')})
+        self.assertIsNotNone(payload['expires_at'])
+
+        [membership] = [m for m in self.app.get(
+            self.path + '/memberships', headers=base.person(
+                self.manager)).json['memberships'] if m['user_id'] == 'bob']
+        self.assertEqual('active', membership['status'])
+        self.assertEqual(payload['membership_id'], membership['id'])
+        self.assertEqual({'eduperson_entitlement': [
+            URN % 'astro', ROLE_URN % ('astro', 'member')],
+            'groups': ['astro']}, self.entitlements(
+                self.joiner, base.person(self.joiner)))
+
+        self.app.patch_json('%s/memberships/%s' % (self.path,
+                                                   membership['id']),
+                            {'status': 'suspended'},
+                            headers=base.person(self.manager))
+        self.assertEqual({'eduperson_entitlement': [], 'groups': []},
+                         self.entitlements(self.joiner))
+        event, payload = self.notifier.events()[-1]
+        self.assertEqual(('federation.membership.update', 'suspended',
+                          membership['id']),
+                         (event, payload['status'],
+                          payload['membership_id']))
+
+        trail = [(r['actor'], r['action'], r['object_type'])
+                 for r in self.audit(self.vo['id'])]
+        for expected in [('bob', 'create', 'request'),
+                         ('alice', 'approved', 'request'),
+                         ('alice', 'create', 'membership'),
+                         ('alice', 'update', 'membership')]:
+            self.assertIn(expected, trail)
+
+    def test_rejected_request_gives_nothing(self):
+        request = self._ask()
+        self.app.patch_json('%s/requests/%s' % (self.path, request['id']),
+                            {'status': 'rejected'},
+                            headers=base.person(self.manager))
+        self.assertEqual([], self.notifier.events())
+        self.assertEqual([], self.entitlements(self.joiner)['groups'])
+        again = self.app.patch_json(
+            '%s/requests/%s' % (self.path, request['id']),
+            {'status': 'approved'}, headers=base.person(self.manager),
+            expect_errors=True)
+        self.assertEqual((409, 'federation.request_decided'),
+                         (again.status_int,
+                          again.json['errors'][0]['code']))
+
+    def test_manager_of_another_vo_cannot_approve(self):
+        self.add_person('carol')
+        self.make_vo('bio', ['carol'])
+        request = self._ask()
+        del self.notifier.sent[:]
+        resp = self.app.patch_json(
+            '%s/requests/%s' % (self.path, request['id']),
+            {'status': 'approved'}, headers=base.person('carol'),
+            expect_errors=True)
+        self.assertEqual(404, resp.status_int)
+        self.assertEqual([], self.notifier.events())
+
+    def test_expired_membership_gives_no_entitlement(self):
+        membership = self.app.post_json(self.path + '/memberships', {
+            'user_id': self.joiner, 'role': 'member'},
+            headers=base.person(self.manager)).json['membership']
+        self.assertEqual(['astro'], self.entitlements(self.joiner)['groups'])
+        with self.writer() as session:
+            session.execute(sa.update(models.Membership).where(
+                models.Membership.id == membership['id']).values(
+                    expires_at=_past()))
+        self.assertEqual({'eduperson_entitlement': [], 'groups': []},
+                         self.entitlements(self.joiner))
+
+    def test_renewal_extends_expiry_and_reactivates(self):
+        membership = self.app.post_json(self.path + '/memberships', {
+            'user_id': self.joiner, 'role': 'member', 'lifetime_days': 10},
+            headers=base.person(self.manager)).json['membership']
+        with self.writer() as session:
+            session.execute(sa.update(models.Membership).where(
+                models.Membership.id == membership['id']).values(
+                    expires_at=_past(), status='expired'))
+        self.assertEqual([], self.entitlements(self.joiner)['groups'])
+        renewed = self.app.patch_json(
+            '%s/memberships/%s' % (self.path, membership['id']),
+            {'renew_days': 400}, headers=base.person(self.manager)).json[
+                'membership']
+        self.assertEqual('active', renewed['status'])
+        expires = datetime.datetime.strptime(renewed['expires_at'][:19],
+                                             '%Y-%m-%dT%H:%M:%S')
+        self.assertGreater(expires, datetime.datetime.utcnow() +
+                           datetime.timedelta(days=399))
+        self.assertGreater(renewed['expires_at'], membership['expires_at'])
+        self.assertEqual(['astro'], self.entitlements(self.joiner)['groups'])
+        event, payload = self.notifier.events()[-1]
+        self.assertEqual(('federation.membership.update', 'active'),
+                         (event, payload['status']))
+        self.assertEqual(renewed['expires_at'][:19],
+                         payload['expires_at'][:19])
+
+    def test_removal_is_announced_and_audited(self):
+        membership = self.app.post_json(self.path + '/memberships', {
+            'user_id': self.joiner, 'role': 'member'},
+            headers=base.person(self.manager)).json['membership']
+        self.app.delete('%s/memberships/%s' % (self.path, membership['id']),
+                        headers=base.person(self.manager))
+        event, payload = self.notifier.events()[-1]
+        self.assertEqual(('federation.membership.delete', membership['id']),
+                         (event, payload['membership_id']))
+        self.assertEqual([], self.entitlements(self.joiner)['groups'])
+        self.assertIn(('alice', 'delete', 'membership', membership['id']),
+                      [(r['actor'], r['action'], r['object_type'],
+                        r['object_id']) for r in self.audit(self.vo['id'])])
+
+
+class TestInvitationFlow(base.FederationTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.manager = self.add_person('alice')
+        self.invitee = self.add_person('dora', 'dora@example.org')
+        self.vo = self.make_vo('astro', [self.manager])
+        self.path = '/v1/vos/%s' % self.vo['id']
+        self.group = self.app.post_json(self.path + '/groups', {
+            'name': 'optics'}, headers=base.person(self.manager)).json[
+                'group']
+        del self.notifier.sent[:]
+
+    def _invite(self):
+        return self.app.post_json(self.path + '/invitations', {
+            'email': 'dora@example.org', 'group_id': self.group['id']},
+            headers=base.person(self.manager)).json['invitation']
+
+    def _accept(self, token, user_id=None):
+        return self.app.post_json('/v1/invitation_acceptances',
+                                  {'token': token},
+                                  headers=base.person(user_id or
+                                                      self.invitee),
+                                  expect_errors=True)
+
+    def test_accepted_once_then_refused(self):
+        invitation = self._invite()
+        self.assertNotIn('token', self.app.get(
+            '%s/invitations/%s' % (self.path, invitation['id']),
+            headers=base.person(self.manager)).json['invitation'])
+        first = self._accept(invitation['token'])
+        self.assertEqual(201, first.status_int)
+        self.assertEqual(('dora', self.group['id'], 'active'),
+                         (first.json['membership']['user_id'],
+                          first.json['membership']['group_id'],
+                          first.json['membership']['status']))
+        self.assertEqual(['astro:optics'],
+                         self.entitlements(self.invitee)['groups'])
+        [(event, payload)] = self.notifier.events()
+        self.assertEqual(('federation.membership.create', 'dora'),
+                         (event, payload['user_id']))
+
+        self.add_person('eve')
+        second = self._accept(invitation['token'], 'eve')
+        self.assertEqual((404, 'federation.invitation_not_found'),
+                         (second.status_int,
+                          second.json['errors'][0]['code']))
+        self.assertEqual([], self.entitlements('eve')['groups'])
+        shown = self.app.get('%s/invitations/%s' % (
+            self.path, invitation['id']), headers=base.person(
+                self.manager)).json['invitation']
+        self.assertEqual(('accepted', 'dora'),
+                         (shown['status'], shown['accepted_by']))
+        self.assertIn(('dora', 'accept', 'invitation'),
+                      [(r['actor'], r['action'], r['object_type'])
+                       for r in self.audit(self.vo['id'])])
+
+    def test_expired_token_refused(self):
+        invitation = self._invite()
+        with self.writer() as session:
+            session.execute(sa.update(models.Invitation).where(
+                models.Invitation.id == invitation['id']).values(
+                    expires_at=_past(0.001)))
+        resp = self._accept(invitation['token'])
+        self.assertEqual(404, resp.status_int)
+        self.assertEqual([], self.notifier.events())
+        self.assertEqual([], self.entitlements(self.invitee)['groups'])
+
+    def test_deleted_invitation_refused(self):
+        invitation = self._invite()
+        self.app.delete('%s/invitations/%s' % (self.path, invitation['id']),
+                        headers=base.person(self.manager))
+        self.assertEqual(404, self._accept(invitation['token']).status_int)
+
+    def test_unknown_person_cannot_accept(self):
+        invitation = self._invite()
+        self.assertEqual(403, self._accept(invitation['token'],
+                                           'nobody').status_int)
+
+
+class TestIdentities(base.FederationTestCase):
+
+    def test_last_identity_cannot_be_unlinked(self):
+        self.add_person('bob')
+        path = '/v1/users/bob/identities'
+        [only] = self.app.get(path, headers=base.person('bob')).json[
+            'identities']
+        resp = self.app.delete('%s/%s' % (path, only['id']),
+                               headers=base.person('bob'),
+                               expect_errors=True)
+        self.assertEqual((409, 'federation.last_identity'),
+                         (resp.status_int, resp.json['errors'][0]['code']))
+        second = self.app.post_json(path, {
+            'issuer': 'https://social.example.com', 'subject': 'b0b'},
+            headers=base.ADMIN).json['identity']
+        self.app.delete('%s/%s' % (path, only['id']),
+                        headers=base.person('bob'))
+        self.assertEqual([second['id']], [i['id'] for i in self.app.get(
+            path, headers=base.person('bob')).json['identities']])
+        resp = self.app.delete('%s/%s' % (path, second['id']),
+                               headers=base.person('bob'),
+                               expect_errors=True)
+        self.assertEqual(409, resp.status_int)

@@ -1,0 +1,222 @@
+"""Upstream IdPs and relying-party clients through the API: discovery
+from a real HTTP server on 127.0.0.1, secrets that are never shown
+again, and what the database keeps of them."""
+
+import http.server
+import json
+import threading
+
+from oslo_context import context
+import sqlalchemy as sa
+
+from federation_proxy.db import clients as clients_db
+from federation_proxy.db import idps as idps_db
+from federation_proxy.db import models
+from federation_proxy.tests.functional import base
+from svc_common import errors
+
+
+class _Discovery(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.documents[path]`` as JSON (404 otherwise)."""
+
+    def do_GET(self):
+        document = self.server.documents.get(self.path)
+        if document is None:
+            self.send_error(404)
+            return
+        body = json.dumps(document).encode('utf-8')
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class TestIdPs(base.FederationTestCase):
+
+    ctx = context.RequestContext()
+
+    OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy'}
+
+    def setUp(self):
+        super().setUp()
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                                      _Discovery)
+        self.server.documents = {}
+        thread = threading.Thread(target=self.server.serve_forever,
+                                  daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 5)
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+        self.issuer = 'http://127.0.0.1:%d/realm' % self.server.server_port
+
+    def _publish(self, **changes):
+        document = dict({
+            'issuer': self.issuer,
+            'authorization_endpoint': self.issuer + '/auth',
+            'token_endpoint': self.issuer + '/token',
+            'jwks_uri': self.issuer + '/jwks',
+            'userinfo_endpoint': self.issuer + '/userinfo',
+            'response_types_supported': ['code']}, **changes)
+        self.server.documents['/realm/.well-known/openid-configuration'] = (
+            document)
+
+    def _create(self, **body):
+        return self.app.post_json('/v1/idps', dict({
+            'name': 'home', 'issuer': self.issuer, 'client_id': 'proxy',
+            'client_secret': 's3cret-at-the-idp', 'discover': True,
+            'claim_mapping': {'affiliation': 'voperson_affiliation'}},
+            **body), headers=base.ADMIN, expect_errors=True)
+
+    def test_discovered_and_secret_write_only(self):
+        self._publish()
+        resp = self._create()
+        self.assertEqual(201, resp.status_int, resp.body)
+        idp = resp.json['idp']
+        self.assertEqual(
+            (self.issuer + '/auth', self.issuer + '/token',
+             self.issuer + '/jwks', self.issuer + '/userinfo'),
+            (idp['authorization_endpoint'], idp['token_endpoint'],
+             idp['jwks_uri'], idp['userinfo_endpoint']))
+        self.assertTrue(idp['has_client_secret'])
+        self.assertEqual('voperson_affiliation',
+                         idp['claim_mapping']['affiliation'])
+        self.assertEqual('email', idp['claim_mapping']['email'])
+        shown = self.app.get('/v1/idps/%s' % idp['id'],
+                             headers=base.READER)
+        self.assertNotIn(b's3cret', shown.body)
+        self.assertNotIn('client_secret', shown.json['idp'])
+        with self.writer() as session:
+            stored = session.scalar(sa.select(
+                models.IdentityProvider.client_secret))
+        self.assertNotIn('s3cret', stored)
+        self.assertEqual('s3cret-at-the-idp', idps_db.client_secret(
+            self.fixture.db, self.ctx, idp['id'], 'test key of the proxy'))
+        other_key = self.assertRaises(
+            errors.Conflict, idps_db.client_secret, self.fixture.db, self.ctx,
+            idp['id'], 'another key')
+        self.assertEqual(409, other_key.status)
+
+    def test_discovery_refused(self):
+        for changes, why in [({'issuer': 'https://evil.example.org'},
+                              'names issuer'),
+                             ({'token_endpoint': None}, 'token_endpoint'),
+                             ({'jwks_uri': 'ftp://x/jwks'}, 'https')]:
+            self._publish(**changes)
+            resp = self._create()
+            self.assertEqual(400, resp.status_int, changes)
+            error = resp.json['errors'][0]
+            self.assertEqual(('federation.discovery_failed', 'discover'),
+                             (error['code'], error['field']))
+            self.assertIn(why, error['detail'])
+        del self.server.documents[
+            '/realm/.well-known/openid-configuration']
+        self.assertIn('HTTP 404', self._create().json['errors'][0]['detail'])
+        self.assertEqual([], self.app.get('/v1/idps', headers=base.READER)
+                         .json['idps'])
+
+    def test_rediscovery_on_update(self):
+        self._publish()
+        idp = self._create().json['idp']
+        self._publish(token_endpoint=self.issuer + '/token2')
+        updated = self.app.patch_json('/v1/idps/%s' % idp['id'], {
+            'discover': True, 'client_secret': None, 'enabled': False},
+            headers=base.ADMIN).json['idp']
+        self.assertEqual((self.issuer + '/token2', False, False),
+                         (updated['token_endpoint'],
+                          updated['has_client_secret'], updated['enabled']))
+
+    def test_plain_http_only_on_loopback(self):
+        resp = self._create(issuer='http://idp.example.org', discover=False)
+        self.assertEqual((400, 'issuer'), (resp.status_int,
+                                           resp.json['errors'][0]['field']))
+
+    def test_manual_endpoints_and_duplicates(self):
+        body = {'issuer': 'https://idp.example.org', 'discover': False,
+                'token_endpoint': 'https://idp.example.org/token'}
+        self.assertEqual(201, self._create(**body).status_int)
+        again = self._create(**dict(body, name='other'))
+        self.assertEqual((409, 'federation.idp_exists'),
+                         (again.status_int,
+                          again.json['errors'][0]['code']))
+
+
+class TestIdPWithoutKey(base.FederationTestCase):
+
+    def test_secret_refused_public_client_accepted(self):
+        body = {'name': 'home', 'issuer': 'https://idp.example.org',
+                'client_id': 'proxy'}
+        resp = self.app.post_json('/v1/idps', dict(
+            body, client_secret='x'), headers=base.ADMIN,
+            expect_errors=True)
+        self.assertEqual((409, 'federation.secret_key_unset'),
+                         (resp.status_int, resp.json['errors'][0]['code']))
+        created = self.app.post_json('/v1/idps', body, headers=base.ADMIN)
+        self.assertFalse(created.json['idp']['has_client_secret'])
+
+
+class TestClients(base.FederationTestCase):
+
+    ctx = context.RequestContext()
+
+    def _create(self, **body):
+        return self.app.post_json('/v1/clients', dict({
+            'name': 'leaf keystone',
+            'grant_types': ['authorization_code', 'refresh_token'],
+            'redirect_uris': ['https://leaf.example.org/redirect_uri']},
+            **body), headers=base.ADMIN, expect_errors=True)
+
+    def test_secret_returned_once_and_stored_hashed(self):
+        created = self._create().json['client']
+        secret = created['secret']
+        self.assertGreaterEqual(len(secret), 40)
+        shown = self.app.get('/v1/clients/%s' % created['id'],
+                             headers=base.READER).json['client']
+        self.assertNotIn('secret', shown)
+        listed = self.app.get('/v1/clients', headers=base.READER)
+        self.assertNotIn(secret.encode('ascii'), listed.body)
+        row = clients_db.get_client(self.fixture.db, self.ctx, created['id'])
+        self.assertNotIn(secret, row.secret_hash)
+        self.assertTrue(clients_db.check_secret(row, secret))
+        self.assertFalse(clients_db.check_secret(row, secret + 'x'))
+
+        rotated = self.app.patch_json('/v1/clients/%s' % created['id'], {
+            'rotate_secret': True}, headers=base.ADMIN).json['client']
+        row = clients_db.get_client(self.fixture.db, self.ctx, created['id'])
+        self.assertFalse(clients_db.check_secret(row, secret))
+        self.assertTrue(clients_db.check_secret(row, rotated['secret']))
+
+    def test_public_client_has_no_secret(self):
+        created = self._create(public=True, id='openstack-cli',
+                               grant_types=[
+                                   'urn:ietf:params:oauth:grant-type:'
+                                   'device_code', 'refresh_token'],
+                               redirect_uris=[]).json['client']
+        self.assertEqual(('openstack-cli', True),
+                         (created['id'], created['public']))
+        self.assertNotIn('secret', created)
+
+    def test_refused_registrations(self):
+        for body, field in [
+                ({'redirect_uris': []}, 'redirect_uris'),
+                ({'redirect_uris': ['http://leaf.example.org/cb']},
+                 'redirect_uris'),
+                ({'redirect_uris': ['https://leaf.example.org/cb#x']},
+                 'redirect_uris'),
+                ({'public': True, 'grant_types': ['client_credentials']},
+                 'grant_types'),
+                ({'grant_types': ['refresh_token']}, 'grant_types'),
+                ({'grant_types': ['implicit']}, 'grant_types/0')]:
+            resp = self._create(**body)
+            self.assertEqual((400, field), (resp.status_int,
+                                            resp.json['errors'][0].get(
+                                                'field')), body)
+        self.assertEqual([], self.app.get(
+            '/v1/clients', headers=base.READER).json['clients'])
+        loopback = self._create(
+            redirect_uris=['http://127.0.0.1:8400/callback'])
+        self.assertEqual(201, loopback.status_int)
