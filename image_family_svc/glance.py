@@ -2,26 +2,76 @@
 
 The engine and the API hand every committed change (a
 :class:`image_family_svc.notifications.Event`) to the driver named by
-``[image_family] glance_driver``.  What a driver that talks to Glance
-does with them (through keystoneauth1):
+``[image_family] glance_driver``:
 
-* ``image_family.transition`` to ``deprecated`` or further: set
-  ``os_hidden`` on the image; back to ``active``/``beta``: clear it;
-* ``image_family.membership.join``: write the family properties on the
-  image;
-* an image newly ``active``: queue it for the image cache of the
-  configured Glance API nodes;
-* ``image_family.transition`` to ``deleted``: delete the image through
-  Glance's API (it is unused by then).
+``noop``
+    Glance is not changed: the service keeps its own record and
+    announces changes on the bus.
+``glance``
+    Glance's image API, through a keystoneauth1 adapter configured by
+    ``[glance]`` (see :mod:`image_family_svc.conf.glance`):
+
+    * ``image_family.membership.join`` and every
+      ``image_family.transition``: the image's properties say its family
+      (``[image_family] family_property``), its state
+      (``[glance] state_property``) and its successor
+      (``[glance] successor_property``), and ``os_hidden`` is true from
+      ``deprecated`` on (``deprecated``, ``obsolete``,
+      ``pending_delete``), false before.  Only what differs is patched,
+      so a change that Glance already shows sends nothing (and Glance
+      announces no ``image.update``).
+    * a transition that makes an image the family's latest: the image is
+      queued for the image cache of every ``[glance] cache_api_urls``
+      node (``PUT /v2/cache/{image_id}``, Glance's cache API since
+      2023.2; Glance 33 starts caching a queued image at once in a
+      worker thread of that API node; a node without
+      ``image_cache_dir`` answers 404 and is skipped with a warning);
+    * a transition to ``deleted`` (the lifecycle allows it only once no
+      server uses the image): ``DELETE /v2/images/{image_id}``;
+    * ``image_family.membership.leave``: the family, state and successor
+      properties are removed (so that a later ``image.update`` does not
+      bring the image back) and ``os_hidden`` is cleared; an image gone
+      from Glance is left alone.
 
 Glance's deactivate is never used for ``obsolete``: it would stop Nova
-from downloading the image for a live migration.
+from downloading the image for a live migration or an evacuation.  An
+obsolete image is hidden; new boots from it are refused by the Nova
+scheduler filter (:mod:`image_family_svc.hooks.nova_filter`).
 
-Only the ``noop`` driver exists so far: the service keeps its own record
-and announces changes on the bus, and Glance is not changed.
+A failure is logged by :func:`image_family_svc.notifications.publish` and
+does not undo the change; the next change of the image writes the whole
+state again.
 """
 
 import abc
+import logging
+import threading
+import weakref
+
+from keystoneauth1 import loading as ks_loading
+
+from image_family_svc import lifecycle as lc
+from image_family_svc import notifications
+from svc_common.clients import rest
+
+LOG = logging.getLogger(__name__)
+
+GROUP = 'glance'
+#: States in which an image is hidden from Glance's default lists.
+HIDDEN_STATES = frozenset([lc.DEPRECATED, lc.OBSOLETE, lc.PENDING_DELETE,
+                           lc.DELETED])
+PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
+
+
+class GlanceDriverError(Exception):
+    """Glance refused or failed a request of the driver."""
+
+    def __init__(self, response):
+        self.status_code = response.status_code
+        super().__init__('%s %s -> %d: %s' % (
+            response.request.method if response.request is not None
+            else '?', response.url, response.status_code,
+            (response.text or '')[:500]))
 
 
 class GlanceDriver(metaclass=abc.ABCMeta):
@@ -35,13 +85,194 @@ class GlanceDriver(metaclass=abc.ABCMeta):
 class NoopDriver(GlanceDriver):
     """Leaves Glance alone."""
 
+    def __init__(self, conf=None):
+        pass
+
     def event(self, event):
         pass
 
 
-DRIVERS = {'noop': NoopDriver}
+def desired_properties(family, state, successor_id, names):
+    """The image properties (and ``os_hidden``) that say ``state``.
+
+    :param names: ``(family_property, state_property,
+        successor_property)``; a value of None means "absent".
+    """
+    family_property, state_property, successor_property = names
+    return {family_property: family,
+            state_property: state,
+            successor_property: successor_id,
+            'os_hidden': state in HIDDEN_STATES}
+
+
+def patch_for(image, desired):
+    """The JSON patch that turns ``image`` (Glance's image document) into
+    one with the ``desired`` properties; empty when nothing differs."""
+    ops = []
+    for name, value in sorted(desired.items()):
+        if value is None:
+            if name in image:
+                ops.append({'op': 'remove', 'path': '/%s' % name})
+        elif image.get(name) != value:
+            ops.append({'op': 'replace' if name in image else 'add',
+                        'path': '/%s' % name, 'value': value})
+    return ops
+
+
+def becomes_latest(payload):
+    """True if a transition event leaves a latest image that may be new:
+    the image itself became active and latest, or it stopped being an
+    active image (a rollback or a supersede makes another the latest)."""
+    latest_id = payload.get('latest_id')
+    if not latest_id:
+        return False
+    if payload.get('to_state') == lc.ACTIVE:
+        return latest_id == payload.get('image_id')
+    return payload.get('from_state') == lc.ACTIVE
+
+
+class GlanceApiDriver(GlanceDriver):
+    """Glance's image API (see the module documentation).
+
+    :param conf: the service's ``ConfigOpts`` (``[glance]``,
+        ``[image_family] family_property``)
+    :param adapter: a keystoneauth1 ``Adapter`` of Glance (tests);
+        by default one from ``[glance]``
+    """
+
+    def __init__(self, conf, adapter=None):
+        self.conf = conf
+        opts = conf[GROUP]
+        self.names = (conf.image_family.family_property,
+                      opts.state_property, opts.successor_property)
+        self._adapter = adapter
+        self._lock = threading.Lock()
+
+    @property
+    def adapter(self):
+        with self._lock:
+            if self._adapter is None:
+                self._adapter = _adapter_from_conf(self.conf)
+            return self._adapter
+
+    def _request(self, method, url, ok=(200, 201, 204), **kwargs):
+        response = self.adapter.request(url, method, raise_exc=False,
+                                        **kwargs)
+        if response.status_code not in ok:
+            raise GlanceDriverError(response)
+        return response
+
+    def event(self, event):
+        payload = event.payload
+        image_id = payload.get('image_id')
+        if not image_id:
+            return
+        if event.event_type == notifications.TRANSITION:
+            self._transition(image_id, payload)
+        elif event.event_type == notifications.JOIN:
+            self.write_state(image_id, payload.get('family'),
+                             payload.get('state'), None)
+        elif event.event_type == notifications.LEAVE:
+            self.write_state(image_id, None, None, None, missing_ok=True)
+
+    def _transition(self, image_id, payload):
+        state = payload.get('to_state')
+        if state == lc.DELETED:
+            self.delete_image(image_id)
+            return
+        self.write_state(image_id, payload.get('family'), state,
+                         payload.get('successor_id'))
+        if becomes_latest(payload):
+            self.precache(payload['latest_id'])
+
+    def get_image(self, image_id):
+        """Glance's image document, or None if Glance has no such image."""
+        response = self._request('GET', '/v2/images/%s' % image_id,
+                                 ok=(200, 404))
+        return None if response.status_code == 404 else response.json()
+
+    def write_state(self, image_id, family, state, successor_id,
+                    missing_ok=False):
+        """Patch the image so that its properties say ``state``; returns
+        the patch sent (empty: nothing differed).
+
+        ``state`` None removes the family's properties (the image left).
+        """
+        image = self.get_image(image_id)
+        if image is None:
+            if not missing_ok:
+                LOG.warning('Image %s is not in Glance: its state %s is '
+                            'not written there.', image_id, state)
+            return []
+        ops = patch_for(image, desired_properties(family, state,
+                                                  successor_id, self.names))
+        if ops:
+            self._request('PATCH', '/v2/images/%s' % image_id, json=ops,
+                          headers={'Content-Type': PATCH_TYPE})
+            LOG.info('Image %s in Glance now says %s (%s).', image_id,
+                     state, ', '.join(op['path'][1:] for op in ops))
+        return ops
+
+    def delete_image(self, image_id):
+        """Delete the image in Glance; True if it was there."""
+        if not self.conf[GROUP].delete_images:
+            LOG.info('Image %s is deleted in its family; [glance] '
+                     'delete_images is off, so it stays in Glance.',
+                     image_id)
+            return False
+        response = self._request('DELETE', '/v2/images/%s' % image_id,
+                                 ok=(204, 404))
+        if response.status_code == 204:
+            LOG.info('Deleted image %s in Glance: its lifecycle reached '
+                     'deleted and no server uses it.', image_id)
+        return response.status_code == 204
+
+    def precache(self, image_id):
+        """Queue ``image_id`` for the image cache of each configured API
+        node; returns the nodes that accepted it."""
+        accepted = []
+        for url in self.conf[GROUP].cache_api_urls:
+            cache_url = '%s/v2/cache/%s' % (url.rstrip('/'), image_id)
+            try:
+                self._request('PUT', cache_url, ok=(200, 202, 204))
+            except GlanceDriverError as error:
+                LOG.warning('Glance API node %s did not queue image %s for '
+                            'its cache (its image cache may be off): %s',
+                            url, image_id, error)
+                continue
+            accepted.append(url)
+        if accepted:
+            LOG.info('Image %s queued for the image cache of %s.', image_id,
+                     ', '.join(accepted))
+        return accepted
+
+
+def _adapter_from_conf(conf):
+    auth = ks_loading.load_auth_from_conf_options(conf, GROUP)
+    session = ks_loading.load_session_from_conf_options(conf, GROUP,
+                                                        auth=auth)
+    return ks_loading.load_adapter_from_conf_options(
+        conf, GROUP, session=session,
+        service_type=conf[GROUP].service_type or 'image',
+        endpoint_override=rest.api_root(conf[GROUP].endpoint_override))
+
+
+DRIVERS = {'noop': NoopDriver, 'glance': GlanceApiDriver}
+
+# One driver per configuration: the API asks for it on every request.
+_loaded = {}
+_loaded_lock = threading.Lock()
 
 
 def load_driver(conf):
-    """The driver ``[image_family] glance_driver`` names."""
-    return DRIVERS[conf.image_family.glance_driver]()
+    """The driver ``[image_family] glance_driver`` names, made once per
+    ``conf`` object."""
+    with _loaded_lock:
+        entry = _loaded.get(id(conf))
+        if entry is not None and entry[0]() is conf:
+            return entry[1]
+        for key in [k for k, (ref, _) in _loaded.items() if ref() is None]:
+            del _loaded[key]
+        driver = DRIVERS[conf.image_family.glance_driver](conf)
+        _loaded[id(conf)] = (weakref.ref(conf), driver)
+        return driver

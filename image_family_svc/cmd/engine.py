@@ -8,7 +8,10 @@ On :mod:`svc_common.engine.runner`, so several hosts can run it:
 * on the leader only, every ``[image_family] schedule_interval``
   seconds: apply the scheduled transitions that are due, retention, and
   deletion of ``pending_delete`` images no server uses; and forget the
-  ids of notifications older than ``processed_message_retention``.
+  ids of notifications older than ``processed_message_retention``;
+* on the leader only, every ``[image_family] usage_reconcile_interval``
+  seconds: the usage reconciliation with Nova's API
+  (:mod:`image_family_svc.usage_reconcile`).
 
 Every change is announced on the bus (``image_family.*``) and handed to
 the Glance driver.
@@ -25,6 +28,7 @@ from image_family_svc import glance
 from image_family_svc import listeners
 from image_family_svc import notifications
 from image_family_svc import service
+from image_family_svc import usage_reconcile
 from svc_common import config
 from svc_common import context
 from svc_common.db import database
@@ -35,6 +39,7 @@ LOG = logging.getLogger(__name__)
 
 SCHEDULE_TASK = 'apply-scheduled-transitions'
 PURGE_TASK = 'purge-processed-messages'
+RECONCILE_TASK = 'reconcile-image-usage'
 
 
 def apply_schedule(db, notifier=None, driver=None, now=None):
@@ -72,6 +77,12 @@ def build_runner(conf, db, member_id=None, notifier=None):
                         run_on_election=True)
     runner.add_periodic(PURGE_TASK, 3600,
                         functools.partial(purge_messages, conf, db))
+    interval = conf.image_family.usage_reconcile_interval
+    if interval:
+        reconciler = usage_reconcile.Reconciler(
+            conf, db, notifier, driver,
+            stopping=lambda: runner.stopping)
+        runner.add_periodic(RECONCILE_TASK, interval, reconciler.run)
     return runner
 
 

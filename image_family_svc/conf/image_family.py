@@ -55,11 +55,21 @@ def _opts():
                  'kept to recognise a redelivery. Must exceed the longest '
                  'time a notification can wait in a queue.'),
         cfg.StrOpt(
-            'glance_driver', default='noop', choices=['noop'],
+            'glance_driver', default='noop', choices=['noop', 'glance'],
             help='How Glance is kept in step with the lifecycle. noop: '
-                 'Glance is not changed (hiding, properties, cache '
-                 'pre-seeding and deletion through Glance come with the '
-                 'glance driver).'),
+                 'Glance is not changed. glance: through Glance\'s API '
+                 '(options in [glance]): os_hidden on deprecated and later '
+                 'images, the family, state and successor written as image '
+                 'properties, a new latest image queued for the image '
+                 'cache of [glance] cache_api_urls, and images deleted '
+                 'once their lifecycle says deleted.'),
+        cfg.IntOpt(
+            'usage_reconcile_interval', default=3600, min=0,
+            help='Seconds between two reconciliations (leader only) of '
+                 'the server count of every family member with Nova\'s '
+                 'API (GET /servers/detail?image=<id>&all_tenants=1, '
+                 'credentials in [nova]), which corrects counts that a '
+                 'lost notification left wrong. 0: never.'),
     ]
 
 

@@ -1,0 +1,51 @@
+"""The ``[glance]`` option group: how the ``glance`` driver reaches Glance.
+
+keystoneauth1's session, auth and adapter options (``auth_type``,
+``auth_url``, ``username`` ..., ``endpoint_override``,
+``valid_interfaces``, ``region_name``) plus what the driver writes and
+where it pre-seeds the image cache.
+"""
+
+from oslo_config import cfg
+
+from svc_common.clients import rest
+
+GROUP = 'glance'
+
+
+def _opts():
+    return [
+        cfg.StrOpt(
+            'state_property', default='arbiter_family_state',
+            help='Image property in which the glance driver writes the '
+                 'image\'s lifecycle state (testing, beta, active, '
+                 'deprecated, obsolete, pending_delete).'),
+        cfg.StrOpt(
+            'successor_property', default='arbiter_family_successor',
+            help='Image property in which the glance driver writes the id '
+                 'of the image\'s successor (removed when it has none).'),
+        cfg.ListOpt(
+            'cache_api_urls', default=[],
+            help='Root URLs of each Glance API node (for example '
+                 'http://glance-1.internal:9292), not of a load balancer '
+                 'in front of them: a newly promoted latest image is '
+                 'queued for the image cache of each node with PUT '
+                 '/v2/cache/{image_id} (Glance 2023.2 and later; the node '
+                 'must have [DEFAULT] image_cache_dir set). Empty: no '
+                 'pre-seeding.'),
+        cfg.BoolOpt(
+            'delete_images', default=True,
+            help='Delete an image through Glance\'s API when its lifecycle '
+                 'reaches deleted (no server uses it any more). false: '
+                 'only the image family record says deleted and the image '
+                 'stays in Glance, hidden, for an operator to remove.'),
+    ]
+
+
+def register_opts(conf):
+    conf.register_opts(_opts(), group=GROUP)
+    rest.register_opts(conf, GROUP)
+
+
+def list_opts():
+    return [(GROUP, _opts() + rest.list_opts(GROUP)[0][1])]

@@ -1,0 +1,89 @@
+"""Corrections of the server counts from what Nova says.
+
+The counts come from Nova's notifications (:mod:`image_family_svc.db.usage`),
+one ``image_servers`` row per server.  A lost ``instance.delete.end``
+leaves a row too many (and an image that can never be deleted); a lost
+``instance.create.end`` one too few (and an image deleted under a server).
+:func:`set_servers` makes the rows of one image those that Nova listed:
+
+* a listed server without a row gets one (a row of the same server for
+  another image moves: the server was rebuilt from this one);
+* a row of a server Nova did not list goes, unless it was written after
+  the listing began (its ``instance.create.end`` arrived meanwhile).
+
+The count is then the number of rows, and a ``pending_delete`` image that
+no server uses is deleted, as when the last server's notification comes.
+Lock order as in :mod:`image_family_svc.db.members`: the family's row,
+then the usage counters.
+"""
+
+import sqlalchemy as sa
+
+from image_family_svc.db import families as families_db
+from image_family_svc.db import members as members_db
+from image_family_svc.db import models
+from image_family_svc import lifecycle as lc
+
+
+def member_image_ids(db, ctx):
+    """The images of every family that are not ``deleted``."""
+    with db.reader.using(ctx) as session:
+        return sorted(session.scalars(sa.select(
+            models.FamilyImage.image_id).where(
+            models.FamilyImage.state != lc.DELETED)))
+
+
+def _recount(session, image_id, at):
+    servers = session.scalar(sa.select(sa.func.count()).select_from(
+        models.ImageServer).where(models.ImageServer.image_id == image_id))
+    usage = session.get(models.ImageUsage, image_id, with_for_update=True)
+    if usage is None:
+        usage = models.ImageUsage(image_id=image_id, servers=0,
+                                  updated_at=at)
+        session.add(usage)
+    before = usage.servers
+    usage.servers = servers
+    usage.updated_at = at
+    session.flush()
+    return before, servers
+
+
+def set_servers(db, ctx, image_id, server_ids, listed_at):
+    """Make the servers of ``image_id`` those Nova listed at
+    ``listed_at`` (naive UTC).
+
+    :returns: ``(before, after, events)``: the counts and the events of a
+        deletion that the new count allows.
+    """
+    with db.writer.using(ctx) as session:
+        member = session.get(models.FamilyImage, image_id)
+        if member is None:
+            return None, None, []
+        family = families_db.lock_family(session, member.family_id)
+        at = families_db.now()
+        rows = {row.server_id: row for row in session.scalars(
+            sa.select(models.ImageServer).where(
+                models.ImageServer.image_id == image_id))}
+        moved_from = set()
+        for server_id in set(server_ids) - set(rows):
+            row = session.get(models.ImageServer, server_id)
+            if row is None:
+                session.add(models.ImageServer(
+                    server_id=server_id, image_id=image_id, created_at=at))
+            else:
+                moved_from.add(row.image_id)
+                row.image_id = image_id
+        for server_id, row in rows.items():
+            if server_id not in server_ids and row.created_at < listed_at:
+                session.delete(row)
+        session.flush()
+        before, after = _recount(session, image_id, at)
+        for other in sorted(moved_from):
+            _recount(session, other, at)
+        family_rows = members_db.family_rows(session, family.id)
+        members = {i: members_db.as_member(r)
+                   for i, r in family_rows.items()}
+        changes = lc.usage_changed(members, image_id, after)
+        events = members_db.apply_changes(session, family, family_rows,
+                                          changes, ctx, None)
+        return before, after, events

@@ -1,0 +1,236 @@
+"""The glance driver's requests, against a stand-in of Glance's image API
+(the real Glance is driven in
+:mod:`image_family_svc.tests.functional.test_end_to_end`), and the
+parsing of Nova's and Cinder's answers for the usage reconciliation."""
+
+import json
+
+import testtools
+
+from image_family_svc.clients import compute
+from image_family_svc import glance
+from image_family_svc import notifications
+from image_family_svc import service
+from svc_common import config
+
+
+class Response(object):
+    def __init__(self, status_code, body=None, url=''):
+        self.status_code = status_code
+        self._body = body
+        self.url = url
+        self.text = json.dumps(body) if body is not None else ''
+        self.request = None
+
+    def json(self):
+        return self._body
+
+
+class FakeGlance(object):
+    """Glance's image API as a keystoneauth1 adapter sees it."""
+
+    def __init__(self, images=None, cache_status=202):
+        self.images = images or {}
+        self.calls = []
+        self.cache_status = cache_status
+
+    def request(self, url, method, raise_exc=True, **kwargs):
+        self.calls.append((method, url, kwargs.get('json')))
+        if '/v2/cache/' in url:
+            return Response(self.cache_status, url=url)
+        image_id = url.rsplit('/', 1)[-1]
+        image = self.images.get(image_id)
+        if image is None:
+            return Response(404, {'message': 'not found'}, url)
+        if method == 'GET':
+            return Response(200, dict(image), url)
+        if method == 'DELETE':
+            del self.images[image_id]
+            return Response(204, url=url)
+        if method == 'PATCH':
+            for op in kwargs['json']:
+                name = op['path'][1:]
+                if op['op'] == 'remove':
+                    del image[name]
+                else:
+                    image[name] = op['value']
+            return Response(200, dict(image), url)
+        raise AssertionError(method)
+
+    def writes(self):
+        return [c for c in self.calls if c[0] != 'GET']
+
+
+def transition(image_id, from_state, to_state, successor=None,
+               latest=None):
+    return notifications.Event(notifications.TRANSITION, {
+        'image_id': image_id, 'family': 'centos-7', 'from_state': from_state,
+        'to_state': to_state, 'successor_id': successor,
+        'latest_id': latest})
+
+
+class TestGlanceApiDriver(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.conf = config.build_conf(service.SPEC, overrides={
+            ('image_family', 'glance_driver'): 'glance',
+            ('glance', 'cache_api_urls'): ['http://g1:9292',
+                                           'http://g2:9292/']})
+        self.glance = FakeGlance({'img-1': {'id': 'img-1',
+                                            'os_hidden': False,
+                                            'arbiter_family': 'centos-7'},
+                                  'img-2': {'id': 'img-2',
+                                            'os_hidden': False}})
+        self.driver = glance.GlanceApiDriver(self.conf, adapter=self.glance)
+
+    def test_load_driver_by_name_once_per_conf(self):
+        driver = glance.load_driver(self.conf)
+        self.assertIsInstance(driver, glance.GlanceApiDriver)
+        self.assertIs(driver, glance.load_driver(self.conf))
+        noop = config.build_conf(service.SPEC)
+        self.assertIsInstance(glance.load_driver(noop), glance.NoopDriver)
+
+    def test_join_writes_state_and_family(self):
+        self.driver.event(notifications.Event(notifications.JOIN, {
+            'image_id': 'img-2', 'family': 'centos-7', 'state': 'testing'}))
+        self.assertEqual({'id': 'img-2', 'os_hidden': False,
+                          'arbiter_family': 'centos-7',
+                          'arbiter_family_state': 'testing'},
+                         self.glance.images['img-2'])
+
+    def test_deprecate_hides_and_names_successor(self):
+        self.driver.event(transition('img-1', 'active', 'deprecated',
+                                     successor='img-2', latest='img-2'))
+        image = self.glance.images['img-1']
+        self.assertTrue(image['os_hidden'])
+        self.assertEqual('deprecated', image['arbiter_family_state'])
+        self.assertEqual('img-2', image['arbiter_family_successor'])
+        # Deprecating the latest hands "latest" to img-2: pre-seeded.
+        self.assertEqual(
+            [('PUT', 'http://g1:9292/v2/cache/img-2', None),
+             ('PUT', 'http://g2:9292/v2/cache/img-2', None)],
+            [c for c in self.glance.writes() if c[0] == 'PUT'])
+
+    def test_obsolete_is_hidden_never_deactivated(self):
+        self.driver.event(transition('img-1', 'deprecated', 'obsolete'))
+        self.assertTrue(self.glance.images['img-1']['os_hidden'])
+        self.assertEqual(['PATCH'], [c[0] for c in self.glance.writes()])
+        self.assertNotIn('deactivate', str(self.glance.calls))
+
+    def test_promotion_to_latest_is_precached_on_every_node(self):
+        self.driver.event(transition('img-2', 'testing', 'active',
+                                     latest='img-2'))
+        puts = [c[1] for c in self.glance.writes() if c[0] == 'PUT']
+        self.assertEqual(['http://g1:9292/v2/cache/img-2',
+                          'http://g2:9292/v2/cache/img-2'], puts)
+
+    def test_active_but_not_latest_is_not_precached(self):
+        self.driver.event(transition('img-2', 'testing', 'active',
+                                     latest='img-1'))
+        self.assertNotIn('PUT', [c[0] for c in self.glance.writes()])
+
+    def test_node_without_cache_is_skipped(self):
+        self.glance.cache_status = 404
+        self.assertEqual([], self.driver.precache('img-1'))
+
+    def test_undeprecate_clears_hidden_and_successor(self):
+        self.glance.images['img-1'].update(
+            os_hidden=True, arbiter_family_state='deprecated',
+            arbiter_family_successor='img-2')
+        self.driver.event(transition('img-1', 'deprecated', 'active',
+                                     latest='img-1'))
+        image = self.glance.images['img-1']
+        self.assertFalse(image['os_hidden'])
+        self.assertNotIn('arbiter_family_successor', image)
+
+    def test_unchanged_state_sends_no_patch(self):
+        self.glance.images['img-1'].update(
+            os_hidden=True, arbiter_family_state='obsolete')
+        self.driver.event(transition('img-1', 'deprecated', 'obsolete'))
+        self.assertEqual([], self.glance.writes())
+
+    def test_deleted_deletes_in_glance(self):
+        self.driver.event(transition('img-1', 'pending_delete', 'deleted'))
+        self.assertNotIn('img-1', self.glance.images)
+        # Already gone: nothing to do, no error.
+        self.driver.event(transition('img-1', 'pending_delete', 'deleted'))
+
+    def test_delete_images_off_keeps_the_image(self):
+        self.conf.set_override('delete_images', False, group='glance')
+        self.driver.event(transition('img-1', 'pending_delete', 'deleted'))
+        self.assertIn('img-1', self.glance.images)
+
+    def test_leave_removes_family_properties(self):
+        self.glance.images['img-1'].update(
+            os_hidden=True, arbiter_family_state='deprecated')
+        self.driver.event(notifications.Event(notifications.LEAVE, {
+            'image_id': 'img-1', 'family': 'centos-7'}))
+        self.assertEqual({'id': 'img-1', 'os_hidden': False},
+                         self.glance.images['img-1'])
+        # An image deleted in Glance leaves quietly.
+        self.driver.event(notifications.Event(notifications.LEAVE, {
+            'image_id': 'gone', 'family': 'centos-7'}))
+
+    def test_glance_error_is_raised(self):
+        class Refusing(FakeGlance):
+            def request(self, url, method, **kwargs):
+                if method == 'PATCH':
+                    return Response(403, {'message': 'no'}, url)
+                return super().request(url, method, **kwargs)
+        driver = glance.GlanceApiDriver(self.conf,
+                                        adapter=Refusing(self.glance.images))
+        self.assertRaises(glance.GlanceDriverError, driver.event,
+                          transition('img-1', 'active', 'deprecated'))
+
+
+class FakeNova(object):
+    def __init__(self, servers):
+        self.servers = servers
+        self.params = []
+
+    def get(self, path, params=None, raise_exc=True, **kwargs):
+        self.params.append(dict(params))
+        start = 0
+        if params.get('marker'):
+            start = [s['id'] for s in self.servers].index(
+                params['marker']) + 1
+        page = [s for s in self.servers
+                if s['image'] == params['image']][start:start +
+                                                  params['limit']]
+        return Response(200, {'servers': page})
+
+
+class TestUsageParsing(testtools.TestCase):
+
+    def test_servers_of_image_follows_pages(self):
+        servers = [{'id': 's%02d' % i, 'image': 'img',
+                    compute.HOST: 'cmp1', 'status': 'ACTIVE'}
+                   for i in range(7)]
+        servers.append({'id': 'never-built', 'image': 'img',
+                        compute.HOST: None, 'status': 'ERROR'})
+        servers.append({'id': 'offloaded', 'image': 'img',
+                        compute.HOST: None,
+                        'status': 'SHELVED_OFFLOADED'})
+        nova = FakeNova(servers)
+        found = compute.servers_of_image(nova, 'img', page_size=3)
+        self.assertEqual({'s%02d' % i for i in range(7)} | {'offloaded'},
+                         found)
+        self.assertEqual(4, len(nova.params))
+        self.assertEqual('1', str(nova.params[0]['all_tenants']))
+        self.assertEqual('s02', nova.params[1]['marker'])
+
+    def test_volume_backed_servers(self):
+        volumes = [
+            {'id': 'v1', 'volume_image_metadata': {'image_id': 'img-1'},
+             'attachments': [{'server_id': 'srv-1'}]},
+            {'id': 'v2', 'volume_image_metadata': {'image_id': 'img-1'},
+             'attachments': [{'server_id': 'srv-2'},
+                             {'server_id': None}]},
+            # Not from an image, or attached to nothing: no server counts.
+            {'id': 'v3', 'attachments': [{'server_id': 'srv-3'}]},
+            {'id': 'v4', 'volume_image_metadata': {'image_id': 'img-2'},
+             'attachments': []},
+        ]
+        self.assertEqual({'img-1': {'srv-1', 'srv-2'}},
+                         compute.volume_backed_servers(volumes))

@@ -1,0 +1,102 @@
+"""The usage reconciliation of ``image-family-engine`` (leader only).
+
+Every ``[image_family] usage_reconcile_interval`` seconds, for each image
+of every family that is not deleted: ask Nova which servers run from it
+(:func:`image_family_svc.clients.compute.servers_of_image`), add the
+volume-backed servers that Cinder's ``volume_image_metadata`` names when
+``[cinder] enabled`` is set, and make the service's record say the same
+(:func:`image_family_svc.db.reconcile.set_servers`).  Corrections are
+logged; a ``pending_delete`` image found unused is deleted (and the
+Glance driver told).  One image at a time, so that the engine can stop
+between two.
+"""
+
+import logging
+
+from keystoneauth1 import loading as ks_loading
+
+from image_family_svc.clients import compute
+from image_family_svc.db import families as families_db
+from image_family_svc.db import reconcile as reconcile_db
+from image_family_svc import notifications
+from svc_common.clients import rest
+from svc_common import context
+
+LOG = logging.getLogger(__name__)
+
+
+def adapter_from_conf(conf, group, service_type):
+    """A keystoneauth1 adapter configured by ``[group]``."""
+    auth = ks_loading.load_auth_from_conf_options(conf, group)
+    session = ks_loading.load_session_from_conf_options(conf, group,
+                                                        auth=auth)
+    return ks_loading.load_adapter_from_conf_options(
+        conf, group, session=session,
+        service_type=conf[group].service_type or service_type,
+        endpoint_override=rest.api_root(conf[group].endpoint_override))
+
+
+class Reconciler(object):
+    """One reconciliation per :meth:`run` (see the module documentation).
+
+    :param nova: a keystoneauth1 adapter of Nova; by default from
+        ``[nova]``
+    :param cinder: one of Cinder's v3 API; by default from ``[cinder]``
+        when ``[cinder] enabled``
+    :param stopping: a callable, true when the engine stops
+    """
+
+    def __init__(self, conf, db, notifier=None, driver=None, nova=None,
+                 cinder=None, stopping=None):
+        self.conf = conf
+        self.db = db
+        self.notifier = notifier
+        self.driver = driver
+        self._nova = nova
+        self._cinder = cinder
+        self._stopping = stopping or (lambda: False)
+        self.ctx = context.admin_context()
+        self.ctx.user_id = 'image-family-engine'
+
+    @property
+    def nova(self):
+        if self._nova is None:
+            self._nova = adapter_from_conf(self.conf, 'nova', 'compute')
+        return self._nova
+
+    @property
+    def cinder(self):
+        if self._cinder is None and self.conf.cinder.enabled:
+            self._cinder = adapter_from_conf(self.conf, 'cinder',
+                                             'block-storage')
+        return self._cinder
+
+    def _volume_backed(self):
+        if self.cinder is None:
+            return {}
+        return compute.volume_backed_servers(compute.list_volumes(
+            self.cinder, self.conf.cinder.page_size))
+
+    def run(self):
+        """Reconcile every member; returns ``{image_id: (before, after)}``
+        of the counts that changed."""
+        listed_at = families_db.now()
+        volume_backed = self._volume_backed()
+        corrected = {}
+        for image_id in reconcile_db.member_image_ids(self.db, self.ctx):
+            if self._stopping():
+                break
+            started = families_db.now()
+            servers = compute.servers_of_image(
+                self.nova, image_id, self.conf.nova.page_size)
+            servers |= volume_backed.get(image_id, set())
+            before, after, events = reconcile_db.set_servers(
+                self.db, self.ctx, image_id, servers,
+                min(started, listed_at) if volume_backed else started)
+            notifications.publish(self.notifier, self.ctx, events,
+                                  self.driver)
+            if before is not None and before != after:
+                LOG.warning('Image %s: %d server(s) counted, Nova says %d; '
+                            'corrected.', image_id, before, after)
+                corrected[image_id] = (before, after)
+        return corrected
