@@ -138,6 +138,10 @@ class UsersController(rest.RestController):
     @pecan.expose('json')
     def post(self):
         controller.authorize('user:create', policy.SYSTEM)
+        # A query parameter here is a mistake (an identity's user_id
+        # given in the query instead of the path): refuse it, never
+        # create a person instead.
+        validation.validate(schema.NO_QUERY, dict(pecan.request.params))
         body = validation.json_body(schema.USER_CREATE)
         row = users_db.create_user(pecan.request.db, pecan.request.context,
                                    body['issuer'], body['subject'],

@@ -11,7 +11,7 @@ from svc_common.schemas import parameter_types
 from svc_common.schemas import response_types
 
 REDIRECT_URI = {'type': 'string', 'minLength': 1, 'maxLength': 1024,
-                'pattern': '^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f]+$'}
+                'pattern': '^[A-Za-z][A-Za-z0-9+.-]*://[\\x21-\\x7e]+$'}
 REDIRECT_URIS = {'type': 'array', 'items': REDIRECT_URI, 'maxItems': 20,
                  'uniqueItems': True}
 GRANT_TYPES = {'type': 'array', 'items': {'enum':

@@ -7,15 +7,16 @@ from svc_common.schemas import response_types
 #: A group or VO name: it becomes part of a group path (``vo:group``) and
 #: of an entitlement URN, so it has no ``:`` and no control characters.
 GROUP_NAME = {'type': 'string', 'minLength': 1, 'maxLength': 64,
-              'pattern': '^[^:\\x00-\\x1f\\x7f]+$'}
+              'pattern': '^[^:\\x00-\\x1f\\x7f-\\x9f]+$'}
 ROLE_NAME = GROUP_NAME
 DESCRIPTION = parameter_types.nullable({'type': 'string', 'maxLength': 255})
 URI = {'type': 'string', 'minLength': 1, 'maxLength': 255,
-       'pattern': '^[^\\x00-\\x20\\x7f]+$'}
+       'pattern': '^[\\x21-\\x7e]+$'}
 SUBJECT = {'type': 'string', 'minLength': 1, 'maxLength': 255,
-           'pattern': '^[^\\x00-\\x1f\\x7f]+$'}
+           'pattern': '^[^\\x00-\\x1f\\x7f-\\x9f]+$'}
+_EMAIL_PART = '[^@\\x00-\\x20\\x7f-\\x9f]+'
 EMAIL = {'type': 'string', 'maxLength': 255,
-         'pattern': '^[^@\\s]+@[^@\\s]+$'}
+         'pattern': '^%s@%s$' % (_EMAIL_PART, _EMAIL_PART)}
 STATUS = {'enum': ['pending', 'active', 'suspended', 'expired']}
 DAYS = parameter_types.amount(minimum=1, maximum=36500)
 
@@ -73,8 +74,10 @@ MEMBERSHIP_UPDATE = {
 REQUEST_CREATE = {
     'type': 'object',
     'properties': {
-        'reason': parameter_types.nullable({'type': 'string',
-                                            'maxLength': 1024}),
+        # One line of text: no control characters.
+        'reason': parameter_types.nullable({
+            'type': 'string', 'maxLength': 1024,
+            'pattern': '^[^\\x00-\\x1f\\x7f-\\x9f]*$'}),
         'role': ROLE_NAME,
         'group_id': parameter_types.NULLABLE_ID,
     },
@@ -107,6 +110,8 @@ INVITATION_ACCEPT = {
     'additionalProperties': False,
 }
 
+#: The query of a request that reads no query parameter.
+NO_QUERY = {'type': 'object', 'additionalProperties': False}
 LIST_QUERY = {'type': 'object',
               'properties': dict(parameter_types.PAGINATION['properties'])}
 AUDIT_QUERY = {'type': 'object',

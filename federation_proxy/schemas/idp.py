@@ -12,8 +12,9 @@ from svc_common.schemas import parameter_types
 from svc_common.schemas import response_types
 
 URL = {'type': 'string', 'minLength': 1, 'maxLength': 255,
-       'pattern': '^https?://[^\\x00-\\x20\\x7f]+$'}
-CLIENT_ID = community.SUBJECT
+       'pattern': '^https?://[\\x21-\\x7e]+$'}
+CLIENT_ID = {'type': 'string', 'minLength': 1, 'maxLength': 255,
+             'pattern': '^[\\x21-\\x7e]+$'}
 # A Fernet token of 100 characters stays within the 255 of the column.
 CLIENT_SECRET = {'type': 'string', 'minLength': 1, 'maxLength': 100,
                  'pattern': '^[\\x21-\\x7e]+$'}

@@ -184,8 +184,92 @@ _LIMITS_BODIES = {
     ('PUT', '/v1/usages/{}'): {'resources': {'cores': 1}},
 }
 
+
+def _seed_federation(app):
+    """A VO with a group, a custom role, a member, a request and an
+    invitation; a person with two identities; an IdP and a client."""
+    def post(path, body):
+        return app.post_json(path, body, headers=EVERYTHING).json
+
+    # EVERYTHING's user is a person too, who may ask and accept.
+    for person in ('alice', 'bob', EVERYTHING['X-User-Id']):
+        post('/v1/users', {'id': person, 'issuer': 'https://idp.example',
+                           'subject': person})
+    identity = post('/v1/users/bob/identities', {
+        'issuer': 'https://other.example', 'subject': 'b'})['identity']
+    vo = post('/v1/vos', {'name': 'astro', 'managers': ['alice']})['vo']
+    path = '/v1/vos/%s' % vo['id']
+    group = post(path + '/groups', {'name': 'optics'})['group']
+    role = post(path + '/roles', {'name': 'observer'})['role']
+    member = post(path + '/memberships', {'user_id': 'bob',
+                                          'role': 'member'})['membership']
+    request = post(path + '/requests', {'reason': 'r'})['request']
+    invitation = post(path + '/invitations', {
+        'email': 'c@example.org', 'group_id': group['id']})['invitation']
+    # The one valid token is the seeded invitation's.
+    _FEDERATION_BODIES[('POST', '/v1/invitation_acceptances')]['token'] = (
+        invitation['token'])
+    idp = post('/v1/idps', {'name': 'home', 'issuer': 'https://idp.example',
+                            'client_id': 'proxy'})['idp']
+    client = post('/v1/clients', {
+        'name': 'leaf', 'grant_types': ['client_credentials']})['client']
+    return {
+        '/v1/users/{}/identities': ['bob'],
+        '/v1/users/{}/identities/{}': ['bob', identity['id']],
+        '/v1/vos/{}': [vo['id']],
+        '/v1/vos/{}/memberships': [vo['id']],
+        '/v1/vos/{}/memberships/{}': [vo['id'], member['id']],
+        '/v1/vos/{}/requests': [vo['id']],
+        '/v1/vos/{}/requests/{}': [vo['id'], request['id']],
+        '/v1/vos/{}/invitations': [vo['id']],
+        '/v1/vos/{}/invitations/{}': [vo['id'], invitation['id']],
+        '/v1/vos/{}/groups': [vo['id']],
+        '/v1/vos/{}/groups/{}': [vo['id'], group['id']],
+        '/v1/vos/{}/roles': [vo['id']],
+        '/v1/vos/{}/roles/{}': [vo['id'], role['id']],
+        '/v1/idps/{}': [idp['id']],
+        '/v1/clients/{}': [client['id']],
+    }
+
+
+_FEDERATION_BODIES = {
+    ('POST', '/v1/users'): {'id': 'carol', 'issuer': 'https://idp.example',
+                            'subject': 'carol', 'name': 'Carol',
+                            'email': 'carol@example.org'},
+    ('POST', '/v1/users/{}/identities'): {'issuer': 'https://third.example',
+                                          'subject': 'b3'},
+    ('POST', '/v1/vos'): {'name': 'bio', 'description': 'd',
+                          'managers': ['alice']},
+    ('POST', '/v1/vos/{}/memberships'): {
+        'user_id': 'alice', 'role': 'member', 'status': 'active',
+        'lifetime_days': 30},
+    ('PATCH', '/v1/vos/{}/memberships/{}'): {'status': 'suspended',
+                                             'renew_days': 30},
+    ('POST', '/v1/vos/{}/requests'): {'reason': 'r', 'role': 'member'},
+    ('PATCH', '/v1/vos/{}/requests/{}'): {'status': 'approved'},
+    ('POST', '/v1/vos/{}/invitations'): {'email': 'd@example.org',
+                                         'role': 'member'},
+    ('POST', '/v1/invitation_acceptances'): {'token': 'abc'},
+    ('POST', '/v1/vos/{}/groups'): {'name': 'radio', 'description': 'd'},
+    ('POST', '/v1/vos/{}/roles'): {'name': 'pi', 'description': 'd'},
+    ('POST', '/v1/idps'): {
+        'name': 'social', 'issuer': 'https://social.example',
+        'client_id': 'proxy', 'scopes': ['openid', 'email'],
+        'claim_mapping': {'email': 'mail'}, 'enabled': True,
+        'discover': False, 'token_endpoint': 'https://social.example/t'},
+    ('PATCH', '/v1/idps/{}'): {'name': 'renamed', 'client_id': 'p2',
+                               'scopes': ['openid'], 'enabled': False},
+    ('POST', '/v1/clients'): {
+        'id': 'leaf-2', 'name': 'leaf 2',
+        'grant_types': ['authorization_code', 'refresh_token'],
+        'redirect_uris': ['https://leaf.example/cb'], 'scopes': ['openid']},
+    ('PATCH', '/v1/clients/{}'): {'name': 'renamed', 'scopes': ['openid'],
+                                  'grant_types': ['client_credentials']},
+}
+
 #: package -> (seed function, valid bodies by endpoint key)
-EXAMPLES = {'limits_svc': (_seed_limits, _LIMITS_BODIES)}
+EXAMPLES = {'limits_svc': (_seed_limits, _LIMITS_BODIES),
+            'federation_proxy': (_seed_federation, _FEDERATION_BODIES)}
 
 
 # -- Cases. -----------------------------------------------------------------
