@@ -30,7 +30,8 @@ def _opts():
             'driver', default='simulated',
             help='Cloud driver (entry point of reaper_svc.drivers): '
                  '"simulated" for an in-memory cloud described by '
-                 'simulated_cloud.'),
+                 'simulated_cloud; "openstack" for Nova and Placement, '
+                 'reached as the [nova] and [placement] groups say.'),
         cfg.StrOpt(
             'simulated_cloud',
             help='YAML description of the simulated cloud (hosts, '

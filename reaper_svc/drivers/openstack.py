@@ -1,0 +1,350 @@
+"""``openstack``: the cloud as Nova and Placement show it.
+
+Everything goes through keystoneauth1 adapters configured by the
+``[nova]`` and ``[placement]`` option groups (:mod:`reaper_svc.conf.clouds`):
+the reaper's service user needs Nova's admin rights (servers of every
+project, services, aggregates, lock, stop and delete of other projects'
+servers) and Placement's reader rights.
+
+The snapshot (:meth:`OpenStackCloud.cluster`) is read as follows:
+
+* hosts: Placement's compute-node resource providers, named as Nova's
+  hypervisors (compute nodes; a server's host here is its
+  ``hypervisor_hostname``); capacity per resource class is
+  ``(total - reserved) * allocation_ratio`` of the inventory; traits
+  from Placement; aggregates and availability zones from Nova's host
+  aggregates; enabled and up from Nova's ``nova-compute`` services;
+* servers: ``GET /servers/detail?all_tenants=1`` with Nova's embedded
+  flavor (microversion 2.47 and later), so that a server's resources and
+  the preemptible and priority extra specs are those of the flavor it was
+  booted with, whatever happened to the flavor since. A server is
+  preemptible when the flavor extra spec ``[preemption]
+  preemptible_extra_spec`` is ``true``: users cannot change a server's
+  flavor extra specs (a resize is checked by Nova's quota and policy, and
+  changes the flavor the reaper reads).
+* what Placement counts as used on a host beyond the servers Nova lists
+  there (a migration in progress, a consumer that is not a server) is
+  taken off the host's capacity, so that ``free`` is Placement's.
+
+Guarantees of minimum runtime are not read from Nova (server metadata
+can be changed by its owner): the promoter's records carry them, and
+``guaranteed_until`` is None for every server here.
+
+Actions: lock with a reason (microversion 2.73), stop (``os-stop``: the
+ACPI power button, the soft shutdown that is the notice), delete, and
+create with ``min_count`` = ``max_count``, Nova's own all-or-nothing
+multi-create. Builds are made with the reaper's own credentials: building
+in the requesting user's project through a Keystone trust taken when the
+request was submitted belongs to the promoter and is not done yet.
+"""
+
+import concurrent.futures
+import datetime
+import time
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from oslo_log import log as logging
+
+from reaper_svc.conf import clouds as clouds_conf
+from reaper_svc.drivers import base
+from reaper_svc import nova_notifications
+from reaper_svc.strategies import model
+from svc_common.clients import rest
+
+LOG = logging.getLogger(__name__)
+
+#: 2.73: ``locked_reason``; 2.47: the flavor embedded in servers, with
+#: its extra specs; 2.37: ``"networks": "none"``; 2.61: extra specs in
+#: the flavor list.
+NOVA_MICROVERSION = '2.73'
+#: 1.6: resource provider traits.
+PLACEMENT_MICROVERSION = '1.6'
+
+
+def adapter(conf, group, auth=None, **kwargs):
+    """A keystoneauth1 adapter configured by ``[group]``.
+
+    :param auth: an auth plugin to use instead of the configured one
+        (tests of a cloud without Keystone)
+    """
+    rest.register_opts(conf, group)
+    if auth is None:
+        auth = ks_loading.load_auth_from_conf_options(conf, group)
+    session = ks_loading.load_session_from_conf_options(conf, group,
+                                                        auth=auth)
+    return ks_loading.load_adapter_from_conf_options(
+        conf, group, session=session,
+        service_type=conf[group].service_type or {
+            clouds_conf.NOVA: 'compute',
+            clouds_conf.PLACEMENT: 'placement'}[group],
+        **kwargs)
+
+
+def _true(value):
+    return str(value).strip().lower() in ('true', '1', 'yes')
+
+
+def _time(value):
+    """A naive UTC datetime from Nova's ISO 8601 timestamps."""
+    if not value:
+        return None
+    parsed = datetime.datetime.fromisoformat(value.replace('Z', '+00:00'))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.timezone.utc).replace(
+            tzinfo=None)
+    return parsed
+
+
+def _node(server):
+    """The compute node (resource provider) a server is on."""
+    return (server.get('OS-EXT-SRV-ATTR:hypervisor_hostname')
+            or server.get('OS-EXT-SRV-ATTR:host'))
+
+
+def server_flavor_resources(flavor):
+    """Placement resources of the flavor embedded in a server (2.47+),
+    with ``resources:<RC>`` extra specs applied as Nova applies them."""
+    resources, _traits = nova_notifications.flavor_resources({
+        'vcpus': flavor.get('vcpus'), 'memory_mb': flavor.get('ram'),
+        'root_gb': flavor.get('disk'),
+        'ephemeral_gb': flavor.get('ephemeral'),
+        'swap': flavor.get('swap') or 0,
+        'extra_specs': flavor.get('extra_specs')})
+    return resources
+
+
+class OpenStackCloud(base.CloudDriver):
+    """Nova and Placement, through keystoneauth1 adapters.
+
+    :param nova: an adapter of the compute service
+    :param placement: an adapter of the placement service
+    """
+
+    def __init__(self, conf, nova, placement):
+        self.conf = conf
+        self.nova = nova
+        self.placement = placement
+        self.preemptible_spec = conf.preemption.preemptible_extra_spec
+        self.priority_spec = conf.preemption.priority_extra_spec
+
+    # -- HTTP ---------------------------------------------------------
+
+    def _nova(self, method, path, **kwargs):
+        try:
+            return self.nova.request(path, method,
+                                     microversion=NOVA_MICROVERSION,
+                                     **kwargs)
+        except ks_exc.NotFound as exc:
+            raise base.ServerNotFound(str(exc))
+        except ks_exc.ClientException as exc:
+            raise base.DriverError('Nova: %s %s: %s' % (method, path, exc))
+
+    def _placement(self, path):
+        try:
+            return self.placement.get(
+                path, microversion=PLACEMENT_MICROVERSION).json()
+        except ks_exc.ClientException as exc:
+            raise base.DriverError('Placement: GET %s: %s' % (path, exc))
+
+    def _servers(self, **filters):
+        """Every server (all projects) matching ``filters``, page by
+        page."""
+        params = dict(filters, all_tenants='1',
+                      limit=self.conf.nova.page_size)
+        while True:
+            page = self._nova('GET', '/servers/detail',
+                              params=params).json()['servers']
+            yield from page
+            if len(page) < params['limit']:
+                return
+            params['marker'] = page[-1]['id']
+
+    # -- the view -----------------------------------------------------
+
+    def _server_model(self, server):
+        flavor = server.get('flavor') or {}
+        specs = flavor.get('extra_specs') or {}
+        try:
+            priority = int(specs.get(self.priority_spec, 0))
+        except (TypeError, ValueError):
+            priority = 0
+        return model.Server(
+            id=server['id'], host=_node(server),
+            resources=server_flavor_resources(flavor),
+            preemptible=_true(specs.get(self.preemptible_spec, 'false')),
+            created_at=_time(server.get('created')),
+            guaranteed_until=None, priority=priority,
+            project_id=server.get('tenant_id'))
+
+    def _provider(self, provider):
+        """``(capacity, used, traits)`` of one resource provider."""
+        path = '/resource_providers/%s' % provider['uuid']
+        inventories = self._placement(path + '/inventories')['inventories']
+        usages = self._placement(path + '/usages')['usages']
+        traits = self._placement(path + '/traits')['traits']
+        capacity = {
+            rc: int((inv['total'] - inv.get('reserved', 0))
+                    * inv.get('allocation_ratio', 1.0))
+            for rc, inv in inventories.items()}
+        return capacity, usages, frozenset(traits)
+
+    def _services(self):
+        return {s['host']: s for s in self._nova(
+            'GET', '/os-services',
+            params={'binary': 'nova-compute'}).json()['services']}
+
+    def _service_hosts(self):
+        """Compute node name -> the host of its nova-compute service
+        (they differ where hypervisors report a fully qualified name)."""
+        hypervisors = self._nova('GET', '/os-hypervisors/detail').json()[
+            'hypervisors']
+        return {h['hypervisor_hostname']: (h.get('service') or {}).get(
+            'host', h['hypervisor_hostname']) for h in hypervisors}
+
+    def _aggregate_list(self):
+        return self._nova('GET', '/os-aggregates').json()['aggregates']
+
+    def cluster(self):
+        providers = [
+            rp for rp in self._placement('/resource_providers')[
+                'resource_providers']
+            # Nested providers (GPUs, NUMA) are counted in their root.
+            if rp.get('parent_provider_uuid') is None]
+        services = self._services()
+        service_hosts = self._service_hosts()
+        aggregates = self._aggregate_list()
+        with concurrent.futures.ThreadPoolExecutor(
+                self.conf.placement.concurrency) as pool:
+            details = dict(zip(
+                [rp['name'] for rp in providers],
+                pool.map(self._provider, providers)))
+        servers = [self._server_model(s) for s in self._servers()
+                   if _node(s) in details]
+        listed = {name: {} for name in details}
+        for server in servers:
+            for rc, amount in server.resources.items():
+                listed[server.host][rc] = listed[server.host].get(rc, 0) \
+                    + amount
+        hosts = []
+        for name, (capacity, usages, traits) in details.items():
+            # Used in Placement but by no server listed here: less room.
+            for rc, used in usages.items():
+                unlisted = used - listed[name].get(rc, 0)
+                if unlisted > 0 and rc in capacity:
+                    capacity[rc] = max(capacity[rc] - unlisted, 0)
+            service_host = service_hosts.get(name, name)
+            service = services.get(service_host, {})
+            member = [a for a in aggregates
+                      if service_host in (a.get('hosts') or ())]
+            zones = [a['availability_zone'] for a in member
+                     if a.get('availability_zone')]
+            hosts.append(model.Host(
+                name=name, capacity=capacity,
+                aggregates=frozenset(a['name'] for a in member),
+                availability_zone=zones[0] if zones else None,
+                enabled=service.get('status') == 'enabled',
+                up=service.get('state') == 'up', traits=traits))
+        return model.Cluster(hosts, servers)
+
+    def aggregates(self):
+        return {a['name']: frozenset(a.get('hosts') or ())
+                for a in self._aggregate_list()}
+
+    def flavors(self):
+        flavors = self._nova('GET', '/flavors/detail',
+                             params={'is_public': 'None'}).json()['flavors']
+        return {f['name']: {
+            'resources': server_flavor_resources(f),
+            'extra_specs': dict(f.get('extra_specs') or {})}
+            for f in flavors}
+
+    def servers_by_host(self, host):
+        return [self._server_model(s) for s in self._servers(host=host)]
+
+    def server_state(self, server_id):
+        server = self._nova('GET', '/servers/%s' % server_id).json()[
+            'server']
+        return {'status': server['status'], 'locked': server.get('locked'),
+                'locked_reason': server.get('locked_reason'),
+                'host': server.get('OS-EXT-SRV-ATTR:host'),
+                'project_id': server.get('tenant_id'),
+                'name': server.get('name')}
+
+    # -- actions ------------------------------------------------------
+
+    def _action(self, server_id, name, body=None):
+        return self._nova('POST', '/servers/%s/action' % server_id,
+                          json={name: body})
+
+    def lock(self, server_id, reason):
+        self._action(server_id, 'lock', {'locked_reason': reason})
+
+    def stop(self, server_id):
+        try:
+            self._action(server_id, 'os-stop')
+        except base.ServerNotFound:
+            raise
+        except base.DriverError:
+            # 409 when it is stopped already (or stopping): the notice
+            # was given; anything else is a failure.
+            if self.server_state(server_id)['status'] != 'SHUTOFF':
+                raise
+            LOG.info('Server %s was stopped already', server_id)
+
+    def delete(self, server_id):
+        self._nova('DELETE', '/servers/%s' % server_id)
+
+    def create(self, project_id, name, flavor, count, min_count,
+               image=None, networks=None, guaranteed_until=None):
+        """Nova's multi-create with ``min_count``: all of them or none.
+
+        Built with the reaper's own credentials (see the module
+        documentation); waits until no server is in BUILD.
+
+        :raises NoValidHost: Nova found no room for ``min_count``
+        """
+        flavors = self._nova('GET', '/flavors/detail', params={
+            'is_public': 'None'}).json()['flavors']
+        matching = [f['id'] for f in flavors if f['name'] == flavor]
+        if not matching:
+            raise base.DriverError('no flavor %s' % flavor)
+        body = {'name': name, 'flavorRef': matching[0], 'imageRef': image,
+                'min_count': min_count, 'max_count': count,
+                'return_reservation_id': True,
+                'networks': networks or 'none'}
+        reservation = self._nova('POST', '/servers', json={
+            'server': body}).json()['reservation_id']
+        deadline = time.monotonic() + self.conf.nova.create_timeout
+        while True:
+            servers = list(self._servers(reservation_id=reservation))
+            if servers and not any(s['status'] == 'BUILD'
+                                   for s in servers):
+                break
+            if time.monotonic() > deadline:
+                raise base.DriverError(
+                    'servers of reservation %s still building after %d s'
+                    % (reservation, self.conf.nova.create_timeout))
+            time.sleep(1)
+        failed = [s for s in servers if s['status'] == 'ERROR']
+        if failed:
+            fault = failed[0].get('fault') or {}
+            if 'No valid host' in fault.get('message', ''):
+                raise base.NoValidHost(
+                    'room for fewer than %d servers of %s: %s'
+                    % (min_count, flavor, fault.get('message')))
+            raise base.DriverError('build of %s failed: %s'
+                                   % (reservation, fault))
+        return [s['id'] for s in servers]
+
+
+def from_conf(conf, nova_auth=None, placement_auth=None):
+    """The ``openstack`` driver plugin, configured by ``[nova]`` and
+    ``[placement]``.
+
+    :param nova_auth: an auth plugin instead of ``[nova]``'s (tests)
+    :param placement_auth: an auth plugin instead of ``[placement]``'s
+    """
+    return OpenStackCloud(
+        conf, adapter(conf, clouds_conf.NOVA, auth=nova_auth),
+        adapter(conf, clouds_conf.PLACEMENT, auth=placement_auth))
