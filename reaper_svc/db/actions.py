@@ -98,10 +98,12 @@ def get_action(db, ctx, action_id):
 
 
 def list_actions(db, ctx, limit, marker=None, project_id=None, state=None,
-                 trigger_id=None):
+                 trigger_id=None, trigger=None):
     """Actions by id; ``project_id``: those it triggered or whose victims
-    include one of its servers."""
+    include one of its servers; ``trigger``: the kind of trigger."""
     query = sa.select(models.Action).order_by(models.Action.id)
+    if trigger is not None:
+        query = query.where(models.Action.trigger == trigger)
     if trigger_id is not None:
         query = query.where(models.Action.trigger_id == trigger_id)
     if project_id is not None:

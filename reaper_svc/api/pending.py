@@ -1,0 +1,140 @@
+"""/v1/pending: servers a project wants built when room frees.
+
+The project is the token's; the API records it and the user who asked.
+No Keystone trust is taken here: the promoter takes the trust (or
+application credential) it builds with when it promotes the request,
+and records it on the request (``trust_id``, never shown).
+"""
+
+import datetime
+
+import pecan
+from pecan import rest
+
+from reaper_svc.api import cloud
+from reaper_svc.db import actions as actions_db
+from reaper_svc.db import pending as pending_db
+from reaper_svc.schemas import pending as schema
+from svc_common.api import controller
+from svc_common.api import openapi
+from svc_common.api import validation
+from svc_common import errors
+from svc_common import policy
+
+
+def pending_view(request):
+    """A pending request as the API shows it."""
+    view = dict(request)
+    for key in ('deadline', 'created_at', 'updated_at'):
+        view[key] = controller.isoformat(request[key])
+    return view
+
+
+def parse_deadline(text, now):
+    """The naive UTC time of an ISO 8601 ``deadline``, which must be in
+    the future; a 400 naming the field otherwise."""
+    try:
+        when = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except ValueError:
+        raise errors.BadRequest('Invalid field deadline: %s is not an ISO '
+                                '8601 time.' % text, code='invalid_input',
+                                field='deadline')
+    if when.tzinfo is not None:
+        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    if when <= now:
+        raise errors.BadRequest('Invalid field deadline: %s is not in the '
+                                'future.' % text, code='invalid_input',
+                                field='deadline')
+    return when
+
+
+def server_specs(body):
+    """The servers of a request with every member present; each flavor
+    must be one the cloud has."""
+    specs = []
+    for index, spec in enumerate(body['servers']):
+        cloud.flavor_resources(spec['flavor'], 'servers/%d/flavor' % index)
+        specs.append({'name': spec['name'], 'flavor': spec['flavor'],
+                      'image': spec['image'],
+                      'networks': list(spec.get('networks', ())),
+                      'count': spec.get('count', 1)})
+    return specs
+
+
+def _creation_target(ctx):
+    # A token without a project cannot own a request: checked against
+    # the system, which a project-scoped rule never admits.
+    if ctx.project_id:
+        return policy.project_target(ctx.project_id)
+    return policy.SYSTEM
+
+
+def _get(pending_id):
+    return pending_db.get_request(pecan.request.db, pecan.request.context,
+                                  pending_id)
+
+
+class PendingController(rest.RestController):
+
+    OPENAPI = {
+        'get_all': openapi.Operation('pending:list',
+                                     schema.RESPONSE_PENDING_LIST,
+                                     query=schema.LIST_QUERY),
+        'get_one': openapi.Operation('pending:get', schema.RESPONSE_PENDING),
+        'post': openapi.Operation('pending:create', schema.RESPONSE_PENDING,
+                                  status=201, body=schema.CREATE,
+                                  errors=(503,)),
+        'delete': openapi.Operation('pending:delete', status=204,
+                                    errors=(409,)),
+    }
+
+    @pecan.expose('json')
+    def get_all(self):
+        params = pecan.request.params
+        controller.authorize('pending:list', controller.list_target(
+            params.get('project_id')))
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        validation.validate(schema.LIST_QUERY, dict(params))
+        visible = controller.visible_project()
+        rows = pending_db.list_requests(
+            pecan.request.db, pecan.request.context, limit, marker,
+            project_id=(params.get('project_id') if visible is None
+                        else visible),
+            state=params.get('state'))
+        items = [pending_view(r) for r in rows]
+        return {'pending': items, 'links': validation.links_for_page(
+            items, limit, 'id', '/v1/pending', params)}
+
+    @pecan.expose('json')
+    def get_one(self, pending_id):
+        request = _get(pending_id)
+        controller.authorize('pending:get',
+                             policy.project_target(request['project_id']),
+                             not_found=pending_db.no_such_request(pending_id))
+        return {'pending': pending_view(request)}
+
+    @pecan.expose('json')
+    def post(self):
+        ctx = pecan.request.context
+        controller.authorize('pending:create', _creation_target(ctx))
+        body = validation.json_body(schema.CREATE)
+        deadline = body.get('deadline')
+        if deadline is not None:
+            deadline = parse_deadline(deadline, actions_db.utcnow())
+        request = pending_db.create_request(
+            pecan.request.db, ctx, ctx.project_id, ctx.user_id,
+            server_specs(body), body.get('all_or_nothing', True),
+            min_runtime=body.get('min_runtime'), deadline=deadline)
+        return controller.created({'pending': pending_view(request)})
+
+    @pecan.expose('json')
+    def delete(self, pending_id):
+        def check(project_id):
+            controller.authorize(
+                'pending:delete', policy.project_target(project_id),
+                not_found=pending_db.no_such_request(pending_id))
+
+        pending_db.cancel_request(pecan.request.db, pecan.request.context,
+                                  pending_id, check=check)
+        controller.no_content()
