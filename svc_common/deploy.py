@@ -14,8 +14,9 @@ decided.  From the outside in:
 7. the request guard (:mod:`svc_common.api.request_guard`): URL and body
    checks that no endpoint may skip, and the one parse of a JSON body;
 8. authentication: keystonemiddleware ``auth_token`` or ``noauth``, skipped
-   only for the version document ``GET /`` and the OpenAPI document
-   ``GET /v1/openapi.json``;
+   only for the version document ``GET /``, the OpenAPI document
+   ``GET /v1/openapi.json`` and the service's ``public_paths`` (protocol
+   endpoints that authenticate their callers themselves);
 9. the pecan application (handler arguments from the URL path only), whose
    hooks build the request context.
 """
@@ -56,7 +57,7 @@ class _PathSwitch(object):
         return app(environ, start_response)
 
 
-def _auth_middleware(app, conf):
+def _auth_middleware(app, conf, spec):
     if conf.api.auth_strategy == 'noauth':
         authenticated = context.NoAuthMiddleware(app)
     else:
@@ -64,8 +65,11 @@ def _auth_middleware(app, conf):
             app, {'oslo_config_config': conf})
     # The version document is public, as in every OpenStack service, and
     # so is the description of the API.
-    return _PathSwitch(authenticated, {'': app, '/': app,
-                                       openapi.DOCUMENT_PATH: app})
+    # A service's own protocol endpoints authenticate their callers
+    # themselves (ServiceSpec.public_paths).
+    public = {path: app for path in spec.public_paths}
+    return _PathSwitch(authenticated, dict(public, **{
+        '': app, '/': app, openapi.DOCUMENT_PATH: app}))
 
 
 class _Microversion(object):
@@ -203,14 +207,15 @@ def pecan_app(spec, conf, enforcer, db, notifier=None, root=None):
     return pecan.RecursiveMiddleware(app)
 
 
-def _request_guard(app, conf):
+def _request_guard(app, conf, spec):
     """:class:`~svc_common.api.request_guard.RequestGuard`, with the body
     size limit of ``[oslo_middleware] max_request_body_size`` (oslo's
     option, registered here as oslo's own size-limit middleware would)."""
     for group, opts in middleware_opts.list_opts_sizelimit():
         conf.register_opts(opts, group=group)
     return request_guard.RequestGuard(
-        app, conf.oslo_middleware.max_request_body_size)
+        app, conf.oslo_middleware.max_request_body_size,
+        form_paths=spec.form_paths)
 
 
 def deploy(spec, conf, enforcer, db, notifier=None, root=None):
@@ -220,8 +225,8 @@ def deploy(spec, conf, enforcer, db, notifier=None, root=None):
         own (tests use it to look at what handlers receive).
     """
     app = pecan_app(spec, conf, enforcer, db, notifier, root)
-    app = _auth_middleware(app, conf)
-    app = _request_guard(app, conf)
+    app = _auth_middleware(app, conf, spec)
+    app = _request_guard(app, conf, spec)
     app = _microversion_middleware(app, spec)
     app = errors.JsonErrorMiddleware(app, spec.namespace)
     app = _PathSwitch(app, {

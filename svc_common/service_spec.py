@@ -38,6 +38,15 @@ class ServiceSpec:
     #: :class:`svc_common.engine.runner.Runner`, not yet started.  The
     #: local run starts it in-process next to the API.
     engine: typing.Optional[str] = None
+    #: Exact URL paths answered without a Keystone token (beyond ``/``
+    #: and the OpenAPI document): protocol endpoints that authenticate
+    #: their callers themselves, e.g. an OAuth 2.0 token endpoint.
+    public_paths: typing.Tuple[str, ...] = ()
+    #: Exact URL paths whose body may be
+    #: ``application/x-www-form-urlencoded`` form fields rather than JSON
+    #: (RFC 6749 token endpoints); see
+    #: :mod:`svc_common.api.request_guard`.
+    form_paths: typing.Tuple[str, ...] = ()
 
     def module(self, name):
         """Import a module of the service package, e.g. ``conf``."""

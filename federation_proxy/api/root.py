@@ -1,6 +1,7 @@
 """The pecan root of federation_proxy: ``/`` and ``/v1``."""
 
 from federation_proxy.api import audit
+from federation_proxy.api import oidc
 from federation_proxy.api import registry
 from federation_proxy.api import users
 from federation_proxy.api import vos
@@ -23,3 +24,6 @@ class RootController(root.RootController):
 
     def __init__(self):
         super().__init__(V1Controller())
+
+
+oidc.wire(RootController)

@@ -77,11 +77,14 @@ class Operation(object):
         with a body).
     :param method: the HTTP method, for the ``index`` of a plain
         controller only (a RestController's handler names say it).
+    :param media_type: the media type of the request body: JSON, or
+        ``application/x-www-form-urlencoded`` on the few paths a service
+        names in ``ServiceSpec.form_paths``.
     """
 
     def __init__(self, rule, response=None, status=200, body=None,
                  query=None, path=None, errors=(), method=None,
-                 summary=None):
+                 summary=None, media_type=JSON_TYPE):
         if rule is None and not summary:
             raise ValueError('A public operation needs a summary.')
         self.rule = rule
@@ -93,6 +96,7 @@ class Operation(object):
         self.errors = tuple(errors)
         self.method = method
         self.summary = summary
+        self.media_type = media_type
 
 
 def declaration(route):
@@ -187,8 +191,8 @@ def _operation(spec, rules, method, route, declared):
         op['summary'] = declared.summary or rules[name].description
         op['x-openstack-policy'] = name
     if declared.body is not None:
-        op['requestBody'] = {'required': True,
-                             'content': _json_content(declared.body)}
+        op['requestBody'] = {'required': True, 'content': {
+            declared.media_type: {'schema': declared.body}}}
     return op
 
 

@@ -19,9 +19,20 @@ service, input no handler could mean to accept:
 
 The body is parsed once, here, and the handler's
 :func:`~svc_common.api.validation.json_body` reads the parsed value.
+
+Form bodies, for a few paths only.  OAuth 2.0 (RFC 6749, 7009, 7662)
+makes clients send ``application/x-www-form-urlencoded`` form fields to a
+token, revocation or introspection endpoint.  A service names those
+exact paths in ``ServiceSpec.form_paths``; on them, and only there, a
+body of that type is parsed here as form fields (:func:`parse_form`:
+UTF-8, no NUL character, each field at most once, at most
+:data:`MAX_FORM_FIELDS` fields) into ``environ[FORM_BODY_KEY]`` (a
+``dict``), and its Content-Type is kept.  Every other path keeps the
+JSON-only rule above.
 """
 
 import io
+import urllib.parse
 
 import webob
 
@@ -29,6 +40,13 @@ from svc_common.api import validation
 from svc_common import errors
 
 JSON_TYPE = 'application/json'
+FORM_TYPE = 'application/x-www-form-urlencoded'
+
+#: Where the form fields of a body sent to a form path are kept.
+FORM_BODY_KEY = 'arbiter.form_body'
+
+#: More fields than any OAuth 2.0 request has.
+MAX_FORM_FIELDS = 64
 
 #: The query parameter pecan reads to override the request's method.
 METHOD_OVERRIDE = '_method'
@@ -120,6 +138,40 @@ def check_media_type(environ):
             % (JSON_TYPE, content_type), status=415)
 
 
+def _media_type(environ):
+    return environ.get('CONTENT_TYPE', '').partition(';')[0].strip().lower()
+
+
+def parse_form(raw):
+    """``{name: value}`` of a form body (``application/x-www-form-
+    urlencoded``), or a 400 naming what is wrong: not UTF-8, a NUL
+    character, a field given twice (RFC 6749 3.1), a malformed pair or too
+    many fields."""
+    try:
+        text = raw.decode('utf-8')
+    except UnicodeDecodeError:
+        raise _bad('The form body is not UTF-8.', '(body)')
+    try:
+        pairs = urllib.parse.parse_qsl(
+            text, keep_blank_values=True, strict_parsing=True,
+            encoding='utf-8', errors='strict',
+            max_num_fields=MAX_FORM_FIELDS)
+    except UnicodeDecodeError:
+        raise _bad('A form field is not UTF-8.', '(body)')
+    except ValueError:
+        raise _bad('The body is not form fields (name=value&...), or has '
+                   'more than %d of them.' % MAX_FORM_FIELDS, '(body)')
+    fields = {}
+    for name, value in pairs:
+        if '\x00' in name or '\x00' in value:
+            raise _bad('A form field contains a NUL character.', '(body)')
+        if name in fields:
+            raise _bad('Form field %s is given more than once.' % name,
+                       name)
+        fields[name] = value
+    return fields
+
+
 def read_body(environ, max_size):
     """The raw body (bytes, maybe empty), read at most once.
 
@@ -156,17 +208,25 @@ class RequestGuard(object):
     """Refuse hostile URLs and bodies before any handler runs.
 
     :param max_body_size: the largest body accepted, in bytes.
+    :param form_paths: exact paths whose body may be form fields
+        (``ServiceSpec.form_paths``).
     """
 
-    def __init__(self, application, max_body_size):
+    def __init__(self, application, max_body_size, form_paths=()):
         self.application = application
         self.max_body_size = max_body_size
+        self.form_paths = frozenset(form_paths)
 
     def __call__(self, environ, start_response):
         check_path(environ)
         check_query(environ)
         raw = read_body(environ, self.max_body_size)
-        if raw:
+        environ[FORM_BODY_KEY] = None
+        if (raw and environ.get('PATH_INFO') in self.form_paths and
+                _media_type(environ) == FORM_TYPE):
+            environ[FORM_BODY_KEY] = parse_form(raw)
+            environ[validation.PARSED_BODY_KEY] = None
+        elif raw:
             check_media_type(environ)
             environ[validation.PARSED_BODY_KEY] = validation.parse_json(raw)
         else:

@@ -77,6 +77,17 @@ class _OpenApiTests(object):
         app.get('/v1', status=401)
         # Only the exact path is public.
         app.get(openapi.DOCUMENT_PATH + '/', status=401)
+        # A service's protocol endpoints are reached without a token (an
+        # answer of the endpoint itself, not of keystonemiddleware), and
+        # only at their exact paths.
+        refused = '%s.unauthorized' % self.SPEC.namespace
+        for path in self.SPEC.public_paths:
+            resp = app.get(path, expect_errors=True)
+            if resp.status_int >= 400:
+                self.assertNotEqual(refused,
+                                    resp.json['errors'][0]['code'], path)
+            resp = app.get(path + '/x', status=401)
+            self.assertEqual(refused, resp.json['errors'][0]['code'])
 
     def test_document_is_read_by_schemathesis(self):
         schema = schemathesis.openapi.from_dict(self.document)
@@ -103,8 +114,11 @@ class _OpenApiTests(object):
             else:
                 self.assertEqual([], op['security'], key)
                 public.add(key)
+        # ... and the service's own protocol endpoints, which
+        # authenticate their callers themselves (ServiceSpec.public_paths).
+        own = {key for key in public if key[1] in self.SPEC.public_paths}
         self.assertEqual({('GET', '/'), ('GET', openapi.DOCUMENT_PATH)},
-                         public)
+                         public - own)
 
     def test_every_documented_route_answers(self):
         seed, _bodies = hostile.EXAMPLES.get(self.SPEC.package, (None, {}))

@@ -1,0 +1,672 @@
+"""The OIDC provider's endpoints: discovery, JWKS, authorization, token,
+userinfo, introspection (RFC 7662) and revocation (RFC 7009).
+
+Each handler reads the request, calls the pure rules of
+:mod:`federation_proxy.oidc` and the state kept by
+:mod:`federation_proxy.db.oidc`, and answers in the protocol's terms: a
+refusal is an RFC 6749 error object (``error``, ``error_description``)
+that also carries Arbiter's ``errors`` list, so that OAuth clients and
+Arbiter's tools both read it.
+
+Who the person is, at the authorization endpoint: the proxy user whose
+id is the request's user id (a Keystone token's user, or ``X-User-Id``
+with ``noauth``), as everywhere else in the service.  The login through
+an upstream IdP with a session of the proxy's own comes later; until
+then a portal or a CLI that holds the person's Keystone token starts the
+authorization request.
+"""
+
+import base64
+import binascii
+import datetime
+import hmac
+import threading
+import time
+import urllib.parse
+import uuid
+import weakref
+
+import pecan
+
+from federation_proxy.api import vo_access
+from federation_proxy.db import communities
+from federation_proxy.db import oidc as oidc_db
+from federation_proxy import entitlements
+from federation_proxy.oidc import endpoints
+from federation_proxy.oidc import keys
+from federation_proxy.oidc import protocol
+from federation_proxy.oidc import tokens
+from federation_proxy.schemas import oidc as schema
+from svc_common.api import openapi
+from svc_common.api import request_guard
+from svc_common import errors
+
+FORM = request_guard.FORM_TYPE
+
+#: Seconds the signing keys read from the database are used before they
+#: are read again; a token naming a key not in the cache reloads them at
+#: once (at most once a second), so a rotation made by another process
+#: is seen at the latest after this long.
+KEY_CACHE_SECONDS = 5
+
+_CACHE_LOCK = threading.Lock()
+_KEY_CACHE = weakref.WeakKeyDictionary()
+
+
+# -- helpers -----------------------------------------------------------------
+
+def _conf():
+    return pecan.request.conf.federation
+
+
+def _issuer():
+    return _conf().issuer.rstrip('/')
+
+
+def _now():
+    return datetime.datetime.utcnow()
+
+
+def _lifetime():
+    return _conf().access_token_lifetime
+
+
+def _records(refresh=False):
+    """The signing keys, from a short per-process cache."""
+    db = pecan.request.db
+    now = time.monotonic()
+    with _CACHE_LOCK:
+        loaded_at, records = _KEY_CACHE.get(db, (None, None))
+        stale = loaded_at is None or now - loaded_at > KEY_CACHE_SECONDS
+        if refresh and not stale and now - loaded_at < 1:
+            return records
+        if stale or refresh:
+            records = oidc_db.ensure_keys(db, pecan.request.context, _now())
+            _KEY_CACHE[db] = (now, records)
+        return records
+
+
+def _published(records):
+    return keys.published(records, _now(),
+                          datetime.timedelta(seconds=_lifetime()))
+
+
+def _oauth_answer(exc):
+    """The body of an :class:`protocol.OAuthError`, status and headers
+    set on the response."""
+    pecan.response.status = exc.status
+    pecan.response.headers['Cache-Control'] = 'no-store'
+    if exc.status == 401:
+        challenge = ('Bearer error="%s"' % exc.error
+                     if exc.error == 'invalid_token' else
+                     'Basic realm="%s"' % _issuer())
+        pecan.response.headers['WWW-Authenticate'] = challenge
+    return {'error': exc.error, 'error_description': exc.description,
+            'errors': [errors.error_object(
+                pecan.request.spec.namespace, exc.status, exc.description,
+                pecan.request.environ.get('openstack.request_id'),
+                code=exc.error)]}
+
+
+def _form():
+    form = pecan.request.environ.get(request_guard.FORM_BODY_KEY)
+    if form is None:
+        raise protocol.invalid_request(
+            'The body must be %s form fields.' % FORM)
+    return form
+
+
+def _basic_credentials():
+    header = pecan.request.headers.get('Authorization', '')
+    scheme, _sep, value = header.partition(' ')
+    if scheme.lower() != 'basic':
+        return None
+    try:
+        text = base64.b64decode(value.strip(), validate=True).decode('utf-8')
+    except (binascii.Error, ValueError):
+        raise protocol.OAuthError('invalid_client', 'Malformed Basic '
+                                  'credentials.', 401)
+    client_id, sep, secret = text.partition(':')
+    if not sep:
+        raise protocol.OAuthError('invalid_client', 'Malformed Basic '
+                                  'credentials.', 401)
+    # RFC 6749 2.3.1: both are form-encoded before they are joined.
+    return (urllib.parse.unquote_plus(client_id),
+            urllib.parse.unquote_plus(secret))
+
+
+def _authenticate_client(form, confidential=False):
+    """The client the request authenticates as (client_secret_basic,
+    client_secret_post, or ``none`` for a public client).
+
+    :raises OAuthError: ``invalid_client`` (401).
+    """
+    basic = _basic_credentials()
+    if basic is not None and ('client_secret' in form):
+        raise protocol.invalid_request('Use one client authentication '
+                                       'method, not two.')
+    client_id, secret = basic or (form.get('client_id'),
+                                  form.get('client_secret'))
+    if basic is not None and form.get('client_id') not in (None,
+                                                           client_id):
+        raise protocol.invalid_request('client_id differs from the '
+                                       'authenticated client.')
+    client = oidc_db.find_client(pecan.request.db, pecan.request.context,
+                                 client_id)
+    refused = protocol.OAuthError('invalid_client', 'Client '
+                                  'authentication failed.', 401)
+    if client is None:
+        raise refused
+    if client.secret_hash is None:
+        if secret or confidential:
+            raise refused
+        return client
+    if not secret or not _same_secret(client.secret_hash, secret):
+        raise refused
+    return client
+
+
+def _same_secret(secret_hash, secret):
+    return hmac.compare_digest(secret_hash, communities.token_hash(secret))
+
+
+def _bearer():
+    header = pecan.request.headers.get('Authorization', '')
+    scheme, _sep, value = header.partition(' ')
+    if scheme.lower() != 'bearer' or not value.strip():
+        raise protocol.OAuthError('invalid_token', 'An access token is '
+                                  'required (Authorization: Bearer).', 401)
+    return value.strip()
+
+
+def _read_access_token(token, audience=None):
+    """The claims of a valid, unrevoked access token of this provider.
+
+    :raises tokens.InvalidToken: saying why not.
+    """
+    issuer, now = _issuer(), int(time.time())
+    try:
+        claims = tokens.verify(token, _published(_records()), issuer, now,
+                               audience=audience)
+    except tokens.InvalidToken:
+        # Maybe a key another process made since the cache was filled.
+        claims = tokens.verify(token, _published(_records(refresh=True)),
+                               issuer, now, audience=audience)
+    jti = claims.get('jti')
+    if not jti or oidc_db.is_revoked(pecan.request.db,
+                                     pecan.request.context, jti):
+        raise tokens.InvalidToken('The token has been revoked.')
+    return claims
+
+
+def _person_claims(user_id, scope):
+    """Entitlements, groups and profile claims of a person, now."""
+    conf = _conf()
+    memberships = communities.current_memberships(
+        pecan.request.db, pecan.request.context, user_id)
+    authority = (conf.entitlement_authority or
+                 urllib.parse.urlsplit(conf.issuer).hostname)
+    issuer = entitlements.Issuer(conf.entitlement_nid,
+                                 conf.entitlement_namespace, authority)
+    now = _now()
+    profile = {}
+    found = oidc_db.find_user(pecan.request.db, pecan.request.context,
+                              user_id)
+    name, email = found or (None, None)
+    if 'profile' in scope and name:
+        profile['name'] = name
+    if 'email' in scope and email:
+        profile['email'] = email
+    return (issuer.entitlements(memberships, now),
+            entitlements.groups(memberships, now), profile)
+
+
+# -- discovery and keys ------------------------------------------------------
+
+def discovery_document(issuer):
+    """The OpenID Provider Metadata (OIDC Discovery 1.0, 3)."""
+    return {
+        'issuer': issuer,
+        'authorization_endpoint': issuer + endpoints.AUTHORIZE,
+        'token_endpoint': issuer + endpoints.TOKEN,
+        'userinfo_endpoint': issuer + endpoints.USERINFO,
+        'jwks_uri': issuer + endpoints.JWKS,
+        'introspection_endpoint': issuer + endpoints.INTROSPECT,
+        'revocation_endpoint': issuer + endpoints.REVOKE,
+        'response_types_supported': ['code'],
+        'response_modes_supported': ['query'],
+        'grant_types_supported': list(protocol.GRANT_TYPES),
+        'subject_types_supported': ['public'],
+        'id_token_signing_alg_values_supported': [keys.ALGORITHM],
+        'token_endpoint_auth_methods_supported': [
+            'client_secret_basic', 'client_secret_post', 'none'],
+        'introspection_endpoint_auth_methods_supported': [
+            'client_secret_basic', 'client_secret_post'],
+        'revocation_endpoint_auth_methods_supported': [
+            'client_secret_basic', 'client_secret_post', 'none'],
+        'code_challenge_methods_supported': [protocol.S256],
+        'scopes_supported': ['openid', 'profile', 'email'],
+        'claims_supported': ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce',
+                             'name', 'email', 'eduperson_entitlement',
+                             'groups'],
+        'authorization_response_iss_parameter_supported': True,
+    }
+
+
+class DiscoveryController(object):
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_DISCOVERY, method='GET',
+        summary='OpenID Provider metadata (OIDC Discovery). Needs no '
+                'token.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='GET', template='json')
+    def index_get(self):
+        return discovery_document(_issuer())
+
+
+class WellKnownController(object):
+    """``/.well-known`` (RFC 8615): only the discovery document."""
+
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_WELL_KNOWN, method='GET',
+        summary='The well-known documents this service has (links). '
+                'Needs no token.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='GET', template='json')
+    def index_get(self):
+        return {'links': [{'rel': 'openid-configuration',
+                           'href': _issuer() + endpoints.DISCOVERY}]}
+
+
+pecan.route(WellKnownController, 'openid-configuration',
+            DiscoveryController())
+
+
+class JwksController(object):
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_JWKS, method='GET',
+        summary='The public signing keys (JWKS): the current key, the '
+                'next one and retired ones whose tokens may still be '
+                'valid. Needs no token.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='GET', template='json')
+    def index_get(self):
+        # Read afresh, not from the cache: a rotation shows at once.
+        records = oidc_db.ensure_keys(pecan.request.db,
+                                      pecan.request.context, _now())
+        return keys.public_jwks(_published(records))
+
+
+# -- authorization -----------------------------------------------------------
+
+def _redirect(uri, params):
+    """A 302 to the client's redirect URI with ``params`` added to its
+    query."""
+    query = urllib.parse.urlencode(params)
+    pecan.response.status = 302
+    pecan.response.headers['Location'] = (
+        uri + ('&' if '?' in uri else '?') + query)
+    pecan.response.headers['Cache-Control'] = 'no-store'
+    return {}
+
+
+class AuthorizeController(object):
+    OPENAPI = {'index': openapi.Operation(
+        'oidc:authorize', None, status=302, method='GET',
+        query=schema.AUTHORIZE_QUERY,
+        summary='Authorization endpoint (code flow with PKCE S256): '
+                'redirects to the client with a code, or with an error '
+                'once the client and its redirect URI are known.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='GET', template='json')
+    def index_get(self):
+        vo_access.enforce('oidc:authorize', {'is_user': vo_access.is_user()})
+        params = pecan.request.GET
+        try:
+            client, redirect_uri = self._client(params)
+        except protocol.OAuthError as exc:
+            return _oauth_answer(exc)
+        state = params.get('state')
+        try:
+            answer = self._code(client, redirect_uri, params)
+        except protocol.OAuthError as exc:
+            answer = {'error': exc.error,
+                      'error_description': exc.description}
+        if state is not None:
+            answer['state'] = state
+        answer['iss'] = _issuer()
+        return _redirect(redirect_uri, answer)
+
+    @staticmethod
+    def _client(params):
+        """Errors here are answered, not redirected: the redirect URI is
+        not known to be the client's (RFC 6749 4.1.2.1)."""
+        client = oidc_db.find_client(pecan.request.db,
+                                     pecan.request.context,
+                                     params.get('client_id'))
+        if client is None:
+            raise protocol.invalid_request('Unknown client_id.')
+        uri = protocol.check_redirect_uri(params.get('redirect_uri'),
+                                          client.redirect_uris)
+        return client, uri
+
+    @staticmethod
+    def _code(client, redirect_uri, params):
+        if params.get('response_type') != 'code':
+            raise protocol.OAuthError('unsupported_response_type',
+                                      'Only response_type=code.')
+        if protocol.AUTHORIZATION_CODE not in client.grant_types:
+            raise protocol.OAuthError('unauthorized_client', 'The client '
+                                      'may not use the code flow.')
+        protocol.check_opaque('state', params.get('state'))
+        nonce = protocol.check_opaque('nonce', params.get('nonce'))
+        protocol.check_challenge(params.get('code_challenge'),
+                                 params.get('code_challenge_method'))
+        scope = protocol.granted_scope(params.get('scope'), client.scopes,
+                                       default=client.scopes)
+        code = protocol.new_secret()
+        expires = _now() + datetime.timedelta(
+            seconds=_conf().authorization_code_lifetime)
+        oidc_db.create_code(pecan.request.db, pecan.request.context, code,
+                            client.id, vo_access.caller_id(), redirect_uri,
+                            ' '.join(scope), nonce,
+                            params['code_challenge'], expires)
+        return {'code': code}
+
+
+# -- token -------------------------------------------------------------------
+
+def _issue(client, user_id, scope, nonce=None, refresh=False,
+           grant_hash=None):
+    """The token response for ``user_id`` (None: the client itself)."""
+    db, ctx = pecan.request.db, pecan.request.context
+    lifetime = _lifetime()
+    issued_at = int(time.time())
+    refresh_token = protocol.new_secret() if refresh else None
+    if refresh_token:
+        jti = tokens.linked_jti(communities.token_hash(refresh_token))
+    elif grant_hash:
+        jti = tokens.linked_jti(grant_hash)
+    else:
+        jti = uuid.uuid4().hex
+    if user_id is None:
+        found, groups, profile = [], [], {}
+    else:
+        found, groups, profile = _person_claims(user_id, scope)
+    key = keys.signing_key(_records())
+    access = tokens.sign(key, tokens.access_claims(
+        _issuer(), user_id or client.id, client.id, scope, issued_at,
+        lifetime, jti, found, groups), tokens.ACCESS_TOKEN_TYPE)
+    body = {'access_token': access, 'token_type': 'Bearer',
+            'expires_in': lifetime, 'scope': ' '.join(scope)}
+    if refresh_token:
+        oidc_db.store_refresh(db, ctx, refresh_token, client.id, user_id,
+                              ' '.join(scope), _now() + datetime.timedelta(
+                                  seconds=_conf().refresh_token_lifetime))
+        body['refresh_token'] = refresh_token
+    if user_id is not None and 'openid' in scope:
+        body['id_token'] = tokens.sign(key, tokens.id_claims(
+            _issuer(), user_id, client.id, issued_at, lifetime, nonce,
+            access, profile), tokens.ID_TOKEN_TYPE)
+    return body
+
+
+def _refused_grant(description):
+    return protocol.OAuthError('invalid_grant', description)
+
+
+def _revoke_grant(client_id, user_id, code_hash=None):
+    oidc_db.revoke_grant(pecan.request.db, pecan.request.context, client_id,
+                         user_id, _now(),
+                         datetime.timedelta(seconds=_lifetime()), code_hash)
+
+
+def _require_grant(client, grant):
+    if grant not in client.grant_types:
+        raise protocol.OAuthError('unauthorized_client', 'The client may '
+                                  'not use grant %s.' % grant)
+
+
+def _authorization_code(client, form):
+    _require_grant(client, protocol.AUTHORIZATION_CODE)
+    code = form.get('code')
+    if not code:
+        raise protocol.invalid_request('code is required.')
+    status, record = oidc_db.redeem_code(
+        pecan.request.db, pecan.request.context, code, client.id, _now())
+    if status == oidc_db.REUSED:
+        # OAuth 2.0 Security BCP 4.5: whoever replays a code may have
+        # stolen it; what its first use obtained is revoked too.
+        _revoke_grant(client.id, record.user_id, record.code_hash)
+        raise _refused_grant('The authorization code was used already; '
+                             'the tokens issued for it are revoked.')
+    if status != oidc_db.OK:
+        raise _refused_grant('Unknown, expired or foreign authorization '
+                             'code.')
+    if form.get('redirect_uri') != record.redirect_uri:
+        raise _refused_grant('redirect_uri differs from the authorization '
+                             'request\'s.')
+    protocol.check_verifier(form.get('code_verifier'),
+                            record.code_challenge)
+    if oidc_db.find_user(pecan.request.db, pecan.request.context,
+                         record.user_id) is None:
+        raise _refused_grant('The person no longer exists.')
+    return _issue(client, record.user_id, record.scope.split(),
+                  record.nonce,
+                  protocol.REFRESH_TOKEN in client.grant_types,
+                  record.code_hash)
+
+
+def _refresh_token(client, form):
+    _require_grant(client, protocol.REFRESH_TOKEN)
+    token = form.get('refresh_token')
+    if not token:
+        raise protocol.invalid_request('refresh_token is required.')
+    status, values = oidc_db.rotate_refresh(
+        pecan.request.db, pecan.request.context, token, client.id, _now())
+    if status == oidc_db.REUSED:
+        # A rotated refresh token used again: one of the two users of it
+        # is not the client (Security BCP 4.14.2); the grant ends.
+        _revoke_grant(client.id, values[0])
+        raise _refused_grant('The refresh token was used already; the '
+                             'grant is revoked.')
+    if status != oidc_db.OK:
+        raise _refused_grant('Unknown, expired or foreign refresh token.')
+    user_id, granted = values
+    scope = protocol.narrowed_scope(form.get('scope'), granted.split())
+    if oidc_db.find_user(pecan.request.db, pecan.request.context,
+                         user_id) is None:
+        raise _refused_grant('The person no longer exists.')
+    return _issue(client, user_id, scope, refresh=True)
+
+
+def _client_credentials(client, form):
+    _require_grant(client, protocol.CLIENT_CREDENTIALS)
+    if client.secret_hash is None:
+        raise protocol.OAuthError('unauthorized_client', 'A public client '
+                                  'cannot use client_credentials.')
+    default = [s for s in client.scopes if s != 'openid']
+    allowed = default
+    scope = protocol.granted_scope(form.get('scope'), allowed, default)
+    return _issue(client, None, scope)
+
+
+_GRANTS = {protocol.AUTHORIZATION_CODE: _authorization_code,
+           protocol.REFRESH_TOKEN: _refresh_token,
+           protocol.CLIENT_CREDENTIALS: _client_credentials}
+
+
+class TokenController(object):
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_TOKEN, method='POST',
+        body=schema.TOKEN_REQUEST, media_type=FORM, errors=(401,),
+        summary='Token endpoint (RFC 6749): authorization_code with PKCE, '
+                'refresh_token (rotated on each use), client_credentials. '
+                'The client authenticates with client_secret_basic or '
+                'client_secret_post.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='POST', template='json')
+    def index_post(self):
+        pecan.response.headers['Cache-Control'] = 'no-store'
+        pecan.response.headers['Pragma'] = 'no-cache'
+        try:
+            form = _form()
+            client = _authenticate_client(form)
+            grant = _GRANTS.get(form.get('grant_type'))
+            if grant is None:
+                raise protocol.OAuthError('unsupported_grant_type',
+                                          'Unsupported grant_type.')
+            return grant(client, form)
+        except protocol.OAuthError as exc:
+            return _oauth_answer(exc)
+
+
+# -- userinfo, introspection, revocation -------------------------------------
+
+class UserinfoController(object):
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_USERINFO, method='GET', errors=(401,),
+        summary='UserInfo endpoint (OIDC Core 5.3): the person of the '
+                'bearer access token, with entitlements as of now.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='GET', template='json')
+    def index_get(self):
+        try:
+            token = _bearer()
+            try:
+                claims = _read_access_token(token)
+            except tokens.InvalidToken as exc:
+                raise protocol.OAuthError('invalid_token', str(exc), 401)
+            user_id = claims['sub']
+            if oidc_db.find_user(pecan.request.db, pecan.request.context,
+                                 user_id) is None:
+                raise protocol.OAuthError('invalid_token', 'The token '
+                                          'names no person.', 401)
+            scope = protocol.parse_scope(claims.get('scope'))
+        except protocol.OAuthError as exc:
+            return _oauth_answer(exc)
+        found, groups, profile = _person_claims(user_id, scope)
+        return dict(profile, sub=user_id, eduperson_entitlement=found,
+                    groups=groups)
+
+
+class IntrospectController(object):
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_INTROSPECTION, method='POST',
+        body=schema.TOKEN_HANDLE_REQUEST, media_type=FORM, errors=(401,),
+        summary='Token introspection (RFC 7662) for authenticated '
+                'confidential clients: active, and the claims of a valid '
+                'access token; {"active": false} for anything else.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='POST', template='json')
+    def index_post(self):
+        try:
+            form = _form()
+            _authenticate_client(form, confidential=True)
+        except protocol.OAuthError as exc:
+            return _oauth_answer(exc)
+        try:
+            claims = _read_access_token(form.get('token'))
+        except tokens.InvalidToken:
+            return {'active': False}
+        answer = {name: claims[name] for name in (
+            'scope', 'client_id', 'sub', 'aud', 'iss', 'jti', 'exp', 'iat',
+            'nbf', 'eduperson_entitlement', 'groups') if name in claims}
+        answer.update(active=True, token_type='Bearer')
+        return answer
+
+
+class RevokeController(object):
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_REVOCATION, method='POST',
+        body=schema.TOKEN_HANDLE_REQUEST, media_type=FORM, errors=(401,),
+        summary='Token revocation (RFC 7009): a refresh token or an '
+                'access token of the authenticated client. Answers 200 '
+                'whether or not the token was valid.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='POST', template='json')
+    def index_post(self):
+        try:
+            form = _form()
+            client = _authenticate_client(form)
+            token = form.get('token')
+            if not token:
+                raise protocol.invalid_request('token is required.')
+        except protocol.OAuthError as exc:
+            return _oauth_answer(exc)
+        lifetime = datetime.timedelta(seconds=_lifetime())
+        if oidc_db.revoke_refresh(pecan.request.db, pecan.request.context,
+                                  token, client.id, _now(), lifetime):
+            return {}
+        try:
+            claims = _read_access_token(token, audience=client.id)
+        except tokens.InvalidToken:
+            # RFC 7009 2.2: an invalid token needs no answer but 200.
+            return {}
+        oidc_db.revoke_access(
+            pecan.request.db, pecan.request.context, claims['jti'],
+            datetime.datetime.utcfromtimestamp(claims['exp']))
+        return {}
+
+
+class OidcController(object):
+    """``/oidc``: the provider's protocol endpoints; ``GET /oidc`` is the
+    discovery document too."""
+
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_DISCOVERY, method='GET',
+        summary='OpenID Provider metadata, as at '
+                '/.well-known/openid-configuration. Needs no token.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='GET', template='json')
+    def index_get(self):
+        return discovery_document(_issuer())
+
+    jwks = JwksController()
+    authorize = AuthorizeController()
+    token = TokenController()
+    userinfo = UserinfoController()
+    introspect = IntrospectController()
+    revoke = RevokeController()
+
+
+def wire(root_class):
+    """Attach ``/.well-known`` and ``/oidc`` to the service's root."""
+    pecan.route(root_class, '.well-known', WellKnownController())
+    root_class.oidc = OidcController()

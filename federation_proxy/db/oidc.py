@@ -1,0 +1,271 @@
+"""What the OIDC provider keeps: signing keys, relying-party clients (as
+the provider reads them), authorization codes, refresh tokens and revoked
+access tokens.
+
+Secrets are stored as SHA-256 hashes (:func:`communities.token_hash`).
+Single use is enforced by the database, not by a read then a write: an
+authorization code is redeemed and a refresh token rotated by one
+``UPDATE ... WHERE used/revoked is false`` whose row count says whether
+this request was the one that used it, so that two concurrent requests
+with the same code or refresh token cannot both succeed (on SQLite and
+on PostgreSQL alike).
+
+Each public function opens its own transaction.
+"""
+
+import collections
+import datetime
+import json
+
+import sqlalchemy as sa
+
+from federation_proxy.db import communities
+from federation_proxy.db import models
+from federation_proxy.oidc import keys
+from federation_proxy.oidc import tokens
+
+#: A relying party as the provider needs it (plain values).
+ClientRecord = collections.namedtuple(
+    'ClientRecord', 'id name secret_hash redirect_uris grant_types scopes')
+
+#: An authorization code as stored.
+CodeRecord = collections.namedtuple(
+    'CodeRecord', 'code_hash client_id user_id redirect_uri scope nonce '
+    'code_challenge code_challenge_method expires_at')
+
+#: What :func:`redeem_code` and :func:`rotate_refresh` found.
+OK = 'ok'
+UNKNOWN = 'unknown'
+REUSED = 'reused'
+EXPIRED = 'expired'
+OTHER_CLIENT = 'other_client'
+
+
+# -- signing keys ------------------------------------------------------------
+
+def _key_record(row):
+    return keys.KeyRecord(row.kid, row.state, row.private_pem,
+                          row.public_jwk, row.created_at)
+
+
+def load_keys(db, ctx):
+    """Every stored signing key, as :class:`keys.KeyRecord`."""
+    with db.reader.using(ctx) as session:
+        return [_key_record(r) for r in
+                session.scalars(sa.select(models.SigningKey))]
+
+
+def _add_keys(session, records):
+    for record in records:
+        session.add(models.SigningKey(
+            kid=record.kid, state=record.state,
+            private_pem=record.private_pem, public_jwk=record.public_jwk,
+            created_at=record.created_at))
+
+
+def ensure_keys(db, ctx, now):
+    """The stored keys, after making a current and a next key if there
+    are none (a new provider)."""
+    with db.writer.using(ctx) as session:
+        found = [_key_record(r) for r in
+                 session.scalars(sa.select(models.SigningKey))]
+        if any(r.state == keys.CURRENT for r in found):
+            return found
+        new = keys.bootstrap(now) if not found else keys.rotate(
+            found, now, datetime.timedelta(0))[1]
+        _add_keys(session, new)
+        communities.audit(session, ctx.user_id, 'create', 'signing_key',
+                          ','.join(r.kid for r in new))
+        return found + new
+
+
+def rotate_keys(db, ctx, now, lifetime):
+    """Rotate the signing keys (see :func:`keys.rotate`); returns the
+    keys afterwards."""
+    with db.writer.using(ctx) as session:
+        rows = {r.kid: r for r in session.scalars(
+            sa.select(models.SigningKey).with_for_update())}
+        states, new, dropped = keys.rotate(
+            [_key_record(r) for r in rows.values()], now, lifetime)
+        for kid, state in states.items():
+            rows[kid].state = state
+        _add_keys(session, new)
+        for kid in dropped:
+            session.delete(rows[kid])
+        communities.audit(session, ctx.user_id, 'rotate', 'signing_key',
+                          new[-1].kid, retired=sorted(
+                              k for k, s in states.items()
+                              if s == keys.RETIRED),
+                          dropped=sorted(dropped))
+        session.flush()
+        return [_key_record(r) for r in
+                session.scalars(sa.select(models.SigningKey))]
+
+
+# -- clients -----------------------------------------------------------------
+
+def find_client(db, ctx, client_id):
+    """The client ``client_id`` as a :class:`ClientRecord`, or None."""
+    if not client_id:
+        return None
+    with db.reader.using(ctx) as session:
+        row = session.get(models.Client, client_id)
+        if row is None:
+            return None
+        return ClientRecord(row.id, row.name, row.secret_hash,
+                            json.loads(row.redirect_uris or '[]'),
+                            json.loads(row.grant_types or '[]'),
+                            (row.scope or '').split())
+
+
+def find_user(db, ctx, user_id):
+    """``(name, email)`` of the proxy person ``user_id``, or None."""
+    if not user_id:
+        return None
+    with db.reader.using(ctx) as session:
+        row = session.get(models.User, user_id)
+        return None if row is None else (row.name, row.email)
+
+
+# -- authorization codes -----------------------------------------------------
+
+def create_code(db, ctx, code, client_id, user_id, redirect_uri, scope,
+                nonce, code_challenge, expires_at):
+    with db.writer.using(ctx) as session:
+        session.add(models.AuthorizationCode(
+            code_hash=communities.token_hash(code), client_id=client_id,
+            user_id=user_id, redirect_uri=redirect_uri, scope=scope,
+            nonce=nonce, code_challenge=code_challenge,
+            code_challenge_method='S256', expires_at=expires_at,
+            used=False))
+
+
+def redeem_code(db, ctx, code, client_id, now):
+    """Use authorization code ``code`` once.
+
+    :returns: ``(status, CodeRecord or None)``: :data:`OK` for the one
+        request that uses it; :data:`REUSED` (with the record) for any
+        later one; :data:`UNKNOWN`, :data:`EXPIRED` or
+        :data:`OTHER_CLIENT` (the code was issued to another client,
+        which this one may not use: the code stays usable by its own).
+    """
+    digest = communities.token_hash(code)
+    table = models.AuthorizationCode
+    with db.writer.using(ctx) as session:
+        row = session.get(table, digest)
+        if row is None:
+            return UNKNOWN, None
+        record = CodeRecord(row.code_hash, row.client_id, row.user_id,
+                            row.redirect_uri, row.scope, row.nonce,
+                            row.code_challenge, row.code_challenge_method,
+                            row.expires_at)
+        if row.client_id != client_id:
+            return OTHER_CLIENT, None
+        used = session.execute(sa.update(table).where(
+            table.code_hash == digest, table.used.is_(False)).values(
+                used=True)).rowcount
+        if used != 1:
+            return REUSED, record
+        if row.expires_at <= now:
+            return EXPIRED, None
+        return OK, record
+
+
+# -- refresh tokens and revocation -------------------------------------------
+
+def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at):
+    with db.writer.using(ctx) as session:
+        session.add(models.RefreshToken(
+            token_hash=communities.token_hash(token), client_id=client_id,
+            user_id=user_id, scope=scope, expires_at=expires_at,
+            revoked=False))
+
+
+def rotate_refresh(db, ctx, token, client_id, now):
+    """Use refresh token ``token`` once (it is revoked by its use).
+
+    :returns: ``(status, row values or None)``: :data:`OK` with
+        ``(user_id, scope)``; :data:`REUSED` with ``(user_id, scope)``
+        for a token already used or revoked; :data:`UNKNOWN`,
+        :data:`EXPIRED`, :data:`OTHER_CLIENT`.
+    """
+    digest = communities.token_hash(token)
+    table = models.RefreshToken
+    with db.writer.using(ctx) as session:
+        row = session.get(table, digest)
+        if row is None:
+            return UNKNOWN, None
+        if row.client_id != client_id:
+            return OTHER_CLIENT, None
+        values = (row.user_id, row.scope)
+        used = session.execute(sa.update(table).where(
+            table.token_hash == digest, table.revoked.is_(False)).values(
+                revoked=True)).rowcount
+        if used != 1:
+            return REUSED, values
+        if row.expires_at <= now:
+            return EXPIRED, None
+        return OK, values
+
+
+def _revoke_jti(session, jti, expires_at):
+    if session.get(models.RevokedToken, jti) is None:
+        session.add(models.RevokedToken(jti=jti, expires_at=expires_at))
+
+
+def revoke_grant(db, ctx, client_id, user_id, now, lifetime,
+                 code_hash=None):
+    """Revoke everything ``client_id`` holds for ``user_id``: its refresh
+    tokens and the access tokens issued with them (and with the
+    authorization code ``code_hash``), for a replayed code or a reused
+    refresh token.  ``lifetime``: of access tokens (a timedelta)."""
+    table = models.RefreshToken
+    expires = now + lifetime
+    with db.writer.using(ctx) as session:
+        rows = session.scalars(sa.select(table).where(
+            table.client_id == client_id, table.user_id == user_id,
+            table.expires_at > now)).all()
+        for row in rows:
+            row.revoked = True
+            _revoke_jti(session, tokens.linked_jti(row.token_hash), expires)
+        if code_hash is not None:
+            _revoke_jti(session, tokens.linked_jti(code_hash), expires)
+        communities.audit(session, ctx.user_id, 'revoke', 'grant',
+                          client_id, user_id=user_id, refresh_tokens=len(rows))
+
+
+def revoke_refresh(db, ctx, token, client_id, now, lifetime):
+    """Revoke a refresh token of ``client_id`` (RFC 7009) and the access
+    token issued with it; True when it was one."""
+    digest = communities.token_hash(token)
+    with db.writer.using(ctx) as session:
+        row = session.get(models.RefreshToken, digest)
+        if row is None or row.client_id != client_id:
+            return False
+        row.revoked = True
+        _revoke_jti(session, tokens.linked_jti(digest), now + lifetime)
+        return True
+
+
+def revoke_access(db, ctx, jti, expires_at):
+    """Revoke the access token ``jti`` until it expires anyway."""
+    with db.writer.using(ctx) as session:
+        _revoke_jti(session, jti, expires_at)
+
+
+def is_revoked(db, ctx, jti):
+    with db.reader.using(ctx) as session:
+        return session.get(models.RevokedToken, jti) is not None
+
+
+def purge_expired(db, ctx, now):
+    """Forget codes, refresh tokens and revocations that expired: they
+    can no longer be used, and a revoked token past its ``exp`` is
+    refused for its expiry.  Returns the number of rows deleted."""
+    count = 0
+    with db.writer.using(ctx) as session:
+        for model in (models.AuthorizationCode, models.RefreshToken,
+                      models.RevokedToken):
+            count += session.execute(sa.delete(model).where(
+                model.expires_at < now)).rowcount
+    return count

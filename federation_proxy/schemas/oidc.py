@@ -1,0 +1,115 @@
+"""Schemas of the OIDC provider's requests (form fields) and answers.
+
+Form fields are strings; the handlers check their meaning and answer an
+RFC 6749 error, so these schemas only bound what a field can be.
+"""
+
+from svc_common.schemas import response_types as rt
+
+_FIELD = {'type': 'string', 'maxLength': 4096}
+_TOKEN_FIELD = {'type': 'string', 'maxLength': 16384}
+
+TOKEN_REQUEST = {
+    'type': 'object',
+    'properties': {
+        'grant_type': {'type': 'string', 'enum': [
+            'authorization_code', 'refresh_token', 'client_credentials']},
+        'code': _FIELD, 'redirect_uri': _FIELD, 'code_verifier': _FIELD,
+        'refresh_token': _FIELD, 'scope': _FIELD, 'client_id': _FIELD,
+        'client_secret': _FIELD,
+    },
+    'required': ['grant_type'],
+}
+
+TOKEN_HANDLE_REQUEST = {
+    'type': 'object',
+    'properties': {
+        'token': _TOKEN_FIELD,
+        'token_type_hint': {'type': 'string', 'enum': [
+            'access_token', 'refresh_token']},
+        'client_id': _FIELD, 'client_secret': _FIELD,
+    },
+    'required': ['token'],
+}
+
+AUTHORIZE_QUERY = {
+    'type': 'object',
+    'properties': {
+        'response_type': {'type': 'string', 'enum': ['code']},
+        'client_id': _FIELD, 'redirect_uri': _FIELD, 'scope': _FIELD,
+        'state': _FIELD, 'nonce': _FIELD, 'code_challenge': _FIELD,
+        'code_challenge_method': {'type': 'string', 'enum': ['S256']},
+    },
+    'required': ['response_type', 'client_id', 'redirect_uri',
+                 'code_challenge', 'code_challenge_method'],
+}
+
+_STRINGS = {'type': 'array', 'items': {'type': 'string'}}
+
+RESPONSE_TOKEN = rt.obj({
+    'access_token': {'type': 'string'},
+    'token_type': {'const': 'Bearer'},
+    'expires_in': {'type': 'integer'},
+    'scope': {'type': 'string'},
+    'refresh_token': {'type': 'string'},
+    'id_token': {'type': 'string'},
+}, optional=('refresh_token', 'id_token'))
+
+RESPONSE_INTROSPECTION = {
+    'type': 'object',
+    'properties': {
+        'active': {'type': 'boolean'},
+        'scope': {'type': 'string'}, 'client_id': {'type': 'string'},
+        'sub': {'type': 'string'},
+        'aud': {'anyOf': [{'type': 'string'}, _STRINGS]},
+        'iss': {'type': 'string'}, 'jti': {'type': 'string'},
+        'exp': {'type': 'integer'}, 'iat': {'type': 'integer'},
+        'nbf': {'type': 'integer'},
+        'token_type': {'type': 'string'},
+        'eduperson_entitlement': _STRINGS, 'groups': _STRINGS,
+    },
+    'required': ['active'],
+}
+
+RESPONSE_USERINFO = {
+    'type': 'object',
+    'properties': {
+        'sub': {'type': 'string'}, 'name': {'type': 'string'},
+        'email': {'type': 'string'},
+        'eduperson_entitlement': _STRINGS, 'groups': _STRINGS,
+    },
+    'required': ['sub', 'eduperson_entitlement', 'groups'],
+}
+
+RESPONSE_REVOCATION = {'type': 'object', 'maxProperties': 0}
+
+RESPONSE_JWKS = rt.obj({'keys': {'type': 'array', 'items': {
+    'type': 'object',
+    'properties': {'kty': {'const': 'EC'}, 'crv': {'const': 'P-256'},
+                   'x': {'type': 'string'}, 'y': {'type': 'string'},
+                   'kid': {'type': 'string'}, 'alg': {'const': 'ES256'},
+                   'use': {'const': 'sig'}},
+    'required': ['kty', 'crv', 'x', 'y', 'kid', 'alg', 'use'],
+    'additionalProperties': False}}})
+
+RESPONSE_DISCOVERY = {
+    'type': 'object',
+    'properties': {
+        'issuer': {'type': 'string'},
+        'authorization_endpoint': {'type': 'string'},
+        'token_endpoint': {'type': 'string'},
+        'userinfo_endpoint': {'type': 'string'},
+        'jwks_uri': {'type': 'string'},
+        'introspection_endpoint': {'type': 'string'},
+        'revocation_endpoint': {'type': 'string'},
+        'response_types_supported': _STRINGS,
+        'subject_types_supported': _STRINGS,
+        'id_token_signing_alg_values_supported': _STRINGS,
+    },
+    'required': ['issuer', 'authorization_endpoint', 'token_endpoint',
+                 'jwks_uri', 'response_types_supported',
+                 'subject_types_supported',
+                 'id_token_signing_alg_values_supported'],
+}
+
+RESPONSE_WELL_KNOWN = rt.obj({'links': rt.LINKS})

@@ -1,0 +1,75 @@
+"""People, VOs and relying-party clients for the OIDC provider's tests,
+made through the REST API as an operator would."""
+
+import base64
+import hashlib
+import secrets
+import urllib.parse
+
+from svc_common.tests.fixtures import api as af
+
+ADMIN = af.SYSTEM_ADMIN
+REDIRECT = 'http://127.0.0.1:8765/callback'
+GRANTS = ['authorization_code', 'refresh_token', 'client_credentials']
+SCOPES = ['openid', 'profile', 'email', 'compute']
+
+
+def person_headers(user_id):
+    """A person's request: a plain project member token of their own."""
+    return af.identity(['member', 'reader'], 'p-' + user_id,
+                       user_id=user_id)
+
+
+def make_person(app, user_id, name=None, email=None):
+    app.post_json('/v1/users', {
+        'id': user_id, 'issuer': 'https://idp.example.org',
+        'subject': 'sub-' + user_id, 'name': name or user_id.title(),
+        'email': email or '%s@example.org' % user_id}, headers=ADMIN)
+    return user_id
+
+
+def make_vo(app, name, managers=()):
+    return app.post_json('/v1/vos', {'name': name,
+                                     'managers': list(managers)},
+                         headers=ADMIN).json['vo']['id']
+
+
+def add_member(app, vo_id, user_id, role='member'):
+    return app.post_json('/v1/vos/%s/memberships' % vo_id, {
+        'user_id': user_id, 'role': role},
+        headers=ADMIN).json['membership']['id']
+
+
+def remove_member(app, vo_id, membership_id):
+    app.delete('/v1/vos/%s/memberships/%s' % (vo_id, membership_id),
+               headers=ADMIN)
+
+
+def make_client(app, client_id, redirect_uris=(REDIRECT,), grants=GRANTS,
+                public=False, scopes=SCOPES):
+    """``(client_id, secret or None)``."""
+    body = {'id': client_id, 'name': client_id, 'grant_types': list(grants),
+            'redirect_uris': list(redirect_uris), 'scopes': list(scopes)}
+    if public:
+        body['public'] = True
+    resp = app.post_json('/v1/clients', body, headers=ADMIN).json
+    return client_id, resp.get('secret') or resp['client'].get('secret')
+
+
+def pkce_pair():
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(verifier.encode()).digest()).rstrip(b'=').decode()
+    return verifier, challenge
+
+
+def basic(client_id, secret):
+    raw = '%s:%s' % (urllib.parse.quote_plus(client_id),
+                     urllib.parse.quote_plus(secret))
+    return {'Authorization': 'Basic ' +
+            base64.b64encode(raw.encode()).decode()}
+
+
+def query_of(location):
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(
+        location).query))

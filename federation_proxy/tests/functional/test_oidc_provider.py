@@ -1,0 +1,579 @@
+"""The OIDC provider through the complete WSGI app (webtest): the grants,
+userinfo, introspection, revocation, key rotation, and every refusal.
+
+Tokens are checked with pyjwt against the JWKS the proxy serves, not
+with the proxy's own verification.
+"""
+
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import time
+
+import fixtures
+import jwt as pyjwt
+import testtools
+
+from federation_proxy.db import oidc as oidc_db
+from federation_proxy.oidc import keys
+from federation_proxy import service
+from federation_proxy.tests.functional import oidc_setup as s
+from svc_common import context
+from svc_common.db import database
+from svc_common.tests.fixtures import api as af
+
+ISSUER = 'http://127.0.0.1:9873'
+
+
+def _b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
+
+
+def forged(header, claims, signature=b'sig'):
+    """A compact JWS with any header and claims (for refusals)."""
+    return '.'.join([_b64(json.dumps(header).encode()),
+                     _b64(json.dumps(claims).encode()), _b64(signature)])
+
+
+def hs256(header, claims, secret):
+    """The key-confusion forgery: HMAC keyed with the public key."""
+    signing_input = '.'.join([_b64(json.dumps(header).encode()),
+                              _b64(json.dumps(claims).encode())])
+    mac = hmac.new(secret.encode(), signing_input.encode(),
+                   hashlib.sha256).digest()
+    return signing_input + '.' + _b64(mac)
+
+
+class ProviderTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.fixture = self.useFixture(af.ServiceApp(service.SPEC))
+        self.app = self.fixture.app
+        self.db = database.Database(self.fixture.conf)
+        self.ctx = context.admin_context()
+        self.alice = s.make_person(self.app, 'alice')
+        self.vo = s.make_vo(self.app, 'astro', [self.alice])
+        self.vo2 = s.make_vo(self.app, 'bio')
+        self.bio_membership = s.add_member(self.app, self.vo2, self.alice)
+        self.client_id, self.secret = s.make_client(self.app, 'portal')
+        self.other_id, self.other_secret = s.make_client(self.app, 'other')
+
+    # -- helpers ---------------------------------------------------------
+
+    def jwks(self):
+        return pyjwt.PyJWKSet.from_dict(self.app.get('/oidc/jwks').json)
+
+    def decode(self, token, audience=None, **options):
+        """pyjwt's validation against the served JWKS."""
+        kid = pyjwt.get_unverified_header(token)['kid']
+        key = [k for k in self.jwks().keys if k.key_id == kid][0]
+        return pyjwt.decode(token, key.key, algorithms=['ES256'],
+                            audience=audience or self.client_id,
+                            issuer=ISSUER, options=options)
+
+    def authorize(self, user_id=None, client_id=None, status=302,
+                  **params):
+        verifier, challenge = s.pkce_pair()
+        query = {'response_type': 'code',
+                 'client_id': client_id or self.client_id,
+                 'redirect_uri': s.REDIRECT, 'scope': 'openid profile email',
+                 'state': 'st-1', 'nonce': 'n-1',
+                 'code_challenge': challenge,
+                 'code_challenge_method': 'S256'}
+        query.update(params)
+        query = {k: v for k, v in query.items() if v is not None}
+        resp = self.app.get('/oidc/authorize', query, headers=s.
+                            person_headers(user_id or self.alice),
+                            status=status)
+        return resp, verifier
+
+    def code(self, **params):
+        resp, verifier = self.authorize(**params)
+        answer = s.query_of(resp.location)
+        return answer['code'], verifier
+
+    def token(self, form, client=None, status=200):
+        client_id, secret = client or (self.client_id, self.secret)
+        return self.app.post('/oidc/token', form,
+                             headers=s.basic(client_id, secret),
+                             status=status)
+
+    def exchange(self, code, verifier, status=200, **extra):
+        form = dict({'grant_type': 'authorization_code', 'code': code,
+                     'redirect_uri': s.REDIRECT,
+                     'code_verifier': verifier}, **extra)
+        return self.token(form, status=status)
+
+    def login(self):
+        return self.exchange(*self.code()).json
+
+    def introspect(self, token, client=None, status=200):
+        client_id, secret = client or (self.client_id, self.secret)
+        return self.app.post('/oidc/introspect', {'token': token},
+                             headers=s.basic(client_id, secret),
+                             status=status)
+
+    def userinfo(self, token, status=200):
+        return self.app.get('/oidc/userinfo', headers={
+            'Authorization': 'Bearer %s' % token}, status=status)
+
+    def assertOAuthError(self, resp, error, status=400):
+        self.assertEqual(status, resp.status_int, resp.body)
+        self.assertEqual(error, resp.json['error'])
+        self.assertEqual('federation.%s' % error,
+                         resp.json['errors'][0]['code'])
+
+
+class TestGrants(ProviderTestCase):
+
+    def test_code_flow_tokens_validate_in_pyjwt(self):
+        body = self.login()
+        self.assertEqual('Bearer', body['token_type'])
+        self.assertEqual(300, body['expires_in'])
+        access = self.decode(body['access_token'])
+        self.assertEqual('at+jwt',
+                         pyjwt.get_unverified_header(
+                             body['access_token'])['typ'])
+        self.assertEqual('alice', access['sub'])
+        self.assertEqual(300, access['exp'] - access['iat'])
+        self.assertEqual(access['iat'], access['nbf'])
+        self.assertEqual('openid profile email', access['scope'])
+        self.assertEqual(['astro', 'bio'], access['groups'])
+        self.assertIn('urn:geant:example.org:group:astro:role=manager'
+                      '#127.0.0.1', access['eduperson_entitlement'])
+        self.assertIn('urn:geant:example.org:group:bio#127.0.0.1',
+                      access['eduperson_entitlement'])
+        ident = self.decode(body['id_token'])
+        self.assertEqual('n-1', ident['nonce'])
+        self.assertEqual('alice', ident['sub'])
+        self.assertEqual('Alice', ident['name'])
+        self.assertEqual('alice@example.org', ident['email'])
+        self.assertIn('at_hash', ident)
+        self.assertIn('refresh_token', body)
+
+    def test_redirect_carries_state_and_issuer(self):
+        resp, _ = self.authorize()
+        self.assertTrue(resp.location.startswith(s.REDIRECT + '?'))
+        answer = s.query_of(resp.location)
+        self.assertEqual('st-1', answer['state'])
+        self.assertEqual(ISSUER, answer['iss'])
+
+    def test_removed_member_next_token_has_no_entitlement(self):
+        before = self.decode(self.login()['access_token'])
+        self.assertIn('bio', before['groups'])
+        s.remove_member(self.app, self.vo2, self.bio_membership)
+        body = self.login()
+        after = self.decode(body['access_token'])
+        self.assertEqual(['astro'], after['groups'])
+        self.assertFalse([e for e in after['eduperson_entitlement']
+                          if ':bio' in e])
+        # The refresh grant computes them again too.
+        self.assertEqual(['astro'], self.decode(self.token({
+            'grant_type': 'refresh_token',
+            'refresh_token': body['refresh_token']}).json[
+                'access_token'])['groups'])
+
+    def test_expired_membership_gives_no_entitlement(self):
+        self.app.patch_json('/v1/vos/%s/memberships/%s' % (
+            self.vo2, self.bio_membership), {'status': 'expired'},
+            headers=s.ADMIN)
+        self.assertNotIn('bio', self.decode(
+            self.login()['access_token'])['groups'])
+
+    def test_refresh_rotates_and_reuse_revokes_the_grant(self):
+        first = self.login()
+        second = self.token({'grant_type': 'refresh_token',
+                             'refresh_token': first['refresh_token']}).json
+        self.assertNotEqual(first['refresh_token'], second['refresh_token'])
+        resp = self.token({'grant_type': 'refresh_token',
+                           'refresh_token': first['refresh_token']},
+                          status=400)
+        self.assertOAuthError(resp, 'invalid_grant')
+        # The reuse ended the grant: the new refresh token is dead too,
+        # and so is the access token issued with it.
+        self.assertOAuthError(self.token({
+            'grant_type': 'refresh_token',
+            'refresh_token': second['refresh_token']}, status=400),
+            'invalid_grant')
+        self.assertEqual({'active': False},
+                         self.introspect(second['access_token']).json)
+
+    def test_refresh_scope_can_only_narrow(self):
+        body = self.login()
+        narrowed = self.token({'grant_type': 'refresh_token',
+                               'refresh_token': body['refresh_token'],
+                               'scope': 'openid'}).json
+        self.assertEqual('openid', narrowed['scope'])
+        self.assertOAuthError(self.token({
+            'grant_type': 'refresh_token',
+            'refresh_token': narrowed['refresh_token'],
+            'scope': 'openid compute'}, status=400), 'invalid_scope')
+
+    def test_refresh_token_of_another_client_refused(self):
+        body = self.login()
+        self.assertOAuthError(self.token(
+            {'grant_type': 'refresh_token',
+             'refresh_token': body['refresh_token']},
+            client=(self.other_id, self.other_secret), status=400),
+            'invalid_grant')
+
+    def test_client_credentials(self):
+        body = self.token({'grant_type': 'client_credentials',
+                           'scope': 'compute'}).json
+        claims = self.decode(body['access_token'])
+        self.assertEqual('portal', claims['sub'])
+        self.assertEqual([], claims['groups'])
+        self.assertNotIn('id_token', body)
+        self.assertNotIn('refresh_token', body)
+        self.assertOAuthError(self.token({
+            'grant_type': 'client_credentials', 'scope': 'openid'},
+            status=400), 'invalid_scope')
+
+    def test_client_secret_post(self):
+        code, verifier = self.code()
+        resp = self.app.post('/oidc/token', {
+            'grant_type': 'authorization_code', 'code': code,
+            'redirect_uri': s.REDIRECT, 'code_verifier': verifier,
+            'client_id': self.client_id, 'client_secret': self.secret})
+        self.assertIn('access_token', resp.json)
+        self.assertEqual('no-store', resp.headers['Cache-Control'])
+
+    def test_public_client_with_pkce(self):
+        s.make_client(self.app, 'cli', grants=['authorization_code'],
+                      public=True)
+        code, verifier = self.code(client_id='cli')
+        resp = self.app.post('/oidc/token', {
+            'grant_type': 'authorization_code', 'code': code,
+            'redirect_uri': s.REDIRECT, 'code_verifier': verifier,
+            'client_id': 'cli'})
+        self.assertEqual('cli', self.decode(resp.json['access_token'],
+                                            audience='cli')['aud'])
+        self.assertNotIn('refresh_token', resp.json)
+
+    def test_userinfo_is_current(self):
+        body = self.login()
+        info = self.userinfo(body['access_token']).json
+        self.assertEqual('alice', info['sub'])
+        self.assertEqual('alice@example.org', info['email'])
+        self.assertEqual(['astro', 'bio'], info['groups'])
+        s.remove_member(self.app, self.vo2, self.bio_membership)
+        self.assertEqual(['astro'], self.userinfo(
+            body['access_token']).json['groups'])
+
+    def test_introspection_and_revocation(self):
+        body = self.login()
+        answer = self.introspect(body['access_token']).json
+        self.assertTrue(answer['active'])
+        self.assertEqual('alice', answer['sub'])
+        self.assertEqual('portal', answer['client_id'])
+        self.assertEqual(['astro', 'bio'], answer['groups'])
+        # Another confidential client (a resource server) may ask too.
+        self.assertTrue(self.introspect(
+            body['access_token'],
+            client=(self.other_id, self.other_secret)).json['active'])
+        self.app.post('/oidc/revoke', {'token': body['access_token']},
+                      headers=s.basic(self.client_id, self.secret))
+        self.assertEqual({'active': False},
+                         self.introspect(body['access_token']).json)
+        self.assertOAuthError(self.userinfo(body['access_token'],
+                                            status=401),
+                              'invalid_token', 401)
+        # The refresh token is revoked on its own.
+        self.app.post('/oidc/revoke', {'token': body['refresh_token']},
+                      headers=s.basic(self.client_id, self.secret))
+        self.assertOAuthError(self.token({
+            'grant_type': 'refresh_token',
+            'refresh_token': body['refresh_token']}, status=400),
+            'invalid_grant')
+
+    def test_revoking_another_clients_token_does_nothing(self):
+        body = self.login()
+        self.app.post('/oidc/revoke', {'token': body['access_token']},
+                      headers=s.basic(self.other_id, self.other_secret))
+        self.app.post('/oidc/revoke', {'token': body['refresh_token']},
+                      headers=s.basic(self.other_id, self.other_secret))
+        self.assertTrue(self.introspect(body['access_token']).json[
+            'active'])
+        self.token({'grant_type': 'refresh_token',
+                    'refresh_token': body['refresh_token']})
+
+    def test_discovery_document(self):
+        doc = self.app.get('/.well-known/openid-configuration').json
+        self.assertEqual(ISSUER, doc['issuer'])
+        self.assertEqual(ISSUER + '/oidc/jwks', doc['jwks_uri'])
+        self.assertEqual(['S256'], doc['code_challenge_methods_supported'])
+        self.assertEqual(['ES256'],
+                         doc['id_token_signing_alg_values_supported'])
+        self.assertEqual(doc, self.app.get('/oidc').json)
+
+
+class TestRefusals(ProviderTestCase):
+    """Every refusal of the brief, at the endpoint that must refuse."""
+
+    def test_replayed_code_refused_and_first_tokens_revoked(self):
+        code, verifier = self.code()
+        first = self.exchange(code, verifier).json
+        self.assertTrue(self.introspect(first['access_token']).json[
+            'active'])
+        self.assertOAuthError(self.exchange(code, verifier, status=400),
+                              'invalid_grant')
+        self.assertEqual({'active': False},
+                         self.introspect(first['access_token']).json)
+        self.assertOAuthError(self.token({
+            'grant_type': 'refresh_token',
+            'refresh_token': first['refresh_token']}, status=400),
+            'invalid_grant')
+
+    def test_pkce_mismatch_and_missing(self):
+        code, _verifier = self.code()
+        other, _ = s.pkce_pair()
+        self.assertOAuthError(self.exchange(code, other, status=400),
+                              'invalid_grant')
+        code, _verifier = self.code()
+        self.assertOAuthError(self.exchange(code, None, status=400),
+                              'invalid_grant')
+
+    def test_authorization_without_pkce_or_with_plain(self):
+        for params in ({'code_challenge': None},
+                       {'code_challenge_method': 'plain'},
+                       {'code_challenge_method': None}):
+            resp, _ = self.authorize(**params)
+            answer = s.query_of(resp.location)
+            self.assertEqual('invalid_request', answer['error'], params)
+            self.assertNotIn('code', answer)
+            self.assertEqual('st-1', answer['state'])
+
+    def test_unregistered_redirect_uri_is_not_followed(self):
+        for uri in ('http://127.0.0.1:8765/callback/../evil',
+                    'http://evil.example.org/callback',
+                    s.REDIRECT + '?x=1', None):
+            resp, _ = self.authorize(redirect_uri=uri, status=400)
+            self.assertNotIn('Location', resp.headers)
+            self.assertEqual('invalid_request', resp.json['error'])
+
+    def test_redirect_uri_must_match_at_the_token_endpoint(self):
+        code, verifier = self.code()
+        self.assertOAuthError(self.exchange(
+            code, verifier, redirect_uri='http://127.0.0.1:8765/other',
+            status=400), 'invalid_grant')
+
+    def test_unknown_client_and_response_type(self):
+        resp, _ = self.authorize(client_id='nobody', status=400)
+        self.assertEqual('invalid_request', resp.json['error'])
+        resp, _ = self.authorize(response_type='token')
+        self.assertEqual('unsupported_response_type',
+                         s.query_of(resp.location)['error'])
+        resp, _ = self.authorize(scope='openid admin')
+        self.assertEqual('invalid_scope', s.query_of(resp.location)['error'])
+
+    def test_authorization_needs_a_proxy_person(self):
+        resp = self.app.get('/oidc/authorize', {'client_id': 'portal'},
+                            headers=s.person_headers('stranger'),
+                            status=403)
+        self.assertEqual('federation.forbidden',
+                         resp.json['errors'][0]['code'])
+        self.app.get('/oidc/authorize', status=401)
+
+    def test_code_of_another_client_refused(self):
+        code, verifier = self.code()
+        resp = self.token({'grant_type': 'authorization_code',
+                           'code': code, 'redirect_uri': s.REDIRECT,
+                           'code_verifier': verifier},
+                          client=(self.other_id, self.other_secret),
+                          status=400)
+        self.assertOAuthError(resp, 'invalid_grant')
+
+    def test_expired_code_refused(self):
+        code, verifier = self.code()
+        later = datetime.datetime.utcnow() + datetime.timedelta(minutes=5)
+        self.useFixture(fixtures.MockPatchObject(
+            oidc_db, 'redeem_code', side_effect=lambda db, ctx, c, cid, now:
+            _real_redeem(db, ctx, c, cid, later)))
+        self.assertOAuthError(self.exchange(code, verifier, status=400),
+                              'invalid_grant')
+
+    def test_client_authentication(self):
+        form = {'grant_type': 'client_credentials'}
+        for client in (('portal', 'wrong'), ('nobody', 'x'),
+                       ('portal', '')):
+            self.assertOAuthError(self.token(form, client=client,
+                                             status=401),
+                                  'invalid_client', 401)
+        resp = self.app.post('/oidc/token', form, status=401)
+        self.assertOAuthError(resp, 'invalid_client', 401)
+        resp = self.app.post('/oidc/token', dict(
+            form, client_id='portal', client_secret=self.secret),
+            headers=s.basic('portal', self.secret), status=400)
+        self.assertOAuthError(resp, 'invalid_request')
+
+    def test_token_endpoint_takes_forms_only(self):
+        resp = self.app.post_json('/oidc/token', {
+            'grant_type': 'client_credentials'},
+            headers=s.basic(self.client_id, self.secret), status=400)
+        self.assertOAuthError(resp, 'invalid_request')
+        self.assertOAuthError(self.token({'grant_type': 'password'},
+                                         status=400),
+                              'unsupported_grant_type')
+        resp = self.app.post('/oidc/token', 'a=1&a=2',
+                             headers=s.basic(self.client_id, self.secret),
+                             content_type='application/x-www-form-'
+                                          'urlencoded', status=400)
+        self.assertEqual('a', resp.json['errors'][0]['field'])
+
+    def test_other_paths_still_refuse_forms(self):
+        resp = self.app.post('/v1/vos', 'name=x',
+                             headers=s.ADMIN, content_type='application/'
+                             'x-www-form-urlencoded', status=400)
+        self.assertEqual('federation.malformed_body',
+                         resp.json['errors'][0]['code'])
+
+    def _refused_everywhere(self, token):
+        """Refused by userinfo (401), inactive at introspection, and
+        never a server error."""
+        resp = self.userinfo(token, status=401)
+        self.assertOAuthError(resp, 'invalid_token', 401)
+        self.assertIn('Bearer', resp.headers['WWW-Authenticate'])
+        self.assertEqual({'active': False}, self.introspect(token).json)
+
+    def test_forged_and_malformed_tokens(self):
+        good = self.login()['access_token']
+        header = pyjwt.get_unverified_header(good)
+        claims = pyjwt.decode(good, options={'verify_signature': False})
+        head, body, sig = good.split('.')
+        cases = {
+            'wrong signature': '.'.join([head, body, sig[::-1]]),
+            'other claims, same signature': '.'.join(
+                [head, _b64(json.dumps(dict(claims, sub='mallory'))
+                            .encode()), sig]),
+            'unknown kid': forged(dict(header, kid='nope'), claims),
+            'alg none': forged({'alg': 'none', 'typ': 'at+jwt',
+                                'kid': header['kid']}, claims, b''),
+            'alg none, no signature': '.'.join(
+                [_b64(json.dumps({'alg': 'none'}).encode()), body, '']),
+            'HS256 keyed with the public key': hs256(
+                dict(header, alg='HS256'), claims,
+                json.dumps(self.app.get('/oidc/jwks').json['keys'][0])),
+            'truncated': good[:len(good) // 2],
+            'two parts': '.'.join([head, body]),
+            'oversized': good + 'A' * 20000,
+            'not base64': '!!!.???.***',
+            'header not JSON': '.'.join([_b64(b'{'), body, sig]),
+            'header a list': '.'.join([_b64(b'[1]'), body, sig]),
+            'empty': '',
+            'id token as access token': self.login()['id_token'],
+        }
+        for label, token in cases.items():
+            with self.subTest(label=label):
+                if not token:
+                    resp = self.userinfo('', status=401)
+                    self.assertEqual(401, resp.status_int)
+                    continue
+                self._refused_everywhere(token)
+
+    def test_tokens_with_bad_claims_signed_by_the_proxy(self):
+        """Valid signatures, claims that must still be refused."""
+        records = oidc_db.ensure_keys(self.db, self.ctx,
+                                      datetime.datetime.utcnow())
+        key = keys.signing_key(records)
+        from federation_proxy.oidc import tokens
+        now = int(time.time())
+        base = tokens.access_claims(ISSUER, 'alice', 'portal', ['openid'],
+                                    now, 300, 'j1')
+        bad = {
+            'wrong issuer': {'iss': 'https://evil.example.org'},
+            'expired': {'exp': now - 1, 'iat': now - 301, 'nbf': now - 301},
+            'not yet valid': {'nbf': now + 600, 'iat': now + 600,
+                              'exp': now + 900},
+            'huge exp': {'exp': 10 ** 30},
+            'float exp': {'exp': now + 0.5 + 300},
+            'string exp': {'exp': str(now + 300)},
+            'bool iat': {'iat': True},
+            'sub a list': {'sub': ['alice']},
+            'aud an object': {'aud': {'x': 1}},
+            'no exp': {'exp': None},
+            'scope a number': {'scope': 5},
+        }
+        for label, change in bad.items():
+            with self.subTest(label=label):
+                claims = dict(base, **change)
+                claims = {k: v for k, v in claims.items() if v is not None}
+                self._refused_everywhere(tokens.sign(
+                    key, claims, tokens.ACCESS_TOKEN_TYPE))
+
+    def test_wrong_audience_refused_at_revocation_and_by_relying_party(self):
+        body = self.login()
+        self.assertRaises(pyjwt.InvalidAudienceError, self.decode,
+                          body['access_token'], audience='other')
+        self.assertRaises(pyjwt.InvalidAudienceError, self.decode,
+                          body['id_token'], audience='other')
+
+    def test_introspection_needs_a_confidential_client(self):
+        body = self.login()
+        self.assertOAuthError(self.introspect(
+            body['access_token'], client=('portal', 'wrong'), status=401),
+            'invalid_client', 401)
+        self.assertOAuthError(self.app.post(
+            '/oidc/introspect', {'token': body['access_token']},
+            status=401), 'invalid_client', 401)
+
+
+def _real_redeem(db, ctx, code, client_id, now):
+    return _REDEEM(db, ctx, code, client_id, now)
+
+
+_REDEEM = oidc_db.redeem_code
+
+
+class TestKeyRotation(ProviderTestCase):
+
+    def rotate(self):
+        return oidc_db.rotate_keys(self.db, self.ctx,
+                                   datetime.datetime.utcnow(),
+                                   datetime.timedelta(seconds=300))
+
+    def kids(self):
+        return [k['kid'] for k in self.app.get('/oidc/jwks').json['keys']]
+
+    def test_token_signed_before_rotation_still_validates(self):
+        before = self.login()
+        old_kid = pyjwt.get_unverified_header(before['access_token'])['kid']
+        published = self.kids()
+        self.assertEqual(2, len(published))
+        self.rotate()
+        # The next key became current: relying parties knew it already.
+        after_kids = self.kids()
+        self.assertEqual(3, len(after_kids))
+        self.assertIn(old_kid, after_kids)
+        self.assertTrue(set(published) <= set(after_kids))
+        self.decode(before['access_token'])
+        self.assertTrue(self.introspect(before['access_token']).json[
+            'active'])
+        self.userinfo(before['access_token'])
+        # New tokens are signed by the new current key (once the
+        # process's key cache is refreshed).
+        self.useFixture(fixtures.MockPatch(
+            'federation_proxy.api.oidc.KEY_CACHE_SECONDS', -1))
+        new = self.login()
+        new_kid = pyjwt.get_unverified_header(new['access_token'])['kid']
+        self.assertNotEqual(old_kid, new_kid)
+        self.assertIn(new_kid, published)
+        self.decode(new['access_token'])
+
+    def test_retired_key_unpublished_once_its_tokens_expired(self):
+        self.login()
+        first = self.kids()
+        self.rotate()
+        later = datetime.datetime.utcnow() + datetime.timedelta(minutes=7)
+        records = oidc_db.rotate_keys(self.db, self.ctx, later,
+                                      datetime.timedelta(seconds=300))
+        # The first current key was retired more than 300 s + leeway
+        # before "later": it is gone; the second is retired but kept.
+        kids = {r.kid: r.state for r in records}
+        self.assertEqual(3, len(kids))
+        self.assertNotIn(first[0], kids)
+        self.assertEqual(keys.RETIRED, kids[first[1]])
+        self.assertEqual(1, sum(1 for st in kids.values()
+                                if st == keys.RETIRED))
