@@ -22,6 +22,7 @@ validation let them through.
 
 import inspect
 import json
+import os
 import urllib.parse
 import warnings
 
@@ -267,9 +268,46 @@ _FEDERATION_BODIES = {
                                   'grant_types': ['client_credentials']},
 }
 
+#: The caller of reaper_svc's hostile requests: its writes admit a
+#: project member (pending requests belong to the token's project) or a
+#: service (plans), which no system-scoped token is.
+_REAPER_CALLER = api_fixture.identity(
+    ['admin', 'member', 'reader', 'service'], 'p1')
+
+_REAPER_CLOUD = os.path.join(os.path.dirname(__file__), '..', '..', '..',
+                             'etc', 'reaper', 'simulated-cloud.yaml')
+
+
+def _seed_reaper(app):
+    """A queued pending request of reaper_svc for DELETE to aim at."""
+    pending = app.post_json('/v1/pending', _REAPER_BODIES[
+        ('POST', '/v1/pending')], headers=_REAPER_CALLER).json['pending']
+    return {'/v1/pending/{}': [pending['id']]}
+
+
+_REAPER_BODIES = {
+    ('POST', '/v1/plans'): {
+        'flavor': 'm1.large', 'count': 1, 'aggregates': ['batch'],
+        'availability_zone': 'az1', 'required_traits': []},
+    ('POST', '/v1/pending'): {
+        'servers': [{'name': 'job', 'flavor': 'm1.large', 'image': 'img-1',
+                     'networks': ['net-1'], 'count': 2}],
+        'all_or_nothing': True, 'min_runtime': 3600,
+        'deadline': '2099-01-01T00:00:00Z'},
+}
+
 #: package -> (seed function, valid bodies by endpoint key)
 EXAMPLES = {'limits_svc': (_seed_limits, _LIMITS_BODIES),
-            'federation_proxy': (_seed_federation, _FEDERATION_BODIES)}
+            'federation_proxy': (_seed_federation, _FEDERATION_BODIES),
+            'reaper_svc': (_seed_reaper, _REAPER_BODIES)}
+
+#: package -> the identity headers of the hostile requests, where
+#: EVERYTHING (system scope) is not admitted to the write endpoints.
+CALLERS = {'reaper_svc': _REAPER_CALLER}
+
+#: package -> config overrides of its app (reaper_svc: a simulated cloud
+#: with the flavors its examples name).
+CONFIG = {'reaper_svc': {('preemption', 'simulated_cloud'): _REAPER_CLOUD}}
 
 
 # -- Cases. -----------------------------------------------------------------
@@ -466,10 +504,12 @@ class _HostileInputTests(object):
 
     def setUp(self):
         super().setUp()
+        overrides = dict(CONFIG.get(self.SPEC.package, {}))
+        overrides[('database', 'connection')] = self.database_url()
         self.fixture = self.useFixture(api_fixture.ServiceApp(
-            self.SPEC, overrides={('database', 'connection'):
-                                  self.database_url()}))
+            self.SPEC, overrides=overrides))
         self.app = self.fixture.app
+        self.caller = CALLERS.get(self.SPEC.package, EVERYTHING)
         self.engine = sqlalchemy.create_engine(
             self.fixture.conf.database.connection)
         self.addCleanup(self.engine.dispose)
@@ -499,7 +539,7 @@ class _HostileInputTests(object):
         return problems
 
     def _send(self, request):
-        headers = dict(EVERYTHING, **request.headers)
+        headers = dict(self.caller, **request.headers)
         if request.content_type:
             headers['Content-Type'] = request.content_type
         return self.app.request(request.path, method=request.method,
@@ -557,7 +597,7 @@ class _HostileInputTests(object):
                          ids.get(endpoint.template, ['probe-1'] * n_ids))
             resp = self.app.request(
                 path, method=endpoint.method, body=_dumps(valid),
-                headers=dict(EVERYTHING, **{
+                headers=dict(self.caller, **{
                     'Content-Type': 'application/json'}),
                 expect_errors=True)
             self.assertLess(resp.status_int, 300,
