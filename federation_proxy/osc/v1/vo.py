@@ -1,0 +1,321 @@
+"""``openstack vo ...``: virtual organisations, their members, the
+requests to join them and the invitations to them."""
+
+from federation_proxy.osc.v1 import common
+from svc_common.osc import command
+
+VO_COLUMNS = ('id', 'name', 'description', 'created_at')
+VO_HEADINGS = ('ID', 'Name', 'Description', 'Created At')
+MEMBER_COLUMNS = ('id', 'user_id', 'group_id', 'role', 'status',
+                  'expires_at')
+MEMBER_HEADINGS = ('ID', 'User ID', 'Group ID', 'Role', 'Status',
+                   'Expires At')
+REQUEST_COLUMNS = ('id', 'user_id', 'group_id', 'role', 'reason', 'status',
+                   'decided_by')
+REQUEST_HEADINGS = ('ID', 'User ID', 'Group ID', 'Role', 'Reason',
+                    'Status', 'Decided By')
+INVITATION_COLUMNS = ('id', 'email', 'group_id', 'role', 'status',
+                      'expires_at')
+INVITATION_HEADINGS = ('ID', 'Email', 'Group ID', 'Role', 'Status',
+                       'Expires At')
+STATUSES = ('pending', 'active', 'suspended', 'expired')
+
+
+# -- VOs ---------------------------------------------------------------------
+
+class CreateVO(common.ShowOne):
+    """Create a VO and name its first managers (system admins)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', metavar='<name>', help='Name of the VO')
+        parser.add_argument('--description', metavar='<description>',
+                            help='What the VO is for')
+        parser.add_argument('--manager', metavar='<user-id>',
+                            action='append', default=[], dest='managers',
+                            help='A first manager of the VO (repeat for '
+                                 'several)')
+        return parser
+
+    def take_action(self, parsed_args):
+        vo = self.client.post('/v1/vos', json=common.given(
+            name=parsed_args.name, description=parsed_args.description,
+            managers=parsed_args.managers))['vo']
+        return command.show_columns(vo, VO_COLUMNS)
+
+
+class ListVO(common.Lister):
+    """List the VOs you can see (all of them for system readers)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        command.add_pagination_options(parser, 'VOs')
+        return parser
+
+    def take_action(self, parsed_args):
+        items = self.client.list('/v1/vos', 'vos', None, parsed_args.limit,
+                                 parsed_args.marker)
+        return VO_HEADINGS, command.list_rows(items, VO_COLUMNS)
+
+
+class ShowVO(common.ShowOne):
+    """Show a VO."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        return command.show_columns(
+            common.find_vo(self.client, parsed_args.vo), VO_COLUMNS)
+
+
+class DeleteVO(common.Command):
+    """Delete VOs and everything in them (system admins)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('vos', metavar='<vo>', nargs='+',
+                            help='VO(s) to delete (ID)')
+        return parser
+
+    def take_action(self, parsed_args):
+        command.delete_each(self.client, '/v1/vos/%s', parsed_args.vos,
+                            'VOs')
+
+
+# -- members -----------------------------------------------------------------
+
+class AddMember(common.ShowOne):
+    """Add a person to a VO (its managers and system admins)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        parser.add_argument('user_id', metavar='<user-id>',
+                            help='The person (their proxy user ID)')
+        parser.add_argument('--role', metavar='<role>', default='member',
+                            help='Role in the VO (default: member)')
+        parser.add_argument('--group', metavar='<group-id>',
+                            help='Group of the VO (default: its root '
+                                 'group)')
+        parser.add_argument('--lifetime-days', metavar='<days>',
+                            type=command.positive_int,
+                            help='Days until the membership expires '
+                                 '(default: the service\'s)')
+        return parser
+
+    def take_action(self, parsed_args):
+        member = self.client.post(
+            common.vo_path(self.client, parsed_args.vo, 'memberships'),
+            json=common.given(user_id=parsed_args.user_id,
+                              role=parsed_args.role,
+                              group_id=parsed_args.group,
+                              lifetime_days=parsed_args.lifetime_days))[
+                                  'membership']
+        return command.show_columns(member, MEMBER_COLUMNS)
+
+
+class RemoveMember(common.Command):
+    """Remove memberships from a VO."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        parser.add_argument('memberships', metavar='<membership-id>',
+                            nargs='+', help='Membership(s) to remove')
+        return parser
+
+    def take_action(self, parsed_args):
+        path = common.vo_path(self.client, parsed_args.vo, 'memberships')
+        command.delete_each(self.client, path + '/%s',
+                            parsed_args.memberships, 'memberships')
+
+
+class ListMember(common.Lister):
+    """List the memberships of a VO."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        items = self.client.get(common.vo_path(
+            self.client, parsed_args.vo, 'memberships'))['memberships']
+        return MEMBER_HEADINGS, command.list_rows(items, MEMBER_COLUMNS)
+
+
+class SetMember(common.ShowOne):
+    """Suspend, reactivate or renew a membership."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        parser.add_argument('membership', metavar='<membership-id>',
+                            help='Membership to change')
+        parser.add_argument('--status', metavar='<status>',
+                            choices=STATUSES,
+                            help='New status (%s)' % ', '.join(STATUSES))
+        parser.add_argument('--renew-days', metavar='<days>',
+                            type=command.positive_int,
+                            help='Make it expire this many days from now '
+                                 '(an expired membership becomes active)')
+        return parser
+
+    def take_action(self, parsed_args):
+        body = common.given(status=parsed_args.status,
+                            renew_days=parsed_args.renew_days)
+        if not body:
+            self.app.stdout.write('Nothing to change: give --status or '
+                                  '--renew-days.\n')
+        path = common.vo_path(self.client, parsed_args.vo, 'memberships',
+                              parsed_args.membership)
+        member = (self.client.patch(path, json=body) if body else
+                  self.client.get(path))['membership']
+        return command.show_columns(member, MEMBER_COLUMNS)
+
+
+# -- requests ----------------------------------------------------------------
+
+class CreateRequest(common.ShowOne):
+    """Ask to join a VO (for yourself)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('vo', metavar='<vo-id>', help='VO to join (ID)')
+        parser.add_argument('--reason', metavar='<reason>',
+                            help='Why you ask (one line)')
+        parser.add_argument('--role', metavar='<role>',
+                            help='Role you ask for (default: member)')
+        parser.add_argument('--group', metavar='<group-id>',
+                            help='Group you ask to join (default: the VO)')
+        return parser
+
+    def take_action(self, parsed_args):
+        request = self.client.post(
+            '/v1/vos/%s/requests' % parsed_args.vo, json=common.given(
+                reason=parsed_args.reason, role=parsed_args.role,
+                group_id=parsed_args.group))['request']
+        return command.show_columns(request, REQUEST_COLUMNS)
+
+
+class ListRequest(common.Lister):
+    """List the requests to join a VO."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        parser.add_argument('--status', metavar='<status>',
+                            choices=('pending', 'approved', 'rejected'),
+                            help='Only requests in this status')
+        return parser
+
+    def take_action(self, parsed_args):
+        items = self.client.get(common.vo_path(
+            self.client, parsed_args.vo, 'requests'))['requests']
+        if parsed_args.status:
+            items = [r for r in items if r['status'] == parsed_args.status]
+        return REQUEST_HEADINGS, command.list_rows(items, REQUEST_COLUMNS)
+
+
+class _DecideRequest(common.ShowOne):
+    decision = None
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        parser.add_argument('request', metavar='<request-id>',
+                            help='Pending request')
+        return parser
+
+    def take_action(self, parsed_args):
+        request = self.client.patch(
+            common.vo_path(self.client, parsed_args.vo, 'requests',
+                           parsed_args.request),
+            json={'status': self.decision})['request']
+        return command.show_columns(request, REQUEST_COLUMNS)
+
+
+class ApproveRequest(_DecideRequest):
+    """Approve a request: the person becomes an active member."""
+    decision = 'approved'
+
+
+class RejectRequest(_DecideRequest):
+    """Reject a request."""
+    decision = 'rejected'
+
+
+# -- invitations -------------------------------------------------------------
+
+class CreateInvitation(common.ShowOne):
+    """Invite an e-mail address to a VO; the answer holds the token, once:
+    send it to the person."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        parser.add_argument('email', metavar='<email>',
+                            help='Address of the person invited')
+        parser.add_argument('--role', metavar='<role>',
+                            help='Role offered (default: member)')
+        parser.add_argument('--group', metavar='<group-id>',
+                            help='Group offered (default: the VO)')
+        return parser
+
+    def take_action(self, parsed_args):
+        invitation = self.client.post(
+            common.vo_path(self.client, parsed_args.vo, 'invitations'),
+            json=common.given(email=parsed_args.email,
+                              role=parsed_args.role,
+                              group_id=parsed_args.group))['invitation']
+        return command.show_columns(invitation,
+                                    INVITATION_COLUMNS + ('token',))
+
+
+class ListInvitation(common.Lister):
+    """List the invitations of a VO."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        items = self.client.get(common.vo_path(
+            self.client, parsed_args.vo, 'invitations'))['invitations']
+        return INVITATION_HEADINGS, command.list_rows(items,
+                                                      INVITATION_COLUMNS)
+
+
+class DeleteInvitation(common.Command):
+    """Withdraw invitations."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        parser.add_argument('invitations', metavar='<invitation-id>',
+                            nargs='+', help='Invitation(s) to withdraw')
+        return parser
+
+    def take_action(self, parsed_args):
+        path = common.vo_path(self.client, parsed_args.vo, 'invitations')
+        command.delete_each(self.client, path + '/%s',
+                            parsed_args.invitations, 'invitations')
+
+
+class AcceptInvitation(common.ShowOne):
+    """Accept an invitation with its token (for yourself)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('token', metavar='<token>',
+                            help='The token the invitation gave')
+        return parser
+
+    def take_action(self, parsed_args):
+        member = self.client.post('/v1/invitation_acceptances', json={
+            'token': parsed_args.token})['membership']
+        return command.show_columns(member, ('vo_id',) + MEMBER_COLUMNS)
