@@ -1,9 +1,9 @@
 """The provider's signing keys and their rotation, without downtime.
 
-Tokens are signed with ES256 (ECDSA on P-256 with SHA-256): small
-signatures, fast signing, and supported by the relying-party libraries
-leaf Keystones use (mod_auth_openidc, pyjwt, authlib).  Each key is in
-one of three states:
+Tokens are signed with RS256 (RSA 2048 with SHA-256): OpenID Connect
+Discovery requires every provider to offer RS256 for ID tokens, and it is
+what every relying party (mod_auth_openidc in front of a leaf Keystone,
+pyjwt, authlib) accepts by default.  Each key is in one of three states:
 
 ``current``
     signs every new token;
@@ -35,8 +35,8 @@ import json
 
 from joserfc import jwk
 
-ALGORITHM = 'ES256'
-CURVE = 'P-256'
+ALGORITHM = 'RS256'
+KEY_BITS = 2048
 
 CURRENT = 'current'
 NEXT = 'next'
@@ -54,9 +54,9 @@ KeyRecord = collections.namedtuple(
 
 
 def generate(state, created_at):
-    """A new P-256 key in ``state``, as a :class:`KeyRecord`; its ``kid``
+    """A new RSA key in ``state``, as a :class:`KeyRecord`; its ``kid``
     is its RFC 7638 thumbprint."""
-    key = jwk.ECKey.generate_key(CURVE, private=True)
+    key = jwk.RSAKey.generate_key(KEY_BITS, private=True)
     kid = key.thumbprint()
     public = dict(key.as_dict(private=False), kid=kid, alg=ALGORITHM,
                   use='sig')
@@ -146,10 +146,10 @@ def public_jwks(records):
 
 def private_key(record):
     """The joserfc key that signs with ``record``."""
-    return jwk.ECKey.import_key(record.private_pem,
-                                {'kid': record.kid, 'alg': ALGORITHM})
+    return jwk.RSAKey.import_key(
+        record.private_pem, {'kid': record.kid, 'alg': ALGORITHM})
 
 
 def public_key(record):
     """The joserfc key that verifies signatures of ``record``."""
-    return jwk.ECKey.import_key(json.loads(record.public_jwk))
+    return jwk.RSAKey.import_key(json.loads(record.public_jwk))

@@ -17,7 +17,7 @@ ID tokens (OpenID Connect Core 2) have ``typ: JWT``, ``iss``, ``sub``,
 authorization request had one) and ``at_hash``.
 
 :func:`verify` is what introspection, userinfo and revocation use to
-read a token the proxy issued: only ES256, only a published key, this
+read a token the proxy issued: only RS256, only a published key, this
 issuer, the right ``typ``, claims of the right JSON types, not expired,
 not before its time.  Anything else is :class:`InvalidToken`.
 
@@ -61,7 +61,7 @@ def timestamp(when):
 
 def at_hash(access_token):
     """OIDC Core 3.1.3.6: the left half of the SHA-256 of the access
-    token (ES256 hashes with SHA-256), base64url without padding."""
+    token (RS256 hashes with SHA-256), base64url without padding."""
     digest = hashlib.sha256(access_token.encode('ascii')).digest()
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b'=').decode()
 

@@ -85,11 +85,10 @@ RESPONSE_REVOCATION = {'type': 'object', 'maxProperties': 0}
 
 RESPONSE_JWKS = rt.obj({'keys': {'type': 'array', 'items': {
     'type': 'object',
-    'properties': {'kty': {'const': 'EC'}, 'crv': {'const': 'P-256'},
-                   'x': {'type': 'string'}, 'y': {'type': 'string'},
-                   'kid': {'type': 'string'}, 'alg': {'const': 'ES256'},
-                   'use': {'const': 'sig'}},
-    'required': ['kty', 'crv', 'x', 'y', 'kid', 'alg', 'use'],
+    'properties': {'kty': {'const': 'RSA'}, 'n': {'type': 'string'},
+                   'e': {'type': 'string'}, 'kid': {'type': 'string'},
+                   'alg': {'const': 'RS256'}, 'use': {'const': 'sig'}},
+    'required': ['kty', 'n', 'e', 'kid', 'alg', 'use'],
     'additionalProperties': False}}})
 
 RESPONSE_DISCOVERY = {

@@ -70,7 +70,7 @@ class ProviderTestCase(testtools.TestCase):
         """pyjwt's validation against the served JWKS."""
         kid = pyjwt.get_unverified_header(token)['kid']
         key = [k for k in self.jwks().keys if k.key_id == kid][0]
-        return pyjwt.decode(token, key.key, algorithms=['ES256'],
+        return pyjwt.decode(token, key.key, algorithms=['RS256'],
                             audience=audience or self.client_id,
                             issuer=ISSUER, options=options)
 
@@ -305,7 +305,7 @@ class TestGrants(ProviderTestCase):
         self.assertEqual(ISSUER, doc['issuer'])
         self.assertEqual(ISSUER + '/oidc/jwks', doc['jwks_uri'])
         self.assertEqual(['S256'], doc['code_challenge_methods_supported'])
-        self.assertEqual(['ES256'],
+        self.assertEqual(['RS256'],
                          doc['id_token_signing_alg_values_supported'])
         self.assertEqual(doc, self.app.get('/oidc').json)
 
