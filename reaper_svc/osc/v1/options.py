@@ -1,0 +1,43 @@
+"""Option types of the ``openstack preemptible`` commands."""
+
+import argparse
+import datetime
+
+
+def resource_amount(value):
+    """argparse type of ``--resource <class>=<amount>``: a pair."""
+    name, sep, amount = value.partition('=')
+    if not sep or not name or not amount.isdigit():
+        raise argparse.ArgumentTypeError(
+            '%r is not <resource class>=<amount> (e.g. VCPU=4)' % value)
+    return name, int(amount)
+
+
+def duration(value):
+    """argparse type of a duration: seconds, or a number followed by
+    ``s``, ``m``, ``h`` or ``d`` (``8h``); the number of seconds."""
+    units = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
+    number, unit = (value[:-1], value[-1]) if value[-1:] in units else (
+        value, 's')
+    if not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(
+            '%r is not a duration (e.g. 3600, 90m, 8h, 2d)' % value)
+    return int(number) * units[unit]
+
+
+def deadline(value, now=None):
+    """argparse type of ``--deadline``: an ISO 8601 time (UTC when no
+    offset is given) or a duration from now (``+12h``); ISO 8601 with Z."""
+    if value.startswith('+'):
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        when = now + datetime.timedelta(seconds=duration(value[1:]))
+    else:
+        try:
+            when = datetime.datetime.fromisoformat(value.replace('Z',
+                                                                 '+00:00'))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                '%r is neither an ISO 8601 time nor +<duration>' % value)
+    if when.tzinfo is not None:
+        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return when.replace(microsecond=0).isoformat() + 'Z'
