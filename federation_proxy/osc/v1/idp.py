@@ -25,8 +25,9 @@ def claim(value):
 
 
 def _show(idp):
-    return command.show_columns(idp, SHOW_COLUMNS, {
-        'scopes': command.JsonColumn, 'claim_mapping': command.JsonColumn})
+    # Lists and dicts print as JSON in value/csv output, and stay
+    # structured in json/yaml (svc_common.osc.command.ShowOne).
+    return command.show_columns(idp, SHOW_COLUMNS)
 
 
 class CreateIdP(common.ShowOne):

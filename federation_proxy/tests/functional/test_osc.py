@@ -1,0 +1,148 @@
+"""The real ``openstack`` command against the real federation API: a
+person joins a VO by request and another by invitation, as the user
+guide shows, and an operator registers an IdP.
+
+The API (noauth, fresh SQLite) runs on a loopback port in a thread; each
+``openstack`` run is a subprocess with the caller named by the plugin's
+``ARBITER_NOAUTH_*`` variables.  The people are made over HTTP, since
+every ``openstack`` run costs about two seconds.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.request
+
+import fixtures
+import testtools
+
+from federation_proxy import service
+from svc_common.cmd import api as api_cmd
+from svc_common.tests.fixtures import api as api_fixture
+
+ADMIN_ENV = {'ARBITER_NOAUTH_USER': 'admin',
+             'ARBITER_NOAUTH_ROLES': 'admin,member,reader',
+             'ARBITER_NOAUTH_SYSTEM_SCOPE': 'all'}
+
+
+def person_env(user_id):
+    return {'ARBITER_NOAUTH_USER': user_id,
+            'ARBITER_NOAUTH_ROLES': 'member,reader',
+            'ARBITER_NOAUTH_PROJECT': 'p1'}
+
+
+def _openstack_command():
+    script = os.path.join(os.path.dirname(sys.executable), 'openstack')
+    if os.path.exists(script):
+        return [script]
+    return [shutil.which('openstack') or 'openstack']
+
+
+class FederationServer(fixtures.Fixture):
+    """The federation API on ``.url``."""
+
+    def _setUp(self):
+        app = self.useFixture(api_fixture.ServiceApp(service.SPEC))
+        server = api_cmd.make_server(app.wsgi, '127.0.0.1', 0)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        self.url = 'http://127.0.0.1:%d' % server.server_port
+
+    def admin_post(self, path, body):
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode(), method='POST',
+            headers={'X-User-Id': 'admin', 'X-Roles': 'admin,member,reader',
+                     'X-System-Scope': 'all',
+                     'Content-Type': 'application/json'})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+
+class TestOpenStackVO(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.useFixture(FederationServer())
+        for person in ('alice', 'bob', 'carol'):
+            self.server.admin_post('/v1/users', {
+                'id': person, 'issuer': 'https://idp.example.org',
+                'subject': person})
+
+    def openstack(self, *args, identity=ADMIN_ENV):
+        env = {name: value for name, value in os.environ.items()
+               if not name.startswith(('OS_', 'ARBITER_NOAUTH_'))}
+        env.update(identity)
+        argv = (_openstack_command() + ['--os-auth-type', 'none',
+                                        '--os-endpoint', self.server.url] +
+                list(args))
+        result = subprocess.run(argv, env=env, capture_output=True,
+                                text=True, timeout=120)
+        self.assertEqual(0, result.returncode, 'openstack %s\n%s\n%s' % (
+            ' '.join(args), result.stdout, result.stderr))
+        return result.stdout
+
+    def openstack_json(self, *args, **kwargs):
+        return json.loads(self.openstack(*(args + ('-f', 'json')),
+                                         **kwargs))
+
+    def test_joining_by_request_and_by_invitation(self):
+        vo = self.openstack_json('vo', 'create', 'astro', '--manager',
+                                 'alice', '--description', 'Astronomy')
+        self.assertEqual('astro', vo['name'])
+        alice = person_env('alice')
+
+        request = self.openstack_json(
+            'vo', 'request', 'create', vo['id'], '--reason',
+            'I study stars.', identity=person_env('bob'))
+        self.assertEqual('pending', request['status'])
+        approved = self.openstack_json('vo', 'request', 'approve', 'astro',
+                                       request['id'], identity=alice)
+        self.assertEqual(('approved', 'alice'),
+                         (approved['status'], approved['decided_by']))
+
+        invitation = self.openstack_json(
+            'vo', 'invitation', 'create', 'astro', 'carol@example.org',
+            identity=alice)
+        accepted = self.openstack_json(
+            'vo', 'invitation', 'accept', invitation['token'],
+            identity=person_env('carol'))
+        self.assertEqual(('carol', 'active'),
+                         (accepted['user_id'], accepted['status']))
+
+        members = self.openstack_json('vo', 'member', 'list', 'astro',
+                                      identity=alice)
+        self.assertEqual([('alice', 'manager', 'active'),
+                          ('bob', 'member', 'active'),
+                          ('carol', 'member', 'active')],
+                         sorted((m['User ID'], m['Role'], m['Status'])
+                                for m in members))
+        bob = [m for m in members if m['User ID'] == 'bob'][0]
+        suspended = self.openstack_json('vo', 'member', 'set', 'astro',
+                                        bob['ID'], '--status', 'suspended',
+                                        identity=alice)
+        self.assertEqual('suspended', suspended['status'])
+
+    def test_idp_registry(self):
+        idp = self.openstack_json(
+            'federation', 'idp', 'create', 'home', '--issuer',
+            'https://idp.example.org', '--client-id', 'proxy', '--scope',
+            'openid', '--scope', 'email', '--claim',
+            'affiliation=voperson_affiliation', '--token-endpoint',
+            'https://idp.example.org/token')
+        self.assertEqual((['openid', 'email'], 'voperson_affiliation',
+                          'https://idp.example.org/token', False),
+                         (idp['scopes'],
+                          idp['claim_mapping']['affiliation'],
+                          idp['token_endpoint'], idp['has_client_secret']))
+        listed = self.openstack_json('federation', 'idp', 'list')
+        self.assertEqual([('home', 'https://idp.example.org')],
+                         [(i['Name'], i['Issuer']) for i in listed])
+        self.openstack('federation', 'idp', 'delete', idp['id'])
+        self.assertEqual([], self.openstack_json('federation', 'idp',
+                                                 'list'))

@@ -1,0 +1,161 @@
+"""The federation commands' options and the requests they make, on a
+recording client (no server)."""
+
+import argparse
+import collections
+from unittest import mock
+
+from osc_lib import exceptions
+import testtools
+
+from federation_proxy.osc.v1 import common
+from federation_proxy.osc.v1 import idp
+from federation_proxy.osc.v1 import vo
+from svc_common.clients import rest
+
+
+class FakeClient(object):
+    """Answers GETs from ``answers`` (path -> body, or an ApiError to
+    raise) and records every call."""
+
+    def __init__(self, answers=None):
+        self.answers = answers or {}
+        self.calls = []
+
+    def _answer(self, method, path, json=None):
+        self.calls.append((method, path, json))
+        answer = self.answers.get((method, path),
+                                  collections.defaultdict(dict))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def get(self, path, **kwargs):
+        return self._answer('GET', path)
+
+    def post(self, path, json=None):
+        return self._answer('POST', path, json)
+
+    def patch(self, path, json=None):
+        return self._answer('PATCH', path, json)
+
+    def delete(self, path):
+        return self._answer('DELETE', path)
+
+    def list(self, path, collection, filters=None, limit=None,
+             marker=None):
+        self.calls.append(('LIST', path, limit))
+        return iter(self.answers.get(('LIST', path), []))
+
+
+def _not_found():
+    return rest.ApiError(404, 'federation.vo_not_found', detail='absent')
+
+
+def run(command_class, client, argv):
+    app = mock.Mock()
+    app.client_manager.federation = client
+    cmd = command_class(app, None)
+    parsed = cmd.get_parser('openstack').parse_args(argv)
+    return cmd.take_action(parsed)
+
+
+VO = {'id': 'v1', 'name': 'astro', 'description': None,
+      'created_at': 'now'}
+
+
+class TestVO(testtools.TestCase):
+
+    def test_create_sends_managers(self):
+        client = FakeClient({('POST', '/v1/vos'): {'vo': VO}})
+        names, values = run(vo.CreateVO, client, [
+            'astro', '--manager', 'alice', '--manager', 'bob'])
+        self.assertEqual(('POST', '/v1/vos', {
+            'name': 'astro', 'managers': ['alice', 'bob']}),
+            client.calls[0])
+        self.assertEqual('astro', values[names.index('name')])
+
+    def test_vo_found_by_name_when_not_an_id(self):
+        client = FakeClient({('GET', '/v1/vos/astro'): _not_found(),
+                             ('LIST', '/v1/vos'): [VO]})
+        self.assertEqual('/v1/vos/v1/memberships',
+                         common.vo_path(client, 'astro', 'memberships'))
+
+    def test_unknown_vo(self):
+        client = FakeClient({('GET', '/v1/vos/nope'): _not_found()})
+        self.assertRaises(exceptions.CommandError, common.find_vo, client,
+                          'nope')
+
+    def test_member_add_defaults_and_options(self):
+        client = FakeClient({('GET', '/v1/vos/v1'): {'vo': VO}})
+        run(vo.AddMember, client, ['v1', 'bob', '--lifetime-days', '30',
+                                   '--group', 'g1'])
+        self.assertEqual(('POST', '/v1/vos/v1/memberships', {
+            'user_id': 'bob', 'role': 'member', 'group_id': 'g1',
+            'lifetime_days': 30}), client.calls[-1])
+
+    def test_member_set(self):
+        client = FakeClient({('GET', '/v1/vos/v1'): {'vo': VO}})
+        run(vo.SetMember, client, ['v1', 'm1', '--renew-days', '365'])
+        self.assertEqual(('PATCH', '/v1/vos/v1/memberships/m1',
+                          {'renew_days': 365}), client.calls[-1])
+
+    def test_member_set_refuses_a_bad_status(self):
+        parser = vo.SetMember(mock.Mock(), None).get_parser('openstack')
+        self.assertRaises(SystemExit, parser.parse_args,
+                          ['v1', 'm1', '--status', 'gone'])
+
+    def test_approve_and_reject(self):
+        for command_class, status in ((vo.ApproveRequest, 'approved'),
+                                      (vo.RejectRequest, 'rejected')):
+            client = FakeClient({('GET', '/v1/vos/v1'): {'vo': VO}})
+            run(command_class, client, ['v1', 'r1'])
+            self.assertEqual(('PATCH', '/v1/vos/v1/requests/r1',
+                              {'status': status}), client.calls[-1])
+
+    def test_request_list_filters_by_status(self):
+        client = FakeClient({
+            ('GET', '/v1/vos/v1'): {'vo': VO},
+            ('GET', '/v1/vos/v1/requests'): {'requests': [
+                {'id': 'a', 'status': 'pending'},
+                {'id': 'b', 'status': 'approved'}]}})
+        _, rows = run(vo.ListRequest, client, ['v1', '--status', 'pending'])
+        self.assertEqual(['a'], [row[0] for row in rows])
+
+    def test_invitation_create_shows_the_token(self):
+        client = FakeClient({
+            ('GET', '/v1/vos/v1'): {'vo': VO},
+            ('POST', '/v1/vos/v1/invitations'): {'invitation': {
+                'id': 'i1', 'token': 'secret-token'}}})
+        names, values = run(vo.CreateInvitation, client,
+                            ['v1', 'carol@example.org'])
+        self.assertEqual('secret-token', values[names.index('token')])
+        self.assertEqual({'email': 'carol@example.org'}, client.calls[-1][2])
+
+    def test_delete_tries_every_vo(self):
+        client = FakeClient({('DELETE', '/v1/vos/a'): _not_found()})
+        error = self.assertRaises(exceptions.CommandError, run, vo.DeleteVO,
+                                  client, ['a', 'b'])
+        self.assertIn('1 of 2', str(error))
+        self.assertEqual(['/v1/vos/a', '/v1/vos/b'],
+                         [c[1] for c in client.calls])
+
+
+class TestIdP(testtools.TestCase):
+
+    def test_claim_option(self):
+        self.assertEqual(('email', 'mail'), idp.claim('email=mail'))
+        for bad in ('email', 'colour=c', 'email='):
+            self.assertRaises(argparse.ArgumentTypeError, idp.claim, bad)
+
+    def test_create_body(self):
+        client = FakeClient({('POST', '/v1/idps'): {'idp': {'id': 'i1'}}})
+        run(idp.CreateIdP, client, [
+            'home', '--issuer', 'https://idp.example.org', '--client-id',
+            'proxy', '--client-secret', 's', '--discover', '--claim',
+            'email=mail'])
+        self.assertEqual({'name': 'home', 'issuer': 'https://idp.example.org',
+                          'client_id': 'proxy', 'client_secret': 's',
+                          'discover': True,
+                          'claim_mapping': {'email': 'mail'}},
+                         client.calls[-1][2])
