@@ -19,7 +19,11 @@ The engine and the API hand every committed change (a
       ``deprecated`` on (``deprecated``, ``obsolete``,
       ``pending_delete``), false before.  Only what differs is patched,
       so a change that Glance already shows sends nothing (and Glance
-      announces no ``image.update``).
+      announces no ``image.update``).  An image that is not ``active``
+      (or ``deactivated``) is left alone: Glance 33 fails an upload when
+      the image is patched meanwhile (the PATCH writes the old status
+      back), so an image that joins from ``image.create`` gets its
+      properties at its first transition.
     * a transition that makes an image the family's latest: the image is
       queued for the image cache of every ``[glance] cache_api_urls``
       node (``PUT /v2/cache/{image_id}``, Glance's cache API since
@@ -60,6 +64,8 @@ GROUP = 'glance'
 #: States in which an image is hidden from Glance's default lists.
 HIDDEN_STATES = frozenset([lc.DEPRECATED, lc.OBSOLETE, lc.PENDING_DELETE,
                            lc.DELETED])
+#: Glance statuses in which the driver patches an image.
+WRITABLE_STATUSES = frozenset(['active', 'deactivated'])
 PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 
 
@@ -203,6 +209,13 @@ class GlanceApiDriver(GlanceDriver):
             if not missing_ok:
                 LOG.warning('Image %s is not in Glance: its state %s is '
                             'not written there.', image_id, state)
+            return []
+        if image.get('status') not in WRITABLE_STATUSES:
+            # A PATCH while the data is uploaded writes the image's old
+            # status back and makes Glance fail the upload (410/500).
+            LOG.info('Image %s is %s in Glance: its state %s is written '
+                     'at its next transition.', image_id,
+                     image.get('status'), state)
             return []
         ops = patch_for(image, desired_properties(family, state,
                                                   successor_id, self.names))

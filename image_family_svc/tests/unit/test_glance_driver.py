@@ -78,9 +78,11 @@ class TestGlanceApiDriver(testtools.TestCase):
             ('glance', 'cache_api_urls'): ['http://g1:9292',
                                            'http://g2:9292/']})
         self.glance = FakeGlance({'img-1': {'id': 'img-1',
+                                            'status': 'active',
                                             'os_hidden': False,
                                             'arbiter_family': 'centos-7'},
                                   'img-2': {'id': 'img-2',
+                                            'status': 'active',
                                             'os_hidden': False}})
         self.driver = glance.GlanceApiDriver(self.conf, adapter=self.glance)
 
@@ -94,10 +96,17 @@ class TestGlanceApiDriver(testtools.TestCase):
     def test_join_writes_state_and_family(self):
         self.driver.event(notifications.Event(notifications.JOIN, {
             'image_id': 'img-2', 'family': 'centos-7', 'state': 'testing'}))
-        self.assertEqual({'id': 'img-2', 'os_hidden': False,
+        self.assertEqual({'id': 'img-2', 'status': 'active',
+                          'os_hidden': False,
                           'arbiter_family': 'centos-7',
                           'arbiter_family_state': 'testing'},
                          self.glance.images['img-2'])
+
+    def test_image_being_uploaded_is_not_patched(self):
+        self.glance.images['img-2']['status'] = 'saving'
+        self.driver.event(notifications.Event(notifications.JOIN, {
+            'image_id': 'img-2', 'family': 'centos-7', 'state': 'testing'}))
+        self.assertEqual([], self.glance.writes())
 
     def test_deprecate_hides_and_names_successor(self):
         self.driver.event(transition('img-1', 'active', 'deprecated',
@@ -166,7 +175,8 @@ class TestGlanceApiDriver(testtools.TestCase):
             os_hidden=True, arbiter_family_state='deprecated')
         self.driver.event(notifications.Event(notifications.LEAVE, {
             'image_id': 'img-1', 'family': 'centos-7'}))
-        self.assertEqual({'id': 'img-1', 'os_hidden': False},
+        self.assertEqual({'id': 'img-1', 'status': 'active',
+                          'os_hidden': False},
                          self.glance.images['img-1'])
         # An image deleted in Glance leaves quietly.
         self.driver.event(notifications.Event(notifications.LEAVE, {
