@@ -1,0 +1,238 @@
+"""The preemption API on the sample simulated cloud: what each endpoint
+answers, and that a plan acts on nothing."""
+
+import testtools
+
+from reaper_svc.db import actions as actions_db
+from reaper_svc import drivers
+from reaper_svc.tests.functional import base
+from svc_common import context
+from svc_common.tests.fixtures import api as af
+
+ADMIN = af.SYSTEM_ADMIN
+PHYSICS = af.identity(['member', 'reader'], 'physics', user_id='alice')
+PHYSICS_READER = af.identity(['reader'], 'physics', user_id='bob')
+BIOLOGY = af.identity(['member', 'reader'], 'biology')
+
+
+class ApiTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        reaper = self.useFixture(base.ReaperApp(
+            overrides={('api', 'max_limit'): 2}))
+        self.app = reaper.app
+        self.db = reaper.db
+        # The driver the API uses: the one the shared factory built.
+        self.driver = drivers.get(reaper.conf)
+
+    def error(self, resp):
+        return resp.json['errors'][0]
+
+
+class TestPlans(ApiTestCase):
+
+    def test_flavor_in_an_aggregate(self):
+        before = self.driver.cluster().servers.keys()
+        plan = self.app.post_json('/v1/plans', {
+            'flavor': 'm1.large', 'aggregates': ['batch']},
+            headers=ADMIN).json['plan']
+        self.assertEqual(('victims', 'best_fit', ['cmp1']),
+                         (plan['outcome'], plan['strategy'], plan['hosts']))
+        self.assertEqual([('batch-1', 'physics')],
+                         [(v['server_id'], v['project_id'])
+                          for v in plan['victims']])
+        self.assertEqual(['batch'], plan['request']['aggregates'])
+        # A dry run: nothing stopped, locked or recorded.
+        self.assertEqual([], self.driver.journal)
+        self.assertEqual(before, self.driver.cluster().servers.keys())
+        self.assertEqual([], self.app.get('/v1/actions',
+                                          headers=ADMIN).json['actions'])
+
+    def test_resources_and_count(self):
+        plan = self.app.post_json('/v1/plans', {
+            'resources': {'VCPU': 2, 'MEMORY_MB': 4096}, 'count': 4,
+            'availability_zone': 'az1'}, headers=ADMIN).json['plan']
+        self.assertEqual('victims', plan['outcome'])
+        self.assertEqual(4, plan['request']['count'])
+        self.assertTrue(plan['victims'])
+
+    def test_room_already(self):
+        plan = self.app.post_json('/v1/plans', {'resources': {'DISK_GB': 1}},
+                                  headers=ADMIN).json['plan']
+        self.assertEqual(('fits', []), (plan['outcome'], plan['victims']))
+
+    def test_cannot_fit_names_why(self):
+        resp = self.app.post_json('/v1/plans', {
+            'flavor': 'm1.large', 'count': 3, 'aggregates': ['batch']},
+            headers=ADMIN, status=409)
+        error = self.error(resp)
+        self.assertEqual('preemption.cannot_fit', error['code'])
+        self.assertIn('3 server(s)', error['detail'])
+        self.assertIn('aggregates batch', error['detail'])
+        self.assertEqual(2, error['eligible_hosts'])
+        # The interactive aggregate has no preemptible server at all.
+        resp = self.app.post_json('/v1/plans', {
+            'flavor': 'm1.large', 'aggregates': ['interactive']},
+            headers=ADMIN, status=409)
+        self.assertIn('on the 1 eligible hosts', self.error(resp)['detail'])
+        resp = self.app.post_json('/v1/plans', {
+            'resources': {'CUSTOM_GPU': 1}}, headers=ADMIN, status=409)
+        self.assertIn('no enabled and up host', self.error(resp)['detail'])
+
+    def test_bad_requests(self):
+        for body, field in (({'flavor': 'nope'}, 'flavor'),
+                            ({'resources': {'VCPU': 0}}, 'resources'),
+                            ({'flavor': 'm1.large', 'resources': {'VCPU': 1}},
+                             '(body)'),
+                            ({'resources': {'vcpu': 1}}, 'resources'),
+                            ({'flavor': 'm1.large', 'count': 0}, 'count')):
+            resp = self.app.post_json('/v1/plans', body, headers=ADMIN,
+                                      status=400)
+            self.assertEqual(field, self.error(resp)['field'], body)
+
+    def test_victims_of_unfinished_actions_are_not_offered_again(self):
+        server = self.driver.cluster().servers['batch-1']
+        actions_db.create_action(self.db, context.admin_context(),
+                                 'scheduling_failure', 'i-9', 'physics',
+                                 'best_fit', {}, [server])
+        plan = self.app.post_json('/v1/plans', {
+            'flavor': 'm1.large', 'aggregates': ['batch']},
+            headers=ADMIN).json['plan']
+        self.assertNotIn('batch-1',
+                         [v['server_id'] for v in plan['victims']])
+
+
+class TestPending(ApiTestCase):
+
+    BODY = {'servers': [dict(base.SERVER, count=3)], 'min_runtime': 28800,
+            'deadline': '2099-01-01T00:00:00+02:00'}
+
+    def test_queued_for_the_tokens_project(self):
+        made = self.app.post_json('/v1/pending', self.BODY, headers=PHYSICS,
+                                  status=201).json['pending']
+        self.assertEqual(('physics', 'alice', 'queued', 3, True, 28800),
+                         (made['project_id'], made['user_id'], made['state'],
+                          made['count'], made['all_or_nothing'],
+                          made['min_runtime']))
+        self.assertEqual('2098-12-31T22:00:00Z', made['deadline'])
+        self.assertEqual([{'name': 'job', 'flavor': 'm1.large',
+                           'image': 'img-1', 'networks': [], 'count': 3}],
+                         made['servers'])
+        self.assertNotIn('trust_id', made)
+        shown = self.app.get('/v1/pending/%s' % made['id'],
+                             headers=PHYSICS_READER).json['pending']
+        self.assertEqual(made, shown)
+
+    def test_lists_are_the_callers_and_paged(self):
+        ids = sorted(self.app.post_json('/v1/pending', self.BODY,
+                                        headers=PHYSICS).json['pending']['id']
+                     for _ in range(3))
+        self.app.post_json('/v1/pending', self.BODY, headers=BIOLOGY)
+        page = self.app.get('/v1/pending', headers=PHYSICS).json
+        self.assertEqual(ids[:2], [p['id'] for p in page['pending']])
+        rest = self.app.get(page['links'][0]['href'],
+                            headers=PHYSICS).json['pending']
+        self.assertEqual(ids[2:], [p['id'] for p in rest])
+        # A project filter cannot widen a project caller's view.
+        others = self.app.get('/v1/pending?project_id=biology&limit=2',
+                              headers=PHYSICS).json['pending']
+        self.assertEqual({'physics'}, {p['project_id'] for p in others})
+        biology = self.app.get('/v1/pending?project_id=biology',
+                               headers=ADMIN).json['pending']
+        self.assertEqual(['biology'], [p['project_id'] for p in biology])
+
+    def test_withdraw(self):
+        made = self.app.post_json('/v1/pending', self.BODY,
+                                  headers=PHYSICS).json['pending']
+        path = '/v1/pending/%s' % made['id']
+        self.app.delete(path, headers=BIOLOGY, status=404)
+        self.app.delete(path, headers=PHYSICS, status=204)
+        self.assertEqual('cancelled', self.app.get(
+            path, headers=PHYSICS).json['pending']['state'])
+        resp = self.app.delete(path, headers=PHYSICS, status=409)
+        self.assertEqual('preemption.pending_not_queued',
+                         self.error(resp)['code'])
+        cancelled = self.app.get('/v1/pending?state=cancelled',
+                                 headers=PHYSICS).json['pending']
+        self.assertEqual([made['id']], [p['id'] for p in cancelled])
+
+    def test_refused(self):
+        for body, field in (
+                (dict(self.BODY, deadline='2001-01-01T00:00:00Z'),
+                 'deadline'),
+                (dict(self.BODY, deadline='2099-13-45T00:00:00Z'),
+                 'deadline'),
+                ({'servers': [dict(base.SERVER, flavor='nope')]},
+                 'servers/0/flavor'),
+                ({'servers': []}, 'servers'),
+                ({'servers': [dict(base.SERVER, project_id='biology')]},
+                 'servers/0')):
+            resp = self.app.post_json('/v1/pending', body, headers=PHYSICS,
+                                      status=400)
+            self.assertEqual(field, self.error(resp)['field'], body)
+        resp = self.app.post_json('/v1/pending', self.BODY, headers=ADMIN,
+                                  status=403)
+        self.assertEqual([], self.app.get('/v1/pending', headers=ADMIN)
+                         .json['pending'])
+
+
+class TestActions(ApiTestCase):
+
+    def test_an_action_is_seen_by_every_project_it_touched(self):
+        action = base.add_action(self.db, 'physics', ['biology'])
+        base.add_action(self.db, 'chemistry', ['chemistry'])
+        for who in (PHYSICS, BIOLOGY, ADMIN):
+            listed = self.app.get('/v1/actions?state=failed',
+                                  headers=who).json['actions']
+            self.assertIn(action['id'], [a['id'] for a in listed])
+        self.assertEqual([action['id']], [a['id'] for a in self.app.get(
+            '/v1/actions', headers=BIOLOGY).json['actions']])
+        shown = self.app.get('/v1/actions/%s' % action['id'],
+                             headers=BIOLOGY).json['action']
+        self.assertEqual(('failed', 'scheduling_failure', 'Not enough room.'),
+                         (shown['state'], shown['trigger'], shown['reason']))
+        self.assertEqual([('biology-vm-0', 'planned')],
+                         [(v['server_id'], v['state'])
+                          for v in shown['victims']])
+        self.assertTrue(shown['finished_at'].endswith('Z'))
+        outsider = af.identity(['reader'], 'chemistry')
+        resp = self.app.get('/v1/actions/%s' % action['id'],
+                            headers=outsider, status=404)
+        self.assertEqual('preemption.action_not_found',
+                         self.error(resp)['code'])
+
+    def test_filters(self):
+        failed = base.add_action(self.db, 'physics', [])
+        planned = base.add_action(self.db, 'physics', ['biology'],
+                                  state='planned')
+        by_state = self.app.get('/v1/actions?state=planned',
+                                headers=ADMIN).json['actions']
+        self.assertEqual([planned['id']], [a['id'] for a in by_state])
+        self.assertEqual([], self.app.get(
+            '/v1/actions?trigger=watermark', headers=ADMIN).json['actions'])
+        by_project = self.app.get('/v1/actions?project_id=biology',
+                                  headers=ADMIN).json['actions']
+        self.assertEqual([planned['id']], [a['id'] for a in by_project])
+        self.assertEqual(sorted([failed['id'], planned['id']]), [
+            a['id'] for a in self.app.get(
+                '/v1/actions?trigger=scheduling_failure',
+                headers=ADMIN).json['actions']])
+        self.app.get('/v1/actions?state=dead', headers=ADMIN, status=400)
+
+
+class TestCapacity(ApiTestCase):
+
+    def test_per_aggregate(self):
+        figures = {item['aggregate']: item for item in self.app.get(
+            '/v1/capacity', headers=PHYSICS_READER).json['capacity']}
+        self.assertEqual(['batch', 'interactive'], sorted(figures))
+        self.assertEqual({'total': 32, 'used': 32, 'preemptible': 24,
+                          'free': 0}, figures['batch']['resources']['VCPU'])
+        # cmp4 is down: its room is not free.
+        self.assertEqual({'total': 32, 'used': 16, 'preemptible': 0,
+                          'free': 0},
+                         figures['interactive']['resources']['VCPU'])
+        only = self.app.get('/v1/capacity?aggregate=batch',
+                            headers=ADMIN).json['capacity']
+        self.assertEqual(['batch'], [item['aggregate'] for item in only])
