@@ -1,0 +1,102 @@
+"""The parts of ``openstack preemptible ...`` that need no server (the
+commands run against the real API in
+reaper_svc/tests/functional/test_osc.py)."""
+
+import argparse
+import datetime
+from unittest import mock
+
+import testtools
+
+from reaper_svc.osc import plugin
+from reaper_svc.osc.v1 import capacity
+from reaper_svc.osc.v1 import options
+from reaper_svc.osc.v1 import plan
+from reaper_svc.osc.v1 import request
+
+
+class TestOptions(testtools.TestCase):
+
+    def test_resource_amount(self):
+        self.assertEqual(('VCPU', 4), options.resource_amount('VCPU=4'))
+        for bad in ('VCPU', 'VCPU=-1', '=4', 'VCPU=1.5', 'VCPU='):
+            self.assertRaises(argparse.ArgumentTypeError,
+                              options.resource_amount, bad)
+
+    def test_duration(self):
+        self.assertEqual([3600, 5400, 28800, 172800, 45],
+                         [options.duration(v) for v in
+                          ('3600', '90m', '8h', '2d', '45s')])
+        for bad in ('', 'h', '0', '-3h', '1.5h', '8w'):
+            self.assertRaises(argparse.ArgumentTypeError, options.duration,
+                              bad)
+
+    def test_deadline(self):
+        now = datetime.datetime(2030, 1, 1, 10, 0, 0, 123,
+                                tzinfo=datetime.timezone.utc)
+        self.assertEqual('2030-01-01T22:00:00Z',
+                         options.deadline('+12h', now=now))
+        self.assertEqual('2030-01-01T08:00:00Z',
+                         options.deadline('2030-01-01T10:00:00+02:00'))
+        self.assertEqual('2030-01-01T10:00:00Z',
+                         options.deadline('2030-01-01T10:00:00'))
+        for bad in ('tomorrow', '+soon', '2030-13-01T00:00:00'):
+            self.assertRaises(argparse.ArgumentTypeError, options.deadline,
+                              bad)
+
+
+class TestCapacityRows(testtools.TestCase):
+
+    def test_one_row_per_aggregate_and_class(self):
+        figures = {'total': 4, 'used': 3, 'preemptible': 2, 'free': 1}
+        rows = capacity.capacity_rows([
+            {'aggregate': 'a', 'hosts': 2,
+             'resources': {'VCPU': figures, 'DISK_GB': figures}},
+            {'aggregate': 'b', 'hosts': 0, 'resources': {}}])
+        self.assertEqual([('a', 2, 'DISK_GB', 4, 3, 2, 1),
+                          ('a', 2, 'VCPU', 4, 3, 2, 1)], rows)
+
+
+def _run(command_class, argv, answer):
+    """Parse ``argv`` and run ``command_class`` on a fake client; the
+    client and the command's result."""
+    app = mock.Mock()
+    client = getattr(app.client_manager, plugin.API_NAME)
+    client.post.return_value = answer
+    cmd = command_class(app, None)
+    parsed = cmd.get_parser('openstack').parse_args(argv)
+    return client, cmd.take_action(parsed)
+
+
+class TestBodies(testtools.TestCase):
+
+    def test_plan_for_resources(self):
+        answer = {'plan': {'outcome': 'victims', 'strategy': 'best_fit',
+                           'victims': [{'server_id': 's1'}], 'hosts': ['h'],
+                           'wasted': 0.5, 'request': {}}}
+        client, (names, values) = _run(plan.CreatePlan, [
+            '--resource', 'VCPU=2', '--resource', 'MEMORY_MB=512',
+            '--count', '2', '--aggregate', 'b', '--aggregate', 'a',
+            '--aggregate', 'b', '--required-trait', 'HW_X'], answer)
+        client.post.assert_called_once_with('/v1/plans', json={
+            'resources': {'VCPU': 2, 'MEMORY_MB': 512}, 'count': 2,
+            'aggregates': ['a', 'b'], 'required_traits': ['HW_X']})
+        self.assertEqual(['s1'], dict(zip(names, values))['victims'])
+
+    def test_plan_needs_flavor_or_resources(self):
+        cmd = plan.CreatePlan(mock.Mock(), None)
+        parser = cmd.get_parser('openstack')
+        with mock.patch('sys.stderr'):
+            self.assertRaises(SystemExit, parser.parse_args, [])
+            self.assertRaises(SystemExit, parser.parse_args,
+                              ['--flavor', 'f', '--resource', 'VCPU=1'])
+
+    def test_request(self):
+        client, _ = _run(request.CreateRequest, [
+            'job', '--flavor', 'f', '--image', 'i', '--network', 'n1',
+            '--network', 'n2', '--network', 'n1', '--count', '3',
+            '--partial', '--min-runtime', '8h'], {'pending': {}})
+        client.post.assert_called_once_with('/v1/pending', json={
+            'servers': [{'name': 'job', 'flavor': 'f', 'image': 'i',
+                         'count': 3, 'networks': ['n1', 'n2']}],
+            'all_or_nothing': False, 'min_runtime': 28800})
