@@ -28,16 +28,21 @@ class _Room(object):
 
     def __init__(self, view):
         self.view = view
-        self.free = {host.name: list(host.free) for host in view.hosts}
+        # Copied from the view when a victim's host is first touched.
+        self.free = {}
         self.total = view.slots()
 
-    def host_of(self, server_id):
-        return self.view.cluster.servers[server_id].host
+    def host_free(self, server_id):
+        name = self.view.cluster.servers[server_id].host
+        free = self.free.get(name)
+        if free is None:
+            free = self.free[name] = list(self.view.host(name).free)
+        return free
 
     def helps(self, server_id):
         """Whether the server frees some of what its host lacks for one
         more of the request's servers."""
-        free = self.free[self.host_of(server_id)]
+        free = self.host_free(server_id)
         need = self.view.need
         more = rules.slots(free, need) + 1
         vector = self.view.vector(server_id)
@@ -45,7 +50,7 @@ class _Room(object):
                    for v, f, n in zip(vector, free, need))
 
     def change(self, server_id, sign):
-        free = self.free[self.host_of(server_id)]
+        free = self.host_free(server_id)
         before = rules.slots(free, self.view.need)
         for i, amount in enumerate(self.view.vector(server_id)):
             free[i] += sign * amount

@@ -27,7 +27,8 @@ from reaper_svc.strategies import rules
 
 
 class _Host(object):
-    def __init__(self, view_host, need):
+    def __init__(self, view_host, need, memo):
+        self.memo = memo
         self.name = view_host.name
         self.free = list(view_host.free)
         self.need = need
@@ -40,21 +41,42 @@ class _Host(object):
     def option(self, remaining):
         """``(key, picks, gain)`` of the cheapest way to one more slot,
         or None; ``picks`` are indices into ``groups``."""
+        counts = [len(ids) - taken for (_vector, ids), taken in
+                  zip(self.groups, self.taken)]
+        # Hosts with the same free capacity and the same kinds of
+        # candidate left have the same one-victim option: on a full
+        # cloud, few kinds for thousands of hosts.
+        present = [i for i, count in enumerate(counts) if count]
+        memo_key = (tuple(self.free), remaining,
+                    tuple(self.groups[i][0] for i in present))
+        known = self.memo.get(memo_key)
+        if known is not None:
+            key, which, gain = known
+            return key, [present[which]], gain
+        found = self._option(remaining, counts)
+        if found is not None and len(found[1]) == 1:
+            self.memo[memo_key] = (found[0], present.index(found[1][0]),
+                                   found[2])
+        return found
+
+    def _option(self, remaining, counts):
         need = self.need
         more = self.slots + 1
         lacking = [max(n * more - f, 0) for f, n in zip(self.free, need)]
-        counts = [len(ids) - taken for (_vector, ids), taken in
-                  zip(self.groups, self.taken)]
         picks = []
         while True:
             single = None
             for index, (vector, _ids) in enumerate(self.groups):
-                if counts[index] and all(
-                        v >= d for v, d in zip(vector, lacking)):
+                if not counts[index]:
+                    continue
+                for v, d in zip(vector, lacking):
+                    if v < d:
+                        break
+                else:
                     # More room per victim first, then less waste.
-                    free = [f + v for f, v in zip(self.free, vector)]
-                    gain = min(rules.slots(free, need) - self.slots,
-                               remaining)
+                    gain = min(min((f + v) // n for f, v, n in
+                                   zip(self.free, vector, need))
+                               - self.slots, remaining)
                     waste = sum((v - d) / n for v, d, n in
                                 zip(vector, lacking, need))
                     key = (-gain, waste)
@@ -98,35 +120,68 @@ class _Host(object):
         return victims
 
 
+def _bound(view_host, need, remaining):
+    """A key no option of the host can beat (see :meth:`_Host.option`),
+    computed without costing the host's candidates; None when the host
+    cannot hold one more server even with every candidate gone."""
+    now = rules.slots(view_host.free, need)
+    most = rules.slots(view_host.freeable(), need) - now
+    if most <= 0:
+        return None
+    # At least one victim for at most this many servers ...
+    used = min(remaining, most)
+    # ... and, for that ratio, one victim freeing at least the least any
+    # candidate frees, leaving at least this much unused.  Computed as
+    # option() computes waste, from integers no larger than its own, so
+    # that the floats compare the same way.  (Any option with more
+    # victims per server has a larger first member.)
+    waste = sum(max(f + v - (now + used) * n, 0) / n for f, v, n in
+                zip(view_host.free, view_host.smallest(), need)) / len(need)
+    return (1 / used, waste)
+
+
 class BestFit(base.Strategy):
     """Fewest victims, then least capacity wasted (greedy; see module)."""
 
     name = 'best_fit'
 
     def choose(self, view, rng=None):
+        need = view.need
         remaining = view.count - view.slots()
-        hosts = [_Host(h, view.need) for h in view.hosts if h.groups]
+        # Every host enters the heap with a bound of its options, and is
+        # costed only when that bound reaches the top: the choice is the
+        # one costing every host would make, but most hosts are never
+        # costed.  Entries: (key, position, costed, picks).
+        view_hosts = view.hosts
+        hosts = {}
+        memo = {}
         heap = []
-        for position, host in enumerate(hosts):
-            option = host.option(remaining)
-            if option is not None:
-                heap.append((option[0], position, option[1]))
+        for position, view_host in enumerate(view_hosts):
+            if not view_host.groups:
+                continue
+            bound = _bound(view_host, need, remaining)
+            if bound is not None:
+                heap.append((bound, position, 0, None))
         heapq.heapify(heap)
         victims = []
         while remaining > 0 and heap:
-            key, position, picks = heapq.heappop(heap)
-            host = hosts[position]
+            key, position, costed, picks = heapq.heappop(heap)
+            host = hosts.get(position)
+            if host is None:
+                host = hosts[position] = _Host(view_hosts[position], need,
+                                               memo)
             current = host.option(remaining)
             if current is None:
                 continue
-            if (current[0], current[1]) != (key, picks):
-                # Stale: the host changed or fewer servers are missing.
-                heapq.heappush(heap, (current[0], position, current[1]))
+            if not costed or (current[0], current[1]) != (key, picks):
+                # A bound, or stale: the host changed or fewer servers
+                # are missing.
+                heapq.heappush(heap, (current[0], position, 1, current[1]))
                 continue
             before = host.slots
             victims.extend(host.take(picks))
             remaining -= host.slots - before
             option = host.option(max(remaining, 1))
             if option is not None:
-                heapq.heappush(heap, (option[0], position, option[1]))
+                heapq.heappush(heap, (option[0], position, 1, option[1]))
         return base.reprieve(view, victims)

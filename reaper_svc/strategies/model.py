@@ -149,6 +149,10 @@ class Cluster(object):
         self.used = {name: {} for name in self.hosts}
         #: host -> {resources key: ([guaranteed_until ts], [server id])}
         self.preemptible = {name: {} for name in self.hosts}
+        #: What victim selection derives from the snapshot and reuses
+        #: across requests (see :func:`reaper_svc.strategies.rules.
+        #: build_view`); the snapshot never changes, so neither does it.
+        self.derived = {}
         staged = {name: {} for name in self.hosts}
         for server in servers:
             if server.host not in self.hosts:

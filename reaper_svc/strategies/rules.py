@@ -21,6 +21,8 @@ when the eligible hosts together hold ``count``.
 import dataclasses
 import typing
 
+from reaper_svc.strategies import model
+
 
 class StrategyError(Exception):
     """A strategy chose something the rules forbid (a bug in it)."""
@@ -31,9 +33,10 @@ def slots(free, need):
     return min(f // n for f, n in zip(free, need))
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class HostView(object):
-    """One eligible host as a strategy sees it.
+    """One eligible host as a strategy sees it (shared by every request
+    on the same snapshot: never changed once built).
 
     :param free: free amount of each of the request's resource classes
     :param groups: the candidates, grouped by their resources: a list of
@@ -47,17 +50,31 @@ class HostView(object):
     free: tuple
     capacity: tuple
     groups: list
+    host: typing.Any = None
+    _freeable: tuple = None
+    _smallest: tuple = None
 
     def freeable(self):
         """Free capacity if every candidate went."""
-        free = list(self.free)
-        for vector, ids in self.groups:
-            free = [f + v * len(ids) for f, v in zip(free, vector)]
-        return free
+        if self._freeable is None:
+            free = list(self.free)
+            for vector, ids in self.groups:
+                free = [f + v * len(ids) for f, v in zip(free, vector)]
+            self._freeable = tuple(free)
+        return self._freeable
 
     def candidate_ids(self):
         for _vector, ids in self.groups:
             yield from ids
+
+    def smallest(self):
+        """Per class, the least any one candidate frees (a bound for
+        strategies that must not cost every host)."""
+        if self._smallest is None:
+            vectors = [vector for vector, ids in self.groups if ids]
+            self._smallest = (tuple(min(column) for column in zip(*vectors))
+                              if vectors else (0,) * len(self.free))
+        return self._smallest
 
 
 @dataclasses.dataclass
@@ -72,8 +89,20 @@ class CandidateView(object):
     cluster: typing.Any
     now: typing.Any
 
+    _slots: int = None
+
     def slots(self):
-        return sum(slots(host.free, self.need) for host in self.hosts)
+        """How many of the request's servers fit now."""
+        if self._slots is None:
+            self._slots = sum(slots(host.free, self.need)
+                              for host in self.hosts)
+        return self._slots
+
+    def host(self, name):
+        """The :class:`HostView` of ``name`` (any host of the
+        snapshot)."""
+        return self.cluster.derived[('host_by_name', self.classes,
+                                     model.timestamp(self.now))][name]
 
     def vector(self, server_id):
         resources = self.cluster.servers[server_id].resources
@@ -97,28 +126,51 @@ class Selection(object):
     hosts: list = dataclasses.field(default_factory=list)
 
 
-def build_view(cluster, request, now):
-    """The :class:`CandidateView` of ``request`` on ``cluster`` at ``now``."""
-    classes = request.classes
-    need = tuple(request.resources[rc] for rc in classes)
-    hosts = []
+def _host_views(cluster, classes, now):
+    """Every host of ``cluster`` as a :class:`HostView` over ``classes``
+    at ``now``: built once per snapshot, class list and instant, and
+    shared by the requests that follow."""
+    key = ('host_views', classes, model.timestamp(now))
+    views = cluster.derived.get(key)
+    if views is not None:
+        return views
+    views = []
     vectors = {}
     for host in cluster.hosts.values():
-        if not request.allows(host):
-            continue
         groups = []
-        for key, ids in cluster.candidates(host.name, now):
-            vector = vectors.get(key)
+        for resources, ids in cluster.candidates(host.name, now):
+            vector = vectors.get(resources)
             if vector is None:
-                amounts = dict(key)
-                vector = vectors[key] = tuple(amounts.get(rc, 0)
-                                              for rc in classes)
+                amounts = dict(resources)
+                vector = vectors[resources] = tuple(amounts.get(rc, 0)
+                                                    for rc in classes)
             groups.append((vector, ids))
-        hosts.append(HostView(
+        views.append(HostView(
             name=host.name,
             free=tuple(cluster.free(host.name, rc) for rc in classes),
             capacity=tuple(host.capacity.get(rc, 0) for rc in classes),
-            groups=groups))
+            groups=groups, host=host))
+    cluster.derived[key] = views
+    cluster.derived[('host_by_name',) + key[1:]] = {
+        view.name: view for view in views}
+    return views
+
+
+def build_view(cluster, request, now):
+    """The :class:`CandidateView` of ``request`` on ``cluster`` at ``now``.
+
+    The hosts' views are shared by every request of the same resource
+    classes, placement constraints and instant on this snapshot."""
+    classes = request.classes
+    need = tuple(request.resources[rc] for rc in classes)
+    key = ('eligible', classes, model.timestamp(now), request.hosts,
+           request.aggregates, request.availability_zone,
+           request.required_traits)
+    hosts = cluster.derived.get(key)
+    if hosts is None:
+        hosts = [view for view in _host_views(cluster, classes, now)
+                 if request.allows(view.host)]
+        cluster.derived[key] = hosts
     return CandidateView(classes, need, request.count, hosts, cluster, now)
 
 
