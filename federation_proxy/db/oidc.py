@@ -75,7 +75,7 @@ def ensure_keys(db, ctx, now):
             found, now, datetime.timedelta(0))[1]
         _add_keys(session, new)
         communities.audit(session, ctx.user_id, 'create', 'signing_key',
-                          ','.join(r.kid for r in new))
+                          new[0].kid, kids=[r.kid for r in new])
         return found + new
 
 

@@ -23,6 +23,7 @@ from federation_proxy.tests.functional import oidc_setup as s
 from svc_common import context
 from svc_common.db import database
 from svc_common.tests.fixtures import api as af
+from svc_common.tests.fixtures import postgresql
 
 ISSUER = 'http://127.0.0.1:9873'
 
@@ -48,9 +49,13 @@ def hs256(header, claims, secret):
 
 class ProviderTestCase(testtools.TestCase):
 
+    def database_overrides(self):
+        return {}
+
     def setUp(self):
         super().setUp()
-        self.fixture = self.useFixture(af.ServiceApp(service.SPEC))
+        self.fixture = self.useFixture(af.ServiceApp(
+            service.SPEC, overrides=self.database_overrides()))
         self.app = self.fixture.app
         self.db = database.Database(self.fixture.conf)
         self.ctx = context.admin_context()
@@ -310,6 +315,15 @@ class TestGrants(ProviderTestCase):
         self.assertEqual(doc, self.app.get('/oidc').json)
 
 
+class TestGrantsOnPostgreSQL(TestGrants):
+    """The grants again, on PostgreSQL (column sizes, row counts of the
+    single-use updates)."""
+
+    def database_overrides(self):
+        return {('database', 'connection'):
+                self.useFixture(postgresql.Database()).url}
+
+
 class TestRefusals(ProviderTestCase):
     """Every refusal of the brief, at the endpoint that must refuse."""
 
@@ -525,6 +539,13 @@ def _real_redeem(db, ctx, code, client_id, now):
 
 
 _REDEEM = oidc_db.redeem_code
+
+
+class TestRefusalsOnPostgreSQL(TestRefusals):
+
+    def database_overrides(self):
+        return {('database', 'connection'):
+                self.useFixture(postgresql.Database()).url}
 
 
 class TestKeyRotation(ProviderTestCase):
