@@ -114,10 +114,31 @@ class RealNovaTest(testtools.TestCase):
             extra_config={'arbiter_routing_notifier': {
                 'routing_config': os.path.abspath(ROUTING)}})
         cls.nova.setUp()
+        cls._wait_for_inventories()
         cls.image = cls.nova.glance.create_image(data=b'\0' * 1024)
         cls.preemptible = cls.nova.create_flavor(
             'p1.tiny', vcpus=1, extra_specs={PREEMPTIBLE: 'true'})
         cls.normal = cls.nova.create_flavor('m1.tiny', vcpus=1)
+
+    @classmethod
+    def _wait_for_inventories(cls, timeout=60):
+        """The fixture waits for the computes' resource providers; their
+        inventories come a moment later, and a boot before that finds no
+        valid host."""
+        placement = cls.nova.placement
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            providers = placement.request('GET', '/resource_providers').json()[
+                'resource_providers']
+            if len(providers) >= len(cls.nova.hosts) and all(
+                    'VCPU' in placement.request(
+                        'GET', '/resource_providers/%s/inventories'
+                        % rp['uuid']).json()['inventories']
+                    for rp in providers):
+                return
+            time.sleep(0.5)
+        raise AssertionError('computes reported no inventory in %d s'
+                             % timeout)
 
     @classmethod
     def tearDownClass(cls):
