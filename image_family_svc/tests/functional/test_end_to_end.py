@@ -238,10 +238,9 @@ class EndToEndTest(testtools.TestCase):
         self.assertEqual((self.family, '7.8', 'testing'),
                          (member['family'], member['version'],
                           member['state']))
-        self.glance_says(old, arbiter_family_state='testing',
-                         os_hidden=False)
         self.move(old, 'active')
-        self.glance_says(old, arbiter_family_state='active')
+        self.glance_says(old, arbiter_family_state='active',
+                         arbiter_family=self.family, os_hidden=False)
         # The new latest is queued for (and cached by) Glance's cache.
         wait_for(lambda: old in str(self.glance.request(
             'GET', '/v2/cache').json()), 'image in Glance\'s cache')
