@@ -31,6 +31,7 @@ This module imports neither pecan nor SQLAlchemy: it works on
 
 import collections
 import datetime
+import functools
 import json
 
 from joserfc import jwk
@@ -144,12 +145,18 @@ def public_jwks(records):
     return {'keys': [json.loads(r.public_jwk) for r in records]}
 
 
+@functools.lru_cache(maxsize=64)
 def private_key(record):
-    """The joserfc key that signs with ``record``."""
+    """The joserfc key that signs with ``record``.
+
+    Loading an RSA private key checks it, which takes tens of
+    milliseconds: the loaded key is kept (per process, per record).
+    """
     return jwk.RSAKey.import_key(
         record.private_pem, {'kid': record.kid, 'alg': ALGORITHM})
 
 
+@functools.lru_cache(maxsize=64)
 def public_key(record):
     """The joserfc key that verifies signatures of ``record``."""
     return jwk.RSAKey.import_key(json.loads(record.public_jwk))
