@@ -140,10 +140,17 @@ class TestRunner(base.ApiTestCase):
         runner = engine.build_runner(self.fixture.conf, db,
                                      notifier=RecordingNotifier())
         tasks = {t.name: t for t in runner.tasks}
-        self.assertEqual({engine.SCHEDULE_TASK, engine.PURGE_TASK},
-                         set(tasks))
+        self.assertEqual({engine.SCHEDULE_TASK, engine.PURGE_TASK,
+                          engine.RECONCILE_TASK}, set(tasks))
         self.assertTrue(all(t.leader_only for t in tasks.values()))
         self.assertEqual(30, tasks[engine.SCHEDULE_TASK].interval)
+        self.assertEqual(3600, tasks[engine.RECONCILE_TASK].interval)
+        self.fixture.conf.set_override('usage_reconcile_interval', 0,
+                                       group='image_family')
+        runner = engine.build_runner(self.fixture.conf, db,
+                                     notifier=RecordingNotifier())
+        self.assertNotIn(engine.RECONCILE_TASK,
+                         [t.name for t in runner.tasks])
         targets = listeners.targets(self.fixture.conf)
         self.assertEqual([('glance', 'notifications'),
                           ('nova', 'versioned_notifications')],
