@@ -43,8 +43,10 @@ class AuditController(rest.RestController):
     (``vo_id`` required for them)."""
 
     OPENAPI = {
+        # 404: the vo_id given is absent, or hidden from the caller.
         'get_all': openapi.Operation('audit:list', schema.RESPONSE_AUDIT,
-                                     query=schema.AUDIT_QUERY),
+                                     query=schema.AUDIT_QUERY,
+                                     errors=(404,)),
     }
 
     @pecan.expose('json')

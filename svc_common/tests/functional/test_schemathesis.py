@@ -91,8 +91,43 @@ def _seed_limits(app):
                           {'ram': parameter_types.MAX_SAFE_INTEGER}]}
 
 
+def _seed_federation(app):
+    """Two people, a VO with a group, a custom role, a membership, a
+    request and an invitation, an IdP and a client, so that GETs of
+    existing objects are reached."""
+    admin = api_fixture.SYSTEM_ADMIN
+
+    def post(path, body, headers=admin):
+        return app.post_json(path, body, headers=headers).json
+
+    for person in ('alice', 'bob', admin['X-User-Id']):
+        post('/v1/users', {'id': person, 'issuer': 'https://idp.example',
+                           'subject': person})
+    identity = post('/v1/users/bob/identities', {
+        'issuer': 'https://other.example', 'subject': 'b'})['identity']
+    vo = post('/v1/vos', {'name': 'astro', 'managers': ['alice']})['vo']
+    path = '/v1/vos/%s' % vo['id']
+    group = post(path + '/groups', {'name': 'optics'})['group']
+    role = post(path + '/roles', {'name': 'observer'})['role']
+    member = post(path + '/memberships', {'user_id': 'bob',
+                                          'role': 'member'})['membership']
+    request = post(path + '/requests', {'reason': 'r'})['request']
+    invitation = post(path + '/invitations',
+                      {'email': 'c@example.org'})['invitation']
+    idp = post('/v1/idps', {'name': 'home', 'issuer': 'https://idp.example',
+                            'client_id': 'proxy'})['idp']
+    client = post('/v1/clients', {
+        'name': 'leaf', 'grant_types': ['client_credentials']})['client']
+    return {'vo_id': [vo['id']], 'user_id': ['alice', 'bob'],
+            'identity_id': [identity['id']], 'group_id': [group['id']],
+            'parent_id': [group['id']], 'role_id': [role['id']],
+            'membership_id': [member['id']], 'request_id': [request['id']],
+            'invitation_id': [invitation['id']], 'idp_id': [idp['id']],
+            'client_id': [client['id']], 'token': [invitation['token']]}
+
+
 #: package -> function seeding the service's database through its API.
-SEEDS = {'limits_svc': _seed_limits}
+SEEDS = {'limits_svc': _seed_limits, 'federation_proxy': _seed_federation}
 
 
 def _use_seeds(case, seeds, data):
