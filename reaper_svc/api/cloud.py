@@ -20,7 +20,7 @@ LOG = logging.getLogger(__name__)
 
 def driver():
     """The cloud driver of this application's config."""
-    return drivers.get(pecan.request.conf)
+    return drivers.get(pecan.request.conf, pecan.request.db)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,14 @@ It runs on :mod:`svc_common.engine.runner`, so several hosts can run it:
   the ``processed_notifications`` table first;
 * on the leader only, every ``[preemption] action_interval`` seconds and
   when a host becomes the leader: delete the victims whose grace period
-  is over and resume the actions a stopped engine left unfinished.
+  is over and resume the actions a stopped engine left unfinished;
+* on the leader only, every ``[preemption] promote_interval`` seconds,
+  when a host becomes the leader and as soon as any host receives an
+  ``instance.delete.end``: the promoter (:mod:`reaper_svc.promoter`)
+  builds the pending requests that now fit;
+* on the leader only, when ``[preemption] watermark`` or ``max_lifetime``
+  is set, every ``[preemption] modes_interval`` seconds: the watermark
+  and max-lifetime modes (:mod:`reaper_svc.modes`).
 """
 
 import functools
@@ -22,9 +29,12 @@ import sys
 from oslo_log import log as logging
 import oslo_messaging
 
+from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import notifications as notifications_db
 from reaper_svc import drivers
+from reaper_svc import modes as modes_mod
 from reaper_svc import nova_notifications
+from reaper_svc import promoter as promoter_mod
 from reaper_svc import reaper as reaper_mod
 from reaper_svc import service
 from svc_common import config
@@ -37,14 +47,17 @@ LOG = logging.getLogger(__name__)
 
 POOL = 'reaper'
 ACTIONS_TASK = 'preemption-actions'
+PROMOTE_TASK = 'preemption-promoter'
+MODES_TASK = 'preemption-modes'
 
 
 class NovaEndpoint(object):
     """Nova's routed notifications: scheduling failures and deletes."""
 
-    def __init__(self, reaper, processed):
+    def __init__(self, reaper, processed, on_deleted=None):
         self.reaper = reaper
         self.processed = processed
+        self.on_deleted = on_deleted
 
     def _handle(self, event_type, payload):
         failure = nova_notifications.scheduling_failure(event_type, payload)
@@ -56,6 +69,9 @@ class NovaEndpoint(object):
         deleted = nova_notifications.deleted_instance(event_type, payload)
         if deleted is not None:
             self.reaper.server_deleted(deleted)
+            if self.on_deleted is not None:
+                # Room came back: the promoter runs now (on the leader).
+                self.on_deleted()
 
     @idempotency.handle_once('processed')
     def error(self, ctxt, publisher_id, event_type, payload, metadata):
@@ -77,20 +93,38 @@ def build_reaper(conf, db, driver=None, notifier=None, transport=None):
 
 
 def build_runner(conf, db, driver=None, notifier=None, member_id=None,
-                 reaper=None):
-    """The engine runner of reaper_svc, not yet started."""
+                 reaper=None, trusts=None):
+    """The engine runner of reaper_svc, not yet started.
+
+    :param trusts: a :class:`reaper_svc.trusts.TrustBroker` the promoter
+        builds trusted requests with (None: the driver's credentials)
+    """
     reaper = reaper or build_reaper(conf, db, driver, notifier)
+    if not reaper.driver.has_guarantee_source:
+        reaper.driver.set_guarantee_source(guarantees_db.GuaranteeSource(
+            db, reaper.ctx))
+    promoter = promoter_mod.Promoter(conf, db, reaper, trusts=trusts)
     runner = runner_mod.Runner(service.SPEC, conf, member_id=member_id)
+    promote = runner.add_periodic(PROMOTE_TASK,
+                                  conf.preemption.promote_interval,
+                                  promoter.promote, run_on_election=True)
     target = oslo_messaging.Target(
         topic=conf.preemption.notification_topic,
         exchange=conf.preemption.notification_exchange)
     endpoint = NovaEndpoint(reaper,
-                            notifications_db.ProcessedNotifications(db))
+                            notifications_db.ProcessedNotifications(db),
+                            on_deleted=promote.wake)
     runner.add_listener([target], [endpoint], pool=POOL)
     runner.add_periodic(ACTIONS_TASK, conf.preemption.action_interval,
                         functools.partial(reaper.process_unfinished),
                         run_on_election=True)
+    modes = modes_mod.Modes(conf, db, reaper)
+    if modes.enabled:
+        runner.add_periodic(MODES_TASK, conf.preemption.modes_interval,
+                            modes.run, run_on_election=True)
     runner.reaper = reaper
+    runner.promoter = promoter
+    runner.modes = modes
     return runner
 
 

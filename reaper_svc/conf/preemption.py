@@ -61,6 +61,35 @@ def _opts():
                     'will be deleted (action %(action_id)s).',
             help='Reason recorded on each victim\'s lock; %(action_id)s '
                  'is replaced by the action id.'),
+        cfg.IntOpt(
+            'promote_interval', default=30, min=1,
+            help='Seconds between two passes of the promoter over the '
+                 'queued pending requests (on the leader). A pass also '
+                 'runs as soon as Nova reports a server deleted.'),
+        cfg.BoolOpt(
+            'promoter_preempts', default=True,
+            help='Whether the first queued request of non-preemptible '
+                 'servers, in the promoter\'s fair order, that does not '
+                 'fit may have the reaper preempt preemptible servers to '
+                 'make room for all of it (once per request).'),
+        cfg.FloatOpt(
+            'watermark', default=0.0, min=0.0, max=1.0,
+            help='Watermark mode: when the used share of an aggregate\'s '
+                 'capacity (of any resource class, enabled and up hosts) '
+                 'is above this ratio, preemptible servers there are '
+                 'noticed and deleted until it is under it. 0 turns the '
+                 'mode off (the default).'),
+        cfg.IntOpt(
+            'max_lifetime', default=0, min=0,
+            help='Maximum lifetime of a preemptible server, in seconds: '
+                 'older ones are noticed and deleted (a guaranteed '
+                 'minimum runtime is still respected). 0 turns the mode '
+                 'off (the default).'),
+        cfg.IntOpt(
+            'modes_interval', default=60, min=1,
+            help='Seconds between two passes of the watermark and '
+                 'max-lifetime modes (on the leader), when either is '
+                 'on.'),
     ]
 
 

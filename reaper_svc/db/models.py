@@ -9,7 +9,10 @@
 * ``pending_requests``: servers a user asked for, to be built when room
   frees;
 * ``processed_notifications``: ids of the notifications already handled,
-  so that a redelivered one is acknowledged without acting twice.
+  so that a redelivered one is acknowledged without acting twice;
+* ``server_guarantees``: the guaranteed minimum runtime of the servers
+  the promoter built (server id -> guaranteed until), applied by the
+  drivers' snapshots so that every strategy respects it.
 """
 
 import sqlalchemy as sa
@@ -77,6 +80,7 @@ class PendingRequest(Base):
     trust_id = sa.Column(sa.String(64), nullable=True)
     state = sa.Column(sa.String(16), nullable=False, index=True)
     reason = sa.Column(sa.Text, nullable=True)
+    server_ids = sa.Column(sa.JSON, nullable=True)
     created_at = sa.Column(sa.DateTime, nullable=False)
     updated_at = sa.Column(sa.DateTime, nullable=False)
 
@@ -87,3 +91,12 @@ class ProcessedNotification(Base):
     message_id = sa.Column(sa.String(64), primary_key=True)
     event_type = sa.Column(sa.String(255), nullable=True)
     created_at = sa.Column(sa.DateTime, nullable=False, index=True)
+
+
+class ServerGuarantee(Base):
+    __tablename__ = 'server_guarantees'
+
+    server_id = sa.Column(sa.String(64), primary_key=True)
+    guaranteed_until = sa.Column(sa.DateTime, nullable=False, index=True)
+    pending_id = sa.Column(sa.String(36), nullable=True)
+    created_at = sa.Column(sa.DateTime, nullable=False)

@@ -1,9 +1,13 @@
 """Pending requests: servers to build when room frees.
 
-States: ``queued`` (waiting), ``built`` (the promoter built them),
-``expired`` (the deadline passed first), ``cancelled`` (the user or an
-operator withdrew it), ``failed``.  Every public function takes ``(db,
-ctx, ...)`` and runs in its own transaction.
+States (see :mod:`reaper_svc.promoter` for the picture): ``queued``
+(waiting), ``building`` (the promoter is building them), ``active``
+(built; ``server_ids`` holds them), ``expired`` (the deadline passed
+first), ``cancelled`` (the user or an operator withdrew it), ``failed``
+(the cloud refused the build for another reason than room).  A state
+change is a compare-and-set on the state it was read in, so that two
+engines never build one request twice.  Every public function takes
+``(db, ctx, ...)`` and runs in its own transaction.
 """
 
 import uuid
@@ -15,11 +19,23 @@ from reaper_svc.db import models
 from svc_common import errors
 
 QUEUED = 'queued'
-BUILT = 'built'
+BUILDING = 'building'
+ACTIVE = 'active'
 EXPIRED = 'expired'
 CANCELLED = 'cancelled'
 FAILED = 'failed'
-STATES = (QUEUED, BUILT, EXPIRED, CANCELLED, FAILED)
+STATES = (QUEUED, BUILDING, ACTIVE, EXPIRED, CANCELLED, FAILED)
+FINAL = frozenset([ACTIVE, EXPIRED, CANCELLED, FAILED])
+
+#: The edges of a pending request's state machine.
+TRANSITIONS = {
+    QUEUED: frozenset([BUILDING, EXPIRED, CANCELLED]),
+    BUILDING: frozenset([ACTIVE, QUEUED, FAILED]),
+    ACTIVE: frozenset(),
+    EXPIRED: frozenset(),
+    CANCELLED: frozenset(),
+    FAILED: frozenset(),
+}
 
 
 def no_such_request(request_id):
@@ -33,7 +49,13 @@ def pending_dict(row):
             'count': row.count, 'all_or_nothing': row.all_or_nothing,
             'min_runtime': row.min_runtime, 'deadline': row.deadline,
             'state': row.state, 'reason': row.reason,
+            'server_ids': list(row.server_ids or ()),
             'created_at': row.created_at, 'updated_at': row.updated_at}
+
+
+def internal_dict(row):
+    """A request as the promoter needs it: with its trust."""
+    return dict(pending_dict(row), trust_id=row.trust_id)
 
 
 def create_request(db, ctx, project_id, user_id, servers, all_or_nothing,
@@ -96,3 +118,47 @@ def cancel_request(db, ctx, request_id, check=None):
                 code='pending_not_queued')
         row.state = CANCELLED
         row.updated_at = actions.utcnow()
+
+
+def queued(db, ctx):
+    """Every queued request (with ``trust_id``), oldest first."""
+    query = sa.select(models.PendingRequest).where(
+        models.PendingRequest.state == QUEUED).order_by(
+        models.PendingRequest.created_at, models.PendingRequest.id)
+    with db.reader.using(ctx) as session:
+        return [internal_dict(r) for r in session.scalars(query)]
+
+
+def transition(db, ctx, request_id, current, new, **fields):
+    """Move a request from ``current`` to ``new`` (and set ``fields``:
+    ``reason``, ``server_ids``, ``trust_id``); False when it was not in
+    ``current`` any more (another engine or the user moved it).
+
+    :raises ValueError: ``current`` -> ``new`` is no edge
+    """
+    if new not in TRANSITIONS[current]:
+        raise ValueError('a pending request cannot go from %s to %s'
+                         % (current, new))
+    values = dict(fields, state=new, updated_at=actions.utcnow())
+    with db.writer.using(ctx) as session:
+        result = session.execute(
+            sa.update(models.PendingRequest).where(
+                models.PendingRequest.id == request_id,
+                models.PendingRequest.state == current).values(**values))
+        return result.rowcount == 1
+
+
+def expire(db, ctx, now):
+    """Queued requests whose deadline is past ``now`` become
+    ``expired``; their ids."""
+    model = models.PendingRequest
+    with db.writer.using(ctx) as session:
+        ids = list(session.scalars(sa.select(model.id).where(
+            model.state == QUEUED, model.deadline.is_not(None),
+            model.deadline <= now)))
+        if ids:
+            session.execute(sa.update(model).where(
+                model.id.in_(ids), model.state == QUEUED).values(
+                state=EXPIRED, updated_at=actions.utcnow(),
+                reason='The deadline passed before there was room.'))
+        return ids

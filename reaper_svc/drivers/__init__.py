@@ -11,6 +11,9 @@ import weakref
 
 from stevedore import driver as stevedore_driver
 
+from reaper_svc.db import guarantees as guarantees_db
+from svc_common import context
+
 NAMESPACE = 'reaper_svc.drivers'
 
 
@@ -24,10 +27,14 @@ _BY_CONF = {}
 _LOCK = threading.Lock()
 
 
-def get(conf):
+def get(conf, db=None):
     """The one driver of ``conf`` in this process, loaded on first use:
     an API and an engine running in one process (the local run) share
-    one simulated cloud."""
+    one simulated cloud.
+
+    :param db: the reaper's Database: the driver's snapshots then carry
+        the guaranteed minimum runtimes recorded there
+    """
     with _LOCK:
         # ConfigOpts is a Mapping, hence unhashable: keyed by id, and
         # dropped when the ConfigOpts goes.
@@ -35,4 +42,8 @@ def get(conf):
         if key not in _BY_CONF:
             _BY_CONF[key] = load(conf)
             weakref.finalize(conf, _BY_CONF.pop, key, None)
-        return _BY_CONF[key]
+        driver = _BY_CONF[key]
+        if db is not None and not driver.has_guarantee_source:
+            driver.set_guarantee_source(guarantees_db.GuaranteeSource(
+                db, context.admin_context()))
+        return driver

@@ -9,6 +9,7 @@ is what they wanted.
 """
 
 import abc
+import dataclasses
 
 
 class DriverError(Exception):
@@ -56,8 +57,49 @@ def capacity_by_aggregate(cluster, aggregates):
     return result
 
 
+def apply_guarantees(servers, guarantees):
+    """``servers`` (model Server objects) with the guarantees recorded by
+    the reaper applied: each keeps the later of its own end of guarantee
+    and the recorded one.
+
+    :param guarantees: ``{server id: guaranteed until}`` (naive UTC)
+    """
+    if not guarantees:
+        return list(servers)
+    applied = []
+    for server in servers:
+        until = guarantees.get(server.id)
+        if until is not None and (server.guaranteed_until is None
+                                  or server.guaranteed_until < until):
+            server = dataclasses.replace(server, guaranteed_until=until)
+        applied.append(server)
+    return applied
+
+
 class CloudDriver(metaclass=abc.ABCMeta):
-    """A cloud as the reaper sees it.  Implementations are thread-safe."""
+    """A cloud as the reaper sees it.  Implementations are thread-safe.
+
+    Snapshots carry the guaranteed minimum runtimes the promoter recorded
+    (:mod:`reaper_svc.db.guarantees`) once a source of them is set with
+    :meth:`set_guarantee_source`: implementations pass their servers
+    through :meth:`guaranteed` before building the cluster.
+    """
+
+    _guarantee_source = None
+
+    def set_guarantee_source(self, source):
+        """``source()`` returns ``{server id: guaranteed until}``."""
+        self._guarantee_source = source
+
+    @property
+    def has_guarantee_source(self):
+        return self._guarantee_source is not None
+
+    def guaranteed(self, servers):
+        """``servers`` with the recorded guarantees applied."""
+        if self._guarantee_source is None:
+            return list(servers)
+        return apply_guarantees(servers, self._guarantee_source())
 
     @abc.abstractmethod
     def cluster(self):
@@ -101,8 +143,12 @@ class CloudDriver(metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def create(self, project_id, name, flavor, count, min_count,
-               image=None, networks=None, guaranteed_until=None):
+               image=None, networks=None, guaranteed_until=None,
+               auth=None):
         """Build ``count`` servers, at least ``min_count`` or none.
+
+        :param auth: a keystoneauth1 auth plugin to build with (scoped to
+            the requesting user's trust); None: the driver's own
 
         :returns: the new server ids
         :raises NoValidHost: not even ``min_count`` fit

@@ -27,15 +27,16 @@ The snapshot (:meth:`OpenStackCloud.cluster`) is read as follows:
   taken off the host's capacity, so that ``free`` is Placement's.
 
 Guarantees of minimum runtime are not read from Nova (server metadata
-can be changed by its owner): the promoter's records carry them, and
-``guaranteed_until`` is None for every server here.
+can be changed by its owner): the promoter's records carry them
+(:mod:`reaper_svc.db.guarantees`), applied to every snapshot once the
+engine or the API has set the source of guarantees.
 
 Actions: lock with a reason (microversion 2.73), stop (``os-stop``: the
 ACPI power button, the soft shutdown that is the notice), delete, and
 create with ``min_count`` = ``max_count``, Nova's own all-or-nothing
-multi-create. Builds are made with the reaper's own credentials: building
-in the requesting user's project through a Keystone trust taken when the
-request was submitted belongs to the promoter and is not done yet.
+multi-create. The promoter builds through a session scoped to the
+requesting user's Keystone trust when the request has one
+(:mod:`reaper_svc.trusts`), else with the reaper's own credentials.
 """
 
 import concurrent.futures
@@ -219,8 +220,9 @@ class OpenStackCloud(base.CloudDriver):
             details = dict(zip(
                 [rp['name'] for rp in providers],
                 pool.map(self._provider, providers)))
-        servers = [self._server_model(s) for s in self._servers()
-                   if _node(s) in details]
+        servers = self.guaranteed(
+            self._server_model(s) for s in self._servers()
+            if _node(s) in details)
         listed = {name: {} for name in details}
         for server in servers:
             for rc, amount in server.resources.items():
@@ -260,7 +262,8 @@ class OpenStackCloud(base.CloudDriver):
             for f in flavors}
 
     def servers_by_host(self, host):
-        return [self._server_model(s) for s in self._servers(host=host)]
+        return self.guaranteed(self._server_model(s)
+                               for s in self._servers(host=host))
 
     def server_state(self, server_id):
         server = self._nova('GET', '/servers/%s' % server_id).json()[
@@ -296,11 +299,14 @@ class OpenStackCloud(base.CloudDriver):
         self._nova('DELETE', '/servers/%s' % server_id)
 
     def create(self, project_id, name, flavor, count, min_count,
-               image=None, networks=None, guaranteed_until=None):
+               image=None, networks=None, guaranteed_until=None,
+               auth=None):
         """Nova's multi-create with ``min_count``: all of them or none.
 
-        Built with the reaper's own credentials (see the module
-        documentation); waits until no server is in BUILD.
+        Built with ``auth`` when given (a session scoped to the
+        requesting user's trust: the servers are that user's, in that
+        project), else with the reaper's own credentials; waits until no
+        server is in BUILD.
 
         :raises NoValidHost: Nova found no room for ``min_count``
         """
@@ -313,8 +319,9 @@ class OpenStackCloud(base.CloudDriver):
                 'min_count': min_count, 'max_count': count,
                 'return_reservation_id': True,
                 'networks': networks or 'none'}
+        extra = {} if auth is None else {'auth': auth}
         reservation = self._nova('POST', '/servers', json={
-            'server': body}).json()['reservation_id']
+            'server': body}, **extra).json()['reservation_id']
         deadline = time.monotonic() + self.conf.nova.create_timeout
         while True:
             servers = list(self._servers(reservation_id=reservation))

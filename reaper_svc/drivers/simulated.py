@@ -143,9 +143,10 @@ class SimulatedCloud(base.CloudDriver):
 
     def cluster(self):
         with self._lock:
-            return model.Cluster(
-                [self._host_model(name) for name in self._hosts],
-                [self._server_model(s) for s in self._servers.values()])
+            servers = [self._server_model(s)
+                       for s in self._servers.values()]
+            hosts = [self._host_model(name) for name in self._hosts]
+        return model.Cluster(hosts, self.guaranteed(servers))
 
     def aggregates(self):
         with self._lock:
@@ -159,8 +160,9 @@ class SimulatedCloud(base.CloudDriver):
 
     def servers_by_host(self, host):
         with self._lock:
-            return [self._server_model(s) for s in self._servers.values()
-                    if s['host'] == host]
+            servers = [self._server_model(s) for s in self._servers.values()
+                       if s['host'] == host]
+        return self.guaranteed(servers)
 
     def server_state(self, server_id):
         with self._lock:
@@ -201,8 +203,10 @@ class SimulatedCloud(base.CloudDriver):
             self.journal.append(('delete', server_id, None))
 
     def create(self, project_id, name, flavor, count, min_count,
-               image=None, networks=None, guaranteed_until=None):
-        """First fit over the enabled and up hosts, all at once."""
+               image=None, networks=None, guaranteed_until=None,
+               auth=None):
+        """First fit over the enabled and up hosts, all at once (``auth``
+        is ignored: the simulated cloud has no identities)."""
         with self._lock:
             if flavor not in self._flavors:
                 raise base.DriverError('no flavor %s' % flavor)

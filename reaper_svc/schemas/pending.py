@@ -70,6 +70,7 @@ PENDING = response_types.obj({
     'deadline': response_types.NULLABLE_TIMESTAMP,
     'state': {'type': 'string', 'enum': list(pending_db.STATES)},
     'reason': response_types.NULLABLE_STRING,
+    'server_ids': {'type': 'array', 'items': {'type': 'string'}},
     'created_at': response_types.TIMESTAMP,
     'updated_at': response_types.TIMESTAMP,
 })

@@ -15,7 +15,8 @@ HEADINGS = ('ID', 'Project ID', 'State', 'Count', 'All Or Nothing',
 SHOW = ('id', 'project_id', 'user_id', 'state', 'servers', 'count',
         'all_or_nothing', 'min_runtime', 'deadline', 'reason', 'created_at',
         'updated_at')
-STATES = ('queued', 'built', 'expired', 'cancelled', 'failed')
+STATES = ('queued', 'building', 'active', 'expired', 'cancelled',
+          'failed')
 
 
 def _show(request):

@@ -1,0 +1,60 @@
+"""Guaranteed minimum runtimes of the servers the promoter built.
+
+A guarantee is the reaper's own record (server id -> guaranteed until),
+not server metadata in Nova, which the server's owner could change.  The
+cloud drivers apply these records to their snapshots
+(:meth:`reaper_svc.drivers.base.CloudDriver.cluster`), so that every
+strategy, run under :func:`reaper_svc.strategies.rules.select`, sees the
+server as protected until then.  Every public function takes ``(db,
+ctx, ...)`` and runs in its own transaction.
+"""
+
+import sqlalchemy as sa
+
+from reaper_svc.db import actions
+from reaper_svc.db import models
+
+
+def record(db, ctx, server_ids, guaranteed_until, pending_id=None):
+    """Guarantee ``server_ids`` until ``guaranteed_until`` (naive UTC); a
+    server guaranteed already keeps the later of the two ends."""
+    now = actions.utcnow()
+    with db.writer.using(ctx) as session:
+        for server_id in server_ids:
+            row = session.get(models.ServerGuarantee, server_id)
+            if row is None:
+                session.add(models.ServerGuarantee(
+                    server_id=server_id, guaranteed_until=guaranteed_until,
+                    pending_id=pending_id, created_at=now))
+            elif row.guaranteed_until < guaranteed_until:
+                row.guaranteed_until = guaranteed_until
+
+
+def current(db, ctx, now=None):
+    """``{server id: guaranteed until}`` of the guarantees not over at
+    ``now``."""
+    now = now or actions.utcnow()
+    query = sa.select(models.ServerGuarantee.server_id,
+                      models.ServerGuarantee.guaranteed_until).where(
+        models.ServerGuarantee.guaranteed_until > now)
+    with db.reader.using(ctx) as session:
+        return dict(session.execute(query).all())
+
+
+def purge(db, ctx, before):
+    """Forget the guarantees that ended before ``before``; how many."""
+    with db.writer.using(ctx) as session:
+        return session.execute(sa.delete(models.ServerGuarantee).where(
+            models.ServerGuarantee.guaranteed_until < before)).rowcount
+
+
+class GuaranteeSource(object):
+    """What a driver reads guarantees from: ``source()`` returns the
+    current ``{server id: guaranteed until}`` of ``db``."""
+
+    def __init__(self, db, ctx):
+        self.db = db
+        self.ctx = ctx
+
+    def __call__(self):
+        return current(self.db, self.ctx)

@@ -1,0 +1,305 @@
+"""The promoter: build pending requests when room frees.
+
+The leader runs :meth:`Promoter.promote` every ``[preemption]
+promote_interval`` seconds and as soon as Nova reports a server deleted
+(``instance.delete.end``).  One pass:
+
+1. queued requests whose deadline has passed become ``expired``;
+2. the others are served in the **fair order** (:func:`fair_order`): the
+   request of the project with the smallest share of the cloud first,
+   then the oldest.  A project's share is its *dominant share*: the
+   largest, over the resource classes, of what its running servers use
+   divided by the capacity of the enabled and up hosts (a project running
+   a quarter of the VCPUs and a tenth of the memory has a share of 0.25);
+3. a request is built when the cloud, as the driver's snapshot shows it,
+   has room for ALL of its servers (:func:`placement`: the reaper's
+   placement rules — enabled and up hosts with the flavor's resource
+   classes and required traits — and first fit over the hosts); otherwise
+   it stays queued and the next one is tried (backfilling: a request that
+   does not fit does not hold back smaller ones behind it).  After each
+   build, shares and the snapshot are read again;
+4. the first request of non-preemptible servers, in that order, that does
+   not fit may have the reaper make room for it (``[preemption]
+   promoter_preempts``): when it is of one flavor and the reaper's
+   planning finds victims that make room for all of it, an action with
+   trigger ``pending_request`` gives them notice; this happens once per
+   request (the action's trigger id is the request's id).
+
+A pending request's states::
+
+                     room for all of it
+     +--------+  ------------------------->  +----------+   built   +--------+
+     | queued |                              | building | --------> | active |
+     +--------+  <-------------------------  +----------+           +--------+
+       |    |      no room after all               |
+       |    |      (NoValidHost: queued again)     | the cloud refused
+       |    |                                      | for another reason
+       |    | deadline passed                      v
+       |    +-------------> +---------+       +--------+
+       |                    | expired |       | failed |
+       | withdrawn by       +---------+       +--------+
+       | the user
+       v
+    +-----------+
+    | cancelled |
+    +-----------+
+
+Servers are built with Nova's all-or-nothing multi-create (``min_count``
+= ``max_count`` = count) through the driver, with the request's trust
+when it has one (:mod:`reaper_svc.trusts`).  A request of several kinds
+of servers is built kind by kind; if a later kind finds no room, the
+servers of the earlier kinds are deleted and the request is queued
+again.  Built servers carry their guaranteed minimum runtime: it is
+recorded in :mod:`reaper_svc.db.guarantees`, which the drivers' snapshots
+apply, so no strategy takes them as victims before it is over.
+"""
+
+import datetime
+
+from oslo_log import log as logging
+
+from reaper_svc.db import guarantees as guarantees_db
+from reaper_svc.db import pending as pending_db
+from reaper_svc.drivers import base as driver_base
+from reaper_svc.strategies import model
+from svc_common import context
+
+LOG = logging.getLogger(__name__)
+
+TRIGGER_PENDING = 'pending_request'
+
+
+# -- pure logic ---------------------------------------------------------
+
+def project_shares(cluster):
+    """``{project id: dominant share}`` of the projects running servers
+    in ``cluster`` (see the module documentation)."""
+    totals = {}
+    for host in cluster.hosts.values():
+        if host.enabled and host.up:
+            for rc, amount in host.capacity.items():
+                totals[rc] = totals.get(rc, 0) + amount
+    used = {}
+    for server in cluster.servers.values():
+        per_rc = used.setdefault(server.project_id, {})
+        for rc, amount in server.resources.items():
+            per_rc[rc] = per_rc.get(rc, 0) + amount
+    return {project: max([amount / totals[rc]
+                          for rc, amount in per_rc.items()
+                          if totals.get(rc)] or [0.0])
+            for project, per_rc in used.items()}
+
+
+def fair_order(requests, shares):
+    """``requests`` (dicts with ``project_id``, ``created_at``, ``id``)
+    in the order the promoter serves them: smallest project share first,
+    then oldest, then by id (a total order: every engine agrees)."""
+    return sorted(requests, key=lambda r: (shares.get(r['project_id'], 0.0),
+                                           r['created_at'], r['id']))
+
+
+def spec_request(spec, flavors):
+    """The :class:`~reaper_svc.strategies.model.Request` of one kind of
+    server of a pending request.
+
+    :param flavors: the driver's flavors (name -> resources, extra specs)
+    :raises KeyError: the cloud has no such flavor
+    """
+    flavor = flavors[spec['flavor']]
+    traits = frozenset(
+        name[len('trait:'):] for name, value in flavor['extra_specs'].items()
+        if name.startswith('trait:') and value == 'required')
+    return model.Request(resources=dict(flavor['resources']),
+                         count=spec.get('count', 1), required_traits=traits)
+
+
+def placement(cluster, requests):
+    """Hosts for every server of ``requests`` (model Requests, placed in
+    turn, first fit over the allowed hosts by name), or None when one of
+    them does not fit.  ``{request index: [host name]}``."""
+    free = {}
+    for name, host in cluster.hosts.items():
+        free[name] = {rc: cluster.free(name, rc) for rc in host.capacity}
+    placed = {}
+    for index, request in enumerate(requests):
+        hosts = placed[index] = []
+        for name in sorted(cluster.hosts):
+            if not request.allows(cluster.hosts[name]):
+                continue
+            room = free[name]
+            while len(hosts) < request.count and all(
+                    room.get(rc, 0) >= amount
+                    for rc, amount in request.resources.items()):
+                for rc, amount in request.resources.items():
+                    room[rc] = room.get(rc, 0) - amount
+                hosts.append(name)
+            if len(hosts) == request.count:
+                break
+        if len(hosts) < request.count:
+            return None
+    return placed
+
+
+def is_preemptible(flavor, spec_name):
+    return str(flavor['extra_specs'].get(spec_name, 'false')).strip(
+    ).lower() in ('true', '1', 'yes')
+
+
+# -- the promoter -------------------------------------------------------
+
+class Promoter(object):
+    """Pending requests on one cloud.
+
+    :param reaper: the engine's :class:`reaper_svc.reaper.Reaper` (its
+        driver, database and planning are used)
+    :param trusts: a :class:`reaper_svc.trusts.TrustBroker` giving the
+        auth to build a request with its trust; None: the driver's own
+        credentials
+    :param clock: returns the naive UTC now (tests move it)
+    """
+
+    def __init__(self, conf, db, reaper, trusts=None, clock=None):
+        self.conf = conf
+        self.db = db
+        self.reaper = reaper
+        self.driver = reaper.driver
+        self.trusts = trusts
+        self.clock = clock or reaper.clock
+        self.ctx = context.admin_context()
+
+    def promote(self):
+        """One pass (see the module documentation); a dict of the ids of
+        the requests ``built``, ``expired`` and ``preempted for``."""
+        now = self.clock()
+        done = {'built': [], 'expired': pending_db.expire(
+            self.db, self.ctx, now), 'preempted_for': []}
+        for request_id in done['expired']:
+            LOG.info('Pending request %s expired', request_id)
+        waiting = pending_db.queued(self.db, self.ctx)
+        if not waiting:
+            return done
+        flavors = self.driver.flavors()
+        preempt_tried = not self.conf.preemption.promoter_preempts
+        while waiting:
+            cluster = self.driver.cluster()
+            built = None
+            for request in fair_order(waiting,
+                                      project_shares(cluster)):
+                kinds = self._kinds(request, flavors)
+                if kinds is None:
+                    waiting.remove(request)
+                    continue
+                if self._fits(cluster, request, kinds):
+                    self.build(request, kinds, now)
+                    built = request
+                    break
+                if not preempt_tried and self._may_preempt_for(
+                        request, flavors):
+                    preempt_tried = True
+                    if self._preempt_for(request, kinds[0]):
+                        done['preempted_for'].append(request['id'])
+            if built is None:
+                break
+            waiting.remove(built)
+            done['built'].append(built['id'])
+        return done
+
+    def _kinds(self, request, flavors):
+        """The model Requests of ``request``'s kinds of servers; None
+        (and the request failed) when the cloud lost a flavor."""
+        try:
+            return [spec_request(spec, flavors)
+                    for spec in request['servers']]
+        except KeyError as exc:
+            self._move(request, pending_db.QUEUED, pending_db.BUILDING)
+            self._move(request, pending_db.BUILDING, pending_db.FAILED,
+                       reason='The cloud has no flavor %s.' % exc)
+            return None
+
+    @staticmethod
+    def _fits(cluster, request, kinds):
+        if request['all_or_nothing']:
+            return placement(cluster, kinds) is not None
+        # Built with as many as fit, at least one of the first kind.
+        first = kinds[0]
+        return placement(cluster, [model.Request(
+            resources=first.resources, count=1,
+            required_traits=first.required_traits)]) is not None
+
+    def _may_preempt_for(self, request, flavors):
+        spec_name = self.conf.preemption.preemptible_extra_spec
+        return (len(request['servers']) == 1 and not is_preemptible(
+            flavors[request['servers'][0]['flavor']], spec_name))
+
+    def _preempt_for(self, request, kind):
+        """Have the reaper make room for ``request`` (one kind); whether
+        an action was started."""
+        action = self.reaper.plan(kind, TRIGGER_PENDING, request['id'],
+                                  request['project_id'])
+        if action is None or action['state'] != 'planned':
+            return False
+        LOG.info('Preempting for pending request %s (action %s)',
+                 request['id'], action['id'])
+        self.reaper.give_notice(action)
+        return True
+
+    def _move(self, request, current, new, **fields):
+        moved = pending_db.transition(self.db, self.ctx, request['id'],
+                                      current, new, **fields)
+        if not moved:
+            LOG.info('Pending request %s was not %s any more', request['id'],
+                     current)
+        return moved
+
+    def build(self, request, kinds, now):
+        """``queued`` -> ``building`` -> ``active`` (or back to
+        ``queued``, or ``failed``); whether it became active."""
+        if not self._move(request, pending_db.QUEUED, pending_db.BUILDING):
+            return False
+        guaranteed_until = None
+        if request['min_runtime']:
+            guaranteed_until = now + datetime.timedelta(
+                seconds=request['min_runtime'])
+        auth = None
+        if request.get('trust_id') and self.trusts is not None:
+            auth = self.trusts.auth(request['trust_id'])
+        server_ids = []
+        try:
+            for spec, kind in zip(request['servers'], kinds):
+                count = kind.count
+                ids = self.driver.create(
+                    request['project_id'], spec['name'], spec['flavor'],
+                    count, count if request['all_or_nothing'] else 1,
+                    image=spec.get('image'), networks=spec.get('networks'),
+                    guaranteed_until=guaranteed_until, auth=auth)
+                server_ids.extend(ids)
+                if guaranteed_until is not None:
+                    guarantees_db.record(self.db, self.ctx, ids,
+                                         guaranteed_until, request['id'])
+        except driver_base.NoValidHost as exc:
+            LOG.info('No room for pending request %s after all: %s',
+                     request['id'], exc)
+            self._undo(server_ids)
+            self._move(request, pending_db.BUILDING, pending_db.QUEUED,
+                       reason='No room when building: %s' % exc)
+            return False
+        except driver_base.DriverError as exc:
+            LOG.error('Building pending request %s failed: %s',
+                      request['id'], exc)
+            self._undo(server_ids)
+            self._move(request, pending_db.BUILDING, pending_db.FAILED,
+                       reason='The cloud refused the build: %s' % exc)
+            return False
+        LOG.info('Pending request %s built: %s', request['id'], server_ids)
+        return self._move(request, pending_db.BUILDING, pending_db.ACTIVE,
+                          server_ids=server_ids, reason=None)
+
+    def _undo(self, server_ids):
+        """Delete the servers of the kinds built before one failed (all or
+        nothing across kinds)."""
+        for server_id in server_ids:
+            try:
+                self.driver.delete(server_id)
+            except driver_base.DriverError as exc:
+                LOG.warning('Could not delete %s of a failed build: %s',
+                            server_id, exc)
