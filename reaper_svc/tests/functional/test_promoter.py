@@ -1,0 +1,329 @@
+"""The promoter, the guarantees it records and the watermark and
+max-lifetime modes, on the simulated cloud with the engine's database.
+
+The cloud: two hosts of 2 VCPU each (four 1-VCPU slots), one aggregate.
+"""
+
+import copy
+import datetime
+import random
+
+import testtools
+
+from reaper_svc import action_states as states
+from reaper_svc.db import actions as actions_db
+from reaper_svc.db import guarantees as guarantees_db
+from reaper_svc.db import pending as pending_db
+from reaper_svc.drivers import simulated
+from reaper_svc import modes as modes_mod
+from reaper_svc import promoter as promoter_mod
+from reaper_svc import strategies
+from reaper_svc.strategies import model
+from reaper_svc.strategies import rules
+from reaper_svc.tests.functional import engine_fixture as ef
+from svc_common import context
+
+PREEMPTIBLE = {'arbiter:preemptible': 'true'}
+ONE = {'VCPU': 1, 'MEMORY_MB': 512}
+T0 = datetime.datetime(2030, 1, 1, 12, 0, 0)
+
+
+def cloud(servers):
+    return {
+        'flavors': {'p1': {'resources': ONE, 'extra_specs': PREEMPTIBLE},
+                    'm1': {'resources': ONE}},
+        'aggregates': {'all': {'hosts': ['cmp1', 'cmp2']}},
+        'hosts': {'cmp1': {'capacity': {'VCPU': 2, 'MEMORY_MB': 4096}},
+                  'cmp2': {'capacity': {'VCPU': 2, 'MEMORY_MB': 4096}}},
+        'servers': servers}
+
+
+def full(flavor='m1', project='other', created_at=T0):
+    return [{'id': 'n%d' % i, 'host': 'cmp%d' % (1 + i // 3),
+             'flavor': flavor, 'project_id': project,
+             'created_at': created_at}
+            for i in range(1, 5)]
+
+
+class PromoterTestBase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.engine = self.useFixture(ef.ReaperEngine(grace_period=0))
+        self.ctx = context.admin_context()
+        self.now = T0
+
+    def use_cloud(self, servers, **overrides):
+        for option, value in overrides.items():
+            self.engine.conf.set_override(option, value, 'preemption')
+        self.engine.cloud = simulated.SimulatedCloud(
+            cloud(copy.deepcopy(servers)), clock=lambda: self.now)
+        self.runner = self.engine.build()
+        self.reaper = self.runner.reaper
+        self.reaper.clock = lambda: self.now
+        self.promoter = promoter_mod.Promoter(
+            self.engine.conf, self.engine.db, self.reaper,
+            clock=lambda: self.now)
+        return self.engine.cloud
+
+    def queue(self, project='physics', count=3, flavor='m1', **kwargs):
+        kwargs.setdefault('all_or_nothing', True)
+        return pending_db.create_request(
+            self.engine.db, self.ctx, project, 'user-' + project,
+            [{'name': 'job', 'flavor': flavor, 'image': 'img',
+              'networks': [], 'count': count}], **kwargs)
+
+    def state(self, request):
+        return pending_db.get_request(self.engine.db, self.ctx,
+                                      request['id'])
+
+
+class TestPromoter(PromoterTestBase):
+
+    def test_group_of_three_built_when_space_frees_and_not_before(self):
+        sim = self.use_cloud(full())
+        request = self.queue(count=3, min_runtime=3600)
+        self.assertEqual([], self.promoter.promote()['built'])
+        sim.delete('n1')
+        sim.delete('n2')
+        # Two slots free: nothing built, nothing half-built.
+        self.assertEqual([], self.promoter.promote()['built'])
+        self.assertEqual(pending_db.QUEUED, self.state(request)['state'])
+        self.assertEqual([], [e for e in sim.journal if e[0] == 'create'])
+        sim.delete('n3')
+        self.assertEqual([request['id']], self.promoter.promote()['built'])
+        promoted = self.state(request)
+        self.assertEqual(pending_db.ACTIVE, promoted['state'])
+        self.assertEqual(3, len(promoted['server_ids']))
+        for server_id in promoted['server_ids']:
+            self.assertEqual('physics',
+                             sim.server_state(server_id)['project_id'])
+        # Guarantees recorded for an hour from the build.
+        guaranteed = guarantees_db.current(self.engine.db, self.ctx,
+                                           now=self.now)
+        self.assertEqual({s: T0 + datetime.timedelta(hours=1)
+                          for s in promoted['server_ids']}, guaranteed)
+        # A second pass builds nothing more.
+        self.assertEqual([], self.promoter.promote()['built'])
+        self.assertEqual(3, len([e for e in sim.journal
+                                 if e[0] == 'create']))
+
+    def test_fair_order_smallest_share_first_then_age(self):
+        # physics runs 2 of the 4 slots; biology none.  One slot free.
+        servers = full()[:3]
+        servers[0]['project_id'] = servers[1]['project_id'] = 'physics'
+        self.use_cloud(servers)
+        older = self.queue('physics', count=1)
+        newer = self.queue('biology', count=1)
+        self.assertEqual([newer['id']], self.promoter.promote()['built'])
+        self.assertEqual(pending_db.QUEUED, self.state(older)['state'])
+        # Between equal shares, the oldest goes first.
+        self.engine.cloud.delete('n3')
+        self.engine.cloud.delete(self.state(newer)['server_ids'][0])
+        third = self.queue('chemistry', count=1)
+        fourth = self.queue('maths', count=1)
+        built = self.promoter.promote()['built']
+        self.assertEqual([third['id'], fourth['id']], built[:2])
+
+    def test_deadline_expiry(self):
+        self.use_cloud(full())
+        self.now = actions_db.utcnow()
+        request = self.queue(deadline=self.now
+                             + datetime.timedelta(hours=1))
+        self.promoter.promote()
+        self.assertEqual(pending_db.QUEUED, self.state(request)['state'])
+        self.now = actions_db.utcnow() + datetime.timedelta(hours=2)
+        self.assertEqual([request['id']], self.promoter.promote()['expired'])
+        expired = self.state(request)
+        self.assertEqual(pending_db.EXPIRED, expired['state'])
+        self.assertIn('deadline', expired['reason'])
+        # Room afterwards builds nothing for it.
+        for name in ('n1', 'n2', 'n3'):
+            self.engine.cloud.delete(name)
+        self.assertEqual([], self.promoter.promote()['built'])
+
+    def test_withdrawn_request_is_not_built(self):
+        sim = self.use_cloud([])
+        request = self.queue(count=1)
+        pending_db.cancel_request(self.engine.db, self.ctx, request['id'])
+        self.assertEqual([], self.promoter.promote()['built'])
+        self.assertEqual([], sim.journal)
+
+    def test_non_preemptible_request_has_the_reaper_make_room(self):
+        servers = full(flavor='p1', project='batch')
+        sim = self.use_cloud(servers)
+        request = self.queue(count=2)
+        done = self.promoter.promote()
+        self.assertEqual([request['id']], done['preempted_for'])
+        [action] = actions_db.list_actions(self.engine.db, self.ctx, 10)
+        self.assertEqual(('pending_request', request['id'], 2),
+                         (action['trigger'], action['trigger_id'],
+                          len(action['victims'])))
+        self.reaper.process_unfinished()     # grace 0: deleted
+        self.assertEqual([request['id']], self.promoter.promote()['built'])
+        self.assertEqual(2, len(self.state(request)['server_ids']))
+        # Once per request: a later pass plans nothing more.
+        self.assertEqual(1, len(actions_db.list_actions(
+            self.engine.db, self.ctx, 10)))
+        self.assertEqual(2, len([e for e in sim.journal
+                                 if e[0] == 'delete']))
+
+    def test_preemptible_request_never_has_the_reaper_preempt(self):
+        self.use_cloud(full(flavor='p1', project='batch'))
+        self.queue(count=1, flavor='p1')
+        self.assertEqual([], self.promoter.promote()['preempted_for'])
+        self.assertEqual([], actions_db.list_actions(self.engine.db,
+                                                     self.ctx, 10))
+
+    def test_promoted_servers_are_no_victims_of_any_strategy(self):
+        # Two old preemptibles of another project, room for two more.
+        servers = full(flavor='p1', project='batch')[:2]
+        self.use_cloud(servers)
+        request = self.queue(count=2, flavor='p1', min_runtime=8 * 3600)
+        self.promoter.promote()
+        promoted = set(self.state(request)['server_ids'])
+        self.assertEqual(2, len(promoted))
+        cluster = self.engine.cloud.cluster()
+        normal = model.Request(resources=ONE, count=1)
+        for name in strategies.NAMES:
+            strategy = strategies.load(name)
+            for _ in range(5):
+                selection = rules.select(strategy, cluster, normal,
+                                         self.now, random.Random())
+                self.assertEqual('victims', selection.outcome)
+                self.assertFalse(promoted & set(selection.victims), name)
+            # Room for three needs a promoted server: nothing is killed.
+            three = model.Request(resources=ONE, count=3)
+            self.assertEqual('unsatisfiable', rules.select(
+                strategy, cluster, three, self.now).outcome)
+        # Once the guarantee is over they are candidates again.
+        later = self.now + datetime.timedelta(hours=9)
+        three = model.Request(resources=ONE, count=3)
+        self.assertEqual('victims', rules.select(
+            strategies.load('best_fit'), cluster, three, later).outcome)
+
+    def test_guarantees_come_from_the_database(self):
+        # The server itself carries no guarantee: the record does.
+        sim = self.use_cloud(full(flavor='p1', project='batch'))
+        until = self.now + datetime.timedelta(hours=1)
+        guarantees_db.record(self.engine.db, self.ctx, ['n1'], until)
+        self.assertIsNone(sim._servers['n1']['guaranteed_until'])
+        self.assertEqual(until, sim.cluster().servers['n1'].guaranteed_until)
+        self.assertIsNone(sim.cluster().servers['n2'].guaranteed_until)
+        selection = self.reaper.preview(model.Request(resources=ONE,
+                                                      count=4))
+        self.assertEqual('unsatisfiable', selection.outcome)
+
+    def test_delete_notification_wakes_the_promoter(self):
+        self.engine.conf.set_override('promote_interval', 3600,
+                                      'preemption')
+        sim = self.use_cloud(full())
+        request = self.queue(count=1)
+        runner = self.engine.start()
+        self.assertTrue(ef.wait_for(lambda: runner.is_leader))
+        task = [t for t in runner.tasks if t.name == 'preemption-promoter'][0]
+        self.assertTrue(ef.wait_for(lambda: task.runs >= 1))
+        sim.delete('n1')
+        message = ef.samples()['instance.delete.end']
+        self.engine.send(message)
+        self.assertTrue(ef.wait_for(
+            lambda: self.state(request)['state'] == pending_db.ACTIVE))
+
+
+class TestModes(PromoterTestBase):
+
+    def servers(self):
+        servers = full(flavor='p1', project='batch')
+        for index, server in enumerate(servers):
+            server['created_at'] = T0 - datetime.timedelta(hours=4 - index)
+        return servers
+
+    def test_watermark_frees_until_under_it(self):
+        sim = self.use_cloud(self.servers(), watermark=0.5, grace_period=60)
+        self.assertTrue(self.runner.modes.enabled)
+        [action] = self.runner.modes.run()
+        self.assertEqual(('watermark', states.NOTICED),
+                         (action['trigger'], action['state']))
+        # 4 of 4 used, watermark 50 %: the two oldest go.
+        self.assertEqual(['n1', 'n2'], [v['server_id']
+                                        for v in action['victims']])
+        for victim in ('n1', 'n2'):
+            self.assertEqual('SHUTOFF', sim.server_state(victim)['status'])
+        # While they wait out the grace period, nothing more is taken.
+        self.assertEqual([], self.runner.modes.run())
+        self.now += datetime.timedelta(seconds=61)
+        self.reaper.process_unfinished()
+        self.assertEqual({'n3', 'n4'}, set(sim.cluster().servers))
+        self.assertEqual([], self.runner.modes.run())
+
+    def test_watermark_respects_guarantees(self):
+        servers = self.servers()
+        servers[0]['guaranteed_until'] = T0 + datetime.timedelta(hours=1)
+        self.use_cloud(servers, watermark=0.5)
+        [action] = self.runner.modes.run()
+        self.assertEqual(['n2', 'n3'], [v['server_id']
+                                        for v in action['victims']])
+
+    def test_watermark_off_by_default(self):
+        self.use_cloud(self.servers())
+        self.assertFalse(self.runner.modes.enabled)
+        self.assertNotIn('preemption-modes',
+                         [t.name for t in self.runner.tasks])
+
+    def test_max_lifetime(self):
+        servers = self.servers()
+        servers[0]['guaranteed_until'] = T0 + datetime.timedelta(hours=1)
+        sim = self.use_cloud(servers, max_lifetime=2 * 3600 + 60)
+        # n1 (4 h, guaranteed), n2 (3 h) are older than 2 h 1 min; n3 is
+        # 2 h old, n4 1 h.
+        [action] = self.runner.modes.run()
+        self.assertEqual(('max_lifetime', ['n2']), (
+            action['trigger'], [v['server_id'] for v in action['victims']]))
+        self.reaper.process_unfinished()
+        self.assertNotIn('n2', sim.cluster().servers)
+        self.assertEqual([], self.runner.modes.run())
+
+
+class TestFairOrder(testtools.TestCase):
+    """The pure parts of the promoter."""
+
+    def test_dominant_share(self):
+        cluster = model.Cluster(
+            [model.Host('h', {'VCPU': 4, 'MEMORY_MB': 1000})],
+            [model.Server('a', 'h', {'VCPU': 1, 'MEMORY_MB': 500},
+                          project_id='p'),
+             model.Server('b', 'h', {'VCPU': 2, 'MEMORY_MB': 100},
+                          project_id='q')])
+        self.assertEqual({'p': 0.5, 'q': 0.5},
+                         promoter_mod.project_shares(cluster))
+
+    def test_order(self):
+        requests = [
+            {'id': 'r1', 'project_id': 'big', 'created_at': T0},
+            {'id': 'r2', 'project_id': 'small',
+             'created_at': T0 + datetime.timedelta(1)},
+            {'id': 'r3', 'project_id': 'new',
+             'created_at': T0 + datetime.timedelta(2)},
+            {'id': 'r4', 'project_id': 'new',
+             'created_at': T0 + datetime.timedelta(1)}]
+        ordered = promoter_mod.fair_order(requests, {'big': 0.6,
+                                                     'small': 0.1})
+        self.assertEqual(['r4', 'r3', 'r2', 'r1'], [r['id'] for r in ordered])
+
+    def test_placement_all_kinds_or_none(self):
+        cluster = model.Cluster([model.Host('h1', {'VCPU': 2}),
+                                 model.Host('h2', {'VCPU': 1})], [])
+        two = model.Request({'VCPU': 1}, count=2)
+        self.assertEqual({0: ['h1', 'h1'], 1: ['h2']}, promoter_mod.placement(
+            cluster, [two, model.Request({'VCPU': 1})]))
+        self.assertIsNone(promoter_mod.placement(cluster, [two, two]))
+
+    def test_watermark_victims_none_when_not_enough(self):
+        cluster = model.Cluster(
+            [model.Host('h', {'VCPU': 4})],
+            [model.Server('a', 'h', {'VCPU': 3}),
+             model.Server('b', 'h', {'VCPU': 1}, preemptible=True)])
+        self.assertEqual([], modes_mod.watermark_victims(
+            cluster, {'h'}, 0.5, T0))
+        self.assertEqual(['b'], [s.id for s in modes_mod.watermark_victims(
+            cluster, {'h'}, 0.75, T0)])
