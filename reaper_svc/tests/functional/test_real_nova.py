@@ -14,9 +14,14 @@ reaper's reason) and SHUTOFF; ``preemption.notice`` goes out; after the
 grace period the victim is gone and a retried boot goes ACTIVE; the
 same routed message delivered again changes nothing; an engine killed
 (SIGKILL) between notice and deletion is replaced by one that finishes
-the action.
+the action; a pending all-or-nothing group of three is built by the
+promoter when the third slot frees, and not before.
 
-The Nova fixture has no Keystone: nova-api takes identity headers as
+The Nova fixture has no Keystone, so no trust can be taken: the promoter
+builds the pending group with the reaper's own credentials (the request's
+project is the fixture's project, so the servers land where the user
+would see them); building through a trust is tested against the real
+Keystone fixture in ``test_trusts``.  The Nova fixture has no Keystone: nova-api takes identity headers as
 they come. The driver's Nova adapter is given an auth plugin that sends
 those headers (:class:`FixtureIdentity`) instead of the one ``[nova]``
 would load; Placement is reached as configured (``admin_token``).
@@ -42,6 +47,7 @@ import testtools
 from reaper_svc import action_states as states
 from reaper_svc.cmd import engine
 from reaper_svc.db import actions as actions_db
+from reaper_svc.db import pending as pending_db
 from reaper_svc.drivers import openstack
 from reaper_svc import service
 from svc_common import config
@@ -294,6 +300,53 @@ class RealNovaTest(testtools.TestCase):
             timeout=30)
         self.nova.wait_for_status(victim['server_id'], 'DELETED')
         self.boot(self.normal)
+
+    def test_pending_group_built_when_space_frees_and_not_before(self):
+        # Four normal servers fill the cloud's four slots.
+        fillers = [self.boot(self.normal) for _ in range(4)]
+        request = pending_db.create_request(
+            self.db, self.ctx, self.nova.project_id, self.nova.user_id,
+            [{'name': 'group', 'flavor': 'm1.tiny', 'image': self.image,
+              'networks': [], 'count': 3}], True, min_runtime=3600)
+        self.conf.set_override('promote_interval', 1, 'preemption')
+        runner = self.start_engine()
+
+        def pending():
+            return pending_db.get_request(self.db, self.ctx, request['id'])
+
+        def group():
+            return [s for s in self.nova.list_servers()
+                    if s['name'].startswith('group')]
+
+        for server in fillers[:2]:
+            self.nova.delete(server)
+        task = [t for t in runner.tasks if t.name == 'preemption-promoter'][0]
+        runs = task.runs
+        deadline = time.monotonic() + 30
+        while task.runs < runs + 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertGreaterEqual(task.runs, runs + 3)
+        # Two slots free: still queued, nothing asked of Nova.
+        self.assertEqual(pending_db.QUEUED, pending()['state'])
+        self.assertEqual([], group())
+
+        self.nova.delete(fillers[2])
+        deadline = time.monotonic() + 180
+        while pending()['state'] != pending_db.ACTIVE:
+            self.assertLess(time.monotonic(), deadline, pending())
+            time.sleep(0.5)
+        built = pending()['server_ids']
+        for server_id in built:
+            self.addCleanup(self.nova.delete, server_id)
+        self.assertEqual(3, len(built))
+        self.assertEqual(sorted(built), sorted(s['id'] for s in group()))
+        for server_id in built:
+            self.assertEqual('ACTIVE', self.nova.get_server(
+                server_id)['status'])
+        # Their minimum runtime protects them from the reaper.
+        cluster = runner.reaper.driver.cluster()
+        for server_id in built:
+            self.assertIsNotNone(cluster.servers[server_id].guaranteed_until)
 
     def _reap(self, proc):
         if proc.poll() is None:
