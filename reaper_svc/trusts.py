@@ -1,0 +1,91 @@
+"""Keystone trusts: how the promoter builds on a user's behalf.
+
+When a user submits a pending request, a trust is taken with the user's
+token: from that user (trustor) to the reaper's service user (trustee),
+on the request's project, with the user's roles there, impersonating
+the user.  Its id is stored with the request (``trust_id``, never
+shown).  When the request is promoted, the servers are built through a
+session scoped to that trust: Nova sees the user, in the user's project.
+
+:class:`TrustBroker` is the small interface the promoter uses;
+:class:`KeystoneTrusts` implements it with keystoneauth1.
+"""
+
+import abc
+
+from keystoneauth1.identity import v3
+from keystoneauth1 import session as ks_session
+
+
+class TrustBroker(metaclass=abc.ABCMeta):
+    """Takes trusts and gives the auth to act through them."""
+
+    @abc.abstractmethod
+    def create_trust(self, user_token, project_id, roles):
+        """A trust from the token's user to the reaper on
+        ``project_id`` with ``roles`` (names); its id."""
+
+    @abc.abstractmethod
+    def auth(self, trust_id):
+        """A keystoneauth1 auth plugin scoped to ``trust_id``."""
+
+    @abc.abstractmethod
+    def delete_trust(self, trust_id):
+        """Give the trust up (the request is finished)."""
+
+
+class KeystoneTrusts(TrustBroker):
+    """Trusts in Keystone v3 (``OS-TRUST``), through keystoneauth1.
+
+    :param auth_url: Keystone's v3 URL
+    :param username: the reaper's service user (the trustee)
+    :param password: its password
+    :param user_domain_id: its domain
+    """
+
+    def __init__(self, auth_url, username, password,
+                 user_domain_id='default', verify=True):
+        self.auth_url = auth_url.rstrip('/')
+        self.username = username
+        self.password = password
+        self.user_domain_id = user_domain_id
+        self.verify = verify
+        self._trustee_id = None
+
+    def _session(self, auth):
+        return ks_session.Session(auth=auth, verify=self.verify)
+
+    def trustee_id(self):
+        """The reaper's service user id (asked of Keystone once)."""
+        if self._trustee_id is None:
+            auth = v3.Password(auth_url=self.auth_url,
+                               username=self.username,
+                               password=self.password,
+                               user_domain_id=self.user_domain_id)
+            self._trustee_id = self._session(auth).get_user_id()
+        return self._trustee_id
+
+    def create_trust(self, user_token, project_id, roles):
+        # The user's token, rescoped to the request's project: a trust
+        # can delegate only roles the trustor has there.
+        session = self._session(v3.Token(auth_url=self.auth_url,
+                                         token=user_token,
+                                         project_id=project_id))
+        body = {'trust': {
+            'trustor_user_id': session.get_user_id(),
+            'trustee_user_id': self.trustee_id(),
+            'project_id': project_id, 'impersonation': True,
+            'roles': [{'name': role} for role in roles]}}
+        response = session.post(self.auth_url + '/OS-TRUST/trusts',
+                                json=body)
+        return response.json()['trust']['id']
+
+    def auth(self, trust_id):
+        return v3.Password(auth_url=self.auth_url, username=self.username,
+                           password=self.password,
+                           user_domain_id=self.user_domain_id,
+                           trust_id=trust_id)
+
+    def delete_trust(self, trust_id):
+        session = self._session(self.auth(trust_id))
+        session.delete(self.auth_url + '/OS-TRUST/trusts/%s' % trust_id)
