@@ -21,10 +21,11 @@ The Nova fixture has no Keystone, so no trust can be taken: the promoter
 builds the pending group with the reaper's own credentials (the request's
 project is the fixture's project, so the servers land where the user
 would see them); building through a trust is tested against the real
-Keystone fixture in ``test_trusts``.  The Nova fixture has no Keystone: nova-api takes identity headers as
-they come. The driver's Nova adapter is given an auth plugin that sends
-those headers (:class:`FixtureIdentity`) instead of the one ``[nova]``
-would load; Placement is reached as configured (``admin_token``).
+Keystone fixture in ``test_trusts``.  Without Keystone, nova-api takes
+identity headers as they come: the driver's Nova adapter is given an auth
+plugin that sends those headers (:class:`FixtureIdentity`) instead of the
+one ``[nova]`` would load; Placement is reached as configured
+(``admin_token``).
 
 Run as a program (``python -m reaper_svc.tests.functional.test_real_nova
 CONFIG PROJECT USER``), this module is that engine in a process of its
@@ -120,31 +121,10 @@ class RealNovaTest(testtools.TestCase):
             extra_config={'arbiter_routing_notifier': {
                 'routing_config': os.path.abspath(ROUTING)}})
         cls.nova.setUp()
-        cls._wait_for_inventories()
         cls.image = cls.nova.glance.create_image(data=b'\0' * 1024)
         cls.preemptible = cls.nova.create_flavor(
             'p1.tiny', vcpus=1, extra_specs={PREEMPTIBLE: 'true'})
         cls.normal = cls.nova.create_flavor('m1.tiny', vcpus=1)
-
-    @classmethod
-    def _wait_for_inventories(cls, timeout=60):
-        """The fixture waits for the computes' resource providers; their
-        inventories come a moment later, and a boot before that finds no
-        valid host."""
-        placement = cls.nova.placement
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            providers = placement.request('GET', '/resource_providers').json()[
-                'resource_providers']
-            if len(providers) >= len(cls.nova.hosts) and all(
-                    'VCPU' in placement.request(
-                        'GET', '/resource_providers/%s/inventories'
-                        % rp['uuid']).json()['inventories']
-                    for rp in providers):
-                return
-            time.sleep(0.5)
-        raise AssertionError('computes reported no inventory in %d s'
-                             % timeout)
 
     @classmethod
     def tearDownClass(cls):
