@@ -19,6 +19,7 @@ authorization request.
 import base64
 import binascii
 import datetime
+import functools
 import hmac
 import threading
 import time
@@ -86,9 +87,14 @@ def _records(refresh=False):
         return records
 
 
+def _token_lifetime():
+    """How long an access token lives, as a timedelta: also how long a
+    retired key and a revocation record must be kept."""
+    return datetime.timedelta(seconds=_lifetime())
+
+
 def _published(records):
-    return keys.published(records, _now(),
-                          datetime.timedelta(seconds=_lifetime()))
+    return keys.published(records, _now(), _token_lifetime())
 
 
 def _oauth_answer(exc):
@@ -108,6 +114,18 @@ def _oauth_answer(exc):
                 code=exc.error)]}
 
 
+def _oauth_errors(handler):
+    """Decorate an endpoint so that a :class:`protocol.OAuthError` it
+    raises is answered as :func:`_oauth_answer` says."""
+    @functools.wraps(handler)
+    def answer(*args, **kwargs):
+        try:
+            return handler(*args, **kwargs)
+        except protocol.OAuthError as exc:
+            return _oauth_answer(exc)
+    return answer
+
+
 def _form():
     form = pecan.request.environ.get(request_guard.FORM_BODY_KEY)
     if form is None:
@@ -116,13 +134,30 @@ def _form():
     return form
 
 
-def _basic_credentials():
+def _required(form, name):
+    """The value of a form field the request must carry."""
+    value = form.get(name)
+    if not value:
+        raise protocol.invalid_request('%s is required.' % name)
+    return value
+
+
+def _authorization(scheme):
+    """The credentials of the Authorization header if it uses
+    ``scheme`` (case-insensitive), else None."""
     header = pecan.request.headers.get('Authorization', '')
-    scheme, _sep, value = header.partition(' ')
-    if scheme.lower() != 'basic':
+    found, _sep, value = header.partition(' ')
+    if found.lower() != scheme:
+        return None
+    return value.strip()
+
+
+def _basic_credentials():
+    value = _authorization('basic')
+    if value is None:
         return None
     try:
-        text = base64.b64decode(value.strip(), validate=True).decode('utf-8')
+        text = base64.b64decode(value, validate=True).decode('utf-8')
     except (binascii.Error, ValueError):
         raise protocol.OAuthError('invalid_client', 'Malformed Basic '
                                   'credentials.', 401)
@@ -170,13 +205,18 @@ def _same_secret(secret_hash, secret):
     return hmac.compare_digest(secret_hash, communities.token_hash(secret))
 
 
+def _authenticated_form(confidential=False):
+    """The request's form fields and the client they authenticate."""
+    form = _form()
+    return form, _authenticate_client(form, confidential)
+
+
 def _bearer():
-    header = pecan.request.headers.get('Authorization', '')
-    scheme, _sep, value = header.partition(' ')
-    if scheme.lower() != 'bearer' or not value.strip():
+    value = _authorization('bearer')
+    if not value:
         raise protocol.OAuthError('invalid_token', 'An access token is '
                                   'required (Authorization: Bearer).', 401)
-    return value.strip()
+    return value
 
 
 def _read_access_token(token, audience=None):
@@ -197,6 +237,11 @@ def _read_access_token(token, audience=None):
                                      pecan.request.context, jti):
         raise tokens.InvalidToken('The token has been revoked.')
     return claims
+
+
+def _person_exists(user_id):
+    return oidc_db.find_user(pecan.request.db, pecan.request.context,
+                             user_id) is not None
 
 
 def _person_claims(user_id, scope):
@@ -335,13 +380,11 @@ class AuthorizeController(object):
         pecan.abort(405)
 
     @index.when(method='GET', template='json')
+    @_oauth_errors
     def index_get(self):
         vo_access.enforce('oidc:authorize', {'is_user': vo_access.is_user()})
         params = pecan.request.GET
-        try:
-            client, redirect_uri = self._client(params)
-        except protocol.OAuthError as exc:
-            return _oauth_answer(exc)
+        client, redirect_uri = self._client(params)
         state = params.get('state')
         try:
             answer = self._code(client, redirect_uri, params)
@@ -433,8 +476,7 @@ def _refused_grant(description):
 
 def _revoke_grant(client_id, user_id, code_hash=None):
     oidc_db.revoke_grant(pecan.request.db, pecan.request.context, client_id,
-                         user_id, _now(),
-                         datetime.timedelta(seconds=_lifetime()), code_hash)
+                         user_id, _now(), _token_lifetime(), code_hash)
 
 
 def _require_grant(client, grant):
@@ -445,9 +487,7 @@ def _require_grant(client, grant):
 
 def _authorization_code(client, form):
     _require_grant(client, protocol.AUTHORIZATION_CODE)
-    code = form.get('code')
-    if not code:
-        raise protocol.invalid_request('code is required.')
+    code = _required(form, 'code')
     status, record = oidc_db.redeem_code(
         pecan.request.db, pecan.request.context, code, client.id, _now())
     if status == oidc_db.REUSED:
@@ -464,8 +504,7 @@ def _authorization_code(client, form):
                              'request\'s.')
     protocol.check_verifier(form.get('code_verifier'),
                             record.code_challenge)
-    if oidc_db.find_user(pecan.request.db, pecan.request.context,
-                         record.user_id) is None:
+    if not _person_exists(record.user_id):
         raise _refused_grant('The person no longer exists.')
     return _issue(client, record.user_id, record.scope.split(),
                   record.nonce,
@@ -475,9 +514,7 @@ def _authorization_code(client, form):
 
 def _refresh_token(client, form):
     _require_grant(client, protocol.REFRESH_TOKEN)
-    token = form.get('refresh_token')
-    if not token:
-        raise protocol.invalid_request('refresh_token is required.')
+    token = _required(form, 'refresh_token')
     status, values = oidc_db.rotate_refresh(
         pecan.request.db, pecan.request.context, token, client.id, _now())
     if status == oidc_db.REUSED:
@@ -490,8 +527,7 @@ def _refresh_token(client, form):
         raise _refused_grant('Unknown, expired or foreign refresh token.')
     user_id, granted = values
     scope = protocol.narrowed_scope(form.get('scope'), granted.split())
-    if oidc_db.find_user(pecan.request.db, pecan.request.context,
-                         user_id) is None:
+    if not _person_exists(user_id):
         raise _refused_grant('The person no longer exists.')
     return _issue(client, user_id, scope, refresh=True)
 
@@ -526,19 +562,16 @@ class TokenController(object):
         pecan.abort(405)
 
     @index.when(method='POST', template='json')
+    @_oauth_errors
     def index_post(self):
         pecan.response.headers['Cache-Control'] = 'no-store'
         pecan.response.headers['Pragma'] = 'no-cache'
-        try:
-            form = _form()
-            client = _authenticate_client(form)
-            grant = _GRANTS.get(form.get('grant_type'))
-            if grant is None:
-                raise protocol.OAuthError('unsupported_grant_type',
-                                          'Unsupported grant_type.')
-            return grant(client, form)
-        except protocol.OAuthError as exc:
-            return _oauth_answer(exc)
+        form, client = _authenticated_form()
+        grant = _GRANTS.get(form.get('grant_type'))
+        if grant is None:
+            raise protocol.OAuthError('unsupported_grant_type',
+                                      'Unsupported grant_type.')
+        return grant(client, form)
 
 
 # -- userinfo, introspection, revocation -------------------------------------
@@ -554,21 +587,18 @@ class UserinfoController(object):
         pecan.abort(405)
 
     @index.when(method='GET', template='json')
+    @_oauth_errors
     def index_get(self):
+        token = _bearer()
         try:
-            token = _bearer()
-            try:
-                claims = _read_access_token(token)
-            except tokens.InvalidToken as exc:
-                raise protocol.OAuthError('invalid_token', str(exc), 401)
-            user_id = claims['sub']
-            if oidc_db.find_user(pecan.request.db, pecan.request.context,
-                                 user_id) is None:
-                raise protocol.OAuthError('invalid_token', 'The token '
-                                          'names no person.', 401)
-            scope = protocol.parse_scope(claims.get('scope'))
-        except protocol.OAuthError as exc:
-            return _oauth_answer(exc)
+            claims = _read_access_token(token)
+        except tokens.InvalidToken as exc:
+            raise protocol.OAuthError('invalid_token', str(exc), 401)
+        user_id = claims['sub']
+        if not _person_exists(user_id):
+            raise protocol.OAuthError('invalid_token', 'The token '
+                                      'names no person.', 401)
+        scope = protocol.parse_scope(claims.get('scope'))
         found, groups, profile = _person_claims(user_id, scope)
         return dict(profile, sub=user_id, eduperson_entitlement=found,
                     groups=groups)
@@ -587,12 +617,9 @@ class IntrospectController(object):
         pecan.abort(405)
 
     @index.when(method='POST', template='json')
+    @_oauth_errors
     def index_post(self):
-        try:
-            form = _form()
-            _authenticate_client(form, confidential=True)
-        except protocol.OAuthError as exc:
-            return _oauth_answer(exc)
+        form, _client = _authenticated_form(confidential=True)
         try:
             claims = _read_access_token(form.get('token'))
         except tokens.InvalidToken:
@@ -617,18 +644,13 @@ class RevokeController(object):
         pecan.abort(405)
 
     @index.when(method='POST', template='json')
+    @_oauth_errors
     def index_post(self):
-        try:
-            form = _form()
-            client = _authenticate_client(form)
-            token = form.get('token')
-            if not token:
-                raise protocol.invalid_request('token is required.')
-        except protocol.OAuthError as exc:
-            return _oauth_answer(exc)
-        lifetime = datetime.timedelta(seconds=_lifetime())
+        form, client = _authenticated_form()
+        token = _required(form, 'token')
         if oidc_db.revoke_refresh(pecan.request.db, pecan.request.context,
-                                  token, client.id, _now(), lifetime):
+                                  token, client.id, _now(),
+                                  _token_lifetime()):
             return {}
         try:
             claims = _read_access_token(token, audience=client.id)
