@@ -4,6 +4,16 @@ The leader runs :meth:`Promoter.promote` every ``[preemption]
 promote_interval`` seconds and as soon as Nova reports a server deleted
 (``instance.delete.end``).  One pass:
 
+0. requests left ``building`` for more than ``[preemption]
+   build_timeout`` seconds (an engine stopped in the middle of building
+   them) are settled from what the cloud shows (:meth:`Promoter.recover`):
+   every server the promoter builds carries the metadata
+   ``arbiter:pending_request = <request id>``, so the driver finds them
+   again.  No server: queued again (nothing was built); all of them
+   ACTIVE: ``active``; some still building in the cloud: left for the
+   next pass; some in ERROR, or fewer than an all-or-nothing request
+   needs: ``failed`` (those found are deleted, as a build that fails
+   half-way deletes what it built).  A request is never built twice;
 1. queued requests whose deadline has passed become ``expired``;
 2. the others are served in the **fair order** (:func:`fair_order`): the
    request of the project with the smallest share of the cloud first,
@@ -32,8 +42,8 @@ A pending request's states::
      | queued |                              | building | --------> | active |
      +--------+  <-------------------------  +----------+           +--------+
        |    |      no room after all               |
-       |    |      (NoValidHost: queued again)     | the cloud refused
-       |    |                                      | for another reason
+       |    |      (NoValidHost: queued again, or   | the cloud refused
+       |    |      stale and nothing in the cloud)  | for another reason
        |    | deadline passed                      v
        |    +-------------> +---------+       +--------+
        |                    | expired |       | failed |
@@ -62,11 +72,15 @@ from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc.drivers import base as driver_base
 from reaper_svc.strategies import model
+from reaper_svc import trusts as trusts_mod
 from svc_common import context
 
 LOG = logging.getLogger(__name__)
 
 TRIGGER_PENDING = 'pending_request'
+
+#: Server metadata key naming the pending request a server was built for.
+REQUEST_METADATA = 'arbiter:pending_request'
 
 
 # -- pure logic ---------------------------------------------------------
@@ -153,7 +167,8 @@ class Promoter(object):
     :param reaper: the engine's :class:`reaper_svc.reaper.Reaper` (its
         driver, database and planning are used)
     :param trusts: a :class:`reaper_svc.trusts.TrustBroker` giving the
-        auth to build a request with its trust; None: the driver's own
+        auth to build a request with its trust; None: the broker
+        ``[trustee]`` describes, if any, else the driver's own
         credentials
     :param clock: returns the naive UTC now (tests move it)
     """
@@ -163,16 +178,18 @@ class Promoter(object):
         self.db = db
         self.reaper = reaper
         self.driver = reaper.driver
-        self.trusts = trusts
+        self.trusts = trusts if trusts is not None else trusts_mod.get(conf)
         self.clock = clock or reaper.clock
         self.ctx = context.admin_context()
 
     def promote(self):
         """One pass (see the module documentation); a dict of the ids of
-        the requests ``built``, ``expired`` and ``preempted for``."""
+        the requests ``built``, ``expired`` and ``preempted for``, and
+        ``recovered`` (see :meth:`recover`)."""
         now = self.clock()
-        done = {'built': [], 'expired': pending_db.expire(
-            self.db, self.ctx, now), 'preempted_for': []}
+        done = {'built': [], 'recovered': self.recover(now),
+                'expired': pending_db.expire(self.db, self.ctx, now),
+                'preempted_for': []}
         for request_id in done['expired']:
             LOG.info('Pending request %s expired', request_id)
         waiting = pending_db.queued(self.db, self.ctx)
@@ -271,7 +288,8 @@ class Promoter(object):
                     request['project_id'], spec['name'], spec['flavor'],
                     count, count if request['all_or_nothing'] else 1,
                     image=spec.get('image'), networks=spec.get('networks'),
-                    guaranteed_until=guaranteed_until, auth=auth)
+                    guaranteed_until=guaranteed_until, auth=auth,
+                    metadata={REQUEST_METADATA: request['id']})
                 server_ids.extend(ids)
                 if guaranteed_until is not None:
                     guarantees_db.record(self.db, self.ctx, ids,
@@ -303,3 +321,64 @@ class Promoter(object):
             except driver_base.DriverError as exc:
                 LOG.warning('Could not delete %s of a failed build: %s',
                             server_id, exc)
+
+    # -- requests an engine left building ---------------------------------
+
+    def recover(self, now):
+        """Settle the requests left ``building`` for longer than
+        ``[preemption] build_timeout`` (see the module documentation);
+        ``{request id: new state}`` of those settled."""
+        before = now - datetime.timedelta(
+            seconds=self.conf.preemption.build_timeout)
+        settled = {}
+        for request in pending_db.stale_building(self.db, self.ctx, before):
+            try:
+                servers = self.driver.servers_with_metadata(
+                    request['project_id'], REQUEST_METADATA, request['id'])
+            except driver_base.DriverError as exc:
+                LOG.warning('Cannot tell what pending request %s left in '
+                            'the cloud: %s', request['id'], exc)
+                continue
+            state = self._settle(request, servers, now)
+            if state is not None:
+                settled[request['id']] = state
+        return settled
+
+    def _settle(self, request, servers, now):
+        """Move one stale request from what the cloud shows; its new state
+        (None: left building)."""
+        statuses = [s['status'] for s in servers]
+        ids = [s['id'] for s in servers]
+        if not servers:
+            LOG.warning('Pending request %s was left building with no '
+                        'server in the cloud: queued again', request['id'])
+            moved = self._move(
+                request, pending_db.BUILDING, pending_db.QUEUED,
+                reason='Queued again: its build was interrupted before '
+                       'any server existed.')
+            return pending_db.QUEUED if moved else None
+        if 'BUILD' in statuses:
+            return None
+        active = [s['id'] for s in servers if s['status'] == 'ACTIVE']
+        short = len(active) < (request['count'] if request['all_or_nothing']
+                               else 1)
+        if short or (request['all_or_nothing'] and len(active) < len(ids)):
+            LOG.warning('Pending request %s was left building; the cloud '
+                        'shows %s: failed', request['id'], statuses)
+            self._undo(ids)
+            moved = self._move(
+                request, pending_db.BUILDING, pending_db.FAILED,
+                reason='Its build was interrupted and the cloud showed %d '
+                       'of %d servers active; those found were deleted.'
+                       % (len(active), request['count']))
+            return pending_db.FAILED if moved else None
+        if request['min_runtime']:
+            guarantees_db.record(
+                self.db, self.ctx, active, request['updated_at']
+                + datetime.timedelta(seconds=request['min_runtime']),
+                request['id'])
+        LOG.info('Pending request %s was left building; its servers %s '
+                 'are active', request['id'], active)
+        moved = self._move(request, pending_db.BUILDING, pending_db.ACTIVE,
+                           server_ids=active, reason=None)
+        return pending_db.ACTIVE if moved else None

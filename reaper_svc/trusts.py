@@ -12,9 +12,15 @@ session scoped to that trust: Nova sees the user, in the user's project.
 """
 
 import abc
+import threading
+import weakref
 
+from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
+
+#: What a broker raises when Keystone refuses or does not answer.
+TrustError = ks_exceptions.ClientException
 
 
 class TrustBroker(metaclass=abc.ABCMeta):
@@ -89,3 +95,30 @@ class KeystoneTrusts(TrustBroker):
     def delete_trust(self, trust_id):
         session = self._session(self.auth(trust_id))
         session.delete(self.auth_url + '/OS-TRUST/trusts/%s' % trust_id)
+
+
+def from_conf(conf):
+    """The broker ``[trustee]`` describes; None when it names no Keystone
+    or no service user (no trusts are taken then)."""
+    options = conf.trustee
+    if not (options.auth_url and options.username):
+        return None
+    return KeystoneTrusts(options.auth_url, options.username,
+                          options.password,
+                          user_domain_id=options.user_domain_id)
+
+
+_BY_CONF = {}
+_LOCK = threading.Lock()
+
+
+def get(conf):
+    """The one broker of ``conf`` in this process (see :func:`from_conf`),
+    made on first use: it remembers the trustee's user id."""
+    with _LOCK:
+        # ConfigOpts is unhashable: keyed by id, dropped with it.
+        key = id(conf)
+        if key not in _BY_CONF:
+            _BY_CONF[key] = from_conf(conf)
+            weakref.finalize(conf, _BY_CONF.pop, key, None)
+        return _BY_CONF[key]

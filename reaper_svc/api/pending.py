@@ -1,13 +1,20 @@
 """/v1/pending: servers a project wants built when room frees.
 
 The project is the token's; the API records it and the user who asked.
-No Keystone trust is taken here: the promoter takes the trust (or
-application credential) it builds with when it promotes the request,
-and records it on the request (``trust_id``, never shown).
+When the API runs with Keystone auth and ``[trustee]`` names the
+reaper's service user, the submission takes a Keystone trust with the
+user's token (:mod:`reaper_svc.trusts`): the promoter builds the servers
+through it, as that user, perhaps hours later when the token has long
+expired.  Its id is stored with the request (``trust_id``, never shown);
+the answer says ``"trusted": true``.  In noauth mode (local runs, tests)
+there is no token to delegate: no trust, ``"trusted": false``, and the
+promoter builds with the cloud driver's own credentials.  Withdrawing a
+request gives its trust up.
 """
 
 import datetime
 
+from oslo_log import log as logging
 import pecan
 from pecan import rest
 
@@ -15,11 +22,14 @@ from reaper_svc.api import cloud
 from reaper_svc.db import actions as actions_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc.schemas import pending as schema
+from reaper_svc import trusts
 from svc_common.api import controller
 from svc_common.api import openapi
 from svc_common.api import validation
 from svc_common import errors
 from svc_common import policy
+
+LOG = logging.getLogger(__name__)
 
 
 def pending_view(request):
@@ -67,6 +77,39 @@ def _creation_target(ctx):
     if ctx.project_id:
         return policy.project_target(ctx.project_id)
     return policy.SYSTEM
+
+
+def take_trust(conf, ctx):
+    """The id of a trust from the caller to the reaper on the caller's
+    project, or None when the API takes none (noauth, or no
+    ``[trustee]``); a 503 when Keystone refuses or does not answer."""
+    if conf.api.auth_strategy != 'keystone' or not ctx.auth_token:
+        return None
+    broker = trusts.get(conf)
+    if broker is None:
+        return None
+    roles = list(conf.trustee.roles) or list(ctx.roles)
+    try:
+        return broker.create_trust(ctx.auth_token, ctx.project_id, roles)
+    except trusts.TrustError as exc:
+        LOG.warning('No trust could be taken for user %s on project %s: '
+                    '%s', ctx.user_id, ctx.project_id, exc)
+        raise errors.ApiError(
+            'Keystone did not grant the trust the reaper builds the '
+            'servers with: %s' % exc, code='trust_unavailable', status=503)
+
+
+def give_trust_up(conf, trust_id):
+    """Delete a withdrawn request's trust; a failure is only logged (the
+    trust is useless without the request)."""
+    broker = trusts.get(conf)
+    if trust_id is None or broker is None:
+        return
+    try:
+        broker.delete_trust(trust_id)
+    except trusts.TrustError as exc:
+        LOG.warning('Trust %s of a withdrawn request could not be '
+                    'deleted: %s', trust_id, exc)
 
 
 def _get(pending_id):
@@ -122,10 +165,12 @@ class PendingController(rest.RestController):
         deadline = body.get('deadline')
         if deadline is not None:
             deadline = parse_deadline(deadline, actions_db.utcnow())
+        specs = server_specs(body)
         request = pending_db.create_request(
-            pecan.request.db, ctx, ctx.project_id, ctx.user_id,
-            server_specs(body), body.get('all_or_nothing', True),
-            min_runtime=body.get('min_runtime'), deadline=deadline)
+            pecan.request.db, ctx, ctx.project_id, ctx.user_id, specs,
+            body.get('all_or_nothing', True),
+            min_runtime=body.get('min_runtime'), deadline=deadline,
+            trust_id=take_trust(pecan.request.conf, ctx))
         return controller.created({'pending': pending_view(request)})
 
     @pecan.expose('json')
@@ -135,6 +180,7 @@ class PendingController(rest.RestController):
                 'pending:delete', policy.project_target(project_id),
                 not_found=pending_db.no_such_request(pending_id))
 
-        pending_db.cancel_request(pecan.request.db, pecan.request.context,
-                                  pending_id, check=check)
+        trust_id = pending_db.cancel_request(
+            pecan.request.db, pecan.request.context, pending_id, check=check)
+        give_trust_up(pecan.request.conf, trust_id)
         controller.no_content()

@@ -66,6 +66,15 @@ def _opts():
             help='Seconds between two passes of the promoter over the '
                  'queued pending requests (on the leader). A pass also '
                  'runs as soon as Nova reports a server deleted.'),
+        cfg.IntOpt(
+            'build_timeout', default=900, min=1,
+            help='Seconds after which a pending request still "building" '
+                 'is taken to have been left by an engine that stopped '
+                 'mid-build: the promoter then looks in the cloud for its '
+                 'servers (by the arbiter:pending_request metadata) and '
+                 'queues it again when there are none, or marks it active '
+                 'or failed from what it finds. Longer than the longest '
+                 'build ([nova] create_timeout and more).'),
         cfg.BoolOpt(
             'promoter_preempts', default=True,
             help='Whether the first queued request of non-preemptible '

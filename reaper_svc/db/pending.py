@@ -50,6 +50,7 @@ def pending_dict(row):
             'min_runtime': row.min_runtime, 'deadline': row.deadline,
             'state': row.state, 'reason': row.reason,
             'server_ids': list(row.server_ids or ()),
+            'trusted': row.trust_id is not None,
             'created_at': row.created_at, 'updated_at': row.updated_at}
 
 
@@ -100,7 +101,8 @@ def list_requests(db, ctx, limit, marker=None, project_id=None, state=None):
 
 
 def cancel_request(db, ctx, request_id, check=None):
-    """Withdraw a queued request.
+    """Withdraw a queued request; its ``trust_id`` (None without one),
+    for the caller to give up.
 
     :param check: called with the request's project id before anything
         changes (the caller's policy check)
@@ -118,6 +120,7 @@ def cancel_request(db, ctx, request_id, check=None):
                 code='pending_not_queued')
         row.state = CANCELLED
         row.updated_at = actions.utcnow()
+        return row.trust_id
 
 
 def queued(db, ctx):
@@ -125,6 +128,17 @@ def queued(db, ctx):
     query = sa.select(models.PendingRequest).where(
         models.PendingRequest.state == QUEUED).order_by(
         models.PendingRequest.created_at, models.PendingRequest.id)
+    with db.reader.using(ctx) as session:
+        return [internal_dict(r) for r in session.scalars(query)]
+
+
+def stale_building(db, ctx, before):
+    """Requests (with ``trust_id``) that went ``building`` at or before
+    ``before`` and are still: an engine that stopped mid-build left them."""
+    model = models.PendingRequest
+    query = sa.select(model).where(
+        model.state == BUILDING, model.updated_at <= before).order_by(
+        model.updated_at, model.id)
     with db.reader.using(ctx) as session:
         return [internal_dict(r) for r in session.scalars(query)]
 

@@ -144,12 +144,20 @@ class CloudDriver(metaclass=abc.ABCMeta):
     @abc.abstractmethod
     def create(self, project_id, name, flavor, count, min_count,
                image=None, networks=None, guaranteed_until=None,
-               auth=None):
+               auth=None, metadata=None):
         """Build ``count`` servers, at least ``min_count`` or none.
 
         :param auth: a keystoneauth1 auth plugin to build with (scoped to
             the requesting user's trust); None: the driver's own
+        :param metadata: ``{key: value}`` set on every server (Nova's
+            server metadata), found again by :meth:`servers_with_metadata`
 
         :returns: the new server ids
         :raises NoValidHost: not even ``min_count`` fit
         """
+
+    def servers_with_metadata(self, project_id, key, value):
+        """``[{'id', 'status'}]`` of the servers of ``project_id`` whose
+        metadata ``key`` is ``value`` (what an interrupted
+        :meth:`create` left)."""
+        raise NotImplementedError()

@@ -300,7 +300,7 @@ class OpenStackCloud(base.CloudDriver):
 
     def create(self, project_id, name, flavor, count, min_count,
                image=None, networks=None, guaranteed_until=None,
-               auth=None):
+               auth=None, metadata=None):
         """Nova's multi-create with ``min_count``: all of them or none.
 
         Built with ``auth`` when given (a session scoped to the
@@ -319,6 +319,8 @@ class OpenStackCloud(base.CloudDriver):
                 'min_count': min_count, 'max_count': count,
                 'return_reservation_id': True,
                 'networks': networks or 'none'}
+        if metadata:
+            body['metadata'] = dict(metadata)
         extra = {} if auth is None else {'auth': auth}
         reservation = self._nova('POST', '/servers', json={
             'server': body}, **extra).json()['reservation_id']
@@ -343,6 +345,13 @@ class OpenStackCloud(base.CloudDriver):
             raise base.DriverError('build of %s failed: %s'
                                    % (reservation, fault))
         return [s['id'] for s in servers]
+
+    def servers_with_metadata(self, project_id, key, value):
+        # Nova filters server lists by project, not by metadata: the
+        # project's servers are read and sorted here.
+        return [{'id': s['id'], 'status': s['status']}
+                for s in self._servers(project_id=project_id)
+                if (s.get('metadata') or {}).get(key) == value]
 
 
 def from_conf(conf, nova_auth=None, placement_auth=None):

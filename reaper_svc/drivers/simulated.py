@@ -115,6 +115,7 @@ class SimulatedCloud(base.CloudDriver):
             'created_at': _time(item.get('created_at')) or self.clock(),
             'guaranteed_until': _time(item.get('guaranteed_until')),
             'status': item.get('status', 'ACTIVE'),
+            'metadata': dict(item.get('metadata') or {}),
             'locked': False, 'locked_reason': None}
         return server_id
 
@@ -204,7 +205,7 @@ class SimulatedCloud(base.CloudDriver):
 
     def create(self, project_id, name, flavor, count, min_count,
                image=None, networks=None, guaranteed_until=None,
-               auth=None):
+               auth=None, metadata=None):
         """First fit over the enabled and up hosts, all at once (``auth``
         is ignored: the simulated cloud has no identities)."""
         with self._lock:
@@ -231,10 +232,22 @@ class SimulatedCloud(base.CloudDriver):
                 ids.append(self._add_server({
                     'name': '%s-%d' % (name, index + 1) if count > 1
                     else name, 'host': host, 'flavor': flavor,
-                    'project_id': project_id,
+                    'project_id': project_id, 'metadata': metadata,
                     'guaranteed_until': guaranteed_until}))
                 self.journal.append(('create', ids[-1], host))
             return ids
+
+    def servers_with_metadata(self, project_id, key, value):
+        with self._lock:
+            return [{'id': s['id'], 'status': s['status']}
+                    for s in self._servers.values()
+                    if s['project_id'] == project_id
+                    and s['metadata'].get(key) == value]
+
+    def set_status(self, server_id, status):
+        """Change a server's status (e.g. ``ERROR``: what-if runs)."""
+        with self._lock:
+            self._get(server_id)['status'] = status
 
 
 def from_conf(conf):

@@ -71,6 +71,7 @@ PENDING = response_types.obj({
     'state': {'type': 'string', 'enum': list(pending_db.STATES)},
     'reason': response_types.NULLABLE_STRING,
     'server_ids': {'type': 'array', 'items': {'type': 'string'}},
+    'trusted': {'type': 'boolean'},
     'created_at': response_types.TIMESTAMP,
     'updated_at': response_types.TIMESTAMP,
 })

@@ -1,0 +1,112 @@
+"""Pending requests an engine left ``building`` (it stopped in the
+middle of a build) are settled from what the simulated cloud shows, once
+``[preemption] build_timeout`` has passed, and never built twice."""
+
+import datetime
+
+from reaper_svc.db import actions as actions_db
+from reaper_svc.db import pending as pending_db
+from reaper_svc import promoter as promoter_mod
+from reaper_svc.tests.functional import test_promoter as tp
+
+TIMEOUT = 600
+
+
+class EngineDied(Exception):
+    """Stands for the engine process dying in the middle of a build."""
+
+
+class TestRecovery(tp.PromoterTestBase):
+
+    def setUp(self):
+        super().setUp()
+        # The database stamps state changes with the real time.
+        self.now = actions_db.utcnow()
+        self.sim = self.use_cloud([], build_timeout=TIMEOUT)
+        self.creates = lambda: [e for e in self.sim.journal
+                                if e[0] == 'create']
+
+    def crash_build(self, after_create, request):
+        """One pass of an engine that dies before or after Nova's create
+        call: the request stays ``building``."""
+        real_create = self.sim.create
+
+        def create(*args, **kwargs):
+            if not after_create:
+                raise EngineDied()
+            real_create(*args, **kwargs)
+            raise EngineDied()
+
+        self.sim.create = create
+        self.assertRaises(EngineDied, self.promoter.promote)
+        self.sim.create = real_create
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+
+    def restart(self, seconds):
+        """A new engine's promoter, ``seconds`` later."""
+        self.now += datetime.timedelta(seconds=seconds)
+        return promoter_mod.Promoter(self.engine.conf, self.engine.db,
+                                     self.reaper, clock=lambda: self.now)
+
+    def test_nothing_built_is_queued_again_and_built_once(self):
+        request = self.queue(count=3)
+        self.crash_build(False, request)
+        # Before the timeout the request may still be building elsewhere.
+        early = self.restart(TIMEOUT - 60).promote()
+        self.assertEqual(({}, []), (early['recovered'], early['built']))
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+        done = self.restart(120).promote()
+        self.assertEqual({request['id']: pending_db.QUEUED},
+                         done['recovered'])
+        self.assertEqual([request['id']], done['built'])
+        self.assertEqual(pending_db.ACTIVE, self.state(request)['state'])
+        self.assertEqual(3, len(self.creates()))
+
+    def test_servers_built_before_the_crash_make_it_active(self):
+        request = self.queue(count=3)
+        self.crash_build(True, request)
+        made = sorted(e[1] for e in self.creates())
+        self.assertEqual(3, len(made))
+        done = self.restart(TIMEOUT + 1).promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        self.assertEqual([], done['built'])
+        settled = self.state(request)
+        self.assertEqual((pending_db.ACTIVE, made),
+                         (settled['state'], sorted(settled['server_ids'])))
+        # Never built twice, however many passes follow.
+        self.restart(TIMEOUT + 1).promote()
+        self.assertEqual(3, len(self.creates()))
+
+    def test_a_server_in_error_fails_the_group(self):
+        request = self.queue(count=3)
+        self.crash_build(True, request)
+        made = [e[1] for e in self.creates()]
+        self.sim.set_status(made[0], 'ERROR')
+        done = self.restart(TIMEOUT + 1).promote()
+        self.assertEqual({request['id']: pending_db.FAILED},
+                         done['recovered'])
+        self.assertEqual(pending_db.FAILED, self.state(request)['state'])
+        # All or nothing: what was found is deleted, nothing rebuilt.
+        self.assertEqual(sorted(made), sorted(
+            e[1] for e in self.sim.journal if e[0] == 'delete'))
+        self.assertEqual(3, len(self.creates()))
+
+    def test_servers_still_building_in_the_cloud_wait(self):
+        request = self.queue(count=2)
+        self.crash_build(True, request)
+        for server_id in [e[1] for e in self.creates()]:
+            self.sim.set_status(server_id, 'BUILD')
+        done = self.restart(TIMEOUT + 1).promote()
+        self.assertEqual({}, done['recovered'])
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+
+    def test_other_servers_of_the_project_are_not_taken_for_it(self):
+        request = self.queue(count=1)
+        self.sim.create('physics', 'job', 'm1', 1, 1)
+        self.crash_build(False, request)
+        done = self.restart(TIMEOUT + 1).promote()
+        self.assertEqual({request['id']: pending_db.QUEUED},
+                         done['recovered'])
+        self.assertEqual(pending_db.ACTIVE, self.state(request)['state'])
+        self.assertEqual(2, len(self.creates()))
