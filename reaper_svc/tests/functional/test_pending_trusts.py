@@ -1,0 +1,112 @@
+"""POST /v1/pending takes a Keystone trust when the API runs behind
+auth_token: real Keystone, real tokens, the reaper's API in-process."""
+
+import uuid
+
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import session as ks_session
+import testtools
+
+from reaper_svc.db import pending as pending_db
+from reaper_svc import service
+from reaper_svc.tests.functional import base
+from reaper_svc import trusts
+from svc_common import context
+from svc_common.tests.fixtures import api as af
+from svc_common.tests.fixtures import keystone
+from svc_common.tests.functional import policy_matrix
+
+BODY = {'servers': [dict(base.SERVER, count=2)]}
+
+
+class TestPendingTrusts(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ks = self.useFixture(keystone.SharedKeystone()).keystone
+        suffix = uuid.uuid4().hex[:8]
+        self.project = self.ks.create_project('pending-' + suffix)['id']
+        self.alice = self.ks.create_user(
+            'alice-' + suffix, 'alice-pw',
+            roles_on_project={self.project: ['member']})
+        self.alice_token = self.ks.token('alice-' + suffix, 'alice-pw',
+                                         project_id=self.project)
+        self.reaper_user = 'reaper-' + suffix
+        self.ks.create_user(self.reaper_user, 'reaper-pw')
+        # The noauth app migrates the database the Keystone app uses.
+        self.noauth = self.useFixture(base.ReaperApp())
+        self.broker = trusts.KeystoneTrusts(self.ks.url, self.reaper_user,
+                                            'reaper-pw')
+
+    def token_app(self, **trustee):
+        overrides = {('trustee', 'auth_url'): self.ks.url,
+                     ('trustee', 'username'): self.reaper_user,
+                     ('trustee', 'password'): 'reaper-pw'}
+        overrides.update({('trustee', k): v for k, v in trustee.items()})
+        return self.useFixture(policy_matrix.TokenApp(
+            service.SPEC, self.noauth.conf.database.connection,
+            self.ks.authtoken_options('admin', self.ks.admin_password,
+                                      self.ks.admin_project_id),
+            overrides=overrides)).app
+
+    def submit(self, app):
+        made = app.post_json('/v1/pending', BODY, status=201, headers={
+            'X-Auth-Token': self.alice_token}).json['pending']
+        self.assertNotIn('trust_id', made)
+        return made
+
+    def trust_of(self, made):
+        [stored] = [r for r in pending_db.queued(
+            self.noauth.db, context.admin_context()) if r['id'] == made['id']]
+        return stored['trust_id']
+
+    def access(self, trust_id):
+        session = ks_session.Session(auth=self.broker.auth(trust_id))
+        return session.auth.get_access(session)
+
+    def test_member_submission_is_trusted_with_the_callers_roles(self):
+        made = self.submit(self.token_app())
+        self.assertTrue(made['trusted'])
+        trust_id = self.trust_of(made)
+        access = self.access(trust_id)
+        # The promoter acts as alice, in the request's project, with the
+        # roles her token had there (member implies reader) and no more.
+        self.assertEqual((self.alice['id'], self.project, trust_id),
+                         (access.user_id, access.project_id,
+                          access.trust_id))
+        self.assertEqual(['member', 'reader'], sorted(access.role_names))
+
+    def test_configured_roles_are_the_only_ones_delegated(self):
+        made = self.submit(self.token_app(roles=['reader']))
+        access = self.access(self.trust_of(made))
+        self.assertEqual(['reader'], access.role_names)
+
+    def test_withdrawing_deletes_the_trust(self):
+        app = self.token_app()
+        made = self.submit(app)
+        trust_id = self.trust_of(made)
+        app.delete('/v1/pending/%s' % made['id'], status=204,
+                   headers={'X-Auth-Token': self.alice_token})
+        self.assertRaises(ks_exceptions.ClientException, self.access,
+                          trust_id)
+
+    def test_roles_the_user_lacks_are_refused_with_503(self):
+        app = self.token_app(roles=['admin'])
+        app.post_json('/v1/pending', BODY, status=503, headers={
+            'X-Auth-Token': self.alice_token})
+        self.assertEqual([], pending_db.list_requests(
+            self.noauth.db, context.admin_context(), 10,
+            project_id=self.project))
+
+    def test_noauth_takes_no_trust(self):
+        made = self.noauth.app.post_json(
+            '/v1/pending', BODY, headers=af.PROJECT_MEMBER,
+            status=201).json['pending']
+        self.assertFalse(made['trusted'])
+        self.assertIsNone(self.trust_of(made))
+
+    def test_no_trustee_configured_takes_no_trust(self):
+        app = self.token_app(auth_url=None)
+        made = self.submit(app)
+        self.assertFalse(made['trusted'])
+        self.assertIsNone(self.trust_of(made))
