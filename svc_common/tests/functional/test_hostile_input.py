@@ -26,16 +26,14 @@ import os
 import urllib.parse
 import warnings
 
-import fixtures
 import pecan
 from pecan import rest
 import pecan.util
 import sqlalchemy
 import testtools
 
-from svc_common.cmd import all_in_one
 from svc_common.tests.fixtures import api as api_fixture
-from svc_common.tests.fixtures import postgresql
+from svc_common.tests.fixtures import backends
 
 WRITE_METHODS = ('post', 'put', 'patch', 'delete')
 
@@ -604,29 +602,8 @@ class _HostileInputTests(object):
                             '%r: %s' % (endpoint, resp.body))
 
 
-class _OnSQLite(object):
-    def database_url(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        return 'sqlite:///%s/hostile.sqlite' % tmp
-
-
-class _OnPostgreSQL(object):
-    def database_url(self):
-        return self.useFixture(postgresql.Database()).url
-
-
-def _make_classes():
-    for spec in all_in_one.load_specs():
-        name = spec.package.title().replace('_', '')
-        for mixin, suffix in ((_OnSQLite, 'OnSQLite'),
-                              (_OnPostgreSQL, 'OnPostgreSQL')):
-            cls_name = 'TestHostileInput%s%s' % (name, suffix)
-            globals()[cls_name] = type(
-                cls_name, (mixin, _HostileInputTests, testtools.TestCase),
-                {'SPEC': spec})
-
-
-_make_classes()
+backends.add_cases(globals(), 'TestHostileInput{service}On{backend}',
+                   _HostileInputTests)
 
 
 class TestDiscovery(testtools.TestCase):

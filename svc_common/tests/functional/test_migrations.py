@@ -7,13 +7,10 @@ to an empty database and up again.
 
 import alembic.autogenerate
 import alembic.migration
-import fixtures
 import sqlalchemy
-import testtools
 
-from svc_common.cmd import all_in_one
 from svc_common.db import migration
-from svc_common.tests.fixtures import postgresql
+from svc_common.tests.fixtures import backends
 
 
 class _MigrationWalk(object):
@@ -64,26 +61,5 @@ class _MigrationWalk(object):
                          migration.current_revision(self.SPEC, self.url))
 
 
-class _OnSQLite(object):
-    def database_url(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        return 'sqlite:///%s/migrations.sqlite' % tmp
-
-
-class _OnPostgreSQL(object):
-    def database_url(self):
-        return self.useFixture(postgresql.Database()).url
-
-
-def _make_classes():
-    for spec in all_in_one.load_specs():
-        name = spec.package.title().replace('_', '')
-        for backend, suffix in ((_OnSQLite, 'SQLite'),
-                                (_OnPostgreSQL, 'PostgreSQL')):
-            cls_name = 'Test%sMigrations%s' % (name, suffix)
-            globals()[cls_name] = type(
-                cls_name, (backend, _MigrationWalk, testtools.TestCase),
-                {'SPEC': spec})
-
-
-_make_classes()
+backends.add_cases(globals(), 'Test{service}Migrations{backend}',
+                   _MigrationWalk)

@@ -26,7 +26,6 @@ derandomized: a run is the same on every machine.
 
 import os
 
-import fixtures
 import hypothesis
 from hypothesis import strategies
 import schemathesis
@@ -34,10 +33,9 @@ from schemathesis import checks
 import testtools
 
 from svc_common.api import openapi
-from svc_common.cmd import all_in_one
 from svc_common.schemas import parameter_types
 from svc_common.tests.fixtures import api as api_fixture
-from svc_common.tests.fixtures import postgresql
+from svc_common.tests.fixtures import backends
 
 #: Examples per operation and generation mode.
 MAX_EXAMPLES = int(os.environ.get('ARBITER_SCHEMATHESIS_EXAMPLES', '80'))
@@ -199,29 +197,8 @@ class _SchemathesisTests(object):
                 len(failures), count, len(MODES), '\n\n'.join(failures)))
 
 
-class _OnSQLite(object):
-    def database_url(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        return 'sqlite:///%s/schemathesis.sqlite' % tmp
-
-
-class _OnPostgreSQL(object):
-    def database_url(self):
-        return self.useFixture(postgresql.Database()).url
-
-
-def _make_classes():
-    for spec in all_in_one.load_specs():
-        name = spec.package.title().replace('_', '')
-        for mixin, suffix in ((_OnSQLite, 'OnSQLite'),
-                              (_OnPostgreSQL, 'OnPostgreSQL')):
-            cls_name = 'TestSchemathesis%s%s' % (name, suffix)
-            globals()[cls_name] = type(
-                cls_name, (mixin, _SchemathesisTests, testtools.TestCase),
-                {'SPEC': spec})
-
-
-_make_classes()
+backends.add_cases(globals(), 'TestSchemathesis{service}On{backend}',
+                   _SchemathesisTests)
 
 
 class TestFoundBySchemathesis(testtools.TestCase):
