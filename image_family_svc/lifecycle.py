@@ -270,6 +270,16 @@ def retention_victims(members, keep_superseded):
     return superseded(members)[keep_superseded:]
 
 
+def joining_changes_nothing(state):
+    """A member that joins in ``state`` can change neither the family's
+    latest (it is no candidate on the default channel) nor retention (it
+    is not bootable-superseded), so nothing needs recomputing: true of
+    ``testing`` and ``beta``.  The other members are as the last writer
+    left them, which applied retention already."""
+    return (state not in _CHANNEL_STATES[DEFAULT_CHANNEL] and
+            state not in _BOOTABLE_SUPERSEDED)
+
+
 def visible_states(owner_view):
     """States a caller sees: all for the owner and operators, all but
     ``testing`` for everyone else."""

@@ -1,25 +1,23 @@
 """The notification endpoints of ``image-family-engine`` (pool
 ``image_family``): Glance's image events and Nova's instance events.
 
-Each handler writes the message id in the transaction of its effect
-(:mod:`image_family_svc.db.messages`), so a redelivered notification
-changes nothing, and is idempotent by itself too (an image that is a
-member already does not join twice, a server counted already is not
-counted twice).
+The engine's listener hands the endpoints batches
+(:class:`Batched`).  Each handler writes the message id in the
+transaction of its effect (:mod:`image_family_svc.db.messages`; the
+Glance endpoint writes a whole batch in one transaction), so a
+redelivered notification changes nothing, and is idempotent by itself
+too (an image that is a member already does not join twice, a server
+counted already is not counted twice).
 """
 
 import logging
 
 import oslo_messaging
 
-from image_family_svc.db import families as families_db
-from image_family_svc.db import members as members_db
-from image_family_svc.db import messages
-from image_family_svc.db import models
+from image_family_svc.db import ingest
 from image_family_svc.db import usage as usage_db
 from image_family_svc import notifications
 from svc_common import context
-from svc_common import errors
 
 LOG = logging.getLogger(__name__)
 
@@ -52,22 +50,83 @@ class GlanceEndpoint(_Endpoint):
     """``image.create|update|activate``: an image carrying the family
     property (``[image_family] family_property``) joins that family, with
     ``[image_family] version_property`` as its version, if its properties
-    satisfy the family's schema; ``image.delete``: it leaves."""
+    satisfy the family's schema; ``image.delete``: it leaves.
+
+    A batch of notifications (:meth:`handle_batch`) is applied in one
+    transaction (:mod:`image_family_svc.db.ingest`); if that fails, each
+    is applied on its own, so that one notification the database refuses
+    does not hold back the others."""
 
     name = 'glance'
     filter_rule = oslo_messaging.NotificationFilter(
         event_type=r'^image\.(create|update|activate|delete)$')
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
-        image_id = (payload or {}).get('id')
-        if not image_id:
+        notice = self._notice(event_type, payload, metadata)
+        if notice is not None:
+            self.publish(self._apply([notice]))
+        return HANDLED
+
+    def handle_batch(self, messages):
+        """Apply a batch of notifications as oslo.messaging's batch
+        listener hands them (dicts with ``event_type``, ``payload`` and
+        ``metadata``); REQUEUE if one of them failed (the others are
+        recorded and will not be applied again)."""
+        notices = [notice for notice in (
+            self._notice(m['event_type'], m['payload'], m['metadata'])
+            for m in messages) if notice is not None]
+        if not notices:
             return HANDLED
-        if event_type == 'image.delete':
-            events = self._leave(image_id, _message_id(metadata))
-        else:
-            events = self._join(image_id, payload, _message_id(metadata))
+        try:
+            events = self._apply(notices)
+        except Exception:
+            if len(notices) == 1:
+                raise
+            LOG.warning('A batch of %d Glance notifications failed; '
+                        'applying them one by one', len(notices),
+                        exc_info=True)
+            return self._one_by_one(notices)
         self.publish(events)
         return HANDLED
+
+    def _one_by_one(self, notices):
+        result = HANDLED
+        for notice in notices:
+            try:
+                events = self._apply([notice])
+            except Exception:
+                LOG.exception('Glance notification %s about image %s '
+                              'failed; it will be delivered again',
+                              notice.message_id, notice.image_id)
+                result = oslo_messaging.NotificationResult.REQUEUE
+                continue
+            self.publish(events)
+        return result
+
+    def _apply(self, notices):
+        return ingest.apply(self.db, self.ctx, self.name, notices,
+                            self.conf.image_family.initial_state, 'glance')
+
+    def _notice(self, event_type, payload, metadata):
+        """The :class:`ingest.Join` or :class:`ingest.Leave` of a
+        notification, or None when it concerns no family."""
+        payload = payload or {}
+        image_id = payload.get('id')
+        if not image_id:
+            return None
+        if event_type == 'image.delete':
+            return ingest.Leave(_message_id(metadata), image_id,
+                                'The image was deleted in Glance.')
+        opts = self.conf.image_family
+        properties = self._properties(payload)
+        name = properties.get(opts.family_property)
+        if not name:
+            return None
+        version = properties.get(opts.version_property)
+        return ingest.Join(
+            _message_id(metadata), image_id, name,
+            str(version) if version is not None else None, properties,
+            'Announced by Glance (%s).' % payload.get('status'))
 
     def _properties(self, payload):
         """Glance puts custom properties under ``properties``; standard
@@ -77,49 +136,6 @@ class GlanceEndpoint(_Endpoint):
                  if payload.get(key) is not None}
         found.update(payload.get('properties') or {})
         return found
-
-    def _join(self, image_id, payload, message_id):
-        opts = self.conf.image_family
-        properties = self._properties(payload)
-        name = properties.get(opts.family_property)
-        if not name:
-            return []
-        version = properties.get(opts.version_property)
-        try:
-            with self.db.writer.using(self.ctx) as session:
-                if not messages.claim(session, self.name, message_id):
-                    return []
-                if session.get(models.FamilyImage, image_id) is not None:
-                    return []
-                family = families_db.require_family(session, name)
-                families_db.lock_family(session, family.id)
-                _, events = members_db.join_in_session(
-                    session, self.ctx, family, image_id,
-                    str(version) if version is not None else None,
-                    properties, opts.initial_state, 'glance',
-                    'Announced by Glance (%s).' % payload.get('status'))
-                return events
-        except errors.ApiError as exc:
-            # No such family, or properties the family refuses: the image
-            # stays outside; nothing to retry.
-            LOG.warning('Image %s does not join image family %s: %s',
-                        image_id, name, exc.detail)
-            self._remember(message_id)
-            return []
-
-    def _remember(self, message_id):
-        with self.db.writer.using(self.ctx) as session:
-            messages.claim(session, self.name, message_id)
-
-    def _leave(self, image_id, message_id):
-        with self.db.writer.using(self.ctx) as session:
-            if not messages.claim(session, self.name, message_id):
-                return []
-            if session.get(models.FamilyImage, image_id) is None:
-                return []
-            return members_db.leave_in_session(
-                session, self.ctx, image_id, 'glance',
-                'The image was deleted in Glance.')
 
 
 def _instance_fields(payload):
@@ -159,6 +175,34 @@ class NovaEndpoint(_Endpoint):
                 _message_id(metadata))
         self.publish(events)
         return HANDLED
+
+    def handle_batch(self, messages):
+        """Each notification of a batch in its own transaction (they are
+        few next to Glance's); REQUEUE if one failed."""
+        result = HANDLED
+        for m in messages:
+            try:
+                self.info(m['ctxt'], m['publisher_id'], m['event_type'],
+                          m['payload'], m['metadata'])
+            except Exception:
+                LOG.exception('Nova notification %s failed; it will be '
+                              'delivered again',
+                              _message_id(m['metadata']))
+                result = oslo_messaging.NotificationResult.REQUEUE
+        return result
+
+
+class Batched(object):
+    """An endpoint of this module as oslo.messaging's batch listener
+    calls it: ``info(messages)`` with a list of notifications, handed to
+    the endpoint's ``handle_batch``; same filter."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.filter_rule = endpoint.filter_rule
+
+    def info(self, messages):
+        return self.endpoint.handle_batch(messages)
 
 
 def targets(conf):

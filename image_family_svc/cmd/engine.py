@@ -4,7 +4,8 @@ On :mod:`svc_common.engine.runner`, so several hosts can run it:
 
 * on every host, the notification listener (pool ``image_family``) of
   Glance's image events and Nova's instance events
-  (:mod:`image_family_svc.listeners`);
+  (:mod:`image_family_svc.listeners`), which takes them in batches of up
+  to ``[image_family] listener_batch_size`` (:class:`BatchListener`);
 * on the leader only, every ``[image_family] schedule_interval``
   seconds: apply the scheduled transitions that are due, retention, and
   deletion of ``pending_delete`` images no server uses; and forget the
@@ -60,6 +61,44 @@ def purge_messages(conf, db):
                           conf.image_family.processed_message_retention)
 
 
+class BatchListener(object):
+    """The batch notification listener of the engine, run on every host
+    as a worker of the runner (started before the periodic tasks,
+    stopped gracefully after them: it finishes the batches it holds).
+
+    oslo.messaging's batch listener hands the endpoints lists of up to
+    ``[image_family] listener_batch_size`` notifications, gathered for at
+    most ``listener_batch_timeout`` seconds; the Glance endpoint applies
+    each list in one transaction.
+    """
+
+    def __init__(self, conf, targets, endpoints, pool):
+        self.conf = conf
+        self.targets = targets
+        self.endpoints = [listeners.Batched(e) for e in endpoints]
+        self.pool = pool
+        self.transport = None
+        self.listener = None
+
+    def start(self):
+        opts = self.conf.image_family
+        self.transport = bus.get_notification_transport(self.conf)
+        self.listener = bus.get_batch_notification_listener(
+            self.conf, self.transport, self.targets, self.endpoints,
+            pool=self.pool, batch_size=opts.listener_batch_size,
+            batch_timeout=opts.listener_batch_timeout)
+        self.listener.start()
+
+    def stop(self):
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener.wait()
+            self.listener = None
+        if self.transport is not None:
+            self.transport.cleanup()
+            self.transport = None
+
+
 def build_runner(conf, db, member_id=None, notifier=None):
     """The engine runner of image_family_svc, not yet started."""
     runner = runner_mod.Runner(service.SPEC, conf, member_id=member_id)
@@ -69,8 +108,8 @@ def build_runner(conf, db, member_id=None, notifier=None):
     driver = glance.load_driver(conf)
     endpoints = [listeners.GlanceEndpoint(conf, db, notifier, driver),
                  listeners.NovaEndpoint(conf, db, notifier, driver)]
-    runner.add_listener(listeners.targets(conf), endpoints,
-                        pool=listeners.POOL)
+    runner.add_worker(BatchListener(conf, listeners.targets(conf),
+                                    endpoints, listeners.POOL))
     runner.add_periodic(SCHEDULE_TASK, conf.image_family.schedule_interval,
                         functools.partial(apply_schedule, db, notifier,
                                           driver),

@@ -50,6 +50,16 @@ def _opts():
                  'A transition scheduled at T happens between T and T plus '
                  'this interval.'),
         cfg.IntOpt(
+            'listener_batch_size', default=100, min=1,
+            help='Most Glance and Nova notifications the engine\'s '
+                 'listener takes at once; the Glance ones of a batch are '
+                 'applied in one database transaction.'),
+        cfg.FloatOpt(
+            'listener_batch_timeout', default=0.2, min=0.01,
+            help='Seconds the listener waits for a batch to fill before '
+                 'applying what it has: the most a notification waits '
+                 'when few arrive.'),
+        cfg.IntOpt(
             'processed_message_retention', default=7 * 24 * 3600, min=60,
             help='Seconds for which the ids of handled notifications are '
                  'kept to recognise a redelivery. Must exceed the longest '

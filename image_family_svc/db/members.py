@@ -189,6 +189,26 @@ def join_in_session(session, ctx, family, image_id, version, properties,
         raise AlreadyMember('Image %s is a member of an image family '
                             'already.' % image_id)
     check_properties(family, properties)
+    row, events = add_member(session, ctx, family, image_id, version,
+                             properties, state, cause, reason)
+    session.flush()
+    return row, events
+
+
+def add_member(session, ctx, family, image_id, version, properties, state,
+               cause, reason=None, rows=None):
+    """Insert member ``image_id`` of ``family`` (locked by the caller),
+    which the caller checked is no member and carries what the family
+    requires, with its history; then retention and the family's latest.
+
+    A member joining in a state that changes neither (``testing``,
+    ``beta``: :func:`lifecycle.joining_changes_nothing`) does not read
+    the family's members.
+
+    :param rows: the family's member rows if the caller read them after
+        the lock (they are updated); read here when needed otherwise.
+    :returns: ``(row, events)``
+    """
     at = families_db.now()
     row = models.FamilyImage(
         image_id=image_id, family_id=family.id, version=version,
@@ -196,15 +216,19 @@ def join_in_session(session, ctx, family, image_id, version, properties,
         state_changed_at=at)
     session.add(row)
     _history(session, family, image_id, None, state, ctx, reason, cause, at)
-    rows = family_rows(session, family.id)
-    rows[image_id] = row
     events = [notifications.Event(notifications.JOIN, {
         'image_id': image_id, 'family': family.name, 'version': version,
         'state': state, 'properties': properties, 'at': at})]
+    if rows is not None:
+        rows[image_id] = row
+    if lc.joining_changes_nothing(state):
+        return row, events
+    if rows is None:
+        rows = family_rows(session, family.id)
+        rows[image_id] = row
     members = {i: as_member(r) for i, r in rows.items()}
     changes = lc.apply_retention(members, family.keep_superseded)
     events += apply_changes(session, family, rows, changes, ctx, reason)
-    session.flush()
     return row, events
 
 
@@ -224,6 +248,13 @@ def leave_in_session(session, ctx, image_id, cause, reason=None):
     """Take ``image_id`` out of its family; its pending scheduled
     transitions go, and members that named it as successor name none."""
     family, rows = _locked(session, image_id)
+    return remove_member(session, ctx, family, rows, image_id, cause,
+                         reason)
+
+
+def remove_member(session, ctx, family, rows, image_id, cause, reason=None):
+    """Take member ``image_id`` out of ``family`` (locked), whose member
+    ``rows`` (read after the lock) are updated; returns the events."""
     row = rows.pop(image_id)
     at = families_db.now()
     _history(session, family, image_id, row.state, None, ctx, reason, cause,

@@ -35,6 +35,39 @@ def claim(session, endpoint, message_id):
     return True
 
 
+def claim_many(session, endpoint, message_ids):
+    """Record the ``message_ids`` of a batch for ``endpoint`` in the open
+    transaction, with one query for those recorded already; returns one
+    boolean per id, False for an id recorded already or met earlier in
+    the batch (a notification without an id is always handled).
+
+    Unlike :func:`claim`, a concurrent transaction that records one of
+    these ids first makes the flush fail (``DBDuplicateEntry``) and the
+    transaction with it: the caller handles the batch again, one by one.
+    """
+    wanted = {m for m in message_ids if m is not None}
+    seen = set()
+    if wanted:
+        seen.update(session.scalars(sa.select(
+            models.ProcessedMessage.message_id).where(
+            models.ProcessedMessage.endpoint == endpoint,
+            models.ProcessedMessage.message_id.in_(wanted))))
+    at = families_db.now()
+    claimed = []
+    for message_id in message_ids:
+        if message_id is None:
+            claimed.append(True)
+        elif message_id in seen:
+            claimed.append(False)
+        else:
+            seen.add(message_id)
+            session.add(models.ProcessedMessage(
+                endpoint=endpoint, message_id=message_id, created_at=at))
+            claimed.append(True)
+    session.flush()
+    return claimed
+
+
 def purge(db, ctx, older_than_seconds):
     """Forget the ids older than ``older_than_seconds``; how many."""
     cutoff = families_db.now() - datetime.timedelta(

@@ -134,6 +134,36 @@ def get_notification_listener(conf, transport, targets_or_topics, endpoints,
         executor=EXECUTOR, allow_requeue=allow_requeue, pool=pool)
 
 
+def get_batch_notification_listener(conf, transport, targets_or_topics,
+                                    endpoints, pool=None, batch_size=100,
+                                    batch_timeout=0.2, allow_requeue=True,
+                                    exchange=None):
+    """Return a listener that hands its endpoints notifications in
+    batches (not yet started).
+
+    Like :func:`get_notification_listener` (same ``pool``, ``targets``,
+    ``exchange`` and threading executor), except that an endpoint method
+    is called with one argument: a list of up to ``batch_size`` dicts
+    with the keys ``ctxt``, ``publisher_id``, ``event_type``,
+    ``payload`` and ``metadata``, as soon as that many have arrived or
+    ``batch_timeout`` seconds have passed since the first.  An endpoint
+    that writes a batch in one transaction pays one commit for many
+    notifications.  Returning ``NotificationResult.REQUEUE`` (or
+    raising) requeues the whole batch, so the endpoint must still
+    recognise the notifications of a batch it had partly handled.
+    """
+    if not pool:
+        raise ValueError('a listener needs a pool name (for example the '
+                         'service name): without one it would compete with '
+                         'every other consumer of the same topics')
+    if batch_size < 1:
+        raise ValueError('batch_size must be at least 1')
+    return oslo_messaging.get_batch_notification_listener(
+        transport, _targets(targets_or_topics, exchange), list(endpoints),
+        executor=EXECUTOR, allow_requeue=allow_requeue, pool=pool,
+        batch_size=batch_size, batch_timeout=batch_timeout)
+
+
 def _targets(targets_or_topics, exchange):
     if isinstance(targets_or_topics, (str, oslo_messaging.Target)):
         targets_or_topics = [targets_or_topics]

@@ -1,0 +1,147 @@
+"""Apply a batch of Glance image notifications in one transaction.
+
+The engine's listener receives Glance's ``image.create|update|activate``
+and ``image.delete`` notifications in batches; :func:`apply` writes a
+whole batch in one transaction: the message ids of every notification
+(:func:`image_family_svc.db.messages.claim_many`) and every effect, so
+that a crash loses either all of the batch (ids too: it is redelivered)
+or nothing, and a redelivered notification finds its id and changes
+nothing.  One commit, one query for the recorded ids, one for the
+families, one for the memberships and one lock statement serve the whole
+batch, and the members of a family are read at most once per batch,
+only when a notification can change its latest or its retention (a
+leave, or a join in ``active``).
+
+Families are locked in the order of their ids, so that two hosts
+applying batches that touch the same families cannot deadlock.
+"""
+
+import collections
+import logging
+
+import sqlalchemy as sa
+
+from image_family_svc.db import families as families_db
+from image_family_svc.db import members as members_db
+from image_family_svc.db import messages
+from image_family_svc.db import models
+from image_family_svc import lifecycle as lc
+
+LOG = logging.getLogger(__name__)
+
+#: An image that joins ``family`` (a name) if it is in no family yet.
+Join = collections.namedtuple(
+    'Join', ['message_id', 'image_id', 'family', 'version', 'properties',
+             'reason'])
+
+#: An image that leaves its family, if it is in one.
+Leave = collections.namedtuple('Leave', ['message_id', 'image_id', 'reason'])
+
+
+def apply(db, ctx, endpoint, notices, state, cause):
+    """Apply ``notices`` (:class:`Join` and :class:`Leave`, in the order
+    they arrived) in one transaction; returns the events to publish.
+
+    A notice whose message id is recorded already, or that came earlier
+    in the batch, is skipped.  An image that names no existing family or
+    lacks properties its family requires stays out (logged; its message
+    id is recorded, there is nothing to retry).
+
+    :param endpoint: the endpoint name the message ids are recorded for
+    :param state: the state a joining image gets
+    :param cause: the cause recorded in the history
+    :raises: database errors (the transaction is rolled back), including
+        ``DBDuplicateEntry`` when another host recorded one of the ids or
+        added one of the images meanwhile.
+    """
+    with db.writer.using(ctx) as session:
+        claimed = messages.claim_many(session, endpoint,
+                                      [n.message_id for n in notices])
+        notices = [n for n, fresh in zip(notices, claimed) if fresh]
+        if not notices:
+            return []
+        return _apply(session, ctx, notices, state, cause)
+
+
+def _members(session, image_ids):
+    """``{image_id: FamilyImage}`` of those of ``image_ids`` in a
+    family."""
+    return {row.image_id: row for row in session.scalars(
+        sa.select(models.FamilyImage).where(
+            models.FamilyImage.image_id.in_(image_ids)).execution_options(
+            populate_existing=True))}
+
+
+def _lock(session, family_ids):
+    """Lock ``family_ids`` in the order of their ids; returns them by
+    id."""
+    if not family_ids:
+        return {}
+    return {family.id: family for family in session.scalars(
+        sa.select(models.Family).where(
+            models.Family.id.in_(sorted(family_ids))).order_by(
+            models.Family.id).with_for_update().execution_options(
+            populate_existing=True))}
+
+
+def _apply(session, ctx, notices, state, cause):
+    image_ids = sorted({n.image_id for n in notices})
+    names = sorted({n.family for n in notices if isinstance(n, Join)})
+    families = {}
+    if names:
+        families = {family.name: family for family in session.scalars(
+            sa.select(models.Family).where(models.Family.name.in_(names)))}
+    # Which families to lock: those images join, and those of the
+    # images that leave (read again once locked: one may have left).
+    wanted = {family.id for family in families.values()}
+    wanted.update(row.family_id for row in _members(
+        session, [n.image_id for n in notices
+                  if isinstance(n, Leave)]).values())
+    locked = _lock(session, wanted)
+    member_of = _members(session, image_ids)
+    rows_by_family = {}
+
+    def rows_of(family_id):
+        if family_id not in rows_by_family:
+            rows_by_family[family_id] = members_db.family_rows(session,
+                                                               family_id)
+        return rows_by_family[family_id]
+
+    events = []
+    for notice in notices:
+        if isinstance(notice, Leave):
+            row = member_of.pop(notice.image_id, None)
+            if row is None:
+                continue
+            family = locked.get(row.family_id)
+            if family is None:  # joined meanwhile, in another family
+                family = families_db.lock_family(session, row.family_id)
+                locked[family.id] = family
+            events += members_db.remove_member(
+                session, ctx, family, rows_of(family.id), notice.image_id,
+                cause, notice.reason)
+            continue
+        if notice.image_id in member_of:
+            continue
+        family = families.get(notice.family)
+        if family is None:
+            LOG.warning('Image %s does not join image family %s: there is '
+                        'no such family.', notice.image_id, notice.family)
+            continue
+        try:
+            members_db.check_properties(family, notice.properties)
+        except members_db.PropertiesInvalid as exc:
+            LOG.warning('Image %s does not join image family %s: %s',
+                        notice.image_id, notice.family, exc.detail)
+            continue
+        # A join that cannot change the latest or retention does not
+        # need the members (but keeps them up to date if read already).
+        rows = (rows_by_family.get(family.id)
+                if lc.joining_changes_nothing(state) else rows_of(family.id))
+        row, joined = members_db.add_member(
+            session, ctx, family, notice.image_id, notice.version,
+            notice.properties, state, cause, notice.reason, rows)
+        member_of[notice.image_id] = row
+        events += joined
+    session.flush()
+    return events

@@ -1,0 +1,195 @@
+"""The engine's Glance listener applied to batches of notifications, as
+oslo.messaging's batch listener hands them: one transaction per batch,
+each notification applied once (a message id seen earlier in the batch
+or recorded already changes nothing), a refused image kept out without
+holding back the others; and the engine's batch listener on a real
+RabbitMQ."""
+
+import time
+import uuid
+
+import fixtures
+import oslo_messaging
+
+from image_family_svc.cmd import engine
+from image_family_svc.db import ingest
+from image_family_svc import listeners
+from image_family_svc.tests.functional import base
+from image_family_svc.tests.functional import test_engine
+from svc_common.db import database
+from svc_common.messaging import bus
+from svc_common.tests.fixtures import rabbitmq
+
+HANDLED = oslo_messaging.NotificationResult.HANDLED
+REQUEUE = oslo_messaging.NotificationResult.REQUEUE
+
+
+def message(event_type, payload, message_id=None):
+    return {'ctxt': {}, 'publisher_id': 'image.localhost',
+            'event_type': event_type, 'payload': payload,
+            'metadata': {'message_id': message_id or str(uuid.uuid4()),
+                         'timestamp': 'now'}}
+
+
+def create(image_id, message_id=None, family='centos-7', **properties):
+    payload = test_engine.glance_payload(image_id, **properties)
+    payload['properties']['arbiter_family'] = family
+    return message('image.create', payload, message_id)
+
+
+class BatchTestCase(base.ApiTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+        self.notifier = test_engine.RecordingNotifier()
+        self.endpoint = listeners.Batched(listeners.GlanceEndpoint(
+            self.fixture.conf, self.db, self.notifier))
+
+    def history(self, image_id):
+        return self.app.get('/v1/images/%s/transitions' % image_id,
+                            headers=base.ADMIN).json
+
+    def joined(self):
+        return sorted(p['image_id'] for e, p in self.notifier.sent
+                      if e == 'image_family.membership.join')
+
+
+class TestBatch(BatchTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.family('centos-7')
+
+    def test_duplicate_and_refused_image_rest_applied_once(self):
+        dup = str(uuid.uuid4())
+        batch = [
+            create('img-1', dup, os_version='7.1'),
+            create('img-1', dup, os_version='7.1'),   # same message twice
+            message('image.create', {'id': 'img-bad', 'properties': {
+                'arbiter_family': 'centos-7', 'os_distro': 'centos'}}),
+            create('img-2', os_version='7.2'),
+            create('img-3', os_version='7.3', family='nope'),
+            create('img-4', os_version='7.4'),
+        ]
+        self.assertEqual(HANDLED, self.endpoint.info(batch))
+        self.assertEqual(['img-1', 'img-2', 'img-4'], self.joined())
+        for image_id in ('img-bad', 'img-3'):
+            self.app.get('/v1/images/%s' % image_id, headers=base.ADMIN,
+                         status=404)
+        self.assertEqual(1, len(self.history('img-1')['transitions']))
+        # The whole batch delivered again changes nothing.
+        sent = len(self.notifier.sent)
+        self.assertEqual(HANDLED, self.endpoint.info(batch))
+        self.assertEqual(sent, len(self.notifier.sent))
+        self.assertEqual(1, len(self.history('img-1')['transitions']))
+        self.assertEqual('testing', self.image('img-4')['state'])
+        # A refused image stays out even when it comes again fixed under
+        # its old message id.
+        fixed = create('img-bad', batch[2]['metadata']['message_id'])
+        self.endpoint.info([fixed])
+        self.app.get('/v1/images/img-bad', headers=base.ADMIN, status=404)
+
+    def test_join_then_delete_in_one_batch(self):
+        self.add('centos-7', 'img-0', '7.0', state='active')
+        batch = [create('img-1', os_version='7.1'),
+                 message('image.delete', {'id': 'img-1'}),
+                 message('image.delete', {'id': 'img-0'}),
+                 message('image.delete', {'id': 'never-joined'})]
+        self.assertEqual(HANDLED, self.endpoint.info(batch))
+        for image_id in ('img-0', 'img-1'):
+            self.app.get('/v1/images/%s' % image_id, headers=base.ADMIN,
+                         status=404)
+        self.assertEqual(
+            ['image_family.membership.join',
+             'image_family.membership.leave',
+             'image_family.membership.leave'],
+            [e for e, _ in self.notifier.sent])
+        family = self.app.get('/v1/families/centos-7',
+                              headers=base.ADMIN).json['family']
+        self.assertIsNone(family['latest_id'])
+
+    def test_failed_batch_applied_one_by_one(self):
+        real = ingest.apply
+
+        def fail_batches(db, ctx, endpoint, notices, state, cause):
+            if len(notices) > 1 or notices[0].image_id == 'img-2':
+                raise RuntimeError('database refused')
+            return real(db, ctx, endpoint, notices, state, cause)
+
+        self.useFixture(fixtures.MockPatchObject(ingest, 'apply',
+                                                 fail_batches))
+        batch = [create('img-1'), create('img-2'), create('img-3')]
+        # img-2 fails: the batch is requeued, the others are in.
+        self.assertEqual(REQUEUE, self.endpoint.info(batch))
+        self.assertEqual(['img-1', 'img-3'], self.joined())
+        self.useFixture(fixtures.MockPatchObject(ingest, 'apply', real))
+        # The redelivery applies img-2 only.
+        self.assertEqual(HANDLED, self.endpoint.info(batch))
+        self.assertEqual(['img-1', 'img-2', 'img-3'], self.joined())
+
+
+class TestBatchActive(BatchTestCase):
+    """Joining ``active``: the family's latest and retention follow
+    each join of the batch."""
+
+    OVERRIDES = {('image_family', 'initial_state'): 'active'}
+
+    def test_latest_and_retention_within_a_batch(self):
+        self.family('centos-7', keep_superseded=1)
+        self.add('centos-7', 'img-0', '7.0', state='active')
+        batch = [create('img-2', os_version='7.2'),
+                 create('img-1', os_version='7.1'),
+                 create('img-3', os_version='7.3')]
+        self.assertEqual(HANDLED, self.endpoint.info(batch))
+        self.assertEqual('img-3', self.latest('centos-7')['image_id'])
+        states = {i: self.image(i)['state']
+                  for i in ('img-0', 'img-1', 'img-2', 'img-3')}
+        self.assertEqual({'img-0': 'obsolete', 'img-1': 'obsolete',
+                          'img-2': 'active', 'img-3': 'active'}, states)
+        self.assertEqual('img-3', self.image('img-1')['successor_id'])
+
+
+class TestBatchListenerOnRabbitMQ(base.ApiTestCase):
+
+    def test_engine_ingests_batches_from_the_bus(self):
+        broker = rabbitmq.get_shared_broker()
+        conf = self.fixture.conf
+        conf.set_override('transport_url', broker.url)
+        transport = bus.get_notification_transport(conf)
+        self.addCleanup(transport.cleanup)
+        # A topic of this test's own, on the exchange this conf's
+        # notifier publishes on.
+        topic = 'glance_%s' % uuid.uuid4().hex[:8]
+        conf.set_override('glance_exchange', conf.control_exchange,
+                          group='image_family')
+        conf.set_override('glance_topics', [topic], group='image_family')
+        conf.set_override('listener_batch_size', 7, group='image_family')
+        self.family('centos-7')
+        db = database.Database(conf)
+        self.addCleanup(db.dispose)
+        runner = engine.build_runner(conf, db,
+                                     notifier=test_engine.RecordingNotifier())
+        [worker] = [w for w in runner.workers
+                    if isinstance(w, engine.BatchListener)]
+        runner.start()
+        self.addCleanup(runner.stop)
+        sender = oslo_messaging.Notifier(
+            transport, 'image.localhost', driver='messagingv2',
+            topics=[topic])
+        time.sleep(1)
+        ids = ['img-%02d' % i for i in range(20)]
+        for image_id in ids:
+            sender.info({}, 'image.create', test_engine.glance_payload(
+                image_id, os_version=image_id))
+        deadline = time.monotonic() + 30
+        found = []
+        while time.monotonic() < deadline:
+            found = self.app.get('/v1/families/centos-7/images?limit=100',
+                                 headers=base.ADMIN).json['images']
+            if len(found) == len(ids):
+                break
+            time.sleep(0.1)
+        self.assertEqual(ids, sorted(i['image_id'] for i in found))
+        self.assertIsNotNone(worker.listener)
