@@ -1,6 +1,7 @@
 """What svc_common needs to know to run federation_proxy."""
 
 from federation_proxy.cmd import keys
+from federation_proxy import login
 from federation_proxy.oidc import endpoints
 from svc_common import service_spec
 
@@ -10,4 +11,5 @@ SPEC = service_spec.ServiceSpec(
     title='Federation proxy: upstream identity providers, virtual '
           'organisations and an OIDC provider',
     manage_commands=(keys.add_parser,),
-    public_paths=endpoints.PUBLIC_PATHS, form_paths=endpoints.FORM_PATHS)
+    public_paths=endpoints.PUBLIC_PATHS + login.PUBLIC_PATHS,
+    form_paths=endpoints.FORM_PATHS)

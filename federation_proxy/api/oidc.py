@@ -29,6 +29,7 @@ import weakref
 
 import pecan
 
+from federation_proxy.api import login
 from federation_proxy.api import vo_access
 from federation_proxy.db import communities
 from federation_proxy.db import oidc as oidc_db
@@ -382,12 +383,18 @@ class AuthorizeController(object):
     @index.when(method='GET', template='json')
     @_oauth_errors
     def index_get(self):
-        vo_access.enforce('oidc:authorize', {'is_user': vo_access.is_user()})
+        # A proxy session (a login through an upstream IdP) names the
+        # person; without one, the request's user id does.
+        person = login.session_user()
+        if person is None:
+            vo_access.enforce('oidc:authorize',
+                              {'is_user': vo_access.is_user()})
+            person = vo_access.caller_id()
         params = pecan.request.GET
         client, redirect_uri = self._client(params)
         state = params.get('state')
         try:
-            answer = self._code(client, redirect_uri, params)
+            answer = self._code(client, redirect_uri, params, person)
         except protocol.OAuthError as exc:
             answer = {'error': exc.error,
                       'error_description': exc.description}
@@ -410,7 +417,7 @@ class AuthorizeController(object):
         return client, uri
 
     @staticmethod
-    def _code(client, redirect_uri, params):
+    def _code(client, redirect_uri, params, person):
         if params.get('response_type') != 'code':
             raise protocol.OAuthError('unsupported_response_type',
                                       'Only response_type=code.')
@@ -427,7 +434,7 @@ class AuthorizeController(object):
         expires = _now() + datetime.timedelta(
             seconds=_conf().authorization_code_lifetime)
         oidc_db.create_code(pecan.request.db, pecan.request.context, code,
-                            client.id, vo_access.caller_id(), redirect_uri,
+                            client.id, person, redirect_uri,
                             ' '.join(scope), nonce,
                             params['code_challenge'], expires)
         return {'code': code}

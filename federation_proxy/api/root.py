@@ -1,6 +1,7 @@
 """The pecan root of federation_proxy: ``/`` and ``/v1``."""
 
 from federation_proxy.api import audit
+from federation_proxy.api import login
 from federation_proxy.api import oidc
 from federation_proxy.api import registry
 from federation_proxy.api import users
@@ -18,6 +19,7 @@ class V1Controller(root.V1Controller):
     audit = audit.AuditController()
     idps = registry.IdPsController()
     clients = registry.ClientsController()
+    login = login.LoginController()
 
 
 class RootController(root.RootController):

@@ -232,3 +232,19 @@ class RevokedToken(Base):
 
     jti = sa.Column(sa.String(64), primary_key=True)
     expires_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class LoginRequest(Base):
+    """A login through an upstream IdP that has been started and not yet
+    finished: what the callback needs (the nonce and the PKCE verifier)
+    under the hash of its ``state``; used once, then deleted."""
+
+    __tablename__ = 'login_requests'
+
+    state_hash = sa.Column(sa.String(64), primary_key=True)
+    idp_id = sa.Column(sa.String(64), nullable=False)
+    nonce = sa.Column(sa.String(255), nullable=False)
+    code_verifier = sa.Column(sa.String(128), nullable=False)
+    # The person the new identity is linked to, for a link request.
+    link_user_id = sa.Column(sa.String(64), nullable=True)
+    expires_at = sa.Column(sa.DateTime, nullable=False, index=True)

@@ -1,0 +1,80 @@
+"""Logins through upstream IdPs: the requests under way, and the person
+an upstream identity is.
+
+A login request is kept under the SHA-256 of its ``state`` and deleted
+by the one callback that uses it, so a state is good once; an expired
+one is refused and swept by later logins.
+"""
+
+import collections
+
+import sqlalchemy as sa
+
+from federation_proxy.db import communities
+from federation_proxy.db import models
+from federation_proxy.db import users
+from svc_common import errors
+
+Pending = collections.namedtuple(
+    'Pending', 'idp_id nonce code_verifier link_user_id')
+Login = collections.namedtuple('Login', 'user_id created linked')
+
+
+def start(db, ctx, state, idp_id, nonce, code_verifier, link_user_id,
+          now, expires_at):
+    """Keep a new login request; requests expired before ``now`` go."""
+    table = models.LoginRequest
+    with db.writer.using(ctx) as session:
+        session.execute(sa.delete(table).where(table.expires_at <= now))
+        session.add(table(state_hash=communities.token_hash(state),
+                          idp_id=idp_id, nonce=nonce,
+                          code_verifier=code_verifier,
+                          link_user_id=link_user_id,
+                          expires_at=expires_at))
+
+
+def finish(db, ctx, state, now):
+    """The login request of ``state``, deleted; None when it is unknown,
+    used already or expired."""
+    table = models.LoginRequest
+    digest = communities.token_hash(state)
+    with db.writer.using(ctx) as session:
+        row = session.get(table, digest)
+        if row is None:
+            return None
+        pending = Pending(row.idp_id, row.nonce, row.code_verifier,
+                          row.link_user_id)
+        expired = row.expires_at <= now
+        # Whoever deletes the row owns the login: a concurrent second
+        # callback with the same state deletes nothing.
+        deleted = session.execute(sa.delete(table).where(
+            table.state_hash == digest)).rowcount
+        if deleted != 1 or expired:
+            return None
+        return pending
+
+
+def person_of(db, ctx, issuer, subject, name=None, email=None,
+              link_user_id=None):
+    """The proxy person upstream identity ``(issuer, subject)`` is.
+
+    A known identity is its person.  An unknown one becomes a new
+    person, or, when ``link_user_id`` is given, is linked to that
+    person.  An identity already linked to someone else cannot be linked
+    to ``link_user_id`` (409).
+    """
+    with db.reader.using(ctx) as session:
+        owner = session.scalars(sa.select(models.Identity.user_id).where(
+            models.Identity.issuer == issuer,
+            models.Identity.subject == subject)).first()
+    if owner is not None:
+        if link_user_id and owner != link_user_id:
+            raise errors.Conflict('This identity belongs to another '
+                                  'person already.', code='identity_linked')
+        return Login(owner, False, False)
+    if link_user_id:
+        users.link_identity(db, ctx, link_user_id, issuer, subject)
+        return Login(link_user_id, False, True)
+    user = users.create_user(db, ctx, issuer, subject, name=name,
+                             email=email)
+    return Login(user.id, True, False)

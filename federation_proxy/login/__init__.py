@@ -1,0 +1,203 @@
+"""Logging a person in through an upstream OIDC provider: the relying
+party's rules, with no HTTP framework and no database.
+
+The proxy uses the authorization code flow (OIDC Core 3.1) with PKCE
+S256 (RFC 7636), ``state`` against cross-site request forgery and
+``nonce`` against ID-token replay.  The ID token is validated as OIDC
+Core 3.1.3.7 requires, with joserfc: the signature against the IdP's
+JWKS (fetched again once when the token names a key id the cached set
+does not have, so that the IdP may rotate its keys), an asymmetric
+algorithm only (never ``none`` nor an HMAC keyed with the client
+secret), ``iss``, ``aud`` (and ``azp`` when there are several
+audiences), ``exp``, ``iat`` within a window around now, and ``nonce``.
+
+After a login the person holds a proxy session: a short-lived HS256 JWT
+keyed with a key derived from ``[federation] secret_key``, carried in
+the :data:`SESSION_COOKIE` cookie, that the proxy's own authorization
+endpoint accepts as the authenticated person.
+"""
+
+import hashlib
+import hmac
+import secrets
+import urllib.parse
+
+from authlib.oauth2.rfc7636 import challenge as pkce
+from joserfc import errors as jose_errors
+from joserfc import jwk
+from joserfc import jwt
+
+#: Signature algorithms accepted on an upstream ID token: asymmetric
+#: ones only, so that the token proves the IdP signed it.
+ID_TOKEN_ALGORITHMS = ('RS256', 'RS384', 'RS512', 'PS256', 'PS384',
+                       'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA')
+SESSION_ALGORITHM = 'HS256'
+SESSION_COOKIE = 'federation_session'
+SESSION_TYPE = 'federation-session'
+
+#: Where the login endpoints answer; public paths (no Keystone token):
+#: the state and the IdP's ID token authenticate a login.
+LOGIN_PATH = '/v1/login'
+CALLBACK_PATH = '/v1/login/callback'
+PUBLIC_PATHS = (LOGIN_PATH, CALLBACK_PATH)
+
+
+class Refused(Exception):
+    """The login cannot go on; the message says why (safe to show)."""
+
+
+def new_secret():
+    """An unguessable value for ``state``, ``nonce`` or a PKCE verifier
+    (256 bits, URL-safe; RFC 7636 4.1 wants 43 to 128 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def authorization_url(endpoint, client_id, redirect_uri, scopes, state,
+                      nonce, verifier):
+    """The URL of the IdP's authorization endpoint that starts a login
+    (OIDC Core 3.1.2.1)."""
+    params = {'response_type': 'code', 'client_id': client_id,
+              'redirect_uri': redirect_uri, 'scope': ' '.join(scopes),
+              'state': state, 'nonce': nonce,
+              'code_challenge': pkce.create_s256_code_challenge(verifier),
+              'code_challenge_method': 'S256'}
+    split = urllib.parse.urlsplit(endpoint)
+    query = urllib.parse.parse_qsl(split.query) + sorted(params.items())
+    return urllib.parse.urlunsplit(split._replace(
+        query=urllib.parse.urlencode(query)))
+
+
+def scopes(configured):
+    """The scopes to ask for: the IdP's, always with ``openid``."""
+    names = configured.split()
+    return names if 'openid' in names else ['openid'] + names
+
+
+def _key_set(document):
+    try:
+        return jwk.KeySet.import_key_set(document)
+    except (jose_errors.JoseError, ValueError, TypeError, KeyError):
+        raise Refused('The IdP\'s JWKS is not a usable key set.')
+
+
+def _decode(token, load_keys):
+    """Verify the signature; a key id unknown to the cached key set
+    makes ``load_keys(refresh=True)`` fetch the IdP's JWKS again."""
+    if not isinstance(token, str) or not token:
+        raise Refused('The IdP answered no ID token.')
+    refreshed = False
+    keys = load_keys(refresh=False)
+    while True:
+        try:
+            return jwt.decode(token, _key_set(keys),
+                              algorithms=list(ID_TOKEN_ALGORITHMS))
+        except jose_errors.InvalidKeyIdError:
+            if refreshed:
+                raise Refused('The ID token is signed with a key the IdP '
+                              'does not publish.')
+            refreshed = True
+            keys = load_keys(refresh=True)
+        except jose_errors.BadSignatureError:
+            raise Refused('The ID token\'s signature is not valid.')
+        except (jose_errors.JoseError, ValueError, TypeError):
+            raise Refused('The ID token is malformed or uses an '
+                          'algorithm the proxy does not accept.')
+
+
+def validate_id_token(token, load_keys, issuer, client_id, nonce, now,
+                      leeway=60, max_age=600):
+    """The claims of a valid ID token (OIDC Core 3.1.3.7).
+
+    :param load_keys: ``load_keys(refresh)``: the IdP's JWKS document,
+        from a cache unless ``refresh``.
+    :param now: seconds since the epoch.
+    :param leeway: seconds of clock difference tolerated.
+    :param max_age: how old (``iat``) an ID token may be, in seconds.
+    :raises Refused: saying which check failed.
+    """
+    claims = _decode(token, load_keys).claims
+
+    def need(name, kinds):
+        value = claims.get(name)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise Refused('The ID token has no valid %s claim.' % name)
+        return value
+
+    if need('iss', str) != issuer:
+        raise Refused('The ID token was issued by %r, not by the IdP.'
+                      % claims['iss'])
+    need('sub', str)
+    aud = need('aud', (str, list))
+    audiences = [aud] if isinstance(aud, str) else aud
+    if client_id not in audiences:
+        raise Refused('The ID token is not meant for the proxy (aud).')
+    azp = claims.get('azp')
+    if (len(audiences) > 1 or azp is not None) and azp != client_id:
+        raise Refused('The ID token\'s authorized party (azp) is not the '
+                      'proxy.')
+    if need('exp', (int, float)) <= now - leeway:
+        raise Refused('The ID token has expired.')
+    iat = need('iat', (int, float))
+    if iat > now + leeway:
+        raise Refused('The ID token is issued in the future (iat).')
+    if iat < now - max_age - leeway:
+        raise Refused('The ID token was issued too long ago (iat).')
+    nbf = claims.get('nbf')
+    if isinstance(nbf, (int, float)) and nbf > now + leeway:
+        raise Refused('The ID token is not valid yet (nbf).')
+    got = claims.get('nonce')
+    if not isinstance(got, str) or not hmac.compare_digest(
+            got.encode('utf-8'), nonce.encode('utf-8')):
+        raise Refused('The ID token\'s nonce is not the login\'s.')
+    return claims
+
+
+def person_claims(claims, mapping):
+    """``{'name': ..., 'email': ...}`` read from the IdP's claims through
+    its claim mapping (``{ours: theirs}``); string values only."""
+    found = {}
+    for ours in ('name', 'email'):
+        value = claims.get(mapping.get(ours, ours))
+        if isinstance(value, str) and value:
+            found[ours] = value[:255]
+    return found
+
+
+# -- the proxy session -------------------------------------------------------
+
+def _session_key(secret_key):
+    if not secret_key:
+        raise Refused('Sessions cannot be signed: [federation] secret_key '
+                      'is not set.')
+    digest = hashlib.sha256(
+        b'federation-proxy session\0' + secret_key.encode('utf-8')).digest()
+    return jwk.OctKey.import_key(digest)
+
+
+def sign_session(secret_key, issuer, user_id, now, lifetime):
+    """A session token for person ``user_id``, valid ``lifetime``
+    seconds."""
+    return jwt.encode(
+        {'alg': SESSION_ALGORITHM, 'typ': SESSION_TYPE},
+        {'iss': issuer, 'sub': user_id, 'iat': int(now),
+         'exp': int(now) + lifetime}, _session_key(secret_key))
+
+
+def read_session(secret_key, issuer, token, now):
+    """The person id a valid session token names, or None."""
+    if not token or not secret_key or len(token) > 4096:
+        return None
+    try:
+        decoded = jwt.decode(token, _session_key(secret_key),
+                             algorithms=[SESSION_ALGORITHM])
+    except (jose_errors.JoseError, ValueError, TypeError):
+        return None
+    claims = decoded.claims
+    if (decoded.header.get('typ') != SESSION_TYPE or
+            claims.get('iss') != issuer):
+        return None
+    exp, sub = claims.get('exp'), claims.get('sub')
+    if (not isinstance(exp, int) or isinstance(exp, bool) or exp <= now or
+            not isinstance(sub, str)):
+        return None
+    return sub

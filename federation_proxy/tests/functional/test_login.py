@@ -1,0 +1,186 @@
+"""Logging people in through a real upstream OpenID Provider: the npm
+registry's oidc-provider (OpenID-certified, Node.js) on 127.0.0.1, with
+the proxy's login endpoints as its relying party.
+
+The test plays the browser: the proxy's ``GET /v1/login`` redirects to
+the provider, :func:`oidc_provider.browse` logs account ``alice`` in on
+the provider's forms, and the provider's redirect to the callback is
+sent to the proxy.
+"""
+
+import urllib.parse
+
+import requests
+
+from federation_proxy.tests.functional import base
+from federation_proxy.tests.functional import oidc_setup
+from svc_common.tests.fixtures import oidc_provider
+
+PROXY = 'http://127.0.0.1:9873'
+CALLBACK = PROXY + '/v1/login/callback'
+ACCOUNTS = {'alice': {'name': 'Alice Liddell',
+                      'email': 'alice@wonderland.example'},
+            'bob': {'name': 'Bob Dobbs', 'email': 'bob@example.net'}}
+
+
+class LoginTest(base.FederationTestCase):
+
+    OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy',
+                 ('federation', 'issuer'): PROXY}
+
+    def setUp(self):
+        super().setUp()
+        self.idp = self.useFixture(oidc_provider.OidcProvider(
+            clients=[{'client_id': 'arbiter-proxy',
+                      'client_secret': 'proxy-secret-at-the-idp',
+                      'redirect_uris': [CALLBACK],
+                      'grant_types': ['authorization_code'],
+                      'response_types': ['code'],
+                      'token_endpoint_auth_method': 'client_secret_basic'}],
+            accounts=ACCOUNTS))
+        self.app.post_json('/v1/idps', {
+            'name': 'upstream', 'issuer': self.idp.issuer,
+            'client_id': 'arbiter-proxy',
+            'client_secret': 'proxy-secret-at-the-idp', 'discover': True,
+            'scopes': ['openid', 'profile', 'email']}, headers=base.ADMIN)
+
+    def _start(self, link=False, status=302):
+        query = {'idp': 'upstream'}
+        if link:
+            query['link'] = 'true'
+        return self.app.get('/v1/login?' + urllib.parse.urlencode(query),
+                            status=status)
+
+    def _at_idp(self, location, account='alice'):
+        """The callback URL the provider sends the browser to."""
+        return oidc_provider.browse(requests.Session(), location, CALLBACK,
+                                    account)
+
+    def _callback(self, url, status=200):
+        split = urllib.parse.urlsplit(url)
+        return self.app.get(split.path + '?' + split.query, status=status,
+                            expect_errors=status != 200)
+
+    def _login(self, account='alice', link=False):
+        url = self._at_idp(self._start(link).headers['Location'], account)
+        return self._callback(url)
+
+    def test_redirect_carries_state_nonce_and_pkce(self):
+        location = self._start().headers['Location']
+        split = urllib.parse.urlsplit(location)
+        self.assertEqual(self.idp.issuer + '/auth',
+                         '%s://%s%s' % (split.scheme, split.netloc,
+                                        split.path))
+        query = dict(urllib.parse.parse_qsl(split.query))
+        self.assertEqual('S256', query['code_challenge_method'])
+        self.assertEqual(CALLBACK, query['redirect_uri'])
+        for name in ('state', 'nonce', 'code_challenge'):
+            self.assertGreaterEqual(len(query[name]), 43, name)
+        self.assertEqual({'openid', 'profile', 'email'},
+                         set(query['scope'].split()))
+
+    def test_first_login_creates_the_person_and_the_second_finds_them(self):
+        first = self._login().json
+        self.assertTrue(first['created'])
+        self.assertEqual((self.idp.issuer, 'alice'),
+                         (first['issuer'], first['subject']))
+        user = self.app.get('/v1/users/%s' % first['user_id'],
+                            headers=base.ADMIN).json['user']
+        self.assertEqual(('Alice Liddell', 'alice@wonderland.example'),
+                         (user['name'], user['email']))
+        self.assertIn('federation_session', self.app.cookies)
+        second = self._login().json
+        self.assertFalse(second['created'])
+        self.assertEqual(first['user_id'], second['user_id'])
+        bob = self._login('bob').json
+        self.assertNotEqual(first['user_id'], bob['user_id'])
+
+    def test_link_adds_an_identity_to_the_logged_in_person(self):
+        alice = self._login().json['user_id']
+        linked = self._login('bob', link=True).json
+        self.assertEqual((alice, False, True),
+                         (linked['user_id'], linked['created'],
+                          linked['linked']))
+        identities = self.app.get('/v1/users/%s/identities' % alice,
+                                  headers=base.ADMIN).json['identities']
+        self.assertEqual(['alice', 'bob'],
+                         sorted(i['subject'] for i in identities))
+        # Bob logging in alone now is Alice's person.
+        self.app.cookiejar.clear()
+        self.assertEqual(alice, self._login('bob').json['user_id'])
+
+    def test_link_needs_a_session(self):
+        resp = self._start(link=True, status=401)
+        self.assertEqual('federation.no_session',
+                         resp.json['errors'][0]['code'])
+
+    def test_wrong_state_refused(self):
+        url = self._at_idp(self._start().headers['Location'])
+        split = urllib.parse.urlsplit(url)
+        query = dict(urllib.parse.parse_qsl(split.query))
+        query['state'] = 'forged-' + query['state']
+        resp = self._callback(CALLBACK + '?' + urllib.parse.urlencode(
+            query), status=400)
+        self.assertEqual('federation.invalid_state',
+                         resp.json['errors'][0]['code'])
+        self.assertNotIn('federation_session', self.app.cookies)
+
+    def test_replayed_state_refused(self):
+        url = self._at_idp(self._start().headers['Location'])
+        self._callback(url)
+        self.app.cookiejar.clear()
+        resp = self._callback(url, status=400)
+        self.assertEqual('federation.invalid_state',
+                         resp.json['errors'][0]['code'])
+        self.assertNotIn('federation_session', self.app.cookies)
+
+    def test_code_of_another_login_refused(self):
+        # The code of login A sent with the state of login B: the
+        # verifier of B does not match A's challenge (and B's nonce is
+        # not in A's ID token), so the IdP or the proxy refuses it.
+        url_a = self._at_idp(self._start().headers['Location'])
+        location_b = self._start().headers['Location']
+        state_b = oidc_setup.query_of(location_b)['state']
+        query = oidc_setup.query_of(url_a)
+        query['state'] = state_b
+        resp = self._callback(CALLBACK + '?' + urllib.parse.urlencode(
+            query), status=400)
+        self.assertIn(resp.json['errors'][0]['code'],
+                      ('federation.code_refused',
+                       'federation.invalid_id_token'))
+
+    def test_issuer_mismatch_refused(self):
+        url = self._at_idp(self._start().headers['Location'])
+        query = oidc_setup.query_of(url)
+        query['iss'] = 'https://evil.example'
+        resp = self._callback(CALLBACK + '?' + urllib.parse.urlencode(
+            query), status=400)
+        self.assertEqual('federation.issuer_mismatch',
+                         resp.json['errors'][0]['code'])
+
+    def test_session_is_the_person_at_the_authorization_endpoint(self):
+        alice = self._login().json['user_id']
+        client_id, secret = oidc_setup.make_client(self.app, 'leaf')
+        verifier, challenge = oidc_setup.pkce_pair()
+        # The request's own identity is someone the proxy does not know:
+        # without the session this is refused.
+        resp = self.app.get('/oidc/authorize', {
+            'response_type': 'code', 'client_id': client_id,
+            'redirect_uri': oidc_setup.REDIRECT, 'scope': 'openid',
+            'code_challenge': challenge, 'code_challenge_method': 'S256',
+            'nonce': 'n-1'}, headers=oidc_setup.person_headers('stranger'),
+            status=302)
+        code = oidc_setup.query_of(resp.headers['Location'])['code']
+        token = self.app.post('/oidc/token', {
+            'grant_type': 'authorization_code', 'code': code,
+            'redirect_uri': oidc_setup.REDIRECT, 'code_verifier': verifier},
+            headers=oidc_setup.basic(client_id, secret)).json
+        userinfo = self.app.get('/oidc/userinfo', headers={
+            'Authorization': 'Bearer ' + token['access_token']}).json
+        self.assertEqual(alice, userinfo['sub'])
+        self.app.cookiejar.clear()
+        self.app.get('/oidc/authorize', {
+            'response_type': 'code', 'client_id': client_id,
+            'redirect_uri': oidc_setup.REDIRECT,
+            'code_challenge': challenge, 'code_challenge_method': 'S256'},
+            headers=oidc_setup.person_headers('stranger'), status=403)
