@@ -1,0 +1,223 @@
+"""The relying party's rules of a login through an upstream IdP
+(:mod:`federation_proxy.login`): ID tokens crafted with joserfc, each
+check refused on its own, and the proxy session."""
+
+import base64
+import json
+import urllib.parse
+
+from joserfc import jwk
+from joserfc import jwt
+import testtools
+
+from federation_proxy import login
+
+ISSUER = 'https://idp.example.org'
+CLIENT = 'arbiter-proxy'
+NONCE = 'n-0123456789'
+NOW = 1800000000
+
+
+def _key(kid):
+    return jwk.RSAKey.generate_key(2048, parameters={'kid': kid},
+                                   private=True)
+
+
+KEY_A = _key('a')
+KEY_B = _key('b')
+STRANGER = _key('a')
+
+
+def _jwks(*keys):
+    return {'keys': [k.as_dict(private=False) for k in keys]}
+
+
+def _claims(**changes):
+    claims = {'iss': ISSUER, 'sub': 'alice', 'aud': CLIENT,
+              'exp': NOW + 300, 'iat': NOW, 'nonce': NONCE}
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _token(key=KEY_A, alg='RS256', **changes):
+    return jwt.encode({'alg': alg, 'kid': key.kid}, _claims(**changes), key)
+
+
+def _b64(data):
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(
+        b'=').decode()
+
+
+class _Loader(object):
+    """An IdP's JWKS: ``published`` before, ``rotated`` after a fetch."""
+
+    def __init__(self, published, rotated=None):
+        self.published, self.rotated = published, rotated
+        self.refreshes = 0
+
+    def __call__(self, refresh):
+        if refresh:
+            self.refreshes += 1
+            return self.rotated or self.published
+        return self.published
+
+
+class IdTokenTest(testtools.TestCase):
+
+    def _validate(self, token, loader=None, **kwargs):
+        return login.validate_id_token(
+            token, loader or _Loader(_jwks(KEY_A)), ISSUER, CLIENT,
+            kwargs.pop('nonce', NONCE), kwargs.pop('now', NOW), **kwargs)
+
+    def _refused(self, token, why, **kwargs):
+        error = self.assertRaises(login.Refused, self._validate, token,
+                                  **kwargs)
+        self.assertIn(why, str(error))
+
+    def test_valid(self):
+        self.assertEqual('alice', self._validate(_token())['sub'])
+
+    def test_audience_list_with_azp(self):
+        token = _token(aud=[CLIENT, 'other'], azp=CLIENT)
+        self.assertEqual('alice', self._validate(token)['sub'])
+
+    def test_wrong_audience(self):
+        self._refused(_token(aud='someone-else'), '(aud)')
+
+    def test_several_audiences_without_azp(self):
+        self._refused(_token(aud=[CLIENT, 'other']), '(azp)')
+
+    def test_foreign_azp(self):
+        self._refused(_token(azp='other'), '(azp)')
+
+    def test_wrong_issuer(self):
+        self._refused(_token(iss='https://evil.example'), 'issued by')
+
+    def test_expired(self):
+        self._refused(_token(exp=NOW - 61), 'expired')
+        # Within the leeway it is still valid.
+        self._validate(_token(exp=NOW - 59))
+
+    def test_issued_in_the_future(self):
+        self._refused(_token(iat=NOW + 120), 'future')
+
+    def test_issued_too_long_ago(self):
+        self._refused(_token(iat=NOW - 3600, exp=NOW + 60), 'too long ago')
+
+    def test_not_yet_valid(self):
+        self._refused(_token(nbf=NOW + 120), '(nbf)')
+
+    def test_nonce_mismatch(self):
+        self._refused(_token(nonce='another-login'), 'nonce')
+
+    def test_nonce_missing(self):
+        self._refused(_token(nonce=None), 'nonce')
+
+    def test_claims_of_wrong_types(self):
+        for claims in ({'exp': 'tomorrow'}, {'iat': True}, {'iss': 3},
+                       {'sub': None}, {'aud': 7}, {'exp': None}):
+            self.assertRaises(login.Refused, self._validate,
+                              _token(**claims))
+
+    def test_wrong_signature(self):
+        self._refused(_token(key=STRANGER), 'signature')
+
+    def test_alg_none(self):
+        token = '%s.%s.' % (_b64({'alg': 'none', 'kid': 'a'}),
+                            _b64(_claims()))
+        self._refused(token, 'algorithm')
+
+    def test_hmac_keyed_with_a_public_key_refused(self):
+        secret = jwk.OctKey.import_key(b'client-secret-or-public-key-bytes')
+        token = jwt.encode({'alg': 'HS256', 'kid': 'a'}, _claims(), secret)
+        self.assertRaises(login.Refused, self._validate, token)
+
+    def test_malformed(self):
+        for token in ('', 'a.b', 'x' * 20, None, 'a.b.c'):
+            self.assertRaises(login.Refused, self._validate, token)
+
+    def test_unknown_kid_fetches_the_keys_again(self):
+        loader = _Loader(_jwks(KEY_A), rotated=_jwks(KEY_A, KEY_B))
+        self.assertEqual('alice',
+                         self._validate(_token(key=KEY_B), loader)['sub'])
+        self.assertEqual(1, loader.refreshes)
+
+    def test_unknown_kid_after_refetch_refused(self):
+        loader = _Loader(_jwks(KEY_A))
+        self._refused(_token(key=KEY_B), 'does not publish', loader=loader)
+        self.assertEqual(1, loader.refreshes)
+
+    def test_known_kid_fetches_nothing(self):
+        loader = _Loader(_jwks(KEY_A))
+        self._validate(_token(), loader)
+        self.assertEqual(0, loader.refreshes)
+
+
+class AuthorizationUrlTest(testtools.TestCase):
+
+    def test_parameters(self):
+        url = login.authorization_url(
+            'https://idp.example.org/auth?tenant=x', CLIENT,
+            'https://proxy/cb', ['openid', 'email'], 'st', 'no', 'v' * 43)
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(
+            url).query))
+        self.assertEqual('x', query['tenant'])
+        self.assertEqual(('code', 'S256', 'st', 'no', 'openid email'),
+                         (query['response_type'],
+                          query['code_challenge_method'], query['state'],
+                          query['nonce'], query['scope']))
+        # RFC 7636 appendix B: BASE64URL(SHA256(verifier)), no padding.
+        self.assertNotIn('=', query['code_challenge'])
+        self.assertEqual(43, len(query['code_challenge']))
+
+    def test_openid_always_asked(self):
+        self.assertEqual(['openid', 'email'], login.scopes('email'))
+        self.assertEqual(['email', 'openid'], login.scopes('email openid'))
+
+    def test_secrets_differ(self):
+        self.assertNotEqual(login.new_secret(), login.new_secret())
+        self.assertGreaterEqual(len(login.new_secret()), 43)
+
+
+class SessionTest(testtools.TestCase):
+
+    def test_round_trip(self):
+        token = login.sign_session('key', ISSUER, 'u1', NOW, 60)
+        self.assertEqual('u1', login.read_session('key', ISSUER, token,
+                                                  NOW + 59))
+
+    def test_refused(self):
+        token = login.sign_session('key', ISSUER, 'u1', NOW, 60)
+        self.assertIsNone(login.read_session('key', ISSUER, token, NOW + 60))
+        self.assertIsNone(login.read_session('other', ISSUER, token, NOW))
+        self.assertIsNone(login.read_session('key', 'https://x', token,
+                                             NOW))
+        self.assertIsNone(login.read_session('key', ISSUER, token[:-2],
+                                             NOW))
+        self.assertIsNone(login.read_session('key', ISSUER, None, NOW))
+        self.assertIsNone(login.read_session(None, ISSUER, token, NOW))
+
+    def test_an_id_token_is_not_a_session(self):
+        # Same key, but not of the session type.
+        key = jwk.OctKey.import_key(b'k' * 32)
+        token = jwt.encode({'alg': 'HS256'}, {'iss': ISSUER, 'sub': 'u1',
+                                              'exp': NOW + 60}, key)
+        self.assertIsNone(login.read_session('key', ISSUER, token, NOW))
+
+    def test_no_secret_key_no_session(self):
+        self.assertRaises(login.Refused, login.sign_session, '', ISSUER,
+                          'u1', NOW, 60)
+
+
+class PersonClaimsTest(testtools.TestCase):
+
+    def test_mapping(self):
+        self.assertEqual(
+            {'name': 'A', 'email': 'a@x'},
+            login.person_claims({'display': 'A', 'email': 'a@x',
+                                 'name': 'ignored'},
+                                {'name': 'display', 'email': 'email'}))
+
+    def test_non_strings_dropped(self):
+        self.assertEqual({}, login.person_claims(
+            {'name': ['A'], 'email': 3}, {}))
