@@ -21,3 +21,19 @@ if [ ${#need[@]} -gt 0 ]; then
   service rabbitmq-server stop >/dev/null 2>&1 || true
   service postgresql stop >/dev/null 2>&1 || true
 fi
+
+# The federation tests' upstream OpenID Provider: the npm package
+# oidc-provider, run by Node.js (>= 18) and installed once into a cache
+# directory (svc_common/tests/fixtures/oidc_provider.py).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Need root to install: nodejs npm" >&2
+    exit 1
+  fi
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
+fi
+here="$(cd "$(dirname "$0")/.." && pwd)"
+python="$here/.venv/bin/python"
+[ -x "$python" ] || python=python3
+(cd "$here" && "$python" -m svc_common.tests.fixtures.oidc_provider)
