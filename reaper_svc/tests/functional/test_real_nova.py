@@ -153,7 +153,9 @@ class RealNovaTest(testtools.TestCase):
 
     def fill(self):
         """Three preemptibles and one normal server, booted one at a time
-        (concurrent boots race for the last slots and fail)."""
+        (concurrent boots race for the last slots and fail), once the
+        previous test's servers have given their room back."""
+        self.assertEqual(4, self.nova.free_vcpus())
         return ([self.boot(self.preemptible) for _ in range(3)],
                 self.boot(self.normal))
 

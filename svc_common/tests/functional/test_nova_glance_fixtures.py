@@ -12,7 +12,6 @@ RabbitMQ vhost, Placement and Glance in parallel, ~10 s of nova-manage,
 """
 
 import json
-import time
 
 import testtools
 from testtools import content
@@ -92,33 +91,9 @@ class NovaGlanceFixturesTest(testtools.TestCase):
                        m.payload_data['uuid'] == server_id))
         self.assertTrue(end.publisher_id.startswith('nova-compute:'))
 
-    def _free_vcpus(self, timeout=60):
-        """Free VCPUs as the scheduler sees them (Placement), once they
-        agree with the servers that hold a host: a server deleted by an
-        earlier test may still hold its allocation for a moment."""
-        placement = self.nova.placement
-        deadline = time.monotonic() + timeout
-        while True:
-            total = used = 0
-            for rp in placement.request('GET', '/resource_providers').json()[
-                    'resource_providers']:
-                inventory = placement.request(
-                    'GET', '/resource_providers/%s/inventories'
-                    % rp['uuid']).json()['inventories']['VCPU']
-                total += int((inventory['total'] - inventory['reserved']) *
-                             inventory['allocation_ratio'])
-                used += placement.request(
-                    'GET', '/resource_providers/%s/usages'
-                    % rp['uuid']).json()['usages'].get('VCPU', 0)
-            placed = sum(s['flavor']['vcpus'] for s in self.nova.list_servers()
-                         if s.get('OS-EXT-SRV-ATTR:host'))
-            if used == placed or time.monotonic() > deadline:
-                return total - used
-            time.sleep(0.5)
-
     def test_full_cloud_gives_novalidhost(self):
         image_id = self._image()
-        free = self._free_vcpus()
+        free = self.nova.free_vcpus()
         # One at a time: concurrent boots that race for the last slots can
         # each run out of alternate hosts and fail.
         for _ in range(free):
