@@ -33,7 +33,5 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
 fi
-here="$(cd "$(dirname "$0")/.." && pwd)"
-python="$here/.venv/bin/python"
-[ -x "$python" ] || python=python3
-(cd "$here" && "$python" -m svc_common.tests.fixtures.oidc_provider)
+# The package itself is installed by tools/test-all.sh once .venv exists
+# (the fixture installs it on first use otherwise).

@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 tools/install-peers.sh
 tools/setup-venv.sh --with-tests
 export PATH="$PWD/.venv/bin:$PATH"
+# The federation tests' upstream OpenID Provider (npm oidc-provider),
+# installed once into its cache directory before the tests start.
+.venv/bin/python -m svc_common.tests.fixtures.oidc_provider
 log=$(mktemp)
 status=0
 .venv/bin/stestr run "$@" 2>&1 | tee "$log" || status=$?
