@@ -283,17 +283,29 @@ class OpenStackCloud(base.CloudDriver):
     def lock(self, server_id, reason):
         self._action(server_id, 'lock', {'locked_reason': reason})
 
+    #: How often, and how far apart, a stop Nova refuses with a conflict
+    #: is tried again: Nova answers 409 while another task runs on the
+    #: server (a lock or a state change just sent), which passes.
+    STOP_ATTEMPTS = 20
+    STOP_RETRY_SECONDS = 1.0
+
     def stop(self, server_id):
-        try:
-            self._action(server_id, 'os-stop')
-        except base.ServerNotFound:
-            raise
-        except base.DriverError:
-            # 409 when it is stopped already (or stopping): the notice
-            # was given; anything else is a failure.
-            if self.server_state(server_id)['status'] != 'SHUTOFF':
+        for attempt in range(1, self.STOP_ATTEMPTS + 1):
+            try:
+                self._action(server_id, 'os-stop')
+                return
+            except base.ServerNotFound:
                 raise
-            LOG.info('Server %s was stopped already', server_id)
+            except base.DriverError:
+                # 409 when it is stopped already: the notice was given.
+                if self.server_state(server_id)['status'] == 'SHUTOFF':
+                    LOG.info('Server %s was stopped already', server_id)
+                    return
+                if attempt == self.STOP_ATTEMPTS:
+                    raise
+                LOG.info('Nova refused to stop %s for now (attempt %d); '
+                         'trying again', server_id, attempt)
+                time.sleep(self.STOP_RETRY_SECONDS)
 
     def delete(self, server_id):
         self._nova('DELETE', '/servers/%s' % server_id)
