@@ -15,8 +15,11 @@ PROPERTIES = {
     'type': 'object',
     'maxProperties': 128,
     'propertyNames': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+    # Values are one line: no control characters (a pattern applies to
+    # strings only).
     'additionalProperties': {'type': ['string', 'integer', 'boolean',
-                                      'null'], 'maxLength': 255},
+                                      'null'], 'maxLength': 255,
+                             'pattern': '^[^\\x00-\\x1f\\x7f-\\x9f]*$'},
 }
 
 ADD = {
@@ -38,7 +41,10 @@ TRANSITION = {
     'properties': {
         'to': REQUESTABLE_STATE,
         'at': {'type': 'string', 'minLength': 1, 'maxLength': 64},
-        'reason': parameter_types.DESCRIPTION,
+        # One line of text, as it is shown in the history.
+        'reason': parameter_types.nullable({
+            'type': 'string', 'maxLength': 2048,
+            'pattern': '^[^\\x00-\\x1f\\x7f-\\x9f]*$'}),
     },
     'required': ['to'],
     'additionalProperties': False,

@@ -266,6 +266,52 @@ _FEDERATION_BODIES = {
                                   'grant_types': ['client_credentials']},
 }
 
+_IMAGE_PROPERTIES = {'os_distro': 'centos', 'os_version': '7',
+                     'architecture': 'x86_64'}
+
+
+def _seed_image_family(app):
+    """A public family with two active images, one with a scheduled
+    transition."""
+    def post(path, body):
+        return app.post_json(path, body, headers=EVERYTHING).json
+
+    post('/v1/families', {'name': 'centos-7', 'visibility': 'public'})
+    post('/v1/families/centos-7/images', {
+        'image_id': 'img-1', 'version': '7.8',
+        'properties': _IMAGE_PROPERTIES, 'state': 'active'})
+    # A second image for the scheduled transition, so that removing
+    # img-1 from the family leaves the transition there to delete.
+    post('/v1/families/centos-7/images', {
+        'image_id': 'img-3', 'version': '7.7',
+        'properties': _IMAGE_PROPERTIES, 'state': 'active'})
+    transition = post('/v1/images/img-3/transitions', {
+        'to': 'deprecated', 'at': '2099-01-01T00:00:00Z',
+        'reason': 'planned'})['scheduled']
+    return {
+        '/v1/families/{}': ['centos-7'],
+        '/v1/families/{}/images': ['centos-7'],
+        '/v1/families/{}/images/{}': ['centos-7', 'img-1'],
+        '/v1/families/{}/latest': ['centos-7'],
+        '/v1/images/{}': ['img-1'],
+        '/v1/images/{}/usage': ['img-1'],
+        '/v1/images/{}/transitions': ['img-1'],
+        '/v1/images/{}/transitions/{}': ['img-3', transition['id']],
+    }
+
+
+_IMAGE_FAMILY_BODIES = {
+    ('POST', '/v1/families'): {'name': 'rocky-9', 'visibility': 'public',
+                               'keep_superseded': 2, 'description': 'd'},
+    ('PATCH', '/v1/families/{}'): {'description': 'd',
+                                   'keep_superseded': 3},
+    ('POST', '/v1/families/{}/images'): {
+        'image_id': 'img-2', 'version': '7.9',
+        'properties': _IMAGE_PROPERTIES, 'state': 'beta'},
+    ('POST', '/v1/images/{}/transitions'): {'to': 'deprecated',
+                                            'reason': 'r'},
+}
+
 #: The caller of reaper_svc's hostile requests: its writes admit a
 #: project member (pending requests belong to the token's project) or a
 #: service (plans), which no system-scoped token is.
@@ -297,7 +343,8 @@ _REAPER_BODIES = {
 #: package -> (seed function, valid bodies by endpoint key)
 EXAMPLES = {'limits_svc': (_seed_limits, _LIMITS_BODIES),
             'federation_proxy': (_seed_federation, _FEDERATION_BODIES),
-            'reaper_svc': (_seed_reaper, _REAPER_BODIES)}
+            'reaper_svc': (_seed_reaper, _REAPER_BODIES),
+            'image_family_svc': (_seed_image_family, _IMAGE_FAMILY_BODIES)}
 
 #: package -> the identity headers of the hostile requests, where
 #: EVERYTHING (system scope) is not admitted to the write endpoints.
