@@ -146,6 +146,10 @@ class RealNovaTest(testtools.TestCase):
     # -- helpers --------------------------------------------------------
 
     def boot(self, flavor, status='ACTIVE'):
+        if status == 'ACTIVE':
+            server = self.nova.boot_active(self.image, flavor)
+            self.addCleanup(self.nova.delete, server)
+            return server
         server = self.nova.boot(self.image, flavor)
         self.addCleanup(self.nova.delete, server)
         self.nova.wait_for_status(server, status)

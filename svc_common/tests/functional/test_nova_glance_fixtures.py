@@ -97,7 +97,8 @@ class NovaGlanceFixturesTest(testtools.TestCase):
         # One at a time: concurrent boots that race for the last slots can
         # each run out of alternate hosts and fail.
         for _ in range(free):
-            self.nova.wait_for_status(self._boot(image_id), 'ACTIVE')
+            server_id = self.nova.boot_active(image_id, self.flavor)
+            self.addCleanup(self.nova.delete, server_id)
         capture = self._capture([VERSIONED, 'notifications'])
         extra = self._boot(image_id)
         server = self.nova.wait_for_status(extra, 'ERROR')
