@@ -27,6 +27,7 @@ from authlib.integrations import requests_client
 import pecan
 import requests
 
+from federation_proxy.api import settings
 from federation_proxy.db import idps
 from federation_proxy.db import logins
 from federation_proxy.db import models
@@ -47,27 +48,16 @@ _JWKS_LOCK = threading.Lock()
 _JWKS = {}
 
 
-def _conf():
-    return pecan.request.conf.federation
-
-
-def _issuer():
-    return _conf().issuer.rstrip('/')
-
-
-def _now():
-    return datetime.datetime.utcnow()
-
-
 def redirect_uri():
     """The redirect URI to register at every upstream IdP."""
-    return _issuer() + login.CALLBACK_PATH
+    return settings.issuer() + login.CALLBACK_PATH
 
 
 def session_user():
     """The person of the request's valid proxy session cookie, or None."""
     token = pecan.request.cookies.get(login.SESSION_COOKIE)
-    user_id = login.read_session(_conf().secret_key, _issuer(), token,
+    user_id = login.read_session(settings.conf().secret_key,
+                                 settings.issuer(), token,
                                  int(time.time()))
     if user_id is None:
         return None
@@ -96,7 +86,7 @@ def _idp_endpoints(row):
 
 
 def _jwks_loader(uri):
-    timeout = _conf().discovery_timeout
+    timeout = settings.conf().discovery_timeout
 
     def load(refresh):
         now = time.monotonic()
@@ -138,7 +128,8 @@ class CallbackController(object):
         params = pecan.request.GET
         db, ctx = pecan.request.db, pecan.request.context
         state = params.get('state')
-        pending = logins.finish(db, ctx, state, _now()) if state else None
+        pending = (logins.finish(db, ctx, state, settings.now())
+                   if state else None)
         if pending is None:
             raise _refused('Unknown, used or expired login state.',
                            code='invalid_state')
@@ -160,12 +151,13 @@ class CallbackController(object):
                                   link_user_id=pending.link_user_id,
                                   **found)
         now = int(time.time())
-        token = login.sign_session(_conf().secret_key, _issuer(),
+        token = login.sign_session(settings.conf().secret_key,
+                                   settings.issuer(),
                                    person.user_id, now, SESSION_SECONDS)
         pecan.response.set_cookie(
             login.SESSION_COOKIE, token, max_age=SESSION_SECONDS,
             path='/', httponly=True, samesite='Lax',
-            secure=_issuer().startswith('https:'))
+            secure=settings.issuer().startswith('https:'))
         return {'user_id': person.user_id, 'created': person.created,
                 'linked': person.linked, 'issuer': row.issuer,
                 'subject': claims['sub'], 'expires_in': SESSION_SECONDS}
@@ -173,7 +165,7 @@ class CallbackController(object):
     @staticmethod
     def _id_token(row, endpoints, pending, code):
         secret = idps.client_secret(pecan.request.db, pecan.request.context,
-                                    row.id, _conf().secret_key)
+                                    row.id, settings.conf().secret_key)
         client = requests_client.OAuth2Session(
             row.client_id, secret, redirect_uri=redirect_uri(),
             token_endpoint_auth_method=('client_secret_basic' if secret
@@ -182,7 +174,7 @@ class CallbackController(object):
             answer = client.fetch_token(
                 endpoints['token_endpoint'], grant_type='authorization_code',
                 code=code, code_verifier=pending.code_verifier,
-                timeout=_conf().discovery_timeout)
+                timeout=settings.conf().discovery_timeout)
         except authlib_errors.AuthlibBaseError as exc:
             raise _refused('The IdP refused the code: %s.'
                            % (exc.error or 'error'), code='code_refused')
@@ -229,14 +221,14 @@ class LoginController(object):
             if link_user_id is None:
                 raise errors.ApiError('Linking needs a login session.',
                                       status=401, code='no_session')
-        if not _conf().secret_key:
+        if not settings.conf().secret_key:
             raise errors.Conflict('Logins need [federation] secret_key.',
                                   code='secret_key_unset')
         row = _find_idp(name)
         endpoints = _idp_endpoints(row)
         state, nonce = login.new_secret(), login.new_secret()
         verifier = login.new_secret()
-        now = _now()
+        now = settings.now()
         logins.start(pecan.request.db, pecan.request.context, state, row.id,
                      nonce, verifier, link_user_id, now,
                      now + datetime.timedelta(seconds=LOGIN_REQUEST_SECONDS))

@@ -30,6 +30,7 @@ import weakref
 import pecan
 
 from federation_proxy.api import login
+from federation_proxy.api import settings
 from federation_proxy.api import vo_access
 from federation_proxy.db import communities
 from federation_proxy.db import oidc as oidc_db
@@ -57,20 +58,8 @@ _KEY_CACHE = weakref.WeakKeyDictionary()
 
 # -- helpers -----------------------------------------------------------------
 
-def _conf():
-    return pecan.request.conf.federation
-
-
-def _issuer():
-    return _conf().issuer.rstrip('/')
-
-
-def _now():
-    return datetime.datetime.utcnow()
-
-
 def _lifetime():
-    return _conf().access_token_lifetime
+    return settings.conf().access_token_lifetime
 
 
 def _records(refresh=False):
@@ -83,7 +72,8 @@ def _records(refresh=False):
         if refresh and not stale and now - loaded_at < 1:
             return records
         if stale or refresh:
-            records = oidc_db.ensure_keys(db, pecan.request.context, _now())
+            records = oidc_db.ensure_keys(db, pecan.request.context,
+                                          settings.now())
             _KEY_CACHE[db] = (now, records)
         return records
 
@@ -95,7 +85,7 @@ def _token_lifetime():
 
 
 def _published(records):
-    return keys.published(records, _now(), _token_lifetime())
+    return keys.published(records, settings.now(), _token_lifetime())
 
 
 def _oauth_answer(exc):
@@ -106,7 +96,7 @@ def _oauth_answer(exc):
     if exc.status == 401:
         challenge = ('Bearer error="%s"' % exc.error
                      if exc.error == 'invalid_token' else
-                     'Basic realm="%s"' % _issuer())
+                     'Basic realm="%s"' % settings.issuer())
         pecan.response.headers['WWW-Authenticate'] = challenge
     return {'error': exc.error, 'error_description': exc.description,
             'errors': [errors.error_object(
@@ -225,7 +215,7 @@ def _read_access_token(token, audience=None):
 
     :raises tokens.InvalidToken: saying why not.
     """
-    issuer, now = _issuer(), int(time.time())
+    issuer, now = settings.issuer(), int(time.time())
     try:
         claims = tokens.verify(token, _published(_records()), issuer, now,
                                audience=audience)
@@ -247,14 +237,14 @@ def _person_exists(user_id):
 
 def _person_claims(user_id, scope):
     """Entitlements, groups and profile claims of a person, now."""
-    conf = _conf()
+    conf = settings.conf()
     memberships = communities.current_memberships(
         pecan.request.db, pecan.request.context, user_id)
     authority = (conf.entitlement_authority or
                  urllib.parse.urlsplit(conf.issuer).hostname)
     issuer = entitlements.Issuer(conf.entitlement_nid,
                                  conf.entitlement_namespace, authority)
-    now = _now()
+    now = settings.now()
     profile = {}
     found = oidc_db.find_user(pecan.request.db, pecan.request.context,
                               user_id)
@@ -311,7 +301,7 @@ class DiscoveryController(object):
 
     @index.when(method='GET', template='json')
     def index_get(self):
-        return discovery_document(_issuer())
+        return discovery_document(settings.issuer())
 
 
 class WellKnownController(object):
@@ -329,7 +319,7 @@ class WellKnownController(object):
     @index.when(method='GET', template='json')
     def index_get(self):
         return {'links': [{'rel': 'openid-configuration',
-                           'href': _issuer() + endpoints.DISCOVERY}]}
+                           'href': settings.issuer() + endpoints.DISCOVERY}]}
 
 
 pecan.route(WellKnownController, 'openid-configuration',
@@ -351,7 +341,7 @@ class JwksController(object):
     def index_get(self):
         # Read afresh, not from the cache: a rotation shows at once.
         records = oidc_db.ensure_keys(pecan.request.db,
-                                      pecan.request.context, _now())
+                                      pecan.request.context, settings.now())
         return keys.public_jwks(_published(records))
 
 
@@ -400,7 +390,7 @@ class AuthorizeController(object):
                       'error_description': exc.description}
         if state is not None:
             answer['state'] = state
-        answer['iss'] = _issuer()
+        answer['iss'] = settings.issuer()
         return _redirect(redirect_uri, answer)
 
     @staticmethod
@@ -431,8 +421,8 @@ class AuthorizeController(object):
         scope = protocol.granted_scope(params.get('scope'), client.scopes,
                                        default=client.scopes)
         code = protocol.new_secret()
-        expires = _now() + datetime.timedelta(
-            seconds=_conf().authorization_code_lifetime)
+        expires = settings.now() + datetime.timedelta(
+            seconds=settings.conf().authorization_code_lifetime)
         oidc_db.create_code(pecan.request.db, pecan.request.context, code,
                             client.id, person, redirect_uri,
                             ' '.join(scope), nonce,
@@ -461,18 +451,20 @@ def _issue(client, user_id, scope, nonce=None, refresh=False,
         found, groups, profile = _person_claims(user_id, scope)
     key = keys.signing_key(_records())
     access = tokens.sign(key, tokens.access_claims(
-        _issuer(), user_id or client.id, client.id, scope, issued_at,
+        settings.issuer(), user_id or client.id, client.id, scope, issued_at,
         lifetime, jti, found, groups), tokens.ACCESS_TOKEN_TYPE)
     body = {'access_token': access, 'token_type': 'Bearer',
             'expires_in': lifetime, 'scope': ' '.join(scope)}
     if refresh_token:
         oidc_db.store_refresh(db, ctx, refresh_token, client.id, user_id,
-                              ' '.join(scope), _now() + datetime.timedelta(
-                                  seconds=_conf().refresh_token_lifetime))
+                              ' '.join(scope),
+                              settings.now() + datetime.timedelta(
+                                  seconds=settings.conf(
+                                  ).refresh_token_lifetime))
         body['refresh_token'] = refresh_token
     if user_id is not None and 'openid' in scope:
         body['id_token'] = tokens.sign(key, tokens.id_claims(
-            _issuer(), user_id, client.id, issued_at, lifetime, nonce,
+            settings.issuer(), user_id, client.id, issued_at, lifetime, nonce,
             access, profile), tokens.ID_TOKEN_TYPE)
     return body
 
@@ -483,7 +475,7 @@ def _refused_grant(description):
 
 def _revoke_grant(client_id, user_id, code_hash=None):
     oidc_db.revoke_grant(pecan.request.db, pecan.request.context, client_id,
-                         user_id, _now(), _token_lifetime(), code_hash)
+                         user_id, settings.now(), _token_lifetime(), code_hash)
 
 
 def _require_grant(client, grant):
@@ -496,7 +488,8 @@ def _authorization_code(client, form):
     _require_grant(client, protocol.AUTHORIZATION_CODE)
     code = _required(form, 'code')
     status, record = oidc_db.redeem_code(
-        pecan.request.db, pecan.request.context, code, client.id, _now())
+        pecan.request.db, pecan.request.context, code, client.id,
+        settings.now())
     if status == oidc_db.REUSED:
         # OAuth 2.0 Security BCP 4.5: whoever replays a code may have
         # stolen it; what its first use obtained is revoked too.
@@ -523,7 +516,8 @@ def _refresh_token(client, form):
     _require_grant(client, protocol.REFRESH_TOKEN)
     token = _required(form, 'refresh_token')
     status, values = oidc_db.rotate_refresh(
-        pecan.request.db, pecan.request.context, token, client.id, _now())
+        pecan.request.db, pecan.request.context, token, client.id,
+        settings.now())
     if status == oidc_db.REUSED:
         # A rotated refresh token used again: one of the two users of it
         # is not the client (Security BCP 4.14.2); the grant ends.
@@ -656,7 +650,7 @@ class RevokeController(object):
         form, client = _authenticated_form()
         token = _required(form, 'token')
         if oidc_db.revoke_refresh(pecan.request.db, pecan.request.context,
-                                  token, client.id, _now(),
+                                  token, client.id, settings.now(),
                                   _token_lifetime()):
             return {}
         try:
@@ -685,7 +679,7 @@ class OidcController(object):
 
     @index.when(method='GET', template='json')
     def index_get(self):
-        return discovery_document(_issuer())
+        return discovery_document(settings.issuer())
 
     jwks = JwksController()
     authorize = AuthorizeController()
