@@ -13,10 +13,16 @@ decided.  From the outside in:
    400 for a malformed header);
 7. the request guard (:mod:`svc_common.api.request_guard`): URL and body
    checks that no endpoint may skip, and the one parse of a JSON body;
-8. authentication: keystonemiddleware ``auth_token`` or ``noauth``, skipped
-   only for the version document ``GET /``, the OpenAPI document
-   ``GET /v1/openapi.json`` and the service's ``public_paths`` (protocol
-   endpoints that authenticate their callers themselves);
+8. authentication, skipped only for the version document ``GET /``, the
+   OpenAPI document ``GET /v1/openapi.json`` and the service's
+   ``public_paths`` (protocol endpoints that authenticate their callers
+   themselves; behind keystonemiddleware they never see a client's
+   identity headers).  Elsewhere a request without ``X-Auth-Token`` is
+   first shown to the service's ``session_auth`` authenticator, if it
+   has one: a user id it answers reaches the application as the only
+   identity (every identity header the client sent removed, no project,
+   no roles); otherwise, and for every request with a token,
+   keystonemiddleware ``auth_token`` or ``noauth`` decides;
 9. the pecan application (handler arguments from the URL path only), whose
    hooks build the request context.
 """
@@ -36,6 +42,7 @@ import webob.exc
 from svc_common.api import hooks
 from svc_common.api import openapi
 from svc_common.api import request_guard
+from svc_common.api import routes
 from svc_common import context
 from svc_common import errors
 
@@ -57,19 +64,91 @@ class _PathSwitch(object):
         return app(environ, start_response)
 
 
-def _auth_middleware(app, conf, spec):
+#: The identity headers of a request, as WSGI environ keys: those
+#: keystonemiddleware sets (and removes from what a client sends), for the
+#: user and for a service token, their deprecated names, those
+#: oslo.context reads, and the ``noauth`` ``X-System-Scope``.
+IDENTITY_ENVIRON_KEYS = tuple(sorted(
+    ['HTTP_X%s_%s' % (prefix, name)
+     for prefix in ('', '_SERVICE')
+     for name in ('DOMAIN_ID', 'DOMAIN_NAME', 'PROJECT_ID', 'PROJECT_NAME',
+                  'PROJECT_DOMAIN_ID', 'PROJECT_DOMAIN_NAME', 'USER_ID',
+                  'USER_NAME', 'USER_DOMAIN_ID', 'USER_DOMAIN_NAME',
+                  'ROLES', 'IDENTITY_STATUS', 'SYSTEM_SCOPE')] +
+    ['HTTP_X_SERVICE_CATALOG', 'HTTP_X_IS_ADMIN_PROJECT',
+     'HTTP_OPENSTACK_SYSTEM_SCOPE', 'HTTP_X_ROLE', 'HTTP_X_USER',
+     'HTTP_X_TENANT_ID', 'HTTP_X_TENANT_NAME', 'HTTP_X_TENANT',
+     'HTTP_X_STORAGE_TOKEN', 'HTTP_X_SERVICE_TOKEN']))
+
+#: Set in the environ of a request that ``session_auth`` authenticated.
+SESSION_AUTH_KEY = 'svc_common.session_auth'
+
+
+def remove_identity_headers(environ):
+    """Remove every identity header a client may have sent."""
+    for key in IDENTITY_ENVIRON_KEYS:
+        environ.pop(key, None)
+
+
+class _WithoutIdentity(object):
+    """Hand an application a request without identity headers."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        remove_identity_headers(environ)
+        return self.application(environ, start_response)
+
+
+class _SessionAuth(object):
+    """A request without ``X-Auth-Token`` that ``authenticate`` answers
+    a user id for goes to ``application`` as that user alone; any other
+    to ``fallback`` (keystonemiddleware or ``noauth``)."""
+
+    def __init__(self, application, fallback, authenticate):
+        self.application = application
+        self.fallback = fallback
+        self.authenticate = authenticate
+
+    def __call__(self, environ, start_response):
+        # X-Storage-Token is a token to keystonemiddleware too.
+        if not (environ.get('HTTP_X_AUTH_TOKEN') or
+                environ.get('HTTP_X_STORAGE_TOKEN')):
+            user_id = self.authenticate(environ)
+            if user_id:
+                remove_identity_headers(environ)
+                environ.update({
+                    'HTTP_X_USER_ID': user_id,
+                    'HTTP_X_IDENTITY_STATUS': 'Confirmed',
+                    # oslo.context takes a request without this header
+                    # for one of the admin project.
+                    'HTTP_X_IS_ADMIN_PROJECT': 'False',
+                    SESSION_AUTH_KEY: True})
+                return self.application(environ, start_response)
+        return self.fallback(environ, start_response)
+
+
+def _auth_middleware(app, conf, spec, db):
     if conf.api.auth_strategy == 'noauth':
         authenticated = context.NoAuthMiddleware(app)
+        public_app = app
     else:
         authenticated = auth_token.AuthProtocol(
             app, {'oslo_config_config': conf})
+        # keystonemiddleware removes the identity headers a client sends;
+        # where it does not run, they go too.
+        public_app = _WithoutIdentity(app)
+    authenticate = spec.authenticator(conf, db)
+    if authenticate is not None:
+        authenticated = _SessionAuth(app, authenticated, authenticate)
     # The version document is public, as in every OpenStack service, and
     # so is the description of the API.
     # A service's own protocol endpoints authenticate their callers
     # themselves (ServiceSpec.public_paths).
-    public = {path: app for path in spec.public_paths}
+    public = {path: public_app for path in spec.public_paths}
     return _PathSwitch(authenticated, dict(public, **{
-        '': app, '/': app, openapi.DOCUMENT_PATH: app}))
+        '': public_app, '/': public_app, openapi.DOCUMENT_PATH: public_app}))
 
 
 class _Microversion(object):
@@ -177,6 +256,16 @@ class _PathArgumentsPecan(pecan.Pecan):
     path with too few parts is a 404, as one with too many already is.
     """
 
+    def __init__(self, root, *args, **kwargs):
+        super().__init__(root, *args, **kwargs)
+        self.router = routes.Router(root)
+
+    def route(self, req, node, path):
+        """The handler of ``path`` from :class:`routes.Router`'s table,
+        and the path parameters to pass it."""
+        found, values = self.router.match(req.method, path)
+        return getattr(found.controller, found.name), values
+
     def get_args(self, state, all_params, remainder, argspec, im_self):
         args, varargs, kwargs = super().get_args(
             state, {}, remainder, argspec, im_self)
@@ -225,7 +314,7 @@ def deploy(spec, conf, enforcer, db, notifier=None, root=None):
         own (tests use it to look at what handlers receive).
     """
     app = pecan_app(spec, conf, enforcer, db, notifier, root)
-    app = _auth_middleware(app, conf, spec)
+    app = _auth_middleware(app, conf, spec, db)
     app = _request_guard(app, conf, spec)
     app = _microversion_middleware(app, spec)
     app = errors.JsonErrorMiddleware(app, spec.namespace)

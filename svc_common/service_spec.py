@@ -47,6 +47,25 @@ class ServiceSpec:
     #: (RFC 6749 token endpoints); see
     #: :mod:`svc_common.api.request_guard`.
     form_paths: typing.Tuple[str, ...] = ()
+    #: A second way to authenticate a request that carries no
+    #: ``X-Auth-Token``: a module (within the package) whose
+    #: ``build_authenticator(conf, db)`` returns ``authenticate(environ)``,
+    #: or such a ``build_authenticator`` itself.  ``authenticate`` answers
+    #: the user id the request proves (e.g. with a session cookie of the
+    #: service's own) or None, and may raise an
+    #: :class:`svc_common.errors.ApiError` to refuse the request.  See
+    #: :mod:`svc_common.deploy` (step 8).
+    session_auth: typing.Union[str, typing.Callable, None] = None
+
+    def authenticator(self, conf, db):
+        """The ``authenticate(environ)`` of :attr:`session_auth`, or
+        None when the service has none."""
+        if not self.session_auth:
+            return None
+        build = self.session_auth
+        if isinstance(build, str):
+            build = self.module(build).build_authenticator
+        return build(conf, db)
 
     def module(self, name):
         """Import a module of the service package, e.g. ``conf``."""
