@@ -27,6 +27,7 @@ import urllib.parse
 import uuid
 import weakref
 
+from oslo_db import exception as db_exc
 import pecan
 
 from federation_proxy.api import login
@@ -35,6 +36,8 @@ from federation_proxy.api import vo_access
 from federation_proxy.db import communities
 from federation_proxy.db import oidc as oidc_db
 from federation_proxy import entitlements
+from federation_proxy import login as login_flow
+from federation_proxy.oidc import device
 from federation_proxy.oidc import endpoints
 from federation_proxy.oidc import keys
 from federation_proxy.oidc import protocol
@@ -269,6 +272,8 @@ def discovery_document(issuer):
         'jwks_uri': issuer + endpoints.JWKS,
         'introspection_endpoint': issuer + endpoints.INTROSPECT,
         'revocation_endpoint': issuer + endpoints.REVOKE,
+        'device_authorization_endpoint':
+            issuer + endpoints.DEVICE_AUTHORIZATION,
         'response_types_supported': ['code'],
         'response_modes_supported': ['query'],
         'grant_types_supported': list(protocol.GRANT_TYPES),
@@ -544,9 +549,46 @@ def _client_credentials(client, form):
     return _issue(client, None, scope)
 
 
+#: The descriptions of the token endpoint's device-grant refusals
+#: (RFC 8628 3.5); the outcome is the error code.
+_DEVICE_REFUSALS = {
+    device.AUTHORIZATION_PENDING: 'The person has not approved the '
+                                  'request yet; poll again after the '
+                                  'interval.',
+    device.SLOW_DOWN: 'Polled too soon; wait 5 seconds more between '
+                      'polls from now on.',
+    device.ACCESS_DENIED: 'The person denied the request.',
+    device.EXPIRED_TOKEN: 'The device code has expired; start again.',
+}
+
+
+def _device_code(client, form):
+    _require_grant(client, protocol.DEVICE_CODE)
+    code = _required(form, 'device_code')
+    outcome, record = oidc_db.poll_device_code(
+        pecan.request.db, pecan.request.context, code, client.id,
+        settings.now())
+    if outcome == device.REPLAYED:
+        # As for a replayed authorization code: whoever replays it may
+        # have stolen it; what its first use obtained is revoked.
+        _revoke_grant(client.id, record.user_id, record.device_code_hash)
+        raise _refused_grant('The device code was used already; the '
+                             'tokens issued for it are revoked.')
+    if outcome in _DEVICE_REFUSALS:
+        raise protocol.OAuthError(outcome, _DEVICE_REFUSALS[outcome])
+    if outcome != device.ISSUE:
+        raise _refused_grant('Unknown or foreign device code.')
+    if not _person_exists(record.user_id):
+        raise _refused_grant('The person no longer exists.')
+    return _issue(client, record.user_id, record.scope.split(),
+                  refresh=protocol.REFRESH_TOKEN in client.grant_types,
+                  grant_hash=record.device_code_hash)
+
+
 _GRANTS = {protocol.AUTHORIZATION_CODE: _authorization_code,
            protocol.REFRESH_TOKEN: _refresh_token,
-           protocol.CLIENT_CREDENTIALS: _client_credentials}
+           protocol.CLIENT_CREDENTIALS: _client_credentials,
+           protocol.DEVICE_CODE: _device_code}
 
 
 class TokenController(object):
@@ -664,6 +706,204 @@ class RevokeController(object):
         return {}
 
 
+# -- device authorization (RFC 8628) -----------------------------------------
+
+#: Wrong user codes entered, per person, in this process.
+_USER_CODE_ATTEMPTS = device.AttemptLimiter()
+
+#: Tries at drawing a user code that no pending request has.
+_USER_CODE_DRAWS = 5
+
+
+def _new_device_request(client, scope):
+    """Keep a new device authorization request; ``(device code, user
+    code)``."""
+    conf = settings.conf()
+    device_code = protocol.new_secret()
+    expires = settings.now() + datetime.timedelta(
+        seconds=conf.device_code_lifetime)
+    for _attempt in range(_USER_CODE_DRAWS):
+        user_code = device.new_user_code()
+        try:
+            oidc_db.create_device_code(
+                pecan.request.db, pecan.request.context, device_code,
+                user_code, client.id, ' '.join(scope),
+                conf.device_poll_interval, expires)
+            return device_code, user_code
+        except db_exc.DBDuplicateEntry:
+            continue
+    raise protocol.OAuthError('temporarily_unavailable', 'No free user '
+                              'code; try again.', 503)
+
+
+class DeviceAuthorizationController(object):
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_DEVICE_AUTHORIZATION, method='POST',
+        body=schema.DEVICE_AUTHORIZATION_REQUEST, media_type=FORM,
+        errors=(401, 503),
+        summary='Device authorization endpoint (RFC 8628): a device code '
+                'for the client to poll the token endpoint with, and a '
+                'user code for the person to enter at the verification '
+                'URI. The client authenticates as at the token endpoint '
+                '(a public client sends its client_id).')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='POST', template='json')
+    @_oauth_errors
+    def index_post(self):
+        pecan.response.headers['Cache-Control'] = 'no-store'
+        form, client = _authenticated_form()
+        _require_grant(client, protocol.DEVICE_CODE)
+        scope = protocol.granted_scope(form.get('scope'), client.scopes,
+                                       default=client.scopes)
+        device_code, user_code = _new_device_request(client, scope)
+        uri = settings.issuer() + endpoints.DEVICE
+        shown = device.display(user_code)
+        conf = settings.conf()
+        return {'device_code': device_code, 'user_code': shown,
+                'verification_uri': uri,
+                'verification_uri_complete': uri + '?' +
+                urllib.parse.urlencode({'user_code': shown}),
+                'expires_in': conf.device_code_lifetime,
+                'interval': conf.device_poll_interval}
+
+
+def _session_person():
+    """``(person id, CSRF token)`` of the request's proxy session.
+
+    :raises errors.ApiError: 401 ``login_required`` without a valid
+        session.
+    """
+    person = login.session_user()
+    if person is None:
+        raise errors.ApiError(
+            'Log in to the proxy first (GET %s/v1/login?idp=<your IdP>), '
+            'then open this page again.' % settings.issuer(),
+            code='login_required', status=401)
+    session = pecan.request.cookies.get(login_flow.SESSION_COOKIE)
+    return person, device.csrf_token(settings.conf().secret_key, session)
+
+
+def _pending_request(person, typed):
+    """The pending request of the user code ``typed``.
+
+    :raises errors.ApiError: 429 when ``person`` entered too many wrong
+        codes lately; 404 for a code of no pending request (counted as
+        a wrong code).
+    """
+    now = time.monotonic()
+    if not _USER_CODE_ATTEMPTS.allowed(person, now):
+        raise errors.ApiError('Too many wrong user codes; wait a few '
+                              'minutes.', code='too_many_attempts',
+                              status=429)
+    user_code = device.normalise(typed)
+    record = None if user_code is None else oidc_db.find_device_code(
+        pecan.request.db, pecan.request.context, user_code,
+        settings.now())
+    if record is None:
+        if user_code is not None:
+            _USER_CODE_ATTEMPTS.failed(person, now)
+        raise errors.NotFound('No pending request has this user code '
+                              '(mistyped, used or expired).',
+                              code='user_code_not_found')
+    return user_code, record
+
+
+def _same_origin():
+    """A browser's POST must come from the proxy's own pages: an
+    ``Origin`` header (every browser sends one with a form POST) must be
+    the issuer's origin."""
+    origin = pecan.request.headers.get('Origin')
+    if origin is None:
+        return True
+    issuer = urllib.parse.urlsplit(settings.issuer())
+    return origin == '%s://%s' % (issuer.scheme, issuer.netloc)
+
+
+class DeviceDecisionController(object):
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_DEVICE_DECISION, method='POST',
+        body=schema.DEVICE_DECISION_REQUEST, media_type=FORM,
+        errors=(401, 403, 404, 429),
+        summary='The person of the proxy session approves or denies the '
+                'device authorization request of a user code. The form '
+                'carries the csrf_token of GET /oidc/device.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='POST', template='json')
+    def index_post(self):
+        pecan.response.headers['Cache-Control'] = 'no-store'
+        person, expected = _session_person()
+        form = pecan.request.environ.get(request_guard.FORM_BODY_KEY)
+        if form is None:
+            raise errors.BadRequest('The body must be %s form fields.'
+                                    % FORM, code='invalid_request')
+        if not _same_origin() or not device.same_csrf_token(
+                expected, form.get('csrf_token')):
+            raise errors.Forbidden('The form does not come from this '
+                                   'session\'s verification page.',
+                                   code='csrf_refused')
+        action = form.get('action')
+        if action not in ('approve', 'deny'):
+            raise errors.BadRequest('action is approve or deny.',
+                                    code='invalid_request', field='action')
+        user_code, _record = _pending_request(person,
+                                              form.get('user_code'))
+        if not oidc_db.decide_device_code(
+                pecan.request.db, pecan.request.context, user_code, person,
+                action == 'approve', settings.now()):
+            raise errors.NotFound('The request was decided or expired '
+                                  'meanwhile.', code='user_code_not_found')
+        return {'user_code': device.display(user_code),
+                'approved': action == 'approve'}
+
+
+class DeviceController(object):
+    """``/oidc/device``: the verification URI of RFC 8628."""
+
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_DEVICE, method='GET',
+        query=schema.DEVICE_QUERY, errors=(401, 404, 429),
+        summary='Verification page of the device authorization grant, '
+                'for the person logged in to the proxy (session cookie): '
+                'what the request of user_code asks (client, scope) and '
+                'the csrf_token to approve or deny it with POST '
+                '/oidc/device/decision. Without user_code, only the '
+                'csrf_token.')}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='GET', template='json')
+    def index_get(self):
+        pecan.response.headers['Cache-Control'] = 'no-store'
+        person, csrf = _session_person()
+        answer = {'user_code': None, 'client_id': None,
+                  'client_name': None, 'scope': None, 'user_id': person,
+                  'csrf_token': csrf, 'decision_uri':
+                  settings.issuer() + endpoints.DEVICE_DECISION}
+        typed = pecan.request.GET.get('user_code')
+        if typed:
+            user_code, record = _pending_request(person, typed)
+            client = oidc_db.find_client(pecan.request.db,
+                                         pecan.request.context,
+                                         record.client_id)
+            answer.update(user_code=device.display(user_code),
+                          client_id=record.client_id,
+                          client_name=client.name if client else None,
+                          scope=record.scope)
+        return answer
+
+    decision = DeviceDecisionController()
+
+
 class OidcController(object):
     """``/oidc``: the provider's protocol endpoints; ``GET /oidc`` is the
     discovery document too."""
@@ -687,6 +927,8 @@ class OidcController(object):
     userinfo = UserinfoController()
     introspect = IntrospectController()
     revoke = RevokeController()
+    device_authorization = DeviceAuthorizationController()
+    device = DeviceController()
 
 
 def wire(root_class):

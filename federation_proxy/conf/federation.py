@@ -55,6 +55,18 @@ def _opts():
         cfg.IntOpt(
             'authorization_code_lifetime', default=60, min=10, max=600,
             help='Seconds an authorization code can be exchanged.'),
+        cfg.IntOpt(
+            'device_code_lifetime', default=600, min=60, max=3600,
+            help='Seconds a device authorization request (RFC 8628: '
+                 'command-line logins) waits for the person to enter the '
+                 'user code and approve, and for the client to collect '
+                 'its tokens.'),
+        cfg.IntOpt(
+            'device_poll_interval', default=5, min=1, max=60,
+            help='Seconds a command-line client must wait between two '
+                 'polls of the token endpoint during a device '
+                 'authorization; a client that polls faster is told '
+                 'slow_down and must wait 5 seconds more.'),
     ]
 
 

@@ -9,7 +9,8 @@ one role of one person in one group.  ``vo_id`` is kept on every row that
 belongs to a VO, so that a VO manager's reach is one equality.
 
 Secrets are never stored: client secrets, invitation tokens, authorization
-codes and refresh tokens are kept as SHA-256 hashes.
+codes, refresh tokens, device codes and user codes are kept as SHA-256
+hashes.
 """
 
 import sqlalchemy as sa
@@ -247,4 +248,27 @@ class LoginRequest(Base):
     code_verifier = sa.Column(sa.String(128), nullable=False)
     # The person the new identity is linked to, for a link request.
     link_user_id = sa.Column(sa.String(64), nullable=True)
+    expires_at = sa.Column(sa.DateTime, nullable=False, index=True)
+
+
+class DeviceCode(Base):
+    """A device authorization request (RFC 8628): the hashes of its
+    device code (the client's secret) and user code (what the person
+    types), pending until the person approves or denies it, used once."""
+
+    __tablename__ = 'device_codes'
+    __table_args__ = (sa.UniqueConstraint(
+        'user_code_hash', name='uniq_device_codes0user_code_hash'),)
+
+    device_code_hash = sa.Column(sa.String(64), primary_key=True)
+    user_code_hash = sa.Column(sa.String(64), nullable=False)
+    client_id = sa.Column(sa.String(64), nullable=False)
+    scope = sa.Column(sa.String(255), nullable=False)
+    # pending, approved, denied, used
+    status = sa.Column(sa.String(16), nullable=False)
+    # The person who approved or denied it.
+    user_id = sa.Column(sa.String(64), nullable=True)
+    # Seconds the client must wait between polls (grows on slow_down).
+    interval = sa.Column(sa.Integer, nullable=False)
+    last_polled_at = sa.Column(sa.DateTime, nullable=True)
     expires_at = sa.Column(sa.DateTime, nullable=False, index=True)

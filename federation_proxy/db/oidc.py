@@ -1,6 +1,6 @@
 """What the OIDC provider keeps: signing keys, relying-party clients (as
-the provider reads them), authorization codes, refresh tokens and revoked
-access tokens.
+the provider reads them), authorization codes, device authorization
+requests (RFC 8628), refresh tokens and revoked access tokens.
 
 Secrets are stored as SHA-256 hashes (:func:`communities.token_hash`).
 Single use is enforced by the database, not by a read then a write: an
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from federation_proxy.db import communities
 from federation_proxy.db import models
+from federation_proxy.oidc import device
 from federation_proxy.oidc import keys
 from federation_proxy.oidc import tokens
 
@@ -171,6 +172,108 @@ def redeem_code(db, ctx, code, client_id, now):
         return OK, record
 
 
+# -- device authorization (RFC 8628) -----------------------------------------
+
+#: A device authorization request as stored.
+DeviceRecord = collections.namedtuple(
+    'DeviceRecord', 'device_code_hash client_id scope status user_id '
+    'interval expires_at')
+
+
+def _device_record(row):
+    return DeviceRecord(row.device_code_hash, row.client_id, row.scope,
+                        row.status, row.user_id, row.interval,
+                        row.expires_at)
+
+
+def create_device_code(db, ctx, device_code, user_code, client_id, scope,
+                       interval, expires_at):
+    """Keep a new device authorization request (pending).
+
+    :raises oslo_db.exception.DBDuplicateEntry: the user code is taken
+        (the caller draws another).
+    """
+    with db.writer.using(ctx) as session:
+        session.add(models.DeviceCode(
+            device_code_hash=communities.token_hash(device_code),
+            user_code_hash=communities.token_hash(user_code),
+            client_id=client_id, scope=scope, status=device.PENDING,
+            interval=interval, expires_at=expires_at))
+
+
+def find_device_code(db, ctx, user_code, now):
+    """The pending, unexpired request of ``user_code`` (normalised), as
+    a :class:`DeviceRecord`, or None."""
+    table = models.DeviceCode
+    with db.reader.using(ctx) as session:
+        row = session.scalars(sa.select(table).where(
+            table.user_code_hash == communities.token_hash(user_code),
+            table.status == device.PENDING,
+            table.expires_at > now)).first()
+        return None if row is None else _device_record(row)
+
+
+def decide_device_code(db, ctx, user_code, user_id, approved, now):
+    """The person ``user_id`` approves (or denies) the pending request of
+    ``user_code``; False when there is no such pending, unexpired
+    request (another decision came first, or it expired)."""
+    table = models.DeviceCode
+    with db.writer.using(ctx) as session:
+        decided = session.execute(sa.update(table).where(
+            table.user_code_hash == communities.token_hash(user_code),
+            table.status == device.PENDING,
+            table.expires_at > now).values(
+                status=device.APPROVED if approved else device.DENIED,
+                user_id=user_id)).rowcount
+        if decided == 1:
+            communities.audit(session, ctx.user_id or user_id,
+                              'approve' if approved else 'deny',
+                              'device_authorization', user_id,
+                              client_id=session.scalars(
+                                  sa.select(table.client_id).where(
+                                      table.user_code_hash ==
+                                      communities.token_hash(user_code))
+                              ).first())
+        return decided == 1
+
+
+def poll_device_code(db, ctx, device_code, client_id, now):
+    """A poll of the token endpoint with ``device_code``.
+
+    :returns: ``(outcome, DeviceRecord or None)``: the outcome of
+        :func:`device.poll_outcome`, or :data:`UNKNOWN` /
+        :data:`OTHER_CLIENT` (no record then).  :data:`device.ISSUE` is
+        returned to exactly one poll: the code is marked used by an
+        ``UPDATE ... WHERE status = 'approved'`` whose row count says
+        which of two concurrent polls won; the other sees
+        :data:`device.REPLAYED`.
+    """
+    digest = communities.token_hash(device_code)
+    table = models.DeviceCode
+    with db.writer.using(ctx) as session:
+        row = session.get(table, digest)
+        if row is None:
+            return UNKNOWN, None
+        if row.client_id != client_id:
+            return OTHER_CLIENT, None
+        polled_ago = (None if row.last_polled_at is None else
+                      (now - row.last_polled_at).total_seconds())
+        outcome = device.poll_outcome(row.status, row.expires_at <= now,
+                                      polled_ago, row.interval)
+        record = _device_record(row)
+        values = {'last_polled_at': now}
+        if outcome == device.SLOW_DOWN:
+            values['interval'] = row.interval + device.SLOW_DOWN_SECONDS
+        if outcome == device.ISSUE:
+            values['status'] = device.USED
+        changed = session.execute(sa.update(table).where(
+            table.device_code_hash == digest,
+            table.status == record.status).values(**values)).rowcount
+        if outcome == device.ISSUE and changed != 1:
+            return device.REPLAYED, record
+        return outcome, record
+
+
 # -- refresh tokens and revocation -------------------------------------------
 
 def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at):
@@ -265,7 +368,7 @@ def purge_expired(db, ctx, now):
     count = 0
     with db.writer.using(ctx) as session:
         for model in (models.AuthorizationCode, models.RefreshToken,
-                      models.RevokedToken):
+                      models.RevokedToken, models.DeviceCode):
             count += session.execute(sa.delete(model).where(
                 model.expires_at < now)).rowcount
     return count

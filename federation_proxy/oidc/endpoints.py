@@ -12,6 +12,12 @@ Every path here but the authorization endpoint needs no Keystone token
 (``ServiceSpec.public_paths``): a client authenticates itself with its
 secret, a bearer with its access token.  The token, introspection and
 revocation endpoints take form bodies (``ServiceSpec.form_paths``).
+
+The device authorization grant (RFC 8628) adds the device authorization
+endpoint (form, authenticated client), the verification page ``GET
+/oidc/device`` and its form ``POST /oidc/device/decision``: those two
+authenticate the person with the proxy's session cookie (a login through
+an upstream IdP), not with a Keystone token.
 """
 
 WELL_KNOWN = '/.well-known'
@@ -23,7 +29,12 @@ TOKEN = '/oidc/token'
 USERINFO = '/oidc/userinfo'
 INTROSPECT = '/oidc/introspect'
 REVOKE = '/oidc/revoke'
+DEVICE_AUTHORIZATION = '/oidc/device_authorization'
+DEVICE = '/oidc/device'
+DEVICE_DECISION = '/oidc/device/decision'
 
 PUBLIC_PATHS = (WELL_KNOWN, DISCOVERY, OIDC, JWKS, TOKEN, USERINFO,
-                INTROSPECT, REVOKE)
-FORM_PATHS = (TOKEN, INTROSPECT, REVOKE)
+                INTROSPECT, REVOKE, DEVICE_AUTHORIZATION, DEVICE,
+                DEVICE_DECISION)
+FORM_PATHS = (TOKEN, INTROSPECT, REVOKE, DEVICE_AUTHORIZATION,
+              DEVICE_DECISION)

@@ -22,7 +22,10 @@ from authlib.oauth2.rfc7636 import challenge
 AUTHORIZATION_CODE = 'authorization_code'
 REFRESH_TOKEN = 'refresh_token'
 CLIENT_CREDENTIALS = 'client_credentials'
-GRANT_TYPES = (AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS)
+#: RFC 8628 3.4.
+DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
+GRANT_TYPES = (AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS,
+               DEVICE_CODE)
 
 S256 = 'S256'
 

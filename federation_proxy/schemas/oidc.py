@@ -13,8 +13,10 @@ TOKEN_REQUEST = {
     'type': 'object',
     'properties': {
         'grant_type': {'type': 'string', 'enum': [
-            'authorization_code', 'refresh_token', 'client_credentials']},
+            'authorization_code', 'refresh_token', 'client_credentials',
+            'urn:ietf:params:oauth:grant-type:device_code']},
         'code': _FIELD, 'redirect_uri': _FIELD, 'code_verifier': _FIELD,
+        'device_code': _FIELD,
         'refresh_token': _FIELD, 'scope': _FIELD, 'client_id': _FIELD,
         'client_secret': _FIELD,
     },
@@ -30,6 +32,27 @@ TOKEN_HANDLE_REQUEST = {
         'client_id': _FIELD, 'client_secret': _FIELD,
     },
     'required': ['token'],
+}
+
+DEVICE_AUTHORIZATION_REQUEST = {
+    'type': 'object',
+    'properties': {'client_id': _FIELD, 'client_secret': _FIELD,
+                   'scope': _FIELD},
+}
+
+DEVICE_QUERY = {
+    'type': 'object',
+    'properties': {'user_code': {'type': 'string', 'maxLength': 32}},
+}
+
+DEVICE_DECISION_REQUEST = {
+    'type': 'object',
+    'properties': {
+        'user_code': {'type': 'string', 'maxLength': 32},
+        'action': {'type': 'string', 'enum': ['approve', 'deny']},
+        'csrf_token': {'type': 'string', 'maxLength': 128},
+    },
+    'required': ['user_code', 'action', 'csrf_token'],
 }
 
 AUTHORIZE_QUERY = {
@@ -54,6 +77,30 @@ RESPONSE_TOKEN = rt.obj({
     'refresh_token': {'type': 'string'},
     'id_token': {'type': 'string'},
 }, optional=('refresh_token', 'id_token'))
+
+RESPONSE_DEVICE_AUTHORIZATION = rt.obj({
+    'device_code': {'type': 'string'},
+    'user_code': {'type': 'string'},
+    'verification_uri': {'type': 'string'},
+    'verification_uri_complete': {'type': 'string'},
+    'expires_in': {'type': 'integer'},
+    'interval': {'type': 'integer'},
+})
+
+RESPONSE_DEVICE = rt.obj({
+    'user_code': {'type': ['string', 'null']},
+    'client_id': {'type': ['string', 'null']},
+    'client_name': {'type': ['string', 'null']},
+    'scope': {'type': ['string', 'null']},
+    'user_id': {'type': 'string'},
+    'csrf_token': {'type': 'string'},
+    'decision_uri': {'type': 'string'},
+})
+
+RESPONSE_DEVICE_DECISION = rt.obj({
+    'user_code': {'type': 'string'},
+    'approved': {'type': 'boolean'},
+})
 
 RESPONSE_INTROSPECTION = {
     'type': 'object',
@@ -101,6 +148,7 @@ RESPONSE_DISCOVERY = {
         'jwks_uri': {'type': 'string'},
         'introspection_endpoint': {'type': 'string'},
         'revocation_endpoint': {'type': 'string'},
+        'device_authorization_endpoint': {'type': 'string'},
         'response_types_supported': _STRINGS,
         'subject_types_supported': _STRINGS,
         'id_token_signing_alg_values_supported': _STRINGS,
