@@ -23,8 +23,9 @@ decided.  From the outside in:
    identity (every identity header the client sent removed, no project,
    no roles); otherwise, and for every request with a token,
    keystonemiddleware ``auth_token`` or ``noauth`` decides;
-9. the pecan application (handler arguments from the URL path only), whose
-   hooks build the request context.
+9. the pecan application, routed by the table that the OpenAPI document
+   is built from (:class:`svc_common.api.routes.Router`), with handler
+   arguments from the URL path only; its hooks build the request context.
 """
 
 import inspect
@@ -42,6 +43,7 @@ import webob.exc
 from svc_common.api import hooks
 from svc_common.api import openapi
 from svc_common.api import request_guard
+from svc_common.api import routes
 from svc_common.api import routes
 from svc_common import context
 from svc_common import errors
@@ -255,6 +257,16 @@ class _PathArgumentsPecan(pecan.Pecan):
     (a 500).  Here a handler gets the path's parts and nothing else; a
     path with too few parts is a 404, as one with too many already is.
     """
+
+    def __init__(self, root, *args, **kwargs):
+        super().__init__(root, *args, **kwargs)
+        self.router = routes.Router(root)
+
+    def route(self, req, node, path):
+        """The handler of ``path`` from :class:`routes.Router`'s table,
+        and the path parameters to pass it."""
+        found, values = self.router.match(req.method, path)
+        return getattr(found.controller, found.name), values
 
     def __init__(self, root, *args, **kwargs):
         super().__init__(root, *args, **kwargs)

@@ -14,7 +14,9 @@ as pecan routes them:
   ``/v1/projects/{project_id}/usage``);
 * a plain controller answers on its own path through its ``index``; which
   methods ``index`` answers (``index.when(method=...)``) pecan keeps to
-  itself, so the controller's declarations say it.
+  itself, so the controller's declarations say it.  Other exposed
+  methods of a plain controller are not routes (:class:`Router` does not
+  serve them).
 
 Path parameters are named after the handler's arguments.
 """
@@ -23,6 +25,7 @@ import inspect
 
 from pecan import rest
 import pecan.util
+import webob.exc
 
 #: RestController handlers and the HTTP method each answers.
 REST_HANDLERS = (('get_all', 'GET'), ('get_one', 'GET'), ('post', 'POST'),
@@ -116,3 +119,99 @@ def walk(controller, path='', parent_args=0, seen=None):
             found.extend(walk(child, '%s/%s' % (path, name), parent_args,
                               seen))
     return found
+
+
+class _Node(object):
+    """One path part of the dispatch tree."""
+
+    __slots__ = ('literal', 'parameter', 'handlers', 'index')
+
+    def __init__(self):
+        self.literal = {}
+        self.parameter = None
+        #: ``{HTTP method: Route}`` of a RestController's handlers here.
+        self.handlers = {}
+        #: The Route of a plain controller's ``index`` here, or None.
+        self.index = None
+
+
+def _parts(path):
+    """The parts of ``path``, without one trailing slash; None when a
+    part is empty (``//``), which no route has."""
+    parts = path.split('/')[1:]
+    if parts and not parts[-1]:
+        parts.pop()
+    if not all(parts):
+        return None
+    return parts
+
+
+class Router(object):
+    """Dispatch requests by the routes :func:`walk` reads.
+
+    The same table that the OpenAPI document is built from decides which
+    handler answers a request, so that a route cannot be served without
+    being documented nor documented without being served.  It also
+    spares every request pecan's walk through the controller tree, which
+    asks Python for the signature of five or six methods per request.
+
+    A path part matches a literal part before a parameter, and a literal
+    that leads nowhere falls back to the parameter.  One trailing ``/`` is
+    ignored; an empty part inside the path (``//``) matches nothing.
+    ``HEAD`` is a method like any other: no route declares it, so it is a
+    405, as it was with pecan's own routing.
+    """
+
+    def __init__(self, root):
+        self.root = _Node()
+        for route in walk(root):
+            node = self.root
+            for part in _parts(route.path):
+                if part.startswith('{') and part.endswith('}'):
+                    if node.parameter is None:
+                        node.parameter = _Node()
+                    node = node.parameter
+                else:
+                    node = node.literal.setdefault(part, _Node())
+            if route.method is None:
+                node.index = route
+            else:
+                node.handlers[route.method] = route
+
+    def _find(self, node, parts, start, values):
+        if start == len(parts):
+            if node.handlers or node.index is not None:
+                return node
+            return None
+        part = parts[start]
+        child = node.literal.get(part)
+        if child is not None:
+            found = self._find(child, parts, start + 1, values)
+            if found is not None:
+                return found
+        if node.parameter is not None:
+            values.append(part)
+            found = self._find(node.parameter, parts, start + 1, values)
+            if found is not None:
+                return found
+            values.pop()
+        return None
+
+    def match(self, method, path):
+        """``(Route, [path parameter values])``; raises ``HTTPNotFound``
+        for a path no route has and ``HTTPMethodNotAllowed`` (with the
+        ``Allow`` header) for a method the path does not answer."""
+        values = []
+        parts = _parts(path)
+        node = None
+        if parts is not None:
+            node = self._find(self.root, parts, 0, values)
+        if node is None:
+            raise webob.exc.HTTPNotFound()
+        if node.index is not None:
+            return node.index, values
+        route = node.handlers.get(method)
+        if route is None:
+            raise webob.exc.HTTPMethodNotAllowed(
+                headers={'Allow': ', '.join(sorted(node.handlers))})
+        return route, values

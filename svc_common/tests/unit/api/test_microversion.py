@@ -15,17 +15,28 @@ SPEC = dataclasses.replace(service.SPEC, versions=('1.0', '1.2', '1.10'))
 HEADERS = {'X-User-Id': 'u', 'X-Roles': 'reader', 'X-Project-Id': 'p'}
 
 
-class _Root(object):
+class _Current(object):
     """Answers with what the accessor says about the request."""
 
     @pecan.expose('json')
-    def v1(self):
+    def index(self):
         return {'current': str(microversion.current()),
                 'at_least_1_2': microversion.is_at_least('1.2')}
 
+
+class _Newer(object):
+
     @pecan.expose('json')
-    def newer(self):
+    def index(self):
         return {'version': str(microversion.require('1.10'))}
+
+
+class _Root(object):
+    """``/v1`` and ``/newer``, plain controllers as the router reads
+    them (:mod:`svc_common.api.routes`)."""
+
+    v1 = _Current()
+    newer = _Newer()
 
 
 class _Request(object):
