@@ -20,6 +20,7 @@ tests compare it with the exact solver of
 :mod:`reaper_svc.strategies.exhaustive` on small clusters.
 """
 
+import functools
 import heapq
 
 from reaper_svc.strategies import base
@@ -100,14 +101,10 @@ class _Host(object):
             counts[index] -= 1
             lacking = [max(d - v, 0) for d, v in
                        zip(lacking, self.groups[index][0])]
-        free = list(self.free)
-        for index in picks:
-            free = [f + v for f, v in zip(free, self.groups[index][0])]
-        gain = rules.slots(free, need) - self.slots
-        used = min(gain, remaining)
-        waste = sum((f - (self.slots + used) * n) / n
-                    for f, n in zip(free, need)) / len(need)
-        return (len(picks) / used, waste), picks, gain
+        key, gain = _key(self.free, self.slots, need,
+                         [self.groups[index][0] for index in picks],
+                         remaining)
+        return key, picks, gain
 
     def take(self, picks):
         victims = []
@@ -120,24 +117,90 @@ class _Host(object):
         return victims
 
 
-def _bound(view_host, need, remaining):
-    """A key no option of the host can beat (see :meth:`_Host.option`),
-    computed without costing the host's candidates; None when the host
-    cannot hold one more server even with every candidate gone."""
-    now = rules.slots(view_host.free, need)
-    most = rules.slots(view_host.freeable(), need) - now
-    if most <= 0:
-        return None
-    # At least one victim for at most this many servers ...
-    used = min(remaining, most)
-    # ... and, for that ratio, one victim freeing at least the least any
-    # candidate frees, leaving at least this much unused.  Computed as
-    # option() computes waste, from integers no larger than its own, so
-    # that the floats compare the same way.  (Any option with more
-    # victims per server has a larger first member.)
-    waste = sum(max(f + v - (now + used) * n, 0) / n for f, v, n in
-                zip(view_host.free, view_host.smallest(), need)) / len(need)
-    return (1 / used, waste)
+#: How many victim counts _signature_bound tries for a host that needs
+#: several victims (its bound is looser, never wrong, past them).
+_MAX_TRIED = 16
+
+
+def _key(free, slots, need, vectors, remaining):
+    """``(key, gain)`` of taking victims of these ``vectors`` from a host
+    with ``free`` (holding ``slots`` of the request's servers): the key
+    is victims per server made room for, then capacity left unused, in
+    units of the request's flavor."""
+    free = list(free)
+    for vector in vectors:
+        free = [f + v for f, v in zip(free, vector)]
+    gain = rules.slots(free, need) - slots
+    used = min(gain, remaining)
+    waste = sum((f - (slots + used) * n) / n
+                for f, n in zip(free, need)) / len(need)
+    return (len(vectors) / used, waste), gain
+
+
+def _signatures(hosts):
+    """The view's hosts with candidates, by what decides their one-victim
+    option: ``[(free, kinds, [position])]``, where ``kinds`` are the
+    resource vectors of their candidates and positions ascend.  On a full
+    cloud thousands of hosts share a few dozen signatures."""
+    found = {}
+    for position, host in enumerate(hosts):
+        if host.groups:
+            kinds = tuple(sorted(vector for vector, _ids in host.groups))
+            found.setdefault((host.free, kinds), []).append(position)
+    return [(free, kinds, positions)
+            for (free, kinds), positions in found.items()]
+
+
+@functools.lru_cache(maxsize=4096)
+def _signature_bound(free, kinds, need, remaining):
+    """A key no option of a host of this signature can beat (see
+    :meth:`_Host.option`), computed without its candidate counts.
+
+    When one candidate covers what such a host lacks for one more
+    server, its option is one such victim, whatever the counts: the
+    bound is the least key of those victims.  Otherwise the option takes at
+    least two victims, each freeing at most the largest amount of each
+    class any candidate frees and at least the least one does."""
+    now = rules.slots(free, need)
+    lacking = [max(n * (now + 1) - f, 0) for f, n in zip(free, need)]
+    singles = [_key(free, now, need, [vector], remaining)[0]
+               for vector in kinds
+               if all(v >= d for v, d in zip(vector, lacking))]
+    if singles:
+        # The one _Host._option picks is one of them (the same one on
+        # a full cloud, where its ranking and the key's agree).
+        return min(singles)
+    largest = tuple(max(column) for column in zip(*kinds))
+    smallest = tuple(min(column) for column in zip(*kinds))
+    # Each victim frees at most ``largest``: it takes at least this many
+    # to cover what is lacking ...
+    fewest = 2
+    for v, d in zip(largest, lacking):
+        if d > v * fewest:
+            if not v:
+                return None
+            fewest = -(-d // v)
+    # ... and k victims make room for at most slots(free + k * largest)
+    # - now servers.  The least victims per server over k: none past
+    # k = remaining * ratio does better, and none past the last k tried
+    # better than (last + 1) / remaining.
+    ratio = float('inf')
+    last = fewest + _MAX_TRIED
+    for victims in range(fewest, last):
+        if victims >= remaining * ratio:
+            break
+        room = min(rules.slots([f + victims * v for f, v in
+                                zip(free, largest)], need) - now,
+                   remaining)
+        if room > 0:
+            ratio = min(ratio, victims / room)
+    else:
+        ratio = min(ratio, last / remaining)
+    # The least unused capacity, as _key computes it, from integers no
+    # larger than its own, so that the floats compare the same way.
+    waste = sum(max(f + fewest * v - (now + remaining) * n, 0) / n
+                for f, v, n in zip(free, smallest, need)) / len(need)
+    return (ratio, waste)
 
 
 class BestFit(base.Strategy):
@@ -148,24 +211,47 @@ class BestFit(base.Strategy):
     def choose(self, view, rng=None):
         need = view.need
         remaining = view.count - view.slots()
-        # Every host enters the heap with a bound of its options, and is
-        # costed only when that bound reaches the top: the choice is the
-        # one costing every host would make, but most hosts are never
-        # costed.  Entries: (key, position, costed, picks).
+        # The heap holds one entry per signature of hosts (see
+        # _signatures), keyed by a bound of the options of its hosts and
+        # at the position of its first host not yet costed; when it
+        # reaches the top, that host is costed and has an entry of its
+        # own, and the signature moves on to its next host.  A host's
+        # entry is exact once costed, so the choice is the one costing
+        # every host would make, but few hosts are ever costed and the
+        # work per request does not grow with the number of hosts.
+        # Entries: (key, position, costed, picks, signature), where a
+        # signature's entry has the number of servers missing when it
+        # was bound instead of picks.
+        signatures = view.shared('best_fit.signatures',
+                                 lambda: _signatures(view.hosts))
         view_hosts = view.hosts
         hosts = {}
         memo = {}
         heap = []
-        for position, view_host in enumerate(view_hosts):
-            if not view_host.groups:
-                continue
-            bound = _bound(view_host, need, remaining)
+        following = []
+        for index, (free, kinds, positions) in enumerate(signatures):
+            bound = _signature_bound(free, kinds, need, remaining)
             if bound is not None:
-                heap.append((bound, position, 0, None))
+                heap.append((bound, positions[0], 0, remaining, index))
+            following.append(1)
         heapq.heapify(heap)
         victims = []
         while remaining > 0 and heap:
-            key, position, costed, picks = heapq.heappop(heap)
+            key, position, costed, picks, index = heapq.heappop(heap)
+            if index is not None:
+                free, kinds, positions = signatures[index]
+                if picks != remaining:
+                    # Fewer servers are missing than when it was bound:
+                    # its hosts' options may cost more now.
+                    bound = _signature_bound(free, kinds, need, remaining)
+                    if bound is not None:
+                        heapq.heappush(heap, (bound, position, 0,
+                                              remaining, index))
+                    continue
+                if following[index] < len(positions):
+                    heapq.heappush(heap, (key, positions[following[index]],
+                                          0, remaining, index))
+                    following[index] += 1
             host = hosts.get(position)
             if host is None:
                 host = hosts[position] = _Host(view_hosts[position], need,
@@ -176,12 +262,14 @@ class BestFit(base.Strategy):
             if not costed or (current[0], current[1]) != (key, picks):
                 # A bound, or stale: the host changed or fewer servers
                 # are missing.
-                heapq.heappush(heap, (current[0], position, 1, current[1]))
+                heapq.heappush(heap, (current[0], position, 1, current[1],
+                                      None))
                 continue
             before = host.slots
             victims.extend(host.take(picks))
             remaining -= host.slots - before
             option = host.option(max(remaining, 1))
             if option is not None:
-                heapq.heappush(heap, (option[0], position, 1, option[1]))
+                heapq.heappush(heap, (option[0], position, 1, option[1],
+                                      None))
         return base.reprieve(view, victims)

@@ -88,15 +88,43 @@ class CandidateView(object):
     hosts: list
     cluster: typing.Any
     now: typing.Any
+    #: What identifies ``hosts`` on the snapshot (classes, instant and
+    #: placement constraints; see :func:`build_view`); None: not shared.
+    key: tuple = None
 
-    _slots: int = None
+    def shared(self, name, build):
+        """``build()``, computed once for every view of the same hosts on
+        this snapshot and reused by the requests that follow.
+
+        :param name: what is built (hashable; include the request's needs
+            if the result depends on them)
+        :param build: a function of no argument; it must depend on
+            nothing but ``name`` and the view's hosts
+        """
+        if self.key is None:
+            return build()
+        key = ('shared', name) + self.key
+        found = self.cluster.derived.get(key)
+        if found is None:
+            found = self.cluster.derived[key] = build()
+        return found
 
     def slots(self):
         """How many of the request's servers fit now."""
-        if self._slots is None:
-            self._slots = sum(slots(host.free, self.need)
-                              for host in self.hosts)
-        return self._slots
+        return self.shared(('slots', self.need), lambda: sum(
+            slots(host.free, self.need) for host in self.hosts))
+
+    def slots_if_emptied(self):
+        """How many of the request's servers would fit with every
+        candidate gone."""
+        return self.shared(('slots_if_emptied', self.need), lambda: sum(
+            slots(host.freeable(), self.need) for host in self.hosts))
+
+    def positions(self):
+        """Host name -> (index in ``hosts``, :class:`HostView`)."""
+        return self.shared('positions', lambda: {
+            host.name: (index, host) for index, host in
+            enumerate(self.hosts)})
 
     def host(self, name):
         """The :class:`HostView` of ``name`` (any host of the
@@ -171,23 +199,36 @@ def build_view(cluster, request, now):
         hosts = [view for view in _host_views(cluster, classes, now)
                  if request.allows(view.host)]
         cluster.derived[key] = hosts
-    return CandidateView(classes, need, request.count, hosts, cluster, now)
+    return CandidateView(classes, need, request.count, hosts, cluster, now,
+                         key)
 
 
-def slots_after(view, victims):
-    """How many of the request's servers fit once ``victims`` are gone."""
+def _freed_by_host(view, victims):
+    """Eligible host name -> what ``victims`` free on it (a vector);
+    victims on other hosts are left out."""
+    positions = view.positions()
     freed = {}
     for server_id in victims:
         server = view.cluster.servers[server_id]
+        if server.host not in positions:
+            continue
         vector = view.vector(server_id)
         current = freed.get(server.host, (0,) * len(vector))
         freed[server.host] = tuple(a + b for a, b in zip(current, vector))
-    total = 0
-    for host in view.hosts:
-        extra = freed.get(host.name)
-        free = (host.free if extra is None else
-                tuple(a + b for a, b in zip(host.free, extra)))
-        total += slots(free, view.need)
+    return freed
+
+
+def slots_after(view, victims):
+    """How many of the request's servers fit once ``victims`` are gone.
+
+    Only the victims' hosts are counted again: the others hold what
+    :meth:`CandidateView.slots` says."""
+    positions = view.positions()
+    total = view.slots()
+    for name, extra in _freed_by_host(view, victims).items():
+        host = positions[name][1]
+        free = tuple(a + b for a, b in zip(host.free, extra))
+        total += slots(free, view.need) - slots(host.free, view.need)
     return total
 
 
@@ -203,11 +244,12 @@ def wasted(view, victims):
     for server_id in victims:
         by_host.setdefault(view.cluster.servers[server_id].host, []).append(
             server_id)
+    positions = view.positions()
+    touched = sorted(positions[name] for name in by_host
+                     if name in positions)
     remaining = view.count - view.slots()
     total = 0.0
-    for host in view.hosts:
-        if host.name not in by_host:
-            continue
+    for _index, host in touched:
         free = list(host.free)
         for server_id in by_host[host.name]:
             free = [a + b for a, b in zip(free, view.vector(server_id))]
@@ -230,8 +272,7 @@ def select(strategy, cluster, request, now, rng=None):
     view = build_view(cluster, request, now)
     if view.slots() >= request.count:
         return Selection([], 'fits')
-    if sum(slots(host.freeable(), view.need)
-           for host in view.hosts) < request.count:
+    if view.slots_if_emptied() < request.count:
         return Selection([], 'unsatisfiable')
     victims = list(strategy.choose(view, rng))
     check(view, victims)
@@ -243,12 +284,13 @@ def check(view, victims):
     """Raise :class:`StrategyError` unless ``victims`` obey the rules."""
     if len(set(victims)) != len(victims):
         raise StrategyError('a victim was chosen twice')
-    hosts = {host.name: host for host in view.hosts}
+    positions = view.positions()
     allowed = {}
     outside = []
     for victim in victims:
         server = view.cluster.servers.get(victim)
-        host = hosts.get(server.host) if server is not None else None
+        host = (positions.get(server.host, (None, None))[1]
+                if server is not None else None)
         if host is not None and host.name not in allowed:
             allowed[host.name] = set(host.candidate_ids())
         if host is None or victim not in allowed[host.name]:

@@ -10,6 +10,8 @@ import testtools
 from testtools import content
 
 from reaper_svc import strategies
+from reaper_svc.strategies import base
+from reaper_svc.strategies import best_fit
 from reaper_svc.strategies import exhaustive
 from reaper_svc.strategies import model
 from reaper_svc.strategies import rules
@@ -278,3 +280,74 @@ class TestBestFitQuality(testtools.TestCase):
                 self.assertEqual(exact.outcome, other.outcome)
                 self.assertGreaterEqual(len(other.victims),
                                         len(exact.victims))
+
+
+def greedy_costing_every_host(view):
+    """best_fit's choice by its definition: at every step, cost the
+    option of every eligible host and take the cheapest (the first host
+    on ties), then spare what is not needed."""
+    memo = {}
+    hosts = [(position, best_fit._Host(host, view.need, memo))
+             for position, host in enumerate(view.hosts) if host.groups]
+    remaining = view.count - view.slots()
+    victims = []
+    while remaining > 0:
+        best = None
+        for position, host in hosts:
+            option = host.option(remaining)
+            if option is not None and (best is None or (
+                    option[0], position) < best[:2]):
+                best = (option[0], position, host, option[1])
+        if best is None:
+            break
+        host = best[2]
+        before = host.slots
+        victims.extend(host.take(best[3]))
+        remaining -= host.slots - before
+    return base.reprieve(view, victims)
+
+
+@st.composite
+def many_alike_hosts(draw):
+    """Clusters of many hosts built from few templates, so that many
+    hosts look alike to best_fit, and requests for up to 6 servers."""
+    rng = random.Random(draw(st.integers(0, 2 ** 32 - 1)))
+    cluster = cf.random_cluster(rng, hosts=draw(st.integers(2, 40)),
+                                servers_per_host=draw(st.integers(1, 12)),
+                                protected_ratio=draw(st.sampled_from(
+                                    (0.0, 0.1, 0.5))))
+    request = cf.random_request(rng, max_count=6, hosts=sorted(
+        cluster.hosts))
+    return cluster, request
+
+
+class TestBestFitShortcuts(testtools.TestCase):
+    """best_fit costs only the hosts that may hold the cheapest option;
+    it must choose exactly what costing every host would."""
+
+    @hypothesis.settings(max_examples=300, deadline=None, derandomize=True)
+    @hypothesis.given(many_alike_hosts())
+    def test_same_choice_as_costing_every_host(self, case):
+        cluster, request = case
+        selection = rules.select(strategies.load('best_fit'), cluster,
+                                 request, NOW)
+        hypothesis.assume(selection.outcome == 'victims')
+        view = rules.build_view(cluster, request, NOW)
+        self.assertEqual(greedy_costing_every_host(view),
+                         selection.victims)
+
+    def test_later_requests_on_the_same_snapshot_choose_alike(self):
+        # What is shared between requests on one snapshot must not
+        # leak one request's choices into the next.
+        rng = random.Random(3)
+        cluster = cf.random_cluster(rng, 30, 10)
+        requests = [cf.random_request(rng, max_count=4) for _ in range(40)]
+        fresh = [rules.select(strategies.load('best_fit'),
+                              model.Cluster(cluster.hosts.values(),
+                                            cluster.servers.values()),
+                              request, NOW).victims
+                 for request in requests]
+        shared = [rules.select(strategies.load('best_fit'), cluster,
+                               request, NOW).victims
+                  for request in requests]
+        self.assertEqual(fresh, shared)
