@@ -154,20 +154,36 @@ class Cluster(object):
         #: build_view`); the snapshot never changes, so neither does it.
         self.derived = {}
         staged = {name: {} for name in self.hosts}
+        # Servers of one flavor share their resources key (computed once
+        # per resources mapping; the servers keep the mappings alive) and
+        # are counted per host and key, so that a server costs a few dict
+        # operations: snapshots of tens of thousands of servers are built
+        # for every trigger.
+        keys = {}
+        counts = {}
+        never = _never()
         for server in servers:
-            if server.host not in self.hosts:
+            name = server.host
+            if name not in staged:
                 raise ValueError('server %s is on unknown host %s'
-                                 % (server.id, server.host))
+                                 % (server.id, name))
             if server.id in self.servers:
                 raise ValueError('server %s appears twice' % server.id)
             self.servers[server.id] = server
-            used = self.used[server.host]
-            for rc, amount in server.resources.items():
-                used[rc] = used.get(rc, 0) + amount
+            key = keys.get(id(server.resources))
+            if key is None:
+                key = keys[id(server.resources)] = tuple(
+                    sorted(server.resources.items()))
+            counted = (name, key)
+            counts[counted] = counts.get(counted, 0) + 1
             if server.preemptible:
-                key = tuple(sorted(server.resources.items()))
-                staged[server.host].setdefault(key, []).append(
-                    (timestamp(server.guaranteed_until), server.id))
+                ends = server.guaranteed_until
+                staged[name].setdefault(key, []).append(
+                    (never if ends is None else timestamp(ends), server.id))
+        for (name, key), count in counts.items():
+            used = self.used[name]
+            for rc, amount in key:
+                used[rc] = used.get(rc, 0) + amount * count
         for name, groups in staged.items():
             for key, items in groups.items():
                 items.sort()
@@ -187,7 +203,9 @@ class Cluster(object):
         for key, (ends, ids) in self.preemptible[host_name].items():
             cut = bisect.bisect_right(ends, limit)
             if cut:
-                found.append((key, ids[:cut]))
+                # The snapshot's own list when nothing is protected: no
+                # one changes it.
+                found.append((key, ids if cut == len(ids) else ids[:cut]))
         return found
 
     def without(self, server_ids):
