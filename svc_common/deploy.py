@@ -17,8 +17,9 @@ decided.  From the outside in:
    OpenAPI document ``GET /v1/openapi.json`` and the service's
    ``public_paths`` (protocol endpoints that authenticate their callers
    themselves; behind keystonemiddleware they never see a client's
-   identity headers).  Elsewhere a request without ``X-Auth-Token`` is
-   first shown to the service's ``session_auth`` authenticator, if it
+   identity headers).  Elsewhere a request without a token
+   (``X-Auth-Token``; with ``noauth``, ``X-User-Id``) is first shown to
+   the service's ``session_auth`` authenticator, if it
    has one: a user id it answers reaches the application as the only
    identity (every identity header the client sent removed, no project,
    no roles); otherwise, and for every request with a token,
@@ -104,19 +105,23 @@ class _WithoutIdentity(object):
 
 
 class _SessionAuth(object):
-    """A request without ``X-Auth-Token`` that ``authenticate`` answers
-    a user id for goes to ``application`` as that user alone; any other
-    to ``fallback`` (keystonemiddleware or ``noauth``)."""
+    """A request without a token that ``authenticate`` answers a user id
+    for goes to ``application`` as that user alone; any other to
+    ``fallback`` (keystonemiddleware or ``noauth``).
 
-    def __init__(self, application, fallback, authenticate):
+    :param token_keys: the environ keys of what counts as a token:
+        ``X-Auth-Token`` and ``X-Storage-Token`` (keystonemiddleware
+        reads both), and with ``noauth`` ``X-User-Id`` too (its token).
+    """
+
+    def __init__(self, application, fallback, authenticate, token_keys):
         self.application = application
         self.fallback = fallback
         self.authenticate = authenticate
+        self.token_keys = token_keys
 
     def __call__(self, environ, start_response):
-        # X-Storage-Token is a token to keystonemiddleware too.
-        if not (environ.get('HTTP_X_AUTH_TOKEN') or
-                environ.get('HTTP_X_STORAGE_TOKEN')):
+        if not any(environ.get(key) for key in self.token_keys):
             user_id = self.authenticate(environ)
             if user_id:
                 remove_identity_headers(environ)
@@ -132,9 +137,11 @@ class _SessionAuth(object):
 
 
 def _auth_middleware(app, conf, spec, db):
+    token_keys = ('HTTP_X_AUTH_TOKEN', 'HTTP_X_STORAGE_TOKEN')
     if conf.api.auth_strategy == 'noauth':
         authenticated = context.NoAuthMiddleware(app)
         public_app = app
+        token_keys += ('HTTP_X_USER_ID',)
     else:
         authenticated = auth_token.AuthProtocol(
             app, {'oslo_config_config': conf})
@@ -143,7 +150,8 @@ def _auth_middleware(app, conf, spec, db):
         public_app = _WithoutIdentity(app)
     authenticate = spec.authenticator(conf, db)
     if authenticate is not None:
-        authenticated = _SessionAuth(app, authenticated, authenticate)
+        authenticated = _SessionAuth(app, authenticated, authenticate,
+                                     token_keys)
     # The version document is public, as in every OpenStack service, and
     # so is the description of the API.
     # A service's own protocol endpoints authenticate their callers
