@@ -10,7 +10,11 @@ nothing.  One commit, one query for the recorded ids, one for the
 families, one for the memberships and one lock statement serve the whole
 batch, and the members of a family are read at most once per batch,
 only when a notification can change its latest or its retention (a
-leave, or a join in ``active``).
+leave, or a join in ``active``).  Joins in ``testing`` or ``beta`` (the
+default ``[image_family] initial_state`` is ``testing``) are written
+with one multi-row INSERT per table for the batch, without ORM objects;
+they are inserted before anything reads members, so a leave later in
+the same batch finds them.
 
 Families are locked in the order of their ids, so that two hosts
 applying batches that touch the same families cannot deadlock.
@@ -84,6 +88,10 @@ def _lock(session, family_ids):
             populate_existing=True))}
 
 
+#: A member that joined in this batch and is not inserted yet.
+_Buffered = collections.namedtuple('_Buffered', ['family_id'])
+
+
 def _apply(session, ctx, notices, state, cause):
     image_ids = sorted({n.image_id for n in notices})
     names = sorted({n.family for n in notices if isinstance(n, Join)})
@@ -100,9 +108,19 @@ def _apply(session, ctx, notices, state, cause):
     locked = _lock(session, wanted)
     member_of = _members(session, image_ids)
     rows_by_family = {}
+    # Joins that change neither a latest nor a retention, inserted in
+    # bulk: before anything reads members, and at the end.
+    quiet_members, quiet_history = [], []
+
+    def insert_quiet():
+        if quiet_members:
+            session.execute(sa.insert(models.FamilyImage), quiet_members)
+            session.execute(sa.insert(models.Transition), quiet_history)
+            del quiet_members[:], quiet_history[:]
 
     def rows_of(family_id):
         if family_id not in rows_by_family:
+            insert_quiet()
             rows_by_family[family_id] = members_db.family_rows(session,
                                                                family_id)
         return rows_by_family[family_id]
@@ -134,14 +152,25 @@ def _apply(session, ctx, notices, state, cause):
             LOG.warning('Image %s does not join image family %s: %s',
                         notice.image_id, notice.family, exc.detail)
             continue
-        # A join that cannot change the latest or retention does not
-        # need the members (but keeps them up to date if read already).
-        rows = (rows_by_family.get(family.id)
-                if lc.joining_changes_nothing(state) else rows_of(family.id))
+        if (lc.joining_changes_nothing(state) and
+                family.id not in rows_by_family):
+            # Needs no members: values for the bulk insert.
+            member, history, joined = members_db.quiet_join_values(
+                ctx, family, notice.image_id, notice.version,
+                notice.properties, state, cause, notice.reason)
+            quiet_members.append(member)
+            quiet_history.append(history)
+            member_of[notice.image_id] = _Buffered(family.id)
+            events += joined
+            continue
+        # Members read already (kept up to date), or a join that can
+        # change the latest or retention.
         row, joined = members_db.add_member(
             session, ctx, family, notice.image_id, notice.version,
-            notice.properties, state, cause, notice.reason, rows)
+            notice.properties, state, cause, notice.reason,
+            rows_of(family.id))
         member_of[notice.image_id] = row
         events += joined
+    insert_quiet()
     session.flush()
     return events

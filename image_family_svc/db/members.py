@@ -216,9 +216,7 @@ def add_member(session, ctx, family, image_id, version, properties, state,
         state_changed_at=at)
     session.add(row)
     _history(session, family, image_id, None, state, ctx, reason, cause, at)
-    events = [notifications.Event(notifications.JOIN, {
-        'image_id': image_id, 'family': family.name, 'version': version,
-        'state': state, 'properties': properties, 'at': at})]
+    events = [_join_event(family, image_id, version, state, properties, at)]
     if rows is not None:
         rows[image_id] = row
     if lc.joining_changes_nothing(state):
@@ -230,6 +228,41 @@ def add_member(session, ctx, family, image_id, version, properties, state,
     changes = lc.apply_retention(members, family.keep_superseded)
     events += apply_changes(session, family, rows, changes, ctx, reason)
     return row, events
+
+
+def _join_event(family, image_id, version, state, properties, at):
+    return notifications.Event(notifications.JOIN, {
+        'image_id': image_id, 'family': family.name, 'version': version,
+        'state': state, 'properties': properties, 'at': at})
+
+
+def quiet_join_values(ctx, family, image_id, version, properties, state,
+                      cause, reason=None, at=None):
+    """What :func:`add_member` writes for a member joining in a state
+    that changes neither the family's latest nor its retention
+    (:func:`lifecycle.joining_changes_nothing`), as plain values for the
+    caller to insert in bulk: no ORM object is built, which is most of
+    the cost of a join when many arrive at once
+    (:mod:`image_family_svc.db.ingest`).  Same preconditions as
+    :func:`add_member` (family locked, image no member, properties
+    checked).
+
+    :returns: ``(family_images values, transitions values, events)``
+    """
+    if not lc.joining_changes_nothing(state):
+        raise ValueError('a join in %s may change the latest or retention'
+                         % state)
+    at = at or families_db.now()
+    member = dict(image_id=image_id, family_id=family.id, version=version,
+                  state=state, properties=properties, successor_id=None,
+                  joined_at=at, state_changed_at=at)
+    history = dict(image_id=image_id, family_id=family.id, from_state=None,
+                   to_state=state, at=at,
+                   user_id=getattr(ctx, 'user_id', None),
+                   project_id=getattr(ctx, 'project_id', None),
+                   reason=reason, cause=cause)
+    return member, history, [_join_event(family, image_id, version, state,
+                                         properties, at)]
 
 
 def join(db, ctx, family_name, image_id, version, properties,

@@ -53,7 +53,7 @@ def claim_many(session, endpoint, message_ids):
             models.ProcessedMessage.endpoint == endpoint,
             models.ProcessedMessage.message_id.in_(wanted))))
     at = families_db.now()
-    claimed = []
+    claimed, rows = [], []
     for message_id in message_ids:
         if message_id is None:
             claimed.append(True)
@@ -61,10 +61,12 @@ def claim_many(session, endpoint, message_ids):
             claimed.append(False)
         else:
             seen.add(message_id)
-            session.add(models.ProcessedMessage(
-                endpoint=endpoint, message_id=message_id, created_at=at))
+            rows.append({'endpoint': endpoint, 'message_id': message_id,
+                         'created_at': at})
             claimed.append(True)
-    session.flush()
+    if rows:
+        # One multi-row INSERT, without an ORM object per id.
+        session.execute(sa.insert(models.ProcessedMessage), rows)
     return claimed
 
 

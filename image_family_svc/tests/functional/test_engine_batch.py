@@ -10,12 +10,15 @@ import uuid
 
 import fixtures
 import oslo_messaging
+import sqlalchemy as sa
 
 from image_family_svc.cmd import engine
 from image_family_svc.db import ingest
+from image_family_svc.db import models
 from image_family_svc import listeners
 from image_family_svc.tests.functional import base
 from image_family_svc.tests.functional import test_engine
+from svc_common import context
 from svc_common.db import database
 from svc_common.messaging import bus
 from svc_common.tests.fixtures import rabbitmq
@@ -50,6 +53,16 @@ class BatchTestCase(base.ApiTestCase):
     def history(self, image_id):
         return self.app.get('/v1/images/%s/transitions' % image_id,
                             headers=base.ADMIN).json
+
+    def history_of_gone(self, image_id):
+        """The recorded history of an image no longer in a family (the
+        API answers 404 for it), oldest first."""
+        with self.db.reader.using(context.admin_context()) as session:
+            return [{'from': t.from_state, 'to': t.to_state}
+                    for t in session.scalars(sa.select(
+                        models.Transition).where(
+                        models.Transition.image_id == image_id).order_by(
+                        models.Transition.id))]
 
     def joined(self):
         return sorted(p['image_id'] for e, p in self.notifier.sent
@@ -109,6 +122,56 @@ class TestBatch(BatchTestCase):
         family = self.app.get('/v1/families/centos-7',
                               headers=base.ADMIN).json['family']
         self.assertIsNone(family['latest_id'])
+
+    def test_bulk_joins_recorded_in_full_and_in_order(self):
+        # Joins in testing are written in bulk; a leave, a join in a
+        # family whose members the batch read, and a leave of an image
+        # that joined earlier in the batch still see them in order.
+        self.family('rocky-9')
+        self.add('centos-7', 'img-0', '7.0', state='active')
+        batch = [create('img-1', os_version='7.1'),
+                 create('img-r1', family='rocky-9', os_version='9.1'),
+                 message('image.delete', {'id': 'img-0'}),
+                 create('img-2', os_version='7.2'),
+                 message('image.delete', {'id': 'img-r1'}),
+                 create('img-r2', family='rocky-9', os_version='9.2')]
+        apply = self.useFixture(fixtures.MockPatchObject(
+            ingest, 'apply', wraps=ingest.apply)).mock
+        self.assertEqual(HANDLED, self.endpoint.info(batch))
+        # In one transaction, not one by one after a failure.
+        self.assertEqual(1, apply.call_count)
+        self.assertEqual(
+            [('image_family.membership.join', 'img-1'),
+             ('image_family.membership.join', 'img-r1'),
+             ('image_family.membership.leave', 'img-0'),
+             ('image_family.membership.join', 'img-2'),
+             ('image_family.membership.leave', 'img-r1'),
+             ('image_family.membership.join', 'img-r2')],
+            [(e, p['image_id']) for e, p in self.notifier.sent])
+        self.app.get('/v1/images/img-r1', headers=base.ADMIN, status=404)
+        self.app.get('/v1/images/img-0', headers=base.ADMIN, status=404)
+        for image_id, family, version in (('img-1', 'centos-7', '7.1'),
+                                          ('img-2', 'centos-7', '7.2'),
+                                          ('img-r2', 'rocky-9', '9.2')):
+            image = self.image(image_id)
+            self.assertEqual((family, version, 'testing', None),
+                             (image['family'], image['version'],
+                              image['state'], image['successor_id']))
+            self.assertEqual(version, image['properties']['os_version'])
+            [joined] = self.history(image_id)['transitions']
+            self.assertEqual(
+                (None, 'testing', 'image-family-engine', 'glance',
+                 'Announced by Glance (active).'),
+                (joined['from'], joined['to'], joined['user_id'],
+                 joined['cause'], joined['reason']))
+        # img-r1 joined then left: both in its history, in that order.
+        self.assertEqual(
+            [(None, 'testing'), ('testing', None)],
+            [(t['from'], t['to']) for t in
+             self.history_of_gone('img-r1')])
+        images = self.app.get('/v1/families/rocky-9/images',
+                              headers=base.ADMIN).json['images']
+        self.assertEqual(['img-r2'], [i['image_id'] for i in images])
 
     def test_failed_batch_applied_one_by_one(self):
         real = ingest.apply
