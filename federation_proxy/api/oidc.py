@@ -58,11 +58,44 @@ KEY_CACHE_SECONDS = 5
 _CACHE_LOCK = threading.Lock()
 _KEY_CACHE = weakref.WeakKeyDictionary()
 
+#: Seconds a client read from the database is used before it is read
+#: again: a client deleted, or given a new secret or other grants, is
+#: seen so by every API process after at most this long.  It spares the
+#: token and introspection endpoints a transaction per request.
+CLIENT_CACHE_SECONDS = 5
+#: Clients kept per process (the oldest are forgotten first).
+CLIENT_CACHE_SIZE = 1024
+
+_CLIENT_CACHE = weakref.WeakKeyDictionary()
+
 
 # -- helpers -----------------------------------------------------------------
 
 def _lifetime():
     return settings.conf().access_token_lifetime
+
+
+def _client(client_id, fresh=False):
+    """The client ``client_id`` (a :class:`oidc_db.ClientRecord`) from a
+    short per-process cache (read afresh if ``fresh``), or None; unknown
+    ids are not cached, so a new client works at once."""
+    if not client_id:
+        return None
+    db, now = pecan.request.db, time.monotonic()
+    with _CACHE_LOCK:
+        clients = _CLIENT_CACHE.setdefault(db, {})
+        loaded_at, record = clients.get(client_id, (None, None))
+    if (not fresh and loaded_at is not None and
+            now - loaded_at <= CLIENT_CACHE_SECONDS):
+        return record
+    record = oidc_db.find_client(db, pecan.request.context, client_id)
+    with _CACHE_LOCK:
+        clients.pop(client_id, None)
+        if record is not None:
+            clients[client_id] = (now, record)
+            while len(clients) > CLIENT_CACHE_SIZE:
+                clients.pop(next(iter(clients)))
+    return record
 
 
 def _records(refresh=False):
@@ -180,19 +213,24 @@ def _authenticate_client(form, confidential=False):
                                                            client_id):
         raise protocol.invalid_request('client_id differs from the '
                                        'authenticated client.')
-    client = oidc_db.find_client(pecan.request.db, pecan.request.context,
-                                 client_id)
-    refused = protocol.OAuthError('invalid_client', 'Client '
+    client = _client(client_id)
+    if client is not None and not _client_accepts(client, secret,
+                                                  confidential):
+        # Maybe a secret set since the cache was filled: the new secret
+        # works at once, the old one for CLIENT_CACHE_SECONDS at most.
+        client = _client(client_id, fresh=True)
+    if client is None or not _client_accepts(client, secret, confidential):
+        raise protocol.OAuthError('invalid_client', 'Client '
                                   'authentication failed.', 401)
-    if client is None:
-        raise refused
-    if client.secret_hash is None:
-        if secret or confidential:
-            raise refused
-        return client
-    if not secret or not _same_secret(client.secret_hash, secret):
-        raise refused
     return client
+
+
+def _client_accepts(client, secret, confidential):
+    """Whether ``secret`` authenticates ``client`` (a public client: no
+    secret, and only where public clients may come)."""
+    if client.secret_hash is None:
+        return not secret and not confidential
+    return bool(secret) and _same_secret(client.secret_hash, secret)
 
 
 def _same_secret(secret_hash, secret):
@@ -233,31 +271,28 @@ def _read_access_token(token, audience=None):
     return claims
 
 
-def _person_exists(user_id):
-    return oidc_db.find_user(pecan.request.db, pecan.request.context,
-                             user_id) is not None
+def _find_person(user_id):
+    """The :class:`oidc_db.Person` ``user_id``, or None."""
+    return oidc_db.find_person(pecan.request.db, pecan.request.context,
+                               user_id)
 
 
-def _person_claims(user_id, scope):
-    """Entitlements, groups and profile claims of a person, now."""
+def _person_claims(person, scope):
+    """Entitlements, groups and profile claims of a
+    :class:`oidc_db.Person`, as of now."""
     conf = settings.conf()
-    memberships = communities.current_memberships(
-        pecan.request.db, pecan.request.context, user_id)
     authority = (conf.entitlement_authority or
                  urllib.parse.urlsplit(conf.issuer).hostname)
     issuer = entitlements.Issuer(conf.entitlement_nid,
                                  conf.entitlement_namespace, authority)
     now = settings.now()
     profile = {}
-    found = oidc_db.find_user(pecan.request.db, pecan.request.context,
-                              user_id)
-    name, email = found or (None, None)
-    if 'profile' in scope and name:
-        profile['name'] = name
-    if 'email' in scope and email:
-        profile['email'] = email
-    return (issuer.entitlements(memberships, now),
-            entitlements.groups(memberships, now), profile)
+    if 'profile' in scope and person.name:
+        profile['name'] = person.name
+    if 'email' in scope and person.email:
+        profile['email'] = person.email
+    return (issuer.entitlements(person.memberships, now),
+            entitlements.groups(person.memberships, now), profile)
 
 
 # -- discovery and keys ------------------------------------------------------
@@ -437,40 +472,54 @@ class AuthorizeController(object):
 
 # -- token -------------------------------------------------------------------
 
-def _issue(client, user_id, scope, nonce=None, refresh=False,
+def _refresh_expiry():
+    return settings.now() + datetime.timedelta(
+        seconds=settings.conf().refresh_token_lifetime)
+
+
+def _issue(client, person, scope, nonce=None, refresh=False,
            grant_hash=None):
-    """The token response for ``user_id`` (None: the client itself)."""
-    db, ctx = pecan.request.db, pecan.request.context
+    """The token response for ``person`` (an :class:`oidc_db.Person`;
+    None: the client itself), with a new refresh token, stored here, if
+    ``refresh``."""
+    refresh_token = protocol.new_secret() if refresh else None
+    if refresh_token:
+        oidc_db.store_refresh(pecan.request.db, pecan.request.context,
+                              refresh_token, client.id, person.user_id,
+                              ' '.join(scope), _refresh_expiry())
+    return _signed(client, person, scope, nonce, refresh_token, grant_hash)
+
+
+def _signed(client, person, scope, nonce=None, refresh_token=None,
+            grant_hash=None):
+    """The token response: an access token, and an ID token for a person
+    with ``openid``, signed; ``refresh_token`` (stored already) is
+    handed out with them and names the access token's ``jti``."""
     lifetime = _lifetime()
     issued_at = int(time.time())
-    refresh_token = protocol.new_secret() if refresh else None
     if refresh_token:
         jti = tokens.linked_jti(communities.token_hash(refresh_token))
     elif grant_hash:
         jti = tokens.linked_jti(grant_hash)
     else:
         jti = uuid.uuid4().hex
-    if user_id is None:
-        found, groups, profile = [], [], {}
+    if person is None:
+        subject, (found, groups, profile) = client.id, ([], [], {})
     else:
-        found, groups, profile = _person_claims(user_id, scope)
+        subject = person.user_id
+        found, groups, profile = _person_claims(person, scope)
     key = keys.signing_key(_records())
     access = tokens.sign(key, tokens.access_claims(
-        settings.issuer(), user_id or client.id, client.id, scope, issued_at,
+        settings.issuer(), subject, client.id, scope, issued_at,
         lifetime, jti, found, groups), tokens.ACCESS_TOKEN_TYPE)
     body = {'access_token': access, 'token_type': 'Bearer',
             'expires_in': lifetime, 'scope': ' '.join(scope)}
     if refresh_token:
-        oidc_db.store_refresh(db, ctx, refresh_token, client.id, user_id,
-                              ' '.join(scope),
-                              settings.now() + datetime.timedelta(
-                                  seconds=settings.conf(
-                                  ).refresh_token_lifetime))
         body['refresh_token'] = refresh_token
-    if user_id is not None and 'openid' in scope:
+    if person is not None and 'openid' in scope:
         body['id_token'] = tokens.sign(key, tokens.id_claims(
-            settings.issuer(), user_id, client.id, issued_at, lifetime, nonce,
-            access, profile), tokens.ID_TOKEN_TYPE)
+            settings.issuer(), subject, client.id, issued_at, lifetime,
+            nonce, access, profile), tokens.ID_TOKEN_TYPE)
     return body
 
 
@@ -509,9 +558,10 @@ def _authorization_code(client, form):
                              'request\'s.')
     protocol.check_verifier(form.get('code_verifier'),
                             record.code_challenge)
-    if not _person_exists(record.user_id):
+    person = _find_person(record.user_id)
+    if person is None:
         raise _refused_grant('The person no longer exists.')
-    return _issue(client, record.user_id, record.scope.split(),
+    return _issue(client, person, record.scope.split(),
                   record.nonce,
                   protocol.REFRESH_TOKEN in client.grant_types,
                   record.code_hash)
@@ -520,9 +570,12 @@ def _authorization_code(client, form):
 def _refresh_token(client, form):
     _require_grant(client, protocol.REFRESH_TOKEN)
     token = _required(form, 'refresh_token')
-    status, values = oidc_db.rotate_refresh(
+    refresh_token = protocol.new_secret()
+    status, values = oidc_db.use_refresh(
         pecan.request.db, pecan.request.context, token, client.id,
-        settings.now())
+        settings.now(), functools.partial(protocol.narrowed_scope,
+                                          form.get('scope')),
+        refresh_token, _refresh_expiry())
     if status == oidc_db.REUSED:
         # A rotated refresh token used again: one of the two users of it
         # is not the client (Security BCP 4.14.2); the grant ends.
@@ -531,11 +584,10 @@ def _refresh_token(client, form):
                              'grant is revoked.')
     if status != oidc_db.OK:
         raise _refused_grant('Unknown, expired or foreign refresh token.')
-    user_id, granted = values
-    scope = protocol.narrowed_scope(form.get('scope'), granted.split())
-    if not _person_exists(user_id):
+    scope, person = values
+    if person is None:
         raise _refused_grant('The person no longer exists.')
-    return _issue(client, user_id, scope, refresh=True)
+    return _signed(client, person, scope, refresh_token=refresh_token)
 
 
 def _client_credentials(client, form):
@@ -578,9 +630,10 @@ def _device_code(client, form):
         raise protocol.OAuthError(outcome, _DEVICE_REFUSALS[outcome])
     if outcome != device.ISSUE:
         raise _refused_grant('Unknown or foreign device code.')
-    if not _person_exists(record.user_id):
+    person = _find_person(record.user_id)
+    if person is None:
         raise _refused_grant('The person no longer exists.')
-    return _issue(client, record.user_id, record.scope.split(),
+    return _issue(client, person, record.scope.split(),
                   refresh=protocol.REFRESH_TOKEN in client.grant_types,
                   grant_hash=record.device_code_hash)
 
@@ -637,13 +690,13 @@ class UserinfoController(object):
             claims = _read_access_token(token)
         except tokens.InvalidToken as exc:
             raise protocol.OAuthError('invalid_token', str(exc), 401)
-        user_id = claims['sub']
-        if not _person_exists(user_id):
+        person = _find_person(claims['sub'])
+        if person is None:
             raise protocol.OAuthError('invalid_token', 'The token '
                                       'names no person.', 401)
         scope = protocol.parse_scope(claims.get('scope'))
-        found, groups, profile = _person_claims(user_id, scope)
-        return dict(profile, sub=user_id, eduperson_entitlement=found,
+        found, groups, profile = _person_claims(person, scope)
+        return dict(profile, sub=person.user_id, eduperson_entitlement=found,
                     groups=groups)
 
 

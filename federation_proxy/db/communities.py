@@ -367,16 +367,22 @@ def delete_membership(db, ctx, vo_id, membership_id):
         return event
 
 
-def current_memberships(db, ctx, user_id):
+def memberships_of(session, user_id):
     """The user's memberships as :class:`entitlements.Membership` records
-    (all of them: the entitlement rules choose the current ones)."""
-    query = sa.select(models.Membership, models.Group.path).join(
-        models.Group, models.Group.id == models.Membership.group_id).where(
-            models.Membership.user_id == user_id)
+    (all of them: the entitlement rules choose the current ones), in one
+    query, inside ``session``'s transaction."""
+    query = sa.select(
+        models.Group.path, models.Membership.role, models.Membership.status,
+        models.Membership.expires_at).join(
+            models.Group, models.Group.id == models.Membership.group_id
+    ).where(models.Membership.user_id == user_id)
+    return [entitlements.Membership(*row) for row in session.execute(query)]
+
+
+def current_memberships(db, ctx, user_id):
+    """:func:`memberships_of` in a transaction of its own."""
     with db.reader.using(ctx) as session:
-        return [entitlements.Membership(path, m.role, m.status,
-                                        m.expires_at)
-                for m, path in session.execute(query)]
+        return memberships_of(session, user_id)
 
 
 # -- requests ----------------------------------------------------------------

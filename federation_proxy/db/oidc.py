@@ -34,7 +34,7 @@ CodeRecord = collections.namedtuple(
     'CodeRecord', 'code_hash client_id user_id redirect_uri scope nonce '
     'code_challenge code_challenge_method expires_at')
 
-#: What :func:`redeem_code` and :func:`rotate_refresh` found.
+#: What :func:`redeem_code` and :func:`use_refresh` found.
 OK = 'ok'
 UNKNOWN = 'unknown'
 REUSED = 'reused'
@@ -126,6 +126,26 @@ def find_user(db, ctx, user_id):
     with db.reader.using(ctx) as session:
         row = session.get(models.User, user_id)
         return None if row is None else (row.name, row.email)
+
+
+#: What the tokens say of a person: profile and memberships (all of
+#: them: the entitlement rules choose the current ones).
+Person = collections.namedtuple('Person', 'user_id name email memberships')
+
+
+def _person(session, user_id):
+    row = session.get(models.User, user_id) if user_id else None
+    if row is None:
+        return None
+    return Person(row.id, row.name, row.email,
+                  communities.memberships_of(session, user_id))
+
+
+def find_person(db, ctx, user_id):
+    """The :class:`Person` ``user_id`` (two queries, one transaction), or
+    None when the proxy does not know them (any more)."""
+    with db.reader.using(ctx) as session:
+        return _person(session, user_id)
 
 
 # -- authorization codes -----------------------------------------------------
@@ -284,13 +304,20 @@ def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at):
             revoked=False))
 
 
-def rotate_refresh(db, ctx, token, client_id, now):
-    """Use refresh token ``token`` once (it is revoked by its use).
+def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
+                expires_at):
+    """Use refresh token ``token`` once and, in the same transaction,
+    keep its successor ``new_token`` and read the person: one
+    transaction per refresh grant.
 
-    :returns: ``(status, row values or None)``: :data:`OK` with
-        ``(user_id, scope)``; :data:`REUSED` with ``(user_id, scope)``
-        for a token already used or revoked; :data:`UNKNOWN`,
-        :data:`EXPIRED`, :data:`OTHER_CLIENT`.
+    :param narrow: called with the granted scope (a list), returns the
+        scope of the new tokens or raises (then nothing changes: the
+        refresh token stays usable).
+    :returns: ``(status, values)``: :data:`OK` with ``(scope, Person)``
+        (no successor is kept when the person is gone: Person is None);
+        :data:`REUSED` with ``(user_id, scope)`` for a token already used
+        or revoked; :data:`UNKNOWN`, :data:`EXPIRED`, :data:`OTHER_CLIENT`
+        with None.
     """
     digest = communities.token_hash(token)
     table = models.RefreshToken
@@ -300,15 +327,27 @@ def rotate_refresh(db, ctx, token, client_id, now):
             return UNKNOWN, None
         if row.client_id != client_id:
             return OTHER_CLIENT, None
-        values = (row.user_id, row.scope)
+        user_id, granted = row.user_id, row.scope
+        if row.revoked:
+            return REUSED, (user_id, granted)
+        if row.expires_at <= now:
+            session.execute(sa.update(table).where(
+                table.token_hash == digest).values(revoked=True))
+            return EXPIRED, None
+        scope = narrow(granted.split())
         used = session.execute(sa.update(table).where(
             table.token_hash == digest, table.revoked.is_(False)).values(
                 revoked=True)).rowcount
         if used != 1:
-            return REUSED, values
-        if row.expires_at <= now:
-            return EXPIRED, None
-        return OK, values
+            return REUSED, (user_id, granted)
+        person = _person(session, user_id)
+        if person is not None:
+            session.add(models.RefreshToken(
+                token_hash=communities.token_hash(new_token),
+                client_id=client_id, user_id=user_id,
+                scope=' '.join(scope), expires_at=expires_at,
+                revoked=False))
+        return OK, (scope, person)
 
 
 def _revoke_jti(session, jti, expires_at):

@@ -1,0 +1,87 @@
+"""What the token and introspection endpoints' speed-ups must not
+change: a client read from the per-process cache, and a refresh grant
+done in one transaction.
+
+The cache of clients (:data:`federation_proxy.api.oidc.
+CLIENT_CACHE_SECONDS`) may let a deleted client, or a replaced secret,
+work for those few seconds in a process that read it before; a new
+secret works at once; and with the cache expired a deleted client or an
+old secret is refused.
+"""
+
+import fixtures
+
+from federation_proxy.tests.functional import oidc_setup as s
+from federation_proxy.tests.functional import test_oidc_provider as base
+
+
+class TestClientCache(base.ProviderTestCase):
+
+    def expire_cache(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'federation_proxy.api.oidc.CLIENT_CACHE_SECONDS', -1))
+
+    def test_deleted_client_refused_once_the_cache_expires(self):
+        access = self.login()['access_token']
+        self.introspect(access)
+        self.app.delete('/v1/clients/%s' % self.client_id,
+                        headers=s.ADMIN)
+        # Within the cache's lifetime this process still knows it...
+        self.assertTrue(self.introspect(access).json['active'])
+        # ...and not beyond.
+        self.expire_cache()
+        self.assertOAuthError(self.introspect(access, status=401),
+                              'invalid_client', 401)
+        self.assertOAuthError(self.token(
+            {'grant_type': 'client_credentials'}, status=401),
+            'invalid_client', 401)
+
+    def test_new_secret_works_at_once_and_the_old_one_expires(self):
+        access = self.login()['access_token']
+        self.introspect(access)
+        new = self.app.patch_json('/v1/clients/%s' % self.client_id,
+                                  {'rotate_secret': True},
+                                  headers=s.ADMIN).json['client']['secret']
+        self.assertTrue(self.introspect(
+            access, client=(self.client_id, new)).json['active'])
+        # The fresh read that accepted the new secret refused the old.
+        self.assertOAuthError(self.introspect(access, status=401),
+                              'invalid_client', 401)
+        self.expire_cache()
+        self.assertOAuthError(self.introspect(access, status=401),
+                              'invalid_client', 401)
+        self.assertTrue(self.introspect(
+            access, client=(self.client_id, new)).json['active'])
+
+    def test_wrong_secret_is_refused_even_with_a_cached_client(self):
+        self.introspect(self.login()['access_token'])
+        self.assertOAuthError(self.introspect(
+            'x', client=(self.client_id, 'wrong'), status=401),
+            'invalid_client', 401)
+
+    def test_cache_is_per_database(self):
+        # Two apps in one process (two services, or tests): a client of
+        # one is not a client of the other.
+        other = self.useFixture(base.af.ServiceApp(base.service.SPEC))
+        other.app.post('/oidc/token', {'grant_type': 'client_credentials'},
+                       headers=s.basic(self.client_id, self.secret),
+                       status=401)
+
+
+class TestRefreshInOneTransaction(base.ProviderTestCase):
+
+    def test_refused_scope_does_not_use_up_the_refresh_token(self):
+        body = self.login()
+        self.assertOAuthError(self.token({
+            'grant_type': 'refresh_token', 'scope': 'openid compute',
+            'refresh_token': body['refresh_token']}, status=400),
+            'invalid_scope')
+        new = self.token({'grant_type': 'refresh_token', 'scope': 'openid',
+                          'refresh_token': body['refresh_token']}).json
+        self.assertEqual('openid', new['scope'])
+        # The successor keeps the narrowed scope.
+        again = self.token({'grant_type': 'refresh_token',
+                            'refresh_token': new['refresh_token']}).json
+        self.assertEqual('openid', again['scope'])
+        self.assertEqual('openid',
+                         self.decode(again['access_token'])['scope'])
