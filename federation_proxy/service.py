@@ -12,4 +12,5 @@ SPEC = service_spec.ServiceSpec(
           'organisations and an OIDC provider',
     manage_commands=(keys.add_parser,),
     public_paths=endpoints.PUBLIC_PATHS + login.PUBLIC_PATHS,
-    form_paths=endpoints.FORM_PATHS)
+    form_paths=endpoints.FORM_PATHS,
+    session_auth='api.session_auth')

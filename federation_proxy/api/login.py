@@ -12,15 +12,26 @@ OAuth 2.0 client), validates the ID token
 linked to the logged-in person with ``link=true``) and answers with a
 session cookie (:data:`federation_proxy.login.SESSION_COOKIE`).
 
-Both paths are public (``ServiceSpec.public_paths``): the person has no
-Keystone token; what authenticates the callback is the single-use state
-and the IdP's signed ID token.  The IdP is named by a query parameter
-rather than in the path because public paths are exact paths.
+``GET /v1/login`` without ``idp`` uses the only enabled IdP, or sends
+the browser to ``GET /v1/login/idps``, the IdP chooser (a JSON list of
+the enabled IdPs with the URL that starts a login at each).  ``next``
+names where the callback sends the person afterwards: only the proxy's
+own authorization request (:func:`federation_proxy.login.continuation`),
+kept server-side with the login state, so that a login cannot be turned
+into an open redirect; the authorization endpoint sends a person without
+a session here with ``next`` set to itself.
+
+The three paths are public (``ServiceSpec.public_paths``): the person
+has no Keystone token; what authenticates the callback is the
+single-use state and the IdP's signed ID token.  The IdP is named by a
+query parameter rather than in the path because public paths are exact
+paths.
 """
 
 import datetime
 import threading
 import time
+import urllib.parse
 
 from authlib.common import errors as authlib_errors
 from authlib.integrations import requests_client
@@ -145,11 +156,11 @@ class CallbackController(object):
             raise _refused('The IdP answered no code.')
         endpoints = _idp_endpoints(row)
         claims = self._id_token(row, endpoints, pending, params['code'])
-        mapping = idps.claim_mapping(row)
-        found = login.person_claims(claims, mapping)
+        found = login.mapped_claims(claims, idps.claim_mapping(row))
         person = logins.person_of(db, ctx, row.issuer, claims['sub'],
                                   link_user_id=pending.link_user_id,
-                                  **found)
+                                  name=found.get('name'),
+                                  email=found.get('email'))
         now = int(time.time())
         token = login.sign_session(settings.conf().secret_key,
                                    settings.issuer(),
@@ -158,9 +169,16 @@ class CallbackController(object):
             login.SESSION_COOKIE, token, max_age=SESSION_SECONDS,
             path='/', httponly=True, samesite='Lax',
             secure=settings.issuer().startswith('https:'))
+        if pending.next_url:
+            # The authorization request that sent the person to log in;
+            # only ever the proxy's own (login.continuation).
+            pecan.response.status = 302
+            pecan.response.headers['Location'] = (settings.issuer() +
+                                                  pending.next_url)
         return {'user_id': person.user_id, 'created': person.created,
                 'linked': person.linked, 'issuer': row.issuer,
-                'subject': claims['sub'], 'expires_in': SESSION_SECONDS}
+                'subject': claims['sub'], 'expires_in': SESSION_SECONDS,
+                'claims': found}
 
     @staticmethod
     def _id_token(row, endpoints, pending, code):
@@ -192,16 +210,61 @@ class CallbackController(object):
             raise _refused(str(exc), code='invalid_id_token')
 
 
-class LoginController(object):
-    OPENAPI = {'index': openapi.Operation(
-        None, None, status=302, method='GET', query=schema.LOGIN_QUERY,
-        errors=(401, 409),
-        summary='Start a login through upstream IdP ``idp`` (id or '
-                'name): redirects to its authorization endpoint. With '
-                '``link=true`` the identity is linked to the person of '
-                'the session cookie. Needs no token.')}
+def _flag_link(params):
+    """The person to link a new identity to (``link=true``), or None."""
+    if params.get('link') not in (None, 'true', 'false'):
+        raise errors.BadRequest('link is true or false.', field='link')
+    if params.get('link') != 'true':
+        return None
+    user_id = session_user()
+    if user_id is None:
+        raise errors.ApiError('Linking needs a login session.',
+                              status=401, code='no_session')
+    return user_id
 
-    callback = CallbackController()
+
+def _next_url(params):
+    """The continuation of the login (``next``), checked, or None."""
+    if params.get('next') is None:
+        return None
+    try:
+        return login.continuation(params['next'])
+    except login.Refused as exc:
+        raise errors.BadRequest(str(exc), field='next')
+
+
+def _enabled_idps():
+    db, ctx = pecan.request.db, pecan.request.context
+    return [row for row in idps.list_idps(db, ctx, limit=1000)
+            if row.enabled]
+
+
+def _login_url(path, **params):
+    query = {k: v for k, v in params.items() if v is not None}
+    return '%s%s%s' % (settings.issuer(), path,
+                       '?' + urllib.parse.urlencode(query) if query else '')
+
+
+def login_url(next=None, idp=None):
+    """The URL that starts a login (at IdP ``idp``, or the only or
+    chosen one) and continues to ``next``."""
+    return _login_url(login.LOGIN_PATH, idp=idp, next=next)
+
+
+def _redirect(location):
+    pecan.response.status = 302
+    pecan.response.headers['Location'] = location
+    pecan.response.headers['Cache-Control'] = 'no-store'
+    return {}
+
+
+class ChooserController(object):
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_CHOOSER, method='GET',
+        query=schema.CHOOSER_QUERY,
+        summary='The enabled upstream IdPs a person may log in with, '
+                'each with the URL that starts the login (carrying '
+                '``next`` and ``link`` on). Needs no token.')}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -210,32 +273,66 @@ class LoginController(object):
     @index.when(method='GET', template='json')
     def index_get(self):
         params = pecan.request.GET
-        name = params.get('idp')
-        if not name:
-            raise errors.BadRequest('idp is required.', field='idp')
-        if params.get('link') not in (None, 'true', 'false'):
+        next_url = _next_url(params)
+        link = params.get('link')
+        if link not in (None, 'true', 'false'):
             raise errors.BadRequest('link is true or false.', field='link')
-        link_user_id = None
-        if params.get('link') == 'true':
-            link_user_id = session_user()
-            if link_user_id is None:
-                raise errors.ApiError('Linking needs a login session.',
-                                      status=401, code='no_session')
+        return {'idps': [
+            {'id': row.id, 'name': row.name, 'issuer': row.issuer,
+             'login': _login_url(login.LOGIN_PATH, idp=row.name,
+                                 link=link, next=next_url)}
+            for row in _enabled_idps()]}
+
+
+class LoginController(object):
+    OPENAPI = {'index': openapi.Operation(
+        None, None, status=302, method='GET', query=schema.LOGIN_QUERY,
+        errors=(401, 404, 409),
+        summary='Start a login through upstream IdP ``idp`` (id or '
+                'name; without it, the only enabled IdP, or a redirect '
+                'to the IdP chooser ``/v1/login/idps`` when there are '
+                'several): redirects to its authorization endpoint. '
+                'With ``link=true`` the identity is linked to the '
+                'person of the session cookie; with ``next`` (only the '
+                'proxy\'s own ``/oidc/authorize?...``) the callback '
+                'redirects there. Needs no token.')}
+
+    callback = CallbackController()
+    idps = ChooserController()
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='GET', template='json')
+    def index_get(self):
+        params = pecan.request.GET
+        link_user_id = _flag_link(params)
+        next_url = _next_url(params)
         if not settings.conf().secret_key:
             raise errors.Conflict('Logins need [federation] secret_key.',
                                   code='secret_key_unset')
-        row = _find_idp(name)
+        if params.get('idp'):
+            row = _find_idp(params['idp'])
+        else:
+            enabled = _enabled_idps()
+            if not enabled:
+                raise errors.NotFound('No enabled IdP.',
+                                      code='idp_not_found')
+            if len(enabled) > 1:
+                return _redirect(_login_url(
+                    login.CHOOSER_PATH, link=params.get('link'),
+                    next=next_url))
+            row = enabled[0]
         endpoints = _idp_endpoints(row)
         state, nonce = login.new_secret(), login.new_secret()
         verifier = login.new_secret()
         now = settings.now()
         logins.start(pecan.request.db, pecan.request.context, state, row.id,
                      nonce, verifier, link_user_id, now,
-                     now + datetime.timedelta(seconds=LOGIN_REQUEST_SECONDS))
-        pecan.response.status = 302
-        pecan.response.headers['Location'] = login.authorization_url(
+                     now + datetime.timedelta(seconds=LOGIN_REQUEST_SECONDS),
+                     next_url=next_url)
+        return _redirect(login.authorization_url(
             endpoints['authorization_endpoint'], row.client_id,
             redirect_uri(), login.scopes(row.scopes), state, nonce,
-            verifier)
-        pecan.response.headers['Cache-Control'] = 'no-store'
-        return {}
+            verifier))

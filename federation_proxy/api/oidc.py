@@ -8,12 +8,14 @@ refusal is an RFC 6749 error object (``error``, ``error_description``)
 that also carries Arbiter's ``errors`` list, so that OAuth clients and
 Arbiter's tools both read it.
 
-Who the person is, at the authorization endpoint: the proxy user whose
-id is the request's user id (a Keystone token's user, or ``X-User-Id``
-with ``noauth``), as everywhere else in the service.  The login through
-an upstream IdP with a session of the proxy's own comes later; until
-then a portal or a CLI that holds the person's Keystone token starts the
-authorization request.
+Who the person is, at the authorization endpoint (a public path): the
+person of the proxy session cookie that a login through an upstream IdP
+sets.  Without a session the browser is sent to that login
+(``/v1/login``, at the IdP ``idp_hint`` names, or the only or chosen
+one), which brings it back to the same authorization request.  With
+``noauth`` (local runs and tests) the ``X-User-Id`` of a person the
+proxy knows is accepted too; a Keystone token is not: operators do not
+authorize relying parties as themselves.
 """
 
 import base64
@@ -400,11 +402,14 @@ def _redirect(uri, params):
 
 class AuthorizeController(object):
     OPENAPI = {'index': openapi.Operation(
-        'oidc:authorize', None, status=302, method='GET',
-        query=schema.AUTHORIZE_QUERY,
-        summary='Authorization endpoint (code flow with PKCE S256): '
-                'redirects to the client with a code, or with an error '
-                'once the client and its redirect URI are known.')}
+        None, None, status=302, method='GET',
+        query=schema.AUTHORIZE_QUERY, errors=(403,),
+        summary='Authorization endpoint (code flow with PKCE S256) for '
+                'the person of the proxy session: redirects to the '
+                'client with a code, or with an error once the client '
+                'and its redirect URI are known. Without a session, '
+                'redirects to the login (/v1/login, IdP ``idp_hint``), '
+                'which comes back here. Needs no Keystone token.')}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -413,16 +418,12 @@ class AuthorizeController(object):
     @index.when(method='GET', template='json')
     @_oauth_errors
     def index_get(self):
-        # A proxy session (a login through an upstream IdP) names the
-        # person; without one, the request's user id does.
-        person = login.session_user()
-        if person is None:
-            vo_access.enforce('oidc:authorize',
-                              {'is_user': vo_access.is_user()})
-            person = vo_access.caller_id()
         params = pecan.request.GET
+        person = self._person()
         client, redirect_uri = self._client(params)
         state = params.get('state')
+        if person is None and params.get('prompt') != 'none':
+            return self._login(params)
         try:
             answer = self._code(client, redirect_uri, params, person)
         except protocol.OAuthError as exc:
@@ -432,6 +433,35 @@ class AuthorizeController(object):
             answer['state'] = state
         answer['iss'] = settings.issuer()
         return _redirect(redirect_uri, answer)
+
+    @staticmethod
+    def _person():
+        """The person the request is for: the proxy session's (a login
+        through an upstream IdP); with ``noauth`` (local runs and tests
+        only), the ``X-User-Id`` of a person the proxy knows.  None when
+        the person must log in first.  The path is public, so a Keystone
+        token is not read here."""
+        person = login.session_user()
+        if person is not None or not vo_access.caller_id():
+            return person
+        if pecan.request.conf.api.auth_strategy != 'noauth':
+            return None
+        if not vo_access.is_user():
+            raise errors.Forbidden('Only a person known to the proxy can '
+                                   'authorize a client.', code='forbidden')
+        return vo_access.caller_id()
+
+    @staticmethod
+    def _login(params):
+        """Send the browser to log in (at the IdP ``idp_hint`` names,
+        if any), and back to this very request once it has."""
+        here = '%s?%s' % (endpoints.AUTHORIZE,
+                          urllib.parse.urlencode(list(params.items())))
+        pecan.response.status = 302
+        pecan.response.headers['Location'] = login.login_url(
+            next=here, idp=params.get('idp_hint') or None)
+        pecan.response.headers['Cache-Control'] = 'no-store'
+        return {}
 
     @staticmethod
     def _client(params):
@@ -448,6 +478,10 @@ class AuthorizeController(object):
 
     @staticmethod
     def _code(client, redirect_uri, params, person):
+        if person is None:
+            # prompt=none (OIDC Core 3.1.2.6): no login page.
+            raise protocol.OAuthError('login_required', 'The person has '
+                                      'no session at the proxy.')
         if params.get('response_type') != 'code':
             raise protocol.OAuthError('unsupported_response_type',
                                       'Only response_type=code.')

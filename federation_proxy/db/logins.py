@@ -16,13 +16,14 @@ from federation_proxy.db import users
 from svc_common import errors
 
 Pending = collections.namedtuple(
-    'Pending', 'idp_id nonce code_verifier link_user_id')
+    'Pending', 'idp_id nonce code_verifier link_user_id next_url')
 Login = collections.namedtuple('Login', 'user_id created linked')
 
 
 def start(db, ctx, state, idp_id, nonce, code_verifier, link_user_id,
-          now, expires_at):
-    """Keep a new login request; requests expired before ``now`` go."""
+          now, expires_at, next_url=None):
+    """Keep a new login request; requests expired before ``now`` go.
+    ``next_url``: where the person continues once logged in."""
     table = models.LoginRequest
     with db.writer.using(ctx) as session:
         session.execute(sa.delete(table).where(table.expires_at <= now))
@@ -30,7 +31,7 @@ def start(db, ctx, state, idp_id, nonce, code_verifier, link_user_id,
                           idp_id=idp_id, nonce=nonce,
                           code_verifier=code_verifier,
                           link_user_id=link_user_id,
-                          expires_at=expires_at))
+                          expires_at=expires_at, next_url=next_url))
 
 
 def finish(db, ctx, state, now):
@@ -43,7 +44,7 @@ def finish(db, ctx, state, now):
         if row is None:
             return None
         pending = Pending(row.idp_id, row.nonce, row.code_verifier,
-                          row.link_user_id)
+                          row.link_user_id, row.next_url)
         expired = row.expires_at <= now
         # Whoever deletes the row owns the login: a concurrent second
         # callback with the same state deletes nothing.

@@ -249,6 +249,9 @@ class LoginRequest(Base):
     # The person the new identity is linked to, for a link request.
     link_user_id = sa.Column(sa.String(64), nullable=True)
     expires_at = sa.Column(sa.DateTime, nullable=False, index=True)
+    # Where the person goes once logged in: the proxy's own
+    # authorization request (path and query) that sent them to log in.
+    next_url = sa.Column(sa.Text, nullable=True)
 
 
 class DeviceCode(Base):

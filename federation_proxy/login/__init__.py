@@ -39,7 +39,27 @@ SESSION_TYPE = 'federation-session'
 #: the state and the IdP's ID token authenticate a login.
 LOGIN_PATH = '/v1/login'
 CALLBACK_PATH = '/v1/login/callback'
-PUBLIC_PATHS = (LOGIN_PATH, CALLBACK_PATH)
+CHOOSER_PATH = '/v1/login/idps'
+PUBLIC_PATHS = (LOGIN_PATH, CALLBACK_PATH, CHOOSER_PATH)
+
+#: The only path a login may continue to once the person is back: the
+#: proxy's own authorization endpoint.
+CONTINUATION_PATH = '/oidc/authorize'
+MAX_CONTINUATION = 4096
+
+#: The scope a proxy access token must carry to be accepted as
+#: ``Authorization: Bearer`` on the proxy's own API.  A relying party
+#: that holds a person's ordinary access token (``openid profile ...``)
+#: must not be able to act as that person on the management API; only
+#: a client the operator registered with this scope can ask for it.
+MANAGEMENT_SCOPE = 'vo_management'
+
+#: The header a cookie-authenticated request with an unsafe method must
+#: carry: a cross-site HTML form cannot send it, and a cross-origin
+#: script can only after a CORS preflight the proxy's CORS settings
+#: allow.
+CSRF_HEADER = 'X-Requested-With'
+SAFE_METHODS = ('GET', 'HEAD', 'OPTIONS')
 
 
 class Refused(Exception):
@@ -152,15 +172,34 @@ def validate_id_token(token, load_keys, issuer, client_id, nonce, now,
     return claims
 
 
-def person_claims(claims, mapping):
-    """``{'name': ..., 'email': ...}`` read from the IdP's claims through
-    its claim mapping (``{ours: theirs}``); string values only."""
+#: The claims of a person the proxy reads through an IdP's claim mapping.
+MAPPED_CLAIMS = ('name', 'email', 'affiliation', 'assurance')
+#: Those that may be lists of strings (eduPerson multi-valued ones).
+MULTI_VALUED = ('affiliation', 'assurance')
+
+
+def mapped_claims(claims, mapping):
+    """The person's :data:`MAPPED_CLAIMS` read from an IdP's claims
+    through its claim mapping (``{ours: theirs}``): strings (at most 255
+    characters), and for :data:`MULTI_VALUED` ones lists of at most 32
+    such strings; anything else is left out."""
     found = {}
-    for ours in ('name', 'email'):
+    for ours in MAPPED_CLAIMS:
         value = claims.get(mapping.get(ours, ours))
         if isinstance(value, str) and value:
             found[ours] = value[:255]
+        elif ours in MULTI_VALUED and isinstance(value, list):
+            values = [v[:255] for v in value if isinstance(v, str) and v]
+            if values:
+                found[ours] = values[:32]
     return found
+
+
+def person_claims(claims, mapping):
+    """``{'name': ..., 'email': ...}`` read from the IdP's claims through
+    its claim mapping (``{ours: theirs}``); string values only."""
+    found = mapped_claims(claims, mapping)
+    return {k: found[k] for k in ('name', 'email') if k in found}
 
 
 # -- the proxy session -------------------------------------------------------
@@ -201,3 +240,49 @@ def read_session(secret_key, issuer, token, now):
             not isinstance(sub, str)):
         return None
     return sub
+
+
+# -- authenticating requests to the proxy's API ------------------------------
+
+def cookie_request_allowed(method, headers):
+    """Whether a request authenticated by the session cookie alone may
+    go on: a safe method, or one carrying :data:`CSRF_HEADER` (a
+    browser sends the cookie with a cross-site form post too)."""
+    return method in SAFE_METHODS or bool(headers.get(CSRF_HEADER))
+
+
+def bearer_token(authorization):
+    """The token of an ``Authorization: Bearer <token>`` header value,
+    or None for any other header (or none)."""
+    scheme, _sep, value = (authorization or '').partition(' ')
+    value = value.strip()
+    if scheme.lower() != 'bearer' or not value:
+        return None
+    return value
+
+
+def grants_management(claims):
+    """Whether access-token ``claims`` carry :data:`MANAGEMENT_SCOPE`."""
+    scope = claims.get('scope')
+    return isinstance(scope, str) and MANAGEMENT_SCOPE in scope.split()
+
+
+def continuation(value):
+    """The path and query a login continues to: only the proxy's own
+    authorization endpoint (a relative reference, no scheme, host or
+    fragment), so that a login can never be made to redirect elsewhere.
+
+    :raises Refused: for anything else.
+    """
+    if (not isinstance(value, str) or not value or
+            len(value) > MAX_CONTINUATION or
+            any(not 0x21 <= ord(c) <= 0x7e or c == '\\' for c in value)):
+        raise Refused('next must be the proxy\'s %s?... request.'
+                      % CONTINUATION_PATH)
+    split = urllib.parse.urlsplit(value)
+    if (split.scheme or split.netloc or split.fragment or
+            split.path != CONTINUATION_PATH or not split.query or
+            value != '%s?%s' % (CONTINUATION_PATH, split.query)):
+        raise Refused('next must be the proxy\'s %s?... request.'
+                      % CONTINUATION_PATH)
+    return value

@@ -8,9 +8,10 @@ rather than by Arbiter's microversions.
 ``GET /oidc`` answers the discovery document too, and ``GET
 /.well-known`` links to it.
 
-Every path here but the authorization endpoint needs no Keystone token
-(``ServiceSpec.public_paths``): a client authenticates itself with its
-secret, a bearer with its access token.  The token, introspection and
+Every path here needs no Keystone token (``ServiceSpec.public_paths``):
+a client authenticates itself with its secret, a bearer with its access
+token, and the person at the authorization endpoint with the proxy
+session (see :mod:`federation_proxy.api.oidc`).  The token, introspection and
 revocation endpoints take form bodies (``ServiceSpec.form_paths``).
 
 The device authorization grant (RFC 8628) adds the device authorization
@@ -33,8 +34,8 @@ DEVICE_AUTHORIZATION = '/oidc/device_authorization'
 DEVICE = '/oidc/device'
 DEVICE_DECISION = '/oidc/device/decision'
 
-PUBLIC_PATHS = (WELL_KNOWN, DISCOVERY, OIDC, JWKS, TOKEN, USERINFO,
-                INTROSPECT, REVOKE, DEVICE_AUTHORIZATION, DEVICE,
+PUBLIC_PATHS = (WELL_KNOWN, DISCOVERY, OIDC, JWKS, AUTHORIZE, TOKEN,
+                USERINFO, INTROSPECT, REVOKE, DEVICE_AUTHORIZATION, DEVICE,
                 DEVICE_DECISION)
 FORM_PATHS = (TOKEN, INTROSPECT, REVOKE, DEVICE_AUTHORIZATION,
               DEVICE_DECISION)

@@ -4,14 +4,35 @@ from svc_common.schemas import response_types as rt
 
 _FIELD = {'type': 'string', 'maxLength': 4096}
 
+_NEXT = {'type': 'string', 'maxLength': 4096,
+         'description': 'Where to continue once logged in: only the '
+                        'proxy\'s own /oidc/authorize?... request.'}
+
 LOGIN_QUERY = {
     'type': 'object',
     'properties': {
         'idp': {'type': 'string', 'minLength': 1, 'maxLength': 255},
         'link': {'type': 'string', 'enum': ['true', 'false']},
+        'next': _NEXT,
     },
-    'required': ['idp'],
 }
+
+CHOOSER_QUERY = {
+    'type': 'object',
+    'properties': {
+        'link': {'type': 'string', 'enum': ['true', 'false']},
+        'next': _NEXT,
+    },
+}
+
+RESPONSE_CHOOSER = rt.obj({
+    'idps': {'type': 'array', 'items': rt.obj({
+        'id': {'type': 'string'},
+        'name': {'type': 'string'},
+        'issuer': {'type': 'string'},
+        'login': {'type': 'string'},
+    })},
+})
 
 CALLBACK_QUERY = {
     'type': 'object',
@@ -30,4 +51,9 @@ RESPONSE_LOGIN = rt.obj({
     'issuer': {'type': 'string'},
     'subject': {'type': 'string'},
     'expires_in': {'type': 'integer'},
+    # What this IdP said of the person, through its claim mapping.
+    'claims': {'type': 'object', 'properties': {
+        name: {'type': ['string', 'array']}
+        for name in ('name', 'email', 'affiliation', 'assurance')},
+        'additionalProperties': False},
 })

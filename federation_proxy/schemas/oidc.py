@@ -62,6 +62,9 @@ AUTHORIZE_QUERY = {
         'client_id': _FIELD, 'redirect_uri': _FIELD, 'scope': _FIELD,
         'state': _FIELD, 'nonce': _FIELD, 'code_challenge': _FIELD,
         'code_challenge_method': {'type': 'string', 'enum': ['S256']},
+        # Without a proxy session: the upstream IdP to log in at.
+        'idp_hint': _FIELD,
+        'prompt': _FIELD,
     },
     'required': ['response_type', 'client_id', 'redirect_uri',
                  'code_challenge', 'code_challenge_method'],

@@ -389,7 +389,9 @@ class TestRefusals(ProviderTestCase):
                             status=403)
         self.assertEqual('federation.forbidden',
                          resp.json['errors'][0]['code'])
-        self.app.get('/oidc/authorize', status=401)
+        # No identity at all: the browser is sent to log in (once the
+        # client is known; see test_login).
+        self.app.get('/oidc/authorize', status=400)
 
     def test_code_of_another_client_refused(self):
         code, verifier = self.code()

@@ -233,12 +233,7 @@ ROWS = [
     _registry_rows('clients', 'client', {
         'name': 'new client', 'grant_types': ['authorization_code'],
         'redirect_uris': ['https://leaf.example.org/cb']},
-        {'name': 'renamed'})) + [
-    # People the proxy knows get past the rule to the client check (no
-    # client "nobody" is registered: 400); anyone else is refused.
-    pm.Row('federation:oidc:authorize', 'GET',
-           '/oidc/authorize?client_id=nobody', expect(400, PEOPLE)),
-]
+        {'name': 'renamed'}))
 
 
 class TestPolicyMatrix(pm.PolicyMatrixTests, testtools.TestCase):

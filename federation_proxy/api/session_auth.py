@@ -1,0 +1,125 @@
+"""How people who hold no Keystone token authenticate to the proxy's API
+(``ServiceSpec.session_auth``; see :mod:`svc_common.deploy`).
+
+Operators use Keystone tokens as everywhere in Arbiter.  Community
+managers and members, who logged in through an upstream IdP, have two
+ways, tried only on a request without ``X-Auth-Token``:
+
+* the proxy session cookie (:data:`federation_proxy.login.SESSION_COOKIE`)
+  that the login callback sets, for a browser.  A request with an unsafe
+  method (POST, PUT, PATCH, DELETE) must also carry
+  :data:`~federation_proxy.login.CSRF_HEADER`, which a cross-site form
+  cannot send; without it the request is refused (403
+  ``csrf_header_missing``) rather than run as the person;
+* ``Authorization: Bearer <access token>`` of the proxy's own OIDC
+  provider, for command-line tools and scripts: a valid, unexpired,
+  unrevoked token of a person the proxy knows, whose scope includes
+  :data:`~federation_proxy.login.MANAGEMENT_SCOPE`.  A relying party
+  holds its users' ordinary access tokens; the dedicated scope, which
+  only a client registered with it can obtain, keeps such a token from
+  being replayed against the management API.
+
+Either way the request reaches the API as the person (``user_id``) with
+no project and no Keystone role: what they may do comes from their VO
+roles (:mod:`federation_proxy.api.vo_access`).  Anything else (no
+credentials, an invalid one) goes on to keystonemiddleware, which
+answers 401.
+"""
+
+import datetime
+import threading
+import time
+
+import webob
+
+from federation_proxy.db import oidc as oidc_db
+from federation_proxy import login
+from federation_proxy.oidc import keys
+from federation_proxy.oidc import tokens
+from svc_common import context
+from svc_common import errors
+
+#: Seconds the signing keys are used before they are read again; a token
+#: naming a key not in the cache reads them at once (at most once a
+#: second).
+KEY_CACHE_SECONDS = 5
+
+
+class Authenticator(object):
+    """``authenticate(environ)`` for :mod:`svc_common.deploy`."""
+
+    def __init__(self, conf, db):
+        self.conf = conf
+        self.db = db
+        self._lock = threading.Lock()
+        self._keys = (None, [])
+
+    def __call__(self, environ):
+        request = webob.Request(environ)
+        bearer = login.bearer_token(request.headers.get('Authorization'))
+        if bearer is not None:
+            return self._bearer_person(bearer)
+        token = request.cookies.get(login.SESSION_COOKIE)
+        if not token:
+            return None
+        user_id = login.read_session(self.conf.federation.secret_key,
+                                     self._issuer(), token, int(time.time()))
+        if user_id is None or not self._is_person(user_id):
+            return None
+        if not login.cookie_request_allowed(request.method, request.headers):
+            raise errors.Forbidden(
+                'A request authenticated by the session cookie must carry '
+                'the %s header when it changes something.'
+                % login.CSRF_HEADER, code='csrf_header_missing')
+        return user_id
+
+    def _issuer(self):
+        return self.conf.federation.issuer.rstrip('/')
+
+    def _is_person(self, user_id):
+        return oidc_db.find_user(self.db, context.RequestContext(),
+                                 user_id) is not None
+
+    def _published(self, refresh):
+        now = time.monotonic()
+        with self._lock:
+            loaded_at, records = self._keys
+            age = None if loaded_at is None else now - loaded_at
+            stale = age is None or age > KEY_CACHE_SECONDS
+            if stale or (refresh and age >= 1):
+                records = oidc_db.ensure_keys(
+                    self.db, context.RequestContext(),
+                    datetime.datetime.utcnow())
+                self._keys = (now, records)
+        lifetime = datetime.timedelta(
+            seconds=self.conf.federation.access_token_lifetime)
+        return keys.published(records, datetime.datetime.utcnow(), lifetime)
+
+    def _bearer_person(self, token):
+        """The person of a proxy access token that grants the management
+        scope, or None."""
+        now, issuer = int(time.time()), self._issuer()
+        try:
+            try:
+                claims = tokens.verify(token, self._published(False),
+                                       issuer, now)
+            except tokens.InvalidToken:
+                # Maybe a key another process made since the cache was
+                # filled.
+                claims = tokens.verify(token, self._published(True),
+                                       issuer, now)
+        except tokens.InvalidToken:
+            return None
+        if not login.grants_management(claims):
+            return None
+        jti = claims.get('jti')
+        if not jti or oidc_db.is_revoked(self.db, context.RequestContext(),
+                                         jti):
+            return None
+        user_id = claims['sub']
+        return user_id if self._is_person(user_id) else None
+
+
+def build_authenticator(conf, db):
+    """The proxy's ``ServiceSpec.session_auth`` factory."""
+    return Authenticator(conf, db)

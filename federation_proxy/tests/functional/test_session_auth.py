@@ -1,0 +1,260 @@
+"""People without a Keystone token at the proxy's API, as in a real
+deployment: the API behind keystonemiddleware (no Keystone is contacted:
+the requests carry no Keystone token), reached with the proxy session
+cookie or a proxy access token of the management scope; and the
+authorization endpoint, which sends a person without a session to log
+in.
+
+The operator's setup (people, VOs, clients) is made through a second
+app on the same database with ``noauth`` headers.
+"""
+
+import time
+import urllib.parse
+
+import webtest
+
+from federation_proxy import login
+from federation_proxy import service
+from federation_proxy.tests.functional import base
+from federation_proxy.tests.functional import oidc_setup as s
+from svc_common import config
+from svc_common.db import database
+from svc_common import deploy
+from svc_common import policy
+
+PROXY = 'http://127.0.0.1:9873'
+KEY = 'test key of the proxy'
+CSRF = {login.CSRF_HEADER: 'XMLHttpRequest'}
+
+
+class SessionAuthTest(base.FederationTestCase):
+
+    OVERRIDES = {('federation', 'secret_key'): KEY,
+                 ('federation', 'issuer'): PROXY,
+                 ('keystone_authtoken', 'www_authenticate_uri'):
+                     'http://127.0.0.1:5000/v3'}
+
+    def setUp(self):
+        super().setUp()
+        self.alice = s.make_person(self.app, 'alice')
+        self.bob = s.make_person(self.app, 'bob')
+        self.vo = s.make_vo(self.app, 'astro', managers=[self.alice])
+        # The same database, behind keystonemiddleware.
+        overrides = dict(self.OVERRIDES)
+        overrides.update({
+            (None, 'state_path'): self.fixture.conf.state_path,
+            ('api', 'auth_strategy'): 'keystone'})
+        conf = config.build_conf(service.SPEC, overrides=overrides)
+        enforcer = policy.make_enforcer(
+            conf, service.SPEC.module('policies').list_rules())
+        self.api = webtest.TestApp(deploy.deploy(
+            service.SPEC, conf, enforcer, database.Database(conf),
+            self.notifier))
+
+    # -- helpers --------------------------------------------------------
+
+    @staticmethod
+    def cookie(user_id, issued=None, lifetime=600, key=KEY):
+        token = login.sign_session(key, PROXY, user_id,
+                                   issued or int(time.time()), lifetime)
+        return {'Cookie': '%s=%s' % (login.SESSION_COOKIE, token)}
+
+    def members(self):
+        return sorted(m['user_id'] for m in self.app.get(
+            '/v1/vos/%s/memberships' % self.vo,
+            headers=base.ADMIN).json['memberships'])
+
+    def access_token(self, scopes, user_id='alice', client='cli'):
+        """A proxy access token of ``user_id`` for ``scopes``, through the
+        code flow (the person named with noauth headers)."""
+        client_id, secret = s.make_client(
+            self.app, client, scopes=['openid', 'profile',
+                                      login.MANAGEMENT_SCOPE])
+        verifier, challenge = s.pkce_pair()
+        resp = self.app.get('/oidc/authorize', {
+            'response_type': 'code', 'client_id': client_id,
+            'redirect_uri': s.REDIRECT, 'scope': ' '.join(scopes),
+            'code_challenge': challenge, 'code_challenge_method': 'S256'},
+            headers=s.person_headers(user_id), status=302)
+        code = s.query_of(resp.location)['code']
+        body = self.app.post('/oidc/token', {
+            'grant_type': 'authorization_code', 'code': code,
+            'redirect_uri': s.REDIRECT, 'code_verifier': verifier},
+            headers=s.basic(client_id, secret)).json
+        return body['access_token'], (client_id, secret)
+
+    @staticmethod
+    def bearer(token):
+        return {'Authorization': 'Bearer ' + token}
+
+    def assertCode(self, resp, code):
+        self.assertEqual('federation.' + code,
+                         resp.json['errors'][0]['code'])
+
+    # -- the session cookie ------------------------------------------------
+
+    def test_without_credentials_keystonemiddleware_refuses(self):
+        # Every identity header of a system admin, and no token.
+        resp = self.api.get('/v1/idps', headers=base.ADMIN, status=401)
+        self.assertCode(resp, 'unauthorized')
+
+    def test_cookie_is_the_person(self):
+        identities = self.api.get('/v1/users/alice/identities',
+                                  headers=self.cookie('alice')).json
+        self.assertEqual(['sub-alice'],
+                         [i['subject'] for i in identities['identities']])
+        # Someone else's person is absent to her.
+        self.api.get('/v1/users/bob/identities',
+                     headers=self.cookie('alice'), status=404)
+
+    def test_cookie_with_forged_headers_is_only_the_person(self):
+        headers = dict(base.ADMIN, **self.cookie('alice'))
+        resp = self.api.get('/v1/idps', headers=headers, status=403)
+        self.assertIn(resp.json['errors'][0]['code'],
+                      ('federation.forbidden', 'federation.wrong_scope'))
+        # Bob's: a stranger to the VO, even naming himself its manager.
+        headers = dict(base.ADMIN, **self.cookie('bob'))
+        self.api.get('/v1/vos/%s/memberships' % self.vo, headers=headers,
+                     status=404)
+
+    def test_bad_cookies_refused(self):
+        now = int(time.time())
+        for name, headers in [
+                ('expired', self.cookie('alice', issued=now - 700)),
+                ('other key', self.cookie('alice', key='another key')),
+                ('unknown person', self.cookie('mallory')),
+                ('garbage', {'Cookie': login.SESSION_COOKIE + '=x.y.z'})]:
+            resp = self.api.get('/v1/users/alice/identities',
+                                headers=headers, status=401)
+            self.assertCode(resp, 'unauthorized')
+
+    def test_unsafe_method_needs_the_csrf_header(self):
+        url = '/v1/vos/%s/memberships' % self.vo
+        resp = self.api.post_json(url, {'user_id': 'bob', 'role': 'member'},
+                                  headers=self.cookie('alice'), status=403)
+        self.assertCode(resp, 'csrf_header_missing')
+        self.assertEqual(['alice'], self.members())
+        created = self.api.post_json(
+            url, {'user_id': 'bob', 'role': 'member'},
+            headers=dict(self.cookie('alice'), **CSRF)).json['membership']
+        self.assertEqual(['alice', 'bob'], self.members())
+        member = '%s/%s' % (url, created['id'])
+        resp = self.api.delete(member, headers=self.cookie('alice'),
+                               status=403)
+        self.assertCode(resp, 'csrf_header_missing')
+        self.api.delete(member, headers=dict(self.cookie('alice'), **CSRF),
+                        status=204)
+        self.assertEqual(['alice'], self.members())
+
+    # -- proxy access tokens -----------------------------------------------
+
+    def test_management_token_is_the_person(self):
+        token, _client = self.access_token(['openid',
+                                            login.MANAGEMENT_SCOPE])
+        # No CSRF header needed: a cross-site form cannot send a bearer.
+        self.api.post_json('/v1/vos/%s/memberships' % self.vo,
+                           {'user_id': 'bob', 'role': 'member'},
+                           headers=self.bearer(token), status=201)
+        self.assertEqual(['alice', 'bob'], self.members())
+        # With forged headers and a stranger's cookie it is still Alice.
+        headers = dict(base.ADMIN, **self.bearer(token))
+        headers.update(self.cookie('bob'))
+        self.api.get('/v1/users/alice/identities', headers=headers)
+        self.api.get('/v1/idps', headers=headers, status=403)
+
+    def test_token_without_the_management_scope_refused(self):
+        # What a relying party holds for its users: replaying it against
+        # the proxy gets nothing.
+        token, _client = self.access_token(['openid', 'profile'])
+        resp = self.api.get('/v1/users/alice/identities',
+                            headers=self.bearer(token), status=401)
+        self.assertCode(resp, 'unauthorized')
+
+    def test_revoked_token_refused(self):
+        token, client = self.access_token([login.MANAGEMENT_SCOPE])
+        self.api.get('/v1/users/alice/identities',
+                     headers=self.bearer(token))
+        self.app.post('/oidc/revoke', {'token': token},
+                      headers=s.basic(*client))
+        self.api.get('/v1/users/alice/identities',
+                     headers=self.bearer(token), status=401)
+
+    def test_tampered_or_foreign_tokens_refused(self):
+        token, _client = self.access_token([login.MANAGEMENT_SCOPE])
+        head, body, sig = token.split('.')
+        for bad in (head + '.' + body + '.' + sig[::-1], token[:-10],
+                    login.sign_session(KEY, PROXY, 'alice',
+                                       int(time.time()), 600)):
+            self.api.get('/v1/users/alice/identities',
+                         headers=self.bearer(bad), status=401)
+
+    def test_client_credentials_token_is_nobody(self):
+        client_id, secret = s.make_client(
+            self.app, 'robot', grants=['client_credentials'],
+            scopes=[login.MANAGEMENT_SCOPE])
+        token = self.app.post('/oidc/token', {
+            'grant_type': 'client_credentials',
+            'scope': login.MANAGEMENT_SCOPE},
+            headers=s.basic(client_id, secret)).json['access_token']
+        self.api.get('/v1/vos', headers=self.bearer(token), status=401)
+
+    # -- the authorization endpoint ---------------------------------------
+
+    def authorize_query(self, client_id, **extra):
+        _verifier, challenge = s.pkce_pair()
+        return dict({'response_type': 'code', 'client_id': client_id,
+                     'redirect_uri': s.REDIRECT, 'scope': 'openid',
+                     'state': 'st-1', 'code_challenge': challenge,
+                     'code_challenge_method': 'S256'}, **extra)
+
+    def test_authorize_without_session_sends_the_browser_to_log_in(self):
+        client_id, _secret = s.make_client(self.app, 'leaf')
+        query = self.authorize_query(client_id, idp_hint='upstream')
+        # Alice's forged identity headers (no Keystone token) are no one.
+        resp = self.api.get('/oidc/authorize', query,
+                            headers=s.person_headers('alice'), status=302)
+        split = urllib.parse.urlsplit(resp.location)
+        self.assertEqual(PROXY + login.LOGIN_PATH,
+                         '%s://%s%s' % (split.scheme, split.netloc,
+                                        split.path))
+        login_query = s.query_of(resp.location)
+        self.assertEqual('upstream', login_query['idp'])
+        continuation = urllib.parse.urlsplit(login_query['next'])
+        self.assertEqual('/oidc/authorize', continuation.path)
+        self.assertEqual(query, dict(urllib.parse.parse_qsl(
+            continuation.query)))
+
+    def test_authorize_with_session_issues_the_code(self):
+        client_id, _secret = s.make_client(self.app, 'leaf')
+        resp = self.api.get('/oidc/authorize',
+                            self.authorize_query(client_id),
+                            headers=self.cookie('alice'), status=302)
+        self.assertTrue(resp.location.startswith(s.REDIRECT + '?'))
+        self.assertIn('code', s.query_of(resp.location))
+
+    def test_authorize_prompt_none_without_session(self):
+        client_id, _secret = s.make_client(self.app, 'leaf')
+        resp = self.api.get('/oidc/authorize',
+                            self.authorize_query(client_id, prompt='none'),
+                            status=302)
+        answer = s.query_of(resp.location)
+        self.assertEqual(('login_required', 'st-1'),
+                         (answer['error'], answer['state']))
+
+    def test_authorize_unknown_client_is_not_sent_to_log_in(self):
+        resp = self.api.get('/oidc/authorize',
+                            self.authorize_query('nobody'), status=400)
+        self.assertEqual('invalid_request', resp.json['error'])
+
+    def test_login_refuses_a_foreign_continuation(self):
+        for bad in ('https://evil.example/oidc/authorize?a=1',
+                    '//evil.example/oidc/authorize?a=1',
+                    '/oidc/authorize', '/v1/vos?a=1',
+                    '/oidc/authorize?a=1#x', '/oidc/authorize/../x?a=1',
+                    '/oidc/authorize?a=1\\@evil.example'):
+            resp = self.api.get(login.LOGIN_PATH, {'next': bad},
+                                status=400)
+            self.assertEqual('next', resp.json['errors'][0].get(
+                'field', 'next'), bad)
+            self.assertCode(resp, 'bad_request')
