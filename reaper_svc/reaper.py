@@ -12,7 +12,6 @@ no candidates, and the claims table refuses a second claim on a server
 from another engine host (that plan is made again).
 """
 
-import dataclasses
 import datetime
 import threading
 
@@ -49,10 +48,7 @@ def without_candidates(cluster, server_ids):
     are not candidates (other actions are preempting them)."""
     if not server_ids:
         return cluster
-    servers = [dataclasses.replace(s, preemptible=False)
-               if s.id in server_ids else s
-               for s in cluster.servers.values()]
-    return model.Cluster(cluster.hosts.values(), servers)
+    return cluster.without_candidates(server_ids)
 
 
 class Reaper(object):
@@ -75,13 +71,19 @@ class Reaper(object):
 
     # -- planning -----------------------------------------------------
 
-    def preview(self, request):
-        """The :class:`~reaper_svc.strategies.rules.Selection` for
-        ``request`` now; nothing is recorded or acted on."""
+    def _select(self, request):
+        """The snapshot (claimed servers are no candidates) and the
+        :class:`~reaper_svc.strategies.rules.Selection` on it."""
         cluster = without_candidates(
             self.driver.cluster(),
             actions_db.claimed_servers(self.db, self.ctx))
-        return rules.select(self.strategy, cluster, request, self.clock())
+        return cluster, rules.select(self.strategy, cluster, request,
+                                     self.clock())
+
+    def preview(self, request):
+        """The :class:`~reaper_svc.strategies.rules.Selection` for
+        ``request`` now; nothing is recorded or acted on."""
+        return self._select(request)[1]
 
     def plan(self, request, trigger, trigger_id=None, project_id=None):
         """Choose and persist the victims of ``request``; the action's
@@ -94,13 +96,12 @@ class Reaper(object):
                         self.db, self.ctx, 1, trigger_id=trigger_id):
                     LOG.info('An action exists for %s already', trigger_id)
                     return None
-                selection = self.preview(request)
+                cluster, selection = self._select(request)
                 if selection.outcome == 'fits':
                     LOG.info('Room for %s already; nothing preempted',
                              trigger_id)
                     return None
-                cluster_servers = self.driver.cluster().servers
-                victims = [cluster_servers[v] for v in selection.victims]
+                victims = [cluster.servers[v] for v in selection.victims]
                 unsatisfiable = selection.outcome == 'unsatisfiable'
                 try:
                     action = actions_db.create_action(

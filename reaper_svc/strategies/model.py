@@ -208,6 +208,38 @@ class Cluster(object):
                 found.append((key, ids if cut == len(ids) else ids[:cut]))
         return found
 
+    def without_candidates(self, server_ids):
+        """A new cluster in which ``server_ids`` still use their
+        resources but are no longer preemptible (other actions are
+        preempting them).
+
+        Costs the claimed servers and their hosts, not a new pass over
+        every server: the engine asks for it on every trigger."""
+        claimed = {server_id: self.servers[server_id]
+                   for server_id in server_ids if server_id in self.servers}
+        other = Cluster.__new__(Cluster)
+        other.hosts = self.hosts
+        other.used = self.used
+        other.derived = {}
+        other.servers = dict(self.servers)
+        other.preemptible = dict(self.preemptible)
+        touched = set()
+        for server_id, server in claimed.items():
+            if server.preemptible:
+                other.servers[server_id] = dataclasses.replace(
+                    server, preemptible=False)
+                touched.add(server.host)
+        for name in touched:
+            groups = {}
+            for key, (ends, ids) in self.preemptible[name].items():
+                kept = [(end, server_id) for end, server_id in zip(ends, ids)
+                        if server_id not in claimed]
+                if kept:
+                    groups[key] = ([end for end, _id in kept],
+                                   [server_id for _end, server_id in kept])
+            other.preemptible[name] = groups
+        return other
+
     def without(self, server_ids):
         """A new cluster with these servers gone."""
         gone = set(server_ids)

@@ -1,6 +1,7 @@
 """Victim selection: the rules, each strategy, and best_fit against the
 exact answer."""
 
+import dataclasses
 import datetime
 import random
 
@@ -351,3 +352,38 @@ class TestBestFitShortcuts(testtools.TestCase):
                                request, NOW).victims
                   for request in requests]
         self.assertEqual(fresh, shared)
+
+
+class TestWithoutCandidates(testtools.TestCase):
+    """Servers other actions are preempting stay on their hosts but are
+    no candidates."""
+
+    @hypothesis.settings(max_examples=100, deadline=None, derandomize=True)
+    @hypothesis.given(st.integers(0, 2 ** 32 - 1), st.floats(0, 1))
+    def test_same_as_a_snapshot_built_without_them(self, seed, share):
+        rng = random.Random(seed)
+        cluster = cf.random_cluster(rng, rng.randint(1, 6), 8)
+        claimed = {server_id for server_id in cluster.servers
+                   if rng.random() < share} | {'not-a-server'}
+        rebuilt = model.Cluster(cluster.hosts.values(), [
+            dataclasses.replace(s, preemptible=False) if s.id in claimed
+            else s for s in cluster.servers.values()])
+        cheap = cluster.without_candidates(claimed)
+        self.assertEqual(rebuilt.servers, cheap.servers)
+        for name in cluster.hosts:
+            # The same groups (their order is the snapshot's business).
+            self.assertEqual(sorted(rebuilt.candidates(name, NOW)),
+                             sorted(cheap.candidates(name, NOW)))
+            for rc in cf.CLASSES:
+                self.assertEqual(rebuilt.free(name, rc),
+                                 cheap.free(name, rc))
+        # The original snapshot is left as it was.
+        self.assertEqual(
+            sum(s.preemptible for s in cluster.servers.values()),
+            sum(s.preemptible for s in model.Cluster(
+                cluster.hosts.values(),
+                cluster.servers.values()).servers.values()))
+        request = cf.random_request(rng, hosts=sorted(cluster.hosts))
+        selection = rules.select(strategies.load('best_fit'), cheap,
+                                 request, NOW)
+        self.assertFalse(claimed & set(selection.victims))
