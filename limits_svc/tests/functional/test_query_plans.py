@@ -1,0 +1,224 @@
+"""The cost of a PUT's first query and of the purge's read stays flat.
+
+An allocation reads its chain and the limits along it; the engine's purge
+reads the expired reservations.  Both must be answered by index look-ups
+that touch a handful of rows whatever the number of projects, limits or
+allocations: these tests read the plans the databases choose on a
+database that has statistics (``ANALYZE``, which ``PRAGMA optimize`` and
+autovacuum also take), and check that the purge still frees what it
+should when it pages through expired reservations.
+"""
+
+import datetime
+
+from oslo_config import cfg
+from oslo_db import options
+import sqlalchemy as sa
+import testtools
+
+from limits_svc.db import allocations
+from limits_svc.db import models
+from limits_svc import quota_tree
+from limits_svc import service
+from svc_common import context
+from svc_common.db import database
+from svc_common.db import migration
+from svc_common.tests.fixtures import backends
+
+NAMES = ['cores', 'disk', 'ram', 'servers']
+# A chain of five levels, and many leaves with a limit of their own.
+CHAIN = ['root', 'mid', 'low', 'inner', 'leaf']
+LEAVES = 3000
+
+
+def _seed(url):
+    migration.upgrade(service.SPEC, url)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            projects = [{'id': p, 'parent_id': parent, 'domain_id': 'd'}
+                        for p, parent in zip(CHAIN, [None] + CHAIN)]
+            projects += [{'id': 'leaf-%05d' % n, 'parent_id': 'inner',
+                          'domain_id': 'd'} for n in range(LEAVES)]
+            conn.execute(models.Project.__table__.insert(), projects)
+            conn.execute(models.RegisteredLimit.__table__.insert(), [
+                {'id': 'reg-' + name, 'service_id': 'nova',
+                 'resource_name': name, 'default_limit': 1000}
+                for name in NAMES])
+            limits = [{'id': 'lim-%s-%s' % (p, name), 'project_id': p,
+                       'service_id': 'nova', 'resource_name': name,
+                       'resource_limit': 500, 'scope': 'subtree'}
+                      for p in CHAIN[:3] for name in NAMES]
+            limits += [{'id': 'lim-leaf-%05d-%s' % (n, name),
+                        'project_id': 'leaf-%05d' % n, 'service_id': 'nova',
+                        'resource_name': name, 'resource_limit': 40,
+                        'scope': 'project'}
+                       for n in range(LEAVES) for name in NAMES[:2]]
+            conn.execute(models.ProjectLimit.__table__.insert(), limits)
+            tomorrow = allocations.utcnow() + datetime.timedelta(days=1)
+            conn.execute(models.Allocation.__table__.insert(), [
+                {'consumer_id': 'vm-%05d' % n, 'resource_name': 'cores',
+                 'project_id': 'leaf-%05d' % (n % LEAVES), 'amount': 1,
+                 'expires_at': tomorrow if n % 10 == 0 else None}
+                for n in range(5000)])
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level='AUTOCOMMIT').execute(
+                sa.text('ANALYZE'))
+    finally:
+        engine.dispose()
+
+
+def _plan(conn, statement, params):
+    """The plan's lines: EXPLAIN QUERY PLAN on SQLite, EXPLAIN (ANALYZE)
+    on PostgreSQL."""
+    state = statement.compile(dialect=conn.dialect).construct_expanded_state(
+        params)
+    values = state.parameters
+    if state.positiontup is not None:
+        values = tuple(values[name] for name in state.positiontup)
+    if conn.dialect.name == 'sqlite':
+        return [row[-1] for row in conn.exec_driver_sql(
+            'EXPLAIN QUERY PLAN ' + state.statement, values)]
+    return [row[0] for row in conn.exec_driver_sql(
+        'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) '
+        + state.statement, values)]
+
+
+class _Plans(object):
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.database_url()
+        _seed(self.url)
+        self.engine = sa.create_engine(self.url)
+        self.addCleanup(self.engine.dispose)
+
+    def plan(self, statement, **params):
+        with self.engine.connect() as conn:
+            lines = _plan(conn, statement, params)
+            conn.rollback()
+        return '\n'.join(lines)
+
+    def chain_plan(self, statements):
+        return self.plan(statements[self.engine.dialect.name],
+                         consumer_id='vm-00001', project_id='leaf',
+                         names=NAMES)
+
+    def test_chain_and_limits_are_read_per_level(self):
+        for statements in (allocations._HELD_CHAIN_AND_LIMITS,
+                           allocations._CHAIN_AND_LIMITS):
+            plan = self.chain_plan(statements)
+            # No pass over every project limit: no Bloom filter built from
+            # the whole table (SQLite), no scan of it (either).
+            self.assertNotIn('BLOOM FILTER', plan)
+            self.assertNotIn('SCAN project_limits', plan)
+            self.assertNotIn('Seq Scan on project_limits', plan)
+            self.assertNotIn('Hash', plan)
+            self.assertIn('project_limits_project_resource_idx', plan)
+
+    def test_chain_and_limits_answer(self):
+        with self.engine.connect() as conn:
+            chain, catalog = allocations.chain_and_limits(
+                conn, 'leaf', NAMES, quota_tree.NO_LIMIT_DENY)
+            conn.rollback()
+        self.assertEqual(list(reversed(CHAIN)), chain)
+        self.assertEqual({(p, name, 'subtree'): 500 for p in CHAIN[:3]
+                          for name in NAMES}, catalog.overrides)
+        self.assertEqual({name: 1000 for name in NAMES}, catalog.registered)
+
+    def test_purge_reads_only_expired_reservations(self):
+        now = allocations.utcnow()
+        for first, params in ((True, {}), (False, {
+                'after_expiry': now - datetime.timedelta(days=1),
+                'after_consumer': 'vm-00000'})):
+            plan = self.plan(allocations._EXPIRED[first], now=now,
+                             batch=100, **params)
+            self.assertIn('allocations_expiring_idx', plan)
+            self.assertNotIn('SCAN allocations ', plan + ' ')
+            self.assertNotIn('Seq Scan on allocations', plan)
+
+    def test_expiring_index_leaves_out_allocations_that_never_expire(self):
+        with self.engine.connect() as conn:
+            if conn.dialect.name == 'sqlite':
+                definition = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = "
+                    "'allocations_expiring_idx'").scalar()
+            else:
+                definition = conn.exec_driver_sql(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = "
+                    "'allocations_expiring_idx'").scalar()
+        self.assertIn('expires_at IS NOT NULL', definition)
+
+
+class TestPlansOnSQLite(backends.OnSQLite, _Plans, testtools.TestCase):
+    pass
+
+
+class TestPlansOnPostgreSQL(backends.OnPostgreSQL, _Plans,
+                            testtools.TestCase):
+    pass
+
+
+class _Purge(object):
+    """The purge pages through expired reservations by (expiry, consumer)
+    and frees each consumer whole."""
+
+    def setUp(self):
+        super().setUp()
+        url = self.database_url()
+        migration.upgrade(service.SPEC, url)
+        conf = cfg.ConfigOpts()
+        options.set_defaults(conf, connection=url)
+        conf([])
+        self.db = database.Database(conf)
+        self.addCleanup(self.db.dispose)
+        self.ctx = context.admin_context()
+        with self.db.writer.connection.using(self.ctx) as conn:
+            conn.execute(models.Project.__table__.insert(), [
+                {'id': 'root', 'parent_id': None, 'domain_id': 'd'},
+                {'id': 'leaf', 'parent_id': 'root', 'domain_id': 'd'}])
+            conn.execute(models.RegisteredLimit.__table__.insert(), [
+                {'id': 'reg-' + name, 'service_id': 'nova',
+                 'resource_name': name, 'default_limit': 1000}
+                for name in NAMES])
+
+    def put(self, consumer_id, expires_at):
+        allocations.put_allocation(
+            self.db, self.ctx, consumer_id, 'leaf',
+            {'cores': 2, 'ram': 3, 'disk': 4}, quota_tree.NO_LIMIT_DENY,
+            expires_at=expires_at)
+
+    def usage(self):
+        with self.db.reader.connection.using(self.ctx) as conn:
+            return {(row.project_id, row.resource_name):
+                    (row.own_used, row.subtree_used)
+                    for row in conn.execute(sa.select(
+                        models.Usage.__table__))}
+
+    def test_a_sweep_in_small_batches_frees_every_expired_consumer(self):
+        now = allocations.utcnow()
+        # Several consumers expire at one instant, others at other
+        # instants; each holds three rows, more than a batch.
+        for n in range(7):
+            self.put('res-%d' % n, now - datetime.timedelta(
+                seconds=60 * (n % 3) + 1))
+        self.put('live', now + datetime.timedelta(hours=1))
+        self.put('kept', None)
+        self.assertEqual(7, allocations.purge_expired(
+            self.db, self.ctx, now=now, batch=2))
+        listed = allocations.list_allocations(self.db, self.ctx, 100)
+        self.assertEqual(['kept', 'live'],
+                         [a['consumer_id'] for a in listed])
+        self.assertEqual((4, 4), self.usage()[('leaf', 'cores')])
+        self.assertEqual((0, 6), self.usage()[('root', 'ram')])
+        self.assertEqual(0, allocations.purge_expired(
+            self.db, self.ctx, now=now, batch=2))
+
+
+class TestPurgeOnSQLite(backends.OnSQLite, _Purge, testtools.TestCase):
+    pass
+
+
+class TestPurgeOnPostgreSQL(backends.OnPostgreSQL, _Purge,
+                            testtools.TestCase):
+    pass
