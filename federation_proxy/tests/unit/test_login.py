@@ -221,3 +221,71 @@ class PersonClaimsTest(testtools.TestCase):
     def test_non_strings_dropped(self):
         self.assertEqual({}, login.person_claims(
             {'name': ['A'], 'email': 3}, {}))
+
+    def test_multi_valued_claims(self):
+        self.assertEqual(
+            {'name': 'aliddell', 'affiliation': 'uni.example',
+             'assurance': ['https://refeds.org/assurance']},
+            login.mapped_claims(
+                {'preferred_username': 'aliddell', 'schac': 'uni.example',
+                 'eduperson_assurance': ['https://refeds.org/assurance',
+                                         3, '', None]},
+                {'name': 'preferred_username', 'affiliation': 'schac',
+                 'assurance': 'eduperson_assurance'}))
+
+    def test_oversized_values_cut(self):
+        found = login.mapped_claims(
+            {'name': 'x' * 1000, 'assurance': ['a'] * 100}, {})
+        self.assertEqual(255, len(found['name']))
+        self.assertEqual(32, len(found['assurance']))
+
+
+class ContinuationTest(testtools.TestCase):
+
+    def test_own_authorization_request(self):
+        value = '/oidc/authorize?client_id=leaf&redirect_uri=http%3A%2F%2Fx'
+        self.assertEqual(value, login.continuation(value))
+
+    def test_anything_else_refused(self):
+        for value in ('https://evil.example/oidc/authorize?a=1',
+                      'http:/oidc/authorize?a=1',
+                      '//evil.example/oidc/authorize?a=1',
+                      '/\\evil.example/oidc/authorize?a=1',
+                      '/oidc/authorize?a=1\\@evil.example',
+                      '/oidc/authorize', '/oidc/authorize?',
+                      '/oidc/authorize/?a=1', '/oidc/authorize/../x?a=1',
+                      '/v1/vos?a=1', '/oidc/authorize?a=1#frag',
+                      '/oidc/authorize?a=1 b', '/oidc/authorize?a=\x00',
+                      '/oidc/authorize?a=\u00e9', 'oidc/authorize?a=1',
+                      '/oidc/authorize?' + 'a' * 5000, '', None, 3):
+            self.assertRaises(login.Refused, login.continuation, value)
+
+
+class RequestCredentialsTest(testtools.TestCase):
+
+    def test_safe_methods_need_no_csrf_header(self):
+        for method in ('GET', 'HEAD', 'OPTIONS'):
+            self.assertTrue(login.cookie_request_allowed(method, {}))
+
+    def test_unsafe_methods_need_the_csrf_header(self):
+        for method in ('POST', 'PUT', 'PATCH', 'DELETE', 'get'):
+            self.assertFalse(login.cookie_request_allowed(method, {}))
+            self.assertFalse(login.cookie_request_allowed(
+                method, {login.CSRF_HEADER: ''}))
+            self.assertTrue(login.cookie_request_allowed(
+                method, {login.CSRF_HEADER: 'XMLHttpRequest'}))
+
+    def test_bearer_token(self):
+        self.assertEqual('abc', login.bearer_token('Bearer abc'))
+        self.assertEqual('abc', login.bearer_token('bearer  abc '))
+        for value in (None, '', 'Bearer', 'Bearer  ', 'Basic abc',
+                      'Bearerabc'):
+            self.assertIsNone(login.bearer_token(value), value)
+
+    def test_management_scope(self):
+        self.assertTrue(login.grants_management(
+            {'scope': 'openid vo_management'}))
+        for claims in ({'scope': 'openid profile'}, {},
+                       {'scope': 'vo_management_extra'},
+                       {'scope': ['vo_management']}):
+            self.assertFalse(login.grants_management(claims), claims)
