@@ -18,6 +18,7 @@ holds ``min(free[rc] // need[rc])`` more of them, and the request fits
 when the eligible hosts together hold ``count``.
 """
 
+import collections
 import dataclasses
 import typing
 
@@ -109,16 +110,27 @@ class CandidateView(object):
             found = self.cluster.derived[key] = build()
         return found
 
+    def _total(self, what, vector):
+        # Hosts counted by their free vector, once per view: a full
+        # cloud has few distinct ones, and each request's needs then
+        # cost those, not every host.
+        def count():
+            return collections.Counter(vector(host) for host in self.hosts)
+
+        def total():
+            counted = self.shared(('count', what), count)
+            return sum(hosts * slots(free, self.need)
+                       for free, hosts in counted.items())
+        return self.shared((what, self.need), total)
+
     def slots(self):
         """How many of the request's servers fit now."""
-        return self.shared(('slots', self.need), lambda: sum(
-            slots(host.free, self.need) for host in self.hosts))
+        return self._total('slots', lambda host: host.free)
 
     def slots_if_emptied(self):
         """How many of the request's servers would fit with every
         candidate gone."""
-        return self.shared(('slots_if_emptied', self.need), lambda: sum(
-            slots(host.freeable(), self.need) for host in self.hosts))
+        return self._total('slots_if_emptied', lambda host: host.freeable())
 
     def positions(self):
         """Host name -> (index in ``hosts``, :class:`HostView`)."""
