@@ -3,8 +3,10 @@
 Every ``[image_family] usage_reconcile_interval`` seconds, for each image
 of every family that is not deleted: ask Nova which servers run from it
 (:func:`image_family_svc.clients.compute.servers_of_image`), add the
-volume-backed servers that Cinder's ``volume_image_metadata`` names when
-``[cinder] enabled`` is set, and make the service's record say the same
+volume-backed servers that Cinder's ``volume_image_metadata`` names
+where Cinder is available (``[cinder] enabled``: ``auto``, the default,
+when the catalog has a ``block-storage``/``volumev3`` endpoint; ``true``;
+``false``), and make the service's record say the same
 (:func:`image_family_svc.db.reconcile.set_servers`).  Corrections are
 logged; a ``pending_delete`` image found unused is deleted (and the
 Glance driver told).  One image at a time, so that the engine can stop
@@ -13,6 +15,7 @@ between two.
 
 import logging
 
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 
 from image_family_svc.clients import compute
@@ -36,13 +39,23 @@ def adapter_from_conf(conf, group, service_type):
         endpoint_override=rest.api_root(conf[group].endpoint_override))
 
 
+def has_endpoint(adapter):
+    """True if ``adapter`` finds an endpoint: its ``endpoint_override``,
+    or its service type in the catalog (keystoneauth1 knows the aliases:
+    ``block-storage`` also finds ``volumev3``)."""
+    try:
+        return bool(adapter.get_endpoint())
+    except (ks_exc.CatalogException, ks_exc.MissingAuthPlugin):
+        return False
+
+
 class Reconciler(object):
     """One reconciliation per :meth:`run` (see the module documentation).
 
     :param nova: a keystoneauth1 adapter of Nova; by default from
         ``[nova]``
     :param cinder: one of Cinder's v3 API; by default from ``[cinder]``
-        when ``[cinder] enabled``
+        (used as ``[cinder] enabled`` says)
     :param stopping: a callable, true when the engine stops
     """
 
@@ -66,16 +79,26 @@ class Reconciler(object):
 
     @property
     def cinder(self):
-        if self._cinder is None and self.conf.cinder.enabled:
+        """Cinder's adapter for this run, or None when volume-backed
+        servers are not counted: ``[cinder] enabled = false``, or
+        ``auto`` and no block-storage endpoint (asked at each run, so
+        that a Cinder added to the cloud later is used)."""
+        mode = self.conf.cinder.enabled
+        if mode == 'false':
+            return None
+        if self._cinder is None:
             self._cinder = adapter_from_conf(self.conf, 'cinder',
                                              'block-storage')
+        if mode == 'auto' and not has_endpoint(self._cinder):
+            return None
         return self._cinder
 
     def _volume_backed(self):
-        if self.cinder is None:
+        cinder = self.cinder
+        if cinder is None:
             return {}
         return compute.volume_backed_servers(compute.list_volumes(
-            self.cinder, self.conf.cinder.page_size))
+            cinder, self.conf.cinder.page_size))
 
     def run(self):
         """Reconcile every member; returns ``{image_id: (before, after)}``
@@ -96,7 +119,8 @@ class Reconciler(object):
             notifications.publish(self.notifier, self.ctx, events,
                                   self.driver)
             if before is not None and before != after:
-                LOG.warning('Image %s: %d server(s) counted, Nova says %d; '
-                            'corrected.', image_id, before, after)
+                LOG.warning('Image %s: %d server(s) counted, Nova (and '
+                            'Cinder) list %d; corrected.', image_id, before,
+                            after)
                 corrected[image_id] = (before, after)
         return corrected

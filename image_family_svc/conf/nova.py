@@ -27,13 +27,21 @@ def _nova_opts():
 
 def _cinder_opts():
     return [
-        cfg.BoolOpt(
-            'enabled', default=False,
-            help='Also count volume-backed servers, through the '
-                 'volume_image_metadata of the volumes attached to them '
-                 '(GET /volumes/detail?all_tenants=1 of Cinder\'s v3 '
-                 'API). Nova\'s servers list does not name the image of a '
-                 'volume-backed server.'),
+        cfg.StrOpt(
+            'enabled', default='auto', choices=[
+                ('auto', 'count them when the service catalog (or '
+                         'endpoint_override) has a block-storage / '
+                         'volumev3 endpoint, checked at each '
+                         'reconciliation'),
+                ('true', 'always count them; the reconciliation fails '
+                         'when Cinder cannot be reached'),
+                ('false', 'never ask Cinder')],
+            help='Whether the usage reconciliation also counts '
+                 'volume-backed servers, through the volume_image_metadata '
+                 'of the volumes attached to them (GET /volumes/detail?'
+                 'all_tenants=1 of Cinder\'s v3 API). Nova\'s servers '
+                 'list does not name the image of a volume-backed '
+                 'server.'),
         cfg.IntOpt(
             'page_size', default=500, min=1, max=1000,
             help='Volumes asked for per page.'),

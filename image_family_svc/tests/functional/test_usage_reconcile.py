@@ -1,0 +1,187 @@
+"""The usage reconciliation's counting of volume-backed servers through
+Cinder's ``volume_image_metadata``, where Cinder is available.
+
+Cinder cannot run on the test machine (no Cinder service, volume
+backend or iSCSI/LVM here), so Nova and Cinder are played by test
+doubles of their keystoneauth1 adapters that answer the documented
+``GET /servers/detail`` and ``GET /volumes/detail`` shapes; the real
+Nova path is covered by test_end_to_end.  What is real: the catalog
+check (:func:`usage_reconcile.has_endpoint` on keystoneauth1's own
+service catalog), the database and the API that shows the count.
+"""
+
+import uuid
+
+from keystoneauth1 import access as ks_access
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import fixture as ks_fixture
+from keystoneauth1.identity import access as ks_access_plugin
+from keystoneauth1 import session as ks_session
+import testtools
+
+from image_family_svc.clients import compute
+from image_family_svc.tests.functional import base
+from image_family_svc import usage_reconcile
+from svc_common.db import database
+
+
+class FakeResponse(object):
+
+    def __init__(self, url, body, status_code=200):
+        self.url = url
+        self.status_code = status_code
+        self._body = body
+        self.text = str(body)
+
+    def json(self):
+        return self._body
+
+
+class FakeAdapter(object):
+    """A keystoneauth1 adapter of Nova or Cinder, which cannot run
+    here: answers ``get()`` from ``pages`` (``{path: callable(params) ->
+    body}``), finds ``endpoint`` (None: not in the catalog), and records
+    the requests."""
+
+    def __init__(self, endpoint, pages):
+        self.endpoint = endpoint
+        self.pages = pages
+        self.requests = []
+
+    def get_endpoint(self):
+        if self.endpoint is None:
+            raise ks_exc.EndpointNotFound('no block-storage endpoint')
+        return self.endpoint
+
+    def get(self, path, params=None, raise_exc=True, **kwargs):
+        self.requests.append((path, dict(params or {})))
+        return FakeResponse(path, self.pages[path](params or {}))
+
+
+def nova_double(servers_by_image):
+    """Nova's admin view: every server listed has a host."""
+    def servers(params):
+        return {'servers': [
+            {'id': server_id, 'status': 'ACTIVE', compute.HOST: 'host-1'}
+            for server_id in servers_by_image.get(params['image'], ())]}
+    return FakeAdapter('http://nova.test/v2.1', {'/servers/detail':
+                                                 servers})
+
+
+def cinder_double(volumes, endpoint='http://cinder.test/v3/p'):
+    return FakeAdapter(endpoint, {'/volumes/detail':
+                                  lambda params: {'volumes': volumes}})
+
+
+def volume(image_id=None, *server_ids):
+    found = {'id': str(uuid.uuid4()),
+             'attachments': [{'server_id': s} for s in server_ids]}
+    if image_id:
+        found['volume_image_metadata'] = {'image_id': image_id}
+    return found
+
+
+class TestVolumeBackedUsage(base.ApiTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+        self.family('centos-7')
+        self.add('centos-7', 'img-1', '7.1', state='active')
+        self.add('centos-7', 'img-2', '7.2', state='active')
+        self.nova = nova_double({'img-1': ['srv-booted']})
+        self.cinder = cinder_double([
+            volume('img-1', 'srv-vol-a'),
+            volume('img-1', 'srv-vol-b', 'srv-booted'),  # counted once
+            volume('img-1'),                 # attached to nothing
+            volume(None, 'srv-blank'),       # not made from an image
+            volume('img-2', 'srv-vol-c'),
+        ])
+
+    def servers(self, image_id):
+        return self.app.get('/v1/images/%s/usage' % image_id,
+                            headers=base.ADMIN).json['servers']
+
+    def reconcile(self, mode):
+        self.fixture.conf.set_override('enabled', mode, group='cinder')
+        return usage_reconcile.Reconciler(
+            self.fixture.conf, self.db, nova=self.nova,
+            cinder=self.cinder).run()
+
+    def test_auto_counts_volume_backed_servers_when_in_catalog(self):
+        corrected = self.reconcile('auto')
+        self.assertEqual(3, self.servers('img-1'))
+        self.assertEqual(1, self.servers('img-2'))
+        self.assertEqual({'img-1': (0, 3), 'img-2': (0, 1)}, corrected)
+        self.assertEqual([('/volumes/detail',
+                           {'all_tenants': 1, 'limit': 500})],
+                         self.cinder.requests)
+
+    def test_auto_without_block_storage_endpoint_counts_nova_only(self):
+        self.cinder.endpoint = None
+        self.reconcile('auto')
+        self.assertEqual(1, self.servers('img-1'))
+        self.assertEqual(0, self.servers('img-2'))
+        self.assertEqual([], self.cinder.requests)
+
+    def test_false_never_asks_cinder(self):
+        self.reconcile('false')
+        self.assertEqual(1, self.servers('img-1'))
+        self.assertEqual([], self.cinder.requests)
+
+    def test_true_fails_when_cinder_refuses(self):
+        self.cinder.pages['/volumes/detail'] = None
+        self.cinder.get = lambda path, params=None, **kw: FakeResponse(
+            path, {'error': 'down'}, status_code=503)
+        self.assertRaises(compute.ComputeError, self.reconcile, 'true')
+        self.assertEqual(0, self.servers('img-1'))
+
+    def test_volume_backed_server_keeps_pending_delete_image(self):
+        # Only a volume made from img-2 holds it: deletion waits.
+        self.reconcile('auto')
+        self.move('img-2', 'deprecated')
+        self.move('img-2', 'obsolete')
+        self.move('img-2', 'deleted')
+        self.assertEqual('pending_delete', self.image('img-2')['state'])
+        self.cinder = cinder_double([volume('img-1', 'srv-vol-a')])
+        self.reconcile('auto')
+        self.assertEqual('deleted', self.image('img-2')['state'])
+
+
+def catalog_adapter(*service_types):
+    """A real keystoneauth1 adapter for ``block-storage`` over a token
+    whose catalog holds ``service_types``."""
+    token = ks_fixture.V3Token()
+    for service_type in service_types:
+        token.add_service(service_type).add_standard_endpoints(
+            public='http://%s.test/' % service_type)
+    plugin = ks_access_plugin.AccessInfoPlugin(ks_access.create(body=token))
+    return ks_adapter.Adapter(ks_session.Session(auth=plugin),
+                              service_type='block-storage',
+                              interface='public')
+
+
+class TestHasEndpoint(testtools.TestCase):
+
+    def test_volumev3_in_catalog_is_block_storage(self):
+        self.assertTrue(usage_reconcile.has_endpoint(
+            catalog_adapter('compute', 'volumev3')))
+
+    def test_block_storage_in_catalog(self):
+        self.assertTrue(usage_reconcile.has_endpoint(
+            catalog_adapter('block-storage')))
+
+    def test_no_volume_service_in_catalog(self):
+        self.assertFalse(usage_reconcile.has_endpoint(
+            catalog_adapter('compute', 'image')))
+
+    def test_no_credentials_and_no_override(self):
+        self.assertFalse(usage_reconcile.has_endpoint(ks_adapter.Adapter(
+            ks_session.Session(), service_type='block-storage')))
+
+    def test_endpoint_override(self):
+        self.assertTrue(usage_reconcile.has_endpoint(ks_adapter.Adapter(
+            ks_session.Session(), service_type='block-storage',
+            endpoint_override='http://cinder.test/v3')))
