@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from federation_proxy.db import communities
 from federation_proxy.db import models
+from federation_proxy import entitlements
 from federation_proxy.oidc import device
 from federation_proxy.oidc import keys
 from federation_proxy.oidc import tokens
@@ -134,15 +135,28 @@ Person = collections.namedtuple('Person', 'user_id name email memberships')
 
 
 def _person(session, user_id):
-    row = session.get(models.User, user_id) if user_id else None
-    if row is None:
+    """The :class:`Person` ``user_id`` in one query: the person joined
+    with their memberships (one row without a membership if they have
+    none)."""
+    if not user_id:
         return None
-    return Person(row.id, row.name, row.email,
-                  communities.memberships_of(session, user_id))
+    user, membership, group = models.User, models.Membership, models.Group
+    rows = session.execute(sa.select(
+        user.name, user.email, group.path, membership.role,
+        membership.status, membership.expires_at).select_from(user).outerjoin(
+            membership, membership.user_id == user.id).outerjoin(
+                group, group.id == membership.group_id).where(
+                    user.id == user_id)).all()
+    if not rows:
+        return None
+    return Person(user_id, rows[0].name, rows[0].email,
+                  [entitlements.Membership(r.path, r.role, r.status,
+                                           r.expires_at)
+                   for r in rows if r.path is not None])
 
 
 def find_person(db, ctx, user_id):
-    """The :class:`Person` ``user_id`` (two queries, one transaction), or
+    """The :class:`Person` ``user_id`` (one query), or
     None when the proxy does not know them (any more)."""
     with db.reader.using(ctx) as session:
         return _person(session, user_id)
