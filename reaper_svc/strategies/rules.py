@@ -127,10 +127,16 @@ class CandidateView(object):
         """How many of the request's servers fit now."""
         return self._total('slots', lambda host: host.free)
 
-    def slots_if_emptied(self):
-        """How many of the request's servers would fit with every
-        candidate gone."""
-        return self._total('slots_if_emptied', lambda host: host.freeable())
+    def room_if_emptied(self):
+        """Whether every candidate gone would make room for all
+        ``count`` servers.  Stops at the first hosts that do: on a cloud
+        full of preemptibles that is a few hosts, not all of them."""
+        total = 0
+        for host in self.hosts:
+            total += slots(host.freeable(), self.need)
+            if total >= self.count:
+                return True
+        return False
 
     def positions(self):
         """Host name -> (index in ``hosts``, :class:`HostView`)."""
@@ -284,7 +290,7 @@ def select(strategy, cluster, request, now, rng=None):
     view = build_view(cluster, request, now)
     if view.slots() >= request.count:
         return Selection([], 'fits')
-    if view.slots_if_emptied() < request.count:
+    if not view.room_if_emptied():
         return Selection([], 'unsatisfiable')
     victims = list(strategy.choose(view, rng))
     check(view, victims)
