@@ -566,6 +566,15 @@ def _revoke_grant(client_id, user_id, code_hash=None):
                          user_id, settings.now(), _token_lifetime(), code_hash)
 
 
+def _replayed(client, user_id, grant_hash, what):
+    """The refusal of a single-use code used again, after revoking what
+    its first use obtained: whoever replays a code may have stolen it
+    (OAuth 2.0 Security BCP 4.5)."""
+    _revoke_grant(client.id, user_id, grant_hash)
+    return _refused_grant('The %s was used already; the tokens issued '
+                          'for it are revoked.' % what)
+
+
 def _require_grant(client, grant):
     if grant not in client.grant_types:
         raise protocol.OAuthError('unauthorized_client', 'The client may '
@@ -579,11 +588,8 @@ def _authorization_code(client, form):
         pecan.request.db, pecan.request.context, code, client.id,
         settings.now())
     if status == oidc_db.REUSED:
-        # OAuth 2.0 Security BCP 4.5: whoever replays a code may have
-        # stolen it; what its first use obtained is revoked too.
-        _revoke_grant(client.id, record.user_id, record.code_hash)
-        raise _refused_grant('The authorization code was used already; '
-                             'the tokens issued for it are revoked.')
+        raise _replayed(client, record.user_id, record.code_hash,
+                        'authorization code')
     if status != oidc_db.OK:
         raise _refused_grant('Unknown, expired or foreign authorization '
                              'code.')
@@ -655,11 +661,8 @@ def _device_code(client, form):
         pecan.request.db, pecan.request.context, code, client.id,
         settings.now())
     if outcome == device.REPLAYED:
-        # As for a replayed authorization code: whoever replays it may
-        # have stolen it; what its first use obtained is revoked.
-        _revoke_grant(client.id, record.user_id, record.device_code_hash)
-        raise _refused_grant('The device code was used already; the '
-                             'tokens issued for it are revoked.')
+        raise _replayed(client, record.user_id, record.device_code_hash,
+                        'device code')
     if outcome in _DEVICE_REFUSALS:
         raise protocol.OAuthError(outcome, _DEVICE_REFUSALS[outcome])
     if outcome != device.ISSUE:

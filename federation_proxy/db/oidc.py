@@ -162,6 +162,19 @@ def find_person(db, ctx, user_id):
         return _person(session, user_id)
 
 
+def _own_row(session, model, digest, client_id):
+    """``(status, row)`` of the single-use secret whose hash is
+    ``digest``: :data:`UNKNOWN` or :data:`OTHER_CLIENT` (another client's,
+    which this one may not use: it stays usable by its own) without the
+    row, else None with it."""
+    row = session.get(model, digest)
+    if row is None:
+        return UNKNOWN, None
+    if row.client_id != client_id:
+        return OTHER_CLIENT, None
+    return None, row
+
+
 # -- authorization codes -----------------------------------------------------
 
 def create_code(db, ctx, code, client_id, user_id, redirect_uri, scope,
@@ -187,15 +200,13 @@ def redeem_code(db, ctx, code, client_id, now):
     digest = communities.token_hash(code)
     table = models.AuthorizationCode
     with db.writer.using(ctx) as session:
-        row = session.get(table, digest)
+        status, row = _own_row(session, table, digest, client_id)
         if row is None:
-            return UNKNOWN, None
+            return status, None
         record = CodeRecord(row.code_hash, row.client_id, row.user_id,
                             row.redirect_uri, row.scope, row.nonce,
                             row.code_challenge, row.code_challenge_method,
                             row.expires_at)
-        if row.client_id != client_id:
-            return OTHER_CLIENT, None
         used = session.execute(sa.update(table).where(
             table.code_hash == digest, table.used.is_(False)).values(
                 used=True)).rowcount
@@ -285,11 +296,9 @@ def poll_device_code(db, ctx, device_code, client_id, now):
     digest = communities.token_hash(device_code)
     table = models.DeviceCode
     with db.writer.using(ctx) as session:
-        row = session.get(table, digest)
+        status, row = _own_row(session, table, digest, client_id)
         if row is None:
-            return UNKNOWN, None
-        if row.client_id != client_id:
-            return OTHER_CLIENT, None
+            return status, None
         polled_ago = (None if row.last_polled_at is None else
                       (now - row.last_polled_at).total_seconds())
         outcome = device.poll_outcome(row.status, row.expires_at <= now,
@@ -336,11 +345,9 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
     digest = communities.token_hash(token)
     table = models.RefreshToken
     with db.writer.using(ctx) as session:
-        row = session.get(table, digest)
+        status, row = _own_row(session, table, digest, client_id)
         if row is None:
-            return UNKNOWN, None
-        if row.client_id != client_id:
-            return OTHER_CLIENT, None
+            return status, None
         user_id, granted = row.user_id, row.scope
         if row.revoked:
             return REUSED, (user_id, granted)

@@ -21,6 +21,49 @@ INVITATION_HEADINGS = ('ID', 'Email', 'Group ID', 'Role', 'Status',
 STATUSES = ('pending', 'active', 'suspended', 'expired')
 
 
+# -- what the VO's collections share ----------------------------------------
+
+class _ListOfVO(common.Lister):
+    """List one collection of a VO (``collection``), as ``columns``
+    under ``headings``."""
+
+    collection = None
+    columns = headings = ()
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        return parser
+
+    def items(self, parsed_args):
+        return self.client.get(common.vo_path(
+            self.client, parsed_args.vo, self.collection))[self.collection]
+
+    def take_action(self, parsed_args):
+        return self.headings, command.list_rows(self.items(parsed_args),
+                                                self.columns)
+
+
+class _DeleteFromVO(common.Command):
+    """Delete objects of one collection of a VO (``collection``), named
+    by ID on the command line (``metavar``, ``help_text``)."""
+
+    collection = metavar = help_text = None
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_vo_argument(parser)
+        parser.add_argument(self.collection, metavar=self.metavar,
+                            nargs='+', help=self.help_text)
+        return parser
+
+    def take_action(self, parsed_args):
+        path = common.vo_path(self.client, parsed_args.vo, self.collection)
+        command.delete_each(self.client, path + '/%s',
+                            getattr(parsed_args, self.collection),
+                            self.collection)
+
+
 # -- VOs ---------------------------------------------------------------------
 
 class CreateVO(common.ShowOne):
@@ -117,34 +160,19 @@ class AddMember(common.ShowOne):
         return command.show_columns(member, MEMBER_COLUMNS)
 
 
-class RemoveMember(common.Command):
+class RemoveMember(_DeleteFromVO):
     """Remove memberships from a VO."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        common.add_vo_argument(parser)
-        parser.add_argument('memberships', metavar='<membership-id>',
-                            nargs='+', help='Membership(s) to remove')
-        return parser
-
-    def take_action(self, parsed_args):
-        path = common.vo_path(self.client, parsed_args.vo, 'memberships')
-        command.delete_each(self.client, path + '/%s',
-                            parsed_args.memberships, 'memberships')
+    collection = 'memberships'
+    metavar = '<membership-id>'
+    help_text = 'Membership(s) to remove'
 
 
-class ListMember(common.Lister):
+class ListMember(_ListOfVO):
     """List the memberships of a VO."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        common.add_vo_argument(parser)
-        return parser
-
-    def take_action(self, parsed_args):
-        items = self.client.get(common.vo_path(
-            self.client, parsed_args.vo, 'memberships'))['memberships']
-        return MEMBER_HEADINGS, command.list_rows(items, MEMBER_COLUMNS)
+    collection = 'memberships'
+    columns, headings = MEMBER_COLUMNS, MEMBER_HEADINGS
 
 
 class SetMember(common.ShowOne):
@@ -201,23 +229,24 @@ class CreateRequest(common.ShowOne):
         return command.show_columns(request, REQUEST_COLUMNS)
 
 
-class ListRequest(common.Lister):
+class ListRequest(_ListOfVO):
     """List the requests to join a VO."""
+
+    collection = 'requests'
+    columns, headings = REQUEST_COLUMNS, REQUEST_HEADINGS
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        common.add_vo_argument(parser)
         parser.add_argument('--status', metavar='<status>',
                             choices=('pending', 'approved', 'rejected'),
                             help='Only requests in this status')
         return parser
 
-    def take_action(self, parsed_args):
-        items = self.client.get(common.vo_path(
-            self.client, parsed_args.vo, 'requests'))['requests']
+    def items(self, parsed_args):
+        items = super().items(parsed_args)
         if parsed_args.status:
             items = [r for r in items if r['status'] == parsed_args.status]
-        return REQUEST_HEADINGS, command.list_rows(items, REQUEST_COLUMNS)
+        return items
 
 
 class _DecideRequest(common.ShowOne):
@@ -275,35 +304,19 @@ class CreateInvitation(common.ShowOne):
                                     INVITATION_COLUMNS + ('token',))
 
 
-class ListInvitation(common.Lister):
+class ListInvitation(_ListOfVO):
     """List the invitations of a VO."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        common.add_vo_argument(parser)
-        return parser
-
-    def take_action(self, parsed_args):
-        items = self.client.get(common.vo_path(
-            self.client, parsed_args.vo, 'invitations'))['invitations']
-        return INVITATION_HEADINGS, command.list_rows(items,
-                                                      INVITATION_COLUMNS)
+    collection = 'invitations'
+    columns, headings = INVITATION_COLUMNS, INVITATION_HEADINGS
 
 
-class DeleteInvitation(common.Command):
+class DeleteInvitation(_DeleteFromVO):
     """Withdraw invitations."""
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        common.add_vo_argument(parser)
-        parser.add_argument('invitations', metavar='<invitation-id>',
-                            nargs='+', help='Invitation(s) to withdraw')
-        return parser
-
-    def take_action(self, parsed_args):
-        path = common.vo_path(self.client, parsed_args.vo, 'invitations')
-        command.delete_each(self.client, path + '/%s',
-                            parsed_args.invitations, 'invitations')
+    collection = 'invitations'
+    metavar = '<invitation-id>'
+    help_text = 'Invitation(s) to withdraw'
 
 
 class AcceptInvitation(common.ShowOne):
