@@ -5,6 +5,7 @@ or recorded already changes nothing), a refused image kept out without
 holding back the others; and the engine's batch listener on a real
 RabbitMQ."""
 
+import threading
 import time
 import uuid
 
@@ -21,6 +22,7 @@ from image_family_svc.tests.functional import test_engine
 from svc_common import context
 from svc_common.db import database
 from svc_common.messaging import bus
+from svc_common.tests.fixtures import postgresql
 from svc_common.tests.fixtures import rabbitmq
 
 HANDLED = oslo_messaging.NotificationResult.HANDLED
@@ -212,6 +214,49 @@ class TestBatchActive(BatchTestCase):
         self.assertEqual({'img-0': 'obsolete', 'img-1': 'obsolete',
                           'img-2': 'active', 'img-3': 'active'}, states)
         self.assertEqual('img-3', self.image('img-1')['successor_id'])
+
+
+class _OnPostgreSQL(object):
+    """The same cases on PostgreSQL (multi-row INSERTs, row locks)."""
+
+    def setUp(self):
+        url = self.useFixture(postgresql.Database()).url
+        self.OVERRIDES = dict(self.OVERRIDES)
+        self.OVERRIDES[('database', 'connection')] = url
+        super().setUp()
+
+
+class TestBatchPostgreSQL(_OnPostgreSQL, TestBatch):
+
+    def test_same_batch_on_two_hosts_at_once_applied_once(self):
+        # A redelivery handled by a second engine while the first still
+        # holds the batch: each image joins once, whichever wins.
+        other = listeners.Batched(listeners.GlanceEndpoint(
+            self.fixture.conf, self.db, self.notifier))
+        batch = [create('img-%02d' % n, os_version='7.%d' % n)
+                 for n in range(30)]
+        barrier = threading.Barrier(2)
+        results = []
+
+        def deliver(endpoint):
+            barrier.wait()
+            results.append(endpoint.info(batch))
+
+        threads = [threading.Thread(target=deliver, args=(e,))
+                   for e in (self.endpoint, other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual([HANDLED, HANDLED], results)
+        self.assertEqual(sorted('img-%02d' % n for n in range(30)),
+                         self.joined())
+        for image_id in ('img-00', 'img-29'):
+            self.assertEqual(1, len(self.history(image_id)['transitions']))
+
+
+class TestBatchActivePostgreSQL(_OnPostgreSQL, TestBatchActive):
+    pass
 
 
 class TestBatchListenerOnRabbitMQ(base.ApiTestCase):
