@@ -45,7 +45,6 @@ from svc_common.api import hooks
 from svc_common.api import openapi
 from svc_common.api import request_guard
 from svc_common.api import routes
-from svc_common.api import routes
 from svc_common import context
 from svc_common import errors
 
@@ -265,16 +264,6 @@ class _PathArgumentsPecan(pecan.Pecan):
     (a 500).  Here a handler gets the path's parts and nothing else; a
     path with too few parts is a 404, as one with too many already is.
     """
-
-    def __init__(self, root, *args, **kwargs):
-        super().__init__(root, *args, **kwargs)
-        self.router = routes.Router(root)
-
-    def route(self, req, node, path):
-        """The handler of ``path`` from :class:`routes.Router`'s table,
-        and the path parameters to pass it."""
-        found, values = self.router.match(req.method, path)
-        return getattr(found.controller, found.name), values
 
     def __init__(self, root, *args, **kwargs):
         super().__init__(root, *args, **kwargs)
