@@ -4,9 +4,15 @@ made through the REST API as an operator would."""
 import base64
 import hashlib
 import secrets
+import threading
 import urllib.parse
+from wsgiref import simple_server
 
+import fixtures
+
+from federation_proxy import service
 from svc_common.tests.fixtures import api as af
+from svc_common.tests.fixtures import ports
 
 ADMIN = af.SYSTEM_ADMIN
 REDIRECT = 'http://127.0.0.1:8765/callback'
@@ -73,3 +79,34 @@ def basic(client_id, secret):
 def query_of(location):
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(
         location).query))
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class ProviderOverHttp(fixtures.Fixture):
+    """federation_proxy's complete app served over HTTP on a free port of
+    127.0.0.1, whose URL (``.base``) is the issuer; ``.app`` (webtest),
+    ``.wsgi`` and ``.conf`` as :class:`af.ServiceApp` has them."""
+
+    def __init__(self, overrides=None):
+        super().__init__()
+        self.overrides = dict(overrides or {})
+
+    def _setUp(self):
+        port = ports.free_port()
+        self.base = 'http://127.0.0.1:%d' % port
+        overrides = {('federation', 'issuer'): self.base}
+        overrides.update(self.overrides)
+        served = self.useFixture(af.ServiceApp(service.SPEC,
+                                               overrides=overrides))
+        self.app, self.wsgi, self.conf = served.app, served.wsgi, served.conf
+        server = simple_server.make_server('127.0.0.1', port, self.wsgi,
+                                           handler_class=_QuietHandler)
+        thread = threading.Thread(target=server.serve_forever,
+                                  kwargs={'poll_interval': 0.05})
+        thread.start()
+        self.addCleanup(thread.join)
+        self.addCleanup(server.shutdown)

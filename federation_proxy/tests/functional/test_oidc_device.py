@@ -14,10 +14,8 @@ signs it after a login).
 """
 
 import datetime
-import threading
 import time
 import uuid
-from wsgiref import simple_server
 
 from authlib.integrations.base_client import errors as oauth2_errors
 from authlib.integrations.requests_client import OAuth2Session
@@ -29,40 +27,21 @@ from federation_proxy.db import communities
 from federation_proxy.db import models
 from federation_proxy import login
 from federation_proxy.oidc import device
-from federation_proxy import service
 from federation_proxy.tests.functional import oidc_setup as s
 from svc_common import context
 from svc_common.db import database
-from svc_common.tests.fixtures import api as af
-from svc_common.tests.fixtures import ports
 
 DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
 SECRET_KEY = 'device-grant-test-key'
-
-
-class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 class DeviceGrantOverHttp(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        port = ports.free_port()
-        self.base = 'http://127.0.0.1:%d' % port
-        self.fixture = self.useFixture(af.ServiceApp(
-            service.SPEC, overrides={
-                ('federation', 'issuer'): self.base,
-                ('federation', 'secret_key'): SECRET_KEY}))
-        server = simple_server.make_server(
-            '127.0.0.1', port, self.fixture.wsgi,
-            handler_class=_QuietHandler)
-        thread = threading.Thread(target=server.serve_forever,
-                                  kwargs={'poll_interval': 0.05})
-        thread.start()
-        self.addCleanup(thread.join)
-        self.addCleanup(server.shutdown)
+        self.fixture = self.useFixture(s.ProviderOverHttp({
+            ('federation', 'secret_key'): SECRET_KEY}))
+        self.base = self.fixture.base
         app = self.fixture.app
         self.db = database.Database(self.fixture.conf)
         s.make_person(app, 'alice')

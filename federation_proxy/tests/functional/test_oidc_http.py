@@ -7,8 +7,6 @@ Python relying party does).
 """
 
 import datetime
-import threading
-from wsgiref import simple_server
 
 from authlib.integrations.base_client import errors as oauth2_errors
 from authlib.integrations.requests_client import OAuth2Session
@@ -18,35 +16,17 @@ import requests
 import testtools
 
 from federation_proxy.db import oidc as oidc_db
-from federation_proxy import service
 from federation_proxy.tests.functional import oidc_setup as s
 from svc_common import context
 from svc_common.db import database
-from svc_common.tests.fixtures import api as af
-from svc_common.tests.fixtures import ports
-
-
-class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 class ProviderOverHttp(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        port = ports.free_port()
-        self.base = 'http://127.0.0.1:%d' % port
-        self.fixture = self.useFixture(af.ServiceApp(
-            service.SPEC, overrides={('federation', 'issuer'): self.base}))
-        server = simple_server.make_server(
-            '127.0.0.1', port, self.fixture.wsgi,
-            handler_class=_QuietHandler)
-        thread = threading.Thread(target=server.serve_forever,
-                                  kwargs={'poll_interval': 0.05})
-        thread.start()
-        self.addCleanup(thread.join)
-        self.addCleanup(server.shutdown)
+        self.fixture = self.useFixture(s.ProviderOverHttp())
+        self.base = self.fixture.base
         app = self.fixture.app
         s.make_person(app, 'alice')
         self.vo = s.make_vo(app, 'astro', ['alice'])
