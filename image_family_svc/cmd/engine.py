@@ -5,7 +5,8 @@ On :mod:`svc_common.engine.runner`, so several hosts can run it:
 * on every host, the notification listener (pool ``image_family``) of
   Glance's image events and Nova's instance events
   (:mod:`image_family_svc.listeners`), which takes them in batches of up
-  to ``[image_family] listener_batch_size`` (:class:`BatchListener`);
+  to ``[image_family] listener_batch_size`` and applies them in order
+  (:class:`BatchListener`);
 * on the leader only, every ``[image_family] schedule_interval``
   seconds: apply the scheduled transitions that are due, retention, and
   deletion of ``pending_delete`` images no server uses; and forget the
@@ -69,7 +70,9 @@ class BatchListener(object):
     oslo.messaging's batch listener hands the endpoints lists of up to
     ``[image_family] listener_batch_size`` notifications, gathered for at
     most ``listener_batch_timeout`` seconds; the Glance endpoint applies
-    each list in one transaction.
+    each list in one transaction.  ``listener_workers`` (default 1)
+    batches are applied at a time: with one, in the order they arrived,
+    while the listener's own thread goes on reading the next ones.
     """
 
     def __init__(self, conf, targets, endpoints, pool):
@@ -87,7 +90,7 @@ class BatchListener(object):
             self.conf, self.transport, self.targets, self.endpoints,
             pool=self.pool, batch_size=opts.listener_batch_size,
             batch_timeout=opts.listener_batch_timeout)
-        self.listener.start()
+        self.listener.start(override_pool_size=opts.listener_workers)
 
     def stop(self):
         if self.listener is not None:

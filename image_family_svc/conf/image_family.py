@@ -60,6 +60,15 @@ def _opts():
                  'applying what it has: the most a notification waits '
                  'when few arrive.'),
         cfg.IntOpt(
+            'listener_workers', default=1, min=1,
+            help='Batches of notifications the engine\'s listener applies '
+                 'at the same time. 1 applies them in the order they '
+                 'arrive (an image.delete never overtakes the image.create '
+                 'before it) and spends the least CPU; SQLite serialises '
+                 'writers anyway. More can help on PostgreSQL or MySQL '
+                 'when the database, not the engine, is the limit, but '
+                 'batches may then be applied out of order.'),
+        cfg.IntOpt(
             'processed_message_retention', default=7 * 24 * 3600, min=60,
             help='Seconds for which the ids of handled notifications are '
                  'kept to recognise a redelivery. Must exceed the longest '

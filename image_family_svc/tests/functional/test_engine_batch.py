@@ -301,3 +301,59 @@ class TestBatchListenerOnRabbitMQ(base.ApiTestCase):
             time.sleep(0.1)
         self.assertEqual(ids, sorted(i['image_id'] for i in found))
         self.assertIsNotNone(worker.listener)
+
+    def test_batches_applied_in_the_order_they_arrive(self):
+        # Each image's image.create comes in one batch and its
+        # image.delete in the next; the creates are slow to apply.  With
+        # one batch at a time ([image_family] listener_workers, default
+        # 1) no delete overtakes its create, so no deleted image stays in
+        # the family.
+        broker = rabbitmq.get_shared_broker()
+        conf = self.fixture.conf
+        conf.set_override('transport_url', broker.url)
+        transport = bus.get_notification_transport(conf)
+        self.addCleanup(transport.cleanup)
+        topic = 'glance_%s' % uuid.uuid4().hex[:8]
+        conf.set_override('glance_exchange', conf.control_exchange,
+                          group='image_family')
+        conf.set_override('glance_topics', [topic], group='image_family')
+        conf.set_override('listener_batch_size', 1, group='image_family')
+        self.family('centos-7')
+        db = database.Database(conf)
+        self.addCleanup(db.dispose)
+        notifier = test_engine.RecordingNotifier()
+        listener = engine.BatchListener(
+            conf, listeners.targets(conf),
+            [SlowCreates(conf, db, notifier)], listeners.POOL)
+        listener.start()
+        self.addCleanup(listener.stop)
+        sender = oslo_messaging.Notifier(
+            transport, 'image.localhost', driver='messagingv2',
+            topics=[topic])
+        time.sleep(1)
+        ids = ['img-%02d' % i for i in range(4)]
+        for image_id in ids:
+            sender.info({}, 'image.create', test_engine.glance_payload(
+                image_id, os_version=image_id))
+            sender.info({}, 'image.delete', {'id': image_id})
+        deadline = time.monotonic() + 30
+        while (time.monotonic() < deadline and
+               len(notifier.sent) < 2 * len(ids)):
+            time.sleep(0.1)
+        self.assertEqual(
+            [(e, i) for i in ids for e in ('image_family.membership.join',
+                                           'image_family.membership.leave')],
+            [(e, p['image_id']) for e, p in notifier.sent])
+        images = self.app.get('/v1/families/centos-7/images',
+                              headers=base.ADMIN).json['images']
+        self.assertEqual([], images)
+
+
+class SlowCreates(listeners.GlanceEndpoint):
+    """The Glance endpoint, taking 0.3 s more over a batch with an
+    image.create: a later batch on another worker would overtake it."""
+
+    def handle_batch(self, messages):
+        if any(m['event_type'] == 'image.create' for m in messages):
+            time.sleep(0.3)
+        return super().handle_batch(messages)
