@@ -225,6 +225,38 @@ class LoginTest(base.FederationTestCase):
         self.app.get('/v1/users/%s/identities' % alice, status=401)
 
 
+class HttpsIssuerLoginTest(base.FederationTestCase):
+    """An https issuer: the session cookie is Secure."""
+
+    ISSUER = 'https://127.0.0.1:9873'
+    OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy',
+                 ('federation', 'issuer'): ISSUER}
+
+    def test_session_cookie_is_secure(self):
+        callback = self.ISSUER + '/v1/login/callback'
+        idp = self.useFixture(oidc_provider.OidcProvider(
+            clients=[{'client_id': 'arbiter-proxy',
+                      'client_secret': 'proxy-secret-at-the-idp',
+                      'redirect_uris': [callback],
+                      'grant_types': ['authorization_code'],
+                      'response_types': ['code'],
+                      'token_endpoint_auth_method': 'client_secret_basic'}],
+            accounts=ACCOUNTS))
+        self.app.post_json('/v1/idps', {
+            'name': 'upstream', 'issuer': idp.issuer,
+            'client_id': 'arbiter-proxy',
+            'client_secret': 'proxy-secret-at-the-idp', 'discover': True,
+            'scopes': ['openid']}, headers=base.ADMIN)
+        start = self.app.get('/v1/login', status=302)
+        url = oidc_provider.browse(requests.Session(), start.location,
+                                   callback, 'alice')
+        cookie = self.app.get(_path(url), extra_environ={
+            'wsgi.url_scheme': 'https'}).headers['Set-Cookie']
+        attributes = [a.strip().lower() for a in cookie.split(';')]
+        self.assertIn('secure', attributes)
+        self.assertIn('httponly', attributes)
+
+
 def _path(url):
     split = urllib.parse.urlsplit(url)
     return split.path + ('?' + split.query if split.query else '')
