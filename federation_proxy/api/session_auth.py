@@ -32,6 +32,7 @@ import time
 
 import webob
 
+from federation_proxy.db import logins
 from federation_proxy.db import oidc as oidc_db
 from federation_proxy import login
 from federation_proxy.oidc import keys
@@ -77,8 +78,7 @@ class Authenticator(object):
         return self.conf.federation.issuer.rstrip('/')
 
     def _is_person(self, user_id):
-        return oidc_db.find_user(self.db, context.RequestContext(),
-                                 user_id) is not None
+        return logins.is_person(self.db, context.RequestContext(), user_id)
 
     def _published(self, refresh):
         now = time.monotonic()
@@ -112,12 +112,11 @@ class Authenticator(object):
             return None
         if not login.grants_management(claims):
             return None
-        jti = claims.get('jti')
-        if not jti or oidc_db.is_revoked(self.db, context.RequestContext(),
-                                         jti):
+        jti, user_id = claims.get('jti'), claims['sub']
+        if not jti or not logins.bearer_person(
+                self.db, context.RequestContext(), jti, user_id):
             return None
-        user_id = claims['sub']
-        return user_id if self._is_person(user_id) else None
+        return user_id
 
 
 def build_authenticator(conf, db):

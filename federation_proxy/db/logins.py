@@ -79,3 +79,18 @@ def person_of(db, ctx, issuer, subject, name=None, email=None,
     user = users.create_user(db, ctx, issuer, subject, name=name,
                              email=email)
     return Login(user.id, True, False)
+
+
+def is_person(db, ctx, user_id):
+    """Whether ``user_id`` is a person the proxy knows."""
+    with db.reader.using(ctx) as session:
+        return session.get(models.User, user_id) is not None
+
+
+def bearer_person(db, ctx, jti, user_id):
+    """Whether an access token with id ``jti`` for ``user_id`` still
+    stands for a person: not revoked, and the person known (one read
+    transaction)."""
+    with db.reader.using(ctx) as session:
+        return (session.get(models.RevokedToken, jti) is None and
+                session.get(models.User, user_id) is not None)
