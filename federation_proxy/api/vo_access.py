@@ -1,10 +1,11 @@
 """Who the caller is to a VO, and the policy check of VO-scoped rules.
 
 The caller's proxy user is the person whose id is the request context's
-``user_id``: in a deployment, a Keystone user is the proxy person of the
-same id (an operator registers people with the ids their Keystone users
-have, and the leaf Keystones see the proxy's ``sub``); with
-``auth_strategy = noauth`` it is the ``X-User-Id`` header.
+``user_id``: the person of the proxy session cookie or of a proxy access
+token with the management scope (:mod:`federation_proxy.api.session_auth`),
+or a Keystone user registered as the proxy person of the same id (the
+leaf Keystones see the proxy's ``sub``); with ``auth_strategy = noauth``
+it is the ``X-User-Id`` header.
 
 :func:`authorize_vo` builds the target of a rule on one VO from the
 caller's current memberships (``vo_manager``, ``vo_member``; see
