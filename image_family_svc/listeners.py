@@ -34,16 +34,24 @@ class _Endpoint(object):
     #: Name of the endpoint in ``processed_messages``.
     name = None
 
-    def __init__(self, conf, db, notifier=None, driver=None):
+    def __init__(self, conf, db, notifier=None, driver=None,
+                 announcer=None):
         self.conf = conf
         self.db = db
         self.notifier = notifier
         self.driver = driver
+        #: A :class:`notifications.Announcer` (the engine's); without
+        #: one, events are announced before the handler returns.
+        self.announcer = announcer
         self.ctx = context.admin_context()
         self.ctx.user_id = 'image-family-engine'
 
     def publish(self, events):
-        notifications.publish(self.notifier, self.ctx, events, self.driver)
+        if self.announcer is not None:
+            self.announcer.submit(self.ctx, events)
+        else:
+            notifications.publish(self.notifier, self.ctx, events,
+                                  self.driver)
 
 
 class GlanceEndpoint(_Endpoint):

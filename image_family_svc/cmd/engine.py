@@ -16,7 +16,8 @@ On :mod:`svc_common.engine.runner`, so several hosts can run it:
   (:mod:`image_family_svc.usage_reconcile`).
 
 Every change is announced on the bus (``image_family.*``) and handed to
-the Glance driver.
+the Glance driver; the listener's changes from a thread of their own
+(:class:`image_family_svc.notifications.Announcer`), in order.
 """
 
 import functools
@@ -109,8 +110,14 @@ def build_runner(conf, db, member_id=None, notifier=None):
         notifier = bus.get_notifier(conf, bus.publisher_id(service.SPEC),
                                     driver=None)
     driver = glance.load_driver(conf)
-    endpoints = [listeners.GlanceEndpoint(conf, db, notifier, driver),
-                 listeners.NovaEndpoint(conf, db, notifier, driver)]
+    # Started before the listener, stopped after it (it announces what
+    # the listener's last batches changed).
+    announcer = notifications.Announcer(notifier, driver)
+    runner.add_worker(announcer)
+    endpoints = [listeners.GlanceEndpoint(conf, db, notifier, driver,
+                                          announcer),
+                 listeners.NovaEndpoint(conf, db, notifier, driver,
+                                        announcer)]
     runner.add_worker(BatchListener(conf, listeners.targets(conf),
                                     endpoints, listeners.POOL))
     runner.add_periodic(SCHEDULE_TASK, conf.image_family.schedule_interval,

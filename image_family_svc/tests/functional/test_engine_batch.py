@@ -277,8 +277,8 @@ class TestBatchListenerOnRabbitMQ(base.ApiTestCase):
         self.family('centos-7')
         db = database.Database(conf)
         self.addCleanup(db.dispose)
-        runner = engine.build_runner(conf, db,
-                                     notifier=test_engine.RecordingNotifier())
+        notifier = test_engine.RecordingNotifier()
+        runner = engine.build_runner(conf, db, notifier=notifier)
         [worker] = [w for w in runner.workers
                     if isinstance(w, engine.BatchListener)]
         runner.start()
@@ -301,6 +301,12 @@ class TestBatchListenerOnRabbitMQ(base.ApiTestCase):
             time.sleep(0.1)
         self.assertEqual(ids, sorted(i['image_id'] for i in found))
         self.assertIsNotNone(worker.listener)
+        # Every join announced, in the order Glance announced the images,
+        # by the time the engine has stopped.
+        runner.stop()
+        self.assertEqual(
+            [('image_family.membership.join', i) for i in ids],
+            [(e, p['image_id']) for e, p in notifier.sent])
 
     def test_batches_applied_in_the_order_they_arrive(self):
         # Each image's image.create comes in one batch and its
