@@ -14,6 +14,14 @@ fast on thousands of hosts:
    the request fits.
 3. Spare any victim that turns out not to be needed.
 
+Step 2 never costs every host: hosts with the same free capacity and the
+same kinds of candidate (a signature) have the same one-victim option,
+so each signature enters a heap once, keyed by a bound of its hosts'
+options, and a host is costed only when its signature's bound reaches
+the top.  The choice is the one costing every host would make (a test
+checks it); the work per request grows with the number of signatures,
+a few dozen on a full cloud of thousands of hosts.
+
 Among candidates of the same resources on a host, the one whose guarantee
 ended last (the most recently started, in practice) goes first.  The
 tests compare it with the exact solver of
