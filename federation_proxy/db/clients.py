@@ -44,7 +44,9 @@ def _check(grants, uris, public):
 
 
 def _new_secret():
-    secret = secrets.token_urlsafe(32)
+    # Hexadecimal: a secret given on a command line never starts with
+    # ``-`` (which argparse takes for an option).
+    secret = secrets.token_hex(32)
     return secret, communities.token_hash(secret)
 
 

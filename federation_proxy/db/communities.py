@@ -461,8 +461,10 @@ def list_invitations(db, ctx, vo_id):
 def create_invitation(db, ctx, vo_id, email, valid_seconds, group_id=None,
                       role='member'):
     """An invitation and its token (returned once; only its hash is
-    kept): ``(invitation, token)``."""
-    token = secrets.token_urlsafe(32)
+    kept): ``(invitation, token)``.  The token is hexadecimal, so that
+    it never starts with ``-`` and a command line never takes it for an
+    option."""
+    token = secrets.token_hex(32)
     with db.writer.using(ctx) as session:
         _require(session, models.VirtualOrganisation, vo_id, 'vo')
         group = (_root_group(session, vo_id) if group_id is None else

@@ -191,6 +191,8 @@ class TestInvitationFlow(base.FederationTestCase):
 
     def test_accepted_once_then_refused(self):
         invitation = self._invite()
+        # 256 bits as hexadecimal: never taken for a command-line option.
+        self.assertRegex(invitation['token'], '^[0-9a-f]{64}$')
         self.assertNotIn('token', self.app.get(
             '%s/invitations/%s' % (self.path, invitation['id']),
             headers=base.person(self.manager)).json['invitation'])
