@@ -40,6 +40,21 @@ from federation_proxy.oidc import tokens
 from svc_common import context
 from svc_common import errors
 
+#: How the OpenAPI document describes the two ways (beside a Keystone
+#: token); see :mod:`svc_common.api.openapi`.
+OPENAPI_SECURITY_SCHEMES = {
+    'session': {
+        'type': 'apiKey', 'in': 'cookie', 'name': login.SESSION_COOKIE,
+        'description': 'The proxy session of a person who logged in '
+                       'through an upstream identity provider (GET '
+                       '/v1/login). POST, PUT, PATCH and DELETE also need '
+                       'the header %s.' % login.CSRF_HEADER},
+    'bearer': {
+        'type': 'http', 'scheme': 'bearer', 'bearerFormat': 'JWT',
+        'description': 'An access token of the proxy\'s own OIDC provider '
+                       'whose scope includes %s.' % login.MANAGEMENT_SCOPE},
+}
+
 #: Seconds the signing keys are used before they are read again; a token
 #: naming a key not in the cache reads them at once (at most once a
 #: second).

@@ -219,10 +219,20 @@ def _components(spec):
                 'description': 'The ID of the request, as in the logs.',
                 'required': True,
                 'schema': {'type': 'string'}}},
-        'securitySchemes': {'keystone': {
+        'securitySchemes': dict(_session_schemes(spec), keystone={
             'type': 'apiKey', 'in': 'header', 'name': 'X-Auth-Token',
-            'description': 'A Keystone token.'}},
+            'description': 'A Keystone token.'}),
     }
+
+
+def _session_schemes(spec):
+    """The security schemes of the service's ``session_auth`` module
+    (its ``OPENAPI_SECURITY_SCHEMES``), the ways other than a Keystone
+    token that it accepts."""
+    if not isinstance(spec.session_auth, str):
+        return {}
+    return dict(getattr(spec.module(spec.session_auth),
+                        'OPENAPI_SECURITY_SCHEMES', {}))
 
 
 def build(spec, root, rules):
@@ -250,7 +260,9 @@ def build(spec, root, rules):
                      % (spec.package, spec.service_type, spec.min_version,
                         spec.max_version))},
         'servers': [{'url': '/'}],
-        'security': [{'keystone': []}],
+        # Any one of the schemes will do.
+        'security': [{'keystone': []}] + [
+            {name: []} for name in sorted(_session_schemes(spec))],
         'paths': paths,
         'components': _components(spec),
     }

@@ -225,6 +225,28 @@ class TestLimitsDocument(testtools.TestCase):
              'path'])
 
 
+class TestSecuritySchemes(testtools.TestCase):
+    """The ways to authenticate that each document names."""
+
+    def test_keystone_alone_where_there_is_no_session_auth(self):
+        from limits_svc import service
+        document = openapi.document(service.SPEC)
+        self.assertEqual([{'keystone': []}], document['security'])
+        self.assertEqual(['keystone'], sorted(
+            document['components']['securitySchemes']))
+
+    def test_federation_proxy_names_its_session_and_bearer(self):
+        from federation_proxy import service
+        document = openapi.document(service.SPEC)
+        self.assertEqual([{'keystone': []}, {'bearer': []},
+                          {'session': []}], document['security'])
+        schemes = document['components']['securitySchemes']
+        self.assertEqual(('cookie', 'federation_session'),
+                         (schemes['session']['in'],
+                          schemes['session']['name']))
+        self.assertEqual('bearer', schemes['bearer']['scheme'])
+
+
 # -- The builder, on a controller tree of its own. -------------------------
 
 _SPEC = service_spec.ServiceSpec(
