@@ -1,26 +1,21 @@
 """The life of a preemption action, as a state machine.
 
-::
+Its picture is doc/source/admin/figures/action-states.svg (the admin
+guide's "Action states"); reaper_svc.tests.unit.test_action_states checks
+that the picture's arrows are exactly :data:`TRANSITIONS`.  The events
+that move an action (all in :mod:`reaper_svc.reaper`):
 
-                 lock + stop every victim,
-                 send preemption.notice
-    +---------+ ------------------------> +---------+
-    | planned |                           | noticed |
-    +---------+                           +---------+
-      |     |                               |     |
-      |     | cancelled (operator,          |     | grace period over
-      |     | or no victim left)            |     v
-      |     +-------------+  +--------------+  +----------+
-      |                   v  v                 | deleting |
-      |              +-----------+             +----------+
-      |              | cancelled |               |      |
-      |              +-----------+     all gone  |      | the cloud
-      |                                          v      | keeps failing
-      |   the cloud refuses (every step)    +------+    |
-      +-----------------------------------> | done |    |
-                         +--------+         +------+    |
-                         | failed | <-------------------+
-                         +--------+
+* ``planned`` -> ``noticed``: every victim locked with the reason and
+  stopped (soft shutdown), ``preemption.notice`` sent;
+* ``planned`` -> ``cancelled``: every victim was gone before its notice
+  (its owner deleted it): nothing to preempt;
+* ``planned`` -> ``failed``: the cloud refused to lock or stop a victim;
+  an unsatisfiable request is also recorded ``failed`` as it is planned;
+* ``noticed`` -> ``deleting``: the grace period is over (the leader's
+  pass over unfinished actions);
+* ``deleting`` -> ``done``: every victim deleted (or gone already),
+  ``preemption.action.done`` sent;
+* ``deleting`` -> ``failed``: the cloud refused to delete a victim.
 
 ``done``, ``failed`` and ``cancelled`` are final: the action releases
 its victims' claims.  An engine that stops at any point resumes from the
@@ -41,7 +36,7 @@ UNFINISHED = (PLANNED, NOTICED, DELETING)
 
 TRANSITIONS = {
     PLANNED: frozenset([NOTICED, FAILED, CANCELLED]),
-    NOTICED: frozenset([DELETING, FAILED, CANCELLED]),
+    NOTICED: frozenset([DELETING]),
     DELETING: frozenset([DONE, FAILED]),
     DONE: frozenset(),
     FAILED: frozenset(),

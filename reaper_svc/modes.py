@@ -184,7 +184,7 @@ class Modes(object):
             action = actions_db.create_action(
                 self.db, self.reaper.ctx, trigger, trigger_id, None,
                 trigger, request, victims)
-        except actions_db.VictimClaimed:
+        except (actions_db.VictimClaimed, actions_db.TriggerActed):
             LOG.info('%s: a victim was claimed meanwhile', trigger)
             return None
         LOG.info('%s: action %s, victims %s', trigger, action['id'],

@@ -12,8 +12,13 @@ Scheduling failures come in two shapes, both with priority ``error``:
   ``request_spec`` holds ``instance_type``, ``num_instances`` and
   ``instance_properties``.
 
-Nova sends both when ``[notifications] notification_format = both``; one
-failure is one :class:`SchedulingFailure` keyed by the instance uuid, so
+A boot of several servers at once (``openstack server create --min N``)
+that finds no valid host sends one failure per instance, each naming its
+own instance but all carrying the same request spec, whose instance uuid
+is the first instance's: :attr:`SchedulingFailure.boot_id` is that uuid,
+so the N notifications of one boot are one trigger (room for all N is
+made once).  Nova sends both shapes when ``[notifications]
+notification_format = both``; they share the same ``boot_id`` too, so
 the engine acts on whichever arrives first.  ``instance.delete.end``
 (versioned) and ``compute.instance.delete.end`` (legacy) name a deleted
 instance.
@@ -33,7 +38,13 @@ NO_VALID_HOST = 'NoValidHost'
 
 @dataclasses.dataclass(frozen=True)
 class SchedulingFailure(object):
-    """A boot that found no valid host."""
+    """A boot that found no valid host.
+
+    :param instance_uuid: the instance this notification is about
+    :param boot_id: what identifies the boot it was part of (the request
+        spec's instance uuid: the same for every instance of a
+        multi-create), the reaper's trigger id
+    """
 
     instance_uuid: str
     project_id: typing.Optional[str]
@@ -42,6 +53,7 @@ class SchedulingFailure(object):
     count: int
     availability_zone: typing.Optional[str]
     required_traits: frozenset
+    boot_id: typing.Optional[str] = None
 
 
 def _data(obj):
@@ -73,15 +85,16 @@ def flavor_resources(flavor):
             frozenset(traits))
 
 
-def _failure(instance_uuid, project_id, flavor, count, zone):
+def _failure(instance_uuid, boot_id, project_id, flavor, count, zone):
     resources, traits = flavor_resources(flavor)
+    instance_uuid = instance_uuid or boot_id
     if not instance_uuid or not resources:
         return None
     return SchedulingFailure(
         instance_uuid=instance_uuid, project_id=project_id,
         flavor_name=flavor.get('name'), resources=resources,
         count=max(int(count or 1), 1), availability_zone=zone or None,
-        required_traits=traits)
+        required_traits=traits, boot_id=boot_id or instance_uuid)
 
 
 def scheduling_failure(event_type, payload):
@@ -93,10 +106,11 @@ def scheduling_failure(event_type, payload):
         if NO_VALID_HOST not in str(reason.get('exception', '')):
             return None
         spec = _data(data.get('request_spec'))
-        return _failure(data.get('instance_uuid') or spec.get(
-            'instance_uuid'), spec.get('project_id'),
-            _data(spec.get('flavor')), spec.get('num_instances'),
-            spec.get('availability_zone'))
+        return _failure(data.get('instance_uuid'),
+                        spec.get('instance_uuid'), spec.get('project_id'),
+                        _data(spec.get('flavor')),
+                        spec.get('num_instances'),
+                        spec.get('availability_zone'))
     if event_type == LEGACY_FAILURE:
         payload = payload or {}
         if NO_VALID_HOST not in str(payload.get('reason', '')):
@@ -104,7 +118,7 @@ def scheduling_failure(event_type, payload):
         spec = payload.get('request_spec') or {}
         props = spec.get('instance_properties') or payload.get(
             'instance_properties') or {}
-        return _failure(payload.get('instance_id') or props.get('uuid'),
+        return _failure(payload.get('instance_id'), props.get('uuid'),
                         props.get('project_id'),
                         spec.get('instance_type') or {},
                         spec.get('num_instances'),

@@ -9,7 +9,10 @@ grace period is over and resumes whatever a stopped engine left.
 Two triggers never pick the same victim: planning is serialised in the
 process (one lock per cloud), servers claimed by an unfinished action are
 no candidates, and the claims table refuses a second claim on a server
-from another engine host (that plan is made again).
+from another engine host (that plan is made again).  One trigger never
+gets two actions: the actions table holds one per ``(trigger,
+trigger_id)``, so a second engine host that plans for the same failed
+boot at the same time writes nothing and acts on nothing.
 """
 
 import datetime
@@ -93,7 +96,8 @@ class Reaper(object):
         for attempt in range(PLAN_ATTEMPTS):
             with self._planning:
                 if trigger_id and actions_db.list_actions(
-                        self.db, self.ctx, 1, trigger_id=trigger_id):
+                        self.db, self.ctx, 1, trigger=trigger,
+                        trigger_id=trigger_id):
                     LOG.info('An action exists for %s already', trigger_id)
                     return None
                 cluster, selection = self._select(request)
@@ -112,6 +116,11 @@ class Reaper(object):
                         else states.PLANNED,
                         reason='Not even every candidate makes room for '
                                'the request.' if unsatisfiable else None)
+                except actions_db.TriggerActed:
+                    # Another engine host planned for the same trigger
+                    # between the check above and this write.
+                    LOG.info('An action exists for %s already', trigger_id)
+                    return None
                 except actions_db.VictimClaimed:
                     LOG.info('A victim was claimed by another engine; '
                              'planning again (attempt %d)', attempt + 1)
@@ -123,13 +132,17 @@ class Reaper(object):
                                        'actions; gave up planning.')
 
     def handle_failure(self, failure):
-        """Plan for a NoValidHost and give notice at once."""
+        """Plan for a NoValidHost and give notice at once.  The trigger
+        id is the boot's (:attr:`~reaper_svc.nova_notifications.
+        SchedulingFailure.boot_id`): the failures of the N instances of
+        one multi-create make one action, with room for all N."""
         request = model.Request(
             resources=failure.resources, count=failure.count,
             availability_zone=failure.availability_zone,
             required_traits=failure.required_traits)
         action = self.plan(request, TRIGGER_SCHEDULING,
-                           failure.instance_uuid, failure.project_id)
+                           failure.boot_id or failure.instance_uuid,
+                           failure.project_id)
         if action is not None and action['state'] == states.PLANNED:
             return self.give_notice(action)
         return action
@@ -154,11 +167,24 @@ class Reaper(object):
             self._notify('preemption.action.failed',
                          dict(action, state=states.FAILED), reason=reason)
 
+    def _cancel(self, action, reason):
+        """``planned`` -> ``cancelled``; the action's dict."""
+        LOG.info('Action %s cancelled: %s', action['id'], reason)
+        if actions_db.transition(self.db, self.ctx, action['id'],
+                                 states.PLANNED, states.CANCELLED,
+                                 reason=reason):
+            self._notify('preemption.action.cancelled',
+                         dict(action, state=states.CANCELLED), reason=reason)
+        return actions_db.get_action(self.db, self.ctx, action['id'])
+
     def give_notice(self, action):
         """Lock and stop every victim, send ``preemption.notice``;
-        ``planned`` -> ``noticed``.  Safe to repeat."""
+        ``planned`` -> ``noticed``, or ``cancelled`` when every victim is
+        gone already (deleted by its owner meanwhile: the room came back
+        without the reaper).  Safe to repeat."""
         reason = self.conf.preemption.lock_reason % {
             'action_id': action['id']}
+        gone = []
         for victim in action['victims']:
             server_id = victim['server_id']
             try:
@@ -173,6 +199,10 @@ class Reaper(object):
                 return actions_db.get_action(self.db, self.ctx, action['id'])
             actions_db.set_victim_state(self.db, self.ctx, action['id'],
                                         server_id, state)
+            gone.append(state == 'gone')
+        if gone and all(gone):
+            return self._cancel(action, 'Every victim was gone before its '
+                                'notice: nothing was preempted.')
         now = self.clock()
         delete_after = now + datetime.timedelta(
             seconds=self.conf.preemption.grace_period)

@@ -27,6 +27,14 @@ class VictimClaimed(errors.Conflict):
         super().__init__(detail, code='victim_claimed')
 
 
+class TriggerActed(errors.Conflict):
+    """An action exists for this trigger already (planned by another
+    engine host at the same time)."""
+
+    def __init__(self, detail):
+        super().__init__(detail, code='trigger_acted')
+
+
 def no_such_action(action_id):
     return errors.NotFound('Action %s does not exist.' % action_id,
                            code='action_not_found')
@@ -61,6 +69,7 @@ def create_action(db, ctx, trigger, trigger_id, project_id, strategy,
 
     :param victims: :class:`reaper_svc.strategies.model.Server` objects
     :raises VictimClaimed: another unfinished action claimed one of them
+    :raises TriggerActed: an action exists for ``(trigger, trigger_id)``
     """
     now = utcnow()
     action_id = str(uuid.uuid4())
@@ -77,7 +86,11 @@ def create_action(db, ctx, trigger, trigger_id, project_id, strategy,
                 resources=dict(v.resources), state='planned')
                 for v in victims]
             session.add(action)
-            session.flush()
+            try:
+                session.flush()
+            except db_exc.DBDuplicateEntry:
+                raise TriggerActed('An action exists for %s %s already.'
+                                   % (trigger, trigger_id))
             if state not in action_states.FINAL:
                 for victim in victims:
                     session.add(models.VictimClaim(server_id=victim.id,

@@ -25,6 +25,13 @@ class Base(orm.DeclarativeBase):
 
 class Action(Base):
     __tablename__ = 'actions'
+    # One action per trigger: the engines on two hosts that receive two
+    # notifications of one boot (legacy and versioned, or the instances
+    # of a multi-create) cannot both plan victims for it.
+    __table_args__ = (
+        sa.Index('actions_trigger_idx', 'trigger', 'trigger_id',
+                 unique=True),
+    )
 
     id = sa.Column(sa.String(36), primary_key=True)
     state = sa.Column(sa.String(16), nullable=False, index=True)

@@ -30,13 +30,19 @@ def samples():
 
 
 def failure_message(event_type, instance_uuid):
-    """A sample NoValidHost notification for another instance."""
+    """A sample NoValidHost notification for another boot of one
+    instance (the instance and its request spec name it)."""
     message = copy.deepcopy(samples()[event_type])
     payload = message['payload']
     if event_type.endswith('.error'):
-        payload['nova_object.data']['instance_uuid'] = instance_uuid
+        data = payload['nova_object.data']
+        data['instance_uuid'] = instance_uuid
+        data['request_spec']['nova_object.data'][
+            'instance_uuid'] = instance_uuid
     else:
         payload['instance_id'] = instance_uuid
+        payload['request_spec']['instance_properties'][
+            'uuid'] = instance_uuid
     return message
 
 

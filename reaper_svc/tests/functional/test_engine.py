@@ -5,6 +5,7 @@ victim shared by concurrent triggers."""
 import threading
 import uuid
 
+import fixtures
 import testtools
 
 from reaper_svc import action_states as states
@@ -12,6 +13,7 @@ from reaper_svc.db import actions as actions_db
 from reaper_svc import nova_notifications
 from reaper_svc.strategies import model
 from reaper_svc.tests.functional import engine_fixture as ef
+from reaper_svc.tests.unit import test_nova_notifications as tnn
 from svc_common import context
 from svc_common.tests.fixtures import rabbitmq
 
@@ -109,6 +111,44 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual(1, len(self.actions()))
         self.assertEqual(1, len(self.stopped()))
 
+    def test_failures_of_one_multi_create_make_one_action(self):
+        # A boot of 3 servers that finds no host: Nova sends one failure
+        # per instance (each its own message), all with the boot's
+        # request spec.  One action makes room for all 3; the others
+        # change nothing (before, each planned 3 more victims).
+        endpoint = self.engine.build()._listeners[0].endpoints[0]
+        for payload in tnn.multi_create(VERSIONED, 3):
+            endpoint.error({}, 'nova-conductor:ctl', VERSIONED, payload,
+                           {'message_id': str(uuid.uuid4())})
+        [action] = self.actions()
+        self.assertEqual((states.NOTICED, 3, tnn.multi_create(
+            VERSIONED, 1)[0]['nova_object.data']['instance_uuid']),
+            (action['state'], action['request']['count'],
+             action['trigger_id']))
+        self.assertEqual(sorted(v['server_id'] for v in action['victims']),
+                         sorted(self.stopped()))
+
+    def test_two_hosts_planning_one_trigger_at_once_act_once(self):
+        # Engine b's check for an existing action ran before engine a
+        # wrote its own (they are on two hosts, with a lock each): the
+        # database refuses b's action, and b stops nothing.
+        first = self.engine.build('engine-a').reaper
+        second = self.engine.build('engine-b').reaper
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-3')['payload'])
+        action = first.handle_failure(failure)
+        self.assertEqual(states.NOTICED, action['state'])
+        self.useFixture(fixtures.MockPatchObject(
+            actions_db, 'list_actions', return_value=[]))
+        self.assertIsNone(second.handle_failure(failure))
+        self.assertEqual(len(action['victims']), len(self.stopped()))
+        self.assertEqual(1, len(actions_db.unfinished(self.engine.db,
+                                                      self.ctx)))
+        self.assertRaises(
+            actions_db.TriggerActed, actions_db.create_action,
+            self.engine.db, self.ctx, 'scheduling_failure', 'i-3', None,
+            'best_fit', {}, [])
+
     def test_noticed_victims_wait_for_the_grace_period(self):
         reaper = self.engine.build().reaper
         failure = nova_notifications.scheduling_failure(
@@ -123,6 +163,26 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual(('SHUTOFF', True), (state['status'],
                                              state['locked']))
         self.assertIn(action['id'], state['locked_reason'])
+
+    def test_victims_gone_before_the_notice_cancel_the_action(self):
+        # Planned, then the engine stopped; meanwhile the owners deleted
+        # every victim.  The resumed action stops nothing and ends
+        # cancelled, with its claims released.
+        reaper = self.engine.build().reaper
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-4')['payload'])
+        action = reaper.plan(first_request(failure), 'scheduling_failure',
+                             'i-4')
+        for victim in action['victims']:
+            self.engine.cloud.delete(victim['server_id'])
+        reaper.process_unfinished()
+        action = actions_db.get_action(self.engine.db, self.ctx,
+                                       action['id'])
+        self.assertEqual(states.CANCELLED, action['state'])
+        self.assertIn('gone before its notice', action['reason'])
+        self.assertEqual([], self.stopped())
+        self.assertEqual(set(), actions_db.claimed_servers(self.engine.db,
+                                                           self.ctx))
 
     def test_restarted_engine_resumes(self):
         # The first engine planned, then died before giving notice.
