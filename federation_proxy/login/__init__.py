@@ -19,6 +19,7 @@ endpoint accepts as the authenticated person.
 
 import hashlib
 import hmac
+import math
 import secrets
 import urllib.parse
 
@@ -143,6 +144,14 @@ def validate_id_token(token, load_keys, issuer, client_id, nonce, now,
             raise Refused('The ID token has no valid %s claim.' % name)
         return value
 
+    def need_time(name):
+        # A NumericDate (RFC 7519 2): a finite number.  NaN compares
+        # false with everything and would pass every window check.
+        value = need(name, (int, float))
+        if not math.isfinite(value):
+            raise Refused('The ID token has no valid %s claim.' % name)
+        return value
+
     if need('iss', str) != issuer:
         raise Refused('The ID token was issued by %r, not by the IdP.'
                       % claims['iss'])
@@ -155,15 +164,14 @@ def validate_id_token(token, load_keys, issuer, client_id, nonce, now,
     if (len(audiences) > 1 or azp is not None) and azp != client_id:
         raise Refused('The ID token\'s authorized party (azp) is not the '
                       'proxy.')
-    if need('exp', (int, float)) <= now - leeway:
+    if need_time('exp') <= now - leeway:
         raise Refused('The ID token has expired.')
-    iat = need('iat', (int, float))
+    iat = need_time('iat')
     if iat > now + leeway:
         raise Refused('The ID token is issued in the future (iat).')
     if iat < now - max_age - leeway:
         raise Refused('The ID token was issued too long ago (iat).')
-    nbf = claims.get('nbf')
-    if isinstance(nbf, (int, float)) and nbf > now + leeway:
+    if 'nbf' in claims and need_time('nbf') > now + leeway:
         raise Refused('The ID token is not valid yet (nbf).')
     got = claims.get('nonce')
     if not isinstance(got, str) or not hmac.compare_digest(

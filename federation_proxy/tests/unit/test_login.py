@@ -7,6 +7,7 @@ import json
 import urllib.parse
 
 from joserfc import jwk
+from joserfc import jws
 from joserfc import jwt
 import testtools
 
@@ -46,6 +47,16 @@ def _token(key=KEY_A, alg='RS256', **changes):
 def _b64(data):
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(
         b'=').decode()
+
+
+def _raw_token(name, literal, key=KEY_A):
+    """A signed token whose claim ``name`` is the JSON ``literal``
+    (such as ``NaN``, which json.dumps of a number never writes)."""
+    claims = _claims(**{name: 0})
+    payload = json.dumps(claims).replace('"%s": 0' % name,
+                                         '"%s": %s' % (name, literal))
+    return jws.serialize_compact({'alg': 'RS256', 'kid': key.kid},
+                                 payload.encode(), key)
 
 
 class _Loader(object):
@@ -118,6 +129,27 @@ class IdTokenTest(testtools.TestCase):
                        {'sub': None}, {'aud': 7}, {'exp': None}):
             self.assertRaises(login.Refused, self._validate,
                               _token(**claims))
+
+    def test_time_claims_must_be_finite_numbers(self):
+        # NaN passes every comparison as False, so a NaN iat or nbf
+        # would skip the window checks; infinity is no date either.
+        cases = {'exp': ('1e400', None), 'iat': ('NaN', None),
+                 'nbf': ('NaN', 'soon')}
+        for name, (raw, typed) in cases.items():
+            with self.subTest(claim=name):
+                self._refused(_raw_token(name, raw), '%s claim' % name)
+                if typed is not None:
+                    self._refused(_token(**{name: typed}),
+                                  '%s claim' % name)
+
+    def test_huge_exp_is_a_date_far_ahead(self):
+        # An IdP may choose a long lifetime; only the other checks bind.
+        self.assertEqual(10 ** 30,
+                         self._validate(_token(exp=10 ** 30))['exp'])
+
+    def test_oversized_token_refused(self):
+        self._refused(_token() + 'A' * 200000, 'malformed')
+        self._refused(_token(name='x' * 300000), 'malformed')
 
     def test_wrong_signature(self):
         self._refused(_token(key=STRANGER), 'signature')
