@@ -236,5 +236,5 @@ class VOsController(rest.RestController):
     @pecan.expose('json')
     def delete(self, vo_id):
         vo_access.authorize_vo('vo:delete', vo_id)
-        communities.delete_vo(*_db(), vo_id)
+        views.announce(*communities.delete_vo(*_db(), vo_id))
         controller.no_content()

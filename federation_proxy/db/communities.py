@@ -109,9 +109,19 @@ def create_vo(db, ctx, name, managers, description=None, lifetime=None):
 
 
 def delete_vo(db, ctx, vo_id):
-    """Delete a VO and everything in it."""
+    """Delete a VO and everything in it; returns the ``delete`` event of
+    each of its memberships, so that listeners learn of every removal as
+    if the members had been removed one by one."""
     with db.writer.using(ctx) as session:
         vo = _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        events = []
+        for membership in session.scalars(sa.select(models.Membership).where(
+                models.Membership.vo_id == vo_id).order_by(
+                    models.Membership.id)):
+            events.append(membership_event(membership, 'delete'))
+            audit(session, ctx.user_id, 'delete', 'membership',
+                  membership.id, vo_id, user_id=membership.user_id,
+                  role=membership.role)
         for model in (models.Membership, models.MembershipRequest,
                       models.Invitation, models.Role):
             session.execute(sa.delete(model).where(model.vo_id == vo_id))
@@ -123,6 +133,7 @@ def delete_vo(db, ctx, vo_id):
             session.flush()
         session.delete(vo)
         audit(session, ctx.user_id, 'delete', 'vo', vo_id, vo_id)
+        return events
 
 
 def vo_roles(db, ctx, user_id, now=None):

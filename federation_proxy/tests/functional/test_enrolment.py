@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from federation_proxy.db import models
 from federation_proxy.tests.functional import base
 
+ADMIN = base.ADMIN
+
 URN = 'urn:geant:example.org:group:%s#127.0.0.1'
 ROLE_URN = 'urn:geant:example.org:group:%s:role=%s#127.0.0.1'
 
@@ -162,6 +164,31 @@ class TestRequestFlow(base.FederationTestCase):
         self.assertIn(('alice', 'delete', 'membership', membership['id']),
                       [(r['actor'], r['action'], r['object_type'],
                         r['object_id']) for r in self.audit(self.vo['id'])])
+
+    def test_vo_deletion_announces_every_removed_membership(self):
+        joined = self.app.post_json(self.path + '/memberships', {
+            'user_id': self.joiner, 'role': 'member'},
+            headers=base.person(self.manager)).json['membership']
+        managed = self.app.get(self.path + '/memberships',
+                               headers=base.person(self.manager)).json[
+                                   'memberships']
+        del self.notifier.sent[:]
+        self.app.delete(self.path, headers=ADMIN)
+        self.assertEqual(
+            sorted(('federation.membership.delete', m['id'], m['user_id'],
+                    self.vo['id']) for m in managed),
+            sorted((event, p['membership_id'], p['user_id'], p['vo_id'])
+                   for event, p in self.notifier.events()))
+        self.assertIn(joined['id'], [m['id'] for m in managed])
+        self.assertEqual([], self.entitlements(self.joiner)['groups'])
+        # The VO is gone: its records are read from the whole trail.
+        trail = self.app.get('/v1/audit', headers=base.READER).json['audit']
+        deleted = [(r['actor'], r['object_type'], r['object_id'])
+                   for r in trail
+                   if r['action'] == 'delete' and r['vo_id'] == self.vo['id']]
+        for m in managed:
+            self.assertIn((ADMIN['X-User-Id'], 'membership', m['id']),
+                          deleted)
 
 
 class TestInvitationFlow(base.FederationTestCase):
