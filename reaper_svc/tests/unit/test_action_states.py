@@ -1,4 +1,7 @@
-"""The action state machine."""
+"""The action state machine, and its picture in the admin guide."""
+
+import os
+import xml.etree.ElementTree
 
 import testtools
 
@@ -25,6 +28,39 @@ class TestTransitions(testtools.TestCase):
         self.assertRaises(states.InvalidTransition, states.check_transition,
                           states.PLANNED, states.DONE)
 
+    def test_only_the_edges_the_engine_takes(self):
+        # noticed leads only to deleting: nothing cancels or fails an
+        # action between its notice and the end of its grace period.
+        self.assertEqual({states.DELETING}, states.TRANSITIONS[
+            states.NOTICED])
+        states.check_transition(states.PLANNED, states.CANCELLED)
+        states.check_transition(states.PLANNED, states.FAILED)
+        states.check_transition(states.DELETING, states.FAILED)
+
     def test_deleting_cannot_be_cancelled(self):
         self.assertRaises(states.InvalidTransition, states.check_transition,
                           states.DELETING, states.CANCELLED)
+
+
+FIGURE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'doc',
+                      'source', 'admin', 'figures', 'action-states.svg')
+SVG = '{http://www.w3.org/2000/svg}'
+
+
+class TestFigure(testtools.TestCase):
+    """The admin guide's picture of the states is the state machine."""
+
+    def groups(self, kind):
+        tree = xml.etree.ElementTree.parse(FIGURE)
+        return [g.get('id') for g in tree.iter(SVG + 'g')
+                if g.get('class') == kind]
+
+    def test_every_state_is_drawn_once(self):
+        self.assertEqual(sorted('state-%s' % s for s in states.STATES),
+                         sorted(self.groups('state')))
+
+    def test_arrows_are_the_transitions(self):
+        drawn = sorted(tuple(edge.split('-')) for edge in self.groups('edge'))
+        self.assertEqual(sorted((current, new) for current, targets in
+                                states.TRANSITIONS.items()
+                                for new in targets), drawn)

@@ -91,7 +91,7 @@ class RoutingInNovaTest(testtools.TestCase):
         self.assertEqual(len(set(received)), len(received))
         routed_types = set(routed.values())
         self.assertEqual({'compute_task.build_instances.error',
-                          'instance.update', 'instance.delete.end'},
+                          'instance.delete.end'},
                          routed_types)
         [error] = [m for m in reaper.messages
                    if m.event_type == 'compute_task.build_instances.error']
