@@ -95,11 +95,16 @@ class CloudDriver(metaclass=abc.ABCMeta):
     def has_guarantee_source(self):
         return self._guarantee_source is not None
 
+    def guarantees(self):
+        """The recorded ``{server id: guaranteed until}`` ({} without a
+        source)."""
+        if self._guarantee_source is None:
+            return {}
+        return self._guarantee_source()
+
     def guaranteed(self, servers):
         """``servers`` with the recorded guarantees applied."""
-        if self._guarantee_source is None:
-            return list(servers)
-        return apply_guarantees(servers, self._guarantee_source())
+        return apply_guarantees(servers, self.guarantees())
 
     @abc.abstractmethod
     def cluster(self):

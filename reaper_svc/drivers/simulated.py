@@ -24,6 +24,14 @@ A server is preemptible when its flavor's extra spec named by
 ``[preemption] preemptible_extra_spec`` is ``true``; its priority is the
 integer extra spec ``[preemption] priority_extra_spec`` (0 by default).
 Stopped servers keep their resources (as in Nova); deleted ones free them.
+
+Snapshots are cached: every change of what a snapshot shows (a server
+created or deleted, a host changed) bumps a version, and
+:meth:`SimulatedCloud.cluster` builds the models of every host and
+server again only when the version or the recorded guarantees changed
+since the last snapshot; otherwise it hands out the last one again
+(:meth:`~reaper_svc.strategies.model.Cluster.share`).  Locking and
+stopping change no snapshot.
 """
 
 import datetime
@@ -93,6 +101,11 @@ class SimulatedCloud(base.CloudDriver):
                 for host in hosts:
                     self._zones[host] = item['availability_zone']
         self._servers = {}
+        #: Bumped by every change a snapshot shows (see the module
+        #: documentation), and the (version, guarantees, cluster) of the
+        #: last snapshot.
+        self._version = 0
+        self._snapshot = None
         for item in description.get('servers') or ():
             self._add_server(item)
 
@@ -108,6 +121,7 @@ class SimulatedCloud(base.CloudDriver):
             raise ValueError('server %s has unknown flavor %s'
                              % (item.get('id'), item['flavor']))
         server_id = str(item.get('id') or uuid.uuid4())
+        self._changed()
         self._servers[server_id] = {
             'id': server_id, 'name': item.get('name', server_id),
             'host': item['host'], 'flavor': item['flavor'],
@@ -142,12 +156,24 @@ class SimulatedCloud(base.CloudDriver):
             priority=int(specs.get(self.priority_spec, 0)),
             project_id=server['project_id'])
 
+    def _changed(self):
+        """What a snapshot shows changed: the next one is built anew."""
+        self._version += 1
+
     def cluster(self):
+        guarantees = self.guarantees()
         with self._lock:
+            last = self._snapshot
+            if (last is not None and last[0] == self._version
+                    and last[1] == guarantees):
+                return last[2].share()
             servers = [self._server_model(s)
                        for s in self._servers.values()]
             hosts = [self._host_model(name) for name in self._hosts]
-        return model.Cluster(hosts, self.guaranteed(servers))
+            cluster = model.Cluster(
+                hosts, base.apply_guarantees(servers, guarantees))
+            self._snapshot = (self._version, guarantees, cluster)
+        return cluster.share()
 
     def aggregates(self):
         with self._lock:
@@ -176,6 +202,7 @@ class SimulatedCloud(base.CloudDriver):
         """Change a host's ``enabled``, ``up`` or ``capacity``."""
         with self._lock:
             self._hosts[name].update(changes)
+            self._changed()
 
     # -- actions ------------------------------------------------------
 
@@ -201,6 +228,7 @@ class SimulatedCloud(base.CloudDriver):
         with self._lock:
             self._get(server_id)
             del self._servers[server_id]
+            self._changed()
             self.journal.append(('delete', server_id, None))
 
     def create(self, project_id, name, flavor, count, min_count,

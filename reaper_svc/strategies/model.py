@@ -208,6 +208,21 @@ class Cluster(object):
                 found.append((key, ids if cut == len(ids) else ids[:cut]))
         return found
 
+    def share(self):
+        """A cluster of the same hosts and servers with a ``derived`` of
+        its own: what a driver hands out again while the cloud has not
+        changed, instead of building the indexes anew.  Nothing changes a
+        cluster's indexes once built, so sharing them is safe; what
+        selection derives (keyed by instant, among others) starts empty,
+        so it does not pile up across triggers."""
+        other = Cluster.__new__(Cluster)
+        other.hosts = self.hosts
+        other.servers = self.servers
+        other.used = self.used
+        other.preemptible = self.preemptible
+        other.derived = {}
+        return other
+
     def without_candidates(self, server_ids):
         """A new cluster in which ``server_ids`` still use their
         resources but are no longer preemptible (other actions are

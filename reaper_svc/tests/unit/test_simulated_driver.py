@@ -1,5 +1,6 @@
 """The simulated cloud: its view, capacity and actions."""
 
+import datetime
 import os
 
 import testtools
@@ -89,3 +90,53 @@ class TestSimulatedCloud(testtools.TestCase):
         self.assertIsInstance(self.cloud, base.CloudDriver)
         self.assertIsInstance(self.cloud.servers_by_host('cmp1')[0],
                               model.Server)
+
+
+class TestSnapshotCache(testtools.TestCase):
+    """Snapshots are built again only when what they show changed, and
+    each shows the cloud as it is."""
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = sample_cloud()
+
+    def test_unchanged_cloud_is_not_modelled_again(self):
+        first, second = self.cloud.cluster(), self.cloud.cluster()
+        self.assertIs(first.servers, second.servers)
+        # What selection derives is each snapshot's own.
+        first.derived['x'] = 1
+        self.assertEqual({}, second.derived)
+        # Locking and stopping change no snapshot.
+        self.cloud.lock('batch-1', 'r')
+        self.cloud.stop('batch-1')
+        self.assertIs(first.servers, self.cloud.cluster().servers)
+
+    def test_delete_and_create_are_seen(self):
+        before = self.cloud.cluster()
+        self.cloud.delete('batch-1')
+        after = self.cloud.cluster()
+        self.assertNotIn('batch-1', after.servers)
+        self.assertIn('batch-1', before.servers)
+        self.assertEqual(before.used['cmp1']['VCPU']
+                         - before.servers['batch-1'].resources['VCPU'],
+                         after.used['cmp1']['VCPU'])
+        [new] = self.cloud.create('physics', 'job', 'p1.small', 1, 1)
+        self.assertIn(new, self.cloud.cluster().servers)
+
+    def test_host_changes_are_seen(self):
+        self.assertTrue(self.cloud.cluster().hosts['cmp1'].enabled)
+        self.cloud.set_host('cmp1', enabled=False)
+        self.assertFalse(self.cloud.cluster().hosts['cmp1'].enabled)
+
+    def test_guarantees_recorded_later_are_seen(self):
+        until = datetime.datetime(2099, 1, 1)
+        guarantees = {}
+        self.cloud.set_guarantee_source(lambda: dict(guarantees))
+        self.assertIsNone(
+            self.cloud.cluster().servers['batch-1'].guaranteed_until)
+        guarantees['batch-1'] = until
+        self.assertEqual(
+            until, self.cloud.cluster().servers['batch-1'].guaranteed_until)
+        guarantees.clear()
+        self.assertIsNone(
+            self.cloud.cluster().servers['batch-1'].guaranteed_until)
