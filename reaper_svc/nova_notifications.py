@@ -44,6 +44,8 @@ class SchedulingFailure(object):
     :param boot_id: what identifies the boot it was part of (the request
         spec's instance uuid: the same for every instance of a
         multi-create), the reaper's trigger id
+    :param hosts: the hosts or nodes the boot was forced to (an admin's
+        ``--availability-zone az:host`` or ``--host``); None: any
     """
 
     instance_uuid: str
@@ -54,6 +56,7 @@ class SchedulingFailure(object):
     availability_zone: typing.Optional[str]
     required_traits: frozenset
     boot_id: typing.Optional[str] = None
+    hosts: typing.Optional[frozenset] = None
 
 
 def _data(obj):
@@ -85,7 +88,20 @@ def flavor_resources(flavor):
             frozenset(traits))
 
 
-def _failure(instance_uuid, boot_id, project_id, flavor, count, zone):
+def forced_hosts(spec):
+    """The hosts or nodes a versioned request spec is forced to (its
+    ``force_hosts``, ``force_nodes``, and ``requested_destination``'s
+    host and node), or None."""
+    destination = _data(spec.get('requested_destination'))
+    names = {spec.get('force_hosts'), spec.get('force_nodes'),
+             destination.get('host'), destination.get('node')}
+    names.discard(None)
+    names.discard('')
+    return frozenset(names) if names else None
+
+
+def _failure(instance_uuid, boot_id, project_id, flavor, count, zone,
+             hosts=None):
     resources, traits = flavor_resources(flavor)
     instance_uuid = instance_uuid or boot_id
     if not instance_uuid or not resources:
@@ -94,7 +110,8 @@ def _failure(instance_uuid, boot_id, project_id, flavor, count, zone):
         instance_uuid=instance_uuid, project_id=project_id,
         flavor_name=flavor.get('name'), resources=resources,
         count=max(int(count or 1), 1), availability_zone=zone or None,
-        required_traits=traits, boot_id=boot_id or instance_uuid)
+        required_traits=traits, boot_id=boot_id or instance_uuid,
+        hosts=hosts)
 
 
 def scheduling_failure(event_type, payload):
@@ -110,7 +127,7 @@ def scheduling_failure(event_type, payload):
                         spec.get('instance_uuid'), spec.get('project_id'),
                         _data(spec.get('flavor')),
                         spec.get('num_instances'),
-                        spec.get('availability_zone'))
+                        spec.get('availability_zone'), forced_hosts(spec))
     if event_type == LEGACY_FAILURE:
         payload = payload or {}
         if NO_VALID_HOST not in str(payload.get('reason', '')):

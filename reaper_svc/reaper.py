@@ -139,7 +139,7 @@ class Reaper(object):
         request = model.Request(
             resources=failure.resources, count=failure.count,
             availability_zone=failure.availability_zone,
-            required_traits=failure.required_traits)
+            required_traits=failure.required_traits, hosts=failure.hosts)
         action = self.plan(request, TRIGGER_SCHEDULING,
                            failure.boot_id or failure.instance_uuid,
                            failure.project_id)

@@ -246,7 +246,8 @@ class OpenStackCloud(base.CloudDriver):
                 aggregates=frozenset(a['name'] for a in member),
                 availability_zone=zones[0] if zones else None,
                 enabled=service.get('status') == 'enabled',
-                up=service.get('state') == 'up', traits=traits))
+                up=service.get('state') == 'up', traits=traits,
+                service_host=service_host if service_host != name else None))
         return model.Cluster(hosts, servers)
 
     def aggregates(self):

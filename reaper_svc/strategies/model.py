@@ -31,6 +31,9 @@ class Host(object):
     :param enabled: False when the compute service is disabled
     :param up: False when the compute service is down
     :param traits: the traits the host has
+    :param service_host: the host of its compute service, where it
+        differs from ``name`` (a hypervisor reporting a fully qualified
+        node name): a request forced to a host may name either
     """
 
     name: str
@@ -40,6 +43,7 @@ class Host(object):
     enabled: bool = True
     up: bool = True
     traits: frozenset = frozenset()
+    service_host: typing.Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +77,8 @@ class Request(object):
 
     :param resources: one server's resources per resource class
     :param count: how many servers; room for all of them or none
-    :param hosts: the only hosts it may land on (None: any)
+    :param hosts: the only hosts it may land on, by name or service host
+        (None: any)
     :param aggregates: it may land only on hosts in one of these
         aggregates (None: any)
     :param availability_zone: only hosts of this zone (None: any)
@@ -107,7 +112,8 @@ class Request(object):
         (ignoring how full the host is)."""
         if not (host.enabled and host.up):
             return False
-        if self.hosts is not None and host.name not in self.hosts:
+        if (self.hosts is not None and host.name not in self.hosts
+                and host.service_host not in self.hosts):
             return False
         if (self.aggregates is not None
                 and not self.aggregates & host.aggregates):

@@ -81,6 +81,21 @@ class TestEngineOnFakeBus(EngineTestBase):
         self.assertEqual(1, len(self.actions()))
         self.assertEqual(1, len(self.stopped()))
 
+    def test_a_boot_forced_to_a_host_preempts_only_there(self):
+        # An admin forced the boot to cmp3 (--availability-zone az2:cmp3),
+        # which holds no preemptible server: stopping the candidates of
+        # cmp1 would not let it land, so nothing is stopped.
+        self.engine.start()
+        message = ef.failure_message(VERSIONED, str(uuid.uuid4()))
+        message['payload']['nova_object.data']['request_spec'][
+            'nova_object.data']['force_hosts'] = 'cmp3'
+        self.engine.send(message)
+        self.assertTrue(ef.wait_for(lambda: self.actions()))
+        [action] = self.actions()
+        self.assertEqual((states.FAILED, [], ['cmp3']), (
+            action['state'], action['victims'], action['request']['hosts']))
+        self.assertEqual([], self.engine.cloud.journal)
+
     def test_unsatisfiable_is_recorded_and_kills_nothing(self):
         self.engine.start()
         message = ef.failure_message(VERSIONED, str(uuid.uuid4()))

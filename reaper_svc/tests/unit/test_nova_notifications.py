@@ -71,6 +71,24 @@ class TestSchedulingFailure(testtools.TestCase):
                              {f.boot_id for f in failures})
             self.assertEqual({3}, {f.count for f in failures})
 
+    def test_forced_hosts(self):
+        payload = copy.deepcopy(samples()[nn.VERSIONED_FAILURE])
+        spec = payload['nova_object.data']['request_spec'][
+            'nova_object.data']
+        self.assertIsNone(nn.scheduling_failure(
+            nn.VERSIONED_FAILURE, payload).hosts)
+        spec['force_hosts'] = 'cmp3'
+        self.assertEqual(frozenset(['cmp3']), nn.scheduling_failure(
+            nn.VERSIONED_FAILURE, payload).hosts)
+        spec['force_hosts'] = None
+        spec['requested_destination'] = {
+            'nova_object.name': 'DestinationPayload',
+            'nova_object.data': {'host': 'cmp2', 'node': 'cmp2.example.org',
+                                 'aggregates': None}}
+        self.assertEqual(frozenset(['cmp2', 'cmp2.example.org']),
+                         nn.scheduling_failure(nn.VERSIONED_FAILURE,
+                                               payload).hosts)
+
     def test_other_reasons_are_no_failure(self):
         payload = copy.deepcopy(samples()[nn.VERSIONED_FAILURE])
         payload['nova_object.data']['reason']['nova_object.data'][

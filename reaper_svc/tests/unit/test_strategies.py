@@ -107,6 +107,18 @@ class TestRules(testtools.TestCase):
             self.assertEqual(['ok-x'], self._select(
                 name, cluster, request).victims, name)
 
+    def test_forced_host_matches_node_or_service_host(self):
+        node = model.Host('cmp1.example.org', {'VCPU': 4},
+                          service_host='cmp1')
+        self.assertTrue(model.Request({'VCPU': 1}, hosts=frozenset(
+            ['cmp1'])).allows(node))
+        self.assertTrue(model.Request({'VCPU': 1}, hosts=frozenset(
+            ['cmp1.example.org'])).allows(node))
+        self.assertFalse(model.Request({'VCPU': 1}, hosts=frozenset(
+            ['cmp2'])).allows(node))
+        self.assertFalse(model.Request({'VCPU': 1}, hosts=frozenset(
+            ['cmp2'])).allows(model.Host('cmp1', {'VCPU': 4})))
+
     def test_host_without_resource_class_never_counts(self):
         cluster = model.Cluster(
             [model.Host('h1', {'VCPU': 8})],
