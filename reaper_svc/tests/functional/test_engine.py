@@ -71,6 +71,22 @@ class TestEngineOnFakeBus(EngineTestBase):
         # The user's retry now lands.
         self.engine.cloud.create('admin', 'retry', 'p1.small', 1, 1)
 
+    def test_standby_engine_takes_over_when_the_leader_stops(self):
+        # Two engine hosts: one leads, the other stands by (it listens,
+        # but deletes nothing).  The leader stops; the standby is elected
+        # and does the leader's work: here, deleting the victims.
+        leader = self.engine.start('engine-a')
+        self.assertTrue(ef.wait_for(lambda: leader.is_leader))
+        standby = self.engine.start('engine-b')
+        self.assertFalse(standby.is_leader)
+        leader.stop()
+        self.assertTrue(ef.wait_for(lambda: standby.is_leader))
+        self.engine.send(ef.failure_message(VERSIONED, str(uuid.uuid4())))
+        self.assertTrue(ef.wait_for(lambda: any(
+            a['state'] == states.DONE for a in self.actions())))
+        self.assertEqual(['lock', 'stop', 'delete'], [
+            verb for verb, _, _ in self.engine.cloud.journal])
+
     def test_legacy_notification_and_both_formats_act_once(self):
         self.engine.start()
         instance = str(uuid.uuid4())
