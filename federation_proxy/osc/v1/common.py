@@ -1,5 +1,6 @@
 """What the federation commands share: their API name and how a VO is
-named on the command line (its ID or its name)."""
+named on the command line (its ID or its name), and the bases of the
+commands on one collection of a VO."""
 
 from osc_lib import exceptions
 
@@ -54,3 +55,46 @@ def given(**values):
     """The members of a request body that the user gave (not None)."""
     return {name: value for name, value in values.items()
             if value is not None}
+
+
+# -- what the VO's collections share ----------------------------------------
+
+class ListOfVO(Lister):
+    """List one collection of a VO (``collection``), as ``columns``
+    under ``headings``."""
+
+    collection = None
+    columns = headings = ()
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        add_vo_argument(parser)
+        return parser
+
+    def items(self, parsed_args):
+        return self.client.get(vo_path(
+            self.client, parsed_args.vo, self.collection))[self.collection]
+
+    def take_action(self, parsed_args):
+        return self.headings, command.list_rows(self.items(parsed_args),
+                                                self.columns)
+
+
+class DeleteFromVO(Command):
+    """Delete objects of one collection of a VO (``collection``), named
+    by ID on the command line (``metavar``, ``help_text``)."""
+
+    collection = metavar = help_text = None
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        add_vo_argument(parser)
+        parser.add_argument(self.collection, metavar=self.metavar,
+                            nargs='+', help=self.help_text)
+        return parser
+
+    def take_action(self, parsed_args):
+        path = vo_path(self.client, parsed_args.vo, self.collection)
+        command.delete_each(self.client, path + '/%s',
+                            getattr(parsed_args, self.collection),
+                            self.collection)

@@ -21,49 +21,6 @@ INVITATION_HEADINGS = ('ID', 'Email', 'Group ID', 'Role', 'Status',
 STATUSES = ('pending', 'active', 'suspended', 'expired')
 
 
-# -- what the VO's collections share ----------------------------------------
-
-class _ListOfVO(common.Lister):
-    """List one collection of a VO (``collection``), as ``columns``
-    under ``headings``."""
-
-    collection = None
-    columns = headings = ()
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        common.add_vo_argument(parser)
-        return parser
-
-    def items(self, parsed_args):
-        return self.client.get(common.vo_path(
-            self.client, parsed_args.vo, self.collection))[self.collection]
-
-    def take_action(self, parsed_args):
-        return self.headings, command.list_rows(self.items(parsed_args),
-                                                self.columns)
-
-
-class _DeleteFromVO(common.Command):
-    """Delete objects of one collection of a VO (``collection``), named
-    by ID on the command line (``metavar``, ``help_text``)."""
-
-    collection = metavar = help_text = None
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        common.add_vo_argument(parser)
-        parser.add_argument(self.collection, metavar=self.metavar,
-                            nargs='+', help=self.help_text)
-        return parser
-
-    def take_action(self, parsed_args):
-        path = common.vo_path(self.client, parsed_args.vo, self.collection)
-        command.delete_each(self.client, path + '/%s',
-                            getattr(parsed_args, self.collection),
-                            self.collection)
-
-
 # -- VOs ---------------------------------------------------------------------
 
 class CreateVO(common.ShowOne):
@@ -160,7 +117,7 @@ class AddMember(common.ShowOne):
         return command.show_columns(member, MEMBER_COLUMNS)
 
 
-class RemoveMember(_DeleteFromVO):
+class RemoveMember(common.DeleteFromVO):
     """Remove memberships from a VO."""
 
     collection = 'memberships'
@@ -168,7 +125,7 @@ class RemoveMember(_DeleteFromVO):
     help_text = 'Membership(s) to remove'
 
 
-class ListMember(_ListOfVO):
+class ListMember(common.ListOfVO):
     """List the memberships of a VO."""
 
     collection = 'memberships'
@@ -229,7 +186,7 @@ class CreateRequest(common.ShowOne):
         return command.show_columns(request, REQUEST_COLUMNS)
 
 
-class ListRequest(_ListOfVO):
+class ListRequest(common.ListOfVO):
     """List the requests to join a VO."""
 
     collection = 'requests'
@@ -304,14 +261,14 @@ class CreateInvitation(common.ShowOne):
                                     INVITATION_COLUMNS + ('token',))
 
 
-class ListInvitation(_ListOfVO):
+class ListInvitation(common.ListOfVO):
     """List the invitations of a VO."""
 
     collection = 'invitations'
     columns, headings = INVITATION_COLUMNS, INVITATION_HEADINGS
 
 
-class DeleteInvitation(_DeleteFromVO):
+class DeleteInvitation(common.DeleteFromVO):
     """Withdraw invitations."""
 
     collection = 'invitations'

@@ -1,6 +1,8 @@
 """The real ``openstack`` command against the real federation API: a
 person joins a VO by request and another by invitation, as the user
-guide shows, and an operator registers an IdP.
+guide shows; a manager runs the VO (groups, custom roles, members,
+requests, invitations, audit); an operator registers an IdP and a
+client.
 
 The API (noauth, fresh SQLite) runs on a loopback port in a thread; each
 ``openstack`` run is a subprocess with the caller named by the plugin's
@@ -69,7 +71,7 @@ class TestOpenStackVO(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.server = self.useFixture(FederationServer())
-        for person in ('alice', 'bob', 'carol'):
+        for person in ('alice', 'bob', 'carol', 'dave'):
             self.server.admin_post('/v1/users', {
                 'id': person, 'issuer': 'https://idp.example.org',
                 'subject': person})
@@ -143,6 +145,109 @@ class TestOpenStackVO(testtools.TestCase):
         listed = self.openstack_json('federation', 'idp', 'list')
         self.assertEqual([('home', 'https://idp.example.org')],
                          [(i['Name'], i['Issuer']) for i in listed])
+        shown = self.openstack_json('federation', 'idp', 'show', idp['id'])
+        self.assertEqual(('home', ['openid', 'email']),
+                         (shown['name'], shown['scopes']))
         self.openstack('federation', 'idp', 'delete', idp['id'])
         self.assertEqual([], self.openstack_json('federation', 'idp',
+                                                 'list'))
+
+    def test_vo_managed_by_its_manager(self):
+        vo = self.openstack_json('vo', 'create', 'bio', '--manager', 'alice')
+        alice = person_env('alice')
+        self.assertEqual([('bio', vo['id'])],
+                         [(v['Name'], v['ID']) for v in self.openstack_json(
+                             'vo', 'list', identity=alice)])
+        self.assertEqual(vo['id'], self.openstack_json(
+            'vo', 'show', 'bio', identity=alice)['id'])
+
+        # Nested groups and a custom role.
+        lab = self.openstack_json('vo', 'group', 'create', 'bio', 'lab',
+                                  identity=alice)
+        bench = self.openstack_json('vo', 'group', 'create', 'bio', 'bench',
+                                    '--parent', lab['id'], identity=alice)
+        self.assertEqual('bio:lab:bench', bench['path'])
+        self.assertEqual(['bio', 'bio:lab', 'bio:lab:bench'],
+                         [g['Path'] for g in self.openstack_json(
+                             'vo', 'group', 'list', 'bio', identity=alice)])
+        self.assertEqual(lab['id'], self.openstack_json(
+            'vo', 'group', 'show', 'bio', bench['id'],
+            identity=alice)['parent_id'])
+        role = self.openstack_json('vo', 'role', 'create', 'bio', 'curator',
+                                   identity=alice)
+        self.assertEqual([('curator', False), ('manager', True),
+                          ('member', True)],
+                         [(r['Name'], r['Built In']) for r in
+                          self.openstack_json('vo', 'role', 'list', 'bio',
+                                              identity=alice)])
+
+        added = self.openstack_json(
+            'vo', 'member', 'add', 'bio', 'bob', '--role', 'curator',
+            '--group', bench['id'], identity=alice)
+        self.assertEqual(('curator', bench['id'], 'active'),
+                         (added['role'], added['group_id'],
+                          added['status']))
+        self.openstack('vo', 'member', 'remove', 'bio', added['id'],
+                       identity=alice)
+        self.assertEqual(['alice'], [m['User ID'] for m in
+                                     self.openstack_json(
+                                         'vo', 'member', 'list', 'bio',
+                                         identity=alice)])
+        self.openstack('vo', 'role', 'delete', 'bio', role['id'],
+                       identity=alice)
+        self.openstack('vo', 'group', 'delete', 'bio', bench['id'],
+                       identity=alice)
+
+        # A request rejected; an invitation withdrawn.
+        request = self.openstack_json('vo', 'request', 'create', vo['id'],
+                                      '--reason', 'Curious.',
+                                      identity=person_env('carol'))
+        self.assertEqual([(request['id'], 'Curious.')],
+                         [(r['ID'], r['Reason']) for r in
+                          self.openstack_json('vo', 'request', 'list', 'bio',
+                                              '--status', 'pending',
+                                              identity=alice)])
+        rejected = self.openstack_json('vo', 'request', 'reject', 'bio',
+                                       request['id'], identity=alice)
+        self.assertEqual(('rejected', 'alice'),
+                         (rejected['status'], rejected['decided_by']))
+        invitation = self.openstack_json(
+            'vo', 'invitation', 'create', 'bio', 'dave@example.org',
+            identity=alice)
+        self.assertEqual([('dave@example.org', 'pending')],
+                         [(i['Email'], i['Status']) for i in
+                          self.openstack_json('vo', 'invitation', 'list',
+                                              'bio', identity=alice)])
+        self.openstack('vo', 'invitation', 'delete', 'bio', invitation['id'],
+                       identity=alice)
+        self.assertEqual([], self.openstack_json(
+            'vo', 'invitation', 'list', 'bio', identity=alice))
+
+        trail = self.openstack_json('federation', 'audit', 'list', '--vo',
+                                    'bio', identity=alice)
+        self.assertIn(('alice', 'rejected', 'request', request['id']),
+                      [(r['Actor'], r['Action'], r['Object Type'],
+                        r['Object ID']) for r in trail])
+        self.openstack('vo', 'delete', vo['id'])
+        self.assertEqual([], self.openstack_json('vo', 'list'))
+
+    def test_client_registry(self):
+        client = self.openstack_json(
+            'federation', 'client', 'create', 'portal', '--grant-type',
+            'authorization_code', '--grant-type', 'refresh_token',
+            '--redirect-uri', 'https://portal.example.org/cb')
+        self.assertEqual(64, len(client['secret']))
+        shown = self.openstack_json('federation', 'client', 'show',
+                                    client['id'])
+        self.assertEqual((['https://portal.example.org/cb'], False),
+                         (shown['redirect_uris'], 'secret' in shown))
+        rotated = self.openstack_json('federation', 'client', 'set',
+                                      client['id'], '--rotate-secret')
+        self.assertNotEqual(client['secret'], rotated['secret'])
+        self.assertEqual([('portal', False)],
+                         [(c['Name'], c['Public']) for c in
+                          self.openstack_json('federation', 'client',
+                                              'list')])
+        self.openstack('federation', 'client', 'delete', client['id'])
+        self.assertEqual([], self.openstack_json('federation', 'client',
                                                  'list'))

@@ -8,7 +8,10 @@ from unittest import mock
 from osc_lib import exceptions
 import testtools
 
+from federation_proxy.osc.v1 import audit
+from federation_proxy.osc.v1 import client as client_cmd
 from federation_proxy.osc.v1 import common
+from federation_proxy.osc.v1 import group
 from federation_proxy.osc.v1 import idp
 from federation_proxy.osc.v1 import vo
 from svc_common.clients import rest
@@ -159,3 +162,76 @@ class TestIdP(testtools.TestCase):
                           'discover': True,
                           'claim_mapping': {'email': 'mail'}},
                          client.calls[-1][2])
+
+
+class TestGroupAndRole(testtools.TestCase):
+
+    def test_group_create_under_a_parent(self):
+        client = FakeClient({('GET', '/v1/vos/v1'): {'vo': VO}})
+        run(group.CreateGroup, client, ['v1', 'sub', '--parent', 'g1'])
+        self.assertEqual(('POST', '/v1/vos/v1/groups',
+                          {'name': 'sub', 'parent_id': 'g1'}),
+                         client.calls[-1])
+
+    def test_group_create_under_the_vo(self):
+        client = FakeClient({('GET', '/v1/vos/v1'): {'vo': VO}})
+        run(group.CreateGroup, client, ['v1', 'lab'])
+        self.assertEqual({'name': 'lab'}, client.calls[-1][2])
+
+    def test_role_create_and_delete(self):
+        client = FakeClient({('GET', '/v1/vos/v1'): {'vo': VO}})
+        run(group.CreateRole, client, ['v1', 'curator', '--description',
+                                       'Keeps the data'])
+        self.assertEqual(('POST', '/v1/vos/v1/roles', {
+            'name': 'curator', 'description': 'Keeps the data'}),
+            client.calls[-1])
+        run(group.DeleteRole, client, ['v1', 'r1', 'r2'])
+        self.assertEqual(['/v1/vos/v1/roles/r1', '/v1/vos/v1/roles/r2'],
+                         [c[1] for c in client.calls if c[0] == 'DELETE'])
+
+
+class TestClient(testtools.TestCase):
+
+    def test_create_body(self):
+        client = FakeClient({('POST', '/v1/clients'): {'client': {
+            'id': 'c1', 'secret': 's'}}})
+        names, values = run(client_cmd.CreateClient, client, [
+            'cli', '--public', '--grant-type',
+            'urn:ietf:params:oauth:grant-type:device_code', '--scope',
+            'openid'])
+        self.assertEqual({'name': 'cli', 'public': True, 'grant_types': [
+            'urn:ietf:params:oauth:grant-type:device_code'],
+            'scopes': ['openid']}, client.calls[-1][2])
+        self.assertEqual('s', values[names.index('secret')])
+
+    def test_unknown_grant_type_refused(self):
+        parser = client_cmd.CreateClient(mock.Mock(), None).get_parser(
+            'openstack')
+        self.assertRaises(SystemExit, parser.parse_args,
+                          ['cli', '--grant-type', 'password'])
+
+    def test_secret_shown_only_when_answered(self):
+        client = FakeClient({('GET', '/v1/clients/c1'): {'client': {
+            'id': 'c1'}}})
+        names, _ = run(client_cmd.ShowClient, client, ['c1'])
+        self.assertNotIn('secret', names)
+
+    def test_set_rotates_or_refuses_nothing(self):
+        client = FakeClient({('PATCH', '/v1/clients/c1'): {'client': {
+            'id': 'c1', 'secret': 'new'}}})
+        run(client_cmd.SetClient, client, ['c1', '--rotate-secret'])
+        self.assertEqual(('PATCH', '/v1/clients/c1',
+                          {'rotate_secret': True}), client.calls[-1])
+        self.assertRaises(exceptions.CommandError, run,
+                          client_cmd.SetClient, client, ['c1'])
+
+
+class TestAudit(testtools.TestCase):
+
+    def test_filtered_by_vo_name(self):
+        client = FakeClient({('GET', '/v1/vos/astro'): _not_found(),
+                             ('LIST', '/v1/vos'): [VO]})
+        client.list = mock.Mock(wraps=client.list)
+        run(audit.ListAudit, client, ['--vo', 'astro'])
+        client.list.assert_called_with('/v1/audit', 'audit',
+                                       {'vo_id': 'v1'}, None, None)
