@@ -296,3 +296,53 @@ class TestIdentities(base.FederationTestCase):
                                headers=base.person('bob'),
                                expect_errors=True)
         self.assertEqual(409, resp.status_int)
+
+
+class TestDefaultLifetime(base.FederationTestCase):
+    """``[federation] membership_lifetime_days`` is the expiry of every
+    membership whose manager gives no lifetime, however it is made."""
+
+    OVERRIDES = {('federation', 'membership_lifetime_days'): 30}
+
+    def setUp(self):
+        super().setUp()
+        self.manager = self.add_person('alice')
+        for person in ('bob', 'carol', 'dora'):
+            self.add_person(person)
+        self.vo = self.make_vo('astro', [self.manager])
+        self.path = '/v1/vos/%s' % self.vo['id']
+        self.as_manager = base.person(self.manager)
+
+    def _days_left(self, membership):
+        expires = datetime.datetime.strptime(membership['expires_at'][:19],
+                                             '%Y-%m-%dT%H:%M:%S')
+        return (expires - datetime.datetime.utcnow()).total_seconds() / 86400
+
+    def test_every_way_in_expires_after_the_default(self):
+        added = self.app.post_json(self.path + '/memberships', {
+            'user_id': 'bob', 'role': 'member'},
+            headers=self.as_manager).json['membership']
+        request = self.app.post_json(self.path + '/requests', {},
+                                     headers=base.person('carol')).json[
+                                         'request']
+        self.app.patch_json('%s/requests/%s' % (self.path, request['id']),
+                            {'status': 'approved'}, headers=self.as_manager)
+        token = self.app.post_json(self.path + '/invitations', {
+            'email': 'dora@example.org'}, headers=self.as_manager).json[
+                'invitation']['token']
+        self.app.post_json('/v1/invitation_acceptances', {'token': token},
+                           headers=base.person('dora'))
+        found = {m['user_id']: m for m in self.app.get(
+            self.path + '/memberships', headers=self.as_manager).json[
+                'memberships']}
+        self.assertEqual(added['id'], found['bob']['id'])
+        for person in ('alice', 'bob', 'carol', 'dora'):
+            with self.subTest(person=person):
+                self.assertTrue(29.9 < self._days_left(found[person]) <= 30,
+                                found[person]['expires_at'])
+
+    def test_manager_gives_another_lifetime(self):
+        added = self.app.post_json(self.path + '/memberships', {
+            'user_id': 'bob', 'role': 'member', 'lifetime_days': 400},
+            headers=self.as_manager).json['membership']
+        self.assertTrue(399.9 < self._days_left(added) <= 400)
