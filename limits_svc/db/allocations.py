@@ -14,6 +14,7 @@ import datetime
 
 from oslo_db import api as oslo_db_api
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
 
 from limits_svc.db import limits
 from limits_svc.db import models
@@ -67,13 +68,25 @@ def _chain_and_limits_selects(lateral):
     walk = tree.walk_cte(downwards=False)
     project_limits = models.ProjectLimit.__table__
     registered = models.RegisteredLimit.__table__
-    names = sa.bindparam('names', expanding=True)
+    if lateral:
+        # One array parameter: the statement's text does not depend on
+        # how many names there are, so it is not rendered anew for each
+        # execution as an expanding IN list is.
+        names = sa.bindparam('names', type_=pg_dialect.ARRAY(sa.String))
+
+        def among_names(column):
+            return column == sa.any_(names)
+    else:
+        names = sa.bindparam('names', expanding=True)
+
+        def among_names(column):
+            return column.in_(names)
     if lateral:
         found = sa.select(
             project_limits.c.resource_name, project_limits.c.scope,
             project_limits.c.resource_limit).where(
             project_limits.c.project_id == walk.c.id,
-            project_limits.c.resource_name.in_(names)).offset(0).lateral()
+            among_names(project_limits.c.resource_name)).offset(0).lateral()
         selects = [sa.select(
             walk.c.depth, walk.c.id, found.c.resource_name, found.c.scope,
             found.c.resource_limit).select_from(
@@ -87,12 +100,12 @@ def _chain_and_limits_selects(lateral):
                 project_limits.c.project_id, project_limits.c.resource_name,
                 project_limits.c.scope, project_limits.c.resource_limit).where(
                 project_limits.c.project_id.in_(sa.select(walk.c.id)),
-                project_limits.c.resource_name.in_(names))]
+                among_names(project_limits.c.resource_name))]
     defaults = sa.select(
         sa.literal(_REGISTERED, sa.Integer), sa.null(),
         registered.c.resource_name, sa.null(),
         registered.c.default_limit).where(
-        registered.c.resource_name.in_(names))
+        among_names(registered.c.resource_name))
     return selects + [defaults]
 
 
@@ -295,24 +308,35 @@ def _only_grows(old_rows, project_id, resources):
                 for row in old_rows))
 
 
-def _take(conn, old_rows, project_id, chain, catalog, resources):
+def _take(conn, old_rows, project_id, chain, catalog, resources, written):
     """The PUT that frees nothing, in one statement on the counters.
 
     The growth is added to every level's counters (rows created and locked
     in sorted order by the same statement) and the decision is taken on
     the figures they held before; a refusal raises, and the transaction
-    rolls the counters back.
+    rolls the counters back.  On PostgreSQL the same statement writes the
+    consumer's allocation rows (``written``: their parameters, see
+    :func:`_write_allocation`).
+
+    :returns: whether the allocation rows were written.
     """
     old = {row.resource_name: row.amount for row in old_rows}
     deltas = quota_tree.replacement_deltas(old, resources)
     changes = usages.changes_of(project_id, chain, deltas)
-    after = usages.add_usage(conn, changes)
+    if not changes:
+        return False
+    if conn.dialect.name == 'postgresql':
+        after = usages.add_usage(conn, changes,
+                                 _TAKE_AND_WRITE[bool(old_rows)], written)
+    else:
+        after = usages.add_usage(conn, changes)
     before = {key: (own - changes[key][0], sub - changes[key][1])
               for key, (own, sub) in after.items()}
     violations = quota_tree.check_allocation(
         _levels(chain, before, catalog, sorted(deltas), project_id), deltas)
     if violations:
         raise usages.OverLimit(violations)
+    return conn.dialect.name == 'postgresql'
 
 
 def _replace(conn, old_rows, project_id, resources, no_limit_policy, chain,
@@ -339,6 +363,85 @@ _DELETE_ALLOCATION = _ALLOCATION.delete().where(
 _INSERT_ALLOCATION = _ALLOCATION.insert()
 
 
+def _write_rows_ctes(replaces):
+    """The data-modifying CTEs that make the allocation rows of
+    ``:consumer_id`` what :func:`_rows_parameters` says, on PostgreSQL:
+    rows of the resources it names are inserted or overwritten and, with
+    ``replaces``, rows of the other resources deleted.
+
+    The two touch different rows: PostgreSQL runs the sub-statements of
+    one statement on one snapshot, in no set order, and a row inserted
+    by one and deleted by the other would be left to that order.
+    """
+    names = sa.bindparam('a_name', type_=pg_dialect.ARRAY(sa.String))
+    rows = usages.unnest(('a_name', sa.String),
+                         ('a_amount', sa.BigInteger))
+    insert = pg_dialect.insert(_ALLOCATION).from_select(
+        ['consumer_id', 'resource_name', 'project_id', 'amount',
+         'expires_at'],
+        sa.select(sa.cast(sa.bindparam('consumer_id'), sa.String),
+                  rows.c.a_name,
+                  sa.cast(sa.bindparam('project_id'), sa.String),
+                  rows.c.a_amount,
+                  sa.cast(sa.bindparam('expires_at'), sa.DateTime)))
+    insert = insert.on_conflict_do_update(
+        index_elements=[_ALLOCATION.c.consumer_id,
+                        _ALLOCATION.c.resource_name],
+        set_={'project_id': insert.excluded.project_id,
+              'amount': insert.excluded.amount,
+              'expires_at': insert.excluded.expires_at,
+              'updated_at': sa.func.now()})
+    ctes = [insert.cte('written_rows')]
+    if replaces:
+        ctes.append(_ALLOCATION.delete().where(
+            _ALLOCATION.c.consumer_id == sa.bindparam('consumer_id'),
+            _ALLOCATION.c.resource_name != sa.all_(names)).cte(
+            'dropped_rows'))
+    return ctes
+
+
+def _write_rows_statement(replaces):
+    """:func:`_write_rows_ctes` as one statement of their own."""
+    return sa.select(sa.literal_column('1')).add_cte(
+        *_write_rows_ctes(replaces))
+
+
+# PostgreSQL, keyed by whether the consumer had rows before.
+_WRITE_ROWS = {replaces: _write_rows_statement(replaces)
+               for replaces in (False, True)}
+_TAKE_AND_WRITE = {
+    replaces: usages.UPSERT_FROM_ARRAYS.add_cte(*_write_rows_ctes(replaces))
+    for replaces in (False, True)}
+
+
+def _rows_parameters(consumer_id, project_id, resources, expires_at):
+    """The consumer's allocation rows after the PUT: one per resource
+    whose amount is not 0."""
+    taken = sorted((name, amount) for name, amount in resources.items()
+                   if amount)
+    return {'consumer_id': consumer_id, 'project_id': project_id,
+            'a_name': [name for name, _ in taken],
+            'a_amount': [amount for _, amount in taken],
+            'expires_at': expires_at}
+
+
+def _write_allocation(conn, rows, replaces):
+    """Make the consumer's allocation rows ``rows`` (see
+    :func:`_rows_parameters`); ``replaces``: it had rows before."""
+    if conn.dialect.name == 'postgresql':
+        conn.execute(_WRITE_ROWS[replaces], rows)
+        return
+    if replaces:
+        conn.execute(_DELETE_ALLOCATION,
+                     {'consumer_id': rows['consumer_id']})
+    if rows['a_name']:
+        conn.execute(_INSERT_ALLOCATION, [
+            {'consumer_id': rows['consumer_id'], 'resource_name': name,
+             'project_id': rows['project_id'], 'amount': amount,
+             'expires_at': rows['expires_at']}
+            for name, amount in zip(rows['a_name'], rows['a_amount'])])
+
+
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
                            retry_interval=0.05, inc_retry_interval=True)
 def put_allocation(db, ctx, consumer_id, project_id, resources,
@@ -357,23 +460,20 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         if (check_held is not None and old_rows and
                 old_rows[0].project_id != project_id):
             check_held(old_rows[0].project_id)
+        rows = _rows_parameters(consumer_id, project_id, resources,
+                                expires_at)
+        written = False
         if _only_grows(old_rows, project_id, resources):
-            _take(conn, old_rows, project_id, chain, catalog, resources)
+            written = _take(conn, old_rows, project_id, chain, catalog,
+                            resources, rows)
         else:
             _replace(conn, old_rows, project_id, resources, no_limit_policy,
                      chain, catalog)
-        if old_rows:
-            conn.execute(_DELETE_ALLOCATION, {'consumer_id': consumer_id})
-        rows = [{'consumer_id': consumer_id, 'resource_name': name,
-                 'project_id': project_id, 'amount': amount,
-                 'expires_at': expires_at}
-                for name, amount in sorted(resources.items()) if amount]
-        if rows:
-            conn.execute(_INSERT_ALLOCATION, rows)
+        if not written:
+            _write_allocation(conn, rows, replaces=bool(old_rows))
         return {'consumer_id': consumer_id, 'project_id': project_id,
-                'resources': {row['resource_name']: row['amount']
-                              for row in rows},
-                'expires_at': expires_at if rows else None}
+                'resources': dict(zip(rows['a_name'], rows['a_amount'])),
+                'expires_at': expires_at if rows['a_name'] else None}
 
 
 def _free(conn, consumer_id, rows):

@@ -126,8 +126,62 @@ def _upsert_statement(insert):
                           _USAGE.c.own_used, _USAGE.c.subtree_used)
 
 
-_ADD_USAGE = {'postgresql': _upsert_statement(pg_dialect.insert),
+def unnest(*columns):
+    """``unnest(:name::type[], ...) AS anon(name, ...)``: a list
+    parameter per ``(name, type)`` column, for PostgreSQL.
+
+    A statement over arrays has one text whatever the number of rows:
+    SQLAlchemy compiles it once, and psycopg2 sends each list as one array
+    literal, where a multi-row VALUES would be rendered afresh for every
+    number of rows (``insertmanyvalues``).
+    """
+    # psycopg2's dialect casts each array parameter to its type.
+    return sa.func.unnest(*[
+        sa.bindparam(name, type_=pg_dialect.ARRAY(column_type))
+        for name, column_type in columns]).table_valued(
+        *[sa.column(name, column_type) for name, column_type in columns]
+    ).render_derived()
+
+
+def _upsert_from_arrays_statement():
+    """:func:`_upsert_statement` for PostgreSQL over the arrays
+    ``:u_project``, ``:u_name``, ``:u_own`` and ``:u_sub``, taken (created,
+    locked and written) in the order they come in."""
+    changes = unnest(('u_project', sa.String), ('u_name', sa.String),
+                     ('u_own', sa.BigInteger), ('u_sub', sa.BigInteger))
+    stmt = pg_dialect.insert(_USAGE).from_select(
+        ['project_id', 'resource_name', 'own_used', 'subtree_used',
+         'adjustment'],
+        sa.select(changes.c.u_project, changes.c.u_name, changes.c.u_own,
+                  changes.c.u_sub, sa.literal_column('0')))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_USAGE.c.project_id, _USAGE.c.resource_name],
+        set_={'own_used': _USAGE.c.own_used + stmt.excluded.own_used,
+              'subtree_used': (_USAGE.c.subtree_used +
+                               stmt.excluded.subtree_used)})
+    return stmt.returning(_USAGE.c.project_id, _USAGE.c.resource_name,
+                          _USAGE.c.own_used, _USAGE.c.subtree_used)
+
+
+#: The upsert of :func:`add_usage` on PostgreSQL; a caller may attach
+#: more work to it (data-modifying CTEs) and give their parameters.
+UPSERT_FROM_ARRAYS = _upsert_from_arrays_statement()
+
+
+_ADD_USAGE = {'postgresql': UPSERT_FROM_ARRAYS,
               'sqlite': _upsert_statement(sqlite_dialect.insert)}
+
+
+def _upsert_parameters(dialect, keys, changes):
+    if dialect == 'postgresql':
+        return {'u_project': [p for p, _ in keys],
+                'u_name': [r for _, r in keys],
+                'u_own': [changes[key][0] for key in keys],
+                'u_sub': [changes[key][1] for key in keys]}
+    return [{'project_id': p, 'resource_name': r,
+             'own_used': changes[(p, r)][0],
+             'subtree_used': changes[(p, r)][1], 'adjustment': 0}
+            for p, r in keys]
 
 
 def _check_bounds(after):
@@ -146,21 +200,24 @@ def _check_bounds(after):
                                          quota_tree.MAX_USAGE))
 
 
-def add_usage(conn, changes):
+def add_usage(conn, changes, statement=None, extra=None):
     """Add ``changes`` (``{(project_id, resource): (own, subtree)}``) to
     the counters, creating missing rows; returns the counters after.
 
     One upsert statement creates, locks (in sorted order) and writes the
-    rows and returns their new figures.
+    rows and returns their new figures.  On PostgreSQL a caller may give
+    ``statement``, :data:`UPSERT_FROM_ARRAYS` with more work attached, and
+    that work's parameters in ``extra``: the whole runs as one statement.
     """
     if not changes:
         return {}
     keys = sorted(changes)
-    rows = conn.execute(_ADD_USAGE[conn.dialect.name], [
-        {'project_id': p, 'resource_name': r,
-         'own_used': changes[(p, r)][0],
-         'subtree_used': changes[(p, r)][1], 'adjustment': 0}
-        for p, r in keys])
+    dialect = conn.dialect.name
+    params = _upsert_parameters(dialect, keys, changes)
+    if statement is not None:
+        params.update(extra or {})
+    rows = conn.execute(statement if statement is not None
+                        else _ADD_USAGE[dialect], params)
     after = {(row.project_id, row.resource_name):
              (row.own_used, row.subtree_used) for row in rows}
     _check_bounds(after)

@@ -8,6 +8,7 @@ from limits_svc.tests.functional import base
 from svc_common import context
 from svc_common.db import database
 from svc_common.tests.fixtures import api as af
+from svc_common.tests.fixtures import postgresql
 
 
 class TestAllocations(base.LimitsApiTestCase):
@@ -71,6 +72,58 @@ class TestAllocations(base.LimitsApiTestCase):
         for _ in range(3):
             self.allocate('vm-1', 'leaf', cores=5)
         self.assertEqual(5, self.usage('root')['root']['subtree_usage'])
+
+    def test_a_put_leaves_exactly_the_resources_it_names(self):
+        """Each PUT replaces the allocation: resources it leaves out or
+        sets to 0 are gone from it and from the counters, the others hold
+        the new amounts (growing, shrinking and moving alike)."""
+        self.registered_limit('ram', 100)
+        self.registered_limit('disk', 100)
+
+        def allocation():
+            return self.app.get('/v1/allocations/vm-1',
+                                headers=af.SERVICE).json['allocation']
+
+        def used(resource, project_id='root'):
+            resp = self.app.get('/v1/projects/%s/usage' % project_id,
+                                headers=af.SYSTEM_READER)
+            return resp.json['projects'][0]['resources'].get(
+                resource, {}).get('subtree_usage', 0)
+
+        steps = [
+            ('leaf', {'cores': 2, 'ram': 5}),
+            ('leaf', {'cores': 3, 'ram': 5, 'disk': 1}),    # grows
+            ('leaf', {'cores': 3, 'ram': 0, 'disk': 4}),    # drops ram
+            ('leaf', {'disk': 4}),                          # drops cores
+            ('other', {'cores': 1, 'disk': 2}),             # moves
+        ]
+        for project_id, resources in steps:
+            resp = self.allocate('vm-1', project_id, **resources)
+            taken = {name: n for name, n in resources.items() if n}
+            self.assertEqual(taken, resp.json['allocation']['resources'])
+            self.assertEqual({'consumer_id': 'vm-1',
+                              'project_id': project_id,
+                              'resources': taken, 'expires_at': None},
+                             allocation())
+            for name in ('cores', 'ram', 'disk'):
+                self.assertEqual(taken.get(name, 0), used(name))
+                self.assertEqual(taken.get(name, 0),
+                                 used(name, project_id))
+        self.assertEqual(0, used('disk', 'leaf'))
+
+    def test_a_reservation_that_grows_takes_its_new_expiry(self):
+        self.app.put_json('/v1/allocations/res-1', {
+            'project_id': 'leaf', 'resources': {'cores': 1},
+            'expires_in': 60}, headers=af.SERVICE)
+        first = self.app.get('/v1/allocations/res-1', headers=af.SERVICE)
+        self.app.put_json('/v1/allocations/res-1', {
+            'project_id': 'leaf', 'resources': {'cores': 2},
+            'expires_in': 3600}, headers=af.SERVICE)
+        second = self.app.get('/v1/allocations/res-1', headers=af.SERVICE)
+        self.assertGreater(second.json['allocation']['expires_at'],
+                           first.json['allocation']['expires_at'])
+        self.assertEqual({'cores': 2},
+                         second.json['allocation']['resources'])
 
     def test_moving_a_consumer_between_projects(self):
         self.allocate('vm-1', 'leaf', cores=8)
@@ -185,6 +238,16 @@ class TestAllocations(base.LimitsApiTestCase):
         self.assertEqual(['vm-2', 'vm-3', 'vm-4'],
                          [a['consumer_id'] for a in rest['allocations']])
         self.assertEqual([], rest['links'])
+
+
+class TestAllocationsOnPostgreSQL(TestAllocations):
+    """The same on PostgreSQL, whose write path is statements of its own
+    (allocation rows and counters written by one statement)."""
+
+    def setUp(self):
+        url = self.useFixture(postgresql.Database()).url
+        self.OVERRIDES = {('database', 'connection'): url}
+        super().setUp()
 
 
 class TestEnforce(base.LimitsApiTestCase):
