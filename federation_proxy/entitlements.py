@@ -33,6 +33,7 @@ import re
 import urllib.parse
 
 ACTIVE = 'active'
+EXPIRED = 'expired'
 
 #: Characters kept as they are inside a group name or a role: RFC 3986
 #: unreserved characters and the sub-delimiters that no part of the
@@ -61,6 +62,17 @@ def is_current(membership, now):
     if membership.status != ACTIVE:
         return False
     return membership.expires_at is None or membership.expires_at > now
+
+
+def shown_status(status, expires_at, now):
+    """The status a person or manager is shown for a membership: an
+    ``active`` one whose expiry has come (``expires_at <= now``, naive
+    UTC) is ``expired``, since it no longer counts (:func:`is_current`);
+    every other status is shown as stored.  Nothing rewrites the stored
+    status when the date passes, so the date alone decides."""
+    if status == ACTIVE and expires_at is not None and expires_at <= now:
+        return EXPIRED
+    return status
 
 
 def split_group(path):

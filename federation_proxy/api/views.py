@@ -1,5 +1,6 @@
 """The JSON of the proxy's objects, and the announcement of changes."""
 
+import datetime
 import json
 
 import pecan
@@ -7,6 +8,7 @@ import pecan
 from federation_proxy.db import clients as clients_db
 from federation_proxy.db import communities
 from federation_proxy.db import idps as idps_db
+from federation_proxy import entitlements
 from svc_common.api import controller
 
 
@@ -26,9 +28,13 @@ def vo(row):
             'created_at': controller.isoformat(row.created_at)}
 
 
-def membership(row):
+def membership(row, now=None):
+    """A membership as shown: past its expiry an active one is
+    ``expired`` (:func:`federation_proxy.entitlements.shown_status`)."""
+    status = entitlements.shown_status(
+        row.status, row.expires_at, now or datetime.datetime.utcnow())
     return {'id': row.id, 'vo_id': row.vo_id, 'group_id': row.group_id,
-            'user_id': row.user_id, 'role': row.role, 'status': row.status,
+            'user_id': row.user_id, 'role': row.role, 'status': status,
             'expires_at': controller.isoformat(row.expires_at),
             'created_at': controller.isoformat(row.created_at)}
 

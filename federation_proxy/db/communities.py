@@ -266,10 +266,12 @@ def _role(session, vo_id, name):
 
 def membership_event(membership, action):
     """``(event type, payload)`` of a membership change, for the bus."""
+    status = entitlements.shown_status(membership.status,
+                                       membership.expires_at, _now())
     return ('federation.membership.%s' % action, {
         'membership_id': membership.id, 'vo_id': membership.vo_id,
         'group_id': membership.group_id, 'user_id': membership.user_id,
-        'role': membership.role, 'status': membership.status,
+        'role': membership.role, 'status': status,
         'expires_at': (membership.expires_at.isoformat() + 'Z'
                        if membership.expires_at else None)})
 

@@ -124,6 +124,16 @@ class TestRequestFlow(base.FederationTestCase):
                     expires_at=_past()))
         self.assertEqual({'eduperson_entitlement': [], 'groups': []},
                          self.entitlements(self.joiner))
+        # The manager sees it as it counts: expired, not active.
+        shown = self.app.get('%s/memberships/%s' % (
+            self.path, membership['id']),
+            headers=base.person(self.manager)).json['membership']
+        self.assertEqual('expired', shown['status'])
+        self.assertEqual(
+            {self.manager: 'active', self.joiner: 'expired'},
+            {m['user_id']: m['status'] for m in self.app.get(
+                self.path + '/memberships',
+                headers=base.person(self.manager)).json['memberships']})
 
     def test_renewal_extends_expiry_and_reactivates(self):
         membership = self.app.post_json(self.path + '/memberships', {

@@ -136,6 +136,18 @@ class TestCurrentMemberships(testtools.TestCase):
                 status)
             self.assertEqual([], ent.groups([member(status=status)], NOW))
 
+    def test_shown_status(self):
+        cases = [(('active', LATER), 'active'), (('active', None), 'active'),
+                 (('active', NOW), 'expired'),
+                 (('active', EARLIER), 'expired'),
+                 (('suspended', EARLIER), 'suspended'),
+                 (('pending', EARLIER), 'pending'),
+                 (('expired', LATER), 'expired')]
+        for (status, expires_at), shown in cases:
+            self.assertEqual(shown, ent.shown_status(status, expires_at,
+                                                     NOW),
+                             (status, expires_at))
+
     def test_several_roles_and_groups_unique_and_sorted(self):
         got = self.issuer.entitlements([
             member('vo', 'member'), member('vo', 'manager'),
@@ -186,3 +198,13 @@ class TestProperties(testtools.TestCase):
         for urn in made:
             self.assertEqual(urn, ent.normalise(urn))
             self.assertEqual(1, urn.count('#'))
+
+    @given(_MEMBERSHIPS, st.datetimes(
+        min_value=datetime.datetime(2000, 1, 1),
+        max_value=datetime.datetime(2050, 1, 1)))
+    def test_shown_active_exactly_when_it_gives_entitlements(
+            self, memberships, now):
+        for m in memberships:
+            self.assertEqual(
+                ent.is_current(m, now),
+                ent.shown_status(m.status, m.expires_at, now) == 'active')
