@@ -4,7 +4,8 @@ oidc-provider servers on 127.0.0.1: a "social" one with ``name`` and
 ``preferred_username``, ``eduperson_assurance`` and
 ``schac_home_organization`` and no ``name``.  Each is registered with its
 own claim mapping; one person links both identities and is the same
-proxy subject through either.
+proxy subject through either; people who logged in through either join a
+VO by invitation or by request with their proxy session.
 """
 
 import urllib.parse
@@ -218,3 +219,43 @@ class TwoProvidersTest(base.FederationTestCase):
             status=302)
         resp = self.app.get(_path(resp.location), status=302)
         self.assertTrue(resp.location.startswith(self.social.issuer + '/'))
+
+    def test_joining_both_ways_after_logging_in(self):
+        """One person accepts an invitation after logging in at the
+        campus IdP; another asks to join after logging in at the social
+        one; each acts with their proxy session alone."""
+        self.add_person('mgr')
+        manager = base.person('mgr')
+        astro = self.make_vo('astro', ['mgr'])['id']
+        token = self.app.post_json(
+            '/v1/vos/%s/invitations' % astro,
+            {'email': 'a.liddell@uni.example'},
+            headers=manager).json['invitation']['token']
+
+        campus = self.login('campus', 'a.liddell').json['user_id']
+        accepted = self.app.post_json('/v1/invitation_acceptances',
+                                      {'token': token}, headers=CSRF,
+                                      status=201).json['membership']
+        self.assertEqual((campus, astro, 'active'),
+                         (accepted['user_id'], accepted['vo_id'],
+                          accepted['status']))
+
+        self.app.cookiejar.clear()
+        social = self.login('social', 'alice').json['user_id']
+        asked = self.app.post_json('/v1/vos/%s/requests' % astro,
+                                   {'reason': 'I study stars.'},
+                                   headers=CSRF, status=201).json['request']
+        self.assertEqual((social, 'pending'),
+                         (asked['user_id'], asked['status']))
+
+        self.app.cookiejar.clear()
+        self.app.patch_json('/v1/vos/%s/requests/%s' % (astro, asked['id']),
+                            {'status': 'approved'}, headers=manager)
+        for person in (campus, social):
+            self.assertEqual({'astro'}, set(self.entitlements(person)[
+                'groups']))
+        self.assertEqual(
+            [('create', campus), ('create', social)],
+            [(event.rsplit('.', 1)[1], payload['user_id'])
+             for event, payload in self.notifier.events()
+             if payload['user_id'] != 'mgr'])
