@@ -3,6 +3,8 @@
 
 import argparse
 
+from osc_lib import exceptions
+
 from federation_proxy.osc.v1 import common
 from svc_common.osc import command
 
@@ -101,6 +103,62 @@ class ShowIdP(common.ShowOne):
 
     def take_action(self, parsed_args):
         return _show(self.client.get('/v1/idps/%s' % parsed_args.idp)['idp'])
+
+
+class SetIdP(common.ShowOne):
+    """Change an upstream identity provider (its issuer stays)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('idp', metavar='<idp-id>', help='IdP to change')
+        parser.add_argument('--name', metavar='<name>', help='New name')
+        parser.add_argument('--client-id', metavar='<client-id>',
+                            help='The proxy\'s client ID at the IdP')
+        parser.add_argument('--client-secret', metavar='<secret>',
+                            help='A new client secret (stored encrypted, '
+                                 'never shown)')
+        parser.add_argument('--scope', metavar='<scope>', action='append',
+                            dest='scopes',
+                            help='Scope to ask for (repeat; replaces the '
+                                 'list)')
+        parser.add_argument('--claim', metavar='<claim>=<upstream-claim>',
+                            type=claim, action='append', default=[],
+                            help='Read %s from this upstream claim (repeat; '
+                                 'replaces the mapping)' % ', '.join(CLAIMS))
+        enabled = parser.add_mutually_exclusive_group()
+        enabled.add_argument('--enable', action='store_true', default=None,
+                             dest='enabled',
+                             help='People may log in through it')
+        enabled.add_argument('--disable', action='store_false',
+                             dest='enabled',
+                             help='Nobody may log in through it')
+        parser.add_argument('--discover', action='store_true',
+                            help='Read the endpoints again from the '
+                                 'issuer\'s /.well-known/openid-'
+                                 'configuration')
+        for name in ('authorization-endpoint', 'token-endpoint',
+                     'jwks-uri', 'userinfo-endpoint'):
+            parser.add_argument('--' + name, metavar='<url>',
+                                help='The IdP\'s %s' % name.replace('-', ' '))
+        return parser
+
+    def take_action(self, parsed_args):
+        body = common.given(
+            name=parsed_args.name, client_id=parsed_args.client_id,
+            client_secret=parsed_args.client_secret,
+            scopes=parsed_args.scopes,
+            claim_mapping=dict(parsed_args.claim) or None,
+            enabled=parsed_args.enabled,
+            discover=parsed_args.discover or None,
+            authorization_endpoint=parsed_args.authorization_endpoint,
+            token_endpoint=parsed_args.token_endpoint,
+            jwks_uri=parsed_args.jwks_uri,
+            userinfo_endpoint=parsed_args.userinfo_endpoint)
+        if not body:
+            raise exceptions.CommandError('Nothing to change: give at '
+                                          'least one option.')
+        return _show(self.client.patch('/v1/idps/%s' % parsed_args.idp,
+                                       json=body)['idp'])
 
 
 class DeleteIdP(common.Command):

@@ -146,8 +146,12 @@ class TestOpenStackVO(testtools.TestCase):
         self.assertEqual([('home', 'https://idp.example.org')],
                          [(i['Name'], i['Issuer']) for i in listed])
         shown = self.openstack_json('federation', 'idp', 'show', idp['id'])
-        self.assertEqual(('home', ['openid', 'email']),
-                         (shown['name'], shown['scopes']))
+        self.assertEqual(('home', ['openid', 'email'], True),
+                         (shown['name'], shown['scopes'], shown['enabled']))
+        changed = self.openstack_json('federation', 'idp', 'set', idp['id'],
+                                      '--disable', '--scope', 'openid')
+        self.assertEqual((['openid'], False),
+                         (changed['scopes'], changed['enabled']))
         self.openstack('federation', 'idp', 'delete', idp['id'])
         self.assertEqual([], self.openstack_json('federation', 'idp',
                                                  'list'))

@@ -235,3 +235,25 @@ class TestAudit(testtools.TestCase):
         run(audit.ListAudit, client, ['--vo', 'astro'])
         client.list.assert_called_with('/v1/audit', 'audit',
                                        {'vo_id': 'v1'}, None, None)
+
+
+class TestSetIdP(testtools.TestCase):
+
+    def test_body(self):
+        client = FakeClient({('PATCH', '/v1/idps/i1'): {'idp': {'id': 'i1'}}})
+        run(idp.SetIdP, client, ['i1', '--disable', '--scope', 'openid',
+                                 '--claim', 'name=preferred_username'])
+        self.assertEqual(('PATCH', '/v1/idps/i1', {
+            'enabled': False, 'scopes': ['openid'],
+            'claim_mapping': {'name': 'preferred_username'}}),
+            client.calls[-1])
+        run(idp.SetIdP, client, ['i1', '--enable', '--discover'])
+        self.assertEqual({'enabled': True, 'discover': True},
+                         client.calls[-1][2])
+
+    def test_nothing_to_change(self):
+        self.assertRaises(exceptions.CommandError, run, idp.SetIdP,
+                          FakeClient(), ['i1'])
+        parser = idp.SetIdP(mock.Mock(), None).get_parser('openstack')
+        self.assertRaises(SystemExit, parser.parse_args,
+                          ['i1', '--enable', '--disable'])
