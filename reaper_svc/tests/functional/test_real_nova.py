@@ -28,8 +28,8 @@ one ``[nova]`` would load; Placement is reached as configured
 (``admin_token``).
 
 Run as a program (``python -m reaper_svc.tests.functional.test_real_nova
-CONFIG PROJECT USER``), this module is that engine in a process of its
-own, for the kill test.
+CONFIG PROJECT USER READY``), this module is that engine in a process of
+its own, for the kill test; it creates the file READY once it listens.
 """
 
 import json
@@ -255,14 +255,23 @@ class RealNovaTest(testtools.TestCase):
 
     def test_engine_killed_after_notice_restarted_finishes(self):
         victims_before, _normal = self.fill()
+        ready = self.config_file + '.ready'
         proc = subprocess.Popen(
             [sys.executable, '-m', __name__, self.config_file,
-             self.nova.project_id, self.nova.user_id],
+             self.nova.project_id, self.nova.user_id, ready],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=open(self.config_file + '.engine.log', 'wb'),
             start_new_session=True)
         self.addCleanup(self._reap, proc)
-        time.sleep(3)   # listening (starting takes ~2 s on two cores)
+        # Listening: its queue is declared once the runner has started
+        # (a fixed sleep was too short on a loaded machine, and the
+        # NoValidHost then went to no queue).
+        deadline = time.monotonic() + 120
+        while not os.path.exists(ready):
+            self.assertIsNone(proc.poll(), 'the engine exited')
+            self.assertLess(time.monotonic(), deadline,
+                            'the engine did not start in 120 s')
+            time.sleep(0.2)
 
         failed = self.boot(self.normal, status='ERROR')
         noticed = self.wait_for_action(
@@ -341,13 +350,18 @@ class RealNovaTest(testtools.TestCase):
 
 
 def main(argv):
-    """The engine of the kill test, in a process of its own."""
-    config_file, project_id, user_id = argv
+    """The engine of the kill test, in a process of its own: it creates
+    the file ``ready`` once it listens, then runs until killed."""
+    config_file, project_id, user_id, ready = argv
     conf = build_conf(config_file)
     driver = build_driver(conf, project_id, user_id)
     runner = engine.build_runner(conf, database.Database(conf),
                                  driver=driver, member_id='engine-killed')
-    return runner.run()
+    runner.start()
+    with open(ready, 'w'):
+        pass
+    while True:
+        time.sleep(1)
 
 
 if __name__ == '__main__':
