@@ -140,6 +140,9 @@ _HELD_CHAIN_AND_LIMITS = {
 }
 
 
+_LOCKED_HELD_CHAIN_AND_LIMITS = tree.LockedRead(_HELD_CHAIN_AND_LIMITS)
+
+
 _Held = collections.namedtuple('_Held', 'resource_name project_id amount')
 
 
@@ -176,11 +179,13 @@ def chain_and_limits(conn, project_id, resource_names, no_limit_policy):
     return _read_levels(rows, project_id, no_limit_policy)[1:]
 
 
-def held_chain_and_limits(conn, consumer_id, project_id, resource_names,
-                          no_limit_policy):
-    """``(held, chain, catalog)`` for a PUT: the consumer's allocation
-    rows, locked, and :func:`chain_and_limits`, in one round trip."""
-    rows = conn.execute(_HELD_CHAIN_AND_LIMITS[conn.dialect.name], {
+def locked_held_chain_and_limits(conn, consumer_id, project_id,
+                                 resource_names, no_limit_policy):
+    """``(held, chain, catalog)`` for a PUT: the ledger's locks
+    (:func:`limits_svc.db.tree.lock_for_ledger`), then the consumer's
+    allocation rows, locked, and :func:`chain_and_limits`, in one round
+    trip."""
+    rows = _LOCKED_HELD_CHAIN_AND_LIMITS.rows(conn, consumer_id, {
         'consumer_id': consumer_id, 'project_id': project_id,
         'names': sorted(resource_names)})
     return _read_levels(rows, project_id, no_limit_policy)
@@ -454,8 +459,7 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         refuse, and nothing is written.
     """
     with db.writer.connection.using(ctx) as conn:
-        tree.lock_for_ledger(conn, consumer_id)
-        old_rows, chain, catalog = held_chain_and_limits(
+        old_rows, chain, catalog = locked_held_chain_and_limits(
             conn, consumer_id, project_id, resources, no_limit_policy)
         if (check_held is not None and old_rows and
                 old_rows[0].project_id != project_id):

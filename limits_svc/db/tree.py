@@ -15,6 +15,8 @@ The functions here take a Connection or Session of an open transaction:
 they are building blocks of the other ``limits_svc.db`` modules.
 """
 
+import re
+
 import sqlalchemy as sa
 
 from limits_svc.db import models
@@ -159,6 +161,55 @@ def lock_tree(conn, exclusive):
         conn.execute(_LOCK_TREE[exclusive])
 
 
+# A bound parameter as SQLAlchemy renders it for psycopg2 (pyformat).
+_PYFORMAT_BIND = re.compile(r'%\((\w+)\)s')
+
+
+class _SentTogether(object):
+    """Statements sent to PostgreSQL as one string, in one round trip.
+
+    psycopg2 sends such a string as one simple query; PostgreSQL runs the
+    statements in order, in the caller's transaction, and psycopg2 keeps
+    the rows of the last one.  Under READ COMMITTED each statement takes
+    its snapshot when it starts, so a statement sees what was committed
+    before the previous ones returned (a lock they waited for included).
+
+    Each statement is compiled once, its parameters renamed apart
+    (``s0_consumer_id``, ``s1_...``) so that the literals SQLAlchemy names
+    for itself (``param_1`` ...) cannot collide.
+    """
+
+    def __init__(self, *statements):
+        self.statements = statements
+        self._compiled = {}
+
+    def _compile(self, dialect):
+        texts = []
+        literals = {}
+        for n, statement in enumerate(self.statements):
+            prefix = 's%d_' % n
+            compiled = statement.compile(dialect=dialect)
+            texts.append(_PYFORMAT_BIND.sub(
+                lambda m: '%%(%s%s)s' % (prefix, m.group(1)),
+                compiled.string))
+            literals.update((prefix + name, bind.value)
+                            for bind, name in compiled.bind_names.items()
+                            if not bind.required)
+        return ';\n'.join(texts), literals
+
+    def execute(self, conn, *params):
+        """The rows of the last statement; ``params``: one dict each."""
+        dialect = conn.dialect
+        if dialect.name not in self._compiled:
+            self._compiled[dialect.name] = self._compile(dialect)
+        text, values = self._compiled[dialect.name]
+        values = dict(values)
+        for n, given in enumerate(params):
+            values.update(('s%d_%s' % (n, name), value)
+                          for name, value in given.items())
+        return conn.exec_driver_sql(text, values).all()
+
+
 def lock_for_ledger(conn, consumer_id=None):
     """What a ledger writer locks before it reads anything: the tree
     (shared) and, given one, the consumer.
@@ -178,3 +229,28 @@ def lock_for_ledger(conn, consumer_id=None):
         conn.execute(_LOCK_TREE[False])
     else:
         conn.execute(_LOCK_TREE_THEN_CONSUMER, {'consumer_id': consumer_id})
+
+
+class LockedRead(object):
+    """A query that a ledger writer runs first, under its locks.
+
+    ``rows(conn, consumer_id, params)`` takes :func:`lock_for_ledger` of
+    ``consumer_id``, then runs the query, which sees what the lock's
+    previous holders committed: in one round trip on PostgreSQL (see
+    :class:`_SentTogether`).
+
+    :param statements: the query, ``{dialect name: statement}``.
+    """
+
+    def __init__(self, statements):
+        self.statements = statements
+        self._together = _SentTogether(_LOCK_TREE_THEN_CONSUMER,
+                                       statements['postgresql'])
+
+    def rows(self, conn, consumer_id, params):
+        if conn.dialect.name == 'postgresql':
+            return self._together.execute(
+                conn, {'consumer_id': consumer_id}, params)
+        lock_for_ledger(conn, consumer_id)
+        return conn.execute(self.statements[conn.dialect.name],
+                            params).all()
