@@ -1,8 +1,8 @@
 """The real ``openstack`` command against the real federation API: a
 person joins a VO by request and another by invitation, as the user
 guide shows; a manager runs the VO (groups, custom roles, members,
-requests, invitations, audit); an operator registers an IdP and a
-client.
+requests, invitations, audit); an operator registers an IdP, a client
+and a person, whose identities the person lists and unlinks.
 
 The API (noauth, fresh SQLite) runs on a loopback port in a thread; each
 ``openstack`` run is a subprocess with the caller named by the plugin's
@@ -76,18 +76,27 @@ class TestOpenStackVO(testtools.TestCase):
                 'id': person, 'issuer': 'https://idp.example.org',
                 'subject': person})
 
-    def openstack(self, *args, identity=ADMIN_ENV):
+    def _run(self, args, identity):
         env = {name: value for name, value in os.environ.items()
                if not name.startswith(('OS_', 'ARBITER_NOAUTH_'))}
         env.update(identity)
         argv = (_openstack_command() + ['--os-auth-type', 'none',
                                         '--os-endpoint', self.server.url] +
                 list(args))
-        result = subprocess.run(argv, env=env, capture_output=True,
-                                text=True, timeout=120)
+        return subprocess.run(argv, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    def openstack(self, *args, identity=ADMIN_ENV):
+        result = self._run(args, identity)
         self.assertEqual(0, result.returncode, 'openstack %s\n%s\n%s' % (
             ' '.join(args), result.stdout, result.stderr))
         return result.stdout
+
+    def openstack_fails(self, *args, identity=ADMIN_ENV):
+        """The error output of an ``openstack`` run that must fail."""
+        result = self._run(args, identity)
+        self.assertNotEqual(0, result.returncode, result.stdout)
+        return result.stderr
 
     def openstack_json(self, *args, **kwargs):
         return json.loads(self.openstack(*(args + ('-f', 'json')),
@@ -255,3 +264,34 @@ class TestOpenStackVO(testtools.TestCase):
         self.openstack('federation', 'client', 'delete', client['id'])
         self.assertEqual([], self.openstack_json('federation', 'client',
                                                  'list'))
+
+    def test_people_and_their_identities(self):
+        erin = self.openstack_json(
+            'federation', 'user', 'create', '--id', 'erin', '--issuer',
+            'https://social.example.org', '--subject', 'e-1', '--name',
+            'Erin')
+        self.assertEqual(('erin', 'Erin'), (erin['id'], erin['name']))
+        self.openstack_json('federation', 'user', 'identity', 'add', 'erin',
+                            '--issuer', 'https://campus.example.org',
+                            '--subject', 'e.smith')
+        mine = person_env('erin')
+        identities = self.openstack_json('federation', 'user', 'identity',
+                                         'list', 'erin', identity=mine)
+        self.assertEqual(['https://campus.example.org',
+                          'https://social.example.org'],
+                         sorted(i['Issuer'] for i in identities))
+        by_issuer = {i['Issuer']: i['ID'] for i in identities}
+        self.openstack('federation', 'user', 'identity', 'remove', 'erin',
+                       by_issuer['https://campus.example.org'],
+                       identity=mine)
+        error = self.openstack_fails(
+            'federation', 'user', 'identity', 'remove', 'erin',
+            by_issuer['https://social.example.org'], identity=mine)
+        self.assertIn('last', error)
+        shown = self.openstack_json('federation', 'user', 'show', 'erin',
+                                    identity=mine)
+        self.assertEqual(('Erin', [], []),
+                         (shown['name'], shown['groups'],
+                          shown['eduperson_entitlement']))
+        self.assertIn('erin', [u['ID'] for u in self.openstack_json(
+            'federation', 'user', 'list')])

@@ -13,6 +13,7 @@ from federation_proxy.osc.v1 import client as client_cmd
 from federation_proxy.osc.v1 import common
 from federation_proxy.osc.v1 import group
 from federation_proxy.osc.v1 import idp
+from federation_proxy.osc.v1 import user
 from federation_proxy.osc.v1 import vo
 from svc_common.clients import rest
 
@@ -257,3 +258,37 @@ class TestSetIdP(testtools.TestCase):
         parser = idp.SetIdP(mock.Mock(), None).get_parser('openstack')
         self.assertRaises(SystemExit, parser.parse_args,
                           ['i1', '--enable', '--disable'])
+
+
+class TestUser(testtools.TestCase):
+
+    def test_create_body(self):
+        client = FakeClient({('POST', '/v1/users'): {'user': {'id': 'u'}}})
+        run(user.CreateUser, client, ['--issuer', 'https://i.example',
+                                      '--subject', 's1', '--email',
+                                      'u@example.org'])
+        self.assertEqual({'issuer': 'https://i.example', 'subject': 's1',
+                          'email': 'u@example.org'}, client.calls[-1][2])
+
+    def test_show_adds_the_entitlements(self):
+        client = FakeClient({
+            ('GET', '/v1/users/u'): {'user': {'id': 'u', 'name': 'U'}},
+            ('GET', '/v1/users/u/entitlements'): {'entitlements': {
+                'groups': ['astro'], 'eduperson_entitlement': ['urn:x']}}})
+        names, values = run(user.ShowUser, client, ['u'])
+        shown = dict(zip(names, values))
+        self.assertEqual((['astro'], ['urn:x'], 'U'),
+                         (shown['groups'], shown['eduperson_entitlement'],
+                          shown['name']))
+
+    def test_identity_remove_tries_each(self):
+        client = FakeClient({('DELETE', '/v1/users/u/identities/a'):
+                             rest.ApiError(409, 'federation.last_identity',
+                                           detail='last one')})
+        error = self.assertRaises(exceptions.CommandError, run,
+                                  user.RemoveIdentity, client,
+                                  ['u', 'a', 'b'])
+        self.assertIn('last one', str(error))
+        self.assertEqual(['/v1/users/u/identities/a',
+                          '/v1/users/u/identities/b'],
+                         [c[1] for c in client.calls])
