@@ -447,12 +447,21 @@ class TestRefusals(ProviderTestCase):
                          resp.json['errors'][0]['code'])
 
     def _refused_everywhere(self, token):
-        """Refused by userinfo (401), inactive at introspection, and
-        never a server error."""
+        """Refused by userinfo (401), inactive at introspection, no grant
+        at the token endpoint, nothing revoked, not a person at the API,
+        and never a server error."""
         resp = self.userinfo(token, status=401)
         self.assertOAuthError(resp, 'invalid_token', 401)
         self.assertIn('Bearer', resp.headers['WWW-Authenticate'])
         self.assertEqual({'active': False}, self.introspect(token).json)
+        resp = self.token({'grant_type': 'refresh_token',
+                           'refresh_token': token}, status=400)
+        self.assertOAuthError(resp, 'invalid_grant')
+        self.app.post('/oidc/revoke', {'token': token},
+                      headers=s.basic(self.client_id, self.secret),
+                      status=200)
+        self.app.get('/v1/users/alice/identities', headers={
+            'Authorization': 'Bearer ' + token}, status=401)
 
     def test_forged_and_malformed_tokens(self):
         good = self.login()['access_token']
