@@ -20,15 +20,22 @@ It runs on :mod:`svc_common.engine.runner`, so several hosts can run it:
   builds the pending requests that now fit;
 * on the leader only, when ``[preemption] watermark`` or ``max_lifetime``
   is set, every ``[preemption] modes_interval`` seconds: the watermark
-  and max-lifetime modes (:mod:`reaper_svc.modes`).
+  and max-lifetime modes (:mod:`reaper_svc.modes`);
+* on the leader only, every ``[preemption] purge_interval`` seconds:
+  forget the ids of notifications handled more than ``[preemption]
+  processed_retention`` seconds ago, and the guaranteed runtimes that
+  are over (:func:`purge_records`), so that neither table grows without
+  end.
 """
 
+import datetime
 import functools
 import sys
 
 from oslo_log import log as logging
 import oslo_messaging
 
+from reaper_svc.db import actions as actions_db
 from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import notifications as notifications_db
 from reaper_svc import drivers
@@ -38,6 +45,7 @@ from reaper_svc import promoter as promoter_mod
 from reaper_svc import reaper as reaper_mod
 from reaper_svc import service
 from svc_common import config
+from svc_common import context
 from svc_common.db import database
 from svc_common.engine import runner as runner_mod
 from svc_common.messaging import bus
@@ -49,6 +57,7 @@ POOL = 'reaper'
 ACTIONS_TASK = 'preemption-actions'
 PROMOTE_TASK = 'preemption-promoter'
 MODES_TASK = 'preemption-modes'
+PURGE_TASK = 'preemption-purge'
 
 
 class NovaEndpoint(object):
@@ -80,6 +89,22 @@ class NovaEndpoint(object):
     @idempotency.handle_once('processed')
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         self._handle(event_type, payload)
+
+
+def purge_records(conf, db, now=None):
+    """The leader's purge: the ids of the notifications handled more than
+    ``[preemption] processed_retention`` seconds before ``now``, and the
+    guaranteed runtimes over at ``now``; ``(ids, guarantees)`` purged."""
+    ctx = context.admin_context()
+    now = now or actions_db.utcnow()
+    ids = notifications_db.purge_older_than(
+        db, ctx, now - datetime.timedelta(
+            seconds=conf.preemption.processed_retention))
+    ended = guarantees_db.purge(db, ctx, now)
+    if ids or ended:
+        LOG.info('Purged %d notification id(s) and %d ended guarantee(s)',
+                 ids, ended)
+    return ids, ended
 
 
 def build_reaper(conf, db, driver=None, notifier=None, transport=None):
@@ -118,6 +143,8 @@ def build_runner(conf, db, driver=None, notifier=None, member_id=None,
     runner.add_periodic(ACTIONS_TASK, conf.preemption.action_interval,
                         functools.partial(reaper.process_unfinished),
                         run_on_election=True)
+    runner.add_periodic(PURGE_TASK, conf.preemption.purge_interval,
+                        functools.partial(purge_records, conf, db))
     modes = modes_mod.Modes(conf, db, reaper)
     if modes.enabled:
         runner.add_periodic(MODES_TASK, conf.preemption.modes_interval,

@@ -95,6 +95,18 @@ def _opts():
                  'minimum runtime is still respected). 0 turns the mode '
                  'off (the default).'),
         cfg.IntOpt(
+            'processed_retention', default=172800, min=3600,
+            help='Seconds the ids of the notifications the engine handled '
+                 'are kept, so that the broker delivering one again '
+                 'within that time changes nothing. Older ids are purged '
+                 'by the leader; keep it longer than any redelivery can '
+                 'be late (a listener down for that long).'),
+        cfg.IntOpt(
+            'purge_interval', default=3600, min=1,
+            help='Seconds between two purges, on the leader, of the '
+                 'notification ids older than processed_retention and of '
+                 'the guaranteed minimum runtimes that are over.'),
+        cfg.IntOpt(
             'modes_interval', default=60, min=1,
             help='Seconds between two passes of the watermark and '
                  'max-lifetime modes (on the leader), when either is '

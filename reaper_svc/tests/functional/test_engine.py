@@ -2,6 +2,7 @@
 to notice to deletion, once per message, resumed after a restart, and no
 victim shared by concurrent triggers."""
 
+import datetime
 import threading
 import uuid
 
@@ -9,7 +10,9 @@ import fixtures
 import testtools
 
 from reaper_svc import action_states as states
+from reaper_svc.cmd import engine
 from reaper_svc.db import actions as actions_db
+from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc import nova_notifications
 from reaper_svc.strategies import model
 from reaper_svc.tests.functional import engine_fixture as ef
@@ -179,6 +182,31 @@ class TestEngineOnce(EngineTestBase):
             actions_db.TriggerActed, actions_db.create_action,
             self.engine.db, self.ctx, 'scheduling_failure', 'i-3', None,
             'best_fit', {}, [])
+
+    def test_leader_purges_old_notification_ids_and_ended_guarantees(self):
+        runner = self.engine.build()
+        self.assertIn(engine.PURGE_TASK, [t.name for t in runner.tasks])
+        endpoint = runner._listeners[0].endpoints[0]
+        message = ef.failure_message(VERSIONED, 'i-5')
+        metadata = {'message_id': str(uuid.uuid4())}
+        endpoint.error({}, 'nova-conductor:ctl', VERSIONED,
+                       message['payload'], metadata)
+        now = actions_db.utcnow()
+        hour = datetime.timedelta(hours=1)
+        guarantees_db.record(self.engine.db, self.ctx, ['s-over'], now - hour)
+        guarantees_db.record(self.engine.db, self.ctx, ['s-on'], now + hour)
+        # A fresh id is kept (a redelivery now changes nothing); a
+        # guarantee that is over goes.
+        self.assertEqual((0, 1), engine.purge_records(
+            self.engine.conf, self.engine.db, now))
+        self.assertEqual(['s-on'], list(guarantees_db.current(
+            self.engine.db, self.ctx, now)))
+        self.assertFalse(endpoint.processed.claim(metadata['message_id']))
+        retention = datetime.timedelta(
+            seconds=self.engine.conf.preemption.processed_retention)
+        self.assertEqual((1, 1), engine.purge_records(
+            self.engine.conf, self.engine.db, now + retention + hour))
+        self.assertTrue(endpoint.processed.claim(metadata['message_id']))
 
     def test_noticed_victims_wait_for_the_grace_period(self):
         reaper = self.engine.build().reaper
