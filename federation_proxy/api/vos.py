@@ -35,7 +35,8 @@ class MembershipsController(rest.RestController):
 
     OPENAPI = {
         'get_all': openapi.Operation('membership:list',
-                                     schema.RESPONSE_MEMBERSHIPS),
+                                     schema.RESPONSE_MEMBERSHIPS,
+                                     query=schema.MEMBERSHIP_QUERY),
         'get_one': openapi.Operation('membership:get',
                                      schema.RESPONSE_MEMBERSHIP),
         'post': openapi.Operation('membership:create',
@@ -51,9 +52,15 @@ class MembershipsController(rest.RestController):
     @pecan.expose('json')
     def get_all(self, vo_id):
         vo_access.authorize_vo('membership:list', vo_id)
-        rows = communities.list_memberships(*_db(), vo_id=vo_id)
-        return {'memberships': [views.membership(r) for r in rows],
-                'links': []}
+        params = pecan.request.params
+        validation.validate(schema.MEMBERSHIP_QUERY, dict(params))
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        items = [views.membership(r) for r in communities.list_memberships(
+            *_db(), vo_id=vo_id, user_id=params.get('user_id'), limit=limit,
+            marker=marker)]
+        return {'memberships': items, 'links': validation.links_for_page(
+            items, limit, 'id', '/v1/vos/%s/memberships' % vo_id, params)}
 
     @pecan.expose('json')
     def get_one(self, vo_id, membership_id):

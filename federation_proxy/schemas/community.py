@@ -114,6 +114,10 @@ INVITATION_ACCEPT = {
 NO_QUERY = {'type': 'object', 'additionalProperties': False}
 LIST_QUERY = {'type': 'object',
               'properties': dict(parameter_types.PAGINATION['properties'])}
+MEMBERSHIP_QUERY = {'type': 'object',
+                    'properties': dict(
+                        parameter_types.PAGINATION['properties'],
+                        user_id=parameter_types.ID)}
 AUDIT_QUERY = {'type': 'object',
                'properties': dict(parameter_types.PAGINATION['properties'],
                                   vo_id=parameter_types.ID)}

@@ -131,6 +131,20 @@ class ListMember(common.ListOfVO):
     collection = 'memberships'
     columns, headings = MEMBER_COLUMNS, MEMBER_HEADINGS
 
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--user', metavar='<user-id>',
+                            help='Only the memberships of this person')
+        command.add_pagination_options(parser, 'memberships')
+        return parser
+
+    def items(self, parsed_args):
+        # Every page, following the next links, unless --limit.
+        return self.client.list(
+            common.vo_path(self.client, parsed_args.vo, self.collection),
+            self.collection, {'user_id': parsed_args.user},
+            parsed_args.limit, parsed_args.marker)
+
 
 class SetMember(common.ShowOne):
     """Suspend, reactivate or renew a membership."""

@@ -175,6 +175,31 @@ class TestRequestFlow(base.FederationTestCase):
                       [(r['actor'], r['action'], r['object_type'],
                         r['object_id']) for r in self.audit(self.vo['id'])])
 
+    def test_memberships_come_in_pages_and_filter_by_person(self):
+        for person in ('carol', 'dan'):
+            self.add_person(person)
+        for person in (self.joiner, 'carol', 'dan'):
+            self.app.post_json(self.path + '/memberships', {
+                'user_id': person, 'role': 'member'},
+                headers=base.person(self.manager))
+        url = self.path + '/memberships'
+        headers = base.person(self.manager)
+        first = self.app.get(url, {'limit': 3}, headers=headers).json
+        self.assertEqual(3, len(first['memberships']))
+        self.assertEqual(['next'], [link['rel'] for link in first['links']])
+        rest = self.app.get(first['links'][0]['href'],
+                            headers=headers).json
+        self.assertEqual([], rest['links'])
+        ids = [m['id'] for m in first['memberships'] + rest['memberships']]
+        self.assertEqual(4, len(set(ids)))
+        self.assertEqual(ids, sorted(ids))
+        mine = self.app.get(url, {'user_id': 'carol'},
+                            headers=headers).json['memberships']
+        self.assertEqual(['carol'], [m['user_id'] for m in mine])
+        resp = self.app.get(url, {'limit': 0}, headers=headers, status=400)
+        self.assertEqual('federation.invalid_input',
+                         resp.json['errors'][0]['code'])
+
     def test_vo_deletion_announces_every_removed_membership(self):
         joined = self.app.post_json(self.path + '/memberships', {
             'user_id': self.joiner, 'role': 'member'},

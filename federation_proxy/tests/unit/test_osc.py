@@ -98,6 +98,17 @@ class TestVO(testtools.TestCase):
             'user_id': 'bob', 'role': 'member', 'group_id': 'g1',
             'lifetime_days': 30}), client.calls[-1])
 
+    def test_member_list_follows_pages_and_filters(self):
+        client = FakeClient({('GET', '/v1/vos/v1'): {'vo': VO},
+                             ('LIST', '/v1/vos/v1/memberships'): [
+                                 {'id': 'm1', 'user_id': 'bob'}]})
+        client.list = mock.Mock(wraps=client.list)
+        _, rows = run(vo.ListMember, client, ['v1', '--user', 'bob'])
+        self.assertEqual([('m1', 'bob')], [row[:2] for row in rows])
+        client.list.assert_called_with('/v1/vos/v1/memberships',
+                                       'memberships', {'user_id': 'bob'},
+                                       None, None)
+
     def test_member_set(self):
         client = FakeClient({('GET', '/v1/vos/v1'): {'vo': VO}})
         run(vo.SetMember, client, ['v1', 'm1', '--renew-days', '365'])
