@@ -28,6 +28,8 @@ import dataclasses
 import math
 import typing
 
+from reaper_svc.strategies import model
+
 VERSIONED_FAILURE = 'compute_task.build_instances.error'
 LEGACY_FAILURE = 'compute_task.build_instances'
 DELETE_EVENTS = ('instance.delete.end', 'compute.instance.delete.end')
@@ -57,6 +59,7 @@ class SchedulingFailure(object):
     required_traits: frozenset
     boot_id: typing.Optional[str] = None
     hosts: typing.Optional[frozenset] = None
+    forbidden_traits: frozenset = frozenset()
 
 
 def _data(obj):
@@ -75,17 +78,14 @@ def flavor_resources(flavor):
     resources = {'VCPU': flavor.get('vcpus') or 0,
                  'MEMORY_MB': flavor.get('memory_mb') or 0,
                  'DISK_GB': disk}
-    traits = set()
     for key, value in (flavor.get('extra_specs') or {}).items():
         if key.startswith('resources:'):
             try:
                 resources[key[len('resources:'):]] = int(value)
             except (TypeError, ValueError):
                 continue
-        elif key.startswith('trait:') and value == 'required':
-            traits.add(key[len('trait:'):])
-    return ({rc: n for rc, n in resources.items() if n > 0},
-            frozenset(traits))
+    required, _forbidden = model.flavor_traits(flavor.get('extra_specs'))
+    return {rc: n for rc, n in resources.items() if n > 0}, required
 
 
 def forced_hosts(spec):
@@ -103,6 +103,7 @@ def forced_hosts(spec):
 def _failure(instance_uuid, boot_id, project_id, flavor, count, zone,
              hosts=None):
     resources, traits = flavor_resources(flavor)
+    _required, forbidden = model.flavor_traits(flavor.get('extra_specs'))
     instance_uuid = instance_uuid or boot_id
     if not instance_uuid or not resources:
         return None
@@ -111,7 +112,7 @@ def _failure(instance_uuid, boot_id, project_id, flavor, count, zone,
         flavor_name=flavor.get('name'), resources=resources,
         count=max(int(count or 1), 1), availability_zone=zone or None,
         required_traits=traits, boot_id=boot_id or instance_uuid,
-        hosts=hosts)
+        hosts=hosts, forbidden_traits=forbidden)
 
 
 def scheduling_failure(event_type, payload):

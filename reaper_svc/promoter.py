@@ -120,11 +120,10 @@ def spec_request(spec, flavors):
     :raises KeyError: the cloud has no such flavor
     """
     flavor = flavors[spec['flavor']]
-    traits = frozenset(
-        name[len('trait:'):] for name, value in flavor['extra_specs'].items()
-        if name.startswith('trait:') and value == 'required')
+    required, forbidden = model.flavor_traits(flavor['extra_specs'])
     return model.Request(resources=dict(flavor['resources']),
-                         count=spec.get('count', 1), required_traits=traits)
+                         count=spec.get('count', 1), required_traits=required,
+                         forbidden_traits=forbidden)
 
 
 def placement(cluster, requests):
@@ -241,7 +240,8 @@ class Promoter(object):
         first = kinds[0]
         return placement(cluster, [model.Request(
             resources=first.resources, count=1,
-            required_traits=first.required_traits)]) is not None
+            required_traits=first.required_traits,
+            forbidden_traits=first.forbidden_traits)]) is not None
 
     def _may_preempt_for(self, request, flavors):
         spec_name = self.conf.preemption.preemptible_extra_spec

@@ -43,7 +43,8 @@ def request_dict(request):
             'aggregates': (sorted(request.aggregates)
                            if request.aggregates else None),
             'availability_zone': request.availability_zone,
-            'required_traits': sorted(request.required_traits)}
+            'required_traits': sorted(request.required_traits),
+            'forbidden_traits': sorted(request.forbidden_traits)}
 
 
 def without_candidates(cluster, server_ids):
@@ -139,7 +140,8 @@ class Reaper(object):
         request = model.Request(
             resources=failure.resources, count=failure.count,
             availability_zone=failure.availability_zone,
-            required_traits=failure.required_traits, hosts=failure.hosts)
+            required_traits=failure.required_traits,
+            forbidden_traits=failure.forbidden_traits, hosts=failure.hosts)
         action = self.plan(request, TRIGGER_SCHEDULING,
                            failure.boot_id or failure.instance_uuid,
                            failure.project_id)

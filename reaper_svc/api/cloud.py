@@ -13,6 +13,7 @@ import pecan
 
 from reaper_svc import drivers
 from reaper_svc.drivers import base as driver_base
+from reaper_svc.strategies import model
 from svc_common import errors
 
 LOG = logging.getLogger(__name__)
@@ -35,8 +36,9 @@ def answering_for_cloud():
 
 
 def flavor_resources(flavor, field):
-    """``(resources, required traits)`` of the driver's flavor ``flavor``;
-    a 400 naming ``field`` when the cloud has no such flavor."""
+    """``(resources, required traits, forbidden traits)`` of the driver's
+    flavor ``flavor``; a 400 naming ``field`` when the cloud has no such
+    flavor."""
     with answering_for_cloud():
         flavors = driver().flavors()
     found = flavors.get(flavor)
@@ -44,7 +46,5 @@ def flavor_resources(flavor, field):
         raise errors.BadRequest(
             'Invalid field %s: the cloud has no flavor %s.' % (field, flavor),
             code='unknown_flavor', field=field)
-    traits = frozenset(
-        spec[len('trait:'):] for spec, value in found['extra_specs'].items()
-        if spec.startswith('trait:') and value == 'required')
-    return dict(found['resources']), traits
+    required, forbidden = model.flavor_traits(found['extra_specs'])
+    return dict(found['resources']), required, forbidden

@@ -22,9 +22,10 @@ def build_request(body):
     """The :class:`~reaper_svc.strategies.model.Request` of a plan body:
     one server's resources (given, or the flavor's), how many, where."""
     traits = frozenset(body.get('required_traits', ()))
+    forbidden = frozenset()
     if 'flavor' in body:
-        resources, flavor_traits = cloud.flavor_resources(body['flavor'],
-                                                          'flavor')
+        resources, flavor_traits, forbidden = cloud.flavor_resources(
+            body['flavor'], 'flavor')
         traits |= flavor_traits
         field = 'flavor'
     else:
@@ -35,7 +36,7 @@ def build_request(body):
             aggregates=(frozenset(body['aggregates'])
                         if 'aggregates' in body else None),
             availability_zone=body.get('availability_zone'),
-            required_traits=traits)
+            required_traits=traits, forbidden_traits=forbidden)
     except ValueError as exc:
         raise errors.BadRequest('Invalid field %s: %s.' % (field, exc),
                                 code='invalid_input', field=field)

@@ -38,5 +38,6 @@ RESPONSE_REQUEST = response_types.obj({
     'aggregates': {'type': ['array', 'null'], 'items': {'type': 'string'}},
     'availability_zone': response_types.NULLABLE_STRING,
     'required_traits': {'type': 'array', 'items': {'type': 'string'}},
+    'forbidden_traits': {'type': 'array', 'items': {'type': 'string'}},
 }, optional=('hosts', 'aggregates', 'availability_zone',
-             'required_traits'))
+             'required_traits', 'forbidden_traits'))

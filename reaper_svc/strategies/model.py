@@ -83,6 +83,7 @@ class Request(object):
         aggregates (None: any)
     :param availability_zone: only hosts of this zone (None: any)
     :param required_traits: traits a host must have
+    :param forbidden_traits: traits a host must not have
     """
 
     resources: typing.Mapping[str, int]
@@ -91,6 +92,7 @@ class Request(object):
     aggregates: typing.Optional[frozenset] = None
     availability_zone: typing.Optional[str] = None
     required_traits: frozenset = frozenset()
+    forbidden_traits: frozenset = frozenset()
 
     def __post_init__(self):
         if self.count < 1:
@@ -123,7 +125,19 @@ class Request(object):
             return False
         if not self.required_traits <= host.traits:
             return False
+        if self.forbidden_traits & host.traits:
+            return False
         return all(host.capacity.get(rc, 0) > 0 for rc in self.classes)
+
+
+def flavor_traits(extra_specs):
+    """``(required, forbidden)`` traits of a flavor's extra specs
+    (``trait:<NAME>=required`` or ``forbidden``, as Nova reads them)."""
+    found = {'required': set(), 'forbidden': set()}
+    for key, value in (extra_specs or {}).items():
+        if key.startswith('trait:') and value in found:
+            found[value].add(key[len('trait:'):])
+    return frozenset(found['required']), frozenset(found['forbidden'])
 
 
 def _never():

@@ -211,7 +211,7 @@ def build_view(cluster, request, now):
     need = tuple(request.resources[rc] for rc in classes)
     key = ('eligible', classes, model.timestamp(now), request.hosts,
            request.aggregates, request.availability_zone,
-           request.required_traits)
+           request.required_traits, request.forbidden_traits)
     hosts = cluster.derived.get(key)
     if hosts is None:
         hosts = [view for view in _host_views(cluster, classes, now)

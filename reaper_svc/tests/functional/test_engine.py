@@ -115,6 +115,24 @@ class TestEngineOnFakeBus(EngineTestBase):
             action['state'], action['victims'], action['request']['hosts']))
         self.assertEqual([], self.engine.cloud.journal)
 
+    def test_a_host_with_a_forbidden_trait_is_not_preempted_on(self):
+        # cmp1, the only host with candidates, has CUSTOM_GPU, which the
+        # flavor forbids: stopping its servers would not let the boot
+        # land, so nothing is stopped.
+        self.engine.cloud.set_host('cmp1', traits=frozenset(['CUSTOM_GPU']))
+        self.engine.start()
+        message = ef.failure_message(VERSIONED, str(uuid.uuid4()))
+        message['payload']['nova_object.data']['request_spec'][
+            'nova_object.data']['flavor']['nova_object.data'][
+            'extra_specs'] = {'trait:CUSTOM_GPU': 'forbidden'}
+        self.engine.send(message)
+        self.assertTrue(ef.wait_for(lambda: self.actions()))
+        [action] = self.actions()
+        self.assertEqual((states.FAILED, [], ['CUSTOM_GPU']), (
+            action['state'], action['victims'],
+            action['request']['forbidden_traits']))
+        self.assertEqual([], self.engine.cloud.journal)
+
     def test_unsatisfiable_is_recorded_and_kills_nothing(self):
         self.engine.start()
         message = ef.failure_message(VERSIONED, str(uuid.uuid4()))

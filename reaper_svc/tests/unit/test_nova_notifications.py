@@ -89,6 +89,17 @@ class TestSchedulingFailure(testtools.TestCase):
                          nn.scheduling_failure(nn.VERSIONED_FAILURE,
                                                payload).hosts)
 
+    def test_flavor_traits(self):
+        payload = copy.deepcopy(samples()[nn.VERSIONED_FAILURE])
+        flavor = payload['nova_object.data']['request_spec'][
+            'nova_object.data']['flavor']['nova_object.data']
+        flavor['extra_specs'] = {'trait:HW_CPU_X86_AVX2': 'required',
+                                 'trait:CUSTOM_GPU': 'forbidden'}
+        failure = nn.scheduling_failure(nn.VERSIONED_FAILURE, payload)
+        self.assertEqual((frozenset(['HW_CPU_X86_AVX2']),
+                          frozenset(['CUSTOM_GPU'])),
+                         (failure.required_traits, failure.forbidden_traits))
+
     def test_other_reasons_are_no_failure(self):
         payload = copy.deepcopy(samples()[nn.VERSIONED_FAILURE])
         payload['nova_object.data']['reason']['nova_object.data'][

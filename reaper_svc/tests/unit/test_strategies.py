@@ -119,6 +119,18 @@ class TestRules(testtools.TestCase):
         self.assertFalse(model.Request({'VCPU': 1}, hosts=frozenset(
             ['cmp2'])).allows(model.Host('cmp1', {'VCPU': 4})))
 
+    def test_forbidden_traits_exclude_a_host(self):
+        gpu = model.Host('gpu1', {'VCPU': 4}, traits=frozenset(['GPU']))
+        plain = model.Host('cpu1', {'VCPU': 4})
+        request = model.Request({'VCPU': 1},
+                                forbidden_traits=frozenset(['GPU']))
+        self.assertEqual((False, True), (request.allows(gpu),
+                                         request.allows(plain)))
+        self.assertEqual((frozenset(['SSD']), frozenset(['GPU'])),
+                         model.flavor_traits({'trait:SSD': 'required',
+                                              'trait:GPU': 'forbidden',
+                                              'hw:cpu_policy': 'dedicated'}))
+
     def test_host_without_resource_class_never_counts(self):
         cluster = model.Cluster(
             [model.Host('h1', {'VCPU': 8})],
