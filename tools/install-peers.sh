@@ -2,8 +2,7 @@
 # Install the Debian packages whose servers the functional tests start
 # privately (RabbitMQ, PostgreSQL; memcached for tools/bench_limits, whose
 # keystonemiddleware caches tokens there as deployments do), and curl for
-# the documentation's
-# examples, which the tests run. The tests start and stop their own
+# the documentation's examples, which the tests run. The tests start and stop their own
 # instances on 127.0.0.1; the packaged services are not used.
 set -euo pipefail
 need=()
