@@ -31,6 +31,14 @@ def _lifetime(body=None):
                     pecan.request.conf.federation.membership_lifetime_days)
 
 
+def _page(query_schema):
+    """``(limit, marker)`` of a list request whose query parameters
+    ``query_schema`` describes (checked first: a 400 names the field)."""
+    params = pecan.request.params
+    validation.validate(query_schema, dict(params))
+    return validation.page(params, pecan.request.conf.api.max_limit)
+
+
 class MembershipsController(rest.RestController):
 
     OPENAPI = {
@@ -53,9 +61,7 @@ class MembershipsController(rest.RestController):
     def get_all(self, vo_id):
         vo_access.authorize_vo('membership:list', vo_id)
         params = pecan.request.params
-        validation.validate(schema.MEMBERSHIP_QUERY, dict(params))
-        limit, marker = validation.page(params,
-                                        pecan.request.conf.api.max_limit)
+        limit, marker = _page(schema.MEMBERSHIP_QUERY)
         items = [views.membership(r) for r in communities.list_memberships(
             *_db(), vo_id=vo_id, user_id=params.get('user_id'), limit=limit,
             marker=marker)]
@@ -101,7 +107,8 @@ class RequestsController(rest.RestController):
 
     OPENAPI = {
         'get_all': openapi.Operation('request:list',
-                                     schema.RESPONSE_REQUESTS),
+                                     schema.RESPONSE_REQUESTS,
+                                     query=schema.REQUEST_QUERY),
         'get_one': openapi.Operation('request:get', schema.RESPONSE_REQUEST),
         'post': openapi.Operation('request:create', schema.RESPONSE_REQUEST,
                                   status=201, body=schema.REQUEST_CREATE),
@@ -113,9 +120,13 @@ class RequestsController(rest.RestController):
     @pecan.expose('json')
     def get_all(self, vo_id):
         vo_access.authorize_vo('request:list', vo_id)
-        return {'requests': [views.request(r) for r in
-                             communities.list_requests(*_db(), vo_id)],
-                'links': []}
+        params = pecan.request.params
+        limit, marker = _page(schema.REQUEST_QUERY)
+        items = [views.request(r) for r in communities.list_requests(
+            *_db(), vo_id, status=params.get('status'), limit=limit,
+            marker=marker)]
+        return {'requests': items, 'links': validation.links_for_page(
+            items, limit, 'id', '/v1/vos/%s/requests' % vo_id, params)}
 
     @pecan.expose('json')
     def get_one(self, vo_id, request_id):
@@ -148,7 +159,8 @@ class InvitationsController(rest.RestController):
 
     OPENAPI = {
         'get_all': openapi.Operation('invitation:list',
-                                     schema.RESPONSE_INVITATIONS),
+                                     schema.RESPONSE_INVITATIONS,
+                                     query=schema.LIST_QUERY),
         'get_one': openapi.Operation('invitation:get',
                                      schema.RESPONSE_INVITATION),
         'post': openapi.Operation('invitation:create',
@@ -160,9 +172,12 @@ class InvitationsController(rest.RestController):
     @pecan.expose('json')
     def get_all(self, vo_id):
         vo_access.authorize_vo('invitation:list', vo_id)
-        return {'invitations': [views.invitation(r) for r in
-                                communities.list_invitations(*_db(), vo_id)],
-                'links': []}
+        limit, marker = _page(schema.LIST_QUERY)
+        items = [views.invitation(r) for r in communities.list_invitations(
+            *_db(), vo_id, limit=limit, marker=marker)]
+        return {'invitations': items, 'links': validation.links_for_page(
+            items, limit, 'id', '/v1/vos/%s/invitations' % vo_id,
+            pecan.request.params)}
 
     @pecan.expose('json')
     def get_one(self, vo_id, invitation_id):

@@ -400,14 +400,39 @@ def current_memberships(db, ctx, user_id):
 
 # -- requests ----------------------------------------------------------------
 
-def list_requests(db, ctx, vo_id, status=None):
-    query = sa.select(models.MembershipRequest).where(
-        models.MembershipRequest.vo_id == vo_id).order_by(
-            models.MembershipRequest.created_at, models.MembershipRequest.id)
+def _oldest_first(session, query, model, vo_id, limit, marker, what):
+    """``query`` of ``model`` rows of VO ``vo_id`` in the order they were
+    made (``created_at``, then ``id``), from after the row ``marker``
+    (a 400 naming ``marker`` when it is not one of the VO's), at most
+    ``limit`` of them."""
+    query = query.where(model.vo_id == vo_id).order_by(model.created_at,
+                                                       model.id)
+    if marker:
+        after = session.get(model, marker)
+        if after is None or after.vo_id != vo_id:
+            raise errors.BadRequest('No %s %s to start after.' % (
+                what, marker), code='invalid_marker', field='marker')
+        # The marker's time compared inside the database: SQLite keeps
+        # the server default's text, which a bound datetime does not
+        # equal.
+        made = sa.select(model.created_at).where(
+            model.id == marker).scalar_subquery()
+        query = query.where(sa.or_(
+            model.created_at > made,
+            sa.and_(model.created_at == made, model.id > marker)))
+    if limit:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def list_requests(db, ctx, vo_id, status=None, limit=None, marker=None):
+    """The VO's requests, oldest first (see :func:`_oldest_first`)."""
+    query = sa.select(models.MembershipRequest)
     if status:
         query = query.where(models.MembershipRequest.status == status)
     with db.reader.using(ctx) as session:
-        return session.scalars(query).all()
+        return _oldest_first(session, query, models.MembershipRequest,
+                             vo_id, limit, marker, 'request')
 
 
 def get_request(db, ctx, vo_id, request_id):
@@ -464,11 +489,12 @@ def decide_request(db, ctx, vo_id, request_id, approve, lifetime):
 
 # -- invitations -------------------------------------------------------------
 
-def list_invitations(db, ctx, vo_id):
+def list_invitations(db, ctx, vo_id, limit=None, marker=None):
+    """The VO's invitations, oldest first (see :func:`_oldest_first`)."""
     with db.reader.using(ctx) as session:
-        return session.scalars(sa.select(models.Invitation).where(
-            models.Invitation.vo_id == vo_id).order_by(
-                models.Invitation.created_at, models.Invitation.id)).all()
+        return _oldest_first(session, sa.select(models.Invitation),
+                             models.Invitation, vo_id, limit, marker,
+                             'invitation')
 
 
 def create_invitation(db, ctx, vo_id, email, valid_seconds, group_id=None,

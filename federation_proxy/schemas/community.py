@@ -118,6 +118,10 @@ MEMBERSHIP_QUERY = {'type': 'object',
                     'properties': dict(
                         parameter_types.PAGINATION['properties'],
                         user_id=parameter_types.ID)}
+REQUEST_QUERY = {'type': 'object',
+                 'properties': dict(
+                     parameter_types.PAGINATION['properties'],
+                     status={'enum': ['pending', 'approved', 'rejected']})}
 AUDIT_QUERY = {'type': 'object',
                'properties': dict(parameter_types.PAGINATION['properties'],
                                   vo_id=parameter_types.ID)}

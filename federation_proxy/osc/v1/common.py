@@ -61,19 +61,31 @@ def given(**values):
 
 class ListOfVO(Lister):
     """List one collection of a VO (``collection``), as ``columns``
-    under ``headings``."""
+    under ``headings``.  A ``paginated`` collection is read page after
+    page (``--limit``, ``--marker``), with the query :meth:`filters`."""
 
     collection = None
     columns = headings = ()
+    paginated = False
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         add_vo_argument(parser)
+        if self.paginated:
+            command.add_pagination_options(parser, self.collection)
         return parser
 
+    def filters(self, parsed_args):
+        """The query parameters of the list (None ones are left out)."""
+        return {}
+
     def items(self, parsed_args):
-        return self.client.get(vo_path(
-            self.client, parsed_args.vo, self.collection))[self.collection]
+        path = vo_path(self.client, parsed_args.vo, self.collection)
+        if not self.paginated:
+            return self.client.get(path)[self.collection]
+        return self.client.list(path, self.collection,
+                                self.filters(parsed_args),
+                                parsed_args.limit, parsed_args.marker)
 
     def take_action(self, parsed_args):
         return self.headings, command.list_rows(self.items(parsed_args),

@@ -130,20 +130,16 @@ class ListMember(common.ListOfVO):
 
     collection = 'memberships'
     columns, headings = MEMBER_COLUMNS, MEMBER_HEADINGS
+    paginated = True
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('--user', metavar='<user-id>',
                             help='Only the memberships of this person')
-        command.add_pagination_options(parser, 'memberships')
         return parser
 
-    def items(self, parsed_args):
-        # Every page, following the next links, unless --limit.
-        return self.client.list(
-            common.vo_path(self.client, parsed_args.vo, self.collection),
-            self.collection, {'user_id': parsed_args.user},
-            parsed_args.limit, parsed_args.marker)
+    def filters(self, parsed_args):
+        return {'user_id': parsed_args.user}
 
 
 class SetMember(common.ShowOne):
@@ -205,6 +201,7 @@ class ListRequest(common.ListOfVO):
 
     collection = 'requests'
     columns, headings = REQUEST_COLUMNS, REQUEST_HEADINGS
+    paginated = True
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -213,11 +210,8 @@ class ListRequest(common.ListOfVO):
                             help='Only requests in this status')
         return parser
 
-    def items(self, parsed_args):
-        items = super().items(parsed_args)
-        if parsed_args.status:
-            items = [r for r in items if r['status'] == parsed_args.status]
-        return items
+    def filters(self, parsed_args):
+        return {'status': parsed_args.status}
 
 
 class _DecideRequest(common.ShowOne):
@@ -280,6 +274,7 @@ class ListInvitation(common.ListOfVO):
 
     collection = 'invitations'
     columns, headings = INVITATION_COLUMNS, INVITATION_HEADINGS
+    paginated = True
 
 
 class DeleteInvitation(common.DeleteFromVO):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from federation_proxy.db import models
 from federation_proxy.tests.functional import base
+from svc_common.tests.fixtures import postgresql
 
 ADMIN = base.ADMIN
 
@@ -200,6 +201,57 @@ class TestRequestFlow(base.FederationTestCase):
         self.assertEqual('federation.invalid_input',
                          resp.json['errors'][0]['code'])
 
+    def _all_pages(self, url, query, key):
+        """Every item of a list read ``query['limit']`` at a time, and
+        the number of pages."""
+        headers = base.person(self.manager)
+        body = self.app.get(url, query, headers=headers).json
+        items, pages = list(body[key]), 1
+        while body['links']:
+            body = self.app.get(body['links'][0]['href'],
+                                headers=headers).json
+            items += body[key]
+            pages += 1
+        return items, pages
+
+    def test_requests_and_invitations_come_in_pages_oldest_first(self):
+        asked = []
+        for person in ('carol', 'dan', 'erin'):
+            self.add_person(person)
+            asked.append(self.app.post_json(
+                self.path + '/requests', {},
+                headers=base.person(person)).json['request']['id'])
+        self.app.patch_json('%s/requests/%s' % (self.path, asked[1]),
+                            {'status': 'rejected'},
+                            headers=base.person(self.manager))
+        invited = [self.app.post_json(
+            self.path + '/invitations', {'email': '%d@example.org' % n},
+            headers=base.person(self.manager)).json['invitation']['id']
+            for n in range(3)]
+        items, pages = self._all_pages(self.path + '/requests',
+                                       {'limit': 2}, 'requests')
+        self.assertEqual((sorted(asked), 2),
+                         (sorted(r['id'] for r in items), pages))
+        self.assertEqual(items, self._all_pages(
+            self.path + '/requests', {'limit': 1}, 'requests')[0])
+        pending, _ = self._all_pages(self.path + '/requests',
+                                     {'limit': 1, 'status': 'pending'},
+                                     'requests')
+        self.assertEqual(sorted([asked[0], asked[2]]),
+                         sorted(r['id'] for r in pending))
+        items, pages = self._all_pages(self.path + '/invitations',
+                                       {'limit': 2}, 'invitations')
+        self.assertEqual((sorted(invited), 2),
+                         (sorted(i['id'] for i in items), pages))
+        for collection, marker in (('requests', invited[0]),
+                                   ('invitations', 'nope')):
+            resp = self.app.get('%s/%s' % (self.path, collection),
+                                {'marker': marker},
+                                headers=base.person(self.manager),
+                                status=400)
+            self.assertEqual('federation.invalid_marker',
+                             resp.json['errors'][0]['code'])
+
     def test_vo_deletion_announces_every_removed_membership(self):
         joined = self.app.post_json(self.path + '/memberships', {
             'user_id': self.joiner, 'role': 'member'},
@@ -224,6 +276,16 @@ class TestRequestFlow(base.FederationTestCase):
         for m in managed:
             self.assertIn((ADMIN['X-User-Id'], 'membership', m['id']),
                           deleted)
+
+
+class TestRequestFlowOnPostgreSQL(TestRequestFlow):
+    """The request flow and the pages again on PostgreSQL (timestamps
+    made by the server's default, compared for the pages' order)."""
+
+    def setUp(self):
+        url = self.useFixture(postgresql.Database()).url
+        self.OVERRIDES = {('database', 'connection'): url}
+        super().setUp()
 
 
 class TestInvitationFlow(base.FederationTestCase):

@@ -129,13 +129,22 @@ class TestVO(testtools.TestCase):
                               {'status': status}), client.calls[-1])
 
     def test_request_list_filters_by_status(self):
+        client = FakeClient({('GET', '/v1/vos/v1'): {'vo': VO}})
+        client.list = mock.Mock(wraps=client.list)
+        run(vo.ListRequest, client, ['v1', '--status', 'pending',
+                                     '--limit', '5'])
+        client.list.assert_called_with('/v1/vos/v1/requests', 'requests',
+                                       {'status': 'pending'}, 5, None)
+
+    def test_group_list_is_one_answer(self):
         client = FakeClient({
             ('GET', '/v1/vos/v1'): {'vo': VO},
-            ('GET', '/v1/vos/v1/requests'): {'requests': [
-                {'id': 'a', 'status': 'pending'},
-                {'id': 'b', 'status': 'approved'}]}})
-        _, rows = run(vo.ListRequest, client, ['v1', '--status', 'pending'])
-        self.assertEqual(['a'], [row[0] for row in rows])
+            ('GET', '/v1/vos/v1/groups'): {'groups': [{'id': 'g'}]}})
+        _, rows = run(group.ListGroup, client, ['v1'])
+        self.assertEqual(['g'], [row[0] for row in rows])
+        parser = group.ListGroup(mock.Mock(), None).get_parser('openstack')
+        self.assertRaises(SystemExit, parser.parse_args, ['v1', '--limit',
+                                                          '2'])
 
     def test_invitation_create_shows_the_token(self):
         client = FakeClient({
