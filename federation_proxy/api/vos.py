@@ -17,7 +17,6 @@ from federation_proxy.schemas import community as schema
 from svc_common.api import controller
 from svc_common.api import openapi
 from svc_common.api import validation
-from svc_common import errors
 from svc_common import policy
 
 
@@ -182,13 +181,8 @@ class InvitationsController(rest.RestController):
     @pecan.expose('json')
     def get_one(self, vo_id, invitation_id):
         vo_access.authorize_vo('invitation:get', vo_id)
-        rows = [r for r in communities.list_invitations(*_db(), vo_id)
-                if r.id == invitation_id]
-        if not rows:
-            raise errors.NotFound(
-                'No invitation %s.' % invitation_id,
-                code='invitation_not_found')
-        return {'invitation': views.invitation(rows[0])}
+        return {'invitation': views.invitation(
+            communities.get_invitation(*_db(), vo_id, invitation_id))}
 
     @pecan.expose('json')
     def post(self, vo_id):

@@ -497,6 +497,12 @@ def list_invitations(db, ctx, vo_id, limit=None, marker=None):
                              'invitation')
 
 
+def get_invitation(db, ctx, vo_id, invitation_id):
+    with db.reader.using(ctx) as session:
+        return _require(session, models.Invitation, invitation_id,
+                        'invitation', vo_id)
+
+
 def create_invitation(db, ctx, vo_id, email, valid_seconds, group_id=None,
                       role='member'):
     """An invitation and its token (returned once; only its hash is

@@ -347,6 +347,15 @@ class TestInvitationFlow(base.FederationTestCase):
                       [(r['actor'], r['action'], r['object_type'])
                        for r in self.audit(self.vo['id'])])
 
+    def test_invitation_of_another_vo_is_absent_here(self):
+        invitation = self._invite()
+        other = self.make_vo('bio', [self.manager])['id']
+        resp = self.app.get('/v1/vos/%s/invitations/%s' % (
+            other, invitation['id']), headers=base.person(self.manager),
+            status=404)
+        self.assertEqual('federation.invitation_not_found',
+                         resp.json['errors'][0]['code'])
+
     def test_expired_token_refused(self):
         invitation = self._invite()
         with self.writer() as session:
