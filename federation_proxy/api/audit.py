@@ -39,8 +39,9 @@ class InvitationAcceptancesController(rest.RestController):
 
 
 class AuditController(rest.RestController):
-    """System readers read every record; a VO's managers read their VO's
-    (``vo_id`` required for them)."""
+    """System readers read every record, those of a VO that no longer
+    exists included; a VO's managers read their VO's (``vo_id`` required
+    for them)."""
 
     OPENAPI = {
         # 404: the vo_id given is absent, or hidden from the caller.
@@ -54,9 +55,11 @@ class AuditController(rest.RestController):
         params = pecan.request.params
         validation.validate(schema.AUDIT_QUERY, dict(params))
         vo_id = params.get('vo_id')
-        if vo_id:
+        if vo_id and not vo_access.system_scoped():
             vo_access.authorize_vo('audit:list', vo_id)
         else:
+            # No VO to be a manager of: the system readers' rule alone,
+            # which needs no VO to exist (a deleted one's trail stays).
             vo_access.enforce('audit:list', {'vo_manager': False})
         limit, marker = validation.page(
             {k: v for k, v in params.items() if k != 'vo_id'},

@@ -83,13 +83,14 @@ def authorize_vo(action, vo_id):
     roles = roles_by_vo()
     target = vo_target(vo_id, roles)
     absent = errors.NotFound('No vo %s.' % vo_id, code='vo_not_found')
-    hide = vo_id not in roles and not _system_scoped()
+    hide = vo_id not in roles and not system_scoped()
     enforce(action, target, not_found=absent if hide else None)
     communities.get_vo(pecan.request.db, pecan.request.context, vo_id)
     return target
 
 
-def _system_scoped():
+def system_scoped():
+    """True when the caller's token is system scoped."""
     return pecan.request.context.system_scope == 'all'
 
 

@@ -268,11 +268,14 @@ class TestRequestFlow(base.FederationTestCase):
                    for event, p in self.notifier.events()))
         self.assertIn(joined['id'], [m['id'] for m in managed])
         self.assertEqual([], self.entitlements(self.joiner)['groups'])
-        # The VO is gone: its records are read from the whole trail.
-        trail = self.app.get('/v1/audit', headers=base.READER).json['audit']
+        # The VO is gone; system readers still read its trail, its
+        # manager no longer can.
+        trail = self.audit(self.vo['id'])
+        self.assertEqual({self.vo['id']}, {r['vo_id'] for r in trail})
         deleted = [(r['actor'], r['object_type'], r['object_id'])
-                   for r in trail
-                   if r['action'] == 'delete' and r['vo_id'] == self.vo['id']]
+                   for r in trail if r['action'] == 'delete']
+        self.app.get('/v1/audit', {'vo_id': self.vo['id']},
+                     headers=base.person(self.manager), status=404)
         for m in managed:
             self.assertIn((ADMIN['X-User-Id'], 'membership', m['id']),
                           deleted)
