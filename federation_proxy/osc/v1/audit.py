@@ -1,6 +1,8 @@
 """``openstack federation audit list``: who changed what, and when, in
 the VOs and registries (system readers; a VO's managers with ``--vo``)."""
 
+from osc_lib import exceptions
+
 from federation_proxy.osc.v1 import common
 from svc_common.osc import command
 
@@ -10,19 +12,30 @@ HEADINGS = ('ID', 'At', 'Actor', 'VO ID', 'Action', 'Object Type',
             'Object ID', 'Detail')
 
 
+def _vo_id(client, name_or_id):
+    """The ID of the VO ``name_or_id``; an ID of a VO that is gone is
+    passed on as it is (system readers still read its records)."""
+    if not name_or_id:
+        return None
+    try:
+        return common.find_vo(client, name_or_id)['id']
+    except exceptions.CommandError:
+        return name_or_id
+
+
 class ListAudit(common.Lister):
     """List audit records, oldest first."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('--vo', metavar='<vo>',
-                            help='Only the records of this VO (name or ID)')
+                            help='Only the records of this VO (name or ID; '
+                                 'the ID of a deleted VO)')
         command.add_pagination_options(parser, 'records')
         return parser
 
     def take_action(self, parsed_args):
-        vo_id = (common.find_vo(self.client, parsed_args.vo)['id']
-                 if parsed_args.vo else None)
+        vo_id = _vo_id(self.client, parsed_args.vo)
         items = self.client.list('/v1/audit', 'audit', {'vo_id': vo_id},
                                  parsed_args.limit, parsed_args.marker)
         return HEADINGS, command.list_rows(items, COLUMNS)

@@ -312,3 +312,10 @@ class TestUser(testtools.TestCase):
         self.assertEqual(['/v1/users/u/identities/a',
                           '/v1/users/u/identities/b'],
                          [c[1] for c in client.calls])
+
+    def test_id_of_a_deleted_vo_passed_on(self):
+        client = FakeClient({('GET', '/v1/vos/gone'): _not_found()})
+        client.list = mock.Mock(wraps=client.list)
+        run(audit.ListAudit, client, ['--vo', 'gone'])
+        client.list.assert_called_with('/v1/audit', 'audit',
+                                       {'vo_id': 'gone'}, None, None)
