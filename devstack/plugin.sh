@@ -161,7 +161,7 @@ function configure_arbiter_prog {
     else
         iniset $conf oslo_messaging_notifications driver noop
     fi
-    if [[ -n "$ARBITER_COORDINATION_URL" ]]; then
+    if _arbiter_has_engine $prog && [[ -n "$ARBITER_COORDINATION_URL" ]]; then
         iniset $conf coordination backend_url "$ARBITER_COORDINATION_URL"
     fi
     case $prog in
