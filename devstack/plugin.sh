@@ -289,7 +289,9 @@ function _arbiter_nova_notifications {
     local conf=$1
     local routing=$2
     local format=$ARBITER_NOVA_NOTIFICATION_FORMAT
-    if [[ "$(iniget $conf notifications notification_format)" == "both" ]]; then
+    # Keep the legacy notifications for whoever reads them (Ceilometer).
+    if [[ "$(iniget $conf notifications notification_format)" == "both" ]] || \
+            is_service_enabled ceilometer; then
         format=both
     fi
     iniset $conf notifications notification_format "$format"

@@ -383,6 +383,11 @@ class TestDevstackPlugin(testtools.TestCase):
         self.assertEqual('both', run.inisets(self.nova_conf)[
             'notifications', 'notification_format'])
 
+    def test_nova_both_formats_with_ceilometer(self):
+        run = self.run_plugin(NOVA + ',ceilometer')
+        self.assertEqual('both', run.inisets(self.nova_conf)[
+            'notifications', 'notification_format'])
+
     def test_nova_image_family_only(self):
         run = self.run_plugin(NOVA, disabled='arbiter-reaper')
         nova = run.inisets(self.nova_conf)
