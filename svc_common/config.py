@@ -13,6 +13,7 @@ import oslo_messaging.opts
 from oslo_policy import opts as policy_opts
 
 from svc_common.conf import api as api_conf
+from svc_common.conf import coordination as coordination_conf
 from svc_common.conf import paths as paths_conf
 
 PROJECT = 'arbiter'
@@ -22,6 +23,8 @@ def register_opts(conf, spec):
     """Register every option group a service reads on ``conf``."""
     paths_conf.register_opts(conf)
     api_conf.register_opts(conf, spec.default_port)
+    if spec.engine:
+        coordination_conf.register_opts(conf)
     db_options.set_defaults(
         conf, connection='sqlite:///$state_path/%s.sqlite' % spec.prog)
     for group, opts in (auth_token.list_opts() +
@@ -57,5 +60,9 @@ def build_conf(spec, args=None, default_config_files=None,
 
 def common_list_opts(spec):
     """The option groups of :func:`register_opts` that svc_common owns,
-    for a service's ``list_opts()`` (the config generator)."""
-    return paths_conf.list_opts() + api_conf.list_opts(spec.default_port)
+    for a service's ``list_opts()`` (the config generator); a service
+    with an engine gets ``[coordination]`` (its engines' leader
+    election)."""
+    engine = coordination_conf.list_opts() if spec.engine else []
+    return (paths_conf.list_opts() + api_conf.list_opts(spec.default_port)
+            + engine)

@@ -1,6 +1,5 @@
 """Config options of reaper_svc, one module per option group."""
 
-from svc_common.conf import coordination
 from svc_common import config
 
 from reaper_svc.conf import clouds
@@ -13,10 +12,8 @@ def register_opts(conf):
     preemption.register_opts(conf)
     clouds.register_opts(conf)
     trustee.register_opts(conf)
-    coordination.register_opts(conf)
 
 
 def list_opts():
     return (config.common_list_opts(service.SPEC) + preemption.list_opts()
-            + clouds.list_opts() + trustee.list_opts()
-            + coordination.list_opts())
+            + clouds.list_opts() + trustee.list_opts())
