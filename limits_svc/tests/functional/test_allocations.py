@@ -240,14 +240,19 @@ class TestAllocations(base.LimitsApiTestCase):
         self.assertEqual([], rest['links'])
 
 
-class TestAllocationsOnPostgreSQL(TestAllocations):
-    """The same on PostgreSQL, whose write path is statements of its own
-    (allocation rows and counters written by one statement)."""
+class _OnPostgreSQL(object):
+    """The same tests on PostgreSQL, whose statements are partly its own
+    (allocation rows and counters written by one statement, arrays for
+    lists of names)."""
 
     def setUp(self):
         url = self.useFixture(postgresql.Database()).url
         self.OVERRIDES = {('database', 'connection'): url}
         super().setUp()
+
+
+class TestAllocationsOnPostgreSQL(_OnPostgreSQL, TestAllocations):
+    pass
 
 
 class TestEnforce(base.LimitsApiTestCase):
@@ -330,6 +335,14 @@ class TestReconcile(base.LimitsApiTestCase):
         self.assertEqual(0, usage['mid']['subtree_usage'])
         self.allocate('vm-2', 'leaf', cores=8)
         self.assertEqual(8, self.report()['root']['subtree_usage'])
+
+
+class TestEnforceOnPostgreSQL(_OnPostgreSQL, TestEnforce):
+    pass
+
+
+class TestReconcileOnPostgreSQL(_OnPostgreSQL, TestReconcile):
+    pass
 
 
 class TestLimits(base.LimitsApiTestCase):
