@@ -189,6 +189,10 @@ class _SentTogether(object):
         for n, statement in enumerate(self.statements):
             prefix = 's%d_' % n
             compiled = statement.compile(dialect=dialect)
+            if any(bind.expanding for bind in compiled.binds.values()):
+                # Rendered per execution by SQLAlchemy, not here.
+                raise ValueError('A statement sent together with others '
+                                 'takes lists as arrays, not IN lists.')
             texts.append(_PYFORMAT_BIND.sub(
                 lambda m: '%%(%s%s)s' % (prefix, m.group(1)),
                 compiled.string))
