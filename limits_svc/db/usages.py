@@ -116,7 +116,12 @@ def _upsert_statement(insert):
     """Add to the counters of the given rows, creating the missing ones,
     and return the counters as they are now: one statement that creates,
     locks (in the order of the rows given) and writes."""
-    stmt = insert(_USAGE)
+    return _adding_on_conflict(insert(_USAGE))
+
+
+def _adding_on_conflict(stmt):
+    """``stmt`` (an INSERT into the counters) adding to a counter that
+    exists instead, and returning the counters as they are now."""
     stmt = stmt.on_conflict_do_update(
         index_elements=[_USAGE.c.project_id, _USAGE.c.resource_name],
         set_={'own_used': _USAGE.c.own_used + stmt.excluded.own_used,
@@ -154,13 +159,7 @@ def _upsert_from_arrays_statement():
          'adjustment'],
         sa.select(changes.c.u_project, changes.c.u_name, changes.c.u_own,
                   changes.c.u_sub, sa.literal_column('0')))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[_USAGE.c.project_id, _USAGE.c.resource_name],
-        set_={'own_used': _USAGE.c.own_used + stmt.excluded.own_used,
-              'subtree_used': (_USAGE.c.subtree_used +
-                               stmt.excluded.subtree_used)})
-    return stmt.returning(_USAGE.c.project_id, _USAGE.c.resource_name,
-                          _USAGE.c.own_used, _USAGE.c.subtree_used)
+    return _adding_on_conflict(stmt)
 
 
 #: The upsert of :func:`add_usage` on PostgreSQL; a caller may attach
