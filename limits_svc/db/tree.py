@@ -252,7 +252,11 @@ class LockedRead(object):
                                        statements['postgresql'])
 
     def rows(self, conn, consumer_id, params):
-        if conn.dialect.name == 'postgresql':
+        # Several statements in one string is psycopg2's simple query;
+        # another driver (psycopg 3 refuses it with parameters) takes the
+        # two round trips.
+        if (conn.dialect.name == 'postgresql' and
+                conn.dialect.driver == 'psycopg2'):
             return self._together.execute(
                 conn, {'consumer_id': consumer_id}, params)
         lock_for_ledger(conn, consumer_id)

@@ -43,14 +43,17 @@ PostgreSQL connections
 oslo.db makes the pool ping every connection it hands out (``SELECT 1``,
 one round trip before each transaction, which on a loaded host means one
 more wait for the server to be scheduled).  On PostgreSQL a
-:class:`PostgreSQLPoolPlugin` turns the ping off and makes the pool look
-at the idle connection's socket instead, without a round trip: nothing
-may arrive on an idle connection, so a socket with something to read (the
-server's "terminating connection" message, or the end of the stream when
-it restarted, crashed, or closed an idle session) is a dead connection,
-and the pool replaces it before anyone uses it.  What neither catches
-(a host gone without closing its connections) fails the first statement
-either way, with the ping only after a network timeout.
+:class:`PostgreSQLPoolPlugin` keeps the ping only for a connection that
+sat idle in the pool for more than :data:`PING_AFTER_IDLE_SECONDS`, and
+for one in steady use looks at its socket instead, without a round trip:
+nothing may arrive on an idle connection, so a socket with something to
+read (the server's "terminating connection" message, or the end of the
+stream when it restarted, crashed, or closed an idle session) is a dead
+connection, and the pool replaces it before anyone uses it.  The ping of
+connections idle for longer catches what the socket cannot show: an
+address that moved to another host (a failover), which answers the first
+packet with a reset.  A busy API hands its connections out again within
+milliseconds and pays no round trip.
 
 Each of these is checked when the :class:`Database` is built
 (:func:`check_sqlite_engines`): if one is not in effect, say because a
@@ -65,6 +68,7 @@ import os
 import re
 import select
 import sqlite3
+import time
 
 from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy
@@ -148,21 +152,60 @@ def connection_closed_by_server(dbapi_connection):
     return bool(poller.poll(0))
 
 
-def _check_idle_connection(dbapi_connection, record, proxy):
-    if connection_closed_by_server(dbapi_connection):
-        # The pool's documented answer: drop this one, hand out another.
-        raise sqlalchemy.exc.DisconnectionError(
-            'The database server closed this pooled connection.')
+#: A pooled PostgreSQL connection idle for longer than this is pinged
+#: (``SELECT 1``) before it is handed out; one used more recently is only
+#: checked by :func:`connection_closed_by_server`.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+# Where a pooled connection's record keeps when it was returned.
+_RETURNED_AT = 'arbiter_returned_at'
+
+
+class IdleConnectionCheck(object):
+    """The pool's ``checkin`` and ``checkout`` listeners of
+    :class:`PostgreSQLPoolPlugin`.
+
+    :param dialect: the engine's dialect, whose ``do_ping`` pings.
+    :param clock: seconds, monotonic (tests give their own).
+    """
+
+    def __init__(self, dialect, clock=time.monotonic):
+        self.dialect = dialect
+        self.clock = clock
+
+    def checkin(self, dbapi_connection, record):
+        if record is not None:
+            record.info[_RETURNED_AT] = self.clock()
+
+    def checkout(self, dbapi_connection, record, proxy):
+        if connection_closed_by_server(dbapi_connection):
+            # The pool's documented answer: drop this one, hand out
+            # another.
+            raise sqlalchemy.exc.DisconnectionError(
+                'The database server closed this pooled connection.')
+        returned = record.info.get(_RETURNED_AT)
+        if returned is not None and (self.clock() - returned <=
+                                     PING_AFTER_IDLE_SECONDS):
+            return
+        try:
+            alive = self.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise sqlalchemy.exc.DisconnectionError(
+                'A pooled connection idle for a while does not answer: '
+                '%s' % exc) from exc
+        if alive is False:
+            raise sqlalchemy.exc.DisconnectionError(
+                'A pooled connection idle for a while does not answer.')
 
 
 class PostgreSQLPoolPlugin(sqlalchemy.engine.CreateEnginePlugin):
-    """Pooled PostgreSQL connections checked without a round trip.
+    """Pooled PostgreSQL connections checked without a round trip while
+    they are in steady use.
 
     Named in a URL as ``?plugin=arbiter_postgresql``.  It turns off the
-    ping that oslo.db asks the pool for (``pool_pre_ping``) and checks
-    each connection the pool hands out with
-    :func:`connection_closed_by_server` instead (see the module
-    docstring).
+    ping that oslo.db asks the pool for on every checkout
+    (``pool_pre_ping``) and checks each connection the pool hands out
+    with :class:`IdleConnectionCheck` instead (see the module docstring).
     """
 
     def __init__(self, url, kwargs):
@@ -174,7 +217,11 @@ class PostgreSQLPoolPlugin(sqlalchemy.engine.CreateEnginePlugin):
         return url
 
     def engine_created(self, engine):
-        sqlalchemy.event.listen(engine, 'checkout', _check_idle_connection)
+        check = IdleConnectionCheck(engine.dialect)
+        # A new connection counts as just returned: it was just opened.
+        sqlalchemy.event.listen(engine, 'connect', check.checkin)
+        sqlalchemy.event.listen(engine, 'checkin', check.checkin)
+        sqlalchemy.event.listen(engine, 'checkout', check.checkout)
 
 
 sqlalchemy.dialects.plugins.register(POSTGRESQL_PLUGIN, __name__,

@@ -18,6 +18,25 @@ class _Connection(object):
         return self.sock.fileno()
 
 
+class _Record(object):
+    def __init__(self):
+        self.info = {}
+
+
+class _Dialect(object):
+    """Counts pings; answers as told."""
+
+    def __init__(self, answer=True):
+        self.answer = answer
+        self.pings = 0
+
+    def do_ping(self, dbapi_connection):
+        self.pings += 1
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
 class TestIdleConnectionCheck(testtools.TestCase):
 
     def setUp(self):
@@ -26,25 +45,51 @@ class TestIdleConnectionCheck(testtools.TestCase):
         self.addCleanup(self.ours.close)
         self.addCleanup(self.server.close)
         self.conn = _Connection(self.ours)
+        self.now = 100.0
+        self.dialect = _Dialect()
+        self.check = database.IdleConnectionCheck(self.dialect,
+                                                  clock=lambda: self.now)
+        self.record = _Record()
 
-    def test_a_quiet_connection_is_handed_out(self):
+    def _check_out(self):
+        self.check.checkout(self.conn, self.record, None)
+
+    def test_a_quiet_connection_in_steady_use_is_handed_out_unpinged(self):
         self.assertFalse(database.connection_closed_by_server(self.conn))
-        database._check_idle_connection(self.conn, None, None)
+        self.check.checkin(self.conn, self.record)
+        self.now += database.PING_AFTER_IDLE_SECONDS / 2
+        self._check_out()
+        self.assertEqual(0, self.dialect.pings)
+
+    def test_a_connection_idle_for_a_while_is_pinged(self):
+        self.check.checkin(self.conn, self.record)
+        self.now += database.PING_AFTER_IDLE_SECONDS + 0.1
+        self._check_out()
+        self.assertEqual(1, self.dialect.pings)
+
+    def test_an_idle_connection_that_does_not_answer_is_replaced(self):
+        """An address that moved to another host (a failover) resets the
+        first packet: the ping fails, and the pool opens another
+        connection instead of the request failing."""
+        self.dialect.answer = OSError('connection reset by peer')
+        self.check.checkin(self.conn, self.record)
+        self.now += database.PING_AFTER_IDLE_SECONDS + 0.1
+        self.assertRaises(sqlalchemy.exc.DisconnectionError, self._check_out)
+        self.dialect.answer = False
+        self.assertRaises(sqlalchemy.exc.DisconnectionError, self._check_out)
 
     def test_a_server_message_on_an_idle_connection_means_it_is_gone(self):
         # What PostgreSQL sends before it closes: an ErrorResponse.
         self.server.sendall(b'E\x00\x00\x00\x05\x00')
         self.assertTrue(database.connection_closed_by_server(self.conn))
-        self.assertRaises(sqlalchemy.exc.DisconnectionError,
-                          database._check_idle_connection, self.conn, None,
-                          None)
+        self.check.checkin(self.conn, self.record)
+        self.assertRaises(sqlalchemy.exc.DisconnectionError, self._check_out)
 
     def test_a_connection_closed_by_the_server_is_replaced(self):
         self.server.close()
         self.assertTrue(database.connection_closed_by_server(self.conn))
-        self.assertRaises(sqlalchemy.exc.DisconnectionError,
-                          database._check_idle_connection, self.conn, None,
-                          None)
+        self.check.checkin(self.conn, self.record)
+        self.assertRaises(sqlalchemy.exc.DisconnectionError, self._check_out)
 
     def test_the_plugin_turns_the_ping_off(self):
         kwargs = {'pool_pre_ping': True}
