@@ -4,8 +4,10 @@ that goes with each state change.
 The database layer returns :class:`Event` values for what it changed; the
 caller (an API handler or the engine) calls :func:`publish` once the
 transaction has committed, so that nothing is announced that did not
-happen (the engine's listener hands them to an :class:`Announcer`, which
-does it from a thread of its own).  Event types:
+happen.  The engine hands all of its events (the listener's and those of
+its periodic tasks: the schedule and the usage reconciliation) to its one
+:class:`Announcer`, which does it from a thread of its own in the order
+they were submitted.  Event types:
 
 * ``image_family.transition``: an image changed state (asked, scheduled,
   retention, or deletion once unused);
@@ -58,6 +60,12 @@ class Announcer(object):
     events were submitted, so that the engine's listener goes on with its
     next batch instead of waiting for RabbitMQ to confirm each
     announcement (and for the Glance driver's requests).
+
+    The engine has one, shared by its listener and its periodic tasks,
+    so that, for instance, a scheduled transition submitted after a join
+    is never announced (or applied in Glance) before it.  The order is
+    that of the :meth:`submit` calls; each caller submits after its own
+    commit.
 
     Announcements stay what they were: made after the commit, best
     effort (a failure is logged).  :meth:`stop` returns once everything

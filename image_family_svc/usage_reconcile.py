@@ -8,9 +8,11 @@ where Cinder is available (``[cinder] enabled``: ``auto``, the default,
 when the catalog has a ``block-storage``/``volumev3`` endpoint; ``true``;
 ``false``), and make the service's record say the same
 (:func:`image_family_svc.db.reconcile.set_servers`).  Corrections are
-logged; a ``pending_delete`` image found unused is deleted (and the
-Glance driver told).  One image at a time, so that the engine can stop
-between two.
+logged; a ``pending_delete`` image found unused is deleted, and the
+deletion submitted to the engine's
+:class:`image_family_svc.notifications.Announcer` (which announces it and
+tells the Glance driver, after what the listener submitted before).  One
+image at a time, so that the engine can stop between two.
 """
 
 import logging
@@ -21,7 +23,6 @@ from keystoneauth1 import loading as ks_loading
 from image_family_svc.clients import compute
 from image_family_svc.db import families as families_db
 from image_family_svc.db import reconcile as reconcile_db
-from image_family_svc import notifications
 from svc_common.clients import rest
 from svc_common import context
 
@@ -56,15 +57,18 @@ class Reconciler(object):
         ``[nova]``
     :param cinder: one of Cinder's v3 API; by default from ``[cinder]``
         (used as ``[cinder] enabled`` says)
+    :param announcer: the engine's
+        :class:`image_family_svc.notifications.Announcer`, to
+        which each image's events are submitted; without one they are not
+        announced
     :param stopping: a callable, true when the engine stops
     """
 
-    def __init__(self, conf, db, notifier=None, driver=None, nova=None,
-                 cinder=None, stopping=None):
+    def __init__(self, conf, db, announcer=None, nova=None, cinder=None,
+                 stopping=None):
         self.conf = conf
         self.db = db
-        self.notifier = notifier
-        self.driver = driver
+        self.announcer = announcer
         self._nova = nova
         self._cinder = cinder
         self._stopping = stopping or (lambda: False)
@@ -116,8 +120,8 @@ class Reconciler(object):
             before, after, events = reconcile_db.set_servers(
                 self.db, self.ctx, image_id, servers,
                 min(started, listed_at) if volume_backed else started)
-            notifications.publish(self.notifier, self.ctx, events,
-                                  self.driver)
+            if self.announcer is not None:
+                self.announcer.submit(self.ctx, events)
             if before is not None and before != after:
                 LOG.warning('Image %s: %d server(s) counted, Nova (and '
                             'Cinder) list %d; corrected.', image_id, before,

@@ -16,8 +16,12 @@ On :mod:`svc_common.engine.runner`, so several hosts can run it:
   (:mod:`image_family_svc.usage_reconcile`).
 
 Every change is announced on the bus (``image_family.*``) and handed to
-the Glance driver; the listener's changes from a thread of their own
-(:class:`image_family_svc.notifications.Announcer`), in order.
+the Glance driver by the engine's one
+:class:`image_family_svc.notifications.Announcer`, from a thread of its
+own: the listener's changes and the leader's periodic ones alike, in the
+order they were submitted (each after its commit), so that a scheduled
+transition or a deletion does not overtake a join or transition of the
+same image that the listener submitted before and that is still queued.
 """
 
 import functools
@@ -45,16 +49,22 @@ PURGE_TASK = 'purge-processed-messages'
 RECONCILE_TASK = 'reconcile-image-usage'
 
 
-def apply_schedule(db, notifier=None, driver=None, now=None):
+def apply_schedule(db, announcer=None, now=None):
     """One sweep: due transitions, retention, unused pending_delete
-    images.  Returns the events."""
+    images.  Returns the events.
+
+    The events are submitted to ``announcer`` (the engine's
+    :class:`notifications.Announcer`, behind what the listener submitted
+    before); without one they are not announced.
+    """
     ctx = context.admin_context()
     ctx.user_id = 'image-family-engine'
     events = members_db.apply_due(db, ctx, now)
     events += members_db.sweep(db, ctx)
     if events:
         LOG.info('Applied %d image state change(s)', len(events))
-    notifications.publish(notifier, ctx, events, driver)
+    if announcer is not None:
+        announcer.submit(ctx, events)
     return events
 
 
@@ -110,8 +120,10 @@ def build_runner(conf, db, member_id=None, notifier=None):
         notifier = bus.get_notifier(conf, bus.publisher_id(service.SPEC),
                                     driver=None)
     driver = glance.load_driver(conf)
-    # Started before the listener, stopped after it (it announces what
-    # the listener's last batches changed).
+    # One for everything the engine announces, so that the listener's
+    # and the periodic tasks' announcements keep the order in which they
+    # were submitted.  Started before the listener and the tasks, stopped
+    # after them (it announces what their last runs changed).
     announcer = notifications.Announcer(notifier, driver)
     runner.add_worker(announcer)
     endpoints = [listeners.GlanceEndpoint(conf, db, notifier, driver,
@@ -121,15 +133,14 @@ def build_runner(conf, db, member_id=None, notifier=None):
     runner.add_worker(BatchListener(conf, listeners.targets(conf),
                                     endpoints, listeners.POOL))
     runner.add_periodic(SCHEDULE_TASK, conf.image_family.schedule_interval,
-                        functools.partial(apply_schedule, db, notifier,
-                                          driver),
+                        functools.partial(apply_schedule, db, announcer),
                         run_on_election=True)
     runner.add_periodic(PURGE_TASK, 3600,
                         functools.partial(purge_messages, conf, db))
     interval = conf.image_family.usage_reconcile_interval
     if interval:
         reconciler = usage_reconcile.Reconciler(
-            conf, db, notifier, driver,
+            conf, db, announcer=announcer,
             stopping=lambda: runner.stopping)
         runner.add_periodic(RECONCILE_TASK, interval, reconciler.run)
     return runner
