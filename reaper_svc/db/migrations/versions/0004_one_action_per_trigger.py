@@ -30,18 +30,21 @@ def _keep_duplicates_apart(conn):
     (by creation, then id) a trigger id of its own."""
     actions = sa.table('actions', sa.column('id'), sa.column('trigger'),
                        sa.column('trigger_id'), sa.column('created_at'))
-    rows = conn.execute(
-        sa.select(actions.c.id, actions.c.trigger, actions.c.trigger_id)
+    groups = conn.execute(
+        sa.select(actions.c.trigger, actions.c.trigger_id)
         .where(actions.c.trigger_id.isnot(None))
-        .order_by(actions.c.trigger, actions.c.trigger_id,
-                  actions.c.created_at, actions.c.id)).all()
-    seen = set()
-    for action_id, trigger, trigger_id in rows:
-        if (trigger, trigger_id) in seen:
+        .group_by(actions.c.trigger, actions.c.trigger_id)
+        .having(sa.func.count() > 1)).all()
+    for trigger, trigger_id in groups:
+        later = conn.execute(
+            sa.select(actions.c.id)
+            .where(actions.c.trigger == trigger,
+                   actions.c.trigger_id == trigger_id)
+            .order_by(actions.c.created_at, actions.c.id)).scalars().all()
+        for action_id in later[1:]:
             conn.execute(actions.update().where(actions.c.id == action_id)
                          .values(trigger_id='%s#%s' % (trigger_id,
                                                        action_id)))
-        seen.add((trigger, trigger_id))
 
 
 def upgrade():
