@@ -23,7 +23,17 @@ a session here with ``next`` set to itself.
 
 The three paths are public (``ServiceSpec.public_paths``): the person
 has no Keystone token; what authenticates the callback is the
-single-use state and the IdP's signed ID token.  The IdP is named by a
+single-use state, the IdP's signed ID token, and the
+:data:`federation_proxy.login.LOGIN_COOKIE` cookie that ``GET
+/v1/login`` gave the browser (an HMAC of the state, HttpOnly,
+SameSite=Lax, sent only to the callback, for
+:data:`LOGIN_REQUEST_SECONDS`): a callback without it, or with the
+cookie of another login, is refused (400 ``federation.login_not_bound``)
+before the state is read, so that nobody can make someone else's
+browser finish a login they started (login CSRF, or linking the
+victim's identity to the attacker's person with ``link=true``).  A
+browser has one login under way at a time: starting another one makes
+the earlier one's callback refused.  The IdP is named by a
 query parameter rather than in the path because public paths are exact
 paths.
 """
@@ -117,6 +127,27 @@ def _jwks_loader(uri):
     return load
 
 
+def _login_cookie_attributes():
+    return dict(path=login.CALLBACK_PATH, httponly=True, samesite='Lax',
+                secure=settings.issuer().startswith('https:'))
+
+
+def _set_login_cookie(state):
+    """Bind the login of ``state`` to this browser
+    (:func:`federation_proxy.login.login_binding`): a cookie sent only
+    to the callback, for as long as the login may take."""
+    pecan.response.set_cookie(
+        login.LOGIN_COOKIE,
+        login.login_binding(settings.conf().secret_key, state),
+        max_age=LOGIN_REQUEST_SECONDS, **_login_cookie_attributes())
+
+
+def _clear_login_cookie():
+    # An empty value with Max-Age=0: the browser drops it.
+    pecan.response.set_cookie(login.LOGIN_COOKIE, None,
+                              **_login_cookie_attributes())
+
+
 def _refused(detail, code='login_refused'):
     return errors.BadRequest(detail, code=code)
 
@@ -139,8 +170,19 @@ class CallbackController(object):
         params = pecan.request.GET
         db, ctx = pecan.request.db, pecan.request.context
         state = params.get('state')
-        pending = (logins.finish(db, ctx, state, settings.now())
-                   if state else None)
+        if not state:
+            raise _refused('Unknown, used or expired login state.',
+                           code='invalid_state')
+        # Checked before the state is read, so a refused callback
+        # neither uses the login up nor writes anything.
+        if not login.login_bound(settings.conf().secret_key, state,
+                                 pecan.request.cookies.get(
+                                     login.LOGIN_COOKIE)):
+            raise _refused('This login was not started in this browser '
+                           '(or another login was started since); start '
+                           'it again.', code='login_not_bound')
+        _clear_login_cookie()
+        pending = logins.finish(db, ctx, state, settings.now())
         if pending is None:
             raise _refused('Unknown, used or expired login state.',
                            code='invalid_state')
@@ -332,6 +374,7 @@ class LoginController(object):
                      nonce, verifier, link_user_id, now,
                      now + datetime.timedelta(seconds=LOGIN_REQUEST_SECONDS),
                      next_url=next_url)
+        _set_login_cookie(state)
         return _redirect(login.authorization_url(
             endpoints['authorization_endpoint'], row.client_id,
             redirect_uri(), login.scopes(row.scopes), state, nonce,

@@ -35,6 +35,9 @@ ID_TOKEN_ALGORITHMS = ('RS256', 'RS384', 'RS512', 'PS256', 'PS384',
 SESSION_ALGORITHM = 'HS256'
 SESSION_COOKIE = 'federation_session'
 SESSION_TYPE = 'federation-session'
+#: The cookie that binds a login under way to the browser that started
+#: it (:func:`login_binding`); sent only to :data:`CALLBACK_PATH`.
+LOGIN_COOKIE = 'federation_login'
 
 #: Where the login endpoints answer; public paths (no Keystone token):
 #: the state and the IdP's ID token authenticate a login.
@@ -208,6 +211,42 @@ def person_claims(claims, mapping):
     its claim mapping (``{ours: theirs}``); string values only."""
     found = mapped_claims(claims, mapping)
     return {k: found[k] for k in ('name', 'email') if k in found}
+
+
+# -- binding a login to the browser that started it -------------------------
+
+def _binding_key(secret_key):
+    return hashlib.sha256(
+        b'federation-proxy login binding\0' +
+        secret_key.encode('utf-8')).digest()
+
+
+def login_binding(secret_key, state):
+    """The value of :data:`LOGIN_COOKIE` for the login of ``state``: an
+    HMAC-SHA256 of ``state`` keyed with a key derived from ``[federation]
+    secret_key``.
+
+    ``state`` alone says which login a callback finishes, but anyone who
+    started that login (an attacker, with their own IdP account) holds
+    it and can make another browser finish it.  The callback also wants
+    this cookie, which only the browser that started the login was
+    given, so a login is finished in the browser that began it.
+    """
+    if not secret_key:
+        raise Refused('Logins cannot be bound: [federation] secret_key '
+                      'is not set.')
+    return hmac.new(_binding_key(secret_key), state.encode('utf-8'),
+                    hashlib.sha256).hexdigest()
+
+
+def login_bound(secret_key, state, cookie):
+    """Whether ``cookie`` (the :data:`LOGIN_COOKIE` the callback got, or
+    None) is the binding of the login of ``state`` to this browser."""
+    if not (secret_key and isinstance(state, str) and state and
+            isinstance(cookie, str) and cookie):
+        return False
+    return hmac.compare_digest(login_binding(secret_key, state).encode(),
+                               cookie.encode('utf-8'))
 
 
 # -- the proxy session -------------------------------------------------------

@@ -12,6 +12,7 @@ import urllib.parse
 
 import requests
 
+from federation_proxy import login
 from federation_proxy.tests.functional import base
 from federation_proxy.tests.functional import oidc_setup
 from svc_common.tests.fixtures import oidc_provider
@@ -60,6 +61,13 @@ class LoginTest(base.FederationTestCase):
         split = urllib.parse.urlsplit(url)
         return self.app.get(split.path + '?' + split.query, status=status,
                             expect_errors=status >= 400)
+
+    def _bind(self, value):
+        """Give the browser a login cookie, as ``GET /v1/login`` does."""
+        self.app.set_cookie(login.LOGIN_COOKIE, value)
+
+    def _people(self):
+        return self.app.get('/v1/users', headers=base.ADMIN).json['users']
 
     def _login(self, account='alice', link=False):
         url = self._at_idp(self._start(link).headers['Location'], account)
@@ -119,16 +127,28 @@ class LoginTest(base.FederationTestCase):
         split = urllib.parse.urlsplit(url)
         query = dict(urllib.parse.parse_qsl(split.query))
         query['state'] = 'forged-' + query['state']
-        resp = self._callback(CALLBACK + '?' + urllib.parse.urlencode(
-            query), status=400)
+        forged = CALLBACK + '?' + urllib.parse.urlencode(query)
+        # The browser's login cookie is not the forged state's.
+        resp = self._callback(forged, status=400)
+        self.assertEqual('federation.login_not_bound',
+                         resp.json['errors'][0]['code'])
+        # Even bound to it (only the proxy's key can), an unknown state
+        # is refused.
+        self._bind(login.login_binding(
+            self.OVERRIDES[('federation', 'secret_key')], query['state']))
+        resp = self._callback(forged, status=400)
         self.assertEqual('federation.invalid_state',
                          resp.json['errors'][0]['code'])
         self.assertNotIn('federation_session', self.app.cookies)
 
     def test_replayed_state_refused(self):
-        url = self._at_idp(self._start().headers['Location'])
+        start = self._start()
+        binding = self.app.cookies[login.LOGIN_COOKIE]
+        url = self._at_idp(start.headers['Location'])
         self._callback(url)
         self.app.cookiejar.clear()
+        # Even with the login's cookie again, its state is used up.
+        self._bind(binding)
         resp = self._callback(url, status=400)
         self.assertEqual('federation.invalid_state',
                          resp.json['errors'][0]['code'])
@@ -209,12 +229,72 @@ class LoginTest(base.FederationTestCase):
         self.assertIn('access_token', token)
 
     def test_session_cookie_is_http_only_and_same_site(self):
-        cookie = self._login().headers['Set-Cookie']
-        attributes = [a.strip().lower() for a in cookie.split(';')]
+        attributes = _cookie(self._login(), login.SESSION_COOKIE)
         self.assertIn('httponly', attributes)
         self.assertIn('samesite=lax', attributes)
         # An http issuer (tests): not Secure; an https one makes it so.
         self.assertNotIn('secure', attributes)
+
+    def test_login_cookie_is_for_the_callback_only(self):
+        attributes = _cookie(self._start(), login.LOGIN_COOKIE)
+        self.assertIn('httponly', attributes)
+        self.assertIn('samesite=lax', attributes)
+        self.assertIn('path=/v1/login/callback', attributes)
+        self.assertIn('max-age=600', attributes)
+        self.assertNotIn('secure', attributes)
+        # The callback that used it clears it.
+        cleared = _cookie(self._login(), login.LOGIN_COOKIE)
+        self.assertIn('max-age=0', cleared)
+        self.assertNotIn(login.LOGIN_COOKIE, self.app.cookies)
+
+    def test_callback_without_the_login_cookie_refused(self):
+        # An attacker starts a login with their own IdP account and
+        # makes someone else's browser (no login cookie) open the
+        # callback URL: refused, nobody is logged in, nothing written.
+        start = self._start()
+        binding = self.app.cookies[login.LOGIN_COOKIE]
+        url = self._at_idp(start.headers['Location'])
+        self.app.cookiejar.clear()
+        resp = self._callback(url, status=400)
+        self.assertEqual('federation.login_not_bound',
+                         resp.json['errors'][0]['code'])
+        self.assertNotIn(login.SESSION_COOKIE, self.app.cookies)
+        self.assertEqual([], self._people())
+        # The state was not used up: the browser that started the login
+        # can still finish it.
+        self._bind(binding)
+        self.assertTrue(self._callback(url).json['created'])
+
+    def test_callback_with_another_logins_cookie_refused(self):
+        # The attacker's callback URL opened in a browser that has a
+        # login of its own under way (the victim's cookie).
+        url = self._at_idp(self._start().headers['Location'])
+        attacker = self.app.cookies[login.LOGIN_COOKIE]
+        self._start()
+        self.assertNotEqual(attacker, self.app.cookies[login.LOGIN_COOKIE])
+        resp = self._callback(url, status=400)
+        self.assertEqual('federation.login_not_bound',
+                         resp.json['errors'][0]['code'])
+        self.assertNotIn(login.SESSION_COOKIE, self.app.cookies)
+        self.assertEqual([], self._people())
+
+    def test_link_started_by_someone_else_links_nothing(self):
+        # Mallory (account alice here) starts linking from her session
+        # and sends the IdP URL to Bob, who logs in at the IdP in his
+        # own browser: his identity must not join Mallory's person.
+        mallory = self._login().json['user_id']
+        location = self._start(link=True).headers['Location']
+        self.app.cookiejar.clear()
+        url = self._at_idp(location, 'bob')
+        resp = self._callback(url, status=400)
+        self.assertEqual('federation.login_not_bound',
+                         resp.json['errors'][0]['code'])
+        identities = self.app.get('/v1/users/%s/identities' % mallory,
+                                  headers=base.ADMIN).json['identities']
+        self.assertEqual(['alice'], [i['subject'] for i in identities])
+        self.assertEqual([mallory], [p['id'] for p in self._people()])
+        # Bob logging in himself is a new person.
+        self.assertNotEqual(mallory, self._login('bob').json['user_id'])
 
     def test_session_works_at_the_api_without_identity_headers(self):
         alice = self._login().json['user_id']
@@ -250,9 +330,9 @@ class HttpsIssuerLoginTest(base.FederationTestCase):
         start = self.app.get('/v1/login', status=302)
         url = oidc_provider.browse(requests.Session(), start.location,
                                    callback, 'alice')
-        cookie = self.app.get(_path(url), extra_environ={
-            'wsgi.url_scheme': 'https'}).headers['Set-Cookie']
-        attributes = [a.strip().lower() for a in cookie.split(';')]
+        self.assertIn('secure', _cookie(start, login.LOGIN_COOKIE))
+        attributes = _cookie(self.app.get(_path(url), extra_environ={
+            'wsgi.url_scheme': 'https'}), login.SESSION_COOKIE)
         self.assertIn('secure', attributes)
         self.assertIn('httponly', attributes)
 
@@ -260,3 +340,12 @@ class HttpsIssuerLoginTest(base.FederationTestCase):
 def _path(url):
     split = urllib.parse.urlsplit(url)
     return split.path + ('?' + split.query if split.query else '')
+
+
+def _cookie(resp, name):
+    """The attributes (lower case) of the cookie ``name`` that ``resp``
+    sets."""
+    for header in resp.headers.getall('Set-Cookie'):
+        if header.startswith(name + '='):
+            return [a.strip().lower() for a in header.split(';')]
+    raise AssertionError('%s not set' % name)

@@ -241,6 +241,43 @@ class SessionTest(testtools.TestCase):
                           'u1', NOW, 60)
 
 
+class LoginBindingTest(testtools.TestCase):
+    """The cookie that binds a login to the browser that started it."""
+
+    def test_the_binding_of_the_state_is_accepted(self):
+        cookie = login.login_binding('key', 'state-a')
+        self.assertTrue(login.login_bound('key', 'state-a', cookie))
+        # Same inputs, same value: nothing is kept server-side for it.
+        self.assertEqual(cookie, login.login_binding('key', 'state-a'))
+
+    def test_another_logins_binding_refused(self):
+        other = login.login_binding('key', 'state-b')
+        self.assertFalse(login.login_bound('key', 'state-a', other))
+
+    def test_binding_under_another_key_refused(self):
+        # Someone without the proxy's secret key cannot make a binding.
+        forged = login.login_binding('not the key', 'state-a')
+        self.assertFalse(login.login_bound('key', 'state-a', forged))
+
+    def test_missing_or_odd_cookie_refused(self):
+        cookie = login.login_binding('key', 'state-a')
+        for value in (None, '', 'state-a', cookie[:-1], cookie + '0',
+                      cookie.upper(), '\u00e9' * 64):
+            self.assertFalse(login.login_bound('key', 'state-a', value),
+                             value)
+
+    def test_no_secret_key_no_binding(self):
+        self.assertRaises(login.Refused, login.login_binding, '', 's')
+        cookie = login.login_binding('key', 'state-a')
+        self.assertFalse(login.login_bound('', 'state-a', cookie))
+        self.assertFalse(login.login_bound(None, 'state-a', cookie))
+
+    def test_binding_is_a_hex_digest_not_the_state(self):
+        cookie = login.login_binding('key', 'state-a')
+        self.assertNotIn('state-a', cookie)
+        self.assertEqual(64, len(cookie))
+
+
 class PersonClaimsTest(testtools.TestCase):
 
     def test_mapping(self):
