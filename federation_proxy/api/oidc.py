@@ -635,7 +635,10 @@ def _client_credentials(client, form):
     if client.secret_hash is None:
         raise protocol.OAuthError('unauthorized_client', 'A public client '
                                   'cannot use client_credentials.')
-    default = [s for s in client.scopes if s != 'openid']
+    # No person is behind this grant: neither an ID token (openid) nor
+    # the management scope, which makes a token a person at /v1.
+    default = [s for s in client.scopes
+               if s not in ('openid', login_flow.MANAGEMENT_SCOPE)]
     allowed = default
     scope = protocol.granted_scope(form.get('scope'), allowed, default)
     return _issue(client, None, scope)

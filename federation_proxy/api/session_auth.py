@@ -14,7 +14,9 @@ ways, tried only on a request without ``X-Auth-Token``:
 * ``Authorization: Bearer <access token>`` of the proxy's own OIDC
   provider, for command-line tools and scripts: a valid, unexpired,
   unrevoked token of a person the proxy knows, whose scope includes
-  :data:`~federation_proxy.login.MANAGEMENT_SCOPE`.  A relying party
+  :data:`~federation_proxy.login.MANAGEMENT_SCOPE`, and never a
+  client's own token (client_credentials: ``sub`` is the client id),
+  even when a person has that id.  A relying party
   holds its users' ordinary access tokens; the dedicated scope, which
   only a client registered with it can obtain, keeps such a token from
   being replayed against the management API.
@@ -125,7 +127,8 @@ class Authenticator(object):
                                        issuer, now)
         except tokens.InvalidToken:
             return None
-        if not login.grants_management(claims):
+        if (not login.grants_management(claims) or
+                login.is_client_token(claims)):
             return None
         jti, user_id = claims.get('jti'), claims['sub']
         if not jti or not logins.bearer_person(

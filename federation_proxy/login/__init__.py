@@ -314,6 +314,14 @@ def grants_management(claims):
     return isinstance(scope, str) and MANAGEMENT_SCOPE in scope.split()
 
 
+def is_client_token(claims):
+    """Whether access-token ``claims`` are a client's own (the
+    client_credentials grant: ``sub`` is the ``client_id``) rather than a
+    person's, so that a client whose id is also a person's id is never
+    that person."""
+    return claims.get('sub') == claims.get('client_id')
+
+
 def continuation(value):
     """The path and query a login continues to: only the proxy's own
     authorization endpoint (a relative reference, no scheme, host or

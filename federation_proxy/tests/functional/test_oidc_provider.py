@@ -237,6 +237,23 @@ class TestGrants(ProviderTestCase):
             'grant_type': 'client_credentials', 'scope': 'openid'},
             status=400), 'invalid_scope')
 
+    def test_client_credentials_never_grant_the_management_scope(self):
+        # A client's own token has no person behind it: asked for, the
+        # management scope is refused; by default it is left out.
+        client_id, secret = s.make_client(
+            self.app, 'robot', grants=['client_credentials'],
+            scopes=['compute', 'vo_management'])
+        self.assertOAuthError(self.app.post('/oidc/token', {
+            'grant_type': 'client_credentials', 'scope': 'vo_management'},
+            headers=s.basic(client_id, secret), status=400),
+            'invalid_scope')
+        body = self.app.post('/oidc/token', {
+            'grant_type': 'client_credentials'},
+            headers=s.basic(client_id, secret)).json
+        self.assertEqual('compute', body['scope'])
+        self.assertEqual('compute', self.decode(
+            body['access_token'], audience=client_id)['scope'])
+
     def test_client_secret_post(self):
         code, verifier = self.code()
         resp = self.app.post('/oidc/token', {

@@ -9,16 +9,22 @@ The operator's setup (people, VOs, clients) is made through a second
 app on the same database with ``noauth`` headers.
 """
 
+import datetime
 import time
 import urllib.parse
+import uuid
 
 import webtest
 
+from federation_proxy.db import oidc as oidc_db
 from federation_proxy import login
+from federation_proxy.oidc import keys
+from federation_proxy.oidc import tokens
 from federation_proxy import service
 from federation_proxy.tests.functional import base
 from federation_proxy.tests.functional import oidc_setup as s
 from svc_common import config
+from svc_common import context
 from svc_common.db import database
 from svc_common import deploy
 from svc_common import policy
@@ -190,14 +196,41 @@ class SessionAuthTest(base.FederationTestCase):
                          headers=self.bearer(bad), status=401)
 
     def test_client_credentials_token_is_nobody(self):
+        # A client whose id is also a person's id: its own tokens must
+        # never be that person.
+        s.make_person(self.app, 'robot')
+        robots = s.make_vo(self.app, 'robots', managers=['robot'])
         client_id, secret = s.make_client(
             self.app, 'robot', grants=['client_credentials'],
-            scopes=[login.MANAGEMENT_SCOPE])
-        token = self.app.post('/oidc/token', {
+            scopes=['compute', login.MANAGEMENT_SCOPE])
+        resp = self.app.post('/oidc/token', {
             'grant_type': 'client_credentials',
             'scope': login.MANAGEMENT_SCOPE},
+            headers=s.basic(client_id, secret), status=400)
+        self.assertEqual('invalid_scope', resp.json['error'])
+        token = self.app.post('/oidc/token', {
+            'grant_type': 'client_credentials'},
             headers=s.basic(client_id, secret)).json['access_token']
         self.api.get('/v1/vos', headers=self.bearer(token), status=401)
+        # A client's token with the management scope (as the grant
+        # issued them before), signed by the proxy: still nobody.
+        self.api.get('/v1/vos/%s/memberships' % robots,
+                     headers=self.bearer(self.signed(
+                         'robot', 'robot', [login.MANAGEMENT_SCOPE])),
+                     status=401)
+        # The same token for the person, from another client, is them.
+        self.api.get('/v1/vos/%s/memberships' % robots,
+                     headers=self.bearer(self.signed(
+                         'robot', 'cli', [login.MANAGEMENT_SCOPE])))
+
+    def signed(self, subject, client_id, scopes):
+        """An access token signed with the proxy's current key."""
+        records = oidc_db.ensure_keys(self.fixture.db,
+                                      context.RequestContext(),
+                                      datetime.datetime.utcnow())
+        return tokens.sign(keys.signing_key(records), tokens.access_claims(
+            PROXY, subject, client_id, scopes, int(time.time()), 600,
+            uuid.uuid4().hex), tokens.ACCESS_TOKEN_TYPE)
 
     # -- the authorization endpoint ---------------------------------------
 

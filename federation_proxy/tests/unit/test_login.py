@@ -351,6 +351,12 @@ class RequestCredentialsTest(testtools.TestCase):
                       'Bearerabc'):
             self.assertIsNone(login.bearer_token(value), value)
 
+    def test_client_token(self):
+        self.assertTrue(login.is_client_token(
+            {'sub': 'robot', 'client_id': 'robot'}))
+        self.assertFalse(login.is_client_token(
+            {'sub': 'alice', 'client_id': 'robot'}))
+
     def test_management_scope(self):
         self.assertTrue(login.grants_management(
             {'scope': 'openid vo_management'}))
