@@ -120,15 +120,6 @@ def find_client(db, ctx, client_id):
                             (row.scope or '').split())
 
 
-def find_user(db, ctx, user_id):
-    """``(name, email)`` of the proxy person ``user_id``, or None."""
-    if not user_id:
-        return None
-    with db.reader.using(ctx) as session:
-        row = session.get(models.User, user_id)
-        return None if row is None else (row.name, row.email)
-
-
 #: What the tokens say of a person: profile and memberships (all of
 #: them: the entitlement rules choose the current ones).
 Person = collections.namedtuple('Person', 'user_id name email memberships')
