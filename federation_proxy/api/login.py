@@ -51,7 +51,6 @@ import requests
 from federation_proxy.api import settings
 from federation_proxy.db import idps
 from federation_proxy.db import logins
-from federation_proxy.db import models
 from federation_proxy import login
 from federation_proxy.schemas import login as schema
 from svc_common.api import openapi
@@ -80,11 +79,9 @@ def session_user():
     user_id = login.read_session(settings.conf().secret_key,
                                  settings.issuer(), token,
                                  int(time.time()))
-    if user_id is None:
+    if not logins.is_person(pecan.request.db, pecan.request.context,
+                            user_id):
         return None
-    with pecan.request.db.reader.using(pecan.request.context) as session:
-        if session.get(models.User, user_id) is None:
-            return None
     return user_id
 
 

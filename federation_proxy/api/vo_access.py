@@ -20,7 +20,7 @@ from oslo_policy import policy as oslo_policy
 import pecan
 
 from federation_proxy.db import communities
-from federation_proxy.db import models
+from federation_proxy.db import logins
 from svc_common import errors
 
 
@@ -30,11 +30,8 @@ def caller_id():
 
 def is_user():
     """True when the caller is a person known to the proxy."""
-    user_id = caller_id()
-    if not user_id:
-        return False
-    with pecan.request.db.reader.using(pecan.request.context) as session:
-        return session.get(models.User, user_id) is not None
+    return logins.is_person(pecan.request.db, pecan.request.context,
+                            caller_id())
 
 
 def roles_by_vo():

@@ -82,7 +82,12 @@ def person_of(db, ctx, issuer, subject, name=None, email=None,
 
 
 def is_person(db, ctx, user_id):
-    """Whether ``user_id`` is a person the proxy knows."""
+    """Whether ``user_id`` is a person the proxy knows (False for no
+    id).  The one answer to that question: the login session, the
+    session cookie at the API and the ``is_user`` policy target ask it
+    here."""
+    if not user_id:
+        return False
     with db.reader.using(ctx) as session:
         return session.get(models.User, user_id) is not None
 
