@@ -466,10 +466,12 @@ class AuthorizeController(object):
     @staticmethod
     def _client(params):
         """Errors here are answered, not redirected: the redirect URI is
-        not known to be the client's (RFC 6749 4.1.2.1)."""
-        client = oidc_db.find_client(pecan.request.db,
-                                     pecan.request.context,
-                                     params.get('client_id'))
+        not known to be the client's (RFC 6749 4.1.2.1).
+
+        The client is read afresh, never from the cache: a redirect URI
+        the operator removed (or a client deleted) must stop receiving
+        codes at once, not up to :data:`CLIENT_CACHE_SECONDS` later."""
+        client = _client(params.get('client_id'), fresh=True)
         if client is None:
             raise protocol.invalid_request('Unknown client_id.')
         uri = protocol.check_redirect_uri(params.get('redirect_uri'),
@@ -985,9 +987,9 @@ class DeviceController(object):
         typed = pecan.request.GET.get('user_code')
         if typed:
             user_code, record = _pending_request(person, typed)
-            client = oidc_db.find_client(pecan.request.db,
-                                         pecan.request.context,
-                                         record.client_id)
+            # Only the client's name, shown to the person: the cache
+            # will do.
+            client = _client(record.client_id)
             answer.update(user_code=device.display(user_code),
                           client_id=record.client_id,
                           client_name=client.name if client else None,

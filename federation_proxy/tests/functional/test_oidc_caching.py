@@ -59,6 +59,16 @@ class TestClientCache(base.ProviderTestCase):
             'x', client=(self.client_id, 'wrong'), status=401),
             'invalid_client', 401)
 
+    def test_authorize_reads_the_client_afresh(self):
+        # The token endpoint has the client in this process's cache; a
+        # redirect URI the operator removes gets no more codes at once.
+        self.introspect(self.login()['access_token'])
+        self.app.patch_json('/v1/clients/%s' % self.client_id, {
+            'redirect_uris': ['http://127.0.0.1:8765/elsewhere']},
+            headers=s.ADMIN)
+        resp, _verifier = self.authorize(status=400)
+        self.assertEqual('invalid_request', resp.json['error'])
+
     def test_cache_is_per_database(self):
         # Two apps in one process (two services, or tests): a client of
         # one is not a client of the other.
