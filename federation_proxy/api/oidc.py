@@ -32,6 +32,7 @@ import weakref
 from oslo_db import exception as db_exc
 import pecan
 
+from federation_proxy.api import access_tokens
 from federation_proxy.api import login
 from federation_proxy.api import settings
 from federation_proxy.api import vo_access
@@ -51,14 +52,7 @@ from svc_common import errors
 
 FORM = request_guard.FORM_TYPE
 
-#: Seconds the signing keys read from the database are used before they
-#: are read again; a token naming a key not in the cache reloads them at
-#: once (at most once a second), so a rotation made by another process
-#: is seen at the latest after this long.
-KEY_CACHE_SECONDS = 5
-
 _CACHE_LOCK = threading.Lock()
-_KEY_CACHE = weakref.WeakKeyDictionary()
 
 #: Seconds a client read from the database is used before it is read
 #: again: a client deleted, or given a new secret or other grants, is
@@ -100,20 +94,11 @@ def _client(client_id, fresh=False):
     return record
 
 
-def _records(refresh=False):
-    """The signing keys, from a short per-process cache."""
-    db = pecan.request.db
-    now = time.monotonic()
-    with _CACHE_LOCK:
-        loaded_at, records = _KEY_CACHE.get(db, (None, None))
-        stale = loaded_at is None or now - loaded_at > KEY_CACHE_SECONDS
-        if refresh and not stale and now - loaded_at < 1:
-            return records
-        if stale or refresh:
-            records = oidc_db.ensure_keys(db, pecan.request.context,
-                                          settings.now())
-            _KEY_CACHE[db] = (now, records)
-        return records
+def _records():
+    """The signing keys, from the per-process cache shared with the API's
+    bearer authentication (:mod:`federation_proxy.api.access_tokens`)."""
+    return access_tokens.signing_records(pecan.request.db,
+                                         pecan.request.context)
 
 
 def _token_lifetime():
@@ -123,7 +108,7 @@ def _token_lifetime():
 
 
 def _published(records):
-    return keys.published(records, settings.now(), _token_lifetime())
+    return access_tokens.published(records, _lifetime())
 
 
 def _oauth_answer(exc):
@@ -254,23 +239,14 @@ def _bearer():
 
 
 def _read_access_token(token, audience=None):
-    """The claims of a valid, unrevoked access token of this provider.
+    """The claims of a valid, unrevoked access token of this provider
+    (:func:`federation_proxy.api.access_tokens.read_access_token`).
 
     :raises tokens.InvalidToken: saying why not.
     """
-    issuer, now = settings.issuer(), int(time.time())
-    try:
-        claims = tokens.verify(token, _published(_records()), issuer, now,
-                               audience=audience)
-    except tokens.InvalidToken:
-        # Maybe a key another process made since the cache was filled.
-        claims = tokens.verify(token, _published(_records(refresh=True)),
-                               issuer, now, audience=audience)
-    jti = claims.get('jti')
-    if not jti or oidc_db.is_revoked(pecan.request.db,
-                                     pecan.request.context, jti):
-        raise tokens.InvalidToken('The token has been revoked.')
-    return claims
+    return access_tokens.read_access_token(
+        pecan.request.db, pecan.request.context, settings.issuer(),
+        _lifetime(), token, audience=audience)
 
 
 def _find_person(user_id):

@@ -28,16 +28,14 @@ credentials, an invalid one) goes on to keystonemiddleware, which
 answers 401.
 """
 
-import datetime
-import threading
 import time
 
 import webob
 
+from federation_proxy.api import access_tokens
+from federation_proxy.api import settings
 from federation_proxy.db import logins
-from federation_proxy.db import oidc as oidc_db
 from federation_proxy import login
-from federation_proxy.oidc import keys
 from federation_proxy.oidc import tokens
 from svc_common import context
 from svc_common import errors
@@ -57,11 +55,6 @@ OPENAPI_SECURITY_SCHEMES = {
                        'whose scope includes %s.' % login.MANAGEMENT_SCOPE},
 }
 
-#: Seconds the signing keys are used before they are read again; a token
-#: naming a key not in the cache reads them at once (at most once a
-#: second).
-KEY_CACHE_SECONDS = 5
-
 
 class Authenticator(object):
     """``authenticate(environ)`` for :mod:`svc_common.deploy`."""
@@ -69,8 +62,6 @@ class Authenticator(object):
     def __init__(self, conf, db):
         self.conf = conf
         self.db = db
-        self._lock = threading.Lock()
-        self._keys = (None, [])
 
     def __call__(self, environ):
         request = webob.Request(environ)
@@ -92,39 +83,21 @@ class Authenticator(object):
         return user_id
 
     def _issuer(self):
-        return self.conf.federation.issuer.rstrip('/')
+        return settings.issuer(self.conf.federation)
 
     def _is_person(self, user_id):
         return logins.is_person(self.db, context.RequestContext(), user_id)
 
-    def _published(self, refresh):
-        now = time.monotonic()
-        with self._lock:
-            loaded_at, records = self._keys
-            age = None if loaded_at is None else now - loaded_at
-            stale = age is None or age > KEY_CACHE_SECONDS
-            if stale or (refresh and age >= 1):
-                records = oidc_db.ensure_keys(
-                    self.db, context.RequestContext(),
-                    datetime.datetime.utcnow())
-                self._keys = (now, records)
-        lifetime = datetime.timedelta(
-            seconds=self.conf.federation.access_token_lifetime)
-        return keys.published(records, datetime.datetime.utcnow(), lifetime)
-
     def _bearer_person(self, token):
         """The person of a proxy access token that grants the management
         scope, or None."""
-        now, issuer = int(time.time()), self._issuer()
         try:
-            try:
-                claims = tokens.verify(token, self._published(False),
-                                       issuer, now)
-            except tokens.InvalidToken:
-                # Maybe a key another process made since the cache was
-                # filled.
-                claims = tokens.verify(token, self._published(True),
-                                       issuer, now)
+            # Revocation is checked below, with the person, in one
+            # transaction.
+            claims = access_tokens.read_access_token(
+                self.db, context.RequestContext(), self._issuer(),
+                self.conf.federation.access_token_lifetime, token,
+                check_revoked=False)
         except tokens.InvalidToken:
             return None
         if (not login.grants_management(claims) or

@@ -14,10 +14,15 @@ def conf():
     return pecan.request.conf.federation
 
 
-def issuer():
+def issuer(group=None):
     """The issuer URL (``[federation] issuer``) without a trailing
-    slash: the ``iss`` of every token and the base of every endpoint."""
-    return conf().issuer.rstrip('/')
+    slash: the ``iss`` of every token and the base of every endpoint.
+
+    :param group: the ``[federation]`` option group to read, for code
+        that runs outside a pecan request (the API's authentication);
+        by default the serving process's.
+    """
+    return (group or conf()).issuer.rstrip('/')
 
 
 def now():

@@ -604,7 +604,7 @@ class TestKeyRotation(ProviderTestCase):
         # New tokens are signed by the new current key (once the
         # process's key cache is refreshed).
         self.useFixture(fixtures.MockPatch(
-            'federation_proxy.api.oidc.KEY_CACHE_SECONDS', -1))
+            'federation_proxy.api.access_tokens.KEY_CACHE_SECONDS', -1))
         new = self.login()
         new_kid = pyjwt.get_unverified_header(new['access_token'])['kid']
         self.assertNotEqual(old_kid, new_kid)
