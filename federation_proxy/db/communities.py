@@ -380,16 +380,27 @@ def delete_membership(db, ctx, vo_id, membership_id):
         return event
 
 
+def membership_query():
+    """Every membership with its group: the columns of
+    :class:`entitlements.Membership` (``path``, ``role``, ``status``,
+    ``expires_at``) and the member's ``user_id``.
+
+    :func:`memberships_of` filters it by person; the OIDC provider
+    outer-joins it to the person to read both in one statement."""
+    return sa.select(
+        models.Group.path, models.Membership.role, models.Membership.status,
+        models.Membership.expires_at, models.Membership.user_id).join(
+            models.Group, models.Group.id == models.Membership.group_id)
+
+
 def memberships_of(session, user_id):
     """The user's memberships as :class:`entitlements.Membership` records
     (all of them: the entitlement rules choose the current ones), in one
     query, inside ``session``'s transaction."""
-    query = sa.select(
-        models.Group.path, models.Membership.role, models.Membership.status,
-        models.Membership.expires_at).join(
-            models.Group, models.Group.id == models.Membership.group_id
-    ).where(models.Membership.user_id == user_id)
-    return [entitlements.Membership(*row) for row in session.execute(query)]
+    query = membership_query().where(models.Membership.user_id == user_id)
+    return [entitlements.Membership(row.path, row.role, row.status,
+                                    row.expires_at)
+            for row in session.execute(query)]
 
 
 def current_memberships(db, ctx, user_id):

@@ -126,18 +126,18 @@ Person = collections.namedtuple('Person', 'user_id name email memberships')
 
 
 def _person(session, user_id):
-    """The :class:`Person` ``user_id`` in one query: the person joined
-    with their memberships (one row without a membership if they have
-    none)."""
+    """The :class:`Person` ``user_id`` in one query: the person outer-
+    joined with their memberships as :func:`communities.memberships_of`
+    reads them (one row without a membership if they have none)."""
     if not user_id:
         return None
-    user, membership, group = models.User, models.Membership, models.Group
+    user = models.User
+    found = communities.membership_query().subquery()
     rows = session.execute(sa.select(
-        user.name, user.email, group.path, membership.role,
-        membership.status, membership.expires_at).select_from(user).outerjoin(
-            membership, membership.user_id == user.id).outerjoin(
-                group, group.id == membership.group_id).where(
-                    user.id == user_id)).all()
+        user.name, user.email, found.c.path, found.c.role, found.c.status,
+        found.c.expires_at).select_from(user).outerjoin(
+            found, found.c.user_id == user.id).where(
+                user.id == user_id)).all()
     if not rows:
         return None
     return Person(user_id, rows[0].name, rows[0].email,
