@@ -261,23 +261,29 @@ class TestBatchActivePostgreSQL(_OnPostgreSQL, TestBatchActive):
 
 class TestBatchListenerOnRabbitMQ(base.ApiTestCase):
 
-    def test_engine_ingests_batches_from_the_bus(self):
+    def _on_the_bus(self, batch_size):
+        """The engine's conf on the shared broker, listening on a topic
+        of this test's own (on the exchange this conf's notifier
+        publishes on), with family ``centos-7``: ``(conf, transport,
+        topic, db, notifier)``."""
         broker = rabbitmq.get_shared_broker()
         conf = self.fixture.conf
         conf.set_override('transport_url', broker.url)
         transport = bus.get_notification_transport(conf)
         self.addCleanup(transport.cleanup)
-        # A topic of this test's own, on the exchange this conf's
-        # notifier publishes on.
         topic = 'glance_%s' % uuid.uuid4().hex[:8]
         conf.set_override('glance_exchange', conf.control_exchange,
                           group='image_family')
         conf.set_override('glance_topics', [topic], group='image_family')
-        conf.set_override('listener_batch_size', 7, group='image_family')
+        conf.set_override('listener_batch_size', batch_size,
+                          group='image_family')
         self.family('centos-7')
         db = database.Database(conf)
         self.addCleanup(db.dispose)
-        notifier = test_engine.RecordingNotifier()
+        return conf, transport, topic, db, test_engine.RecordingNotifier()
+
+    def test_engine_ingests_batches_from_the_bus(self):
+        conf, transport, topic, db, notifier = self._on_the_bus(7)
         runner = engine.build_runner(conf, db, notifier=notifier)
         [worker] = [w for w in runner.workers
                     if isinstance(w, engine.BatchListener)]
@@ -314,20 +320,7 @@ class TestBatchListenerOnRabbitMQ(base.ApiTestCase):
         # one batch at a time ([image_family] listener_workers, default
         # 1) no delete overtakes its create, so no deleted image stays in
         # the family.
-        broker = rabbitmq.get_shared_broker()
-        conf = self.fixture.conf
-        conf.set_override('transport_url', broker.url)
-        transport = bus.get_notification_transport(conf)
-        self.addCleanup(transport.cleanup)
-        topic = 'glance_%s' % uuid.uuid4().hex[:8]
-        conf.set_override('glance_exchange', conf.control_exchange,
-                          group='image_family')
-        conf.set_override('glance_topics', [topic], group='image_family')
-        conf.set_override('listener_batch_size', 1, group='image_family')
-        self.family('centos-7')
-        db = database.Database(conf)
-        self.addCleanup(db.dispose)
-        notifier = test_engine.RecordingNotifier()
+        conf, transport, topic, db, notifier = self._on_the_bus(1)
         listener = engine.BatchListener(
             conf, listeners.targets(conf),
             [SlowCreates(conf, db, notifier)], listeners.POOL)
