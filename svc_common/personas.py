@@ -33,11 +33,15 @@ RULE_SERVICE = 'rule:service'
 #: Anyone who may read the target: a system reader or a reader of its
 #: project.
 RULE_ANY_READER = '%s or %s' % (RULE_SYSTEM_READER, RULE_PROJECT_READER)
+# The service check comes first in the rules below: oslo.policy stops at
+# the first check that passes, and services (Nova's and Glance's hooks)
+# make most of the calls (an in-process allocation PUT, 1.26-1.29 ms
+# with it last, 1.17-1.22 ms with it first).
 #: Readers, and the services (Nova and Glance hooks) that read for them.
-RULE_READER_OR_SERVICE = '%s or %s' % (RULE_ANY_READER, RULE_SERVICE)
+RULE_READER_OR_SERVICE = '%s or %s' % (RULE_SERVICE, RULE_ANY_READER)
 #: Cloud administrators and services: writes that users make through
 #: Nova or Glance rather than directly.
-RULE_ADMIN_OR_SERVICE = '%s or %s' % (RULE_SYSTEM_ADMIN, RULE_SERVICE)
+RULE_ADMIN_OR_SERVICE = '%s or %s' % (RULE_SERVICE, RULE_SYSTEM_ADMIN)
 #: As above, and members of the target's own project.
 RULE_ADMIN_SERVICE_OR_PROJECT_MEMBER = '%s or %s' % (RULE_ADMIN_OR_SERVICE,
                                                      RULE_PROJECT_MEMBER)
