@@ -245,13 +245,27 @@ class _OnPostgreSQL(object):
     (allocation rows and counters written by one statement, arrays for
     lists of names)."""
 
+    DRIVER = None
+
     def setUp(self):
-        url = self.useFixture(postgresql.Database()).url
+        url = self.useFixture(postgresql.Database(self.DRIVER)).url
         self.OVERRIDES = {('database', 'connection'): url}
         super().setUp()
 
 
+class _OnPsycopg3(_OnPostgreSQL):
+    """On PostgreSQL through psycopg 3 (``postgresql+psycopg://``), the
+    driver the benchmark page recommends: it prepares the statements a
+    connection repeats, and sends one statement per round trip."""
+
+    DRIVER = 'psycopg'
+
+
 class TestAllocationsOnPostgreSQL(_OnPostgreSQL, TestAllocations):
+    pass
+
+
+class TestAllocationsOnPsycopg3(_OnPsycopg3, TestAllocations):
     pass
 
 
@@ -335,6 +349,10 @@ class TestReconcile(base.LimitsApiTestCase):
         self.assertEqual(0, usage['mid']['subtree_usage'])
         self.allocate('vm-2', 'leaf', cores=8)
         self.assertEqual(8, self.report()['root']['subtree_usage'])
+
+
+class TestEnforceOnPsycopg3(_OnPsycopg3, TestEnforce):
+    pass
 
 
 class TestEnforceOnPostgreSQL(_OnPostgreSQL, TestEnforce):

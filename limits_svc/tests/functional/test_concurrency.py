@@ -149,3 +149,10 @@ class TestRaceOnSQLite(_Race, testtools.TestCase):
 class TestRaceOnPostgreSQL(_Race, testtools.TestCase):
     def database_url(self):
         return self.useFixture(postgresql.Database()).url
+
+
+class TestRaceOnPsycopg3(_Race, testtools.TestCase):
+    """The races on PostgreSQL through psycopg 3."""
+
+    def database_url(self):
+        return self.useFixture(postgresql.Database('psycopg')).url

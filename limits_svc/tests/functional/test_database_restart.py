@@ -20,6 +20,7 @@ from svc_common.tests.fixtures import postgresql
 class _RestartedServer(object):
 
     MODE = None
+    DRIVER = None
 
     def setUp(self):
         # A server of this test's own: the process's shared one is not
@@ -27,7 +28,7 @@ class _RestartedServer(object):
         self.server = postgresql.Server()
         self.server.start()
         self.addCleanup(self.server.stop)
-        url = self.server.url(self.server.create_database())
+        url = self.server.url(self.server.create_database(), self.DRIVER)
         self.OVERRIDES = {('database', 'connection'): url}
         super().setUp()
         self.tree()
@@ -64,3 +65,11 @@ class TestFastRestart(_RestartedServer, base.LimitsApiTestCase):
 
 class TestImmediateRestart(_RestartedServer, base.LimitsApiTestCase):
     MODE = 'immediate'
+
+
+class TestFastRestartPsycopg3(TestFastRestart):
+    DRIVER = 'psycopg'
+
+
+class TestImmediateRestartPsycopg3(TestImmediateRestart):
+    DRIVER = 'psycopg'

@@ -311,7 +311,15 @@ class TestLedgerHardeningOnSQLite(_Hardening, base.LimitsApiTestCase):
 
 class TestLedgerHardeningOnPostgreSQL(_Hardening, base.LimitsApiTestCase):
 
+    DRIVER = None
+
     def setUp(self):
-        url = self.useFixture(postgresql.Database()).url
+        url = self.useFixture(postgresql.Database(self.DRIVER)).url
         self.OVERRIDES = {('database', 'connection'): url}
         super().setUp()
+
+
+class TestLedgerHardeningOnPsycopg3(TestLedgerHardeningOnPostgreSQL):
+    """Through psycopg 3."""
+
+    DRIVER = 'psycopg'
