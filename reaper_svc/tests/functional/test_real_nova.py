@@ -44,6 +44,7 @@ import fixtures
 from keystoneauth1 import plugin as ks_plugin
 import kombu
 import testtools
+from testtools import content
 
 from reaper_svc import action_states as states
 from reaper_svc.cmd import engine
@@ -159,7 +160,11 @@ class RealNovaTest(testtools.TestCase):
         """Three preemptibles and one normal server, booted one at a time
         (concurrent boots race for the last slots and fail), once the
         previous test's servers have given their room back."""
-        self.assertEqual(4, self.nova.free_vcpus())
+        free = self.nova.free_vcpus()
+        if free != 4:
+            self.addDetail('placement', content.text_content(
+                self.nova.placement_report()))
+        self.assertEqual(4, free)
         return ([self.boot(self.preemptible) for _ in range(3)],
                 self.boot(self.normal))
 

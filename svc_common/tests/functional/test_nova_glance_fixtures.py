@@ -92,20 +92,26 @@ class NovaGlanceFixturesTest(testtools.TestCase):
         self.assertTrue(end.publisher_id.startswith('nova-compute:'))
 
     def test_full_cloud_gives_novalidhost(self):
-        """Boots, one at a time, until the cloud is full: the boot that
-        finds no room is in ERROR with NoValidHost, and Nova announces
-        it.  The cloud is full when the scheduler finds no room, which
-        on a shared Nova (other tests' deletes settling) may come before
-        Placement's free VCPUs say so: that boot is the one looked at."""
+        """Boots, one at a time, as many servers as Placement has free
+        VCPUs: each goes ACTIVE (the scheduler sees the room Placement
+        shows); the next finds no room: it is in ERROR with NoValidHost,
+        and Nova announces it."""
         image_id = self._image()
         capture = self._capture([VERSIONED, 'notifications'])
         # One at a time: concurrent boots that race for the last slots can
         # each run out of alternate hosts and fail.
-        for _ in range(self.nova.free_vcpus() + 1):
-            extra = self._boot(image_id)
-            server = self.nova.wait_for_status(extra, ('ACTIVE', 'ERROR'))
-            if server['status'] == 'ERROR':
-                break
+        free = self.nova.free_vcpus()
+        for number in range(1, free + 1):
+            server = self.nova.wait_for_status(self._boot(image_id),
+                                               ('ACTIVE', 'ERROR'))
+            if server['status'] != 'ACTIVE':
+                self.addDetail('placement', content.text_content(
+                    self.nova.placement_report()))
+            self.assertEqual('ACTIVE', server['status'],
+                             'boot %d of %d free VCPUs: %s' % (
+                                 number, free, server.get('fault')))
+        extra = self._boot(image_id)
+        server = self.nova.wait_for_status(extra, ('ACTIVE', 'ERROR'))
         self.assertEqual('ERROR', server['status'])
         self.assertIn('No valid host', server['fault']['message'])
         [error] = capture.wait_for(
