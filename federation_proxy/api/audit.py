@@ -1,5 +1,7 @@
 """/v1/invitation_acceptances and /v1/audit."""
 
+import re
+
 import pecan
 from pecan import rest
 
@@ -10,6 +12,24 @@ from federation_proxy.schemas import community as schema
 from svc_common.api import controller
 from svc_common.api import openapi
 from svc_common.api import validation
+from svc_common import errors
+
+# An audit record's ID, written in ASCII digits: no more of them than a
+# 64-bit integer column compares with (SQLite refuses larger numbers).
+_AUDIT_ID = re.compile('[0-9]{1,18}')
+
+
+def _audit_marker(marker):
+    """The ID of the audit record a page starts after, as a number, or
+    None without a marker; a 400 ``invalid_marker`` for anything that is
+    not such an ID (a huge number reached the database: a 500)."""
+    if not marker:
+        return None
+    if not _AUDIT_ID.fullmatch(marker):
+        raise errors.BadRequest(
+            'No audit record %s to start after: a marker is the id of an '
+            'audit record.' % marker, code='invalid_marker', field='marker')
+    return int(marker)
 
 
 class InvitationAcceptancesController(rest.RestController):
@@ -64,7 +84,7 @@ class AuditController(rest.RestController):
         limit, marker = validation.page(
             {k: v for k, v in params.items() if k != 'vo_id'},
             pecan.request.conf.api.max_limit)
-        marker = int(marker) if marker and marker.isdigit() else None
+        marker = _audit_marker(marker)
         items = [views.audit(r) for r in communities.list_audit(
             pecan.request.db, pecan.request.context, vo_id, limit, marker)]
         return {'audit': items, 'links': validation.links_for_page(
