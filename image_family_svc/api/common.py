@@ -101,7 +101,15 @@ def future_time(text, field='at'):
                                 'time.' % (field, text[:64]),
                                 code='invalid_input', field=field)
     if value.tzinfo is not None:
-        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        try:
+            value = value.astimezone(datetime.timezone.utc).replace(
+                tzinfo=None)
+        except OverflowError:
+            # E.g. 9999-12-31T23:59:59-14:00, after the year 9999 in UTC.
+            raise errors.BadRequest('Invalid field %s: %r is not a time '
+                                    'between the years 1 and 9999 in UTC.'
+                                    % (field, text[:64]),
+                                    code='invalid_input', field=field)
     if value <= families_db.now():
         raise errors.BadRequest('Invalid field %s: %s is not in the future.'
                                 % (field, text), code='invalid_input',

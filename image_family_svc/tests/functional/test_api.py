@@ -241,6 +241,16 @@ class TestLifecycle(base.ApiTestCase):
                          status=400)
         self.assertEqual('at', resp['errors'][0]['field'])
 
+    def test_time_out_of_range_in_utc_refused(self):
+        # Valid ISO 8601 times whose UTC time is outside the years 1 to
+        # 9999 were a 500; nothing is scheduled.
+        for at in ('9999-12-31T23:59:59-14:00', '0001-01-01T00:00:00+01:00'):
+            resp = self.move('img-0', 'active', at=at, status=400)
+            self.assertEqual(('image_family.invalid_input', 'at'),
+                             (resp['errors'][0]['code'],
+                              resp['errors'][0]['field']), at)
+        self.assertEqual([], self.image('img-0')['scheduled'])
+
 
 class _ParallelPromotions(object):
     """Promotions of every image of one family at once leave exactly one
