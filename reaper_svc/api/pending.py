@@ -50,7 +50,15 @@ def parse_deadline(text, now):
                                 '8601 time.' % text, code='invalid_input',
                                 field='deadline')
     if when.tzinfo is not None:
-        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        try:
+            when = when.astimezone(datetime.timezone.utc).replace(
+                tzinfo=None)
+        except OverflowError:
+            # E.g. 9999-12-31T23:59:59-14:00, after the year 9999 in UTC.
+            raise errors.BadRequest('Invalid field deadline: %s is not a '
+                                    'time between the years 1 and 9999 in '
+                                    'UTC.' % text, code='invalid_input',
+                                    field='deadline')
     if when <= now:
         raise errors.BadRequest('Invalid field deadline: %s is not in the '
                                 'future.' % text, code='invalid_input',

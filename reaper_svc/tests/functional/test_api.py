@@ -163,6 +163,11 @@ class TestPending(ApiTestCase):
                  'deadline'),
                 (dict(self.BODY, deadline='2099-13-45T00:00:00Z'),
                  'deadline'),
+                # Out of range once in UTC: these were a 500.
+                (dict(self.BODY, deadline='9999-12-31T23:59:59-14:00'),
+                 'deadline'),
+                (dict(self.BODY, deadline='0001-01-01T00:00:00+01:00'),
+                 'deadline'),
                 ({'servers': [dict(base.SERVER, flavor='nope')]},
                  'servers/0/flavor'),
                 ({'servers': []}, 'servers'),
