@@ -60,10 +60,14 @@ def make_client(instance, api_name, service_type,
     if not endpoint and noauth:
         endpoint = (config.get('auth') or {}).get('endpoint')
     if not endpoint and noauth:
+        # The option's name is dashed (--os-image-family-...), as
+        # build_option_parser makes it; the example URL of one service
+        # would be wrong for the others.
         raise exceptions.CommandError(
-            'With --os-auth-type none, give the %s API root URL (e.g. '
-            'http://127.0.0.1:9870) with --os-endpoint or '
-            '--os-%s-endpoint-override.' % (api_name, api_name))
+            'With --os-auth-type none, give the root URL of the %s API '
+            'with --os-%s-endpoint-override (or %s) or --os-endpoint.'
+            % (api_name.replace('_', '-'), api_name.replace('_', '-'),
+               endpoint_override_env(api_name)))
     return client_class(
         session=instance.session,
         service_type=service_type,

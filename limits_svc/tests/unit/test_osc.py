@@ -137,3 +137,18 @@ class TestMakeClient(testtools.TestCase):
         exc = self.assertRaises(exceptions.CommandError, plugin.make_client,
                                 self.instance(auth_type='none', auth={}))
         self.assertIn('--os-endpoint', str(exc))
+        self.assertIn('--os-limits-endpoint-override '
+                      '(or OS_LIMITS_ENDPOINT_OVERRIDE)', str(exc))
+
+    def test_noauth_without_endpoint_names_options_that_exist(self):
+        # An API name with an underscore was printed as the option
+        # --os-image_family-endpoint-override, which OSC does not have.
+        exc = self.assertRaises(
+            exceptions.CommandError, osc_plugin.make_client,
+            self.instance(auth_type='none', auth={}), 'image_family',
+            'image-family')
+        self.assertEqual(
+            'With --os-auth-type none, give the root URL of the '
+            'image-family API with --os-image-family-endpoint-override '
+            '(or OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.',
+            str(exc))
