@@ -26,6 +26,7 @@ from svc_common.cmd import api as api_cmd
 from svc_common import config
 from svc_common.db import database
 from svc_common.db import migration
+from svc_common.osc import plugin as osc_plugin
 from svc_common import wsgi_app
 
 LOCAL_BUS_URL = 'kombu+memory:////'
@@ -215,11 +216,18 @@ def build_servers(args):
 
 
 def _openstack_hint(servers, host):
-    """How to point the ``openstack`` CLI at the local limits service."""
+    """How to point the ``openstack`` CLI at the local services: the
+    limits service's endpoint on the first line, the others' on the
+    second (each plugin reads ``OS_<SERVICE_TYPE>_ENDPOINT_OVERRIDE``)."""
     limits = [server for spec, server in servers
               if spec.service_type == 'limits']
     if not limits:
         return ''
+    others = ' '.join(
+        '%s=http://%s:%d' % (
+            osc_plugin.endpoint_override_env(spec.service_type), host,
+            server.server_port)
+        for spec, server in servers if spec.service_type != 'limits')
     script = os.path.join(os.path.dirname(sys.executable), 'openstack')
     if os.path.exists(script):
         relative = os.path.relpath(script)
@@ -230,11 +238,13 @@ def _openstack_hint(servers, host):
         '\nThe openstack CLI, as a system administrator (noauth):\n'
         '  export OS_AUTH_TYPE=none'
         ' OS_LIMITS_ENDPOINT_OVERRIDE=http://%s:%d\n'
+        '%s'
         '  export ARBITER_NOAUTH_USER=admin'
         ' ARBITER_NOAUTH_ROLES=admin,member,reader'
         ' ARBITER_NOAUTH_SYSTEM_SCOPE=all\n'
         '  %s quota registered limit list\n'
-        % (host, limits[0].server_port, openstack))
+        % (host, limits[0].server_port,
+           '  export %s\n' % others if others else '', openstack))
 
 
 def main(argv=None):

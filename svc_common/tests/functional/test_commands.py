@@ -275,6 +275,11 @@ class TestAllInOne(testtools.TestCase):
         self.assertIn('http://127.0.0.1:%d/' % (base + 3), output)
         self.assertIn('OS_LIMITS_ENDPOINT_OVERRIDE=http://127.0.0.1:%d\n'
                       % base, output)
+        self.assertIn('  export OS_PREEMPTION_ENDPOINT_OVERRIDE='
+                      'http://127.0.0.1:%d OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE='
+                      'http://127.0.0.1:%d OS_FEDERATION_ENDPOINT_OVERRIDE='
+                      'http://127.0.0.1:%d\n' % (base + 1, base + 2, base + 3),
+                      output)
         self.assertIn('Stopped.', output)
 
     def test_openstack_cli_as_printed(self):
@@ -298,6 +303,13 @@ class TestAllInOne(testtools.TestCase):
                       '-c', 'default_limit'], env=env, cwd=tmp)
         self.assertEqual(0, result.returncode, result.stderr)
         self.assertEqual('8', result.stdout.strip())
+        # The other services' commands too (only the limits endpoint was
+        # printed: the image family guide's commands failed).
+        result = run([command('openstack'), 'image', 'family', 'create',
+                      'centos-7', '-f', 'value', '-c', 'name'], env=env,
+                     cwd=tmp)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual('centos-7', result.stdout.strip())
 
     def test_port_in_use_is_named_and_nothing_is_created(self):
         tmp = self.useFixture(fixtures.TempDir()).path
