@@ -43,6 +43,12 @@ def _check_schema(properties_schema):
             'Invalid field properties_schema: not a JSON schema: %s'
             % str(exc.message)[:300], code='invalid_input',
             field='properties_schema')
+    ref = members_db.remote_reference(properties_schema)
+    if ref is not None:
+        raise errors.BadRequest(
+            'Invalid field properties_schema: $ref %s points outside the '
+            'schema; only local references (#...) are allowed.'
+            % ref[:200], code='invalid_input', field='properties_schema')
 
 
 def _owner(body):

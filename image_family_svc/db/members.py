@@ -165,9 +165,38 @@ def _locked(session, image_id):
 
 # -- membership ---------------------------------------------------------------
 
+def remote_reference(schema):
+    """The first ``$ref`` of ``schema`` that points outside it (anything
+    but ``#...``), or None.
+
+    jsonschema fetches such a reference over the network when it meets
+    it: a family's schema must not make the service request URLs that its
+    owner chose (a project member's family could reach the cloud's
+    metadata service or any internal address).
+    """
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get('$ref')
+            if isinstance(ref, str) and not ref.startswith('#'):
+                return ref
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return None
+
+
 def check_properties(family, properties):
     """Raise PropertiesInvalid naming the first property the family's
-    schema refuses."""
+    schema refuses (or the schema itself when it refers outside itself:
+    such a reference is never fetched)."""
+    ref = remote_reference(family.properties_schema)
+    if ref is not None:
+        raise PropertiesInvalid(
+            'The properties schema of image family %s refers to %s, '
+            'outside itself; only local references (#...) are followed.'
+            % (family.name, ref[:200]), field='properties')
     validator = validation.Validator(family.properties_schema)
     problems = sorted(validator.iter_errors(properties),
                       key=lambda e: [str(p) for p in e.path])

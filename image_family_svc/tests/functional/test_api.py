@@ -2,10 +2,13 @@
 transitions (rollback, retention, scheduled), visibility."""
 
 import datetime
+import http.server
 import threading
 
+import sqlalchemy as sa
 
 from image_family_svc.cmd import engine
+from image_family_svc.db import models
 from image_family_svc.tests.functional import base
 from svc_common.db import database
 from svc_common.tests.fixtures import postgresql
@@ -53,6 +56,59 @@ class TestFamilies(base.ApiTestCase):
             '/v1/families', {'name': 'x', 'properties_schema': {
                 'type': 'nonsense'}}, headers=base.ADMIN, status=400)
         self.assertEqual('properties_schema', resp.json['errors'][0]['field'])
+
+    def _listener(self):
+        """A loopback HTTP server; the list of paths it was asked for."""
+        asked = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                asked.append(self.path)
+                self.send_error(404)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(('127.0.0.1', 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return 'http://127.0.0.1:%d/x.json' % server.server_port, asked
+
+    def test_remote_reference_in_properties_schema_never_fetched(self):
+        # A family's schema made the service fetch any URL its owner (a
+        # project member) chose when an image joined, and a failed fetch
+        # was a 500.
+        url, asked = self._listener()
+        remote = {'type': 'object', 'properties': {
+            'os_version': {'$ref': url}}}
+        self.family('mine', headers=OWN)
+        for resp in (
+                self.app.post_json('/v1/families', {
+                    'name': 'remote', 'properties_schema': remote},
+                    headers=OWN, status=400),
+                self.app.patch_json('/v1/families/mine', {
+                    'properties_schema': remote}, headers=OWN, status=400)):
+            self.assertEqual(('image_family.invalid_input',
+                              'properties_schema'),
+                             (resp.json['errors'][0]['code'],
+                              resp.json['errors'][0]['field']))
+        # A schema stored before this check is not followed either.
+        db = database.Database(self.fixture.conf)
+        self.addCleanup(db.dispose)
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(models.Family).where(
+                models.Family.name == 'mine').values(
+                    properties_schema=remote))
+        resp = self.app.post_json(
+            '/v1/families/mine/images',
+            {'image_id': 'img-1', 'properties': base.PROPS}, headers=OWN,
+            status=400)
+        self.assertEqual('image_family.invalid_properties',
+                         resp.json['errors'][0]['code'])
+        self.assertEqual([], asked)
 
     def test_system_family_cannot_be_private(self):
         self.app.post_json('/v1/families', {'name': 'x',
