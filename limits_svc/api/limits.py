@@ -87,6 +87,11 @@ class _LimitsController(rest.RestController):
             filters['project_id'] = own
         controller.authorize('%s:list' % self.KIND,
                              controller.list_target(filters.get('project_id')))
+        # A filter value no limit can have (scope=bogus, a 10 kB
+        # service_id) is a 400 naming it, not an empty list.
+        validation.validate(self.LIST_QUERY, {
+            name: value for name, value in params.items()
+            if name in self.FILTERS})
         limit, marker = validation.page(params,
                                         pecan.request.conf.api.max_limit)
         items = [_limit_dict(row) for row in limits_db.list_limits(
@@ -138,10 +143,10 @@ class RegisteredLimitsController(_LimitsController):
     MEMBER = 'registered_limit'
     CREATE = schema.REGISTERED_CREATE
     UPDATE = schema.REGISTERED_UPDATE
+    LIST_QUERY = schema.REGISTERED_LIST_QUERY
     OPENAPI = _operations(KIND, CREATE, UPDATE,
                           schema.RESPONSE_REGISTERED_LIMIT,
-                          schema.RESPONSE_REGISTERED_LIMITS,
-                          schema.REGISTERED_LIST_QUERY)
+                          schema.RESPONSE_REGISTERED_LIMITS, LIST_QUERY)
 
 
 class ProjectLimitsController(_LimitsController):
@@ -153,7 +158,8 @@ class ProjectLimitsController(_LimitsController):
     UPDATE = schema.LIMIT_UPDATE
     FILTERS = ('project_id', 'service_id', 'region_id', 'resource_name',
                'scope')
+    LIST_QUERY = schema.LIMIT_LIST_QUERY
     # A project limit names a project, which may not exist.
     OPENAPI = _operations(KIND, CREATE, UPDATE, schema.RESPONSE_LIMIT,
-                          schema.RESPONSE_LIMITS, schema.LIMIT_LIST_QUERY,
+                          schema.RESPONSE_LIMITS, LIST_QUERY,
                           create_errors=(404, 409))

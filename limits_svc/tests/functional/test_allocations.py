@@ -380,6 +380,25 @@ class TestLimits(base.LimitsApiTestCase):
         # Another scope on the same project and resource is another limit.
         self.limit('p', 'cores', 9, scope='subtree')
 
+    def test_list_filters_are_checked(self):
+        self.project('p')
+        self.limit('p', 'cores', 5, scope='subtree')
+        listed = self.app.get('/v1/limits', {'scope': 'subtree'},
+                              headers=af.SYSTEM_ADMIN).json['limits']
+        self.assertEqual([('p', 'subtree')],
+                         [(x['project_id'], x['scope']) for x in listed])
+        # Values no limit can have were answered with an empty list.
+        for path, params, field in (
+                ('/v1/limits', {'scope': 'bogus'}, 'scope'),
+                ('/v1/limits', {'service_id': 'x' * 10240}, 'service_id'),
+                ('/v1/registered_limits', {'resource_name': 'a b'},
+                 'resource_name')):
+            resp = self.app.get(path, params, headers=af.SYSTEM_ADMIN,
+                                status=400)
+            self.assertEqual(('limits.invalid_input', field),
+                             (resp.json['errors'][0]['code'],
+                              resp.json['errors'][0]['field']), params)
+
     def test_limit_on_unknown_project_is_404(self):
         resp = self.app.post_json('/v1/limits', {
             'project_id': 'nope', 'service_id': 'nova',
