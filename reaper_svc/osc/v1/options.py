@@ -27,17 +27,29 @@ def duration(value):
 
 def deadline(value, now=None):
     """argparse type of ``--deadline``: an ISO 8601 time (UTC when no
-    offset is given) or a duration from now (``+12h``); ISO 8601 with Z."""
-    if value.startswith('+'):
-        now = now or datetime.datetime.now(datetime.timezone.utc)
-        when = now + datetime.timedelta(seconds=duration(value[1:]))
-    else:
-        try:
-            when = datetime.datetime.fromisoformat(value.replace('Z',
-                                                                 '+00:00'))
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                '%r is neither an ISO 8601 time nor +<duration>' % value)
-    if when.tzinfo is not None:
-        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    offset is given) or a duration from now (``+12h``); ISO 8601 with Z.
+
+    A time that is not between the years 1 and 9999 once in UTC (e.g.
+    ``9999-12-31T23:59:59-14:00``), or a duration that goes past them, is
+    refused here as a usage error naming the option rather than left to
+    overflow in :mod:`datetime` (a traceback); the API refuses it too.
+    """
+    try:
+        if value.startswith('+'):
+            now = now or datetime.datetime.now(datetime.timezone.utc)
+            when = now + datetime.timedelta(seconds=duration(value[1:]))
+        else:
+            try:
+                when = datetime.datetime.fromisoformat(
+                    value.replace('Z', '+00:00'))
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    '%r is neither an ISO 8601 time nor +<duration>'
+                    % value)
+        if when.tzinfo is not None:
+            when = when.astimezone(datetime.timezone.utc).replace(
+                tzinfo=None)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(
+            '%r is not a time between the years 1 and 9999 in UTC' % value)
     return when.replace(microsecond=0).isoformat() + 'Z'

@@ -4,6 +4,7 @@ reaper_svc/tests/functional/test_osc.py)."""
 
 import argparse
 import datetime
+import io
 from unittest import mock
 
 import testtools
@@ -43,6 +44,21 @@ class TestOptions(testtools.TestCase):
         for bad in ('tomorrow', '+soon', '2030-13-01T00:00:00'):
             self.assertRaises(argparse.ArgumentTypeError, options.deadline,
                               bad)
+
+    def test_deadline_out_of_range(self):
+        # Valid ISO 8601 times whose UTC conversion leaves the years
+        # 1-9999, and durations that go past them: each was an
+        # OverflowError from datetime (a traceback), not a usage error.
+        now = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
+        for bad in ('9999-12-31T23:59:59-14:00', '0001-01-01T00:00:00+14:00',
+                    '+3000000d', '+99999999999999999999s'):
+            error = self.assertRaises(argparse.ArgumentTypeError,
+                                      options.deadline, bad, now=now)
+            self.assertIn('between the years 1 and 9999 in UTC',
+                          str(error))
+        # The last representable second in UTC still passes.
+        self.assertEqual('9999-12-31T09:59:59Z',
+                         options.deadline('9999-12-31T23:59:59+14:00'))
 
 
 class TestCapacityRows(testtools.TestCase):
@@ -100,3 +116,18 @@ class TestBodies(testtools.TestCase):
             'servers': [{'name': 'job', 'flavor': 'f', 'image': 'i',
                          'count': 3, 'networks': ['n1', 'n2']}],
             'all_or_nothing': False, 'min_runtime': 28800})
+
+    def test_request_deadline_out_of_range_is_a_usage_error(self):
+        app = mock.Mock()
+        cmd = request.CreateRequest(app, None)
+        parser = cmd.get_parser('openstack preemptible request create')
+        with mock.patch('sys.stderr', new_callable=io.StringIO) as stderr:
+            error = self.assertRaises(SystemExit, parser.parse_args, [
+                'job', '--flavor', 'f', '--image', 'i',
+                '--deadline', '9999-12-31T23:59:59-14:00'])
+        self.assertEqual(2, error.code)
+        self.assertIn('argument --deadline: '
+                      "'9999-12-31T23:59:59-14:00' is not a time between "
+                      'the years 1 and 9999 in UTC', stderr.getvalue())
+        self.assertFalse(
+            getattr(app.client_manager, plugin.API_NAME).post.called)
