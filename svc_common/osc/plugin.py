@@ -11,7 +11,7 @@ its endpoint is, in order:
 3. the service's entry in the Keystone catalog.
 
 The API root and the root followed by ``/v1`` are both accepted
-(``http://127.0.0.1:9870`` or ``http://127.0.0.1:9870/v1``).
+(for limits, ``http://127.0.0.1:9870`` or ``http://127.0.0.1:9870/v1``).
 
 A service run with ``[api] auth_strategy = noauth`` trusts identity
 headers instead of tokens; with ``--os-auth-type none`` the client sends
@@ -33,6 +33,19 @@ NOAUTH_HEADERS = (
     ('ARBITER_NOAUTH_PROJECT', 'X-Project-Id'),
     ('ARBITER_NOAUTH_SYSTEM_SCOPE', 'X-System-Scope'),
 )
+
+
+# API name -> the port the service listens on by default (its
+# ServiceSpec.default_port, as arbiter-all-in-one and <svc>-api use it),
+# for the example URL of each service's --os-<api>-endpoint-override.
+# Written out rather than read from the specs so that building OSC's
+# parser imports no server code; a unit test keeps the two equal.
+LOCAL_PORTS = {
+    'limits': 9870,
+    'preemption': 9871,
+    'image_family': 9872,
+    'federation': 9873,
+}
 
 
 def noauth_headers(environ):
@@ -87,11 +100,16 @@ def build_option_parser(parser, api_name, default_version):
         default=default_version,
         help='%s API version (default: %s)' % (dashed, default_version))
     env = endpoint_override_env(api_name)
+    port = LOCAL_PORTS.get(api_name)
+    # The example is the service's own local URL: another service's port
+    # would send the user's commands to the wrong API.
+    example = ('e.g. http://127.0.0.1:%d for a local run on the default '
+               'ports; ' % port) if port else ''
     parser.add_argument(
         '--os-%s-endpoint-override' % dashed,
         metavar='<url>',
         default=os.environ.get(env),
-        help='Root URL of the %s API (e.g. http://127.0.0.1:9870; a '
-             'trailing /v1 is accepted), instead of the Keystone catalog '
-             '(Env: %s)' % (dashed, env))
+        help='Root URL of the %s API (%sa trailing /v1 is accepted), '
+             'instead of the Keystone catalog (Env: %s)'
+             % (dashed, example, env))
     return parser
