@@ -8,6 +8,7 @@ from image_family_svc.api import common
 from image_family_svc.db import families as families_db
 from image_family_svc.db import members as members_db
 from image_family_svc import lifecycle
+from image_family_svc import properties_schema as properties_schema_rules
 from image_family_svc.schemas import family as schema
 from image_family_svc.schemas import image as image_schema
 from svc_common.api import controller
@@ -36,8 +37,11 @@ def _writable(action, family_name):
 
 
 def _check_schema(properties_schema):
+    # Patterns are judged by image_family_svc.properties_schema (ECMA-262,
+    # run by RE2), not by the meta-schema's "regex" format (Python's re).
     try:
-        validation.Validator.check_schema(properties_schema)
+        properties_schema_rules.Validator.check_schema(
+            properties_schema, format_checker=None)
     except jsonschema.SchemaError as exc:
         raise errors.BadRequest(
             'Invalid field properties_schema: not a JSON schema: %s'
@@ -49,6 +53,17 @@ def _check_schema(properties_schema):
             'Invalid field properties_schema: $ref %s points outside the '
             'schema; only local references (#...) are allowed.'
             % ref[:200], code='invalid_input', field='properties_schema')
+    refused = properties_schema_rules.refused_pattern(properties_schema)
+    if refused is not None:
+        path, pattern, reason = refused
+        field = '/'.join(['properties_schema'] + [str(p) for p in path])
+        raise errors.BadRequest(
+            'Invalid field %s: pattern %s is refused: %s. Patterns are '
+            'ECMA-262 regular expressions run by RE2 (no lookaround, no '
+            'backreferences).' % (field[:200],
+                                  properties_schema_rules.describe(pattern),
+                                  reason),
+            code='invalid_input', field=field)
 
 
 def _owner(body):

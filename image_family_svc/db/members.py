@@ -24,7 +24,7 @@ from image_family_svc.db import families as families_db
 from image_family_svc.db import models
 from image_family_svc import lifecycle as lc
 from image_family_svc import notifications
-from svc_common.api import validation
+from image_family_svc import properties_schema
 from svc_common import errors
 
 PENDING = 'pending'
@@ -189,15 +189,24 @@ def remote_reference(schema):
 
 def check_properties(family, properties):
     """Raise PropertiesInvalid naming the first property the family's
-    schema refuses (or the schema itself when it refers outside itself:
-    such a reference is never fetched)."""
+    schema refuses (or the schema itself when it refers outside itself,
+    or holds a pattern that is refused: such a reference is never
+    fetched, such a pattern never run)."""
     ref = remote_reference(family.properties_schema)
     if ref is not None:
         raise PropertiesInvalid(
             'The properties schema of image family %s refers to %s, '
             'outside itself; only local references (#...) are followed.'
             % (family.name, ref[:200]), field='properties')
-    validator = validation.Validator(family.properties_schema)
+    refused = properties_schema.refused_pattern(family.properties_schema)
+    if refused is not None:
+        _path, pattern, reason = refused
+        raise PropertiesInvalid(
+            'The properties schema of image family %s holds pattern %s, '
+            'which is never run: %s.'
+            % (family.name, properties_schema.describe(pattern), reason),
+            field='properties')
+    validator = properties_schema.Validator(family.properties_schema)
     problems = sorted(validator.iter_errors(properties),
                       key=lambda e: [str(p) for p in e.path])
     if problems:

@@ -23,6 +23,10 @@ validator with two corrections to what Python's ``jsonschema`` does:
   ``\\d``/``\\w`` match ASCII only;
 * ``integer`` means a JSON integer literal: ``5.0``, ``1e3`` and ``-0.0``
   are numbers but not integers.
+
+:data:`Validator` runs patterns with Python's :mod:`re`, which backtracks:
+it is for the services' own schemas.  A schema a user wrote gets a class
+from :func:`validator_class` with a linear-time engine.
 """
 
 import functools
@@ -204,41 +208,69 @@ def ecma_regex(pattern):
     return re.compile(''.join(translated), re.ASCII)
 
 
-def _pattern(validator, pattern, instance, schema):
-    if (validator.is_type(instance, 'string') and
-            not ecma_regex(pattern).search(instance)):
-        yield jsonschema.ValidationError(
-            '%s does not match %s' % (_shorten(json.dumps(instance), 80),
-                                      json.dumps(pattern)))
+def _refused(pattern, exc):
+    return jsonschema.ValidationError('pattern %s is not run: %s' % (
+        _shorten(json.dumps(pattern), 80), _shorten(str(exc), 200)))
 
 
-def _pattern_properties(validator, patterns, instance, schema):
-    if not validator.is_type(instance, 'object'):
-        return
-    for pattern, subschema in patterns.items():
-        regex = ecma_regex(pattern)
-        for name, value in instance.items():
-            if regex.search(name):
-                yield from validator.descend(value, subschema, path=name,
-                                             schema_path=pattern)
+def _pattern_keywords(compile_pattern):
+    """The ``pattern``, ``patternProperties`` and ``additionalProperties``
+    keywords of a validator whose regular expressions are compiled by
+    ``compile_pattern`` (see :func:`validator_class`)."""
 
+    def pattern_keyword(validator, pattern, instance, schema):
+        if not validator.is_type(instance, 'string'):
+            return
+        try:
+            regex = compile_pattern(pattern)
+        except ValueError as exc:
+            yield _refused(pattern, exc)
+            return
+        if not regex.search(instance):
+            yield jsonschema.ValidationError(
+                '%s does not match %s' % (_shorten(json.dumps(instance), 80),
+                                          json.dumps(pattern)))
 
-def _additional_properties(validator, additional, instance, schema):
-    if not validator.is_type(instance, 'object'):
-        return
-    known = schema.get('properties', {})
-    patterns = [ecma_regex(p) for p in schema.get('patternProperties', {})]
-    extras = [name for name in instance if name not in known and
-              not any(regex.search(name) for regex in patterns)]
-    if validator.is_type(additional, 'object'):
-        for name in extras:
-            yield from validator.descend(instance[name], additional,
-                                         path=name)
-    elif additional is False and extras:
-        yield jsonschema.ValidationError(
-            'Additional properties are not allowed (%s unexpected)'
-            % ', '.join(_shorten(json.dumps(name), 80)
-                        for name in sorted(extras)))
+    def pattern_properties(validator, patterns, instance, schema):
+        if not validator.is_type(instance, 'object'):
+            return
+        for pattern, subschema in patterns.items():
+            try:
+                regex = compile_pattern(pattern)
+            except ValueError as exc:
+                yield _refused(pattern, exc)
+                continue
+            for name, value in instance.items():
+                if regex.search(name):
+                    yield from validator.descend(value, subschema, path=name,
+                                                 schema_path=pattern)
+
+    def additional_properties(validator, additional, instance, schema):
+        if not validator.is_type(instance, 'object'):
+            return
+        known = schema.get('properties', {})
+        patterns = []
+        for pattern in schema.get('patternProperties', {}):
+            try:
+                patterns.append(compile_pattern(pattern))
+            except ValueError as exc:
+                yield _refused(pattern, exc)
+                return
+        extras = [name for name in instance if name not in known and
+                  not any(regex.search(name) for regex in patterns)]
+        if validator.is_type(additional, 'object'):
+            for name in extras:
+                yield from validator.descend(instance[name], additional,
+                                             path=name)
+        elif additional is False and extras:
+            yield jsonschema.ValidationError(
+                'Additional properties are not allowed (%s unexpected)'
+                % ', '.join(_shorten(json.dumps(name), 80)
+                            for name in sorted(extras)))
+
+    return {'pattern': pattern_keyword,
+            'patternProperties': pattern_properties,
+            'additionalProperties': additional_properties}
 
 
 def _is_integer(checker, instance):
@@ -247,15 +279,30 @@ def _is_integer(checker, instance):
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
+def validator_class(compile_pattern):
+    """A JSON-Schema draft 7 validator class, with integer meaning a JSON
+    integer literal, whose ``pattern`` and ``patternProperties`` (and the
+    ``additionalProperties`` they narrow) use ``compile_pattern``.
+
+    ``compile_pattern(pattern)`` returns an object with a ``search(text)``
+    method, or raises :class:`ValueError` for a pattern it will not run;
+    the keyword then fails, naming the pattern and the reason.  Schemas
+    written by users (an image family's ``properties_schema``) need a
+    linear-time engine here: Python's :mod:`re` backtracks, and a pattern
+    such as ``^(a+)+$`` takes time exponential in the length of the text.
+    """
+    return jsonschema.validators.extend(
+        jsonschema.Draft7Validator,
+        validators=_pattern_keywords(compile_pattern),
+        type_checker=jsonschema.Draft7Validator.TYPE_CHECKER.redefine(
+            'integer', _is_integer))
+
+
 #: The validator class of every request schema: draft 7 with ECMA-262
-#: patterns and integer meaning a JSON integer literal.
-Validator = jsonschema.validators.extend(
-    jsonschema.Draft7Validator,
-    validators={'pattern': _pattern,
-                'patternProperties': _pattern_properties,
-                'additionalProperties': _additional_properties},
-    type_checker=jsonschema.Draft7Validator.TYPE_CHECKER.redefine(
-        'integer', _is_integer))
+#: patterns (run by Python's :mod:`re`: the services' own schemas only,
+#: never a schema a user wrote) and integer meaning a JSON integer
+#: literal.
+Validator = validator_class(ecma_regex)
 
 
 # Request schemas are module constants: build each validator once.

@@ -110,6 +110,104 @@ class TestFamilies(base.ApiTestCase):
                          resp.json['errors'][0]['code'])
         self.assertEqual([], asked)
 
+    def _within(self, call, seconds=10):
+        """What ``call()`` returned, asserting it returned within
+        ``seconds`` (a runaway call is left in a daemon thread)."""
+        answer = []
+        thread = threading.Thread(target=lambda: answer.append(call()),
+                                  daemon=True)
+        thread.start()
+        thread.join(seconds)
+        self.assertFalse(thread.is_alive(),
+                         'still running after %d s' % seconds)
+        return answer[0]
+
+    def test_nested_quantifier_pattern_runs_in_linear_time(self):
+        # ^(a+)+$ is ECMA-262 and RE2 runs it; Python's re took hours on
+        # fifty characters that do not match (time doubles per one).
+        hostile = {'type': 'object', 'properties': {
+            'os_version': {'type': 'string', 'pattern': '^(a+)+$'}}}
+        self.family('mine', headers=OWN, properties_schema=hostile)
+        resp = self._within(lambda: self.app.post_json(
+            '/v1/families/mine/images',
+            {'image_id': 'img-1',
+             'properties': dict(base.PROPS, os_version='a' * 49 + 'b')},
+            headers=OWN, status=400))
+        self.assertEqual(('image_family.invalid_properties',
+                          'properties/os_version'),
+                         (resp.json['errors'][0]['code'],
+                          resp.json['errors'][0]['field']))
+        image = self.app.post_json(
+            '/v1/families/mine/images',
+            {'image_id': 'img-2',
+             'properties': dict(base.PROPS, os_version='a' * 50)},
+            headers=OWN).json['image']
+        self.assertEqual('a' * 50, image['version'])
+
+    def test_pattern_re2_cannot_run_is_refused(self):
+        self.family('mine', headers=OWN)
+        for field, schema in (
+                ('properties_schema/properties/os_version/pattern',
+                 {'properties': {'os_version': {'pattern': '^(?=7)'}}}),
+                ('properties_schema/patternProperties/^(a)\\1$',
+                 {'patternProperties': {'^(a)\\1$': {}}}),
+                ('properties_schema/properties/os_version/pattern',
+                 {'properties': {'os_version': {'pattern': '\\A7'}}}),
+                ('properties_schema/definitions/v/pattern',
+                 {'definitions': {'v': {'pattern': '(?i)x'}},
+                  'properties': {'os_version': {
+                      '$ref': '#/definitions/v'}}})):
+            for resp in (
+                    self.app.post_json('/v1/families', {
+                        'name': 'refused', 'properties_schema': schema},
+                        headers=OWN, status=400),
+                    self.app.patch_json('/v1/families/mine', {
+                        'properties_schema': schema}, headers=OWN,
+                        status=400)):
+                self.assertEqual(('image_family.invalid_input', field),
+                                 (resp.json['errors'][0]['code'],
+                                  resp.json['errors'][0]['field']))
+        self.app.get('/v1/families/refused', headers=OWN, status=404)
+
+    def test_ecma_pattern_python_re_refuses_is_accepted(self):
+        # Named groups and \u{...} are ECMA-262; the meta-schema's
+        # "regex" format (Python's re) refused them.
+        schema = {'properties': {'os_version': {
+            'type': 'string',
+            'pattern': '^(?<major>[0-9]+)\\.[0-9]+\\u{1F600}?$'}}}
+        self.family('mine', headers=OWN, properties_schema=schema)
+        self.add('mine', 'img-1', '7.9', headers=OWN)
+        resp = self.app.post_json(
+            '/v1/families/mine/images',
+            {'image_id': 'img-2',
+             'properties': dict(base.PROPS, os_version='7.9\n')},
+            headers=OWN, status=400)
+        self.assertEqual('properties/os_version',
+                         resp.json['errors'][0]['field'])
+
+    def test_stored_pattern_re2_refuses_is_never_run(self):
+        # A family stored before patterns were checked: Python's re would
+        # run this one for hours against the value below.
+        legacy = {'type': 'object', 'properties': {
+            'os_version': {'type': 'string', 'pattern': '^(?=a)(a+)+$'}}}
+        self.family('mine', headers=OWN)
+        db = database.Database(self.fixture.conf)
+        self.addCleanup(db.dispose)
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(models.Family).where(
+                models.Family.name == 'mine').values(
+                    properties_schema=legacy))
+        resp = self._within(lambda: self.app.post_json(
+            '/v1/families/mine/images',
+            {'image_id': 'img-1',
+             'properties': dict(base.PROPS, os_version='a' * 49 + 'b')},
+            headers=OWN, status=400))
+        error = resp.json['errors'][0]
+        self.assertEqual(('image_family.invalid_properties', 'properties'),
+                         (error['code'], error['field']))
+        self.assertIn('never run', error['detail'])
+        self.app.get('/v1/images/img-1', headers=OWN, status=404)
+
     def test_system_family_cannot_be_private(self):
         self.app.post_json('/v1/families', {'name': 'x',
                                             'visibility': 'private'},

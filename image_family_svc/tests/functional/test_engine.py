@@ -2,12 +2,16 @@
 notifications Glance and Nova send (endpoints called as oslo.messaging
 calls them); a redelivered notification changes nothing."""
 
+import threading
 import uuid
 
 from image_family_svc.cmd import engine
 from image_family_svc import listeners
 from image_family_svc.tests.functional import base
 from svc_common.db import database
+from svc_common.tests.functional import api_fixture as af
+
+OWN = af.identity(['member', 'reader'], 'p1')
 
 
 class RecordingNotifier(object):
@@ -75,6 +79,27 @@ class TestListeners(base.ApiTestCase):
             'arbiter_family': 'centos-7', 'os_distro': 'centos'}}
         self.glance_event('image.create', payload)
         self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+
+    def test_hostile_pattern_does_not_stall_the_engine(self):
+        # A family's ^(a+)+$ ran in Python's re for hours on the engine
+        # when Glance announced an image with fifty non-matching
+        # characters; RE2 answers at once.
+        self.family('hostile', headers=OWN, properties_schema={
+            'type': 'object', 'properties': {'os_version': {
+                'type': 'string', 'pattern': '^(a+)+$'}}})
+        payload = glance_payload('img-1', os_version='a' * 49 + 'b')
+        payload['properties']['arbiter_family'] = 'hostile'
+        thread = threading.Thread(
+            target=self.glance_event, args=('image.create', payload),
+            daemon=True)
+        thread.start()
+        thread.join(10)
+        self.assertFalse(thread.is_alive(), 'still running after 10 s')
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+        payload = glance_payload('img-2', os_version='a' * 50)
+        payload['properties']['arbiter_family'] = 'hostile'
+        self.glance_event('image.create', payload)
+        self.assertEqual('hostile', self.image('img-2')['family'])
 
     def test_redelivered_notifications_change_nothing(self):
         create = meta()
