@@ -1,6 +1,7 @@
 """An in-process image_family API on a fresh SQLite database, and the
 requests the tests make."""
 
+import fixtures
 import testtools
 
 from image_family_svc import service
@@ -19,6 +20,21 @@ class ApiTestCase(testtools.TestCase):
         self.fixture = self.useFixture(af.ServiceApp(service.SPEC,
                                                      overrides=self.OVERRIDES))
         self.app = self.fixture.app
+
+    def within(self, call, seconds=10):
+        """What ``call()`` returns, failing the test if it runs longer
+        than ``seconds``.
+
+        It runs in this (the main) thread under a SIGALRM: a regular
+        expression that backtracks in Python's re holds the GIL, so a
+        thread running it could not even be given up on, and Python's re
+        checks for signals as it runs.
+        """
+        try:
+            with fixtures.Timeout(seconds, gentle=True):
+                return call()
+        except fixtures.TimeoutException:
+            self.fail('still running after %d s' % seconds)
 
     def family(self, name, headers=ADMIN, **body):
         body['name'] = name
