@@ -104,6 +104,21 @@ class TestSchema(testtools.TestCase):
         self.assertEqual((['patternProperties', '(a)\\1'], '(a)\\1'),
                          ps.refused_pattern(schema)[:2])
 
+    def test_patterns_of_a_schema_have_a_budget(self):
+        # Each is linear, but compiling thousands of large ones is not
+        # free: the sum of their programs is bounded.
+        big = '^\\p{L}{1,64}$'
+        schema = {'properties': {'v%d' % i: {'pattern': big + 'x' * i}
+                                 for i in range(5)}}
+        schema['properties']['v0']['x-again'] = {'pattern': big}
+        path, pattern, reason = ps.refused_pattern(schema)
+        self.assertEqual((['properties', 'v2', 'pattern'], big + 'xx'),
+                         (path, pattern))
+        self.assertIn('more than 200000 RE2 instructions', reason)
+        del schema['properties']['v2'], schema['properties']['v3']
+        del schema['properties']['v4']
+        self.assertIsNone(ps.refused_pattern(schema))
+
     def test_validator_refuses_without_running(self):
         # Reached anyway (not through refused_pattern): the property fails.
         validator = ps.Validator({'properties': {'v': {'pattern': '(?=a)'}},
