@@ -10,9 +10,10 @@ hours), but by RE2, whose time is linear in the length of the text.
 A pattern is read as ECMA-262 (as JSON Schema prescribes) with the ``u``
 flag, plus escaped ASCII punctuation (``\\-``, ``\\#``), and translated
 into RE2's syntax; what RE2 cannot run (lookaround, backreferences, a
-repetition over 1000, a program over :data:`MAX_MEMORY`) or what is not
-ECMA-262 (``(?i)``, ``(?P<n>...)``, ``\\A``, ``\\z``, ``[[:alpha:]]``,
-a lone ``{``) is refused, with the reason.  The differences of meaning
+repetition over 1000, a program over :data:`MAX_MEMORY`, patterns of
+one schema over :data:`MAX_PROGRAM_SIZE` in all) or what is not ECMA-262
+(``(?i)``, ``(?P<n>...)``, ``\\A``, ``\\z``, ``[[:alpha:]]``, a lone
+``{``) is refused, with the reason.  The differences of meaning
 that remain: ``\\S`` inside a character class and RE2's ``\\p{Greek}``
 (ECMA-262 spells it ``\\p{Script=Greek}``, which is accepted too).
 """
