@@ -56,6 +56,12 @@ class ServiceSpec:
     #: :class:`svc_common.errors.ApiError` to refuse the request.  See
     #: :mod:`svc_common.deploy` (step 8).
     session_auth: typing.Union[str, typing.Callable, None] = None
+    #: Module (within the package) whose ``set_defaults(conf)`` gives the
+    #: defaults that make the service usable in the local run (e.g. a
+    #: simulated cloud to act on), with ``conf.set_default`` so that
+    #: what the operator configured still wins.  Only
+    #: ``arbiter-all-in-one`` calls it.
+    local_run: typing.Optional[str] = None
 
     def authenticator(self, conf, db):
         """The ``authenticate(environ)`` of :attr:`session_auth`, or

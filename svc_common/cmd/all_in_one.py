@@ -162,19 +162,27 @@ def lock_data_dir(data_dir, urls):
 
 
 def local_conf(spec, data_dir, host, port, config_dir=None):
-    """The config of one service in the local run."""
+    """The config of one service in the local run.
+
+    What wins, last first: the local run's own settings (below), the
+    service's ``<prog>.conf`` in ``config_dir``, the service's local-run
+    defaults (its spec's ``local_run`` module), the options' defaults.
+    """
     files = []
     if config_dir:
         path = os.path.join(config_dir, '%s.conf' % spec.prog)
         if os.path.exists(path):
             files.append(path)
-    return config.build_conf(spec, default_config_files=files, overrides={
+    conf = config.build_conf(spec, default_config_files=files, overrides={
         (None, 'state_path'): os.path.abspath(data_dir),
         (None, 'transport_url'): LOCAL_BUS_URL,
         ('api', 'auth_strategy'): 'noauth',
         ('api', 'host'): host,
         ('api', 'port'): port,
     })
+    if spec.local_run:
+        spec.module(spec.local_run).set_defaults(conf)
+    return conf
 
 
 def build_servers(args):
