@@ -12,10 +12,6 @@ as a *default*: an operator's own ``simulated_cloud``, from a file of
 
 import os
 
-from oslo_log import log as logging
-
-LOG = logging.getLogger(__name__)
-
 CLOUD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                      'local-run-cloud.yaml')
 
@@ -24,8 +20,3 @@ def set_defaults(conf):
     """Make :data:`CLOUD` the default of ``[preemption] simulated_cloud``
     on ``conf`` (a value the operator set still wins)."""
     conf.set_default('simulated_cloud', CLOUD, group='preemption')
-    options = conf.preemption
-    if options.driver == 'simulated':
-        LOG.info('The reaper acts on a simulated cloud described in %s '
-                 '(set [preemption] simulated_cloud to use another)',
-                 options.simulated_cloud)

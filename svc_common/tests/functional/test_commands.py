@@ -311,6 +311,63 @@ class TestAllInOne(testtools.TestCase):
         self.assertEqual(0, result.returncode, result.stderr)
         self.assertEqual('centos-7', result.stdout.strip())
 
+    def _plan(self, base, body):
+        """``(status, body)`` of a plan asked of the run's reaper by a
+        system administrator (noauth headers)."""
+        req = urllib.request.Request(
+            'http://127.0.0.1:%d/v1/plans' % (base + 1), method='POST',
+            data=json.dumps(body).encode(), headers={
+                'X-User-Id': 'admin', 'X-Roles': 'admin,member,reader',
+                'X-System-Scope': 'all',
+                'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.load(resp)
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.load(exc)
+
+    def test_reaper_has_a_simulated_cloud_in_the_local_run(self):
+        """With no configuration, the preemption guide's plan finds the
+        flavor and answers with victims (it was a 400 "no flavor
+        m1.large": the simulated driver had no cloud)."""
+        tmp = self.useFixture(fixtures.TempDir()).path
+        proc, base = self._start(tmp)
+        self._wait_for('http://127.0.0.1:%d/healthcheck' % (base + 1), proc,
+                       time.monotonic() + 60)
+        status, body = self._plan(base, {'flavor': 'm1.large',
+                                         'aggregates': ['batch']})
+        self.assertEqual(200, status, body)
+        plan = body['plan']
+        self.assertEqual('victims', plan['outcome'])
+        self.assertEqual(['batch-1'],
+                         [v['server_id'] for v in plan['victims']])
+        self.assertEqual(['cmp1'], plan['hosts'])
+
+    def test_operator_simulated_cloud_is_kept(self):
+        """An operator's own ``[preemption] simulated_cloud`` (in
+        --config-dir) is the cloud the local run's reaper sees."""
+        tmp = self.useFixture(fixtures.TempDir()).path
+        config_dir = os.path.join(tmp, 'etc')
+        os.mkdir(config_dir)
+        cloud = os.path.join(tmp, 'own-cloud.yaml')
+        with open(cloud, 'w') as f:
+            f.write('flavors:\n'
+                    '  x1.tiny: {resources: {VCPU: 1}}\n'
+                    'hosts:\n'
+                    '  own1: {capacity: {VCPU: 4}}\n')
+        with open(os.path.join(config_dir, 'reaper.conf'), 'w') as f:
+            f.write('[preemption]\nsimulated_cloud = %s\n' % cloud)
+        proc, base = self._start(tmp, ['--config-dir', config_dir])
+        self._wait_for('http://127.0.0.1:%d/healthcheck' % (base + 1), proc,
+                       time.monotonic() + 60)
+        status, body = self._plan(base, {'flavor': 'x1.tiny', 'count': 4})
+        self.assertEqual(200, status, body)
+        self.assertEqual('fits', body['plan']['outcome'])
+        status, body = self._plan(base, {'flavor': 'm1.large'})
+        self.assertEqual(400, status, body)
+        self.assertEqual('preemption.unknown_flavor',
+                         body['errors'][0]['code'])
+
     def test_port_in_use_is_named_and_nothing_is_created(self):
         tmp = self.useFixture(fixtures.TempDir()).path
         base = self._free_base()
