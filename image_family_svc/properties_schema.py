@@ -22,7 +22,9 @@ import functools
 import json
 import re
 import string
+import urllib.parse
 
+import jsonschema
 import re2
 
 from svc_common.api import validation
@@ -39,6 +41,45 @@ MAX_MEMORY = 8 << 20
 #: compiling takes about a third of a microsecond per instruction, and a
 #: schema's patterns are compiled again whenever they have left the cache.
 MAX_PROGRAM_SIZE = 200000
+
+#: The largest schema, in bytes of compact UTF-8 JSON.  The request body
+#: limit (``[oslo_middleware] max_request_body_size``) is for every body
+#: and may be raised for other reasons; this one keeps what is stored
+#: with each family, and read at each join, small.
+MAX_SCHEMA_BYTES = 65536
+
+#: How many times a value under a keyword that applies its subschema to
+#: every member of an object or array (:data:`FAN_OUT_KEYWORDS`) counts
+#: in the expanded size.  Such a subschema runs once per property (128 at
+#: most through the API, Glance's default ``image_property_quota`` too),
+#: but against one value of at most 255 characters, about a quarter of
+#: the cost of running against the whole object (measured: the worst
+#: schemas of either kind at the limit take about the same time).
+FAN_OUT = 32
+
+#: Keywords whose subschemas apply to each member of the instance, not
+#: once.
+FAN_OUT_KEYWORDS = frozenset(['additionalItems', 'additionalProperties',
+                              'contains', 'items', 'patternProperties',
+                              'propertyNames'])
+
+#: A pattern counts one more in the expanded size per this many RE2
+#: instructions of its program: a search for ``(\p{L}\p{N}?){1,60}q``
+#: (86,000 instructions) in 255 Greek letters takes about 1 ms.
+PATTERN_UNIT = 500
+
+#: The largest expanded size of a schema: the number of JSON values
+#: (objects, arrays, strings, numbers...) it holds once every local
+#: ``$ref`` is replaced by what it points to, where a value under a
+#: keyword of :data:`FAN_OUT_KEYWORDS` counts :data:`FAN_OUT` times (per
+#: such keyword around it) and a pattern counts more as its program
+#: grows (:data:`PATTERN_UNIT`).  Validating a value takes time about
+#: proportional to it: the costliest schemas found at this limit take
+#: about 23 ms against the largest properties the API accepts (128
+#: values of 255 Greek letters), under 4 ms against a small value
+#: (tools/bench_family_schema_cost.py).  The default schema counts 15;
+#: one requiring 64 string properties of a bounded length about 260.
+MAX_EXPANDED_SIZE = 500
 
 # The characters ECMA-262's \s matches (WhiteSpace and LineTerminator),
 # as the inside of an RE2 character class.
@@ -66,6 +107,15 @@ _CONTROL_ESCAPES = {'f': '\\f', 'n': '\\n', 'r': '\\r', 't': '\\t',
 
 class PatternRefused(ValueError):
     """A pattern that is not ECMA-262 or that RE2 cannot run."""
+
+
+class StructureRefused(ValueError):
+    """What a schema refers to, or its size, is refused; ``path`` (a
+    list of keys) leads to the offending place in the schema."""
+
+    def __init__(self, path, reason):
+        super().__init__(reason)
+        self.path = list(path)
 
 
 def _code_point(value, at):
@@ -310,3 +360,231 @@ def describe(pattern):
     """``pattern`` quoted for a message, shortened."""
     quoted = json.dumps(pattern)
     return quoted if len(quoted) <= 80 else quoted[:77] + '...'
+
+
+# -- what a schema refers to, and its size ----------------------------------
+
+_INDEX = re.compile('0|[1-9][0-9]*')
+
+
+def _containers(schema):
+    """``(path, node)`` of every object and array of ``schema``, parents
+    first, without recursion (a stored schema may be deep)."""
+    pending = [((), schema)]
+    while pending:
+        path, node = pending.pop()
+        if isinstance(node, dict):
+            yield path, node
+            pending.extend((path + (key,), value)
+                           for key, value in reversed(list(node.items())))
+        elif isinstance(node, list):
+            yield path, node
+            pending.extend((path + (index,), value) for index, value
+                           in reversed(list(enumerate(node))))
+
+
+def resolve(schema, path, ref):
+    """``(value, path)`` of what the ``$ref`` ``ref`` at ``path`` points
+    to in ``schema``, as :mod:`jsonschema` resolves it when no subschema
+    but the root has an ``$id`` (:func:`refused_structure` sees to it).
+
+    Stricter than jsonschema where the latter would guess: an array index
+    is written in canonical decimal, and a pointer does not go into a
+    string.
+
+    :raises StructureRefused: when it points outside ``schema``, to a
+        plain name (``#name``) or to nothing.
+    """
+    where = list(path) + ['$ref']
+    quoted = describe(ref)
+    if not ref.startswith('#'):
+        raise StructureRefused(where, '$ref %s points outside the schema'
+                               % quoted)
+    fragment = ref[1:]
+    if not fragment:
+        return schema, []
+    if not fragment.startswith('/'):
+        raise StructureRefused(where, '$ref %s is a plain name; write a '
+                               'JSON pointer such as #/definitions/name'
+                               % quoted)
+    node, found = schema, []
+    # As jsonschema does: percent-decoded first, then split.
+    for segment in urllib.parse.unquote(fragment[1:]).split('/'):
+        if isinstance(node, dict):
+            segment = segment.replace('~1', '/').replace('~0', '~')
+            if segment in node:
+                node = node[segment]
+                found.append(segment)
+                continue
+        elif (isinstance(node, list) and _INDEX.fullmatch(segment) and
+              int(segment) < len(node)):
+            node = node[int(segment)]
+            found.append(int(segment))
+            continue
+        raise StructureRefused(where, '$ref %s points to nothing in the '
+                               'schema' % quoted)
+    return node, found
+
+
+def _references(schema):
+    """``{id(referring object): (target, target's path)}`` of every
+    ``$ref`` of ``schema``, and ``{id(container): path}``.
+
+    :raises StructureRefused: for an ``$id`` below the root (it would
+        change what the references under it mean), a reference that
+        :func:`resolve` refuses, or one to a value that is not a schema
+        (it would be run as one without having been checked).
+    """
+    references, paths, checked = {}, {}, set()
+    for path, node in _containers(schema):
+        paths[id(node)] = path
+        if not isinstance(node, dict):
+            continue
+        if path and isinstance(node.get('$id'), str):
+            raise StructureRefused(
+                list(path) + ['$id'], '$id is only allowed at the root '
+                '(references are resolved against the whole schema)')
+        ref = node.get('$ref')
+        if not isinstance(ref, str):
+            continue
+        target, target_path = resolve(schema, path, ref)
+        references[id(node)] = target, target_path
+        if target_path and id(target) not in checked:
+            checked.add(id(target))
+            try:
+                Validator.check_schema(target, format_checker=None)
+            except jsonschema.SchemaError as exc:
+                raise StructureRefused(
+                    list(path) + ['$ref'],
+                    '$ref %s points to a value that is not a JSON schema: '
+                    '%s' % (describe(ref), str(exc.message)[:200]))
+    return references, paths
+
+
+def _pattern_units(pattern):
+    """What a pattern counts in the expanded size: one, plus one per
+    :data:`PATTERN_UNIT` RE2 instructions (the time of a search grows
+    with the size of the program as well as with the text)."""
+    try:
+        size = compile_pattern(pattern).expression.programsize
+    except PatternRefused:
+        return 1  # refused by refused_pattern(), never run
+    return 1 + size // PATTERN_UNIT
+
+
+def _edges(node, references):
+    """``(child, weight, through_ref)`` of a container of the schema: its
+    members, then what its ``$ref`` points to.  A child None stands for
+    the cost of patterns, in ``weight``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            weight = FAN_OUT if key in FAN_OUT_KEYWORDS else 1
+            if key == 'pattern' and isinstance(value, str):
+                yield None, weight * _pattern_units(value), False
+                continue
+            yield value, weight, False
+            if key == 'patternProperties' and isinstance(value, dict):
+                # Each name is searched in each property name, by
+                # patternProperties and again by additionalProperties.
+                yield None, 2 * FAN_OUT * sum(
+                    _pattern_units(name) for name in value), False
+        if id(node) in references:
+            yield references[id(node)][0], 1, True
+    else:
+        for value in node:
+            yield value, 1, False
+
+
+def _expanded_size(schema, references, paths):
+    """Check that following references from ``schema`` never comes back
+    to where it started, and that its expanded size (see
+    :data:`MAX_EXPANDED_SIZE`) is within the limit.
+
+    One depth-first walk of the schema with its references as edges,
+    without recursion, each object or array sized once.
+
+    :raises StructureRefused: naming a ``$ref`` of a cycle, or the first
+        value found whose expanded size is beyond the limit.
+    """
+    over = MAX_EXPANDED_SIZE + 1
+    sizes = {}
+    # [node, its edges, size so far, path of the $ref that led to it]
+    stack = [[schema, _edges(schema, references), 1, None]]
+    on_stack = {id(schema): 0}
+    while stack:
+        frame = stack[-1]
+        node, edges = frame[0], frame[1]
+        for child, weight, through_ref in edges:
+            if not isinstance(child, (dict, list)):
+                frame[2] = min(over, frame[2] + weight)
+            elif id(child) in on_stack:
+                # Every cycle follows at least one $ref: name the last
+                # one followed on the way round.
+                refs = [f[3] for f in stack[on_stack[id(child)] + 1:]
+                        if f[3] is not None]
+                if through_ref:
+                    refs.append(list(paths[id(node)]) + ['$ref'])
+                raise StructureRefused(refs[-1], (
+                    '$ref leads back to itself (a schema may not refer to '
+                    'itself, directly or through other references)'))
+            elif id(child) in sizes:
+                frame[2] = _add(frame, weight, sizes[id(child)], child,
+                                paths, over)
+            else:
+                on_stack[id(child)] = len(stack)
+                stack.append([child, _edges(child, references), 1,
+                              list(paths[id(node)]) + ['$ref']
+                              if through_ref else None])
+                # Resumed when the child is done, with its weight.
+                frame.append(weight)
+                break
+        else:
+            stack.pop()
+            del on_stack[id(node)]
+            if frame[2] >= over:
+                raise StructureRefused(paths[id(node)], _too_large(
+                    'expands'))
+            sizes[id(node)] = frame[2]
+            if stack:
+                parent = stack[-1]
+                parent[2] = _add(parent, parent.pop(), frame[2], node,
+                                 paths, over)
+
+
+def _add(frame, weight, size, child, paths, over):
+    """The size of ``frame`` with ``child`` of ``size`` under
+    ``weight``; refused, naming the child, when that child alone takes
+    it beyond the limit."""
+    if weight * size >= over:
+        raise StructureRefused(paths[id(child)], _too_large(
+            'applies to each member of a value: it counts %d times and '
+            'expands' % FAN_OUT))
+    return min(over, frame[2] + weight * size)
+
+
+def _too_large(what):
+    return ('%s to more than %d values once each $ref is replaced by what '
+            'it points to' % (what, MAX_EXPANDED_SIZE))
+
+
+def refused_structure(schema):
+    """``(path, reason)`` of what is refused in what ``schema`` refers to
+    or in its size, or None: more than :data:`MAX_SCHEMA_BYTES`; an
+    ``$id`` below the root; a ``$ref`` that :func:`resolve` refuses, to a
+    value that is not a schema, or that leads back to itself; an expanded
+    size beyond :data:`MAX_EXPANDED_SIZE`.
+
+    Time and memory are linear in the size of ``schema``: it runs for
+    each image that joins a family.
+    """
+    try:
+        size = len(json.dumps(schema, ensure_ascii=False,
+                              separators=(',', ':')).encode('utf-8'))
+        if size > MAX_SCHEMA_BYTES:
+            return [], ('it takes %d bytes as compact JSON, more than %d'
+                        % (size, MAX_SCHEMA_BYTES))
+        references, paths = _references(schema)
+        _expanded_size(schema, references, paths)
+    except StructureRefused as exc:
+        return exc.path, str(exc)
+    return None

@@ -64,6 +64,13 @@ def _check_schema(properties_schema):
                                   properties_schema_rules.describe(pattern),
                                   reason),
             code='invalid_input', field=field)
+    refused = properties_schema_rules.refused_structure(properties_schema)
+    if refused is not None:
+        path, reason = refused
+        field = '/'.join(['properties_schema'] + [str(p) for p in path])
+        raise errors.BadRequest(
+            'Invalid field %s: %s.' % (field[:200], reason),
+            code='invalid_input', field=field)
 
 
 def _owner(body):

@@ -16,6 +16,7 @@ what they changed, for the caller to publish after the commit.
 """
 
 import collections
+import logging
 import uuid
 
 import sqlalchemy as sa
@@ -26,6 +27,8 @@ from image_family_svc import lifecycle as lc
 from image_family_svc import notifications
 from image_family_svc import properties_schema
 from svc_common import errors
+
+LOG = logging.getLogger(__name__)
 
 PENDING = 'pending'
 DONE = 'done'
@@ -189,26 +192,33 @@ def remote_reference(schema):
 
 def check_properties(family, properties):
     """Raise PropertiesInvalid naming the first property the family's
-    schema refuses (or the schema itself when it refers outside itself,
-    or holds a pattern that is refused: such a reference is never
-    fetched, such a pattern never run)."""
-    ref = remote_reference(family.properties_schema)
-    if ref is not None:
+    schema refuses.
+
+    A schema stored before the rules of family creation refused it is
+    never run: one that refers outside itself (never fetched), holds a
+    pattern that is refused (never run), or whose references are refused
+    or whose expanded size is beyond the limit
+    (:func:`properties_schema.refused_structure`: a reference to itself
+    recursed until the stack ran out, chained ones took exponential
+    time).  Whatever else validation raises is the family's schema's
+    doing, not the image's: it is refused too (logged), so that the
+    engine records a Glance notification instead of requeueing it
+    forever.
+    """
+    try:
+        _check_stored_schema(family)
+        validator = properties_schema.Validator(family.properties_schema)
+        problems = sorted(validator.iter_errors(properties),
+                          key=lambda e: [str(p) for p in e.path])
+    except PropertiesInvalid:
+        raise
+    except Exception:
+        LOG.warning('The properties schema of image family %s failed '
+                    'to run', family.name, exc_info=True)
         raise PropertiesInvalid(
-            'The properties schema of image family %s refers to %s, '
-            'outside itself; only local references (#...) are followed.'
-            % (family.name, ref[:200]), field='properties')
-    refused = properties_schema.refused_pattern(family.properties_schema)
-    if refused is not None:
-        _path, pattern, reason = refused
-        raise PropertiesInvalid(
-            'The properties schema of image family %s holds pattern %s, '
-            'which is never run: %s.'
-            % (family.name, properties_schema.describe(pattern), reason),
+            'The properties schema of image family %s could not be run; '
+            'an owner of the family may replace it.' % family.name,
             field='properties')
-    validator = properties_schema.Validator(family.properties_schema)
-    problems = sorted(validator.iter_errors(properties),
-                      key=lambda e: [str(p) for p in e.path])
     if problems:
         first = problems[0]
         field = '/'.join(['properties'] + [str(p) for p in
@@ -217,6 +227,35 @@ def check_properties(family, properties):
             'The image does not carry the properties image family %s '
             'requires: %s' % (family.name, first.message[:300]),
             field=field)
+
+
+def _check_stored_schema(family):
+    """Raise PropertiesInvalid when the family's schema is one that
+    family creation refuses now (see :func:`check_properties`)."""
+    schema = family.properties_schema
+    ref = remote_reference(schema)
+    if ref is not None:
+        raise PropertiesInvalid(
+            'The properties schema of image family %s refers to %s, '
+            'outside itself; only local references (#...) are followed.'
+            % (family.name, ref[:200]), field='properties')
+    refused = properties_schema.refused_pattern(schema)
+    if refused is not None:
+        _path, pattern, reason = refused
+        raise PropertiesInvalid(
+            'The properties schema of image family %s holds pattern %s, '
+            'which is never run: %s.'
+            % (family.name, properties_schema.describe(pattern), reason),
+            field='properties')
+    refused = properties_schema.refused_structure(schema)
+    if refused is not None:
+        path, reason = refused
+        raise PropertiesInvalid(
+            'The properties schema of image family %s is never run: at '
+            '%s, %s.' % (family.name,
+                         '/'.join(['properties_schema'] +
+                                  [str(p) for p in path])[:200], reason),
+            field='properties')
 
 
 def join_in_session(session, ctx, family, image_id, version, properties,

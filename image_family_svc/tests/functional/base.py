@@ -11,6 +11,17 @@ ADMIN = af.SYSTEM_ADMIN
 PROPS = {'os_distro': 'centos', 'os_version': '7', 'architecture': 'x86_64'}
 
 
+def chained_schema(levels):
+    """A schema whose level n is anyOf two references to level n - 1,
+    over a type that 5 (or any image's properties) does not have."""
+    definitions = {'d0': {'type': 'string'}}
+    for level in range(1, levels + 1):
+        below = {'$ref': '#/definitions/d%d' % (level - 1)}
+        definitions['d%d' % level] = {'anyOf': [below, below]}
+    return {'definitions': definitions,
+            '$ref': '#/definitions/d%d' % levels}
+
+
 class ApiTestCase(testtools.TestCase):
 
     OVERRIDES = {}

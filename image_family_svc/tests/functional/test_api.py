@@ -196,6 +196,113 @@ class TestFamilies(base.ApiTestCase):
         self.assertIn('never run', error['detail'])
         self.app.get('/v1/images/img-1', headers=OWN, status=404)
 
+    def _store_schema(self, name, schema):
+        """Store ``schema`` as family ``name``'s, as a family created
+        before the API refused it would hold it."""
+        db = database.Database(self.fixture.conf)
+        self.addCleanup(db.dispose)
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(models.Family).where(
+                models.Family.name == name).values(
+                    properties_schema=schema))
+
+    def _refused_on_create_and_update(self, schema, field):
+        """Family creation and update both refuse ``schema`` with a 400
+        naming ``field``; nothing is written."""
+        self.family('mine', headers=OWN)
+        before = self.app.get('/v1/families/mine',
+                              headers=OWN).json['family']
+        for resp in (
+                self.within(lambda: self.app.post_json('/v1/families', {
+                    'name': 'refused', 'properties_schema': schema},
+                    headers=OWN, status=400)),
+                self.within(lambda: self.app.patch_json(
+                    '/v1/families/mine', {'properties_schema': schema},
+                    headers=OWN, status=400))):
+            error = resp.json['errors'][0]
+            self.assertEqual(('image_family.invalid_input', field),
+                             (error['code'], error['field']), error)
+        self.app.get('/v1/families/refused', headers=OWN, status=404)
+        self.assertEqual(before, self.app.get(
+            '/v1/families/mine', headers=OWN).json['family'])
+        return error
+
+    def test_self_reference_refused(self):
+        # Validation recursed until the stack ran out: a 500 at each
+        # join.
+        error = self._refused_on_create_and_update(
+            {'definitions': {'a': {'$ref': '#/definitions/a'}},
+             '$ref': '#/definitions/a'},
+            'properties_schema/definitions/a/$ref')
+        self.assertIn('leads back to itself', error['detail'])
+        # Through other references and through structure alike.
+        self.app.delete('/v1/families/mine', headers=OWN, status=204)
+        self._refused_on_create_and_update(
+            {'definitions': {
+                'a': {'allOf': [{'$ref': '#/definitions/b'}]},
+                'b': {'not': {'$ref': '#/definitions/a'}}},
+             'properties': {'os_version': {'$ref': '#/definitions/a'}}},
+            'properties_schema/definitions/b/not/$ref')
+
+    def test_chained_references_refused_by_expanded_size(self):
+        # Each level of anyOf over two references to the level below
+        # doubled the work: 18 levels took 21 s to validate 5.
+        self._refused_on_create_and_update(
+            base.chained_schema(18), 'properties_schema/definitions/d6/anyOf')
+
+    def test_reference_to_nothing_or_to_no_schema_refused(self):
+        # Both were a 500 (PointerToNowhere, UnknownType) at each join.
+        self._refused_on_create_and_update(
+            {'properties': {'os_version': {'$ref': '#/definitions/v'}}},
+            'properties_schema/properties/os_version/$ref')
+        self.app.delete('/v1/families/mine', headers=OWN, status=204)
+        self._refused_on_create_and_update(
+            {'properties': {'os_version': {'$ref': '#/x'}},
+             'x': {'type': 'version'}},
+            'properties_schema/properties/os_version/$ref')
+
+    def test_schema_over_64_kib_refused(self):
+        error = self._refused_on_create_and_update(
+            {'type': 'object', 'description': 'x' * 65536},
+            'properties_schema')
+        self.assertIn('65536', error['detail'])
+
+    def test_schema_within_the_limits_accepted(self):
+        schema = {'definitions': {'v': {'type': 'string', 'maxLength': 64}},
+                  'type': 'object',
+                  'properties': {name: {'$ref': '#/definitions/v'}
+                                 for name in base.PROPS},
+                  'required': sorted(base.PROPS)}
+        self.family('mine', headers=OWN, properties_schema=schema)
+        self.add('mine', 'img-1', '7.9', headers=OWN)
+        resp = self.app.post_json(
+            '/v1/families/mine/images',
+            {'image_id': 'img-2',
+             'properties': dict(base.PROPS, os_version='7' * 65)},
+            headers=OWN, status=400)
+        self.assertEqual('properties/os_version',
+                         resp.json['errors'][0]['field'])
+
+    def test_stored_hostile_references_are_never_run(self):
+        # Families stored before these rules: the join was a 500
+        # (RecursionError) or took 21 s (18 chained levels).
+        self.family('mine', headers=OWN)
+        for legacy in (
+                {'definitions': {'a': {'$ref': '#/definitions/a'}},
+                 '$ref': '#/definitions/a'},
+                base.chained_schema(18)):
+            self._store_schema('mine', legacy)
+            resp = self.within(lambda: self.app.post_json(
+                '/v1/families/mine/images',
+                {'image_id': 'img-1', 'properties': base.PROPS},
+                headers=OWN, status=400))
+            error = resp.json['errors'][0]
+            self.assertEqual(('image_family.invalid_properties',
+                              'properties'),
+                             (error['code'], error['field']))
+            self.assertIn('never run', error['detail'])
+            self.app.get('/v1/images/img-1', headers=OWN, status=404)
+
     def test_system_family_cannot_be_private(self):
         self.app.post_json('/v1/families', {'name': 'x',
                                             'visibility': 'private'},

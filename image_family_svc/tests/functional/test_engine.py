@@ -4,8 +4,13 @@ calls them); a redelivered notification changes nothing."""
 
 import uuid
 
+import fixtures
+import sqlalchemy as sa
+
 from image_family_svc.cmd import engine
+from image_family_svc.db import models
 from image_family_svc import listeners
+from image_family_svc import properties_schema
 from image_family_svc.tests.functional import base
 from svc_common.db import database
 from svc_common.tests.functional import api_fixture as af
@@ -95,6 +100,69 @@ class TestListeners(base.ApiTestCase):
         payload['properties']['arbiter_family'] = 'hostile'
         self.glance_event('image.create', payload)
         self.assertEqual('hostile', self.image('img-2')['family'])
+
+    def _hostile_family(self, schema):
+        """Family ``hostile`` holding ``schema``, stored as a family
+        created before the API refused it would hold it."""
+        self.family('hostile', headers=OWN)
+        with self.db.engine.begin() as connection:
+            connection.execute(sa.update(models.Family).where(
+                models.Family.name == 'hostile').values(
+                    properties_schema=schema))
+
+    def _hostile_payload(self, image_id):
+        payload = glance_payload(image_id)
+        payload['properties']['arbiter_family'] = 'hostile'
+        return payload
+
+    def test_stored_self_reference_is_a_handled_notification(self):
+        # Validation recursed until the stack ran out; the RecursionError
+        # left the endpoint, so the notification was requeued, and
+        # failed again at each delivery.
+        self._hostile_family({'definitions': {'a': {
+            '$ref': '#/definitions/a'}}, '$ref': '#/definitions/a'})
+        create = meta()
+        for _ in range(2):
+            self.assertEqual(listeners.HANDLED, self.within(
+                lambda: self.glance_event(
+                    'image.create', self._hostile_payload('img-1'),
+                    create)))
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+
+    def test_stored_chained_references_do_not_stall_the_engine(self):
+        # 18 levels of anyOf over two references took 21 s per image.
+        self._hostile_family(base.chained_schema(18))
+        self.assertEqual(listeners.HANDLED, self.within(
+            lambda: self.glance_event('image.create',
+                                      self._hostile_payload('img-1'))))
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+
+    def test_any_failure_of_a_schema_is_a_handled_notification(self):
+        # Whatever running a family's schema raises, the notification is
+        # recorded (not requeued forever), alone or in a batch, and the
+        # other images of the batch join.
+        hostile = {'type': 'object', 'title': 'cannot be run'}
+        self._hostile_family(hostile)
+        run = properties_schema.Validator.iter_errors
+
+        def broken(validator, *args, **kwargs):
+            if validator.schema == hostile:
+                raise RuntimeError('a schema that cannot be run')
+            return run(validator, *args, **kwargs)
+
+        self.useFixture(fixtures.MockPatchObject(
+            properties_schema.Validator, 'iter_errors', broken))
+        self.assertEqual(listeners.HANDLED, self.glance_event(
+            'image.create', self._hostile_payload('img-1')))
+        batch = [{'event_type': 'image.create', 'metadata': meta(),
+                  'payload': payload} for payload in (
+                      self._hostile_payload('img-2'),
+                      glance_payload('img-3'))]
+        self.assertEqual(listeners.HANDLED,
+                         listeners.Batched(self.glance).info(batch))
+        for image_id in ('img-1', 'img-2', 'img-3'):
+            self.app.get('/v1/images/%s' % image_id, headers=base.ADMIN,
+                         status=404 if image_id != 'img-3' else 200)
 
     def test_redelivered_notifications_change_nothing(self):
         create = meta()
