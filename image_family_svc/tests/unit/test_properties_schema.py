@@ -2,10 +2,12 @@
 RE2 only, refused with a reason when RE2 cannot run them."""
 
 import re
+import time
 
 import fixtures
 import hypothesis
 from hypothesis import strategies as st
+import jsonschema
 import re2
 import testtools
 
@@ -181,3 +183,217 @@ class TestProperties(testtools.TestCase):
             return
         self.assertIsInstance(compiled.expression, type(re2.compile('x')))
         self.assertNotIsInstance(compiled.expression, re.Pattern)
+
+
+def chained(levels, keyword='anyOf'):
+    """Level n is ``keyword`` over two references to level n - 1."""
+    definitions = {'d0': {'type': 'string'}}
+    for level in range(1, levels + 1):
+        below = {'$ref': '#/definitions/d%d' % (level - 1)}
+        definitions['d%d' % level] = {keyword: [below, dict(below)]}
+    return {'definitions': definitions,
+            '$ref': '#/definitions/d%d' % levels}
+
+
+class TestStructure(testtools.TestCase):
+
+    def refused_at(self, schema):
+        refused = ps.refused_structure(schema)
+        self.assertIsNotNone(refused, schema)
+        return refused[0]
+
+    def test_reference_cycles_refused_naming_a_ref(self):
+        for schema, path in (
+                ({'definitions': {'a': {'$ref': '#/definitions/a'}},
+                  '$ref': '#/definitions/a'},
+                 ['definitions', 'a', '$ref']),
+                ({'definitions': {
+                    'a': {'$ref': '#/definitions/b'},
+                    'b': {'oneOf': [{'$ref': '#/definitions/a'}]}},
+                  'properties': {'x': {'$ref': '#/definitions/b'}}},
+                 ['definitions', 'b', 'oneOf', 0, '$ref']),
+                # Through structure: the root, or a parent.
+                ({'properties': {'x': {'$ref': '#'}}},
+                 ['properties', 'x', '$ref']),
+                ({'definitions': {'a': {'not': {'$ref': '#/definitions'}}}},
+                 ['definitions', 'a', 'not', '$ref'])):
+            self.assertEqual(path, self.refused_at(schema))
+        # The same target twice is no cycle.
+        self.assertIsNone(ps.refused_structure(
+            {'definitions': {'a': {'type': 'string'}},
+             'allOf': [{'$ref': '#/definitions/a'},
+                       {'not': {'$ref': '#/definitions/a'}}]}))
+
+    def test_the_self_reference_recursed_until_the_stack_ran_out(self):
+        # What the refusal prevents.
+        schema = {'definitions': {'a': {'$ref': '#/definitions/a'}},
+                  '$ref': '#/definitions/a'}
+        self.assertRaises(RecursionError, list,
+                          ps.Validator(schema).iter_errors(5))
+
+    def test_references_resolved_as_jsonschema_does(self):
+        schema = {'definitions': {'a/b': {'type': 'integer'},
+                                  'c~d': {'type': 'integer'},
+                                  'e f': {'type': 'integer'}},
+                  'x-list': [{'type': 'integer'}]}
+        for ref in ('#/definitions/a~1b', '#/definitions/c~0d',
+                    '#/definitions/e%20f', '#/x-list/0'):
+            schema['properties'] = {'x': {'$ref': ref}}
+            self.assertIsNone(ps.refused_structure(schema), ref)
+            self.assertEqual(1, len(list(ps.Validator(schema).iter_errors(
+                {'x': 'no'}))), ref)
+        for ref, reason in (('#/x-list/00', 'points to nothing'),
+                            ('#/x-list/1', 'points to nothing'),
+                            ('#/definitions/a/b', 'points to nothing'),
+                            ('#name', 'plain name'),
+                            ('#/definitions/c~0d/type',
+                             'not a JSON schema'),
+                            ('x.json#/a', 'outside the schema')):
+            schema['properties'] = {'x': {'$ref': ref}}
+            self.assertEqual(
+                (['properties', 'x', '$ref'], True),
+                (ps.refused_structure(schema)[0],
+                 reason in ps.refused_structure(schema)[1]), ref)
+
+    def test_reference_to_no_schema_was_an_error_when_run(self):
+        # Never checked as a schema (it is not in a schema's place):
+        # UnknownType when run.
+        schema = {'properties': {'x': {'$ref': '#/x-type'}},
+                  'x-type': {'type': 'version'}}
+        self.assertEqual(['properties', 'x', '$ref'],
+                         self.refused_at(schema))
+        self.assertRaises(jsonschema.exceptions.UnknownType, list,
+                          ps.Validator(schema).iter_errors({'x': 1}))
+
+    def test_id_only_at_the_root(self):
+        # An $id below the root changes what the references under it
+        # point to.
+        self.assertIsNone(ps.refused_structure(
+            {'$id': 'https://example.org/family.json',
+             'definitions': {'v': {'type': 'string'}},
+             'properties': {'x': {'$ref': '#/definitions/v'},
+                            # A property named $id is no $id.
+                            '$id': {'type': 'string'}}}))
+        self.assertEqual(
+            ['definitions', 'v', '$id'],
+            self.refused_at({'definitions': {'v': {
+                '$id': 'https://example.org/v.json', 'type': 'string'}}}))
+
+    def test_chained_references_bounded(self):
+        # Each level doubles what validation does: 18 took 21 s.
+        largest = max(levels for levels in range(1, 20)
+                      if ps.refused_structure(chained(levels)) is None)
+        # Definitions count where they are written and again where
+        # they are referred to: level 5 (250) twice is beyond the limit.
+        self.assertEqual(4, largest)
+        self.assertEqual([], self.refused_at(chained(5)))
+        self.assertEqual(['definitions', 'd6', 'anyOf'],
+                         self.refused_at(chained(18)))
+        for keyword in ('allOf', 'oneOf'):
+            self.assertIsNotNone(ps.refused_structure(chained(6, keyword)))
+        with fixtures.Timeout(10, gentle=True):
+            self.assertEqual(1, len(list(ps.Validator(
+                chained(largest)).iter_errors(5))))
+
+    def test_fan_out_and_patterns_weigh_more(self):
+        one = {'type': 'string', 'maxLength': 255}
+        self.assertIsNone(ps.refused_structure(
+            {'additionalProperties': one}))
+        self.assertEqual(
+            ['additionalProperties'],
+            self.refused_at({'additionalProperties': {
+                'anyOf': [one] * 6}}))
+        # Once, \p{L}{1,64} (77,000 RE2 instructions) is fine; run
+        # against each of 128 properties, it is not.
+        letters = {'type': 'string', 'pattern': '^\\p{L}{1,64}$'}
+        self.assertIsNone(ps.refused_structure(
+            {'properties': {'x': letters}}))
+        self.assertEqual(['additionalProperties'], self.refused_at(
+            {'additionalProperties': letters}))
+
+    def test_size_in_bytes(self):
+        schema = {'description': 'x' * (ps.MAX_SCHEMA_BYTES - 18)}
+        self.assertIsNone(ps.refused_structure(schema))
+        schema['description'] += '\u00e9'
+        path, reason = ps.refused_structure(schema)
+        self.assertEqual([], path)
+        self.assertIn('65538 bytes', reason)
+
+
+def _json_values(leaves):
+    return st.recursive(
+        leaves, lambda inner: st.one_of(
+            st.lists(inner, max_size=3),
+            st.dictionaries(st.sampled_from('abc'), inner, max_size=3)),
+        max_leaves=8)
+
+
+_SMALL_VALUES = _json_values(st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3),
+    st.text(alphabet='ab1', max_size=4)))
+
+_LEAF_SCHEMAS = st.sampled_from(
+    [True, False, {}, {'type': 'string'}, {'type': 'integer'},
+     {'type': 'object'}, {'minLength': 1}, {'maxProperties': 1},
+     {'enum': [1, 'a', None]}, {'const': 'a'}, {'pattern': '^a'},
+     {'required': ['a']}, {'uniqueItems': True}, {'multipleOf': 2},
+     {'$ref': '#'}] +
+    [{'$ref': '#/definitions/d%d' % n} for n in range(4)])
+
+
+def _schemas(inner):
+    one = st.one_of(
+        st.lists(inner, min_size=1, max_size=3).flatmap(
+            lambda items: st.sampled_from(['anyOf', 'allOf', 'oneOf']).map(
+                lambda keyword: {keyword: items})),
+        st.tuples(st.sampled_from(
+            ['not', 'additionalProperties', 'items', 'contains',
+             'propertyNames', 'if', 'then', 'else']), inner).map(
+            lambda pair: {pair[0]: pair[1]}),
+        st.dictionaries(st.sampled_from('abc'), inner, min_size=1,
+                        max_size=3).flatmap(
+            lambda members: st.sampled_from(
+                ['properties', 'dependencies', 'patternProperties']).map(
+                lambda keyword: {keyword: members})))
+    # Several keywords in one schema, as written.
+    return st.lists(one, min_size=1, max_size=3).map(
+        lambda parts: {k: v for part in parts for k, v in part.items()})
+
+
+_SCHEMAS = st.recursive(_LEAF_SCHEMAS, _schemas, max_leaves=12)
+# Four definitions (which may refer to each other), and a root that
+# refers to some of them.
+_FAMILY_SCHEMAS = st.tuples(
+    st.lists(_SCHEMAS, min_size=4, max_size=4), _SCHEMAS,
+    st.lists(st.integers(0, 3), min_size=1, max_size=3)).map(
+    lambda parts: {
+        'definitions': {'d%d' % n: s for n, s in enumerate(parts[0])},
+        'allOf': [parts[1]] + [{'$ref': '#/definitions/d%d' % n}
+                               for n in parts[2]]})
+
+
+class TestAcceptedSchemas(testtools.TestCase):
+
+    @hypothesis.settings(max_examples=300, deadline=None,
+                         suppress_health_check=[
+                             hypothesis.HealthCheck.too_slow])
+    @hypothesis.given(_FAMILY_SCHEMAS, _SMALL_VALUES)
+    def test_accepted_schema_runs_within_the_bound(self, schema, value):
+        # What family creation accepts (meta-schema, patterns, structure)
+        # validates any small value quickly, with no error but the
+        # value's failures: no RecursionError, no unresolvable reference,
+        # no exponential time.
+        try:
+            ps.Validator.check_schema(schema, format_checker=None)
+        except jsonschema.SchemaError:
+            hypothesis.reject()
+        hypothesis.assume(ps.refused_pattern(schema) is None)
+        hypothesis.assume(ps.refused_structure(schema) is None)
+        started = time.monotonic()
+        with fixtures.Timeout(10, gentle=True):
+            errors = list(ps.Validator(schema).iter_errors(value))
+        # The bound is about 25 ms for the largest properties; a small
+        # value on a busy machine gets 40 times that.
+        self.assertLess(time.monotonic() - started, 1.0, schema)
+        self.assertTrue(all(isinstance(e, jsonschema.ValidationError)
+                            for e in errors))
