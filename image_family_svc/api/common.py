@@ -1,8 +1,6 @@
 """What image_family_svc's controllers share: policy targets of a family,
 the answers' shapes, and publishing what a request changed."""
 
-import datetime
-
 import pecan
 
 from image_family_svc.db import families as families_db
@@ -10,7 +8,7 @@ from image_family_svc import glance
 from image_family_svc import lifecycle
 from image_family_svc import notifications
 from svc_common.api import controller
-from svc_common import errors
+from svc_common.api import validation
 from svc_common import policy
 
 
@@ -93,25 +91,5 @@ def history_dict(row):
 
 def future_time(text, field='at'):
     """An ISO 8601 time in the future as naive UTC (a time without a zone
-    is UTC)."""
-    try:
-        value = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        raise errors.BadRequest('Invalid field %s: %r is not an ISO 8601 '
-                                'time.' % (field, text[:64]),
-                                code='invalid_input', field=field)
-    if value.tzinfo is not None:
-        try:
-            value = value.astimezone(datetime.timezone.utc).replace(
-                tzinfo=None)
-        except OverflowError:
-            # E.g. 9999-12-31T23:59:59-14:00, after the year 9999 in UTC.
-            raise errors.BadRequest('Invalid field %s: %r is not a time '
-                                    'between the years 1 and 9999 in UTC.'
-                                    % (field, text[:64]),
-                                    code='invalid_input', field=field)
-    if value <= families_db.now():
-        raise errors.BadRequest('Invalid field %s: %s is not in the future.'
-                                % (field, text), code='invalid_input',
-                                field=field)
-    return value
+    is UTC); see :func:`svc_common.api.validation.future_time`."""
+    return validation.future_time(text, field, families_db.now())

@@ -12,7 +12,6 @@ promoter builds with the cloud driver's own credentials.  Withdrawing a
 request gives its trust up.
 """
 
-import datetime
 
 from oslo_log import log as logging
 import pecan
@@ -38,32 +37,6 @@ def pending_view(request):
     for key in ('deadline', 'created_at', 'updated_at'):
         view[key] = controller.isoformat(request[key])
     return view
-
-
-def parse_deadline(text, now):
-    """The naive UTC time of an ISO 8601 ``deadline``, which must be in
-    the future; a 400 naming the field otherwise."""
-    try:
-        when = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
-    except ValueError:
-        raise errors.BadRequest('Invalid field deadline: %s is not an ISO '
-                                '8601 time.' % text, code='invalid_input',
-                                field='deadline')
-    if when.tzinfo is not None:
-        try:
-            when = when.astimezone(datetime.timezone.utc).replace(
-                tzinfo=None)
-        except OverflowError:
-            # E.g. 9999-12-31T23:59:59-14:00, after the year 9999 in UTC.
-            raise errors.BadRequest('Invalid field deadline: %s is not a '
-                                    'time between the years 1 and 9999 in '
-                                    'UTC.' % text, code='invalid_input',
-                                    field='deadline')
-    if when <= now:
-        raise errors.BadRequest('Invalid field deadline: %s is not in the '
-                                'future.' % text, code='invalid_input',
-                                field='deadline')
-    return when
 
 
 def server_specs(body):
@@ -172,7 +145,8 @@ class PendingController(rest.RestController):
         body = validation.json_body(schema.CREATE)
         deadline = body.get('deadline')
         if deadline is not None:
-            deadline = parse_deadline(deadline, actions_db.utcnow())
+            deadline = validation.future_time(
+                deadline, 'deadline', actions_db.utcnow())
         specs = server_specs(body)
         request = pending_db.create_request(
             pecan.request.db, ctx, ctx.project_id, ctx.user_id, specs,

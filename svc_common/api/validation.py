@@ -29,6 +29,7 @@ it is for the services' own schemas.  A schema a user wrote gets a class
 from :func:`validator_class` with a linear-time engine.
 """
 
+import datetime
 import functools
 import json
 import math
@@ -330,6 +331,37 @@ def validate(schema, data):
 
 
 _INTEGER = re.compile('-?[0-9]{1,16}')
+
+
+def future_time(text, field, now):
+    """The ISO 8601 time ``text`` of ``field`` as naive UTC (a time
+    without an offset is UTC; ``Z`` is accepted), which must be after
+    ``now`` (naive UTC); a 400 naming ``field`` otherwise.
+
+    A time that leaves the years 1-9999 once converted to UTC (e.g.
+    ``9999-12-31T23:59:59-14:00``) is a 400 too, not an ``OverflowError``.
+    """
+    shown = _shorten(repr(text), 80)
+    try:
+        value = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise errors.BadRequest('Invalid field %s: %s is not an ISO 8601 '
+                                'time.' % (field, shown),
+                                code='invalid_input', field=field)
+    if value.tzinfo is not None:
+        try:
+            value = value.astimezone(datetime.timezone.utc).replace(
+                tzinfo=None)
+        except OverflowError:
+            raise errors.BadRequest('Invalid field %s: %s is not a time '
+                                    'between the years 1 and 9999 in UTC.'
+                                    % (field, shown),
+                                    code='invalid_input', field=field)
+    if value <= now:
+        raise errors.BadRequest('Invalid field %s: %s is not in the future.'
+                                % (field, shown), code='invalid_input',
+                                field=field)
+    return value
 
 
 def integer_param(params, name, default=None, minimum=None):

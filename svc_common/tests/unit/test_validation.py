@@ -1,6 +1,7 @@
 """The pieces of request validation: body parsing, schema semantics,
 the request guard and the shared parameter types."""
 
+import datetime
 import io
 
 import testtools
@@ -157,6 +158,49 @@ class TestValidator(testtools.TestCase):
     def test_detail_of_a_huge_value_is_short(self):
         exc = self.assertInvalid(types.ID, 'x' * 100000)
         self.assertLess(len(exc.detail), 400)
+
+
+class TestFutureTime(testtools.TestCase):
+
+    NOW = datetime.datetime(2030, 1, 1, 12, 0, 0)
+
+    def refusal(self, text):
+        error = self.assertRaises(errors.BadRequest, validation.future_time,
+                                  text, 'deadline', self.NOW)
+        self.assertEqual('deadline', error.extra['field'])
+        self.assertEqual('invalid_input', error.code)
+        return error.detail
+
+    def test_times_become_naive_utc(self):
+        for text, expected in [
+                ('2030-01-01T12:00:01',
+                 datetime.datetime(2030, 1, 1, 12, 0, 1)),
+                ('2030-01-01T12:00:01Z',
+                 datetime.datetime(2030, 1, 1, 12, 0, 1)),
+                ('2030-01-01T14:00:01+02:00',
+                 datetime.datetime(2030, 1, 1, 12, 0, 1)),
+                ('9999-12-31T23:59:59Z',
+                 datetime.datetime(9999, 12, 31, 23, 59, 59))]:
+            self.assertEqual(expected, validation.future_time(
+                text, 'deadline', self.NOW), text)
+
+    def test_not_iso_8601(self):
+        self.assertIn('is not an ISO 8601 time', self.refusal('tomorrow'))
+
+    def test_outside_the_years_1_to_9999_in_utc(self):
+        for text in ('9999-12-31T23:59:59-14:00',
+                     '0001-01-01T00:00:00+14:00'):
+            self.assertIn('is not a time between the years 1 and 9999 in '
+                          'UTC', self.refusal(text))
+
+    def test_now_and_the_past_are_refused(self):
+        for text in ('2030-01-01T12:00:00', '2030-01-01T13:00:00+01:00',
+                     '2001-01-01T00:00:00Z'):
+            self.assertIn('is not in the future', self.refusal(text))
+
+    def test_a_long_value_is_shortened_in_the_message(self):
+        message = self.refusal('x' * 10000)
+        self.assertLess(len(message), 200)
 
 
 class TestPage(testtools.TestCase):
