@@ -16,6 +16,12 @@ one schema over :data:`MAX_PROGRAM_SIZE` in all) or what is not ECMA-262
 ``{``) is refused, with the reason.  The differences of meaning
 that remain: ``\\S`` inside a character class and RE2's ``\\p{Greek}``
 (ECMA-262 spells it ``\\p{Script=Greek}``, which is accepted too).
+
+Its references and its size are bounded too (:func:`refused_structure`):
+a ``$ref`` may not lead back to itself (validation recursed until the
+stack ran out), and since each level of ``anyOf`` over two references to
+the level below doubled the work, the schema's size once references are
+expanded is limited (:data:`MAX_EXPANDED_SIZE`), as is its size in bytes.
 """
 
 import functools
@@ -75,9 +81,9 @@ PATTERN_UNIT = 500
 #: such keyword around it) and a pattern counts more as its program
 #: grows (:data:`PATTERN_UNIT`).  Validating a value takes time about
 #: proportional to it: the costliest schemas found at this limit take
-#: about 23 ms against the largest properties the API accepts (128
+#: about 25 ms against the largest properties the API accepts (128
 #: values of 255 Greek letters), under 4 ms against a small value
-#: (tools/bench_family_schema_cost.py).  The default schema counts 15;
+#: (tools/bench_family_schema_cost).  The default schema counts 15;
 #: one requiring 64 string properties of a bounded length about 260.
 MAX_EXPANDED_SIZE = 500
 
