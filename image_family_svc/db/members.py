@@ -213,8 +213,11 @@ def check_properties(family, properties):
     except PropertiesInvalid:
         raise
     except Exception:
-        LOG.warning('The properties schema of image family %s failed '
-                    'to run', family.name, exc_info=True)
+        # Not a validation failure: a schema the checks at create should
+        # have refused, or a bug of ours. An error, so that an operator
+        # sees it rather than taking it for an image that did not fit.
+        LOG.exception('The properties schema of image family %s failed '
+                      'to run', family.name)
         raise PropertiesInvalid(
             'The properties schema of image family %s could not be run; '
             'an owner of the family may replace it.' % family.name,
