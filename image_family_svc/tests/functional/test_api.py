@@ -96,12 +96,7 @@ class TestFamilies(base.ApiTestCase):
                              (resp.json['errors'][0]['code'],
                               resp.json['errors'][0]['field']))
         # A schema stored before this check is not followed either.
-        db = database.Database(self.fixture.conf)
-        self.addCleanup(db.dispose)
-        with db.engine.begin() as connection:
-            connection.execute(sa.update(models.Family).where(
-                models.Family.name == 'mine').values(
-                    properties_schema=remote))
+        self._store_schema('mine', remote)
         resp = self.app.post_json(
             '/v1/families/mine/images',
             {'image_id': 'img-1', 'properties': base.PROPS}, headers=OWN,
@@ -179,12 +174,7 @@ class TestFamilies(base.ApiTestCase):
         legacy = {'type': 'object', 'properties': {
             'os_version': {'type': 'string', 'pattern': '^(?=a)(a+)+$'}}}
         self.family('mine', headers=OWN)
-        db = database.Database(self.fixture.conf)
-        self.addCleanup(db.dispose)
-        with db.engine.begin() as connection:
-            connection.execute(sa.update(models.Family).where(
-                models.Family.name == 'mine').values(
-                    properties_schema=legacy))
+        self._store_schema('mine', legacy)
         resp = self.within(lambda: self.app.post_json(
             '/v1/families/mine/images',
             {'image_id': 'img-1',
