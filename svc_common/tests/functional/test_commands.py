@@ -168,8 +168,11 @@ class TestAllInOne(testtools.TestCase):
         self.fail('%s did not answer in time' % url)
 
     def _free_base(self):
+        """A base port whose 4 ports nothing listens on nor holds (an
+        outgoing connection's local port is not listening, but a bind on
+        it fails all the same)."""
         base = rabbitmq.free_port()
-        while any(_port_busy(base + i) for i in range(4)):
+        while not all(_bindable(base + i) for i in range(4)):
             base = rabbitmq.free_port()
         return base
 
@@ -370,9 +373,18 @@ class TestAllInOne(testtools.TestCase):
 
     def test_port_in_use_is_named_and_nothing_is_created(self):
         tmp = self.useFixture(fixtures.TempDir()).path
-        base = self._free_base()
         with socket.socket() as taken:
-            taken.bind(('127.0.0.1', base + 1))
+            # Another process may take a port between _free_base and the
+            # bind: then try other ports.
+            for _attempt in range(5):
+                base = self._free_base()
+                try:
+                    taken.bind(('127.0.0.1', base + 1))
+                    break
+                except OSError:
+                    continue
+            else:
+                self.fail('no free port to hold for 5 tries')
             taken.listen()
             result = run([command('arbiter-all-in-one'), '--port-base',
                           str(base)], cwd=tmp)
@@ -404,6 +416,15 @@ class TestCliReference(testtools.TestCase):
         shown = run([command('limits-manage'), 'db', 'version'], cwd=home,
                     env=dict(os.environ, HOME=home))
         self.assertEqual(origin.strip(), shown.stderr.strip())
+
+
+def _bindable(port):
+    with socket.socket() as sock:
+        try:
+            sock.bind(('127.0.0.1', port))
+        except OSError:
+            return False
+        return True
 
 
 def _port_busy(port):
