@@ -594,3 +594,47 @@ def refused_structure(schema):
     except StructureRefused as exc:
         return exc.path, str(exc)
     return None
+
+
+def remote_reference(schema):
+    """The first ``$ref`` of ``schema`` that points outside it (anything
+    but ``#...``), or None.
+
+    jsonschema fetches such a reference over the network when it meets
+    it: a family's schema must not make the service request URLs that its
+    owner chose (a project member's family could reach the cloud's
+    metadata service or any internal address).
+    """
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get('$ref')
+            if isinstance(ref, str) and not ref.startswith('#'):
+                return ref
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return None
+
+
+def refusal(schema):
+    """``(path, reason)`` of the first thing in ``schema`` (a family's
+    ``properties_schema``, already a valid JSON schema) that family
+    creation refuses, or None: a reference outside the schema (``path``
+    empty), a pattern RE2 cannot run or that is not ECMA-262
+    (:func:`refused_pattern`), then references and size
+    (:func:`refused_structure`).  ``path`` is the list of keys that leads
+    to it.
+    """
+    ref = remote_reference(schema)
+    if ref is not None:
+        return [], ('$ref %s points outside the schema; only local '
+                    'references (#...) are allowed' % ref[:200])
+    refused = refused_pattern(schema)
+    if refused is not None:
+        path, pattern, reason = refused
+        return path, ('pattern %s is refused: %s; patterns are ECMA-262 '
+                      'regular expressions run by RE2 (no lookaround, no '
+                      'backreferences)' % (describe(pattern), reason))
+    return refused_structure(schema)

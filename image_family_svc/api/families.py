@@ -47,24 +47,7 @@ def _check_schema(properties_schema):
             'Invalid field properties_schema: not a JSON schema: %s'
             % str(exc.message)[:300], code='invalid_input',
             field='properties_schema')
-    ref = members_db.remote_reference(properties_schema)
-    if ref is not None:
-        raise errors.BadRequest(
-            'Invalid field properties_schema: $ref %s points outside the '
-            'schema; only local references (#...) are allowed.'
-            % ref[:200], code='invalid_input', field='properties_schema')
-    refused = properties_schema_rules.refused_pattern(properties_schema)
-    if refused is not None:
-        path, pattern, reason = refused
-        field = '/'.join(['properties_schema'] + [str(p) for p in path])
-        raise errors.BadRequest(
-            'Invalid field %s: pattern %s is refused: %s. Patterns are '
-            'ECMA-262 regular expressions run by RE2 (no lookaround, no '
-            'backreferences).' % (field[:200],
-                                  properties_schema_rules.describe(pattern),
-                                  reason),
-            code='invalid_input', field=field)
-    refused = properties_schema_rules.refused_structure(properties_schema)
+    refused = properties_schema_rules.refusal(properties_schema)
     if refused is not None:
         path, reason = refused
         field = '/'.join(['properties_schema'] + [str(p) for p in path])

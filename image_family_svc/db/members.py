@@ -168,28 +168,6 @@ def _locked(session, image_id):
 
 # -- membership ---------------------------------------------------------------
 
-def remote_reference(schema):
-    """The first ``$ref`` of ``schema`` that points outside it (anything
-    but ``#...``), or None.
-
-    jsonschema fetches such a reference over the network when it meets
-    it: a family's schema must not make the service request URLs that its
-    owner chose (a project member's family could reach the cloud's
-    metadata service or any internal address).
-    """
-    pending = [schema]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            ref = node.get('$ref')
-            if isinstance(ref, str) and not ref.startswith('#'):
-                return ref
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-    return None
-
-
 def check_properties(family, properties):
     """Raise PropertiesInvalid naming the first property the family's
     schema refuses.
@@ -235,22 +213,7 @@ def check_properties(family, properties):
 def _check_stored_schema(family):
     """Raise PropertiesInvalid when the family's schema is one that
     family creation refuses now (see :func:`check_properties`)."""
-    schema = family.properties_schema
-    ref = remote_reference(schema)
-    if ref is not None:
-        raise PropertiesInvalid(
-            'The properties schema of image family %s refers to %s, '
-            'outside itself; only local references (#...) are followed.'
-            % (family.name, ref[:200]), field='properties')
-    refused = properties_schema.refused_pattern(schema)
-    if refused is not None:
-        _path, pattern, reason = refused
-        raise PropertiesInvalid(
-            'The properties schema of image family %s holds pattern %s, '
-            'which is never run: %s.'
-            % (family.name, properties_schema.describe(pattern), reason),
-            field='properties')
-    refused = properties_schema.refused_structure(schema)
+    refused = properties_schema.refusal(family.properties_schema)
     if refused is not None:
         path, reason = refused
         raise PropertiesInvalid(
