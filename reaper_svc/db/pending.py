@@ -108,18 +108,26 @@ def cancel_request(db, ctx, request_id, check=None):
         changes (the caller's policy check)
     :raises errors.Conflict: it is not queued any more
     """
+    model = models.PendingRequest
     with db.writer.using(ctx) as session:
-        row = session.get(models.PendingRequest, request_id)
+        row = session.get(model, request_id)
         if row is None:
             raise no_such_request(request_id)
         if check is not None:
             check(row.project_id)
-        if row.state != QUEUED:
+        # A compare-and-set on the state, as every other move: the
+        # promoter may have taken the request (queued -> building) since
+        # it was read, and a blind write would have cancelled a request
+        # whose servers it is building.
+        moved = session.execute(sa.update(model).where(
+            model.id == request_id, model.state == QUEUED).values(
+            state=CANCELLED, updated_at=actions.utcnow())).rowcount
+        if moved != 1:
+            state = session.scalar(sa.select(model.state).where(
+                model.id == request_id))
             raise errors.Conflict(
-                'Pending request %s is %s already.' % (request_id, row.state),
+                'Pending request %s is %s already.' % (request_id, state),
                 code='pending_not_queued')
-        row.state = CANCELLED
-        row.updated_at = actions.utcnow()
         return row.trust_id
 
 

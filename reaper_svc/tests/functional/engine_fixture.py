@@ -71,11 +71,14 @@ class ReaperEngine(fixtures.Fixture):
     """``.conf``, ``.db``, ``.cloud`` (simulated), ``.runner`` (started
     by :meth:`start`), ``.nova`` (a notifier on Nova's exchange)."""
 
-    def __init__(self, url='fake:/', grace_period=3600, strategy=None):
+    def __init__(self, url='fake:/', grace_period=3600, strategy=None,
+                 database_url=None):
         super().__init__()
         self.url = url
         self.grace_period = grace_period
         self.strategy = strategy
+        #: None: a SQLite file of the app fixture's.
+        self.database_url = database_url
 
     def _setUp(self):
         self.topic = 'reaper_notifications_%s' % uuid.uuid4().hex[:8]
@@ -90,6 +93,8 @@ class ReaperEngine(fixtures.Fixture):
         }
         if self.strategy:
             overrides[('preemption', 'strategy')] = self.strategy
+        if self.database_url:
+            overrides[('database', 'connection')] = self.database_url
         app = self.useFixture(af.ServiceApp(service.SPEC,
                                             overrides=overrides))
         self.app = app.app

@@ -22,6 +22,8 @@ from reaper_svc.strategies import model
 from reaper_svc.strategies import rules
 from reaper_svc.tests.functional import engine_fixture as ef
 from svc_common import context
+from svc_common import errors
+from svc_common.tests.fixtures import postgresql
 
 PREEMPTIBLE = {'arbiter:preemptible': 'true'}
 ONE = {'VCPU': 1, 'MEMORY_MB': 512}
@@ -49,9 +51,14 @@ class PromoterTestBase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.engine = self.useFixture(ef.ReaperEngine(grace_period=0))
+        self.engine = self.useFixture(ef.ReaperEngine(
+            grace_period=0, database_url=self.database_url()))
         self.ctx = context.admin_context()
         self.now = T0
+
+    def database_url(self):
+        """None: the engine fixture's SQLite file."""
+        return None
 
     def use_cloud(self, servers, **overrides):
         for option, value in overrides.items():
@@ -228,6 +235,37 @@ class TestPromoter(PromoterTestBase):
         self.engine.send(message)
         self.assertTrue(ef.wait_for(
             lambda: self.state(request)['state'] == pending_db.ACTIVE))
+
+
+class TestPromoterPostgreSQL(PromoterTestBase):
+    """Races that SQLite cannot have: its writers hold the whole
+    database, one at a time."""
+
+    def database_url(self):
+        return self.useFixture(postgresql.Database()).url
+
+    def test_withdrawal_after_the_promoter_took_the_request_is_refused(self):
+        # The promoter builds the request between the withdrawal's read
+        # and its write (the policy check runs in between). The
+        # withdrawal used to overwrite the state: the request showed
+        # cancelled (and its trust was given up) while its servers ran.
+        sim = self.use_cloud([])
+        request = self.queue(count=1)
+        built = []
+
+        def promoter_builds_meanwhile(project_id):
+            built.extend(self.promoter.promote()['built'])
+
+        error = self.assertRaises(
+            errors.Conflict, pending_db.cancel_request, self.engine.db,
+            self.ctx, request['id'], check=promoter_builds_meanwhile)
+        self.assertEqual('pending_not_queued', error.code)
+        self.assertIn('active', error.detail)
+        self.assertEqual([request['id']], built)
+        found = self.state(request)
+        self.assertEqual('active', found['state'])
+        self.assertEqual([e[1] for e in sim.journal if e[0] == 'create'],
+                         found['server_ids'])
 
 
 class TestModes(PromoterTestBase):
