@@ -50,6 +50,7 @@ def _new_secret():
     return secret, communities.token_hash(secret)
 
 
+@communities.retry_lost_insert_race
 def create_client(db, ctx, body):
     """Register a client from a validated body; returns ``(client,
     secret or None)``."""

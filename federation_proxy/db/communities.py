@@ -13,6 +13,8 @@ import json
 import secrets
 import uuid
 
+from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
 from federation_proxy.db import models
@@ -21,6 +23,21 @@ from svc_common import errors
 
 MEMBERSHIP_STATUSES = ('pending', 'active', 'suspended', 'expired')
 BUILTIN_ROLES = ('member', 'manager')
+
+
+def _lost_an_insert_race(exc):
+    return isinstance(exc, db_exc.DBDuplicateEntry)
+
+
+#: Runs a writing function once more when a unique index refused its
+#: insert.  Each function checks for the row it would duplicate before
+#: it inserts, to answer a precise 409, but a transaction that has not
+#: committed yet is invisible to that check; on PostgreSQL the insert
+#: then waits for it and fails once it commits.  Run again, the check
+#: sees the row and answers the 409 (instead of a 500).
+retry_lost_insert_race = oslo_db_api.wrap_db_retry(
+    max_retries=1, retry_interval=0, inc_retry_interval=False,
+    exception_checker=_lost_an_insert_race)
 
 
 def _now():
@@ -77,6 +94,7 @@ def list_vos(db, ctx, limit, marker=None, only=None):
         return session.scalars(query.limit(limit)).all()
 
 
+@retry_lost_insert_race
 def create_vo(db, ctx, name, managers, description=None, lifetime=None):
     """A VO, its root group, its built-in roles, and an active
     ``manager`` membership of each of ``managers`` (user ids)."""
@@ -166,6 +184,7 @@ def get_group(db, ctx, vo_id, group_id):
         return _require(session, models.Group, group_id, 'group', vo_id)
 
 
+@retry_lost_insert_race
 def create_group(db, ctx, vo_id, parent_id, name, description=None):
     """A subgroup ``<parent path>:<name>``; the VO's root group when
     ``parent_id`` is None."""
@@ -226,6 +245,7 @@ def list_roles(db, ctx, vo_id):
             models.Role.vo_id == vo_id).order_by(models.Role.name)).all()
 
 
+@retry_lost_insert_race
 def create_role(db, ctx, vo_id, name, description=None):
     with db.writer.using(ctx) as session:
         _require(session, models.VirtualOrganisation, vo_id, 'vo')
@@ -328,6 +348,7 @@ def get_membership(db, ctx, vo_id, membership_id):
                         'membership', vo_id)
 
 
+@retry_lost_insert_race
 def create_membership(db, ctx, vo_id, user_id, role, group_id=None,
                       status='active', lifetime=None, expires_at=None):
     """Add ``user_id`` to a group of the VO (its root group by default);
@@ -473,6 +494,7 @@ def create_request(db, ctx, vo_id, user_id, reason=None, group_id=None,
         return request
 
 
+@retry_lost_insert_race
 def decide_request(db, ctx, vo_id, request_id, approve, lifetime):
     """Approve (adding the membership) or reject a pending request;
     returns ``(request, event or None)``."""
@@ -550,6 +572,7 @@ def delete_invitation(db, ctx, vo_id, invitation_id):
               vo_id)
 
 
+@retry_lost_insert_race
 def accept_invitation(db, ctx, token, user_id, lifetime):
     """Accept the invitation whose token is ``token`` for ``user_id``:
     single use, refused once expired.  Returns ``(invitation, event)``.

@@ -160,6 +160,7 @@ def _refuse_taken(session, idp_id, **values):
                                   % (column, value), code='idp_exists')
 
 
+@communities.retry_lost_insert_race
 def create_idp(db, ctx, body, secret_key, timeout):
     """Register an IdP from a validated ``body`` (see
     :data:`federation_proxy.schemas.idp.IDP_CREATE`)."""
@@ -183,6 +184,7 @@ def create_idp(db, ctx, body, secret_key, timeout):
         return row
 
 
+@communities.retry_lost_insert_race
 def update_idp(db, ctx, idp_id, body, secret_key, timeout):
     _check(body)
     issuer = get_idp(db, ctx, idp_id).issuer

@@ -367,6 +367,7 @@ def _revoke_jti(session, jti, expires_at):
         session.add(models.RevokedToken(jti=jti, expires_at=expires_at))
 
 
+@communities.retry_lost_insert_race
 def revoke_grant(db, ctx, client_id, user_id, now, lifetime,
                  code_hash=None):
     """Revoke everything ``client_id`` holds for ``user_id``: its refresh
@@ -388,6 +389,7 @@ def revoke_grant(db, ctx, client_id, user_id, now, lifetime,
                           client_id, user_id=user_id, refresh_tokens=len(rows))
 
 
+@communities.retry_lost_insert_race
 def revoke_refresh(db, ctx, token, client_id, now, lifetime):
     """Revoke a refresh token of ``client_id`` (RFC 7009) and the access
     token issued with it; True when it was one."""
@@ -401,6 +403,7 @@ def revoke_refresh(db, ctx, token, client_id, now, lifetime):
         return True
 
 
+@communities.retry_lost_insert_race
 def revoke_access(db, ctx, jti, expires_at):
     """Revoke the access token ``jti`` until it expires anyway."""
     with db.writer.using(ctx) as session:

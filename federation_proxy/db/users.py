@@ -11,6 +11,7 @@ from federation_proxy.db import models
 from svc_common import errors
 
 
+@communities.retry_lost_insert_race
 def create_user(db, ctx, issuer, subject, name=None, email=None,
                 user_id=None):
     """A person and their first upstream identity; ``user_id``, when
@@ -63,6 +64,7 @@ def list_identities(db, ctx, user_id):
                 models.Identity.issuer, models.Identity.subject)).all()
 
 
+@communities.retry_lost_insert_race
 def link_identity(db, ctx, user_id, issuer, subject):
     with db.writer.using(ctx) as session:
         communities._require(session, models.User, user_id, 'user')
