@@ -61,8 +61,13 @@ def audit(session, actor, action, object_type, object_id, vo_id=None,
         detail=json.dumps(detail, sort_keys=True) if detail else None))
 
 
-def _require(session, model, object_id, what, vo_id=None):
-    row = session.get(model, object_id) if object_id else None
+def _require(session, model, object_id, what, vo_id=None, lock=False):
+    """The row, or the 404 ``<what>_not_found``.  ``lock``: the row is
+    read with ``SELECT ... FOR UPDATE`` (PostgreSQL, MySQL), for a change
+    that depends on what the row holds: a concurrent change of the same
+    row waits for this transaction, then reads what it wrote."""
+    row = (session.get(model, object_id, with_for_update=lock)
+           if object_id else None)
     if row is None or (vo_id is not None and row.vo_id != vo_id):
         raise errors.NotFound('No %s %s.' % (what, object_id),
                               code='%s_not_found' % what)
@@ -371,7 +376,7 @@ def update_membership(db, ctx, vo_id, membership_id, status=None,
     """
     with db.writer.using(ctx) as session:
         membership = _require(session, models.Membership, membership_id,
-                              'membership', vo_id)
+                              'membership', vo_id, lock=True)
         if status is not None:
             membership.status = status
         if expires_at is not None:
@@ -393,7 +398,7 @@ def delete_membership(db, ctx, vo_id, membership_id):
     """Remove a membership; returns its event."""
     with db.writer.using(ctx) as session:
         membership = _require(session, models.Membership, membership_id,
-                              'membership', vo_id)
+                              'membership', vo_id, lock=True)
         event = membership_event(membership, 'delete')
         session.delete(membership)
         audit(session, ctx.user_id, 'delete', 'membership', membership_id,
@@ -499,8 +504,10 @@ def decide_request(db, ctx, vo_id, request_id, approve, lifetime):
     """Approve (adding the membership) or reject a pending request;
     returns ``(request, event or None)``."""
     with db.writer.using(ctx) as session:
+        # Locked: of two managers deciding at once, the second reads the
+        # first one's decision (a 409), never overwrites it.
         request = _require(session, models.MembershipRequest, request_id,
-                           'request', vo_id)
+                           'request', vo_id, lock=True)
         if request.status != 'pending':
             raise errors.Conflict('Request %s is %s already.' % (
                 request_id, request.status), code='request_decided')

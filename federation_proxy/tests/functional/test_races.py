@@ -116,3 +116,95 @@ class TestRacesOnPostgreSQL(base.FederationTestCase):
         self.assertEqual(['other'], [
             r.id for r in self._rows(_MEMBERSHIPS, user_id='bob')])
         self.assertEqual([], self.notifier.events())
+
+    def test_approving_a_request_another_manager_is_rejecting(self):
+        self.add_person('carol')
+        vo = self.make_vo('astro')
+        request = self.app.post_json(
+            '/v1/vos/%s/requests' % vo['id'], {'reason': 'r'},
+            headers=base.person('carol')).json['request']
+
+        def other_rejects(conn):
+            conn.execute(_REQUESTS.update().where(
+                _REQUESTS.c.id == request['id']).values(
+                    status='rejected', decided_by='other-manager'))
+
+        resp = self._race(other_rejects, self._request(
+            'PATCH', '/v1/vos/%s/requests/%s' % (vo['id'], request['id']),
+            {'status': 'approved'}))
+        self.assertError(409, 'request_decided', resp)
+        stored = self._rows(_REQUESTS, id=request['id'])[0]
+        self.assertEqual(('rejected', 'other-manager'),
+                         (stored.status, stored.decided_by))
+        # Nobody approved carol: she holds nothing.
+        self.assertEqual([], self._rows(_MEMBERSHIPS, user_id='carol'))
+        self.assertEqual([], self.entitlements('carol')['groups'])
+        self.assertEqual([], self.notifier.events())
+
+    def test_approving_a_request_another_manager_is_approving(self):
+        self.add_person('carol')
+        vo = self.make_vo('astro')
+        request = self.app.post_json(
+            '/v1/vos/%s/requests' % vo['id'], {'reason': 'r'},
+            headers=base.person('carol')).json['request']
+        group = self.app.get('/v1/vos/%s/groups' % vo['id'],
+                             headers=base.ADMIN).json['groups'][0]
+
+        def other_approves(conn):
+            conn.execute(_REQUESTS.update().where(
+                _REQUESTS.c.id == request['id']).values(
+                    status='approved', decided_by='other-manager'))
+            conn.execute(_MEMBERSHIPS.insert(), {
+                'id': 'other', 'vo_id': vo['id'], 'group_id': group['id'],
+                'user_id': 'carol', 'role': 'member', 'status': 'active'})
+
+        resp = self._race(other_approves, self._request(
+            'PATCH', '/v1/vos/%s/requests/%s' % (vo['id'], request['id']),
+            {'status': 'approved'}))
+        self.assertError(409, 'request_decided', resp)
+        self.assertEqual('other-manager', self._rows(
+            _REQUESTS, id=request['id'])[0].decided_by)
+        self.assertEqual(['other'], [
+            r.id for r in self._rows(_MEMBERSHIPS, user_id='carol')])
+        self.assertEqual([], self.notifier.events())
+
+    def test_changing_a_membership_another_transaction_is_deleting(self):
+        self.add_person('bob')
+        vo = self.make_vo('astro')
+        membership = self.app.post_json(
+            '/v1/vos/%s/memberships' % vo['id'],
+            {'user_id': 'bob', 'role': 'member'},
+            headers=base.ADMIN).json['membership']
+        del self.notifier.sent[:]
+
+        def other_deletes(conn):
+            conn.execute(_MEMBERSHIPS.delete().where(
+                _MEMBERSHIPS.c.id == membership['id']))
+
+        resp = self._race(other_deletes, self._request(
+            'PATCH', '/v1/vos/%s/memberships/%s' % (vo['id'],
+                                                    membership['id']),
+            {'status': 'suspended'}))
+        self.assertError(404, 'membership_not_found', resp)
+        self.assertEqual([], self.notifier.events())
+
+    def test_deleting_a_membership_another_transaction_is_deleting(self):
+        self.add_person('bob')
+        vo = self.make_vo('astro')
+        membership = self.app.post_json(
+            '/v1/vos/%s/memberships' % vo['id'],
+            {'user_id': 'bob', 'role': 'member'},
+            headers=base.ADMIN).json['membership']
+        del self.notifier.sent[:]
+
+        def other_deletes(conn):
+            conn.execute(_MEMBERSHIPS.delete().where(
+                _MEMBERSHIPS.c.id == membership['id']))
+
+        resp = self._race(other_deletes, self._request(
+            'DELETE', '/v1/vos/%s/memberships/%s' % (vo['id'],
+                                                     membership['id'])))
+        # The removal was the other transaction's: announced (and
+        # audited) there, not a second time here.
+        self.assertError(404, 'membership_not_found', resp)
+        self.assertEqual([], self.notifier.events())
