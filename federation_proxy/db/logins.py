@@ -55,6 +55,15 @@ def finish(db, ctx, state, now):
         return pending
 
 
+def _owner(db, ctx, issuer, subject):
+    """The person upstream identity ``(issuer, subject)`` is linked to,
+    or None."""
+    with db.reader.using(ctx) as session:
+        return session.scalars(sa.select(models.Identity.user_id).where(
+            models.Identity.issuer == issuer,
+            models.Identity.subject == subject)).first()
+
+
 def person_of(db, ctx, issuer, subject, name=None, email=None,
               link_user_id=None):
     """The proxy person upstream identity ``(issuer, subject)`` is.
@@ -63,22 +72,30 @@ def person_of(db, ctx, issuer, subject, name=None, email=None,
     person, or, when ``link_user_id`` is given, is linked to that
     person.  An identity already linked to someone else cannot be linked
     to ``link_user_id`` (409).
+
+    Two logins of the same new identity at once (a second tab, a
+    double click on the IdP's consent page) make one person: the login
+    that loses the race finds the person the other one made.
     """
-    with db.reader.using(ctx) as session:
-        owner = session.scalars(sa.select(models.Identity.user_id).where(
-            models.Identity.issuer == issuer,
-            models.Identity.subject == subject)).first()
-    if owner is not None:
-        if link_user_id and owner != link_user_id:
-            raise errors.Conflict('This identity belongs to another '
-                                  'person already.', code='identity_linked')
-        return Login(owner, False, False)
-    if link_user_id:
-        users.link_identity(db, ctx, link_user_id, issuer, subject)
-        return Login(link_user_id, False, True)
-    user = users.create_user(db, ctx, issuer, subject, name=name,
-                             email=email)
-    return Login(user.id, True, False)
+    owner = _owner(db, ctx, issuer, subject)
+    if owner is None:
+        try:
+            if link_user_id:
+                users.link_identity(db, ctx, link_user_id, issuer, subject)
+                return Login(link_user_id, False, True)
+            user = users.create_user(db, ctx, issuer, subject, name=name,
+                                     email=email)
+            return Login(user.id, True, False)
+        except errors.Conflict as exc:
+            if exc.code != 'identity_linked':
+                raise
+            owner = _owner(db, ctx, issuer, subject)
+            if owner is None:
+                raise
+    if link_user_id and owner != link_user_id:
+        raise errors.Conflict('This identity belongs to another '
+                              'person already.', code='identity_linked')
+    return Login(owner, False, False)
 
 
 def is_person(db, ctx, user_id):

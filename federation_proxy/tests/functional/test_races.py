@@ -12,8 +12,10 @@ first change left it.
 import threading
 import time
 
+from oslo_context import context
 import sqlalchemy as sa
 
+from federation_proxy.db import logins
 from federation_proxy.db import models
 from federation_proxy.tests.functional import base
 from svc_common.tests.fixtures import postgresql
@@ -208,3 +210,19 @@ class TestRacesOnPostgreSQL(base.FederationTestCase):
         # audited) there, not a second time here.
         self.assertError(404, 'membership_not_found', resp)
         self.assertEqual([], self.notifier.events())
+
+    def test_first_login_of_an_identity_another_login_is_making(self):
+        issuer, subject = 'https://idp.example.org', 'new-person'
+
+        def other_login_creates(conn):
+            conn.execute(_USERS.insert(), {'id': 'first'})
+            conn.execute(_IDENTITIES.insert(), {
+                'id': 'first-identity', 'user_id': 'first',
+                'issuer': issuer, 'subject': subject})
+
+        login = self._race(other_login_creates, lambda: logins.person_of(
+            self.fixture.db, context.RequestContext(), issuer, subject))
+        self.assertEqual(logins.Login('first', False, False), login)
+        self.assertEqual(['first'], [
+            r.user_id for r in self._rows(_IDENTITIES, subject=subject)])
+        self.assertEqual(1, len(self._rows(_USERS)))
