@@ -22,6 +22,13 @@ notification_format = both``; they share the same ``boot_id`` too, so
 the engine acts on whichever arrives first.  ``instance.delete.end``
 (versioned) and ``compute.instance.delete.end`` (legacy) name a deleted
 instance.
+
+A notification of one of these types whose payload does not have the
+shape Nova gives it (an object where a number is, a number where a
+string is, an id longer than any Nova writes) raises
+:class:`MalformedNotification`: the engine logs it and acknowledges it.
+Any other exception would have made oslo.messaging requeue it, and
+RabbitMQ would have delivered it again at once, for ever.
 """
 
 import dataclasses
@@ -36,6 +43,15 @@ DELETE_EVENTS = ('instance.delete.end', 'compute.instance.delete.end')
 EVENT_TYPES = (VERSIONED_FAILURE, LEGACY_FAILURE) + DELETE_EVENTS
 
 NO_VALID_HOST = 'NoValidHost'
+
+#: The longest id (instance, boot, project, host) taken from a
+#: notification: the reaper stores trigger ids in 255 characters.
+MAX_ID_LENGTH = 255
+
+
+class MalformedNotification(ValueError):
+    """A notification of a type the reaper reads, whose payload does not
+    have the shape Nova gives it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,29 +78,73 @@ class SchedulingFailure(object):
     forbidden_traits: frozenset = frozenset()
 
 
-def _data(obj):
-    """The fields of a versioned object payload (or the dict itself)."""
+def _data(obj, what='payload'):
+    """The fields of a versioned object payload (or the dict itself; an
+    empty dict for None)."""
+    if obj is None:
+        return {}
     if isinstance(obj, dict) and 'nova_object.data' in obj:
-        return obj['nova_object.data']
-    return obj or {}
+        obj = obj['nova_object.data']
+        if obj is None:
+            return {}
+    if not isinstance(obj, dict):
+        raise MalformedNotification('%s is a %s, not an object'
+                                    % (what, type(obj).__name__))
+    return obj
+
+
+def _count(value, what):
+    """A non-negative integer of a payload (None: 0)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise MalformedNotification('%s is %.40r, not a count'
+                                    % (what, value))
+    return value
+
+
+def _text(value, what):
+    """A string of at most :data:`MAX_ID_LENGTH` characters, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+        raise MalformedNotification(
+            '%s is %.40r, not a string of at most %d characters'
+            % (what, value, MAX_ID_LENGTH))
+    return value
+
+
+def _extra_specs(flavor):
+    specs = flavor.get('extra_specs')
+    if specs is None:
+        return {}
+    if not isinstance(specs, dict) or not all(
+            isinstance(v, str) for v in specs.values()):
+        raise MalformedNotification('the flavor\'s extra_specs are not an '
+                                    'object of strings')
+    return specs
 
 
 def flavor_resources(flavor):
     """Placement resources and required traits of a flavor dict, with
     ``resources:<RC>`` and ``trait:<T>=required`` extra specs applied as
     Nova applies them."""
-    disk = ((flavor.get('root_gb') or 0) + (flavor.get('ephemeral_gb') or 0)
-            + int(math.ceil((flavor.get('swap') or 0) / 1024.0)))
-    resources = {'VCPU': flavor.get('vcpus') or 0,
-                 'MEMORY_MB': flavor.get('memory_mb') or 0,
+    amounts = {field: _count(flavor.get(field), 'flavor ' + field)
+               for field in ('root_gb', 'ephemeral_gb', 'swap', 'vcpus',
+                             'memory_mb')}
+    disk = (amounts['root_gb'] + amounts['ephemeral_gb']
+            + int(math.ceil(amounts['swap'] / 1024.0)))
+    resources = {'VCPU': amounts['vcpus'],
+                 'MEMORY_MB': amounts['memory_mb'],
                  'DISK_GB': disk}
-    for key, value in (flavor.get('extra_specs') or {}).items():
+    specs = _extra_specs(flavor)
+    for key, value in specs.items():
         if key.startswith('resources:'):
             try:
                 resources[key[len('resources:'):]] = int(value)
             except (TypeError, ValueError):
                 continue
-    required, _forbidden = model.flavor_traits(flavor.get('extra_specs'))
+    required, _forbidden = model.flavor_traits(specs)
     return {rc: n for rc, n in resources.items() if n > 0}, required
 
 
@@ -92,9 +152,12 @@ def forced_hosts(spec):
     """The hosts or nodes a versioned request spec is forced to (its
     ``force_hosts``, ``force_nodes``, and ``requested_destination``'s
     host and node), or None."""
-    destination = _data(spec.get('requested_destination'))
-    names = {spec.get('force_hosts'), spec.get('force_nodes'),
-             destination.get('host'), destination.get('node')}
+    destination = _data(spec.get('requested_destination'),
+                        'requested_destination')
+    names = {_text(spec.get('force_hosts'), 'force_hosts'),
+             _text(spec.get('force_nodes'), 'force_nodes'),
+             _text(destination.get('host'), 'requested_destination host'),
+             _text(destination.get('node'), 'requested_destination node')}
     names.discard(None)
     names.discard('')
     return frozenset(names) if names else None
@@ -103,50 +166,63 @@ def forced_hosts(spec):
 def _failure(instance_uuid, boot_id, project_id, flavor, count, zone,
              hosts=None):
     resources, traits = flavor_resources(flavor)
-    _required, forbidden = model.flavor_traits(flavor.get('extra_specs'))
-    instance_uuid = instance_uuid or boot_id
+    _required, forbidden = model.flavor_traits(_extra_specs(flavor))
+    instance_uuid = (_text(instance_uuid, 'instance uuid') or
+                     _text(boot_id, 'request spec instance uuid'))
     if not instance_uuid or not resources:
         return None
     return SchedulingFailure(
-        instance_uuid=instance_uuid, project_id=project_id,
-        flavor_name=flavor.get('name'), resources=resources,
-        count=max(int(count or 1), 1), availability_zone=zone or None,
+        instance_uuid=instance_uuid,
+        project_id=_text(project_id, 'project_id'),
+        flavor_name=_text(flavor.get('name'), 'flavor name'),
+        resources=resources,
+        count=max(_count(count, 'num_instances'), 1),
+        availability_zone=_text(zone, 'availability_zone') or None,
         required_traits=traits, boot_id=boot_id or instance_uuid,
         hosts=hosts, forbidden_traits=forbidden)
 
 
 def scheduling_failure(event_type, payload):
     """The :class:`SchedulingFailure` a notification reports, or None
-    (another event, or a failure that is not NoValidHost)."""
+    (another event, or a failure that is not NoValidHost).
+
+    :raises MalformedNotification: a failure whose payload does not have
+        the shape Nova gives it
+    """
     if event_type == VERSIONED_FAILURE:
         data = _data(payload)
-        reason = _data(data.get('reason'))
+        reason = _data(data.get('reason'), 'reason')
         if NO_VALID_HOST not in str(reason.get('exception', '')):
             return None
-        spec = _data(data.get('request_spec'))
+        spec = _data(data.get('request_spec'), 'request_spec')
         return _failure(data.get('instance_uuid'),
                         spec.get('instance_uuid'), spec.get('project_id'),
-                        _data(spec.get('flavor')),
+                        _data(spec.get('flavor'), 'flavor'),
                         spec.get('num_instances'),
                         spec.get('availability_zone'), forced_hosts(spec))
     if event_type == LEGACY_FAILURE:
-        payload = payload or {}
+        payload = _data(payload)
         if NO_VALID_HOST not in str(payload.get('reason', '')):
             return None
-        spec = payload.get('request_spec') or {}
-        props = spec.get('instance_properties') or payload.get(
-            'instance_properties') or {}
+        spec = _data(payload.get('request_spec'), 'request_spec')
+        props = _data(spec.get('instance_properties') or payload.get(
+            'instance_properties'), 'instance_properties')
         return _failure(payload.get('instance_id'), props.get('uuid'),
                         props.get('project_id'),
-                        spec.get('instance_type') or {},
+                        _data(spec.get('instance_type'), 'instance_type'),
                         spec.get('num_instances'),
                         props.get('availability_zone'))
     return None
 
 
 def deleted_instance(event_type, payload):
-    """The uuid of the instance an ``*.delete.end`` reports, or None."""
+    """The uuid of the instance an ``*.delete.end`` reports, or None.
+
+    :raises MalformedNotification: its payload does not have the shape
+        Nova gives it
+    """
     if event_type not in DELETE_EVENTS:
         return None
     data = _data(payload)
-    return data.get('uuid') or data.get('instance_id')
+    return (_text(data.get('uuid'), 'uuid') or
+            _text(data.get('instance_id'), 'instance_id'))

@@ -69,13 +69,22 @@ class NovaEndpoint(object):
         self.on_deleted = on_deleted
 
     def _handle(self, event_type, payload):
-        failure = nova_notifications.scheduling_failure(event_type, payload)
+        try:
+            failure = nova_notifications.scheduling_failure(event_type,
+                                                            payload)
+            deleted = nova_notifications.deleted_instance(event_type,
+                                                          payload)
+        except nova_notifications.MalformedNotification as exc:
+            # Acknowledged: raising would requeue it, and RabbitMQ would
+            # deliver it again at once, for ever.
+            LOG.warning('Dropped a malformed %s notification: %s',
+                        event_type, exc)
+            return
         if failure is not None:
             LOG.info('NoValidHost for %s (%s x %s)', failure.instance_uuid,
                      failure.count, failure.flavor_name)
             self.reaper.handle_failure(failure)
             return
-        deleted = nova_notifications.deleted_instance(event_type, payload)
         if deleted is not None:
             self.reaper.server_deleted(deleted)
             if self.on_deleted is not None:

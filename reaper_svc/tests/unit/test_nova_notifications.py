@@ -6,9 +6,12 @@ import copy
 import json
 import os
 
+import oslo_messaging
 import testtools
 
+from reaper_svc.cmd import engine
 from reaper_svc import nova_notifications as nn
+from svc_common.messaging import idempotency
 
 SAMPLES = os.path.join(os.path.dirname(__file__), 'samples',
                        'nova34_novalidhost_delete.json')
@@ -117,3 +120,128 @@ class TestSchedulingFailure(testtools.TestCase):
         self.assertTrue(uuid)
         self.assertIsNone(nn.deleted_instance(
             'instance.update', samples()['instance.delete.end']))
+
+
+def _versioned(change):
+    """The sample versioned failure with ``change(data, spec, flavor)``
+    applied."""
+    payload = copy.deepcopy(samples()[nn.VERSIONED_FAILURE])
+    data = payload['nova_object.data']
+    spec = data['request_spec']['nova_object.data']
+    change(data, spec, spec['flavor']['nova_object.data'])
+    return payload
+
+
+def _legacy(change):
+    payload = copy.deepcopy(samples()[nn.LEGACY_FAILURE])
+    spec = payload['request_spec']
+    change(payload, spec, spec['instance_type'])
+    return payload
+
+
+class TestMalformed(testtools.TestCase):
+    """Payloads of the types the reaper reads but not of Nova's shape
+    raise MalformedNotification, which the engine acknowledges; before,
+    they raised AttributeError, TypeError or ValueError, which
+    oslo.messaging requeues (and RabbitMQ redelivers at once, for
+    ever)."""
+
+    def test_failures_of_the_wrong_shape(self):
+        def setter(where, key, value):
+            def change(data, spec, flavor):
+                {'data': data, 'spec': spec, 'flavor': flavor}[where][
+                    key] = value
+            return change
+
+        cases = {
+            'payload a string': (nn.VERSIONED_FAILURE, 'garbage'),
+            'payload a list': (nn.LEGACY_FAILURE, ['x']),
+            'request_spec a string': (nn.VERSIONED_FAILURE, _versioned(
+                setter('data', 'request_spec', 'spec'))),
+            'flavor a list': (nn.VERSIONED_FAILURE, _versioned(
+                setter('spec', 'flavor', [1, 2]))),
+            'vcpus a string': (nn.VERSIONED_FAILURE, _versioned(
+                setter('flavor', 'vcpus', '4'))),
+            'memory negative': (nn.VERSIONED_FAILURE, _versioned(
+                setter('flavor', 'memory_mb', -512))),
+            'root_gb a float': (nn.VERSIONED_FAILURE, _versioned(
+                setter('flavor', 'root_gb', 1.5))),
+            'extra_specs a list': (nn.VERSIONED_FAILURE, _versioned(
+                setter('flavor', 'extra_specs', ['trait:X']))),
+            'extra spec value a list': (nn.VERSIONED_FAILURE, _versioned(
+                setter('flavor', 'extra_specs', {'trait:X': ['required']}))),
+            'num_instances a string': (nn.VERSIONED_FAILURE, _versioned(
+                setter('spec', 'num_instances', 'three'))),
+            'instance uuid a number': (nn.VERSIONED_FAILURE, _versioned(
+                setter('data', 'instance_uuid', 12345))),
+            'instance uuid too long': (nn.VERSIONED_FAILURE, _versioned(
+                setter('data', 'instance_uuid', 'u' * 256))),
+            'project_id an object': (nn.VERSIONED_FAILURE, _versioned(
+                setter('spec', 'project_id', {'id': 'p'}))),
+            'force_hosts a list': (nn.VERSIONED_FAILURE, _versioned(
+                setter('spec', 'force_hosts', ['cmp1']))),
+            'legacy swap a string': (nn.LEGACY_FAILURE, _legacy(
+                setter('flavor', 'swap', 'big'))),
+            'legacy instance_type a string': (nn.LEGACY_FAILURE, _legacy(
+                setter('spec', 'instance_type', 'm1.tiny'))),
+        }
+        for label, (event_type, payload) in sorted(cases.items()):
+            self.assertRaises(nn.MalformedNotification,
+                              nn.scheduling_failure, event_type, payload)
+
+    def test_deletes_of_the_wrong_shape(self):
+        for payload in ('garbage', [1], {'nova_object.data': 'x'},
+                        {'nova_object.data': {'uuid': ['a']}},
+                        {'instance_id': 7}, {'uuid': 'u' * 256}):
+            self.assertRaises(nn.MalformedNotification,
+                              nn.deleted_instance, 'instance.delete.end',
+                              payload)
+
+    def test_other_event_types_are_not_read(self):
+        self.assertIsNone(nn.scheduling_failure('instance.update', 'x'))
+        self.assertIsNone(nn.deleted_instance('instance.update', 'x'))
+
+    def test_nova_shapes_still_read(self):
+        # What Nova leaves empty is not malformed.
+        failure = nn.scheduling_failure(nn.VERSIONED_FAILURE, _versioned(
+            lambda data, spec, flavor: flavor.update(
+                swap=None, ephemeral_gb=None, extra_specs=None)))
+        self.assertEqual(1, failure.resources['VCPU'])
+        self.assertIsNone(nn.scheduling_failure(nn.VERSIONED_FAILURE, None))
+        self.assertIsNone(nn.deleted_instance('instance.delete.end', None))
+
+
+class _Reaper(object):
+    def __init__(self):
+        self.calls = []
+
+    def handle_failure(self, failure):
+        self.calls.append(('failure', failure.instance_uuid))
+
+    def server_deleted(self, server_id):
+        self.calls.append(('deleted', server_id))
+
+
+class TestEngineEndpoint(testtools.TestCase):
+
+    def test_malformed_notification_is_acknowledged(self):
+        reaper = _Reaper()
+        endpoint = engine.NovaEndpoint(
+            reaper, idempotency.InMemoryProcessedMessages())
+        payload = _versioned(lambda data, spec, flavor: flavor.update(
+            vcpus='4'))
+        with self.assertLogs(engine.LOG.logger, 'WARNING') as logs:
+            result = endpoint.error({}, 'nova-conductor:ctl',
+                                    nn.VERSIONED_FAILURE, payload,
+                                    {'message_id': 'm-1'})
+        self.assertNotEqual(oslo_messaging.NotificationResult.REQUEUE,
+                            result)
+        self.assertIn('malformed', logs.output[0])
+        self.assertEqual([], reaper.calls)
+        # A well-formed one is still acted on.
+        endpoint.error({}, 'nova-conductor:ctl', nn.VERSIONED_FAILURE,
+                       samples()[nn.VERSIONED_FAILURE],
+                       {'message_id': 'm-2'})
+        self.assertEqual(
+            [('failure', 'e415390a-8655-47c9-b715-e5076718ca1f')],
+            reaper.calls)
