@@ -8,6 +8,13 @@ Glance endpoint writes a whole batch in one transaction), so a
 redelivered notification changes nothing, and is idempotent by itself
 too (an image that is a member already does not join twice, a server
 counted already is not counted twice).
+
+A notification whose payload does not have the shape Glance or Nova
+gives it (not an object, an id that is not a string or is longer than
+the database holds, properties that are not an object) is logged and
+acknowledged, without effect: an exception would have made
+oslo.messaging requeue it, and RabbitMQ deliver it again at once, for
+ever.
 """
 
 import logging
@@ -24,9 +31,47 @@ LOG = logging.getLogger(__name__)
 POOL = 'image_family'
 HANDLED = oslo_messaging.NotificationResult.HANDLED
 
+#: The longest image or server id, version and message id stored (the
+#: columns of :mod:`image_family_svc.db.models`).
+MAX_ID_LENGTH = 64
+MAX_VERSION_LENGTH = 255
+MAX_MESSAGE_ID_LENGTH = 255
+
+
+class MalformedNotification(ValueError):
+    """A notification whose payload does not have the shape Glance or
+    Nova gives it."""
+
+
+def _string(value, what, max_length, required=True):
+    """``value`` if it is a string of 1 to ``max_length`` characters
+    (None allowed unless ``required``)."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= max_length:
+        raise MalformedNotification(
+            '%s is %.60r, not a string of 1 to %d characters'
+            % (what, value, max_length))
+    return value
+
+
+def _object(value, what):
+    """``value`` if it is a JSON object (None: an empty one)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedNotification('%s is a %s, not an object'
+                                    % (what, type(value).__name__))
+    return value
+
 
 def _message_id(metadata):
-    return (metadata or {}).get('message_id')
+    return _string(_object(metadata, 'metadata').get('message_id'),
+                   'message_id', MAX_MESSAGE_ID_LENGTH, required=False)
+
+
+def _dropped(event_type, exc):
+    LOG.warning('Dropped a malformed %s notification: %s', event_type, exc)
 
 
 class _Endpoint(object):
@@ -70,7 +115,7 @@ class GlanceEndpoint(_Endpoint):
         event_type=r'^image\.(create|update|activate|delete)$')
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
-        notice = self._notice(event_type, payload, metadata)
+        notice = self._checked_notice(event_type, payload, metadata)
         if notice is not None:
             self.publish(self._apply([notice]))
         return HANDLED
@@ -81,7 +126,8 @@ class GlanceEndpoint(_Endpoint):
         ``metadata``); REQUEUE if one of them failed (the others are
         recorded and will not be applied again)."""
         notices = [notice for notice in (
-            self._notice(m['event_type'], m['payload'], m['metadata'])
+            self._checked_notice(m['event_type'], m['payload'],
+                                 m['metadata'])
             for m in messages) if notice is not None]
         if not notices:
             return HANDLED
@@ -115,25 +161,45 @@ class GlanceEndpoint(_Endpoint):
         return ingest.apply(self.db, self.ctx, self.name, notices,
                             self.conf.image_family.initial_state, 'glance')
 
+    def _checked_notice(self, event_type, payload, metadata):
+        """:meth:`_notice`, or None (logged) for a malformed
+        notification."""
+        try:
+            return self._notice(event_type, payload, metadata)
+        except MalformedNotification as exc:
+            _dropped(event_type, exc)
+            return None
+
     def _notice(self, event_type, payload, metadata):
         """The :class:`ingest.Join` or :class:`ingest.Leave` of a
-        notification, or None when it concerns no family."""
-        payload = payload or {}
-        image_id = payload.get('id')
-        if not image_id:
+        notification, or None when it concerns no family.
+
+        :raises MalformedNotification: it does not have Glance's shape
+        """
+        payload = _object(payload, 'payload')
+        if not payload.get('id'):
             return None
+        image_id = _string(payload['id'], 'image id', MAX_ID_LENGTH)
+        message_id = _message_id(metadata)
         if event_type == 'image.delete':
-            return ingest.Leave(_message_id(metadata), image_id,
+            return ingest.Leave(message_id, image_id,
                                 'The image was deleted in Glance.')
         opts = self.conf.image_family
         properties = self._properties(payload)
         name = properties.get(opts.family_property)
         if not name:
             return None
+        if not isinstance(name, str):
+            raise MalformedNotification('property %s is %.60r, not a '
+                                        'family name'
+                                        % (opts.family_property, name))
         version = properties.get(opts.version_property)
+        if version is not None:
+            version = _string(str(version),
+                              'property %s' % opts.version_property,
+                              MAX_VERSION_LENGTH)
         return ingest.Join(
-            _message_id(metadata), image_id, name,
-            str(version) if version is not None else None, properties,
+            message_id, image_id, name, version, properties,
             'Announced by Glance (%s).' % payload.get('status'))
 
     def _properties(self, payload):
@@ -142,20 +208,28 @@ class GlanceEndpoint(_Endpoint):
         found = {key: payload[key] for key in ('os_distro', 'os_version',
                                                'architecture')
                  if payload.get(key) is not None}
-        found.update(payload.get('properties') or {})
+        found.update(_object(payload.get('properties'), 'properties'))
         return found
 
 
 def _instance_fields(payload):
     """``(server id, image id)`` of a versioned or legacy Nova payload;
-    the image is None for a volume-backed server."""
-    data = (payload or {}).get('nova_object.data', payload or {})
+    the image is None for a volume-backed server.
+
+    :raises MalformedNotification: it does not have Nova's shape
+    """
+    payload = _object(payload, 'payload')
+    data = _object(payload.get('nova_object.data', payload), 'payload')
     server_id = data.get('uuid') or data.get('instance_id')
     image_id = data.get('image_uuid')
     if not image_id:
         ref = data.get('image_ref_url') or ''
+        if not isinstance(ref, str):
+            raise MalformedNotification('image_ref_url is %.60r, not a '
+                                        'URL' % (ref,))
         image_id = ref.rstrip('/').rsplit('/', 1)[-1] or None
-    return server_id, image_id
+    return (_string(server_id, 'server id', MAX_ID_LENGTH, required=False),
+            _string(image_id, 'image id', MAX_ID_LENGTH, required=False))
 
 
 class NovaEndpoint(_Endpoint):
@@ -168,7 +242,12 @@ class NovaEndpoint(_Endpoint):
         event_type=r'^instance\.(create|delete)\.end$')
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
-        server_id, image_id = _instance_fields(payload)
+        try:
+            server_id, image_id = _instance_fields(payload)
+            message_id = _message_id(metadata)
+        except MalformedNotification as exc:
+            _dropped(event_type, exc)
+            return HANDLED
         if not server_id:
             return HANDLED
         if event_type == 'instance.create.end':
@@ -176,11 +255,10 @@ class NovaEndpoint(_Endpoint):
                 return HANDLED
             events = usage_db.server_created(
                 self.db, self.ctx, server_id, image_id, self.name,
-                _message_id(metadata))
+                message_id)
         else:
             events = usage_db.server_deleted(
-                self.db, self.ctx, server_id, self.name,
-                _message_id(metadata))
+                self.db, self.ctx, server_id, self.name, message_id)
         self.publish(events)
         return HANDLED
 

@@ -199,6 +199,30 @@ class TestListeners(base.ApiTestCase):
             'nova_object.data': {'uuid': 'vm-2', 'image_uuid': ''}}, meta())
         self.assertEqual(1, self.image('img-1')['usage']['servers'])
 
+    def test_malformed_nova_notifications_are_dropped(self):
+        # They raised (AttributeError, or a database error for an id too
+        # long for its column on PostgreSQL): requeued for ever.
+        self.add('centos-7', 'img-1', '7.9', state='active')
+        for event_type, payload, metadata in (
+                ('instance.create.end', 'garbage', meta()),
+                ('instance.create.end', {'nova_object.data': ['vm-1']},
+                 meta()),
+                ('instance.create.end', {'nova_object.data': {
+                    'uuid': {'id': 'vm-1'}, 'image_uuid': 'img-1'}}, meta()),
+                ('instance.create.end', {'nova_object.data': {
+                    'uuid': 'v' * 65, 'image_uuid': 'img-1'}}, meta()),
+                ('instance.create.end', {'instance_id': 'vm-1',
+                                         'image_ref_url': 7}, meta()),
+                ('instance.delete.end', {'instance_id': ['vm-1']}, meta()),
+                ('instance.create.end', nova_payload('vm-1', 'img-1'),
+                 'metadata')):
+            with self.assertLogs(listeners.LOG, 'WARNING'):
+                self.assertEqual(listeners.HANDLED, self.nova.info(
+                    {}, 'nova-compute:host', event_type, payload, metadata))
+        self.assertEqual(0, self.image('img-1')['usage']['servers'])
+        self.nova_event('instance.create.end', 'vm-1', 'img-1')
+        self.assertEqual(1, self.image('img-1')['usage']['servers'])
+
     def test_used_image_deleted_only_when_last_server_goes(self):
         self.add('centos-7', 'img-1', '7.9', state='active')
         self.nova_event('instance.create.end', 'vm-1', 'img-1')

@@ -175,6 +175,43 @@ class TestBatch(BatchTestCase):
                               headers=base.ADMIN).json['images']
         self.assertEqual(['img-r2'], [i['image_id'] for i in images])
 
+    def test_malformed_notifications_are_dropped_not_requeued(self):
+        # Each used to fail its batch and then itself, one by one, with
+        # an exception (on PostgreSQL, a value too long for its column):
+        # requeued, and delivered again at once, for ever.
+        def props(**extra):
+            return dict(base.PROPS, arbiter_family='centos-7', **extra)
+
+        malformed = [
+            message('image.create', 'garbage'),
+            message('image.update', ['img-x']),
+            message('image.create', {'id': ['img-x'],
+                                     'properties': props()}),
+            message('image.create', {'id': 'i' * 65, 'properties': props()}),
+            message('image.create', {'id': 'img-x', 'properties': 'p'}),
+            message('image.create', {'id': 'img-x', 'properties': dict(
+                props(), arbiter_family=['centos-7'])}),
+            message('image.create', {'id': 'img-x', 'properties': props(
+                os_version='7.' + '9' * 300)}),
+            message('image.delete', {'id': {'nested': 'img-x'}}),
+            dict(message('image.create', {'id': 'img-x',
+                                          'properties': props()}),
+                 metadata={'message_id': 'm' * 256}),
+        ]
+        batch = malformed + [create('img-1', os_version='7.1')]
+        with self.assertLogs(listeners.LOG, 'WARNING') as logs:
+            self.assertEqual(HANDLED, self.endpoint.info(batch))
+        self.assertEqual(len(malformed), sum(
+            'malformed' in line for line in logs.output))
+        self.assertEqual(['img-1'], self.joined())
+        self.app.get('/v1/images/img-x', headers=base.ADMIN, status=404)
+        # Each on its own (info(), one message) is acknowledged too.
+        for m in malformed:
+            self.assertEqual(HANDLED, self.endpoint.endpoint.info(
+                m['ctxt'], m['publisher_id'], m['event_type'],
+                m['payload'], m['metadata']))
+        self.assertEqual(['img-1'], self.joined())
+
     def test_failed_batch_applied_one_by_one(self):
         real = ingest.apply
 
