@@ -53,9 +53,20 @@ def now():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
-def require_family(session, name):
-    family = session.scalar(sa.select(models.Family).where(
-        models.Family.name == name))
+def require_family(session, name, lock=False):
+    """The family called ``name``; FamilyNotFound if there is none.
+
+    :param lock: hold its row until the transaction ends (see
+        :func:`lock_family`).  A writer locks the family as it finds it:
+        found first and locked after, a family deleted in between (the
+        lock waited for its deletion) was changed or given a member as
+        if it still existed, a 500.
+    """
+    query = sa.select(models.Family).where(models.Family.name == name)
+    if lock:
+        query = query.with_for_update().execution_options(
+            populate_existing=True)
+    family = session.scalar(query)
     if family is None:
         raise no_such_family(name)
     return family
@@ -63,9 +74,11 @@ def require_family(session, name):
 
 def lock_family(session, family_id):
     """Hold the family's row until the transaction ends (PostgreSQL and
-    MySQL; a SQLite writer holds the whole database already)."""
+    MySQL; a SQLite writer holds the whole database already); the family
+    as it is once locked (None: it was deleted)."""
     return session.scalar(sa.select(models.Family).where(
-        models.Family.id == family_id).with_for_update())
+        models.Family.id == family_id).with_for_update().execution_options(
+        populate_existing=True))
 
 
 def get_family(db, ctx, name):
@@ -119,8 +132,7 @@ def create_family(db, ctx, name, project_id, visibility, properties_schema,
 def delete_family(db, ctx, name):
     """Delete a family that has no member left."""
     with db.writer.using(ctx) as session:
-        family = require_family(session, name)
-        lock_family(session, family.id)
+        family = require_family(session, name, lock=True)
         member = session.scalar(sa.select(models.FamilyImage.image_id).where(
             models.FamilyImage.family_id == family.id).limit(1))
         if member is not None:

@@ -312,8 +312,8 @@ def join(db, ctx, family_name, image_id, version, properties,
          state=lc.TESTING, cause='request', reason=None):
     """Add an image to a family; returns ``(ImageView, events)``."""
     with db.writer.using(ctx) as session:
-        family = families_db.require_family(session, family_name)
-        families_db.lock_family(session, family.id)
+        family = families_db.require_family(session, family_name,
+                                            lock=True)
         row, events = join_in_session(session, ctx, family, image_id,
                                       version, properties, state, cause,
                                       reason)
@@ -363,8 +363,7 @@ def update_family(db, ctx, name, **fields):
     """Change a family's description, visibility, schema or retention;
     a new retention rule applies at once.  ``(family, events)``."""
     with db.writer.using(ctx) as session:
-        family = families_db.require_family(session, name)
-        families_db.lock_family(session, family.id)
+        family = families_db.require_family(session, name, lock=True)
         for key, value in fields.items():
             setattr(family, key, value)
         family.updated_at = families_db.now()

@@ -544,3 +544,82 @@ class TestParallelPromotionsPostgreSQL(_ParallelPromotions,
         url = self.useFixture(postgresql.Database()).url
         self.OVERRIDES = {('database', 'connection'): url}
         super().setUp()
+
+
+class _RaceOnPostgreSQL(base.ApiTestCase):
+    """A request sent while another transaction holds a row it needs."""
+
+    def setUp(self):
+        url = self.useFixture(postgresql.Database()).url
+        self.OVERRIDES = {('database', 'connection'): url}
+        super().setUp()
+        self.engine = sa.create_engine(url)
+        self.addCleanup(self.engine.dispose)
+
+    def _waiting_for_a_lock(self):
+        with self.engine.connect() as conn:
+            return conn.scalar(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE "
+                "wait_event_type = 'Lock' AND "
+                "datname = current_database()"))
+
+    def while_held(self, hold, then, send):
+        """The answer of ``send()``, sent while another transaction has
+        run the SQL ``hold``; once ``send`` waits for a lock, that
+        transaction runs ``then`` and commits."""
+        answers = []
+        with self.engine.connect() as other:
+            other.execute(sa.text(hold))
+            thread = threading.Thread(target=lambda: answers.append(send()))
+            thread.start()
+            for _ in range(200):
+                if self._waiting_for_a_lock():
+                    break
+                thread.join(0.05)
+            other.execute(sa.text(then))
+            other.commit()
+        thread.join(30)
+        self.assertFalse(thread.is_alive())
+        return answers[0]
+
+    def count(self, table):
+        with self.engine.connect() as conn:
+            return conn.scalar(sa.text('SELECT count(*) FROM %s' % table))
+
+
+class TestFamilyDeletedMeanwhilePostgreSQL(_RaceOnPostgreSQL):
+    """A request that changes a family waits for the lock of a
+    transaction that deletes it: once that commits, the family is gone,
+    a 404. The request used to find the family first and lock it after:
+    its write then hit a deleted row, a 500."""
+
+    def setUp(self):
+        super().setUp()
+        self.family('centos-7')
+
+    def _while_deleted(self, send):
+        return self.while_held(
+            "SELECT id FROM families WHERE name = 'centos-7' FOR UPDATE",
+            "DELETE FROM families WHERE name = 'centos-7'", send)
+
+    def assertGone(self, resp):
+        self.assertEqual(404, resp.status_int, resp.body)
+        self.assertEqual('image_family.family_not_found',
+                         resp.json['errors'][0]['code'])
+
+    def test_update(self):
+        self.assertGone(self._while_deleted(lambda: self.app.patch_json(
+            '/v1/families/centos-7', {'keep_superseded': 1},
+            headers=base.ADMIN, expect_errors=True)))
+
+    def test_add_image(self):
+        self.assertGone(self._while_deleted(lambda: self.app.post_json(
+            '/v1/families/centos-7/images',
+            {'image_id': 'img-1', 'properties': base.PROPS},
+            headers=base.ADMIN, expect_errors=True)))
+        self.assertEqual(0, self.count('family_images'))
+
+    def test_delete(self):
+        self.assertGone(self._while_deleted(lambda: self.app.delete(
+            '/v1/families/centos-7', headers=base.ADMIN,
+            expect_errors=True)))
