@@ -410,14 +410,22 @@ def request_transition(db, ctx, image_id, requested, reason=None, at=None):
 
 
 def delete_scheduled(db, ctx, image_id, transition_id):
+    """Cancel a pending scheduled transition of ``image_id``.
+
+    One DELETE of the row while it is pending: the engine may be
+    applying it (it holds the row), and a transition it applied meanwhile
+    is not cancelled (ScheduledNotFound), where a delete of the row as
+    read first answered "cancelled" for a transition that happened.
+    """
+    model = models.ScheduledTransition
     with db.writer.using(ctx) as session:
-        scheduled = session.get(models.ScheduledTransition, transition_id)
-        if (scheduled is None or scheduled.image_id != image_id or
-                scheduled.status != PENDING):
+        deleted = session.execute(sa.delete(model).where(
+            model.id == transition_id, model.image_id == image_id,
+            model.status == PENDING)).rowcount
+        if deleted != 1:
             raise ScheduledNotFound(
                 'No pending scheduled transition %s of image %s.'
                 % (transition_id, image_id))
-        session.delete(scheduled)
 
 
 def list_transitions(db, ctx, image_id):
@@ -469,6 +477,14 @@ def _apply_one(db, ctx, scheduled_id):
             scheduled.status, scheduled.detail = FAILED, 'Image left.'
             return []
         family, rows = _locked(session, scheduled.image_id)
+        # Read again under a lock, after the family's (the order of
+        # every writer): cancelled meanwhile, it is gone.
+        query = sa.select(models.ScheduledTransition).where(
+            models.ScheduledTransition.id == scheduled_id)
+        scheduled = session.scalar(query.with_for_update().execution_options(
+            populate_existing=True))
+        if scheduled is None or scheduled.status != PENDING:
+            return []
         members = {i: as_member(r) for i, r in rows.items()}
         try:
             changes = lc.transition(members, scheduled.image_id,

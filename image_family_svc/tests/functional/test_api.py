@@ -623,3 +623,25 @@ class TestFamilyDeletedMeanwhilePostgreSQL(_RaceOnPostgreSQL):
         self.assertGone(self._while_deleted(lambda: self.app.delete(
             '/v1/families/centos-7', headers=base.ADMIN,
             expect_errors=True)))
+
+
+class TestScheduledAppliedMeanwhilePostgreSQL(_RaceOnPostgreSQL):
+
+    def test_cancel_of_a_transition_applied_meanwhile_is_refused(self):
+        # The engine applies a due transition (it holds the row, then
+        # marks it done) while its owner cancels it. The cancel used to
+        # answer 204 and delete the record of a transition that happened.
+        self.family('centos-7')
+        self.add('centos-7', 'img-0', '7.0')
+        scheduled = self.move('img-0', 'active',
+                              at='2099-01-01T00:00:00Z')['scheduled']
+        resp = self.while_held(
+            "SELECT id FROM scheduled_transitions FOR UPDATE",
+            "UPDATE scheduled_transitions SET status = 'done'",
+            lambda: self.app.delete(
+                '/v1/images/img-0/transitions/%s' % scheduled['id'],
+                headers=base.ADMIN, expect_errors=True))
+        self.assertEqual(404, resp.status_int, resp.body)
+        self.assertEqual('image_family.transition_not_found',
+                         resp.json['errors'][0]['code'])
+        self.assertEqual(1, self.count('scheduled_transitions'))
