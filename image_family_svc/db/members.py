@@ -619,9 +619,39 @@ def list_images(db, ctx, limit, marker=None, only=None, latest_only=True,
         return _views(session, session.execute(query.limit(limit)).all())
 
 
+class InvalidMarker(errors.BadRequest):
+    code = 'invalid_marker'
+
+
+def _joined_at(session, family, marker, only):
+    """When image ``marker`` joined ``family``: the place of a page's
+    marker in the family's list.
+
+    A marker that left the family since its page was read keeps its
+    place (its join is in the history), so that the next page goes on
+    after it; a marker the caller never saw in the family is refused.
+    """
+    row = session.get(models.FamilyImage, marker)
+    if row is not None and row.family_id == family.id:
+        if owner_view(family, only) or row.state not in lc.OWNER_ONLY_STATES:
+            return row.joined_at
+    else:
+        joined = session.scalar(sa.select(models.Transition.at).where(
+            models.Transition.image_id == marker,
+            models.Transition.family_id == family.id,
+            models.Transition.from_state.is_(None)).order_by(
+            models.Transition.id.desc()).limit(1))
+        if joined is not None:
+            return joined
+    raise InvalidMarker(
+        'Invalid field marker: image %s is not in image family %s.'
+        % (marker, family.name), field='marker')
+
+
 def list_family_images(db, ctx, family, limit, marker=None, only=None,
                        state=None):
-    """ImageViews of a family's members, oldest member first."""
+    """ImageViews of a family's members, oldest member first, after
+    ``marker`` (see :func:`_joined_at`)."""
     query = sa.select(models.FamilyImage, models.Family).join(
         models.Family,
         models.Family.id == models.FamilyImage.family_id).where(
@@ -631,12 +661,11 @@ def list_family_images(db, ctx, family, limit, marker=None, only=None,
         query = query.where(models.FamilyImage.state == state)
     with db.reader.using(ctx) as session:
         if marker is not None:
-            after = session.get(models.FamilyImage, marker)
-            if after is not None and after.family_id == family.id:
-                query = query.where(sa.or_(
-                    models.FamilyImage.joined_at > after.joined_at,
-                    sa.and_(models.FamilyImage.joined_at == after.joined_at,
-                            models.FamilyImage.image_id > marker)))
+            joined_at = _joined_at(session, family, marker, only)
+            query = query.where(sa.or_(
+                models.FamilyImage.joined_at > joined_at,
+                sa.and_(models.FamilyImage.joined_at == joined_at,
+                        models.FamilyImage.image_id > marker)))
         return _views(session, session.execute(query.limit(limit)).all())
 
 

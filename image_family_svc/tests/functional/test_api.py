@@ -362,6 +362,46 @@ class TestMembership(base.ApiTestCase):
                             headers=base.ADMIN).json
         self.assertEqual(['img-2'], [i['image_id'] for i in rest['images']])
 
+    def test_next_page_after_its_marker_left_the_family(self):
+        # The next page used to start again from the first image when
+        # the last image of the page (the marker) had left the family.
+        for n in range(4):
+            self.add('centos-7', 'img-%d' % n, '7.%d' % n)
+        page = self.app.get('/v1/families/centos-7/images?limit=2',
+                            headers=base.ADMIN).json
+        self.app.delete('/v1/families/centos-7/images/img-1',
+                        headers=base.ADMIN, status=204)
+        rest = self.app.get(page['links'][0]['href'],
+                            headers=base.ADMIN).json
+        self.assertEqual(['img-2', 'img-3'],
+                         [i['image_id'] for i in rest['images']])
+
+    def test_unknown_marker_refused(self):
+        # It used to answer the first page, as if no marker was given.
+        self.add('centos-7', 'img-0', '7.0')
+        self.family('other')
+        self.add('other', 'img-9', '9.0')
+        for marker in ('no-such-image', 'img-9'):
+            resp = self.app.get(
+                '/v1/families/centos-7/images?marker=%s' % marker,
+                headers=base.ADMIN, status=400).json
+            self.assertEqual(('image_family.invalid_marker', 'marker'),
+                             (resp['errors'][0]['code'],
+                              resp['errors'][0]['field']))
+        # Another project does not see a testing image, as a marker
+        # either.
+        self.family('mine', headers=OWN, visibility='public')
+        self.add('mine', 'img-t', '1.0', headers=OWN)
+        self.move('img-t', 'beta', headers=OWN)
+        self.add('mine', 'img-u', '1.1', headers=OWN)
+        self.assertEqual(['img-t'], [i['image_id'] for i in self.app.get(
+            '/v1/families/mine/images', headers=OTHER).json['images']])
+        self.app.get('/v1/families/mine/images?marker=img-u',
+                     headers=OTHER, status=400)
+        self.assertEqual(['img-u'], [i['image_id'] for i in self.app.get(
+            '/v1/families/mine/images?marker=img-t',
+            headers=OWN).json['images']])
+
 
 class TestLifecycle(base.ApiTestCase):
 
