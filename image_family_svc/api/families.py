@@ -56,6 +56,26 @@ def _check_schema(properties_schema):
             code='invalid_input', field=field)
 
 
+def _version(body, properties):
+    """The version of an image joining: the body's, else the property
+    ``[image_family] version_property`` as text (or None), at most as
+    long as a version given in the body may be."""
+    if body.get('version'):
+        return body['version']
+    name = pecan.request.conf.image_family.version_property
+    version = properties.get(name)
+    if version is None:
+        return None
+    version = str(version)
+    if len(version) > image_schema.VERSION['maxLength']:
+        field = 'properties/%s' % name
+        raise errors.BadRequest(
+            'Invalid field %s: a version is at most %d characters.'
+            % (field, image_schema.VERSION['maxLength']),
+            code='invalid_input', field=field)
+    return version
+
+
 def _owner(body):
     """The project that owns a new family: the one given (null: the
     system), else the caller's project, else the system."""
@@ -117,12 +137,9 @@ class FamilyImagesController(rest.RestController):
         _writable('family:image:add', family_name)
         body = validation.json_body(image_schema.ADD)
         properties = body.get('properties', {})
-        version = body.get('version') or properties.get(
-            pecan.request.conf.image_family.version_property)
         view, events = members_db.join(
             pecan.request.db, pecan.request.context, family_name,
-            body['image_id'],
-            str(version) if version is not None else None, properties,
+            body['image_id'], _version(body, properties), properties,
             state=body.get('state', lifecycle.TESTING))
         common.publish(events)
         return controller.created({'image': common.image_dict(view)})

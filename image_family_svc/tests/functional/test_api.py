@@ -335,6 +335,26 @@ class TestMembership(base.ApiTestCase):
         self.assertEqual(('7.9', 'testing'), (image['version'],
                                               image['state']))
 
+    def test_version_property_longer_than_a_version_refused(self):
+        # A property value may be an integer of any size: as the version
+        # it was stored as 301 characters (a 500 on PostgreSQL, whose
+        # column holds 255).
+        self.family('loose', properties_schema={})
+        resp = self.app.post_json(
+            '/v1/families/loose/images',
+            {'image_id': 'img-1', 'properties': {'os_version': 10 ** 300}},
+            headers=base.ADMIN, status=400).json
+        self.assertEqual(('image_family.invalid_input',
+                          'properties/os_version'),
+                         (resp['errors'][0]['code'],
+                          resp['errors'][0]['field']))
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+        image = self.app.post_json(
+            '/v1/families/loose/images',
+            {'image_id': 'img-1', 'properties': {'os_version': 10 ** 254}},
+            headers=base.ADMIN).json['image']
+        self.assertEqual(str(10 ** 254), image['version'])
+
     def test_image_in_one_family_only(self):
         self.family('other')
         self.add('centos-7', 'img-1', '7.9')
