@@ -1,6 +1,7 @@
 """``openstack image family ...`` and ``openstack image state|successor``.
 """
 
+import argparse
 import json
 import urllib.parse
 
@@ -31,10 +32,23 @@ def _given(**values):
 
 
 def _json_object(text):
-    value = json.loads(text)
+    """argparse type: a JSON object."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError('not JSON: %s' % exc)
     if not isinstance(value, dict):
-        raise ValueError('not a JSON object')
+        raise argparse.ArgumentTypeError('not a JSON object: %.60s' % text)
     return value
+
+
+def _key_value(text):
+    """argparse type: ``key=value`` (the value may be empty or hold
+    ``=``), as a pair."""
+    key, sep, value = text.partition('=')
+    if not key or not sep:
+        raise argparse.ArgumentTypeError('%r is not <key>=<value>' % text)
+    return key, value
 
 
 class _Family(object):
@@ -186,7 +200,7 @@ class AddFamilyImage(_Show):
         parser.add_argument('--version', metavar='<version>',
                             help='Version (default: its os_version)')
         parser.add_argument('--property', metavar='<key=value>',
-                            action='append', default=[],
+                            action='append', default=[], type=_key_value,
                             help='A property the image carries '
                                  '(repeat for several)')
         parser.add_argument('--state', metavar='<state>',
@@ -195,7 +209,7 @@ class AddFamilyImage(_Show):
         return parser
 
     def take_action(self, parsed_args):
-        properties = dict(p.split('=', 1) for p in parsed_args.property)
+        properties = dict(parsed_args.property)
         body = _given(image_id=parsed_args.image_id,
                       version=parsed_args.version, state=parsed_args.state,
                       properties=properties)

@@ -1,0 +1,55 @@
+"""The parts of ``openstack image family ...`` that need no server (the
+commands run against the real API in
+image_family_svc/tests/functional/test_osc.py)."""
+
+import io
+from unittest import mock
+
+import testtools
+
+from image_family_svc.osc.v1 import family
+
+
+def _parse(command_class, argv):
+    cmd = command_class(mock.Mock(), None)
+    return cmd, cmd.get_parser('openstack').parse_args(argv)
+
+
+class TestArguments(testtools.TestCase):
+
+    def _usage_error(self, command_class, argv):
+        """The message of the usage error ``argv`` makes."""
+        with mock.patch('sys.stderr', new_callable=io.StringIO) as stderr:
+            error = self.assertRaises(SystemExit, _parse, command_class,
+                                      argv)
+        self.assertEqual(2, error.code)
+        return stderr.getvalue()
+
+    def test_property_without_a_value_is_a_usage_error(self):
+        # It was a ValueError from dict() ("dictionary update sequence
+        # element #0 has length 1; 2 is required") after parsing.
+        for bad in ('os_distro', '=centos'):
+            message = self._usage_error(family.AddFamilyImage, [
+                'centos-7', 'img-1', '--property', bad])
+            self.assertIn('argument --property: %r is not <key>=<value>'
+                          % bad, message)
+
+    def test_properties(self):
+        cmd, parsed = _parse(family.AddFamilyImage, [
+            'centos-7', 'img-1', '--property', 'os_distro=centos',
+            '--property', 'note=a=b', '--property', 'empty='])
+        client = cmd.app.client_manager.image_family
+        client.post.return_value = {'image': {}}
+        cmd.take_action(parsed)
+        client.post.assert_called_once_with(
+            '/v1/families/centos-7/images', json={
+                'image_id': 'img-1', 'properties': {
+                    'os_distro': 'centos', 'note': 'a=b', 'empty': ''}})
+
+    def test_properties_schema_not_json_is_a_usage_error(self):
+        for bad, said in (('{"type": ', 'not JSON'),
+                          ('[1]', 'not a JSON object')):
+            message = self._usage_error(family.CreateFamily, [
+                'centos-7', '--properties-schema', bad])
+            self.assertIn('argument --properties-schema: %s' % said,
+                          message)
