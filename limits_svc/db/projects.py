@@ -46,7 +46,17 @@ def list_projects(db, ctx, limit, marker=None, parent_id=None, only=None):
 
 def create_project(db, ctx, project_id, name=None, parent_id=None,
                    domain_id='default'):
+    """Add a project under ``parent_id`` (or a root).
+
+    A new project changes the tree's shape, so it holds the tree lock
+    exclusively, as a move and a delete do: a parent deleted, or moved
+    deeper, by a transaction that has not committed yet is waited for and
+    then seen, instead of getting a child that hangs from nothing (whose
+    allocations would escape the limits of the ancestors it was created
+    under) or that sits deeper than :data:`tree.MAX_DEPTH`.
+    """
     with db.writer.using(ctx) as session:
+        tree.lock_tree(session.connection(), exclusive=True)
         if session.get(models.Project, project_id) is not None:
             raise errors.Conflict('Project %s exists already.' % project_id,
                                   code='project_exists')
