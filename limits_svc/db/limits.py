@@ -139,6 +139,11 @@ def create_limit(db, ctx, model, values):
         values.setdefault('scope', quota_tree.SCOPE_PROJECT)
     with db.writer.using(ctx) as session:
         if values.get('project_id'):
+            # The tree lock, shared: a delete of the project that has not
+            # committed yet is waited for and then seen (a 404), instead
+            # of leaving a limit of a project that is gone (which would
+            # apply again to a project created later with that id).
+            tree.lock_tree(session.connection(), exclusive=False)
             tree.require_project(session, values['project_id'])
         if _equal_limit_exists(session, model, values):
             raise _exists_already()

@@ -1,4 +1,4 @@
-"""A project created while its parent changes, on PostgreSQL.
+"""A project or a limit created while the tree changes, on PostgreSQL.
 
 The test plays the tree change itself, on a connection of its own as
 another API process would: it takes the tree lock as a delete or a move
@@ -21,7 +21,7 @@ from svc_common.tests.fixtures import postgresql
 _PROJECTS = models.Project.__table__
 
 
-class TestCreateUnderAChangingParent(base.LimitsApiTestCase):
+class TestCreateWhileTheTreeChanges(base.LimitsApiTestCase):
 
     def setUp(self):
         self.url = self.useFixture(postgresql.Database()).url
@@ -44,18 +44,19 @@ class TestCreateUnderAChangingParent(base.LimitsApiTestCase):
                 return
             time.sleep(0.05)
 
-    def _create_during(self, change):
-        """POST /v1/projects of ``child`` under ``p1`` while another
-        transaction holding the tree lock runs ``change(conn)``."""
+    def _create_during(self, change, path='/v1/projects', body=None):
+        """POST ``body`` to ``path`` (by default the project ``child``
+        under ``p1``) while another transaction holding the tree lock runs
+        ``change(conn)``."""
+        body = body or {'id': 'child', 'parent_id': 'p1'}
         answers = []
         with self.engine.connect() as other, self.engine.connect() as look:
             with other.begin():
                 tree.lock_tree(other, exclusive=True)
                 change(other)
                 post = threading.Thread(target=lambda: answers.append(
-                    self.app.post_json('/v1/projects', {
-                        'id': 'child', 'parent_id': 'p1'},
-                        headers=af.SYSTEM_ADMIN, expect_errors=True)))
+                    self.app.post_json(path, body, headers=af.SYSTEM_ADMIN,
+                                       expect_errors=True)))
                 post.start()
                 self.addCleanup(post.join, 30)
                 self._wait_for_a_lock_wait(look, post)
@@ -90,3 +91,16 @@ class TestCreateUnderAChangingParent(base.LimitsApiTestCase):
         self.assertEqual(404, self.app.get(
             '/v1/projects/child', headers=af.SYSTEM_ADMIN,
             expect_errors=True).status_int)
+
+    def test_a_limit_of_a_project_deleted_meanwhile_is_a_404(self):
+        answer = self._create_during(
+            lambda conn: conn.execute(
+                _PROJECTS.delete().where(_PROJECTS.c.id == 'p1')),
+            '/v1/limits', {'project_id': 'p1', 'service_id': 'nova',
+                           'resource_name': 'cores', 'resource_limit': 4})
+        self.assertEqual(404, answer.status_int, answer.body)
+        self.assertEqual('limits.project_not_found',
+                         answer.json['errors'][0]['code'])
+        with self.engine.connect() as conn:
+            self.assertEqual([], conn.execute(sa.select(
+                models.ProjectLimit.__table__)).all())
