@@ -37,6 +37,10 @@ FAILED = 'failed'
 #: Due scheduled transitions one sweep applies at most.
 SWEEP_BATCH = 200
 
+#: Pending scheduled transitions one image may have: every view of the
+#: image (``GET /v1/images/{id}``, each list it is on) shows them all.
+MAX_PENDING_SCHEDULED = 10
+
 
 class ImageNotFound(errors.NotFound):
     code = 'image_not_found'
@@ -52,6 +56,10 @@ class AlreadyMember(errors.Conflict):
 
 class PropertiesInvalid(errors.BadRequest):
     code = 'invalid_properties'
+
+
+class TooManyScheduled(errors.Conflict):
+    code = 'too_many_scheduled'
 
 
 def no_such_image(image_id):
@@ -396,6 +404,7 @@ def request_transition(db, ctx, image_id, requested, reason=None, at=None):
                 pass  # it may be unused by then
             except lc.InvalidTransition as exc:
                 raise invalid_transition(exc)
+            _check_room_for_scheduled(session, image_id)
             scheduled = models.ScheduledTransition(
                 id=str(uuid.uuid4()), image_id=image_id, to_state=requested,
                 due_at=at, reason=reason, user_id=ctx.user_id,
@@ -407,6 +416,20 @@ def request_transition(db, ctx, image_id, requested, reason=None, at=None):
         changes = _decide(session, family, rows, image_id, requested)
         return None, apply_changes(session, family, rows, changes, ctx,
                                    reason)
+
+
+def _check_room_for_scheduled(session, image_id):
+    """Refuse one more pending scheduled transition of ``image_id`` when
+    it has :data:`MAX_PENDING_SCHEDULED` (the caller holds the family's
+    lock, so that two requests cannot both take the last place)."""
+    pending = session.scalar(sa.select(sa.func.count()).select_from(
+        models.ScheduledTransition).where(
+        models.ScheduledTransition.image_id == image_id,
+        models.ScheduledTransition.status == PENDING))
+    if pending >= MAX_PENDING_SCHEDULED:
+        raise TooManyScheduled(
+            'Image %s has %d pending scheduled transitions, the most an '
+            'image may have; cancel one first.' % (image_id, pending))
 
 
 def delete_scheduled(db, ctx, image_id, transition_id):

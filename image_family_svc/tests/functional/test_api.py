@@ -8,6 +8,7 @@ import threading
 import sqlalchemy as sa
 
 from image_family_svc.cmd import engine
+from image_family_svc.db import members
 from image_family_svc.db import models
 from image_family_svc.tests.functional import base
 from svc_common.db import database
@@ -534,6 +535,26 @@ class TestLifecycle(base.ApiTestCase):
                         % answer['scheduled']['id'], headers=base.ADMIN,
                         status=204)
         self.assertEqual([], self.image('img-0')['scheduled'])
+
+    def test_pending_scheduled_transitions_are_bounded(self):
+        # Each pending scheduled transition is shown in every view of
+        # the image; there was no bound: 2000 of them made each view of
+        # the image 344 kB.
+        for minute in range(members.MAX_PENDING_SCHEDULED):
+            self.move('img-0', 'active',
+                      at='2099-01-01T00:%02d:00Z' % minute)
+        resp = self.move('img-0', 'active', at='2099-01-01T01:00:00Z',
+                         status=409)
+        self.assertEqual('image_family.too_many_scheduled',
+                         resp['errors'][0]['code'])
+        image = self.image('img-0')
+        self.assertEqual(members.MAX_PENDING_SCHEDULED,
+                         len(image['scheduled']))
+        # Cancelling one makes room again.
+        self.app.delete('/v1/images/img-0/transitions/%s'
+                        % image['scheduled'][0]['id'], headers=base.ADMIN,
+                        status=204)
+        self.move('img-0', 'active', at='2099-01-01T01:00:00Z')
 
     def test_past_time_refused(self):
         resp = self.move('img-0', 'active', at='2000-01-01T00:00:00Z',
