@@ -21,6 +21,7 @@ service at all are keystoneauth1's own exceptions (``ConnectFailure``
 """
 
 import copy
+import urllib.parse
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import loading as ks_loading
@@ -47,6 +48,21 @@ class ApiError(Exception):
 
 class NotFound(ApiError):
     """404: no such object (or not visible to the caller)."""
+
+
+def path_segment(value):
+    """``value`` (an ID or a name a person typed) as one segment of a
+    URL path: percent-encoded, so that a ``/``, ``?``, ``#``, ``%`` or
+    space in it stays in the segment instead of ending the path or
+    starting the query or the fragment (``/v1/vos/#ops`` is a GET of
+    the list of VOs).
+
+    :raises ValueError: for ``.`` and ``..``, which HTTP clients and
+        servers resolve as relative paths; no Arbiter ID is either.
+    """
+    if value in ('.', '..'):
+        raise ValueError('%r cannot name an object in a URL.' % value)
+    return urllib.parse.quote(value, safe='')
 
 
 def first_error(response):

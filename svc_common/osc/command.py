@@ -170,7 +170,12 @@ def delete_each(client, path_template, ids, what, message=error_message):
     failures = []
     for one in ids:
         try:
-            client.delete(path_template % one)
+            path = path_template % rest.path_segment(one)
+        except ValueError as error:
+            failures.append('%s: %s' % (one, error))
+            continue
+        try:
+            client.delete(path)
         except rest.ApiError as error:
             failures.append('%s: %s' % (one, message(error)))
     if failures:

@@ -6,6 +6,7 @@ from osc_lib import exceptions
 
 from federation_proxy.osc.v1 import common
 from federation_proxy import registration
+from svc_common.clients import rest
 from svc_common.osc import command
 
 COLUMNS = ('id', 'name', 'public', 'grant_types')
@@ -83,8 +84,8 @@ class ShowClient(common.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return _show(self.client.get('/v1/clients/%s' %
-                                     parsed_args.client)['client'])
+        return _show(self.client.get('/v1/clients/%s' % rest.path_segment(
+            parsed_args.client))['client'])
 
 
 class SetClient(common.ShowOne):
@@ -110,8 +111,8 @@ class SetClient(common.ShowOne):
         if not body:
             raise exceptions.CommandError('Nothing to change: give at '
                                           'least one option.')
-        return _show(self.client.patch('/v1/clients/%s' % parsed_args.client,
-                                       json=body)['client'])
+        path = '/v1/clients/%s' % rest.path_segment(parsed_args.client)
+        return _show(self.client.patch(path, json=body)['client'])
 
 
 class DeleteClient(common.Command):

@@ -31,9 +31,13 @@ def add_vo_argument(parser):
 
 
 def find_vo(client, name_or_id):
-    """The VO whose ID, or else whose name, is ``name_or_id``."""
+    """The VO whose ID, or else whose name, is ``name_or_id`` (a VO's
+    name may hold any character but ``:`` and control characters)."""
     try:
-        return client.get('/v1/vos/%s' % name_or_id)['vo']
+        return client.get('/v1/vos/%s' % rest.path_segment(name_or_id))[
+            'vo']
+    except ValueError:
+        pass  # '.' or '..': no ID, perhaps a name
     except rest.ApiError as error:
         if error.status != 404:
             raise
@@ -48,7 +52,7 @@ def find_vo(client, name_or_id):
 def vo_path(client, name_or_id, *parts):
     """``/v1/vos/<id>[/<part>...]`` of the VO named ``name_or_id``."""
     return '/'.join(['/v1/vos', find_vo(client, name_or_id)['id']] +
-                    list(parts))
+                    [rest.path_segment(part) for part in parts])
 
 
 def given(**values):

@@ -6,6 +6,7 @@ import argparse
 from osc_lib import exceptions
 
 from federation_proxy.osc.v1 import common
+from svc_common.clients import rest
 from svc_common.osc import command
 
 COLUMNS = ('id', 'name', 'issuer', 'client_id', 'enabled')
@@ -102,7 +103,8 @@ class ShowIdP(common.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return _show(self.client.get('/v1/idps/%s' % parsed_args.idp)['idp'])
+        return _show(self.client.get('/v1/idps/%s' % rest.path_segment(
+            parsed_args.idp))['idp'])
 
 
 class SetIdP(common.ShowOne):
@@ -157,8 +159,8 @@ class SetIdP(common.ShowOne):
         if not body:
             raise exceptions.CommandError('Nothing to change: give at '
                                           'least one option.')
-        return _show(self.client.patch('/v1/idps/%s' % parsed_args.idp,
-                                       json=body)['idp'])
+        path = '/v1/idps/%s' % rest.path_segment(parsed_args.idp)
+        return _show(self.client.patch(path, json=body)['idp'])
 
 
 class DeleteIdP(common.Command):

@@ -8,6 +8,7 @@ in from elsewhere.  A person may list and remove their own identities
 """
 
 from federation_proxy.osc.v1 import common
+from svc_common.clients import rest
 from svc_common.osc import command
 
 COLUMNS = ('id', 'name', 'email', 'created_at')
@@ -66,7 +67,7 @@ class ShowUser(common.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        path = '/v1/users/%s' % parsed_args.user
+        path = '/v1/users/%s' % rest.path_segment(parsed_args.user)
         user = dict(self.client.get(path)['user'])
         user.update(self.client.get(path + '/entitlements')['entitlements'])
         return command.show_columns(user, COLUMNS + (
@@ -84,7 +85,8 @@ class AddIdentity(common.ShowOne):
 
     def take_action(self, parsed_args):
         identity = self.client.post(
-            '/v1/users/%s/identities' % parsed_args.user,
+            '/v1/users/%s/identities' % rest.path_segment(
+                parsed_args.user),
             json={'issuer': parsed_args.issuer,
                   'subject': parsed_args.subject})['identity']
         return command.show_columns(identity, IDENTITY_COLUMNS)
@@ -100,7 +102,8 @@ class ListIdentity(common.Lister):
 
     def take_action(self, parsed_args):
         items = self.client.get('/v1/users/%s/identities' %
-                                parsed_args.user)['identities']
+                                rest.path_segment(parsed_args.user))[
+            'identities']
         return IDENTITY_HEADINGS, command.list_rows(items, IDENTITY_COLUMNS)
 
 
@@ -116,5 +119,6 @@ class RemoveIdentity(common.Command):
 
     def take_action(self, parsed_args):
         command.delete_each(
-            self.client, '/v1/users/%s/identities/%%s' % parsed_args.user,
+            self.client, '/v1/users/%s/identities/%%s' % rest.path_segment(
+                parsed_args.user),
             parsed_args.identities, 'identities')

@@ -2,6 +2,7 @@
 requests to join them and the invitations to them."""
 
 from federation_proxy.osc.v1 import common
+from svc_common.clients import rest
 from svc_common.osc import command
 
 VO_COLUMNS = ('id', 'name', 'description', 'created_at')
@@ -190,7 +191,8 @@ class CreateRequest(common.ShowOne):
 
     def take_action(self, parsed_args):
         request = self.client.post(
-            '/v1/vos/%s/requests' % parsed_args.vo, json=common.given(
+            '/v1/vos/%s/requests' % rest.path_segment(parsed_args.vo),
+            json=common.given(
                 reason=parsed_args.reason, role=parsed_args.role,
                 group_id=parsed_args.group))['request']
         return command.show_columns(request, REQUEST_COLUMNS)

@@ -295,3 +295,18 @@ class TestOpenStackVO(testtools.TestCase):
                           shown['eduperson_entitlement']))
         self.assertIn('erin', [u['ID'] for u in self.openstack_json(
             'federation', 'user', 'list')])
+
+    def test_vos_named_with_the_characters_of_a_url(self):
+        """A VO's name may hold ``#``, ``?``, ``/`` and be ``.``: each
+        names its VO on the command line (``#ops`` was a GET of
+        ``/v1/vos/``, the list, and every command failed with 'vo')."""
+        for name in ('#ops', '?q', 'a/b', '.'):
+            vo = self.server.admin_post('/v1/vos', {
+                'name': name, 'managers': ['alice']})['vo']
+            shown = self.openstack_json('vo', 'show', name)
+            self.assertEqual((vo['id'], name), (shown['id'], shown['name']))
+        groups = self.openstack_json('vo', 'group', 'list', '#ops',
+                                     identity=person_env('alice'))
+        self.assertEqual(['#ops'], [g['Path'] for g in groups])
+        error = self.openstack_fails('federation', 'user', 'show', '?')
+        self.assertIn('No user ?.', error)

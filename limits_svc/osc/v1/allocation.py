@@ -8,6 +8,7 @@ nothing otherwise.
 from limits_svc.osc.v1 import columns
 from limits_svc.osc.v1 import command
 from limits_svc.osc.v1 import options
+from svc_common.clients import rest
 from svc_common.osc import command as osc_command
 
 PATH = '/v1/allocations'
@@ -49,8 +50,8 @@ class ShowAllocation(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return _show(self.client.get('%s/%s' % (PATH,
-                                                parsed_args.consumer_id)))
+        return _show(self.client.get('%s/%s' % (
+            PATH, rest.path_segment(parsed_args.consumer_id))))
 
 
 class SetAllocation(command.ShowOne):
@@ -82,9 +83,9 @@ class SetAllocation(command.ShowOne):
             project_id=parsed_args.project,
             resources=options.resources_dict(parsed_args.resources),
             expires_in=parsed_args.expires_in)
-        return _show(self.client.put('%s/%s' % (PATH,
-                                                parsed_args.consumer_id),
-                                     json=body))
+        return _show(self.client.put('%s/%s' % (
+            PATH, rest.path_segment(parsed_args.consumer_id)),
+            json=body))
 
 
 class DeleteAllocation(command.Command):

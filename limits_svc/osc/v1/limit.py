@@ -6,6 +6,7 @@ Named after Keystone's ``openstack limit ...`` (same options, plus
 
 from limits_svc.osc.v1 import command
 from limits_svc.osc.v1 import options
+from svc_common.clients import rest
 from svc_common.osc import command as osc_command
 
 PATH = '/v1/limits'
@@ -89,7 +90,8 @@ class ShowLimit(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return _show(self.client.get('%s/%s' % (PATH, parsed_args.limit_id)))
+        return _show(self.client.get('%s/%s' % (
+            PATH, rest.path_segment(parsed_args.limit_id))))
 
 
 class SetLimit(command.Command):
@@ -115,8 +117,9 @@ class SetLimit(command.Command):
         body = command.given(resource_limit=parsed_args.resource_limit,
                              description=parsed_args.description)
         if body:
-            self.client.patch('%s/%s' % (PATH, parsed_args.limit_id),
-                              json=body)
+            self.client.patch('%s/%s' % (
+                PATH, rest.path_segment(parsed_args.limit_id)),
+                json=body)
 
 
 class DeleteLimit(command.Command):

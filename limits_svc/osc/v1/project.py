@@ -5,6 +5,7 @@ changes (409 ``limits.managed_by_keystone``); list and show still work.
 """
 
 from limits_svc.osc.v1 import command
+from svc_common.clients import rest
 from svc_common.osc import command as osc_command
 
 PATH = '/v1/projects'
@@ -65,8 +66,8 @@ class ShowProject(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return _show(self.client.get('%s/%s' % (PATH,
-                                                parsed_args.project_id)))
+        return _show(self.client.get('%s/%s' % (
+            PATH, rest.path_segment(parsed_args.project_id))))
 
 
 class SetProject(command.Command):
@@ -95,8 +96,9 @@ class SetProject(command.Command):
         elif parsed_args.no_parent:
             body['parent_id'] = None
         if body:
-            self.client.patch('%s/%s' % (PATH, parsed_args.project_id),
-                              json=body)
+            self.client.patch('%s/%s' % (
+                PATH, rest.path_segment(parsed_args.project_id)),
+                json=body)
 
 
 class DeleteProject(command.Command):

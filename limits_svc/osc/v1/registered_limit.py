@@ -6,6 +6,7 @@ under ``quota`` so that both can be installed side by side.
 
 from limits_svc.osc.v1 import command
 from limits_svc.osc.v1 import options
+from svc_common.clients import rest
 from svc_common.osc import command as osc_command
 
 PATH = '/v1/registered_limits'
@@ -74,7 +75,8 @@ class ShowRegisteredLimit(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return _show(self.client.get('%s/%s' % (PATH, parsed_args.limit_id)))
+        return _show(self.client.get('%s/%s' % (
+            PATH, rest.path_segment(parsed_args.limit_id))))
 
 
 class SetRegisteredLimit(command.Command):
@@ -95,8 +97,9 @@ class SetRegisteredLimit(command.Command):
         body = command.given(default_limit=parsed_args.default_limit,
                              description=parsed_args.description)
         if body:
-            self.client.patch('%s/%s' % (PATH, parsed_args.limit_id),
-                              json=body)
+            self.client.patch('%s/%s' % (
+                PATH, rest.path_segment(parsed_args.limit_id)),
+                json=body)
 
 
 class DeleteRegisteredLimit(command.Command):

@@ -9,6 +9,7 @@ against that limit).  ``unlimited`` stands for -1.
 
 from limits_svc.osc.v1 import columns
 from limits_svc.osc.v1 import command
+from svc_common.clients import rest
 
 
 class ShowQuotaTree(command.Lister):
@@ -26,7 +27,8 @@ class ShowQuotaTree(command.Lister):
 
     def take_action(self, parsed_args):
         answer = self.client.get(
-            '/v1/projects/%s/usage' % parsed_args.project_id,
+            '/v1/projects/%s/usage' % rest.path_segment(
+                parsed_args.project_id),
             params={'subtree': 'true'})
         levels = answer['projects']
         names = parsed_args.resource_names or sorted(

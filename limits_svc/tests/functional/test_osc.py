@@ -256,3 +256,14 @@ class TestOpenStackCommand(testtools.TestCase):
         result = self.openstack_ok('help', 'quota', 'show')
         self.assertIn('usage: openstack quota show', result.stdout)
         self.assertIn('--usage', result.stdout)
+
+    def test_an_id_with_the_characters_of_a_url_is_one_id(self):
+        """``?`` or ``#`` in a typed ID stays in it: the project is not
+        found (it was a GET of the list, and the command failed with
+        'project')."""
+        for command in (('quota', 'project', 'show'),
+                        ('quota', 'allocation', 'show')):
+            result = self.openstack(*(command + ('#x?y',)))
+            self.assertEqual(1, result.returncode, result.stdout)
+            self.assertIn('#x?y.', result.stderr)
+            self.assertIn('HTTP 404', result.stderr)

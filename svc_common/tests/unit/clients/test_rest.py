@@ -142,3 +142,16 @@ class TestList(RestTestCase):
         self.assertEqual(1, len(self.wire.sent))
         self.assertEqual('/v1/things?limit=1&marker=a',
                          self.sent().path_url)
+
+
+class TestPathSegment(testtools.TestCase):
+
+    def test_url_characters_stay_in_the_segment(self):
+        self.assertEqual('%23ops', rest.path_segment('#ops'))
+        self.assertEqual('a%2Fb%3Fc%25d%20e', rest.path_segment('a/b?c%d e'))
+        self.assertEqual('caf%C3%A9', rest.path_segment('caf\u00e9'))
+        self.assertEqual('web.json', rest.path_segment('web.json'))
+
+    def test_dot_segments_are_refused(self):
+        for value in ('.', '..'):
+            self.assertRaises(ValueError, rest.path_segment, value)
