@@ -19,6 +19,7 @@ import collections
 import logging
 import uuid
 
+from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
 from image_family_svc.db import families as families_db
@@ -318,14 +319,23 @@ def quiet_join_values(ctx, family, image_id, version, properties, state,
 
 def join(db, ctx, family_name, image_id, version, properties,
          state=lc.TESTING, cause='request', reason=None):
-    """Add an image to a family; returns ``(ImageView, events)``."""
-    with db.writer.using(ctx) as session:
-        family = families_db.require_family(session, family_name,
-                                            lock=True)
-        row, events = join_in_session(session, ctx, family, image_id,
-                                      version, properties, state, cause,
-                                      reason)
-        return _view(session, row, family), events
+    """Add an image to a family; returns ``(ImageView, events)``.
+
+    Two requests that add one image to two families at once hold two
+    different locks: the second to insert it finds the first's row, a
+    duplicate key, and the image is a member already (AlreadyMember).
+    """
+    try:
+        with db.writer.using(ctx) as session:
+            family = families_db.require_family(session, family_name,
+                                                lock=True)
+            row, events = join_in_session(session, ctx, family, image_id,
+                                          version, properties, state,
+                                          cause, reason)
+            return _view(session, row, family), events
+    except db_exc.DBDuplicateEntry:
+        raise AlreadyMember('Image %s is a member of an image family '
+                            'already.' % image_id)
 
 
 def leave_in_session(session, ctx, image_id, cause, reason=None):

@@ -726,3 +726,26 @@ class TestScheduledAppliedMeanwhilePostgreSQL(_RaceOnPostgreSQL):
         self.assertEqual('image_family.transition_not_found',
                          resp.json['errors'][0]['code'])
         self.assertEqual(1, self.count('scheduled_transitions'))
+
+
+class TestSameImageJoinsTwoFamiliesPostgreSQL(_RaceOnPostgreSQL):
+
+    def test_second_join_is_a_conflict(self):
+        # Another request adds the image to another family and commits
+        # while this one inserts it: this one used to fail on the
+        # duplicate key, a 500.
+        self.family('centos-7')
+        self.family('rocky-9')
+        resp = self.while_held(
+            "INSERT INTO family_images (image_id, family_id, state, "
+            "properties, joined_at, state_changed_at) SELECT 'img-1', id, "
+            "'testing', '{}', now(), now() FROM families "
+            "WHERE name = 'rocky-9'", 'SELECT 1',
+            lambda: self.app.post_json(
+                '/v1/families/centos-7/images',
+                {'image_id': 'img-1', 'properties': base.PROPS},
+                headers=base.ADMIN, expect_errors=True))
+        self.assertEqual(409, resp.status_int, resp.body)
+        self.assertEqual('image_family.image_in_family',
+                         resp.json['errors'][0]['code'])
+        self.assertEqual('rocky-9', self.image('img-1')['family'])
