@@ -23,10 +23,19 @@ def _db():
     return pecan.request.db, pecan.request.context
 
 
+def _page():
+    """``(limit, marker)`` of a list request (its query checked first:
+    a 400 names the field)."""
+    params = pecan.request.params
+    validation.validate(schema.LIST_QUERY, dict(params))
+    return validation.page(params, pecan.request.conf.api.max_limit)
+
+
 class GroupsController(rest.RestController):
 
     OPENAPI = {
-        'get_all': openapi.Operation('group:list', schema.RESPONSE_GROUPS),
+        'get_all': openapi.Operation('group:list', schema.RESPONSE_GROUPS,
+                                     query=schema.LIST_QUERY),
         'get_one': openapi.Operation('group:get', schema.RESPONSE_GROUP),
         'post': openapi.Operation('group:create', schema.RESPONSE_GROUP,
                                   status=201, body=schema.GROUP_CREATE,
@@ -38,9 +47,12 @@ class GroupsController(rest.RestController):
     @pecan.expose('json')
     def get_all(self, vo_id):
         vo_access.authorize_vo('group:list', vo_id)
-        return {'groups': [views.group(r) for r in
-                           communities.list_groups(*_db(), vo_id)],
-                'links': []}
+        limit, marker = _page()
+        items = [views.group(r) for r in communities.list_groups(
+            *_db(), vo_id, limit, marker)]
+        return {'groups': items, 'links': validation.links_for_page(
+            items, limit, 'id', '/v1/vos/%s/groups' % vo_id,
+            pecan.request.params)}
 
     @pecan.expose('json')
     def get_one(self, vo_id, group_id):
@@ -67,7 +79,8 @@ class GroupsController(rest.RestController):
 class RolesController(rest.RestController):
 
     OPENAPI = {
-        'get_all': openapi.Operation('role:list', schema.RESPONSE_ROLES),
+        'get_all': openapi.Operation('role:list', schema.RESPONSE_ROLES,
+                                     query=schema.LIST_QUERY),
         'get_one': openapi.Operation('role:get', schema.RESPONSE_ROLE),
         'post': openapi.Operation('role:create', schema.RESPONSE_ROLE,
                                   status=201, body=schema.ROLE_CREATE,
@@ -79,9 +92,12 @@ class RolesController(rest.RestController):
     @pecan.expose('json')
     def get_all(self, vo_id):
         vo_access.authorize_vo('role:list', vo_id)
-        return {'roles': [views.role(r) for r in
-                          communities.list_roles(*_db(), vo_id)],
-                'links': []}
+        limit, marker = _page()
+        items = [views.role(r) for r in communities.list_roles(
+            *_db(), vo_id, limit, marker)]
+        return {'roles': items, 'links': validation.links_for_page(
+            items, limit, 'id', '/v1/vos/%s/roles' % vo_id,
+            pecan.request.params)}
 
     @pecan.expose('json')
     def get_one(self, vo_id, role_id):

@@ -178,10 +178,28 @@ def vo_roles(db, ctx, user_id, now=None):
 
 # -- groups and roles --------------------------------------------------------
 
-def list_groups(db, ctx, vo_id):
+def _page_of(session, model, column, vo_id, limit, marker, what):
+    """At most ``limit`` rows of ``model`` of VO ``vo_id`` in the order
+    of ``column`` (unique), from after the row whose id is ``marker`` (a
+    400 naming ``marker`` when it is not one of the VO's)."""
+    query = sa.select(model).where(model.vo_id == vo_id).order_by(column)
+    if marker:
+        after = session.get(model, marker)
+        if after is None or after.vo_id != vo_id:
+            raise errors.BadRequest('No %s %s to start after.' % (
+                what, marker), code='invalid_marker', field='marker')
+        query = query.where(column > getattr(after, column.key))
+    if limit:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def list_groups(db, ctx, vo_id, limit=None, marker=None):
+    """The VO's groups by path (its root group first), a page at a time
+    (see :func:`_page_of`)."""
     with db.reader.using(ctx) as session:
-        return session.scalars(sa.select(models.Group).where(
-            models.Group.vo_id == vo_id).order_by(models.Group.path)).all()
+        return _page_of(session, models.Group, models.Group.path, vo_id,
+                        limit, marker, 'group')
 
 
 def get_group(db, ctx, vo_id, group_id):
@@ -244,10 +262,11 @@ def get_role(db, ctx, vo_id, role_id):
         return _require(session, models.Role, role_id, 'role', vo_id)
 
 
-def list_roles(db, ctx, vo_id):
+def list_roles(db, ctx, vo_id, limit=None, marker=None):
+    """The VO's roles by name, a page at a time (see :func:`_page_of`)."""
     with db.reader.using(ctx) as session:
-        return session.scalars(sa.select(models.Role).where(
-            models.Role.vo_id == vo_id).order_by(models.Role.name)).all()
+        return _page_of(session, models.Role, models.Role.name, vo_id,
+                        limit, marker, 'role')
 
 
 @retry_lost_insert_race

@@ -26,6 +26,8 @@ ROLE_CREATE = {
     'additionalProperties': False,
 }
 
+LIST_QUERY = community.LIST_QUERY
+
 _S = {'type': 'string'}
 _NS = response_types.NULLABLE_STRING
 

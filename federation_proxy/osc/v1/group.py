@@ -44,6 +44,7 @@ class ListGroup(common.ListOfVO):
 
     collection = 'groups'
     columns, headings = GROUP_COLUMNS, GROUP_HEADINGS
+    paginated = True
 
 
 class ShowGroup(common.ShowOne):
@@ -92,6 +93,7 @@ class ListRole(common.ListOfVO):
 
     collection = 'roles'
     columns, headings = ROLE_COLUMNS, ROLE_HEADINGS
+    paginated = True
 
 
 class DeleteRole(common.DeleteFromVO):

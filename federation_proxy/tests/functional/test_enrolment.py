@@ -268,6 +268,38 @@ class TestRequestFlow(base.FederationTestCase):
             self.assertEqual('federation.invalid_marker',
                              resp.json['errors'][0]['code'])
 
+    def test_groups_and_roles_come_in_pages(self):
+        """A VO's groups (by path, its root group first) and roles (by
+        name) are paged like every other list; they came all at once."""
+        headers = base.person(self.manager)
+        for name in ('c', 'a', 'b'):
+            self.app.post_json(self.path + '/groups', {'name': name},
+                               headers=headers)
+            self.app.post_json(self.path + '/roles', {'name': 'r' + name},
+                               headers=headers)
+        groups, pages = self._all_pages(self.path + '/groups',
+                                        {'limit': 2}, 'groups')
+        root = groups[0]['path']
+        self.assertEqual(([root] + ['%s:%s' % (root, n) for n in 'abc'], 3),
+                         ([g['path'] for g in groups], pages))
+        roles, pages = self._all_pages(self.path + '/roles', {'limit': 2},
+                                       'roles')
+        self.assertEqual((['manager', 'member', 'ra', 'rb', 'rc'], 3),
+                         ([r['name'] for r in roles], pages))
+        one = self.app.get(self.path + '/groups', {'limit': 1},
+                           headers=headers).json
+        self.assertEqual([root], [g['path'] for g in one['groups']])
+        for collection, marker in (('groups', roles[0]['id']),
+                                   ('roles', groups[0]['id'])):
+            resp = self.app.get('%s/%s' % (self.path, collection),
+                                {'marker': marker}, headers=headers,
+                                status=400)
+            self.assertEqual('federation.invalid_marker',
+                             resp.json['errors'][0]['code'])
+        resp = self.app.get(self.path + '/groups', {'limit': 'many'},
+                            headers=headers, status=400)
+        self.assertEqual('limit', resp.json['errors'][0]['field'])
+
     def test_vo_deletion_announces_every_removed_membership(self):
         joined = self.app.post_json(self.path + '/memberships', {
             'user_id': self.joiner, 'role': 'member'},

@@ -136,15 +136,18 @@ class TestVO(testtools.TestCase):
         client.list.assert_called_with('/v1/vos/v1/requests', 'requests',
                                        {'status': 'pending'}, 5, None)
 
-    def test_group_list_is_one_answer(self):
+    def test_group_and_role_lists_are_paged(self):
         client = FakeClient({
             ('GET', '/v1/vos/v1'): {'vo': VO},
-            ('GET', '/v1/vos/v1/groups'): {'groups': [{'id': 'g'}]}})
+            ('LIST', '/v1/vos/v1/groups'): [{'id': 'g'}]})
+        client.list = mock.Mock(wraps=client.list)
         _, rows = run(group.ListGroup, client, ['v1'])
         self.assertEqual(['g'], [row[0] for row in rows])
-        parser = group.ListGroup(mock.Mock(), None).get_parser('openstack')
-        self.assertRaises(SystemExit, parser.parse_args, ['v1', '--limit',
-                                                          '2'])
+        client.list.assert_called_with('/v1/vos/v1/groups', 'groups', {},
+                                       None, None)
+        run(group.ListRole, client, ['v1', '--limit', '2', '--marker', 'r'])
+        client.list.assert_called_with('/v1/vos/v1/roles', 'roles', {}, 2,
+                                       'r')
 
     def test_invitation_create_shows_the_token(self):
         client = FakeClient({
