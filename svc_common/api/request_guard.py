@@ -7,12 +7,16 @@ authentication and pecan.  It refuses, for every endpoint of every
 service, input no handler could mean to accept:
 
 * a URL path that is not UTF-8 or holds a NUL character (``400``);
-* a query string that is not UTF-8, holds a NUL character, or carries
-  ``_method``, with which pecan would let a ``POST`` (or even a ``GET``)
-  run the ``DELETE`` or ``PATCH`` handler (``400``);
-* a body of another media type than ``application/json`` (``415``; no
-  Content-Type and curl's default form type are taken as JSON; the
-  Content-Type of a request without a body is dropped), larger than
+* a query string that is not UTF-8, holds a NUL character, names a
+  parameter more than once (``?limit=1&limit=500``: a handler reads one
+  value, and which one would be webob's choice, not the caller's), or
+  carries ``_method``, with which pecan would let a ``POST`` (or even a
+  ``GET``) run the ``DELETE`` or ``PATCH`` handler (``400``);
+* a body of another media type than ``application/json``, or sent with a
+  ``Content-Encoding`` (compressed: it would be read as JSON as it is)
+  (``415``; no Content-Type and curl's default form type are taken as
+  JSON; the Content-Type of a request without a body is dropped), larger
+  than
   ``[oslo_middleware] max_request_body_size`` (``413``), or that
   :func:`svc_common.api.validation.parse_json` refuses: not JSON, nested
   too deeply, a NUL character or a lone surrogate in a string (``400``).
@@ -71,8 +75,8 @@ def check_path(environ):
 
 
 def check_query(environ):
-    """Refuse a query string that is not UTF-8, holds a NUL character or
-    overrides the request's method.
+    """Refuse a query string that is not UTF-8, holds a NUL character,
+    names a parameter twice or overrides the request's method.
 
     The query is decoded by webob, as the handlers will see it (``&`` and
     ``;`` both separate parameters); webob keeps the result in the
@@ -84,10 +88,15 @@ def check_query(environ):
         params = webob.Request(environ).GET
     except UnicodeDecodeError:
         raise _bad('The query string is not UTF-8.', '(query)')
+    seen = set()
     for name, value in params.items():
         if '\x00' in name:
             raise _bad('A query parameter name contains a NUL character.',
                        '(query)')
+        if name in seen:
+            raise _bad('Query parameter %s is given more than once.' % name,
+                       name)
+        seen.add(name)
         if '\x00' in value:
             raise _bad('Query parameter %s contains a NUL character.'
                        % name, name)
@@ -102,7 +111,8 @@ def _content_length(environ):
     if not value:
         return None
     if not value.isdigit():
-        raise errors.BadRequest('Content-Length is not a number.',
+        raise errors.BadRequest('Content-Length must be a number of bytes '
+                                '(digits only), not %r.' % value[:40],
                                 code='bad_request')
     return int(value)
 
@@ -136,6 +146,16 @@ def check_media_type(environ):
         raise errors.ApiError(
             'The body must be %s (UTF-8), not %s.'
             % (JSON_TYPE, content_type), status=415)
+
+
+def check_content_encoding(environ):
+    """A body must be sent as it is: a compressed one (any
+    ``Content-Encoding`` but ``identity``) is a 415, not read as JSON."""
+    encoding = environ.get('HTTP_CONTENT_ENCODING', '').strip().lower()
+    if encoding not in ('', 'identity'):
+        raise errors.ApiError(
+            'The body must be sent without a Content-Encoding, not %s.'
+            % environ['HTTP_CONTENT_ENCODING'][:40], status=415)
 
 
 def _media_type(environ):
@@ -222,6 +242,8 @@ class RequestGuard(object):
         check_query(environ)
         raw = read_body(environ, self.max_body_size)
         environ[FORM_BODY_KEY] = None
+        if raw:
+            check_content_encoding(environ)
         if (raw and environ.get('PATH_INFO') in self.form_paths and
                 _media_type(environ) == FORM_TYPE):
             environ[FORM_BODY_KEY] = parse_form(raw)

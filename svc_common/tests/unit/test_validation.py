@@ -286,6 +286,16 @@ class TestRequestGuard(testtools.TestCase):
             exc = self.refused(_environ(query=query))
             self.assertEqual('_method', exc.extra['field'])
 
+    def test_a_query_parameter_given_twice(self):
+        for query in ('limit=1&limit=500', 'limit=1&limit=1',
+                      'marker=a;marker=b', 'a=1&limit=2&b=&limit=3'):
+            exc = self.refused(_environ(query=query))
+            self.assertEqual('limit' if 'limit' in query else 'marker',
+                             exc.extra['field'])
+            self.assertIn('more than once', str(exc))
+        self.call(_environ(query='limit=1&marker=a&Limit=2'))
+        self.assertEqual(1, len(self.seen))
+
     def test_media_types(self):
         for content_type in ('text/plain', 'application/xml',
                              'multipart/form-data; boundary=x',
@@ -301,8 +311,21 @@ class TestRequestGuard(testtools.TestCase):
                              content_type else content_type,
                              self.seen[-1]['CONTENT_TYPE'])
 
+    def test_content_encoding(self):
+        for encoding in ('gzip', 'deflate', 'br', 'gzip, identity'):
+            exc = self.refused(_environ(body=b'{}',
+                                        HTTP_CONTENT_ENCODING=encoding), 415)
+            self.assertIn('Content-Encoding', str(exc))
+        for encoding in ('identity', 'Identity', ''):
+            self.call(_environ(body=b'{}', HTTP_CONTENT_ENCODING=encoding))
+        # Without a body, there is nothing encoded.
+        self.call(_environ(HTTP_CONTENT_ENCODING='gzip'))
+        self.assertEqual(4, len(self.seen))
+
     def test_size(self):
         self.refused(_environ(body=b'[' + b'1,' * 600 + b'1]'), 413)
+        exc = self.refused(_environ(body=b'{}', CONTENT_LENGTH='-5'))
+        self.assertIn("not '-5'", str(exc))
         self.refused(_environ(body=b'{}', CONTENT_LENGTH='x'))
         self.refused(_environ(body=b'{}', CONTENT_LENGTH='5'))
 
