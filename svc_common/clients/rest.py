@@ -58,9 +58,11 @@ def path_segment(value):
     the list of VOs).
 
     :raises ValueError: for ``.`` and ``..``, which HTTP clients and
-        servers resolve as relative paths; no Arbiter ID is either.
+        servers resolve as relative paths, and the empty string, which
+        leaves the collection's path (``/v1/pending/`` is the list); no
+        Arbiter ID is any of them.
     """
-    if value in ('.', '..'):
+    if value in ('', '.', '..'):
         raise ValueError('%r cannot name an object in a URL.' % value)
     return urllib.parse.quote(value, safe='')
 

@@ -3,8 +3,8 @@
 
 import argparse
 import json
-import urllib.parse
 
+from svc_common.clients import rest
 from svc_common.osc import command
 
 API_NAME = 'image_family'
@@ -21,10 +21,6 @@ IMAGE_HEADINGS = ('Image ID', 'Family', 'Version', 'State', 'May Boot',
                   'Successor ID', 'Latest ID')
 IMAGE_SHOW = IMAGE_COLUMNS + ('joined_at', 'state_changed_at', 'scheduled',
                               'usage')
-
-
-def _quote(value):
-    return urllib.parse.quote(value, safe='')
 
 
 def _given(**values):
@@ -133,7 +129,7 @@ class ShowFamily(_Show):
         return parser
 
     def take_action(self, parsed_args):
-        family = self.client.get('%s/%s' % (PATH, _quote(
+        family = self.client.get('%s/%s' % (PATH, rest.path_segment(
             parsed_args.name)))['family']
         return command.show_columns(family, FAMILY_SHOW)
 
@@ -153,8 +149,8 @@ class SetFamily(_Command):
                       keep_superseded=parsed_args.keep_superseded,
                       properties_schema=parsed_args.properties_schema)
         if body:
-            self.client.patch('%s/%s' % (PATH, _quote(parsed_args.name)),
-                              json=body)
+            self.client.patch('%s/%s' % (
+                PATH, rest.path_segment(parsed_args.name)), json=body)
 
 
 class DeleteFamily(_Command):
@@ -167,7 +163,7 @@ class DeleteFamily(_Command):
 
     def take_action(self, parsed_args):
         command.delete_each(self.client, PATH + '/%s',
-                            [_quote(n) for n in parsed_args.names],
+                            parsed_args.names,
                             'image families')
 
 
@@ -185,7 +181,7 @@ class ShowLatest(_Show):
     def take_action(self, parsed_args):
         query = '?channel=beta' if parsed_args.beta else ''
         answer = self.client.get('%s/%s/latest%s' % (
-            PATH, _quote(parsed_args.name), query))
+            PATH, rest.path_segment(parsed_args.name), query))
         return command.show_columns(answer['image'] or {}, IMAGE_SHOW)
 
 
@@ -214,7 +210,7 @@ class AddFamilyImage(_Show):
                       version=parsed_args.version, state=parsed_args.state,
                       properties=properties)
         image = self.client.post('%s/%s/images' % (
-            PATH, _quote(parsed_args.name)), json=body)['image']
+            PATH, rest.path_segment(parsed_args.name)), json=body)['image']
         return command.show_columns(image, IMAGE_SHOW)
 
 
@@ -229,7 +225,7 @@ class ListFamilyImage(_List):
 
     def take_action(self, parsed_args):
         items = self.client.list('%s/%s/images' % (
-            PATH, _quote(parsed_args.name)), 'images', {},
+            PATH, rest.path_segment(parsed_args.name)), 'images', {},
             parsed_args.limit, parsed_args.marker)
         return IMAGE_HEADINGS, command.list_rows(items, IMAGE_COLUMNS)
 
@@ -253,8 +249,9 @@ class SetImageState(_Show):
     def take_action(self, parsed_args):
         body = _given(to=parsed_args.state, at=parsed_args.at,
                       reason=parsed_args.reason)
-        answer = self.client.post('/v1/images/%s/transitions' % _quote(
-            parsed_args.image_id), json=body)
+        answer = self.client.post(
+            '/v1/images/%s/transitions' % rest.path_segment(
+                parsed_args.image_id), json=body)
         return command.show_columns(answer['image'], IMAGE_SHOW)
 
 
@@ -267,7 +264,7 @@ class ShowSuccessor(_Show):
         return parser
 
     def take_action(self, parsed_args):
-        image = self.client.get('/v1/images/%s' % _quote(
+        image = self.client.get('/v1/images/%s' % rest.path_segment(
             parsed_args.image_id))['image']
         return command.show_columns(image, ('image_id', 'family', 'state',
                                             'successor_id', 'latest_id'))

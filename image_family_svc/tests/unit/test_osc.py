@@ -53,3 +53,41 @@ class TestArguments(testtools.TestCase):
                 'centos-7', '--properties-schema', bad])
             self.assertIn('argument --properties-schema: %s' % said,
                           message)
+
+
+class TestPaths(testtools.TestCase):
+    """A family name or image id typed on the command line is one path
+    segment: '..' and '.' are refused (the client resolved
+    /v1/families/.. as /v1/: 'image family show ..' failed with the
+    message 'family', 'image family image list ..' listed every image of
+    every family) and so is '' (/v1/families/ is the list)."""
+
+    def _run(self, command_class, argv):
+        cmd, parsed = _parse(command_class, argv)
+        return cmd.app.client_manager.image_family, lambda: cmd.take_action(
+            parsed)
+
+    def test_no_dot_or_empty_segments(self):
+        for command_class, argv in (
+                (family.ShowFamily, ['{}']),
+                (family.SetFamily, ['{}', '--description', 'd']),
+                (family.ShowLatest, ['{}']),
+                (family.AddFamilyImage, ['{}', 'img-1']),
+                (family.ListFamilyImage, ['{}']),
+                (family.SetImageState, ['{}', 'active']),
+                (family.ShowSuccessor, ['{}'])):
+            for bad in ('..', '.', ''):
+                client, run = self._run(command_class, [
+                    bad if a == '{}' else a for a in argv])
+                error = self.assertRaises(ValueError, run)
+                self.assertIn('cannot name an object in a URL', str(error))
+                self.assertEqual([], client.method_calls, command_class)
+
+    def test_delete_encodes_each_name_once(self):
+        # delete_each encodes the names it is given; they were encoded
+        # here first too ('a b' became a%2520b).
+        client, run = self._run(family.DeleteFamily, ['a b', 'c'])
+        run()
+        self.assertEqual([mock.call.delete('/v1/families/a%20b'),
+                          mock.call.delete('/v1/families/c')],
+                         client.method_calls)

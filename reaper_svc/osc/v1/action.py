@@ -1,7 +1,6 @@
 """``openstack preemptible action list|show``."""
 
-import urllib.parse
-
+from svc_common.clients import rest
 from svc_common.osc import command
 
 API_NAME = 'preemption'
@@ -59,6 +58,6 @@ class ShowAction(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        action = self.client.get('%s/%s' % (PATH, urllib.parse.quote(
-            parsed_args.action_id, safe='')))['action']
+        action = self.client.get('%s/%s' % (PATH, rest.path_segment(
+            parsed_args.action_id)))['action']
         return command.show_columns(action, SHOW)

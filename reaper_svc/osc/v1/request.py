@@ -1,9 +1,8 @@
 """``openstack preemptible request create|list|show|delete``: pending
 requests, built by the promoter when room frees."""
 
-import urllib.parse
-
 from reaper_svc.osc.v1 import options
+from svc_common.clients import rest
 from svc_common.osc import command
 
 API_NAME = 'preemption'
@@ -108,8 +107,8 @@ class ShowRequest(command.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return _show(self.client.get('%s/%s' % (PATH, urllib.parse.quote(
-            parsed_args.request_id, safe='')))['pending'])
+        return _show(self.client.get('%s/%s' % (PATH, rest.path_segment(
+            parsed_args.request_id)))['pending'])
 
 
 class DeleteRequest(command.Command):
@@ -125,6 +124,5 @@ class DeleteRequest(command.Command):
 
     def take_action(self, parsed_args):
         command.delete_each(self.client, PATH + '/%s',
-                            [urllib.parse.quote(i, safe='')
-                             for i in parsed_args.request_ids],
+                            parsed_args.request_ids,
                             'pending requests')

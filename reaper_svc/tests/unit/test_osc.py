@@ -10,6 +10,7 @@ from unittest import mock
 import testtools
 
 from reaper_svc.osc import plugin
+from reaper_svc.osc.v1 import action
 from reaper_svc.osc.v1 import capacity
 from reaper_svc.osc.v1 import options
 from reaper_svc.osc.v1 import plan
@@ -129,3 +130,28 @@ class TestBodies(testtools.TestCase):
         self.assertIn('argument --deadline: '
                       "'9999-12-31T23:59:59-14:00' is not a time between "
                       'the years 1 and 9999 in UTC', stderr.getvalue())
+
+
+class TestPaths(testtools.TestCase):
+
+    def test_no_dot_or_empty_ids(self):
+        # 'preemptible request show ..' asked /v1/ and failed with the
+        # message 'pending'; 'request show ""' asked the list: "'list'
+        # object has no attribute 'get'".
+        for command_class in (request.ShowRequest, action.ShowAction):
+            for bad in ('..', '.', ''):
+                app = mock.Mock()
+                cmd = command_class(app, None)
+                parsed = cmd.get_parser('openstack').parse_args([bad])
+                error = self.assertRaises(ValueError, cmd.take_action,
+                                          parsed)
+                self.assertIn('cannot name an object in a URL', str(error))
+                self.assertEqual([], getattr(
+                    app.client_manager, plugin.API_NAME).method_calls)
+
+    def test_delete_encodes_each_id_once(self):
+        app = mock.Mock()
+        cmd = request.DeleteRequest(app, None)
+        cmd.take_action(cmd.get_parser('openstack').parse_args(['a b']))
+        self.assertEqual([mock.call.delete('/v1/pending/a%20b')], getattr(
+            app.client_manager, plugin.API_NAME).method_calls)

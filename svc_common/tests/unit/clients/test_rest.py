@@ -155,3 +155,7 @@ class TestPathSegment(testtools.TestCase):
     def test_dot_segments_are_refused(self):
         for value in ('.', '..'):
             self.assertRaises(ValueError, rest.path_segment, value)
+
+    def test_empty_segment_is_refused(self):
+        # /v1/pending/ is the list, not an object.
+        self.assertRaises(ValueError, rest.path_segment, '')
