@@ -31,7 +31,8 @@ class TransitionsController(rest.RestController):
 
     OPENAPI = {
         'get_all': openapi.Operation('image:transition:list',
-                                     schema.RESPONSE_TRANSITIONS),
+                                     schema.RESPONSE_TRANSITIONS,
+                                     query=schema.TRANSITIONS_QUERY),
         'post': openapi.Operation('image:transition:create',
                                   schema.RESPONSE_TRANSITION,
                                   body=schema.TRANSITION, errors=(409,)),
@@ -42,11 +43,19 @@ class TransitionsController(rest.RestController):
     def get_all(self, image_id):
         _family_of('image:transition:list', image_id)
         _view(image_id)  # hidden states answer as absent
+        params = pecan.request.params
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        validation.validate(schema.TRANSITIONS_QUERY, dict(params))
         history, scheduled = members_db.list_transitions(
-            pecan.request.db, pecan.request.context, image_id)
-        return {'image_id': image_id,
-                'transitions': [common.history_dict(h) for h in history],
-                'scheduled': [common.scheduled_dict(s) for s in scheduled]}
+            pecan.request.db, pecan.request.context, image_id, limit,
+            after=int(marker) if marker is not None else None)
+        transitions = [common.history_dict(h) for h in history]
+        return {'image_id': image_id, 'transitions': transitions,
+                'scheduled': [common.scheduled_dict(s) for s in scheduled],
+                'links': validation.links_for_page(
+                    transitions, limit, 'id',
+                    '/v1/images/%s/transitions' % image_id, params)}
 
     @pecan.expose('json')
     def post(self, image_id):

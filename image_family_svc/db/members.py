@@ -461,13 +461,17 @@ def delete_scheduled(db, ctx, image_id, transition_id):
                 % (transition_id, image_id))
 
 
-def list_transitions(db, ctx, image_id):
-    """``(history rows, scheduled rows)`` of an image, oldest first."""
+def list_transitions(db, ctx, image_id, limit, after=None):
+    """``(history rows, scheduled rows)`` of an image, oldest first: at
+    most ``limit`` history rows after the one whose id is ``after``."""
     with db.reader.using(ctx) as session:
         require_member(session, image_id)
-        history = session.scalars(sa.select(models.Transition).where(
-            models.Transition.image_id == image_id).order_by(
-            models.Transition.id)).all()
+        query = sa.select(models.Transition).where(
+            models.Transition.image_id == image_id)
+        if after is not None:
+            query = query.where(models.Transition.id > after)
+        history = session.scalars(query.order_by(
+            models.Transition.id).limit(limit)).all()
         scheduled = session.scalars(sa.select(
             models.ScheduledTransition).where(
             models.ScheduledTransition.image_id == image_id).order_by(

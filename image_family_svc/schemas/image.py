@@ -66,6 +66,15 @@ FAMILY_IMAGES_QUERY = {
                        state=STATE),
 }
 
+#: The history of an image: ``marker`` is the ``id`` of the last entry
+#: of the previous page (history ids are numbers).
+TRANSITIONS_QUERY = {
+    'type': 'object',
+    'properties': dict(parameter_types.PAGINATION['properties'],
+                       marker={'type': 'string',
+                               'pattern': '^[0-9]{1,18}$'}),
+}
+
 LATEST_QUERY = {
     'type': 'object',
     'properties': {'channel': {'type': 'string',
@@ -123,6 +132,7 @@ RESPONSE_TRANSITIONS = response_types.obj({
     'image_id': {'type': 'string'},
     'transitions': {'type': 'array', 'items': HISTORY},
     'scheduled': {'type': 'array', 'items': SCHEDULED},
+    'links': response_types.LINKS,
 })
 
 RESPONSE_USAGE = response_types.obj({

@@ -556,6 +556,30 @@ class TestLifecycle(base.ApiTestCase):
                         status=204)
         self.move('img-0', 'active', at='2099-01-01T01:00:00Z')
 
+    def test_history_of_an_image_is_paginated(self):
+        # An image may go back and forth (active, deprecated, active ...)
+        # for ever; its whole history came in one answer.
+        self.move('img-0', 'active')
+        for _ in range(2):
+            self.move('img-0', 'deprecated')
+            self.move('img-0', 'active')
+        path = '/v1/images/img-0/transitions'
+        everything = self.app.get(path, headers=base.ADMIN).json
+        self.assertEqual([None, 'testing', 'active', 'deprecated', 'active',
+                          'deprecated'],
+                         [t['from'] for t in everything['transitions']])
+        self.assertEqual([], everything['links'])
+        seen, href = [], path + '?limit=2'
+        while href:
+            page = self.app.get(href, headers=base.ADMIN).json
+            self.assertLessEqual(len(page['transitions']), 2)
+            seen += page['transitions']
+            href = page['links'][0]['href'] if page['links'] else None
+        self.assertEqual(everything['transitions'], seen)
+        resp = self.app.get(path + '?marker=x', headers=base.ADMIN,
+                            status=400).json
+        self.assertEqual('marker', resp['errors'][0]['field'])
+
     def test_past_time_refused(self):
         resp = self.move('img-0', 'active', at='2000-01-01T00:00:00Z',
                          status=400)
