@@ -44,9 +44,12 @@ EVENT_TYPES = (VERSIONED_FAILURE, LEGACY_FAILURE) + DELETE_EVENTS
 
 NO_VALID_HOST = 'NoValidHost'
 
-#: The longest id (instance, boot, project, host) taken from a
-#: notification: the reaper stores trigger ids in 255 characters.
+#: The longest id (instance, boot, host) taken from a notification: the
+#: reaper stores trigger ids in 255 characters.
 MAX_ID_LENGTH = 255
+#: The longest project id (Keystone's are at most 64 characters; so is
+#: the column of the actions that store it).
+MAX_PROJECT_ID_LENGTH = 64
 
 
 class MalformedNotification(ValueError):
@@ -103,14 +106,14 @@ def _count(value, what):
     return value
 
 
-def _text(value, what):
-    """A string of at most :data:`MAX_ID_LENGTH` characters, or None."""
+def _text(value, what, max_length=MAX_ID_LENGTH):
+    """A string of at most ``max_length`` characters, or None."""
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+    if not isinstance(value, str) or len(value) > max_length:
         raise MalformedNotification(
             '%s is %.40r, not a string of at most %d characters'
-            % (what, value, MAX_ID_LENGTH))
+            % (what, value, max_length))
     return value
 
 
@@ -173,7 +176,7 @@ def _failure(instance_uuid, boot_id, project_id, flavor, count, zone,
         return None
     return SchedulingFailure(
         instance_uuid=instance_uuid,
-        project_id=_text(project_id, 'project_id'),
+        project_id=_text(project_id, 'project_id', MAX_PROJECT_ID_LENGTH),
         flavor_name=_text(flavor.get('name'), 'flavor name'),
         resources=resources,
         count=max(_count(count, 'num_instances'), 1),

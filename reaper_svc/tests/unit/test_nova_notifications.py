@@ -178,6 +178,8 @@ class TestMalformed(testtools.TestCase):
                 setter('data', 'instance_uuid', 'u' * 256))),
             'project_id an object': (nn.VERSIONED_FAILURE, _versioned(
                 setter('spec', 'project_id', {'id': 'p'}))),
+            'project_id too long': (nn.VERSIONED_FAILURE, _versioned(
+                setter('spec', 'project_id', 'p' * 65))),
             'force_hosts a list': (nn.VERSIONED_FAILURE, _versioned(
                 setter('spec', 'force_hosts', ['cmp1']))),
             'legacy swap a string': (nn.LEGACY_FAILURE, _legacy(
