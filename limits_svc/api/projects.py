@@ -1,6 +1,5 @@
 """/v1/projects: the project tree, and each project's usage report."""
 
-from oslo_db import exception as db_exc
 import pecan
 from pecan import rest
 
@@ -11,7 +10,6 @@ from limits_svc.schemas import project as schema
 from svc_common.api import controller
 from svc_common.api import openapi
 from svc_common.api import validation
-from svc_common import errors
 from svc_common import policy
 
 
@@ -94,16 +92,10 @@ class ProjectsController(rest.RestController):
         body = validation.json_body(schema.CREATE)
         _authorize_parent('project:create', body.get('parent_id'))
         common.require_local_mode('Projects')
-        try:
-            project = projects_db.create_project(
-                pecan.request.db, pecan.request.context, body['id'],
-                body.get('name'), body.get('parent_id'),
-                body.get('domain_id', 'default'))
-        except db_exc.DBDuplicateEntry:
-            # Created by a request that had not committed when this one
-            # looked for it: the same answer as when it comes later.
-            raise errors.Conflict('Project %s exists already.' % body['id'],
-                                  code='project_exists')
+        project = projects_db.create_project(
+            pecan.request.db, pecan.request.context, body['id'],
+            body.get('name'), body.get('parent_id'),
+            body.get('domain_id', 'default'))
         return controller.created({'project': _project_dict(project)})
 
     @pecan.expose('json')

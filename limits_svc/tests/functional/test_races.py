@@ -1,10 +1,10 @@
-"""Two API requests on the same project at once, on PostgreSQL.
+"""Two API requests creating the same project at once, on PostgreSQL.
 
 The test plays the first request itself, on a connection of its own as
-another API process would: it writes the project and keeps its
-transaction open, starts the API request, waits until PostgreSQL shows
-that request waiting for it, then commits.  The request must answer
-what it answers when it comes second (a 409), never a 500.
+another API process would: it takes the tree lock, writes the project
+and keeps its transaction open, starts the API request, waits until
+PostgreSQL shows that request waiting for it, then commits.  The request
+must answer what it answers when it comes second (a 409), never a 500.
 """
 
 import threading
@@ -18,6 +18,8 @@ from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import postgresql
 
 _PROJECTS = models.Project.__table__
+# tree.lock_for_ledger's lock class of the tree.
+_TREE_LOCK_CLASS = 0x4c4954
 
 
 class TestProjectRacesOnPostgreSQL(base.LimitsApiTestCase):
@@ -43,6 +45,9 @@ class TestProjectRacesOnPostgreSQL(base.LimitsApiTestCase):
         answers = []
         with self.engine.connect() as other, self.engine.connect() as look:
             with other.begin():
+                # What the first POST does: the tree lock, then the row.
+                other.exec_driver_sql('SELECT pg_advisory_xact_lock(%d, 0)'
+                                      % _TREE_LOCK_CLASS)
                 other.execute(_PROJECTS.insert(), {'id': 'p1',
                                                    'name': 'first'})
                 post = threading.Thread(target=lambda: answers.append(
