@@ -61,12 +61,21 @@ def audit(session, actor, action, object_type, object_id, vo_id=None,
         detail=json.dumps(detail, sort_keys=True) if detail else None))
 
 
+#: ``lock`` of :func:`_require` for a row that must stay while the
+#: transaction adds rows that refer to it (``SELECT ... FOR SHARE``).
+SHARE = {'read': True}
+
+
 def _require(session, model, object_id, what, vo_id=None, lock=False):
-    """The row, or the 404 ``<what>_not_found``.  ``lock``: the row is
-    read with ``SELECT ... FOR UPDATE`` (PostgreSQL, MySQL), for a change
-    that depends on what the row holds: a concurrent change of the same
-    row waits for this transaction, then reads what it wrote."""
-    row = (session.get(model, object_id, with_for_update=lock)
+    """The row, or the 404 ``<what>_not_found``.
+
+    ``lock`` (PostgreSQL, MySQL): True reads the row with ``SELECT ...
+    FOR UPDATE``, for a change that depends on what the row holds: a
+    concurrent change of the same row waits for this transaction, then
+    reads what it wrote.  :data:`SHARE` keeps the row from being deleted
+    until this transaction ends (several may hold it at once).
+    """
+    row = (session.get(model, object_id, with_for_update=lock or None)
            if object_id else None)
     if row is None or (vo_id is not None and row.vo_id != vo_id):
         raise errors.NotFound('No %s %s.' % (what, object_id),
@@ -136,7 +145,10 @@ def delete_vo(db, ctx, vo_id):
     each of its memberships, so that listeners learn of every removal as
     if the members had been removed one by one."""
     with db.writer.using(ctx) as session:
-        vo = _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        # Locked first: what is added to the VO meanwhile waits (see
+        # _keep_vo), and what was added before is seen below.
+        vo = _require(session, models.VirtualOrganisation, vo_id, 'vo',
+                      lock=True)
         events = []
         for membership in session.scalars(sa.select(models.Membership).where(
                 models.Membership.vo_id == vo_id).order_by(
@@ -212,6 +224,7 @@ def create_group(db, ctx, vo_id, parent_id, name, description=None):
     """A subgroup ``<parent path>:<name>``; the VO's root group when
     ``parent_id`` is None."""
     with db.writer.using(ctx) as session:
+        _keep_vo(session, vo_id)
         if parent_id is None:
             parent = _root_group(session, vo_id)
         else:
@@ -252,6 +265,16 @@ def delete_group(db, ctx, vo_id, group_id):
         audit(session, ctx.user_id, 'delete', 'group', group_id, vo_id)
 
 
+def _keep_vo(session, vo_id):
+    """The VO, kept from deletion until the transaction ends: the rows
+    this transaction adds to it refer to it.  A deletion under way is
+    waited for, then the VO is absent (404), instead of the insert
+    failing on a foreign key (a 500) or the deletion failing on the new
+    row."""
+    return _require(session, models.VirtualOrganisation, vo_id, 'vo',
+                    lock=SHARE)
+
+
 def _root_group(session, vo_id):
     return session.scalars(sa.select(models.Group).where(
         models.Group.vo_id == vo_id, models.Group.parent_id.is_(None))).one()
@@ -272,7 +295,7 @@ def list_roles(db, ctx, vo_id, limit=None, marker=None):
 @retry_lost_insert_race
 def create_role(db, ctx, vo_id, name, description=None):
     with db.writer.using(ctx) as session:
-        _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        _keep_vo(session, vo_id)
         if _role(session, vo_id, name):
             raise errors.Conflict('Role %s exists already.' % name,
                                   code='role_exists')
@@ -378,7 +401,7 @@ def create_membership(db, ctx, vo_id, user_id, role, group_id=None,
     """Add ``user_id`` to a group of the VO (its root group by default);
     returns ``(membership, event)``."""
     with db.writer.using(ctx) as session:
-        _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        _keep_vo(session, vo_id)
         group = (_root_group(session, vo_id) if group_id is None else
                  _require(session, models.Group, group_id, 'group', vo_id))
         event = _add_membership(session, ctx, vo_id, group, user_id, role,
@@ -500,7 +523,7 @@ def get_request(db, ctx, vo_id, request_id):
 def create_request(db, ctx, vo_id, user_id, reason=None, group_id=None,
                    role='member'):
     with db.writer.using(ctx) as session:
-        _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        _keep_vo(session, vo_id)
         _require(session, models.User, user_id, 'user')
         group = (_root_group(session, vo_id) if group_id is None else
                  _require(session, models.Group, group_id, 'group', vo_id))
@@ -523,6 +546,7 @@ def decide_request(db, ctx, vo_id, request_id, approve, lifetime):
     """Approve (adding the membership) or reject a pending request;
     returns ``(request, event or None)``."""
     with db.writer.using(ctx) as session:
+        _keep_vo(session, vo_id)
         # Locked: of two managers deciding at once, the second reads the
         # first one's decision (a 409), never overwrites it.
         request = _require(session, models.MembershipRequest, request_id,
@@ -570,7 +594,7 @@ def create_invitation(db, ctx, vo_id, email, valid_seconds, group_id=None,
     option."""
     token = secrets.token_hex(32)
     with db.writer.using(ctx) as session:
-        _require(session, models.VirtualOrganisation, vo_id, 'vo')
+        _keep_vo(session, vo_id)
         group = (_root_group(session, vo_id) if group_id is None else
                  _require(session, models.Group, group_id, 'group', vo_id))
         if _role(session, vo_id, role) is None:
@@ -605,14 +629,24 @@ def accept_invitation(db, ctx, token, user_id, lifetime):
 
     Every refusal is the same 404, so that a guessed token tells nothing.
     """
+    refused = errors.NotFound('No such invitation, or it was used or '
+                              'has expired.', code='invitation_not_found')
+    digest = token_hash(token)
     with db.writer.using(ctx) as session:
+        # The VO first, as every change in a VO locks it (a deletion of
+        # the VO locks it, then the invitations).
+        vo_id = session.scalar(sa.select(models.Invitation.vo_id).where(
+            models.Invitation.token_hash == digest))
+        try:
+            _keep_vo(session, vo_id)
+        except errors.NotFound:
+            raise refused
         invitation = session.scalars(sa.select(models.Invitation).where(
-            models.Invitation.token_hash == token_hash(token))
+            models.Invitation.token_hash == digest)
             .with_for_update()).first()
         if (invitation is None or invitation.status != 'pending' or
                 invitation.expires_at <= _now()):
-            raise errors.NotFound('No such invitation, or it was used or '
-                                  'has expired.', code='invitation_not_found')
+            raise refused
         invitation.status = 'accepted'
         invitation.accepted_by = user_id
         audit(session, user_id, 'accept', 'invitation', invitation.id,

@@ -119,6 +119,51 @@ class TestRacesOnPostgreSQL(base.FederationTestCase):
             r.id for r in self._rows(_MEMBERSHIPS, user_id='bob')])
         self.assertEqual([], self.notifier.events())
 
+    def test_adding_a_membership_to_a_vo_another_request_is_deleting(self):
+        self.add_person('bob')
+        vo = self.make_vo('astro')
+
+        def other_deletes_the_vo(conn):
+            # What a deletion of the VO does: the VO locked first, then
+            # everything in it, the VO last.
+            conn.execute(sa.select(_VOS).where(
+                _VOS.c.id == vo['id']).with_for_update())
+            for model in (models.Membership, models.MembershipRequest,
+                          models.Invitation, models.Role, models.Group):
+                table = model.__table__
+                conn.execute(table.delete().where(
+                    table.c.vo_id == vo['id']))
+            conn.execute(_VOS.delete().where(_VOS.c.id == vo['id']))
+
+        resp = self._race(other_deletes_the_vo, self._request(
+            'POST', '/v1/vos/%s/memberships' % vo['id'],
+            {'user_id': 'bob', 'role': 'member'}))
+        self.assertError(404, 'vo_not_found', resp)
+        self.assertEqual([], self._rows(_MEMBERSHIPS))
+        self.assertEqual([], self.notifier.events())
+
+    def test_deleting_a_vo_another_request_is_adding_to(self):
+        self.add_person('bob')
+        vo = self.make_vo('astro')
+        group = self.app.get('/v1/vos/%s/groups' % vo['id'],
+                             headers=base.ADMIN).json['groups'][0]
+
+        def other_adds(conn):
+            conn.execute(_MEMBERSHIPS.insert(), {
+                'id': 'other', 'vo_id': vo['id'], 'group_id': group['id'],
+                'user_id': 'bob', 'role': 'member', 'status': 'active'})
+
+        resp = self._race(other_adds, self._request(
+            'DELETE', '/v1/vos/%s' % vo['id']))
+        self.assertEqual(204, resp.status_int, resp.body)
+        self.assertEqual([], self._rows(_VOS))
+        self.assertEqual([], self._rows(_MEMBERSHIPS))
+        # The member added meanwhile is announced as removed, as every
+        # member of a deleted VO is.
+        self.assertEqual([('federation.membership.delete', 'other')], [
+            (event, payload['membership_id'])
+            for event, payload in self.notifier.events()])
+
     def test_approving_a_request_another_manager_is_rejecting(self):
         self.add_person('carol')
         vo = self.make_vo('astro')
