@@ -81,6 +81,9 @@ def link_identity(db, ctx, user_id, issuer, subject):
 
 def unlink_identity(db, ctx, user_id, identity_id):
     with db.writer.using(ctx) as session:
+        # The person locked first: of two unlinks of their last two
+        # identities at once, the second counts after the first.
+        session.get(models.User, user_id, with_for_update=True)
         identity = session.get(models.Identity, identity_id)
         if identity is None or identity.user_id != user_id:
             raise errors.NotFound('No identity %s.' % identity_id,

@@ -36,21 +36,25 @@ class TestRacesOnPostgreSQL(base.FederationTestCase):
         self.engine = sa.create_engine(self.url)
         self.addCleanup(self.engine.dispose)
 
-    def _waiting_for_a_lock(self):
+    def _waiting_for_a_lock(self, thread):
+        """Until ``thread`` waits for a lock, or has finished without
+        waiting (then it did not see the other transaction at all: its
+        answer tells)."""
         with self.engine.connect() as look:
             deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and thread.is_alive():
                 if look.exec_driver_sql(
                         'SELECT count(*) FROM pg_locks '
                         'WHERE NOT granted').scalar():
                     return
                 time.sleep(0.05)
-        self.fail('the request never waited for the other transaction')
+        if thread.is_alive():
+            self.fail('the request neither waited nor finished')
 
     def _race(self, first, second):
         """Run ``first(connection)`` in an open transaction, start
-        ``second()``, commit ``first`` once ``second`` waits for it;
-        returns what ``second`` returned."""
+        ``second()``, commit ``first`` once ``second`` waits for it (or
+        has finished); returns what ``second`` returned."""
         answers = []
 
         def run():
@@ -65,7 +69,7 @@ class TestRacesOnPostgreSQL(base.FederationTestCase):
                 thread = threading.Thread(target=run)
                 thread.start()
                 self.addCleanup(thread.join, 60)
-                self._waiting_for_a_lock()
+                self._waiting_for_a_lock(thread)
         thread.join(60)
         self.assertEqual(1, len(answers), 'the request did not finish')
         if isinstance(answers[0], Exception):
@@ -271,3 +275,24 @@ class TestRacesOnPostgreSQL(base.FederationTestCase):
         self.assertEqual(['first'], [
             r.user_id for r in self._rows(_IDENTITIES, subject=subject)])
         self.assertEqual(1, len(self._rows(_USERS)))
+
+    def test_unlinking_the_identity_another_unlink_leaves_last(self):
+        self.add_person('bob')
+        second = self.app.post_json('/v1/users/bob/identities', {
+            'issuer': 'https://other.example.org', 'subject': 'b2'},
+            headers=base.ADMIN).json['identity']
+        first = [i for i in self._rows(_IDENTITIES, user_id='bob')
+                 if i.id != second['id']][0]
+
+        def other_unlinks(conn):
+            # What an unlink does: the person, then the identity.
+            conn.execute(sa.select(_USERS).where(
+                _USERS.c.id == 'bob').with_for_update())
+            conn.execute(_IDENTITIES.delete().where(
+                _IDENTITIES.c.id == first.id))
+
+        resp = self._race(other_unlinks, self._request(
+            'DELETE', '/v1/users/bob/identities/%s' % second['id']))
+        self.assertError(409, 'last_identity', resp)
+        self.assertEqual([second['id']], [
+            r.id for r in self._rows(_IDENTITIES, user_id='bob')])
