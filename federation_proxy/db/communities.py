@@ -229,7 +229,7 @@ def create_group(db, ctx, vo_id, parent_id, name, description=None):
             parent = _root_group(session, vo_id)
         else:
             parent = _require(session, models.Group, parent_id, 'group',
-                              vo_id)
+                              vo_id, lock=SHARE)
         path = parent.path + entitlements.SEPARATOR + name
         if session.scalars(sa.select(models.Group).where(
                 models.Group.path == path)).first():
@@ -247,7 +247,10 @@ def create_group(db, ctx, vo_id, parent_id, name, description=None):
 
 def delete_group(db, ctx, vo_id, group_id):
     with db.writer.using(ctx) as session:
-        group = _require(session, models.Group, group_id, 'group', vo_id)
+        # Locked: what is added to the group meanwhile waits (it reads
+        # the group FOR SHARE), and what was added before is seen below.
+        group = _require(session, models.Group, group_id, 'group', vo_id,
+                         lock=True)
         if group.parent_id is None:
             raise errors.Conflict('The root group goes with its VO.',
                                   code='root_group')
@@ -311,7 +314,9 @@ def create_role(db, ctx, vo_id, name, description=None):
 
 def delete_role(db, ctx, vo_id, role_id):
     with db.writer.using(ctx) as session:
-        role = _require(session, models.Role, role_id, 'role', vo_id)
+        # Locked, as a group is by delete_group.
+        role = _require(session, models.Role, role_id, 'role', vo_id,
+                        lock=True)
         if role.name in BUILTIN_ROLES:
             raise errors.Conflict('Role %s is built in.' % role.name,
                                   code='builtin_role')
@@ -324,9 +329,15 @@ def delete_role(db, ctx, vo_id, role_id):
         audit(session, ctx.user_id, 'delete', 'role', role_id, vo_id)
 
 
-def _role(session, vo_id, name):
-    return session.scalars(sa.select(models.Role).where(
-        models.Role.vo_id == vo_id, models.Role.name == name)).first()
+def _role(session, vo_id, name, lock=False):
+    """The VO's role ``name`` or None; ``lock``: kept from deletion
+    until the transaction ends (``FOR SHARE``), for a row that names
+    it."""
+    query = sa.select(models.Role).where(models.Role.vo_id == vo_id,
+                                         models.Role.name == name)
+    if lock:
+        query = query.with_for_update(read=True)
+    return session.scalars(query).first()
 
 
 # -- memberships -------------------------------------------------------------
@@ -352,7 +363,7 @@ def _expiry(lifetime, now=None):
 def _add_membership(session, ctx, vo_id, group, user_id, role, status,
                     lifetime, expires_at=None):
     _require(session, models.User, user_id, 'user')
-    if _role(session, vo_id, role) is None:
+    if _role(session, vo_id, role, lock=True) is None:
         raise errors.BadRequest('VO has no role %s.' % role,
                                 code='no_such_role', field='role')
     existing = session.scalars(sa.select(models.Membership).where(
@@ -403,7 +414,8 @@ def create_membership(db, ctx, vo_id, user_id, role, group_id=None,
     with db.writer.using(ctx) as session:
         _keep_vo(session, vo_id)
         group = (_root_group(session, vo_id) if group_id is None else
-                 _require(session, models.Group, group_id, 'group', vo_id))
+                 _require(session, models.Group, group_id, 'group', vo_id,
+                          lock=SHARE))
         event = _add_membership(session, ctx, vo_id, group, user_id, role,
                                 status, lifetime, expires_at)
         membership = session.get(models.Membership, event[1][
@@ -526,8 +538,9 @@ def create_request(db, ctx, vo_id, user_id, reason=None, group_id=None,
         _keep_vo(session, vo_id)
         _require(session, models.User, user_id, 'user')
         group = (_root_group(session, vo_id) if group_id is None else
-                 _require(session, models.Group, group_id, 'group', vo_id))
-        if _role(session, vo_id, role) is None:
+                 _require(session, models.Group, group_id, 'group', vo_id,
+                          lock=SHARE))
+        if _role(session, vo_id, role, lock=True) is None:
             raise errors.BadRequest('VO has no role %s.' % role,
                                     code='no_such_role', field='role')
         request = models.MembershipRequest(
@@ -596,8 +609,9 @@ def create_invitation(db, ctx, vo_id, email, valid_seconds, group_id=None,
     with db.writer.using(ctx) as session:
         _keep_vo(session, vo_id)
         group = (_root_group(session, vo_id) if group_id is None else
-                 _require(session, models.Group, group_id, 'group', vo_id))
-        if _role(session, vo_id, role) is None:
+                 _require(session, models.Group, group_id, 'group', vo_id,
+                          lock=SHARE))
+        if _role(session, vo_id, role, lock=True) is None:
             raise errors.BadRequest('VO has no role %s.' % role,
                                     code='no_such_role', field='role')
         invitation = models.Invitation(

@@ -25,6 +25,8 @@ _MEMBERSHIPS = models.Membership.__table__
 _REQUESTS = models.MembershipRequest.__table__
 _USERS = models.User.__table__
 _IDENTITIES = models.Identity.__table__
+_GROUPS = models.Group.__table__
+_ROLES = models.Role.__table__
 
 
 class TestRacesOnPostgreSQL(base.FederationTestCase):
@@ -296,3 +298,42 @@ class TestRacesOnPostgreSQL(base.FederationTestCase):
         self.assertError(409, 'last_identity', resp)
         self.assertEqual([second['id']], [
             r.id for r in self._rows(_IDENTITIES, user_id='bob')])
+
+    def test_adding_a_member_to_a_group_another_request_is_deleting(self):
+        self.add_person('bob')
+        vo = self.make_vo('astro')
+        group = self.app.post_json('/v1/vos/%s/groups' % vo['id'],
+                                   {'name': 'optics'},
+                                   headers=base.ADMIN).json['group']
+
+        def other_deletes_the_group(conn):
+            # What a deletion of the group does: the group locked, then
+            # checked unused, then deleted.
+            conn.execute(sa.select(_GROUPS).where(
+                _GROUPS.c.id == group['id']).with_for_update())
+            conn.execute(_GROUPS.delete().where(_GROUPS.c.id == group['id']))
+
+        resp = self._race(other_deletes_the_group, self._request(
+            'POST', '/v1/vos/%s/memberships' % vo['id'],
+            {'user_id': 'bob', 'role': 'member', 'group_id': group['id']}))
+        self.assertError(404, 'group_not_found', resp)
+        self.assertEqual([], self._rows(_MEMBERSHIPS))
+
+    def test_giving_a_role_another_request_is_deleting(self):
+        self.add_person('bob')
+        vo = self.make_vo('astro')
+        role = self.app.post_json('/v1/vos/%s/roles' % vo['id'],
+                                  {'name': 'observer'},
+                                  headers=base.ADMIN).json['role']
+
+        def other_deletes_the_role(conn):
+            conn.execute(sa.select(_ROLES).where(
+                _ROLES.c.id == role['id']).with_for_update())
+            conn.execute(_ROLES.delete().where(_ROLES.c.id == role['id']))
+
+        resp = self._race(other_deletes_the_role, self._request(
+            'POST', '/v1/vos/%s/memberships' % vo['id'],
+            {'user_id': 'bob', 'role': 'observer'}))
+        # Nobody holds a role the VO no longer gives.
+        self.assertError(400, 'no_such_role', resp)
+        self.assertEqual([], self._rows(_MEMBERSHIPS, role='observer'))
