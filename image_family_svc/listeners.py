@@ -232,14 +232,20 @@ def _instance_fields(payload):
             _string(image_id, 'image id', MAX_ID_LENGTH, required=False))
 
 
+#: Nova's event types of a server created and deleted: versioned, and
+#: legacy (``[notifications] notification_format = unversioned``).
+CREATE_END = ('instance.create.end', 'compute.instance.create.end')
+DELETE_END = ('instance.delete.end', 'compute.instance.delete.end')
+
+
 class NovaEndpoint(_Endpoint):
-    """``instance.create.end`` / ``instance.delete.end``: count the
-    servers of each image; the last server gone lets a ``pending_delete``
-    image be deleted."""
+    """``instance.create.end`` / ``instance.delete.end`` (versioned, or
+    ``compute.instance.*`` unversioned): count the servers of each image;
+    the last server gone lets a ``pending_delete`` image be deleted."""
 
     name = 'nova'
     filter_rule = oslo_messaging.NotificationFilter(
-        event_type=r'^instance\.(create|delete)\.end$')
+        event_type=r'^(compute\.)?instance\.(create|delete)\.end$')
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         try:
@@ -250,15 +256,17 @@ class NovaEndpoint(_Endpoint):
             return HANDLED
         if not server_id:
             return HANDLED
-        if event_type == 'instance.create.end':
+        if event_type in CREATE_END:
             if not image_id:
                 return HANDLED
             events = usage_db.server_created(
                 self.db, self.ctx, server_id, image_id, self.name,
                 message_id)
-        else:
+        elif event_type in DELETE_END:
             events = usage_db.server_deleted(
                 self.db, self.ctx, server_id, self.name, message_id)
+        else:
+            return HANDLED
         self.publish(events)
         return HANDLED
 

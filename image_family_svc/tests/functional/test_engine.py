@@ -223,6 +223,29 @@ class TestListeners(base.ApiTestCase):
         self.nova_event('instance.create.end', 'vm-1', 'img-1')
         self.assertEqual(1, self.image('img-1')['usage']['servers'])
 
+    def test_unversioned_nova_notifications_count_servers(self):
+        # With Nova's notification_format = unversioned (which the admin
+        # guide supports), the event types are compute.instance.*: the
+        # endpoint's filter let none through, and no server was counted
+        # (an image in use could be deleted).
+        self.add('centos-7', 'img-1', '7.9', state='active')
+        legacy = {'instance_id': 'vm-1', 'tenant_id': 'p1',
+                  'image_ref_url': 'http://glance:9292/images/img-1'}
+
+        def deliver(event_type):
+            # As oslo.messaging's dispatcher does: the filter first.
+            if self.nova.filter_rule.match({}, 'compute.cmp1', event_type,
+                                           legacy, meta()):
+                self.nova.info({}, 'compute.cmp1', event_type, legacy,
+                               meta())
+
+        deliver('compute.instance.create.end')
+        self.assertEqual(1, self.image('img-1')['usage']['servers'])
+        deliver('compute.instance.update')
+        self.assertEqual(1, self.image('img-1')['usage']['servers'])
+        deliver('compute.instance.delete.end')
+        self.assertEqual(0, self.image('img-1')['usage']['servers'])
+
     def test_used_image_deleted_only_when_last_server_goes(self):
         self.add('centos-7', 'img-1', '7.9', state='active')
         self.nova_event('instance.create.end', 'vm-1', 'img-1')
