@@ -236,16 +236,20 @@ def _instance_fields(payload):
 #: legacy (``[notifications] notification_format = unversioned``).
 CREATE_END = ('instance.create.end', 'compute.instance.create.end')
 DELETE_END = ('instance.delete.end', 'compute.instance.delete.end')
+#: ... and rebuilt (its image is the one it was rebuilt from).
+REBUILD_END = ('instance.rebuild.end', 'compute.instance.rebuild.end')
 
 
 class NovaEndpoint(_Endpoint):
     """``instance.create.end`` / ``instance.delete.end`` (versioned, or
     ``compute.instance.*`` unversioned): count the servers of each image;
-    the last server gone lets a ``pending_delete`` image be deleted."""
+    the last server gone lets a ``pending_delete`` image be deleted.
+    ``instance.rebuild.end``: the server counts for the image it was
+    rebuilt from, no longer for its old one."""
 
     name = 'nova'
     filter_rule = oslo_messaging.NotificationFilter(
-        event_type=r'^(compute\.)?instance\.(create|delete)\.end$')
+        event_type=r'^(compute\.)?instance\.(create|delete|rebuild)\.end$')
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         try:
@@ -256,10 +260,14 @@ class NovaEndpoint(_Endpoint):
             return HANDLED
         if not server_id:
             return HANDLED
+        if event_type in CREATE_END + REBUILD_END and not image_id:
+            return HANDLED
         if event_type in CREATE_END:
-            if not image_id:
-                return HANDLED
             events = usage_db.server_created(
+                self.db, self.ctx, server_id, image_id, self.name,
+                message_id)
+        elif event_type in REBUILD_END:
+            events = usage_db.server_rebuilt(
                 self.db, self.ctx, server_id, image_id, self.name,
                 message_id)
         elif event_type in DELETE_END:

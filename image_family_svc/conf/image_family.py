@@ -19,8 +19,8 @@ def _opts():
                  'glance-api.conf).'),
         cfg.StrOpt(
             'nova_exchange', default='nova',
-            help='Exchange on which Nova publishes instance.create.end and '
-                 'instance.delete.end.'),
+            help='Exchange on which Nova publishes instance.create.end, '
+                 'instance.rebuild.end and instance.delete.end.'),
         cfg.ListOpt(
             'nova_topics', default=['versioned_notifications'],
             help='Topics on which Nova publishes its instance '

@@ -1,6 +1,9 @@
 """Which servers use which image, from Nova's notifications, and what a
 change of usage does to a ``pending_delete`` image.
 
+A rebuild onto another image (``instance.rebuild.end``) moves the server
+from the image it ran from to the new one (:func:`server_rebuilt`).
+
 A server is counted once however often its notification arrives: the
 ``image_servers`` row of the server is the count's unit (a second
 ``instance.create.end`` of one server finds the row, a second
@@ -25,6 +28,17 @@ def _lock_family_of(session, image_id):
     row = session.get(models.FamilyImage, image_id)
     if row is not None:
         families_db.lock_family(session, row.family_id)
+
+
+def _lock_families_of(session, image_ids):
+    """Lock the families of ``image_ids`` (those in one), in the order
+    of their ids, as :mod:`image_family_svc.db.ingest` does: two writers
+    that lock the same two families cannot deadlock."""
+    family_ids = set(session.scalars(sa.select(
+        models.FamilyImage.family_id).where(
+        models.FamilyImage.image_id.in_(image_ids))))
+    for family_id in sorted(family_ids):
+        families_db.lock_family(session, family_id)
 
 
 def _add(session, image_id, delta, at):
@@ -83,6 +97,36 @@ def server_deleted(db, ctx, server_id, endpoint=None, message_id=None):
         session.delete(server)
         servers = _add(session, image_id, -1, families_db.now())
         return _settle(session, ctx, image_id, servers)
+
+
+def server_rebuilt(db, ctx, server_id, image_id, endpoint=None,
+                   message_id=None):
+    """Server ``server_id`` was rebuilt and runs from ``image_id`` now:
+    it counts for that image, and no longer for the one it ran from.
+    Returns the events (the deletion of a ``pending_delete`` image whose
+    last server this was)."""
+    with db.writer.using(ctx) as session:
+        if not messages.claim(session, endpoint, message_id):
+            return []
+        server = session.get(models.ImageServer, server_id)
+        old_image_id = server.image_id if server is not None else None
+        if old_image_id == image_id:
+            return []
+        _lock_families_of(session, [i for i in (old_image_id, image_id)
+                                    if i is not None])
+        at = families_db.now()
+        if server is None:
+            session.add(models.ImageServer(server_id=server_id,
+                                           image_id=image_id, created_at=at))
+        else:
+            # Written now: a usage reconciliation that listed the
+            # servers of the new image before the rebuild keeps it.
+            server.image_id, server.created_at = image_id, at
+        _add(session, image_id, 1, at)
+        if old_image_id is None:
+            return []
+        servers = _add(session, old_image_id, -1, at)
+        return _settle(session, ctx, old_image_id, servers)
 
 
 def servers_of(db, ctx, image_id):

@@ -266,6 +266,33 @@ class TestListeners(base.ApiTestCase):
                           self.notifier.sent[-1][1]['to_state'],
                           self.notifier.sent[-1][1]['cause']))
 
+    def test_rebuild_moves_the_server_to_its_new_image(self):
+        # A server rebuilt onto another image counted for its old image
+        # until the (hourly) usage reconciliation, and not for the new
+        # one: that one could be deleted under it.
+        self.add('centos-7', 'img-1', '7.8', state='active')
+        self.add('centos-7', 'img-2', '7.9', state='active')
+        self.nova_event('instance.create.end', 'vm-1', 'img-1')
+        self.move('img-1', 'obsolete')
+        self.move('img-1', 'deleted')
+        self.assertEqual('pending_delete', self.image('img-1')['state'])
+        rebuilt = meta()
+        for _ in range(2):  # a redelivery changes nothing
+            self.assertTrue(self.nova.filter_rule.match(
+                {}, 'nova-compute:host', 'instance.rebuild.end', {}, {}))
+            self.nova_event('instance.rebuild.end', 'vm-1', 'img-2',
+                            rebuilt)
+        # The old image's last server is gone: it is deleted.
+        self.assertEqual('deleted', self.image('img-1')['state'])
+        self.assertEqual(1, self.image('img-2')['usage']['servers'])
+        self.move('img-2', 'obsolete')
+        self.assertEqual('pending_delete', self.move(
+            'img-2', 'deleted')['image']['state'])
+        # Rebuilt on the same image again, or from a server never seen.
+        self.nova_event('instance.rebuild.end', 'vm-1', 'img-2')
+        self.nova_event('instance.rebuild.end', 'vm-9', 'img-2')
+        self.assertEqual(2, self.image('img-2')['usage']['servers'])
+
 
 class TestRunner(base.ApiTestCase):
 
