@@ -80,8 +80,10 @@ def update_client(db, ctx, client_id, body):
     """Change a client; ``rotate_secret`` gives it a new secret, returned
     once.  Returns ``(client, secret or None)``."""
     with db.writer.using(ctx) as session:
+        # Locked: a deletion under way is waited for (then a 404), not
+        # overwritten (an UPDATE of no row, a 500).
         row = communities.require(session, models.Client, client_id,
-                                  'client')
+                                  'client', lock=True)
         grants = body.get('grant_types', grant_types(row))
         uris = body.get('redirect_uris', redirect_uris(row))
         _check(grants, uris, is_public(row))

@@ -83,10 +83,11 @@ def _require(session, model, object_id, what, vo_id=None, lock=False):
     return row
 
 
-def require(session, model, object_id, what, vo_id=None):
+def require(session, model, object_id, what, vo_id=None, lock=False):
     """The row of ``model`` with id ``object_id`` (of VO ``vo_id`` when
-    given), or the 404 ``<what>_not_found``: for the other db modules."""
-    return _require(session, model, object_id, what, vo_id)
+    given), or the 404 ``<what>_not_found``: for the other db modules
+    (``lock``: see :func:`_require`)."""
+    return _require(session, model, object_id, what, vo_id, lock)
 
 
 # -- virtual organisations ---------------------------------------------------

@@ -190,8 +190,10 @@ def update_idp(db, ctx, idp_id, body, secret_key, timeout):
     issuer = get_idp(db, ctx, idp_id).issuer
     discovered = discover(issuer, timeout) if body.get('discover') else None
     with db.writer.using(ctx) as session:
+        # Locked: a deletion under way is waited for (then a 404), not
+        # overwritten (an UPDATE of no row, a 500).
         row = communities.require(session, models.IdentityProvider,
-                                  idp_id, 'idp')
+                                  idp_id, 'idp', lock=True)
         _refuse_taken(session, idp_id, name=body.get('name'))
         _apply(row, body, secret_key, discovered)
         session.flush()

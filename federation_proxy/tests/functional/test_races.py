@@ -27,6 +27,8 @@ _USERS = models.User.__table__
 _IDENTITIES = models.Identity.__table__
 _GROUPS = models.Group.__table__
 _ROLES = models.Role.__table__
+_CLIENTS = models.Client.__table__
+_IDPS = models.IdentityProvider.__table__
 
 
 class TestRacesOnPostgreSQL(base.FederationTestCase):
@@ -337,3 +339,23 @@ class TestRacesOnPostgreSQL(base.FederationTestCase):
         # Nobody holds a role the VO no longer gives.
         self.assertError(400, 'no_such_role', resp)
         self.assertEqual([], self._rows(_MEMBERSHIPS, role='observer'))
+
+    def test_changing_a_client_and_an_idp_others_are_deleting(self):
+        client = self.app.post_json('/v1/clients', {
+            'name': 'leaf', 'grant_types': ['client_credentials']},
+            headers=base.ADMIN).json['client']
+        idp = self.app.post_json('/v1/idps', {
+            'name': 'home', 'issuer': 'https://idp.example.org',
+            'client_id': 'proxy'}, headers=base.ADMIN).json['idp']
+        for table, path, row_id, body, code in (
+                (_CLIENTS, '/v1/clients/%s', client['id'],
+                 {'name': 'renamed'}, 'client_not_found'),
+                (_IDPS, '/v1/idps/%s', idp['id'], {'name': 'renamed'},
+                 'idp_not_found')):
+
+            def other_deletes(conn):
+                conn.execute(table.delete().where(table.c.id == row_id))
+
+            resp = self._race(other_deletes, self._request(
+                'PATCH', path % row_id, body))
+            self.assertError(404, code, resp)
