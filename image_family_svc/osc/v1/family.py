@@ -4,6 +4,8 @@
 import argparse
 import json
 
+from osc_lib import exceptions
+
 from svc_common.clients import rest
 from svc_common.osc import command
 
@@ -182,7 +184,14 @@ class ShowLatest(_Show):
         query = '?channel=beta' if parsed_args.beta else ''
         answer = self.client.get('%s/%s/latest%s' % (
             PATH, rest.path_segment(parsed_args.name), query))
-        return command.show_columns(answer['image'] or {}, IMAGE_SHOW)
+        if answer['image'] is None:
+            # An error, not a table of None: a script that boots what
+            # this prints must not boot "None".
+            raise exceptions.CommandError(
+                'Image family %s has no latest image%s yet.'
+                % (parsed_args.name,
+                   ' on the beta channel' if parsed_args.beta else ''))
+        return command.show_columns(answer['image'], IMAGE_SHOW)
 
 
 class AddFamilyImage(_Show):

@@ -5,6 +5,7 @@ image_family_svc/tests/functional/test_osc.py)."""
 import io
 from unittest import mock
 
+from osc_lib import exceptions
 import testtools
 
 from image_family_svc.osc.v1 import family
@@ -91,3 +92,20 @@ class TestPaths(testtools.TestCase):
         self.assertEqual([mock.call.delete('/v1/families/a%20b'),
                           mock.call.delete('/v1/families/c')],
                          client.method_calls)
+
+
+class TestLatest(testtools.TestCase):
+
+    def test_no_latest_is_an_error(self):
+        # It printed a table of None (exit 0): a script booting
+        # '-f value -c image_id' got "None".
+        cmd, parsed = _parse(family.ShowLatest, ['centos-7', '--beta'])
+        client = cmd.app.client_manager.image_family
+        client.get.return_value = {'family': 'centos-7', 'channel': 'beta',
+                                   'image': None}
+        error = self.assertRaises(exceptions.CommandError, cmd.take_action,
+                                  parsed)
+        self.assertEqual('Image family centos-7 has no latest image on the '
+                         'beta channel yet.', str(error))
+        client.get.assert_called_once_with(
+            '/v1/families/centos-7/latest?channel=beta')
