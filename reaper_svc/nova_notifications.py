@@ -67,6 +67,8 @@ class SchedulingFailure(object):
         multi-create), the reaper's trigger id
     :param hosts: the hosts or nodes the boot was forced to (an admin's
         ``--availability-zone az:host`` or ``--host``); None: any
+    :param extra_specs: the flavor's extra specs, as ``(key, value)``
+        pairs (a dict of them: ``dict(failure.extra_specs)``)
     """
 
     instance_uuid: str
@@ -79,6 +81,7 @@ class SchedulingFailure(object):
     boot_id: typing.Optional[str] = None
     hosts: typing.Optional[frozenset] = None
     forbidden_traits: frozenset = frozenset()
+    extra_specs: frozenset = frozenset()
 
 
 def _data(obj, what='payload'):
@@ -169,7 +172,8 @@ def forced_hosts(spec):
 def _failure(instance_uuid, boot_id, project_id, flavor, count, zone,
              hosts=None):
     resources, traits = flavor_resources(flavor)
-    _required, forbidden = model.flavor_traits(_extra_specs(flavor))
+    specs = _extra_specs(flavor)
+    _required, forbidden = model.flavor_traits(specs)
     instance_uuid = (_text(instance_uuid, 'instance uuid') or
                      _text(boot_id, 'request spec instance uuid'))
     if not instance_uuid or not resources:
@@ -182,7 +186,8 @@ def _failure(instance_uuid, boot_id, project_id, flavor, count, zone,
         count=max(_count(count, 'num_instances'), 1),
         availability_zone=_text(zone, 'availability_zone') or None,
         required_traits=traits, boot_id=boot_id or instance_uuid,
-        hosts=hosts, forbidden_traits=forbidden)
+        hosts=hosts, forbidden_traits=forbidden,
+        extra_specs=frozenset(specs.items()))
 
 
 def scheduling_failure(event_type, payload):

@@ -153,11 +153,6 @@ def placement(cluster, requests):
     return placed
 
 
-def is_preemptible(flavor, spec_name):
-    return str(flavor['extra_specs'].get(spec_name, 'false')).strip(
-    ).lower() in ('true', '1', 'yes')
-
-
 # -- the promoter -------------------------------------------------------
 
 class Promoter(object):
@@ -245,8 +240,9 @@ class Promoter(object):
 
     def _may_preempt_for(self, request, flavors):
         spec_name = self.conf.preemption.preemptible_extra_spec
-        return (len(request['servers']) == 1 and not is_preemptible(
-            flavors[request['servers'][0]['flavor']], spec_name))
+        return (len(request['servers']) == 1 and not model.is_preemptible(
+            flavors[request['servers'][0]['flavor']]['extra_specs'],
+            spec_name))
 
     def _preempt_for(self, request, kind):
         """Have the reaper make room for ``request`` (one kind); whether

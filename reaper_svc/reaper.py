@@ -136,7 +136,18 @@ class Reaper(object):
         """Plan for a NoValidHost and give notice at once.  The trigger
         id is the boot's (:attr:`~reaper_svc.nova_notifications.
         SchedulingFailure.boot_id`): the failures of the N instances of
-        one multi-create make one action, with room for all N."""
+        one multi-create make one action, with room for all N.
+
+        A boot of a preemptible flavor preempts nothing (None): room is
+        freed for normal servers only, or one preemptible server would
+        stop another to take its place.
+        """
+        if model.is_preemptible(dict(failure.extra_specs),
+                                self.conf.preemption.preemptible_extra_spec):
+            LOG.info('NoValidHost for %s, of the preemptible flavor %s: '
+                     'nothing is preempted for a preemptible boot',
+                     failure.instance_uuid, failure.flavor_name)
+            return None
         request = model.Request(
             resources=failure.resources, count=failure.count,
             availability_zone=failure.availability_zone,

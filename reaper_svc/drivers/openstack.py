@@ -82,10 +82,6 @@ def adapter(conf, group, auth=None, **kwargs):
         **kwargs)
 
 
-def _true(value):
-    return str(value).strip().lower() in ('true', '1', 'yes')
-
-
 def _time(value):
     """A naive UTC datetime from Nova's ISO 8601 timestamps."""
     if not value:
@@ -173,7 +169,7 @@ class OpenStackCloud(base.CloudDriver):
         return model.Server(
             id=server['id'], host=_node(server),
             resources=server_flavor_resources(flavor),
-            preemptible=_true(specs.get(self.preemptible_spec, 'false')),
+            preemptible=model.is_preemptible(specs, self.preemptible_spec),
             created_at=_time(server.get('created')),
             guaranteed_until=None, priority=priority,
             project_id=server.get('tenant_id'))

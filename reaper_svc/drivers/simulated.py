@@ -57,10 +57,6 @@ def _time(value):
     return parsed
 
 
-def _true(value):
-    return str(value).strip().lower() in ('true', '1', 'yes')
-
-
 class SimulatedCloud(base.CloudDriver):
     """The in-memory cloud.
 
@@ -150,7 +146,7 @@ class SimulatedCloud(base.CloudDriver):
         return model.Server(
             id=server['id'], host=server['host'],
             resources=flavor['resources'],
-            preemptible=_true(specs.get(self.preemptible_spec, 'false')),
+            preemptible=model.is_preemptible(specs, self.preemptible_spec),
             created_at=server['created_at'],
             guaranteed_until=server['guaranteed_until'],
             priority=int(specs.get(self.priority_spec, 0)),

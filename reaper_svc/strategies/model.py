@@ -140,6 +140,14 @@ def flavor_traits(extra_specs):
     return frozenset(found['required']), frozenset(found['forbidden'])
 
 
+def is_preemptible(extra_specs, spec_name):
+    """Whether a flavor's extra specs make its servers preemptible: the
+    spec ``spec_name`` (``[preemption] preemptible_extra_spec``) is
+    ``true``, ``1`` or ``yes``, in any case."""
+    value = (extra_specs or {}).get(spec_name, 'false')
+    return str(value).strip().lower() in ('true', '1', 'yes')
+
+
 def _never():
     return float('-inf')
 

@@ -163,6 +163,34 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual(1, len(self.actions()))
         self.assertEqual(1, len(self.stopped()))
 
+    def test_a_preemptible_boot_preempts_nothing(self):
+        """Room is freed for normal servers only: a preemptible boot that
+        finds no host stops no other preemptible server (through the
+        listener's endpoint, as a delivered notification)."""
+        runner = self.engine.build()
+        endpoint = runner._listeners[0].endpoints[0]
+        for value in ('true', 'True', '1', 'yes'):
+            message = ef.failure_message(VERSIONED, str(uuid.uuid4()))
+            message['payload']['nova_object.data']['request_spec'][
+                'nova_object.data']['flavor']['nova_object.data'][
+                'extra_specs'] = {'arbiter:preemptible': value}
+            endpoint.error({}, 'nova-conductor:ctl', message['event_type'],
+                           message['payload'], {
+                               'message_id': str(uuid.uuid4()),
+                               'timestamp': 'x'})
+        self.assertEqual([], self.actions())
+        self.assertEqual([], self.engine.cloud.journal)
+        # The same flavor marked "false" is a normal boot: it preempts.
+        message = ef.failure_message(VERSIONED, str(uuid.uuid4()))
+        message['payload']['nova_object.data']['request_spec'][
+            'nova_object.data']['flavor']['nova_object.data'][
+            'extra_specs'] = {'arbiter:preemptible': 'false'}
+        endpoint.error({}, 'nova-conductor:ctl', message['event_type'],
+                       message['payload'], {'message_id': str(uuid.uuid4()),
+                                            'timestamp': 'x'})
+        self.assertEqual(1, len(self.actions()))
+        self.assertEqual(1, len(self.stopped()))
+
     def test_failures_of_one_multi_create_make_one_action(self):
         # A boot of 3 servers that finds no host: Nova sends one failure
         # per instance (each its own message), all with the boot's
