@@ -11,6 +11,7 @@ holds no rows yet.
 
 import collections
 import datetime
+import itertools
 
 from oslo_db import api as oslo_db_api
 import sqlalchemy as sa
@@ -574,22 +575,27 @@ def get_allocation(db, ctx, consumer_id):
 
 
 def list_allocations(db, ctx, limit, marker=None, project_id=None):
-    """Allocations by consumer id, at most ``limit`` consumers."""
-    consumers = sa.select(models.Allocation.consumer_id).distinct()
+    """Allocations by consumer id, at most ``limit`` consumers.
+
+    One statement (the page of consumer ids is its subquery), so one
+    snapshot on PostgreSQL too: an allocation freed, moved or replaced
+    while the list is read is listed as it was or not at all, never
+    half (two statements could find a consumer in the first and not in
+    the second, a 500, or list rows the filter no longer matches).
+    """
+    allocation = models.Allocation.__table__
+    page = sa.select(allocation.c.consumer_id).distinct()
     if project_id is not None:
-        consumers = consumers.where(
-            models.Allocation.project_id == project_id)
+        page = page.where(allocation.c.project_id == project_id)
     if marker is not None:
-        consumers = consumers.where(models.Allocation.consumer_id > marker)
-    with db.reader.using(ctx) as session:
-        ids = session.scalars(consumers.order_by(
-            models.Allocation.consumer_id).limit(limit)).all()
-        if not ids:
-            return []
-        rows = session.scalars(sa.select(models.Allocation).where(
-            models.Allocation.consumer_id.in_(ids)).order_by(
-            models.Allocation.consumer_id, models.Allocation.resource_name))
-        grouped = {}
-        for row in rows:
-            grouped.setdefault(row.consumer_id, []).append(row)
-    return [_as_allocation(cid, grouped[cid]) for cid in ids]
+        page = page.where(allocation.c.consumer_id > marker)
+    page = page.order_by(allocation.c.consumer_id).limit(limit)
+    query = sa.select(allocation.c.consumer_id, allocation.c.resource_name,
+                      allocation.c.project_id, allocation.c.amount,
+                      allocation.c.expires_at).where(
+        allocation.c.consumer_id.in_(page.scalar_subquery())).order_by(
+        allocation.c.consumer_id, allocation.c.resource_name)
+    with db.reader.connection.using(ctx) as conn:
+        rows = conn.execute(query).all()
+    return [_as_allocation(consumer_id, list(group)) for consumer_id, group
+            in itertools.groupby(rows, key=lambda row: row.consumer_id)]

@@ -87,8 +87,13 @@ def list_limits(db, ctx, model, filters, limit, marker=None):
         return session.scalars(query.limit(limit)).all()
 
 
-def _get(session, model, limit_id):
-    row = session.get(model, limit_id)
+def _get(session, model, limit_id, lock=False):
+    """The limit, or :class:`LimitNotFound`.  ``lock``: read with
+    ``SELECT ... FOR UPDATE``, for a change or a delete: one that another
+    transaction is deleting is waited for, then not found (a 404), where
+    the change found no row to write (a 500) and a second delete answered
+    as if it had deleted it."""
+    row = session.get(model, limit_id, with_for_update=lock)
     if row is None:
         raise LimitNotFound('No limit %s.' % limit_id)
     return row
@@ -155,7 +160,7 @@ def create_limit(db, ctx, model, values):
 
 def update_limit(db, ctx, model, limit_id, values):
     with db.writer.using(ctx) as session:
-        row = _get(session, model, limit_id)
+        row = _get(session, model, limit_id, lock=True)
         for name, value in values.items():
             setattr(row, name, value)
         _flush(session)
@@ -164,4 +169,4 @@ def update_limit(db, ctx, model, limit_id, values):
 
 def delete_limit(db, ctx, model, limit_id):
     with db.writer.using(ctx) as session:
-        session.delete(_get(session, model, limit_id))
+        session.delete(_get(session, model, limit_id, lock=True))

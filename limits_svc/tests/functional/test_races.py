@@ -1,10 +1,12 @@
-"""Two API requests creating the same project at once, on PostgreSQL.
+"""Two requests on the same object at once, on PostgreSQL.
 
-The test plays the first request itself, on a connection of its own as
-another API process would: it takes the tree lock, writes the project
-and keeps its transaction open, starts the API request, waits until
-PostgreSQL shows that request waiting for it, then commits.  The request
-must answer what it answers when it comes second (a 409), never a 500.
+The test plays the other request itself, on a connection of its own as
+another API process would: it takes the locks that request takes, makes
+its change and keeps its transaction open, starts the API request, waits
+until PostgreSQL shows that request waiting for it (or until the request
+is over without waiting: it then ran on what was committed before), then
+commits.  The request must answer what it answers when it comes second,
+never a 500, and leave nothing half-written.
 """
 
 import threading
@@ -13,16 +15,18 @@ import time
 import sqlalchemy as sa
 
 from limits_svc.db import models
+from limits_svc.db import tree
 from limits_svc.tests.functional import base
 from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import postgresql
 
 _PROJECTS = models.Project.__table__
-# tree.lock_for_ledger's lock class of the tree.
-_TREE_LOCK_CLASS = 0x4c4954
+_LIMITS = models.ProjectLimit.__table__
+_ALLOCATIONS = models.Allocation.__table__
+ADMIN = af.SYSTEM_ADMIN
 
 
-class TestProjectRacesOnPostgreSQL(base.LimitsApiTestCase):
+class RaceTestCase(base.LimitsApiTestCase):
 
     def setUp(self):
         self.url = self.useFixture(postgresql.Database()).url
@@ -30,38 +34,167 @@ class TestProjectRacesOnPostgreSQL(base.LimitsApiTestCase):
         super().setUp()
         self.engine = sa.create_engine(self.url)
         self.addCleanup(self.engine.dispose)
+        for body in ({'id': 'root'}, {'id': 'p1', 'parent_id': 'root'}):
+            self.app.post_json('/v1/projects', body, headers=ADMIN)
 
-    def _waiting_for_a_lock(self, conn):
+    def _wait_for_a_lock_wait(self, conn, request):
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and request.is_alive():
             if conn.exec_driver_sql(
                     'SELECT count(*) FROM pg_locks WHERE NOT granted'
             ).scalar():
                 return
             time.sleep(0.05)
-        self.fail('the request never waited for the other transaction')
 
-    def test_creating_a_project_another_request_is_creating(self):
+    def during(self, change, call):
+        """The answer of ``call()`` (an API request) made while another
+        transaction runs ``change(conn)`` and commits."""
         answers = []
         with self.engine.connect() as other, self.engine.connect() as look:
             with other.begin():
-                # What the first POST does: the tree lock, then the row.
-                other.exec_driver_sql('SELECT pg_advisory_xact_lock(%d, 0)'
-                                      % _TREE_LOCK_CLASS)
-                other.execute(_PROJECTS.insert(), {'id': 'p1',
-                                                   'name': 'first'})
-                post = threading.Thread(target=lambda: answers.append(
-                    self.app.post_json('/v1/projects', {
-                        'id': 'p1', 'name': 'second'},
-                        headers=af.SYSTEM_ADMIN, expect_errors=True)))
-                post.start()
-                self.addCleanup(post.join, 30)
-                self._waiting_for_a_lock(look)
-        post.join(30)
+                change(other)
+                request = threading.Thread(
+                    target=lambda: answers.append(call()))
+                request.start()
+                self.addCleanup(request.join, 30)
+                self._wait_for_a_lock_wait(look, request)
+        request.join(30)
         self.assertEqual(1, len(answers))
-        self.assertEqual(409, answers[0].status_int, answers[0].body)
-        self.assertEqual('limits.project_exists',
-                         answers[0].json['errors'][0]['code'])
+        return answers[0]
+
+    def assertError(self, answer, status, code):
+        self.assertEqual(status, answer.status_int, answer.body)
+        self.assertEqual('limits.' + code, answer.json['errors'][0]['code'])
+
+
+class TestProjectRaces(RaceTestCase):
+
+    def create_child(self):
+        return self.app.post_json('/v1/projects', {
+            'id': 'child', 'parent_id': 'p1'}, headers=ADMIN,
+            expect_errors=True)
+
+    def assertNoChild(self):
+        self.assertEqual(404, self.app.get(
+            '/v1/projects/child', headers=ADMIN,
+            expect_errors=True).status_int)
+
+    def test_creating_a_project_another_request_is_creating(self):
+        def first(conn):
+            # What the first POST does: the tree lock, then the row.
+            tree.lock_tree(conn, exclusive=True)
+            conn.execute(_PROJECTS.insert(), {'id': 'p2', 'name': 'first'})
+        answer = self.during(first, lambda: self.app.post_json(
+            '/v1/projects', {'id': 'p2', 'name': 'second'}, headers=ADMIN,
+            expect_errors=True))
+        self.assertError(answer, 409, 'project_exists')
         self.assertEqual('first', self.app.get(
-            '/v1/projects/p1', headers=af.SYSTEM_ADMIN).json[
-                'project']['name'])
+            '/v1/projects/p2', headers=ADMIN).json['project']['name'])
+
+    def test_the_parent_deleted_meanwhile_is_a_404_and_no_orphan(self):
+        def delete(conn):
+            tree.lock_tree(conn, exclusive=True)
+            conn.execute(_PROJECTS.delete().where(_PROJECTS.c.id == 'p1'))
+        self.assertError(self.during(delete, self.create_child), 404,
+                         'project_not_found')
+        self.assertNoChild()
+
+    def test_the_parent_moved_deeper_meanwhile_is_too_deep(self):
+        """p1 is moved to the bottom of a chain one level short of
+        ``tree.MAX_DEPTH``: a child of p1 would sit deeper than that."""
+        with self.engine.begin() as conn:
+            conn.execute(_PROJECTS.insert(), [
+                {'id': 'd%d' % n, 'parent_id': 'd%d' % (n - 1) if n else None}
+                for n in range(tree.MAX_DEPTH - 1)])
+
+        def move(conn):
+            tree.lock_tree(conn, exclusive=True)
+            conn.execute(_PROJECTS.update().where(
+                _PROJECTS.c.id == 'p1').values(
+                parent_id='d%d' % (tree.MAX_DEPTH - 2)))
+        self.assertError(self.during(move, self.create_child), 409,
+                         'tree_too_deep')
+        self.assertNoChild()
+
+
+class TestLimitRaces(RaceTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.limit_id = self.app.post_json('/v1/limits', {
+            'project_id': 'root', 'service_id': 'nova',
+            'resource_name': 'cores', 'resource_limit': 8},
+            headers=ADMIN).json['limit']['id']
+
+    def delete_limit(self, conn):
+        conn.execute(_LIMITS.delete().where(_LIMITS.c.id == self.limit_id))
+
+    def limits(self):
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(_LIMITS.c.project_id)).all()
+
+    def test_a_limit_of_a_project_deleted_meanwhile_is_a_404(self):
+        def delete_project(conn):
+            tree.lock_tree(conn, exclusive=True)
+            conn.execute(_PROJECTS.delete().where(_PROJECTS.c.id == 'p1'))
+        answer = self.during(delete_project, lambda: self.app.post_json(
+            '/v1/limits', {'project_id': 'p1', 'service_id': 'nova',
+                           'resource_name': 'cores', 'resource_limit': 4},
+            headers=ADMIN, expect_errors=True))
+        self.assertError(answer, 404, 'project_not_found')
+        self.assertEqual([('root',)], self.limits())
+
+    def test_a_change_of_a_limit_deleted_meanwhile_is_a_404(self):
+        answer = self.during(self.delete_limit, lambda: self.app.patch_json(
+            '/v1/limits/%s' % self.limit_id, {'resource_limit': 2},
+            headers=ADMIN, expect_errors=True))
+        self.assertError(answer, 404, 'limit_not_found')
+        self.assertEqual([], self.limits())
+
+    def test_a_delete_of_a_limit_deleted_meanwhile_is_a_404(self):
+        answer = self.during(self.delete_limit, lambda: self.app.delete(
+            '/v1/limits/%s' % self.limit_id, headers=ADMIN,
+            expect_errors=True))
+        self.assertError(answer, 404, 'limit_not_found')
+
+
+class TestAllocationListRaces(RaceTestCase):
+
+    def test_an_allocation_freed_while_the_list_is_read(self):
+        """The list reads its page, then the page's rows: a free
+        committed in between (placed there by a SQLAlchemy event of the
+        service's engine) must not make the answer fail or list a
+        consumer half."""
+        for name in ('cores', 'ram'):
+            self.app.post_json('/v1/registered_limits', {
+                'service_id': 'nova', 'resource_name': name,
+                'default_limit': 100}, headers=ADMIN)
+        for consumer in ('vm-1', 'vm-2'):
+            self.app.put_json('/v1/allocations/' + consumer, {
+                'project_id': 'p1', 'resources': {'cores': 1, 'ram': 2}},
+                headers=ADMIN)
+        freed = []
+
+        def free_after_the_first_read(conn, cursor, statement, *args):
+            if (freed or conn.engine is self.engine or
+                    'FROM allocations' not in statement):
+                return
+            freed.append(statement)
+            with self.engine.begin() as other:
+                other.execute(_ALLOCATIONS.delete().where(
+                    _ALLOCATIONS.c.consumer_id == 'vm-1'))
+        sa.event.listen(sa.engine.Engine, 'after_cursor_execute',
+                        free_after_the_first_read)
+        self.addCleanup(sa.event.remove, sa.engine.Engine,
+                        'after_cursor_execute', free_after_the_first_read)
+        answer = self.app.get('/v1/allocations', headers=ADMIN,
+                              expect_errors=True)
+        self.assertEqual(1, len(freed))
+        self.assertEqual(200, answer.status_int, answer.body)
+        # Read as it was when the list started: both, each whole.
+        both = {'cores': 1, 'ram': 2}
+        self.assertEqual([('vm-1', both), ('vm-2', both)],
+                         [(a['consumer_id'], a['resources'])
+                          for a in answer.json['allocations']])
+        self.assertEqual(['vm-2'], [a['consumer_id'] for a in self.app.get(
+            '/v1/allocations', headers=ADMIN).json['allocations']])
