@@ -9,8 +9,6 @@ second (a 409 or a 404, never a 500), and leave the database as the
 first change left it.
 """
 
-import threading
-import time
 
 from oslo_context import context
 import sqlalchemy as sa
@@ -19,6 +17,7 @@ from federation_proxy.db import logins
 from federation_proxy.db import models
 from federation_proxy.tests.functional import base
 from svc_common.tests.fixtures import postgresql
+from svc_common.tests.fixtures import races
 
 _VOS = models.VirtualOrganisation.__table__
 _MEMBERSHIPS = models.Membership.__table__
@@ -40,45 +39,11 @@ class TestRacesOnPostgreSQL(base.FederationTestCase):
         self.engine = sa.create_engine(self.url)
         self.addCleanup(self.engine.dispose)
 
-    def _waiting_for_a_lock(self, thread):
-        """Until ``thread`` waits for a lock, or has finished without
-        waiting (then it did not see the other transaction at all: its
-        answer tells)."""
-        with self.engine.connect() as look:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and thread.is_alive():
-                if look.exec_driver_sql(
-                        'SELECT count(*) FROM pg_locks '
-                        'WHERE NOT granted').scalar():
-                    return
-                time.sleep(0.05)
-        if thread.is_alive():
-            self.fail('the request neither waited nor finished')
-
     def _race(self, first, second):
         """Run ``first(connection)`` in an open transaction, start
         ``second()``, commit ``first`` once ``second`` waits for it (or
         has finished); returns what ``second`` returned."""
-        answers = []
-
-        def run():
-            try:
-                answers.append(second())
-            except Exception as exc:  # the test reports it
-                answers.append(exc)
-
-        with self.engine.connect() as holder:
-            with holder.begin():
-                first(holder)
-                thread = threading.Thread(target=run)
-                thread.start()
-                self.addCleanup(thread.join, 60)
-                self._waiting_for_a_lock(thread)
-        thread.join(60)
-        self.assertEqual(1, len(answers), 'the request did not finish')
-        if isinstance(answers[0], Exception):
-            raise answers[0]
-        return answers[0]
+        return races.during(self.engine, first, second)
 
     def _request(self, method, path, body=None, headers=base.ADMIN):
         return lambda: self.app.request(

@@ -9,9 +9,6 @@ commits.  The request must answer what it answers when it comes second,
 never a 500, and leave nothing half-written.
 """
 
-import threading
-import time
-
 import sqlalchemy as sa
 
 from limits_svc.db import models
@@ -19,6 +16,7 @@ from limits_svc.db import tree
 from limits_svc.tests.functional import base
 from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import postgresql
+from svc_common.tests.fixtures import races
 
 _PROJECTS = models.Project.__table__
 _LIMITS = models.ProjectLimit.__table__
@@ -37,30 +35,10 @@ class RaceTestCase(base.LimitsApiTestCase):
         for body in ({'id': 'root'}, {'id': 'p1', 'parent_id': 'root'}):
             self.app.post_json('/v1/projects', body, headers=ADMIN)
 
-    def _wait_for_a_lock_wait(self, conn, request):
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and request.is_alive():
-            if conn.exec_driver_sql(
-                    'SELECT count(*) FROM pg_locks WHERE NOT granted'
-            ).scalar():
-                return
-            time.sleep(0.05)
-
     def during(self, change, call):
         """The answer of ``call()`` (an API request) made while another
         transaction runs ``change(conn)`` and commits."""
-        answers = []
-        with self.engine.connect() as other, self.engine.connect() as look:
-            with other.begin():
-                change(other)
-                request = threading.Thread(
-                    target=lambda: answers.append(call()))
-                request.start()
-                self.addCleanup(request.join, 30)
-                self._wait_for_a_lock_wait(look, request)
-        request.join(30)
-        self.assertEqual(1, len(answers))
-        return answers[0]
+        return races.during(self.engine, change, call)
 
     def assertError(self, answer, status, code):
         self.assertEqual(status, answer.status_int, answer.body)
