@@ -1,10 +1,34 @@
-"""Make projects and limits equal a snapshot of Keystone's."""
+"""Make projects and limits equal a snapshot of Keystone's.
+
+A resync runs under the exclusive tree lock, which holds off every
+allocation of the cloud while it lasts, and it runs after every project
+change Keystone announces.  So it reads the local copy as plain rows,
+compares it with the snapshot in Python and writes only the rows that
+differ (most resyncs change a handful of rows, or none): no ORM object per
+project or limit, whose bookkeeping made a resync of 100,000 unchanged
+projects take 11 s.  An unchanged limit keeps its row, and with it its
+``created_at``.
+"""
 
 import sqlalchemy as sa
 
 from limits_svc.db import models
 from limits_svc.db import tree
 from limits_svc.db import usages
+
+_PROJECTS = models.Project.__table__
+_ALLOCATIONS = models.Allocation.__table__
+
+# The columns a snapshot row carries, per table (its ``id`` first).
+_PROJECT_COLUMNS = ('id', 'name', 'parent_id', 'domain_id')
+_REGISTERED_COLUMNS = ('id', 'service_id', 'region_id', 'resource_name',
+                       'default_limit', 'description')
+_LIMIT_COLUMNS = ('id', 'project_id', 'domain_id', 'service_id',
+                  'region_id', 'resource_name', 'resource_limit', 'scope',
+                  'description')
+
+# Ids per DELETE statement: well under SQLite's limit of bound variables.
+_DELETE_BATCH = 500
 
 
 def replace_from_keystone(db, ctx, snapshot):
@@ -15,33 +39,58 @@ def replace_from_keystone(db, ctx, snapshot):
     counters are recomputed for the new shape of the tree.
     :returns: ``{'projects': n, 'registered_limits': n, 'limits': n}``.
     """
-    with db.writer.using(ctx) as session:
-        return _replace(session, snapshot)
+    with db.writer.connection.using(ctx) as conn:
+        return _replace(conn, snapshot)
 
 
-def _replace(session, snapshot):
-    tree.lock_tree(session.connection(), exclusive=True)
-    wanted = {row['id']: row for row in snapshot.projects}
-    for project in session.scalars(sa.select(models.Project)):
-        row = wanted.pop(project.id, None)
-        if row is None:
-            in_use = session.scalar(sa.select(
-                models.Allocation.consumer_id).where(
-                models.Allocation.project_id == project.id).limit(1))
-            if in_use is None:
-                session.delete(project)
-            continue
-        project.name = row['name']
-        project.parent_id = row['parent_id']
-        project.domain_id = row['domain_id']
-    session.add_all(models.Project(**row) for row in wanted.values())
-    for model, rows in ((models.RegisteredLimit,
-                         snapshot.registered_limits),
-                        (models.ProjectLimit, snapshot.project_limits)):
-        session.execute(sa.delete(model))
-        session.add_all(model(**row) for row in rows)
-    session.flush()
-    usages.recompute_subtree_usage(session)
+def _replace(conn, snapshot):
+    tree.lock_tree(conn, exclusive=True)
+    held = set(conn.scalars(sa.select(_ALLOCATIONS.c.project_id).distinct()))
+    _make_equal(conn, _PROJECTS, _PROJECT_COLUMNS, snapshot.projects,
+                keep=held, in_place=True)
+    _make_equal(conn, models.RegisteredLimit.__table__, _REGISTERED_COLUMNS,
+                snapshot.registered_limits)
+    _make_equal(conn, models.ProjectLimit.__table__, _LIMIT_COLUMNS,
+                snapshot.project_limits)
+    usages.recompute_subtree_usage(conn)
     return {'projects': len(snapshot.projects),
             'registered_limits': len(snapshot.registered_limits),
             'limits': len(snapshot.project_limits)}
+
+
+def _make_equal(conn, table, columns, rows, keep=(), in_place=False):
+    """Make ``table`` hold ``rows`` (dicts of ``columns``, by id): insert
+    the new ones, delete the others but those whose id is in ``keep``
+    (left as they are), and replace those that differ.
+
+    :param in_place: update the rows that differ; otherwise they are
+        deleted with the others before any row is inserted, so that two
+        limits that swap their unique keys never collide half-way.
+    """
+    key = table.c[columns[0]]
+    current = {row[0]: tuple(row) for row in conn.execute(
+        sa.select(*[table.c[name] for name in columns]))}
+    wanted = {row[columns[0]]: tuple(row.get(name) for name in columns)
+              for row in rows}
+    new = [dict(zip(columns, values)) for row_id, values in wanted.items()
+           if row_id not in current]
+    changed = [dict(zip(('b_' + name for name in columns), values))
+               for row_id, values in wanted.items()
+               if row_id in current and current[row_id] != values]
+    gone = sorted(row_id for row_id in current
+                  if row_id not in wanted and row_id not in keep)
+    if not in_place:
+        gone += sorted(row['b_' + columns[0]] for row in changed)
+        new += [{name: row['b_' + name] for name in columns}
+                for row in changed]
+        changed = []
+    for start in range(0, len(gone), _DELETE_BATCH):
+        conn.execute(table.delete().where(
+            key.in_(gone[start:start + _DELETE_BATCH])))
+    if changed:
+        conn.execute(table.update().where(
+            key == sa.bindparam('b_' + columns[0])).values(
+            {name: sa.bindparam('b_' + name) for name in columns[1:]}),
+            changed)
+    if new:
+        conn.execute(table.insert(), new)

@@ -333,33 +333,49 @@ def reconcile_usage(db, ctx, project_id, actual):
         return deltas
 
 
-def recompute_subtree_usage(session):
+_SET_SUBTREE_USED = _USAGE.update().where(
+    _USAGE.c.project_id == sa.bindparam('b_project'),
+    _USAGE.c.resource_name == sa.bindparam('b_name')).values(
+    subtree_used=sa.bindparam('b_amount'))
+
+
+def recompute_subtree_usage(conn):
     """Set every subtree counter from the own counters and the tree.
 
     Used after a resync from Keystone, which may change the whole tree;
-    holds off every allocation (the tree lock) while it runs.
+    holds off every allocation (the tree lock) while it runs.  Rows are
+    read and written as plain rows, and only the counters that differ are
+    written (none when the tree kept its shape).
     """
-    tree.lock_tree(session.connection(), exclusive=True)
-    parents = dict(session.execute(
-        sa.select(models.Project.id, models.Project.parent_id)).all())
+    tree.lock_tree(conn, exclusive=True)
+    projects = models.Project.__table__
+    parents = dict(conn.execute(
+        sa.select(projects.c.id, projects.c.parent_id)).all())
     parents = {pid: (parent if parent in parents else None)
                for pid, parent in parents.items()}
     shape = quota_tree.ProjectTree(parents)
     own = {}
-    rows = {}
-    for usage in session.scalars(sa.select(models.Usage)):
-        rows[(usage.project_id, usage.resource_name)] = usage
-        if usage.project_id in parents:
-            own.setdefault(usage.project_id, {})[usage.resource_name] = (
-                usage.own_used)
-    sums = quota_tree.subtree_usages(shape, own)
-    for project_id, resources in sums.items():
+    stored = {}
+    for project_id, name, own_used, subtree_used in conn.execute(sa.select(
+            _USAGE.c.project_id, _USAGE.c.resource_name, _USAGE.c.own_used,
+            _USAGE.c.subtree_used)):
+        stored[(project_id, name)] = subtree_used
+        if project_id in parents:
+            own.setdefault(project_id, {})[name] = own_used
+    missing = []
+    changed = []
+    for project_id, resources in quota_tree.subtree_usages(
+            shape, own).items():
         for name, amount in resources.items():
-            row = rows.get((project_id, name))
-            if row is None:
-                session.add(models.Usage(project_id=project_id,
-                                         resource_name=name, own_used=0,
-                                         subtree_used=amount, adjustment=0))
-            elif row.subtree_used != amount:
-                row.subtree_used = amount
-    session.flush()
+            current = stored.get((project_id, name))
+            if current is None:
+                missing.append({'project_id': project_id,
+                                'resource_name': name, 'own_used': 0,
+                                'subtree_used': amount, 'adjustment': 0})
+            elif current != amount:
+                changed.append({'b_project': project_id, 'b_name': name,
+                                'b_amount': amount})
+    if changed:
+        conn.execute(_SET_SUBTREE_USED, changed)
+    if missing:
+        conn.execute(_USAGE.insert(), missing)

@@ -1,0 +1,172 @@
+"""A resync from Keystone writes what changed, and only that.
+
+``limits-engine`` resyncs after every project change Keystone announces,
+under the exclusive tree lock that holds off every allocation; these tests
+drive :func:`limits_svc.db.keystone.replace_from_keystone` on SQLite and
+PostgreSQL with a snapshot as :mod:`limits_svc.keystone_sync` makes it:
+new, changed and vanished projects and limits, a vanished project that
+still holds allocations, the subtree counters of the new shape, and a
+resync of an unchanged Keystone that writes no row at all.
+"""
+
+import datetime
+
+from oslo_config import cfg
+from oslo_db import options
+import sqlalchemy as sa
+import testtools
+
+from limits_svc.db import allocations
+from limits_svc.db import keystone
+from limits_svc.db import models
+from limits_svc import keystone_sync
+from limits_svc import quota_tree
+from limits_svc import service
+from svc_common import context
+from svc_common.db import database
+from svc_common.db import migration
+from svc_common.tests.fixtures import backends
+
+LONG_AGO = datetime.datetime(2020, 1, 2, 3, 4, 5)
+
+
+def _project(project_id, parent_id=None, name=None):
+    # As Keystone lists it: a top-level project's parent is its domain.
+    return {'id': project_id, 'name': name or project_id,
+            'parent_id': parent_id or 'default', 'domain_id': 'default'}
+
+
+def _limit(limit_id, project_id, amount, description=None):
+    return {'id': limit_id, 'project_id': project_id, 'service_id': 'nova',
+            'resource_name': 'cores', 'resource_limit': amount,
+            'description': description}
+
+
+REGISTERED = [{'id': 'reg-cores', 'service_id': 'nova',
+               'resource_name': 'cores', 'default_limit': 100}]
+
+
+class _Resync(object):
+
+    def setUp(self):
+        super().setUp()
+        url = self.database_url()
+        migration.upgrade(service.SPEC, url)
+        conf = cfg.ConfigOpts()
+        options.set_defaults(conf, connection=url)
+        conf([])
+        self.db = database.Database(conf)
+        self.addCleanup(self.db.dispose)
+        self.ctx = context.admin_context()
+        self.projects = [_project('top'), _project('mid', 'top'),
+                         _project('leaf', 'mid'), _project('other')]
+        self.limits = [_limit('lim-top', 'top', 10, 'tree [subtree]'),
+                       _limit('lim-leaf', 'leaf', 6)]
+        self.resync()
+
+    def resync(self):
+        return keystone.replace_from_keystone(
+            self.db, self.ctx, keystone_sync.snapshot(
+                self.projects, REGISTERED, self.limits))
+
+    def rows(self, table, *columns):
+        with self.db.reader.connection.using(self.ctx) as conn:
+            return sorted(tuple(row) for row in conn.execute(sa.select(
+                *[table.c[name] for name in columns])))
+
+    def tree(self):
+        return self.rows(models.Project.__table__, 'id', 'parent_id', 'name')
+
+    def usage(self):
+        return {(p, name): (own, sub) for p, name, own, sub in self.rows(
+            models.Usage.__table__, 'project_id', 'resource_name',
+            'own_used', 'subtree_used')}
+
+    def allocate(self, consumer_id, project_id, cores):
+        allocations.put_allocation(
+            self.db, self.ctx, consumer_id, project_id, {'cores': cores},
+            quota_tree.NO_LIMIT_DENY)
+
+    def test_first_sync_copies_the_tree_and_the_limits(self):
+        self.assertEqual([('leaf', 'mid', 'leaf'), ('mid', 'top', 'mid'),
+                          ('other', None, 'other'), ('top', None, 'top')],
+                         self.tree())
+        self.assertEqual(
+            [('lim-leaf', 'leaf', 6, 'project'),
+             ('lim-top', 'top', 10, 'subtree')],
+            self.rows(models.ProjectLimit.__table__, 'id', 'project_id',
+                      'resource_limit', 'scope'))
+
+    def test_changes_are_applied(self):
+        self.projects = [_project('top', name='renamed'),
+                         _project('mid', 'other'), _project('leaf', 'mid'),
+                         _project('other'), _project('new', 'top')]
+        self.limits = [_limit('lim-top', 'top', 12, 'tree [subtree]'),
+                       _limit('lim-new', 'new', 3)]
+        self.assertEqual({'projects': 5, 'registered_limits': 1,
+                          'limits': 2}, self.resync())
+        self.assertEqual([('leaf', 'mid', 'leaf'), ('mid', 'other', 'mid'),
+                          ('new', 'top', 'new'), ('other', None, 'other'),
+                          ('top', None, 'renamed')], self.tree())
+        self.assertEqual(
+            [('lim-new', 'new', 3, 'project'),
+             ('lim-top', 'top', 12, 'subtree')],
+            self.rows(models.ProjectLimit.__table__, 'id', 'project_id',
+                      'resource_limit', 'scope'))
+
+    def test_a_vanished_project_with_allocations_stays(self):
+        self.allocate('vm-1', 'other', 2)
+        self.projects = [_project('top'), _project('mid', 'top')]
+        self.resync()
+        self.assertEqual([('mid', 'top', 'mid'), ('other', None, 'other'),
+                          ('top', None, 'top')], self.tree())
+
+    def test_subtree_counters_follow_the_new_shape(self):
+        self.allocate('vm-1', 'leaf', 2)
+        self.allocate('vm-2', 'mid', 3)
+        self.assertEqual((0, 5), self.usage()[('top', 'cores')])
+        # mid (and leaf below it) move under other, as Keystone may do.
+        self.projects[1] = _project('mid', 'other')
+        self.resync()
+        usage = self.usage()
+        self.assertEqual((0, 0), usage[('top', 'cores')])
+        self.assertEqual((0, 5), usage[('other', 'cores')])
+        self.assertEqual((3, 5), usage[('mid', 'cores')])
+        self.assertEqual((2, 2), usage[('leaf', 'cores')])
+
+    def test_an_unchanged_keystone_writes_no_row(self):
+        self.allocate('vm-1', 'leaf', 2)
+        with self.db.writer.connection.using(self.ctx) as conn:
+            for model in (models.Project, models.RegisteredLimit,
+                          models.ProjectLimit):
+                conn.execute(model.__table__.update().values(
+                    created_at=LONG_AGO))
+        writes = []
+
+        def count_writes(conn, cursor, statement, *args):
+            if statement.lstrip().split(None, 1)[0].upper() in (
+                    'INSERT', 'UPDATE', 'DELETE'):
+                writes.append(statement)
+
+        engine = self.db.writer.get_engine()
+        sa.event.listen(engine, 'before_cursor_execute', count_writes)
+        self.addCleanup(sa.event.remove, engine, 'before_cursor_execute',
+                        count_writes)
+        before = self.usage()
+        self.resync()
+        self.assertEqual([], writes)
+        self.assertEqual(before, self.usage())
+        # Every row is the one there was: a limit keeps its creation time.
+        for model in (models.Project, models.RegisteredLimit,
+                      models.ProjectLimit):
+            self.assertEqual({LONG_AGO}, {row[0] for row in self.rows(
+                model.__table__, 'created_at')})
+
+
+class TestResyncOnSQLite(backends.OnSQLite, _Resync, testtools.TestCase):
+    pass
+
+
+class TestResyncOnPostgreSQL(backends.OnPostgreSQL, _Resync,
+                             testtools.TestCase):
+    pass
