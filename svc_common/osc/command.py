@@ -9,6 +9,11 @@ Arbiter command does the same way:
   ``<detail> (HTTP <status> <code>, request <request id>)``, plus, for
   a 401 under ``--os-auth-type none``, which variables name the caller;
   a service refines the text in :meth:`ServiceCommand.error_message`;
+* an error answer that is not the service's own (another Arbiter
+  service's error code, or no Arbiter error at all: a web server's HTML
+  page) says that the endpoint is likely the wrong one, and which option
+  sets it, since the detail alone ("The resource could not be found.")
+  sends people looking for a missing object;
 * with ``-f value`` and ``-f csv``, a column whose value is a dict or a
   list prints as JSON (``{"cores": 4}``), not as Python's repr; table,
   json and yaml output are unchanged.
@@ -38,6 +43,7 @@ from osc_lib.command import command
 from osc_lib import exceptions
 
 from svc_common.clients import rest
+from svc_common.osc import plugin
 
 NOAUTH_HINT = ('With --os-auth-type none, name the caller with '
                'ARBITER_NOAUTH_USER, ARBITER_NOAUTH_ROLES and '
@@ -56,6 +62,36 @@ def error_message(error):
 def error_origin(error):
     return '(HTTP %s %s, request %s)' % (
         error.status, error.code or 'error', error.request_id or '-')
+
+
+def wrong_endpoint_message(error, api_name, endpoint):
+    """What to read for an error that the ``api_name`` API did not send,
+    or None when it did.
+
+    Every Arbiter error code starts with its service's namespace, which
+    is the plugin's API name (``limits.not_found``); an answer with
+    another namespace came from another Arbiter service, one without a
+    code from something that is not an Arbiter API at all.
+    """
+    dashed = api_name.replace('_', '-')
+    where = endpoint or 'The endpoint'
+    how = ('Set the root URL of the %s API with --os-%s-endpoint-override '
+           '(%s) or --os-endpoint.'
+           % (dashed, dashed, plugin.endpoint_override_env(api_name)))
+    if not error.code:
+        text = ' '.join(str(error.detail or error.title or '').split())
+        if len(text) > 120:
+            text = text[:117] + '...'
+        return ('%s answered HTTP %s, not as the %s API (its answer is not '
+                'an Arbiter error%s): is it the right URL? %s'
+                % (where, error.status, dashed,
+                   ': %s' % text if text else '', how))
+    namespace = error.code.partition('.')[0]
+    if namespace == api_name:
+        return None
+    return ('%s %s is the %s service, not the %s API. %s'
+            % (error_message(error), where, namespace.replace('_', '-'),
+               dashed, how))
 
 
 class JsonColumn(cliff_columns.FormattableColumn):
@@ -92,10 +128,21 @@ class ServiceCommand(object):
         """What the user reads for an :class:`rest.ApiError`."""
         return error_message(error)
 
+    def endpoint(self):
+        """The URL the client sends to, or None if it has none yet."""
+        adapter = getattr(self.client, 'adapter', None)
+        if adapter is None:
+            return None
+        return adapter.get_endpoint()
+
     def run(self, parsed_args):
         try:
             return super().run(parsed_args)
         except rest.ApiError as error:
+            wrong = wrong_endpoint_message(error, self.api_name,
+                                           self.endpoint())
+            if wrong:
+                raise exceptions.CommandError(wrong) from error
             message = self.error_message(error)
             if (error.status == 401 and
                     isinstance(self.client.session.auth, noauth.NoAuth)):

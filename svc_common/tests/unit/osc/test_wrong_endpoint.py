@@ -1,0 +1,91 @@
+"""An error answer that the command's own API did not send.
+
+A newcomer who points ``--os-endpoint`` (or one service's
+``OS_<API>_ENDPOINT_OVERRIDE``) at another Arbiter service, or at some
+other web server, got "The resource could not be found. (HTTP 404
+limits.not_found ...)" from ``openstack image family list``, or a whole
+HTML page: nothing said that the URL was the wrong one.
+"""
+
+import io
+
+from osc_lib import exceptions
+import testtools
+
+from svc_common.clients import rest
+from svc_common.osc import command
+
+
+class FakeAdapter(object):
+    def get_endpoint(self):
+        return 'http://127.0.0.1:9870'
+
+
+class FakeClient(object):
+    adapter = FakeAdapter()
+
+
+class ListFamilies(command.Lister):
+    api_name = 'image_family'
+    error = None
+
+    def take_action(self, parsed_args):
+        raise self.error
+
+
+class FakeApp(object):
+    def __init__(self):
+        self.stdout = io.StringIO()
+        self.stderr = io.StringIO()
+        self.options = None
+        self.client_manager = type('CM', (), {'image_family': FakeClient()})()
+
+
+class TestWrongEndpoint(testtools.TestCase):
+
+    def message(self, error):
+        cmd = ListFamilies(FakeApp(), None)
+        cmd.error = error
+        exc = self.assertRaises(exceptions.CommandError, cmd.run,
+                                cmd.get_parser('image family list')
+                                .parse_args([]))
+        return str(exc)
+
+    def test_another_services_error_names_the_wrong_endpoint(self):
+        message = self.message(rest.NotFound(
+            404, code='limits.not_found',
+            detail='The resource could not be found.', request_id='req-1'))
+        self.assertEqual(
+            'The resource could not be found. (HTTP 404 limits.not_found, '
+            'request req-1) http://127.0.0.1:9870 is the limits service, '
+            'not the image-family API. Set the root URL of the '
+            'image-family API with --os-image-family-endpoint-override '
+            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.',
+            message)
+
+    def test_a_web_page_is_not_printed_whole(self):
+        page = ('<!DOCTYPE HTML>\n<html lang="en">\n    <head>\n'
+                '        <title>Error response</title>' + ' ' * 400 +
+                '<p>Error code: 404</p>')
+        message = self.message(rest.NotFound(404, detail=page))
+        self.assertEqual(
+            'http://127.0.0.1:9870 answered HTTP 404, not as the '
+            'image-family API (its answer is not an Arbiter error: '
+            '<!DOCTYPE HTML> <html lang="en"> <head> <title>Error '
+            'response</title> <p>Error code: 404</p>): is it the right '
+            'URL? Set the root URL of the image-family API with '
+            '--os-image-family-endpoint-override '
+            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.',
+            message)
+
+    def test_long_text_is_cut(self):
+        message = self.message(rest.ApiError(502, detail='x' * 500))
+        self.assertIn('error: %s...): is it' % ('x' * 117), message)
+
+    def test_the_services_own_error_is_unchanged(self):
+        message = self.message(rest.NotFound(
+            404, code='image_family.not_found', detail='No family x.',
+            request_id='req-2'))
+        self.assertEqual(
+            'No family x. (HTTP 404 image_family.not_found, request req-2)',
+            message)
