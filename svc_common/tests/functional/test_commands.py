@@ -109,6 +109,21 @@ class _CommandTests(object):
         self.assertIn('no configuration file was found', result.stderr)
         self.assertEqual(existed, os.path.exists(default))
 
+    def test_help_of_every_script_is_clean(self):
+        """``--help`` of each console script of the service answers with
+        its usage and nothing before it: eventlet's deprecation notice
+        came first for limits-status and the three engines."""
+        names = ['api', 'manage', 'status']
+        if self.SPEC.engine:
+            names.append('engine')
+        for name in names:
+            script = '%s-%s' % (self.SPEC.prog, name)
+            result = run([command(script), '--help'])
+            self.assertEqual(0, result.returncode, result.stderr)
+            self.assertEqual('', result.stderr, script)
+            self.assertTrue(result.stdout.startswith('usage: '),
+                            '%s: %s' % (script, result.stdout[:200]))
+
     def test_manage_rejects_unknown_command(self):
         result = self.manage('db', 'explode')
         self.assertNotEqual(0, result.returncode)
