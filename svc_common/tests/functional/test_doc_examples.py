@@ -35,7 +35,8 @@ REPO = test_commands.REPO
 MARKER = '.. tested-example'
 DOC_PORT = 9870
 DOCUMENTS = ['README.rst', os.path.join('doc', 'source', 'user', 'index.rst'),
-             os.path.join('doc', 'source', 'cli', 'preemption.rst')]
+             os.path.join('doc', 'source', 'cli', 'preemption.rst'),
+             os.path.join('doc', 'source', 'user', 'image-families.rst')]
 
 
 def marked_blocks(text):
@@ -193,6 +194,11 @@ class TestDocExamples(testtools.TestCase):
         (they failed there with "no flavor m1.large" when the reaper had
         no cloud)."""
         self.run_document(DOCUMENTS[2])
+
+    def test_image_family_session(self):
+        """The image family user guide's CLI session, from creating the
+        family to the scheduled end of its old image."""
+        self.run_document(DOCUMENTS[3])
 
 
 class TestExampleMatching(testtools.TestCase):
