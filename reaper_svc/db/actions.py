@@ -110,26 +110,44 @@ def get_action(db, ctx, action_id):
         return action_dict(action)
 
 
-def list_actions(db, ctx, limit, marker=None, project_id=None, state=None,
-                 trigger_id=None, trigger=None):
-    """Actions by id; ``project_id``: those it triggered or whose victims
-    include one of its servers; ``trigger``: the kind of trigger."""
+def list_query(limit, marker=None, project_id=None, state=None,
+               trigger_id=None, trigger=None):
+    """The SELECT of :func:`list_actions`.
+
+    The actions of a project (what a project member lists) are the union
+    of two index look-ups, those it triggered and those with one of its
+    servers among the victims: written as one ``OR`` of the two, the
+    condition could only be tested row by row, and PostgreSQL walked every
+    action in id order to find a page (178 ms with 300,000 actions for a
+    project that has none).
+    """
     query = sa.select(models.Action).order_by(models.Action.id)
     if trigger is not None:
         query = query.where(models.Action.trigger == trigger)
     if trigger_id is not None:
         query = query.where(models.Action.trigger_id == trigger_id)
     if project_id is not None:
-        touched = sa.select(models.ActionVictim.action_id).where(
-            models.ActionVictim.project_id == project_id)
-        query = query.where(sa.or_(models.Action.project_id == project_id,
-                                   models.Action.id.in_(touched)))
+        touched = sa.union(
+            sa.select(models.Action.id).where(
+                models.Action.project_id == project_id),
+            sa.select(models.ActionVictim.action_id).where(
+                models.ActionVictim.project_id == project_id))
+        query = query.where(models.Action.id.in_(touched))
     if state is not None:
         query = query.where(models.Action.state == state)
     if marker is not None:
         query = query.where(models.Action.id > marker)
+    return query.limit(limit)
+
+
+def list_actions(db, ctx, limit, marker=None, project_id=None, state=None,
+                 trigger_id=None, trigger=None):
+    """Actions by id; ``project_id``: those it triggered or whose victims
+    include one of its servers; ``trigger``: the kind of trigger."""
+    query = list_query(limit, marker, project_id, state, trigger_id,
+                       trigger)
     with db.reader.using(ctx) as session:
-        return [action_dict(a) for a in session.scalars(query.limit(limit))]
+        return [action_dict(a) for a in session.scalars(query)]
 
 
 def unfinished(db, ctx):
