@@ -23,6 +23,8 @@ IMAGE_HEADINGS = ('Image ID', 'Family', 'Version', 'State', 'May Boot',
                   'Successor ID', 'Latest ID')
 IMAGE_SHOW = IMAGE_COLUMNS + ('joined_at', 'state_changed_at', 'scheduled',
                               'usage')
+FAMILY_HELP = 'Name of the family (e.g. centos-7)'
+IMAGE_HELP = 'Glance image ID'
 
 
 def _given(**values):
@@ -127,7 +129,7 @@ class ShowFamily(_Show):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('name', metavar='<family>')
+        parser.add_argument('name', metavar='<family>', help=FAMILY_HELP)
         return parser
 
     def take_action(self, parsed_args):
@@ -141,7 +143,7 @@ class SetFamily(_Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('name', metavar='<family>')
+        parser.add_argument('name', metavar='<family>', help=FAMILY_HELP)
         _family_options(parser)
         return parser
 
@@ -160,7 +162,9 @@ class DeleteFamily(_Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('names', metavar='<family>', nargs='+')
+        parser.add_argument('names', metavar='<family>', nargs='+',
+                            help='Name of a family to delete (repeat for '
+                                 'several)')
         return parser
 
     def take_action(self, parsed_args):
@@ -174,7 +178,7 @@ class ShowLatest(_Show):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('name', metavar='<family>')
+        parser.add_argument('name', metavar='<family>', help=FAMILY_HELP)
         parser.add_argument('--beta', action='store_true',
                             help='The beta channel: a beta image newer '
                                  'than every active one is offered')
@@ -199,9 +203,8 @@ class AddFamilyImage(_Show):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('name', metavar='<family>')
-        parser.add_argument('image_id', metavar='<image>',
-                            help='Glance image ID')
+        parser.add_argument('name', metavar='<family>', help=FAMILY_HELP)
+        parser.add_argument('image_id', metavar='<image>', help=IMAGE_HELP)
         parser.add_argument('--version', metavar='<version>',
                             help='Version (default: its os_version)')
         parser.add_argument('--property', metavar='<key=value>',
@@ -228,7 +231,7 @@ class ListFamilyImage(_List):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('name', metavar='<family>')
+        parser.add_argument('name', metavar='<family>', help=FAMILY_HELP)
         command.add_pagination_options(parser, 'images')
         return parser
 
@@ -244,10 +247,15 @@ class SetImageState(_Show):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('image_id', metavar='<image>')
+        parser.add_argument('image_id', metavar='<image>', help=IMAGE_HELP)
         parser.add_argument('state', metavar='<state>',
                             choices=['testing', 'beta', 'active',
-                                     'deprecated', 'obsolete', 'deleted'])
+                                     'deprecated', 'obsolete', 'deleted'],
+                            help='The state to move to: testing, beta, '
+                                 'active, deprecated, obsolete or deleted '
+                                 '(deleted: at once if no server uses the '
+                                 'image, else pending_delete until none '
+                                 'does)')
         parser.add_argument('--at', metavar='<time>',
                             help='ISO 8601 time at which it happens '
                                  '(default: now)')
@@ -269,7 +277,7 @@ class ShowSuccessor(_Show):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('image_id', metavar='<image>')
+        parser.add_argument('image_id', metavar='<image>', help=IMAGE_HELP)
         return parser
 
     def take_action(self, parsed_args):

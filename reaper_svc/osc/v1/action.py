@@ -54,7 +54,9 @@ class ShowAction(command.ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('action_id', metavar='<action-id>')
+        parser.add_argument('action_id', metavar='<action-id>',
+                            help='ID of the action (see "openstack '
+                                 'preemptible action list")')
         return parser
 
     def take_action(self, parsed_args):

@@ -32,8 +32,11 @@ class CreateRequest(command.ShowOne):
         parser.add_argument('name', metavar='<name>',
                             help='Server name (with -1, -2 ... when '
                                  '--count is more than 1)')
-        parser.add_argument('--flavor', metavar='<flavor>', required=True)
-        parser.add_argument('--image', metavar='<image-id>', required=True)
+        parser.add_argument('--flavor', metavar='<flavor>', required=True,
+                            help='Name of the servers\' flavor (its name, '
+                                 'not its ID; required)')
+        parser.add_argument('--image', metavar='<image-id>', required=True,
+                            help='Glance image ID of the servers (required)')
         parser.add_argument('--network', metavar='<network-id>',
                             dest='networks', action='append',
                             help='Attach to this network (repeat for '
@@ -103,7 +106,8 @@ class ShowRequest(command.ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('request_id', metavar='<request-id>')
+        parser.add_argument('request_id', metavar='<request-id>',
+                            help='ID of the pending request')
         return parser
 
     def take_action(self, parsed_args):
@@ -119,7 +123,9 @@ class DeleteRequest(command.Command):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('request_ids', metavar='<request-id>',
-                            nargs='+')
+                            nargs='+',
+                            help='ID of a pending request to withdraw '
+                                 '(repeat for several)')
         return parser
 
     def take_action(self, parsed_args):
