@@ -208,11 +208,13 @@ def add_pagination_options(parser, what):
         help='Start after this one (the last ID of the previous page)')
 
 
-def delete_each(client, path_template, ids, what, message=error_message):
+def delete_each(client, path_template, ids, what, message=error_message,
+                verb='delete'):
     """DELETE every one of ``ids``; one error at the end for all failures.
 
     As other ``openstack ... delete`` commands do, every name is tried even
-    when an earlier one failed.
+    when an earlier one failed.  ``verb`` is the command's action in that
+    error (``Failed to remove 1 of 2 images``).
     """
     failures = []
     for one in ids:
@@ -227,5 +229,5 @@ def delete_each(client, path_template, ids, what, message=error_message):
             failures.append('%s: %s' % (one, message(error)))
     if failures:
         raise exceptions.CommandError(
-            'Failed to delete %d of %d %s:\n%s'
-            % (len(failures), len(ids), what, '\n'.join(failures)))
+            'Failed to %s %d of %d %s:\n%s'
+            % (verb, len(failures), len(ids), what, '\n'.join(failures)))

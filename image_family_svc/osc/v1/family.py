@@ -226,6 +226,30 @@ class AddFamilyImage(_Show):
         return command.show_columns(image, IMAGE_SHOW)
 
 
+class RemoveFamilyImage(_Command):
+    """Remove images from a family (the images stay in Glance)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('name', metavar='<family>', help=FAMILY_HELP)
+        parser.add_argument('image_ids', metavar='<image>', nargs='+',
+                            help='Glance image ID of an image to remove '
+                                 '(repeat for several)')
+        return parser
+
+    def take_action(self, parsed_args):
+        try:
+            family = rest.path_segment(parsed_args.name)
+        except ValueError as error:
+            raise exceptions.CommandError(str(error))
+        # delete_each encodes each image ID; the family's name is
+        # encoded here, and a '%' in it must not be read as a format.
+        command.delete_each(self.client,
+                            '%s/%s/images/%%s' % (PATH,
+                                                  family.replace('%', '%%')),
+                            parsed_args.image_ids, 'images', verb='remove')
+
+
 class ListFamilyImage(_List):
     """List the images of a family, oldest first, with their states."""
 

@@ -36,7 +36,8 @@ MARKER = '.. tested-example'
 DOC_PORT = 9870
 DOCUMENTS = ['README.rst', os.path.join('doc', 'source', 'user', 'index.rst'),
              os.path.join('doc', 'source', 'cli', 'preemption.rst'),
-             os.path.join('doc', 'source', 'user', 'image-families.rst')]
+             os.path.join('doc', 'source', 'user', 'image-families.rst'),
+             os.path.join('doc', 'source', 'cli', 'image-family.rst')]
 
 
 def marked_blocks(text):
@@ -199,6 +200,12 @@ class TestDocExamples(testtools.TestCase):
         """The image family user guide's CLI session, from creating the
         family to the scheduled end of its old image."""
         self.run_document(DOCUMENTS[3])
+
+    def test_image_family_cli_guide(self):
+        """The image family CLI reference's session: a scheduled
+        transition listed and cancelled, an image removed so that its
+        family can be deleted (neither had a command before)."""
+        self.run_document(DOCUMENTS[4])
 
 
 class TestExampleMatching(testtools.TestCase):
