@@ -1,0 +1,114 @@
+"""A change in a family of many images builds no object per member.
+
+Every transition, join or leave decides on all the members of the family,
+under the family lock.  A family may hold tens of thousands of images:
+the decision reads them as plain rows, and only the images that change
+are read and written as ORM objects.  These tests count the FamilyImage
+objects the ORM builds (its ``load`` event) during a change of a family
+of 300 images, and check what the change leaves in the database, on
+SQLite and PostgreSQL.
+"""
+
+import datetime
+
+from oslo_config import cfg
+from oslo_db import options
+import sqlalchemy as sa
+import testtools
+
+from image_family_svc.db import families
+from image_family_svc.db import members
+from image_family_svc.db import models
+from image_family_svc import service
+from svc_common import context
+from svc_common.db import database
+from svc_common.db import migration
+from svc_common.tests.fixtures import backends
+
+MEMBERS = 300
+LONG_AGO = datetime.datetime(2025, 1, 1)
+NEWEST = 'img-%05d' % (MEMBERS - 1)
+
+
+class _BigFamily(object):
+
+    def setUp(self):
+        super().setUp()
+        url = self.database_url()
+        migration.upgrade(service.SPEC, url)
+        conf = cfg.ConfigOpts()
+        options.set_defaults(conf, connection=url)
+        conf([])
+        self.db = database.Database(conf)
+        self.addCleanup(self.db.dispose)
+        self.ctx = context.admin_context()
+        with self.db.writer.connection.using(self.ctx) as conn:
+            conn.execute(models.Family.__table__.insert(), [
+                {'id': 'fam', 'name': 'big', 'visibility': 'public',
+                 'properties_schema': {}, 'created_at': LONG_AGO,
+                 'latest_id': NEWEST}])
+            # Older versions deprecated in favour of the newest, active.
+            conn.execute(models.FamilyImage.__table__.insert(), [
+                {'image_id': 'img-%05d' % n, 'family_id': 'fam',
+                 'version': '1.%d' % n,
+                 'state': 'active' if n == MEMBERS - 1 else 'deprecated',
+                 'successor_id': None if n == MEMBERS - 1 else NEWEST,
+                 'properties': {},
+                 'joined_at': LONG_AGO + datetime.timedelta(seconds=n),
+                 'state_changed_at': LONG_AGO}
+                for n in range(MEMBERS)])
+        self.loaded = []
+        sa.event.listen(models.FamilyImage, 'load', self.count_load)
+        self.addCleanup(sa.event.remove, models.FamilyImage, 'load',
+                        self.count_load)
+
+    def count_load(self, target, context):
+        self.loaded.append(target.image_id)
+
+    def members(self):
+        with self.db.reader.connection.using(self.ctx) as conn:
+            return {row.image_id: (row.state, row.successor_id)
+                    for row in conn.execute(sa.select(
+                        models.FamilyImage.__table__))}
+
+    def latest(self):
+        return families.get_family(self.db, self.ctx, 'big').latest_id
+
+    def test_a_transition_reads_only_the_image_it_changes(self):
+        members.join(self.db, self.ctx, 'big', 'new', '2.0', {},
+                     state='testing')
+        del self.loaded[:]
+        members.request_transition(self.db, self.ctx, 'new', 'active')
+        # The image itself (found, then read again under the lock), not
+        # the 300 other members.
+        self.assertLessEqual(len(self.loaded), 2, self.loaded)
+        self.assertEqual({'new'}, set(self.loaded))
+        self.assertEqual('new', self.latest())
+        self.assertEqual(('active', None), self.members()['new'])
+
+    def test_a_deprecation_names_the_newest_as_successor(self):
+        members.join(self.db, self.ctx, 'big', 'new', '2.0', {},
+                     state='testing')
+        members.request_transition(self.db, self.ctx, 'new', 'active')
+        del self.loaded[:]
+        members.request_transition(self.db, self.ctx, NEWEST, 'deprecated')
+        self.assertEqual({NEWEST}, set(self.loaded))
+        self.assertEqual(('deprecated', 'new'), self.members()[NEWEST])
+        self.assertEqual('new', self.latest())
+
+    def test_leaving_clears_the_successor_of_those_naming_it(self):
+        members.leave(self.db, self.ctx, 'big', NEWEST)
+        after = self.members()
+        self.assertNotIn(NEWEST, after)
+        self.assertEqual({('deprecated', None)}, set(after.values()))
+        self.assertIsNone(self.latest())
+
+
+class TestBigFamilyOnSQLite(backends.OnSQLite, _BigFamily,
+                            testtools.TestCase):
+    pass
+
+
+class TestBigFamilyOnPostgreSQL(backends.OnPostgreSQL, _BigFamily,
+                                testtools.TestCase):
+    pass
