@@ -41,8 +41,18 @@ def find_vo(client, name_or_id):
     except rest.ApiError as error:
         if error.status != 404:
             raise
-    found = [vo for vo in client.list('/v1/vos', 'vos')
-             if vo['name'] == name_or_id]
+    try:
+        found = [vo for vo in client.list('/v1/vos', 'vos')
+                 if vo['name'] == name_or_id]
+    except rest.ApiError as error:
+        if error.status != 403:
+            raise
+        # "Policy does not allow vo:list" told a person who asked for
+        # one VO nothing they could act on.
+        raise exceptions.CommandError(
+            'No VO with ID %s that you can see, and you may not list VOs '
+            'to find one by that name: give the VO\'s ID (its managers '
+            'know it). %s' % (name_or_id, command.error_origin(error)))
     if not found:
         raise exceptions.CommandError('No VO with name or ID %s that you '
                                       'can see.' % name_or_id)

@@ -197,6 +197,17 @@ class CreateRequest(common.ShowOne):
                 group_id=parsed_args.group))['request']
         return command.show_columns(request, REQUEST_COLUMNS)
 
+    def error_message(self, error):
+        message = super().error_message(error)
+        if error.code == 'federation.vo_not_found':
+            # A person who is not yet a member cannot see the VO, so the
+            # command cannot look a name up: "No vo astro." alone sent
+            # people looking for a VO that exists.
+            message += (' This command takes the VO\'s ID, not its name '
+                        '(until you are a member you cannot see the VO): '
+                        'ask its managers for the ID.')
+        return message
+
 
 class ListRequest(common.ListOfVO):
     """List the requests to join a VO."""
