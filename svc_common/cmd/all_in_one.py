@@ -33,8 +33,11 @@ LOCAL_BUS_URL = 'kombu+memory:////'
 DEFAULT_DATA_DIR = 'arbiter-data'
 LOCK_FILE = 'arbiter-all-in-one.lock'
 # alembic says "Context impl SQLiteImpl." for every service at every start;
-# the local run prints the schema revision itself.
-QUIET_LOGGERS = ['alembic.runtime.migration=WARN']
+# the local run prints the schema revision itself.  kombu warns "No
+# hostname was supplied" for each connection to the in-process bus, whose
+# URL has no host to give: a newcomer's first run showed it as WARNING
+# lines among the URLs.
+QUIET_LOGGERS = ['alembic.runtime.migration=WARN', 'kombu.connection=ERROR']
 
 
 class StartError(Exception):
@@ -176,6 +179,9 @@ def local_conf(spec, data_dir, host, port, config_dir=None):
     conf = config.build_conf(spec, default_config_files=files, overrides={
         (None, 'state_path'): os.path.abspath(data_dir),
         (None, 'transport_url'): LOCAL_BUS_URL,
+        # The in-process bus has no heartbeat; asking for one only makes
+        # oslo.messaging warn at every listener's start.
+        ('oslo_messaging_rabbit', 'heartbeat_timeout_threshold'): 0,
         ('api', 'auth_strategy'): 'noauth',
         ('api', 'host'): host,
         ('api', 'port'): port,
