@@ -153,6 +153,20 @@ def placement(cluster, requests):
     return placed
 
 
+def shape_of(request):
+    """What decides whether ``request`` fits a snapshot of the cloud: its
+    kinds of servers (flavor, count) and whether it needs all of them.
+
+    Two requests of one shape fit the same snapshot or neither, so a pass
+    places each shape once: with a thousand requests queued on a full
+    cloud of 2,000 hosts, placing each in turn took 6.8 s per pass, with
+    nothing built.
+    """
+    return (bool(request['all_or_nothing']),
+            tuple((spec['flavor'], spec.get('count', 1))
+                  for spec in request['servers']))
+
+
 # -- the promoter -------------------------------------------------------
 
 class Promoter(object):
@@ -193,6 +207,8 @@ class Promoter(object):
         preempt_tried = not self.conf.preemption.promoter_preempts
         while waiting:
             cluster = self.driver.cluster()
+            # Whether each shape fits this snapshot (see shape_of).
+            fits = {}
             built = None
             for request in fair_order(waiting,
                                       project_shares(cluster)):
@@ -200,7 +216,10 @@ class Promoter(object):
                 if kinds is None:
                     waiting.remove(request)
                     continue
-                if self._fits(cluster, request, kinds):
+                shape = shape_of(request)
+                if shape not in fits:
+                    fits[shape] = self._fits(cluster, request, kinds)
+                if fits[shape]:
                     self.build(request, kinds, now)
                     built = request
                     break
