@@ -38,7 +38,7 @@ def register_opts(conf, spec):
 
 
 def build_conf(spec, args=None, default_config_files=None,
-               overrides=None, cli_opts=()):
+               overrides=None, cli_opts=(), command=None, description=None):
     """Create, register and parse the ``ConfigOpts`` of one service.
 
     :param args: command-line arguments (without the program name); ``[]``
@@ -47,12 +47,27 @@ def build_conf(spec, args=None, default_config_files=None,
         oslo.config looks for ``/etc/arbiter/<prog>.conf`` and friends.
     :param overrides: ``{(group, name): value}`` applied after parsing.
     :param cli_opts: command-line options of the calling command.
+    :param command: the console script's name (``limits-api``), for its
+        ``--help``; the files read stay the service's (``limits.conf``,
+        not ``limits-api.conf``).  Without it, the usage line named the
+        prog (``usage: limits``), which is no command.
+    :param description: what the command does, for its ``--help``.
     """
     conf = cfg.ConfigOpts()
     register_opts(conf, spec)
     conf.register_cli_opts(cli_opts)
-    conf(args or [], project=PROJECT, prog=spec.prog,
-         default_config_files=default_config_files)
+    default_config_dirs = None
+    if command:
+        # oslo.config derives the files from ``prog``; name them from the
+        # service's prog so that the command's name changes only --help.
+        if default_config_files is None:
+            default_config_files = cfg.find_config_files(
+                project=PROJECT, prog=spec.prog)
+        default_config_dirs = cfg.find_config_dirs(project=PROJECT,
+                                                   prog=spec.prog)
+    conf(args or [], project=PROJECT, prog=command or spec.prog,
+         default_config_files=default_config_files,
+         default_config_dirs=default_config_dirs, description=description)
     for (group, name), value in (overrides or {}).items():
         conf.set_override(name, value, group=group)
     return conf

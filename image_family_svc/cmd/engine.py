@@ -43,6 +43,10 @@ from svc_common.engine import runner as runner_mod
 from svc_common.messaging import bus
 
 LOG = logging.getLogger(__name__)
+ENGINE_DESCRIPTION = (
+    "The background work of the image-family service: Glance's and "
+    "Nova's notifications, scheduled transitions and the usage "
+    'reconciliation. SIGINT or SIGTERM stop it.')
 
 SCHEDULE_TASK = 'apply-scheduled-transitions'
 PURGE_TASK = 'purge-processed-messages'
@@ -147,7 +151,9 @@ def build_runner(conf, db, member_id=None, notifier=None):
 
 
 def main(argv=None):
-    conf = config.build_conf(service.SPEC, args=sys.argv[1:]
-                             if argv is None else argv)
+    conf = config.build_conf(
+        service.SPEC, args=sys.argv[1:] if argv is None else argv,
+        command='image-family-engine',
+        description=ENGINE_DESCRIPTION)
     logging.setup(conf, 'image-family-engine')
     return build_runner(conf, database.Database(conf)).run()

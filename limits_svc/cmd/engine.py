@@ -28,6 +28,10 @@ from svc_common.db import database
 from svc_common.engine import runner as runner_mod
 
 LOG = logging.getLogger(__name__)
+ENGINE_DESCRIPTION = (
+    'The background work of the limits service: expired reservations '
+    'and, in keystone mode, the sync from Keystone. SIGINT or SIGTERM '
+    'stop it.')
 
 PURGE_TASK = 'purge-expired-reservations'
 
@@ -54,7 +58,9 @@ def build_runner(conf, db, keystone_adapter=None, member_id=None):
 
 
 def main(argv=None):
-    conf = config.build_conf(service.SPEC, args=sys.argv[1:]
-                             if argv is None else argv)
+    conf = config.build_conf(
+        service.SPEC, args=sys.argv[1:] if argv is None else argv,
+        command='limits-engine',
+        description=ENGINE_DESCRIPTION)
     logging.setup(conf, 'limits-engine')
     return build_runner(conf, database.Database(conf)).run()

@@ -52,6 +52,10 @@ from svc_common.messaging import bus
 from svc_common.messaging import idempotency
 
 LOG = logging.getLogger(__name__)
+ENGINE_DESCRIPTION = (
+    "The background work of the reaper service: Nova's scheduling "
+    "failures, the victims' deletion and the promotion of pending "
+    'requests. SIGINT or SIGTERM stop it.')
 
 POOL = 'reaper'
 ACTIONS_TASK = 'preemption-actions'
@@ -165,7 +169,9 @@ def build_runner(conf, db, driver=None, notifier=None, member_id=None,
 
 
 def main(argv=None):
-    conf = config.build_conf(service.SPEC, args=sys.argv[1:]
-                             if argv is None else argv)
+    conf = config.build_conf(
+        service.SPEC, args=sys.argv[1:] if argv is None else argv,
+        command='reaper-engine',
+        description=ENGINE_DESCRIPTION)
     logging.setup(conf, 'reaper-engine')
     return build_runner(conf, database.Database(conf)).run()

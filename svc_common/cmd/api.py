@@ -48,7 +48,12 @@ def make_server(app, host, port):
 
 def serve(spec, argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    conf = config.build_conf(spec, args=argv)
+    conf = config.build_conf(
+        spec, args=argv, command='%s-api' % spec.prog,
+        description='Serve the %s API on [api] host and port with a '
+                    'development server (Python\'s threaded HTTP server); '
+                    'in production, run %s.wsgi:application under uwsgi or '
+                    'another WSGI server.' % (spec.prog, spec.package))
     logging.setup(conf, spec.prog)
     app = wsgi_app.make_application(spec, conf)
     server = make_server(app, conf.api.host, conf.api.port)

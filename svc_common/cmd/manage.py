@@ -100,5 +100,9 @@ def command_opt(spec):
 
 def main(spec, argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    conf = config.build_conf(spec, args=argv, cli_opts=[command_opt(spec)])
+    conf = config.build_conf(
+        spec, args=argv, cli_opts=[command_opt(spec)],
+        command='%s-manage' % spec.prog,
+        description='Database and maintenance commands of the %s service.'
+                    % spec.prog)
     return conf.command.func(spec, conf)

@@ -121,8 +121,24 @@ class _CommandTests(object):
             result = run([command(script), '--help'])
             self.assertEqual(0, result.returncode, result.stderr)
             self.assertEqual('', result.stderr, script)
-            self.assertTrue(result.stdout.startswith('usage: '),
+            # The usage line named the prog ("usage: limits"), no command.
+            self.assertTrue(result.stdout.startswith('usage: %s ' % script),
                             '%s: %s' % (script, result.stdout[:200]))
+
+    def test_commands_read_the_services_config_file(self):
+        """With no --config-file, <prog>-manage reads the service's own
+        file (~/.arbiter/<prog>.conf here), not one named after the
+        command (<prog>-manage.conf)."""
+        home = os.path.join(self.tmp, 'home')
+        os.makedirs(os.path.join(home, '.arbiter'))
+        path = os.path.join(home, '.arbiter', '%s.conf' % self.SPEC.prog)
+        with open(path, 'w') as f:
+            f.write('[database]\nconnection = sqlite:///%s\n'
+                    % self.db_path)
+        result = run([command('%s-manage' % self.SPEC.prog), 'db',
+                      'version'], cwd=home, env=dict(os.environ, HOME=home))
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertIn('([database] connection in %s)' % path, result.stderr)
 
     def test_manage_rejects_unknown_command(self):
         result = self.manage('db', 'explode')
