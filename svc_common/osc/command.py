@@ -14,6 +14,10 @@ Arbiter command does the same way:
   page) says that the endpoint is likely the wrong one, and which option
   sets it, since the detail alone ("The resource could not be found.")
   sends people looking for a missing object;
+* under ``--os-auth-type none``, a URL where nothing answers (the local
+  run not started, a wrong port, ``https`` for an ``http`` service) says
+  so and names the option that sets it, instead of urllib3's
+  "HTTPConnectionPool(...): Max retries exceeded ...";
 * with ``-f value`` and ``-f csv``, a column whose value is a dict or a
   list prints as JSON (``{"cores": 4}``), not as Python's repr; table,
   json and yaml output are unchanged.
@@ -38,6 +42,7 @@ import argparse
 import json
 
 from cliff import columns as cliff_columns
+from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import noauth
 from osc_lib.command import command
 from osc_lib import exceptions
@@ -75,9 +80,7 @@ def wrong_endpoint_message(error, api_name, endpoint):
     """
     dashed = api_name.replace('_', '-')
     where = endpoint or 'The endpoint'
-    how = ('Set the root URL of the %s API with --os-%s-endpoint-override '
-           '(%s) or --os-endpoint.'
-           % (dashed, dashed, plugin.endpoint_override_env(api_name)))
+    how = _endpoint_advice(api_name)
     if not error.code:
         text = ' '.join(str(error.detail or error.title or '').split())
         if len(text) > 120:
@@ -92,6 +95,29 @@ def wrong_endpoint_message(error, api_name, endpoint):
     return ('%s %s is the %s service, not the %s API. %s'
             % (error_message(error), where, namespace.replace('_', '-'),
                dashed, how))
+
+
+def _endpoint_advice(api_name):
+    dashed = api_name.replace('_', '-')
+    return ('Set the root URL of the %s API with --os-%s-endpoint-override '
+            '(%s) or --os-endpoint.'
+            % (dashed, dashed, plugin.endpoint_override_env(api_name)))
+
+
+def unreachable_message(error, api_name, endpoint):
+    """What to read when nothing usable answers at ``endpoint``."""
+    if isinstance(error, ks_exceptions.SSLError):
+        why = ('the TLS handshake failed: is it an http:// URL given as '
+               'https://?')
+    elif isinstance(error, ks_exceptions.ConnectTimeout):
+        why = 'the connection timed out. Is the URL right?'
+    else:
+        why = ('nothing answers there. Is the service running (the local '
+               'run, tools/run-local.sh, prints its URLs), and is the URL '
+               'right?')
+    return 'Cannot reach the %s API at %s: %s %s' % (
+        api_name.replace('_', '-'), endpoint or 'its endpoint', why,
+        _endpoint_advice(api_name))
 
 
 class JsonColumn(cliff_columns.FormattableColumn):
@@ -135,17 +161,27 @@ class ServiceCommand(object):
             return None
         return adapter.get_endpoint()
 
+    def _noauth(self):
+        session = getattr(self.client, 'session', None)
+        return isinstance(getattr(session, 'auth', None), noauth.NoAuth)
+
     def run(self, parsed_args):
         try:
             return super().run(parsed_args)
+        except ks_exceptions.ConnectionError as error:
+            # Only without Keystone is the API's URL the one connection
+            # made; with a token, it may be Keystone that did not answer.
+            if not self._noauth():
+                raise
+            raise exceptions.CommandError(unreachable_message(
+                error, self.api_name, self.endpoint())) from error
         except rest.ApiError as error:
             wrong = wrong_endpoint_message(error, self.api_name,
                                            self.endpoint())
             if wrong:
                 raise exceptions.CommandError(wrong) from error
             message = self.error_message(error)
-            if (error.status == 401 and
-                    isinstance(self.client.session.auth, noauth.NoAuth)):
+            if error.status == 401 and self._noauth():
                 message = '%s %s' % (message, NOAUTH_HINT)
             raise exceptions.CommandError(message) from error
 

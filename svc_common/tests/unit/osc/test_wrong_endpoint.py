@@ -1,14 +1,21 @@
-"""An error answer that the command's own API did not send.
+"""An error answer that the command's own API did not send, and a URL
+where nothing answers.
 
 A newcomer who points ``--os-endpoint`` (or one service's
 ``OS_<API>_ENDPOINT_OVERRIDE``) at another Arbiter service, or at some
 other web server, got "The resource could not be found. (HTTP 404
 limits.not_found ...)" from ``openstack image family list``, or a whole
-HTML page: nothing said that the URL was the wrong one.
+HTML page: nothing said that the URL was the wrong one.  With the local
+run stopped, a command printed urllib3's "HTTPConnectionPool(host=...,
+port=...): Max retries exceeded with url: ... (Caused by
+NewConnectionError(...))".
 """
 
 import io
 
+from keystoneauth1 import exceptions as ks_exceptions
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
 from osc_lib import exceptions
 import testtools
 
@@ -24,6 +31,9 @@ class FakeAdapter(object):
 class FakeClient(object):
     adapter = FakeAdapter()
 
+    def __init__(self, auth=None):
+        self.session = ks_session.Session(auth=auth)
+
 
 class ListFamilies(command.Lister):
     api_name = 'image_family'
@@ -34,11 +44,12 @@ class ListFamilies(command.Lister):
 
 
 class FakeApp(object):
-    def __init__(self):
+    def __init__(self, auth=None):
         self.stdout = io.StringIO()
         self.stderr = io.StringIO()
         self.options = None
-        self.client_manager = type('CM', (), {'image_family': FakeClient()})()
+        self.client_manager = type(
+            'CM', (), {'image_family': FakeClient(auth)})()
 
 
 class TestWrongEndpoint(testtools.TestCase):
@@ -89,3 +100,41 @@ class TestWrongEndpoint(testtools.TestCase):
         self.assertEqual(
             'No family x. (HTTP 404 image_family.not_found, request req-2)',
             message)
+
+
+class TestUnreachable(testtools.TestCase):
+
+    def run_failing(self, error, auth, raised=exceptions.CommandError):
+        cmd = ListFamilies(FakeApp(auth), None)
+        cmd.error = error
+        return self.assertRaises(raised, cmd.run,
+                                 cmd.get_parser('image family list')
+                                 .parse_args([]))
+
+    def test_nothing_listening_is_named_under_noauth(self):
+        exc = self.run_failing(ks_exceptions.ConnectFailure(
+            'Unable to establish connection to http://127.0.0.1:9870/v1/'
+            'families: HTTPConnectionPool(host=...)'), noauth.NoAuth())
+        self.assertIsInstance(exc, exceptions.CommandError)
+        self.assertEqual(
+            'Cannot reach the image-family API at http://127.0.0.1:9870: '
+            'nothing answers there. Is the service running (the local run, '
+            'tools/run-local.sh, prints its URLs), and is the URL right? '
+            'Set the root URL of the image-family API with '
+            '--os-image-family-endpoint-override '
+            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.',
+            str(exc))
+
+    def test_https_to_an_http_service(self):
+        exc = self.run_failing(ks_exceptions.SSLError('WRONG_VERSION'),
+                               noauth.NoAuth())
+        self.assertIn('at http://127.0.0.1:9870: the TLS handshake failed: '
+                      'is it an http:// URL given as https://?', str(exc))
+
+    def test_with_keystone_the_error_is_left_as_it_is(self):
+        """With a token, the connection that failed may be Keystone's:
+        the message must not blame the service's URL."""
+        error = ks_exceptions.ConnectFailure('Keystone is down')
+        exc = self.run_failing(error, auth=None,
+                               raised=ks_exceptions.ConnectFailure)
+        self.assertIs(error, exc)
