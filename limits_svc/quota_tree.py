@@ -716,7 +716,7 @@ class LevelReport:
 
 
 def usage_report(tree, root, limits, own_usage, resource_names=None,
-                 subtree_usage=None):
+                 subtree_usage=None, projects=None):
     """Limits and usage of every project in the subtree of ``root``.
 
     :param tree: a :class:`ProjectTree`.
@@ -729,13 +729,17 @@ def usage_report(tree, root, limits, own_usage, resource_names=None,
         subtree usage of the reported projects where the caller knows it
         (a report of one project, whose descendants are not in ``tree``);
         by default it is summed from ``own_usage`` over ``tree``.
+    :param projects: the projects to report, a run of the subtree of
+        ``root`` in the report's order (a page of it); by default all of
+        them.
     :returns: a list of :class:`LevelReport` in tree-drawing order (root
         first, then depth-first with children sorted); ``depth`` is
         counted from ``root`` (0).
     """
     sums = (subtree_usage if subtree_usage is not None else
             subtree_usages(tree, own_usage, root=root))
-    projects = tree.subtree(root)
+    if projects is None:
+        projects = tree.subtree(root)
     if resource_names is None:
         names = limits.resource_names()
         for project_id in projects:

@@ -43,12 +43,17 @@ class UsageController(rest.RestController):
     @pecan.expose('json')
     def get_all(self, project_id):
         _authorize_project('usage:get', project_id)
-        subtree = validation.boolean_param(pecan.request.params, 'subtree')
-        levels = usages_db.usage_report(
+        params = pecan.request.params
+        subtree = validation.boolean_param(params, 'subtree')
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        levels = [level.to_dict() for level in usages_db.usage_report(
             pecan.request.db, pecan.request.context, project_id, subtree,
-            pecan.request.conf.limits.no_limit_policy)
+            pecan.request.conf.limits.no_limit_policy, limit, marker)]
         return {'project_id': project_id, 'subtree': subtree,
-                'projects': [level.to_dict() for level in levels]}
+                'projects': levels, 'links': validation.links_for_page(
+                    levels, limit, 'project_id',
+                    '/v1/projects/%s/usage' % project_id, params)}
 
 
 class ProjectsController(rest.RestController):

@@ -141,10 +141,18 @@ class LimitsClient(rest.RestClient):
 
         :returns: ``{project_id, subtree, projects: [{project_id,
             parent_id, depth, resources: {name: {own_limit, subtree_limit,
-            own_usage, subtree_usage}}}]}``
+            own_usage, subtree_usage}}}]}``, every page of a subtree's
+            report (the ``next`` links are followed).
         """
-        return self.get('/v1/projects/%s/usage' % project_id,
-                        params={'subtree': 'true' if subtree else 'false'})
+        report = self.get('/v1/projects/%s/usage' % project_id,
+                          params={'subtree': 'true' if subtree else 'false'})
+        href = rest.next_href(report)
+        while href:
+            page = self.get(href)
+            report['projects'].extend(page['projects'])
+            href = rest.next_href(page) if page['projects'] else None
+        report.pop('links', None)
+        return report
 
     def reconcile_usage(self, project_id, resources):
         """Set the project's own usage to an outside count.

@@ -35,7 +35,8 @@ LIST_QUERY = {
 
 USAGE_QUERY = {
     'type': 'object',
-    'properties': {'subtree': {'type': 'boolean'}},
+    'properties': dict(parameter_types.PAGINATION['properties'],
+                       subtree={'type': 'boolean'}),
 }
 
 PROJECT = response_types.obj({
@@ -73,4 +74,5 @@ RESPONSE_USAGE = response_types.obj({
     'project_id': {'type': 'string'},
     'subtree': {'type': 'boolean'},
     'projects': {'type': 'array', 'items': USAGE_LEVEL},
+    'links': response_types.LINKS,
 })

@@ -26,11 +26,10 @@ class ShowQuotaTree(command.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        answer = self.client.get(
+        # Every page of the report, in its order.
+        levels = list(self.client.list(
             '/v1/projects/%s/usage' % rest.path_segment(
-                parsed_args.project_id),
-            params={'subtree': 'true'})
-        levels = answer['projects']
+                parsed_args.project_id), 'projects', {'subtree': 'true'}))
         names = parsed_args.resource_names or sorted(
             {name for level in levels for name in level['resources']})
         rows = [(columns.TreeProjectColumn((level['depth'],

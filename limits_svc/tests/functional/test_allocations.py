@@ -311,6 +311,55 @@ class TestEnforce(base.LimitsApiTestCase):
                      resources={'cores': 1})
 
 
+class TestUsageReportPages(base.LimitsApiTestCase):
+    """GET /v1/projects/{id}/usage?subtree=true a page at a time: a
+    subtree may hold 100,000 projects."""
+
+    def setUp(self):
+        super().setUp()
+        self.tree()
+        self.project('mid2', 'mid')
+        self.limit('mid2', 'ram', 50)
+        self.allocate('vm-1', 'leaf', cores=3)
+        self.allocate('vm-2', 'other', cores=4)
+
+    def get(self, url, status=200):
+        return self.app.get(url, headers=af.SYSTEM_READER, status=status)
+
+    def test_pages_follow_the_report_order(self):
+        whole = self.get('/v1/projects/root/usage?subtree=true').json
+        self.assertEqual([], whole['links'])
+        order = [p['project_id'] for p in whole['projects']]
+        self.assertEqual(['root', 'mid', 'leaf', 'mid2', 'other'], order)
+        url = '/v1/projects/root/usage?limit=2&subtree=true'
+        pages = []
+        while url:
+            body = self.get(url).json
+            self.assertLessEqual(len(body['projects']), 2)
+            pages.append(body['projects'])
+            url = ''.join(link['href'] for link in body['links']
+                          if link['rel'] == 'next')
+        self.assertEqual(whole['projects'],
+                         [level for page in pages for level in page])
+        self.assertEqual(3, len(pages))
+        # Every page reports every resource of the subtree.
+        for level in whole['projects']:
+            self.assertEqual(['cores', 'ram'], sorted(level['resources']))
+        other = whole['projects'][-1]['resources']['cores']
+        self.assertEqual({'own_limit': 100, 'subtree_limit': None,
+                          'own_usage': 4, 'subtree_usage': 4}, other)
+
+    def test_limit_is_capped_and_marker_checked(self):
+        self.fixture.conf.set_override('max_limit', 3, 'api')
+        body = self.get('/v1/projects/root/usage?subtree=true&limit=50').json
+        self.assertEqual(['root', 'mid', 'leaf'],
+                         [p['project_id'] for p in body['projects']])
+        self.assertIn('marker=leaf', body['links'][0]['href'])
+        resp = self.get('/v1/projects/mid/usage?subtree=true&marker=other',
+                        status=400)
+        self.assertEqual('marker', resp.json['errors'][0]['field'])
+
+
 class TestReconcile(base.LimitsApiTestCase):
     """PUT /v1/usages/{project}: set own usage to an outside count."""
 
