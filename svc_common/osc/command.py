@@ -40,6 +40,7 @@ A command's module then holds only its options and its call::
 
 import argparse
 import json
+import os
 
 from cliff import columns as cliff_columns
 from keystoneauth1 import exceptions as ks_exceptions
@@ -53,6 +54,17 @@ from svc_common.osc import plugin
 NOAUTH_HINT = ('With --os-auth-type none, name the caller with '
                'ARBITER_NOAUTH_USER, ARBITER_NOAUTH_ROLES and '
                'ARBITER_NOAUTH_SYSTEM_SCOPE or ARBITER_NOAUTH_PROJECT.')
+# A refusal for the scope of the caller's token (code <namespace>.wrong_
+# scope): the other scope is the one the command takes.  The local run
+# prints a system administrator's variables, which project-scoped
+# commands (openstack preemptible request create) refuse.
+NOAUTH_PROJECT_SCOPE_HINT = (
+    'This command takes a project-scoped caller: with --os-auth-type none, '
+    'unset ARBITER_NOAUTH_SYSTEM_SCOPE and set ARBITER_NOAUTH_PROJECT to '
+    'the project\'s ID.')
+NOAUTH_SYSTEM_SCOPE_HINT = (
+    'This command takes a system-scoped caller: with --os-auth-type none, '
+    'set ARBITER_NOAUTH_SYSTEM_SCOPE=all and unset ARBITER_NOAUTH_PROJECT.')
 
 # Output formats whose cells are one line of text each.
 TEXT_FORMATTERS = ('value', 'csv')
@@ -183,6 +195,11 @@ class ServiceCommand(object):
             message = self.error_message(error)
             if error.status == 401 and self._noauth():
                 message = '%s %s' % (message, NOAUTH_HINT)
+            elif ((error.code or '').endswith('.wrong_scope') and
+                    self._noauth()):
+                system = os.environ.get('ARBITER_NOAUTH_SYSTEM_SCOPE')
+                message = '%s %s' % (message, NOAUTH_PROJECT_SCOPE_HINT
+                                     if system else NOAUTH_SYSTEM_SCOPE_HINT)
             raise exceptions.CommandError(message) from error
 
 

@@ -13,6 +13,7 @@ NewConnectionError(...))".
 
 import io
 
+import fixtures
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
@@ -138,3 +139,34 @@ class TestUnreachable(testtools.TestCase):
         exc = self.run_failing(error, auth=None,
                                raised=ks_exceptions.ConnectFailure)
         self.assertIs(error, exc)
+
+
+class TestWrongScopeUnderNoauth(testtools.TestCase):
+    """The local run prints a system administrator's variables; a
+    project-scoped command then answered only "A token of this scope
+    cannot perform preemption:pending:create." """
+
+    def message(self, system_scope):
+        self.useFixture(fixtures.EnvironmentVariable(
+            'ARBITER_NOAUTH_SYSTEM_SCOPE', system_scope))
+        cmd = ListFamilies(FakeApp(noauth.NoAuth()), None)
+        cmd.error = rest.ApiError(
+            403, code='image_family.wrong_scope', request_id='req-4',
+            detail='A token of this scope cannot perform x.')
+        return str(self.assertRaises(
+            exceptions.CommandError, cmd.run,
+            cmd.get_parser('image family list').parse_args([])))
+
+    def test_system_scoped_caller_is_told_to_use_a_project(self):
+        self.assertEqual(
+            'A token of this scope cannot perform x. (HTTP 403 '
+            'image_family.wrong_scope, request req-4) This command takes a '
+            'project-scoped caller: with --os-auth-type none, unset '
+            'ARBITER_NOAUTH_SYSTEM_SCOPE and set ARBITER_NOAUTH_PROJECT to '
+            "the project's ID.", self.message('all'))
+
+    def test_project_scoped_caller_is_told_to_use_the_system(self):
+        self.assertIn(
+            'This command takes a system-scoped caller: with '
+            '--os-auth-type none, set ARBITER_NOAUTH_SYSTEM_SCOPE=all and '
+            'unset ARBITER_NOAUTH_PROJECT.', self.message(None))
