@@ -59,6 +59,33 @@ def find_vo(client, name_or_id):
     return found[0]
 
 
+GROUP_HELP = ('a group of the VO, by ID or by the path that "openstack vo '
+              'group list" shows (astro:radio)')
+
+
+def add_group_option(parser, option, default):
+    """``option`` (``--group``, ``--parent``): a group of the VO named
+    by ID or path; ``default`` says what leaving it out means."""
+    parser.add_argument(option, metavar='<group>',
+                        help='%s%s (default: %s)'
+                        % (GROUP_HELP[0].upper(), GROUP_HELP[1:], default))
+
+
+def group_id(client, vo, group):
+    """The ID of the group ``group`` of ``vo`` (a VO's dict): ``group``
+    is an ID, or a path such as ``astro:radio`` (what people see in
+    ``vo group list`` and in their entitlements; a path was sent as an
+    ID and answered "No group astro:radio.").  None stays None."""
+    if group is None or (':' not in group and group != vo['name']):
+        return group
+    for found in client.list('/v1/vos/%s/groups' % vo['id'], 'groups'):
+        if found.get('path') == group:
+            return found['id']
+    raise exceptions.CommandError(
+        'No group with the path %s in VO %s ("openstack vo group list %s" '
+        'shows its groups).' % (group, vo['name'], vo['name']))
+
+
 def vo_path(client, name_or_id, *parts):
     """``/v1/vos/<id>[/<part>...]`` of the VO named ``name_or_id``."""
     return '/'.join(['/v1/vos', find_vo(client, name_or_id)['id']] +

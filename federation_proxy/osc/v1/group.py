@@ -26,15 +26,16 @@ class CreateGroup(common.ShowOne):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         _add_create_arguments(parser, 'group')
-        parser.add_argument('--parent', metavar='<group-id>',
-                            help='Parent group (default: the VO itself)')
+        common.add_group_option(parser, '--parent', 'the VO itself')
         return parser
 
     def take_action(self, parsed_args):
+        vo = common.find_vo(self.client, parsed_args.vo)
         group = self.client.post(
-            common.vo_path(self.client, parsed_args.vo, 'groups'),
+            '/v1/vos/%s/groups' % vo['id'],
             json=common.given(name=parsed_args.name,
-                              parent_id=parsed_args.parent,
+                              parent_id=common.group_id(
+                                  self.client, vo, parsed_args.parent),
                               description=parsed_args.description))['group']
         return command.show_columns(group, GROUP_COLUMNS)
 

@@ -98,9 +98,7 @@ class AddMember(common.ShowOne):
                             help='The person (their proxy user ID)')
         parser.add_argument('--role', metavar='<role>', default='member',
                             help='Role in the VO (default: member)')
-        parser.add_argument('--group', metavar='<group-id>',
-                            help='Group of the VO (default: its root '
-                                 'group)')
+        common.add_group_option(parser, '--group', 'its root group')
         parser.add_argument('--lifetime-days', metavar='<days>',
                             type=command.positive_int,
                             help='Days until the membership expires '
@@ -108,11 +106,13 @@ class AddMember(common.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
+        vo = common.find_vo(self.client, parsed_args.vo)
         member = self.client.post(
-            common.vo_path(self.client, parsed_args.vo, 'memberships'),
+            '/v1/vos/%s/memberships' % vo['id'],
             json=common.given(user_id=parsed_args.user_id,
                               role=parsed_args.role,
-                              group_id=parsed_args.group,
+                              group_id=common.group_id(
+                                  self.client, vo, parsed_args.group),
                               lifetime_days=parsed_args.lifetime_days))[
                                   'membership']
         return command.show_columns(member, MEMBER_COLUMNS)
@@ -268,16 +268,18 @@ class CreateInvitation(common.ShowOne):
                             help='Address of the person invited')
         parser.add_argument('--role', metavar='<role>',
                             help='Role offered (default: member)')
-        parser.add_argument('--group', metavar='<group-id>',
-                            help='Group offered (default: the VO)')
+        common.add_group_option(parser, '--group', 'the VO')
         return parser
 
     def take_action(self, parsed_args):
+        vo = common.find_vo(self.client, parsed_args.vo)
         invitation = self.client.post(
-            common.vo_path(self.client, parsed_args.vo, 'invitations'),
+            '/v1/vos/%s/invitations' % vo['id'],
             json=common.given(email=parsed_args.email,
                               role=parsed_args.role,
-                              group_id=parsed_args.group))['invitation']
+                              group_id=common.group_id(
+                                  self.client, vo,
+                                  parsed_args.group)))['invitation']
         return command.show_columns(invitation,
                                     INVITATION_COLUMNS + ('token',))
 
