@@ -15,6 +15,7 @@ from reaper_svc.cmd import engine
 from reaper_svc.drivers import simulated
 from reaper_svc import service
 from svc_common.db import database
+from svc_common.messaging import bus
 from svc_common.tests.fixtures import api as af
 
 HERE = os.path.dirname(__file__)
@@ -128,8 +129,17 @@ class ReaperEngine(fixtures.Fixture):
             driver='messagingv2', topics=[self.topic])
 
     def build(self, member_id='engine-a'):
+        # The engine's notifier on a transport this fixture closes: the
+        # engine process would exit, where a test goes on (with a
+        # transport left open, its connection's heartbeat thread keeps
+        # retrying a broker the test stopped, for the rest of the run).
+        transport = oslo_messaging.get_notification_transport(
+            self.conf, url=self.url)
+        self.addCleanup(transport.cleanup)
+        notifier = bus.get_notifier(self.conf, bus.publisher_id(service.SPEC),
+                                    transport=transport)
         return engine.build_runner(self.conf, self.db, driver=self.cloud,
-                                   member_id=member_id)
+                                   member_id=member_id, notifier=notifier)
 
     def start(self, member_id='engine-a'):
         runner = self.build(member_id)
