@@ -138,6 +138,8 @@ class DeleteFromVO(Command):
     by ID on the command line (``metavar``, ``help_text``)."""
 
     collection = metavar = help_text = None
+    #: The command's action, in its error ("Failed to remove 1 of 2 ...").
+    verb = 'delete'
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -150,4 +152,5 @@ class DeleteFromVO(Command):
         path = vo_path(self.client, parsed_args.vo, self.collection)
         command.delete_each(self.client, path + '/%s',
                             getattr(parsed_args, self.collection),
-                            self.collection)
+                            self.collection, message=self.error_message,
+                            verb=self.verb)

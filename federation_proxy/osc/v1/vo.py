@@ -118,12 +118,31 @@ class AddMember(common.ShowOne):
         return command.show_columns(member, MEMBER_COLUMNS)
 
 
+MEMBERSHIP_ID_HINT = (
+    ' These commands take a membership\'s ID, not a person\'s: "openstack '
+    'vo member list <vo> --user <user-id>" shows the memberships of a '
+    'person.')
+
+
+def membership_error_message(error):
+    """The error of a membership command; "No membership bob." alone
+    did not say that ``bob`` should have been a membership's ID."""
+    message = command.error_message(error)
+    if error.code == 'federation.membership_not_found':
+        message += MEMBERSHIP_ID_HINT
+    return message
+
+
 class RemoveMember(common.DeleteFromVO):
     """Remove memberships from a VO."""
 
     collection = 'memberships'
     metavar = '<membership-id>'
     help_text = 'Membership(s) to remove'
+    verb = 'remove'
+
+    def error_message(self, error):
+        return membership_error_message(error)
 
 
 class ListMember(common.ListOfVO):
@@ -145,6 +164,9 @@ class ListMember(common.ListOfVO):
 
 class SetMember(common.ShowOne):
     """Suspend, reactivate or renew a membership."""
+
+    def error_message(self, error):
+        return membership_error_message(error)
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

@@ -1,9 +1,11 @@
-"""What a person who is not (yet) a VO's member reads when they name the
-VO by its name.
+"""What a person reads when they name a VO by its name where only its ID
+can work, or a member by their user ID where a membership's ID is needed.
 
 ``openstack vo request create astro`` answered "No vo astro.", and
 ``openstack vo show astro`` "Policy does not allow vo:list.": neither
-said that such a person must give the VO's ID.
+said that such a person must give the VO's ID.  ``openstack vo member
+set astro bob`` and ``vo member remove astro bob`` answered "No membership
+bob." and "Failed to delete ...".
 """
 
 from unittest import mock
@@ -63,3 +65,48 @@ class TestNamesOfUnseenVOs(testtools.TestCase):
             "VOs to find one by that name: give the VO's ID (its managers "
             "know it). (HTTP 403 federation.forbidden, request req-2)",
             str(exc))
+
+
+class MembershipClient(object):
+    """Knows the VO astro; no membership is called bob."""
+
+    adapter = None
+
+    def get(self, path, **kwargs):
+        return {'vo': {'id': 'v1', 'name': 'astro'}}
+
+    def _absent(self, path, json=None):
+        raise rest.NotFound(404, code='federation.membership_not_found',
+                            detail='No membership bob.', request_id='req-5')
+
+    patch = delete = _absent
+
+
+HINT = (' These commands take a membership\'s ID, not a person\'s: '
+        '"openstack vo member list <vo> --user <user-id>" shows the '
+        'memberships of a person.')
+
+
+class TestMembershipIds(testtools.TestCase):
+
+    def run_member(self, command_class, argv):
+        app = mock.Mock()
+        app.client_manager.federation = MembershipClient()
+        cmd = command_class(app, None)
+        return str(self.assertRaises(
+            exceptions.CommandError, cmd.run,
+            cmd.get_parser('openstack').parse_args(argv)))
+
+    def test_set_with_a_user_id(self):
+        self.assertEqual(
+            'No membership bob. (HTTP 404 federation.membership_not_found, '
+            'request req-5)' + HINT,
+            self.run_member(vo.SetMember, ['astro', 'bob', '--status',
+                                           'suspended']))
+
+    def test_remove_with_a_user_id(self):
+        self.assertEqual(
+            'Failed to remove 1 of 1 memberships:\nbob: No membership bob. '
+            '(HTTP 404 federation.membership_not_found, request req-5)'
+            + HINT,
+            self.run_member(vo.RemoveMember, ['astro', 'bob']))
