@@ -193,6 +193,26 @@ def apply_changes(session, family, rows, changes, ctx, reason, cause=None):
         for c in changes]
 
 
+def settle_usage(session, ctx, family, image_id, servers):
+    """The events of a new count of the servers of member ``image_id`` of
+    ``family`` (locked): a ``pending_delete`` image that no server uses
+    is deleted (:func:`lifecycle.usage_changed`).
+
+    Only then are the family's members read: a count changes on every
+    server created or deleted and for every image of a usage
+    reconciliation, and a family may hold many images.
+    """
+    state = session.scalar(sa.select(models.FamilyImage.state).where(
+        models.FamilyImage.image_id == image_id,
+        models.FamilyImage.family_id == family.id))
+    if state is None or lc.settle(state, servers) is None:
+        return []
+    rows = family_rows(session, family.id)
+    members = {i: as_member(r) for i, r in rows.items()}
+    changes = lc.usage_changed(members, image_id, servers)
+    return apply_changes(session, family, rows, changes, ctx, None)
+
+
 def _automatic_reason(change, family):
     if change.cause == 'retention':
         return ('Retention: the family keeps %s superseded image(s) '

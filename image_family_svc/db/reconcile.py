@@ -80,10 +80,6 @@ def set_servers(db, ctx, image_id, server_ids, listed_at):
         before, after = _recount(session, image_id, at)
         for other in sorted(moved_from):
             _recount(session, other, at)
-        family_rows = members_db.family_rows(session, family.id)
-        members = {i: members_db.as_member(r)
-                   for i, r in family_rows.items()}
-        changes = lc.usage_changed(members, image_id, after)
-        events = members_db.apply_changes(session, family, family_rows,
-                                          changes, ctx, None)
+        events = members_db.settle_usage(session, ctx, family, image_id,
+                                         after)
         return before, after, events

@@ -21,7 +21,6 @@ from image_family_svc.db import families as families_db
 from image_family_svc.db import members as members_db
 from image_family_svc.db import messages
 from image_family_svc.db import models
-from image_family_svc import lifecycle as lc
 
 
 def _lock_family_of(session, image_id):
@@ -60,11 +59,7 @@ def _settle(session, ctx, image_id, servers):
     if row is None:
         return []
     family = session.get(models.Family, row.family_id)
-    rows = members_db.family_rows(session, family.id)
-    members = {i: members_db.as_member(r) for i, r in rows.items()}
-    changes = lc.usage_changed(members, image_id, servers)
-    return members_db.apply_changes(session, family, rows, changes, ctx,
-                                    None)
+    return members_db.settle_usage(session, ctx, family, image_id, servers)
 
 
 def server_created(db, ctx, server_id, image_id, endpoint=None,

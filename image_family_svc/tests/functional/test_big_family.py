@@ -19,6 +19,8 @@ import testtools
 from image_family_svc.db import families
 from image_family_svc.db import members
 from image_family_svc.db import models
+from image_family_svc.db import reconcile
+from image_family_svc.db import usage
 from image_family_svc import service
 from svc_common import context
 from svc_common.db import database
@@ -102,6 +104,43 @@ class _BigFamily(object):
         self.assertNotIn(NEWEST, after)
         self.assertEqual({('deprecated', None)}, set(after.values()))
         self.assertIsNone(self.latest())
+
+    def reads_of_members(self):
+        """The statements that read a family's member list, from now."""
+        reads = []
+
+        def record(conn, cursor, statement, *args):
+            if 'WHERE family_images.family_id =' in statement:
+                reads.append(statement)
+
+        engine = self.db.writer.get_engine()
+        sa.event.listen(engine, 'before_cursor_execute', record)
+        self.addCleanup(sa.event.remove, engine, 'before_cursor_execute',
+                        record)
+        return reads
+
+    def test_a_server_count_reads_no_member_list(self):
+        reads = self.reads_of_members()
+        usage.server_created(self.db, self.ctx, 'vm-1', NEWEST)
+        usage.server_deleted(self.db, self.ctx, 'vm-1')
+        reconcile.set_servers(self.db, self.ctx, NEWEST, {'vm-2'},
+                              families.now())
+        self.assertEqual([], reads)
+        self.assertEqual(1, usage.servers_of(self.db, self.ctx, NEWEST)[0])
+
+    def test_the_last_server_of_a_pending_delete_image_deletes_it(self):
+        with self.db.writer.connection.using(self.ctx) as conn:
+            conn.execute(models.FamilyImage.__table__.update().where(
+                models.FamilyImage.image_id.in_(['img-00010', 'img-00011'])
+            ).values(state='pending_delete'))
+        usage.server_created(self.db, self.ctx, 'vm-1', 'img-00010')
+        usage.server_created(self.db, self.ctx, 'vm-2', 'img-00011')
+        usage.server_deleted(self.db, self.ctx, 'vm-1')
+        reconcile.set_servers(self.db, self.ctx, 'img-00011', set(),
+                              families.now())
+        after = self.members()
+        self.assertEqual(('deleted', NEWEST), after['img-00010'])
+        self.assertEqual(('deleted', NEWEST), after['img-00011'])
 
 
 class TestBigFamilyOnSQLite(backends.OnSQLite, _BigFamily,
