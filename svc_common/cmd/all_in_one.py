@@ -14,6 +14,7 @@ directory, so that two runs never share the same SQLite files.
 import argparse
 import errno
 import fcntl
+import ipaddress
 import os
 import signal
 import sys
@@ -71,6 +72,25 @@ def _parse_args(argv):
                         help='Directory with <prog>.conf files to read '
                              'before the local-run settings are applied.')
     return parser.parse_args(argv)
+
+
+def exposure_warning(host):
+    """A warning for ``--host`` other than a loopback address, or None.
+
+    The local run trusts identity headers (``noauth``): on an address
+    that other machines reach, anyone may act as a cloud administrator.
+    """
+    if host == 'localhost':
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may resolve to anything
+    return ('arbiter-all-in-one: warning: listening on %s with noauth '
+            'identity headers: anyone who can reach these ports can act as '
+            'any user, cloud administrators included. Keep the local run on '
+            '127.0.0.1 (the default --host).' % host)
 
 
 def service_ports(specs, port_base):
@@ -263,6 +283,9 @@ def _openstack_hint(servers, host):
 
 def main(argv=None):
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    warning = exposure_warning(args.host)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     try:
         servers, engines, lock = build_servers(args)
     except StartError as exc:
