@@ -5,6 +5,8 @@ WSGI module, a console script, a test, the local run) calls
 :func:`build_conf` and passes the object on.
 """
 
+import sys
+
 from keystonemiddleware import auth_token
 from oslo_config import cfg
 from oslo_db import options as db_options
@@ -52,6 +54,10 @@ def build_conf(spec, args=None, default_config_files=None,
         not ``limits-api.conf``).  Without it, the usage line named the
         prog (``usage: limits``), which is no command.
     :param description: what the command does, for its ``--help``.
+    :raises SystemExit: with ``command``, for a configuration file that
+        cannot be found or parsed, after one line on standard error, as
+        argparse does for a usage error (a console script printed a
+        traceback).
     """
     conf = cfg.ConfigOpts()
     register_opts(conf, spec)
@@ -65,12 +71,26 @@ def build_conf(spec, args=None, default_config_files=None,
                 project=PROJECT, prog=spec.prog)
         default_config_dirs = cfg.find_config_dirs(project=PROJECT,
                                                    prog=spec.prog)
-    conf(args or [], project=PROJECT, prog=command or spec.prog,
-         default_config_files=default_config_files,
-         default_config_dirs=default_config_dirs, description=description)
+    try:
+        conf(args or [], project=PROJECT, prog=command or spec.prog,
+             default_config_files=default_config_files,
+             default_config_dirs=default_config_dirs,
+             description=description)
+    except (cfg.ConfigFilesNotFoundError, cfg.ConfigFileParseError) as exc:
+        if not command:
+            raise
+        exit_for_config_error(command, exc)
     for (group, name), value in (overrides or {}).items():
         conf.set_override(name, value, group=group)
     return conf
+
+
+def exit_for_config_error(command, error):
+    """End a console script whose configuration files cannot be read:
+    one line on standard error, exit code 2."""
+    print('%s: cannot read the configuration: %s' % (command, error),
+          file=sys.stderr, flush=True)
+    raise SystemExit(2)
 
 
 def common_list_opts(spec):

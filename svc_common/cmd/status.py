@@ -50,8 +50,11 @@ def main(spec, checks_class=UpgradeChecks, argv=None):
     argv = sys.argv[1:] if argv is None else argv
     conf = cfg.ConfigOpts()
     config.register_opts(conf, spec)
-    return upgradecheck.main(conf, project=config.PROJECT,
-                             upgrade_command=checks_class(spec, conf),
-                             argv=argv,
-                             default_config_files=cfg.find_config_files(
-                                 project=config.PROJECT, prog=spec.prog))
+    try:
+        return upgradecheck.main(conf, project=config.PROJECT,
+                                 upgrade_command=checks_class(spec, conf),
+                                 argv=argv,
+                                 default_config_files=cfg.find_config_files(
+                                     project=config.PROJECT, prog=spec.prog))
+    except (cfg.ConfigFilesNotFoundError, cfg.ConfigFileParseError) as exc:
+        config.exit_for_config_error('%s-status' % spec.prog, exc)

@@ -125,6 +125,30 @@ class _CommandTests(object):
             self.assertTrue(result.stdout.startswith('usage: %s ' % script),
                             '%s: %s' % (script, result.stdout[:200]))
 
+    def test_unreadable_config_file_is_one_line_not_a_traceback(self):
+        """A --config-file that does not exist (a typo) or does not
+        parse: one line naming the file and exit code 2, as for a usage
+        error; it was oslo.config's traceback."""
+        broken = os.path.join(self.tmp, 'broken.conf')
+        with open(broken, 'w') as f:
+            f.write('[database\n')
+        missing = os.path.join(self.tmp, 'typo.conf')
+        names = [('manage', ['db', 'version']), ('status',
+                                                 ['upgrade', 'check'])]
+        if self.SPEC.engine:
+            names.append(('engine', []))
+        for name, args in names:
+            script = '%s-%s' % (self.SPEC.prog, name)
+            for path, what in ((missing, 'Failed to find some config '
+                                'files: %s' % missing),
+                               (broken, 'Failed to parse %s' % broken)):
+                result = run([command(script), '--config-file', path] + args)
+                self.assertEqual(2, result.returncode, result.stderr)
+                self.assertNotIn('Traceback', result.stderr)
+                self.assertTrue(result.stderr.startswith(
+                    '%s: cannot read the configuration: %s'
+                    % (script, what)), result.stderr)
+
     def test_commands_read_the_services_config_file(self):
         """With no --config-file, <prog>-manage reads the service's own
         file (~/.arbiter/<prog>.conf here), not one named after the
