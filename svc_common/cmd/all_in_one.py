@@ -71,7 +71,26 @@ def _parse_args(argv):
     parser.add_argument('--config-dir', default=None,
                         help='Directory with <prog>.conf files to read '
                              'before the local-run settings are applied.')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.config_dir and not os.path.isdir(args.config_dir):
+        # A mistyped directory was read as an empty one.
+        parser.error('--config-dir %s is not a directory' % args.config_dir)
+    return args
+
+
+def check_config_dir(specs, config_dir):
+    """Refuse a ``--config-dir`` that holds none of the services'
+    ``<prog>.conf``: nothing of it would be read (a file named after the
+    service type, ``preemption.conf``, is not).
+
+    :raises StartError: naming the files looked for.
+    """
+    names = ['%s.conf' % spec.prog for spec in specs]
+    if config_dir and not any(os.path.exists(os.path.join(config_dir, name))
+                              for name in names):
+        raise StartError(
+            '--config-dir %s holds none of %s: nothing in it would be read. '
+            'Nothing was created.' % (config_dir, ', '.join(names)))
 
 
 def exposure_warning(host):
@@ -221,6 +240,7 @@ def build_servers(args):
     :raises StartError: with a message for the user.
     """
     specs = load_specs()
+    check_config_dir(specs, args.config_dir)
     ports = service_ports(specs, args.port_base)
     listening = bind_ports(specs, args.host, ports)
     data_dir = args.data_dir or default_data_dir(specs, ports)

@@ -428,6 +428,31 @@ class TestAllInOne(testtools.TestCase):
         self.assertEqual('preemption.unknown_flavor',
                          body['errors'][0]['code'])
 
+    def test_config_dir_that_would_be_ignored_is_refused(self):
+        """A mistyped --config-dir, or one whose files are not named
+        <prog>.conf, was silently ignored: the run started without the
+        settings the user meant to give it."""
+        tmp = self.useFixture(fixtures.TempDir()).path
+        base = self._free_base()
+        missing = run([command('arbiter-all-in-one'), '--port-base',
+                       str(base), '--config-dir',
+                       os.path.join(tmp, 'ect')], cwd=tmp)
+        self.assertEqual(2, missing.returncode, missing.stderr)
+        self.assertIn('--config-dir %s is not a directory'
+                      % os.path.join(tmp, 'ect'), missing.stderr)
+        wrong = os.path.join(tmp, 'etc')
+        os.mkdir(wrong)
+        with open(os.path.join(wrong, 'preemption.conf'), 'w') as f:
+            f.write('[preemption]\n')
+        unread = run([command('arbiter-all-in-one'), '--port-base',
+                      str(base), '--config-dir', wrong], cwd=tmp)
+        self.assertEqual(1, unread.returncode, unread.stderr)
+        self.assertIn('--config-dir %s holds none of limits.conf, '
+                      'reaper.conf, image-family.conf, federation.conf'
+                      % wrong, unread.stderr)
+        self.assertNotIn('Traceback', unread.stderr)
+        self.assertEqual(['etc'], os.listdir(tmp))
+
     def test_port_in_use_is_named_and_nothing_is_created(self):
         tmp = self.useFixture(fixtures.TempDir()).path
         with socket.socket() as taken:
