@@ -87,7 +87,7 @@ class Group(Base):
     vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
                       nullable=False, index=True)
     parent_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
-                          nullable=True)
+                          nullable=True, index=True)
     # "vo:group:sub", unique in the proxy.
     path = sa.Column(sa.String(255), nullable=False, unique=True)
     description = sa.Column(sa.String(255), nullable=True)
@@ -116,7 +116,7 @@ class Membership(Base):
     vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
                       nullable=False, index=True)
     group_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
-                         nullable=False)
+                         nullable=False, index=True)
     user_id = sa.Column(sa.String(64), sa.ForeignKey('users.id'),
                         nullable=False, index=True)
     role = sa.Column(sa.String(64), nullable=False)
@@ -134,7 +134,7 @@ class MembershipRequest(Base):
     vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
                       nullable=False, index=True)
     group_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
-                         nullable=False)
+                         nullable=False, index=True)
     user_id = sa.Column(sa.String(64), sa.ForeignKey('users.id'),
                         nullable=False)
     role = sa.Column(sa.String(64), nullable=False)
@@ -153,7 +153,7 @@ class Invitation(Base):
     vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
                       nullable=False, index=True)
     group_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
-                         nullable=False)
+                         nullable=False, index=True)
     role = sa.Column(sa.String(64), nullable=False)
     email = sa.Column(sa.String(255), nullable=False)
     token_hash = sa.Column(sa.String(64), nullable=False, unique=True)
