@@ -113,20 +113,26 @@ _LIMIT_IDENTITY = {
 }
 
 
-def _equal_limit_exists(session, model, values):
-    """The same check as the unique index, for a clear answer first."""
+def _equal_limit(session, model, values):
+    """The id of a limit equal to ``values``, or None: the same check as
+    the unique index, for a clear answer first."""
     query = sa.select(model.id)
     for name in _LIMIT_IDENTITY[model]:
         column = getattr(model, name)
         value = values.get(name)
         query = query.where(column.is_(None) if value is None
                             else column == value)
-    return session.scalar(query.limit(1)) is not None
+    return session.scalar(query.limit(1))
 
 
-def _exists_already():
-    return errors.Conflict('An equal limit exists already.',
-                           code='limit_exists')
+def _exists_already(limit_id=None):
+    """The 409 of an equal limit; ``limit_id``: the existing one's (a
+    client changes that one instead), when known."""
+    if limit_id is None:
+        return errors.Conflict('An equal limit exists already.',
+                               code='limit_exists')
+    return errors.Conflict('An equal limit exists already: %s.' % limit_id,
+                           code='limit_exists', limit_id=limit_id)
 
 
 def _flush(session):
@@ -150,8 +156,9 @@ def create_limit(db, ctx, model, values):
             # apply again to a project created later with that id).
             tree.lock_tree(session.connection(), exclusive=False)
             tree.require_project(session, values['project_id'])
-        if _equal_limit_exists(session, model, values):
-            raise _exists_already()
+        existing = _equal_limit(session, model, values)
+        if existing is not None:
+            raise _exists_already(existing)
         row = model(id=values.pop('id', None) or uuid.uuid4().hex, **values)
         session.add(row)
         _flush(session)

@@ -416,16 +416,20 @@ class TestLimits(base.LimitsApiTestCase):
 
     def test_the_same_limit_twice_is_409_even_without_region(self):
         self.project('p')
-        self.registered_limit('cores', 10)
+        first = self.registered_limit('cores', 10)
         resp = self.app.post_json('/v1/registered_limits', {
             'service_id': 'nova', 'resource_name': 'cores',
             'default_limit': 20}, headers=af.SYSTEM_ADMIN, status=409)
-        self.assertEqual('limits.limit_exists',
-                         resp.json['errors'][0]['code'])
-        self.limit('p', 'cores', 5)
-        self.app.post_json('/v1/limits', {
+        error = resp.json['errors'][0]
+        self.assertEqual('limits.limit_exists', error['code'])
+        # It names the limit to change instead.
+        self.assertEqual(first['id'], error['limit_id'])
+        self.assertIn(first['id'], error['detail'])
+        limit = self.limit('p', 'cores', 5)
+        resp = self.app.post_json('/v1/limits', {
             'project_id': 'p', 'service_id': 'nova', 'resource_name': 'cores',
             'resource_limit': 6}, headers=af.SYSTEM_ADMIN, status=409)
+        self.assertEqual(limit['id'], resp.json['errors'][0]['limit_id'])
         # Another scope on the same project and resource is another limit.
         self.limit('p', 'cores', 9, scope='subtree')
 
