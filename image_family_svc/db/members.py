@@ -604,6 +604,21 @@ def _apply_one(db, ctx, scheduled_id):
                              cause='scheduled')
 
 
+def _sweep_changes(session, family, rows):
+    """The changes a sweep makes on ``family`` of member ``rows``:
+    retention, and the deletion of ``pending_delete`` images no server
+    uses (their counts in one query, not one per member)."""
+    members = {i: as_member(r) for i, r in rows.items()}
+    changes = lc.apply_retention(members, family.keep_superseded)
+    waiting = sorted(image_id for image_id, member in members.items()
+                     if member.state == lc.PENDING_DELETE)
+    servers = _servers_by_image(session, waiting)
+    for image_id in waiting:
+        changes += lc.usage_changed(members, image_id,
+                                    servers.get(image_id, 0))
+    return changes
+
+
 def sweep(db, ctx):
     """Retention of every family with a rule, and deletion of the
     ``pending_delete`` images no server uses: what a missed usage
@@ -616,18 +631,21 @@ def sweep(db, ctx):
             models.FamilyImage.state == lc.PENDING_DELETE)))
     events = []
     for family_id in sorted(family_ids):
+        # Most families have nothing to do: found without a lock or a
+        # write (what another transaction commits meanwhile, the next
+        # sweep sees).
+        with db.reader.using(ctx) as session:
+            family = session.get(models.Family, family_id)
+            if family is None or not _sweep_changes(
+                    session, family, family_rows(session, family_id)):
+                continue
         with db.writer.using(ctx) as session:
             family = families_db.lock_family(session, family_id)
             if family is None:
                 continue
             rows = family_rows(session, family_id)
-            members = {i: as_member(r) for i, r in rows.items()}
-            changes = lc.apply_retention(members, family.keep_superseded)
-            for image_id, member in sorted(members.items()):
-                changes += lc.usage_changed(members, image_id,
-                                            _servers(session, image_id))
-            events += apply_changes(session, family, rows, changes, ctx,
-                                    None)
+            events += apply_changes(session, family, rows, _sweep_changes(
+                session, family, rows), ctx, None)
     return events
 
 

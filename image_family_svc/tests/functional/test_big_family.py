@@ -142,6 +142,43 @@ class _BigFamily(object):
         self.assertEqual(('deleted', NEWEST), after['img-00010'])
         self.assertEqual(('deleted', NEWEST), after['img-00011'])
 
+    def statements(self):
+        """Every statement sent from now (by readers and writers)."""
+        sent = []
+
+        def record(conn, cursor, statement, *args):
+            sent.append(statement)
+
+        for engine in {self.db.writer.get_engine(),
+                       self.db.reader.get_engine()}:
+            sa.event.listen(engine, 'before_cursor_execute', record)
+            self.addCleanup(sa.event.remove, engine,
+                            'before_cursor_execute', record)
+        return sent
+
+    def keep(self, count):
+        with self.db.writer.connection.using(self.ctx) as conn:
+            conn.execute(models.Family.__table__.update().values(
+                keep_superseded=count))
+
+    def test_a_sweep_with_nothing_to_do_reads_no_counts_and_writes_nothing(
+            self):
+        self.keep(MEMBERS)
+        sent = self.statements()
+        self.assertEqual([], members.sweep(self.db, self.ctx))
+        self.assertEqual([], [s for s in sent if 'image_usage' in s])
+        self.assertEqual([], [s for s in sent if s.split(None, 1)[0] in (
+            'INSERT', 'UPDATE', 'DELETE')])
+
+    def test_a_sweep_applies_retention(self):
+        self.keep(2)
+        events = members.sweep(self.db, self.ctx)
+        states = [state for state, _ in self.members().values()]
+        self.assertEqual(MEMBERS - 3, len(events))
+        self.assertEqual(2, states.count('deprecated'))
+        self.assertEqual(MEMBERS - 3, states.count('obsolete'))
+        self.assertEqual([], members.sweep(self.db, self.ctx))
+
 
 class TestBigFamilyOnSQLite(backends.OnSQLite, _BigFamily,
                             testtools.TestCase):
