@@ -50,10 +50,12 @@ class UsageController(rest.RestController):
         levels = [level.to_dict() for level in usages_db.usage_report(
             pecan.request.db, pecan.request.context, project_id, subtree,
             pecan.request.conf.limits.no_limit_policy, limit, marker)]
+        # One project alone is one answer, whatever limit says.
+        links = validation.links_for_page(
+            levels, limit, 'project_id',
+            '/v1/projects/%s/usage' % project_id, params) if subtree else []
         return {'project_id': project_id, 'subtree': subtree,
-                'projects': levels, 'links': validation.links_for_page(
-                    levels, limit, 'project_id',
-                    '/v1/projects/%s/usage' % project_id, params)}
+                'projects': levels, 'links': links}
 
 
 class ProjectsController(rest.RestController):

@@ -358,6 +358,11 @@ class TestUsageReportPages(base.LimitsApiTestCase):
         resp = self.get('/v1/projects/mid/usage?subtree=true&marker=other',
                         status=400)
         self.assertEqual('marker', resp.json['errors'][0]['field'])
+        # One project alone: one answer, no next page (it would be the
+        # same project again).
+        alone = self.get('/v1/projects/mid/usage?limit=1').json
+        self.assertEqual(['mid'], [p['project_id'] for p in alone['projects']])
+        self.assertEqual([], alone['links'])
 
 
 class TestReconcile(base.LimitsApiTestCase):
