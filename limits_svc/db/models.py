@@ -89,7 +89,9 @@ class ProjectLimit(_Timestamps, Base):
 class Allocation(_Timestamps, Base):
     __tablename__ = 'allocations'
     __table_args__ = (
-        sa.Index('allocations_project_idx', 'project_id'),
+        # A project's allocations in the order they are listed.
+        sa.Index('allocations_project_consumer_idx', 'project_id',
+                 'consumer_id'),
         # Reservations only, in the order the purge frees them: the purge
         # reads the expired ones and nothing else, and an allocation
         # without an expiry (almost all of them) costs this index nothing.

@@ -29,6 +29,7 @@ NAMES = ['cores', 'disk', 'ram', 'servers']
 # A chain of five levels, and many leaves with a limit of their own.
 CHAIN = ['root', 'mid', 'low', 'inner', 'leaf']
 LEAVES = 3000
+MID_ALLOCATIONS = 1500
 
 
 def _seed(url):
@@ -61,6 +62,13 @@ def _seed(url):
                  'project_id': 'leaf-%05d' % (n % LEAVES), 'amount': 1,
                  'expires_at': tomorrow if n % 10 == 0 else None}
                 for n in range(5000)])
+            # A project of many allocations (a quarter of them, their
+            # consumers among the others'), whose pages are listed.
+            conn.execute(models.Allocation.__table__.insert(), [
+                {'consumer_id': 'vm-%05d-m' % (3 * n),
+                 'resource_name': 'cores', 'project_id': 'mid', 'amount': 1,
+                 'expires_at': None}
+                for n in range(MID_ALLOCATIONS)])
         with engine.connect() as conn:
             conn.execution_options(isolation_level='AUTOCOMMIT').execute(
                 sa.text('ANALYZE'))
@@ -136,6 +144,27 @@ class _Plans(object):
             self.assertIn('allocations_expiring_idx', plan)
             self.assertNotIn('SCAN allocations ', plan + ' ')
             self.assertNotIn('Seq Scan on allocations', plan)
+
+    def test_a_project_page_of_allocations_reads_that_page(self):
+        # mid holds 1,500 of 6,500 allocations, leaf-00007 two: either
+        # page is read through the project's index in consumer order, not
+        # by a walk through every allocation (nor, for mid, by reading all
+        # of its allocations to sort them).
+        allocation = models.Allocation.__table__
+        page = sa.select(allocation.c.consumer_id).distinct().where(
+            allocation.c.project_id == sa.bindparam('project_id'),
+            allocation.c.consumer_id > sa.bindparam('marker')).order_by(
+            allocation.c.consumer_id).limit(sa.bindparam('limit'))
+        for project_id, marker in (('mid', ''), ('mid', 'vm-02100-m'),
+                                   ('leaf-00007', '')):
+            plan = self.plan(page, project_id=project_id, marker=marker,
+                             limit=100)
+            self.assertIn('allocations_project_consumer_idx', plan)
+            self.assertNotIn('SCAN allocations ', plan + ' ')
+            self.assertNotIn('Rows Removed by Filter', plan)
+            if project_id == 'mid':
+                self.assertNotIn('TEMP B-TREE', plan)
+                self.assertNotIn('Sort', plan)
 
     def test_expiring_index_leaves_out_allocations_that_never_expire(self):
         with self.engine.connect() as conn:
