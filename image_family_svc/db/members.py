@@ -770,25 +770,38 @@ def _joined_at(session, family, marker, only):
         % (marker, family.name), field='marker')
 
 
+def family_page_query(family_id, limit, only=None, state=None,
+                      after=None):
+    """The SELECT of a page of :func:`list_family_images`: members of
+    ``family_id`` in the order they joined, after ``after`` (``(joined_at,
+    image_id)`` of the marker), at most ``limit``."""
+    query = sa.select(models.FamilyImage, models.Family).join(
+        models.Family,
+        models.Family.id == models.FamilyImage.family_id).where(
+        models.FamilyImage.family_id == family_id,
+        _owner_view_clause(only)).order_by(
+        models.FamilyImage.joined_at, models.FamilyImage.image_id)
+    if state is not None:
+        query = query.where(models.FamilyImage.state == state)
+    if after is not None:
+        joined_at, marker = after
+        query = query.where(sa.or_(
+            models.FamilyImage.joined_at > joined_at,
+            sa.and_(models.FamilyImage.joined_at == joined_at,
+                    models.FamilyImage.image_id > marker)))
+    return query.limit(limit)
+
+
 def list_family_images(db, ctx, family, limit, marker=None, only=None,
                        state=None):
     """ImageViews of a family's members, oldest member first, after
     ``marker`` (see :func:`_joined_at`)."""
-    query = sa.select(models.FamilyImage, models.Family).join(
-        models.Family,
-        models.Family.id == models.FamilyImage.family_id).where(
-        models.Family.id == family.id, _owner_view_clause(only)).order_by(
-        models.FamilyImage.joined_at, models.FamilyImage.image_id)
-    if state is not None:
-        query = query.where(models.FamilyImage.state == state)
     with db.reader.using(ctx) as session:
+        after = None
         if marker is not None:
-            joined_at = _joined_at(session, family, marker, only)
-            query = query.where(sa.or_(
-                models.FamilyImage.joined_at > joined_at,
-                sa.and_(models.FamilyImage.joined_at == joined_at,
-                        models.FamilyImage.image_id > marker)))
-        return _views(session, session.execute(query.limit(limit)).all())
+            after = (_joined_at(session, family, marker, only), marker)
+        query = family_page_query(family.id, limit, only, state, after)
+        return _views(session, session.execute(query).all())
 
 
 def get_latest(db, ctx, family, channel=lc.DEFAULT_CHANNEL):

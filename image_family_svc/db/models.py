@@ -43,6 +43,9 @@ class FamilyImage(Base):
     __tablename__ = 'family_images'
     __table_args__ = (
         sa.Index('family_images_family_state_idx', 'family_id', 'state'),
+        # A family's members in the order they are listed.
+        sa.Index('family_images_family_joined_idx', 'family_id',
+                 'joined_at', 'image_id'),
     )
 
     image_id = sa.Column(sa.String(64), primary_key=True)

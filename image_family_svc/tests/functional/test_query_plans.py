@@ -1,0 +1,90 @@
+"""A page of a big family's images costs what the page holds.
+
+``GET /v1/families/{name}/images`` lists a family's members in the order
+they joined.  On a database with a family of 20,000 images among 40,000
+and statistics (``ANALYZE``), the plan of a page, the first or one after
+a marker, must read the family's index in that order: not every member
+of the family to sort them, nor every image.
+"""
+
+import datetime
+
+import sqlalchemy as sa
+import testtools
+
+from image_family_svc.db import members
+from image_family_svc.db import models
+from image_family_svc import service
+from svc_common.db import migration
+from svc_common.tests.fixtures import backends
+
+BIG = 20000
+LONG_AGO = datetime.datetime(2025, 1, 1)
+
+
+def _seed(url):
+    migration.upgrade(service.SPEC, url)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(models.Family.__table__.insert(), [
+                {'id': 'fam-%03d' % f, 'name': 'family-%03d' % f,
+                 'visibility': 'public', 'properties_schema': {},
+                 'created_at': LONG_AGO} for f in range(101)])
+            # The big family's images joined among the others'.
+            conn.execute(models.FamilyImage.__table__.insert(), [
+                {'image_id': 'img-%06d' % n,
+                 'family_id': 'fam-100' if n % 2 else 'fam-%03d' % (n % 100),
+                 'version': str(n), 'state': 'active', 'properties': {},
+                 'joined_at': LONG_AGO + datetime.timedelta(seconds=n),
+                 'state_changed_at': LONG_AGO} for n in range(2 * BIG)])
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level='AUTOCOMMIT').execute(
+                sa.text('ANALYZE'))
+    finally:
+        engine.dispose()
+
+
+class _Plans(object):
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.database_url()
+        _seed(self.url)
+        self.engine = sa.create_engine(self.url)
+        self.addCleanup(self.engine.dispose)
+
+    def plan(self, statement):
+        compiled = statement.compile(dialect=self.engine.dialect)
+        params = compiled.params
+        if compiled.positiontup is not None:
+            params = tuple(params[name] for name in compiled.positiontup)
+        explain = ('EXPLAIN QUERY PLAN ' if self.engine.dialect.name ==
+                   'sqlite' else
+                   'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ')
+        with self.engine.connect() as conn:
+            return '\n'.join(str(row[-1] if self.engine.dialect.name ==
+                                 'sqlite' else row[0])
+                             for row in conn.exec_driver_sql(
+                                 explain + compiled.string, params))
+
+    def test_a_page_reads_the_family_in_order(self):
+        middle = (LONG_AGO + datetime.timedelta(seconds=BIG + 1),
+                  'img-%06d' % (BIG + 1))
+        for after in (None, middle):
+            plan = self.plan(members.family_page_query('fam-100', 100,
+                                                       after=after))
+            self.assertIn('family_images_family_joined_idx', plan)
+            self.assertNotIn('TEMP B-TREE', plan)
+            self.assertNotIn('Sort', plan)
+            self.assertNotIn('SCAN family_images', plan)
+            self.assertNotIn('Seq Scan on family_images', plan)
+
+
+class TestPlansOnSQLite(backends.OnSQLite, _Plans, testtools.TestCase):
+    pass
+
+
+class TestPlansOnPostgreSQL(backends.OnPostgreSQL, _Plans,
+                            testtools.TestCase):
+    pass
