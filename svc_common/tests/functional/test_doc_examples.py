@@ -37,7 +37,8 @@ DOC_PORT = 9870
 DOCUMENTS = ['README.rst', os.path.join('doc', 'source', 'user', 'index.rst'),
              os.path.join('doc', 'source', 'cli', 'preemption.rst'),
              os.path.join('doc', 'source', 'user', 'image-families.rst'),
-             os.path.join('doc', 'source', 'cli', 'image-family.rst')]
+             os.path.join('doc', 'source', 'cli', 'image-family.rst'),
+             os.path.join('doc', 'source', 'cli', 'limits.rst')]
 
 
 def marked_blocks(text):
@@ -206,6 +207,12 @@ class TestDocExamples(testtools.TestCase):
         transition listed and cancelled, an image removed so that its
         family can be deleted (neither had a command before)."""
         self.run_document(DOCUMENTS[4])
+
+    def test_limits_cli_guide(self):
+        """The limits CLI reference's examples, one session in the order
+        of the page: the tree, a refused check and allocation, the
+        lists, registered and project limits, projects."""
+        self.run_document(DOCUMENTS[5])
 
 
 class TestExampleMatching(testtools.TestCase):
