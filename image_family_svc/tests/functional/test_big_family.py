@@ -11,8 +11,6 @@ SQLite and PostgreSQL.
 
 import datetime
 
-from oslo_config import cfg
-from oslo_db import options
 import sqlalchemy as sa
 import testtools
 
@@ -23,8 +21,6 @@ from image_family_svc.db import reconcile
 from image_family_svc.db import usage
 from image_family_svc import service
 from svc_common import context
-from svc_common.db import database
-from svc_common.db import migration
 from svc_common.tests.fixtures import backends
 
 MEMBERS = 300
@@ -36,13 +32,7 @@ class _BigFamily(object):
 
     def setUp(self):
         super().setUp()
-        url = self.database_url()
-        migration.upgrade(service.SPEC, url)
-        conf = cfg.ConfigOpts()
-        options.set_defaults(conf, connection=url)
-        conf([])
-        self.db = database.Database(conf)
-        self.addCleanup(self.db.dispose)
+        self.db = backends.migrated_database(self, service.SPEC)
         self.ctx = context.admin_context()
         with self.db.writer.connection.using(self.ctx) as conn:
             conn.execute(models.Family.__table__.insert(), [

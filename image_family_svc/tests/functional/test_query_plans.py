@@ -38,9 +38,7 @@ def _seed(url):
                  'version': str(n), 'state': 'active', 'properties': {},
                  'joined_at': LONG_AGO + datetime.timedelta(seconds=n),
                  'state_changed_at': LONG_AGO} for n in range(2 * BIG)])
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level='AUTOCOMMIT').execute(
-                sa.text('ANALYZE'))
+        backends.analyze(engine)
     finally:
         engine.dispose()
 
@@ -55,18 +53,7 @@ class _Plans(object):
         self.addCleanup(self.engine.dispose)
 
     def plan(self, statement):
-        compiled = statement.compile(dialect=self.engine.dialect)
-        params = compiled.params
-        if compiled.positiontup is not None:
-            params = tuple(params[name] for name in compiled.positiontup)
-        explain = ('EXPLAIN QUERY PLAN ' if self.engine.dialect.name ==
-                   'sqlite' else
-                   'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ')
-        with self.engine.connect() as conn:
-            return '\n'.join(str(row[-1] if self.engine.dialect.name ==
-                                 'sqlite' else row[0])
-                             for row in conn.exec_driver_sql(
-                                 explain + compiled.string, params))
+        return backends.query_plan(self.engine, statement)
 
     def test_a_page_reads_the_family_in_order(self):
         middle = (LONG_AGO + datetime.timedelta(seconds=BIG + 1),

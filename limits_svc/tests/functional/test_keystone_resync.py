@@ -11,8 +11,6 @@ resync of an unchanged Keystone that writes no row at all.
 
 import datetime
 
-from oslo_config import cfg
-from oslo_db import options
 import sqlalchemy as sa
 import testtools
 
@@ -23,8 +21,6 @@ from limits_svc import keystone_sync
 from limits_svc import quota_tree
 from limits_svc import service
 from svc_common import context
-from svc_common.db import database
-from svc_common.db import migration
 from svc_common.tests.fixtures import backends
 
 LONG_AGO = datetime.datetime(2020, 1, 2, 3, 4, 5)
@@ -50,13 +46,7 @@ class _Resync(object):
 
     def setUp(self):
         super().setUp()
-        url = self.database_url()
-        migration.upgrade(service.SPEC, url)
-        conf = cfg.ConfigOpts()
-        options.set_defaults(conf, connection=url)
-        conf([])
-        self.db = database.Database(conf)
-        self.addCleanup(self.db.dispose)
+        self.db = backends.migrated_database(self, service.SPEC)
         self.ctx = context.admin_context()
         self.projects = [_project('top'), _project('mid', 'top'),
                          _project('leaf', 'mid'), _project('other')]

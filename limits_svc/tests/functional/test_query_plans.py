@@ -11,8 +11,6 @@ should when it pages through expired reservations.
 
 import datetime
 
-from oslo_config import cfg
-from oslo_db import options
 import sqlalchemy as sa
 import testtools
 
@@ -21,7 +19,6 @@ from limits_svc.db import models
 from limits_svc import quota_tree
 from limits_svc import service
 from svc_common import context
-from svc_common.db import database
 from svc_common.db import migration
 from svc_common.tests.fixtures import backends
 
@@ -69,27 +66,9 @@ def _seed(url):
                  'resource_name': 'cores', 'project_id': 'mid', 'amount': 1,
                  'expires_at': None}
                 for n in range(MID_ALLOCATIONS)])
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level='AUTOCOMMIT').execute(
-                sa.text('ANALYZE'))
+        backends.analyze(engine)
     finally:
         engine.dispose()
-
-
-def _plan(conn, statement, params):
-    """The plan's lines: EXPLAIN QUERY PLAN on SQLite, EXPLAIN (ANALYZE)
-    on PostgreSQL."""
-    state = statement.compile(dialect=conn.dialect).construct_expanded_state(
-        params)
-    values = state.parameters
-    if state.positiontup is not None:
-        values = tuple(values[name] for name in state.positiontup)
-    if conn.dialect.name == 'sqlite':
-        return [row[-1] for row in conn.exec_driver_sql(
-            'EXPLAIN QUERY PLAN ' + state.statement, values)]
-    return [row[0] for row in conn.exec_driver_sql(
-        'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) '
-        + state.statement, values)]
 
 
 class _Plans(object):
@@ -102,10 +81,7 @@ class _Plans(object):
         self.addCleanup(self.engine.dispose)
 
     def plan(self, statement, **params):
-        with self.engine.connect() as conn:
-            lines = _plan(conn, statement, params)
-            conn.rollback()
-        return '\n'.join(lines)
+        return backends.query_plan(self.engine, statement, **params)
 
     def chain_plan(self, statements):
         return self.plan(statements[self.engine.dialect.name],
@@ -194,13 +170,7 @@ class _Purge(object):
 
     def setUp(self):
         super().setUp()
-        url = self.database_url()
-        migration.upgrade(service.SPEC, url)
-        conf = cfg.ConfigOpts()
-        options.set_defaults(conf, connection=url)
-        conf([])
-        self.db = database.Database(conf)
-        self.addCleanup(self.db.dispose)
+        self.db = backends.migrated_database(self, service.SPEC)
         self.ctx = context.admin_context()
         with self.db.writer.connection.using(self.ctx) as conn:
             conn.execute(models.Project.__table__.insert(), [

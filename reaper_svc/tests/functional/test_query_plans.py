@@ -10,8 +10,6 @@ with few actions); and the list must still answer what it should.
 
 import datetime
 
-from oslo_config import cfg
-from oslo_db import options
 import sqlalchemy as sa
 import testtools
 
@@ -19,7 +17,6 @@ from reaper_svc.db import actions
 from reaper_svc.db import models
 from reaper_svc import service
 from svc_common import context
-from svc_common.db import database
 from svc_common.db import migration
 from svc_common.tests.fixtures import backends
 
@@ -47,9 +44,7 @@ def _seed(url):
                  'project_id': 'proj-%03d' % ((n + 1) % PROJECTS),
                  'resources': {}, 'state': 'stopped'}
                 for n in range(ACTIONS)])
-        with engine.connect() as conn:
-            conn.execution_options(isolation_level='AUTOCOMMIT').execute(
-                sa.text('ANALYZE'))
+        backends.analyze(engine)
     finally:
         engine.dispose()
 
@@ -62,11 +57,7 @@ class _Plans(object):
         _seed(self.url)
 
     def test_a_project_page_answers_its_actions(self):
-        conf = cfg.ConfigOpts()
-        options.set_defaults(conf, connection=self.url)
-        conf([])
-        db = database.Database(conf)
-        self.addCleanup(db.dispose)
+        db = backends.database_at(self, self.url)
         listed = actions.list_actions(db, context.admin_context(), 3,
                                       project_id='proj-007')
         # act-000006 stopped a server of proj-007, act-000007 was its own.
@@ -84,14 +75,10 @@ class TestPlansOnPostgreSQL(backends.OnPostgreSQL, _Plans,
                             testtools.TestCase):
 
     def plan(self, project_id):
-        statement = actions.list_query(100, project_id=project_id)
         engine = sa.create_engine(self.url)
         self.addCleanup(engine.dispose)
-        compiled = statement.compile(dialect=engine.dialect)
-        with engine.connect() as conn:
-            return '\n'.join(row[0] for row in conn.exec_driver_sql(
-                'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) '
-                + compiled.string, compiled.params))
+        return backends.query_plan(
+            engine, actions.list_query(100, project_id=project_id))
 
     def test_a_project_page_reads_through_the_project_indexes(self):
         for project_id in ('proj-007', 'nobody'):
