@@ -68,6 +68,20 @@ class Collector(object):
     error = info
 
 
+def closing_notifier(test, conf):
+    """The engine's notifier, on a transport of ``conf`` that ``test`` (a
+    test case or fixture) closes at its cleanup.
+
+    An engine process exits when it stops; a test goes on, and a
+    transport left open keeps its connection's heartbeat thread retrying
+    the broker once the test stopped it, for the rest of the run.
+    """
+    transport = bus.get_notification_transport(conf)
+    test.addCleanup(transport.cleanup)
+    return bus.get_notifier(conf, bus.publisher_id(service.SPEC),
+                            transport=transport)
+
+
 class ReaperEngine(fixtures.Fixture):
     """``.conf``, ``.db``, ``.cloud`` (simulated), ``.runner`` (started
     by :meth:`start`), ``.nova`` (a notifier on Nova's exchange)."""
@@ -129,17 +143,9 @@ class ReaperEngine(fixtures.Fixture):
             driver='messagingv2', topics=[self.topic])
 
     def build(self, member_id='engine-a'):
-        # The engine's notifier on a transport this fixture closes: the
-        # engine process would exit, where a test goes on (with a
-        # transport left open, its connection's heartbeat thread keeps
-        # retrying a broker the test stopped, for the rest of the run).
-        transport = oslo_messaging.get_notification_transport(
-            self.conf, url=self.url)
-        self.addCleanup(transport.cleanup)
-        notifier = bus.get_notifier(self.conf, bus.publisher_id(service.SPEC),
-                                    transport=transport)
-        return engine.build_runner(self.conf, self.db, driver=self.cloud,
-                                   member_id=member_id, notifier=notifier)
+        return engine.build_runner(
+            self.conf, self.db, driver=self.cloud, member_id=member_id,
+            notifier=closing_notifier(self, self.conf))
 
     def start(self, member_id='engine-a'):
         runner = self.build(member_id)

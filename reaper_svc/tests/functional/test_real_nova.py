@@ -52,6 +52,7 @@ from reaper_svc.db import actions as actions_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc.drivers import openstack
 from reaper_svc import service
+from reaper_svc.tests.functional import engine_fixture
 from svc_common import config
 from svc_common import context
 from svc_common.db import database
@@ -171,8 +172,9 @@ class RealNovaTest(testtools.TestCase):
     def start_engine(self, member_id='engine-a'):
         driver = build_driver(self.conf, self.nova.project_id,
                               self.nova.user_id)
-        runner = engine.build_runner(self.conf, self.db, driver=driver,
-                                     member_id=member_id)
+        runner = engine.build_runner(
+            self.conf, self.db, driver=driver, member_id=member_id,
+            notifier=engine_fixture.closing_notifier(self, self.conf))
         runner.start()
         self.addCleanup(runner.stop)
         return runner
