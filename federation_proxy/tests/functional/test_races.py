@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from federation_proxy.db import logins
 from federation_proxy.db import models
 from federation_proxy.tests.functional import base
-from svc_common.tests.fixtures import postgresql
 from svc_common.tests.fixtures import races
 
 _VOS = models.VirtualOrganisation.__table__
@@ -30,14 +29,7 @@ _CLIENTS = models.Client.__table__
 _IDPS = models.IdentityProvider.__table__
 
 
-class TestRacesOnPostgreSQL(base.FederationTestCase):
-
-    def setUp(self):
-        self.url = self.useFixture(postgresql.Database()).url
-        self.OVERRIDES = {('database', 'connection'): self.url}
-        super().setUp()
-        self.engine = sa.create_engine(self.url)
-        self.addCleanup(self.engine.dispose)
+class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
 
     def _race(self, first, second):
         """Run ``first(connection)`` in an open transaction, start

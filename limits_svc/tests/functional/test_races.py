@@ -15,7 +15,6 @@ from limits_svc.db import models
 from limits_svc.db import tree
 from limits_svc.tests.functional import base
 from svc_common.tests.fixtures import api as af
-from svc_common.tests.fixtures import postgresql
 from svc_common.tests.fixtures import races
 
 _PROJECTS = models.Project.__table__
@@ -24,14 +23,10 @@ _ALLOCATIONS = models.Allocation.__table__
 ADMIN = af.SYSTEM_ADMIN
 
 
-class RaceTestCase(base.LimitsApiTestCase):
+class RaceTestCase(races.OnPostgreSQL, base.LimitsApiTestCase):
 
     def setUp(self):
-        self.url = self.useFixture(postgresql.Database()).url
-        self.OVERRIDES = {('database', 'connection'): self.url}
         super().setUp()
-        self.engine = sa.create_engine(self.url)
-        self.addCleanup(self.engine.dispose)
         for body in ({'id': 'root'}, {'id': 'p1', 'parent_id': 'root'}):
             self.app.post_json('/v1/projects', body, headers=ADMIN)
 
