@@ -50,6 +50,9 @@ MAX_ID_LENGTH = 255
 #: The longest project id (Keystone's are at most 64 characters; so is
 #: the column of the actions that store it).
 MAX_PROJECT_ID_LENGTH = 64
+#: The longest message id (oslo.messaging writes a UUID, 36 characters;
+#: the ``processed_notifications`` column that records it holds 64).
+MAX_MESSAGE_ID_LENGTH = 64
 
 
 class MalformedNotification(ValueError):
@@ -221,6 +224,31 @@ def scheduling_failure(event_type, payload):
                         spec.get('num_instances'),
                         props.get('availability_zone'))
     return None
+
+
+def message_id(metadata):
+    """The ``message_id`` of a notification's metadata, or None when it
+    has none (such a message is handled every time it comes).
+
+    :raises MalformedNotification: the metadata is not an object, or the
+        id is not a string of 1 to :data:`MAX_MESSAGE_ID_LENGTH`
+        characters (the reaper could not record it: it would fail every
+        delivery, and be delivered again for ever)
+    """
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise MalformedNotification('metadata is a %s, not an object'
+                                    % type(metadata).__name__)
+    value = metadata.get('message_id')
+    if value is None:
+        return None
+    if (not isinstance(value, str)
+            or not 0 < len(value) <= MAX_MESSAGE_ID_LENGTH):
+        raise MalformedNotification('message_id is %.40r, not a string of '
+                                    '1 to %d characters'
+                                    % (value, MAX_MESSAGE_ID_LENGTH))
+    return value
 
 
 def deleted_instance(event_type, payload):

@@ -95,13 +95,31 @@ class NovaEndpoint(object):
                 # Room came back: the promoter runs now (on the leader).
                 self.on_deleted()
 
-    @idempotency.handle_once('processed')
-    def error(self, ctxt, publisher_id, event_type, payload, metadata):
-        self._handle(event_type, payload)
+    def _deliver(self, ctxt, publisher_id, event_type, payload, metadata):
+        try:
+            nova_notifications.message_id(metadata)
+        except nova_notifications.MalformedNotification as exc:
+            # Its id cannot be recorded (an unhashable value, or longer
+            # than the column): claiming it would raise at every
+            # delivery, and the message would be requeued for ever.
+            LOG.warning('Dropped a %s notification with a malformed '
+                        'id: %s', event_type, exc)
+            return oslo_messaging.NotificationResult.HANDLED
+        return self._handle_once(ctxt, publisher_id, event_type, payload,
+                                 metadata)
 
     @idempotency.handle_once('processed')
-    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+    def _handle_once(self, ctxt, publisher_id, event_type, payload,
+                     metadata):
         self._handle(event_type, payload)
+
+    def error(self, ctxt, publisher_id, event_type, payload, metadata):
+        return self._deliver(ctxt, publisher_id, event_type, payload,
+                             metadata)
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        return self._deliver(ctxt, publisher_id, event_type, payload,
+                             metadata)
 
 
 def purge_records(conf, db, now=None):

@@ -7,6 +7,7 @@ import threading
 import uuid
 
 import fixtures
+import oslo_messaging
 import testtools
 
 from reaper_svc import action_states as states
@@ -18,6 +19,7 @@ from reaper_svc.strategies import model
 from reaper_svc.tests.functional import engine_fixture as ef
 from reaper_svc.tests.unit import test_nova_notifications as tnn
 from svc_common import context
+from svc_common.tests.fixtures import postgresql
 from svc_common.tests.fixtures import rabbitmq
 
 VERSIONED = nova_notifications.VERSIONED_FAILURE
@@ -332,6 +334,54 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual(5, len(victims))
         self.assertEqual(3, len([a for a in self.actions()
                                  if a['state'] == states.FAILED]))
+
+
+class TestMalformedMessageIds(EngineTestBase):
+    """A notification whose id the reaper cannot record is acknowledged
+    and dropped: claiming it raised at every delivery (an unhashable id
+    in the engine, a long one in PostgreSQL's column), and
+    oslo.messaging requeued it for ever."""
+
+    #: What each id raised when it was claimed; the long one only where
+    #: the column's length is enforced.
+    IDS = [['a', 'list'], {'an': 'object'}, '']
+
+    def database_url(self):
+        return None
+
+    def setUp(self):
+        testtools.TestCase.setUp(self)
+        self.engine = self.useFixture(ef.ReaperEngine(
+            grace_period=self.GRACE, database_url=self.database_url()))
+        self.ctx = context.admin_context()
+
+    def test_an_id_that_cannot_be_recorded_is_acknowledged(self):
+        endpoint = self.engine.build()._listeners[0].endpoints[0]
+        for number, message_id in enumerate(self.IDS):
+            message = ef.failure_message(VERSIONED, 'i-%d' % number)
+            result = endpoint.error({}, 'nova-conductor:ctl', VERSIONED,
+                                    message['payload'],
+                                    {'message_id': message_id})
+            self.assertEqual(oslo_messaging.NotificationResult.HANDLED,
+                             result, message_id)
+        self.assertEqual([], self.actions())
+        self.assertEqual([], self.engine.cloud.journal)
+        # A well-formed id is still handled once.
+        message = ef.failure_message(VERSIONED, 'i-ok')
+        metadata = {'message_id': str(uuid.uuid4())}
+        for _ in range(2):
+            endpoint.error({}, 'nova-conductor:ctl', VERSIONED,
+                           message['payload'], metadata)
+        self.assertEqual(['i-ok'], [a['trigger_id'] for a in self.actions()])
+
+
+class TestMalformedMessageIdsOnPostgreSQL(TestMalformedMessageIds):
+
+    IDS = ['x' * (nova_notifications.MAX_MESSAGE_ID_LENGTH + 1)
+           ] + TestMalformedMessageIds.IDS
+
+    def database_url(self):
+        return self.useFixture(postgresql.Database()).url
 
 
 def first_request(failure):

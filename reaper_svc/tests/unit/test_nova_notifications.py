@@ -247,3 +247,14 @@ class TestEngineEndpoint(testtools.TestCase):
         self.assertEqual(
             [('failure', 'e415390a-8655-47c9-b715-e5076718ca1f')],
             reaper.calls)
+
+    def test_message_ids_that_cannot_be_recorded(self):
+        self.assertIsNone(nn.message_id({}))
+        self.assertIsNone(nn.message_id(None))
+        self.assertEqual('m-1', nn.message_id({'message_id': 'm-1'}))
+        for metadata in ({'message_id': ['m']}, {'message_id': 7},
+                         {'message_id': ''}, 'm-1',
+                         {'message_id': 'm' * (nn.MAX_MESSAGE_ID_LENGTH
+                                               + 1)}):
+            self.assertRaises(nn.MalformedNotification, nn.message_id,
+                              metadata)
