@@ -549,11 +549,30 @@ def get_request(db, ctx, vo_id, request_id):
                         'request', vo_id)
 
 
+@retry_lost_insert_race
 def create_request(db, ctx, vo_id, user_id, reason=None, group_id=None,
                    role='member'):
+    """A pending request of ``user_id`` to join VO ``vo_id``.
+
+    A person has at most one pending request per VO: a second one is
+    the 409 ``request_pending`` (a manager would otherwise see the same
+    person twice, and approving both fails on the second).  The check
+    answers that 409; the partial unique index of migration 0008 makes
+    it hold when two requests come at once (the loser is run again by
+    :data:`retry_lost_insert_race` and meets the check).
+    """
     with db.writer.using(ctx) as session:
         _keep_vo(session, vo_id)
         _require(session, models.User, user_id, 'user')
+        table = models.MembershipRequest
+        pending = session.scalar(sa.select(table.id).where(
+            table.vo_id == vo_id, table.user_id == user_id,
+            table.status == 'pending'))
+        if pending is not None:
+            raise errors.Conflict(
+                '%s has a pending request %s to join this VO already; '
+                'wait for its decision.' % (user_id, pending),
+                code='request_pending')
         group = (_root_group(session, vo_id) if group_id is None else
                  _require(session, models.Group, group_id, 'group', vo_id,
                           lock=SHARE))

@@ -129,6 +129,13 @@ class Membership(Base):
 
 class MembershipRequest(Base):
     __tablename__ = 'requests'
+    # One pending request per person and VO (partial: decided requests
+    # stay as history).  Only PostgreSQL and SQLite have partial
+    # indexes; migration 0008 makes it on those.
+    __table_args__ = (sa.Index(
+        'requests_one_pending_idx', 'vo_id', 'user_id', unique=True,
+        sqlite_where=sa.text("status = 'pending'"),
+        postgresql_where=sa.text("status = 'pending'")),)
 
     id = _id()
     vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),

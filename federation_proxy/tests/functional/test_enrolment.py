@@ -102,6 +102,32 @@ class TestRequestFlow(base.FederationTestCase):
                          (again.status_int,
                           again.json['errors'][0]['code']))
 
+    def test_second_pending_request_refused(self):
+        first = self._ask()
+        again = self.app.post_json(
+            self.path + '/requests', {'reason': 'Did you see the first?'},
+            headers=base.person(self.joiner), expect_errors=True)
+        self.assertEqual((409, 'federation.request_pending'),
+                         (again.status_int,
+                          again.json['errors'][0]['code']))
+        self.assertIn(first['id'], again.json['errors'][0]['detail'])
+        self.assertEqual([first['id']], [
+            r['id'] for r in self.app.get(
+                self.path + '/requests', headers=base.person(
+                    self.manager)).json['requests']])
+        # Another VO, or another person, is not held back.
+        other = self.make_vo('bio')
+        self.app.post_json('/v1/vos/%s/requests' % other['id'], {},
+                           headers=base.person(self.joiner), status=201)
+        self.add_person('carol')
+        self.app.post_json(self.path + '/requests', {},
+                           headers=base.person('carol'), status=201)
+        # Once the first is decided, the person may ask again.
+        self.app.patch_json('%s/requests/%s' % (self.path, first['id']),
+                            {'status': 'rejected'},
+                            headers=base.person(self.manager))
+        self.assertEqual('pending', self._ask()['status'])
+
     def test_manager_of_another_vo_cannot_approve(self):
         self.add_person('carol')
         self.make_vo('bio', ['carol'])

@@ -180,6 +180,24 @@ class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
             r.id for r in self._rows(_MEMBERSHIPS, user_id='carol')])
         self.assertEqual([], self.notifier.events())
 
+    def test_asking_to_join_while_another_request_is_asking(self):
+        self.add_person('carol')
+        vo = self.make_vo('astro')
+        group = self.app.get('/v1/vos/%s/groups' % vo['id'],
+                             headers=base.ADMIN).json['groups'][0]
+
+        def other_asks(conn):
+            conn.execute(_REQUESTS.insert(), {
+                'id': 'other', 'vo_id': vo['id'], 'group_id': group['id'],
+                'user_id': 'carol', 'role': 'member', 'status': 'pending'})
+
+        resp = self._race(other_asks, self._request(
+            'POST', '/v1/vos/%s/requests' % vo['id'], {'reason': 'r'},
+            headers=base.person('carol')))
+        self.assertError(409, 'request_pending', resp)
+        self.assertEqual(['other'], [
+            r.id for r in self._rows(_REQUESTS, user_id='carol')])
+
     def test_changing_a_membership_another_transaction_is_deleting(self):
         self.add_person('bob')
         vo = self.make_vo('astro')
