@@ -292,6 +292,18 @@ class Promoter(object):
         if request['min_runtime']:
             guaranteed_until = now + datetime.timedelta(
                 seconds=request['min_runtime'])
+
+        def guarantee(ids):
+            # As soon as the cloud has the servers, and again once they
+            # are built (the later end is kept): recorded only after the
+            # build, they were candidates while it lasted (minutes with
+            # Nova), and their guarantee ran from the start of the pass.
+            if request['min_runtime']:
+                guarantees_db.record(
+                    self.db, self.ctx, ids, self.clock()
+                    + datetime.timedelta(seconds=request['min_runtime']),
+                    request['id'])
+
         auth = None
         if request.get('trust_id') and self.trusts is not None:
             auth = self.trusts.auth(request['trust_id'])
@@ -304,11 +316,10 @@ class Promoter(object):
                     count, count if request['all_or_nothing'] else 1,
                     image=spec.get('image'), networks=spec.get('networks'),
                     guaranteed_until=guaranteed_until, auth=auth,
-                    metadata={REQUEST_METADATA: request['id']})
+                    metadata={REQUEST_METADATA: request['id']},
+                    on_created=guarantee)
                 server_ids.extend(ids)
-                if guaranteed_until is not None:
-                    guarantees_db.record(self.db, self.ctx, ids,
-                                         guaranteed_until, request['id'])
+                guarantee(ids)
         except driver_base.NoValidHost as exc:
             LOG.info('No room for pending request %s after all: %s',
                      request['id'], exc)

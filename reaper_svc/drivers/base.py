@@ -149,13 +149,17 @@ class CloudDriver(metaclass=abc.ABCMeta):
     @abc.abstractmethod
     def create(self, project_id, name, flavor, count, min_count,
                image=None, networks=None, guaranteed_until=None,
-               auth=None, metadata=None):
+               auth=None, metadata=None, on_created=None):
         """Build ``count`` servers, at least ``min_count`` or none.
 
         :param auth: a keystoneauth1 auth plugin to build with (scoped to
             the requesting user's trust); None: the driver's own
         :param metadata: ``{key: value}`` set on every server (Nova's
             server metadata), found again by :meth:`servers_with_metadata`
+        :param on_created: called once with the new server ids as soon as
+            the cloud has them, before they leave ``BUILD``: from then
+            on they are in the snapshots, and the promoter records their
+            guaranteed runtime there, not after the build
 
         :returns: the new server ids
         :raises NoValidHost: not even ``min_count`` fit

@@ -309,13 +309,15 @@ class OpenStackCloud(base.CloudDriver):
 
     def create(self, project_id, name, flavor, count, min_count,
                image=None, networks=None, guaranteed_until=None,
-               auth=None, metadata=None):
+               auth=None, metadata=None, on_created=None):
         """Nova's multi-create with ``min_count``: all of them or none.
 
         Built with ``auth`` when given (a session scoped to the
         requesting user's trust: the servers are that user's, in that
         project), else with the reaper's own credentials; waits until no
-        server is in BUILD.
+        server is in BUILD.  ``on_created`` is called with the ids the
+        first listing of the reservation shows (right after the POST,
+        before Nova has scheduled them).
 
         :raises NoValidHost: Nova found no room for ``min_count``
         """
@@ -334,8 +336,12 @@ class OpenStackCloud(base.CloudDriver):
         reservation = self._nova('POST', '/servers', json={
             'server': body}, **extra).json()['reservation_id']
         deadline = time.monotonic() + self.conf.nova.create_timeout
+        announced = on_created is None
         while True:
             servers = list(self._servers(reservation_id=reservation))
+            if servers and not announced:
+                announced = True
+                on_created([s['id'] for s in servers])
             if servers and not any(s['status'] == 'BUILD'
                                    for s in servers):
                 break

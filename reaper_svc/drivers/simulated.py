@@ -229,9 +229,10 @@ class SimulatedCloud(base.CloudDriver):
 
     def create(self, project_id, name, flavor, count, min_count,
                image=None, networks=None, guaranteed_until=None,
-               auth=None, metadata=None):
+               auth=None, metadata=None, on_created=None):
         """First fit over the enabled and up hosts, all at once (``auth``
-        is ignored: the simulated cloud has no identities)."""
+        is ignored: the simulated cloud has no identities); the servers
+        are built at once, ``on_created`` is called before returning."""
         with self._lock:
             if flavor not in self._flavors:
                 raise base.DriverError('no flavor %s' % flavor)
@@ -259,7 +260,9 @@ class SimulatedCloud(base.CloudDriver):
                     'project_id': project_id, 'metadata': metadata,
                     'guaranteed_until': guaranteed_until}))
                 self.journal.append(('create', ids[-1], host))
-            return ids
+        if on_created is not None:
+            on_created(list(ids))
+        return ids
 
     def servers_with_metadata(self, project_id, key, value):
         with self._lock:

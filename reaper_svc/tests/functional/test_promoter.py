@@ -17,6 +17,7 @@ from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc.drivers import simulated
 from reaper_svc import modes as modes_mod
+from reaper_svc import nova_notifications
 from reaper_svc import promoter as promoter_mod
 from reaper_svc import strategies
 from reaper_svc.strategies import model
@@ -238,6 +239,43 @@ class TestPromoter(PromoterTestBase):
         three = model.Request(resources=ONE, count=3)
         self.assertEqual('victims', rules.select(
             strategies.load('best_fit'), cluster, three, later).outcome)
+
+    def test_servers_being_built_are_no_victims(self):
+        """A NoValidHost while the promoter waits for its servers to leave
+        BUILD (minutes with Nova, which knows nothing of guarantees) does
+        not take them: their guarantee was recorded only after the
+        build, and ran from the start of the pass."""
+        sim = self.use_cloud(full(project='batch')[:2])
+        request = self.queue(count=2, flavor='p1', min_runtime=3600)
+        meanwhile = []
+        real_create = sim.create
+        build = datetime.timedelta(minutes=10)
+
+        def create(*args, **kwargs):
+            kwargs['guaranteed_until'] = None
+            ids = real_create(*args, **kwargs)
+            # The servers exist, in BUILD; ten minutes pass before they
+            # are active, and a normal boot finds no host meanwhile.
+            self.now += build
+            meanwhile.append(self.reaper.handle_failure(
+                nova_notifications.SchedulingFailure(
+                    instance_uuid='boot-1', project_id='physics',
+                    flavor_name='m1', resources=ONE, count=1,
+                    availability_zone=None, required_traits=frozenset())))
+            return ids
+
+        sim.create = create
+        self.assertEqual([request['id']], self.promoter.promote()['built'])
+        built = self.state(request)['server_ids']
+        self.assertEqual([], [e for e in sim.journal if e[0] == 'stop'])
+        [action] = meanwhile
+        self.assertEqual((states.FAILED, []),
+                         (action['state'], action['victims']))
+        # Guaranteed for the hour after the build, not after the pass
+        # started.
+        self.assertEqual(
+            {s: T0 + build + datetime.timedelta(hours=1) for s in built},
+            guarantees_db.current(self.engine.db, self.ctx, now=self.now))
 
     def test_guarantees_come_from_the_database(self):
         # The server itself carries no guarantee: the record does.

@@ -1,0 +1,79 @@
+"""The openstack driver's create and server listing, with Nova's answers
+stood in for (a test double: the real Nova runs in test_real_nova, where
+a build's BUILD phase and Nova's page limit are not under the test's
+control)."""
+
+import types
+
+import fixtures
+import testtools
+
+from reaper_svc.drivers import openstack
+
+
+class _Answer(object):
+
+    def __init__(self, body):
+        self.body = body
+
+    def json(self):
+        return self.body
+
+
+class _Nova(openstack.OpenStackCloud):
+    """Only what create() and the server listing use.
+
+    :param servers: the servers Nova lists, oldest first
+    :param max_limit: Nova's ``[api] max_limit``: the most servers it
+        returns per page, whatever ``limit`` asks
+    :param builds: how many listings of the reservation show it in BUILD
+    """
+
+    def __init__(self, servers=(), max_limit=1000, page_size=1000,
+                 builds=2):
+        self.conf = types.SimpleNamespace(nova=types.SimpleNamespace(
+            page_size=page_size, create_timeout=60))
+        self.servers = list(servers)
+        self.max_limit = max_limit
+        self.builds = builds
+        self.calls = []
+
+    def _nova(self, method, path, **kwargs):
+        self.calls.append((method, path, dict(kwargs.get('params') or {})))
+        if path == '/flavors/detail':
+            return _Answer({'flavors': [{'id': 'f1', 'name': 'p1'}]})
+        if method == 'POST':
+            self.servers = [{'id': 'new-1'}, {'id': 'new-2'}]
+            return _Answer({'reservation_id': 'r-1'})
+        params = kwargs['params']
+        if 'reservation_id' in params:
+            self.builds -= 1
+            status = 'BUILD' if self.builds >= 0 else 'ACTIVE'
+            return _Answer({'servers': [dict(s, status=status)
+                                        for s in self.servers]})
+        ids = [s['id'] for s in self.servers]
+        start = ids.index(params['marker']) + 1 if 'marker' in params else 0
+        page = self.servers[start:start + min(params['limit'],
+                                              self.max_limit)]
+        return _Answer({'servers': page})
+
+
+class TestCreate(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # The driver waits a second between two looks at the build.
+        self.useFixture(fixtures.MockPatch(
+            'reaper_svc.drivers.openstack.time.sleep'))
+
+    def test_the_new_ids_are_given_before_the_build_is_over(self):
+        nova = _Nova(builds=2)
+        seen = []
+
+        def on_created(ids):
+            # Nova still shows them building.
+            seen.append((list(ids), nova.builds >= 0))
+
+        self.assertEqual(['new-1', 'new-2'], nova.create(
+            'p', 'job', 'p1', 2, 2, on_created=on_created))
+        self.assertEqual([(['new-1', 'new-2'], True)], seen)
