@@ -146,14 +146,22 @@ class OpenStackCloud(base.CloudDriver):
 
     def _servers(self, **filters):
         """Every server (all projects) matching ``filters``, page by
-        page."""
+        page.
+
+        Nova returns at most its ``[api] max_limit`` servers a page
+        (1000 by default) whatever ``limit`` asks, with a ``next`` link
+        when there may be more: a page shorter than ``[nova] page_size``
+        is the last only when it has no such link."""
         params = dict(filters, all_tenants='1',
                       limit=self.conf.nova.page_size)
         while True:
-            page = self._nova('GET', '/servers/detail',
-                              params=params).json()['servers']
+            body = self._nova('GET', '/servers/detail',
+                              params=params).json()
+            page = body['servers']
             yield from page
-            if len(page) < params['limit']:
+            more = any(link.get('rel') == 'next'
+                       for link in body.get('servers_links') or ())
+            if not page or (len(page) < params['limit'] and not more):
                 return
             params['marker'] = page[-1]['id']
 

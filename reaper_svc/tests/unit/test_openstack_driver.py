@@ -53,9 +53,14 @@ class _Nova(openstack.OpenStackCloud):
                                         for s in self.servers]})
         ids = [s['id'] for s in self.servers]
         start = ids.index(params['marker']) + 1 if 'marker' in params else 0
-        page = self.servers[start:start + min(params['limit'],
-                                              self.max_limit)]
-        return _Answer({'servers': page})
+        limit = min(params['limit'], self.max_limit)
+        page = self.servers[start:start + limit]
+        body = {'servers': page}
+        if len(page) == limit:
+            # Nova links to the next page when this one is full.
+            body['servers_links'] = [{'rel': 'next', 'href': (
+                '/servers/detail?marker=%s' % page[-1]['id'])}]
+        return _Answer(body)
 
 
 class TestCreate(testtools.TestCase):
@@ -77,3 +82,25 @@ class TestCreate(testtools.TestCase):
         self.assertEqual(['new-1', 'new-2'], nova.create(
             'p', 'job', 'p1', 2, 2, on_created=on_created))
         self.assertEqual([(['new-1', 'new-2'], True)], seen)
+
+
+class TestServerListing(testtools.TestCase):
+
+    SERVERS = [{'id': 's%d' % i} for i in range(7)]
+
+    def listed(self, **kwargs):
+        nova = _Nova(self.SERVERS, **kwargs)
+        return [s['id'] for s in nova._servers()], len(nova.calls)
+
+    def test_every_page_when_nova_returns_fewer_than_asked(self):
+        # [nova] page_size above Nova's [api] max_limit: its pages are
+        # shorter than asked, and the first used to be taken for the
+        # last (the snapshot missed every server after it).
+        self.assertEqual(([s['id'] for s in self.SERVERS], 4),
+                         self.listed(max_limit=2, page_size=5))
+
+    def test_a_short_page_without_a_next_link_is_the_last(self):
+        self.assertEqual(([s['id'] for s in self.SERVERS], 2),
+                         self.listed(max_limit=10, page_size=5))
+        self.assertEqual(([s['id'] for s in self.SERVERS], 1),
+                         self.listed(max_limit=10, page_size=10))
