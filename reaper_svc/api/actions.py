@@ -19,13 +19,27 @@ def action_projects(action):
     return projects
 
 
-def action_view(action):
-    """An action as the API shows it."""
+def action_view(action, project_id=None):
+    """An action as the API shows it.
+
+    :param project_id: the one project the caller sees (see
+        :func:`svc_common.api.controller.visible_project`), None for
+        operators and services.  A project's callers see their own
+        servers among the victims, not the other projects' (their ids,
+        hosts and projects), and what triggered the action (the failed
+        boot's instance and its project) only when their project did: an
+        action touches several projects, and each sees its own part.
+    """
     view = dict(action)
     for key in ('created_at', 'updated_at', 'noticed_at', 'delete_after',
                 'finished_at'):
         view[key] = controller.isoformat(action[key])
-    view['victims'] = [dict(v) for v in action['victims']]
+    victims = action['victims']
+    if project_id is not None:
+        victims = [v for v in victims if v['project_id'] == project_id]
+        if action['project_id'] != project_id:
+            view['trigger_id'] = view['project_id'] = None
+    view['victims'] = [dict(v) for v in victims]
     return view
 
 
@@ -67,7 +81,7 @@ class ActionsController(rest.RestController):
             project_id=(params.get('project_id') if visible is None
                         else visible),
             state=params.get('state'), trigger=params.get('trigger'))
-        actions = [action_view(a) for a in rows]
+        actions = [action_view(a, visible) for a in rows]
         return {'actions': actions, 'links': validation.links_for_page(
             actions, limit, 'id', '/v1/actions', params)}
 
@@ -80,4 +94,5 @@ class ActionsController(rest.RestController):
             raise actions_db.no_such_action(action_id)
         controller.authorize('action:get', target,
                              not_found=actions_db.no_such_action(action_id))
-        return {'action': action_view(action)}
+        return {'action': action_view(action,
+                                      controller.visible_project())}

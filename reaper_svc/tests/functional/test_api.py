@@ -207,6 +207,41 @@ class TestActions(ApiTestCase):
         self.assertEqual('preemption.action_not_found',
                          self.error(resp)['code'])
 
+    def test_a_project_sees_its_own_part_of_an_action(self):
+        """An action touches several projects; each project's callers
+        see their own victims, and the trigger only if theirs, not the
+        other projects' server ids, hosts and projects."""
+        action = base.add_action(self.db, 'physics',
+                                 ['biology', 'chemistry', 'physics'],
+                                 trigger_id='boot-of-physics')
+
+        def seen(who):
+            shown = self.app.get('/v1/actions/%s' % action['id'],
+                                 headers=who).json['action']
+            [listed] = [a for a in self.app.get(
+                '/v1/actions', headers=who).json['actions']
+                if a['id'] == action['id']]
+            self.assertEqual(shown, listed)
+            return (shown['project_id'], shown['trigger_id'],
+                    [(v['server_id'], v['project_id'])
+                     for v in shown['victims']])
+
+        self.assertEqual(
+            (None, None, [('biology-vm-0', 'biology')]), seen(BIOLOGY))
+        self.assertEqual(
+            ('physics', 'boot-of-physics', [('physics-vm-2', 'physics')]),
+            seen(PHYSICS))
+        self.assertEqual(
+            ('physics', 'boot-of-physics',
+             [('biology-vm-0', 'biology'), ('chemistry-vm-1', 'chemistry'),
+              ('physics-vm-2', 'physics')]), seen(ADMIN))
+        # The same with a project_id filter an operator would give.
+        self.assertEqual(
+            [[('biology-vm-0', 'biology')]],
+            [[(v['server_id'], v['project_id']) for v in a['victims']]
+             for a in self.app.get('/v1/actions?project_id=chemistry',
+                                   headers=BIOLOGY).json['actions']])
+
     def test_filters(self):
         failed = base.add_action(self.db, 'physics', [])
         planned = base.add_action(self.db, 'physics', ['biology'],
