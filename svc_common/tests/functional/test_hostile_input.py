@@ -203,6 +203,9 @@ def _seed_federation(app):
     member = post(path + '/memberships', {'user_id': 'bob',
                                           'role': 'member'})['membership']
     request = post(path + '/requests', {'reason': 'r'})['request']
+    # A person has one pending request per VO: new requests go to a VO
+    # where the caller has none.
+    asked = post('/v1/vos', {'name': 'radio', 'managers': []})['vo']
     invitation = post(path + '/invitations', {
         'email': 'c@example.org', 'group_id': group['id']})['invitation']
     # The one valid token is the seeded invitation's.
@@ -218,7 +221,7 @@ def _seed_federation(app):
         '/v1/vos/{}': [vo['id']],
         '/v1/vos/{}/memberships': [vo['id']],
         '/v1/vos/{}/memberships/{}': [vo['id'], member['id']],
-        '/v1/vos/{}/requests': [vo['id']],
+        '/v1/vos/{}/requests': [asked['id']],
         '/v1/vos/{}/requests/{}': [vo['id'], request['id']],
         '/v1/vos/{}/invitations': [vo['id']],
         '/v1/vos/{}/invitations/{}': [vo['id'], invitation['id']],
