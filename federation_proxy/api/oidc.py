@@ -467,7 +467,8 @@ class AuthorizeController(object):
             raise protocol.OAuthError('unauthorized_client', 'The client '
                                       'may not use the code flow.')
         protocol.check_opaque('state', params.get('state'))
-        nonce = protocol.check_opaque('nonce', params.get('nonce'))
+        nonce = protocol.check_opaque('nonce', params.get('nonce'),
+                                      protocol.MAX_NONCE)
         protocol.check_challenge(params.get('code_challenge'),
                                  params.get('code_challenge_method'))
         scope = protocol.granted_scope(params.get('scope'), client.scopes,

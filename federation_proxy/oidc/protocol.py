@@ -36,9 +36,12 @@ _CHALLENGE = re.compile(r'^[A-Za-z0-9\-_]{43}$')
 #: RFC 6749 A.4: a scope token is printable ASCII but space, " and \.
 _SCOPE_TOKEN = re.compile(r'^[\x21\x23-\x5b\x5d-\x7e]+$')
 
-#: Bound on what a client may send as ``state`` or ``nonce``: they come
-#: back in the redirect and the ID token.
+#: Bound on what a client may send as ``state``: it comes back in the
+#: redirect.
 MAX_OPAQUE = 512
+#: Bound on ``nonce``: it is kept with the authorization code (a column
+#: of 255 characters) and comes back in the ID token.
+MAX_NONCE = 255
 
 
 class OAuthError(Exception):
@@ -161,11 +164,12 @@ def check_verifier(verifier, code_challenge):
                          'the code_challenge.')
 
 
-def check_opaque(name, value):
-    """``state`` and ``nonce``: optional, printable, bounded."""
+def check_opaque(name, value, maximum=MAX_OPAQUE):
+    """``state`` and ``nonce``: optional, printable, at most ``maximum``
+    characters."""
     if value is None:
         return None
-    if len(value) > MAX_OPAQUE or not value.isprintable():
+    if len(value) > maximum or not value.isprintable():
         raise invalid_request('%s is longer than %d characters or not '
-                              'printable.' % (name, MAX_OPAQUE))
+                              'printable.' % (name, maximum))
     return value

@@ -377,6 +377,20 @@ class TestRefusals(ProviderTestCase):
             self.assertNotIn('code', answer)
             self.assertEqual('st-1', answer['state'])
 
+    def test_nonce_and_state_are_bounded(self):
+        # The longest nonce is kept with the code and comes back in the
+        # ID token; one more character is refused, not a server error
+        # (PostgreSQL's column holds 255).
+        code, verifier = self.code(nonce='n' * 255)
+        body = self.exchange(code, verifier).json
+        self.assertEqual('n' * 255, self.decode(body['id_token'])['nonce'])
+        for params in ({'nonce': 'n' * 256}, {'state': 's' * 513},
+                       {'nonce': 'tab\there'}):
+            resp, _ = self.authorize(**params)
+            answer = s.query_of(resp.location)
+            self.assertEqual('invalid_request', answer['error'], params)
+            self.assertNotIn('code', answer)
+
     def test_unregistered_redirect_uri_is_not_followed(self):
         for uri in ('http://127.0.0.1:8765/callback/../evil',
                     'http://evil.example.org/callback',
