@@ -59,9 +59,12 @@ def cannot_fit(request, eligible_hosts):
         why = ('even stopping every preemptible server out of its '
                'guaranteed runtime on the %d eligible hosts%s would not '
                'make room' % (eligible_hosts, scope))
+    # The resources as people write them (VCPU=8), not a Python dict.
+    resources = ', '.join('%s=%s' % item for item in
+                          reaper.request_dict(request)['resources'].items())
     return errors.Conflict(
         'Cannot make room for %d server(s) of %s: %s.' % (
-            request.count, reaper.request_dict(request)['resources'], why),
+            request.count, resources, why),
         code='cannot_fit', eligible_hosts=eligible_hosts)
 
 

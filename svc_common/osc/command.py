@@ -18,9 +18,11 @@ Arbiter command does the same way:
   run not started, a wrong port, ``https`` for an ``http`` service) says
   so and names the option that sets it, instead of urllib3's
   "HTTPConnectionPool(...): Max retries exceeded ...";
-* with ``-f value`` and ``-f csv``, a column whose value is a dict or a
-  list prints as JSON (``{"cores": 4}``), not as Python's repr; table,
-  json and yaml output are unchanged.
+* a column whose value is a dict or a list prints, in a table, with
+  osc-lib's formatters (``cores='4'``, ``a, b``; see
+  :mod:`svc_common.osc.columns`), with ``-f value``, ``-f csv`` and
+  ``-f shell`` as one line of JSON (``{"cores": 4}``), never as Python's
+  repr; json and yaml output keep the structures.
 
 A command's module then holds only its options and its call::
 
@@ -39,7 +41,6 @@ A command's module then holds only its options and its call::
 """
 
 import argparse
-import json
 import os
 
 from cliff import columns as cliff_columns
@@ -49,6 +50,7 @@ from osc_lib.command import command
 from osc_lib import exceptions
 
 from svc_common.clients import rest
+from svc_common.osc import columns
 from svc_common.osc import plugin
 
 NOAUTH_HINT = ('With --os-auth-type none, name the caller with '
@@ -66,8 +68,9 @@ NOAUTH_SYSTEM_SCOPE_HINT = (
     'This command takes a system-scoped caller: with --os-auth-type none, '
     'set ARBITER_NOAUTH_SYSTEM_SCOPE=all and unset ARBITER_NOAUTH_PROJECT.')
 
-# Output formats whose cells are one line of text each.
-TEXT_FORMATTERS = ('value', 'csv')
+# Output formats whose cells are one line of text each (made from a
+# column's machine_readable value).
+TEXT_FORMATTERS = ('value', 'csv', 'shell')
 
 
 def error_message(error):
@@ -132,24 +135,21 @@ def unreachable_message(error, api_name, endpoint):
         _endpoint_advice(api_name))
 
 
-class JsonColumn(cliff_columns.FormattableColumn):
-    """A dict or list cell as one line of JSON."""
-
-    def human_readable(self):
-        return json.dumps(self._value, sort_keys=True)
-
-    def machine_readable(self):
-        return self.human_readable()
-
-
 def as_text_cell(value):
     """``value`` (a plain value or a formattable column) with dicts and
     lists as JSON, for the one-line-per-cell formats."""
     raw = (value.machine_readable()
            if isinstance(value, cliff_columns.FormattableColumn) else value)
     if isinstance(raw, (dict, list, tuple)):
-        return JsonColumn(raw)
+        return columns.JsonColumn(raw)
     return value
+
+
+def as_cell(formatter, value):
+    """``value`` as the output format ``formatter`` should print it."""
+    if formatter in TEXT_FORMATTERS:
+        return as_text_cell(value)
+    return columns.readable(value)
 
 
 class ServiceCommand(object):
@@ -211,8 +211,7 @@ class ShowOne(ServiceCommand, command.ShowOne):
     """One object: ``take_action`` returns ``(columns, values)``."""
 
     def produce_output(self, parsed_args, column_names, data):
-        if parsed_args.formatter in TEXT_FORMATTERS:
-            data = [as_text_cell(value) for value in data]
+        data = [as_cell(parsed_args.formatter, value) for value in data]
         return super().produce_output(parsed_args, column_names, data)
 
 
@@ -220,8 +219,8 @@ class Lister(ServiceCommand, command.Lister):
     """Rows: ``take_action`` returns ``(headings, rows)``."""
 
     def produce_output(self, parsed_args, column_names, data):
-        if parsed_args.formatter in TEXT_FORMATTERS:
-            data = ([as_text_cell(value) for value in row] for row in data)
+        data = ([as_cell(parsed_args.formatter, value) for value in row]
+                for row in data)
         return super().produce_output(parsed_args, column_names, data)
 
 

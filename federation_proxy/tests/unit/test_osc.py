@@ -3,6 +3,7 @@ recording client (no server)."""
 
 import argparse
 import collections
+import io
 from unittest import mock
 
 from osc_lib import exceptions
@@ -322,3 +323,49 @@ class TestUser(testtools.TestCase):
         run(audit.ListAudit, client, ['--vo', 'gone'])
         client.list.assert_called_with('/v1/audit', 'audit',
                                        {'vo_id': 'gone'}, None, None)
+
+
+def table(command_class, client, argv):
+    """What the command prints as a table."""
+    app = mock.Mock()
+    app.client_manager.federation = client
+    app.stdout = io.StringIO()
+    cmd = command_class(app, None)
+    cmd.run(cmd.get_parser('openstack').parse_args(argv))
+    return app.stdout.getvalue()
+
+
+class TestTables(testtools.TestCase):
+    """Lists and dicts of people, IdPs and clients read as osc-lib
+    prints them in a table, not as Python's repr (``['astro']``)."""
+
+    def test_client_list_grant_types(self):
+        client = FakeClient({('LIST', '/v1/clients'): [
+            {'id': 'c1', 'name': 'k', 'public': False,
+             'grant_types': ['refresh_token', 'authorization_code']}]})
+        output = table(client_cmd.ListClient, client, [])
+        self.assertIn('| c1 | k    | False  | authorization_code, '
+                      'refresh_token |', output)
+        self.assertNotIn("['", output)
+
+    def test_user_show_entitlements(self):
+        client = FakeClient({
+            ('GET', '/v1/users/u'): {'user': {'id': 'u'}},
+            ('GET', '/v1/users/u/entitlements'): {'entitlements': {
+                'groups': ['astro', 'astro:radio'],
+                'eduperson_entitlement': ['urn:x']}}})
+        output = table(user.ShowUser, client, ['u'])
+        self.assertIn('| groups                | astro, astro:radio |',
+                      output)
+        self.assertIn('| eduperson_entitlement | urn:x ', output)
+        self.assertNotIn("['", output)
+
+    def test_idp_show_scopes_and_claims(self):
+        client = FakeClient({('GET', '/v1/idps/i1'): {'idp': {
+            'id': 'i1', 'scopes': ['openid', 'email'],
+            'claim_mapping': {'name': 'preferred_username'}}}})
+        output = table(idp.ShowIdP, client, ['i1'])
+        self.assertIn('| scopes                 | email, openid ', output)
+        self.assertIn("| claim_mapping          | "
+                      "name='preferred_username' |", output)
+        self.assertNotIn("{'", output)

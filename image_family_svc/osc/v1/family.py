@@ -7,6 +7,7 @@ import json
 from osc_lib import exceptions
 
 from svc_common.clients import rest
+from svc_common.osc import columns
 from svc_common.osc import command
 
 API_NAME = 'image_family'
@@ -17,6 +18,8 @@ FAMILY_HEADINGS = ('Name', 'Project ID', 'Visibility', 'Latest ID',
                    'Keep Superseded', 'Description')
 FAMILY_SHOW = FAMILY_COLUMNS + ('properties_schema', 'created_at',
                                 'updated_at')
+# A JSON schema reads best as the JSON it is written in.
+FAMILY_FORMATTERS = {'properties_schema': columns.IndentedJsonColumn}
 IMAGE_COLUMNS = ('image_id', 'family', 'version', 'state', 'may_boot',
                  'successor_id', 'latest_id')
 IMAGE_HEADINGS = ('Image ID', 'Family', 'Version', 'State', 'May Boot',
@@ -107,7 +110,8 @@ class CreateFamily(_Show):
                       keep_superseded=parsed_args.keep_superseded,
                       properties_schema=parsed_args.properties_schema)
         family = self.client.post(PATH, json=body)['family']
-        return command.show_columns(family, FAMILY_SHOW)
+        return command.show_columns(family, FAMILY_SHOW,
+                                    FAMILY_FORMATTERS)
 
 
 class ListFamily(_List):
@@ -135,7 +139,8 @@ class ShowFamily(_Show):
     def take_action(self, parsed_args):
         family = self.client.get('%s/%s' % (PATH, rest.path_segment(
             parsed_args.name)))['family']
-        return command.show_columns(family, FAMILY_SHOW)
+        return command.show_columns(family, FAMILY_SHOW,
+                                    FAMILY_FORMATTERS)
 
 
 class SetFamily(_Command):

@@ -3,6 +3,7 @@ commands run against the real API in
 image_family_svc/tests/functional/test_osc.py)."""
 
 import io
+import json
 from unittest import mock
 
 from osc_lib import exceptions
@@ -109,3 +110,44 @@ class TestLatest(testtools.TestCase):
                          'beta channel yet.', str(error))
         client.get.assert_called_once_with(
             '/v1/families/centos-7/latest?channel=beta')
+
+
+class TestTables(testtools.TestCase):
+    """A family's schema and an image's scheduled transitions and usage
+    read as JSON and osc-lib's text in a table, not as Python's repr."""
+
+    def table(self, command_class, argv, answer):
+        cmd, parsed = _parse(command_class, argv)
+        cmd.app.stdout = io.StringIO()
+        cmd.app.client_manager.image_family.get.return_value = answer
+        cmd.run(parsed)
+        return cmd.app.stdout.getvalue()
+
+    def test_schema_is_indented_json(self):
+        schema = {'type': 'object', 'required': ['os_version']}
+        output = self.table(family.ShowFamily, ['rocky-9'], {'family': {
+            'name': 'rocky-9', 'properties_schema': schema}})
+        values = [line.split('|')[2].rstrip() for line in
+                  output.splitlines() if line.startswith('|')]
+        start = values.index(' {')
+        self.assertEqual([' {', '   "type": "object",', '   "required": [',
+                          '     "os_version"', '   ]', ' }'],
+                         values[start:start + 6])
+        cmd, parsed = _parse(family.ShowFamily, ['rocky-9', '-f', 'json'])
+        cmd.app.stdout = io.StringIO()
+        cmd.app.client_manager.image_family.get.return_value = {
+            'family': {'name': 'rocky-9', 'properties_schema': schema}}
+        cmd.run(parsed)
+        self.assertEqual(schema, json.loads(
+            cmd.app.stdout.getvalue())['properties_schema'])
+
+    def test_image_scheduled_and_usage(self):
+        output = self.table(family.ShowLatest, ['rocky-9'], {'image': {
+            'image_id': 'i1', 'scheduled': [
+                {'id': 't1', 'to': 'deprecated',
+                 'at': '2030-06-01T00:00:00Z', 'detail': None}],
+            'usage': {'servers': 0}}})
+        self.assertIn("| scheduled        | at='2030-06-01T00:00:00Z', "
+                      "id='t1', to='deprecated' |", output)
+        self.assertIn("| usage            | servers='0'", output)
+        self.assertNotIn("{'", output)

@@ -155,3 +155,66 @@ class TestPaths(testtools.TestCase):
         cmd.take_action(cmd.get_parser('openstack').parse_args(['a b']))
         self.assertEqual([mock.call.delete('/v1/pending/a%20b')], getattr(
             app.client_manager, plugin.API_NAME).method_calls)
+
+
+def _table(command_class, argv, answer):
+    """What the command prints as a table, on a fake client answering
+    ``answer`` to any call."""
+    app = mock.Mock()
+    app.stdout = io.StringIO()
+    client = getattr(app.client_manager, plugin.API_NAME)
+    client.get.return_value = client.post.return_value = answer
+    cmd = command_class(app, None)
+    cmd.run(cmd.get_parser('openstack').parse_args(argv))
+    return app.stdout.getvalue()
+
+
+class TestTables(testtools.TestCase):
+    """The dicts and lists of plans, actions and requests read as
+    osc-lib prints them, not as Python's repr (``['batch-1']``)."""
+
+    REQUEST = {'resources': {'VCPU': 8, 'MEMORY_MB': 16384}, 'count': 1,
+               'hosts': None, 'aggregates': ['batch'],
+               'required_traits': [], 'forbidden_traits': []}
+    VICTIM = {'server_id': 'batch-1', 'host': 'cmp1',
+              'project_id': 'physics', 'resources': {'VCPU': 8},
+              'state': 'noticed'}
+
+    def assertNoRepr(self, output):
+        self.assertNotIn("['", output)
+        self.assertNotIn("{'", output)
+
+    def test_plan(self):
+        output = _table(plan.CreatePlan, ['--flavor', 'm1.large'], {
+            'plan': {'outcome': 'victims', 'strategy': 'best_fit',
+                     'victims': [dict(self.VICTIM, server_id='batch-5'),
+                                 self.VICTIM],
+                     'hosts': ['cmp1'], 'wasted': 1.0,
+                     'request': self.REQUEST}})
+        self.assertIn('| victims  | batch-1, batch-5 ', output)
+        self.assertIn('| hosts    | cmp1 ', output)
+        self.assertIn("| request  | aggregates='batch', count='1', "
+                      "resources.MEMORY_MB='16384', resources.VCPU='8' |",
+                      output)
+        self.assertNoRepr(output)
+
+    def test_action_victims_one_a_line(self):
+        output = _table(action.ShowAction, ['a1'], {'action': {
+            'id': 'a1', 'request': self.REQUEST,
+            'victims': [self.VICTIM, dict(self.VICTIM, server_id='b-2')]}})
+        self.assertIn("| victims      | host='cmp1', project_id='physics', "
+                      "resources.VCPU='8', server_id='batch-1', "
+                      "state='noticed' |\n"
+                      "|              | host='cmp1', project_id='physics', "
+                      "resources.VCPU='8', server_id='b-2', "
+                      "state='noticed'     |", output)
+        self.assertNoRepr(output)
+
+    def test_request_servers(self):
+        output = _table(request.ShowRequest, ['r1'], {'pending': {
+            'id': 'r1', 'servers': [{'name': 'sim', 'flavor': 'm1.large',
+                                     'networks': ['n1', 'n2'],
+                                     'count': 3}]}})
+        self.assertIn("| servers        | count='3', flavor='m1.large', "
+                      "name='sim', networks='n1, n2' |", output)
+        self.assertNoRepr(output)

@@ -1,6 +1,8 @@
-"""The command bases: dict columns as JSON in value/csv, errors."""
+"""The command bases: dict and list columns in tables (osc-lib's
+formatters) and as JSON in value/csv/shell, errors."""
 
 import io
+import json
 
 from cliff import columns as cliff_columns
 from osc_lib import exceptions
@@ -82,6 +84,80 @@ class TestOutput(testtools.TestCase):
 
     def test_table_keeps_the_human_text(self):
         self.assertIn('cores=4', self.run_show())
+
+    def test_shell_prints_dicts_and_lists_as_json(self):
+        self.assertIn('raw="{\\"b\\": [1, 2]}"\ntags="[\\"x\\"]"',
+                      self.run_show('-f', 'shell'))
+
+
+class NestedThing(command.ShowOne):
+    api_name = 'things'
+
+    def take_action(self, parsed_args):
+        return (('servers', 'request', 'hosts', 'usage', 'empty', 'grid'),
+                ([{'name': 'a', 'networks': ['n1', 'n2'], 'image': None},
+                  {'name': 'b', 'networks': []}],
+                 {'resources': {'VCPU': 8}, 'aggregates': ['batch'],
+                  'hosts': None, 'traits': []},
+                 ['cmp2', 'cmp1'], {'servers': 0}, [], [[1, 2], [3]]))
+
+
+class TestTableCells(testtools.TestCase):
+    """A dict or list in a table reads as osc-lib prints them, never as
+    Python's repr (``{'servers': 0}``, ``['cmp1']``)."""
+
+    def run_nested(self, *args):
+        app = FakeApp()
+        cmd = NestedThing(app, None)
+        cmd.run(cmd.get_parser('thing show').parse_args(list(args)))
+        return app.stdout.getvalue()
+
+    def rows(self, output):
+        """``{field: [value line, ...]}`` of a ShowOne table."""
+        rows = {}
+        field = None
+        for line in output.splitlines():
+            if not line.startswith('|'):
+                continue
+            name, value = [cell.strip() for cell in line.strip('|').split(
+                '|')]
+            field = name or field
+            rows.setdefault(field, []).append(value)
+        return rows
+
+    def test_dicts_and_lists_read_as_osc_lib_prints_them(self):
+        output = self.run_nested()
+        rows = self.rows(output)
+        # One object a line; a list inside joined; unset members left out.
+        self.assertEqual(["name='a', networks='n1, n2'", "name='b'"],
+                         rows['servers'])
+        self.assertEqual(["aggregates='batch', resources.VCPU='8'"],
+                         rows['request'])
+        self.assertEqual(['cmp1, cmp2'], rows['hosts'])
+        self.assertEqual(["servers='0'"], rows['usage'])
+        self.assertEqual([''], rows['empty'])
+        self.assertNotIn("['", output)
+        self.assertNotIn("{'", output)
+
+    def test_a_list_of_lists_is_json(self):
+        rows = self.rows(self.run_nested('-c', 'grid'))
+        self.assertEqual('[[1,2],[3]]', ''.join(rows['grid']).replace(
+            ' ', ''))
+
+    def test_json_and_yaml_keep_every_member(self):
+        output = self.run_nested('-f', 'json', '-c', 'request', '-c',
+                                 'hosts')
+        self.assertEqual({'request': {'resources': {'VCPU': 8},
+                                      'aggregates': ['batch'],
+                                      'hosts': None, 'traits': []},
+                          'hosts': ['cmp2', 'cmp1']}, json.loads(output))
+        self.assertIn('usage:\n  servers: 0\n',
+                      self.run_nested('-f', 'yaml'))
+
+    def test_value_prints_one_line_of_json(self):
+        self.assertEqual('["cmp2", "cmp1"]\n{"servers": 0}\n',
+                         self.run_nested('-f', 'value', '-c', 'hosts', '-c',
+                                         'usage'))
 
 
 class TestErrors(testtools.TestCase):
