@@ -180,8 +180,14 @@ def _basic_credentials():
         raise protocol.OAuthError('invalid_client', 'Malformed Basic '
                                   'credentials.', 401)
     # RFC 6749 2.3.1: both are form-encoded before they are joined.
-    return (urllib.parse.unquote_plus(client_id),
-            urllib.parse.unquote_plus(secret))
+    client_id = urllib.parse.unquote_plus(client_id)
+    secret = urllib.parse.unquote_plus(secret)
+    # No client id or secret has a control character (a NUL would reach
+    # the database, which refuses it in text).
+    if not (client_id + secret).isprintable():
+        raise protocol.OAuthError('invalid_client', 'Malformed Basic '
+                                  'credentials.', 401)
+    return client_id, secret
 
 
 def _authenticate_client(form, confidential=False):

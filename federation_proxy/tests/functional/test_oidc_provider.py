@@ -456,6 +456,26 @@ class TestRefusals(ProviderTestCase):
             headers=s.basic('portal', self.secret), status=400)
         self.assertOAuthError(resp, 'invalid_request')
 
+    def test_control_characters_in_basic_credentials(self):
+        # A form field with a NUL is refused by the request guard; the
+        # same in the Authorization header reached the database (a 500
+        # on PostgreSQL, which keeps no NUL in text).
+        for client_id, secret in (('port\x00al', 'x'),
+                                  ('portal', 'se\x00cret'),
+                                  ('port%00al', 'x'), ('por\ttal', 'x')):
+            raw = ('%s:%s' % (client_id, secret)).encode()
+            headers = {'Authorization': 'Basic ' +
+                       base64.b64encode(raw).decode()}
+            for path, form in (('/oidc/token',
+                                {'grant_type': 'client_credentials'}),
+                               ('/oidc/introspect', {'token': 'a.b.c'}),
+                               ('/oidc/revoke', {'token': 'x'}),
+                               ('/oidc/device_authorization',
+                                {'scope': 'openid'})):
+                resp = self.app.post(path, form, headers=headers,
+                                     status=401)
+                self.assertOAuthError(resp, 'invalid_client', 401)
+
     def test_token_endpoint_takes_forms_only(self):
         resp = self.app.post_json('/oidc/token', {
             'grant_type': 'client_credentials'},
