@@ -29,6 +29,13 @@ IMAGE_NOT_FOUND = 'image_family.image_not_found'
 ClientError = rest.ApiError
 
 
+class MalformedAnswer(ValueError):
+    """A success answer that is not of the image family API's shape (not
+    JSON, or without the fields the hooks read): something else answered
+    at the endpoint (a proxy's page, another service), or a broken
+    service.  The hooks treat it as no answer, as ``fail_open`` says."""
+
+
 def is_image_not_found(error):
     """True if ``error`` is the service's answer for an image in no family.
 
@@ -52,13 +59,16 @@ class ImageFamilyClient(rest.RestClient):
             or None when the image belongs to no family.
         :raises svc_common.clients.rest.ApiError: any other error answer.
         """
-        try:
-            body = self.get('/v1/images/%s' % image_id)
-        except rest.ApiError as error:
-            if is_image_not_found(error):
-                return None
-            raise
-        return body['image']
+        body = self._get_image_path(image_id)
+        if body is None:
+            return None
+        image = body.get('image') if isinstance(body, dict) else None
+        if (not isinstance(image, dict)
+                or not isinstance(image.get('may_boot'), bool)):
+            raise MalformedAnswer('GET /v1/images/%s answered %.60r, not '
+                                  'an image with may_boot'
+                                  % (image_id, body))
+        return image
 
     def get_usage(self, image_id):
         """How many servers use an image (``GET /v1/images/{id}/usage``).
@@ -67,10 +77,35 @@ class ImageFamilyClient(rest.RestClient):
             no family.
         :raises svc_common.clients.rest.ApiError: any other error answer.
         """
+        body = self._get_image_path(image_id, '/usage')
+        if body is None:
+            return None
+        servers = body.get('servers') if isinstance(body, dict) else None
+        if (isinstance(servers, bool) or not isinstance(servers, int)
+                or servers < 0):
+            raise MalformedAnswer('GET /v1/images/%s/usage answered %.60r, '
+                                  'not a number of servers'
+                                  % (image_id, body))
+        return servers
+
+    def _get_image_path(self, image_id, suffix=''):
+        """The decoded body of ``GET /v1/images/{image_id}{suffix}``
+        (the id percent-encoded: a ``?`` or ``#`` in it asked about
+        another image), or None for an image in no family.
+
+        :raises MalformedAnswer: the body is not JSON
+        """
         try:
-            body = self.get('/v1/images/%s/usage' % image_id)
+            path = '/v1/images/%s%s' % (rest.path_segment(image_id), suffix)
+        except ValueError:
+            # '', '.' or '..': no image has that id.
+            return None
+        try:
+            return self.get(path)
         except rest.ApiError as error:
             if is_image_not_found(error):
                 return None
             raise
-        return int(body['servers'])
+        except ValueError as error:
+            raise MalformedAnswer('GET %s answered something that is not '
+                                  'JSON: %s' % (path, error))

@@ -39,7 +39,8 @@ def opts(what):
         cfg.BoolOpt(
             'fail_open', default=True,
             help='What to do when the image family service cannot be '
-                 'reached or answers with an error: true lets the '
+                 'reached, answers with an error or answers something '
+                 'that is not its API\'s answer: true lets the '
                  'request through (%s is not enforced while the service '
                  'is away); false refuses it.' % what),
     ]
@@ -60,6 +61,13 @@ def _ask(fetch, key):
         # 404 image_not_found is an answer (None) inside ``fetch``; any
         # other error status means a misconfigured or failing service.
         raise LookupFailed('image family service answered %s' % error)
+    except image_family.MalformedAnswer as error:
+        # A success of another shape (a proxy's page, another service at
+        # the endpoint): no answer either.  Raised on, it failed the
+        # host service's request (a 500 of Glance, a scheduling error in
+        # Nova) whatever fail_open said.
+        raise LookupFailed('image family service gave no usable answer: '
+                           '%s' % error)
 
 
 class CachedLookup(object):

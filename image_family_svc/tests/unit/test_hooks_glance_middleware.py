@@ -187,6 +187,18 @@ class TestDelete(MiddlewareTestCase):
         self.assertEqual(503, resp.status_int)
         self.assertIn('cannot be reached', resp.json['message'])
 
+    def test_an_answer_of_another_shape_is_no_answer(self):
+        # Something else answers at the endpoint: fail_open decides, as
+        # for a service that is away (it was a 500 of Glance's either
+        # way).
+        self.service.garbage = b'<html>Welcome to nginx</html>'
+        resp = self.send(self.make_app(fail_open=False), 'DELETE',
+                         '/v2/images/%s' % uuids.unused, user_headers())
+        self.assertEqual(503, resp.status_int)
+        resp = self.send(self.make_app(fail_open=True), 'DELETE',
+                         '/v2/images/%s' % uuids.unused, user_headers())
+        self.assertEqual(204, resp.status_int)
+
 
 class TestDeactivatedDownload(MiddlewareTestCase):
 

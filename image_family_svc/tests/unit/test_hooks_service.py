@@ -34,12 +34,15 @@ class FakeImageFamilyService(fixtures.Fixture):
 
     ``images`` maps an image id to ``(state, servers)``; others are in no
     family.  ``fail_with`` set to a status makes every answer that status.
-    ``requests`` lists the paths asked, in order.
+    ``garbage`` set to a body (bytes: sent as they are, as an HTML page)
+    makes every answer a 200 with that body.  ``requests`` lists the
+    paths asked, in order.
     """
 
     def _setUp(self):
         self.images = {}
         self.fail_with = None
+        self.garbage = None
         self.requests = []
         service = self
 
@@ -50,9 +53,12 @@ class FakeImageFamilyService(fixtures.Fixture):
             def do_GET(self):
                 service.requests.append(self.path)
                 status, body = service.answer(self.path)
-                data = json.dumps(body).encode()
+                if isinstance(body, bytes):
+                    data, kind = body, 'text/html'
+                else:
+                    data, kind = json.dumps(body).encode(), 'application/json'
                 self.send_response(status)
-                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Type', kind)
                 self.send_header('Content-Length', str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -72,6 +78,8 @@ class FakeImageFamilyService(fixtures.Fixture):
         self.images[image_id] = (state, servers)
 
     def answer(self, path):
+        if self.garbage is not None:
+            return 200, self.garbage
         if self.fail_with:
             return self.fail_with, {'errors': [{
                 'status': self.fail_with, 'code': 'image_family.failure',
@@ -145,6 +153,34 @@ class TestImageFamilyClient(testtools.TestCase):
                                   self.client.get_image, 'img-1')
         self.assertEqual(500, error.status)
 
+    def test_success_answers_of_another_shape_are_malformed(self):
+        # A proxy's page, another service at the endpoint: each call
+        # raised KeyError, TypeError or ValueError, which the hooks did
+        # not expect.
+        for garbage in (b'<html>Welcome to nginx</html>', [], {},
+                        {'image': 'img-1'}, {'image': {'state': 'active'}},
+                        {'image': {'may_boot': 'false'}}):
+            self.service.garbage = garbage
+            self.assertRaises(image_family.MalformedAnswer,
+                              self.client.get_image, 'img-1')
+        for garbage in (b'<html>Welcome to nginx</html>', [], {},
+                        {'servers': '2'}, {'servers': None},
+                        {'servers': -1}, {'servers': True},
+                        {'servers': 2.5}):
+            self.service.garbage = garbage
+            self.assertRaises(image_family.MalformedAnswer,
+                              self.client.get_usage, 'img-1')
+
+    def test_an_image_id_stays_one_path_segment(self):
+        self.service.set_image('img-1', 'obsolete', servers=2)
+        # Not the usage of img-1 with a query string.
+        self.assertIsNone(self.client.get_usage('img-1?x'))
+        self.assertIsNone(self.client.get_image('img-1#x'))
+        self.assertEqual(['/v1/images/img-1%3Fx/usage',
+                          '/v1/images/img-1%23x'], self.service.requests)
+        self.assertIsNone(self.client.get_usage('..'))
+        self.assertEqual(2, len(self.service.requests))
+
     def test_404_without_the_code_is_an_error(self):
         # A wrong endpoint is not "this image is in no family".
         client = client_for(self.service.url + '/elsewhere')
@@ -196,6 +232,15 @@ class TestCachedLookup(testtools.TestCase):
                                             clock=self.clock)
         self.assertRaises(cached_lookup.LookupFailed, lookup.get, 'img-1')
         self.service.fail_with = None
+        self.assertTrue(lookup.get('img-1')['may_boot'])
+
+    def test_answer_of_another_shape_fails_and_is_not_cached(self):
+        self.service.set_image('img-1', 'active')
+        self.service.garbage = b'<html>Welcome to nginx</html>'
+        lookup = cached_lookup.CachedLookup(self.client.get_image, 30,
+                                            clock=self.clock)
+        self.assertRaises(cached_lookup.LookupFailed, lookup.get, 'img-1')
+        self.service.garbage = None
         self.assertTrue(lookup.get('img-1')['may_boot'])
 
     def test_unreachable_service_fails(self):
