@@ -715,7 +715,10 @@ class UserinfoController(object):
             claims = _read_access_token(token)
         except tokens.InvalidToken as exc:
             raise protocol.OAuthError('invalid_token', str(exc), 401)
-        person = _find_person(claims['sub'])
+        # A client's own token (client_credentials) names the client,
+        # never the person who may have the same id.
+        person = (None if login_flow.is_client_token(claims) else
+                  _find_person(claims['sub']))
         if person is None:
             raise protocol.OAuthError('invalid_token', 'The token '
                                       'names no person.', 401)

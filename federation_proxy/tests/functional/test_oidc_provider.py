@@ -254,6 +254,21 @@ class TestGrants(ProviderTestCase):
         self.assertEqual('compute', self.decode(
             body['access_token'], audience=client_id)['scope'])
 
+    def test_client_credentials_token_is_nobody_at_userinfo(self):
+        # A client's own token names the client: never the person who
+        # happens to have the client's id (an operator chose both ids).
+        s.make_person(self.app, self.client_id, name='Portal Person',
+                      email='portal-person@example.org')
+        s.add_member(self.app, self.vo, self.client_id)
+        token = self.token({'grant_type': 'client_credentials'}).json[
+            'access_token']
+        resp = self.userinfo(token, status=401)
+        self.assertOAuthError(resp, 'invalid_token', 401)
+        self.assertNotIn(b'portal-person', resp.body)
+        # The person's own token still reaches userinfo.
+        self.assertEqual('alice', self.userinfo(
+            self.login()['access_token']).json['sub'])
+
     def test_client_secret_post(self):
         code, verifier = self.code()
         resp = self.app.post('/oidc/token', {
