@@ -158,7 +158,9 @@ def validate_id_token(token, load_keys, issuer, client_id, nonce, now,
     if need('iss', str) != issuer:
         raise Refused('The ID token was issued by %r, not by the IdP.'
                       % claims['iss'])
-    need('sub', str)
+    if not is_subject(need('sub', str)):
+        raise Refused('The ID token\'s sub is empty, longer than %d '
+                      'characters or not printable.' % MAX_SUBJECT)
     aud = need('aud', (str, list))
     audiences = [aud] if isinstance(aud, str) else aud
     if client_id not in audiences:
@@ -183,6 +185,21 @@ def validate_id_token(token, load_keys, issuer, client_id, nonce, now,
     return claims
 
 
+#: OIDC Core 2: a ``sub`` is at most 255 characters long (and the proxy
+#: keeps it in a column of that size).
+MAX_SUBJECT = 255
+
+
+def is_subject(value):
+    """Whether ``value`` (a string) can be an upstream ``sub``: 1 to
+    :data:`MAX_SUBJECT` printable characters, not all blank.  A control
+    character (a NUL, a newline) or a bidirectional override would be
+    stored and shown to managers and operators as the identity's
+    subject."""
+    return (0 < len(value) <= MAX_SUBJECT and value.isprintable() and
+            not value.isspace())
+
+
 #: The claims of a person the proxy reads through an IdP's claim mapping.
 MAPPED_CLAIMS = ('name', 'email', 'affiliation', 'assurance')
 #: Those that may be lists of strings (eduPerson multi-valued ones).
@@ -191,19 +208,24 @@ MULTI_VALUED = ('affiliation', 'assurance')
 
 def mapped_claims(claims, mapping):
     """The person's :data:`MAPPED_CLAIMS` read from an IdP's claims
-    through its claim mapping (``{ours: theirs}``): strings (at most 255
-    characters), and for :data:`MULTI_VALUED` ones lists of at most 32
-    such strings; anything else is left out."""
+    through its claim mapping (``{ours: theirs}``): printable strings (at
+    most 255 characters), and for :data:`MULTI_VALUED` ones lists of at
+    most 32 such strings; anything else (a number, a NUL, a newline) is
+    left out."""
     found = {}
     for ours in MAPPED_CLAIMS:
         value = claims.get(mapping.get(ours, ours))
-        if isinstance(value, str) and value:
+        if _is_text(value):
             found[ours] = value[:255]
         elif ours in MULTI_VALUED and isinstance(value, list):
-            values = [v[:255] for v in value if isinstance(v, str) and v]
+            values = [v[:255] for v in value if _is_text(v)]
             if values:
                 found[ours] = values[:32]
     return found
+
+
+def _is_text(value):
+    return isinstance(value, str) and bool(value) and value.isprintable()
 
 
 def person_claims(claims, mapping):

@@ -130,6 +130,13 @@ class IdTokenTest(testtools.TestCase):
             self.assertRaises(login.Refused, self._validate,
                               _token(**claims))
 
+    def test_subject_bounded_and_printable(self):
+        for sub in ('s' * 256, '', '   ', 'a\x00b', 'a\nb', '\u202eab'):
+            self._refused(_token(sub=sub), 'sub')
+        self._refused(_raw_token('sub', '"\\ud800"'), 'sub')
+        for sub in ('s' * 255, 'ålice \U0001F600'):
+            self.assertEqual(sub, self._validate(_token(sub=sub))['sub'])
+
     def test_time_claims_must_be_finite_numbers(self):
         # NaN passes every comparison as False, so a NaN iat or nbf
         # would skip the window checks; infinity is no date either.
@@ -301,6 +308,14 @@ class PersonClaimsTest(testtools.TestCase):
                                          3, '', None]},
                 {'name': 'preferred_username', 'affiliation': 'schac',
                  'assurance': 'eduperson_assurance'}))
+
+    def test_control_characters_dropped(self):
+        self.assertEqual(
+            {'email': 'a@x', 'assurance': ['ok']},
+            login.mapped_claims({'name': 'A\x00dmin', 'email': 'a@x',
+                                 'affiliation': 'line\nbreak',
+                                 'assurance': ['ok', 'n\x00', '\x85']},
+                                {}))
 
     def test_oversized_values_cut(self):
         found = login.mapped_claims(

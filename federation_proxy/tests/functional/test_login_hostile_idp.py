@@ -1,0 +1,158 @@
+"""Logins through an upstream IdP that answers what it likes.
+
+The IdPs a proxy trusts are many and run by others; one may be broken
+or hostile.  Here a small IdP on 127.0.0.1 (:class:`HostileIdP`) signs
+whatever ID token the test sets, so that each answer the proxy cannot
+take (a subject longer than OpenID Connect allows or with control
+characters, a NUL in a name) is shown to the login callback, on
+PostgreSQL, which is strict about what a column holds.  Each must be a
+4xx that logs nobody in and makes nobody, or a login whose stored
+profile leaves out what it cannot keep; never a 500.
+"""
+
+import http.server
+import json
+import threading
+import time
+import urllib.parse
+
+from joserfc import jwk
+from joserfc import jwt
+import sqlalchemy as sa
+
+from federation_proxy.db import models
+from federation_proxy import login
+from federation_proxy.tests.functional import base
+from svc_common.tests.fixtures import races
+
+PROXY = 'http://127.0.0.1:9873'
+CLIENT_ID = 'arbiter-proxy'
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """``GET /jwks``: the IdP's public key; ``POST /token``: an ID token
+    of ``server.claims``, signed with the IdP's key."""
+
+    def _answer(self, document):
+        body = json.dumps(document).encode('utf-8')
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path != '/jwks':
+            self.send_error(404)
+            return
+        self._answer({'keys': [self.server.key.as_dict(private=False)]})
+
+    def do_POST(self):
+        length = int(self.headers.get('Content-Length') or 0)
+        self.rfile.read(length)
+        if self.path != '/token':
+            self.send_error(404)
+            return
+        token = jwt.encode({'alg': 'RS256', 'kid': self.server.key.kid},
+                           self.server.claims, self.server.key)
+        self._answer({'access_token': 'at', 'token_type': 'Bearer',
+                      'expires_in': 60, 'id_token': token})
+
+    def log_message(self, *args):
+        pass
+
+
+class HostileIdP(object):
+    """An IdP on 127.0.0.1 whose token endpoint answers an ID token of
+    ``claims`` (set by the test) for any code."""
+
+    def __init__(self, test):
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                                      _Handler)
+        self.server.key = jwk.RSAKey.generate_key(
+            2048, parameters={'kid': 'k1'}, private=True)
+        self.server.claims = {}
+        thread = threading.Thread(target=self.server.serve_forever,
+                                  kwargs={'poll_interval': 0.05})
+        thread.start()
+        test.addCleanup(thread.join, 5)
+        test.addCleanup(self.server.server_close)
+        test.addCleanup(self.server.shutdown)
+        self.issuer = 'http://127.0.0.1:%d' % self.server.server_port
+
+    def answer(self, nonce, **claims):
+        """The next ID token: a valid one for ``nonce``, with
+        ``claims`` changed."""
+        now = int(time.time())
+        self.server.claims = dict({
+            'iss': self.issuer, 'sub': 'alice', 'aud': CLIENT_ID,
+            'iat': now, 'exp': now + 300, 'nonce': nonce}, **claims)
+
+
+class TestHostileIdPOnPostgreSQL(races.OnPostgreSQL,
+                                 base.FederationTestCase):
+
+    OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy',
+                 ('federation', 'issuer'): PROXY}
+
+    def setUp(self):
+        super().setUp()
+        self.idp = HostileIdP(self)
+        self.app.post_json('/v1/idps', {
+            'name': 'hostile', 'issuer': self.idp.issuer,
+            'client_id': CLIENT_ID, 'client_secret': 'secret',
+            'discover': False,
+            'authorization_endpoint': self.idp.issuer + '/auth',
+            'token_endpoint': self.idp.issuer + '/token',
+            'jwks_uri': self.idp.issuer + '/jwks'}, headers=base.ADMIN)
+
+    def _login(self, **claims):
+        """The callback's answer to a login whose ID token has
+        ``claims`` changed."""
+        location = self.app.get('/v1/login?idp=hostile').location
+        query = dict(urllib.parse.parse_qsl(
+            urllib.parse.urlsplit(location).query))
+        self.idp.answer(query['nonce'], **claims)
+        return self.app.get('/v1/login/callback', {
+            'state': query['state'], 'code': 'c'}, expect_errors=True)
+
+    def _identities(self):
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(
+                models.Identity.__table__.c.subject)).scalars().all()
+
+    def _people(self):
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(
+                models.User.__table__.c.name,
+                models.User.__table__.c.email)).all()
+
+    def test_subject_oidc_refuses(self):
+        for sub in ('s' * 256, 'nul\x00sub', 'new\nline', '', ' ',
+                    '\u202eevil'):
+            resp = self._login(sub=sub)
+            self.assertEqual(400, resp.status_int, (sub, resp.body))
+            self.assertEqual('federation.invalid_id_token',
+                             resp.json['errors'][0]['code'])
+            self.assertNotIn(login.SESSION_COOKIE, self.app.cookies)
+        self.assertEqual([], self._identities())
+        self.assertEqual([], self._people())
+
+    def test_longest_subject_and_any_script(self):
+        for sub in ('s' * 255, 'ålice-\U0001F600-\u0627\u0644\u0639'):
+            resp = self._login(sub=sub)
+            self.assertEqual(200, resp.status_int, resp.body)
+            self.assertEqual(sub, resp.json['subject'])
+        self.assertEqual(2, len(self._identities()))
+
+    def test_profile_with_control_characters_is_left_out(self):
+        resp = self._login(name='Mallory\x00Admin',
+                           email='m\x00@example.org')
+        self.assertEqual(200, resp.status_int, resp.body)
+        self.assertEqual({}, resp.json['claims'])
+        resp = self._login(sub='bob', name='Bob\nBobson',
+                           email='bob@example.org')
+        self.assertEqual(200, resp.status_int, resp.body)
+        self.assertEqual({'email': 'bob@example.org'}, resp.json['claims'])
+        self.assertEqual({(None, None), (None, 'bob@example.org')},
+                         set(self._people()))
