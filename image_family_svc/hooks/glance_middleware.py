@@ -20,9 +20,12 @@ two things:
 **Delete protection.**  ``DELETE /v2/images/{id}`` asks the image family
 service how many servers use the image (``GET /v1/images/{id}/usage``) and
 answers ``409 Conflict`` in Glance's own error format while that number is
-above zero.  A system administrator (``admin`` role, system scope ``all``)
-may force the delete by sending ``X-Image-Family-Force-Delete: true``; the
-header is ignored from anyone else.  An image in no family is not
+above zero.  The image is the one the rest of the pipeline shows the
+caller (``GET /v2/images/{id}`` with the caller's rights), by the ID
+Glance gives it; one it does not show is left to Glance (a ``404``).  A
+system administrator (``admin`` role, system scope ``all``) may force the
+delete by sending ``X-Image-Family-Force-Delete: true``; the header is
+ignored from anyone else.  An image in no family is not
 protected.  When the service cannot be reached, ``fail_open`` decides (a
 refusal is then ``503``).
 
@@ -46,6 +49,7 @@ your ``context_is_admin`` rule if you changed it, or
 
 import json
 import re
+import urllib.parse
 
 from oslo_config import cfg
 from oslo_context import context as oslo_context
@@ -146,7 +150,22 @@ class ImageFamilyMiddleware(object):
         return req.get_response(self.application)
 
     def _refuse_delete(self, req, image_id):
-        """The refusal of a delete, or None to let it through."""
+        """The refusal of a delete, or None to let it through.
+
+        The image asked about is the one Glance would delete: its ID as
+        Glance shows it to the caller.  Glance on MySQL finds an image
+        by its ID in any case (its columns compare without case), so
+        ``DELETE /v2/images/<ID in capitals>`` deleted the image while
+        the image family service, asked about the ID as typed, knew no
+        such image and let the delete through.  An image Glance does not
+        show the caller (404) is Glance's to refuse: a refusal told
+        anyone that another project's private image exists and how many
+        servers use it."""
+        status, shown = self._show_image(req)
+        if status == 404:
+            return None
+        if shown is not None and isinstance(shown.get('id'), str):
+            image_id = shown['id']
         try:
             servers = self._lookup.get(image_id)
         except cached_lookup.LookupFailed as error:
@@ -196,27 +215,38 @@ class ImageFamilyMiddleware(object):
         return bool(wanted.intersection(
             _roles(req.headers.get('X-Service-Roles'))))
 
-    def _elevate_deactivated_download(self, req, image_id):
-        """Add the elevated role to ``req`` if its caller can see the
-        image and the image is deactivated."""
+    def _show_image(self, req, path=None):
+        """``(status, image)``: the answer of the rest of the pipeline to
+        ``GET`` of ``path`` (by default the request's own,
+        ``/v2/images/{id}``) with the caller's own rights, and the image
+        it shows (None if none)."""
         environ = {key: value for key, value in req.environ.items()
                    if key.startswith('HTTP_') or
                    key.startswith('keystone.') or
                    key in ('SERVER_NAME', 'SERVER_PORT', 'SCRIPT_NAME',
                            'wsgi.url_scheme')}
         environ.pop('HTTP_CONTENT_LENGTH', None)
+        # Quoted again: a '?' or '#' of the ID is part of the path.
         show = webob.Request.blank(
-            req.path_info.rstrip('/').rsplit('/', 1)[0], environ=environ)
+            urllib.parse.quote(path or req.path_info.rstrip('/')),
+            environ=environ)
         show.method = 'GET'
         show.headers['Accept'] = 'application/json'
         response = show.get_response(self.application)
         if response.status_int != 200:
-            return
+            return response.status_int, None
         try:
-            status = json.loads(response.body).get('status')
-        except (ValueError, AttributeError):
-            return
-        if status != 'deactivated':
+            image = json.loads(response.body)
+        except ValueError:
+            image = None
+        return 200, image if isinstance(image, dict) else None
+
+    def _elevate_deactivated_download(self, req, image_id):
+        """Add the elevated role to ``req`` if its caller can see the
+        image and the image is deactivated."""
+        _status, image = self._show_image(
+            req, req.path_info.rstrip('/').rsplit('/', 1)[0])
+        if image is None or image.get('status') != 'deactivated':
             return
         role = self._conf[GROUP].elevated_role
         roles = _roles(req.headers.get('X-Roles'))

@@ -28,16 +28,24 @@ PROJECT = 'p-1'
 class FakeGlance(object):
     """Glance's v2 image show, data and delete, as far as needed."""
 
-    def __init__(self):
+    def __init__(self, ignore_case=False):
         self.images = {}
         self.seen = []
+        #: Glance on MySQL: its ID columns compare without case.
+        self.ignore_case = ignore_case
+
+    def find(self, image_id):
+        if not self.ignore_case:
+            return self.images.get(image_id)
+        return next((image for key, image in self.images.items()
+                     if key.lower() == image_id.lower()), None)
 
     @webob.dec.wsgify
     def __call__(self, req):
         self.seen.append((req.method, req.path_info,
                           req.headers.get('X-Roles')))
         parts = req.path_info.strip('/').split('/')
-        image = self.images.get(parts[2]) if len(parts) > 2 else None
+        image = self.find(parts[2]) if len(parts) > 2 else None
         roles = (req.headers.get('X-Roles') or '').split(',')
         if image is None or (image['owner'] != req.headers.get(
                 'X-Project-Id') and 'admin' not in roles):
@@ -186,6 +194,28 @@ class TestDelete(MiddlewareTestCase):
                          '/v2/images/%s' % uuids.unused, user_headers())
         self.assertEqual(503, resp.status_int)
         self.assertIn('cannot be reached', resp.json['message'])
+
+    def test_the_image_asked_about_is_the_one_glance_deletes(self):
+        # Glance on MySQL finds the image by its ID in capitals too; the
+        # image family service, asked about the ID as typed, knew no
+        # such image and let the delete of an image in use through.
+        self.glance.ignore_case = True
+        app = self.make_app()
+        resp = self.send(app, 'DELETE', '/v2/images/%s' % uuids.used.upper(),
+                         user_headers())
+        self.assertEqual(409, resp.status_int)
+        self.assertEqual('2', resp.headers[glance_middleware.SERVERS_HEADER])
+        self.assertNotIn('DELETE', [m for m, _p, _r in self.glance.seen])
+
+    def test_another_projects_image_is_glances_to_refuse(self):
+        # The refusal told a caller who cannot see the image that it
+        # exists and how many servers use it.
+        resp = self.send(self.make_app(), 'DELETE',
+                         '/v2/images/%s' % uuids.used,
+                         user_headers(project='p-2'))
+        self.assertEqual(404, resp.status_int)
+        self.assertNotIn(glance_middleware.SERVERS_HEADER, resp.headers)
+        self.assertEqual([], self.service.requests)
 
     def test_an_answer_of_another_shape_is_no_answer(self):
         # Something else answers at the endpoint: fail_open decides, as
