@@ -54,19 +54,63 @@ def _key_value(text):
     return key, value
 
 
-class _Family(object):
+def _is_family(client, name):
+    """Whether ``name`` is the name of a family the caller can see."""
+    try:
+        client.get('%s/%s' % (PATH, rest.path_segment(name)))
+    except (rest.ApiError, ValueError):
+        return False
+    return True
+
+
+def argument_hint(client, error, parsed_args):
+    """What to add to an error when the command was likely given a
+    family's name for an image ID, or its two arguments the wrong way
+    round ("No image rocky-9 in any image family." alone sent people
+    looking for an image).  Asks the API only on those errors."""
+    image = getattr(parsed_args, 'image_id', None)
+    if image is None:
+        images = getattr(parsed_args, 'image_ids', None) or ()
+        image = images[0] if images else None
+    family_name = getattr(parsed_args, 'name', None)
+    if (error.code == 'image_family.family_not_found' and image and
+            family_name and _is_family(client, image)):
+        return (' %s is a family: the family\'s name comes first, then '
+                'the Glance image ID.' % image)
+    if (error.code == 'image_family.image_not_found' and image and
+            _is_family(client, image)):
+        return (' %s is an image family; this command takes a Glance '
+                'image ID ("openstack image family image list %s" lists '
+                'the family\'s images, "openstack image family latest %s" '
+                'its latest).' % (image, image, image))
+    return ''
+
+
+class FamilyCommand(object):
+    """The family commands: their API, and hints for the arguments
+    people give the wrong way (see argument_hint)."""
+
     api_name = API_NAME
+    parsed_args = None
+
+    def run(self, parsed_args):
+        self.parsed_args = parsed_args
+        return super().run(parsed_args)
+
+    def error_message(self, error):
+        return command.error_message(error) + argument_hint(
+            self.client, error, self.parsed_args)
 
 
-class _Show(_Family, command.ShowOne):
+class _Show(FamilyCommand, command.ShowOne):
     pass
 
 
-class _List(_Family, command.Lister):
+class _List(FamilyCommand, command.Lister):
     pass
 
 
-class _Command(_Family, command.Command):
+class _Command(FamilyCommand, command.Command):
     pass
 
 

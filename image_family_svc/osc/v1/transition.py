@@ -27,11 +27,9 @@ def _transitions_path(image_id):
         raise exceptions.CommandError(str(error))
 
 
-class ListTransition(command.Lister):
+class ListTransition(family.FamilyCommand, command.Lister):
     """List an image's past state changes, oldest first, or with
     --scheduled, the changes waiting for their time."""
-
-    api_name = family.API_NAME
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -56,10 +54,8 @@ class ListTransition(command.Lister):
         return HISTORY_HEADINGS, command.list_rows(items, HISTORY_COLUMNS)
 
 
-class DeleteTransition(command.Command):
+class DeleteTransition(family.FamilyCommand, command.Command):
     """Cancel scheduled transitions of an image."""
-
-    api_name = family.API_NAME
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

@@ -10,6 +10,8 @@ from osc_lib import exceptions
 import testtools
 
 from image_family_svc.osc.v1 import family
+from image_family_svc.osc.v1 import transition
+from svc_common.clients import rest
 
 
 def _parse(command_class, argv):
@@ -151,3 +153,54 @@ class TestTables(testtools.TestCase):
                       "id='t1', to='deprecated' |", output)
         self.assertIn("| usage            | servers='0'", output)
         self.assertNotIn("{'", output)
+
+
+class TestArgumentHints(testtools.TestCase):
+    """A family's name given where an image ID goes, or the two
+    arguments of "image family add" swapped: the error says so."""
+
+    FAMILIES = {'/v1/families/rocky-9'}
+
+    def run_failing(self, command_class, argv, code, detail):
+        cmd, parsed = _parse(command_class, argv)
+        client = cmd.app.client_manager.image_family
+
+        def get(path, **kwargs):
+            if path in self.FAMILIES:
+                return {'family': {'name': 'rocky-9'}}
+            raise rest.ApiError(404, code=code, detail=detail)
+
+        client.get.side_effect = get
+        client.post.side_effect = lambda path, **kwargs: get(path)
+        client.list.side_effect = lambda path, *args: get(path)
+        return str(self.assertRaises(exceptions.CommandError, cmd.run,
+                                     parsed))
+
+    def test_family_name_for_an_image(self):
+        for command_class, argv in (
+                (family.SetImageState, ['rocky-9', 'active']),
+                (family.ShowSuccessor, ['rocky-9']),
+                (transition.ListTransition, ['rocky-9'])):
+            message = self.run_failing(
+                command_class, argv, 'image_family.image_not_found',
+                'No image rocky-9 in any image family.')
+            self.assertIn('No image rocky-9 in any image family. (HTTP 404 '
+                          'image_family.image_not_found, request -) rocky-9 '
+                          'is an image family; this command takes a Glance '
+                          'image ID ("openstack image family image list '
+                          'rocky-9"', message)
+
+    def test_add_with_arguments_swapped(self):
+        message = self.run_failing(
+            family.AddFamilyImage, ['3d1f6a2c', 'rocky-9'],
+            'image_family.family_not_found', 'No image family 3d1f6a2c.')
+        self.assertTrue(message.endswith(
+            "rocky-9 is a family: the family's name comes first, then the "
+            "Glance image ID."), message)
+
+    def test_no_hint_for_an_unknown_image(self):
+        message = self.run_failing(
+            family.SetImageState, ['3d1f6a2c', 'active'],
+            'image_family.image_not_found', 'No image 3d1f6a2c.')
+        self.assertEqual('No image 3d1f6a2c. (HTTP 404 '
+                         'image_family.image_not_found, request -)', message)
