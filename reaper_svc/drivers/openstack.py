@@ -327,6 +327,14 @@ class OpenStackCloud(base.CloudDriver):
         first listing of the reservation shows (right after the POST,
         before Nova has scheduled them).
 
+        A build that fails leaves nothing behind: the servers of the
+        reservation are deleted before the error is raised (Nova keeps
+        the servers it found no room for, in ``ERROR``, in the user's
+        project and quota; each pass that tried again left more), and
+        so are the servers still building at the timeout.  When at
+        least ``min_count`` servers were built, only those in ``ERROR``
+        are deleted and the others returned.
+
         :raises NoValidHost: Nova found no room for ``min_count``
         """
         flavors = self._nova('GET', '/flavors/detail', params={
@@ -354,12 +362,17 @@ class OpenStackCloud(base.CloudDriver):
                                    for s in servers):
                 break
             if time.monotonic() > deadline:
+                self._delete_all(s['id'] for s in servers)
                 raise base.DriverError(
                     'servers of reservation %s still building after %d s'
                     % (reservation, self.conf.nova.create_timeout))
             time.sleep(1)
         failed = [s for s in servers if s['status'] == 'ERROR']
-        if failed:
+        built = [s['id'] for s in servers if s['status'] != 'ERROR']
+        if failed and len(built) >= min_count:
+            self._delete_all(s['id'] for s in failed)
+        elif failed:
+            self._delete_all(s['id'] for s in servers)
             fault = failed[0].get('fault') or {}
             if 'No valid host' in fault.get('message', ''):
                 raise base.NoValidHost(
@@ -367,7 +380,19 @@ class OpenStackCloud(base.CloudDriver):
                     % (min_count, flavor, fault.get('message')))
             raise base.DriverError('build of %s failed: %s'
                                    % (reservation, fault))
-        return [s['id'] for s in servers]
+        return built
+
+    def _delete_all(self, server_ids):
+        """Delete what a failed build left; a failure is only logged (the
+        build's own error is what the caller must see)."""
+        for server_id in server_ids:
+            try:
+                self.delete(server_id)
+            except base.ServerNotFound:
+                pass
+            except base.DriverError as exc:
+                LOG.warning('Could not delete %s of a failed build: %s',
+                            server_id, exc)
 
     def servers_with_metadata(self, project_id, key, value):
         # Nova filters server lists by project, not by metadata: the

@@ -8,6 +8,7 @@ import types
 import fixtures
 import testtools
 
+from reaper_svc.drivers import base
 from reaper_svc.drivers import openstack
 
 
@@ -30,12 +31,16 @@ class _Nova(openstack.OpenStackCloud):
     """
 
     def __init__(self, servers=(), max_limit=1000, page_size=1000,
-                 builds=2):
+                 builds=2, outcome=('ACTIVE', 'ACTIVE'), fault=None):
         self.conf = types.SimpleNamespace(nova=types.SimpleNamespace(
             page_size=page_size, create_timeout=60))
         self.servers = list(servers)
         self.max_limit = max_limit
         self.builds = builds
+        #: The status of each new server once built, and the fault of
+        #: those in ERROR.
+        self.outcome = outcome
+        self.fault = fault
         self.calls = []
 
     def _nova(self, method, path, **kwargs):
@@ -43,14 +48,18 @@ class _Nova(openstack.OpenStackCloud):
         if path == '/flavors/detail':
             return _Answer({'flavors': [{'id': 'f1', 'name': 'p1'}]})
         if method == 'POST':
-            self.servers = [{'id': 'new-1'}, {'id': 'new-2'}]
+            self.servers = [{'id': 'new-%d' % (n + 1)}
+                            for n in range(len(self.outcome))]
             return _Answer({'reservation_id': 'r-1'})
+        if method == 'DELETE':
+            return _Answer({})
         params = kwargs['params']
         if 'reservation_id' in params:
             self.builds -= 1
-            status = 'BUILD' if self.builds >= 0 else 'ACTIVE'
-            return _Answer({'servers': [dict(s, status=status)
-                                        for s in self.servers]})
+            return _Answer({'servers': [
+                dict(s, status='BUILD' if self.builds >= 0 else status,
+                     fault=self.fault if status == 'ERROR' else None)
+                for s, status in zip(self.servers, self.outcome)]})
         ids = [s['id'] for s in self.servers]
         start = ids.index(params['marker']) + 1 if 'marker' in params else 0
         limit = min(params['limit'], self.max_limit)
@@ -82,6 +91,42 @@ class TestCreate(testtools.TestCase):
         self.assertEqual(['new-1', 'new-2'], nova.create(
             'p', 'job', 'p1', 2, 2, on_created=on_created))
         self.assertEqual([(['new-1', 'new-2'], True)], seen)
+
+    def deleted(self, nova):
+        return [path.rsplit('/', 1)[-1] for method, path, _ in nova.calls
+                if method == 'DELETE']
+
+    def test_no_room_leaves_no_server_in_error(self):
+        # Nova keeps the servers it found no room for, in ERROR, in the
+        # user's project and quota: each pass that tried again left more.
+        nova = _Nova(outcome=('ERROR', 'ERROR'),
+                     fault={'message': 'No valid host was found. '})
+        self.assertRaises(base.NoValidHost, nova.create, 'p', 'job', 'p1',
+                          2, 2)
+        self.assertEqual(['new-1', 'new-2'], self.deleted(nova))
+
+    def test_a_build_half_failed_leaves_nothing(self):
+        nova = _Nova(outcome=('ACTIVE', 'ERROR'),
+                     fault={'message': 'Build of instance aborted'})
+        self.assertRaises(base.DriverError, nova.create, 'p', 'job', 'p1',
+                          2, 2)
+        self.assertEqual(['new-1', 'new-2'], self.deleted(nova))
+
+    def test_a_build_that_outlasts_the_timeout_leaves_nothing(self):
+        nova = _Nova(builds=10 ** 6)
+        nova.conf.nova.create_timeout = 0
+        self.assertRaises(base.DriverError, nova.create, 'p', 'job', 'p1',
+                          2, 2)
+        self.assertEqual(['new-1', 'new-2'], self.deleted(nova))
+
+    def test_a_partial_request_keeps_what_was_built(self):
+        # At least min_count built: those in ERROR go, the others are
+        # the request's (they were left running, the request failed).
+        nova = _Nova(outcome=('ACTIVE', 'ERROR', 'ACTIVE'),
+                     fault={'message': 'Build of instance aborted'})
+        self.assertEqual(['new-1', 'new-3'],
+                         nova.create('p', 'job', 'p1', 3, 1))
+        self.assertEqual(['new-2'], self.deleted(nova))
 
 
 class TestServerListing(testtools.TestCase):
