@@ -43,8 +43,15 @@ def _rotate(spec, conf):
 
 def _list(spec, conf):
     db, ctx = database.Database(conf), context.admin_context()
-    _show(oidc_db.load_keys(db, ctx), datetime.datetime.utcnow(),
-          _lifetime(conf))
+    records = oidc_db.load_keys(db, ctx)
+    if not records:
+        # An empty output read as a failure, or as a database that is
+        # not the one the API uses.
+        print('No signing keys yet: the OIDC provider makes its first two '
+              'when it issues its first token, or run "federation-manage '
+              'keys rotate".')
+        return 0
+    _show(records, datetime.datetime.utcnow(), _lifetime(conf))
     return 0
 
 

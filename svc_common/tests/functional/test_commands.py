@@ -195,6 +195,34 @@ class _CommandTests(object):
         self.assertIn('"system_admin"', sample)
 
 
+class TestFederationKeys(testtools.TestCase):
+    """``federation-manage keys list|rotate`` on a new database."""
+
+    def test_list_before_any_key_says_so(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        conf = os.path.join(tmp, 'federation.conf')
+        with open(conf, 'w') as f:
+            f.write('[database]\nconnection = sqlite:///%s\n'
+                    % os.path.join(tmp, 'federation.sqlite'))
+
+        def keys(action):
+            return run([command('federation-manage'), '--config-file', conf,
+                        'keys', action])
+
+        self.assertEqual(0, run([command('federation-manage'),
+                                 '--config-file', conf, 'db',
+                                 'sync']).returncode)
+        empty = keys('list')
+        self.assertEqual(0, empty.returncode, empty.stderr)
+        self.assertEqual('No signing keys yet: the OIDC provider makes its '
+                         'first two when it issues its first token, or run '
+                         '"federation-manage keys rotate".\n', empty.stdout)
+        self.assertEqual(0, keys('rotate').returncode)
+        listed = keys('list').stdout.splitlines()
+        self.assertEqual(['current', 'next'],
+                         sorted(line.split()[1] for line in listed))
+
+
 def _make_classes():
     for spec in all_in_one.load_specs():
         name = spec.package.title().replace('_', '')
