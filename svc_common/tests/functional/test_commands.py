@@ -509,7 +509,8 @@ class TestAllInOne(testtools.TestCase):
 
 
 class TestCliReference(testtools.TestCase):
-    """doc/source/cli/index.rst shows ``db sync`` as it is today."""
+    """doc/source/cli/index.rst and the install guide show ``db sync`` as
+    it is today."""
 
     def test_db_sync_example(self):
         with open(os.path.join(REPO, 'doc', 'source', 'cli',
@@ -527,6 +528,18 @@ class TestCliReference(testtools.TestCase):
         shown = run([command('limits-manage'), 'db', 'version'], cwd=home,
                     env=dict(os.environ, HOME=home))
         self.assertEqual(origin.strip(), shown.stderr.strip())
+
+    def test_install_guide_db_sync_example(self):
+        """The install guide's ``db sync`` output ends at the head (it
+        showed 0004 when the head was 0005)."""
+        with open(os.path.join(REPO, 'doc', 'source', 'install',
+                               'index.rst')) as f:
+            text = f.read()
+        spec = [s for s in all_in_one.load_specs() if s.prog == 'limits'][0]
+        shown = [line.strip() for line in text.splitlines()
+                 if line.strip().startswith('Database at ')]
+        self.assertEqual(['Database at %s' % migration.head_revision(spec)],
+                         shown)
 
 
 def _bindable(port):
