@@ -23,8 +23,26 @@ def _vo_id(client, name_or_id):
         return name_or_id
 
 
+VO_OPTION_HINT = (' Every record is for system readers; a VO\'s managers '
+                  'read their VO\'s with --vo <vo>.')
+
+
 class ListAudit(common.Lister):
     """List audit records, oldest first."""
+
+    vo_given = False
+
+    def run(self, parsed_args):
+        self.vo_given = bool(parsed_args.vo)
+        return super().run(parsed_args)
+
+    def error_message(self, error):
+        # "Policy does not allow audit:list." did not tell a VO's
+        # manager that the command takes --vo.
+        message = super().error_message(error)
+        if error.status == 403 and not self.vo_given:
+            message += VO_OPTION_HINT
+        return message
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

@@ -369,3 +369,30 @@ class TestTables(testtools.TestCase):
         self.assertIn("| claim_mapping          | "
                       "name='preferred_username' |", output)
         self.assertNotIn("{'", output)
+
+
+class TestAuditRefusal(testtools.TestCase):
+
+    def run_refused(self, argv):
+        forbidden = rest.ApiError(403, 'federation.forbidden',
+                                  detail='Policy does not allow '
+                                         'audit:list.')
+        client = FakeClient({('GET', '/v1/vos/astro'): {'vo': VO}})
+        client.list = mock.Mock(side_effect=forbidden)
+        app = mock.Mock()
+        app.client_manager.federation = client
+        cmd = audit.ListAudit(app, None)
+        return str(self.assertRaises(
+            exceptions.CommandError, cmd.run,
+            cmd.get_parser('openstack').parse_args(argv)))
+
+    def test_a_refused_list_without_vo_names_the_option(self):
+        self.assertEqual('Policy does not allow audit:list. (HTTP 403 '
+                         'federation.forbidden, request -) Every record is '
+                         'for system readers; a VO\'s managers read their '
+                         'VO\'s with --vo <vo>.', self.run_refused([]))
+
+    def test_no_hint_when_vo_was_given(self):
+        self.assertEqual('Policy does not allow audit:list. (HTTP 403 '
+                         'federation.forbidden, request -)',
+                         self.run_refused(['--vo', 'astro']))
