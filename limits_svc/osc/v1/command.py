@@ -12,6 +12,14 @@ from svc_common.osc import command
 API_NAME = 'limits'
 
 
+# "No limit ram." alone, for "openstack quota registered limit show ram",
+# sent people looking for a missing limit: these commands take IDs.
+LIMIT_ID_HINT = (' Limit commands take a limit\'s ID, not a resource name: '
+                 '"openstack quota registered limit list --resource-name '
+                 '<name>" and "openstack quota limit list --resource-name '
+                 '<name>" show the IDs.')
+
+
 def error_message(error):
     """The error of one answer, for a person: what, HTTP code, request."""
     blocking = error.error.get('blocking') or ()
@@ -20,7 +28,10 @@ def error_message(error):
             ['Refused by %d limit(s) %s:' % (len(blocking),
                                              command.error_origin(error))] +
             ['  ' + columns.blocking_line(level) for level in blocking])
-    return command.error_message(error)
+    message = command.error_message(error)
+    if error.code == 'limits.limit_not_found':
+        message += LIMIT_ID_HINT
+    return message
 
 
 class LimitsCommand(object):
