@@ -114,7 +114,8 @@ class FamilyImagesController(rest.RestController):
         'post': openapi.Operation(
             'family:image:add', image_schema.RESPONSE_IMAGE, status=201,
             body=image_schema.ADD, errors=(409,)),
-        'delete': openapi.Operation('family:image:remove', status=204),
+        'delete': openapi.Operation('family:image:remove', status=204,
+                                    errors=(409,)),
     }
 
     @pecan.expose('json')

@@ -405,14 +405,6 @@ def join(db, ctx, family_name, image_id, version, properties,
                             'already.' % image_id)
 
 
-def leave_in_session(session, ctx, image_id, cause, reason=None):
-    """Take ``image_id`` out of its family; its pending scheduled
-    transitions go, and members that named it as successor name none."""
-    family, rows = _locked(session, image_id)
-    return remove_member(session, ctx, family, rows, image_id, cause,
-                         reason)
-
-
 def remove_member(session, ctx, family, rows, image_id, cause, reason=None):
     """Take member ``image_id`` out of ``family`` (locked), whose member
     ``rows`` (read after the lock) are updated; returns the events."""
@@ -434,14 +426,34 @@ def remove_member(session, ctx, family, rows, image_id, cause, reason=None):
 
 
 def leave(db, ctx, family_name, image_id, cause='request', reason=None):
-    """Take an image out of ``family_name``; returns the events."""
+    """Take an image out of ``family_name`` (its pending scheduled
+    transitions go, and members that named it as successor name none);
+    returns the events.
+
+    :raises errors.Conflict: ``image_in_use``, servers use the image.  An
+        image in no family is not protected from deletion in Glance (the
+        middleware lets it go): taken out of its family, an image that
+        servers use was deleted without walking its lifecycle, however
+        many servers it had.  Deleted in Glance (``image.delete``), an
+        image leaves whatever uses it (:mod:`.ingest`).
+    """
     with db.writer.using(ctx) as session:
         family = families_db.require_family(session, family_name)
         row = session.get(models.FamilyImage, image_id)
         if row is None or row.family_id != family.id:
             raise ImageNotFound('No image %s in image family %s.'
                                 % (image_id, family_name))
-        return leave_in_session(session, ctx, image_id, cause, reason)
+        family, rows = _locked(session, image_id)
+        servers = _servers(session, image_id)
+        if servers:
+            raise errors.Conflict(
+                'Image %s is used by %d server(s): it stays in image '
+                'family %s until none does (take it through its '
+                'lifecycle to deleted instead).'
+                % (image_id, servers, family_name), code='image_in_use',
+                servers=servers)
+        return remove_member(session, ctx, family, rows, image_id, cause,
+                             reason)
 
 
 def update_family(db, ctx, name, **fields):

@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from image_family_svc.cmd import engine
 from image_family_svc.db import members
 from image_family_svc.db import models
+from image_family_svc.db import usage
 from image_family_svc.tests.functional import base
+from svc_common import context
 from svc_common.db import database
 from svc_common.tests.fixtures import postgresql
 from svc_common.tests.functional import api_fixture as af
@@ -325,6 +327,24 @@ class TestMembership(base.ApiTestCase):
             headers=base.ADMIN, status=400)
         self.assertEqual('image_family.invalid_properties',
                          resp.json['errors'][0]['code'])
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+
+    def test_an_image_servers_use_stays_in_its_family(self):
+        """Out of its family an image is not protected from deletion in
+        Glance: removing an active image that servers use let its owner
+        delete it at once, without walking its lifecycle."""
+        self.add('centos-7', 'img-1', '7.1', state='active')
+        db = database.Database(self.fixture.conf)
+        ctx = context.admin_context()
+        usage.server_created(db, ctx, 'vm-1', 'img-1')
+        resp = self.app.delete('/v1/families/centos-7/images/img-1',
+                               headers=base.ADMIN, status=409).json
+        self.assertEqual(('image_family.image_in_use', 1), (
+            resp['errors'][0]['code'], resp['errors'][0]['servers']))
+        self.assertEqual('centos-7', self.image('img-1')['family'])
+        usage.server_deleted(db, ctx, 'vm-1')
+        self.app.delete('/v1/families/centos-7/images/img-1',
+                        headers=base.ADMIN, status=204)
         self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
 
     def test_version_from_os_version(self):
