@@ -74,6 +74,7 @@ region as well; the caller picks the limits of one service and region (or
 uses a composite key) before calling in.
 """
 
+import collections
 import dataclasses
 
 UNLIMITED = -1
@@ -277,6 +278,75 @@ class ProjectTree:
         """True if ``ancestor_id`` is on ``project_id``'s chain (or is it)."""
         self._known(ancestor_id)
         return ancestor_id in self.ancestors(project_id)
+
+
+class TooDeep(QuotaTreeError):
+    """A project deeper below a report's root than a tree may be."""
+
+    def __init__(self, project_id, max_depth):
+        self.project_id = project_id
+        super().__init__('Project %s is %d or more levels below the root.'
+                         % (project_id, max_depth))
+
+
+class _Children(object):
+    """The children of one project not yet drawn, read ``n`` at a time."""
+
+    __slots__ = ('parent', 'depth', 'after', 'ready', 'done')
+
+    def __init__(self, parent, depth, after):
+        self.parent = parent
+        self.depth = depth
+        self.after = after
+        self.ready = collections.deque()
+        self.done = False
+
+
+def drawing_order_page(path, limit, children, max_depth):
+    """The next ``limit`` projects of a subtree in drawing order (see
+    :meth:`ProjectTree.descendants`), read a few children at a time.
+
+    A page of a subtree's report should cost what the page holds, not what
+    the subtree holds: nothing here reads more than the projects it draws
+    and, for each parent it meets, the next run of that parent's children.
+
+    :param path: ``[root, ..., last]``: the subtree's root down to the last
+        project drawn on the previous page (``[root]`` when only the root
+        was drawn).
+    :param limit: the most projects to return.
+    :param children: ``children(parent, after, n)``: at most ``n`` pairs
+        ``(child_id, has_children)`` of the children of ``parent`` whose
+        ids come after ``after`` (``''``: from the first) in code-point
+        order, in that order.
+    :param max_depth: a project this deep below the root is refused with
+        :class:`TooDeep` (a loop of parent links would never end).
+    :returns: ``[(project_id, parent_id, depth below root)]``.
+    """
+    # The last project's children come first, then each level's next
+    # siblings, from the deepest level up.
+    pending = [_Children(parent, depth + 1, after) for depth, (parent, after)
+               in enumerate(zip(path, path[1:]))]
+    pending.append(_Children(path[-1], len(path), ''))
+    page = []
+    while pending and len(page) < limit:
+        level = pending[-1]
+        if not level.ready:
+            if not level.done:
+                wanted = limit - len(page)
+                level.ready.extend(children(level.parent, level.after,
+                                            wanted))
+                level.done = len(level.ready) < wanted
+            if not level.ready:
+                pending.pop()
+                continue
+        child, has_children = level.ready.popleft()
+        level.after = child
+        if level.depth >= max_depth:
+            raise TooDeep(child, max_depth)
+        page.append((child, level.parent, level.depth))
+        if has_children:
+            pending.append(_Children(child, level.depth + 1, ''))
+    return page
 
 
 # ---------------------------------------------------------------------------

@@ -69,6 +69,90 @@ def limited_resource_names(session, project_ids):
         models.ProjectLimit.project_id.in_(project_ids)).distinct()))
 
 
+_PROJECT_LIMITS = models.ProjectLimit.__table__
+
+
+def _limited_names_statement():
+    """Every resource name some project limit names: a loose scan of
+    ``project_limits_resource_idx``, one index look-up per name (a
+    ``SELECT DISTINCT`` reads every limit)."""
+    column = _PROJECT_LIMITS.c.resource_name
+    names = sa.select(sa.func.min(column).label('name')).cte(
+        'names', recursive=True)
+    following = sa.select(sa.func.min(column)).where(
+        column > names.c.name).scalar_subquery()
+    names = names.union_all(
+        sa.select(following).where(names.c.name.is_not(None)))
+    return sa.select(names.c.name).where(names.c.name.is_not(None))
+
+
+_LIMITED_NAMES = _limited_names_statement()
+
+# A resource named by at most this many project limits is looked for in
+# a subtree from those limits' projects up; one named by more, from the
+# subtree's root down.
+FEW_LIMITS = 1000
+
+_LIMITED_PROJECTS = sa.select(_PROJECT_LIMITS.c.project_id).where(
+    _PROJECT_LIMITS.c.resource_name == sa.bindparam('name'),
+    _PROJECT_LIMITS.c.project_id.is_not(None)).limit(sa.bindparam('n'))
+
+
+def _reaches_root_statement():
+    """Whether the chain of one of ``:projects`` passes ``:root``."""
+    projects = models.Project.__table__
+    up = sa.select(projects.c.id, projects.c.parent_id,
+                   sa.literal(0).label('depth')).where(
+        projects.c.id.in_(sa.bindparam('projects', expanding=True))).cte(
+        'up', recursive=True)
+    up = up.union_all(sa.select(
+        projects.c.id, projects.c.parent_id,
+        (up.c.depth + 1).label('depth')).join(
+        up, projects.c.id == up.c.parent_id).where(
+        up.c.depth < tree.MAX_DEPTH, up.c.id != sa.bindparam('root')))
+    return sa.select(up.c.id).where(up.c.id == sa.bindparam('root')).limit(1)
+
+
+_REACHES_ROOT = _reaches_root_statement()
+
+
+def _limited_below_statement():
+    """Whether a project of the subtree of ``:project_id`` has a limit
+    on ``:name``."""
+    walk = tree.walk_cte(downwards=True)
+    return sa.select(_PROJECT_LIMITS.c.id).join(
+        walk, walk.c.id == _PROJECT_LIMITS.c.project_id).where(
+        _PROJECT_LIMITS.c.resource_name == sa.bindparam('name')).limit(1)
+
+
+_LIMITED_BELOW = _limited_below_statement()
+
+
+def limited_in_subtree(session, root_id, known=()):
+    """Resources that a project limit of the subtree of ``root_id`` names,
+    ``known`` ones aside (the caller reports them anyway).
+
+    Costs a look-up per resource name that has limits and is not known;
+    for each of those, a walk up from its limits' projects when it has at
+    most :data:`FEW_LIMITS` of them, else down the subtree.
+    """
+    names = set()
+    for name in session.scalars(_LIMITED_NAMES):
+        if name in known:
+            continue
+        holders = session.scalars(_LIMITED_PROJECTS, {
+            'name': name, 'n': FEW_LIMITS + 1}).all()
+        if len(holders) <= FEW_LIMITS:
+            found = session.scalar(_REACHES_ROOT, {
+                'projects': holders, 'root': root_id})
+        else:
+            found = session.scalar(_LIMITED_BELOW, {
+                'project_id': root_id, 'name': name})
+        if found is not None:
+            names.add(name)
+    return names
+
+
 def _limit_query(model, filters):
     query = sa.select(model)
     for name, value in filters.items():

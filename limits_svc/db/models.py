@@ -23,10 +23,18 @@ class _Timestamps(object):
 
 class Project(_Timestamps, Base):
     __tablename__ = 'projects'
+    __table_args__ = (
+        # A project's children in code-point order of their ids, the
+        # order in which a subtree is drawn.  On PostgreSQL, whose own
+        # collation may sort otherwise, migration 0006 makes the id part
+        # COLLATE "C" (which reflection, and so this model, leaves out);
+        # SQLite compares code points already.
+        sa.Index('projects_children_idx', 'parent_id', 'id'),
+    )
 
     id = sa.Column(sa.String(64), primary_key=True)
     name = sa.Column(sa.String(255), nullable=True)
-    parent_id = sa.Column(sa.String(64), nullable=True, index=True)
+    parent_id = sa.Column(sa.String(64), nullable=True)
     domain_id = sa.Column(sa.String(64), nullable=False, default='default')
 
 
@@ -71,6 +79,8 @@ class ProjectLimit(_Timestamps, Base):
                             name='uniq_project_limits0target_res_scope'),
         sa.Index('project_limits_project_resource_idx', 'project_id',
                  'resource_name'),
+        # The names of the limited resources, and who limits one.
+        sa.Index('project_limits_resource_idx', 'resource_name'),
         _same_limit_index('uniq_project_limits0identity',
                           *PROJECT_LIMIT_IDENTITY),
     )

@@ -19,6 +19,8 @@ Functions that start with a Connection run inside a transaction that the
 caller holds; those that start with ``(db, ctx)`` open their own.
 """
 
+import sys
+
 from oslo_db import api as oslo_db_api
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -279,40 +281,17 @@ def give_back(conn, project_id, chain, freed):
                                     for name, amount in freed.items()})
 
 
-def _usages_by_project(session, column, project_ids):
-    usage = {}
-    for project_id, name, amount in session.execute(sa.select(
-            _USAGE.c.project_id, _USAGE.c.resource_name, column).where(
-            _USAGE.c.project_id.in_(project_ids))):
-        usage.setdefault(project_id, {})[name] = amount
-    return usage
-
-
-class InvalidMarker(errors.BadRequest):
-    code = 'invalid_marker'
-
-
-def _subtree_limited_names_statement():
-    walk = tree.walk_cte(downwards=True)
-    limits_table = models.ProjectLimit.__table__
-    return sa.select(limits_table.c.resource_name).join(
-        walk, walk.c.id == limits_table.c.project_id).distinct()
-
-
-_SUBTREE_LIMITED_NAMES = _subtree_limited_names_statement()
-
-
-def _page(order, limit, marker):
-    """The projects of ``order`` after ``marker``, at most ``limit``."""
-    start = 0
-    if marker is not None:
-        try:
-            start = order.index(marker) + 1
-        except ValueError:
-            raise InvalidMarker(
-                'Invalid field marker: project %s is not in the report.'
-                % marker, field='marker')
-    return order[start:start + limit] if limit else order[start:]
+def _usages_by_project(session, project_ids):
+    """``(own, subtree)``, each ``{project_id: {resource: amount}}``."""
+    own = {}
+    below = {}
+    for project_id, name, own_used, subtree_used in session.execute(
+            sa.select(_USAGE.c.project_id, _USAGE.c.resource_name,
+                      _USAGE.c.own_used, _USAGE.c.subtree_used).where(
+                _USAGE.c.project_id.in_(project_ids))):
+        own.setdefault(project_id, {})[name] = own_used
+        below.setdefault(project_id, {})[name] = subtree_used
+    return own, below
 
 
 def usage_report(db, ctx, project_id, subtree, no_limit_policy, limit=None,
@@ -320,33 +299,34 @@ def usage_report(db, ctx, project_id, subtree, no_limit_policy, limit=None,
     """Limits and usage of the project, or of the projects of its subtree,
     as :func:`limits_svc.quota_tree.usage_report` gives them.
 
-    With ``subtree``, a page: at most ``limit`` projects after the project
-    ``marker``, in the report's order.  Only the shape of the subtree is
-    read whole (for that order); the counters and limits are read for the
-    page's projects, and each project's subtree usage is the ledger's
-    counter, which every allocation keeps equal to the sum over its
-    subtree.  Reading every counter of a subtree of 100,000 projects took
-    5 s and 240 MB per request.  The resources reported are those the
-    subtree uses (the counters of its root) or limits, on every page.
+    With ``subtree``, a page: the project and at most ``limit - 1`` after
+    it, or at most ``limit`` projects after the project ``marker``, in the
+    report's order (``limit`` None: every one).  A page reads what it
+    holds (see :func:`limits_svc.db.tree.subtree_page`): the path down to
+    it, the runs of children it draws, their counters and limits.  Each
+    project's subtree usage is the ledger's counter, which every
+    allocation keeps equal to the sum over its subtree.  The resources
+    reported are those the subtree uses (the counters of its root) or
+    limits, on every page.
     """
     with db.reader.using(ctx) as session:
         if subtree:
-            parents = tree.subtree_parents(session, project_id)
-            shape = quota_tree.ProjectTree(parents)
-            page = _page(shape.subtree(project_id), limit, marker)
+            parents, page = tree.subtree_page(
+                session, project_id,
+                sys.maxsize if limit is None else limit, marker)
         else:
             tree.chain_ids(session, project_id)   # it exists
             parents = {project_id: None}
-            shape = quota_tree.ProjectTree(parents)
             page = [project_id]
-        own = _usages_by_project(session, _USAGE.c.own_used, page)
-        below = _usages_by_project(session, _USAGE.c.subtree_used, page)
+        shape = quota_tree.ProjectTree(parents)
+        # The page's counters, and its root's (not always on the page),
+        # which name every resource used below it.
+        own, below = _usages_by_project(session, sorted(set(page) | {
+            project_id}))
         if subtree:
-            # The root's counters name every resource used below it.
-            used = _usages_by_project(session, _USAGE.c.subtree_used,
-                                      [project_id]).get(project_id, {})
-            limited = set(session.scalars(_SUBTREE_LIMITED_NAMES, {
-                'project_id': project_id}))
+            used = below.get(project_id, {})
+            limited = limits.limited_in_subtree(session, project_id,
+                                                known=used)
         else:
             used = dict(own.get(project_id, {}), **below.get(project_id, {}))
             limited = limits.limited_resource_names(session, page)

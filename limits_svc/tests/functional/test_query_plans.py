@@ -15,7 +15,9 @@ import sqlalchemy as sa
 import testtools
 
 from limits_svc.db import allocations
+from limits_svc.db import limits
 from limits_svc.db import models
+from limits_svc.db import tree
 from limits_svc import quota_tree
 from limits_svc import service
 from svc_common import context
@@ -141,6 +143,36 @@ class _Plans(object):
             if project_id == 'mid':
                 self.assertNotIn('TEMP B-TREE', plan)
                 self.assertNotIn('Sort', plan)
+
+    def test_a_run_of_children_reads_that_run(self):
+        # A page of a subtree's usage report reads the children it draws
+        # (inner has 3,000), in their order, and looks each one's first
+        # child up in the index: no scan of the projects, no sort.
+        statement = tree.CHILDREN[self.engine.dialect.name]
+        for after in ('', 'leaf-01500'):
+            plan = self.plan(statement, parent_id='inner', after=after,
+                             n=100)
+            self.assertIn('projects_children_idx', plan)
+            self.assertNotIn('SCAN projects ', plan + ' ')
+            self.assertNotIn('SCAN below ', plan + ' ')
+            self.assertNotIn('Seq Scan', plan)
+            self.assertNotIn('Sort', plan)
+            self.assertNotIn('TEMP B-TREE', plan)
+        if self.engine.dialect.name == 'postgresql':
+            with self.engine.connect() as conn:
+                definition = conn.exec_driver_sql(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = "
+                    "'projects_children_idx'").scalar()
+            self.assertIn('(parent_id, id COLLATE "C")', definition)
+
+    def test_limited_resource_names_are_one_look_up_each(self):
+        plan = self.plan(limits._LIMITED_NAMES)
+        self.assertIn('project_limits_resource_idx', plan)
+        self.assertNotIn('Seq Scan', plan)
+        self.assertNotIn('SCAN project_limits ', plan + ' ')
+        with self.engine.connect() as conn:
+            self.assertEqual(['cores', 'disk', 'ram', 'servers'],
+                             sorted(conn.scalars(limits._LIMITED_NAMES)))
 
     def test_expiring_index_leaves_out_allocations_that_never_expire(self):
         with self.engine.connect() as conn:

@@ -788,3 +788,81 @@ class TestAgainstBruteForce(testtools.TestCase):
             for name in RESOURCES:
                 self.assertEqual(brute_subtree[p, name],
                                  sums[p].get(name, 0))
+
+
+class _ChildrenReader(object):
+    """``children(parent, after, n)`` over a parent map, as the database
+    answers it, counting the rows it hands out."""
+
+    def __init__(self, parents):
+        self.children = collections.defaultdict(list)
+        for project_id, parent_id in parents.items():
+            if parent_id is not None:
+                self.children[parent_id].append(project_id)
+        self.rows = 0
+        self.calls = 0
+
+    def __call__(self, parent_id, after, n):
+        self.calls += 1
+        run = sorted(c for c in self.children[parent_id] if c > after)[:n]
+        self.rows += len(run)
+        return [(c, bool(self.children[c])) for c in run]
+
+
+class TestDrawingOrderPage(testtools.TestCase):
+    """A page of a subtree in drawing order, read a run of children at a
+    time: the same projects as ProjectTree.subtree, reading what the page
+    holds."""
+
+    def pages(self, parents, root, size):
+        reader = _ChildrenReader(parents)
+        tree = quota_tree.ProjectTree(parents)
+        drawn = [(root, None, 0)]
+        path = [root]
+        while True:
+            page = quota_tree.drawing_order_page(path, size, reader, 99)
+            self.assertLessEqual(len(page), size)
+            drawn.extend(page)
+            if len(page) < size:
+                return drawn, reader
+            path = tree.ancestors(page[-1][0])
+            path = list(reversed(path[:path.index(root) + 1]))
+
+    @PROPERTY_SETTINGS
+    @hypothesis.given(parent_maps(), st.integers(1, 7), st.data())
+    def test_pages_are_the_subtree_in_drawing_order(self, parents, size,
+                                                    data):
+        root = data.draw(st.sampled_from(sorted(parents)))
+        tree = quota_tree.ProjectTree(parents)
+        drawn, _reader = self.pages(parents, root, size)
+        self.assertEqual(tree.subtree(root), [p for p, _, _ in drawn])
+        for project_id, parent_id, depth in drawn[1:]:
+            self.assertEqual(tree.parent(project_id), parent_id)
+            self.assertEqual(tree.depth(project_id) - tree.depth(root),
+                             depth)
+
+    def test_ids_in_code_point_order(self):
+        parents = {'r': None, 'a': 'r', 'B': 'r', '_z': 'r', 'é': 'r',
+                   '\U0001f600': 'r', 'a-1': 'a'}
+        drawn, _reader = self.pages(parents, 'r', 2)
+        self.assertEqual(['r', 'B', '_z', 'a', 'a-1', 'é', '\U0001f600'],
+                         [p for p, _, _ in drawn])
+
+    def test_a_page_of_a_wide_root_reads_that_page(self):
+        parents = {'root': None}
+        parents.update(('c%05d' % n, 'root') for n in range(20000))
+        reader = _ChildrenReader(parents)
+        page = quota_tree.drawing_order_page(['root', 'c10000'], 50, reader,
+                                             99)
+        self.assertEqual(['c%05d' % n for n in range(10001, 10051)],
+                         [p for p, _, _ in page])
+        # The marker's children (none), then 50 of the root's.
+        self.assertEqual(50, reader.rows)
+        self.assertEqual(2, reader.calls)
+
+    def test_a_loop_is_refused(self):
+        def children(parent_id, after, n):
+            return [('a' if parent_id == 'b' else 'b', True)][:n] if (
+                after == '') else []
+        self.assertRaises(quota_tree.TooDeep, quota_tree.drawing_order_page,
+                          ['a'], 1000, children, 64)
