@@ -198,8 +198,11 @@ class Promoter(object):
         done = {'built': [], 'recovered': self.recover(now),
                 'expired': pending_db.expire(self.db, self.ctx, now),
                 'preempted_for': []}
+        expired_trusts = pending_db.trust_ids(self.db, self.ctx,
+                                              done['expired'])
         for request_id in done['expired']:
             LOG.info('Pending request %s expired', request_id)
+            self._give_trust_up(request_id, expired_trusts.get(request_id))
         waiting = pending_db.queued(self.db, self.ctx)
         if not waiting:
             return done
@@ -276,12 +279,29 @@ class Promoter(object):
         return True
 
     def _move(self, request, current, new, **fields):
+        """``current`` -> ``new`` (a compare-and-set); a request that
+        this finishes gives its trust up."""
         moved = pending_db.transition(self.db, self.ctx, request['id'],
                                       current, new, **fields)
         if not moved:
             LOG.info('Pending request %s was not %s any more', request['id'],
                      current)
+        elif new in pending_db.FINAL:
+            self._give_trust_up(request['id'], request.get('trust_id'))
         return moved
+
+    def _give_trust_up(self, request_id, trust_id):
+        """Delete the Keystone trust of a finished request (built,
+        failed or expired): it lets the reaper act as the user on the
+        project, with no end of its own, and nothing needs it any more.
+        A failure is only logged, as for a withdrawn request."""
+        if trust_id is None or self.trusts is None:
+            return
+        try:
+            self.trusts.delete_trust(trust_id)
+        except trusts_mod.TrustError as exc:
+            LOG.warning('Trust %s of finished pending request %s could not '
+                        'be deleted: %s', trust_id, request_id, exc)
 
     def build(self, request, kinds, now):
         """``queued`` -> ``building`` -> ``active`` (or back to

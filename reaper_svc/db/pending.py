@@ -140,6 +140,18 @@ def queued(db, ctx):
         return [internal_dict(r) for r in session.scalars(query)]
 
 
+def trust_ids(db, ctx, request_ids):
+    """``{request id: trust id}`` of those of ``request_ids`` that hold
+    a trust."""
+    if not request_ids:
+        return {}
+    model = models.PendingRequest
+    with db.reader.using(ctx) as session:
+        return dict(session.execute(sa.select(model.id, model.trust_id).where(
+            model.id.in_(list(request_ids)),
+            model.trust_id.is_not(None))).all())
+
+
 def stale_building(db, ctx, before):
     """Requests (with ``trust_id``) that went ``building`` at or before
     ``before`` and are still: an engine that stopped mid-build left them."""

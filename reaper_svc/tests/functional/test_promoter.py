@@ -9,6 +9,7 @@ import datetime
 import random
 
 import fixtures
+from keystoneauth1 import exceptions as ks_exceptions
 import testtools
 
 from reaper_svc import action_states as states
@@ -23,6 +24,7 @@ from reaper_svc import strategies
 from reaper_svc.strategies import model
 from reaper_svc.strategies import rules
 from reaper_svc.tests.functional import engine_fixture as ef
+from reaper_svc import trusts
 from svc_common import context
 from svc_common import errors
 from svc_common.tests.fixtures import postgresql
@@ -47,6 +49,26 @@ def full(flavor='m1', project='other', created_at=T0):
              'flavor': flavor, 'project_id': project,
              'created_at': created_at}
             for i in range(1, 5)]
+
+
+class RecordingTrusts(trusts.TrustBroker):
+    """A broker that records the trusts given up (the simulated cloud
+    ignores the auth it builds with)."""
+
+    def __init__(self):
+        self.deleted = []
+        self.fail = False
+
+    def create_trust(self, user_token, project_id, roles):
+        raise NotImplementedError()
+
+    def auth(self, trust_id):
+        return None
+
+    def delete_trust(self, trust_id):
+        if self.fail:
+            raise ks_exceptions.ConnectFailure('Keystone is away')
+        self.deleted.append(trust_id)
 
 
 class PromoterTestBase(testtools.TestCase):
@@ -276,6 +298,38 @@ class TestPromoter(PromoterTestBase):
         self.assertEqual(
             {s: T0 + build + datetime.timedelta(hours=1) for s in built},
             guarantees_db.current(self.engine.db, self.ctx, now=self.now))
+
+    def test_finished_requests_give_their_trust_up(self):
+        """A trust lets the reaper act as its user on the project, with
+        no end of its own: only a withdrawal deleted it, and a request
+        built, failed or expired kept it for ever."""
+        self.use_cloud(full()[:3])
+        broker = RecordingTrusts()
+        self.promoter = promoter_mod.Promoter(
+            self.engine.conf, self.engine.db, self.reaper, trusts=broker,
+            clock=lambda: self.now)
+        built = self.queue(count=1, trust_id='t-built')
+        waiting = self.queue(count=2, trust_id='t-waiting')
+        expiring = self.queue(count=2, trust_id='t-expiring',
+                              deadline=self.now + datetime.timedelta(
+                                  minutes=1))
+        lost = self.queue(count=1, flavor='gone', trust_id='t-lost')
+        done = self.promoter.promote()
+        self.assertEqual([built['id']], done['built'])
+        self.assertEqual(['t-built', 't-lost'], sorted(broker.deleted))
+        self.assertEqual(pending_db.FAILED, self.state(lost)['state'])
+        self.now += datetime.timedelta(minutes=2)
+        self.assertEqual([expiring['id']], self.promoter.promote()['expired'])
+        self.assertEqual(['t-built', 't-expiring', 't-lost'],
+                         sorted(broker.deleted))
+        # Still queued: its trust builds it later.
+        self.assertEqual(pending_db.QUEUED, self.state(waiting)['state'])
+        # A trust Keystone will not delete is only logged.
+        broker.fail = True
+        self.engine.cloud.delete('n1')
+        self.engine.cloud.delete('n2')
+        self.assertEqual([waiting['id']], self.promoter.promote()['built'])
+        self.assertEqual(pending_db.ACTIVE, self.state(waiting)['state'])
 
     def test_guarantees_come_from_the_database(self):
         # The server itself carries no guarantee: the record does.
