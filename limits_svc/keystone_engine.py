@@ -88,6 +88,10 @@ class Resyncer(object):
             try:
                 sync(self.conf, self.db, self.adapter)
                 self.syncs += 1
+            except keystone_client.TruncatedList as exc:
+                # Keystone answers the same until its configuration
+                # changes: the next notification or resync tries again.
+                LOG.error('Sync from Keystone refused: %s', exc)
             except Exception:
                 LOG.exception('Sync from Keystone failed; will retry')
                 self._stop.wait(5)

@@ -20,19 +20,47 @@ def adapter_from_conf(conf):
         interface='public', min_version='3.0', max_version='3.latest')
 
 
+class TruncatedList(Exception):
+    """Keystone cut a list short (``list_limit`` in keystone.conf).
+
+    Keystone does not page these lists: past ``[DEFAULT] list_limit`` (or
+    ``[resource]`` / ``[unified_limit] list_limit``) it answers the first
+    items and ``"truncated": true``.  A sync from such a list would take
+    every project or limit left out as deleted in Keystone.
+    """
+
+    def __init__(self, key, count):
+        self.key = key
+        super().__init__(
+            'Keystone answered only the first %d %s ("truncated": its '
+            'list_limit is set): nothing was synced, since what it left '
+            'out would have been removed. Unset list_limit in '
+            'keystone.conf ([DEFAULT], [resource] for projects, '
+            '[unified_limit] for limits) or raise it above the number '
+            'of %s.' % (count, key, key))
+
+
 def _get_all(adapter, path, key):
-    """Every item of a Keystone list, following ``links.next``."""
+    """Every item of a Keystone list, following ``links.next``.
+
+    :raises TruncatedList: Keystone cut the list short.
+    """
     items = []
     url = path
     while url:
         body = adapter.get(url, raise_exc=True).json()
         items.extend(body[key])
+        if body.get('truncated'):
+            raise TruncatedList(key, len(items))
         url = (body.get('links') or {}).get('next')
     return items
 
 
 def fetch(adapter):
-    """``(projects, registered_limits, limits)`` as Keystone lists them."""
+    """``(projects, registered_limits, limits)`` as Keystone lists them.
+
+    :raises TruncatedList: Keystone cut one of them short.
+    """
     return (_get_all(adapter, '/projects', 'projects'),
             _get_all(adapter, '/registered_limits', 'registered_limits'),
             _get_all(adapter, '/limits', 'limits'))

@@ -1,5 +1,8 @@
 """``limits-manage sync``: copy projects and limits from Keystone."""
 
+import sys
+
+from limits_svc.clients import keystone as keystone_client
 from limits_svc import keystone_engine
 from svc_common.db import database
 
@@ -9,7 +12,11 @@ def _sync(spec, conf):
         print('[limits] mode is %r: nothing to sync (set mode = keystone).'
               % conf.limits.mode)
         return 1
-    counts = keystone_engine.sync(conf, database.Database(conf))
+    try:
+        counts = keystone_engine.sync(conf, database.Database(conf))
+    except keystone_client.TruncatedList as exc:
+        print('limits-manage sync: %s' % exc, file=sys.stderr)
+        return 1
     print('Synced %(projects)d projects, %(registered_limits)d registered '
           'limits and %(limits)d limits from Keystone.' % counts)
     return 0

@@ -13,6 +13,8 @@ import time
 import fixtures
 import testtools
 
+from limits_svc.clients import keystone as keystone_client
+from limits_svc.cmd import sync as sync_command
 from limits_svc import keystone_engine
 from limits_svc import service
 from svc_common.db import migration
@@ -24,11 +26,15 @@ from svc_common.tests.fixtures import rabbitmq
 
 class TestKeystoneSync(testtools.TestCase):
 
+    # keystone.conf options of the test's Keystone.
+    KEYSTONE_CONFIG = None
+
     def setUp(self):
         super().setUp()
         self.broker = self.useFixture(rabbitmq.SharedRabbitMQ())
         self.ks = self.useFixture(keystone_fixture.Keystone(
-            notification_transport_url=self.broker.url))
+            notification_transport_url=self.broker.url,
+            extra_config=self.KEYSTONE_CONFIG))
         tmp = self.useFixture(fixtures.TempDir()).path
         conf_file = os.path.join(tmp, 'limits.conf')
         with open(conf_file, 'w') as f:
@@ -116,3 +122,31 @@ class TestKeystoneSync(testtools.TestCase):
         self.assertEqual(200, resp.status_int)
         self.assertEqual(self.top['id'], resp.json['project']['parent_id'])
         self.assertGreaterEqual(resyncer.syncs, 1)
+
+
+class TestTruncatedKeystoneLists(TestKeystoneSync):
+    """Keystone with ``list_limit`` answers the first projects and
+    ``"truncated": true``, with no next link: a sync from that would take
+    the others as deleted (removing them and their limits, making their
+    children roots).  It is refused, and nothing is written."""
+
+    KEYSTONE_CONFIG = {'DEFAULT': {'list_limit': '2'}}
+
+    def test_sync_from_a_truncated_list_is_refused(self):
+        exc = self.assertRaises(keystone_client.TruncatedList,
+                                keystone_engine.sync, self.conf, self.db)
+        self.assertEqual('projects', exc.key)
+        self.assertIn('list_limit', str(exc))
+        resp = self.api.app.get('/v1/projects?limit=1000',
+                                headers=af.SYSTEM_READER)
+        self.assertEqual([], resp.json['projects'])
+        stderr = self.useFixture(fixtures.StringStream('stderr'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr.stream))
+        self.assertEqual(1, sync_command._sync(service.SPEC, self.conf))
+        self.assertIn('truncated', stderr.getDetails()['stderr'].as_text())
+
+    def test_sync_then_change_a_limit(self):
+        self.skipTest('Keystone here truncates its lists.')
+
+    def test_engine_resyncs_on_keystone_notification(self):
+        self.skipTest('Keystone here truncates its lists.')
