@@ -9,7 +9,8 @@ that move an action (all in :mod:`reaper_svc.reaper`):
   stopped (soft shutdown), ``preemption.notice`` sent;
 * ``planned`` -> ``cancelled``: every victim was gone before its notice
   (its owner deleted it): nothing to preempt;
-* ``planned`` -> ``failed``: the cloud refused to lock or stop a victim;
+* ``planned`` -> ``failed``: the cloud refused to lock a victim (one it
+  locks but will not stop, e.g. paused, had its notice by the lock);
   an unsatisfiable request is also recorded ``failed`` as it is planned;
 * ``noticed`` -> ``deleting``: the grace period is over (the leader's
   pass over unfinished actions);

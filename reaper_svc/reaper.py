@@ -202,13 +202,13 @@ class Reaper(object):
             server_id = victim['server_id']
             try:
                 self.driver.lock(server_id, reason)
-                self.driver.stop(server_id)
+                self._stop(server_id)
                 state = 'noticed'
             except driver_base.ServerNotFound:
                 state = 'gone'
             except driver_base.DriverError as exc:
                 self._fail(action, states.PLANNED,
-                           'Could not stop %s: %s' % (server_id, exc))
+                           'Could not lock %s: %s' % (server_id, exc))
                 return actions_db.get_action(self.db, self.ctx, action['id'])
             actions_db.set_victim_state(self.db, self.ctx, action['id'],
                                         server_id, state)
@@ -226,6 +226,25 @@ class Reaper(object):
             self._notify('preemption.notice', action,
                          delete_after=delete_after)
         return actions_db.get_action(self.db, self.ctx, action['id'])
+
+    def _stop(self, server_id):
+        """Stop a locked victim; one the cloud will not stop (Nova stops
+        only ACTIVE and ERROR servers: a paused, suspended, shelved or
+        rescued one is refused) has had its notice by the lock, and is
+        deleted after the grace period like the others.
+
+        Failing the action there left the victims stopped before it
+        locked and stopped for nothing, their claims released; the next
+        trigger picked the same server again, and stopped more.
+        """
+        try:
+            self.driver.stop(server_id)
+        except driver_base.ServerNotFound:
+            raise
+        except driver_base.DriverError as exc:
+            LOG.warning('The cloud did not stop victim %s (%s): it is '
+                        'locked, and deleted after the grace period',
+                        server_id, exc)
 
     def delete_victims(self, action):
         """``noticed`` -> ``deleting`` -> ``done``: delete every victim

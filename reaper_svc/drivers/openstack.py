@@ -293,6 +293,10 @@ class OpenStackCloud(base.CloudDriver):
     #: server (a lock or a state change just sent), which passes.
     STOP_ATTEMPTS = 20
     STOP_RETRY_SECONDS = 1.0
+    #: Statuses whose stop Nova refuses for as long as they last (it
+    #: stops only ACTIVE and ERROR servers): not tried again.
+    UNSTOPPABLE = ('PAUSED', 'SUSPENDED', 'SHELVED', 'SHELVED_OFFLOADED',
+                   'RESCUE')
 
     def stop(self, server_id):
         for attempt in range(1, self.STOP_ATTEMPTS + 1):
@@ -303,10 +307,12 @@ class OpenStackCloud(base.CloudDriver):
                 raise
             except base.DriverError:
                 # 409 when it is stopped already: the notice was given.
-                if self.server_state(server_id)['status'] == 'SHUTOFF':
+                status = self.server_state(server_id)['status']
+                if status == 'SHUTOFF':
                     LOG.info('Server %s was stopped already', server_id)
                     return
-                if attempt == self.STOP_ATTEMPTS:
+                if status in self.UNSTOPPABLE or (
+                        attempt == self.STOP_ATTEMPTS):
                     raise
                 LOG.info('Nova refused to stop %s for now (attempt %d); '
                          'trying again', server_id, attempt)

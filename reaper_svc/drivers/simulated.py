@@ -215,9 +215,17 @@ class SimulatedCloud(base.CloudDriver):
             server['locked_reason'] = reason
             self.journal.append(('lock', server_id, reason))
 
+    #: Statuses Nova refuses to stop (409: it stops only ACTIVE and
+    #: ERROR servers; SHUTOFF is stopped already).
+    UNSTOPPABLE = ('PAUSED', 'SUSPENDED', 'SHELVED', 'RESCUE')
+
     def stop(self, server_id):
         with self._lock:
-            self._get(server_id)['status'] = 'SHUTOFF'
+            server = self._get(server_id)
+            if server['status'] in self.UNSTOPPABLE:
+                raise base.DriverError('cannot stop %s while it is %s'
+                                       % (server_id, server['status']))
+            server['status'] = 'SHUTOFF'
             self.journal.append(('stop', server_id, None))
 
     def delete(self, server_id):

@@ -291,6 +291,39 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual(set(), actions_db.claimed_servers(self.engine.db,
                                                            self.ctx))
 
+    def test_a_victim_the_cloud_will_not_stop_is_still_preempted(self):
+        """Nova stops only ACTIVE and ERROR servers.  A paused victim
+        failed the action: the victims stopped before it stayed locked
+        and stopped for nothing, and the next trigger took the paused
+        server again."""
+        reaper = self.engine.build().reaper
+        # Planned (by an engine that stopped before the notice) with
+        # three victims.
+        chosen = sorted((s for s in self.engine.cloud.cluster()
+                         .servers.values() if s.preemptible),
+                        key=lambda s: s.id)[:3]
+        action = actions_db.create_action(
+            self.engine.db, self.ctx, 'scheduling_failure', 'i-6', None,
+            'best_fit', {'resources': {'VCPU': 1}, 'count': 1}, chosen)
+        victims = [v['server_id'] for v in action['victims']]
+        self.assertEqual(3, len(victims))
+        self.engine.cloud.set_status(victims[-1], 'PAUSED')
+        reaper.process_unfinished()
+        action = actions_db.get_action(self.engine.db, self.ctx,
+                                       action['id'])
+        self.assertEqual(states.NOTICED, action['state'])
+        self.assertEqual(victims[:-1], self.stopped())
+        for victim in victims:
+            self.assertTrue(self.engine.cloud.server_state(victim)['locked'])
+        later = actions_db.utcnow() + datetime.timedelta(seconds=self.GRACE)
+        reaper.clock = lambda: later
+        reaper.process_unfinished()
+        self.assertEqual(states.DONE, actions_db.get_action(
+            self.engine.db, self.ctx, action['id'])['state'])
+        self.assertEqual(sorted(victims), sorted(
+            sid for verb, sid, _ in self.engine.cloud.journal
+            if verb == 'delete'))
+
     def test_restarted_engine_resumes(self):
         # The first engine planned, then died before giving notice.
         first = self.engine.build('engine-a').reaper

@@ -45,3 +45,10 @@ class TestStop(testtools.TestCase):
         driver = _Stopping(conflicts=1000)
         self.assertRaises(base.DriverError, driver.stop, 's1')
         self.assertEqual(driver.STOP_ATTEMPTS, driver.calls)
+
+    def test_a_paused_server_is_not_tried_again(self):
+        # Nova refuses it for as long as it is paused: twenty tries a
+        # second apart only delayed the notice of the other victims.
+        driver = _Stopping(conflicts=1000, status='PAUSED')
+        self.assertRaises(base.DriverError, driver.stop, 's1')
+        self.assertEqual(1, driver.calls)
