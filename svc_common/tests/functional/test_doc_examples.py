@@ -38,7 +38,8 @@ DOCUMENTS = ['README.rst', os.path.join('doc', 'source', 'user', 'index.rst'),
              os.path.join('doc', 'source', 'cli', 'preemption.rst'),
              os.path.join('doc', 'source', 'user', 'image-families.rst'),
              os.path.join('doc', 'source', 'cli', 'image-family.rst'),
-             os.path.join('doc', 'source', 'cli', 'limits.rst')]
+             os.path.join('doc', 'source', 'cli', 'limits.rst'),
+             os.path.join('doc', 'source', 'user', 'federation.rst')]
 
 
 def marked_blocks(text):
@@ -213,6 +214,13 @@ class TestDocExamples(testtools.TestCase):
         of the page: the tree, a refused check and allocation, the
         lists, registered and project limits, projects."""
         self.run_document(DOCUMENTS[5])
+
+    def test_federation_session(self):
+        """The federation user guide's session: people registered, a VO
+        shaped by its manager, a request approved, an invitation to a
+        group with a custom role accepted, a membership suspended,
+        renewed and removed (none of it was run before)."""
+        self.run_document(DOCUMENTS[6])
 
 
 class TestExampleMatching(testtools.TestCase):
