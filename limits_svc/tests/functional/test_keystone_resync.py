@@ -10,13 +10,17 @@ resync of an unchanged Keystone that writes no row at all.
 """
 
 import datetime
+import threading
 
 import sqlalchemy as sa
 import testtools
 
 from limits_svc.db import allocations
+from limits_svc.db import audit
 from limits_svc.db import keystone
 from limits_svc.db import models
+from limits_svc.db import tree
+from limits_svc.db import usages
 from limits_svc import keystone_sync
 from limits_svc import quota_tree
 from limits_svc import service
@@ -160,3 +164,71 @@ class TestResyncOnSQLite(backends.OnSQLite, _Resync, testtools.TestCase):
 class TestResyncOnPostgreSQL(backends.OnPostgreSQL, _Resync,
                              testtools.TestCase):
     pass
+
+
+class TestResyncDuringAllocations(backends.OnPostgreSQL, testtools.TestCase):
+    """``limits-engine`` resyncs (moves, a project gone from Keystone and
+    back, limits changed) while allocations come and go, on PostgreSQL
+    where they really run side by side: every answer is an allocation,
+    an over-limit refusal or a missing project, and afterwards the
+    counters equal what the allocation rows say (the usage audit finds
+    no drift)."""
+
+    SHAPES = (
+        [_project('top'), _project('mid', 'top'), _project('leaf', 'mid'),
+         _project('other')],
+        # mid and leaf move under other.
+        [_project('top'), _project('mid', 'other'), _project('leaf', 'mid'),
+         _project('other')],
+        # leaf leaves Keystone (kept while it holds allocations), then
+        # comes back under top.
+        [_project('top'), _project('mid', 'top'), _project('other')],
+        [_project('top'), _project('mid', 'top'), _project('leaf', 'top'),
+         _project('other')],
+    )
+
+    def test_counters_stay_equal_to_the_allocations(self):
+        db = backends.migrated_database(self, service.SPEC)
+        ctx = context.admin_context()
+        stop = threading.Event()
+        unexpected = []
+
+        def resync(n):
+            keystone.replace_from_keystone(db, ctx, keystone_sync.snapshot(
+                self.SHAPES[n % len(self.SHAPES)], REGISTERED,
+                [_limit('lim-top', 'top', 30 + n % 7, 'tree [subtree]'),
+                 _limit('lim-mid', 'mid', 12, 'mid [subtree]')]))
+
+        def allocate(worker):
+            n = 0
+            while not stop.is_set():
+                n += 1
+                consumer = 'vm-%d-%d' % (worker, n % 5)
+                project_id = ('leaf', 'mid', 'other')[(worker + n) % 3]
+                try:
+                    if n % 4 == 0:
+                        allocations.delete_allocation(db, ctx, consumer)
+                    else:
+                        allocations.put_allocation(
+                            db, ctx, consumer, project_id,
+                            {'cores': 1 + n % 3}, quota_tree.NO_LIMIT_DENY)
+                except (usages.OverLimit, tree.ProjectNotFound,
+                        allocations.AllocationNotFound):
+                    pass
+                except Exception as exc:  # what the test is looking for
+                    unexpected.append(repr(exc))
+
+        resync(0)
+        workers = [threading.Thread(target=allocate, args=(w,))
+                   for w in range(4)]
+        for worker in workers:
+            worker.start()
+        try:
+            for n in range(1, 25):
+                resync(n)
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join()
+        self.assertEqual([], unexpected)
+        self.assertEqual([], audit.audit(db, ctx))
