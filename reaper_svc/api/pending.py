@@ -107,7 +107,7 @@ class PendingController(rest.RestController):
         'get_one': openapi.Operation('pending:get', schema.RESPONSE_PENDING),
         'post': openapi.Operation('pending:create', schema.RESPONSE_PENDING,
                                   status=201, body=schema.CREATE,
-                                  errors=(503,)),
+                                  errors=(409, 503)),
         'delete': openapi.Operation('pending:delete', status=204,
                                     errors=(409,)),
     }
@@ -148,11 +148,20 @@ class PendingController(rest.RestController):
             deadline = validation.future_time(
                 deadline, 'deadline', actions_db.utcnow())
         specs = server_specs(body)
-        request = pending_db.create_request(
-            pecan.request.db, ctx, ctx.project_id, ctx.user_id, specs,
-            body.get('all_or_nothing', True),
-            min_runtime=body.get('min_runtime'), deadline=deadline,
-            trust_id=take_trust(pecan.request.conf, ctx))
+        conf = pecan.request.conf
+        most = conf.preemption.max_pending_per_project
+        # Before the trust: one taken for a refused request would stay.
+        pending_db.check_room(pecan.request.db, ctx, ctx.project_id, most)
+        trust_id = take_trust(conf, ctx)
+        try:
+            request = pending_db.create_request(
+                pecan.request.db, ctx, ctx.project_id, ctx.user_id, specs,
+                body.get('all_or_nothing', True),
+                min_runtime=body.get('min_runtime'), deadline=deadline,
+                trust_id=trust_id, most=most)
+        except pending_db.TooManyPending:
+            give_trust_up(conf, trust_id)
+            raise
         return controller.created({'pending': pending_view(request)})
 
     @pecan.expose('json')

@@ -75,6 +75,13 @@ def _opts():
                  'queues it again when there are none, or marks it active '
                  'or failed from what it finds. Longer than the longest '
                  'build ([nova] create_timeout and more).'),
+        cfg.IntOpt(
+            'max_pending_per_project', default=100, min=1,
+            help='Pending requests a project may have queued or building '
+                 'at once; one more is refused (409 '
+                 'preemption.too_many_pending). Every pass of the '
+                 'promoter reads every queued request, and each request '
+                 'submitted with Keystone auth holds a trust.'),
         cfg.BoolOpt(
             'promoter_preempts', default=True,
             help='Whether the first queued request of non-preemptible '

@@ -59,12 +59,44 @@ def internal_dict(row):
     return dict(pending_dict(row), trust_id=row.trust_id)
 
 
+class TooManyPending(errors.Conflict):
+    """The project has as many unfinished requests as it may."""
+
+    def __init__(self, project_id, most):
+        super().__init__(
+            'Project %s has %d pending requests queued or building, the '
+            'most it may have; withdraw one or wait until one is built.'
+            % (project_id, most), code='too_many_pending', limit=most)
+
+
+def _unfinished_count(session, project_id):
+    model = models.PendingRequest
+    return session.scalar(sa.select(sa.func.count()).select_from(
+        model).where(model.project_id == project_id,
+                     model.state.in_([QUEUED, BUILDING])))
+
+
+def check_room(db, ctx, project_id, most):
+    """Raise :class:`TooManyPending` when ``project_id`` has ``most``
+    requests queued or building already (before a trust is taken for
+    one more)."""
+    with db.reader.using(ctx) as session:
+        if _unfinished_count(session, project_id) >= most:
+            raise TooManyPending(project_id, most)
+
+
 def create_request(db, ctx, project_id, user_id, servers, all_or_nothing,
-                   min_runtime=None, deadline=None, trust_id=None):
+                   min_runtime=None, deadline=None, trust_id=None,
+                   most=None):
     """Queue a request; its dict.
 
     :param servers: ``[{'name', 'flavor', 'image', 'networks', 'count'}]``
     :param trust_id: the Keystone trust the promoter will build with
+    :param most: the most requests the project may have queued or
+        building (None: no limit); the count is read in the transaction
+        of the insert, so requests submitted at the same moment may pass
+        it by as many as there are at once
+    :raises TooManyPending: the project has ``most`` already
     """
     now = actions.utcnow()
     row = models.PendingRequest(
@@ -74,6 +106,9 @@ def create_request(db, ctx, project_id, user_id, servers, all_or_nothing,
         deadline=deadline, trust_id=trust_id, state=QUEUED,
         created_at=now, updated_at=now)
     with db.writer.using(ctx) as session:
+        if most is not None and _unfinished_count(session,
+                                                  project_id) >= most:
+            raise TooManyPending(project_id, most)
         session.add(row)
         session.flush()
         return pending_dict(row)

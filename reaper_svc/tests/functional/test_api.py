@@ -124,6 +124,30 @@ class TestPending(ApiTestCase):
                              headers=PHYSICS_READER).json['pending']
         self.assertEqual(made, shown)
 
+    def test_a_project_has_a_bounded_number_of_unfinished_requests(self):
+        """Every promoter pass reads every queued request, and each one
+        submitted with Keystone holds a trust: one project queued as
+        many as it liked."""
+        app = self.useFixture(base.ReaperApp(overrides={
+            ('preemption', 'max_pending_per_project'): 2})).app
+        made = [app.post_json('/v1/pending', self.BODY, headers=PHYSICS,
+                              status=201).json['pending']
+                for _ in range(2)]
+        refused = app.post_json('/v1/pending', self.BODY, headers=PHYSICS,
+                                status=409).json['errors'][0]
+        self.assertEqual(('preemption.too_many_pending', 2),
+                         (refused['code'], refused['limit']))
+        self.assertEqual(2, len(app.get('/v1/pending?limit=10',
+                                        headers=PHYSICS).json['pending']))
+        # Another project's requests do not count; a withdrawn one does
+        # not either.
+        app.post_json('/v1/pending', self.BODY, headers=BIOLOGY,
+                      status=201)
+        app.delete('/v1/pending/%s' % made[0]['id'], headers=PHYSICS,
+                   status=204)
+        app.post_json('/v1/pending', self.BODY, headers=PHYSICS,
+                      status=201)
+
     def test_lists_are_the_callers_and_paged(self):
         ids = sorted(self.app.post_json('/v1/pending', self.BODY,
                                         headers=PHYSICS).json['pending']['id']
