@@ -10,7 +10,7 @@ SPEC = service_spec.ServiceSpec(
     namespace='federation', default_port=9873,
     title='Federation proxy: upstream identity providers, virtual '
           'organisations and an OIDC provider',
-    manage_commands=(keys.add_parser,),
+    manage_commands=(keys.add_parser,), local_run='local_run',
     public_paths=endpoints.PUBLIC_PATHS + login.PUBLIC_PATHS,
     form_paths=endpoints.FORM_PATHS,
     session_auth='api.session_auth')

@@ -432,6 +432,37 @@ class TestAllInOne(testtools.TestCase):
                          [v['server_id'] for v in plan['victims']])
         self.assertEqual(['cmp1'], plan['hosts'])
 
+    def test_federation_issuer_is_the_local_runs_url(self):
+        """On other ports (--port-base), the proxy's discovery document
+        names the URL the run serves it on; it named
+        http://127.0.0.1:9873, where nothing (or another run) answered."""
+        tmp = self.useFixture(fixtures.TempDir()).path
+        proc, base = self._start(tmp)
+        url = 'http://127.0.0.1:%d' % (base + 3)
+        self._wait_for(url + '/healthcheck', proc, time.monotonic() + 60)
+        with urllib.request.urlopen(
+                url + '/.well-known/openid-configuration',
+                timeout=10) as resp:
+            discovery = json.load(resp)
+        self.assertEqual(url, discovery['issuer'])
+        self.assertEqual(url + '/oidc/token', discovery['token_endpoint'])
+
+    def test_operator_issuer_is_kept(self):
+        """An operator's own ``[federation] issuer`` (in --config-dir)
+        stays the issuer of the local run."""
+        tmp = self.useFixture(fixtures.TempDir()).path
+        spec = [s for s in all_in_one.load_specs()
+                if s.prog == 'federation'][0]
+        conf = all_in_one.local_conf(spec, tmp, '127.0.0.1', 10999)
+        self.assertEqual('http://127.0.0.1:10999', conf.federation.issuer)
+        with open(os.path.join(tmp, 'federation.conf'), 'w') as f:
+            f.write('[federation]\nissuer = https://proxy.example.org\n')
+        conf = all_in_one.local_conf(spec, tmp, '127.0.0.1', 10999,
+                                     config_dir=tmp)
+        self.assertEqual('https://proxy.example.org', conf.federation.issuer)
+        conf = all_in_one.local_conf(spec, tmp, '::1', 10999)
+        self.assertEqual('http://[::1]:10999', conf.federation.issuer)
+
     def test_operator_simulated_cloud_is_kept(self):
         """An operator's own ``[preemption] simulated_cloud`` (in
         --config-dir) is the cloud the local run's reaper sees."""
