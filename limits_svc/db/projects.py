@@ -154,7 +154,15 @@ def _move(session, project, parent_id, no_limit_policy):
 def delete_project(db, ctx, project_id):
     """Delete a project with no children and no allocations, and its
     limits and counters (under the tree lock, so that no allocation can
-    slip into it meanwhile)."""
+    slip into it meanwhile).
+
+    Its own usage is then what reconciliation set (adjustments, see
+    :func:`limits_svc.db.usages.reconcile_usage`); that usage leaves the
+    subtree counters of its ancestors with it, as a resync from Keystone
+    leaves it out of the recomputed counters.  Deleting the counters alone
+    left it counted in every ancestor for ever (refusing allocations
+    there, and a drift in the usage audit).
+    """
     with db.writer.using(ctx) as session:
         tree.lock_tree(session.connection(), exclusive=True)
         project = tree.require_project(session, project_id)
@@ -170,6 +178,14 @@ def delete_project(db, ctx, project_id):
             raise errors.Conflict(
                 'Project %s still has allocations.' % project_id,
                 code='project_in_use')
+        conn = session.connection()
+        own = {name: amount for name, amount in conn.execute(
+            sa.select(_USAGE.c.resource_name, _USAGE.c.own_used).where(
+                _USAGE.c.project_id == project_id)) if amount}
+        ancestors = tree.chain_ids(conn, project_id)[1:]
+        usages.add_usage(conn, {(level, name): (0, -amount)
+                                for level in ancestors
+                                for name, amount in own.items()})
         session.execute(sa.delete(models.ProjectLimit).where(
             models.ProjectLimit.project_id == project_id))
         session.execute(sa.delete(models.Usage).where(

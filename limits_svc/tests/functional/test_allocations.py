@@ -404,6 +404,20 @@ class TestReconcile(base.LimitsApiTestCase):
         self.allocate('vm-2', 'leaf', cores=8)
         self.assertEqual(8, self.report()['root']['subtree_usage'])
 
+    def test_a_deleted_project_takes_its_usage_with_it(self):
+        # leaf has no allocation, but an outside count of 5 cores: once
+        # it is deleted, its ancestors no longer count them (they did for
+        # ever, refusing what root's subtree limit of 20 allows).
+        self.reconcile('leaf', 5)
+        self.app.delete('/v1/projects/leaf', headers=af.SYSTEM_ADMIN,
+                        status=204)
+        usage = self.report()
+        self.assertEqual(0, usage['mid']['subtree_usage'])
+        self.assertEqual(0, usage['root']['subtree_usage'])
+        self.allocate('vm-1', 'mid', cores=12)
+        self.allocate('vm-2', 'other', cores=8)
+        self.assertEqual(20, self.report()['root']['subtree_usage'])
+
 
 class TestEnforceOnPsycopg3(_OnPsycopg3, TestEnforce):
     pass
