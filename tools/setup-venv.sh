@@ -29,6 +29,21 @@ if [ -x .venv/bin/python ] && [ -f "$stamp_file" ] &&
   exit 0
 fi
 
+# Debian's python3 has no venv module until python3-venv is installed;
+# "python3 -m venv" then leaves a .venv without pip behind. Say so first.
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "tools/setup-venv.sh: python3 is not installed (Arbiter needs Python 3.10 or later; apt-get install python3 python3-venv)." >&2
+  exit 1
+fi
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  echo "tools/setup-venv.sh: $(python3 --version 2>&1) cannot create a virtualenv (no venv/ensurepip module): install Debian's python3-venv package (apt-get install python3-venv) and run this again." >&2
+  exit 1
+fi
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  echo "tools/setup-venv.sh: $(python3 --version 2>&1) is too old: Arbiter needs Python 3.10 or later." >&2
+  exit 1
+fi
+
 reqs=(-r requirements.txt python-openstackclient)
 $with_tests && reqs+=(-r test-requirements.txt)
 echo "Installing Arbiter and its requirements into .venv (log: .venv/setup.log) ..."

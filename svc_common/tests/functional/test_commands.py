@@ -195,6 +195,39 @@ class _CommandTests(object):
         self.assertIn('"system_admin"', sample)
 
 
+class TestSetupVenv(testtools.TestCase):
+    """tools/setup-venv.sh (the README's first step) on a python3 that
+    cannot make a virtualenv, as Debian's without python3-venv."""
+
+    def test_missing_venv_module_is_named_before_anything_is_made(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        os.mkdir(os.path.join(tmp, 'tools'))
+        shutil.copy(os.path.join(REPO, 'tools', 'setup-venv.sh'),
+                    os.path.join(tmp, 'tools'))
+        for name in ('requirements.txt', 'setup.cfg'):
+            shutil.copy(os.path.join(REPO, name), tmp)
+        fake_bin = os.path.join(tmp, 'bin')
+        os.mkdir(fake_bin)
+        fake = os.path.join(fake_bin, 'python3')
+        with open(fake, 'w') as f:
+            # Debian's python3 without python3-venv: no ensurepip, and
+            # "-m venv" fails after making the directory.
+            f.write('#!/bin/bash\n'
+                    'case "$*" in\n'
+                    '  *ensurepip*) exit 1;;\n'
+                    '  "-m venv "*) mkdir -p "$3/bin"; exit 1;;\n'
+                    'esac\n'
+                    'exec %s "$@"\n' % sys.executable)
+        os.chmod(fake, 0o755)
+        result = run(['bash', os.path.join(tmp, 'tools', 'setup-venv.sh')],
+                     env=dict(os.environ, PATH=os.pathsep.join(
+                         [fake_bin, os.environ.get('PATH', '')])))
+        self.assertEqual(1, result.returncode, result.stdout)
+        self.assertIn('cannot create a virtualenv', result.stderr)
+        self.assertIn('apt-get install python3-venv', result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(tmp, '.venv')))
+
+
 class TestFederationKeys(testtools.TestCase):
     """``federation-manage keys list|rotate`` on a new database."""
 
