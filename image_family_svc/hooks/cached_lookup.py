@@ -25,6 +25,27 @@ LOG = logging.getLogger(__name__)
 #: Answers kept at most, per process; the oldest go first.
 MAX_ENTRIES = 4096
 
+#: Seconds a hook waits for the image family service when its group sets
+#: no ``timeout`` (keystoneauth1's default is none: a service that
+#: accepted the connection and never answered held Nova's scheduler, or
+#: Glance's delete, for ever, and ``fail_open`` was never asked).
+DEFAULT_TIMEOUT = 5
+
+
+def set_defaults(conf, group):
+    """Give ``[group]``'s keystoneauth1 ``timeout`` option (registered)
+    the hooks' default, :data:`DEFAULT_TIMEOUT`."""
+    conf.set_default('timeout', DEFAULT_TIMEOUT, group=group)
+
+
+def with_defaults(options):
+    """``options`` (copies, for the config generator) with the hooks'
+    defaults, as :func:`set_defaults` gives them."""
+    for opt in options:
+        if opt.dest == 'timeout':
+            opt.default = DEFAULT_TIMEOUT
+    return options
+
 
 def opts(what):
     """The cache and failure options of a hook; ``what`` says, in the

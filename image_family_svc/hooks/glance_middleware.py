@@ -101,12 +101,14 @@ def register_opts(conf):
     and keystoneauth1's session, auth and adapter options."""
     conf.register_opts(_opts(), group=GROUP)
     rest.register_opts(conf, GROUP)
+    cached_lookup.set_defaults(conf, GROUP)
 
 
 def list_opts():
     """For oslo-config-generator (namespace
     ``image_family_svc.hooks.glance_middleware``)."""
-    return [(GROUP, _opts() + rest.list_opts(GROUP)[0][1])]
+    return [(GROUP, _opts() + cached_lookup.with_defaults(
+        rest.list_opts(GROUP)[0][1]))]
 
 
 def _roles(header):

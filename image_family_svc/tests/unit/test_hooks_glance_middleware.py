@@ -12,6 +12,7 @@ admin context (``admin`` in ``X-Roles``, Glance's default
 """
 
 
+import fixtures
 from oslo_config import cfg
 from oslo_utils.fixture import uuidsentinel as uuids
 import testtools
@@ -19,6 +20,7 @@ import webob
 import webob.dec
 import webob.exc
 
+from image_family_svc.hooks import cached_lookup
 from image_family_svc.hooks import glance_middleware
 from image_family_svc.tests.unit import test_hooks_service as fake
 
@@ -216,6 +218,19 @@ class TestDelete(MiddlewareTestCase):
         self.assertEqual(404, resp.status_int)
         self.assertNotIn(glance_middleware.SERVERS_HEADER, resp.headers)
         self.assertEqual([], self.service.requests)
+
+    def test_a_service_that_never_answers_is_no_answer(self):
+        # keystoneauth1 waits for ever by default: the delete waited on
+        # a hung service, and fail_open was never asked.
+        self.useFixture(fixtures.Timeout(30, gentle=True))
+        self.useFixture(fixtures.MockPatchObject(
+            cached_lookup, 'DEFAULT_TIMEOUT', 1))
+        self.conf.set_override('endpoint_override',
+                               self.useFixture(fake.HangingService()).url,
+                               group=glance_middleware.GROUP)
+        resp = self.send(self.make_app(fail_open=False), 'DELETE',
+                         '/v2/images/%s' % uuids.used, user_headers())
+        self.assertEqual(503, resp.status_int)
 
     def test_an_answer_of_another_shape_is_no_answer(self):
         # Something else answers at the endpoint: fail_open decides, as

@@ -11,12 +11,14 @@ the API sets ``scheduler_hints['_nova_check_type'] = ['rebuild']`` for a
 rebuild with a new image.
 """
 
+import fixtures
 from nova import objects
 from nova.scheduler import host_manager
 from oslo_config import cfg
 from oslo_utils.fixture import uuidsentinel as uuids
 import testtools
 
+from image_family_svc.hooks import cached_lookup
 from image_family_svc.hooks import nova_filter
 from image_family_svc.tests.unit import test_hooks_service as fake
 
@@ -189,6 +191,20 @@ class TestCachingAndFailures(FilterTestCase):
         filt = self.make_filter(fail_open=False)
         self.assertEqual([], self.passing(filt, new_build(uuids.active)))
 
+    def test_a_service_that_never_answers_is_no_answer(self):
+        # keystoneauth1 waits for ever by default: every scheduling
+        # request waited on a hung service, and fail_open was never
+        # asked.
+        self.useFixture(fixtures.Timeout(30, gentle=True))
+        self.useFixture(fixtures.MockPatchObject(
+            cached_lookup, 'DEFAULT_TIMEOUT', 1))
+        self.conf.set_override('endpoint_override',
+                               self.useFixture(fake.HangingService()).url,
+                               group=nova_filter.GROUP)
+        filt = self.make_filter(fail_open=False)
+        self.assertEqual(1, self.conf[nova_filter.GROUP].timeout)
+        self.assertEqual([], self.passing(filt, new_build(uuids.active)))
+
     def test_error_answer_fails_closed_when_configured(self):
         self.service.fail_with = 500
         filt = self.make_filter(fail_open=False)
@@ -210,5 +226,7 @@ class TestLoading(testtools.TestCase):
         [(group, opts)] = nova_filter.list_opts()
         names = {opt.dest for opt in opts}
         self.assertEqual('image_family_filter', group)
+        [timeout] = [opt for opt in opts if opt.dest == 'timeout']
+        self.assertEqual(cached_lookup.DEFAULT_TIMEOUT, timeout.default)
         self.assertTrue({'cache_seconds', 'fail_open', 'endpoint_override',
                          'auth_type', 'auth_url'} <= names)
