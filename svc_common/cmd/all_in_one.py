@@ -318,11 +318,16 @@ def main(argv=None):
         thread = threading.Thread(target=server.serve_forever,
                                   name=spec.prog, daemon=True)
         thread.start()
+    # The engines log their start (oslo.log writes to standard output)
+    # before the URLs and the CLI's variables are printed, so that what
+    # a person needs comes in one block, last ("started: 1 listener(s)"
+    # lines came between the URLs and the variables).
+    for engine in engines:
+        engine.start()
+    for spec, server in servers:
         url = 'http://%s:%d/' % (args.host, server.server_port)
         print('%-13s %-20s %s' % (spec.prog, spec.service_type, url),
               flush=True)
-    for engine in engines:
-        engine.start()
     print(_openstack_hint(servers, args.host), end='', flush=True)
     print('Arbiter is running (data in %s). Press Ctrl-C to stop.'
           % os.path.dirname(os.path.abspath(lock.name)), flush=True)

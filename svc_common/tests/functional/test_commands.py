@@ -381,10 +381,19 @@ class TestAllInOne(testtools.TestCase):
         proc.send_signal(signal.SIGTERM)
         output, errors = proc.communicate(timeout=30)
         self.assertEqual(0, proc.returncode, output + errors)
-        # Nothing but the URLs comes first: no warnings, no migration log.
-        self.assertTrue(output.startswith(
+        # What a person needs is one block, after the engines' start
+        # lines: the URLs, the CLI's variables, then "Arbiter is
+        # running"; no warning, no migration log.
+        block = output[output.index(
             'limits        limits               http://127.0.0.1:%d/\n'
-            % base), output)
+            % base):output.index('Press Ctrl-C to stop.\n')]
+        firsts = [line.split()[0] if line.strip() else ''
+                  for line in block.splitlines()]
+        self.assertEqual(
+            ['limits', 'reaper', 'image-family', 'federation', '',
+             'The', 'export', 'export', 'export', 'openstack', 'Arbiter'],
+            [os.path.basename(first) for first in firsts])
+        self.assertNotIn('INFO', block)
         self.assertNotIn('Eventlet', errors)
         self.assertNotIn('alembic', errors)
         # The in-process bus's connections warned twice per engine (the
