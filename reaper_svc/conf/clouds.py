@@ -40,15 +40,31 @@ def _placement_opts():
     ]
 
 
+#: Seconds the driver waits for an answer of Nova or Placement when the
+#: group sets no ``timeout``: keystoneauth1's default is none, and a
+#: service that took the connection and never answered held the
+#: engine's planning (every trigger waits for it) or an API worker for
+#: ever.
+DEFAULT_TIMEOUT = 60
+
+
 def register_opts(conf):
     conf.register_opts(_nova_opts(), group=NOVA)
     conf.register_opts(_placement_opts(), group=PLACEMENT)
-    rest.register_opts(conf, NOVA)
-    rest.register_opts(conf, PLACEMENT)
+    for group in (NOVA, PLACEMENT):
+        rest.register_opts(conf, group)
+        conf.set_default('timeout', DEFAULT_TIMEOUT, group=group)
+
+
+def _with_timeout(options):
+    for opt in options:
+        if opt.dest == 'timeout':
+            opt.default = DEFAULT_TIMEOUT
+    return options
 
 
 def list_opts():
     [(_, nova_auth)] = rest.list_opts(NOVA)
     [(_, placement_auth)] = rest.list_opts(PLACEMENT)
-    return [(NOVA, _nova_opts() + nova_auth),
-            (PLACEMENT, _placement_opts() + placement_auth)]
+    return [(NOVA, _nova_opts() + _with_timeout(nova_auth)),
+            (PLACEMENT, _placement_opts() + _with_timeout(placement_auth))]

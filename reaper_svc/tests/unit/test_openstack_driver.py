@@ -3,13 +3,17 @@ stood in for (a test double: the real Nova runs in test_real_nova, where
 a build's BUILD phase and Nova's page limit are not under the test's
 control)."""
 
+import socket
 import types
 
 import fixtures
 import testtools
 
+from reaper_svc.conf import clouds as clouds_conf
 from reaper_svc.drivers import base
 from reaper_svc.drivers import openstack
+from reaper_svc import service
+from svc_common import config
 
 
 class _Answer(object):
@@ -149,3 +153,32 @@ class TestServerListing(testtools.TestCase):
                          self.listed(max_limit=10, page_size=5))
         self.assertEqual(([s['id'] for s in self.SERVERS], 1),
                          self.listed(max_limit=10, page_size=10))
+
+
+class TestTimeout(testtools.TestCase):
+
+    def test_a_nova_that_never_answers_is_a_driver_error(self):
+        # keystoneauth1 waits for ever by default: the engine's planning
+        # (every trigger waits for it) or an API worker waited with it.
+        self.useFixture(fixtures.Timeout(30, gentle=True))
+        self.useFixture(fixtures.MockPatchObject(
+            clouds_conf, 'DEFAULT_TIMEOUT', 1))
+        hanging = socket.socket()
+        self.addCleanup(hanging.close)
+        hanging.bind(('127.0.0.1', 0))
+        hanging.listen(16)
+        conf = config.build_conf(service.SPEC, args=[])
+        url = 'http://127.0.0.1:%d' % hanging.getsockname()[1]
+        for group in (clouds_conf.NOVA, clouds_conf.PLACEMENT):
+            conf.set_override('auth_type', 'none', group)
+            conf.set_override('endpoint_override', url, group)
+        driver = openstack.from_conf(conf)
+        self.assertEqual(1, conf.nova.timeout)
+        self.assertRaises(base.DriverError, driver.flavors)
+        self.assertRaises(base.DriverError, driver.cluster)
+
+    def test_the_config_generator_shows_the_default(self):
+        for group, opts in clouds_conf.list_opts():
+            [timeout] = [opt for opt in opts if opt.dest == 'timeout']
+            self.assertEqual(clouds_conf.DEFAULT_TIMEOUT, timeout.default,
+                             group)
