@@ -47,19 +47,28 @@ class KeystoneTrusts(TrustBroker):
     :param username: the reaper's service user (the trustee)
     :param password: its password
     :param user_domain_id: its domain
+    :param timeout: seconds to wait for each answer of Keystone (without
+        one, keystoneauth1 waits for ever: a Keystone that never answered
+        held the API's submission of a pending request, or the
+        promoter's build, with it)
     """
 
+    #: Seconds to wait for an answer of Keystone.
+    TIMEOUT = 30
+
     def __init__(self, auth_url, username, password,
-                 user_domain_id='default', verify=True):
+                 user_domain_id='default', verify=True, timeout=None):
         self.auth_url = auth_url.rstrip('/')
         self.username = username
         self.password = password
         self.user_domain_id = user_domain_id
         self.verify = verify
+        self.timeout = timeout if timeout is not None else self.TIMEOUT
         self._trustee_id = None
 
     def _session(self, auth):
-        return ks_session.Session(auth=auth, verify=self.verify)
+        return ks_session.Session(auth=auth, verify=self.verify,
+                                  timeout=self.timeout)
 
     def trustee_id(self):
         """The reaper's service user id (asked of Keystone once)."""

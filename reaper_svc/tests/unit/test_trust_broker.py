@@ -1,0 +1,32 @@
+"""The Keystone trust broker against a Keystone that never answers (a
+port on 127.0.0.1 that takes connections and says nothing): the real
+Keystone runs in the functional trust tests."""
+
+import socket
+
+import fixtures
+import testtools
+
+from reaper_svc import trusts
+
+
+class TestKeystoneThatNeverAnswers(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.Timeout(30, gentle=True))
+        hanging = socket.socket()
+        self.addCleanup(hanging.close)
+        hanging.bind(('127.0.0.1', 0))
+        hanging.listen(16)
+        self.url = 'http://127.0.0.1:%d/v3' % hanging.getsockname()[1]
+
+    def test_taking_a_trust_fails_in_time(self):
+        # Without a timeout keystoneauth1 waited for ever: the API's
+        # POST /v1/pending hung with it, instead of answering 503.
+        self.useFixture(fixtures.MockPatchObject(
+            trusts.KeystoneTrusts, 'TIMEOUT', 1))
+        broker = trusts.KeystoneTrusts(self.url, 'reaper', 'secret')
+        self.assertRaises(trusts.TrustError, broker.create_trust,
+                          'user-token', 'p1', ['member'])
+        self.assertRaises(trusts.TrustError, broker.delete_trust, 't-1')
