@@ -8,14 +8,19 @@ from svc_common.api import openapi
 from svc_common.schemas import root as schema
 
 
-def version_document(spec, host_url):
-    """The list of API versions, shaped like other OpenStack services'."""
+def version_document(spec, base_url):
+    """The list of API versions, shaped like other OpenStack services'.
+
+    :param base_url: where the API is served: the request's
+        ``application_url`` (scheme, host and the path the WSGI server
+        mounts the API under, e.g. ``/limits``).
+    """
     return {'versions': [{
         'id': 'v1.0',
         'status': 'CURRENT',
         'min_version': spec.min_version,
         'max_version': spec.max_version,
-        'links': [{'rel': 'self', 'href': host_url.rstrip('/') + '/v1'}],
+        'links': [{'rel': 'self', 'href': base_url.rstrip('/') + '/v1'}],
     }]}
 
 
@@ -57,7 +62,7 @@ class V1Controller(object):
     def index_get(self):
         # Every caller reads its own view of the index.
         controller.authorize('root:get', controller.list_target())
-        base = pecan.request.host_url.rstrip('/') + '/v1/'
+        base = pecan.request.application_url.rstrip('/') + '/v1/'
         return {'resources': [{'name': name, 'links': [
             {'rel': 'self', 'href': base + name}]}
             for name in self.RESOURCES]}
@@ -80,7 +85,11 @@ class RootController(object):
 
     @index.when(method='GET', template='json')
     def index_get(self):
-        return version_document(pecan.request.spec, pecan.request.host_url)
+        # application_url, not host_url: under a mount point (SCRIPT_NAME,
+        # or X-Forwarded-Prefix behind a proxy) the API is not at the
+        # host's root, and a client's version discovery follows this link.
+        return version_document(pecan.request.spec,
+                                pecan.request.application_url)
 
 
 # ``openapi.json`` is no Python name: attached as pecan attaches such a

@@ -49,6 +49,21 @@ class _ServiceApiTests(object):
         self.assertEqual('%s 1.0' % self.SPEC.service_type,
                          resp.headers['OpenStack-API-Version'])
 
+    def test_links_under_a_mount_point(self):
+        # Served under /quota (a WSGI server's mount: SCRIPT_NAME), the
+        # version document and the /v1 index link there, not to the
+        # host's root.
+        mount = {'SCRIPT_NAME': '/quota'}
+        version = self.app.get('/quota/', extra_environ=mount).json
+        self.assertEqual('http://localhost/quota/v1',
+                         version['versions'][0]['links'][0]['href'])
+        index = self.app.get('/quota/v1', headers=af.SYSTEM_READER,
+                             extra_environ=mount).json
+        for resource in index['resources']:
+            self.assertEqual(
+                'http://localhost/quota/v1/%s' % resource['name'],
+                resource['links'][0]['href'])
+
     def test_healthcheck_needs_no_token(self):
         resp = self.app.get('/healthcheck')
         self.assertEqual(200, resp.status_int)
