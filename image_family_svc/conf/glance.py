@@ -8,6 +8,7 @@ where it pre-seeds the image cache.
 
 from oslo_config import cfg
 
+from image_family_svc.conf import client_timeout
 from svc_common.clients import rest
 
 GROUP = 'glance'
@@ -45,7 +46,9 @@ def _opts():
 def register_opts(conf):
     conf.register_opts(_opts(), group=GROUP)
     rest.register_opts(conf, GROUP)
+    client_timeout.set_default(conf, GROUP)
 
 
 def list_opts():
-    return [(GROUP, _opts() + rest.list_opts(GROUP)[0][1])]
+    return [(GROUP, _opts() + client_timeout.with_default(
+        rest.list_opts(GROUP)[0][1]))]

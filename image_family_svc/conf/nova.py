@@ -9,6 +9,7 @@ for Cinder, every project's volumes.
 
 from oslo_config import cfg
 
+from image_family_svc.conf import client_timeout
 from svc_common.clients import rest
 
 NOVA = 'nova'
@@ -50,11 +51,15 @@ def _cinder_opts():
 
 def register_opts(conf):
     conf.register_opts(_nova_opts(), group=NOVA)
-    rest.register_opts(conf, NOVA)
     conf.register_opts(_cinder_opts(), group=CINDER)
-    rest.register_opts(conf, CINDER)
+    for group in (NOVA, CINDER):
+        rest.register_opts(conf, group)
+        client_timeout.set_default(conf, group)
 
 
 def list_opts():
-    return [(NOVA, _nova_opts() + rest.list_opts(NOVA)[0][1]),
-            (CINDER, _cinder_opts() + rest.list_opts(CINDER)[0][1])]
+    [(_, nova_client)] = rest.list_opts(NOVA)
+    [(_, cinder_client)] = rest.list_opts(CINDER)
+    return [(NOVA, _nova_opts() + client_timeout.with_default(nova_client)),
+            (CINDER, _cinder_opts() + client_timeout.with_default(
+                cinder_client))]
