@@ -86,6 +86,20 @@ def group_id(client, vo, group):
         'shows its groups).' % (group, vo['name'], vo['name']))
 
 
+def ids_of(client, vo, collection, names, key):
+    """The IDs of objects of ``collection`` (``groups``, ``roles``) of
+    ``vo`` (a VO's dict) named on the command line by ID or by ``key``
+    (a group's ``path``, a role's ``name``), in their order.  A name that
+    no object has is passed on as it is, for the service to answer its
+    404 ("No group astro:x.")."""
+    listed = list(client.list('/v1/vos/%s/%s' % (vo['id'], collection),
+                              collection))
+    by_key = {item.get(key): item['id'] for item in listed}
+    known = {item['id'] for item in listed}
+    return [name if name in known else by_key.get(name, name)
+            for name in names]
+
+
 def vo_path(client, name_or_id, *parts):
     """``/v1/vos/<id>[/<part>...]`` of the VO named ``name_or_id``."""
     return '/'.join(['/v1/vos', find_vo(client, name_or_id)['id']] +
@@ -135,9 +149,12 @@ class ListOfVO(Lister):
 
 class DeleteFromVO(Command):
     """Delete objects of one collection of a VO (``collection``), named
-    by ID on the command line (``metavar``, ``help_text``)."""
+    by ID on the command line (``metavar``, ``help_text``), or by the
+    member ``name_key`` of the objects (a group's path, a role's name)
+    when the class gives one."""
 
     collection = metavar = help_text = None
+    name_key = None
     #: The command's action, in its error ("Failed to remove 1 of 2 ...").
     verb = 'delete'
 
@@ -149,8 +166,12 @@ class DeleteFromVO(Command):
         return parser
 
     def take_action(self, parsed_args):
-        path = vo_path(self.client, parsed_args.vo, self.collection)
-        command.delete_each(self.client, path + '/%s',
-                            getattr(parsed_args, self.collection),
-                            self.collection, message=self.error_message,
-                            verb=self.verb)
+        vo = find_vo(self.client, parsed_args.vo)
+        names = getattr(parsed_args, self.collection)
+        if self.name_key:
+            names = ids_of(self.client, vo, self.collection, names,
+                           self.name_key)
+        command.delete_each(self.client,
+                            '/v1/vos/%s/%s/%%s' % (vo['id'], self.collection),
+                            names, self.collection,
+                            message=self.error_message, verb=self.verb)

@@ -3,6 +3,7 @@ groups of a VO (``vo``, ``vo:group``, ``vo:group:sub``) and its custom
 roles (its managers and system admins)."""
 
 from federation_proxy.osc.v1 import common
+from svc_common.clients import rest
 from svc_common.osc import command
 
 GROUP_COLUMNS = ('id', 'path', 'parent_id', 'description', 'created_at')
@@ -54,13 +55,15 @@ class ShowGroup(common.ShowOne):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         common.add_vo_argument(parser)
-        parser.add_argument('group', metavar='<group-id>',
-                            help='Group to show')
+        parser.add_argument('group', metavar='<group>',
+                            help='Group to show: %s' % common.GROUP_HELP)
         return parser
 
     def take_action(self, parsed_args):
-        group = self.client.get(common.vo_path(
-            self.client, parsed_args.vo, 'groups', parsed_args.group))
+        vo = common.find_vo(self.client, parsed_args.vo)
+        group_id = common.group_id(self.client, vo, parsed_args.group)
+        group = self.client.get('/v1/vos/%s/groups/%s' % (
+            vo['id'], rest.path_segment(group_id)))
         return command.show_columns(group['group'], GROUP_COLUMNS)
 
 
@@ -69,8 +72,9 @@ class DeleteGroup(common.DeleteFromVO):
     invitations)."""
 
     collection = 'groups'
-    metavar = '<group-id>'
-    help_text = 'Group(s) to delete (ID)'
+    name_key = 'path'
+    metavar = '<group>'
+    help_text = 'Group(s) to delete, by ID or path (astro:radio)'
 
 
 class CreateRole(common.ShowOne):
@@ -101,5 +105,6 @@ class DeleteRole(common.DeleteFromVO):
     """Delete custom roles of a VO that nobody holds."""
 
     collection = 'roles'
-    metavar = '<role-id>'
-    help_text = 'Role(s) to delete (ID)'
+    name_key = 'name'
+    metavar = '<role>'
+    help_text = 'Role(s) to delete, by ID or name'

@@ -1,6 +1,8 @@
 """``openstack vo ...``: virtual organisations, their members, the
 requests to join them and the invitations to them."""
 
+from osc_lib import exceptions
+
 from federation_proxy.osc.v1 import common
 from svc_common.clients import rest
 from svc_common.osc import command
@@ -78,12 +80,20 @@ class DeleteVO(common.Command):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('vos', metavar='<vo>', nargs='+',
-                            help='VO(s) to delete (ID)')
+                            help='VO(s) to delete (name or ID)')
         return parser
 
     def take_action(self, parsed_args):
-        command.delete_each(self.client, '/v1/vos/%s', parsed_args.vos,
-                            'VOs')
+        # A name, as "vo show" takes, is looked up ("openstack vo delete
+        # astro" answered "No vo astro."); one that no VO has is passed
+        # on, for the service's 404.
+        ids = []
+        for name in parsed_args.vos:
+            try:
+                ids.append(common.find_vo(self.client, name)['id'])
+            except exceptions.CommandError:
+                ids.append(name)
+        command.delete_each(self.client, '/v1/vos/%s', ids, 'VOs')
 
 
 # -- members -----------------------------------------------------------------

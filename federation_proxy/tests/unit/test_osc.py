@@ -161,12 +161,23 @@ class TestVO(testtools.TestCase):
         self.assertEqual({'email': 'carol@example.org'}, client.calls[-1][2])
 
     def test_delete_tries_every_vo(self):
-        client = FakeClient({('DELETE', '/v1/vos/a'): _not_found()})
+        client = FakeClient({('DELETE', '/v1/vos/a'): _not_found(),
+                             ('GET', '/v1/vos/a'): _not_found(),
+                             ('GET', '/v1/vos/b'): {'vo': {'id': 'b'}}})
         error = self.assertRaises(exceptions.CommandError, run, vo.DeleteVO,
                                   client, ['a', 'b'])
         self.assertIn('1 of 2', str(error))
         self.assertEqual(['/v1/vos/a', '/v1/vos/b'],
-                         [c[1] for c in client.calls])
+                         [c[1] for c in client.calls if c[0] == 'DELETE'])
+
+    def test_delete_by_name(self):
+        # "openstack vo delete astro" answered "No vo astro.", while
+        # "vo show astro" found it.
+        client = FakeClient({('GET', '/v1/vos/astro'): _not_found(),
+                             ('LIST', '/v1/vos'): [VO]})
+        run(vo.DeleteVO, client, ['astro'])
+        self.assertEqual([('DELETE', '/v1/vos/v1', None)],
+                         [c for c in client.calls if c[0] == 'DELETE'])
 
 
 class TestIdP(testtools.TestCase):

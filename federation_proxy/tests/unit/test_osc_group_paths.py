@@ -80,3 +80,60 @@ class TestGroupPaths(testtools.TestCase):
         self.assertEqual(
             'No group with the path astro:nope in VO astro ("openstack vo '
             'group list astro" shows its groups).', str(exc))
+
+
+class ShowAndDeleteClient(RecordingClient):
+    """Answers a group's GET and records DELETEs; the VO has the roles
+    ``manager`` and ``observer``."""
+
+    def __init__(self):
+        super().__init__()
+        self.gets = []
+        self.deletes = []
+
+    def get(self, path, **kwargs):
+        self.gets.append(path)
+        if path == '/v1/vos/astro':
+            return {'vo': VO}
+        return {'group': {'id': path.rsplit('/', 1)[1]}}
+
+    def list(self, path, collection, filters=None, limit=None,
+             marker=None):
+        if collection == 'roles':
+            return iter([{'id': 'r0', 'name': 'manager'},
+                         {'id': 'r1', 'name': 'observer'}])
+        return super().list(path, collection, filters, limit, marker)
+
+    def delete(self, path):
+        self.deletes.append(path)
+
+
+class TestShowAndDeleteByPathOrName(testtools.TestCase):
+    """"vo group show astro astro:radio" answered "No group
+    astro:radio." while --group took the path; roles are deleted by
+    name as they are created."""
+
+    def run_with(self, command_class, argv):
+        client = ShowAndDeleteClient()
+        app = mock.Mock()
+        app.client_manager.federation = client
+        cmd = command_class(app, None)
+        cmd.run(cmd.get_parser('openstack').parse_args(argv))
+        return client
+
+    def test_group_show_by_path(self):
+        client = self.run_with(group.ShowGroup,
+                               ['astro', 'astro:radio', '-f', 'value'])
+        self.assertEqual('/v1/vos/v1/groups/g1', client.gets[-1])
+
+    def test_group_delete_by_path_and_id(self):
+        client = self.run_with(group.DeleteGroup,
+                               ['astro', 'astro:radio', 'g0', 'astro:x'])
+        # An unknown path is sent as it is: the service's 404 names it.
+        self.assertEqual(['/v1/vos/v1/groups/g1', '/v1/vos/v1/groups/g0',
+                          '/v1/vos/v1/groups/astro%3Ax'], client.deletes)
+
+    def test_role_delete_by_name(self):
+        client = self.run_with(group.DeleteRole, ['astro', 'observer', 'r0'])
+        self.assertEqual(['/v1/vos/v1/roles/r1', '/v1/vos/v1/roles/r0'],
+                         client.deletes)
