@@ -11,11 +11,13 @@ Python.  On PostgreSQL the database's collation is ICU's ``en-US``, which
 sorts ``_z a b B``, not ``B _z a b`` as the report does.
 """
 
+import fixtures
 import hypothesis
 from hypothesis import strategies as st
 import sqlalchemy as sa
 import testtools
 
+from limits_svc.db import limits
 from limits_svc.db import models
 from limits_svc.db import tree
 from limits_svc.db import usages
@@ -179,6 +181,20 @@ class _Pages(object):
             expected = recomputed(parents, own, limits, registered, root)
             self.assertEqual(expected, self.read_pages(root, size))
             self.assertEqual(expected, self.read_pages(root, 1000))
+
+    @SETTINGS
+    @hypothesis.given(forests())
+    @hypothesis.example(WIDE)
+    def test_limited_names_found_from_the_subtree_down(self, forest):
+        # A resource limited on more than FEW_LIMITS projects is looked
+        # for down the subtree instead of up from its limits.
+        self.useFixture(fixtures.MockPatchObject(limits, 'FEW_LIMITS', 0))
+        parents, own, limits_, registered = forest
+        self.store(parents, own, limits_, registered)
+        for root in parents:
+            self.assertEqual(
+                recomputed(parents, own, limits_, registered, root),
+                self.read_pages(root, 3))
 
     def test_a_marker_outside_the_subtree_is_refused(self):
         self.store({'r': None, 'a': 'r', 'B': None, 'b': 'B'}, {}, {}, {})
