@@ -586,7 +586,9 @@ def _authorization_code(client, form):
     person = _find_person(record.user_id)
     if person is None:
         raise _refused_grant('The person no longer exists.')
-    return _issue(client, person, record.scope.split(),
+    return _issue(client, person,
+                  protocol.still_allowed(record.scope.split(),
+                                         client.scopes),
                   record.nonce,
                   protocol.REFRESH_TOKEN in client.grant_types,
                   record.code_hash)
@@ -596,11 +598,16 @@ def _refresh_token(client, form):
     _require_grant(client, protocol.REFRESH_TOKEN)
     token = _required(form, 'refresh_token')
     refresh_token = protocol.new_secret()
+
+    def narrow(granted):
+        # Asked for, or as granted, less what the client lost since.
+        return protocol.still_allowed(
+            protocol.narrowed_scope(form.get('scope'), granted),
+            client.scopes)
+
     status, values = oidc_db.use_refresh(
         pecan.request.db, pecan.request.context, token, client.id,
-        settings.now(), functools.partial(protocol.narrowed_scope,
-                                          form.get('scope')),
-        refresh_token, _refresh_expiry())
+        settings.now(), narrow, refresh_token, _refresh_expiry())
     if status == oidc_db.REUSED:
         # A rotated refresh token used again: one of the two users of it
         # is not the client (Security BCP 4.14.2); the grant ends.
@@ -658,7 +665,9 @@ def _device_code(client, form):
     person = _find_person(record.user_id)
     if person is None:
         raise _refused_grant('The person no longer exists.')
-    return _issue(client, person, record.scope.split(),
+    return _issue(client, person,
+                  protocol.still_allowed(record.scope.split(),
+                                         client.scopes),
                   refresh=protocol.REFRESH_TOKEN in client.grant_types,
                   grant_hash=record.device_code_hash)
 

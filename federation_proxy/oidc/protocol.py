@@ -115,6 +115,21 @@ def narrowed_scope(requested, original):
     return names
 
 
+def still_allowed(scope, allowed):
+    """The names of a scope granted earlier (a list) that the client may
+    still have: an operator who takes a scope from a client (say
+    ``vo_management``) stops it at the client's next token, not when
+    the grant's refresh tokens expire.
+
+    :raises OAuthError: ``invalid_scope`` when none is left.
+    """
+    names = [name for name in scope if name in allowed]
+    if scope and not names:
+        raise OAuthError('invalid_scope', 'The client may no longer ask '
+                         'for any scope of this grant.')
+    return names
+
+
 def check_redirect_uri(uri, registered):
     """``uri`` must be one of the ``registered`` URIs, exactly.
 

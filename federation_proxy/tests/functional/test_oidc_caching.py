@@ -69,6 +69,36 @@ class TestClientCache(base.ProviderTestCase):
         resp, _verifier = self.authorize(status=400)
         self.assertEqual('invalid_request', resp.json['error'])
 
+    def test_refresh_leaves_out_a_scope_the_client_lost(self):
+        # The operator takes 'email' from the client: the grants made
+        # before (a refresh token, a code not yet exchanged) no longer
+        # carry it once the client is read again.
+        body = self.login()
+        code, verifier = self.code()
+        self.app.patch_json('/v1/clients/%s' % self.client_id, {
+            'scopes': ['openid', 'profile']}, headers=s.ADMIN)
+        self.expire_cache()
+        new = self.token({'grant_type': 'refresh_token',
+                          'refresh_token': body['refresh_token']}).json
+        self.assertEqual('openid profile', new['scope'])
+        self.assertEqual('openid profile',
+                         self.decode(new['access_token'])['scope'])
+        self.assertNotIn('email', self.decode(new['id_token']))
+        self.assertEqual('openid profile',
+                         self.exchange(code, verifier).json['scope'])
+        # The successor's grant has it no more: asked for, refused.
+        self.assertOAuthError(self.token({
+            'grant_type': 'refresh_token', 'scope': 'openid email',
+            'refresh_token': new['refresh_token']}, status=400),
+            'invalid_scope')
+        # With none of the grant's scopes left, no token.
+        self.app.patch_json('/v1/clients/%s' % self.client_id, {
+            'scopes': ['compute']}, headers=s.ADMIN)
+        self.assertOAuthError(self.token({
+            'grant_type': 'refresh_token',
+            'refresh_token': new['refresh_token']}, status=400),
+            'invalid_scope')
+
     def test_cache_is_per_database(self):
         # Two apps in one process (two services, or tests): a client of
         # one is not a client of the other.
