@@ -45,6 +45,9 @@ class StartError(Exception):
     """The local run cannot start; the message says why and what to do."""
 
 
+MAX_PORT = 65535
+
+
 def load_specs():
     """Every installed service's SPEC, ordered by default port."""
     manager = stevedore.ExtensionManager('arbiter.services')
@@ -57,24 +60,34 @@ def _parse_args(argv):
         prog='arbiter-all-in-one',
         description='Run every Arbiter service in one process, on SQLite '
                     'and an in-process bus, with noauth identity headers.')
-    parser.add_argument('--data-dir', default=None,
+    # The metavars are the names the CLI reference and the README use.
+    parser.add_argument('--data-dir', default=None, metavar='DIR',
                         help='Directory for the SQLite databases (default: '
                              './arbiter-data with the default ports, '
                              './arbiter-data-PORT with --port-base PORT). '
                              'Two runs cannot share one.')
-    parser.add_argument('--host', default='127.0.0.1',
+    parser.add_argument('--host', default='127.0.0.1', metavar='ADDRESS',
                         help='Address to listen on (default: 127.0.0.1).')
     parser.add_argument('--port-base', type=int, default=None,
+                        metavar='PORT',
                         help='Port of the first service; the others follow '
                              '(default: each service\'s own port, '
                              '9870-9873).')
-    parser.add_argument('--config-dir', default=None,
+    parser.add_argument('--config-dir', default=None, metavar='DIR',
                         help='Directory with <prog>.conf files to read '
                              'before the local-run settings are applied.')
     args = parser.parse_args(argv)
     if args.config_dir and not os.path.isdir(args.config_dir):
         # A mistyped directory was read as an empty one.
         parser.error('--config-dir %s is not a directory' % args.config_dir)
+    if args.port_base is not None:
+        # 70000 was an OverflowError traceback from bind(), and 0 bound
+        # a random port and then ports 1 to 3.
+        last = MAX_PORT - (len(load_specs()) - 1)
+        if not 1 <= args.port_base <= last:
+            parser.error('--port-base %d is not a port from 1 to %d (the '
+                         'services take PORT and the ports after it)'
+                         % (args.port_base, last))
     return args
 
 

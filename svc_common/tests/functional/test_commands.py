@@ -555,6 +555,19 @@ class TestAllInOne(testtools.TestCase):
         self.assertNotIn('Traceback', unread.stderr)
         self.assertEqual(['etc'], os.listdir(tmp))
 
+    def test_port_base_out_of_range_is_a_usage_error(self):
+        """--port-base 70000 was an OverflowError traceback; 0 bound a
+        random port and then 1 to 3."""
+        tmp = self.useFixture(fixtures.TempDir()).path
+        for base in ('70000', '65533', '0', '-5'):
+            result = run([command('arbiter-all-in-one'), '--port-base',
+                          base], cwd=tmp)
+            self.assertEqual(2, result.returncode, result.stdout)
+            self.assertIn('--port-base %s is not a port from 1 to 65532'
+                          % base, result.stderr)
+            self.assertNotIn('Traceback', result.stderr)
+        self.assertEqual([], os.listdir(tmp))
+
     def test_port_in_use_is_named_and_nothing_is_created(self):
         tmp = self.useFixture(fixtures.TempDir()).path
         with socket.socket() as taken:
