@@ -17,6 +17,7 @@ import fcntl
 import ipaddress
 import os
 import signal
+import socket
 import sys
 import threading
 
@@ -177,14 +178,21 @@ def bind_ports(specs, host, ports):
                            % (port, host, spec.prog))
             else:
                 problem = ('cannot listen on %s:%d (for %s): %s'
-                           % (host, port, spec.prog, exc.strerror))
-            hint = ('Stop what listens there (see: ss -ltnp \'sport = :%d\')'
-                    ', or run the services on other ports with '
-                    '--port-base PORT (they take PORT to PORT+%d)'
-                    % (port, len(specs) - 1))
-            suggestion = _free_port_base(host, len(specs), ports[0])
-            if suggestion is not None:
-                hint += ', for example --port-base %d' % suggestion
+                           % (host, port, spec.prog,
+                              exc.strerror or exc))
+            if (isinstance(exc, socket.gaierror) or
+                    exc.errno == errno.EADDRNOTAVAIL):
+                # Not a port taken: other ports would fail the same way.
+                hint = ('--host %s is not an address of this machine; '
+                        'leave --host out to listen on 127.0.0.1' % host)
+            else:
+                hint = ('Stop what listens there (see: ss -ltnp '
+                        '\'sport = :%d\'), or run the services on other '
+                        'ports with --port-base PORT (they take PORT to '
+                        'PORT+%d)' % (port, len(specs) - 1))
+                suggestion = _free_port_base(host, len(specs), ports[0])
+                if suggestion is not None:
+                    hint += ', for example --port-base %d' % suggestion
             raise StartError('%s. %s. Nothing was created.' % (problem, hint))
     return servers
 

@@ -568,6 +568,20 @@ class TestAllInOne(testtools.TestCase):
             self.assertNotIn('Traceback', result.stderr)
         self.assertEqual([], os.listdir(tmp))
 
+    def test_host_not_of_this_machine_is_named(self):
+        """An address the machine does not have (192.0.2.1, kept for
+        documentation) cannot be bound on any port: the error names
+        --host, not ports that other ports would fix."""
+        tmp = self.useFixture(fixtures.TempDir()).path
+        result = run([command('arbiter-all-in-one'), '--host', '192.0.2.1',
+                      '--port-base', str(self._free_base())], cwd=tmp)
+        self.assertEqual(1, result.returncode, result.stdout)
+        self.assertIn('--host 192.0.2.1 is not an address of this machine; '
+                      'leave --host out to listen on 127.0.0.1. Nothing was '
+                      'created.', result.stderr)
+        self.assertNotIn('ss -ltnp', result.stderr)
+        self.assertEqual([], os.listdir(tmp))
+
     def test_port_in_use_is_named_and_nothing_is_created(self):
         tmp = self.useFixture(fixtures.TempDir()).path
         with socket.socket() as taken:
