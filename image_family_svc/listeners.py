@@ -17,6 +17,7 @@ oslo.messaging requeue it, and RabbitMQ deliver it again at once, for
 ever.
 """
 
+import datetime
 import logging
 
 import oslo_messaging
@@ -68,6 +69,23 @@ def _object(value, what):
 def _message_id(metadata):
     return _string(_object(metadata, 'metadata').get('message_id'),
                    'message_id', MAX_MESSAGE_ID_LENGTH, required=False)
+
+
+def sent_at(metadata):
+    """When the notification was sent, as oslo.messaging stamps it in
+    the metadata (``timestamp``, UTC), as a naive UTC datetime; None when
+    it has none that reads as a time (it is then never taken as stale).
+    """
+    value = _object(metadata, 'metadata').get('timestamp')
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if when.tzinfo is not None:
+        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return when
 
 
 def _dropped(event_type, exc):
@@ -245,7 +263,9 @@ class NovaEndpoint(_Endpoint):
     ``compute.instance.*`` unversioned): count the servers of each image;
     the last server gone lets a ``pending_delete`` image be deleted.
     ``instance.rebuild.end``: the server counts for the image it was
-    rebuilt from, no longer for its old one."""
+    rebuilt from, no longer for its old one, unless Nova sent the rebuild
+    before the last notification applied to the server (its metadata's
+    ``timestamp``): a stale one changes nothing."""
 
     name = 'nova'
     filter_rule = oslo_messaging.NotificationFilter(
@@ -255,6 +275,7 @@ class NovaEndpoint(_Endpoint):
         try:
             server_id, image_id = _instance_fields(payload)
             message_id = _message_id(metadata)
+            sent = sent_at(metadata)
         except MalformedNotification as exc:
             _dropped(event_type, exc)
             return HANDLED
@@ -265,11 +286,11 @@ class NovaEndpoint(_Endpoint):
         if event_type in CREATE_END:
             events = usage_db.server_created(
                 self.db, self.ctx, server_id, image_id, self.name,
-                message_id)
+                message_id, sent_at=sent)
         elif event_type in REBUILD_END:
             events = usage_db.server_rebuilt(
                 self.db, self.ctx, server_id, image_id, self.name,
-                message_id)
+                message_id, sent_at=sent)
         elif event_type in DELETE_END:
             events = usage_db.server_deleted(
                 self.db, self.ctx, server_id, self.name, message_id)

@@ -108,6 +108,9 @@ class ImageServer(Base):
     server_id = sa.Column(sa.String(64), primary_key=True)
     image_id = sa.Column(sa.String(64), nullable=False)
     created_at = sa.Column(sa.DateTime, nullable=False)
+    #: When Nova sent the notification last applied to the server (its
+    #: metadata's timestamp; None: unknown): an older one is stale.
+    event_at = sa.Column(sa.DateTime, nullable=True)
 
 
 class ImageUsage(Base):

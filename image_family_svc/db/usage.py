@@ -2,7 +2,12 @@
 change of usage does to a ``pending_delete`` image.
 
 A rebuild onto another image (``instance.rebuild.end``) moves the server
-from the image it ran from to the new one (:func:`server_rebuilt`).
+from the image it ran from to the new one (:func:`server_rebuilt`).  A
+rebuild that Nova sent before the last notification applied to the
+server (``sent_at``, the time in the notification's metadata) is stale
+and changes nothing: a server rebuilt onto B then C, whose first rebuild
+came last (redelivered after a failure, or handled by another engine
+host), was moved back to B, and C deleted under it.
 
 A server is counted once however often its notification arrives: the
 ``image_servers`` row of the server is the count's unit (a second
@@ -63,8 +68,11 @@ def _settle(session, ctx, image_id, servers):
 
 
 def server_created(db, ctx, server_id, image_id, endpoint=None,
-                   message_id=None):
-    """Server ``server_id`` runs from ``image_id``; returns the events."""
+                   message_id=None, sent_at=None):
+    """Server ``server_id`` runs from ``image_id``; returns the events.
+
+    :param sent_at: when Nova sent the notification (naive UTC), or None
+    """
     with db.writer.using(ctx) as session:
         if not messages.claim(session, endpoint, message_id):
             return []
@@ -73,7 +81,8 @@ def server_created(db, ctx, server_id, image_id, endpoint=None,
             return []
         at = families_db.now()
         session.add(models.ImageServer(server_id=server_id,
-                                       image_id=image_id, created_at=at))
+                                       image_id=image_id, created_at=at,
+                                       event_at=sent_at))
         _add(session, image_id, 1, at)
         return []
 
@@ -94,29 +103,47 @@ def server_deleted(db, ctx, server_id, endpoint=None, message_id=None):
         return _settle(session, ctx, image_id, servers)
 
 
+def _stale(server, sent_at):
+    """Whether a notification Nova sent at ``sent_at`` is older than the
+    last one applied to ``server`` (unknown times are not)."""
+    return (server is not None and sent_at is not None
+            and server.event_at is not None and sent_at < server.event_at)
+
+
 def server_rebuilt(db, ctx, server_id, image_id, endpoint=None,
-                   message_id=None):
+                   message_id=None, sent_at=None):
     """Server ``server_id`` was rebuilt and runs from ``image_id`` now:
     it counts for that image, and no longer for the one it ran from.
     Returns the events (the deletion of a ``pending_delete`` image whose
-    last server this was)."""
+    last server this was).  A rebuild sent before the last notification
+    applied to the server changes nothing (see the module's
+    documentation).
+
+    :param sent_at: when Nova sent the notification (naive UTC), or None
+    """
     with db.writer.using(ctx) as session:
         if not messages.claim(session, endpoint, message_id):
             return []
         server = session.get(models.ImageServer, server_id)
+        if _stale(server, sent_at):
+            return []
         old_image_id = server.image_id if server is not None else None
         if old_image_id == image_id:
+            if server is not None and sent_at is not None:
+                server.event_at = sent_at
             return []
         _lock_families_of(session, [i for i in (old_image_id, image_id)
                                     if i is not None])
         at = families_db.now()
         if server is None:
             session.add(models.ImageServer(server_id=server_id,
-                                           image_id=image_id, created_at=at))
+                                           image_id=image_id, created_at=at,
+                                           event_at=sent_at))
         else:
             # Written now: a usage reconciliation that listed the
             # servers of the new image before the rebuild keeps it.
             server.image_id, server.created_at = image_id, at
+            server.event_at = sent_at or server.event_at
         _add(session, image_id, 1, at)
         if old_image_id is None:
             return []

@@ -2,6 +2,7 @@
 notifications Glance and Nova send (endpoints called as oslo.messaging
 calls them); a redelivered notification changes nothing."""
 
+import datetime
 import uuid
 
 import fixtures
@@ -292,6 +293,47 @@ class TestListeners(base.ApiTestCase):
         self.nova_event('instance.rebuild.end', 'vm-1', 'img-2')
         self.nova_event('instance.rebuild.end', 'vm-9', 'img-2')
         self.assertEqual(2, self.image('img-2')['usage']['servers'])
+
+    def test_a_stale_rebuild_does_not_move_the_server_back(self):
+        """vm-1 is rebuilt onto img-2, then onto img-3; the first
+        rebuild's notification comes last (redelivered after a failure,
+        or handled by another engine host).  It moved the server back to
+        img-2, and img-3, counted without it, was deleted under it."""
+        for n in (1, 2, 3):
+            self.add('centos-7', 'img-%d' % n, '7.%d' % n, state='active')
+        sent = ['2030-01-01 10:0%d:00.000000' % minute for minute in
+                range(3)]
+        self.nova_event('instance.create.end', 'vm-1', 'img-1',
+                        dict(meta(), timestamp=sent[0]))
+        self.nova_event('instance.rebuild.end', 'vm-1', 'img-3',
+                        dict(meta(), timestamp=sent[2]))
+        self.nova_event('instance.rebuild.end', 'vm-1', 'img-2',
+                        dict(meta(), timestamp=sent[1]))
+        self.assertEqual((0, 0, 1), tuple(
+            self.image('img-%d' % n)['usage']['servers'] for n in (1, 2,
+                                                                   3)))
+        self.move('img-3', 'obsolete')
+        self.assertEqual('pending_delete', self.move(
+            'img-3', 'deleted')['image']['state'])
+        # A later rebuild, and one without a time, are applied.
+        self.nova_event('instance.rebuild.end', 'vm-1', 'img-2',
+                        dict(meta(), timestamp='2030-01-01T10:03:00Z'))
+        self.assertEqual('deleted', self.image('img-3')['state'])
+        self.assertEqual(1, self.image('img-2')['usage']['servers'])
+        self.nova_event('instance.rebuild.end', 'vm-1', 'img-1')
+        self.assertEqual((1, 0), (self.image('img-1')['usage']['servers'],
+                                  self.image('img-2')['usage']['servers']))
+
+    def test_the_time_a_notification_was_sent(self):
+        self.assertEqual(datetime.datetime(2030, 1, 1, 10, 0, 0, 5),
+                         listeners.sent_at(
+                             {'timestamp': '2030-01-01 10:00:00.000005'}))
+        self.assertEqual(datetime.datetime(2030, 1, 1, 9, 0),
+                         listeners.sent_at(
+                             {'timestamp': '2030-01-01T10:00:00+01:00'}))
+        for metadata in ({}, {'timestamp': 'now'}, {'timestamp': 7},
+                         {'timestamp': 'x' * 100}, None):
+            self.assertIsNone(listeners.sent_at(metadata))
 
 
 class TestRunner(base.ApiTestCase):
