@@ -8,7 +8,9 @@ that move an action (all in :mod:`reaper_svc.reaper`):
 * ``planned`` -> ``noticed``: every victim locked with the reason and
   stopped (soft shutdown), ``preemption.notice`` sent;
 * ``planned`` -> ``cancelled``: every victim was gone before its notice
-  (its owner deleted it): nothing to preempt;
+  (its owner deleted it): nothing to preempt; or, as an action planned
+  earlier is resumed, a victim is no candidate any more (not
+  preemptible, or protected by a guarantee): nothing is stopped;
 * ``planned`` -> ``failed``: the cloud refused to lock a victim (one it
   locks but will not stop, e.g. paused, had its notice by the lock);
   an unsatisfiable request is also recorded ``failed`` as it is planned;

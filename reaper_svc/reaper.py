@@ -47,6 +47,12 @@ def request_dict(request):
             'forbidden_traits': sorted(request.forbidden_traits)}
 
 
+def _candidate(server, now):
+    """Whether ``server`` (of a snapshot) may be preempted at ``now``."""
+    return server.preemptible and (server.guaranteed_until is None or
+                                   server.guaranteed_until <= now)
+
+
 def without_candidates(cluster, server_ids):
     """``cluster`` in which ``server_ids`` still use their resources but
     are not candidates (other actions are preempting them)."""
@@ -279,7 +285,7 @@ class Reaper(object):
         now = self.clock()
         for action in actions_db.unfinished(self.db, self.ctx):
             if action['state'] == states.PLANNED:
-                self.give_notice(action)
+                self._resume_planned(action)
             elif action['state'] == states.NOTICED:
                 if action['delete_after'] and action['delete_after'] > now:
                     continue
@@ -288,6 +294,29 @@ class Reaper(object):
                 self.delete_victims(action)
             moved += 1
         return moved
+
+    def _resume_planned(self, action):
+        """Give notice for an action planned earlier (by an engine that
+        stopped before its notice, perhaps long ago), unless a victim is
+        no candidate any more: the cloud shows it not preemptible (its
+        owner resized it to a normal flavor meanwhile) or protected by a
+        guarantee.  The plan is then cancelled, and nothing stopped: the
+        notice would have stopped, and the grace period's end deleted, a
+        server that must not be preempted."""
+        now = self.clock()
+        servers = self.driver.cluster().servers
+        spared = sorted(
+            v['server_id'] for v in action['victims']
+            if v['server_id'] in servers and not _candidate(
+                servers[v['server_id']], now))
+        if not spared:
+            return self.give_notice(action)
+        LOG.warning('Action %s: %s no longer preemptible or protected; '
+                    'cancelled', action['id'], spared)
+        return self._cancel(action, 'Since the plan, %s became no '
+                            'candidate (not preemptible, or protected by '
+                            'a guaranteed runtime): nothing was preempted.'
+                            % ', '.join(spared))
 
     def server_deleted(self, server_id):
         """Nova reports ``server_id`` deleted: mark it so on the actions

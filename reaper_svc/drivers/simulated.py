@@ -279,6 +279,14 @@ class SimulatedCloud(base.CloudDriver):
                     if s['project_id'] == project_id
                     and s['metadata'].get(key) == value]
 
+    def set_flavor(self, server_id, flavor):
+        """Give a server another flavor (a resize, for what-if runs)."""
+        with self._lock:
+            if flavor not in self._flavors:
+                raise base.DriverError('no flavor %s' % flavor)
+            self._get(server_id)['flavor'] = flavor
+            self._changed()
+
     def set_status(self, server_id, status):
         """Change a server's status (e.g. ``ERROR``: what-if runs)."""
         with self._lock:

@@ -338,6 +338,27 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual(['lock', 'stop', 'delete'], [
             verb for verb, _, _ in self.engine.cloud.journal])
 
+    def test_a_resumed_plan_never_stops_a_server_made_normal(self):
+        """The engine planned, then stopped before the notice; meanwhile
+        the victim's owner resized it to a normal flavor.  The resumed
+        notice stopped it, and the grace period's end deleted it: a
+        server that is not preemptible."""
+        first = self.engine.build('engine-a').reaper
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-7')['payload'])
+        action = first.plan(first_request(failure), 'scheduling_failure',
+                            'i-7')
+        [victim] = [v['server_id'] for v in action['victims']]
+        self.engine.cloud.set_flavor(victim, 'm1.large')
+        self.engine.build('engine-b').reaper.process_unfinished()
+        action = actions_db.get_action(self.engine.db, self.ctx,
+                                       action['id'])
+        self.assertEqual(states.CANCELLED, action['state'])
+        self.assertIn(victim, action['reason'])
+        self.assertEqual([], self.engine.cloud.journal)
+        self.assertEqual(set(), actions_db.claimed_servers(self.engine.db,
+                                                           self.ctx))
+
     def test_concurrent_triggers_never_share_a_victim(self):
         reaper = self.engine.build().reaper
         message = ef.failure_message(VERSIONED, 'x')
