@@ -75,14 +75,21 @@ def redirect_uri():
 
 def session_user():
     """The person of the request's valid proxy session cookie, or None."""
+    return session_login()[0]
+
+
+def session_login():
+    """``(person, login time)`` of the request's valid proxy session
+    cookie (see :func:`federation_proxy.login.read_session_login`), or
+    ``(None, None)``."""
     token = pecan.request.cookies.get(login.SESSION_COOKIE)
-    user_id = login.read_session(settings.conf().secret_key,
-                                 settings.issuer(), token,
-                                 int(time.time()))
-    if not logins.is_person(pecan.request.db, pecan.request.context,
-                            user_id):
-        return None
-    return user_id
+    found = login.read_session_login(settings.conf().secret_key,
+                                     settings.issuer(), token,
+                                     int(time.time()))
+    if found is None or not logins.is_person(
+            pecan.request.db, pecan.request.context, found[0]):
+        return None, None
+    return found
 
 
 def _find_idp(name):

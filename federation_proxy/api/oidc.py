@@ -306,9 +306,11 @@ def discovery_document(issuer):
             'client_secret_basic', 'client_secret_post', 'none'],
         'code_challenge_methods_supported': [protocol.S256],
         'scopes_supported': ['openid', 'profile', 'email'],
-        'claims_supported': ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce',
-                             'name', 'email', 'eduperson_entitlement',
-                             'groups'],
+        'claims_supported': ['sub', 'iss', 'aud', 'exp', 'iat',
+                             'auth_time', 'nonce', 'name', 'email',
+                             'eduperson_entitlement', 'groups'],
+        # Unsaid, OIDC Discovery takes request_uri as supported.
+        'request_uri_parameter_supported': False,
         'authorization_response_iss_parameter_supported': True,
     }
 
@@ -401,13 +403,22 @@ class AuthorizeController(object):
     @_oauth_errors
     def index_get(self):
         params = pecan.request.GET
-        person = self._person()
+        person, auth_time = self._person()
         client, redirect_uri = self._client(params)
         state = params.get('state')
-        if person is None and params.get('prompt') != 'none':
-            return self._login(params)
         try:
-            answer = self._code(client, redirect_uri, params, person)
+            prompt, max_age = protocol.login_prompt(params.get('prompt'),
+                                                    params.get('max_age'))
+            if protocol.must_log_in(person, auth_time, prompt, max_age,
+                                    int(time.time())):
+                if 'none' not in prompt:
+                    return self._login(params)
+                # prompt=none (OIDC Core 3.1.2.6): no login page.
+                raise protocol.OAuthError(
+                    'login_required', 'The person has no session at the '
+                    'proxy, or not a recent enough one.')
+            answer = self._code(client, redirect_uri, params, person,
+                                auth_time)
         except protocol.OAuthError as exc:
             answer = {'error': exc.error,
                       'error_description': exc.description}
@@ -418,27 +429,36 @@ class AuthorizeController(object):
 
     @staticmethod
     def _person():
-        """The person the request is for: the proxy session's (a login
-        through an upstream IdP); with ``noauth`` (local runs and tests
-        only), the ``X-User-Id`` of a person the proxy knows.  None when
-        the person must log in first.  The path is public, so a Keystone
-        token is not read here."""
-        person = login.session_user()
+        """``(person, login time)`` of the request: the proxy session's
+        (a login through an upstream IdP); with ``noauth`` (local runs
+        and tests only), the ``X-User-Id`` of a person the proxy knows,
+        whose login time is not known.  ``(None, None)`` when the person
+        must log in first.  The path is public, so a Keystone token is
+        not read here."""
+        person, auth_time = login.session_login()
         if person is not None or not vo_access.caller_id():
-            return person
+            return person, auth_time
         if pecan.request.conf.api.auth_strategy != 'noauth':
-            return None
+            return None, None
         if not vo_access.is_user():
             raise errors.Forbidden('Only a person known to the proxy can '
                                    'authorize a client.', code='forbidden')
-        return vo_access.caller_id()
+        return vo_access.caller_id(), None
 
     @staticmethod
     def _login(params):
         """Send the browser to log in (at the IdP ``idp_hint`` names,
-        if any), and back to this very request once it has."""
-        here = '%s?%s' % (endpoints.AUTHORIZE,
-                          urllib.parse.urlencode(list(params.items())))
+        if any), and back to this very request once it has: without
+        ``prompt=login`` and ``max_age``, which that login answers (the
+        person has just authenticated; asked again, a ``max_age`` of 0
+        would send them to log in for ever)."""
+        kept = [(name, value) for name, value in params.items()
+                if name not in ('prompt', 'max_age')]
+        prompt = [value for value in (params.get('prompt') or '').split()
+                  if value != 'login']
+        if prompt:
+            kept.append(('prompt', ' '.join(prompt)))
+        here = '%s?%s' % (endpoints.AUTHORIZE, urllib.parse.urlencode(kept))
         pecan.response.status = 302
         pecan.response.headers['Location'] = login.login_url(
             next=here, idp=params.get('idp_hint') or None)
@@ -461,11 +481,7 @@ class AuthorizeController(object):
         return client, uri
 
     @staticmethod
-    def _code(client, redirect_uri, params, person):
-        if person is None:
-            # prompt=none (OIDC Core 3.1.2.6): no login page.
-            raise protocol.OAuthError('login_required', 'The person has '
-                                      'no session at the proxy.')
+    def _code(client, redirect_uri, params, person, auth_time):
         if params.get('response_type') != 'code':
             raise protocol.OAuthError('unsupported_response_type',
                                       'Only response_type=code.')
@@ -485,7 +501,8 @@ class AuthorizeController(object):
         oidc_db.create_code(pecan.request.db, pecan.request.context, code,
                             client.id, person, redirect_uri,
                             ' '.join(scope), nonce,
-                            params['code_challenge'], expires)
+                            params['code_challenge'], expires,
+                            auth_time=auth_time)
         return {'code': code}
 
 
@@ -497,20 +514,23 @@ def _refresh_expiry():
 
 
 def _issue(client, person, scope, nonce=None, refresh=False,
-           grant_hash=None):
+           grant_hash=None, auth_time=None):
     """The token response for ``person`` (an :class:`oidc_db.Person`;
     None: the client itself), with a new refresh token, stored here, if
-    ``refresh``."""
+    ``refresh``; ``auth_time``: when the person logged in, kept with the
+    refresh token for the ID tokens of later refreshes."""
     refresh_token = protocol.new_secret() if refresh else None
     if refresh_token:
         oidc_db.store_refresh(pecan.request.db, pecan.request.context,
                               refresh_token, client.id, person.user_id,
-                              ' '.join(scope), _refresh_expiry())
-    return _signed(client, person, scope, nonce, refresh_token, grant_hash)
+                              ' '.join(scope), _refresh_expiry(),
+                              auth_time=auth_time)
+    return _signed(client, person, scope, nonce, refresh_token, grant_hash,
+                   auth_time)
 
 
 def _signed(client, person, scope, nonce=None, refresh_token=None,
-            grant_hash=None):
+            grant_hash=None, auth_time=None):
     """The token response: an access token, and an ID token for a person
     with ``openid``, signed; ``refresh_token`` (stored already) is
     handed out with them and names the access token's ``jti``."""
@@ -538,7 +558,7 @@ def _signed(client, person, scope, nonce=None, refresh_token=None,
     if person is not None and 'openid' in scope:
         body['id_token'] = tokens.sign(key, tokens.id_claims(
             settings.issuer(), subject, client.id, issued_at, lifetime,
-            nonce, access, profile), tokens.ID_TOKEN_TYPE)
+            nonce, access, profile, auth_time), tokens.ID_TOKEN_TYPE)
     return body
 
 
@@ -591,7 +611,7 @@ def _authorization_code(client, form):
                                          client.scopes),
                   record.nonce,
                   protocol.REFRESH_TOKEN in client.grant_types,
-                  record.code_hash)
+                  record.code_hash, record.auth_time)
 
 
 def _refresh_token(client, form):
@@ -616,10 +636,11 @@ def _refresh_token(client, form):
                              'grant is revoked.')
     if status != oidc_db.OK:
         raise _refused_grant('Unknown, expired or foreign refresh token.')
-    scope, person = values
+    scope, person, auth_time = values
     if person is None:
         raise _refused_grant('The person no longer exists.')
-    return _signed(client, person, scope, refresh_token=refresh_token)
+    return _signed(client, person, scope, refresh_token=refresh_token,
+                   auth_time=auth_time)
 
 
 def _client_credentials(client, form):
@@ -669,7 +690,8 @@ def _device_code(client, form):
                   protocol.still_allowed(record.scope.split(),
                                          client.scopes),
                   refresh=protocol.REFRESH_TOKEN in client.grant_types,
-                  grant_hash=record.device_code_hash)
+                  grant_hash=record.device_code_hash,
+                  auth_time=record.auth_time)
 
 
 _GRANTS = {protocol.AUTHORIZATION_CODE: _authorization_code,
@@ -862,19 +884,21 @@ class DeviceAuthorizationController(object):
 
 
 def _session_person():
-    """``(person id, CSRF token)`` of the request's proxy session.
+    """``(person id, CSRF token, login time)`` of the request's proxy
+    session.
 
     :raises errors.ApiError: 401 ``login_required`` without a valid
         session.
     """
-    person = login.session_user()
+    person, auth_time = login.session_login()
     if person is None:
         raise errors.ApiError(
             'Log in to the proxy first (GET %s/v1/login?idp=<your IdP>), '
             'then open this page again.' % settings.issuer(),
             code='login_required', status=401)
     session = pecan.request.cookies.get(login_flow.SESSION_COOKIE)
-    return person, device.csrf_token(settings.conf().secret_key, session)
+    return (person, device.csrf_token(settings.conf().secret_key, session),
+            auth_time)
 
 
 def _pending_request(person, typed):
@@ -929,7 +953,7 @@ class DeviceDecisionController(object):
     @index.when(method='POST', template='json')
     def index_post(self):
         pecan.response.headers['Cache-Control'] = 'no-store'
-        person, expected = _session_person()
+        person, expected, auth_time = _session_person()
         form = pecan.request.environ.get(request_guard.FORM_BODY_KEY)
         if form is None:
             raise errors.BadRequest('The body must be %s form fields.'
@@ -947,7 +971,7 @@ class DeviceDecisionController(object):
                                               form.get('user_code'))
         if not oidc_db.decide_device_code(
                 pecan.request.db, pecan.request.context, user_code, person,
-                action == 'approve', settings.now()):
+                action == 'approve', settings.now(), auth_time):
             raise errors.NotFound('The request was decided or expired '
                                   'meanwhile.', code='user_code_not_found')
         return {'user_code': device.display(user_code),
@@ -974,7 +998,7 @@ class DeviceController(object):
     @index.when(method='GET', template='json')
     def index_get(self):
         pecan.response.headers['Cache-Control'] = 'no-store'
-        person, csrf = _session_person()
+        person, csrf, _auth_time = _session_person()
         answer = {'user_code': None, 'client_id': None,
                   'client_name': None, 'scope': None, 'user_id': person,
                   'csrf_token': csrf, 'decision_uri':

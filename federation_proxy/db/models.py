@@ -221,6 +221,9 @@ class AuthorizationCode(Base):
     code_challenge_method = sa.Column(sa.String(8), nullable=True)
     expires_at = sa.Column(sa.DateTime, nullable=False)
     used = sa.Column(sa.Boolean, nullable=False, default=False)
+    # When the person last logged in at an upstream IdP, in seconds since
+    # the epoch: the ID token's auth_time (None: not known, none said).
+    auth_time = sa.Column(sa.BigInteger, nullable=True)
 
 
 class RefreshToken(Base):
@@ -232,6 +235,8 @@ class RefreshToken(Base):
     scope = sa.Column(sa.String(255), nullable=False)
     expires_at = sa.Column(sa.DateTime, nullable=False)
     revoked = sa.Column(sa.Boolean, nullable=False, default=False)
+    # The auth_time of the grant, kept by each successor.
+    auth_time = sa.Column(sa.BigInteger, nullable=True)
 
 
 class RevokedToken(Base):
@@ -282,3 +287,5 @@ class DeviceCode(Base):
     interval = sa.Column(sa.Integer, nullable=False)
     last_polled_at = sa.Column(sa.DateTime, nullable=True)
     expires_at = sa.Column(sa.DateTime, nullable=False, index=True)
+    # When the person who decided last logged in (see AuthorizationCode).
+    auth_time = sa.Column(sa.BigInteger, nullable=True)

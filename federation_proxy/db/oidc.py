@@ -33,7 +33,7 @@ ClientRecord = collections.namedtuple(
 #: An authorization code as stored.
 CodeRecord = collections.namedtuple(
     'CodeRecord', 'code_hash client_id user_id redirect_uri scope nonce '
-    'code_challenge code_challenge_method expires_at')
+    'code_challenge code_challenge_method expires_at auth_time')
 
 #: What :func:`redeem_code` and :func:`use_refresh` found.
 OK = 'ok'
@@ -169,14 +169,17 @@ def _own_row(session, model, digest, client_id):
 # -- authorization codes -----------------------------------------------------
 
 def create_code(db, ctx, code, client_id, user_id, redirect_uri, scope,
-                nonce, code_challenge, expires_at):
+                nonce, code_challenge, expires_at, auth_time=None):
+    """Keep a new authorization code; ``auth_time``: when the person
+    logged in (seconds since the epoch), or None when it is not known.
+    """
     with db.writer.using(ctx) as session:
         session.add(models.AuthorizationCode(
             code_hash=communities.token_hash(code), client_id=client_id,
             user_id=user_id, redirect_uri=redirect_uri, scope=scope,
             nonce=nonce, code_challenge=code_challenge,
             code_challenge_method='S256', expires_at=expires_at,
-            used=False))
+            used=False, auth_time=auth_time))
 
 
 def redeem_code(db, ctx, code, client_id, now):
@@ -197,7 +200,7 @@ def redeem_code(db, ctx, code, client_id, now):
         record = CodeRecord(row.code_hash, row.client_id, row.user_id,
                             row.redirect_uri, row.scope, row.nonce,
                             row.code_challenge, row.code_challenge_method,
-                            row.expires_at)
+                            row.expires_at, row.auth_time)
         used = session.execute(sa.update(table).where(
             table.code_hash == digest, table.used.is_(False)).values(
                 used=True)).rowcount
@@ -213,13 +216,13 @@ def redeem_code(db, ctx, code, client_id, now):
 #: A device authorization request as stored.
 DeviceRecord = collections.namedtuple(
     'DeviceRecord', 'device_code_hash client_id scope status user_id '
-    'interval expires_at')
+    'interval expires_at auth_time')
 
 
 def _device_record(row):
     return DeviceRecord(row.device_code_hash, row.client_id, row.scope,
                         row.status, row.user_id, row.interval,
-                        row.expires_at)
+                        row.expires_at, row.auth_time)
 
 
 def create_device_code(db, ctx, device_code, user_code, client_id, scope,
@@ -249,10 +252,13 @@ def find_device_code(db, ctx, user_code, now):
         return None if row is None else _device_record(row)
 
 
-def decide_device_code(db, ctx, user_code, user_id, approved, now):
+def decide_device_code(db, ctx, user_code, user_id, approved, now,
+                       auth_time=None):
     """The person ``user_id`` approves (or denies) the pending request of
     ``user_code``; False when there is no such pending, unexpired
-    request (another decision came first, or it expired)."""
+    request (another decision came first, or it expired).
+    ``auth_time``: when the person logged in (see :func:`create_code`).
+    """
     table = models.DeviceCode
     with db.writer.using(ctx) as session:
         decided = session.execute(sa.update(table).where(
@@ -260,7 +266,7 @@ def decide_device_code(db, ctx, user_code, user_id, approved, now):
             table.status == device.PENDING,
             table.expires_at > now).values(
                 status=device.APPROVED if approved else device.DENIED,
-                user_id=user_id)).rowcount
+                user_id=user_id, auth_time=auth_time)).rowcount
         if decided == 1:
             communities.audit(session, ctx.user_id or user_id,
                               'approve' if approved else 'deny',
@@ -310,12 +316,13 @@ def poll_device_code(db, ctx, device_code, client_id, now):
 
 # -- refresh tokens and revocation -------------------------------------------
 
-def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at):
+def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at,
+                  auth_time=None):
     with db.writer.using(ctx) as session:
         session.add(models.RefreshToken(
             token_hash=communities.token_hash(token), client_id=client_id,
             user_id=user_id, scope=scope, expires_at=expires_at,
-            revoked=False))
+            revoked=False, auth_time=auth_time))
 
 
 def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
@@ -327,8 +334,9 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
     :param narrow: called with the granted scope (a list), returns the
         scope of the new tokens or raises (then nothing changes: the
         refresh token stays usable).
-    :returns: ``(status, values)``: :data:`OK` with ``(scope, Person)``
-        (no successor is kept when the person is gone: Person is None);
+    :returns: ``(status, values)``: :data:`OK` with ``(scope, Person,
+        auth_time)`` (no successor is kept when the person is gone:
+        Person is None; the successor keeps the grant's ``auth_time``);
         :data:`REUSED` with ``(user_id, scope)`` for a token already used
         or revoked; :data:`UNKNOWN`, :data:`EXPIRED`, :data:`OTHER_CLIENT`
         with None.
@@ -358,8 +366,8 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
                 token_hash=communities.token_hash(new_token),
                 client_id=client_id, user_id=user_id,
                 scope=' '.join(scope), expires_at=expires_at,
-                revoked=False))
-        return OK, (scope, person)
+                revoked=False, auth_time=row.auth_time))
+        return OK, (scope, person, row.auth_time)
 
 
 def _revoke_jti(session, jti, expires_at):

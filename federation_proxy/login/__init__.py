@@ -293,6 +293,18 @@ def sign_session(secret_key, issuer, user_id, now, lifetime):
 
 def read_session(secret_key, issuer, token, now):
     """The person id a valid session token names, or None."""
+    found = read_session_login(secret_key, issuer, token, now)
+    return None if found is None else found[0]
+
+
+def read_session_login(secret_key, issuer, token, now):
+    """``(person id, login time)`` of a valid session token, or None.
+
+    The login time (``iat``, seconds since the epoch) is when the person
+    last authenticated at an upstream IdP: the ``auth_time`` of the ID
+    tokens issued on this session, and what ``max_age`` and
+    ``prompt=login`` are judged by.
+    """
     if not token or not secret_key or len(token) > 4096:
         return None
     try:
@@ -304,11 +316,15 @@ def read_session(secret_key, issuer, token, now):
     if (decoded.header.get('typ') != SESSION_TYPE or
             claims.get('iss') != issuer):
         return None
-    exp, sub = claims.get('exp'), claims.get('sub')
-    if (not isinstance(exp, int) or isinstance(exp, bool) or exp <= now or
+    exp, sub, iat = claims.get('exp'), claims.get('sub'), claims.get('iat')
+    if (not _is_time(exp) or exp <= now or not _is_time(iat) or
             not isinstance(sub, str)):
         return None
-    return sub
+    return sub, iat
+
+
+def _is_time(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # -- authenticating requests to the proxy's API ------------------------------

@@ -179,6 +179,40 @@ def check_verifier(verifier, code_challenge):
                          'the code_challenge.')
 
 
+#: The longest ``max_age`` read (about 31 years, in seconds).
+_MAX_AGE = re.compile(r'^[0-9]{1,10}$')
+
+
+def login_prompt(prompt, max_age):
+    """``(set of prompt values, max_age in seconds or None)`` of an
+    authorization request (OIDC Core 3.1.2.1).
+
+    :raises OAuthError: ``invalid_request``: ``none`` with another
+        value, or a ``max_age`` that is not a number of seconds.
+    """
+    values = set((prompt or '').split())
+    if 'none' in values and len(values) > 1:
+        raise invalid_request('prompt=none goes with no other value.')
+    if max_age is None:
+        return values, None
+    if not _MAX_AGE.match(max_age):
+        raise invalid_request('max_age is a number of seconds.')
+    return values, int(max_age)
+
+
+def must_log_in(person, auth_time, prompt, max_age, now):
+    """Whether the person must (again) authenticate before a code is
+    issued: there is none; or the request says ``prompt=login``, or has
+    a ``max_age`` that the person's last login (``auth_time``, seconds
+    since the epoch; None when not known) is older than."""
+    if person is None:
+        return True
+    if 'login' in prompt:
+        return True
+    return max_age is not None and (auth_time is None or
+                                    now - auth_time > max_age)
+
+
 def check_opaque(name, value, maximum=MAX_OPAQUE):
     """``state`` and ``nonce``: optional, printable, at most ``maximum``
     characters."""

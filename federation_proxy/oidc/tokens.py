@@ -13,8 +13,10 @@ token no longer names the VO, and the longest a removal can lag is the
 access-token lifetime.
 
 ID tokens (OpenID Connect Core 2) have ``typ: JWT``, ``iss``, ``sub``,
-``aud``, ``azp``, ``exp``, ``iat``, ``auth_time``, ``nonce`` (when the
-authorization request had one) and ``at_hash``.
+``aud``, ``azp``, ``exp``, ``iat``, ``auth_time`` (when the person last
+logged in at an upstream IdP, if the grant knows it: also in the ID
+tokens of its refresh grants), ``nonce`` (when the authorization request
+had one) and ``at_hash``.
 
 :func:`verify` is what introspection, userinfo and revocation use to
 read a token the proxy issued: only RS256, only a published key, this
@@ -80,13 +82,17 @@ def access_claims(issuer, subject, client_id, scope, issued_at, lifetime,
 
 
 def id_claims(issuer, subject, client_id, issued_at, lifetime,
-              nonce=None, access_token=None, profile=None):
+              nonce=None, access_token=None, profile=None, auth_time=None):
     """The claims of an ID token; ``profile``: more claims of the person
-    (name, email) that the granted scope allows."""
+    (name, email) that the granted scope allows; ``auth_time``: when the
+    person logged in (seconds since the epoch), left out when it is not
+    known rather than made up."""
     claims = dict(profile or {})
     claims.update({'iss': issuer, 'sub': subject, 'aud': client_id,
                    'azp': client_id, 'iat': issued_at,
-                   'auth_time': issued_at, 'exp': issued_at + lifetime})
+                   'exp': issued_at + lifetime})
+    if auth_time is not None:
+        claims['auth_time'] = auth_time
     if nonce is not None:
         claims['nonce'] = nonce
     if access_token is not None:

@@ -93,10 +93,13 @@ class DeviceGrantOverHttp(testtools.TestCase):
 
     # -- the person's browser --------------------------------------------
 
-    def browser(self, user_id='alice'):
+    def browser(self, user_id='alice', logged_in=None):
+        """A browser with a proxy session of ``user_id``, who logged in
+        at ``logged_in`` (now by default)."""
         http = requests.Session()
         http.cookies.set(login.SESSION_COOKIE, login.sign_session(
-            SECRET_KEY, self.base, user_id, int(time.time()), 600))
+            SECRET_KEY, self.base, user_id, logged_in or int(time.time()),
+            600))
         return http
 
     def show(self, http, user_code):
@@ -144,7 +147,8 @@ class DeviceGrantOverHttp(testtools.TestCase):
                          self.refused(answer['device_code']))
         # The person opens the complete URI, sees what is asked, approves
         # (typing the code in lower case, without the dash).
-        http = self.browser()
+        logged_in = int(time.time()) - 300
+        http = self.browser(logged_in=logged_in)
         page = self.show(http, user_code)
         self.assertEqual(200, page.status_code, page.text)
         self.assertEqual('cli', page.json()['client_id'])
@@ -160,7 +164,10 @@ class DeviceGrantOverHttp(testtools.TestCase):
         claims = self.validate(token['access_token'])
         self.assertEqual('alice', claims['sub'])
         self.assertEqual(['astro'], claims['groups'])
-        self.assertEqual('alice', self.validate(token['id_token'])['sub'])
+        id_claims = self.validate(token['id_token'])
+        self.assertEqual('alice', id_claims['sub'])
+        # When the person logged in, not when the device collected.
+        self.assertEqual(logged_in, id_claims['auth_time'])
         self.assertIn('refresh_token', token)
         # The refresh token works like any other.
         session = OAuth2Session(self.client_id, self.secret)

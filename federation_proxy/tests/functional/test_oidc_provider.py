@@ -344,6 +344,9 @@ class TestGrants(ProviderTestCase):
         self.assertEqual(['S256'], doc['code_challenge_methods_supported'])
         self.assertEqual(['RS256'],
                          doc['id_token_signing_alg_values_supported'])
+        self.assertIn('auth_time', doc['claims_supported'])
+        # Left out, OIDC Discovery takes it as true.
+        self.assertIs(False, doc['request_uri_parameter_supported'])
         self.assertEqual(doc, self.app.get('/oidc').json)
 
 

@@ -14,6 +14,7 @@ import time
 import urllib.parse
 import uuid
 
+import jwt as pyjwt
 import webtest
 
 from federation_proxy.db import oidc as oidc_db
@@ -291,3 +292,81 @@ class SessionAuthTest(base.FederationTestCase):
             self.assertEqual('next', resp.json['errors'][0].get(
                 'field', 'next'), bad)
             self.assertCode(resp, 'bad_request')
+
+    # -- when the person logged in: auth_time, prompt=login, max_age ------
+
+    def _code_and_tokens(self, client_id, secret, cookie, **extra):
+        verifier, challenge = s.pkce_pair()
+        query = self.authorize_query(client_id, code_challenge=challenge,
+                                     **extra)
+        resp = self.api.get('/oidc/authorize', query, headers=cookie,
+                            status=302)
+        code = s.query_of(resp.location)['code']
+        return self.api.post('/oidc/token', {
+            'grant_type': 'authorization_code', 'code': code,
+            'redirect_uri': s.REDIRECT, 'code_verifier': verifier},
+            headers=s.basic(client_id, secret)).json
+
+    @staticmethod
+    def _claims(token):
+        return pyjwt.decode(token, options={'verify_signature': False})
+
+    def test_id_tokens_say_when_the_person_logged_in(self):
+        client_id, secret = s.make_client(self.app, 'leaf')
+        logged_in = int(time.time()) - 1000
+        body = self._code_and_tokens(client_id, secret,
+                                     self.cookie('alice', logged_in, 3600))
+        self.assertEqual(logged_in,
+                         self._claims(body['id_token'])['auth_time'])
+        # A refresh weeks later says the same: the person did not log in
+        # again.
+        new = self.api.post('/oidc/token', {
+            'grant_type': 'refresh_token',
+            'refresh_token': body['refresh_token']},
+            headers=s.basic(client_id, secret)).json
+        self.assertEqual(logged_in,
+                         self._claims(new['id_token'])['auth_time'])
+
+    def _sent_to_log_in(self, resp):
+        split = urllib.parse.urlsplit(resp.location)
+        self.assertEqual(PROXY + login.LOGIN_PATH,
+                         '%s://%s%s' % (split.scheme, split.netloc,
+                                        split.path))
+        continuation = urllib.parse.urlsplit(s.query_of(resp.location)[
+            'next'])
+        return dict(urllib.parse.parse_qsl(continuation.query))
+
+    def test_prompt_login_and_max_age_need_a_recent_login(self):
+        client_id, _secret = s.make_client(self.app, 'leaf')
+        fresh = self.cookie('alice')
+        old = self.cookie('alice', int(time.time()) - 1000, 3600)
+        # prompt=login: log in again, whatever the session; the login
+        # continues to the same request, less what it has answered.
+        query = self.authorize_query(client_id, prompt='login consent',
+                                     max_age='0')
+        resp = self.api.get('/oidc/authorize', query, headers=fresh,
+                            status=302)
+        again = self._sent_to_log_in(resp)
+        self.assertEqual('consent', again.pop('prompt'))
+        del query['prompt'], query['max_age']
+        self.assertEqual(query, again)
+        # max_age: only a session older than it must log in again.
+        resp = self.api.get('/oidc/authorize', self.authorize_query(
+            client_id, max_age='600'), headers=old, status=302)
+        self.assertNotIn('max_age', self._sent_to_log_in(resp))
+        resp = self.api.get('/oidc/authorize', self.authorize_query(
+            client_id, max_age='5000'), headers=old, status=302)
+        self.assertIn('code', s.query_of(resp.location))
+        # prompt=none cannot show the login: the client hears why.
+        resp = self.api.get('/oidc/authorize', self.authorize_query(
+            client_id, max_age='600', prompt='none'), headers=old,
+            status=302)
+        self.assertEqual('login_required',
+                         s.query_of(resp.location)['error'])
+        for bad in ({'max_age': '-1'}, {'max_age': 'soon'},
+                    {'max_age': '1' * 11}, {'prompt': 'none login'}):
+            resp = self.api.get('/oidc/authorize', self.authorize_query(
+                client_id, **bad), headers=fresh, status=302)
+            answer = s.query_of(resp.location)
+            self.assertEqual('invalid_request', answer['error'], bad)
+            self.assertNotIn('code', answer)
