@@ -482,6 +482,13 @@ class AuthorizeController(object):
 
     @staticmethod
     def _code(client, redirect_uri, params, person, auth_time):
+        # OIDC Core 6.1, 6.2: a request object the provider does not read
+        # is refused, not ignored (the client meant what it holds).
+        for name in ('request', 'request_uri'):
+            if name in params:
+                raise protocol.OAuthError('%s_not_supported' % name,
+                                          'The provider takes no %s.'
+                                          % name)
         if params.get('response_type') != 'code':
             raise protocol.OAuthError('unsupported_response_type',
                                       'Only response_type=code.')

@@ -395,6 +395,14 @@ class TestRefusals(ProviderTestCase):
             self.assertNotIn('code', answer)
             self.assertEqual('st-1', answer['state'])
 
+    def test_request_objects_are_refused_not_ignored(self):
+        for name in ('request', 'request_uri'):
+            resp, _ = self.authorize(**{name: 'eyJhbGciOiJub25lIn0.e30.'})
+            answer = s.query_of(resp.location)
+            self.assertEqual('%s_not_supported' % name, answer['error'])
+            self.assertNotIn('code', answer)
+            self.assertEqual('st-1', answer['state'])
+
     def test_nonce_and_state_are_bounded(self):
         # The longest nonce is kept with the code and comes back in the
         # ID token; one more character is refused, not a server error
