@@ -294,6 +294,10 @@ def _usages_by_project(session, project_ids):
     return own, below
 
 
+_SNAPSHOT = sa.text('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ '
+                    'READ ONLY')
+
+
 def usage_report(db, ctx, project_id, subtree, no_limit_policy, limit=None,
                  marker=None):
     """Limits and usage of the project, or of the projects of its subtree,
@@ -310,6 +314,12 @@ def usage_report(db, ctx, project_id, subtree, no_limit_policy, limit=None,
     limits, on every page.
     """
     with db.reader.using(ctx) as session:
+        if session.get_bind().dialect.name == 'postgresql':
+            # Every statement of the page reads one snapshot: a move
+            # committed between two runs of children would show a
+            # project twice, or parent links that loop.  (An SQLite
+            # reader's transaction is one snapshot already.)
+            session.execute(_SNAPSHOT)
         if subtree:
             parents, page = tree.subtree_page(
                 session, project_id,

@@ -214,6 +214,32 @@ class TestPagesOnSQLite(backends.OnSQLite, _Pages, testtools.TestCase):
 
 class TestPagesOnPostgreSQL(_Pages, testtools.TestCase):
 
+    def test_a_page_is_one_snapshot(self):
+        # A page is read a run of children at a time; a move committed
+        # between two of those reads must not show in it: B, moved under
+        # A once R's children [A, B] were read, would be drawn twice
+        # (under A, then under R), and a page could even give parent
+        # links that loop (a 500).
+        self.store({'R': None, 'A': 'R', 'B': 'R', 'a1': 'A'},
+                   {('B', 'cores'): 2}, {}, {})
+        before = recomputed({'R': None, 'A': 'R', 'B': 'R', 'a1': 'A'},
+                            {('B', 'cores'): 2}, {}, {}, 'R')
+        reads = []
+
+        def move_b_under_a(conn, cursor, statement, *args):
+            if 'has_children' in statement:
+                reads.append(statement)
+                if len(reads) == 2:
+                    with self.engine.begin() as other:
+                        other.execute(models.Project.__table__.update().where(
+                            models.Project.id == 'B').values(parent_id='A'))
+        engine = self.db.reader.get_engine()
+        sa.event.listen(engine, 'before_cursor_execute', move_b_under_a)
+        self.addCleanup(sa.event.remove, engine, 'before_cursor_execute',
+                        move_b_under_a)
+        self.assertEqual(before, self.read_pages('R', 10))
+        self.assertGreaterEqual(len(reads), 2)
+
     def database_url(self):
         """A database whose own collation (ICU en-US) sorts otherwise
         than code points."""
