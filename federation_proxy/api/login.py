@@ -93,11 +93,12 @@ def session_login():
 
 
 def _find_idp(name):
-    db, ctx = pecan.request.db, pecan.request.context
-    for row in idps.list_idps(db, ctx, limit=1000):
-        if name in (row.id, row.name) and row.enabled:
-            return row
-    raise errors.NotFound('No enabled IdP %s.' % name, code='idp_not_found')
+    row = idps.find_enabled_idp(pecan.request.db, pecan.request.context,
+                                name)
+    if row is None:
+        raise errors.NotFound('No enabled IdP %s.' % name,
+                              code='idp_not_found')
+    return row
 
 
 def _idp_endpoints(row):
@@ -279,10 +280,11 @@ def _next_url(params):
         raise errors.BadRequest(str(exc), field='next')
 
 
-def _enabled_idps():
-    db, ctx = pecan.request.db, pecan.request.context
-    return [row for row in idps.list_idps(db, ctx, limit=1000)
-            if row.enabled]
+def _enabled_idps(limit=None):
+    """The enabled IdPs by name: every one (the chooser lists them all),
+    or the first ``limit``."""
+    return idps.enabled_idps(pecan.request.db, pecan.request.context,
+                             limit)
 
 
 def _login_url(path, **params):
@@ -361,7 +363,8 @@ class LoginController(object):
         if params.get('idp'):
             row = _find_idp(params['idp'])
         else:
-            enabled = _enabled_idps()
+            # Only whether there are none, one or several.
+            enabled = _enabled_idps(limit=2)
             if not enabled:
                 raise errors.NotFound('No enabled IdP.',
                                       code='idp_not_found')

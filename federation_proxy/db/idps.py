@@ -218,6 +218,29 @@ def list_idps(db, ctx, limit, marker=None):
         return session.scalars(query.limit(limit)).all()
 
 
+def find_enabled_idp(db, ctx, name):
+    """The enabled IdP whose id or name is ``name``, or None: one
+    indexed read, however many IdPs are registered (a federation such as
+    eduGAIN has thousands)."""
+    table = models.IdentityProvider
+    with db.reader.using(ctx) as session:
+        return session.scalars(sa.select(table).where(
+            sa.or_(table.id == name, table.name == name),
+            table.enabled.is_(True)).order_by(table.id).limit(1)).first()
+
+
+def enabled_idps(db, ctx, limit=None):
+    """The enabled IdPs by name (at most ``limit`` of them; all by
+    default)."""
+    table = models.IdentityProvider
+    query = sa.select(table).where(table.enabled.is_(True)).order_by(
+        table.name)
+    if limit:
+        query = query.limit(limit)
+    with db.reader.using(ctx) as session:
+        return session.scalars(query).all()
+
+
 def delete_idp(db, ctx, idp_id):
     """Remove an IdP; identities at its issuer stay linked (a person may
     log in again once it is registered again)."""

@@ -5,6 +5,7 @@ again, and what the database keeps of them."""
 import http.server
 import json
 import threading
+import urllib.parse
 
 from oslo_context import context
 import sqlalchemy as sa
@@ -143,6 +144,40 @@ class TestIdPs(base.FederationTestCase):
         self.assertEqual((409, 'federation.idp_exists'),
                          (again.status_int,
                           again.json['errors'][0]['code']))
+
+
+class TestManyIdPs(base.FederationTestCase):
+    """A federation such as eduGAIN registers thousands of IdPs."""
+
+    OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy'}
+
+    def test_login_finds_any_of_thousands_of_idps(self):
+        count = 1200
+        with self.writer() as session:
+            session.execute(sa.insert(models.IdentityProvider), [{
+                'id': '%04d' % n, 'name': 'idp-%04d' % n,
+                'issuer': 'https://idp-%04d.example.org' % n,
+                'client_id': 'proxy', 'scopes': 'openid',
+                'claim_mapping': '{}', 'enabled': n != 7,
+                'endpoints': json.dumps({
+                    name: 'https://idp-%04d.example.org/%s' % (n, name)
+                    for name in ('authorization_endpoint',
+                                 'token_endpoint', 'jwks_uri')})}
+                for n in range(count)])
+        # The last by id, by its id and by its name (the first thousand
+        # only were looked at).
+        for name in ('%04d' % (count - 1), 'idp-%04d' % (count - 1)):
+            resp = self.app.get('/v1/login', {'idp': name}, status=302)
+            self.assertTrue(resp.location.startswith(
+                'https://idp-%04d.example.org/authorization_endpoint?'
+                % (count - 1)), resp.location)
+        # A disabled one is not found; the chooser lists every enabled
+        # one.
+        self.app.get('/v1/login', {'idp': 'idp-0007'}, status=404)
+        chooser = self.app.get('/v1/login/idps').json['idps']
+        self.assertEqual(count - 1, len(chooser))
+        self.assertEqual('/v1/login/idps', urllib.parse.urlsplit(
+            self.app.get('/v1/login', status=302).location).path)
 
 
 class TestIdPWithoutKey(base.FederationTestCase):
