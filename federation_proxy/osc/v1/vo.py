@@ -196,7 +196,9 @@ class SetMember(common.ShowOne):
         body = common.given(status=parsed_args.status,
                             renew_days=parsed_args.renew_days)
         if not body:
-            self.app.stdout.write('Nothing to change: give --status or '
+            # On standard error: standard output is the membership, which
+            # "-f value -c status" reads.
+            self.app.stderr.write('Nothing to change: give --status or '
                                   '--renew-days.\n')
         path = common.vo_path(self.client, parsed_args.vo, 'memberships',
                               parsed_args.membership)

@@ -116,6 +116,23 @@ class TestVO(testtools.TestCase):
         self.assertEqual(('PATCH', '/v1/vos/v1/memberships/m1',
                           {'renew_days': 365}), client.calls[-1])
 
+    def test_member_set_without_a_change_says_so_on_stderr(self):
+        # On standard output it came before the membership that
+        # "-f value -c status" reads.
+        client = FakeClient({
+            ('GET', '/v1/vos/v1'): {'vo': VO},
+            ('GET', '/v1/vos/v1/memberships/m1'): {'membership': {
+                'id': 'm1', 'status': 'active'}}})
+        app = mock.Mock()
+        app.client_manager.federation = client
+        app.stdout, app.stderr = io.StringIO(), io.StringIO()
+        cmd = vo.SetMember(app, None)
+        cmd.run(cmd.get_parser('openstack').parse_args(
+            ['v1', 'm1', '-f', 'value', '-c', 'status']))
+        self.assertEqual('active\n', app.stdout.getvalue())
+        self.assertEqual('Nothing to change: give --status or '
+                         '--renew-days.\n', app.stderr.getvalue())
+
     def test_member_set_refuses_a_bad_status(self):
         parser = vo.SetMember(mock.Mock(), None).get_parser('openstack')
         self.assertRaises(SystemExit, parser.parse_args,
