@@ -119,14 +119,6 @@ def chain_or_orphan(conn, project_id):
         return [project_id]
 
 
-def subtree_parents(session, project_id):
-    """``{id: parent_id}`` of ``project_id`` and all its descendants."""
-    parents = {row.id: row.parent_id
-               for row in _walk(session, project_id, downwards=True)}
-    parents[project_id] = None  # the report's root
-    return parents
-
-
 def _children_statement(collation=None):
     """At most ``:n`` children of ``:parent_id`` after ``:after``, in
     code-point order (``collation`` "C" on PostgreSQL, whose own collation
