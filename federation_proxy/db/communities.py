@@ -402,8 +402,10 @@ def _add_membership(session, ctx, vo_id, group, user_id, role, status,
     return membership_event(membership, 'create')
 
 
-def list_memberships(db, ctx, vo_id=None, user_id=None, limit=None,
-                     marker=None):
+def membership_page_query(vo_id=None, user_id=None, limit=None,
+                          marker=None):
+    """The statement of a page of memberships by id (of VO ``vo_id``:
+    read through ``memberships_vo_page_idx``, whatever the VO's size)."""
     query = sa.select(models.Membership).order_by(models.Membership.id)
     if vo_id is not None:
         query = query.where(models.Membership.vo_id == vo_id)
@@ -413,6 +415,12 @@ def list_memberships(db, ctx, vo_id=None, user_id=None, limit=None,
         query = query.where(models.Membership.id > marker)
     if limit:
         query = query.limit(limit)
+    return query
+
+
+def list_memberships(db, ctx, vo_id=None, user_id=None, limit=None,
+                     marker=None):
+    query = membership_page_query(vo_id, user_id, limit, marker)
     with db.reader.using(ctx) as session:
         return session.scalars(query).all()
 
@@ -508,29 +516,38 @@ def current_memberships(db, ctx, user_id):
 
 # -- requests ----------------------------------------------------------------
 
-def _oldest_first(session, query, model, vo_id, limit, marker, what):
+def oldest_first_query(query, model, vo_id, limit=None, marker=None):
     """``query`` of ``model`` rows of VO ``vo_id`` in the order they were
-    made (``created_at``, then ``id``), from after the row ``marker``
-    (a 400 naming ``marker`` when it is not one of the VO's), at most
-    ``limit`` of them."""
+    made (``created_at``, then ``id``), from after the row ``marker``, at
+    most ``limit`` of them: read through the ``(vo_id, created_at, id)``
+    index of requests and invitations."""
     query = query.where(model.vo_id == vo_id).order_by(model.created_at,
                                                        model.id)
+    if marker:
+        # The marker's time compared inside the database: SQLite keeps
+        # the server default's text, which a bound datetime does not
+        # equal.  One row-value comparison, which both databases start
+        # the index range at (an OR of the two cases made PostgreSQL
+        # read the VO's rows before the marker and throw them away).
+        made = sa.select(model.created_at).where(
+            model.id == marker).scalar_subquery()
+        query = query.where(sa.tuple_(model.created_at, model.id) >
+                            sa.tuple_(made, sa.literal(marker)))
+    if limit:
+        query = query.limit(limit)
+    return query
+
+
+def _oldest_first(session, query, model, vo_id, limit, marker, what):
+    """:func:`oldest_first_query`, after a 400 naming ``marker`` when it
+    is not one of the VO's rows."""
     if marker:
         after = session.get(model, marker)
         if after is None or after.vo_id != vo_id:
             raise errors.BadRequest('No %s %s to start after.' % (
                 what, marker), code='invalid_marker', field='marker')
-        # The marker's time compared inside the database: SQLite keeps
-        # the server default's text, which a bound datetime does not
-        # equal.
-        made = sa.select(model.created_at).where(
-            model.id == marker).scalar_subquery()
-        query = query.where(sa.or_(
-            model.created_at > made,
-            sa.and_(model.created_at == made, model.id > marker)))
-    if limit:
-        query = query.limit(limit)
-    return session.scalars(query).all()
+    return session.scalars(oldest_first_query(query, model, vo_id, limit,
+                                              marker)).all()
 
 
 def list_requests(db, ctx, vo_id, status=None, limit=None, marker=None):
@@ -712,11 +729,18 @@ def accept_invitation(db, ctx, token, user_id, lifetime):
 
 # -- audit -------------------------------------------------------------------
 
-def list_audit(db, ctx, vo_id=None, limit=100, marker=None):
+def audit_page_query(vo_id=None, limit=100, marker=None):
+    """The statement of a page of the audit trail by id (of VO ``vo_id``:
+    read through ``audit_vo_page_idx``)."""
     query = sa.select(models.AuditRecord).order_by(models.AuditRecord.id)
     if vo_id is not None:
         query = query.where(models.AuditRecord.vo_id == vo_id)
     if marker is not None:
         query = query.where(models.AuditRecord.id > marker)
+    return query.limit(limit)
+
+
+def list_audit(db, ctx, vo_id=None, limit=100, marker=None):
     with db.reader.using(ctx) as session:
-        return session.scalars(query.limit(limit)).all()
+        return session.scalars(audit_page_query(vo_id, limit,
+                                                marker)).all()

@@ -108,13 +108,15 @@ class Role(Base):
 
 class Membership(Base):
     __tablename__ = 'memberships'
-    __table_args__ = (sa.UniqueConstraint(
-        'user_id', 'group_id', 'role',
-        name='uniq_memberships0user_group_role'),)
+    __table_args__ = (
+        sa.UniqueConstraint('user_id', 'group_id', 'role',
+                            name='uniq_memberships0user_group_role'),
+        # A VO's memberships in their list order (migration 0010).
+        sa.Index('memberships_vo_page_idx', 'vo_id', 'id'))
 
     id = _id()
     vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
-                      nullable=False, index=True)
+                      nullable=False)
     group_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
                          nullable=False, index=True)
     user_id = sa.Column(sa.String(64), sa.ForeignKey('users.id'),
@@ -132,14 +134,16 @@ class MembershipRequest(Base):
     # One pending request per person and VO (partial: decided requests
     # stay as history).  Only PostgreSQL and SQLite have partial
     # indexes; migration 0008 makes it on those.
-    __table_args__ = (sa.Index(
-        'requests_one_pending_idx', 'vo_id', 'user_id', unique=True,
-        sqlite_where=sa.text("status = 'pending'"),
-        postgresql_where=sa.text("status = 'pending'")),)
+    __table_args__ = (
+        sa.Index('requests_one_pending_idx', 'vo_id', 'user_id',
+                 unique=True, sqlite_where=sa.text("status = 'pending'"),
+                 postgresql_where=sa.text("status = 'pending'")),
+        # A VO's requests in their list order (migration 0010).
+        sa.Index('requests_vo_page_idx', 'vo_id', 'created_at', 'id'))
 
     id = _id()
     vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
-                      nullable=False, index=True)
+                      nullable=False)
     group_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
                          nullable=False, index=True)
     user_id = sa.Column(sa.String(64), sa.ForeignKey('users.id'),
@@ -155,10 +159,13 @@ class MembershipRequest(Base):
 
 class Invitation(Base):
     __tablename__ = 'invitations'
+    # A VO's invitations in their list order (migration 0010).
+    __table_args__ = (sa.Index('invitations_vo_page_idx', 'vo_id',
+                               'created_at', 'id'),)
 
     id = _id()
     vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),
-                      nullable=False, index=True)
+                      nullable=False)
     group_id = sa.Column(sa.String(64), sa.ForeignKey('groups.id'),
                          nullable=False, index=True)
     role = sa.Column(sa.String(64), nullable=False)
@@ -174,11 +181,13 @@ class Invitation(Base):
 
 class AuditRecord(Base):
     __tablename__ = 'audit'
+    # A VO's trail in its order (migration 0010).
+    __table_args__ = (sa.Index('audit_vo_page_idx', 'vo_id', 'id'),)
 
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
     at = sa.Column(sa.DateTime, nullable=False)
     actor = sa.Column(sa.String(64), nullable=True)
-    vo_id = sa.Column(sa.String(64), nullable=True, index=True)
+    vo_id = sa.Column(sa.String(64), nullable=True)
     action = sa.Column(sa.String(64), nullable=False)
     object_type = sa.Column(sa.String(32), nullable=False)
     object_id = sa.Column(sa.String(64), nullable=False)
