@@ -38,6 +38,12 @@ ClientError = rest.ApiError
 #: 404: no such allocation, project or limit (or not visible).
 NotFound = rest.NotFound
 
+#: Seconds the client waits for each answer when ``[arbiter_limits]`` sets
+#: no ``timeout``. keystoneauth1's own default is to wait for ever: a
+#: limits service that took the connection and never answered held every
+#: Nova boot, resize and delete that called the hook, for ever.
+DEFAULT_TIMEOUT = 10
+
 
 class OverLimit(rest.ApiError):
     """409 ``limits.over_limit``: the request would exceed some limit.
@@ -176,14 +182,20 @@ class LimitsClient(rest.RestClient):
 # --------------------------------------------------------------------------
 
 def register_opts(conf, group=GROUP):
-    """Register keystoneauth1's session, auth and adapter options."""
+    """Register keystoneauth1's session, auth and adapter options, with
+    :data:`DEFAULT_TIMEOUT` as the ``timeout`` default."""
     rest.register_opts(conf, group)
+    conf.set_default('timeout', DEFAULT_TIMEOUT, group=group)
 
 
 def list_opts():
-    """The keystoneauth1 options of ``[arbiter_limits]``, as in oslo.limit.
-    """
-    return rest.list_opts(GROUP)
+    """The keystoneauth1 options of ``[arbiter_limits]``, as in oslo.limit,
+    with the client's ``timeout`` default."""
+    [(group, opts)] = rest.list_opts(GROUP)
+    for opt in opts:
+        if opt.dest == 'timeout':
+            opt.default = DEFAULT_TIMEOUT
+    return [(group, opts)]
 
 
 def from_conf(conf=None, group=GROUP, additional_headers=None):

@@ -1,0 +1,153 @@
+"""The Nova hook when the limits service, or the way to it, misbehaves.
+
+The limits service is the real one (``test_clients.ClientsTestCase``: the
+whole WSGI application over loopback HTTP, reached through a real
+keystoneauth1 session); only Nova is a test double: the calls below are
+those Nova's API and conductor make at the points the hook documents, with
+flavors and instances as plain namespaces. What goes wrong is played by
+:class:`Faults`, a WSGI middleware in front of the real application, or by
+a port that takes connections and never answers.
+
+The invariants are Nova's: never over-commit, and never leak a claim (a
+boot that failed keeps nothing, and nothing is counted twice).
+"""
+
+import socket
+import threading
+import time
+import types
+
+import fixtures
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
+from oslo_config import cfg
+import testtools
+
+from limits_svc.clients import limits
+from limits_svc.hooks import nova
+from limits_svc.tests.functional import test_clients
+
+FLAVOR = types.SimpleNamespace(vcpus=2, memory_mb=1024, root_gb=10,
+                               ephemeral_gb=0, swap=0)
+
+
+class HangingPort(fixtures.Fixture):
+    """A port on 127.0.0.1 that takes connections (the kernel completes
+    them) and never answers: a limits service that hangs."""
+
+    def _setUp(self):
+        sock = socket.socket()
+        self.addCleanup(sock.close)
+        sock.bind(('127.0.0.1', 0))
+        sock.listen(16)
+        self.url = 'http://127.0.0.1:%d' % sock.getsockname()[1]
+
+
+class Faults:
+    """WSGI middleware: the real API answers, then a fault replaces or
+    delays its answer, for the ``nth`` request whose method and path
+    prefix are given (counted from 1).
+
+    ``fault`` is ``'slow'`` (the service did the work; its answer comes
+    ``delay`` seconds later, past the client's timeout) or an HTTP status
+    line, answered with an HTML page as a proxy in front of the service
+    would (the service did the work; the proxy lost its answer).
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.rule = None
+        self.seen = 0
+
+    def arm(self, method, prefix, nth, fault, delay=2.0):
+        with self.lock:
+            self.rule = (method, prefix, nth, fault, delay)
+            self.seen = 0
+
+    def _fault_for(self, environ):
+        with self.lock:
+            if self.rule is None:
+                return None
+            method, prefix, nth, fault, delay = self.rule
+            if (environ['REQUEST_METHOD'] != method or
+                    not environ['PATH_INFO'].startswith(prefix)):
+                return None
+            self.seen += 1
+            return (fault, delay) if self.seen == nth else None
+
+    def __call__(self, environ, start_response):
+        fault = self._fault_for(environ)
+        if fault is None:
+            return self.app(environ, start_response)
+        fault, delay = fault
+        answer = {}
+
+        def keep(status, headers, exc_info=None):
+            answer['status'], answer['headers'] = status, headers
+            return lambda data: None
+
+        body = b''.join(self.app(environ, keep))
+        if fault == 'slow':
+            time.sleep(delay)
+            start_response(answer['status'], answer['headers'])
+            return [body]
+        start_response(fault, [('Content-Type', 'text/html')])
+        return [b'<html><body><h1>%s</h1></body></html>' %
+                fault.encode('ascii')]
+
+
+class HookFaultsTestCase(test_clients.ClientsTestCase):
+
+    #: Seconds the hook's session waits for an answer.
+    TIMEOUT = 1
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.Timeout(60, gentle=True))
+
+    def serve(self, wsgi):
+        # The faults wrap the real application, served on a port of its
+        # own; the hook's session has a short timeout.
+        self.faults = Faults(wsgi)
+        self.url = self.useFixture(
+            test_clients.LoopbackServer(self.faults)).url
+        self.session = ks_session.Session(auth=None, timeout=self.TIMEOUT)
+        self.client = self.client_as(test_clients.SERVICE)
+        self.hook = nova.NovaLimitsHook(self.client)
+
+    def leaf_allocations(self):
+        return sorted(a['consumer_id'] for a in
+                      self.reader.list_allocations('leaf'))
+
+    def leaf_cores(self):
+        report = self.reader.usage('leaf')
+        return report['projects'][0]['resources']['cores']['own_usage']
+
+
+class TestHangingService(testtools.TestCase):
+    """A limits service that takes the connection and never answers."""
+
+    def test_the_hook_gives_up_after_the_timeout(self):
+        # keystoneauth1 waits for ever by default: a Nova boot that
+        # called the hook waited as long as the limits service hung.
+        self.useFixture(fixtures.Timeout(30, gentle=True))
+        self.useFixture(fixtures.MockPatchObject(limits, 'DEFAULT_TIMEOUT',
+                                                 1))
+        conf = cfg.ConfigOpts()
+        conf([])
+        nova.register_opts(conf)
+        conf.set_override('endpoint_override',
+                          self.useFixture(HangingPort()).url,
+                          group=limits.GROUP)
+        hook = nova.NovaLimitsHook.from_conf(conf)
+        self.assertEqual(1, conf[limits.GROUP].timeout)
+        started = time.monotonic()
+        self.assertRaises(ks_exc.ConnectTimeout, hook.reserve_instances,
+                          None, 'leaf', FLAVOR, False, ['vm-1'])
+        self.assertLess(time.monotonic() - started, 10)
+
+    def test_the_default_timeout_is_in_the_sample(self):
+        [(group, opts)] = nova.enforcer_mod.list_opts()
+        [timeout] = [opt for opt in opts if opt.dest == 'timeout']
+        self.assertEqual(limits.DEFAULT_TIMEOUT, timeout.default)
