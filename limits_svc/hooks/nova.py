@@ -50,6 +50,7 @@ import math
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import excutils
 
 from limits_svc.clients import enforcer as enforcer_mod
 from limits_svc.clients import limits
@@ -272,7 +273,10 @@ class NovaLimitsHook:
 
         Stops at the first refusal. If fewer than ``min_count`` (default:
         all of them) fit, frees what it reserved and raises
-        :class:`TooManyInstances`.
+        :class:`TooManyInstances`. Any other failure (the service cannot
+        be reached, times out or answers an error) frees every uuid it
+        may have reserved, the one whose PUT failed included, and raises
+        that failure: the build fails and keeps nothing.
 
         :returns: the uuids reserved, a prefix of ``instance_uuids``; Nova
             builds that many instances, with those uuids.
@@ -291,6 +295,9 @@ class NovaLimitsHook:
                     break
                 self.free_instances(context, reserved)
                 raise _too_many(exc, project_id)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._free_after_failure(reserved + [uuid])
             reserved.append(uuid)
         return reserved
 
@@ -301,6 +308,7 @@ class NovaLimitsHook:
         A reservation that expired meanwhile is allocated afresh, which
         the limits may refuse: then :class:`TooManyInstances` is raised
         after freeing the uuids of this call, as Nova's recheck would.
+        Any other failure frees them too and is raised as it is.
         """
         one = self.resources(flavor, is_bfv)
         instance_uuids = list(instance_uuids)
@@ -310,11 +318,32 @@ class NovaLimitsHook:
             except limits.OverLimit as exc:
                 self.free_instances(context, instance_uuids)
                 raise _too_many(exc, project_id)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._free_after_failure(instance_uuids)
 
     def free_instances(self, context, instance_uuids):
         """Free these consumers' allocations; missing ones are fine."""
         for uuid in instance_uuids:
             self.client.delete_allocation(uuid, missing_ok=True)
+
+    def _free_after_failure(self, instance_uuids):
+        """Free what a failed reserve or confirm may hold, then let its
+        error go on.
+
+        The call failed with something other than a refusal: the service
+        or the way to it answered an error, too late, or not at all.
+        Nova fails the build, so nothing of it may stay counted, not even
+        the PUT that failed (the service may have written it and lost its
+        answer). A free that fails too is logged; an unconfirmed
+        reservation still frees itself when it expires.
+        """
+        for uuid in instance_uuids:
+            try:
+                self.client.delete_allocation(uuid, missing_ok=True)
+            except Exception:
+                LOG.warning('Could not free the allocation of %s after a '
+                            'failed build', uuid, exc_info=True)
 
     def free_instance(self, context, instance):
         """On delete: free the instance's allocation (idempotent)."""

@@ -151,3 +151,53 @@ class TestHangingService(testtools.TestCase):
         [(group, opts)] = nova.enforcer_mod.list_opts()
         [timeout] = [opt for opt in opts if opt.dest == 'timeout']
         self.assertEqual(limits.DEFAULT_TIMEOUT, timeout.default)
+
+
+class TestLostAnswers(HookFaultsTestCase):
+    """The service wrote the reservation; its answer never reached Nova."""
+
+    def setUp(self):
+        super().setUp()
+        self.serve(self.admin.app)
+
+    def test_reserve_answer_past_the_timeout_keeps_nothing(self):
+        self.faults.arm('PUT', '/v1/allocations/', 2, 'slow')
+        self.assertRaises(ks_exc.ConnectTimeout, self.hook.reserve_instances,
+                          None, 'leaf', FLAVOR, False,
+                          ['vm-1', 'vm-2', 'vm-3'], min_count=1)
+        self.assertEqual([], self.leaf_allocations())
+        self.assertEqual(0, self.leaf_cores())
+
+    def test_reserve_answer_lost_by_a_proxy_keeps_nothing(self):
+        self.faults.arm('PUT', '/v1/allocations/', 3, '502 Bad Gateway')
+        exc = self.assertRaises(limits.ClientError,
+                                self.hook.reserve_instances, None, 'leaf',
+                                FLAVOR, False, ['vm-1', 'vm-2', 'vm-3'])
+        self.assertEqual(502, exc.status)
+        self.assertEqual([], self.leaf_allocations())
+        self.assertEqual(0, self.leaf_cores())
+
+    def test_confirm_answer_lost_keeps_nothing(self):
+        reserved = self.hook.reserve_instances(
+            None, 'leaf', FLAVOR, False, ['vm-1', 'vm-2'])
+        self.faults.arm('PUT', '/v1/allocations/', 2, '503 Service '
+                                                      'Unavailable')
+        self.assertRaises(limits.ClientError, self.hook.confirm_instances,
+                          None, 'leaf', FLAVOR, False, reserved)
+        self.assertEqual([], self.leaf_allocations())
+        self.assertEqual(0, self.leaf_cores())
+
+    def test_a_retried_put_is_counted_once(self):
+        # keystoneauth1 sends the PUT again after a timeout when
+        # connect_retries allows: it replaces the same consumer's
+        # allocation, so the instance is counted once.
+        client = limits.LimitsClient(
+            self.session, endpoint_override=self.url,
+            additional_headers=test_clients.SERVICE, connect_retries=1,
+            connect_retry_delay=0)
+        hook = nova.NovaLimitsHook(client)
+        self.faults.arm('PUT', '/v1/allocations/', 1, 'slow')
+        self.assertEqual(['vm-1', 'vm-2'], hook.reserve_instances(
+            None, 'leaf', FLAVOR, False, ['vm-1', 'vm-2']))
+        self.assertEqual(['vm-1', 'vm-2'], self.leaf_allocations())
+        self.assertEqual(4, self.leaf_cores())
