@@ -67,6 +67,13 @@ NOAUTH_PROJECT_SCOPE_HINT = (
 NOAUTH_SYSTEM_SCOPE_HINT = (
     'This command takes a system-scoped caller: with --os-auth-type none, '
     'set ARBITER_NOAUTH_SYSTEM_SCOPE=all and unset ARBITER_NOAUTH_PROJECT.')
+# A refusal of a caller with neither scope: after "unset
+# ARBITER_NOAUTH_SYSTEM_SCOPE" without a project, "Policy does not allow
+# image_family:family:list." did not say that the caller had no scope.
+NOAUTH_NO_SCOPE_HINT = (
+    'The caller has no scope: with --os-auth-type none, set '
+    'ARBITER_NOAUTH_PROJECT to a project\'s ID (a project\'s member) or '
+    'ARBITER_NOAUTH_SYSTEM_SCOPE=all (a cloud operator).')
 
 # Output formats whose cells are one line of text each (made from a
 # column's machine_readable value).
@@ -157,6 +164,10 @@ class ServiceCommand(object):
 
     #: The client manager attribute of the service's plugin (its API_NAME).
     api_name = None
+    #: Whether the API serves callers with neither a project nor the
+    #: system scope (the federation proxy's people do not need one);
+    #: without it, a refusal of such a caller says to give a scope.
+    unscoped_callers = False
 
     @property
     def client(self):
@@ -200,6 +211,11 @@ class ServiceCommand(object):
                 system = os.environ.get('ARBITER_NOAUTH_SYSTEM_SCOPE')
                 message = '%s %s' % (message, NOAUTH_PROJECT_SCOPE_HINT
                                      if system else NOAUTH_SYSTEM_SCOPE_HINT)
+            elif (error.status == 403 and self._noauth() and
+                    not self.unscoped_callers and
+                    not os.environ.get('ARBITER_NOAUTH_SYSTEM_SCOPE') and
+                    not os.environ.get('ARBITER_NOAUTH_PROJECT')):
+                message = '%s %s' % (message, NOAUTH_NO_SCOPE_HINT)
             raise exceptions.CommandError(message) from error
 
 

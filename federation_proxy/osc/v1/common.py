@@ -12,6 +12,8 @@ API_NAME = 'federation'
 
 class FederationCommand(object):
     api_name = API_NAME
+    # People (VO managers and members) call the proxy with no scope.
+    unscoped_callers = True
 
 
 class Command(FederationCommand, command.Command):

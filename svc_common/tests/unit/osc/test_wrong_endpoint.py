@@ -170,3 +170,43 @@ class TestWrongScopeUnderNoauth(testtools.TestCase):
             'This command takes a system-scoped caller: with '
             '--os-auth-type none, set ARBITER_NOAUTH_SYSTEM_SCOPE=all and '
             'unset ARBITER_NOAUTH_PROJECT.', self.message(None))
+
+
+class TestNoScopeUnderNoauth(testtools.TestCase):
+    """After "unset ARBITER_NOAUTH_SYSTEM_SCOPE" without a project, a
+    command answered only "Policy does not allow
+    image_family:family:list.": nothing said the caller had no scope."""
+
+    def message(self, project=None, system_scope=None, command_class=None):
+        self.useFixture(fixtures.EnvironmentVariable(
+            'ARBITER_NOAUTH_SYSTEM_SCOPE', system_scope))
+        self.useFixture(fixtures.EnvironmentVariable(
+            'ARBITER_NOAUTH_PROJECT', project))
+        cmd = (command_class or ListFamilies)(FakeApp(noauth.NoAuth()),
+                                              None)
+        cmd.error = rest.ApiError(
+            403, code='image_family.forbidden', request_id='req-5',
+            detail='Policy does not allow image_family:family:list.')
+        return str(self.assertRaises(
+            exceptions.CommandError, cmd.run,
+            cmd.get_parser('image family list').parse_args([])))
+
+    def test_unscoped_caller_is_told_to_give_a_scope(self):
+        self.assertEqual(
+            'Policy does not allow image_family:family:list. (HTTP 403 '
+            'image_family.forbidden, request req-5) The caller has no '
+            'scope: with --os-auth-type none, set ARBITER_NOAUTH_PROJECT '
+            "to a project's ID (a project's member) or "
+            'ARBITER_NOAUTH_SYSTEM_SCOPE=all (a cloud operator).',
+            self.message())
+
+    def test_scoped_callers_get_no_hint(self):
+        for scope in ({'project': 'physics'}, {'system_scope': 'all'}):
+            self.assertTrue(self.message(**scope).endswith('request req-5)'))
+
+    def test_apis_of_unscoped_callers_get_no_hint(self):
+        class ListVOs(ListFamilies):
+            unscoped_callers = True
+
+        self.assertTrue(self.message(command_class=ListVOs).endswith(
+            'request req-5)'))
