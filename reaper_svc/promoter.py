@@ -2,7 +2,8 @@
 
 The leader runs :meth:`Promoter.promote` every ``[preemption]
 promote_interval`` seconds and as soon as Nova reports a server deleted
-(``instance.delete.end``).  One pass:
+(``instance.delete.end``) to the leader's listener (another host's
+listener wakes nothing: the leader's next pass sees the room).  One pass:
 
 0. requests left ``building`` for more than ``[preemption]
    build_timeout`` seconds (an engine stopped in the middle of building

@@ -15,9 +15,11 @@ It runs on :mod:`svc_common.engine.runner`, so several hosts can run it:
   when a host becomes the leader: delete the victims whose grace period
   is over and resume the actions a stopped engine left unfinished;
 * on the leader only, every ``[preemption] promote_interval`` seconds,
-  when a host becomes the leader and as soon as any host receives an
-  ``instance.delete.end``: the promoter (:mod:`reaper_svc.promoter`)
-  builds the pending requests that now fit;
+  when a host becomes the leader and as soon as the leader receives an
+  ``instance.delete.end`` (one that another host of the pool receives
+  wakes nothing there: the leader's next pass sees the room): the
+  promoter (:mod:`reaper_svc.promoter`) builds the pending requests that
+  now fit;
 * on the leader only, when ``[preemption] watermark`` or ``max_lifetime``
   is set, every ``[preemption] modes_interval`` seconds: the watermark
   and max-lifetime modes (:mod:`reaper_svc.modes`);
