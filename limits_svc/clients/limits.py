@@ -17,12 +17,16 @@ Error answers become exceptions: ``409 limits.over_limit`` is
 limit that the request would exceed, at whichever level of the project tree
 it sits); every other error status is a :class:`ClientError` (404s a
 :class:`NotFound`) with the status, code, title, detail and request id of
-the service's error body. Failures to reach the service at all are
-keystoneauth1's own exceptions (``ConnectFailure`` ...) and pass through.
+the service's error body. A success answer that is not the API's (not
+JSON, or an allocation or decision missing) is a :class:`BadAnswer`.
+Failures to reach the service at all are keystoneauth1's own exceptions
+(``ConnectFailure`` ...) and pass through.
 
 The ``[arbiter_limits]`` option group (keystoneauth1 session, auth and
 adapter options) tells :func:`from_conf` how to reach the service.
 """
+
+import json
 
 from oslo_config import cfg
 
@@ -45,16 +49,43 @@ NotFound = rest.NotFound
 DEFAULT_TIMEOUT = 10
 
 
+_BLOCKING_FIELDS = {'project_id': str, 'resource': str, 'scope': str,
+                    'limit': int, 'usage': int, 'delta': int}
+
+
+def _is_blocking_entry(entry):
+    return isinstance(entry, dict) and all(
+        isinstance(entry.get(name), kind) and
+        not isinstance(entry.get(name), bool)
+        for name, kind in _BLOCKING_FIELDS.items())
+
+
 class OverLimit(rest.ApiError):
     """409 ``limits.over_limit``: the request would exceed some limit.
 
     ``blocking`` is the service's list of ``{project_id, resource, scope,
-    limit, usage, delta}``, one per exceeded limit.
+    limit, usage, delta}``, one per exceeded limit. Entries not of that
+    shape are left out (a refusal is a refusal even when its list cannot
+    be read): the list may be empty.
     """
 
     @property
     def blocking(self):
-        return self.error.get('blocking', [])
+        entries = self.error.get('blocking')
+        if not isinstance(entries, list):
+            return []
+        return [entry for entry in entries if _is_blocking_entry(entry)]
+
+
+class BadAnswer(rest.ApiError):
+    """A success answer that is not the limits API's: not JSON, or not of
+    the call's shape (a proxy's or another service's page at the
+    configured endpoint). ``status`` is None: the request's outcome is
+    unknown."""
+
+    def __init__(self, what):
+        super().__init__(None, detail='Not an answer of the limits API: %s'
+                         % what)
 
 
 def error_for(response):
@@ -80,6 +111,15 @@ class LimitsClient(rest.RestClient):
     def error_for(self, response):
         return error_for(response)
 
+    def request(self, method, path, **kwargs):
+        """As :meth:`RestClient.request`; a success answer that is not
+        JSON raises :class:`BadAnswer`."""
+        try:
+            return super().request(method, path, **kwargs)
+        except json.JSONDecodeError as exc:
+            raise BadAnswer('%s %s answered a body that is not JSON (%s)'
+                            % (method, path, exc))
+
     # -- allocations -------------------------------------------------------
 
     def put_allocation(self, consumer_id, project_id, resources,
@@ -95,8 +135,12 @@ class LimitsClient(rest.RestClient):
         body = {'project_id': project_id, 'resources': dict(resources)}
         if expires_in is not None:
             body['expires_in'] = int(expires_in)
-        return self.put('/v1/allocations/%s' % consumer_id,
-                        json=body)['allocation']
+        answer = self.put('/v1/allocations/%s' % consumer_id, json=body)
+        if not (isinstance(answer, dict) and
+                isinstance(answer.get('allocation'), dict)):
+            raise BadAnswer('PUT /v1/allocations/%s answered no allocation'
+                            % consumer_id)
+        return answer['allocation']
 
     def delete_allocation(self, consumer_id, missing_ok=True):
         """Free the consumer's allocation.
@@ -140,7 +184,14 @@ class LimitsClient(rest.RestClient):
         body = {'project_id': project_id, 'resources': dict(resources)}
         if consumer_id is not None:
             body['consumer_id'] = consumer_id
-        return self.post('/v1/enforce', json=body)
+        answer = self.post('/v1/enforce', json=body)
+        if not (isinstance(answer, dict) and
+                isinstance(answer.get('allowed'), bool) and
+                isinstance(answer.get('blocking'), list) and
+                all(_is_blocking_entry(e) for e in answer['blocking']) and
+                (answer['allowed'] or answer['blocking'])):
+            raise BadAnswer('POST /v1/enforce answered no decision')
+        return answer
 
     def usage(self, project_id, subtree=False):
         """Limits and usage of the project (and of its subtree).

@@ -142,6 +142,10 @@ class TooManyInstances(Exception):
 def _too_many(exc, project_id=None):
     """TooManyInstances of a ProjectOverLimit or a client OverLimit."""
     if isinstance(exc, limits.OverLimit):
+        if not exc.blocking:
+            # A refusal whose list of limits could not be read.
+            return TooManyInstances('Quota exceeded: %s' % (
+                exc.detail or 'the limits service refused'))
         exc = enforcer_mod.project_over_limit(project_id, exc.blocking)
     infos = exc.over_limit_info_list
     return TooManyInstances(

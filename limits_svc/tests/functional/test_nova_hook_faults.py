@@ -49,9 +49,11 @@ class Faults:
     prefix are given (counted from 1).
 
     ``fault`` is ``'slow'`` (the service did the work; its answer comes
-    ``delay`` seconds later, past the client's timeout) or an HTTP status
+    ``delay`` seconds later, past the client's timeout), an HTTP status
     line, answered with an HTML page as a proxy in front of the service
-    would (the service did the work; the proxy lost its answer).
+    would (the service did the work; the proxy lost its answer), or a
+    ``(status line, content type, body)`` answered instead of the
+    service's. With ``reach=False`` the request never reaches the service.
     """
 
     def __init__(self, app):
@@ -60,41 +62,46 @@ class Faults:
         self.rule = None
         self.seen = 0
 
-    def arm(self, method, prefix, nth, fault, delay=2.0):
+    def arm(self, method, prefix, nth, fault, delay=2.0, reach=True):
         with self.lock:
-            self.rule = (method, prefix, nth, fault, delay)
+            self.rule = (method, prefix, nth, fault, delay, reach)
             self.seen = 0
 
     def _fault_for(self, environ):
         with self.lock:
             if self.rule is None:
                 return None
-            method, prefix, nth, fault, delay = self.rule
+            method, prefix, nth, fault, delay, reach = self.rule
             if (environ['REQUEST_METHOD'] != method or
                     not environ['PATH_INFO'].startswith(prefix)):
                 return None
             self.seen += 1
-            return (fault, delay) if self.seen == nth else None
+            return (fault, delay, reach) if self.seen == nth else None
 
     def __call__(self, environ, start_response):
         fault = self._fault_for(environ)
         if fault is None:
             return self.app(environ, start_response)
-        fault, delay = fault
+        fault, delay, reach = fault
         answer = {}
 
         def keep(status, headers, exc_info=None):
             answer['status'], answer['headers'] = status, headers
             return lambda data: None
 
-        body = b''.join(self.app(environ, keep))
+        body = b''.join(self.app(environ, keep)) if reach else b''
         if fault == 'slow':
             time.sleep(delay)
             start_response(answer['status'], answer['headers'])
             return [body]
-        start_response(fault, [('Content-Type', 'text/html')])
-        return [b'<html><body><h1>%s</h1></body></html>' %
-                fault.encode('ascii')]
+        if isinstance(fault, tuple):
+            status, content_type, body = fault
+        else:
+            status, content_type = fault, 'text/html'
+            body = b'<html><body><h1>%s</h1></body></html>' % (
+                fault.encode('ascii'))
+        start_response(status, [('Content-Type', content_type)])
+        return [body]
 
 
 class HookFaultsTestCase(test_clients.ClientsTestCase):
@@ -201,3 +208,72 @@ class TestLostAnswers(HookFaultsTestCase):
             None, 'leaf', FLAVOR, False, ['vm-1', 'vm-2']))
         self.assertEqual(['vm-1', 'vm-2'], self.leaf_allocations())
         self.assertEqual(4, self.leaf_cores())
+
+
+class TestAnswersNotOfTheApi(HookFaultsTestCase):
+    """Answers that are not the limits API's, in place of the service's
+    (which did the work): Nova gets a refusal or a plain error, never an
+    allowed check, a TypeError or a claim left behind."""
+
+    def setUp(self):
+        super().setUp()
+        self.serve(self.admin.app)
+
+    def test_a_page_instead_of_an_allocation_keeps_nothing(self):
+        self.faults.arm('PUT', '/v1/allocations/', 2,
+                        ('200 OK', 'text/html', b'<html>Welcome</html>'))
+        exc = self.assertRaises(limits.BadAnswer,
+                                self.hook.reserve_instances, None, 'leaf',
+                                FLAVOR, False, ['vm-1', 'vm-2', 'vm-3'])
+        self.assertIn('not JSON', str(exc))
+        self.assertEqual([], self.leaf_allocations())
+        self.assertEqual(0, self.leaf_cores())
+
+    def test_json_of_another_shape_instead_of_an_allocation(self):
+        self.faults.arm('PUT', '/v1/allocations/', 1,
+                        ('200 OK', 'application/json', b'{"id": "vm-1"}'))
+        self.assertRaises(limits.BadAnswer, self.hook.reserve_instances,
+                          None, 'leaf', FLAVOR, False, ['vm-1'])
+        self.assertEqual([], self.leaf_allocations())
+
+    def test_a_check_answered_in_another_shape_is_no_decision(self):
+        for body in (b'{"allowed": "yes", "blocking": []}', b'[]',
+                     b'{"allowed": true}', b'null',
+                     b'{"allowed": false, "blocking": []}'):
+            self.faults.arm('POST', '/v1/enforce', 1,
+                            ('200 OK', 'application/json', body))
+            self.assertRaises(
+                limits.BadAnswer,
+                self.hook.enforce_num_instances_and_flavor, None, 'leaf',
+                FLAVOR, False, 1, 1)
+
+    def test_a_refusal_with_an_unreadable_blocking_list(self):
+        # A 409 limits.over_limit is a refusal even when its list of
+        # blocking limits is not of the API's shape: Nova gets
+        # TooManyInstances, and what was reserved is freed.
+        body = (b'{"errors": [{"status": 409, "code": "limits.over_limit",'
+                b' "blocking": [{"resource": "cores"}, 7]}]}')
+        self.faults.arm('PUT', '/v1/allocations/', 2,
+                        ('409 Conflict', 'application/json', body),
+                        reach=False)
+        exc = self.assertRaises(nova.TooManyInstances,
+                                self.hook.reserve_instances, None, 'leaf',
+                                FLAVOR, False, ['vm-1', 'vm-2'])
+        self.assertEqual([], exc.blocking)
+        self.assertEqual([], self.leaf_allocations())
+        body = (b'{"errors": [{"status": 409, "code": "limits.over_limit",'
+                b' "blocking": null}]}')
+        self.faults.arm('POST', '/v1/enforce', 1,
+                        ('200 OK', 'application/json',
+                         b'{"allowed": false, "deltas": {}, "blocking": '
+                         b'[{"resource": "cores"}]}'))
+        self.assertRaises(limits.BadAnswer,
+                          self.hook.enforce_num_instances_and_flavor, None,
+                          'leaf', FLAVOR, False, 1, 1)
+        self.faults.arm('PUT', '/v1/allocations/', 1,
+                        ('409 Conflict', 'application/json', body),
+                        reach=False)
+        self.assertRaises(nova.TooManyInstances,
+                          self.hook.reserve_instances, None, 'leaf',
+                          FLAVOR, False, ['vm-3'])
+        self.assertEqual([], self.leaf_allocations())
