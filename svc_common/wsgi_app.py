@@ -21,12 +21,21 @@ def config_env_var(spec):
     return 'ARBITER_%s_CONFIG' % spec.prog.upper().replace('-', '_')
 
 
+#: Times an API process sends a notification again while the broker
+#: cannot be reached, before it drops it (oslo.messaging logs "Could not
+#: send notification"): the request's change is committed already, and
+#: oslo.messaging's default, trying for ever, held the request (and its
+#: WSGI worker) until the broker came back.
+API_NOTIFICATION_RETRY = 1
+
+
 def make_application(spec, conf):
     """Build the WSGI app of ``spec`` from an already parsed ``conf``."""
     enforcer = policy.make_enforcer(conf, spec.module('policies').list_rules())
     db = database.Database(conf)
     # The drivers of [oslo_messaging_notifications]: none, nothing sent.
-    notifier = bus.get_notifier(conf, bus.publisher_id(spec), driver=None)
+    notifier = bus.get_notifier(conf, bus.publisher_id(spec), driver=None,
+                                retry=API_NOTIFICATION_RETRY)
     return deploy.deploy(spec, conf, enforcer, db, notifier)
 
 
