@@ -18,7 +18,9 @@ that move an action (all in :mod:`reaper_svc.reaper`):
   pass over unfinished actions);
 * ``deleting`` -> ``done``: every victim deleted (or gone already),
   ``preemption.action.done`` sent;
-* ``deleting`` -> ``failed``: the cloud refused to delete a victim.
+* ``deleting`` -> ``failed``: the cloud kept refusing to delete a
+  victim for an hour after the grace period (each pass of the leader
+  tries again until then).
 
 ``done``, ``failed`` and ``cancelled`` are final: the action releases
 its victims' claims.  An engine that stops at any point resumes from the

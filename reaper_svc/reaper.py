@@ -33,6 +33,9 @@ LOG = logging.getLogger(__name__)
 
 TRIGGER_SCHEDULING = 'scheduling_failure'
 PLAN_ATTEMPTS = 3
+#: Seconds after the grace period during which a victim the cloud
+#: refused to delete is tried again at each pass of the leader.
+DELETE_RETRY_SECONDS = 3600
 
 
 def request_dict(request):
@@ -267,15 +270,30 @@ class Reaper(object):
             except driver_base.ServerNotFound:
                 pass
             except driver_base.DriverError as exc:
-                self._fail(action, states.DELETING, 'Could not delete %s: %s'
-                           % (victim['server_id'], exc))
-                return actions_db.get_action(self.db, self.ctx, action['id'])
+                return self._delete_failed(action, victim['server_id'], exc)
             actions_db.set_victim_state(self.db, self.ctx, action['id'],
                                         victim['server_id'], 'deleted')
         if actions_db.transition(self.db, self.ctx, action['id'],
                                  states.DELETING, states.DONE):
             action = actions_db.get_action(self.db, self.ctx, action['id'])
             self._notify('preemption.action.done', action)
+        return actions_db.get_action(self.db, self.ctx, action['id'])
+
+    def _delete_failed(self, action, server_id, exc):
+        """The cloud refused to delete a victim: the action stays
+        ``deleting``, and the leader's next pass tries again, for
+        :data:`DELETE_RETRY_SECONDS` after the grace period; then it
+        fails.  Failing at the first refusal (Nova restarting, a 503 of
+        its load balancer) left the victims locked and stopped for good,
+        their room never made."""
+        ends = (action['delete_after'] or self.clock()) + datetime.timedelta(
+            seconds=DELETE_RETRY_SECONDS)
+        if self.clock() < ends:
+            LOG.warning('Action %s: could not delete %s (%s); trying again '
+                        'at the next pass', action['id'], server_id, exc)
+            return actions_db.get_action(self.db, self.ctx, action['id'])
+        self._fail(action, states.DELETING, 'Could not delete %s: %s'
+                   % (server_id, exc))
         return actions_db.get_action(self.db, self.ctx, action['id'])
 
     def process_unfinished(self):

@@ -14,6 +14,7 @@ from reaper_svc import action_states as states
 from reaper_svc.cmd import engine
 from reaper_svc.db import actions as actions_db
 from reaper_svc.db import guarantees as guarantees_db
+from reaper_svc.drivers import base as driver_base
 from reaper_svc import nova_notifications
 from reaper_svc.strategies import model
 from reaper_svc.tests.functional import engine_fixture as ef
@@ -358,6 +359,59 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual([], self.engine.cloud.journal)
         self.assertEqual(set(), actions_db.claimed_servers(self.engine.db,
                                                            self.ctx))
+
+    def test_a_refused_delete_is_tried_again(self):
+        """Nova refused a victim's deletion once (restarting, a 503 of
+        its load balancer): the action failed for good, and its victims
+        stayed locked and stopped, their room never made."""
+        reaper = self.engine.build().reaper
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-8')['payload'])
+        action = reaper.handle_failure(failure)
+        [victim] = [v['server_id'] for v in action['victims']]
+        cloud = self.engine.cloud
+        real_delete = cloud.delete
+        refusals = []
+
+        def delete(server_id):
+            if refusals:
+                refusals.pop()
+                raise driver_base.DriverError('HTTP 503')
+            return real_delete(server_id)
+
+        self.useFixture(fixtures.MockPatchObject(cloud, 'delete', delete))
+        later = action['delete_after'] + datetime.timedelta(seconds=1)
+        reaper.clock = lambda: later
+        refusals.append(1)
+        reaper.process_unfinished()
+        self.assertEqual(states.DELETING, actions_db.get_action(
+            self.engine.db, self.ctx, action['id'])['state'])
+        self.assertIn(victim, cloud.cluster().servers)
+        reaper.process_unfinished()
+        self.assertEqual(states.DONE, actions_db.get_action(
+            self.engine.db, self.ctx, action['id'])['state'])
+        self.assertNotIn(victim, cloud.cluster().servers)
+
+    def test_a_delete_refused_for_an_hour_fails_the_action(self):
+        reaper = self.engine.build().reaper
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-9')['payload'])
+        action = reaper.handle_failure(failure)
+
+        def delete(server_id):
+            raise driver_base.DriverError('HTTP 403')
+
+        self.useFixture(fixtures.MockPatchObject(self.engine.cloud,
+                                                 'delete', delete))
+        for minutes in (1, 30, 61):
+            later = action['delete_after'] + datetime.timedelta(
+                minutes=minutes)
+            reaper.clock = lambda: later
+            reaper.process_unfinished()
+        action = actions_db.get_action(self.engine.db, self.ctx,
+                                       action['id'])
+        self.assertEqual(states.FAILED, action['state'])
+        self.assertIn('HTTP 403', action['reason'])
 
     def test_concurrent_triggers_never_share_a_victim(self):
         reaper = self.engine.build().reaper
