@@ -97,6 +97,17 @@ def error_for(response):
     return rest.error_from_response(response)
 
 
+def _segment(value):
+    """A consumer or project id as one segment of a URL path.
+
+    Percent-encoded: a ``?``, ``#`` or ``/`` in an id otherwise ended the
+    path (``delete_allocation('vm-1?x')`` freed ``vm-1``).
+
+    :raises ValueError: for ids no URL path can hold ('', '.', '..').
+    """
+    return rest.path_segment(str(value))
+
+
 class LimitsClient(rest.RestClient):
     """The limits service's ``/v1`` API, one method per call.
 
@@ -135,7 +146,8 @@ class LimitsClient(rest.RestClient):
         body = {'project_id': project_id, 'resources': dict(resources)}
         if expires_in is not None:
             body['expires_in'] = int(expires_in)
-        answer = self.put('/v1/allocations/%s' % consumer_id, json=body)
+        answer = self.put('/v1/allocations/%s' % _segment(consumer_id),
+                          json=body)
         if not (isinstance(answer, dict) and
                 isinstance(answer.get('allocation'), dict)):
             raise BadAnswer('PUT /v1/allocations/%s answered no allocation'
@@ -149,7 +161,7 @@ class LimitsClient(rest.RestClient):
             ``missing_ok`` (otherwise :class:`NotFound` is raised).
         """
         try:
-            self.delete('/v1/allocations/%s' % consumer_id)
+            self.delete('/v1/allocations/%s' % _segment(consumer_id))
         except NotFound as exc:
             if missing_ok and exc.code == ALLOCATION_NOT_FOUND:
                 return False
@@ -160,7 +172,7 @@ class LimitsClient(rest.RestClient):
         """The consumer's allocation, or None if it has none."""
         try:
             return self.get('/v1/allocations/%s'
-                            % consumer_id)['allocation']
+                            % _segment(consumer_id))['allocation']
         except NotFound as exc:
             if exc.code == ALLOCATION_NOT_FOUND:
                 return None
@@ -201,7 +213,7 @@ class LimitsClient(rest.RestClient):
             own_usage, subtree_usage}}}]}``, every page of a subtree's
             report (the ``next`` links are followed).
         """
-        report = self.get('/v1/projects/%s/usage' % project_id,
+        report = self.get('/v1/projects/%s/usage' % _segment(project_id),
                           params={'subtree': 'true' if subtree else 'false'})
         href = rest.next_href(report)
         while href:
@@ -216,7 +228,7 @@ class LimitsClient(rest.RestClient):
 
         :returns: ``{project_id, adjusted: {name: delta}}``
         """
-        return self.put('/v1/usages/%s' % project_id,
+        return self.put('/v1/usages/%s' % _segment(project_id),
                         json={'resources': dict(resources)})
 
     def registered_limits(self, resource_name=None):

@@ -101,6 +101,28 @@ class TestLimitsClient(ClientsTestCase):
                                 missing_ok=False)
         self.assertEqual('limits.allocation_not_found', exc.code)
 
+    def test_ids_stay_in_their_path_segment(self):
+        # A '?', '#' or '/' in an id ended the path: the calls acted on
+        # another consumer or project (vm-1 was freed and shown).
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 1})
+        # (Not 'vm-1/': the WSGI server decodes %2F, and the API takes
+        # /v1/allocations/vm-1/ for vm-1.)
+        for odd in ('vm-1?x=1', 'vm-1#x', 'vm-1%3F'):
+            self.assertFalse(self.client.delete_allocation(odd))
+            self.assertIsNone(self.client.get_allocation(odd))
+        self.assertEqual({'cores': 1},
+                         self.client.get_allocation('vm-1')['resources'])
+        exc = self.assertRaises(limits.ClientError,
+                                self.client.put_allocation, 'vm-1?a', 'leaf',
+                                {'cores': 1})
+        self.assertEqual(400, exc.status)
+        self.assertRaises(limits.NotFound, self.client.usage, 'leaf?x')
+        self.assertRaises(limits.NotFound, self.client.reconcile_usage,
+                          'leaf#x', {'cores': 0})
+        self.assertEqual({'cores': 1},
+                         self.client.get_allocation('vm-1')['resources'])
+        self.assertRaises(ValueError, self.client.delete_allocation, '..')
+
     def test_reservation_has_expiry_until_confirmed(self):
         reserved = self.client.put_allocation('vm-1', 'leaf', {'cores': 1},
                                               expires_in=60)
