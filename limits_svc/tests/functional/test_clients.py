@@ -47,9 +47,13 @@ class LoopbackServer(fixtures.Fixture):
 
 class ClientsTestCase(testtools.TestCase):
 
+    #: Config overrides of the service (a PostgreSQL database ...).
+    OVERRIDES = None
+
     def setUp(self):
         super().setUp()
-        app = self.useFixture(af.ServiceApp(service.SPEC))
+        app = self.useFixture(af.ServiceApp(service.SPEC,
+                                            overrides=self.OVERRIDES))
         self.admin = app.app   # webtest, to build trees and limits
         self.url = self.useFixture(LoopbackServer(app.wsgi)).url
         self.session = ks_session.Session(auth=None)
