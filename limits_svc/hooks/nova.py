@@ -34,9 +34,17 @@ Two kinds of call:
   scheduling                expiry)
   conductor, build cleanup  ``free_instances``
   instance deleted          ``free_instance``
+  API, resize check         ``check_resize`` (a dry run)
+  API, restore check        ``check_restore`` (a dry run)
   resize (prep)             ``resize_instance``
   resize confirm / revert   ``confirm_resize`` / ``revert_resize``
+  resize failed after prep  ``revert_resize``
   ========================  ============================================
+
+  Nova's own resize and restore checks (one more instance of the new
+  or same flavor) would count the instance twice with the hook, whose
+  ledger already holds it: ``check_resize`` and ``check_restore`` decide
+  on the difference with what the instance holds.
 
   A reservation that nobody confirms (a crashed API worker) frees itself
   after ``[arbiter_limits] nova_reservation_expires_in`` seconds.
@@ -361,19 +369,53 @@ class NovaLimitsHook:
         except limits.OverLimit as exc:
             raise _too_many(exc, instance.project_id)
 
+    def _resize_held(self, instance, new_flavor, is_bfv):
+        old = self.resources(instance.flavor, is_bfv)
+        new = self.resources(new_flavor, is_bfv)
+        return {name: max(old.get(name, 0), new.get(name, 0))
+                for name in set(old) | set(new)}
+
+    def _check_held(self, instance, resources):
+        """Dry run: may ``instance`` hold ``resources`` instead of what it
+        holds now? Raise :class:`TooManyInstances` if not."""
+        answer = self.client.enforce(instance.project_id, resources,
+                                     consumer_id=instance.uuid)
+        if not answer['allowed']:
+            raise _too_many(enforcer_mod.project_over_limit(
+                instance.project_id, answer['blocking']),
+                instance.project_id)
+
+    def check_resize(self, context, instance, new_flavor, is_bfv=False):
+        """The API's check of a resize, a dry run of
+        :meth:`resize_instance`: decided on what the instance would hold
+        (the larger of its flavors) instead of what it holds now.
+
+        Nova's own check (``enforce_num_instances_and_resources`` with
+        the new flavor and one instance) adds a second instance and the
+        new flavor on top of the instance's allocation: at its
+        ``instances`` limit a project could resize nothing, and any
+        upsize needed room for both flavors.
+        """
+        self._check_held(instance,
+                         self._resize_held(instance, new_flavor, is_bfv))
+
+    def check_restore(self, context, instance, is_bfv=False):
+        """The API's check of a restore of a soft-deleted instance: may it
+        hold its flavor again? It still holds its allocation unless it was
+        freed at the soft delete, and is then never refused; Nova's own
+        check (one more instance) counted it twice."""
+        self._check_held(instance, self.resources(instance.flavor, is_bfv))
+
     def resize_instance(self, context, instance, new_flavor, is_bfv=False):
         """Before a resize: hold the larger of the old and new flavor.
 
         One PUT of the same consumer; an upsize that does not fit raises
         :class:`TooManyInstances` and leaves the allocation as it was.
         """
-        old = self.resources(instance.flavor, is_bfv)
-        new = self.resources(new_flavor, is_bfv)
-        held = {name: max(old.get(name, 0), new.get(name, 0))
-                for name in set(old) | set(new)}
         try:
-            return self.client.put_allocation(instance.uuid,
-                                              instance.project_id, held)
+            return self.client.put_allocation(
+                instance.uuid, instance.project_id,
+                self._resize_held(instance, new_flavor, is_bfv))
         except limits.OverLimit as exc:
             raise _too_many(exc, instance.project_id)
 

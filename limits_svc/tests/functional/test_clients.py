@@ -312,3 +312,58 @@ class TestNovaHook(ClientsTestCase):
         self.hook.free_instance(None, types.SimpleNamespace(uuid='vm-1'))
         self.assertEqual(['vm-2', 'vm-3'], [
             a['consumer_id'] for a in self.reader.list_allocations('leaf')])
+
+    def nova_request_spec(self, flavor):
+        """Nova's RequestSpec as its resize and restore checks build it."""
+        return types.SimpleNamespace(flavor=flavor, is_bfv=False)
+
+    def test_resize_check_counts_the_instance_once(self):
+        # leaf: own limits of 8 cores and (here) 1 instance; one server
+        # of 4 cores. Resizing it to 6 cores holds 6: it fits.
+        self.admin.post_json('/v1/limits', {
+            'project_id': 'leaf', 'service_id': 'nova',
+            'resource_name': 'instances', 'resource_limit': 1},
+            headers=af.SYSTEM_ADMIN)
+        small = types.SimpleNamespace(vcpus=4, memory_mb=1024, root_gb=10,
+                                      ephemeral_gb=0, swap=0)
+        big = types.SimpleNamespace(vcpus=6, memory_mb=2048, root_gb=10,
+                                    ephemeral_gb=0, swap=0)
+        huge = types.SimpleNamespace(vcpus=9, memory_mb=2048, root_gb=10,
+                                     ephemeral_gb=0, swap=0)
+        self.hook.confirm_instances(None, 'leaf', small, False, ['vm-1'])
+        server = types.SimpleNamespace(uuid='vm-1', project_id='leaf',
+                                       flavor=small)
+        # Nova's own call shape counts a second instance and both
+        # flavors: refused.
+        self.assertRaises(nova.TooManyInstances,
+                          self.hook.enforce_num_instances_and_resources,
+                          None, 'leaf', self.nova_request_spec(big), 1, 1)
+        self.hook.check_resize(None, server, big)
+        exc = self.assertRaises(nova.TooManyInstances,
+                                self.hook.check_resize, None, server, huge)
+        self.assertEqual(['cores'], sorted(
+            {b['resource'] for b in exc.blocking}))
+        # The check wrote nothing; the resize itself agrees with it.
+        self.assertEqual({'instances': 1, 'cores': 4, 'ram': 1024},
+                         self.client.get_allocation('vm-1')['resources'])
+        self.assertEqual({'instances': 1, 'cores': 6, 'ram': 2048},
+                         self.hook.resize_instance(None, server,
+                                                   big)['resources'])
+
+    def test_restore_check_counts_the_instance_once(self):
+        # A soft-deleted server keeps its allocation: restoring it in a
+        # project at its limits is allowed (Nova's check adds it again).
+        full = types.SimpleNamespace(vcpus=8, memory_mb=1024, root_gb=10,
+                                     ephemeral_gb=0, swap=0)
+        self.hook.confirm_instances(None, 'leaf', full, False, ['vm-1'])
+        server = types.SimpleNamespace(uuid='vm-1', project_id='leaf',
+                                       flavor=full)
+        self.assertRaises(nova.TooManyInstances,
+                          self.hook.enforce_num_instances_and_resources,
+                          None, 'leaf', self.nova_request_spec(full), 1, 1)
+        self.hook.check_restore(None, server)
+        # Freed at the soft delete, it is decided afresh.
+        self.hook.free_instance(None, server)
+        self.client.put_allocation('vm-2', 'leaf', {'cores': 1})
+        self.assertRaises(nova.TooManyInstances, self.hook.check_restore,
+                          None, server)
