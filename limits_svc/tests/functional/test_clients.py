@@ -367,3 +367,15 @@ class TestNovaHook(ClientsTestCase):
         self.client.put_allocation('vm-2', 'leaf', {'cores': 1})
         self.assertRaises(nova.TooManyInstances, self.hook.check_restore,
                           None, server)
+
+    def test_a_project_the_service_does_not_know(self):
+        # As the guide says: a NotFound of code project_not_found from
+        # the check and the reservation, and nothing allocated.
+        for call in (
+                lambda: self.hook.enforce_num_instances_and_flavor(
+                    None, 'new-project', self.FLAVOR, False, 1, 1),
+                lambda: self.hook.reserve_instances(
+                    None, 'new-project', self.FLAVOR, False, ['vm-1'])):
+            exc = self.assertRaises(limits.NotFound, call)
+            self.assertEqual('limits.project_not_found', exc.code)
+        self.assertIsNone(self.client.get_allocation('vm-1'))
