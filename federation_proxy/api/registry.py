@@ -27,7 +27,10 @@ def _db():
 
 
 def _page():
+    """``(params, limit, marker)`` of a list request (its query checked
+    first: a 400 names the field)."""
     params = pecan.request.params
+    validation.validate(community.LIST_QUERY, dict(params))
     limit, marker = validation.page(params, pecan.request.conf.api.max_limit)
     return params, limit, marker
 

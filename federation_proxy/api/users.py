@@ -122,6 +122,7 @@ class UsersController(rest.RestController):
     def get_all(self):
         controller.authorize('user:list', policy.SYSTEM)
         params = pecan.request.params
+        validation.validate(schema.LIST_QUERY, dict(params))
         limit, marker = validation.page(params,
                                         pecan.request.conf.api.max_limit)
         items = [views.user(r) for r in users_db.list_users(

@@ -228,8 +228,7 @@ class VOsController(rest.RestController):
         only = (None if pecan.request.context.system_scope == 'all'
                 else sorted(roles))
         params = pecan.request.params
-        limit, marker = validation.page(params,
-                                        pecan.request.conf.api.max_limit)
+        limit, marker = _page(schema.LIST_QUERY)
         items = [views.vo(r) for r in communities.list_vos(
             *_db(), limit, marker, only=only)]
         return {'vos': items, 'links': validation.links_for_page(

@@ -112,19 +112,24 @@ INVITATION_ACCEPT = {
 
 #: The query of a request that reads no query parameter.
 NO_QUERY = {'type': 'object', 'additionalProperties': False}
-LIST_QUERY = {'type': 'object',
-              'properties': dict(parameter_types.PAGINATION['properties'])}
-MEMBERSHIP_QUERY = {'type': 'object',
-                    'properties': dict(
-                        parameter_types.PAGINATION['properties'],
-                        user_id=parameter_types.ID)}
-REQUEST_QUERY = {'type': 'object',
-                 'properties': dict(
-                     parameter_types.PAGINATION['properties'],
-                     status={'enum': ['pending', 'approved', 'rejected']})}
-AUDIT_QUERY = {'type': 'object',
-               'properties': dict(parameter_types.PAGINATION['properties'],
-                                  vo_id=parameter_types.ID)}
+
+
+def _list_query(**filters):
+    """The query of a list: ``limit``, ``marker`` and ``filters``, and
+    nothing else (a filter the list does not have, ``status`` of
+    memberships say, is a 400 naming it rather than silently the whole
+    list)."""
+    return {'type': 'object',
+            'properties': dict(parameter_types.PAGINATION['properties'],
+                               **filters),
+            'additionalProperties': False}
+
+
+LIST_QUERY = _list_query()
+MEMBERSHIP_QUERY = _list_query(user_id=parameter_types.ID)
+REQUEST_QUERY = _list_query(
+    status={'enum': ['pending', 'approved', 'rejected']})
+AUDIT_QUERY = _list_query(vo_id=parameter_types.ID)
 
 _S = {'type': 'string'}
 _NS = response_types.NULLABLE_STRING

@@ -294,6 +294,24 @@ class TestRequestFlow(base.FederationTestCase):
             self.assertEqual('federation.invalid_marker',
                              resp.json['errors'][0]['code'])
 
+    def test_a_filter_a_list_does_not_have_is_refused(self):
+        # Silently ignored, a filter answered the whole list: a manager
+        # asking for the suspended memberships got every one of them.
+        vo = '/v1/vos/%s' % self.vo['id']
+        for path, name in (
+                (vo + '/memberships', 'status'),
+                (vo + '/requests', 'user_id'), (vo + '/invitations', 'email'),
+                (vo + '/groups', 'parent_id'), (vo + '/roles', 'name'),
+                ('/v1/vos', 'name'), ('/v1/users', 'email'),
+                ('/v1/idps', 'enabled'), ('/v1/clients', 'name'),
+                ('/v1/audit', 'actor')):
+            resp = self.app.get(path, {name: 'x'}, headers=ADMIN,
+                                expect_errors=True)
+            self.assertEqual(400, resp.status_int, (path, resp.body))
+            self.assertIn(name, resp.json['errors'][0]['detail'], path)
+            # The filters they have still work.
+            self.app.get(path, {'limit': 1}, headers=ADMIN, status=200)
+
     def test_groups_and_roles_come_in_pages(self):
         """A VO's groups (by path, its root group first) and roles (by
         name) are paged like every other list; they came all at once."""
