@@ -67,6 +67,10 @@ class Faults:
             self.rule = (method, prefix, nth, fault, delay, reach)
             self.seen = 0
 
+    def disarm(self):
+        with self.lock:
+            self.rule = None
+
     def _fault_for(self, environ):
         with self.lock:
             if self.rule is None:
