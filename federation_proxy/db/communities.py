@@ -334,6 +334,19 @@ def delete_role(db, ctx, vo_id, role_id):
                 models.Membership.role == role.name)).first():
             raise errors.Conflict('Role %s is held.' % role.name,
                                   code='role_in_use')
+        # A pending request or invitation for the role could no longer
+        # be approved or accepted (a 400 "no role" to whoever tries).
+        invitations = models.Invitation
+        for model, live in (
+                (models.MembershipRequest, sa.true()),
+                (invitations, invitations.expires_at > _now())):
+            if session.scalars(sa.select(model.id).where(
+                    model.vo_id == vo_id, model.role == role.name,
+                    model.status == 'pending', live)).first():
+                raise errors.Conflict(
+                    'Role %s is asked for by a pending request or offered '
+                    'by a pending invitation; decide or delete it first.'
+                    % role.name, code='role_in_use')
         session.delete(role)
         audit(session, ctx.user_id, 'delete', 'role', role_id, vo_id)
 
@@ -596,6 +609,14 @@ def create_request(db, ctx, vo_id, user_id, reason=None, group_id=None,
         if _role(session, vo_id, role, lock=True) is None:
             raise errors.BadRequest('VO has no role %s.' % role,
                                     code='no_such_role', field='role')
+        if session.scalar(sa.select(models.Membership.id).where(
+                models.Membership.user_id == user_id,
+                models.Membership.group_id == group.id,
+                models.Membership.role == role)) is not None:
+            # Its approval could only fail; the person would hold the VO's
+            # one pending request for nothing.
+            raise errors.Conflict('%s already holds %s in %s.' % (
+                user_id, role, group.path), code='membership_exists')
         request = models.MembershipRequest(
             id=new_id(), vo_id=vo_id, group_id=group.id, user_id=user_id,
             role=role, reason=reason, status='pending')

@@ -294,6 +294,45 @@ class TestRequestFlow(base.FederationTestCase):
             self.assertEqual('federation.invalid_marker',
                              resp.json['errors'][0]['code'])
 
+    def test_asking_for_a_membership_held_already_is_refused(self):
+        self.app.post_json(self.path + '/memberships', {
+            'user_id': self.joiner, 'role': 'member'},
+            headers=base.person(self.manager))
+        resp = self.app.post_json(self.path + '/requests', {},
+                                  headers=base.person(self.joiner),
+                                  expect_errors=True)
+        self.assertEqual((409, 'federation.membership_exists'),
+                         (resp.status_int, resp.json['errors'][0]['code']))
+        # Another role in the same group is a request like any other.
+        self.app.post_json(self.path + '/requests', {'role': 'manager'},
+                           headers=base.person(self.joiner), status=201)
+
+    def test_a_role_asked_for_or_offered_is_not_deleted(self):
+        manager = base.person(self.manager)
+        role = self.app.post_json(self.path + '/roles', {
+            'name': 'observer'}, headers=manager).json['role']
+        item = '%s/roles/%s' % (self.path, role['id'])
+        request = self.app.post_json(self.path + '/requests', {
+            'role': 'observer'}, headers=base.person(self.joiner)).json[
+                'request']
+        invitation = self.app.post_json(self.path + '/invitations', {
+            'email': 'c@example.org', 'role': 'observer'},
+            headers=manager).json['invitation']
+        for _ in range(2):
+            resp = self.app.delete(item, headers=manager,
+                                   expect_errors=True)
+            self.assertEqual((409, 'federation.role_in_use'), (
+                resp.status_int, resp.json['errors'][0]['code']))
+            # Without the role, neither could be approved or accepted.
+            self.app.patch_json('%s/requests/%s' % (self.path,
+                                                    request['id']),
+                                {'status': 'rejected'}, headers=manager,
+                                expect_errors=True)
+        # Decided request, deleted invitation: the role may go.
+        self.app.delete('%s/invitations/%s' % (self.path, invitation['id']),
+                        headers=manager)
+        self.app.delete(item, headers=manager, status=204)
+
     def test_a_filter_a_list_does_not_have_is_refused(self):
         # Silently ignored, a filter answered the whole list: a manager
         # asking for the suspended memberships got every one of them.
