@@ -7,8 +7,9 @@ attributes Nova's objects have (``flavor.vcpus``, ``flavor.memory_mb``,
 ``flavor.root_gb``, ``flavor.ephemeral_gb``, ``flavor.swap``;
 ``instance.uuid``, ``instance.project_id``, ``instance.flavor``,
 ``instance.old_flavor``, ``instance.new_flavor``; ``request_spec.flavor``,
-``request_spec.is_bfv``) and raises :class:`TooManyInstances`, a local
-class with the attributes of ``nova.exception.TooManyInstances``.
+``request_spec.is_bfv``) and raises :class:`TooManyInstances`, a
+subclass of ``nova.exception.TooManyInstances`` where Nova can be imported
+(a class with its attributes where it cannot).
 
 Two kinds of call:
 
@@ -112,15 +113,30 @@ def list_opts():
     return [(limits.GROUP, _opts())]
 
 
-class TooManyInstances(Exception):
-    """The shape of ``nova.exception.TooManyInstances`` (an ``OverQuota``).
+def _too_many_instances_base():
+    """``nova.exception.TooManyInstances`` where Nova can be imported (the
+    hook runs inside Nova), else ``Exception``."""
+    try:
+        from nova import exception as nova_exception
+    except ImportError:
+        return Exception
+    return nova_exception.TooManyInstances
 
-    Nova is not installed here, so this is a local class with the same
+
+class TooManyInstances(_too_many_instances_base()):
+    """Nova's ``TooManyInstances`` (an ``OverQuota``), with the hook's
+    details.
+
+    Inside Nova this is a subclass of ``nova.exception.TooManyInstances``,
+    so Nova handles it as its own: the API answers ``403`` with the
+    message (it catches ``OverQuota``), and the conductor's recheck
+    cleans up the build (it catches ``TooManyInstances``). A local class
+    would have reached Nova as an unexpected error: a ``500`` for a
+    refused boot, and a build left behind by the conductor. Where Nova
+    cannot be imported, it is a plain ``Exception`` with the same
     attributes: ``msg_fmt``, ``code`` (413), ``kwargs`` (with ``code``),
-    ``message`` and ``format_message()``. Nova's API layer turns an
-    ``OverQuota`` into a 403 with this message. When Nova is importable,
-    a deployment can re-raise it as Nova's own class; the hook adds
-    ``blocking`` (the limits service's list) and ``over_limit_info_list``.
+    ``message`` and ``format_message()``. The hook adds ``blocking`` (the
+    limits service's list) and ``over_limit_info_list``.
     """
 
     msg_fmt = ('Quota exceeded for %(overs)s: Requested %(req)s, but '
@@ -131,17 +147,18 @@ class TooManyInstances(Exception):
 
     def __init__(self, message=None, blocking=(), over_limit_info_list=(),
                  **kwargs):
-        self.kwargs = kwargs
-        self.kwargs.setdefault('code', self.code)
-        self.blocking = list(blocking)
-        self.over_limit_info_list = list(over_limit_info_list)
+        kwargs.setdefault('code', self.code)
         if not message:
             try:
                 message = self.msg_fmt % kwargs
             except (KeyError, TypeError):
                 message = self.msg_fmt
+        super().__init__(str(message))
+        # Set after Nova's __init__, which keeps only the kwargs it gets.
+        self.kwargs = kwargs
         self.message = str(message)
-        super().__init__(self.message)
+        self.blocking = list(blocking)
+        self.over_limit_info_list = list(over_limit_info_list)
 
     def format_message(self):
         return self.args[0]

@@ -12,7 +12,10 @@ the hook against the real service is in
 ``limits_svc/tests/functional/test_clients.py``.
 """
 
+import importlib.util
+import sys
 import types
+from unittest import mock
 
 import fixtures
 from oslo_config import cfg
@@ -351,6 +354,40 @@ class TestResize(HookTestCase):
                           'scope': 'project', 'limit': 6, 'usage': 2,
                           'delta': 6}, exc.blocking[0])
         self.assertEqual(2, self.client.resources_of('vm')['cores'])
+
+
+class TestNovasOwnException(HookTestCase):
+    """Nova handles a refusal only as its own exception: the API answers
+    403 for an ``OverQuota`` and the conductor's recheck cleans up the
+    build for a ``TooManyInstances``; anything else is a 500 and a build
+    left behind."""
+
+    @testtools.skipUnless(importlib.util.find_spec('nova'),
+                          'Nova is not installed')
+    def test_inside_nova_a_refusal_is_novas_too_many_instances(self):
+        from nova import exception as nova_exception
+        self.hook.reserve_instances(None, 'p1', SMALL, False,
+                                    ['a', 'b', 'c', 'd', 'e'])
+        for call in (
+                lambda: self.hook.enforce_num_instances_and_flavor(
+                    None, 'p1', SMALL, False, 1, 1),
+                lambda: self.hook.reserve_instances(
+                    None, 'p1', SMALL, False, ['f'])):
+            try:
+                call()
+            except nova_exception.TooManyInstances as exc:
+                # What Nova's API puts in its 403, and the code it reads.
+                self.assertIn('over a limit', exc.format_message())
+                self.assertEqual(413, exc.kwargs['code'])
+                self.assertEqual('cores', exc.kwargs['overs'])
+                self.assertEqual('cores', exc.blocking[0]['resource'])
+                self.assertIsInstance(exc, nova_exception.OverQuota)
+            else:
+                self.fail('not refused')
+
+    def test_without_nova_a_plain_exception(self):
+        with mock.patch.dict(sys.modules, {'nova': None}):
+            self.assertIs(Exception, nova._too_many_instances_base())
 
 
 class TestConfiguration(testtools.TestCase):
