@@ -158,6 +158,25 @@ class TestHangingService(testtools.TestCase):
                           None, 'leaf', FLAVOR, False, ['vm-1'])
         self.assertLess(time.monotonic() - started, 10)
 
+    def test_a_service_that_is_down_fails_every_call(self):
+        # Fails closed, as the guide says: no check passes, nothing is
+        # reserved, and the error is keystoneauth1's.
+        sock = socket.socket()
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        hook = nova.NovaLimitsHook(limits.LimitsClient(
+            ks_session.Session(auth=None, timeout=5),
+            endpoint_override='http://127.0.0.1:%d' % port))
+        for call in (
+                lambda: hook.enforce_num_instances_and_flavor(
+                    None, 'leaf', FLAVOR, False, 1, 1),
+                lambda: hook.reserve_instances(None, 'leaf', FLAVOR, False,
+                                               ['vm-1']),
+                lambda: hook.confirm_instances(None, 'leaf', FLAVOR, False,
+                                               ['vm-1'])):
+            self.assertRaises(ks_exc.ConnectFailure, call)
+
     def test_the_default_timeout_is_in_the_sample(self):
         [(group, opts)] = nova.enforcer_mod.list_opts()
         [timeout] = [opt for opt in opts if opt.dest == 'timeout']
