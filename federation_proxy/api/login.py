@@ -214,8 +214,7 @@ class CallbackController(object):
                                    person.user_id, now, SESSION_SECONDS)
         pecan.response.set_cookie(
             login.SESSION_COOKIE, token, max_age=SESSION_SECONDS,
-            path='/', httponly=True, samesite='Lax',
-            secure=settings.issuer().startswith('https:'))
+            **_session_cookie_attributes())
         if pending.next_url:
             # The authorization request that sent the person to log in;
             # only ever the proxy's own (login.continuation).
@@ -304,6 +303,42 @@ def _redirect(location):
     pecan.response.headers['Location'] = location
     pecan.response.headers['Cache-Control'] = 'no-store'
     return {}
+
+
+def _session_cookie_attributes():
+    return dict(path='/', httponly=True, samesite='Lax',
+                secure=settings.issuer().startswith('https:'))
+
+
+class LogoutController(object):
+    """``POST /v1/logout``: the browser's proxy session ends here (its
+    cookie is cleared).  The session token is not kept server-side, so
+    a copy taken before stays valid until it expires
+    (:data:`SESSION_SECONDS`); what this ends is the session of the
+    browser that was left logged in."""
+
+    OPENAPI = {'index': openapi.Operation(
+        None, None, status=204, method='POST', errors=(403,),
+        body=schema.LOGOUT_REQUEST,
+        summary='Log out of the proxy: clears the session cookie. Needs '
+                'the header %s (no cross-site form can log a person '
+                'out). Needs no token.' % login.CSRF_HEADER)}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='POST', template='json')
+    def index_post(self):
+        if not login.cookie_request_allowed('POST', pecan.request.headers):
+            raise errors.Forbidden('Logging out needs the %s header.'
+                                   % login.CSRF_HEADER,
+                                   code='csrf_header_missing')
+        # An empty value with Max-Age=0: the browser drops it.
+        pecan.response.set_cookie(login.SESSION_COOKIE, None,
+                                  **_session_cookie_attributes())
+        pecan.response.headers['Cache-Control'] = 'no-store'
+        pecan.response.status = 204
 
 
 class ChooserController(object):

@@ -19,6 +19,8 @@ class V1Controller(root.V1Controller):
     audit = audit.AuditController()
     idps = registry.IdPsController()
     clients = registry.ClientsController()
+    # Before ``login``, which names the controller in this class body.
+    logout = login.LogoutController()
     login = login.LoginController()
 
 

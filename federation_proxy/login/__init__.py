@@ -44,7 +44,9 @@ LOGIN_COOKIE = 'federation_login'
 LOGIN_PATH = '/v1/login'
 CALLBACK_PATH = '/v1/login/callback'
 CHOOSER_PATH = '/v1/login/idps'
-PUBLIC_PATHS = (LOGIN_PATH, CALLBACK_PATH, CHOOSER_PATH)
+#: Ends the browser's proxy session (clears its cookie).
+LOGOUT_PATH = '/v1/logout'
+PUBLIC_PATHS = (LOGIN_PATH, CALLBACK_PATH, CHOOSER_PATH, LOGOUT_PATH)
 
 #: The only path a login may continue to once the person is back: the
 #: proxy's own authorization endpoint.

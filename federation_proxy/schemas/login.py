@@ -17,6 +17,9 @@ LOGIN_QUERY = {
     },
 }
 
+#: ``POST /v1/logout`` takes no body (or an empty object).
+LOGOUT_REQUEST = {'type': 'object', 'additionalProperties': False}
+
 CHOOSER_QUERY = {
     'type': 'object',
     'properties': {

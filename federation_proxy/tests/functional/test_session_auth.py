@@ -370,3 +370,19 @@ class SessionAuthTest(base.FederationTestCase):
             answer = s.query_of(resp.location)
             self.assertEqual('invalid_request', answer['error'], bad)
             self.assertNotIn('code', answer)
+
+    def test_logout_clears_the_session_cookie(self):
+        self.api.set_cookie(login.SESSION_COOKIE, self.cookie('alice')[
+            'Cookie'].split('=', 1)[1])
+        self.api.get('/v1/users/alice/identities', status=200)
+        # Not from a cross-site form.
+        resp = self.api.post(login.LOGOUT_PATH, status=403)
+        self.assertCode(resp, 'csrf_header_missing')
+        self.api.get('/v1/users/alice/identities', status=200)
+        resp = self.api.post(login.LOGOUT_PATH, headers=CSRF, status=204)
+        # The browser is told to drop the cookie, on the path it has.
+        cleared = resp.headers['Set-Cookie']
+        self.assertTrue(cleared.startswith(login.SESSION_COOKIE + '=;'),
+                        cleared)
+        for attribute in ('Max-Age=0', 'Path=/;', 'HttpOnly'):
+            self.assertIn(attribute, cleared)
