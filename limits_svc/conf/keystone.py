@@ -11,6 +11,12 @@ from oslo_config import cfg
 
 GROUP = 'keystone'
 
+#: Seconds to wait for each answer of Keystone when ``[keystone]`` sets no
+#: ``timeout`` (keystoneauth1 waits for ever: a Keystone that never
+#: answered held a sync, and so the engine's graceful stop and its leader
+#: lock, and ``limits-manage sync``, for ever).
+DEFAULT_TIMEOUT = 60
+
 
 def _opts():
     return [
@@ -44,11 +50,15 @@ def register_opts(conf):
     ks_loading.register_session_conf_options(conf, GROUP)
     ks_loading.register_auth_conf_options(conf, GROUP)
     ks_loading.register_adapter_conf_options(conf, GROUP)
+    conf.set_default('timeout', DEFAULT_TIMEOUT, group=GROUP)
 
 
 def list_opts():
-    return [(GROUP, _opts() +
-             ks_loading.get_session_conf_options() +
+    session_opts = ks_loading.get_session_conf_options()
+    for opt in session_opts:
+        if opt.dest == 'timeout':
+            opt.default = DEFAULT_TIMEOUT
+    return [(GROUP, _opts() + session_opts +
              ks_loading.get_auth_common_conf_options() +
              ks_loading.get_auth_plugin_conf_options('password') +
              ks_loading.get_adapter_conf_options())]
