@@ -34,6 +34,8 @@ Two kinds of call:
   conductor, after          ``confirm_instances`` (the same PUT without
   scheduling                expiry)
   conductor, build cleanup  ``free_instances``
+  conductor, scheduling     ``free_instances`` (of the instances buried
+  failed                    in cell0)
   instance deleted          ``free_instance``
   API, resize check         ``check_resize`` (a dry run)
   API, restore check        ``check_restore`` (a dry run)

@@ -379,3 +379,19 @@ class TestNovaHook(ClientsTestCase):
             exc = self.assertRaises(limits.NotFound, call)
             self.assertEqual('limits.project_not_found', exc.code)
         self.assertIsNone(self.client.get_allocation('vm-1'))
+
+    def test_a_boot_that_failed_to_schedule_gives_its_room_back(self):
+        # The conductor buries a NoValidHost build in cell0 and calls
+        # free_instances: the project can boot again at once, without
+        # waiting for the reservations to expire.
+        self.client.put_allocation('vm-0', 'other', {'cores': 6})
+        self.assertEqual(['vm-1', 'vm-2'], self.hook.reserve_instances(
+            None, 'leaf', self.FLAVOR, False, ['vm-1', 'vm-2']))
+        self.assertRaises(nova.TooManyInstances, self.hook.reserve_instances,
+                          None, 'leaf', self.FLAVOR, False, ['vm-3'])
+        self.hook.free_instances(None, ['vm-1', 'vm-2'])
+        self.assertEqual(['vm-3', 'vm-4'], self.hook.reserve_instances(
+            None, 'leaf', self.FLAVOR, False, ['vm-3', 'vm-4']))
+        # The buried instances' deletes later free nothing.
+        self.assertFalse(self.hook.free_instance(
+            None, types.SimpleNamespace(uuid='vm-1')))
