@@ -36,7 +36,8 @@ Two kinds of call:
   conductor, build cleanup  ``free_instances``
   conductor, scheduling     ``free_instances`` (of the instances buried
   failed                    in cell0)
-  instance deleted          ``free_instance``
+  instance deleted          ``free_instance`` (on ``instance.delete.end``,
+                            which every delete path of Nova sends)
   API, resize check         ``check_resize`` (a dry run)
   API, restore check        ``check_restore`` (a dry run)
   resize (prep)             ``resize_instance``

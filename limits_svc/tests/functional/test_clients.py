@@ -395,3 +395,19 @@ class TestNovaHook(ClientsTestCase):
         # The buried instances' deletes later free nothing.
         self.assertFalse(self.hook.free_instance(
             None, types.SimpleNamespace(uuid='vm-1')))
+
+    def test_a_build_deleted_while_it_was_scheduled(self):
+        # Nova's order when the user deletes a build the conductor is
+        # scheduling: the API's delete (delete.end: freed), then the
+        # conductor's recheck (confirm: allocated again), then the
+        # conductor finds the build request gone and destroys the
+        # instance (delete.end again): freed for good.
+        server = types.SimpleNamespace(uuid='vm-1')
+        self.hook.reserve_instances(None, 'leaf', self.FLAVOR, False,
+                                    ['vm-1'])
+        self.assertTrue(self.hook.free_instance(None, server))
+        self.hook.confirm_instances(None, 'leaf', self.FLAVOR, False,
+                                    ['vm-1'])
+        self.assertIsNone(self.client.get_allocation('vm-1')['expires_at'])
+        self.assertTrue(self.hook.free_instance(None, server))
+        self.assertIsNone(self.client.get_allocation('vm-1'))
