@@ -398,10 +398,10 @@ class TestNovaHook(ClientsTestCase):
 
     def test_a_build_deleted_while_it_was_scheduled(self):
         # Nova's order when the user deletes a build the conductor is
-        # scheduling: the API's delete (delete.end: freed), then the
-        # conductor's recheck (confirm: allocated again), then the
-        # conductor finds the build request gone and destroys the
-        # instance (delete.end again): freed for good.
+        # scheduling: the API's delete (a patch that frees there frees
+        # it), then the conductor's recheck (confirm: allocated again),
+        # then the conductor finds the build request gone and destroys
+        # the instance, sending delete.end: freed for good.
         server = types.SimpleNamespace(uuid='vm-1')
         self.hook.reserve_instances(None, 'leaf', self.FLAVOR, False,
                                     ['vm-1'])
