@@ -325,7 +325,7 @@ class NovaLimitsHook:
             except limits.OverLimit as exc:
                 if len(reserved) >= min_count:
                     break
-                self.free_instances(context, reserved)
+                self._free_after_failure(reserved)
                 raise _too_many(exc, project_id)
             except Exception:
                 with excutils.save_and_reraise_exception():
@@ -348,7 +348,7 @@ class NovaLimitsHook:
             try:
                 self.client.put_allocation(uuid, project_id, one)
             except limits.OverLimit as exc:
-                self.free_instances(context, instance_uuids)
+                self._free_after_failure(instance_uuids)
                 raise _too_many(exc, project_id)
             except Exception:
                 with excutils.save_and_reraise_exception():
@@ -360,15 +360,16 @@ class NovaLimitsHook:
             self.client.delete_allocation(uuid, missing_ok=True)
 
     def _free_after_failure(self, instance_uuids):
-        """Free what a failed reserve or confirm may hold, then let its
-        error go on.
+        """Free what a refused or failed reserve or confirm may hold,
+        before its error goes on.
 
-        The call failed with something other than a refusal: the service
-        or the way to it answered an error, too late, or not at all.
-        Nova fails the build, so nothing of it may stay counted, not even
-        the PUT that failed (the service may have written it and lost its
-        answer). A free that fails too is logged; an unconfirmed
-        reservation still frees itself when it expires.
+        Nova fails the build, so nothing of it may stay counted. After a
+        failure other than a refusal (the service or the way to it
+        answered an error, too late, or not at all) that includes the PUT
+        that failed: the service may have written it and lost its answer.
+        A free that fails is logged and the others are still tried, so
+        that Nova gets the refusal or the first error, not the free's; an
+        unconfirmed reservation still frees itself when it expires.
         """
         for uuid in instance_uuids:
             try:

@@ -300,3 +300,18 @@ class TestAnswersNotOfTheApi(HookFaultsTestCase):
                           self.hook.reserve_instances, None, 'leaf',
                           FLAVOR, False, ['vm-3'])
         self.assertEqual([], self.leaf_allocations())
+
+    def test_a_refusal_stays_a_refusal_when_a_free_fails(self):
+        # Three reservations fit in root's subtree; the fourth is refused
+        # and the hook frees the three: the first free's answer is lost.
+        self.client.put_allocation('vm-other', 'other', {'cores': 4})
+        self.faults.arm('DELETE', '/v1/allocations/', 1,
+                        ('503 Service Unavailable', 'text/html', b'busy'),
+                        reach=False)
+        self.assertRaises(nova.TooManyInstances, self.hook.reserve_instances,
+                          None, 'leaf', FLAVOR, False,
+                          ['vm-1', 'vm-2', 'vm-3', 'vm-4'])
+        # The other two are freed; vm-1's reservation waits for its
+        # expiry.
+        self.assertEqual(['vm-1'], self.leaf_allocations())
+        self.assertIsNotNone(self.client.get_allocation('vm-1')['expires_at'])
