@@ -30,6 +30,10 @@ Other differences, all documented in doc/source/user/limits-clients.rst:
   limit (oslo.limit refuses it); a negative delta is sent as zero.
 * ``cache`` is accepted and ignored: the service always decides on the
   limits of the moment.
+* For a project the service does not know, ``enforce()`` raises the
+  client's ``NotFound``; ``calculate_usage()`` and
+  ``get_project_limits()`` answer the registered defaults and no usage,
+  as oslo.limit does.
 * For a ``subtree`` limit, ``OverLimitInfo.limit`` and ``current_usage``
   are that level's subtree limit and subtree usage. Each info also carries
   ``project_id`` (the level) and ``scope`` (``project`` or ``subtree``).
@@ -52,6 +56,8 @@ from oslo_log import log as logging
 from limits_svc.clients import limits
 
 LOG = logging.getLogger(__name__)
+
+PROJECT_NOT_FOUND = 'limits.project_not_found'
 
 # The same shape as oslo_limit.limit.ProjectUsage (not imported from there:
 # importing oslo_limit.limit registers [oslo_limit] options on cfg.CONF and
@@ -232,7 +238,16 @@ class Enforcer:
                 for name in resources_to_check]
 
     def _own_report(self, project_id):
-        report = self.client.usage(project_id, subtree=False)
+        """The project's own figures by resource; none for a project the
+        service does not know (yet): oslo.limit answers such a project's
+        limits and usage with the registered defaults and zero, and Nova's
+        quota and limits APIs ask about any project."""
+        try:
+            report = self.client.usage(project_id, subtree=False)
+        except limits.NotFound as exc:
+            if exc.code == PROJECT_NOT_FOUND:
+                return {}
+            raise
         return report['projects'][0]['resources']
 
     def _registered(self, name):

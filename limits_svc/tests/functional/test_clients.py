@@ -259,6 +259,21 @@ class TestEnforcer(ClientsTestCase):
                          self.enforcer().get_registered_limits(
                              ['instances', 'gpus']))
 
+    def test_limits_and_usage_of_a_project_the_service_does_not_know(self):
+        # As oslo.limit answers them (registered defaults, no usage):
+        # Nova's quota and limits APIs ask about any project, and a
+        # NotFound was a 500 there. A check still refuses (404).
+        enf = self.enforcer()
+        self.assertEqual([('cores', 8), ('gpus', 0)],
+                         enf.get_project_limits('new-project',
+                                                ['cores', 'gpus']))
+        self.assertEqual({'cores': (8, 0)}, {
+            name: tuple(u) for name, u in enf.calculate_usage(
+                'new-project', ['cores']).items()})
+        exc = self.assertRaises(limits.NotFound, enf.enforce, 'new-project',
+                                {'cores': 1})
+        self.assertEqual('limits.project_not_found', exc.code)
+
     def test_reconcile_usage_from_the_callback(self):
         counted = []
 
