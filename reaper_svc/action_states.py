@@ -11,8 +11,10 @@ that move an action (all in :mod:`reaper_svc.reaper`):
   (its owner deleted it): nothing to preempt; or, as an action planned
   earlier is resumed, a victim is no candidate any more (not
   preemptible, or protected by a guarantee): nothing is stopped;
-* ``planned`` -> ``failed``: the cloud refused to lock a victim (one it
-  locks but will not stop, e.g. paused, had its notice by the lock);
+* ``planned`` -> ``failed``: the cloud kept refusing to lock a victim for
+  an hour after the plan (each pass of the leader tries again until
+  then; one it locks but will not stop, e.g. paused, had its notice by
+  the lock);
   an unsatisfiable request is also recorded ``failed`` as it is planned;
 * ``noticed`` -> ``deleting``: the grace period is over (the leader's
   pass over unfinished actions);

@@ -33,9 +33,10 @@ LOG = logging.getLogger(__name__)
 
 TRIGGER_SCHEDULING = 'scheduling_failure'
 PLAN_ATTEMPTS = 3
-#: Seconds after the grace period during which a victim the cloud
-#: refused to delete is tried again at each pass of the leader.
-DELETE_RETRY_SECONDS = 3600
+#: Seconds during which a victim the cloud refused to lock (after the
+#: action was planned) or to delete (after the grace period) is tried
+#: again at each pass of the leader.
+RETRY_SECONDS = 3600
 
 
 def request_dict(request):
@@ -216,9 +217,7 @@ class Reaper(object):
             except driver_base.ServerNotFound:
                 state = 'gone'
             except driver_base.DriverError as exc:
-                self._fail(action, states.PLANNED,
-                           'Could not lock %s: %s' % (server_id, exc))
-                return actions_db.get_action(self.db, self.ctx, action['id'])
+                return self._lock_failed(action, server_id, exc)
             actions_db.set_victim_state(self.db, self.ctx, action['id'],
                                         server_id, state)
             gone.append(state == 'gone')
@@ -279,15 +278,32 @@ class Reaper(object):
             self._notify('preemption.action.done', action)
         return actions_db.get_action(self.db, self.ctx, action['id'])
 
+    def _lock_failed(self, action, server_id, exc):
+        """The cloud refused to lock a victim: the action stays
+        ``planned`` (the victims noticed so far stay so), and the
+        leader's next pass resumes it, checked again, for
+        :data:`RETRY_SECONDS` after it was planned; then it fails.
+        Failing at the first refusal left the victims stopped before it
+        locked and stopped for good, their room never made."""
+        ends = action['created_at'] + datetime.timedelta(
+            seconds=RETRY_SECONDS)
+        if self.clock() < ends:
+            LOG.warning('Action %s: could not lock %s (%s); trying again '
+                        'at the next pass', action['id'], server_id, exc)
+            return actions_db.get_action(self.db, self.ctx, action['id'])
+        self._fail(action, states.PLANNED, 'Could not lock %s: %s'
+                   % (server_id, exc))
+        return actions_db.get_action(self.db, self.ctx, action['id'])
+
     def _delete_failed(self, action, server_id, exc):
         """The cloud refused to delete a victim: the action stays
         ``deleting``, and the leader's next pass tries again, for
-        :data:`DELETE_RETRY_SECONDS` after the grace period; then it
+        :data:`RETRY_SECONDS` after the grace period; then it
         fails.  Failing at the first refusal (Nova restarting, a 503 of
         its load balancer) left the victims locked and stopped for good,
         their room never made."""
         ends = (action['delete_after'] or self.clock()) + datetime.timedelta(
-            seconds=DELETE_RETRY_SECONDS)
+            seconds=RETRY_SECONDS)
         if self.clock() < ends:
             LOG.warning('Action %s: could not delete %s (%s); trying again '
                         'at the next pass', action['id'], server_id, exc)

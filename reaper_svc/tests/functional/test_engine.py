@@ -392,6 +392,45 @@ class TestEngineOnce(EngineTestBase):
             self.engine.db, self.ctx, action['id'])['state'])
         self.assertNotIn(victim, cloud.cluster().servers)
 
+    def test_a_refused_lock_is_tried_again(self):
+        """Nova refused to lock a victim once: the action failed for
+        good, the victims stopped before it stayed locked and stopped,
+        and no room was made."""
+        reaper = self.engine.build().reaper
+        cloud = self.engine.cloud
+        real_lock = cloud.lock
+        refusals = [1]
+
+        def lock(server_id, reason):
+            if refusals:
+                refusals.pop()
+                raise driver_base.DriverError('HTTP 503')
+            return real_lock(server_id, reason)
+
+        self.useFixture(fixtures.MockPatchObject(cloud, 'lock', lock))
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-10')['payload'])
+        action = reaper.handle_failure(failure)
+        self.assertEqual(states.PLANNED, action['state'])
+        self.assertEqual([], self.stopped())
+        reaper.process_unfinished()
+        action = actions_db.get_action(self.engine.db, self.ctx,
+                                       action['id'])
+        self.assertEqual(states.NOTICED, action['state'])
+        self.assertEqual([v['server_id'] for v in action['victims']],
+                         self.stopped())
+        # Refused for an hour, it fails.
+        refusals.extend([1] * 10)
+        other = reaper.handle_failure(nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-11')['payload']))
+        self.assertEqual(states.PLANNED, other['state'])
+        later = other['created_at'] + datetime.timedelta(hours=1)
+        reaper.clock = lambda: later
+        reaper.process_unfinished()
+        other = actions_db.get_action(self.engine.db, self.ctx, other['id'])
+        self.assertEqual(states.FAILED, other['state'])
+        self.assertIn('HTTP 503', other['reason'])
+
     def test_a_delete_refused_for_an_hour_fails_the_action(self):
         reaper = self.engine.build().reaper
         failure = nova_notifications.scheduling_failure(
