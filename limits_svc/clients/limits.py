@@ -26,8 +26,6 @@ The ``[arbiter_limits]`` option group (keystoneauth1 session, auth and
 adapter options) tells :func:`from_conf` how to reach the service.
 """
 
-import json
-
 from oslo_config import cfg
 
 from svc_common.clients import rest
@@ -80,12 +78,12 @@ class OverLimit(rest.ApiError):
 class BadAnswer(rest.ApiError):
     """A success answer that is not the limits API's: not JSON, or not of
     the call's shape (a proxy's or another service's page at the
-    configured endpoint). ``status`` is None: the request's outcome is
-    unknown."""
+    configured endpoint). ``status`` is the answer's (a 2xx), ``code``
+    None; whether the request was carried out is unknown."""
 
-    def __init__(self, what):
-        super().__init__(None, detail='Not an answer of the limits API: %s'
-                         % what)
+    def __init__(self, what, status=None, request_id=None):
+        super().__init__(status, detail='Not an answer of the limits API: '
+                         '%s' % what, request_id=request_id)
 
 
 def error_for(response):
@@ -123,13 +121,22 @@ class LimitsClient(rest.RestClient):
         return error_for(response)
 
     def request(self, method, path, **kwargs):
-        """As :meth:`RestClient.request`; a success answer that is not
-        JSON raises :class:`BadAnswer`."""
+        """As :meth:`RestClient.request`, except that a success answer
+        whose body is not JSON raises :class:`BadAnswer` (with its status)
+        instead of ``ValueError``."""
+        response = self.adapter.request(path, method, raise_exc=False,
+                                        **kwargs)
+        if response.status_code >= 400:
+            raise self.error_for(response)
+        if response.status_code == 204 or not response.content:
+            return None
         try:
-            return super().request(method, path, **kwargs)
-        except json.JSONDecodeError as exc:
-            raise BadAnswer('%s %s answered a body that is not JSON (%s)'
-                            % (method, path, exc))
+            return response.json()
+        except ValueError as exc:
+            raise BadAnswer(
+                '%s %s answered a body that is not JSON (%s)'
+                % (method, path, exc), status=response.status_code,
+                request_id=response.headers.get('x-openstack-request-id'))
 
     # -- allocations -------------------------------------------------------
 

@@ -249,6 +249,7 @@ class TestAnswersNotOfTheApi(HookFaultsTestCase):
                                 self.hook.reserve_instances, None, 'leaf',
                                 FLAVOR, False, ['vm-1', 'vm-2', 'vm-3'])
         self.assertIn('not JSON', str(exc))
+        self.assertEqual(200, exc.status)
         self.assertEqual([], self.leaf_allocations())
         self.assertEqual(0, self.leaf_cores())
 
