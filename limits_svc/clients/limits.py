@@ -276,5 +276,6 @@ def from_conf(conf=None, group=GROUP, additional_headers=None):
         there.
     """
     conf = cfg.CONF if conf is None else conf
+    register_opts(conf, group)
     return LimitsClient.from_conf(conf, group,
                                   additional_headers=additional_headers)

@@ -177,6 +177,18 @@ class TestHangingService(testtools.TestCase):
                                                ['vm-1'])):
             self.assertRaises(ks_exc.ConnectFailure, call)
 
+    def test_every_way_to_build_a_client_has_the_timeout(self):
+        # limits.from_conf alone (the client guide's first example) took
+        # keystoneauth1's default: wait for ever.
+        for build in (lambda conf: limits.from_conf(conf),
+                      lambda conf: nova.NovaLimitsHook.from_conf(conf).client,
+                      lambda conf: nova.enforcer_mod.Enforcer(
+                          lambda project_id, names: {}, conf=conf).client):
+            conf = cfg.ConfigOpts()
+            conf([])
+            self.assertEqual(limits.DEFAULT_TIMEOUT,
+                             build(conf).session.timeout)
+
     def test_the_default_timeout_is_in_the_sample(self):
         [(group, opts)] = nova.enforcer_mod.list_opts()
         [timeout] = [opt for opt in opts if opt.dest == 'timeout']
