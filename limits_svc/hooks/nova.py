@@ -186,6 +186,22 @@ def _too_many(exc, project_id=None):
         overs=','.join(sorted({i.resource_name for i in infos})))
 
 
+def _is_bfv(request_spec):
+    """``request_spec.is_bfv``, False when it is not set.
+
+    A Nova ``RequestSpec`` made before the field existed (instances from
+    before Rocky) has it unset, and reading it raises; Nova's own code
+    asks ``'is_bfv' in request_spec`` first, as this does for anything
+    that can answer ``in``.
+    """
+    try:
+        if 'is_bfv' not in request_spec:
+            return False
+    except TypeError:
+        pass
+    return bool(getattr(request_spec, 'is_bfv', False))
+
+
 def _flavor_disk_gb(flavor, is_bfv):
     disk = (flavor.ephemeral_gb or 0) + int(math.ceil(
         (flavor.swap or 0) / 1024.0))
@@ -294,7 +310,7 @@ class NovaLimitsHook:
             raise ValueError('request_spec')
         return self.enforce_num_instances_and_flavor(
             context, project_id, request_spec.flavor,
-            bool(getattr(request_spec, 'is_bfv', False)), min_count,
+            _is_bfv(request_spec), min_count,
             max_count, enforcer=enforcer, delta_updates=delta_updates)
 
     # -- allocations -------------------------------------------------------

@@ -390,6 +390,27 @@ class TestNovasOwnException(HookTestCase):
             self.assertIs(Exception, nova._too_many_instances_base())
 
 
+class TestNovasObjects(HookTestCase):
+    """The hook given Nova's own objects (Nova is in the test
+    environment), not stand-ins."""
+
+    @testtools.skipUnless(importlib.util.find_spec('nova'),
+                          'Nova is not installed')
+    def test_novas_request_spec_without_is_bfv(self):
+        # Nova's RequestSpec from before the field existed: reading
+        # is_bfv raises ObjectActionError (Nova asks "'is_bfv' in spec").
+        from nova import objects
+        objects.register_all()
+        nova_flavor = objects.Flavor(vcpus=2, memory_mb=2048, root_gb=20,
+                                     ephemeral_gb=0, swap=0)
+        old_spec = objects.RequestSpec(flavor=nova_flavor)
+        self.assertEqual(1, self.hook.enforce_num_instances_and_resources(
+            None, 'p1', old_spec, 1, 1))
+        self.assertEqual(2, self.hook.enforce_num_instances_and_resources(
+            None, 'p1', objects.RequestSpec(flavor=nova_flavor, is_bfv=True),
+            1, 2))
+
+
 class TestConfiguration(testtools.TestCase):
 
     def test_from_conf(self):
