@@ -52,18 +52,24 @@ class NotFound(ApiError):
 
 def path_segment(value):
     """``value`` (an ID or a name a person typed) as one segment of a
-    URL path: percent-encoded, so that a ``/``, ``?``, ``#``, ``%`` or
+    URL path: percent-encoded, so that a ``?``, ``#``, ``%`` or
     space in it stays in the segment instead of ending the path or
     starting the query or the fragment (``/v1/vos/#ops`` is a GET of
     the list of VOs).
 
     :raises ValueError: for ``.`` and ``..``, which HTTP clients and
-        servers resolve as relative paths, and the empty string, which
-        leaves the collection's path (``/v1/pending/`` is the list); no
-        Arbiter ID is any of them.
+        servers resolve as relative paths; the empty string, which
+        leaves the collection's path (``/v1/pending/`` is the list); and
+        anything with a ``/``: WSGI servers decode ``%2F`` in the path
+        they hand the application, so ``vm-1%2F`` arrives as ``vm-1/``,
+        which the API takes for ``vm-1``, and ``a%2Fb`` as two segments.
+        No Arbiter ID is any of them.
     """
     if value in ('', '.', '..'):
         raise ValueError('%r cannot name an object in a URL.' % value)
+    if '/' in value:
+        raise ValueError('%r cannot name an object in a URL: no ID holds '
+                         'a "/".' % value)
     return urllib.parse.quote(value, safe='')
 
 

@@ -109,8 +109,6 @@ class TestLimitsClient(ClientsTestCase):
         # A '?', '#' or '/' in an id ended the path: the calls acted on
         # another consumer or project (vm-1 was freed and shown).
         self.client.put_allocation('vm-1', 'leaf', {'cores': 1})
-        # (Not 'vm-1/': the WSGI server decodes %2F, and the API takes
-        # /v1/allocations/vm-1/ for vm-1.)
         for odd in ('vm-1?x=1', 'vm-1#x', 'vm-1%3F'):
             self.assertFalse(self.client.delete_allocation(odd))
             self.assertIsNone(self.client.get_allocation(odd))
@@ -126,6 +124,13 @@ class TestLimitsClient(ClientsTestCase):
         self.assertEqual({'cores': 1},
                          self.client.get_allocation('vm-1')['resources'])
         self.assertRaises(ValueError, self.client.delete_allocation, '..')
+        # The WSGI server decodes %2F: /v1/allocations/vm-1%2F arrives as
+        # /v1/allocations/vm-1/, which the API takes for vm-1.
+        for odd in ('vm-1/', 'vm-1/x'):
+            self.assertRaises(ValueError, self.client.delete_allocation, odd)
+            self.assertRaises(ValueError, self.client.get_allocation, odd)
+        self.assertEqual({'cores': 1},
+                         self.client.get_allocation('vm-1')['resources'])
 
     def test_reservation_has_expiry_until_confirmed(self):
         reserved = self.client.put_allocation('vm-1', 'leaf', {'cores': 1},
