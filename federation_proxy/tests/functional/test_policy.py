@@ -175,7 +175,9 @@ ROWS = [
            expect(204, ('system_admin',), hidden=NOT_SYSTEM),
            undo=_recreate_vo),
     pm.Row('federation:request:create', 'POST', VO + '/requests',
-           expect(201, PEOPLE), {'reason': 'I study stars.'}),
+           # The VO's member holds the member role asked for.
+           dict(expect(201, PEOPLE), vo_member=409),
+           {'reason': 'I study stars.'}),
     pm.Row('federation:invitation:accept', 'POST',
            '/v1/invitation_acceptances',
            # Any person may accept; the VO's member holds the role.
@@ -292,8 +294,11 @@ class TestPolicyMatrix(pm.PolicyMatrixTests, testtools.TestCase):
             headers=ADMIN).json['membership']['id']
 
     def ask(self, vo_id, person):
+        # For a role the spare does not hold (a request for a membership
+        # held already is refused).
         return self.app.post_json(
-            '/v1/vos/%s/requests' % vo_id, {'reason': 'please'},
+            '/v1/vos/%s/requests' % vo_id, {'reason': 'please',
+                                            'role': 'manager'},
             headers=af.identity(pm.MEMBER, self.OWN,
                                 user_id=self.ids[person])).json[
                                     'request']['id']
