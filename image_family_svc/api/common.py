@@ -62,31 +62,55 @@ def family_dict(family):
             'updated_at': controller.isoformat(family.updated_at)}
 
 
-def scheduled_dict(scheduled):
+def shows_actor(family):
+    """Whether the caller may see who moved the images of ``family`` and
+    why (rule ``image:transition:show_actor`` on the family's owner).
+
+    Anyone who reads an image sees its transitions (states and times);
+    the user IDs and free-text reasons of the owning project are its own
+    business, so that callers of other projects reading a public family
+    get them as null.
+    """
+    req = pecan.request
+    rule = '%s:image:transition:show_actor' % req.spec.namespace
+    return req.enforcer.enforce(rule, write_target(family), req.context,
+                                do_raise=False)
+
+
+def scheduled_dict(scheduled, show_actor):
+    """A scheduled transition; without ``show_actor`` (see
+    :func:`shows_actor`) its ``user_id`` and ``reason`` are null."""
     return {'id': scheduled.id, 'to': scheduled.to_state,
             'at': controller.isoformat(scheduled.due_at),
-            'reason': scheduled.reason, 'user_id': scheduled.user_id,
+            'reason': scheduled.reason if show_actor else None,
+            'user_id': scheduled.user_id if show_actor else None,
             'status': scheduled.status, 'detail': scheduled.detail}
 
 
 def image_dict(view):
     row = view.row
+    show_actor = bool(view.scheduled) and shows_actor(view.family)
     return {'image_id': row.image_id, 'family': view.family.name,
             'version': row.version, 'state': row.state,
             'joined_at': controller.isoformat(row.joined_at),
             'state_changed_at': controller.isoformat(row.state_changed_at),
             'successor_id': row.successor_id,
             'latest_id': view.family.latest_id,
-            'scheduled': [scheduled_dict(s) for s in view.scheduled],
+            'scheduled': [scheduled_dict(s, show_actor)
+                          for s in view.scheduled],
             'may_boot': lifecycle.may_boot(row.state),
             'usage': {'servers': view.servers},
             'properties': row.properties}
 
 
-def history_dict(row):
+def history_dict(row, show_actor):
+    """An entry of an image's history; without ``show_actor`` (see
+    :func:`shows_actor`) its ``user_id`` and ``reason`` are null."""
     return {'id': str(row.id), 'from': row.from_state, 'to': row.to_state,
-            'at': controller.isoformat(row.at), 'user_id': row.user_id,
-            'reason': row.reason, 'cause': row.cause}
+            'at': controller.isoformat(row.at),
+            'user_id': row.user_id if show_actor else None,
+            'reason': row.reason if show_actor else None,
+            'cause': row.cause}
 
 
 def future_time(text, field='at'):

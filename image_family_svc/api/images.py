@@ -41,7 +41,7 @@ class TransitionsController(rest.RestController):
 
     @pecan.expose('json')
     def get_all(self, image_id):
-        _family_of('image:transition:list', image_id)
+        family = _family_of('image:transition:list', image_id)
         _view(image_id)  # hidden states answer as absent
         params = pecan.request.params
         limit, marker = validation.page(params,
@@ -50,16 +50,18 @@ class TransitionsController(rest.RestController):
         history, scheduled = members_db.list_transitions(
             pecan.request.db, pecan.request.context, image_id, limit,
             after=int(marker) if marker is not None else None)
-        transitions = [common.history_dict(h) for h in history]
+        show_actor = common.shows_actor(family)
+        transitions = [common.history_dict(h, show_actor) for h in history]
         return {'image_id': image_id, 'transitions': transitions,
-                'scheduled': [common.scheduled_dict(s) for s in scheduled],
+                'scheduled': [common.scheduled_dict(s, show_actor)
+                              for s in scheduled],
                 'links': validation.links_for_page(
                     transitions, limit, 'id',
                     '/v1/images/%s/transitions' % image_id, params)}
 
     @pecan.expose('json')
     def post(self, image_id):
-        _family_of('image:transition:create', image_id, write=True)
+        family = _family_of('image:transition:create', image_id, write=True)
         body = validation.json_body(schema.TRANSITION)
         at = common.future_time(body['at']) if 'at' in body else None
         scheduled, events = members_db.request_transition(
@@ -67,8 +69,9 @@ class TransitionsController(rest.RestController):
             body.get('reason'), at)
         common.publish(events)
         return {'image': common.image_dict(_view(image_id)),
-                'scheduled': (common.scheduled_dict(scheduled)
-                              if scheduled is not None else None)}
+                'scheduled': (common.scheduled_dict(
+                    scheduled, common.shows_actor(family))
+                    if scheduled is not None else None)}
 
     @pecan.expose('json')
     def delete(self, image_id, transition_id):
