@@ -44,7 +44,8 @@ scheduler filter (:mod:`image_family_svc.hooks.nova_filter`).
 
 A failure is logged by :func:`image_family_svc.notifications.publish` and
 does not undo the change; the next change of the image writes the whole
-state again.
+state again.  A deleted image has no next change: the engine retries its
+deletion (:mod:`image_family_svc.glance_deletes`).
 """
 
 import abc

@@ -11,6 +11,9 @@ On :mod:`svc_common.engine.runner`, so several hosts can run it:
   seconds: apply the scheduled transitions that are due, retention, and
   deletion of ``pending_delete`` images no server uses; and forget the
   ids of notifications older than ``processed_message_retention``;
+* on the leader only, every ``[image_family] schedule_interval``
+  seconds too: the retry of the Glance deletes that failed
+  (:mod:`image_family_svc.glance_deletes`);
 * on the leader only, every ``[image_family] usage_reconcile_interval``
   seconds: the usage reconciliation with Nova's API
   (:mod:`image_family_svc.usage_reconcile`).
@@ -32,6 +35,7 @@ from oslo_log import log as logging
 from image_family_svc.db import members as members_db
 from image_family_svc.db import messages
 from image_family_svc import glance
+from image_family_svc import glance_deletes
 from image_family_svc import listeners
 from image_family_svc import notifications
 from image_family_svc import service
@@ -50,6 +54,7 @@ ENGINE_DESCRIPTION = (
 
 SCHEDULE_TASK = 'apply-scheduled-transitions'
 PURGE_TASK = 'purge-processed-messages'
+GLANCE_DELETE_TASK = 'retry-glance-deletes'
 RECONCILE_TASK = 'reconcile-image-usage'
 
 
@@ -139,6 +144,12 @@ def build_runner(conf, db, member_id=None, notifier=None):
     runner.add_periodic(SCHEDULE_TASK, conf.image_family.schedule_interval,
                         functools.partial(apply_schedule, db, announcer),
                         run_on_election=True)
+    # A task of its own: a Glance that does not answer holds it, not the
+    # scheduled transitions.
+    runner.add_periodic(GLANCE_DELETE_TASK,
+                        conf.image_family.schedule_interval,
+                        functools.partial(glance_deletes.retry, conf, db,
+                                          driver))
     runner.add_periodic(PURGE_TASK, 3600,
                         functools.partial(purge_messages, conf, db))
     interval = conf.image_family.usage_reconcile_interval

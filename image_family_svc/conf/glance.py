@@ -39,7 +39,17 @@ def _opts():
             help='Delete an image through Glance\'s API when its lifecycle '
                  'reaches deleted (no server uses it any more). false: '
                  'only the image family record says deleted and the image '
-                 'stays in Glance, hidden, for an operator to remove.'),
+                 'stays in Glance, hidden, for an operator to remove. '
+                 'Turned on later, it also deletes in Glance the images '
+                 'that reached deleted meanwhile.'),
+        cfg.IntOpt(
+            'delete_retry_batch', default=20, min=0,
+            help='Deleted images whose deletion in Glance failed (Glance '
+                 'down, an error, a timeout) that the engine\'s leader '
+                 'tries to delete again at each pass (every '
+                 '[image_family] schedule_interval seconds), those '
+                 'deleted first first; an image some server uses is '
+                 'skipped. 0: no retry.'),
     ]
 
 

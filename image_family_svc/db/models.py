@@ -5,7 +5,8 @@
   its retention rule, and ``latest_id``, the newest ``active`` member,
   kept in the same transaction as every change of its members' states
   (writers of one family serialise on its row).
-* ``family_images``: the members; an image belongs to one family at most.
+* ``family_images``: the members; an image belongs to one family at most;
+  for a ``deleted`` one, when Glance was found without it.
 * ``scheduled_transitions``: transitions asked for a later time; the
   engine applies them when due.
 * ``transitions``: the history, one row per state change (joining and
@@ -46,6 +47,9 @@ class FamilyImage(Base):
         # A family's members in the order they are listed.
         sa.Index('family_images_family_joined_idx', 'family_id',
                  'joined_at', 'image_id'),
+        # The deleted images whose deletion in Glance is not confirmed.
+        sa.Index('family_images_glance_delete_idx', 'state',
+                 'glance_deleted_at'),
     )
 
     image_id = sa.Column(sa.String(64), primary_key=True)
@@ -57,6 +61,10 @@ class FamilyImage(Base):
     successor_id = sa.Column(sa.String(64), nullable=True)
     joined_at = sa.Column(sa.DateTime, nullable=False)
     state_changed_at = sa.Column(sa.DateTime, nullable=False)
+    #: When the engine found the image gone from Glance (its DELETE
+    #: answered 204 or 404), for a ``deleted`` image; None until then
+    #: (see :mod:`image_family_svc.glance_deletes`).
+    glance_deleted_at = sa.Column(sa.DateTime, nullable=True)
 
 
 class ScheduledTransition(Base):
