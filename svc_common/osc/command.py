@@ -276,6 +276,22 @@ def add_pagination_options(parser, what):
         help='Start after this one (the last ID of the previous page)')
 
 
+def set_object(client, path, body):
+    """What an ``openstack ... set`` command sends; the object's answer.
+
+    ``PATCH path`` with ``body``; with nothing to change (``body``
+    empty), ``GET path`` instead, as OSC's own ``set`` commands
+    (``openstack server set``, ``openstack project set`` with no option)
+    do: the object is looked up, so that one that does not exist (or
+    that the caller may not see) is the usual error, and with it there
+    the command succeeds without a message and changes nothing.  A
+    command that shows the object after a change shows it unchanged.
+    """
+    if body:
+        return client.patch(path, json=body)
+    return client.get(path)
+
+
 def delete_each(client, path_template, ids, what, message=error_message,
                 verb='delete'):
     """DELETE every one of ``ids``; one error at the end for all failures.

@@ -2,8 +2,6 @@
 Keystones, portals, command-line tools) that get tokens from the proxy's
 OIDC provider (system admins)."""
 
-from osc_lib import exceptions
-
 from federation_proxy.osc.v1 import common
 from federation_proxy import registration
 from svc_common.clients import rest
@@ -108,11 +106,8 @@ class SetClient(common.ShowOne):
             redirect_uris=parsed_args.redirect_uris,
             scopes=parsed_args.scopes,
             rotate_secret=parsed_args.rotate_secret or None)
-        if not body:
-            raise exceptions.CommandError('Nothing to change: give at '
-                                          'least one option.')
         path = '/v1/clients/%s' % rest.path_segment(parsed_args.client)
-        return _show(self.client.patch(path, json=body)['client'])
+        return _show(command.set_object(self.client, path, body)['client'])
 
 
 class DeleteClient(common.Command):

@@ -3,8 +3,6 @@
 
 import argparse
 
-from osc_lib import exceptions
-
 from federation_proxy.osc.v1 import common
 from svc_common.clients import rest
 from svc_common.osc import command
@@ -156,11 +154,8 @@ class SetIdP(common.ShowOne):
             token_endpoint=parsed_args.token_endpoint,
             jwks_uri=parsed_args.jwks_uri,
             userinfo_endpoint=parsed_args.userinfo_endpoint)
-        if not body:
-            raise exceptions.CommandError('Nothing to change: give at '
-                                          'least one option.')
         path = '/v1/idps/%s' % rest.path_segment(parsed_args.idp)
-        return _show(self.client.patch(path, json=body)['idp'])
+        return _show(command.set_object(self.client, path, body)['idp'])
 
 
 class DeleteIdP(common.Command):

@@ -195,15 +195,9 @@ class SetMember(common.ShowOne):
     def take_action(self, parsed_args):
         body = common.given(status=parsed_args.status,
                             renew_days=parsed_args.renew_days)
-        if not body:
-            # On standard error: standard output is the membership, which
-            # "-f value -c status" reads.
-            self.app.stderr.write('Nothing to change: give --status or '
-                                  '--renew-days.\n')
         path = common.vo_path(self.client, parsed_args.vo, 'memberships',
                               parsed_args.membership)
-        member = (self.client.patch(path, json=body) if body else
-                  self.client.get(path))['membership']
+        member = command.set_object(self.client, path, body)['membership']
         return command.show_columns(member, MEMBER_COLUMNS)
 
 

@@ -65,6 +65,16 @@ def run(command_class, client, argv):
     return cmd.take_action(parsed)
 
 
+def run_shown(command_class, client, argv):
+    """Run the command as ``openstack`` does (output and errors
+    included); ``(exit status, app)`` with the app's stdout and stderr."""
+    app = mock.Mock()
+    app.client_manager.federation = client
+    app.stdout, app.stderr = io.StringIO(), io.StringIO()
+    cmd = command_class(app, None)
+    return cmd.run(cmd.get_parser('openstack').parse_args(argv)), app
+
+
 VO = {'id': 'v1', 'name': 'astro', 'description': None,
       'created_at': 'now'}
 
@@ -116,22 +126,19 @@ class TestVO(testtools.TestCase):
         self.assertEqual(('PATCH', '/v1/vos/v1/memberships/m1',
                           {'renew_days': 365}), client.calls[-1])
 
-    def test_member_set_without_a_change_says_so_on_stderr(self):
-        # On standard output it came before the membership that
-        # "-f value -c status" reads.
+    def test_member_set_without_a_change_shows_it_unchanged(self):
+        # As OSC's own set commands: no message ("Nothing to change" was
+        # written on standard error), nothing changed, the membership
+        # shown as it is.
         client = FakeClient({
             ('GET', '/v1/vos/v1'): {'vo': VO},
             ('GET', '/v1/vos/v1/memberships/m1'): {'membership': {
                 'id': 'm1', 'status': 'active'}}})
-        app = mock.Mock()
-        app.client_manager.federation = client
-        app.stdout, app.stderr = io.StringIO(), io.StringIO()
-        cmd = vo.SetMember(app, None)
-        cmd.run(cmd.get_parser('openstack').parse_args(
-            ['v1', 'm1', '-f', 'value', '-c', 'status']))
-        self.assertEqual('active\n', app.stdout.getvalue())
-        self.assertEqual('Nothing to change: give --status or '
-                         '--renew-days.\n', app.stderr.getvalue())
+        result, app = run_shown(vo.SetMember, client,
+                                ['v1', 'm1', '-f', 'value', '-c', 'status'])
+        self.assertEqual((0, 'active\n', ''), (result, app.stdout.getvalue(),
+                                               app.stderr.getvalue()))
+        self.assertNotIn('PATCH', [c[0] for c in client.calls])
 
     def test_member_set_refuses_a_bad_status(self):
         parser = vo.SetMember(mock.Mock(), None).get_parser('openstack')
@@ -269,14 +276,31 @@ class TestClient(testtools.TestCase):
         names, _ = run(client_cmd.ShowClient, client, ['c1'])
         self.assertNotIn('secret', names)
 
-    def test_set_rotates_or_refuses_nothing(self):
+    def test_set_rotates(self):
         client = FakeClient({('PATCH', '/v1/clients/c1'): {'client': {
             'id': 'c1', 'secret': 'new'}}})
         run(client_cmd.SetClient, client, ['c1', '--rotate-secret'])
         self.assertEqual(('PATCH', '/v1/clients/c1',
                           {'rotate_secret': True}), client.calls[-1])
-        self.assertRaises(exceptions.CommandError, run,
-                          client_cmd.SetClient, client, ['c1'])
+
+    def test_set_with_nothing_to_change(self):
+        # As OSC's own set commands: the client is looked up and shown,
+        # nothing changed (it was an error, "Nothing to change").
+        client = FakeClient({('GET', '/v1/clients/c1'): {'client': {
+            'id': 'c1', 'name': 'portal'}}})
+        result, app = run_shown(client_cmd.SetClient, client,
+                                ['c1', '-f', 'value', '-c', 'name'])
+        self.assertEqual((0, 'portal\n', ''), (
+            result, app.stdout.getvalue(), app.stderr.getvalue()))
+        self.assertEqual([('GET', '/v1/clients/c1', None)], client.calls)
+        client = FakeClient({('GET', '/v1/clients/gone'): rest.ApiError(
+            404, 'federation.client_not_found', detail='No client gone.',
+            request_id='r-1')})
+        error = self.assertRaises(exceptions.CommandError, run_shown,
+                                  client_cmd.SetClient, client, ['gone'])
+        self.assertEqual('No client gone. (HTTP 404 '
+                         'federation.client_not_found, request r-1)',
+                         str(error))
 
 
 class TestAudit(testtools.TestCase):
@@ -305,8 +329,22 @@ class TestSetIdP(testtools.TestCase):
                          client.calls[-1][2])
 
     def test_nothing_to_change(self):
-        self.assertRaises(exceptions.CommandError, run, idp.SetIdP,
-                          FakeClient(), ['i1'])
+        # As OSC's own set commands: the IdP is looked up and shown,
+        # nothing changed (it was an error, "Nothing to change").
+        client = FakeClient({('GET', '/v1/idps/i1'): {'idp': {
+            'id': 'i1', 'name': 'EGI'}}})
+        result, app = run_shown(idp.SetIdP, client,
+                                ['i1', '-f', 'value', '-c', 'name'])
+        self.assertEqual((0, 'EGI\n', ''), (result, app.stdout.getvalue(),
+                                            app.stderr.getvalue()))
+        self.assertEqual([('GET', '/v1/idps/i1', None)], client.calls)
+        client = FakeClient({('GET', '/v1/idps/gone'): rest.ApiError(
+            404, 'federation.idp_not_found', detail='No IdP gone.',
+            request_id='r-1')})
+        error = self.assertRaises(exceptions.CommandError, run_shown,
+                                  idp.SetIdP, client, ['gone'])
+        self.assertEqual('No IdP gone. (HTTP 404 federation.idp_not_found, '
+                         'request r-1)', str(error))
         parser = idp.SetIdP(mock.Mock(), None).get_parser('openstack')
         self.assertRaises(SystemExit, parser.parse_args,
                           ['i1', '--enable', '--disable'])

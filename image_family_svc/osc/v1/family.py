@@ -201,9 +201,8 @@ class SetFamily(_Command):
                       description=parsed_args.description,
                       keep_superseded=parsed_args.keep_superseded,
                       properties_schema=parsed_args.properties_schema)
-        if body:
-            self.client.patch('%s/%s' % (
-                PATH, rest.path_segment(parsed_args.name)), json=body)
+        command.set_object(self.client, '%s/%s' % (
+            PATH, rest.path_segment(parsed_args.name)), body)
 
 
 class DeleteFamily(_Command):

@@ -204,3 +204,45 @@ class TestArgumentHints(testtools.TestCase):
             'image_family.image_not_found', 'No image 3d1f6a2c.')
         self.assertEqual('No image 3d1f6a2c. (HTTP 404 '
                          'image_family.image_not_found, request -)', message)
+
+
+class TestSetWithNothingToChange(testtools.TestCase):
+    """``openstack image family set <family>`` without an option behaves
+    as OSC's own set commands (``openstack project set <project>``): the
+    family is looked up, nothing is changed or printed, and a missing
+    one is an error (it answered success whatever the name)."""
+
+    def _run(self, argv, get):
+        app = mock.Mock()
+        client = app.client_manager.image_family
+        client.get.side_effect = get
+        app.stdout, app.stderr = io.StringIO(), io.StringIO()
+        cmd = family.SetFamily(app, None)
+        result = cmd.run(cmd.get_parser('openstack').parse_args(argv))
+        return result, app, client
+
+    def test_looked_up_not_changed(self):
+        result, app, client = self._run(['centos-7'], lambda path: {
+            'family': {'name': 'centos-7'}})
+        client.get.assert_called_once_with('/v1/families/centos-7')
+        client.patch.assert_not_called()
+        self.assertEqual((0, '', ''), (result, app.stdout.getvalue(),
+                                       app.stderr.getvalue()))
+
+    def test_missing_family_is_an_error(self):
+        def get(path):
+            raise rest.ApiError(404, 'image_family.family_not_found',
+                                detail='No image family gone.',
+                                request_id='r-1')
+        error = self.assertRaises(exceptions.CommandError, self._run,
+                                  ['gone'], get)
+        self.assertEqual('No image family gone. (HTTP 404 '
+                         'image_family.family_not_found, request r-1)',
+                         str(error))
+
+    def test_a_change_is_one_patch(self):
+        result, app, client = self._run(
+            ['centos-7', '--description', 'd'], None)
+        client.patch.assert_called_once_with(
+            '/v1/families/centos-7', json={'description': 'd'})
+        client.get.assert_not_called()

@@ -116,10 +116,8 @@ class SetLimit(command.Command):
     def take_action(self, parsed_args):
         body = command.given(resource_limit=parsed_args.resource_limit,
                              description=parsed_args.description)
-        if body:
-            self.client.patch('%s/%s' % (
-                PATH, rest.path_segment(parsed_args.limit_id)),
-                json=body)
+        osc_command.set_object(self.client, '%s/%s' % (
+            PATH, rest.path_segment(parsed_args.limit_id)), body)
 
 
 class DeleteLimit(command.Command):

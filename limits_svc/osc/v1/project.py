@@ -95,10 +95,8 @@ class SetProject(command.Command):
             body['parent_id'] = parsed_args.parent
         elif parsed_args.no_parent:
             body['parent_id'] = None
-        if body:
-            self.client.patch('%s/%s' % (
-                PATH, rest.path_segment(parsed_args.project_id)),
-                json=body)
+        osc_command.set_object(self.client, '%s/%s' % (
+            PATH, rest.path_segment(parsed_args.project_id)), body)
 
 
 class DeleteProject(command.Command):

@@ -96,10 +96,8 @@ class SetRegisteredLimit(command.Command):
     def take_action(self, parsed_args):
         body = command.given(default_limit=parsed_args.default_limit,
                              description=parsed_args.description)
-        if body:
-            self.client.patch('%s/%s' % (
-                PATH, rest.path_segment(parsed_args.limit_id)),
-                json=body)
+        osc_command.set_object(self.client, '%s/%s' % (
+            PATH, rest.path_segment(parsed_args.limit_id)), body)
 
 
 class DeleteRegisteredLimit(command.Command):

@@ -5,6 +5,7 @@ real service in ``limits_svc/tests/functional/test_osc.py``.
 """
 
 import argparse
+import io
 from unittest import mock
 
 from osc_lib import exceptions
@@ -14,7 +15,10 @@ from limits_svc.clients import limits as limits_client
 from limits_svc.osc import plugin
 from limits_svc.osc.v1 import columns
 from limits_svc.osc.v1 import command
+from limits_svc.osc.v1 import limit
 from limits_svc.osc.v1 import options
+from limits_svc.osc.v1 import project
+from limits_svc.osc.v1 import registered_limit
 from svc_common.clients import rest
 from svc_common.osc import plugin as osc_plugin
 
@@ -164,3 +168,64 @@ class TestMakeClient(testtools.TestCase):
             'image-family API with --os-image-family-endpoint-override '
             '(or OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.',
             str(exc))
+
+
+class RecordingClient(object):
+    """A limits client that records its calls; a GET of a path in
+    ``missing`` is the API's 404."""
+
+    def __init__(self, missing=()):
+        self.calls = []
+        self.missing = missing
+
+    def get(self, path):
+        self.calls.append(('GET', path, None))
+        if path in self.missing:
+            raise rest.ApiError(404, 'limits.not_found',
+                                detail='No such object.', request_id='r-1')
+        return {'id': path.rsplit('/', 1)[-1]}
+
+    def patch(self, path, json=None):
+        self.calls.append(('PATCH', path, json))
+        return {}
+
+
+class TestSetWithNothingToChange(testtools.TestCase):
+    """``openstack quota ... set <id>`` without an option behaves as
+    OSC's own set commands (``openstack project set <project>``): the
+    object is looked up, nothing is changed or printed, and a missing
+    one is an error (it answered success whatever the ID)."""
+
+    SETS = ((registered_limit.SetRegisteredLimit, '/v1/registered_limits/'),
+            (limit.SetLimit, '/v1/limits/'),
+            (project.SetProject, '/v1/projects/'))
+
+    def _run(self, command_class, argv, client):
+        app = mock.Mock()
+        app.client_manager.limits = client
+        app.stdout, app.stderr = io.StringIO(), io.StringIO()
+        cmd = command_class(app, None)
+        result = cmd.run(cmd.get_parser('openstack').parse_args(argv))
+        return result, app
+
+    def test_looked_up_not_changed(self):
+        for command_class, path in self.SETS:
+            client = RecordingClient()
+            result, app = self._run(command_class, ['x1'], client)
+            self.assertEqual([('GET', path + 'x1', None)], client.calls)
+            self.assertEqual((0, '', ''), (result, app.stdout.getvalue(),
+                                           app.stderr.getvalue()))
+
+    def test_missing_object_is_an_error(self):
+        for command_class, path in self.SETS:
+            client = RecordingClient(missing=(path + 'gone',))
+            error = self.assertRaises(exceptions.CommandError, self._run,
+                                      command_class, ['gone'], client)
+            self.assertEqual('No such object. (HTTP 404 limits.not_found, '
+                             'request r-1)', str(error))
+
+    def test_a_change_is_one_patch(self):
+        client = RecordingClient()
+        self._run(limit.SetLimit, ['x1', '--resource-limit', '5'], client)
+        self.assertEqual([('PATCH', '/v1/limits/x1', {'resource_limit': 5})],
+                         client.calls)
