@@ -21,11 +21,13 @@ def config_env_var(spec):
     return 'ARBITER_%s_CONFIG' % spec.prog.upper().replace('-', '_')
 
 
-#: Times an API process sends a notification again while the broker
-#: cannot be reached, before it drops it (oslo.messaging logs "Could not
-#: send notification"): the request's change is committed already, and
-#: oslo.messaging's default, trying for ever, held the request (and its
-#: WSGI worker) until the broker came back.
+#: The default of ``[oslo_messaging_notifications] retry`` in an API
+#: process: how many times a notification is sent again while the broker
+#: cannot be reached before it is dropped (oslo.messaging logs "Could not
+#: send notification").  The request's change is committed already, and
+#: oslo.messaging's own default, trying for ever, held the request (and
+#: its WSGI worker) until the broker came back.  An operator's own value
+#: of the option wins.
 API_NOTIFICATION_RETRY = 1
 
 
@@ -34,8 +36,9 @@ def make_application(spec, conf):
     enforcer = policy.make_enforcer(conf, spec.module('policies').list_rules())
     db = database.Database(conf)
     # The drivers of [oslo_messaging_notifications]: none, nothing sent.
-    notifier = bus.get_notifier(conf, bus.publisher_id(spec), driver=None,
-                                retry=API_NOTIFICATION_RETRY)
+    conf.set_default('retry', API_NOTIFICATION_RETRY,
+                     group='oslo_messaging_notifications')
+    notifier = bus.get_notifier(conf, bus.publisher_id(spec), driver=None)
     return deploy.deploy(spec, conf, enforcer, db, notifier)
 
 

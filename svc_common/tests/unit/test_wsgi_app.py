@@ -41,3 +41,14 @@ class TestApplicationNotifier(testtools.TestCase):
     def test_no_driver_builds_an_app(self):
         self.assertIsNotNone(wsgi_app.make_application(service.SPEC,
                                                        self._conf()))
+
+    def test_api_drops_a_notification_after_one_retry_by_default(self):
+        # oslo.messaging's default (-1) held a request while the broker
+        # was down; an operator's own value still wins.
+        conf = self._conf()
+        wsgi_app.make_application(service.SPEC, conf)
+        self.assertEqual(wsgi_app.API_NOTIFICATION_RETRY,
+                         conf.oslo_messaging_notifications.retry)
+        conf = self._conf(retry=-1)
+        wsgi_app.make_application(service.SPEC, conf)
+        self.assertEqual(-1, conf.oslo_messaging_notifications.retry)
