@@ -30,6 +30,23 @@ def _authorize_project(action, project_id):
                          not_found=common.no_such_project(project_id))
 
 
+def _only_existing():
+    """Whether the PUT may only replace an allocation (``If-Match``).
+
+    ``If-Match: *`` matches any allocation the consumer has.  Allocations
+    carry no entity tags, so no other ``If-Match`` value can match, and
+    such a request fails as HTTP says it must: 412, nothing written.
+    """
+    value = pecan.request.headers.get('If-Match')
+    if value is None:
+        return False
+    if value.strip() != '*':
+        raise allocations_db.AllocationAbsent(
+            'Allocations have no entity tags: If-Match takes only "*" '
+            '(replace the allocation only if there is one).')
+    return True
+
+
 def _authorize_leaving(action):
     """A check of ``action`` on the project a consumer leaves: a request
     that moves a consumer into another project also acts on the project
@@ -55,7 +72,7 @@ class AllocationsController(rest.RestController):
         'put': openapi.Operation('allocation:put', schema.RESPONSE_ALLOCATION,
                                  body=schema.PUT,
                                  path={'consumer_id': schema.PUT_CONSUMER},
-                                 errors=(409,)),
+                                 errors=(409, 412)),
         'delete': openapi.Operation('allocation:delete', status=204),
     }
 
@@ -88,6 +105,7 @@ class AllocationsController(rest.RestController):
         validation.validate(schema.PUT_CONSUMER, consumer_id)
         body = validation.json_body(schema.PUT)
         _authorize_project('allocation:put', body['project_id'])
+        only_existing = _only_existing()
         expires_at = None
         if body.get('expires_in'):
             expires_at = allocations_db.utcnow() + datetime.timedelta(
@@ -96,7 +114,8 @@ class AllocationsController(rest.RestController):
         allocation = allocations_db.put_allocation(
             req.db, req.context, consumer_id, body['project_id'],
             body['resources'], _no_limit_policy(), expires_at,
-            check_held=_authorize_leaving('allocation:put'))
+            check_held=_authorize_leaving('allocation:put'),
+            only_existing=only_existing)
         return {'allocation': _allocation_dict(allocation)}
 
     @pecan.expose('json')

@@ -34,6 +34,7 @@ SERVICE_TYPE = 'limits'
 GROUP = 'arbiter_limits'
 OVER_LIMIT = 'limits.over_limit'
 ALLOCATION_NOT_FOUND = 'limits.allocation_not_found'
+ALLOCATION_ABSENT = 'limits.allocation_absent'
 
 #: Any error answer of the limits service (see svc_common.clients.rest).
 ClientError = rest.ApiError
@@ -98,10 +99,11 @@ def error_for(response):
 def _segment(value):
     """A consumer or project id as one segment of a URL path.
 
-    Percent-encoded: a ``?``, ``#`` or ``/`` in an id otherwise ended the
+    Percent-encoded: a ``?`` or ``#`` in an id otherwise ended the
     path (``delete_allocation('vm-1?x')`` freed ``vm-1``).
 
-    :raises ValueError: for ids no URL path can hold ('', '.', '..').
+    :raises ValueError: for ids no URL path can hold ('', '.', '..', and
+        any with a ``/``).
     """
     return rest.path_segment(str(value))
 
@@ -141,20 +143,28 @@ class LimitsClient(rest.RestClient):
     # -- allocations -------------------------------------------------------
 
     def put_allocation(self, consumer_id, project_id, resources,
-                       expires_in=None):
+                       expires_in=None, only_existing=False):
         """Set (or replace) the consumer's allocation; all of it or none.
 
         With ``expires_in`` (seconds) the allocation is a reservation that
         frees itself unless a later call without ``expires_in`` confirms it.
+        With ``only_existing`` the call replaces the consumer's allocation
+        and never makes one (``If-Match: *``): a consumer freed meanwhile
+        stays freed.
 
         :returns: ``{consumer_id, project_id, resources, expires_at}``
         :raises OverLimit: when some limit of the project's tree refuses.
+        :raises ClientError: ``412 limits.allocation_absent`` when
+            ``only_existing`` and the consumer has no allocation.
         """
         body = {'project_id': project_id, 'resources': dict(resources)}
         if expires_in is not None:
             body['expires_in'] = int(expires_in)
+        kwargs = {}
+        if only_existing:
+            kwargs['headers'] = {'If-Match': '*'}
         answer = self.put('/v1/allocations/%s' % _segment(consumer_id),
-                          json=body)
+                          json=body, **kwargs)
         if not (isinstance(answer, dict) and
                 isinstance(answer.get('allocation'), dict)):
             raise BadAnswer('PUT /v1/allocations/%s answered no allocation'

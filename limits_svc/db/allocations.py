@@ -29,6 +29,14 @@ class AllocationNotFound(errors.NotFound):
     code = 'allocation_not_found'
 
 
+class AllocationAbsent(errors.ApiError):
+    """412: a PUT that may only replace the consumer's allocation
+    (``If-Match: *``) found none: never made, freed, or a reservation that
+    expired.  Nothing is written."""
+    status = 412
+    code = 'allocation_absent'
+
+
 _ALLOCATION = models.Allocation.__table__
 
 
@@ -451,17 +459,30 @@ def _write_allocation(conn, rows, replaces):
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
                            retry_interval=0.05, inc_retry_interval=True)
 def put_allocation(db, ctx, consumer_id, project_id, resources,
-                   no_limit_policy, expires_at=None, check_held=None):
+                   no_limit_policy, expires_at=None, check_held=None,
+                   only_existing=False):
     """Replace the consumer's allocation, atomically, or raise OverLimit.
 
     :param check_held: called with the project the consumer's allocation
         is in now, under the consumer's lock, when that is another project
         than ``project_id`` (the request also acts there); it raises to
         refuse, and nothing is written.
+    :param only_existing: replace the consumer's live allocation only;
+        without one, raise :class:`AllocationAbsent` and write nothing.
+        Decided under the consumer's lock, so a free that commits first
+        wins and the allocation is not made again.
     """
     with db.writer.connection.using(ctx) as conn:
         old_rows, chain, catalog = locked_held_chain_and_limits(
             conn, consumer_id, project_id, resources, no_limit_policy)
+        # (Read again only for this: the held rows of the one round trip
+        # above carry no expiry.)
+        if only_existing and not (old_rows and _is_live(
+                _current_allocation(conn, consumer_id, lock=False),
+                utcnow())):
+            raise AllocationAbsent(
+                'No allocation for consumer %s to replace (If-Match: *).'
+                % consumer_id)
         if (check_held is not None and old_rows and
                 old_rows[0].project_id != project_id):
             check_held(old_rows[0].project_id)

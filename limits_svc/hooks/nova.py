@@ -398,13 +398,34 @@ class NovaLimitsHook:
         """On delete: free the instance's allocation (idempotent)."""
         return self.client.delete_allocation(instance.uuid, missing_ok=True)
 
-    def _put_flavor(self, instance, flavor, is_bfv):
+    def _put_flavor(self, instance, flavor, is_bfv, only_existing=False):
         try:
             return self.client.put_allocation(
                 instance.uuid, instance.project_id,
-                self.resources(flavor, is_bfv))
+                self.resources(flavor, is_bfv), only_existing=only_existing)
         except limits.OverLimit as exc:
             raise _too_many(exc, instance.project_id)
+
+    def _end_resize(self, instance, flavor, is_bfv):
+        """Hold ``flavor`` at the end of a resize, if the instance still
+        holds anything.
+
+        Only a replacement (``If-Match: *``): a confirm or revert that runs
+        after the instance's delete freed it (Nova confirms and reverts
+        on the compute, after the API answered) must not make its
+        allocation again, where nothing would ever free it.
+
+        :returns: the allocation, or None when there was none to replace.
+        """
+        try:
+            return self._put_flavor(instance, flavor, is_bfv,
+                                    only_existing=True)
+        except limits.ClientError as exc:
+            if exc.code != limits.ALLOCATION_ABSENT:
+                raise
+            LOG.info('Instance %s holds no allocation (deleted meanwhile); '
+                     'the end of its resize makes none.', instance.uuid)
+            return None
 
     def _resize_held(self, instance, new_flavor, is_bfv):
         old = self.resources(instance.flavor, is_bfv)
@@ -459,12 +480,12 @@ class NovaLimitsHook:
     def confirm_resize(self, context, instance, is_bfv=False):
         """Keep the new flavor (``instance.new_flavor``, else ``.flavor``)."""
         flavor = getattr(instance, 'new_flavor', None) or instance.flavor
-        return self._put_flavor(instance, flavor, is_bfv)
+        return self._end_resize(instance, flavor, is_bfv)
 
     def revert_resize(self, context, instance, is_bfv=False):
         """Go back to the old flavor (``instance.old_flavor``)."""
         flavor = getattr(instance, 'old_flavor', None) or instance.flavor
-        return self._put_flavor(instance, flavor, is_bfv)
+        return self._end_resize(instance, flavor, is_bfv)
 
 
 def _instances_that_fit(exc, per_instance, updates):

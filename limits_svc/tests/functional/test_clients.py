@@ -9,6 +9,7 @@ adapter's ``additional_headers``.
 """
 
 import threading
+import time
 import types
 
 import fixtures
@@ -104,6 +105,43 @@ class TestLimitsClient(ClientsTestCase):
                                 self.client.delete_allocation, 'vm-1',
                                 missing_ok=False)
         self.assertEqual('limits.allocation_not_found', exc.code)
+
+    def own_cores(self, project_id):
+        resources = self.client.usage(project_id)['projects'][0][
+            'resources']
+        return resources.get('cores', {}).get('own_usage', 0)
+
+    def test_only_existing_replaces_and_never_makes(self):
+        # If-Match: * -- replace the consumer's allocation only if it has
+        # one; 412 and nothing written otherwise.
+        exc = self.assertRaises(limits.ClientError,
+                                self.client.put_allocation, 'vm-1', 'leaf',
+                                {'cores': 2}, only_existing=True)
+        self.assertEqual((412, limits.ALLOCATION_ABSENT),
+                         (exc.status, exc.code))
+        self.assertIsNone(self.client.get_allocation('vm-1'))
+        self.assertEqual(0, self.own_cores('leaf'))
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 2})
+        self.assertEqual(2, self.own_cores('leaf'))
+        self.assertEqual({'cores': 3}, self.client.put_allocation(
+            'vm-1', 'leaf', {'cores': 3}, only_existing=True)['resources'])
+        # A reservation that expired is no allocation to replace.
+        self.client.put_allocation('vm-2', 'leaf', {'cores': 1},
+                                   expires_in=1)
+        time.sleep(1.2)
+        exc = self.assertRaises(limits.ClientError,
+                                self.client.put_allocation, 'vm-2', 'leaf',
+                                {'cores': 1}, only_existing=True)
+        self.assertEqual(412, exc.status)
+        # No allocation has an entity tag: no other If-Match matches.
+        resp = self.admin.put_json(
+            '/v1/allocations/vm-1', {'project_id': 'leaf',
+                                     'resources': {'cores': 1}},
+            headers=dict(SERVICE, **{'If-Match': '"abc"'}), status=412)
+        self.assertEqual('limits.allocation_absent',
+                         resp.json['errors'][0]['code'])
+        self.assertEqual({'cores': 3},
+                         self.client.get_allocation('vm-1')['resources'])
 
     def test_ids_stay_in_their_path_segment(self):
         # A '?', '#' or '/' in an id ended the path: the calls acted on
@@ -336,6 +374,33 @@ class TestNovaHook(ClientsTestCase):
     def nova_request_spec(self, flavor):
         """Nova's RequestSpec as its resize and restore checks build it."""
         return types.SimpleNamespace(flavor=flavor, is_bfv=False)
+
+    def test_the_end_of_a_resize_after_the_delete_makes_nothing(self):
+        # Nova confirms or reverts a resize on the compute, after its API
+        # answered; the user's delete (instance.delete.end frees the
+        # instance) can come first.  A plain PUT then made the allocation
+        # again, and nothing ever freed it: the project's room was gone.
+        small = types.SimpleNamespace(vcpus=2, memory_mb=1024, root_gb=10,
+                                      ephemeral_gb=0, swap=0)
+        big = types.SimpleNamespace(vcpus=4, memory_mb=2048, root_gb=10,
+                                    ephemeral_gb=0, swap=0)
+        for end in (self.hook.confirm_resize, self.hook.revert_resize):
+            self.hook.confirm_instances(None, 'leaf', small, False, ['vm-1'])
+            server = types.SimpleNamespace(
+                uuid='vm-1', project_id='leaf', flavor=small,
+                old_flavor=small, new_flavor=big)
+            self.hook.resize_instance(None, server, big)
+            self.hook.free_instance(None, server)
+            self.assertIsNone(end(None, server))
+            self.assertIsNone(self.client.get_allocation('vm-1'))
+            self.assertEqual([], list(self.reader.list_allocations('leaf')))
+        # With the instance alive, the end of a resize holds its flavor.
+        self.hook.confirm_instances(None, 'leaf', small, False, ['vm-1'])
+        self.hook.resize_instance(None, server, big)
+        self.assertEqual({'instances': 1, 'cores': 4, 'ram': 2048},
+                         self.hook.confirm_resize(None, server)['resources'])
+        self.assertEqual({'instances': 1, 'cores': 2, 'ram': 1024},
+                         self.hook.revert_resize(None, server)['resources'])
 
     def test_resize_check_counts_the_instance_once(self):
         # leaf: own limits of 8 cores and (here) 1 instance; one server

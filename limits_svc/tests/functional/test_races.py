@@ -171,3 +171,31 @@ class TestAllocationListRaces(RaceTestCase):
                           for a in answer.json['allocations']])
         self.assertEqual(['vm-2'], [a['consumer_id'] for a in self.app.get(
             '/v1/allocations', headers=ADMIN).json['allocations']])
+
+
+class TestReplaceOnlyRaces(RaceTestCase):
+
+    def test_a_free_committed_first_wins_over_if_match(self):
+        """A PUT with ``If-Match: *`` (the hook's end of a resize) that
+        waits behind the consumer's free must not make the allocation
+        again: 412, and the consumer holds nothing."""
+        self.app.post_json('/v1/registered_limits', {
+            'service_id': 'nova', 'resource_name': 'cores',
+            'default_limit': 100}, headers=ADMIN)
+        self.app.put_json('/v1/allocations/vm-1', {
+            'project_id': 'p1', 'resources': {'cores': 4}}, headers=ADMIN)
+
+        def free(conn):
+            # What DELETE /v1/allocations/vm-1 takes and does (the usage
+            # counters are left aside: only the rows matter here).
+            tree.lock_for_ledger(conn, 'vm-1')
+            conn.execute(_ALLOCATIONS.delete().where(
+                _ALLOCATIONS.c.consumer_id == 'vm-1'))
+        answer = self.during(free, lambda: self.app.put_json(
+            '/v1/allocations/vm-1', {
+                'project_id': 'p1', 'resources': {'cores': 2}},
+            headers=dict(ADMIN, **{'If-Match': '*'}), expect_errors=True))
+        self.assertError(answer, 412, 'allocation_absent')
+        self.assertEqual(404, self.app.get(
+            '/v1/allocations/vm-1', headers=ADMIN,
+            expect_errors=True).status_int)

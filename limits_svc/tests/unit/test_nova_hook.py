@@ -78,8 +78,10 @@ class FakeLimitsClient:
         return blocking
 
     def put_allocation(self, consumer_id, project_id, resources,
-                       expires_in=None):
+                       expires_in=None, only_existing=False):
         self.calls.append(('put', consumer_id, dict(resources), expires_in))
+        if only_existing and consumer_id not in self.allocations:
+            raise limits.ClientError(412, code=limits.ALLOCATION_ABSENT)
         blocking = self._blocking(project_id, resources, consumer_id)
         if blocking:
             raise limits.OverLimit(409, code=limits.OVER_LIMIT,
