@@ -69,6 +69,22 @@ class TooManyPending(errors.Conflict):
             % (project_id, most), code='too_many_pending', limit=most)
 
 
+#: pg_advisory_xact_lock class of a project's queue of requests ("RPQ").
+_QUEUE_LOCK_CLASS = 0x525051
+
+
+def lock_queue(connection, project_id):
+    """Hold ``project_id``'s queue for the rest of the transaction, so that
+    two submissions at once count one after the other (PostgreSQL; a
+    writer on SQLite holds the whole database already).  ``connection`` is
+    a SQLAlchemy session or connection."""
+    dialect = (connection.dialect if isinstance(connection, sa.Connection)
+               else connection.get_bind().dialect)
+    if dialect.name == 'postgresql':
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            _QUEUE_LOCK_CLASS, sa.func.hashtext(project_id))))
+
+
 def _unfinished_count(session, project_id):
     model = models.PendingRequest
     return session.scalar(sa.select(sa.func.count()).select_from(
@@ -93,9 +109,9 @@ def create_request(db, ctx, project_id, user_id, servers, all_or_nothing,
     :param servers: ``[{'name', 'flavor', 'image', 'networks', 'count'}]``
     :param trust_id: the Keystone trust the promoter will build with
     :param most: the most requests the project may have queued or
-        building (None: no limit); the count is read in the transaction
-        of the insert, so requests submitted at the same moment may pass
-        it by as many as there are at once
+        building (None: no limit); counted under :func:`lock_queue`, in
+        the transaction of the insert, so requests submitted at the same
+        moment cannot pass it together
     :raises TooManyPending: the project has ``most`` already
     """
     now = actions.utcnow()
@@ -106,9 +122,10 @@ def create_request(db, ctx, project_id, user_id, servers, all_or_nothing,
         deadline=deadline, trust_id=trust_id, state=QUEUED,
         created_at=now, updated_at=now)
     with db.writer.using(ctx) as session:
-        if most is not None and _unfinished_count(session,
-                                                  project_id) >= most:
-            raise TooManyPending(project_id, most)
+        if most is not None:
+            lock_queue(session, project_id)
+            if _unfinished_count(session, project_id) >= most:
+                raise TooManyPending(project_id, most)
         session.add(row)
         session.flush()
         return pending_dict(row)

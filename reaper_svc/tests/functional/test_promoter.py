@@ -10,11 +10,13 @@ import random
 
 import fixtures
 from keystoneauth1 import exceptions as ks_exceptions
+import sqlalchemy as sa
 import testtools
 
 from reaper_svc import action_states as states
 from reaper_svc.db import actions as actions_db
 from reaper_svc.db import guarantees as guarantees_db
+from reaper_svc.db import models
 from reaper_svc.db import pending as pending_db
 from reaper_svc.drivers import simulated
 from reaper_svc import modes as modes_mod
@@ -28,6 +30,7 @@ from reaper_svc import trusts
 from svc_common import context
 from svc_common import errors
 from svc_common.tests.fixtures import postgresql
+from svc_common.tests.fixtures import races
 
 PREEMPTIBLE = {'arbiter:preemptible': 'true'}
 ONE = {'VCPU': 1, 'MEMORY_MB': 512}
@@ -365,6 +368,29 @@ class TestPromoterPostgreSQL(PromoterTestBase):
 
     def database_url(self):
         return self.useFixture(postgresql.Database()).url
+
+    def test_submissions_at_once_stay_within_the_cap(self):
+        # Another API process submits for the same project at the same
+        # moment (its insert not committed yet). Both counted 0 and both
+        # queued: max_pending_per_project was passed by as many as were
+        # submitted at once.
+        engine = sa.create_engine(self.engine.conf.database.connection)
+        self.addCleanup(engine.dispose)
+        table = models.PendingRequest.__table__
+        now = datetime.datetime(2026, 1, 1)
+
+        def other_submission(conn):
+            pending_db.lock_queue(conn, 'physics')
+            conn.execute(table.insert(), {
+                'id': 'other', 'project_id': 'physics', 'servers': [],
+                'count': 1, 'all_or_nothing': True, 'state': 'queued',
+                'created_at': now, 'updated_at': now})
+        self.assertRaises(pending_db.TooManyPending, races.during, engine,
+                          other_submission,
+                          lambda: self.queue(count=1, most=1))
+        with engine.connect() as conn:
+            self.assertEqual(1, conn.scalar(sa.select(sa.func.count()).where(
+                table.c.project_id == 'physics')))
 
     def test_withdrawal_after_the_promoter_took_the_request_is_refused(self):
         # The promoter builds the request between the withdrawal's read
