@@ -362,13 +362,33 @@ class NovaLimitsHook:
         instance_uuids = list(instance_uuids)
         for uuid in instance_uuids:
             try:
-                self.client.put_allocation(uuid, project_id, one)
+                self._confirm(uuid, project_id, one)
             except limits.OverLimit as exc:
                 self._free_after_failure(instance_uuids)
                 raise _too_many(exc, project_id)
             except Exception:
                 with excutils.save_and_reraise_exception():
                     self._free_after_failure(instance_uuids)
+
+    def _confirm(self, uuid, project_id, resources):
+        """Confirm one reservation: replace it (``If-Match: *``), and only
+        if it is gone (expired, or freed by a delete of the build) make
+        the allocation afresh.
+
+        The replacement cannot outlive a free that commits first: when
+        this PUT's answer is lost and the build's clean-up frees the
+        instance, a PUT the service runs only after that free (a slow
+        service or network) finds nothing to replace and writes nothing.
+        A plain PUT made the allocation again there, and nothing ever
+        freed it.
+        """
+        try:
+            return self.client.put_allocation(uuid, project_id, resources,
+                                              only_existing=True)
+        except limits.ClientError as exc:
+            if exc.code != limits.ALLOCATION_ABSENT:
+                raise
+        return self.client.put_allocation(uuid, project_id, resources)
 
     def free_instances(self, context, instance_uuids):
         """Free these consumers' allocations; missing ones are fine."""

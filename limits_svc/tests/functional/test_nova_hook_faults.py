@@ -54,6 +54,10 @@ class Faults:
     would (the service did the work; the proxy lost its answer), or a
     ``(status line, content type, body)`` answered instead of the
     service's. With ``reach=False`` the request never reaches the service.
+    ``'late'`` hands the request to the service only ``delay`` seconds
+    after it came (a slow network or a busy service: the client gave up
+    before the service did the work); :attr:`landed` is set once the
+    service answered it.
     """
 
     def __init__(self, app):
@@ -61,6 +65,7 @@ class Faults:
         self.lock = threading.Lock()
         self.rule = None
         self.seen = 0
+        self.landed = threading.Event()
 
     def arm(self, method, prefix, nth, fault, delay=2.0, reach=True):
         with self.lock:
@@ -87,6 +92,12 @@ class Faults:
         if fault is None:
             return self.app(environ, start_response)
         fault, delay, reach = fault
+        if fault == 'late':
+            time.sleep(delay)
+            try:
+                return list(self.app(environ, start_response))
+            finally:
+                self.landed.set()
         answer = {}
 
         def keep(status, headers, exc_info=None):
@@ -228,6 +239,30 @@ class TestLostAnswers(HookFaultsTestCase):
                           None, 'leaf', FLAVOR, False, reserved)
         self.assertEqual([], self.leaf_allocations())
         self.assertEqual(0, self.leaf_cores())
+
+    def test_a_confirm_the_service_runs_after_the_clean_up(self):
+        # The conductor's confirm reaches the service only after the hook
+        # timed out and freed the build: a plain PUT then made the
+        # allocation again, counted for ever with no server behind it.
+        reserved = self.hook.reserve_instances(
+            None, 'leaf', FLAVOR, False, ['vm-1'])
+        self.faults.arm('PUT', '/v1/allocations/vm-1', 1, 'late',
+                        delay=self.TIMEOUT + 1.5)
+        self.assertRaises(ks_exc.ConnectTimeout, self.hook.confirm_instances,
+                          None, 'leaf', FLAVOR, False, reserved)
+        self.assertEqual([], self.leaf_allocations())
+        self.assertTrue(self.faults.landed.wait(10))
+        self.assertEqual([], self.leaf_allocations())
+        self.assertEqual(0, self.leaf_cores())
+
+    def test_a_confirm_after_the_reservation_expired_decides_afresh(self):
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 2},
+                                   expires_in=1)
+        time.sleep(1.2)
+        self.hook.confirm_instances(None, 'leaf', FLAVOR, False, ['vm-1'])
+        self.assertEqual(['vm-1'], self.leaf_allocations())
+        self.assertIsNone(self.client.get_allocation('vm-1')['expires_at'])
+        self.assertEqual(2, self.leaf_cores())
 
     def test_a_retried_put_is_counted_once(self):
         # keystoneauth1 sends the PUT again after a timeout when
