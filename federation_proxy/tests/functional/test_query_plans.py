@@ -73,14 +73,9 @@ def _marker(engine, model, vo_id):
                 PER_VO // 2).limit(1)).scalar()
 
 
-class _Plans(object):
+class _Plans(backends.Seeded):
 
-    def setUp(self):
-        super().setUp()
-        self.url = self.database_url()
-        _seed(self.url)
-        self.engine = sa.create_engine(self.url)
-        self.addCleanup(self.engine.dispose)
+    seed = staticmethod(_seed)
 
     def _statements(self, vo_id):
         """``{index the page must use: [statements]}``, without and with

@@ -43,17 +43,9 @@ def _seed(url):
         engine.dispose()
 
 
-class _Plans(object):
+class _Plans(backends.Seeded):
 
-    def setUp(self):
-        super().setUp()
-        self.url = self.database_url()
-        _seed(self.url)
-        self.engine = sa.create_engine(self.url)
-        self.addCleanup(self.engine.dispose)
-
-    def plan(self, statement):
-        return backends.query_plan(self.engine, statement)
+    seed = staticmethod(_seed)
 
     def test_a_page_reads_the_family_in_order(self):
         middle = (LONG_AGO + datetime.timedelta(seconds=BIG + 1),

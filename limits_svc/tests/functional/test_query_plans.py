@@ -73,17 +73,9 @@ def _seed(url):
         engine.dispose()
 
 
-class _Plans(object):
+class _Plans(backends.Seeded):
 
-    def setUp(self):
-        super().setUp()
-        self.url = self.database_url()
-        _seed(self.url)
-        self.engine = sa.create_engine(self.url)
-        self.addCleanup(self.engine.dispose)
-
-    def plan(self, statement, **params):
-        return backends.query_plan(self.engine, statement, **params)
+    seed = staticmethod(_seed)
 
     def chain_plan(self, statements):
         return self.plan(statements[self.engine.dialect.name],

@@ -49,12 +49,9 @@ def _seed(url):
         engine.dispose()
 
 
-class _Plans(object):
+class _Plans(backends.Seeded):
 
-    def setUp(self):
-        super().setUp()
-        self.url = self.database_url()
-        _seed(self.url)
+    seed = staticmethod(_seed)
 
     def test_a_project_page_answers_its_actions(self):
         db = backends.database_at(self, self.url)
