@@ -2,7 +2,6 @@
 never answers (a port on 127.0.0.1 that takes connections and says
 nothing)."""
 
-import socket
 
 import fixtures
 from keystoneauth1 import exceptions as ks_exceptions
@@ -14,6 +13,7 @@ from image_family_svc.conf import client_timeout
 from image_family_svc import service
 from image_family_svc import usage_reconcile
 from svc_common import config
+from svc_common.tests.fixtures import ports
 
 
 class TestClientTimeout(testtools.TestCase):
@@ -24,14 +24,10 @@ class TestClientTimeout(testtools.TestCase):
         self.useFixture(fixtures.Timeout(30, gentle=True))
         self.useFixture(fixtures.MockPatchObject(
             client_timeout, 'DEFAULT_TIMEOUT', 1))
-        hanging = socket.socket()
-        self.addCleanup(hanging.close)
-        hanging.bind(('127.0.0.1', 0))
-        hanging.listen(16)
         conf = config.build_conf(service.SPEC, args=[])
         conf.set_override('auth_type', 'none', 'nova')
-        conf.set_override('endpoint_override', 'http://127.0.0.1:%d'
-                          % hanging.getsockname()[1], 'nova')
+        conf.set_override('endpoint_override',
+                          self.useFixture(ports.HangingPort()).url, 'nova')
         self.assertEqual(1, conf.nova.timeout)
         nova = usage_reconcile.adapter_from_conf(conf, 'nova', 'compute')
         self.assertRaises(ks_exceptions.ConnectTimeout,

@@ -23,6 +23,7 @@ import webob.exc
 from image_family_svc.hooks import cached_lookup
 from image_family_svc.hooks import glance_middleware
 from image_family_svc.tests.unit import test_hooks_service as fake
+from svc_common.tests.fixtures import ports
 
 PROJECT = 'p-1'
 
@@ -226,7 +227,7 @@ class TestDelete(MiddlewareTestCase):
         self.useFixture(fixtures.MockPatchObject(
             cached_lookup, 'DEFAULT_TIMEOUT', 1))
         self.conf.set_override('endpoint_override',
-                               self.useFixture(fake.HangingService()).url,
+                               self.useFixture(ports.HangingPort('/v1')).url,
                                group=glance_middleware.GROUP)
         resp = self.send(self.make_app(fail_open=False), 'DELETE',
                          '/v2/images/%s' % uuids.used, user_headers())

@@ -21,6 +21,7 @@ import testtools
 from image_family_svc.hooks import cached_lookup
 from image_family_svc.hooks import nova_filter
 from image_family_svc.tests.unit import test_hooks_service as fake
+from svc_common.tests.fixtures import ports
 
 objects.register_all()
 
@@ -199,7 +200,7 @@ class TestCachingAndFailures(FilterTestCase):
         self.useFixture(fixtures.MockPatchObject(
             cached_lookup, 'DEFAULT_TIMEOUT', 1))
         self.conf.set_override('endpoint_override',
-                               self.useFixture(fake.HangingService()).url,
+                               self.useFixture(ports.HangingPort('/v1')).url,
                                group=nova_filter.GROUP)
         filt = self.make_filter(fail_open=False)
         self.assertEqual(1, self.conf[nova_filter.GROUP].timeout)

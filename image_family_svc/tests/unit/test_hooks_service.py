@@ -116,19 +116,6 @@ def closed_url():
     return 'http://127.0.0.1:%d' % port
 
 
-class HangingService(fixtures.Fixture):
-    """A port on 127.0.0.1 that takes connections (the kernel completes
-    them) and never answers: a service that hangs.  ``url`` is its
-    API's root."""
-
-    def _setUp(self):
-        self.socket = socket.socket()
-        self.addCleanup(self.socket.close)
-        self.socket.bind(('127.0.0.1', 0))
-        self.socket.listen(16)
-        self.url = 'http://127.0.0.1:%d/v1' % self.socket.getsockname()[1]
-
-
 class FakeClock(object):
     def __init__(self):
         self.now = 1000.0

@@ -14,7 +14,7 @@ import testtools
 
 from limits_svc.clients import keystone as keystone_client
 from limits_svc.conf import keystone as keystone_conf
-from limits_svc.tests.functional import test_nova_hook_faults as faults
+from svc_common.tests.fixtures import ports
 
 
 class TestHungKeystone(testtools.TestCase):
@@ -30,7 +30,7 @@ class TestHungKeystone(testtools.TestCase):
         conf([])
         keystone_conf.register_opts(conf)
         conf.set_override('endpoint_override',
-                          self.useFixture(faults.HangingPort()).url + '/v3',
+                          self.useFixture(ports.HangingPort()).url + '/v3',
                           group=keystone_conf.GROUP)
         self.assertEqual(1, conf[keystone_conf.GROUP].timeout)
         started = time.monotonic()

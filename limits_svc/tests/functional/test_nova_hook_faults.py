@@ -26,21 +26,10 @@ import testtools
 from limits_svc.clients import limits
 from limits_svc.hooks import nova
 from limits_svc.tests.functional import test_clients
+from svc_common.tests.fixtures import ports
 
 FLAVOR = types.SimpleNamespace(vcpus=2, memory_mb=1024, root_gb=10,
                                ephemeral_gb=0, swap=0)
-
-
-class HangingPort(fixtures.Fixture):
-    """A port on 127.0.0.1 that takes connections (the kernel completes
-    them) and never answers: a limits service that hangs."""
-
-    def _setUp(self):
-        sock = socket.socket()
-        self.addCleanup(sock.close)
-        sock.bind(('127.0.0.1', 0))
-        sock.listen(16)
-        self.url = 'http://127.0.0.1:%d' % sock.getsockname()[1]
 
 
 class Faults:
@@ -160,7 +149,7 @@ class TestHangingService(testtools.TestCase):
         conf([])
         nova.register_opts(conf)
         conf.set_override('endpoint_override',
-                          self.useFixture(HangingPort()).url,
+                          self.useFixture(ports.HangingPort()).url,
                           group=limits.GROUP)
         hook = nova.NovaLimitsHook.from_conf(conf)
         self.assertEqual(1, conf[limits.GROUP].timeout)

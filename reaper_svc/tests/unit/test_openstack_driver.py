@@ -3,7 +3,6 @@ stood in for (a test double: the real Nova runs in test_real_nova, where
 a build's BUILD phase and Nova's page limit are not under the test's
 control)."""
 
-import socket
 import types
 
 import fixtures
@@ -14,6 +13,7 @@ from reaper_svc.drivers import base
 from reaper_svc.drivers import openstack
 from reaper_svc import service
 from svc_common import config
+from svc_common.tests.fixtures import ports
 
 
 class _Answer(object):
@@ -163,12 +163,8 @@ class TestTimeout(testtools.TestCase):
         self.useFixture(fixtures.Timeout(30, gentle=True))
         self.useFixture(fixtures.MockPatchObject(
             clouds_conf, 'DEFAULT_TIMEOUT', 1))
-        hanging = socket.socket()
-        self.addCleanup(hanging.close)
-        hanging.bind(('127.0.0.1', 0))
-        hanging.listen(16)
         conf = config.build_conf(service.SPEC, args=[])
-        url = 'http://127.0.0.1:%d' % hanging.getsockname()[1]
+        url = self.useFixture(ports.HangingPort()).url
         for group in (clouds_conf.NOVA, clouds_conf.PLACEMENT):
             conf.set_override('auth_type', 'none', group)
             conf.set_override('endpoint_override', url, group)

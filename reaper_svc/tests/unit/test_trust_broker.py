@@ -2,12 +2,12 @@
 port on 127.0.0.1 that takes connections and says nothing): the real
 Keystone runs in the functional trust tests."""
 
-import socket
 
 import fixtures
 import testtools
 
 from reaper_svc import trusts
+from svc_common.tests.fixtures import ports
 
 
 class TestKeystoneThatNeverAnswers(testtools.TestCase):
@@ -15,11 +15,7 @@ class TestKeystoneThatNeverAnswers(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.Timeout(30, gentle=True))
-        hanging = socket.socket()
-        self.addCleanup(hanging.close)
-        hanging.bind(('127.0.0.1', 0))
-        hanging.listen(16)
-        self.url = 'http://127.0.0.1:%d/v3' % hanging.getsockname()[1]
+        self.url = self.useFixture(ports.HangingPort('/v3')).url
 
     def test_taking_a_trust_fails_in_time(self):
         # Without a timeout keystoneauth1 waited for ever: the API's
