@@ -62,7 +62,7 @@ def publisher_id(spec, host=None):
 
 
 def get_notifier(conf, publisher_id, topics=None, driver='messagingv2',
-                 transport=None, retry=None):
+                 transport=None):
     """Return an ``oslo_messaging.Notifier`` for ``publisher_id``.
 
     The one notifier factory of Arbiter: the API (:mod:`svc_common.wsgi_app`,
@@ -74,9 +74,6 @@ def get_notifier(conf, publisher_id, topics=None, driver='messagingv2',
         configured in ``[oslo_messaging_notifications] driver``.
     :param transport: a notification transport built from ``conf``; one is
         created when omitted.
-    :param retry: how many times a notification is sent again when the
-        broker cannot be reached before it is dropped (and logged); None
-        tries for ever, which blocks the caller while the broker is down.
     :raises routing_notifier.RoutingConfigError: when the ``arbiter-routing``
         driver is asked for and its routing file is unusable. oslo.messaging
         itself would only log that error and then drop every notification.
@@ -87,7 +84,7 @@ def get_notifier(conf, publisher_id, topics=None, driver='messagingv2',
     if routing_notifier.DRIVER_NAME in drivers:
         routing_notifier.load_routes(conf)
     return oslo_messaging.Notifier(transport, publisher_id=publisher_id,
-                                   driver=driver, topics=topics, retry=retry)
+                                   driver=driver, topics=topics)
 
 
 def _configured_drivers(conf):
