@@ -772,7 +772,10 @@ class IntrospectController(object):
         body=schema.TOKEN_HANDLE_REQUEST, media_type=FORM, errors=(401,),
         summary='Token introspection (RFC 7662) for authenticated '
                 'confidential clients: active, and the claims of a valid '
-                'access token; {"active": false} for anything else.')}
+                'access token, or the scope, subject and expiry of a '
+                'usable refresh token of the asking client '
+                '(token_type refresh_token); {"active": false} for '
+                'anything else.')}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -781,16 +784,41 @@ class IntrospectController(object):
     @index.when(method='POST', template='json')
     @_oauth_errors
     def index_post(self):
-        form, _client = _authenticated_form(confidential=True)
+        form, client = _authenticated_form(confidential=True)
+        token = form.get('token')
         try:
-            claims = _read_access_token(form.get('token'))
+            claims = _read_access_token(token)
         except tokens.InvalidToken:
-            return {'active': False}
+            return self._refresh_token(client, token)
         answer = {name: claims[name] for name in (
             'scope', 'client_id', 'sub', 'aud', 'iss', 'jti', 'exp', 'iat',
             'nbf', 'eduperson_entitlement', 'groups') if name in claims}
         answer.update(active=True, token_type='Bearer')
         return answer
+
+    @staticmethod
+    def _refresh_token(client, token):
+        """The answer about ``token`` as a refresh token: active only
+        for the client it was issued to, and only while the refresh
+        grant would take it (unused, unrevoked, unexpired, its person
+        known, the client still allowed the grant and some of its
+        scope)."""
+        inactive = {'active': False}
+        if not token or protocol.REFRESH_TOKEN not in client.grant_types:
+            return inactive
+        record = oidc_db.find_refresh(pecan.request.db,
+                                      pecan.request.context, token,
+                                      client.id, settings.now())
+        if record is None:
+            return inactive
+        scope = [name for name in record.scope.split()
+                 if name in client.scopes]
+        if record.scope and not scope:
+            return inactive
+        return {'active': True, 'token_type': 'refresh_token',
+                'scope': ' '.join(scope), 'client_id': record.client_id,
+                'sub': record.user_id, 'iss': settings.issuer(),
+                'exp': tokens.timestamp(record.expires_at)}
 
 
 class RevokeController(object):

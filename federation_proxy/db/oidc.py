@@ -370,6 +370,30 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
         return OK, (scope, person, row.auth_time)
 
 
+#: A refresh token as introspection (RFC 7662) describes it.
+RefreshRecord = collections.namedtuple(
+    'RefreshRecord', 'client_id user_id scope expires_at')
+
+
+def find_refresh(db, ctx, token, client_id, now):
+    """The refresh token ``token`` of ``client_id`` as a
+    :class:`RefreshRecord` if the refresh grant would still take it: not
+    used or revoked, not expired, and its person still known; else None
+    (another client's token too: a client learns nothing of tokens it
+    was not given)."""
+    table = models.RefreshToken
+    with db.reader.using(ctx) as session:
+        row = session.execute(sa.select(
+            table.client_id, table.user_id, table.scope,
+            table.expires_at).join(
+                models.User, models.User.id == table.user_id).where(
+                    table.token_hash == communities.token_hash(token),
+                    table.client_id == client_id,
+                    table.revoked.is_(False),
+                    table.expires_at > now)).first()
+        return None if row is None else RefreshRecord(*row)
+
+
 def _revoke_jti(session, jti, expires_at):
     if session.get(models.RevokedToken, jti) is None:
         session.add(models.RevokedToken(jti=jti, expires_at=expires_at))

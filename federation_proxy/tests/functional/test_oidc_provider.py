@@ -326,6 +326,38 @@ class TestGrants(ProviderTestCase):
             'refresh_token': body['refresh_token']}, status=400),
             'invalid_grant')
 
+    def test_introspecting_refresh_tokens(self):
+        body = self.login()
+        answer = self.introspect(body['refresh_token']).json
+        expires = int(time.time()) + 30 * 86400
+        self.assertLess(abs(answer.pop('exp') - expires), 60)
+        self.assertEqual({'active': True, 'token_type': 'refresh_token',
+                          'scope': 'openid profile email',
+                          'client_id': 'portal', 'sub': 'alice',
+                          'iss': ISSUER}, answer)
+        # Another client learns nothing of it.
+        self.assertEqual({'active': False}, self.introspect(
+            body['refresh_token'],
+            client=(self.other_id, self.other_secret)).json)
+        # Used (rotated): inactive; its successor is active.
+        new = self.token({'grant_type': 'refresh_token',
+                          'refresh_token': body['refresh_token']}).json
+        self.assertEqual({'active': False},
+                         self.introspect(body['refresh_token']).json)
+        self.assertTrue(self.introspect(new['refresh_token']).json[
+            'active'])
+        # Expired: inactive.
+        later = datetime.datetime.utcnow() + datetime.timedelta(days=31)
+        with fixtures.MockPatch('federation_proxy.api.settings.now',
+                                return_value=later):
+            self.assertEqual({'active': False},
+                             self.introspect(new['refresh_token']).json)
+        # Revoked: inactive.
+        self.app.post('/oidc/revoke', {'token': new['refresh_token']},
+                      headers=s.basic(self.client_id, self.secret))
+        self.assertEqual({'active': False},
+                         self.introspect(new['refresh_token']).json)
+
     def test_revoking_another_clients_token_does_nothing(self):
         body = self.login()
         self.app.post('/oidc/revoke', {'token': body['access_token']},
