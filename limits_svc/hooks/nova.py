@@ -353,9 +353,10 @@ class NovaLimitsHook:
                           instance_uuids):
         """Make reservations permanent (PUT again, without expiry).
 
-        A reservation that expired meanwhile is allocated afresh, which
+        A reservation that expired meanwhile is reserved afresh (which
         the limits may refuse: then :class:`TooManyInstances` is raised
-        after freeing the uuids of this call, as Nova's recheck would.
+        after freeing the uuids of this call, as Nova's recheck would),
+        then confirmed.
         Any other failure frees them too and is raised as it is.
         """
         one = self.resources(flavor, is_bfv)
@@ -371,16 +372,18 @@ class NovaLimitsHook:
                     self._free_after_failure(instance_uuids)
 
     def _confirm(self, uuid, project_id, resources):
-        """Confirm one reservation: replace it (``If-Match: *``), and only
-        if it is gone (expired, or freed by a delete of the build) make
-        the allocation afresh.
+        """Confirm one reservation: replace it (``If-Match: *``); only if
+        it is gone (expired, or freed by a delete of the build) reserve
+        it afresh, with expiry, then replace that reservation.
 
-        The replacement cannot outlive a free that commits first: when
-        this PUT's answer is lost and the build's clean-up frees the
-        instance, a PUT the service runs only after that free (a slow
-        service or network) finds nothing to replace and writes nothing.
-        A plain PUT made the allocation again there, and nothing ever
-        freed it.
+        No write of a confirmation can outlive a free that commits first
+        and leave an allocation for ever: the replacements find nothing
+        to replace after the free and write nothing, and the fresh
+        reservation, when its request reaches the service only after the
+        hook gave up on it and freed the build (a slow service or
+        network, or a retry of keystoneauth1's), frees itself when it
+        expires. A plain PUT (no expiry) made the allocation again there,
+        and nothing ever freed it.
         """
         try:
             return self.client.put_allocation(uuid, project_id, resources,
@@ -388,7 +391,12 @@ class NovaLimitsHook:
         except limits.ClientError as exc:
             if exc.code != limits.ALLOCATION_ABSENT:
                 raise
-        return self.client.put_allocation(uuid, project_id, resources)
+        LOG.info('The reservation of %s expired before its confirmation '
+                 '(or its build was deleted); reserving it afresh.', uuid)
+        self.client.put_allocation(uuid, project_id, resources,
+                                   expires_in=self.reservation_expires_in)
+        return self.client.put_allocation(uuid, project_id, resources,
+                                          only_existing=True)
 
     def free_instances(self, context, instance_uuids):
         """Free these consumers' allocations; missing ones are fine."""

@@ -244,6 +244,25 @@ class TestLostAnswers(HookFaultsTestCase):
         self.assertEqual([], self.leaf_allocations())
         self.assertEqual(0, self.leaf_cores())
 
+    def test_a_fresh_allocation_the_service_makes_after_the_clean_up(self):
+        # The reservation expired before the conductor confirmed it, and
+        # the confirm's fresh allocation reaches the service only after
+        # the hook timed out and freed the build: a plain PUT (no expiry)
+        # made it there, counted for ever with no server behind it.
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 2},
+                                   expires_in=1)
+        time.sleep(1.2)
+        # The first PUT (If-Match: *) finds nothing; the second is late.
+        self.faults.arm('PUT', '/v1/allocations/vm-1', 2, 'late',
+                        delay=self.TIMEOUT + 1.5)
+        self.assertRaises(ks_exc.ConnectTimeout, self.hook.confirm_instances,
+                          None, 'leaf', FLAVOR, False, ['vm-1'])
+        self.assertTrue(self.faults.landed.wait(10))
+        # What landed is a reservation, which frees itself.
+        allocation = self.client.get_allocation('vm-1')
+        if allocation is not None:
+            self.assertIsNotNone(allocation['expires_at'])
+
     def test_a_confirm_after_the_reservation_expired_decides_afresh(self):
         self.client.put_allocation('vm-1', 'leaf', {'cores': 2},
                                    expires_in=1)
