@@ -426,11 +426,13 @@ class NovaLimitsHook:
         """On delete: free the instance's allocation (idempotent)."""
         return self.client.delete_allocation(instance.uuid, missing_ok=True)
 
-    def _put_flavor(self, instance, flavor, is_bfv, only_existing=False):
+    def _put_flavor_held(self, instance, resources):
+        """Replace what ``instance`` holds with ``resources``
+        (``If-Match: *``); a refusal is :class:`TooManyInstances`."""
         try:
             return self.client.put_allocation(
-                instance.uuid, instance.project_id,
-                self.resources(flavor, is_bfv), only_existing=only_existing)
+                instance.uuid, instance.project_id, resources,
+                only_existing=True)
         except limits.OverLimit as exc:
             raise _too_many(exc, instance.project_id)
 
@@ -446,8 +448,8 @@ class NovaLimitsHook:
         :returns: the allocation, or None when there was none to replace.
         """
         try:
-            return self._put_flavor(instance, flavor, is_bfv,
-                                    only_existing=True)
+            return self._put_flavor_held(instance,
+                                         self.resources(flavor, is_bfv))
         except limits.ClientError as exc:
             if exc.code != limits.ALLOCATION_ABSENT:
                 raise
@@ -497,13 +499,22 @@ class NovaLimitsHook:
 
         One PUT of the same consumer; an upsize that does not fit raises
         :class:`TooManyInstances` and leaves the allocation as it was.
+        Only a replacement (``If-Match: *``), as at the end of a resize:
+        a prep that reaches the service after the instance's delete freed
+        it (a resize and a delete at once, or a prep's request that came
+        late, after Nova's resize had failed on its timeout) makes
+        nothing and returns None; a plain PUT made the allocation of a
+        server that no longer existed, and nothing ever freed it.
         """
         try:
-            return self.client.put_allocation(
-                instance.uuid, instance.project_id,
-                self._resize_held(instance, new_flavor, is_bfv))
-        except limits.OverLimit as exc:
-            raise _too_many(exc, instance.project_id)
+            return self._put_flavor_held(
+                instance, self._resize_held(instance, new_flavor, is_bfv))
+        except limits.ClientError as exc:
+            if exc.code != limits.ALLOCATION_ABSENT:
+                raise
+            LOG.info('Instance %s holds no allocation (deleted meanwhile); '
+                     'its resize makes none.', instance.uuid)
+            return None
 
     def confirm_resize(self, context, instance, is_bfv=False):
         """Keep the new flavor (``instance.new_flavor``, else ``.flavor``)."""

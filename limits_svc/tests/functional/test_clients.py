@@ -402,6 +402,22 @@ class TestNovaHook(ClientsTestCase):
         self.assertEqual({'instances': 1, 'cores': 2, 'ram': 1024},
                          self.hook.revert_resize(None, server)['resources'])
 
+    def test_a_resize_prepared_after_the_delete_makes_nothing(self):
+        # The user's delete (instance.delete.end frees the instance) can
+        # come before the resize's prep reaches the service (a resize and
+        # a delete at once, or the prep's request slow). A plain PUT then
+        # made the allocation again, for a server that no longer exists,
+        # and nothing ever freed it.
+        big = types.SimpleNamespace(vcpus=4, memory_mb=2048, root_gb=10,
+                                    ephemeral_gb=0, swap=0)
+        self.hook.confirm_instances(None, 'leaf', self.FLAVOR, False,
+                                    ['vm-1'])
+        server = types.SimpleNamespace(uuid='vm-1', project_id='leaf',
+                                       flavor=self.FLAVOR)
+        self.assertTrue(self.hook.free_instance(None, server))
+        self.assertIsNone(self.hook.resize_instance(None, server, big))
+        self.assertEqual([], list(self.reader.list_allocations('leaf')))
+
     def test_resize_check_counts_the_instance_once(self):
         # leaf: own limits of 8 cores and (here) 1 instance; one server
         # of 4 cores. Resizing it to 6 cores holds 6: it fits.

@@ -263,6 +263,24 @@ class TestLostAnswers(HookFaultsTestCase):
         if allocation is not None:
             self.assertIsNotNone(allocation['expires_at'])
 
+    def test_a_resize_prep_the_service_runs_after_the_delete(self):
+        # The resize's prep times out (Nova's resize fails), the user
+        # deletes the server, and then the prep's request reaches the
+        # service: it made the allocation again, counted for ever.
+        self.hook.confirm_instances(None, 'leaf', FLAVOR, False, ['vm-1'])
+        server = types.SimpleNamespace(uuid='vm-1', project_id='leaf',
+                                       flavor=FLAVOR)
+        big = types.SimpleNamespace(vcpus=4, memory_mb=1024, root_gb=10,
+                                    ephemeral_gb=0, swap=0)
+        self.faults.arm('PUT', '/v1/allocations/vm-1', 1, 'late',
+                        delay=self.TIMEOUT + 1.5)
+        self.assertRaises(ks_exc.ConnectTimeout, self.hook.resize_instance,
+                          None, server, big)
+        self.assertTrue(self.hook.free_instance(None, server))
+        self.assertTrue(self.faults.landed.wait(10))
+        self.assertEqual([], self.leaf_allocations())
+        self.assertEqual(0, self.leaf_cores())
+
     def test_a_confirm_after_the_reservation_expired_decides_afresh(self):
         self.client.put_allocation('vm-1', 'leaf', {'cores': 2},
                                    expires_in=1)
