@@ -1,7 +1,5 @@
 """/v1/allocations, /v1/enforce and /v1/usages: the ledger."""
 
-import datetime
-
 import pecan
 from pecan import rest
 
@@ -106,14 +104,11 @@ class AllocationsController(rest.RestController):
         body = validation.json_body(schema.PUT)
         _authorize_project('allocation:put', body['project_id'])
         only_existing = _only_existing()
-        expires_at = None
-        if body.get('expires_in'):
-            expires_at = allocations_db.utcnow() + datetime.timedelta(
-                seconds=body['expires_in'])
         req = pecan.request
         allocation = allocations_db.put_allocation(
             req.db, req.context, consumer_id, body['project_id'],
-            body['resources'], _no_limit_policy(), expires_at,
+            body['resources'], _no_limit_policy(),
+            expires_in=body.get('expires_in'),
             check_held=_authorize_leaving('allocation:put'),
             only_existing=only_existing)
         return {'allocation': _allocation_dict(allocation)}

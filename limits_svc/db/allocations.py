@@ -41,7 +41,38 @@ _ALLOCATION = models.Allocation.__table__
 
 
 def utcnow():
+    """This host's clock, as naive UTC."""
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _database_clock():
+    """The statements that read the database server's clock, as naive
+    UTC, per dialect (SQLite's is that of the one host that opens the
+    file; millisecond precision)."""
+    return {
+        'postgresql': sa.select(sa.func.timezone(
+            'UTC', sa.func.statement_timestamp())),
+        'mysql': sa.select(sa.func.utc_timestamp(6)),
+        'sqlite': sa.select(sa.type_coerce(
+            sa.func.strftime('%Y-%m-%d %H:%M:%f', 'now'), sa.DateTime)),
+    }
+
+
+_DATABASE_CLOCK = _database_clock()
+
+
+def database_now(conn):
+    """The database's clock now, as naive UTC.
+
+    Reservations expire by this one clock: it sets their ``expires_at``
+    and decides whether they ran out, whichever API host or engine asks.
+    The hosts' own clocks may differ by seconds, or jump (a stepped NTP
+    correction, a resumed VM); compared with them, a reservation made on
+    one host and swept on another lived as much shorter or longer, and an
+    engine whose clock ran an hour ahead freed every reservation of the
+    last hour while its builds still needed it.
+    """
+    return conn.scalar(_DATABASE_CLOCK[conn.dialect.name])
 
 
 # The depth column of the rows of these queries that are not levels.
@@ -460,8 +491,12 @@ def _write_allocation(conn, rows, replaces):
                            retry_interval=0.05, inc_retry_interval=True)
 def put_allocation(db, ctx, consumer_id, project_id, resources,
                    no_limit_policy, expires_at=None, check_held=None,
-                   only_existing=False):
+                   only_existing=False, expires_in=None):
     """Replace the consumer's allocation, atomically, or raise OverLimit.
+
+    :param expires_in: make it a reservation that expires this many
+        seconds from now by the database's clock (:func:`database_now`);
+        ``expires_at`` gives the time itself instead.
 
     :param check_held: called with the project the consumer's allocation
         is in now, under the consumer's lock, when that is another project
@@ -475,11 +510,14 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
     with db.writer.connection.using(ctx) as conn:
         old_rows, chain, catalog = locked_held_chain_and_limits(
             conn, consumer_id, project_id, resources, no_limit_policy)
+        if expires_in:
+            expires_at = database_now(conn) + datetime.timedelta(
+                seconds=expires_in)
         # (Read again only for this: the held rows of the one round trip
         # above carry no expiry.)
         if only_existing and not (old_rows and _is_live(
                 _current_allocation(conn, consumer_id, lock=False),
-                utcnow())):
+                database_now(conn))):
             raise AllocationAbsent(
                 'No allocation for consumer %s to replace (If-Match: *).'
                 % consumer_id)
@@ -564,13 +602,17 @@ def purge_expired(db, ctx, now=None, batch=100, stopping=None):
     own short transaction (a burst of expiries never holds the ledger
     long); ``stopping()``, when given, is asked between batches (a
     graceful stop does not wait for a long sweep).
+
+    :param now: the time reservations are compared with; by default the
+        database's clock (:func:`database_now`), by which they were made.
     """
-    now = now or utcnow()
     freed = 0
     params = {'now': now, 'batch': batch}
     marker = None
     while True:
         with db.reader.connection.using(ctx) as conn:
+            if now is None:
+                now = params['now'] = database_now(conn)
             expired = conn.execute(_EXPIRED[marker is None],
                                    params).all()
         for expires_at, consumer_id in expired:

@@ -1,6 +1,9 @@
 """/v1/allocations and /v1/enforce, as a client sees them."""
 
+import datetime
 import time
+
+import fixtures
 
 from limits_svc.cmd import engine
 from limits_svc.db import allocations as allocations_db
@@ -188,6 +191,55 @@ class TestAllocations(base.LimitsApiTestCase):
         time.sleep(1.2)
         self.assertEqual(2, allocations_db.purge_expired(
             db, context.admin_context(), batch=2, stopping=lambda: True))
+
+    @staticmethod
+    def _host_clock_off_by(hours):
+        """This host's clock runs ``hours`` ahead (behind if negative),
+        inside ``with``."""
+        skewed = allocations_db.utcnow() + datetime.timedelta(hours=hours)
+        return fixtures.MockPatch('limits_svc.db.allocations.utcnow',
+                                  return_value=skewed)
+
+    def _reserve(self, consumer, seconds):
+        return self.app.put_json('/v1/allocations/%s' % consumer, {
+            'project_id': 'leaf', 'resources': {'cores': 2},
+            'expires_in': seconds}, headers=af.SERVICE).json['allocation']
+
+    def test_an_api_host_clock_behind_does_not_shorten_reservations(self):
+        """Reservations expire by the database's clock: an API host whose
+        clock is an hour slow makes a 10-minute reservation that the
+        engine (on a host with the right time) does not free at once."""
+        with self._host_clock_off_by(-1):
+            made = self._reserve('res-1', 600)
+        expires_at = datetime.datetime.fromisoformat(
+            made['expires_at'].rstrip('Z'))
+        late = expires_at - allocations_db.utcnow()
+        self.assertGreater(late, datetime.timedelta(seconds=590))
+        db = database.Database(self.fixture.conf)
+        self.addCleanup(db.dispose)
+        self.assertEqual(0, engine.purge_expired(db))
+        self.assertEqual(2, self.usage('leaf')['leaf']['own_usage'])
+
+    def test_an_engine_clock_ahead_frees_no_live_reservation(self):
+        """An engine whose clock jumped an hour ahead frees none of the
+        reservations made in the last hour."""
+        self._reserve('res-1', 600)
+        db = database.Database(self.fixture.conf)
+        self.addCleanup(db.dispose)
+        with self._host_clock_off_by(1):
+            self.assertEqual(0, engine.purge_expired(db))
+        self.app.get('/v1/allocations/res-1', headers=af.SERVICE)
+
+    def test_if_match_on_a_host_clock_ahead_finds_a_live_reservation(self):
+        """An API host whose clock is an hour ahead still replaces a live
+        reservation with If-Match: * (it answered 412, as if the
+        reservation had expired)."""
+        self._reserve('res-1', 600)
+        with self._host_clock_off_by(1):
+            resp = self.app.put_json('/v1/allocations/res-1', {
+                'project_id': 'leaf', 'resources': {'cores': 3}},
+                headers=dict(af.SERVICE, **{'If-Match': '*'}))
+        self.assertEqual({'cores': 3}, resp.json['allocation']['resources'])
 
     def test_confirming_a_reservation_keeps_it(self):
         body = {'project_id': 'leaf', 'resources': {'cores': 4},
