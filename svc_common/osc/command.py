@@ -133,6 +133,12 @@ def unreachable_message(error, api_name, endpoint):
                'https://?')
     elif isinstance(error, ks_exceptions.ConnectTimeout):
         why = 'the connection timed out. Is the URL right?'
+    elif isinstance(error, ks_exceptions.UnknownConnectionError):
+        # keystoneauth1's name for whatever requests refused before any
+        # connection (a URL it cannot parse, a header it cannot send):
+        # "nothing answers there" sent people to restart a running
+        # service.
+        why = 'the request could not be sent (%s).' % error
     else:
         why = ('nothing answers there. Is the service running (the local '
                'run, tools/run-local.sh, prints its URLs), and is the URL '

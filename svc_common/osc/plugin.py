@@ -18,9 +18,18 @@ headers instead of tokens; with ``--os-auth-type none`` the client sends
 them from ``ARBITER_NOAUTH_USER``, ``ARBITER_NOAUTH_ROLES``,
 ``ARBITER_NOAUTH_PROJECT`` and ``ARBITER_NOAUTH_SYSTEM_SCOPE`` (nothing for
 a variable that is not set; none with any other auth type).
+
+What cannot work is refused before anything is sent, naming the option
+or the variable at fault: an endpoint that is not an ``http://`` or
+``https://`` URL with a host (``127.0.0.1:9870`` without its scheme, a
+port above 65535), and an identity variable holding a character that an
+HTTP header cannot carry (a newline, an emoji).  Without these checks the
+first was reported as "nothing answers there" and the second as a bare
+"'latin-1' codec can't encode character".
 """
 
 import os
+import urllib.parse
 
 from osc_lib import exceptions
 
@@ -48,10 +57,85 @@ LOCAL_PORTS = {
 }
 
 
+def _header_problem(value):
+    """Why ``value`` cannot be sent as an HTTP header's value, or None.
+
+    http.client sends a header's value in Latin-1 and requests refuses
+    a value with a line break; a control character would reach the
+    service as part of an ID.
+    """
+    for char in value:
+        if ord(char) > 255:
+            return ('%r is not a Latin-1 character, which is all an HTTP '
+                    'header carries' % char)
+        if ord(char) < 32 or ord(char) == 127:
+            return '%r is a control character' % char
+    return None
+
+
 def noauth_headers(environ):
-    """The identity headers named by ``ARBITER_NOAUTH_*`` in ``environ``."""
-    return {header: environ[name] for name, header in NOAUTH_HEADERS
-            if environ.get(name)}
+    """The identity headers named by ``ARBITER_NOAUTH_*`` in ``environ``.
+
+    Blanks around a value are dropped, as the service drops them from a
+    header's value (requests refused to send a value that starts with
+    one); a value that is blank is not sent.
+
+    :raises osc_lib.exceptions.CommandError: a value that an HTTP header
+        cannot carry, naming its variable.
+    """
+    headers = {}
+    for name, header in NOAUTH_HEADERS:
+        value = (environ.get(name) or '').strip(' \t')
+        if not value:
+            continue
+        problem = _header_problem(value)
+        if problem:
+            raise exceptions.CommandError(
+                '%s=%r cannot be sent as the %s header: %s. Give the '
+                'caller\'s ID (or roles) in plain characters.'
+                % (name, environ[name], header, problem))
+        headers[header] = value
+    return headers
+
+
+def _url_problem(url, api_name):
+    """Why ``url`` cannot be the root URL of the ``api_name`` API, or
+    None."""
+    if any(char.isspace() for char in url):
+        return 'it holds a blank'
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port
+    except ValueError as exc:
+        # A port that is not a number from 0 to 65535.
+        return str(exc)
+    if parts.scheme not in ('http', 'https') or not parts.hostname:
+        example = ' (e.g. http://127.0.0.1:%d)' % (
+            LOCAL_PORTS[api_name]) if api_name in LOCAL_PORTS else ''
+        return ('it is not an http:// or https:// URL with a host%s'
+                % example)
+    return None
+
+
+def checked_endpoint(url, api_name, option):
+    """``url`` without surrounding blanks, if it can be the root URL of
+    the ``api_name`` API given by ``option`` (``--os-endpoint`` or the
+    plugin's ``--os-<api>-endpoint-override``).
+
+    :raises osc_lib.exceptions.CommandError: naming the option.
+    """
+    url = url.strip()
+    problem = _url_problem(url, api_name)
+    if problem:
+        if option == 'endpoint':
+            where = '--os-endpoint (OS_ENDPOINT)'
+        else:
+            where = '--os-%s (%s)' % (option.replace('_', '-'),
+                                      endpoint_override_env(api_name))
+        raise exceptions.CommandError(
+            'The URL of the %s API given by %s, %r, cannot be used: %s.'
+            % (api_name.replace('_', '-'), where, url, problem))
+    return url
 
 
 def endpoint_override_env(api_name):
@@ -63,15 +147,21 @@ def make_client(instance, api_name, service_type,
     """The client of ``api_name`` for OSC's ``ClientManager`` ``instance``.
 
     :raises osc_lib.exceptions.CommandError: with ``--os-auth-type none``
-        and no endpoint given.
+        and no endpoint given; an endpoint that is not a URL (see
+        :func:`checked_endpoint`); an ``ARBITER_NOAUTH_*`` variable that
+        cannot be sent (see :func:`noauth_headers`).
     """
     environ = os.environ if environ is None else environ
     config = instance.get_configuration()
     noauth = config.get('auth_type') == 'none'
     option = '%s_endpoint_override' % api_name.replace('-', '_')
     endpoint = config.get(option)
-    if not endpoint and noauth:
+    if endpoint:
+        endpoint = checked_endpoint(endpoint, api_name, option)
+    elif noauth:
         endpoint = (config.get('auth') or {}).get('endpoint')
+        if endpoint:
+            endpoint = checked_endpoint(endpoint, api_name, 'endpoint')
     if not endpoint and noauth:
         # The option's name is dashed (--os-image-family-...), as
         # build_option_parser makes it; the example URL of one service
