@@ -309,6 +309,9 @@ def discovery_document(issuer):
         'claims_supported': ['sub', 'iss', 'aud', 'exp', 'iat',
                              'auth_time', 'nonce', 'name', 'email',
                              'eduperson_entitlement', 'groups'],
+        # A person in many groups: their access token names userinfo
+        # as the source of their memberships.
+        'claim_types_supported': ['normal', 'distributed'],
         # Unsaid, OIDC Discovery takes request_uri as supported.
         'request_uri_parameter_supported': False,
         'authorization_response_iss_parameter_supported': True,
@@ -555,9 +558,16 @@ def _signed(client, person, scope, nonce=None, refresh_token=None,
         subject = person.user_id
         found, groups, profile = _person_claims(person, scope)
     key = keys.signing_key(_records())
-    access = tokens.sign(key, tokens.access_claims(
-        settings.issuer(), subject, client.id, scope, issued_at,
-        lifetime, jti, found, groups), tokens.ACCESS_TOKEN_TYPE)
+    claims = tokens.access_claims(settings.issuer(), subject, client.id,
+                                  scope, issued_at, lifetime, jti, found,
+                                  groups)
+    access = tokens.sign(key, claims, tokens.ACCESS_TOKEN_TYPE)
+    if len(access) > settings.conf().access_token_max_size:
+        # Too long for a request header: the memberships are left to
+        # userinfo (and introspection).
+        access = tokens.sign(key, tokens.memberships_elsewhere(
+            claims, settings.issuer() + endpoints.USERINFO),
+            tokens.ACCESS_TOKEN_TYPE)
     body = {'access_token': access, 'token_type': 'Bearer',
             'expires_in': lifetime, 'scope': ' '.join(scope)}
     if refresh_token:
@@ -794,7 +804,22 @@ class IntrospectController(object):
             'scope', 'client_id', 'sub', 'aud', 'iss', 'jti', 'exp', 'iat',
             'nbf', 'eduperson_entitlement', 'groups') if name in claims}
         answer.update(active=True, token_type='Bearer')
+        if tokens.has_memberships_elsewhere(claims):
+            answer.update(self._memberships_now(claims))
         return answer
+
+    @staticmethod
+    def _memberships_now(claims):
+        """The memberships a token too long to carry them left to
+        userinfo, as of now (the answer is a body, not a header: it may
+        be long)."""
+        person = (None if login_flow.is_client_token(claims) else
+                  _find_person(claims['sub']))
+        if person is None:
+            return {}
+        found, groups, _profile = _person_claims(
+            person, protocol.parse_scope(claims.get('scope')))
+        return {'eduperson_entitlement': found, 'groups': groups}
 
     @staticmethod
     def _refresh_token(client, token):

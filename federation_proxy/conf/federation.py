@@ -50,6 +50,18 @@ def _opts():
                  'the longest a removed or expired member keeps a token '
                  'that names their VO.'),
         cfg.IntOpt(
+            'access_token_max_size', default=6144, min=2048, max=16384,
+            help='Longest access token, in bytes, that carries the '
+                 'person\'s eduperson_entitlement and groups claims. A '
+                 'person in so many groups that their token would be '
+                 'longer gets a token without both claims, which says '
+                 'instead (OIDC distributed claims: _claim_names, '
+                 '_claim_sources) that the userinfo endpoint has them; '
+                 'introspection answers them too. Web servers refuse '
+                 'request header lines over 8 KB by default (Apache, '
+                 'gunicorn, nginx), so a longer token could not be sent '
+                 'as a Bearer header to a leaf Keystone.'),
+        cfg.IntOpt(
             'refresh_token_lifetime', default=30 * 24 * 3600, min=60,
             help='Seconds a refresh token is valid.'),
         cfg.IntOpt(

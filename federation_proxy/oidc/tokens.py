@@ -12,6 +12,11 @@ person's memberships at that moment: a removed or expired member's next
 token no longer names the VO, and the longest a removal can lag is the
 access-token lifetime.
 
+A person in so many groups that the token would outgrow what web
+servers take in a request header gets a token without those two claims
+(:func:`memberships_elsewhere`): it names the userinfo endpoint as their
+source instead (OIDC Core 5.6.2, distributed claims).
+
 ID tokens (OpenID Connect Core 2) have ``typ: JWT``, ``iss``, ``sub``,
 ``aud``, ``azp``, ``exp``, ``iat``, ``auth_time`` (when the person last
 logged in at an upstream IdP, if the grant knows it: also in the ID
@@ -40,8 +45,8 @@ from federation_proxy.oidc import keys
 ACCESS_TOKEN_TYPE = 'at+jwt'
 ID_TOKEN_TYPE = 'JWT'
 
-#: Longest token :func:`verify` reads.  A token of a person in hundreds
-#: of groups is a few kilobytes; anything much larger is not ours.
+#: Longest token :func:`verify` reads: the proxy's own are at most
+#: ``[federation] access_token_max_size`` (16384 at most) long.
 MAX_TOKEN_LENGTH = 16384
 
 #: Seconds of clock difference allowed on ``nbf`` and ``iat``.
@@ -79,6 +84,35 @@ def access_claims(issuer, subject, client_id, scope, issued_at, lifetime,
         'eduperson_entitlement': list(entitlements),
         'groups': list(groups),
     }
+
+
+#: The claims an access token leaves to userinfo when they do not fit.
+MEMBERSHIP_CLAIMS = ('eduperson_entitlement', 'groups')
+#: The name of that source in ``_claim_sources``.
+USERINFO_SOURCE = 'userinfo'
+
+
+def memberships_elsewhere(claims, userinfo_endpoint):
+    """``claims`` of an access token without :data:`MEMBERSHIP_CLAIMS`,
+    saying instead that ``userinfo_endpoint`` answers them (OIDC Core
+    5.6.2 distributed claims, fetched with the access token itself):
+    for a person whose memberships would make the token too long to be
+    sent in a request header.  Both claims go, never a part of them: a
+    relying party must not take a cut list for the person's groups."""
+    found = {k: v for k, v in claims.items() if k not in MEMBERSHIP_CLAIMS}
+    found['_claim_names'] = {name: USERINFO_SOURCE
+                             for name in MEMBERSHIP_CLAIMS}
+    found['_claim_sources'] = {USERINFO_SOURCE: {
+        'endpoint': userinfo_endpoint}}
+    return found
+
+
+def has_memberships_elsewhere(claims):
+    """Whether access-token ``claims`` left their memberships to
+    userinfo (:func:`memberships_elsewhere`)."""
+    names = claims.get('_claim_names')
+    return isinstance(names, dict) and all(
+        names.get(name) == USERINFO_SOURCE for name in MEMBERSHIP_CLAIMS)
 
 
 def id_claims(issuer, subject, client_id, issued_at, lifetime,
