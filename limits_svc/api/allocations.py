@@ -81,6 +81,10 @@ class AllocationsController(rest.RestController):
         project_id = params.get('project_id') if own is None else own
         controller.authorize('allocation:list',
                              controller.list_target(project_id))
+        # A project id no allocation can have is a 400 naming it, not an
+        # empty list.
+        validation.validate(schema.LIST_QUERY, {
+            name: params[name] for name in ('project_id',) if name in params})
         limit, marker = validation.page(params,
                                         pecan.request.conf.api.max_limit)
         req = pecan.request

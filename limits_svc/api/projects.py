@@ -79,6 +79,10 @@ class ProjectsController(rest.RestController):
     def get_all(self):
         controller.authorize('project:list', controller.list_target())
         params = pecan.request.params
+        # A parent id no project can have is a 400 naming it, not an
+        # empty list.
+        validation.validate(schema.LIST_QUERY, {
+            name: params[name] for name in ('parent_id',) if name in params})
         limit, marker = validation.page(params,
                                         pecan.request.conf.api.max_limit)
         rows = projects_db.list_projects(

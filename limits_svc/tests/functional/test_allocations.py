@@ -516,7 +516,11 @@ class TestLimits(base.LimitsApiTestCase):
                 ('/v1/limits', {'scope': 'bogus'}, 'scope'),
                 ('/v1/limits', {'service_id': 'x' * 10240}, 'service_id'),
                 ('/v1/registered_limits', {'resource_name': 'a b'},
-                 'resource_name')):
+                 'resource_name'),
+                ('/v1/projects', {'parent_id': ''}, 'parent_id'),
+                ('/v1/projects', {'parent_id': 'x' * 65}, 'parent_id'),
+                ('/v1/allocations', {'project_id': ''}, 'project_id'),
+                ('/v1/allocations', {'project_id': 'p/q'}, 'project_id')):
             resp = self.app.get(path, params, headers=af.SYSTEM_ADMIN,
                                 status=400)
             self.assertEqual(('limits.invalid_input', field),
