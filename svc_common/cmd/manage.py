@@ -15,6 +15,7 @@ use and where that choice came from, since without a configuration file
 import os
 import sys
 
+import alembic.util
 from oslo_config import cfg
 from sqlalchemy import engine
 
@@ -47,11 +48,29 @@ def database_origin(spec, conf):
 
 
 def _db_sync(spec, conf):
+    """Upgrade to ``--revision``; exit 1, with one line that says why,
+    for a revision the history does not have (alembic's traceback) or
+    one the database is already past (nothing was done, and "Database
+    at 0006" alone read as a success)."""
     print(database_origin(spec, conf), file=sys.stderr, flush=True)
     revision = conf.command.revision
-    migration.upgrade(spec, conf.database.connection, revision)
-    print('Database at %s' % migration.current_revision(
-        spec, conf.database.connection))
+    try:
+        migration.upgrade(spec, conf.database.connection, revision)
+    except alembic.util.CommandError as exc:
+        known = migration.revisions(spec)
+        print('%s-manage: %s. The revisions of %s are %s to %s (or head).'
+              % (spec.prog, str(exc).rstrip('.'), spec.prog, known[0],
+                 known[-1]), file=sys.stderr, flush=True)
+        return 1
+    current = migration.current_revision(spec, conf.database.connection)
+    print('Database at %s' % current)
+    known = migration.revisions(spec)
+    if (revision in known and current in known and
+            known.index(current) > known.index(revision)):
+        print('%s-manage: the database is already past revision %s; db '
+              'sync only upgrades, so nothing was done.'
+              % (spec.prog, revision), file=sys.stderr, flush=True)
+        return 1
     return 0
 
 
