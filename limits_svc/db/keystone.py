@@ -18,6 +18,7 @@ from limits_svc.db import usages
 
 _PROJECTS = models.Project.__table__
 _ALLOCATIONS = models.Allocation.__table__
+_USAGES = models.Usage.__table__
 
 # The columns a snapshot row carries, per table (its ``id`` first).
 _PROJECT_COLUMNS = ('id', 'name', 'parent_id', 'domain_id')
@@ -35,7 +36,8 @@ def replace_from_keystone(db, ctx, snapshot):
     """Make projects and limits equal a Keystone snapshot, in one go.
 
     Projects that left Keystone but still hold allocations are kept (their
-    allocations must be freed first); the others are removed.  Subtree
+    allocations must be freed first); the others are removed, with their
+    usage counters.  Subtree
     counters are recomputed for the new shape of the tree.
     :returns: ``{'projects': n, 'registered_limits': n, 'limits': n}``.
     """
@@ -46,8 +48,13 @@ def replace_from_keystone(db, ctx, snapshot):
 def _replace(conn, snapshot):
     tree.lock_tree(conn, exclusive=True)
     held = set(conn.scalars(sa.select(_ALLOCATIONS.c.project_id).distinct()))
-    _make_equal(conn, _PROJECTS, _PROJECT_COLUMNS, snapshot.projects,
-                keep=held, in_place=True)
+    gone = _make_equal(conn, _PROJECTS, _PROJECT_COLUMNS, snapshot.projects,
+                       keep=held, in_place=True)
+    # A project's counters go with it, as in a local delete: left behind,
+    # a gone parent's subtree counter kept counting the allocations of a
+    # child kept below it (a drift in every usage audit), and a gone
+    # project's reconciled usage came back if its id did.
+    _delete_ids(conn, _USAGES.c.project_id, gone)
     _make_equal(conn, models.RegisteredLimit.__table__, _REGISTERED_COLUMNS,
                 snapshot.registered_limits)
     _make_equal(conn, models.ProjectLimit.__table__, _LIMIT_COLUMNS,
@@ -62,6 +69,8 @@ def _make_equal(conn, table, columns, rows, keep=(), in_place=False):
     """Make ``table`` hold ``rows`` (dicts of ``columns``, by id): insert
     the new ones, delete the others but those whose id is in ``keep``
     (left as they are), and replace those that differ.
+
+    :returns: the ids of the rows deleted for good (not written again).
 
     :param in_place: update the rows that differ; otherwise they are
         deleted with the others before any row is inserted, so that two
@@ -79,14 +88,13 @@ def _make_equal(conn, table, columns, rows, keep=(), in_place=False):
                if row_id in current and current[row_id] != values]
     gone = sorted(row_id for row_id in current
                   if row_id not in wanted and row_id not in keep)
+    deleted = gone
     if not in_place:
-        gone += sorted(row['b_' + columns[0]] for row in changed)
+        deleted = gone + sorted(row['b_' + columns[0]] for row in changed)
         new += [{name: row['b_' + name] for name in columns}
                 for row in changed]
         changed = []
-    for start in range(0, len(gone), _DELETE_BATCH):
-        conn.execute(table.delete().where(
-            key.in_(gone[start:start + _DELETE_BATCH])))
+    _delete_ids(conn, key, deleted)
     if changed:
         conn.execute(table.update().where(
             key == sa.bindparam('b_' + columns[0])).values(
@@ -94,3 +102,11 @@ def _make_equal(conn, table, columns, rows, keep=(), in_place=False):
             changed)
     if new:
         conn.execute(table.insert(), new)
+    return gone
+
+
+def _delete_ids(conn, column, ids):
+    """Delete the rows whose ``column`` is one of ``ids`` (a list)."""
+    for start in range(0, len(ids), _DELETE_BATCH):
+        conn.execute(column.table.delete().where(
+            column.in_(ids[start:start + _DELETE_BATCH])))

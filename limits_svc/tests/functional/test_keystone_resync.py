@@ -115,6 +115,28 @@ class _Resync(object):
         self.assertEqual([('mid', 'top', 'mid'), ('other', None, 'other'),
                           ('top', None, 'top')], self.tree())
 
+    def test_counters_of_projects_gone_from_keystone_go_with_them(self):
+        """Keystone deletes leaf (kept: it holds an allocation) and mid
+        above it: mid's counters go with mid, as a local delete takes
+        them.  They stayed, still counting leaf's allocation in mid's
+        subtree, a drift every usage audit reported."""
+        self.allocate('vm-1', 'leaf', 2)
+        usages.reconcile_usage(self.db, self.ctx, 'other', {'cores': 4})
+        self.projects = [_project('top')]
+        self.limits = []
+        self.resync()
+        self.assertEqual([('leaf', 'mid', 'leaf'), ('top', None, 'top')],
+                         self.tree())
+        self.assertEqual({('leaf', 'cores'): (2, 2),
+                          ('top', 'cores'): (0, 0)}, self.usage())
+        self.assertEqual([], audit.audit(self.db, self.ctx))
+        # Back in Keystone, other starts again from nothing.
+        self.projects.append(_project('other'))
+        self.resync()
+        self.allocate('vm-2', 'other', 1)
+        self.assertEqual((1, 1), self.usage()[('other', 'cores')])
+        self.assertEqual([], audit.audit(self.db, self.ctx))
+
     def test_subtree_counters_follow_the_new_shape(self):
         self.allocate('vm-1', 'leaf', 2)
         self.allocate('vm-2', 'mid', 3)
