@@ -203,6 +203,11 @@ class CallbackController(object):
             raise _refused('The IdP answered no code.')
         endpoints = _idp_endpoints(row)
         claims = self._id_token(row, endpoints, pending, params['code'])
+        try:
+            auth_time = login.login_time(claims, pending.auth_after,
+                                         int(time.time()))
+        except login.Refused as exc:
+            raise _refused(str(exc), code='login_not_fresh')
         found = login.mapped_claims(claims, idps.claim_mapping(row))
         person = logins.person_of(db, ctx, row.issuer, claims['sub'],
                                   link_user_id=pending.link_user_id,
@@ -211,7 +216,8 @@ class CallbackController(object):
         now = int(time.time())
         token = login.sign_session(settings.conf().secret_key,
                                    settings.issuer(),
-                                   person.user_id, now, SESSION_SECONDS)
+                                   person.user_id, now, SESSION_SECONDS,
+                                   auth_time=auth_time)
         pecan.response.set_cookie(
             login.SESSION_COOKIE, token, max_age=SESSION_SECONDS,
             **_session_cookie_attributes())
@@ -279,6 +285,23 @@ def _next_url(params):
         raise errors.BadRequest(str(exc), field='next')
 
 
+def _freshness(params):
+    """``(prompt=login?, max_age or None)`` a login asks the upstream
+    IdP for: a relying party wants a fresh authentication."""
+    prompt = params.get('prompt')
+    if prompt not in (None, 'login'):
+        raise errors.BadRequest('prompt is login or absent.',
+                                field='prompt')
+    max_age = params.get('max_age')
+    if max_age is not None:
+        if not (max_age.isascii() and max_age.isdigit() and
+                len(max_age) <= 10):
+            raise errors.BadRequest('max_age is a number of seconds.',
+                                    field='max_age')
+        max_age = int(max_age)
+    return prompt == 'login', max_age
+
+
 def _enabled_idps(limit=None):
     """The enabled IdPs by name: every one (the chooser lists them all),
     or the first ``limit``."""
@@ -292,10 +315,17 @@ def _login_url(path, **params):
                        '?' + urllib.parse.urlencode(query) if query else '')
 
 
-def login_url(next=None, idp=None):
+def login_url(next=None, idp=None, prompt_login=False, max_age=None):
     """The URL that starts a login (at IdP ``idp``, or the only or
-    chosen one) and continues to ``next``."""
-    return _login_url(login.LOGIN_PATH, idp=idp, next=next)
+    chosen one) and continues to ``next``; a fresh authentication at
+    the IdP with ``prompt_login`` or ``max_age`` (seconds)."""
+    return _login_url(login.LOGIN_PATH, idp=idp, next=next,
+                      **_freshness_params(prompt_login, max_age))
+
+
+def _freshness_params(prompt_login, max_age):
+    return {'prompt': 'login' if prompt_login else None,
+            'max_age': None if max_age is None else str(max_age)}
 
 
 def _redirect(location):
@@ -360,10 +390,11 @@ class ChooserController(object):
         link = params.get('link')
         if link not in (None, 'true', 'false'):
             raise errors.BadRequest('link is true or false.', field='link')
+        fresh = _freshness_params(*_freshness(params))
         return {'idps': [
             {'id': row.id, 'name': row.name, 'issuer': row.issuer,
              'login': _login_url(login.LOGIN_PATH, idp=row.name,
-                                 link=link, next=next_url)}
+                                 link=link, next=next_url, **fresh)}
             for row in _enabled_idps()]}
 
 
@@ -375,6 +406,10 @@ class LoginController(object):
                 'name; without it, the only enabled IdP, or a redirect '
                 'to the IdP chooser ``/v1/login/idps`` when there are '
                 'several): redirects to its authorization endpoint. '
+                'With ``prompt=login`` or ``max_age`` (seconds) the IdP '
+                'is asked for a fresh authentication and the callback '
+                'refuses an ID token whose ``auth_time`` is older '
+                '(``login_not_fresh``). '
                 'With ``link=true`` the identity is linked to the '
                 'person of the session cookie; with ``next`` (only the '
                 'proxy\'s own ``/oidc/authorize?...``) the callback '
@@ -392,6 +427,7 @@ class LoginController(object):
         params = pecan.request.GET
         link_user_id = _flag_link(params)
         next_url = _next_url(params)
+        prompt_login, max_age = _freshness(params)
         if not settings.conf().secret_key:
             raise errors.Conflict('Logins need [federation] secret_key.',
                                   code='secret_key_unset')
@@ -406,18 +442,21 @@ class LoginController(object):
             if len(enabled) > 1:
                 return _redirect(_login_url(
                     login.CHOOSER_PATH, link=params.get('link'),
-                    next=next_url))
+                    next=next_url,
+                    **_freshness_params(prompt_login, max_age)))
             row = enabled[0]
         endpoints = _idp_endpoints(row)
         state, nonce = login.new_secret(), login.new_secret()
         verifier = login.new_secret()
         now = settings.now()
+        max_age, auth_after = login.freshness(prompt_login, max_age,
+                                              time.time())
         logins.start(pecan.request.db, pecan.request.context, state, row.id,
                      nonce, verifier, link_user_id, now,
                      now + datetime.timedelta(seconds=LOGIN_REQUEST_SECONDS),
-                     next_url=next_url)
+                     next_url=next_url, auth_after=auth_after)
         _set_login_cookie(state)
         return _redirect(login.authorization_url(
             endpoints['authorization_endpoint'], row.client_id,
             redirect_uri(), login.scopes(row.scopes), state, nonce,
-            verifier))
+            verifier, prompt_login=prompt_login, max_age=max_age))

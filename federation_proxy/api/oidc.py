@@ -415,7 +415,7 @@ class AuthorizeController(object):
             if protocol.must_log_in(person, auth_time, prompt, max_age,
                                     int(time.time())):
                 if 'none' not in prompt:
-                    return self._login(params)
+                    return self._login(params, prompt, max_age)
                 # prompt=none (OIDC Core 3.1.2.6): no login page.
                 raise protocol.OAuthError(
                     'login_required', 'The person has no session at the '
@@ -449,22 +449,25 @@ class AuthorizeController(object):
         return vo_access.caller_id(), None
 
     @staticmethod
-    def _login(params):
+    def _login(params, prompt, max_age):
         """Send the browser to log in (at the IdP ``idp_hint`` names,
         if any), and back to this very request once it has: without
         ``prompt=login`` and ``max_age``, which that login answers (the
         person has just authenticated; asked again, a ``max_age`` of 0
-        would send them to log in for ever)."""
+        would send them to log in for ever).  The login passes both on
+        to the upstream IdP and checks its ``auth_time``, so that an
+        IdP session does not count as a new login."""
         kept = [(name, value) for name, value in params.items()
                 if name not in ('prompt', 'max_age')]
-        prompt = [value for value in (params.get('prompt') or '').split()
+        others = [value for value in (params.get('prompt') or '').split()
                   if value != 'login']
-        if prompt:
-            kept.append(('prompt', ' '.join(prompt)))
+        if others:
+            kept.append(('prompt', ' '.join(others)))
         here = '%s?%s' % (endpoints.AUTHORIZE, urllib.parse.urlencode(kept))
         pecan.response.status = 302
         pecan.response.headers['Location'] = login.login_url(
-            next=here, idp=params.get('idp_hint') or None)
+            next=here, idp=params.get('idp_hint') or None,
+            prompt_login='login' in prompt, max_age=max_age)
         pecan.response.headers['Cache-Control'] = 'no-store'
         return {}
 

@@ -16,14 +16,17 @@ from federation_proxy.db import users
 from svc_common import errors
 
 Pending = collections.namedtuple(
-    'Pending', 'idp_id nonce code_verifier link_user_id next_url')
+    'Pending', 'idp_id nonce code_verifier link_user_id next_url '
+    'auth_after')
 Login = collections.namedtuple('Login', 'user_id created linked')
 
 
 def start(db, ctx, state, idp_id, nonce, code_verifier, link_user_id,
-          now, expires_at, next_url=None):
+          now, expires_at, next_url=None, auth_after=None):
     """Keep a new login request; requests expired before ``now`` go.
-    ``next_url``: where the person continues once logged in."""
+    ``next_url``: where the person continues once logged in;
+    ``auth_after``: the earliest upstream ``auth_time`` (seconds since
+    the epoch) the callback will accept, or None."""
     table = models.LoginRequest
     with db.writer.using(ctx) as session:
         session.execute(sa.delete(table).where(table.expires_at <= now))
@@ -31,7 +34,8 @@ def start(db, ctx, state, idp_id, nonce, code_verifier, link_user_id,
                           idp_id=idp_id, nonce=nonce,
                           code_verifier=code_verifier,
                           link_user_id=link_user_id,
-                          expires_at=expires_at, next_url=next_url))
+                          expires_at=expires_at, next_url=next_url,
+                          auth_after=auth_after))
 
 
 def finish(db, ctx, state, now):
@@ -44,7 +48,7 @@ def finish(db, ctx, state, now):
         if row is None:
             return None
         pending = Pending(row.idp_id, row.nonce, row.code_verifier,
-                          row.link_user_id, row.next_url)
+                          row.link_user_id, row.next_url, row.auth_after)
         expired = row.expires_at <= now
         # Whoever deletes the row owns the login: a concurrent second
         # callback with the same state deletes nothing.

@@ -273,6 +273,10 @@ class LoginRequest(Base):
     # Where the person goes once logged in: the proxy's own
     # authorization request (path and query) that sent them to log in.
     next_url = sa.Column(sa.Text, nullable=True)
+    # The earliest upstream auth_time the callback accepts (seconds
+    # since the epoch): a relying party asked for prompt=login or
+    # max_age (migration 0011).
+    auth_after = sa.Column(sa.BigInteger, nullable=True)
 
 
 class DeviceCode(Base):

@@ -79,14 +79,20 @@ def new_secret():
 
 
 def authorization_url(endpoint, client_id, redirect_uri, scopes, state,
-                      nonce, verifier):
+                      nonce, verifier, prompt_login=False, max_age=None):
     """The URL of the IdP's authorization endpoint that starts a login
-    (OIDC Core 3.1.2.1)."""
+    (OIDC Core 3.1.2.1); with ``prompt=login`` if ``prompt_login`` and
+    with ``max_age`` (seconds) if given, for a relying party that asked
+    the proxy for a fresh login (see :func:`freshness`)."""
     params = {'response_type': 'code', 'client_id': client_id,
               'redirect_uri': redirect_uri, 'scope': ' '.join(scopes),
               'state': state, 'nonce': nonce,
               'code_challenge': pkce.create_s256_code_challenge(verifier),
               'code_challenge_method': 'S256'}
+    if prompt_login:
+        params['prompt'] = 'login'
+    if max_age is not None:
+        params['max_age'] = str(max_age)
     split = urllib.parse.urlsplit(endpoint)
     query = urllib.parse.parse_qsl(split.query) + sorted(params.items())
     return urllib.parse.urlunsplit(split._replace(
@@ -187,6 +193,46 @@ def validate_id_token(token, load_keys, issuer, client_id, nonce, now,
     return claims
 
 
+def freshness(prompt_login, max_age, now):
+    """What a login asks the upstream IdP for and checks: ``(max_age
+    to send or None, earliest auth_time accepted or None)``.
+
+    ``prompt=login`` is sent with ``max_age=0`` (OIDC Core 3.1.2.1:
+    the same request), so that the IdP must say in ``auth_time`` when it
+    authenticated the person (OIDC Core 2), and the callback can tell a
+    new authentication from an IdP session let through.
+    """
+    if prompt_login:
+        max_age = 0
+    if max_age is None:
+        return None, None
+    return max_age, int(now) - max_age
+
+
+def login_time(claims, auth_after, now, leeway=60):
+    """When the upstream IdP authenticated the person (seconds since the
+    epoch): its ID token's ``auth_time`` if it is a time not after now;
+    else now, when the login asked for no fresh authentication.
+
+    :param auth_after: the earliest ``auth_time`` the login accepts
+        (:func:`freshness`), or None.
+    :raises Refused: the login asked for a fresh authentication and the
+        ID token says none happened, or does not say when.
+    """
+    value = claims.get('auth_time')
+    known = (not isinstance(value, bool) and
+             isinstance(value, (int, float)) and math.isfinite(value) and
+             0 < value <= now + leeway)
+    if auth_after is not None:
+        if not known:
+            raise Refused('The IdP did not say when it authenticated the '
+                          'person (auth_time), which a fresh login needs.')
+        if value < auth_after - leeway:
+            raise Refused('The IdP did not authenticate the person afresh '
+                          '(auth_time is older than the login allows).')
+    return min(int(value), int(now)) if known else int(now)
+
+
 #: OIDC Core 2: a ``sub`` is at most 255 characters long (and the proxy
 #: keeps it in a column of that size).
 MAX_SUBJECT = 255
@@ -284,13 +330,17 @@ def _session_key(secret_key):
     return jwk.OctKey.import_key(digest)
 
 
-def sign_session(secret_key, issuer, user_id, now, lifetime):
+def sign_session(secret_key, issuer, user_id, now, lifetime,
+                 auth_time=None):
     """A session token for person ``user_id``, valid ``lifetime``
-    seconds."""
-    return jwt.encode(
-        {'alg': SESSION_ALGORITHM, 'typ': SESSION_TYPE},
-        {'iss': issuer, 'sub': user_id, 'iat': int(now),
-         'exp': int(now) + lifetime}, _session_key(secret_key))
+    seconds; ``auth_time``: when the upstream IdP authenticated the
+    person (seconds since the epoch), if not ``now``."""
+    claims = {'iss': issuer, 'sub': user_id, 'iat': int(now),
+              'exp': int(now) + lifetime}
+    if auth_time is not None:
+        claims['auth_time'] = int(auth_time)
+    return jwt.encode({'alg': SESSION_ALGORITHM, 'typ': SESSION_TYPE},
+                      claims, _session_key(secret_key))
 
 
 def read_session(secret_key, issuer, token, now):
@@ -302,10 +352,10 @@ def read_session(secret_key, issuer, token, now):
 def read_session_login(secret_key, issuer, token, now):
     """``(person id, login time)`` of a valid session token, or None.
 
-    The login time (``iat``, seconds since the epoch) is when the person
-    last authenticated at an upstream IdP: the ``auth_time`` of the ID
-    tokens issued on this session, and what ``max_age`` and
-    ``prompt=login`` are judged by.
+    The login time (``auth_time``, else ``iat``, seconds since the
+    epoch) is when the person last authenticated at an upstream IdP: the
+    ``auth_time`` of the ID tokens issued on this session, and what
+    ``max_age`` and ``prompt=login`` are judged by.
     """
     if not token or not secret_key or len(token) > 4096:
         return None
@@ -322,7 +372,10 @@ def read_session_login(secret_key, issuer, token, now):
     if (not _is_time(exp) or exp <= now or not _is_time(iat) or
             not isinstance(sub, str)):
         return None
-    return sub, iat
+    auth_time = claims.get('auth_time', iat)
+    if not _is_time(auth_time) or auth_time > iat:
+        return None
+    return sub, auth_time
 
 
 def _is_time(value):

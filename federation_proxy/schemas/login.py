@@ -8,12 +8,18 @@ _NEXT = {'type': 'string', 'maxLength': 4096,
          'description': 'Where to continue once logged in: only the '
                         'proxy\'s own /oidc/authorize?... request.'}
 
+_PROMPT = {'type': 'string', 'enum': ['login'],
+           'description': 'Ask the IdP to authenticate the person again.'}
+_MAX_AGE = {'type': 'string', 'pattern': '^[0-9]{1,10}$',
+            'description': 'Ask the IdP for an authentication at most '
+                           'this many seconds old.'}
+
 LOGIN_QUERY = {
     'type': 'object',
     'properties': {
         'idp': {'type': 'string', 'minLength': 1, 'maxLength': 255},
         'link': {'type': 'string', 'enum': ['true', 'false']},
-        'next': _NEXT,
+        'next': _NEXT, 'prompt': _PROMPT, 'max_age': _MAX_AGE,
     },
 }
 
@@ -24,7 +30,7 @@ CHOOSER_QUERY = {
     'type': 'object',
     'properties': {
         'link': {'type': 'string', 'enum': ['true', 'false']},
-        'next': _NEXT,
+        'next': _NEXT, 'prompt': _PROMPT, 'max_age': _MAX_AGE,
     },
 }
 

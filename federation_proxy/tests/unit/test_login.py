@@ -218,6 +218,50 @@ class AuthorizationUrlTest(testtools.TestCase):
         self.assertGreaterEqual(len(login.new_secret()), 43)
 
 
+class FreshnessTest(testtools.TestCase):
+
+    NOW = 1_700_000_000
+
+    def test_what_is_asked(self):
+        self.assertEqual((None, None),
+                         login.freshness(False, None, self.NOW))
+        self.assertEqual((0, self.NOW),
+                         login.freshness(True, None, self.NOW))
+        self.assertEqual((0, self.NOW),
+                         login.freshness(True, 600, self.NOW))
+        self.assertEqual((600, self.NOW - 600),
+                         login.freshness(False, 600, self.NOW))
+
+    def test_login_time(self):
+        now = self.NOW
+        # Asked for nothing: the IdP's auth_time if it is a time, else
+        # now.
+        self.assertEqual(now - 50, login.login_time(
+            {'auth_time': now - 50}, None, now))
+        for odd in (None, 'yesterday', True, float('nan'), -1, now + 3600):
+            self.assertEqual(now, login.login_time({'auth_time': odd},
+                                                   None, now), odd)
+        # Asked for a fresh login: no auth_time or an older one refused.
+        for odd in (None, 'yesterday', True, float('nan'), now - 61,
+                    now + 3600):
+            self.assertRaises(login.Refused, login.login_time,
+                              {'auth_time': odd}, now, now)
+        self.assertEqual(now - 60, login.login_time(
+            {'auth_time': now - 60}, now, now))
+        self.assertEqual(now, login.login_time(
+            {'auth_time': now + 30.5}, now, now))
+
+    def test_session_login_time(self):
+        token = login.sign_session('k', 'iss', 'alice', self.NOW, 60,
+                                   auth_time=self.NOW - 500)
+        self.assertEqual(('alice', self.NOW - 500), login.read_session_login(
+            'k', 'iss', token, self.NOW))
+        token = login.sign_session('k', 'iss', 'alice', self.NOW, 60,
+                                   auth_time=self.NOW + 500)
+        self.assertIsNone(login.read_session_login('k', 'iss', token,
+                                                   self.NOW))
+
+
 class SessionTest(testtools.TestCase):
 
     def test_round_trip(self):
