@@ -12,6 +12,7 @@ The invariants are Nova's: never over-commit, and never leak a claim (a
 boot that failed keeps nothing, and nothing is counted twice).
 """
 
+import io
 import socket
 import threading
 import time
@@ -46,7 +47,9 @@ class Faults:
     ``'late'`` hands the request to the service only ``delay`` seconds
     after it came (a slow network or a busy service: the client gave up
     before the service did the work); :attr:`landed` is set once the
-    service answered it.
+    service answered it. ``'deferred'`` is ``'late'`` without the wait:
+    a proxy answers ``504`` at once and keeps the request, which reaches
+    the service only when the test calls :meth:`land`.
     """
 
     def __init__(self, app):
@@ -55,6 +58,24 @@ class Faults:
         self.rule = None
         self.seen = 0
         self.landed = threading.Event()
+        #: ``(path, environ, body)`` of the deferred requests, in order.
+        self.deferred = []
+
+    def land(self, index=0):
+        """Hand a deferred request to the service at last.
+
+        :returns: ``(path, status line)`` of the service's answer.
+        """
+        path, environ, body = self.deferred.pop(index)
+        environ['wsgi.input'] = io.BytesIO(body)
+        answer = {}
+
+        def keep(status, headers, exc_info=None):
+            answer['status'] = status
+            return lambda data: None
+
+        b''.join(self.app(environ, keep))
+        return path, answer['status']
 
     def arm(self, method, prefix, nth, fault, delay=2.0, reach=True):
         with self.lock:
@@ -81,6 +102,14 @@ class Faults:
         if fault is None:
             return self.app(environ, start_response)
         fault, delay, reach = fault
+        if fault == 'deferred':
+            body = environ['wsgi.input'].read(
+                int(environ.get('CONTENT_LENGTH') or 0))
+            self.deferred.append((environ['PATH_INFO'], dict(environ),
+                                  body))
+            start_response('504 Gateway Timeout',
+                           [('Content-Type', 'text/html')])
+            return [b'<html><body><h1>504 Gateway Timeout</h1></body></html>']
         if fault == 'late':
             time.sleep(delay)
             try:
