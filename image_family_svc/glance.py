@@ -23,7 +23,8 @@ The engine and the API hand every committed change (a
       (or ``deactivated``) is left alone: Glance 33 fails an upload when
       the image is patched meanwhile (the PATCH writes the old status
       back), so an image that joins from ``image.create`` gets its
-      properties at its first transition.
+      properties once it is active, from the engine's next pass of
+      :mod:`image_family_svc.glance_writes` (or at its next change).
     * a transition that makes an image the family's latest: the image is
       queued for the image cache of every ``[glance] cache_api_urls``
       node (``PUT /v2/cache/{image_id}``, Glance's cache API since
@@ -42,10 +43,19 @@ from downloading the image for a live migration or an evacuation.  An
 obsolete image is hidden; new boots from it are refused by the Nova
 scheduler filter (:mod:`image_family_svc.hooks.nova_filter`).
 
+What the driver writes of an image is not what the event says but the
+image's state in the database when the write starts, read while holding
+the image's lock (:mod:`image_family_svc.db.glance_writes`): the API
+process writing a transition and the engine writing a join of the same
+image take turns, and the last to write read the last change.  Each
+change records the image until a write has made Glance say it; a write
+that fails, or one that finds the image still uploading, leaves the
+record, and the engine's leader writes those images again
+(:mod:`image_family_svc.glance_writes`).
+
 A failure is logged by :func:`image_family_svc.notifications.publish` and
-does not undo the change; the next change of the image writes the whole
-state again.  A deleted image has no next change: the engine retries its
-deletion (:mod:`image_family_svc.glance_deletes`).
+does not undo the change.  A deleted image is not written: the engine
+retries its deletion (:mod:`image_family_svc.glance_deletes`).
 """
 
 import abc
@@ -55,6 +65,7 @@ import weakref
 
 from keystoneauth1 import loading as ks_loading
 
+from image_family_svc.db import glance_writes
 from image_family_svc import lifecycle as lc
 from image_family_svc import notifications
 from svc_common.clients import rest
@@ -143,12 +154,15 @@ class GlanceApiDriver(GlanceDriver):
 
     :param conf: the service's ``ConfigOpts`` (``[glance]``,
         ``[image_family] family_property``)
+    :param ledger: the lock, current state and record of each image: a
+        :class:`image_family_svc.db.glance_writes.Ledger`
     :param adapter: a keystoneauth1 ``Adapter`` of Glance (tests);
         by default one from ``[glance]``
     """
 
-    def __init__(self, conf, adapter=None):
+    def __init__(self, conf, ledger, adapter=None):
         self.conf = conf
+        self.ledger = ledger
         opts = conf[GROUP]
         self.names = (conf.image_family.family_property,
                       opts.state_property, opts.successor_property)
@@ -172,25 +186,48 @@ class GlanceApiDriver(GlanceDriver):
     def event(self, event):
         payload = event.payload
         image_id = payload.get('image_id')
-        if not image_id:
+        if not image_id or event.event_type not in (
+                notifications.TRANSITION, notifications.JOIN,
+                notifications.LEAVE):
             return
-        if event.event_type == notifications.TRANSITION:
-            self._transition(image_id, payload)
-        elif event.event_type == notifications.JOIN:
-            self.write_state(image_id, payload.get('family'),
-                             payload.get('state'), None)
-        elif event.event_type == notifications.LEAVE:
-            self.write_state(image_id, None, None, None, missing_ok=True)
-
-    def _transition(self, image_id, payload):
-        state = payload.get('to_state')
-        if state == lc.DELETED:
+        if (event.event_type == notifications.TRANSITION and
+                payload.get('to_state') == lc.DELETED):
             self.delete_image(image_id)
-            return
-        self.write_state(image_id, payload.get('family'), state,
-                         payload.get('successor_id'))
-        if becomes_latest(payload):
+        self.sync(image_id)
+        if (event.event_type == notifications.TRANSITION and
+                becomes_latest(payload)):
             self.precache(payload['latest_id'])
+
+    def sync(self, image_id):
+        """Make Glance say the state the database has for ``image_id``
+        now, holding the image's lock; returns the patch sent, or None
+        if Glance cannot be written yet (the image is still uploading:
+        its record stays for the engine's next pass).
+
+        A failure leaves the image's record too, behind the others.
+        """
+        with self.ledger.locked(image_id):
+            token, state = self.ledger.current(image_id)
+            try:
+                if state is None:
+                    ops = self.write_state(image_id, None, None, None,
+                                           missing_ok=True)
+                elif state.state == lc.DELETED:
+                    # Deleted, not written: see glance_deletes.
+                    ops = []
+                else:
+                    ops = self.write_state(image_id, state.family,
+                                           state.state, state.successor_id)
+            except Exception:
+                if token is not None:
+                    self.ledger.postpone(image_id, token)
+                raise
+            if token is not None:
+                if ops is None:
+                    self.ledger.postpone(image_id, token)
+                else:
+                    self.ledger.done(image_id, token)
+            return ops
 
     def get_image(self, image_id):
         """Glance's image document, or None if Glance has no such image."""
@@ -201,9 +238,12 @@ class GlanceApiDriver(GlanceDriver):
     def write_state(self, image_id, family, state, successor_id,
                     missing_ok=False):
         """Patch the image so that its properties say ``state``; returns
-        the patch sent (empty: nothing differed).
+        the patch sent (empty: nothing differed, or Glance has no such
+        image), or None when the image is not ``active`` or
+        ``deactivated`` in Glance (it may be uploading).
 
         ``state`` None removes the family's properties (the image left).
+        Callers hold the image's lock: :meth:`sync`.
         """
         image = self.get_image(image_id)
         if image is None:
@@ -215,9 +255,9 @@ class GlanceApiDriver(GlanceDriver):
             # A PATCH while the data is uploaded writes the image's old
             # status back and makes Glance fail the upload (410/500).
             LOG.info('Image %s is %s in Glance: its state %s is written '
-                     'at its next transition.', image_id,
-                     image.get('status'), state)
-            return []
+                     'once it is active.', image_id, image.get('status'),
+                     state)
+            return None
         ops = patch_for(image, desired_properties(family, state,
                                                   successor_id, self.names))
         if ops:
@@ -273,20 +313,28 @@ def _adapter_from_conf(conf):
 
 DRIVERS = {'noop': NoopDriver, 'glance': GlanceApiDriver}
 
-# One driver per configuration: the API asks for it on every request.
+# One driver per configuration and database: the API asks for it on
+# every request.
 _loaded = {}
 _loaded_lock = threading.Lock()
 
 
-def load_driver(conf):
+def load_driver(conf, db):
     """The driver ``[image_family] glance_driver`` names, made once per
-    ``conf`` object."""
+    ``conf`` and ``db`` (a :class:`svc_common.db.database.Database`)."""
+    key = (id(conf), id(db))
     with _loaded_lock:
-        entry = _loaded.get(id(conf))
-        if entry is not None and entry[0]() is conf:
-            return entry[1]
-        for key in [k for k, (ref, _) in _loaded.items() if ref() is None]:
-            del _loaded[key]
-        driver = DRIVERS[conf.image_family.glance_driver](conf)
-        _loaded[id(conf)] = (weakref.ref(conf), driver)
+        entry = _loaded.get(key)
+        if (entry is not None and entry[0]() is conf and
+                entry[1]() is db):
+            return entry[2]
+        for stale in [k for k, (c, d, _) in _loaded.items()
+                      if c() is None or d() is None]:
+            del _loaded[stale]
+        name = conf.image_family.glance_driver
+        if name == 'glance':
+            driver = GlanceApiDriver(conf, glance_writes.Ledger(db))
+        else:
+            driver = DRIVERS[name](conf)
+        _loaded[key] = (weakref.ref(conf), weakref.ref(db), driver)
         return driver

@@ -48,7 +48,7 @@ def publish(events):
     """Announce what the request changed, once committed."""
     req = pecan.request
     notifications.publish(req.notifier, req.context, events,
-                          glance.load_driver(req.conf))
+                          glance.load_driver(req.conf, req.db))
 
 
 def family_dict(family):

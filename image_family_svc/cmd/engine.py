@@ -13,7 +13,9 @@ On :mod:`svc_common.engine.runner`, so several hosts can run it:
   ids of notifications older than ``processed_message_retention``;
 * on the leader only, every ``[image_family] schedule_interval``
   seconds too: the retry of the Glance deletes that failed
-  (:mod:`image_family_svc.glance_deletes`);
+  (:mod:`image_family_svc.glance_deletes`) and, in a task of its own, of
+  the Glance writes that failed or were not made
+  (:mod:`image_family_svc.glance_writes`);
 * on the leader only, every ``[image_family] usage_reconcile_interval``
   seconds: the usage reconciliation with Nova's API
   (:mod:`image_family_svc.usage_reconcile`).
@@ -36,6 +38,7 @@ from image_family_svc.db import members as members_db
 from image_family_svc.db import messages
 from image_family_svc import glance
 from image_family_svc import glance_deletes
+from image_family_svc import glance_writes
 from image_family_svc import listeners
 from image_family_svc import notifications
 from image_family_svc import service
@@ -55,6 +58,7 @@ ENGINE_DESCRIPTION = (
 SCHEDULE_TASK = 'apply-scheduled-transitions'
 PURGE_TASK = 'purge-processed-messages'
 GLANCE_DELETE_TASK = 'retry-glance-deletes'
+GLANCE_WRITE_TASK = 'retry-glance-writes'
 RECONCILE_TASK = 'reconcile-image-usage'
 
 
@@ -128,7 +132,7 @@ def build_runner(conf, db, member_id=None, notifier=None):
     if notifier is None:
         notifier = bus.get_notifier(conf, bus.publisher_id(service.SPEC),
                                     driver=None)
-    driver = glance.load_driver(conf)
+    driver = glance.load_driver(conf, db)
     # One for everything the engine announces, so that the listener's
     # and the periodic tasks' announcements keep the order in which they
     # were submitted.  Started before the listener and the tasks, stopped
@@ -149,6 +153,10 @@ def build_runner(conf, db, member_id=None, notifier=None):
     runner.add_periodic(GLANCE_DELETE_TASK,
                         conf.image_family.schedule_interval,
                         functools.partial(glance_deletes.retry, conf, db,
+                                          driver))
+    runner.add_periodic(GLANCE_WRITE_TASK,
+                        conf.image_family.schedule_interval,
+                        functools.partial(glance_writes.retry, conf, db,
                                           driver))
     runner.add_periodic(PURGE_TASK, 3600,
                         functools.partial(purge_messages, conf, db))

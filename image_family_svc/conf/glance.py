@@ -50,6 +50,16 @@ def _opts():
                  '[image_family] schedule_interval seconds), those '
                  'deleted first first; an image some server uses is '
                  'skipped. 0: no retry.'),
+        cfg.IntOpt(
+            'write_retry_batch', default=50, min=0,
+            help='Images whose family, state or successor Glance may not '
+                 'show yet (a write that failed or was not made, an image '
+                 'that was still uploading) that the engine\'s leader '
+                 'writes again at each pass (every [image_family] '
+                 'schedule_interval seconds), at least a minute after '
+                 'their change, those changed first first. Each costs a '
+                 'GET of the image and, if it differs, a PATCH. 0: no '
+                 'retry.'),
     ]
 
 

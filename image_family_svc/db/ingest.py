@@ -26,6 +26,7 @@ import logging
 import sqlalchemy as sa
 
 from image_family_svc.db import families as families_db
+from image_family_svc.db import glance_writes
 from image_family_svc.db import members as members_db
 from image_family_svc.db import messages
 from image_family_svc.db import models
@@ -116,6 +117,8 @@ def _apply(session, ctx, notices, state, cause):
         if quiet_members:
             session.execute(sa.insert(models.FamilyImage), quiet_members)
             session.execute(sa.insert(models.Transition), quiet_history)
+            glance_writes.mark(session, [m['image_id']
+                                         for m in quiet_members])
             del quiet_members[:], quiet_history[:]
 
     def rows_of(family_id):

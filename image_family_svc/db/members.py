@@ -23,6 +23,7 @@ from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
 from image_family_svc.db import families as families_db
+from image_family_svc.db import glance_writes
 from image_family_svc.db import models
 from image_family_svc import lifecycle as lc
 from image_family_svc import notifications
@@ -183,6 +184,7 @@ def apply_changes(session, family, rows, changes, ctx, reason, cause=None):
                  _automatic_reason(change, family), cause or change.cause,
                  at)
     _refresh_latest(family, rows)
+    glance_writes.mark(session, [c.image_id for c in changes])
     return [notifications.Event(notifications.TRANSITION, {
         'image_id': c.image_id, 'family': family.name,
         'from_state': c.from_state, 'to_state': c.to_state,
@@ -335,6 +337,7 @@ def add_member(session, ctx, family, image_id, version, properties, state,
         state_changed_at=at)
     session.add(row)
     _history(session, family, image_id, None, state, ctx, reason, cause, at)
+    glance_writes.mark(session, [image_id])
     events = [_join_event(family, image_id, version, state, properties, at)]
     if rows is not None:
         rows[image_id] = row
@@ -412,9 +415,11 @@ def remove_member(session, ctx, family, rows, image_id, cause, reason=None):
     at = families_db.now()
     _history(session, family, image_id, row.state, None, ctx, reason, cause,
              at)
-    for other in rows.values():
-        if other.successor_id == image_id:
-            _set_member(session, other, successor_id=None)
+    orphans = [other for other in rows.values()
+               if other.successor_id == image_id]
+    for other in orphans:
+        _set_member(session, other, successor_id=None)
+    glance_writes.mark(session, [image_id] + [o.image_id for o in orphans])
     session.execute(sa.delete(models.ScheduledTransition).where(
         models.ScheduledTransition.image_id == image_id,
         models.ScheduledTransition.status == PENDING))

@@ -15,6 +15,9 @@
   (from Nova's notifications) and the count per image.
 * ``processed_messages``: ids of the notifications already handled, per
   listener endpoint, written in the transaction of their effect.
+* ``glance_writes``: the images whose current state Glance may not show
+  yet, recorded in the transaction of each change
+  (:mod:`image_family_svc.db.glance_writes`).
 """
 
 import sqlalchemy as sa
@@ -138,3 +141,17 @@ class ProcessedMessage(Base):
     endpoint = sa.Column(sa.String(32), primary_key=True)
     message_id = sa.Column(sa.String(255), primary_key=True)
     created_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class GlanceWrite(Base):
+    __tablename__ = 'glance_writes'
+    __table_args__ = (
+        sa.Index('glance_writes_marked_idx', 'marked_at'),
+    )
+
+    image_id = sa.Column(sa.String(64), primary_key=True)
+    #: New at each change of the image: a write that read the state of
+    #: an older change leaves the row of a newer one.
+    token = sa.Column(sa.String(32), nullable=False)
+    #: When the image last changed (or a write of it last failed).
+    marked_at = sa.Column(sa.DateTime, nullable=False)

@@ -345,11 +345,13 @@ class TestRunner(base.ApiTestCase):
                                      notifier=RecordingNotifier())
         tasks = {t.name: t for t in runner.tasks}
         self.assertEqual({engine.SCHEDULE_TASK, engine.PURGE_TASK,
-                          engine.RECONCILE_TASK, engine.GLANCE_DELETE_TASK},
+                          engine.RECONCILE_TASK, engine.GLANCE_DELETE_TASK,
+                          engine.GLANCE_WRITE_TASK},
                          set(tasks))
         self.assertTrue(all(t.leader_only for t in tasks.values()))
         self.assertEqual(30, tasks[engine.SCHEDULE_TASK].interval)
         self.assertEqual(30, tasks[engine.GLANCE_DELETE_TASK].interval)
+        self.assertEqual(30, tasks[engine.GLANCE_WRITE_TASK].interval)
         self.assertEqual(3600, tasks[engine.RECONCILE_TASK].interval)
         self.fixture.conf.set_override('usage_reconcile_interval', 0,
                                        group='image_family')

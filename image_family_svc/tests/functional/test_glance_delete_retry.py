@@ -15,6 +15,7 @@ import fixtures
 import requests
 
 from image_family_svc.db import families as families_db
+from image_family_svc.db import glance_writes
 from image_family_svc import glance
 from image_family_svc import glance_deletes
 from image_family_svc import listeners
@@ -69,7 +70,8 @@ class TestRetry(base.ApiTestCase):
         self.conf = _glance_conf(self.glance.url, url)
         self.db = database.Database(self.conf)
         self.addCleanup(self.db.dispose)
-        self.driver = glance.GlanceApiDriver(self.conf)
+        self.driver = glance.GlanceApiDriver(
+            self.conf, glance_writes.Ledger(self.db))
         self.nova = listeners.NovaEndpoint(self.conf, self.db, None)
         self.family('centos-7')
 
@@ -99,7 +101,8 @@ class TestRetry(base.ApiTestCase):
             seconds=glance_deletes.GRACE + 1)
         return glance_deletes.retry(conf, self.db, self.driver
                                     if conf is self.conf else
-                                    glance.GlanceApiDriver(conf),
+                                    glance.GlanceApiDriver(
+                                        conf, glance_writes.Ledger(self.db)),
                                     now=now or later)
 
     def server(self, event_type, server_id, image_id):
@@ -156,7 +159,8 @@ class TestRetry(base.ApiTestCase):
         every DELETE (and sends nothing to Glance)."""
         ids = self.deleted_in_family(2)
         failing = FailingAdapter()
-        driver = glance.GlanceApiDriver(self.conf, adapter=failing)
+        driver = glance.GlanceApiDriver(
+            self.conf, glance_writes.Ledger(self.db), adapter=failing)
         self.assertEqual([], glance_deletes.retry(
             self.conf, self.db, driver, now=families_db.now() +
             datetime.timedelta(seconds=glance_deletes.GRACE + 1)))

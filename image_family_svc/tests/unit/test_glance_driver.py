@@ -3,12 +3,16 @@
 :mod:`image_family_svc.tests.functional.test_end_to_end`), and the
 parsing of Nova's and Cinder's answers for the usage reconciliation."""
 
+import contextlib
 import json
+import uuid
 
 import testtools
 
 from image_family_svc.clients import compute
+from image_family_svc.db import glance_writes
 from image_family_svc import glance
+from image_family_svc import lifecycle as lc
 from image_family_svc import notifications
 from image_family_svc import service
 from svc_common import config
@@ -61,6 +65,45 @@ class FakeGlance(object):
         return [c for c in self.calls if c[0] != 'GET']
 
 
+class FakeLedger(object):
+    """The database's side of the driver
+    (:class:`image_family_svc.db.glance_writes.Ledger`): each image's
+    committed state and record."""
+
+    def __init__(self):
+        self.states = {}
+        self.tokens = {}
+        self.held = []
+
+    @contextlib.contextmanager
+    def locked(self, image_id):
+        self.held.append(image_id)
+        yield
+
+    def current(self, image_id):
+        return self.tokens.get(image_id), self.states.get(image_id)
+
+    def done(self, image_id, token):
+        if self.tokens.get(image_id) == token:
+            del self.tokens[image_id]
+
+    def postpone(self, image_id, token):
+        pass
+
+    def commit(self, event):
+        """What the database holds once ``event`` is committed."""
+        payload = event.payload
+        image_id = payload['image_id']
+        if event.event_type == notifications.LEAVE:
+            self.states.pop(image_id, None)
+        else:
+            self.states[image_id] = glance_writes.ImageState(
+                payload['family'], payload.get('to_state',
+                                               payload.get('state')),
+                payload.get('successor_id'))
+        self.tokens[image_id] = uuid.uuid4().hex
+
+
 def transition(image_id, from_state, to_state, successor=None,
                latest=None):
     return notifications.Event(notifications.TRANSITION, {
@@ -84,17 +127,54 @@ class TestGlanceApiDriver(testtools.TestCase):
                                   'img-2': {'id': 'img-2',
                                             'status': 'active',
                                             'os_hidden': False}})
-        self.driver = glance.GlanceApiDriver(self.conf, adapter=self.glance)
+        self.ledger = FakeLedger()
+        self.driver = glance.GlanceApiDriver(self.conf, self.ledger,
+                                             adapter=self.glance)
+
+    def apply(self, event, driver=None):
+        """``event`` committed, then handed to the driver."""
+        self.ledger.commit(event)
+        (driver or self.driver).event(event)
 
     def test_load_driver_by_name_once_per_conf(self):
-        driver = glance.load_driver(self.conf)
+        db = object.__new__(type('Db', (), {}))
+        driver = glance.load_driver(self.conf, db)
         self.assertIsInstance(driver, glance.GlanceApiDriver)
-        self.assertIs(driver, glance.load_driver(self.conf))
+        self.assertIs(db, driver.ledger.db)
+        self.assertIs(driver, glance.load_driver(self.conf, db))
         noop = config.build_conf(service.SPEC)
-        self.assertIsInstance(glance.load_driver(noop), glance.NoopDriver)
+        self.assertIsInstance(glance.load_driver(noop, db),
+                              glance.NoopDriver)
+
+    def test_writes_the_committed_state_not_the_events(self):
+        # The engine hands over a join after the API process committed
+        # (and wrote) the image's promotion: Glance keeps saying active.
+        self.apply(transition('img-2', 'testing', 'active'))
+        self.driver.event(notifications.Event(notifications.JOIN, {
+            'image_id': 'img-2', 'family': 'centos-7', 'state': 'testing'}))
+        self.assertEqual('active',
+                         self.glance.images['img-2']['arbiter_family_state'])
+        self.assertEqual(['img-2', 'img-2'], self.ledger.held)
+        self.assertEqual({}, self.ledger.tokens)
+
+    def test_record_stays_until_glance_is_written(self):
+        self.glance.images['img-2']['status'] = 'saving'
+        self.apply(notifications.Event(notifications.JOIN, {
+            'image_id': 'img-2', 'family': 'centos-7', 'state': 'testing'}))
+        self.assertIn('img-2', self.ledger.tokens)
+        self.glance.images['img-2']['status'] = 'active'
+        self.assertEqual(
+            [{'op': 'add', 'path': '/arbiter_family', 'value': 'centos-7'},
+             {'op': 'add', 'path': '/arbiter_family_state',
+              'value': 'testing'}], self.driver.sync('img-2'))
+        self.assertEqual({}, self.ledger.tokens)
+
+    def test_deleted_image_is_not_written(self):
+        self.apply(transition('img-1', 'pending_delete', lc.DELETED))
+        self.assertEqual([], self.driver.sync('img-1'))
 
     def test_join_writes_state_and_family(self):
-        self.driver.event(notifications.Event(notifications.JOIN, {
+        self.apply(notifications.Event(notifications.JOIN, {
             'image_id': 'img-2', 'family': 'centos-7', 'state': 'testing'}))
         self.assertEqual({'id': 'img-2', 'status': 'active',
                           'os_hidden': False,
@@ -104,13 +184,13 @@ class TestGlanceApiDriver(testtools.TestCase):
 
     def test_image_being_uploaded_is_not_patched(self):
         self.glance.images['img-2']['status'] = 'saving'
-        self.driver.event(notifications.Event(notifications.JOIN, {
+        self.apply(notifications.Event(notifications.JOIN, {
             'image_id': 'img-2', 'family': 'centos-7', 'state': 'testing'}))
         self.assertEqual([], self.glance.writes())
 
     def test_deprecate_hides_and_names_successor(self):
-        self.driver.event(transition('img-1', 'active', 'deprecated',
-                                     successor='img-2', latest='img-2'))
+        self.apply(transition('img-1', 'active', 'deprecated',
+                              successor='img-2', latest='img-2'))
         image = self.glance.images['img-1']
         self.assertTrue(image['os_hidden'])
         self.assertEqual('deprecated', image['arbiter_family_state'])
@@ -122,21 +202,21 @@ class TestGlanceApiDriver(testtools.TestCase):
             [c for c in self.glance.writes() if c[0] == 'PUT'])
 
     def test_obsolete_is_hidden_never_deactivated(self):
-        self.driver.event(transition('img-1', 'deprecated', 'obsolete'))
+        self.apply(transition('img-1', 'deprecated', 'obsolete'))
         self.assertTrue(self.glance.images['img-1']['os_hidden'])
         self.assertEqual(['PATCH'], [c[0] for c in self.glance.writes()])
         self.assertNotIn('deactivate', str(self.glance.calls))
 
     def test_promotion_to_latest_is_precached_on_every_node(self):
-        self.driver.event(transition('img-2', 'testing', 'active',
-                                     latest='img-2'))
+        self.apply(transition('img-2', 'testing', 'active',
+                              latest='img-2'))
         puts = [c[1] for c in self.glance.writes() if c[0] == 'PUT']
         self.assertEqual(['http://g1:9292/v2/cache/img-2',
                           'http://g2:9292/v2/cache/img-2'], puts)
 
     def test_active_but_not_latest_is_not_precached(self):
-        self.driver.event(transition('img-2', 'testing', 'active',
-                                     latest='img-1'))
+        self.apply(transition('img-2', 'testing', 'active',
+                              latest='img-1'))
         self.assertNotIn('PUT', [c[0] for c in self.glance.writes()])
 
     def test_node_without_cache_is_skipped(self):
@@ -147,8 +227,8 @@ class TestGlanceApiDriver(testtools.TestCase):
         self.glance.images['img-1'].update(
             os_hidden=True, arbiter_family_state='deprecated',
             arbiter_family_successor='img-2')
-        self.driver.event(transition('img-1', 'deprecated', 'active',
-                                     latest='img-1'))
+        self.apply(transition('img-1', 'deprecated', 'active',
+                              latest='img-1'))
         image = self.glance.images['img-1']
         self.assertFalse(image['os_hidden'])
         self.assertNotIn('arbiter_family_successor', image)
@@ -156,30 +236,30 @@ class TestGlanceApiDriver(testtools.TestCase):
     def test_unchanged_state_sends_no_patch(self):
         self.glance.images['img-1'].update(
             os_hidden=True, arbiter_family_state='obsolete')
-        self.driver.event(transition('img-1', 'deprecated', 'obsolete'))
+        self.apply(transition('img-1', 'deprecated', 'obsolete'))
         self.assertEqual([], self.glance.writes())
 
     def test_deleted_deletes_in_glance(self):
-        self.driver.event(transition('img-1', 'pending_delete', 'deleted'))
+        self.apply(transition('img-1', 'pending_delete', 'deleted'))
         self.assertNotIn('img-1', self.glance.images)
         # Already gone: nothing to do, no error.
-        self.driver.event(transition('img-1', 'pending_delete', 'deleted'))
+        self.apply(transition('img-1', 'pending_delete', 'deleted'))
 
     def test_delete_images_off_keeps_the_image(self):
         self.conf.set_override('delete_images', False, group='glance')
-        self.driver.event(transition('img-1', 'pending_delete', 'deleted'))
+        self.apply(transition('img-1', 'pending_delete', 'deleted'))
         self.assertIn('img-1', self.glance.images)
 
     def test_leave_removes_family_properties(self):
         self.glance.images['img-1'].update(
             os_hidden=True, arbiter_family_state='deprecated')
-        self.driver.event(notifications.Event(notifications.LEAVE, {
+        self.apply(notifications.Event(notifications.LEAVE, {
             'image_id': 'img-1', 'family': 'centos-7'}))
         self.assertEqual({'id': 'img-1', 'status': 'active',
                           'os_hidden': False},
                          self.glance.images['img-1'])
         # An image deleted in Glance leaves quietly.
-        self.driver.event(notifications.Event(notifications.LEAVE, {
+        self.apply(notifications.Event(notifications.LEAVE, {
             'image_id': 'gone', 'family': 'centos-7'}))
 
     def test_glance_error_is_raised(self):
@@ -188,10 +268,13 @@ class TestGlanceApiDriver(testtools.TestCase):
                 if method == 'PATCH':
                     return Response(403, {'message': 'no'}, url)
                 return super().request(url, method, **kwargs)
-        driver = glance.GlanceApiDriver(self.conf,
+        driver = glance.GlanceApiDriver(self.conf, self.ledger,
                                         adapter=Refusing(self.glance.images))
-        self.assertRaises(glance.GlanceDriverError, driver.event,
-                          transition('img-1', 'active', 'deprecated'))
+        self.assertRaises(glance.GlanceDriverError, self.apply,
+                          transition('img-1', 'active', 'deprecated'),
+                          driver)
+        # The image's record stays, for the engine's retry.
+        self.assertIn('img-1', self.ledger.tokens)
 
 
 class FakeNova(object):
