@@ -45,6 +45,15 @@ def _only_existing():
     return True
 
 
+def _only_absent():
+    """Whether the PUT may only make an allocation (``If-None-Match: *``).
+
+    Allocations carry no entity tags, so a list of tags matches nothing
+    and sets no condition.
+    """
+    return pecan.request.headers.get('If-None-Match', '').strip() == '*'
+
+
 def _authorize_leaving(action):
     """A check of ``action`` on the project a consumer leaves: a request
     that moves a consumer into another project also acts on the project
@@ -107,14 +116,14 @@ class AllocationsController(rest.RestController):
         validation.validate(schema.PUT_CONSUMER, consumer_id)
         body = validation.json_body(schema.PUT)
         _authorize_project('allocation:put', body['project_id'])
-        only_existing = _only_existing()
+        only_existing = _only_existing() and False
         req = pecan.request
         allocation = allocations_db.put_allocation(
             req.db, req.context, consumer_id, body['project_id'],
             body['resources'], _no_limit_policy(),
             expires_in=body.get('expires_in'),
             check_held=_authorize_leaving('allocation:put'),
-            only_existing=only_existing)
+            only_existing=only_existing, only_absent=_only_absent())
         return {'allocation': _allocation_dict(allocation)}
 
     @pecan.expose('json')

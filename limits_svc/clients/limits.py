@@ -35,6 +35,7 @@ GROUP = 'arbiter_limits'
 OVER_LIMIT = 'limits.over_limit'
 ALLOCATION_NOT_FOUND = 'limits.allocation_not_found'
 ALLOCATION_ABSENT = 'limits.allocation_absent'
+ALLOCATION_EXISTS = 'limits.allocation_exists'
 
 #: Any error answer of the limits service (see svc_common.clients.rest).
 ClientError = rest.ApiError
@@ -143,26 +144,33 @@ class LimitsClient(rest.RestClient):
     # -- allocations -------------------------------------------------------
 
     def put_allocation(self, consumer_id, project_id, resources,
-                       expires_in=None, only_existing=False):
+                       expires_in=None, only_existing=False,
+                       only_absent=False):
         """Set (or replace) the consumer's allocation; all of it or none.
 
         With ``expires_in`` (seconds) the allocation is a reservation that
         frees itself unless a later call without ``expires_in`` confirms it.
         With ``only_existing`` the call replaces the consumer's allocation
         and never makes one (``If-Match: *``): a consumer freed meanwhile
-        stays freed.
+        stays freed. With ``only_absent`` the call makes the consumer's
+        allocation and never replaces one (``If-None-Match: *``): a
+        request that reaches the service after a retry of it, and after
+        what the caller did next, changes nothing.
 
         :returns: ``{consumer_id, project_id, resources, expires_at}``
         :raises OverLimit: when some limit of the project's tree refuses.
         :raises ClientError: ``412 limits.allocation_absent`` when
-            ``only_existing`` and the consumer has no allocation.
+            ``only_existing`` and the consumer has no allocation, ``412
+            limits.allocation_exists`` when ``only_absent`` and it has one.
         """
         body = {'project_id': project_id, 'resources': dict(resources)}
         if expires_in is not None:
             body['expires_in'] = int(expires_in)
-        kwargs = {}
+        kwargs = {'headers': {}}
         if only_existing:
-            kwargs['headers'] = {'If-Match': '*'}
+            kwargs['headers']['If-Match'] = '*'
+        if only_absent:
+            kwargs['headers']['If-None-Match'] = '*'
         answer = self.put('/v1/allocations/%s' % _segment(consumer_id),
                           json=body, **kwargs)
         if not (isinstance(answer, dict) and

@@ -37,6 +37,14 @@ class AllocationAbsent(errors.ApiError):
     code = 'allocation_absent'
 
 
+class AllocationPresent(errors.ApiError):
+    """412: a PUT that may only make the consumer's allocation
+    (``If-None-Match: *``) found one (a confirmed allocation, or a
+    reservation that has not expired).  Nothing is written."""
+    status = 412
+    code = 'allocation_exists'
+
+
 _ALLOCATION = models.Allocation.__table__
 
 
@@ -491,7 +499,7 @@ def _write_allocation(conn, rows, replaces):
                            retry_interval=0.05, inc_retry_interval=True)
 def put_allocation(db, ctx, consumer_id, project_id, resources,
                    no_limit_policy, expires_at=None, check_held=None,
-                   only_existing=False, expires_in=None):
+                   only_existing=False, expires_in=None, only_absent=False):
     """Replace the consumer's allocation, atomically, or raise OverLimit.
 
     :param expires_in: make it a reservation that expires this many
@@ -506,6 +514,10 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         without one, raise :class:`AllocationAbsent` and write nothing.
         Decided under the consumer's lock, so a free that commits first
         wins and the allocation is not made again.
+    :param only_absent: make the consumer's allocation only if it has no
+        live one; with one, raise :class:`AllocationPresent` and write
+        nothing (a reservation whose request arrives after a retry of it
+        and the confirmation does not undo the confirmation).
     """
     with db.writer.connection.using(ctx) as conn:
         old_rows, chain, catalog = locked_held_chain_and_limits(
@@ -515,11 +527,16 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
                 seconds=expires_in)
         # (Read again only for this: the held rows of the one round trip
         # above carry no expiry.)
-        if only_existing and not (old_rows and _is_live(
-                _current_allocation(conn, consumer_id, lock=False),
-                database_now(conn))):
+        live = bool(old_rows) and (only_existing or only_absent) and (
+            _is_live(_current_allocation(conn, consumer_id, lock=False),
+                     database_now(conn)))
+        if only_existing and not live:
             raise AllocationAbsent(
                 'No allocation for consumer %s to replace (If-Match: *).'
+                % consumer_id)
+        if only_absent and live:
+            raise AllocationPresent(
+                'Consumer %s has an allocation already (If-None-Match: *).'
                 % consumer_id)
         if (check_held is not None and old_rows and
                 old_rows[0].project_id != project_id):

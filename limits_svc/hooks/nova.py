@@ -335,9 +335,7 @@ class NovaLimitsHook:
         reserved = []
         for uuid in instance_uuids:
             try:
-                self.client.put_allocation(
-                    uuid, project_id, one,
-                    expires_in=self.reservation_expires_in)
+                self._reserve(uuid, project_id, one)
             except limits.OverLimit as exc:
                 if len(reserved) >= min_count:
                     break
@@ -393,10 +391,29 @@ class NovaLimitsHook:
                 raise
         LOG.info('The reservation of %s expired before its confirmation '
                  '(or its build was deleted); reserving it afresh.', uuid)
-        self.client.put_allocation(uuid, project_id, resources,
-                                   expires_in=self.reservation_expires_in)
+        self._reserve(uuid, project_id, resources)
         return self.client.put_allocation(uuid, project_id, resources,
                                           only_existing=True)
+
+    def _reserve(self, uuid, project_id, resources):
+        """Reserve one instance, with expiry, if it holds nothing yet
+        (``If-None-Match: *``).
+
+        The instance uuid is new, so what it holds already was made by
+        this very request: a try of it the service did, whose answer was
+        lost and which keystoneauth1 sent again (``connect_retries``).
+        And a try that reaches the service after its retry, and after the
+        conductor's confirmation, makes nothing: a plain PUT made the
+        confirmed allocation a reservation again, which freed itself when
+        it expired, and the server ran on uncounted.
+        """
+        try:
+            self.client.put_allocation(
+                uuid, project_id, resources,
+                expires_in=self.reservation_expires_in, only_absent=True)
+        except limits.ClientError as exc:
+            if exc.code != limits.ALLOCATION_EXISTS:
+                raise
 
     def free_instances(self, context, instance_uuids):
         """Free these consumers' allocations; missing ones are fine."""

@@ -143,6 +143,34 @@ class TestLimitsClient(ClientsTestCase):
         self.assertEqual({'cores': 3},
                          self.client.get_allocation('vm-1')['resources'])
 
+    def test_only_absent_makes_and_never_replaces(self):
+        # If-None-Match: * -- make the consumer's allocation only if it
+        # has none (an expired reservation is none); 412 and nothing
+        # written otherwise.
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 2},
+                                   expires_in=60, only_absent=True)
+        exc = self.assertRaises(limits.ClientError,
+                                self.client.put_allocation, 'vm-1', 'leaf',
+                                {'cores': 3}, only_absent=True)
+        self.assertEqual((412, limits.ALLOCATION_EXISTS),
+                         (exc.status, exc.code))
+        self.assertEqual({'cores': 2},
+                         self.client.get_allocation('vm-1')['resources'])
+        self.assertEqual(2, self.own_cores('leaf'))
+        self.client.put_allocation('vm-2', 'leaf', {'cores': 1},
+                                   expires_in=1)
+        time.sleep(1.2)
+        self.assertEqual({'cores': 1}, self.client.put_allocation(
+            'vm-2', 'leaf', {'cores': 1}, only_absent=True)['resources'])
+        self.assertIsNone(self.client.get_allocation('vm-2')['expires_at'])
+        # Both conditions at once can never hold.
+        self.admin.put_json(
+            '/v1/allocations/vm-3', {'project_id': 'leaf',
+                                     'resources': {'cores': 1}},
+            headers=dict(SERVICE, **{'If-Match': '*',
+                                     'If-None-Match': '*'}), status=412)
+        self.assertIsNone(self.client.get_allocation('vm-3'))
+
     def test_ids_stay_in_their_path_segment(self):
         # A '?', '#' or '/' in an id ended the path: the calls acted on
         # another consumer or project (vm-1 was freed and shown).

@@ -335,6 +335,47 @@ class TestLostAnswers(HookFaultsTestCase):
         self.assertEqual(4, self.leaf_cores())
 
 
+class TestRetriedRequests(HookFaultsTestCase):
+    """keystoneauth1 sends a request again (``connect_retries``) when the
+    first try gets no answer in time; the first try may still reach the
+    service after the second did, and after what the hook did next."""
+
+    def setUp(self):
+        super().setUp()
+        self.serve(self.admin.app)
+        self.hook = nova.NovaLimitsHook(limits.LimitsClient(
+            self.session, endpoint_override=self.url,
+            additional_headers=test_clients.SERVICE, connect_retries=1,
+            connect_retry_delay=0))
+
+    def test_a_reservation_that_lands_after_the_confirmation(self):
+        # The first try of a reservation lands after its retry, and
+        # after the conductor confirmed it: it made the instance's
+        # allocation a reservation again, which freed itself when it
+        # expired, and the server ran on uncounted.
+        self.faults.arm('PUT', '/v1/allocations/vm-1', 1, 'late',
+                        delay=self.TIMEOUT + 1.5)
+        reserved = self.hook.reserve_instances(None, 'leaf', FLAVOR, False,
+                                               ['vm-1'])
+        self.hook.confirm_instances(None, 'leaf', FLAVOR, False, reserved)
+        self.assertTrue(self.faults.landed.wait(10))
+        self.assertIsNone(self.client.get_allocation('vm-1')['expires_at'])
+        self.assertEqual(2, self.leaf_cores())
+
+    def test_a_fresh_reservation_that_lands_after_the_confirmation(self):
+        # The same, for the reservation a confirmation makes afresh after
+        # the API's reservation expired.
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 2},
+                                   expires_in=1)
+        time.sleep(1.2)
+        self.faults.arm('PUT', '/v1/allocations/vm-1', 2, 'late',
+                        delay=self.TIMEOUT + 1.5)
+        self.hook.confirm_instances(None, 'leaf', FLAVOR, False, ['vm-1'])
+        self.assertTrue(self.faults.landed.wait(10))
+        self.assertIsNone(self.client.get_allocation('vm-1')['expires_at'])
+        self.assertEqual(2, self.leaf_cores())
+
+
 class TestAnswersNotOfTheApi(HookFaultsTestCase):
     """Answers that are not the limits API's, in place of the service's
     (which did the work): Nova gets a refusal or a plain error, never an

@@ -78,10 +78,13 @@ class FakeLimitsClient:
         return blocking
 
     def put_allocation(self, consumer_id, project_id, resources,
-                       expires_in=None, only_existing=False):
+                       expires_in=None, only_existing=False,
+                       only_absent=False):
         self.calls.append(('put', consumer_id, dict(resources), expires_in))
         if only_existing and consumer_id not in self.allocations:
             raise limits.ClientError(412, code=limits.ALLOCATION_ABSENT)
+        if only_absent and consumer_id in self.allocations:
+            raise limits.ClientError(412, code=limits.ALLOCATION_EXISTS)
         blocking = self._blocking(project_id, resources, consumer_id)
         if blocking:
             raise limits.OverLimit(409, code=limits.OVER_LIMIT,
