@@ -506,9 +506,10 @@ class NovaLimitsHook:
 
     def check_restore(self, context, instance, is_bfv=False):
         """The API's check of a restore of a soft-deleted instance: may it
-        hold its flavor again? It still holds its allocation unless it was
-        freed at the soft delete, and is then never refused; Nova's own
-        check (one more instance) counted it twice."""
+        hold its flavor again? It still holds its allocation (it is freed
+        only when reclaimed: nothing makes it again at a restore), and is
+        then never refused; Nova's own check (one more instance) counted
+        it twice."""
         self._check_held(instance, self.resources(instance.flavor, is_bfv))
 
     def resize_instance(self, context, instance, new_flavor, is_bfv=False):
