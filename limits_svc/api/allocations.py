@@ -116,7 +116,7 @@ class AllocationsController(rest.RestController):
         validation.validate(schema.PUT_CONSUMER, consumer_id)
         body = validation.json_body(schema.PUT)
         _authorize_project('allocation:put', body['project_id'])
-        only_existing = _only_existing() and False
+        only_existing = _only_existing()
         req = pecan.request
         allocation = allocations_db.put_allocation(
             req.db, req.context, consumer_id, body['project_id'],
