@@ -5,6 +5,7 @@ WSGI module, a console script, a test, the local run) calls
 :func:`build_conf` and passes the object on.
 """
 
+import re
 import sys
 
 from keystonemiddleware import auth_token
@@ -55,9 +56,10 @@ def build_conf(spec, args=None, default_config_files=None,
         prog (``usage: limits``), which is no command.
     :param description: what the command does, for its ``--help``.
     :raises SystemExit: with ``command``, for a configuration file that
-        cannot be found or parsed, after one line on standard error, as
-        argparse does for a usage error (a console script printed a
-        traceback).
+        cannot be found or parsed, or that gives an option a value it
+        cannot take (``port = 99999``; see :func:`check_values`), after
+        one line on standard error, as argparse does for a usage error (a
+        console script printed a traceback).
     """
     conf = cfg.ConfigOpts()
     register_opts(conf, spec)
@@ -76,13 +78,53 @@ def build_conf(spec, args=None, default_config_files=None,
              default_config_files=default_config_files,
              default_config_dirs=default_config_dirs,
              description=description)
-    except (cfg.ConfigFilesNotFoundError, cfg.ConfigFileParseError) as exc:
+        if command:
+            check_values(conf)
+    except (cfg.ConfigFilesNotFoundError, cfg.ConfigFileParseError,
+            cfg.ConfigFileValueError) as exc:
         if not command:
             raise
         exit_for_config_error(command, exc)
     for (group, name), value in (overrides or {}).items():
         conf.set_override(name, value, group=group)
     return conf
+
+
+def check_values(conf):
+    """Read every registered option of ``conf`` once.
+
+    oslo.config converts a value when it is first read: an option given
+    a value it cannot take (``[api] port = 99999``, ``purge_interval =
+    abc``) was found only when the code reached it, as a traceback of
+    the running command.
+
+    :raises oslo_config.cfg.ConfigFileValueError: naming the option and
+        the file.
+    """
+    for name in list(conf):
+        value = _checked_value(conf, name, None)
+        if isinstance(value, cfg.ConfigOpts.GroupAttr):
+            for member in list(value):
+                _checked_value(conf, member, name)
+
+
+def _checked_value(conf, name, group):
+    """The value of one option; oslo.config's error about it reworded
+    as ``[group] name in <file>: <why>`` (it named the file as
+    ``LocationInfo(location=<Locations.user: (4, True)>, ...)``)."""
+    try:
+        return conf[group][name] if group else conf[name]
+    except cfg.ConfigFileValueError as exc:
+        # get_location() converts the value too, so the file is taken
+        # from the error's text; without it, the files read are named.
+        text = str(exc)
+        found = re.search(r"detail='([^']*)'", text)
+        where = (found.group(1) if found else
+                 ', '.join(conf.config_file or ()) or 'the configuration')
+        why = text.rpartition('is not valid: ')[2] or text
+        raise cfg.ConfigFileValueError(
+            '[%s] %s in %s is not valid: %s'
+            % (group or 'DEFAULT', name, where, why))
 
 
 def exit_for_config_error(command, error):

@@ -50,4 +50,7 @@ def init_application(spec):
         files = [named]
     conf = config.build_conf(spec, default_config_files=files)
     logging.setup(conf, spec.prog)
+    # A value an option cannot take stops the WSGI server's start rather
+    # than failing the requests that read it.
+    config.check_values(conf)
     return make_application(spec, conf)

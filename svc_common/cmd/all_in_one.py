@@ -21,6 +21,7 @@ import socket
 import sys
 import threading
 
+from oslo_config import cfg
 from oslo_log import log as logging
 import stevedore
 
@@ -95,9 +96,10 @@ def _parse_args(argv):
 def check_config_dir(specs, config_dir):
     """Refuse a ``--config-dir`` that holds none of the services'
     ``<prog>.conf``: nothing of it would be read (a file named after the
-    service type, ``preemption.conf``, is not).
+    service type, ``preemption.conf``, is not); and one whose files do
+    not parse or give an option a value it cannot take.
 
-    :raises StartError: naming the files looked for.
+    :raises StartError: naming the files looked for, or the option.
     """
     names = ['%s.conf' % spec.prog for spec in specs]
     if config_dir and not any(os.path.exists(os.path.join(config_dir, name))
@@ -105,6 +107,18 @@ def check_config_dir(specs, config_dir):
         raise StartError(
             '--config-dir %s holds none of %s: nothing in it would be read. '
             'Nothing was created.' % (config_dir, ', '.join(names)))
+    for spec in specs if config_dir else ():
+        # A value an option cannot take was found only when a request
+        # read it: a 500, or a traceback of an engine thread.
+        path = os.path.join(config_dir, '%s.conf' % spec.prog)
+        if not os.path.exists(path):
+            continue
+        try:
+            config.check_values(config.build_conf(
+                spec, default_config_files=[path]))
+        except (cfg.ConfigFileParseError, cfg.ConfigFileValueError) as exc:
+            raise StartError('%s. Nothing was created.'
+                             % str(exc).rstrip('.'))
 
 
 def exposure_warning(host):

@@ -40,7 +40,21 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
     def _check_policy_file(self):
         return common_checks.check_policy_json(self, self.conf)
 
+    def _check_option_values(self):
+        """Every option's value can be read: the service reads one only
+        when it reaches it, so a bad value passed every other check and
+        then stopped the service (``[api] max_limit = -5``)."""
+        try:
+            config.check_values(self.conf)
+        except cfg.ConfigFileValueError as exc:
+            return upgradecheck.Result(
+                upgradecheck.Code.FAILURE,
+                '%s. The service and its commands refuse to start with it.'
+                % exc)
+        return upgradecheck.Result(upgradecheck.Code.SUCCESS)
+
     _upgrade_checks = (
+        ('Configuration option values', _check_option_values),
         ('Database schema at the latest revision', _check_schema_at_head),
         ('Policy file format', _check_policy_file),
     )
