@@ -55,8 +55,16 @@ def serve(spec, argv=None):
                     'in production, run %s.wsgi:application under uwsgi or '
                     'another WSGI server.' % (spec.prog, spec.package))
     logging.setup(conf, spec.prog)
-    app = wsgi_app.make_application(spec, conf)
-    server = make_server(app, conf.api.host, conf.api.port)
+    try:
+        # Bound before the application is built, as arbiter-all-in-one
+        # does: a port in use was a CRITICAL traceback.
+        server = listen(conf.api.host, conf.api.port)
+    except OSError as exc:
+        print('%s-api: cannot listen on %s:%d ([api] host and port): %s'
+              % (spec.prog, conf.api.host, conf.api.port,
+                 exc.strerror or exc), file=sys.stderr, flush=True)
+        return 1
+    server.set_app(wsgi_app.make_application(spec, conf))
     print('%s API on http://%s:%d/' % (
         spec.prog, conf.api.host, server.server_port), flush=True)
     try:
