@@ -4,6 +4,8 @@ The identity endpoint comes from the catalog with version discovery, so
 both ``http://host:5000/v3`` and ``http://host/identity`` work.
 """
 
+import urllib.parse
+
 from keystoneauth1 import loading as ks_loading
 
 from limits_svc.conf import keystone as keystone_conf
@@ -40,19 +42,54 @@ class TruncatedList(Exception):
             'of %s.' % (count, key, key))
 
 
+class BadList(TruncatedList):
+    """Keystone's ``links.next`` of a list cannot be followed: it points
+    back to a page already read (the list would never end), or to another
+    host than the page's (the request would carry the service user's
+    token there).
+
+    Nothing is synced, as for a truncated list, and it is handled where a
+    :class:`TruncatedList` is (``limits-manage sync`` says why and exits
+    1; ``limits-engine`` logs it and tries again at the next change).
+    """
+
+    def __init__(self, key, why):
+        self.key = key
+        Exception.__init__(
+            self, 'Keystone\'s list of %s cannot be read: its next link %s. '
+            'Nothing was synced.' % (key, why))
+
+
+def _origin(url):
+    parts = urllib.parse.urlsplit(url)
+    return (parts.scheme.lower(), parts.hostname, parts.port)
+
+
 def _get_all(adapter, path, key):
     """Every item of a Keystone list, following ``links.next``.
 
     :raises TruncatedList: Keystone cut the list short.
+    :raises BadList: a next link loops or leaves the page's host.
     """
     items = []
     url = path
+    seen = set()
     while url:
-        body = adapter.get(url, raise_exc=True).json()
+        response = adapter.get(url, raise_exc=True)
+        seen.add(response.url)
+        body = response.json()
         items.extend(body[key])
         if body.get('truncated'):
             raise TruncatedList(key, len(items))
         url = (body.get('links') or {}).get('next')
+        if not url:
+            break
+        url = urllib.parse.urljoin(response.url, url)
+        if _origin(url) != _origin(response.url):
+            raise BadList(key, 'leads to another host (%s)'
+                          % urllib.parse.urlsplit(url).netloc)
+        if url in seen:
+            raise BadList(key, 'points back to a page already read')
     return items
 
 

@@ -1,19 +1,23 @@
-"""limits_svc's Keystone client when Keystone hangs.
+"""limits_svc's Keystone client when Keystone hangs or misleads.
 
 A port on 127.0.0.1 that takes connections and never answers plays a hung
 Keystone; the client is built from a ``[keystone]`` group as
 ``limits-manage sync`` and ``limits-engine`` build it.
 """
 
+import json
 import time
 
 import fixtures
+from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 import testtools
 
 from limits_svc.clients import keystone as keystone_client
 from limits_svc.conf import keystone as keystone_conf
+from limits_svc.tests.functional import test_clients
 from svc_common.tests.fixtures import ports
 
 
@@ -42,3 +46,65 @@ class TestHungKeystone(testtools.TestCase):
         [(group, opts)] = keystone_conf.list_opts()
         [timeout] = [opt for opt in opts if opt.dest == 'timeout']
         self.assertEqual(keystone_conf.DEFAULT_TIMEOUT, timeout.default)
+
+
+class PagingKeystone:
+    """WSGI stand-in for Keystone's v3 lists whose ``links.next`` is the
+    test's: ``next_for(path, query)`` gives the next link of a page (None
+    for the last)."""
+
+    def __init__(self, next_for):
+        self.next_for = next_for
+        self.requests = 0
+
+    def __call__(self, environ, start_response):
+        self.requests += 1
+        path = environ['PATH_INFO']
+        key = path.rsplit('/', 1)[1]
+        body = {key: [{'id': '%s-%d' % (key, self.requests)}],
+                'links': {'next': self.next_for(
+                    path, environ.get('QUERY_STRING', ''))}}
+        start_response('200 OK', [('Content-Type', 'application/json')])
+        return [json.dumps(body).encode()]
+
+
+class TestKeystoneLinks(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.Timeout(60, gentle=True))
+
+    def serve(self, next_for):
+        self.keystone = PagingKeystone(next_for)
+        self.url = self.useFixture(
+            test_clients.LoopbackServer(self.keystone)).url
+        return ks_adapter.Adapter(ks_session.Session(auth=None, timeout=5),
+                                  endpoint_override=self.url + '/v3')
+
+    def test_pages_are_followed(self):
+        def next_for(path, query):
+            if query:
+                return None
+            return '%s%s?marker=x' % (self.url, path)
+        projects, registered, limits = keystone_client.fetch(
+            self.serve(next_for))
+        self.assertEqual(2, len(projects))
+
+    def test_a_next_link_back_to_a_page_read_is_refused(self):
+        # A Keystone (or a proxy) whose next link points back to the same
+        # page: the sync read it for ever, its list growing without end,
+        # and held the engine's leader lock and graceful stop.
+        adapter = self.serve(lambda path, query: self.url + path)
+        exc = self.assertRaises(keystone_client.BadList,
+                                keystone_client.fetch, adapter)
+        self.assertIn('projects', str(exc))
+        self.assertLess(self.keystone.requests, 5)
+
+    def test_a_next_link_to_another_host_is_refused(self):
+        # The next request carries the service user's token: it must not
+        # go anywhere but the Keystone the catalog gave.
+        other = self.useFixture(ports.HangingPort()).url
+        adapter = self.serve(lambda path, query: other + path)
+        self.assertRaises(keystone_client.BadList, keystone_client.fetch,
+                          adapter)
+        self.assertEqual(1, self.keystone.requests)
