@@ -114,3 +114,36 @@ class TestLastUnits(test_clients.ClientsTestCase):
         self.assertIn(len(built), (0, 2), outcomes)
         self.assertEqual(built, self.held())
         self.assertEqual(6 + 2 * len(built), self.root_cores())
+
+    def test_tries_of_one_reservation_at_once(self):
+        # keystoneauth1's retries of one reservation can reach the service
+        # together (If-None-Match: *): one makes it, the others find it
+        # made and take it as theirs. Every try returns the uuid; the
+        # instance is counted once, and a confirmation keeps it.
+        barrier = threading.Barrier(WORKERS)
+        outcomes = {}
+
+        def reserve(worker):
+            hook = nova.NovaLimitsHook(test_clients.limits.LimitsClient(
+                ks_session.Session(auth=None), endpoint_override=self.url,
+                additional_headers=test_clients.SERVICE))
+            barrier.wait(30)
+            try:
+                outcomes[worker] = hook.reserve_instances(
+                    None, 'leaf', FLAVOR, False, ['vm-1'])
+            except Exception as exc:
+                outcomes[worker] = exc
+
+        threads = [threading.Thread(target=reserve, args=(worker,))
+                   for worker in range(WORKERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual({worker: ['vm-1'] for worker in range(WORKERS)},
+                         outcomes)
+        self.assertEqual(8, self.root_cores())
+        nova.NovaLimitsHook(self.client).confirm_instances(
+            None, 'leaf', FLAVOR, False, ['vm-1'])
+        self.assertEqual(['vm-1'], self.held())
+        self.assertEqual(8, self.root_cores())
