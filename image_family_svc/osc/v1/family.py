@@ -253,8 +253,12 @@ class AddFamilyImage(_Show):
         parser = super().get_parser(prog_name)
         parser.add_argument('name', metavar='<family>', help=FAMILY_HELP)
         parser.add_argument('image_id', metavar='<image>', help=IMAGE_HELP)
-        parser.add_argument('--version', metavar='<version>',
-                            help='Version (default: its os_version)')
+        # Not --version: openstack takes that one itself, wherever it
+        # is, prints its own version and exits 0 without the command.
+        parser.add_argument('--image-version', metavar='<version>',
+                            dest='version',
+                            help='Version of the image in the family '
+                                 '(default: its os_version property)')
         parser.add_argument('--property', metavar='<key=value>',
                             action='append', default=[], type=_key_value,
                             help='A property the image carries '
