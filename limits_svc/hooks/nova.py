@@ -59,9 +59,12 @@ or reverting only ever gives back and can never be refused.
 """
 
 import math
+import time
 
+from keystoneauth1 import exceptions as ks_exc
 from oslo_config import cfg
 from oslo_log import log as logging
+import oslo_messaging
 from oslo_utils import excutils
 
 from limits_svc.clients import enforcer as enforcer_mod
@@ -555,6 +558,69 @@ def _instances_that_fit(exc, per_instance, updates):
         room = max(info.limit - info.current_usage, 0) // amount
         fits = room if fits is None else min(fits, room)
     return 0 if fits is None else fits
+
+
+def _deleted_instance_uuid(payload):
+    """The instance uuid of an ``instance.delete.end`` payload: versioned
+    (``nova_object.data.uuid``) or unversioned (``instance_id``)."""
+    if not isinstance(payload, dict):
+        return None
+    data = payload.get('nova_object.data', payload)
+    if not isinstance(data, dict):
+        return None
+    uuid = data.get('uuid') or data.get('instance_id')
+    return uuid if isinstance(uuid, str) and uuid else None
+
+
+def _worth_retrying(exc):
+    """Whether a free that failed may succeed later: the service (or the
+    way to it) was unreachable, too slow, or answered a server error."""
+    if isinstance(exc, ks_exc.ConnectionError):
+        return True
+    return isinstance(exc, limits.ClientError) and (
+        exc.status is None or exc.status >= 500)
+
+
+class InstanceDeleteEndpoint:
+    """An oslo.messaging notification endpoint that frees the allocation
+    of each instance Nova deleted (``instance.delete.end``, versioned, or
+    ``compute.instance.delete.end``).
+
+    A free that fails for a reason that passes (the service unreachable,
+    a timeout, a ``5xx``) asks for the notification again
+    (``NotificationResult.REQUEUE``, after ``retry_delay`` seconds, so
+    that a service that is down is not asked in a tight loop): dropped,
+    the deleted server's allocation was counted for ever. Host it in a
+    notification listener made with ``allow_requeue=True``. A free that
+    can never succeed (a ``403``: the user lacks the ``service`` role) is
+    logged as an error and not asked again.
+    """
+
+    filter_rule = oslo_messaging.NotificationFilter(
+        event_type=r'^(compute\.)?instance\.delete\.end$')
+
+    def __init__(self, hook=None, retry_delay=5):
+        self.hook = hook if hook is not None else get_hook()
+        self.retry_delay = retry_delay
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        uuid = _deleted_instance_uuid(payload)
+        if uuid is None:
+            LOG.warning('%s without an instance uuid: nothing freed',
+                        event_type)
+            return oslo_messaging.NotificationResult.HANDLED
+        try:
+            self.hook.client.delete_allocation(uuid, missing_ok=True)
+        except Exception as exc:
+            if not _worth_retrying(exc):
+                LOG.error('Could not free the allocation of deleted '
+                          'instance %s: %s', uuid, exc)
+                return oslo_messaging.NotificationResult.HANDLED
+            LOG.warning('Could not free the allocation of deleted instance '
+                        '%s (%s); the notification is requeued', uuid, exc)
+            time.sleep(self.retry_delay)
+            return oslo_messaging.NotificationResult.REQUEUE
+        return oslo_messaging.NotificationResult.HANDLED
 
 
 # --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import fixtures
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
+import oslo_messaging
 import testtools
 
 from limits_svc.clients import limits
@@ -459,3 +460,80 @@ class TestAnswersNotOfTheApi(HookFaultsTestCase):
         # expiry.
         self.assertEqual(['vm-1'], self.leaf_allocations())
         self.assertIsNotNone(self.client.get_allocation('vm-1')['expires_at'])
+
+
+class TestDeleteNotifications(HookFaultsTestCase):
+    """``InstanceDeleteEndpoint`` frees what Nova deleted, and asks for
+    the notification again when the free fails for a while."""
+
+    def setUp(self):
+        super().setUp()
+        self.serve(self.admin.app)
+        self.endpoint = nova.InstanceDeleteEndpoint(self.hook, retry_delay=0)
+        self.hook.confirm_instances(None, 'leaf', FLAVOR, False,
+                                    ['vm-1', 'vm-2'])
+
+    def deleted(self, payload, event_type='instance.delete.end'):
+        return self.endpoint.info({}, 'nova-compute:host', event_type,
+                                  payload, {})
+
+    def test_versioned_and_unversioned_payloads(self):
+        handled = oslo_messaging.NotificationResult.HANDLED
+        self.assertEqual(handled, self.deleted({
+            'nova_object.name': 'InstanceActionPayload',
+            'nova_object.data': {'uuid': 'vm-1'}}))
+        self.assertEqual(handled, self.deleted(
+            {'instance_id': 'vm-2'}, 'compute.instance.delete.end'))
+        self.assertEqual([], self.leaf_allocations())
+        # Delivered twice, or without a uuid: nothing more is freed.
+        self.assertEqual(handled, self.deleted({'instance_id': 'vm-2'}))
+        self.assertEqual(handled, self.deleted({'nova_object.data': None}))
+
+    def test_a_free_that_fails_for_a_while_is_asked_again(self):
+        # Dropped, the deleted server's allocation counted for ever.
+        for fault in ('503 Service Unavailable', '502 Bad Gateway'):
+            self.faults.arm('DELETE', '/v1/allocations/', 1, fault,
+                            reach=False)
+            self.assertEqual(oslo_messaging.NotificationResult.REQUEUE,
+                             self.deleted({'instance_id': 'vm-1'}))
+            self.assertEqual(['vm-1', 'vm-2'], self.leaf_allocations())
+        self.faults.disarm()
+        self.assertEqual(oslo_messaging.NotificationResult.HANDLED,
+                         self.deleted({'instance_id': 'vm-1'}))
+        self.assertEqual(['vm-2'], self.leaf_allocations())
+
+    def test_a_free_that_can_never_succeed_is_not_asked_again(self):
+        endpoint = nova.InstanceDeleteEndpoint(nova.NovaLimitsHook(
+            self.client_as({'X-User-Id': 'u', 'X-Roles': 'member',
+                            'X-Project-Id': 'leaf'})), retry_delay=0)
+        self.assertEqual(oslo_messaging.NotificationResult.HANDLED,
+                         endpoint.info({}, 'nova', 'instance.delete.end',
+                                       {'instance_id': 'vm-1'}, {}))
+
+    def test_through_a_listener_that_requeues(self):
+        # The endpoint in an oslo.messaging notification listener (the
+        # in-process transport): the event filter lets only the deletes
+        # through, and a requeued notification comes back and frees.
+        conf = cfg.ConfigOpts()
+        conf([])
+        transport = oslo_messaging.get_notification_transport(
+            conf, url='fake:/')
+        self.addCleanup(transport.cleanup)
+        listener = oslo_messaging.get_notification_listener(
+            transport, [oslo_messaging.Target(topic='notifications')],
+            [self.endpoint], executor='threading', allow_requeue=True)
+        listener.start()
+        self.addCleanup(listener.wait)
+        self.addCleanup(listener.stop)
+        notifier = oslo_messaging.Notifier(
+            transport, driver='messaging', topics=['notifications'],
+            publisher_id='nova-compute:host')
+        self.faults.arm('DELETE', '/v1/allocations/', 1,
+                        '503 Service Unavailable', reach=False)
+        notifier.info({}, 'instance.update', {'instance_id': 'vm-2'})
+        notifier.info({}, 'instance.delete.end', {'instance_id': 'vm-1'})
+        deadline = time.monotonic() + 20
+        while ('vm-1' in self.leaf_allocations() and
+               time.monotonic() < deadline):
+            time.sleep(0.1)
+        self.assertEqual(['vm-2'], self.leaf_allocations())
