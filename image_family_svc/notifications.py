@@ -6,8 +6,9 @@ caller (an API handler or the engine) calls :func:`publish` once the
 transaction has committed, so that nothing is announced that did not
 happen.  The engine hands all of its events (the listener's and those of
 its periodic tasks: the schedule and the usage reconciliation) to its one
-:class:`Announcer`, which does it from a thread of its own in the order
-they were submitted.  Event types:
+:class:`Announcer`, which hands them to the Glance driver from a thread
+of its own and announces them from another, in the order they were
+submitted.  Event types:
 
 * ``image_family.transition``: an image changed state (asked, scheduled,
   retention, or deletion once unused);
@@ -30,66 +31,118 @@ LEAVE = 'image_family.membership.leave'
 Event = collections.namedtuple('Event', ['event_type', 'payload'])
 
 
+def drive(driver, event):
+    """Hand ``event`` to the Glance ``driver`` (see
+    :mod:`image_family_svc.glance`); a failure is logged."""
+    if driver is None:
+        return
+    try:
+        driver.event(event)
+    except Exception:
+        LOG.exception('The Glance driver failed on %s of %s',
+                      event.event_type, event.payload.get('image_id'))
+
+
+def announce(notifier, ctx, event):
+    """Announce ``event`` through ``notifier`` (which may be None); a
+    failure is logged."""
+    if notifier is None:
+        return
+    try:
+        notifier.info(ctx, event.event_type, bus.to_payload(event.payload))
+    except Exception:
+        LOG.exception('Could not announce %s of %s', event.event_type,
+                      event.payload.get('image_id'))
+
+
 def publish(notifier, ctx, events, driver=None):
-    """Announce ``events`` through ``notifier`` (which may be None) and
-    tell the Glance ``driver`` (see :mod:`image_family_svc.glance`).
+    """Tell the Glance ``driver`` of ``events`` and announce them through
+    ``notifier`` (which may be None), one event after the other.
 
     A failure of either is logged and does not undo the change, which is
-    committed already; the driver is told again by a later change.
+    committed already; Glance is brought up to date by the engine
+    (:mod:`image_family_svc.glance_writes`).
     """
     for event in events:
-        if driver is not None:
-            try:
-                driver.event(event)
-            except Exception:
-                LOG.exception('The Glance driver failed on %s of %s',
-                              event.event_type,
-                              event.payload.get('image_id'))
-        if notifier is None:
-            continue
-        try:
-            notifier.info(ctx, event.event_type,
-                          bus.to_payload(event.payload))
-        except Exception:
-            LOG.exception('Could not announce %s of %s', event.event_type,
-                          event.payload.get('image_id'))
+        drive(driver, event)
+        announce(notifier, ctx, event)
+
+
+#: Announcements the engine keeps while RabbitMQ does not take them;
+#: beyond that the oldest are dropped (logged).
+MAX_UNANNOUNCED = 10000
+
+#: Seconds :meth:`Announcer.stop` waits for RabbitMQ to take what is
+#: left to announce.
+STOP_WAIT = 30
 
 
 class Announcer(object):
-    """Calls :func:`publish` from a thread of its own, in the order the
-    events were submitted, so that the engine's listener goes on with its
-    next batch instead of waiting for RabbitMQ to confirm each
-    announcement (and for the Glance driver's requests).
+    """Hands the engine's events to the Glance driver and announces them,
+    from two threads of its own, so that the engine's listener and
+    periodic tasks go on with their work instead of waiting for Glance's
+    answers or for RabbitMQ to confirm each announcement.
 
     The engine has one, shared by its listener and its periodic tasks,
     so that, for instance, a scheduled transition submitted after a join
-    is never announced (or applied in Glance) before it.  The order is
+    is never applied in Glance, nor announced, before it.  The order is
     that of the :meth:`submit` calls; each caller submits after its own
     commit.
 
+    * The Glance thread hands each event to the driver, in order, then
+      passes it to the announcing thread.  At most ``max_pending``
+      submissions wait for it; beyond that :meth:`submit` waits too.
+    * The announcing thread announces them, in order.  While RabbitMQ is
+      down the engine's notifier retries until it is back (oslo.messaging
+      ``retry`` -1): that thread waits, and the events behind it are kept
+      (up to ``max_unannounced``; beyond that the oldest are dropped,
+      logged as an error), while the Glance thread, the schedule, the
+      Glance deletes and retries and the usage reconciliation go on.
+      Before, one thread did both: an announcement waiting for RabbitMQ
+      held every later event's Glance write, and the engine's stop
+      waited for the broker for ever.
+
     Announcements stay what they were: made after the commit, best
-    effort (a failure is logged).  :meth:`stop` returns once everything
-    submitted before it is announced; an engine killed without a stop
-    loses what is still queued.  At most ``max_pending`` submissions
-    wait; beyond that :meth:`submit` waits too.  Before :meth:`start`
+    effort (a failure is logged).  :meth:`stop` returns once every event
+    submitted before it went to the driver and was announced, or, when
+    RabbitMQ still does not take them after ``stop_wait`` seconds, logs
+    how many were not announced and returns; an engine killed without a
+    stop loses what is queued (Glance still gets it from the engine's
+    retry: :mod:`image_family_svc.glance_writes`).  Before :meth:`start`
     and after :meth:`stop`, :meth:`submit` publishes at once.
     """
 
-    def __init__(self, notifier, driver=None, max_pending=1000):
+    def __init__(self, notifier, driver=None, max_pending=1000,
+                 max_unannounced=MAX_UNANNOUNCED, stop_wait=None):
         self.notifier = notifier
         self.driver = driver
+        self.max_unannounced = max_unannounced
+        self.stop_wait = STOP_WAIT if stop_wait is None else stop_wait
+        #: Announcements dropped because too many waited.
+        self.dropped = 0
         self._queue = queue.Queue(maxsize=max_pending)
+        self._unannounced = collections.deque()
+        self._announcing = 0
+        self._closing = False
+        self._changed = threading.Condition()
         self._thread = None
+        self._bus_thread = None
 
     def start(self):
         if self._thread is None:
+            self._closing = False
+            self._bus_thread = threading.Thread(
+                target=self._announce, name='image-family-announcer',
+                daemon=True)
+            self._bus_thread.start()
             self._thread = threading.Thread(
-                target=self._run, name='image-family-announcer',
+                target=self._drive, name='image-family-glance-writer',
                 daemon=True)
             self._thread.start()
 
     def submit(self, ctx, events):
-        """Announce ``events`` (committed already) with ``ctx``."""
+        """Hand over and announce ``events`` (committed already) with
+        ``ctx``."""
         if not events:
             return
         if self._thread is None:
@@ -97,20 +150,75 @@ class Announcer(object):
         else:
             self._queue.put((ctx, list(events)))
 
-    def stop(self):
-        """Announce what is queued, then stop the thread."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+    def unannounced(self):
+        """How many events wait to be announced (one being announced
+        included)."""
+        with self._changed:
+            return len(self._unannounced) + self._announcing
 
-    def _run(self):
+    def stop(self):
+        """Hand over and announce what is queued (announcements: for at
+        most ``stop_wait`` seconds), then stop the threads."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join()
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+        self._bus_thread.join(self.stop_wait)
+        if self._bus_thread.is_alive():
+            LOG.error('RabbitMQ did not take the engine\'s announcements '
+                      'within %d s of its stop: %d image family change(s) '
+                      'are not announced (Glance and the service\'s '
+                      'record have them).', self.stop_wait,
+                      self.unannounced())
+        self._thread = self._bus_thread = None
+
+    def _drive(self):
         while True:
             item = self._queue.get()
             if item is None:
                 return
+            ctx, events = item
+            for event in events:
+                try:
+                    drive(self.driver, event)
+                except Exception:
+                    LOG.exception('Could not hand %s of %s to the Glance '
+                                  'driver', event.event_type,
+                                  event.payload.get('image_id'))
+            if self.notifier is not None:
+                self._hand_over(ctx, events)
+
+    def _hand_over(self, ctx, events):
+        with self._changed:
+            self._unannounced.extend((ctx, event) for event in events)
+            excess = len(self._unannounced) - self.max_unannounced
+            for _ in range(max(excess, 0)):
+                self._unannounced.popleft()
+            if excess > 0:
+                self.dropped += excess
+                LOG.error('%d announcement(s) of the engine dropped: more '
+                          'than %d wait for RabbitMQ (the oldest go first).',
+                          excess, self.max_unannounced)
+            self._changed.notify_all()
+
+    def _announce(self):
+        while True:
+            with self._changed:
+                while not self._unannounced and not self._closing:
+                    self._changed.wait()
+                if not self._unannounced:
+                    return
+                ctx, event = self._unannounced.popleft()
+                self._announcing = 1
             try:
-                publish(self.notifier, item[0], item[1], self.driver)
+                announce(self.notifier, ctx, event)
             except Exception:
-                LOG.exception('Could not announce %d event(s)',
-                              len(item[1]))
+                LOG.exception('Could not announce %s of %s',
+                              event.event_type,
+                              event.payload.get('image_id'))
+            finally:
+                with self._changed:
+                    self._announcing = 0

@@ -1,8 +1,11 @@
-"""notifications.Announcer: the engine's announcements from a thread of
-their own, in order, drained on stop, surviving a failing notifier."""
+"""notifications.Announcer: the engine's Glance writes and announcements
+from threads of their own, in order, drained on stop, surviving a failing
+or a held notifier."""
 
 import threading
+import time
 
+import fixtures
 import testtools
 
 from image_family_svc import notifications
@@ -84,3 +87,64 @@ class TestAnnouncer(testtools.TestCase):
         announcer.start()
         announcer.submit(None, [])
         announcer.stop()
+
+    def test_a_held_notifier_does_not_hold_the_glance_driver(self):
+        recorder = Recorder()
+        announcer = notifications.Announcer(recorder, recorder)
+        announcer.start()
+        self.addCleanup(announcer.stop)
+        recorder.gate.clear()
+        announcer.submit(None, events('img-1'))
+        announcer.submit(None, events('img-2', 'img-3'))
+        deadline = time.monotonic() + 10
+        while (len(recorder.seen_by_driver) < 3 and
+               time.monotonic() < deadline):
+            time.sleep(0.01)
+        # The notifier still holds img-1's announcement.
+        self.assertEqual(['img-1', 'img-2', 'img-3'],
+                         recorder.seen_by_driver)
+        self.assertEqual([], recorder.sent)
+        self.assertEqual(3, announcer.unannounced())
+        recorder.gate.set()
+        announcer.stop()
+        self.assertEqual(['img-1', 'img-2', 'img-3'],
+                         [i for _, i in recorder.sent])
+
+    def test_stop_does_not_wait_for_ever_for_the_notifier(self):
+        recorder = Recorder()
+        log = self.useFixture(fixtures.FakeLogger())
+        announcer = notifications.Announcer(recorder, recorder,
+                                            stop_wait=0.5)
+        announcer.start()
+        self.addCleanup(recorder.gate.set)
+        recorder.gate.clear()
+        announcer.submit(None, events('img-1', 'img-2'))
+        started = time.monotonic()
+        announcer.stop()
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(['img-1', 'img-2'], recorder.seen_by_driver)
+        self.assertIn('2 image family change(s) are not announced',
+                      log.output)
+
+    def test_the_oldest_unannounced_go_beyond_the_bound(self):
+        recorder = Recorder()
+        log = self.useFixture(fixtures.FakeLogger())
+        announcer = notifications.Announcer(recorder, recorder,
+                                            max_unannounced=3)
+        recorder.gate.clear()
+        announcer.start()
+        announcer.submit(None, events('img-1'))
+        deadline = time.monotonic() + 10
+        while announcer.unannounced() < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        announcer.submit(None, events('img-2', 'img-3', 'img-4', 'img-5'))
+        while (len(recorder.seen_by_driver) < 5 and
+               time.monotonic() < deadline):
+            time.sleep(0.01)
+        recorder.gate.set()
+        announcer.stop()
+        # img-1 was being announced; of the 4 behind it 3 were kept.
+        self.assertEqual(['img-1', 'img-3', 'img-4', 'img-5'],
+                         [i for _, i in recorder.sent])
+        self.assertEqual(1, announcer.dropped)
+        self.assertIn('1 announcement(s) of the engine dropped', log.output)
