@@ -35,12 +35,14 @@ from osc_lib import exceptions
 
 from svc_common.clients import rest
 
+SYSTEM_SCOPE_VARIABLE = 'ARBITER_NOAUTH_SYSTEM_SCOPE'
+
 # Environment variable -> identity header, for --os-auth-type none.
 NOAUTH_HEADERS = (
     ('ARBITER_NOAUTH_USER', 'X-User-Id'),
     ('ARBITER_NOAUTH_ROLES', 'X-Roles'),
     ('ARBITER_NOAUTH_PROJECT', 'X-Project-Id'),
-    ('ARBITER_NOAUTH_SYSTEM_SCOPE', 'X-System-Scope'),
+    (SYSTEM_SCOPE_VARIABLE, 'X-System-Scope'),
 )
 
 
@@ -81,7 +83,8 @@ def noauth_headers(environ):
     one); a value that is blank is not sent.
 
     :raises osc_lib.exceptions.CommandError: a value that an HTTP header
-        cannot carry, naming its variable.
+        cannot carry, naming its variable; a system scope other than
+        ``all``.
     """
     headers = {}
     for name, header in NOAUTH_HEADERS:
@@ -94,6 +97,14 @@ def noauth_headers(environ):
                 '%s=%r cannot be sent as the %s header: %s. Give the '
                 'caller\'s ID (or roles) in plain characters.'
                 % (name, environ[name], header, problem))
+        if name == SYSTEM_SCOPE_VARIABLE and value != 'all':
+            # A token's system scope is "all", as Keystone spells it;
+            # ALL, true or 1 were sent on, and every system-scoped
+            # command answered "Policy does not allow ...".
+            raise exceptions.CommandError(
+                '%s=%s: the system scope is "all" (%s=all) for a system-'
+                'scoped caller; leave the variable unset for a caller in '
+                'ARBITER_NOAUTH_PROJECT.' % (name, value, name))
         headers[header] = value
     return headers
 

@@ -162,3 +162,25 @@ class TestRequestNotSent(testtools.TestCase):
             ks_exceptions.ConnectFailure('refused'), 'limits',
             'http://127.0.0.1:9870')
         self.assertIn('nothing answers there', text)
+
+
+class TestSystemScopeVariable(testtools.TestCase):
+    """ARBITER_NOAUTH_SYSTEM_SCOPE=ALL (or true, 1) was sent on, and every
+    system-scoped command answered "Policy does not allow ...", with no
+    hint since the variable was set."""
+
+    def test_all_is_sent(self):
+        self.assertEqual(
+            {'X-System-Scope': 'all'},
+            plugin.noauth_headers({'ARBITER_NOAUTH_SYSTEM_SCOPE': 'all'}))
+
+    def test_anything_else_is_refused_naming_all(self):
+        for value in ('ALL', 'true', '1', 'system'):
+            error = self.assertRaises(
+                exceptions.CommandError, plugin.noauth_headers,
+                {'ARBITER_NOAUTH_SYSTEM_SCOPE': value})
+            self.assertEqual(
+                'ARBITER_NOAUTH_SYSTEM_SCOPE=%s: the system scope is "all" '
+                '(ARBITER_NOAUTH_SYSTEM_SCOPE=all) for a system-scoped '
+                'caller; leave the variable unset for a caller in '
+                'ARBITER_NOAUTH_PROJECT.' % value, str(error))
