@@ -237,11 +237,20 @@ class LimitsClient(rest.RestClient):
             parent_id, depth, resources: {name: {own_limit, subtree_limit,
             own_usage, subtree_usage}}}]}``, every page of a subtree's
             report (the ``next`` links are followed).
+        :raises BadAnswer: a ``next`` link comes back (a cache that
+            ignores the query string answers every page with the first):
+            the report was read for ever, growing in memory.
         """
         report = self.get('/v1/projects/%s/usage' % _segment(project_id),
                           params={'subtree': 'true' if subtree else 'false'})
         href = rest.next_href(report)
+        followed = set()
         while href:
+            if href in followed:
+                raise BadAnswer('the usage report of %s links back to a '
+                                'page already read (%s)' % (project_id,
+                                                            href))
+            followed.add(href)
             page = self.get(href)
             report['projects'].extend(page['projects'])
             href = rest.next_href(page) if page['projects'] else None

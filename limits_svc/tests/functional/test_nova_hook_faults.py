@@ -13,6 +13,7 @@ boot that failed keeps nothing, and nothing is counted twice).
 """
 
 import io
+import json
 import socket
 import threading
 import time
@@ -537,3 +538,34 @@ class TestDeleteNotifications(HookFaultsTestCase):
                time.monotonic() < deadline):
             time.sleep(0.1)
         self.assertEqual(['vm-2'], self.leaf_allocations())
+
+
+class TestPagesThatNeverEnd(testtools.TestCase):
+    """A cache in front of the service that ignores the query string
+    answers every page of a report with the first one, whose next link is
+    the same again."""
+
+    def test_a_usage_report_whose_next_link_comes_back(self):
+        self.useFixture(fixtures.Timeout(30, gentle=True))
+        served = []
+
+        def first_page_again(environ, start_response):
+            served.append(environ['QUERY_STRING'])
+            body = {'project_id': 'root', 'subtree': True,
+                    'projects': [{'project_id': 'root', 'parent_id': None,
+                                  'depth': 0, 'resources': {}}],
+                    'links': [{'rel': 'next', 'href':
+                               '/v1/projects/root/usage?subtree=true'
+                               '&marker=root'}]}
+            start_response('200 OK', [('Content-Type', 'application/json')])
+            return [json.dumps(body).encode()]
+
+        url = self.useFixture(test_clients.LoopbackServer(
+            first_page_again)).url
+        client = limits.LimitsClient(ks_session.Session(auth=None,
+                                                        timeout=5),
+                                     endpoint_override=url)
+        # It read the same page for ever, the report growing in memory.
+        self.assertRaises(limits.BadAnswer, client.usage, 'root',
+                          subtree=True)
+        self.assertLess(len(served), 5)
