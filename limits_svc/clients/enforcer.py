@@ -192,8 +192,10 @@ class Enforcer:
                 raise ValueError('resource limit is not an integer.')
         if self.reconcile_usage:
             self._reconcile(project_id, sorted(deltas))
+        # int(): oslo.limit takes a bool for an int (True is 1); the
+        # service's schema refuses JSON booleans.
         answer = self.client.enforce(
-            project_id, {name: max(value, 0) for name, value in
+            project_id, {name: max(int(value), 0) for name, value in
                          deltas.items()})
         if not answer['allowed']:
             LOG.debug('Limits service refused %s for project %s: %s',

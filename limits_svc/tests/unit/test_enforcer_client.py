@@ -252,6 +252,15 @@ class TestEnforcer(TransportTestCase):
         self.assertEqual({'cores': 0, 'ram': 5},
                          self.wire.body()['resources'])
 
+    def test_boolean_deltas_are_integers_as_in_oslo_limit(self):
+        # oslo.limit takes a bool for an int (True is 1); the service's
+        # schema refuses JSON booleans, so True was a 400 ClientError.
+        enf = self.enforcer(answer(True))
+        enf.enforce('leaf', {'cores': True, 'ram': False})
+        resources = self.wire.body()['resources']
+        self.assertEqual({'cores': 1, 'ram': 0}, resources)
+        self.assertNotIsInstance(resources['cores'], bool)
+
     def test_input_checks_as_oslo_limit(self):
         enf = self.enforcer()
         for project_id, deltas in ((None, {'cores': 1}), ('', {'cores': 1}),
