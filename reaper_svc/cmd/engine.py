@@ -14,6 +14,9 @@ It runs on :mod:`svc_common.engine.runner`, so several hosts can run it:
 * on the leader only, every ``[preemption] action_interval`` seconds and
   when a host becomes the leader: delete the victims whose grace period
   is over and resume the actions a stopped engine left unfinished;
+* on every host, the announcer (:mod:`reaper_svc.announcements`): the
+  ``preemption.*`` notifications leave from a thread of their own, so
+  that the work above goes on while RabbitMQ cannot be reached;
 * on the leader only, every ``[preemption] promote_interval`` seconds,
   when a host becomes the leader and as soon as the leader receives an
   ``instance.delete.end`` (one that another host of the pool receives
@@ -37,6 +40,7 @@ import sys
 from oslo_log import log as logging
 import oslo_messaging
 
+from reaper_svc import announcements
 from reaper_svc.db import actions as actions_db
 from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import notifications as notifications_db
@@ -158,11 +162,17 @@ def build_runner(conf, db, driver=None, notifier=None, member_id=None,
         builds trusted requests with (None: the driver's credentials)
     """
     reaper = reaper or build_reaper(conf, db, driver, notifier)
+    # Announcements leave from a thread of their own: sent from the
+    # engine's threads, one made while RabbitMQ was down held the
+    # actions' pass, the promoter or the listener until it came back.
+    announcer = announcements.Announcer(reaper.notifier)
+    reaper.notifier = announcer
     if not reaper.driver.has_guarantee_source:
         reaper.driver.set_guarantee_source(guarantees_db.GuaranteeSource(
             db, reaper.ctx))
     promoter = promoter_mod.Promoter(conf, db, reaper, trusts=trusts)
     runner = runner_mod.Runner(service.SPEC, conf, member_id=member_id)
+    runner.add_worker(announcer)
     promote = runner.add_periodic(PROMOTE_TASK,
                                   conf.preemption.promote_interval,
                                   promoter.promote, run_on_election=True)
@@ -183,6 +193,7 @@ def build_runner(conf, db, driver=None, notifier=None, member_id=None,
         runner.add_periodic(MODES_TASK, conf.preemption.modes_interval,
                             modes.run, run_on_election=True)
     runner.reaper = reaper
+    runner.announcer = announcer
     runner.promoter = promoter
     runner.modes = modes
     return runner
