@@ -1,0 +1,82 @@
+"""``<prog>-manage`` given a database it cannot use.
+
+Each of these ended the command with a traceback: a URL that does not
+parse, ``postgres://`` (SQLAlchemy's spelling is ``postgresql://``), a
+MySQL URL read by ``db version`` (only ``db sync`` refused it), a
+driver that is not installed, and a PostgreSQL server that does not
+answer.  The command now prints one line after the line that names the
+database, and exits 1.
+"""
+
+import os
+import socket
+
+import fixtures
+import testtools
+
+from svc_common.tests.functional import test_commands
+
+
+class TestManageDatabaseErrors(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def manage(self, url, *args, prog='limits'):
+        path = os.path.join(self.tmp, 'svc.conf')
+        with open(path, 'w') as conf:
+            conf.write('[database]\nconnection = %s\n' % url)
+        return test_commands.run(
+            [test_commands.command('%s-manage' % prog), '--config-file',
+             path] + list(args))
+
+    def assertOneLine(self, result, prog, expected):
+        self.assertEqual(1, result.returncode, result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        lines = result.stderr.splitlines()
+        self.assertEqual('%s-manage: ' % prog, lines[-1][:len(prog) + 9])
+        self.assertIn(expected, lines[-1])
+
+    def test_url_that_does_not_parse(self):
+        for action in ('sync', 'version'):
+            result = self.manage('not a url', 'db', action)
+            self.assertOneLine(result, 'limits', '[database] connection is '
+                               'not a database URL')
+
+    def test_postgres_spelling(self):
+        result = self.manage('postgres://u:p@127.0.0.1/x', 'db', 'version')
+        self.assertOneLine(result, 'limits', 'starts with postgres://, '
+                           'which SQLAlchemy spells postgresql://')
+
+    def test_db_version_refuses_mysql_as_db_sync_does(self):
+        result = self.manage('mysql+pymysql://u:p@127.0.0.1/x',
+                             'db', 'version')
+        self.assertOneLine(result, 'limits', 'names a mysql database')
+
+    def test_driver_not_installed(self):
+        try:
+            import pg8000  # noqa: F401
+            self.skipTest('pg8000 is installed here')
+        except ImportError:
+            pass
+        result = self.manage('postgresql+pg8000://u:p@127.0.0.1/x',
+                             'db', 'sync')
+        self.assertOneLine(result, 'limits', 'the database driver pg8000 '
+                           'that [database] connection names is not '
+                           'installed: pip install pg8000')
+
+    def test_server_that_does_not_answer(self):
+        free = socket.socket()
+        free.bind(('127.0.0.1', 0))
+        port = free.getsockname()[1]
+        free.close()
+        url = 'postgresql+psycopg2://u:p@127.0.0.1:%d/x' % port
+        for prog, args in (('limits', ('db', 'version')),
+                           ('limits', ('usage', 'audit')),
+                           ('federation', ('keys', 'list'))):
+            result = self.manage(url, *args, prog=prog)
+            self.assertOneLine(result, prog, 'cannot use the database of '
+                               '[database] connection: ')
+            self.assertIn('Connection refused', result.stderr)
+            self.assertNotIn(':p@', result.stderr)
