@@ -175,6 +175,13 @@ def _free_port_base(host, count, after):
     return None
 
 
+def _is_ipv6(host):
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
+
+
 def bind_ports(specs, host, ports):
     """One listening server per spec, with no application yet.
 
@@ -194,7 +201,14 @@ def bind_ports(specs, host, ports):
                 problem = ('cannot listen on %s:%d (for %s): %s'
                            % (host, port, spec.prog,
                               exc.strerror or exc))
-            if (isinstance(exc, socket.gaierror) or
+            if _is_ipv6(host):
+                # The servers are IPv4 ones: "not an address of this
+                # machine" was wrong for ::1.
+                problem = 'cannot listen on %s (for %s)' % (host, spec.prog)
+                hint = ('--host %s is an IPv6 address, and the local run '
+                        'listens on IPv4 only; leave --host out to listen '
+                        'on 127.0.0.1' % host)
+            elif (isinstance(exc, socket.gaierror) or
                     exc.errno == errno.EADDRNOTAVAIL):
                 # Not a port taken: other ports would fail the same way.
                 hint = ('--host %s is not an address of this machine; '
