@@ -35,7 +35,12 @@ LISTENER_POOL = 'limits'
 
 
 def sync(conf, db, adapter=None):
-    """One full sync from Keystone; returns the counts written."""
+    """One full sync from Keystone; returns the counts written.
+
+    :raises keystone_client.TruncatedList: Keystone cut a list short.
+    :raises keystone_sync.BadAnswer: an item of a list is not what
+        Keystone's API answers.  Nothing is written either way.
+    """
     adapter = adapter or keystone_client.adapter_from_conf(conf)
     projects, registered, limits = keystone_client.fetch(adapter)
     snap = keystone_sync.snapshot(projects, registered, limits,
@@ -88,7 +93,8 @@ class Resyncer(object):
             try:
                 sync(self.conf, self.db, self.adapter)
                 self.syncs += 1
-            except keystone_client.TruncatedList as exc:
+            except (keystone_client.TruncatedList,
+                    keystone_sync.BadAnswer) as exc:
                 # Keystone answers the same until its configuration
                 # changes: the next notification or resync tries again.
                 LOG.error('Sync from Keystone refused: %s', exc)

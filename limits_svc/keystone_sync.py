@@ -16,6 +16,98 @@ import dataclasses
 
 SUBTREE_MARKER = '[subtree]'
 
+# The largest limit a counter can be compared with (a BIGINT).
+_MAX_LIMIT = 2 ** 63 - 1
+
+
+class BadAnswer(ValueError):
+    """An item of a Keystone list is not what Keystone's API answers (a
+    missing or mistyped field, a limit below -1, an id too long to keep).
+
+    Nothing is synced: a limit of ``7.5`` was kept as 7.5 on SQLite and 8
+    on PostgreSQL, one of ``-5`` counted as no limit at all, and a field
+    of the wrong type was a traceback half-way.
+    """
+
+    def __init__(self, key, index, item, problem):
+        self.key = key
+        shown = item.get('id') if isinstance(item, dict) else None
+        where = '%s[%d]' % (key, index)
+        if isinstance(shown, str):
+            where += ' (id %s)' % shown[:64]
+        super().__init__(
+            'Keystone answered %s that limits_svc cannot use: %s. Nothing '
+            'was synced; is [keystone] pointing at Keystone\'s identity '
+            'API?' % (where, problem))
+
+
+def _string(max_length, nullable=False, required=True):
+    return ('string', max_length, nullable, required)
+
+
+_ID = _string(64)
+_NULLABLE_ID = _string(64, nullable=True, required=False)
+_LIMIT = ('limit', None, False, True)
+_DESCRIPTION = ('string', None, True, False)
+
+# What limits_svc keeps of each item, as Keystone's v3 API defines it:
+# ``(kind, longest, may be null, must be there)``.
+_FIELDS = {
+    'projects': {'id': _ID, 'name': _string(255, nullable=True,
+                                            required=False),
+                 'parent_id': _NULLABLE_ID, 'domain_id': _NULLABLE_ID},
+    'registered_limits': {'id': _ID, 'service_id': _ID,
+                          'region_id': _NULLABLE_ID,
+                          'resource_name': _string(255),
+                          'default_limit': _LIMIT,
+                          'description': _DESCRIPTION},
+    'limits': {'id': _ID, 'project_id': _NULLABLE_ID,
+               'domain_id': _NULLABLE_ID, 'service_id': _ID,
+               'region_id': _NULLABLE_ID, 'resource_name': _string(255),
+               'resource_limit': _LIMIT, 'description': _DESCRIPTION},
+}
+
+
+def _field_problem(name, value, kind, longest, nullable):
+    if value is None:
+        return None if nullable else '%s is null' % name
+    if kind == 'limit':
+        if not isinstance(value, int) or isinstance(value, bool):
+            return '%s %r is not an integer' % (name, value)
+        if not -1 <= value <= _MAX_LIMIT:
+            return '%s %d is not -1 (no limit) or a count' % (name, value)
+        return None
+    if not isinstance(value, str):
+        return '%s %r is not a string' % (name, value)
+    if not value and name.endswith('id'):
+        return '%s is empty' % name
+    if longest is not None and len(value) > longest:
+        return '%s is longer than %d characters' % (name, longest)
+    return None
+
+
+def check_items(key, items):
+    """Refuse a Keystone list of ``key`` (``projects``,
+    ``registered_limits`` or ``limits``) that limits_svc cannot use.
+
+    :raises BadAnswer: naming the first bad item and field.
+    """
+    if not isinstance(items, list):
+        raise BadAnswer(key, 0, None, 'the list is not a JSON array')
+    fields = _FIELDS[key]
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise BadAnswer(key, index, item, 'the item is not an object')
+        for name, (kind, longest, nullable, required) in fields.items():
+            if name not in item:
+                if required:
+                    raise BadAnswer(key, index, item, '%s is missing' % name)
+                continue
+            problem = _field_problem(name, item[name], kind, longest,
+                                     nullable)
+            if problem:
+                raise BadAnswer(key, index, item, problem)
+
 
 @dataclasses.dataclass
 class Snapshot:
@@ -77,6 +169,13 @@ def limit_rows(limits, marker=SUBTREE_MARKER):
 
 
 def snapshot(projects, registered_limits, limits, marker=SUBTREE_MARKER):
+    """The rows of Keystone's three lists.
+
+    :raises BadAnswer: an item is not what Keystone's API answers.
+    """
+    check_items('projects', projects)
+    check_items('registered_limits', registered_limits)
+    check_items('limits', limits)
     return Snapshot(project_rows(projects),
                     registered_limit_rows(registered_limits),
                     limit_rows(limits, marker))

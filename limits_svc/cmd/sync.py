@@ -4,6 +4,7 @@ import sys
 
 from limits_svc.clients import keystone as keystone_client
 from limits_svc import keystone_engine
+from limits_svc import keystone_sync
 from svc_common.db import database
 
 
@@ -14,7 +15,7 @@ def _sync(spec, conf):
         return 1
     try:
         counts = keystone_engine.sync(conf, database.Database(conf))
-    except keystone_client.TruncatedList as exc:
+    except (keystone_client.TruncatedList, keystone_sync.BadAnswer) as exc:
         print('limits-manage sync: %s' % exc, file=sys.stderr)
         return 1
     print('Synced %(projects)d projects, %(registered_limits)d registered '

@@ -4,7 +4,6 @@ from svc_common import config
 
 from limits_svc.conf import keystone
 from limits_svc.conf import limits
-from limits_svc import service
 
 
 def register_opts(conf):
@@ -13,5 +12,10 @@ def register_opts(conf):
 
 
 def list_opts():
+    # Imported here: limits_svc.service imports the manage commands,
+    # which import this package (through the Keystone client), and a
+    # module-level import made ``import limits_svc.cmd.sync`` fail when
+    # it came first.
+    from limits_svc import service
     return (config.common_list_opts(service.SPEC) + limits.list_opts() +
             keystone.list_opts())

@@ -12,9 +12,11 @@ resync of an unchanged Keystone that writes no row at all.
 import datetime
 import threading
 
+import fixtures
 import sqlalchemy as sa
 import testtools
 
+from limits_svc.cmd import sync as sync_command
 from limits_svc.db import allocations
 from limits_svc.db import audit
 from limits_svc.db import keystone
@@ -24,6 +26,7 @@ from limits_svc.db import usages
 from limits_svc import keystone_sync
 from limits_svc import quota_tree
 from limits_svc import service
+from svc_common import config
 from svc_common import context
 from svc_common.tests.fixtures import backends
 
@@ -136,6 +139,31 @@ class _Resync(object):
         self.allocate('vm-2', 'other', 1)
         self.assertEqual((1, 1), self.usage()[('other', 'cores')])
         self.assertEqual([], audit.audit(self.db, self.ctx))
+
+    def test_a_sync_from_answers_keystone_never_gives_is_refused(self):
+        """``limits-manage sync`` against lists with an item limits_svc
+        cannot use (here a limit of 7.5, then -5) exits 1 naming it and
+        writes nothing: the limit stayed 6 (it was kept as 7.5 on SQLite
+        and 8 on PostgreSQL, and -5 counted as no limit)."""
+        conf = config.build_conf(service.SPEC, overrides={
+            ('limits', 'mode'): 'keystone',
+            ('database', 'connection'): self.database_url()})
+        before = self.rows(models.ProjectLimit.__table__, 'id',
+                           'resource_limit')
+        for amount in (7.5, -5):
+            answer = (self.projects, REGISTERED,
+                      [_limit('lim-leaf', 'leaf', amount)])
+            self.useFixture(fixtures.MockPatch(
+                'limits_svc.clients.keystone.fetch', return_value=answer))
+            stderr = self.useFixture(fixtures.StringStream('stderr'))
+            self.useFixture(fixtures.MonkeyPatch('sys.stderr',
+                                                 stderr.stream))
+            self.assertEqual(1, sync_command._sync(service.SPEC, conf))
+            said = stderr.getDetails()['stderr'].as_text()
+            self.assertIn('limits[0] (id lim-leaf)', said)
+            self.assertIn('resource_limit %s' % amount, said)
+            self.assertEqual(before, self.rows(
+                models.ProjectLimit.__table__, 'id', 'resource_limit'))
 
     def test_subtree_counters_follow_the_new_shape(self):
         self.allocate('vm-1', 'leaf', 2)

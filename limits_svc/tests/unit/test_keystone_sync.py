@@ -1,0 +1,100 @@
+"""What :mod:`limits_svc.keystone_sync` takes from Keystone's lists, and
+the answers it refuses before anything is written."""
+
+import testtools
+
+from limits_svc import keystone_sync
+
+
+def _project(**changes):
+    project = {'id': 'p1', 'name': 'physics', 'parent_id': 'default',
+               'domain_id': 'default', 'is_domain': False}
+    project.update(changes)
+    return project
+
+
+def _registered(**changes):
+    limit = {'id': 'r1', 'service_id': 'nova', 'region_id': None,
+             'resource_name': 'cores', 'default_limit': 10,
+             'description': None}
+    limit.update(changes)
+    return limit
+
+
+def _limit(**changes):
+    limit = {'id': 'l1', 'project_id': 'p1', 'domain_id': None,
+             'service_id': 'nova', 'region_id': 'RegionOne',
+             'resource_name': 'cores', 'resource_limit': 5,
+             'description': 'physics [subtree]'}
+    limit.update(changes)
+    return limit
+
+
+class TestSnapshot(testtools.TestCase):
+
+    def test_keystone_lists_as_keystone_answers_them(self):
+        snap = keystone_sync.snapshot(
+            [_project(), _project(id='p2', parent_id='p1', name=None)],
+            [_registered(), _registered(id='r2', default_limit=-1)],
+            [_limit(), _limit(id='l2', project_id=None, domain_id='d1',
+                              resource_limit=0, description=None)])
+        self.assertEqual(['p1', 'p2'], [p['id'] for p in snap.projects])
+        self.assertEqual([None, 'p1'],
+                         [p['parent_id'] for p in snap.projects])
+        self.assertEqual([10, -1], [r['default_limit']
+                                    for r in snap.registered_limits])
+        self.assertEqual([('subtree', 5), ('project', 0)],
+                         [(lim['scope'], lim['resource_limit'])
+                          for lim in snap.project_limits])
+
+    def test_an_item_limits_svc_cannot_use_is_refused(self):
+        """Each is a BadAnswer naming the list, the item and the field
+        (``7.5`` was kept as 7.5 on SQLite and 8 on PostgreSQL, ``-5`` as
+        no limit at all, the others were tracebacks or a sync half
+        written)."""
+        cases = [
+            ('projects', [_project(), 'p2'], 'projects[1]',
+             'not an object'),
+            ('projects', [{'name': 'x'}], 'projects[0]', 'id is missing'),
+            ('projects', [_project(id=5)], 'projects[0]',
+             'id 5 is not a string'),
+            ('projects', [_project(id='')], 'projects[0]', 'id is empty'),
+            ('projects', [_project(id='x' * 65)], 'projects[0]',
+             'id is longer than 64'),
+            ('projects', [_project(name='n' * 256)], '(id p1)',
+             'name is longer than 255'),
+            ('projects', [_project(parent_id=['p0'])], '(id p1)',
+             "parent_id ['p0'] is not a string"),
+            ('projects', {'p1': _project()}, 'projects',
+             'not a JSON array'),
+            ('registered_limits', [_registered(default_limit=7.5)],
+             'registered_limits[0] (id r1)', 'default_limit 7.5 is not '
+             'an integer'),
+            ('registered_limits', [_registered(default_limit='7')],
+             '(id r1)', "default_limit '7' is not an integer"),
+            ('registered_limits', [_registered(default_limit=True)],
+             '(id r1)', 'default_limit True is not an integer'),
+            ('registered_limits', [_registered(default_limit=None)],
+             '(id r1)', 'default_limit is null'),
+            ('registered_limits', [_registered(default_limit=2 ** 63)],
+             '(id r1)', 'is not -1 (no limit) or a count'),
+            ('registered_limits', [_registered(service_id=None)],
+             '(id r1)', 'service_id is null'),
+            ('limits', [_limit(resource_limit=-5)], 'limits[0] (id l1)',
+             'resource_limit -5 is not -1 (no limit) or a count'),
+            ('limits', [_limit(resource_name=7)], '(id l1)',
+             'resource_name 7 is not a string'),
+            ('limits', [_limit(description=['x'])], '(id l1)',
+             "description ['x'] is not a string"),
+        ]
+        for key, items, where, problem in cases:
+            lists = {'projects': [], 'registered_limits': [], 'limits': []}
+            lists[key] = items
+            exc = self.assertRaises(
+                keystone_sync.BadAnswer, keystone_sync.snapshot,
+                lists['projects'], lists['registered_limits'],
+                lists['limits'])
+            self.assertEqual(key, exc.key)
+            self.assertIn(where, str(exc))
+            self.assertIn(problem, str(exc))
+            self.assertIn('Nothing was synced', str(exc))
