@@ -216,9 +216,11 @@ class GlanceEndpoint(_Endpoint):
             version = _string(str(version),
                               'property %s' % opts.version_property,
                               MAX_VERSION_LENGTH)
+        owner = payload.get('owner')
         return ingest.Join(
             message_id, image_id, name, version, properties,
-            'Announced by Glance (%s).' % payload.get('status'))
+            'Announced by Glance (%s).' % payload.get('status'),
+            owner if isinstance(owner, str) else None)
 
     def _properties(self, payload):
         """Glance puts custom properties under ``properties``; standard

@@ -1,6 +1,9 @@
 """What image_family_svc's controllers share: policy targets of a family,
 the answers' shapes, and publishing what a request changed."""
 
+import logging
+
+from keystoneauth1 import exceptions as ks_exc
 import pecan
 
 from image_family_svc.db import families as families_db
@@ -9,7 +12,10 @@ from image_family_svc import lifecycle
 from image_family_svc import notifications
 from svc_common.api import controller
 from svc_common.api import validation
+from svc_common import errors
 from svc_common import policy
+
+LOG = logging.getLogger(__name__)
 
 
 def owner_target(project_id):
@@ -42,6 +48,40 @@ def authorize_write(action, family, not_found):
     hidden = family.visibility != families_db.PUBLIC
     controller.authorize(action, write_target(family),
                          not_found=not_found if hidden else None)
+
+
+def require_owned_image(family, image_id):
+    """Refuse to add ``image_id`` to a project's ``family`` unless Glance
+    says the family's project owns it (with the ``glance`` driver; the
+    ``noop`` driver cannot ask Glance).
+
+    A member's lifecycle hides it in Glance, makes the Nova filter refuse
+    boots from it and deletes it in Glance, all with the service's
+    credentials: a project's member added any image ID to a family of
+    their own (a public image of the cloud, another project's) and could
+    take it there.  A missing image and another project's get the same
+    answer, so that the answer does not tell which images exist.  A
+    system-owned family is changed by cloud administrators only.
+    """
+    if family.project_id is None:
+        return
+    driver = glance.load_driver(pecan.request.conf, pecan.request.db)
+    if not isinstance(driver, glance.GlanceApiDriver):
+        return
+    try:
+        image = driver.get_image(image_id)
+    except (glance.GlanceDriverError, ks_exc.ClientException) as exc:
+        LOG.warning('Could not ask Glance who owns image %s: %s', image_id,
+                    exc)
+        raise errors.ApiError(
+            'Glance could not be asked who owns image %s; try again later.'
+            % image_id, code='glance_unavailable', status=503)
+    if image is None or image.get('owner') != family.project_id:
+        raise errors.BadRequest(
+            'Invalid field image_id: %s is not an image of project %s in '
+            'Glance; a project\'s family takes the project\'s own images.'
+            % (image_id, family.project_id), code='image_not_owned',
+            field='image_id')
 
 
 def publish(events):

@@ -113,7 +113,7 @@ class FamilyImagesController(rest.RestController):
             query=image_schema.FAMILY_IMAGES_QUERY),
         'post': openapi.Operation(
             'family:image:add', image_schema.RESPONSE_IMAGE, status=201,
-            body=image_schema.ADD, errors=(409,)),
+            body=image_schema.ADD, errors=(409, 503)),
         'delete': openapi.Operation('family:image:remove', status=204,
                                     errors=(409,)),
     }
@@ -135,8 +135,9 @@ class FamilyImagesController(rest.RestController):
 
     @pecan.expose('json')
     def post(self, family_name):
-        _writable('family:image:add', family_name)
+        family = _writable('family:image:add', family_name)
         body = validation.json_body(image_schema.ADD)
+        common.require_owned_image(family, body['image_id'])
         properties = body.get('properties', {})
         view, events = members_db.join(
             pecan.request.db, pecan.request.context, family_name,

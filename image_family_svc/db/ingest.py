@@ -34,10 +34,11 @@ from image_family_svc import lifecycle as lc
 
 LOG = logging.getLogger(__name__)
 
-#: An image that joins ``family`` (a name) if it is in no family yet.
+#: An image that joins ``family`` (a name) if it is in no family yet;
+#: ``owner``: the project that owns it in Glance (None: not said).
 Join = collections.namedtuple(
     'Join', ['message_id', 'image_id', 'family', 'version', 'properties',
-             'reason'])
+             'reason', 'owner'], defaults=[None])
 
 #: An image that leaves its family, if it is in one.
 Leave = collections.namedtuple('Leave', ['message_id', 'image_id', 'reason'])
@@ -148,6 +149,14 @@ def _apply(session, ctx, notices, state, cause):
         if family is None:
             LOG.warning('Image %s does not join image family %s: there is '
                         'no such family.', notice.image_id, notice.family)
+            continue
+        if (family.project_id is not None and
+                notice.owner != family.project_id):
+            # Its lifecycle would hide and delete another project's
+            # image with the service's credentials.
+            LOG.warning('Image %s does not join image family %s: it '
+                        'belongs to project %s, not to the family\'s.',
+                        notice.image_id, notice.family, notice.owner)
             continue
         try:
             members_db.check_properties(family, notice.properties)

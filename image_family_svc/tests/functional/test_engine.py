@@ -85,6 +85,26 @@ class TestListeners(base.ApiTestCase):
         self.glance_event('image.create', payload)
         self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
 
+    def test_projects_family_takes_the_projects_images_only(self):
+        # Another project's image (or one Glance names no owner of)
+        # announced with the family's name stays out: its lifecycle
+        # would hide and delete it with the service's credentials.
+        self.family('own', headers=OWN)
+        for image_id, owner in (('img-1', 'p2'), ('img-2', None),
+                                ('img-3', 'p1')):
+            payload = glance_payload(image_id)
+            payload['properties']['arbiter_family'] = 'own'
+            if owner:
+                payload['owner'] = owner
+            self.glance_event('image.create', payload)
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+        self.app.get('/v1/images/img-2', headers=base.ADMIN, status=404)
+        self.assertEqual('own', self.image('img-3')['family'])
+        # A system-owned family takes any project's.
+        self.glance_event('image.create', dict(
+            glance_payload('img-4'), owner='p2'))
+        self.assertEqual('centos-7', self.image('img-4')['family'])
+
     def test_hostile_pattern_does_not_stall_the_engine(self):
         # A family's ^(a+)+$ ran in Python's re for hours on the engine
         # when Glance announced an image with fifty non-matching
@@ -97,7 +117,8 @@ class TestListeners(base.ApiTestCase):
         self.assertEqual(listeners.HANDLED, self.within(
             lambda: self.glance_event('image.create', payload)))
         self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
-        payload = glance_payload('img-2', os_version='a' * 50)
+        payload = dict(glance_payload('img-2', os_version='a' * 50),
+                       owner='p1')
         payload['properties']['arbiter_family'] = 'hostile'
         self.glance_event('image.create', payload)
         self.assertEqual('hostile', self.image('img-2')['family'])

@@ -27,7 +27,9 @@ from image_family_svc.tests.functional import test_glance_delete_retry
 from svc_common import context
 from svc_common.db import database
 from svc_common.tests.fixtures import glance as glance_fixture
+from svc_common.tests.fixtures import ports
 from svc_common.tests.fixtures import races
+from svc_common.tests.functional import api_fixture as af
 
 TINY = b'\0' * 1024
 WAIT = 30
@@ -50,7 +52,7 @@ class PausingAdapter(object):
         return response
 
 
-class GlanceWritesTest(base.ApiTestCase):
+class GlanceTestCase(base.ApiTestCase):
     """The API's driver writes to the real Glance."""
 
     def setUp(self):
@@ -78,8 +80,8 @@ class GlanceWritesTest(base.ApiTestCase):
                                             adapter=adapter(driver.adapter))
         return driver
 
-    def new_image(self, data=TINY):
-        image_id = self.glance.create_image(data=data)
+    def new_image(self, data=TINY, identity=None):
+        image_id = self.glance.create_image(data=data, identity=identity)
         self.addCleanup(self.glance.request, 'DELETE',
                         '/v2/images/%s' % image_id, expect=(204, 404))
         return image_id
@@ -108,6 +110,9 @@ class GlanceWritesTest(base.ApiTestCase):
             seconds=glance_writes.GRACE + 1)
         return glance_writes.retry(self.conf, self.db,
                                    driver or self.engine_driver(), now=later)
+
+
+class GlanceWritesTest(GlanceTestCase):
 
     def api_write_waits(self, thread):
         """Give the API's write every chance to run before the engine's
@@ -199,6 +204,54 @@ class GlanceWritesTest(base.ApiTestCase):
         self.assertEqual([], glance_writes.retry(
             self.conf, self.db, glance.NoopDriver()))
         self.assertEqual([], self.recorded())
+
+
+class ImageOwnerTest(GlanceTestCase):
+    """A project's family takes the project's own images only: their
+    lifecycle hides them in Glance, makes Nova refuse them and deletes
+    them, with the service's credentials."""
+
+    def add_as(self, headers, family, image_id, status):
+        return self.app.post_json(
+            '/v1/families/%s/images' % family,
+            {'image_id': image_id, 'version': '1', 'properties': base.PROPS},
+            headers=headers, status=status).json
+
+    def test_a_projects_family_takes_its_own_images_only(self):
+        self.family('p1-images', headers=af.PROJECT_MEMBER)
+        own = self.new_image(identity=self.glance.identity_headers(
+            project_id='p1'))
+        clouds = self.new_image()
+        others = self.new_image(identity=self.glance.identity_headers(
+            project_id='p2'))
+        answers = [self.add_as(af.PROJECT_MEMBER, 'p1-images', image_id,
+                               400)['errors'][0]
+                   for image_id in (clouds, others, 'no-such-image')]
+        self.assertEqual([('image_family.image_not_owned', 'image_id')] * 3,
+                         [(a['code'], a['field']) for a in answers])
+        # Nothing joined: the image can still join the family it belongs
+        # to, and Glance was not written.
+        self.add('centos-7', clouds, '7.1')
+        self.assertEqual((None, None, None, False), self.says(others))
+        image = self.add_as(af.PROJECT_MEMBER, 'p1-images', own,
+                            201)['image']
+        self.assertEqual('p1-images', image['family'])
+
+    def test_a_system_family_takes_any_image(self):
+        others = self.new_image(identity=self.glance.identity_headers(
+            project_id='p2'))
+        self.assertEqual('centos-7', self.add('centos-7', others,
+                                              '7.1')['family'])
+
+    def test_glance_down_is_a_503(self):
+        self.family('p1-images', headers=af.PROJECT_MEMBER)
+        own = self.new_image(identity=self.glance.identity_headers(
+            project_id='p1'))
+        self.conf.set_override('endpoint_override', 'http://127.0.0.1:%d'
+                               % ports.free_port(), group='glance')
+        error = self.add_as(af.PROJECT_MEMBER, 'p1-images', own,
+                            503)['errors'][0]
+        self.assertEqual('image_family.glance_unavailable', error['code'])
 
 
 class GlanceWritesPostgreSQLTest(races.OnPostgreSQL, GlanceWritesTest):
