@@ -22,6 +22,7 @@ from oslo_log import log as logging
 
 from reaper_svc import action_states as states
 from reaper_svc.db import actions as actions_db
+from reaper_svc.db import clock as clock_db
 from reaper_svc.drivers import base as driver_base
 from reaper_svc import strategies
 from reaper_svc.strategies import model
@@ -70,7 +71,10 @@ class Reaper(object):
 
     :param notifier: an ``oslo_messaging.Notifier`` for
         ``preemption.notice`` and ``preemption.action.*``
-    :param clock: returns the naive UTC now (tests move it)
+    :param clock: returns the naive UTC now; by default the database's
+        (:class:`reaper_svc.db.clock.DatabaseClock`), the one clock of
+        every engine host, so that no host's clock shortens a grace
+        period or a guaranteed runtime another host wrote
     """
 
     def __init__(self, conf, db, driver, notifier, clock=None):
@@ -78,9 +82,9 @@ class Reaper(object):
         self.db = db
         self.driver = driver
         self.notifier = notifier
-        self.clock = clock or actions_db.utcnow
-        self.strategy = strategies.load(conf.preemption.strategy)
         self.ctx = context.admin_context()
+        self.clock = clock or clock_db.DatabaseClock(db, self.ctx)
+        self.strategy = strategies.load(conf.preemption.strategy)
         self._planning = threading.Lock()
 
     # -- planning -----------------------------------------------------

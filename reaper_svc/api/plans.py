@@ -6,6 +6,7 @@ from pecan import rest
 
 from reaper_svc.api import cloud
 from reaper_svc.db import actions as actions_db
+from reaper_svc.db import clock as clock_db
 from reaper_svc import reaper
 from reaper_svc.schemas import plan as schema
 from reaper_svc import strategies
@@ -84,8 +85,9 @@ class PlansController(rest.RestController):
             cluster = reaper.without_candidates(
                 cloud.driver().cluster(), actions_db.claimed_servers(
                     pecan.request.db, pecan.request.context))
-        selection = rules.select(strategy, cluster, request,
-                                 actions_db.utcnow())
+        selection = rules.select(
+            strategy, cluster, request, clock_db.database_now(
+                pecan.request.db, pecan.request.context))
         if selection.outcome == 'unsatisfiable':
             raise cannot_fit(request, sum(
                 1 for host in cluster.hosts.values() if request.allows(host)))

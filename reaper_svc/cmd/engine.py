@@ -41,7 +41,7 @@ from oslo_log import log as logging
 import oslo_messaging
 
 from reaper_svc import announcements
-from reaper_svc.db import actions as actions_db
+from reaper_svc.db import clock as clock_db
 from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import notifications as notifications_db
 from reaper_svc import drivers
@@ -131,9 +131,11 @@ class NovaEndpoint(object):
 def purge_records(conf, db, now=None):
     """The leader's purge: the ids of the notifications handled more than
     ``[preemption] processed_retention`` seconds before ``now``, and the
-    guaranteed runtimes over at ``now``; ``(ids, guarantees)`` purged."""
+    guaranteed runtimes over at ``now`` (by default the database's
+    clock: a leader whose clock is ahead must not forget a guarantee
+    before it is over); ``(ids, guarantees)`` purged."""
     ctx = context.admin_context()
-    now = now or actions_db.utcnow()
+    now = now or clock_db.database_now(db, ctx)
     ids = notifications_db.purge_older_than(
         db, ctx, now - datetime.timedelta(
             seconds=conf.preemption.processed_retention))

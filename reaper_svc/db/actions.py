@@ -5,19 +5,23 @@ transaction.  A state change is a compare-and-set on the state it was
 read in, so that two engines cannot both move one action.
 """
 
-import datetime
 import uuid
 
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
 from reaper_svc import action_states
+from reaper_svc.db import clock
 from reaper_svc.db import models
 from svc_common import errors
 
 
 def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    """This host's naive UTC now (:func:`reaper_svc.db.clock.host_now`),
+    for the timestamps that are only shown; what is compared across
+    processes is measured on :mod:`reaper_svc.db.clock`'s database
+    clock."""
+    return clock.host_now()
 
 
 class VictimClaimed(errors.Conflict):

@@ -12,6 +12,7 @@ ctx, ...)`` and runs in its own transaction.
 import sqlalchemy as sa
 
 from reaper_svc.db import actions
+from reaper_svc.db import clock
 from reaper_svc.db import models
 
 
@@ -32,8 +33,9 @@ def record(db, ctx, server_ids, guaranteed_until, pending_id=None):
 
 def current(db, ctx, now=None):
     """``{server id: guaranteed until}`` of the guarantees not over at
-    ``now``."""
-    now = now or actions.utcnow()
+    ``now`` (by default the database's: a host whose clock is ahead
+    must not take a guarantee for over)."""
+    now = now or clock.database_now(db, ctx)
     query = sa.select(models.ServerGuarantee.server_id,
                       models.ServerGuarantee.guaranteed_until).where(
         models.ServerGuarantee.guaranteed_until > now)
