@@ -195,6 +195,7 @@ class RestClient(object):
             ``marker`` (the service may cap it lower); without it, every
             member after ``marker``: the ``next`` links are followed to the
             end.
+        :raises ApiError: (status None) a ``next`` link comes back.
         """
         params = {name: value for name, value in (filters or {}).items()
                   if value is not None}
@@ -205,7 +206,14 @@ class RestClient(object):
         body = self.get(path, params=params)
         yield from body[collection]
         href = next_href(body)
+        followed = set()
         while limit is None and href and body[collection]:
+            if href in followed:
+                # (A cache that ignores the query string answers every
+                # page with the first: the list never ended.)
+                raise ApiError(None, detail='The list %s links back to a '
+                               'page already read: %s' % (path, href))
+            followed.add(href)
             body = self.get(href)
             yield from body[collection]
             href = next_href(body)

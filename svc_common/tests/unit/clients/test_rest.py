@@ -132,6 +132,19 @@ class TestList(RestTestCase):
                           '/v1/things?limit=1&marker=a'],
                          [request.path_url for request in self.wire.sent])
 
+    def test_a_next_link_that_comes_back_ends_the_list(self):
+        # A cache that ignores the query string answers every page with
+        # the first: the list went on for ever.
+        page = (200, {'things': [{'id': 'a'}], 'links': [
+            {'rel': 'next', 'href': '/v1/things?marker=a'}]})
+        client = self.client(page, page, page, page)
+        items = client.list('/v1/things', 'things')
+        self.assertEqual({'id': 'a'}, next(items))
+        self.assertEqual({'id': 'a'}, next(items))
+        exc = self.assertRaises(rest.ApiError, next, items)
+        self.assertIn('/v1/things?marker=a', exc.detail)
+        self.assertEqual(2, len(self.wire.sent))
+
     def test_one_page_with_limit(self):
         client = self.client((200, {
             'things': [{'id': 'b'}],
