@@ -43,10 +43,11 @@ class TruncatedList(Exception):
 
 
 class BadList(TruncatedList):
-    """Keystone's ``links.next`` of a list cannot be followed: it points
-    back to a page already read (the list would never end), or to another
-    host than the page's (the request would carry the service user's
-    token there).
+    """A Keystone list that cannot be read: a page is not a JSON object
+    with the list (a proxy's page at the identity endpoint), or its
+    ``links.next`` points back to a page already read (the list would
+    never end) or to another host than the page's (the request would
+    carry the service user's token there).
 
     Nothing is synced, as for a truncated list, and it is handled where a
     :class:`TruncatedList` is (``limits-manage sync`` says why and exits
@@ -56,8 +57,8 @@ class BadList(TruncatedList):
     def __init__(self, key, why):
         self.key = key
         Exception.__init__(
-            self, 'Keystone\'s list of %s cannot be read: its next link %s. '
-            'Nothing was synced.' % (key, why))
+            self, 'Keystone\'s list of %s cannot be read: %s. Nothing was '
+            'synced.' % (key, why))
 
 
 def _origin(url):
@@ -77,7 +78,14 @@ def _get_all(adapter, path, key):
     while url:
         response = adapter.get(url, raise_exc=True)
         seen.add(response.url)
-        body = response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            raise BadList(key, '%s answered %s, not JSON' % (
+                response.url, response.headers.get('Content-Type')))
+        if not (isinstance(body, dict) and isinstance(body.get(key), list)):
+            raise BadList(key, '%s answered no list of %s' % (
+                response.url, key))
         items.extend(body[key])
         if body.get('truncated'):
             raise TruncatedList(key, len(items))
@@ -86,10 +94,11 @@ def _get_all(adapter, path, key):
             break
         url = urllib.parse.urljoin(response.url, url)
         if _origin(url) != _origin(response.url):
-            raise BadList(key, 'leads to another host (%s)'
+            raise BadList(key, 'its next link leads to another host (%s)'
                           % urllib.parse.urlsplit(url).netloc)
         if url in seen:
-            raise BadList(key, 'points back to a page already read')
+            raise BadList(key, 'its next link points back to a page '
+                          'already read')
     return items
 
 

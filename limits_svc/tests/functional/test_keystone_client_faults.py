@@ -108,3 +108,23 @@ class TestKeystoneLinks(testtools.TestCase):
         self.assertRaises(keystone_client.BadList, keystone_client.fetch,
                           adapter)
         self.assertEqual(1, self.keystone.requests)
+
+    def test_a_page_that_is_not_keystones(self):
+        # A proxy's page at the identity endpoint: limits-manage sync
+        # ended in a traceback (ValueError, KeyError) instead of a line
+        # saying why.
+        for content_type, body in (('text/html', b'<html>Welcome</html>'),
+                                   ('application/json', b'{"items": []}'),
+                                   ('application/json', b'[]')):
+            def app(environ, start_response, content_type=content_type,
+                    body=body):
+                start_response('200 OK', [('Content-Type', content_type)])
+                return [body]
+
+            url = self.useFixture(test_clients.LoopbackServer(app)).url
+            adapter = ks_adapter.Adapter(
+                ks_session.Session(auth=None, timeout=5),
+                endpoint_override=url + '/v3')
+            exc = self.assertRaises(keystone_client.BadList,
+                                    keystone_client.fetch, adapter)
+            self.assertIn('projects', str(exc))
