@@ -241,8 +241,13 @@ class Lister(ServiceCommand, command.Lister):
     """Rows: ``take_action`` returns ``(headings, rows)``."""
 
     def produce_output(self, parsed_args, column_names, data):
-        data = ([as_cell(parsed_args.formatter, value) for value in row]
-                for row in data)
+        # A list, not a generator: cliff's --sort-column sorts what it is
+        # given and, on a column it cannot order (a dict cell, such as an
+        # allocation's resources), warns and goes on with the same object;
+        # a generator was used up by then, and the command printed no row
+        # and exited 0.
+        data = [[as_cell(parsed_args.formatter, value) for value in row]
+                for row in data]
         return super().produce_output(parsed_args, column_names, data)
 
 
