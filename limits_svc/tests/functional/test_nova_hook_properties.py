@@ -256,6 +256,12 @@ class FakeNova:
 
 class TestServerLives(faults.HookFaultsTestCase):
 
+    #: No fault here waits for the client's timeout (a lost answer is a
+    #: 502 at once, a held request a 504 at once): a long one, so that a
+    #: loaded machine's slow answer is not taken for a fault (a dry-run
+    #: check timed out after 1 s in a busy run, a flaky failure).
+    TIMEOUT = 30
+
     def setUp(self):
         super().setUp()
         self.serve(self.admin.app)
