@@ -21,9 +21,11 @@ the database chose.  After every burst:
   consumer that held something;
 * every consumer holds what its answer says (or, for a reservation, what
   the sweep left): nothing more is held, nothing held is lost;
-* the usage audit finds the counters equal to the allocation rows;
-* no project's own usage and no subtree usage is over its limit (the
-  limits do not change, and nothing here records usage from outside).
+* the usage audit finds the counters equal to the allocation rows and
+  the adjustments of reconciliation (``PUT /v1/usages``, also drawn);
+* until a reconciliation records an outside count (which may be over a
+  limit), no project's own usage and no subtree usage is over its limit
+  (the limits do not change).
 
 The sweep runs with a time after every reservation's expiry (the
 reservations of a test last 10 minutes): it must free every reservation
@@ -73,6 +75,8 @@ burst = st.fixed_dictionaries({
                                  min_size=1, max_size=6),
     'move': st.one_of(st.none(), st.sampled_from(MOVES)),
     'sweep': st.booleans(),
+    'reconcile': st.one_of(st.none(), st.tuples(st.sampled_from(PROJECTS),
+                                                st.integers(0, 9))),
 })
 plan = st.fixed_dictionaries({
     'subtree_limits': st.dictionaries(st.sampled_from(('root', 'A', 'B')),
@@ -95,6 +99,8 @@ class _Ledger(object):
         self.held = {}
         self.own_limits = {}
         self.subtree_limits = {}
+        # Reconciliation records an outside count, over a limit or not.
+        self.reconciled = False
 
     def close(self):
         self.db.dispose()
@@ -133,6 +139,10 @@ class _Ledger(object):
                 seconds=2 * RESERVATION)
             return allocations_db.purge_expired(self.db, self.ctx,
                                                 now=later)
+        if kind == 'reconcile':
+            return app.put_json('/v1/usages/%s' % key,
+                                {'resources': {'cores': arg}},
+                                headers=af.SERVICE, expect_errors=True)
         if kind == 'move':
             return app.patch_json('/v1/projects/%s' % key,
                                   {'parent_id': arg},
@@ -163,6 +173,10 @@ class _Ledger(object):
         if kind == 'move':
             assert resp.status_int == 200 or code in (
                 'limits.over_limit', 'limits.project_cycle'), resp.text
+            return
+        if kind == 'reconcile':
+            assert resp.status_int == 200, resp.text
+            self.reconciled = True
             return
         before = self.held.get(key)
         reserved_before = before is not None and before[2]
@@ -230,6 +244,8 @@ class _Ledger(object):
         with self.db.reader.connection.using(self.ctx) as conn:
             rows = conn.execute(sa.select(models.Usage.__table__)).all()
         for row in rows:
+            if self.reconciled:
+                break
             key = (row.project_id, row.resource_name)
             own = self.own_limits.get(key, DEFAULTS[row.resource_name])
             assert row.own_used <= own, (key, row.own_used, own)
@@ -247,6 +263,8 @@ def _run(ledger, drawn):
             requests.append(('move',) + step['move'])
         if step['sweep']:
             requests.append(('sweep', None, None))
+        if step['reconcile']:
+            requests.append(('reconcile',) + step['reconcile'])
         with concurrent.futures.ThreadPoolExecutor(len(requests)) as pool:
             answers = list(pool.map(ledger.send, requests))
         for request, resp in zip(requests, answers):
