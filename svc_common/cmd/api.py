@@ -11,6 +11,7 @@ from wsgiref import simple_server
 
 from oslo_log import log as logging
 
+from svc_common.cmd import database_problems
 from svc_common import config
 from svc_common import wsgi_app
 
@@ -64,7 +65,17 @@ def serve(spec, argv=None):
               % (spec.prog, conf.api.host, conf.api.port,
                  exc.strerror or exc), file=sys.stderr, flush=True)
         return 1
-    server.set_app(wsgi_app.make_application(spec, conf))
+    try:
+        database_problems.check_url(conf.database.connection)
+        server.set_app(wsgi_app.make_application(spec, conf))
+    except database_problems.ERRORS as exc:
+        problem = database_problems.describe(exc)
+        if problem is None:
+            raise
+        server.server_close()
+        print('%s-api: %s' % (spec.prog, problem), file=sys.stderr,
+              flush=True)
+        return 1
     print('%s API on http://%s:%d/' % (
         spec.prog, conf.api.host, server.server_port), flush=True)
     try:

@@ -17,12 +17,10 @@ import sys
 
 import alembic.util
 from oslo_config import cfg
-from oslo_db import exception as db_exception
 from sqlalchemy import engine
-from sqlalchemy import exc as sqlalchemy_exc
 
+from svc_common.cmd import database_problems
 from svc_common import config
-from svc_common.db import database
 from svc_common.db import migration
 
 
@@ -50,29 +48,13 @@ def database_origin(spec, conf):
     return '%s database: %s (%s)' % (spec.prog, shown, origin)
 
 
-def _check_url(url):
-    """Refuse, before any connection, a database the services do not run
-    on (``db version`` read a MySQL URL until the driver's import failed,
-    a traceback); ``postgres://``, which SQLAlchemy does not know, is
-    named as the spelling of ``postgresql://`` it is.
-
-    :raises svc_common.db.database.DatabaseSetupError:
-    """
-    if engine.make_url(url).get_backend_name() == 'postgres':
-        raise database.DatabaseSetupError(
-            '[database] connection starts with postgres://, which '
-            'SQLAlchemy spells postgresql:// (postgresql+psycopg2:// or '
-            'postgresql+psycopg:// for a given driver).')
-    database.check_supported(url)
-
-
 def _db_sync(spec, conf):
     """Upgrade to ``--revision``; exit 1, with one line that says why,
     for a revision the history does not have (alembic's traceback) or
     one the database is already past (nothing was done, and "Database
     at 0006" alone read as a success)."""
     print(database_origin(spec, conf), file=sys.stderr, flush=True)
-    _check_url(conf.database.connection)
+    database_problems.check_url(conf.database.connection)
     revision = conf.command.revision
     try:
         migration.upgrade(spec, conf.database.connection, revision)
@@ -105,7 +87,7 @@ def _missing_sqlite_file(connection):
 
 def _db_version(spec, conf):
     print(database_origin(spec, conf), file=sys.stderr, flush=True)
-    _check_url(conf.database.connection)
+    database_problems.check_url(conf.database.connection)
     revision = None
     if not _missing_sqlite_file(conf.database.connection):
         revision = migration.current_revision(spec, conf.database.connection)
@@ -147,58 +129,10 @@ def main(spec, argv=None):
                     % spec.prog)
     try:
         return conf.command.func(spec, conf)
-    except (database.DatabaseSetupError, sqlalchemy_exc.ArgumentError,
-            sqlalchemy_exc.NoSuchModuleError, sqlalchemy_exc.OperationalError,
-            sqlalchemy_exc.InterfaceError, db_exception.DBConnectionError,
-            ModuleNotFoundError) as exc:
-        problem = database_problem(exc)
+    except database_problems.ERRORS as exc:
+        problem = database_problems.describe(exc)
         if problem is None:
             raise
         print('%s-manage: %s' % (spec.prog, problem), file=sys.stderr,
               flush=True)
         return 1
-
-
-#: The Python module of a database driver -> what to install for it.
-DRIVER_PACKAGES = {
-    'psycopg2': 'psycopg2 (or psycopg2-binary)',
-    'psycopg': "'psycopg[binary]'",
-    'pg8000': 'pg8000',
-    'asyncpg': 'asyncpg',
-    'psycopg2cffi': 'psycopg2cffi',
-}
-
-
-def database_problem(exc):
-    """One line for a database that cannot be used, or None for an error
-    that is not about the database (a module other than a driver).
-
-    These ended every command with a traceback: a URL that does not
-    parse, a database other than PostgreSQL or SQLite, a driver that is
-    not installed (``postgresql://`` needs psycopg2), a server that does
-    not answer or refuses the password.
-    """
-    if isinstance(exc, ModuleNotFoundError):
-        if exc.name not in DRIVER_PACKAGES:
-            return None
-        return ('the database driver %s that [database] connection names '
-                'is not installed: pip install %s (the installation guide '
-                'says which driver goes with which URL).'
-                % (exc.name, DRIVER_PACKAGES[exc.name]))
-    if isinstance(exc, sqlalchemy_exc.ArgumentError):
-        return ('[database] connection is not a database URL (for example '
-                'postgresql+psycopg2://arbiter:PASSWORD@controller/'
-                'arbiter_limits): %s.' % exc)
-    if isinstance(exc, sqlalchemy_exc.NoSuchModuleError):
-        return ('[database] connection names a kind of database that '
-                'SQLAlchemy does not know (%s); Arbiter services run on '
-                'postgresql:// or sqlite://.' % exc)
-    if isinstance(exc, (sqlalchemy_exc.OperationalError,
-                        sqlalchemy_exc.InterfaceError,
-                        db_exception.DBConnectionError)):
-        reason = getattr(exc, 'orig', None) or getattr(
-            exc, 'inner_exception', None) or exc
-        text = ' '.join(str(reason).split())
-        return 'cannot use the database of [database] connection: %s' % (
-            text or type(reason).__name__)
-    return str(exc)

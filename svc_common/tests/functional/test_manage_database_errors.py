@@ -80,3 +80,28 @@ class TestManageDatabaseErrors(testtools.TestCase):
                                '[database] connection: ')
             self.assertIn('Connection refused', result.stderr)
             self.assertNotIn(':p@', result.stderr)
+
+
+class TestApiDatabaseErrors(testtools.TestCase):
+    """``<prog>-api`` (the development server) logged a CRITICAL
+    traceback for the same databases."""
+
+    def test_one_line_each(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'limits.conf')
+        for url, expected in (
+                ('not a url', 'is not a database URL'),
+                ('mysql+pymysql://u:p@127.0.0.1/x', 'names a mysql database'),
+                ('postgres://u:p@127.0.0.1/x', 'starts with postgres://')):
+            with open(path, 'w') as conf:
+                conf.write('[database]\nconnection = %s\n[api]\n'
+                           'host = 127.0.0.1\nport = 0\n' % url)
+            result = test_commands.run(
+                [test_commands.command('limits-api'), '--config-file',
+                 path])
+            self.assertEqual(1, result.returncode, result.stderr)
+            self.assertNotIn('Traceback', result.stderr)
+            last = result.stderr.splitlines()[-1]
+            self.assertTrue(last.startswith('limits-api: [database] '
+                                            'connection '), last)
+            self.assertIn(expected, last)
