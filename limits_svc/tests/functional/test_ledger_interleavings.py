@@ -10,7 +10,9 @@ reservations, and sends each burst at once, one thread per request, to
 the complete WSGI application on PostgreSQL, where the transactions really
 run side by side.  A burst touches each consumer at most once, so the
 answer of each request says what became of its consumer, whatever order
-the database chose.  After every burst:
+the database chose; but for one consumer that two requests may touch at
+once, which must then hold what it held or what one of the requests that
+succeeded asked for, never a mix.  After every burst:
 
 * every answer is one a client is told to expect: 200/204, 409
   ``limits.over_limit`` (or ``limits.project_cycle`` for a move), 404
@@ -57,6 +59,8 @@ PROJECTS = tuple(project_id for project_id, _ in TREE)
 MOVES = (('X', 'B'), ('X', 'A'), ('Y', 'X'), ('Y', 'B'), ('X', None),
          ('A', 'Y'))
 CONSUMERS = tuple('c-%d' % n for n in range(8))
+# Consumers that two requests of one burst may touch at once.
+TWINS = ('t-0', 't-1')
 RESOURCES = ('cores', 'ram')
 DEFAULTS = {'cores': 20, 'ram': 30}
 X_OWN_CORES = 6
@@ -77,6 +81,9 @@ burst = st.fixed_dictionaries({
     'sweep': st.booleans(),
     'reconcile': st.one_of(st.none(), st.tuples(st.sampled_from(PROJECTS),
                                                 st.integers(0, 9))),
+    'twin': st.one_of(st.none(), st.tuples(
+        st.sampled_from(TWINS), st.one_of(st.none(), put),
+        st.one_of(st.none(), put))),
 })
 plan = st.fixed_dictionaries({
     'subtree_limits': st.dictionaries(st.sampled_from(('root', 'A', 'B')),
@@ -217,6 +224,31 @@ class _Ledger(object):
         # A refusal changed nothing; the sweep may have freed what it was
         # to replace (the allocation list, read next, says which).
 
+    def take_twins(self, twin, answers, swept):
+        """What a consumer two requests touched at once may hold now: what
+        it held, or what one of the requests that succeeded made it hold
+        (never a mix of the two)."""
+        before = self.held.get(twin)
+        possible = [before]
+        if swept and before is not None and before[2]:
+            possible.append(None)
+        for arg, resp in answers:
+            code = (resp.json['errors'][0]['code']
+                    if resp.status_int >= 400 else None)
+            assert resp.status_int in (200, 204) or code in (
+                'limits.over_limit', 'limits.allocation_not_found',
+                'limits.allocation_absent', 'limits.allocation_exists'), (
+                resp.text)
+            if resp.status_int == 204:
+                possible.append(None)
+            elif resp.status_int == 200:
+                kept = {n: a for n, a in arg['resources'].items() if a}
+                possible.append((arg['project_id'], kept, arg['reserve'])
+                                if kept else None)
+                if arg['reserve'] and swept:
+                    possible.append(None)
+        return possible
+
     # -- invariants ----------------------------------------------------------
     def listed(self):
         body = self.app.get('/v1/allocations', headers=af.SYSTEM_ADMIN).json
@@ -225,10 +257,15 @@ class _Ledger(object):
                                    a['expires_at'] is not None)
                 for a in body['allocations']}
 
-    def check(self, requests, swept):
+    def check(self, requests, swept, twins=None):
         listed = self.listed()
+        for twin, possible in (twins or {}).items():
+            assert listed.get(twin) in possible, (twin, listed.get(twin),
+                                                  possible)
         touched = {key for kind, key, _ in requests if kind == 'allocation'}
-        for consumer in CONSUMERS:
+        for consumer in CONSUMERS + TWINS:
+            if consumer in (twins or {}):
+                continue
             expected = self.held.get(consumer)
             if (swept and expected is not None and expected[2] and
                     consumer not in touched):
@@ -265,12 +302,22 @@ def _run(ledger, drawn):
             requests.append(('sweep', None, None))
         if step['reconcile']:
             requests.append(('reconcile',) + step['reconcile'])
+        if step['twin']:
+            twin, first, second = step['twin']
+            requests += [('twin', twin, first), ('twin', twin, second)]
         with concurrent.futures.ThreadPoolExecutor(len(requests)) as pool:
             answers = list(pool.map(ledger.send, requests))
+        twins = []
         for request, resp in zip(requests, answers):
-            if request[0] != 'sweep':
+            if request[0] == 'twin':
+                twins.append((request[2], resp))
+            elif request[0] != 'sweep':
                 ledger.take(request, resp, step['sweep'])
-        ledger.check(requests, step['sweep'])
+        possible = {}
+        if twins:
+            possible[step['twin'][0]] = ledger.take_twins(
+                step['twin'][0], twins, step['sweep'])
+        ledger.check(requests, step['sweep'], possible)
 
 
 class TestInterleavingsOnPostgreSQL(testtools.TestCase):
