@@ -420,10 +420,13 @@ class Promoter(object):
                        % (len(active), request['count']))
             return pending_db.FAILED if moved else None
         if request['min_runtime']:
+            # From now: their build ended at some time before now, which
+            # nothing recorded.  From the start of the build (when the
+            # request became building), the guarantee was short by as
+            # long as the build and the wait for this pass lasted.
             guarantees_db.record(
-                self.db, self.ctx, active, request['updated_at']
-                + datetime.timedelta(seconds=request['min_runtime']),
-                request['id'])
+                self.db, self.ctx, active, now + datetime.timedelta(
+                    seconds=request['min_runtime']), request['id'])
         LOG.info('Pending request %s was left building; its servers %s '
                  'are active', request['id'], active)
         moved = self._move(request, pending_db.BUILDING, pending_db.ACTIVE,

@@ -5,6 +5,7 @@ middle of a build) are settled from what the simulated cloud shows, once
 import datetime
 
 from reaper_svc.db import actions as actions_db
+from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc import promoter as promoter_mod
 from reaper_svc.tests.functional import test_promoter as tp
@@ -77,6 +78,36 @@ class TestRecovery(tp.PromoterTestBase):
         # Never built twice, however many passes follow.
         self.restart(TIMEOUT + 1).promote()
         self.assertEqual(3, len(self.creates()))
+
+    def test_a_recovered_build_keeps_its_whole_guaranteed_runtime(self):
+        """The engine died after Nova's create, before it recorded the
+        servers' guarantee: the pass that finds them active guarantees
+        them for min_runtime from then (their build ended at some time
+        before, which nothing recorded), not from the start of the build,
+        which took that long off their guaranteed runtime."""
+        request = self.queue(count=2, min_runtime=3600)
+        real_create = self.sim.create
+
+        def create(*args, **kwargs):
+            kwargs['on_created'] = None
+            real_create(*args, **kwargs)
+            raise EngineDied()
+
+        self.sim.create = create
+        self.assertRaises(EngineDied, self.promoter.promote)
+        self.sim.create = real_create
+        made = [e[1] for e in self.creates()]
+        promoter = self.restart(TIMEOUT + 1)
+        found_at = self.now
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         promoter.promote()['recovered'])
+        guarantees = guarantees_db.current(self.engine.db, self.ctx,
+                                           now=found_at)
+        self.assertEqual(sorted(made), sorted(guarantees))
+        for server_id in made:
+            self.assertGreaterEqual(
+                guarantees[server_id],
+                found_at + datetime.timedelta(seconds=3600))
 
     def test_a_server_in_error_fails_the_group(self):
         request = self.queue(count=3)
