@@ -32,6 +32,7 @@ After every step:
 
 import types
 
+import fixtures
 import hypothesis
 from hypothesis import strategies as st
 
@@ -264,6 +265,9 @@ class TestServerLives(faults.HookFaultsTestCase):
 
     def setUp(self):
         super().setUp()
+        # Many lives in one test: more than the faults tests' minute on a
+        # busy machine.
+        self.useFixture(fixtures.Timeout(300, gentle=True))
         self.serve(self.admin.app)
 
     def reset(self):
@@ -292,7 +296,7 @@ class TestServerLives(faults.HookFaultsTestCase):
                             figures['%s_usage' % scope], limit,
                             (project['project_id'], name, scope))
 
-    @hypothesis.settings(max_examples=60, deadline=None, derandomize=True,
+    @hypothesis.settings(max_examples=40, deadline=None, derandomize=True,
                          database=None,
                          suppress_health_check=list(hypothesis.HealthCheck))
     @hypothesis.given(plan=st.lists(steps, min_size=1, max_size=14))
