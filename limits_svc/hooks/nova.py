@@ -357,8 +357,9 @@ class NovaLimitsHook:
         A reservation that expired meanwhile is reserved afresh (which
         the limits may refuse: then :class:`TooManyInstances` is raised
         after freeing the uuids of this call, as Nova's recheck would),
-        then confirmed.
-        Any other failure frees them too and is raised as it is.
+        then confirmed; an instance deleted between the two holds nothing
+        and is no failure. Any other failure frees them too and is raised
+        as it is.
         """
         one = self.resources(flavor, is_bfv)
         instance_uuids = list(instance_uuids)
@@ -395,8 +396,19 @@ class NovaLimitsHook:
         LOG.info('The reservation of %s expired before its confirmation '
                  '(or its build was deleted); reserving it afresh.', uuid)
         self._reserve(uuid, project_id, resources)
-        return self.client.put_allocation(uuid, project_id, resources,
-                                          only_existing=True)
+        try:
+            return self.client.put_allocation(uuid, project_id, resources,
+                                              only_existing=True)
+        except limits.ClientError as exc:
+            if exc.code != limits.ALLOCATION_ABSENT:
+                raise
+        # Freed between the two requests: only a delete of the instance
+        # frees it there. Nova's conductor finds the build request gone
+        # next and destroys the instance; failing here stopped it before
+        # that, and the deleted instance stayed in its cell, in BUILD.
+        LOG.info('Instance %s was deleted during its confirmation; it '
+                 'holds nothing.', uuid)
+        return None
 
     def _reserve(self, uuid, project_id, resources):
         """Reserve one instance, with expiry, if it holds nothing yet

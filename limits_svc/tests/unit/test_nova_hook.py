@@ -307,6 +307,31 @@ class TestBuildAndDelete(HookTestCase):
                           False, reserved)
         self.assertEqual({'o1'}, set(self.client.allocations))
 
+    def test_a_build_deleted_during_its_confirmation(self):
+        # The reservation of u1 is gone (the user's delete freed it);
+        # its fresh reservation is made, and the user's delete (Nova's
+        # API frees again on instance.delete.end) comes before the
+        # replacement: the confirmation makes nothing for u1 and does
+        # not fail. Raising there failed the conductor before it found
+        # the build request gone, and the deleted instance stayed in its
+        # cell, in BUILD, for the user to see again.
+        reserved = self.hook.reserve_instances(None, 'p1', SMALL, False,
+                                               ['u1', 'u2'])
+        del self.client.allocations['u1']
+        put = self.client.put_allocation
+
+        def put_then_delete(consumer_id, *args, **kwargs):
+            allocation = put(consumer_id, *args, **kwargs)
+            if consumer_id == 'u1' and kwargs.get('expires_in'):
+                del self.client.allocations['u1']
+            return allocation
+
+        self.client.put_allocation = put_then_delete
+        self.assertIsNone(self.hook.confirm_instances(None, 'p1', SMALL,
+                                                      False, reserved))
+        self.assertEqual({'u2'}, set(self.client.allocations))
+        self.assertIsNone(self.client.allocations['u2']['expires_in'])
+
     def test_build_failure_cleanup_and_delete_are_idempotent(self):
         reserved = self.hook.reserve_instances(None, 'p1', SMALL, False,
                                                ['u1', 'u2'])
