@@ -741,6 +741,15 @@ def list_images(db, ctx, limit, marker=None, only=None, latest_only=True,
                 family_name=None, state=None):
     """ImageViews by image id: the latest of each visible family, or
     every visible member."""
+    query = images_page_query(limit, marker, only, latest_only,
+                              family_name, state)
+    with db.reader.using(ctx) as session:
+        return _views(session, session.execute(query).all())
+
+
+def images_page_query(limit, marker=None, only=None, latest_only=True,
+                      family_name=None, state=None):
+    """The query of a page of :func:`list_images`."""
     link = (models.Family.latest_id == models.FamilyImage.image_id
             if latest_only else
             models.Family.id == models.FamilyImage.family_id)
@@ -754,8 +763,7 @@ def list_images(db, ctx, limit, marker=None, only=None, latest_only=True,
         query = query.where(models.FamilyImage.state == state)
     if marker is not None:
         query = query.where(models.FamilyImage.image_id > marker)
-    with db.reader.using(ctx) as session:
-        return _views(session, session.execute(query.limit(limit)).all())
+    return query.limit(limit)
 
 
 class InvalidMarker(errors.BadRequest):

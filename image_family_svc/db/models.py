@@ -46,7 +46,12 @@ class Family(Base):
 class FamilyImage(Base):
     __tablename__ = 'family_images'
     __table_args__ = (
-        sa.Index('family_images_family_state_idx', 'family_id', 'state'),
+        # A family's members in a state, and ``GET /v1/images`` of a
+        # family and state, in the order it lists them.
+        sa.Index('family_images_family_state_idx', 'family_id', 'state',
+                 'image_id'),
+        # ``GET /v1/images?state=...`` in the order it lists them.
+        sa.Index('family_images_state_image_idx', 'state', 'image_id'),
         # A family's members in the order they are listed.
         sa.Index('family_images_family_joined_idx', 'family_id',
                  'joined_at', 'image_id'),

@@ -5,6 +5,10 @@ they joined.  On a database with a family of 20,000 images among 40,000
 and statistics (``ANALYZE``), the plan of a page, the first or one after
 a marker, must read the family's index in that order: not every member
 of the family to sort them, nor every image.
+
+``GET /v1/images?latest=false&state=...`` (with or without ``family``)
+lists members by image id: a page of a state few images are in must not
+read every image to find it.
 """
 
 import datetime
@@ -58,6 +62,19 @@ class _Plans(backends.Seeded):
             self.assertNotIn('Sort', plan)
             self.assertNotIn('SCAN family_images', plan)
             self.assertNotIn('Seq Scan on family_images', plan)
+
+    def test_a_page_of_a_state_reads_the_states_index(self):
+        for family in (None, 'family-100'):
+            for marker in (None, 'img-%06d' % BIG):
+                plan = self.plan(members.images_page_query(
+                    100, marker, latest_only=False, family_name=family,
+                    state='testing'))
+                # What the index finds may be sorted: those images only.
+                self.assertTrue('family_images_state_image_idx' in plan or
+                                'family_images_family_state_idx' in plan,
+                                plan)
+                self.assertNotIn('SCAN family_images', plan)
+                self.assertNotIn('Seq Scan on family_images', plan)
 
 
 class TestPlansOnSQLite(backends.OnSQLite, _Plans, testtools.TestCase):
