@@ -55,12 +55,11 @@ def utcnow():
 
 def _database_clock():
     """The statements that read the database server's clock, as naive
-    UTC, per dialect (SQLite's is that of the one host that opens the
-    file; millisecond precision)."""
+    UTC, per supported dialect (SQLite's is that of the one host that
+    opens the file; millisecond precision)."""
     return {
         'postgresql': sa.select(sa.func.timezone(
             'UTC', sa.func.statement_timestamp())),
-        'mysql': sa.select(sa.func.utc_timestamp(6)),
         'sqlite': sa.select(sa.type_coerce(
             sa.func.strftime('%Y-%m-%d %H:%M:%f', 'now'), sa.DateTime)),
     }
