@@ -36,6 +36,7 @@ It runs on :mod:`svc_common.engine.runner`, so several hosts can run it:
 import datetime
 import functools
 import sys
+import time
 
 from oslo_log import log as logging
 import oslo_messaging
@@ -45,6 +46,7 @@ from reaper_svc.db import clock as clock_db
 from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import notifications as notifications_db
 from reaper_svc import drivers
+from reaper_svc.drivers import base as driver_base
 from reaper_svc import modes as modes_mod
 from reaper_svc import nova_notifications
 from reaper_svc import promoter as promoter_mod
@@ -70,13 +72,28 @@ MODES_TASK = 'preemption-modes'
 PURGE_TASK = 'preemption-purge'
 
 
-class NovaEndpoint(object):
-    """Nova's routed notifications: scheduling failures and deletes."""
+#: Seconds a scheduling failure waits before it is delivered again when
+#: the cloud could not be read or acted on (Nova or Placement down).
+REDELIVERY_DELAY = 5
 
-    def __init__(self, reaper, processed, on_deleted=None):
+
+class NovaEndpoint(object):
+    """Nova's routed notifications: scheduling failures and deletes.
+
+    A scheduling failure whose handling the cloud fails (the driver's
+    :class:`~reaper_svc.drivers.base.DriverError`: Nova or Placement down
+    or refusing) is delivered again, after :attr:`redelivery_delay`
+    seconds: requeued at once, it came back at once, and while the cloud
+    was down the engine read it, claimed and forgot its id and logged a
+    traceback many times a second, for as long as the outage lasted.
+    """
+
+    def __init__(self, reaper, processed, on_deleted=None,
+                 redelivery_delay=REDELIVERY_DELAY):
         self.reaper = reaper
         self.processed = processed
         self.on_deleted = on_deleted
+        self.redelivery_delay = redelivery_delay
 
     def _handle(self, event_type, payload):
         try:
@@ -93,7 +110,15 @@ class NovaEndpoint(object):
         if failure is not None:
             LOG.info('NoValidHost for %s (%s x %s)', failure.instance_uuid,
                      failure.count, failure.flavor_name)
-            self.reaper.handle_failure(failure)
+            try:
+                self.reaper.handle_failure(failure)
+            except driver_base.DriverError as exc:
+                LOG.warning('NoValidHost for %s not handled: %s; it is '
+                            'delivered again in %s s',
+                            failure.instance_uuid, exc,
+                            self.redelivery_delay)
+                time.sleep(self.redelivery_delay)
+                return oslo_messaging.NotificationResult.REQUEUE
             return
         if deleted is not None:
             self.reaper.server_deleted(deleted)
@@ -117,7 +142,7 @@ class NovaEndpoint(object):
     @idempotency.handle_once('processed')
     def _handle_once(self, ctxt, publisher_id, event_type, payload,
                      metadata):
-        self._handle(event_type, payload)
+        return self._handle(event_type, payload)
 
     def error(self, ctxt, publisher_id, event_type, payload, metadata):
         return self._deliver(ctxt, publisher_id, event_type, payload,

@@ -4,6 +4,7 @@ victim shared by concurrent triggers."""
 
 import datetime
 import threading
+import time
 import uuid
 
 import fixtures
@@ -151,6 +152,35 @@ class TestEngineOnFakeBus(EngineTestBase):
 
 
 class TestEngineOnce(EngineTestBase):
+
+    def test_a_failure_the_cloud_cannot_serve_comes_back_after_a_delay(self):
+        """Nova or Placement down: the NoValidHost is delivered again
+        every few seconds, not at once (it came back some twenty times a
+        second on the in-process bus, each time read, claimed, forgotten
+        and logged with a traceback), and is acted on once the cloud is
+        back."""
+        reads = []
+        real_cluster = self.engine.cloud.cluster
+
+        def cluster():
+            reads.append(1)
+            if down:
+                raise driver_base.DriverError(
+                    'Placement: GET /resource_providers: Unable to '
+                    'establish connection')
+            return real_cluster()
+
+        down = True
+        self.engine.cloud.cluster = cluster
+        self.engine.start()
+        self.engine.send(ef.failure_message(VERSIONED, str(uuid.uuid4())))
+        self.assertTrue(ef.wait_for(lambda: reads, 10))
+        time.sleep(3)
+        self.assertLessEqual(len(reads), 2)
+        self.assertEqual([], self.actions())
+        down = False
+        self.assertTrue(ef.wait_for(lambda: self.actions(), 15))
+        self.assertEqual(1, len(self.actions()))
 
     def test_redelivery_acts_once(self):
         runner = self.engine.build()
