@@ -431,9 +431,28 @@ class NovaLimitsHook:
                 raise
 
     def free_instances(self, context, instance_uuids):
-        """Free these consumers' allocations; missing ones are fine."""
+        """Free these instances' allocations (of a build that failed);
+        missing ones are fine.
+
+        Called inside Nova's clean-up of a build, it raises nothing: a
+        free that fails is logged and the others are still tried. An
+        exception stopped the other frees, and Nova's clean-up after the
+        call (the instances were left in ``BUILD``). The instances stay
+        in Nova (in ``ERROR``, or in cell0), and their delete frees what
+        they still hold; an unconfirmed reservation also frees itself
+        when it expires.
+
+        :returns: the uuids whose free failed.
+        """
+        failed = []
         for uuid in instance_uuids:
-            self.client.delete_allocation(uuid, missing_ok=True)
+            try:
+                self.client.delete_allocation(uuid, missing_ok=True)
+            except Exception:
+                LOG.warning('Could not free the allocation of %s after a '
+                            'failed build', uuid, exc_info=True)
+                failed.append(uuid)
+        return failed
 
     def _free_after_failure(self, instance_uuids):
         """Free what a refused or failed reserve or confirm may hold,
@@ -443,16 +462,11 @@ class NovaLimitsHook:
         failure other than a refusal (the service or the way to it
         answered an error, too late, or not at all) that includes the PUT
         that failed: the service may have written it and lost its answer.
-        A free that fails is logged and the others are still tried, so
-        that Nova gets the refusal or the first error, not the free's; an
-        unconfirmed reservation still frees itself when it expires.
+        A free that fails is logged and the others are still tried (see
+        :meth:`free_instances`), so that Nova gets the refusal or the
+        first error, not the free's.
         """
-        for uuid in instance_uuids:
-            try:
-                self.client.delete_allocation(uuid, missing_ok=True)
-            except Exception:
-                LOG.warning('Could not free the allocation of %s after a '
-                            'failed build', uuid, exc_info=True)
+        self.free_instances(None, instance_uuids)
 
     def free_instance(self, context, instance):
         """On delete: free the instance's allocation (idempotent)."""

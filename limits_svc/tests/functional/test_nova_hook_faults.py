@@ -337,6 +337,34 @@ class TestLostAnswers(HookFaultsTestCase):
         self.assertEqual(4, self.leaf_cores())
 
 
+class TestCleanUpWhenFreesFail(HookFaultsTestCase):
+    """The conductor's clean-ups (``_cleanup_build_artifacts``,
+    ``_bury_in_cell0``) call ``free_instances`` inside Nova's own
+    clean-up."""
+
+    def setUp(self):
+        super().setUp()
+        self.serve(self.admin.app)
+
+    def test_a_free_that_fails_stops_neither_the_others_nor_nova(self):
+        # The first free answered 503: the exception stopped the frees of
+        # the other instances (counted until they expired, or for ever
+        # once confirmed) and Nova's clean-up after it (the instances
+        # were left in BUILD, their build requests behind).
+        self.hook.confirm_instances(None, 'leaf', FLAVOR, False,
+                                    ['vm-1', 'vm-2', 'vm-3'])
+        self.faults.arm('DELETE', '/v1/allocations/', 1,
+                        ('503 Service Unavailable', 'text/html', b'busy'),
+                        reach=False)
+        self.assertEqual(['vm-1'], self.hook.free_instances(
+            None, ['vm-1', 'vm-2', 'vm-3']))
+        # vm-1 is freed by its delete (instance.delete.end) later: Nova
+        # keeps the instance, in ERROR or in cell0.
+        self.assertEqual(['vm-1'], self.leaf_allocations())
+        self.assertEqual([], self.hook.free_instances(None, ['vm-1']))
+        self.assertEqual([], self.leaf_allocations())
+
+
 class TestRetriedRequests(HookFaultsTestCase):
     """keystoneauth1 sends a request again (``connect_retries``) when the
     first try gets no answer in time; the first try may still reach the
