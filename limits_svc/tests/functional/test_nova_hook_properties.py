@@ -11,12 +11,15 @@ Hypothesis draws sequences of boots (one or several instances, with
 ``min_count``), confirmations by the conductor, API workers that die
 between the reservation and the conductor, a reservation that expired
 (and was purged) or a build the user deleted before the conductor
-confirmed it, deletes (of servers that exist or never had an
-allocation), resizes checked, prepared, then confirmed, reverted or
-failed, and restores; before some of the hook's calls the answer of the
-service to one of its requests is lost after the service did the work (a
-proxy's 502), or the request itself is held (a proxy's 504) and reaches
-the service only at a later step, after whatever Nova did meanwhile.
+confirmed it, deletes (of servers that exist, freed by the
+``instance.delete.end`` endpoint, whose first free may fail and be
+requeued, or of servers that never had an allocation), resizes and cold
+migrations (resizes to the same flavor) checked, prepared, then
+confirmed, reverted or failed, unshelve checks, and restores; before
+some of the hook's calls the answer of the service to one of its
+requests is lost after the service did the work (a proxy's 502), or the
+request itself is held (a proxy's 504) and reaches the service only at a
+later step, after whatever Nova did meanwhile.
 After every step:
 
 * never leak a claim, never count twice: the service's allocations are
@@ -35,6 +38,7 @@ import types
 import fixtures
 import hypothesis
 from hypothesis import strategies as st
+import oslo_messaging
 
 from limits_svc.clients import limits
 from limits_svc.hooks import nova
@@ -73,9 +77,12 @@ land = st.tuples(st.just('land'), st.integers(0, 3))
 # Boots, resizes and landings are drawn more often than the simple steps.
 steps = st.one_of(
     boot, boot, boot, resize, resize, land, land,
-    st.tuples(st.just('delete'), st.integers(0, 20)),
+    st.tuples(st.just('delete'), st.integers(0, 20), st.booleans()),
     st.tuples(st.just('delete_unknown')),
     st.tuples(st.just('restore'), st.integers(0, 20)),
+    st.tuples(st.just('migrate'), st.integers(0, 20),
+              st.sampled_from(['confirm', 'revert', 'fail']), fault),
+    st.tuples(st.just('unshelve'), st.integers(0, 20)),
 )
 
 
@@ -180,11 +187,28 @@ class FakeNova:
             return None
         return self.servers[sorted(self.servers)[index % len(self.servers)]]
 
-    def delete(self, index):
+    def delete(self, index, free_fails_once):
+        """Nova deletes a server; the listener's endpoint frees it on
+        ``instance.delete.end``, and a free that fails requeues the
+        notification, delivered again."""
         server = self.pick(index)
-        if server is not None:
-            self.test.assertTrue(self.hook.free_instance(None, server))
-            del self.servers[server.uuid]
+        if server is None:
+            return
+        del self.servers[server.uuid]
+        endpoint = nova.InstanceDeleteEndpoint(self.hook, retry_delay=0)
+        payload = {'nova_object.data': {'uuid': server.uuid}}
+        if free_fails_once:
+            self.test.faults.arm('DELETE', '/v1/allocations/', 1,
+                                 ('503 Service Unavailable', 'text/html',
+                                  b'busy'), reach=False)
+            self.test.assertEqual(
+                oslo_messaging.NotificationResult.REQUEUE,
+                endpoint.info({}, 'nova', 'instance.delete.end', payload,
+                              {}))
+            self.test.faults.disarm()
+        self.test.assertEqual(
+            oslo_messaging.NotificationResult.HANDLED,
+            endpoint.info({}, 'nova', 'instance.delete.end', payload, {}))
 
     def delete_unknown(self):
         # A server whose build never reached the hook (or an old one).
@@ -233,6 +257,24 @@ class FakeNova:
         else:
             self.hook.revert_resize(None, server)
         server.old_flavor = server.new_flavor = None
+
+    def migrate(self, index, outcome, fault):
+        """A cold migration: a resize to the same flavor."""
+        server = self.pick(index)
+        if server is not None:
+            self.resize(index, next(name for name, flavor in FLAVORS.items()
+                                    if flavor is server.flavor),
+                        outcome, fault)
+
+    def unshelve(self, index):
+        """Nova's unshelve check of an offloaded server asks for zero
+        instances: never refused, writes nothing (the server kept its
+        allocation while offloaded)."""
+        server = self.pick(index)
+        if server is not None:
+            self.test.assertEqual(
+                0, self.hook.enforce_num_instances_and_flavor(
+                    None, server.project_id, server.flavor, False, 0, 0))
 
     def restore(self, index):
         server = self.pick(index)
@@ -315,7 +357,7 @@ class TestServerLives(faults.HookFaultsTestCase):
     @hypothesis.example(plan=[
         ('boot', 'leaf', 'small', 1, 0, False, None, None, None),
         ('resize', 0, 'big', 'confirm', ('late', 1)),
-        ('delete', 0),
+        ('delete', 0, True),
         ('land', 0)])
     def test_claims_follow_the_servers(self, plan):
         self.reset()
