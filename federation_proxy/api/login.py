@@ -51,6 +51,7 @@ import requests
 from federation_proxy.api import settings
 from federation_proxy.db import idps
 from federation_proxy.db import logins
+from federation_proxy.db import oidc as oidc_db
 from federation_proxy import login
 from federation_proxy.schemas import login as schema
 from svc_common.api import openapi
@@ -80,15 +81,29 @@ def session_user():
 
 def session_login():
     """``(person, login time)`` of the request's valid proxy session
-    cookie (see :func:`federation_proxy.login.read_session_login`), or
-    ``(None, None)``."""
-    token = pecan.request.cookies.get(login.SESSION_COOKIE)
-    found = login.read_session_login(settings.conf().secret_key,
-                                     settings.issuer(), token,
-                                     int(time.time()))
-    if found is None or not logins.is_person(
-            pecan.request.db, pecan.request.context, found[0]):
-        return None, None
+    cookie (see :func:`session`), or ``(None, None)``."""
+    found = session()
+    return (None, None) if found is None else found[:2]
+
+
+def _session_token():
+    """The :class:`federation_proxy.login.SessionToken` of the request's
+    cookie, read (signature, issuer, expiry) but not yet checked
+    against the sessions kept, or None."""
+    return login.read_session_token(
+        settings.conf().secret_key, settings.issuer(),
+        pecan.request.cookies.get(login.SESSION_COOKIE), int(time.time()))
+
+
+def session():
+    """The :class:`federation_proxy.login.SessionToken` of the request's
+    proxy session cookie if the session is live (kept, not logged out,
+    of a person the proxy knows), or None."""
+    found = _session_token()
+    if found is None or not logins.session_person(
+            pecan.request.db, pecan.request.context, found.session_id,
+            found.user_id, settings.now()):
+        return None
     return found
 
 
@@ -214,10 +229,16 @@ class CallbackController(object):
                                   name=found.get('name'),
                                   email=found.get('email'))
         now = int(time.time())
+        session_id = login.new_session_id()
+        started = settings.now()
+        logins.start_session(
+            db, ctx, session_id, person.user_id, started,
+            started + datetime.timedelta(seconds=SESSION_SECONDS))
         token = login.sign_session(settings.conf().secret_key,
                                    settings.issuer(),
                                    person.user_id, now, SESSION_SECONDS,
-                                   auth_time=auth_time)
+                                   auth_time=auth_time,
+                                   session_id=session_id)
         pecan.response.set_cookie(
             login.SESSION_COOKIE, token, max_age=SESSION_SECONDS,
             **_session_cookie_attributes())
@@ -340,19 +361,37 @@ def _session_cookie_attributes():
                 secure=settings.issuer().startswith('https:'))
 
 
+def end_session(found):
+    """End the session of :class:`federation_proxy.login.SessionToken`
+    ``found`` server-side (every copy of its cookie stops working, and
+    the grants it authorized are revoked) and clear the browser's
+    cookie."""
+    if found is not None and found.session_id:
+        oidc_db.end_session(
+            pecan.request.db, pecan.request.context, found.session_id,
+            settings.now(), datetime.timedelta(
+                seconds=settings.conf().access_token_lifetime))
+    # An empty value with Max-Age=0: the browser drops it.
+    pecan.response.set_cookie(login.SESSION_COOKIE, None,
+                              **_session_cookie_attributes())
+
+
 class LogoutController(object):
-    """``POST /v1/logout``: the browser's proxy session ends here (its
-    cookie is cleared).  The session token is not kept server-side, so
-    a copy taken before stays valid until it expires
-    (:data:`SESSION_SECONDS`); what this ends is the session of the
-    browser that was left logged in."""
+    """``POST /v1/logout``: the browser's proxy session ends here: it is
+    deleted server-side, so that a copy of the cookie no longer works
+    either, the grants it authorized (refresh tokens, and the access
+    tokens issued with them) are revoked, and the browser's cookie is
+    cleared."""
 
     OPENAPI = {'index': openapi.Operation(
         None, None, status=204, method='POST', errors=(403,),
         body=schema.LOGOUT_REQUEST,
-        summary='Log out of the proxy: clears the session cookie. Needs '
-                'the header %s (no cross-site form can log a person '
-                'out). Needs no token.' % login.CSRF_HEADER)}
+        summary='Log out of the proxy: ends the session server-side '
+                '(every copy of its cookie stops working), revokes the '
+                'refresh tokens of the grants it authorized and the '
+                'access tokens issued with them, and clears the session '
+                'cookie. Needs the header %s (no cross-site form can log '
+                'a person out). Needs no token.' % login.CSRF_HEADER)}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -364,9 +403,7 @@ class LogoutController(object):
             raise errors.Forbidden('Logging out needs the %s header.'
                                    % login.CSRF_HEADER,
                                    code='csrf_header_missing')
-        # An empty value with Max-Age=0: the browser drops it.
-        pecan.response.set_cookie(login.SESSION_COOKIE, None,
-                                  **_session_cookie_attributes())
+        end_session(_session_token())
         pecan.response.headers['Cache-Control'] = 'no-store'
         pecan.response.status = 204
 

@@ -293,6 +293,7 @@ def discovery_document(issuer):
         'revocation_endpoint': issuer + endpoints.REVOKE,
         'device_authorization_endpoint':
             issuer + endpoints.DEVICE_AUTHORIZATION,
+        'end_session_endpoint': issuer + endpoints.END_SESSION,
         'response_types_supported': ['code'],
         'response_modes_supported': ['query'],
         'grant_types_supported': list(protocol.GRANT_TYPES),
@@ -406,7 +407,7 @@ class AuthorizeController(object):
     @_oauth_errors
     def index_get(self):
         params = pecan.request.GET
-        person, auth_time = self._person()
+        person, auth_time, session_id = self._person()
         client, redirect_uri = self._client(params)
         state = params.get('state')
         try:
@@ -421,7 +422,10 @@ class AuthorizeController(object):
                     'login_required', 'The person has no session at the '
                     'proxy, or not a recent enough one.')
             answer = self._code(client, redirect_uri, params, person,
-                                auth_time)
+                                auth_time, session_id)
+        except oidc_db.SessionEnded:
+            # Logged out since the session was read: log in again.
+            return self._login(params, prompt, max_age)
         except protocol.OAuthError as exc:
             answer = {'error': exc.error,
                       'error_description': exc.description}
@@ -432,21 +436,24 @@ class AuthorizeController(object):
 
     @staticmethod
     def _person():
-        """``(person, login time)`` of the request: the proxy session's
-        (a login through an upstream IdP); with ``noauth`` (local runs
-        and tests only), the ``X-User-Id`` of a person the proxy knows,
-        whose login time is not known.  ``(None, None)`` when the person
-        must log in first.  The path is public, so a Keystone token is
-        not read here."""
-        person, auth_time = login.session_login()
-        if person is not None or not vo_access.caller_id():
-            return person, auth_time
+        """``(person, login time, session id)`` of the request: the
+        proxy session's (a login through an upstream IdP); with
+        ``noauth`` (local runs and tests only), the ``X-User-Id`` of a
+        person the proxy knows, whose login time is not known and who
+        has no session.  ``(None, None, None)`` when the person must log
+        in first.  The path is public, so a Keystone token is not read
+        here."""
+        found = login.session()
+        if found is not None:
+            return found
+        if not vo_access.caller_id():
+            return None, None, None
         if pecan.request.conf.api.auth_strategy != 'noauth':
-            return None, None
+            return None, None, None
         if not vo_access.is_user():
             raise errors.Forbidden('Only a person known to the proxy can '
                                    'authorize a client.', code='forbidden')
-        return vo_access.caller_id(), None
+        return vo_access.caller_id(), None, None
 
     @staticmethod
     def _login(params, prompt, max_age):
@@ -487,7 +494,8 @@ class AuthorizeController(object):
         return client, uri
 
     @staticmethod
-    def _code(client, redirect_uri, params, person, auth_time):
+    def _code(client, redirect_uri, params, person, auth_time,
+              session_id):
         # OIDC Core 6.1, 6.2: a request object the provider does not read
         # is refused, not ignored (the client meant what it holds).
         for name in ('request', 'request_uri'):
@@ -515,7 +523,7 @@ class AuthorizeController(object):
                             client.id, person, redirect_uri,
                             ' '.join(scope), nonce,
                             params['code_challenge'], expires,
-                            auth_time=auth_time)
+                            auth_time=auth_time, session_id=session_id)
         return {'code': code}
 
 
@@ -527,17 +535,24 @@ def _refresh_expiry():
 
 
 def _issue(client, person, scope, nonce=None, refresh=False,
-           grant_hash=None, auth_time=None):
+           grant_hash=None, auth_time=None, session_id=None):
     """The token response for ``person`` (an :class:`oidc_db.Person`;
     None: the client itself), with a new refresh token, stored here, if
     ``refresh``; ``auth_time``: when the person logged in, kept with the
-    refresh token for the ID tokens of later refreshes."""
+    refresh token for the ID tokens of later refreshes; ``session_id``:
+    the proxy session that authorized the grant, whose logout revokes
+    the refresh token."""
     refresh_token = protocol.new_secret() if refresh else None
     if refresh_token:
-        oidc_db.store_refresh(pecan.request.db, pecan.request.context,
-                              refresh_token, client.id, person.user_id,
-                              ' '.join(scope), _refresh_expiry(),
-                              auth_time=auth_time)
+        try:
+            oidc_db.store_refresh(pecan.request.db, pecan.request.context,
+                                  refresh_token, client.id, person.user_id,
+                                  ' '.join(scope), _refresh_expiry(),
+                                  auth_time=auth_time,
+                                  session_id=session_id)
+        except oidc_db.SessionEnded:
+            raise _refused_grant('The person logged out of the session '
+                                 'that authorized this grant.')
     return _signed(client, person, scope, nonce, refresh_token, grant_hash,
                    auth_time)
 
@@ -631,7 +646,7 @@ def _authorization_code(client, form):
                                          client.scopes),
                   record.nonce,
                   protocol.REFRESH_TOKEN in client.grant_types,
-                  record.code_hash, record.auth_time)
+                  record.code_hash, record.auth_time, record.session_id)
 
 
 def _refresh_token(client, form):
@@ -711,7 +726,8 @@ def _device_code(client, form):
                                          client.scopes),
                   refresh=protocol.REFRESH_TOKEN in client.grant_types,
                   grant_hash=record.device_code_hash,
-                  auth_time=record.auth_time)
+                  auth_time=record.auth_time,
+                  session_id=record.session_id)
 
 
 _GRANTS = {protocol.AUTHORIZATION_CODE: _authorization_code,
@@ -881,6 +897,112 @@ class RevokeController(object):
         return {}
 
 
+# -- logout (OpenID Connect RP-Initiated Logout 1.0) --------------------------
+
+def _logout_hint(hint):
+    """The claims of ``id_token_hint``: an ID token this provider
+    issued (expired ones too: it names the person, it grants nothing).
+
+    :raises OAuthError: ``invalid_request`` for anything else.
+    """
+    try:
+        return tokens.verify(hint, _published(_records()),
+                             settings.issuer(), int(time.time()),
+                             typ=tokens.ID_TOKEN_TYPE, expired_ok=True)
+    except tokens.InvalidToken as exc:
+        raise protocol.invalid_request('id_token_hint is not an ID token '
+                                       'of this provider: %s' % exc)
+
+
+def _logout_client(params, claims):
+    """The client the logout request is for (``client_id``, or the
+    hint's ``azp``/``aud``), None if it names none.
+
+    :raises OAuthError: ``invalid_request``: a ``client_id`` the hint
+        was not issued to, or an unknown client.
+    """
+    client_id = params.get('client_id')
+    if claims is not None:
+        aud = claims['aud']
+        audiences = [aud] if isinstance(aud, str) else aud
+        if client_id is not None and client_id not in audiences:
+            raise protocol.invalid_request('id_token_hint was not issued '
+                                           'to client_id.')
+        client_id = client_id or claims.get('azp') or audiences[0]
+    if client_id is None:
+        return None
+    client = _client(client_id, fresh=True)
+    if client is None:
+        raise protocol.invalid_request('Unknown client_id.')
+    return client
+
+
+class EndSessionController(object):
+    """``/oidc/logout``: the end_session_endpoint of OpenID Connect
+    RP-Initiated Logout 1.0.
+
+    A relying party sends the person's browser here with the
+    ``id_token_hint`` it holds: the browser's proxy session, when it is
+    that person's, ends as at ``POST /v1/logout`` (server-side, with
+    the grants it authorized).  A session of someone else, or a request
+    without a hint while a session is open, ends nothing and is
+    refused: the proxy has no page to ask the person whether to log out
+    (a cross-site link must not log people out); they can at ``POST
+    /v1/logout``.  ``post_logout_redirect_uri`` must be one of the
+    client's registered redirect URIs, exactly.
+    """
+
+    _SUMMARY = ('End session endpoint (OpenID Connect RP-Initiated '
+                'Logout): with the id_token_hint of the person of the '
+                'proxy session, ends that session server-side and '
+                'revokes the grants it authorized, then redirects to '
+                'post_logout_redirect_uri (a registered redirect URI of '
+                'the client) with state, or answers {"logged_out": '
+                'true|false}. Needs no token.')
+    OPENAPI = {'index': openapi.Operation(
+        None, schema.RESPONSE_END_SESSION, method='GET',
+        query=schema.END_SESSION_REQUEST, summary=_SUMMARY)}
+
+    @pecan.expose(generic=True, template='json')
+    def index(self):
+        pecan.abort(405)
+
+    @index.when(method='GET', template='json')
+    @_oauth_errors
+    def index_get(self):
+        return self._end(pecan.request.GET)
+
+    @staticmethod
+    def _end(params):
+        pecan.response.headers['Cache-Control'] = 'no-store'
+        hint = params.get('id_token_hint')
+        claims = _logout_hint(hint) if hint else None
+        client = _logout_client(params, claims)
+        redirect = params.get('post_logout_redirect_uri')
+        if redirect is not None:
+            if client is None:
+                raise protocol.invalid_request(
+                    'post_logout_redirect_uri needs client_id or '
+                    'id_token_hint.')
+            if redirect not in client.redirect_uris:
+                raise protocol.invalid_request(
+                    'post_logout_redirect_uri is not registered for this '
+                    'client.')
+        state = protocol.check_opaque('state', params.get('state'))
+        found = login.session()
+        if found is not None and (claims is None or
+                                  claims['sub'] != found.user_id):
+            raise protocol.invalid_request(
+                'Only the id_token_hint of the person of this session '
+                'logs it out here; the person can log out with POST '
+                '%s.' % login_flow.LOGOUT_PATH)
+        login.end_session(found)
+        if redirect is None:
+            return {'logged_out': found is not None}
+        return _redirect(redirect, {} if state is None else
+                         {'state': state})
+
+
 # -- device authorization (RFC 8628) -----------------------------------------
 
 #: Wrong user codes entered, per person, in this process.
@@ -947,21 +1069,22 @@ class DeviceAuthorizationController(object):
 
 
 def _session_person():
-    """``(person id, CSRF token, login time)`` of the request's proxy
-    session.
+    """``(person id, CSRF token, login time, session id)`` of the
+    request's proxy session.
 
     :raises errors.ApiError: 401 ``login_required`` without a valid
         session.
     """
-    person, auth_time = login.session_login()
-    if person is None:
+    found = login.session()
+    if found is None:
         raise errors.ApiError(
             'Log in to the proxy first (GET %s/v1/login?idp=<your IdP>), '
             'then open this page again.' % settings.issuer(),
             code='login_required', status=401)
     session = pecan.request.cookies.get(login_flow.SESSION_COOKIE)
-    return (person, device.csrf_token(settings.conf().secret_key, session),
-            auth_time)
+    return (found.user_id,
+            device.csrf_token(settings.conf().secret_key, session),
+            found.auth_time, found.session_id)
 
 
 def _pending_request(person, typed):
@@ -1016,7 +1139,7 @@ class DeviceDecisionController(object):
     @index.when(method='POST', template='json')
     def index_post(self):
         pecan.response.headers['Cache-Control'] = 'no-store'
-        person, expected, auth_time = _session_person()
+        person, expected, auth_time, session_id = _session_person()
         form = pecan.request.environ.get(request_guard.FORM_BODY_KEY)
         if form is None:
             raise errors.BadRequest('The body must be %s form fields.'
@@ -1032,9 +1155,15 @@ class DeviceDecisionController(object):
                                     code='invalid_request', field='action')
         user_code, _record = _pending_request(person,
                                               form.get('user_code'))
-        if not oidc_db.decide_device_code(
+        try:
+            decided = oidc_db.decide_device_code(
                 pecan.request.db, pecan.request.context, user_code, person,
-                action == 'approve', settings.now(), auth_time):
+                action == 'approve', settings.now(), auth_time, session_id)
+        except oidc_db.SessionEnded:
+            raise errors.ApiError('The session was logged out; log in '
+                                  'again.', code='login_required',
+                                  status=401)
+        if not decided:
             raise errors.NotFound('The request was decided or expired '
                                   'meanwhile.', code='user_code_not_found')
         return {'user_code': device.display(user_code),
@@ -1061,7 +1190,7 @@ class DeviceController(object):
     @index.when(method='GET', template='json')
     def index_get(self):
         pecan.response.headers['Cache-Control'] = 'no-store'
-        person, csrf, _auth_time = _session_person()
+        person, csrf, _auth_time, _session_id = _session_person()
         answer = {'user_code': None, 'client_id': None,
                   'client_name': None, 'scope': None, 'user_id': person,
                   'csrf_token': csrf, 'decision_uri':
@@ -1106,6 +1235,7 @@ class OidcController(object):
     revoke = RevokeController()
     device_authorization = DeviceAuthorizationController()
     device = DeviceController()
+    logout = EndSessionController()
 
 
 def wire(root_class):

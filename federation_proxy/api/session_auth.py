@@ -28,6 +28,7 @@ credentials, an invalid one) goes on to keystonemiddleware, which
 answers 401.
 """
 
+import datetime
 import time
 
 import webob
@@ -71,10 +72,14 @@ class Authenticator(object):
         token = request.cookies.get(login.SESSION_COOKIE)
         if not token:
             return None
-        user_id = login.read_session(self.conf.federation.secret_key,
-                                     self._issuer(), token, int(time.time()))
-        if user_id is None or not self._is_person(user_id):
+        found = login.read_session_token(self.conf.federation.secret_key,
+                                         self._issuer(), token,
+                                         int(time.time()))
+        if found is None or not logins.session_person(
+                self.db, context.RequestContext(), found.session_id,
+                found.user_id, datetime.datetime.utcnow()):
             return None
+        user_id = found.user_id
         if not login.cookie_request_allowed(request.method, request.headers):
             raise errors.Forbidden(
                 'A request authenticated by the session cookie must carry '
@@ -84,9 +89,6 @@ class Authenticator(object):
 
     def _issuer(self):
         return settings.issuer(self.conf.federation)
-
-    def _is_person(self, user_id):
-        return logins.is_person(self.db, context.RequestContext(), user_id)
 
     def _bearer_person(self, token):
         """The person of a proxy access token that grants the management

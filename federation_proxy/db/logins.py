@@ -7,6 +7,7 @@ one is refused and swept by later logins.
 """
 
 import collections
+import datetime
 
 import sqlalchemy as sa
 
@@ -100,6 +101,38 @@ def person_of(db, ctx, issuer, subject, name=None, email=None,
         raise errors.Conflict('This identity belongs to another '
                               'person already.', code='identity_linked')
     return Login(owner, False, False)
+
+
+#: How long an expired session is still kept: a grant its person
+#: authorized just before it expired (a code exchanged, a device code
+#: collected minutes later) is still made (see
+#: :func:`federation_proxy.db.oidc.store_refresh`).
+EXPIRED_SESSION_KEPT = datetime.timedelta(days=1)
+
+
+def start_session(db, ctx, session_id, user_id, now, expires_at):
+    """Keep a new proxy session of ``user_id``; sessions that expired
+    more than :data:`EXPIRED_SESSION_KEPT` before ``now`` go."""
+    table = models.Session
+    with db.writer.using(ctx) as session:
+        session.execute(sa.delete(table).where(
+            table.expires_at <= now - EXPIRED_SESSION_KEPT))
+        session.add(table(id=session_id, user_id=user_id,
+                          expires_at=expires_at))
+
+
+def session_person(db, ctx, session_id, user_id, now):
+    """Whether ``session_id`` is a live session (not logged out, not
+    expired) of ``user_id``, a person the proxy still knows: one
+    query."""
+    if not (session_id and user_id):
+        return False
+    table = models.Session
+    with db.reader.using(ctx) as session:
+        return session.execute(sa.select(table.id).join(
+            models.User, models.User.id == table.user_id).where(
+                table.id == session_id, table.user_id == user_id,
+                table.expires_at > now)).first() is not None
 
 
 def is_person(db, ctx, user_id):

@@ -230,6 +230,8 @@ class AuthorizationCode(Base):
     code_challenge_method = sa.Column(sa.String(8), nullable=True)
     expires_at = sa.Column(sa.DateTime, nullable=False)
     used = sa.Column(sa.Boolean, nullable=False, default=False)
+    # The proxy session that authorized the code (migration 0012).
+    session_id = sa.Column(sa.String(64), nullable=True, index=True)
     # When the person last logged in at an upstream IdP, in seconds since
     # the epoch: the ID token's auth_time (None: not known, none said).
     auth_time = sa.Column(sa.BigInteger, nullable=True)
@@ -246,6 +248,22 @@ class RefreshToken(Base):
     revoked = sa.Column(sa.Boolean, nullable=False, default=False)
     # The auth_time of the grant, kept by each successor.
     auth_time = sa.Column(sa.BigInteger, nullable=True)
+    # The proxy session that authorized the grant, kept by each
+    # successor (migration 0012).
+    session_id = sa.Column(sa.String(64), nullable=True, index=True)
+
+
+class Session(Base):
+    """A proxy session: a login through an upstream IdP that a browser's
+    session cookie names (by ``id``, in the signed cookie).  A cookie is
+    good only while its row is here: a logout deletes it (migration
+    0012)."""
+
+    __tablename__ = 'sessions'
+
+    id = sa.Column(sa.String(64), primary_key=True)
+    user_id = sa.Column(sa.String(64), nullable=False, index=True)
+    expires_at = sa.Column(sa.DateTime, nullable=False, index=True)
 
 
 class RevokedToken(Base):
@@ -302,3 +320,5 @@ class DeviceCode(Base):
     expires_at = sa.Column(sa.DateTime, nullable=False, index=True)
     # When the person who decided last logged in (see AuthorizationCode).
     auth_time = sa.Column(sa.BigInteger, nullable=True)
+    # The proxy session that approved it (migration 0012).
+    session_id = sa.Column(sa.String(64), nullable=True, index=True)

@@ -20,6 +20,7 @@ import json
 import sqlalchemy as sa
 
 from federation_proxy.db import communities
+from federation_proxy.db import logins
 from federation_proxy.db import models
 from federation_proxy import entitlements
 from federation_proxy.oidc import device
@@ -33,7 +34,29 @@ ClientRecord = collections.namedtuple(
 #: An authorization code as stored.
 CodeRecord = collections.namedtuple(
     'CodeRecord', 'code_hash client_id user_id redirect_uri scope nonce '
-    'code_challenge code_challenge_method expires_at auth_time')
+    'code_challenge code_challenge_method expires_at auth_time session_id')
+
+
+class SessionEnded(Exception):
+    """The proxy session that authorizes a grant was logged out
+    meanwhile: the grant is not made."""
+
+
+def _hold_session(session, session_id):
+    """Lock the row of proxy session ``session_id`` against a logout
+    (which deletes it) until the transaction ends, so that a grant it
+    authorizes is either made before the logout, which then revokes
+    it, or refused after.
+
+    :raises SessionEnded: the session is no longer kept.
+    """
+    if session_id is None:
+        return
+    if session.execute(sa.select(models.Session.id).where(
+            models.Session.id == session_id).with_for_update(
+                read=True)).first() is None:
+        raise SessionEnded(session_id)
+
 
 #: What :func:`redeem_code` and :func:`use_refresh` found.
 OK = 'ok'
@@ -169,17 +192,21 @@ def _own_row(session, model, digest, client_id):
 # -- authorization codes -----------------------------------------------------
 
 def create_code(db, ctx, code, client_id, user_id, redirect_uri, scope,
-                nonce, code_challenge, expires_at, auth_time=None):
+                nonce, code_challenge, expires_at, auth_time=None,
+                session_id=None):
     """Keep a new authorization code; ``auth_time``: when the person
-    logged in (seconds since the epoch), or None when it is not known.
+    logged in (seconds since the epoch), or None when it is not known;
+    ``session_id``: the proxy session that authorized it, whose logout
+    revokes the grant (:func:`end_session`).
     """
     with db.writer.using(ctx) as session:
+        _hold_session(session, session_id)
         session.add(models.AuthorizationCode(
             code_hash=communities.token_hash(code), client_id=client_id,
             user_id=user_id, redirect_uri=redirect_uri, scope=scope,
             nonce=nonce, code_challenge=code_challenge,
             code_challenge_method='S256', expires_at=expires_at,
-            used=False, auth_time=auth_time))
+            used=False, auth_time=auth_time, session_id=session_id))
 
 
 def redeem_code(db, ctx, code, client_id, now):
@@ -200,11 +227,15 @@ def redeem_code(db, ctx, code, client_id, now):
         record = CodeRecord(row.code_hash, row.client_id, row.user_id,
                             row.redirect_uri, row.scope, row.nonce,
                             row.code_challenge, row.code_challenge_method,
-                            row.expires_at, row.auth_time)
+                            row.expires_at, row.auth_time, row.session_id)
         used = session.execute(sa.update(table).where(
             table.code_hash == digest, table.used.is_(False)).values(
                 used=True)).rowcount
         if used != 1:
+            if session.execute(sa.select(table.code_hash).where(
+                    table.code_hash == digest)).first() is None:
+                # Deleted meanwhile by the logout of its session.
+                return UNKNOWN, None
             return REUSED, record
         if row.expires_at <= now:
             return EXPIRED, None
@@ -216,13 +247,13 @@ def redeem_code(db, ctx, code, client_id, now):
 #: A device authorization request as stored.
 DeviceRecord = collections.namedtuple(
     'DeviceRecord', 'device_code_hash client_id scope status user_id '
-    'interval expires_at auth_time')
+    'interval expires_at auth_time session_id')
 
 
 def _device_record(row):
     return DeviceRecord(row.device_code_hash, row.client_id, row.scope,
                         row.status, row.user_id, row.interval,
-                        row.expires_at, row.auth_time)
+                        row.expires_at, row.auth_time, row.session_id)
 
 
 def create_device_code(db, ctx, device_code, user_code, client_id, scope,
@@ -253,7 +284,7 @@ def find_device_code(db, ctx, user_code, now):
 
 
 def decide_device_code(db, ctx, user_code, user_id, approved, now,
-                       auth_time=None):
+                       auth_time=None, session_id=None):
     """The person ``user_id`` approves (or denies) the pending request of
     ``user_code``; False when there is no such pending, unexpired
     request (another decision came first, or it expired).
@@ -261,12 +292,14 @@ def decide_device_code(db, ctx, user_code, user_id, approved, now,
     """
     table = models.DeviceCode
     with db.writer.using(ctx) as session:
+        _hold_session(session, session_id)
         decided = session.execute(sa.update(table).where(
             table.user_code_hash == communities.token_hash(user_code),
             table.status == device.PENDING,
             table.expires_at > now).values(
                 status=device.APPROVED if approved else device.DENIED,
-                user_id=user_id, auth_time=auth_time)).rowcount
+                user_id=user_id, auth_time=auth_time,
+                session_id=session_id)).rowcount
         if decided == 1:
             communities.audit(session, ctx.user_id or user_id,
                               'approve' if approved else 'deny',
@@ -317,12 +350,18 @@ def poll_device_code(db, ctx, device_code, client_id, now):
 # -- refresh tokens and revocation -------------------------------------------
 
 def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at,
-                  auth_time=None):
+                  auth_time=None, session_id=None):
+    """Keep a new refresh token.
+
+    :raises SessionEnded: the session that authorized the grant was
+        logged out since.
+    """
     with db.writer.using(ctx) as session:
+        _hold_session(session, session_id)
         session.add(models.RefreshToken(
             token_hash=communities.token_hash(token), client_id=client_id,
             user_id=user_id, scope=scope, expires_at=expires_at,
-            revoked=False, auth_time=auth_time))
+            revoked=False, auth_time=auth_time, session_id=session_id))
 
 
 def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
@@ -355,10 +394,22 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
                 table.token_hash == digest).values(revoked=True))
             return EXPIRED, None
         scope = narrow(granted.split())
+        # A logout of the grant's session waits for this refresh to end
+        # (and then deletes its successor too), or this refresh waits
+        # for the logout, which deletes the token.  A session that
+        # expired and was forgotten leaves its grants alone.
+        if row.session_id is not None:
+            session.execute(sa.select(models.Session.id).where(
+                models.Session.id == row.session_id).with_for_update(
+                    read=True))
         used = session.execute(sa.update(table).where(
             table.token_hash == digest, table.revoked.is_(False)).values(
                 revoked=True)).rowcount
         if used != 1:
+            if session.execute(sa.select(table.token_hash).where(
+                    table.token_hash == digest)).first() is None:
+                # Deleted meanwhile by a logout: gone, not reused.
+                return UNKNOWN, None
             return REUSED, (user_id, granted)
         person = _person(session, user_id)
         if person is not None:
@@ -366,7 +417,8 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
                 token_hash=communities.token_hash(new_token),
                 client_id=client_id, user_id=user_id,
                 scope=' '.join(scope), expires_at=expires_at,
-                revoked=False, auth_time=row.auth_time))
+                revoked=False, auth_time=row.auth_time,
+                session_id=row.session_id))
         return OK, (scope, person, row.auth_time)
 
 
@@ -442,6 +494,55 @@ def revoke_access(db, ctx, jti, expires_at):
         _revoke_jti(session, jti, expires_at)
 
 
+@communities.retry_lost_insert_race
+def end_session(db, ctx, session_id, now, lifetime):
+    """End the proxy session ``session_id`` (a logout): its row goes, so
+    every copy of its cookie stops working, and the grants it authorized
+    are revoked: their refresh tokens (deleted), the access tokens
+    issued with them or with its authorization and device codes, and
+    its codes not yet exchanged.  ``lifetime``: of access tokens (a timedelta).
+    Returns the person whose session it was, or None when there was no
+    such session (logged out already)."""
+    expires = now + lifetime
+    with db.writer.using(ctx) as session:
+        row = session.get(models.Session, session_id)
+        if row is None:
+            return None
+        user_id = row.user_id
+        session.delete(row)
+        refresh = models.RefreshToken
+        rows = session.scalars(sa.select(refresh.token_hash).where(
+            refresh.session_id == session_id)).all()
+        for token_hash in rows:
+            _revoke_jti(session, tokens.linked_jti(token_hash), expires)
+        # Deleted, not marked revoked: a revoked one shown again is
+        # taken for a stolen token and ends the person's every grant
+        # with the client, those of their other sessions too.
+        session.execute(sa.delete(refresh).where(
+            refresh.session_id == session_id))
+        code = models.AuthorizationCode
+        for code_hash in session.scalars(sa.select(code.code_hash).where(
+                code.session_id == session_id)).all():
+            _revoke_jti(session, tokens.linked_jti(code_hash), expires)
+        # Deleted, as the refresh tokens: a code marked used and then
+        # exchanged would be taken for a replayed one.
+        session.execute(sa.delete(code).where(
+            code.session_id == session_id))
+        device_code = models.DeviceCode
+        for code_hash in session.scalars(sa.select(
+                device_code.device_code_hash).where(
+                    device_code.session_id == session_id)).all():
+            _revoke_jti(session, tokens.linked_jti(code_hash), expires)
+        session.execute(sa.update(device_code).where(
+            device_code.session_id == session_id,
+            device_code.status == device.APPROVED).values(
+                status=device.DENIED))
+        communities.audit(session, ctx.user_id or user_id, 'logout',
+                          'session', session_id, user_id=user_id,
+                          refresh_tokens=len(rows))
+        return user_id
+
+
 def is_revoked(db, ctx, jti):
     with db.reader.using(ctx) as session:
         return session.get(models.RevokedToken, jti) is not None
@@ -457,4 +558,7 @@ def purge_expired(db, ctx, now):
                       models.RevokedToken, models.DeviceCode):
             count += session.execute(sa.delete(model).where(
                 model.expires_at < now)).rowcount
+        count += session.execute(sa.delete(models.Session).where(
+            models.Session.expires_at <
+            now - logins.EXPIRED_SESSION_KEPT)).rowcount
     return count

@@ -17,6 +17,7 @@ the :data:`SESSION_COOKIE` cookie, that the proxy's own authorization
 endpoint accepts as the authenticated person.
 """
 
+import collections
 import hashlib
 import hmac
 import math
@@ -330,15 +331,31 @@ def _session_key(secret_key):
     return jwk.OctKey.import_key(digest)
 
 
+#: A session cookie's content: the person, when they logged in at the
+#: upstream IdP (seconds since the epoch), and the id of the session
+#: the proxy keeps (None in a cookie made before sessions were kept).
+SessionToken = collections.namedtuple('SessionToken',
+                                      'user_id auth_time session_id')
+
+
+def new_session_id():
+    """The id of a new proxy session (kept server-side, carried in the
+    signed cookie)."""
+    return secrets.token_hex(16)
+
+
 def sign_session(secret_key, issuer, user_id, now, lifetime,
-                 auth_time=None):
+                 auth_time=None, session_id=None):
     """A session token for person ``user_id``, valid ``lifetime``
     seconds; ``auth_time``: when the upstream IdP authenticated the
-    person (seconds since the epoch), if not ``now``."""
+    person (seconds since the epoch), if not ``now``; ``session_id``:
+    the session the proxy keeps (``sid``)."""
     claims = {'iss': issuer, 'sub': user_id, 'iat': int(now),
               'exp': int(now) + lifetime}
     if auth_time is not None:
         claims['auth_time'] = int(auth_time)
+    if session_id is not None:
+        claims['sid'] = session_id
     return jwt.encode({'alg': SESSION_ALGORITHM, 'typ': SESSION_TYPE},
                       claims, _session_key(secret_key))
 
@@ -350,7 +367,14 @@ def read_session(secret_key, issuer, token, now):
 
 
 def read_session_login(secret_key, issuer, token, now):
-    """``(person id, login time)`` of a valid session token, or None.
+    """``(person id, login time)`` of a valid session token, or None
+    (see :func:`read_session_token`)."""
+    found = read_session_token(secret_key, issuer, token, now)
+    return None if found is None else found[:2]
+
+
+def read_session_token(secret_key, issuer, token, now):
+    """The :class:`SessionToken` of a valid session token, or None.
 
     The login time (``auth_time``, else ``iat``, seconds since the
     epoch) is when the person last authenticated at an upstream IdP: the
@@ -375,7 +399,9 @@ def read_session_login(secret_key, issuer, token, now):
     auth_time = claims.get('auth_time', iat)
     if not _is_time(auth_time) or auth_time > iat:
         return None
-    return sub, auth_time
+    sid = claims.get('sid')
+    return SessionToken(sub, auth_time, sid if isinstance(sid, str) and
+                        0 < len(sid) <= 64 else None)
 
 
 def _is_time(value):

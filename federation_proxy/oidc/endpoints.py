@@ -33,9 +33,11 @@ REVOKE = '/oidc/revoke'
 DEVICE_AUTHORIZATION = '/oidc/device_authorization'
 DEVICE = '/oidc/device'
 DEVICE_DECISION = '/oidc/device/decision'
+#: RP-Initiated Logout 1.0's end_session_endpoint.
+END_SESSION = '/oidc/logout'
 
 PUBLIC_PATHS = (WELL_KNOWN, DISCOVERY, OIDC, JWKS, AUTHORIZE, TOKEN,
                 USERINFO, INTROSPECT, REVOKE, DEVICE_AUTHORIZATION, DEVICE,
-                DEVICE_DECISION)
+                DEVICE_DECISION, END_SESSION)
 FORM_PATHS = (TOKEN, INTROSPECT, REVOKE, DEVICE_AUTHORIZATION,
               DEVICE_DECISION)

@@ -184,8 +184,9 @@ def _string(claims, name):
     return value
 
 
-def check_claims(claims, issuer, now, audience=None):
-    """Refuse claims of the wrong type, issuer, audience or time."""
+def check_claims(claims, issuer, now, audience=None, expired_ok=False):
+    """Refuse claims of the wrong type, issuer, audience or time (an
+    expired token too, unless ``expired_ok``)."""
     if _string(claims, 'iss') != issuer:
         raise InvalidToken('The token was issued by someone else.')
     _string(claims, 'sub')
@@ -199,7 +200,7 @@ def check_claims(claims, issuer, now, audience=None):
     exp = _time(claims, 'exp')
     iat = _time(claims, 'iat')
     nbf = _time(claims, 'nbf', required=False)
-    if exp <= now:
+    if exp <= now and not expired_ok:
         raise InvalidToken('The token has expired.')
     if iat > now + SKEW or (nbf is not None and nbf > now + SKEW):
         raise InvalidToken('The token is not valid yet.')
@@ -210,11 +211,13 @@ def check_claims(claims, issuer, now, audience=None):
 
 
 def verify(token, records, issuer, now, typ=ACCESS_TOKEN_TYPE,
-           audience=None):
+           audience=None, expired_ok=False):
     """The claims of ``token`` if the proxy issued it and it is valid.
 
     :param records: the published key records (:func:`keys.published`).
     :param now: seconds since the epoch.
+    :param expired_ok: take an expired token (an ``id_token_hint``, which
+        says who the person is, not what they may do).
     :raises InvalidToken: saying why not.
     """
     head = header(token)
@@ -236,7 +239,7 @@ def verify(token, records, issuer, now, typ=ACCESS_TOKEN_TYPE,
         raise InvalidToken('The token cannot be read.')
     if not isinstance(decoded.claims, dict):
         raise InvalidToken('The claims are not a JSON object.')
-    return check_claims(decoded.claims, issuer, now, audience)
+    return check_claims(decoded.claims, issuer, now, audience, expired_ok)
 
 
 def linked_jti(secret_hash):

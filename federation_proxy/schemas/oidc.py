@@ -133,6 +133,25 @@ RESPONSE_USERINFO = {
 
 RESPONSE_REVOCATION = {'type': 'object', 'maxProperties': 0}
 
+#: The query parameters of the end_session_endpoint (RP-Initiated Logout
+#: 1.0).
+END_SESSION_REQUEST = {
+    'type': 'object',
+    'properties': {
+        'id_token_hint': {'type': 'string', 'maxLength': 16384},
+        'client_id': {'type': 'string', 'maxLength': 255},
+        'post_logout_redirect_uri': {'type': 'string', 'maxLength': 1024},
+        'state': {'type': 'string', 'maxLength': 512},
+        'logout_hint': {'type': 'string', 'maxLength': 255},
+        'ui_locales': {'type': 'string', 'maxLength': 255},
+    },
+}
+
+RESPONSE_END_SESSION = {
+    'type': 'object',
+    'properties': {'logged_out': {'type': 'boolean'}},
+}
+
 RESPONSE_JWKS = rt.obj({'keys': {'type': 'array', 'items': {
     'type': 'object',
     'properties': {'kty': {'const': 'RSA'}, 'n': {'type': 'string'},

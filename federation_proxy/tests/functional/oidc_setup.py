@@ -2,15 +2,20 @@
 made through the REST API as an operator would."""
 
 import base64
+import datetime
 import hashlib
 import secrets
 import threading
+import time
 import urllib.parse
 from wsgiref import simple_server
 
 import fixtures
 
+from federation_proxy.db import logins
+from federation_proxy import login
 from federation_proxy import service
+from svc_common import context
 from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import ports
 
@@ -60,6 +65,20 @@ def make_client(app, client_id, redirect_uris=(REDIRECT,), grants=GRANTS,
         body['public'] = True
     resp = app.post_json('/v1/clients', body, headers=ADMIN).json
     return client_id, resp.get('secret') or resp['client'].get('secret')
+
+
+def session_token(db, key, issuer, user_id, issued=None, lifetime=600):
+    """A session cookie value of ``user_id`` that logged in at
+    ``issued`` (seconds since the epoch; now by default), whose session
+    the proxy keeps as a login makes it."""
+    issued = issued or int(time.time())
+    session_id = login.new_session_id()
+    logins.start_session(
+        db, context.RequestContext(), session_id, user_id,
+        datetime.datetime.utcnow(),
+        datetime.datetime.utcfromtimestamp(issued + lifetime))
+    return login.sign_session(key, issuer, user_id, issued, lifetime,
+                              session_id=session_id)
 
 
 def pkce_pair():

@@ -97,9 +97,8 @@ class DeviceGrantOverHttp(testtools.TestCase):
         """A browser with a proxy session of ``user_id``, who logged in
         at ``logged_in`` (now by default)."""
         http = requests.Session()
-        http.cookies.set(login.SESSION_COOKIE, login.sign_session(
-            SECRET_KEY, self.base, user_id, logged_in or int(time.time()),
-            600))
+        http.cookies.set(login.SESSION_COOKIE, s.session_token(
+            self.db, SECRET_KEY, self.base, user_id, logged_in, 600))
         return http
 
     def show(self, http, user_code):

@@ -10,12 +10,14 @@ first change left it.
 """
 
 
+import jwt as pyjwt
 from oslo_context import context
 import sqlalchemy as sa
 
 from federation_proxy.db import logins
 from federation_proxy.db import models
 from federation_proxy.tests.functional import base
+from federation_proxy.tests.functional import oidc_setup
 from svc_common.tests.fixtures import races
 
 _VOS = models.VirtualOrganisation.__table__
@@ -27,6 +29,9 @@ _GROUPS = models.Group.__table__
 _ROLES = models.Role.__table__
 _CLIENTS = models.Client.__table__
 _IDPS = models.IdentityProvider.__table__
+_SESSIONS = models.Session.__table__
+_REFRESH = models.RefreshToken.__table__
+_CODES = models.AuthorizationCode.__table__
 
 
 class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
@@ -334,3 +339,118 @@ class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
             resp = self._race(other_deletes, self._request(
                 'PATCH', path % row_id, body))
             self.assertError(404, code, resp)
+
+
+class TestLogoutRaceOnPostgreSQL(races.OnPostgreSQL,
+                                 base.FederationTestCase):
+
+    OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy',
+                 ('federation', 'issuer'): 'http://127.0.0.1:9873'}
+
+    def _tokens(self, headers):
+        verifier, challenge = oidc_setup.pkce_pair()
+        resp = self.app.get('/oidc/authorize', {
+            'response_type': 'code', 'client_id': 'leaf',
+            'redirect_uri': oidc_setup.REDIRECT, 'scope': 'openid',
+            'code_challenge': challenge, 'code_challenge_method': 'S256'},
+            headers=headers, status=302)
+        return self.app.post('/oidc/token', {
+            'grant_type': 'authorization_code',
+            'code': oidc_setup.query_of(resp.location)['code'],
+            'redirect_uri': oidc_setup.REDIRECT, 'code_verifier': verifier},
+            headers=oidc_setup.basic(*self.client)).json
+
+    def _session(self):
+        """``(cookie headers, session id)`` of a new session of alice."""
+        cookie = oidc_setup.session_token(
+            self.fixture.db, 'test key of the proxy',
+            'http://127.0.0.1:9873', 'alice')
+        return ({'Cookie': 'federation_session=' + cookie},
+                pyjwt.decode(cookie, options={
+                    'verify_signature': False})['sid'])
+
+    def _code(self, headers):
+        verifier, challenge = oidc_setup.pkce_pair()
+        resp = self.app.get('/oidc/authorize', {
+            'response_type': 'code', 'client_id': 'leaf',
+            'redirect_uri': oidc_setup.REDIRECT, 'scope': 'openid',
+            'code_challenge': challenge, 'code_challenge_method': 'S256'},
+            headers=headers, status=302)
+        code = oidc_setup.query_of(resp.location)['code']
+        return lambda: self.app.post('/oidc/token', {
+            'grant_type': 'authorization_code', 'code': code,
+            'redirect_uri': oidc_setup.REDIRECT, 'code_verifier': verifier},
+            headers=oidc_setup.basic(*self.client), expect_errors=True)
+
+    def test_exchanging_a_code_while_its_session_logs_out(self):
+        oidc_setup.make_person(self.app, 'alice')
+        self.client = oidc_setup.make_client(self.app, 'leaf')
+        other = self._tokens(oidc_setup.person_headers('alice'))
+        headers, session_id = self._session()
+        exchange = self._code(headers)
+
+        def logout(conn):
+            conn.execute(_SESSIONS.delete().where(
+                _SESSIONS.c.id == session_id))
+            conn.execute(_CODES.delete().where(
+                _CODES.c.session_id == session_id))
+
+        resp = races.during(self.engine, logout, exchange)
+        self.assertEqual(400, resp.status_int, resp.body)
+        self.assertEqual('invalid_grant', resp.json['error'])
+        self.assertEqual(200, self._refresh(
+            other['refresh_token']).status_int)
+
+    def test_a_grant_is_not_made_for_a_session_logged_out(self):
+        # The logout commits after the code is redeemed and before the
+        # grant's refresh token is kept: no refresh token outlives it.
+        oidc_setup.make_person(self.app, 'alice')
+        self.client = oidc_setup.make_client(self.app, 'leaf')
+        headers, session_id = self._session()
+        exchange = self._code(headers)
+
+        def logout(conn):
+            conn.execute(_SESSIONS.delete().where(
+                _SESSIONS.c.id == session_id))
+
+        resp = races.during(self.engine, logout, exchange)
+        self.assertEqual(400, resp.status_int, resp.body)
+        self.assertEqual('invalid_grant', resp.json['error'])
+        self.assertEqual([], self._rows_of(_REFRESH))
+
+    def _rows_of(self, table):
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(table)).all()
+
+    def _refresh(self, token):
+        return self.app.post('/oidc/token', {
+            'grant_type': 'refresh_token', 'refresh_token': token},
+            headers=oidc_setup.basic(*self.client), expect_errors=True)
+
+    def test_refreshing_while_the_session_logs_out(self):
+        oidc_setup.make_person(self.app, 'alice')
+        self.client = oidc_setup.make_client(self.app, 'leaf')
+        cookie = oidc_setup.session_token(
+            self.fixture.db, 'test key of the proxy',
+            'http://127.0.0.1:9873', 'alice')
+        session_id = pyjwt.decode(cookie, options={
+            'verify_signature': False})['sid']
+        grant = self._tokens({'Cookie': 'federation_session=' + cookie})
+        # Alice's grant made elsewhere (another session, another day).
+        other = self._tokens(oidc_setup.person_headers('alice'))
+
+        def logout(conn):
+            # What the logout of the session writes.
+            conn.execute(_SESSIONS.delete().where(
+                _SESSIONS.c.id == session_id))
+            conn.execute(_REFRESH.delete().where(
+                _REFRESH.c.session_id == session_id))
+
+        resp = races.during(self.engine, logout, lambda: self._refresh(
+            grant['refresh_token']))
+        self.assertEqual(400, resp.status_int, resp.body)
+        self.assertEqual('invalid_grant', resp.json['error'])
+        # The logged-out token was not taken for a stolen one: the
+        # person's other grant with the client goes on.
+        self.assertEqual(200, self._refresh(
+            other['refresh_token']).status_int)

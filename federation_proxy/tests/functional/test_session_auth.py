@@ -61,10 +61,9 @@ class SessionAuthTest(base.FederationTestCase):
 
     # -- helpers --------------------------------------------------------
 
-    @staticmethod
-    def cookie(user_id, issued=None, lifetime=600, key=KEY):
-        token = login.sign_session(key, PROXY, user_id,
-                                   issued or int(time.time()), lifetime)
+    def cookie(self, user_id, issued=None, lifetime=600, key=KEY):
+        token = s.session_token(self.fixture.db, key, PROXY, user_id,
+                                issued, lifetime)
         return {'Cookie': '%s=%s' % (login.SESSION_COOKIE, token)}
 
     def members(self):
@@ -386,3 +385,116 @@ class SessionAuthTest(base.FederationTestCase):
                         cleared)
         for attribute in ('Max-Age=0', 'Path=/;', 'HttpOnly'):
             self.assertIn(attribute, cleared)
+
+    # -- logging out ends the session server-side ---------------------------
+
+    def _session_tokens(self, client_id, secret, cookie):
+        """Tokens of a code grant the session ``cookie`` authorized."""
+        return self._code_and_tokens(client_id, secret, cookie,
+                                     scope='openid profile')
+
+    def _refreshes(self, client_id, secret, token):
+        return self.api.post('/oidc/token', {
+            'grant_type': 'refresh_token', 'refresh_token': token},
+            headers=s.basic(client_id, secret), expect_errors=True)
+
+    def _introspected(self, client_id, secret, token):
+        return self.api.post('/oidc/introspect', {'token': token},
+                             headers=s.basic(client_id, secret)).json
+
+    def test_logout_ends_every_copy_of_the_session(self):
+        cookie = self.cookie('alice')
+        other = self.cookie('alice')
+        client_id, secret = s.make_client(self.app, 'leaf')
+        grant = self._session_tokens(client_id, secret, cookie)
+        kept = self._session_tokens(client_id, secret, other)
+        # A code the session authorized, not yet exchanged.
+        verifier, challenge = s.pkce_pair()
+        code = s.query_of(self.api.get('/oidc/authorize', self.
+                                       authorize_query(
+                                           client_id,
+                                           code_challenge=challenge),
+                                       headers=cookie,
+                                       status=302).location)['code']
+        # The cookie copied elsewhere (a stolen one) works before.
+        self.api.get('/v1/users/alice/identities', headers=cookie)
+        resp = self.api.post(login.LOGOUT_PATH,
+                             headers=dict(cookie, **CSRF), status=204)
+        self.assertIn('Max-Age=0', resp.headers['Set-Cookie'])
+        # ... and not after: not at the API, not at the authorization
+        # endpoint, not at the device verification page.
+        self.api.get('/v1/users/alice/identities', headers=cookie,
+                     status=401)
+        resp = self.api.get('/oidc/authorize',
+                            self.authorize_query(client_id),
+                            headers=cookie, status=302)
+        self.assertEqual(login.LOGIN_PATH,
+                         urllib.parse.urlsplit(resp.location).path)
+        self.api.get('/oidc/device', headers=cookie, status=401)
+        # The grant the session authorized is revoked: its refresh token
+        # and its access token.
+        self.assertEqual(400, self._refreshes(
+            client_id, secret, grant['refresh_token']).status_int)
+        for token in (grant['refresh_token'], grant['access_token']):
+            self.assertEqual({'active': False}, self._introspected(
+                client_id, secret, token))
+        resp = self.api.post('/oidc/token', {
+            'grant_type': 'authorization_code', 'code': code,
+            'redirect_uri': s.REDIRECT, 'code_verifier': verifier},
+            headers=s.basic(client_id, secret), status=400)
+        self.assertEqual('invalid_grant', resp.json['error'])
+        # Alice's other session, and what it authorized, go on (neither
+        # the revoked refresh token nor the code shown again was taken
+        # for a stolen one, which would end all her grants).
+        self.api.get('/v1/users/alice/identities', headers=other)
+        self.assertEqual(200, self._refreshes(
+            client_id, secret, kept['refresh_token']).status_int)
+        # Logging out again changes nothing and is no error.
+        self.api.post(login.LOGOUT_PATH, headers=dict(cookie, **CSRF),
+                      status=204)
+
+    def test_a_refreshed_grant_is_still_the_sessions(self):
+        cookie = self.cookie('alice')
+        client_id, secret = s.make_client(self.app, 'leaf')
+        grant = self._session_tokens(client_id, secret, cookie)
+        later = self._refreshes(client_id, secret,
+                                grant['refresh_token']).json
+        self.api.post(login.LOGOUT_PATH, headers=dict(cookie, **CSRF),
+                      status=204)
+        self.assertEqual(400, self._refreshes(
+            client_id, secret, later['refresh_token']).status_int)
+        self.assertEqual({'active': False}, self._introspected(
+            client_id, secret, later['access_token']))
+
+    def test_end_session_endpoint(self):
+        doc = self.api.get('/.well-known/openid-configuration').json
+        self.assertEqual(PROXY + '/oidc/logout', doc['end_session_endpoint'])
+        client_id, secret = s.make_client(self.app, 'leaf')
+        cookie = self.cookie('alice')
+        hint = self._session_tokens(client_id, secret, cookie)['id_token']
+        bobs = self._session_tokens(client_id, secret,
+                                    self.cookie('bob'))['id_token']
+        query = {'id_token_hint': hint, 'state': 'bye',
+                 'post_logout_redirect_uri': s.REDIRECT}
+        # Refused, and the session goes on: a redirect URI the client
+        # did not register, another client, another person's hint, no
+        # hint at all (a cross-site link), a hint not of this provider.
+        for bad in ({'post_logout_redirect_uri': 'https://evil.example/'},
+                    {'client_id': 'other'},
+                    {'id_token_hint': bobs},
+                    {'id_token_hint': None},
+                    {'id_token_hint': hint[:-4]}):
+            params = {k: v for k, v in dict(query, **bad).items()
+                      if v is not None}
+            resp = self.api.get('/oidc/logout', params, headers=cookie,
+                                status=400)
+            self.assertEqual('invalid_request', resp.json['error'], bad)
+            self.api.get('/v1/users/alice/identities', headers=cookie)
+        resp = self.api.get('/oidc/logout', query, headers=cookie,
+                            status=302)
+        self.assertEqual(s.REDIRECT + '?state=bye', resp.location)
+        self.api.get('/v1/users/alice/identities', headers=cookie,
+                     status=401)
+        # Without a session there is nothing to end.
+        self.assertEqual({'logged_out': False}, self.api.get(
+            '/oidc/logout', {'id_token_hint': hint}).json)
