@@ -540,3 +540,30 @@ class TestNovaHook(ClientsTestCase):
         self.assertIsNone(self.client.get_allocation('vm-1')['expires_at'])
         self.assertTrue(self.hook.free_instance(None, server))
         self.assertIsNone(self.client.get_allocation('vm-1'))
+
+    def test_a_build_deleted_before_it_reached_a_cell(self):
+        # Nova's order when the user deletes a build before the conductor
+        # created its instance in a cell: the API deletes the build
+        # request and sends no instance.delete.end (there is no instance
+        # to destroy, nova.compute.api _delete_while_booting), and the
+        # conductor skips the instance (a None placeholder) and sends none
+        # either. Confirming every uuid of the build at the recheck made
+        # the deleted one's allocation afresh, for ever.
+        self.hook.reserve_instances(None, 'leaf', self.FLAVOR, False,
+                                    ['vm-1', 'vm-2'])
+        # The API's delete while booting: the patch frees there.
+        self.assertTrue(self.hook.free_instance(
+            None, types.SimpleNamespace(uuid='vm-2')))
+        # The conductor at _recheck_quota: confirms the instances it
+        # created, frees the placeholders.
+        self.hook.confirm_instances(None, 'leaf', self.FLAVOR, False,
+                                    ['vm-1'])
+        self.assertEqual([], self.hook.free_instances(None, ['vm-2']))
+        self.assertEqual(['vm-1'], [
+            a['consumer_id'] for a in self.reader.list_allocations('leaf')])
+        self.assertIsNone(self.client.get_allocation('vm-1')['expires_at'])
+        # Why not every uuid: the placeholder's confirmation allocates it
+        # afresh, and no delete.end ever frees it.
+        self.hook.confirm_instances(None, 'leaf', self.FLAVOR, False,
+                                    ['vm-2'])
+        self.assertIsNone(self.client.get_allocation('vm-2')['expires_at'])
