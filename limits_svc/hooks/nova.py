@@ -32,12 +32,17 @@ Two kinds of call:
   API, before provisioning  ``reserve_instances`` (with expiry; returns
                             the uuids that fit, at least ``min_count``)
   conductor, after          ``confirm_instances`` (the same PUT without
-  scheduling                expiry)
+  scheduling                expiry) of the instances it created, and
+                            ``free_instances`` of the placeholders of
+                            builds deleted before that
   conductor, build cleanup  ``free_instances``
   conductor, scheduling     ``free_instances`` (of the instances buried
   failed                    in cell0)
+  API, build deleted        ``free_instance`` (it sends no
+  before reaching a cell    ``instance.delete.end``)
   instance deleted          ``free_instance`` (on ``instance.delete.end``,
-                            which every delete path of Nova sends)
+                            which every delete of an instance sends:
+                            :class:`InstanceDeleteEndpoint`)
   API, resize check         ``check_resize`` (a dry run)
   API, restore check        ``check_restore`` (a dry run)
   resize (prep)             ``resize_instance``
