@@ -18,8 +18,9 @@ that move an action (all in :mod:`reaper_svc.reaper`):
   an unsatisfiable request is also recorded ``failed`` as it is planned;
 * ``noticed`` -> ``deleting``: the grace period is over (the leader's
   pass over unfinished actions);
-* ``deleting`` -> ``done``: every victim deleted (or gone already),
-  ``preemption.action.done`` sent;
+* ``deleting`` -> ``done``: every victim deleted (or gone already, or
+  spared: the cloud showed it no candidate any more when it was to be
+  deleted), ``preemption.action.done`` sent;
 * ``deleting`` -> ``failed``: the cloud kept refusing to delete a
   victim for an hour after the grace period (each pass of the leader
   tries again until then).

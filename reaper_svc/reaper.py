@@ -258,15 +258,49 @@ class Reaper(object):
                         'locked, and deleted after the grace period',
                         server_id, exc)
 
+    def _spared(self, action):
+        """The victims of ``action`` that the cloud shows as no candidate
+        any more (see :meth:`delete_victims`), checked just before they
+        are deleted."""
+        waiting = [v['server_id'] for v in action['victims']
+                   if v['state'] not in ('deleted', 'gone', 'spared')]
+        if not waiting:
+            return set()
+        now = self.clock()
+        servers = self.driver.cluster().servers
+        return {server_id for server_id in waiting
+                if server_id in servers
+                and not _candidate(servers[server_id], now)}
+
     def delete_victims(self, action):
         """``noticed`` -> ``deleting`` -> ``done``: delete every victim
-        (one already gone counts as deleted).  Safe to repeat."""
+        (one already gone counts as deleted).  Safe to repeat.
+
+        A victim that the cloud shows as no candidate any more when the
+        grace period is over (an operator resized it to a normal flavor
+        during the grace period, or a guaranteed runtime protects it) is
+        not deleted: it is ``spared``, and stays as the notice left it
+        (locked and stopped) for the operator to decide.  Deleted, it
+        was a server that must not be preempted.
+        """
         if action['state'] == states.NOTICED:
             if not actions_db.transition(self.db, self.ctx, action['id'],
                                          states.NOTICED, states.DELETING):
                 return actions_db.get_action(self.db, self.ctx, action['id'])
+        try:
+            spared = self._spared(action)
+        except driver_base.DriverError as exc:
+            return self._delete_failed(action, 'its victims', exc)
         for victim in action['victims']:
-            if victim['state'] == 'deleted':
+            if victim['state'] in ('deleted', 'spared'):
+                continue
+            if victim['server_id'] in spared:
+                LOG.warning('Action %s: victim %s is no candidate any more '
+                            '(not preemptible, or protected by a '
+                            'guaranteed runtime): spared, not deleted',
+                            action['id'], victim['server_id'])
+                actions_db.set_victim_state(self.db, self.ctx, action['id'],
+                                            victim['server_id'], 'spared')
                 continue
             try:
                 self.driver.delete(victim['server_id'])

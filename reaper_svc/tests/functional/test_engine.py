@@ -2,6 +2,7 @@
 to notice to deletion, once per message, resumed after a restart, and no
 victim shared by concurrent triggers."""
 
+import dataclasses
 import datetime
 import threading
 import time
@@ -389,6 +390,35 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual([], self.engine.cloud.journal)
         self.assertEqual(set(), actions_db.claimed_servers(self.engine.db,
                                                            self.ctx))
+
+    def test_a_victim_made_normal_during_the_grace_is_not_deleted(self):
+        """An operator resized a noticed victim (locked: its owner
+        cannot) to a normal flavor during the grace period: at its end
+        the reaper deleted it all the same, a server that is not
+        preemptible.  It is spared; the other victims are deleted."""
+        reaper = self.engine.build().reaper
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-8')['payload'])
+        action = reaper.handle_failure(dataclasses.replace(
+            failure, resources={'VCPU': 10, 'MEMORY_MB': 512}))
+        self.assertEqual(states.NOTICED, action['state'])
+        victims = sorted(v['server_id'] for v in action['victims'])
+        self.assertGreater(len(victims), 1)
+        saved = victims[0]
+        self.engine.cloud.set_flavor(saved, 'm1.large')
+        later = action['delete_after'] + datetime.timedelta(seconds=1)
+        reaper.clock = lambda: later
+        reaper.process_unfinished()
+        action = actions_db.get_action(self.engine.db, self.ctx,
+                                       action['id'])
+        self.assertEqual(states.DONE, action['state'])
+        self.assertEqual(victims[1:], sorted(
+            sid for verb, sid, _ in self.engine.cloud.journal
+            if verb == 'delete'))
+        self.assertEqual({saved: 'spared'}, {
+            v['server_id']: v['state'] for v in action['victims']
+            if v['state'] != 'deleted'})
+        self.assertIn(saved, self.engine.cloud.cluster().servers)
 
     def test_a_refused_delete_is_tried_again(self):
         """Nova refused a victim's deletion once (restarting, a 503 of
