@@ -18,6 +18,8 @@ import json
 import logging
 import re
 
+from oslo_db import exception as db_exc
+import sqlalchemy.exc
 import webob
 import webob.dec
 
@@ -148,6 +150,25 @@ _KEPT_HEADERS = ('WWW-Authenticate', 'Allow', 'OpenStack-API-Version',
                  'Vary', 'Retry-After')
 
 
+def database_unreachable(exc):
+    """Whether ``exc`` says that the database cannot be reached now: it
+    refused or dropped the connection (down, restarting, failing over, out
+    of connection slots), as opposed to a statement it refused.
+
+    oslo.db raises :class:`oslo_db.exception.DBConnectionError` for a
+    disconnection it recognises; a connection that could not even be made
+    comes as SQLAlchemy's ``OperationalError`` with no statement, and one
+    the server closed under a statement has ``connection_invalidated``.
+    """
+    if isinstance(exc, db_exc.DBConnectionError):
+        return True
+    inner = getattr(exc, 'inner_exception', None)
+    if isinstance(exc, db_exc.DBError) and inner is not None:
+        exc = inner
+    return isinstance(exc, sqlalchemy.exc.OperationalError) and (
+        exc.statement is None or exc.connection_invalidated)
+
+
 class JsonErrorMiddleware(object):
     """Give every error leaving the application DESIGN.md's JSON shape."""
 
@@ -163,7 +184,16 @@ class JsonErrorMiddleware(object):
         except ApiError as exc:
             return error_response(self.prefix, exc.status, exc.detail,
                                   request_id, code=exc.code, **exc.extra)
-        except Exception:
+        except Exception as exc:
+            if database_unreachable(exc):
+                # Not a bug of the service: no traceback, and a 503 that
+                # clients and load balancers take as "try again".
+                LOG.warning('Database unreachable answering %s %s: %s',
+                            req.method, req.path, exc)
+                return error_response(
+                    self.prefix, 503, 'The service cannot reach its '
+                    'database at the moment; try again shortly.',
+                    request_id)
             LOG.exception('Unexpected error answering %s %s',
                           req.method, req.path)
             return error_response(self.prefix, 500,

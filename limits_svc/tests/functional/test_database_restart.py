@@ -10,6 +10,7 @@ requests must be answered as if nothing had happened.
 
 import os
 
+import fixtures
 import sqlalchemy as sa
 
 from limits_svc.tests.functional import base
@@ -33,7 +34,7 @@ class _RestartedServer(object):
         super().setUp()
         self.tree()
 
-    def restart(self):
+    def checkpoint(self):
         # The test server commits asynchronously (see the fixture): an
         # immediate stop would lose the last commits, not the connections
         # this test is about.
@@ -42,10 +43,41 @@ class _RestartedServer(object):
         with engine.connect() as conn:
             conn.exec_driver_sql('CHECKPOINT')
         engine.dispose()
+
+    def pg_ctl(self, action):
+        """``restart`` starts a stopped server too, with its options."""
         postgresql._as_postgres([
             os.path.join(self.server.bin, 'pg_ctl'), '-D', self.server.data,
             '-l', os.path.join(self.server.dir, 'log'), '-m', self.MODE,
-            '-w', '-t', '60', 'restart'])
+            '-w', '-t', '60', action])
+
+    def restart(self):
+        self.checkpoint()
+        self.pg_ctl('restart')
+
+    def test_requests_while_the_server_is_down_are_503(self):
+        """While PostgreSQL is down, requests are 503 limits.
+        service_unavailable (try again), logged as one warning line each;
+        they were 500 internal_error with a traceback.  Once it is back,
+        they are answered."""
+        self.allocate('vm-1', 'leaf', cores=2)
+        self.checkpoint()
+        self.pg_ctl('stop')
+        log = self.useFixture(fixtures.FakeLogger())
+        for resp in (
+                self.app.get('/v1/allocations/vm-1', headers=af.SERVICE,
+                             status=503),
+                self.app.put_json('/v1/allocations/vm-2', {
+                    'project_id': 'leaf', 'resources': {'cores': 1}},
+                    headers=af.SERVICE, status=503)):
+            self.assertEqual('limits.service_unavailable',
+                             resp.json['errors'][0]['code'])
+        self.assertIn('Database unreachable answering PUT', log.output)
+        self.assertNotIn('Traceback', log.output)
+        self.pg_ctl('restart')
+        self.allocate('vm-2', 'leaf', cores=1)
+        resp = self.app.get('/v1/allocations/vm-1', headers=af.SERVICE)
+        self.assertEqual({'cores': 2}, resp.json['allocation']['resources'])
 
     def test_first_requests_after_a_restart_are_answered(self):
         self.allocate('vm-1', 'leaf', cores=2)

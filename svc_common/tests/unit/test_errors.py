@@ -1,0 +1,60 @@
+"""svc_common.errors.JsonErrorMiddleware: what an exception that leaves
+the application is answered with."""
+
+import fixtures
+from oslo_db import exception as db_exc
+import sqlalchemy.exc
+import testtools
+import webtest
+
+from svc_common import errors
+
+
+def _refused_connection():
+    # What SQLAlchemy raises when the pool cannot even connect: no
+    # statement was being run.
+    return sqlalchemy.exc.OperationalError(
+        None, None, Exception('connection refused'))
+
+
+def _app_raising(exc):
+    def application(environ, start_response):
+        raise exc
+    return webtest.TestApp(errors.JsonErrorMiddleware(application,
+                                                      'things'))
+
+
+class TestUnexpectedExceptions(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.log = self.useFixture(fixtures.FakeLogger())
+
+    def test_a_database_that_cannot_be_reached_is_a_503(self):
+        """Down, restarting, failing over: a 503 that says to try again,
+        logged as one warning line (it was a 500 with a traceback)."""
+        dropped = sqlalchemy.exc.OperationalError(
+            'SELECT 1', {}, Exception('terminating connection'),
+            connection_invalidated=True)
+        for exc in (db_exc.DBConnectionError(Exception('gone')),
+                    _refused_connection(), dropped,
+                    db_exc.DBError(_refused_connection())):
+            resp = _app_raising(exc).get('/things', status=503)
+            error = resp.json['errors'][0]
+            self.assertEqual(('things.service_unavailable', 503),
+                             (error['code'], error['status']), exc)
+            self.assertIn('database', error['detail'])
+        self.assertIn('Database unreachable answering GET /things',
+                      self.log.output)
+        self.assertNotIn('Traceback', self.log.output)
+
+    def test_a_statement_the_database_refused_is_still_a_500(self):
+        """A missing table (a schema never migrated) or any other bug is
+        not something to try again."""
+        missing_table = sqlalchemy.exc.OperationalError(
+            'SELECT * FROM things', {}, Exception('no such table: things'))
+        for exc in (missing_table, ValueError('a bug')):
+            resp = _app_raising(exc).get('/things', status=500)
+            self.assertEqual('things.internal_error',
+                             resp.json['errors'][0]['code'])
+        self.assertIn('Traceback', self.log.output)
