@@ -109,6 +109,22 @@ def _segment(value):
     return rest.path_segment(str(value))
 
 
+def _usage_page(page, project_id, first=True):
+    """A page of a usage report, checked for the fields the callers read
+    (a list of projects with their resources; the first page names one
+    at least).
+
+    :raises BadAnswer: a page of another shape.
+    """
+    projects = page.get('projects') if isinstance(page, dict) else None
+    if not (isinstance(projects, list) and
+            all(isinstance(p, dict) and isinstance(p.get('resources'), dict)
+                for p in projects) and (projects or not first)):
+        raise BadAnswer('GET /v1/projects/%s/usage answered no report'
+                        % project_id)
+    return page
+
+
 class LimitsClient(rest.RestClient):
     """The limits service's ``/v1`` API, one method per call.
 
@@ -241,8 +257,9 @@ class LimitsClient(rest.RestClient):
             ignores the query string answers every page with the first):
             the report was read for ever, growing in memory.
         """
-        report = self.get('/v1/projects/%s/usage' % _segment(project_id),
-                          params={'subtree': 'true' if subtree else 'false'})
+        report = _usage_page(self.get(
+            '/v1/projects/%s/usage' % _segment(project_id),
+            params={'subtree': 'true' if subtree else 'false'}), project_id)
         href = rest.next_href(report)
         followed = set()
         while href:
@@ -251,7 +268,7 @@ class LimitsClient(rest.RestClient):
                                 'page already read (%s)' % (project_id,
                                                             href))
             followed.add(href)
-            page = self.get(href)
+            page = _usage_page(self.get(href), project_id, first=False)
             report['projects'].extend(page['projects'])
             href = rest.next_href(page) if page['projects'] else None
         report.pop('links', None)

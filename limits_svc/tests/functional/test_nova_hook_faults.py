@@ -444,6 +444,23 @@ class TestAnswersNotOfTheApi(HookFaultsTestCase):
                 self.hook.enforce_num_instances_and_flavor, None, 'leaf',
                 FLAVOR, False, 1, 1)
 
+    def test_a_usage_report_of_another_shape(self):
+        # Nova's quota and limits APIs read limits and usage through the
+        # Enforcer: a KeyError or IndexError was a 500 there.
+        enforcer = nova.enforcer_mod.Enforcer(
+            lambda project_id, names: {}, client=self.client,
+            reconcile_usage=False)
+        for body in (b'{"id": "leaf"}', b'{"projects": []}', b'[]',
+                     b'{"projects": [{"project_id": "leaf"}]}',
+                     b'{"projects": [7]}'):
+            self.faults.arm('GET', '/v1/projects/leaf/usage', 1,
+                            ('200 OK', 'application/json', body))
+            self.assertRaises(limits.BadAnswer, enforcer.calculate_usage,
+                              'leaf', ['cores'])
+        self.faults.disarm()
+        self.assertEqual(8, enforcer.calculate_usage(
+            'leaf', ['cores'])['cores'].limit)
+
     def test_a_refusal_with_an_unreadable_blocking_list(self):
         # A 409 limits.over_limit is a refusal even when its list of
         # blocking limits is not of the API's shape: Nova gets

@@ -165,7 +165,9 @@ class TestLimitsClient(TransportTestCase):
         client = self.client(
             (200, {'allowed': True, 'deltas': {'cores': 1},
                    'blocking': []}),
-            (200, {'project_id': 'p1', 'subtree': True, 'projects': []}),
+            (200, {'project_id': 'p1', 'subtree': True, 'projects': [
+                {'project_id': 'p1', 'parent_id': None, 'depth': 0,
+                 'resources': {}}]}),
             (200, {'project_id': 'p1', 'adjusted': {'cores': 2}}))
         self.assertTrue(client.enforce('p1', {'cores': 1},
                                        consumer_id='vm-1')['allowed'])
