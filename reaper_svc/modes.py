@@ -20,6 +20,7 @@ minimum runtime and not claimed by another unfinished action.
 """
 
 import datetime
+import hashlib
 
 from oslo_log import log as logging
 
@@ -30,6 +31,8 @@ LOG = logging.getLogger(__name__)
 
 TRIGGER_WATERMARK = 'watermark'
 TRIGGER_MAX_LIFETIME = 'max_lifetime'
+#: The length of the actions' ``trigger_id`` column.
+TRIGGER_ID_LENGTH = 255
 
 
 # -- pure logic ---------------------------------------------------------
@@ -104,6 +107,21 @@ def expired_servers(cluster, max_lifetime, now):
             if s.created_at is not None and s.created_at < limit]
 
 
+def watermark_trigger_id(aggregate, now):
+    """The trigger id of a watermark action on ``aggregate`` at ``now``:
+    ``watermark:<aggregate>:<time>``, with the aggregate's name replaced
+    by ``sha256-<hex digest>`` when the id would not fit its column (255
+    characters; Nova's aggregate names are up to 255 long).  Longer, it
+    made PostgreSQL refuse the action, and the pass ended there, for
+    that aggregate and every one after it, at every pass."""
+    trigger_id = '%s:%s:%s' % (TRIGGER_WATERMARK, aggregate, now.isoformat())
+    if len(trigger_id) <= TRIGGER_ID_LENGTH:
+        return trigger_id
+    digest = hashlib.sha256(aggregate.encode('utf-8', 'surrogatepass'))
+    return '%s:sha256-%s:%s' % (TRIGGER_WATERMARK, digest.hexdigest(),
+                                now.isoformat())
+
+
 def freed(victims):
     """What ``victims`` use in total, per resource class."""
     total = {}
@@ -155,9 +173,9 @@ class Modes(object):
                 self.conf.preemption.watermark, now, gone=claimed)
             if not victims:
                 continue
-            action = self._act(TRIGGER_WATERMARK, '%s:%s:%s' % (
-                TRIGGER_WATERMARK, name, now.isoformat()), victims,
-                aggregates=[name])
+            action = self._act(TRIGGER_WATERMARK,
+                               watermark_trigger_id(name, now), victims,
+                               aggregates=[name])
             if action is not None:
                 started.append(action)
                 claimed |= {v.id for v in victims}

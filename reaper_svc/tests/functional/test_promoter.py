@@ -470,6 +470,32 @@ class TestModes(PromoterTestBase):
         self.assertEqual([], self.runner.modes.run())
 
 
+class TestModesOnPostgreSQL(PromoterTestBase):
+
+    def database_url(self):
+        return self.useFixture(postgresql.Database()).url
+
+    def test_watermark_on_an_aggregate_of_a_long_name(self):
+        """Nova takes aggregate names of 255 characters; the watermark
+        action's trigger id named the aggregate in full, PostgreSQL
+        refused it (too long for its column), and the pass ended with an
+        error there, for that aggregate and those after it."""
+        servers = TestModes.servers(self)
+        self.use_cloud(servers, watermark=0.5)
+        long_name = 'a' * 255
+        description = cloud(copy.deepcopy(servers))
+        description['aggregates'] = {long_name: {'hosts': ['cmp1']},
+                                     'z-short': {'hosts': ['cmp2']}}
+        self.engine.cloud = simulated.SimulatedCloud(description,
+                                                     clock=lambda: self.now)
+        runner = self.engine.build()
+        runner.reaper.clock = lambda: self.now
+        actions = runner.modes.run()
+        self.assertEqual([[long_name], ['z-short']], sorted(
+            a['request']['aggregates'] for a in actions))
+        self.assertTrue(all(len(a['trigger_id']) <= 255 for a in actions))
+
+
 class TestFairOrder(testtools.TestCase):
     """The pure parts of the promoter."""
 
