@@ -758,7 +758,14 @@ def images_page_query(limit, marker=None, only=None, latest_only=True,
         families_db.visible_clause(only), _owner_view_clause(only)).order_by(
         models.FamilyImage.image_id)
     if family_name is not None:
-        query = query.where(models.Family.name == family_name)
+        # On the members' side too, so that the database reads the
+        # family's members by their index in the page's order rather
+        # than every member to find the family's.
+        query = query.where(
+            models.Family.name == family_name,
+            models.FamilyImage.family_id == sa.select(
+                models.Family.id).where(
+                models.Family.name == family_name).scalar_subquery())
     if state is not None:
         query = query.where(models.FamilyImage.state == state)
     if marker is not None:

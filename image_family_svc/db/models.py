@@ -50,6 +50,9 @@ class FamilyImage(Base):
         # family and state, in the order it lists them.
         sa.Index('family_images_family_state_idx', 'family_id', 'state',
                  'image_id'),
+        # ``GET /v1/images?family=...`` in the order it lists them.
+        sa.Index('family_images_family_image_idx', 'family_id',
+                 'image_id'),
         # ``GET /v1/images?state=...`` in the order it lists them.
         sa.Index('family_images_state_image_idx', 'state', 'image_id'),
         # A family's members in the order they are listed.

@@ -7,8 +7,8 @@ a marker, must read the family's index in that order: not every member
 of the family to sort them, nor every image.
 
 ``GET /v1/images?latest=false&state=...`` (with or without ``family``)
-lists members by image id: a page of a state few images are in must not
-read every image to find it.
+lists members by image id: a page of a state few images are in, or of a
+small family, must not read every image to find it.
 """
 
 import datetime
@@ -83,4 +83,51 @@ class TestPlansOnSQLite(backends.OnSQLite, _Plans, testtools.TestCase):
 
 class TestPlansOnPostgreSQL(backends.OnPostgreSQL, _Plans,
                             testtools.TestCase):
+    pass
+
+
+def _seed_two(url):
+    """Two families: one of all but ten images, and one of ten."""
+    migration.upgrade(service.SPEC, url)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(models.Family.__table__.insert(), [
+                {'id': 'fam-%s' % name, 'name': name,
+                 'visibility': 'public', 'properties_schema': {},
+                 'created_at': LONG_AGO} for name in ('big', 'small')])
+            conn.execute(models.FamilyImage.__table__.insert(), [
+                {'image_id': 'img-%06d' % n,
+                 'family_id': 'fam-small' if n % (BIG // 5) == 7 else
+                 'fam-big',
+                 'version': str(n), 'state': 'active', 'properties': {},
+                 'joined_at': LONG_AGO + datetime.timedelta(seconds=n),
+                 'state_changed_at': LONG_AGO} for n in range(2 * BIG)])
+        backends.analyze(engine)
+    finally:
+        engine.dispose()
+
+
+class _SmallFamilyPlans(backends.Seeded):
+
+    seed = staticmethod(_seed_two)
+
+    def test_a_page_of_a_small_family_reads_its_index(self):
+        for latest_only in (False, True):
+            for marker in (None, 'img-%06d' % BIG):
+                plan = self.plan(members.images_page_query(
+                    100, marker, latest_only=latest_only,
+                    family_name='small'))
+                self.assertNotIn('SCAN family_images', plan)
+                self.assertNotIn('Seq Scan on family_images', plan)
+
+
+class TestSmallFamilyPlansOnSQLite(backends.OnSQLite, _SmallFamilyPlans,
+                                   testtools.TestCase):
+    pass
+
+
+class TestSmallFamilyPlansOnPostgreSQL(backends.OnPostgreSQL,
+                                       _SmallFamilyPlans,
+                                       testtools.TestCase):
     pass
