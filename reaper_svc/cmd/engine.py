@@ -38,8 +38,10 @@ import functools
 import sys
 import time
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging
+from sqlalchemy import exc as sa_exc
 
 from reaper_svc import announcements
 from reaper_svc.db import clock as clock_db
@@ -82,10 +84,11 @@ class NovaEndpoint(object):
 
     A scheduling failure whose handling the cloud fails (the driver's
     :class:`~reaper_svc.drivers.base.DriverError`: Nova or Placement down
-    or refusing) is delivered again, after :attr:`redelivery_delay`
-    seconds: requeued at once, it came back at once, and while the cloud
-    was down the engine read it, claimed and forgot its id and logged a
-    traceback many times a second, for as long as the outage lasted.
+    or refusing), and any notification whose handling the database fails
+    (down, or refusing connections), is delivered again after
+    :attr:`redelivery_delay` seconds: requeued at once, it came back at
+    once, and for as long as the outage lasted the engine tried it again
+    and logged a traceback many times a second.
     """
 
     def __init__(self, reaper, processed, on_deleted=None,
@@ -136,8 +139,18 @@ class NovaEndpoint(object):
             LOG.warning('Dropped a %s notification with a malformed '
                         'id: %s', event_type, exc)
             return oslo_messaging.NotificationResult.HANDLED
-        return self._handle_once(ctxt, publisher_id, event_type, payload,
-                                 metadata)
+        try:
+            return self._handle_once(ctxt, publisher_id, event_type,
+                                     payload, metadata)
+        except (db_exc.DBError, sa_exc.DBAPIError) as exc:
+            # oslo.db wraps the errors of statements; a connection the
+            # database refuses (it does not accept connections) is
+            # SQLAlchemy's own.
+            LOG.warning('A %s notification was not handled, the database '
+                        'failed (%s); it is delivered again in %s s',
+                        event_type, exc, self.redelivery_delay)
+            time.sleep(self.redelivery_delay)
+            return oslo_messaging.NotificationResult.REQUEUE
 
     @idempotency.handle_once('processed')
     def _handle_once(self, ctxt, publisher_id, event_type, payload,

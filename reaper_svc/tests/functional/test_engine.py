@@ -10,6 +10,7 @@ import uuid
 
 import fixtures
 import oslo_messaging
+import sqlalchemy
 import testtools
 
 from reaper_svc import action_states as states
@@ -589,6 +590,58 @@ class TestMalformedMessageIdsOnPostgreSQL(TestMalformedMessageIds):
 
     def database_url(self):
         return self.useFixture(postgresql.Database()).url
+
+
+class TestDatabaseAway(testtools.TestCase):
+    """The engine's PostgreSQL refuses connections for a while (a
+    restart, a failover): a NoValidHost that arrives meanwhile is tried
+    again every few seconds, not many times a second, and is acted on
+    once the database is back."""
+
+    def setUp(self):
+        super().setUp()
+        self.database = self.useFixture(postgresql.Database())
+        self.engine = self.useFixture(ef.ReaperEngine(
+            grace_period=3600, database_url=self.database.url))
+        self.admin = sqlalchemy.create_engine(
+            postgresql.shared_server().admin_url,
+            isolation_level='AUTOCOMMIT')
+        self.addCleanup(self.admin.dispose)
+
+    def allow_connections(self, allowed):
+        with self.admin.connect() as conn:
+            conn.execute(sqlalchemy.text(
+                'ALTER DATABASE "%s" ALLOW_CONNECTIONS %s'
+                % (self.database.name, 'true' if allowed else 'false')))
+            if not allowed:
+                conn.execute(sqlalchemy.text(
+                    'SELECT pg_terminate_backend(pid) FROM pg_stat_activity '
+                    'WHERE datname = :name'), {'name': self.database.name})
+
+    def test_a_failure_waits_for_the_database(self):
+        runner = self.engine.start()
+        endpoint = runner._listeners[0].endpoints[0]
+        claims = []
+        real_claim = endpoint.processed.claim
+
+        def claim(message_id):
+            claims.append(message_id)
+            return real_claim(message_id)
+
+        endpoint.processed.claim = claim
+        self.allow_connections(False)
+        self.addCleanup(self.allow_connections, True)
+        instance = str(uuid.uuid4())
+        self.engine.send(ef.failure_message(VERSIONED, instance))
+        self.assertTrue(ef.wait_for(lambda: claims, 10))
+        time.sleep(3)
+        self.assertLessEqual(len(claims), 2)
+        self.allow_connections(True)
+        ctx = context.admin_context()
+        self.assertTrue(ef.wait_for(lambda: actions_db.list_actions(
+            self.engine.db, ctx, 10), 20))
+        [action] = actions_db.list_actions(self.engine.db, ctx, 10)
+        self.assertEqual(states.NOTICED, action['state'])
 
 
 def first_request(failure):
