@@ -20,13 +20,15 @@ On :mod:`svc_common.engine.runner`, so several hosts can run it:
   seconds: the usage reconciliation with Nova's API
   (:mod:`image_family_svc.usage_reconcile`).
 
-Every change is announced on the bus (``image_family.*``) and handed to
-the Glance driver by the engine's one
-:class:`image_family_svc.notifications.Announcer`, from a thread of its
-own: the listener's changes and the leader's periodic ones alike, in the
-order they were submitted (each after its commit), so that a scheduled
-transition or a deletion does not overtake a join or transition of the
-same image that the listener submitted before and that is still queued.
+Every change is handed to the Glance driver and announced on the bus
+(``image_family.*``) by the engine's one
+:class:`image_family_svc.notifications.Announcer`, from threads of its
+own (one for Glance, one for the bus, so that a RabbitMQ that is down
+holds the announcements only): the listener's changes and the leader's
+periodic ones alike, in the order they were submitted (each after its
+commit), so that a scheduled transition or a deletion does not overtake
+a join or transition of the same image that the listener submitted
+before and that is still queued.
 """
 
 import functools
