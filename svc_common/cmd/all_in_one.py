@@ -229,11 +229,22 @@ def lock_data_dir(data_dir, urls):
     """Create ``data_dir`` and hold its lock for the life of the process.
 
     :returns: the open lock file; closing it (or exiting) releases it.
-    :raises StartError: another run holds the lock.
+    :raises StartError: another run holds the lock, or the directory
+        cannot be made or written.
     """
-    os.makedirs(data_dir, exist_ok=True)
     path = os.path.join(data_dir, LOCK_FILE)
-    lock = open(path, 'a+')
+    try:
+        os.makedirs(data_dir, exist_ok=True)
+        lock = open(path, 'a+')
+    except OSError as exc:
+        # A file of that name, a directory it may not write: tracebacks.
+        why = exc.strerror or str(exc)
+        if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+            why = 'it is a file, not a directory'
+        raise StartError(
+            'cannot use %s as the data directory: %s. Give a directory '
+            'this user can write with --data-dir DIR. Nothing was started.'
+            % (data_dir, why))
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
