@@ -86,6 +86,9 @@ def database_now(conn):
 _REGISTERED = -1
 _HELD = -2
 _PROJECT_LIMIT = -3
+_NOW = -4
+
+_EPOCH = datetime.datetime(1970, 1, 1)
 
 
 def _chain_and_limits_selects(lateral):
@@ -173,6 +176,18 @@ def _held_select():
                      held.c.resource_name, sa.null(), held.c.amount)
 
 
+def _clock_select(dialect_name):
+    """The database's clock (:func:`database_now`) as a row of depth -4
+    ``(depth, NULL, NULL, NULL, microseconds since 1970 UTC)``: a PUT
+    that makes a reservation reads it in its first round trip."""
+    if dialect_name == 'postgresql':
+        micros = sa.extract('epoch', sa.func.statement_timestamp()) * 1000000
+    else:
+        micros = (sa.func.julianday('now') - 2440587.5) * 86400000000.0
+    return sa.select(sa.literal(_NOW, sa.Integer), sa.null(), sa.null(),
+                     sa.null(), sa.cast(sa.func.round(micros), sa.BigInteger))
+
+
 _CHAIN_AND_LIMITS = {
     'postgresql': sa.union_all(*_chain_and_limits_selects(lateral=True)),
     'sqlite': sa.union_all(*_chain_and_limits_selects(lateral=False)),
@@ -181,9 +196,11 @@ _CHAIN_AND_LIMITS = {
 
 _HELD_CHAIN_AND_LIMITS = {
     'postgresql': sa.union_all(
-        _held_select(), *_chain_and_limits_selects(lateral=True)),
+        _held_select(), _clock_select('postgresql'),
+        *_chain_and_limits_selects(lateral=True)),
     'sqlite': sa.union_all(
-        _held_select(), *_chain_and_limits_selects(lateral=False)),
+        _held_select(), _clock_select('sqlite'),
+        *_chain_and_limits_selects(lateral=False)),
 }
 
 
@@ -194,14 +211,18 @@ _Held = collections.namedtuple('_Held', 'resource_name project_id amount')
 
 
 def _read_levels(rows, project_id, no_limit_policy):
-    """``(held, chain, catalog)`` from the rows of those queries."""
+    """``(held, chain, catalog, now)`` from the rows of those queries
+    (``now``: the database's clock, None from a query without it)."""
     held = []
     chain = {}
     registered = []
     overrides = []
+    now = None
     for depth, level, name, scope, value in rows:
         if depth == _HELD:
             held.append(_Held(name, level, value))
+        elif depth == _NOW:
+            now = _EPOCH + datetime.timedelta(microseconds=value)
         elif depth == _REGISTERED:
             registered.append((name, value))
         elif depth == _PROJECT_LIMIT:
@@ -214,7 +235,8 @@ def _read_levels(rows, project_id, no_limit_policy):
         raise tree.ProjectNotFound('No project %s.' % project_id)
     tree.check_depth(project_id, list(chain))
     return (sorted(held), [chain[depth] for depth in sorted(chain)],
-            limits.build_catalog(registered, overrides, no_limit_policy))
+            limits.build_catalog(registered, overrides, no_limit_policy),
+            now)
 
 
 def chain_and_limits(conn, project_id, resource_names, no_limit_policy):
@@ -223,15 +245,15 @@ def chain_and_limits(conn, project_id, resource_names, no_limit_policy):
     query = _CHAIN_AND_LIMITS[conn.dialect.name]
     rows = conn.execute(query, {'project_id': project_id,
                                 'names': sorted(resource_names)})
-    return _read_levels(rows, project_id, no_limit_policy)[1:]
+    return _read_levels(rows, project_id, no_limit_policy)[1:3]
 
 
 def locked_held_chain_and_limits(conn, consumer_id, project_id,
                                  resource_names, no_limit_policy):
-    """``(held, chain, catalog)`` for a PUT: the ledger's locks
+    """``(held, chain, catalog, now)`` for a PUT: the ledger's locks
     (:func:`limits_svc.db.tree.lock_for_ledger`), then the consumer's
-    allocation rows, locked, and :func:`chain_and_limits`, in one round
-    trip."""
+    allocation rows, locked, :func:`chain_and_limits` and the database's
+    clock, in one round trip."""
     rows = _LOCKED_HELD_CHAIN_AND_LIMITS.rows(conn, consumer_id, {
         'consumer_id': consumer_id, 'project_id': project_id,
         'names': sorted(resource_names)})
@@ -519,16 +541,15 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         and the confirmation does not undo the confirmation).
     """
     with db.writer.connection.using(ctx) as conn:
-        old_rows, chain, catalog = locked_held_chain_and_limits(
+        old_rows, chain, catalog, now = locked_held_chain_and_limits(
             conn, consumer_id, project_id, resources, no_limit_policy)
         if expires_in:
-            expires_at = database_now(conn) + datetime.timedelta(
-                seconds=expires_in)
+            expires_at = now + datetime.timedelta(seconds=expires_in)
         # (Read again only for this: the held rows of the one round trip
         # above carry no expiry.)
         live = bool(old_rows) and (only_existing or only_absent) and (
             _is_live(_current_allocation(conn, consumer_id, lock=False),
-                     database_now(conn)))
+                     now))
         if only_existing and not live:
             raise AllocationAbsent(
                 'No allocation for consumer %s to replace (If-Match: *).'
