@@ -11,6 +11,8 @@ that move an action (all in :mod:`reaper_svc.reaper`):
   (its owner deleted it): nothing to preempt; or, as an action planned
   earlier is resumed, a victim is no candidate any more (not
   preemptible, or protected by a guarantee): nothing is stopped;
+* ``planned`` -> ``cancelled`` or ``failed`` unlocks the victims noticed
+  before (they are ``released``, not deleted);
 * ``planned`` -> ``failed``: the cloud kept refusing to lock a victim for
   an hour after the plan (each pass of the leader tries again until
   then; one it locks but will not stop, e.g. paused, had its notice by

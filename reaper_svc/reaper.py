@@ -191,6 +191,8 @@ class Reaper(object):
         LOG.error('Action %s failed: %s', action['id'], reason)
         if actions_db.transition(self.db, self.ctx, action['id'], current,
                                  states.FAILED, reason=reason):
+            if current == states.PLANNED:
+                self._release(action['id'])
             self._notify('preemption.action.failed',
                          dict(action, state=states.FAILED), reason=reason)
 
@@ -200,9 +202,35 @@ class Reaper(object):
         if actions_db.transition(self.db, self.ctx, action['id'],
                                  states.PLANNED, states.CANCELLED,
                                  reason=reason):
+            self._release(action['id'])
             self._notify('preemption.action.cancelled',
                          dict(action, state=states.CANCELLED), reason=reason)
         return actions_db.get_action(self.db, self.ctx, action['id'])
+
+    def _release(self, action_id):
+        """Unlock the victims that a ``planned`` action, now cancelled or
+        failed, had noticed already (an engine stopped in the middle of
+        the notice, or the cloud refused to lock a later victim): they
+        are not deleted, and stayed locked with the reason "will be
+        deleted" for good, their owners unable to unlock them.  They
+        stay stopped: whether to start them is their owner's choice.
+        A victim unlocked is ``released``."""
+        action = actions_db.get_action(self.db, self.ctx, action_id)
+        for victim in action['victims']:
+            if victim['state'] != 'noticed':
+                continue
+            server_id = victim['server_id']
+            try:
+                self.driver.unlock(server_id)
+            except driver_base.ServerNotFound:
+                pass
+            except driver_base.DriverError as exc:
+                LOG.warning('Action %s: could not unlock %s, noticed '
+                            'before the action ended: %s', action_id,
+                            server_id, exc)
+                continue
+            actions_db.set_victim_state(self.db, self.ctx, action_id,
+                                        server_id, 'released')
 
     def give_notice(self, action):
         """Lock and stop every victim, send ``preemption.notice``;

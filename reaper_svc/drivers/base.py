@@ -139,6 +139,11 @@ class CloudDriver(metaclass=abc.ABCMeta):
         """Lock the server with ``reason`` (its owner sees why)."""
 
     @abc.abstractmethod
+    def unlock(self, server_id):
+        """Unlock the server (given back to its owner: a notice the
+        reaper took back)."""
+
+    @abc.abstractmethod
     def stop(self, server_id):
         """Soft shutdown (Nova's stop: ACPI power button)."""
 

@@ -288,6 +288,9 @@ class OpenStackCloud(base.CloudDriver):
     def lock(self, server_id, reason):
         self._action(server_id, 'lock', {'locked_reason': reason})
 
+    def unlock(self, server_id):
+        self._action(server_id, 'unlock')
+
     #: How often, and how far apart, a stop Nova refuses with a conflict
     #: is tried again: Nova answers 409 while another task runs on the
     #: server (a lock or a state change just sent), which passes.

@@ -215,6 +215,13 @@ class SimulatedCloud(base.CloudDriver):
             server['locked_reason'] = reason
             self.journal.append(('lock', server_id, reason))
 
+    def unlock(self, server_id):
+        with self._lock:
+            server = self._get(server_id)
+            server['locked'] = False
+            server['locked_reason'] = None
+            self.journal.append(('unlock', server_id, None))
+
     #: Statuses Nova refuses to stop (409: it stops only ACTIVE and
     #: ERROR servers; SHUTOFF is stopped already).
     UNSTOPPABLE = ('PAUSED', 'SUSPENDED', 'SHELVED', 'RESCUE')

@@ -492,6 +492,63 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual(states.FAILED, other['state'])
         self.assertIn('HTTP 503', other['reason'])
 
+    def half_noticed(self, trigger):
+        """An action of two victims whose first is noticed (locked and
+        stopped) and whose second Nova keeps refusing to lock:
+        ``(reaper, action, first, second)``."""
+        reaper = self.engine.build().reaper
+        cloud = self.engine.cloud
+        real_lock = cloud.lock
+        refused = []
+
+        def lock(server_id, reason):
+            if refused and server_id != refused[0]:
+                raise driver_base.DriverError('HTTP 503')
+            refused.append(server_id)
+            return real_lock(server_id, reason)
+
+        self.useFixture(fixtures.MockPatchObject(cloud, 'lock', lock))
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, trigger)['payload'])
+        action = reaper.handle_failure(dataclasses.replace(
+            failure, resources={'VCPU': 10, 'MEMORY_MB': 512}))
+        self.assertEqual(states.PLANNED, action['state'])
+        first = refused[0]
+        [second] = [v['server_id'] for v in action['victims']
+                    if v['server_id'] != first]
+        self.assertTrue(cloud.server_state(first)['locked'])
+        self.assertEqual([first], self.stopped())
+        return reaper, action, first, second
+
+    def assert_released(self, action, first, state):
+        action = actions_db.get_action(self.engine.db, self.ctx,
+                                       action['id'])
+        self.assertEqual(state, action['state'])
+        self.assertEqual('released', {
+            v['server_id']: v['state'] for v in action['victims']}[first])
+        locked = self.engine.cloud.server_state(first)
+        self.assertEqual((False, None),
+                         (locked['locked'], locked['locked_reason']))
+        self.assertEqual([], [sid for verb, sid, _ in self.engine.cloud.journal
+                              if verb == 'delete'])
+
+    def test_a_cancelled_plan_unlocks_the_victims_it_noticed(self):
+        """Half of the notice was given, then the other victim was made
+        normal: the action was cancelled, and the victim noticed before
+        stayed locked ("will be deleted") for good; its owner could not
+        unlock it."""
+        reaper, action, first, second = self.half_noticed('i-20')
+        self.engine.cloud.set_flavor(second, 'm1.large')
+        reaper.process_unfinished()
+        self.assert_released(action, first, states.CANCELLED)
+
+    def test_a_failed_plan_unlocks_the_victims_it_noticed(self):
+        reaper, action, first, _second = self.half_noticed('i-21')
+        later = action['created_at'] + datetime.timedelta(hours=1)
+        reaper.clock = lambda: later
+        reaper.process_unfinished()
+        self.assert_released(action, first, states.FAILED)
+
     def test_a_delete_refused_for_an_hour_fails_the_action(self):
         reaper = self.engine.build().reaper
         failure = nova_notifications.scheduling_failure(
