@@ -9,6 +9,9 @@ Arbiter command does the same way:
   ``<detail> (HTTP <status> <code>, request <request id>)``, plus, for
   a 401 under ``--os-auth-type none``, which variables name the caller;
   a service refines the text in :meth:`ServiceCommand.error_message`;
+* a success answer that is not of the API's shape (a web page, JSON
+  without what the command reads) says the same, rather than Python's
+  words for it;
 * an error answer that is not the service's own (another Arbiter
   service's error code, or no Arbiter error at all: a web server's HTML
   page) says that the endpoint is likely the wrong one, and which option
@@ -41,6 +44,7 @@ A command's module then holds only its options and its call::
 """
 
 import argparse
+import json
 import os
 
 from cliff import columns as cliff_columns
@@ -126,6 +130,24 @@ def _endpoint_advice(api_name):
             % (dashed, dashed, plugin.endpoint_override_env(api_name)))
 
 
+def not_the_api_message(error, api_name, endpoint):
+    """What to read when a success answer is not of the ``api_name``
+    API's shape: not JSON (a captive portal's or a web server's page), or
+    JSON without what the command reads from it.  Python's own words for
+    these ("Expecting value: line 1 column 1 (char 0)", "'families'")
+    did not say that the URL was likely the wrong one."""
+    if isinstance(error, json.JSONDecodeError):
+        what = 'it is not JSON'
+    elif isinstance(error, KeyError):
+        what = 'it has no %s' % error
+    else:
+        what = str(error)
+    return ('The answer of %s is not one of the %s API (%s): is it the '
+            'right URL? %s' % (endpoint or 'the endpoint',
+                               api_name.replace('_', '-'), what,
+                               _endpoint_advice(api_name)))
+
+
 def unreachable_message(error, api_name, endpoint):
     """What to read when nothing usable answers at ``endpoint``."""
     if isinstance(error, ks_exceptions.SSLError):
@@ -197,6 +219,11 @@ class ServiceCommand(object):
     def run(self, parsed_args):
         try:
             return super().run(parsed_args)
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            # What the commands do with an answer that decoded: only an
+            # answer of another shape than the API's makes these.
+            raise exceptions.CommandError(not_the_api_message(
+                error, self.api_name, self.endpoint())) from error
         except ks_exceptions.ConnectionError as error:
             # Only without Keystone is the API's URL the one connection
             # made; with a token, it may be Keystone that did not answer.
