@@ -78,6 +78,10 @@ HIDDEN_STATES = frozenset([lc.DEPRECATED, lc.OBSOLETE, lc.PENDING_DELETE,
                            lc.DELETED])
 #: Glance statuses in which the driver patches an image.
 WRITABLE_STATUSES = frozenset(['active', 'deactivated'])
+#: Glance statuses of an image whose data is still coming: it is written
+#: once active.  Any other status (killed, deleted) never will be.
+UPLOADING_STATUSES = frozenset(['queued', 'saving', 'uploading',
+                                'importing'])
 PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 
 
@@ -239,8 +243,8 @@ class GlanceApiDriver(GlanceDriver):
                     missing_ok=False):
         """Patch the image so that its properties say ``state``; returns
         the patch sent (empty: nothing differed, or Glance has no such
-        image), or None when the image is not ``active`` or
-        ``deactivated`` in Glance (it may be uploading).
+        image, or one that will never be written: killed), or None when
+        its data is still coming (:data:`UPLOADING_STATUSES`).
 
         ``state`` None removes the family's properties (the image left).
         Callers hold the image's lock: :meth:`sync`.
@@ -254,6 +258,11 @@ class GlanceApiDriver(GlanceDriver):
         if image.get('status') not in WRITABLE_STATUSES:
             # A PATCH while the data is uploaded writes the image's old
             # status back and makes Glance fail the upload (410/500).
+            if image.get('status') not in UPLOADING_STATUSES:
+                LOG.warning('Image %s is %s in Glance: its state %s is '
+                            'not written there.', image_id,
+                            image.get('status'), state)
+                return []
             LOG.info('Image %s is %s in Glance: its state %s is written '
                      'once it is active.', image_id, image.get('status'),
                      state)

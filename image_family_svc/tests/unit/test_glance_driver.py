@@ -169,6 +169,13 @@ class TestGlanceApiDriver(testtools.TestCase):
               'value': 'testing'}], self.driver.sync('img-2'))
         self.assertEqual({}, self.ledger.tokens)
 
+    def test_killed_image_is_never_written(self):
+        self.glance.images['img-2']['status'] = 'killed'
+        self.apply(notifications.Event(notifications.JOIN, {
+            'image_id': 'img-2', 'family': 'centos-7', 'state': 'testing'}))
+        self.assertEqual([], self.glance.writes())
+        self.assertEqual({}, self.ledger.tokens)
+
     def test_deleted_image_is_not_written(self):
         self.apply(transition('img-1', 'pending_delete', lc.DELETED))
         self.assertEqual([], self.driver.sync('img-1'))
