@@ -79,6 +79,11 @@ NOAUTH_NO_SCOPE_HINT = (
     'ARBITER_NOAUTH_PROJECT to a project\'s ID (a project\'s member) or '
     'ARBITER_NOAUTH_SYSTEM_SCOPE=all (a cloud operator).')
 
+# Statuses of a web server that refuses a request for its size before
+# the API reads it; they carry no Arbiter error code.
+TOO_LARGE = {413: 'body too large', 414: 'URL too long',
+             431: 'headers too large'}
+
 # Output formats whose cells are one line of text each (made from a
 # column's machine_readable value).
 TEXT_FORMATTERS = ('value', 'csv', 'shell')
@@ -107,6 +112,13 @@ def wrong_endpoint_message(error, api_name, endpoint):
     dashed = api_name.replace('_', '-')
     where = endpoint or 'The endpoint'
     how = _endpoint_advice(api_name)
+    if not error.code and error.status in TOO_LARGE:
+        # The web server in front of the API refused the request's size
+        # (an ID of 70000 characters is in the URL): the URL is right.
+        return ('%s refused the request as too large (HTTP %s: %s): an ID, '
+                'a name or another value given is far longer than the %s '
+                'API takes.' % (where, error.status, TOO_LARGE[error.status],
+                                dashed))
     if not error.code:
         text = ' '.join(str(error.detail or error.title or '').split())
         if len(text) > 120:

@@ -54,3 +54,13 @@ class TestSettingsThatCannotWork(testtools.TestCase):
                       "be sent as the X-Project-Id header", result.stderr)
         self.assertNotIn('nothing answers', result.stderr)
         self.assertEqual(0, self.server.requests)
+
+    def test_id_too_long_for_the_web_server(self):
+        result = self.openstack(
+            'quota', 'allocation', 'show', 'a' * 70000,
+            OS_LIMITS_ENDPOINT_OVERRIDE=self.server.url)
+        self.assertEqual(1, result.returncode, result.stderr)
+        self.assertEqual(
+            '%s refused the request as too large (HTTP 414: URL too long): '
+            'an ID, a name or another value given is far longer than the '
+            'limits API takes.\n' % self.server.url, result.stderr)
