@@ -84,6 +84,9 @@ NOAUTH_NO_SCOPE_HINT = (
 TOO_LARGE = {413: 'body too large', 414: 'URL too long',
              431: 'headers too large'}
 
+# Statuses of a proxy whose backend (the API) cannot be reached.
+GATEWAY_ERRORS = (502, 503, 504)
+
 # Output formats whose cells are one line of text each (made from a
 # column's machine_readable value).
 TEXT_FORMATTERS = ('value', 'csv', 'shell')
@@ -123,6 +126,16 @@ def wrong_endpoint_message(error, api_name, endpoint):
         text = ' '.join(str(error.detail or error.title or '').split())
         if len(text) > 120:
             text = text[:117] + '...'
+        if error.status in GATEWAY_ERRORS:
+            # A proxy or load balancer whose API behind it is down says
+            # so: "is it the right URL?" alone sent people to change a
+            # URL that was right.
+            return ('%s answered HTTP %s, not the %s API itself (its answer '
+                    'is not an Arbiter error%s): a proxy in front of the '
+                    'API answers so when it cannot reach it. Is the %s '
+                    'service running? If so, is it the right URL? %s'
+                    % (where, error.status, dashed,
+                       ': %s' % text if text else '', dashed, how))
         return ('%s answered HTTP %s, not as the %s API (its answer is not '
                 'an Arbiter error%s): is it the right URL? %s'
                 % (where, error.status, dashed,

@@ -12,9 +12,10 @@ from svc_common.clients import rest
 from svc_common.tests.unit.osc import test_wrong_endpoint
 
 
-class TestTooLarge(testtools.TestCase):
+class _MessageTest(testtools.TestCase):
 
     def message(self, error):
+        """What ``openstack image family list`` says for ``error``."""
         cmd = test_wrong_endpoint.ListFamilies(
             test_wrong_endpoint.FakeApp(), None)
         cmd.error = error
@@ -22,6 +23,9 @@ class TestTooLarge(testtools.TestCase):
                                 cmd.get_parser('image family list')
                                 .parse_args([]))
         return str(exc)
+
+
+class TestTooLarge(_MessageTest):
 
     def test_each_size_status_names_the_size(self):
         for status, what in ((413, 'body too large'),
@@ -42,3 +46,28 @@ class TestTooLarge(testtools.TestCase):
             request_id='req-3'))
         self.assertEqual('Body too large. (HTTP 413 image_family.too_large, '
                          'request req-3)', message)
+
+
+class TestGatewayErrors(_MessageTest):
+    """A proxy's 502/503/504 (the API behind it is down) was read as "not
+    as the <api> API ...: is it the right URL?" alone."""
+
+    def test_the_service_behind_the_proxy_is_asked_about(self):
+        for status in (502, 503, 504):
+            message = self.message(rest.ApiError(
+                status, detail='<html>Service Unavailable</html>'))
+            self.assertEqual(
+                'http://127.0.0.1:9870 answered HTTP %d, not the '
+                'image-family API itself (its answer is not an Arbiter '
+                'error: <html>Service Unavailable</html>): a proxy in front '
+                'of the API answers so when it cannot reach it. Is the '
+                'image-family service running? If so, is it the right URL? '
+                'Set the root URL of the image-family API with '
+                '--os-image-family-endpoint-override '
+                '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.'
+                % status, message)
+
+    def test_other_statuses_still_ask_for_the_url(self):
+        message = self.message(rest.ApiError(
+            404, detail='Not Found'))
+        self.assertIn('not as the image-family API', message)
