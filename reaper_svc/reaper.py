@@ -58,6 +58,25 @@ def _candidate(server, now):
                                    server.guaranteed_until <= now)
 
 
+class ServersOnce(object):
+    """The servers of one snapshot of ``driver``'s cloud, read at the
+    first call and handed out again after: one pass of the leader checks
+    the victims of every action it resumes or deletes against one
+    snapshot (with Nova, a snapshot reads every resource provider and
+    every server), not one snapshot per action.  Other actions' victims
+    deleted meanwhile change nothing of what an action's own victims
+    show (whether they are candidates)."""
+
+    def __init__(self, driver):
+        self.driver = driver
+        self._servers = None
+
+    def __call__(self):
+        if self._servers is None:
+            self._servers = self.driver.cluster().servers
+        return self._servers
+
+
 def without_candidates(cluster, server_ids):
     """``cluster`` in which ``server_ids`` still use their resources but
     are not candidates (other actions are preempting them)."""
@@ -286,7 +305,7 @@ class Reaper(object):
                         'locked, and deleted after the grace period',
                         server_id, exc)
 
-    def _spared(self, action):
+    def _spared(self, action, servers):
         """The victims of ``action`` that the cloud shows as no candidate
         any more (see :meth:`delete_victims`), checked just before they
         are deleted."""
@@ -295,12 +314,12 @@ class Reaper(object):
         if not waiting:
             return set()
         now = self.clock()
-        servers = self.driver.cluster().servers
+        servers = servers()
         return {server_id for server_id in waiting
                 if server_id in servers
                 and not _candidate(servers[server_id], now)}
 
-    def delete_victims(self, action):
+    def delete_victims(self, action, servers=None):
         """``noticed`` -> ``deleting`` -> ``done``: delete every victim
         (one already gone counts as deleted).  Safe to repeat.
 
@@ -310,13 +329,17 @@ class Reaper(object):
         not deleted: it is ``spared``, and stays as the notice left it
         (locked and stopped) for the operator to decide.  Deleted, it
         was a server that must not be preempted.
+
+        :param servers: the :class:`ServersOnce` of the leader's pass
+            (None: a snapshot of its own)
         """
         if action['state'] == states.NOTICED:
             if not actions_db.transition(self.db, self.ctx, action['id'],
                                          states.NOTICED, states.DELETING):
                 return actions_db.get_action(self.db, self.ctx, action['id'])
         try:
-            spared = self._spared(action)
+            spared = self._spared(action,
+                                  servers or ServersOnce(self.driver))
         except driver_base.DriverError as exc:
             return self._delete_failed(action, 'its victims', exc)
         for victim in action['victims']:
@@ -383,19 +406,20 @@ class Reaper(object):
         finish what was being deleted.  How many actions moved."""
         moved = 0
         now = self.clock()
+        servers = ServersOnce(self.driver)
         for action in actions_db.unfinished(self.db, self.ctx):
             if action['state'] == states.PLANNED:
-                self._resume_planned(action)
+                self._resume_planned(action, servers)
             elif action['state'] == states.NOTICED:
                 if action['delete_after'] and action['delete_after'] > now:
                     continue
-                self.delete_victims(action)
+                self.delete_victims(action, servers)
             else:
-                self.delete_victims(action)
+                self.delete_victims(action, servers)
             moved += 1
         return moved
 
-    def _resume_planned(self, action):
+    def _resume_planned(self, action, servers=None):
         """Give notice for an action planned earlier (by an engine that
         stopped before its notice, perhaps long ago), unless a victim is
         no candidate any more: the cloud shows it not preemptible (its
@@ -404,7 +428,7 @@ class Reaper(object):
         notice would have stopped, and the grace period's end deleted, a
         server that must not be preempted."""
         now = self.clock()
-        servers = self.driver.cluster().servers
+        servers = (servers or ServersOnce(self.driver))()
         spared = sorted(
             v['server_id'] for v in action['victims']
             if v['server_id'] in servers and not _candidate(

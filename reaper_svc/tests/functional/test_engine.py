@@ -492,6 +492,33 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual(states.FAILED, other['state'])
         self.assertIn('HTTP 503', other['reason'])
 
+    def test_a_pass_reads_the_cloud_once_for_its_victims(self):
+        """Each victim is checked before its deletion, against one
+        snapshot per pass of the leader (a snapshot of Nova reads every
+        resource provider and server), not one per action."""
+        reaper = self.engine.build().reaper
+        actions = [reaper.handle_failure(nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-3%d' % i)[
+                'payload'])) for i in range(3)]
+        self.assertEqual(3, len({a['id'] for a in actions}))
+        reads = []
+        real_cluster = self.engine.cloud.cluster
+
+        def cluster():
+            reads.append(1)
+            return real_cluster()
+
+        self.useFixture(fixtures.MockPatchObject(self.engine.cloud,
+                                                 'cluster', cluster))
+        later = max(a['delete_after'] for a in actions) + datetime.timedelta(
+            seconds=1)
+        reaper.clock = lambda: later
+        self.assertEqual(3, reaper.process_unfinished())
+        self.assertEqual(1, len(reads))
+        self.assertEqual(3, len([sid for verb, sid, _
+                                 in self.engine.cloud.journal
+                                 if verb == 'delete']))
+
     def half_noticed(self, trigger):
         """An action of two victims whose first is noticed (locked and
         stopped) and whose second Nova keeps refusing to lock:
