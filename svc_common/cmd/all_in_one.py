@@ -324,9 +324,25 @@ def build_servers(args):
         server.set_app(wsgi_app.make_application(spec, conf))
         servers.append((spec, server))
         if spec.engine:
-            engines.append(spec.module(spec.engine).build_runner(
-                conf, database.Database(conf)))
+            engines.append(_build_engine(spec, conf))
     return servers, engines, lock
+
+
+def _build_engine(spec, conf):
+    """The engine runner of ``spec``, not started.
+
+    :raises StartError: the engine cannot be built from the configuration
+        (a ``[preemption] simulated_cloud`` of ``--config-dir`` that does
+        not exist or does not parse ended the local run with a
+        traceback).
+    """
+    try:
+        return spec.module(spec.engine).build_runner(
+            conf, database.Database(conf))
+    except Exception as exc:  # whatever the service's setup raises
+        raise StartError('the %s engine cannot start with this '
+                         'configuration: %s: %s. Nothing was started.'
+                         % (spec.prog, type(exc).__name__, exc))
 
 
 def _openstack_hint(servers, host):
