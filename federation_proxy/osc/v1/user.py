@@ -118,7 +118,10 @@ class RemoveIdentity(common.Command):
         return parser
 
     def take_action(self, parsed_args):
+        # delete_each formats the template with each identity: a '%' of
+        # the user's encoded ID ('bob%s' is 'bob%25s') was read as a
+        # format ("not enough arguments for format string").
+        user = rest.path_segment(parsed_args.user).replace('%', '%%')
         command.delete_each(
-            self.client, '/v1/users/%s/identities/%%s' % rest.path_segment(
-                parsed_args.user),
+            self.client, '/v1/users/%s/identities/%%s' % user,
             parsed_args.identities, 'identities')
