@@ -8,8 +8,10 @@ the provider's forms, and the provider's redirect to the callback is
 sent to the proxy.
 """
 
+import time
 import urllib.parse
 
+import jwt as pyjwt
 import requests
 
 from federation_proxy import login
@@ -116,6 +118,35 @@ class LoginTest(base.FederationTestCase):
         # Bob logging in alone now is Alice's person.
         self.app.cookiejar.clear()
         self.assertEqual(alice, self._login('bob').json['user_id'])
+
+    def test_prompt_login_is_honoured_by_a_real_idp(self):
+        # The same browser: the IdP has a session of its own after the
+        # first login.
+        browser = requests.Session()
+        self.addCleanup(browser.close)
+        self._callback(oidc_provider.browse(
+            browser, self._start().headers['Location'], CALLBACK, 'alice'))
+        first = self._auth_time()
+        # auth_time is in seconds: a new login is a later second.
+        time.sleep(1.1)
+        location = self.app.get('/v1/login', {
+            'idp': 'upstream', 'prompt': 'login'}).headers['Location']
+        query = dict(urllib.parse.parse_qsl(
+            urllib.parse.urlsplit(location).query))
+        self.assertEqual(('login', '0'), (query['prompt'],
+                                          query['max_age']))
+        # The IdP asks again and says when (auth_time): the proxy takes
+        # the login, whose time is the new authentication's.
+        self._callback(oidc_provider.browse(browser, location, CALLBACK,
+                                            'alice'))
+        self.assertGreater(self._auth_time(), first)
+
+    def _auth_time(self):
+        """When the proxy session says the IdP authenticated the
+        person."""
+        return pyjwt.decode(self.app.cookies[login.SESSION_COOKIE],
+                            options={'verify_signature': False}).get(
+                                'auth_time')
 
     def test_link_needs_a_session(self):
         resp = self._start(link=True, status=401)
