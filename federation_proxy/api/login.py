@@ -210,6 +210,11 @@ class CallbackController(object):
             raise _refused('The IdP refused the login: %s.'
                            % params['error'][:100], code='idp_refused')
         row = idps.get_idp(db, ctx, pending.idp_id)
+        if not row.enabled:
+            # Disabled since the login started (an IdP the operator no
+            # longer trusts): its answers log nobody in.
+            raise errors.NotFound('No enabled IdP %s.' % row.name,
+                                  code='idp_not_found')
         # RFC 9207: an IdP that names itself must be the one asked.
         if params.get('iss') not in (None, row.issuer):
             raise _refused('The answer names another issuer.',

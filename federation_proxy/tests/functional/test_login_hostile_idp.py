@@ -156,3 +156,21 @@ class TestHostileIdPOnPostgreSQL(races.OnPostgreSQL,
         self.assertEqual({'email': 'bob@example.org'}, resp.json['claims'])
         self.assertEqual({(None, None), (None, 'bob@example.org')},
                          set(self._people()))
+
+    def test_an_idp_disabled_during_the_login_logs_nobody_in(self):
+        location = self.app.get('/v1/login?idp=hostile').location
+        query = dict(urllib.parse.parse_qsl(
+            urllib.parse.urlsplit(location).query))
+        self.idp.answer(query['nonce'])
+        # The operator stops trusting the IdP while the person is there.
+        idp_id = self.app.get('/v1/idps', headers=base.ADMIN).json[
+            'idps'][0]['id']
+        self.app.patch_json('/v1/idps/%s' % idp_id, {'enabled': False},
+                            headers=base.ADMIN)
+        resp = self.app.get('/v1/login/callback', {
+            'state': query['state'], 'code': 'c'}, expect_errors=True)
+        self.assertEqual(404, resp.status_int, resp.body)
+        self.assertEqual('federation.idp_not_found',
+                         resp.json['errors'][0]['code'])
+        self.assertNotIn(login.SESSION_COOKIE, self.app.cookies)
+        self.assertEqual([], self._identities())
