@@ -236,9 +236,12 @@ class CallbackController(object):
         now = int(time.time())
         session_id = login.new_session_id()
         started = settings.now()
+        # The browser's session until now (if any) is replaced.
+        previous = _session_token()
         logins.start_session(
             db, ctx, session_id, person.user_id, started,
-            started + datetime.timedelta(seconds=SESSION_SECONDS))
+            started + datetime.timedelta(seconds=SESSION_SECONDS),
+            replaces=previous.session_id if previous else None)
         token = login.sign_session(settings.conf().secret_key,
                                    settings.issuer(),
                                    person.user_id, now, SESSION_SECONDS,

@@ -110,15 +110,35 @@ def person_of(db, ctx, issuer, subject, name=None, email=None,
 EXPIRED_SESSION_KEPT = datetime.timedelta(days=1)
 
 
-def start_session(db, ctx, session_id, user_id, now, expires_at):
+def start_session(db, ctx, session_id, user_id, now, expires_at,
+                  replaces=None):
     """Keep a new proxy session of ``user_id``; sessions that expired
-    more than :data:`EXPIRED_SESSION_KEPT` before ``now`` go."""
+    more than :data:`EXPIRED_SESSION_KEPT` before ``now`` go.
+
+    :param replaces: the session the browser had until this login (a
+        login again, for ``prompt=login`` or a link): it ends, so that a
+        copy of its cookie does not outlive the browser's logout, and
+        the grants it authorized become the new session's when it was
+        the same person's (the browser's logout revokes them).
+    """
     table = models.Session
     with db.writer.using(ctx) as session:
         session.execute(sa.delete(table).where(
             table.expires_at <= now - EXPIRED_SESSION_KEPT))
         session.add(table(id=session_id, user_id=user_id,
                           expires_at=expires_at))
+        if not replaces or replaces == session_id:
+            return
+        old = session.get(table, replaces, with_for_update=True)
+        if old is None:
+            return
+        if old.user_id == user_id:
+            for model in (models.AuthorizationCode, models.DeviceCode,
+                          models.RefreshToken):
+                session.execute(sa.update(model).where(
+                    model.session_id == replaces).values(
+                        session_id=session_id))
+        session.delete(old)
 
 
 def session_person(db, ctx, session_id, user_id, now):

@@ -69,18 +69,46 @@ class FreshLoginTest(base.FederationTestCase):
         return query, self.app.get('/v1/login/callback', {
             'state': query['state'], 'code': 'c'}, status=status)
 
-    def id_token(self, callback, verifier):
-        """The ID token of the code the login's continuation issues."""
+    def grant(self, callback, verifier):
+        """The tokens of the code the login's continuation issues."""
         self.assertEqual(302, callback.status_int, callback.body)
         split = urllib.parse.urlsplit(callback.location)
         code = _query(self.app.get(split.path + '?' + split.query,
                                    status=302).location)['code']
-        body = self.app.post('/oidc/token', {
+        return self.app.post('/oidc/token', {
             'grant_type': 'authorization_code', 'code': code,
             'redirect_uri': s.REDIRECT, 'code_verifier': verifier},
             headers=s.basic(self.client_id, self.secret)).json
-        return pyjwt.decode(body['id_token'],
+
+    def id_token(self, callback, verifier):
+        """The ID token of the code the login's continuation issues."""
+        return pyjwt.decode(self.grant(callback, verifier)['id_token'],
                             options={'verify_signature': False})
+
+    def test_a_login_again_replaces_the_browsers_session(self):
+        location, verifier = self.authorize()
+        _query, resp = self.at_idp(location, status=302)
+        grant = self.grant(resp, verifier)
+        # A copy of this cookie is taken (stolen); the person logs in
+        # again in the browser (a relying party asked prompt=login).
+        stolen = self.app.cookies[login.SESSION_COOKIE]
+        location, verifier = self.authorize(prompt='login')
+        _query, resp = self.at_idp(location, status=302,
+                                   auth_time=int(time.time()))
+        self.grant(resp, verifier)
+        # The session the browser had is over: its copy is no one.
+        copy = {'Cookie': '%s=%s' % (login.SESSION_COOKIE, stolen)}
+        self.app.get('/oidc/device', headers=copy, status=401)
+        # The browser's logout revokes what it authorized before the
+        # new login too.
+        self.app.post(login.LOGOUT_PATH,
+                      headers={login.CSRF_HEADER: 'XMLHttpRequest'},
+                      status=204)
+        resp = self.app.post('/oidc/token', {
+            'grant_type': 'refresh_token',
+            'refresh_token': grant['refresh_token']},
+            headers=s.basic(self.client_id, self.secret), status=400)
+        self.assertEqual('invalid_grant', resp.json['error'])
 
     def logged_in_long_ago(self):
         """A session of a login the IdP made an hour ago."""
