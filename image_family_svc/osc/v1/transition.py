@@ -43,6 +43,14 @@ class ListTransition(family.FamilyCommand, command.Lister):
         return parser
 
     def take_action(self, parsed_args):
+        if parsed_args.scheduled and (parsed_args.limit is not None or
+                                      parsed_args.marker is not None):
+            # They were ignored: --scheduled --limit 1 printed every
+            # scheduled transition.
+            raise exceptions.CommandError(
+                '--limit and --marker page the history; --scheduled lists '
+                'every scheduled transition (an image has at most 10) and '
+                'takes neither.')
         path = _transitions_path(parsed_args.image_id)
         if parsed_args.scheduled:
             # Every scheduled transition comes with any page (at most 10).
