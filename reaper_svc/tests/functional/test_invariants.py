@@ -13,6 +13,7 @@ import testtools
 
 from reaper_svc import action_states as states
 from reaper_svc.db import actions as actions_db
+from reaper_svc.drivers import base as driver_base
 from reaper_svc.drivers import simulated
 from reaper_svc import nova_notifications
 from reaper_svc.strategies import model
@@ -67,6 +68,12 @@ STEPS = st.lists(st.one_of(
     st.tuples(st.just('resize'), st.integers(0, 30)),
     st.tuples(st.just('resize_victim'), st.integers(0, 30)),
     st.tuples(st.just('owner_delete'), st.integers(0, 30)),
+    # An operator resizes a victim to a normal flavor during its grace
+    # period (locked: its owner cannot, an admin can).
+    st.tuples(st.just('operator_resize'), st.integers(0, 30)),
+    # Nova refuses the reaper's locks for a while (part of a notice is
+    # given, the rest waits), or takes them again.
+    st.tuples(st.just('locks_refused'), st.booleans()),
     # The leader's pass, minutes or hours later (a restarted engine).
     st.tuples(st.just('pass'), st.integers(0, 120)),
 ), max_size=12)
@@ -80,6 +87,15 @@ class _Watched(simulated.SimulatedCloud):
         super().__init__(description)
         self.now = clock
         self.owner_deleting = False
+        self.refuse_after = None
+
+    def lock(self, server_id, reason):
+        # With refusals on, one lock more is taken, then none.
+        if self.refuse_after is not None:
+            if self.refuse_after <= 0:
+                raise driver_base.DriverError('HTTP 503')
+            self.refuse_after -= 1
+        return super().lock(server_id, reason)
 
     def _check(self, server_id):
         snapshot = self.cluster().servers.get(server_id)
@@ -155,6 +171,13 @@ class TestNeverKillsWhatItMustNot(testtools.TestCase):
                     cloud.delete(server_id)
                     cloud.owner_deleting = False
                     reaper.server_deleted(server_id)
+            elif kind == 'operator_resize':
+                pool = sorted(actions_db.claimed_servers(
+                    engine.db, context.admin_context()))
+                if pool:
+                    cloud.set_flavor(pool[step[1] % len(pool)], 'n1')
+            elif kind == 'locks_refused':
+                cloud.refuse_after = 1 if step[1] else None
             elif kind == 'pass':
                 clock[0] += datetime.timedelta(minutes=step[1])
                 # A restarted engine: a new reaper on the same database.
@@ -165,7 +188,17 @@ class TestNeverKillsWhatItMustNot(testtools.TestCase):
         # by unfinished actions only.
         ctx = context.admin_context()
         unfinished = {a['id'] for a in actions_db.unfinished(engine.db, ctx)}
+        spared = set()
         for action in actions_db.list_actions(engine.db, ctx, 1000):
             self.assertIn(action['state'], states.STATES)
             if action['id'] not in unfinished:
                 self.assertIn(action['state'], states.FINAL)
+            spared |= {v['server_id'] for v in action['victims']
+                       if v['state'] == 'spared'}
+        # A server the reaper locked is being preempted (an unfinished
+        # action claims it) or was spared; none is left locked by an
+        # action that ended without deleting it.
+        claimed = actions_db.claimed_servers(engine.db, ctx)
+        for server_id in cloud.cluster().servers:
+            if cloud.server_state(server_id)['locked']:
+                self.assertIn(server_id, claimed | spared)
