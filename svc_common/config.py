@@ -114,6 +114,11 @@ def _checked_value(conf, name, group):
     ``LocationInfo(location=<Locations.user: (4, True)>, ...)``)."""
     try:
         return conf[group][name] if group else conf[name]
+    except (cfg.NoSuchOptError, cfg.TemplateSubstitutionError) as exc:
+        # A value naming another option, $nowhere, that does not exist.
+        raise cfg.ConfigFileValueError(
+            '[%s] %s is not valid: it refers to an option that does not '
+            'exist (%s)' % (group or 'DEFAULT', name, exc))
     except cfg.ConfigFileValueError as exc:
         # get_location() converts the value too, so the file is taken
         # from the error's text; without it, the files read are named.

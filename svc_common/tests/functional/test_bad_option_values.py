@@ -116,3 +116,16 @@ class TestBadOptionValues(testtools.TestCase):
                                   wsgi_app.init_application, service.SPEC)
         self.assertIn('[api] max_limit in %s is not valid' % path,
                       str(error))
+
+    def test_value_naming_an_option_that_does_not_exist(self):
+        path = self.conf_file('')
+        with open(path, 'w') as conf:
+            conf.write('[database]\nconnection = sqlite:///$nowhere/x\n')
+        result = self.run_script('limits-manage', '--config-file', path,
+                                 'db', 'version')
+        self.assertEqual(2, result.returncode, result.stderr)
+        self.assertEqual(
+            'limits-manage: cannot read the configuration: [database] '
+            'connection is not valid: it refers to an option that does not '
+            'exist (no such option nowhere in group [DEFAULT])\n',
+            result.stderr)
