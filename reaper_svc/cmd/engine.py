@@ -14,7 +14,7 @@ It runs on :mod:`svc_common.engine.runner`, so several hosts can run it:
 * on the leader only, every ``[preemption] action_interval`` seconds and
   when a host becomes the leader: delete the victims whose grace period
   is over and resume the actions a stopped engine left unfinished;
-* on every host, the announcer (:mod:`reaper_svc.announcements`): the
+* on every host, the announcer (:mod:`svc_common.messaging.announcer`): the
   ``preemption.*`` notifications leave from a thread of their own, so
   that the work above goes on while RabbitMQ cannot be reached;
 * on the leader only, every ``[preemption] promote_interval`` seconds,
@@ -43,7 +43,6 @@ from oslo_log import log as logging
 import oslo_messaging
 from sqlalchemy import exc as sa_exc
 
-from reaper_svc import announcements
 from reaper_svc.db import clock as clock_db
 from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import notifications as notifications_db
@@ -58,6 +57,7 @@ from svc_common import config
 from svc_common import context
 from svc_common.db import database
 from svc_common.engine import runner as runner_mod
+from svc_common.messaging import announcer as announcer_mod
 from svc_common.messaging import bus
 from svc_common.messaging import idempotency
 
@@ -205,7 +205,8 @@ def build_runner(conf, db, driver=None, notifier=None, member_id=None,
     # Announcements leave from a thread of their own: sent from the
     # engine's threads, one made while RabbitMQ was down held the
     # actions' pass, the promoter or the listener until it came back.
-    announcer = announcements.Announcer(reaper.notifier)
+    announcer = announcer_mod.Announcer(reaper.notifier,
+                                        name='reaper-announcer')
     reaper.notifier = announcer
     if not reaper.driver.has_guarantee_source:
         reaper.driver.set_guarantee_source(guarantees_db.GuaranteeSource(

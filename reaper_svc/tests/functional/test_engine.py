@@ -722,10 +722,9 @@ class TestDatabaseAway(testtools.TestCase):
         self.assertLessEqual(len(claims), 2)
         self.allow_connections(True)
         ctx = context.admin_context()
-        self.assertTrue(ef.wait_for(lambda: actions_db.list_actions(
-            self.engine.db, ctx, 10), 20))
-        [action] = actions_db.list_actions(self.engine.db, ctx, 10)
-        self.assertEqual(states.NOTICED, action['state'])
+        self.assertTrue(ef.wait_for(lambda: [
+            a['state'] for a in actions_db.list_actions(
+                self.engine.db, ctx, 10)] == [states.NOTICED], 20))
 
 
 def first_request(failure):
