@@ -20,6 +20,7 @@ import logging
 import queue
 import threading
 
+from svc_common.messaging import announcer as announcer_mod
 from svc_common.messaging import bus
 
 LOG = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def publish(notifier, ctx, events, driver=None):
 
 #: Announcements the engine keeps while RabbitMQ does not take them;
 #: beyond that the oldest are dropped (logged).
-MAX_UNANNOUNCED = 10000
+MAX_UNANNOUNCED = announcer_mod.BACKLOG
 
 #: Seconds :meth:`Announcer.stop` waits for RabbitMQ to take what is
 #: left to announce.
@@ -92,15 +93,16 @@ class Announcer(object):
     * The Glance thread hands each event to the driver, in order, then
       passes it to the announcing thread.  At most ``max_pending``
       submissions wait for it; beyond that :meth:`submit` waits too.
-    * The announcing thread announces them, in order.  While RabbitMQ is
-      down the engine's notifier retries until it is back (oslo.messaging
-      ``retry`` -1): that thread waits, and the events behind it are kept
-      (up to ``max_unannounced``; beyond that the oldest are dropped,
-      logged as an error), while the Glance thread, the schedule, the
-      Glance deletes and retries and the usage reconciliation go on.
-      Before, one thread did both: an announcement waiting for RabbitMQ
-      held every later event's Glance write, and the engine's stop
-      waited for the broker for ever.
+    * The announcing thread (a
+      :class:`svc_common.messaging.announcer.Announcer`) announces them,
+      in order.  While RabbitMQ is down the engine's notifier retries
+      until it is back: that thread waits, and the events behind it are
+      kept (up to ``max_unannounced``; beyond that the oldest are
+      dropped, logged as an error), while the Glance thread, the
+      schedule, the Glance deletes and retries and the usage
+      reconciliation go on.  Before, one thread did both: an
+      announcement waiting for RabbitMQ held every later event's Glance
+      write, and the engine's stop waited for the broker for ever.
 
     Announcements stay what they were: made after the commit, best
     effort (a failure is logged).  :meth:`stop` returns once every event
@@ -116,25 +118,24 @@ class Announcer(object):
                  max_unannounced=MAX_UNANNOUNCED, stop_wait=None):
         self.notifier = notifier
         self.driver = driver
-        self.max_unannounced = max_unannounced
-        self.stop_wait = STOP_WAIT if stop_wait is None else stop_wait
-        #: Announcements dropped because too many waited.
-        self.dropped = 0
+        self._bus = None
+        if notifier is not None:
+            self._bus = announcer_mod.Announcer(
+                notifier, name='image-family-announcer',
+                backlog=max_unannounced,
+                drain_seconds=STOP_WAIT if stop_wait is None else stop_wait)
         self._queue = queue.Queue(maxsize=max_pending)
-        self._unannounced = collections.deque()
-        self._announcing = 0
-        self._closing = False
-        self._changed = threading.Condition()
         self._thread = None
-        self._bus_thread = None
+
+    @property
+    def dropped(self):
+        """Announcements dropped because too many waited."""
+        return self._bus.dropped if self._bus is not None else 0
 
     def start(self):
         if self._thread is None:
-            self._closing = False
-            self._bus_thread = threading.Thread(
-                target=self._announce, name='image-family-announcer',
-                daemon=True)
-            self._bus_thread.start()
+            if self._bus is not None:
+                self._bus.start()
             self._thread = threading.Thread(
                 target=self._drive, name='image-family-glance-writer',
                 daemon=True)
@@ -153,8 +154,7 @@ class Announcer(object):
     def unannounced(self):
         """How many events wait to be announced (one being announced
         included)."""
-        with self._changed:
-            return len(self._unannounced) + self._announcing
+        return self._bus.pending() if self._bus is not None else 0
 
     def stop(self):
         """Hand over and announce what is queued (announcements: for at
@@ -163,17 +163,9 @@ class Announcer(object):
             return
         self._queue.put(None)
         self._thread.join()
-        with self._changed:
-            self._closing = True
-            self._changed.notify_all()
-        self._bus_thread.join(self.stop_wait)
-        if self._bus_thread.is_alive():
-            LOG.error('RabbitMQ did not take the engine\'s announcements '
-                      'within %d s of its stop: %d image family change(s) '
-                      'are not announced (Glance and the service\'s '
-                      'record have them).', self.stop_wait,
-                      self.unannounced())
-        self._thread = self._bus_thread = None
+        self._thread = None
+        if self._bus is not None:
+            self._bus.stop()
 
     def _drive(self):
         while True:
@@ -188,37 +180,4 @@ class Announcer(object):
                     LOG.exception('Could not hand %s of %s to the Glance '
                                   'driver', event.event_type,
                                   event.payload.get('image_id'))
-            if self.notifier is not None:
-                self._hand_over(ctx, events)
-
-    def _hand_over(self, ctx, events):
-        with self._changed:
-            self._unannounced.extend((ctx, event) for event in events)
-            excess = len(self._unannounced) - self.max_unannounced
-            for _ in range(max(excess, 0)):
-                self._unannounced.popleft()
-            if excess > 0:
-                self.dropped += excess
-                LOG.error('%d announcement(s) of the engine dropped: more '
-                          'than %d wait for RabbitMQ (the oldest go first).',
-                          excess, self.max_unannounced)
-            self._changed.notify_all()
-
-    def _announce(self):
-        while True:
-            with self._changed:
-                while not self._unannounced and not self._closing:
-                    self._changed.wait()
-                if not self._unannounced:
-                    return
-                ctx, event = self._unannounced.popleft()
-                self._announcing = 1
-            try:
-                announce(self.notifier, ctx, event)
-            except Exception:
-                LOG.exception('Could not announce %s of %s',
-                              event.event_type,
-                              event.payload.get('image_id'))
-            finally:
-                with self._changed:
-                    self._announcing = 0
+                announce(self._bus, ctx, event)

@@ -248,7 +248,7 @@ class TestBrokerDown(BrokerTestCase):
     def test_stop_while_the_broker_is_down_ends(self):
         self.useFixture(fixtures.MockPatchObject(notifications,
                                                  'STOP_WAIT', 2))
-        log = self.useFixture(fixtures.FakeLogger(name='image_family_svc'))
+        log = self.useFixture(fixtures.FakeLogger())
         runner = self.start_engine()
         self.deprecate_soon('img-1')
         self.broker.stop()
@@ -259,5 +259,5 @@ class TestBrokerDown(BrokerTestCase):
         stopping.start()
         stopping.join(WAIT)
         self.assertFalse(stopping.is_alive(), 'the engine does not stop')
-        self.assertIn('1 image family change(s) are not announced',
-                      log.output)
+        self.assertIn('image-family-announcer stopped with 1 '
+                      'announcement(s) not sent', log.output)

@@ -123,8 +123,8 @@ class TestAnnouncer(testtools.TestCase):
         announcer.stop()
         self.assertLess(time.monotonic() - started, 5)
         self.assertEqual(['img-1', 'img-2'], recorder.seen_by_driver)
-        self.assertIn('2 image family change(s) are not announced',
-                      log.output)
+        self.assertIn('image-family-announcer stopped with 2 '
+                      'announcement(s) not sent', log.output)
 
     def test_the_oldest_unannounced_go_beyond_the_bound(self):
         recorder = Recorder()
@@ -147,4 +147,5 @@ class TestAnnouncer(testtools.TestCase):
         self.assertEqual(['img-1', 'img-3', 'img-4', 'img-5'],
                          [i for _, i in recorder.sent])
         self.assertEqual(1, announcer.dropped)
-        self.assertIn('1 announcement(s) of the engine dropped', log.output)
+        self.assertIn('image-family-announcer: 1 announcement(s) dropped',
+                      log.output)
