@@ -16,6 +16,7 @@ import os
 import sys
 
 import alembic.util
+from keystoneauth1 import exceptions as ks_exceptions
 from oslo_config import cfg
 from sqlalchemy import engine
 
@@ -136,3 +137,26 @@ def main(spec, argv=None):
         print('%s-manage: %s' % (spec.prog, problem), file=sys.stderr,
               flush=True)
         return 1
+    except ks_exceptions.ClientException as exc:
+        # A command that calls another service (limits-manage sync calls
+        # Keystone) ended with keystoneauth1's traceback when that
+        # service did not answer or its credentials were not set.
+        print('%s-manage: %s' % (spec.prog, peer_problem(exc)),
+              file=sys.stderr, flush=True)
+        return 1
+
+
+def peer_problem(exc):
+    """One line for a failed call to another service (keystoneauth1)."""
+    if isinstance(exc, ks_exceptions.ConnectionError):
+        why = 'nothing answers at its URL, or it cannot be reached from here'
+    elif isinstance(exc, (ks_exceptions.MissingAuthPlugin,
+                          ks_exceptions.AuthorizationFailure,
+                          ks_exceptions.Unauthorized)):
+        why = ('the credentials of the command\'s client options (for '
+               'limits-manage sync, [keystone]) are missing or refused')
+    else:
+        why = None
+    return 'a call to another service failed: %s: %s%s.' % (
+        type(exc).__name__, ' '.join(str(exc).split()).rstrip('.'),
+        ' (%s)' % why if why else '')

@@ -105,3 +105,45 @@ class TestApiDatabaseErrors(testtools.TestCase):
             self.assertTrue(last.startswith('limits-api: [database] '
                                             'connection '), last)
             self.assertIn(expected, last)
+
+
+class TestManagePeerErrors(testtools.TestCase):
+    """``limits-manage sync`` (keystone mode) with Keystone not answering,
+    or without [keystone] credentials, ended with keystoneauth1's
+    traceback."""
+
+    def sync(self, keystone):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'limits.conf')
+        with open(path, 'w') as conf:
+            conf.write('[database]\nconnection = sqlite:///%s/l.sqlite\n'
+                       '[limits]\nmode = keystone\n%s' % (tmp, keystone))
+        return test_commands.run([test_commands.command('limits-manage'),
+                                  '--config-file', path, 'sync'])
+
+    def test_keystone_not_answering(self):
+        free = socket.socket()
+        free.bind(('127.0.0.1', 0))
+        port = free.getsockname()[1]
+        free.close()
+        result = self.sync(
+            '[keystone]\nauth_type = password\nauth_url = '
+            'http://127.0.0.1:%d/v3\nusername = u\npassword = p\n'
+            'user_domain_id = default\nproject_name = service\n'
+            'project_domain_id = default\ntimeout = 5\n' % port)
+        self.assertEqual(1, result.returncode, result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertIn('limits-manage: a call to another service failed: '
+                      'ConnectFailure: ', result.stderr)
+        self.assertIn('(nothing answers at its URL, or it cannot be '
+                      'reached from here).', result.stderr)
+
+    def test_no_credentials(self):
+        result = self.sync('')
+        self.assertEqual(1, result.returncode, result.stderr)
+        self.assertEqual(
+            "limits-manage: a call to another service failed: "
+            "MissingAuthPlugin: An auth plugin is required to determine "
+            "endpoint URL (the credentials of the command's client options "
+            "(for limits-manage sync, [keystone]) are missing or "
+            "refused).", result.stderr.splitlines()[-1])
