@@ -10,7 +10,8 @@ that move an action (all in :mod:`reaper_svc.reaper`):
 * ``planned`` -> ``cancelled``: every victim was gone before its notice
   (its owner deleted it): nothing to preempt; or, as an action planned
   earlier is resumed, a victim is no candidate any more (not
-  preemptible, or protected by a guarantee): nothing is stopped;
+  preemptible, or protected by a guarantee), or the pending request it
+  was planned for has ended: nothing more is stopped;
 * ``planned`` -> ``cancelled`` or ``failed`` unlocks the victims noticed
   before (they are ``released``, not deleted);
 * ``planned`` -> ``failed``: the cloud kept refusing to lock a victim for

@@ -72,13 +72,14 @@ from oslo_log import log as logging
 from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc.drivers import base as driver_base
+from reaper_svc import reaper as reaper_mod
 from reaper_svc.strategies import model
 from reaper_svc import trusts as trusts_mod
 from svc_common import context
 
 LOG = logging.getLogger(__name__)
 
-TRIGGER_PENDING = 'pending_request'
+TRIGGER_PENDING = reaper_mod.TRIGGER_PENDING
 
 #: Server metadata key naming the pending request a server was built for.
 REQUEST_METADATA = 'arbiter:pending_request'

@@ -23,16 +23,21 @@ from oslo_log import log as logging
 from reaper_svc import action_states as states
 from reaper_svc.db import actions as actions_db
 from reaper_svc.db import clock as clock_db
+from reaper_svc.db import pending as pending_db
 from reaper_svc.drivers import base as driver_base
 from reaper_svc import strategies
 from reaper_svc.strategies import model
 from reaper_svc.strategies import rules
 from svc_common import context
+from svc_common import errors
 from svc_common.messaging import bus
 
 LOG = logging.getLogger(__name__)
 
 TRIGGER_SCHEDULING = 'scheduling_failure'
+#: The trigger of the promoter's actions (:mod:`reaper_svc.promoter`):
+#: the trigger id is the pending request's.
+TRIGGER_PENDING = 'pending_request'
 PLAN_ATTEMPTS = 3
 #: Seconds during which a victim the cloud refused to lock (after the
 #: action was planned) or to delete (after the grace period) is tried
@@ -426,7 +431,15 @@ class Reaper(object):
         owner resized it to a normal flavor meanwhile) or protected by a
         guarantee.  The plan is then cancelled, and nothing stopped: the
         notice would have stopped, and the grace period's end deleted, a
-        server that must not be preempted."""
+        server that must not be preempted.  The plan of the promoter for
+        a pending request that has ended since (withdrawn, expired,
+        built or failed) is cancelled too: its room is needed no more."""
+        if action['trigger'] == TRIGGER_PENDING:
+            state = self._request_state(action['trigger_id'])
+            if state in pending_db.FINAL:
+                return self._cancel(action, 'Since the plan, the pending '
+                                    'request it made room for became %s: '
+                                    'nothing more was preempted.' % state)
         now = self.clock()
         servers = (servers or ServersOnce(self.driver))()
         spared = sorted(
@@ -441,6 +454,15 @@ class Reaper(object):
                             'candidate (not preemptible, or protected by '
                             'a guaranteed runtime): nothing was preempted.'
                             % ', '.join(spared))
+
+    def _request_state(self, request_id):
+        """The state of the pending request ``request_id``; ``cancelled``
+        when it is not found."""
+        try:
+            return pending_db.get_request(self.db, self.ctx,
+                                          request_id)['state']
+        except errors.NotFound:
+            return pending_db.CANCELLED
 
     def server_deleted(self, server_id):
         """Nova reports ``server_id`` deleted: mark it so on the actions

@@ -18,6 +18,7 @@ from reaper_svc.db import actions as actions_db
 from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import models
 from reaper_svc.db import pending as pending_db
+from reaper_svc.drivers import base as driver_base
 from reaper_svc.drivers import simulated
 from reaper_svc import modes as modes_mod
 from reaper_svc import nova_notifications
@@ -230,6 +231,40 @@ class TestPromoter(PromoterTestBase):
             self.engine.db, self.ctx, 10)))
         self.assertEqual(2, len([e for e in sim.journal
                                  if e[0] == 'delete']))
+
+    def test_a_withdrawn_request_preempts_nothing_more(self):
+        """The promoter planned room for a request, Nova refused to lock
+        the victims for a while, and the user withdrew the request: the
+        resumed plan stopped and deleted servers for a request that no
+        longer existed.  It is cancelled."""
+        sim = self.use_cloud(full(flavor='p1', project='batch'))
+        # The actions' created_at is the real time: the hour of retries
+        # of a refused lock runs from then.
+        self.now = actions_db.utcnow()
+        real_lock = sim.lock
+        refusing = [True]
+
+        def lock(server_id, reason):
+            if refusing:
+                raise driver_base.DriverError('HTTP 503')
+            return real_lock(server_id, reason)
+
+        self.useFixture(fixtures.MockPatchObject(sim, 'lock', lock))
+        request = self.queue(count=2)
+        self.assertEqual([request['id']],
+                         self.promoter.promote()['preempted_for'])
+        [action] = actions_db.list_actions(self.engine.db, self.ctx, 10)
+        self.assertEqual(states.PLANNED, action['state'])
+        pending_db.cancel_request(self.engine.db, self.ctx, request['id'])
+        refusing.clear()
+        self.reaper.process_unfinished()
+        self.reaper.process_unfinished()
+        action = actions_db.get_action(self.engine.db, self.ctx,
+                                       action['id'])
+        self.assertEqual(states.CANCELLED, action['state'])
+        self.assertIn('cancelled', action['reason'])
+        self.assertEqual([], [e for e in sim.journal
+                              if e[0] in ('lock', 'stop', 'delete')])
 
     def test_preemptible_request_never_has_the_reaper_preempt(self):
         self.use_cloud(full(flavor='p1', project='batch'))
