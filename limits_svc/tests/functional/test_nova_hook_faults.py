@@ -54,8 +54,10 @@ class Faults:
     the service only when the test calls :meth:`land`.
     """
 
-    def __init__(self, app):
+    def __init__(self, app, delay=2.0):
         self.app = app
+        #: How long ``'slow'`` and ``'late'`` wait unless armed otherwise.
+        self.delay = delay
         self.lock = threading.Lock()
         self.rule = None
         self.seen = 0
@@ -79,7 +81,9 @@ class Faults:
         b''.join(self.app(environ, keep))
         return path, answer['status']
 
-    def arm(self, method, prefix, nth, fault, delay=2.0, reach=True):
+    def arm(self, method, prefix, nth, fault, delay=None, reach=True):
+        if delay is None:
+            delay = self.delay
         with self.lock:
             self.rule = (method, prefix, nth, fault, delay, reach)
             self.seen = 0
@@ -141,8 +145,10 @@ class Faults:
 
 class HookFaultsTestCase(test_clients.ClientsTestCase):
 
-    #: Seconds the hook's session waits for an answer.
-    TIMEOUT = 1
+    #: Seconds the hook's session waits for an answer: short, for the
+    #: tests of late requests, but long enough that a busy machine's
+    #: ordinary answer comes in time (1 s was not: a free timed out).
+    TIMEOUT = 3
 
     def setUp(self):
         super().setUp()
@@ -151,7 +157,7 @@ class HookFaultsTestCase(test_clients.ClientsTestCase):
     def serve(self, wsgi):
         # The faults wrap the real application, served on a port of its
         # own; the hook's session has a short timeout.
-        self.faults = Faults(wsgi)
+        self.faults = Faults(wsgi, delay=self.TIMEOUT + 1.5)
         self.url = self.useFixture(
             test_clients.LoopbackServer(self.faults)).url
         self.session = ks_session.Session(auth=None, timeout=self.TIMEOUT)
@@ -341,6 +347,9 @@ class TestCleanUpWhenFreesFail(HookFaultsTestCase):
     """The conductor's clean-ups (``_cleanup_build_artifacts``,
     ``_bury_in_cell0``) call ``free_instances`` inside Nova's own
     clean-up."""
+
+    #: No late request here: only the armed 503 may fail a free.
+    TIMEOUT = 30
 
     def setUp(self):
         super().setUp()
