@@ -83,25 +83,6 @@ def apply_schedule(db, announcer=None, now=None):
     return events
 
 
-#: The notifier's retries when ``[oslo_messaging_notifications] retry``
-#: is -1 ("forever", its default): oslo.messaging hands -1 to kombu as
-#: the most retries of a new connection, which then gives up at once, so
-#: that an announcement made while RabbitMQ was down and no connection
-#: was pooled was dropped (logged) instead of waiting for the broker.
-RETRY_UNTIL_BACK = sys.maxsize
-
-
-def announcing_notifier(conf, transport=None):
-    """The engine's notifier: it waits for RabbitMQ to come back unless
-    ``[oslo_messaging_notifications] retry`` is 0 or more."""
-    notifier = bus.get_notifier(conf, bus.publisher_id(service.SPEC),
-                                driver=None, transport=transport)
-    retry = conf.oslo_messaging_notifications.retry
-    if retry is None or retry < 0:
-        notifier = notifier.prepare(retry=RETRY_UNTIL_BACK)
-    return notifier
-
-
 def purge_messages(conf, db):
     return messages.purge(db, context.admin_context(),
                           conf.image_family.processed_message_retention)
@@ -151,7 +132,8 @@ def build_runner(conf, db, member_id=None, notifier=None):
     """The engine runner of image_family_svc, not yet started."""
     runner = runner_mod.Runner(service.SPEC, conf, member_id=member_id)
     if notifier is None:
-        notifier = announcing_notifier(conf)
+        notifier = bus.get_notifier(conf, bus.publisher_id(service.SPEC),
+                                    driver=None, wait_for_broker=True)
     driver = glance.load_driver(conf, db)
     # One for everything the engine announces, so that the listener's
     # and the periodic tasks' announcements keep the order in which they

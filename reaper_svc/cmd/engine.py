@@ -190,7 +190,8 @@ def build_reaper(conf, db, driver=None, notifier=None, transport=None):
         driver = drivers.get(conf)
     if notifier is None:
         notifier = bus.get_notifier(conf, bus.publisher_id(service.SPEC),
-                                    transport=transport)
+                                    transport=transport,
+                                    wait_for_broker=True)
     return reaper_mod.Reaper(conf, db, driver, notifier)
 
 

@@ -30,6 +30,7 @@ methods with :func:`svc_common.messaging.idempotency.handle_once`.
 import collections.abc
 import datetime
 import socket
+import sys
 import uuid
 
 import oslo_messaging
@@ -37,6 +38,10 @@ import oslo_messaging
 from svc_common.messaging import routing_notifier
 
 EXECUTOR = 'threading'
+
+#: The retries of a notifier that waits for the broker (see
+#: :func:`get_notifier`'s ``wait_for_broker``).
+RETRY_UNTIL_BACK = sys.maxsize
 
 
 def get_notification_transport(conf, url=None):
@@ -62,7 +67,7 @@ def publisher_id(spec, host=None):
 
 
 def get_notifier(conf, publisher_id, topics=None, driver='messagingv2',
-                 transport=None):
+                 transport=None, wait_for_broker=False):
     """Return an ``oslo_messaging.Notifier`` for ``publisher_id``.
 
     The one notifier factory of Arbiter: the API (:mod:`svc_common.wsgi_app`,
@@ -74,6 +79,15 @@ def get_notifier(conf, publisher_id, topics=None, driver='messagingv2',
         configured in ``[oslo_messaging_notifications] driver``.
     :param transport: a notification transport built from ``conf``; one is
         created when omitted.
+    :param wait_for_broker: for a sender that may wait (an engine's
+        announcer thread, :mod:`svc_common.messaging.announcer`): with
+        ``[oslo_messaging_notifications] retry`` -1 (for ever, its
+        default) each notification waits until RabbitMQ takes it. Without
+        this, oslo.messaging hands -1 to kombu as the most retries of a
+        *new* connection, which then gives up at once: a notification
+        made while the broker was down and no connection was pooled was
+        dropped (logged) instead of waiting. An operator's ``retry`` of 0
+        or more is kept.
     :raises routing_notifier.RoutingConfigError: when the ``arbiter-routing``
         driver is asked for and its routing file is unusable. oslo.messaging
         itself would only log that error and then drop every notification.
@@ -83,8 +97,12 @@ def get_notifier(conf, publisher_id, topics=None, driver='messagingv2',
     drivers = [driver] if driver is not None else _configured_drivers(conf)
     if routing_notifier.DRIVER_NAME in drivers:
         routing_notifier.load_routes(conf)
-    return oslo_messaging.Notifier(transport, publisher_id=publisher_id,
-                                   driver=driver, topics=topics)
+    notifier = oslo_messaging.Notifier(transport, publisher_id=publisher_id,
+                                       driver=driver, topics=topics)
+    retry = conf.oslo_messaging_notifications.retry
+    if wait_for_broker and (retry is None or retry < 0):
+        notifier = notifier.prepare(retry=RETRY_UNTIL_BACK)
+    return notifier
 
 
 def _configured_drivers(conf):

@@ -184,7 +184,9 @@ class TestBrokerDown(BrokerTestCase):
         self.addCleanup(transport.cleanup)
         conf.set_override('driver', ['messagingv2'],
                           group='oslo_messaging_notifications')
-        self.engine_notifier = engine.announcing_notifier(conf, transport)
+        self.engine_notifier = bus.get_notifier(
+            conf, bus.publisher_id(service.SPEC), driver=None,
+            transport=transport, wait_for_broker=True)
         self.captured = Captured()
         listener = bus.get_notification_listener(
             conf, transport, ['notifications'], [self.captured],
