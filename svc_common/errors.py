@@ -17,6 +17,7 @@ import http.client
 import json
 import logging
 import re
+import sqlite3
 
 from oslo_db import exception as db_exc
 import sqlalchemy.exc
@@ -169,6 +170,35 @@ def database_unreachable(exc):
         exc.statement is None or exc.connection_invalidated)
 
 
+# SQLite's primary result codes of a lock another connection holds.
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+
+
+def database_busy(exc):
+    """Whether ``exc`` says that a SQLite database file stayed locked by
+    another connection for longer than the busy timeout ("database is
+    locked"): a writer held it, and the same request succeeds once it is
+    done, as opposed to a statement the database refused.
+
+    SQLAlchemy raises it as an ``OperationalError`` (oslo.db does not wrap
+    it) around the driver's :class:`sqlite3.OperationalError`, whose
+    ``sqlite_errorcode`` says ``SQLITE_BUSY`` (or ``SQLITE_LOCKED``).
+    """
+    inner = getattr(exc, 'inner_exception', None)
+    if isinstance(exc, db_exc.DBError) and inner is not None:
+        exc = inner
+    if not isinstance(exc, sqlalchemy.exc.OperationalError):
+        return False
+    orig = exc.orig
+    if not isinstance(orig, sqlite3.OperationalError):
+        return False
+    code = getattr(orig, 'sqlite_errorcode', None)
+    if code is None:
+        return 'database is locked' in str(orig)
+    return code & 0xff in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
 class JsonErrorMiddleware(object):
     """Give every error leaving the application DESIGN.md's JSON shape."""
 
@@ -193,6 +223,15 @@ class JsonErrorMiddleware(object):
                 return error_response(
                     self.prefix, 503, 'The service cannot reach its '
                     'database at the moment; try again shortly.',
+                    request_id)
+            if database_busy(exc):
+                # Another writer held the database file past the busy
+                # timeout: the same request succeeds once it is done.
+                LOG.warning('Database busy answering %s %s: %s',
+                            req.method, req.path, getattr(exc, 'orig', exc))
+                return error_response(
+                    self.prefix, 503, 'The service\'s database is busy '
+                    'with another writer; try again shortly.',
                     request_id)
             LOG.exception('Unexpected error answering %s %s',
                           req.method, req.path)

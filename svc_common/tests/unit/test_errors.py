@@ -1,6 +1,8 @@
 """svc_common.errors.JsonErrorMiddleware: what an exception that leaves
 the application is answered with."""
 
+import sqlite3
+
 import fixtures
 from oslo_db import exception as db_exc
 import sqlalchemy.exc
@@ -58,3 +60,22 @@ class TestUnexpectedExceptions(testtools.TestCase):
             self.assertEqual('things.internal_error',
                              resp.json['errors'][0]['code'])
         self.assertIn('Traceback', self.log.output)
+
+    def test_a_sqlite_file_locked_past_the_busy_timeout_is_a_503(self):
+        """"database is locked": another writer held the file; the same
+        request succeeds once it is done."""
+        locked = sqlite3.OperationalError('database is locked')
+        busy = sqlalchemy.exc.OperationalError('BEGIN IMMEDIATE', (), locked)
+        resp = _app_raising(busy).post('/things', status=503)
+        self.assertEqual('things.service_unavailable',
+                         resp.json['errors'][0]['code'])
+        self.assertIn('Database busy answering POST /things',
+                      self.log.output)
+        self.assertNotIn('Traceback', self.log.output)
+
+    def test_other_sqlite_errors_are_still_500(self):
+        readonly = sqlite3.OperationalError(
+            'attempt to write a readonly database')
+        exc = sqlalchemy.exc.OperationalError('INSERT', (), readonly)
+        self.assertFalse(errors.database_busy(exc))
+        _app_raising(exc).post('/things', status=500)
