@@ -324,6 +324,18 @@ class Reaper(object):
                 if server_id in servers
                 and not _candidate(servers[server_id], now)}
 
+    def _unlock_spared(self, action_id, server_id):
+        """Unlock a victim that is spared; a refusal is logged and leaves
+        it locked (an operator unlocks it: the action's victim list and
+        the log name it), and does not stop the action."""
+        try:
+            self.driver.unlock(server_id)
+        except driver_base.ServerNotFound:
+            pass
+        except driver_base.DriverError as exc:
+            LOG.warning('Action %s: could not unlock %s, spared: %s',
+                        action_id, server_id, exc)
+
     def delete_victims(self, action, servers=None):
         """``noticed`` -> ``deleting`` -> ``done``: delete every victim
         (one already gone counts as deleted).  Safe to repeat.
@@ -331,9 +343,10 @@ class Reaper(object):
         A victim that the cloud shows as no candidate any more when the
         grace period is over (an operator resized it to a normal flavor
         during the grace period, or a guaranteed runtime protects it) is
-        not deleted: it is ``spared``, and stays as the notice left it
-        (locked and stopped) for the operator to decide.  Deleted, it
-        was a server that must not be preempted.
+        not deleted: it is ``spared``, and unlocked (given back to its
+        owner, still stopped: starting it is their choice).  Deleted, it
+        was a server that must not be preempted; left locked, with the
+        notice's reason, its owner could neither start nor unlock it.
 
         :param servers: the :class:`ServersOnce` of the leader's pass
             (None: a snapshot of its own)
@@ -355,6 +368,7 @@ class Reaper(object):
                             '(not preemptible, or protected by a '
                             'guaranteed runtime): spared, not deleted',
                             action['id'], victim['server_id'])
+                self._unlock_spared(action['id'], victim['server_id'])
                 actions_db.set_victim_state(self.db, self.ctx, action['id'],
                                             victim['server_id'], 'spared')
                 continue

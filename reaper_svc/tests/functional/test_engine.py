@@ -420,6 +420,11 @@ class TestEngineOnce(EngineTestBase):
             v['server_id']: v['state'] for v in action['victims']
             if v['state'] != 'deleted'})
         self.assertIn(saved, self.engine.cloud.cluster().servers)
+        # Given back to its owner: unlocked (it stayed locked with the
+        # notice's reason, which its owner cannot remove), still stopped.
+        self.assertFalse(self.engine.cloud.server_state(saved)['locked'])
+        self.assertEqual('SHUTOFF',
+                         self.engine.cloud.server_state(saved)['status'])
 
     def test_a_refused_delete_is_tried_again(self):
         """Nova refused a victim's deletion once (restarting, a 503 of
