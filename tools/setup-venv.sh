@@ -14,8 +14,19 @@ cd "$(dirname "$0")/.."
 # Some tools leave a plain file named .venv behind; a venv needs the name.
 [ -e .venv ] && [ ! -d .venv ] && rm -f .venv
 
+usage="Usage: tools/setup-venv.sh [--with-tests]
+Creates or updates .venv with Arbiter (develop mode) and
+python-openstackclient; --with-tests adds the test requirements."
 with_tests=false
-[ "${1:-}" = "--with-tests" ] && with_tests=true
+for arg in "$@"; do
+  case "$arg" in
+    --with-tests) with_tests=true ;;
+    -h|--help) echo "$usage"; exit 0 ;;
+    *) echo "tools/setup-venv.sh: unknown argument '$arg'" >&2
+       echo "$usage" >&2
+       exit 2 ;;
+  esac
+done
 
 inputs=(requirements.txt setup.cfg tools/setup-venv.sh)
 $with_tests && inputs+=(test-requirements.txt)
