@@ -17,12 +17,11 @@ import http.client
 import json
 import logging
 import re
-import sqlite3
 
-from oslo_db import exception as db_exc
-import sqlalchemy.exc
 import webob
 import webob.dec
+
+from svc_common.db import failures
 
 LOG = logging.getLogger(__name__)
 
@@ -151,54 +150,6 @@ _KEPT_HEADERS = ('WWW-Authenticate', 'Allow', 'OpenStack-API-Version',
                  'Vary', 'Retry-After')
 
 
-def database_unreachable(exc):
-    """Whether ``exc`` says that the database cannot be reached now: it
-    refused or dropped the connection (down, restarting, failing over, out
-    of connection slots), as opposed to a statement it refused.
-
-    oslo.db raises :class:`oslo_db.exception.DBConnectionError` for a
-    disconnection it recognises; a connection that could not even be made
-    comes as SQLAlchemy's ``OperationalError`` with no statement, and one
-    the server closed under a statement has ``connection_invalidated``.
-    """
-    if isinstance(exc, db_exc.DBConnectionError):
-        return True
-    inner = getattr(exc, 'inner_exception', None)
-    if isinstance(exc, db_exc.DBError) and inner is not None:
-        exc = inner
-    return isinstance(exc, sqlalchemy.exc.OperationalError) and (
-        exc.statement is None or exc.connection_invalidated)
-
-
-# SQLite's primary result codes of a lock another connection holds.
-_SQLITE_BUSY = 5
-_SQLITE_LOCKED = 6
-
-
-def database_busy(exc):
-    """Whether ``exc`` says that a SQLite database file stayed locked by
-    another connection for longer than the busy timeout ("database is
-    locked"): a writer held it, and the same request succeeds once it is
-    done, as opposed to a statement the database refused.
-
-    SQLAlchemy raises it as an ``OperationalError`` (oslo.db does not wrap
-    it) around the driver's :class:`sqlite3.OperationalError`, whose
-    ``sqlite_errorcode`` says ``SQLITE_BUSY`` (or ``SQLITE_LOCKED``).
-    """
-    inner = getattr(exc, 'inner_exception', None)
-    if isinstance(exc, db_exc.DBError) and inner is not None:
-        exc = inner
-    if not isinstance(exc, sqlalchemy.exc.OperationalError):
-        return False
-    orig = exc.orig
-    if not isinstance(orig, sqlite3.OperationalError):
-        return False
-    code = getattr(orig, 'sqlite_errorcode', None)
-    if code is None:
-        return 'database is locked' in str(orig)
-    return code & 0xff in (_SQLITE_BUSY, _SQLITE_LOCKED)
-
-
 class JsonErrorMiddleware(object):
     """Give every error leaving the application DESIGN.md's JSON shape."""
 
@@ -215,20 +166,20 @@ class JsonErrorMiddleware(object):
             return error_response(self.prefix, exc.status, exc.detail,
                                   request_id, code=exc.code, **exc.extra)
         except Exception as exc:
-            if database_unreachable(exc):
+            if failures.unreachable(exc):
                 # Not a bug of the service: no traceback, and a 503 that
                 # clients and load balancers take as "try again".
                 LOG.warning('Database unreachable answering %s %s: %s',
-                            req.method, req.path, exc)
+                            req.method, req.path, failures.one_line(exc))
                 return error_response(
                     self.prefix, 503, 'The service cannot reach its '
                     'database at the moment; try again shortly.',
                     request_id)
-            if database_busy(exc):
+            if failures.busy(exc):
                 # Another writer held the database file past the busy
                 # timeout: the same request succeeds once it is done.
                 LOG.warning('Database busy answering %s %s: %s',
-                            req.method, req.path, getattr(exc, 'orig', exc))
+                            req.method, req.path, failures.one_line(exc))
                 return error_response(
                     self.prefix, 503, 'The service\'s database is busy '
                     'with another writer; try again shortly.',

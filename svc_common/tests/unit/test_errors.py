@@ -9,6 +9,7 @@ import sqlalchemy.exc
 import testtools
 import webtest
 
+from svc_common.db import failures
 from svc_common import errors
 
 
@@ -77,5 +78,5 @@ class TestUnexpectedExceptions(testtools.TestCase):
         readonly = sqlite3.OperationalError(
             'attempt to write a readonly database')
         exc = sqlalchemy.exc.OperationalError('INSERT', (), readonly)
-        self.assertFalse(errors.database_busy(exc))
+        self.assertFalse(failures.busy(exc))
         _app_raising(exc).post('/things', status=500)
