@@ -764,11 +764,56 @@ class TokenController(object):
 
 # -- userinfo, introspection, revocation -------------------------------------
 
+def _optional_form():
+    """The form fields of a request whose parameters may all be absent:
+    ``{}`` without a body.
+
+    :raises OAuthError: ``invalid_request`` for a body that is not
+        form fields.
+    """
+    form = pecan.request.environ.get(request_guard.FORM_BODY_KEY)
+    if form is None:
+        if pecan.request.body:
+            raise protocol.invalid_request(
+                'The body must be %s form fields.' % FORM)
+        return {}
+    return form
+
+
+def _userinfo_token():
+    """The access token of a ``POST`` to userinfo: in the Authorization
+    header, or in the ``access_token`` form field (RFC 6750 2.2).
+
+    :raises OAuthError: ``invalid_request`` when both carry one (RFC
+        6750 2: one method per request); ``invalid_token`` (401) when
+        neither does.
+    """
+    in_form = _optional_form().get('access_token')
+    if not in_form:
+        return _bearer()
+    if _authorization('bearer') is not None:
+        raise protocol.invalid_request(
+            'The access token is sent either in the Authorization header '
+            'or in the access_token form field, not both.')
+    return in_form
+
+
 class UserinfoController(object):
-    OPENAPI = {'index': openapi.Operation(
-        None, schema.RESPONSE_USERINFO, method='GET', errors=(401,),
-        summary='UserInfo endpoint (OIDC Core 5.3): the person of the '
-                'bearer access token, with entitlements as of now.')}
+    """``/oidc/userinfo`` (OIDC Core 5.3): GET and POST, as 5.3.1 asks
+    of every provider."""
+
+    _SUMMARY = ('UserInfo endpoint (OIDC Core 5.3): the person of the '
+                'bearer access token, with entitlements as of now.')
+    OPENAPI = {'index': (
+        openapi.Operation(None, schema.RESPONSE_USERINFO, method='GET',
+                          errors=(401,), summary=_SUMMARY),
+        openapi.Operation(
+            None, schema.RESPONSE_USERINFO, method='POST',
+            body=schema.USERINFO_REQUEST, media_type=FORM,
+            body_required=False, errors=(401,),
+            summary=_SUMMARY + ' The access token is in the Authorization '
+            'header (Bearer) or in the access_token form field (RFC 6750 '
+            '2.2), not both.'))}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -777,7 +822,15 @@ class UserinfoController(object):
     @index.when(method='GET', template='json')
     @_oauth_errors
     def index_get(self):
-        token = _bearer()
+        return self._claims(_bearer())
+
+    @index.when(method='POST', template='json')
+    @_oauth_errors
+    def index_post(self):
+        return self._claims(_userinfo_token())
+
+    @staticmethod
+    def _claims(token):
         try:
             claims = _read_access_token(token)
         except tokens.InvalidToken as exc:
@@ -939,7 +992,8 @@ def _logout_client(params, claims):
 
 class EndSessionController(object):
     """``/oidc/logout``: the end_session_endpoint of OpenID Connect
-    RP-Initiated Logout 1.0.
+    RP-Initiated Logout 1.0: GET with the parameters in the query, POST
+    with them as form fields (section 2 asks for both).
 
     A relying party sends the person's browser here with the
     ``id_token_hint`` it holds: the browser's proxy session, when it is
@@ -959,9 +1013,15 @@ class EndSessionController(object):
                 'post_logout_redirect_uri (a registered redirect URI of '
                 'the client) with state, or answers {"logged_out": '
                 'true|false}. Needs no token.')
-    OPENAPI = {'index': openapi.Operation(
-        None, schema.RESPONSE_END_SESSION, method='GET',
-        query=schema.END_SESSION_REQUEST, summary=_SUMMARY)}
+    OPENAPI = {'index': (
+        openapi.Operation(None, schema.RESPONSE_END_SESSION, method='GET',
+                          query=schema.END_SESSION_REQUEST,
+                          summary=_SUMMARY),
+        openapi.Operation(None, schema.RESPONSE_END_SESSION, method='POST',
+                          body=schema.END_SESSION_REQUEST, media_type=FORM,
+                          body_required=False,
+                          summary=_SUMMARY + ' The parameters are form '
+                          'fields; the query is not read.'))}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -971,6 +1031,11 @@ class EndSessionController(object):
     @_oauth_errors
     def index_get(self):
         return self._end(pecan.request.GET)
+
+    @index.when(method='POST', template='json')
+    @_oauth_errors
+    def index_post(self):
+        return self._end(_optional_form())
 
     @staticmethod
     def _end(params):

@@ -12,7 +12,10 @@ Every path here needs no Keystone token (``ServiceSpec.public_paths``):
 a client authenticates itself with its secret, a bearer with its access
 token, and the person at the authorization endpoint with the proxy
 session (see :mod:`federation_proxy.api.oidc`).  The token, introspection and
-revocation endpoints take form bodies (``ServiceSpec.form_paths``).
+revocation endpoints take form bodies (``ServiceSpec.form_paths``), and
+so do the two that answer POST as well as GET: userinfo (the access token
+as a form field, RFC 6750 2.2) and the end_session_endpoint (its
+parameters as form fields, RP-Initiated Logout 1.0 section 2).
 
 The device authorization grant (RFC 8628) adds the device authorization
 endpoint (form, authenticated client), the verification page ``GET
@@ -39,5 +42,5 @@ END_SESSION = '/oidc/logout'
 PUBLIC_PATHS = (WELL_KNOWN, DISCOVERY, OIDC, JWKS, AUTHORIZE, TOKEN,
                 USERINFO, INTROSPECT, REVOKE, DEVICE_AUTHORIZATION, DEVICE,
                 DEVICE_DECISION, END_SESSION)
-FORM_PATHS = (TOKEN, INTROSPECT, REVOKE, DEVICE_AUTHORIZATION,
-              DEVICE_DECISION)
+FORM_PATHS = (TOKEN, USERINFO, INTROSPECT, REVOKE, DEVICE_AUTHORIZATION,
+              DEVICE_DECISION, END_SESSION)

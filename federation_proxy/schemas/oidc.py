@@ -131,10 +131,18 @@ RESPONSE_USERINFO = {
     'required': ['sub', 'eduperson_entitlement', 'groups'],
 }
 
+#: The form body of ``POST /oidc/userinfo``: the access token, when the
+#: client sends it there rather than in the Authorization header (RFC
+#: 6750 2.2).
+USERINFO_REQUEST = {
+    'type': 'object',
+    'properties': {'access_token': _TOKEN_FIELD},
+}
+
 RESPONSE_REVOCATION = {'type': 'object', 'maxProperties': 0}
 
-#: The query parameters of the end_session_endpoint (RP-Initiated Logout
-#: 1.0).
+#: The parameters of the end_session_endpoint (RP-Initiated Logout 1.0):
+#: the query of a GET, the form fields of a POST.
 END_SESSION_REQUEST = {
     'type': 'object',
     'properties': {

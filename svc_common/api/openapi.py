@@ -5,7 +5,9 @@ cannot say something else than the code does:
 
 * the routes, from the pecan controller tree (:mod:`svc_common.api.routes`);
 * for each route, the :class:`Operation` its controller declares in its
-  ``OPENAPI`` table (``{handler name: Operation}``, next to the handlers):
+  ``OPENAPI`` table (``{handler name: Operation}``, next to the handlers;
+  a plain controller whose ``index`` answers several methods, as a few
+  protocol endpoints must, declares a tuple of them, one per method):
   the policy rule, the request body schema the handler validates with, the
   query parameters, the response schema of a success;
 * the summary of each operation, from its policy rule's description;
@@ -80,11 +82,13 @@ class Operation(object):
     :param media_type: the media type of the request body: JSON, or
         ``application/x-www-form-urlencoded`` on the few paths a service
         names in ``ServiceSpec.form_paths``.
+    :param body_required: False when the request may come without a
+        body (a protocol endpoint whose form fields are all optional).
     """
 
     def __init__(self, rule, response=None, status=200, body=None,
                  query=None, path=None, errors=(), method=None,
-                 summary=None, media_type=JSON_TYPE):
+                 summary=None, media_type=JSON_TYPE, body_required=True):
         if rule is None and not summary:
             raise ValueError('A public operation needs a summary.')
         self.rule = rule
@@ -97,27 +101,37 @@ class Operation(object):
         self.method = method
         self.summary = summary
         self.media_type = media_type
+        self.body_required = body_required
 
 
-def declaration(route):
-    """The :class:`Operation` that ``route``'s controller declares."""
+def declarations(route):
+    """The :class:`Operation` objects that ``route``'s controller
+    declares: one, or one per method for a plain controller's ``index``
+    that answers several."""
+    name = type(route.controller).__name__
     declared = getattr(route.controller, 'OPENAPI', {}).get(route.name)
     if declared is None:
         raise ValueError(
             '%s.%s answers %s but its controller declares no OpenAPI '
             'operation for it (OPENAPI[%r]).' % (
-                type(route.controller).__name__, route.name, route.path,
-                route.name))
-    if route.method is None and declared.method is None:
+                name, route.name, route.path, route.name))
+    if isinstance(declared, Operation):
+        declared = (declared,)
+    elif route.method is not None:
+        raise ValueError('%s.%s: only a plain controller\'s index declares '
+                         'several operations.' % (name, route.name))
+    methods = [operation.method for operation in declared]
+    if route.method is None and (None in methods or not methods):
         raise ValueError('%s.%s: the declaration of a plain controller\'s '
                          'index must name its method.'
-                         % (type(route.controller).__name__, route.name))
-    if route.method is not None and declared.method not in (None,
-                                                            route.method):
+                         % (name, route.name))
+    if len(set(methods)) != len(methods):
+        raise ValueError('%s.%s declares a method twice: %s.'
+                         % (name, route.name, ', '.join(methods)))
+    if route.method is not None and methods[0] not in (None, route.method):
         raise ValueError('%s.%s answers %s, not %s.' % (
-            type(route.controller).__name__, route.name, route.method,
-            declared.method))
-    return declared
+            name, route.name, route.method, methods[0]))
+    return tuple(declared)
 
 
 def operations(root):
@@ -125,9 +139,9 @@ def operations(root):
     sorted by path then method."""
     found = []
     for route in routes.walk(root):
-        declared = declaration(route)
-        found.append((route.method or declared.method, route.path, route,
-                      declared))
+        for declared in declarations(route):
+            found.append((route.method or declared.method, route.path,
+                          route, declared))
     return sorted(found, key=lambda item: (item[1], item[0]))
 
 
@@ -191,8 +205,9 @@ def _operation(spec, rules, method, route, declared):
         op['summary'] = declared.summary or rules[name].description
         op['x-openstack-policy'] = name
     if declared.body is not None:
-        op['requestBody'] = {'required': True, 'content': {
-            declared.media_type: {'schema': declared.body}}}
+        op['requestBody'] = {
+            'required': declared.body_required,
+            'content': {declared.media_type: {'schema': declared.body}}}
     return op
 
 

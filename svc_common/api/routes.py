@@ -14,7 +14,8 @@ as pecan routes them:
   ``/v1/projects/{project_id}/usage``);
 * a plain controller answers on its own path through its ``index``; which
   methods ``index`` answers (``index.when(method=...)``) pecan keeps to
-  itself, so the controller's declarations say it.  Other exposed
+  itself, so the controller's declarations say it (one
+  :class:`svc_common.api.openapi.Operation` per method).  Other exposed
   methods of a plain controller are not routes (:class:`Router` does not
   serve them).
 

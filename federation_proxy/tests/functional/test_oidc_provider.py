@@ -300,6 +300,48 @@ class TestGrants(ProviderTestCase):
         self.assertEqual(['astro'], self.userinfo(
             body['access_token']).json['groups'])
 
+    def test_userinfo_by_post(self):
+        """OIDC Core 5.3.1: userinfo answers POST too, with the token in
+        the Authorization header or, RFC 6750 2.2, as the access_token
+        form field; the same person as with GET."""
+        token = self.login()['access_token']
+        by_get = self.userinfo(token).json
+        by_header = self.app.post('/oidc/userinfo', headers={
+            'Authorization': 'Bearer %s' % token}).json
+        by_form = self.app.post('/oidc/userinfo',
+                                {'access_token': token}).json
+        self.assertEqual('alice', by_get['sub'])
+        self.assertEqual(by_get, by_header)
+        self.assertEqual(by_get, by_form)
+        # A POST's answer is as current as a GET's.
+        s.remove_member(self.app, self.vo2, self.bio_membership)
+        self.assertEqual(['astro'], self.app.post(
+            '/oidc/userinfo', {'access_token': token}).json['groups'])
+
+    def test_userinfo_post_refusals(self):
+        token = self.login()['access_token']
+        # No token at all, a token that is not one, a client's own token.
+        self.assertOAuthError(self.app.post('/oidc/userinfo', status=401),
+                              'invalid_token', 401)
+        self.assertOAuthError(self.app.post(
+            '/oidc/userinfo', {'access_token': token[:-4]}, status=401),
+            'invalid_token', 401)
+        client_token = self.token({'grant_type': 'client_credentials'}).json[
+            'access_token']
+        self.assertOAuthError(self.app.post(
+            '/oidc/userinfo', {'access_token': client_token}, status=401),
+            'invalid_token', 401)
+        # Two ways at once (RFC 6750 2), a JSON body instead of a form.
+        resp = self.app.post('/oidc/userinfo', {'access_token': token},
+                             headers={'Authorization': 'Bearer %s' % token},
+                             status=400)
+        self.assertOAuthError(resp, 'invalid_request')
+        resp = self.app.post_json('/oidc/userinfo', {'access_token': token},
+                                  status=400)
+        self.assertOAuthError(resp, 'invalid_request')
+        # Other methods are still refused.
+        self.app.put('/oidc/userinfo', status=405)
+
     def test_introspection_and_revocation(self):
         body = self.login()
         answer = self.introspect(body['access_token']).json

@@ -466,7 +466,17 @@ class SessionAuthTest(base.FederationTestCase):
         self.assertEqual({'active': False}, self._introspected(
             client_id, secret, later['access_token']))
 
-    def test_end_session_endpoint(self):
+    def _end_session_get(self, params, headers=None, status=200):
+        return self.api.get('/oidc/logout', params, headers=headers,
+                            status=status)
+
+    def _end_session_post(self, params, headers=None, status=200):
+        return self.api.post('/oidc/logout', params, headers=headers,
+                             status=status)
+
+    def _check_end_session(self, send):
+        """The end_session_endpoint's checks and what it ends, with the
+        parameters sent by ``send`` (a GET's query or a POST's form)."""
         doc = self.api.get('/.well-known/openid-configuration').json
         self.assertEqual(PROXY + '/oidc/logout', doc['end_session_endpoint'])
         client_id, secret = s.make_client(self.app, 'leaf')
@@ -486,15 +496,40 @@ class SessionAuthTest(base.FederationTestCase):
                     {'id_token_hint': hint[:-4]}):
             params = {k: v for k, v in dict(query, **bad).items()
                       if v is not None}
-            resp = self.api.get('/oidc/logout', params, headers=cookie,
-                                status=400)
+            resp = send(params, headers=cookie, status=400)
             self.assertEqual('invalid_request', resp.json['error'], bad)
             self.api.get('/v1/users/alice/identities', headers=cookie)
-        resp = self.api.get('/oidc/logout', query, headers=cookie,
-                            status=302)
+        resp = send(query, headers=cookie, status=302)
         self.assertEqual(s.REDIRECT + '?state=bye', resp.location)
         self.api.get('/v1/users/alice/identities', headers=cookie,
                      status=401)
         # Without a session there is nothing to end.
-        self.assertEqual({'logged_out': False}, self.api.get(
-            '/oidc/logout', {'id_token_hint': hint}).json)
+        self.assertEqual({'logged_out': False},
+                         send({'id_token_hint': hint}).json)
+
+    def test_end_session_endpoint(self):
+        self._check_end_session(self._end_session_get)
+
+    def test_end_session_endpoint_by_post(self):
+        """RP-Initiated Logout 1.0 section 2: the end_session_endpoint
+        takes POST with form fields too, with the same checks."""
+        self._check_end_session(self._end_session_post)
+
+    def test_end_session_post_reads_only_its_form(self):
+        client_id, secret = s.make_client(self.app, 'leaf')
+        cookie = self.cookie('alice')
+        hint = self._session_tokens(client_id, secret, cookie)['id_token']
+        # The hint in the query of a POST is not read: without one in
+        # the form, the session is not ended.
+        resp = self.api.post('/oidc/logout?' + urllib.parse.urlencode(
+            {'id_token_hint': hint}), headers=cookie, status=400)
+        self.assertEqual('invalid_request', resp.json['error'])
+        # A JSON body is not the form the endpoint takes.
+        resp = self.api.post_json('/oidc/logout', {'id_token_hint': hint},
+                                  headers=cookie, status=400)
+        self.assertEqual('invalid_request', resp.json['error'])
+        self.api.get('/v1/users/alice/identities', headers=cookie)
+        self.assertEqual({'logged_out': True}, self.api.post(
+            '/oidc/logout', {'id_token_hint': hint}, headers=cookie).json)
+        self.api.get('/v1/users/alice/identities', headers=cookie,
+                     status=401)

@@ -358,3 +358,40 @@ class TestBuilder(testtools.TestCase):
             OPENAPI = {'index': openapi.Operation(None, summary='x')}
 
         self.assertRaises(ValueError, openapi.build, _SPEC, Root(), _RULES)
+
+    def test_plain_controller_with_several_methods(self):
+        """A protocol endpoint whose ``index`` answers GET and POST (OIDC
+        userinfo) declares one operation per method: both are in the
+        document, the POST with its own body."""
+        class Root(_Root):
+            OPENAPI = {'index': (
+                openapi.Operation(None, _ANSWER, method='GET',
+                                  summary='Read.'),
+                openapi.Operation(None, _ANSWER, method='POST', body=_BODY,
+                                  body_required=False, summary='Read.'))}
+
+        doc = openapi.build(_SPEC, Root(), _RULES)
+        self.assertEqual(['get', 'post'], sorted(doc['paths']['/']))
+        self.assertNotIn('requestBody', doc['paths']['/']['get'])
+        body = doc['paths']['/']['post']['requestBody']
+        self.assertFalse(body['required'])
+        self.assertEqual(_BODY, body['content']['application/json']['schema'])
+        self.assertEqual('POST /', doc['paths']['/']['post']['operationId'])
+
+    def test_method_declared_twice_stops_the_build(self):
+        class Root(_Root):
+            OPENAPI = {'index': (
+                openapi.Operation(None, method='GET', summary='x'),
+                openapi.Operation(None, method='GET', summary='y'))}
+
+        error = self.assertRaises(ValueError, openapi.build, _SPEC, Root(),
+                                  _RULES)
+        self.assertIn('twice', str(error))
+
+    def test_several_operations_only_for_a_plain_index(self):
+        class Trees(_Trees):
+            OPENAPI = {'get_one': (openapi.Operation('tree:get', _ANSWER),)}
+
+        root = _Root()
+        root.trees = Trees()
+        self.assertRaises(ValueError, openapi.build, _SPEC, root, _RULES)
