@@ -36,6 +36,7 @@ import sys
 
 from oslo_log import log as logging
 
+from image_family_svc.db import ingest
 from image_family_svc.db import members as members_db
 from image_family_svc.db import messages
 from image_family_svc import glance
@@ -84,8 +85,13 @@ def apply_schedule(db, announcer=None, now=None):
 
 
 def purge_messages(conf, db):
-    return messages.purge(db, context.admin_context(),
-                          conf.image_family.processed_message_retention)
+    """Forget the ids of handled notifications, and the images Glance
+    announced as deleted, older than ``[image_family]
+    processed_message_retention``; how many ids."""
+    retention = conf.image_family.processed_message_retention
+    ctx = context.admin_context()
+    ingest.purge_deleted(db, ctx, retention)
+    return messages.purge(db, ctx, retention)
 
 
 class BatchListener(object):

@@ -70,9 +70,11 @@ def _opts():
                  'batches may then be applied out of order.'),
         cfg.IntOpt(
             'processed_message_retention', default=7 * 24 * 3600, min=60,
-            help='Seconds for which the ids of handled notifications are '
-                 'kept to recognise a redelivery. Must exceed the longest '
-                 'time a notification can wait in a queue.'),
+            help='Seconds for which the ids of handled notifications, '
+                 'and the ids of images Glance announced as deleted, are '
+                 'kept to recognise a redelivery or a notification of a '
+                 'deleted image that arrives late. Must exceed the '
+                 'longest time a notification can wait in a queue.'),
         cfg.StrOpt(
             'glance_driver', default='noop', choices=['noop', 'glance'],
             help='How Glance is kept in step with the lifecycle. noop: '

@@ -18,9 +18,20 @@ the same batch finds them.
 
 Families are locked in the order of their ids, so that two hosts
 applying batches that touch the same families cannot deadlock.
+
+Glance's notifications of an image may arrive in any order: an
+``image.create`` or ``image.update`` redelivered, or held in a queue,
+may come after the image's ``image.delete``.  Every ``image.delete``
+records the image's id (``glance_deleted_images``, whether the image was
+a member or not: its create may be the one still on its way), and a
+join of an image recorded there is ignored.  Glance never reuses a
+deleted image's id, so the record holds for ever; it is forgotten with
+the message ids (:func:`purge_deleted`), once no notification of the
+image can still be waiting in a queue.
 """
 
 import collections
+import datetime
 import logging
 
 import sqlalchemy as sa
@@ -69,6 +80,24 @@ def apply(db, ctx, endpoint, notices, state, cause):
         return _apply(session, ctx, notices, state, cause)
 
 
+def _deleted_in_glance(session, image_ids):
+    """The set of those of ``image_ids`` that Glance announced as
+    deleted."""
+    return set(session.scalars(sa.select(
+        models.GlanceDeletedImage.image_id).where(
+        models.GlanceDeletedImage.image_id.in_(image_ids))))
+
+
+def purge_deleted(db, ctx, older_than_seconds):
+    """Forget the images deleted in Glance more than
+    ``older_than_seconds`` ago; how many."""
+    cutoff = families_db.now() - datetime.timedelta(
+        seconds=older_than_seconds)
+    with db.writer.using(ctx) as session:
+        return session.execute(sa.delete(models.GlanceDeletedImage).where(
+            models.GlanceDeletedImage.deleted_at < cutoff)).rowcount
+
+
 def _members(session, image_ids):
     """``{image_id: FamilyImage}`` of those of ``image_ids`` in a
     family."""
@@ -109,6 +138,8 @@ def _apply(session, ctx, notices, state, cause):
                   if isinstance(n, Leave)]).values())
     locked = _lock(session, wanted)
     member_of = _members(session, image_ids)
+    gone = _deleted_in_glance(session, image_ids)
+    tombstones = []
     rows_by_family = {}
     # Joins that change neither a latest nor a retention, inserted in
     # bulk: before anything reads members, and at the end.
@@ -132,6 +163,10 @@ def _apply(session, ctx, notices, state, cause):
     events = []
     for notice in notices:
         if isinstance(notice, Leave):
+            if notice.image_id not in gone:
+                gone.add(notice.image_id)
+                tombstones.append({'image_id': notice.image_id,
+                                   'deleted_at': families_db.now()})
             row = member_of.pop(notice.image_id, None)
             if row is None:
                 continue
@@ -144,6 +179,12 @@ def _apply(session, ctx, notices, state, cause):
                 cause, notice.reason)
             continue
         if notice.image_id in member_of:
+            continue
+        if notice.image_id in gone:
+            # Sent before the image's image.delete, delivered after it.
+            LOG.info('Image %s does not join image family %s: Glance '
+                     'announced its deletion already.', notice.image_id,
+                     notice.family)
             continue
         family = families.get(notice.family)
         if family is None:
@@ -184,5 +225,7 @@ def _apply(session, ctx, notices, state, cause):
         member_of[notice.image_id] = row
         events += joined
     insert_quiet()
+    if tombstones:
+        session.execute(sa.insert(models.GlanceDeletedImage), tombstones)
     session.flush()
     return events

@@ -18,6 +18,9 @@
 * ``glance_writes``: the images whose current state Glance may not show
   yet, recorded in the transaction of each change
   (:mod:`image_family_svc.db.glance_writes`).
+* ``glance_deleted_images``: the images Glance announced as deleted
+  (``image.delete``), so that a notification of one of them that arrives
+  later does not bring it back (:mod:`image_family_svc.db.ingest`).
 """
 
 import sqlalchemy as sa
@@ -163,3 +166,15 @@ class GlanceWrite(Base):
     token = sa.Column(sa.String(32), nullable=False)
     #: When the image last changed (or a write of it last failed).
     marked_at = sa.Column(sa.DateTime, nullable=False)
+
+
+class GlanceDeletedImage(Base):
+    __tablename__ = 'glance_deleted_images'
+    __table_args__ = (
+        sa.Index('glance_deleted_images_deleted_idx', 'deleted_at'),
+    )
+
+    image_id = sa.Column(sa.String(64), primary_key=True)
+    #: When the engine applied the image's ``image.delete``; the row is
+    #: forgotten after ``[image_family] processed_message_retention``.
+    deleted_at = sa.Column(sa.DateTime, nullable=False)

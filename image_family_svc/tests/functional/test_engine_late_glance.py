@@ -1,0 +1,174 @@
+"""Glance's notifications of an image arriving after its
+``image.delete``: the engine's real Glance endpoint, called as
+oslo.messaging calls it (one at a time and in batches).
+
+An ``image.create`` or ``image.update`` that Glance sent before deleting
+the image can be delivered after the ``image.delete`` (a redelivery, a
+notification held in a queue, two engine hosts of one pool).  It used to
+add the image to its family again, in ``testing``: a member that Glance
+no longer has, offered to whoever asked for the family's images.
+"""
+
+import datetime
+import os
+
+import fixtures
+import hypothesis
+from hypothesis import strategies as st
+
+from image_family_svc.cmd import engine
+from image_family_svc.db import families
+from image_family_svc.db import members
+from image_family_svc import listeners
+from image_family_svc import service
+from image_family_svc.tests.functional import base
+from image_family_svc.tests.functional import test_engine
+from svc_common import context
+from svc_common.db import database
+from svc_common.db import migration
+from svc_common.tests.fixtures import backends
+
+IMAGES = ['img-%d' % n for n in range(3)]
+
+
+def notification(kind, image_id, message_id):
+    """What oslo.messaging's batch listener hands the endpoint for
+    Glance's ``image.<kind>`` of ``image_id``."""
+    if kind == 'delete':
+        payload = {'id': image_id, 'status': 'deleted'}
+    else:
+        payload = test_engine.glance_payload(image_id, os_version='7.9')
+    return {'ctxt': {}, 'publisher_id': 'image.localhost',
+            'event_type': 'image.%s' % kind, 'payload': payload,
+            'metadata': {'message_id': message_id,
+                         'timestamp': '2030-01-01 12:00:00'}}
+
+
+class TestLateNotifications(base.ApiTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.family('centos-7')
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+        self.glance = listeners.GlanceEndpoint(
+            self.fixture.conf, self.db, test_engine.RecordingNotifier())
+
+    def deliver(self, *notices):
+        """Deliver ``(kind, image, message id)`` one at a time."""
+        for kind, image_id, message_id in notices:
+            message = notification(kind, image_id, message_id)
+            self.glance.info(message['ctxt'], message['publisher_id'],
+                             message['event_type'], message['payload'],
+                             message['metadata'])
+
+    def assertGone(self, image_id):
+        self.app.get('/v1/images/%s' % image_id, headers=base.ADMIN,
+                     status=404)
+        listed = self.app.get('/v1/families/centos-7/images',
+                              headers=base.ADMIN).json['images']
+        self.assertNotIn(image_id, [i['image_id'] for i in listed])
+
+    def test_create_delivered_after_delete(self):
+        # Sent create then delete; the create waited in a queue.
+        self.deliver(('delete', 'img-1', 'm-2'), ('create', 'img-1', 'm-1'))
+        self.assertGone('img-1')
+
+    def test_update_delivered_after_delete_of_a_member(self):
+        self.deliver(('create', 'img-1', 'm-1'), ('delete', 'img-1', 'm-3'),
+                     ('update', 'img-1', 'm-2'))
+        self.assertGone('img-1')
+
+    def test_create_after_delete_in_one_batch(self):
+        self.glance.handle_batch([notification('delete', 'img-1', 'm-2'),
+                                  notification('create', 'img-1', 'm-1'),
+                                  notification('create', 'img-2', 'm-3')])
+        self.assertGone('img-1')
+        self.assertEqual('testing', self.image('img-2')['state'])
+
+    def test_other_images_still_join(self):
+        self.deliver(('delete', 'img-1', 'm-1'), ('create', 'img-2', 'm-2'))
+        self.assertGone('img-1')
+        self.assertEqual('7.9', self.image('img-2')['version'])
+
+    def test_purge_forgets_after_the_retention(self):
+        self.deliver(('delete', 'img-1', 'm-1'))
+        self.fixture.conf.set_override('processed_message_retention', 60,
+                                       'image_family')
+        self.addCleanup(self.fixture.conf.clear_override,
+                        'processed_message_retention', 'image_family')
+        # Not yet older than the retention: kept.
+        engine.purge_messages(self.fixture.conf, self.db)
+        self.deliver(('create', 'img-1', 'm-0'))
+        self.assertGone('img-1')
+        later = families.now() + datetime.timedelta(seconds=120)
+        self.useFixture(fixtures.MonkeyPatch(
+            'image_family_svc.db.families.now', lambda: later))
+        engine.purge_messages(self.fixture.conf, self.db)
+        # Forgotten (with the message ids): a notification of the image
+        # is taken as it comes.
+        self.deliver(('update', 'img-1', 'm-5'))
+        self.assertEqual('testing', self.image('img-1')['state'])
+
+
+@st.composite
+def lives(draw):
+    """The notifications Glance sent about each image, in its order:
+    ``[(kind, image, message id)]``, create first, then updates, and
+    perhaps a delete."""
+    sent = []
+    for image_id in IMAGES:
+        kinds = ['create'] + ['update'] * draw(st.integers(0, 2))
+        if draw(st.booleans()):
+            kinds.append('delete')
+        sent += [(kind, image_id, '%s-m%d' % (image_id, n))
+                 for n, kind in enumerate(kinds)]
+    return sent
+
+
+class TestAnyOrder(base.ApiTestCase):
+    """Glance's notifications of a few images delivered in any order,
+    some twice, one at a time or in batches of any size: once all are
+    delivered, the family holds exactly the images Glance did not
+    delete."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.ctx = context.admin_context()
+        self.runs = 0
+
+    def fresh_endpoint(self):
+        self.runs += 1
+        url = 'sqlite:///%s' % os.path.join(self.tmp,
+                                            'run-%d.db' % self.runs)
+        migration.upgrade(service.SPEC, url)
+        db = backends.database_at(self, url)
+        families.create_family(db, self.ctx, 'centos-7', None, 'public', {})
+        return db, listeners.GlanceEndpoint(
+            self.fixture.conf, db, test_engine.RecordingNotifier())
+
+    @hypothesis.settings(max_examples=80, deadline=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(lives(), st.data())
+    def test_deleted_images_never_come_back(self, sent, data):
+        db, endpoint = self.fresh_endpoint()
+        delivery = data.draw(st.permutations(
+            list(range(len(sent))) + data.draw(st.lists(
+                st.integers(0, len(sent) - 1), max_size=4))))
+        messages = [notification(*sent[i]) for i in delivery]
+        while messages:
+            size = data.draw(st.integers(1, len(messages)))
+            batch, messages = messages[:size], messages[size:]
+            if size == 1 and data.draw(st.booleans()):
+                m = batch[0]
+                endpoint.info(m['ctxt'], m['publisher_id'], m['event_type'],
+                              m['payload'], m['metadata'])
+            else:
+                endpoint.handle_batch(batch)
+        deleted = {image for kind, image, _m in sent if kind == 'delete'}
+        views = members.list_family_images(
+            db, self.ctx, families.get_family(db, self.ctx, 'centos-7'),
+            100)
+        self.assertEqual(sorted(set(IMAGES) - deleted),
+                         sorted(v.row.image_id for v in views))
