@@ -76,6 +76,25 @@ def _version(body, properties):
     return version
 
 
+def _properties(body):
+    """The properties of an image joining: the body's, with the
+    version given in the body as ``[image_family] version_property``
+    when they have none.
+
+    An image's version is its version property (what a join from a
+    Glance notification reads), so a version given on its own is that
+    property: the default schema requires ``os_version``, and ``openstack
+    image family add <family> <image> --image-version 7.9`` was refused
+    for lacking it.  A version property that is given is kept, even if
+    the body's version differs from it.
+    """
+    properties = dict(body.get('properties', {}))
+    name = pecan.request.conf.image_family.version_property
+    if body.get('version') and name not in properties:
+        properties[name] = body['version']
+    return properties
+
+
 def _owner(body):
     """The project that owns a new family: the one given (null: the
     system), else the caller's project, else the system."""
@@ -138,7 +157,7 @@ class FamilyImagesController(rest.RestController):
         family = _writable('family:image:add', family_name)
         body = validation.json_body(image_schema.ADD)
         common.require_owned_image(family, body['image_id'])
-        properties = body.get('properties', {})
+        properties = _properties(body)
         view, events = members_db.join(
             pecan.request.db, pecan.request.context, family_name,
             body['image_id'], _version(body, properties), properties,
