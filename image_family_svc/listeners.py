@@ -15,6 +15,14 @@ the database holds, properties that are not an object) is logged and
 acknowledged, without effect: an exception would have made
 oslo.messaging requeue it, and RabbitMQ deliver it again at once, for
 ever.
+
+A batch that fails because the database is down, restarting, refusing
+connections or (SQLite) locked past the busy timeout is not applied one
+notification at a time (each would fail the same way): it is requeued
+after :attr:`Batched.redelivery_delay` seconds with one warning line
+(:mod:`svc_common.messaging.redelivery`).  Requeued at once, it came back
+at once, with a traceback for each of its notifications, for as long as
+the outage lasted.
 """
 
 import datetime
@@ -26,6 +34,8 @@ from image_family_svc.db import ingest
 from image_family_svc.db import usage as usage_db
 from image_family_svc import notifications
 from svc_common import context
+from svc_common.db import failures
+from svc_common.messaging import redelivery
 
 LOG = logging.getLogger(__name__)
 
@@ -151,8 +161,8 @@ class GlanceEndpoint(_Endpoint):
             return HANDLED
         try:
             events = self._apply(notices)
-        except Exception:
-            if len(notices) == 1:
+        except Exception as exc:
+            if len(notices) == 1 or failures.passing(exc):
                 raise
             LOG.warning('A batch of %d Glance notifications failed; '
                         'applying them one by one', len(notices),
@@ -166,7 +176,11 @@ class GlanceEndpoint(_Endpoint):
         for notice in notices:
             try:
                 events = self._apply([notice])
-            except Exception:
+            except Exception as exc:
+                if failures.passing(exc):
+                    # The database went away during the batch: the rest
+                    # would fail the same way.
+                    raise
                 LOG.exception('Glance notification %s about image %s '
                               'failed; it will be delivered again',
                               notice.message_id, notice.image_id)
@@ -199,10 +213,11 @@ class GlanceEndpoint(_Endpoint):
             return None
         image_id = _string(payload['id'], 'image id', MAX_ID_LENGTH)
         message_id = _message_id(metadata)
+        opts = self.conf.image_family
         if event_type == 'image.delete':
             return ingest.Leave(message_id, image_id,
-                                'The image was deleted in Glance.')
-        opts = self.conf.image_family
+                                'The image was deleted in Glance.',
+                                self._family_of_deleted(payload))
         properties = self._properties(payload)
         name = properties.get(opts.family_property)
         if not name:
@@ -221,6 +236,15 @@ class GlanceEndpoint(_Endpoint):
             message_id, image_id, name, version, properties,
             'Announced by Glance (%s).' % payload.get('status'),
             owner if isinstance(owner, str) else None)
+
+    def _family_of_deleted(self, payload):
+        """The family a deleted image's properties name, or None: a
+        deletion is applied whatever shape its properties have."""
+        properties = payload.get('properties')
+        if not isinstance(properties, dict):
+            return None
+        name = properties.get(self.conf.image_family.family_property)
+        return name if isinstance(name, str) and name else None
 
     def _properties(self, payload):
         """Glance puts custom properties under ``properties``; standard
@@ -309,7 +333,9 @@ class NovaEndpoint(_Endpoint):
             try:
                 self.info(m['ctxt'], m['publisher_id'], m['event_type'],
                           m['payload'], m['metadata'])
-            except Exception:
+            except Exception as exc:
+                if failures.passing(exc):
+                    raise
                 LOG.exception('Nova notification %s failed; it will be '
                               'delivered again',
                               _message_id(m['metadata']))
@@ -320,12 +346,17 @@ class NovaEndpoint(_Endpoint):
 class Batched(object):
     """An endpoint of this module as oslo.messaging's batch listener
     calls it: ``info(messages)`` with a list of notifications, handed to
-    the endpoint's ``handle_batch``; same filter."""
+    the endpoint's ``handle_batch``; same filter.
 
-    def __init__(self, endpoint):
+    A batch the database fails is requeued after ``redelivery_delay``
+    seconds, not at once."""
+
+    def __init__(self, endpoint, redelivery_delay=redelivery.DEFAULT_DELAY):
         self.endpoint = endpoint
         self.filter_rule = endpoint.filter_rule
+        self.redelivery_delay = redelivery_delay
 
+    @redelivery.later_on_database_failure('redelivery_delay')
     def info(self, messages):
         return self.endpoint.handle_batch(messages)
 

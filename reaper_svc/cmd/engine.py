@@ -38,10 +38,8 @@ import functools
 import sys
 import time
 
-from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import oslo_messaging
-from sqlalchemy import exc as sa_exc
 
 from reaper_svc.db import clock as clock_db
 from reaper_svc.db import guarantees as guarantees_db
@@ -60,6 +58,7 @@ from svc_common.engine import runner as runner_mod
 from svc_common.messaging import announcer as announcer_mod
 from svc_common.messaging import bus
 from svc_common.messaging import idempotency
+from svc_common.messaging import redelivery
 
 LOG = logging.getLogger(__name__)
 ENGINE_DESCRIPTION = (
@@ -76,7 +75,7 @@ PURGE_TASK = 'preemption-purge'
 
 #: Seconds a scheduling failure waits before it is delivered again when
 #: the cloud could not be read or acted on (Nova or Placement down).
-REDELIVERY_DELAY = 5
+REDELIVERY_DELAY = redelivery.DEFAULT_DELAY
 
 
 class NovaEndpoint(object):
@@ -88,7 +87,9 @@ class NovaEndpoint(object):
     (down, or refusing connections), is delivered again after
     :attr:`redelivery_delay` seconds: requeued at once, it came back at
     once, and for as long as the outage lasted the engine tried it again
-    and logged a traceback many times a second.
+    and logged a traceback many times a second.  The database's failures
+    are svc_common's :mod:`~svc_common.messaging.redelivery`, as in the
+    other engines.
     """
 
     def __init__(self, reaper, processed, on_deleted=None,
@@ -129,6 +130,7 @@ class NovaEndpoint(object):
                 # Room came back: the promoter runs now (on the leader).
                 self.on_deleted()
 
+    @redelivery.later_on_database_failure('redelivery_delay')
     def _deliver(self, ctxt, publisher_id, event_type, payload, metadata):
         try:
             nova_notifications.message_id(metadata)
@@ -139,18 +141,8 @@ class NovaEndpoint(object):
             LOG.warning('Dropped a %s notification with a malformed '
                         'id: %s', event_type, exc)
             return oslo_messaging.NotificationResult.HANDLED
-        try:
-            return self._handle_once(ctxt, publisher_id, event_type,
-                                     payload, metadata)
-        except (db_exc.DBError, sa_exc.DBAPIError) as exc:
-            # oslo.db wraps the errors of statements; a connection the
-            # database refuses (it does not accept connections) is
-            # SQLAlchemy's own.
-            LOG.warning('A %s notification was not handled, the database '
-                        'failed (%s); it is delivered again in %s s',
-                        event_type, exc, self.redelivery_delay)
-            time.sleep(self.redelivery_delay)
-            return oslo_messaging.NotificationResult.REQUEUE
+        return self._handle_once(ctxt, publisher_id, event_type, payload,
+                                 metadata)
 
     @idempotency.handle_once('processed')
     def _handle_once(self, ctxt, publisher_id, event_type, payload,
