@@ -2,6 +2,7 @@
 
 import pecan
 from pecan import rest
+from webob import etag as webob_etag
 
 from limits_svc.api import common
 from limits_svc.db import allocations as allocations_db
@@ -18,6 +19,19 @@ def _allocation_dict(allocation):
                 expires_at=controller.isoformat(allocation['expires_at']))
 
 
+def _etag(generation):
+    """The ETag of an allocation of this generation (a quoted string)."""
+    return '"%d"' % generation
+
+
+def _answer_allocation(allocation):
+    """``{"allocation": ...}``, with the allocation's ``ETag`` header
+    (none when nothing is left of it)."""
+    if allocation['generation'] is not None:
+        pecan.response.headers['ETag'] = _etag(allocation['generation'])
+    return {'allocation': _allocation_dict(allocation)}
+
+
 def _no_limit_policy():
     return pecan.request.conf.limits.no_limit_policy
 
@@ -28,28 +42,29 @@ def _authorize_project(action, project_id):
                          not_found=common.no_such_project(project_id))
 
 
-def _only_existing():
-    """Whether the PUT may only replace an allocation (``If-Match``).
+def _if_match():
+    """``(only_existing, generations)`` of the request's ``If-Match``.
 
-    ``If-Match: *`` matches any allocation the consumer has.  Allocations
-    carry no entity tags, so no other ``If-Match`` value can match, and
-    such a request fails as HTTP says it must: 412, nothing written.
+    ``If-Match: *`` matches any live allocation of the consumer
+    (``only_existing``); a list of ETags matches the live allocation whose
+    generation is one of them (``generations``, a frozenset).  A weak or
+    malformed ETag is none of an allocation's and matches nothing, so the
+    request fails as HTTP says it must: 412, nothing written.  Without the
+    header, ``(False, None)``: no condition.
     """
     value = pecan.request.headers.get('If-Match')
     if value is None:
-        return False
-    if value.strip() != '*':
-        raise allocations_db.AllocationAbsent(
-            'Allocations have no entity tags: If-Match takes only "*" '
-            '(replace the allocation only if there is one).')
-    return True
+        return False, None
+    if value.strip() == '*':
+        return True, None
+    tags = webob_etag.ETagMatcher.parse(value, strong=True).etags
+    return False, frozenset(int(tag) for tag in tags if tag.isdigit())
 
 
 def _only_absent():
     """Whether the PUT may only make an allocation (``If-None-Match: *``).
 
-    Allocations carry no entity tags, so a list of tags matches nothing
-    and sets no condition.
+    A list of ETags sets no condition: only ``*`` is honoured.
     """
     return pecan.request.headers.get('If-None-Match', '').strip() == '*'
 
@@ -80,7 +95,8 @@ class AllocationsController(rest.RestController):
                                  body=schema.PUT,
                                  path={'consumer_id': schema.PUT_CONSUMER},
                                  errors=(409, 412)),
-        'delete': openapi.Operation('allocation:delete', status=204),
+        'delete': openapi.Operation('allocation:delete', status=204,
+                                    errors=(412,)),
     }
 
     @pecan.expose('json')
@@ -109,22 +125,23 @@ class AllocationsController(rest.RestController):
         controller.authorize(
             'allocation:get', policy.project_target(allocation['project_id']),
             not_found=common.no_such_allocation(consumer_id))
-        return {'allocation': _allocation_dict(allocation)}
+        return _answer_allocation(allocation)
 
     @pecan.expose('json')
     def put(self, consumer_id):
         validation.validate(schema.PUT_CONSUMER, consumer_id)
         body = validation.json_body(schema.PUT)
         _authorize_project('allocation:put', body['project_id'])
-        only_existing = _only_existing()
+        only_existing, generations = _if_match()
         req = pecan.request
         allocation = allocations_db.put_allocation(
             req.db, req.context, consumer_id, body['project_id'],
             body['resources'], _no_limit_policy(),
             expires_in=body.get('expires_in'),
             check_held=_authorize_leaving('allocation:put'),
-            only_existing=only_existing, only_absent=_only_absent())
-        return {'allocation': _allocation_dict(allocation)}
+            only_existing=only_existing, only_absent=_only_absent(),
+            generations=generations)
+        return _answer_allocation(allocation)
 
     @pecan.expose('json')
     def delete(self, consumer_id):
@@ -132,9 +149,11 @@ class AllocationsController(rest.RestController):
             controller.authorize(
                 'allocation:delete', policy.project_target(project_id),
                 not_found=common.no_such_allocation(consumer_id))
+        only_existing, generations = _if_match()
         allocations_db.delete_allocation(
             pecan.request.db, pecan.request.context, consumer_id,
-            check_held=check)
+            check_held=check, only_existing=only_existing,
+            generations=generations)
         controller.no_content()
 
 

@@ -37,6 +37,14 @@ class AllocationAbsent(errors.ApiError):
     code = 'allocation_absent'
 
 
+class AllocationChanged(errors.ApiError):
+    """412: a write that may only change the allocation of the ETag it
+    names (``If-Match: "<etag>"``) found another one: written since,
+    freed, or a reservation that expired.  Nothing is written."""
+    status = 412
+    code = 'allocation_changed'
+
+
 class AllocationPresent(errors.ApiError):
     """412: a PUT that may only make the consumer's allocation
     (``If-None-Match: *``) found one (a confirmed allocation, or a
@@ -87,6 +95,7 @@ _REGISTERED = -1
 _HELD = -2
 _PROJECT_LIMIT = -3
 _NOW = -4
+_GENERATION = -5
 
 _EPOCH = datetime.datetime(1970, 1, 1)
 
@@ -159,9 +168,11 @@ def _chain_and_limits_selects(lateral):
     return selects + [defaults]
 
 
-def _held_select():
+def _held_selects():
     """The allocation rows of ``:consumer_id``, locked, as rows of depth
-    -2 ``(depth, project_id, resource, NULL, amount)``.
+    -2 ``(depth, project_id, resource, NULL, amount)``, and their
+    generation as one row of depth -5 ``(depth, NULL, NULL, NULL,
+    generation)`` (NULL without rows).
 
     The locking read sits in a CTE: PostgreSQL refuses ``FOR UPDATE`` on a
     UNION, not on a WITH query (``FOR UPDATE`` renders as nothing on
@@ -169,11 +180,13 @@ def _held_select():
     """
     held = sa.select(
         _ALLOCATION.c.project_id, _ALLOCATION.c.resource_name,
-        _ALLOCATION.c.amount).where(
+        _ALLOCATION.c.amount, _ALLOCATION.c.generation).where(
         _ALLOCATION.c.consumer_id == sa.bindparam('consumer_id')
     ).with_for_update().cte('held')
-    return sa.select(sa.literal(_HELD, sa.Integer), held.c.project_id,
-                     held.c.resource_name, sa.null(), held.c.amount)
+    return [sa.select(sa.literal(_HELD, sa.Integer), held.c.project_id,
+                      held.c.resource_name, sa.null(), held.c.amount),
+            sa.select(sa.literal(_GENERATION, sa.Integer), sa.null(),
+                      sa.null(), sa.null(), sa.func.max(held.c.generation))]
 
 
 def _clock_select(dialect_name):
@@ -196,10 +209,10 @@ _CHAIN_AND_LIMITS = {
 
 _HELD_CHAIN_AND_LIMITS = {
     'postgresql': sa.union_all(
-        _held_select(), _clock_select('postgresql'),
+        *_held_selects(), _clock_select('postgresql'),
         *_chain_and_limits_selects(lateral=True)),
     'sqlite': sa.union_all(
-        _held_select(), _clock_select('sqlite'),
+        *_held_selects(), _clock_select('sqlite'),
         *_chain_and_limits_selects(lateral=False)),
 }
 
@@ -211,16 +224,20 @@ _Held = collections.namedtuple('_Held', 'resource_name project_id amount')
 
 
 def _read_levels(rows, project_id, no_limit_policy):
-    """``(held, chain, catalog, now)`` from the rows of those queries
-    (``now``: the database's clock, None from a query without it)."""
+    """``(held, chain, catalog, now, generation)`` from the rows of those
+    queries (``now``: the database's clock, ``generation``: that of the
+    held rows; None from a query without them)."""
     held = []
     chain = {}
     registered = []
     overrides = []
     now = None
+    generation = None
     for depth, level, name, scope, value in rows:
         if depth == _HELD:
             held.append(_Held(name, level, value))
+        elif depth == _GENERATION:
+            generation = value
         elif depth == _NOW:
             now = _EPOCH + datetime.timedelta(microseconds=value)
         elif depth == _REGISTERED:
@@ -236,7 +253,7 @@ def _read_levels(rows, project_id, no_limit_policy):
     tree.check_depth(project_id, list(chain))
     return (sorted(held), [chain[depth] for depth in sorted(chain)],
             limits.build_catalog(registered, overrides, no_limit_policy),
-            now)
+            now, generation)
 
 
 def chain_and_limits(conn, project_id, resource_names, no_limit_policy):
@@ -250,10 +267,11 @@ def chain_and_limits(conn, project_id, resource_names, no_limit_policy):
 
 def locked_held_chain_and_limits(conn, consumer_id, project_id,
                                  resource_names, no_limit_policy):
-    """``(held, chain, catalog, now)`` for a PUT: the ledger's locks
-    (:func:`limits_svc.db.tree.lock_for_ledger`), then the consumer's
-    allocation rows, locked, :func:`chain_and_limits` and the database's
-    clock, in one round trip."""
+    """``(held, chain, catalog, now, generation)`` for a PUT: the
+    ledger's locks (:func:`limits_svc.db.tree.lock_for_ledger`), then the
+    consumer's allocation rows, locked, and their generation,
+    :func:`chain_and_limits` and the database's clock, in one round
+    trip."""
     rows = _LOCKED_HELD_CHAIN_AND_LIMITS.rows(conn, consumer_id, {
         'consumer_id': consumer_id, 'project_id': project_id,
         'names': sorted(resource_names)})
@@ -273,7 +291,8 @@ def _levels(chain, figures, catalog, resource_names, project_id):
 
 def _current_allocation_statement(lock):
     query = sa.select(_ALLOCATION.c.resource_name, _ALLOCATION.c.project_id,
-                      _ALLOCATION.c.amount, _ALLOCATION.c.expires_at).where(
+                      _ALLOCATION.c.amount, _ALLOCATION.c.expires_at,
+                      _ALLOCATION.c.generation).where(
         _ALLOCATION.c.consumer_id == sa.bindparam('consumer_id')).order_by(
         _ALLOCATION.c.resource_name)
     # FOR UPDATE renders as nothing on SQLite.
@@ -296,7 +315,8 @@ def _as_allocation(consumer_id, rows):
     return {'consumer_id': consumer_id,
             'project_id': rows[0].project_id,
             'resources': {row.resource_name: row.amount for row in rows},
-            'expires_at': rows[0].expires_at}
+            'expires_at': rows[0].expires_at,
+            'generation': rows[0].generation}
 
 
 def _is_live(rows, now):
@@ -452,18 +472,20 @@ def _write_rows_ctes(replaces):
                          ('a_amount', sa.BigInteger))
     insert = pg_dialect.insert(_ALLOCATION).from_select(
         ['consumer_id', 'resource_name', 'project_id', 'amount',
-         'expires_at'],
+         'expires_at', 'generation'],
         sa.select(sa.cast(sa.bindparam('consumer_id'), sa.String),
                   rows.c.a_name,
                   sa.cast(sa.bindparam('project_id'), sa.String),
                   rows.c.a_amount,
-                  sa.cast(sa.bindparam('expires_at'), sa.DateTime)))
+                  sa.cast(sa.bindparam('expires_at'), sa.DateTime),
+                  sa.cast(sa.bindparam('generation'), sa.BigInteger)))
     insert = insert.on_conflict_do_update(
         index_elements=[_ALLOCATION.c.consumer_id,
                         _ALLOCATION.c.resource_name],
         set_={'project_id': insert.excluded.project_id,
               'amount': insert.excluded.amount,
               'expires_at': insert.excluded.expires_at,
+              'generation': insert.excluded.generation,
               'updated_at': sa.func.now()})
     ctes = [insert.cte('written_rows')]
     if replaces:
@@ -488,15 +510,31 @@ _TAKE_AND_WRITE = {
     for replaces in (False, True)}
 
 
-def _rows_parameters(consumer_id, project_id, resources, expires_at):
+def _rows_parameters(consumer_id, project_id, resources, expires_at,
+                     generation):
     """The consumer's allocation rows after the PUT: one per resource
-    whose amount is not 0."""
+    whose amount is not 0, each of ``generation``."""
     taken = sorted((name, amount) for name, amount in resources.items()
                    if amount)
     return {'consumer_id': consumer_id, 'project_id': project_id,
             'a_name': [name for name, _ in taken],
             'a_amount': [amount for _, amount in taken],
-            'expires_at': expires_at}
+            'expires_at': expires_at, 'generation': generation}
+
+
+def _next_generation(held_generation, had_rows, now):
+    """The generation of the consumer's allocation after a write.
+
+    One more than the one it replaces.  An allocation made where the
+    consumer holds nothing starts at the database's clock in microseconds
+    since 1970, not at 1: a consumer freed and allocated again never gets
+    back a generation it had before (it would take a write every
+    microsecond since it was first made), so an ``If-Match`` of an ETag
+    read before the free never matches the new allocation.
+    """
+    if had_rows:
+        return (held_generation or 0) + 1
+    return (now - _EPOCH) // datetime.timedelta(microseconds=1)
 
 
 def _write_allocation(conn, rows, replaces):
@@ -512,7 +550,8 @@ def _write_allocation(conn, rows, replaces):
         conn.execute(_INSERT_ALLOCATION, [
             {'consumer_id': rows['consumer_id'], 'resource_name': name,
              'project_id': rows['project_id'], 'amount': amount,
-             'expires_at': rows['expires_at']}
+             'expires_at': rows['expires_at'],
+             'generation': rows['generation']}
             for name, amount in zip(rows['a_name'], rows['a_amount'])])
 
 
@@ -520,7 +559,8 @@ def _write_allocation(conn, rows, replaces):
                            retry_interval=0.05, inc_retry_interval=True)
 def put_allocation(db, ctx, consumer_id, project_id, resources,
                    no_limit_policy, expires_at=None, check_held=None,
-                   only_existing=False, expires_in=None, only_absent=False):
+                   only_existing=False, expires_in=None, only_absent=False,
+                   generations=None):
     """Replace the consumer's allocation, atomically, or raise OverLimit.
 
     :param expires_in: make it a reservation that expires this many
@@ -539,30 +579,31 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         live one; with one, raise :class:`AllocationPresent` and write
         nothing (a reservation whose request arrives after a retry of it
         and the confirmation does not undo the confirmation).
+    :param generations: replace the consumer's live allocation only if
+        its generation is one of these (``If-Match: "<etag>"``);
+        otherwise raise :class:`AllocationChanged` and write nothing.
+        Decided under the consumer's lock: a request that read the
+        allocation before another write (a late resize prep, after the
+        resize ended) writes nothing.
+
+    Every write gives the allocation a new generation (returned as
+    ``generation``; None when nothing is left), also a write that
+    changes no amount.
     """
     with db.writer.connection.using(ctx) as conn:
-        old_rows, chain, catalog, now = locked_held_chain_and_limits(
-            conn, consumer_id, project_id, resources, no_limit_policy)
+        old_rows, chain, catalog, now, held_generation = (
+            locked_held_chain_and_limits(conn, consumer_id, project_id,
+                                         resources, no_limit_policy))
         if expires_in:
             expires_at = now + datetime.timedelta(seconds=expires_in)
-        # (Read again only for this: the held rows of the one round trip
-        # above carry no expiry.)
-        live = bool(old_rows) and (only_existing or only_absent) and (
-            _is_live(_current_allocation(conn, consumer_id, lock=False),
-                     now))
-        if only_existing and not live:
-            raise AllocationAbsent(
-                'No allocation for consumer %s to replace (If-Match: *).'
-                % consumer_id)
-        if only_absent and live:
-            raise AllocationPresent(
-                'Consumer %s has an allocation already (If-None-Match: *).'
-                % consumer_id)
+        _check_condition(conn, consumer_id, old_rows, now, only_existing,
+                         only_absent, generations)
         if (check_held is not None and old_rows and
                 old_rows[0].project_id != project_id):
             check_held(old_rows[0].project_id)
-        rows = _rows_parameters(consumer_id, project_id, resources,
-                                expires_at)
+        rows = _rows_parameters(
+            consumer_id, project_id, resources, expires_at,
+            _next_generation(held_generation, bool(old_rows), now))
         written = False
         if _only_grows(old_rows, project_id, resources):
             written = _take(conn, old_rows, project_id, chain, catalog,
@@ -574,7 +615,36 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
             _write_allocation(conn, rows, replaces=bool(old_rows))
         return {'consumer_id': consumer_id, 'project_id': project_id,
                 'resources': dict(zip(rows['a_name'], rows['a_amount'])),
-                'expires_at': expires_at if rows['a_name'] else None}
+                'expires_at': expires_at if rows['a_name'] else None,
+                'generation': (rows['generation'] if rows['a_name']
+                               else None)}
+
+
+def _check_condition(conn, consumer_id, old_rows, now, only_existing,
+                     only_absent, generations):
+    """Raise if the consumer's allocation, read under its lock, fails a
+    condition of the request (``If-Match``, ``If-None-Match``)."""
+    if not (only_existing or only_absent or generations is not None):
+        return
+    # (Read again only for this: the held rows of the PUT's one round
+    # trip carry no expiry.)
+    current = (_current_allocation(conn, consumer_id, lock=False)
+               if old_rows else [])
+    live = _is_live(current, now)
+    if generations is not None and not (
+            live and current[0].generation in generations):
+        raise AllocationChanged(
+            'The allocation of consumer %s is not the one of the ETag '
+            'given (If-Match): it was written or freed since.'
+            % consumer_id)
+    if only_existing and not live:
+        raise AllocationAbsent(
+            'No allocation for consumer %s to replace (If-Match: *).'
+            % consumer_id)
+    if only_absent and live:
+        raise AllocationPresent(
+            'Consumer %s has an allocation already (If-None-Match: *).'
+            % consumer_id)
 
 
 def _free(conn, consumer_id, rows):
@@ -589,20 +659,28 @@ def _free(conn, consumer_id, rows):
 
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
                            retry_interval=0.05, inc_retry_interval=True)
-def delete_allocation(db, ctx, consumer_id, check_held=None):
+def delete_allocation(db, ctx, consumer_id, check_held=None,
+                      only_existing=False, generations=None):
     """Free the consumer's allocation.
 
     :param check_held: called with the allocation's project under the
         consumer's lock; it raises to refuse, and nothing is written.
+    :param only_existing: free only a live allocation (``If-Match: *``):
+        a reservation that expired is :class:`AllocationAbsent`.
+    :param generations: free it only if its generation is one of these
+        (``If-Match: "<etag>"``), else :class:`AllocationChanged`.
     """
     with db.writer.connection.using(ctx) as conn:
         tree.lock_for_ledger(conn, consumer_id)
         rows = _current_allocation(conn, consumer_id, lock=True)
-        if not rows:
+        if not rows and not (only_existing or generations is not None):
             raise AllocationNotFound('No allocation for consumer %s.'
                                      % consumer_id)
-        if check_held is not None:
+        if rows and check_held is not None:
             check_held(rows[0].project_id)
+        if only_existing or generations is not None:
+            _check_condition(conn, consumer_id, rows, database_now(conn),
+                             only_existing, False, generations)
         _free(conn, consumer_id, rows)
 
 
@@ -692,7 +770,7 @@ def list_allocations(db, ctx, limit, marker=None, project_id=None):
     page = page.order_by(allocation.c.consumer_id).limit(limit)
     query = sa.select(allocation.c.consumer_id, allocation.c.resource_name,
                       allocation.c.project_id, allocation.c.amount,
-                      allocation.c.expires_at).where(
+                      allocation.c.expires_at, allocation.c.generation).where(
         allocation.c.consumer_id.in_(page.scalar_subquery())).order_by(
         allocation.c.consumer_id, allocation.c.resource_name)
     with db.reader.connection.using(ctx) as conn:

@@ -115,6 +115,10 @@ class Allocation(_Timestamps, Base):
     project_id = sa.Column(sa.String(64), nullable=False)
     amount = sa.Column(sa.BigInteger, nullable=False)
     expires_at = sa.Column(sa.DateTime, nullable=True)
+    # The same on every row of a consumer: changed by every write of its
+    # allocation, answered as its ETag (see limits_svc.db.allocations).
+    generation = sa.Column(sa.BigInteger, nullable=False,
+                           server_default='0')
 
 
 class Usage(Base):

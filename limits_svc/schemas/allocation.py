@@ -49,6 +49,9 @@ ALLOCATION = response_types.obj({
     'project_id': {'type': 'string'},
     'resources': response_types.AMOUNTS,
     'expires_at': response_types.NULLABLE_TIMESTAMP,
+    # Changed by every write; the allocation's ETag is it in quotes.  Null
+    # in the answer of a PUT that left nothing.
+    'generation': {'type': ['integer', 'null']},
 })
 
 RESPONSE_ALLOCATION = response_types.member('allocation', ALLOCATION)

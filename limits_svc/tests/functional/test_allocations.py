@@ -28,9 +28,12 @@ class TestAllocations(base.LimitsApiTestCase):
 
     def test_allocation_within_all_limits(self):
         resp = self.allocate('vm-1', 'leaf', cores=8)
+        allocation = resp.json['allocation']
         self.assertEqual({'consumer_id': 'vm-1', 'project_id': 'leaf',
-                          'resources': {'cores': 8}, 'expires_at': None},
-                         resp.json['allocation'])
+                          'resources': {'cores': 8}, 'expires_at': None,
+                          'generation': allocation['generation']},
+                         allocation)
+        self.assertIsInstance(allocation['generation'], int)
         usage = self.usage('root')
         self.assertEqual(8, usage['root']['subtree_usage'])
         self.assertEqual(8, usage['mid']['subtree_usage'])
@@ -104,10 +107,12 @@ class TestAllocations(base.LimitsApiTestCase):
             resp = self.allocate('vm-1', project_id, **resources)
             taken = {name: n for name, n in resources.items() if n}
             self.assertEqual(taken, resp.json['allocation']['resources'])
+            found = allocation()
+            found.pop('generation')
             self.assertEqual({'consumer_id': 'vm-1',
                               'project_id': project_id,
                               'resources': taken, 'expires_at': None},
-                             allocation())
+                             found)
             for name in ('cores', 'ram', 'disk'):
                 self.assertEqual(taken.get(name, 0), used(name))
                 self.assertEqual(taken.get(name, 0),

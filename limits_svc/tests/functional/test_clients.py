@@ -94,7 +94,9 @@ class TestLimitsClient(ClientsTestCase):
                                                 {'cores': 2, 'ram': 512})
         self.assertEqual({'consumer_id': 'vm-1', 'project_id': 'leaf',
                           'resources': {'cores': 2, 'ram': 512},
-                          'expires_at': None}, allocation)
+                          'expires_at': None,
+                          'generation': allocation['generation']},
+                         allocation)
         self.assertEqual(allocation, self.client.get_allocation('vm-1'))
         self.assertEqual(['vm-1'], [a['consumer_id'] for a in
                                     self.reader.list_allocations('leaf')])
