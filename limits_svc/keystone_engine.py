@@ -9,6 +9,9 @@ A redelivered notification only marks the copy stale again, so handling
 is idempotent.  Keystone 30 announces project changes but sends nothing
 when a limit or registered limit changes; those arrive with the periodic
 resync (``[keystone] resync_interval``) or ``limits-manage sync``.
+The listener does not use the database: while it is down or refuses
+connections, a notification still marks the copy stale, and the resync
+thread tries again every :data:`RETRY_DELAY` seconds until it is back.
 
 :func:`add_to_runner` puts these on the engine runner of
 :mod:`svc_common.engine.runner`: the listener and the resync thread run on
@@ -26,12 +29,15 @@ from limits_svc.clients import keystone as keystone_client
 from limits_svc.db import keystone as keystone_db
 from limits_svc import keystone_sync
 from svc_common import context
+from svc_common.db import failures
 
 LOG = logging.getLogger(__name__)
 
 EVENT_PATTERN = r'^identity\.(project|limit|registered_limit)\.'
 # limits_svc's queue: every engine host consumes from it.
 LISTENER_POOL = 'limits'
+# Seconds between a failed sync and the next attempt.
+RETRY_DELAY = 5
 
 
 def sync(conf, db, adapter=None):
@@ -98,9 +104,16 @@ class Resyncer(object):
                 # Keystone answers the same until its configuration
                 # changes: the next notification or resync tries again.
                 LOG.error('Sync from Keystone refused: %s', exc)
-            except Exception:
-                LOG.exception('Sync from Keystone failed; will retry')
-                self._stop.wait(5)
+            except Exception as exc:
+                if failures.passing(exc):
+                    # Down, restarting, refusing connections: not a bug,
+                    # and it would be a traceback every 5 s meanwhile.
+                    LOG.warning('Sync from Keystone failed, the database '
+                                'failed (%s); will retry in %d s',
+                                failures.one_line(exc), RETRY_DELAY)
+                else:
+                    LOG.exception('Sync from Keystone failed; will retry')
+                self._stop.wait(RETRY_DELAY)
                 self._stale.set()
 
 
