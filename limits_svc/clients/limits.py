@@ -36,6 +36,7 @@ OVER_LIMIT = 'limits.over_limit'
 ALLOCATION_NOT_FOUND = 'limits.allocation_not_found'
 ALLOCATION_ABSENT = 'limits.allocation_absent'
 ALLOCATION_EXISTS = 'limits.allocation_exists'
+ALLOCATION_CHANGED = 'limits.allocation_changed'
 
 #: Any error answer of the limits service (see svc_common.clients.rest).
 ClientError = rest.ApiError
@@ -109,6 +110,11 @@ def _segment(value):
     return rest.path_segment(str(value))
 
 
+def _if_match(generation):
+    """The ``If-Match`` header of an allocation's ``generation``."""
+    return {'If-Match': '"%d"' % int(generation)}
+
+
 def _usage_page(page, project_id, first=True):
     """A page of a usage report, checked for the fields the callers read
     (a list of projects with their resources; the first page names one
@@ -161,7 +167,7 @@ class LimitsClient(rest.RestClient):
 
     def put_allocation(self, consumer_id, project_id, resources,
                        expires_in=None, only_existing=False,
-                       only_absent=False):
+                       only_absent=False, generation=None):
         """Set (or replace) the consumer's allocation; all of it or none.
 
         With ``expires_in`` (seconds) the allocation is a reservation that
@@ -171,13 +177,20 @@ class LimitsClient(rest.RestClient):
         stays freed. With ``only_absent`` the call makes the consumer's
         allocation and never replaces one (``If-None-Match: *``): a
         request that reaches the service after a retry of it, and after
-        what the caller did next, changes nothing.
+        what the caller did next, changes nothing. With ``generation``
+        (the ``generation`` of an allocation this client read or wrote)
+        the call replaces that allocation only (``If-Match:
+        "<generation>"``): if any write or free came in between, it
+        writes nothing.
 
-        :returns: ``{consumer_id, project_id, resources, expires_at}``
+        :returns: ``{consumer_id, project_id, resources, expires_at,
+            generation}`` (``generation`` is None when nothing is left)
         :raises OverLimit: when some limit of the project's tree refuses.
         :raises ClientError: ``412 limits.allocation_absent`` when
             ``only_existing`` and the consumer has no allocation, ``412
-            limits.allocation_exists`` when ``only_absent`` and it has one.
+            limits.allocation_exists`` when ``only_absent`` and it has
+            one, ``412 limits.allocation_changed`` when ``generation`` is
+            not the allocation's any more.
         """
         body = {'project_id': project_id, 'resources': dict(resources)}
         if expires_in is not None:
@@ -185,6 +198,8 @@ class LimitsClient(rest.RestClient):
         kwargs = {'headers': {}}
         if only_existing:
             kwargs['headers']['If-Match'] = '*'
+        if generation is not None:
+            kwargs['headers'].update(_if_match(generation))
         if only_absent:
             kwargs['headers']['If-None-Match'] = '*'
         answer = self.put('/v1/allocations/%s' % _segment(consumer_id),
@@ -195,14 +210,24 @@ class LimitsClient(rest.RestClient):
                             % consumer_id)
         return answer['allocation']
 
-    def delete_allocation(self, consumer_id, missing_ok=True):
+    def delete_allocation(self, consumer_id, missing_ok=True,
+                          generation=None):
         """Free the consumer's allocation.
+
+        With ``generation``, free that allocation only (``If-Match``):
+        one written or freed since, or a reservation that expired, raises
+        a :class:`ClientError` ``412 limits.allocation_changed`` (also
+        when there is none: ``missing_ok`` does not apply).
 
         :returns: True if there was one, False if there was none and
             ``missing_ok`` (otherwise :class:`NotFound` is raised).
         """
+        kwargs = {}
+        if generation is not None:
+            kwargs['headers'] = _if_match(generation)
         try:
-            self.delete('/v1/allocations/%s' % _segment(consumer_id))
+            self.delete('/v1/allocations/%s' % _segment(consumer_id),
+                        **kwargs)
         except NotFound as exc:
             if missing_ok and exc.code == ALLOCATION_NOT_FOUND:
                 return False

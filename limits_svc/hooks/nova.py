@@ -477,13 +477,14 @@ class NovaLimitsHook:
         """On delete: free the instance's allocation (idempotent)."""
         return self.client.delete_allocation(instance.uuid, missing_ok=True)
 
-    def _put_flavor_held(self, instance, resources):
+    def _put_flavor_held(self, instance, resources, generation=None):
         """Replace what ``instance`` holds with ``resources``
-        (``If-Match: *``); a refusal is :class:`TooManyInstances`."""
+        (``If-Match: *``, or the ETag of ``generation`` when given); a
+        refusal is :class:`TooManyInstances`."""
         try:
             return self.client.put_allocation(
                 instance.uuid, instance.project_id, resources,
-                only_existing=True)
+                only_existing=generation is None, generation=generation)
         except limits.OverLimit as exc:
             raise _too_many(exc, instance.project_id)
 
@@ -549,24 +550,59 @@ class NovaLimitsHook:
     def resize_instance(self, context, instance, new_flavor, is_bfv=False):
         """Before a resize: hold the larger of the old and new flavor.
 
-        One PUT of the same consumer; an upsize that does not fit raises
-        :class:`TooManyInstances` and leaves the allocation as it was.
-        Only a replacement (``If-Match: *``), as at the end of a resize:
-        a prep that reaches the service after the instance's delete freed
-        it (a resize and a delete at once, or a prep's request that came
-        late, after Nova's resize had failed on its timeout) makes
-        nothing and returns None; a plain PUT made the allocation of a
-        server that no longer existed, and nothing ever freed it.
+        It reads the instance's allocation, then replaces that allocation
+        only (``If-Match`` with its ETag): a prep whose request reaches
+        the service late, after the resize ended (its confirm or revert
+        wrote the allocation since) or after the instance's delete freed
+        it, writes nothing. A plain PUT made the allocation of a deleted
+        server again, counted for ever, and one that landed after the
+        revert of a failed resize left a live server holding the larger
+        flavor until its next resize or delete.
+
+        An upsize that does not fit raises :class:`TooManyInstances` and
+        leaves the allocation as it was. An instance that holds nothing
+        (deleted meanwhile) makes nothing: returns None.
         """
-        try:
-            return self._put_flavor_held(
-                instance, self._resize_held(instance, new_flavor, is_bfv))
-        except limits.ClientError as exc:
-            if exc.code != limits.ALLOCATION_ABSENT:
-                raise
+        held = self.client.get_allocation(instance.uuid)
+        if held is None:
             LOG.info('Instance %s holds no allocation (deleted meanwhile); '
                      'its resize makes none.', instance.uuid)
             return None
+        resources = self._resize_held(instance, new_flavor, is_bfv)
+        # A limits service from before allocations had generations
+        # answers none: replace whatever the instance holds (If-Match: *).
+        generation = held.get('generation')
+        try:
+            return self._put_flavor_held(instance, resources,
+                                         generation=generation)
+        except limits.ClientError as exc:
+            if exc.code == limits.ALLOCATION_ABSENT:
+                LOG.info('Instance %s holds no allocation (deleted '
+                         'meanwhile); its resize makes none.', instance.uuid)
+                return None
+            if exc.code != limits.ALLOCATION_CHANGED:
+                raise
+            return self._prep_written_since(instance, resources, exc)
+
+    def _prep_written_since(self, instance, resources, exc):
+        """The allocation of a prep whose ``If-Match`` failed while Nova
+        still waits for it: what a try of this very prep wrote
+        (keystoneauth1 sent it again, the first try's answer lost), else
+        ``exc`` is raised, and Nova's resize fails, as the hook cannot
+        tell what the instance should hold. Freed meanwhile: None.
+        """
+        current = self.client.get_allocation(instance.uuid)
+        if current is None:
+            LOG.info('Instance %s was freed during its resize prep; the '
+                     'resize makes nothing.', instance.uuid)
+            return None
+        wanted = {name: amount for name, amount in resources.items()
+                  if amount}
+        if (current.get('project_id') == instance.project_id and
+                current.get('resources') == wanted and
+                current.get('expires_at') is None):
+            return current
+        raise exc
 
     def confirm_resize(self, context, instance, is_bfv=False):
         """Keep the new flavor (``instance.new_flavor``, else ``.flavor``)."""

@@ -318,6 +318,26 @@ class TestLostAnswers(HookFaultsTestCase):
         self.assertEqual([], self.leaf_allocations())
         self.assertEqual(0, self.leaf_cores())
 
+    def test_a_resize_prep_the_service_runs_after_the_revert(self):
+        # The resize's prep times out, Nova's resize fails and is
+        # reverted (the instance keeps its flavor), and then the prep's
+        # request reaches the service: it made the live server hold the
+        # larger flavor until its next resize or delete.
+        self.hook.confirm_instances(None, 'leaf', FLAVOR, False, ['vm-1'])
+        server = types.SimpleNamespace(uuid='vm-1', project_id='leaf',
+                                       flavor=FLAVOR, old_flavor=FLAVOR)
+        big = types.SimpleNamespace(vcpus=4, memory_mb=1024, root_gb=10,
+                                    ephemeral_gb=0, swap=0)
+        self.faults.arm('PUT', '/v1/allocations/vm-1', 1, 'late',
+                        delay=self.TIMEOUT + 1.5)
+        self.assertRaises(ks_exc.ConnectTimeout, self.hook.resize_instance,
+                          None, server, big)
+        self.hook.revert_resize(None, server)
+        self.assertTrue(self.faults.landed.wait(10))
+        self.assertEqual({'instances': 1, 'cores': 2, 'ram': 1024},
+                         self.client.get_allocation('vm-1')['resources'])
+        self.assertEqual(2, self.leaf_cores())
+
     def test_a_confirm_after_the_reservation_expired_decides_afresh(self):
         self.client.put_allocation('vm-1', 'leaf', {'cores': 2},
                                    expires_in=1)
@@ -413,6 +433,25 @@ class TestRetriedRequests(HookFaultsTestCase):
         self.assertTrue(self.faults.landed.wait(10))
         self.assertIsNone(self.client.get_allocation('vm-1')['expires_at'])
         self.assertEqual(2, self.leaf_cores())
+
+    def test_a_resize_prep_that_lands_after_the_confirmation(self):
+        # The first try of a downsize's prep lands after its retry, and
+        # after Nova confirmed the resize: it made the server hold its
+        # old, larger flavor again, until its next resize or delete.
+        self.hook.confirm_instances(None, 'leaf', FLAVOR, False, ['vm-1'])
+        small = types.SimpleNamespace(vcpus=1, memory_mb=1024, root_gb=10,
+                                      ephemeral_gb=0, swap=0)
+        server = types.SimpleNamespace(uuid='vm-1', project_id='leaf',
+                                       flavor=FLAVOR, new_flavor=small)
+        self.faults.arm('PUT', '/v1/allocations/vm-1', 1, 'late',
+                        delay=self.TIMEOUT + 1.5)
+        held = self.hook.resize_instance(None, server, small)
+        self.assertEqual(2, held['resources']['cores'])
+        self.hook.confirm_resize(None, server)
+        self.assertTrue(self.faults.landed.wait(10))
+        self.assertEqual({'instances': 1, 'cores': 1, 'ram': 1024},
+                         self.client.get_allocation('vm-1')['resources'])
+        self.assertEqual(1, self.leaf_cores())
 
 
 class TestAnswersNotOfTheApi(HookFaultsTestCase):

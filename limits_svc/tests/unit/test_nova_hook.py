@@ -47,6 +47,7 @@ class FakeLimitsClient:
         self.limits = limits_by_project
         self.allocations = {}
         self.calls = []
+        self.generation = 0
 
     def _usage(self, project_id, skip=None):
         usage = {}
@@ -79,10 +80,13 @@ class FakeLimitsClient:
 
     def put_allocation(self, consumer_id, project_id, resources,
                        expires_in=None, only_existing=False,
-                       only_absent=False):
+                       only_absent=False, generation=None):
         self.calls.append(('put', consumer_id, dict(resources), expires_in))
         if only_existing and consumer_id not in self.allocations:
             raise limits.ClientError(412, code=limits.ALLOCATION_ABSENT)
+        if generation is not None and generation != self.allocations.get(
+                consumer_id, {}).get('generation'):
+            raise limits.ClientError(412, code=limits.ALLOCATION_CHANGED)
         if only_absent and consumer_id in self.allocations:
             raise limits.ClientError(412, code=limits.ALLOCATION_EXISTS)
         blocking = self._blocking(project_id, resources, consumer_id)
@@ -90,11 +94,16 @@ class FakeLimitsClient:
             raise limits.OverLimit(409, code=limits.OVER_LIMIT,
                                    detail='Over limit',
                                    error={'blocking': blocking})
+        self.generation += 1
         self.allocations[consumer_id] = {
             'consumer_id': consumer_id, 'project_id': project_id,
             'resources': {n: a for n, a in resources.items() if a},
-            'expires_in': expires_in}
+            'expires_in': expires_in, 'generation': self.generation}
         return self.allocations[consumer_id]
+
+    def get_allocation(self, consumer_id):
+        self.calls.append(('get', consumer_id))
+        return self.allocations.get(consumer_id)
 
     def delete_allocation(self, consumer_id, missing_ok=True):
         self.calls.append(('delete', consumer_id))
@@ -384,6 +393,47 @@ class TestResize(HookTestCase):
                           'scope': 'project', 'limit': 6, 'usage': 2,
                           'delta': 6}, exc.blocking[0])
         self.assertEqual(2, self.client.resources_of('vm')['cores'])
+
+    def _write_between_read_and_put(self, write):
+        """Make ``write()`` run after the prep read the allocation and
+        before its PUT reaches the ledger."""
+        get = self.client.get_allocation
+        calls = []
+
+        def get_then_write(consumer_id):
+            answer = get(consumer_id)
+            if not calls:
+                calls.append(consumer_id)
+                write()
+            return answer
+        self.client.get_allocation = get_then_write
+
+    def test_a_prep_after_another_write_writes_nothing(self):
+        # The revert of a failed resize writes the allocation before the
+        # prep's request lands: the prep changes nothing, and Nova gets
+        # the 412 (its resize fails).
+        self._write_between_read_and_put(
+            lambda: self.hook.revert_resize(None, self.vm))
+        exc = self.assertRaises(limits.ClientError,
+                                self.hook.resize_instance, None, self.vm,
+                                LARGE)
+        self.assertEqual(limits.ALLOCATION_CHANGED, exc.code)
+        self.assertEqual(2, self.client.resources_of('vm')['cores'])
+
+    def test_a_prep_whose_retry_wrote_it_returns_the_allocation(self):
+        # keystoneauth1's earlier try of the same prep wrote it: the 412
+        # of the retry is no failure.
+        wanted = {'instances': 1, 'cores': 8, 'ram': 8192}
+        self._write_between_read_and_put(
+            lambda: self.client.put_allocation('vm', 'p1', wanted))
+        allocation = self.hook.resize_instance(None, self.vm, LARGE)
+        self.assertEqual(wanted, allocation['resources'])
+
+    def test_a_prep_of_an_instance_freed_meanwhile_makes_nothing(self):
+        self._write_between_read_and_put(
+            lambda: self.hook.free_instance(None, self.vm))
+        self.assertIsNone(self.hook.resize_instance(None, self.vm, LARGE))
+        self.assertNotIn('vm', self.client.allocations)
 
 
 class TestNovasOwnException(HookTestCase):
