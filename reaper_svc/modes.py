@@ -38,23 +38,36 @@ TRIGGER_ID_LENGTH = 255
 # -- pure logic ---------------------------------------------------------
 
 def usage(cluster, host_names, gone=frozenset()):
-    """``{rc: (used, total)}`` over the enabled and up hosts of
-    ``host_names``, not counting the servers in ``gone``."""
+    """``{rc: (used, total)}``: the capacity of the enabled and up hosts
+    of ``host_names`` and what the servers on ``host_names`` use of it,
+    not counting the servers in ``gone``.
+
+    Read from the snapshot's per-host usage, less what the servers of
+    ``gone`` on those hosts use: it costs the aggregate's hosts and
+    ``gone``, not a pass over every server of the cloud (a watermark pass
+    asks for it once per aggregate)."""
     result = {}
-    for name in host_names:
-        host = cluster.hosts.get(name)
-        if host is None or not (host.enabled and host.up):
+    present = set(name for name in host_names if name in cluster.hosts)
+    for name in present:
+        host = cluster.hosts[name]
+        if not (host.enabled and host.up):
             continue
         for rc, total in host.capacity.items():
             used, capacity = result.get(rc, (0, 0))
             result[rc] = (used, capacity + total)
-    for server in cluster.servers.values():
-        if server.id in gone or server.host not in host_names:
+    for name in present:
+        for rc, amount in cluster.used[name].items():
+            if rc in result:
+                used, capacity = result[rc]
+                result[rc] = (used + amount, capacity)
+    for server_id in gone:
+        server = cluster.servers.get(server_id)
+        if server is None or server.host not in present:
             continue
         for rc, amount in server.resources.items():
             if rc in result:
                 used, capacity = result[rc]
-                result[rc] = (used + amount, capacity)
+                result[rc] = (used - amount, capacity)
     return result
 
 
@@ -167,10 +180,16 @@ class Modes(object):
         cluster, claimed = self._snapshot()
         now = self.reaper.clock()
         started = []
+        # Once for the pass, not per aggregate (each copy costs every
+        # server of the cloud): the victims of this pass's own actions
+        # are in ``claimed`` too, which watermark_victims neither counts
+        # nor chooses again.
+        cluster = reaper_mod.without_candidates(cluster, claimed)
+        claimed = set(claimed)
         for name, hosts in sorted(self.reaper.driver.aggregates().items()):
             victims = watermark_victims(
-                reaper_mod.without_candidates(cluster, claimed), hosts,
-                self.conf.preemption.watermark, now, gone=claimed)
+                cluster, hosts, self.conf.preemption.watermark, now,
+                gone=claimed)
             if not victims:
                 continue
             action = self._act(TRIGGER_WATERMARK,

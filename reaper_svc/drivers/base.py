@@ -48,11 +48,15 @@ def capacity_by_aggregate(cluster, aggregates):
                 entry['used'] += used
                 if host.enabled and host.up:
                     entry['free'] += max(total - used, 0)
-        for server in cluster.servers.values():
-            if server.preemptible and server.host in host_names:
-                for rc, amount in server.resources.items():
+        # From the snapshot's index of preemptible servers per host and
+        # resources: the aggregate's hosts, not every server of the cloud
+        # once per aggregate.
+        for host_name in set(host_names):
+            for key, (_ends, ids) in cluster.preemptible.get(
+                    host_name, {}).items():
+                for rc, amount in key:
                     if rc in per_rc:
-                        per_rc[rc]['preemptible'] += amount
+                        per_rc[rc]['preemptible'] += amount * len(ids)
         result[name] = per_rc
     return result
 
