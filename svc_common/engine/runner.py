@@ -38,6 +38,7 @@ import uuid
 from oslo_log import log as logging
 
 from svc_common.conf import coordination as coordination_conf
+from svc_common.db import failures
 from svc_common.engine import leadership
 from svc_common.messaging import bus
 
@@ -55,6 +56,12 @@ class PeriodicTask(object):
     :param run_on_election: also run as soon as this host becomes the
         leader (for a leader-only task) or at start (for the others),
         instead of waiting a first interval.
+
+    A run that fails is logged with its traceback, except when the
+    database failed in a way that passes (down, restarting, refusing
+    connections, a SQLite file locked past the busy timeout): one warning
+    line then, since such a task fails at every interval until the
+    database is back.
     """
 
     def __init__(self, name, interval, function, leader_only=True,
@@ -102,9 +109,14 @@ class PeriodicTask(object):
     def _run_once(self):
         try:
             self.function()
-        except Exception:
-            LOG.exception('Periodic task %s failed; it runs again in %s s',
-                          self.name, self.interval)
+        except Exception as exc:
+            if failures.passing(exc):
+                LOG.warning('Periodic task %s failed, the database failed '
+                            '(%s); it runs again in %s s', self.name,
+                            failures.one_line(exc), self.interval)
+            else:
+                LOG.exception('Periodic task %s failed; it runs again in '
+                              '%s s', self.name, self.interval)
         finally:
             self.runs += 1
 

@@ -9,6 +9,7 @@ import threading
 import time
 
 import fixtures
+import sqlalchemy.exc
 import testtools
 
 from limits_svc import service
@@ -168,3 +169,40 @@ class TestGracefulStop(RunnerBase):
         runner.stop()
         self.assertEqual('stopped', worker.state)
         self.assertFalse(runner.is_leader)
+
+
+class TestPeriodicTaskFailures(testtools.TestCase):
+    """What a failed run of a periodic task logs."""
+
+    def setUp(self):
+        super().setUp()
+        self.log = self.useFixture(fixtures.FakeLogger())
+
+    def run_failing(self, exc):
+        def fail():
+            raise exc
+
+        task = runner_mod.PeriodicTask('purge', 60, fail,
+                                       leader_only=False,
+                                       run_on_election=True)
+        task.start(lambda task: True)
+        self.addCleanup(task.stop)
+        self.assertTrue(wait_for(lambda: task.runs >= 1))
+
+    def test_a_database_away_is_one_warning_line(self):
+        # While the database refuses connections the task fails at every
+        # interval: a traceback each time said nothing more.
+        self.run_failing(sqlalchemy.exc.OperationalError(
+            None, None, Exception('database "x" is not currently '
+                                  'accepting connections')))
+        self.assertIn('Periodic task purge failed, the database failed '
+                      '(database "x" is not currently accepting '
+                      'connections); it runs again in 60 s',
+                      self.log.output)
+        self.assertNotIn('Traceback', self.log.output)
+
+    def test_other_failures_keep_their_traceback(self):
+        self.run_failing(ValueError('a bug'))
+        self.assertIn('Periodic task purge failed; it runs again',
+                      self.log.output)
+        self.assertIn('Traceback', self.log.output)
