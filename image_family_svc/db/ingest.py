@@ -27,7 +27,10 @@ a member or not: its create may be the one still on its way), and a
 join of an image recorded there is ignored.  Glance never reuses a
 deleted image's id, so the record holds for ever; it is forgotten with
 the message ids (:func:`purge_deleted`), once no notification of the
-image can still be waiting in a queue.
+image can still be waiting in a queue.  An ``image.delete`` locks the
+family the image's properties name, as a join into it does, so that a
+join and the deletion of an image applied at the same time by two hosts
+are serialised: the second sees what the first wrote.
 """
 
 import collections
@@ -51,8 +54,13 @@ Join = collections.namedtuple(
     'Join', ['message_id', 'image_id', 'family', 'version', 'properties',
              'reason', 'owner'], defaults=[None])
 
-#: An image that leaves its family, if it is in one.
-Leave = collections.namedtuple('Leave', ['message_id', 'image_id', 'reason'])
+#: An image deleted in Glance: it leaves its family, if it is in one,
+#: and never joins one again; ``family``: the family its properties
+#: named in Glance (None: none), locked so that a join of the image
+#: applied at the same time by another host is serialised with it.
+Leave = collections.namedtuple(
+    'Leave', ['message_id', 'image_id', 'reason', 'family'],
+    defaults=[None])
 
 
 def apply(db, ctx, endpoint, notices, state, cause):
@@ -125,13 +133,16 @@ _Buffered = collections.namedtuple('_Buffered', ['family_id'])
 
 def _apply(session, ctx, notices, state, cause):
     image_ids = sorted({n.image_id for n in notices})
-    names = sorted({n.family for n in notices if isinstance(n, Join)})
+    names = sorted({n.family for n in notices if n.family})
     families = {}
     if names:
         families = {family.name: family for family in session.scalars(
             sa.select(models.Family).where(models.Family.name.in_(names)))}
-    # Which families to lock: those images join, and those of the
-    # images that leave (read again once locked: one may have left).
+    # Which families to lock: those images join or were deleted from
+    # (a join of a deleted image on another host waits, or is waited
+    # for, and then sees the deletion), and those of the images that
+    # leave (read again once locked: one may have left).  What decides
+    # is read after the lock.
     wanted = {family.id for family in families.values()}
     wanted.update(row.family_id for row in _members(
         session, [n.image_id for n in notices

@@ -11,10 +11,13 @@ no longer has, offered to whoever asked for the family's images.
 
 import datetime
 import os
+import threading
+import time
 
 import fixtures
 import hypothesis
 from hypothesis import strategies as st
+import sqlalchemy as sa
 
 from image_family_svc.cmd import engine
 from image_family_svc.db import families
@@ -27,15 +30,21 @@ from svc_common import context
 from svc_common.db import database
 from svc_common.db import migration
 from svc_common.tests.fixtures import backends
+from svc_common.tests.fixtures import postgresql
 
 IMAGES = ['img-%d' % n for n in range(3)]
 
 
-def notification(kind, image_id, message_id):
+def notification(kind, image_id, message_id, with_properties=True):
     """What oslo.messaging's batch listener hands the endpoint for
-    Glance's ``image.<kind>`` of ``image_id``."""
+    Glance's ``image.<kind>`` of ``image_id`` (a deleted image's
+    properties too, as Glance sends them, unless not
+    ``with_properties``)."""
     if kind == 'delete':
         payload = {'id': image_id, 'status': 'deleted'}
+        if with_properties:
+            payload['properties'] = dict(base.PROPS,
+                                         arbiter_family='centos-7')
     else:
         payload = test_engine.glance_payload(image_id, os_version='7.9')
     return {'ctxt': {}, 'publisher_id': 'image.localhost',
@@ -111,17 +120,91 @@ class TestLateNotifications(base.ApiTestCase):
         self.assertEqual('testing', self.image('img-1')['state'])
 
 
+class TestTwoHostsAtOnce(base.ApiTestCase):
+    """On PostgreSQL, an image's ``image.delete`` and its late
+    ``image.create`` applied at the same time by two engine hosts."""
+
+    def setUp(self):
+        self.url = self.useFixture(postgresql.Database()).url
+        self.OVERRIDES = {('database', 'connection'): self.url}
+        super().setUp()
+        self.family('centos-7')
+        self.family('other')
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+        self.engine = sa.create_engine(self.url)
+        self.addCleanup(self.engine.dispose)
+
+    def endpoint(self):
+        return listeners.GlanceEndpoint(self.fixture.conf, self.db,
+                                        test_engine.RecordingNotifier())
+
+    def waiting_on_locks(self):
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE "
+                "wait_event_type = 'Lock' AND "
+                "datname = current_database()")).scalar()
+
+    def wait_for(self, predicate, seconds=20):
+        deadline = time.monotonic() + seconds
+        while not predicate():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def test_create_held_up_while_the_delete_is_applied(self):
+        # The create's transaction has found no deletion and is held up
+        # at its INSERT (another transaction holds the image id) when
+        # the delete is applied on the second host: the delete used to
+        # find no member, commit, and let the create commit a member
+        # Glance no longer has.
+        holder = self.engine.connect()
+        self.addCleanup(holder.close)
+        holder.execute(sa.text(
+            "INSERT INTO family_images (image_id, family_id, state, "
+            "properties, joined_at, state_changed_at) SELECT 'img-1', "
+            "id, 'testing', '{}', now(), now() FROM families "
+            "WHERE name = 'other'"))
+        results = {}
+
+        def deliver(name, message):
+            results[name] = self.endpoint().handle_batch([message])
+
+        create = threading.Thread(target=deliver, args=(
+            'create', notification('create', 'img-1', 'm-1')))
+        create.start()
+        self.addCleanup(create.join, 30)
+        self.assertTrue(self.wait_for(lambda: self.waiting_on_locks() == 1))
+        delete = threading.Thread(target=deliver, args=(
+            'delete', notification('delete', 'img-1', 'm-2')))
+        delete.start()
+        self.addCleanup(delete.join, 30)
+        # Either it waits for the create (2 waiting), or it is done.
+        self.wait_for(lambda: (not delete.is_alive() or
+                               self.waiting_on_locks() == 2))
+        holder.rollback()
+        create.join(30)
+        delete.join(30)
+        self.assertEqual({'create': listeners.HANDLED,
+                          'delete': listeners.HANDLED}, results)
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+
+
 @st.composite
 def lives(draw):
     """The notifications Glance sent about each image, in its order:
-    ``[(kind, image, message id)]``, create first, then updates, and
-    perhaps a delete."""
+    ``[(kind, image, message id, with properties)]``, create first, then
+    updates, and perhaps a delete (with the image's properties or
+    without)."""
     sent = []
     for image_id in IMAGES:
         kinds = ['create'] + ['update'] * draw(st.integers(0, 2))
         if draw(st.booleans()):
             kinds.append('delete')
-        sent += [(kind, image_id, '%s-m%d' % (image_id, n))
+        with_properties = draw(st.booleans())
+        sent += [(kind, image_id, '%s-m%d' % (image_id, n), with_properties)
                  for n, kind in enumerate(kinds)]
     return sent
 
@@ -166,7 +249,8 @@ class TestAnyOrder(base.ApiTestCase):
                               m['payload'], m['metadata'])
             else:
                 endpoint.handle_batch(batch)
-        deleted = {image for kind, image, _m in sent if kind == 'delete'}
+        deleted = {image for kind, image, _m, _p in sent
+                   if kind == 'delete'}
         views = members.list_family_images(
             db, self.ctx, families.get_family(db, self.ctx, 'centos-7'),
             100)
