@@ -31,10 +31,13 @@ class Action(Base):
     __table_args__ = (
         sa.Index('actions_trigger_idx', 'trigger', 'trigger_id',
                  unique=True),
+        # Lists filtered by state are sorted and paged by id: each page is
+        # one range of this index (migration 0005).
+        sa.Index('ix_actions_state_id', 'state', 'id'),
     )
 
     id = sa.Column(sa.String(36), primary_key=True)
-    state = sa.Column(sa.String(16), nullable=False, index=True)
+    state = sa.Column(sa.String(16), nullable=False)
     trigger = sa.Column(sa.String(32), nullable=False)
     trigger_id = sa.Column(sa.String(255), nullable=True)
     project_id = sa.Column(sa.String(64), nullable=True, index=True)
@@ -75,9 +78,15 @@ class VictimClaim(Base):
 
 class PendingRequest(Base):
     __tablename__ = 'pending_requests'
+    # Lists filtered by state or project are sorted and paged by id: each
+    # page is one range of one of these (migration 0005).
+    __table_args__ = (
+        sa.Index('ix_pending_requests_state_id', 'state', 'id'),
+        sa.Index('ix_pending_requests_project_id_id', 'project_id', 'id'),
+    )
 
     id = sa.Column(sa.String(36), primary_key=True)
-    project_id = sa.Column(sa.String(64), nullable=False, index=True)
+    project_id = sa.Column(sa.String(64), nullable=False)
     user_id = sa.Column(sa.String(64), nullable=True)
     servers = sa.Column(sa.JSON, nullable=False)
     count = sa.Column(sa.Integer, nullable=False)
@@ -85,7 +94,7 @@ class PendingRequest(Base):
     min_runtime = sa.Column(sa.Integer, nullable=True)
     deadline = sa.Column(sa.DateTime, nullable=True)
     trust_id = sa.Column(sa.String(64), nullable=True)
-    state = sa.Column(sa.String(16), nullable=False, index=True)
+    state = sa.Column(sa.String(16), nullable=False)
     reason = sa.Column(sa.Text, nullable=True)
     server_ids = sa.Column(sa.JSON, nullable=True)
     created_at = sa.Column(sa.DateTime, nullable=False)

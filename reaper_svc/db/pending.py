@@ -139,7 +139,13 @@ def get_request(db, ctx, request_id):
         return pending_dict(row)
 
 
-def list_requests(db, ctx, limit, marker=None, project_id=None, state=None):
+def list_query(limit, marker=None, project_id=None, state=None):
+    """The SELECT of :func:`list_requests`: by id, from ``marker`` on.
+
+    A filter on state or project and the order by id are one range of
+    an index on (state, id) or (project_id, id) (migration 0005): a page
+    reads its rows, not the whole table nor all of a project's or a
+    state's rows."""
     query = sa.select(models.PendingRequest).order_by(
         models.PendingRequest.id)
     if project_id is not None:
@@ -148,8 +154,14 @@ def list_requests(db, ctx, limit, marker=None, project_id=None, state=None):
         query = query.where(models.PendingRequest.state == state)
     if marker is not None:
         query = query.where(models.PendingRequest.id > marker)
+    return query.limit(limit)
+
+
+def list_requests(db, ctx, limit, marker=None, project_id=None, state=None):
+    """Pending requests by id (see :func:`list_query`)."""
+    query = list_query(limit, marker, project_id, state)
     with db.reader.using(ctx) as session:
-        return [pending_dict(r) for r in session.scalars(query.limit(limit))]
+        return [pending_dict(r) for r in session.scalars(query)]
 
 
 def cancel_request(db, ctx, request_id, check=None):
