@@ -19,6 +19,10 @@ DEFAULT_API_VERSION = '1'
 
 SERVICE_TYPE = 'federation'
 
+#: Options of the plugin's commands whose values are secrets, masked in
+#: the command line that ``openstack --debug`` logs.
+SECRET_OPTIONS = ('--client-secret',)
+
 
 def make_client(instance):
     return plugin.make_client(instance, API_NAME, SERVICE_TYPE,
@@ -26,4 +30,5 @@ def make_client(instance):
 
 
 def build_option_parser(parser):
-    return plugin.build_option_parser(parser, API_NAME, DEFAULT_API_VERSION)
+    return plugin.build_option_parser(parser, API_NAME, DEFAULT_API_VERSION,
+                                      secret_options=SECRET_OPTIONS)

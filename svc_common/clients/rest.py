@@ -21,10 +21,13 @@ service at all are keystoneauth1's own exceptions (``ConnectFailure``
 """
 
 import copy
+import logging
 import urllib.parse
 
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import loading as ks_loading
+
+LOG = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -155,15 +158,27 @@ class RestClient(object):
         to their own :class:`ApiError` subclasses here."""
         return error_from_response(response)
 
-    def request(self, method, path, **kwargs):
+    def request(self, method, path, log_body=True, **kwargs):
         """Send one request; the decoded JSON body, or None if empty.
 
         :param path: ``/v1/...`` (joined to the endpoint) or a complete
             URL such as a ``next`` link.
+        :param log_body: False for a request whose body holds a secret
+            (an IdP's client secret): keystoneauth1, which logs a
+            request's body with its debug line, then logs neither the
+            request nor its answer, and this client logs the method, the
+            URL and the status instead, without the body.
         :raises ApiError: for any answer of 400 or more.
         """
+        if not log_body:
+            kwargs['log'] = False
         response = self.adapter.request(path, method, raise_exc=False,
                                         **kwargs)
+        if not log_body:
+            LOG.debug('%s %s: %s %s (request %s; the request body is not '
+                      'logged: it holds a secret)', method, response.url,
+                      response.status_code, response.reason,
+                      response.headers.get('x-openstack-request-id'))
         if response.status_code >= 400:
             raise self.error_for(response)
         if response.status_code == 204 or not response.content:

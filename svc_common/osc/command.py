@@ -339,7 +339,7 @@ def add_pagination_options(parser, what):
         help='Start after this one (the last ID of the previous page)')
 
 
-def set_object(client, path, body):
+def set_object(client, path, body, log_body=True):
     """What an ``openstack ... set`` command sends; the object's answer.
 
     ``PATCH path`` with ``body``; with nothing to change (``body``
@@ -349,8 +349,12 @@ def set_object(client, path, body):
     that the caller may not see) is the usual error, and with it there
     the command succeeds without a message and changes nothing.  A
     command that shows the object after a change shows it unchanged.
+    ``log_body=False`` keeps a body that holds a secret out of the
+    ``--debug`` output (:meth:`svc_common.clients.rest.RestClient.request`).
     """
     if body:
+        if not log_body:
+            return client.patch(path, json=body, log_body=False)
         return client.patch(path, json=body)
     return client.get(path)
 

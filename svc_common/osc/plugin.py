@@ -34,6 +34,7 @@ import urllib.parse
 from osc_lib import exceptions
 
 from svc_common.clients import rest
+from svc_common.osc import secret_options as secrets
 
 SYSTEM_SCOPE_VARIABLE = 'ARBITER_NOAUTH_SYSTEM_SCOPE'
 
@@ -191,9 +192,18 @@ def make_client(instance, api_name, service_type,
         additional_headers=noauth_headers(environ) if noauth else None)
 
 
-def build_option_parser(parser, api_name, default_version):
+def build_option_parser(parser, api_name, default_version,
+                        secret_options=()):
     """Add ``--os-<api>-api-version`` and ``--os-<api>-endpoint-override``
-    to OSC's global options."""
+    to OSC's global options.
+
+    :param secret_options: the options of the plugin's commands whose
+        values are secrets (``--client-secret``): OSC builds its parser
+        before it logs the command line, so they are masked there from
+        now on (:mod:`svc_common.osc.secret_options`).
+    """
+    if secret_options:
+        secrets.install(secret_options)
     dashed = api_name.replace('_', '-')
     parser.add_argument(
         '--os-%s-api-version' % dashed,

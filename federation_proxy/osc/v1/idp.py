@@ -6,6 +6,7 @@ import argparse
 from federation_proxy.osc.v1 import common
 from svc_common.clients import rest
 from svc_common.osc import command
+from svc_common.osc import secret_options
 
 COLUMNS = ('id', 'name', 'issuer', 'client_id', 'enabled')
 HEADINGS = ('ID', 'Name', 'Issuer', 'Client ID', 'Enabled')
@@ -42,9 +43,10 @@ class CreateIdP(common.ShowOne):
         parser.add_argument('--client-id', metavar='<client-id>',
                             required=True,
                             help='The proxy\'s client ID at the IdP')
-        parser.add_argument('--client-secret', metavar='<secret>',
-                            help='The proxy\'s client secret at the IdP '
-                                 '(stored encrypted, never shown)')
+        secret_options.add_argument(
+            parser, '--client-secret', metavar='<secret>',
+            help='The proxy\'s client secret at the IdP (stored encrypted, '
+                 'never shown, not even with --debug)')
         parser.add_argument('--scope', metavar='<scope>', action='append',
                             dest='scopes',
                             help='Scope to ask for (repeat; default: '
@@ -75,7 +77,9 @@ class CreateIdP(common.ShowOne):
             token_endpoint=parsed_args.token_endpoint,
             jwks_uri=parsed_args.jwks_uri,
             userinfo_endpoint=parsed_args.userinfo_endpoint)
-        return _show(self.client.post('/v1/idps', json=body)['idp'])
+        return _show(self.client.post(
+            '/v1/idps', json=body,
+            log_body='client_secret' not in body)['idp'])
 
 
 class ListIdP(common.Lister):
@@ -114,9 +118,10 @@ class SetIdP(common.ShowOne):
         parser.add_argument('--name', metavar='<name>', help='New name')
         parser.add_argument('--client-id', metavar='<client-id>',
                             help='The proxy\'s client ID at the IdP')
-        parser.add_argument('--client-secret', metavar='<secret>',
-                            help='A new client secret (stored encrypted, '
-                                 'never shown)')
+        secret_options.add_argument(
+            parser, '--client-secret', metavar='<secret>',
+            help='A new client secret (stored encrypted, never shown, not '
+                 'even with --debug)')
         parser.add_argument('--scope', metavar='<scope>', action='append',
                             dest='scopes',
                             help='Scope to ask for (repeat; replaces the '
@@ -155,7 +160,9 @@ class SetIdP(common.ShowOne):
             jwks_uri=parsed_args.jwks_uri,
             userinfo_endpoint=parsed_args.userinfo_endpoint)
         path = '/v1/idps/%s' % rest.path_segment(parsed_args.idp)
-        return _show(command.set_object(self.client, path, body)['idp'])
+        return _show(command.set_object(
+            self.client, path, body,
+            log_body='client_secret' not in body)['idp'])
 
 
 class DeleteIdP(common.Command):

@@ -44,10 +44,16 @@ def _openstack_command():
 
 
 class FederationServer(fixtures.Fixture):
-    """The federation API on ``.url``."""
+    """The federation API on ``.url`` (configured by ``overrides``, as
+    :class:`svc_common.tests.fixtures.api.ServiceApp` takes them)."""
+
+    def __init__(self, overrides=None):
+        super().__init__()
+        self.overrides = overrides
 
     def _setUp(self):
-        app = self.useFixture(api_fixture.ServiceApp(service.SPEC))
+        app = self.useFixture(api_fixture.ServiceApp(
+            service.SPEC, overrides=self.overrides))
         server = api_cmd.make_server(app.wsgi, '127.0.0.1', 0)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -164,6 +170,50 @@ class TestOpenStackVO(testtools.TestCase):
         self.openstack('federation', 'idp', 'delete', idp['id'])
         self.assertEqual([], self.openstack_json('federation', 'idp',
                                                  'list'))
+
+    def test_client_secret_is_not_in_debug_output(self):
+        """``--client-secret`` with ``--debug``: the command line osc-lib
+        logs, the parsed arguments and the request keystoneauth1 logs
+        all show it masked, and it still reaches the service."""
+        server = self.useFixture(FederationServer(overrides={
+            ('federation', 'secret_key'): 'test key of the proxy'}))
+        secret = 'S3cret-of-the-IdP'
+        changed = 'N3w-secret-of-the-IdP'
+
+        def debug_run(*args):
+            env = {name: value for name, value in os.environ.items()
+                   if not name.startswith(('OS_', 'ARBITER_NOAUTH_'))}
+            env.update(ADMIN_ENV)
+            result = subprocess.run(
+                _openstack_command() + [
+                    '--os-auth-type', 'none', '--os-endpoint', server.url,
+                    '--debug'] + list(args) + ['-f', 'json'],
+                env=env, capture_output=True, text=True, timeout=120)
+            self.assertEqual(0, result.returncode, result.stderr)
+            return result
+
+        created = debug_run(
+            'federation', 'idp', 'create', 'home', '--issuer',
+            'https://idp.example.org', '--client-id', 'proxy',
+            '--client-secret', secret, '--token-endpoint',
+            'https://idp.example.org/token')
+        idp = json.loads(created.stdout)
+        # (An abbreviation of the option, as argparse takes it.)
+        updated = debug_run('federation', 'idp', 'set', idp['id'],
+                            '--client-sec=' + changed, '--name', 'home2')
+        for result in (created, updated):
+            for value in (secret, changed):
+                self.assertNotIn(value, result.stdout)
+                self.assertNotIn(value, result.stderr)
+            # --debug is on: the lines that showed the secret are there.
+            self.assertIn('START with options', result.stderr)
+            self.assertIn('run(Namespace(', result.stderr)
+            self.assertIn('the request body is not logged', result.stderr)
+        self.assertTrue(idp['has_client_secret'])
+        self.assertTrue(json.loads(updated.stdout)['has_client_secret'])
+        self.assertEqual('home2', json.loads(updated.stdout)['name'])
+        # The parsed arguments name the option, masked.
+        self.assertIn("client_secret='***'", updated.stderr)
 
     def test_vo_managed_by_its_manager(self):
         vo = self.openstack_json('vo', 'create', 'bio', '--manager', 'alice')

@@ -26,6 +26,8 @@ class FakeClient(object):
     def __init__(self, answers=None):
         self.answers = answers or {}
         self.calls = []
+        #: The log_body of each POST and PATCH, in order.
+        self.log_body = []
 
     def _answer(self, method, path, json=None):
         self.calls.append((method, path, json))
@@ -38,10 +40,12 @@ class FakeClient(object):
     def get(self, path, **kwargs):
         return self._answer('GET', path)
 
-    def post(self, path, json=None):
+    def post(self, path, json=None, log_body=True):
+        self.log_body.append(log_body)
         return self._answer('POST', path, json)
 
-    def patch(self, path, json=None):
+    def patch(self, path, json=None, log_body=True):
+        self.log_body.append(log_body)
         return self._answer('PATCH', path, json)
 
     def delete(self, path):
@@ -222,6 +226,20 @@ class TestIdP(testtools.TestCase):
                           'discover': True,
                           'claim_mapping': {'email': 'mail'}},
                          client.calls[-1][2])
+        # The body holds the secret: not in the --debug output.
+        self.assertEqual([False], client.log_body)
+
+    def test_bodies_without_a_secret_are_logged(self):
+        client = FakeClient({('POST', '/v1/idps'): {'idp': {'id': 'i1'}},
+                             ('PATCH', '/v1/idps/i1'): {'idp': {
+                                 'id': 'i1'}}})
+        run(idp.CreateIdP, client, [
+            'home', '--issuer', 'https://idp.example.org', '--client-id',
+            'proxy'])
+        run(idp.SetIdP, client, ['i1', '--name', 'x'])
+        run(idp.SetIdP, client, ['i1', '--client-secret', 's'])
+        self.assertEqual([True, True, False], client.log_body)
+        self.assertEqual({'client_secret': 's'}, client.calls[-1][2])
 
 
 class TestGroupAndRole(testtools.TestCase):

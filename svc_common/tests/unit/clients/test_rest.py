@@ -1,7 +1,9 @@
 """The shared REST client: error shape, microversion, pages, endpoint."""
 
 import json
+import logging
 
+import fixtures
 from keystoneauth1 import session as ks_session
 import requests
 import testtools
@@ -179,3 +181,30 @@ class TestPathSegment(testtools.TestCase):
     def test_empty_segment_is_refused(self):
         # /v1/pending/ is the list, not an object.
         self.assertRaises(ValueError, rest.path_segment, '')
+
+
+class TestSecretBodies(RestTestCase):
+    """``log_body=False``: a body that holds a secret is sent, and is not
+    in the debug log (keystoneauth1's nor this client's)."""
+
+    def _debug_log(self):
+        return self.useFixture(fixtures.FakeLogger(level=logging.DEBUG))
+
+    def test_body_with_a_secret_is_sent_not_logged(self):
+        log = self._debug_log()
+        client = self.client((201, {'idp': {'id': 'i-1'}}, {
+            'x-openstack-request-id': 'req-1'}))
+        answer = client.post('/v1/idps', json={'client_secret': 'hush'},
+                             log_body=False)
+        self.assertEqual({'idp': {'id': 'i-1'}}, answer)
+        self.assertEqual({'client_secret': 'hush'},
+                         json.loads(self.sent().body))
+        self.assertNotIn('hush', log.output)
+        self.assertIn('POST %s/v1/idps: 201' % URL, log.output)
+        self.assertIn('req-1', log.output)
+
+    def test_other_bodies_are_logged_as_before(self):
+        log = self._debug_log()
+        client = self.client((201, {'idp': {'id': 'i-1'}}))
+        client.post('/v1/idps', json={'name': 'visible'})
+        self.assertIn('visible', log.output)
