@@ -30,6 +30,12 @@ interface, typically a table with the message id as primary key: implement
 statement (an ``INSERT`` that fails on a duplicate key) so that two hosts
 cannot both claim one message. Use one store per endpoint: a store shared by
 two endpoints lets only one of them handle each message.
+
+Such a store raises when its database fails (down, refusing connections),
+before the handler runs and with nothing remembered.  Put
+:func:`svc_common.messaging.redelivery.later_on_database_failure` outside
+:func:`handle_once` so that the message is requeued after a delay instead
+of at once.
 """
 
 import abc
