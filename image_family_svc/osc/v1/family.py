@@ -258,7 +258,9 @@ class AddFamilyImage(_Show):
         parser.add_argument('--image-version', metavar='<version>',
                             dest='version',
                             help='Version of the image in the family '
-                                 '(default: its os_version property)')
+                                 '(default: its os_version property); '
+                                 'also its os_version property when '
+                                 '--property does not give one')
         parser.add_argument('--property', metavar='<key=value>',
                             action='append', default=[], type=_key_value,
                             help='A property the image carries '
