@@ -135,15 +135,34 @@ class TestLimitsClient(ClientsTestCase):
                                 self.client.put_allocation, 'vm-2', 'leaf',
                                 {'cores': 1}, only_existing=True)
         self.assertEqual(412, exc.status)
-        # No allocation has an entity tag: no other If-Match matches.
+        # An ETag that is no allocation's matches nothing.
         resp = self.admin.put_json(
             '/v1/allocations/vm-1', {'project_id': 'leaf',
                                      'resources': {'cores': 1}},
             headers=dict(SERVICE, **{'If-Match': '"abc"'}), status=412)
-        self.assertEqual('limits.allocation_absent',
+        self.assertEqual('limits.allocation_changed',
                          resp.json['errors'][0]['code'])
         self.assertEqual({'cores': 3},
                          self.client.get_allocation('vm-1')['resources'])
+
+    def test_generation_replaces_and_frees_that_allocation_only(self):
+        # If-Match: "<generation>": a write or free in between wins.
+        first = self.client.put_allocation('vm-1', 'leaf', {'cores': 2})
+        second = self.client.put_allocation(
+            'vm-1', 'leaf', {'cores': 3}, generation=first['generation'])
+        self.assertEqual(second, self.client.get_allocation('vm-1'))
+        stale = first['generation']
+        calls = [(self.client.put_allocation, ('vm-1', 'leaf', {'cores': 5})),
+                 (self.client.delete_allocation, ('vm-1',))]
+        for call, args in calls:
+            exc = self.assertRaises(limits.ClientError, call, *args,
+                                    generation=stale)
+            self.assertEqual((412, limits.ALLOCATION_CHANGED),
+                             (exc.status, exc.code))
+        self.assertEqual(3, self.own_cores('leaf'))
+        self.assertTrue(self.client.delete_allocation(
+            'vm-1', generation=second['generation']))
+        self.assertEqual(0, self.own_cores('leaf'))
 
     def test_only_absent_makes_and_never_replaces(self):
         # If-None-Match: * -- make the consumer's allocation only if it
