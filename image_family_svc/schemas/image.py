@@ -14,9 +14,10 @@ VERSION = {'type': 'string', 'minLength': 1, 'maxLength': 255,
 PROPERTIES = {
     'type': 'object',
     'maxProperties': 128,
-    'propertyNames': {'type': 'string', 'minLength': 1, 'maxLength': 255},
-    # Values are one line: no control characters (a pattern applies to
-    # strings only).
+    # Names and values are one line: no control characters (a value's
+    # pattern applies to strings only).
+    'propertyNames': {'type': 'string', 'minLength': 1, 'maxLength': 255,
+                      'pattern': '^[^\\x00-\\x1f\\x7f-\\x9f]*$'},
     'additionalProperties': {'type': ['string', 'integer', 'boolean',
                                       'null'], 'maxLength': 255,
                              'pattern': '^[^\\x00-\\x1f\\x7f-\\x9f]*$'},
