@@ -7,6 +7,9 @@ RFC 6749 error, so these schemas only bound what a field can be.
 from svc_common.schemas import response_types as rt
 
 _FIELD = {'type': 'string', 'maxLength': 4096}
+#: A client's secret: never repeated in an error (see
+#: svc_common.api.validation.validate).
+_SECRET_FIELD = dict(_FIELD, writeOnly=True)
 _TOKEN_FIELD = {'type': 'string', 'maxLength': 16384}
 
 TOKEN_REQUEST = {
@@ -18,7 +21,7 @@ TOKEN_REQUEST = {
         'code': _FIELD, 'redirect_uri': _FIELD, 'code_verifier': _FIELD,
         'device_code': _FIELD,
         'refresh_token': _FIELD, 'scope': _FIELD, 'client_id': _FIELD,
-        'client_secret': _FIELD,
+        'client_secret': _SECRET_FIELD,
     },
     'required': ['grant_type'],
 }
@@ -29,14 +32,14 @@ TOKEN_HANDLE_REQUEST = {
         'token': _TOKEN_FIELD,
         'token_type_hint': {'type': 'string', 'enum': [
             'access_token', 'refresh_token']},
-        'client_id': _FIELD, 'client_secret': _FIELD,
+        'client_id': _FIELD, 'client_secret': _SECRET_FIELD,
     },
     'required': ['token'],
 }
 
 DEVICE_AUTHORIZATION_REQUEST = {
     'type': 'object',
-    'properties': {'client_id': _FIELD, 'client_secret': _FIELD,
+    'properties': {'client_id': _FIELD, 'client_secret': _SECRET_FIELD,
                    'scope': _FIELD},
 }
 

@@ -37,6 +37,7 @@ import re
 import urllib.parse
 
 import jsonschema
+import jsonschema.exceptions
 import jsonschema.validators
 import pecan
 
@@ -317,14 +318,45 @@ def _validator(schema):
     return found
 
 
+def _write_only(schema, error):
+    """Whether ``error`` is about a value that a schema on its way from
+    ``schema`` marks ``writeOnly`` (a secret: JSON Schema's annotation
+    for values that are sent and never shown back)."""
+    node = schema
+    for step in error.schema_path:
+        if isinstance(node, dict) and node.get('writeOnly'):
+            return True
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(node, dict) and bool(node.get('writeOnly'))
+
+
 def validate(schema, data):
-    """Raise a 400 naming the first offending field of ``data``."""
+    """Raise a 400 naming the first offending field of ``data``.
+
+    The value itself is not repeated when the schema marks it
+    ``writeOnly`` (a secret): the answer says which check it failed.
+    """
     validator = _validator(schema)
     problems = sorted(validator.iter_errors(data),
                       key=lambda e: [str(p) for p in e.path])
     if problems:
         first = problems[0]
         field = _field(first.absolute_path)
+        if _write_only(schema, first):
+            # Of a nullable secret's branches, the one that is not null.
+            causes = [e for e in first.context or [first]
+                      if e.schema != {'type': 'null'}] or [first]
+            cause = jsonschema.exceptions.best_match(causes)
+            message = ('Invalid field %s: the value (a secret, not shown) '
+                       'fails the schema\'s %s' % (field, cause.validator))
+            if cause.validator in ('pattern', 'minLength', 'maxLength',
+                                   'enum', 'type'):
+                message += ' (%s)' % json.dumps(cause.validator_value)
+            raise errors.BadRequest(message + '.', code='invalid_input',
+                                    field=field)
         raise errors.BadRequest(
             _shorten('Invalid field %s: %s' % (field, first.message)),
             code='invalid_input', field=field)

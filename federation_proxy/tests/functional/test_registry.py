@@ -73,6 +73,15 @@ class TestIdPs(base.FederationTestCase):
             'claim_mapping': {'affiliation': 'voperson_affiliation'}},
             **body), headers=base.ADMIN, expect_errors=True)
 
+    def test_a_refused_secret_is_not_repeated(self):
+        # The 400 quoted the secret it refused, and the CLI printed it.
+        for secret in ('S3CRET VALUE', 'S3CRET' * 40):
+            resp = self._create(client_secret=secret)
+            self.assertEqual(400, resp.status_int, resp.body)
+            self.assertEqual('client_secret',
+                             resp.json['errors'][0]['field'])
+            self.assertNotIn(b'S3CRET', resp.body)
+
     def test_discovered_and_secret_write_only(self):
         self._publish()
         resp = self._create()

@@ -92,6 +92,24 @@ class TestValidator(testtools.TestCase):
             self.assertEqual(field, exc.extra['field'])
         return exc
 
+    def test_a_write_only_value_is_not_repeated(self):
+        # A secret the schema refused was repeated in the 400 (and so in
+        # the CLI's error, without --debug).
+        schema = {'type': 'object', 'properties': {
+            'secret': dict(types.nullable({
+                'type': 'string', 'pattern': '^[\\x21-\\x7e]+$'}),
+                writeOnly=True),
+            'name': {'type': 'string', 'pattern': '^[a-z]+$'}}}
+        exc = self.assertInvalid(schema, {'secret': 'S3CRET VALUE'},
+                                 'secret')
+        self.assertNotIn('S3CRET', str(exc))
+        self.assertIn('pattern', str(exc))
+        exc = self.assertInvalid(schema, {'secret': 42}, 'secret')
+        self.assertNotIn('42', str(exc))
+        # Other fields are still quoted.
+        exc = self.assertInvalid(schema, {'name': 'Bob'}, 'name')
+        self.assertIn('"Bob"', str(exc))
+
     def test_dollar_is_the_end_of_input(self):
         for bad in ('x\n', 'x\r\n', '\nx', 'x\n\n', ''):
             self.assertInvalid(types.ID, bad)
