@@ -477,6 +477,52 @@ class TestModes(PromoterTestBase):
         self.assertEqual({'n3', 'n4'}, set(sim.cluster().servers))
         self.assertEqual([], self.runner.modes.run())
 
+    def test_watermark_pass_copies_the_snapshot_once(self):
+        """A pass over many aggregates while earlier victims wait out
+        their grace period builds the snapshot without those candidates
+        once, not once per aggregate (each copy costs every server of the
+        cloud: a pass over 100 aggregates of 20,000 servers spent most of
+        its choice there)."""
+        hosts = ['cmp%d' % n for n in range(1, 5)]
+        description = cloud([
+            {'id': 'p%d-%s' % (k, host), 'host': host, 'flavor': 'p1',
+             'project_id': 'batch',
+             'created_at': T0 - datetime.timedelta(hours=k + 1)}
+            for host in hosts for k in range(2)])
+        description['hosts'] = {host: {'capacity': {'VCPU': 2,
+                                                    'MEMORY_MB': 4096}}
+                                for host in hosts}
+        description['aggregates'] = {'agg-' + host: {'hosts': [host]}
+                                     for host in hosts}
+        self.use_cloud([], watermark=0.5, grace_period=60)
+        sim = simulated.SimulatedCloud(description, clock=lambda: self.now)
+        self.reaper.driver = sim
+        copies = []
+        snapshot = sim.cluster
+
+        def counted_snapshot():
+            cluster = snapshot()
+            copy_of = cluster.without_candidates
+
+            def without_candidates(server_ids):
+                copies.append(set(server_ids))
+                return copy_of(server_ids)
+            cluster.without_candidates = without_candidates
+            return cluster
+        sim.cluster = counted_snapshot
+        modes = modes_mod.Modes(self.engine.conf, self.engine.db,
+                                self.reaper)
+        # Every host full, each its own aggregate: one victim each (the
+        # older of its two servers) brings it to the watermark.
+        started = modes.watermark_pass()
+        self.assertEqual(sorted('p1-' + host for host in hosts), sorted(
+            v['server_id'] for a in started for v in a['victims']))
+        copies.clear()
+        # They wait out their grace period: nothing more is taken, and
+        # the pass copied the snapshot once.
+        self.assertEqual([], modes.watermark_pass())
+        self.assertEqual([{'p1-' + host for host in hosts}], copies)
+
     def test_watermark_respects_guarantees(self):
         servers = self.servers()
         servers[0]['guaranteed_until'] = T0 + datetime.timedelta(hours=1)
