@@ -216,8 +216,7 @@ class GlanceEndpoint(_Endpoint):
         opts = self.conf.image_family
         if event_type == 'image.delete':
             return ingest.Leave(message_id, image_id,
-                                'The image was deleted in Glance.',
-                                self._family_of_deleted(payload))
+                                'The image was deleted in Glance.')
         properties = self._properties(payload)
         name = properties.get(opts.family_property)
         if not name:
@@ -236,15 +235,6 @@ class GlanceEndpoint(_Endpoint):
             message_id, image_id, name, version, properties,
             'Announced by Glance (%s).' % payload.get('status'),
             owner if isinstance(owner, str) else None)
-
-    def _family_of_deleted(self, payload):
-        """The family a deleted image's properties name, or None: a
-        deletion is applied whatever shape its properties have."""
-        properties = payload.get('properties')
-        if not isinstance(properties, dict):
-            return None
-        name = properties.get(self.conf.image_family.family_property)
-        return name if isinstance(name, str) and name else None
 
     def _properties(self, payload):
         """Glance puts custom properties under ``properties``; standard

@@ -7,17 +7,18 @@ whole batch in one transaction: the message ids of every notification
 that a crash loses either all of the batch (ids too: it is redelivered)
 or nothing, and a redelivered notification finds its id and changes
 nothing.  One commit, one query for the recorded ids, one for the
-families, one for the memberships and one lock statement serve the whole
-batch, and the members of a family are read at most once per batch,
-only when a notification can change its latest or its retention (a
-leave, or a join in ``active``).  Joins in ``testing`` or ``beta`` (the
-default ``[image_family] initial_state`` is ``testing``) are written
-with one multi-row INSERT per table for the batch, without ORM objects;
-they are inserted before anything reads members, so a leave later in
-the same batch finds them.
+families, one for the memberships and two lock statements (the images,
+the families) serve the whole batch, and the members of a family are
+read at most once per batch, only when a notification can change its
+latest or its retention (a leave, or a join in ``active``).  Joins in
+``testing`` or ``beta`` (the default ``[image_family] initial_state`` is
+``testing``) are written with one multi-row INSERT per table for the
+batch, without ORM objects; they are inserted before anything reads
+members, so a leave later in the same batch finds them.
 
-Families are locked in the order of their ids, so that two hosts
-applying batches that touch the same families cannot deadlock.
+Images are locked before families, and families in the order of their
+ids, so that two hosts applying batches that touch the same images or
+families cannot deadlock.
 
 Glance's notifications of an image may arrive in any order: an
 ``image.create`` or ``image.update`` redelivered, or held in a queue,
@@ -27,10 +28,16 @@ a member or not: its create may be the one still on its way), and a
 join of an image recorded there is ignored.  Glance never reuses a
 deleted image's id, so the record holds for ever; it is forgotten with
 the message ids (:func:`purge_deleted`), once no notification of the
-image can still be waiting in a queue.  An ``image.delete`` locks the
-family the image's properties name, as a join into it does, so that a
-join and the deletion of an image applied at the same time by two hosts
-are serialised: the second sees what the first wrote.
+image can still be waiting in a queue.
+
+Every notification of an image locks the image (:func:`_lock_images`,
+before anything of it is read), so that a join and the deletion of an
+image applied at the same time by two hosts are serialised: the second
+sees what the first wrote.  The family an image joins cannot stand for
+it: Glance's ``image.delete`` need not name the family (its properties
+may be missing or changed), and the deletion of an image that is not a
+member yet knows no family to lock, while the join of it on the other
+host, its member not yet committed, is about to make it one.
 """
 
 import collections
@@ -55,12 +62,23 @@ Join = collections.namedtuple(
              'reason', 'owner'], defaults=[None])
 
 #: An image deleted in Glance: it leaves its family, if it is in one,
-#: and never joins one again; ``family``: the family its properties
-#: named in Glance (None: none), locked so that a join of the image
-#: applied at the same time by another host is serialised with it.
-Leave = collections.namedtuple(
-    'Leave', ['message_id', 'image_id', 'reason', 'family'],
-    defaults=[None])
+#: and never joins one again.
+Leave = collections.namedtuple('Leave',
+                               ['message_id', 'image_id', 'reason'])
+
+#: pg_advisory_xact_lock class of the notifications of an image ("IFN";
+#: the Glance writes of :mod:`image_family_svc.db.glance_writes` have
+#: another).
+IMAGE_LOCK_CLASS = 0x49464E
+
+#: The lock of each image id of ``ids``, in the order of their keys, so
+#: that two transactions locking overlapping sets cannot deadlock (two
+#: ids whose keys collide share a lock, which only serialises more).
+#: PostgreSQL evaluates the lock calls after sorting the keys.
+_LOCK_IMAGES = sa.text(
+    'SELECT pg_advisory_xact_lock(:lock_class, keys.k) FROM ('
+    'SELECT DISTINCT hashtext(i) AS k FROM unnest(CAST(:ids AS text[])) '
+    'AS i) AS keys ORDER BY keys.k')
 
 
 def apply(db, ctx, endpoint, notices, state, cause):
@@ -106,6 +124,22 @@ def purge_deleted(db, ctx, older_than_seconds):
             models.GlanceDeletedImage.deleted_at < cutoff)).rowcount
 
 
+def _lock_images(session, image_ids):
+    """Hold the lock of each of ``image_ids`` until the transaction
+    ends.
+
+    On PostgreSQL a transaction-scoped advisory lock per image, taken by
+    every transaction of this module before it reads anything of the
+    images.  A SQLite writer holds the whole database from its first
+    statement (``BEGIN IMMEDIATE``, :mod:`svc_common.db.database`), so
+    there is nothing more to take.
+    """
+    if session.get_bind().dialect.name != 'postgresql' or not image_ids:
+        return
+    session.execute(_LOCK_IMAGES, {'lock_class': IMAGE_LOCK_CLASS,
+                                   'ids': sorted(set(image_ids))})
+
+
 def _members(session, image_ids):
     """``{image_id: FamilyImage}`` of those of ``image_ids`` in a
     family."""
@@ -133,16 +167,18 @@ _Buffered = collections.namedtuple('_Buffered', ['family_id'])
 
 def _apply(session, ctx, notices, state, cause):
     image_ids = sorted({n.image_id for n in notices})
-    names = sorted({n.family for n in notices if n.family})
+    # The images first: a join or deletion of one of them on another
+    # host has committed before what follows reads them, or waits until
+    # this transaction has.
+    _lock_images(session, image_ids)
+    names = sorted({n.family for n in notices if isinstance(n, Join)})
     families = {}
     if names:
         families = {family.name: family for family in session.scalars(
             sa.select(models.Family).where(models.Family.name.in_(names)))}
-    # Which families to lock: those images join or were deleted from
-    # (a join of a deleted image on another host waits, or is waited
-    # for, and then sees the deletion), and those of the images that
-    # leave (read again once locked: one may have left).  What decides
-    # is read after the lock.
+    # Which families to lock: those images join, and those of the images
+    # that leave (read again once locked: one may have left).  What
+    # decides is read after the lock.
     wanted = {family.id for family in families.values()}
     wanted.update(row.family_id for row in _members(
         session, [n.image_id for n in notices

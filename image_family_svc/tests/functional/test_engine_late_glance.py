@@ -154,41 +154,75 @@ class TestTwoHostsAtOnce(base.ApiTestCase):
             time.sleep(0.05)
         return True
 
+    def race(self, held_sql, first, second):
+        """Hold a row with ``held_sql`` in a transaction of its own;
+        deliver ``first`` (one engine host) until it waits for that row,
+        then ``second`` (another host) until it waits too or is done;
+        then let go.  Both notifications must be handled."""
+        holder = self.engine.connect()
+        self.addCleanup(holder.close)
+        holder.execute(sa.text(held_sql))
+        results = {}
+
+        def deliver(name, message):
+            results[name] = self.endpoint().handle_batch([message])
+
+        one = threading.Thread(target=deliver, args=('first', first))
+        one.start()
+        self.addCleanup(one.join, 30)
+        self.assertTrue(self.wait_for(lambda: self.waiting_on_locks() == 1))
+        two = threading.Thread(target=deliver, args=('second', second))
+        two.start()
+        self.addCleanup(two.join, 30)
+        # Either it waits for the first (2 waiting), or it is done.
+        self.wait_for(lambda: (not two.is_alive() or
+                               self.waiting_on_locks() == 2))
+        holder.rollback()
+        one.join(30)
+        two.join(30)
+        self.assertEqual({'first': listeners.HANDLED,
+                          'second': listeners.HANDLED}, results)
+
+    #: Another transaction holds the image id in ``family_images``.
+    HOLD_MEMBER = (
+        "INSERT INTO family_images (image_id, family_id, state, "
+        "properties, joined_at, state_changed_at) SELECT 'img-1', "
+        "id, 'testing', '{}', now(), now() FROM families "
+        "WHERE name = 'other'")
+
     def test_create_held_up_while_the_delete_is_applied(self):
         # The create's transaction has found no deletion and is held up
         # at its INSERT (another transaction holds the image id) when
         # the delete is applied on the second host: the delete used to
         # find no member, commit, and let the create commit a member
         # Glance no longer has.
-        holder = self.engine.connect()
-        self.addCleanup(holder.close)
-        holder.execute(sa.text(
-            "INSERT INTO family_images (image_id, family_id, state, "
-            "properties, joined_at, state_changed_at) SELECT 'img-1', "
-            "id, 'testing', '{}', now(), now() FROM families "
-            "WHERE name = 'other'"))
-        results = {}
+        self.race(self.HOLD_MEMBER,
+                  notification('create', 'img-1', 'm-1'),
+                  notification('delete', 'img-1', 'm-2'))
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
 
-        def deliver(name, message):
-            results[name] = self.endpoint().handle_batch([message])
+    def test_create_held_up_while_a_delete_naming_no_family_is_applied(
+            self):
+        # As above, with an image.delete whose payload has no properties:
+        # it had no family to lock, and the create still committed a
+        # member after the delete had found none.
+        self.race(self.HOLD_MEMBER,
+                  notification('create', 'img-1', 'm-1'),
+                  notification('delete', 'img-1', 'm-2',
+                               with_properties=False))
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
 
-        create = threading.Thread(target=deliver, args=(
-            'create', notification('create', 'img-1', 'm-1')))
-        create.start()
-        self.addCleanup(create.join, 30)
-        self.assertTrue(self.wait_for(lambda: self.waiting_on_locks() == 1))
-        delete = threading.Thread(target=deliver, args=(
-            'delete', notification('delete', 'img-1', 'm-2')))
-        delete.start()
-        self.addCleanup(delete.join, 30)
-        # Either it waits for the create (2 waiting), or it is done.
-        self.wait_for(lambda: (not delete.is_alive() or
-                               self.waiting_on_locks() == 2))
-        holder.rollback()
-        create.join(30)
-        delete.join(30)
-        self.assertEqual({'create': listeners.HANDLED,
-                          'delete': listeners.HANDLED}, results)
+    def test_late_create_applied_while_a_delete_is_held_up(self):
+        # The other way round: the delete (naming no family) has found
+        # no member and is held up at its record of the deletion when a
+        # late create of the image is applied on the second host.  The
+        # create used to find no record (not committed yet), join, and
+        # commit a member the delete never saw.
+        self.race("INSERT INTO glance_deleted_images (image_id, "
+                  "deleted_at) VALUES ('img-1', now())",
+                  notification('delete', 'img-1', 'm-2',
+                               with_properties=False),
+                  notification('create', 'img-1', 'm-1'))
         self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
 
 
