@@ -1,5 +1,7 @@
 """/v1/allocations, /v1/enforce and /v1/usages: the ledger."""
 
+import re
+
 import pecan
 from pecan import rest
 from webob import etag as webob_etag
@@ -11,6 +13,7 @@ from limits_svc.schemas import allocation as schema
 from svc_common.api import controller
 from svc_common.api import openapi
 from svc_common.api import validation
+from svc_common import errors
 from svc_common import policy
 
 
@@ -42,6 +45,16 @@ def _authorize_project(action, project_id):
                          not_found=common.no_such_project(project_id))
 
 
+# The opaque tag of an allocation's ETag (:func:`_etag`).
+_GENERATION_TAG = re.compile('0|[1-9][0-9]{0,19}')
+
+
+def _generation_of_tag(opaque):
+    """The generation an opaque tag (the text between the quotes) is the
+    ETag of, or None."""
+    return int(opaque) if _GENERATION_TAG.fullmatch(opaque) else None
+
+
 def _if_match():
     """``(only_existing, generations)`` of the request's ``If-Match``.
 
@@ -58,15 +71,59 @@ def _if_match():
     if value.strip() == '*':
         return True, None
     tags = webob_etag.ETagMatcher.parse(value, strong=True).etags
-    return False, frozenset(int(tag) for tag in tags if tag.isdigit())
+    generations = (_generation_of_tag(tag) for tag in tags)
+    return False, frozenset(g for g in generations if g is not None)
 
 
-def _only_absent():
-    """Whether the PUT may only make an allocation (``If-None-Match: *``).
+# One element of an entity-tag list (RFC 9110 8.8.3 and 5.6.1): an
+# optional weak prefix and a quoted opaque tag, and the comma after it;
+# an empty element is a comma alone.
+_LIST_ELEMENT = re.compile(
+    r'[ \t]*(?:(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*)?(?:,|\Z)')
 
-    A list of ETags sets no condition: only ``*`` is honoured.
+
+def _if_none_match():
+    """``(only_absent, unwanted)`` of the request's ``If-None-Match``.
+
+    ``*`` is "only if the consumer has no live allocation"
+    (``only_absent``); a list of ETags is "only if its live allocation,
+    if any, is none of them" (``unwanted``, a frozenset of generations).
+    HTTP compares If-None-Match weakly, so ``W/"5"`` names generation 5
+    as ``"5"`` does; a well-formed tag that is no allocation's ETag
+    names nothing.  Without the header, ``(False, None)``.
+
+    A value that is neither ``*`` nor a list of entity tags (``5``
+    without quotes, ``*`` among tags, an unterminated quote, no tag at
+    all) is a 400 naming the header: ignoring it, as this service once
+    did, turned a conditional write into an unconditional one.
     """
-    return pecan.request.headers.get('If-None-Match', '').strip() == '*'
+    value = pecan.request.headers.get('If-None-Match')
+    if value is None:
+        return False, None
+    if value.strip(' \t') == '*':
+        return True, None
+    unwanted = set()
+    tags = 0
+    position = 0
+    while position < len(value):
+        element = _LIST_ELEMENT.match(value, position)
+        if element is None:
+            raise errors.BadRequest(
+                'Invalid header If-None-Match: %s is neither * nor a '
+                'comma-separated list of ETags such as "5", W/"5".'
+                % repr(value[:80]),
+                code='invalid_input', field='If-None-Match')
+        if element.group(1) is not None:
+            tags += 1
+            generation = _generation_of_tag(element.group(1))
+            if generation is not None:
+                unwanted.add(generation)
+        position = element.end()
+    if not tags:
+        raise errors.BadRequest(
+            'Invalid header If-None-Match: it names no ETag.',
+            code='invalid_input', field='If-None-Match')
+    return False, frozenset(unwanted)
 
 
 def _authorize_leaving(action):
@@ -133,14 +190,15 @@ class AllocationsController(rest.RestController):
         body = validation.json_body(schema.PUT)
         _authorize_project('allocation:put', body['project_id'])
         only_existing, generations = _if_match()
+        only_absent, unwanted = _if_none_match()
         req = pecan.request
         allocation = allocations_db.put_allocation(
             req.db, req.context, consumer_id, body['project_id'],
             body['resources'], _no_limit_policy(),
             expires_in=body.get('expires_in'),
             check_held=_authorize_leaving('allocation:put'),
-            only_existing=only_existing, only_absent=_only_absent(),
-            generations=generations)
+            only_existing=only_existing, only_absent=only_absent,
+            generations=generations, unwanted_generations=unwanted)
         return _answer_allocation(allocation)
 
     @pecan.expose('json')
@@ -150,10 +208,12 @@ class AllocationsController(rest.RestController):
                 'allocation:delete', policy.project_target(project_id),
                 not_found=common.no_such_allocation(consumer_id))
         only_existing, generations = _if_match()
+        only_absent, unwanted = _if_none_match()
         allocations_db.delete_allocation(
             pecan.request.db, pecan.request.context, consumer_id,
             check_held=check, only_existing=only_existing,
-            generations=generations)
+            generations=generations, only_absent=only_absent,
+            unwanted_generations=unwanted)
         controller.no_content()
 
 

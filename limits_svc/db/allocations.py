@@ -46,9 +46,11 @@ class AllocationChanged(errors.ApiError):
 
 
 class AllocationPresent(errors.ApiError):
-    """412: a PUT that may only make the consumer's allocation
+    """412: a write that may only make the consumer's allocation
     (``If-None-Match: *``) found one (a confirmed allocation, or a
-    reservation that has not expired).  Nothing is written."""
+    reservation that has not expired), or one that may not find the
+    allocation of an ETag it names (``If-None-Match: "<etag>"``) found
+    that one.  Nothing is written."""
     status = 412
     code = 'allocation_exists'
 
@@ -560,7 +562,7 @@ def _write_allocation(conn, rows, replaces):
 def put_allocation(db, ctx, consumer_id, project_id, resources,
                    no_limit_policy, expires_at=None, check_held=None,
                    only_existing=False, expires_in=None, only_absent=False,
-                   generations=None):
+                   generations=None, unwanted_generations=None):
     """Replace the consumer's allocation, atomically, or raise OverLimit.
 
     :param expires_in: make it a reservation that expires this many
@@ -585,6 +587,11 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         Decided under the consumer's lock: a request that read the
         allocation before another write (a late resize prep, after the
         resize ended) writes nothing.
+    :param unwanted_generations: write only if the consumer has no live
+        allocation of one of these generations (``If-None-Match:
+        "<etag>"``); otherwise raise :class:`AllocationPresent` and
+        write nothing.  Decided under the consumer's lock, after
+        ``generations`` (as HTTP evaluates If-Match first).
 
     Every write gives the allocation a new generation (returned as
     ``generation``; None when nothing is left), also a write that
@@ -597,7 +604,7 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         if expires_in:
             expires_at = now + datetime.timedelta(seconds=expires_in)
         _check_condition(conn, consumer_id, old_rows, now, only_existing,
-                         only_absent, generations)
+                         only_absent, generations, unwanted_generations)
         if (check_held is not None and old_rows and
                 old_rows[0].project_id != project_id):
             check_held(old_rows[0].project_id)
@@ -620,11 +627,18 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
                                else None)}
 
 
+def _has_condition(only_existing, only_absent, generations,
+                   unwanted_generations):
+    return (only_existing or only_absent or generations is not None or
+            unwanted_generations is not None)
+
+
 def _check_condition(conn, consumer_id, old_rows, now, only_existing,
-                     only_absent, generations):
+                     only_absent, generations, unwanted_generations=None):
     """Raise if the consumer's allocation, read under its lock, fails a
     condition of the request (``If-Match``, ``If-None-Match``)."""
-    if not (only_existing or only_absent or generations is not None):
+    if not _has_condition(only_existing, only_absent, generations,
+                          unwanted_generations):
         return
     # (Read again only for this: the held rows of the PUT's one round
     # trip carry no expiry.)
@@ -645,6 +659,12 @@ def _check_condition(conn, consumer_id, old_rows, now, only_existing,
         raise AllocationPresent(
             'Consumer %s has an allocation already (If-None-Match: *).'
             % consumer_id)
+    if (unwanted_generations is not None and live and
+            current[0].generation in unwanted_generations):
+        raise AllocationPresent(
+            'The allocation of consumer %s is still the one of an ETag '
+            'given (If-None-Match): "%d".'
+            % (consumer_id, current[0].generation))
 
 
 def _free(conn, consumer_id, rows):
@@ -660,7 +680,8 @@ def _free(conn, consumer_id, rows):
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
                            retry_interval=0.05, inc_retry_interval=True)
 def delete_allocation(db, ctx, consumer_id, check_held=None,
-                      only_existing=False, generations=None):
+                      only_existing=False, generations=None,
+                      only_absent=False, unwanted_generations=None):
     """Free the consumer's allocation.
 
     :param check_held: called with the allocation's project under the
@@ -669,6 +690,15 @@ def delete_allocation(db, ctx, consumer_id, check_held=None,
         a reservation that expired is :class:`AllocationAbsent`.
     :param generations: free it only if its generation is one of these
         (``If-Match: "<etag>"``), else :class:`AllocationChanged`.
+    :param only_absent: free only rows that are no live allocation
+        (``If-None-Match: *``: a reservation that expired and was not
+        swept yet), else :class:`AllocationPresent`.
+    :param unwanted_generations: free it only if it is not a live
+        allocation of one of these generations (``If-None-Match:
+        "<etag>"``), else :class:`AllocationPresent`.
+
+    A consumer with no rows is :class:`AllocationNotFound` unless an
+    ``If-Match`` condition fails first.
     """
     with db.writer.connection.using(ctx) as conn:
         tree.lock_for_ledger(conn, consumer_id)
@@ -678,9 +708,11 @@ def delete_allocation(db, ctx, consumer_id, check_held=None,
                                      % consumer_id)
         if rows and check_held is not None:
             check_held(rows[0].project_id)
-        if only_existing or generations is not None:
+        if _has_condition(only_existing, only_absent, generations,
+                          unwanted_generations):
             _check_condition(conn, consumer_id, rows, database_now(conn),
-                             only_existing, False, generations)
+                             only_existing, only_absent, generations,
+                             unwanted_generations)
         _free(conn, consumer_id, rows)
 
 

@@ -159,7 +159,132 @@ class TestAllocationETags(base.LimitsApiTestCase):
                          resp.json['errors'][0]['code'])
 
 
+class TestIfNoneMatchETags(base.LimitsApiTestCase):
+    """``If-None-Match`` with a list of ETags: the write proceeds only if
+    the consumer's live allocation is none of them (weak comparison);
+    otherwise ``412 limits.allocation_exists``, as for ``*``, and
+    nothing is written.  A value that is no list of ETags is a 400."""
+
+    def setUp(self):
+        super().setUp()
+        self.tree()
+
+    def put(self, consumer, if_none_match=None, status=200, if_match=None,
+            expires_in=None, **resources):
+        headers = dict(af.SERVICE)
+        if if_none_match is not None:
+            headers['If-None-Match'] = if_none_match
+        if if_match is not None:
+            headers['If-Match'] = if_match
+        body = {'project_id': 'leaf', 'resources': resources}
+        if expires_in is not None:
+            body['expires_in'] = expires_in
+        return self.app.put_json('/v1/allocations/%s' % consumer, body,
+                                 headers=headers, status=status)
+
+    def delete(self, consumer, if_none_match, status):
+        return self.app.delete(
+            '/v1/allocations/%s' % consumer, status=status,
+            headers=dict(af.SERVICE, **{'If-None-Match': if_none_match}))
+
+    def held(self, consumer):
+        resp = self.app.get('/v1/allocations/%s' % consumer,
+                            headers=af.SERVICE, expect_errors=True)
+        if resp.status_int == 404:
+            return None
+        return resp.json['allocation']['resources']
+
+    def leaf_cores(self):
+        report = self.app.get('/v1/projects/leaf/usage',
+                              headers=af.SYSTEM_READER).json
+        return report['projects'][0]['resources']['cores']['own_usage']
+
+    def assertCode(self, code, resp):
+        self.assertEqual('limits.' + code, resp.json['errors'][0]['code'])
+
+    def test_the_current_etag_in_the_list_writes_nothing(self):
+        etag = self.put('vm-1', cores=2).headers['ETag']
+        for value in (etag, '"1", %s' % etag, 'W/%s' % etag,
+                      ' "x" ,, W/%s ,' % etag):
+            resp = self.put('vm-1', value, status=412, cores=6)
+            self.assertCode('allocation_exists', resp)
+            self.assertIn(etag, resp.json['errors'][0]['detail'])
+        self.assertEqual({'cores': 2}, self.held('vm-1'))
+        self.assertEqual(2, self.leaf_cores())
+
+    def test_an_older_etag_lets_the_write_through(self):
+        old = self.put('vm-1', cores=2).headers['ETag']
+        self.put('vm-1', cores=3)
+        resp = self.put('vm-1', '%s, "vm-1"' % old, cores=5)
+        self.assertEqual({'cores': 5}, resp.json['allocation']['resources'])
+        self.assertEqual(5, self.leaf_cores())
+
+    def test_a_consumer_without_allocation_matches_no_etag(self):
+        self.put('vm-1', '"1", W/"2"', cores=2)
+        self.assertEqual({'cores': 2}, self.held('vm-1'))
+
+    def test_an_expired_reservation_matches_no_etag(self):
+        etag = self.put('res-1', expires_in=1, cores=2).headers['ETag']
+        time.sleep(1.2)
+        self.put('res-1', etag, cores=3)
+        self.assertEqual({'cores': 3}, self.held('res-1'))
+
+    def test_if_match_is_decided_first(self):
+        old = self.put('vm-1', cores=2).headers['ETag']
+        current = self.put('vm-1', cores=3).headers['ETag']
+        self.assertCode('allocation_changed', self.put(
+            'vm-1', current, if_match=old, status=412, cores=4))
+        self.assertCode('allocation_exists', self.put(
+            'vm-1', current, if_match=current, status=412, cores=4))
+        self.put('vm-1', old, if_match=current, cores=4)
+        self.assertEqual(4, self.leaf_cores())
+
+    def test_a_malformed_value_is_a_400_and_writes_nothing(self):
+        etag = self.put('vm-1', cores=2).headers['ETag']
+        for value in (etag.strip('"'), '"5', '*, %s' % etag,
+                      '%s %s' % (etag, etag), 'W/5', 'w/%s' % etag, '',
+                      ' , '):
+            resp = self.put('vm-1', value, status=400, cores=6)
+            self.assertCode('invalid_input', resp)
+            self.assertEqual('If-None-Match', resp.json['errors'][0]['field'])
+            resp = self.put('vm-2', value, status=400, cores=1)
+            self.assertEqual('If-None-Match', resp.json['errors'][0]['field'])
+        self.assertEqual({'cores': 2}, self.held('vm-1'))
+        self.assertIsNone(self.held('vm-2'))
+        self.assertEqual(2, self.leaf_cores())
+
+    def test_delete_frees_only_an_allocation_of_none_of_the_etags(self):
+        old = self.put('vm-1', cores=2).headers['ETag']
+        current = self.put('vm-1', cores=3).headers['ETag']
+        self.assertCode('allocation_exists', self.delete(
+            'vm-1', '%s, %s' % (old, current), 412))
+        self.assertCode('allocation_exists', self.delete('vm-1', '*', 412))
+        self.assertCode('invalid_input', self.delete('vm-1', current[1:],
+                                                     400))
+        self.assertEqual(3, self.leaf_cores())
+        self.delete('vm-1', old, 204)
+        self.assertEqual(0, self.leaf_cores())
+        self.assertCode('allocation_not_found', self.delete('vm-1', old, 404))
+
+    def test_if_match_tags_are_compared_as_written(self):
+        """``"03"`` is not the ETag ``"3"``, and a digit that is not ASCII
+        (the header is Latin-1) is no generation: both match nothing."""
+        etag = self.put('vm-1', cores=2).headers['ETag']
+        for value in ('"0%s' % etag[1:], '"\xb2"'):
+            resp = self.put('vm-1', if_match=value, status=412, cores=4)
+            self.assertCode('allocation_changed', resp)
+        self.assertEqual(2, self.leaf_cores())
+
+
 class TestAllocationETagsOnPostgreSQL(TestAllocationETags):
+
+    def setUp(self):
+        url = self.useFixture(postgresql.Database()).url
+        self.OVERRIDES = {('database', 'connection'): url}
+        super().setUp()
+
+
+class TestIfNoneMatchETagsOnPostgreSQL(TestIfNoneMatchETags):
 
     def setUp(self):
         url = self.useFixture(postgresql.Database()).url
@@ -212,4 +337,51 @@ class TestETagRaces(races.OnPostgreSQL, base.LimitsApiTestCase):
         answer = races.during(self.engine, self.rewrite,
                               lambda: self.conditional('delete'))
         self.assertEqual(412, answer.status_int, answer.body)
+        self.app.get('/v1/allocations/vm-1', headers=af.SERVICE)
+
+    def next_etag(self):
+        """The ETag :meth:`rewrite` gives the allocation."""
+        return '"%d"' % (int(self.etag.strip('"')) + 1)
+
+    def if_none_match(self, method, etag, **kwargs):
+        headers = dict(af.SERVICE, **{'If-None-Match': etag})
+        return getattr(self.app, method)('/v1/allocations/vm-1',
+                                         headers=headers,
+                                         expect_errors=True, **kwargs)
+
+    def test_a_put_if_none_match_of_the_etag_a_write_commits_first(self):
+        """The write that commits while the PUT waits makes the
+        allocation the one of the ETag the PUT names: 412."""
+        answer = races.during(self.engine, self.rewrite, lambda:
+                              self.if_none_match('put_json',
+                                                 self.next_etag(), params={
+                                                     'project_id': 'leaf',
+                                                     'resources': {
+                                                         'cores': 6}}))
+        self.assertEqual(412, answer.status_int, answer.body)
+        self.assertEqual('limits.allocation_exists',
+                         answer.json['errors'][0]['code'])
+        got = self.app.get('/v1/allocations/vm-1', headers=af.SERVICE)
+        self.assertEqual(({'cores': 2}, self.next_etag()),
+                         (got.json['allocation']['resources'],
+                          got.headers['ETag']))
+
+    def test_a_put_if_none_match_of_the_etag_a_write_replaces_first(self):
+        """The ETag the PUT names was current when it was sent; the write
+        that commits while it waits replaced it: the PUT goes through."""
+        answer = races.during(self.engine, self.rewrite, lambda:
+                              self.if_none_match('put_json', self.etag,
+                                                 params={
+                                                     'project_id': 'leaf',
+                                                     'resources': {
+                                                         'cores': 6}}))
+        self.assertEqual(200, answer.status_int, answer.body)
+        self.assertEqual({'cores': 6}, answer.json['allocation']['resources'])
+
+    def test_a_delete_if_none_match_of_the_etag_a_write_commits_first(self):
+        answer = races.during(self.engine, self.rewrite, lambda:
+                              self.if_none_match('delete', self.next_etag()))
+        self.assertEqual(412, answer.status_int, answer.body)
+        self.assertEqual('limits.allocation_exists',
+                         answer.json['errors'][0]['code'])
         self.app.get('/v1/allocations/vm-1', headers=af.SERVICE)
