@@ -206,7 +206,9 @@ class GlanceApiDriver(GlanceDriver):
         """Make Glance say the state the database has for ``image_id``
         now, holding the image's lock; returns the patch sent, or None
         if Glance cannot be written yet (the image is still uploading:
-        its record stays for the engine's next pass).
+        its record stays for the engine's retry, put off longer at each
+        check that finds it so, see
+        :meth:`image_family_svc.db.glance_writes.Ledger.still_uploading`).
 
         A failure leaves the image's record too, behind the others.
         """
@@ -228,10 +230,24 @@ class GlanceApiDriver(GlanceDriver):
                 raise
             if token is not None:
                 if ops is None:
-                    self.ledger.postpone(image_id, token)
+                    self._still_uploading(image_id, token)
                 else:
                     self.ledger.done(image_id, token)
             return ops
+
+    def _still_uploading(self, image_id, token):
+        checks = self.ledger.still_uploading(image_id, token)
+        if checks is None:
+            return
+        delay = glance_writes.upload_check_delay(checks)
+        if (delay == glance_writes.UPLOAD_CHECK_MAX_DELAY and
+                glance_writes.upload_check_delay(checks - 1) < delay):
+            # Once: from now on it costs a read of Glance an hour.
+            LOG.warning('Image %s was still uploading in Glance at %d '
+                        'checks in a row: its family and state are '
+                        'written once it is active; until then (or its '
+                        'next change) it is checked about every %d '
+                        'minutes.', image_id, checks, delay // 60)
 
     def get_image(self, image_id):
         """Glance's image document, or None if Glance has no such image."""

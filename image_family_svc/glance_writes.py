@@ -13,8 +13,12 @@ up to ``[glance] write_retry_batch`` images recorded more than
 within that time), those recorded first first, each through
 :meth:`image_family_svc.glance.GlanceApiDriver.sync`: the current state,
 under the image's lock.  A write that fails again puts the image behind
-the others; a 5xx or no answer from Glance ends the pass.  With the
-``noop`` driver nothing is written and the records are forgotten.
+the others; a 5xx or no answer from Glance ends the pass.  An image
+still uploading is put off longer at each check that finds it so, up
+to about an hour
+(:meth:`image_family_svc.db.glance_writes.Ledger.still_uploading`).
+With the ``noop`` driver nothing is written and the records are
+forgotten.
 """
 
 import datetime

@@ -16,6 +16,12 @@ transaction of the change.  The ``glance`` driver
    and its own write (waiting for the lock) or the engine's retry writes
    it.
 
+An image still uploading in Glance cannot be written yet
+(:meth:`Ledger.still_uploading`): each check in a row that finds it so
+puts its record off longer (:func:`upload_check_delay`), so that an
+image left ``queued`` for ever is read about once an hour rather than
+at every pass of the engine's retry; its next change starts over.
+
 Writers of one image therefore send Glance the state of the database at
 the moment they hold the lock, one after the other: the last of them
 read the state of the last change.  Before, each process wrote the state
@@ -34,6 +40,7 @@ current state and leaves the row until it has.
 
 import collections
 import contextlib
+import datetime
 import threading
 import uuid
 
@@ -55,10 +62,28 @@ ImageState = collections.namedtuple('ImageState',
 
 _INSERTS = {'postgresql': postgresql.insert, 'sqlite': sqlite.insert}
 
+#: Seconds by which the first checks of an image still uploading put
+#: its record off (beyond the engine's grace of a minute), doubling...
+UPLOAD_CHECK_STEP = 60
+#: ... up to this: an image left uploading for ever is then checked
+#: about once an hour.
+UPLOAD_CHECK_MAX_DELAY = 3600
+
+
+def upload_check_delay(checks):
+    """Seconds by which the record of an image found still uploading by
+    ``checks`` checks in a row is put off: 0, 60, 180, 420, ... (with
+    the engine's grace, checks 1, 2, 4, 8 ... minutes apart), at most
+    :data:`UPLOAD_CHECK_MAX_DELAY`."""
+    doublings = min(max(checks, 1), 16) - 1
+    return min(UPLOAD_CHECK_STEP * (2 ** doublings - 1),
+               UPLOAD_CHECK_MAX_DELAY)
+
 
 def mark(session, image_ids):
     """Record, in the caller's transaction, that Glance must be told the
-    state of ``image_ids`` (a new token for each)."""
+    state of ``image_ids`` (a new token for each, and no check that found
+    it uploading yet)."""
     image_ids = sorted(set(image_ids))
     if not image_ids:
         return
@@ -67,9 +92,10 @@ def mark(session, image_ids):
     session.execute(insert.on_conflict_do_update(
         index_elements=['image_id'],
         set_={'token': insert.excluded.token,
-              'marked_at': insert.excluded.marked_at}),
-        [{'image_id': image_id, 'token': uuid.uuid4().hex, 'marked_at': at}
-         for image_id in image_ids])
+              'marked_at': insert.excluded.marked_at,
+              'upload_checks': insert.excluded.upload_checks}),
+        [{'image_id': image_id, 'token': uuid.uuid4().hex, 'marked_at': at,
+          'upload_checks': 0} for image_id in image_ids])
 
 
 def due(db, ctx, limit, before):
@@ -173,6 +199,27 @@ class Ledger(object):
             session.execute(sa.delete(models.GlanceWrite).where(
                 models.GlanceWrite.image_id == image_id,
                 models.GlanceWrite.token == token))
+
+    def still_uploading(self, image_id, token):
+        """Put the record of ``image_id`` (if still ``token``) off by
+        :func:`upload_check_delay` of the checks in a row that found the
+        image uploading, this one included; returns that count (None:
+        a change replaced the record meanwhile)."""
+        with self.db.writer.using(self._ctx()) as session:
+            checks = session.scalar(sa.select(
+                models.GlanceWrite.upload_checks).where(
+                models.GlanceWrite.image_id == image_id,
+                models.GlanceWrite.token == token))
+            if checks is None:
+                return None
+            checks += 1
+            session.execute(sa.update(models.GlanceWrite).where(
+                models.GlanceWrite.image_id == image_id,
+                models.GlanceWrite.token == token).values(
+                upload_checks=checks,
+                marked_at=families_db.now() + datetime.timedelta(
+                    seconds=upload_check_delay(checks))))
+            return checks
 
     def postpone(self, image_id, token):
         """Put the record of ``image_id`` (if still ``token``) behind the

@@ -164,8 +164,15 @@ class GlanceWrite(Base):
     #: New at each change of the image: a write that read the state of
     #: an older change leaves the row of a newer one.
     token = sa.Column(sa.String(32), nullable=False)
-    #: When the image last changed (or a write of it last failed).
+    #: When the image last changed (or a write of it last failed); for
+    #: an image found still uploading, later than that, so that the
+    #: engine checks it less and less often
+    #: (:mod:`image_family_svc.db.glance_writes`).
     marked_at = sa.Column(sa.DateTime, nullable=False)
+    #: How many checks in a row found the image still uploading in
+    #: Glance since its last change.
+    upload_checks = sa.Column(sa.Integer, nullable=False, default=0,
+                              server_default='0')
 
 
 class GlanceDeletedImage(Base):

@@ -73,6 +73,7 @@ class FakeLedger(object):
     def __init__(self):
         self.states = {}
         self.tokens = {}
+        self.checks = {}
         self.held = []
 
     @contextlib.contextmanager
@@ -90,6 +91,13 @@ class FakeLedger(object):
     def postpone(self, image_id, token):
         pass
 
+    def still_uploading(self, image_id, token):
+        """The checks in a row that found the image uploading."""
+        if self.tokens.get(image_id) != token:
+            return None
+        self.checks[image_id] = self.checks.get(image_id, 0) + 1
+        return self.checks[image_id]
+
     def commit(self, event):
         """What the database holds once ``event`` is committed."""
         payload = event.payload
@@ -102,6 +110,7 @@ class FakeLedger(object):
                                                payload.get('state')),
                 payload.get('successor_id'))
         self.tokens[image_id] = uuid.uuid4().hex
+        self.checks.pop(image_id, None)
 
 
 def transition(image_id, from_state, to_state, successor=None,
