@@ -5,8 +5,9 @@ at that IdP (``state``, ``nonce``, PKCE S256; the three are kept
 server-side under the hash of ``state``, for
 :data:`LOGIN_REQUEST_SECONDS`, and used once).  ``GET
 /v1/login/callback`` is the redirect URI the proxy registers at every
-IdP: it exchanges the code with the proxy's client secret (authlib's
-OAuth 2.0 client), validates the ID token
+IdP: it exchanges the code with the proxy's client secret (within
+``[federation] discovery_timeout`` and a size bound: see
+:mod:`federation_proxy.upstream`), validates the ID token
 (:func:`federation_proxy.login.validate_id_token`), maps the upstream
 ``(issuer, sub)`` to the proxy's person (made at the first login, or
 linked to the logged-in person with ``link=true``) and answers with a
@@ -43,8 +44,6 @@ import threading
 import time
 import urllib.parse
 
-from authlib.common import errors as authlib_errors
-from authlib.integrations import requests_client
 import pecan
 import requests
 
@@ -54,6 +53,7 @@ from federation_proxy.db import logins
 from federation_proxy.db import oidc as oidc_db
 from federation_proxy import login
 from federation_proxy.schemas import login as schema
+from federation_proxy import upstream
 from svc_common.api import openapi
 from svc_common import errors
 
@@ -136,11 +136,10 @@ def _jwks_loader(uri):
         if cached and not refresh and now - cached[0] < JWKS_CACHE_SECONDS:
             return cached[1]
         try:
-            resp = requests.get(uri, timeout=timeout, allow_redirects=False)
-            resp.raise_for_status()
-            document = resp.json()
-        except (requests.RequestException, ValueError):
-            raise login.Refused('The IdP\'s JWKS could not be read.')
+            document = upstream.get_json(uri, timeout)
+        except upstream.Failed as error:
+            raise login.Refused('The IdP\'s JWKS could not be read: %s.'
+                                % error)
         with _JWKS_LOCK:
             _JWKS[uri] = (now, document)
         return document
@@ -263,32 +262,53 @@ class CallbackController(object):
 
     @staticmethod
     def _id_token(row, endpoints, pending, code):
-        secret = idps.client_secret(pecan.request.db, pecan.request.context,
-                                    row.id, settings.conf().secret_key)
-        client = requests_client.OAuth2Session(
-            row.client_id, secret, redirect_uri=redirect_uri(),
-            token_endpoint_auth_method=('client_secret_basic' if secret
-                                        else 'none'))
-        try:
-            answer = client.fetch_token(
-                endpoints['token_endpoint'], grant_type='authorization_code',
-                code=code, code_verifier=pending.code_verifier,
-                timeout=settings.conf().discovery_timeout)
-        except authlib_errors.AuthlibBaseError as exc:
-            raise _refused('The IdP refused the code: %s.'
-                           % (exc.error or 'error'), code='code_refused')
-        except (requests.RequestException, ValueError) as exc:
-            raise errors.ApiError('The IdP\'s token endpoint failed: %s.'
-                                  % type(exc).__name__, status=502,
-                                  code='idp_unreachable')
-        finally:
-            client.close()
+        answer = _token_answer(row, endpoints['token_endpoint'], pending,
+                               code)
         try:
             return login.validate_id_token(
                 answer.get('id_token'), _jwks_loader(endpoints['jwks_uri']),
                 row.issuer, row.client_id, pending.nonce, int(time.time()))
         except login.Refused as exc:
             raise _refused(str(exc), code='invalid_id_token')
+
+
+def _token_answer(row, endpoint, pending, code):
+    """The IdP's answer to the exchange of ``code`` at its token
+    ``endpoint`` (RFC 6749 4.1.3; client_secret_basic, or the client id
+    alone for a public client), bounded in time and size
+    (:mod:`federation_proxy.upstream`).
+
+    :raises errors.ApiError: 400 ``code_refused`` (an OAuth error
+        answer), 502 ``idp_unreachable`` (no usable answer).
+    """
+    secret = idps.client_secret(pecan.request.db, pecan.request.context,
+                                row.id, settings.conf().secret_key)
+    form = {'grant_type': 'authorization_code', 'code': code,
+            'redirect_uri': redirect_uri(),
+            'code_verifier': pending.code_verifier}
+    auth = None
+    if secret:
+        auth = requests.auth.HTTPBasicAuth(row.client_id, secret)
+    else:
+        form['client_id'] = row.client_id
+    try:
+        status, body = upstream.exchange(
+            'POST', endpoint, settings.conf().discovery_timeout, data=form,
+            auth=auth, headers={'Accept': 'application/json'})
+        answer = upstream.document(body)
+    except upstream.Failed as error:
+        raise errors.ApiError('The IdP\'s token endpoint failed: %s.'
+                              % error, status=502, code='idp_unreachable')
+    if isinstance(answer, dict) and answer.get('error'):
+        error = answer['error']
+        if not (isinstance(error, str) and error.isprintable()):
+            error = 'error'
+        raise _refused('The IdP refused the code: %s.' % error[:100],
+                       code='code_refused')
+    if status != 200 or not isinstance(answer, dict):
+        raise errors.ApiError('The IdP\'s token endpoint failed: HTTP %d.'
+                              % status, status=502, code='idp_unreachable')
+    return answer
 
 
 def _flag_link(params):

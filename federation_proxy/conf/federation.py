@@ -23,8 +23,15 @@ def _opts():
                  'as a public client (no secret).'),
         cfg.IntOpt(
             'discovery_timeout', default=10, min=1, max=120,
-            help='Seconds to wait for an upstream IdP\'s discovery '
-                 'document (/.well-known/openid-configuration).'),
+            help='Seconds an exchange with an upstream IdP may take: '
+                 'its discovery document (/.well-known/openid-'
+                 'configuration), its JWKS, and the token answer of each '
+                 'login. The connection and each read wait at most this '
+                 'long, and the whole answer must have arrived this long '
+                 'after the request was sent, so an exchange takes at '
+                 'most about twice as long; an answer longer than 1 MiB '
+                 'is refused. A login whose exchange fails is answered '
+                 '502 (token endpoint) or 400 (JWKS).'),
         cfg.IntOpt(
             'membership_lifetime_days', default=365, min=1,
             help='Days a new or renewed membership lasts before it '

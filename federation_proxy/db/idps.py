@@ -13,12 +13,12 @@ import hashlib
 import json
 
 from cryptography import fernet
-import requests
 import sqlalchemy as sa
 
 from federation_proxy.db import communities
 from federation_proxy.db import models
 from federation_proxy import registration
+from federation_proxy import upstream
 from svc_common import errors
 
 ENDPOINTS = ('authorization_endpoint', 'token_endpoint', 'jwks_uri',
@@ -86,16 +86,9 @@ def discover(issuer, timeout):
                                  code='discovery_failed', field='discover')
 
     try:
-        resp = requests.get(url, timeout=timeout, allow_redirects=False,
-                            headers={'Accept': 'application/json'})
-    except requests.RequestException as error:
-        raise refuse(type(error).__name__)
-    if resp.status_code != 200:
-        raise refuse('HTTP %d' % resp.status_code)
-    try:
-        document = resp.json()
-    except ValueError:
-        raise refuse('not JSON')
+        document = upstream.get_json(url, timeout)
+    except upstream.Failed as error:
+        raise refuse(str(error))
     if not isinstance(document, dict):
         raise refuse('not a JSON object')
     if document.get('issuer') != issuer:

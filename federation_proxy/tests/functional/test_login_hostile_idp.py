@@ -31,15 +31,45 @@ CLIENT_ID = 'arbiter-proxy'
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     """``GET /jwks``: the IdP's public key; ``POST /token``: an ID token
-    of ``server.claims``, signed with the IdP's key."""
+    of ``server.claims``, signed with the IdP's key.  With
+    ``server.padding`` (a number of bytes) the answers of
+    ``server.padding_paths`` carry that much more; with
+    ``server.trickle`` (seconds) the token answer comes a byte at a
+    time, then spaces (which JSON allows after a value) until that many
+    seconds have passed."""
 
-    def _answer(self, document):
+    def _answer(self, document, trickle=None):
+        if self.server.padding and self.path in self.server.padding_paths:
+            document = dict(document, padding='x' * self.server.padding)
         body = json.dumps(document).encode('utf-8')
         self.send_response(200)
         self.send_header('Content-Type', 'application/json')
+        if trickle:
+            self.send_header('Connection', 'close')
+            self.end_headers()
+            self._trickle(body, time.monotonic() + trickle)
+            return
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except OSError:
+            # The proxy stopped reading a long answer.
+            pass
+
+    def _trickle(self, body, until):
+        try:
+            for byte in body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.02)
+            while time.monotonic() < until:
+                self.wfile.write(b' ')
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            # The proxy gave up (the outcome the test wants).
+            pass
 
     def do_GET(self):
         if self.path != '/jwks':
@@ -56,7 +86,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         token = jwt.encode({'alg': 'RS256', 'kid': self.server.key.kid},
                            self.server.claims, self.server.key)
         self._answer({'access_token': 'at', 'token_type': 'Bearer',
-                      'expires_in': 60, 'id_token': token})
+                      'expires_in': 60, 'id_token': token},
+                     trickle=self.server.trickle)
 
     def log_message(self, *args):
         pass
@@ -72,6 +103,9 @@ class HostileIdP(object):
         self.server.key = jwk.RSAKey.generate_key(
             2048, parameters={'kid': 'k1'}, private=True)
         self.server.claims = {}
+        self.server.padding = 0
+        self.server.padding_paths = ('/jwks', '/token')
+        self.server.trickle = None
         thread = threading.Thread(target=self.server.serve_forever,
                                   kwargs={'poll_interval': 0.05})
         thread.start()
@@ -89,8 +123,8 @@ class HostileIdP(object):
             'iat': now, 'exp': now + 300, 'nonce': nonce}, **claims)
 
 
-class TestHostileIdPOnPostgreSQL(races.OnPostgreSQL,
-                                 base.FederationTestCase):
+class HostileIdPTestCase(base.FederationTestCase):
+    """The proxy with :class:`HostileIdP` registered as ``hostile``."""
 
     OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy',
                  ('federation', 'issuer'): PROXY}
@@ -115,6 +149,9 @@ class TestHostileIdPOnPostgreSQL(races.OnPostgreSQL,
         self.idp.answer(query['nonce'], **claims)
         return self.app.get('/v1/login/callback', {
             'state': query['state'], 'code': 'c'}, expect_errors=True)
+
+
+class TestHostileIdPOnPostgreSQL(races.OnPostgreSQL, HostileIdPTestCase):
 
     def _identities(self):
         with self.engine.connect() as conn:
@@ -174,3 +211,48 @@ class TestHostileIdPOnPostgreSQL(races.OnPostgreSQL,
                          resp.json['errors'][0]['code'])
         self.assertNotIn(login.SESSION_COOKIE, self.app.cookies)
         self.assertEqual([], self._identities())
+
+
+class TestSlowAndLongAnswers(HostileIdPTestCase):
+    """An IdP that answers a byte at a time, or megabytes: the login is
+    refused within about twice ``[federation] discovery_timeout`` (here
+    1 second), whatever the IdP does, and logs nobody in."""
+
+    OVERRIDES = dict(HostileIdPTestCase.OVERRIDES)
+    OVERRIDES[('federation', 'discovery_timeout')] = 1
+
+    def _refused(self, status, code):
+        started = time.monotonic()
+        resp = self._login()
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(status, resp.status_int, resp.body)
+        self.assertEqual('federation.' + code,
+                         resp.json['errors'][0]['code'])
+        self.assertNotIn(login.SESSION_COOKIE, self.app.cookies)
+        self.assertEqual([], self.app.get(
+            '/v1/users', headers=base.ADMIN).json['users'])
+        return resp
+
+    def test_a_token_answer_sent_a_byte_at_a_time(self):
+        # The answer would take about 20 seconds, then 10 more of
+        # spaces; each byte comes well within the timeout.
+        self.idp.server.trickle = 30
+        resp = self._refused(502, 'idp_unreachable')
+        self.assertIn('in time', resp.json['errors'][0]['detail'])
+
+    def test_answers_of_megabytes(self):
+        self.idp.server.padding = 2 * 1024 * 1024
+        resp = self._refused(502, 'idp_unreachable')
+        self.assertIn('longer than', resp.json['errors'][0]['detail'])
+
+    def test_a_jwks_of_megabytes(self):
+        self.idp.server.padding = 2 * 1024 * 1024
+        # The token answer itself is small: only the JWKS is long.
+        self.idp.server.padding_paths = ('/jwks',)
+        resp = self._refused(400, 'invalid_id_token')
+        self.assertIn('JWKS', resp.json['errors'][0]['detail'])
+
+    def test_an_answer_within_the_bounds_logs_in(self):
+        self.idp.server.padding = 512 * 1024
+        resp = self._login()
+        self.assertEqual(200, resp.status_int, resp.body)
