@@ -9,6 +9,15 @@ redelivered notification changes nothing, and is idempotent by itself
 too (an image that is a member already does not join twice, a server
 counted already is not counted twice).
 
+A Glance notification that would add an image to a family and that
+Glance sent (by the ``timestamp`` oslo.messaging stamps on it) longer
+than ``[image_family] processed_message_retention`` ago is dropped, with
+one warning: the records that recognise a redelivery and an image Glance
+deleted are kept that long (and
+:data:`image_family_svc.db.ingest.CLOCK_MARGIN` more), so it could have
+brought back an image Glance had deleted, or one taken out of its
+family since.  An ``image.delete`` is applied however old it is.
+
 A notification whose payload does not have the shape Glance or Nova
 gives it (not an object, an id that is not a string or is longer than
 the database holds, properties that are not an object) is logged and
@@ -30,6 +39,7 @@ import logging
 
 import oslo_messaging
 
+from image_family_svc.db import families as families_db
 from image_family_svc.db import ingest
 from image_family_svc.db import usage as usage_db
 from image_family_svc import notifications
@@ -225,6 +235,17 @@ class GlanceEndpoint(_Endpoint):
             raise MalformedNotification('property %s is %.60r, not a '
                                         'family name'
                                         % (opts.family_property, name))
+        sent = sent_at(metadata)
+        if self._older_than_retention(sent):
+            LOG.warning('Dropped a Glance %s notification (%s) of image %s '
+                        'in family %s: Glance sent it at %s, longer ago '
+                        'than [image_family] processed_message_retention '
+                        '(%d s), after which a deletion of the image or '
+                        'an earlier delivery may be forgotten.',
+                        event_type, message_id, image_id, name,
+                        sent.isoformat(' '),
+                        opts.processed_message_retention)
+            return None
         version = properties.get(opts.version_property)
         if version is not None:
             version = _string(str(version),
@@ -235,6 +256,16 @@ class GlanceEndpoint(_Endpoint):
             message_id, image_id, name, version, properties,
             'Announced by Glance (%s).' % payload.get('status'),
             owner if isinstance(owner, str) else None)
+
+    def _older_than_retention(self, sent):
+        """Whether a notification sent at ``sent`` (None: unknown, never
+        taken as too old) is older than the records that keep it from
+        changing anything it must not."""
+        if sent is None:
+            return False
+        retention = datetime.timedelta(
+            seconds=self.conf.image_family.processed_message_retention)
+        return sent < families_db.now() - retention
 
     def _properties(self, payload):
         """Glance puts custom properties under ``properties``; standard

@@ -87,8 +87,14 @@ def apply_schedule(db, announcer=None, now=None):
 def purge_messages(conf, db):
     """Forget the ids of handled notifications, and the images Glance
     announced as deleted, older than ``[image_family]
-    processed_message_retention``; how many ids."""
-    retention = conf.image_family.processed_message_retention
+    processed_message_retention`` and :data:`ingest.CLOCK_MARGIN`; how
+    many ids.
+
+    The listener drops the Glance notifications older than the retention
+    that these records would have stopped (see
+    :mod:`image_family_svc.listeners`)."""
+    retention = (conf.image_family.processed_message_retention +
+                 ingest.CLOCK_MARGIN)
     ctx = context.admin_context()
     ingest.purge_deleted(db, ctx, retention)
     return messages.purge(db, ctx, retention)

@@ -72,9 +72,14 @@ def _opts():
             'processed_message_retention', default=7 * 24 * 3600, min=60,
             help='Seconds for which the ids of handled notifications, '
                  'and the ids of images Glance announced as deleted, are '
-                 'kept to recognise a redelivery or a notification of a '
-                 'deleted image that arrives late. Must exceed the '
-                 'longest time a notification can wait in a queue.'),
+                 'kept (and an hour more, for clocks that differ) to '
+                 'recognise a redelivery or a notification of a deleted '
+                 'image that arrives late. A Glance notification that '
+                 'would add an image to a family and was sent longer ago '
+                 'than this is dropped with a warning, since it could '
+                 'bring back an image Glance deleted; image.delete is '
+                 'applied whatever its age. Must exceed the longest time '
+                 'a notification can wait in a queue.'),
         cfg.StrOpt(
             'glance_driver', default='noop', choices=['noop', 'glance'],
             help='How Glance is kept in step with the lifecycle. noop: '

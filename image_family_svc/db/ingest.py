@@ -27,8 +27,13 @@ records the image's id (``glance_deleted_images``, whether the image was
 a member or not: its create may be the one still on its way), and a
 join of an image recorded there is ignored.  Glance never reuses a
 deleted image's id, so the record holds for ever; it is forgotten with
-the message ids (:func:`purge_deleted`), once no notification of the
-image can still be waiting in a queue.
+the message ids (:func:`purge_deleted`), :data:`CLOCK_MARGIN` after
+``[image_family] processed_message_retention``.  The listener drops a
+join that Glance sent longer than the retention ago
+(:mod:`image_family_svc.listeners`), so no join that could still be
+applied is older than the record of its image's deletion: Glance sent
+the join before the deletion, and the deletion was recorded after it
+was sent.
 
 Every notification of an image locks the image (:func:`_lock_images`,
 before anything of it is read), so that a join and the deletion of an
@@ -65,6 +70,13 @@ Join = collections.namedtuple(
 #: and never joins one again.
 Leave = collections.namedtuple('Leave',
                                ['message_id', 'image_id', 'reason'])
+
+#: Seconds for which the records of deleted images and of handled
+#: notifications are kept beyond ``[image_family]
+#: processed_message_retention``: a notification's age is read from the
+#: clock of the Glance host that sent it, and the records' from the
+#: engine's.
+CLOCK_MARGIN = 3600
 
 #: pg_advisory_xact_lock class of the notifications of an image ("IFN";
 #: the Glance writes of :mod:`image_family_svc.db.glance_writes` have

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from image_family_svc.cmd import engine
 from image_family_svc.db import families
+from image_family_svc.db import ingest
 from image_family_svc.db import members
 from image_family_svc import listeners
 from image_family_svc import service
@@ -35,11 +36,12 @@ from svc_common.tests.fixtures import postgresql
 IMAGES = ['img-%d' % n for n in range(3)]
 
 
-def notification(kind, image_id, message_id, with_properties=True):
+def notification(kind, image_id, message_id, with_properties=True,
+                 sent='2030-01-01 12:00:00'):
     """What oslo.messaging's batch listener hands the endpoint for
     Glance's ``image.<kind>`` of ``image_id`` (a deleted image's
     properties too, as Glance sends them, unless not
-    ``with_properties``)."""
+    ``with_properties``), stamped as sent at ``sent``."""
     if kind == 'delete':
         payload = {'id': image_id, 'status': 'deleted'}
         if with_properties:
@@ -49,8 +51,7 @@ def notification(kind, image_id, message_id, with_properties=True):
         payload = test_engine.glance_payload(image_id, os_version='7.9')
     return {'ctxt': {}, 'publisher_id': 'image.localhost',
             'event_type': 'image.%s' % kind, 'payload': payload,
-            'metadata': {'message_id': message_id,
-                         'timestamp': '2030-01-01 12:00:00'}}
+            'metadata': {'message_id': message_id, 'timestamp': sent}}
 
 
 class TestLateNotifications(base.ApiTestCase):
@@ -100,24 +101,73 @@ class TestLateNotifications(base.ApiTestCase):
         self.assertGone('img-1')
         self.assertEqual('7.9', self.image('img-2')['version'])
 
-    def test_purge_forgets_after_the_retention(self):
-        self.deliver(('delete', 'img-1', 'm-1'))
-        self.fixture.conf.set_override('processed_message_retention', 60,
-                                       'image_family')
+    def retention(self, seconds):
+        self.fixture.conf.set_override('processed_message_retention',
+                                       seconds, 'image_family')
         self.addCleanup(self.fixture.conf.clear_override,
                         'processed_message_retention', 'image_family')
+
+    def fake_clock(self):
+        """``families.now()`` from now on is :attr:`clock`, which the
+        test moves."""
+        self.clock = families.now()
+        self.useFixture(fixtures.MonkeyPatch(
+            'image_family_svc.db.families.now', lambda: self.clock))
+
+    def later(self, seconds):
+        self.clock += datetime.timedelta(seconds=seconds)
+
+    def test_purge_forgets_after_the_retention(self):
+        self.fake_clock()
+        self.deliver(('delete', 'img-1', 'm-1'))
+        self.retention(60)
         # Not yet older than the retention: kept.
         engine.purge_messages(self.fixture.conf, self.db)
         self.deliver(('create', 'img-1', 'm-0'))
         self.assertGone('img-1')
-        later = families.now() + datetime.timedelta(seconds=120)
-        self.useFixture(fixtures.MonkeyPatch(
-            'image_family_svc.db.families.now', lambda: later))
+        # Older than the retention, but not than the margin for clocks
+        # that differ: kept.
+        self.later(120)
+        engine.purge_messages(self.fixture.conf, self.db)
+        self.deliver(('create', 'img-1', 'm-2'))
+        self.assertGone('img-1')
+        self.later(ingest.CLOCK_MARGIN)
         engine.purge_messages(self.fixture.conf, self.db)
         # Forgotten (with the message ids): a notification of the image
-        # is taken as it comes.
+        # sent within the retention is taken as it comes.
         self.deliver(('update', 'img-1', 'm-5'))
         self.assertEqual('testing', self.image('img-1')['state'])
+
+    def deliver_sent(self, kind, image_id, message_id, sent):
+        self.glance.handle_batch([notification(
+            kind, image_id, message_id, sent=sent.isoformat(' '))])
+
+    def test_join_sent_longer_ago_than_the_retention_is_dropped(self):
+        self.fake_clock()
+        self.retention(3600)
+        log = self.useFixture(fixtures.FakeLogger(
+            name='image_family_svc.listeners'))
+        sent = self.clock
+        # Glance sent the image's create, then its delete; the create
+        # waited in a queue until the delete's record was forgotten.
+        self.deliver_sent('delete', 'img-1', 'm-2',
+                          sent + datetime.timedelta(seconds=1))
+        self.later(3600 + ingest.CLOCK_MARGIN + 60)
+        engine.purge_messages(self.fixture.conf, self.db)
+        self.deliver_sent('create', 'img-1', 'm-1', sent)
+        self.assertGone('img-1')
+        self.assertIn('Dropped a Glance image.create notification (m-1) '
+                      'of image img-1 in family centos-7: Glance sent it '
+                      'at %s, longer ago than [image_family] '
+                      'processed_message_retention (3600 s)'
+                      % sent.isoformat(' '), log.output)
+        # One sent within the retention joins; an image.delete is
+        # applied however old.
+        self.deliver_sent('create', 'img-2', 'm-3',
+                          self.clock - datetime.timedelta(seconds=3500))
+        self.assertEqual('testing', self.image('img-2')['state'])
+        self.deliver_sent('delete', 'img-2', 'm-4', sent)
+        self.assertGone('img-2')
 
 
 class TestTwoHostsAtOnce(base.ApiTestCase):
