@@ -174,10 +174,13 @@ def _refused(detail, code='login_refused'):
 class CallbackController(object):
     OPENAPI = {'index': openapi.Operation(
         None, schema.RESPONSE_LOGIN, method='GET',
-        query=schema.CALLBACK_QUERY, errors=(409, 502),
+        query=schema.CALLBACK_QUERY, errors=(401, 409, 502),
         summary='Redirect URI of the login through an upstream IdP: '
                 'exchanges the code, validates the ID token, and sets '
-                'the proxy session cookie. Needs no token.')}
+                'the proxy session cookie; a login with ``link=true`` '
+                'links the identity only while the session that asked '
+                'for it is live (else 401 ``no_session``). Needs no '
+                'token.')}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -220,6 +223,10 @@ class CallbackController(object):
                            code='issuer_mismatch')
         if not params.get('code'):
             raise _refused('The IdP answered no code.')
+        # The browser's session until now (if any): replaced by the new
+        # one below; for a link, the session that asked for it.
+        previous = _session_token()
+        link_session_id = _link_session(pending, previous)
         endpoints = _idp_endpoints(row)
         claims = self._id_token(row, endpoints, pending, params['code'])
         try:
@@ -230,13 +237,12 @@ class CallbackController(object):
         found = login.mapped_claims(claims, idps.claim_mapping(row))
         person = logins.person_of(db, ctx, row.issuer, claims['sub'],
                                   link_user_id=pending.link_user_id,
+                                  link_session_id=link_session_id,
                                   name=found.get('name'),
                                   email=found.get('email'))
         now = int(time.time())
         session_id = login.new_session_id()
         started = settings.now()
-        # The browser's session until now (if any) is replaced.
-        previous = _session_token()
         logins.start_session(
             db, ctx, session_id, person.user_id, started,
             started + datetime.timedelta(seconds=SESSION_SECONDS),
@@ -270,6 +276,31 @@ class CallbackController(object):
                 row.issuer, row.client_id, pending.nonce, int(time.time()))
         except login.Refused as exc:
             raise _refused(str(exc), code='invalid_id_token')
+
+
+def _link_session(pending, found):
+    """The id of the session that asked for the link the login
+    ``pending`` finishes (``found``: the browser's session token), or
+    None for a login that links nothing.
+
+    A link is made only while the person's session that asked for it
+    is live (checked again when the link is written): a copy of the
+    cookie of a session its person logged out, or a login finished
+    after the session expired, links no identity.
+
+    :raises errors.ApiError: 401 ``no_session``.
+    """
+    if pending.link_user_id is None:
+        return None
+    if (found is None or not found.session_id or
+            found.user_id != pending.link_user_id or not logins.
+            session_person(pecan.request.db, pecan.request.context,
+                           found.session_id, found.user_id,
+                           settings.now())):
+        raise errors.ApiError('The session that asked for this link has '
+                              'ended (logged out or expired); log in and '
+                              'link again.', status=401, code='no_session')
+    return found.session_id
 
 
 def _token_answer(row, endpoint, pending, code):

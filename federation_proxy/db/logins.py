@@ -70,13 +70,16 @@ def _owner(db, ctx, issuer, subject):
 
 
 def person_of(db, ctx, issuer, subject, name=None, email=None,
-              link_user_id=None):
+              link_user_id=None, link_session_id=None):
     """The proxy person upstream identity ``(issuer, subject)`` is.
 
     A known identity is its person.  An unknown one becomes a new
     person, or, when ``link_user_id`` is given, is linked to that
-    person.  An identity already linked to someone else cannot be linked
-    to ``link_user_id`` (409).
+    person while their session ``link_session_id`` (the one that asked
+    for the link) is live (else a 401 ``no_session``, see
+    :func:`federation_proxy.db.users.link_identity`).  An identity
+    already linked to someone else cannot be linked to ``link_user_id``
+    (409).
 
     Two logins of the same new identity at once (a second tab, a
     double click on the IdP's consent page) make one person: the login
@@ -86,7 +89,8 @@ def person_of(db, ctx, issuer, subject, name=None, email=None,
     if owner is None:
         try:
             if link_user_id:
-                users.link_identity(db, ctx, link_user_id, issuer, subject)
+                users.link_identity(db, ctx, link_user_id, issuer, subject,
+                                    session_id=link_session_id)
                 return Login(link_user_id, False, True)
             user = users.create_user(db, ctx, issuer, subject, name=name,
                                      email=email)

@@ -4,6 +4,8 @@ A person always keeps at least one identity: unlinking the last one is
 refused, since nobody could log in as that person again.
 """
 
+import datetime
+
 import sqlalchemy as sa
 
 from federation_proxy.db import communities
@@ -65,9 +67,22 @@ def list_identities(db, ctx, user_id):
 
 
 @communities.retry_lost_insert_race
-def link_identity(db, ctx, user_id, issuer, subject):
+def link_identity(db, ctx, user_id, issuer, subject, session_id=None):
+    """Link upstream identity ``(issuer, subject)`` to person ``user_id``.
+
+    :param session_id: the person's proxy session that asked for the
+        link (a login with ``link=true``).  It must still be live, and
+        it is held (``FOR SHARE``) until the link is made: a copy of a
+        session cookie that its person logged out (one stolen) cannot
+        add an identity that would log its holder in as the person for
+        good.
+    :raises svc_common.errors.ApiError: 401 ``no_session`` when that
+        session was logged out or expired.
+    """
     with db.writer.using(ctx) as session:
         communities._require(session, models.User, user_id, 'user')
+        if session_id is not None:
+            _hold_live_session(session, session_id, user_id)
         _refuse_linked(session, issuer, subject)
         identity = models.Identity(id=communities.new_id(), user_id=user_id,
                                    issuer=issuer, subject=subject)
@@ -77,6 +92,19 @@ def link_identity(db, ctx, user_id, issuer, subject):
         session.flush()
         session.refresh(identity)
         return identity
+
+
+def _hold_live_session(session, session_id, user_id):
+    table = models.Session
+    live = session.execute(sa.select(table.id).where(
+        table.id == session_id, table.user_id == user_id,
+        table.expires_at > datetime.datetime.utcnow()).with_for_update(
+            read=True)).first()
+    if live is None:
+        raise errors.ApiError(
+            'The session that asked for this link has ended (logged out '
+            'or expired); log in and link again.', status=401,
+            code='no_session')
 
 
 def unlink_identity(db, ctx, user_id, identity_id):
