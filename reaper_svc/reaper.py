@@ -390,7 +390,9 @@ class Reaper(object):
         """The cloud refused to lock a victim: the action stays
         ``planned`` (the victims noticed so far stay so), and the
         leader's next pass resumes it, checked again, for
-        :data:`RETRY_SECONDS` after it was planned; then it fails.
+        :data:`RETRY_SECONDS` after it was planned (its ``created_at``,
+        stamped by the database's clock as :attr:`clock` reads it);
+        then it fails.
         Failing at the first refusal left the victims stopped before it
         locked and stopped for good, their room never made."""
         ends = action['created_at'] + datetime.timedelta(

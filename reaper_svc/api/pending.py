@@ -18,7 +18,7 @@ import pecan
 from pecan import rest
 
 from reaper_svc.api import cloud
-from reaper_svc.db import actions as actions_db
+from reaper_svc.db import clock as clock_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc.schemas import pending as schema
 from reaper_svc import trusts
@@ -145,8 +145,11 @@ class PendingController(rest.RestController):
         body = validation.json_body(schema.CREATE)
         deadline = body.get('deadline')
         if deadline is not None:
+            # The promoter expires it on the database's clock: "in the
+            # future" is measured on that clock too, not this host's.
             deadline = validation.future_time(
-                deadline, 'deadline', actions_db.utcnow())
+                deadline, 'deadline',
+                clock_db.database_now(pecan.request.db, ctx))
         specs = server_specs(body)
         conf = pecan.request.conf
         most = conf.preemption.max_pending_per_project

@@ -17,10 +17,10 @@ from svc_common import errors
 
 
 def utcnow():
-    """This host's naive UTC now (:func:`reaper_svc.db.clock.host_now`),
-    for the timestamps that are only shown; what is compared across
-    processes is measured on :mod:`reaper_svc.db.clock`'s database
-    clock."""
+    """This host's naive UTC now (:func:`reaper_svc.db.clock.host_now`).
+    The records' timestamps are not taken from it: they are written on
+    the database's clock (:func:`reaper_svc.db.clock.session_now`), as
+    other times are measured from them."""
     return clock.host_now()
 
 
@@ -74,11 +74,14 @@ def create_action(db, ctx, trigger, trigger_id, project_id, strategy,
     :param victims: :class:`reaper_svc.strategies.model.Server` objects
     :raises VictimClaimed: another unfinished action claimed one of them
     :raises TriggerActed: an action exists for ``(trigger, trigger_id)``
+
+    Its timestamps are the database's time: the hour a refused lock is
+    tried again runs from ``created_at`` (see :mod:`reaper_svc.db.clock`).
     """
-    now = utcnow()
     action_id = str(uuid.uuid4())
     try:
         with db.writer.using(ctx) as session:
+            now = clock.session_now(session)
             action = models.Action(
                 id=action_id, state=state, trigger=trigger,
                 trigger_id=trigger_id, project_id=project_id,
@@ -171,11 +174,11 @@ def transition(db, ctx, action_id, current, new, **fields):
         ``noticed_at``, ``delete_after``)
     """
     action_states.check_transition(current, new)
-    now = utcnow()
-    values = dict(fields, state=new, updated_at=now)
-    if new in action_states.FINAL:
-        values['finished_at'] = now
     with db.writer.using(ctx) as session:
+        now = clock.session_now(session)
+        values = dict(fields, state=new, updated_at=now)
+        if new in action_states.FINAL:
+            values['finished_at'] = now
         moved = session.execute(
             sa.update(models.Action).where(
                 models.Action.id == action_id,

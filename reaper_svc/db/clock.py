@@ -1,4 +1,4 @@
-"""The clock the reaper's guarantees and grace periods are measured on.
+"""The clock the reaper's times are measured on.
 
 A victim's end of grace (``delete_after``) and a server's end of
 guaranteed runtime (``guaranteed_until``) are written by one process
@@ -15,9 +15,21 @@ On PostgreSQL and MySQL it is the database server's; on SQLite, which
 only one host uses, it is that host's, read by SQLite rather than by
 Python.  A jump of the database server's own clock still moves them.
 
-:func:`host_now` is this process's wall clock, for what stays local (the
-``created_at`` of records, the simulated cloud); tests move it to show
-that nothing compared across processes follows it.
+The timestamps of the reaper's records are written on that clock too
+(:func:`session_now`, in the transaction that writes them), because
+other times are measured from them: the hour a refused lock is tried
+again runs from an action's ``created_at``, ``[preemption]
+build_timeout`` from the ``updated_at`` of a request that went
+``building``, ``[preemption] processed_retention`` from a handled
+notification's ``created_at``.  Stamped by the writer's clock, a writer
+whose clock was behind made a build in progress look stale at once to
+the next pass (which queued it again: built twice), failed an action at
+the first refused lock and purged notification ids early; one ahead
+left a dead engine's build alone for hours.
+
+:func:`host_now` is this process's wall clock, for what stays local (a
+backend whose time query is unknown, the simulated cloud); tests move it
+to show that nothing compared across processes follows it.
 """
 
 import datetime
@@ -45,14 +57,20 @@ def _naive_utc(value):
     return value
 
 
+def session_now(session):
+    """The database's current time, naive UTC, read in ``session`` (a
+    SQLAlchemy session of the transaction about to write it);
+    :func:`host_now` on a backend whose query is not known."""
+    query = _NOW.get(session.get_bind().dialect.name)
+    if query is None:
+        return host_now()
+    return _naive_utc(session.execute(sa.text(query)).scalar_one())
+
+
 def database_now(db, ctx):
-    """The database's current time, naive UTC (:func:`host_now` on a
-    backend whose query is not known)."""
+    """The database's current time, naive UTC (see :func:`session_now`)."""
     with db.reader.using(ctx) as session:
-        query = _NOW.get(session.get_bind().dialect.name)
-        if query is None:
-            return host_now()
-        return _naive_utc(session.execute(sa.text(query)).scalar_one())
+        return session_now(session)
 
 
 class DatabaseClock(object):

@@ -11,7 +11,6 @@ ctx, ...)`` and runs in its own transaction.
 
 import sqlalchemy as sa
 
-from reaper_svc.db import actions
 from reaper_svc.db import clock
 from reaper_svc.db import models
 
@@ -19,8 +18,8 @@ from reaper_svc.db import models
 def record(db, ctx, server_ids, guaranteed_until, pending_id=None):
     """Guarantee ``server_ids`` until ``guaranteed_until`` (naive UTC); a
     server guaranteed already keeps the later of the two ends."""
-    now = actions.utcnow()
     with db.writer.using(ctx) as session:
+        now = clock.session_now(session)
         for server_id in server_ids:
             row = session.get(models.ServerGuarantee, server_id)
             if row is None:

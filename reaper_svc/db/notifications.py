@@ -4,21 +4,20 @@ A :class:`svc_common.messaging.idempotency.ProcessedMessages` over the
 ``processed_notifications`` table, so that a redelivered notification is
 handled once in effect across engine restarts and across hosts that share
 the listener pool: :meth:`ProcessedNotifications.claim` is one INSERT
-that fails on a duplicate key.
+that fails on a duplicate key.  An id's ``created_at`` is the
+database's time (:func:`~reaper_svc.db.clock.session_now`), the clock
+:func:`purge_older_than` is given by the leader: stamped by the
+listener host's clock, one that was behind had its ids purged before
+``[preemption] processed_retention`` was over.
 """
-
-import datetime
 
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
+from reaper_svc.db import clock
 from reaper_svc.db import models
 from svc_common import context
 from svc_common.messaging import idempotency
-
-
-def _utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 class ProcessedNotifications(idempotency.ProcessedMessages):
@@ -41,7 +40,7 @@ class ProcessedNotifications(idempotency.ProcessedMessages):
             with self.db.writer.using(self.ctx) as session:
                 session.add(models.ProcessedNotification(
                     message_id=message_id, event_type=self.event_type,
-                    created_at=_utcnow()))
+                    created_at=clock.session_now(session)))
                 session.flush()
             return True
         except db_exc.DBDuplicateEntry:

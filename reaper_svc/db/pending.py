@@ -8,13 +8,19 @@ first), ``cancelled`` (the user or an operator withdrew it), ``failed``
 change is a compare-and-set on the state it was read in, so that two
 engines never build one request twice.  Every public function takes
 ``(db, ctx, ...)`` and runs in its own transaction.
+
+Timestamps are the database's time
+(:func:`~reaper_svc.db.clock.session_now`): ``[preemption]
+build_timeout`` runs from the ``updated_at`` of a request that went
+``building``, and the fair order serves the oldest request first by
+``created_at``, whichever API or engine host wrote them.
 """
 
 import uuid
 
 import sqlalchemy as sa
 
-from reaper_svc.db import actions
+from reaper_svc.db import clock
 from reaper_svc.db import models
 from svc_common import errors
 
@@ -114,18 +120,18 @@ def create_request(db, ctx, project_id, user_id, servers, all_or_nothing,
         moment cannot pass it together
     :raises TooManyPending: the project has ``most`` already
     """
-    now = actions.utcnow()
-    row = models.PendingRequest(
-        id=str(uuid.uuid4()), project_id=project_id, user_id=user_id,
-        servers=servers, count=sum(s.get('count', 1) for s in servers),
-        all_or_nothing=all_or_nothing, min_runtime=min_runtime,
-        deadline=deadline, trust_id=trust_id, state=QUEUED,
-        created_at=now, updated_at=now)
     with db.writer.using(ctx) as session:
         if most is not None:
             lock_queue(session, project_id)
             if _unfinished_count(session, project_id) >= most:
                 raise TooManyPending(project_id, most)
+        now = clock.session_now(session)
+        row = models.PendingRequest(
+            id=str(uuid.uuid4()), project_id=project_id, user_id=user_id,
+            servers=servers, count=sum(s.get('count', 1) for s in servers),
+            all_or_nothing=all_or_nothing, min_runtime=min_runtime,
+            deadline=deadline, trust_id=trust_id, state=QUEUED,
+            created_at=now, updated_at=now)
         session.add(row)
         session.flush()
         return pending_dict(row)
@@ -185,7 +191,8 @@ def cancel_request(db, ctx, request_id, check=None):
         # whose servers it is building.
         moved = session.execute(sa.update(model).where(
             model.id == request_id, model.state == QUEUED).values(
-            state=CANCELLED, updated_at=actions.utcnow())).rowcount
+            state=CANCELLED,
+            updated_at=clock.session_now(session))).rowcount
         if moved != 1:
             state = session.scalar(sa.select(model.state).where(
                 model.id == request_id))
@@ -237,8 +244,9 @@ def transition(db, ctx, request_id, current, new, **fields):
     if new not in TRANSITIONS[current]:
         raise ValueError('a pending request cannot go from %s to %s'
                          % (current, new))
-    values = dict(fields, state=new, updated_at=actions.utcnow())
     with db.writer.using(ctx) as session:
+        values = dict(fields, state=new,
+                      updated_at=clock.session_now(session))
         result = session.execute(
             sa.update(models.PendingRequest).where(
                 models.PendingRequest.id == request_id,
@@ -257,6 +265,6 @@ def expire(db, ctx, now):
         if ids:
             session.execute(sa.update(model).where(
                 model.id.in_(ids), model.state == QUEUED).values(
-                state=EXPIRED, updated_at=actions.utcnow(),
+                state=EXPIRED, updated_at=clock.session_now(session),
                 reason='The deadline passed before there was room.'))
         return ids
