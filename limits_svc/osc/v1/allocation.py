@@ -2,8 +2,12 @@
 
 ``set`` is the atomic ``PUT /v1/allocations/{consumer}``: it replaces the
 consumer's allocation if every limit it touches allows it, and changes
-nothing otherwise.
+nothing otherwise.  Every command that prints an allocation prints its
+``generation`` (the API's ETag), which ``set --if-match`` and ``delete
+--if-match`` take back: read, then write that allocation only.
 """
+
+from osc_lib import exceptions
 
 from limits_svc.osc.v1 import columns
 from limits_svc.osc.v1 import command
@@ -12,10 +16,28 @@ from svc_common.clients import rest
 from svc_common.osc import command as osc_command
 
 PATH = '/v1/allocations'
-COLUMNS = ('consumer_id', 'project_id', 'resources', 'expires_at')
-HEADINGS = ('Consumer ID', 'Project ID', 'Resources', 'Expires At')
+COLUMNS = ('consumer_id', 'project_id', 'resources', 'expires_at',
+           'generation')
+HEADINGS = ('Consumer ID', 'Project ID', 'Resources', 'Expires At',
+            'Generation')
 FORMATTERS = {'resources': columns.ResourcesColumn}
 CONSUMER_HELP = 'Consumer (e.g. an instance UUID)'
+
+
+def _add_if_match_option(parser, action):
+    parser.add_argument(
+        '--if-match', metavar='<generation>', type=options.generation,
+        help='%s only the allocation of this generation (as "show" or '
+             '"list" printed it): if it was written or freed since, '
+             'change nothing and fail (HTTP 412 '
+             'limits.allocation_changed)' % action)
+
+
+def _if_match_headers(generation):
+    """The request headers of ``--if-match`` (none without it)."""
+    if generation is None:
+        return {}
+    return {'headers': {'If-Match': '"%d"' % generation}}
 
 
 def _show(answer):
@@ -76,6 +98,7 @@ class SetAllocation(command.ShowOne):
                             type=options.positive_int,
                             help='Make it a reservation that frees itself '
                                  'after <seconds> unless confirmed')
+        _add_if_match_option(parser, 'Replace')
         return parser
 
     def take_action(self, parsed_args):
@@ -85,7 +108,7 @@ class SetAllocation(command.ShowOne):
             expires_in=parsed_args.expires_in)
         return _show(self.client.put('%s/%s' % (
             PATH, rest.path_segment(parsed_args.consumer_id)),
-            json=body))
+            json=body, **_if_match_headers(parsed_args.if_match)))
 
 
 class DeleteAllocation(command.Command):
@@ -95,8 +118,20 @@ class DeleteAllocation(command.Command):
         parser = super().get_parser(prog_name)
         parser.add_argument('consumer_ids', metavar='<consumer-id>',
                             nargs='+', help='Consumer(s) to free')
+        _add_if_match_option(parser, 'Free (one consumer)')
         return parser
 
     def take_action(self, parsed_args):
-        command.delete_each(self.client, PATH + '/%s',
-                            parsed_args.consumer_ids, 'allocations')
+        if parsed_args.if_match is None:
+            command.delete_each(self.client, PATH + '/%s',
+                                parsed_args.consumer_ids, 'allocations')
+            return
+        # A generation is that of one consumer's allocation: the frees
+        # of the others could only fail (412).
+        if len(parsed_args.consumer_ids) != 1:
+            raise exceptions.CommandError(
+                '--if-match takes the generation of one allocation: give '
+                'one consumer.')
+        self.client.delete('%s/%s' % (
+            PATH, rest.path_segment(parsed_args.consumer_ids[0])),
+            **_if_match_headers(parsed_args.if_match))

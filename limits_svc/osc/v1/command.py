@@ -20,6 +20,13 @@ LIMIT_ID_HINT = (' Limit commands take a limit\'s ID, not a resource name: '
                  '<name>" show the IDs.')
 
 
+# What to do after "set --if-match" or "delete --if-match" found another
+# allocation than the one of the generation given.
+ALLOCATION_CHANGED_HINT = (' "openstack quota allocation show <consumer-id>" '
+                           'shows the allocation as it is now, with its '
+                           'generation.')
+
+
 def error_message(error):
     """The error of one answer, for a person: what, HTTP code, request."""
     blocking = error.error.get('blocking') or ()
@@ -31,6 +38,8 @@ def error_message(error):
     message = command.error_message(error)
     if error.code == 'limits.limit_not_found':
         message += LIMIT_ID_HINT
+    elif error.code == 'limits.allocation_changed':
+        message += ALLOCATION_CHANGED_HINT
     return message
 
 

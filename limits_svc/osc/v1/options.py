@@ -9,6 +9,22 @@ from svc_common.osc import command as osc_command
 positive_int = osc_command.positive_int
 
 
+def generation(value):
+    """An allocation's generation (``--if-match``): an integer of 0 or
+    more (0 is that of an allocation made before generations existed and
+    not written since)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            '%r is not a generation (an integer, as "openstack quota '
+            'allocation show" prints it)' % value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(
+            '%r: a generation is 0 or more' % value)
+    return number
+
+
 def limit_value(value):
     """A limit: an integer of -1 (unlimited) or more."""
     try:

@@ -223,6 +223,63 @@ class TestOpenStackCommand(testtools.TestCase):
         left = make('GET', '/v1/allocations')['allocations']
         self.assertEqual(['a0'], [a['consumer_id'] for a in left])
 
+    def test_generation_is_shown_and_if_match_writes_that_one_only(self):
+        self.build_tree()
+        generation = self.server.make('PUT', '/v1/allocations/a1', {
+            'project_id': 'leaf',
+            'resources': {'cores': 2}})['allocation']['generation']
+
+        shown = self.openstack_json('quota', 'allocation', 'show', 'a1')
+        self.assertEqual(generation, shown['generation'])
+        table = dict(self.table_rows(self.openstack_ok(
+            'quota', 'allocation', 'show', 'a1').stdout)[1:])
+        self.assertEqual(str(generation), table['generation'])
+        listed = self.openstack_json('quota', 'allocation', 'list')
+        self.assertEqual([('a1', generation)],
+                         [(row['Consumer ID'], row['Generation'])
+                          for row in listed])
+
+        written = self.openstack_json(
+            'quota', 'allocation', 'set', 'a1', '--project', 'leaf',
+            '--resource', 'cores=3', '--if-match', str(generation))
+        self.assertEqual({'cores': 3}, written['resources'])
+        self.assertNotEqual(generation, written['generation'])
+
+        # The generation read before that write is no longer the
+        # allocation's: nothing is written or freed.
+        late = self.openstack('quota', 'allocation', 'set', 'a1',
+                              '--project', 'leaf', '--resource', 'cores=5',
+                              '--if-match', str(generation))
+        self.assertEqual(1, late.returncode, late.stdout)
+        self.assertIn('(HTTP 412 limits.allocation_changed', late.stderr)
+        self.assertIn('"openstack quota allocation show <consumer-id>"',
+                      late.stderr)
+        late = self.openstack('quota', 'allocation', 'delete', 'a1',
+                              '--if-match', str(generation))
+        self.assertEqual(1, late.returncode, late.stdout)
+        self.assertIn('(HTTP 412 limits.allocation_changed', late.stderr)
+        self.assertEqual({'cores': 3}, self.server.make(
+            'GET', '/v1/allocations/a1')['allocation']['resources'])
+
+        self.openstack_ok('quota', 'allocation', 'delete', 'a1',
+                          '--if-match', str(written['generation']))
+        self.assertEqual(404, self.server.call('GET',
+                                               '/v1/allocations/a1')[0])
+
+    def test_if_match_of_delete_takes_one_consumer(self):
+        requests = self.server.requests
+        result = self.openstack('quota', 'allocation', 'delete', 'a1', 'a2',
+                                '--if-match', '7')
+        self.assertEqual(1, result.returncode, result.stdout)
+        self.assertIn('--if-match takes the generation of one allocation',
+                      result.stderr)
+        result = self.openstack('quota', 'allocation', 'set', 'a1',
+                                '--project', 'leaf', '--resource', 'cores=1',
+                                '--if-match', 'abc')
+        self.assertEqual(2, result.returncode, result.stdout)
+        self.assertIn("'abc' is not a generation", result.stderr)
+        self.assertEqual(requests, self.server.requests)
+
     def test_endpoint_with_v1_and_dicts_as_json_in_value_format(self):
         self.build_tree()
         self.server.make('POST', '/v1/registered_limits', {

@@ -47,6 +47,14 @@ class TestResourceAmount(testtools.TestCase):
         self.assertEqual({'cores': 2, 'ram': 512},
                          options.resources_dict(args.resources))
 
+    def test_generation(self):
+        self.assertEqual(0, options.generation('0'))
+        self.assertEqual(1795260948885353,
+                         options.generation('1795260948885353'))
+        for value in ('-1', 'abc', '"5"', '1.5'):
+            self.assertRaises(argparse.ArgumentTypeError,
+                              options.generation, value)
+
     def test_limit_value(self):
         self.assertEqual(-1, options.limit_value('-1'))
         self.assertRaises(argparse.ArgumentTypeError, options.limit_value,
