@@ -390,8 +390,9 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
         if row.revoked:
             return REUSED, (user_id, granted)
         if row.expires_at <= now:
-            session.execute(sa.update(table).where(
-                table.token_hash == digest).values(revoked=True))
+            # Refused, and left as it is: an expired token shown again
+            # (a client's retry, a second tab) is expired again, not a
+            # reuse that would end the person's other grants.
             return EXPIRED, None
         scope = narrow(granted.split())
         # A logout of the grant's session waits for this refresh to end

@@ -14,8 +14,11 @@ import time
 
 import fixtures
 import jwt as pyjwt
+import sqlalchemy as sa
 import testtools
 
+from federation_proxy.db import communities
+from federation_proxy.db import models
 from federation_proxy.db import oidc as oidc_db
 from federation_proxy.oidc import keys
 from federation_proxy import service
@@ -205,6 +208,27 @@ class TestGrants(ProviderTestCase):
             'invalid_grant')
         self.assertEqual({'active': False},
                          self.introspect(second['access_token']).json)
+
+    def test_an_expired_refresh_token_shown_again_ends_no_grant(self):
+        other_device = self.login()
+        stale = self.login()
+        with self.db.writer.using(self.ctx) as session:
+            session.execute(sa.update(models.RefreshToken).where(
+                models.RefreshToken.token_hash == communities.token_hash(
+                    stale['refresh_token'])).values(
+                        expires_at=datetime.datetime.utcnow() -
+                        datetime.timedelta(seconds=1)))
+        # A client retrying with its expired token: expired each time.
+        for _attempt in range(3):
+            self.assertOAuthError(self.token({
+                'grant_type': 'refresh_token',
+                'refresh_token': stale['refresh_token']}, status=400),
+                'invalid_grant')
+        # The person's grant on another device stands.
+        self.assertTrue(self.introspect(
+            other_device['access_token']).json['active'])
+        self.token({'grant_type': 'refresh_token',
+                    'refresh_token': other_device['refresh_token']})
 
     def test_refresh_scope_can_only_narrow(self):
         body = self.login()
