@@ -7,9 +7,12 @@ makes it, once, and kept hashed (see :mod:`federation_proxy.db.idps` and
 :mod:`federation_proxy.db.clients`).
 """
 
+import datetime
+
 import pecan
 from pecan import rest
 
+from federation_proxy.api import settings
 from federation_proxy.api import views
 from federation_proxy.db import clients as clients_db
 from federation_proxy.db import idps as idps_db
@@ -145,5 +148,7 @@ class ClientsController(rest.RestController):
     @pecan.expose('json')
     def delete(self, client_id):
         _authorize('delete', 'client')
-        clients_db.delete_client(*_db(), client_id)
+        lifetime = pecan.request.conf.federation.access_token_lifetime
+        clients_db.delete_client(*_db(), client_id, settings.now(),
+                                 datetime.timedelta(seconds=lifetime))
         controller.no_content()

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from federation_proxy.db import communities
 from federation_proxy.db import models
+from federation_proxy.db import oidc
 from federation_proxy import registration
 from svc_common import errors
 
@@ -120,13 +121,18 @@ def list_clients(db, ctx, limit, marker=None):
         return session.scalars(query.limit(limit)).all()
 
 
-def delete_client(db, ctx, client_id):
+def delete_client(db, ctx, client_id, now, lifetime):
+    """Remove a client and the grants it holds (see
+    :func:`federation_proxy.db.oidc.forget_client_grants`; ``lifetime``:
+    of access tokens, a timedelta)."""
     with db.writer.using(ctx) as session:
         row = communities.require(session, models.Client, client_id,
-                                  'client')
+                                  'client', lock=True)
+        revoked = oidc.forget_client_grants(session, client_id, now,
+                                            lifetime)
         session.delete(row)
         communities.audit(session, ctx.user_id, 'delete', 'client',
-                          client_id)
+                          client_id, revoked_access_tokens=revoked)
 
 
 def check_secret(row, secret):

@@ -474,6 +474,41 @@ def revoke_grant(db, ctx, client_id, user_id, now, lifetime,
                           client_id, user_id=user_id, refresh_tokens=len(rows))
 
 
+def forget_client_grants(session, client_id, now, lifetime):
+    """Inside the caller's transaction (a client's deletion): delete
+    every authorization code, device authorization request and refresh
+    token of ``client_id``, and revoke the access tokens issued with
+    those that may still be valid (the unused refresh tokens', and the
+    codes' and device codes' of the last access-token ``lifetime``, a
+    timedelta).  A client registered again under the same id starts
+    with no grant: the old one's tokens, which its holders kept, are
+    nobody's.  Returns the number of access tokens revoked."""
+    refresh = models.RefreshToken
+    code = models.AuthorizationCode
+    device_code = models.DeviceCode
+    hashes = session.scalars(sa.select(refresh.token_hash).where(
+        refresh.client_id == client_id, refresh.revoked.is_(False),
+        refresh.expires_at > now)).all()
+    for model, column in ((code, code.code_hash),
+                          (device_code, device_code.device_code_hash)):
+        hashes += session.scalars(sa.select(column).where(
+            model.client_id == client_id,
+            model.expires_at > now - lifetime)).all()
+    jtis = sorted({tokens.linked_jti(h) for h in hashes})
+    for start in range(0, len(jtis), 500):
+        chunk = jtis[start:start + 500]
+        known = set(session.scalars(sa.select(models.RevokedToken.jti).where(
+            models.RevokedToken.jti.in_(chunk))))
+        new = [{'jti': jti, 'expires_at': now + lifetime}
+               for jti in chunk if jti not in known]
+        if new:
+            session.execute(sa.insert(models.RevokedToken), new)
+    for model in (refresh, code, device_code):
+        session.execute(sa.delete(model).where(
+            model.client_id == client_id))
+    return len(jtis)
+
+
 @communities.retry_lost_insert_race
 def revoke_refresh(db, ctx, token, client_id, now, lifetime):
     """Revoke a refresh token of ``client_id`` (RFC 7009) and the access

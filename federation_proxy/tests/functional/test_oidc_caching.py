@@ -26,8 +26,10 @@ class TestClientCache(base.ProviderTestCase):
         self.introspect(access)
         self.app.delete('/v1/clients/%s' % self.client_id,
                         headers=s.ADMIN)
-        # Within the cache's lifetime this process still knows it...
-        self.assertTrue(self.introspect(access).json['active'])
+        # Within the cache's lifetime this process still knows it (the
+        # answer is not a 401), though the tokens it was issued went
+        # with it...
+        self.assertEqual({'active': False}, self.introspect(access).json)
         # ...and not beyond.
         self.expire_cache()
         self.assertOAuthError(self.introspect(access, status=401),

@@ -435,6 +435,38 @@ class TestGrants(ProviderTestCase):
         self.token({'grant_type': 'refresh_token',
                     'refresh_token': body['refresh_token']})
 
+    def test_a_deleted_clients_grants_are_not_its_successors(self):
+        leaf = s.make_client(self.app, 'leaf')
+        code, verifier = self.code(client_id='leaf')
+        body = self.token({
+            'grant_type': 'authorization_code', 'code': code,
+            'redirect_uri': s.REDIRECT, 'code_verifier': verifier},
+            client=leaf).json
+        later_code, later_verifier = self.code(client_id='leaf')
+        # The operator deletes the client and registers it again under
+        # the same id (a new secret, for a new holder).
+        self.app.delete('/v1/clients/leaf', headers=s.ADMIN)
+        leaf = s.make_client(self.app, 'leaf')
+        self.assertOAuthError(self.token({
+            'grant_type': 'refresh_token',
+            'refresh_token': body['refresh_token']}, client=leaf,
+            status=400), 'invalid_grant')
+        self.assertOAuthError(self.token({
+            'grant_type': 'authorization_code', 'code': later_code,
+            'redirect_uri': s.REDIRECT, 'code_verifier': later_verifier},
+            client=leaf, status=400), 'invalid_grant')
+        # The access token issued to the deleted client is revoked.
+        self.assertOAuthError(self.userinfo(body['access_token'],
+                                            status=401),
+                              'invalid_token', 401)
+        self.assertEqual({'active': False},
+                         self.introspect(body['access_token']).json)
+        # The new client's own grants work.
+        code, verifier = self.code(client_id='leaf')
+        self.token({'grant_type': 'authorization_code', 'code': code,
+                    'redirect_uri': s.REDIRECT, 'code_verifier': verifier},
+                   client=leaf)
+
     def test_discovery_document(self):
         doc = self.app.get('/.well-known/openid-configuration').json
         self.assertEqual(ISSUER, doc['issuer'])
