@@ -82,6 +82,30 @@ function _arbiter_db_name {
     echo "arbiter_${1//-/_}"
 }
 
+# The database the services use: DevStack's own when it is PostgreSQL,
+# otherwise (MySQL, DevStack's default, which the services refuse at
+# start) an SQLite file per service under the state path.
+function _arbiter_database_type {
+    if [[ "$DATABASE_TYPE" == "postgresql" ]]; then
+        echo postgresql
+    else
+        echo sqlite
+    fi
+}
+
+function _arbiter_sqlite_file {
+    echo "$ARBITER_STATE_PATH/$1.sqlite"
+}
+
+# _arbiter_database_url <prog> - [database] connection of the prog
+function _arbiter_database_url {
+    if [[ "$(_arbiter_database_type)" == "postgresql" ]]; then
+        database_connection_url $(_arbiter_db_name $1)
+    else
+        echo "sqlite:///$(_arbiter_sqlite_file $1)"
+    fi
+}
+
 function _arbiter_conf {
     echo "$ARBITER_CONF_DIR/$1.conf"
 }
@@ -153,7 +177,7 @@ function configure_arbiter_prog {
     iniset $conf DEFAULT state_path "$ARBITER_STATE_PATH"
     iniset $conf api auth_strategy "$ARBITER_AUTH_STRATEGY"
     iniset $conf api port "$(_arbiter_port $prog)"
-    iniset $conf database connection "$(database_connection_url $(_arbiter_db_name $prog))"
+    iniset $conf database connection "$(_arbiter_database_url $prog)"
     configure_keystone_authtoken_middleware $conf $ARBITER_SERVICE_USER keystone_authtoken "$(_arbiter_service_type $prog)"
     iniset_rpc_backend arbiter $conf
     if is_service_enabled rabbit; then
@@ -245,9 +269,15 @@ function configure_arbiter_federation {
 # init_arbiter_prog <prog> - create the database and its schema
 function init_arbiter_prog {
     local prog=$1
-    local conf
+    local conf file
     conf=$(_arbiter_conf $prog)
-    recreate_database $(_arbiter_db_name $prog)
+    if [[ "$(_arbiter_database_type)" == "postgresql" ]]; then
+        recreate_database $(_arbiter_db_name $prog)
+    else
+        # A fresh file, as recreate_database gives a fresh database.
+        file=$(_arbiter_sqlite_file $prog)
+        rm -f $file $file-wal $file-shm
+    fi
     $ARBITER_BIN_DIR/$prog-manage --config-file $conf db sync
     if [[ "$prog" == "federation" ]]; then
         # The OIDC provider's signing keys: on an empty database the

@@ -487,3 +487,28 @@ class TestDevstackPlugin(testtools.TestCase):
                               ARBITER_FEDERATION_ISSUER='https://aai.example')
         self.assertEqual('https://aai.example', run.inisets(
             self.conf('federation'))['federation', 'issuer'])
+
+    # -- databases --------------------------------------------------------
+
+    def test_mysql_devstack_gets_sqlite_files(self):
+        """DevStack's default database is MySQL, which every service
+        refuses at start ("<prog>-manage db sync" exited 1 and stack.sh
+        died): the services get an SQLite file each instead."""
+        run = self.run_plugin('keystone,rabbit,mysql', DATABASE_TYPE='mysql')
+        state = run.env['ARBITER_STATE_PATH']
+        for prog in PROGS:
+            self.assertEqual(
+                'sqlite:///%s/%s.sqlite' % (state, prog),
+                run.inisets(self.conf(prog))['database', 'connection'])
+        self.assertEqual([], run.named('recreate_database'))
+
+    def test_postgresql_devstack_gets_databases(self):
+        run = self.run_plugin('keystone,rabbit,postgresql',
+                              DATABASE_TYPE='postgresql')
+        for prog in PROGS:
+            name = 'arbiter_%s' % prog.replace('-', '_')
+            self.assertEqual(
+                'postgresql://127.0.0.1/%s' % name,
+                run.inisets(self.conf(prog))['database', 'connection'])
+        self.assertEqual([['arbiter_%s' % p.replace('-', '_')]
+                          for p in PROGS], run.named('recreate_database'))
