@@ -88,6 +88,15 @@ RESOURCE_NAMES = {
 }
 
 
+#: The shortest ``nova_reservation_expires_in``: a floor against a
+#: setting of seconds, not a recommendation (600 is the default). A
+#: reservation must at least outlive two round trips of the hook (each
+#: up to ``timeout``, 10 s by default, and again for each of
+#: ``connect_retries``) and one of Nova's RPC calls between them
+#: (``rpc_response_timeout``, 60 s by default).
+MIN_RESERVATION_EXPIRES_IN = 60
+
+
 def _opts():
     return [
         cfg.StrOpt(
@@ -106,12 +115,19 @@ def _opts():
             help='Also allocate disk (GiB: root unless boot-from-volume, '
                  'plus ephemeral and swap), as Nova counts DISK_GB.'),
         cfg.IntOpt(
-            'nova_reservation_expires_in', default=600, min=1,
-            max=7 * 24 * 3600,
+            'nova_reservation_expires_in', default=600,
+            min=MIN_RESERVATION_EXPIRES_IN, max=7 * 24 * 3600,
             help='Seconds after which a reservation made before a build '
                  'frees itself unless the conductor confirmed it. Longer '
                  'than the longest time between the API accepting a build '
-                 'and the conductor scheduling it.'),
+                 'and the conductor scheduling it. At least %d: a '
+                 'reservation that lives only a few seconds expires '
+                 'between two requests of one build (the API\'s '
+                 'reservation and the conductor\'s confirmation, or the '
+                 'fresh reservation a late confirmation makes and the '
+                 'replacement that follows it), and the build is then '
+                 'refused, or its server runs uncounted.'
+                 % MIN_RESERVATION_EXPIRES_IN),
     ]
 
 

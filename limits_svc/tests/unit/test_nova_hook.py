@@ -508,6 +508,37 @@ class TestConfiguration(testtools.TestCase):
         self.assertEqual(60, hook.reservation_expires_in)
         self.assertIn('class:DISK_GB', hook.resources(SMALL))
 
+    def conf_from_file(self, text):
+        path = self.useFixture(fixtures.TempDir()).join('nova.conf')
+        with open(path, 'w') as config_file:
+            config_file.write(text)
+        conf = cfg.ConfigOpts()
+        conf(['--config-file', path])
+        return conf
+
+    def test_a_reservation_of_seconds_is_refused_at_start(self):
+        """``nova_reservation_expires_in`` below a minute is an error of
+        the configuration, not a reservation that expires between two
+        requests of one build."""
+        for seconds in (1, 59):
+            conf = self.conf_from_file(
+                '[arbiter_limits]\nendpoint_override = http://l:9870\n'
+                'nova_reservation_expires_in = %d\n' % seconds)
+            error = self.assertRaises(cfg.ConfigFileValueError,
+                                      nova.NovaLimitsHook.from_conf, conf)
+            self.assertIn('nova_reservation_expires_in', str(error))
+        conf = self.conf_from_file(
+            '[arbiter_limits]\nendpoint_override = http://l:9870\n'
+            'nova_reservation_expires_in = 60\n')
+        self.assertEqual(
+            60, nova.NovaLimitsHook.from_conf(conf).reservation_expires_in)
+
+    def test_the_minimum_is_explained_in_the_help(self):
+        [(group, opts)] = nova.list_opts()
+        [opt] = [o for o in opts if o.dest == 'nova_reservation_expires_in']
+        self.assertEqual(60, opt.type.min)
+        self.assertIn('At least 60', opt.help)
+
     def test_list_opts(self):
         [(group, opts)] = nova.list_opts()
         self.assertEqual('arbiter_limits', group)
