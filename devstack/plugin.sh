@@ -114,6 +114,13 @@ function _arbiter_uwsgi_conf {
     echo "$ARBITER_CONF_DIR/$1-uwsgi.ini"
 }
 
+# The environment variable that names the prog's configuration file to
+# its WSGI application (ARBITER_IMAGE_FAMILY_CONFIG ...).
+function _arbiter_config_variable {
+    local name=${1^^}
+    echo "ARBITER_${name//-/_}_CONFIG"
+}
+
 function _arbiter_url {
     echo "$ARBITER_SERVICE_PROTOCOL://$ARBITER_SERVICE_HOST:$(_arbiter_port $1)"
 }
@@ -198,6 +205,10 @@ function configure_arbiter_prog {
     write_uwsgi_config "$(_arbiter_uwsgi_conf $prog)" \
         "$(_arbiter_package $prog).wsgi:application" "" \
         "$listen:$(_arbiter_port $prog)" "$(_arbiter_devstack_name $prog)"
+    # The application reads /etc/arbiter/<prog>.conf unless the
+    # environment names its file: name it, wherever ARBITER_CONF_DIR is.
+    iniset "$(_arbiter_uwsgi_conf $prog)" uwsgi env \
+        "$(_arbiter_config_variable $prog)=$conf"
 }
 
 # configure_arbiter_reaper <conf> - the cloud driver of reaper-engine and

@@ -512,3 +512,18 @@ class TestDevstackPlugin(testtools.TestCase):
                 run.inisets(self.conf(prog))['database', 'connection'])
         self.assertEqual([['arbiter_%s' % p.replace('-', '_')]
                           for p in PROGS], run.named('recreate_database'))
+
+    # -- uwsgi ------------------------------------------------------------
+
+    def test_uwsgi_names_the_configuration_file(self):
+        """The WSGI applications read /etc/arbiter/<prog>.conf unless
+        ARBITER_<PROG>_CONFIG names another file: with ARBITER_CONF_DIR
+        set elsewhere, the APIs under uwsgi read no configuration (an
+        SQLite file under /var/lib/arbiter, no [keystone_authtoken])
+        while the engines read the plugin's files."""
+        run = self.run_plugin('keystone,rabbit')
+        for prog in PROGS:
+            uwsgi = os.path.join(self.conf_dir, '%s-uwsgi.ini' % prog)
+            variable = 'ARBITER_%s_CONFIG' % prog.upper().replace('-', '_')
+            self.assertEqual('%s=%s' % (variable, self.conf(prog)),
+                             run.inisets(uwsgi)['uwsgi', 'env'])
