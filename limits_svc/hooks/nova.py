@@ -578,6 +578,14 @@ class NovaLimitsHook:
         An upsize that does not fit raises :class:`TooManyInstances` and
         leaves the allocation as it was. An instance that holds nothing
         (deleted meanwhile) makes nothing: returns None.
+
+        A prep that gets no answer (a timeout, a dropped connection, a
+        ``5xx``) raises that error after :meth:`_fence_prep` made sure
+        that its request never applies: Nova's resize fails at its prep,
+        and Nova then neither confirms nor reverts it, so a prep that
+        landed late held the larger flavor until the server's next resize
+        or its delete. (A prep is no reservation with an expiry: see the
+        guide's "The Nova hook".)
         """
         held = self.client.get_allocation(instance.uuid)
         if held is None:
@@ -589,6 +597,16 @@ class NovaLimitsHook:
         # answers none: replace whatever the instance holds (If-Match: *).
         generation = held.get('generation')
         try:
+            return self._prep(instance, resources, generation)
+        except Exception as exc:
+            if generation is None or not _worth_retrying(exc):
+                raise
+            with excutils.save_and_reraise_exception():
+                self._fence_prep(instance, held, resources)
+
+    def _prep(self, instance, resources, generation):
+        """The prep's write (see :meth:`resize_instance`)."""
+        try:
             return self._put_flavor_held(instance, resources,
                                          generation=generation)
         except limits.ClientError as exc:
@@ -599,6 +617,55 @@ class NovaLimitsHook:
             if exc.code != limits.ALLOCATION_CHANGED:
                 raise
             return self._prep_written_since(instance, resources, exc)
+
+    def _fence_prep(self, instance, held, resources):
+        """After a prep whose answer Nova did not get (no answer in time,
+        a dropped connection, a ``5xx``): leave the instance holding what
+        it held before, and make sure the prep never applies later.
+
+        Nova's resize fails at its prep, and there is no resize for Nova
+        to confirm or revert; but the prep's request may have been
+        written, or still be on its way (a proxy's queue, a busy
+        service, keystoneauth1's retry). This writes back what the
+        instance held (``held``) with the prep's own ``If-Match``: once
+        it commits, the instance's allocation has another generation,
+        and the prep, whenever it lands, finds it changed and writes
+        nothing. If the prep was written first, this write finds it
+        changed instead, and gives back what the prep added (``If-Match``
+        of the allocation the prep left). Anything else written since (a
+        delete) is left alone. Nothing here raises: Nova gets the prep's
+        error.
+        """
+        uuid = instance.uuid
+        try:
+            try:
+                self.client.put_allocation(
+                    uuid, held['project_id'], held['resources'],
+                    generation=held['generation'])
+                return
+            except limits.ClientError as exc:
+                if exc.code != limits.ALLOCATION_CHANGED:
+                    raise
+            current = self.client.get_allocation(uuid)
+            wanted = {name: amount for name, amount in resources.items()
+                      if amount}
+            if (current is None or current['generation'] is None or
+                    current['project_id'] != held['project_id'] or
+                    current['resources'] != wanted):
+                # Freed, or written by someone else: not the prep's.
+                return
+            self.client.put_allocation(
+                uuid, held['project_id'], held['resources'],
+                generation=current['generation'])
+            LOG.info('The resize prep of instance %s was written although '
+                     'its answer was lost; what it added is given back.',
+                     uuid)
+        except Exception:
+            LOG.warning('Could not make sure that the failed resize prep '
+                        'of instance %s never applies: if its request '
+                        'still reaches the limits service, the instance '
+                        'holds the larger of its flavors until its next '
+                        'resize or its delete.', uuid, exc_info=True)
 
     def _prep_written_since(self, instance, resources, exc):
         """The allocation of a prep whose ``If-Match`` failed while Nova
@@ -656,8 +723,10 @@ def _deleted_instance_uuid(payload):
 
 
 def _worth_retrying(exc):
-    """Whether a free that failed may succeed later: the service (or the
-    way to it) was unreachable, too slow, or answered a server error."""
+    """Whether a request that failed may succeed later: the service (or
+    the way to it) was unreachable, too slow, or answered a server error
+    -- and so whether a write that failed may have been made, or may
+    still be."""
     if isinstance(exc, ks_exc.ConnectionError):
         return True
     return isinstance(exc, limits.ClientError) and (

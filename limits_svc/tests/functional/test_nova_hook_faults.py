@@ -143,6 +143,25 @@ class Faults:
         return [body]
 
 
+class FreeingFirst:
+    """A limits client whose second PUT of ``consumer`` comes after a
+    delete of it (the user deletes the server at that moment)."""
+
+    def __init__(self, client, consumer):
+        self.client = client
+        self.consumer = consumer
+        self.puts = 0
+
+    def put_allocation(self, consumer_id, *args, **kwargs):
+        self.puts += 1
+        if consumer_id == self.consumer and self.puts == 2:
+            self.client.delete_allocation(consumer_id)
+        return self.client.put_allocation(consumer_id, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
 class HookFaultsTestCase(test_clients.ClientsTestCase):
 
     #: Seconds the hook's session waits for an answer: short, for the
@@ -337,6 +356,71 @@ class TestLostAnswers(HookFaultsTestCase):
         self.assertEqual({'instances': 1, 'cores': 2, 'ram': 1024},
                          self.client.get_allocation('vm-1')['resources'])
         self.assertEqual(2, self.leaf_cores())
+
+    def resize_server(self):
+        """A confirmed server of FLAVOR (2 cores) and a flavor of 4."""
+        self.hook.confirm_instances(None, 'leaf', FLAVOR, False, ['vm-1'])
+        server = types.SimpleNamespace(uuid='vm-1', project_id='leaf',
+                                       flavor=FLAVOR)
+        big = types.SimpleNamespace(vcpus=4, memory_mb=1024, root_gb=10,
+                                    ephemeral_gb=0, swap=0)
+        return server, big
+
+    def assertHoldsItsFlavor(self):
+        self.assertEqual({'instances': 1, 'cores': 2, 'ram': 1024},
+                         self.client.get_allocation('vm-1')['resources'])
+        self.assertEqual(2, self.leaf_cores())
+
+    def test_a_resize_prep_that_lands_after_nova_gave_up_on_it(self):
+        # The prep times out: Nova's resize fails at its prep, and Nova
+        # neither confirms nor reverts it. Then the prep's request
+        # reaches the service: it made the server hold the larger flavor
+        # until its next resize or its delete.
+        server, big = self.resize_server()
+        self.faults.arm('PUT', '/v1/allocations/vm-1', 1, 'late',
+                        delay=self.TIMEOUT + 1.5)
+        self.assertRaises(ks_exc.ConnectTimeout, self.hook.resize_instance,
+                          None, server, big)
+        self.assertTrue(self.faults.landed.wait(10))
+        self.assertHoldsItsFlavor()
+
+    def test_a_resize_prep_held_by_a_proxy_lands_after_nova_gave_up(self):
+        # The same with a proxy that answers 504 at once and hands the
+        # request on later: it finds the allocation written since.
+        server, big = self.resize_server()
+        self.faults.arm('PUT', '/v1/allocations/vm-1', 1, 'deferred')
+        exc = self.assertRaises(limits.ClientError,
+                                self.hook.resize_instance, None, server, big)
+        self.assertEqual(504, exc.status)
+        self.assertHoldsItsFlavor()
+        path, status = self.faults.land()
+        self.assertEqual('412', status[:3])
+        self.assertHoldsItsFlavor()
+
+    def test_a_resize_prep_written_whose_answer_was_lost(self):
+        # The service wrote the prep and its answer never reached Nova
+        # (past the timeout, or a proxy's 502): Nova's resize failed, and
+        # the server held the larger flavor as if it were mid-resize.
+        for fault in ('slow', '502 Bad Gateway'):
+            server, big = self.resize_server()
+            self.faults.arm('PUT', '/v1/allocations/vm-1', 1, fault,
+                            delay=self.TIMEOUT + 1.5)
+            self.assertRaises((ks_exc.ConnectTimeout, limits.ClientError),
+                              self.hook.resize_instance, None, server, big)
+            self.faults.disarm()
+            self.assertHoldsItsFlavor()
+
+    def test_a_failed_resize_prep_leaves_a_deleted_server_freed(self):
+        # The server is deleted between the prep and its clean-up: the
+        # clean-up makes nothing again.
+        server, big = self.resize_server()
+        self.faults.arm('PUT', '/v1/allocations/vm-1', 1, 'deferred')
+        self.hook.client = FreeingFirst(self.client, 'vm-1')
+        self.assertRaises(limits.ClientError, self.hook.resize_instance,
+                          None, server, big)
+        self.assertIsNone(self.client.get_allocation('vm-1'))
+        self.assertEqual('412', self.faults.land()[1][:3])
+        self.assertEqual([], self.leaf_allocations())
 
     def test_a_confirm_after_the_reservation_expired_decides_afresh(self):
         self.client.put_allocation('vm-1', 'leaf', {'cores': 2},

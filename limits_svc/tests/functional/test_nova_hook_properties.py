@@ -24,8 +24,9 @@ After every step:
 
 * never leak a claim, never count twice: the service's allocations are
   exactly those of the model (a live server holds its flavor, or the
-  larger of its flavors mid-resize or when a resize's held prep landed
-  after the resize ended; a reservation of a dead API worker holds one
+  larger of its flavors mid-resize, never after a resize whose prep
+  failed, even when the prep's held request lands later; a reservation
+  of a dead API worker holds one
   flavor until it expires), with an expiry only on those reservations;
   a failed build's held request may leave a reservation, which expires,
   and nothing else;
@@ -107,8 +108,8 @@ class FakeNova:
         and the uuids that may also hold a reservation."""
         held = {}
         for uuid, server in self.servers.items():
-            resources = server.held or self.hook.resources(server.flavor)
-            held[uuid] = (server.project_id, resources, False)
+            held[uuid] = (server.project_id,
+                          self.hook.resources(server.flavor), False)
         for uuid, (project_id, resources) in self.stale.items():
             held[uuid] = (project_id, resources, True)
         return held, self.may_reserve - set(held)
@@ -176,7 +177,7 @@ class FakeNova:
         for uuid in reserved:
             self.servers[uuid] = types.SimpleNamespace(
                 uuid=uuid, project_id=project_id, flavor=flavor,
-                old_flavor=None, new_flavor=None, held=None)
+                old_flavor=None, new_flavor=None)
         if deleted is not None:
             # The conductor finds the build request gone: delete.end.
             self.hook.free_instance(None, deleted)
@@ -233,18 +234,21 @@ class FakeNova:
             # answer still holds.
             self.test.fail('resize refused after its check allowed it')
         except limits.ClientError:
-            outcome = 'fail'
+            # Nova's resize fails at its prep: there is no resize for it
+            # to confirm or revert, and the server keeps its flavor.
+            outcome = None
         if len(self.deferred) > deferred:
-            # The prep's request may land later: on a live server it
-            # holds the larger flavor again (until the server's next
-            # resize or its delete); on a deleted one it makes nothing.
+            # The prep's request may land later: the hook wrote the
+            # server's allocation back before Nova got the prep's error,
+            # so it finds another allocation and makes nothing.
             self.may_reserve.discard(server.uuid)
             old = self.hook.resources(server.flavor)
             larger = self.hook.resources(new)
             self.deferred[-1] = {
                 name: max(old.get(name, 0), larger.get(name, 0))
                 for name in set(old) | set(larger)}
-        server.held = None
+        if outcome is None:
+            return
         if outcome == 'fail':
             # The resize failed after its prep: the server keeps its old
             # flavor, and the guide says to give back with revert_resize.
@@ -291,10 +295,9 @@ class FakeNova:
         path, status = self.test.faults.land(index)
         uuid = path.rsplit('/', 1)[1]
         if held is not None and uuid in self.servers:
-            # Replaced, unless the room was taken meanwhile (409).
-            self.test.assertIn(status[:3], ('200', '409'))
-            if status.startswith('200'):
-                self.servers[uuid].held = held
+            # A resize's prep whose error Nova got: it once made the
+            # server hold the larger flavor until its next resize.
+            self.test.assertEqual('412', status[:3], path)
 
 
 class TestServerLives(faults.HookFaultsTestCase):
@@ -358,6 +361,17 @@ class TestServerLives(faults.HookFaultsTestCase):
         ('boot', 'leaf', 'small', 1, 0, False, None, None, None),
         ('resize', 0, 'big', 'confirm', ('late', 1)),
         ('delete', 0, True),
+        ('land', 0)])
+    # A resize prep whose answer was lost (the server held the larger
+    # flavor) or whose request landed after Nova got its error (the same,
+    # later): Nova neither confirms nor reverts a resize that failed at
+    # its prep.
+    @hypothesis.example(plan=[
+        ('boot', 'leaf', 'small', 1, 0, False, None, None, None),
+        ('resize', 0, 'big', 'confirm', ('lost', 1))])
+    @hypothesis.example(plan=[
+        ('boot', 'leaf', 'small', 1, 0, False, None, None, None),
+        ('resize', 0, 'big', 'revert', ('late', 1)),
         ('land', 0)])
     def test_claims_follow_the_servers(self, plan):
         self.reset()
