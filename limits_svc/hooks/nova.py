@@ -47,7 +47,8 @@ Two kinds of call:
   API, restore check        ``check_restore`` (a dry run)
   resize (prep)             ``resize_instance``
   resize confirm / revert   ``confirm_resize`` / ``revert_resize``
-  resize failed after prep  ``revert_resize``
+  resize failed after prep  ``revert_resize`` (nothing when
+                            ``resize_instance`` itself raised)
   ========================  ============================================
 
   Nova's own resize and restore checks (one more instance of the new
