@@ -252,8 +252,9 @@ class SimulatedCloud(base.CloudDriver):
             if flavor not in self._flavors:
                 raise base.DriverError('no flavor %s' % flavor)
             need = self._flavors[flavor]['resources']
-            cluster = self.cluster()
-            free = {h: {rc: cluster.free(h, rc) for rc in need}
+            used = self._used(need)
+            free = {h: {rc: max(host['capacity'].get(rc, 0)
+                                - used[h].get(rc, 0), 0) for rc in need}
                     for h, host in self._hosts.items()
                     if host['enabled'] and host['up']}
             placed = []
@@ -278,6 +279,21 @@ class SimulatedCloud(base.CloudDriver):
         if on_created is not None:
             on_created(list(ids))
         return ids
+
+    def _used(self, classes):
+        """``{host: {rc: used}}`` of the resource classes ``classes``,
+        from the servers themselves: a create, as Nova's scheduler, does
+        not build a snapshot (with its guarantees and indexes) of the
+        whole cloud; that made every build after a change cost one,
+        which a benchmark of the promoter then counted as its own."""
+        used = {name: {} for name in self._hosts}
+        for server in self._servers.values():
+            on_host = used[server['host']]
+            for rc, amount in self._flavors[server['flavor']][
+                    'resources'].items():
+                if rc in classes:
+                    on_host[rc] = on_host.get(rc, 0) + amount
+        return used
 
     def servers_with_metadata(self, project_id, key, value):
         with self._lock:
