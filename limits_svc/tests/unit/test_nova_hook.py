@@ -18,6 +18,7 @@ import types
 from unittest import mock
 
 import fixtures
+from keystoneauth1 import exceptions as ks_exc
 from oslo_config import cfg
 from oslo_limit import exception as limit_exc
 import testtools
@@ -392,6 +393,37 @@ class TestResize(HookTestCase):
         self.assertEqual({'project_id': 'p1', 'resource': 'cores',
                           'scope': 'project', 'limit': 6, 'usage': 2,
                           'delta': 6}, exc.blocking[0])
+        self.assertEqual(2, self.client.resources_of('vm')['cores'])
+
+    def puts(self):
+        return [call for call in self.client.calls if call[0] == 'put']
+
+    def test_a_refused_prep_writes_nothing_back(self):
+        self.client.limits['p1']['cores'] = 6
+        before = len(self.puts())
+        self.assertRaises(nova.TooManyInstances, self.hook.resize_instance,
+                          None, self.vm, LARGE)
+        self.assertEqual(before + 1, len(self.puts()))
+
+    def test_a_prep_without_answer_is_raised_when_nothing_can_be_written(self):
+        # The service cannot be reached for the prep, nor for writing
+        # back what the instance held: Nova gets the prep's error (not
+        # the write-back's), and the hook logs what may still happen.
+        logger = self.useFixture(fixtures.FakeLogger())
+        failures = []
+
+        def unreachable(consumer_id, *args, **kwargs):
+            failures.append(ks_exc.ConnectFailure('prep %d'
+                                                  % len(failures)))
+            raise failures[-1]
+        self.client.put_allocation = unreachable
+        exc = self.assertRaises(ks_exc.ConnectFailure,
+                                self.hook.resize_instance, None, self.vm,
+                                LARGE)
+        self.assertEqual(2, len(failures))
+        self.assertIs(failures[0], exc)
+        self.assertIn('Could not make sure that the failed resize prep of '
+                      'instance vm never applies', logger.output)
         self.assertEqual(2, self.client.resources_of('vm')['cores'])
 
     def _write_between_read_and_put(self, write):
