@@ -816,11 +816,12 @@ def family_page_query(family_id, limit, only=None, state=None,
     if state is not None:
         query = query.where(models.FamilyImage.state == state)
     if after is not None:
-        joined_at, marker = after
-        query = query.where(sa.or_(
-            models.FamilyImage.joined_at > joined_at,
-            sa.and_(models.FamilyImage.joined_at == joined_at,
-                    models.FamilyImage.image_id > marker)))
+        # As a row value, which the database compares with the index's
+        # columns to start the page at the marker (SQLite read the two
+        # sides of an OR through the index and sorted what they found).
+        query = query.where(sa.tuple_(models.FamilyImage.joined_at,
+                                      models.FamilyImage.image_id) >
+                            sa.tuple_(*after))
     return query.limit(limit)
 
 

@@ -61,6 +61,10 @@ class FamilyImage(Base):
         # A family's members in the order they are listed.
         sa.Index('family_images_family_joined_idx', 'family_id',
                  'joined_at', 'image_id'),
+        # ... and those in a state (``GET /v1/families/{name}/images
+        # ?state=...``).
+        sa.Index('family_images_family_state_joined_idx', 'family_id',
+                 'state', 'joined_at', 'image_id'),
         # The deleted images whose deletion in Glance is not confirmed.
         sa.Index('family_images_glance_delete_idx', 'state',
                  'glance_deleted_at'),
