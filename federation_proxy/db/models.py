@@ -13,6 +13,8 @@ codes, refresh tokens, device codes and user codes are kept as SHA-256
 hashes.
 """
 
+import datetime
+
 import sqlalchemy as sa
 from sqlalchemy import orm
 
@@ -251,6 +253,12 @@ class RefreshToken(Base):
     # The proxy session that authorized the grant, kept by each
     # successor (migration 0012).
     session_id = sa.Column(sa.String(64), nullable=True, index=True)
+    # When it was made (this host's UTC clock), as the access token
+    # issued with it: only those of the last access-token lifetime can
+    # still be valid, and need revoking with the grant (migration 0013;
+    # None for a token made before).
+    created_at = sa.Column(sa.DateTime, nullable=True,
+                           default=datetime.datetime.utcnow)
 
 
 class Session(Base):

@@ -452,61 +452,90 @@ def _revoke_jti(session, jti, expires_at):
         session.add(models.RevokedToken(jti=jti, expires_at=expires_at))
 
 
+#: Revocations inserted per statement.
+_REVOKE_BATCH = 500
+
+#: Clock difference allowed between the API hosts that make refresh
+#: tokens and the one that revokes their access tokens.
+_CLOCK_LEEWAY = datetime.timedelta(seconds=60)
+
+
+def _revoke_linked(session, hashes, expires_at):
+    """Revoke, until ``expires_at``, the access tokens issued with the
+    grants (refresh tokens, codes) whose hashes are ``hashes``: those
+    not revoked already, a statement per :data:`_REVOKE_BATCH`."""
+    jtis = sorted({tokens.linked_jti(h) for h in hashes})
+    table = models.RevokedToken
+    for start in range(0, len(jtis), _REVOKE_BATCH):
+        chunk = jtis[start:start + _REVOKE_BATCH]
+        known = set(session.scalars(sa.select(table.jti).where(
+            table.jti.in_(chunk))))
+        new = [{'jti': jti, 'expires_at': expires_at}
+               for jti in chunk if jti not in known]
+        if new:
+            session.execute(sa.insert(table), new)
+    return len(jtis)
+
+
+def _recent_refresh_hashes(session, where, now, lifetime):
+    """The hashes of the refresh tokens ``where`` (conditions) selects
+    whose access tokens may still be valid: made in the last access-token
+    ``lifetime`` (or before their time was kept, migration 0013).  A
+    grant rotated every few minutes for a month has thousands of used
+    refresh tokens; their access tokens expired long ago."""
+    table = models.RefreshToken
+    return session.scalars(sa.select(table.token_hash).where(
+        *where, sa.or_(table.created_at.is_(None),
+                       table.created_at > now - lifetime - _CLOCK_LEEWAY))
+    ).all()
+
+
 @communities.retry_lost_insert_race
 def revoke_grant(db, ctx, client_id, user_id, now, lifetime,
                  code_hash=None):
     """Revoke everything ``client_id`` holds for ``user_id``: its refresh
     tokens and the access tokens issued with them (and with the
     authorization code ``code_hash``), for a replayed code or a reused
-    refresh token.  ``lifetime``: of access tokens (a timedelta)."""
+    refresh token.  ``lifetime``: of access tokens (a timedelta).  A
+    statement or two, however many times the grants were rotated."""
     table = models.RefreshToken
-    expires = now + lifetime
+    where = (table.client_id == client_id, table.user_id == user_id,
+             table.expires_at > now)
     with db.writer.using(ctx) as session:
-        rows = session.scalars(sa.select(table).where(
-            table.client_id == client_id, table.user_id == user_id,
-            table.expires_at > now)).all()
-        for row in rows:
-            row.revoked = True
-            _revoke_jti(session, tokens.linked_jti(row.token_hash), expires)
+        hashes = _recent_refresh_hashes(session, where, now, lifetime)
+        count = session.execute(sa.update(table).where(*where).values(
+            revoked=True)).rowcount
         if code_hash is not None:
-            _revoke_jti(session, tokens.linked_jti(code_hash), expires)
+            hashes.append(code_hash)
+        _revoke_linked(session, hashes, now + lifetime)
         communities.audit(session, ctx.user_id, 'revoke', 'grant',
-                          client_id, user_id=user_id, refresh_tokens=len(rows))
+                          client_id, user_id=user_id, refresh_tokens=count)
 
 
 def forget_client_grants(session, client_id, now, lifetime):
     """Inside the caller's transaction (a client's deletion): delete
     every authorization code, device authorization request and refresh
     token of ``client_id``, and revoke the access tokens issued with
-    those that may still be valid (the unused refresh tokens', and the
-    codes' and device codes' of the last access-token ``lifetime``, a
-    timedelta).  A client registered again under the same id starts
-    with no grant: the old one's tokens, which its holders kept, are
-    nobody's.  Returns the number of access tokens revoked."""
+    those that may still be valid (made in the last access-token
+    ``lifetime``, a timedelta).  A client registered again under the
+    same id starts with no grant: the old one's tokens, which their
+    holders kept, are nobody's.  Returns the number of access tokens
+    revoked."""
     refresh = models.RefreshToken
     code = models.AuthorizationCode
     device_code = models.DeviceCode
-    hashes = session.scalars(sa.select(refresh.token_hash).where(
-        refresh.client_id == client_id, refresh.revoked.is_(False),
-        refresh.expires_at > now)).all()
+    hashes = _recent_refresh_hashes(
+        session, (refresh.client_id == client_id,), now, lifetime)
     for model, column in ((code, code.code_hash),
                           (device_code, device_code.device_code_hash)):
         hashes += session.scalars(sa.select(column).where(
             model.client_id == client_id,
             model.expires_at > now - lifetime)).all()
-    jtis = sorted({tokens.linked_jti(h) for h in hashes})
-    for start in range(0, len(jtis), 500):
-        chunk = jtis[start:start + 500]
-        known = set(session.scalars(sa.select(models.RevokedToken.jti).where(
-            models.RevokedToken.jti.in_(chunk))))
-        new = [{'jti': jti, 'expires_at': now + lifetime}
-               for jti in chunk if jti not in known]
-        if new:
-            session.execute(sa.insert(models.RevokedToken), new)
+    revoked = _revoke_linked(session, hashes, now + lifetime)
     for model in (refresh, code, device_code):
         session.execute(sa.delete(model).where(
             model.client_id == client_id))
-    return len(jtis)
+    return revoked
 
 
 @communities.retry_lost_insert_race
@@ -535,8 +564,10 @@ def end_session(db, ctx, session_id, now, lifetime):
     """End the proxy session ``session_id`` (a logout): its row goes, so
     every copy of its cookie stops working, and the grants it authorized
     are revoked: their refresh tokens (deleted), the access tokens
-    issued with them or with its authorization and device codes, and
-    its codes not yet exchanged.  ``lifetime``: of access tokens (a timedelta).
+    issued with them (those of the last ``lifetime``, see
+    :func:`_recent_refresh_hashes`) or with its authorization and device
+    codes, and its codes not yet exchanged.  ``lifetime``: of access
+    tokens (a timedelta).
     Returns the person whose session it was, or None when there was no
     such session (logged out already)."""
     expires = now + lifetime
@@ -547,35 +578,32 @@ def end_session(db, ctx, session_id, now, lifetime):
         user_id = row.user_id
         session.delete(row)
         refresh = models.RefreshToken
-        rows = session.scalars(sa.select(refresh.token_hash).where(
-            refresh.session_id == session_id)).all()
-        for token_hash in rows:
-            _revoke_jti(session, tokens.linked_jti(token_hash), expires)
+        code = models.AuthorizationCode
+        device_code = models.DeviceCode
+        hashes = _recent_refresh_hashes(
+            session, (refresh.session_id == session_id,), now, lifetime)
+        for column, where in (
+                (code.code_hash, code.session_id == session_id),
+                (device_code.device_code_hash,
+                 device_code.session_id == session_id)):
+            hashes += session.scalars(sa.select(column).where(where)).all()
+        _revoke_linked(session, hashes, expires)
         # Deleted, not marked revoked: a revoked one shown again is
         # taken for a stolen token and ends the person's every grant
         # with the client, those of their other sessions too.
-        session.execute(sa.delete(refresh).where(
-            refresh.session_id == session_id))
-        code = models.AuthorizationCode
-        for code_hash in session.scalars(sa.select(code.code_hash).where(
-                code.session_id == session_id)).all():
-            _revoke_jti(session, tokens.linked_jti(code_hash), expires)
+        count = session.execute(sa.delete(refresh).where(
+            refresh.session_id == session_id)).rowcount
         # Deleted, as the refresh tokens: a code marked used and then
         # exchanged would be taken for a replayed one.
         session.execute(sa.delete(code).where(
             code.session_id == session_id))
-        device_code = models.DeviceCode
-        for code_hash in session.scalars(sa.select(
-                device_code.device_code_hash).where(
-                    device_code.session_id == session_id)).all():
-            _revoke_jti(session, tokens.linked_jti(code_hash), expires)
         session.execute(sa.update(device_code).where(
             device_code.session_id == session_id,
             device_code.status == device.APPROVED).values(
                 status=device.DENIED))
         communities.audit(session, ctx.user_id or user_id, 'logout',
                           'session', session_id, user_id=user_id,
-                          refresh_tokens=len(rows))
+                          refresh_tokens=count)
         return user_id
 
 
