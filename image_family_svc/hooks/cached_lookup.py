@@ -94,14 +94,20 @@ def _ask(fetch, key):
 class CachedLookup(object):
     """``fetch(key)`` with its answers remembered for ``cache_seconds``.
 
-    Failures are not remembered: the next request asks again.  Safe to
-    share between threads; two threads that miss at once both ask.
+    Failures are not remembered: the next request asks again, and so
+    are answers for which ``keep(answer)`` is false.  Safe to share
+    between threads; two threads that miss at once both ask.
     """
 
-    def __init__(self, fetch, cache_seconds, clock=time.monotonic):
+    def __init__(self, fetch, cache_seconds, clock=time.monotonic,
+                 keep=None):
+        """:param keep: ``f(answer)``, true if ``answer`` may be reused;
+            None: every answer may.
+        """
         self._fetch = fetch
         self._cache_seconds = cache_seconds
         self._clock = clock
+        self._keep = keep
         self._answers = collections.OrderedDict()
         self._lock = threading.Lock()
 
@@ -113,7 +119,8 @@ class CachedLookup(object):
             if cached is not None and cached[0] > now:
                 return cached[1]
         answer = _ask(self._fetch, key)
-        if self._cache_seconds > 0:
+        if self._cache_seconds > 0 and (self._keep is None or
+                                        self._keep(answer)):
             with self._lock:
                 self._answers[key] = (now + self._cache_seconds, answer)
                 self._answers.move_to_end(key)

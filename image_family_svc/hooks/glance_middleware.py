@@ -20,7 +20,10 @@ two things:
 **Delete protection.**  ``DELETE /v2/images/{id}`` asks the image family
 service how many servers use the image (``GET /v1/images/{id}/usage``) and
 answers ``409 Conflict`` in Glance's own error format while that number is
-above zero.  The image is the one the rest of the pipeline shows the
+above zero.  Only such a refusal is reused for ``cache_seconds``; a delete
+that the service lets through (no server, or an image in no family) is
+asked about every time, since a server may have booted from the image
+since the last answer.  The image is the one the rest of the pipeline shows the
 caller (``GET /v2/images/{id}`` with the caller's rights), by the ID
 Glance gives it; one it does not show is left to Glance (a ``404``).  A
 system administrator (``admin`` role, system scope ``all``) may force the
@@ -127,8 +130,13 @@ class ImageFamilyMiddleware(object):
         self._conf = conf if conf is not None else cfg.CONF
         register_opts(self._conf)
         self._client = client
+        # Only refusals are reused: an answer that lets a delete through
+        # (no server, or an image in no family) may be wrong a moment
+        # later, when a server has booted from the image, and a delete
+        # it let through cannot be taken back.
         self._lookup = cached_lookup.CachedLookup(
-            self._get_usage, self._conf[GROUP].cache_seconds)
+            self._get_usage, self._conf[GROUP].cache_seconds,
+            keep=bool)
 
     def _get_usage(self, image_id):
         if self._client is None:

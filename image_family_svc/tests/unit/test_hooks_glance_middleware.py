@@ -177,6 +177,35 @@ class TestDelete(MiddlewareTestCase):
                       user_headers())
         self.assertEqual(1, len(self.service.requests))
 
+    def test_an_answer_letting_a_delete_through_is_never_reused(self):
+        # Glance refuses the first delete on its own (the image is
+        # protected, say) after the service said no server uses it; a
+        # server boots from the image; the owner unprotects it and
+        # deletes again within cache_seconds.  The old answer (0) let
+        # the delete of an image in use through.
+        app = self.make_app(cache_seconds=60)
+        self.send(app, 'DELETE', '/v2/images/%s' % uuids.unused,
+                  user_headers())
+        self.service.set_image(uuids.unused, 'obsolete', servers=1)
+        resp = self.send(app, 'DELETE', '/v2/images/%s' % uuids.unused,
+                         user_headers())
+        self.assertEqual(409, resp.status_int)
+        self.assertEqual('1', resp.headers[glance_middleware.SERVERS_HEADER])
+
+    def test_an_image_in_no_family_is_asked_about_again(self):
+        # Not in a family at the first delete, then added to one whose
+        # servers use it: the second delete is refused.
+        self.glance.images[uuids.other] = {'id': uuids.other,
+                                           'owner': PROJECT,
+                                           'status': 'active'}
+        app = self.make_app(cache_seconds=60)
+        self.send(app, 'DELETE', '/v2/images/%s' % uuids.other,
+                  user_headers())
+        self.service.set_image(uuids.other, 'obsolete', servers=3)
+        resp = self.send(app, 'DELETE', '/v2/images/%s' % uuids.other,
+                         user_headers())
+        self.assertEqual(409, resp.status_int)
+
     def test_other_requests_do_not_ask(self):
         app = self.make_app()
         self.send(app, 'GET', '/v2/images/%s' % uuids.used, user_headers())
