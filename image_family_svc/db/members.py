@@ -547,7 +547,10 @@ def delete_scheduled(db, ctx, image_id, transition_id):
 
 def list_transitions(db, ctx, image_id, limit, after=None):
     """``(history rows, scheduled rows)`` of an image, oldest first: at
-    most ``limit`` history rows after the one whose id is ``after``."""
+    most ``limit`` history rows after the one whose id is ``after``, and
+    the scheduled transitions still pending (at most
+    :data:`MAX_PENDING_SCHEDULED`; those applied are in the history,
+    those that failed in the engine's log)."""
     with db.reader.using(ctx) as session:
         require_member(session, image_id)
         query = sa.select(models.Transition).where(
@@ -558,7 +561,8 @@ def list_transitions(db, ctx, image_id, limit, after=None):
             models.Transition.id).limit(limit)).all()
         scheduled = session.scalars(sa.select(
             models.ScheduledTransition).where(
-            models.ScheduledTransition.image_id == image_id).order_by(
+            models.ScheduledTransition.image_id == image_id,
+            models.ScheduledTransition.status == PENDING).order_by(
             models.ScheduledTransition.due_at)).all()
         return history, scheduled
 
@@ -588,6 +592,14 @@ def apply_due(db, ctx, now=None):
     return events
 
 
+def _log_failed(scheduled):
+    """Say that a scheduled transition could not be made when due: the
+    API lists pending ones only."""
+    LOG.warning('Scheduled transition %s of image %s to %s (by user %s) '
+                'was not made: %s', scheduled.id, scheduled.image_id,
+                scheduled.to_state, scheduled.user_id, scheduled.detail)
+
+
 def _apply_one(db, ctx, scheduled_id):
     with db.writer.using(ctx) as session:
         scheduled = session.get(models.ScheduledTransition, scheduled_id)
@@ -596,6 +608,7 @@ def _apply_one(db, ctx, scheduled_id):
         image = session.get(models.FamilyImage, scheduled.image_id)
         if image is None:
             scheduled.status, scheduled.detail = FAILED, 'Image left.'
+            _log_failed(scheduled)
             return []
         family, rows = _locked(session, scheduled.image_id)
         # Read again under a lock, after the family's (the order of
@@ -614,6 +627,7 @@ def _apply_one(db, ctx, scheduled_id):
                                     family.keep_superseded)
         except lc.InvalidTransition as exc:
             scheduled.status, scheduled.detail = FAILED, str(exc)
+            _log_failed(scheduled)
             return []
         scheduled.status = DONE
         return apply_changes(session, family, rows, changes,

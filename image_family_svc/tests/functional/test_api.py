@@ -576,6 +576,38 @@ class TestLifecycle(base.ApiTestCase):
                         status=204)
         self.move('img-0', 'active', at='2099-01-01T01:00:00Z')
 
+    def test_transitions_list_only_the_scheduled_ones_waiting(self):
+        # Scheduled transitions applied or failed stayed in the
+        # "scheduled" of GET .../transitions for ever (the API reference
+        # says it lists the pending ones, the CLI "at most 10"): an image
+        # moved back and forth on a schedule grew that unpaginated list
+        # without bound.
+        self.move('img-0', 'active')
+        db = database.Database(self.fixture.conf)
+        self.addCleanup(db.dispose)
+        start = datetime.datetime.now(datetime.timezone.utc)
+        for n in range(2 * members.MAX_PENDING_SCHEDULED):
+            at = start + datetime.timedelta(hours=1, minutes=n)
+            self.move('img-0', 'deprecated' if n % 2 == 0 else 'active',
+                      at=at.isoformat())
+            engine.apply_schedule(db, now=(at + datetime.timedelta(
+                seconds=1)).replace(tzinfo=None))
+        # One that fails when due: the image is deprecated by then.
+        at = start + datetime.timedelta(hours=2)
+        self.move('img-0', 'deprecated', at=at.isoformat())
+        self.move('img-0', 'deprecated')
+        engine.apply_schedule(db, now=(at + datetime.timedelta(
+            seconds=1)).replace(tzinfo=None))
+        waiting = self.move('img-0', 'obsolete',
+                            at='2099-01-01T00:00:00Z')['scheduled']
+        listed = self.app.get('/v1/images/img-0/transitions',
+                              headers=base.ADMIN).json
+        self.assertEqual([(waiting['id'], 'pending')],
+                         [(s['id'], s['status'])
+                          for s in listed['scheduled']])
+        self.assertEqual([waiting['id']],
+                         [s['id'] for s in self.image('img-0')['scheduled']])
+
     def test_history_of_an_image_is_paginated(self):
         # An image may go back and forth (active, deprecated, active ...)
         # for ever; its whole history came in one answer.
