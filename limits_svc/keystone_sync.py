@@ -109,6 +109,72 @@ def check_items(key, items):
                 raise BadAnswer(key, index, item, problem)
 
 
+# What Keystone keeps unique in each list besides the id, and how a
+# refusal names it.
+_UNIQUE = {
+    'projects': (),
+    'registered_limits': (('service_id', 'region_id', 'resource_name'),
+                          'service, region and resource'),
+    'limits': (('project_id', 'domain_id', 'service_id', 'region_id',
+                'resource_name'),
+               'project, domain, service, region and resource'),
+}
+
+
+def _check_unique(key, items):
+    """Refuse a list that names one id twice, or one limit twice (its
+    items checked by :func:`check_items` already).
+
+    Keystone answers neither.  A project listed twice was synced as
+    whichever came last, and two limits of one resource for one project
+    stopped the sync with a database traceback.
+    """
+    ids = {}
+    identities = {}
+    fields, described = _UNIQUE[key] or ((), None)
+    for index, item in enumerate(items):
+        first = ids.setdefault(item['id'], index)
+        if first != index:
+            raise BadAnswer(key, index, item, 'id %s is also %s[%d]'
+                            % (item['id'], key, first))
+        if not fields:
+            continue
+        identity = tuple(item.get(name) for name in fields)
+        first = identities.setdefault(identity, index)
+        if first != index:
+            raise BadAnswer(key, index, item, 'it has the same %s as %s[%d]'
+                            % (described, key, first))
+
+
+def _check_parents(projects, rows):
+    """Refuse projects whose parents loop (``rows``: their
+    :func:`project_rows`).
+
+    Keystone's tree never loops; a copy that did has no subtree counters
+    to compute, and the sync stopped with a traceback, again at every
+    resync of the engine for as long as Keystone answered so.
+    """
+    parent_of = {row['id']: row['parent_id'] for row in rows}
+    index_of = {project['id']: index for index, project in
+                enumerate(projects)}
+    rooted = set()
+    for row in rows:
+        path = []
+        on_path = set()
+        node = row['id']
+        while node is not None and node not in rooted:
+            if node in on_path:
+                loop = path[path.index(node):]
+                index = index_of[loop[0]]
+                raise BadAnswer(
+                    'projects', index, projects[index],
+                    'its parents loop: %s' % ' -> '.join(loop + loop[:1]))
+            path.append(node)
+            on_path.add(node)
+            node = parent_of[node]
+        rooted.update(path)
+
+
 @dataclasses.dataclass
 class Snapshot:
     """Everything limits_svc keeps of Keystone, as row dicts."""
@@ -173,9 +239,12 @@ def snapshot(projects, registered_limits, limits, marker=SUBTREE_MARKER):
 
     :raises BadAnswer: an item is not what Keystone's API answers.
     """
-    check_items('projects', projects)
-    check_items('registered_limits', registered_limits)
-    check_items('limits', limits)
-    return Snapshot(project_rows(projects),
-                    registered_limit_rows(registered_limits),
+    lists = {'projects': projects, 'registered_limits': registered_limits,
+             'limits': limits}
+    for key, items in lists.items():
+        check_items(key, items)
+        _check_unique(key, items)
+    rows = project_rows(projects)
+    _check_parents(projects, rows)
+    return Snapshot(rows, registered_limit_rows(registered_limits),
                     limit_rows(limits, marker))

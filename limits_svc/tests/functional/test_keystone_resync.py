@@ -165,6 +165,39 @@ class _Resync(object):
             self.assertEqual(before, self.rows(
                 models.ProjectLimit.__table__, 'id', 'resource_limit'))
 
+    def test_a_sync_of_projects_whose_parents_loop_is_refused(self):
+        """``limits-manage sync`` against a project list whose parents
+        loop, or with two limits of one resource for one project, exits
+        1 naming the item and writes nothing (the loop was a
+        ProjectTreeCycle traceback, the limits a DBDuplicateEntry one)."""
+        with self.db.reader.connection.using(self.ctx) as conn:
+            url = conn.engine.url.render_as_string(hide_password=False)
+        conf = config.build_conf(service.SPEC, overrides={
+            ('limits', 'mode'): 'keystone', ('database', 'connection'): url})
+        self.allocate('vm-1', 'leaf', 2)
+        before = (self.tree(), self.usage(), self.rows(
+            models.ProjectLimit.__table__, 'id', 'resource_limit'))
+        looping = [_project('top', 'leaf'), _project('mid', 'top'),
+                   _project('leaf', 'mid'), _project('other')]
+        twice = self.limits + [_limit('lim-leaf-2', 'leaf', 1)]
+        for answer, said in (
+                ((looping, REGISTERED, self.limits),
+                 'projects[0] (id top) that limits_svc cannot use: its '
+                 'parents loop: top -> leaf -> mid -> top'),
+                ((self.projects, REGISTERED, twice),
+                 'limits[2] (id lim-leaf-2) that limits_svc cannot use: '
+                 'it has the same project')):
+            self.useFixture(fixtures.MockPatch(
+                'limits_svc.clients.keystone.fetch', return_value=answer))
+            stderr = self.useFixture(fixtures.StringStream('stderr'))
+            self.useFixture(fixtures.MonkeyPatch('sys.stderr',
+                                                 stderr.stream))
+            self.assertEqual(1, sync_command._sync(service.SPEC, conf))
+            self.assertIn(said, stderr.getDetails()['stderr'].as_text())
+            self.assertEqual(before, (self.tree(), self.usage(), self.rows(
+                models.ProjectLimit.__table__, 'id', 'resource_limit')))
+        self.assertEqual([], audit.audit(self.db, self.ctx))
+
     def test_subtree_counters_follow_the_new_shape(self):
         self.allocate('vm-1', 'leaf', 2)
         self.allocate('vm-2', 'mid', 3)

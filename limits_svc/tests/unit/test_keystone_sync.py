@@ -35,7 +35,8 @@ class TestSnapshot(testtools.TestCase):
     def test_keystone_lists_as_keystone_answers_them(self):
         snap = keystone_sync.snapshot(
             [_project(), _project(id='p2', parent_id='p1', name=None)],
-            [_registered(), _registered(id='r2', default_limit=-1)],
+            [_registered(), _registered(id='r2', region_id='RegionTwo',
+                                           default_limit=-1)],
             [_limit(), _limit(id='l2', project_id=None, domain_id='d1',
                               resource_limit=0, description=None)])
         self.assertEqual(['p1', 'p2'], [p['id'] for p in snap.projects])
@@ -98,3 +99,56 @@ class TestSnapshot(testtools.TestCase):
             self.assertIn(where, str(exc))
             self.assertIn(problem, str(exc))
             self.assertIn('Nothing was synced', str(exc))
+
+    def test_lists_keystone_never_answers_as_a_whole_are_refused(self):
+        """Items each fine but that no Keystone answers together: one id
+        twice, parents that loop, two limits of one resource for one
+        project (or two defaults of one resource for one service and
+        region).  Each is a BadAnswer naming the list and the item: the
+        loop was a ProjectTreeCycle traceback from limits-manage sync and
+        every 5 s from the engine for as long as Keystone answered it,
+        the limits a DBDuplicateEntry traceback, and a project listed
+        twice was synced as whichever came last."""
+        cases = [
+            ('projects', [_project(), _project(name='again')],
+             'projects[1] (id p1)', 'id p1 is also projects[0]'),
+            ('projects', [_project(id='a', parent_id='c'),
+                          _project(id='b', parent_id='a'),
+                          _project(id='c', parent_id='b')],
+             'projects[0] (id a)', 'parents loop: a -> c -> b -> a'),
+            ('projects', [_project(id='a', parent_id='a')],
+             'projects[0] (id a)', 'parents loop: a -> a'),
+            ('registered_limits', [_registered(),
+                                   _registered(id='r1')],
+             'registered_limits[1] (id r1)', 'id r1 is also'),
+            ('registered_limits', [_registered(),
+                                   _registered(id='r2', default_limit=3)],
+             'registered_limits[1] (id r2)',
+             'the same service, region and resource as '
+             'registered_limits[0]'),
+            ('limits', [_limit(), _limit(id='l2', resource_limit=9)],
+             'limits[1] (id l2)',
+             'the same project, domain, service, region and resource as '
+             'limits[0]'),
+        ]
+        for key, items, where, problem in cases:
+            lists = {'projects': [], 'registered_limits': [], 'limits': []}
+            lists[key] = items
+            exc = self.assertRaises(
+                keystone_sync.BadAnswer, keystone_sync.snapshot,
+                lists['projects'], lists['registered_limits'],
+                lists['limits'])
+            self.assertEqual(key, exc.key)
+            self.assertIn(where, str(exc))
+            self.assertIn(problem, str(exc))
+            self.assertIn('Nothing was synced', str(exc))
+
+    def test_limits_that_differ_by_region_are_two_limits(self):
+        # Keystone keeps one limit per project, service, region and
+        # resource: two that differ by region are two limits.
+        snap = keystone_sync.snapshot(
+            [_project()], [_registered(), _registered(id='r2',
+                                                      region_id='Two')],
+            [_limit(), _limit(id='l2', region_id='RegionTwo')])
+        self.assertEqual(2, len(snap.project_limits))
+        self.assertEqual(2, len(snap.registered_limits))
