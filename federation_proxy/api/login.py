@@ -47,6 +47,7 @@ import urllib.parse
 import pecan
 import requests
 
+from federation_proxy.api import cookies
 from federation_proxy.api import settings
 from federation_proxy.db import idps
 from federation_proxy.db import logins
@@ -92,7 +93,8 @@ def _session_token():
     against the sessions kept, or None."""
     return login.read_session_token(
         settings.conf().secret_key, settings.issuer(),
-        pecan.request.cookies.get(login.SESSION_COOKIE), int(time.time()))
+        cookies.read(pecan.request.environ, login.SESSION_COOKIE),
+        int(time.time()))
 
 
 def session():
@@ -198,8 +200,8 @@ class CallbackController(object):
         # Checked before the state is read, so a refused callback
         # neither uses the login up nor writes anything.
         if not login.login_bound(settings.conf().secret_key, state,
-                                 pecan.request.cookies.get(
-                                     login.LOGIN_COOKIE)):
+                                 cookies.read(pecan.request.environ,
+                                              login.LOGIN_COOKIE)):
             raise _refused('This login was not started in this browser '
                            '(or another login was started since); start '
                            'it again.', code='login_not_bound')

@@ -33,6 +33,7 @@ from oslo_db import exception as db_exc
 import pecan
 
 from federation_proxy.api import access_tokens
+from federation_proxy.api import cookies
 from federation_proxy.api import login
 from federation_proxy.api import settings
 from federation_proxy.api import vo_access
@@ -1146,7 +1147,7 @@ def _session_person():
             'Log in to the proxy first (GET %s/v1/login?idp=<your IdP>), '
             'then open this page again.' % settings.issuer(),
             code='login_required', status=401)
-    session = pecan.request.cookies.get(login_flow.SESSION_COOKIE)
+    session = cookies.read(pecan.request.environ, login_flow.SESSION_COOKIE)
     return (found.user_id,
             device.csrf_token(settings.conf().secret_key, session),
             found.auth_time, found.session_id)

@@ -34,6 +34,7 @@ import time
 import webob
 
 from federation_proxy.api import access_tokens
+from federation_proxy.api import cookies
 from federation_proxy.api import settings
 from federation_proxy.db import logins
 from federation_proxy import login
@@ -69,7 +70,7 @@ class Authenticator(object):
         bearer = login.bearer_token(request.headers.get('Authorization'))
         if bearer is not None:
             return self._bearer_person(bearer)
-        token = request.cookies.get(login.SESSION_COOKIE)
+        token = cookies.read(environ, login.SESSION_COOKIE)
         if not token:
             return None
         found = login.read_session_token(self.conf.federation.secret_key,

@@ -135,6 +135,37 @@ class SessionAuthTest(base.FederationTestCase):
                                 headers=headers, status=401)
             self.assertCode(resp, 'unauthorized')
 
+    def test_a_foreign_cookie_that_is_not_utf8_breaks_nothing(self):
+        # Another site of the domain set a cookie whose quoted value is
+        # latin-1: webob could not decode the header (500 everywhere the
+        # proxy looked for its session).
+        foreign = 'other="caf\xe9"; '
+        alice = {'Cookie': foreign + self.cookie('alice')['Cookie']}
+        identities = self.api.get('/v1/users/alice/identities',
+                                  headers=alice).json['identities']
+        self.assertEqual(['sub-alice'], [i['subject'] for i in identities])
+        self.assertEqual('alice', self.api.get(
+            '/oidc/device', headers=alice).json['user_id'])
+        # Without a session: the usual answers.
+        nobody = {'Cookie': foreign + 'a=b'}
+        self.assertCode(self.api.get('/v1/users/alice/identities',
+                                     headers=nobody, status=401),
+                        'unauthorized')
+        self.assertCode(self.api.get('/oidc/device', headers=nobody,
+                                     status=401), 'login_required')
+        self.api.get('/oidc/logout', headers=nobody)
+        self.api.get('/v1/login/callback', {'state': 'x'}, headers=nobody,
+                     status=400)
+        # A session cookie that is not UTF-8 is no session.
+        latin1 = {'Cookie': login.SESSION_COOKIE + '="\xe9"'}
+        self.assertCode(self.api.get('/oidc/device', headers=latin1,
+                                     status=401), 'login_required')
+        # The logout of the session works, and ends it.
+        self.api.post('/v1/logout', headers=dict(CSRF, **alice),
+                      status=204)
+        self.api.get('/v1/users/alice/identities', headers=alice,
+                     status=401)
+
     def test_unsafe_method_needs_the_csrf_header(self):
         url = '/v1/vos/%s/memberships' % self.vo
         resp = self.api.post_json(url, {'user_id': 'bob', 'role': 'member'},
