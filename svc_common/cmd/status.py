@@ -30,6 +30,13 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                 'Cannot read the database at [database] connection: %s'
                 % exc)
         head = migration.head_revision(self.spec)
+        if current is None:
+            # "The schema is at None" was all an empty database got.
+            return upgradecheck.Result(
+                upgradecheck.Code.FAILURE,
+                'The database is empty (no schema yet); this release '
+                'needs %s: run "%s-manage db sync".'
+                % (head, self.spec.prog))
         if current != head:
             return upgradecheck.Result(
                 upgradecheck.Code.FAILURE,
