@@ -43,6 +43,10 @@ it: Glance's ``image.delete`` need not name the family (its properties
 may be missing or changed), and the deletion of an image that is not a
 member yet knows no family to lock, while the join of it on the other
 host, its member not yet committed, is about to make it one.
+
+A member of a project's family that Glance announces with another owner
+leaves the family (:func:`_given_away`): the family takes only its
+project's own images.
 """
 
 import collections
@@ -173,6 +177,22 @@ def _lock(session, family_ids):
             populate_existing=True))}
 
 
+def _given_away(family, notice):
+    """Whether ``notice`` (a :class:`Join` of a member of ``family``)
+    says that another project than the family's owns the image now.
+
+    Glance lets an administrator give an image to another project.  A
+    project's family takes only the project's own images (a join of
+    another's stays out, as the API refuses to add one): its lifecycle
+    hides and deletes its members with the service's credentials, and
+    the project's members would go on moving, hiding and deleting the
+    image of the project it was given to.  An owner Glance does not name
+    says nothing.
+    """
+    return (family.project_id is not None and notice.owner is not None
+            and notice.owner != family.project_id)
+
+
 #: A member that joined in this batch and is not inserted yet.
 _Buffered = collections.namedtuple('_Buffered', ['family_id'])
 
@@ -189,12 +209,13 @@ def _apply(session, ctx, notices, state, cause):
         families = {family.name: family for family in session.scalars(
             sa.select(models.Family).where(models.Family.name.in_(names)))}
     # Which families to lock: those images join, and those of the images
-    # that leave (read again once locked: one may have left).  What
-    # decides is read after the lock.
+    # that leave or that Glance names an owner of (one may leave: see
+    # _given_away), read again once locked.  What decides is read after
+    # the lock.
     wanted = {family.id for family in families.values()}
     wanted.update(row.family_id for row in _members(
         session, [n.image_id for n in notices
-                  if isinstance(n, Leave)]).values())
+                  if isinstance(n, Leave) or n.owner is not None]).values())
     locked = _lock(session, wanted)
     member_of = _members(session, image_ids)
     gone = _deleted_in_glance(session, image_ids)
@@ -219,6 +240,13 @@ def _apply(session, ctx, notices, state, cause):
                                                                family_id)
         return rows_by_family[family_id]
 
+    def family_of(row):
+        family = locked.get(row.family_id)
+        if family is None:  # joined meanwhile, in another family
+            family = families_db.lock_family(session, row.family_id)
+            locked[family.id] = family
+        return family
+
     events = []
     for notice in notices:
         if isinstance(notice, Leave):
@@ -229,15 +257,24 @@ def _apply(session, ctx, notices, state, cause):
             row = member_of.pop(notice.image_id, None)
             if row is None:
                 continue
-            family = locked.get(row.family_id)
-            if family is None:  # joined meanwhile, in another family
-                family = families_db.lock_family(session, row.family_id)
-                locked[family.id] = family
+            family = family_of(row)
             events += members_db.remove_member(
                 session, ctx, family, rows_of(family.id), notice.image_id,
                 cause, notice.reason)
             continue
         if notice.image_id in member_of:
+            family = family_of(member_of[notice.image_id])
+            if _given_away(family, notice):
+                LOG.warning('Image %s leaves image family %s: Glance says '
+                            'project %s owns it, not the family\'s project '
+                            '%s.', notice.image_id, family.name,
+                            notice.owner, family.project_id)
+                del member_of[notice.image_id]
+                events += members_db.remove_member(
+                    session, ctx, family, rows_of(family.id),
+                    notice.image_id, cause,
+                    'Glance says project %s owns the image now.'
+                    % notice.owner)
             continue
         if notice.image_id in gone:
             # Sent before the image's image.delete, delivered after it.

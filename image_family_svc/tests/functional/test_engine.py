@@ -105,6 +105,40 @@ class TestListeners(base.ApiTestCase):
             glance_payload('img-4'), owner='p2'))
         self.assertEqual('centos-7', self.image('img-4')['family'])
 
+    def test_an_image_given_to_another_project_leaves_its_family(self):
+        # Glance lets an administrator give an image to another project
+        # (its owner changes).  The image stayed in the first project's
+        # family, whose members went on moving it, hiding it and at the
+        # end deleting it with the service's credentials: another
+        # project's image.
+        self.family('own', headers=OWN)
+        for image_id in ('img-1', 'img-2', 'img-3'):
+            payload = dict(glance_payload(image_id), owner='p1')
+            payload['properties']['arbiter_family'] = 'own'
+            self.glance_event('image.create', payload)
+        self.move('img-2', 'active', headers=OWN)
+        self.notifier.sent[:] = []
+        for image_id, owner in (('img-1', 'p2'), ('img-2', 'p2'),
+                                ('img-3', 'p1')):
+            payload = dict(glance_payload(image_id), owner=owner)
+            payload['properties']['arbiter_family'] = 'own'
+            self.glance_event('image.update', payload)
+        self.app.get('/v1/images/img-1', headers=OWN, status=404)
+        self.app.get('/v1/images/img-2', headers=OWN, status=404)
+        self.assertEqual('own', self.image('img-3', headers=OWN)['family'])
+        self.assertEqual(
+            [('image_family.membership.leave', 'img-1'),
+             ('image_family.membership.leave', 'img-2')],
+            [(event_type, payload['image_id'])
+             for event_type, payload in self.notifier.sent])
+        family = self.app.get('/v1/families/own', headers=OWN).json
+        self.assertIsNone(family['family']['latest_id'])
+        # It does not come back while it is the other project's.
+        payload = dict(glance_payload('img-1'), owner='p2')
+        payload['properties']['arbiter_family'] = 'own'
+        self.glance_event('image.update', payload)
+        self.app.get('/v1/images/img-1', headers=OWN, status=404)
+
     def test_hostile_pattern_does_not_stall_the_engine(self):
         # A family's ^(a+)+$ ran in Python's re for hours on the engine
         # when Glance announced an image with fifty non-matching

@@ -125,6 +125,25 @@ class TestBatch(BatchTestCase):
                               headers=base.ADMIN).json['family']
         self.assertIsNone(family['latest_id'])
 
+    def test_image_given_to_another_project_within_the_batch(self):
+        # Joined earlier in the batch (not inserted yet), then given to
+        # another project: it leaves, and its history says so.
+        self.family('own', headers=test_engine.OWN)
+        joined = create('img-1', family='own')
+        joined['payload']['owner'] = 'p1'
+        given = create('img-1', family='own')
+        given['event_type'] = 'image.update'
+        given['payload']['owner'] = 'p2'
+        kept = create('img-2', family='own')
+        kept['payload']['owner'] = 'p1'
+        self.assertEqual(HANDLED, self.endpoint.info([joined, kept, given]))
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+        self.assertEqual([{'from': None, 'to': 'testing'},
+                          {'from': 'testing', 'to': None}],
+                         self.history_of_gone('img-1'))
+        self.assertEqual('own', self.app.get(
+            '/v1/images/img-2', headers=base.ADMIN).json['image']['family'])
+
     def test_bulk_joins_recorded_in_full_and_in_order(self):
         # Joins in testing are written in bulk; a leave, a join in a
         # family whose members the batch read, and a leave of an image
