@@ -27,6 +27,7 @@ import oslo_messaging
 
 from limits_svc.clients import keystone as keystone_client
 from limits_svc.db import keystone as keystone_db
+from limits_svc.db import tree
 from limits_svc import keystone_sync
 from svc_common import context
 from svc_common.db import failures
@@ -50,7 +51,8 @@ def sync(conf, db, adapter=None):
     adapter = adapter or keystone_client.adapter_from_conf(conf)
     projects, registered, limits = keystone_client.fetch(adapter)
     snap = keystone_sync.snapshot(projects, registered, limits,
-                                  conf.keystone.subtree_marker)
+                                  conf.keystone.subtree_marker,
+                                  max_depth=tree.MAX_DEPTH)
     counts = keystone_db.replace_from_keystone(db, context.admin_context(),
                                                snap)
     LOG.info('Synced from Keystone: %(projects)d projects, '

@@ -146,23 +146,27 @@ def _check_unique(key, items):
                             % (described, key, first))
 
 
-def _check_parents(projects, rows):
-    """Refuse projects whose parents loop (``rows``: their
-    :func:`project_rows`).
+def _check_parents(projects, rows, max_depth=None):
+    """Refuse projects whose parents loop, or a chain of more than
+    ``max_depth`` levels (``rows``: their :func:`project_rows`).
 
     Keystone's tree never loops; a copy that did has no subtree counters
     to compute, and the sync stopped with a traceback, again at every
-    resync of the engine for as long as Keystone answered so.
+    resync of the engine for as long as Keystone answered so.  The
+    service walks a chain of at most ``max_depth`` levels and refuses a
+    longer one (:data:`limits_svc.db.tree.MAX_DEPTH`): synced deeper, an
+    allocation there could not even be freed, and the sweep of expired
+    reservations stopped at it, every time.
     """
     parent_of = {row['id']: row['parent_id'] for row in rows}
     index_of = {project['id']: index for index, project in
                 enumerate(projects)}
-    rooted = set()
+    levels = {}
     for row in rows:
         path = []
         on_path = set()
         node = row['id']
-        while node is not None and node not in rooted:
+        while node is not None and node not in levels:
             if node in on_path:
                 loop = path[path.index(node):]
                 index = index_of[loop[0]]
@@ -172,7 +176,17 @@ def _check_parents(projects, rows):
             path.append(node)
             on_path.add(node)
             node = parent_of[node]
-        rooted.update(path)
+        level = levels[node] if node is not None else 0
+        for project_id in reversed(path):
+            level += 1
+            levels[project_id] = level
+        if max_depth is not None and levels[row['id']] > max_depth:
+            index = index_of[row['id']]
+            raise BadAnswer(
+                'projects', index, projects[index],
+                'it is %d levels deep (its parents included); limits_svc '
+                'keeps trees of at most %d levels'
+                % (levels[row['id']], max_depth))
 
 
 @dataclasses.dataclass
@@ -234,10 +248,13 @@ def limit_rows(limits, marker=SUBTREE_MARKER):
             for lim in limits]
 
 
-def snapshot(projects, registered_limits, limits, marker=SUBTREE_MARKER):
+def snapshot(projects, registered_limits, limits, marker=SUBTREE_MARKER,
+             max_depth=None):
     """The rows of Keystone's three lists.
 
-    :raises BadAnswer: an item is not what Keystone's API answers.
+    :param max_depth: the most levels a chain of projects may have.
+    :raises BadAnswer: an item is not what Keystone's API answers, or
+        the lists are not as a whole (see :func:`_check_parents`).
     """
     lists = {'projects': projects, 'registered_limits': registered_limits,
              'limits': limits}
@@ -245,6 +262,6 @@ def snapshot(projects, registered_limits, limits, marker=SUBTREE_MARKER):
         check_items(key, items)
         _check_unique(key, items)
     rows = project_rows(projects)
-    _check_parents(projects, rows)
+    _check_parents(projects, rows, max_depth)
     return Snapshot(rows, registered_limit_rows(registered_limits),
                     limit_rows(limits, marker))

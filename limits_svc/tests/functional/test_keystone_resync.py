@@ -198,6 +198,42 @@ class _Resync(object):
                 models.ProjectLimit.__table__, 'id', 'resource_limit')))
         self.assertEqual([], audit.audit(self.db, self.ctx))
 
+    def test_a_sync_of_a_tree_deeper_than_the_service_keeps_is_refused(self):
+        """``limits-manage sync`` against a Keystone whose tree would
+        hang a project with allocations 65 levels deep (one more than
+        :data:`tree.MAX_DEPTH`) exits 1 naming the first project too deep
+        and writes nothing.  It was synced, and the allocation could no
+        longer be freed (409 limits.tree_too_deep) nor swept when it was
+        a reservation: the sweep stopped there, every time, and freed no
+        reservation that expired after it.  A tree of 64 levels is
+        synced, and allocations at its deepest level are made and freed."""
+        with self.db.reader.connection.using(self.ctx) as conn:
+            url = conn.engine.url.render_as_string(hide_password=False)
+        conf = config.build_conf(service.SPEC, overrides={
+            ('limits', 'mode'): 'keystone', ('database', 'connection'): url})
+        # leaf is the third level: d1 is the fourth, d61 the 64th.
+        chain = [_project('d1', 'leaf')] + [
+            _project('d%d' % level, 'd%d' % (level - 1))
+            for level in range(2, 63)]
+        self.projects += chain[:-1]
+        self.resync()
+        self.allocate('vm-1', 'd61', 2)
+        before = (self.tree(), self.usage())
+        answer = (self.projects + chain[-1:], REGISTERED, self.limits)
+        self.useFixture(fixtures.MockPatch(
+            'limits_svc.clients.keystone.fetch', return_value=answer))
+        stderr = self.useFixture(fixtures.StringStream('stderr'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr.stream))
+        self.assertEqual(1, sync_command._sync(service.SPEC, conf))
+        self.assertIn('projects[65] (id d62) that limits_svc cannot use: '
+                      'it is 65 levels deep (its parents included); '
+                      'limits_svc keeps trees of at most 64 levels',
+                      stderr.getDetails()['stderr'].as_text())
+        self.assertEqual(before, (self.tree(), self.usage()))
+        allocations.delete_allocation(self.db, self.ctx, 'vm-1')
+        self.assertEqual((0, 0), self.usage()[('top', 'cores')])
+        self.assertEqual([], audit.audit(self.db, self.ctx))
+
     def test_subtree_counters_follow_the_new_shape(self):
         self.allocate('vm-1', 'leaf', 2)
         self.allocate('vm-2', 'mid', 3)

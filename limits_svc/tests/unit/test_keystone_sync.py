@@ -152,3 +152,24 @@ class TestSnapshot(testtools.TestCase):
             [_limit(), _limit(id='l2', region_id='RegionTwo')])
         self.assertEqual(2, len(snap.project_limits))
         self.assertEqual(2, len(snap.registered_limits))
+
+    def test_a_tree_deeper_than_the_service_keeps_is_refused(self):
+        """A chain of more levels than ``max_depth`` (the service's
+        :data:`limits_svc.db.tree.MAX_DEPTH` in a sync) is refused,
+        naming its first project that is too deep; one of exactly
+        ``max_depth`` levels, and a forest of shorter chains, are not."""
+        chain = [_project(id='d0')] + [
+            _project(id='d%d' % level, parent_id='d%d' % (level - 1))
+            for level in range(1, 4)]
+        # Listed deepest first: the levels are counted whatever the order.
+        projects = list(reversed(chain)) + [_project(id='x', parent_id='d1')]
+        snap = keystone_sync.snapshot(projects, [], [], max_depth=4)
+        self.assertEqual(5, len(snap.projects))
+        exc = self.assertRaises(
+            keystone_sync.BadAnswer, keystone_sync.snapshot, projects,
+            [], [], max_depth=3)
+        self.assertIn('projects[0] (id d3)', str(exc))
+        self.assertIn('it is 4 levels deep', str(exc))
+        self.assertIn('at most 3 levels', str(exc))
+        self.assertEqual(5, len(keystone_sync.snapshot(
+            projects, [], []).projects))
