@@ -209,7 +209,10 @@ def build_option_parser(parser, api_name, default_version,
         '--os-%s-api-version' % dashed,
         metavar='<%s-api-version>' % dashed,
         default=default_version,
-        help='%s API version (default: %s)' % (dashed, default_version))
+        help='Version of the %s commands to load (default: %s, the only '
+             'one). It is no API microversion: the commands send none, '
+             'and the service answers at its first, 1.0.'
+             % (dashed, default_version))
     env = endpoint_override_env(api_name)
     port = LOCAL_PORTS.get(api_name)
     # The example is the service's own local URL: another service's port
