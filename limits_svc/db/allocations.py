@@ -14,6 +14,7 @@ import datetime
 import itertools
 
 from oslo_db import api as oslo_db_api
+from oslo_log import log as logging
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 
@@ -23,6 +24,8 @@ from limits_svc.db import tree
 from limits_svc.db import usages
 from limits_svc import quota_tree
 from svc_common import errors
+
+LOG = logging.getLogger(__name__)
 
 
 class AllocationNotFound(errors.NotFound):
@@ -740,6 +743,18 @@ def _expired_statement(first):
 _EXPIRED = {first: _expired_statement(first) for first in (True, False)}
 
 
+def _free_expired(db, ctx, consumer_id, now):
+    """Free the consumer's allocation if it is a reservation that expired
+    at ``now`` (in a transaction of its own); returns 1 if it did."""
+    with db.writer.connection.using(ctx) as conn:
+        tree.lock_for_ledger(conn, consumer_id)
+        rows = _current_allocation(conn, consumer_id, lock=True)
+        if rows and not _is_live(rows, now):
+            _free(conn, consumer_id, rows)
+            return 1
+    return 0
+
+
 def purge_expired(db, ctx, now=None, batch=100, stopping=None):
     """Free reservations whose time ran out; returns how many.
 
@@ -748,7 +763,9 @@ def purge_expired(db, ctx, now=None, batch=100, stopping=None):
     grow with the allocations that never expire), each consumer in its
     own short transaction (a burst of expiries never holds the ledger
     long); ``stopping()``, when given, is asked between batches (a
-    graceful stop does not wait for a long sweep).
+    graceful stop does not wait for a long sweep).  A reservation the
+    ledger refuses to free (:class:`errors.ApiError`) is left with a
+    warning, and the sweep goes on with the others.
 
     :param now: the time reservations are compared with; by default the
         database's clock (:func:`database_now`), by which they were made.
@@ -763,12 +780,16 @@ def purge_expired(db, ctx, now=None, batch=100, stopping=None):
             expired = conn.execute(_EXPIRED[marker is None],
                                    params).all()
         for expires_at, consumer_id in expired:
-            with db.writer.connection.using(ctx) as conn:
-                tree.lock_for_ledger(conn, consumer_id)
-                rows = _current_allocation(conn, consumer_id, lock=True)
-                if rows and not _is_live(rows, now):
-                    _free(conn, consumer_id, rows)
-                    freed += 1
+            try:
+                freed += _free_expired(db, ctx, consumer_id, now)
+            except errors.ApiError as exc:
+                # The ledger refuses this one (a project kept after it
+                # left Keystone and now hanging too deep to walk): the
+                # others, behind it in every sweep, are still freed.
+                LOG.warning('Cannot free the expired reservation of '
+                            'consumer %(consumer)s (%(code)s): %(detail)s',
+                            {'consumer': consumer_id, 'code': exc.code,
+                             'detail': exc.detail})
         if len(expired) < batch or (stopping is not None and stopping()):
             return freed
         marker = expired[-1]

@@ -234,6 +234,44 @@ class _Resync(object):
         self.assertEqual((0, 0), self.usage()[('top', 'cores')])
         self.assertEqual([], audit.audit(self.db, self.ctx))
 
+    def test_a_sweep_goes_on_past_a_reservation_it_cannot_free(self):
+        """A project that left Keystone is kept while it holds
+        allocations, where it hung; Keystone may meanwhile move its
+        parent down to the 64th level, and a walk from it is then too
+        deep (409 limits.tree_too_deep).  The engine's sweep of expired
+        reservations stopped at such a reservation with that error, every
+        time, and freed none that expired after it; it now skips it with
+        a warning and frees the others."""
+        logs = self.useFixture(fixtures.FakeLogger(
+            name='limits_svc.db.allocations'))
+        # leaf is the third level: d1 is the fourth, d60 the 63rd.
+        chain = [_project('d1', 'leaf')] + [
+            _project('d%d' % level, 'd%d' % (level - 1))
+            for level in range(2, 61)]
+        self.projects += chain + [_project('gone', 'd60')]
+        self.resync()
+        for consumer_id, project_id, expires_in in (
+                ('vm-deep', 'gone', 1), ('vm-top', 'top', 60)):
+            allocations.put_allocation(
+                self.db, self.ctx, consumer_id, project_id, {'cores': 1},
+                quota_tree.NO_LIMIT_DENY, expires_in=expires_in)
+        # gone leaves Keystone; top moves under a new root, one level
+        # down: d60 is the 64th level, gone (kept) would be the 65th.
+        self.projects = ([_project('new-root'), _project('top', 'new-root')] +
+                         self.projects[1:-1])
+        self.resync()
+        self.assertIn(('gone', 'd60', 'gone'), self.tree())
+        tomorrow = allocations.utcnow() + datetime.timedelta(days=1)
+        self.assertEqual(1, allocations.purge_expired(
+            self.db, self.ctx, now=tomorrow))
+        self.assertRaises(allocations.AllocationNotFound,
+                          allocations.get_allocation, self.db, self.ctx,
+                          'vm-top')
+        allocations.get_allocation(self.db, self.ctx, 'vm-deep')
+        self.assertIn('vm-deep', logs.output)
+        self.assertIn('tree_too_deep', logs.output)
+        self.assertEqual([], audit.audit(self.db, self.ctx))
+
     def test_subtree_counters_follow_the_new_shape(self):
         self.allocate('vm-1', 'leaf', 2)
         self.allocate('vm-2', 'mid', 3)
