@@ -155,5 +155,10 @@ def history_dict(row, show_actor):
 
 def future_time(text, field='at'):
     """An ISO 8601 time in the future as naive UTC (a time without a zone
-    is UTC); see :func:`svc_common.api.validation.future_time`."""
-    return validation.future_time(text, field, families_db.now())
+    is UTC); see :func:`svc_common.api.validation.future_time`.  The
+    future by the database's clock, the one the engine applies a
+    scheduled transition by (:func:`families_db.database_now`)."""
+    req = pecan.request
+    with req.db.reader.using(req.context) as session:
+        now = families_db.database_now(session)
+    return validation.future_time(text, field, now)

@@ -53,6 +53,35 @@ def now():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
+#: The database's current UTC time, per SQLAlchemy dialect.
+_DATABASE_NOW = {
+    'postgresql': "SELECT clock_timestamp() AT TIME ZONE 'UTC'",
+    'sqlite': "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')",
+}
+
+
+def database_now(session):
+    """The database's current time, naive UTC, read in ``session``.
+
+    The times that decide when something happens (a scheduled
+    transition's ``at``) are compared with this clock, shared by every
+    host of a deployment, not with the host's (:func:`now`): an engine
+    host whose clock was ahead made images obsolete before the time
+    their owners had announced.  On SQLite, which one host uses, it is
+    that host's clock as SQLite reads it.  :func:`now` for another
+    backend.
+    """
+    query = _DATABASE_NOW.get(session.get_bind().dialect.name)
+    if query is None:
+        return now()
+    value = session.execute(sa.text(query)).scalar_one()
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value
+
+
 def require_family(session, name, lock=False):
     """The family called ``name``; FamilyNotFound if there is none.
 

@@ -579,9 +579,14 @@ class _Requester(object):
 def apply_due(db, ctx, now=None):
     """Apply the scheduled transitions that are due, one transaction
     each; a transition no longer valid is marked failed.  Returns the
-    events."""
-    now = now or families_db.now()
+    events.
+
+    :param now: naive UTC; by default the database's clock
+        (:func:`families_db.database_now`), which the API checks a
+        scheduled time against too.
+    """
     with db.reader.using(ctx) as session:
+        now = now or families_db.database_now(session)
         due = session.scalars(sa.select(models.ScheduledTransition.id).where(
             models.ScheduledTransition.status == PENDING,
             models.ScheduledTransition.due_at <= now).order_by(

@@ -166,15 +166,20 @@ def unfinished(db, ctx):
         return [action_dict(a) for a in session.scalars(query)]
 
 
-def transition(db, ctx, action_id, current, new, **fields):
+def transition(db, ctx, action_id, current, new, victim_states=None,
+               **fields):
     """Move the action from ``current`` to ``new``; False if it was not
     in ``current`` any more (another engine moved it).
 
+    :param victim_states: ``{server id: state}`` of victims to set in the
+        same transaction, whether the action moves or not (see
+        :func:`set_victim_states`)
     :param fields: columns to set with the move (``reason``,
         ``noticed_at``, ``delete_after``)
     """
     action_states.check_transition(current, new)
     with db.writer.using(ctx) as session:
+        _set_victim_states(session, action_id, victim_states or {})
         now = clock.session_now(session)
         values = dict(fields, state=new, updated_at=now)
         if new in action_states.FINAL:
@@ -190,10 +195,29 @@ def transition(db, ctx, action_id, current, new, **fields):
 
 
 def set_victim_state(db, ctx, action_id, server_id, state):
-    with db.writer.using(ctx) as session:
+    set_victim_states(db, ctx, action_id, {server_id: state})
+
+
+def set_victim_states(db, ctx, action_id, victim_states):
+    """Set the state of several victims of ``action_id`` in one
+    transaction (one commit for a notice's victims, not one each).
+
+    :param victim_states: ``{server id: state}``
+    """
+    if victim_states:
+        with db.writer.using(ctx) as session:
+            _set_victim_states(session, action_id, victim_states)
+
+
+def _set_victim_states(session, action_id, victim_states):
+    by_state = {}
+    for server_id, state in victim_states.items():
+        by_state.setdefault(state, []).append(server_id)
+    for state, server_ids in sorted(by_state.items()):
         session.execute(sa.update(models.ActionVictim).where(
             models.ActionVictim.action_id == action_id,
-            models.ActionVictim.server_id == server_id).values(state=state))
+            models.ActionVictim.server_id.in_(server_ids)).values(
+            state=state))
 
 
 def mark_victim_deleted(db, ctx, server_id):

@@ -4,10 +4,14 @@ transitions (rollback, retention, scheduled), visibility."""
 import datetime
 import http.server
 import threading
+import time
+
+import fixtures
 
 import sqlalchemy as sa
 
 from image_family_svc.cmd import engine
+from image_family_svc.db import families as families_db
 from image_family_svc.db import members
 from image_family_svc.db import models
 from image_family_svc.db import usage
@@ -646,6 +650,74 @@ class TestLifecycle(base.ApiTestCase):
                              (resp['errors'][0]['code'],
                               resp['errors'][0]['field']), at)
         self.assertEqual([], self.image('img-0')['scheduled'])
+
+
+class _ScheduleClock(base.ApiTestCase):
+    """A scheduled transition happens at its time by the database's
+    clock, whatever the clock of the host that applies it or of the API
+    host that took it.  The engine read its own host's clock: a host two
+    hours ahead made an image obsolete two hours before the time its
+    owners had announced, one behind two hours late (and an API host
+    behind took a time already past)."""
+
+    def setUp(self):
+        super().setUp()
+        self.family('centos-7')
+        self.add('centos-7', 'img-0', '7.0', state='active')
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+
+    def host_clock(self, hours):
+        """This process's clock moved by ``hours``."""
+        moved = datetime.timedelta(hours=hours)
+        real = families_db.now
+        self.useFixture(fixtures.MockPatch(
+            'image_family_svc.db.families.now', lambda: real() + moved))
+
+    def test_engine_host_ahead_applies_nothing_early(self):
+        at = (datetime.datetime.now(datetime.timezone.utc) +
+              datetime.timedelta(hours=1))
+        self.move('img-0', 'obsolete', at=at.isoformat())
+        self.host_clock(2)
+        engine.apply_schedule(self.db)
+        self.assertEqual('active', self.image('img-0')['state'])
+
+    def test_engine_host_behind_applies_what_is_due(self):
+        at = (datetime.datetime.now(datetime.timezone.utc) +
+              datetime.timedelta(seconds=1))
+        self.move('img-0', 'obsolete', at=at.isoformat())
+        self.host_clock(-2)
+        deadline = time.monotonic() + 30
+        while self.image('img-0')['state'] != 'obsolete':
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.2)
+            engine.apply_schedule(self.db)
+
+    def test_api_host_behind_refuses_a_past_time(self):
+        self.host_clock(-2)
+        at = (datetime.datetime.now(datetime.timezone.utc) -
+              datetime.timedelta(hours=1))
+        resp = self.move('img-0', 'obsolete', at=at.isoformat(), status=400)
+        self.assertEqual('at', resp['errors'][0]['field'])
+
+    def test_api_host_ahead_takes_a_time_to_come(self):
+        self.host_clock(2)
+        at = (datetime.datetime.now(datetime.timezone.utc) +
+              datetime.timedelta(hours=1))
+        self.assertEqual('pending', self.move(
+            'img-0', 'obsolete', at=at.isoformat())['scheduled']['status'])
+
+
+class TestScheduleClockSQLite(_ScheduleClock):
+    pass
+
+
+class TestScheduleClockPostgreSQL(_ScheduleClock):
+
+    def setUp(self):
+        url = self.useFixture(postgresql.Database()).url
+        self.OVERRIDES = {('database', 'connection'): url}
+        super().setUp()
 
 
 class _ParallelPromotions(object):

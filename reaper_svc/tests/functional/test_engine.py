@@ -30,6 +30,10 @@ VERSIONED = nova_notifications.VERSIONED_FAILURE
 LEGACY = nova_notifications.LEGACY_FAILURE
 
 
+class EngineDied(Exception):
+    """Stands for the engine process dying where it is raised."""
+
+
 class EngineTestBase(testtools.TestCase):
 
     URL = 'fake:/'
@@ -580,6 +584,92 @@ class TestEngineOnce(EngineTestBase):
         reaper.clock = lambda: later
         reaper.process_unfinished()
         self.assert_released(action, first, states.FAILED)
+
+    def killed_notice(self, trigger, at):
+        """An action of two victims whose notice an engine began and died
+        in, at the second victim's ``at`` (``lock`` or ``stop``): the
+        first victim locked and stopped, the second locked (at its stop)
+        or not (at its lock).  ``(action, first, second)``."""
+        reaper = self.engine.build().reaper
+        cloud = self.engine.cloud
+        real = getattr(cloud, at)
+
+        def dying(*args):
+            if self.stopped():
+                raise EngineDied()
+            return real(*args)
+
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, trigger)['payload'])
+        with fixtures.MockPatchObject(cloud, at, dying):
+            self.assertRaises(EngineDied, reaper.handle_failure,
+                              dataclasses.replace(failure, resources={
+                                  'VCPU': 10, 'MEMORY_MB': 512}))
+        [action] = [a for a in self.actions() if a['trigger_id'] == trigger]
+        self.assertEqual(states.PLANNED, action['state'])
+        [first] = self.stopped()
+        [second] = [v['server_id'] for v in action['victims']
+                    if v['server_id'] != first]
+        self.assertEqual(at == 'stop', cloud.server_state(second)['locked'])
+        return action, first, second
+
+    def victim_states(self, action):
+        action = actions_db.get_action(self.engine.db, self.ctx,
+                                       action['id'])
+        return action['state'], {v['server_id']: v['state']
+                                 for v in action['victims']}
+
+    def test_a_notice_an_engine_died_in_is_given_by_the_next(self):
+        """A notice records its victims' states once they are all locked
+        and stopped: an engine that dies in the middle recorded none, and
+        the next leader's pass gives the whole notice again."""
+        action, first, second = self.killed_notice('i-40', 'stop')
+        self.engine.build('engine-b').reaper.process_unfinished()
+        self.assertEqual((states.NOTICED, {first: 'noticed',
+                                           second: 'noticed'}),
+                         self.victim_states(action))
+        for victim in (first, second):
+            shown = self.engine.cloud.server_state(victim)
+            self.assertEqual((True, 'SHUTOFF'),
+                             (shown['locked'], shown['status']))
+
+    def test_a_cancelled_plan_unlocks_what_a_dead_engine_locked(self):
+        """An engine died between a victim's lock and its stop; the plan,
+        resumed, is cancelled (an operator made that victim normal
+        meanwhile): it stayed locked with "will be deleted" for good,
+        its owner unable to unlock it, as it had no state recorded.
+        Every victim the cloud shows locked with the action's reason is
+        unlocked."""
+        action, first, second = self.killed_notice('i-41', 'stop')
+        cloud = self.engine.cloud
+        cloud.set_flavor(second, 'm1.large')
+        self.engine.build('engine-b').reaper.process_unfinished()
+        self.assertEqual((states.CANCELLED, {first: 'released',
+                                             second: 'released'}),
+                         self.victim_states(action))
+        for victim in (first, second):
+            self.assertEqual((False, None), (
+                cloud.server_state(victim)['locked'],
+                cloud.server_state(victim)['locked_reason']))
+        self.assertEqual([], [sid for verb, sid, _ in cloud.journal
+                              if verb == 'delete'])
+
+    def test_a_cancelled_plan_leaves_an_owners_lock(self):
+        """The engine died before it locked the second victim, whose
+        owner then locked it and resized it: the cancelled plan unlocks
+        the first victim, not the owner's lock."""
+        action, first, second = self.killed_notice('i-42', 'lock')
+        cloud = self.engine.cloud
+        cloud.lock(second, 'mine')
+        cloud.set_flavor(second, 'm1.large')
+        self.engine.build('engine-b').reaper.process_unfinished()
+        self.assertEqual((states.CANCELLED, {first: 'released',
+                                             second: 'planned'}),
+                         self.victim_states(action))
+        self.assertFalse(cloud.server_state(first)['locked'])
+        self.assertEqual((True, 'mine'), (
+            cloud.server_state(second)['locked'],
+            cloud.server_state(second)['locked_reason']))
 
     def test_a_delete_refused_for_an_hour_fails_the_action(self):
         reaper = self.engine.build().reaper

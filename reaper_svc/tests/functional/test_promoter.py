@@ -38,6 +38,10 @@ ONE = {'VCPU': 1, 'MEMORY_MB': 512}
 T0 = datetime.datetime(2030, 1, 1, 12, 0, 0)
 
 
+class EngineDied(Exception):
+    """Stands for the engine process dying where it is raised."""
+
+
 def cloud(servers):
     return {
         'flavors': {'p1': {'resources': ONE, 'extra_specs': PREEMPTIBLE},
@@ -579,6 +583,61 @@ class TestModes(PromoterTestBase):
         self.reaper.process_unfinished()
         self.assertEqual({'n3', 'n4'}, set(sim.cluster().servers))
         self.assertEqual([], self.runner.modes.run())
+
+    def test_a_watermark_pass_killed_mid_pass_is_resumed(self):
+        """A watermark pass records each notice's victim states in one
+        commit once they are locked and stopped (one commit per victim
+        was most of a pass of 500 victims).  An engine killed in the
+        middle of a pass leaves its last action planned, with no victim
+        state; the next leader's pass gives that notice, and the next
+        watermark pass takes the aggregates not reached, each once."""
+        hosts = ['cmp%d' % n for n in range(1, 5)]
+        description = cloud([
+            {'id': 'p%d-%s' % (k, host), 'host': host, 'flavor': 'p1',
+             'project_id': 'batch',
+             'created_at': T0 - datetime.timedelta(hours=k + 1)}
+            for host in hosts for k in range(2)])
+        description['hosts'] = {host: {'capacity': {'VCPU': 2,
+                                                    'MEMORY_MB': 4096}}
+                                for host in hosts}
+        description['aggregates'] = {'agg-' + host: {'hosts': [host]}
+                                     for host in hosts}
+        sim = self.use_cloud([], description=description, watermark=0.5,
+                             grace_period=60)
+        real_stop = sim.stop
+
+        def stop(server_id):
+            # The engine dies at the third victim's stop, once locked.
+            if len([e for e in sim.journal if e[0] == 'stop']) == 2:
+                raise EngineDied()
+            return real_stop(server_id)
+
+        with fixtures.MockPatchObject(sim, 'stop', stop):
+            self.assertRaises(EngineDied, self.runner.modes.run)
+        actions = actions_db.list_actions(self.engine.db, self.ctx, 10)
+        self.assertEqual([states.NOTICED, states.NOTICED, states.PLANNED],
+                         [a['state'] for a in sorted(
+                             actions, key=lambda a: a['trigger_id'])])
+        # Another engine leads: it gives the notice, then the watermark
+        # pass takes the fourth aggregate.
+        runner = self.engine.build('engine-b')
+        runner.reaper.clock = lambda: self.now
+        runner.reaper.process_unfinished()
+        runner.modes.run()
+        self.assertEqual([], runner.modes.run())
+        actions = actions_db.list_actions(self.engine.db, self.ctx, 10)
+        self.assertEqual([['agg-' + host] for host in hosts], sorted(
+            a['request']['aggregates'] for a in actions))
+        self.assertEqual({states.NOTICED}, {a['state'] for a in actions})
+        self.assertEqual(sorted('p1-' + host for host in hosts), sorted(
+            v['server_id'] for a in actions for v in a['victims']))
+        self.assertEqual({'noticed'}, {v['state'] for a in actions
+                                       for v in a['victims']})
+        for host in hosts:
+            self.assertEqual('SHUTOFF', sim.server_state(
+                'p1-' + host)['status'])
+            self.assertEqual('ACTIVE', sim.server_state(
+                'p0-' + host)['status'])
 
     def test_watermark_pass_copies_the_snapshot_once(self):
         """A pass over many aggregates while earlier victims wait out
