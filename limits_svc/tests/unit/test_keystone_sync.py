@@ -1,9 +1,12 @@
 """What :mod:`limits_svc.keystone_sync` takes from Keystone's lists, and
 the answers it refuses before anything is written."""
 
+import hypothesis
+from hypothesis import strategies as st
 import testtools
 
 from limits_svc import keystone_sync
+from limits_svc import quota_tree
 
 
 def _project(**changes):
@@ -173,3 +176,47 @@ class TestSnapshot(testtools.TestCase):
         self.assertIn('at most 3 levels', str(exc))
         self.assertEqual(5, len(keystone_sync.snapshot(
             projects, [], []).projects))
+
+
+# Keystone project lists of up to 12 projects whose parents are any of
+# them, their domain, or a project not listed.
+_PARENT_LISTS = st.lists(
+    st.one_of(st.none(), st.integers(0, 11), st.just('default'),
+              st.just('elsewhere')), max_size=12)
+
+
+class TestSnapshotParents(testtools.TestCase):
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(parents=_PARENT_LISTS, max_depth=st.integers(1, 6))
+    def test_a_snapshot_is_a_tree_the_service_can_walk(
+            self, parents, max_depth):
+        """Any list is either refused (a loop, or deeper than
+        ``max_depth``) or gives projects whose parents make a tree of at
+        most ``max_depth`` levels: the tree the sync writes and every
+        walk of the service can go through."""
+        projects = [_project(id='p%d' % n, parent_id=(
+            'p%d' % parent if isinstance(parent, int) else parent))
+            for n, parent in enumerate(parents)]
+        try:
+            snap = keystone_sync.snapshot(projects, [], [],
+                                          max_depth=max_depth)
+        except keystone_sync.BadAnswer as exc:
+            self.assertTrue('its parents loop' in str(exc) or
+                            'levels deep' in str(exc), str(exc))
+            # A refusal is right: without the bound, or as a tree.
+            try:
+                shape = quota_tree.ProjectTree(
+                    {row['id']: row['parent_id'] for row in
+                     keystone_sync.snapshot(projects, [], []).projects})
+            except (keystone_sync.BadAnswer, quota_tree.ProjectTreeCycle):
+                return
+            self.assertIn('levels deep', str(exc))
+            self.assertGreater(max(shape.depth(p) for p in shape) + 1,
+                               max_depth)
+            return
+        shape = quota_tree.ProjectTree(
+            {row['id']: row['parent_id'] for row in snap.projects})
+        self.assertEqual(len(projects), len(snap.projects))
+        for project in shape:
+            self.assertLessEqual(shape.depth(project) + 1, max_depth)
