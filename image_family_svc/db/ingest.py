@@ -35,14 +35,16 @@ applied is older than the record of its image's deletion: Glance sent
 the join before the deletion, and the deletion was recorded after it
 was sent.
 
-Every notification of an image locks the image (:func:`_lock_images`,
-before anything of it is read), so that a join and the deletion of an
-image applied at the same time by two hosts are serialised: the second
-sees what the first wrote.  The family an image joins cannot stand for
-it: Glance's ``image.delete`` need not name the family (its properties
-may be missing or changed), and the deletion of an image that is not a
-member yet knows no family to lock, while the join of it on the other
-host, its member not yet committed, is about to make it one.
+Every notification of an image locks the image
+(:func:`image_family_svc.db.members.lock_images`, before anything of it
+is read), so that a join and the deletion of an image applied at the
+same time by two hosts, or by a host and an API request that adds the
+image, are serialised: the second sees what the first wrote.  The
+family an image joins cannot stand for it: Glance's ``image.delete``
+need not name the family (its properties may be missing or changed),
+and the deletion of an image that is not a member yet knows no family
+to lock, while the join of it on the other host, its member not yet
+committed, is about to make it one.
 
 A member of a project's family that Glance announces with another owner
 leaves the family (:func:`_given_away`): the family takes only its
@@ -82,20 +84,6 @@ Leave = collections.namedtuple('Leave',
 #: engine's.
 CLOCK_MARGIN = 3600
 
-#: pg_advisory_xact_lock class of the notifications of an image ("IFN";
-#: the Glance writes of :mod:`image_family_svc.db.glance_writes` have
-#: another).
-IMAGE_LOCK_CLASS = 0x49464E
-
-#: The lock of each image id of ``ids``, in the order of their keys, so
-#: that two transactions locking overlapping sets cannot deadlock (two
-#: ids whose keys collide share a lock, which only serialises more).
-#: PostgreSQL evaluates the lock calls after sorting the keys.
-_LOCK_IMAGES = sa.text(
-    'SELECT pg_advisory_xact_lock(:lock_class, keys.k) FROM ('
-    'SELECT DISTINCT hashtext(i) AS k FROM unnest(CAST(:ids AS text[])) '
-    'AS i) AS keys ORDER BY keys.k')
-
 
 def apply(db, ctx, endpoint, notices, state, cause):
     """Apply ``notices`` (:class:`Join` and :class:`Leave`, in the order
@@ -122,14 +110,6 @@ def apply(db, ctx, endpoint, notices, state, cause):
         return _apply(session, ctx, notices, state, cause)
 
 
-def _deleted_in_glance(session, image_ids):
-    """The set of those of ``image_ids`` that Glance announced as
-    deleted."""
-    return set(session.scalars(sa.select(
-        models.GlanceDeletedImage.image_id).where(
-        models.GlanceDeletedImage.image_id.in_(image_ids))))
-
-
 def purge_deleted(db, ctx, older_than_seconds):
     """Forget the images deleted in Glance more than
     ``older_than_seconds`` ago; how many."""
@@ -138,22 +118,6 @@ def purge_deleted(db, ctx, older_than_seconds):
     with db.writer.using(ctx) as session:
         return session.execute(sa.delete(models.GlanceDeletedImage).where(
             models.GlanceDeletedImage.deleted_at < cutoff)).rowcount
-
-
-def _lock_images(session, image_ids):
-    """Hold the lock of each of ``image_ids`` until the transaction
-    ends.
-
-    On PostgreSQL a transaction-scoped advisory lock per image, taken by
-    every transaction of this module before it reads anything of the
-    images.  A SQLite writer holds the whole database from its first
-    statement (``BEGIN IMMEDIATE``, :mod:`svc_common.db.database`), so
-    there is nothing more to take.
-    """
-    if session.get_bind().dialect.name != 'postgresql' or not image_ids:
-        return
-    session.execute(_LOCK_IMAGES, {'lock_class': IMAGE_LOCK_CLASS,
-                                   'ids': sorted(set(image_ids))})
 
 
 def _members(session, image_ids):
@@ -202,7 +166,7 @@ def _apply(session, ctx, notices, state, cause):
     # The images first: a join or deletion of one of them on another
     # host has committed before what follows reads them, or waits until
     # this transaction has.
-    _lock_images(session, image_ids)
+    members_db.lock_images(session, image_ids)
     names = sorted({n.family for n in notices if isinstance(n, Join)})
     families = {}
     if names:
@@ -218,7 +182,7 @@ def _apply(session, ctx, notices, state, cause):
                   if isinstance(n, Leave) or n.owner is not None]).values())
     locked = _lock(session, wanted)
     member_of = _members(session, image_ids)
-    gone = _deleted_in_glance(session, image_ids)
+    gone = members_db.deleted_in_glance(session, image_ids)
     tombstones = []
     rows_by_family = {}
     # Joins that change neither a latest nor a retention, inserted in

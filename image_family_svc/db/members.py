@@ -56,6 +56,10 @@ class AlreadyMember(errors.Conflict):
     code = 'image_in_family'
 
 
+class DeletedInGlance(errors.Conflict):
+    code = 'image_deleted'
+
+
 class PropertiesInvalid(errors.BadRequest):
     code = 'invalid_properties'
 
@@ -302,6 +306,48 @@ def _check_stored_schema(family):
             field='properties')
 
 
+#: pg_advisory_xact_lock class of the joins and deletions of an image
+#: ("IFN"; the Glance writes of :mod:`image_family_svc.db.glance_writes`
+#: have another).
+IMAGE_LOCK_CLASS = 0x49464E
+
+#: The lock of each image id of ``ids``, in the order of their keys, so
+#: that two transactions locking overlapping sets cannot deadlock (two
+#: ids whose keys collide share a lock, which only serialises more).
+#: PostgreSQL evaluates the lock calls after sorting the keys.
+_LOCK_IMAGES = sa.text(
+    'SELECT pg_advisory_xact_lock(:lock_class, keys.k) FROM ('
+    'SELECT DISTINCT hashtext(i) AS k FROM unnest(CAST(:ids AS text[])) '
+    'AS i) AS keys ORDER BY keys.k')
+
+
+def lock_images(session, image_ids):
+    """Hold the lock of each of ``image_ids`` until the transaction
+    ends: taken before anything of the images is read, and before any
+    family's lock, by every transaction that applies Glance
+    notifications (:mod:`image_family_svc.db.ingest`) and by an API
+    request that adds an image (:func:`join`).
+
+    On PostgreSQL a transaction-scoped advisory lock per image.  A
+    SQLite writer holds the whole database from its first statement
+    (``BEGIN IMMEDIATE``, :mod:`svc_common.db.database`), so there is
+    nothing more to take.
+    """
+    if session.get_bind().dialect.name != 'postgresql' or not image_ids:
+        return
+    session.execute(_LOCK_IMAGES, {'lock_class': IMAGE_LOCK_CLASS,
+                                   'ids': sorted(set(image_ids))})
+
+
+def deleted_in_glance(session, image_ids):
+    """The set of those of ``image_ids`` that Glance announced as
+    deleted (and that are still recorded: see
+    :func:`image_family_svc.db.ingest.purge_deleted`)."""
+    return set(session.scalars(sa.select(
+        models.GlanceDeletedImage.image_id).where(
+        models.GlanceDeletedImage.image_id.in_(image_ids))))
+
+
 def join_in_session(session, ctx, family, image_id, version, properties,
                     state, cause, reason=None):
     """Add ``image_id`` to ``family`` (locked by the caller)."""
@@ -394,11 +440,22 @@ def join(db, ctx, family_name, image_id, version, properties,
     Two requests that add one image to two families at once hold two
     different locks: the second to insert it finds the first's row, a
     duplicate key, and the image is a member already (AlreadyMember).
+
+    An image that Glance announced as deleted is refused
+    (DeletedInGlance): a member Glance no longer has, it could become
+    its family's latest.  The image's lock (:func:`lock_images`) is
+    taken first, as the engine takes it to apply the deletion, so that a
+    deletion applied at that moment is either seen or waits.
     """
     try:
         with db.writer.using(ctx) as session:
+            lock_images(session, [image_id])
             family = families_db.require_family(session, family_name,
                                                 lock=True)
+            if deleted_in_glance(session, [image_id]):
+                raise DeletedInGlance(
+                    'Image %s was deleted in Glance; it cannot join an '
+                    'image family.' % image_id)
             row, events = join_in_session(session, ctx, family, image_id,
                                           version, properties, state,
                                           cause, reason)

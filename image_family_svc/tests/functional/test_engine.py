@@ -139,6 +139,20 @@ class TestListeners(base.ApiTestCase):
         self.glance_event('image.update', payload)
         self.app.get('/v1/images/img-1', headers=OWN, status=404)
 
+    def test_image_deleted_in_glance_cannot_be_added(self):
+        # Added after Glance announced its deletion (a mistyped ID, an
+        # old list), it was a member Glance no longer has, and made
+        # active it was the family's latest.
+        self.glance_event('image.delete', {'id': 'img-9',
+                                           'status': 'deleted'})
+        resp = self.app.post_json(
+            '/v1/families/centos-7/images',
+            {'image_id': 'img-9', 'version': '7.9', 'state': 'active',
+             'properties': base.PROPS}, headers=base.ADMIN, status=409)
+        self.assertEqual('image_family.image_deleted',
+                         resp.json['errors'][0]['code'])
+        self.assertIsNone(self.latest('centos-7'))
+
     def test_hostile_pattern_does_not_stall_the_engine(self):
         # A family's ^(a+)+$ ran in Python's re for hours on the engine
         # when Glance announced an image with fifty non-matching

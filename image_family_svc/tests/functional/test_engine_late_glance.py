@@ -275,6 +275,51 @@ class TestTwoHostsAtOnce(base.ApiTestCase):
                   notification('create', 'img-1', 'm-1'))
         self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
 
+    def test_api_add_while_the_delete_is_held_up(self):
+        # The delete (naming no family) has found no member and is held
+        # up at its record of the deletion when a cloud administrator
+        # adds the image to a family through the API.  The API's join
+        # took no image lock: it found no record (not committed yet)
+        # and committed a member Glance no longer has.
+        holder = self.engine.connect()
+        self.addCleanup(holder.close)
+        holder.execute(sa.text(
+            "INSERT INTO glance_deleted_images (image_id, deleted_at) "
+            "VALUES ('img-1', now())"))
+        results = {}
+
+        def delete():
+            results['delete'] = self.endpoint().handle_batch([notification(
+                'delete', 'img-1', 'm-2', with_properties=False)])
+
+        def add():
+            results['add'] = self.app.post_json(
+                '/v1/families/centos-7/images',
+                {'image_id': 'img-1', 'version': '7.9', 'state': 'active',
+                 'properties': base.PROPS},
+                headers=base.ADMIN, expect_errors=True)
+
+        one = threading.Thread(target=delete)
+        one.start()
+        self.addCleanup(one.join, 30)
+        self.assertTrue(self.wait_for(lambda: self.waiting_on_locks() == 1))
+        two = threading.Thread(target=add)
+        two.start()
+        self.addCleanup(two.join, 30)
+        self.wait_for(lambda: (not two.is_alive() or
+                               self.waiting_on_locks() == 2))
+        holder.rollback()
+        one.join(30)
+        two.join(30)
+        self.assertEqual(listeners.HANDLED, results['delete'])
+        self.assertEqual(409, results['add'].status_int)
+        self.assertEqual('image_family.image_deleted',
+                         results['add'].json['errors'][0]['code'])
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+        family = self.app.get('/v1/families/centos-7',
+                              headers=base.ADMIN).json['family']
+        self.assertIsNone(family['latest_id'])
+
 
 @st.composite
 def lives(draw):
