@@ -129,21 +129,25 @@ def _check_unique(key, items):
     whichever came last, and two limits of one resource for one project
     stopped the sync with a database traceback.
     """
-    ids = {}
-    identities = {}
     fields, described = _UNIQUE[key] or ((), None)
-    for index, item in enumerate(items):
-        first = ids.setdefault(item['id'], index)
-        if first != index:
-            raise BadAnswer(key, index, item, 'id %s is also %s[%d]'
-                            % (item['id'], key, first))
-        if not fields:
-            continue
-        identity = tuple(item.get(name) for name in fields)
-        first = identities.setdefault(identity, index)
-        if first != index:
-            raise BadAnswer(key, index, item, 'it has the same %s as %s[%d]'
-                            % (described, key, first))
+    if len({item['id'] for item in items}) < len(items):
+        ids = {}
+        for index, item in enumerate(items):
+            first = ids.setdefault(item['id'], index)
+            if first != index:
+                raise BadAnswer(key, index, item, 'id %s is also %s[%d]'
+                                % (item['id'], key, first))
+    if not fields:
+        return
+    identities = [tuple(map(item.get, fields)) for item in items]
+    if len(set(identities)) < len(identities):
+        seen = {}
+        for index, identity in enumerate(identities):
+            first = seen.setdefault(identity, index)
+            if first != index:
+                raise BadAnswer(key, index, items[index],
+                                'it has the same %s as %s[%d]'
+                                % (described, key, first))
 
 
 def _check_parents(projects, rows, max_depth=None):
