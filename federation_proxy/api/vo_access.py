@@ -86,6 +86,18 @@ def authorize_vo(action, vo_id):
     return target
 
 
+def acting_manager(target):
+    """The caller's id when the check of ``target`` (from
+    :func:`authorize_vo`) passed as the VO's manager, not as an
+    operator (system scope), else None: what a grant's transaction
+    holds (:func:`federation_proxy.db.communities.hold_manager`), since
+    the roles the check read may be removed before the grant is
+    written."""
+    if system_scoped() or not target.get('vo_manager'):
+        return None
+    return caller_id()
+
+
 def system_scoped():
     """True when the caller's token is system scoped."""
     return pecan.request.context.system_scope == 'all'

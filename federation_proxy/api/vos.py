@@ -75,12 +75,13 @@ class MembershipsController(rest.RestController):
 
     @pecan.expose('json')
     def post(self, vo_id):
-        vo_access.authorize_vo('membership:create', vo_id)
+        target = vo_access.authorize_vo('membership:create', vo_id)
         body = validation.json_body(schema.MEMBERSHIP_CREATE)
         row, event = communities.create_membership(
             *_db(), vo_id, body['user_id'], body['role'],
             group_id=body.get('group_id'),
-            status=body.get('status', 'active'), lifetime=_lifetime(body))
+            status=body.get('status', 'active'), lifetime=_lifetime(body),
+            manager=vo_access.acting_manager(target))
         views.announce(event)
         return controller.created({'membership': views.membership(row)})
 
@@ -146,11 +147,11 @@ class RequestsController(rest.RestController):
 
     @pecan.expose('json')
     def patch(self, vo_id, request_id):
-        vo_access.authorize_vo('request:decide', vo_id)
+        target = vo_access.authorize_vo('request:decide', vo_id)
         body = validation.json_body(schema.REQUEST_DECIDE)
         row, event = communities.decide_request(
             *_db(), vo_id, request_id, body['status'] == 'approved',
-            _lifetime())
+            _lifetime(), manager=vo_access.acting_manager(target))
         views.announce(event)
         return {'request': views.request(row)}
 
@@ -187,12 +188,13 @@ class InvitationsController(rest.RestController):
 
     @pecan.expose('json')
     def post(self, vo_id):
-        vo_access.authorize_vo('invitation:create', vo_id)
+        target = vo_access.authorize_vo('invitation:create', vo_id)
         body = validation.json_body(schema.INVITATION_CREATE)
         row, token = communities.create_invitation(
             *_db(), vo_id, body['email'],
             pecan.request.conf.federation.invitation_lifetime,
-            group_id=body.get('group_id'), role=body.get('role', 'member'))
+            group_id=body.get('group_id'), role=body.get('role', 'member'),
+            manager=vo_access.acting_manager(target))
         return controller.created({'invitation': views.invitation(row,
                                                                   token)})
 

@@ -287,6 +287,30 @@ def _keep_vo(session, vo_id):
                     lock=SHARE)
 
 
+def hold_manager(session, vo_id, manager):
+    """Keep the authority of ``manager`` (a person id, or None when the
+    caller did not act as the VO's manager: an operator) until the
+    transaction ends: one of their current ``manager`` memberships of
+    the VO is read ``FOR SHARE``, so that their removal or suspension at
+    this moment waits for the transaction, and one committed since the
+    policy check (which read their roles before it) is seen here.
+
+    :raises svc_common.errors.Forbidden: ``no_longer_manager``: the
+        grant would be made by someone who no longer manages the VO.
+    """
+    if manager is None:
+        return
+    table = models.Membership
+    held = session.execute(sa.select(table.id).where(
+        table.user_id == manager, table.vo_id == vo_id,
+        table.role == 'manager', table.status == entitlements.ACTIVE,
+        sa.or_(table.expires_at.is_(None), table.expires_at > _now())
+    ).limit(1).with_for_update(read=True)).first()
+    if held is None:
+        raise errors.Forbidden('%s no longer manages this VO.' % manager,
+                               code='no_longer_manager')
+
+
 def _root_group(session, vo_id):
     return session.scalars(sa.select(models.Group).where(
         models.Group.vo_id == vo_id, models.Group.parent_id.is_(None))).one()
@@ -446,11 +470,14 @@ def get_membership(db, ctx, vo_id, membership_id):
 
 @retry_lost_insert_race
 def create_membership(db, ctx, vo_id, user_id, role, group_id=None,
-                      status='active', lifetime=None, expires_at=None):
+                      status='active', lifetime=None, expires_at=None,
+                      manager=None):
     """Add ``user_id`` to a group of the VO (its root group by default);
-    returns ``(membership, event)``."""
+    returns ``(membership, event)``.  ``manager``: the VO manager who
+    grants it (see :func:`hold_manager`)."""
     with db.writer.using(ctx) as session:
         _keep_vo(session, vo_id)
+        hold_manager(session, vo_id, manager)
         group = (_root_group(session, vo_id) if group_id is None else
                  _require(session, models.Group, group_id, 'group', vo_id,
                           lock=SHARE))
@@ -629,15 +656,18 @@ def create_request(db, ctx, vo_id, user_id, reason=None, group_id=None,
 
 
 @retry_lost_insert_race
-def decide_request(db, ctx, vo_id, request_id, approve, lifetime):
+def decide_request(db, ctx, vo_id, request_id, approve, lifetime,
+                   manager=None):
     """Approve (adding the membership) or reject a pending request;
-    returns ``(request, event or None)``."""
+    returns ``(request, event or None)``.  ``manager``: the VO manager
+    who decides (see :func:`hold_manager`)."""
     with db.writer.using(ctx) as session:
         _keep_vo(session, vo_id)
         # Locked: of two managers deciding at once, the second reads the
         # first one's decision (a 409), never overwrites it.
         request = _require(session, models.MembershipRequest, request_id,
                            'request', vo_id, lock=True)
+        hold_manager(session, vo_id, manager)
         if request.status != 'pending':
             raise errors.Conflict('Request %s is %s already.' % (
                 request_id, request.status), code='request_decided')
@@ -674,14 +704,16 @@ def get_invitation(db, ctx, vo_id, invitation_id):
 
 
 def create_invitation(db, ctx, vo_id, email, valid_seconds, group_id=None,
-                      role='member'):
+                      role='member', manager=None):
     """An invitation and its token (returned once; only its hash is
     kept): ``(invitation, token)``.  The token is hexadecimal, so that
     it never starts with ``-`` and a command line never takes it for an
-    option."""
+    option.  ``manager``: the VO manager who invites (see
+    :func:`hold_manager`)."""
     token = secrets.token_hex(32)
     with db.writer.using(ctx) as session:
         _keep_vo(session, vo_id)
+        hold_manager(session, vo_id, manager)
         group = (_root_group(session, vo_id) if group_id is None else
                  _require(session, models.Group, group_id, 'group', vo_id,
                           lock=SHARE))

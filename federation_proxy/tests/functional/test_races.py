@@ -158,6 +158,67 @@ class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
         self.assertEqual([], self.entitlements('carol')['groups'])
         self.assertEqual([], self.notifier.events())
 
+    def _removed_manager_race(self, also_lock=None):
+        """A VO whose manager bob decides or grants while the operator
+        removes him: ``(vo, race)`` where ``race(request, lock)`` runs
+        bob's ``request`` while another transaction deletes his manager
+        membership and locks ``lock`` (``(table, id)``), a row bob's
+        request locks too: the request waits there, after its policy
+        check read bob as a manager, until the removal commits.  Had the
+        request finished first, its grant would have been bob's before
+        his removal, which is fine; made after, it is nobody's."""
+        self.add_person('bob')
+        self.add_person('carol')
+        vo = self.make_vo('astro', ['bob'])
+
+        def race(request, lock=None):
+            def remove_bob(conn):
+                if lock is not None:
+                    table, row_id = lock
+                    conn.execute(sa.select(table).where(
+                        table.c.id == row_id).with_for_update())
+                conn.execute(_MEMBERSHIPS.delete().where(
+                    _MEMBERSHIPS.c.user_id == 'bob'))
+            return self._race(remove_bob, request)
+        return vo, race
+
+    def test_a_manager_removed_during_an_approval_grants_nothing(self):
+        vo, race = self._removed_manager_race()
+        request = self.app.post_json(
+            '/v1/vos/%s/requests' % vo['id'], {'role': 'manager'},
+            headers=base.person('carol')).json['request']
+        resp = race(self._request(
+            'PATCH', '/v1/vos/%s/requests/%s' % (vo['id'], request['id']),
+            {'status': 'approved'}, headers=base.person('bob')),
+            lock=(_REQUESTS, request['id']))
+        self.assertError(403, 'no_longer_manager', resp)
+        self.assertEqual('pending', self._rows(
+            _REQUESTS, id=request['id'])[0].status)
+        self.assertEqual([], self._rows(_MEMBERSHIPS, user_id='carol'))
+
+    def _manager_role(self, vo):
+        """What a grant of the role ``manager`` locks (FOR SHARE)."""
+        role = self._rows(_ROLES, vo_id=vo['id'], name='manager')[0]
+        return _ROLES, role.id
+
+    def test_a_manager_removed_during_an_addition_grants_nothing(self):
+        vo, race = self._removed_manager_race()
+        resp = race(self._request(
+            'POST', '/v1/vos/%s/memberships' % vo['id'],
+            {'user_id': 'carol', 'role': 'manager'},
+            headers=base.person('bob')), lock=self._manager_role(vo))
+        self.assertError(403, 'no_longer_manager', resp)
+        self.assertEqual([], self._rows(_MEMBERSHIPS, user_id='carol'))
+
+    def test_a_manager_removed_during_an_invitation_offers_nothing(self):
+        vo, race = self._removed_manager_race()
+        resp = race(self._request(
+            'POST', '/v1/vos/%s/invitations' % vo['id'],
+            {'email': 'carol@example.org', 'role': 'manager'},
+            headers=base.person('bob')), lock=self._manager_role(vo))
+        self.assertError(403, 'no_longer_manager', resp)
+        self.assertEqual([], self._rows(models.Invitation.__table__))
+
     def test_approving_a_request_another_manager_is_approving(self):
         self.add_person('carol')
         vo = self.make_vo('astro')
