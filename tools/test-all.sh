@@ -20,5 +20,13 @@ failed=$(grep -oP '^ - Failed: \K[0-9]+' "$log" | tail -1 || true)
 skipped=$(grep -oP '^ - Skipped: \K[0-9]+' "$log" | tail -1 || true)
 rm -f "$log"
 echo
-echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+if [ -z "$passed$failed$skipped" ]; then
+  # stestr printed no totals: the tests could not be listed (an import
+  # error in a test module) or none matched the filter. "0 failed" would
+  # read as a success.
+  echo "No test results: stestr ran no test (exit $status); see above." >&2
+  [ "$status" -ne 0 ] || status=1
+else
+  echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+fi
 exit $status
