@@ -28,6 +28,14 @@ from svc_common import errors
 # depth refuses rather than answering with a chain cut short.
 MAX_DEPTH = 64
 
+# The most levels a walk that gives an allocation back goes through.  A
+# project kept after it left Keystone (it holds allocations) stays where
+# it hung, and Keystone may then move the projects above it down to
+# MAX_DEPTH levels: its chain may be longer than any that Keystone or
+# this service makes (at most MAX_DEPTH - 1 kept levels below MAX_DEPTH
+# of Keystone's), and giving back must not be refused for that.
+GIVE_BACK_DEPTH = 2 * MAX_DEPTH
+
 
 class ProjectNotFound(errors.NotFound):
     code = 'project_not_found'
@@ -37,23 +45,24 @@ class TreeTooDeep(errors.Conflict):
     code = 'tree_too_deep'
 
 
-def too_deep(project_id):
+def too_deep(project_id, max_depth=MAX_DEPTH):
     return TreeTooDeep(
         'The tree at project %s would be deeper than %d levels (or its '
-        'parents loop).' % (project_id, MAX_DEPTH))
+        'parents loop).' % (project_id, max_depth))
 
 
-def check_depth(project_id, depths):
-    """Refuse a walk from ``project_id`` that reached :data:`MAX_DEPTH`
+def check_depth(project_id, depths, max_depth=MAX_DEPTH):
+    """Refuse a walk from ``project_id`` that reached ``max_depth``
     (depth 0 is the project itself)."""
-    if depths and max(depths) >= MAX_DEPTH:
-        raise too_deep(project_id)
+    if depths and max(depths) >= max_depth:
+        raise too_deep(project_id, max_depth)
 
 
-def walk_cte(downwards):
+def walk_cte(downwards, max_depth=MAX_DEPTH):
     """A recursive CTE ``walk(id, parent_id, depth)`` from the project
     ``:project_id``: its ancestors (depth 1 is the parent) or its
-    subtree."""
+    subtree, of at most ``max_depth`` levels and one more (see
+    :func:`check_depth`)."""
     projects = models.Project.__table__
     anchor = sa.select(projects.c.id, projects.c.parent_id,
                        sa.literal(0).label('depth')).where(
@@ -65,7 +74,7 @@ def walk_cte(downwards):
     # is seen (check_depth) and stops there.
     step = sa.select(projects.c.id, projects.c.parent_id,
                      (anchor.c.depth + 1).label('depth')).join(
-        anchor, link).where(anchor.c.depth < MAX_DEPTH)
+        anchor, link).where(anchor.c.depth < max_depth)
     return anchor.union_all(step)
 
 
@@ -77,8 +86,8 @@ def require_project(session, project_id):
     return project
 
 
-def _walk_statement(downwards):
-    walk = walk_cte(downwards)
+def _walk_statement(downwards, max_depth=MAX_DEPTH):
+    walk = walk_cte(downwards, max_depth)
     return sa.select(walk.c.id, walk.c.parent_id,
                      walk.c.depth).order_by(walk.c.depth)
 
@@ -86,6 +95,7 @@ def _walk_statement(downwards):
 # Built once: SQLAlchemy then finds their compiled form in its cache.
 _WALK = {downwards: _walk_statement(downwards)
          for downwards in (False, True)}
+_WALK_GIVING_BACK = _walk_statement(False, GIVE_BACK_DEPTH)
 
 
 def _walk(session, project_id, downwards):
@@ -111,12 +121,21 @@ def chain_ids(session, project_id):
 
 
 def chain_or_orphan(conn, project_id):
-    """:func:`chain_ids`, or just the project when it is gone (an
-    allocation may outlive a project that left Keystone)."""
-    try:
-        return chain_ids(conn, project_id)
-    except ProjectNotFound:
+    """The chain an allocation of ``project_id`` is given back along:
+    :func:`chain_ids`, or just the project when it is gone (an
+    allocation may outlive a project that left Keystone).
+
+    It walks up to :data:`GIVE_BACK_DEPTH` levels, not
+    :data:`MAX_DEPTH`: a kept project may hang deeper than any project
+    can be made, and its allocations were refused every free (409
+    limits.tree_too_deep) and every sweep of its reservations.
+    """
+    rows = conn.execute(_WALK_GIVING_BACK,
+                        {'project_id': project_id}).all()
+    if not rows:
         return [project_id]
+    check_depth(project_id, [row.depth for row in rows], GIVE_BACK_DEPTH)
+    return [row.id for row in rows]
 
 
 def _children_statement(collation=None):

@@ -234,43 +234,73 @@ class _Resync(object):
         self.assertEqual((0, 0), self.usage()[('top', 'cores')])
         self.assertEqual([], audit.audit(self.db, self.ctx))
 
-    def test_a_sweep_goes_on_past_a_reservation_it_cannot_free(self):
+    def test_allocations_of_a_kept_project_below_the_64th_level_go(self):
         """A project that left Keystone is kept while it holds
         allocations, where it hung; Keystone may meanwhile move its
-        parent down to the 64th level, and a walk from it is then too
-        deep (409 limits.tree_too_deep).  The engine's sweep of expired
-        reservations stopped at such a reservation with that error, every
-        time, and freed none that expired after it; it now skips it with
-        a warning and frees the others."""
-        logs = self.useFixture(fixtures.FakeLogger(
-            name='limits_svc.db.allocations'))
+        parent down to the 64th level, and the kept project hangs below
+        it.  Its allocations are still freed, by a DELETE and by the
+        sweep when they are reservations that expired: both were refused
+        with 409 limits.tree_too_deep, and the sweep stopped there every
+        time, freeing no reservation that expired after it."""
         # leaf is the third level: d1 is the fourth, d60 the 63rd.
         chain = [_project('d1', 'leaf')] + [
             _project('d%d' % level, 'd%d' % (level - 1))
             for level in range(2, 61)]
         self.projects += chain + [_project('gone', 'd60')]
         self.resync()
-        for consumer_id, project_id, expires_in in (
-                ('vm-deep', 'gone', 1), ('vm-top', 'top', 60)):
+        for consumer_id, expires_in in (('vm-deep', 1), ('vm-deep-2', 1),
+                                        ('vm-kept', None)):
             allocations.put_allocation(
-                self.db, self.ctx, consumer_id, project_id, {'cores': 1},
+                self.db, self.ctx, consumer_id, 'gone', {'cores': 1},
                 quota_tree.NO_LIMIT_DENY, expires_in=expires_in)
+        allocations.put_allocation(
+            self.db, self.ctx, 'vm-top', 'top', {'cores': 1},
+            quota_tree.NO_LIMIT_DENY, expires_in=60)
         # gone leaves Keystone; top moves under a new root, one level
-        # down: d60 is the 64th level, gone (kept) would be the 65th.
+        # down: d60 is the 64th level, gone (kept) the 65th.
         self.projects = ([_project('new-root'), _project('top', 'new-root')] +
                          self.projects[1:-1])
         self.resync()
         self.assertIn(('gone', 'd60', 'gone'), self.tree())
+        self.assertEqual((0, 4), self.usage()[('new-root', 'cores')])
+        tomorrow = allocations.utcnow() + datetime.timedelta(days=1)
+        self.assertEqual(3, allocations.purge_expired(
+            self.db, self.ctx, now=tomorrow, batch=2))
+        allocations.delete_allocation(self.db, self.ctx, 'vm-kept')
+        for consumer_id in ('vm-deep', 'vm-deep-2', 'vm-top', 'vm-kept'):
+            self.assertRaises(allocations.AllocationNotFound,
+                              allocations.get_allocation, self.db, self.ctx,
+                              consumer_id)
+        self.assertEqual((0, 0), self.usage()[('new-root', 'cores')])
+        self.assertEqual([], audit.audit(self.db, self.ctx))
+
+    def test_a_sweep_goes_on_past_a_reservation_it_cannot_free(self):
+        """Whatever makes the ledger refuse to free an expired
+        reservation (here parents that loop, written behind the
+        service's back), the sweep logs it, naming the consumer, and
+        frees the others: it stopped at the first such reservation, every
+        time."""
+        logs = self.useFixture(fixtures.FakeLogger(
+            name='limits_svc.db.allocations'))
+        self.projects += [_project('loop-a'), _project('loop-b', 'loop-a')]
+        self.resync()
+        for consumer_id, project_id, expires_in in (
+                ('vm-loop', 'loop-b', 1), ('vm-top', 'top', 60)):
+            allocations.put_allocation(
+                self.db, self.ctx, consumer_id, project_id, {'cores': 1},
+                quota_tree.NO_LIMIT_DENY, expires_in=expires_in)
+        projects = models.Project.__table__
+        with self.db.writer.connection.using(self.ctx) as conn:
+            conn.execute(projects.update().where(
+                projects.c.id == 'loop-a').values(parent_id='loop-b'))
         tomorrow = allocations.utcnow() + datetime.timedelta(days=1)
         self.assertEqual(1, allocations.purge_expired(
             self.db, self.ctx, now=tomorrow))
         self.assertRaises(allocations.AllocationNotFound,
                           allocations.get_allocation, self.db, self.ctx,
                           'vm-top')
-        allocations.get_allocation(self.db, self.ctx, 'vm-deep')
-        self.assertIn('vm-deep', logs.output)
-        self.assertIn('tree_too_deep', logs.output)
-        self.assertEqual([], audit.audit(self.db, self.ctx))
+        allocations.get_allocation(self.db, self.ctx, 'vm-loop')
+        self.assertIn('consumer vm-loop (tree_too_deep)', logs.output)
 
     def test_subtree_counters_follow_the_new_shape(self):
         self.allocate('vm-1', 'leaf', 2)
