@@ -32,8 +32,13 @@ MAX_DEPTH = 64
 # project kept after it left Keystone (it holds allocations) stays where
 # it hung, and Keystone may then move the projects above it down to
 # MAX_DEPTH levels: its chain may be longer than any that Keystone or
-# this service makes (at most MAX_DEPTH - 1 kept levels below MAX_DEPTH
-# of Keystone's), and giving back must not be refused for that.
+# this service makes, and giving back must not be refused for that.
+# Kept projects hang below at most MAX_DEPTH levels of Keystone's, and
+# the kept levels are those of a chain Keystone had (fewer than
+# MAX_DEPTH) unless Keystone deleted, one after the other, each project
+# above a kept one while it held allocations and then moved the tree
+# down again; a chain longer than this is still refused (the sweep logs
+# and skips it).
 GIVE_BACK_DEPTH = 2 * MAX_DEPTH
 
 
