@@ -17,6 +17,7 @@ import json
 import time
 
 import requests
+from urllib3 import exceptions as urllib3_exceptions
 
 #: The largest answer read from an IdP: discovery documents, JWKS and
 #: token answers are a few kilobytes.
@@ -58,14 +59,17 @@ def exchange(method, url, timeout, **kwargs):
     :param timeout: seconds (see the module's docstring).
     :param kwargs: passed to :func:`requests.request` (``data``,
         ``headers``, ``auth``).
-    :raises Failed: no answer, too slow or too long.
+    :raises Failed: no answer, too slow, cut short or too long.
     """
     deadline = time.monotonic() + timeout
     try:
         with requests.request(method, url, timeout=timeout, stream=True,
                               allow_redirects=False, **kwargs) as resp:
             return resp.status_code, _body(resp, deadline)
-    except requests.RequestException as error:
+    except (requests.RequestException,
+            # Read from the stream itself (a stall beyond the timeout in
+            # the middle of the body, a connection closed too soon).
+            urllib3_exceptions.HTTPError) as error:
         raise Failed(type(error).__name__)
 
 

@@ -36,7 +36,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     ``server.padding_paths`` carry that much more; with
     ``server.trickle`` (seconds) the token answer comes a byte at a
     time, then spaces (which JSON allows after a value) until that many
-    seconds have passed."""
+    seconds have passed; with ``server.stall`` it stops halfway for 3
+    seconds."""
 
     def _answer(self, document, trickle=None):
         if self.server.padding and self.path in self.server.padding_paths:
@@ -49,12 +50,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self._trickle(body, time.monotonic() + trickle)
             return
+        if self.server.stall and self.path == '/token':
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self._stall(body)
+            return
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         try:
             self.wfile.write(body)
         except OSError:
             # The proxy stopped reading a long answer.
+            pass
+
+    def _stall(self, body):
+        """Half the answer, then nothing for 3 seconds, then the
+        connection closes."""
+        try:
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            time.sleep(3)
+        except OSError:
             pass
 
     def _trickle(self, body, until):
@@ -106,6 +122,7 @@ class HostileIdP(object):
         self.server.padding = 0
         self.server.padding_paths = ('/jwks', '/token')
         self.server.trickle = None
+        self.server.stall = False
         thread = threading.Thread(target=self.server.serve_forever,
                                   kwargs={'poll_interval': 0.05})
         thread.start()
@@ -239,6 +256,12 @@ class TestSlowAndLongAnswers(HostileIdPTestCase):
         self.idp.server.trickle = 30
         resp = self._refused(502, 'idp_unreachable')
         self.assertIn('in time', resp.json['errors'][0]['detail'])
+
+    def test_a_token_answer_that_stops_halfway(self):
+        # Half the answer, then silence past the timeout.
+        self.idp.server.stall = True
+        resp = self._refused(502, 'idp_unreachable')
+        self.assertIn('ReadTimeoutError', resp.json['errors'][0]['detail'])
 
     def test_answers_of_megabytes(self):
         self.idp.server.padding = 2 * 1024 * 1024
