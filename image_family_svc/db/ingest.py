@@ -247,6 +247,9 @@ def _apply(session, ctx, notices, state, cause):
                      notice.family)
             continue
         family = families.get(notice.family)
+        if family is not None:
+            # As locked: None if it was deleted after it was read.
+            family = locked.get(family.id)
         if family is None:
             LOG.warning('Image %s does not join image family %s: there is '
                         'no such family.', notice.image_id, notice.family)

@@ -320,6 +320,33 @@ class TestTwoHostsAtOnce(base.ApiTestCase):
                               headers=base.ADMIN).json['family']
         self.assertIsNone(family['latest_id'])
 
+    def test_join_into_a_family_deleted_meanwhile(self):
+        # The family is deleted (committed) after the engine read it by
+        # its name and while it waited for its lock: the join used the
+        # family as read, and its INSERT failed on the deleted row
+        # (a traceback, the notification requeued after 5 s) where
+        # there is simply no such family.
+        self.family('doomed')
+        holder = self.engine.connect()
+        self.addCleanup(holder.close)
+        holder.execute(sa.text("DELETE FROM families WHERE name = 'doomed'"))
+        message = notification('create', 'img-1', 'm-1')
+        message['payload']['properties']['arbiter_family'] = 'doomed'
+        results = {}
+
+        def deliver():
+            results['join'] = listeners.Batched(
+                self.endpoint(), redelivery_delay=0).info([message])
+
+        one = threading.Thread(target=deliver)
+        one.start()
+        self.addCleanup(one.join, 30)
+        self.assertTrue(self.wait_for(lambda: self.waiting_on_locks() == 1))
+        holder.commit()
+        one.join(30)
+        self.assertEqual({'join': listeners.HANDLED}, results)
+        self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
+
 
 @st.composite
 def lives(draw):
