@@ -914,14 +914,28 @@ def list_family_images(db, ctx, family, limit, marker=None, only=None,
 
 
 def get_latest(db, ctx, family, channel=lc.DEFAULT_CHANNEL):
-    """The ImageView of the family's latest on ``channel``, or None."""
+    """The ImageView of the family's latest on ``channel``, or None.
+
+    The newest active member is the family's ``latest_id`` already, so
+    another channel reads, besides it, only its members in the other
+    states it offers (``beta``), as plain rows: a family keeps every
+    active image without a retention rule, and an object was built for
+    each of them at every request.
+    """
     with db.reader.using(ctx) as session:
         if channel == lc.DEFAULT_CHANNEL:
             image_id = family.latest_id
         else:
-            rows = session.scalars(sa.select(models.FamilyImage).where(
-                models.FamilyImage.family_id == family.id,
-                models.FamilyImage.state.in_(lc.channel_states(channel))))
+            others = sorted(lc.channel_states(channel) -
+                            lc.channel_states(lc.DEFAULT_CHANNEL))
+            query = _MEMBER_ROWS.where(
+                models.FamilyImage.state.in_(others))
+            if family.latest_id is not None:
+                query = _MEMBER_ROWS.where(sa.or_(
+                    models.FamilyImage.state.in_(others),
+                    models.FamilyImage.image_id == family.latest_id))
+            rows = [MemberRow(*row) for row in session.execute(
+                query, {'family_id': family.id})]
             newest = lc.latest([as_member(r) for r in rows], channel)
             image_id = newest.image_id if newest else None
         if image_id is None:
