@@ -140,6 +140,24 @@ def _authorize_leaving(action):
     return check
 
 
+#: The conditional request headers of a write, for the OpenAPI document.
+_CONDITIONS = {
+    'If-Match': '``*`` (only if the consumer holds an allocation) or the '
+                'ETags of which the live allocation must be one; else 412 '
+                '``limits.allocation_absent`` or '
+                '``limits.allocation_changed``.',
+    'If-None-Match': '``*`` (only if the consumer holds no allocation) or '
+                     'ETags (weak comparison) of which the live allocation '
+                     'must be none; else 412 ``limits.allocation_exists``.',
+}
+
+#: The header of an answer that shows an allocation.
+_ETAG_HEADER = {
+    'ETag': 'The allocation\'s generation, quoted: the value for '
+            '``If-Match`` of a later write.',
+}
+
+
 class AllocationsController(rest.RestController):
 
     OPENAPI = {
@@ -147,13 +165,16 @@ class AllocationsController(rest.RestController):
                                      schema.RESPONSE_ALLOCATIONS,
                                      query=schema.LIST_QUERY),
         'get_one': openapi.Operation('allocation:get',
-                                     schema.RESPONSE_ALLOCATION),
+                                     schema.RESPONSE_ALLOCATION,
+                                     response_headers=_ETAG_HEADER),
         'put': openapi.Operation('allocation:put', schema.RESPONSE_ALLOCATION,
                                  body=schema.PUT,
                                  path={'consumer_id': schema.PUT_CONSUMER},
-                                 errors=(409, 412)),
+                                 errors=(409, 412),
+                                 headers=_CONDITIONS,
+                                 response_headers=_ETAG_HEADER),
         'delete': openapi.Operation('allocation:delete', status=204,
-                                    errors=(412,)),
+                                    errors=(412,), headers=_CONDITIONS),
     }
 
     @pecan.expose('json')

@@ -84,11 +84,18 @@ class Operation(object):
         names in ``ServiceSpec.form_paths``.
     :param body_required: False when the request may come without a
         body (a protocol endpoint whose form fields are all optional).
+    :param headers: ``{name: description}`` of the optional request
+        headers the handler reads beyond the microversion (conditional
+        headers such as ``If-Match``).
+    :param response_headers: ``{name: description}`` of the headers a
+        success carries beyond the microversion and the request id (an
+        ``ETag``).
     """
 
     def __init__(self, rule, response=None, status=200, body=None,
                  query=None, path=None, errors=(), method=None,
-                 summary=None, media_type=JSON_TYPE, body_required=True):
+                 summary=None, media_type=JSON_TYPE, body_required=True,
+                 headers=None, response_headers=None):
         if rule is None and not summary:
             raise ValueError('A public operation needs a summary.')
         self.rule = rule
@@ -102,6 +109,8 @@ class Operation(object):
         self.summary = summary
         self.media_type = media_type
         self.body_required = body_required
+        self.headers = dict(headers or {})
+        self.response_headers = dict(response_headers or {})
 
 
 def declarations(route):
@@ -160,6 +169,10 @@ def _parameters(route, declared):
     for name, schema in sorted(query.get('properties', {}).items()):
         params.append({'name': name, 'in': 'query',
                        'required': name in required, 'schema': schema})
+    for name, description in sorted(declared.headers.items()):
+        params.append({'name': name, 'in': 'header', 'required': False,
+                       'description': description,
+                       'schema': {'type': 'string'}})
     return params
 
 
@@ -178,6 +191,9 @@ def _responses(route, declared):
     success = {'description': 'Success.', 'headers': {
         MICROVERSION_HEADER: {'$ref': '#/components/headers/Microversion'},
         REQUEST_ID_HEADER: {'$ref': '#/components/headers/RequestId'}}}
+    for name, description in sorted(declared.response_headers.items()):
+        success['headers'][name] = {'description': description,
+                                    'schema': {'type': 'string'}}
     if declared.response is not None:
         success['content'] = _json_content(declared.response)
     responses = {str(declared.status): success}

@@ -224,6 +224,20 @@ class TestLimitsDocument(testtools.TestCase):
             [p['name'] for p in delete['parameters'] if p.get('in') ==
              'path'])
 
+    def test_conditional_writes_and_etag_are_documented(self):
+        item = self.document['paths']['/v1/allocations/{consumer_id}']
+        for method in ('put', 'delete'):
+            headers = {p['name'] for p in item[method]['parameters']
+                       if p.get('in') == 'header'}
+            self.assertEqual({'If-Match', 'If-None-Match'}, headers, method)
+            self.assertIn('412', item[method]['responses'])
+        for method, status in (('get', '200'), ('put', '200')):
+            self.assertIn('ETag',
+                          item[method]['responses'][status]['headers'],
+                          method)
+        self.assertNotIn('ETag', item['delete']['responses']['204'][
+            'headers'])
+
 
 class TestSecuritySchemes(testtools.TestCase):
     """The ways to authenticate that each document names."""
