@@ -13,9 +13,17 @@ from svc_common.api import validation
 
 
 def _family_of(action, image_id, write=False):
-    """Authorize ``action`` on the family of ``image_id``; its Family."""
+    """Authorize ``action`` on the family of ``image_id``; its Family.
+
+    A write of an image the caller cannot see (a ``testing`` member of
+    another project's public family) answers as absent, as a read does,
+    before the policy refuses it: a 403 told other projects it exists.
+    """
     family = members_db.image_family(pecan.request.db, pecan.request.context,
                                      image_id)
+    if write and not members_db.owner_view(family,
+                                           controller.visible_project()):
+        _view(image_id)
     check = common.authorize_write if write else common.authorize_read
     check(action, family, members_db.no_such_image(image_id))
     return family

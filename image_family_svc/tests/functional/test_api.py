@@ -396,6 +396,24 @@ class TestMembership(base.ApiTestCase):
         self.move('img-1', 'beta')
         self.assertEqual('beta', self.image('img-1', headers=OTHER)['state'])
 
+    def test_writes_of_a_hidden_image_answer_as_absent(self):
+        # A testing image is absent to other projects (GET is a 404);
+        # moving it or cancelling its scheduled transition was a 403,
+        # which told them that it exists.
+        self.add('centos-7', 'img-1', '7.9')
+        scheduled = self.move('img-1', 'beta',
+                              at='2099-01-01T00:00:00Z')['scheduled']
+        resp = self.move('img-1', 'beta', headers=OTHER, status=404)
+        self.assertEqual('image_family.image_not_found',
+                         resp['errors'][0]['code'])
+        self.app.delete('/v1/images/img-1/transitions/%s' % scheduled['id'],
+                        headers=OTHER, status=404)
+        # Once others see it, changing it is refused as before.
+        self.move('img-1', 'beta')
+        self.move('img-1', 'active', headers=OTHER, status=403)
+        self.app.delete('/v1/images/img-1/transitions/%s' % scheduled['id'],
+                        headers=OTHER, status=403)
+
     def test_history_is_paginated(self):
         for n in range(3):
             self.add('centos-7', 'img-%d' % n, '7.%d' % n)
