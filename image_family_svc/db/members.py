@@ -859,7 +859,8 @@ def _joined_at(session, family, marker, only):
 
     A marker that left the family since its page was read keeps its
     place (its join is in the history), so that the next page goes on
-    after it; a marker the caller never saw in the family is refused.
+    after it; a marker the caller never saw in the family is refused,
+    one that left it too if it was never in a state the caller sees.
     """
     row = session.get(models.FamilyImage, marker)
     if row is not None and row.family_id == family.id:
@@ -871,11 +872,24 @@ def _joined_at(session, family, marker, only):
             models.Transition.family_id == family.id,
             models.Transition.from_state.is_(None)).order_by(
             models.Transition.id.desc()).limit(1))
-        if joined is not None:
+        if joined is not None and (owner_view(family, only) or
+                                   _was_visible(session, family, marker)):
             return joined
     raise InvalidMarker(
         'Invalid field marker: image %s is not in image family %s.'
         % (marker, family.name), field='marker')
+
+
+def _was_visible(session, family, image_id):
+    """Whether image ``image_id`` was ever in ``family`` in a state that
+    every reader of the family sees (its history says so): a marker that
+    left the family keeps its place only for those who could have seen
+    it."""
+    return session.scalar(sa.select(models.Transition.id).where(
+        models.Transition.image_id == image_id,
+        models.Transition.family_id == family.id,
+        models.Transition.to_state.not_in(lc.OWNER_ONLY_STATES)).limit(
+        1)) is not None
 
 
 def family_page_query(family_id, limit, only=None, state=None,

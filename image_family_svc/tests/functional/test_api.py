@@ -464,6 +464,19 @@ class TestMembership(base.ApiTestCase):
         self.assertEqual(['img-u'], [i['image_id'] for i in self.app.get(
             '/v1/families/mine/images?marker=img-t',
             headers=OWN).json['images']])
+        # Nor once it has left the family: its join in the history was
+        # taken as the marker's place, which told other projects that
+        # an image they never saw had been a member.
+        for image_id in ('img-u', 'img-t'):
+            self.app.delete('/v1/families/mine/images/%s' % image_id,
+                            headers=OWN, status=204)
+        self.app.get('/v1/families/mine/images?marker=img-u',
+                     headers=OTHER, status=400)
+        self.app.get('/v1/families/mine/images?marker=img-u',
+                     headers=OWN, status=200)
+        # One they saw keeps its place.
+        self.app.get('/v1/families/mine/images?marker=img-t',
+                     headers=OTHER, status=200)
 
 
 class TestLifecycle(base.ApiTestCase):
