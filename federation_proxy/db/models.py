@@ -243,7 +243,8 @@ class RefreshToken(Base):
     __tablename__ = 'refresh_tokens'
 
     token_hash = sa.Column(sa.String(64), primary_key=True)
-    client_id = sa.Column(sa.String(64), nullable=False)
+    # Indexed: a client's deletion finds its tokens (migration 0014).
+    client_id = sa.Column(sa.String(64), nullable=False, index=True)
     user_id = sa.Column(sa.String(64), nullable=False, index=True)
     scope = sa.Column(sa.String(255), nullable=False)
     expires_at = sa.Column(sa.DateTime, nullable=False)
