@@ -9,7 +9,8 @@ States, in the order an image normally walks them::
                                                   |
                              pending_delete <-----+   (asked: "deleted")
                                    |
-                                deleted            (once no server uses it)
+                                deleted            (once no server uses it
+                                                    and it is drained)
 
 * ``testing``: seen by the family's owner and operators only.
 * ``beta``: public opt-in; never the family's latest on the default
@@ -19,8 +20,22 @@ States, in the order an image normally walks them::
   findable, points to its successor.
 * ``obsolete``: no new boots; servers already running from it keep
   working (live migration, evacuation, rebuild in place).
-* ``pending_delete``: deletion asked while servers still use the image.
+* ``pending_delete``: deletion asked while servers still use the image,
+  or before it has been obsolete for the drain period.
 * ``deleted``: final; removed from Glance.
+
+Drain
+-----
+
+A server counts for its image when Nova announces it created
+(``instance.create.end``), but Nova's scheduler admitted it earlier, and
+may have admitted it before the image became obsolete (the Nova filter
+also reuses a "may boot" answer for a while).  So an image is deleted
+only once it has been obsolete (no new boots) for a drain period
+(``[image_family] obsolete_drain_seconds``) *and* no server uses it: a
+server still building from it then has had the time to be counted.  The
+caller of this module decides whether the period has passed
+(``drained``).
 
 Rollback is a transition too: ``deprecated -> active`` (un-deprecate),
 ``obsolete -> deprecated|active``, ``pending_delete -> obsolete`` (cancel
@@ -113,6 +128,18 @@ class InvalidTransition(ValueError):
                          % (current, requested))
 
 
+class ImageDraining(InvalidTransition):
+    """Deletion asked again of a ``pending_delete`` image no server uses
+    yet, whose drain period has not passed."""
+
+    def __init__(self, current):
+        super().__init__(current, DELETED,
+                         'The image has not been obsolete for the drain '
+                         'period yet (servers admitted before it became '
+                         'obsolete may still be building from it); it stays '
+                         'pending_delete until then.')
+
+
 class ImageInUse(InvalidTransition):
     """Deletion asked of an image that servers still use."""
 
@@ -175,9 +202,10 @@ def may_boot(state):
     return state not in _NOT_BOOTABLE
 
 
-def may_delete(state, servers):
-    """The image may be removed from Glance now."""
-    return state == PENDING_DELETE and servers == 0
+def may_delete(state, servers, drained=True):
+    """The image may be removed from Glance now: ``pending_delete``, no
+    server uses it and its drain period has passed (``drained``)."""
+    return state == PENDING_DELETE and servers == 0 and drained
 
 
 def allowed_targets(state):
@@ -188,17 +216,20 @@ def allowed_targets(state):
     return frozenset(targets)
 
 
-def plan(current, requested, servers):
+def plan(current, requested, servers, drained=True):
     """The states an image passes through when ``requested`` is asked of
-    it in ``current`` while ``servers`` servers use it.
+    it in ``current`` while ``servers`` servers use it; ``drained``: it
+    has been obsolete for the drain period (see the module doc).
 
     Asking for ``deleted`` of an obsolete image moves it to
     ``pending_delete``, and on to ``deleted`` at once when no server uses
-    it; a ``pending_delete`` image is deleted only when no server uses it.
+    it and it is drained; a ``pending_delete`` image is deleted only then.
 
     :raises InvalidTransition: not allowed from ``current``.
     :raises ImageInUse: ``deleted`` asked of a ``pending_delete`` image
         still in use.
+    :raises ImageDraining: ``deleted`` asked of a ``pending_delete`` image
+        no server uses, not drained yet.
     """
     if requested not in REQUESTABLE:
         raise InvalidTransition(current, requested,
@@ -211,20 +242,23 @@ def plan(current, requested, servers):
                 'obsolete first, so that no new server boots from it.'
                 % current)
         steps = [] if current == PENDING_DELETE else [PENDING_DELETE]
-        if servers == 0:
+        if servers == 0 and drained:
             steps.append(DELETED)
-        elif not steps:
+        elif not steps and servers:
             raise ImageInUse(current, servers)
+        elif not steps:
+            raise ImageDraining(current)
         return steps
     if requested not in _ALLOWED[current]:
         raise InvalidTransition(current, requested)
     return [requested]
 
 
-def settle(state, servers):
+def settle(state, servers, drained=True):
     """The state a ``pending_delete`` image moves to on its own when its
-    usage changes: ``deleted`` once no server uses it; else None."""
-    return DELETED if may_delete(state, servers) else None
+    usage changes or its drain period passes: ``deleted`` once no server
+    uses it and it is drained; else None."""
+    return DELETED if may_delete(state, servers, drained) else None
 
 
 def latest(members, channel=DEFAULT_CHANNEL):
@@ -313,20 +347,22 @@ def _retention(members, keep_superseded):
     return changes
 
 
-def transition(members, image_id, requested, servers, keep_superseded=None):
+def transition(members, image_id, requested, servers, keep_superseded=None,
+               drained=True):
     """Ask ``requested`` of member ``image_id`` of a family.
 
     :param members: ``{image_id: Member}`` of the whole family; updated
         in place with the result.
     :param servers: how many servers use ``image_id``.
     :param keep_superseded: the family's retention rule (None: keep all).
+    :param drained: ``image_id`` has been obsolete for the drain period.
     :returns: the list of :class:`Change`, the asked one(s) first, then
         those of retention.
     :raises InvalidTransition: see :func:`plan`.
     """
     member = members[image_id]
     changes = []
-    for step in plan(member.state, requested, servers):
+    for step in plan(member.state, requested, servers, drained):
         before = member.state
         member = dataclasses.replace(member, state=step)
         members[image_id] = member
@@ -344,14 +380,14 @@ def apply_retention(members, keep_superseded):
     return _retention(members, keep_superseded)
 
 
-def usage_changed(members, image_id, servers):
+def usage_changed(members, image_id, servers, drained=True):
     """The change (a list of at most one) that a new usage count of
     ``image_id`` makes: a ``pending_delete`` image no server uses is
-    deleted."""
+    deleted once drained."""
     member = members.get(image_id)
     if member is None:
         return []
-    target = settle(member.state, servers)
+    target = settle(member.state, servers, drained)
     if target is None:
         return []
     members[image_id] = dataclasses.replace(member, state=target)

@@ -337,14 +337,18 @@ class NovaEndpoint(_Endpoint):
         elif event_type in REBUILD_END:
             events = usage_db.server_rebuilt(
                 self.db, self.ctx, server_id, image_id, self.name,
-                message_id, sent_at=sent)
+                message_id, sent_at=sent, drain=self._drain())
         elif event_type in DELETE_END:
             events = usage_db.server_deleted(
-                self.db, self.ctx, server_id, self.name, message_id)
+                self.db, self.ctx, server_id, self.name, message_id,
+                drain=self._drain())
         else:
             return HANDLED
         self.publish(events)
         return HANDLED
+
+    def _drain(self):
+        return self.conf.image_family.obsolete_drain_seconds
 
     def handle_batch(self, messages):
         """Each notification of a batch in its own transaction (they are

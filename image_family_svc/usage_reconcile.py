@@ -119,7 +119,8 @@ class Reconciler(object):
             servers |= volume_backed.get(image_id, set())
             before, after, events = reconcile_db.set_servers(
                 self.db, self.ctx, image_id, servers,
-                min(started, listed_at) if volume_backed else started)
+                min(started, listed_at) if volume_backed else started,
+                self.conf.image_family.obsolete_drain_seconds)
             if self.announcer is not None:
                 self.announcer.submit(self.ctx, events)
             if before is not None and before != after:

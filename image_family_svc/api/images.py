@@ -74,7 +74,8 @@ class TransitionsController(rest.RestController):
         at = common.future_time(body['at']) if 'at' in body else None
         scheduled, events = members_db.request_transition(
             pecan.request.db, pecan.request.context, image_id, body['to'],
-            body.get('reason'), at)
+            body.get('reason'), at,
+            drain=pecan.request.conf.image_family.obsolete_drain_seconds)
         common.publish(events)
         return {'image': common.image_dict(_view(image_id)),
                 'scheduled': (common.scheduled_dict(

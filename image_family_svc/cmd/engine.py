@@ -65,9 +65,11 @@ GLANCE_WRITE_TASK = 'retry-glance-writes'
 RECONCILE_TASK = 'reconcile-image-usage'
 
 
-def apply_schedule(db, announcer=None, now=None):
+def apply_schedule(db, announcer=None, now=None,
+                   drain=members_db.DEFAULT_DRAIN):
     """One sweep: due transitions, retention, unused pending_delete
-    images.  Returns the events.
+    images that have been obsolete for ``drain`` seconds.  Returns the
+    events.
 
     The events are submitted to ``announcer`` (the engine's
     :class:`notifications.Announcer`, behind what the listener submitted
@@ -75,8 +77,8 @@ def apply_schedule(db, announcer=None, now=None):
     """
     ctx = context.admin_context()
     ctx.user_id = 'image-family-engine'
-    events = members_db.apply_due(db, ctx, now)
-    events += members_db.sweep(db, ctx)
+    events = members_db.apply_due(db, ctx, now, drain)
+    events += members_db.sweep(db, ctx, drain)
     if events:
         LOG.info('Applied %d image state change(s)', len(events))
     if announcer is not None:
@@ -160,7 +162,9 @@ def build_runner(conf, db, member_id=None, notifier=None):
     runner.add_worker(BatchListener(conf, listeners.targets(conf),
                                     endpoints, listeners.POOL))
     runner.add_periodic(SCHEDULE_TASK, conf.image_family.schedule_interval,
-                        functools.partial(apply_schedule, db, announcer),
+                        functools.partial(
+                            apply_schedule, db, announcer,
+                            drain=conf.image_family.obsolete_drain_seconds),
                         run_on_election=True)
     # A task of its own: a Glance that does not answer holds it, not the
     # scheduled transitions.

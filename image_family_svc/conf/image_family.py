@@ -4,6 +4,9 @@ from oslo_config import cfg
 
 GROUP = 'image_family'
 
+#: Default of ``obsolete_drain_seconds``.
+DEFAULT_OBSOLETE_DRAIN = 600
+
 
 def _opts():
     return [
@@ -49,6 +52,23 @@ def _opts():
                  'and deletion of pending_delete images no server uses. '
                  'A transition scheduled at T happens between T and T plus '
                  'this interval.'),
+        cfg.IntOpt(
+            'obsolete_drain_seconds', default=DEFAULT_OBSOLETE_DRAIN, min=0,
+            help='Seconds an image must have been obsolete (no new boots) '
+                 'before it is deleted, even when no server is counted on '
+                 'it. A server counts for its image only when Nova '
+                 'announces it created (instance.create.end), but the Nova '
+                 'filter may have admitted it before the image became '
+                 'obsolete, and reuses a "may boot" answer for '
+                 '[image_family_filter] cache_seconds (30 by default): '
+                 'deleting earlier could delete an image a server is '
+                 'still building from. Must exceed that cache time plus '
+                 'the longest time from scheduling to instance.create.end '
+                 '(image download and build); the default, 10 minutes, '
+                 'covers usual builds. Deletion asked sooner leaves the '
+                 'image pending_delete; the engine\'s sweep deletes it '
+                 'once the period has passed and no server uses it. '
+                 'Measured on the database\'s clock. 0: no drain.'),
         cfg.IntOpt(
             'listener_batch_size', default=100, min=1,
             help='Most Glance and Nova notifications the engine\'s '

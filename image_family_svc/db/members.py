@@ -16,12 +16,14 @@ what they changed, for the caller to publish after the commit.
 """
 
 import collections
+import datetime
 import logging
 import uuid
 
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
+from image_family_svc.conf import image_family as image_family_conf
 from image_family_svc.db import families as families_db
 from image_family_svc.db import glance_writes
 from image_family_svc.db import models
@@ -38,6 +40,10 @@ FAILED = 'failed'
 
 #: Due scheduled transitions one sweep applies at most.
 SWEEP_BATCH = 200
+
+#: Seconds an image stays obsolete before it may be deleted, unless the
+#: caller passes ``[image_family] obsolete_drain_seconds``.
+DEFAULT_DRAIN = image_family_conf.DEFAULT_OBSOLETE_DRAIN
 
 #: Pending scheduled transitions one image may have: every view of the
 #: image (``GET /v1/images/{id}``, each list it is on) shows them all.
@@ -160,6 +166,34 @@ def _servers(session, image_id):
         models.ImageUsage.image_id == image_id)) or 0
 
 
+def obsolete_since(session, image_id):
+    """When ``image_id`` last stopped being bootable: its last transition
+    to ``obsolete`` (a cancelled deletion counts, which only makes the
+    wait longer), or, for a member that never went through one, the
+    time of its current state."""
+    since = session.scalar(sa.select(sa.func.max(models.Transition.at)).where(
+        models.Transition.image_id == image_id,
+        models.Transition.to_state == lc.OBSOLETE))
+    if since is None:
+        since = session.scalar(sa.select(
+            models.FamilyImage.state_changed_at).where(
+            models.FamilyImage.image_id == image_id))
+    return since
+
+
+def drained(session, image_id, drain):
+    """``image_id`` has been obsolete for ``drain`` seconds, by the
+    database's clock: a server the Nova filter admitted before it became
+    obsolete had the time to be counted (see :mod:`lifecycle`)."""
+    if not drain:
+        return True
+    since = obsolete_since(session, image_id)
+    if since is None:
+        return False
+    return since <= (families_db.database_now(session) -
+                     datetime.timedelta(seconds=drain))
+
+
 def _history(session, family, image_id, from_state, to_state, ctx, reason,
              cause, at):
     session.add(models.Transition(
@@ -177,8 +211,12 @@ def _refresh_latest(family, rows):
 def apply_changes(session, family, rows, changes, ctx, reason, cause=None):
     """Store ``changes`` (from :mod:`lifecycle`) on the member ``rows`` of
     ``family`` (locked), with their history; the family's latest is
-    refreshed.  Returns the events."""
-    at = families_db.now()
+    refreshed.  Returns the events.
+
+    Their time is the database's (:func:`families_db.database_now`),
+    which the drain before a deletion is measured on (:func:`drained`).
+    """
+    at = families_db.database_now(session)
     for change in changes:
         _set_member(session, rows[change.image_id], state=change.to_state,
                     successor_id=change.successor_id, state_changed_at=at)
@@ -199,10 +237,12 @@ def apply_changes(session, family, rows, changes, ctx, reason, cause=None):
         for c in changes]
 
 
-def settle_usage(session, ctx, family, image_id, servers):
+def settle_usage(session, ctx, family, image_id, servers,
+                 drain=DEFAULT_DRAIN):
     """The events of a new count of the servers of member ``image_id`` of
     ``family`` (locked): a ``pending_delete`` image that no server uses
-    is deleted (:func:`lifecycle.usage_changed`).
+    is deleted (:func:`lifecycle.usage_changed`) if it has been obsolete
+    for ``drain`` seconds; else the engine's sweep deletes it later.
 
     Only then are the family's members read: a count changes on every
     server created or deleted and for every image of a usage
@@ -213,9 +253,11 @@ def settle_usage(session, ctx, family, image_id, servers):
         models.FamilyImage.family_id == family.id))
     if state is None or lc.settle(state, servers) is None:
         return []
+    if not drained(session, image_id, drain):
+        return []
     rows = family_rows(session, family.id)
     members = {i: as_member(r) for i, r in rows.items()}
-    changes = lc.usage_changed(members, image_id, servers)
+    changes = lc.usage_changed(members, image_id, servers, drained=True)
     return apply_changes(session, family, rows, changes, ctx, None)
 
 
@@ -228,14 +270,21 @@ def _automatic_reason(change, family):
     return None
 
 
-def _decide(session, family, rows, image_id, requested):
+def _decide(session, family, rows, image_id, requested, drain):
     members = {i: as_member(r) for i, r in rows.items()}
     try:
         return lc.transition(members, image_id, requested,
                              _servers(session, image_id),
-                             family.keep_superseded)
+                             family.keep_superseded,
+                             _drained_if_asked(session, image_id, requested,
+                                               drain))
     except lc.InvalidTransition as exc:
         raise invalid_transition(exc)
+
+
+def _drained_if_asked(session, image_id, requested, drain):
+    """:func:`drained`, read only when a deletion is asked."""
+    return requested != lc.DELETED or drained(session, image_id, drain)
 
 
 def _locked(session, image_id):
@@ -538,12 +587,15 @@ def update_family(db, ctx, name, **fields):
 
 # -- transitions --------------------------------------------------------------
 
-def request_transition(db, ctx, image_id, requested, reason=None, at=None):
+def request_transition(db, ctx, image_id, requested, reason=None, at=None,
+                       drain=DEFAULT_DRAIN):
     """Ask ``requested`` of an image, now or at ``at`` (naive UTC, in the
     future).  Returns ``(ScheduledTransition or None, events)``.
 
     A scheduled transition is checked against the image's state now (a
     transition that is invalid now is refused now) and again when due.
+    A deletion happens only once the image has been obsolete for
+    ``drain`` seconds (:func:`drained`).
     """
     with db.writer.using(ctx) as session:
         family, rows = _locked(session, image_id)
@@ -551,8 +603,8 @@ def request_transition(db, ctx, image_id, requested, reason=None, at=None):
             try:
                 lc.plan(rows[image_id].state, requested,
                         _servers(session, image_id))
-            except lc.ImageInUse:
-                pass  # it may be unused by then
+            except (lc.ImageInUse, lc.ImageDraining):
+                pass  # it may be unused and drained by then
             except lc.InvalidTransition as exc:
                 raise invalid_transition(exc)
             _check_room_for_scheduled(session, image_id)
@@ -564,7 +616,7 @@ def request_transition(db, ctx, image_id, requested, reason=None, at=None):
             session.add(scheduled)
             session.flush()
             return scheduled, []
-        changes = _decide(session, family, rows, image_id, requested)
+        changes = _decide(session, family, rows, image_id, requested, drain)
         return None, apply_changes(session, family, rows, changes, ctx,
                                    reason)
 
@@ -633,7 +685,7 @@ class _Requester(object):
         self.project_id = scheduled.project_id
 
 
-def apply_due(db, ctx, now=None):
+def apply_due(db, ctx, now=None, drain=DEFAULT_DRAIN):
     """Apply the scheduled transitions that are due, one transaction
     each; a transition no longer valid is marked failed.  Returns the
     events.
@@ -641,6 +693,7 @@ def apply_due(db, ctx, now=None):
     :param now: naive UTC; by default the database's clock
         (:func:`families_db.database_now`), which the API checks a
         scheduled time against too.
+    :param drain: see :func:`request_transition`.
     """
     with db.reader.using(ctx) as session:
         now = now or families_db.database_now(session)
@@ -650,7 +703,7 @@ def apply_due(db, ctx, now=None):
             models.ScheduledTransition.due_at).limit(SWEEP_BATCH)).all()
     events = []
     for scheduled_id in due:
-        events += _apply_one(db, ctx, scheduled_id)
+        events += _apply_one(db, ctx, scheduled_id, drain)
     return events
 
 
@@ -662,7 +715,7 @@ def _log_failed(scheduled):
                 scheduled.to_state, scheduled.user_id, scheduled.detail)
 
 
-def _apply_one(db, ctx, scheduled_id):
+def _apply_one(db, ctx, scheduled_id, drain):
     with db.writer.using(ctx) as session:
         scheduled = session.get(models.ScheduledTransition, scheduled_id)
         if scheduled is None or scheduled.status != PENDING:
@@ -686,7 +739,10 @@ def _apply_one(db, ctx, scheduled_id):
             changes = lc.transition(members, scheduled.image_id,
                                     scheduled.to_state,
                                     _servers(session, scheduled.image_id),
-                                    family.keep_superseded)
+                                    family.keep_superseded,
+                                    _drained_if_asked(
+                                        session, scheduled.image_id,
+                                        scheduled.to_state, drain))
         except lc.InvalidTransition as exc:
             scheduled.status, scheduled.detail = FAILED, str(exc)
             _log_failed(scheduled)
@@ -697,25 +753,29 @@ def _apply_one(db, ctx, scheduled_id):
                              cause='scheduled')
 
 
-def _sweep_changes(session, family, rows):
+def _sweep_changes(session, family, rows, drain):
     """The changes a sweep makes on ``family`` of member ``rows``:
     retention, and the deletion of ``pending_delete`` images no server
-    uses (their counts in one query, not one per member)."""
+    uses (their counts in one query, not one per member) that have been
+    obsolete for ``drain`` seconds."""
     members = {i: as_member(r) for i, r in rows.items()}
     changes = lc.apply_retention(members, family.keep_superseded)
     waiting = sorted(image_id for image_id, member in members.items()
                      if member.state == lc.PENDING_DELETE)
     servers = _servers_by_image(session, waiting)
     for image_id in waiting:
-        changes += lc.usage_changed(members, image_id,
-                                    servers.get(image_id, 0))
+        count = servers.get(image_id, 0)
+        if count == 0 and not drained(session, image_id, drain):
+            continue
+        changes += lc.usage_changed(members, image_id, count)
     return changes
 
 
-def sweep(db, ctx):
+def sweep(db, ctx, drain=DEFAULT_DRAIN):
     """Retention of every family with a rule, and deletion of the
-    ``pending_delete`` images no server uses: what a missed usage
-    notification or a changed rule leaves to do.  Returns the events."""
+    ``pending_delete`` images no server uses once they have been obsolete
+    for ``drain`` seconds: what the drain, a missed usage notification or
+    a changed rule leaves to do.  Returns the events."""
     with db.reader.using(ctx) as session:
         family_ids = set(session.scalars(sa.select(models.Family.id).where(
             models.Family.keep_superseded.is_not(None))))
@@ -730,7 +790,8 @@ def sweep(db, ctx):
         with db.reader.using(ctx) as session:
             family = session.get(models.Family, family_id)
             if family is None or not _sweep_changes(
-                    session, family, family_rows(session, family_id)):
+                    session, family, family_rows(session, family_id),
+                    drain):
                 continue
         with db.writer.using(ctx) as session:
             family = families_db.lock_family(session, family_id)
@@ -738,7 +799,7 @@ def sweep(db, ctx):
                 continue
             rows = family_rows(session, family_id)
             events += apply_changes(session, family, rows, _sweep_changes(
-                session, family, rows), ctx, None)
+                session, family, rows, drain), ctx, None)
     return events
 
 

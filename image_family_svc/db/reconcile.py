@@ -48,9 +48,11 @@ def _recount(session, image_id, at):
     return before, servers
 
 
-def set_servers(db, ctx, image_id, server_ids, listed_at):
+def set_servers(db, ctx, image_id, server_ids, listed_at,
+                drain=members_db.DEFAULT_DRAIN):
     """Make the servers of ``image_id`` those Nova listed at
-    ``listed_at`` (naive UTC).
+    ``listed_at`` (naive UTC).  A deletion the new count allows happens
+    only once the image has been obsolete for ``drain`` seconds.
 
     :returns: ``(before, after, events)``: the counts and the events of a
         deletion that the new count allows.
@@ -81,5 +83,5 @@ def set_servers(db, ctx, image_id, server_ids, listed_at):
         for other in sorted(moved_from):
             _recount(session, other, at)
         events = members_db.settle_usage(session, ctx, family, image_id,
-                                         after)
+                                         after, drain)
         return before, after, events

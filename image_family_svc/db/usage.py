@@ -58,13 +58,16 @@ def _add(session, image_id, delta, at):
     return usage.servers
 
 
-def _settle(session, ctx, image_id, servers):
-    """Delete a ``pending_delete`` member that no server uses now."""
+def _settle(session, ctx, image_id, servers, drain):
+    """Delete a ``pending_delete`` member that no server uses now, if it
+    has been obsolete for ``drain`` seconds (else the engine's sweep
+    will)."""
     row = session.get(models.FamilyImage, image_id)
     if row is None:
         return []
     family = session.get(models.Family, row.family_id)
-    return members_db.settle_usage(session, ctx, family, image_id, servers)
+    return members_db.settle_usage(session, ctx, family, image_id, servers,
+                                   drain)
 
 
 def server_created(db, ctx, server_id, image_id, endpoint=None,
@@ -87,9 +90,11 @@ def server_created(db, ctx, server_id, image_id, endpoint=None,
         return []
 
 
-def server_deleted(db, ctx, server_id, endpoint=None, message_id=None):
+def server_deleted(db, ctx, server_id, endpoint=None, message_id=None,
+                   drain=members_db.DEFAULT_DRAIN):
     """Server ``server_id`` is gone; returns the events (the deletion of
-    an image that was waiting for its last server)."""
+    an image that was waiting for its last server, and has been obsolete
+    for ``drain`` seconds)."""
     with db.writer.using(ctx) as session:
         if not messages.claim(session, endpoint, message_id):
             return []
@@ -100,7 +105,7 @@ def server_deleted(db, ctx, server_id, endpoint=None, message_id=None):
         _lock_family_of(session, image_id)
         session.delete(server)
         servers = _add(session, image_id, -1, families_db.now())
-        return _settle(session, ctx, image_id, servers)
+        return _settle(session, ctx, image_id, servers, drain)
 
 
 def _stale(server, sent_at):
@@ -111,7 +116,8 @@ def _stale(server, sent_at):
 
 
 def server_rebuilt(db, ctx, server_id, image_id, endpoint=None,
-                   message_id=None, sent_at=None):
+                   message_id=None, sent_at=None,
+                   drain=members_db.DEFAULT_DRAIN):
     """Server ``server_id`` was rebuilt and runs from ``image_id`` now:
     it counts for that image, and no longer for the one it ran from.
     Returns the events (the deletion of a ``pending_delete`` image whose
@@ -120,6 +126,7 @@ def server_rebuilt(db, ctx, server_id, image_id, endpoint=None,
     documentation).
 
     :param sent_at: when Nova sent the notification (naive UTC), or None
+    :param drain: see :func:`server_deleted`.
     """
     with db.writer.using(ctx) as session:
         if not messages.claim(session, endpoint, message_id):
@@ -148,7 +155,7 @@ def server_rebuilt(db, ctx, server_id, image_id, endpoint=None,
         if old_image_id is None:
             return []
         servers = _add(session, old_image_id, -1, at)
-        return _settle(session, ctx, old_image_id, servers)
+        return _settle(session, ctx, old_image_id, servers, drain)
 
 
 def servers_of(db, ctx, image_id):

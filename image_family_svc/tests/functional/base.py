@@ -22,14 +22,21 @@ def chained_schema(levels):
             '$ref': '#/definitions/d%d' % levels}
 
 
+#: Options every test's service has unless its OVERRIDES say otherwise:
+#: no drain before a deletion (tests of the drain set it).
+BASE_OVERRIDES = {('image_family', 'obsolete_drain_seconds'): 0}
+
+
 class ApiTestCase(testtools.TestCase):
 
     OVERRIDES = {}
 
     def setUp(self):
         super().setUp()
+        overrides = dict(BASE_OVERRIDES)
+        overrides.update(self.OVERRIDES)
         self.fixture = self.useFixture(af.ServiceApp(service.SPEC,
-                                                     overrides=self.OVERRIDES))
+                                                     overrides=overrides))
         self.app = self.fixture.app
 
     def within(self, call, seconds=10):

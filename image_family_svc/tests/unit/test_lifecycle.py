@@ -77,6 +77,16 @@ class TestPlan(testtools.TestCase):
                                   lc.PENDING_DELETE, lc.DELETED, 1)
         self.assertEqual(1, error.servers)
 
+    def test_delete_unused_obsolete_not_drained_waits(self):
+        self.assertEqual([lc.PENDING_DELETE],
+                         lc.plan(lc.OBSOLETE, lc.DELETED, 0, drained=False))
+
+    def test_delete_pending_unused_not_drained_is_refused(self):
+        self.assertRaises(lc.ImageDraining, lc.plan, lc.PENDING_DELETE,
+                          lc.DELETED, 0, drained=False)
+        self.assertEqual([lc.DELETED],
+                         lc.plan(lc.PENDING_DELETE, lc.DELETED, 0))
+
     def test_only_obsolete_images_can_be_deleted(self):
         for state in (lc.TESTING, lc.BETA, lc.ACTIVE, lc.DEPRECATED):
             self.assertRaises(lc.InvalidTransition, lc.plan, state,
@@ -176,6 +186,11 @@ class TestUsage(testtools.TestCase):
         self.assertEqual([], lc.usage_changed(fam, 'a', 1))
         changes = lc.usage_changed(fam, 'a', 0)
         self.assertEqual([lc.DELETED], [c.to_state for c in changes])
+
+    def test_pending_delete_not_drained_stays(self):
+        fam = family(member('a', lc.PENDING_DELETE, '1'))
+        self.assertEqual([], lc.usage_changed(fam, 'a', 0, drained=False))
+        self.assertEqual(lc.PENDING_DELETE, fam['a'].state)
 
     def test_other_states_do_not_move(self):
         for state in (lc.ACTIVE, lc.OBSOLETE, lc.DEPRECATED):
