@@ -118,6 +118,7 @@ class Cloud(object):
             ('image_family', 'glance_driver'): 'glance',
             ('image_family', 'schedule_interval'): 3600,
             ('image_family', 'usage_reconcile_interval'): 0,
+            ('image_family', 'obsolete_drain_seconds'): 0,
             ('glance', 'auth_type'): 'none',
             ('glance', 'endpoint_override'): self.glance.url,
             ('glance', 'cache_api_urls'): [self.glance.url]})
