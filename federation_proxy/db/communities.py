@@ -724,7 +724,7 @@ def create_invitation(db, ctx, vo_id, email, valid_seconds, group_id=None,
             id=new_id(), vo_id=vo_id, group_id=group.id, role=role,
             email=email, token_hash=token_hash(token), status='pending',
             expires_at=_now() + datetime.timedelta(seconds=valid_seconds),
-            created_by=ctx.user_id)
+            created_by=ctx.user_id, inviting_manager=manager)
         session.add(invitation)
         audit(session, ctx.user_id, 'create', 'invitation', invitation.id,
               vo_id, email=email, role=role)
@@ -747,7 +747,12 @@ def accept_invitation(db, ctx, token, user_id, lifetime):
     """Accept the invitation whose token is ``token`` for ``user_id``:
     single use, refused once expired.  Returns ``(invitation, event)``.
 
-    Every refusal is the same 404, so that a guessed token tells nothing.
+    Every refusal of the token is the same 404, so that a guessed token
+    tells nothing.  An invitation is its inviter's approval: one a VO
+    manager made is good only while they still manage the VO, checked
+    as their grants are (:func:`hold_manager`, after the invitation's
+    lock), else a 409 ``inviter_no_longer_manager`` and the invitation
+    stays pending.  An operator's invitation needs no manager.
     """
     refused = errors.NotFound('No such invitation, or it was used or '
                               'has expired.', code='invitation_not_found')
@@ -767,6 +772,14 @@ def accept_invitation(db, ctx, token, user_id, lifetime):
         if (invitation is None or invitation.status != 'pending' or
                 invitation.expires_at <= _now()):
             raise refused
+        try:
+            hold_manager(session, invitation.vo_id,
+                         invitation.inviting_manager)
+        except errors.Forbidden:
+            raise errors.Conflict(
+                'The person who made this invitation no longer manages '
+                'the VO; ask one of its managers for a new invitation.',
+                code='inviter_no_longer_manager')
         invitation.status = 'accepted'
         invitation.accepted_by = user_id
         audit(session, user_id, 'accept', 'invitation', invitation.id,

@@ -177,6 +177,10 @@ class Invitation(Base):
     status = sa.Column(sa.String(16), nullable=False)
     expires_at = sa.Column(sa.DateTime, nullable=False)
     created_by = sa.Column(sa.String(64), nullable=True)
+    # The VO manager on whose authority it was made, who must still
+    # manage the VO when it is accepted; None when an operator made it
+    # (migration 0015).
+    inviting_manager = sa.Column(sa.String(64), nullable=True)
     accepted_by = sa.Column(sa.String(64), nullable=True)
     created_at = _created()
 

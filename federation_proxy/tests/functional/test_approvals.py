@@ -13,7 +13,9 @@ manager of the VO the call names; after it:
 * a request is always the caller's own;
 * an approval made exactly the membership the request asked for, in
   the request's VO; an accepted invitation made exactly the invitation's
-  membership, for the person who accepted it;
+  membership, for the person who accepted it, and only while the
+  manager who made it still managed the VO (an invitation is its
+  inviter's approval, and does not outlive their authority);
 * every membership in the database is one of those granted so (or one
   the operator made at the start): none appears any other way.
 """
@@ -186,12 +188,19 @@ class TestNoUngrantedMembership(base.FederationTestCase):
                 invitation = resp.json['invitation']
                 pools['tokens'].append((invitation['token'],
                                         invitation['group_id'],
-                                        invitation['role']))
+                                        invitation['role'], actor,
+                                        invitation['vo_id']))
         elif action == 'accept':
-            token, group, role = self._pick(data, pools['tokens'], 3)
+            token, group, role, inviter, its_vo = self._pick(
+                data, pools['tokens'], 5)
+            inviter_manages = self._is_manager(inviter, its_vo)
             resp = self.app.post_json('/v1/invitation_acceptances', {
                 'token': token}, headers=headers, expect_errors=True)
             if resp.status_int == 201:
+                # The inviter's approval held only while they managed
+                # the VO.
+                self.assertTrue(inviter_manages, '%s accepted %s by %s' % (
+                    actor, its_vo, inviter))
                 grant = (actor, group, role)
                 self.assertEqual({grant}, self._memberships() - before)
                 granted.add(grant)

@@ -219,6 +219,24 @@ class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
         self.assertError(403, 'no_longer_manager', resp)
         self.assertEqual([], self._rows(models.Invitation.__table__))
 
+    def test_a_manager_removed_during_an_acceptance_grants_nothing(self):
+        # bob's invitation is his approval: accepted after his removal
+        # committed, it is nobody's (the acceptance waits on the
+        # invitation's lock, then finds bob gone).
+        vo, race = self._removed_manager_race()
+        invitation = self.app.post_json(
+            '/v1/vos/%s/invitations' % vo['id'],
+            {'email': 'carol@example.org', 'role': 'manager'},
+            headers=base.person('bob')).json['invitation']
+        resp = race(self._request(
+            'POST', '/v1/invitation_acceptances',
+            {'token': invitation['token']}, headers=base.person('carol')),
+            lock=(models.Invitation.__table__, invitation['id']))
+        self.assertError(409, 'inviter_no_longer_manager', resp)
+        self.assertEqual('pending', self._rows(
+            models.Invitation.__table__, id=invitation['id'])[0].status)
+        self.assertEqual([], self._rows(_MEMBERSHIPS, user_id='carol'))
+
     def test_approving_a_request_another_manager_is_approving(self):
         self.add_person('carol')
         vo = self.make_vo('astro')
