@@ -88,6 +88,13 @@ TRIGGER_PENDING = reaper_mod.TRIGGER_PENDING
 #: Server metadata key naming the pending request a server was built for.
 REQUEST_METADATA = 'arbiter:pending_request'
 
+#: What became of a request a pass tried to build (keys of the result of
+#: :meth:`Promoter.promote`).
+BUILT = 'built'
+REQUEUED = 'requeued'
+FAILED = 'failed'
+TAKEN = 'taken'
+
 
 # -- pure logic ---------------------------------------------------------
 
@@ -269,11 +276,30 @@ class Promoter(object):
         self.ctx = context.admin_context()
 
     def promote(self):
-        """One pass (see the module documentation); a dict of the ids of
-        the requests ``built``, ``expired`` and ``preempted for``, and
-        ``recovered`` (see :meth:`recover`)."""
+        """One pass (see the module documentation); what it did, as lists
+        of request ids:
+
+        ``built``
+            now ``active``, their servers built;
+        ``requeued``
+            tried, but the cloud had no room after all (NoValidHost):
+            ``queued`` again, nothing left in the cloud;
+        ``failed``
+            the cloud refused the build for another reason, or lost the
+            request's flavor: ``failed``;
+        ``taken``
+            tried, but moved meanwhile by someone else (withdrawn by the
+            user, or taken by another engine): left as they were;
+        ``expired``
+            their deadline passed;
+        ``preempted_for``
+            the reaper gave victims notice to make room for them;
+
+        and ``recovered`` (see :meth:`recover`).
+        """
         now = self.clock()
-        done = {'built': [], 'recovered': self.recover(now),
+        done = {'built': [], 'requeued': [], 'failed': [], 'taken': [],
+                'recovered': self.recover(now),
                 'expired': pending_db.expire(self.db, self.ctx, now),
                 'preempted_for': []}
         expired_trusts = pending_db.trust_ids(self.db, self.ctx,
@@ -294,15 +320,19 @@ class Promoter(object):
                 fits = {}
             built = None
             for request in fair_order(waiting, room.shares()):
-                kinds = self._kinds(request, flavors)
-                if kinds is None:
+                try:
+                    kinds = [spec_request(spec, flavors)
+                             for spec in request['servers']]
+                except KeyError as exc:
                     waiting.remove(request)
+                    done[self._flavor_lost(request, exc)].append(
+                        request['id'])
                     continue
                 shape = shape_of(request)
                 if shape not in fits:
                     fits[shape] = self._fits(room, request, kinds)
                 if fits[shape]:
-                    made = self._build(request, kinds, now)
+                    outcome, made = self._build(request, kinds, now)
                     built = request
                     break
                 if not preempt_tried and self._may_preempt_for(
@@ -313,8 +343,9 @@ class Promoter(object):
             if built is None:
                 break
             waiting.remove(built)
-            done['built'].append(built['id'])
-            if made and room.take(built['project_id'], self._landed(made)):
+            done[outcome].append(built['id'])
+            landed = self._landed(made) if made else None
+            if landed is not None and room.take(built['project_id'], landed):
                 # Only this build changed the room, and it took room
                 # away: a shape that did not fit still does not.
                 fits = {shape: fit for shape, fit in fits.items() if not fit}
@@ -340,17 +371,16 @@ class Promoter(object):
             landed.append((host, resources))
         return landed
 
-    def _kinds(self, request, flavors):
-        """The model Requests of ``request``'s kinds of servers; None
-        (and the request failed) when the cloud lost a flavor."""
-        try:
-            return [spec_request(spec, flavors)
-                    for spec in request['servers']]
-        except KeyError as exc:
-            self._move(request, pending_db.QUEUED, pending_db.BUILDING)
-            self._move(request, pending_db.BUILDING, pending_db.FAILED,
-                       reason='The cloud has no flavor %s.' % exc)
-            return None
+    def _flavor_lost(self, request, exc):
+        """Fail ``request``, one of whose flavors the cloud lost (the
+        KeyError ``exc`` names it); ``failed``, or ``taken`` when it was
+        not queued any more."""
+        if (self._move(request, pending_db.QUEUED, pending_db.BUILDING)
+                and self._move(request, pending_db.BUILDING,
+                               pending_db.FAILED,
+                               reason='The cloud has no flavor %s.' % exc)):
+            return FAILED
+        return TAKEN
 
     @staticmethod
     def _fits(cluster, request, kinds):
@@ -411,13 +441,16 @@ class Promoter(object):
     def build(self, request, kinds, now):
         """``queued`` -> ``building`` -> ``active`` (or back to
         ``queued``, or ``failed``); whether it became active."""
-        return bool(self._build(request, kinds, now))
+        return self._build(request, kinds, now)[0] == BUILT
 
     def _build(self, request, kinds, now):
-        """:meth:`build`; ``[(server id, resources)]`` of the servers
-        built when the request became active, else None."""
+        """:meth:`build`; ``(outcome, made)``: the key of
+        :meth:`promote`'s result the request goes under (``built``,
+        ``requeued``, ``failed`` or ``taken``), and ``[(server id,
+        resources)]`` of the servers built when it became active, else
+        None."""
         if not self._move(request, pending_db.QUEUED, pending_db.BUILDING):
-            return None
+            return TAKEN, None
         guaranteed_until = None
         if request['min_runtime']:
             guaranteed_until = now + datetime.timedelta(
@@ -456,21 +489,23 @@ class Promoter(object):
             LOG.info('No room for pending request %s after all: %s',
                      request['id'], exc)
             self._undo(server_ids)
-            self._move(request, pending_db.BUILDING, pending_db.QUEUED,
-                       reason='No room when building: %s' % exc)
-            return None
+            moved = self._move(request, pending_db.BUILDING,
+                               pending_db.QUEUED,
+                               reason='No room when building: %s' % exc)
+            return (REQUEUED if moved else TAKEN), None
         except driver_base.DriverError as exc:
             LOG.error('Building pending request %s failed: %s',
                       request['id'], exc)
             self._undo(server_ids)
-            self._move(request, pending_db.BUILDING, pending_db.FAILED,
-                       reason='The cloud refused the build: %s' % exc)
-            return None
+            moved = self._move(request, pending_db.BUILDING,
+                               pending_db.FAILED,
+                               reason='The cloud refused the build: %s' % exc)
+            return (FAILED if moved else TAKEN), None
         LOG.info('Pending request %s built: %s', request['id'], server_ids)
         if not self._move(request, pending_db.BUILDING, pending_db.ACTIVE,
                           server_ids=server_ids, reason=None):
-            return None
-        return made
+            return TAKEN, None
+        return BUILT, made
 
     def _undo(self, server_ids):
         """Delete the servers of the kinds built before one failed (all or

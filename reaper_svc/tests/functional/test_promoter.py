@@ -265,7 +265,9 @@ class TestPromoter(PromoterTestBase):
 
         self.useFixture(fixtures.MockPatchObject(sim, 'create', create))
         reads = self.count_snapshots(sim)
-        self.promoter.promote()
+        done = self.promoter.promote()
+        self.assertEqual(([first['id']], [second['id']]),
+                         (done['built'], done['requeued']))
         self.assertEqual(pending_db.ACTIVE, self.state(first)['state'])
         retried = self.state(second)
         self.assertEqual((pending_db.QUEUED, []),
@@ -278,6 +280,71 @@ class TestPromoter(PromoterTestBase):
                           self.state(third)['reason']))
         self.assertEqual([], [s for s in sim.cluster().servers.values()
                               if s.project_id == 'q'])
+
+    def test_a_pass_says_what_became_of_each_request_it_tried(self):
+        """The result of a pass listed under ``built`` every request it
+        tried to build, whether its servers were built, it was queued
+        again for want of room, the cloud refused it or the user
+        withdrew it meanwhile."""
+        sim = self.use_cloud([], promoter_preempts=False)
+        built = self.queue(project='a', count=1)
+        refused = self.queue(project='b', count=1)
+        no_room = self.queue(project='c', count=1)
+        withdrawn = self.queue(project='d', count=1)
+        lost = self.queue(project='e', count=1, flavor='gone')
+        real_create = sim.create
+
+        def create(project_id, *args, **kwargs):
+            if project_id == 'b':
+                raise driver_base.DriverError('HTTP 500')
+            if project_id == 'c':
+                raise driver_base.NoValidHost('taken meanwhile')
+            return real_create(project_id, *args, **kwargs)
+
+        self.useFixture(fixtures.MockPatchObject(sim, 'create', create))
+        real_move = pending_db.transition
+
+        def transition(db, ctx, request_id, current, new, **fields):
+            if request_id == withdrawn['id'] and new == pending_db.BUILDING:
+                # The user withdraws it as the pass takes it.
+                pending_db.cancel_request(db, ctx, request_id)
+            return real_move(db, ctx, request_id, current, new, **fields)
+
+        self.useFixture(fixtures.MockPatchObject(
+            pending_db, 'transition', transition))
+        done = self.promoter.promote()
+        self.assertEqual(
+            {'built': [built['id']], 'requeued': [no_room['id']],
+             'failed': sorted([refused['id'], lost['id']]),
+             'taken': [withdrawn['id']]},
+            {key: sorted(done[key])
+             for key in ('built', 'requeued', 'failed', 'taken')})
+        self.assertEqual(
+            [pending_db.ACTIVE, pending_db.FAILED, pending_db.QUEUED,
+             pending_db.CANCELLED, pending_db.FAILED],
+            [self.state(r)['state']
+             for r in (built, refused, no_room, withdrawn, lost)])
+
+    def test_a_server_deleted_as_soon_as_built_ends_no_pass(self):
+        """A server deleted by its owner (or any error of the cloud) right
+        after the promoter built it, before the pass asked where it
+        landed: the pass ended with a TypeError, and the requests after
+        it waited for the next pass."""
+        sim = self.use_cloud([], promoter_preempts=False)
+        first = self.queue(project='p', count=1)
+        second = self.queue(project='q', count=1)
+        real_create = sim.create
+
+        def create(project_id, *args, **kwargs):
+            ids = real_create(project_id, *args, **kwargs)
+            if project_id == 'p':
+                sim.delete(ids[0])
+            return ids
+
+        self.useFixture(fixtures.MockPatchObject(sim, 'create', create))
+        done = self.promoter.promote()
+        self.assertEqual([first['id'], second['id']], done['built'])
+        self.assertEqual(pending_db.ACTIVE, self.state(second)['state'])
 
     def test_fair_order_smallest_share_first_then_age(self):
         # physics runs 2 of the 4 slots; biology none.  One slot free.
