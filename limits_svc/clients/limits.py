@@ -115,6 +115,44 @@ def _if_match(generation):
     return {'If-Match': '"%d"' % int(generation)}
 
 
+def _conditions(only_existing=False, generation=None, only_absent=False,
+                unless_generations=None):
+    """The conditional headers of a write of an allocation.
+
+    ``unless_generations`` (generations of allocations the caller read or
+    wrote) is ``If-None-Match`` with their ETags: the write proceeds only
+    if the consumer's live allocation is none of them.  An empty one is
+    no condition (no allocation is one of nothing), and no header is
+    sent: the service refuses an ``If-None-Match`` that names no ETag.
+
+    :raises ValueError: ``only_absent`` with ``unless_generations`` (one
+        ``If-None-Match`` cannot say both), or a generation that is not
+        a whole number of at least 0 (no allocation's ETag; ``True`` is
+        refused, not sent as 1).
+    """
+    headers = {}
+    if only_existing:
+        headers['If-Match'] = '*'
+    if generation is not None:
+        headers.update(_if_match(generation))
+    if only_absent:
+        headers['If-None-Match'] = '*'
+    if unless_generations is not None:
+        unwanted = list(unless_generations)
+        for value in unwanted:
+            if (isinstance(value, bool) or not isinstance(value, int) or
+                    value < 0):
+                raise ValueError('unless_generations holds %r, not the '
+                                 'generation of an allocation' % (value,))
+        if only_absent:
+            raise ValueError('only_absent and unless_generations both set '
+                             'If-None-Match; give one of them')
+        if unwanted:
+            headers['If-None-Match'] = ', '.join(
+                '"%d"' % value for value in sorted(set(unwanted)))
+    return headers
+
+
 def _usage_page(page, project_id, first=True):
     """A page of a usage report, checked for the fields the callers read
     (a list of projects with their resources; the first page names one
@@ -167,7 +205,8 @@ class LimitsClient(rest.RestClient):
 
     def put_allocation(self, consumer_id, project_id, resources,
                        expires_in=None, only_existing=False,
-                       only_absent=False, generation=None):
+                       only_absent=False, generation=None,
+                       unless_generations=None):
         """Set (or replace) the consumer's allocation; all of it or none.
 
         With ``expires_in`` (seconds) the allocation is a reservation that
@@ -181,7 +220,12 @@ class LimitsClient(rest.RestClient):
         (the ``generation`` of an allocation this client read or wrote)
         the call replaces that allocation only (``If-Match:
         "<generation>"``): if any write or free came in between, it
-        writes nothing.
+        writes nothing. With ``unless_generations`` (generations of
+        allocations this client read or wrote) the call writes only if
+        the consumer's allocation is none of them (``If-None-Match:
+        "<g1>", "<g2>"``): a call that lands after one of those writes,
+        and after nothing since, changes nothing. ``only_absent`` and
+        ``unless_generations`` exclude each other (``ValueError``).
 
         :returns: ``{consumer_id, project_id, resources, expires_at,
             generation}`` (``generation`` is None when nothing is left)
@@ -189,21 +233,17 @@ class LimitsClient(rest.RestClient):
         :raises ClientError: ``412 limits.allocation_absent`` when
             ``only_existing`` and the consumer has no allocation, ``412
             limits.allocation_exists`` when ``only_absent`` and it has
-            one, ``412 limits.allocation_changed`` when ``generation`` is
-            not the allocation's any more.
+            one or one of ``unless_generations``, ``412
+            limits.allocation_changed`` when ``generation`` is not the
+            allocation's any more.
         """
+        headers = _conditions(only_existing, generation, only_absent,
+                              unless_generations)
         body = {'project_id': project_id, 'resources': dict(resources)}
         if expires_in is not None:
             body['expires_in'] = int(expires_in)
-        kwargs = {'headers': {}}
-        if only_existing:
-            kwargs['headers']['If-Match'] = '*'
-        if generation is not None:
-            kwargs['headers'].update(_if_match(generation))
-        if only_absent:
-            kwargs['headers']['If-None-Match'] = '*'
         answer = self.put('/v1/allocations/%s' % _segment(consumer_id),
-                          json=body, **kwargs)
+                          json=body, headers=headers)
         if not (isinstance(answer, dict) and
                 isinstance(answer.get('allocation'), dict)):
             raise BadAnswer('PUT /v1/allocations/%s answered no allocation'
@@ -211,23 +251,25 @@ class LimitsClient(rest.RestClient):
         return answer['allocation']
 
     def delete_allocation(self, consumer_id, missing_ok=True,
-                          generation=None):
+                          generation=None, unless_generations=None):
         """Free the consumer's allocation.
 
         With ``generation``, free that allocation only (``If-Match``):
         one written or freed since, or a reservation that expired, raises
         a :class:`ClientError` ``412 limits.allocation_changed`` (also
-        when there is none: ``missing_ok`` does not apply).
+        when there is none: ``missing_ok`` does not apply). With
+        ``unless_generations``, free it only if it is none of those
+        allocations (``If-None-Match``): one of them raises a
+        :class:`ClientError` ``412 limits.allocation_exists``.
 
         :returns: True if there was one, False if there was none and
             ``missing_ok`` (otherwise :class:`NotFound` is raised).
         """
-        kwargs = {}
-        if generation is not None:
-            kwargs['headers'] = _if_match(generation)
+        headers = _conditions(generation=generation,
+                              unless_generations=unless_generations)
         try:
             self.delete('/v1/allocations/%s' % _segment(consumer_id),
-                        **kwargs)
+                        headers=headers)
         except NotFound as exc:
             if missing_ok and exc.code == ALLOCATION_NOT_FOUND:
                 return False

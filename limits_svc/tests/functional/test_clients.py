@@ -164,6 +164,50 @@ class TestLimitsClient(ClientsTestCase):
             'vm-1', generation=second['generation']))
         self.assertEqual(0, self.own_cores('leaf'))
 
+    def test_unless_generations_writes_only_another_allocation(self):
+        # If-None-Match: "<g1>", "<g2>": a write or free that lands after
+        # one of those allocations, and nothing since, changes nothing.
+        first = self.client.put_allocation('vm-1', 'leaf', {'cores': 2})
+        second = self.client.put_allocation('vm-1', 'leaf', {'cores': 3})
+        calls = [(self.client.put_allocation, ('vm-1', 'leaf', {'cores': 5})),
+                 (self.client.delete_allocation, ('vm-1',))]
+        for call, args in calls:
+            for unwanted in ([second['generation']],
+                             (first['generation'], second['generation'])):
+                exc = self.assertRaises(limits.ClientError, call, *args,
+                                        unless_generations=unwanted)
+                self.assertEqual((412, limits.ALLOCATION_EXISTS),
+                                 (exc.status, exc.code))
+        self.assertEqual(second, self.client.get_allocation('vm-1'))
+        self.assertEqual(3, self.own_cores('leaf'))
+        # An older generation, or none at all, is no condition on this one.
+        third = self.client.put_allocation(
+            'vm-1', 'leaf', {'cores': 4},
+            unless_generations=[first['generation']])
+        self.assertEqual({'cores': 4}, third['resources'])
+        self.assertEqual(4, self.client.put_allocation(
+            'vm-1', 'leaf', {'cores': 4},
+            unless_generations=[])['resources']['cores'])
+        self.assertTrue(self.client.delete_allocation(
+            'vm-1', unless_generations=[first['generation'],
+                                        second['generation']]))
+        self.assertEqual(0, self.own_cores('leaf'))
+        # A consumer with no allocation holds none of them.
+        self.assertFalse(self.client.delete_allocation(
+            'vm-1', unless_generations=[third['generation']]))
+        self.assertEqual({'cores': 1}, self.client.put_allocation(
+            'vm-1', 'leaf', {'cores': 1},
+            unless_generations=[third['generation']])['resources'])
+
+    def test_unless_generations_refuses_what_no_header_can_say(self):
+        for bad in ({'unless_generations': [1], 'only_absent': True},
+                    {'unless_generations': ['1']},
+                    {'unless_generations': [True]},
+                    {'unless_generations': [-1]}):
+            self.assertRaises(ValueError, self.client.put_allocation,
+                              'vm-1', 'leaf', {'cores': 1}, **bad)
+        self.assertIsNone(self.client.get_allocation('vm-1'))
+
     def test_only_absent_makes_and_never_replaces(self):
         # If-None-Match: * -- make the consumer's allocation only if it
         # has none (an expired reservation is none); 412 and nothing
