@@ -50,6 +50,7 @@ def _replace(conn, snapshot):
     held = set(conn.scalars(sa.select(_ALLOCATIONS.c.project_id).distinct()))
     gone = _make_equal(conn, _PROJECTS, _PROJECT_COLUMNS, snapshot.projects,
                        keep=held, in_place=True)
+    _detach_from_gone_parents(conn)
     # A project's counters go with it, as in a local delete: left behind,
     # a gone parent's subtree counter kept counting the allocations of a
     # child kept below it (a drift in every usage audit), and a gone
@@ -63,6 +64,28 @@ def _replace(conn, snapshot):
     return {'projects': len(snapshot.projects),
             'registered_limits': len(snapshot.registered_limits),
             'limits': len(snapshot.project_limits)}
+
+
+def _detach_from_gone_parents(conn):
+    """Make a root of every project whose parent is no project any more.
+
+    Only a project kept after it left Keystone (it holds allocations) can
+    have one: the rows of Keystone's own projects name a parent of the
+    snapshot or none.  The ledger counts such a project as a root (its
+    chain ends with it, and its subtree counters are recomputed so), as
+    its usage report shows it; its row kept naming the parent, which
+    ``GET /v1/projects/{id}`` showed, and ``GET /v1/projects?parent_id=``
+    of that gone project listed it.
+    """
+    below = _PROJECTS.alias('below')
+    gone_parent = sa.select(below.c.id).where(
+        below.c.parent_id.is_not(None),
+        ~sa.exists().where(_PROJECTS.c.id == below.c.parent_id))
+    detached = sorted(conn.scalars(gone_parent))
+    for start in range(0, len(detached), _DELETE_BATCH):
+        conn.execute(_PROJECTS.update().where(
+            _PROJECTS.c.id.in_(detached[start:start + _DELETE_BATCH])).values(
+            parent_id=None))
 
 
 def _make_equal(conn, table, columns, rows, keep=(), in_place=False):

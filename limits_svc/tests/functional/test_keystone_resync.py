@@ -28,6 +28,7 @@ from limits_svc import quota_tree
 from limits_svc import service
 from svc_common import config
 from svc_common import context
+from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import backends
 
 LONG_AGO = datetime.datetime(2020, 1, 2, 3, 4, 5)
@@ -118,6 +119,42 @@ class _Resync(object):
         self.assertEqual([('mid', 'top', 'mid'), ('other', None, 'other'),
                           ('top', None, 'top')], self.tree())
 
+    def test_a_kept_project_whose_parent_is_gone_is_shown_as_a_root(self):
+        """Keystone deletes leaf (kept: it holds allocations), below it
+        kept (holds one too) and mid above it.  The ledger counts leaf
+        as a root, as its usage report says; ``GET /v1/projects/leaf``
+        said its parent was mid, a project that ``GET /v1/projects/mid``
+        answers 404 for, and ``?parent_id=mid`` listed leaf."""
+        self.projects.append(_project('kept', 'leaf'))
+        self.resync()
+        self.allocate('vm-1', 'leaf', 2)
+        self.allocate('vm-2', 'kept', 1)
+        self.projects = [_project('top'), _project('other')]
+        self.resync()
+        api = self.useFixture(af.ServiceApp(service.SPEC, overrides={
+            ('limits', 'mode'): 'keystone',
+            ('database', 'connection'): self.db.url})).app
+        reader = af.SYSTEM_READER
+
+        def shown(project_id):
+            return api.get('/v1/projects/%s' % project_id,
+                           headers=reader).json['project']['parent_id']
+        report = api.get('/v1/projects/top/usage?subtree=true',
+                         headers=reader).json
+        self.assertEqual(['top'], [p['project_id']
+                                   for p in report['projects']])
+        report = api.get('/v1/projects/leaf/usage?subtree=true',
+                         headers=reader).json
+        self.assertEqual([('leaf', None, 3), ('kept', 'leaf', 1)], [
+            (p['project_id'], p['parent_id'],
+             p['resources']['cores']['subtree_usage'])
+            for p in report['projects']])
+        self.assertEqual((None, 'leaf'), (shown('leaf'), shown('kept')))
+        api.get('/v1/projects/mid', headers=reader, status=404)
+        self.assertEqual([], api.get('/v1/projects?parent_id=mid',
+                                     headers=reader).json['projects'])
+        self.assertEqual([], audit.audit(self.db, self.ctx))
+
     def test_counters_of_projects_gone_from_keystone_go_with_them(self):
         """Keystone deletes leaf (kept: it holds an allocation) and mid
         above it: mid's counters go with mid, as a local delete takes
@@ -128,7 +165,7 @@ class _Resync(object):
         self.projects = [_project('top')]
         self.limits = []
         self.resync()
-        self.assertEqual([('leaf', 'mid', 'leaf'), ('top', None, 'top')],
+        self.assertEqual([('leaf', None, 'leaf'), ('top', None, 'top')],
                          self.tree())
         self.assertEqual({('leaf', 'cores'): (2, 2),
                           ('top', 'cores'): (0, 0)}, self.usage())
