@@ -37,12 +37,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     ``server.trickle`` (seconds) the token answer comes a byte at a
     time, then spaces (which JSON allows after a value) until that many
     seconds have passed; with ``server.stall`` it stops halfway for 3
-    seconds."""
+    seconds.  With ``server.slow_head`` (seconds) the token answer's
+    head takes that long, each byte well within the timeout, before the
+    answer proper: ``'header'`` sends one header line a byte at a time,
+    ``'continue'`` one ``100 Continue`` after another (``http.client``
+    skips any number of them)."""
 
     def _answer(self, document, trickle=None):
         if self.server.padding and self.path in self.server.padding_paths:
             document = dict(document, padding='x' * self.server.padding)
         body = json.dumps(document).encode('utf-8')
+        if self.server.slow_head and self.path == '/token':
+            if not self._slow_head():
+                return
         self.send_response(200)
         self.send_header('Content-Type', 'application/json')
         if trickle:
@@ -72,6 +79,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(3)
         except OSError:
             pass
+
+    def _slow_head(self):
+        """The slow head; False if the proxy hung up meanwhile."""
+        kind, seconds = self.server.slow_head
+        until = time.monotonic() + seconds
+        try:
+            while time.monotonic() < until:
+                if kind == 'header':
+                    self.wfile.write(b'HTTP/1.1 100 Continue\r\nX-Slow: ')
+                    while time.monotonic() < until:
+                        self.wfile.write(b'a')
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                    self.wfile.write(b'\r\n\r\n')
+                else:
+                    self.wfile.write(b'HTTP/1.1 100 Continue\r\n\r\n')
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            self.server.hung_up = True
+            return False
+        return True
 
     def _trickle(self, body, until):
         try:
@@ -123,6 +152,8 @@ class HostileIdP(object):
         self.server.padding_paths = ('/jwks', '/token')
         self.server.trickle = None
         self.server.stall = False
+        self.server.slow_head = None
+        self.server.hung_up = False
         thread = threading.Thread(target=self.server.serve_forever,
                                   kwargs={'poll_interval': 0.05})
         thread.start()
@@ -261,7 +292,23 @@ class TestSlowAndLongAnswers(HostileIdPTestCase):
         # Half the answer, then silence past the timeout.
         self.idp.server.stall = True
         resp = self._refused(502, 'idp_unreachable')
-        self.assertIn('ReadTimeoutError', resp.json['errors'][0]['detail'])
+        # The read's timeout and the exchange's end are both 1 second.
+        detail = resp.json['errors'][0]['detail']
+        self.assertTrue('ReadTimeoutError' in detail or 'in time' in detail,
+                        detail)
+
+    def test_an_answer_whose_head_comes_a_byte_at_a_time(self):
+        # A header line of 12 seconds of bytes, each 0.05 s after the
+        # last, then a good answer (which a proxy that waited for it
+        # would take).
+        self.idp.server.slow_head = ('header', 12)
+        resp = self._refused(502, 'idp_unreachable')
+        self.assertIn('in time', resp.json['errors'][0]['detail'])
+
+    def test_an_answer_after_endless_100_continues(self):
+        self.idp.server.slow_head = ('continue', 12)
+        resp = self._refused(502, 'idp_unreachable')
+        self.assertIn('in time', resp.json['errors'][0]['detail'])
 
     def test_answers_of_megabytes(self):
         self.idp.server.padding = 2 * 1024 * 1024
