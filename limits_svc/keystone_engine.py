@@ -49,12 +49,16 @@ def sync(conf, db, adapter=None):
         Keystone's API answers.  Nothing is written either way.
     """
     adapter = adapter or keystone_client.adapter_from_conf(conf)
-    projects, registered, limits = keystone_client.fetch(adapter)
-    snap = keystone_sync.snapshot(projects, registered, limits,
-                                  conf.keystone.subtree_marker,
-                                  max_depth=tree.MAX_DEPTH)
-    counts = keystone_db.replace_from_keystone(db, context.admin_context(),
-                                               snap)
+
+    def read_snapshot():
+        projects, registered, limits = keystone_client.fetch(adapter)
+        return keystone_sync.snapshot(projects, registered, limits,
+                                      conf.keystone.subtree_marker,
+                                      max_depth=tree.MAX_DEPTH)
+    # Read under the syncs' own lock (see sync_from_keystone): a sync of
+    # another host that read Keystone earlier cannot commit after this one.
+    counts = keystone_db.sync_from_keystone(db, context.admin_context(),
+                                            read_snapshot)
     LOG.info('Synced from Keystone: %(projects)d projects, '
              '%(registered_limits)d registered limits, %(limits)d limits',
              counts)

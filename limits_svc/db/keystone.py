@@ -32,6 +32,37 @@ _LIMIT_COLUMNS = ('id', 'project_id', 'domain_id', 'service_id',
 _DELETE_BATCH = 500
 
 
+# pg_advisory_xact_lock key of the syncs (class "LIS", id 0): not the
+# tree lock, which would hold off every allocation while Keystone is read.
+_SYNC_LOCK = sa.select(sa.func.pg_advisory_xact_lock(0x4c4953, 0))
+
+
+def sync_from_keystone(db, ctx, read_snapshot):
+    """:func:`replace_from_keystone` with the snapshot ``read_snapshot()``
+    returns, the syncs of every host taking turns.
+
+    Any engine host that hears of a change from Keystone syncs, the
+    leader resyncs periodically and an operator may run ``limits-manage
+    sync``: two syncs may run at once.  Each read Keystone first and
+    then waited for the tree lock, so one that read earlier could commit
+    later, writing back what the other had removed (a project deleted in
+    Keystone, a project back under the parent it left) until the next
+    resync, ten minutes later by default.  On PostgreSQL a sync now holds
+    a lock of its own (an advisory lock, not the tree lock: allocations
+    go on) from before it reads Keystone until it commits, so the sync
+    that commits last is the one that read last.  A SQLite database is
+    one host's, whose writer transaction would hold off every allocation
+    while Keystone is read: there it reads first, as before.
+
+    :raises: whatever ``read_snapshot`` raises; nothing is written then.
+    """
+    if db.dialect != 'postgresql':
+        return replace_from_keystone(db, ctx, read_snapshot())
+    with db.writer.connection.using(ctx) as conn:
+        conn.execute(_SYNC_LOCK)
+        return _replace(conn, read_snapshot())
+
+
 def replace_from_keystone(db, ctx, snapshot):
     """Make projects and limits equal a Keystone snapshot, in one go.
 

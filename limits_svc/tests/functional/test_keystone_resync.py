@@ -23,6 +23,7 @@ from limits_svc.db import keystone
 from limits_svc.db import models
 from limits_svc.db import tree
 from limits_svc.db import usages
+from limits_svc import keystone_engine
 from limits_svc import keystone_sync
 from limits_svc import quota_tree
 from limits_svc import service
@@ -30,6 +31,7 @@ from svc_common import config
 from svc_common import context
 from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import backends
+from svc_common.tests.fixtures import races
 
 LONG_AGO = datetime.datetime(2020, 1, 2, 3, 4, 5)
 
@@ -456,3 +458,60 @@ class TestResyncDuringAllocations(backends.OnPostgreSQL, testtools.TestCase):
                 worker.join()
         self.assertEqual([], unexpected)
         self.assertEqual([], audit.audit(db, ctx))
+
+
+class TestSyncsTakeTurns(backends.OnPostgreSQL, testtools.TestCase):
+    """Two syncs at once (the listener of one engine host, the periodic
+    resync of the leader, ``limits-manage sync``): the one that reads
+    Keystone later must be the one whose copy stays."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = backends.migrated_database(self, service.SPEC)
+        self.ctx = context.admin_context()
+        self.conf = config.build_conf(service.SPEC, overrides={
+            ('limits', 'mode'): 'keystone',
+            ('database', 'connection'): self.db.url})
+        self.engine = sa.create_engine(self.db.url)
+        self.addCleanup(self.engine.dispose)
+
+    def test_a_sync_that_read_keystone_earlier_does_not_commit_later(self):
+        """Host A reads Keystone (gone still there) and is slow; Keystone
+        deletes gone and host B syncs.  B committed first and A then wrote
+        gone back, kept until the next resync (600 s by default); now B
+        waits for A and reads Keystone after it."""
+        before = ([_project('top'), _project('gone', 'top')], REGISTERED,
+                  [])
+        after = ([_project('top')], REGISTERED, [])
+        a_has_read = threading.Event()
+        a_may_go_on = threading.Event()
+
+        def fetch(adapter):
+            if threading.current_thread().name == 'sync-a':
+                a_has_read.set()
+                a_may_go_on.wait(30)
+                return before
+            return after
+        self.useFixture(fixtures.MockPatch(
+            'limits_svc.clients.keystone.fetch', side_effect=fetch))
+        failures = []
+
+        def sync():
+            try:
+                keystone_engine.sync(self.conf, self.db, adapter=object())
+            except Exception as exc:  # reported in the test's thread
+                failures.append(exc)
+        host_a = threading.Thread(target=sync, name='sync-a')
+        host_b = threading.Thread(target=sync, name='sync-b')
+        host_a.start()
+        self.assertTrue(a_has_read.wait(30))
+        host_b.start()
+        # B waits for A's sync (or, as before, commits without waiting).
+        races.waiting_for_a_lock(self.engine, host_b, advisory=True)
+        a_may_go_on.set()
+        host_a.join(60)
+        host_b.join(60)
+        self.assertEqual([], failures)
+        with self.db.reader.connection.using(self.ctx) as conn:
+            self.assertEqual(['top'], sorted(conn.scalars(sa.select(
+                models.Project.__table__.c.id))))
