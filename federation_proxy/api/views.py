@@ -51,7 +51,9 @@ def invitation(row, token=None):
     body = {'id': row.id, 'vo_id': row.vo_id, 'group_id': row.group_id,
             'role': row.role, 'email': row.email, 'status': row.status,
             'expires_at': controller.isoformat(row.expires_at),
-            'created_by': row.created_by, 'accepted_by': row.accepted_by,
+            'created_by': row.created_by,
+            'inviting_manager': row.inviting_manager,
+            'accepted_by': row.accepted_by,
             'created_at': controller.isoformat(row.created_at)}
     if token is not None:
         body['token'] = token

@@ -152,7 +152,8 @@ REQUEST = response_types.obj({
 INVITATION = response_types.obj({
     'id': _S, 'vo_id': _S, 'group_id': _S, 'role': _S, 'email': _S,
     'status': {'enum': ['pending', 'accepted']}, 'expires_at': _T,
-    'created_by': _NS, 'accepted_by': _NS, 'created_at': _T,
+    'created_by': _NS, 'inviting_manager': _NS, 'accepted_by': _NS,
+    'created_at': _T,
     'token': _S}, optional=('token',))
 AUDIT = response_types.obj({
     'id': {'type': 'integer'}, 'at': _T, 'actor': _NS, 'vo_id': _NS,

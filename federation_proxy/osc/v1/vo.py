@@ -18,9 +18,11 @@ REQUEST_COLUMNS = ('id', 'user_id', 'group_id', 'role', 'reason', 'status',
 REQUEST_HEADINGS = ('ID', 'User ID', 'Group ID', 'Role', 'Reason',
                     'Status', 'Decided By')
 INVITATION_COLUMNS = ('id', 'email', 'group_id', 'role', 'status',
-                      'expires_at')
+                      'expires_at', 'created_by', 'inviting_manager',
+                      'accepted_by')
 INVITATION_HEADINGS = ('ID', 'Email', 'Group ID', 'Role', 'Status',
-                       'Expires At')
+                       'Expires At', 'Created By', 'Inviting Manager',
+                       'Accepted By')
 STATUSES = ('pending', 'active', 'suspended', 'expired')
 
 

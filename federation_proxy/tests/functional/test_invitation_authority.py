@@ -50,6 +50,28 @@ class TestInvitationAuthority(base.FederationTestCase):
         self.assertEqual(201, resp.status_int, resp.body)
         self.assertEqual('manager', resp.json['membership']['role'])
 
+    def test_an_invitation_shows_its_inviting_manager(self):
+        # Where an invitation is shown (its creation, the list, by id):
+        # the manager whose approval it is, or None for an operator's.
+        by_bob = self._invite(base.person('bob'), role='member')
+        by_admin = self._invite(base.ADMIN, role='member')
+        self.assertEqual(('bob', None), (by_bob['inviting_manager'],
+                                         by_admin['inviting_manager']))
+        listed = self.app.get(self.path + '/invitations',
+                              headers=base.person('bob')).json
+        self.assertEqual({by_bob['id']: 'bob', by_admin['id']: None},
+                         {i['id']: i['inviting_manager']
+                          for i in listed['invitations']})
+        shown = self.app.get(self.path + '/invitations/%s' % by_bob['id'],
+                             headers=base.ADMIN).json['invitation']
+        self.assertEqual('bob', shown['inviting_manager'])
+        self.assertEqual(201, self._accept(by_bob['token']).status_int)
+        shown = self.app.get(self.path + '/invitations/%s' % by_bob['id'],
+                             headers=base.ADMIN).json['invitation']
+        self.assertEqual(('accepted', 'bob', 'carol'),
+                         (shown['status'], shown['inviting_manager'],
+                          shown['accepted_by']))
+
     def test_invitation_of_a_removed_manager_grants_nothing(self):
         invitation = self._invite(base.person('bob'))
         self.app.delete(self.path + '/memberships/%s' %

@@ -277,10 +277,12 @@ class TestOpenStackVO(testtools.TestCase):
         invitation = self.openstack_json(
             'vo', 'invitation', 'create', 'bio', 'dave@example.org',
             identity=alice)
-        self.assertEqual([('dave@example.org', 'pending')],
-                         [(i['Email'], i['Status']) for i in
-                          self.openstack_json('vo', 'invitation', 'list',
-                                              'bio', identity=alice)])
+        self.assertEqual('alice', invitation['inviting_manager'])
+        self.assertEqual([('dave@example.org', 'pending', 'alice')],
+                         [(i['Email'], i['Status'], i['Inviting Manager'])
+                          for i in self.openstack_json(
+                              'vo', 'invitation', 'list', 'bio',
+                              identity=alice)])
         self.openstack('vo', 'invitation', 'delete', 'bio', invitation['id'],
                        identity=alice)
         self.assertEqual([], self.openstack_json(

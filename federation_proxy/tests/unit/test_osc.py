@@ -188,6 +188,27 @@ class TestVO(testtools.TestCase):
         self.assertEqual('secret-token', values[names.index('token')])
         self.assertEqual({'email': 'carol@example.org'}, client.calls[-1][2])
 
+    def test_invitation_list_shows_who_invited_and_who_accepted(self):
+        client = FakeClient({
+            ('GET', '/v1/vos/v1'): {'vo': VO},
+            ('LIST', '/v1/vos/v1/invitations'): [{
+                'id': 'i1', 'email': 'carol@example.org', 'group_id': 'g',
+                'role': 'member', 'status': 'accepted', 'expires_at': 'x',
+                'created_by': 'bob', 'inviting_manager': 'bob',
+                'accepted_by': 'carol'}]})
+        headings, rows = run(vo.ListInvitation, client, ['v1'])
+        rows = list(rows)
+        shown = dict(zip(headings, rows[0]))
+        self.assertEqual(('bob', 'bob', 'carol'),
+                         (shown['Created By'], shown['Inviting Manager'],
+                          shown['Accepted By']))
+        names, values = run(vo.CreateInvitation, FakeClient({
+            ('GET', '/v1/vos/v1'): {'vo': VO},
+            ('POST', '/v1/vos/v1/invitations'): {'invitation': {
+                'id': 'i2', 'inviting_manager': 'bob', 'token': 't'}}}),
+            ['v1', 'dave@example.org'])
+        self.assertEqual('bob', values[names.index('inviting_manager')])
+
     def test_delete_tries_every_vo(self):
         client = FakeClient({('DELETE', '/v1/vos/a'): _not_found(),
                              ('GET', '/v1/vos/a'): _not_found(),
