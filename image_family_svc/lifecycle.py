@@ -27,13 +27,13 @@ States, in the order an image normally walks them::
 Drain
 -----
 
-A server counts for its image when Nova announces it created
-(``instance.create.end``), but Nova's scheduler admitted it earlier, and
-may have admitted it before the image became obsolete (the Nova filter
-also reuses a "may boot" answer for a while).  So an image is deleted
-only once it has been obsolete (no new boots) for a drain period
-(``[image_family] obsolete_drain_seconds``) *and* no server uses it: a
-server still building from it then has had the time to be counted.  The
+A server counts for its image from the start of its build on a compute
+host (``instance.create.start``), but Nova's scheduler admitted it
+earlier, and may have admitted it before the image became obsolete (the
+Nova filter also reuses a "may boot" answer for a while).  So an image
+is deleted only once it has been obsolete (no new boots) for a drain
+period (``[image_family] obsolete_drain_seconds``) *and* no server uses
+it: a server admitted before then has had the time to be counted.  The
 caller of this module decides whether the period has passed
 (``drained``).
 

@@ -298,25 +298,32 @@ def _instance_fields(payload):
 
 
 #: Nova's event types of a server created and deleted: versioned, and
-#: legacy (``[notifications] notification_format = unversioned``).
+#: legacy (``[notifications] notification_format = unversioned``).  A
+#: build counts for its image from its start (the compute host sends it
+#: before it downloads the image) to its error or deletion.
+CREATE_START = ('instance.create.start', 'compute.instance.create.start')
 CREATE_END = ('instance.create.end', 'compute.instance.create.end')
+CREATE_ERROR = ('instance.create.error', 'compute.instance.create.error')
 DELETE_END = ('instance.delete.end', 'compute.instance.delete.end')
 #: ... and rebuilt (its image is the one it was rebuilt from).
 REBUILD_END = ('instance.rebuild.end', 'compute.instance.rebuild.end')
 
 
 class NovaEndpoint(_Endpoint):
-    """``instance.create.end`` / ``instance.delete.end`` (versioned, or
-    ``compute.instance.*`` unversioned): count the servers of each image;
-    the last server gone lets a ``pending_delete`` image be deleted.
-    ``instance.rebuild.end``: the server counts for the image it was
-    rebuilt from, no longer for its old one, unless Nova sent the rebuild
-    before the last notification applied to the server (its metadata's
-    ``timestamp``): a stale one changes nothing."""
+    """``instance.create.start`` / ``.end``, ``instance.create.error``,
+    ``instance.delete.end`` (versioned, or ``compute.instance.*``
+    unversioned): count the servers of each image, a build from its
+    start; the last server gone (or its build failed) lets a
+    ``pending_delete`` image be deleted.  ``instance.rebuild.end``: the
+    server counts for the image it was rebuilt from, no longer for its
+    old one.  A rebuild or build error that Nova sent before the last
+    notification applied to the server (its metadata's ``timestamp``) is
+    stale and changes nothing."""
 
     name = 'nova'
     filter_rule = oslo_messaging.NotificationFilter(
-        event_type=r'^(compute\.)?instance\.(create|delete|rebuild)\.end$')
+        event_type=r'^(compute\.)?instance\.'
+                   r'(create\.(start|end|error)|(delete|rebuild)\.end)$')
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         try:
@@ -328,9 +335,10 @@ class NovaEndpoint(_Endpoint):
             return HANDLED
         if not server_id:
             return HANDLED
-        if event_type in CREATE_END + REBUILD_END and not image_id:
+        if event_type in CREATE_START + CREATE_END + REBUILD_END and \
+                not image_id:
             return HANDLED
-        if event_type in CREATE_END:
+        if event_type in CREATE_START + CREATE_END:
             events = usage_db.server_created(
                 self.db, self.ctx, server_id, image_id, self.name,
                 message_id, sent_at=sent)
@@ -338,6 +346,10 @@ class NovaEndpoint(_Endpoint):
             events = usage_db.server_rebuilt(
                 self.db, self.ctx, server_id, image_id, self.name,
                 message_id, sent_at=sent, drain=self._drain())
+        elif event_type in CREATE_ERROR:
+            events = usage_db.server_build_failed(
+                self.db, self.ctx, server_id, self.name, message_id,
+                sent_at=sent, drain=self._drain())
         elif event_type in DELETE_END:
             events = usage_db.server_deleted(
                 self.db, self.ctx, server_id, self.name, message_id,

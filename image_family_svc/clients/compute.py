@@ -10,8 +10,10 @@ whatever the clouds' policies ask for ``all_tenants``).
   ``limit`` servers after ``marker`` at a time.  A server that never got
   a host (a build that failed in the scheduler, ``ERROR``) does not use
   the image and is not counted; a shelved-offloaded one is (it comes
-  back from it).  A volume-backed server has no ``image`` in Nova's
-  answer and is not found this way.
+  back from it), and so is one still building (``BUILD``: the compute
+  host announces the build's start before it sets the server's host).
+  A volume-backed server has no ``image`` in Nova's answer and is not
+  found this way.
 * Cinder: ``GET /volumes/detail?all_tenants=1``; a volume created from an
   image carries ``volume_image_metadata.image_id``, and the servers it is
   attached to are in ``attachments[].server_id``
@@ -45,8 +47,8 @@ def _get(adapter, path, params, **kwargs):
 
 def uses_image(server):
     """True if a server (Nova's admin view) holds on to its image."""
-    return bool(server.get(HOST)) or server.get('status') == \
-        'SHELVED_OFFLOADED'
+    return bool(server.get(HOST)) or server.get('status') in (
+        'BUILD', 'SHELVED_OFFLOADED')
 
 
 def servers_of_image(adapter, image_id, page_size=500):

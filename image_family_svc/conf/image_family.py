@@ -22,8 +22,9 @@ def _opts():
                  'glance-api.conf).'),
         cfg.StrOpt(
             'nova_exchange', default='nova',
-            help='Exchange on which Nova publishes instance.create.end, '
-                 'instance.rebuild.end and instance.delete.end.'),
+            help='Exchange on which Nova publishes instance.create.start, '
+                 '.end and .error, instance.rebuild.end and '
+                 'instance.delete.end.'),
         cfg.ListOpt(
             'nova_topics', default=['versioned_notifications'],
             help='Topics on which Nova publishes its instance '
@@ -56,16 +57,17 @@ def _opts():
             'obsolete_drain_seconds', default=DEFAULT_OBSOLETE_DRAIN, min=0,
             help='Seconds an image must have been obsolete (no new boots) '
                  'before it is deleted, even when no server is counted on '
-                 'it. A server counts for its image only when Nova '
-                 'announces it created (instance.create.end), but the Nova '
-                 'filter may have admitted it before the image became '
-                 'obsolete, and reuses a "may boot" answer for '
-                 '[image_family_filter] cache_seconds (30 by default): '
-                 'deleting earlier could delete an image a server is '
-                 'still building from. Must exceed that cache time plus '
-                 'the longest time from scheduling to instance.create.end '
-                 '(image download and build); the default, 10 minutes, '
-                 'covers usual builds. Deletion asked sooner leaves the '
+                 'it. A server counts for its image from the start of '
+                 'its build on a compute host (instance.create.start), '
+                 'but the Nova filter may have admitted it before the '
+                 'image became obsolete, and reuses a "may boot" answer '
+                 'for [image_family_filter] cache_seconds (30 by '
+                 'default): deleting earlier could delete an image a '
+                 'server is about to be built from. Must exceed that '
+                 'cache time plus the longest time from scheduling to '
+                 'instance.create.start (the image\'s download comes '
+                 'after); the default, 10 minutes, leaves a wide margin. '
+                 'Deletion asked sooner leaves the '
                  'image pending_delete; the engine\'s sweep deletes it '
                  'once the period has passed and no server uses it. '
                  'Measured on the database\'s clock. 0: no drain.'),

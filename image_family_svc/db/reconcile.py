@@ -3,13 +3,15 @@
 The counts come from Nova's notifications (:mod:`image_family_svc.db.usage`),
 one ``image_servers`` row per server.  A lost ``instance.delete.end``
 leaves a row too many (and an image that can never be deleted); a lost
-``instance.create.end`` one too few (and an image deleted under a server).
+``instance.create.start`` and ``.end`` one too few (and an image deleted
+under a server).
 :func:`set_servers` makes the rows of one image those that Nova listed:
 
 * a listed server without a row gets one (a row of the same server for
   another image moves: the server was rebuilt from this one);
 * a row of a server Nova did not list goes, unless it was written after
-  the listing began (its ``instance.create.end`` arrived meanwhile).
+  the listing began (its ``instance.create.start`` or ``.end`` arrived
+  meanwhile).
 
 The count is then the number of rows, and a ``pending_delete`` image that
 no server uses is deleted, as when the last server's notification comes.

@@ -1,6 +1,17 @@
 """Which servers use which image, from Nova's notifications, and what a
 change of usage does to a ``pending_delete`` image.
 
+A server counts for its image from its build's start
+(``instance.create.start``, sent by the compute host before it
+downloads the image; ``instance.create.end`` counts it too, if the start
+was lost): a build slower than ``[image_family] obsolete_drain_seconds``
+keeps its image from being deleted under it.  It stops counting at its
+``instance.delete.end``, or at its build's ``instance.create.error``
+(:func:`server_build_failed`) unless a later notification of the server
+was applied already (a rescheduled build's start on another host, or
+its end, delivered first), or when the usage reconciliation finds Nova
+no longer lists it.
+
 A rebuild onto another image (``instance.rebuild.end``) moves the server
 from the image it ran from to the new one (:func:`server_rebuilt`).  A
 rebuild that Nova sent before the last notification applied to the
@@ -72,7 +83,11 @@ def _settle(session, ctx, image_id, servers, drain):
 
 def server_created(db, ctx, server_id, image_id, endpoint=None,
                    message_id=None, sent_at=None):
-    """Server ``server_id`` runs from ``image_id``; returns the events.
+    """Server ``server_id`` runs, or is being built, from ``image_id``
+    (``instance.create.start`` or ``.end``); returns the events.  A
+    server counted already stays as it is (its rebuild may have been
+    applied before a late create), but for the time of the last
+    notification applied to it.
 
     :param sent_at: when Nova sent the notification (naive UTC), or None
     """
@@ -80,7 +95,10 @@ def server_created(db, ctx, server_id, image_id, endpoint=None,
         if not messages.claim(session, endpoint, message_id):
             return []
         _lock_family_of(session, image_id)
-        if session.get(models.ImageServer, server_id) is not None:
+        server = session.get(models.ImageServer, server_id)
+        if server is not None:
+            if sent_at is not None and not _stale(server, sent_at):
+                server.event_at = sent_at
             return []
         at = families_db.now()
         session.add(models.ImageServer(server_id=server_id,
@@ -103,6 +121,37 @@ def server_deleted(db, ctx, server_id, endpoint=None, message_id=None,
             return []
         image_id = server.image_id
         _lock_family_of(session, image_id)
+        session.delete(server)
+        servers = _add(session, image_id, -1, families_db.now())
+        return _settle(session, ctx, image_id, servers, drain)
+
+
+def server_build_failed(db, ctx, server_id, endpoint=None,
+                        message_id=None, sent_at=None,
+                        drain=members_db.DEFAULT_DRAIN):
+    """The build of server ``server_id`` failed
+    (``instance.create.error``): it no longer counts for its image,
+    unless a notification Nova sent after this one was applied to it
+    already (Nova rescheduled the build on another host, whose
+    ``instance.create.start`` came first).  Returns the events, as
+    :func:`server_deleted`.
+
+    :param sent_at: when Nova sent the notification (naive UTC), or None
+    """
+    with db.writer.using(ctx) as session:
+        if not messages.claim(session, endpoint, message_id):
+            return []
+        server = session.get(models.ImageServer, server_id)
+        if server is None:
+            return []
+        _lock_family_of(session, server.image_id)
+        # Read again under the lock: a start or rebuild of the server
+        # committed meanwhile decides whether this one is stale.
+        server = session.get(models.ImageServer, server_id,
+                             populate_existing=True)
+        if server is None or _stale(server, sent_at):
+            return []
+        image_id = server.image_id
         session.delete(server)
         servers = _add(session, image_id, -1, families_db.now())
         return _settle(session, ctx, image_id, servers, drain)

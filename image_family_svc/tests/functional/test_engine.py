@@ -309,11 +309,18 @@ class TestListeners(base.ApiTestCase):
                 self.nova.info({}, 'compute.cmp1', event_type, legacy,
                                meta())
 
+        deliver('compute.instance.create.start')
+        self.assertEqual(1, self.image('img-1')['usage']['servers'])
         deliver('compute.instance.create.end')
         self.assertEqual(1, self.image('img-1')['usage']['servers'])
         deliver('compute.instance.update')
         self.assertEqual(1, self.image('img-1')['usage']['servers'])
         deliver('compute.instance.delete.end')
+        self.assertEqual(0, self.image('img-1')['usage']['servers'])
+        legacy['instance_id'] = 'vm-2'
+        deliver('compute.instance.create.start')
+        self.assertEqual(1, self.image('img-1')['usage']['servers'])
+        deliver('compute.instance.create.error')
         self.assertEqual(0, self.image('img-1')['usage']['servers'])
 
     def test_used_image_deleted_only_when_last_server_goes(self):

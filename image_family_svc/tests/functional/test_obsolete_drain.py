@@ -1,12 +1,14 @@
 """The drain before an obsolete image is deleted.
 
-A server counts for its image when Nova announces it created
-(``instance.create.end``), but Nova's scheduler admitted it earlier,
+A server counts for its image from its build's start on a compute host
+(``instance.create.start``), but Nova's scheduler admitted it earlier,
 possibly before the image became obsolete (the Nova filter also reuses a
 "may boot" answer for 30 s).  Deletion asked of an obsolete image that no
 server was counted on yet deleted it at once, under a server still
 building from it.  It now waits until the image has been obsolete for
-``[image_family] obsolete_drain_seconds``.
+``[image_family] obsolete_drain_seconds``; a build slower than that
+counts from its start (only its ``instance.create.end`` counted it
+before) until its end's server is deleted or the build fails.
 """
 
 import datetime
@@ -39,10 +41,16 @@ class _ObsoleteDrain(object):
         self.nova = listeners.NovaEndpoint(self.fixture.conf, self.db,
                                            self.notifier)
 
-    def nova_event(self, event_type, server_id, image_id):
+    def nova_event(self, event_type, server_id, image_id, sent=None):
+        metadata = test_engine.meta()
+        if sent is not None:
+            metadata['timestamp'] = sent.isoformat(' ')
+        # As oslo.messaging's dispatcher does: the filter first.
+        self.assertTrue(self.nova.filter_rule.match(
+            {}, 'nova-compute:host', event_type, {}, metadata))
         self.nova.info({}, 'nova-compute:host', event_type,
                        test_engine.nova_payload(server_id, image_id),
-                       test_engine.meta())
+                       metadata)
 
     def sweep(self):
         return engine.apply_schedule(self.db, drain=DRAIN)
@@ -93,6 +101,50 @@ class _ObsoleteDrain(object):
                          (self.notifier.sent[-1][1]['from_state'],
                           self.notifier.sent[-1][1]['to_state'],
                           self.notifier.sent[-1][1]['cause']))
+
+    def test_slow_build_started_before_obsolete_keeps_its_image(self):
+        # vm-1's build started (its compute host downloads img-1) before
+        # the deletion was asked, and takes longer than the drain.
+        self.nova_event('instance.create.start', 'vm-1', 'img-1')
+        self.assertEqual(1, self.image('img-1')['usage']['servers'])
+        self.move('img-1', 'obsolete')
+        self.assertEqual('pending_delete', self.move(
+            'img-1', 'deleted')['image']['state'])
+        self.obsolete_for(DRAIN + 1)
+        self.assertEqual([], self.sweep())
+        self.assertEqual('pending_delete', self.image('img-1')['state'])
+        # Its end counts the same server, once.
+        self.nova_event('instance.create.end', 'vm-1', 'img-1')
+        self.assertEqual(1, self.image('img-1')['usage']['servers'])
+        self.assertEqual([], self.sweep())
+        self.nova_event('instance.delete.end', 'vm-1', 'img-1')
+        self.assertEqual('deleted', self.image('img-1')['state'])
+
+    def test_failed_build_stops_counting(self):
+        self.nova_event('instance.create.start', 'vm-1', 'img-1')
+        self.move('img-1', 'obsolete')
+        self.move('img-1', 'deleted')
+        self.obsolete_for(DRAIN + 1)
+        self.nova_event('instance.create.error', 'vm-1', 'img-1')
+        self.assertEqual('deleted', self.image('img-1')['state'])
+
+    def test_error_of_a_rescheduled_build_delivered_late_is_stale(self):
+        # vm-1 failed on host-1 and Nova rebuilt it on host-2; host-2's
+        # start came first: the error changes nothing.
+        t0 = datetime.datetime(2030, 1, 1, 12, 0, 0)
+        second = datetime.timedelta(seconds=1)
+        self.nova_event('instance.create.start', 'vm-1', 'img-1', t0)
+        self.nova_event('instance.create.start', 'vm-1', 'img-1',
+                        t0 + 3 * second)
+        self.nova_event('instance.create.error', 'vm-1', 'img-1',
+                        t0 + 2 * second)
+        self.move('img-1', 'obsolete')
+        self.move('img-1', 'deleted')
+        self.obsolete_for(DRAIN + 1)
+        self.assertEqual([], self.sweep())
+        self.assertEqual(('pending_delete', 1),
+                         (self.image('img-1')['state'],
+                          self.image('img-1')['usage']['servers']))
 
     def test_unused_image_is_deleted_by_the_sweep_after_the_drain(self):
         self.obsolete_and_ask_deleted()

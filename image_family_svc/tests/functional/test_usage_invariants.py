@@ -4,7 +4,9 @@ onto others, deleted), delivered in any order and some twice
 (redeliveries, two engine hosts of one pool), each with the time Nova
 sent it.  Once all are delivered, no image counts fewer servers than
 run from it, and asking for the deletion of every image deletes none
-that a running server uses (it waits, ``pending_delete``)."""
+that a running server uses (it waits, ``pending_delete``).  The same
+holds for builds, counted from their ``instance.create.start`` (failed,
+rescheduled, ended), on SQLite and PostgreSQL, with the drain passed."""
 
 import datetime
 import os
@@ -12,8 +14,10 @@ import os
 import fixtures
 import hypothesis
 from hypothesis import strategies as st
+from oslo_config import cfg
 import testtools
 
+from image_family_svc.conf import image_family as image_family_conf
 from image_family_svc.db import families
 from image_family_svc.db import members
 from image_family_svc.db import usage
@@ -120,3 +124,133 @@ class TestServerCounts(testtools.TestCase):
             state = members.get_image(db, self.ctx, image).row.state
             if truth.get(image):
                 self.assertEqual(lc.PENDING_DELETE, state, image)
+
+
+@st.composite
+def builds(draw):
+    """The notifications of 1 to 4 servers' lives from their build's
+    start, in the order Nova sent them: ``(kind, server, image, sent)``.
+    A build may fail on a host (``error``) and be rescheduled on another
+    (a new ``start``), or fail for good; clocks of the hosts may differ
+    by less than the time between two of these notifications."""
+    sent = []
+    clock = [T0]
+
+    def tick():
+        clock[0] += datetime.timedelta(seconds=draw(st.integers(1, 600)))
+        return clock[0]
+
+    for n in range(draw(st.integers(1, 4))):
+        server = 'vm-%d' % n
+        image = draw(st.sampled_from(IMAGES))
+        sent.append(('start', server, image, tick()))
+        failed = False
+        for _ in range(draw(st.integers(0, 2))):
+            sent.append(('error', server, None, tick()))
+            failed = not draw(st.booleans())
+            if failed:
+                break
+            sent.append(('start', server, image, tick()))
+        if not failed:
+            if draw(st.booleans()):
+                sent.append(('end', server, image, tick()))
+            for _ in range(draw(st.integers(0, 2))):
+                sent.append(('rebuild', server,
+                             draw(st.sampled_from(IMAGES)), tick()))
+        if draw(st.booleans()):
+            sent.append(('delete', server, None, tick()))
+    sent.sort(key=lambda event: event[3])
+    return sent
+
+
+def in_use(sent):
+    """``{image: servers}`` building or running from each image once
+    every notification of ``sent`` happened."""
+    where = {}
+    for kind, server, image, _at in sent:
+        if kind in ('delete', 'error'):
+            where.pop(server, None)
+        else:
+            where[server] = image
+    counts = {}
+    for image in where.values():
+        counts[image] = counts.get(image, 0) + 1
+    return counts
+
+
+class _BuildCounts(object):
+    """A build counts for its image from ``instance.create.start``: with
+    the drain passed, asking the deletion of every image deletes none
+    that a server builds or runs from, whatever the order and repetition
+    of the notifications."""
+
+    def setUp(self):
+        super().setUp()
+        url = self.database_url()
+        migration.upgrade(service.SPEC, url)
+        self.db = backends.database_at(self, url)
+        self.ctx = context.admin_context()
+        self.runs = 0
+        conf = cfg.ConfigOpts()
+        image_family_conf.register_opts(conf)
+        conf([], default_config_files=[])
+        conf.set_override('obsolete_drain_seconds', 0, 'image_family')
+        self.nova = listeners.NovaEndpoint(conf, self.db)
+
+    def fresh_family(self):
+        """A family of its own for each example, with images and servers
+        of their own (the database is the test's)."""
+        self.runs += 1
+        prefix = 'r%d-' % self.runs
+        families.create_family(self.db, self.ctx, prefix + 'fam', None,
+                               'public', {})
+        for image in IMAGES:
+            members.join(self.db, self.ctx, prefix + 'fam', prefix + image,
+                         image[-1], {}, state=lc.ACTIVE)
+        return prefix
+
+    @hypothesis.settings(max_examples=40, deadline=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(builds(), st.data())
+    def test_no_image_deleted_under_a_build(self, sent, data):
+        prefix = self.fresh_family()
+        delivery = data.draw(st.permutations(
+            list(range(len(sent))) + data.draw(st.lists(
+                st.integers(0, len(sent) - 1), max_size=4))))
+        event_types = {'start': 'instance.create.start',
+                       'end': 'instance.create.end',
+                       'error': 'instance.create.error',
+                       'rebuild': 'instance.rebuild.end',
+                       'delete': 'instance.delete.end'}
+        for index in delivery:
+            kind, server, image, at = sent[index]
+            payload = {'nova_object.data': {
+                'uuid': prefix + server,
+                'image_uuid': prefix + image if image else ''}}
+            self.nova.info({}, 'nova-compute:host', event_types[kind],
+                           payload,
+                           {'message_id': '%sm-%d' % (prefix, index),
+                            'timestamp': at.isoformat(' ')})
+        truth = in_use(sent)
+        for image in IMAGES:
+            counted, _at = usage.servers_of(self.db, self.ctx,
+                                            prefix + image)
+            self.assertGreaterEqual(counted, truth.get(image, 0), image)
+            members.request_transition(self.db, self.ctx, prefix + image,
+                                       lc.OBSOLETE, drain=0)
+            members.request_transition(self.db, self.ctx, prefix + image,
+                                       lc.DELETED, drain=0)
+            state = members.get_image(self.db, self.ctx,
+                                      prefix + image).row.state
+            if truth.get(image):
+                self.assertEqual(lc.PENDING_DELETE, state, image)
+
+
+class TestBuildCountsSQLite(_BuildCounts, backends.OnSQLite,
+                            testtools.TestCase):
+    pass
+
+
+class TestBuildCountsPostgreSQL(_BuildCounts, backends.OnPostgreSQL,
+                                testtools.TestCase):
+    pass

@@ -321,10 +321,14 @@ class TestUsageParsing(testtools.TestCase):
         servers.append({'id': 'offloaded', 'image': 'img',
                         compute.HOST: None,
                         'status': 'SHELVED_OFFLOADED'})
+        # Its build started (instance.create.start counted it), its
+        # compute host has not claimed it yet.
+        servers.append({'id': 'building', 'image': 'img',
+                        compute.HOST: None, 'status': 'BUILD'})
         nova = FakeNova(servers)
         found = compute.servers_of_image(nova, 'img', page_size=3)
-        self.assertEqual({'s%02d' % i for i in range(7)} | {'offloaded'},
-                         found)
+        self.assertEqual({'s%02d' % i for i in range(7)} |
+                         {'offloaded', 'building'}, found)
         self.assertEqual(4, len(nova.params))
         self.assertEqual('1', str(nova.params[0]['all_tenants']))
         self.assertEqual('s02', nova.params[1]['marker'])
