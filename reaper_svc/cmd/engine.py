@@ -9,8 +9,10 @@ It runs on :mod:`svc_common.engine.runner`, so several hosts can run it:
   legacy ``compute_task.build_instances``) plans victims with the
   configured strategy, persists the action, locks and stops the victims
   and sends ``preemption.notice``; ``instance.delete.end`` marks a victim
-  deleted.  Each message is handled once in effect: its id is claimed in
-  the ``processed_notifications`` table first;
+  deleted.  Each message is handled once in effect: its id is recorded
+  in the ``processed_notifications`` table once it has been handled, and
+  a message whose id is there is acknowledged and not handled again (see
+  :meth:`NovaEndpoint._handle_once`);
 * on the leader only, every ``[preemption] action_interval`` seconds and
   when a host becomes the leader: delete the victims whose grace period
   is over and resume the actions a stopped engine left unfinished;
@@ -57,7 +59,6 @@ from svc_common.db import database
 from svc_common.engine import runner as runner_mod
 from svc_common.messaging import announcer as announcer_mod
 from svc_common.messaging import bus
-from svc_common.messaging import idempotency
 from svc_common.messaging import redelivery
 
 LOG = logging.getLogger(__name__)
@@ -133,21 +134,40 @@ class NovaEndpoint(object):
     @redelivery.later_on_database_failure('redelivery_delay')
     def _deliver(self, ctxt, publisher_id, event_type, payload, metadata):
         try:
-            nova_notifications.message_id(metadata)
+            message_id = nova_notifications.message_id(metadata)
         except nova_notifications.MalformedNotification as exc:
             # Its id cannot be recorded (an unhashable value, or longer
-            # than the column): claiming it would raise at every
+            # than the column): recording it would raise at every
             # delivery, and the message would be requeued for ever.
             LOG.warning('Dropped a %s notification with a malformed '
                         'id: %s', event_type, exc)
             return oslo_messaging.NotificationResult.HANDLED
-        return self._handle_once(ctxt, publisher_id, event_type, payload,
-                                 metadata)
+        return self._handle_once(event_type, payload, message_id)
 
-    @idempotency.handle_once('processed')
-    def _handle_once(self, ctxt, publisher_id, event_type, payload,
-                     metadata):
-        return self._handle(event_type, payload)
+    def _handle_once(self, event_type, payload, message_id):
+        """Handle a message unless its id says it was handled already;
+        its id is recorded once it has been handled.
+
+        Claimed before the handling (svc_common's ``handle_once``), the
+        id of a message whose engine died before it was handled (killed,
+        or its database gone before the claim could be taken back) stayed
+        recorded, and the redelivery that RabbitMQ then made, to this
+        host or another, was acknowledged without being handled: the
+        NoValidHost was lost and no room was ever made for the boot.
+        Recorded afterwards, two deliveries at once of one message may
+        both be handled, which changes nothing: a failure's action is
+        one per trigger (the ``actions`` table refuses a second, and the
+        second delivery finds the first's), and a delete marks victims
+        deleted, which it may do twice.
+        """
+        if message_id is not None and self.processed.seen(message_id):
+            LOG.debug('Message %s was handled already', message_id)
+            return oslo_messaging.NotificationResult.HANDLED
+        result = self._handle(event_type, payload)
+        if (message_id is not None
+                and result != oslo_messaging.NotificationResult.REQUEUE):
+            self.processed.mark(message_id)
+        return result
 
     def error(self, ctxt, publisher_id, event_type, payload, metadata):
         return self._deliver(ctxt, publisher_id, event_type, payload,

@@ -34,6 +34,12 @@ class EngineDied(Exception):
     """Stands for the engine process dying where it is raised."""
 
 
+class ProcessKilled(BaseException):
+    """Stands for the engine process killed where it is raised: nothing
+    of the process's own handling runs after it (an ``except
+    Exception`` does not catch it)."""
+
+
 class EngineTestBase(testtools.TestCase):
 
     URL = 'fake:/'
@@ -200,6 +206,30 @@ class TestEngineOnce(EngineTestBase):
             endpoint.error({}, 'nova-conductor:ctl', message['event_type'],
                            message['payload'], metadata)
         self.assertEqual(1, len(self.actions()))
+        self.assertEqual(1, len(self.stopped()))
+
+    def test_a_failure_an_engine_was_killed_handling_is_handled_again(self):
+        """An engine is killed while it handles a NoValidHost, before it
+        planned anything; RabbitMQ delivers the message again, here to
+        another engine host.  The message's id, claimed before the
+        handling, made the redelivery acknowledged and not acted on: no
+        room was ever made for the boot."""
+        message = ef.failure_message(VERSIONED, str(uuid.uuid4()))
+        metadata = {'message_id': str(uuid.uuid4())}
+        killed = self.engine.build('engine-a')
+        self.useFixture(fixtures.MockPatchObject(
+            killed.reaper, 'plan', side_effect=ProcessKilled()))
+        self.assertRaises(
+            ProcessKilled, killed._listeners[0].endpoints[0].error, {},
+            'nova-conductor:ctl', VERSIONED, message['payload'], metadata)
+        self.assertEqual([], self.actions())
+        other = self.engine.build('engine-b')
+        for _ in range(2):
+            other._listeners[0].endpoints[0].error(
+                {}, 'nova-conductor:ctl', VERSIONED, message['payload'],
+                metadata)
+        [action] = self.actions()
+        self.assertEqual(states.NOTICED, action['state'])
         self.assertEqual(1, len(self.stopped()))
 
     def test_a_preemptible_boot_preempts_nothing(self):
@@ -801,13 +831,13 @@ class TestDatabaseAway(testtools.TestCase):
         runner = self.engine.start()
         endpoint = runner._listeners[0].endpoints[0]
         claims = []
-        real_claim = endpoint.processed.claim
+        real_seen = endpoint.processed.seen
 
-        def claim(message_id):
+        def seen(message_id):
             claims.append(message_id)
-            return real_claim(message_id)
+            return real_seen(message_id)
 
-        endpoint.processed.claim = claim
+        endpoint.processed.seen = seen
         self.allow_connections(False)
         self.addCleanup(self.allow_connections, True)
         instance = str(uuid.uuid4())
