@@ -723,15 +723,22 @@ def _deleted_instance_uuid(payload):
     return uuid if isinstance(uuid, str) and uuid else None
 
 
+#: Too Many Requests: a rate-limiting proxy (or the web server in front
+#: of the service) refused the request for now.
+_TOO_MANY_REQUESTS = 429
+
+
 def _worth_retrying(exc):
     """Whether a request that failed may succeed later: the service (or
-    the way to it) was unreachable, too slow, or answered a server error
-    -- and so whether a write that failed may have been made, or may
+    the way to it) was unreachable, too slow, answered a server error or
+    asked to be called again later (``429``, a rate limit in front of
+    it) -- and so whether a write that failed may have been made, or may
     still be."""
     if isinstance(exc, ks_exc.ConnectionError):
         return True
     return isinstance(exc, limits.ClientError) and (
-        exc.status is None or exc.status >= 500)
+        exc.status is None or exc.status >= 500 or
+        exc.status == _TOO_MANY_REQUESTS)
 
 
 class InstanceDeleteEndpoint:
@@ -740,7 +747,8 @@ class InstanceDeleteEndpoint:
     ``compute.instance.delete.end``).
 
     A free that fails for a reason that passes (the service unreachable,
-    a timeout, a ``5xx``) asks for the notification again
+    a timeout, a ``5xx``, a rate limit's ``429``) asks for the
+    notification again
     (``NotificationResult.REQUEUE``, after ``retry_delay`` seconds, so
     that a service that is down is not asked in a tight loop): dropped,
     the deleted server's allocation was counted for ever. Host it in a

@@ -668,8 +668,10 @@ class TestDeleteNotifications(HookFaultsTestCase):
         self.assertEqual(handled, self.deleted({'nova_object.data': None}))
 
     def test_a_free_that_fails_for_a_while_is_asked_again(self):
-        # Dropped, the deleted server's allocation counted for ever.
-        for fault in ('503 Service Unavailable', '502 Bad Gateway'):
+        # Dropped, the deleted server's allocation counted for ever (a
+        # rate limit in front of the service answering 429 included).
+        for fault in ('503 Service Unavailable', '502 Bad Gateway',
+                      '429 Too Many Requests'):
             self.faults.arm('DELETE', '/v1/allocations/', 1, fault,
                             reach=False)
             self.assertEqual(oslo_messaging.NotificationResult.REQUEUE,
