@@ -6,10 +6,12 @@ reaper's service user, the submission takes a Keystone trust with the
 user's token (:mod:`reaper_svc.trusts`): the promoter builds the servers
 through it, as that user, perhaps hours later when the token has long
 expired.  Its id is stored with the request (``trust_id``, never shown);
-the answer says ``"trusted": true``.  In noauth mode (local runs, tests)
-there is no token to delegate: no trust, ``"trusted": false``, and the
-promoter builds with the cloud driver's own credentials.  Withdrawing a
-request gives its trust up.
+the answer says ``"trusted": true``.  Without ``[trustee]``, a Keystone
+API refuses submissions (503 ``trust_unavailable``): see
+:func:`take_trust`.  In noauth mode (local runs, tests) there is no token
+to delegate: no trust, ``"trusted": false``, and the promoter builds with
+the cloud driver's own credentials.  Withdrawing a request gives its
+trust up.
 """
 
 
@@ -62,13 +64,29 @@ def _creation_target(ctx):
 
 def take_trust(conf, ctx):
     """The id of a trust from the caller to the reaper on the caller's
-    project, or None when the API takes none (noauth, or no
-    ``[trustee]``); a 503 when Keystone refuses or does not answer."""
+    project, or None when the API takes none (noauth); a 503 when
+    Keystone refuses or does not answer, or when no ``[trustee]`` is
+    configured to take one.
+
+    Without a trust, the promoter builds with the cloud driver's own
+    credentials: in the project those are scoped to (the reaper's), not
+    the caller's, and with their rights (an admin's, who may use any
+    project's images and networks), on the image and networks the caller
+    named.  A Keystone deployment without ``[trustee]`` let any project
+    member have the reaper build servers so.
+    """
     if conf.api.auth_strategy != 'keystone' or not ctx.auth_token:
         return None
     broker = trusts.get(conf)
     if broker is None:
-        return None
+        LOG.warning('Pending request of user %s on project %s refused: '
+                    'no [trustee] is configured to take the trust its '
+                    'servers must be built with', ctx.user_id,
+                    ctx.project_id)
+        raise errors.ApiError(
+            'The reaper has no [trustee] configured: it cannot take the '
+            'trust it builds the servers with, as you, in your project.',
+            code='trust_unavailable', status=503)
     roles = list(conf.trustee.roles) or list(ctx.roles)
     try:
         return broker.create_trust(ctx.auth_token, ctx.project_id, roles)

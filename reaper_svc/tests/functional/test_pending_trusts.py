@@ -105,8 +105,17 @@ class TestPendingTrusts(testtools.TestCase):
         self.assertFalse(made['trusted'])
         self.assertIsNone(self.trust_of(made))
 
-    def test_no_trustee_configured_takes_no_trust(self):
+    def test_no_trustee_configured_refuses_the_submission(self):
+        """Without [trustee], the request was queued untrusted, and the
+        promoter built it with the cloud driver's credentials: in the
+        reaper's own project, with an admin's rights over the image and
+        networks the member named.  It is refused, nothing queued."""
         app = self.token_app(auth_url=None)
-        made = self.submit(app)
-        self.assertFalse(made['trusted'])
-        self.assertIsNone(self.trust_of(made))
+        resp = app.post_json('/v1/pending', BODY, status=503, headers={
+            'X-Auth-Token': self.alice_token})
+        error = resp.json['errors'][0]
+        self.assertEqual('preemption.trust_unavailable', error['code'])
+        self.assertIn('[trustee]', error['detail'])
+        self.assertEqual([], pending_db.list_requests(
+            self.noauth.db, context.admin_context(), 10,
+            project_id=self.project))

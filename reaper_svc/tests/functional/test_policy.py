@@ -8,12 +8,15 @@ for those.  Plans name servers of every project: operators and services
 only.  The API runs on the sample simulated cloud.
 """
 
+import uuid
+
 import fixtures
 import testtools
 
 from reaper_svc import service
 from reaper_svc.tests.functional import base
 from svc_common.db import database
+from svc_common.tests.fixtures import keystone
 from svc_common.tests.functional import api_fixture as af
 from svc_common.tests.functional import policy_matrix as pm
 
@@ -71,6 +74,10 @@ class TestPolicyMatrix(pm.PolicyMatrixTests, testtools.TestCase):
         # re-run of this matrix, which builds its own config.
         self.useFixture(fixtures.EnvironmentVariable(base.CLOUD_VARIABLE,
                                                      base.CLOUD))
+        if isinstance(self, pm.KeystonePolicyMatrixTests):
+            # Behind auth_token a submission takes a trust, and is
+            # refused without a trustee to give it to.
+            self.use_trustee()
         noauth = self.useFixture(af.ServiceApp(self.SPEC))
         self.app = noauth.app
         db = database.Database(noauth.conf)
@@ -80,3 +87,15 @@ class TestPolicyMatrix(pm.PolicyMatrixTests, testtools.TestCase):
             db, 'p3', ['p1', 'p3'])['id']
         self.ids['trigger_action'] = base.add_action(
             db, 'p1', [])['id']
+
+    def use_trustee(self):
+        """A trustee user in the shared Keystone, named by ``[trustee]``
+        of the apps built from now on (through the environment, as the
+        cloud is)."""
+        ks = self.useFixture(keystone.SharedKeystone()).keystone
+        name = 'reaper-trustee-%s' % uuid.uuid4().hex[:8]
+        ks.create_user(name, 'trustee-pw')
+        for option, value in (('AUTH_URL', ks.url), ('USERNAME', name),
+                              ('PASSWORD', 'trustee-pw')):
+            self.useFixture(fixtures.EnvironmentVariable(
+                'OS_TRUSTEE__' + option, value))
