@@ -87,19 +87,21 @@ class MembershipsController(rest.RestController):
 
     @pecan.expose('json')
     def patch(self, vo_id, membership_id):
-        vo_access.authorize_vo('membership:update', vo_id)
+        target = vo_access.authorize_vo('membership:update', vo_id)
         body = validation.json_body(schema.MEMBERSHIP_UPDATE)
         row, event = communities.update_membership(
             *_db(), vo_id, membership_id, status=body.get('status'),
-            renew_days=body.get('renew_days'))
+            renew_days=body.get('renew_days'),
+            manager=vo_access.acting_manager(target))
         views.announce(event)
         return {'membership': views.membership(row)}
 
     @pecan.expose('json')
     def delete(self, vo_id, membership_id):
-        vo_access.authorize_vo('membership:delete', vo_id)
-        views.announce(communities.delete_membership(*_db(), vo_id,
-                                                     membership_id))
+        target = vo_access.authorize_vo('membership:delete', vo_id)
+        views.announce(communities.delete_membership(
+            *_db(), vo_id, membership_id,
+            manager=vo_access.acting_manager(target)))
         controller.no_content()
 
 

@@ -300,15 +300,63 @@ def hold_manager(session, vo_id, manager):
     """
     if manager is None:
         return
+    if _hold_manager_row(session, vo_id, manager) is None:
+        raise _no_longer_manager(manager)
+
+
+def _no_longer_manager(manager):
+    return errors.Forbidden('%s no longer manages this VO.' % manager,
+                            code='no_longer_manager')
+
+
+def _manages(membership, manager, now):
+    """Whether ``membership`` is a current ``manager`` membership of
+    person ``manager``."""
+    return (membership.user_id == manager and membership.role == 'manager'
+            and membership.status == entitlements.ACTIVE and
+            (membership.expires_at is None or membership.expires_at > now))
+
+
+def _hold_manager_row(session, vo_id, manager, where=sa.true()):
+    """The id of the first (by id) of ``manager``'s current manager
+    memberships of the VO that match ``where``, read ``FOR SHARE``; None
+    when there is none."""
     table = models.Membership
-    held = session.execute(sa.select(table.id).where(
+    return session.execute(sa.select(table.id).where(
         table.user_id == manager, table.vo_id == vo_id,
         table.role == 'manager', table.status == entitlements.ACTIVE,
-        sa.or_(table.expires_at.is_(None), table.expires_at > _now())
-    ).limit(1).with_for_update(read=True)).first()
-    if held is None:
-        raise errors.Forbidden('%s no longer manages this VO.' % manager,
-                               code='no_longer_manager')
+        sa.or_(table.expires_at.is_(None), table.expires_at > _now()),
+        where).order_by(table.id).limit(1).with_for_update(
+            read=True)).scalar()
+
+
+def _lock_membership(session, vo_id, membership_id, manager):
+    """Membership ``membership_id`` of the VO, locked (``FOR UPDATE``)
+    for a change that VO manager ``manager`` makes (None: an operator),
+    whose authority is held as :func:`hold_manager` holds it.
+
+    Both are locked in the order of the memberships' ids: one of the
+    manager's memberships below the target, else the target (which may
+    be the manager's own), else one above it.  Two managers changing
+    each other's memberships at once therefore wait for one another,
+    and the second finds the first's change (403 ``no_longer_manager``
+    when it removed or suspended them), instead of each holding the
+    row the other waits for (a deadlock, which PostgreSQL ends with an
+    error).
+    """
+    if manager is None:
+        return _require(session, models.Membership, membership_id,
+                        'membership', vo_id, lock=True)
+    table = models.Membership
+    held = _hold_manager_row(session, vo_id, manager,
+                             table.id < membership_id)
+    membership = _require(session, models.Membership, membership_id,
+                          'membership', vo_id, lock=True)
+    if held is None and not _manages(membership, manager, _now()):
+        if _hold_manager_row(session, vo_id, manager,
+                             table.id > membership_id) is None:
+            raise _no_longer_manager(manager)
+    return membership
 
 
 def _root_group(session, vo_id):
@@ -489,13 +537,14 @@ def create_membership(db, ctx, vo_id, user_id, role, group_id=None,
 
 
 def update_membership(db, ctx, vo_id, membership_id, status=None,
-                      expires_at=None, renew_days=None):
+                      expires_at=None, renew_days=None, manager=None):
     """Change a membership's status and/or expiry; ``renew_days`` sets
     the expiry that many days from now.  Returns ``(membership, event)``.
-    """
+    ``manager``: the VO manager who changes it (see
+    :func:`_lock_membership`)."""
     with db.writer.using(ctx) as session:
-        membership = _require(session, models.Membership, membership_id,
-                              'membership', vo_id, lock=True)
+        membership = _lock_membership(session, vo_id, membership_id,
+                                      manager)
         if status is not None:
             membership.status = status
         if expires_at is not None:
@@ -513,11 +562,12 @@ def update_membership(db, ctx, vo_id, membership_id, status=None,
         return membership, membership_event(membership, 'update')
 
 
-def delete_membership(db, ctx, vo_id, membership_id):
-    """Remove a membership; returns its event."""
+def delete_membership(db, ctx, vo_id, membership_id, manager=None):
+    """Remove a membership; returns its event.  ``manager``: the VO
+    manager who removes it (see :func:`_lock_membership`)."""
     with db.writer.using(ctx) as session:
-        membership = _require(session, models.Membership, membership_id,
-                              'membership', vo_id, lock=True)
+        membership = _lock_membership(session, vo_id, membership_id,
+                                      manager)
         event = membership_event(membership, 'delete')
         session.delete(membership)
         audit(session, ctx.user_id, 'delete', 'membership', membership_id,

@@ -9,6 +9,8 @@ second (a 409 or a 404, never a 500), and leave the database as the
 first change left it.
 """
 
+import threading
+import time
 
 import jwt as pyjwt
 from oslo_context import context
@@ -236,6 +238,118 @@ class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
         self.assertEqual('pending', self._rows(
             models.Invitation.__table__, id=invitation['id'])[0].status)
         self.assertEqual([], self._rows(_MEMBERSHIPS, user_id='carol'))
+
+    def _renumber(self, membership_id, new_id):
+        """Give a membership the id ``new_id``: what a change locks
+        first depends on the order of the ids."""
+        with self.engine.begin() as conn:
+            conn.execute(_MEMBERSHIPS.update().where(
+                _MEMBERSHIPS.c.id == membership_id).values(id=new_id))
+        return new_id
+
+    def _a_manager_removed_during_a_change(self, method, body=None):
+        """bob, a manager, changes carol's membership while the operator
+        removes him, carol's membership's id above and below his: his
+        request waits (on carol's row or his own) until the removal
+        commits, then changes nothing (403).  The answers."""
+        vo, race = self._removed_manager_race()
+        path = '/v1/vos/%s/memberships' % vo['id']
+        answers = []
+        for new_id in ('0' * 32, 'f' * 32):
+            if answers:
+                # bob manages the VO again for the second round.
+                self.app.post_json(path, {'user_id': 'bob',
+                                          'role': 'manager'},
+                                   headers=base.ADMIN)
+            carol = self._renumber(self.app.post_json(path, {
+                'user_id': 'carol', 'role': 'member'},
+                headers=base.ADMIN).json['membership']['id'], new_id)
+            del self.notifier.sent[:]
+            answers.append(race(self._request(
+                method, '%s/%s' % (path, carol), body,
+                headers=base.person('bob')), lock=(_MEMBERSHIPS, carol)))
+            self.assertEqual([('active',)], [
+                (r.status,) for r in self._rows(_MEMBERSHIPS, id=carol)])
+            self.assertEqual([], self.notifier.events())
+            self.app.delete('%s/%s' % (path, carol), headers=base.ADMIN)
+        return answers
+
+    def test_a_manager_removed_during_a_membership_update_changes_nothing(
+            self):
+        for resp in self._a_manager_removed_during_a_change(
+                'PATCH', {'status': 'suspended'}):
+            self.assertError(403, 'no_longer_manager', resp)
+
+    def test_a_manager_removed_during_a_membership_removal_removes_nothing(
+            self):
+        for resp in self._a_manager_removed_during_a_change('DELETE'):
+            self.assertError(403, 'no_longer_manager', resp)
+
+    def test_two_managers_removing_each_other_at_once(self):
+        # bob suspends dave's manager membership while dave removes
+        # bob's: both requests pass their policy check, then wait on the
+        # rows another transaction holds; once it commits they run at
+        # once.  One of them acts, the other is refused (it no longer
+        # manages the VO), whichever id is the lower: never both, and
+        # never a deadlock (a 500).
+        self.add_person('bob')
+        self.add_person('dave')
+        for first in ('bob', 'dave'):
+            vo = self.make_vo('astro-' + first, ['bob', 'dave'])
+            path = '/v1/vos/%s/memberships' % vo['id']
+            ids = {}
+            for user_id in ('bob', 'dave'):
+                row = self._rows(_MEMBERSHIPS, vo_id=vo['id'],
+                                 user_id=user_id)[0]
+                ids[user_id] = self._renumber(row.id, (
+                    '1' if user_id == first else '2') + row.id[1:])
+            requests = {
+                'bob': self._request('PATCH', '%s/%s' % (path, ids['dave']),
+                                     {'status': 'suspended'},
+                                     headers=base.person('bob')),
+                'dave': self._request('DELETE', '%s/%s' % (path, ids['bob']),
+                                      headers=base.person('dave'))}
+            answers = self._both_at_once(requests, ids.values())
+            acted = [n for n, a in answers.items() if a.status_int < 300]
+            self.assertEqual(1, len(acted), answers)
+            refused = [a for a in answers.values() if a.status_int >= 300]
+            self.assertError(403, 'no_longer_manager', refused[0])
+            left = {r.user_id: r.status for r in self._rows(
+                _MEMBERSHIPS, vo_id=vo['id'])}
+            self.assertEqual(
+                {'bob': {'bob': 'active', 'dave': 'suspended'},
+                 'dave': {'dave': 'active'}}[acted[0]], left)
+
+    def _both_at_once(self, requests, lock_ids):
+        """The answers of ``requests`` (name: call) started while another
+        transaction holds ``lock_ids`` (memberships) FOR UPDATE, which
+        commits once each request waits for a lock."""
+        answers = {}
+        threads = [threading.Thread(
+            target=lambda n=name, c=call: answers.__setitem__(n, c()))
+            for name, call in requests.items()]
+        with self.engine.connect() as other:
+            with other.begin():
+                other.execute(sa.select(_MEMBERSHIPS).where(
+                    _MEMBERSHIPS.c.id.in_(list(lock_ids))).with_for_update())
+                for thread in threads:
+                    thread.start()
+                self._until_waiting(len(threads))
+        for thread in threads:
+            thread.join(60)
+        return answers
+
+    def _until_waiting(self, sessions, timeout=20):
+        """Wait (at most ``timeout`` seconds) until ``sessions`` sessions
+        wait for a lock."""
+        with self.engine.connect() as look:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if look.exec_driver_sql(
+                        'SELECT count(DISTINCT pid) FROM pg_locks '
+                        'WHERE NOT granted').scalar() >= sessions:
+                    return
+                time.sleep(0.05)
 
     def test_approving_a_request_another_manager_is_approving(self):
         self.add_person('carol')
