@@ -64,7 +64,9 @@ Servers are built with Nova's all-or-nothing multi-create (``min_count``
 when it has one (:mod:`reaper_svc.trusts`).  A request of several kinds
 of servers is built kind by kind; if a later kind finds no room, the
 servers of the earlier kinds are deleted and the request is queued
-again.  Built servers carry their guaranteed minimum runtime: it is
+again (``failed`` instead when the cloud would not delete them all:
+queued again, it would be built a second time next to them).  Built
+servers carry their guaranteed minimum runtime: it is
 recorded in :mod:`reaper_svc.db.guarantees`, which the drivers' snapshots
 apply, so no strategy takes them as victims before it is over.
 """
@@ -488,7 +490,16 @@ class Promoter(object):
         except driver_base.NoValidHost as exc:
             LOG.info('No room for pending request %s after all: %s',
                      request['id'], exc)
-            self._undo(server_ids)
+            left = self._undo(server_ids)
+            if left:
+                # Queued again, it would be built again next to them.
+                moved = self._move(
+                    request, pending_db.BUILDING, pending_db.FAILED,
+                    reason='No room when building (%s), and the servers '
+                           'built before could not be deleted: %s; it is '
+                           'not built again next to them.'
+                           % (exc, ', '.join(left)))
+                return (FAILED if moved else TAKEN), None
             moved = self._move(request, pending_db.BUILDING,
                                pending_db.QUEUED,
                                reason='No room when building: %s' % exc)
@@ -496,10 +507,13 @@ class Promoter(object):
         except driver_base.DriverError as exc:
             LOG.error('Building pending request %s failed: %s',
                       request['id'], exc)
-            self._undo(server_ids)
+            left = self._undo(server_ids)
+            reason = 'The cloud refused the build: %s' % exc
+            if left:
+                reason += ('; the servers built before could not be '
+                           'deleted: %s' % ', '.join(left))
             moved = self._move(request, pending_db.BUILDING,
-                               pending_db.FAILED,
-                               reason='The cloud refused the build: %s' % exc)
+                               pending_db.FAILED, reason=reason)
             return (FAILED if moved else TAKEN), None
         LOG.info('Pending request %s built: %s', request['id'], server_ids)
         if not self._move(request, pending_db.BUILDING, pending_db.ACTIVE,
@@ -509,13 +523,19 @@ class Promoter(object):
 
     def _undo(self, server_ids):
         """Delete the servers of the kinds built before one failed (all or
-        nothing across kinds)."""
+        nothing across kinds); the ids of those the cloud would not
+        delete (one gone already counts as deleted)."""
+        left = []
         for server_id in server_ids:
             try:
                 self.driver.delete(server_id)
+            except driver_base.ServerNotFound:
+                pass
             except driver_base.DriverError as exc:
                 LOG.warning('Could not delete %s of a failed build: %s',
                             server_id, exc)
+                left.append(server_id)
+        return left
 
     # -- requests an engine left building ---------------------------------
 

@@ -355,6 +355,47 @@ class TestPromoter(PromoterTestBase):
         self.assertEqual([first['id'], second['id']], done['built'])
         self.assertEqual(pending_db.ACTIVE, self.state(second)['state'])
 
+    def test_a_group_whose_undo_fails_is_not_built_twice(self):
+        """A request of two kinds: the first is built, the second finds
+        no room, and Nova refuses (503) to delete the first kind's
+        server.  Queued again, the request was built again next to it at
+        the next pass: two servers of the first kind in the project."""
+        sim = self.use_cloud([], promoter_preempts=False)
+        request = pending_db.create_request(
+            self.engine.db, self.ctx, 'physics', 'user-physics',
+            [{'name': 'a', 'flavor': 'm1', 'image': 'img', 'networks': [],
+              'count': 1},
+             {'name': 'b', 'flavor': 'm1', 'image': 'img', 'networks': [],
+              'count': 1}], all_or_nothing=True)
+        real_create, real_delete = sim.create, sim.delete
+        refuse = [True]
+
+        def create(project_id, name, *args, **kwargs):
+            if name == 'b' and refuse[0]:
+                raise driver_base.NoValidHost('taken meanwhile')
+            return real_create(project_id, name, *args, **kwargs)
+
+        def delete(server_id):
+            if refuse[0]:
+                raise driver_base.DriverError('HTTP 503')
+            return real_delete(server_id)
+
+        self.useFixture(fixtures.MockPatchObject(sim, 'create', create))
+        self.useFixture(fixtures.MockPatchObject(sim, 'delete', delete))
+        done = self.promoter.promote()
+        self.assertEqual(([], [request['id']]),
+                         (done['requeued'], done['failed']))
+        [left] = [s.id for s in sim.cluster().servers.values()
+                  if s.project_id == 'physics']
+        failed = self.state(request)
+        self.assertEqual(pending_db.FAILED, failed['state'])
+        self.assertIn(left, failed['reason'])
+        # The cloud is well again: nothing more is built for it.
+        refuse[0] = False
+        self.assertEqual([], self.promoter.promote()['built'])
+        self.assertEqual([left], [s.id for s in sim.cluster().servers.values()
+                                  if s.project_id == 'physics'])
+
     def test_fair_order_smallest_share_first_then_age(self):
         # physics runs 2 of the 4 slots; biology none.  One slot free.
         servers = full()[:3]
