@@ -73,8 +73,10 @@ class ShowProject(command.ShowOne):
 class SetProject(command.Command):
     """Rename a project or move it in the tree (local mode).
 
-    A move is not checked against limits retroactively; the next
-    allocation sees the new tree.
+    A move carries the usage of the project's subtree from the levels it
+    leaves to the levels it joins. A move is refused, and nothing
+    changes, when the usage it carries would take a level it joins past
+    its subtree limit.
     """
 
     def get_parser(self, prog_name):

@@ -170,6 +170,31 @@ class TestOpenStackCommand(testtools.TestCase):
             {('cores', 8), ('ram', -1), ('instances', -1)},
             {(row['Resource Name'], row['Default Limit']) for row in listed})
 
+    def test_a_move_over_a_subtree_limit_is_refused(self):
+        """``quota project set --parent`` is refused when the moved
+        subtree's usage would take a joining level past its subtree
+        limit, and says so in its help; the help and the CLI guide said
+        a move was checked against no limit."""
+        self.build_tree()
+        make = self.server.make
+        make('POST', '/v1/projects', {'id': 'busy', 'parent_id': 'other'})
+        make('PUT', '/v1/allocations/vm-1', {'project_id': 'busy',
+                                             'resources': {'cores': 8}})
+        make('PUT', '/v1/allocations/vm-2', {'project_id': 'leaf',
+                                             'resources': {'cores': 3}})
+        result = self.openstack('quota', 'project', 'set', '--parent',
+                                'child', 'busy')
+        self.assertEqual(1, result.returncode, result.stdout)
+        self.assertIn('cores in root: subtree limit 10, usage 3, '
+                      'requested +8', result.stderr)
+        self.assertEqual('other', self.server.make(
+            'GET', '/v1/projects/busy')['project']['parent_id'])
+        helped = ' '.join(self.openstack_ok(
+            'quota', 'project', 'set', '--help').stdout.split())
+        self.assertIn('A move is refused, and nothing changes, when the '
+                      'usage it carries would take a level it joins past '
+                      'its subtree limit', helped)
+
     def test_allocate_check_and_report(self):
         self.build_tree()
         make = self.server.make
