@@ -11,7 +11,9 @@ when a limit or registered limit changes; those arrive with the periodic
 resync (``[keystone] resync_interval``) or ``limits-manage sync``.
 The listener does not use the database: while it is down or refuses
 connections, a notification still marks the copy stale, and the resync
-thread tries again every :data:`RETRY_DELAY` seconds until it is back.
+thread tries again every :data:`RETRY_DELAY` seconds until it is back;
+so it does while Keystone cannot be read (down, hanging, refusing the
+service user), with one warning line per attempt.
 
 :func:`add_to_runner` puts these on the engine runner of
 :mod:`svc_common.engine.runner`: the listener and the resync thread run on
@@ -22,6 +24,7 @@ periodic resync run on the leader only.
 
 import threading
 
+from keystoneauth1 import exceptions as ks_exc
 from oslo_log import log as logging
 import oslo_messaging
 
@@ -110,6 +113,15 @@ class Resyncer(object):
                 # Keystone answers the same until its configuration
                 # changes: the next notification or resync tries again.
                 LOG.error('Sync from Keystone refused: %s', exc)
+            except ks_exc.ClientException as exc:
+                # Keystone down, hanging, refusing the service user or
+                # answering an error: one line each time, not the
+                # traceback of keystoneauth1 every 5 s while it lasts.
+                LOG.warning('Sync from Keystone failed, Keystone could '
+                            'not be read (%s: %s); will retry in %d s',
+                            type(exc).__name__, exc, RETRY_DELAY)
+                self._stop.wait(RETRY_DELAY)
+                self._stale.set()
             except Exception as exc:
                 if failures.passing(exc):
                     # Down, restarting, refusing connections: not a bug,

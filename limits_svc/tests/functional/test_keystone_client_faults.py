@@ -17,7 +17,12 @@ import testtools
 
 from limits_svc.clients import keystone as keystone_client
 from limits_svc.conf import keystone as keystone_conf
+from limits_svc import keystone_engine
+from limits_svc import service
 from limits_svc.tests.functional import test_clients
+from svc_common import config
+from svc_common.db import migration
+from svc_common.tests.fixtures import backends
 from svc_common.tests.fixtures import ports
 
 
@@ -128,3 +133,61 @@ class TestKeystoneLinks(testtools.TestCase):
             exc = self.assertRaises(keystone_client.BadList,
                                     keystone_client.fetch, adapter)
             self.assertIn('projects', str(exc))
+
+
+class TestResyncWhileKeystoneFails(testtools.TestCase):
+    """limits-engine's resync thread while Keystone cannot be read: down,
+    answering errors, refusing the service user.  It tries again every
+    few seconds, with one warning line each time; it logged keystoneauth1's
+    traceback every 5 s for as long as Keystone failed."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.Timeout(60, gentle=True))
+        self.useFixture(fixtures.MockPatchObject(
+            keystone_engine, 'RETRY_DELAY', 0.05))
+        url = 'sqlite:///%s/limits.sqlite' % self.useFixture(
+            fixtures.TempDir()).path
+        migration.upgrade(service.SPEC, url)
+        self.db = backends.database_at(self, url)
+        self.conf = config.build_conf(service.SPEC, overrides={
+            ('limits', 'mode'): 'keystone',
+            ('database', 'connection'): self.db.url})
+
+    def failed_syncs(self, adapter):
+        """The log of a resync thread that failed three times at least."""
+        log = self.useFixture(fixtures.FakeLogger())
+        resyncer = keystone_engine.Resyncer(self.conf, self.db, adapter)
+        resyncer.start()
+        resyncer.mark_stale()
+        deadline = time.monotonic() + 30
+        while (log.output.count('Sync from Keystone failed') < 3 and
+               time.monotonic() < deadline):
+            time.sleep(0.05)
+        resyncer.stop()
+        self.assertEqual(0, resyncer.syncs)
+        self.assertGreaterEqual(
+            log.output.count('Sync from Keystone failed'), 3)
+        self.assertNotIn('Traceback', log.output)
+        return log.output
+
+    def answering(self, status):
+        def app(environ, start_response):
+            start_response(status, [('Content-Type', 'application/json')])
+            return [b'{"error": {"message": "no"}}']
+        url = self.useFixture(test_clients.LoopbackServer(app)).url
+        return ks_adapter.Adapter(ks_session.Session(auth=None, timeout=5),
+                                  endpoint_override=url + '/v3')
+
+    def test_keystone_down(self):
+        adapter = ks_adapter.Adapter(
+            ks_session.Session(auth=None, timeout=5),
+            endpoint_override='http://127.0.0.1:%d/v3' % ports.free_port())
+        self.assertIn('Keystone could not be read (ConnectFailure: ',
+                      self.failed_syncs(adapter))
+
+    def test_keystone_answering_errors(self):
+        for status, name in (('503 Service Unavailable', 'ServiceUnavailable'),
+                             ('403 Forbidden', 'Forbidden')):
+            self.assertIn('Keystone could not be read (%s: ' % name,
+                          self.failed_syncs(self.answering(status)))
