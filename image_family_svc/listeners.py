@@ -141,7 +141,9 @@ class GlanceEndpoint(_Endpoint):
     """``image.create|update|activate``: an image carrying the family
     property (``[image_family] family_property``) joins that family, with
     ``[image_family] version_property`` as its version, if its properties
-    satisfy the family's schema; ``image.delete``: it leaves.
+    satisfy the family's schema; ``image.delete``: it leaves.  A member
+    of a project's family that Glance announces with another owner
+    leaves, whether or not the notification names a family.
 
     A batch of notifications (:meth:`handle_batch`) is applied in one
     transaction (:mod:`image_family_svc.db.ingest`); if that fails, each
@@ -213,8 +215,9 @@ class GlanceEndpoint(_Endpoint):
             return None
 
     def _notice(self, event_type, payload, metadata):
-        """The :class:`ingest.Join` or :class:`ingest.Leave` of a
-        notification, or None when it concerns no family.
+        """The :class:`ingest.Join`, :class:`ingest.Owned` (no family
+        named) or :class:`ingest.Leave` of a notification, or None when
+        it concerns no family.
 
         :raises MalformedNotification: it does not have Glance's shape
         """
@@ -229,8 +232,16 @@ class GlanceEndpoint(_Endpoint):
                                 'The image was deleted in Glance.')
         properties = self._properties(payload)
         name = properties.get(opts.family_property)
+        owner = payload.get('owner')
+        if not isinstance(owner, str):
+            owner = None
         if not name:
-            return None
+            # An administrator may give a member to another project and
+            # drop its family property in one change: it leaves its
+            # project's family all the same.
+            if owner is None:
+                return None
+            return ingest.Owned(None, image_id, owner)
         if not isinstance(name, str):
             raise MalformedNotification('property %s is %.60r, not a '
                                         'family name'
@@ -251,11 +262,9 @@ class GlanceEndpoint(_Endpoint):
             version = _string(str(version),
                               'property %s' % opts.version_property,
                               MAX_VERSION_LENGTH)
-        owner = payload.get('owner')
         return ingest.Join(
             message_id, image_id, name, version, properties,
-            'Announced by Glance (%s).' % payload.get('status'),
-            owner if isinstance(owner, str) else None)
+            'Announced by Glance (%s).' % payload.get('status'), owner)
 
     def _older_than_retention(self, sent):
         """Whether a notification sent at ``sent`` (None: unknown, never

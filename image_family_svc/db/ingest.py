@@ -48,7 +48,9 @@ committed, is about to make it one.
 
 A member of a project's family that Glance announces with another owner
 leaves the family (:func:`_given_away`): the family takes only its
-project's own images.
+project's own images.  That holds for a notification that names no
+family too (:class:`Owned`): an administrator who gives the image away
+may drop the family property in the same change.
 """
 
 import collections
@@ -71,6 +73,15 @@ LOG = logging.getLogger(__name__)
 Join = collections.namedtuple(
     'Join', ['message_id', 'image_id', 'family', 'version', 'properties',
              'reason', 'owner'], defaults=[None])
+
+#: Glance names ``owner`` as the owner of an image whose properties name
+#: no family: a member of a project's family leaves it if ``owner`` is
+#: another project.  Never recorded (``message_id`` is None): it can only
+#: take an image out of a family, so applying it twice changes nothing,
+#: and recording the id of every update of every image of the cloud would
+#: fill ``processed_messages``.
+Owned = collections.namedtuple('Owned',
+                               ['message_id', 'image_id', 'owner'])
 
 #: An image deleted in Glance: it leaves its family, if it is in one,
 #: and never joins one again.
@@ -142,8 +153,9 @@ def _lock(session, family_ids):
 
 
 def _given_away(family, notice):
-    """Whether ``notice`` (a :class:`Join` of a member of ``family``)
-    says that another project than the family's owns the image now.
+    """Whether ``notice`` (a :class:`Join` or :class:`Owned` of a member
+    of ``family``) says that another project than the family's owns the
+    image now.
 
     Glance lets an administrator give an image to another project.  A
     project's family takes only the project's own images (a join of
@@ -211,8 +223,28 @@ def _apply(session, ctx, notices, state, cause):
             locked[family.id] = family
         return family
 
+    def leave_if_given_away(notice):
+        """The events of the member ``notice`` is about leaving its
+        family, if ``notice`` says another project owns it now."""
+        family = family_of(member_of[notice.image_id])
+        if not _given_away(family, notice):
+            return []
+        LOG.warning('Image %s leaves image family %s: Glance says '
+                    'project %s owns it, not the family\'s project %s.',
+                    notice.image_id, family.name, notice.owner,
+                    family.project_id)
+        del member_of[notice.image_id]
+        return members_db.remove_member(
+            session, ctx, family, rows_of(family.id), notice.image_id,
+            cause, 'Glance says project %s owns the image now.'
+            % notice.owner)
+
     events = []
     for notice in notices:
+        if isinstance(notice, Owned):
+            if notice.image_id in member_of:
+                events += leave_if_given_away(notice)
+            continue
         if isinstance(notice, Leave):
             if notice.image_id not in gone:
                 gone.add(notice.image_id)
@@ -227,18 +259,7 @@ def _apply(session, ctx, notices, state, cause):
                 cause, notice.reason)
             continue
         if notice.image_id in member_of:
-            family = family_of(member_of[notice.image_id])
-            if _given_away(family, notice):
-                LOG.warning('Image %s leaves image family %s: Glance says '
-                            'project %s owns it, not the family\'s project '
-                            '%s.', notice.image_id, family.name,
-                            notice.owner, family.project_id)
-                del member_of[notice.image_id]
-                events += members_db.remove_member(
-                    session, ctx, family, rows_of(family.id),
-                    notice.image_id, cause,
-                    'Glance says project %s owns the image now.'
-                    % notice.owner)
+            events += leave_if_given_away(notice)
             continue
         if notice.image_id in gone:
             # Sent before the image's image.delete, delivered after it.

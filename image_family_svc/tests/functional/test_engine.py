@@ -139,6 +139,40 @@ class TestListeners(base.ApiTestCase):
         self.glance_event('image.update', payload)
         self.app.get('/v1/images/img-1', headers=OWN, status=404)
 
+    def test_image_given_away_without_its_family_property_leaves(self):
+        # An administrator gives img-1 to p2 and drops its family
+        # property in the same PATCH: Glance's image.update names no
+        # family, and the engine did nothing with it; p1's members went
+        # on moving, hiding and at the end deleting p2's image.
+        self.family('own', headers=OWN)
+        for image_id in ('img-1', 'img-2'):
+            payload = dict(glance_payload(image_id), owner='p1')
+            payload['properties']['arbiter_family'] = 'own'
+            self.glance_event('image.create', payload)
+        self.move('img-1', 'active', headers=OWN)
+        self.notifier.sent[:] = []
+        given = dict(glance_payload('img-1'), owner='p2')
+        del given['properties']['arbiter_family']
+        kept = dict(glance_payload('img-2'), owner='p1')
+        del kept['properties']['arbiter_family']
+        self.glance.handle_batch([
+            {'event_type': 'image.update', 'payload': given,
+             'metadata': meta()},
+            {'event_type': 'image.update', 'payload': kept,
+             'metadata': meta()}])
+        self.app.get('/v1/images/img-1', headers=OWN, status=404)
+        self.assertEqual('own', self.image('img-2', headers=OWN)['family'])
+        self.assertEqual([('image_family.membership.leave', 'img-1')],
+                         [(event_type, payload['image_id'])
+                          for event_type, payload in self.notifier.sent])
+        self.assertIsNone(self.app.get(
+            '/v1/families/own', headers=OWN).json['family']['latest_id'])
+        # Again (a redelivery), or of an image in no family: nothing.
+        self.glance_event('image.update', given)
+        self.glance_event('image.update', dict(
+            glance_payload('img-9'), owner='p2', properties={}))
+        self.assertEqual(1, len(self.notifier.sent))
+
     def test_image_deleted_in_glance_cannot_be_added(self):
         # Added after Glance announced its deletion (a mistyped ID, an
         # old list), it was a member Glance no longer has, and made
