@@ -176,7 +176,7 @@ def _refused(detail, code='login_refused'):
 class CallbackController(object):
     OPENAPI = {'index': openapi.Operation(
         None, schema.RESPONSE_LOGIN, method='GET',
-        query=schema.CALLBACK_QUERY, errors=(401, 409, 502),
+        query=schema.CALLBACK_QUERY, errors=(401, 404, 409, 502),
         summary='Redirect URI of the login through an upstream IdP: '
                 'exchanges the code, validates the ID token, and sets '
                 'the proxy session cookie; a login with ``link=true`` '

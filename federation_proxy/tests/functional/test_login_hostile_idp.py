@@ -259,6 +259,26 @@ class TestHostileIdPOnPostgreSQL(races.OnPostgreSQL, HostileIdPTestCase):
                          resp.json['errors'][0]['code'])
         self.assertNotIn(login.SESSION_COOKIE, self.app.cookies)
         self.assertEqual([], self._identities())
+        # The API's document says the callback may answer so.
+        callback = self.app.get('/v1/openapi.json').json['paths'][
+            '/v1/login/callback']['get']
+        self.assertIn('404', callback['responses'])
+
+    def test_an_idp_deleted_during_the_login_logs_nobody_in(self):
+        location = self.app.get('/v1/login?idp=hostile').location
+        query = dict(urllib.parse.parse_qsl(
+            urllib.parse.urlsplit(location).query))
+        self.idp.answer(query['nonce'])
+        idp_id = self.app.get('/v1/idps', headers=base.ADMIN).json[
+            'idps'][0]['id']
+        self.app.delete('/v1/idps/%s' % idp_id, headers=base.ADMIN)
+        resp = self.app.get('/v1/login/callback', {
+            'state': query['state'], 'code': 'c'}, expect_errors=True)
+        self.assertEqual(404, resp.status_int, resp.body)
+        self.assertEqual('federation.idp_not_found',
+                         resp.json['errors'][0]['code'])
+        self.assertNotIn(login.SESSION_COOKIE, self.app.cookies)
+        self.assertEqual([], self._identities())
 
 
 class TestSlowAndLongAnswers(HostileIdPTestCase):
