@@ -18,6 +18,15 @@ deleted are kept that long (and
 brought back an image Glance had deleted, or one taken out of its
 family since.  An ``image.delete`` is applied however old it is.
 
+Nova's notifications are applied whatever their age.  One sent longer
+than the retention ago may be a redelivery whose record is gone: it can
+then only count a server again that is gone (a create or rebuild of a
+deleted server; a delete or build error finds nothing, or is stale), an
+over-count that keeps its image ``pending_delete`` until the usage
+reconciliation corrects it.  Dropping it could leave uncounted a server
+that still runs from its image, which could then be deleted under it;
+so it is applied, with a warning that says so.
+
 A notification whose payload does not have the shape Glance or Nova
 gives it (not an object, an id that is not a string or is longer than
 the database holds, properties that are not an object) is logged and
@@ -106,6 +115,17 @@ def sent_at(metadata):
     if when.tzinfo is not None:
         when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return when
+
+
+def older_than_retention(conf, sent):
+    """Whether a notification sent at ``sent`` (None: unknown, never
+    taken as too old) is older than the records that keep it from
+    changing anything it must not."""
+    if sent is None:
+        return False
+    retention = datetime.timedelta(
+        seconds=conf.image_family.processed_message_retention)
+    return sent < families_db.now() - retention
 
 
 def _dropped(event_type, exc):
@@ -247,7 +267,7 @@ class GlanceEndpoint(_Endpoint):
                                         'family name'
                                         % (opts.family_property, name))
         sent = sent_at(metadata)
-        if self._older_than_retention(sent):
+        if older_than_retention(self.conf, sent):
             LOG.warning('Dropped a Glance %s notification (%s) of image %s '
                         'in family %s: Glance sent it at %s, longer ago '
                         'than [image_family] processed_message_retention '
@@ -265,16 +285,6 @@ class GlanceEndpoint(_Endpoint):
         return ingest.Join(
             message_id, image_id, name, version, properties,
             'Announced by Glance (%s).' % payload.get('status'), owner)
-
-    def _older_than_retention(self, sent):
-        """Whether a notification sent at ``sent`` (None: unknown, never
-        taken as too old) is older than the records that keep it from
-        changing anything it must not."""
-        if sent is None:
-            return False
-        retention = datetime.timedelta(
-            seconds=self.conf.image_family.processed_message_retention)
-        return sent < families_db.now() - retention
 
     def _properties(self, payload):
         """Glance puts custom properties under ``properties``; standard
@@ -344,6 +354,14 @@ class NovaEndpoint(_Endpoint):
             return HANDLED
         if not server_id:
             return HANDLED
+        if older_than_retention(self.conf, sent):
+            LOG.warning('Applying a Nova %s notification (%s) of server %s '
+                        'sent at %s, longer ago than [image_family] '
+                        'processed_message_retention (%d s): if it was '
+                        'applied before, the server may be counted again '
+                        'until the usage reconciliation.', event_type,
+                        message_id, server_id, sent.isoformat(' '),
+                        self.conf.image_family.processed_message_retention)
         if event_type in CREATE_START + CREATE_END + REBUILD_END and \
                 not image_id:
             return HANDLED

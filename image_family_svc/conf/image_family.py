@@ -100,7 +100,11 @@ def _opts():
                  'would add an image to a family and was sent longer ago '
                  'than this is dropped with a warning, since it could '
                  'bring back an image Glance deleted; image.delete is '
-                 'applied whatever its age. Must exceed the longest time '
+                 'applied whatever its age, and so are Nova\'s '
+                 'notifications (with a warning): one older than this '
+                 'may count a deleted server again until the usage '
+                 'reconciliation, where dropping it could leave a '
+                 'running server uncounted. Must exceed the longest time '
                  'a notification can wait in a queue.'),
         cfg.StrOpt(
             'glance_driver', default='noop', choices=['noop', 'glance'],

@@ -169,6 +169,27 @@ class TestLateNotifications(base.ApiTestCase):
         self.deliver_sent('delete', 'img-2', 'm-4', sent)
         self.assertGone('img-2')
 
+    def test_nova_notification_older_than_the_retention_is_applied(self):
+        # Dropping it could leave a running server uncounted (and its
+        # image deletable under it); applied again after its record was
+        # purged, it can only count a deleted server, until the usage
+        # reconciliation: applied, with a warning that says so.
+        self.fake_clock()
+        self.retention(3600)
+        self.add('centos-7', 'img-1', '7.1', state='active')
+        log = self.useFixture(fixtures.FakeLogger(
+            name='image_family_svc.listeners'))
+        nova = listeners.NovaEndpoint(self.fixture.conf, self.db)
+        sent = self.clock - datetime.timedelta(seconds=3601)
+        nova.info({}, 'nova-compute:host', 'instance.create.end',
+                  test_engine.nova_payload('vm-1', 'img-1'),
+                  {'message_id': 'n-1', 'timestamp': sent.isoformat(' ')})
+        self.assertEqual(1, self.image('img-1')['usage']['servers'])
+        self.assertIn('Applying a Nova instance.create.end notification '
+                      '(n-1) of server vm-1 sent at %s, longer ago than '
+                      '[image_family] processed_message_retention (3600 s)'
+                      % sent.isoformat(' '), log.output)
+
 
 class TestTwoHostsAtOnce(base.ApiTestCase):
     """On PostgreSQL, an image's ``image.delete`` and its late
