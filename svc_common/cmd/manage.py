@@ -9,7 +9,8 @@ parser whose ``func`` default is called as ``func(spec, conf)``.
 Both ``db`` commands first say, on standard error, which database they
 use and where that choice came from, since without a configuration file
 ``[database] connection`` quietly defaults to an SQLite file under
-``/var/lib/arbiter``.
+``/var/lib/arbiter``.  The service's own commands run only on a database
+at the latest revision (:func:`schema_problem`).
 """
 
 import os
@@ -97,6 +98,35 @@ def _db_version(spec, conf):
     return 0
 
 
+def schema_problem(spec, conf):
+    """Why the database cannot serve a command other than ``db``, or None.
+
+    A service's own commands (``limits-manage sync``, ``usage audit``,
+    ``federation-manage keys list|rotate``) read the latest schema: on a
+    database that ``db sync`` had not made they ended with oslo.db's
+    traceback (``no such table``), and left an empty SQLite file behind.
+    """
+    database_problems.check_url(conf.database.connection)
+    current = None
+    if not _missing_sqlite_file(conf.database.connection):
+        current = migration.current_revision(spec, conf.database.connection)
+    latest = migration.head_revision(spec)
+    if current == latest:
+        return None
+    if current is None:
+        state = 'is empty'
+    elif current in migration.revisions(spec):
+        state = 'is at revision %s' % current
+    else:
+        # A newer release's schema: db sync cannot help.
+        return ('the database is at revision %s, which this release of %s '
+                'does not know (its latest is %s): run the release that made '
+                'it. Nothing was done.' % (current, spec.prog, latest))
+    return ('the database %s and this command needs revision %s: run '
+            '"%s-manage db sync" first. Nothing was done.'
+            % (state, latest, spec.prog))
+
+
 def _add_db_commands(subparsers):
     db = subparsers.add_parser('db', help='Database schema commands.')
     db_sub = db.add_subparsers(dest='db_action')
@@ -129,6 +159,13 @@ def main(spec, argv=None):
         description='Database and maintenance commands of the %s service.'
                     % spec.prog)
     try:
+        if conf.command.name != 'db':
+            problem = schema_problem(spec, conf)
+            if problem is not None:
+                print(database_origin(spec, conf), file=sys.stderr)
+                print('%s-manage: %s' % (spec.prog, problem),
+                      file=sys.stderr, flush=True)
+                return 1
         return conf.command.func(spec, conf)
     except database_problems.ERRORS as exc:
         problem = database_problems.describe(exc)

@@ -256,6 +256,59 @@ class TestFederationKeys(testtools.TestCase):
                          sorted(line.split()[1] for line in listed))
 
 
+class TestServiceCommandsNeedTheSchema(testtools.TestCase):
+    """A service's own ``<prog>-manage`` commands on a database that
+    ``db sync`` has not brought to the latest revision: they ended with
+    oslo.db's traceback (``no such table``) and left an empty SQLite file
+    behind."""
+
+    COMMANDS = [('limits', ['sync']), ('limits', ['usage', 'audit']),
+                ('federation', ['keys', 'list']),
+                ('federation', ['keys', 'rotate'])]
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def manage(self, prog, args):
+        conf = os.path.join(self.tmp, '%s.conf' % prog)
+        with open(conf, 'w') as f:
+            f.write('[database]\nconnection = sqlite:///%s\n'
+                    % os.path.join(self.tmp, '%s.sqlite' % prog))
+        return run([command('%s-manage' % prog), '--config-file', conf] +
+                   args)
+
+    def test_empty_database(self):
+        for prog, args in self.COMMANDS:
+            result = self.manage(prog, args)
+            self.assertEqual(1, result.returncode, (args, result.stderr))
+            self.assertNotIn('Traceback', result.stderr)
+            self.assertIn('%s-manage: the database is empty and this command '
+                          'needs revision ' % prog, result.stderr)
+            self.assertIn('run "%s-manage db sync" first. Nothing was '
+                          'done.' % prog, result.stderr)
+            self.assertEqual('', result.stdout)
+            self.assertFalse(os.path.exists(
+                os.path.join(self.tmp, '%s.sqlite' % prog)))
+
+    def test_database_behind(self):
+        spec = [s for s in all_in_one.load_specs()
+                if s.prog == 'federation'][0]
+        first = migration.revisions(spec)[0]
+        self.assertEqual(0, self.manage('federation', [
+            'db', 'sync', '--revision', first]).returncode)
+        result = self.manage('federation', ['keys', 'rotate'])
+        self.assertEqual(1, result.returncode, result.stderr)
+        self.assertIn('the database is at revision %s and this command needs '
+                      'revision %s' % (first, migration.head_revision(spec)),
+                      result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertEqual(0, self.manage('federation',
+                                        ['db', 'sync']).returncode)
+        self.assertEqual(0, self.manage('federation',
+                                        ['keys', 'rotate']).returncode)
+
+
 def _make_classes():
     for spec in all_in_one.load_specs():
         name = spec.package.title().replace('_', '')
