@@ -56,6 +56,7 @@ from federation_proxy import login
 from federation_proxy.schemas import login as schema
 from federation_proxy import upstream
 from svc_common.api import openapi
+from svc_common.api import validation
 from svc_common import errors
 
 #: Seconds a started login may take before its state is refused.
@@ -384,11 +385,11 @@ def _freshness(params):
     return prompt == 'login', max_age
 
 
-def _enabled_idps(limit=None):
-    """The enabled IdPs by name: every one (the chooser lists them all),
-    or the first ``limit``."""
+def _enabled_idps(limit=None, marker=None):
+    """The enabled IdPs by name: the first ``limit`` (every one by
+    default), after the one named ``marker``."""
     return idps.enabled_idps(pecan.request.db, pecan.request.context,
-                             limit)
+                             limit, marker)
 
 
 def _login_url(path, **params):
@@ -474,8 +475,11 @@ class ChooserController(object):
         None, schema.RESPONSE_CHOOSER, method='GET',
         query=schema.CHOOSER_QUERY,
         summary='The enabled upstream IdPs a person may log in with, '
-                'each with the URL that starts the login (carrying '
-                '``next`` and ``link`` on). Needs no token.')}
+                'by name, each with the URL that starts the login '
+                '(carrying ``next`` and ``link`` on), a page at a time '
+                '(``limit``, ``marker``: the name of the last IdP of the '
+                'page before; ``[api] max_limit`` at most). Needs no '
+                'token.')}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -489,11 +493,17 @@ class ChooserController(object):
         if link not in (None, 'true', 'false'):
             raise errors.BadRequest('link is true or false.', field='link')
         fresh = _freshness_params(*_freshness(params))
-        return {'idps': [
+        # A page: anyone may ask, and a federation has thousands of IdPs
+        # (the whole list was ~870 kB and 0.1-0.2 s for 5,000).
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        items = [
             {'id': row.id, 'name': row.name, 'issuer': row.issuer,
              'login': _login_url(login.LOGIN_PATH, idp=row.name,
                                  link=link, next=next_url, **fresh)}
-            for row in _enabled_idps()]}
+            for row in _enabled_idps(limit, marker)]
+        return {'idps': items, 'links': validation.links_for_page(
+            items, limit, 'name', login.CHOOSER_PATH, params)}
 
 
 class LoginController(object):

@@ -222,12 +222,15 @@ def find_enabled_idp(db, ctx, name):
             table.enabled.is_(True)).order_by(table.id).limit(1)).first()
 
 
-def enabled_idps(db, ctx, limit=None):
+def enabled_idps(db, ctx, limit=None, marker=None):
     """The enabled IdPs by name (at most ``limit`` of them; all by
-    default)."""
+    default), after the one named ``marker`` if given: read through the
+    unique index of names."""
     table = models.IdentityProvider
     query = sa.select(table).where(table.enabled.is_(True)).order_by(
         table.name)
+    if marker:
+        query = query.where(table.name > marker)
     if limit:
         query = query.limit(limit)
     with db.reader.using(ctx) as session:

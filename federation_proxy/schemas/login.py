@@ -1,5 +1,6 @@
 """Schemas of the login endpoints' query parameters and answers."""
 
+from svc_common.schemas import parameter_types
 from svc_common.schemas import response_types as rt
 
 _FIELD = {'type': 'string', 'maxLength': 4096}
@@ -28,10 +29,10 @@ LOGOUT_REQUEST = {'type': 'object', 'additionalProperties': False}
 
 CHOOSER_QUERY = {
     'type': 'object',
-    'properties': {
-        'link': {'type': 'string', 'enum': ['true', 'false']},
-        'next': _NEXT, 'prompt': _PROMPT, 'max_age': _MAX_AGE,
-    },
+    'properties': dict(
+        parameter_types.PAGINATION['properties'],
+        link={'type': 'string', 'enum': ['true', 'false']},
+        next=_NEXT, prompt=_PROMPT, max_age=_MAX_AGE),
 }
 
 RESPONSE_CHOOSER = rt.obj({
@@ -41,6 +42,7 @@ RESPONSE_CHOOSER = rt.obj({
         'issuer': {'type': 'string'},
         'login': {'type': 'string'},
     })},
+    'links': rt.LINKS,
 })
 
 CALLBACK_QUERY = {

@@ -181,12 +181,39 @@ class TestManyIdPs(base.FederationTestCase):
                 'https://idp-%04d.example.org/authorization_endpoint?'
                 % (count - 1)), resp.location)
         # A disabled one is not found; the chooser lists every enabled
-        # one.
+        # one, by name, a page of [api] max_limit (1000) at a time.
         self.app.get('/v1/login', {'idp': 'idp-0007'}, status=404)
-        chooser = self.app.get('/v1/login/idps').json['idps']
-        self.assertEqual(count - 1, len(chooser))
+        chooser = self.app.get('/v1/login/idps').json
+        self.assertEqual(1000, len(chooser['idps']))
+        rest = self.app.get(chooser['links'][0]['href']).json
+        self.assertEqual([], rest['links'])
+        self.assertEqual(
+            ['idp-%04d' % n for n in range(count) if n != 7],
+            [i['name'] for i in chooser['idps'] + rest['idps']])
         self.assertEqual('/v1/login/idps', urllib.parse.urlsplit(
             self.app.get('/v1/login', status=302).location).path)
+
+    def test_the_chooser_pages_and_keeps_its_parameters(self):
+        with self.writer() as session:
+            session.execute(sa.insert(models.IdentityProvider), [{
+                'id': 'id-%d' % n, 'name': name,
+                'issuer': 'https://%s.example.org' % n,
+                'client_id': 'proxy', 'scopes': 'openid',
+                'claim_mapping': '{}', 'enabled': True}
+                for n, name in enumerate(['b', 'a', 'c', 'd', 'e'])])
+        names, page = [], self.app.get('/v1/login/idps', {
+            'limit': '2', 'link': 'true'}).json
+        while True:
+            names += [i['name'] for i in page['idps']]
+            for idp in page['idps']:
+                self.assertIn('link=true', idp['login'])
+            if not page['links']:
+                break
+            self.assertIn('link=true', page['links'][0]['href'])
+            page = self.app.get(page['links'][0]['href']).json
+        self.assertEqual(['a', 'b', 'c', 'd', 'e'], names)
+        for bad in ({'limit': '-1'}, {'limit': 'x'}, {'marker': 'a\x00'}):
+            self.app.get('/v1/login/idps', bad, status=400)
 
 
 class TestIdPWithoutKey(base.FederationTestCase):
