@@ -20,6 +20,23 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
         self.spec = spec
         self.conf = conf
 
+    def check(self):
+        """Run the checks, for ``upgrade check`` only.
+
+        oslo.upgradecheck's parser takes any word after ``upgrade``:
+        ``limits-status upgrade chek`` (a typo), or ``upgrade list``,
+        ran every check as if it were ``upgrade check``.  Anything else
+        is a usage error here (exit code 2), as argparse says one.
+        """
+        action = self.conf.command.check
+        if action != 'check':
+            command = '%s-status upgrade' % self.spec.prog
+            print('usage: %s [-h] [--json] check\n%s: error: argument '
+                  'check: invalid choice: %r (choose from \'check\')'
+                  % (command, command, action), file=sys.stderr, flush=True)
+            return 2
+        return super().check()
+
     def _check_schema_at_head(self):
         url = self.conf.database.connection
         try:

@@ -84,6 +84,17 @@ class _CommandTests(object):
         self.assertEqual(0, after.returncode, after.stdout + after.stderr)
         self.assertIn('Success', after.stdout)
 
+    def test_status_refuses_another_word_than_check(self):
+        """``<prog>-status upgrade chek`` (a typo) is a usage error: it
+        ran every check as ``upgrade check`` would."""
+        result = run([command('%s-status' % self.SPEC.prog),
+                      '--config-file', self.conf_file, 'upgrade', 'chek'])
+        self.assertEqual(2, result.returncode, result.stdout)
+        self.assertEqual('', result.stdout)
+        self.assertIn("%s-status upgrade: error: argument check: invalid "
+                      "choice: 'chek' (choose from 'check')"
+                      % self.SPEC.prog, result.stderr)
+
     def test_db_commands_say_which_database(self):
         sync = self.manage('db', 'sync')
         self.assertEqual(0, sync.returncode, sync.stderr)
