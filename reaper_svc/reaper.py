@@ -66,11 +66,13 @@ def _candidate(server, now):
 class ServersOnce(object):
     """The servers of one snapshot of ``driver``'s cloud, read at the
     first call and handed out again after: one pass of the leader checks
-    the victims of every action it resumes or deletes against one
-    snapshot (with Nova, a snapshot reads every resource provider and
-    every server), not one snapshot per action.  Other actions' victims
+    the victims of every planned action it resumes against one snapshot
+    (with Nova, a snapshot reads every resource provider and every
+    server), not one snapshot per action.  Other actions' victims
     deleted meanwhile change nothing of what an action's own victims
-    show (whether they are candidates)."""
+    show (whether they are candidates).  A resumed plan only stops its
+    victims; each is read again on its own before it is deleted (see
+    :meth:`Reaper.delete_victims`)."""
 
     def __init__(self, driver):
         self.driver = driver
@@ -350,19 +352,18 @@ class Reaper(object):
                         'locked, and deleted after the grace period',
                         server_id, exc)
 
-    def _spared(self, action, servers):
-        """The victims of ``action`` that the cloud shows as no candidate
-        any more (see :meth:`delete_victims`), checked just before they
-        are deleted."""
-        waiting = [v['server_id'] for v in action['victims']
-                   if v['state'] not in ('deleted', 'gone', 'spared')]
-        if not waiting:
-            return set()
-        now = self.clock()
-        servers = servers()
-        return {server_id for server_id in waiting
-                if server_id in servers
-                and not _candidate(servers[server_id], now)}
+    def _no_candidate(self, server_id):
+        """Whether the cloud shows ``server_id`` as no candidate now (not
+        preemptible, or protected by a guaranteed runtime), read on its
+        own just before it is deleted; False when it is gone.
+
+        :raises DriverError: the cloud could not tell
+        """
+        try:
+            server = self.driver.server(server_id)
+        except driver_base.ServerNotFound:
+            return False
+        return not _candidate(server, self.clock())
 
     def _unlock_spared(self, action_id, server_id):
         """Unlock a victim that is spared; a refusal is logged and leaves
@@ -376,7 +377,7 @@ class Reaper(object):
             LOG.warning('Action %s: could not unlock %s, spared: %s',
                         action_id, server_id, exc)
 
-    def delete_victims(self, action, servers=None):
+    def delete_victims(self, action):
         """``noticed`` -> ``deleting`` -> ``done``: delete every victim
         (one already gone counts as deleted).  Safe to repeat.
 
@@ -388,22 +389,26 @@ class Reaper(object):
         was a server that must not be preempted; left locked, with the
         notice's reason, its owner could neither start nor unlock it.
 
-        :param servers: the :class:`ServersOnce` of the leader's pass
-            (None: a snapshot of its own)
+        Each victim is read on its own just before its deletion
+        (:meth:`~reaper_svc.drivers.base.CloudDriver.server`).  Checked
+        against one snapshot of the cloud taken at the start of the
+        leader's pass, a victim resized to a normal flavor while the pass
+        went on (deleting the victims of other actions, a second or more
+        each with Nova) was deleted all the same.
         """
         if action['state'] == states.NOTICED:
             if not actions_db.transition(self.db, self.ctx, action['id'],
                                          states.NOTICED, states.DELETING):
                 return actions_db.get_action(self.db, self.ctx, action['id'])
-        try:
-            spared = self._spared(action,
-                                  servers or ServersOnce(self.driver))
-        except driver_base.DriverError as exc:
-            return self._delete_failed(action, 'its victims', exc)
         for victim in action['victims']:
             if victim['state'] in ('deleted', 'spared'):
                 continue
-            if victim['server_id'] in spared:
+            try:
+                spared = (victim['state'] != 'gone'
+                          and self._no_candidate(victim['server_id']))
+            except driver_base.DriverError as exc:
+                return self._delete_failed(action, victim['server_id'], exc)
+            if spared:
                 LOG.warning('Action %s: victim %s is no candidate any more '
                             '(not preemptible, or protected by a '
                             'guaranteed runtime): spared, not deleted',
@@ -474,9 +479,9 @@ class Reaper(object):
             elif action['state'] == states.NOTICED:
                 if action['delete_after'] and action['delete_after'] > now:
                     continue
-                self.delete_victims(action, servers)
+                self.delete_victims(action)
             else:
-                self.delete_victims(action, servers)
+                self.delete_victims(action)
             moved += 1
         return moved
 

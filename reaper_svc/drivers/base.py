@@ -131,6 +131,20 @@ class CloudDriver(metaclass=abc.ABCMeta):
     def servers_by_host(self, host):
         """The servers on ``host`` (model Server objects)."""
 
+    def server(self, server_id):
+        """One server as a snapshot would show it (a model Server, with
+        its recorded guarantee), read now: what the reaper checks a
+        victim against just before deleting it.  This default reads a
+        whole snapshot; drivers read the one server.
+
+        :raises ServerNotFound: it is gone (or on no host the snapshots
+            show)
+        """
+        found = self.cluster().servers.get(server_id)
+        if found is None:
+            raise ServerNotFound('no server %s' % server_id)
+        return found
+
     @abc.abstractmethod
     def server_state(self, server_id):
         """``{'status', 'locked', 'locked_reason', 'host'}``.

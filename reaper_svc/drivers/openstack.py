@@ -270,6 +270,12 @@ class OpenStackCloud(base.CloudDriver):
         return self.guaranteed(self._server_model(s)
                                for s in self._servers(host=host))
 
+    def server(self, server_id):
+        # The flavor embedded in the server (2.47+), as in the snapshot.
+        server = self._nova('GET', '/servers/%s' % server_id).json()[
+            'server']
+        return self.guaranteed([self._server_model(server)])[0]
+
     def server_state(self, server_id):
         server = self._nova('GET', '/servers/%s' % server_id).json()[
             'server']

@@ -187,6 +187,11 @@ class SimulatedCloud(base.CloudDriver):
                        if s['host'] == host]
         return self.guaranteed(servers)
 
+    def server(self, server_id):
+        with self._lock:
+            server = self._server_model(self._get(server_id))
+        return self.guaranteed([server])[0]
+
     def server_state(self, server_id):
         with self._lock:
             server = self._get(server_id)

@@ -531,10 +531,11 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual(states.FAILED, other['state'])
         self.assertIn('HTTP 503', other['reason'])
 
-    def test_a_pass_reads_the_cloud_once_for_its_victims(self):
-        """Each victim is checked before its deletion, against one
-        snapshot per pass of the leader (a snapshot of Nova reads every
-        resource provider and server), not one per action."""
+    def test_a_pass_reads_each_victim_not_the_cloud(self):
+        """Each victim is checked before its deletion by reading it on
+        its own, not against a snapshot of the whole cloud (one of Nova
+        reads every resource provider and server): once per action
+        before 9ed13ad, once per pass after it."""
         reaper = self.engine.build().reaper
         actions = [reaper.handle_failure(nova_notifications.scheduling_failure(
             VERSIONED, ef.failure_message(VERSIONED, 'i-3%d' % i)[
@@ -553,10 +554,42 @@ class TestEngineOnce(EngineTestBase):
             seconds=1)
         reaper.clock = lambda: later
         self.assertEqual(3, reaper.process_unfinished())
-        self.assertEqual(1, len(reads))
+        self.assertEqual(0, len(reads))
         self.assertEqual(3, len([sid for verb, sid, _
                                  in self.engine.cloud.journal
                                  if verb == 'delete']))
+
+    def test_a_victim_made_normal_during_the_pass_is_not_deleted(self):
+        """The leader's pass deletes the victims of two actions; while it
+        deletes the first's, an operator resizes the second's victim to
+        a normal flavor.  Checked against the snapshot the pass took at
+        its start, it was deleted: a server that is not preemptible."""
+        reaper = self.engine.build().reaper
+        actions = [reaper.handle_failure(nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-4%d' % i)[
+                'payload'])) for i in range(2)]
+        [[first], [second]] = [[v['server_id'] for v in a['victims']]
+                               for a in actions]
+        cloud = self.engine.cloud
+        real_delete = cloud.delete
+
+        def delete(server_id):
+            if server_id == first:
+                cloud.set_flavor(second, 'm1.large')
+            return real_delete(server_id)
+
+        self.useFixture(fixtures.MockPatchObject(cloud, 'delete', delete))
+        later = max(a['delete_after'] for a in actions) + datetime.timedelta(
+            seconds=1)
+        reaper.clock = lambda: later
+        reaper.process_unfinished()
+        self.assertEqual([first], [sid for verb, sid, _ in cloud.journal
+                                   if verb == 'delete'])
+        spared = actions_db.get_action(self.engine.db, self.ctx,
+                                       actions[1]['id'])
+        self.assertEqual((states.DONE, 'spared'),
+                         (spared['state'], spared['victims'][0]['state']))
+        self.assertFalse(cloud.server_state(second)['locked'])
 
     def half_noticed(self, trigger):
         """An action of two victims whose first is noticed (locked and

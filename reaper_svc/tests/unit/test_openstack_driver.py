@@ -3,6 +3,7 @@ stood in for (a test double: the real Nova runs in test_real_nova, where
 a build's BUILD phase and Nova's page limit are not under the test's
 control)."""
 
+import datetime
 import types
 
 import fixtures
@@ -178,3 +179,56 @@ class TestTimeout(testtools.TestCase):
             [timeout] = [opt for opt in opts if opt.dest == 'timeout']
             self.assertEqual(clouds_conf.DEFAULT_TIMEOUT, timeout.default,
                              group)
+
+
+class _OneServer(openstack.OpenStackCloud):
+    """Nova answering ``GET /servers/{id}`` (microversion 2.73: the
+    flavor embedded, with its extra specs)."""
+
+    def __init__(self, servers):
+        self.preemptible_spec = 'arbiter:preemptible'
+        self.priority_spec = 'arbiter:preemption_priority'
+        self.servers = servers
+
+    def _nova(self, method, path, **kwargs):
+        server_id = path.rsplit('/', 1)[-1]
+        if (method, path) != ('GET', '/servers/%s' % server_id) or (
+                server_id not in self.servers):
+            raise base.ServerNotFound('no server %s' % server_id)
+        return _Answer({'server': self.servers[server_id]})
+
+
+class TestOneServer(testtools.TestCase):
+    """What the reaper checks a victim against just before deleting it:
+    the server read on its own, as a snapshot would show it."""
+
+    FLAVOR = {'vcpus': 2, 'ram': 512, 'disk': 10, 'ephemeral': 0,
+              'swap': 0, 'extra_specs': {'arbiter:preemptible': 'true'}}
+
+    def nova(self):
+        return _OneServer({
+            'v1': {'id': 'v1', 'tenant_id': 'physics',
+                   'OS-EXT-SRV-ATTR:hypervisor_hostname': 'cmp1',
+                   'created': '2030-01-01T10:00:00Z', 'flavor': self.FLAVOR},
+            'v2': {'id': 'v2', 'tenant_id': 'physics',
+                   'OS-EXT-SRV-ATTR:host': 'cmp2',
+                   'flavor': dict(self.FLAVOR, extra_specs={})}})
+
+    def test_its_flavor_says_whether_it_is_preemptible(self):
+        nova = self.nova()
+        first, second = nova.server('v1'), nova.server('v2')
+        self.assertEqual(
+            ('cmp1', 'physics', {'VCPU': 2, 'MEMORY_MB': 512,
+                                 'DISK_GB': 10}, True),
+            (first.host, first.project_id, dict(first.resources),
+             first.preemptible))
+        self.assertEqual(('cmp2', False), (second.host, second.preemptible))
+        self.assertRaises(base.ServerNotFound, nova.server, 'gone')
+
+    def test_its_recorded_guarantee_is_applied(self):
+        nova = self.nova()
+        until = datetime.datetime(2030, 1, 1, 12, 0, 0)
+        nova.set_guarantee_source(lambda: {'v1': until})
+        self.assertEqual((until, None),
+                         (nova.server('v1').guaranteed_until,
+                          nova.server('v2').guaranteed_until))
