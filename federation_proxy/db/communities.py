@@ -255,6 +255,14 @@ def create_group(db, ctx, vo_id, parent_id, name, description=None):
 
 
 def delete_group(db, ctx, vo_id, group_id):
+    """Delete a group that has no subgroups, no members, no pending
+    request and no pending invitation that can still be accepted.
+
+    Its decided requests and its used or expired invitations are
+    history (the audit trail keeps what happened to them) and go with
+    it: nobody can delete a request, and they kept the group for good.
+    """
+    requests, invitations = models.MembershipRequest, models.Invitation
     with db.writer.using(ctx) as session:
         # Locked: what is added to the group meanwhile waits (it reads
         # the group FOR SHARE), and what was added before is seen below.
@@ -263,16 +271,24 @@ def delete_group(db, ctx, vo_id, group_id):
         if group.parent_id is None:
             raise errors.Conflict('The root group goes with its VO.',
                                   code='root_group')
-        used = session.scalars(sa.select(models.Group.id).where(
-            models.Group.parent_id == group_id)).first()
-        for model in (models.Membership, models.MembershipRequest,
-                      models.Invitation):
-            used = used or session.scalars(sa.select(model.id).where(
-                model.group_id == group_id)).first()
-        if used:
+        uses = (
+            sa.select(models.Group.id).where(
+                models.Group.parent_id == group_id),
+            sa.select(models.Membership.id).where(
+                models.Membership.group_id == group_id),
+            sa.select(requests.id).where(requests.group_id == group_id,
+                                         requests.status == 'pending'),
+            sa.select(invitations.id).where(
+                invitations.group_id == group_id,
+                invitations.status == 'pending',
+                invitations.expires_at > _now()))
+        if any(session.scalars(use.limit(1)).first() for use in uses):
             raise errors.Conflict('Group %s has subgroups, members, '
-                                  'requests or invitations.' % group.path,
-                                  code='group_in_use')
+                                  'pending requests or invitations.'
+                                  % group.path, code='group_in_use')
+        for model in (requests, invitations):
+            session.execute(sa.delete(model).where(
+                model.group_id == group_id))
         session.delete(group)
         audit(session, ctx.user_id, 'delete', 'group', group_id, vo_id)
 

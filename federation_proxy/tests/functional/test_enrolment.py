@@ -447,6 +447,52 @@ class TestInvitationFlow(base.FederationTestCase):
                                                       self.invitee),
                                   expect_errors=True)
 
+    def test_a_group_outlives_only_its_pending_requests_and_invitations(
+            self):
+        # A request decided and an invitation used or expired are
+        # history: the group can be deleted after them (they kept it for
+        # good: nobody can delete a request).  Pending ones, a member or
+        # a subgroup keep it.
+        manager = base.person(self.manager)
+        group_path = '%s/groups/%s' % (self.path, self.group['id'])
+
+        def refused():
+            resp = self.app.delete(group_path, headers=manager,
+                                   expect_errors=True)
+            self.assertEqual(409, resp.status_int, resp.body)
+            self.assertEqual('federation.group_in_use',
+                             resp.json['errors'][0]['code'])
+
+        used = self._invite()
+        self.assertEqual(201, self._accept(used['token']).status_int)
+        refused()       # dora is a member
+        [membership] = self.app.get(self.path + '/memberships', {
+            'user_id': self.invitee}, headers=ADMIN).json['memberships']
+        self.app.delete('%s/memberships/%s' % (self.path, membership['id']),
+                        headers=manager)
+        pending = self._invite()
+        refused()       # a pending invitation
+        with self.writer() as session:
+            session.execute(sa.update(models.Invitation).where(
+                models.Invitation.id == pending['id']).values(
+                    expires_at=_past()))
+        self.add_person('erin')
+        request = self.app.post_json(self.path + '/requests', {
+            'group_id': self.group['id']},
+            headers=base.person('erin')).json['request']
+        refused()       # a pending request
+        self.app.patch_json('%s/requests/%s' % (self.path, request['id']),
+                            {'status': 'rejected'}, headers=manager)
+        self.app.delete(group_path, headers=manager, status=204)
+        self.app.get(group_path, headers=ADMIN, status=404)
+        for what, row in (('invitations', used), ('invitations', pending),
+                          ('requests', request)):
+            self.app.get('%s/%s/%s' % (self.path, what, row['id']),
+                         headers=ADMIN, status=404)
+        self.assertIn(('delete', 'group', self.group['id']), [
+            (r['action'], r['object_type'], r['object_id'])
+            for r in self.audit(self.vo['id'])])
+
     def test_accepted_once_then_refused(self):
         invitation = self._invite()
         # 256 bits as hexadecimal: never taken for a command-line option.
@@ -511,6 +557,16 @@ class TestInvitationFlow(base.FederationTestCase):
         invitation = self._invite()
         self.assertEqual(403, self._accept(invitation['token'],
                                            'nobody').status_int)
+
+
+class TestInvitationFlowOnPostgreSQL(TestInvitationFlow):
+    """The invitation flow on PostgreSQL, which enforces the references
+    to a group its deletion must clear."""
+
+    def setUp(self):
+        url = self.useFixture(postgresql.Database()).url
+        self.OVERRIDES = {('database', 'connection'): url}
+        super().setUp()
 
 
 class TestIdentities(base.FederationTestCase):
