@@ -324,8 +324,11 @@ CREATE_START = ('instance.create.start', 'compute.instance.create.start')
 CREATE_END = ('instance.create.end', 'compute.instance.create.end')
 CREATE_ERROR = ('instance.create.error', 'compute.instance.create.error')
 DELETE_END = ('instance.delete.end', 'compute.instance.delete.end')
-#: ... and rebuilt (its image is the one it was rebuilt from).
-REBUILD_END = ('instance.rebuild.end', 'compute.instance.rebuild.end')
+#: ... and rebuilt (its image is the one it is rebuilt from, from the
+#: rebuild's start, which the compute host sends before it downloads
+#: the image; an evacuation is a rebuild from the same image).
+REBUILD = ('instance.rebuild.start', 'compute.instance.rebuild.start',
+           'instance.rebuild.end', 'compute.instance.rebuild.end')
 
 
 class NovaEndpoint(_Endpoint):
@@ -335,14 +338,16 @@ class NovaEndpoint(_Endpoint):
     start; the last server gone (or its build failed) lets a
     ``pending_delete`` image be deleted.  ``instance.rebuild.end``: the
     server counts for the image it was rebuilt from, no longer for its
-    old one.  A rebuild or build error that Nova sent before the last
+    old one, from the rebuild's start (``instance.rebuild.start``).  A
+    rebuild or build error that Nova sent before the last
     notification applied to the server (its metadata's ``timestamp``) is
     stale and changes nothing."""
 
     name = 'nova'
     filter_rule = oslo_messaging.NotificationFilter(
         event_type=r'^(compute\.)?instance\.'
-                   r'(create\.(start|end|error)|(delete|rebuild)\.end)$')
+                   r'(create\.(start|end|error)|rebuild\.(start|end)|'
+                   r'delete\.end)$')
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         try:
@@ -362,14 +367,14 @@ class NovaEndpoint(_Endpoint):
                         'until the usage reconciliation.', event_type,
                         message_id, server_id, sent.isoformat(' '),
                         self.conf.image_family.processed_message_retention)
-        if event_type in CREATE_START + CREATE_END + REBUILD_END and \
+        if event_type in CREATE_START + CREATE_END + REBUILD and \
                 not image_id:
             return HANDLED
         if event_type in CREATE_START + CREATE_END:
             events = usage_db.server_created(
                 self.db, self.ctx, server_id, image_id, self.name,
                 message_id, sent_at=sent)
-        elif event_type in REBUILD_END:
+        elif event_type in REBUILD:
             events = usage_db.server_rebuilt(
                 self.db, self.ctx, server_id, image_id, self.name,
                 message_id, sent_at=sent, drain=self._drain())

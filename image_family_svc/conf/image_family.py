@@ -23,7 +23,7 @@ def _opts():
         cfg.StrOpt(
             'nova_exchange', default='nova',
             help='Exchange on which Nova publishes instance.create.start, '
-                 '.end and .error, instance.rebuild.end and '
+                 '.end and .error, instance.rebuild.start and .end, and '
                  'instance.delete.end.'),
         cfg.ListOpt(
             'nova_topics', default=['versioned_notifications'],

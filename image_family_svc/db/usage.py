@@ -12,8 +12,9 @@ was applied already (a rescheduled build's start on another host, or
 its end, delivered first), or when the usage reconciliation finds Nova
 no longer lists it.
 
-A rebuild onto another image (``instance.rebuild.end``) moves the server
-from the image it ran from to the new one (:func:`server_rebuilt`).  A
+A rebuild onto another image (``instance.rebuild.start``, and ``.end``)
+moves the server from the image it ran from to the new one
+(:func:`server_rebuilt`).  A
 rebuild that Nova sent before the last notification applied to the
 server (``sent_at``, the time in the notification's metadata) is stale
 and changes nothing: a server rebuilt onto B then C, whose first rebuild

@@ -8,7 +8,8 @@ server was counted on yet deleted it at once, under a server still
 building from it.  It now waits until the image has been obsolete for
 ``[image_family] obsolete_drain_seconds``; a build slower than that
 counts from its start (only its ``instance.create.end`` counted it
-before) until its end's server is deleted or the build fails.
+before) until its server is deleted or the build fails, and a rebuild
+counts for its new image from its start (``instance.rebuild.start``).
 """
 
 import datetime
@@ -118,6 +119,24 @@ class _ObsoleteDrain(object):
         self.assertEqual(1, self.image('img-1')['usage']['servers'])
         self.assertEqual([], self.sweep())
         self.nova_event('instance.delete.end', 'vm-1', 'img-1')
+        self.assertEqual('deleted', self.image('img-1')['state'])
+
+    def test_slow_rebuild_onto_an_image_keeps_it(self):
+        # vm-1 runs from img-2; its rebuild onto img-1 started (its
+        # compute host downloads img-1) before img-1's deletion was
+        # asked, and takes longer than the drain.
+        self.nova_event('instance.create.end', 'vm-1', 'img-2')
+        self.nova_event('instance.rebuild.start', 'vm-1', 'img-1')
+        self.assertEqual((1, 0), (self.image('img-1')['usage']['servers'],
+                                  self.image('img-2')['usage']['servers']))
+        self.move('img-1', 'obsolete')
+        self.move('img-1', 'deleted')
+        self.obsolete_for(DRAIN + 1)
+        self.assertEqual([], self.sweep())
+        self.assertEqual('pending_delete', self.image('img-1')['state'])
+        self.nova_event('instance.rebuild.end', 'vm-1', 'img-1')
+        self.assertEqual(1, self.image('img-1')['usage']['servers'])
+        self.nova_event('instance.delete.end', 'vm-1', None)
         self.assertEqual('deleted', self.image('img-1')['state'])
 
     def test_failed_build_stops_counting(self):

@@ -6,7 +6,8 @@ sent it.  Once all are delivered, no image counts fewer servers than
 run from it, and asking for the deletion of every image deletes none
 that a running server uses (it waits, ``pending_delete``).  The same
 holds for builds, counted from their ``instance.create.start`` (failed,
-rescheduled, ended), on SQLite and PostgreSQL, with the drain passed."""
+rescheduled, ended), and rebuilds from their ``instance.rebuild.start``,
+on SQLite and PostgreSQL, with the drain passed."""
 
 import datetime
 import os
@@ -155,8 +156,10 @@ def builds(draw):
             if draw(st.booleans()):
                 sent.append(('end', server, image, tick()))
             for _ in range(draw(st.integers(0, 2))):
-                sent.append(('rebuild', server,
-                             draw(st.sampled_from(IMAGES)), tick()))
+                rebuilt_onto = draw(st.sampled_from(IMAGES))
+                sent.append(('rebuild_start', server, rebuilt_onto, tick()))
+                if draw(st.booleans()):
+                    sent.append(('rebuild', server, rebuilt_onto, tick()))
         if draw(st.booleans()):
             sent.append(('delete', server, None, tick()))
     sent.sort(key=lambda event: event[3])
@@ -220,6 +223,7 @@ class _BuildCounts(object):
         event_types = {'start': 'instance.create.start',
                        'end': 'instance.create.end',
                        'error': 'instance.create.error',
+                       'rebuild_start': 'instance.rebuild.start',
                        'rebuild': 'instance.rebuild.end',
                        'delete': 'instance.delete.end'}
         for index in delivery:
