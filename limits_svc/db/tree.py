@@ -125,6 +125,18 @@ def chain_ids(session, project_id):
     return [row.id for row in _walk(session, project_id, downwards=False)]
 
 
+def kept_chain_ids(session, project_id):
+    """:func:`chain_ids` of up to :data:`GIVE_BACK_DEPTH` levels: the
+    chain of any project the service keeps, one kept below the 64th level
+    included, for what only reads it (a usage report)."""
+    rows = session.execute(_WALK_GIVING_BACK,
+                           {'project_id': project_id}).all()
+    if not rows:
+        raise ProjectNotFound('No project %s.' % project_id)
+    check_depth(project_id, [row.depth for row in rows], GIVE_BACK_DEPTH)
+    return [row.id for row in rows]
+
+
 def chain_or_orphan(conn, project_id):
     """The chain an allocation of ``project_id`` is given back along:
     :func:`chain_ids`, or just the project when it is gone (an
@@ -202,10 +214,13 @@ def subtree_page(session, root_id, limit, marker=None):
     else:
         path = _path_from(session, root_id, marker)
     try:
+        # A project kept after it left Keystone may hang below the 64th
+        # level (see GIVE_BACK_DEPTH): its report, and the reports of the
+        # projects above it, are drawn down to it.
         drawn = quota_tree.drawing_order_page(path, limit, children,
-                                              MAX_DEPTH)
+                                              GIVE_BACK_DEPTH)
     except quota_tree.TooDeep:
-        raise too_deep(root_id)
+        raise too_deep(root_id, GIVE_BACK_DEPTH)
     parents = dict(zip(path[1:], path))
     parents[root_id] = None   # the report's root
     parents.update((child, parent) for child, parent, _depth in drawn)
@@ -222,7 +237,7 @@ def _path_from(session, root_id, marker):
     not in the subtree of ``root_id``."""
     require_project(session, root_id)
     try:
-        chain = chain_ids(session, marker)
+        chain = kept_chain_ids(session, marker)
     except ProjectNotFound:
         chain = []
     if root_id not in chain:

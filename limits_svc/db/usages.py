@@ -325,7 +325,9 @@ def usage_report(db, ctx, project_id, subtree, no_limit_policy, limit=None,
                 session, project_id,
                 sys.maxsize if limit is None else limit, marker)
         else:
-            tree.chain_ids(session, project_id)   # it exists
+            # It exists; its chain is not read (that of a project kept
+            # below the 64th level is refused, and none is needed).
+            tree.require_project(session, project_id)
             parents = {project_id: None}
             page = [project_id]
         shape = quota_tree.ProjectTree(parents)

@@ -313,6 +313,46 @@ class _Resync(object):
         self.assertEqual((0, 0), self.usage()[('new-root', 'cores')])
         self.assertEqual([], audit.audit(self.db, self.ctx))
 
+    def test_usage_reports_reach_a_kept_project_below_the_64th_level(self):
+        """The usage report of a project kept below the 64th level (as
+        above), and of every project above it: its own report was 409
+        limits.tree_too_deep (its chain was walked, to check that it
+        exists), and so was the report of the top of the tree (Nova's
+        quota show of the kept project too) once a page reached it."""
+        chain = [_project('d1', 'leaf')] + [
+            _project('d%d' % level, 'd%d' % (level - 1))
+            for level in range(2, 61)]
+        self.projects += chain + [_project('gone', 'd60')]
+        self.resync()
+        self.allocate('vm-kept', 'gone', 2)
+        self.projects = ([_project('new-root'), _project('top', 'new-root')] +
+                         self.projects[1:-1])
+        self.resync()
+        api = self.useFixture(af.ServiceApp(service.SPEC, overrides={
+            ('limits', 'mode'): 'keystone',
+            ('database', 'connection'): self.db.url})).app
+
+        def report(project_id, **query):
+            return api.get('/v1/projects/%s/usage' % project_id, query,
+                           headers=af.SYSTEM_READER).json
+        [own] = report('gone')['projects']
+        self.assertEqual((0, 2), (own['depth'],
+                                  own['resources']['cores']['own_usage']))
+        # new-root, top, mid, leaf, d1 ... d60, gone: 65 projects.
+        first = report('new-root', subtree='true', limit='65')
+        self.assertEqual(('gone', 'd60', 64, 2), tuple(
+            first['projects'][-1][key] for key in (
+                'project_id', 'parent_id', 'depth')) + (
+            first['projects'][-1]['resources']['cores']['own_usage'],))
+        self.assertEqual(2, first['projects'][0]['resources']['cores'][
+            'subtree_usage'])
+        [link] = first['links']
+        self.assertIn('marker=gone', link['href'])
+        self.assertEqual([], report('new-root', subtree='true', limit='65',
+                                    marker='gone')['projects'])
+        self.assertEqual(65, len(report('new-root',
+                                        subtree='true')['projects']))
+
     def test_a_sweep_goes_on_past_a_reservation_it_cannot_free(self):
         """Whatever makes the ledger refuse to free an expired
         reservation (here parents that loop, written behind the
