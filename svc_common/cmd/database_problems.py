@@ -6,6 +6,8 @@ server does not answer ended ``<prog>-manage`` and ``<prog>-api`` with a
 traceback; :func:`describe` makes each one line for people.
 """
 
+import os
+
 from oslo_db import exception as db_exception
 from sqlalchemy import engine
 from sqlalchemy import exc as sqlalchemy_exc
@@ -34,6 +36,17 @@ def check_url(url):
             'SQLAlchemy spells postgresql:// (postgresql+psycopg2:// or '
             'postgresql+psycopg:// for a given driver).')
     database.check_supported(url)
+
+
+def missing_sqlite_file(connection):
+    """Whether ``connection`` names an SQLite file that does not exist:
+    reading it would create an empty one, which commands that only read
+    (``db version``, ``<prog>-status upgrade check``) must not leave
+    behind."""
+    url = engine.make_url(connection)
+    return (url.get_backend_name() == 'sqlite' and
+            url.database not in (None, '', ':memory:') and
+            not os.path.exists(url.database))
 
 
 #: The Python module of a database driver -> what to install for it.

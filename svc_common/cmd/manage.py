@@ -13,7 +13,6 @@ use and where that choice came from, since without a configuration file
 at the latest revision (:func:`schema_problem`).
 """
 
-import os
 import sys
 
 import alembic.util
@@ -78,20 +77,11 @@ def _db_sync(spec, conf):
     return 0
 
 
-def _missing_sqlite_file(connection):
-    """Whether ``connection`` names an SQLite file that does not exist
-    (reading it would fail, or create it)."""
-    url = engine.make_url(connection)
-    return (url.get_backend_name() == 'sqlite' and
-            url.database not in (None, '', ':memory:') and
-            not os.path.exists(url.database))
-
-
 def _db_version(spec, conf):
     print(database_origin(spec, conf), file=sys.stderr, flush=True)
     database_problems.check_url(conf.database.connection)
     revision = None
-    if not _missing_sqlite_file(conf.database.connection):
+    if not database_problems.missing_sqlite_file(conf.database.connection):
         revision = migration.current_revision(spec, conf.database.connection)
     print(revision or
           'None (empty database: run "%s-manage db sync")' % spec.prog)
@@ -108,7 +98,7 @@ def schema_problem(spec, conf):
     """
     database_problems.check_url(conf.database.connection)
     current = None
-    if not _missing_sqlite_file(conf.database.connection):
+    if not database_problems.missing_sqlite_file(conf.database.connection):
         current = migration.current_revision(spec, conf.database.connection)
     latest = migration.head_revision(spec)
     if current == latest:

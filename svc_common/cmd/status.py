@@ -9,7 +9,9 @@ import sys
 from oslo_config import cfg
 from oslo_upgradecheck import common_checks
 from oslo_upgradecheck import upgradecheck
+import sqlalchemy
 
+from svc_common.cmd import database_problems
 from svc_common import config
 from svc_common.db import migration
 
@@ -39,6 +41,15 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
 
     def _check_schema_at_head(self):
         url = self.conf.database.connection
+        head = migration.head_revision(self.spec)
+        if database_problems.missing_sqlite_file(url):
+            # Reading it made an empty file that db sync had not made.
+            return upgradecheck.Result(
+                upgradecheck.Code.FAILURE,
+                'The database file %s does not exist (no schema yet); '
+                'this release needs %s: run "%s-manage db sync".'
+                % (sqlalchemy.engine.make_url(url).database, head,
+                   self.spec.prog))
         try:
             current = migration.current_revision(self.spec, url)
         except Exception as exc:  # any driver error means "cannot connect"
@@ -46,7 +57,6 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                 upgradecheck.Code.FAILURE,
                 'Cannot read the database at [database] connection: %s'
                 % exc)
-        head = migration.head_revision(self.spec)
         if current is None:
             # "The schema is at None" was all an empty database got.
             return upgradecheck.Result(

@@ -84,6 +84,15 @@ class _CommandTests(object):
         self.assertEqual(0, after.returncode, after.stdout + after.stderr)
         self.assertIn('Success', after.stdout)
 
+    def test_upgrade_check_leaves_no_database_file(self):
+        """The check of a database file that does not exist says so and
+        does not create it: an empty file was left behind."""
+        result = self.status()
+        self.assertEqual(2, result.returncode, result.stdout + result.stderr)
+        self.assertIn('The database file %s does not exist'
+                      % self.db_path[:40], result.stdout)
+        self.assertFalse(os.path.exists(self.db_path))
+
     def test_status_refuses_another_word_than_check(self):
         """``<prog>-status upgrade chek`` (a typo) is a usage error: it
         ran every check as ``upgrade check`` would."""
