@@ -47,9 +47,15 @@ def request(row):
             'created_at': controller.isoformat(row.created_at)}
 
 
-def invitation(row, token=None):
+def invitation(row, token=None, now=None):
+    """An invitation as shown: past its expiry a pending one is
+    ``expired`` (it can no longer be accepted)."""
+    status = row.status
+    if status == 'pending' and row.expires_at <= (
+            now or datetime.datetime.utcnow()):
+        status = 'expired'
     body = {'id': row.id, 'vo_id': row.vo_id, 'group_id': row.group_id,
-            'role': row.role, 'email': row.email, 'status': row.status,
+            'role': row.role, 'email': row.email, 'status': status,
             'expires_at': controller.isoformat(row.expires_at),
             'created_by': row.created_by,
             'inviting_manager': row.inviting_manager,

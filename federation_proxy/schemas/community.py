@@ -151,7 +151,8 @@ REQUEST = response_types.obj({
     'decided_by': _NS, 'decided_at': _NT, 'created_at': _T})
 INVITATION = response_types.obj({
     'id': _S, 'vo_id': _S, 'group_id': _S, 'role': _S, 'email': _S,
-    'status': {'enum': ['pending', 'accepted']}, 'expires_at': _T,
+    'status': {'enum': ['pending', 'accepted', 'expired']},
+    'expires_at': _T,
     'created_by': _NS, 'inviting_manager': _NS, 'accepted_by': _NS,
     'created_at': _T,
     'token': _S}, optional=('token',))

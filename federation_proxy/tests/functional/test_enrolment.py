@@ -546,6 +546,12 @@ class TestInvitationFlow(base.FederationTestCase):
         self.assertEqual(404, resp.status_int)
         self.assertEqual([], self.notifier.events())
         self.assertEqual([], self.entitlements(self.invitee)['groups'])
+        # Its manager sees it as it is: expired, no longer pending.
+        self.assertEqual('expired', self.app.get(
+            '%s/invitations/%s' % (self.path, invitation['id']),
+            headers=base.person(self.manager)).json['invitation']['status'])
+        self.assertEqual(['expired'], [i['status'] for i in self.app.get(
+            self.path + '/invitations', headers=ADMIN).json['invitations']])
 
     def test_deleted_invitation_refused(self):
         invitation = self._invite()
