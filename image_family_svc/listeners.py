@@ -29,8 +29,10 @@ so it is applied, with a warning that says so.
 
 A notification whose payload does not have the shape Glance or Nova
 gives it (not an object, an id that is not a string or is longer than
-the database holds, properties that are not an object) is logged and
-acknowledged, without effect: an exception would have made
+the database holds, an id, version, family name, owner or message id
+with a control character or a lone surrogate, which no database stores,
+properties that are not an object) is logged and acknowledged, without
+effect: an exception would have made
 oslo.messaging requeue it, and RabbitMQ deliver it again at once, for
 ever.
 
@@ -45,6 +47,7 @@ the outage lasted.
 
 import datetime
 import logging
+import re
 
 import oslo_messaging
 
@@ -66,6 +69,16 @@ HANDLED = oslo_messaging.NotificationResult.HANDLED
 MAX_ID_LENGTH = 64
 MAX_VERSION_LENGTH = 255
 MAX_MESSAGE_ID_LENGTH = 255
+#: The longest family name and owner read (Glance's owner is at most
+#: 255 characters; a family name at most 64).
+MAX_NAME_LENGTH = 255
+
+
+#: What no id, version, name or owner of a notification holds: control
+#: characters (PostgreSQL refuses NUL in text, and the API refuses them
+#: all in versions) and lone surrogates (no database encodes them; JSON
+#: can carry them as escapes).
+UNSTORABLE = re.compile('[\x00-\x1f\x7f-\x9f\ud800-\udfff]')
 
 
 class MalformedNotification(ValueError):
@@ -82,6 +95,10 @@ def _string(value, what, max_length, required=True):
         raise MalformedNotification(
             '%s is %.60r, not a string of 1 to %d characters'
             % (what, value, max_length))
+    if UNSTORABLE.search(value):
+        raise MalformedNotification(
+            '%s is %.60r, with a control character or a lone surrogate'
+            % (what, value))
     return value
 
 
@@ -253,7 +270,9 @@ class GlanceEndpoint(_Endpoint):
         properties = self._properties(payload)
         name = properties.get(opts.family_property)
         owner = payload.get('owner')
-        if not isinstance(owner, str):
+        if isinstance(owner, str) and owner:
+            owner = _string(owner, 'owner', MAX_NAME_LENGTH)
+        else:
             owner = None
         if not name:
             # An administrator may give a member to another project and
@@ -266,6 +285,8 @@ class GlanceEndpoint(_Endpoint):
             raise MalformedNotification('property %s is %.60r, not a '
                                         'family name'
                                         % (opts.family_property, name))
+        name = _string(name, 'property %s' % opts.family_property,
+                       MAX_NAME_LENGTH)
         sent = sent_at(metadata)
         if older_than_retention(self.conf, sent):
             LOG.warning('Dropped a Glance %s notification (%s) of image %s '
@@ -282,9 +303,12 @@ class GlanceEndpoint(_Endpoint):
             version = _string(str(version),
                               'property %s' % opts.version_property,
                               MAX_VERSION_LENGTH)
+        status = payload.get('status')
+        if not isinstance(status, str) or UNSTORABLE.search(status):
+            status = None
         return ingest.Join(
             message_id, image_id, name, version, properties,
-            'Announced by Glance (%s).' % payload.get('status'), owner)
+            'Announced by Glance (%.64s).' % status, owner)
 
     def _properties(self, payload):
         """Glance puts custom properties under ``properties``; standard

@@ -216,6 +216,25 @@ class TestBatch(BatchTestCase):
             dict(message('image.create', {'id': 'img-x',
                                           'properties': props()}),
                  metadata={'message_id': 'm' * 256}),
+            # What no database stores (PostgreSQL: no NUL in text; no
+            # database encodes a lone surrogate): the batch, then the
+            # notification alone, failed and was requeued for ever.
+            message('image.create', {'id': 'img-x\x00',
+                                     'properties': props()}),
+            message('image.create', {'id': 'img-x\ud800',
+                                     'properties': props()}),
+            message('image.delete', {'id': 'img-x\x00'}),
+            message('image.create', {'id': 'img-x', 'properties': props(
+                os_version='7.\x00')}),
+            message('image.create', {'id': 'img-x', 'properties': props(
+                os_version='7.\udfff')}),
+            message('image.create', {'id': 'img-x', 'properties': dict(
+                props(), arbiter_family='centos-7\x00')}),
+            message('image.create', {'id': 'img-x', 'owner': 'p1\x00',
+                                     'properties': props()}),
+            dict(message('image.create', {'id': 'img-x',
+                                          'properties': props()}),
+                 metadata={'message_id': 'm-\x00'}),
         ]
         batch = malformed + [create('img-1', os_version='7.1')]
         with self.assertLogs(listeners.LOG, 'WARNING') as logs:
@@ -230,6 +249,28 @@ class TestBatch(BatchTestCase):
                 m['ctxt'], m['publisher_id'], m['event_type'],
                 m['payload'], m['metadata']))
         self.assertEqual(['img-1'], self.joined())
+
+    def test_nova_ids_no_database_stores_are_dropped(self):
+        # A NUL (PostgreSQL) or a lone surrogate (any database) in an id
+        # failed the notification, which was requeued for ever.
+        nova = listeners.Batched(listeners.NovaEndpoint(
+            self.fixture.conf, self.db, self.notifier))
+        self.family('rocky-9')
+        for server_id, image_id, message_id in (
+                ('vm-1\x00', 'img-1', None), ('vm-1\ud800', 'img-1', None),
+                ('vm-1', 'img-1\x00', None), ('vm-1', 'img-1\udc00', None),
+                ('vm-1', 'img-1', 'm-\x00')):
+            for event_type in ('instance.create.start',
+                               'instance.create.end',
+                               'instance.rebuild.end',
+                               'instance.delete.end'):
+                batch = [message(event_type,
+                                 test_engine.nova_payload(server_id,
+                                                          image_id),
+                                 message_id)]
+                with self.assertLogs(listeners.LOG, 'WARNING') as logs:
+                    self.assertEqual(HANDLED, nova.info(batch))
+                self.assertIn('malformed', logs.output[0])
 
     def test_failed_batch_applied_one_by_one(self):
         real = ingest.apply
