@@ -20,7 +20,12 @@ load, and one that does:
 * the same count outside ``put_allocation`` / ``get_allocation`` (the
   request path without the ledger);
 * CPU microseconds of this process (``time.process_time``), the lowest
-  of ``--batches`` batches (a busy machine only adds to it).
+  of ``--batches`` batches (a busy machine only adds to it);
+* with ``--callgrind``, machine instructions per request, counted by
+  valgrind's callgrind (the script runs itself under it, with the
+  counting switched on for the measured requests only): the most
+  precise figure, whatever the machine's load, at the price of a run
+  some ten times slower.
 
 Usage::
 
@@ -30,6 +35,7 @@ Usage::
 
 import argparse
 import cProfile
+import glob
 import io
 import json
 import os
@@ -140,6 +146,16 @@ class Setup(object):
         ks.setUp()
         self.cleanups.append(ks.cleanUp)
         project = ks.create_project('service-project')
+        # A cloud's catalog: --catalog-services services with a public,
+        # an internal and an admin endpoint each, besides Keystone's.
+        for number in range(self.args.catalog_services):
+            service_ref = ks.create_service('service-%d' % number,
+                                            'type-%d' % number)
+            for interface in ('public', 'internal', 'admin'):
+                ks.create_endpoint(
+                    service_ref['id'],
+                    'http://controller:%d/v1' % (9000 + number),
+                    interface=interface)
         password = 'pw-' + uuid.uuid4().hex[:8]
         ks.create_user('bench-limits', password,
                        roles_on_project={project['id']: ['service']})
@@ -189,11 +205,67 @@ class Setup(object):
                          self.service_user)
 
 
-def measure(setup, what, count, batches, top, sort='tottime'):
+#: Set in the environment of the script's run under callgrind: where
+#: callgrind writes its counts.
+_CALLGRIND_ENV = 'REQUEST_PATH_CALLGRIND_OUT'
+
+
+class Callgrind(object):
+    """Instructions counted by the callgrind this process runs under."""
+
+    def __init__(self, out_prefix):
+        self.out_prefix = out_prefix
+        self.pid = str(os.getpid())
+
+    def _control(self, *options):
+        subprocess.run(['callgrind_control'] + list(options) + [self.pid],
+                       check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def _dumped(self):
+        """The ``totals`` of the newest dump."""
+        dumps = glob.glob('%s.%s.*' % (self.out_prefix, self.pid))
+        newest = max(dumps, key=lambda path: int(path.rsplit('.', 1)[1]))
+        with open(newest) as dump:
+            for line in dump:
+                if line.startswith('totals:'):
+                    return int(line.split()[1])
+        raise RuntimeError('no totals in %s' % newest)
+
+    def count(self, run, n):
+        """Instructions per call of ``run`` over ``n`` calls, less the
+        cost of counting itself (an empty run's)."""
+        self._control('--instr=on')
+        self._control('--zero')
+        self._control('--dump')
+        empty = self._dumped()
+        self._control('--zero')
+        run(n)
+        self._control('--dump')
+        self._control('--instr=off')
+        return (self._dumped() - empty) / n
+
+
+def _rerun_under_callgrind(argv):
+    out_dir = tempfile.mkdtemp(prefix='request-path-callgrind-')
+    prefix = os.path.join(out_dir, 'callgrind.out')
+    env = dict(os.environ, **{_CALLGRIND_ENV: prefix})
+    cmd = ['valgrind', '--tool=callgrind', '--instr-atstart=no',
+           '--callgrind-out-file=%s.%%p' % prefix,
+           '--log-file=%s' % os.path.join(out_dir, 'valgrind.log'),
+           sys.executable] + argv
+    try:
+        return subprocess.run(cmd, env=env).returncode
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def measure(setup, what, count, batches, top, sort='tottime',
+            callgrind=None):
     prefix = '%s-%s-' % (what, uuid.uuid4().hex[:6])
     step = getattr(setup, what)
     if what == 'get':
-        for i in range(count * (batches + 3)):
+        for i in range(count * (batches + 4)):
             setup.put('%s%d' % (prefix, i))
     counter = iter(range(10 ** 9))
 
@@ -215,6 +287,9 @@ def measure(setup, what, count, batches, top, sort='tottime'):
     stats = pstats.Stats(profile)
     ledger = _ledger_calls(setup, what, prefix, counter, count)
     total = stats.total_calls / count
+    if callgrind is not None:
+        print('%-4s instructions/request %.0f' % (
+            what.upper(), callgrind.count(run, count)))
     print('%-4s calls/request %7.0f  outside the ledger %7.0f  '
           'CPU us/request (best of %d) %6.0f'
           % (what.upper(), total, total - ledger, batches,
@@ -263,6 +338,9 @@ def main():
     parser.add_argument('--authtoken', type=_option, action='append',
                         metavar='NAME=VALUE',
                         help='an extra [keystone_authtoken] option')
+    parser.add_argument('--catalog-services', type=int, default=10,
+                        help='services (3 endpoints each) added to '
+                             "Keystone's catalog (default 10)")
     parser.add_argument('--requests', type=int, default=200,
                         help='requests per batch')
     parser.add_argument('--batches', type=int, default=5)
@@ -271,7 +349,15 @@ def main():
     parser.add_argument('--sort', default='tottime',
                         help="pstats' order of --top: tottime, cumulative")
     parser.add_argument('--only', choices=('put', 'get'))
+    parser.add_argument('--callgrind', action='store_true',
+                        help='count instructions too (runs under valgrind)')
     args = parser.parse_args()
+    callgrind = None
+    if args.callgrind:
+        prefix = os.environ.get(_CALLGRIND_ENV)
+        if prefix is None:
+            return _rerun_under_callgrind(sys.argv)
+        callgrind = Callgrind(prefix)
     base_dir = tempfile.mkdtemp(prefix='request-path-')
     setup = Setup(args, base_dir)
     try:
@@ -279,7 +365,7 @@ def main():
         for what in ('put', 'get'):
             if args.only in (None, what):
                 measure(setup, what, args.requests, args.batches, args.top,
-                        args.sort)
+                        args.sort, callgrind)
     finally:
         setup.close()
         shutil.rmtree(base_dir, ignore_errors=True)
