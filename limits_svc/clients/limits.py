@@ -277,19 +277,39 @@ class LimitsClient(rest.RestClient):
         return True
 
     def get_allocation(self, consumer_id):
-        """The consumer's allocation, or None if it has none."""
+        """The consumer's allocation, or None if it has none.
+
+        :raises BadAnswer: an answer with no allocation.
+        """
         try:
-            return self.get('/v1/allocations/%s'
-                            % _segment(consumer_id))['allocation']
+            answer = self.get('/v1/allocations/%s' % _segment(consumer_id))
         except NotFound as exc:
             if exc.code == ALLOCATION_NOT_FOUND:
                 return None
             raise
+        if not (isinstance(answer, dict) and
+                isinstance(answer.get('allocation'), dict)):
+            raise BadAnswer('GET /v1/allocations/%s answered no allocation'
+                            % consumer_id)
+        return answer['allocation']
 
     def list_allocations(self, project_id=None, page_size=None):
-        """Every allocation (of one project), following the pages."""
-        return self.list('/v1/allocations', 'allocations',
-                         {'project_id': project_id, 'limit': page_size})
+        """Every allocation (of one project), following the pages.
+
+        :raises BadAnswer: a page that is no list of allocations.
+        """
+        pages = self.list('/v1/allocations', 'allocations',
+                          {'project_id': project_id, 'limit': page_size})
+        try:
+            for allocation in pages:
+                if not isinstance(allocation, dict):
+                    raise BadAnswer('GET /v1/allocations answered an '
+                                    'allocation that is not an object')
+                yield allocation
+        except (KeyError, TypeError):
+            # A page without its list (RestClient.list reads it).
+            raise BadAnswer('GET /v1/allocations answered no list of '
+                            'allocations')
 
     # -- checks and reports ------------------------------------------------
 
@@ -350,12 +370,25 @@ class LimitsClient(rest.RestClient):
                         json={'resources': dict(resources)})
 
     def registered_limits(self, resource_name=None):
-        """The registered (default) limits, optionally of one resource."""
+        """The registered (default) limits, optionally of one resource.
+
+        :raises BadAnswer: an answer with no list of registered limits
+            (each an object with an integer ``default_limit``).
+        """
         params = {}
         if resource_name is not None:
             params['resource_name'] = resource_name
-        return self.get('/v1/registered_limits',
-                        params=params)['registered_limits']
+        answer = self.get('/v1/registered_limits', params=params)
+        rows = (answer.get('registered_limits')
+                if isinstance(answer, dict) else None)
+        if not (isinstance(rows, list) and all(
+                isinstance(row, dict) and
+                isinstance(row.get('default_limit'), int) and
+                not isinstance(row.get('default_limit'), bool)
+                for row in rows)):
+            raise BadAnswer('GET /v1/registered_limits answered no list of '
+                            'registered limits')
+        return rows
 
 
 # --------------------------------------------------------------------------

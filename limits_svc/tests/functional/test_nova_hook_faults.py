@@ -29,6 +29,7 @@ import testtools
 from limits_svc.clients import limits
 from limits_svc.hooks import nova
 from limits_svc.tests.functional import test_clients
+from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import ports
 
 FLAVOR = types.SimpleNamespace(vcpus=2, memory_mb=1024, root_gb=10,
@@ -592,6 +593,44 @@ class TestAnswersNotOfTheApi(HookFaultsTestCase):
         self.faults.disarm()
         self.assertEqual(8, enforcer.calculate_usage(
             'leaf', ['cores'])['cores'].limit)
+
+    def test_reads_answered_in_another_shape(self):
+        """An allocation, a list of allocations or of registered limits
+        of another shape is a BadAnswer, as the client guide says: they
+        were a KeyError or TypeError (a 500 in Nova's quota and limits
+        APIs, which read the registered defaults of a project the service
+        does not know through the Enforcer)."""
+        enforcer = nova.enforcer_mod.Enforcer(
+            lambda project_id, names: {}, client=self.client,
+            reconcile_usage=False)
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 1})
+        # Lists are read as a system reader, here through the faults.
+        reader = self.client_as(af.SYSTEM_READER)
+        bodies = (b'{"id": "x"}', b'[]', b'null', b'{"%s": 7}',
+                  b'{"%s": [7]}')
+        limit_bodies = bodies + (b'{"%s": [{"default_limit": true}]}',
+                                 b'{"%s": [{"default_limit": "5"}]}')
+        calls = (('/v1/allocations/vm-1', 'allocation', bodies,
+                  lambda: self.client.get_allocation('vm-1')),
+                 ('/v1/allocations', 'allocations', bodies,
+                  lambda: list(reader.list_allocations('leaf'))),
+                 ('/v1/registered_limits', 'registered_limits',
+                  limit_bodies,
+                  lambda: enforcer.get_registered_limits(['cores'])),
+                 ('/v1/registered_limits', 'registered_limits',
+                  limit_bodies,
+                  lambda: enforcer.calculate_usage('unknown', ['cores'])))
+        for path, key, answers, call in calls:
+            for body in answers:
+                body = body.replace(b'%s', key.encode())
+                self.faults.arm('GET', path, 1,
+                                ('200 OK', 'application/json', body))
+                self.assertRaises(limits.BadAnswer, call)
+        self.faults.disarm()
+        self.assertEqual(1, self.client.get_allocation('vm-1')[
+            'resources']['cores'])
+        self.assertEqual([('cores', 8)],
+                         enforcer.get_registered_limits(['cores']))
 
     def test_a_refusal_with_an_unreadable_blocking_list(self):
         # A 409 limits.over_limit is a refusal even when its list of
