@@ -291,6 +291,13 @@ class Reaper(object):
         gone already (deleted by its owner meanwhile: the room came back
         without the reaper).  Safe to repeat.
 
+        Each victim is read on its own once locked, before it is stopped:
+        one that is no candidate any more (its owner resized it to a
+        normal flavor since the plan's snapshot, before the lock)
+        cancels the action, which unlocks it and the victims noticed
+        before it (see :meth:`_release`).  Stopped, it was a server that
+        must not be preempted, and it stayed stopped.
+
         The victims' states are recorded together, with the move to
         ``noticed``, in one commit once the cloud has locked and stopped
         them (or, when it refuses a lock, those done so far): one commit
@@ -306,6 +313,15 @@ class Reaper(object):
             server_id = victim['server_id']
             try:
                 self.driver.lock(server_id, reason)
+                # Read once locked: its owner cannot resize it any more.
+                if self._no_candidate(server_id):
+                    actions_db.set_victim_states(self.db, self.ctx,
+                                                 action['id'], done)
+                    return self._cancel(
+                        action, 'At its notice, %s was no candidate any '
+                        'more (not preemptible, or protected by a '
+                        'guaranteed runtime): nothing more was preempted.'
+                        % server_id)
                 self._stop(server_id)
                 done[server_id] = 'noticed'
             except driver_base.ServerNotFound:

@@ -559,6 +559,31 @@ class TestEngineOnce(EngineTestBase):
                                  in self.engine.cloud.journal
                                  if verb == 'delete']))
 
+    def test_a_victim_made_normal_before_its_lock_is_not_stopped(self):
+        """Its owner resized a victim to a normal flavor between the
+        plan's snapshot and the reaper's lock: the notice stopped it (and
+        the grace's end spared it, unlocked but stopped), a server that
+        is not preemptible.  Read once locked, it cancels the action:
+        nothing is stopped, nothing stays locked."""
+        reaper = self.engine.build().reaper
+        cloud = self.engine.cloud
+        real_lock = cloud.lock
+
+        def lock(server_id, reason):
+            cloud.set_flavor(server_id, 'm1.large')
+            return real_lock(server_id, reason)
+
+        self.useFixture(fixtures.MockPatchObject(cloud, 'lock', lock))
+        action = reaper.handle_failure(nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-50')['payload']))
+        [victim] = [v['server_id'] for v in action['victims']]
+        self.assertEqual(states.CANCELLED, action['state'])
+        self.assertIn(victim, action['reason'])
+        self.assertEqual([], self.stopped())
+        self.assertFalse(cloud.server_state(victim)['locked'])
+        self.assertEqual(set(), actions_db.claimed_servers(self.engine.db,
+                                                           self.ctx))
+
     def test_a_victim_made_normal_during_the_pass_is_not_deleted(self):
         """The leader's pass deletes the victims of two actions; while it
         deletes the first's, an operator resizes the second's victim to
