@@ -1,0 +1,53 @@
+"""The service catalog of a token, behind keystonemiddleware.
+
+No Arbiter service reads the caller's catalog, so
+:func:`svc_common.deploy.deploy` makes ``[keystone_authtoken]
+include_service_catalog`` false by default: keystonemiddleware then
+validates tokens without their catalog (``?nocatalog``), caches less and
+writes no ``X-Service-Catalog`` header.  An operator's ``true`` still
+gives it.  Real tokens of a real Keystone on 127.0.0.1.
+"""
+
+import pecan
+import webtest
+
+from svc_common import deploy
+from svc_common.tests.functional import policy_matrix as pm
+from svc_common.tests.functional import test_policy_keystone
+
+
+class _CatalogProbe(object):
+    """Answers with the identity headers a handler would find."""
+
+    @pecan.expose('json')
+    def index(self):
+        environ = pecan.request.environ
+        return {'catalog': environ.get('HTTP_X_SERVICE_CATALOG'),
+                'user_id': pecan.request.context.user_id}
+
+
+class _ProbeRoot(object):
+    v1 = _CatalogProbe()
+
+
+class TestServiceCatalog(test_policy_keystone.TokenTestCase):
+
+    def probe(self, **authtoken):
+        options = self.people.authtoken_options(300)
+        options.update(authtoken)
+        fixture = self.useFixture(pm.TokenApp(self.SPEC, 'sqlite://',
+                                              options))
+        app = webtest.TestApp(deploy.deploy(
+            self.SPEC, fixture.conf, enforcer=None, db=None,
+            root=_ProbeRoot()))
+        return app.get('/v1', headers=self.tokens['project_reader']).json
+
+    def test_no_catalog_by_default(self):
+        seen = self.probe()
+        self.assertIsNotNone(seen['user_id'])
+        self.assertIsNone(seen['catalog'])
+
+    def test_operator_may_ask_for_the_catalog(self):
+        seen = self.probe(include_service_catalog='true')
+        self.assertIsNotNone(seen['user_id'])
+        self.assertIn('identity', seen['catalog'])
