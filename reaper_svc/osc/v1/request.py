@@ -12,8 +12,8 @@ COLUMNS = ('id', 'project_id', 'state', 'count', 'all_or_nothing',
 HEADINGS = ('ID', 'Project ID', 'State', 'Count', 'All Or Nothing',
             'Deadline', 'Created At')
 SHOW = ('id', 'project_id', 'user_id', 'state', 'servers', 'count',
-        'all_or_nothing', 'min_runtime', 'deadline', 'reason', 'created_at',
-        'updated_at')
+        'all_or_nothing', 'min_runtime', 'deadline', 'reason', 'server_ids',
+        'trusted', 'created_at', 'updated_at')
 STATES = ('queued', 'building', 'active', 'expired', 'cancelled',
           'failed')
 

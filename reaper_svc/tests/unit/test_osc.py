@@ -218,3 +218,14 @@ class TestTables(testtools.TestCase):
         self.assertIn("| servers        | count='3', flavor='m1.large', "
                       "name='sim', networks='n1, n2' |", output)
         self.assertNoRepr(output)
+
+    def test_request_shows_the_servers_it_built(self):
+        """An active request's servers (the API's server_ids) and whether
+        it holds a trust were not shown: its owner could not tell which
+        servers the promoter built for it."""
+        output = _table(request.ShowRequest, ['r1'], {'pending': {
+            'id': 'r1', 'state': 'active', 'server_ids': ['vm-1', 'vm-2'],
+            'trusted': True}})
+        self.assertIn('| server_ids     | vm-1, vm-2 ', output)
+        self.assertIn('| trusted        | True ', output)
+        self.assertNoRepr(output)
