@@ -308,7 +308,8 @@ class GlanceEndpoint(_Endpoint):
             status = None
         return ingest.Join(
             message_id, image_id, name, version, properties,
-            'Announced by Glance (%.64s).' % status, owner)
+            'Announced by Glance (%.64s).' % status, owner,
+            _visibility(payload))
 
     def _properties(self, payload):
         """Glance puts custom properties under ``properties``; standard
@@ -318,6 +319,17 @@ class GlanceEndpoint(_Endpoint):
                  if payload.get(key) is not None}
         found.update(_object(payload.get('properties'), 'properties'))
         return found
+
+
+def _visibility(payload):
+    """An image's visibility in a Glance payload (``visibility``, or the
+    older ``is_public``), or None."""
+    visibility = payload.get('visibility')
+    if isinstance(visibility, str):
+        return visibility[:16]
+    if payload.get('is_public') is True:
+        return 'public'
+    return None
 
 
 def _instance_fields(payload):

@@ -45,7 +45,9 @@ def _opts():
             choices=['testing', 'beta', 'active'],
             help='State of an image that joins its family from a Glance '
                  'notification. testing: only the owner and operators see '
-                 'it until someone promotes it.'),
+                 'it until someone promotes it. (A project\'s family takes '
+                 'only the project\'s images, a system-owned family only '
+                 'public ones.)'),
         cfg.IntOpt(
             'schedule_interval', default=30, min=1,
             help='Seconds between two runs of the engine\'s sweep (leader '

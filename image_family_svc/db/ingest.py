@@ -46,6 +46,11 @@ and the deletion of an image that is not a member yet knows no family
 to lock, while the join of it on the other host, its member not yet
 committed, is about to make it one.
 
+A system-owned family takes from Glance only public images
+(:func:`_refused`): in Glance only administrators make an image public
+(policy ``publicize_image``), while any project may set the family
+property on its own images.
+
 A member of a project's family that Glance announces with another owner
 leaves the family (:func:`_given_away`): the family takes only its
 project's own images.  That holds for a notification that names no
@@ -69,10 +74,11 @@ from image_family_svc import lifecycle as lc
 LOG = logging.getLogger(__name__)
 
 #: An image that joins ``family`` (a name) if it is in no family yet;
-#: ``owner``: the project that owns it in Glance (None: not said).
+#: ``owner``: the project that owns it in Glance (None: not said);
+#: ``visibility``: its visibility in Glance (None: not said).
 Join = collections.namedtuple(
     'Join', ['message_id', 'image_id', 'family', 'version', 'properties',
-             'reason', 'owner'], defaults=[None])
+             'reason', 'owner', 'visibility'], defaults=[None, None])
 
 #: Glance names ``owner`` as the owner of an image whose properties name
 #: no family: a member of a project's family leaves it if ``owner`` is
@@ -167,6 +173,29 @@ def _given_away(family, notice):
     """
     return (family.project_id is not None and notice.owner is not None
             and notice.owner != family.project_id)
+
+
+def _refused(family, notice):
+    """Why ``family`` does not take the image of ``notice`` (a
+    :class:`Join`) from Glance, or None.
+
+    A project's family takes the project's own images: its lifecycle
+    would hide and delete another project's image with the service's
+    credentials.  A system-owned family, changed by cloud administrators
+    only, takes public images: any project may set the family property
+    on an image of its own, and made a member of a system family (its
+    latest, with ``[image_family] initial_state = active``) what every
+    project boots as "the latest CentOS".
+    """
+    if family.project_id is not None:
+        if notice.owner != family.project_id:
+            return ('it belongs to project %s, not to the family\'s'
+                    % notice.owner)
+        return None
+    if notice.visibility != 'public':
+        return ('the family is the cloud\'s and the image is not public '
+                'in Glance (visibility %s)' % notice.visibility)
+    return None
 
 
 #: A member that joined in this batch and is not inserted yet.
@@ -275,13 +304,10 @@ def _apply(session, ctx, notices, state, cause):
             LOG.warning('Image %s does not join image family %s: there is '
                         'no such family.', notice.image_id, notice.family)
             continue
-        if (family.project_id is not None and
-                notice.owner != family.project_id):
-            # Its lifecycle would hide and delete another project's
-            # image with the service's credentials.
-            LOG.warning('Image %s does not join image family %s: it '
-                        'belongs to project %s, not to the family\'s.',
-                        notice.image_id, notice.family, notice.owner)
+        refused = _refused(family, notice)
+        if refused is not None:
+            LOG.warning('Image %s does not join image family %s: %s.',
+                        notice.image_id, notice.family, refused)
             continue
         try:
             members_db.check_properties(family, notice.properties)

@@ -32,7 +32,10 @@ def meta():
 
 
 def glance_payload(image_id, **properties):
+    """Glance's payload of a public image (an administrator's) that
+    names family centos-7 (system-owned in these tests)."""
     return {'id': image_id, 'status': 'active', 'name': image_id,
+            'visibility': 'public',
             'properties': dict(base.PROPS, arbiter_family='centos-7',
                                **properties)}
 
@@ -100,10 +103,25 @@ class TestListeners(base.ApiTestCase):
         self.app.get('/v1/images/img-1', headers=base.ADMIN, status=404)
         self.app.get('/v1/images/img-2', headers=base.ADMIN, status=404)
         self.assertEqual('own', self.image('img-3')['family'])
-        # A system-owned family takes any project's.
+        # A system-owned family takes any project's public image (only
+        # an administrator makes one), no other: any project may set the
+        # family property on its own images.
         self.glance_event('image.create', dict(
             glance_payload('img-4'), owner='p2'))
         self.assertEqual('centos-7', self.image('img-4')['family'])
+        for image_id, visibility in (('img-5', 'private'),
+                                     ('img-6', 'community'),
+                                     ('img-7', None)):
+            self.glance_event('image.create', dict(
+                glance_payload(image_id), owner='p2',
+                visibility=visibility))
+            self.app.get('/v1/images/%s' % image_id, headers=base.ADMIN,
+                         status=404)
+        # Glance's older is_public says so too.
+        payload = dict(glance_payload('img-8'), owner='p2', is_public=True)
+        del payload['visibility']
+        self.glance_event('image.create', payload)
+        self.assertEqual('centos-7', self.image('img-8')['family'])
 
     def test_an_image_given_to_another_project_leaves_its_family(self):
         # Glance lets an administrator give an image to another project

@@ -1,7 +1,12 @@
-"""A member given to another project in a real Glance
-(:class:`svc_common.tests.fixtures.glance.Glance`, notifications on a
-RabbitMQ) leaves its project's family, also when the administrator drops
-the family property in the same change.
+"""Which images join and leave families from a real Glance's
+notifications (:class:`svc_common.tests.fixtures.glance.Glance`, on a
+RabbitMQ).
+
+A member given to another project leaves its project's family, also
+when the administrator drops the family property in the same change.
+A system-owned family takes only public images (which only
+administrators make): any project could put its own image in the
+cloud's family by setting the family property.
 
 Glance 33's ``image.update`` carries the image's ``owner`` and its
 custom properties (``glance.notifier.format_image_notification``): the
@@ -77,6 +82,29 @@ class TestOwnerChangeInGlance(base.ApiTestCase):
         self.assertEqual([('image_family.membership.leave', image_id)],
                          [(event_type, sent['image_id'])
                           for event_type, sent in self.notifier.sent])
+
+    def test_system_family_takes_public_images_only(self):
+        # Any project may set the family property on an image of its
+        # own; only an administrator makes an image public.  p1's
+        # private or community image joined the cloud's family (and with
+        # initial_state = active became the latest everyone boots).
+        self.family('centos-7')
+        for visibility in ('private', 'community', 'shared'):
+            image_id = self.glance.create_image(
+                data=TINY, identity=self.p1, visibility=visibility,
+                arbiter_family='centos-7', **base.PROPS)
+            self.addCleanup(self.glance.delete_image, image_id)
+            payload = self.deliver('image.activate', image_id)
+            self.assertEqual(visibility, payload['visibility'])
+            self.app.get('/v1/images/%s' % image_id, headers=base.ADMIN,
+                         status=404)
+        # The cloud's own image (public, made by an administrator).
+        image_id = self.glance.create_image(data=TINY,
+                                            arbiter_family='centos-7',
+                                            **base.PROPS)
+        self.addCleanup(self.glance.delete_image, image_id)
+        self.deliver('image.activate', image_id)
+        self.assertEqual('centos-7', self.image(image_id)['family'])
 
     def test_property_dropped_by_its_owner_changes_nothing(self):
         # The image is still p1's: the family keeps it (the property is
