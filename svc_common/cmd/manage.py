@@ -13,8 +13,10 @@ use and where that choice came from, since without a configuration file
 at the latest revision (:func:`schema_problem`).
 """
 
+import re
 import sys
 
+import alembic.script
 import alembic.util
 from keystoneauth1 import exceptions as ks_exceptions
 from oslo_config import cfg
@@ -58,6 +60,7 @@ def _db_sync(spec, conf):
     database_problems.check_url(conf.database.connection)
     revision = conf.command.revision
     try:
+        _check_revision(spec, revision)
         migration.upgrade(spec, conf.database.connection, revision)
     except alembic.util.CommandError as exc:
         known = migration.revisions(spec)
@@ -75,6 +78,22 @@ def _db_sync(spec, conf):
               % (spec.prog, revision), file=sys.stderr, flush=True)
         return 1
     return 0
+
+
+def _check_revision(spec, revision):
+    """Refuse, before the database is touched, a revision that the
+    service's history does not have: alembic found out only after it
+    had made the version table, and left an SQLite file of an empty
+    schema behind.  Revisions relative to the database's (``+1``,
+    ``0002+1``) are left to alembic, which alone knows where it is.
+
+    :raises alembic.util.CommandError: naming the revision.
+    """
+    if re.search(r'[+-][0-9]+$', revision):
+        return
+    script = alembic.script.ScriptDirectory.from_config(
+        migration.alembic_config(spec, 'sqlite://'))
+    script.get_revisions(revision)
 
 
 def _db_version(spec, conf):

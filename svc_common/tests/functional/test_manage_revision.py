@@ -24,9 +24,10 @@ class TestSyncToRevision(testtools.TestCase):
         super().setUp()
         tmp = self.useFixture(fixtures.TempDir()).path
         self.conf_file = os.path.join(tmp, 'limits.conf')
+        self.db_path = os.path.join(tmp, 'limits.sqlite')
         with open(self.conf_file, 'w') as conf:
             conf.write('[database]\nconnection = sqlite:///%s\n'
-                       % os.path.join(tmp, 'limits.sqlite'))
+                       % self.db_path)
         self.revisions = migration.revisions(self.SPEC)
 
     def sync(self, *args):
@@ -43,6 +44,21 @@ class TestSyncToRevision(testtools.TestCase):
             "'nonsense'. The revisions of limits are %s to %s (or head)."
             % (self.revisions[0], self.revisions[-1]),
             result.stderr.splitlines()[-1])
+
+    def test_unknown_revision_leaves_no_database(self):
+        """Refused before anything is written: an SQLite file with alembic's
+        version table was left behind."""
+        result = self.sync('--revision', 'nonsense')
+        self.assertEqual(1, result.returncode, result.stderr)
+        self.assertFalse(os.path.exists(self.db_path))
+
+    def test_relative_revision_still_works(self):
+        self.assertEqual(0, self.sync('--revision',
+                                      self.revisions[0]).returncode)
+        result = self.sync('--revision', '+1')
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual('Database at %s\n' % self.revisions[1],
+                         result.stdout)
 
     def test_older_revision_than_the_database_is_refused(self):
         self.assertEqual(0, self.sync().returncode)
