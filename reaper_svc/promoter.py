@@ -12,7 +12,9 @@ listener wakes nothing: the leader's next pass sees the room).  One pass:
    ``arbiter:pending_request = <request id>``, so the driver finds them
    again.  No server: queued again (nothing was built); all of them
    ACTIVE: ``active``; some still building in the cloud: left for the
-   next pass; some in ERROR, or fewer than an all-or-nothing request
+   next pass, until twice ``build_timeout`` (then ``failed``, what was
+   found deleted: stuck, they left the request building for good); some
+   in ERROR, or fewer than an all-or-nothing request
    needs: ``failed`` (those found are deleted, as a build that fails
    half-way deletes what it built).  A request is never built twice;
 1. queued requests whose deadline has passed become ``expired``;
@@ -573,7 +575,28 @@ class Promoter(object):
                        'any server existed.')
             return pending_db.QUEUED if moved else None
         if 'BUILD' in statuses:
-            return None
+            stuck_after = request['updated_at'] + datetime.timedelta(
+                seconds=2 * self.conf.preemption.build_timeout)
+            if now < stuck_after:
+                return None
+            # Building for twice build_timeout, which is longer than any
+            # build: stuck (its compute host died, say).  Waiting for it
+            # left the request building for good, counted against the
+            # project's max_pending_per_project, its trust kept.  Failed
+            # as a live engine fails a build that outlasts its wait, what
+            # it built deleted.
+            stuck = statuses.count('BUILD')
+            LOG.warning('Pending request %s was left building; %d of its '
+                        'servers are still building: failed', request['id'],
+                        stuck)
+            self._undo(ids)
+            moved = self._move(
+                request, pending_db.BUILDING, pending_db.FAILED,
+                reason='Its build was interrupted and %d of its servers '
+                       'were still building twice [preemption] '
+                       'build_timeout after it started; those found were '
+                       'deleted.' % stuck)
+            return pending_db.FAILED if moved else None
         active = [s['id'] for s in servers if s['status'] == 'ACTIVE']
         short = len(active) < (request['count'] if request['all_or_nothing']
                                else 1)

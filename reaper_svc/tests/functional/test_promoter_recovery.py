@@ -132,6 +132,25 @@ class TestRecovery(tp.PromoterTestBase):
         self.assertEqual({}, done['recovered'])
         self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
 
+    def test_servers_stuck_building_fail_the_request(self):
+        """Servers still in BUILD twice build_timeout after the build
+        started (their compute host died) left the request building for
+        good: counted against the project's cap of pending requests, its
+        trust kept, checked again at every pass."""
+        request = self.queue(count=2)
+        self.crash_build(True, request)
+        made = [e[1] for e in self.creates()]
+        self.sim.set_status(made[0], 'BUILD')
+        done = self.restart(2 * TIMEOUT + 1).promote()
+        self.assertEqual({request['id']: pending_db.FAILED},
+                         done['recovered'])
+        failed = self.state(request)
+        self.assertEqual(pending_db.FAILED, failed['state'])
+        self.assertIn('still building', failed['reason'])
+        self.assertEqual(sorted(made), sorted(
+            e[1] for e in self.sim.journal if e[0] == 'delete'))
+        self.assertEqual(2, len(self.creates()))
+
     def test_other_servers_of_the_project_are_not_taken_for_it(self):
         request = self.queue(count=1)
         self.sim.create('physics', 'job', 'm1', 1, 1)
