@@ -81,7 +81,7 @@ def _replace(conn, snapshot):
     held = set(conn.scalars(sa.select(_ALLOCATIONS.c.project_id).distinct()))
     gone = _make_equal(conn, _PROJECTS, _PROJECT_COLUMNS, snapshot.projects,
                        keep=held, in_place=True)
-    _detach_from_gone_parents(conn)
+    _detach_from_gone_parents(conn, snapshot.projects, held)
     # A project's counters go with it, as in a local delete: left behind,
     # a gone parent's subtree counter kept counting the allocations of a
     # child kept below it (a drift in every usage audit), and a gone
@@ -97,8 +97,10 @@ def _replace(conn, snapshot):
             'limits': len(snapshot.project_limits)}
 
 
-def _detach_from_gone_parents(conn):
-    """Make a root of every project whose parent is no project any more.
+def _detach_from_gone_parents(conn, projects, held):
+    """Make a root of every kept project whose parent is no project any
+    more (``projects``: the snapshot's rows; ``held``: the projects that
+    hold allocations, some of them kept).
 
     Only a project kept after it left Keystone (it holds allocations) can
     have one: the rows of Keystone's own projects name a parent of the
@@ -106,13 +108,20 @@ def _detach_from_gone_parents(conn):
     chain ends with it, and its subtree counters are recomputed so), as
     its usage report shows it; its row kept naming the parent, which
     ``GET /v1/projects/{id}`` showed, and ``GET /v1/projects?parent_id=``
-    of that gone project listed it.
+    of that gone project listed it.  Only the kept projects are read (a
+    look for such parents over the whole table cost 60 ms a resync of
+    100,000 projects on PostgreSQL, under the tree lock).
     """
-    below = _PROJECTS.alias('below')
-    gone_parent = sa.select(below.c.id).where(
-        below.c.parent_id.is_not(None),
-        ~sa.exists().where(_PROJECTS.c.id == below.c.parent_id))
-    detached = sorted(conn.scalars(gone_parent))
+    synced = {row['id'] for row in projects}
+    kept = sorted(set(held) - synced)
+    parents = {}
+    for start in range(0, len(kept), _DELETE_BATCH):
+        parents.update(conn.execute(sa.select(
+            _PROJECTS.c.id, _PROJECTS.c.parent_id).where(
+            _PROJECTS.c.id.in_(kept[start:start + _DELETE_BATCH]))).all())
+    detached = sorted(project_id for project_id, parent in parents.items()
+                      if parent is not None and parent not in synced and
+                      parent not in parents)
     for start in range(0, len(detached), _DELETE_BATCH):
         conn.execute(_PROJECTS.update().where(
             _PROJECTS.c.id.in_(detached[start:start + _DELETE_BATCH])).values(
