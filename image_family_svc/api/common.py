@@ -131,6 +131,7 @@ def image_dict(view):
     row = view.row
     show_actor = bool(view.scheduled) and shows_actor(view.family)
     return {'image_id': row.image_id, 'family': view.family.name,
+            'family_project_id': view.family.project_id,
             'version': row.version, 'state': row.state,
             'joined_at': controller.isoformat(row.joined_at),
             'state_changed_at': controller.isoformat(row.state_changed_at),

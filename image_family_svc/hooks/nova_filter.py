@@ -31,7 +31,13 @@ exists:
   a new server from it.
 
 An image in no family, and a request without an image (boot from volume
-without image metadata), pass.  The filter asks once per request, not per
+without image metadata), pass.  So does an image in a project's family
+that Glance (Nova's copy of the image, ``owner``) says another project
+owns: a project's family decides the boots of the project's own images
+only.  With the ``noop`` Glance driver the service cannot check who owns
+an image added through its API, and a member of any project added the
+cloud's public image to a family of their own and made it obsolete:
+nobody could boot it.  The filter asks once per request, not per
 host (:meth:`ImageFamilyFilter.filter_all`), and reuses an answer for
 ``[image_family_filter] cache_seconds``; when the service cannot be
 reached, ``fail_open`` decides.
@@ -80,6 +86,25 @@ def image_id_of(spec_obj):
     if 'id' not in spec_obj.image:
         return None
     return spec_obj.image.id
+
+
+def image_owner_of(spec_obj):
+    """The project that owns the request's image in Glance, as Nova read
+    it, or None when Nova does not say."""
+    if 'image' not in spec_obj or spec_obj.image is None:
+        return None
+    if 'owner' not in spec_obj.image:
+        return None
+    return spec_obj.image.owner or None
+
+
+def decides_for(image, owner):
+    """Whether the service's ``image`` view decides the boots of an image
+    that project ``owner`` owns (None: not known): a system-owned
+    family decides for any image (cloud administrators alone add them), a
+    project's family for the project's own only."""
+    family_project = image.get('family_project_id')
+    return not family_project or owner is None or owner == family_project
 
 
 def moves_existing_server(spec_obj, has_cell=None):
@@ -168,6 +193,17 @@ class ImageFamilyFilter(filters.BaseHostFilter):
                          'group': GROUP})
             return fail_open
         if image is None or image.get('may_boot', True):
+            return True
+        owner = image_owner_of(spec_obj)
+        if not decides_for(image, owner):
+            LOG.warning('Image %(image)s is %(state)s in family %(family)s '
+                        'of project %(project)s, but project %(owner)s owns '
+                        'it in Glance: that family does not decide its '
+                        'boots; letting the request through.',
+                        {'image': image_id, 'state': image.get('state'),
+                         'family': image.get('family'),
+                         'project': image.get('family_project_id'),
+                         'owner': owner})
             return True
         if moves_existing_server(spec_obj, self._has_cell):
             LOG.debug('Image %(image)s is %(state)s; letting the move of '

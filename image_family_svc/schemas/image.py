@@ -95,6 +95,8 @@ SCHEDULED = response_types.obj({
 IMAGE = response_types.obj({
     'image_id': {'type': 'string'},
     'family': {'type': 'string'},
+    # The project that owns the family (null: the cloud's).
+    'family_project_id': response_types.NULLABLE_STRING,
     'version': response_types.NULLABLE_STRING,
     'state': STATE,
     'joined_at': response_types.TIMESTAMP,

@@ -521,6 +521,16 @@ class TestLifecycle(base.ApiTestCase):
         self.assertEqual(['img-0', 'img-1'],
                          [i['image_id'] for i in every['images']])
 
+    def test_image_says_which_project_owns_its_family(self):
+        # The Nova filter lets a project's family decide the boots of
+        # that project's own images only (hooks.nova_filter.decides_for).
+        self.family('own', headers=OWN)
+        self.add('own', 'img-p1', '1.0', headers=OWN)
+        self.assertEqual('p1', self.image('img-p1',
+                                          headers=af.SERVICE)[
+                                              'family_project_id'])
+        self.assertIsNone(self.image('img-0')['family_project_id'])
+
     def test_invalid_transition(self):
         resp = self.move('img-0', 'deprecated', status=409)
         self.assertEqual('image_family.invalid_transition',

@@ -31,11 +31,13 @@ def make_hosts(count=3):
             for n in range(count)]
 
 
-def new_build(image_id, **fields):
+def new_build(image_id, owner=None, **fields):
     fields.setdefault('scheduler_hints', {})
+    image = {'id': image_id, 'properties': {}}
+    if owner is not None:
+        image['owner'] = owner
     return objects.RequestSpec(
-        image=objects.ImageMeta.from_dict({'id': image_id,
-                                           'properties': {}}),
+        image=objects.ImageMeta.from_dict(image),
         instance_uuid=uuids.instance, num_instances=1, **fields)
 
 
@@ -75,6 +77,26 @@ class TestNewBuilds(FilterTestCase):
         for image_id in (uuids.active, uuids.deprecated):
             self.assertEqual(['host0', 'host1', 'host2'],
                              self.passing(filt, new_build(image_id)))
+
+    def test_projects_family_decides_for_its_projects_images_only(self):
+        # With the noop Glance driver a member of project p2 added the
+        # cloud's image (owned by the admin project) to a family of p2's
+        # and made it obsolete: nobody could boot it any more.
+        self.service.set_image(uuids.taken, 'obsolete',
+                               family_project_id='p2')
+        filt = self.make_filter()
+        self.assertEqual(['host0', 'host1', 'host2'], self.passing(
+            filt, new_build(uuids.taken, owner='admin-project')))
+        # p2's own image: p2's family decides.
+        self.service.set_image(uuids.own, 'obsolete',
+                               family_project_id='p2')
+        self.assertEqual([], self.passing(filt, new_build(uuids.own,
+                                                          owner='p2')))
+        # An owner Nova does not know, and a system-owned family: the
+        # family decides, as before.
+        self.assertEqual([], self.passing(filt, new_build(uuids.taken)))
+        self.assertEqual([], self.passing(
+            filt, new_build(uuids.obsolete, owner='admin-project')))
 
     def test_states_that_may_not_boot_get_no_host(self):
         filt = self.make_filter()

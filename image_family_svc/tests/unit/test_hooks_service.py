@@ -74,8 +74,8 @@ class FakeImageFamilyService(fixtures.Fixture):
         self.addCleanup(self.server.shutdown)
         self.url = 'http://127.0.0.1:%d/v1' % self.server.server_address[1]
 
-    def set_image(self, image_id, state, servers=0):
-        self.images[image_id] = (state, servers)
+    def set_image(self, image_id, state, servers=0, family_project_id=None):
+        self.images[image_id] = (state, servers, family_project_id)
 
     def answer(self, path):
         if self.garbage is not None:
@@ -92,12 +92,13 @@ class FakeImageFamilyService(fixtures.Fixture):
                 'status': 404, 'code': image_family.IMAGE_NOT_FOUND,
                 'title': 'Not Found', 'detail': 'No family has it.'}]}
         image_id = match.group('image_id')
-        state, servers = self.images[image_id]
+        state, servers, family_project_id = self.images[image_id]
         if match.group('usage'):
             return 200, {'image_id': image_id, 'servers': servers}
         return 200, {'image': {
             'image_id': image_id, 'family': 'centos-7', 'version': '1',
-            'state': state, 'successor_id': None, 'latest_id': 'newest',
+            'family_project_id': family_project_id, 'state': state,
+            'successor_id': None, 'latest_id': 'newest',
             'may_boot': state not in NO_BOOT,
             'usage': {'servers': servers}}}
 
