@@ -240,6 +240,14 @@ def create_group(db, ctx, vo_id, parent_id, name, description=None):
             parent = _require(session, models.Group, parent_id, 'group',
                               vo_id, lock=SHARE)
         path = parent.path + entitlements.SEPARATOR + name
+        if len(path) > MAX_GROUP_PATH:
+            # The column's bound: PostgreSQL refused the row (a 500),
+            # SQLite kept a path longer than the schema says.
+            raise errors.BadRequest(
+                'The new group\'s path (its parent\'s, ":" and the name) '
+                'would be %d characters long; a group path has at most '
+                '%d.' % (len(path), MAX_GROUP_PATH),
+                code='group_path_too_long', field='name')
         if session.scalars(sa.select(models.Group).where(
                 models.Group.path == path)).first():
             raise errors.Conflict('Group %s exists already.' % path,
@@ -291,6 +299,10 @@ def delete_group(db, ctx, vo_id, group_id):
                 model.group_id == group_id))
         session.delete(group)
         audit(session, ctx.user_id, 'delete', 'group', group_id, vo_id)
+
+
+#: The longest group path (``vo:group:sub``) the proxy keeps.
+MAX_GROUP_PATH = models.Group.__table__.c.path.type.length
 
 
 def _keep_vo(session, vo_id):

@@ -351,6 +351,33 @@ class TestRequestFlow(base.FederationTestCase):
             # The filters they have still work.
             self.app.get(path, {'limit': 1}, headers=ADMIN, status=200)
 
+    def test_a_group_path_longer_than_255_characters_is_refused(self):
+        # A VO name and three names of 64 characters, the deepest group
+        # a fourth name could not fit under: a 400 naming the name (it
+        # was a 500 on PostgreSQL), and nothing made.
+        vo = self.make_vo('v' * 64, [self.manager])
+        path = '/v1/vos/%s/groups' % vo['id']
+        headers = base.person(self.manager)
+        parent = None
+        for letter in 'ab':
+            parent = self.app.post_json(path, {
+                'name': letter * 64, 'parent_id': parent},
+                headers=headers).json['group']['id']
+        longest = self.app.post_json(path, {
+            'name': 'c' * 60, 'parent_id': parent},
+            headers=headers).json['group']
+        self.assertEqual(255, len(longest['path']))
+        for name, under in (('d', longest['id']), ('c' * 61, parent)):
+            resp = self.app.post_json(path, {
+                'name': name, 'parent_id': under}, headers=headers,
+                expect_errors=True)
+            self.assertEqual(400, resp.status_int, resp.body)
+            error = resp.json['errors'][0]
+            self.assertEqual(('federation.group_path_too_long', 'name'),
+                             (error['code'], error.get('field')))
+        self.assertEqual(4, len(self.app.get(
+            path, headers=headers).json['groups']))
+
     def test_groups_and_roles_come_in_pages(self):
         """A VO's groups (by path, its root group first) and roles (by
         name) are paged like every other list; they came all at once."""
