@@ -26,9 +26,10 @@ def action_view(action, project_id=None):
         :func:`svc_common.api.controller.visible_project`), None for
         operators and services.  A project's callers see their own
         servers among the victims, not the other projects' (their ids,
-        hosts and projects), and what triggered the action (the failed
-        boot's instance and its project) only when their project did: an
-        action touches several projects, and each sees its own part.
+        hosts and projects, also where the reason names one), and what
+        triggered the action (the failed boot's instance, its project
+        and its request) only when their project did: an action touches
+        several projects, and each sees its own part.
     """
     view = dict(action)
     for key in ('created_at', 'updated_at', 'noticed_at', 'delete_after',
@@ -39,8 +40,31 @@ def action_view(action, project_id=None):
         victims = [v for v in victims if v['project_id'] == project_id]
         if action['project_id'] != project_id:
             view['trigger_id'] = view['project_id'] = None
+            # What the other project's boot asked for (its size, count,
+            # zone, traits, the compute hosts it was forced to).
+            view['request'] = None
+        view['reason'] = _without_others(action, project_id)
     view['victims'] = [dict(v) for v in victims]
     return view
+
+
+#: What stands for another project's server in a reason a project's
+#: caller reads.
+OTHER_SERVER = "another project's server"
+
+
+def _without_others(action, project_id):
+    """The action's reason with the IDs of the victims that are not
+    ``project_id``'s replaced: a reason names the victim that ended the
+    action ("Could not lock <id>: ...", "Since the plan, <id> became no
+    candidate ..."), whichever project it is."""
+    reason = action['reason']
+    if not reason:
+        return reason
+    for victim in action['victims']:
+        if victim['project_id'] != project_id:
+            reason = reason.replace(victim['server_id'], OTHER_SERVER)
+    return reason
 
 
 def _read_target(action):

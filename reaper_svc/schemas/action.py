@@ -29,7 +29,8 @@ ACTION = response_types.obj({
     'trigger_id': response_types.NULLABLE_STRING,
     'project_id': response_types.NULLABLE_STRING,
     'strategy': {'type': 'string'},
-    'request': common.RESPONSE_REQUEST,
+    # null for a project's callers when another project triggered it.
+    'request': {'anyOf': [common.RESPONSE_REQUEST, {'type': 'null'}]},
     'wasted': {'type': 'number'},
     'reason': response_types.NULLABLE_STRING,
     'victims': {'type': 'array', 'items': VICTIM},

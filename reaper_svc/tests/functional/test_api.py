@@ -5,6 +5,7 @@ import testtools
 
 from reaper_svc.db import actions as actions_db
 from reaper_svc import drivers
+from reaper_svc.strategies import model
 from reaper_svc.tests.functional import base
 from svc_common import context
 from svc_common.tests.fixtures import api as af
@@ -265,6 +266,37 @@ class TestActions(ApiTestCase):
             [[(v['server_id'], v['project_id']) for v in a['victims']]
              for a in self.app.get('/v1/actions?project_id=chemistry',
                                    headers=BIOLOGY).json['actions']])
+
+    def test_a_project_sees_no_other_projects_request_or_server_ids(self):
+        """A project that only lost servers to an action read the request
+        of the other project's boot (its size, count, zone, traits and
+        forced compute hosts), and the reason named other projects'
+        servers ("Could not lock <id>: ...")."""
+        victims = [model.Server('%s-vm' % project, 'cmp1', {'VCPU': 2},
+                                preemptible=True, project_id=project)
+                   for project in ('biology', 'chemistry')]
+        action = actions_db.create_action(
+            self.db, context.admin_context(), 'scheduling_failure',
+            'boot-of-physics', 'physics', 'best_fit',
+            {'resources': {'VCPU': 2}, 'count': 1, 'hosts': ['cmp1']},
+            victims, state='failed',
+            reason='Could not lock chemistry-vm: Nova: POST '
+                   '/servers/chemistry-vm/action: HTTP 503')
+
+        def seen(who):
+            shown = self.app.get('/v1/actions/%s' % action['id'],
+                                 headers=who).json['action']
+            return shown['request'], shown['reason']
+
+        hidden = ("Could not lock another project's server: Nova: POST "
+                  "/servers/another project's server/action: HTTP 503")
+        self.assertEqual((None, hidden), seen(BIOLOGY))
+        self.assertEqual(['cmp1'], seen(PHYSICS)[0]['hosts'])
+        self.assertEqual(hidden, seen(PHYSICS)[1])
+        self.assertEqual(action['reason'], seen(
+            af.identity(['reader'], 'chemistry'))[1])
+        self.assertEqual((action['request'], action['reason']),
+                         seen(ADMIN))
 
     def test_filters(self):
         failed = base.add_action(self.db, 'physics', [])
