@@ -13,6 +13,8 @@ import datetime
 import threading
 
 import fixtures
+import hypothesis
+from hypothesis import strategies as st
 import sqlalchemy as sa
 import testtools
 
@@ -555,3 +557,79 @@ class TestSyncsTakeTurns(backends.OnPostgreSQL, testtools.TestCase):
         with self.db.reader.connection.using(self.ctx) as conn:
             self.assertEqual(['top'], sorted(conn.scalars(sa.select(
                 models.Project.__table__.c.id))))
+
+
+_IDS = ['p%d' % n for n in range(6)]
+
+
+@st.composite
+def _keystone_trees(draw):
+    """Keystone's projects: a forest over some of ``_IDS``, each parent
+    listed before its children (so that parents never loop)."""
+    ids = draw(st.lists(st.sampled_from(_IDS), unique=True))
+    projects = []
+    for index, project_id in enumerate(ids):
+        parent = draw(st.sampled_from([None] + ids[:index]))
+        projects.append(_project(project_id, parent))
+    return projects
+
+
+_STEPS = st.lists(st.one_of(
+    st.tuples(st.just('sync'), _keystone_trees()),
+    st.tuples(st.just('allocate'), st.sampled_from(_IDS)),
+    st.tuples(st.just('free'), st.integers(0, 5))), max_size=12)
+
+
+class TestResyncProperties(backends.OnSQLite, testtools.TestCase):
+    """Random Keystone trees synced one after the other while projects
+    take allocations and give them back: after every sync each project's
+    parent is a project (or none), a project holding allocations is kept
+    and the others are Keystone's, and the usage audit finds no drift."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = backends.migrated_database(self, service.SPEC)
+        self.ctx = context.admin_context()
+
+    def reset(self):
+        with self.db.writer.connection.using(self.ctx) as conn:
+            for model in (models.Allocation, models.Usage, models.Project,
+                          models.ProjectLimit, models.RegisteredLimit):
+                conn.execute(model.__table__.delete())
+
+    def projects(self):
+        with self.db.reader.connection.using(self.ctx) as conn:
+            return dict(conn.execute(sa.select(
+                models.Project.__table__.c.id,
+                models.Project.__table__.c.parent_id)).all())
+
+    @hypothesis.settings(max_examples=60, deadline=None)
+    @hypothesis.given(steps=_STEPS)
+    def test_every_parent_is_a_project(self, steps):
+        self.reset()
+        holders = {}
+        for number, (action, argument) in enumerate(steps):
+            if action == 'allocate':
+                try:
+                    allocations.put_allocation(
+                        self.db, self.ctx, 'c%d' % number, argument,
+                        {'cores': 1}, quota_tree.NO_LIMIT_UNLIMITED)
+                except tree.ProjectNotFound:
+                    continue
+                holders['c%d' % number] = argument
+            elif action == 'free' and holders:
+                consumer = sorted(holders)[argument % len(holders)]
+                allocations.delete_allocation(self.db, self.ctx, consumer)
+                del holders[consumer]
+            elif action == 'sync':
+                keystone.replace_from_keystone(
+                    self.db, self.ctx, keystone_sync.snapshot(
+                        argument, REGISTERED, []))
+                parents = self.projects()
+                for project_id, parent in parents.items():
+                    self.assertTrue(parent is None or parent in parents,
+                                    (project_id, parent, parents))
+                synced = {row['id'] for row in argument}
+                self.assertEqual(synced | set(holders.values()),
+                                 set(parents))
+                self.assertEqual([], audit.audit(self.db, self.ctx))
