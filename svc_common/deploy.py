@@ -316,8 +316,9 @@ class _PathArgumentsPecan(pecan.Pecan):
         through pecan's own method.
 
         An answer whose status says it has no body (``204 No Content``,
-        ``304 Not Modified``) gets none: pecan rendered the handler's
-        ``None`` as ``null``, sent with ``Content-Length: 4``.
+        ``304 Not Modified``) gets none, and no ``Content-Length``: pecan
+        rendered the handler's ``None`` as ``null``, sent with
+        ``Content-Length: 4``.
         """
         pecan_state = state.request.pecan
         if kwargs or pecan_state['content_type'] != 'application/json':
@@ -329,6 +330,9 @@ class _PathArgumentsPecan(pecan.Pecan):
             state.response = result
             return
         if state.response.status_int in _NO_BODY_STATUSES:
+            # Nor a Content-Length: HTTP forbids it in a 204, and in a
+            # 304 it would be the length of the representation.
+            state.response.headers.pop('Content-Length', None)
             return
         template = pecan_state.get('override_template', 'json')
         content_type = pecan_state.get('override_content_type',

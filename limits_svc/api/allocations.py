@@ -126,6 +126,24 @@ def _if_none_match():
     return False, frozenset(unwanted)
 
 
+def _not_modified(allocation):
+    """Whether the request's ``If-None-Match`` names the ETag a ``GET``
+    of ``allocation`` would answer (or is ``*``): RFC 9110 13.1.2, weak
+    comparison.  A malformed value is a 400, as for a write."""
+    any_allocation, unwanted = _if_none_match()
+    if allocation['generation'] is None:
+        return any_allocation
+    return any_allocation or (unwanted is not None and
+                              allocation['generation'] in unwanted)
+
+
+def _answer_not_modified(allocation):
+    """``304 Not Modified``: no body, the allocation's ``ETag``."""
+    if allocation['generation'] is not None:
+        pecan.response.headers['ETag'] = _etag(allocation['generation'])
+    pecan.response.status = 304
+
+
 def _authorize_leaving(action):
     """A check of ``action`` on the project a consumer leaves: a request
     that moves a consumer into another project also acts on the project
@@ -151,6 +169,13 @@ _CONDITIONS = {
                      'must be none; else 412 ``limits.allocation_exists``.',
 }
 
+#: The conditional request header of a read, for the OpenAPI document.
+_GET_CONDITIONS = {
+    'If-None-Match': '``*`` or ETags (weak comparison): when the '
+                     'allocation\'s ETag is one of them, answer 304 Not '
+                     'Modified, without a body, with the ETag.',
+}
+
 #: The header of an answer that shows an allocation.
 _ETAG_HEADER = {
     'ETag': 'The allocation\'s generation, quoted: the value for '
@@ -166,7 +191,9 @@ class AllocationsController(rest.RestController):
                                      query=schema.LIST_QUERY),
         'get_one': openapi.Operation('allocation:get',
                                      schema.RESPONSE_ALLOCATION,
-                                     response_headers=_ETAG_HEADER),
+                                     headers=_GET_CONDITIONS,
+                                     response_headers=_ETAG_HEADER,
+                                     not_modified=True),
         'put': openapi.Operation('allocation:put', schema.RESPONSE_ALLOCATION,
                                  body=schema.PUT,
                                  path={'consumer_id': schema.PUT_CONSUMER},
@@ -203,6 +230,8 @@ class AllocationsController(rest.RestController):
         controller.authorize(
             'allocation:get', policy.project_target(allocation['project_id']),
             not_found=common.no_such_allocation(consumer_id))
+        if _not_modified(allocation):
+            return _answer_not_modified(allocation)
         return _answer_allocation(allocation)
 
     @pecan.expose('json')

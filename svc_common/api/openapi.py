@@ -90,12 +90,14 @@ class Operation(object):
     :param response_headers: ``{name: description}`` of the headers a
         success carries beyond the microversion and the request id (an
         ``ETag``).
+    :param not_modified: True when a conditional ``GET`` may answer
+        ``304 Not Modified`` (no body; the ``response_headers``).
     """
 
     def __init__(self, rule, response=None, status=200, body=None,
                  query=None, path=None, errors=(), method=None,
                  summary=None, media_type=JSON_TYPE, body_required=True,
-                 headers=None, response_headers=None):
+                 headers=None, response_headers=None, not_modified=False):
         if rule is None and not summary:
             raise ValueError('A public operation needs a summary.')
         self.rule = rule
@@ -111,6 +113,7 @@ class Operation(object):
         self.body_required = body_required
         self.headers = dict(headers or {})
         self.response_headers = dict(response_headers or {})
+        self.not_modified = not_modified
 
 
 def declarations(route):
@@ -197,6 +200,11 @@ def _responses(route, declared):
     if declared.response is not None:
         success['content'] = _json_content(declared.response)
     responses = {str(declared.status): success}
+    if declared.not_modified:
+        responses['304'] = {
+            'description': 'Not modified: If-None-Match names the '
+                           'current ETag. No body.',
+            'headers': dict(success['headers'])}
     for status in _error_statuses(route, declared):
         responses[str(status)] = {
             'description': _ERROR_TITLES.get(status, 'Error.'),

@@ -109,6 +109,7 @@ class TestHandlerAnswers(testtools.TestCase):
         self.assertEqual(204, resp.status_int)
         self.assertEqual(b'', resp.body)
         self.assertNotIn('Content-Type', resp.headers)
+        self.assertNotIn('Content-Length', resp.headers)
 
     def test_webob_response_is_sent_as_it_is(self):
         resp = self.app.put('/v1/things/t1', headers=HEADERS)
