@@ -14,6 +14,8 @@ layer call it and turn a :class:`Refused` into a 400 naming the field.
   (no secret) cannot use ``client_credentials``, which has no user and
   would then authenticate nobody; ``refresh_token`` comes with a grant
   that has a user.
+* The scopes of an IdP or a client, joined by spaces, hold at most
+  :data:`MAX_SCOPES_LENGTH` characters (what the proxy keeps of them).
 """
 
 import urllib.parse
@@ -26,6 +28,9 @@ GRANT_TYPES = (AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS,
                DEVICE_CODE)
 
 LOOPBACK_HOSTS = ('127.0.0.1', 'localhost', '::1')
+
+#: The longest list of scopes, joined by spaces, an IdP or a client has.
+MAX_SCOPES_LENGTH = 255
 
 #: The claims of a person the proxy reads from an upstream ID token or
 #: userinfo answer, and the upstream claim each is read from by default.
@@ -81,6 +86,19 @@ def check_endpoint(url, field):
 def discovery_url(issuer):
     """Where the issuer's discovery document is (OIDC Discovery 4.1)."""
     return issuer.rstrip('/') + '/.well-known/openid-configuration'
+
+
+def joined_scopes(scopes, field='scopes'):
+    """``scopes`` (a list) as kept: joined by spaces.
+
+    :raises Refused: longer than :data:`MAX_SCOPES_LENGTH`.
+    """
+    joined = ' '.join(scopes)
+    if len(joined) > MAX_SCOPES_LENGTH:
+        raise Refused(field, 'The scopes, joined by spaces, take %d '
+                             'characters; at most %d.'
+                      % (len(joined), MAX_SCOPES_LENGTH))
+    return joined
 
 
 def check_redirect_uri(uri, field='redirect_uris'):

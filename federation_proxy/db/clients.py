@@ -44,6 +44,15 @@ def _check(grants, uris, public):
                                 field=error.field)
 
 
+def _scope(scopes):
+    """The ``scope`` column of a client of ``scopes``."""
+    try:
+        return registration.joined_scopes(scopes)
+    except registration.Refused as error:
+        raise errors.BadRequest(str(error), code='scopes_too_long',
+                                field=error.field)
+
+
 def _new_secret():
     # Hexadecimal: a secret given on a command line never starts with
     # ``-`` (which argparse takes for an option).
@@ -58,6 +67,7 @@ def create_client(db, ctx, body):
     public = body.get('public', False)
     uris = body.get('redirect_uris', [])
     _check(body['grant_types'], uris, public)
+    scope = _scope(body.get('scopes', ['openid']))
     secret, digest = (None, None) if public else _new_secret()
     with db.writer.using(ctx) as session:
         client_id = body.get('id') or communities.new_id()
@@ -68,7 +78,7 @@ def create_client(db, ctx, body):
             id=client_id, name=body['name'], secret_hash=digest,
             redirect_uris=json.dumps(uris),
             grant_types=json.dumps(body['grant_types']),
-            scope=' '.join(body.get('scopes', ['openid'])))
+            scope=scope)
         session.add(row)
         session.flush()
         communities.audit(session, ctx.user_id, 'create', 'client', row.id,
@@ -99,7 +109,7 @@ def update_client(db, ctx, client_id, body):
         row.grant_types = json.dumps(grants)
         row.redirect_uris = json.dumps(uris)
         if 'scopes' in body:
-            row.scope = ' '.join(body['scopes'])
+            row.scope = _scope(body['scopes'])
         session.flush()
         communities.audit(session, ctx.user_id, 'update', 'client',
                           client_id, fields=sorted(body))

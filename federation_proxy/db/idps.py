@@ -118,6 +118,12 @@ def _check(body):
     except registration.Refused as error:
         raise errors.BadRequest(str(error), code='invalid_url',
                                 field=error.field)
+    try:
+        if 'scopes' in body:
+            registration.joined_scopes(body['scopes'])
+    except registration.Refused as error:
+        raise errors.BadRequest(str(error), code='scopes_too_long',
+                                field=error.field)
 
 
 def _apply(row, body, secret_key, discovered):
@@ -125,7 +131,7 @@ def _apply(row, body, secret_key, discovered):
         if name in body:
             setattr(row, name, body[name])
     if 'scopes' in body:
-        row.scopes = ' '.join(body['scopes'])
+        row.scopes = registration.joined_scopes(body['scopes'])
     if 'claim_mapping' in body:
         row.claim_mapping = json.dumps(body['claim_mapping'],
                                        sort_keys=True)

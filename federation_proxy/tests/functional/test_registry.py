@@ -15,6 +15,7 @@ from federation_proxy.db import idps as idps_db
 from federation_proxy.db import models
 from federation_proxy.tests.functional import base
 from svc_common import errors
+from svc_common.tests.fixtures import races
 
 
 class _Discovery(http.server.BaseHTTPRequestHandler):
@@ -292,3 +293,56 @@ class TestClients(base.FederationTestCase):
         loopback = self._create(
             redirect_uris=['http://127.0.0.1:8400/callback'])
         self.assertEqual(201, loopback.status_int)
+
+
+class TestScopesBoundOnPostgreSQL(races.OnPostgreSQL,
+                                  base.FederationTestCase):
+    """The scopes of an IdP or a client are kept joined by spaces in 255
+    characters: up to 16 scopes of 64 characters each took more, and
+    PostgreSQL refused the row (a 500)."""
+
+    #: 1 + 15 * 17 characters: 256 with their spaces.
+    TOO_LONG = ['a'] + ['s%02d' % n + 'x' * 13 for n in range(15)]
+    LONGEST = TOO_LONG[:-1] + ['x' * 15]
+
+    def assertRefused(self, resp):
+        self.assertEqual(400, resp.status_int, resp.body)
+        error = resp.json['errors'][0]
+        self.assertEqual(('federation.scopes_too_long', 'scopes'),
+                         (error['code'], error.get('field')))
+
+    def test_idp_scopes(self):
+        body = {'issuer': 'https://idp.example.org', 'client_id': 'proxy'}
+        self.assertRefused(self.app.post_json(
+            '/v1/idps', dict(body, name='home', scopes=self.TOO_LONG),
+            headers=base.ADMIN, expect_errors=True))
+        self.assertEqual([], self.app.get(
+            '/v1/idps', headers=base.READER).json['idps'])
+        idp = self.app.post_json('/v1/idps', dict(
+            body, name='home', scopes=self.LONGEST),
+            headers=base.ADMIN).json['idp']
+        self.assertEqual(self.LONGEST, idp['scopes'])
+        self.assertRefused(self.app.patch_json(
+            '/v1/idps/%s' % idp['id'], {'scopes': self.TOO_LONG},
+            headers=base.ADMIN, expect_errors=True))
+        self.assertEqual(self.LONGEST, self.app.get(
+            '/v1/idps/%s' % idp['id'],
+            headers=base.READER).json['idp']['scopes'])
+
+    def test_client_scopes(self):
+        body = {'name': 'c', 'grant_types': ['client_credentials']}
+        self.assertRefused(self.app.post_json(
+            '/v1/clients', dict(body, scopes=self.TOO_LONG),
+            headers=base.ADMIN, expect_errors=True))
+        self.assertEqual([], self.app.get(
+            '/v1/clients', headers=base.READER).json['clients'])
+        client = self.app.post_json('/v1/clients', dict(
+            body, scopes=self.LONGEST), headers=base.ADMIN).json['client']
+        self.assertEqual(self.LONGEST, client['scopes'])
+        self.assertRefused(self.app.patch_json(
+            '/v1/clients/%s' % client['id'],
+            {'scopes': self.TOO_LONG, 'rotate_secret': True},
+            headers=base.ADMIN, expect_errors=True))
+        self.assertEqual(self.LONGEST, self.app.get(
+            '/v1/clients/%s' % client['id'],
+            headers=base.READER).json['client']['scopes'])

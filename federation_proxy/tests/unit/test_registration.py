@@ -53,3 +53,15 @@ class TestClient(testtools.TestCase):
             error = self.assertRaises(r.Refused, r.check_client, grants,
                                       uris, public)
             self.assertEqual(field, error.field, (grants, uris, public))
+
+
+class TestScopes(testtools.TestCase):
+
+    def test_joined_within_the_bound(self):
+        self.assertEqual('openid email', r.joined_scopes(['openid', 'email']))
+        longest = ['x' * 127, 'y' * 127]
+        self.assertEqual(255, len(r.joined_scopes(longest)))
+        error = self.assertRaises(r.Refused, r.joined_scopes,
+                                  longest + ['z'])
+        self.assertEqual('scopes', error.field)
+        self.assertIn('257', str(error))
