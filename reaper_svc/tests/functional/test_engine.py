@@ -909,6 +909,36 @@ class TestDatabaseAway(testtools.TestCase):
             a['state'] for a in actions_db.list_actions(
                 self.engine.db, ctx, 10)] == [states.NOTICED], 20))
 
+    def test_a_failure_the_database_dropped_mid_way_is_handled_later(self):
+        """The database goes away while a NoValidHost is being handled
+        (after its id was claimed, before its action was written): the
+        claim could not be taken back either, and the redelivery once
+        the database was back was acknowledged without being acted
+        on."""
+        endpoint = self.engine.build()._listeners[0].endpoints[0]
+        endpoint.redelivery_delay = 0
+        real_plan = endpoint.reaper.plan
+
+        def plan(*args, **kwargs):
+            self.allow_connections(False)
+            return real_plan(*args, **kwargs)
+
+        self.addCleanup(self.allow_connections, True)
+        message = ef.failure_message(VERSIONED, str(uuid.uuid4()))
+        metadata = {'message_id': str(uuid.uuid4())}
+        with fixtures.MockPatchObject(endpoint.reaper, 'plan', plan):
+            self.assertEqual(
+                oslo_messaging.NotificationResult.REQUEUE,
+                endpoint.error({}, 'nova-conductor:ctl', VERSIONED,
+                               message['payload'], metadata))
+        self.allow_connections(True)
+        endpoint.error({}, 'nova-conductor:ctl', VERSIONED,
+                       message['payload'], metadata)
+        ctx = context.admin_context()
+        self.assertEqual([states.NOTICED], [
+            a['state'] for a in actions_db.list_actions(
+                self.engine.db, ctx, 10)])
+
 
 def first_request(failure):
     return model.Request(resources=failure.resources, count=failure.count)
