@@ -12,14 +12,30 @@ from limits_svc.conf import keystone as keystone_conf
 
 
 def adapter_from_conf(conf):
-    """An identity Adapter built from the ``[keystone]`` group."""
+    """An identity Adapter built from the ``[keystone]`` group.
+
+    The group's adapter options decide (``valid_interfaces``,
+    ``service_type``, ``version`` or ``min_version``/``max_version``);
+    where they are not set, the public identity endpoint of the catalog,
+    version 3.  Passed as arguments, those defaults won over the options:
+    ``valid_interfaces = internal`` was ignored (the sync went to the
+    public endpoint, which the engine's hosts may not reach), and
+    ``version = 3`` stopped every sync with a TypeError.
+    """
     group = keystone_conf.GROUP
+    options = conf[group]
     auth = ks_loading.load_auth_from_conf_options(conf, group)
     session = ks_loading.load_session_from_conf_options(conf, group,
                                                         auth=auth)
+    defaults = {}
+    if not options.service_type:
+        defaults['service_type'] = 'identity'
+    if not (options.valid_interfaces or getattr(options, 'interface', None)):
+        defaults['interface'] = 'public'
+    if not (options.version or options.min_version or options.max_version):
+        defaults.update(min_version='3.0', max_version='3.latest')
     return ks_loading.load_adapter_from_conf_options(
-        conf, group, session=session, auth=auth, service_type='identity',
-        interface='public', min_version='3.0', max_version='3.latest')
+        conf, group, session=session, auth=auth, **defaults)
 
 
 class TruncatedList(Exception):

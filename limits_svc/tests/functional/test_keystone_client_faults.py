@@ -11,6 +11,8 @@ import time
 import fixtures
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import fixture as ks_fixture
+from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 import testtools
@@ -191,3 +193,82 @@ class TestResyncWhileKeystoneFails(testtools.TestCase):
                              ('403 Forbidden', 'Forbidden')):
             self.assertIn('Keystone could not be read (%s: ' % name,
                           self.failed_syncs(self.answering(status)))
+
+
+class CatalogKeystone:
+    """WSGI stand-in for a Keystone whose catalog has the identity
+    endpoint at ``{url}/public/v3`` and ``{url}/internal/v3`` (and
+    ``admin``): it answers tokens, version discovery and the lists, and
+    records the paths asked."""
+
+    def __init__(self):
+        self.url = None
+        self.paths = []
+
+    def __call__(self, environ, start_response):
+        path = environ['PATH_INFO']
+        self.paths.append(path)
+        if path == '/v3/auth/tokens':
+            token = ks_fixture.V3Token()
+            token.set_project_scope()
+            service = token.add_service('identity')
+            service.add_standard_endpoints(**{
+                interface: '%s/%s/v3' % (self.url, interface)
+                for interface in ('public', 'internal', 'admin')})
+            start_response('201 Created', [
+                ('Content-Type', 'application/json'),
+                ('X-Subject-Token', 'token')])
+            return [json.dumps(token).encode()]
+        parts = path.strip('/').split('/')
+        if len(parts) == 2:
+            body = {'version': {'id': 'v3.14', 'status': 'stable',
+                                'links': [{'rel': 'self', 'href': '%s/%s/'
+                                           % (self.url, path.strip('/'))}]}}
+        else:
+            body = {parts[-1]: [], 'links': {'next': None}}
+        start_response('200 OK', [('Content-Type', 'application/json')])
+        return [json.dumps(body).encode()]
+
+
+class TestKeystoneAdapterOptions(testtools.TestCase):
+    """The ``[keystone]`` adapter options decide which identity endpoint
+    the sync reads; ``valid_interfaces = internal`` was ignored (always
+    the public one) and ``version = 3`` was a TypeError at every sync."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.Timeout(60, gentle=True))
+        self.keystone = CatalogKeystone()
+        self.keystone.url = self.useFixture(
+            test_clients.LoopbackServer(self.keystone)).url
+
+    def fetched_from(self, **options):
+        conf = cfg.ConfigOpts()
+        conf([])
+        keystone_conf.register_opts(conf)
+        conf.register_opts(ks_loading.get_auth_plugin_conf_options(
+            'v3password'), group=keystone_conf.GROUP)
+        values = dict({'auth_type': 'v3password',
+                       'auth_url': self.keystone.url + '/v3',
+                       'username': 'limits', 'password': 'secret',
+                       'user_domain_id': 'default'}, **options)
+        for name, value in values.items():
+            conf.set_override(name, value, group=keystone_conf.GROUP)
+        del self.keystone.paths[:]
+        self.assertEqual(([], [], []), keystone_client.fetch(
+            keystone_client.adapter_from_conf(conf)))
+        return sorted({path.split('/')[1] for path in self.keystone.paths
+                       if path.endswith(('/projects', '/limits'))})
+
+    def test_the_public_endpoint_by_default(self):
+        self.assertEqual(['public'], self.fetched_from())
+
+    def test_valid_interfaces(self):
+        self.assertEqual(['internal'], self.fetched_from(
+            valid_interfaces=['internal']))
+        self.assertEqual(['admin'], self.fetched_from(
+            valid_interfaces=['admin', 'public']))
+
+    def test_a_version(self):
+        self.assertEqual(['internal'], self.fetched_from(
+            valid_interfaces=['internal'], version='3'))
