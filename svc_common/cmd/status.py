@@ -42,7 +42,23 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
     def _check_schema_at_head(self):
         url = self.conf.database.connection
         head = migration.head_revision(self.spec)
-        if database_problems.missing_sqlite_file(url):
+        try:
+            # The database a service refuses (MySQL, postgres://) is
+            # named as <prog>-manage names it: a MySQL URL was "No module
+            # named 'pymysql'", as if installing the driver would help.
+            database_problems.check_url(url)
+            missing = database_problems.missing_sqlite_file(url)
+            current = (None if missing else
+                       migration.current_revision(self.spec, url))
+        except Exception as exc:  # any driver error means "cannot connect"
+            problem = None
+            if isinstance(exc, database_problems.ERRORS):
+                problem = database_problems.describe(exc)
+            return upgradecheck.Result(
+                upgradecheck.Code.FAILURE,
+                problem or 'Cannot read the database at [database] '
+                           'connection: %s' % exc)
+        if missing:
             # Reading it made an empty file that db sync had not made.
             return upgradecheck.Result(
                 upgradecheck.Code.FAILURE,
@@ -50,13 +66,6 @@ class UpgradeChecks(upgradecheck.UpgradeCommands):
                 'this release needs %s: run "%s-manage db sync".'
                 % (sqlalchemy.engine.make_url(url).database, head,
                    self.spec.prog))
-        try:
-            current = migration.current_revision(self.spec, url)
-        except Exception as exc:  # any driver error means "cannot connect"
-            return upgradecheck.Result(
-                upgradecheck.Code.FAILURE,
-                'Cannot read the database at [database] connection: %s'
-                % exc)
         if current is None:
             # "The schema is at None" was all an empty database got.
             return upgradecheck.Result(

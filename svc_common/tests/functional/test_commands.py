@@ -93,6 +93,21 @@ class _CommandTests(object):
                       % self.db_path[:40], result.stdout)
         self.assertFalse(os.path.exists(self.db_path))
 
+    def test_upgrade_check_names_a_database_the_services_refuse(self):
+        """A MySQL connection is named as one the services refuse, as
+        ``<prog>-manage`` names it: the check said "No module named
+        'pymysql'", as if installing the driver would do."""
+        with open(self.conf_file, 'w') as f:
+            f.write('[database]\nconnection = '
+                    'mysql+pymysql://arbiter:pw@127.0.0.1/arbiter\n')
+        result = self.status()
+        self.assertEqual(2, result.returncode, result.stdout + result.stderr)
+        details = ' '.join(result.stdout.replace('|', ' ').split())
+        self.assertIn('[database] connection names a mysql database; '
+                      'Arbiter services run on PostgreSQL (production) or '
+                      'SQLite (one host).', details)
+        self.assertNotIn('Traceback', result.stdout + result.stderr)
+
     def test_status_refuses_another_word_than_check(self):
         """``<prog>-status upgrade chek`` (a typo) is a usage error: it
         ran every check as ``upgrade check`` would."""
