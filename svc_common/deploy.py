@@ -46,6 +46,7 @@ from svc_common.api import hooks
 from svc_common.api import openapi
 from svc_common.api import request_guard
 from svc_common.api import routes
+from svc_common.api import validation
 from svc_common import context
 from svc_common import errors
 
@@ -263,6 +264,32 @@ def _proxy_headers_middleware(app, conf):
     return proxy if conf.oslo_middleware.enable_proxy_headers_parsing else app
 
 
+class _Request(pecan.Request):
+    """pecan's request, whose JSON body is the one the request guard
+    parsed (:mod:`svc_common.api.request_guard`).
+
+    pecan reads ``request.json`` of every request with a JSON body to
+    offer its members as handler arguments (which :meth:`_PathArgumentsPecan
+    .get_args` then ignores): webob parsed the body a second time, as
+    large as ``[oslo_middleware] max_request_body_size`` allows.  The
+    guard refused any body it could not parse, so what it left is what
+    webob would read, duplicate member names aside (refused).
+    """
+
+    def _parsed_json(self):
+        try:
+            return self.environ[validation.PARSED_BODY_KEY]
+        except KeyError:
+            return webob.Request.json.fget(self)
+
+    def _set_json(self, value):
+        self.environ.pop(validation.PARSED_BODY_KEY, None)
+        webob.Request.json.fset(self, value)
+
+    json = json_body = property(_parsed_json, _set_json,
+                                webob.Request.json.fdel)
+
+
 #: Statuses whose answer has no body (RFC 9110 15.3.5, 15.4.5).
 _NO_BODY_STATUSES = (204, 304)
 
@@ -367,7 +394,8 @@ def pecan_app(spec, conf, enforcer, db, notifier=None, root=None):
         hooks=[hooks.ContextHook(),
                hooks.ServiceHook(spec, conf, enforcer, db, notifier)],
         force_canonical=False,
-        guess_content_type_from_ext=False)
+        guess_content_type_from_ext=False,
+        request_cls=_Request)
     return pecan.RecursiveMiddleware(app)
 
 
