@@ -234,7 +234,8 @@ class FamiliesController(rest.RestController):
         family = families_db.create_family(
             pecan.request.db, pecan.request.context, body['name'],
             project_id, visibility, properties_schema,
-            body.get('keep_superseded'), body.get('description'))
+            body.get('keep_superseded'), body.get('description'),
+            pecan.request.conf.image_family.max_families_per_project)
         return controller.created({'family': common.family_dict(family)})
 
     @pecan.expose('json')

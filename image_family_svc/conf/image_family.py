@@ -74,6 +74,14 @@ def _opts():
                  'once the period has passed and no server uses it. '
                  'Measured on the database\'s clock. 0: no drain.'),
         cfg.IntOpt(
+            'max_families_per_project', default=100, min=0,
+            help='Most image families a project may own (POST '
+                 '/v1/families beyond it is a 409 '
+                 'image_family.too_many_families); system-owned families '
+                 'are not counted. Without a limit any member of any '
+                 'project could create families without end, and every '
+                 'family list read past them. 0: no limit.'),
+        cfg.IntOpt(
             'listener_batch_size', default=100, min=1,
             help='Most Glance and Nova notifications the engine\'s '
                  'listener takes at once; the Glance ones of a batch are '

@@ -1,6 +1,8 @@
 """Families: create, read, list, change, delete.
 
-A family is addressed by its name, unique in the deployment.  Writers that
+A family is addressed by its name, unique in the deployment.  A project
+owns at most ``[image_family] max_families_per_project`` families,
+counted under a lock of the project (:func:`create_family`).  Writers that
 change a family's members or their states hold the family's row lock
 (:func:`lock_family`), so that two promotions in one family run one after
 the other and ``latest_id`` always names the newest active member.
@@ -42,6 +44,14 @@ class FamilyExists(errors.Conflict):
 
 class FamilyNotEmpty(errors.Conflict):
     code = 'family_not_empty'
+
+
+class TooManyFamilies(errors.Conflict):
+    code = 'too_many_families'
+
+
+#: Advisory lock class of a project's family count (PostgreSQL).
+PROJECT_LOCK_CLASS = 0x494650
 
 
 def no_such_family(name):
@@ -139,8 +149,27 @@ def list_families(db, ctx, limit, marker=None, only=None, project_id=None,
         return session.scalars(query.limit(limit)).all()
 
 
+def _lock_project(session, project_id):
+    """Hold the lock of ``project_id``'s family count until the
+    transaction ends (PostgreSQL: an advisory lock; a SQLite writer holds
+    the whole database already), so that two creations at once cannot
+    both find room for one more."""
+    if session.get_bind().dialect.name == 'postgresql':
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(
+            PROJECT_LOCK_CLASS, sa.func.hashtext(project_id))))
+
+
 def create_family(db, ctx, name, project_id, visibility, properties_schema,
-                  keep_superseded=None, description=None):
+                  keep_superseded=None, description=None,
+                  max_per_project=0):
+    """Create a family.
+
+    :param max_per_project: the most families a project owns (0: no
+        limit); system-owned families are not counted.
+    :raises FamilyExists: the name is taken.
+    :raises TooManyFamilies: the project owns ``max_per_project``
+        already.
+    """
     family = models.Family(
         id=str(uuid.uuid4()), name=name, project_id=project_id,
         visibility=visibility, properties_schema=properties_schema,
@@ -148,6 +177,16 @@ def create_family(db, ctx, name, project_id, visibility, properties_schema,
         created_at=now())
     try:
         with db.writer.using(ctx) as session:
+            if project_id is not None and max_per_project:
+                _lock_project(session, project_id)
+                owned = session.scalar(sa.select(sa.func.count()).where(
+                    models.Family.project_id == project_id))
+                if owned >= max_per_project:
+                    raise TooManyFamilies(
+                        'Project %s owns %d image families, the most '
+                        '[image_family] max_families_per_project allows; '
+                        'delete one first.' % (project_id, owned),
+                        limit=max_per_project)
             if session.scalar(sa.select(models.Family.id).where(
                     models.Family.name == name)) is not None:
                 raise FamilyExists('Image family %s exists already.' % name)

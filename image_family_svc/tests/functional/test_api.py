@@ -938,3 +938,53 @@ class TestSameImageJoinsTwoFamiliesPostgreSQL(_RaceOnPostgreSQL):
         self.assertEqual('image_family.image_in_family',
                          resp.json['errors'][0]['code'])
         self.assertEqual('rocky-9', self.image('img-1')['family'])
+
+
+class _FamilyLimit(object):
+    """A project owns at most [image_family] max_families_per_project
+    families; any project member created families without end."""
+
+    def setUp(self):
+        super().setUp()
+        self.fixture.conf.set_override('max_families_per_project', 2,
+                                       'image_family')
+
+    def test_a_project_owns_at_most_the_limit(self):
+        self.family('p1-a', headers=OWN)
+        self.family('p1-b', headers=OWN)
+        resp = self.app.post_json('/v1/families', {'name': 'p1-c'},
+                                  headers=OWN, status=409).json
+        self.assertEqual(('image_family.too_many_families', 2),
+                         (resp['errors'][0]['code'],
+                          resp['errors'][0]['limit']))
+        self.app.get('/v1/families/p1-c', headers=base.ADMIN, status=404)
+        # Another project, and the cloud's families, are not counted.
+        self.family('p2-a', headers=OTHER)
+        for name in ('sys-a', 'sys-b', 'sys-c'):
+            self.family(name)
+        # Room again once one is deleted.
+        self.app.delete('/v1/families/p1-a', headers=OWN, status=204)
+        self.family('p1-c', headers=OWN)
+
+
+class TestFamilyLimitSQLite(_FamilyLimit, base.ApiTestCase):
+    pass
+
+
+class TestFamilyLimitPostgreSQL(_FamilyLimit, _RaceOnPostgreSQL):
+
+    def test_two_creations_at_once_do_not_pass_the_limit(self):
+        # Another creation of p1's holds the project's count while this
+        # one is sent; it commits p1's second family: this one must find
+        # no room (it used to count before the other committed).
+        self.family('p1-a', headers=OWN)
+        resp = self.while_held(
+            'SELECT pg_advisory_xact_lock(%d, hashtext(\'p1\'))'
+            % families_db.PROJECT_LOCK_CLASS,
+            "INSERT INTO families (id, name, project_id, visibility, "
+            "properties_schema, created_at) VALUES ('f-b', 'p1-b', 'p1', "
+            "'private', '{}', now())",
+            lambda: self.app.post_json('/v1/families', {'name': 'p1-c'},
+                                       headers=OWN, expect_errors=True))
+        self.assertEqual(409, resp.status_int, resp.body)
+        self.assertEqual(2, self.count('families'))
