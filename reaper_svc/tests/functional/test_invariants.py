@@ -1,7 +1,8 @@
 """Property-based runs of the reaper engine on random simulated clouds:
 whatever the order of scheduling failures (redelivered, reordered),
 engines that stop between the plan and the notice, owners who resize or
-delete their servers meanwhile, the reaper never stops or deletes a
+delete their servers meanwhile (even just before the reaper's lock
+lands), the reaper never stops or deletes a
 server that is not preemptible, or one that a guaranteed runtime
 protects, at the moment it acts on it."""
 
@@ -74,6 +75,9 @@ STEPS = st.lists(st.one_of(
     # Nova refuses the reaper's locks for a while (part of a notice is
     # given, the rest waits), or takes them again.
     st.tuples(st.just('locks_refused'), st.booleans()),
+    # Owners resize their servers to a normal flavor just before the
+    # reaper's lock lands (after the plan's snapshot), or stop doing so.
+    st.tuples(st.just('resize_at_lock'), st.booleans()),
     # The leader's pass, minutes or hours later (a restarted engine).
     st.tuples(st.just('pass'), st.integers(0, 120)),
 ), max_size=12)
@@ -88,8 +92,13 @@ class _Watched(simulated.SimulatedCloud):
         self.now = clock
         self.owner_deleting = False
         self.refuse_after = None
+        self.resize_at_lock = False
 
     def lock(self, server_id, reason):
+        if self.resize_at_lock and not self.server_state(server_id)[
+                'locked']:
+            # Its owner's resize lands first: Nova takes it, unlocked.
+            self.set_flavor(server_id, 'n1')
         # With refusals on, one lock more is taken, then none.
         if self.refuse_after is not None:
             if self.refuse_after <= 0:
@@ -181,6 +190,8 @@ class TestNeverKillsWhatItMustNot(testtools.TestCase):
                     cloud.set_flavor(pool[step[1] % len(pool)], 'n1')
             elif kind == 'locks_refused':
                 cloud.refuse_after = 1 if step[1] else None
+            elif kind == 'resize_at_lock':
+                cloud.resize_at_lock = step[1]
             elif kind == 'pass':
                 clock[0] += datetime.timedelta(minutes=step[1])
                 # A restarted engine: a new reaper on the same database.
