@@ -47,6 +47,14 @@ def _opts():
                  'preemptible servers (lower is preempted first by the '
                  'priority strategy; 0 when absent).'),
         cfg.IntOpt(
+            'capacity_max_age', default=10, min=0,
+            help='Seconds the API serves the figures of GET /v1/capacity '
+                 'for before it reads the cloud again (0: at every '
+                 'request). Any reader may ask for them, and each read '
+                 'is a snapshot of the whole cloud (with the openstack '
+                 'driver, every server and three Placement requests per '
+                 'compute node).'),
+        cfg.IntOpt(
             'grace_period', default=300, min=0,
             help='Seconds between a victim\'s notice (lock and soft '
                  'shutdown) and its deletion.'),

@@ -1,6 +1,7 @@
 """The preemption API on the sample simulated cloud: what each endpoint
 answers, and that a plan acts on nothing."""
 
+import fixtures
 import testtools
 
 from reaper_svc.db import actions as actions_db
@@ -18,10 +19,14 @@ BIOLOGY = af.identity(['member', 'reader'], 'biology')
 
 class ApiTestCase(testtools.TestCase):
 
+    #: Config overrides of the app, besides a page of 2.
+    OVERRIDES = {}
+
     def setUp(self):
         super().setUp()
-        reaper = self.useFixture(base.ReaperApp(
-            overrides={('api', 'max_limit'): 2}))
+        overrides = {('api', 'max_limit'): 2}
+        overrides.update(self.OVERRIDES)
+        reaper = self.useFixture(base.ReaperApp(overrides=overrides))
         self.app = reaper.app
         self.db = reaper.db
         # The driver the API uses: the one the shared factory built.
@@ -319,6 +324,10 @@ class TestActions(ApiTestCase):
 
 class TestCapacity(ApiTestCase):
 
+    # Figures served again for an hour: however slow the machine, the
+    # requests of a test are within it.
+    OVERRIDES = {('preemption', 'capacity_max_age'): 3600}
+
     def test_per_aggregate(self):
         figures = {item['aggregate']: item for item in self.app.get(
             '/v1/capacity', headers=PHYSICS_READER).json['capacity']}
@@ -332,3 +341,22 @@ class TestCapacity(ApiTestCase):
         only = self.app.get('/v1/capacity?aggregate=batch',
                             headers=ADMIN).json['capacity']
         self.assertEqual(['batch'], [item['aggregate'] for item in only])
+
+    def test_readers_asking_again_and_again_read_the_cloud_once(self):
+        """Every GET /v1/capacity, which any reader may send, read a
+        snapshot of the whole cloud (with Nova: every server, and three
+        Placement requests per compute node); within [preemption]
+        capacity_max_age the figures read once are served again."""
+        reads = []
+        real_cluster = self.driver.cluster
+
+        def cluster():
+            reads.append(1)
+            return real_cluster()
+
+        self.useFixture(fixtures.MockPatchObject(self.driver, 'cluster',
+                                                 cluster))
+        answers = [self.app.get('/v1/capacity', headers=PHYSICS_READER)
+                   .json['capacity'] for _ in range(5)]
+        self.assertEqual(1, len(reads))
+        self.assertEqual([answers[0]] * 5, answers)
