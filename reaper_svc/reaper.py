@@ -485,13 +485,27 @@ class Reaper(object):
 
     def process_unfinished(self):
         """The leader's pass: notice what is planned, delete what is due,
-        finish what was being deleted.  How many actions moved."""
+        finish what was being deleted.  How many actions moved.
+
+        A planned action whose snapshot of the cloud cannot be read
+        (Placement or Nova down) is left for the next pass with one
+        warning line, and the pass goes on: it ended there with a
+        traceback, at every pass while the outage lasted, and the
+        victims due after it were not deleted although deleting them
+        needs Nova only.
+        """
         moved = 0
         now = self.clock()
         servers = ServersOnce(self.driver)
         for action in actions_db.unfinished(self.db, self.ctx):
             if action['state'] == states.PLANNED:
-                self._resume_planned(action, servers)
+                try:
+                    self._resume_planned(action, servers)
+                except driver_base.DriverError as exc:
+                    LOG.warning('Action %s: the cloud could not be read '
+                                '(%s); resumed at the next pass',
+                                action['id'], exc)
+                    continue
             elif action['state'] == states.NOTICED:
                 if action['delete_after'] and action['delete_after'] > now:
                     continue

@@ -584,6 +584,33 @@ class TestEngineOnce(EngineTestBase):
         self.assertEqual(set(), actions_db.claimed_servers(self.engine.db,
                                                            self.ctx))
 
+    def test_a_plan_the_cloud_cannot_check_holds_back_no_deletion(self):
+        """Placement is down: the snapshot a resumed plan is checked
+        against cannot be read.  The pass ended there (a traceback at
+        every pass), and the victims due after it were not deleted,
+        which needs Nova only."""
+        reaper = self.engine.build().reaper
+        failure = nova_notifications.scheduling_failure(
+            VERSIONED, ef.failure_message(VERSIONED, 'i-60')['payload'])
+        planned = reaper.plan(first_request(failure), 'scheduling_failure',
+                              'i-60')
+        due = reaper.handle_failure(dataclasses.replace(
+            nova_notifications.scheduling_failure(
+                VERSIONED, ef.failure_message(VERSIONED, 'i-61')[
+                    'payload']), boot_id='i-61', instance_uuid='i-61'))
+        self.assertEqual(states.NOTICED, due['state'])
+        self.useFixture(fixtures.MockPatchObject(
+            self.engine.cloud, 'cluster', side_effect=driver_base.DriverError(
+                'Placement: GET /resource_providers: HTTP 503')))
+        later = due['delete_after'] + datetime.timedelta(seconds=1)
+        reaper.clock = lambda: later
+        reaper.process_unfinished()
+        self.assertEqual(
+            (states.PLANNED, states.DONE),
+            tuple(actions_db.get_action(self.engine.db, self.ctx,
+                                        a['id'])['state']
+                  for a in (planned, due)))
+
     def test_a_victim_made_normal_during_the_pass_is_not_deleted(self):
         """The leader's pass deletes the victims of two actions; while it
         deletes the first's, an operator resizes the second's victim to
