@@ -625,20 +625,25 @@ def _require_grant(client, grant):
 def _authorization_code(client, form):
     _require_grant(client, protocol.AUTHORIZATION_CODE)
     code = _required(form, 'code')
+
+    def check(record):
+        # Before the code is used up: a request without its verifier
+        # (someone who saw the code only) leaves it to its client.
+        if form.get('redirect_uri') != record.redirect_uri:
+            raise _refused_grant('redirect_uri differs from the '
+                                 'authorization request\'s.')
+        protocol.check_verifier(form.get('code_verifier'),
+                                record.code_challenge)
+
     status, record = oidc_db.redeem_code(
         pecan.request.db, pecan.request.context, code, client.id,
-        settings.now())
+        settings.now(), check=check)
     if status == oidc_db.REUSED:
         raise _replayed(client, record.user_id, record.code_hash,
                         'authorization code')
     if status != oidc_db.OK:
         raise _refused_grant('Unknown, expired or foreign authorization '
                              'code.')
-    if form.get('redirect_uri') != record.redirect_uri:
-        raise _refused_grant('redirect_uri differs from the authorization '
-                             'request\'s.')
-    protocol.check_verifier(form.get('code_verifier'),
-                            record.code_challenge)
     person = _find_person(record.user_id)
     if person is None:
         raise _refused_grant('The person no longer exists.')

@@ -209,12 +209,22 @@ def create_code(db, ctx, code, client_id, user_id, redirect_uri, scope,
             used=False, auth_time=auth_time, session_id=session_id))
 
 
-def redeem_code(db, ctx, code, client_id, now):
+def redeem_code(db, ctx, code, client_id, now, check=None):
     """Use authorization code ``code`` once.
 
+    :param check: called with the :class:`CodeRecord` of an unused,
+        unexpired code before it is used up; it raises (the request's
+        ``redirect_uri`` or PKCE verifier does not match) and then
+        nothing changes: the code is used up only by the exchange that
+        obtains its tokens.  Whoever learnt a code without its
+        verifier (PKCE makes such a code worthless) cannot use it up,
+        and the client's own exchange after theirs is not taken for a
+        replay, which would end the person's every grant with the
+        client.
     :returns: ``(status, CodeRecord or None)``: :data:`OK` for the one
         request that uses it; :data:`REUSED` (with the record) for any
-        later one; :data:`UNKNOWN`, :data:`EXPIRED` or
+        later one; :data:`UNKNOWN`, :data:`EXPIRED` (left unused: an
+        expired code shown again is expired again, not replayed) or
         :data:`OTHER_CLIENT` (the code was issued to another client,
         which this one may not use: the code stays usable by its own).
     """
@@ -228,6 +238,11 @@ def redeem_code(db, ctx, code, client_id, now):
                             row.redirect_uri, row.scope, row.nonce,
                             row.code_challenge, row.code_challenge_method,
                             row.expires_at, row.auth_time, row.session_id)
+        if not row.used:
+            if row.expires_at <= now:
+                return EXPIRED, None
+            if check is not None:
+                check(record)
         used = session.execute(sa.update(table).where(
             table.code_hash == digest, table.used.is_(False)).values(
                 used=True)).rowcount
@@ -237,8 +252,6 @@ def redeem_code(db, ctx, code, client_id, now):
                 # Deleted meanwhile by the logout of its session.
                 return UNKNOWN, None
             return REUSED, record
-        if row.expires_at <= now:
-            return EXPIRED, None
         return OK, record
 
 

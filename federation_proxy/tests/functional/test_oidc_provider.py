@@ -633,10 +633,61 @@ class TestRefusals(ProviderTestCase):
         code, verifier = self.code()
         later = datetime.datetime.utcnow() + datetime.timedelta(minutes=5)
         self.useFixture(fixtures.MockPatchObject(
-            oidc_db, 'redeem_code', side_effect=lambda db, ctx, c, cid, now:
-            _real_redeem(db, ctx, c, cid, later)))
+            oidc_db, 'redeem_code',
+            side_effect=lambda db, ctx, c, cid, now, **kw:
+            _real_redeem(db, ctx, c, cid, later, **kw)))
         self.assertOAuthError(self.exchange(code, verifier, status=400),
                               'invalid_grant')
+
+    def test_an_expired_code_shown_again_ends_no_grant(self):
+        # A client retrying the exchange of a code that expired: expired
+        # each time, not a replay (which ends the person's every grant
+        # with the client, on their other devices too).
+        other_device = self.login()
+        code, verifier = self.code()
+        later = datetime.datetime.utcnow() + datetime.timedelta(minutes=5)
+        self.useFixture(fixtures.MockPatchObject(
+            oidc_db, 'redeem_code',
+            side_effect=lambda db, ctx, c, cid, now, **kw:
+            _real_redeem(db, ctx, c, cid, later, **kw)))
+        for _attempt in range(3):
+            self.assertOAuthError(self.exchange(code, verifier, status=400),
+                                  'invalid_grant')
+        self.assertTrue(self.introspect(
+            other_device['access_token']).json['active'])
+        self.token({'grant_type': 'refresh_token',
+                    'refresh_token': other_device['refresh_token']})
+
+    def test_a_code_without_its_verifier_is_not_used_up(self):
+        # Someone who saw the code (a log, a Referer, a shared screen)
+        # but not the client's PKCE verifier: their exchanges fail and
+        # leave the code to its client, whose exchange is not taken for
+        # a replay; the person's other grants stand.
+        other_device = self.login()
+        code, verifier = self.code()
+        guessed, _ = s.pkce_pair()
+        for extra in ({'code_verifier': guessed},
+                      {'code_verifier': None},
+                      {'redirect_uri': 'http://127.0.0.1:8765/other'}):
+            form = {k: v for k, v in dict(
+                {'code_verifier': verifier}, **extra).items()
+                if v is not None}
+            self.assertOAuthError(self.token(dict(
+                {'grant_type': 'authorization_code', 'code': code,
+                 'redirect_uri': s.REDIRECT}, **form), status=400),
+                'invalid_grant')
+        body = self.exchange(code, verifier).json
+        self.assertEqual(self.alice, self.decode(body['id_token'])['sub'])
+        self.assertTrue(self.introspect(body['access_token']).json['active'])
+        self.assertTrue(self.introspect(
+            other_device['access_token']).json['active'])
+        self.token({'grant_type': 'refresh_token',
+                    'refresh_token': other_device['refresh_token']})
+        # Used once: shown again it is a replay, as before.
+        self.assertOAuthError(self.exchange(code, verifier, status=400),
+                              'invalid_grant')
+        self.assertEqual({'active': False},
+                         self.introspect(body['access_token']).json)
 
     def test_client_authentication(self):
         form = {'grant_type': 'client_credentials'}
@@ -792,8 +843,8 @@ class TestRefusals(ProviderTestCase):
             status=401), 'invalid_client', 401)
 
 
-def _real_redeem(db, ctx, code, client_id, now):
-    return _REDEEM(db, ctx, code, client_id, now)
+def _real_redeem(db, ctx, code, client_id, now, **kwargs):
+    return _REDEEM(db, ctx, code, client_id, now, **kwargs)
 
 
 _REDEEM = oidc_db.redeem_code
