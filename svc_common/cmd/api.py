@@ -12,6 +12,7 @@ from wsgiref import simple_server
 from oslo_log import log as logging
 
 from svc_common.cmd import database_problems
+from svc_common.cmd import manage
 from svc_common import config
 from svc_common import wsgi_app
 
@@ -67,6 +68,14 @@ def serve(spec, argv=None):
         return 1
     try:
         database_problems.check_url(conf.database.connection)
+        # A database that db sync had not made answered every request
+        # with a 500 (no such table), and an SQLite one was created.
+        problem = manage.schema_problem(spec, conf)
+        if problem is not None:
+            server.server_close()
+            print('%s-api: %s. Nothing was started.' % (spec.prog, problem),
+                  file=sys.stderr, flush=True)
+            return 1
         server.set_app(wsgi_app.make_application(spec, conf))
     except database_problems.ERRORS as exc:
         problem = database_problems.describe(exc)

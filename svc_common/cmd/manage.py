@@ -108,7 +108,8 @@ def _db_version(spec, conf):
 
 
 def schema_problem(spec, conf):
-    """Why the database cannot serve a command other than ``db``, or None.
+    """Why the database cannot serve a command other than ``db``, or
+    None; a sentence without its full stop.
 
     A service's own commands (``limits-manage sync``, ``usage audit``,
     ``federation-manage keys list|rotate``) read the latest schema: on a
@@ -130,10 +131,9 @@ def schema_problem(spec, conf):
         # A newer release's schema: db sync cannot help.
         return ('the database is at revision %s, which this release of %s '
                 'does not know (its latest is %s): run the release that made '
-                'it. Nothing was done.' % (current, spec.prog, latest))
+                'it' % (current, spec.prog, latest))
     return ('the database %s and this command needs revision %s: run '
-            '"%s-manage db sync" first. Nothing was done.'
-            % (state, latest, spec.prog))
+            '"%s-manage db sync" first' % (state, latest, spec.prog))
 
 
 def _add_db_commands(subparsers):
@@ -172,8 +172,8 @@ def main(spec, argv=None):
             problem = schema_problem(spec, conf)
             if problem is not None:
                 print(database_origin(spec, conf), file=sys.stderr)
-                print('%s-manage: %s' % (spec.prog, problem),
-                      file=sys.stderr, flush=True)
+                print('%s-manage: %s. Nothing was done.'
+                      % (spec.prog, problem), file=sys.stderr, flush=True)
                 return 1
         return conf.command.func(spec, conf)
     except database_problems.ERRORS as exc:

@@ -107,6 +107,29 @@ class TestApiDatabaseErrors(testtools.TestCase):
             self.assertIn(expected, last)
 
 
+class TestApiWithoutSchema(testtools.TestCase):
+    """``<prog>-api`` on a database that ``db sync`` had not made served,
+    answering every request with a 500 (no such table), and created the
+    SQLite file."""
+
+    def test_refused_before_serving(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'limits.conf')
+        database = os.path.join(tmp, 'limits.sqlite')
+        with open(path, 'w') as conf:
+            conf.write('[database]\nconnection = sqlite:///%s\n[api]\n'
+                       'host = 127.0.0.1\nport = 0\n' % database)
+        result = test_commands.run(
+            [test_commands.command('limits-api'), '--config-file', path])
+        self.assertEqual(1, result.returncode, result.stdout)
+        self.assertEqual('', result.stdout)
+        self.assertIn('limits-api: the database is empty and this command '
+                      'needs revision ', result.stderr)
+        self.assertIn('run "limits-manage db sync" first. Nothing was '
+                      'started.', result.stderr)
+        self.assertFalse(os.path.exists(database))
+
+
 class TestManagePeerErrors(testtools.TestCase):
     """``limits-manage sync`` (keystone mode) with Keystone not answering,
     or without [keystone] credentials, ended with keystoneauth1's
@@ -118,6 +141,11 @@ class TestManagePeerErrors(testtools.TestCase):
         with open(path, 'w') as conf:
             conf.write('[database]\nconnection = sqlite:///%s/l.sqlite\n'
                        '[limits]\nmode = keystone\n%s' % (tmp, keystone))
+        # The schema first: limits-manage sync refuses a database that
+        # db sync has not made before it calls Keystone.
+        synced = test_commands.run([test_commands.command('limits-manage'),
+                                    '--config-file', path, 'db', 'sync'])
+        self.assertEqual(0, synced.returncode, synced.stderr)
         return test_commands.run([test_commands.command('limits-manage'),
                                   '--config-file', path, 'sync'])
 
