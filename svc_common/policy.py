@@ -12,10 +12,12 @@ into another.
 """
 
 import collections.abc
+import logging
 import time
 import types
 
 from oslo_config import cfg
+from oslo_context import context as oslo_context
 from oslo_policy import policy as oslo_policy
 
 from svc_common import config
@@ -53,6 +55,50 @@ def rule(namespace, name, check_str, description, operations, scope_types):
 #: often (seconds) its enforcer looks for one again.
 POLICY_SEARCH_INTERVAL = 1.0
 
+#: How many allowed decisions an enforcer keeps (all are forgotten when
+#: there are more).
+MAX_KEPT_DECISIONS = 4096
+
+_POLICY_LOG = logging.getLogger(oslo_policy.__name__)
+
+
+def _leaf_check_type(check_str):
+    """The class oslo.policy parses ``check_str`` into (its public
+    parser: the classes themselves are not public)."""
+    return type(oslo_policy.Rules.from_dict({'probe': check_str})['probe'])
+
+
+#: Checks whose answer depends on the target and the credentials only:
+#: ``role:``, a generic ``<field>:<value>``, ``@`` and ``!``.
+_PURE_LEAF_CHECKS = frozenset(_leaf_check_type(text) for text in (
+    'role:probe', 'arbiter_probe_field:%(probe)s', '@', '!'))
+
+
+#: What :func:`_frozen` answers for a value it cannot make a key of.
+_NOT_A_KEY = object()
+
+
+def _frozen(value):
+    """``value`` as a hashable key of its whole content (types included:
+    ``True``, ``1`` and ``'1'`` differ), or :data:`_NOT_A_KEY` when it
+    holds something else than JSON-like data."""
+    if value is None or isinstance(value, (str, int, float)):
+        return (type(value).__name__, value)
+    if isinstance(value, (list, tuple)):
+        items = tuple(_frozen(item) for item in value)
+        if any(item is _NOT_A_KEY for item in items):
+            return _NOT_A_KEY
+        return ('list', items)
+    if isinstance(value, collections.abc.Mapping):
+        items = []
+        for name in sorted(value, key=str):
+            frozen = _frozen(value[name])
+            if frozen is _NOT_A_KEY or not isinstance(name, str):
+                return _NOT_A_KEY
+            items.append((name, frozen))
+        return ('map', tuple(items))
+    return _NOT_A_KEY
+
 
 class Enforcer(oslo_policy.Enforcer):
     """oslo.policy's enforcer, without a search of the disk for a policy
@@ -74,9 +120,14 @@ class Enforcer(oslo_policy.Enforcer):
     """
 
     def __init__(self, conf, clock=time.monotonic, **kwargs):
-        super().__init__(conf, **kwargs)
         self._clock = clock
         self._search_after = None
+        # Allowed decisions: {key: generation of the rules they were
+        # made with}; see enforce().
+        self._generation = 0
+        self._allowed = {}
+        self._cacheable = {}
+        super().__init__(conf, **kwargs)
 
     def _nothing_to_load(self):
         """True when neither the policy file nor a policy directory
@@ -96,24 +147,120 @@ class Enforcer(oslo_policy.Enforcer):
         if (not force_reload and self._search_after is not None and
                 self.rules and self._clock() < self._search_after):
             return
+        generation, rules = self._generation, self.rules
         super().load_rules(force_reload=force_reload)
+        if self._generation != generation or self.rules is not rules:
+            # Rules were replaced, then completed with the defaults:
+            # what was decided meanwhile is forgotten too.
+            self._new_generation()
         if self.use_conf and self._nothing_to_load():
             self._search_after = self._clock() + POLICY_SEARCH_INTERVAL
         else:
             self._search_after = None
 
-    def clear(self):
-        super().clear()
+    def _new_generation(self):
+        self._generation += 1
         self._search_after = None
 
-    # What changes the rules makes the next check load them.
+    # What changes the rules makes the next check load them, and forgets
+    # every decision.
+    def clear(self):
+        super().clear()
+        self._new_generation()
+
     def set_rules(self, rules, overwrite=True, use_conf=False):
         super().set_rules(rules, overwrite=overwrite, use_conf=use_conf)
-        self._search_after = None
+        self._new_generation()
 
     def register_default(self, default):
         super().register_default(default)
-        self._search_after = None
+        self._new_generation()
+
+    def enforce(self, rule, target, creds, do_raise=False, exc=None,
+                *args, **kwargs):
+        """oslo.policy's ``enforce``, which remembers what it allowed.
+
+        oslo.policy evaluates a rule's check tree at every call, and asks
+        Python for the signature of each check's ``__call__`` on the way
+        (``inspect.getfullargspec``: four or five times for a persona
+        rule, a sixth of a request's Python calls).  A rule made only of
+        the checks whose answer depends on nothing but the target and the
+        credentials (``role:``, ``rule:``, ``<field>:<value>``, ``@``,
+        ``!``, ``and``, ``or``, ``not``; not ``http:`` nor any check a
+        library registers) is a pure function of (rule name, target,
+        credentials, the rules themselves, ``enforce_new_defaults``): an
+        allowed decision is kept under a key of all but the rules (every
+        value of the target and of the
+        credentials, :meth:`oslo_context.context.RequestContext
+        .to_policy_values`) together with the generation of the rules
+        it was made with, and answered again while the generation holds.
+        The generation changes whenever the rules do (a policy file or
+        directory loaded or reloaded, rules set or registered, cleared).
+        Refusals are never kept: each goes through oslo.policy, with its
+        exception and its log.  Nothing is kept while oslo.policy logs at
+        DEBUG (it logs every decision).
+        """
+        key = self._decision_key(rule, target, creds)
+        if key is None:
+            return super().enforce(rule, target, creds, do_raise, exc,
+                                   *args, **kwargs)
+        self.load_rules()
+        generation = self._generation
+        if self._allowed.get(key) == generation:
+            return True
+        result = super().enforce(rule, target, creds, do_raise, exc,
+                                 *args, **kwargs)
+        if result is True and self._pure(rule, generation):
+            if len(self._allowed) >= MAX_KEPT_DECISIONS:
+                self._allowed = {}
+            self._allowed[key] = generation
+        return result
+
+    def _decision_key(self, rule, target, creds):
+        """The key of a decision that may be kept, or None."""
+        if not isinstance(rule, str) or _POLICY_LOG.isEnabledFor(
+                logging.DEBUG):
+            return None
+        if isinstance(creds, oslo_context.RequestContext):
+            creds = creds.to_policy_values()
+        elif not isinstance(creds, collections.abc.Mapping):
+            return None
+        frozen_target = _frozen(target)
+        frozen_creds = _frozen(creds)
+        if frozen_target is _NOT_A_KEY or frozen_creds is _NOT_A_KEY:
+            return None
+        return (rule, frozen_target, frozen_creds,
+                self.conf.oslo_policy.enforce_new_defaults)
+
+    def _pure(self, rule, generation):
+        """Whether rule ``rule`` of this generation of the rules is made
+        only of checks that read nothing but the target and the
+        credentials."""
+        if self._cacheable.get('generation') != generation:
+            self._cacheable = {'generation': generation}
+        found = self._cacheable.get(rule)
+        if found is None:
+            try:
+                found = self._cacheable[rule] = self._pure_check(
+                    self.rules[rule], set())
+            except KeyError:
+                found = False
+        return found
+
+    def _pure_check(self, check, seen):
+        if isinstance(check, (oslo_policy.AndCheck, oslo_policy.OrCheck)):
+            return all(self._pure_check(sub, seen) for sub in check.rules)
+        if isinstance(check, oslo_policy.NotCheck):
+            return self._pure_check(check.rule, seen)
+        if isinstance(check, oslo_policy.RuleCheck):
+            if check.match in seen:
+                return False
+            try:
+                named = self.rules[check.match]
+            except KeyError:
+                return True   # oslo.policy: a missing rule is False
+            return self._pure_check(named, seen | {check.match})
+        return type(check) in _PURE_LEAF_CHECKS
 
 
 def make_enforcer(conf, rules, policy_file=None, clock=time.monotonic):

@@ -122,3 +122,121 @@ class TestPolicyFileWrittenWhileRunning(testtools.TestCase):
             self.clock.now += policy.POLICY_SEARCH_INTERVAL
             self.assertTrue(self.allowed())
             self.assertGreater(find_file.call_count, 0)
+
+
+#: A check whose answer this module decides: what a check reading
+#: something else than the target and the credentials (an ``http:``
+#: check, a check a library registers) looks like to the enforcer.
+OUTSIDE_ANSWER = {'allowed': True}
+
+
+@oslo_policy.register('arbiter_test_outside')
+class _OutsideCheck(oslo_policy.Check):
+    def __call__(self, target, creds, enforcer):
+        return OUTSIDE_ANSWER['allowed']
+
+
+class TestKeptDecisions(testtools.TestCase):
+    """An allowed decision the enforcer keeps is the one oslo.policy
+    would make again: it depends on the caller, the target and the rules
+    as they are now."""
+
+    RULES = RULES + [
+        policy.rule('test', 'thing:put', personas.RULE_PROJECT_ADMIN,
+                    'Write a thing.', [('PUT', '/v1/things/{id}')],
+                    policy.ANY_SCOPE),
+        policy.rule('test', 'thing:outside', 'arbiter_test_outside:x',
+                    'Decided elsewhere.', [('POST', '/v1/things')],
+                    policy.ANY_SCOPE),
+        policy.rule('test', 'thing:purge', personas.RULE_SYSTEM_ADMIN,
+                    'Purge things.', [('DELETE', '/v1/things')],
+                    policy.SYSTEM_SCOPE),
+    ]
+
+    def setUp(self):
+        super().setUp()
+        self.directory = self.useFixture(fixtures.TempDir()).path
+        self.policy_file = os.path.join(self.directory, 'policy.yaml')
+        write_yaml(self.policy_file, {})
+        config_file = os.path.join(self.directory, 'service.conf')
+        open(config_file, 'w').close()
+        conf = cfg.ConfigOpts()
+        conf([], default_config_files=[config_file])
+        policy_opts.set_defaults(conf, enforce_scope=True,
+                                 enforce_new_defaults=True)
+        self.clock = Clock()
+        self.enforcer = policy.make_enforcer(
+            conf, personas.base_rules() + self.RULES, clock=self.clock)
+
+    def allowed(self, rule, ctx, target=TARGET):
+        return self.enforcer.enforce(rule, target, ctx)
+
+    def rewrite(self, rules):
+        write_yaml(self.policy_file, rules)
+        stat = os.stat(self.policy_file)
+        os.utime(self.policy_file, (stat.st_atime + 2, stat.st_mtime + 2))
+
+    def test_policy_file_changed_while_running_refuses_at_once(self):
+        for _ in range(3):
+            self.assertTrue(self.allowed('test:thing:get', READER))
+        self.rewrite({'test:thing:get': 'rule:system_admin'})
+        self.assertFalse(self.allowed('test:thing:get', READER))
+        self.rewrite({})
+        self.assertTrue(self.allowed('test:thing:get', READER))
+
+    def test_persona_rule_changed_in_the_file_applies(self):
+        self.assertTrue(self.allowed('test:thing:get', READER))
+        # The rule names the persona; the file redefines the persona.
+        self.rewrite({'project_reader': 'role:admin and '
+                                        'project_id:%(project_id)s'})
+        self.assertFalse(self.allowed('test:thing:get', READER))
+
+    def test_another_caller_is_decided_for_itself(self):
+        admin = context.RequestContext(
+            user_id='u', roles=['admin', 'member', 'reader'],
+            project_id='p1')
+        self.assertTrue(self.allowed('test:thing:put', admin))
+        self.assertFalse(self.allowed('test:thing:put', READER))
+        other_admin = context.RequestContext(
+            user_id='u', roles=['admin', 'member', 'reader'],
+            project_id='p2')
+        self.assertFalse(self.allowed('test:thing:put', other_admin))
+
+    def test_another_target_is_decided_for_itself(self):
+        self.assertTrue(self.allowed('test:thing:get', READER))
+        self.assertFalse(self.allowed('test:thing:get', READER,
+                                      {'project_id': 'p2'}))
+
+    def test_refusals_keep_their_exceptions(self):
+        system_admin = context.RequestContext(
+            user_id='u', roles=['admin', 'member', 'reader'],
+            system_scope='all')
+        self.assertTrue(self.enforcer.authorize(
+            'test:thing:purge', policy.SYSTEM, system_admin, do_raise=True))
+        project_admin = context.RequestContext(
+            user_id='u', roles=['admin', 'member', 'reader'],
+            project_id='p1')
+        self.assertRaises(oslo_policy.InvalidScope, self.enforcer.authorize,
+                          'test:thing:purge', policy.SYSTEM, project_admin,
+                          do_raise=True)
+        self.assertRaises(oslo_policy.PolicyNotAuthorized,
+                          self.enforcer.authorize, 'test:thing:put',
+                          TARGET, READER, do_raise=True)
+
+    def test_check_deciding_elsewhere_is_asked_every_time(self):
+        self.addCleanup(OUTSIDE_ANSWER.update, allowed=True)
+        self.assertTrue(self.allowed('test:thing:outside', READER))
+        OUTSIDE_ANSWER['allowed'] = False
+        self.assertFalse(self.allowed('test:thing:outside', READER))
+
+    def test_same_text_of_another_type_is_another_caller(self):
+        # is_admin_project True and the string 'True' differ for
+        # oslo.context's and oslo.policy's checks.
+        self.enforcer.set_rules(oslo_policy.Rules.from_dict(
+            {'test:thing:get': 'is_admin_project:True'}), overwrite=False)
+        creds = {'is_admin_project': True, 'roles': []}
+        self.assertTrue(self.allowed('test:thing:get', creds))
+        self.assertTrue(self.allowed('test:thing:get',
+                                     dict(creds, is_admin_project='True')))
+        self.assertFalse(self.allowed('test:thing:get',
+                                      dict(creds, is_admin_project=1)))
