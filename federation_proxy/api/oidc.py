@@ -661,10 +661,14 @@ def _refresh_token(client, form):
     refresh_token = protocol.new_secret()
 
     def narrow(granted):
-        # Asked for, or as granted, less what the client lost since.
+        # The new tokens' scope: asked for, or as granted, less what the
+        # client lost since; and the grant's, which the new refresh
+        # token keeps (RFC 6749 6: a narrower access token asked for
+        # once does not narrow the grant).
+        kept = protocol.still_allowed(granted, client.scopes)
         return protocol.still_allowed(
             protocol.narrowed_scope(form.get('scope'), granted),
-            client.scopes)
+            client.scopes), kept
 
     status, values = oidc_db.use_refresh(
         pecan.request.db, pecan.request.context, token, client.id,

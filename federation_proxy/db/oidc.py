@@ -383,9 +383,12 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
     keep its successor ``new_token`` and read the person: one
     transaction per refresh grant.
 
-    :param narrow: called with the granted scope (a list), returns the
-        scope of the new tokens or raises (then nothing changes: the
-        refresh token stays usable).
+    :param narrow: called with the granted scope (a list), returns
+        ``(scope of the new tokens, scope of the grant)``: the first is
+        that of the access and ID tokens, the second is kept with the
+        new refresh token (a narrower access token does not narrow the
+        grant); or raises (then nothing changes: the refresh token stays
+        usable).
     :returns: ``(status, values)``: :data:`OK` with ``(scope, Person,
         auth_time)`` (no successor is kept when the person is gone:
         Person is None; the successor keeps the grant's ``auth_time``);
@@ -407,7 +410,7 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
             # (a client's retry, a second tab) is expired again, not a
             # reuse that would end the person's other grants.
             return EXPIRED, None
-        scope = narrow(granted.split())
+        scope, kept = narrow(granted.split())
         # A logout of the grant's session waits for this refresh to end
         # (and then deletes its successor too), or this refresh waits
         # for the logout, which deletes the token.  A session that
@@ -430,7 +433,7 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
             session.add(models.RefreshToken(
                 token_hash=communities.token_hash(new_token),
                 client_id=client_id, user_id=user_id,
-                scope=' '.join(scope), expires_at=expires_at,
+                scope=' '.join(kept), expires_at=expires_at,
                 revoked=False, auth_time=row.auth_time,
                 session_id=row.session_id))
         return OK, (scope, person, row.auth_time)

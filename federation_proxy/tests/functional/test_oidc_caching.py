@@ -121,9 +121,10 @@ class TestRefreshInOneTransaction(base.ProviderTestCase):
         new = self.token({'grant_type': 'refresh_token', 'scope': 'openid',
                           'refresh_token': body['refresh_token']}).json
         self.assertEqual('openid', new['scope'])
-        # The successor keeps the narrowed scope.
+        # The successor keeps the grant's scope (RFC 6749 6): the
+        # narrower access token was for that refresh only.
         again = self.token({'grant_type': 'refresh_token',
                             'refresh_token': new['refresh_token']}).json
-        self.assertEqual('openid', again['scope'])
-        self.assertEqual('openid',
+        self.assertEqual('openid profile email', again['scope'])
+        self.assertEqual('openid profile email',
                          self.decode(again['access_token'])['scope'])

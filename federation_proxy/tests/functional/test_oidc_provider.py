@@ -281,6 +281,30 @@ class TestGrants(ProviderTestCase):
             'refresh_token': narrowed['refresh_token'],
             'scope': 'openid compute'}, status=400), 'invalid_scope')
 
+    def test_a_narrowed_refresh_keeps_the_grants_scope(self):
+        # RFC 6749 6: a client may ask a refresh for a narrower access
+        # token; the new refresh token has the scope of the one it
+        # replaces, so the next refresh gets the whole grant again.
+        body = self.login()
+        narrowed = self.token({'grant_type': 'refresh_token',
+                               'refresh_token': body['refresh_token'],
+                               'scope': 'openid'}).json
+        self.assertEqual('openid', narrowed['scope'])
+        self.assertEqual('openid', self.decode(
+            narrowed['access_token'], options={
+                'verify_aud': False})['scope'])
+        self.assertNotIn('name', self.decode(narrowed['id_token']))
+        self.assertEqual('openid profile email', self.introspect(
+            narrowed['refresh_token']).json['scope'])
+        whole = self.token({'grant_type': 'refresh_token',
+                            'refresh_token': narrowed['refresh_token']}).json
+        self.assertEqual('openid profile email', whole['scope'])
+        self.assertEqual('Alice', self.decode(whole['id_token'])['name'])
+        again = self.token({'grant_type': 'refresh_token',
+                            'refresh_token': whole['refresh_token'],
+                            'scope': 'email openid'}).json
+        self.assertEqual('email openid', again['scope'])
+
     def test_refresh_token_of_another_client_refused(self):
         body = self.login()
         self.assertOAuthError(self.token(
