@@ -255,14 +255,29 @@ MAPPED_CLAIMS = ('name', 'email', 'affiliation', 'assurance')
 MULTI_VALUED = ('affiliation', 'assurance')
 
 
+def email_unverified(claims):
+    """Whether an IdP's claims say that it has not verified the person's
+    email address (``email_verified`` false; some IdPs send the string
+    ``"false"``).  Such an address is whatever the person typed at the
+    IdP; handed on to relying parties as the person's, it could be taken
+    for someone else's account there (a leaf cloud that maps users by
+    email)."""
+    value = claims.get('email_verified')
+    return value is False or (isinstance(value, str) and
+                              value.strip().lower() == 'false')
+
+
 def mapped_claims(claims, mapping):
     """The person's :data:`MAPPED_CLAIMS` read from an IdP's claims
     through its claim mapping (``{ours: theirs}``): printable strings (at
     most 255 characters), and for :data:`MULTI_VALUED` ones lists of at
     most 32 such strings; anything else (a number, a NUL, a newline) is
-    left out."""
+    left out, and so is an email the IdP says it has not verified
+    (:func:`email_unverified`)."""
     found = {}
     for ours in MAPPED_CLAIMS:
+        if ours == 'email' and email_unverified(claims):
+            continue
         value = claims.get(mapping.get(ours, ours))
         if _is_text(value):
             found[ours] = value[:255]

@@ -199,6 +199,33 @@ class HostileIdPTestCase(base.FederationTestCase):
             'state': query['state'], 'code': 'c'}, expect_errors=True)
 
 
+class TestUnverifiedEmail(HostileIdPTestCase):
+
+    def _email(self, resp):
+        """The email the proxy keeps for the person the login made, and
+        the one its ID tokens would name."""
+        self.assertEqual(200, resp.status_int, resp.body)
+        return self.app.get('/v1/users/%s' % resp.json['user_id'],
+                            headers=base.ADMIN).json['user']['email']
+
+    def test_an_email_the_idp_did_not_verify_is_not_the_persons(self):
+        # An IdP where anyone types any address (self-registration, a
+        # social login) says so in email_verified: that address is not
+        # handed on to relying parties as the person's.
+        for sub, verified in (('mallory', False), ('eve', 'false'),
+                              ('trudy', 'FALSE')):
+            resp = self._login(sub=sub, email='admin@cloud.example',
+                               email_verified=verified)
+            self.assertNotIn('email', resp.json['claims'])
+            self.assertIsNone(self._email(resp))
+        for sub, verified in (('bob', True), ('carol', 'true'),
+                              ('dave', None)):
+            claims = {'email_verified': verified} if verified else {}
+            resp = self._login(sub=sub, email='%s@example.org' % sub,
+                               **claims)
+            self.assertEqual('%s@example.org' % sub, self._email(resp))
+
+
 class TestHostileIdPOnPostgreSQL(races.OnPostgreSQL, HostileIdPTestCase):
 
     def _identities(self):

@@ -361,6 +361,19 @@ class PersonClaimsTest(testtools.TestCase):
                                  'assurance': ['ok', 'n\x00', '\x85']},
                                 {}))
 
+    def test_email_the_idp_did_not_verify_dropped(self):
+        for verified in (False, 'false', ' False '):
+            self.assertEqual({'name': 'A'}, login.mapped_claims(
+                {'name': 'A', 'email': 'a@x', 'email_verified': verified},
+                {}), verified)
+        # Mapped from another claim: the IdP's word on it still counts.
+        self.assertEqual({}, login.mapped_claims(
+            {'mail': 'a@x', 'email_verified': False}, {'email': 'mail'}))
+        for verified in (True, 'true', None, 1):
+            self.assertEqual({'email': 'a@x'}, login.mapped_claims(
+                {'email': 'a@x', 'email_verified': verified}, {}),
+                verified)
+
     def test_oversized_values_cut(self):
         found = login.mapped_claims(
             {'name': 'x' * 1000, 'assurance': ['a'] * 100}, {})
