@@ -26,7 +26,10 @@ class TestSchemaCheck(testtools.TestCase):
     def test_empty_database_is_named_as_such(self):
         """An empty database was reported as "The schema is at None"."""
         for spec in all_in_one.load_specs():
-            checks, _url = self.checks(spec)
+            checks, url = self.checks(spec)
+            # An SQLite file without tables (a file that does not exist
+            # is named as such: test_missing_file_is_not_created).
+            open(url[len('sqlite:///'):], 'w').close()
             result = checks._check_schema_at_head()
             self.assertEqual(upgradecheck.Code.FAILURE, result.code)
             self.assertEqual(
@@ -41,3 +44,16 @@ class TestSchemaCheck(testtools.TestCase):
         migration.upgrade(spec, url)
         result = checks._check_schema_at_head()
         self.assertEqual(upgradecheck.Code.SUCCESS, result.code)
+
+    def test_missing_file_is_not_created(self):
+        spec = all_in_one.load_specs()[0]
+        checks, url = self.checks(spec)
+        path = url[len('sqlite:///'):]
+        result = checks._check_schema_at_head()
+        self.assertEqual(upgradecheck.Code.FAILURE, result.code)
+        self.assertEqual(
+            'The database file %s does not exist (no schema yet); this '
+            'release needs %s: run "%s-manage db sync".'
+            % (path, migration.head_revision(spec), spec.prog),
+            result.details)
+        self.assertFalse(os.path.exists(path))
