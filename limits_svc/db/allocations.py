@@ -491,7 +491,7 @@ def _write_rows_ctes(replaces):
               'amount': insert.excluded.amount,
               'expires_at': insert.excluded.expires_at,
               'generation': insert.excluded.generation,
-              'updated_at': models.UtcNow()})
+              'updated_at': sa.func.now()})
     ctes = [insert.cte('written_rows')]
     if replaces:
         ctes.append(_ALLOCATION.delete().where(

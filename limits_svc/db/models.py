@@ -7,48 +7,20 @@ transaction as the allocation rows themselves.
 """
 
 import sqlalchemy as sa
-from sqlalchemy.ext import compiler
 from sqlalchemy import orm
-from sqlalchemy.sql import functions
 
 
 class Base(orm.DeclarativeBase):
     pass
 
 
-class UtcNow(functions.FunctionElement):
-    """The database's clock at the start of the transaction, as naive UTC,
-    for the naive ``DateTime`` columns the API answers with a ``Z``.
-
-    ``now()`` into a column without a time zone is the time in the
-    PostgreSQL session's ``TimeZone``, the server's own unless a client
-    sets it: on a server in New York a project made at 16:00 UTC said
-    ``"created_at": "...T11:00:00Z"``.  SQLite's ``CURRENT_TIMESTAMP`` is
-    UTC already.
-    """
-
-    type = sa.DateTime()
-    inherit_cache = True
-
-
-@compiler.compiles(UtcNow)
-def _utc_now(element, sql_compiler, **kw):
-    return 'CURRENT_TIMESTAMP'
-
-
-@compiler.compiles(UtcNow, 'postgresql')
-def _utc_now_postgresql(element, sql_compiler, **kw):
-    return "timezone('UTC', now())"
-
-
 class _Timestamps(object):
-    # ``server_default`` is the schema's (rows written by hand); what the
-    # service writes sets the column itself, in UTC.
+    # now() is UTC: svc_common's Database sets each PostgreSQL session's
+    # TimeZone to UTC (svc_common.db.database.set_utc_time_zone).
     created_at = sa.Column(sa.DateTime, nullable=False,
-                           default=UtcNow(),
                            server_default=sa.func.now())
     updated_at = sa.Column(sa.DateTime, nullable=True,
-                           onupdate=UtcNow())
+                           onupdate=sa.func.now())
 
 
 class Project(_Timestamps, Base):

@@ -55,6 +55,10 @@ address that moved to another host (a failover), which answers the first
 packet with a reset.  A busy API hands its connections out again within
 milliseconds and pays no round trip.
 
+The plugin also sets each new connection's ``TimeZone`` to UTC
+(:func:`set_utc_time_zone`): every timestamp column is UTC without a time
+zone, whatever the server's own setting.
+
 Each of these is checked when the :class:`Database` is built
 (:func:`check_sqlite_engines`): if one is not in effect, say because a
 library changed the way it starts transactions or builds its pool, the
@@ -217,11 +221,32 @@ class PostgreSQLPoolPlugin(sqlalchemy.engine.CreateEnginePlugin):
         return url
 
     def engine_created(self, engine):
+        sqlalchemy.event.listen(engine, 'connect', set_utc_time_zone)
         check = IdleConnectionCheck(engine.dialect)
         # A new connection counts as just returned: it was just opened.
         sqlalchemy.event.listen(engine, 'connect', check.checkin)
         sqlalchemy.event.listen(engine, 'checkin', check.checkin)
         sqlalchemy.event.listen(engine, 'checkout', check.checkout)
+
+
+def set_utc_time_zone(dbapi_connection, record):
+    """Set a new PostgreSQL connection's ``TimeZone`` to UTC.
+
+    The services keep times in columns without a time zone and answer
+    them as UTC (``...Z``).  ``now()`` and ``CURRENT_TIMESTAMP`` written
+    into such a column (the ``server_default`` of ``created_at`` columns)
+    are the time in the session's ``TimeZone``, which is the server's own
+    unless the client sets it: on a server configured for New York a row
+    made at 16:00 UTC said 11:00 UTC.  The setting is committed at once,
+    so that no rollback of the connection's first transaction takes it
+    back; it is one round trip per new connection, not per transaction.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    finally:
+        cursor.close()
+    dbapi_connection.commit()
 
 
 sqlalchemy.dialects.plugins.register(POSTGRESQL_PLUGIN, __name__,
