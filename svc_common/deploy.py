@@ -252,6 +252,36 @@ def _microversion_middleware(app, spec):
     return _Microversion(app, spec)
 
 
+class _OptionsOnly(object):
+    """Send ``OPTIONS`` requests to one application, others to another."""
+
+    def __init__(self, default, options_app):
+        self.default = default
+        self.options_app = options_app
+
+    def __call__(self, environ, start_response):
+        if environ.get('REQUEST_METHOD') == 'OPTIONS':
+            return self.options_app(environ, start_response)
+        return self.default(environ, start_response)
+
+
+def _cors_middleware(app, conf):
+    """oslo.middleware's CORS, for every request when ``[cors]
+    allowed_origin`` names an origin, else for ``OPTIONS`` only.
+
+    With no origin allowed it changes nothing of another request's answer
+    (it adds headers only for an allowed ``Origin``) but still costs a
+    webob request and response; an ``OPTIONS`` request it answers itself
+    (a 200 in place of the application's error), so those still go
+    through it.  The options are not mutable, so reading them once here
+    is the same as at every request.
+    """
+    cors_app = cors.CORS(app, conf)
+    if cors_app.allowed_origins:
+        return cors_app
+    return _OptionsOnly(app, cors_app)
+
+
 def _proxy_headers_middleware(app, conf):
     """``http_proxy_to_wsgi``, in the chain only when ``[oslo_middleware]
     enable_proxy_headers_parsing`` is on.
@@ -423,7 +453,7 @@ def deploy(spec, conf, enforcer, db, notifier=None, root=None):
     app = errors.JsonErrorMiddleware(app, spec.namespace)
     app = _PathSwitch(app, {
         HEALTHCHECK_PATH: healthcheck.Healthcheck(None, conf)})
-    app = cors.CORS(app, conf)
+    app = _cors_middleware(app, conf)
     app = _proxy_headers_middleware(app, conf)
     app = request_id.RequestId(app)
     return app
