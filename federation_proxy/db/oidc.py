@@ -557,13 +557,22 @@ def forget_client_grants(session, client_id, now, lifetime):
 @communities.retry_lost_insert_race
 def revoke_refresh(db, ctx, token, client_id, now, lifetime):
     """Revoke a refresh token of ``client_id`` (RFC 7009) and the access
-    token issued with it; True when it was one."""
+    token issued with it; True when it was one.
+
+    A token not yet used is deleted, as a logout deletes its session's
+    (:func:`end_session`): marked revoked, it would be taken for a
+    stolen one when shown again (a client's request in flight, another
+    tab), and that ends the person's every grant with the client, on
+    their other devices too.  A used one (rotated) stays marked, so
+    that its reuse is still recognised."""
     digest = communities.token_hash(token)
     with db.writer.using(ctx) as session:
         row = session.get(models.RefreshToken, digest)
         if row is None or row.client_id != client_id:
             return False
-        row.revoked = True
+        if not row.revoked:
+            session.execute(sa.delete(models.RefreshToken).where(
+                models.RefreshToken.token_hash == digest))
         _revoke_jti(session, tokens.linked_jti(digest), now + lifetime)
         return True
 

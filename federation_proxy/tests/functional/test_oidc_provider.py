@@ -456,6 +456,44 @@ class TestGrants(ProviderTestCase):
             'refresh_token': body['refresh_token']}, status=400),
             'invalid_grant')
 
+    def test_a_revoked_refresh_token_shown_again_ends_no_other_grant(self):
+        # A relying party revokes its refresh token when the person logs
+        # out of it (RFC 7009); the token shown again afterwards (a
+        # refresh in flight, another tab) is refused, and is not taken
+        # for a stolen one: the person's grant with the same client on
+        # another device stands.
+        other_device = self.login()
+        body = self.login()
+        self.app.post('/oidc/revoke', {'token': body['refresh_token'],
+                                       'token_type_hint': 'refresh_token'},
+                      headers=s.basic(self.client_id, self.secret))
+        self.assertEqual({'active': False},
+                         self.introspect(body['access_token']).json)
+        for _attempt in range(2):
+            self.assertOAuthError(self.token({
+                'grant_type': 'refresh_token',
+                'refresh_token': body['refresh_token']}, status=400),
+                'invalid_grant')
+        self.assertTrue(self.introspect(
+            other_device['access_token']).json['active'])
+        self.token({'grant_type': 'refresh_token',
+                    'refresh_token': other_device['refresh_token']})
+
+    def test_revoking_a_used_refresh_token_keeps_its_reuse_recognised(self):
+        body = self.login()
+        new = self.token({'grant_type': 'refresh_token',
+                          'refresh_token': body['refresh_token']}).json
+        self.app.post('/oidc/revoke', {'token': body['refresh_token']},
+                      headers=s.basic(self.client_id, self.secret))
+        # Shown again, the rotated token is still a reuse: the grant
+        # ends.
+        self.assertOAuthError(self.token({
+            'grant_type': 'refresh_token',
+            'refresh_token': body['refresh_token']}, status=400),
+            'invalid_grant')
+        self.assertEqual({'active': False},
+                         self.introspect(new['access_token']).json)
+
     def test_introspecting_refresh_tokens(self):
         body = self.login()
         answer = self.introspect(body['refresh_token']).json
