@@ -150,7 +150,13 @@ def _jwks_loader(uri):
 
 
 def _login_cookie_attributes():
-    return dict(path=login.CALLBACK_PATH, httponly=True, samesite='Lax',
+    # The callback's path as the browser sees it: under the issuer's
+    # path when the proxy is served under one (a reverse proxy mounting
+    # it at https://cloud.example/federation); a cookie for the bare
+    # path would never be sent back, and every login was refused.
+    prefix = urllib.parse.urlsplit(settings.issuer()).path.rstrip('/')
+    return dict(path=prefix + login.CALLBACK_PATH, httponly=True,
+                samesite='Lax',
                 secure=settings.issuer().startswith('https:'))
 
 

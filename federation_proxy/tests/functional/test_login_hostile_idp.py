@@ -19,6 +19,7 @@ import urllib.parse
 from joserfc import jwk
 from joserfc import jwt
 import sqlalchemy as sa
+import webtest
 
 from federation_proxy.db import models
 from federation_proxy import login
@@ -373,3 +374,37 @@ class TestSlowAndLongAnswers(HostileIdPTestCase):
         self.idp.server.padding = 512 * 1024
         resp = self._login()
         self.assertEqual(200, resp.status_int, resp.body)
+
+
+class TestIssuerWithAPath(HostileIdPTestCase):
+    """The proxy served under a path (``https://cloud.example/federation``
+    behind a reverse proxy that mounts it there): its cookies must name
+    the paths the browser sees."""
+
+    OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy',
+                 ('federation', 'issuer'): PROXY + '/federation'}
+
+    def setUp(self):
+        super().setUp()
+        # The browser's URLs carry the prefix; the WSGI app sees it as
+        # SCRIPT_NAME, as a server mounting it there passes it.
+        self.app = webtest.TestApp(self.app.app, extra_environ={
+            'SCRIPT_NAME': '/federation'})
+
+    def test_a_login_through_the_idp_logs_in(self):
+        location = self.app.get('/v1/login?idp=hostile').location
+        cookie = [c for c in self.app.cookiejar
+                  if c.name == login.LOGIN_COOKIE][0]
+        self.assertEqual('/federation' + login.CALLBACK_PATH, cookie.path)
+        query = dict(urllib.parse.parse_qsl(
+            urllib.parse.urlsplit(location).query))
+        self.assertEqual(PROXY + '/federation' + login.CALLBACK_PATH,
+                         query['redirect_uri'])
+        self.idp.answer(query['nonce'])
+        resp = self.app.get('/v1/login/callback', {
+            'state': query['state'], 'code': 'c'}, expect_errors=True)
+        self.assertEqual(200, resp.status_int, resp.body)
+        self.assertEqual('alice', resp.json['subject'])
+        # The session works on the API.
+        me = self.app.get('/v1/users/%s' % resp.json['user_id'])
+        self.assertEqual(resp.json['user_id'], me.json['user']['id'])
