@@ -571,8 +571,10 @@ def revoke_refresh(db, ctx, token, client_id, now, lifetime):
         if row is None or row.client_id != client_id:
             return False
         if not row.revoked:
+            # Unless a refresh used it meanwhile: then it stays, used.
             session.execute(sa.delete(models.RefreshToken).where(
-                models.RefreshToken.token_hash == digest))
+                models.RefreshToken.token_hash == digest,
+                models.RefreshToken.revoked.is_(False)))
         _revoke_jti(session, tokens.linked_jti(digest), now + lifetime)
         return True
 
