@@ -507,6 +507,11 @@ class AuthorizeController(object):
         if params.get('response_type') != 'code':
             raise protocol.OAuthError('unsupported_response_type',
                                       'Only response_type=code.')
+        # The only mode discovery names: a client that asked for another
+        # one (form_post, to keep codes out of URLs) is told so rather
+        # than sent its code in the query after all.
+        if params.get('response_mode') not in (None, 'query'):
+            raise protocol.invalid_request('Only response_mode=query.')
         if protocol.AUTHORIZATION_CODE not in client.grant_types:
             raise protocol.OAuthError('unauthorized_client', 'The client '
                                       'may not use the code flow.')

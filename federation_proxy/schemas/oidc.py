@@ -65,6 +65,8 @@ AUTHORIZE_QUERY = {
         'client_id': _FIELD, 'redirect_uri': _FIELD, 'scope': _FIELD,
         'state': _FIELD, 'nonce': _FIELD, 'code_challenge': _FIELD,
         'code_challenge_method': {'type': 'string', 'enum': ['S256']},
+        'response_mode': {'type': 'string', 'enum': ['query']},
+        'max_age': _FIELD,
         # Without a proxy session: the upstream IdP to log in at.
         'idp_hint': _FIELD,
         'prompt': _FIELD,

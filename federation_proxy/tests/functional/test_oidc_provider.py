@@ -627,6 +627,18 @@ class TestRefusals(ProviderTestCase):
             self.assertNotIn('code', answer)
             self.assertEqual('st-1', answer['state'])
 
+    def test_response_modes_but_query_are_refused_not_ignored(self):
+        # Discovery names query only; a client asking for form_post
+        # (codes kept out of URLs) gets no code in the query.
+        for mode in ('form_post', 'fragment', 'query.jwt'):
+            resp, _ = self.authorize(response_mode=mode)
+            answer = s.query_of(resp.location)
+            self.assertEqual('invalid_request', answer['error'], mode)
+            self.assertNotIn('code', answer)
+            self.assertEqual('st-1', answer['state'])
+        resp, _ = self.authorize(response_mode='query')
+        self.assertIn('code', s.query_of(resp.location))
+
     def test_request_objects_are_refused_not_ignored(self):
         for name in ('request', 'request_uri'):
             resp, _ = self.authorize(**{name: 'eyJhbGciOiJub25lIn0.e30.'})
