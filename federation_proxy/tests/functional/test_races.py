@@ -16,6 +16,7 @@ import jwt as pyjwt
 from oslo_context import context
 import sqlalchemy as sa
 
+from federation_proxy.db import communities
 from federation_proxy.db import logins
 from federation_proxy.db import models
 from federation_proxy.tests.functional import base
@@ -647,3 +648,25 @@ class TestLogoutRaceOnPostgreSQL(races.OnPostgreSQL,
         # person's other grant with the client goes on.
         self.assertEqual(200, self._refresh(
             other['refresh_token']).status_int)
+
+    def test_revoking_a_refresh_token_a_refresh_is_using(self):
+        # The client revokes its refresh token (RFC 7009) while a
+        # refresh of it is under way: the refresh wins, and the token
+        # stays as the used one whose reuse ends the grant (deleted, it
+        # would be unknown, and its copy no longer recognised).
+        oidc_setup.make_person(self.app, 'alice')
+        self.client = oidc_setup.make_client(self.app, 'leaf')
+        grant = self._tokens(oidc_setup.person_headers('alice'))
+        digest = communities.token_hash(grant['refresh_token'])
+
+        def refresh(conn):
+            # What the refresh grant writes to the token it uses.
+            conn.execute(_REFRESH.update().where(
+                _REFRESH.c.token_hash == digest).values(revoked=True))
+
+        resp = races.during(self.engine, refresh, lambda: self.app.post(
+            '/oidc/revoke', {'token': grant['refresh_token']},
+            headers=oidc_setup.basic(*self.client), expect_errors=True))
+        self.assertEqual(200, resp.status_int, resp.body)
+        self.assertEqual([True], [row.revoked for row in self._rows_of(
+            _REFRESH) if row.token_hash == digest])
