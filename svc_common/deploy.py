@@ -3,10 +3,12 @@
 :func:`deploy` is the one place where the order of the middleware is
 decided.  From the outside in:
 
-1. ``request_id``: every request and response gets ``X-OpenStack-Request-ID``;
+1. ``request_id`` (oslo.middleware's, in plain WSGI: :class:`_RequestId`):
+   every request and response gets ``X-OpenStack-Request-ID``;
 2. ``http_proxy_to_wsgi``: honour ``X-Forwarded-Proto`` behind a proxy
    (only when ``[oslo_middleware] enable_proxy_headers_parsing`` is on);
-3. CORS, for browser clients;
+3. CORS, for browser clients (for ``OPTIONS`` only while ``[cors]
+   allowed_origin`` names no origin);
 4. ``healthcheck``: ``GET /healthcheck`` answers without a token;
 5. JSON errors: every error below this point gets DESIGN.md's JSON shape;
 6. microversion negotiation (406 for a version the service does not have,
@@ -30,9 +32,11 @@ decided.  From the outside in:
 """
 
 import inspect
+import re
 
 from keystonemiddleware import auth_token
 import microversion_parse
+from oslo_context import context as oslo_context
 from oslo_middleware import cors
 from oslo_middleware import healthcheck
 from oslo_middleware import http_proxy_to_wsgi
@@ -282,6 +286,43 @@ def _cors_middleware(app, conf):
     return _OptionsOnly(app, cors_app)
 
 
+class _RequestId(object):
+    """oslo.middleware's ``request_id``, in plain WSGI.
+
+    The same names and rules (``oslo_middleware.request_id``'s constants):
+    a new ``req-<uuid>`` in ``environ['openstack.request_id']``, an
+    inbound ``X-OpenStack-Request-ID`` of that form kept as
+    ``environ['openstack.global_request_id']``, and the request's id in
+    the ``X-OpenStack-Request-ID`` header of the answer unless the answer
+    has one.  oslo.middleware's ``RequestId`` does it through a webob
+    request and response around every request, which cost as much as the
+    rest of the middleware chain above authentication together.
+    """
+
+    _GLOBAL_ID = re.compile(request_id.ID_FORMAT)
+    _INBOUND_KEY = 'HTTP_' + request_id.INBOUND_HEADER.upper().replace(
+        '-', '_')
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        inbound = environ.get(self._INBOUND_KEY, '')
+        if self._GLOBAL_ID.match(inbound):
+            environ[request_id.GLOBAL_REQ_ID] = inbound
+        req_id = oslo_context.generate_request_id()
+        environ[request_id.ENV_REQUEST_ID] = req_id
+
+        def start(status, headers, exc_info=None):
+            if not any(name.lower() == request_id.HTTP_RESP_HEADER_REQUEST_ID
+                       for name, _value in headers):
+                headers = list(headers) + [
+                    (request_id.HTTP_RESP_HEADER_REQUEST_ID, req_id)]
+            return start_response(status, headers, exc_info)
+
+        return self.application(environ, start)
+
+
 def _proxy_headers_middleware(app, conf):
     """``http_proxy_to_wsgi``, in the chain only when ``[oslo_middleware]
     enable_proxy_headers_parsing`` is on.
@@ -455,5 +496,5 @@ def deploy(spec, conf, enforcer, db, notifier=None, root=None):
         HEALTHCHECK_PATH: healthcheck.Healthcheck(None, conf)})
     app = _cors_middleware(app, conf)
     app = _proxy_headers_middleware(app, conf)
-    app = request_id.RequestId(app)
+    app = _RequestId(app)
     return app
