@@ -87,7 +87,7 @@ class ShowClient(common.ShowOne):
 
 
 class SetClient(common.ShowOne):
-    """Change a client; ``--rotate-secret`` shows its new secret once
+    """Change a client; --rotate-secret shows its new secret once
     (the old one stops working at once)."""
 
     def get_parser(self, prog_name):

@@ -22,7 +22,7 @@ def _add_create_arguments(parser, what):
 
 class CreateGroup(common.ShowOne):
     """Create a group of a VO, under its root group or under
-    ``--parent``."""
+    --parent."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
