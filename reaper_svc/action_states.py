@@ -23,7 +23,9 @@ that move an action (all in :mod:`reaper_svc.reaper`):
   pass over unfinished actions);
 * ``deleting`` -> ``done``: every victim deleted (or gone already, or
   spared: the cloud showed it no candidate any more when it was to be
-  deleted; it is unlocked), ``preemption.action.done`` sent;
+  deleted; it is unlocked), ``preemption.action.done`` sent; or, for
+  the promoter's action of a pending request that ended during the
+  grace period, every victim left unlocked (``released``), none deleted;
 * ``deleting`` -> ``failed``: the cloud kept refusing to delete a
   victim for an hour after the grace period (each pass of the leader
   tries again until then).

@@ -416,8 +416,12 @@ class Reaper(object):
             if not actions_db.transition(self.db, self.ctx, action['id'],
                                          states.NOTICED, states.DELETING):
                 return actions_db.get_action(self.db, self.ctx, action['id'])
+        if action['trigger'] == TRIGGER_PENDING:
+            ended = self._request_state(action['trigger_id'])
+            if ended in pending_db.FINAL:
+                return self._release_for_ended_request(action, ended)
         for victim in action['victims']:
-            if victim['state'] in ('deleted', 'spared'):
+            if victim['state'] in ('deleted', 'spared', 'released'):
                 continue
             try:
                 spared = (victim['state'] != 'gone'
@@ -443,6 +447,40 @@ class Reaper(object):
                                         victim['server_id'], 'deleted')
         if actions_db.transition(self.db, self.ctx, action['id'],
                                  states.DELETING, states.DONE):
+            action = actions_db.get_action(self.db, self.ctx, action['id'])
+            self._notify('preemption.action.done', action)
+        return actions_db.get_action(self.db, self.ctx, action['id'])
+
+    def _release_for_ended_request(self, action, ended):
+        """``deleting`` -> ``done`` without deleting: the pending request
+        that ``action`` made room for has ended (``ended``: withdrawn,
+        expired, failed, or built in other room: its victims, stopped,
+        still held theirs) during the grace period, and nothing needs
+        the room.  The victims not deleted yet are unlocked
+        (``released``), stopped, for their owners to start; they were
+        deleted all the same.  An unlock the cloud refuses is logged and
+        leaves that server locked, for an operator (as for a spared
+        victim)."""
+        for victim in action['victims']:
+            if victim['state'] in ('deleted', 'gone', 'spared', 'released'):
+                continue
+            try:
+                self.driver.unlock(victim['server_id'])
+            except driver_base.ServerNotFound:
+                pass
+            except driver_base.DriverError as exc:
+                LOG.warning('Action %s: could not unlock %s, released: %s',
+                            action['id'], victim['server_id'], exc)
+                continue
+            actions_db.set_victim_state(self.db, self.ctx, action['id'],
+                                        victim['server_id'], 'released')
+        reason = ('The pending request it made room for became %s during '
+                  'the grace period: its victims were released, not '
+                  'deleted.' % ended)
+        LOG.info('Action %s: %s', action['id'], reason)
+        if actions_db.transition(self.db, self.ctx, action['id'],
+                                 states.DELETING, states.DONE,
+                                 reason=reason):
             action = actions_db.get_action(self.db, self.ctx, action['id'])
             self._notify('preemption.action.done', action)
         return actions_db.get_action(self.db, self.ctx, action['id'])

@@ -458,6 +458,30 @@ class TestPromoter(PromoterTestBase):
         self.assertEqual(2, len([e for e in sim.journal
                                  if e[0] == 'delete']))
 
+    def test_victims_of_a_request_withdrawn_in_the_grace_are_kept(self):
+        """The promoter had the reaper give notice for a request, and the
+        user withdrew it during the grace period: its victims were still
+        deleted at the end, for room nothing needed.  They are unlocked
+        (released), not deleted."""
+        servers = full(flavor='p1', project='batch')
+        sim = self.use_cloud(servers)
+        request = self.queue(count=2)
+        self.assertEqual([request['id']],
+                         self.promoter.promote()['preempted_for'])
+        [action] = actions_db.list_actions(self.engine.db, self.ctx, 10)
+        self.assertEqual(states.NOTICED, action['state'])
+        pending_db.cancel_request(self.engine.db, self.ctx, request['id'])
+        self.reaper.process_unfinished()     # grace 0: due
+        action = actions_db.get_action(self.engine.db, self.ctx,
+                                       action['id'])
+        self.assertEqual(states.DONE, action['state'])
+        self.assertIn('cancelled', action['reason'])
+        self.assertEqual(['released', 'released'],
+                         [v['state'] for v in action['victims']])
+        self.assertEqual([], [e for e in sim.journal if e[0] == 'delete'])
+        for victim in action['victims']:
+            self.assertFalse(sim.server_state(victim['server_id'])['locked'])
+
     def test_a_withdrawn_request_preempts_nothing_more(self):
         """The promoter planned room for a request, Nova refused to lock
         the victims for a while, and the user withdrew the request: the
