@@ -161,7 +161,9 @@ class FamilyImagesController(rest.RestController):
         view, events = members_db.join(
             pecan.request.db, pecan.request.context, family_name,
             body['image_id'], _version(body, properties), properties,
-            state=body.get('state', lifecycle.TESTING))
+            state=body.get('state', lifecycle.TESTING),
+            max_project_members=(pecan.request.conf.image_family.
+                                 max_images_per_project_family))
         common.publish(events)
         return controller.created({'image': common.image_dict(view)})
 

@@ -82,6 +82,16 @@ def _opts():
                  'project could create families without end, and every '
                  'family list read past them. 0: no limit.'),
         cfg.IntOpt(
+            'max_images_per_project_family', default=1000, min=0,
+            help='Most images a project\'s family may hold for one more '
+                 'to be added through the API (POST '
+                 '/v1/families/{name}/images beyond it is a 409 '
+                 'image_family.too_many_images); system-owned families '
+                 'have no limit, nor do images Glance announces (Glance\'s '
+                 'own quotas bound them). With the noop Glance driver the '
+                 'API takes any image ID, and a project\'s members could '
+                 'add them without end. 0: no limit.'),
+        cfg.IntOpt(
             'listener_batch_size', default=100, min=1,
             help='Most Glance and Nova notifications the engine\'s '
                  'listener takes at once; the Glance ones of a batch are '

@@ -66,6 +66,10 @@ class DeletedInGlance(errors.Conflict):
     code = 'image_deleted'
 
 
+class TooManyImages(errors.Conflict):
+    code = 'too_many_images'
+
+
 class PropertiesInvalid(errors.BadRequest):
     code = 'invalid_properties'
 
@@ -483,8 +487,15 @@ def quiet_join_values(ctx, family, image_id, version, properties, state,
 
 
 def join(db, ctx, family_name, image_id, version, properties,
-         state=lc.TESTING, cause='request', reason=None):
+         state=lc.TESTING, cause='request', reason=None,
+         max_project_members=0):
     """Add an image to a family; returns ``(ImageView, events)``.
+
+    A project's family holds at most ``max_project_members`` images (0:
+    no limit), counted under the family's lock (TooManyImages): with the
+    ``noop`` Glance driver any image ID is taken, and a project's members
+    added them without end.  System-owned families, changed by cloud
+    administrators only (and fed by automated builds), have no limit.
 
     Two requests that add one image to two families at once hold two
     different locks: the second to insert it finds the first's row, a
@@ -505,6 +516,8 @@ def join(db, ctx, family_name, image_id, version, properties,
                 raise DeletedInGlance(
                     'Image %s was deleted in Glance; it cannot join an '
                     'image family.' % image_id)
+            if family.project_id is not None and max_project_members:
+                _check_room(session, family, max_project_members)
             row, events = join_in_session(session, ctx, family, image_id,
                                           version, properties, state,
                                           cause, reason)
@@ -512,6 +525,18 @@ def join(db, ctx, family_name, image_id, version, properties,
     except db_exc.DBDuplicateEntry:
         raise AlreadyMember('Image %s is a member of an image family '
                             'already.' % image_id)
+
+
+def _check_room(session, family, most):
+    """Raise TooManyImages if ``family`` (locked) holds ``most`` images."""
+    held = session.scalar(sa.select(sa.func.count()).where(
+        models.FamilyImage.family_id == family.id))
+    if held >= most:
+        raise TooManyImages(
+            'Image family %s holds %d images, the most [image_family] '
+            'max_images_per_project_family allows; take one out (or '
+            'through its lifecycle to deleted) first.' % (family.name, held),
+            limit=most)
 
 
 def remove_member(session, ctx, family, rows, image_id, cause, reason=None):

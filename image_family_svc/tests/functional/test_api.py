@@ -988,3 +988,63 @@ class TestFamilyLimitPostgreSQL(_FamilyLimit, _RaceOnPostgreSQL):
                                        headers=OWN, expect_errors=True))
         self.assertEqual(409, resp.status_int, resp.body)
         self.assertEqual(2, self.count('families'))
+
+
+class _FamilyImagesLimit(object):
+    """A project's family holds at most [image_family]
+    max_images_per_project_family images added through the API; with the
+    noop driver a project's members added any image ID without end."""
+
+    def setUp(self):
+        super().setUp()
+        self.fixture.conf.set_override('max_images_per_project_family', 2,
+                                       'image_family')
+        self.family('own', headers=OWN)
+
+    def add_own(self, image_id, status=201):
+        return self.app.post_json(
+            '/v1/families/own/images',
+            {'image_id': image_id, 'properties': base.PROPS},
+            headers=OWN, status=status).json
+
+    def test_a_projects_family_holds_at_most_the_limit(self):
+        self.add_own('img-1')
+        self.add_own('img-2')
+        resp = self.add_own('img-3', status=409)
+        self.assertEqual(('image_family.too_many_images', 2),
+                         (resp['errors'][0]['code'],
+                          resp['errors'][0]['limit']))
+        self.app.get('/v1/images/img-3', headers=base.ADMIN, status=404)
+        # The cloud's families have no limit.
+        self.family('centos-7')
+        for n in range(3):
+            self.add('centos-7', 'img-c%d' % n, '7.%d' % n)
+        # Room again once one is taken out.
+        self.app.delete('/v1/families/own/images/img-1', headers=OWN,
+                        status=204)
+        self.add_own('img-3')
+
+
+class TestFamilyImagesLimitSQLite(_FamilyImagesLimit, base.ApiTestCase):
+    pass
+
+
+class TestFamilyImagesLimitPostgreSQL(_FamilyImagesLimit,
+                                      _RaceOnPostgreSQL):
+
+    def test_two_adds_at_once_do_not_pass_the_limit(self):
+        # Another transaction holds the family's lock and adds its
+        # second image: this add waits, then finds no room.
+        self.add_own('img-1')
+        resp = self.while_held(
+            "SELECT id FROM families WHERE name = 'own' FOR UPDATE",
+            "INSERT INTO family_images (image_id, family_id, state, "
+            "properties, joined_at, state_changed_at) SELECT 'img-2', id, "
+            "'testing', '{}', now(), now() FROM families "
+            "WHERE name = 'own'",
+            lambda: self.app.post_json(
+                '/v1/families/own/images',
+                {'image_id': 'img-3', 'properties': base.PROPS},
+                headers=OWN, expect_errors=True))
+        self.assertEqual(409, resp.status_int, resp.body)
+        self.assertEqual(2, self.count('family_images'))
