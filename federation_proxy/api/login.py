@@ -364,6 +364,32 @@ def _flag_link(params):
     return user_id
 
 
+def _check_link_origin(params):
+    """A login with ``link=true`` must come from the person, not from
+    another site (:func:`federation_proxy.login.link_requested_here`).
+
+    :raises errors.Forbidden: 403 ``csrf_refused``.
+    """
+    if not login.link_requested_here(
+            settings.conf().secret_key,
+            cookies.read(pecan.request.environ, login.SESSION_COOKIE),
+            pecan.request.headers.get('Sec-Fetch-Site'),
+            params.get('csrf_token')):
+        raise errors.Forbidden(
+            'A link is started at the proxy itself: open this URL in '
+            'your browser, or use the login URL of the IdP chooser '
+            '(%s?link=true).' % login.CHOOSER_PATH, code='csrf_refused')
+
+
+def _link_token():
+    """The ``csrf_token`` of the request's session for the chooser's
+    ``link=true`` login URLs, or None without a session."""
+    session = cookies.read(pecan.request.environ, login.SESSION_COOKIE)
+    if session_user() is None or not settings.conf().secret_key:
+        return None
+    return login.link_token(settings.conf().secret_key, session)
+
+
 def _next_url(params):
     """The continuation of the login (``next``), checked, or None."""
     if params.get('next') is None:
@@ -499,6 +525,9 @@ class ChooserController(object):
         if link not in (None, 'true', 'false'):
             raise errors.BadRequest('link is true or false.', field='link')
         fresh = _freshness_params(*_freshness(params))
+        # A link started from these URLs in a browser that does not say
+        # where a request comes from carries the session's token.
+        token = _link_token() if link == 'true' else None
         # A page: anyone may ask, and a federation has thousands of IdPs
         # (the whole list was ~870 kB and 0.1-0.2 s for 5,000).
         limit, marker = validation.page(params,
@@ -506,7 +535,8 @@ class ChooserController(object):
         items = [
             {'id': row.id, 'name': row.name, 'issuer': row.issuer,
              'login': _login_url(login.LOGIN_PATH, idp=row.name,
-                                 link=link, next=next_url, **fresh)}
+                                 link=link, next=next_url,
+                                 csrf_token=token, **fresh)}
             for row in _enabled_idps(limit, marker)]
         return {'idps': items, 'links': validation.links_for_page(
             items, limit, 'name', login.CHOOSER_PATH, params)}
@@ -559,6 +589,8 @@ class LoginController(object):
                     next=next_url,
                     **_freshness_params(prompt_login, max_age)))
             row = enabled[0]
+        if link_user_id is not None:
+            _check_link_origin(params)
         endpoints = _idp_endpoints(row)
         state, nonce = login.new_secret(), login.new_secret()
         verifier = login.new_secret()

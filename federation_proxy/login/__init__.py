@@ -335,6 +335,50 @@ def login_bound(secret_key, state, cookie):
                                cookie.encode('utf-8'))
 
 
+# -- a link asked for by the person, not by another site --------------------
+
+#: ``Sec-Fetch-Site`` values (Fetch Metadata) of a request the person
+#: made at the proxy itself: a URL they typed or bookmarked (``none``),
+#: or one a page of the proxy's origin sent (``same-origin``).
+OWN_SITES = ('none', 'same-origin')
+
+
+def link_token(secret_key, session_token):
+    """The token that a login with ``link=true`` carries as
+    ``csrf_token`` when the browser does not say where the request came
+    from: an HMAC of the session cookie ``session_token`` under a key
+    derived from ``[federation] secret_key``.  The IdP chooser puts it
+    in its login URLs; another site cannot read them, so it cannot make
+    the browser link an identity of its choosing to the person."""
+    key = hashlib.sha256(b'federation-proxy link\0' +
+                         secret_key.encode('utf-8')).digest()
+    return hmac.new(key, session_token.encode('utf-8'),
+                    hashlib.sha256).hexdigest()
+
+
+def link_requested_here(secret_key, session_token, fetch_site, token):
+    """Whether a login with ``link=true`` comes from the person and not
+    from another site: the browser says so (``Sec-Fetch-Site`` in
+    :data:`OWN_SITES`), or the request carries the session's
+    :func:`link_token`.
+
+    A link makes the identity the IdP logs the browser in as the
+    person's for good.  Started by another site's page in the person's
+    browser, at an IdP that logs it in as the attacker without asking
+    (a hostile IdP of the federation, or one the attacker had logged
+    the browser in to), it would give the attacker the person's
+    account: a ``cross-site`` or ``same-site`` request, or one that
+    says nothing and carries no valid token, is refused.
+    """
+    if fetch_site in OWN_SITES:
+        return True
+    if not (secret_key and session_token and isinstance(token, str)):
+        return False
+    return hmac.compare_digest(
+        link_token(secret_key, session_token).encode('ascii'),
+        token.encode('utf-8'))
+
+
 # -- the proxy session -------------------------------------------------------
 
 def _session_key(secret_key):

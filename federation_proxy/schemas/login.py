@@ -21,6 +21,11 @@ LOGIN_QUERY = {
         'idp': {'type': 'string', 'minLength': 1, 'maxLength': 255},
         'link': {'type': 'string', 'enum': ['true', 'false']},
         'next': _NEXT, 'prompt': _PROMPT, 'max_age': _MAX_AGE,
+        'csrf_token': {
+            'type': 'string', 'maxLength': 128,
+            'description': 'With link=true, from a browser that sends no '
+                           'Sec-Fetch-Site: the token the IdP chooser\'s '
+                           'login URLs carry for the session.'},
     },
 }
 

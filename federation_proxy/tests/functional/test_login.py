@@ -51,7 +51,10 @@ class LoginTest(base.FederationTestCase):
         query = {'idp': 'upstream'}
         if link:
             query['link'] = 'true'
+        # Opened by the person (a link must not come from another
+        # site).
         return self.app.get('/v1/login?' + urllib.parse.urlencode(query),
+                            headers={'Sec-Fetch-Site': 'none'},
                             status=status)
 
     def _at_idp(self, location, account='alice'):

@@ -25,13 +25,17 @@ CSRF = {login.CSRF_HEADER: 'XMLHttpRequest'}
 
 class LinkSessionTest(h.HostileIdPTestCase):
 
-    def start(self, sub, link=False):
+    def start(self, sub, link=False, headers=None, **params):
         """Start a login (a link with ``link``) whose ID token will
-        name ``sub``; the query of the callback that finishes it."""
-        query = {'idp': 'hostile'}
+        name ``sub``; the query of the callback that finishes it.  By
+        default the person opens the URL themselves (``Sec-Fetch-Site:
+        none``)."""
+        query = dict({'idp': 'hostile'}, **params)
         if link:
             query['link'] = 'true'
-        location = self.app.get('/v1/login', query).location
+        location = self.app.get('/v1/login', query, headers=(
+            {'Sec-Fetch-Site': 'none'} if headers is None else
+            headers)).location
         sent = dict(urllib.parse.parse_qsl(
             urllib.parse.urlsplit(location).query))
         self.idp.answer(sent['nonce'], sub=sub)
@@ -82,6 +86,60 @@ class LinkSessionTest(h.HostileIdPTestCase):
         resp = self.finish(callback, status=401)
         self.assertEqual('federation.no_session',
                          resp.json['errors'][0]['code'])
+
+    def test_a_link_started_by_another_site_is_refused(self):
+        # A page of another site sends the person's browser, which has
+        # a proxy session, to link an identity at an IdP that logs it
+        # in as the attacker without asking (a hostile IdP of the
+        # federation, or one the attacker logged the browser in to):
+        # the attacker's identity would become the person's, and the
+        # attacker would log in as them from then on.
+        alice = self.finish(self.start('alice')).json['user_id']
+        for headers in ({'Sec-Fetch-Site': 'cross-site'},
+                        {'Sec-Fetch-Site': 'same-site'},
+                        # An older browser, without Fetch Metadata.
+                        {}):
+            resp = self.app.get('/v1/login', {
+                'idp': 'hostile', 'link': 'true'}, headers=headers,
+                status=403)
+            self.assertEqual('federation.csrf_refused',
+                             resp.json['errors'][0]['code'])
+            self.assertNotIn(login.LOGIN_COOKIE, self.app.cookies)
+        # Nor with the token of another session (the chooser's URL of
+        # a session the browser no longer has).
+        url = self.app.get('/v1/login/idps', {'link': 'true'}).json[
+            'idps'][0]['login']
+        self.assertIn('csrf_token=', url)
+        bob = self.finish(self.start('bob')).json['user_id']
+        split = urllib.parse.urlsplit(url)
+        resp = self.app.get('%s?%s' % (split.path, split.query),
+                            status=403)
+        self.assertEqual('federation.csrf_refused',
+                         resp.json['errors'][0]['code'])
+        self.assertEqual(['alice'], self.subjects(alice))
+        self.assertEqual(['bob'], self.subjects(bob))
+
+    def test_a_link_from_the_proxy_itself(self):
+        # Opened by the person (a typed or bookmarked URL), from a page
+        # of the proxy, or from the chooser's login URL in a browser
+        # without Fetch Metadata.
+        alice = self.finish(self.start('alice')).json['user_id']
+        for sub, site in (('alice-typed', 'none'),
+                          ('alice-page', 'same-origin')):
+            self.finish(self.start(sub, link=True, headers={
+                'Sec-Fetch-Site': site}))
+        chooser = self.app.get('/v1/login/idps', {'link': 'true'}).json
+        url = urllib.parse.urlsplit(chooser['idps'][0]['login'])
+        query = dict(urllib.parse.parse_qsl(url.query))
+        self.assertEqual('true', query.pop('link'))
+        self.finish(self.start('alice-chosen', link=True, headers={},
+                               **query))
+        self.assertEqual(['alice', 'alice-chosen', 'alice-page',
+                          'alice-typed'], self.subjects(alice))
+        # A plain login (a relying party sends people to log in from
+        # its own site) is not a link: any site may start it.
+        self.finish(self.start('bob', headers={
+            'Sec-Fetch-Site': 'cross-site'}))
 
 
 class LinkSessionRaceTest(races.OnPostgreSQL, LinkSessionTest):

@@ -82,7 +82,10 @@ class TwoProvidersTest(base.FederationTestCase):
         query = {'idp': idp}
         if link:
             query['link'] = 'true'
-        start = self.app.get(login.LOGIN_PATH, query, status=302)
+        # Opened by the person (a link must not come from another
+        # site).
+        start = self.app.get(login.LOGIN_PATH, query, status=302,
+                             headers={'Sec-Fetch-Site': 'none'})
         return self.app.get(_path(self.at_idp(start.location, account)),
                             status=status)
 
