@@ -545,7 +545,7 @@ class ChooserController(object):
 class LoginController(object):
     OPENAPI = {'index': openapi.Operation(
         None, None, status=302, method='GET', query=schema.LOGIN_QUERY,
-        errors=(401, 404, 409),
+        errors=(401, 403, 404, 409),
         summary='Start a login through upstream IdP ``idp`` (id or '
                 'name; without it, the only enabled IdP, or a redirect '
                 'to the IdP chooser ``/v1/login/idps`` when there are '
@@ -555,7 +555,10 @@ class LoginController(object):
                 'refuses an ID token whose ``auth_time`` is older '
                 '(``login_not_fresh``). '
                 'With ``link=true`` the identity is linked to the '
-                'person of the session cookie; with ``next`` (only the '
+                'person of the session cookie, when the request comes '
+                'from the person (``Sec-Fetch-Site`` ``none`` or '
+                '``same-origin``, or the chooser\'s ``csrf_token``; '
+                'else 403 ``csrf_refused``); with ``next`` (only the '
                 'proxy\'s own ``/oidc/authorize?...``) the callback '
                 'redirects there. Needs no token.')}
 

@@ -118,6 +118,10 @@ class LinkSessionTest(h.HostileIdPTestCase):
                          resp.json['errors'][0]['code'])
         self.assertEqual(['alice'], self.subjects(alice))
         self.assertEqual(['bob'], self.subjects(bob))
+        # The API's document says the login may answer so.
+        start = self.app.get('/v1/openapi.json').json['paths'][
+            '/v1/login']['get']
+        self.assertIn('403', start['responses'])
 
     def test_a_link_from_the_proxy_itself(self):
         # Opened by the person (a typed or bookmarked URL), from a page
