@@ -208,7 +208,7 @@ class Reaper(object):
                        trigger_id=action['trigger_id'],
                        victims=[{'server_id': v['server_id'],
                                  'project_id': v['project_id'],
-                                 'host': v['host']}
+                                 'host': v['host'], 'state': v['state']}
                                 for v in action['victims']], **extra)
         self.notifier.info(self.ctx.to_dict(), event_type,
                            bus.to_payload(payload))
@@ -482,7 +482,7 @@ class Reaper(object):
                                  states.DELETING, states.DONE,
                                  reason=reason):
             action = actions_db.get_action(self.db, self.ctx, action['id'])
-            self._notify('preemption.action.done', action)
+            self._notify('preemption.action.done', action, reason=reason)
         return actions_db.get_action(self.db, self.ctx, action['id'])
 
     def _lock_failed(self, action, server_id, exc):

@@ -459,6 +459,16 @@ class TestEngineOnce(EngineTestBase):
         self.assertFalse(self.engine.cloud.server_state(saved)['locked'])
         self.assertEqual('SHUTOFF',
                          self.engine.cloud.server_state(saved)['status'])
+        # Operators' listeners of preemption.action.done read that it
+        # was spared (they read only "done": every victim deleted).
+        self.assertTrue(ef.wait_for(lambda: [
+            p for e, p in self.engine.notices.received
+            if e == 'preemption.action.done']))
+        [done] = [p for e, p in self.engine.notices.received
+                  if e == 'preemption.action.done']
+        self.assertEqual({saved: 'spared'}, {
+            v['server_id']: v['state'] for v in done['victims']
+            if v['state'] != 'deleted'})
 
     def test_a_refused_delete_is_tried_again(self):
         """Nova refused a victim's deletion once (restarting, a 503 of
