@@ -16,20 +16,26 @@ has already handled is acknowledged without calling it again::
 
     endpoint = InstanceEndpoint(idempotency.InMemoryProcessedMessages())
 
-A message is remembered once its handler returns; if the handler raises or
-returns ``NotificationResult.REQUEUE`` the message is forgotten again, so
-the redelivery that follows is handled. Two deliveries of one message in the
-same process never run at the same time: the second waits for the first.
+A message is claimed before its handler runs; if the handler raises or
+returns ``NotificationResult.REQUEUE`` the claim is forgotten again, so
+the redelivery that follows is handled.  A process killed while a handler
+runs forgets nothing: with the in-memory store the claim dies with it, but
+a claim kept in a database would stay, and the redelivery would be
+acknowledged unhandled.  So a service whose handlers must run exactly once
+across restarts records the message id in the handler's own transaction,
+with the work it does (reaper_svc's ``processed_notifications`` are written
+so), and does not use :func:`handle_once` with a database store.  Two
+deliveries of one message in the same process never run at the same
+time: the second waits for the first.
 
 :class:`InMemoryProcessedMessages` forgets everything when the process
-stops and remembers only the most recent ``max_size`` ids. A service whose
-handlers must not run twice even across restarts, or across hosts sharing a
-listener pool, gives its own store with the :class:`ProcessedMessages`
-interface, typically a table with the message id as primary key: implement
-``seen``, ``mark`` and ``forget``, and override ``claim`` with one atomic
-statement (an ``INSERT`` that fails on a duplicate key) so that two hosts
-cannot both claim one message. Use one store per endpoint: a store shared by
-two endpoints lets only one of them handle each message.
+stops and remembers only the most recent ``max_size`` ids. A store of
+another kind implements the :class:`ProcessedMessages` interface
+(``seen``, ``mark`` and ``forget``, and ``claim`` as one atomic operation
+where several processes share it); see above for why a store that
+outlives the process is not the way to handle a message exactly once.
+Use one store per endpoint: a store shared by two endpoints lets only one
+of them handle each message.
 
 Such a store raises when its database fails (down, refusing connections),
 before the handler runs and with nothing remembered.  Put
