@@ -390,15 +390,25 @@ def _redirect(uri, params):
 
 
 class AuthorizeController(object):
-    OPENAPI = {'index': openapi.Operation(
-        None, None, status=302, method='GET',
-        query=schema.AUTHORIZE_QUERY, errors=(403,),
-        summary='Authorization endpoint (code flow with PKCE S256) for '
+    """``/oidc/authorize``: GET with the request in the query, POST with
+    it as form fields (OIDC Core 3.1.2.1: every provider supports
+    both)."""
+
+    _SUMMARY = ('Authorization endpoint (code flow with PKCE S256) for '
                 'the person of the proxy session: redirects to the '
                 'client with a code, or with an error once the client '
                 'and its redirect URI are known. Without a session, '
                 'redirects to the login (/v1/login, IdP ``idp_hint``), '
-                'which comes back here. Needs no Keystone token.')}
+                'which comes back here. Needs no Keystone token.')
+    OPENAPI = {'index': (
+        openapi.Operation(None, None, status=302, method='GET',
+                          query=schema.AUTHORIZE_QUERY, errors=(403,),
+                          summary=_SUMMARY),
+        openapi.Operation(None, None, status=302, method='POST',
+                          body=schema.AUTHORIZE_QUERY, media_type=FORM,
+                          errors=(403,),
+                          summary=_SUMMARY + ' The parameters are form '
+                          'fields; the query is not read.'))}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -407,7 +417,14 @@ class AuthorizeController(object):
     @index.when(method='GET', template='json')
     @_oauth_errors
     def index_get(self):
-        params = pecan.request.GET
+        return self._authorize(pecan.request.GET)
+
+    @index.when(method='POST', template='json')
+    @_oauth_errors
+    def index_post(self):
+        return self._authorize(_optional_form())
+
+    def _authorize(self, params):
         person, auth_time, session_id = self._person()
         client, redirect_uri = self._client(params)
         state = params.get('state')

@@ -13,9 +13,10 @@ a client authenticates itself with its secret, a bearer with its access
 token, and the person at the authorization endpoint with the proxy
 session (see :mod:`federation_proxy.api.oidc`).  The token, introspection and
 revocation endpoints take form bodies (``ServiceSpec.form_paths``), and
-so do the two that answer POST as well as GET: userinfo (the access token
-as a form field, RFC 6750 2.2) and the end_session_endpoint (its
-parameters as form fields, RP-Initiated Logout 1.0 section 2).
+so do the three that answer POST as well as GET: the authorization
+endpoint (its request as form fields, OIDC Core 3.1.2.1), userinfo (the
+access token as a form field, RFC 6750 2.2) and the end_session_endpoint
+(its parameters as form fields, RP-Initiated Logout 1.0 section 2).
 
 The device authorization grant (RFC 8628) adds the device authorization
 endpoint (form, authenticated client), the verification page ``GET
@@ -42,5 +43,5 @@ END_SESSION = '/oidc/logout'
 PUBLIC_PATHS = (WELL_KNOWN, DISCOVERY, OIDC, JWKS, AUTHORIZE, TOKEN,
                 USERINFO, INTROSPECT, REVOKE, DEVICE_AUTHORIZATION, DEVICE,
                 DEVICE_DECISION, END_SESSION)
-FORM_PATHS = (TOKEN, USERINFO, INTROSPECT, REVOKE, DEVICE_AUTHORIZATION,
-              DEVICE_DECISION, END_SESSION)
+FORM_PATHS = (AUTHORIZE, TOKEN, USERINFO, INTROSPECT, REVOKE,
+              DEVICE_AUTHORIZATION, DEVICE_DECISION, END_SESSION)

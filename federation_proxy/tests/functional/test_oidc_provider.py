@@ -162,6 +162,45 @@ class TestGrants(ProviderTestCase):
         self.assertIn('at_hash', ident)
         self.assertIn('refresh_token', body)
 
+    def test_authorization_request_by_post(self):
+        # OIDC Core 3.1.2.1: the authorization endpoint takes POST too,
+        # its parameters as form fields.
+        verifier, challenge = s.pkce_pair()
+        form = {'response_type': 'code', 'client_id': self.client_id,
+                'redirect_uri': s.REDIRECT, 'scope': 'openid',
+                'state': 'st-p', 'nonce': 'n-p',
+                'code_challenge': challenge,
+                'code_challenge_method': 'S256'}
+        resp = self.app.post('/oidc/authorize', form,
+                             headers=s.person_headers(self.alice),
+                             status=302)
+        answer = s.query_of(resp.location)
+        self.assertEqual(('st-p', ISSUER), (answer['state'], answer['iss']))
+        body = self.exchange(answer['code'], verifier).json
+        self.assertEqual('n-p', self.decode(body['id_token'])['nonce'])
+        # Refusals as for GET: at the redirect URI once the client is
+        # known, else answered.
+        resp = self.app.post('/oidc/authorize', dict(
+            form, code_challenge_method='plain'),
+            headers=s.person_headers(self.alice), status=302)
+        self.assertEqual('invalid_request',
+                         s.query_of(resp.location)['error'])
+        resp = self.app.post('/oidc/authorize', dict(
+            form, redirect_uri='http://evil.example.org/cb'),
+            headers=s.person_headers(self.alice), status=400)
+        self.assertEqual('invalid_request', resp.json['error'])
+        resp = self.app.post_json('/oidc/authorize', form,
+                                  headers=s.person_headers(self.alice),
+                                  status=400)
+        self.assertEqual('invalid_request', resp.json['error'])
+        # Without a person, the browser is sent to log in and back to
+        # the same request (as a GET).
+        resp = self.app.post('/oidc/authorize', form, status=302)
+        self.assertTrue(resp.location.startswith(ISSUER + '/v1/login?'))
+        back = s.query_of(resp.location)['next']
+        self.assertTrue(back.startswith('/oidc/authorize?'))
+        self.assertEqual(form, s.query_of(back))
+
     def test_redirect_carries_state_and_issuer(self):
         resp, _ = self.authorize()
         self.assertTrue(resp.location.startswith(s.REDIRECT + '?'))
