@@ -251,6 +251,9 @@ def is_subject(value):
 
 #: The claims of a person the proxy reads through an IdP's claim mapping.
 MAPPED_CLAIMS = ('name', 'email', 'affiliation', 'assurance')
+#: The longest email address (RFC 5321 4.5.3.1.3: a path of 256
+#: characters, angle brackets included).
+MAX_EMAIL = 254
 #: Those that may be lists of strings (eduPerson multi-valued ones).
 MULTI_VALUED = ('affiliation', 'assurance')
 
@@ -273,12 +276,15 @@ def mapped_claims(claims, mapping):
     most 255 characters), and for :data:`MULTI_VALUED` ones lists of at
     most 32 such strings; anything else (a number, a NUL, a newline) is
     left out, and so is an email the IdP says it has not verified
-    (:func:`email_unverified`)."""
+    (:func:`email_unverified`) or longer than :data:`MAX_EMAIL` (cut, it
+    would be another address, not the person's)."""
     found = {}
     for ours in MAPPED_CLAIMS:
         if ours == 'email' and email_unverified(claims):
             continue
         value = claims.get(mapping.get(ours, ours))
+        if ours == 'email' and _is_text(value) and len(value) > MAX_EMAIL:
+            continue
         if _is_text(value):
             found[ours] = value[:255]
         elif ours in MULTI_VALUED and isinstance(value, list):

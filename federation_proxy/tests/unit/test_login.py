@@ -380,6 +380,15 @@ class PersonClaimsTest(testtools.TestCase):
         self.assertEqual(255, len(found['name']))
         self.assertEqual(32, len(found['assurance']))
 
+    def test_oversized_email_left_out_not_cut(self):
+        # Cut, an address would be another one, not the person's.
+        longest = 'a' * 64 + '@' + 'b' * 185 + '.org'
+        self.assertEqual(254, len(longest))
+        self.assertEqual({'email': longest}, login.mapped_claims(
+            {'email': longest}, {}))
+        self.assertEqual({}, login.mapped_claims(
+            {'email': 'a' + longest}, {}))
+
 
 class ContinuationTest(testtools.TestCase):
 
