@@ -255,7 +255,8 @@ class CallbackController(object):
         logins.start_session(
             db, ctx, session_id, person.user_id, started,
             started + datetime.timedelta(seconds=SESSION_SECONDS),
-            replaces=previous.session_id if previous else None)
+            replaces=previous.session_id if previous else None,
+            idp_id=row.id)
         token = login.sign_session(settings.conf().secret_key,
                                    settings.issuer(),
                                    person.user_id, now, SESSION_SECONDS,

@@ -29,6 +29,13 @@ def _db():
     return pecan.request.db, pecan.request.context
 
 
+def _revocation():
+    """``(now, access-token lifetime)``: until when an IdP's disabling
+    or deletion revokes the access tokens of the grants it ends."""
+    return settings.now(), datetime.timedelta(
+        seconds=settings.conf().access_token_lifetime)
+
+
 def _page():
     """``(params, limit, marker)`` of a list request (its query checked
     first: a 400 names the field)."""
@@ -87,13 +94,13 @@ class IdPsController(rest.RestController):
         body = validation.json_body(idp_schema.IDP_UPDATE)
         conf = pecan.request.conf.federation
         row = idps_db.update_idp(*_db(), idp_id, body, conf.secret_key,
-                                 conf.discovery_timeout)
+                                 conf.discovery_timeout, *_revocation())
         return {'idp': views.idp(row)}
 
     @pecan.expose('json')
     def delete(self, idp_id):
         _authorize('delete', 'idp')
-        idps_db.delete_idp(*_db(), idp_id)
+        idps_db.delete_idp(*_db(), idp_id, *_revocation())
         controller.no_content()
 
 

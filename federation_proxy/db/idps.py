@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from federation_proxy.db import communities
 from federation_proxy.db import models
+from federation_proxy.db import oidc
 from federation_proxy import registration
 from federation_proxy import upstream
 from svc_common import errors
@@ -184,7 +185,12 @@ def create_idp(db, ctx, body, secret_key, timeout):
 
 
 @communities.retry_lost_insert_race
-def update_idp(db, ctx, idp_id, body, secret_key, timeout):
+def update_idp(db, ctx, idp_id, body, secret_key, timeout, now,
+               lifetime):
+    """Change an IdP.  Disabling it ends the proxy sessions its logins
+    made and revokes their grants (:func:`oidc.end_idp_sessions`; ``now``
+    and the access-token ``lifetime``, a timedelta, say until when
+    access tokens are revoked)."""
     _check(body)
     issuer = get_idp(db, ctx, idp_id).issuer
     discovered = discover(issuer, timeout) if body.get('discover') else None
@@ -194,10 +200,13 @@ def update_idp(db, ctx, idp_id, body, secret_key, timeout):
         row = communities.require(session, models.IdentityProvider,
                                   idp_id, 'idp', lock=True)
         _refuse_taken(session, idp_id, name=body.get('name'))
+        disabled = row.enabled and body.get('enabled') is False
         _apply(row, body, secret_key, discovered)
         session.flush()
+        ended = (oidc.end_idp_sessions(session, ctx, idp_id, now, lifetime)
+                 if disabled else 0)
         communities.audit(session, ctx.user_id, 'update', 'idp', idp_id,
-                          fields=sorted(body))
+                          fields=sorted(body), sessions_ended=ended)
         session.refresh(row)
         return row
 
@@ -243,12 +252,14 @@ def enabled_idps(db, ctx, limit=None, marker=None):
         return session.scalars(query).all()
 
 
-def delete_idp(db, ctx, idp_id):
+def delete_idp(db, ctx, idp_id, now, lifetime):
     """Remove an IdP; identities at its issuer stay linked (a person may
-    log in again once it is registered again)."""
+    log in again once it is registered again).  The proxy sessions its
+    logins made end, as when it is disabled (see :func:`update_idp`)."""
     with db.writer.using(ctx) as session:
         row = communities.require(session, models.IdentityProvider,
                                   idp_id, 'idp')
         session.delete(row)
+        ended = oidc.end_idp_sessions(session, ctx, idp_id, now, lifetime)
         communities.audit(session, ctx.user_id, 'delete', 'idp', idp_id,
-                          issuer=row.issuer)
+                          issuer=row.issuer, sessions_ended=ended)

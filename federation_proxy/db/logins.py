@@ -115,9 +115,13 @@ EXPIRED_SESSION_KEPT = datetime.timedelta(days=1)
 
 
 def start_session(db, ctx, session_id, user_id, now, expires_at,
-                  replaces=None):
+                  replaces=None, idp_id=None):
     """Keep a new proxy session of ``user_id``; sessions that expired
     more than :data:`EXPIRED_SESSION_KEPT` before ``now`` go.
+
+    :param idp_id: the IdP whose login made the session: disabling or
+        deleting it ends the session (:func:`federation_proxy.db.oidc.
+        end_idp_sessions`).
 
     :param replaces: the session the browser had until this login (a
         login again, for ``prompt=login`` or a link): it ends, so that a
@@ -127,10 +131,21 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
     """
     table = models.Session
     with db.writer.using(ctx) as session:
+        if idp_id is not None:
+            # Held until the session is kept: an IdP disabled or deleted
+            # meanwhile ends it (its disabling waits), or was disabled
+            # before, and the login is refused.
+            idp = models.IdentityProvider
+            if session.execute(sa.select(idp.id).where(
+                    idp.id == idp_id, idp.enabled.is_(True)
+            ).with_for_update(read=True)).first() is None:
+                raise errors.NotFound('The IdP of this login was disabled '
+                                      'or deleted meanwhile.',
+                                      code='idp_not_found')
         session.execute(sa.delete(table).where(
             table.expires_at <= now - EXPIRED_SESSION_KEPT))
         session.add(table(id=session_id, user_id=user_id,
-                          expires_at=expires_at))
+                          expires_at=expires_at, idp_id=idp_id))
         if not replaces or replaces == session_id:
             return
         old = session.get(table, replaces, with_for_update=True)

@@ -277,6 +277,9 @@ class Session(Base):
     id = sa.Column(sa.String(64), primary_key=True)
     user_id = sa.Column(sa.String(64), nullable=False, index=True)
     expires_at = sa.Column(sa.DateTime, nullable=False, index=True)
+    # The IdP whose login made it: disabling or deleting that IdP ends
+    # it (migration 0016; None for sessions made before).
+    idp_id = sa.Column(sa.String(64), nullable=True, index=True)
 
 
 class RevokedToken(Base):

@@ -597,41 +597,62 @@ def end_session(db, ctx, session_id, now, lifetime):
     tokens (a timedelta).
     Returns the person whose session it was, or None when there was no
     such session (logged out already)."""
-    expires = now + lifetime
     with db.writer.using(ctx) as session:
         row = session.get(models.Session, session_id)
         if row is None:
             return None
-        user_id = row.user_id
-        session.delete(row)
-        refresh = models.RefreshToken
-        code = models.AuthorizationCode
-        device_code = models.DeviceCode
-        hashes = _recent_refresh_hashes(
-            session, (refresh.session_id == session_id,), now, lifetime)
-        for column, where in (
-                (code.code_hash, code.session_id == session_id),
-                (device_code.device_code_hash,
-                 device_code.session_id == session_id)):
-            hashes += session.scalars(sa.select(column).where(where)).all()
-        _revoke_linked(session, hashes, expires)
-        # Deleted, not marked revoked: a revoked one shown again is
-        # taken for a stolen token and ends the person's every grant
-        # with the client, those of their other sessions too.
-        count = session.execute(sa.delete(refresh).where(
-            refresh.session_id == session_id)).rowcount
-        # Deleted, as the refresh tokens: a code marked used and then
-        # exchanged would be taken for a replayed one.
-        session.execute(sa.delete(code).where(
-            code.session_id == session_id))
-        session.execute(sa.update(device_code).where(
-            device_code.session_id == session_id,
-            device_code.status == device.APPROVED).values(
-                status=device.DENIED))
-        communities.audit(session, ctx.user_id or user_id, 'logout',
-                          'session', session_id, user_id=user_id,
-                          refresh_tokens=count)
-        return user_id
+        return _end_session(session, ctx, row, now, lifetime)
+
+
+def end_idp_sessions(session, ctx, idp_id, now, lifetime):
+    """Inside the caller's transaction (an IdP disabled or deleted): end
+    every proxy session made by a login through IdP ``idp_id``, as a
+    logout ends one (:func:`end_session`): an IdP the operator no longer
+    trusts logs nobody in any more, and what its logins obtained (the
+    sessions, the grants they authorized) goes with it.  Returns the
+    number of sessions ended."""
+    rows = session.scalars(sa.select(models.Session).where(
+        models.Session.idp_id == idp_id).with_for_update()).all()
+    for row in rows:
+        _end_session(session, ctx, row, now, lifetime)
+    return len(rows)
+
+
+def _end_session(session, ctx, row, now, lifetime):
+    """End proxy session ``row`` (see :func:`end_session`) in the
+    caller's transaction; returns its person."""
+    expires = now + lifetime
+    session_id = row.id
+    user_id = row.user_id
+    session.delete(row)
+    refresh = models.RefreshToken
+    code = models.AuthorizationCode
+    device_code = models.DeviceCode
+    hashes = _recent_refresh_hashes(
+        session, (refresh.session_id == session_id,), now, lifetime)
+    for column, where in (
+            (code.code_hash, code.session_id == session_id),
+            (device_code.device_code_hash,
+             device_code.session_id == session_id)):
+        hashes += session.scalars(sa.select(column).where(where)).all()
+    _revoke_linked(session, hashes, expires)
+    # Deleted, not marked revoked: a revoked one shown again is
+    # taken for a stolen token and ends the person's every grant
+    # with the client, those of their other sessions too.
+    count = session.execute(sa.delete(refresh).where(
+        refresh.session_id == session_id)).rowcount
+    # Deleted, as the refresh tokens: a code marked used and then
+    # exchanged would be taken for a replayed one.
+    session.execute(sa.delete(code).where(
+        code.session_id == session_id))
+    session.execute(sa.update(device_code).where(
+        device_code.session_id == session_id,
+        device_code.status == device.APPROVED).values(
+            status=device.DENIED))
+    communities.audit(session, ctx.user_id or user_id, 'logout',
+                      'session', session_id, user_id=user_id,
+                      refresh_tokens=count)
+    return user_id
 
 
 def is_revoked(db, ctx, jti):

@@ -24,6 +24,7 @@ import webtest
 from federation_proxy.db import models
 from federation_proxy import login
 from federation_proxy.tests.functional import base
+from federation_proxy.tests.functional import oidc_setup
 from svc_common.tests.fixtures import races
 
 PROXY = 'http://127.0.0.1:9873'
@@ -292,6 +293,31 @@ class TestHostileIdPOnPostgreSQL(races.OnPostgreSQL, HostileIdPTestCase):
             '/v1/login/callback']['get']
         self.assertIn('404', callback['responses'])
 
+    def test_an_idp_disabled_while_the_callback_runs(self):
+        # The operator's disabling commits after the callback checked
+        # the IdP and before it keeps the session: the session is not
+        # kept (it would have outlived the disabling, which ended the
+        # IdP's sessions it found).
+        location = self.app.get('/v1/login?idp=hostile').location
+        query = dict(urllib.parse.parse_qsl(
+            urllib.parse.urlsplit(location).query))
+        self.idp.answer(query['nonce'])
+        table = models.IdentityProvider.__table__
+
+        def disable(conn):
+            conn.execute(table.update().values(enabled=False))
+
+        resp = races.during(self.engine, disable, lambda: self.app.get(
+            '/v1/login/callback', {'state': query['state'], 'code': 'c'},
+            expect_errors=True))
+        self.assertEqual(404, resp.status_int, resp.body)
+        self.assertEqual('federation.idp_not_found',
+                         resp.json['errors'][0]['code'])
+        self.assertNotIn(login.SESSION_COOKIE, self.app.cookies)
+        with self.engine.connect() as conn:
+            self.assertEqual([], conn.execute(sa.select(
+                models.Session.__table__)).all())
+
     def test_an_idp_deleted_during_the_login_logs_nobody_in(self):
         location = self.app.get('/v1/login?idp=hostile').location
         query = dict(urllib.parse.parse_qsl(
@@ -374,6 +400,76 @@ class TestSlowAndLongAnswers(HostileIdPTestCase):
         self.idp.server.padding = 512 * 1024
         resp = self._login()
         self.assertEqual(200, resp.status_int, resp.body)
+
+
+class TestDisabledIdP(HostileIdPTestCase):
+    """An IdP the operator disables or deletes (one it no longer
+    trusts): what its logins obtained ends with it."""
+
+    def _idp_id(self):
+        return [i['id'] for i in self.app.get(
+            '/v1/idps', headers=base.ADMIN).json['idps']
+            if i['name'] == 'hostile'][0]
+
+    def _grant(self):
+        """Log in through the IdP and authorize a relying party with the
+        session: ``(cookie, token answer)``."""
+        location = self.app.get('/v1/login?idp=hostile').location
+        query = dict(urllib.parse.parse_qsl(
+            urllib.parse.urlsplit(location).query))
+        self.idp.answer(query['nonce'])
+        self.app.get('/v1/login/callback', {'state': query['state'],
+                                            'code': 'c'}, status=200)
+        cookie = self.app.cookies[login.SESSION_COOKIE]
+        verifier, challenge = oidc_setup.pkce_pair()
+        resp = self.app.get('/oidc/authorize', {
+            'response_type': 'code', 'client_id': 'leaf',
+            'redirect_uri': oidc_setup.REDIRECT, 'scope': 'openid',
+            'code_challenge': challenge, 'code_challenge_method': 'S256'},
+            status=302)
+        code = oidc_setup.query_of(resp.location)['code']
+        return cookie, self.app.post('/oidc/token', {
+            'grant_type': 'authorization_code', 'code': code,
+            'redirect_uri': oidc_setup.REDIRECT, 'code_verifier': verifier},
+            headers=oidc_setup.basic(*self.client)).json
+
+    def _ended(self, cookie, tokens):
+        """The session of ``cookie`` and the grant it authorized are
+        over."""
+        # A copy of the cookie, in a browser of its own.
+        browser = webtest.TestApp(self.app.app)
+        browser.set_cookie(login.SESSION_COOKIE, cookie)
+        resp = browser.get('/oidc/authorize', {
+            'response_type': 'code', 'client_id': 'leaf',
+            'redirect_uri': oidc_setup.REDIRECT,
+            'code_challenge': 'c' * 43, 'code_challenge_method': 'S256',
+            'prompt': 'none'}, status=302)
+        self.assertEqual('login_required',
+                         oidc_setup.query_of(resp.location)['error'])
+        resp = self.app.post('/oidc/token', {
+            'grant_type': 'refresh_token',
+            'refresh_token': tokens['refresh_token']},
+            headers=oidc_setup.basic(*self.client), status=400)
+        self.assertEqual('invalid_grant', resp.json['error'])
+        self.assertEqual({'active': False}, self.app.post(
+            '/oidc/introspect', {'token': tokens['access_token']},
+            headers=oidc_setup.basic(*self.client)).json)
+
+    def test_disabling_or_deleting_the_idp_ends_its_sessions(self):
+        self.client = oidc_setup.make_client(self.app, 'leaf')
+        idp_id = self._idp_id()
+        cookie, tokens = self._grant()
+        self.app.patch_json('/v1/idps/%s' % idp_id, {'enabled': False},
+                            headers=base.ADMIN)
+        self._ended(cookie, tokens)
+        # Enabled again, it logs people in again; the ended session
+        # stays ended.
+        self.app.patch_json('/v1/idps/%s' % idp_id, {'enabled': True},
+                            headers=base.ADMIN)
+        later, later_tokens = self._grant()
+        self._ended(cookie, tokens)
+        self.app.delete('/v1/idps/%s' % idp_id, headers=base.ADMIN)
+        self._ended(later, later_tokens)
 
 
 class TestIssuerWithAPath(HostileIdPTestCase):
