@@ -598,10 +598,12 @@ def end_session(db, ctx, session_id, now, lifetime):
     Returns the person whose session it was, or None when there was no
     such session (logged out already)."""
     with db.writer.using(ctx) as session:
-        row = session.get(models.Session, session_id)
-        if row is None:
+        user_id = session.scalar(sa.select(models.Session.user_id).where(
+            models.Session.id == session_id))
+        if user_id is None:
             return None
-        return _end_session(session, ctx, row, now, lifetime)
+        _end_sessions(session, ctx, [(session_id, user_id)], now, lifetime)
+        return user_id
 
 
 def end_idp_sessions(session, ctx, idp_id, now, lifetime):
@@ -609,50 +611,56 @@ def end_idp_sessions(session, ctx, idp_id, now, lifetime):
     every proxy session made by a login through IdP ``idp_id``, as a
     logout ends one (:func:`end_session`): an IdP the operator no longer
     trusts logs nobody in any more, and what its logins obtained (the
-    sessions, the grants they authorized) goes with it.  Returns the
-    number of sessions ended."""
-    rows = session.scalars(sa.select(models.Session).where(
-        models.Session.idp_id == idp_id).with_for_update()).all()
-    for row in rows:
-        _end_session(session, ctx, row, now, lifetime)
+    sessions, the grants they authorized) goes with it.  A few
+    statements per :data:`_REVOKE_BATCH` sessions.  Returns the number
+    of sessions ended."""
+    table = models.Session
+    rows = session.execute(sa.select(table.id, table.user_id).where(
+        table.idp_id == idp_id).order_by(table.id).with_for_update()).all()
+    for start in range(0, len(rows), _REVOKE_BATCH):
+        _end_sessions(session, ctx, rows[start:start + _REVOKE_BATCH], now,
+                      lifetime)
     return len(rows)
 
 
-def _end_session(session, ctx, row, now, lifetime):
-    """End proxy session ``row`` (see :func:`end_session`) in the
-    caller's transaction; returns its person."""
-    expires = now + lifetime
-    session_id = row.id
-    user_id = row.user_id
-    session.delete(row)
+def _end_sessions(session, ctx, rows, now, lifetime):
+    """End the proxy sessions ``rows`` (``(id, user_id)`` pairs, see
+    :func:`end_session`) in the caller's transaction."""
+    ids = [row[0] for row in rows]
+    # The sessions first, as a grant made on a session holds its row
+    # before it writes its tokens (_hold_session, use_refresh): a logout
+    # waits for such a grant, or the grant for the logout, never both
+    # for each other.
+    session.execute(sa.delete(models.Session).where(
+        models.Session.id.in_(ids)))
     refresh = models.RefreshToken
     code = models.AuthorizationCode
     device_code = models.DeviceCode
     hashes = _recent_refresh_hashes(
-        session, (refresh.session_id == session_id,), now, lifetime)
+        session, (refresh.session_id.in_(ids),), now, lifetime)
     for column, where in (
-            (code.code_hash, code.session_id == session_id),
-            (device_code.device_code_hash,
-             device_code.session_id == session_id)):
+            (code.code_hash, code.session_id.in_(ids)),
+            (device_code.device_code_hash, device_code.session_id.in_(ids))):
         hashes += session.scalars(sa.select(column).where(where)).all()
-    _revoke_linked(session, hashes, expires)
-    # Deleted, not marked revoked: a revoked one shown again is
-    # taken for a stolen token and ends the person's every grant
-    # with the client, those of their other sessions too.
-    count = session.execute(sa.delete(refresh).where(
-        refresh.session_id == session_id)).rowcount
+    _revoke_linked(session, hashes, now + lifetime)
+    counts = dict(session.execute(sa.select(
+        refresh.session_id, sa.func.count()).where(
+            refresh.session_id.in_(ids)).group_by(refresh.session_id)).all())
+    # Deleted, not marked revoked: a revoked one shown again is taken for
+    # a stolen token and ends the person's every grant with the client,
+    # those of their other sessions too.
+    session.execute(sa.delete(refresh).where(refresh.session_id.in_(ids)))
     # Deleted, as the refresh tokens: a code marked used and then
     # exchanged would be taken for a replayed one.
-    session.execute(sa.delete(code).where(
-        code.session_id == session_id))
+    session.execute(sa.delete(code).where(code.session_id.in_(ids)))
     session.execute(sa.update(device_code).where(
-        device_code.session_id == session_id,
+        device_code.session_id.in_(ids),
         device_code.status == device.APPROVED).values(
             status=device.DENIED))
-    communities.audit(session, ctx.user_id or user_id, 'logout',
-                      'session', session_id, user_id=user_id,
-                      refresh_tokens=count)
-    return user_id
+    for session_id, user_id in rows:
+        communities.audit(session, ctx.user_id or user_id, 'logout',
+                          'session', session_id, user_id=user_id,
+                          refresh_tokens=counts.get(session_id, 0))
 
 
 def is_revoked(db, ctx, jti):
