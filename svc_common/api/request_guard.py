@@ -137,15 +137,32 @@ def check_media_type(environ):
     if media_type in _TAKEN_AS_JSON:
         environ['CONTENT_TYPE'] = JSON_TYPE
         return
+    if media_type != JSON_TYPE or not _utf8(parameters):
+        raise errors.ApiError(
+            'The body must be %s (UTF-8), not %s.'
+            % (JSON_TYPE, content_type), status=415)
+
+
+def _utf8(parameters):
+    """Whether a Content-Type's ``parameters`` (what follows its first
+    ``;``) name no charset, or UTF-8."""
     charset = None
     for parameter in parameters.split(';'):
         name, _sep, value = parameter.partition('=')
         if name.strip().lower() == 'charset':
             charset = value.strip().strip('"').lower()
-    if media_type != JSON_TYPE or charset not in (None, 'utf-8', 'utf8'):
+    return charset in (None, 'utf-8', 'utf8')
+
+
+def check_form_charset(environ):
+    """Form fields must be UTF-8 (as :func:`parse_form` reads them): a
+    form body of another charset is a 415.  (webob, through which pecan
+    reads the fields again, raised on any other charset: a 500.)"""
+    content_type = environ.get('CONTENT_TYPE', '')
+    if not _utf8(content_type.partition(';')[2]):
         raise errors.ApiError(
-            'The body must be %s (UTF-8), not %s.'
-            % (JSON_TYPE, content_type), status=415)
+            'Form fields must be sent as %s in UTF-8, not %s.'
+            % (FORM_TYPE, content_type[:80]), status=415)
 
 
 def check_content_encoding(environ):
@@ -246,6 +263,7 @@ class RequestGuard(object):
             check_content_encoding(environ)
         if (raw and environ.get('PATH_INFO') in self.form_paths and
                 _media_type(environ) == FORM_TYPE):
+            check_form_charset(environ)
             environ[FORM_BODY_KEY] = parse_form(raw)
             environ[validation.PARSED_BODY_KEY] = None
         elif raw:

@@ -55,3 +55,18 @@ class TestFormPaths(testtools.TestCase):
                                       '/token', body,
                                       request_guard.FORM_TYPE)
             self.assertEqual(400, error.status, body)
+
+    def test_form_in_another_charset_refused(self):
+        for content_type in ('%s; charset=ISO-8859-1',
+                             '%s;charset="latin-1"', '%s; charset=utf-16'):
+            error = self.assertRaises(errors.ApiError, self.call, '/token',
+                                      b'grant_type=x',
+                                      content_type % request_guard.FORM_TYPE)
+            self.assertEqual(415, error.status, content_type)
+
+    def test_form_in_utf8_taken(self):
+        for content_type in ('%s; charset=UTF-8', '%s; charset="utf8"'):
+            seen = self.call('/token', b'grant_type=x',
+                             content_type % request_guard.FORM_TYPE)
+            self.assertEqual({'grant_type': 'x'},
+                             seen[request_guard.FORM_BODY_KEY])
