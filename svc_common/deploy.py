@@ -148,15 +148,13 @@ def _auth_middleware(app, conf, spec, db):
         public_app = app
         token_keys += ('HTTP_X_USER_ID',)
     else:
-        # No service of Arbiter reads the caller's service catalog
-        # (X-Service-Catalog).  keystonemiddleware includes it by default:
-        # it then validates each new token with its catalog, caches it
-        # with the token and decodes it again, converts it to the v2
-        # format and writes it in a header at every request, which cost a
-        # fifth of a cached request's CPU with a ten-service catalog.  An
-        # operator's own value of the option wins.
-        conf.set_default('include_service_catalog', False,
-                         group='keystone_authtoken')
+        # keystonemiddleware's include_service_catalog stays at its own
+        # default (true) although no Arbiter service reads the caller's
+        # catalog: its token cache keys do not depend on the option, so
+        # a token validated here without its catalog and cached in a
+        # memcached that Nova or Glance share would reach them without
+        # theirs.  An operator whose services have a token cache of their
+        # own may set it false (see the installation guide).
         authenticated = auth_token.AuthProtocol(
             app, {'oslo_config_config': conf})
         # keystonemiddleware removes the identity headers a client sends;

@@ -1,11 +1,14 @@
 """The service catalog of a token, behind keystonemiddleware.
 
-No Arbiter service reads the caller's catalog, so
-:func:`svc_common.deploy.deploy` makes ``[keystone_authtoken]
-include_service_catalog`` false by default: keystonemiddleware then
-validates tokens without their catalog (``?nocatalog``), caches less and
-writes no ``X-Service-Catalog`` header.  An operator's ``true`` still
-gives it.  Real tokens of a real Keystone on 127.0.0.1.
+No Arbiter service reads the caller's catalog, but
+:func:`svc_common.deploy.deploy` leaves ``[keystone_authtoken]
+include_service_catalog`` at keystonemiddleware's default (true): the
+token cache's keys do not depend on it, so a token cached without its
+catalog in a memcached other services share would reach them without it.
+An operator whose services have a token cache of their own may set it
+false: keystonemiddleware then validates tokens without their catalog
+(``?nocatalog``) and writes no ``X-Service-Catalog`` header.  Real tokens
+of a real Keystone on 127.0.0.1.
 """
 
 import pecan
@@ -42,12 +45,12 @@ class TestServiceCatalog(test_policy_keystone.TokenTestCase):
             root=_ProbeRoot()))
         return app.get('/v1', headers=self.tokens['project_reader']).json
 
-    def test_no_catalog_by_default(self):
+    def test_catalog_by_default(self):
         seen = self.probe()
         self.assertIsNotNone(seen['user_id'])
-        self.assertIsNone(seen['catalog'])
-
-    def test_operator_may_ask_for_the_catalog(self):
-        seen = self.probe(include_service_catalog='true')
-        self.assertIsNotNone(seen['user_id'])
         self.assertIn('identity', seen['catalog'])
+
+    def test_operator_may_leave_the_catalog_out(self):
+        seen = self.probe(include_service_catalog='false')
+        self.assertIsNotNone(seen['user_id'])
+        self.assertIsNone(seen['catalog'])
