@@ -38,8 +38,8 @@ REQUEST_ID_HEADER = 'X-OpenStack-Request-Id'
 # (400), a microversion the service does not have (406).
 _ALWAYS = (400, 406)
 # ... any request that needs a token: no valid token (401), a policy
-# refusal (403).
-_AUTHENTICATED = (401, 403)
+# refusal (403), Keystone or the service's database out of reach (503).
+_AUTHENTICATED = (401, 403, 503)
 # ... any request with path parameters: no such object (404).
 _WITH_PATH = (404,)
 # ... any request with a body: too large (413), not JSON (415).
@@ -54,6 +54,8 @@ _ERROR_TITLES = {
     409: 'The request conflicts with the state of the service.',
     413: 'The body is too large.',
     415: 'The body is not JSON.',
+    503: 'Keystone or the service\'s database cannot be reached now, or '
+         'the database is busy: retry later.',
 }
 
 

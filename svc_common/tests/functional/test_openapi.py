@@ -332,7 +332,7 @@ class TestBuilder(testtools.TestCase):
             _BODY, put['requestBody']['content']['application/json'][
                 'schema'])
         self.assertEqual(
-            ['200', '400', '401', '403', '404', '406', '413', '415'],
+            ['200', '400', '401', '403', '404', '406', '413', '415', '503'],
             sorted(put['responses']))
         self.assertEqual(
             ['tree_id', 'leaf_id'],
