@@ -409,7 +409,11 @@ class _PathArgumentsPecan(pecan.Pecan):
         handler of this project): a ``webob`` response returned as it is,
         ``pecan.override_template`` and ``override_content_type`` obeyed,
         the body rendered by pecan's renderer.  Any other handler goes
-        through pecan's own method.
+        through pecan's own method.  The answer of a JSON handler is
+        always rendered with the ``json`` template: a handler must be
+        exposed with it (``@pecan.expose('json')``, as all are), not with
+        ``content_type='application/json'`` alone and a body it
+        serialised itself, which would be rendered a second time.
 
         An answer whose status says it has no body (``204 No Content``,
         ``304 Not Modified``) gets none, and no ``Content-Length``: pecan

@@ -82,14 +82,17 @@ def _frozen(value):
     """``value`` as a hashable key of its whole content (types included:
     ``True``, ``1`` and ``'1'`` differ), or :data:`_NOT_A_KEY` when it
     holds something else than JSON-like data."""
-    if value is None or isinstance(value, (str, int, float)):
-        return (type(value).__name__, value)
-    if isinstance(value, (list, tuple)):
+    kind = type(value)
+    if value is None or kind in (str, int, float, bool):
+        return (kind.__name__, value)
+    if kind in (list, tuple):
+        # Apart: oslo.policy's generic check walks a list item by item
+        # and compares a tuple as its text.
         items = tuple(_frozen(item) for item in value)
         if any(item is _NOT_A_KEY for item in items):
             return _NOT_A_KEY
-        return ('list', items)
-    if isinstance(value, collections.abc.Mapping):
+        return (kind.__name__, items)
+    if kind is dict:
         items = []
         for name in sorted(value, key=str):
             frozen = _frozen(value[name])
@@ -210,7 +213,8 @@ class Enforcer(oslo_policy.Enforcer):
             return True
         result = super().enforce(rule, target, creds, do_raise, exc,
                                  *args, **kwargs)
-        if result is True and self._pure(rule, generation):
+        if (result is True and self._pure(rule, generation) and
+                self._generation == generation):
             if len(self._allowed) >= MAX_KEPT_DECISIONS:
                 self._allowed = {}
             self._allowed[key] = generation
@@ -223,10 +227,12 @@ class Enforcer(oslo_policy.Enforcer):
             return None
         if isinstance(creds, oslo_context.RequestContext):
             creds = creds.to_policy_values()
-        elif not isinstance(creds, collections.abc.Mapping):
+        elif not isinstance(creds, collections.abc.MutableMapping):
+            # oslo.policy refuses other mappings (InvalidContextObject):
+            # they go to it every time.
             return None
         frozen_target = _frozen(target)
-        frozen_creds = _frozen(creds)
+        frozen_creds = _frozen(dict(creds))
         if frozen_target is _NOT_A_KEY or frozen_creds is _NOT_A_KEY:
             return None
         return (rule, frozen_target, frozen_creds,
@@ -236,15 +242,22 @@ class Enforcer(oslo_policy.Enforcer):
         """Whether rule ``rule`` of this generation of the rules is made
         only of checks that read nothing but the target and the
         credentials."""
-        if self._cacheable.get('generation') != generation:
-            self._cacheable = {'generation': generation}
-        found = self._cacheable.get(rule)
+        # One table per generation, taken once: a purity worked out from
+        # one generation's rules is never written into another's.
+        table = self._cacheable
+        if table.get('generation') != generation:
+            table = {'generation': generation}
+            self._cacheable = table
+        found = table.get(rule)
         if found is None:
             try:
-                found = self._cacheable[rule] = self._pure_check(
-                    self.rules[rule], set())
+                found = self._pure_check(self.rules[rule], set())
             except KeyError:
                 found = False
+            if self._generation != generation:
+                # The rules changed while this was worked out.
+                return False
+            table[rule] = found
         return found
 
     def _pure_check(self, check, seen):

@@ -9,6 +9,7 @@ so nothing here waits.
 """
 
 import os
+import types
 from unittest import mock
 
 import fixtures
@@ -222,6 +223,60 @@ class TestKeptDecisions(testtools.TestCase):
         self.assertRaises(oslo_policy.PolicyNotAuthorized,
                           self.enforcer.authorize, 'test:thing:put',
                           TARGET, READER, do_raise=True)
+
+    def test_a_context_decision_is_kept(self):
+        self.assertTrue(self.allowed('test:thing:get', READER))
+        with mock.patch.object(oslo_policy.Enforcer, 'enforce') as asked:
+            self.assertTrue(self.allowed('test:thing:get', READER))
+        asked.assert_not_called()
+
+    def test_a_tuple_is_not_the_list_it_holds(self):
+        # oslo.policy walks a list item by item and compares a tuple as
+        # its text.
+        self.enforcer.set_rules(oslo_policy.Rules.from_dict(
+            {'test:thing:get': 'groups:g1'}), overwrite=False)
+        self.assertTrue(self.allowed('test:thing:get', {'groups': ['g1']}))
+        self.assertFalse(self.allowed('test:thing:get',
+                                      {'groups': ('g1',)}))
+
+    def test_credentials_oslo_policy_refuses_are_refused(self):
+        self.enforcer.set_rules(oslo_policy.Rules.from_dict(
+            {'test:thing:get': 'role:reader'}), overwrite=False)
+        self.assertTrue(self.allowed('test:thing:get', {'roles': ['reader']}))
+        self.assertRaises(
+            oslo_policy.InvalidContextObject, self.allowed, 'test:thing:get',
+            types.MappingProxyType({'roles': ['reader']}))
+
+    def test_rules_changed_while_a_decision_is_made_keep_nothing(self):
+        # The rules change between oslo.policy's answer and the look at
+        # whether the rule may be kept: what the old rules allowed is not
+        # answered under the new ones, nor is the old rule's nature.
+        self.addCleanup(OUTSIDE_ANSWER.update, allowed=True)
+        work_out = self.enforcer._pure_check
+        changed = []
+
+        def racing(check, seen):
+            found = work_out(check, seen)
+            if not changed:
+                changed.append(True)
+                self.enforcer.set_rules(oslo_policy.Rules.from_dict(
+                    {'test:thing:get': 'arbiter_test_outside:x'}),
+                    overwrite=False)
+                # Another thread's check under the new rules meanwhile.
+                self.allowed('test:thing:get', context.RequestContext(
+                    user_id='w', roles=['reader'], project_id='p1'))
+            return found
+        self.useFixture(fixtures.MockPatchObject(
+            self.enforcer, '_pure_check', side_effect=racing))
+        self.assertTrue(self.allowed('test:thing:get', READER))
+        OUTSIDE_ANSWER['allowed'] = False
+        self.assertFalse(self.allowed('test:thing:get', READER))
+        other = context.RequestContext(user_id='v', roles=['reader'],
+                                       project_id='p1')
+        OUTSIDE_ANSWER['allowed'] = True
+        self.assertTrue(self.allowed('test:thing:get', other))
+        OUTSIDE_ANSWER['allowed'] = False
+        self.assertFalse(self.allowed('test:thing:get', other))
 
     def test_check_deciding_elsewhere_is_asked_every_time(self):
         self.addCleanup(OUTSIDE_ANSWER.update, allowed=True)
