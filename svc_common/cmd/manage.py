@@ -87,9 +87,21 @@ def _check_revision(spec, revision):
     schema behind.  Revisions relative to the database's (``+1``,
     ``0002+1``) are left to alembic, which alone knows where it is.
 
+    An empty revision, and one past the head (``head+1``), are refused
+    here too: alembic ended both with an ``AssertionError``.
+
     :raises alembic.util.CommandError: naming the revision.
     """
-    if re.search(r'[+-][0-9]+$', revision):
+    if not revision.strip():
+        raise alembic.util.CommandError('An empty revision is no revision')
+    relative = re.fullmatch(r'(.*?)([+-])([0-9]+)', revision)
+    if relative:
+        base, sign, steps = relative.groups()
+        if base in ('head', 'heads') and sign == '+' and int(steps):
+            raise alembic.util.CommandError(
+                'Revision %r is past the latest one' % revision)
+        if base:
+            _check_revision(spec, base)
         return
     script = alembic.script.ScriptDirectory.from_config(
         migration.alembic_config(spec, 'sqlite://'))

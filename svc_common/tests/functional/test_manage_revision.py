@@ -16,7 +16,8 @@ from svc_common.db import migration
 from svc_common.tests.functional import test_commands
 
 
-class TestSyncToRevision(testtools.TestCase):
+class _SyncCase(testtools.TestCase):
+    """limits-manage db sync on a new SQLite file of its own."""
 
     SPEC = service.SPEC
 
@@ -34,6 +35,9 @@ class TestSyncToRevision(testtools.TestCase):
         return test_commands.run(
             [test_commands.command('limits-manage'), '--config-file',
              self.conf_file, 'db', 'sync'] + list(args))
+
+
+class TestSyncToRevision(_SyncCase):
 
     def test_unknown_revision_is_one_line(self):
         result = self.sync('--revision', 'nonsense')
@@ -81,3 +85,40 @@ class TestSyncToRevision(testtools.TestCase):
         self.assertEqual(0, head.returncode, head.stderr)
         self.assertEqual('Database at %s\n' % self.revisions[-1],
                          head.stdout)
+
+
+class TestUnreachableRevisions(_SyncCase):
+    """An empty revision and one past the head ended in alembic's
+    AssertionError traceback."""
+
+    def assertRefused(self, revision, detail):
+        result = self.sync('--revision', revision)
+        self.assertEqual(1, result.returncode, result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertEqual(
+            'limits-manage: %s. The revisions of limits are %s to %s (or '
+            'head).' % (detail, self.revisions[0], self.revisions[-1]),
+            result.stderr.splitlines()[-1])
+        return result
+
+    def test_empty_revision(self):
+        self.assertRefused('', 'An empty revision is no revision')
+        self.assertFalse(os.path.exists(self.db_path))
+
+    def test_past_the_head(self):
+        self.assertRefused('head+1',
+                           "Revision 'head+1' is past the latest one")
+        self.assertFalse(os.path.exists(self.db_path))
+
+    def test_unknown_base_of_a_relative_revision(self):
+        self.assertRefused('nonsense+1', "Can't locate revision identified "
+                                         "by 'nonsense'")
+
+    def test_relative_revision_beyond_the_head(self):
+        self.assertEqual(0, self.sync('--revision',
+                                      self.revisions[-2]).returncode)
+        # alembic's own words.
+        self.assertRefused('+5', "Relative revision +5 didn't produce 5 "
+                                 "migrations")
+        self.assertEqual(self.revisions[-2], migration.current_revision(
+            self.SPEC, 'sqlite:///%s' % self.db_path))
