@@ -86,6 +86,32 @@ def authorize_vo(action, vo_id):
     return target
 
 
+def authorize_requester(action, vo_id, request_id):
+    """Check ``action`` on request ``request_id`` of VO ``vo_id``, with
+    the VO's target and ``is_requester``: whether the caller made that
+    request.  A caller who holds no role in the VO and is refused (or
+    asks for a request that does not exist) gets the request's 404, so
+    that nobody learns of another person's request; the VO's people and
+    operators, who may see its requests, get the 403."""
+    roles = roles_by_vo()
+    target = vo_target(vo_id, roles)
+    absent = errors.NotFound('No request %s.' % request_id,
+                             code='request_not_found')
+    try:
+        request = communities.get_request(pecan.request.db,
+                                          pecan.request.context, vo_id,
+                                          request_id)
+    except errors.NotFound:
+        request = None
+    target['is_requester'] = (request is not None and caller_id() is not
+                              None and request.user_id == caller_id())
+    hide = vo_id not in roles and not system_scoped()
+    enforce(action, target, not_found=absent if hide else None)
+    if request is None:
+        raise absent
+    return target
+
+
 def acting_manager(target):
     """The caller's id when the check of ``target`` (from
     :func:`authorize_vo`) passed as the VO's manager, not as an

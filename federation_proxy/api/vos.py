@@ -118,6 +118,8 @@ class RequestsController(rest.RestController):
         'patch': openapi.Operation('request:decide', schema.RESPONSE_REQUEST,
                                    body=schema.REQUEST_DECIDE,
                                    errors=(409,)),
+        'delete': openapi.Operation('request:withdraw', status=204,
+                                    errors=(409,)),
     }
 
     @pecan.expose('json')
@@ -156,6 +158,14 @@ class RequestsController(rest.RestController):
             _lifetime(), manager=vo_access.acting_manager(target))
         views.announce(event)
         return {'request': views.request(row)}
+
+    @pecan.expose('json')
+    def delete(self, vo_id, request_id):
+        # The person who asked withdraws: the request stays, withdrawn.
+        vo_access.authorize_requester('request:withdraw', vo_id,
+                                      request_id)
+        communities.withdraw_request(*_db(), vo_id, request_id)
+        controller.no_content()
 
 
 class InvitationsController(rest.RestController):

@@ -765,6 +765,43 @@ def decide_request(db, ctx, vo_id, request_id, approve, lifetime,
         return request, event
 
 
+def withdraw_request(db, ctx, vo_id, request_id):
+    """The person who made a pending request withdraws it: it becomes
+    ``withdrawn`` (decided by them, now), stays in the VO's history like
+    a decided request, and frees the VO's one pending request of theirs.
+    Returns the request.
+
+    Withdrawing a request that is ``withdrawn`` already changes nothing
+    and returns it as it is (a repeated withdrawal, say after a lost
+    answer, succeeds again).  An approved or rejected one is the 409
+    ``request_decided``.  The request is locked as
+    :func:`decide_request` locks it: of a withdrawal and a decision at
+    once, the second reads what the first wrote, so a request is either
+    approved or withdrawn, and a withdrawn one grants nothing.
+
+    Who may withdraw is the policy's to say (the requester); this
+    function does not check it.
+    """
+    with db.writer.using(ctx) as session:
+        request = _require(session, models.MembershipRequest, request_id,
+                           'request', vo_id, lock=True)
+        if request.status == 'withdrawn':
+            return request
+        if request.status != 'pending':
+            raise errors.Conflict(
+                'Request %s is %s already; it can no longer be '
+                'withdrawn.' % (request_id, request.status),
+                code='request_decided')
+        request.status = 'withdrawn'
+        request.decided_by = ctx.user_id
+        request.decided_at = _now()
+        audit(session, ctx.user_id, 'withdrawn', 'request', request_id,
+              vo_id)
+        session.flush()
+        session.refresh(request)
+        return request
+
+
 # -- invitations -------------------------------------------------------------
 
 def list_invitations(db, ctx, vo_id, limit=None, marker=None):

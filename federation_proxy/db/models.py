@@ -152,7 +152,7 @@ class MembershipRequest(Base):
                         nullable=False)
     role = sa.Column(sa.String(64), nullable=False)
     reason = sa.Column(sa.String(1024), nullable=True)
-    # pending, approved, rejected
+    # pending, approved, rejected, withdrawn (by the person who asked)
     status = sa.Column(sa.String(16), nullable=False)
     decided_by = sa.Column(sa.String(64), nullable=True)
     decided_at = sa.Column(sa.DateTime, nullable=True)

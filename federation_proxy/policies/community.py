@@ -9,7 +9,9 @@ that the handler computes from the proxy's own data (see
 * ``vo_member`` -- the caller holds any active, unexpired membership of
   this VO (or, for a list, of any VO);
 * ``is_user`` -- the caller is a person known to the proxy;
-* ``is_self`` -- the person the URL names is the caller.
+* ``is_self`` -- the person the URL names is the caller;
+* ``is_requester`` -- the caller is the person who made the request the
+  URL names.
 
 The check strings test them with oslo.policy's literal comparison
 (``'True':%(vo_manager)s``), so an operator can redefine every rule in a
@@ -27,6 +29,7 @@ VO_MANAGER = "'True':%(vo_manager)s"
 VO_MEMBER = "'True':%(vo_member)s"
 IS_USER = "'True':%(is_user)s"
 IS_SELF = "'True':%(is_self)s"
+IS_REQUESTER = "'True':%(is_requester)s"
 
 ADMIN_OR_MANAGER = '%s or %s' % (personas.RULE_SYSTEM_ADMIN, VO_MANAGER)
 READER_OR_MANAGER = '%s or %s' % (personas.RULE_SYSTEM_READER, VO_MANAGER)
@@ -100,6 +103,10 @@ def list_rules():
         _rule('request:create', IS_USER,
               'Ask to join a VO, with a reason (any person known to the '
               'proxy, for themselves).', [('POST', VO + '/requests')]),
+        _rule('request:withdraw', IS_REQUESTER,
+              'Withdraw a pending request to join a VO (only the person '
+              'who made it; managers reject requests instead).',
+              [('DELETE', VO + '/requests/{request_id}')]),
         _rule('invitation:accept', IS_USER,
               'Accept an invitation with its token (any person known to '
               'the proxy, for themselves).',

@@ -128,7 +128,7 @@ def _list_query(**filters):
 LIST_QUERY = _list_query()
 MEMBERSHIP_QUERY = _list_query(user_id=parameter_types.ID)
 REQUEST_QUERY = _list_query(
-    status={'enum': ['pending', 'approved', 'rejected']})
+    status={'enum': ['pending', 'approved', 'rejected', 'withdrawn']})
 AUDIT_QUERY = _list_query(vo_id=parameter_types.ID)
 
 _S = {'type': 'string'}
@@ -147,7 +147,8 @@ MEMBERSHIP = response_types.obj({
     'status': STATUS, 'expires_at': _NT, 'created_at': _T})
 REQUEST = response_types.obj({
     'id': _S, 'vo_id': _S, 'group_id': _S, 'user_id': _S, 'role': _S,
-    'reason': _NS, 'status': {'enum': ['pending', 'approved', 'rejected']},
+    'reason': _NS,
+    'status': {'enum': ['pending', 'approved', 'rejected', 'withdrawn']},
     'decided_by': _NS, 'decided_at': _NT, 'created_at': _T})
 INVITATION = response_types.obj({
     'id': _S, 'vo_id': _S, 'group_id': _S, 'role': _S, 'email': _S,

@@ -249,7 +249,8 @@ class ListRequest(common.ListOfVO):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('--status', metavar='<status>',
-                            choices=('pending', 'approved', 'rejected'),
+                            choices=('pending', 'approved', 'rejected',
+                                     'withdrawn'),
                             help='Only requests in this status')
         return parser
 
@@ -283,6 +284,31 @@ class ApproveRequest(_DecideRequest):
 class RejectRequest(_DecideRequest):
     """Reject a request."""
     decision = 'rejected'
+
+
+class WithdrawRequest(common.Command):
+    """Withdraw your own pending requests to join a VO.
+
+    A withdrawn request stays in the VO's list of requests, with the
+    status withdrawn; you may then ask again. Withdrawing a request that
+    is withdrawn already succeeds again and changes nothing; one that a
+    manager has approved or rejected cannot be withdrawn.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('vo', metavar='<vo-id>',
+                            help='VO you asked to join (ID)')
+        parser.add_argument('request', metavar='<request-id>', nargs='+',
+                            help='Your pending request(s) to withdraw')
+        return parser
+
+    def take_action(self, parsed_args):
+        command.delete_each(
+            self.client,
+            '/v1/vos/%s/requests/%%s' % rest.path_segment(parsed_args.vo),
+            parsed_args.request, 'requests', message=self.error_message,
+            verb='withdraw')
 
 
 # -- invitations -------------------------------------------------------------

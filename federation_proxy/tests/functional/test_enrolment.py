@@ -128,6 +128,105 @@ class TestRequestFlow(base.FederationTestCase):
                             headers=base.person(self.manager))
         self.assertEqual('pending', self._ask()['status'])
 
+    def _withdraw(self, request_id, who=None, status=204):
+        return self.app.delete(
+            '%s/requests/%s' % (self.path, request_id),
+            headers=base.person(who or self.joiner), status=status)
+
+    def _request(self, request_id):
+        return self.app.get('%s/requests/%s' % (self.path, request_id),
+                            headers=ADMIN).json['request']
+
+    def assertError(self, status, code, resp):
+        self.assertEqual((status, 'federation.' + code),
+                         (resp.status_int, resp.json['errors'][0]['code']))
+
+    def test_the_requester_withdraws_a_pending_request(self):
+        request = self._ask()
+        self._withdraw(request['id'])
+        shown = self._request(request['id'])
+        self.assertEqual(('withdrawn', 'bob'),
+                         (shown['status'], shown['decided_by']))
+        self.assertIsNotNone(shown['decided_at'])
+        # Kept in the VO's history, listed under its status.
+        self.assertEqual([request['id']], [
+            r['id'] for r in self.app.get(
+                self.path + '/requests', {'status': 'withdrawn'},
+                headers=base.person(self.manager)).json['requests']])
+        self.assertEqual([], self.app.get(
+            self.path + '/requests', {'status': 'pending'},
+            headers=base.person(self.manager)).json['requests'])
+        self.assertIn(('bob', 'withdrawn', 'request', request['id']), [
+            (r['actor'], r['action'], r['object_type'], r['object_id'])
+            for r in self.audit(self.vo['id'])])
+        self.assertEqual([], self.notifier.events())
+        # A manager can no longer approve it: it grants nothing.
+        resp = self.app.patch_json(
+            '%s/requests/%s' % (self.path, request['id']),
+            {'status': 'approved'}, headers=base.person(self.manager),
+            expect_errors=True)
+        self.assertError(409, 'request_decided', resp)
+        self.assertIn('withdrawn', resp.json['errors'][0]['detail'])
+        self.assertEqual([], self.entitlements(self.joiner)['groups'])
+        # And the person may ask again.
+        self.assertEqual('pending', self._ask()['status'])
+
+    def test_withdrawing_again_changes_nothing(self):
+        request = self._ask()
+        self._withdraw(request['id'])
+        first = self._request(request['id'])
+        trail = self.audit(self.vo['id'])
+        self._withdraw(request['id'])
+        self.assertEqual(first, self._request(request['id']))
+        self.assertEqual(trail, self.audit(self.vo['id']))
+
+    def test_a_decided_request_cannot_be_withdrawn(self):
+        for decision in ('approved', 'rejected'):
+            if decision == 'approved':
+                request = self._ask()
+            else:
+                self.add_person('carol')
+                request = self.app.post_json(
+                    self.path + '/requests', {},
+                    headers=base.person('carol')).json['request']
+            self.app.patch_json('%s/requests/%s' % (self.path,
+                                                    request['id']),
+                                {'status': decision},
+                                headers=base.person(self.manager))
+            resp = self._withdraw(request['id'], who=request['user_id'],
+                                  status=409)
+            self.assertError(409, 'request_decided', resp)
+            self.assertIn(decision, resp.json['errors'][0]['detail'])
+            self.assertEqual(decision, self._request(request['id'])[
+                'status'])
+        # bob's approval stands.
+        self.assertEqual(['astro'], self.entitlements(self.joiner)['groups'])
+
+    def test_only_the_requester_withdraws(self):
+        request = self._ask()
+        self.add_person('carol')
+        # Another person, a stranger to the VO, learns nothing of it.
+        resp = self._withdraw(request['id'], who='carol', status=404)
+        self.assertError(404, 'request_not_found', resp)
+        # The VO's manager sees it but rejects instead; an operator too.
+        resp = self._withdraw(request['id'], who=self.manager, status=403)
+        self.assertError(403, 'forbidden', resp)
+        resp = self.app.delete('%s/requests/%s' % (self.path,
+                                                   request['id']),
+                               headers=ADMIN, status=403)
+        self.assertError(403, 'forbidden', resp)
+        self.assertEqual('pending', self._request(request['id'])['status'])
+        # An unknown request, even in a VO the person asked to join.
+        resp = self._withdraw('f' * 32, status=404)
+        self.assertError(404, 'request_not_found', resp)
+        # Another VO's path does not reach it.
+        other = self.make_vo('bio')
+        resp = self.app.delete('/v1/vos/%s/requests/%s' % (
+            other['id'], request['id']), headers=base.person(self.joiner),
+            status=404)
+        self.assertError(404, 'request_not_found', resp)
+        self.assertEqual('pending', self._request(request['id'])['status'])
+
     def test_manager_of_another_vo_cannot_approve(self):
         self.add_person('carol')
         self.make_vo('bio', ['carol'])

@@ -145,6 +145,34 @@ class TestOpenStackVO(testtools.TestCase):
                                         identity=alice)
         self.assertEqual('suspended', suspended['status'])
 
+    def test_withdrawing_a_request(self):
+        vo = self.openstack_json('vo', 'create', 'astro', '--manager',
+                                 'alice')
+        bob = person_env('bob')
+        request = self.openstack_json('vo', 'request', 'create', vo['id'],
+                                      identity=bob)
+        # Not someone else's.
+        error = self.openstack_fails('vo', 'request', 'withdraw', vo['id'],
+                                     request['id'],
+                                     identity=person_env('carol'))
+        self.assertIn('Failed to withdraw 1 of 1 requests', error)
+        self.assertIn('No request %s.' % request['id'], error)
+        self.openstack('vo', 'request', 'withdraw', vo['id'], request['id'],
+                       identity=bob)
+        # Again: nothing changes, and the command succeeds.
+        self.openstack('vo', 'request', 'withdraw', vo['id'], request['id'],
+                       identity=bob)
+        listed = self.openstack_json('vo', 'request', 'list', 'astro',
+                                     '--status', 'withdrawn',
+                                     identity=person_env('alice'))
+        self.assertEqual([(request['id'], 'bob', 'bob')],
+                         [(r['ID'], r['User ID'], r['Decided By'])
+                          for r in listed])
+        error = self.openstack_fails('vo', 'request', 'approve', 'astro',
+                                     request['id'],
+                                     identity=person_env('alice'))
+        self.assertIn('withdrawn', error)
+
     def test_idp_registry(self):
         idp = self.openstack_json(
             'federation', 'idp', 'create', 'home', '--issuer',

@@ -61,6 +61,10 @@ def _recreate_request(test, resp):
     test.ids['request'] = test.ask(test.ids['vo'], 'spare')
 
 
+def _ask_again(test, resp):
+    test.ids['own_request'] = test.ask(test.ids['vo2'], 'stranger')
+
+
 def _recreate_invitation(test, resp):
     test.ids['invitation'] = test.invite(test.ids['vo'])['id']
 
@@ -202,6 +206,15 @@ ROWS = [
     _vo_write('federation:request:decide', 'PATCH',
               VO + '/requests/{request}', 200, {'status': 'rejected'},
               _recreate_request),
+    # Only the person who asked withdraws (the stranger, a request to
+    # join vo2, so that it leaves theirs to vo1 to the row above); the
+    # VO's manager and operators see it and are refused, anyone else
+    # finds nothing.
+    pm.Row('federation:request:withdraw', 'DELETE',
+           '/v1/vos/{vo2}/requests/{own_request}',
+           expect(204, ('stranger',),
+                  hidden=_hidden_except('stranger', 'other_vo_manager')),
+           undo=_ask_again),
     _vo_read(VO + '/invitations', 'federation:invitation:list'),
     _vo_read(VO + '/invitations/{invitation}', 'federation:invitation:get'),
     _vo_write('federation:invitation:create', 'POST', VO + '/invitations',
@@ -255,13 +268,15 @@ class TestPolicyMatrix(pm.PolicyMatrixTests, testtools.TestCase):
                 headers=ADMIN)
             self.ids[name] = user_id
         self.ids['vo'] = self.make_vo('vo1', [self.ids['vo_manager']])
-        self.make_vo('vo2', [self.ids['other_vo_manager']])
+        self.ids['vo2'] = self.make_vo('vo2',
+                                       [self.ids['other_vo_manager']])
         self.ids['vo3'] = self.make_vo('vo3', [])
         self.ids['member_membership'] = self.add_member(self.ids['vo'],
                                                         'vo_member')
         self.ids['spare_membership'] = self.add_member(self.ids['vo'],
                                                        'spare')
         self.ids['request'] = self.ask(self.ids['vo'], 'spare')
+        _ask_again(self, None)
         invitation = self.invite(self.ids['vo'])
         self.ids['invitation'] = invitation['id']
         self.ids['token'] = self.invite(self.ids['vo'])['token']

@@ -379,6 +379,105 @@ class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
             r.id for r in self._rows(_MEMBERSHIPS, user_id='carol')])
         self.assertEqual([], self.notifier.events())
 
+    def _carols_request(self):
+        self.add_person('carol')
+        vo = self.make_vo('astro')
+        request = self.app.post_json(
+            '/v1/vos/%s/requests' % vo['id'], {'reason': 'r'},
+            headers=base.person('carol')).json['request']
+        group = self.app.get('/v1/vos/%s/groups' % vo['id'],
+                             headers=base.ADMIN).json['groups'][0]
+        return vo, group, request
+
+    def test_withdrawing_a_request_a_manager_is_approving(self):
+        vo, group, request = self._carols_request()
+
+        def manager_approves(conn):
+            conn.execute(sa.select(_REQUESTS).where(
+                _REQUESTS.c.id == request['id']).with_for_update())
+            conn.execute(_REQUESTS.update().where(
+                _REQUESTS.c.id == request['id']).values(
+                    status='approved', decided_by='manager'))
+            conn.execute(_MEMBERSHIPS.insert(), {
+                'id': 'approved', 'vo_id': vo['id'],
+                'group_id': group['id'], 'user_id': 'carol',
+                'role': 'member', 'status': 'active'})
+
+        resp = self._race(manager_approves, self._request(
+            'DELETE', '/v1/vos/%s/requests/%s' % (vo['id'], request['id']),
+            headers=base.person('carol')))
+        # The approval came first: it stands, the withdrawal is refused.
+        self.assertError(409, 'request_decided', resp)
+        stored = self._rows(_REQUESTS, id=request['id'])[0]
+        self.assertEqual(('approved', 'manager'),
+                         (stored.status, stored.decided_by))
+        self.assertEqual(['approved'], [
+            r.id for r in self._rows(_MEMBERSHIPS, user_id='carol')])
+
+    def test_approving_a_request_its_requester_is_withdrawing(self):
+        vo, group, request = self._carols_request()
+
+        def carol_withdraws(conn):
+            conn.execute(sa.select(_REQUESTS).where(
+                _REQUESTS.c.id == request['id']).with_for_update())
+            conn.execute(_REQUESTS.update().where(
+                _REQUESTS.c.id == request['id']).values(
+                    status='withdrawn', decided_by='carol'))
+
+        resp = self._race(carol_withdraws, self._request(
+            'PATCH', '/v1/vos/%s/requests/%s' % (vo['id'], request['id']),
+            {'status': 'approved'}))
+        # The withdrawal came first: the approval grants nothing.
+        self.assertError(409, 'request_decided', resp)
+        stored = self._rows(_REQUESTS, id=request['id'])[0]
+        self.assertEqual(('withdrawn', 'carol'),
+                         (stored.status, stored.decided_by))
+        self.assertEqual([], self._rows(_MEMBERSHIPS, user_id='carol'))
+        self.assertEqual([], self.entitlements('carol')['groups'])
+        self.assertEqual([], self.notifier.events())
+
+    def test_a_withdrawal_and_an_approval_at_once_end_in_one_of_them(self):
+        """Both through the API, in threads, many times: each request
+        ends approved (with its membership, and the withdrawal refused)
+        or withdrawn (with no membership, and the approval refused),
+        never both, never a membership of a withdrawn request."""
+        vo, group, first = self._carols_request()
+        self.app.patch_json('/v1/vos/%s/requests/%s' % (vo['id'],
+                                                        first['id']),
+                            {'status': 'rejected'}, headers=base.ADMIN)
+        path = '/v1/vos/%s/requests' % vo['id']
+        for attempt in range(10):
+            request = self.app.post_json(
+                path, {}, headers=base.person('carol')).json['request']
+            item = '%s/%s' % (path, request['id'])
+            calls = {'withdraw': self._request(
+                'DELETE', item, headers=base.person('carol')),
+                'approve': self._request('PATCH', item,
+                                         {'status': 'approved'})}
+            answers = {}
+
+            def run(name):
+                answers[name] = calls[name]().status_int
+
+            threads = [threading.Thread(target=run, args=(name,))
+                       for name in sorted(calls)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            status = self._rows(_REQUESTS, id=request['id'])[0].status
+            held = self._rows(_MEMBERSHIPS, user_id='carol')
+            if status == 'approved':
+                self.assertEqual({'approve': 200, 'withdraw': 409}, answers)
+                self.assertEqual(1, len(held))
+                # Back to no membership for the next round.
+                self.app.delete('/v1/vos/%s/memberships/%s' % (
+                    vo['id'], held[0].id), headers=base.ADMIN)
+            else:
+                self.assertEqual('withdrawn', status)
+                self.assertEqual({'approve': 409, 'withdraw': 204}, answers)
+                self.assertEqual([], held)
+
     def test_asking_to_join_while_another_request_is_asking(self):
         self.add_person('carol')
         vo = self.make_vo('astro')
