@@ -42,6 +42,12 @@ listener wakes nothing: the leader's next pass sees the room).  One pass:
    trigger ``pending_request`` gives them notice; this happens once per
    request (the action's trigger id is the request's id).
 
+A pass that finds the cloud away (Nova, Placement or Keystone
+unreachable, answering 5xx or timing out) ends there and raises; the
+engine's runner logs the outage once (:mod:`svc_common.outage`): a
+warning at the first failed pass, an info line at the first pass that
+succeeds again, no traceback.
+
 A pending request's states::
 
                      room for all of it
@@ -84,6 +90,7 @@ from reaper_svc import reaper as reaper_mod
 from reaper_svc.strategies import model
 from reaper_svc import trusts as trusts_mod
 from svc_common import context
+from svc_common import outage
 
 LOG = logging.getLogger(__name__)
 
@@ -553,6 +560,11 @@ class Promoter(object):
                 servers = self.driver.servers_with_metadata(
                     request['project_id'], REQUEST_METADATA, request['id'])
             except driver_base.DriverError as exc:
+                if outage.remote_unreachable(exc):
+                    # Nova away: so it is for the rest of the pass, which
+                    # ends here as one outage (the engine's runner logs
+                    # it once), not a warning per request per pass.
+                    raise
                 LOG.warning('Cannot tell what pending request %s left in '
                             'the cloud: %s', request['id'], exc)
                 continue

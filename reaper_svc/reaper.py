@@ -31,6 +31,7 @@ from reaper_svc.strategies import rules
 from svc_common import context
 from svc_common import errors
 from svc_common.messaging import bus
+from svc_common import outage
 
 LOG = logging.getLogger(__name__)
 
@@ -77,10 +78,20 @@ class ServersOnce(object):
     def __init__(self, driver):
         self.driver = driver
         self._servers = None
+        self._failure = None
 
     def __call__(self):
+        """The servers; raises again the error of a snapshot that failed
+        (the cloud away: each action of the pass waited for its own
+        timeout)."""
+        if self._failure is not None:
+            raise self._failure
         if self._servers is None:
-            self._servers = self.driver.cluster().servers
+            try:
+                self._servers = self.driver.cluster().servers
+            except driver_base.DriverError as exc:
+                self._failure = exc
+                raise
         return self._servers
 
 
@@ -112,6 +123,10 @@ class Reaper(object):
         self.clock = clock or clock_db.DatabaseClock(db, self.ctx)
         self.strategy = strategies.load(conf.preemption.strategy)
         self._planning = threading.Lock()
+        #: The outages of the cloud that the actions meet (see
+        #: :meth:`_cloud_failed`).
+        self.cloud_outage = outage.OutageLog(LOG, 'Preemption actions')
+        self._outage_in_pass = False
 
     # -- planning -----------------------------------------------------
 
@@ -497,8 +512,9 @@ class Reaper(object):
         ends = action['created_at'] + datetime.timedelta(
             seconds=RETRY_SECONDS)
         if self.clock() < ends:
-            LOG.warning('Action %s: could not lock %s (%s); trying again '
-                        'at the next pass', action['id'], server_id, exc)
+            self._cloud_failed(exc, 'Action %s: could not lock %s (%s); '
+                               'trying again at the next pass',
+                               action['id'], server_id, exc)
             return actions_db.get_action(self.db, self.ctx, action['id'])
         self._fail(action, states.PLANNED, 'Could not lock %s: %s'
                    % (server_id, exc))
@@ -514,35 +530,56 @@ class Reaper(object):
         ends = (action['delete_after'] or self.clock()) + datetime.timedelta(
             seconds=RETRY_SECONDS)
         if self.clock() < ends:
-            LOG.warning('Action %s: could not delete %s (%s); trying again '
-                        'at the next pass', action['id'], server_id, exc)
+            self._cloud_failed(exc, 'Action %s: could not delete %s (%s); '
+                               'trying again at the next pass',
+                               action['id'], server_id, exc)
             return actions_db.get_action(self.db, self.ctx, action['id'])
         self._fail(action, states.DELETING, 'Could not delete %s: %s'
                    % (server_id, exc))
         return actions_db.get_action(self.db, self.ctx, action['id'])
+
+    def _cloud_failed(self, exc, message, *args):
+        """Log that the cloud failed an action (``exc``), which is tried
+        again at the next pass: a warning line (``message % args``),
+        unless the cloud is away (:func:`svc_common.outage.
+        remote_unreachable`: Nova or Placement unreachable, 5xx,
+        timeouts).  Then every action fails at every pass while the
+        outage lasts, and a warning per action and pass said nothing
+        more than the first: the outage is logged once
+        (:attr:`cloud_outage`), each action's line is a debug line, and
+        the first pass of :meth:`process_unfinished` that meets no
+        outage logs its end."""
+        if not outage.remote_unreachable(exc):
+            LOG.warning(message, *args)
+            return
+        self._outage_in_pass = True
+        self.cloud_outage.failed(
+            exc, 'the actions it fails are tried again at each pass')
+        LOG.debug(message, *args)
 
     def process_unfinished(self):
         """The leader's pass: notice what is planned, delete what is due,
         finish what was being deleted.  How many actions moved.
 
         A planned action whose snapshot of the cloud cannot be read
-        (Placement or Nova down) is left for the next pass with one
-        warning line, and the pass goes on: it ended there with a
-        traceback, at every pass while the outage lasted, and the
-        victims due after it were not deleted although deleting them
-        needs Nova only.
+        (Placement or Nova down) is left for the next pass, and the pass
+        goes on: it ended there with a traceback, at every pass while
+        the outage lasted, and the victims due after it were not deleted
+        although deleting them needs Nova only.  The cloud away is
+        logged once per outage (see :meth:`_cloud_failed`).
         """
         moved = 0
         now = self.clock()
         servers = ServersOnce(self.driver)
+        self._outage_in_pass = False
         for action in actions_db.unfinished(self.db, self.ctx):
             if action['state'] == states.PLANNED:
                 try:
                     self._resume_planned(action, servers)
                 except driver_base.DriverError as exc:
-                    LOG.warning('Action %s: the cloud could not be read '
-                                '(%s); resumed at the next pass',
-                                action['id'], exc)
+                    self._cloud_failed(
+                        exc, 'Action %s: the cloud could not be read '
+                        '(%s); resumed at the next pass', action['id'], exc)
                     continue
             elif action['state'] == states.NOTICED:
                 if action['delete_after'] and action['delete_after'] > now:
@@ -551,6 +588,8 @@ class Reaper(object):
             else:
                 self.delete_victims(action)
             moved += 1
+        if not self._outage_in_pass:
+            self.cloud_outage.succeeded()
         return moved
 
     def _resume_planned(self, action, servers=None):

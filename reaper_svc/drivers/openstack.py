@@ -133,16 +133,20 @@ class OpenStackCloud(base.CloudDriver):
                                      microversion=NOVA_MICROVERSION,
                                      **kwargs)
         except ks_exc.NotFound as exc:
-            raise base.ServerNotFound(str(exc))
+            raise base.ServerNotFound(str(exc)) from exc
         except ks_exc.ClientException as exc:
-            raise base.DriverError('Nova: %s %s: %s' % (method, path, exc))
+            # From keystoneauth1's error: the engine tells Nova away
+            # (svc_common.outage) from Nova refusing.
+            raise base.DriverError('Nova: %s %s: %s'
+                                   % (method, path, exc)) from exc
 
     def _placement(self, path):
         try:
             return self.placement.get(
                 path, microversion=PLACEMENT_MICROVERSION).json()
         except ks_exc.ClientException as exc:
-            raise base.DriverError('Placement: GET %s: %s' % (path, exc))
+            raise base.DriverError('Placement: GET %s: %s'
+                                   % (path, exc)) from exc
 
     def _servers(self, **filters):
         """Every server (all projects) matching ``filters``, page by

@@ -38,9 +38,9 @@ import uuid
 from oslo_log import log as logging
 
 from svc_common.conf import coordination as coordination_conf
-from svc_common.db import failures
 from svc_common.engine import leadership
 from svc_common.messaging import bus
+from svc_common import outage
 
 LOG = logging.getLogger(__name__)
 
@@ -57,11 +57,15 @@ class PeriodicTask(object):
         leader (for a leader-only task) or at start (for the others),
         instead of waiting a first interval.
 
-    A run that fails is logged with its traceback, except when the
-    database failed in a way that passes (down, restarting, refusing
-    connections, a SQLite file locked past the busy timeout): one warning
-    line then, since such a task fails at every interval until the
-    database is back.
+    A run that fails is logged with its traceback, except in an outage
+    (:func:`svc_common.outage.passing`): the database down, restarting,
+    refusing connections or locked past the busy timeout, or a service
+    reached through keystoneauth1 (Nova, Placement, Keystone, Glance)
+    unreachable, answering 5xx or timing out.  Such a task fails at every
+    interval until what failed is back, so an outage is logged once
+    (:class:`svc_common.outage.OutageLog`): one warning line without a
+    traceback at the first failed run, debug lines at the next ones, and
+    one info line at the first run that succeeds again.
     """
 
     def __init__(self, name, interval, function, leader_only=True,
@@ -77,6 +81,7 @@ class PeriodicTask(object):
         self._stopping = threading.Event()
         self._thread = None
         self._may_run = None
+        self._outage = outage.OutageLog(LOG, 'Periodic task %s' % name)
 
     def start(self, may_run):
         self._may_run = may_run
@@ -104,19 +109,23 @@ class PeriodicTask(object):
             if self._stopping.is_set():
                 return
             if self._may_run(self):
-                self._run_once()
+                self.run_once()
 
-    def _run_once(self):
+    def run_once(self):
+        """One run, now, in the caller's thread, logged as the periodic
+        runs are (see the class documentation); a failure is logged, not
+        raised.  The task's thread calls it at each interval."""
         try:
             self.function()
         except Exception as exc:
-            if failures.passing(exc):
-                LOG.warning('Periodic task %s failed, the database failed '
-                            '(%s); it runs again in %s s', self.name,
-                            failures.one_line(exc), self.interval)
+            if outage.passing(exc):
+                self._outage.failed(exc, 'it runs again in %s s'
+                                    % self.interval)
             else:
                 LOG.exception('Periodic task %s failed; it runs again in '
                               '%s s', self.name, self.interval)
+        else:
+            self._outage.succeeded()
         finally:
             self.runs += 1
 
