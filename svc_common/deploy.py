@@ -29,6 +29,17 @@ decided.  From the outside in:
 9. the pecan application, routed by the table that the OpenAPI document
    is built from (:class:`svc_common.api.routes.Router`), with handler
    arguments from the URL path only; its hooks build the request context.
+
+``HEAD`` (RFC 9110 9.3.2) is answered at the entry of the chain, once for
+every layer: the request goes down as the ``GET`` it mirrors, marked with
+:data:`HEAD_KEY`, and its answer comes back with the status and headers of
+that ``GET`` (``Content-Length`` of its body, ``ETag``, ``304`` to a
+matching ``If-None-Match``, the same refusals) and no body (see
+:func:`_answer_head`).  A ``GET`` that changes state (a login's start, a
+logout: its controller's :class:`~svc_common.api.openapi.Operation` says
+``head=False``) is never run for a ``HEAD``, which is a ``405``.  Every
+``405`` lists ``HEAD`` in its ``Allow`` header wherever ``GET`` is
+answered, and only there.
 """
 
 import inspect
@@ -55,6 +66,10 @@ from svc_common import context
 from svc_common import errors
 
 HEALTHCHECK_PATH = '/healthcheck'
+
+#: Set in the environ of a ``HEAD`` request, which the chain below its
+#: entry sees as the ``GET`` it mirrors.
+HEAD_KEY = 'svc_common.head'
 
 _VERSION_HEADER = 'OpenStack-API-Version'
 _VERSION_ENVIRON_KEY = 'HTTP_OPENSTACK_API_VERSION'
@@ -284,8 +299,38 @@ def _cors_middleware(app, conf):
     return _OptionsOnly(app, cors_app)
 
 
+def _answer_head(application, environ, start_response):
+    """Answer a ``HEAD`` request as ``application`` answers the ``GET`` it
+    mirrors, without the body (RFC 9110 9.3.2).
+
+    The request goes down as a ``GET`` marked with :data:`HEAD_KEY`, so
+    that every layer (healthcheck, CORS, authentication, policy, routing,
+    conditional requests) decides as it does for that ``GET``; the status
+    and the headers come back as they are, ``Content-Length`` (the length
+    of the body a ``GET`` gets) included, and the body is dropped.  Only
+    routing looks at the mark: a ``GET`` that changes state is not run
+    (:meth:`_PathArgumentsPecan.route`).  The body is read to its end
+    before it is dropped, so that an application that starts its answer
+    lazily still starts it.
+    """
+    environ['REQUEST_METHOD'] = 'GET'
+    environ[HEAD_KEY] = True
+    result = application(environ, start_response)
+    try:
+        for _chunk in result:
+            pass
+    finally:
+        close = getattr(result, 'close', None)
+        if close is not None:
+            close()
+    return []
+
+
 class _RequestId(object):
-    """oslo.middleware's ``request_id``, in plain WSGI.
+    """oslo.middleware's ``request_id``, in plain WSGI; the entry of the
+    chain, where a ``HEAD`` becomes the ``GET`` it mirrors
+    (:func:`_answer_head`: here, so that a non-``HEAD`` request pays a
+    string comparison for it and no more).
 
     The same names and rules (``oslo_middleware.request_id``'s constants):
     a new ``req-<uuid>`` in ``environ['openstack.request_id']``, an
@@ -305,6 +350,8 @@ class _RequestId(object):
         self.application = application
 
     def __call__(self, environ, start_response):
+        if environ['REQUEST_METHOD'] == 'HEAD':
+            return _answer_head(self, environ, start_response)
         inbound = environ.get(self._INBOUND_KEY, '')
         if self._GLOBAL_ID.match(inbound):
             environ[request_id.GLOBAL_REQ_ID] = inbound
@@ -363,6 +410,71 @@ class _Request(pecan.Request):
 _NO_BODY_STATUSES = (204, 304)
 
 
+def _declared_methods(served):
+    """``{Route: frozenset of methods}`` of the routes ``served``.
+
+    A RestController's handler answers the method its name says; a plain
+    controller's ``index`` the methods its controller declares
+    (:func:`svc_common.api.openapi.declarations`); an ``index`` that
+    declares none (a test's controller) is left to pecan and not listed.
+    """
+    found = {}
+    for route in served:
+        if route.method is not None:
+            found[route] = frozenset([route.method])
+            continue
+        try:
+            declared = openapi.declarations(route)
+        except ValueError:
+            continue
+        found[route] = frozenset(operation.method for operation in declared)
+    return found
+
+
+def _head_refused(methods):
+    """The routes answering ``GET`` whose declaration says that a ``HEAD``
+    may not run them (``Operation(head=False)``: a ``GET`` that changes
+    state)."""
+    refused = set()
+    for route in methods:
+        if 'GET' not in methods[route]:
+            continue
+        try:
+            declared = openapi.declarations(route)
+        except ValueError:
+            continue
+        if any(operation.method in (None, 'GET') and not operation.head
+               for operation in declared):
+            refused.add(route)
+    return frozenset(refused)
+
+
+#: A path parameter of a route's path, whatever its name.
+_PARAMETER = re.compile(r'\{[^}]*\}')
+
+
+def _allow_headers(methods, head_refused):
+    """``{Route: the Allow header of its path}``: the methods of every
+    route of the path, and ``HEAD`` where ``GET`` is one and a ``HEAD``
+    may run it."""
+    by_path = {}
+    for route, answered in methods.items():
+        # Handlers of one path may name its parameters differently.
+        by_path.setdefault(_PARAMETER.sub('{}', route.path), []).append(
+            (route, answered))
+    allow = {}
+    for entries in by_path.values():
+        names = set()
+        for route, answered in entries:
+            names.update(answered)
+            if 'GET' in answered and route not in head_refused:
+                names.add('HEAD')
+        header = ', '.join(sorted(names))
+        for route, _answered in entries:
+            allow[route] = header
+    return allow
+
+
 class _PathArgumentsPecan(pecan.Pecan):
     """pecan, with a handler's arguments taken from the URL path only.
 
@@ -378,12 +490,51 @@ class _PathArgumentsPecan(pecan.Pecan):
     def __init__(self, root, *args, **kwargs):
         super().__init__(root, *args, **kwargs)
         self.router = routes.Router(root)
+        methods = _declared_methods(self.router.routes)
+        #: The ``GET`` routes that a ``HEAD`` may not run.
+        self._head_refused = _head_refused(methods)
+        #: The routes whose method routing checks itself: a plain
+        #: controller's ``index`` that declares its methods, and a
+        #: ``GET`` that a ``HEAD`` may not run; ``{Route: methods}``.
+        self._checked_methods = {
+            route: answered for route, answered in methods.items()
+            if route.method is None or route in self._head_refused}
+        #: ``{Route: Allow header}``, for the ``405`` of any method that
+        #: its path does not answer.
+        self._allow = _allow_headers(methods, self._head_refused)
 
     def route(self, req, node, path):
         """The handler of ``path`` from :class:`routes.Router`'s table,
-        and the path parameters to pass it."""
-        found, values = self.router.match(req.method, path)
+        and the path parameters to pass it.
+
+        ``405`` for a method its path does not answer, with ``HEAD`` in
+        ``Allow`` wherever ``GET`` is, and for a ``HEAD`` (seen here as
+        its ``GET``, :func:`_answer_head`) of a ``GET`` that changes
+        state.  A plain controller's methods are those it declares
+        (:func:`svc_common.api.openapi.declarations`), checked here rather
+        than by pecan, whose ``405`` lists them without ``HEAD``.
+        """
+        method = req.method
+        try:
+            found, values = self.router.match(method, path)
+        except webob.exc.HTTPMethodNotAllowed as exc:
+            raise self._not_allowed(path, exc)
+        if found in self._checked_methods and (
+                method not in self._checked_methods[found] or
+                (HEAD_KEY in req.environ and found in self._head_refused)):
+            raise webob.exc.HTTPMethodNotAllowed(
+                headers={'Allow': self._allow[found]})
         return getattr(found.controller, found.name), values
+
+    def _not_allowed(self, path, exc):
+        """The router's ``405`` for ``path``, with ``HEAD`` in its
+        ``Allow`` header when the path answers ``GET``."""
+        try:
+            get, _values = self.router.match('GET', path)
+        except webob.exc.HTTPException:
+            return exc
+        return webob.exc.HTTPMethodNotAllowed(
+            headers={'Allow': self._allow[get]})
 
     def get_args(self, state, all_params, remainder, argspec, im_self):
         args, varargs, kwargs = super().get_args(

@@ -193,8 +193,8 @@ class JsonErrorMiddleware(object):
             return resp
         kept = [(h, resp.headers[h]) for h in _KEPT_HEADERS
                 if h in resp.headers]
-        new = error_response(self.prefix, resp.status_code, _detail_of(resp),
-                             request_id, headers=kept)
-        if req.method == 'HEAD':
-            new.body = b''
-        return new
+        # A HEAD reaches this layer as the GET it mirrors, and its answer
+        # loses the body at the entry of the chain (svc_common.deploy),
+        # with the Content-Length of this one.
+        return error_response(self.prefix, resp.status_code,
+                              _detail_of(resp), request_id, headers=kept)

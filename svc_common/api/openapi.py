@@ -94,12 +94,17 @@ class Operation(object):
         ``ETag``).
     :param not_modified: True when a conditional ``GET`` may answer
         ``304 Not Modified`` (no body; the ``response_headers``).
+    :param head: False for a ``GET`` that changes state (starts or ends
+        a login, issues a code): a ``HEAD``, which is answered as the
+        ``GET`` it mirrors everywhere else (:mod:`svc_common.deploy`),
+        is then a ``405`` that never runs the handler.
     """
 
     def __init__(self, rule, response=None, status=200, body=None,
                  query=None, path=None, errors=(), method=None,
                  summary=None, media_type=JSON_TYPE, body_required=True,
-                 headers=None, response_headers=None, not_modified=False):
+                 headers=None, response_headers=None, not_modified=False,
+                 head=True):
         if rule is None and not summary:
             raise ValueError('A public operation needs a summary.')
         self.rule = rule
@@ -116,6 +121,7 @@ class Operation(object):
         self.headers = dict(headers or {})
         self.response_headers = dict(response_headers or {})
         self.not_modified = not_modified
+        self.head = head
 
 
 def declarations(route):

@@ -159,13 +159,16 @@ class Router(object):
     A path part matches a literal part before a parameter, and a literal
     that leads nowhere falls back to the parameter.  One trailing ``/`` is
     ignored; an empty part inside the path (``//``) matches nothing.
-    ``HEAD`` is a method like any other: no route declares it, so it is a
-    405, as it was with pecan's own routing.
+    No route declares ``HEAD``: :mod:`svc_common.deploy` answers it as
+    the ``GET`` it mirrors before routing, and lists it in ``Allow``.
     """
 
     def __init__(self, root):
         self.root = _Node()
-        for route in walk(root):
+        #: Every :class:`Route` this router serves, as :func:`walk` reads
+        #: them (the objects :meth:`match` returns).
+        self.routes = walk(root)
+        for route in self.routes:
             node = self.root
             for part in _parts(route.path):
                 if part.startswith('{') and part.endswith('}'):
