@@ -449,6 +449,15 @@ class Promoter(object):
             LOG.warning('Trust %s of finished pending request %s could not '
                         'be deleted: %s', trust_id, request_id, exc)
 
+    def guaranteed_runtime(self, request):
+        """Seconds of guaranteed runtime of the servers built for
+        ``request`` (0: none): its ``min_runtime``, at most
+        ``[preemption] max_guaranteed_runtime``.  The API refuses more;
+        a request queued before the operator lowered the limit is held
+        to the limit of the time it is built."""
+        return min(request['min_runtime'] or 0,
+                   self.conf.preemption.max_guaranteed_runtime)
+
     def build(self, request, kinds, now):
         """``queued`` -> ``building`` -> ``active`` (or back to
         ``queued``, or ``failed``); whether it became active."""
@@ -462,21 +471,20 @@ class Promoter(object):
         None."""
         if not self._move(request, pending_db.QUEUED, pending_db.BUILDING):
             return TAKEN, None
+        runtime = self.guaranteed_runtime(request)
         guaranteed_until = None
-        if request['min_runtime']:
-            guaranteed_until = now + datetime.timedelta(
-                seconds=request['min_runtime'])
+        if runtime:
+            guaranteed_until = now + datetime.timedelta(seconds=runtime)
 
         def guarantee(ids):
             # As soon as the cloud has the servers, and again once they
             # are built (the later end is kept): recorded only after the
             # build, they were candidates while it lasted (minutes with
             # Nova), and their guarantee ran from the start of the pass.
-            if request['min_runtime']:
+            if runtime:
                 guarantees_db.record(
                     self.db, self.ctx, ids, self.clock()
-                    + datetime.timedelta(seconds=request['min_runtime']),
-                    request['id'])
+                    + datetime.timedelta(seconds=runtime), request['id'])
 
         auth = None
         if request.get('trust_id') and self.trusts is not None:
@@ -622,14 +630,15 @@ class Promoter(object):
                        'of %d servers active; those found were deleted.'
                        % (len(active), request['count']))
             return pending_db.FAILED if moved else None
-        if request['min_runtime']:
+        runtime = self.guaranteed_runtime(request)
+        if runtime:
             # From now: their build ended at some time before now, which
             # nothing recorded.  From the start of the build (when the
             # request became building), the guarantee was short by as
             # long as the build and the wait for this pass lasted.
             guarantees_db.record(
-                self.db, self.ctx, active, now + datetime.timedelta(
-                    seconds=request['min_runtime']), request['id'])
+                self.db, self.ctx, active,
+                now + datetime.timedelta(seconds=runtime), request['id'])
         LOG.info('Pending request %s was left building; its servers %s '
                  'are active', request['id'], active)
         moved = self._move(request, pending_db.BUILDING, pending_db.ACTIVE,

@@ -54,6 +54,30 @@ def server_specs(body):
     return specs
 
 
+def check_min_runtime(conf, min_runtime):
+    """Refuse a guaranteed runtime longer than ``[preemption]
+    max_guaranteed_runtime`` (a 400 naming the field and the limit).
+
+    Servers under a guarantee are no victims, whatever room normal
+    servers need: without a limit of the operator's, any member could
+    take room for 30 days.  The policy does not tell administrators
+    from members here: the limit is the same for every caller.
+    """
+    most = conf.preemption.max_guaranteed_runtime
+    if min_runtime is None or min_runtime <= most:
+        return
+    if most == 0:
+        detail = ('Invalid field min_runtime: this cloud guarantees no '
+                  'runtime to pending requests ([preemption] '
+                  'max_guaranteed_runtime is 0); leave min_runtime out.')
+    else:
+        detail = ('Invalid field min_runtime: %d s is more than this cloud '
+                  'guarantees, at most %d s ([preemption] '
+                  'max_guaranteed_runtime).' % (min_runtime, most))
+    raise errors.BadRequest(detail, code='min_runtime_too_long',
+                            field='min_runtime', limit=most)
+
+
 def _creation_target(ctx):
     # A token without a project cannot own a request: checked against
     # the system, which a project-scoped rule never admits.
@@ -161,6 +185,8 @@ class PendingController(rest.RestController):
         ctx = pecan.request.context
         controller.authorize('pending:create', _creation_target(ctx))
         body = validation.json_body(schema.CREATE)
+        conf = pecan.request.conf
+        check_min_runtime(conf, body.get('min_runtime'))
         deadline = body.get('deadline')
         if deadline is not None:
             # The promoter expires it on the database's clock: "in the
@@ -169,7 +195,6 @@ class PendingController(rest.RestController):
                 deadline, 'deadline',
                 clock_db.database_now(pecan.request.db, ctx))
         specs = server_specs(body)
-        conf = pecan.request.conf
         most = conf.preemption.max_pending_per_project
         # Before the trust: one taken for a refused request would stay.
         pending_db.check_room(pecan.request.db, ctx, ctx.project_id, most)

@@ -6,6 +6,11 @@ from reaper_svc import strategies
 
 GROUP = 'preemption'
 
+#: The longest guaranteed minimum runtime a pending request may ask
+#: for anywhere (30 days, in seconds): the API's schema refuses more,
+#: and ``max_guaranteed_runtime`` may only lower it.
+MAX_GUARANTEED_RUNTIME = 30 * 24 * 3600
+
 
 def _opts():
     return [
@@ -90,6 +95,19 @@ def _opts():
                  'preemption.too_many_pending). Every pass of the '
                  'promoter reads every queued request, and each request '
                  'submitted with Keystone auth holds a trust.'),
+        cfg.IntOpt(
+            'max_guaranteed_runtime', default=MAX_GUARANTEED_RUNTIME,
+            min=0, max=MAX_GUARANTEED_RUNTIME,
+            help='Longest guaranteed minimum runtime, in seconds, that a '
+                 'pending request may ask for (its min_runtime): during '
+                 'it no preemption stops the servers built for it, '
+                 'whatever room normal servers need. A request asking '
+                 'for more is refused (400, naming this limit) and '
+                 'nothing is queued; 0 refuses every guaranteed runtime. '
+                 'The same limit holds for every caller. Requests queued '
+                 'before it was lowered are built with a guarantee of at '
+                 'most this long. At most 2592000 (30 days, the '
+                 'default).'),
         cfg.BoolOpt(
             'promoter_preempts', default=True,
             help='Whether the first queued request of non-preemptible '

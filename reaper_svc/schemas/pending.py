@@ -1,5 +1,6 @@
 """Schemas of /v1/pending: pending requests for servers."""
 
+from reaper_svc.conf import preemption as preemption_conf
 from reaper_svc.db import pending as pending_db
 from reaper_svc.schemas import common
 from svc_common.schemas import parameter_types
@@ -8,8 +9,10 @@ from svc_common.schemas import response_types
 #: Most servers of one kind in a request, and most kinds.
 MAX_COUNT = 1000
 MAX_SERVER_SPECS = 16
-#: Longest guaranteed minimum runtime: 30 days, in seconds.
-MAX_MIN_RUNTIME = 30 * 24 * 3600
+#: Longest guaranteed minimum runtime: 30 days, in seconds (``[preemption]
+#: max_guaranteed_runtime`` may lower it; see
+#: :func:`reaper_svc.api.pending.check_min_runtime`).
+MAX_MIN_RUNTIME = preemption_conf.MAX_GUARANTEED_RUNTIME
 
 SERVER_SPEC = {
     'type': 'object',

@@ -56,7 +56,9 @@ class CreateRequest(command.ShowOne):
                             type=options.duration,
                             help='Guaranteed runtime once built, during '
                                  'which no preemption stops them (e.g. '
-                                 '8h)')
+                                 '8h); at most what the cloud allows '
+                                 '(30 days unless its operator set '
+                                 'less)')
         parser.add_argument('--deadline', metavar='<time>',
                             type=options.deadline,
                             help='Give up if not built by then: ISO 8601 '
