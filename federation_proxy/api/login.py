@@ -181,8 +181,9 @@ def _refused(detail, code='login_refused'):
 
 
 class CallbackController(object):
+    # It finishes a login: a HEAD (405) does not.
     OPENAPI = {'index': openapi.Operation(
-        None, schema.RESPONSE_LOGIN, method='GET',
+        None, schema.RESPONSE_LOGIN, method='GET', head=False,
         query=schema.CALLBACK_QUERY, errors=(401, 404, 409, 502),
         summary='Redirect URI of the login through an upstream IdP: '
                 'exchanges the code, validates the ID token, and sets '
@@ -544,9 +545,10 @@ class ChooserController(object):
 
 
 class LoginController(object):
+    # It starts a login: a HEAD (405) does not.
     OPENAPI = {'index': openapi.Operation(
         None, None, status=302, method='GET', query=schema.LOGIN_QUERY,
-        errors=(401, 403, 404, 409),
+        errors=(401, 403, 404, 409), head=False,
         summary='Start a login through upstream IdP ``idp`` (id or '
                 'name; without it, the only enabled IdP, or a redirect '
                 'to the IdP chooser ``/v1/login/idps`` when there are '

@@ -400,10 +400,11 @@ class AuthorizeController(object):
                 'and its redirect URI are known. Without a session, '
                 'redirects to the login (/v1/login, IdP ``idp_hint``), '
                 'which comes back here. Needs no Keystone token.')
+    # A GET issues a code: a HEAD (405) does not.
     OPENAPI = {'index': (
         openapi.Operation(None, None, status=302, method='GET',
                           query=schema.AUTHORIZE_QUERY, errors=(403,),
-                          summary=_SUMMARY),
+                          summary=_SUMMARY, head=False),
         openapi.Operation(None, None, status=302, method='POST',
                           body=schema.AUTHORIZE_QUERY, media_type=FORM,
                           errors=(403,),
@@ -1045,10 +1046,11 @@ class EndSessionController(object):
                 'post_logout_redirect_uri (a registered redirect URI of '
                 'the client) with state, or answers {"logged_out": '
                 'true|false}. Needs no token.')
+    # A GET ends a session: a HEAD (405) does not.
     OPENAPI = {'index': (
         openapi.Operation(None, schema.RESPONSE_END_SESSION, method='GET',
                           query=schema.END_SESSION_REQUEST,
-                          summary=_SUMMARY),
+                          summary=_SUMMARY, head=False),
         openapi.Operation(None, schema.RESPONSE_END_SESSION, method='POST',
                           body=schema.END_SESSION_REQUEST, media_type=FORM,
                           body_required=False,
