@@ -956,7 +956,10 @@ class RevokeController(object):
         None, schema.RESPONSE_REVOCATION, method='POST',
         body=schema.TOKEN_HANDLE_REQUEST, media_type=FORM, errors=(401,),
         summary='Token revocation (RFC 7009): a refresh token or an '
-                'access token of the authenticated client. Answers 200 '
+                'access token of the authenticated client, and with it '
+                'the grant it belongs to: its refresh token and the '
+                'access tokens issued with it, which userinfo, '
+                'introspection and the API refuse at once. Answers 200 '
                 'whether or not the token was valid.')}
 
     @pecan.expose(generic=True, template='json')
@@ -977,9 +980,11 @@ class RevokeController(object):
         except tokens.InvalidToken:
             # RFC 7009 2.2: an invalid token needs no answer but 200.
             return {}
+        # The grant it was issued with ends too (RFC 7009 2.1).
         oidc_db.revoke_access(
             pecan.request.db, pecan.request.context, claims['jti'],
-            datetime.datetime.utcfromtimestamp(claims['exp']))
+            datetime.datetime.utcfromtimestamp(claims['exp']), client.id,
+            claims['sub'], settings.now(), _token_lifetime())
         return {}
 
 

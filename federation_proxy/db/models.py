@@ -264,6 +264,11 @@ class RefreshToken(Base):
     # None for a token made before).
     created_at = sa.Column(sa.DateTime, nullable=True,
                            default=datetime.datetime.utcnow)
+    # The grant it belongs to: the hash of the first refresh token of
+    # the grant, kept by each successor; revoking any of them ends the
+    # grant (migration 0017; None for a token made before, whose
+    # successor takes the token's own hash).
+    grant_id = sa.Column(sa.String(64), nullable=True, index=True)
 
 
 class Session(Base):

@@ -369,12 +369,14 @@ def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at,
     :raises SessionEnded: the session that authorized the grant was
         logged out since.
     """
+    digest = communities.token_hash(token)
     with db.writer.using(ctx) as session:
         _hold_session(session, session_id)
         session.add(models.RefreshToken(
-            token_hash=communities.token_hash(token), client_id=client_id,
+            token_hash=digest, client_id=client_id,
             user_id=user_id, scope=scope, expires_at=expires_at,
-            revoked=False, auth_time=auth_time, session_id=session_id))
+            revoked=False, auth_time=auth_time, session_id=session_id,
+            grant_id=digest))
 
 
 def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
@@ -435,8 +437,15 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
                 client_id=client_id, user_id=user_id,
                 scope=' '.join(kept), expires_at=expires_at,
                 revoked=False, auth_time=row.auth_time,
-                session_id=row.session_id))
+                session_id=row.session_id, grant_id=_grant_of(row)))
         return OK, (scope, person, row.auth_time)
+
+
+def _grant_of(row):
+    """The grant of refresh token ``row``: the one it records, or, for
+    a token made before grants were recorded (migration 0017), the
+    token itself, which its successors then record."""
+    return row.grant_id or row.token_hash
 
 
 #: A refresh token as introspection (RFC 7662) describes it.
@@ -554,36 +563,80 @@ def forget_client_grants(session, client_id, now, lifetime):
     return revoked
 
 
+def _end_grant(session, row, now, lifetime):
+    """Inside the caller's transaction: end the grant of refresh token
+    ``row`` (RFC 7009 2.1: revoking a token of a grant ends the grant).
+    Its live refresh token is deleted, and the access tokens issued with
+    any of its refresh tokens in the last access-token ``lifetime`` (a
+    timedelta) are revoked, so that userinfo, introspection and the API
+    refuse them at once.
+
+    Live tokens are deleted, as a logout deletes its session's
+    (:func:`end_session`): marked revoked, one would be taken for a
+    stolen token when shown again (a client's request in flight, another
+    tab), and that ends the person's every grant with the client, on
+    their other devices too.  Used (rotated) ones stay marked, so that
+    their reuse is still recognised.
+
+    A refresh of the grant under way when the grant ends has locked its
+    token: the deletion waits for it, finds it used, and deletes the
+    successor it made in the next statement; so the grant never outlives
+    its revocation.
+    """
+    table = models.RefreshToken
+    grant = _grant_of(row)
+    of_grant = sa.or_(table.grant_id == grant, table.token_hash == grant)
+    live = (of_grant, table.revoked.is_(False))
+    hashes = {row.token_hash}
+    while True:
+        hashes.update(session.scalars(sa.delete(table).where(
+            *live).returning(table.token_hash)).all())
+        # A statement of its own, which sees a refresh committed while
+        # the deletion waited for it (PostgreSQL's read committed).
+        if session.scalar(sa.select(table.token_hash).where(
+                *live).limit(1)) is None:
+            break
+    hashes.update(_recent_refresh_hashes(session, (of_grant,), now,
+                                         lifetime))
+    _revoke_linked(session, hashes, now + lifetime)
+
+
 @communities.retry_lost_insert_race
 def revoke_refresh(db, ctx, token, client_id, now, lifetime):
-    """Revoke a refresh token of ``client_id`` (RFC 7009) and the access
-    token issued with it; True when it was one.
-
-    A token not yet used is deleted, as a logout deletes its session's
-    (:func:`end_session`): marked revoked, it would be taken for a
-    stolen one when shown again (a client's request in flight, another
-    tab), and that ends the person's every grant with the client, on
-    their other devices too.  A used one (rotated) stays marked, so
-    that its reuse is still recognised."""
+    """Revoke a refresh token of ``client_id`` (RFC 7009) and, with it,
+    its grant (:func:`_end_grant`); True when it was one.  ``lifetime``:
+    of access tokens (a timedelta)."""
     digest = communities.token_hash(token)
     with db.writer.using(ctx) as session:
         row = session.get(models.RefreshToken, digest)
         if row is None or row.client_id != client_id:
             return False
-        if not row.revoked:
-            # Unless a refresh used it meanwhile: then it stays, used.
-            session.execute(sa.delete(models.RefreshToken).where(
-                models.RefreshToken.token_hash == digest,
-                models.RefreshToken.revoked.is_(False)))
-        _revoke_jti(session, tokens.linked_jti(digest), now + lifetime)
+        _end_grant(session, row, now, lifetime)
         return True
 
 
 @communities.retry_lost_insert_race
-def revoke_access(db, ctx, jti, expires_at):
-    """Revoke the access token ``jti`` until it expires anyway."""
+def revoke_access(db, ctx, jti, expires_at, client_id, user_id, now,
+                  lifetime):
+    """Revoke the access token ``jti`` of ``client_id`` for ``user_id``
+    until it expires anyway, and end the grant it was issued with, if
+    any (:func:`_end_grant`): an access token issued with a refresh
+    token has the ``jti`` that :func:`tokens.linked_jti` derives from
+    the refresh token's hash, which this finds among the grant tokens
+    of the client and person made in the last access-token ``lifetime``
+    (a timedelta).  A token of a grant without refresh tokens (a client
+    credentials grant, a code exchanged for no refresh token) is its
+    grant's only token."""
+    table = models.RefreshToken
     with db.writer.using(ctx) as session:
         _revoke_jti(session, jti, expires_at)
+        for digest in _recent_refresh_hashes(
+                session, (table.client_id == client_id,
+                          table.user_id == user_id), now, lifetime):
+            if tokens.linked_jti(digest) == jti:
+                _end_grant(session, session.get(table, digest), now,
+                           lifetime)
+                break
 
 
 @communities.retry_lost_insert_race

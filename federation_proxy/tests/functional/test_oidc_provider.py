@@ -487,9 +487,8 @@ class TestGrants(ProviderTestCase):
         self.assertOAuthError(self.userinfo(body['access_token'],
                                             status=401),
                               'invalid_token', 401)
-        # The refresh token is revoked on its own.
-        self.app.post('/oidc/revoke', {'token': body['refresh_token']},
-                      headers=s.basic(self.client_id, self.secret))
+        # Its grant ended with it (RFC 7009 2.1): the refresh token
+        # issued with it is refused too.
         self.assertOAuthError(self.token({
             'grant_type': 'refresh_token',
             'refresh_token': body['refresh_token']}, status=400),
@@ -513,6 +512,59 @@ class TestGrants(ProviderTestCase):
                 'grant_type': 'refresh_token',
                 'refresh_token': body['refresh_token']}, status=400),
                 'invalid_grant')
+        self.assertTrue(self.introspect(
+            other_device['access_token']).json['active'])
+        self.token({'grant_type': 'refresh_token',
+                    'refresh_token': other_device['refresh_token']})
+
+    def _rotated_grant(self):
+        """A grant refreshed twice: its three token responses."""
+        answers = [self.login()]
+        for _refresh in range(2):
+            answers.append(self.token({
+                'grant_type': 'refresh_token',
+                'refresh_token': answers[-1]['refresh_token']}).json)
+        return answers
+
+    def assertGrantEnded(self, answers):
+        for answer in answers:
+            self.assertEqual({'active': False},
+                             self.introspect(answer['access_token']).json)
+            self.assertOAuthError(self.userinfo(answer['access_token'],
+                                                status=401),
+                                  'invalid_token', 401)
+        self.assertOAuthError(self.token({
+            'grant_type': 'refresh_token',
+            'refresh_token': answers[-1]['refresh_token']}, status=400),
+            'invalid_grant')
+
+    def test_revoking_a_refresh_token_ends_its_whole_grant(self):
+        # The access tokens issued before the refresh token revoked, with
+        # its predecessors, are refused at once, not after their
+        # lifetime; the person's grant on another device stands.
+        other_device = self.login()
+        answers = self._rotated_grant()
+        for answer in answers:
+            self.assertTrue(self.introspect(answer['access_token']).json[
+                'active'])
+        self.app.post('/oidc/revoke', {'token': answers[-1]['refresh_token'],
+                                       'token_type_hint': 'refresh_token'},
+                      headers=s.basic(self.client_id, self.secret))
+        self.assertGrantEnded(answers)
+        self.assertTrue(self.introspect(
+            other_device['access_token']).json['active'])
+        self.token({'grant_type': 'refresh_token',
+                    'refresh_token': other_device['refresh_token']})
+
+    def test_revoking_an_access_token_ends_its_whole_grant(self):
+        other_device = self.login()
+        answers = self._rotated_grant()
+        # An access token of the middle of the grant: the grant's live
+        # refresh token and every access token of it end.
+        self.app.post('/oidc/revoke', {'token': answers[1]['access_token'],
+                                       'token_type_hint': 'access_token'},
+                      headers=s.basic(self.client_id, self.secret))
+        self.assertGrantEnded(answers)
         self.assertTrue(self.introspect(
             other_device['access_token']).json['active'])
         self.token({'grant_type': 'refresh_token',

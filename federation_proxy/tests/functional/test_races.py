@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from federation_proxy.db import communities
 from federation_proxy.db import logins
 from federation_proxy.db import models
+from federation_proxy.oidc import tokens
 from federation_proxy.tests.functional import base
 from federation_proxy.tests.functional import oidc_setup
 from svc_common.tests.fixtures import races
@@ -758,14 +759,25 @@ class TestLogoutRaceOnPostgreSQL(races.OnPostgreSQL,
         grant = self._tokens(oidc_setup.person_headers('alice'))
         digest = communities.token_hash(grant['refresh_token'])
 
+        [used] = self._rows_of(_REFRESH)
+
         def refresh(conn):
-            # What the refresh grant writes to the token it uses.
+            # What the refresh grant writes: the token it uses, and its
+            # successor, of the same grant.
             conn.execute(_REFRESH.update().where(
                 _REFRESH.c.token_hash == digest).values(revoked=True))
+            conn.execute(_REFRESH.insert(), dict(
+                used._asdict(), token_hash='successor', revoked=False))
 
         resp = races.during(self.engine, refresh, lambda: self.app.post(
             '/oidc/revoke', {'token': grant['refresh_token']},
             headers=oidc_setup.basic(*self.client), expect_errors=True))
         self.assertEqual(200, resp.status_int, resp.body)
-        self.assertEqual([True], [row.revoked for row in self._rows_of(
-            _REFRESH) if row.token_hash == digest])
+        # The successor the refresh made belongs to the revoked grant:
+        # it is gone too, and its access token revoked (RFC 7009 2.1).
+        self.assertEqual([(digest, True)], [
+            (row.token_hash, row.revoked) for row in self._rows_of(
+                _REFRESH)])
+        self.assertIn(tokens.linked_jti('successor'), [
+            row.jti for row in self._rows_of(
+                models.RevokedToken.__table__)])
