@@ -16,10 +16,12 @@ submitted.  Event types:
 """
 
 import collections
+import datetime
 import logging
 import queue
 import threading
 
+from svc_common import isotime
 from svc_common.messaging import announcer as announcer_mod
 from svc_common.messaging import bus
 
@@ -44,13 +46,24 @@ def drive(driver, event):
                       event.event_type, event.payload.get('image_id'))
 
 
+def payload(event):
+    """The payload ``event`` is announced with: its times (``at``)
+    written as the API writes them, ISO 8601 UTC in whole seconds with
+    ``Z`` (:func:`svc_common.isotime.isoformat`), not with the
+    microseconds they are kept with."""
+    return bus.to_payload({
+        key: (isotime.isoformat(value)
+              if isinstance(value, datetime.datetime) else value)
+        for key, value in event.payload.items()})
+
+
 def announce(notifier, ctx, event):
     """Announce ``event`` through ``notifier`` (which may be None); a
     failure is logged."""
     if notifier is None:
         return
     try:
-        notifier.info(ctx, event.event_type, bus.to_payload(event.payload))
+        notifier.info(ctx, event.event_type, payload(event))
     except Exception:
         LOG.exception('Could not announce %s of %s', event.event_type,
                       event.payload.get('image_id'))

@@ -10,6 +10,7 @@ project-scoped rule is only as good as the project it is checked against.
 
 import pecan
 
+from svc_common import isotime
 from svc_common import policy
 
 
@@ -51,8 +52,10 @@ def no_content():
 
 
 def isoformat(value):
-    """A naive UTC ``datetime`` (or None) as an ISO 8601 string with Z."""
-    return value.isoformat() + 'Z' if value is not None else None
+    """A naive UTC ``datetime`` (or None) as an ISO 8601 string with Z,
+    in whole seconds: every service's answers write times so
+    (:func:`svc_common.isotime.isoformat`)."""
+    return isotime.isoformat(value)
 
 
 def visible_project(ctx=None):

@@ -10,7 +10,7 @@ check every answer against them.
 import re
 
 #: An ISO 8601 UTC time as :func:`svc_common.api.controller.isoformat`
-#: writes it (``2024-05-01T12:00:00.123456Z``).
+#: writes it, in whole seconds (``2024-05-01T12:00:00Z``).
 TIMESTAMP = {'type': 'string', 'format': 'date-time'}
 NULLABLE_TIMESTAMP = {'anyOf': [TIMESTAMP, {'type': 'null'}]}
 

@@ -40,13 +40,14 @@ class TestTimestampsInUTC(base.LimitsApiTestCase):
         self.addCleanup(self.engine.dispose)
 
     def utc_now(self):
-        """The database server's clock, in UTC, as the API shows it."""
+        """The database server's clock, in UTC, as the API shows it (in
+        whole seconds)."""
         with self.engine.connect() as conn:
             zone, now = conn.execute(sa.text(
                 "SELECT current_setting('TimeZone'), "
                 "timezone('UTC', clock_timestamp())")).one()
         self.assertEqual(TIME_ZONE, zone)
-        return now
+        return now.replace(microsecond=0)
 
     @staticmethod
     def shown(timestamp):
