@@ -10,9 +10,54 @@ that looked for its session: ``/v1`` without a Keystone token,
 ``/oidc/authorize``, ``/oidc/device``, the logout endpoints, the login
 callback.  Here only the cookie asked for is decoded, and one of the
 proxy's that is not UTF-8 is taken as absent.
+
+Their names and attributes are chosen here too
+(:func:`cookie_name`, :func:`attributes`).  Under an https issuer each name
+has the ``__Host-`` prefix, so that a browser takes the cookie only as
+the proxy's own host sets it over https, for ``Path=/`` and with no
+``Domain``: a site on a sibling subdomain (``evil.example.org`` next to
+``proxy.example.org``) can no longer set ("toss") a session or login
+cookie that the proxy would read, and log a person's browser into the
+attacker's session or finish the attacker's login there.  That is why
+both are for ``Path=/``, even under an issuer with a path (a proxy
+mounted at ``https://cloud.example/federation``): ``__Host-`` requires
+it, and ``__Secure-`` under the issuer's path would not stop a sibling
+subdomain served over https.  The unprefixed names of an earlier
+release are not read: a sibling subdomain could set those.  Under an
+http issuer (a local run) browsers refuse both prefixes; the names are
+plain.
 """
 
 from webob import cookies
+
+#: The prefix of the proxy's cookie names under an https issuer.
+HOST_PREFIX = '__Host-'
+
+
+def _https(issuer):
+    return issuer.startswith('https:')
+
+
+def cookie_name(base, issuer):
+    """The name of the proxy's cookie ``base`` (such as
+    :data:`federation_proxy.login.SESSION_COOKIE`) under ``issuer``:
+    with the ``__Host-`` prefix when the issuer is https."""
+    return HOST_PREFIX + base if _https(issuer) else base
+
+
+def attributes(issuer):
+    """The attributes of every cookie of the proxy under ``issuer``
+    (keyword arguments of webob's ``set_cookie``): what ``__Host-``
+    requires (``Secure`` under https, ``Path=/``, no ``Domain``), and
+    ``HttpOnly`` and ``SameSite=Lax``."""
+    return dict(path='/', httponly=True, samesite='Lax',
+                secure=_https(issuer))
+
+
+def read_own(environ, base, issuer):
+    """The value of the proxy's cookie ``base`` under ``issuer`` (see
+    :func:`cookie_name`) in the WSGI ``environ``, or None."""
+    return read(environ, cookie_name(base, issuer))
 
 
 def read(environ, name):

@@ -27,10 +27,12 @@ has no Keystone token; what authenticates the callback is the
 single-use state, the IdP's signed ID token, and the
 :data:`federation_proxy.login.LOGIN_COOKIE` cookie that ``GET
 /v1/login`` gave the browser (an HMAC of the state, HttpOnly,
-SameSite=Lax, sent only to the callback, for
-:data:`LOGIN_REQUEST_SECONDS`): a callback without it, or with the
-cookie of another login, is refused (400 ``federation.login_not_bound``)
-before the state is read, so that nobody can make someone else's
+SameSite=Lax, for :data:`LOGIN_REQUEST_SECONDS`, named and scoped as
+:mod:`federation_proxy.api.cookies` says: ``__Host-`` under an https
+issuer, so that a sibling subdomain cannot set it): a callback without
+it, or with the cookie of another login, is refused (400
+``federation.login_not_bound``) before the state is read, so that
+nobody can make someone else's
 browser finish a login they started (login CSRF, or linking the
 victim's identity to the attacker's person with ``link=true``).  A
 browser has one login under way at a time: starting another one makes
@@ -94,7 +96,8 @@ def _session_token():
     against the sessions kept, or None."""
     return login.read_session_token(
         settings.conf().secret_key, settings.issuer(),
-        cookies.read(pecan.request.environ, login.SESSION_COOKIE),
+        cookies.read_own(pecan.request.environ, login.SESSION_COOKIE,
+                         settings.issuer()),
         int(time.time()))
 
 
@@ -149,31 +152,24 @@ def _jwks_loader(uri):
     return load
 
 
-def _login_cookie_attributes():
-    # The callback's path as the browser sees it: under the issuer's
-    # path when the proxy is served under one (a reverse proxy mounting
-    # it at https://cloud.example/federation); a cookie for the bare
-    # path would never be sent back, and every login was refused.
-    prefix = urllib.parse.urlsplit(settings.issuer()).path.rstrip('/')
-    return dict(path=prefix + login.CALLBACK_PATH, httponly=True,
-                samesite='Lax',
-                secure=settings.issuer().startswith('https:'))
-
-
 def _set_login_cookie(state):
     """Bind the login of ``state`` to this browser
-    (:func:`federation_proxy.login.login_binding`): a cookie sent only
-    to the callback, for as long as the login may take."""
+    (:func:`federation_proxy.login.login_binding`): a cookie for as long
+    as the login may take, which the callback clears.  ``Path=/``, not
+    the callback's path: the ``__Host-`` prefix requires it (see
+    :mod:`federation_proxy.api.cookies`)."""
     pecan.response.set_cookie(
-        login.LOGIN_COOKIE,
+        cookies.cookie_name(login.LOGIN_COOKIE, settings.issuer()),
         login.login_binding(settings.conf().secret_key, state),
-        max_age=LOGIN_REQUEST_SECONDS, **_login_cookie_attributes())
+        max_age=LOGIN_REQUEST_SECONDS,
+        **cookies.attributes(settings.issuer()))
 
 
 def _clear_login_cookie():
     # An empty value with Max-Age=0: the browser drops it.
-    pecan.response.set_cookie(login.LOGIN_COOKIE, None,
-                              **_login_cookie_attributes())
+    pecan.response.set_cookie(
+        cookies.cookie_name(login.LOGIN_COOKIE, settings.issuer()), None,
+        **cookies.attributes(settings.issuer()))
 
 
 def _refused(detail, code='login_refused'):
@@ -208,8 +204,9 @@ class CallbackController(object):
         # Checked before the state is read, so a refused callback
         # neither uses the login up nor writes anything.
         if not login.login_bound(settings.conf().secret_key, state,
-                                 cookies.read(pecan.request.environ,
-                                              login.LOGIN_COOKIE)):
+                                 cookies.read_own(pecan.request.environ,
+                                                  login.LOGIN_COOKIE,
+                                                  settings.issuer())):
             raise _refused('This login was not started in this browser '
                            '(or another login was started since); start '
                            'it again.', code='login_not_bound')
@@ -264,8 +261,9 @@ class CallbackController(object):
                                    auth_time=auth_time,
                                    session_id=session_id)
         pecan.response.set_cookie(
-            login.SESSION_COOKIE, token, max_age=SESSION_SECONDS,
-            **_session_cookie_attributes())
+            cookies.cookie_name(login.SESSION_COOKIE, settings.issuer()),
+            token, max_age=SESSION_SECONDS,
+            **cookies.attributes(settings.issuer()))
         if pending.next_url:
             # The authorization request that sent the person to log in;
             # only ever the proxy's own (login.continuation).
@@ -374,7 +372,8 @@ def _check_link_origin(params):
     """
     if not login.link_requested_here(
             settings.conf().secret_key,
-            cookies.read(pecan.request.environ, login.SESSION_COOKIE),
+            cookies.read_own(pecan.request.environ, login.SESSION_COOKIE,
+                             settings.issuer()),
             pecan.request.headers.get('Sec-Fetch-Site'),
             params.get('csrf_token')):
         raise errors.Forbidden(
@@ -386,7 +385,8 @@ def _check_link_origin(params):
 def _link_token():
     """The ``csrf_token`` of the request's session for the chooser's
     ``link=true`` login URLs, or None without a session."""
-    session = cookies.read(pecan.request.environ, login.SESSION_COOKIE)
+    session = cookies.read_own(pecan.request.environ, login.SESSION_COOKIE,
+                               settings.issuer())
     if session_user() is None or not settings.conf().secret_key:
         return None
     return login.link_token(settings.conf().secret_key, session)
@@ -452,11 +452,6 @@ def _redirect(location):
     return {}
 
 
-def _session_cookie_attributes():
-    return dict(path='/', httponly=True, samesite='Lax',
-                secure=settings.issuer().startswith('https:'))
-
-
 def end_session(found):
     """End the session of :class:`federation_proxy.login.SessionToken`
     ``found`` server-side (every copy of its cookie stops working, and
@@ -468,8 +463,9 @@ def end_session(found):
             settings.now(), datetime.timedelta(
                 seconds=settings.conf().access_token_lifetime))
     # An empty value with Max-Age=0: the browser drops it.
-    pecan.response.set_cookie(login.SESSION_COOKIE, None,
-                              **_session_cookie_attributes())
+    pecan.response.set_cookie(
+        cookies.cookie_name(login.SESSION_COOKIE, settings.issuer()), None,
+        **cookies.attributes(settings.issuer()))
 
 
 class LogoutController(object):

@@ -1185,7 +1185,8 @@ def _session_person():
             'Log in to the proxy first (GET %s/v1/login?idp=<your IdP>), '
             'then open this page again.' % settings.issuer(),
             code='login_required', status=401)
-    session = cookies.read(pecan.request.environ, login_flow.SESSION_COOKIE)
+    session = cookies.read_own(pecan.request.environ,
+                               login_flow.SESSION_COOKIE, settings.issuer())
     return (found.user_id,
             device.csrf_token(settings.conf().secret_key, session),
             found.auth_time, found.session_id)

@@ -49,8 +49,10 @@ OPENAPI_SECURITY_SCHEMES = {
         'type': 'apiKey', 'in': 'cookie', 'name': login.SESSION_COOKIE,
         'description': 'The proxy session of a person who logged in '
                        'through an upstream identity provider (GET '
-                       '/v1/login). POST, PUT, PATCH and DELETE also need '
-                       'the header %s.' % login.CSRF_HEADER},
+                       '/v1/login), named %s%s when the issuer is https. '
+                       'POST, PUT, PATCH and DELETE also need the header '
+                       '%s.' % (cookies.HOST_PREFIX, login.SESSION_COOKIE,
+                                login.CSRF_HEADER)},
     'bearer': {
         'type': 'http', 'scheme': 'bearer', 'bearerFormat': 'JWT',
         'description': 'An access token of the proxy\'s own OIDC provider '
@@ -70,7 +72,8 @@ class Authenticator(object):
         bearer = login.bearer_token(request.headers.get('Authorization'))
         if bearer is not None:
             return self._bearer_person(bearer)
-        token = cookies.read(environ, login.SESSION_COOKIE)
+        token = cookies.read_own(environ, login.SESSION_COOKIE,
+                                 self._issuer())
         if not token:
             return None
         found = login.read_session_token(self.conf.federation.secret_key,

@@ -37,7 +37,7 @@ SESSION_ALGORITHM = 'HS256'
 SESSION_COOKIE = 'federation_session'
 SESSION_TYPE = 'federation-session'
 #: The cookie that binds a login under way to the browser that started
-#: it (:func:`login_binding`); sent only to :data:`CALLBACK_PATH`.
+#: it (:func:`login_binding`); read by :data:`CALLBACK_PATH` only.
 LOGIN_COOKIE = 'federation_login'
 
 #: Where the login endpoints answer; public paths (no Keystone token):

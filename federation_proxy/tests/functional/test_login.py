@@ -269,11 +269,12 @@ class LoginTest(base.FederationTestCase):
         # An http issuer (tests): not Secure; an https one makes it so.
         self.assertNotIn('secure', attributes)
 
-    def test_login_cookie_is_for_the_callback_only(self):
+    def test_login_cookie_is_http_only_and_cleared_by_the_callback(self):
         attributes = _cookie(self._start(), login.LOGIN_COOKIE)
         self.assertIn('httponly', attributes)
         self.assertIn('samesite=lax', attributes)
-        self.assertIn('path=/v1/login/callback', attributes)
+        # The whole host, as __Host- requires under an https issuer.
+        self.assertIn('path=/', attributes)
         self.assertIn('max-age=600', attributes)
         self.assertNotIn('secure', attributes)
         # The callback that used it clears it.
@@ -340,35 +341,97 @@ class LoginTest(base.FederationTestCase):
 
 
 class HttpsIssuerLoginTest(base.FederationTestCase):
-    """An https issuer: the session cookie is Secure."""
+    """An https issuer: the proxy's cookies are Secure and named with
+    the ``__Host-`` prefix (Path=/, no Domain), so that a site on a
+    sibling subdomain cannot set ("toss") one that the proxy reads."""
 
     ISSUER = 'https://127.0.0.1:9873'
     OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy',
                  ('federation', 'issuer'): ISSUER}
+    HTTPS = {'wsgi.url_scheme': 'https'}
 
-    def test_session_cookie_is_secure(self):
-        callback = self.ISSUER + '/v1/login/callback'
-        idp = self.useFixture(oidc_provider.OidcProvider(
+    def setUp(self):
+        super().setUp()
+        self.callback = self.ISSUER + '/v1/login/callback'
+        self.idp = self.useFixture(oidc_provider.OidcProvider(
             clients=[{'client_id': 'arbiter-proxy',
                       'client_secret': 'proxy-secret-at-the-idp',
-                      'redirect_uris': [callback],
+                      'redirect_uris': [self.callback],
                       'grant_types': ['authorization_code'],
                       'response_types': ['code'],
                       'token_endpoint_auth_method': 'client_secret_basic'}],
             accounts=ACCOUNTS))
         self.app.post_json('/v1/idps', {
-            'name': 'upstream', 'issuer': idp.issuer,
+            'name': 'upstream', 'issuer': self.idp.issuer,
             'client_id': 'arbiter-proxy',
             'client_secret': 'proxy-secret-at-the-idp', 'discover': True,
             'scopes': ['openid']}, headers=base.ADMIN)
-        start = self.app.get('/v1/login', status=302)
-        url = oidc_provider.browse(requests.Session(), start.location,
-                                   callback, 'alice')
-        self.assertIn('secure', _cookie(start, login.LOGIN_COOKIE))
-        attributes = _cookie(self.app.get(_path(url), extra_environ={
-            'wsgi.url_scheme': 'https'}), login.SESSION_COOKIE)
-        self.assertIn('secure', attributes)
-        self.assertIn('httponly', attributes)
+
+    def _start(self):
+        """``(answer of GET /v1/login, callback URL from the IdP)``."""
+        start = self.app.get('/v1/login', status=302,
+                             extra_environ=self.HTTPS)
+        return start, oidc_provider.browse(
+            requests.Session(), start.location, self.callback, 'alice')
+
+    def _value(self, resp, name):
+        for header in resp.headers.getall('Set-Cookie'):
+            if header.startswith(name + '='):
+                return header.split(';')[0].split('=', 1)[1]
+        raise AssertionError('%s not set' % name)
+
+    def test_cookies_are_secure_and_host_only(self):
+        start, url = self._start()
+        for resp, name in ((start, login.LOGIN_COOKIE),
+                           (self.app.get(_path(url),
+                                         extra_environ=self.HTTPS),
+                            login.SESSION_COOKIE)):
+            attributes = _cookie(resp, '__Host-' + name)
+            for wanted in ('secure', 'httponly', 'path=/',
+                           'samesite=lax'):
+                self.assertIn(wanted, attributes)
+            self.assertEqual([], [a for a in attributes
+                                  if a.startswith('domain=')])
+            self.assertEqual([], [h for h in resp.headers.getall(
+                'Set-Cookie') if h.startswith(name + '=')])
+
+    def test_cookies_of_other_names_are_not_read(self):
+        # A sibling subdomain can set federation_session and
+        # federation_login for the whole domain, not their __Host-
+        # names: the proxy reads only those.
+        start, url = self._start()
+        binding = self._value(start, '__Host-' + login.LOGIN_COOKIE)
+        self.app.cookiejar.clear()
+        tossed = {'Cookie': '%s=%s' % (login.LOGIN_COOKIE, binding)}
+        resp = self.app.get(_path(url), headers=tossed, status=400,
+                            extra_environ=self.HTTPS)
+        self.assertEqual('federation.login_not_bound',
+                         resp.json['errors'][0]['code'])
+        # The browser that holds the __Host- cookie finishes the login.
+        resp = self.app.get(_path(url), headers={
+            'Cookie': '__Host-%s=%s' % (login.LOGIN_COOKIE, binding)},
+            extra_environ=self.HTTPS)
+        user_id = resp.json['user_id']
+        session = self._value(resp, '__Host-' + login.SESSION_COOKIE)
+        self.app.cookiejar.clear()
+        me = '/v1/users/%s' % user_id
+        self.app.get(me, headers={'Cookie': '%s=%s' % (
+            login.SESSION_COOKIE, session)}, status=401,
+            extra_environ=self.HTTPS)
+        self.assertEqual(user_id, self.app.get(me, headers={
+            'Cookie': '__Host-%s=%s' % (login.SESSION_COOKIE, session)},
+            extra_environ=self.HTTPS).json['user']['id'])
+
+
+class HttpsIssuerWithAPathLoginTest(HttpsIssuerLoginTest):
+    """An https issuer with a path (a proxy mounted at
+    https://host/federation): the cookies are for Path=/ all the same,
+    as __Host- requires."""
+
+    ISSUER = 'https://127.0.0.1:9873/federation'
+    OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy',
+                 ('federation', 'issuer'): ISSUER}
+    HTTPS = {'wsgi.url_scheme': 'https', 'SCRIPT_NAME': '/federation'}
 
 
 def _path(url):

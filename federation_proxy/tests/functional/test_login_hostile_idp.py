@@ -491,7 +491,9 @@ class TestIssuerWithAPath(HostileIdPTestCase):
         location = self.app.get('/v1/login?idp=hostile').location
         cookie = [c for c in self.app.cookiejar
                   if c.name == login.LOGIN_COOKIE][0]
-        self.assertEqual('/federation' + login.CALLBACK_PATH, cookie.path)
+        # For the whole host (as the __Host- prefix of an https issuer
+        # requires), so also for the callback under the prefix.
+        self.assertEqual('/', cookie.path)
         query = dict(urllib.parse.parse_qsl(
             urllib.parse.urlsplit(location).query))
         self.assertEqual(PROXY + '/federation' + login.CALLBACK_PATH,
