@@ -207,12 +207,17 @@ class TestPromoter(PromoterTestBase):
         requests = [self.queue(project='p%d' % n, count=1)
                     for n in range(3)]
         late = self.queue(project='q', count=2)
+        # Requests queued in one tick of the database's clock (a
+        # millisecond on SQLite) are served by id, a random UUID: the
+        # late one went first now and then, built on two slots.  It is
+        # the youngest by a second here; the order among the three is
+        # not the test's.
+        for request in requests:
+            self.age(request, datetime.timedelta(seconds=1))
         reads = self.count_snapshots(sim)
         built = self.promoter.promote()['built']
         # Three one-server requests fill three slots; the fourth request
         # (two servers, all or nothing) is not tried on the last slot.
-        # (Requests queued in one millisecond are served by id: the
-        # order among the three is not the test's.)
         self.assertEqual(sorted(r['id'] for r in requests), sorted(built))
         self.assertEqual(1, len(reads))
         self.assertEqual(pending_db.QUEUED, self.state(late)['state'])
@@ -414,6 +419,28 @@ class TestPromoter(PromoterTestBase):
         self.age(third, datetime.timedelta(seconds=1))
         built = self.promoter.promote()['built']
         self.assertEqual([third['id'], fourth['id']], built[:2])
+
+    def test_requests_queued_in_one_tick_are_served_by_id(self):
+        """Requests with one created_at (queued in one tick of the
+        database's clock) are served in one order, by id, whatever order
+        they were queued in and whichever engine serves them: the queue
+        (the query) and the fair order agree."""
+        self.use_cloud(full()[:3], promoter_preempts=False)
+        requests = [self.queue(project='p%d' % n, count=1)
+                    for n in range(5)]
+        with self.engine.db.writer.using(self.ctx) as session:
+            for request in requests:
+                session.get(models.PendingRequest,
+                            request['id']).created_at = T0
+        by_id = sorted(r['id'] for r in requests)
+        waiting = pending_db.queued(self.engine.db, self.ctx)
+        self.assertEqual(by_id, [r['id'] for r in waiting])
+        self.assertEqual(by_id, [r['id'] for r in promoter_mod.fair_order(
+            list(reversed(waiting)), {})])
+        # One slot free: the first by id is built, the others wait.
+        self.assertEqual([by_id[0]], self.promoter.promote()['built'])
+        self.assertEqual([pending_db.QUEUED] * 4,
+                         [self.state({'id': i})['state'] for i in by_id[1:]])
 
     def test_deadline_expiry(self):
         self.use_cloud(full())
