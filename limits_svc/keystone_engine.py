@@ -12,8 +12,13 @@ resync (``[keystone] resync_interval``) or ``limits-manage sync``.
 The listener does not use the database: while it is down or refuses
 connections, a notification still marks the copy stale, and the resync
 thread tries again every :data:`RETRY_DELAY` seconds until it is back;
-so it does while Keystone cannot be read (down, hanging, refusing the
-service user), with one warning line per attempt.
+so it does while Keystone cannot be read (down, hanging, answering 5xx).
+Such an outage (:func:`svc_common.outage.passing`) is logged once
+(:class:`svc_common.outage.OutageLog`): a warning without a traceback
+at the first failed attempt, debug lines at the next ones, an info line
+at the first sync that succeeds again.  A refusal that will not pass by
+itself (Keystone refusing the service user, a 404) is a warning at each
+attempt, and a bug a traceback.
 
 :func:`add_to_runner` puts these on the engine runner of
 :mod:`svc_common.engine.runner`: the listener and the resync thread run on
@@ -33,7 +38,7 @@ from limits_svc.db import keystone as keystone_db
 from limits_svc.db import tree
 from limits_svc import keystone_sync
 from svc_common import context
-from svc_common.db import failures
+from svc_common import outage
 
 LOG = logging.getLogger(__name__)
 
@@ -82,6 +87,7 @@ class Resyncer(object):
         self._stale = threading.Event()
         self._stop = threading.Event()
         self.syncs = 0
+        self._outage = outage.OutageLog(LOG, 'Sync from Keystone')
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name='keystone-resync')
 
@@ -107,32 +113,39 @@ class Resyncer(object):
             self._stale.clear()
             try:
                 sync(self.conf, self.db, self.adapter)
-                self.syncs += 1
             except (keystone_client.TruncatedList,
                     keystone_sync.BadAnswer) as exc:
                 # Keystone answers the same until its configuration
                 # changes: the next notification or resync tries again.
+                # It answered: an outage that was going on is over.
+                self._outage.succeeded()
                 LOG.error('Sync from Keystone refused: %s', exc)
-            except ks_exc.ClientException as exc:
-                # Keystone down, hanging, refusing the service user or
-                # answering an error: one line each time, not the
-                # traceback of keystoneauth1 every 5 s while it lasts.
-                LOG.warning('Sync from Keystone failed, Keystone could '
-                            'not be read (%s: %s); will retry in %d s',
-                            type(exc).__name__, exc, RETRY_DELAY)
-                self._stop.wait(RETRY_DELAY)
-                self._stale.set()
             except Exception as exc:
-                if failures.passing(exc):
-                    # Down, restarting, refusing connections: not a bug,
-                    # and it would be a traceback every 5 s meanwhile.
-                    LOG.warning('Sync from Keystone failed, the database '
-                                'failed (%s); will retry in %d s',
-                                failures.one_line(exc), RETRY_DELAY)
-                else:
-                    LOG.exception('Sync from Keystone failed; will retry')
+                self._failed(exc)
                 self._stop.wait(RETRY_DELAY)
                 self._stale.set()
+            else:
+                self.syncs += 1
+                self._outage.succeeded()
+
+    def _failed(self, exc):
+        """Log a failed sync: once per outage of Keystone or the
+        database, at each attempt otherwise."""
+        if outage.passing(exc):
+            # Down, restarting, refusing connections, answering 5xx: the
+            # attempts every few seconds until it is back would each log
+            # one line more.
+            self._outage.failed(exc, 'it is tried again every %d s'
+                                % RETRY_DELAY)
+        elif isinstance(exc, ks_exc.ClientException):
+            # Keystone refusing the service user or answering another
+            # error: it will not pass by itself, one line each time (not
+            # the traceback of keystoneauth1).
+            LOG.warning('Sync from Keystone failed, Keystone could '
+                        'not be read (%s: %s); will retry in %d s',
+                        type(exc).__name__, exc, RETRY_DELAY)
+        else:
+            LOG.exception('Sync from Keystone failed; will retry')
 
 
 def targets(conf):

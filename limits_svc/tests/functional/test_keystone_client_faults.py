@@ -6,6 +6,8 @@ Keystone; the client is built from a ``[keystone]`` group as
 """
 
 import json
+import logging
+import threading
 import time
 
 import fixtures
@@ -140,8 +142,10 @@ class TestKeystoneLinks(testtools.TestCase):
 class TestResyncWhileKeystoneFails(testtools.TestCase):
     """limits-engine's resync thread while Keystone cannot be read: down,
     answering errors, refusing the service user.  It tries again every
-    few seconds, with one warning line each time; it logged keystoneauth1's
-    traceback every 5 s for as long as Keystone failed."""
+    few seconds.  It logged keystoneauth1's traceback every 5 s for as
+    long as Keystone failed, then a warning line at every attempt; an
+    outage (down, 5xx) is now one warning when it starts and one info
+    line when it ends, a refusal (403) a warning at each attempt."""
 
     def setUp(self):
         super().setUp()
@@ -155,23 +159,41 @@ class TestResyncWhileKeystoneFails(testtools.TestCase):
         self.conf = config.build_conf(service.SPEC, overrides={
             ('limits', 'mode'): 'keystone',
             ('database', 'connection'): self.db.url})
+        self.log = self.useFixture(fixtures.FakeLogger(
+            level=logging.DEBUG, format='%(levelname)s %(message)s'))
 
-    def failed_syncs(self, adapter):
-        """The log of a resync thread that failed three times at least."""
-        log = self.useFixture(fixtures.FakeLogger())
+    def lines(self, level):
+        """The lines logged at ``level`` about the sync."""
+        return [line for line in self.log.output.splitlines()
+                if line.startswith(level + ' ') and
+                'Sync from Keystone' in line]
+
+    def attempts(self):
+        """Attempts of the resync thread so far (each a line, at some
+        level)."""
+        return len([line for line in self.log.output.splitlines()
+                    if 'Sync from Keystone failed' in line])
+
+    def resync(self, adapter, until):
+        """Start a resync thread on ``adapter`` and wait until
+        ``until()``; the thread."""
         resyncer = keystone_engine.Resyncer(self.conf, self.db, adapter)
         resyncer.start()
+        self.addCleanup(resyncer.stop)
         resyncer.mark_stale()
         deadline = time.monotonic() + 30
-        while (log.output.count('Sync from Keystone failed') < 3 and
-               time.monotonic() < deadline):
+        while not until() and time.monotonic() < deadline:
             time.sleep(0.05)
+        self.assertTrue(until(), self.log.output)
+        return resyncer
+
+    def failed_syncs(self, adapter):
+        """The warnings of a resync thread that failed five times."""
+        resyncer = self.resync(adapter, lambda: self.attempts() >= 5)
         resyncer.stop()
         self.assertEqual(0, resyncer.syncs)
-        self.assertGreaterEqual(
-            log.output.count('Sync from Keystone failed'), 3)
-        self.assertNotIn('Traceback', log.output)
-        return log.output
+        self.assertNotIn('Traceback', self.log.output)
+        return self.lines('WARNING')
 
     def answering(self, status):
         def app(environ, start_response):
@@ -185,14 +207,59 @@ class TestResyncWhileKeystoneFails(testtools.TestCase):
         adapter = ks_adapter.Adapter(
             ks_session.Session(auth=None, timeout=5),
             endpoint_override='http://127.0.0.1:%d/v3' % ports.free_port())
-        self.assertIn('Keystone could not be read (ConnectFailure: ',
-                      self.failed_syncs(adapter))
+        warnings = self.failed_syncs(adapter)
+        self.assertEqual(1, len(warnings), warnings)
+        self.assertIn('Sync from Keystone failed, a service it depends on '
+                      'failed (ConnectFailure: ', warnings[0])
+        self.assertIn('it is tried again every', warnings[0])
 
-    def test_keystone_answering_errors(self):
-        for status, name in (('503 Service Unavailable', 'ServiceUnavailable'),
-                             ('403 Forbidden', 'Forbidden')):
-            self.assertIn('Keystone could not be read (%s: ' % name,
-                          self.failed_syncs(self.answering(status)))
+    def test_keystone_answering_server_errors(self):
+        warnings = self.failed_syncs(
+            self.answering('503 Service Unavailable'))
+        self.assertEqual(1, len(warnings), warnings)
+        self.assertIn('(ServiceUnavailable: ', warnings[0])
+
+    def test_keystone_refusing_the_service_user(self):
+        # Not an outage: it will not pass by itself, and says so at
+        # each attempt.
+        warnings = self.failed_syncs(self.answering('403 Forbidden'))
+        self.assertGreaterEqual(len(warnings), 5)
+        self.assertIn('Keystone could not be read (Forbidden: ',
+                      warnings[0])
+
+    def test_the_end_of_an_outage_is_one_info_line(self):
+        """Keystone answers 503 for a while and then the lists: one
+        warning, debug lines for the attempts in between, one info line
+        once a sync succeeds."""
+        failing = threading.Event()
+        failing.set()
+
+        def app(environ, start_response):
+            if failing.is_set():
+                start_response('503 Service Unavailable',
+                               [('Content-Type', 'application/json')])
+                return [b'{"error": {"message": "restarting"}}']
+            name = environ['PATH_INFO'].strip('/').split('/')[-1]
+            start_response('200 OK', [('Content-Type', 'application/json')])
+            return [json.dumps({name: [], 'links': {'next': None}}).encode()]
+
+        url = self.useFixture(test_clients.LoopbackServer(app)).url
+        adapter = ks_adapter.Adapter(ks_session.Session(auth=None, timeout=5),
+                                     endpoint_override=url + '/v3')
+        resyncer = self.resync(adapter, lambda: self.attempts() >= 4)
+        failing.clear()
+        deadline = time.monotonic() + 30
+        while not resyncer.syncs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        resyncer.stop()
+        self.assertEqual(1, resyncer.syncs)
+        self.assertEqual(1, len(self.lines('WARNING')), self.log.output)
+        self.assertGreaterEqual(len(self.lines('DEBUG')), 3)
+        ended = self.lines('INFO')
+        self.assertEqual(1, len(ended), self.log.output)
+        self.assertRegex(ended[0], r'Sync from Keystone succeeded again, '
+                                   r'after \d+ failure\(s\)')
+        self.assertNotIn('Traceback', self.log.output)
 
 
 class CatalogKeystone:
