@@ -30,6 +30,7 @@ from reaper_svc.strategies import model
 from reaper_svc.strategies import rules
 from svc_common import context
 from svc_common import errors
+from svc_common import isotime
 from svc_common.messaging import bus
 from svc_common import outage
 
@@ -101,6 +102,29 @@ def without_candidates(cluster, server_ids):
     if not server_ids:
         return cluster
     return cluster.without_candidates(server_ids)
+
+
+def notification_payload(action, **extra):
+    """The payload of a notification about ``action``: its id, state,
+    trigger and victims, and ``extra`` (``delete_after``, ``reason``).
+
+    Times (``delete_after``) are written as the API writes them, ISO 8601
+    UTC in whole seconds with ``Z`` (:func:`svc_common.isotime.isoformat`):
+    written as kept, they had the fraction of a second of the database's
+    clock and no time zone, unlike the same time in the action's API
+    document.
+    """
+    payload = dict(action_id=action['id'], state=action['state'],
+                   trigger=action['trigger'],
+                   trigger_id=action['trigger_id'],
+                   victims=[{'server_id': v['server_id'],
+                             'project_id': v['project_id'],
+                             'host': v['host'], 'state': v['state']}
+                            for v in action['victims']])
+    for key, value in extra.items():
+        payload[key] = (isotime.isoformat(value)
+                        if isinstance(value, datetime.datetime) else value)
+    return bus.to_payload(payload)
 
 
 class Reaper(object):
@@ -218,15 +242,8 @@ class Reaper(object):
     # -- acting -------------------------------------------------------
 
     def _notify(self, event_type, action, **extra):
-        payload = dict(action_id=action['id'], state=action['state'],
-                       trigger=action['trigger'],
-                       trigger_id=action['trigger_id'],
-                       victims=[{'server_id': v['server_id'],
-                                 'project_id': v['project_id'],
-                                 'host': v['host'], 'state': v['state']}
-                                for v in action['victims']], **extra)
         self.notifier.info(self.ctx.to_dict(), event_type,
-                           bus.to_payload(payload))
+                           notification_payload(action, **extra))
 
     def _fail(self, action, current, reason):
         LOG.error('Action %s failed: %s', action['id'], reason)

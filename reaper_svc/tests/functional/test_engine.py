@@ -22,7 +22,9 @@ from reaper_svc import nova_notifications
 from reaper_svc.strategies import model
 from reaper_svc.tests.functional import engine_fixture as ef
 from reaper_svc.tests.unit import test_nova_notifications as tnn
+from svc_common.api import controller
 from svc_common import context
+from svc_common import isotime
 from svc_common.tests.fixtures import postgresql
 from svc_common.tests.fixtures import rabbitmq
 
@@ -89,6 +91,26 @@ class TestEngineOnFakeBus(EngineTestBase):
         self.assertEqual(action['id'], notice['action_id'])
         # The user's retry now lands.
         self.engine.cloud.create('admin', 'retry', 'p1.small', 1, 1)
+
+    def test_notification_times_are_written_as_the_api_writes_them(self):
+        """``delete_after`` of ``preemption.notice`` had the fraction of
+        a second of the database's clock and no time zone
+        (``2030-01-01T10:05:01.123``); the API writes the same time as
+        ``2030-01-01T10:05:01Z``."""
+        self.engine.start()
+        self.engine.send(ef.failure_message(VERSIONED, str(uuid.uuid4())))
+        self.assertTrue(ef.wait_for(lambda: 'preemption.notice' in {
+            e for e, _ in self.engine.notices.received}))
+        notice = [p for e, p in self.engine.notices.received
+                  if e == 'preemption.notice'][0]
+        [action] = self.actions()
+        self.assertRegex(notice['delete_after'],
+                         r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
+        self.assertEqual(isotime.isoformat(action['delete_after']),
+                         notice['delete_after'])
+        # What the API answers for the action.
+        self.assertEqual(controller.isoformat(action['delete_after']),
+                         notice['delete_after'])
 
     def test_standby_engine_takes_over_when_the_leader_stops(self):
         # Two engine hosts: one leads, the other stands by (it listens,
