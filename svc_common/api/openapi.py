@@ -236,6 +236,9 @@ def _operation(spec, rules, method, route, declared):
                                         spec.package))
         op['summary'] = declared.summary or rules[name].description
         op['x-openstack-policy'] = name
+    if method == 'GET' and not declared.head:
+        op['description'] = ('This GET changes state: a HEAD is refused '
+                             '(405) and does not run it.')
     if declared.body is not None:
         op['requestBody'] = {
             'required': declared.body_required,
@@ -303,7 +306,10 @@ def build(spec, root, rules):
                  'description': (
                      'The %s API (service type "%s"), microversions %s to '
                      '%s. Errors have one shape: {"errors": [{"status", '
-                     '"code", "title", "detail", "request_id"}]}.'
+                     '"code", "title", "detail", "request_id"}]}. HEAD '
+                     'is answered wherever GET is, as the GET would be but '
+                     'without a body, unless the GET operation says '
+                     'otherwise.'
                      % (spec.package, spec.service_type, spec.min_version,
                         spec.max_version))},
         'servers': [{'url': '/'}],

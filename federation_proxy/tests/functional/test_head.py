@@ -125,6 +125,12 @@ class TestHead(base.FederationTestCase):
         self.assertEqual([], recorder.writes)
         # The session is still live: the logout's GET did not run.
         self.app.get('/v1/users/alice/identities', headers=cookie)
+        # The OpenAPI document says so, for those GETs only.
+        paths = self.app.get('/v1/openapi.json').json['paths']
+        described = sorted(path for path, item in paths.items()
+                           if 'HEAD' in item.get('get', {}).get(
+                               'description', ''))
+        self.assertEqual(sorted(REFUSED), described)
         # A GET does what it did.
         with head_requests.WriteRecorder() as recorder:
             self.app.get('/v1/login?idp=upstream', status=302)

@@ -93,7 +93,7 @@ class _ServiceApiTests(object):
     def test_405_wrong_method(self):
         resp = self.app.delete('/v1', headers=af.SYSTEM_ADMIN, status=405)
         self.assertError(resp, 405, 'method_not_allowed')
-        self.assertEqual('GET', resp.headers['Allow'])
+        self.assertEqual('GET, HEAD', resp.headers['Allow'])
 
     def test_400_malformed_microversion(self):
         resp = self.app.get('/', status=400, headers={
