@@ -55,8 +55,9 @@ A pending request's states::
      | queued |                              | building | --------> | active |
      +--------+  <-------------------------  +----------+           +--------+
        |    |      no room after all               |
-       |    |      (NoValidHost: queued again, or   | the cloud refused
-       |    |      stale and nothing in the cloud)  | for another reason
+       |    |      (NoValidHost, the cloud away:    | the cloud refused
+       |    |      queued again; or stale and       | for another reason
+       |    |      nothing in the cloud)            |
        |    | deadline passed                      v
        |    +-------------> +---------+       +--------+
        |                    | expired |       | failed |
@@ -73,7 +74,12 @@ when it has one (:mod:`reaper_svc.trusts`).  A request of several kinds
 of servers is built kind by kind; if a later kind finds no room, the
 servers of the earlier kinds are deleted and the request is queued
 again (``failed`` instead when the cloud would not delete them all:
-queued again, it would be built a second time next to them).  Built
+queued again, it would be built a second time next to them).  A build
+that the cloud's outage interrupts (:func:`svc_common.outage.passing`)
+is queued again in its place (its ``created_at`` kept), what it built
+deleted, and the pass ends with the outage; while the cloud cannot
+delete what it built, it stays ``building`` for :meth:`Promoter.recover`
+(see :meth:`Promoter._requeue_interrupted`).  Built
 servers carry their guaranteed minimum runtime: it is
 recorded in :mod:`reaper_svc.db.guarantees`, which the drivers' snapshots
 apply, so no strategy takes them as victims before it is over.
@@ -298,6 +304,10 @@ class Promoter(object):
         ``failed``
             the cloud refused the build for another reason, or lost the
             request's flavor: ``failed``;
+
+        (a build that the cloud's outage interrupts is queued again and
+        the pass ends there: the outage is raised, for the engine's
+        runner to log once)
         ``taken``
             tried, but moved meanwhile by someone else (withdrawn by the
             user, or taken by another engine): left as they were;
@@ -521,7 +531,16 @@ class Promoter(object):
                                pending_db.QUEUED,
                                reason='No room when building: %s' % exc)
             return (REQUEUED if moved else TAKEN), None
-        except driver_base.DriverError as exc:
+        except Exception as exc:
+            if outage.passing(exc):
+                # Nova (or Keystone, Placement) away: the build may well
+                # succeed once it is back.  Queued again in its place,
+                # what it built deleted; the pass ends here as one outage
+                # (the engine's runner logs it once).
+                self._requeue_interrupted(request, server_ids, exc)
+                raise
+            if not isinstance(exc, driver_base.DriverError):
+                raise
             LOG.error('Building pending request %s failed: %s',
                       request['id'], exc)
             left = self._undo(server_ids)
@@ -537,6 +556,45 @@ class Promoter(object):
                           server_ids=server_ids, reason=None):
             return TAKEN, None
         return BUILT, made
+
+    def _requeue_interrupted(self, request, server_ids, exc):
+        """The cloud went away (``exc``, an outage) while ``request``
+        was building: delete what was built, the servers of the kinds
+        built before and any the cloud shows with the request's
+        metadata (a create interrupted after Nova took it), and queue it
+        again; its ``created_at``, and so its place in the queue, is
+        kept.  Whether it was queued again.
+
+        When the cloud cannot yet tell or delete what was built, the
+        request stays ``building``: queued, it would be built again next
+        to its servers.  The recovery of builds left for ``[preemption]
+        build_timeout`` settles it from what the cloud shows then (see
+        :meth:`recover`).
+        """
+        try:
+            found = self.driver.servers_with_metadata(
+                request['project_id'], REQUEST_METADATA, request['id'])
+            for server_id in sorted(set(server_ids)
+                                    | {s['id'] for s in found}):
+                try:
+                    self.driver.delete(server_id)
+                except driver_base.ServerNotFound:
+                    pass
+        except driver_base.DriverError as error:
+            LOG.info('Pending request %s: the cloud went away while it was '
+                     'building (%s), and what was built cannot be deleted '
+                     'yet (%s); it is settled once its build is older '
+                     'than [preemption] build_timeout', request['id'],
+                     outage.one_line(exc), error)
+            return False
+        moved = self._move(
+            request, pending_db.BUILDING, pending_db.QUEUED,
+            reason='Queued again: the cloud was away while it was '
+                   'building (%s); what it had built was deleted.' % exc)
+        if moved:
+            LOG.info('Pending request %s queued again in its place: the '
+                     'cloud went away while it was building', request['id'])
+        return moved
 
     def _undo(self, server_ids):
         """Delete the servers of the kinds built before one failed (all or
