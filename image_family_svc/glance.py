@@ -56,6 +56,13 @@ record, and the engine's leader writes those images again
 A failure is logged by :func:`image_family_svc.notifications.publish` and
 does not undo the change.  A deleted image is not written: the engine
 retries its deletion (:mod:`image_family_svc.glance_deletes`).
+
+While Glance is away (unreachable, no endpoint, answering 5xx or 408:
+:func:`svc_common.outage.passing`), every image written or deleted fails
+alike; that outage is logged once per process by the driver's
+:attr:`GlanceDriver.outage_log` (a warning when it starts, an info line
+at the first answer of Glance after it), not once per image.  A refusal
+of one image (403, 409, ...) keeps its own warning.
 """
 
 import abc
@@ -63,12 +70,14 @@ import logging
 import threading
 import weakref
 
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 
 from image_family_svc.db import glance_writes
 from image_family_svc import lifecycle as lc
 from image_family_svc import notifications
 from svc_common.clients import rest
+from svc_common import outage
 
 LOG = logging.getLogger(__name__)
 
@@ -86,7 +95,13 @@ PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
 
 
 class GlanceDriverError(Exception):
-    """Glance refused or failed a request of the driver."""
+    """Glance refused or failed a request of the driver.
+
+    Raised from keystoneauth1's error of the same answer
+    (``ServiceUnavailable`` for a 503 ...), so that
+    :func:`svc_common.outage.passing` tells Glance away (5xx, 408) from
+    Glance refusing.
+    """
 
     def __init__(self, response):
         self.status_code = response.status_code
@@ -98,6 +113,10 @@ class GlanceDriverError(Exception):
 
 class GlanceDriver(metaclass=abc.ABCMeta):
     """Keeps Glance in step with the lifecycle."""
+
+    #: The :class:`svc_common.outage.OutageLog` of Glance's outages, for
+    #: whoever catches the driver's errors; None: this driver has none.
+    outage_log = None
 
     @abc.abstractmethod
     def event(self, event):
@@ -172,6 +191,7 @@ class GlanceApiDriver(GlanceDriver):
                       opts.state_property, opts.successor_property)
         self._adapter = adapter
         self._lock = threading.Lock()
+        self.outage_log = outage.OutageLog(LOG, 'Writing to Glance')
 
     @property
     def adapter(self):
@@ -183,8 +203,12 @@ class GlanceApiDriver(GlanceDriver):
     def _request(self, method, url, ok=(200, 201, 204), **kwargs):
         response = self.adapter.request(url, method, raise_exc=False,
                                         **kwargs)
+        if response.status_code < 500 and response.status_code != 408:
+            # Glance answered: an outage that was going on is over.
+            self.outage_log.succeeded()
         if response.status_code not in ok:
-            raise GlanceDriverError(response)
+            raise GlanceDriverError(response) from ks_exc.from_response(
+                response, method, response.url)
         return response
 
     def event(self, event):

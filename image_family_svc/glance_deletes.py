@@ -15,8 +15,10 @@ count again and skips the image while a server uses it: an image in use
 is never deleted, however it came to be counted.  An image deleted in
 its family less than :data:`GRACE` seconds ago is left to the
 announcement's own DELETE.  A 5xx or no answer from Glance ends the
-pass (the next one tries again); another refusal (403, 409) skips the
-image.
+pass (the next one tries again), and the outage is logged once (a
+warning at the first failure, an info line at the first answer after
+it: :attr:`image_family_svc.glance.GlanceDriver.outage_log`), not at
+each pass; another refusal (403, 409) skips the image, with a warning.
 """
 
 import datetime
@@ -28,6 +30,7 @@ from image_family_svc.db import families as families_db
 from image_family_svc.db import glance_deletes as glance_deletes_db
 from image_family_svc import glance
 from svc_common import context
+from svc_common import outage
 
 LOG = logging.getLogger(__name__)
 
@@ -62,16 +65,19 @@ def retry(conf, db, driver, now=None):
             continue
         try:
             deleted = driver.delete_image(image_id)
-        except glance.GlanceDriverError as error:
-            if error.status_code >= 500:
-                LOG.warning('Glance failed to delete image %s again; the '
-                            'next pass retries it: %s', image_id, error)
+        except (glance.GlanceDriverError, ks_exc.ClientException) as error:
+            if outage.passing(error):
+                # Glance away: every image would fail alike.  Once per
+                # outage, not once per pass.
+                driver.outage_log.failed(
+                    error, 'the next pass retries its deletions, first '
+                           'image %s' % image_id)
                 break
-            LOG.warning('Glance refused to delete image %s (deleted in '
-                        'its family): %s', image_id, error)
-            continue
-        except ks_exc.ClientException as error:
-            LOG.warning('Glance did not answer the deletion of image %s; '
+            if isinstance(error, glance.GlanceDriverError):
+                LOG.warning('Glance refused to delete image %s (deleted '
+                            'in its family): %s', image_id, error)
+                continue
+            LOG.warning('Glance could not be asked to delete image %s; '
                         'the next pass retries it: %s', image_id, error)
             break
         glance_deletes_db.confirm(db, ctx, image_id)

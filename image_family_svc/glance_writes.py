@@ -13,9 +13,11 @@ up to ``[glance] write_retry_batch`` images recorded more than
 within that time), those recorded first first, each through
 :meth:`image_family_svc.glance.GlanceApiDriver.sync`: the current state,
 under the image's lock.  A write that fails again puts the image behind
-the others; a 5xx or no answer from Glance ends the pass.  An image
-still uploading is put off longer at each check that finds it so, up
-to about an hour
+the others; a 5xx or no answer from Glance ends the pass, and the
+outage is logged once (a warning at the first failure, an info line at
+the first answer after it: the driver's ``outage_log``), not at each
+pass.  An image still uploading is put off longer at each check that
+finds it so, up to about an hour
 (:meth:`image_family_svc.db.glance_writes.Ledger.still_uploading`).
 With the ``noop`` driver nothing is written and the records are
 forgotten.
@@ -30,6 +32,7 @@ from image_family_svc.db import families as families_db
 from image_family_svc.db import glance_writes as glance_writes_db
 from image_family_svc import glance
 from svc_common import context
+from svc_common import outage
 
 LOG = logging.getLogger(__name__)
 
@@ -52,16 +55,19 @@ def retry(conf, db, driver, now=None):
             db, ctx, conf.glance.write_retry_batch, before):
         try:
             ops = driver.sync(image_id)
-        except glance.GlanceDriverError as error:
-            if error.status_code >= 500:
-                LOG.warning('Glance failed a write of image %s again; the '
-                            'next pass retries it: %s', image_id, error)
+        except (glance.GlanceDriverError, ks_exc.ClientException) as error:
+            if outage.passing(error):
+                # Glance away: every image would fail alike.  Once per
+                # outage, not once per pass.
+                driver.outage_log.failed(
+                    error, 'the next pass retries its writes, first image '
+                           '%s' % image_id)
                 break
-            LOG.warning('Glance refused a write of image %s; the next '
-                        'pass retries it: %s', image_id, error)
-            continue
-        except ks_exc.ClientException as error:
-            LOG.warning('Glance did not answer a write of image %s; the '
+            if isinstance(error, glance.GlanceDriverError):
+                LOG.warning('Glance refused a write of image %s; the next '
+                            'pass retries it: %s', image_id, error)
+                continue
+            LOG.warning('Glance could not be asked to write image %s; the '
                         'next pass retries it: %s', image_id, error)
             break
         if ops is None:

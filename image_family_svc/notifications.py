@@ -24,6 +24,7 @@ import threading
 from svc_common import isotime
 from svc_common.messaging import announcer as announcer_mod
 from svc_common.messaging import bus
+from svc_common import outage
 
 LOG = logging.getLogger(__name__)
 
@@ -36,14 +37,22 @@ Event = collections.namedtuple('Event', ['event_type', 'payload'])
 
 def drive(driver, event):
     """Hand ``event`` to the Glance ``driver`` (see
-    :mod:`image_family_svc.glance`); a failure is logged."""
+    :mod:`image_family_svc.glance`); a failure is logged: Glance away
+    once per outage (every image fails alike meanwhile; the engine
+    writes them once it is back), any other failure with its
+    traceback."""
     if driver is None:
         return
     try:
         driver.event(event)
-    except Exception:
-        LOG.exception('The Glance driver failed on %s of %s',
-                      event.event_type, event.payload.get('image_id'))
+    except Exception as exc:
+        if driver.outage_log is not None and outage.passing(exc):
+            driver.outage_log.failed(
+                exc, 'image-family-engine writes (or deletes) the images '
+                     'changed meanwhile once it is back')
+        else:
+            LOG.exception('The Glance driver failed on %s of %s',
+                          event.event_type, event.payload.get('image_id'))
 
 
 def payload(event):

@@ -39,6 +39,14 @@ def _glance_conf(url, database_url):
         ('glance', 'timeout'): 5})
 
 
+def _answer(method, url, status):
+    response = requests.Response()
+    response.status_code = status
+    response.url = 'http://glance.invalid' + url
+    response.request = requests.Request(method, response.url).prepare()
+    return response
+
+
 class FailingAdapter(object):
     """A keystoneauth1 adapter of a Glance that answers 503."""
 
@@ -47,11 +55,26 @@ class FailingAdapter(object):
 
     def request(self, url, method, raise_exc=True, **kwargs):
         self.calls += 1
-        response = requests.Response()
-        response.status_code = 503
-        response.url = 'http://glance.invalid' + url
-        response.request = requests.Request(method, response.url).prepare()
-        return response
+        return _answer(method, url, 503)
+
+
+class AnsweringAdapter(object):
+    """A keystoneauth1 adapter that answers ``status`` to every request
+    while it is set (503: Glance away), ``refused[image id]`` to the
+    requests of that image, and passes the others to ``adapter``."""
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self.status = None
+        self.refused = {}
+
+    def request(self, url, method, **kwargs):
+        status = self.status or next(
+            (code for image_id, code in self.refused.items()
+             if image_id in url), None)
+        if status is None:
+            return self.adapter.request(url, method, **kwargs)
+        return _answer(method, url, status)
 
 
 class TestRetry(base.ApiTestCase):
@@ -85,8 +108,13 @@ class TestRetry(base.ApiTestCase):
             self.move(image_id, 'obsolete')
             self.move(image_id, 'deleted')
             ids.append(image_id)
-        self.assertIn('The Glance driver failed on image_family.transition',
-                      self.log.output)
+        # Every write and deletion of every image failed alike: one line
+        # for the outage, not a traceback per image and change.
+        self.assertEqual(1, self.log.output.count(
+            'Writing to Glance failed, a service it depends on failed '
+            '(ConnectFailure: '), self.log.output)
+        self.assertNotIn('Traceback', self.log.output)
+        self.assertNotIn('The Glance driver failed', self.log.output)
         return ids
 
     def in_glance(self, image_id):
@@ -148,10 +176,61 @@ class TestRetry(base.ApiTestCase):
     def test_glance_still_down_ends_the_pass(self):
         ids = self.deleted_in_family(2)
         down = _glance_conf(self.down, self.conf.database.connection)
+        logged = len(self.log.output)
         self.assertEqual([], self.retry(conf=down))
-        self.assertEqual(1, self.log.output.count('did not answer the '
-                                                  'deletion'))
+        self.assertIn('Writing to Glance failed, a service it depends on '
+                      'failed (ConnectFailure: ', self.log.output[logged:])
+        self.assertIn('the next pass retries its deletions, first image '
+                      '%s' % ids[0], self.log.output[logged:])
         self.assertEqual(ids, self.retry())
+
+    def test_an_outage_is_logged_once_over_passes(self):
+        """Glance answers 503 to three passes, then comes back: one
+        warning when the outage starts, one info line when it ends; it
+        was a warning at every pass."""
+        ids = self.deleted_in_family(2)
+        adapter = AnsweringAdapter(self.driver.adapter)
+        driver = glance.GlanceApiDriver(
+            self.conf, glance_writes.Ledger(self.db), adapter=adapter)
+        later = families_db.now() + datetime.timedelta(
+            seconds=glance_deletes.GRACE + 1)
+        logged = len(self.log.output)
+        adapter.status = 503
+        for _ in range(3):
+            self.assertEqual([], glance_deletes.retry(
+                self.conf, self.db, driver, now=later))
+        during = self.log.output[logged:]
+        self.assertEqual(1, during.count('Writing to Glance failed'), during)
+        self.assertIn('(GlanceDriverError: DELETE http://glance.invalid/v2/'
+                      'images/%s -> 503' % ids[0], during)
+        adapter.status = None
+        self.assertEqual(ids, glance_deletes.retry(
+            self.conf, self.db, driver, now=later))
+        after = self.log.output[logged:]
+        self.assertEqual(1, after.count('Writing to Glance failed'), after)
+        self.assertEqual(1, after.count(
+            'Writing to Glance succeeded again, after 3 failure(s)'), after)
+        self.assertNotIn('Traceback', after)
+
+    def test_an_image_glance_refuses_keeps_its_own_warning(self):
+        """A refusal of one image is no outage: that image is warned
+        about at each pass, and the others are deleted."""
+        refused, deleted = self.deleted_in_family(2)
+        adapter = AnsweringAdapter(self.driver.adapter)
+        adapter.refused[refused] = 403
+        driver = glance.GlanceApiDriver(
+            self.conf, glance_writes.Ledger(self.db), adapter=adapter)
+        later = families_db.now() + datetime.timedelta(
+            seconds=glance_deletes.GRACE + 1)
+        logged = len(self.log.output)
+        for gone in ([deleted], []):
+            self.assertEqual(gone, glance_deletes.retry(
+                self.conf, self.db, driver, now=later))
+        after = self.log.output[logged:]
+        self.assertEqual(2, after.count(
+            'Glance refused to delete image %s' % refused), after)
+        self.assertNotIn('Writing to Glance failed', after)
+        self.assertTrue(self.in_glance(refused))
 
     def test_glance_error_ends_the_pass(self):
         """A 5xx: the real Glance cannot be made to answer one, so the
@@ -165,8 +244,8 @@ class TestRetry(base.ApiTestCase):
             self.conf, self.db, driver, now=families_db.now() +
             datetime.timedelta(seconds=glance_deletes.GRACE + 1)))
         self.assertEqual(1, failing.calls)
-        self.assertIn('Glance failed to delete image %s again' % ids[0],
-                      self.log.output)
+        self.assertIn('(GlanceDriverError: DELETE http://glance.invalid/v2/'
+                      'images/%s -> 503' % ids[0], self.log.output)
         self.assertEqual(ids, self.retry())
 
     def test_nothing_retried_when_deleting_is_off(self):

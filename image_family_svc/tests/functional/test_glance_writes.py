@@ -192,8 +192,9 @@ class GlanceWritesTest(GlanceTestCase):
         broken = glance.GlanceApiDriver(
             self.conf, glance_writes_db.Ledger(self.db), adapter=failing)
         self.assertEqual([], self.retry(broken))
-        self.assertIn('Glance failed a write of image %s again' % image_id,
-                      log.output)
+        self.assertIn('Writing to Glance failed, a service it depends on '
+                      'failed (GlanceDriverError: GET http://glance.invalid'
+                      '/v2/images/%s -> 503' % image_id, log.output)
         self.assertEqual([image_id], self.recorded())
         self.assertEqual([image_id], self.retry())
         self.assertEqual(('centos-7', 'testing', None, False),

@@ -5,8 +5,11 @@ parsing of Nova's and Cinder's answers for the usage reconciliation."""
 
 import contextlib
 import json
+import logging
 import uuid
 
+import fixtures
+from keystoneauth1 import exceptions as ks_exc
 import testtools
 
 from image_family_svc.clients import compute
@@ -24,6 +27,7 @@ class Response(object):
         self._body = body
         self.url = url
         self.text = json.dumps(body) if body is not None else ''
+        self.headers = {'Content-Type': 'application/json'}
         self.request = None
 
     def json(self):
@@ -291,6 +295,50 @@ class TestGlanceApiDriver(testtools.TestCase):
                           driver)
         # The image's record stays, for the engine's retry.
         self.assertIn('img-1', self.ledger.tokens)
+
+    def test_an_outage_is_logged_once_not_per_image(self):
+        """Glance answering 503, then down, to the changes of several
+        images: one warning, no traceback (there was one per image and
+        change); the first answer after it, one info line.  A refusal of
+        one image is no outage: its traceback names it."""
+        log = self.useFixture(fixtures.FakeLogger(
+            level=logging.INFO, format='%(levelname)s %(message)s'))
+        away = [503]
+
+        class Away(FakeGlance):
+            def request(self, url, method, **kwargs):
+                if away[0] == 503:
+                    return Response(503, {'message': 'restarting'}, url)
+                if away[0] == 'down':
+                    raise ks_exc.ConnectFailure('Unable to establish '
+                                                'connection to %s' % url)
+                if method == 'PATCH' and 'img-2' in url:
+                    return Response(403, {'message': 'no'}, url)
+                return super().request(url, method, **kwargs)
+
+        driver = glance.GlanceApiDriver(self.conf, self.ledger,
+                                        adapter=Away(self.glance.images))
+        events = [transition('img-1', 'active', 'deprecated'),
+                  transition('img-2', 'testing', 'active')]
+        for state in (503, 'down'):
+            away[0] = state
+            for event in events:
+                self.ledger.commit(event)
+                notifications.drive(driver, event)
+        self.assertEqual(1, log.output.count('Writing to Glance failed'),
+                         log.output)
+        self.assertIn('WARNING Writing to Glance failed, a service it '
+                      'depends on failed (GlanceDriverError: ',
+                      log.output)
+        self.assertNotIn('Traceback', log.output)
+        away[0] = None
+        for event in events:
+            notifications.drive(driver, event)
+        self.assertIn('INFO Writing to Glance succeeded again, after 4 '
+                      'failure(s)', log.output)
+        self.assertIn('ERROR The Glance driver failed on '
+                      'image_family.transition of img-2', log.output)
+        self.assertEqual(1, log.output.count('Traceback'))
 
 
 class FakeNova(object):
