@@ -13,4 +13,4 @@ SPEC = service_spec.ServiceSpec(
     manage_commands=(keys.add_parser,), local_run='local_run',
     public_paths=endpoints.PUBLIC_PATHS + login.PUBLIC_PATHS,
     form_paths=endpoints.FORM_PATHS,
-    session_auth='api.session_auth')
+    session_auth='api.session_auth', startup='startup')

@@ -640,6 +640,8 @@ def deploy(spec, conf, enforcer, db, notifier=None, root=None):
     :param root: a pecan root controller to use instead of the service's
         own (tests use it to look at what handlers receive).
     """
+    if db is not None:
+        spec.start(conf, db)
     app = pecan_app(spec, conf, enforcer, db, notifier, root)
     app = _auth_middleware(app, conf, spec, db)
     app = _request_guard(app, conf, spec)

@@ -62,6 +62,13 @@ class ServiceSpec:
     #: what the operator configured still wins.  Only
     #: ``arbiter-all-in-one`` calls it.
     local_run: typing.Optional[str] = None
+    #: Module (within the package) whose ``start(conf, db)`` runs once
+    #: when an API process builds its application
+    #: (:func:`svc_common.deploy.deploy`), before it answers a request:
+    #: set-up that belongs to an operator's start rather than to the
+    #: first request that happens to need it (federation_proxy makes its
+    #: first signing keys there, so that no anonymous GET writes).
+    startup: typing.Optional[str] = None
 
     def authenticator(self, conf, db):
         """The ``authenticate(environ)`` of :attr:`session_auth`, or
@@ -72,6 +79,11 @@ class ServiceSpec:
         if isinstance(build, str):
             build = self.module(build).build_authenticator
         return build(conf, db)
+
+    def start(self, conf, db):
+        """Run :attr:`startup`'s ``start(conf, db)``, if any."""
+        if self.startup:
+            self.module(self.startup).start(conf, db)
 
     def module(self, name):
         """Import a module of the service package, e.g. ``conf``."""

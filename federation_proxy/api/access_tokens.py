@@ -34,6 +34,10 @@ _KEYS = weakref.WeakKeyDictionary()
 def signing_records(db, ctx, refresh=False):
     """The signing key records of ``db``, from the per-process cache.
 
+    A read: the keys are made when the API starts
+    (:mod:`federation_proxy.startup`), not here; a provider without keys
+    has none to list or to check a token with.
+
     :param refresh: read them again now (unless they were read less
         than a second ago): a token names a key the cache lacks.
     """
@@ -44,10 +48,26 @@ def signing_records(db, ctx, refresh=False):
         if refresh and not stale and now - loaded_at < 1:
             return records
         if stale or refresh:
-            records = oidc_db.ensure_keys(db, ctx,
-                                          datetime.datetime.utcnow())
+            records = oidc_db.load_keys(db, ctx)
             _KEYS[db] = (now, records)
         return records
+
+
+def current_key(db, ctx):
+    """The key that signs a new token (a :class:`keys.KeyRecord`).
+
+    For the token endpoints only, which write anyway: when the keys
+    were not made at the API's start (its database was not ready) and
+    no process has made them since, they are made now
+    (:func:`oidc_db.ensure_keys`) and the cache refilled.
+    """
+    key = keys.signing_key(signing_records(db, ctx))
+    if key is None:
+        records = oidc_db.ensure_keys(db, ctx, datetime.datetime.utcnow())
+        with _LOCK:
+            _KEYS[db] = (time.monotonic(), records)
+        key = keys.signing_key(records)
+    return key
 
 
 def published(records, lifetime):

@@ -362,7 +362,9 @@ class JwksController(object):
         None, schema.RESPONSE_JWKS, method='GET',
         summary='The public signing keys (JWKS): the current key, the '
                 'next one and retired ones whose tokens may still be '
-                'valid. Needs no token.')}
+                'valid. Needs no token. A read only: a provider whose '
+                'keys were not made (they are made when the API starts) '
+                'answers 503 no_signing_keys.', errors=(503,))}
 
     @pecan.expose(generic=True, template='json')
     def index(self):
@@ -370,10 +372,17 @@ class JwksController(object):
 
     @index.when(method='GET', template='json')
     def index_get(self):
-        # Read afresh, not from the cache: a rotation shows at once.
-        records = oidc_db.ensure_keys(pecan.request.db,
-                                      pecan.request.context, settings.now())
-        return keys.public_jwks(_published(records))
+        # Read afresh, not from the cache: a rotation shows at once.  A
+        # read only: the keys are made when the API starts.
+        records = _published(oidc_db.load_keys(pecan.request.db,
+                                               pecan.request.context))
+        if not records:
+            raise errors.ApiError(
+                'The OIDC provider has no signing keys yet: they are made '
+                'when the API starts with its database ready; restart it '
+                'or run "federation-manage keys rotate".',
+                code='no_signing_keys', status=503)
+        return keys.public_jwks(records)
 
 
 # -- authorization -----------------------------------------------------------
@@ -599,7 +608,7 @@ def _signed(client, person, scope, nonce=None, refresh_token=None,
     else:
         subject = person.user_id
         found, groups, profile = _person_claims(person, scope)
-    key = keys.signing_key(_records())
+    key = access_tokens.current_key(pecan.request.db, pecan.request.context)
     claims = tokens.access_claims(settings.issuer(), subject, client.id,
                                   scope, issued_at, lifetime, jti, found,
                                   groups)

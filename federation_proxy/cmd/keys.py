@@ -48,8 +48,8 @@ def _list(spec, conf):
         # An empty output read as a failure, or as a database that is
         # not the one the API uses.
         print('No signing keys yet: the OIDC provider makes its first two '
-              'when it issues its first token, or run "federation-manage '
-              'keys rotate".')
+              'when its API starts, or run "federation-manage keys '
+              'rotate".')
         return 0
     _show(records, datetime.datetime.utcnow(), _lifetime(conf))
     return 0

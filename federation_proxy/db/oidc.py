@@ -88,28 +88,58 @@ def _add_keys(session, records):
             created_at=record.created_at))
 
 
+def _lock_keys(session):
+    """Hold the signing keys against every other change of them until
+    the transaction ends, an empty table too (no row to lock: two new
+    processes would both find no key and make two current ones).
+
+    PostgreSQL: a table lock in a mode that conflicts with itself and
+    with writes, not with reads (the JWKS and token checks go on).
+    SQLite: writers hold the database's write lock from their first
+    statement (``BEGIN IMMEDIATE``) already.  MySQL: the key rows and
+    the gap after them, locked for update.
+    """
+    if session.get_bind().dialect.name == 'postgresql':
+        session.execute(sa.text(
+            'LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE'))
+    return {r.kid: r for r in session.scalars(
+        sa.select(models.SigningKey).with_for_update())}
+
+
 def ensure_keys(db, ctx, now):
     """The stored keys, after making a current and a next key if there
-    are none (a new provider)."""
+    is no current key (a new provider).
+
+    Called when an API process starts (:mod:`federation_proxy.startup`)
+    and, should that have found no database, before the first token is
+    signed; never by a read.  Under :func:`_lock_keys`: of processes
+    starting at once, the first makes the keys and the others find
+    them.
+    """
     with db.writer.using(ctx) as session:
-        found = [_key_record(r) for r in
-                 session.scalars(sa.select(models.SigningKey))]
+        rows = _lock_keys(session)
+        found = [_key_record(r) for r in rows.values()]
         if any(r.state == keys.CURRENT for r in found):
             return found
-        new = keys.bootstrap(now) if not found else keys.rotate(
-            found, now, datetime.timedelta(0))[1]
+        # Keys but none current (an interrupted rotation): the rotation
+        # makes the next key current, or a new current key.
+        states, new, _dropped = keys.rotate(found, now,
+                                            datetime.timedelta(0))
+        for kid, state in states.items():
+            rows[kid].state = state
         _add_keys(session, new)
         communities.audit(session, ctx.user_id, 'create', 'signing_key',
                           new[0].kid, kids=[r.kid for r in new])
-        return found + new
+        session.flush()
+        return [_key_record(r) for r in
+                session.scalars(sa.select(models.SigningKey))]
 
 
 def rotate_keys(db, ctx, now, lifetime):
     """Rotate the signing keys (see :func:`keys.rotate`); returns the
     keys afterwards."""
     with db.writer.using(ctx) as session:
-        rows = {r.kid: r for r in session.scalars(
-            sa.select(models.SigningKey).with_for_update())}
+        rows = _lock_keys(session)
         states, new, dropped = keys.rotate(
             [_key_record(r) for r in rows.values()], now, lifetime)
         for kid, state in states.items():

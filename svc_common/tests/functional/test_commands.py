@@ -283,7 +283,7 @@ class TestFederationKeys(testtools.TestCase):
         empty = keys('list')
         self.assertEqual(0, empty.returncode, empty.stderr)
         self.assertEqual('No signing keys yet: the OIDC provider makes its '
-                         'first two when it issues its first token, or run '
+                         'first two when its API starts, or run '
                          '"federation-manage keys rotate".\n', empty.stdout)
         self.assertEqual(0, keys('rotate').returncode)
         listed = keys('list').stdout.splitlines()
