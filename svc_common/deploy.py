@@ -313,8 +313,9 @@ def _answer_head(application, environ, start_response):
     before it is dropped, so that an application that starts its answer
     lazily still starts it.
     """
-    environ['REQUEST_METHOD'] = 'GET'
-    environ[HEAD_KEY] = True
+    # A copy: the server's own environ keeps its HEAD, for what it logs
+    # from it once the answer is sent (gunicorn's access log does).
+    environ = dict(environ, REQUEST_METHOD='GET', **{HEAD_KEY: True})
     result = application(environ, start_response)
     try:
         for _chunk in result:

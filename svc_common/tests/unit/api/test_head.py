@@ -299,3 +299,20 @@ class TestLazyApplication(testtools.TestCase):
         self.assertEqual(b'', resp.body)
         self.assertEqual([True], closed)
         self.assertIsInstance(resp, webob.Response)
+
+    def test_the_servers_environ_keeps_its_head(self):
+        # A WSGI server that logs the method from its environ after the
+        # answer (gunicorn's access log) logged a HEAD as a GET.
+        def application(environ, start_response):
+            start_response('200 OK', [('Content-Length', '2')])
+            return [b'{}']
+
+        environ = {'REQUEST_METHOD': 'HEAD', 'PATH_INFO': '/',
+                   'wsgi.input': None}
+        started = []
+        body = deploy._RequestId(application)(
+            environ, lambda status, headers, exc_info=None: started.append(
+                status))
+        self.assertEqual(([], ['200 OK']), (list(body), started))
+        self.assertEqual('HEAD', environ['REQUEST_METHOD'])
+        self.assertNotIn(deploy.HEAD_KEY, environ)
