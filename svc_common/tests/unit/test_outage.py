@@ -32,13 +32,17 @@ class TestPassing(testtools.TestCase):
                     ks_exc.EndpointNotFound('no endpoint'),
                     ks_exc.DiscoveryFailure('no versions'),
                     ks_exc.ServiceUnavailable(), ks_exc.BadGateway(),
-                    ks_exc.InternalServerError(), ks_exc.GatewayTimeout(),
-                    ks_exc.RequestTimeout()):
+                    ks_exc.GatewayTimeout(), ks_exc.RequestTimeout()):
             self.assertTrue(outage.passing(exc), exc)
             self.assertTrue(outage.passing(raised_from(exc)), exc)
 
     def test_refusals_and_bugs_are_not(self):
-        for exc in (ks_exc.Forbidden(), ks_exc.BadRequest(),
+        # A 500 is the service's answer to that request, given again to
+        # the same request: one request Nova always answers 500 stalled
+        # the promoter for good when it counted as an outage.
+        for exc in (ks_exc.InternalServerError('Unexpected API Error.'),
+                    raised_from(ks_exc.InternalServerError()),
+                    ks_exc.Forbidden(), ks_exc.BadRequest(),
                     ks_exc.Unauthorized(), ks_exc.NotFound(),
                     KeyError('x'), Wrapped('Nova refused')):
             self.assertFalse(outage.passing(exc), exc)
@@ -83,3 +87,89 @@ class TestOutageLog(testtools.TestCase):
              '(HTTP 503))',
              'INFO Sweep succeeded again, after 2 failure(s)'],
             self.log.output.splitlines())
+
+
+class TestNeverReceived(testtools.TestCase):
+    """Whether a create may be sent again at once after a failure."""
+
+    def test_the_service_never_got_the_request(self):
+        for exc in (ks_exc.ConnectFailure('refused'),
+                    ks_exc.EndpointNotFound('no endpoint'),
+                    ks_exc.DiscoveryFailure('no versions'),
+                    ks_exc.ServiceUnavailable()):
+            self.assertTrue(outage.never_received(exc), exc)
+            self.assertTrue(outage.never_received(raised_from(exc)), exc)
+
+    def test_the_service_may_have_carried_it_out(self):
+        # keystoneauth1 reports a read timeout as ConnectTimeout.
+        for exc in (ks_exc.ConnectTimeout('read timed out'),
+                    ks_exc.SSLError('handshake'), ks_exc.BadGateway(),
+                    ks_exc.GatewayTimeout(), ks_exc.RequestTimeout(),
+                    ks_exc.UnknownConnectionError('reset', None)):
+            self.assertFalse(outage.never_received(exc), exc)
+            self.assertFalse(outage.never_received(raised_from(exc)), exc)
+
+    def test_not_an_outage_at_all(self):
+        self.assertFalse(outage.never_received(Wrapped('refused')))
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class TestOutageLogLasting(testtools.TestCase):
+    """An outage that lasts, or changes, is not silent for good."""
+
+    def setUp(self):
+        super().setUp()
+        self.log = self.useFixture(fixtures.FakeLogger(
+            level=logging.INFO, format='%(levelname)s %(message)s'))
+        self.clock = Clock()
+        self.outage = outage.OutageLog(logging.getLogger('test'), 'Sweep',
+                                       reminder=600, clock=self.clock)
+
+    def test_a_reminder_every_ten_minutes(self):
+        for _ in range(25):
+            self.outage.failed(ks_exc.EndpointNotFound('no endpoint'))
+            self.clock.now += 60
+        self.assertEqual(
+            ['WARNING Sweep failed, a service it depends on failed '
+             '(EndpointNotFound: no endpoint) (nothing more is logged '
+             'until it succeeds again)',
+             'WARNING Sweep is still failing: 11 failures over 600 s, the '
+             'last: a service it depends on failed (EndpointNotFound: no '
+             'endpoint)',
+             'WARNING Sweep is still failing: 21 failures over 1200 s, the '
+             'last: a service it depends on failed (EndpointNotFound: no '
+             'endpoint)'],
+            self.log.output.splitlines())
+
+    def test_the_database_back_and_nova_away_is_a_new_warning(self):
+        database = sqlalchemy.exc.OperationalError(
+            None, None, Exception('connection refused'))
+        self.assertTrue(self.outage.failed(database))
+        self.assertFalse(self.outage.failed(database))
+        self.assertTrue(self.outage.failed(raised_from(
+            ks_exc.ConnectFailure('refused'))))
+        self.assertFalse(self.outage.failed(ks_exc.ConnectFailure('x')))
+        self.outage.succeeded()
+        lines = self.log.output.splitlines()
+        self.assertEqual(3, len(lines), lines)
+        self.assertTrue(lines[0].startswith(
+            'WARNING Sweep failed, the database failed'), lines[0])
+        self.assertEqual(
+            'WARNING Sweep failed, a service it depends on failed '
+            '(Wrapped: Nova: refused), after 2 failure(s) of another kind '
+            '(nothing more is logged until it succeeds again)', lines[1])
+        self.assertEqual('INFO Sweep succeeded again, after 2 failure(s)',
+                         lines[2])
+
+    def test_forgotten_outage_warns_again(self):
+        self.outage.failed(ks_exc.ConnectFailure('refused'))
+        self.outage.forget()
+        self.assertTrue(self.outage.failed(ks_exc.ConnectFailure('refused')))
+        self.assertEqual(2, self.log.output.count('WARNING'))
