@@ -501,6 +501,7 @@ class Promoter(object):
             auth = self.trusts.auth(request['trust_id'])
         server_ids = []
         made = []
+        returned = 0
         try:
             for spec, kind in zip(request['servers'], kinds):
                 count = kind.count
@@ -511,6 +512,7 @@ class Promoter(object):
                     guaranteed_until=guaranteed_until, auth=auth,
                     metadata={REQUEST_METADATA: request['id']},
                     on_created=guarantee)
+                returned += 1
                 server_ids.extend(ids)
                 made.extend((server_id, kind.resources) for server_id in ids)
                 guarantee(ids)
@@ -532,12 +534,26 @@ class Promoter(object):
                                reason='No room when building: %s' % exc)
             return (REQUEUED if moved else TAKEN), None
         except Exception as exc:
-            if outage.passing(exc):
+            if returned == len(kinds):
+                # Every create returned: the servers are built and the
+                # request's.  What failed after (the database recording
+                # their guarantee, say) never undoes them; the request
+                # stays building, and the recovery after build_timeout
+                # makes it active from what the cloud shows.
+                LOG.warning('Pending request %s: its servers %s are built, '
+                            'but the build could not be finished (%s); it '
+                            'is settled once it is older than [preemption] '
+                            'build_timeout', request['id'], server_ids,
+                            outage.one_line(exc))
+                raise
+            if outage.remote_unreachable(exc):
                 # Nova (or Keystone, Placement) away: the build may well
-                # succeed once it is back.  Queued again in its place,
-                # what it built deleted; the pass ends here as one outage
-                # (the engine's runner logs it once).
-                self._requeue_interrupted(request, server_ids, exc)
+                # succeed once it is back.  The pass ends here as one
+                # outage (the engine's runner logs it once).
+                if outage.never_received(exc):
+                    self._requeue_interrupted(request, server_ids, exc)
+                else:
+                    self._leave_building(request, exc)
                 raise
             if not isinstance(exc, driver_base.DriverError):
                 raise
@@ -555,7 +571,53 @@ class Promoter(object):
         if not self._move(request, pending_db.BUILDING, pending_db.ACTIVE,
                           server_ids=server_ids, reason=None):
             return TAKEN, None
+        if request.get('interruptions'):
+            self._delete_orphans(request, server_ids)
         return BUILT, made
+
+    def _delete_orphans(self, request, server_ids):
+        """Delete the servers the cloud shows with ``request``'s metadata
+        in its project that are not ``server_ids``, the servers it was
+        built with: servers of an interrupted build that Nova made after
+        the promoter had looked for them (a create whose connection
+        broke after it was sent).  Only the request's project's servers
+        carrying its id are ever looked at.  A failure is only logged:
+        the servers are still found by their metadata."""
+        try:
+            found = self.driver.servers_with_metadata(
+                request['project_id'], REQUEST_METADATA, request['id'])
+            orphans = sorted(s['id'] for s in found
+                             if s['id'] not in set(server_ids))
+            for server_id in orphans:
+                LOG.warning('Deleting %s, built for pending request %s by '
+                            'an interrupted build and not one of its '
+                            'servers', server_id, request['id'])
+                try:
+                    self.driver.delete(server_id)
+                except driver_base.ServerNotFound:
+                    pass
+        except driver_base.DriverError as exc:
+            LOG.warning('Pending request %s: the servers of its interrupted '
+                        'builds could not be looked for or deleted: %s',
+                        request['id'], exc)
+
+    def _leave_building(self, request, exc):
+        """The create of ``request`` failed in a way that does not tell
+        whether Nova took it (``exc``: a timeout, a 502 or 504, a TLS
+        error): a server may appear after any search for it.  Queued
+        again, it could be built twice; it stays ``building``, its
+        interruption counted, and the recovery of builds older than
+        ``[preemption] build_timeout`` settles it from what the cloud
+        shows then (see :meth:`recover`)."""
+        count = pending_db.interrupted(
+            self.db, self.ctx, request['id'],
+            'The cloud did not answer its build (%s); it is settled from '
+            'what the cloud shows once it is older than [preemption] '
+            'build_timeout.' % exc)
+        LOG.info('Pending request %s: the cloud did not answer its build '
+                 '(%s, interruption %s); it is settled once its build is '
+                 'older than [preemption] build_timeout', request['id'],
+                 outage.one_line(exc), count)
 
     def _requeue_interrupted(self, request, server_ids, exc):
         """The cloud went away (``exc``, an outage) while ``request``
@@ -587,13 +649,26 @@ class Promoter(object):
                      'than [preemption] build_timeout', request['id'],
                      outage.one_line(exc), error)
             return False
+        count = pending_db.interrupted(self.db, self.ctx, request['id'])
+        if count is None:
+            return False
+        most = self.conf.preemption.max_build_interruptions
+        if count >= most:
+            LOG.warning('Pending request %s failed: the cloud was away while '
+                        'it was building, %d times', request['id'], count)
+            return self._move(
+                request, pending_db.BUILDING, pending_db.FAILED,
+                reason='The cloud was away while it was building, %d times '
+                       '([preemption] max_build_interruptions), the last: '
+                       '%s; what it had built was deleted.' % (count, exc))
         moved = self._move(
             request, pending_db.BUILDING, pending_db.QUEUED,
             reason='Queued again: the cloud was away while it was '
                    'building (%s); what it had built was deleted.' % exc)
         if moved:
             LOG.info('Pending request %s queued again in its place: the '
-                     'cloud went away while it was building', request['id'])
+                     'cloud went away while it was building (interruption '
+                     '%d of %d)', request['id'], count, most)
         return moved
 
     def _undo(self, server_ids):
@@ -645,6 +720,19 @@ class Promoter(object):
         statuses = [s['status'] for s in servers]
         ids = [s['id'] for s in servers]
         if not servers:
+            most = self.conf.preemption.max_build_interruptions
+            if request.get('interruptions', 0) >= most:
+                LOG.warning('Pending request %s was left building with no '
+                            'server in the cloud, its build interrupted %d '
+                            'times: failed', request['id'],
+                            request['interruptions'])
+                moved = self._move(
+                    request, pending_db.BUILDING, pending_db.FAILED,
+                    reason='The cloud was away while it was building, %d '
+                           'times ([preemption] max_build_interruptions); '
+                           'no server of it was left.'
+                           % request['interruptions'])
+                return pending_db.FAILED if moved else None
             LOG.warning('Pending request %s was left building with no '
                         'server in the cloud: queued again', request['id'])
             moved = self._move(

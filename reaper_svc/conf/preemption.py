@@ -89,6 +89,16 @@ def _opts():
                  'or failed from what it finds. Longer than the longest '
                  'build ([nova] create_timeout and more).'),
         cfg.IntOpt(
+            'max_build_interruptions', default=3, min=1,
+            help='Times the cloud\'s outage (Nova, Keystone or Placement '
+                 'unreachable, answering 502, 503 or 504, timing out) may '
+                 'interrupt the build of one pending request before it is '
+                 'failed rather than queued again. A request interrupted '
+                 'at every try (one the cloud cannot take) would otherwise '
+                 'come back at its place in front of every request queued '
+                 'after it, for good. A 500 answer is not an outage: it '
+                 'fails the request at once.'),
+        cfg.IntOpt(
             'max_pending_per_project', default=100, min=1,
             help='Pending requests a project may have queued or building '
                  'at once; one more is refused (409 '

@@ -97,6 +97,9 @@ class PendingRequest(Base):
     state = sa.Column(sa.String(16), nullable=False)
     reason = sa.Column(sa.Text, nullable=True)
     server_ids = sa.Column(sa.JSON, nullable=True)
+    # Builds of it that the cloud's outage interrupted (migration 0006).
+    interruptions = sa.Column(sa.Integer, nullable=False, default=0,
+                              server_default='0')
     created_at = sa.Column(sa.DateTime, nullable=False)
     updated_at = sa.Column(sa.DateTime, nullable=False)
 

@@ -61,8 +61,10 @@ def pending_dict(row):
 
 
 def internal_dict(row):
-    """A request as the promoter needs it: with its trust."""
-    return dict(pending_dict(row), trust_id=row.trust_id)
+    """A request as the promoter needs it: with its trust and the count
+    of its builds that an outage interrupted."""
+    return dict(pending_dict(row), trust_id=row.trust_id,
+                interruptions=row.interruptions or 0)
 
 
 class TooManyPending(errors.Conflict):
@@ -252,6 +254,25 @@ def transition(db, ctx, request_id, current, new, **fields):
                 models.PendingRequest.id == request_id,
                 models.PendingRequest.state == current).values(**values))
         return result.rowcount == 1
+
+
+def interrupted(db, ctx, request_id, reason=None):
+    """Count one more interruption of the build of ``request_id`` (still
+    ``building``; its ``updated_at``, the start of its build, is kept)
+    and set its ``reason`` if one is given; the count, or None when it
+    was not building any more."""
+    model = models.PendingRequest
+    values = {'interruptions': model.interruptions + 1}
+    if reason is not None:
+        values['reason'] = reason
+    with db.writer.using(ctx) as session:
+        result = session.execute(
+            sa.update(model).where(model.id == request_id,
+                                   model.state == BUILDING).values(**values))
+        if result.rowcount != 1:
+            return None
+        return session.scalar(sa.select(model.interruptions).where(
+            model.id == request_id))
 
 
 def expire(db, ctx, now):

@@ -8,12 +8,15 @@ place, nothing of it left in the cloud; the cloud refusing the build
 (quota, a bad flavor, a fault) still fails it.
 """
 
+import sqlite3
+
 from keystoneauth1 import exceptions as ks_exc
+import sqlalchemy
 
 from reaper_svc.db import actions as actions_db
+from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc.drivers import base as driver_base
-from reaper_svc import promoter as promoter_mod
 from reaper_svc.tests.functional import test_promoter as tp
 
 
@@ -34,12 +37,14 @@ def away():
         'Unable to establish connection to http://nova:8774/v2.1/servers'))
 
 
-class TestBuildOutage(tp.PromoterTestBase):
+class BuildOutageBase(tp.PromoterTestBase):
+    """A simulated cloud whose create fails as a test says."""
 
     def setUp(self):
         super().setUp()
         self.sim = self.use_cloud([], promoter_preempts=False)
         self.creates = []
+        self.calls = []
         self.real_create = self.sim.create
         self.failures = {}
         self.useFixture(tp.fixtures.MockPatchObject(
@@ -50,6 +55,8 @@ class TestBuildOutage(tp.PromoterTestBase):
         for the server name: before Nova takes it (``'before'``) or
         after (``'after'``: the answer was lost)."""
         self.creates.append(name)
+        self.calls.append(((project_id, name, flavor, count, min_count),
+                           kwargs))
         when, error = self.failures.get(name, (None, None))
         if when == 'before':
             raise error
@@ -72,6 +79,14 @@ class TestBuildOutage(tp.PromoterTestBase):
     def servers_of(self, project):
         return sorted(s.id for s in self.sim.cluster().servers.values()
                       if s.project_id == project)
+
+    def stale(self):
+        """Move the clock past [preemption] build_timeout."""
+        self.now = actions_db.utcnow() + tp.datetime.timedelta(
+            seconds=self.engine.conf.preemption.build_timeout + 1)
+
+
+class TestBuildOutage(BuildOutageBase):
 
     def test_an_outage_mid_group_queues_it_again_in_its_place(self):
         group = self.queue_group()
@@ -101,17 +116,24 @@ class TestBuildOutage(tp.PromoterTestBase):
         self.assertEqual(3, len(self.servers_of('physics')))
         self.assertEqual(pending_db.ACTIVE, self.state(group)['state'])
 
-    def test_servers_nova_took_before_its_answer_was_lost_are_deleted(self):
+    def test_servers_nova_took_before_its_answer_was_lost_are_kept(self):
+        """A 502 does not tell whether Nova took the create: the request
+        stays building, and the recovery finds it built after all."""
         group = self.queue_group()
         # Nova built the single server but its answer never came back (a
         # 502 of the proxy in front of it): the promoter does not know
         # its id; the cloud shows it with the request's metadata.
         self.failures['second'] = ('after', wrapped(ks_exc.BadGateway()))
         self.assertRaises(driver_base.DriverError, self.promoter.promote)
-        self.assertEqual(pending_db.QUEUED, self.state(group)['state'])
-        self.assertEqual([], self.servers_of('physics'))
-        self.assertEqual([], self.sim.servers_with_metadata(
-            'physics', promoter_mod.REQUEST_METADATA, group['id']))
+        self.assertEqual(pending_db.BUILDING, self.state(group)['state'])
+        self.assertEqual(3, len(self.servers_of('physics')))
+        self.failures.clear()
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({group['id']: pending_db.ACTIVE}, done['recovered'])
+        self.assertEqual(['first', 'second'], self.creates)
+        self.assertEqual(self.servers_of('physics'),
+                         sorted(self.state(group)['server_ids']))
 
     def test_servers_that_cannot_be_deleted_yet_keep_it_building(self):
         """Queued while its servers are still in the cloud, it would be
@@ -155,3 +177,135 @@ class TestBuildOutage(tp.PromoterTestBase):
             self.assertEqual(pending_db.FAILED, failed['state'], name)
             self.assertIn('The cloud refused the build', failed['reason'])
             self.assertEqual([], self.servers_of(project), name)
+
+
+class TestPoisonAndAmbiguousBuilds(BuildOutageBase):
+    """Review findings: one request must not stall the queue, a build
+    must not be undone or made twice by an error that says nothing of
+    the servers."""
+
+    def test_a_request_nova_answers_500_fails_and_the_queue_moves_on(self):
+        poison = self.queue_group()
+        later = self.queue(project='chemistry', count=1)
+        self.age(poison, tp.datetime.timedelta(seconds=1))
+        self.failures['second'] = ('before', wrapped(
+            ks_exc.InternalServerError('Unexpected API Error.')))
+        done = self.promoter.promote()
+        self.assertEqual([poison['id']], done['failed'])
+        self.assertEqual([later['id']], done['built'])
+        self.assertEqual(pending_db.FAILED, self.state(poison)['state'])
+        self.assertIn('Unexpected API Error', self.state(poison)['reason'])
+        self.assertEqual([], self.servers_of('physics'))
+        self.assertEqual(pending_db.ACTIVE, self.state(later)['state'])
+        self.assertEqual(['first', 'second', 'job'], self.creates)
+
+    def test_a_build_interrupted_every_time_fails_after_the_limit(self):
+        poison = self.queue_group()
+        later = self.queue(project='chemistry', count=1)
+        self.age(poison, tp.datetime.timedelta(seconds=1))
+        # A proxy that refuses this request's second kind, every time.
+        self.failures['second'] = ('before', away())
+        most = self.engine.conf.preemption.max_build_interruptions
+        for attempt in range(most):
+            self.assertRaises(driver_base.DriverError, self.promoter.promote)
+            self.assertEqual([], self.servers_of('physics'))
+        failed = self.state(poison)
+        self.assertEqual(pending_db.FAILED, failed['state'])
+        self.assertIn('%d times' % most, failed['reason'])
+        self.assertEqual(['first', 'second'] * most, self.creates)
+        done = self.promoter.promote()
+        self.assertEqual([later['id']], done['built'])
+        self.assertEqual(pending_db.ACTIVE, self.state(later)['state'])
+
+    def test_a_database_error_after_the_build_keeps_its_servers(self):
+        request = self.queue(count=2, min_runtime=3600)
+        real_record = guarantees_db.record
+        calls = []
+
+        def record(*args, **kwargs):
+            calls.append(args)
+            if len(calls) == 2:
+                raise sqlalchemy.exc.OperationalError(
+                    'INSERT', {}, sqlite3.OperationalError(
+                        'database is locked'))
+            return real_record(*args, **kwargs)
+
+        self.useFixture(tp.fixtures.MockPatchObject(
+            guarantees_db, 'record', record))
+        self.assertRaises(sqlalchemy.exc.OperationalError,
+                          self.promoter.promote)
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+        built = self.servers_of('physics')
+        self.assertEqual(2, len(built))
+        # The recovery makes it active with the servers it has, and
+        # their guarantee.
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        self.assertEqual(built, sorted(self.state(request)['server_ids']))
+        self.assertEqual(built, self.servers_of('physics'))
+        self.assertEqual(set(built), set(guarantees_db.current(
+            self.engine.db, self.ctx, self.now)) & set(built))
+        self.assertEqual(['job'], self.creates)
+
+    def test_a_create_that_timed_out_is_not_built_twice(self):
+        """keystoneauth1 reports a read timeout as ConnectTimeout; Nova
+        may commit the create after any search for it."""
+        request = self.queue(count=1)
+        self.failures['job'] = ('before', wrapped(
+            ks_exc.ConnectTimeout('Read timed out')))
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+        # Nova's late commit of that create.
+        args, kwargs = self.calls[-1]
+        late = self.real_create(*args, **kwargs)
+        self.failures.clear()
+        # Passes before build_timeout leave it alone.
+        self.now = actions_db.utcnow()
+        self.promoter.promote()
+        self.assertEqual(['job'], self.creates)
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        self.assertEqual(['job'], self.creates)
+        self.assertEqual(late, self.servers_of('physics'))
+        self.assertEqual(late, self.state(request)['server_ids'])
+
+    def test_a_create_timed_out_and_never_taken_is_queued_again(self):
+        request = self.queue(count=1)
+        self.failures['job'] = ('before', wrapped(ks_exc.GatewayTimeout()))
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.failures.clear()
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.QUEUED},
+                         done['recovered'])
+        self.assertEqual([request['id']], done['built'])
+        self.assertEqual(1, len(self.servers_of('physics')))
+
+    def test_a_late_server_of_a_requeued_build_is_deleted(self):
+        """A connection that broke after the create was sent comes as
+        ConnectFailure too: the server Nova made after the search is
+        deleted once the request is built; other servers of the project
+        (a non-preemptible one, another request's) are left alone."""
+        other = self.queue(project='physics', count=1)
+        self.assertEqual([other['id']], self.promoter.promote()['built'])
+        own = self.real_create('physics', 'mine', 'm1', 1, 1, image='img',
+                               networks=[])
+        request = self.queue(count=1)
+        del self.creates[:]
+        self.failures['job'] = ('before', away())
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.assertEqual(pending_db.QUEUED, self.state(request)['state'])
+        args, kwargs = self.calls[-1]
+        late = self.real_create(*args, **kwargs)
+        self.failures.clear()
+        done = self.promoter.promote()
+        self.assertEqual([request['id']], done['built'])
+        ids = self.state(request)['server_ids']
+        self.assertNotIn(late[0], ids)
+        self.assertEqual(
+            sorted(ids + own + self.state(other)['server_ids']),
+            self.servers_of('physics'))
