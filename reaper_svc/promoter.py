@@ -74,12 +74,33 @@ when it has one (:mod:`reaper_svc.trusts`).  A request of several kinds
 of servers is built kind by kind; if a later kind finds no room, the
 servers of the earlier kinds are deleted and the request is queued
 again (``failed`` instead when the cloud would not delete them all:
-queued again, it would be built a second time next to them).  A build
-that the cloud's outage interrupts (:func:`svc_common.outage.passing`)
-is queued again in its place (its ``created_at`` kept), what it built
-deleted, and the pass ends with the outage; while the cloud cannot
-delete what it built, it stays ``building`` for :meth:`Promoter.recover`
-(see :meth:`Promoter._requeue_interrupted`).  Built
+queued again, it would be built a second time next to them).
+
+A build that the cloud's outage interrupts
+(:func:`svc_common.outage.remote_unreachable`: unreachable, 502, 503,
+504, timeouts; a 500 is the cloud refusing that request, which fails
+it) ends the pass with the outage, and:
+
+* when Nova certainly never got the create (refused connection, no
+  endpoint, 503: :func:`svc_common.outage.never_received`), it is queued
+  again in its place (its ``created_at`` kept), what it built deleted;
+  while the cloud cannot delete what it built, it stays ``building``
+  for :meth:`Promoter.recover` (see :meth:`Promoter._requeue_interrupted`);
+* when Nova may have taken it (a timeout, 502, 504), it stays
+  ``building``: a server may appear after any search for it, and queued
+  again the request could be built twice; :meth:`Promoter.recover`
+  settles it from what the cloud shows after ``build_timeout``.
+
+Every interruption is counted; at ``[preemption]
+max_build_interruptions`` the request fails rather than coming back
+for good in front of every request queued after it.  Once every create
+of a build has returned, nothing undoes its servers (a database error
+recording their guarantee leaves the request ``building`` for the
+recovery, which makes it active).  A request built after interrupted
+builds has the servers that carry its metadata and are not its own
+deleted (a create Nova carried out after the search).
+
+Built
 servers carry their guaranteed minimum runtime: it is
 recorded in :mod:`reaper_svc.db.guarantees`, which the drivers' snapshots
 apply, so no strategy takes them as victims before it is over.
@@ -305,9 +326,10 @@ class Promoter(object):
             the cloud refused the build for another reason, or lost the
             request's flavor: ``failed``;
 
-        (a build that the cloud's outage interrupts is queued again and
-        the pass ends there: the outage is raised, for the engine's
-        runner to log once)
+        (a build that the cloud's outage interrupts is queued again,
+        left building, or failed after ``max_build_interruptions``, see
+        the module documentation, and the pass ends there: the outage is
+        raised, for the engine's runner to log once)
         ``taken``
             tried, but moved meanwhile by someone else (withdrawn by the
             user, or taken by another engine): left as they were;
