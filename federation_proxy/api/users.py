@@ -104,6 +104,41 @@ class EntitlementsController(rest.RestController):
             'groups': entitlements.groups(rows)}}
 
 
+class UserRequestsController(rest.RestController):
+    """The requests to join VOs that one person made: what they asked,
+    and what became of it.  Under the person, not the VO: until a
+    request is approved its maker cannot see the VO's requests."""
+
+    OPENAPI = {
+        'get_all': openapi.Operation('user_request:list',
+                                     schema.RESPONSE_REQUESTS,
+                                     query=schema.USER_REQUEST_QUERY),
+        'get_one': openapi.Operation('user_request:get',
+                                     schema.RESPONSE_REQUEST),
+    }
+
+    @pecan.expose('json')
+    def get_all(self, user_id):
+        _authorize_user('user_request:list', user_id)
+        params = pecan.request.params
+        validation.validate(schema.USER_REQUEST_QUERY, dict(params))
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        items = [views.request(r) for r in communities.list_user_requests(
+            pecan.request.db, pecan.request.context, user_id,
+            status=params.get('status'), vo_id=params.get('vo_id'),
+            limit=limit, marker=marker)]
+        return {'requests': items, 'links': validation.links_for_page(
+            items, limit, 'id', '/v1/users/%s/requests' %
+            urllib.parse.quote(user_id, safe=''), params)}
+
+    @pecan.expose('json')
+    def get_one(self, user_id, request_id):
+        _authorize_user('user_request:get', user_id)
+        return {'request': views.request(communities.get_user_request(
+            pecan.request.db, pecan.request.context, user_id, request_id))}
+
+
 class UsersController(rest.RestController):
 
     OPENAPI = {
@@ -117,6 +152,7 @@ class UsersController(rest.RestController):
 
     identities = IdentitiesController()
     entitlements = EntitlementsController()
+    requests = UserRequestsController()
 
     @pecan.expose('json')
     def get_all(self):

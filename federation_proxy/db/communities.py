@@ -684,6 +684,47 @@ def get_request(db, ctx, vo_id, request_id):
                         'request', vo_id)
 
 
+def list_user_requests(db, ctx, user_id, status=None, vo_id=None,
+                       limit=None, marker=None):
+    """The requests person ``user_id`` made to join VOs (any VO, or
+    ``vo_id``), oldest first (``created_at``, then ``id``: the order of
+    the ``(user_id, created_at, id)`` index), from after their request
+    ``marker``; a marker that is not one of their requests is the 400
+    ``invalid_marker``."""
+    table = models.MembershipRequest
+    query = sa.select(table).where(table.user_id == user_id)
+    if status:
+        query = query.where(table.status == status)
+    if vo_id:
+        query = query.where(table.vo_id == vo_id)
+    query = query.order_by(table.created_at, table.id)
+    with db.reader.using(ctx) as session:
+        if marker:
+            after = session.get(table, marker)
+            if after is None or after.user_id != user_id:
+                raise errors.BadRequest(
+                    'No request %s to start after.' % marker,
+                    code='invalid_marker', field='marker')
+            made = sa.select(table.created_at).where(
+                table.id == marker).scalar_subquery()
+            query = query.where(sa.tuple_(table.created_at, table.id) >
+                                sa.tuple_(made, sa.literal(marker)))
+        if limit:
+            query = query.limit(limit)
+        return session.scalars(query).all()
+
+
+def get_user_request(db, ctx, user_id, request_id):
+    """Request ``request_id`` if person ``user_id`` made it, else the
+    404 ``request_not_found`` (another person's request is absent)."""
+    with db.reader.using(ctx) as session:
+        request = session.get(models.MembershipRequest, request_id)
+        if request is None or request.user_id != user_id:
+            raise errors.NotFound('No request %s.' % request_id,
+                                  code='request_not_found')
+        return request
+
+
 @retry_lost_insert_race
 def create_request(db, ctx, vo_id, user_id, reason=None, group_id=None,
                    role='member'):

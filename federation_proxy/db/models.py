@@ -141,7 +141,9 @@ class MembershipRequest(Base):
                  unique=True, sqlite_where=sa.text("status = 'pending'"),
                  postgresql_where=sa.text("status = 'pending'")),
         # A VO's requests in their list order (migration 0010).
-        sa.Index('requests_vo_page_idx', 'vo_id', 'created_at', 'id'))
+        sa.Index('requests_vo_page_idx', 'vo_id', 'created_at', 'id'),
+        # A person's requests in their list order (migration 0018).
+        sa.Index('requests_user_page_idx', 'user_id', 'created_at', 'id'))
 
     id = _id()
     vo_id = sa.Column(sa.String(64), sa.ForeignKey('vos.id'),

@@ -77,6 +77,16 @@ def list_rules():
               'Show the entitlements and groups a person\'s current '
               'memberships give (system readers, and the person).',
               [('GET', '/v1/users/{user_id}/entitlements')]),
+        _rule('user_request:list', '%s or %s' % (
+            personas.RULE_SYSTEM_READER, IS_SELF),
+            'List the requests to join VOs that a person made, pending '
+            'and decided (system readers, and the person).',
+            [('GET', '/v1/users/{user_id}/requests')]),
+        _rule('user_request:get', '%s or %s' % (
+            personas.RULE_SYSTEM_READER, IS_SELF),
+            'Show a request to join a VO that a person made (system '
+            'readers, and the person).',
+            [('GET', '/v1/users/{user_id}/requests/{request_id}')]),
         _rule('identity:list', '%s or %s' % (personas.RULE_SYSTEM_READER,
                                              IS_SELF),
               'List the upstream identities linked to a person.',

@@ -127,8 +127,11 @@ def _list_query(**filters):
 
 LIST_QUERY = _list_query()
 MEMBERSHIP_QUERY = _list_query(user_id=parameter_types.ID)
-REQUEST_QUERY = _list_query(
-    status={'enum': ['pending', 'approved', 'rejected', 'withdrawn']})
+REQUEST_STATUS = {'enum': ['pending', 'approved', 'rejected', 'withdrawn']}
+REQUEST_QUERY = _list_query(status=REQUEST_STATUS)
+#: The query of a person's own requests: across VOs, or of one.
+USER_REQUEST_QUERY = _list_query(status=REQUEST_STATUS,
+                                 vo_id=parameter_types.ID)
 AUDIT_QUERY = _list_query(vo_id=parameter_types.ID)
 
 _S = {'type': 'string'}

@@ -28,6 +28,20 @@ class Lister(FederationCommand, command.Lister):
     pass
 
 
+def caller_id(client):
+    """The user ID ``client``'s requests carry: the Keystone user of its
+    token (the proxy's person of the same ID), or without Keystone the
+    ``X-User-Id`` that ``ARBITER_NOAUTH_USER`` sets."""
+    headers = getattr(client.adapter, 'additional_headers', None) or {}
+    user_id = headers.get('X-User-Id') or client.session.get_user_id()
+    if not user_id:
+        raise exceptions.CommandError(
+            'Cannot tell who you are: authenticate with Keystone (or, '
+            'without Keystone, set ARBITER_NOAUTH_USER), or name the '
+            'person with --user.')
+    return user_id
+
+
 def add_vo_argument(parser):
     parser.add_argument('vo', metavar='<vo>', help='VO (name or ID)')
 

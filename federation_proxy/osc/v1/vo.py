@@ -17,6 +17,9 @@ REQUEST_COLUMNS = ('id', 'user_id', 'group_id', 'role', 'reason', 'status',
                    'decided_by')
 REQUEST_HEADINGS = ('ID', 'User ID', 'Group ID', 'Role', 'Reason',
                     'Status', 'Decided By')
+REQUEST_SHOW_COLUMNS = ('id', 'vo_id', 'user_id', 'group_id', 'role',
+                        'reason', 'status', 'decided_by', 'decided_at',
+                        'created_at')
 INVITATION_COLUMNS = ('id', 'email', 'group_id', 'role', 'status',
                       'expires_at', 'created_by', 'inviting_manager',
                       'accepted_by')
@@ -240,14 +243,27 @@ class CreateRequest(common.ShowOne):
 
 
 class ListRequest(common.ListOfVO):
-    """List the requests to join a VO."""
+    """List the requests to join a VO, or with --mine your own requests
+    to join VOs (every VO's, or those of the VO given by ID)."""
 
     collection = 'requests'
     columns, headings = REQUEST_COLUMNS, REQUEST_HEADINGS
     paginated = True
 
     def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
+        # Not ListOfVO's parser: with --mine the VO is optional, and an
+        # ID (until a request is approved its maker cannot see the VO).
+        parser = super(common.ListOfVO, self).get_parser(prog_name)
+        parser.add_argument('vo', metavar='<vo>', nargs='?',
+                            help='VO (name or ID); with --mine, only your '
+                                 'requests to this VO (ID)')
+        command.add_pagination_options(parser, self.collection)
+        parser.add_argument('--mine', action='store_true',
+                            help='Your own requests, pending and decided, '
+                                 'to join any VO (or the VO given)')
+        parser.add_argument('--user', metavar='<user-id>',
+                            help='With --mine: the requests of this '
+                                 'person instead (system readers)')
         parser.add_argument('--status', metavar='<status>',
                             choices=('pending', 'approved', 'rejected',
                                      'withdrawn'),
@@ -256,6 +272,56 @@ class ListRequest(common.ListOfVO):
 
     def filters(self, parsed_args):
         return {'status': parsed_args.status}
+
+    def items(self, parsed_args):
+        if not parsed_args.mine:
+            if parsed_args.vo is None:
+                raise exceptions.CommandError(
+                    'Name the VO whose requests to list, or give --mine '
+                    'for your own requests.')
+            return super().items(parsed_args)
+        user = parsed_args.user or common.caller_id(self.client)
+        return self.client.list(
+            '/v1/users/%s/requests' % rest.path_segment(user),
+            'requests', dict(self.filters(parsed_args),
+                             vo_id=parsed_args.vo),
+            parsed_args.limit, parsed_args.marker)
+
+    def take_action(self, parsed_args):
+        if not parsed_args.mine:
+            return super().take_action(parsed_args)
+        # Your own requests are of several VOs: say which.
+        return (('VO ID',) + self.headings, command.list_rows(
+            self.items(parsed_args), ('vo_id',) + self.columns))
+
+
+class ShowRequest(common.ShowOne):
+    """Show a request to join a VO: one of your own, or with --vo one
+    of the VO's (its managers and system readers)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('request', metavar='<request-id>',
+                            help='Request (ID)')
+        parser.add_argument('--vo', metavar='<vo>',
+                            help='VO the request is to (name or ID): '
+                                 'for the VO\'s managers')
+        parser.add_argument('--user', metavar='<user-id>',
+                            help='Person who made the request (default: '
+                                 'you; system readers)')
+        return parser
+
+    def take_action(self, parsed_args):
+        if parsed_args.vo:
+            path = common.vo_path(self.client, parsed_args.vo, 'requests',
+                                  parsed_args.request)
+        else:
+            path = '/v1/users/%s/requests/%s' % (
+                rest.path_segment(parsed_args.user or
+                                  common.caller_id(self.client)),
+                rest.path_segment(parsed_args.request))
+        request = self.client.get(path)['request']
+        return command.show_columns(request, REQUEST_SHOW_COLUMNS)
 
 
 class _DecideRequest(common.ShowOne):

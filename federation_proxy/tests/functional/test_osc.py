@@ -173,6 +173,56 @@ class TestOpenStackVO(testtools.TestCase):
                                      identity=person_env('alice'))
         self.assertIn('withdrawn', error)
 
+    def test_listing_and_showing_ones_own_requests(self):
+        astro = self.openstack_json('vo', 'create', 'astro', '--manager',
+                                    'alice')
+        bio = self.openstack_json('vo', 'create', 'bio', '--manager',
+                                  'alice')
+        bob = person_env('bob')
+        first = self.openstack_json('vo', 'request', 'create', astro['id'],
+                                    identity=bob)
+        second = self.openstack_json('vo', 'request', 'create', bio['id'],
+                                     identity=bob)
+        self.openstack_json('vo', 'request', 'create', bio['id'],
+                            identity=person_env('carol'))
+        self.openstack('vo', 'request', 'reject', 'astro', first['id'],
+                       identity=person_env('alice'))
+        # Every VO's, only Bob's; one page, and the page after it.
+        mine = self.openstack_json('vo', 'request', 'list', '--mine',
+                                   identity=bob)
+        self.assertEqual(
+            sorted([(astro['id'], first['id'], 'rejected'),
+                    (bio['id'], second['id'], 'pending')]),
+            sorted((r['VO ID'], r['ID'], r['Status']) for r in mine))
+        page = self.openstack_json('vo', 'request', 'list', '--mine',
+                                   '--limit', '1', identity=bob)
+        after = self.openstack_json('vo', 'request', 'list', '--mine',
+                                    '--marker', page[0]['ID'],
+                                    identity=bob)
+        self.assertEqual(mine, page + after)
+        pending = self.openstack_json('vo', 'request', 'list', '--mine',
+                                      '--status', 'pending', identity=bob)
+        self.assertEqual([second['id']], [r['ID'] for r in pending])
+        of_bio = self.openstack_json('vo', 'request', 'list', bio['id'],
+                                     '--mine', identity=bob)
+        self.assertEqual([second['id']], [r['ID'] for r in of_bio])
+        shown = self.openstack_json('vo', 'request', 'show', first['id'],
+                                    identity=bob)
+        self.assertEqual(('rejected', 'alice', astro['id']),
+                         (shown['status'], shown['decided_by'],
+                          shown['vo_id']))
+        # Not someone else's; the VO's manager shows it with --vo.
+        error = self.openstack_fails('vo', 'request', 'show', first['id'],
+                                     identity=person_env('carol'))
+        self.assertIn('No request %s.' % first['id'], error)
+        self.assertEqual(first['id'], self.openstack_json(
+            'vo', 'request', 'show', first['id'], '--vo', 'astro',
+            identity=person_env('alice'))['id'])
+        # Without --mine a VO must be named.
+        error = self.openstack_fails('vo', 'request', 'list',
+                                     identity=bob)
+        self.assertIn('--mine', error)
+
     def test_idp_registry(self):
         idp = self.openstack_json(
             'federation', 'idp', 'create', 'home', '--issuer',
