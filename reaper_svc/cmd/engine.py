@@ -223,7 +223,7 @@ def build_runner(conf, db, driver=None, notifier=None, member_id=None,
     reaper.notifier = announcer
     if not reaper.driver.has_guarantee_source:
         reaper.driver.set_guarantee_source(guarantees_db.GuaranteeSource(
-            db, reaper.ctx))
+            db, reaper.ctx, conf))
     promoter = promoter_mod.Promoter(conf, db, reaper, trusts=trusts)
     runner = runner_mod.Runner(service.SPEC, conf, member_id=member_id)
     runner.add_worker(announcer)

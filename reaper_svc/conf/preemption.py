@@ -114,10 +114,13 @@ def _opts():
                  'whatever room normal servers need. A request asking '
                  'for more is refused (400, naming this limit) and '
                  'nothing is queued; 0 refuses every guaranteed runtime. '
-                 'The same limit holds for every caller. Requests queued '
-                 'before it was lowered are built with a guarantee of at '
-                 'most this long. At most 2592000 (30 days, the '
-                 'default).'),
+                 'The same limit holds for every caller. Lowering it '
+                 'applies to what exists already: requests queued before '
+                 'are built with a guarantee of at most this long (their '
+                 'min_runtime as shown is what they asked for), and the '
+                 'guarantees of servers built before end at most this '
+                 'long after they were recorded. At most 2592000 (30 '
+                 'days, the default).'),
         cfg.BoolOpt(
             'promoter_preempts', default=True,
             help='Whether the first queued request of non-preemptible '

@@ -9,6 +9,8 @@ server as protected until then.  Every public function takes ``(db,
 ctx, ...)`` and runs in its own transaction.
 """
 
+import datetime
+
 import sqlalchemy as sa
 
 from reaper_svc.db import clock
@@ -30,16 +32,30 @@ def record(db, ctx, server_ids, guaranteed_until, pending_id=None):
                 row.guaranteed_until = guaranteed_until
 
 
-def current(db, ctx, now=None):
+def current(db, ctx, now=None, longest=None):
     """``{server id: guaranteed until}`` of the guarantees not over at
     ``now`` (by default the database's: a host whose clock is ahead
-    must not take a guarantee for over)."""
+    must not take a guarantee for over).
+
+    :param longest: seconds, ``[preemption] max_guaranteed_runtime``: a
+        guarantee ends at the latest that long after it was recorded, so
+        that lowering the limit shortens the guarantees recorded before
+        too (None: as recorded)
+    """
     now = now or clock.database_now(db, ctx)
-    query = sa.select(models.ServerGuarantee.server_id,
-                      models.ServerGuarantee.guaranteed_until).where(
-        models.ServerGuarantee.guaranteed_until > now)
+    model = models.ServerGuarantee
+    query = sa.select(model.server_id, model.guaranteed_until,
+                      model.created_at).where(model.guaranteed_until > now)
     with db.reader.using(ctx) as session:
-        return dict(session.execute(query).all())
+        rows = session.execute(query).all()
+    guarantees = {}
+    for server_id, until, created_at in rows:
+        if longest is not None:
+            until = min(until,
+                        created_at + datetime.timedelta(seconds=longest))
+        if until > now:
+            guarantees[server_id] = until
+    return guarantees
 
 
 def purge(db, ctx, before):
@@ -51,11 +67,21 @@ def purge(db, ctx, before):
 
 class GuaranteeSource(object):
     """What a driver reads guarantees from: ``source()`` returns the
-    current ``{server id: guaranteed until}`` of ``db``."""
+    current ``{server id: guaranteed until}`` of ``db``, each at most
+    ``[preemption] max_guaranteed_runtime`` of ``conf`` (as it is at
+    each call) after it was recorded (see :func:`current`).
 
-    def __init__(self, db, ctx):
+    :param conf: the engine's ConfigOpts with ``[preemption]``; None:
+        the guarantees as recorded
+    """
+
+    def __init__(self, db, ctx, conf=None):
         self.db = db
         self.ctx = ctx
+        self.conf = conf
 
     def __call__(self):
-        return current(self.db, self.ctx)
+        longest = None
+        if self.conf is not None:
+            longest = self.conf.preemption.max_guaranteed_runtime
+        return current(self.db, self.ctx, longest=longest)

@@ -45,5 +45,5 @@ def get(conf, db=None):
         driver = _BY_CONF[key]
         if db is not None and not driver.has_guarantee_source:
             driver.set_guarantee_source(guarantees_db.GuaranteeSource(
-                db, context.admin_context()))
+                db, context.admin_context(), conf))
         return driver

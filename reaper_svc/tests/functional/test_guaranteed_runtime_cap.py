@@ -122,3 +122,41 @@ class TestQueuedBeforeTheCapWasLowered(tp.PromoterTestBase):
             self.engine.db, self.ctx, request['id'])['server_ids']
         until = guarantees_db.current(self.engine.db, self.ctx)[server]
         self.assertEqual(self.now + datetime.timedelta(seconds=600), until)
+
+
+class TestLoweredCapShortensRecordedGuarantees(tp.PromoterTestBase):
+    """Lowering ``max_guaranteed_runtime`` holds the guarantees recorded
+    before to it too: they are read clamped to their recording time plus
+    the limit (a guarantee of 30 days, recorded under the old limit,
+    kept its servers out of every preemption for 30 days)."""
+
+    def test_a_recorded_guarantee_ends_at_the_lowered_cap(self):
+        sim = self.use_cloud(copy.deepcopy(tp.full()[:2]))
+        # The engine's clock is the database's here: a guarantee is
+        # clamped from the time the database recorded it.
+        self.now = guarantees_db.clock.database_now(self.engine.db,
+                                                    self.ctx)
+        request = self.queue(count=1, min_runtime=2 * HOUR)
+        self.assertEqual([request['id']], self.promoter.promote()['built'])
+        [server] = pending_db.get_request(
+            self.engine.db, self.ctx, request['id'])['server_ids']
+        source = guarantees_db.GuaranteeSource(self.engine.db, self.ctx,
+                                               self.engine.conf)
+        self.assertEqual(self.now + datetime.timedelta(hours=2),
+                         source()[server])
+        # The engine's driver reads them so.
+        self.assertTrue(sim.has_guarantee_source)
+        self.engine.conf.set_override('max_guaranteed_runtime', 600,
+                                      'preemption')
+        until = source()[server]
+        database_now = guarantees_db.clock.database_now(self.engine.db,
+                                                        self.ctx)
+        self.assertLessEqual(until,
+                             database_now + datetime.timedelta(seconds=600))
+        self.assertIn(server, sim.guarantees())
+        self.assertLessEqual(sim.guarantees()[server], until)
+        # 0 ends every guarantee at once.
+        self.engine.conf.set_override('max_guaranteed_runtime', 0,
+                                      'preemption')
+        self.assertNotIn(server, source())
+        self.assertNotIn(server, sim.guarantees())
