@@ -64,8 +64,11 @@ class PeriodicTask(object):
     unreachable, answering 5xx or timing out.  Such a task fails at every
     interval until what failed is back, so an outage is logged once
     (:class:`svc_common.outage.OutageLog`): one warning line without a
-    traceback at the first failed run, debug lines at the next ones, and
-    one info line at the first run that succeeds again.
+    traceback at the first failed run, debug lines at the next ones (a
+    reminder warning every 10 minutes, and a new warning when what fails
+    changes: the database back, Nova away), and one info line at the
+    first run that succeeds again.  A host that stops leading forgets
+    the outage: when it leads again, a failure is a new warning.
     """
 
     def __init__(self, name, interval, function, leader_only=True,
@@ -110,6 +113,11 @@ class PeriodicTask(object):
                 return
             if self._may_run(self):
                 self.run_once()
+            else:
+                # Another host leads: this one will not see the end of
+                # an outage going on, and a failure when it leads again
+                # (days later, maybe) is a new outage, with its warning.
+                self._outage.forget()
 
     def run_once(self):
         """One run, now, in the caller's thread, logged as the periodic

@@ -206,3 +206,32 @@ class TestPeriodicTaskFailures(testtools.TestCase):
         self.assertIn('Periodic task purge failed; it runs again',
                       self.log.output)
         self.assertIn('Traceback', self.log.output)
+
+    def test_leading_again_a_failure_is_a_new_warning(self):
+        """A leader that lost leadership mid-outage never saw its end;
+        when it leads again a failure was only a debug line."""
+        self.log = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
+        leading = [True]
+        asked = []
+
+        def may_run(task):
+            asked.append(leading[0])
+            return leading[0]
+
+        def fail():
+            raise sqlalchemy.exc.OperationalError(
+                None, None, Exception('connection refused'))
+
+        task = runner_mod.PeriodicTask('purge', None, fail)
+        task.start(may_run)
+        self.addCleanup(task.stop)
+        task.wake()
+        self.assertTrue(wait_for(lambda: task.runs >= 1))
+        leading[0] = False
+        task.wake()
+        self.assertTrue(wait_for(lambda: len(asked) >= 2))
+        leading[0] = True
+        task.wake()
+        self.assertTrue(wait_for(lambda: task.runs >= 2))
+        self.assertEqual(2, self.log.output.count(
+            'Periodic task purge failed, the database failed'))
