@@ -150,7 +150,10 @@ class Reaper(object):
         #: The outages of the cloud that the actions meet (see
         #: :meth:`_cloud_failed`).
         self.cloud_outage = outage.OutageLog(LOG, 'Preemption actions')
-        self._outage_in_pass = False
+        # What the cloud did in the leader's pass of the calling thread
+        # (see process_unfinished); the promoter's and the listener's
+        # threads make calls of their own, outside any pass.
+        self._pass = threading.local()
 
     # -- planning -----------------------------------------------------
 
@@ -289,7 +292,7 @@ class Reaper(object):
             elif victim['state'] != 'noticed':
                 continue
             try:
-                self.driver.unlock(server_id)
+                self._cloud(self.driver.unlock, server_id)
             except driver_base.ServerNotFound:
                 pass
             except driver_base.DriverError as exc:
@@ -307,7 +310,7 @@ class Reaper(object):
         """Whether the cloud shows ``server_id`` locked by the notice of
         ``action_id`` (locked, with its reason)."""
         try:
-            shown = self.driver.server_state(server_id)
+            shown = self._cloud(self.driver.server_state, server_id)
         except driver_base.ServerNotFound:
             return False
         except driver_base.DriverError as exc:
@@ -344,7 +347,7 @@ class Reaper(object):
         for victim in action['victims']:
             server_id = victim['server_id']
             try:
-                self.driver.lock(server_id, reason)
+                self._cloud(self.driver.lock, server_id, reason)
                 # Read once locked: its owner cannot resize it any more.
                 if self._no_candidate(server_id):
                     actions_db.set_victim_states(self.db, self.ctx,
@@ -392,7 +395,7 @@ class Reaper(object):
         trigger picked the same server again, and stopped more.
         """
         try:
-            self.driver.stop(server_id)
+            self._cloud(self.driver.stop, server_id)
         except driver_base.ServerNotFound:
             raise
         except driver_base.DriverError as exc:
@@ -408,7 +411,7 @@ class Reaper(object):
         :raises DriverError: the cloud could not tell
         """
         try:
-            server = self.driver.server(server_id)
+            server = self._cloud(self.driver.server, server_id)
         except driver_base.ServerNotFound:
             return False
         return not _candidate(server, self.clock())
@@ -418,7 +421,7 @@ class Reaper(object):
         it locked (an operator unlocks it: the action's victim list and
         the log name it), and does not stop the action."""
         try:
-            self.driver.unlock(server_id)
+            self._cloud(self.driver.unlock, server_id)
         except driver_base.ServerNotFound:
             pass
         except driver_base.DriverError as exc:
@@ -470,7 +473,7 @@ class Reaper(object):
                                             victim['server_id'], 'spared')
                 continue
             try:
-                self.driver.delete(victim['server_id'])
+                self._cloud(self.driver.delete, victim['server_id'])
             except driver_base.ServerNotFound:
                 pass
             except driver_base.DriverError as exc:
@@ -497,7 +500,7 @@ class Reaper(object):
             if victim['state'] in ('deleted', 'gone', 'spared', 'released'):
                 continue
             try:
-                self.driver.unlock(victim['server_id'])
+                self._cloud(self.driver.unlock, victim['server_id'])
             except driver_base.ServerNotFound:
                 pass
             except driver_base.DriverError as exc:
@@ -555,6 +558,21 @@ class Reaper(object):
                    % (server_id, exc))
         return actions_db.get_action(self.db, self.ctx, action['id'])
 
+    def _cloud(self, call, *args, **kwargs):
+        """``call(*args, **kwargs)``, a call of the driver: an answer of
+        the cloud (a server not found too) is counted for the pass of
+        this thread, if it is in one (see :meth:`process_unfinished`)."""
+        record = getattr(self._pass, 'record', None)
+        try:
+            result = call(*args, **kwargs)
+        except driver_base.ServerNotFound:
+            if record is not None:
+                record['answered'] = True
+            raise
+        if record is not None:
+            record['answered'] = True
+        return result
+
     def _cloud_failed(self, exc, message, *args):
         """Log that the cloud failed an action (``exc``), which is tried
         again at the next pass: a warning line (``message % args``),
@@ -564,12 +582,15 @@ class Reaper(object):
         outage lasts, and a warning per action and pass said nothing
         more than the first: the outage is logged once
         (:attr:`cloud_outage`), each action's line is a debug line, and
-        the first pass of :meth:`process_unfinished` that meets no
-        outage logs its end."""
+        the first pass of :meth:`process_unfinished` in which the cloud
+        answered and no call met an outage logs its end."""
+
         if not outage.remote_unreachable(exc):
             LOG.warning(message, *args)
             return
-        self._outage_in_pass = True
+        record = getattr(self._pass, 'record', None)
+        if record is not None:
+            record['failed'] = True
         self.cloud_outage.failed(
             exc, 'the actions it fails are tried again at each pass')
         LOG.debug(message, *args)
@@ -588,7 +609,22 @@ class Reaper(object):
         moved = 0
         now = self.clock()
         servers = ServersOnce(self.driver)
-        self._outage_in_pass = False
+        record = self._pass.record = {'answered': False, 'failed': False}
+        try:
+            moved = self._process(now, servers)
+        finally:
+            self._pass.record = None
+        if record['answered'] and not record['failed']:
+            # Only a pass in which the cloud answered and nothing met its
+            # outage ends one: a pass with nothing to do, or whose calls
+            # the promoter's or the listener's outage did not reach, says
+            # nothing of the cloud.
+            self.cloud_outage.succeeded()
+        return moved
+
+    def _process(self, now, servers):
+        """The body of :meth:`process_unfinished`; how many moved."""
+        moved = 0
         for action in actions_db.unfinished(self.db, self.ctx):
             if action['state'] == states.PLANNED:
                 try:
@@ -605,8 +641,6 @@ class Reaper(object):
             else:
                 self.delete_victims(action)
             moved += 1
-        if not self._outage_in_pass:
-            self.cloud_outage.succeeded()
         return moved
 
     def _resume_planned(self, action, servers=None):
@@ -627,6 +661,9 @@ class Reaper(object):
                                     'nothing more was preempted.' % state)
         now = self.clock()
         servers = (servers or ServersOnce(self.driver))()
+        record = getattr(self._pass, 'record', None)
+        if record is not None:
+            record['answered'] = True
         spared = sorted(
             v['server_id'] for v in action['victims']
             if v['server_id'] in servers and not _candidate(

@@ -204,3 +204,25 @@ class TestCloudOutage(testtools.TestCase):
         for action in (noticed, planned):
             self.assertEqual(states.DONE, actions_db.get_action(
                 self.engine.db, self.ctx, action['id'])['state'])
+
+    def test_a_pass_without_an_answer_of_the_cloud_ends_no_outage(self):
+        """The promoter's thread meets the outage (the lock of its
+        preemption's victim); the actions' pass that follows makes no
+        call of the cloud (it cancels that plan: the request it was for
+        was withdrawn): the cloud is still away, nothing says it is
+        back."""
+        cloud = self.use_cloud(tp.full(flavor='p1', project='batch'))
+        request = self.queue()
+        self.useFixture(CloudAway(cloud, AWAY, verbs=['lock'],
+                                  wrapped=True))
+        self.task(engine.PROMOTE_TASK).run_once()
+        [action] = actions_db.unfinished(self.engine.db, self.ctx)
+        self.assertEqual(states.PLANNED, action['state'])
+        self.assertIn('Preemption actions failed', self.log.output)
+        self.assertTrue(pending_db.transition(
+            self.engine.db, self.ctx, request['id'], pending_db.QUEUED,
+            pending_db.CANCELLED))
+        self.useFixture(CloudAway(cloud, AWAY, wrapped=True))
+        self.task(engine.ACTIONS_TASK).run_once()
+        self.assertEqual([], actions_db.unfinished(self.engine.db, self.ctx))
+        self.assertNotIn('succeeded again', self.log.output)
