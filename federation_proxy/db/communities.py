@@ -684,13 +684,12 @@ def get_request(db, ctx, vo_id, request_id):
                         'request', vo_id)
 
 
-def list_user_requests(db, ctx, user_id, status=None, vo_id=None,
-                       limit=None, marker=None):
-    """The requests person ``user_id`` made to join VOs (any VO, or
-    ``vo_id``), oldest first (``created_at``, then ``id``: the order of
-    the ``(user_id, created_at, id)`` index), from after their request
-    ``marker``; a marker that is not one of their requests is the 400
-    ``invalid_marker``."""
+def user_requests_query(user_id, status=None, vo_id=None, limit=None,
+                        marker=None):
+    """The query of the requests person ``user_id`` made (to any VO, or
+    ``vo_id``), oldest first (``created_at``, then ``id``), from after
+    their request ``marker``: one range of the ``(user_id, created_at,
+    id)`` index."""
     table = models.MembershipRequest
     query = sa.select(table).where(table.user_id == user_id)
     if status:
@@ -698,20 +697,31 @@ def list_user_requests(db, ctx, user_id, status=None, vo_id=None,
     if vo_id:
         query = query.where(table.vo_id == vo_id)
     query = query.order_by(table.created_at, table.id)
+    if marker:
+        # As oldest_first_query: the marker's time compared inside the
+        # database, in one row-value comparison.
+        made = sa.select(table.created_at).where(
+            table.id == marker).scalar_subquery()
+        query = query.where(sa.tuple_(table.created_at, table.id) >
+                            sa.tuple_(made, sa.literal(marker)))
+    if limit:
+        query = query.limit(limit)
+    return query
+
+
+def list_user_requests(db, ctx, user_id, status=None, vo_id=None,
+                       limit=None, marker=None):
+    """The requests of :func:`user_requests_query`; a marker that is not
+    one of the person's requests is the 400 ``invalid_marker``."""
     with db.reader.using(ctx) as session:
         if marker:
-            after = session.get(table, marker)
+            after = session.get(models.MembershipRequest, marker)
             if after is None or after.user_id != user_id:
                 raise errors.BadRequest(
                     'No request %s to start after.' % marker,
                     code='invalid_marker', field='marker')
-            made = sa.select(table.created_at).where(
-                table.id == marker).scalar_subquery()
-            query = query.where(sa.tuple_(table.created_at, table.id) >
-                                sa.tuple_(made, sa.literal(marker)))
-        if limit:
-            query = query.limit(limit)
-        return session.scalars(query).all()
+        return session.scalars(user_requests_query(
+            user_id, status, vo_id, limit, marker)).all()
 
 
 def get_user_request(db, ctx, user_id, request_id):

@@ -118,6 +118,25 @@ class _Plans(backends.Seeded):
             for statement in statements:
                 self._check(statement, [index], self.UNWANTED)
 
+    def test_a_page_of_a_persons_requests_walks_their_index(self):
+        # A person's requests to every VO, decided ones among them: the
+        # range of their rows in requests_user_page_idx, not the VOs'.
+        requests = models.MembershipRequest
+        with self.engine.connect() as conn:
+            marker = conn.execute(sa.select(requests.id).where(
+                requests.user_id == 'u0007').order_by(
+                    requests.id).offset(VOS // 2).limit(1)).scalar()
+        for query in ({}, {'marker': marker}):
+            self._check(communities.user_requests_query(
+                'u0007', limit=100, **query), ['requests_user_page_idx'],
+                self.UNWANTED)
+        # A filter reads the person's own rows (a few) and drops some.
+        for query in ({'status': 'rejected'},
+                      {'vo_id': 'vo-07', 'marker': marker}):
+            self._check(communities.user_requests_query(
+                'u0007', limit=100, **query), ['requests_user_page_idx'],
+                [u for u in self.UNWANTED if u != 'Rows Removed by Filter'])
+
     def test_an_audit_page_is_read_in_its_order(self):
         # The trail is in id order: a VO's page walks its own index, or
         # (when the planner expects the VO's records to be dense, as
