@@ -117,9 +117,12 @@ class Resyncer(object):
                     keystone_sync.BadAnswer) as exc:
                 # Keystone answers the same until its configuration
                 # changes: the next notification or resync tries again.
-                # It answered: an outage that was going on is over.
-                self._outage.succeeded()
+                # It answered: an outage that was going on is over, but
+                # the sync did not succeed.
                 LOG.error('Sync from Keystone refused: %s', exc)
+                self._outage.succeeded(
+                    'reaches Keystone again (its answer was refused, see '
+                    'the error before)')
             except Exception as exc:
                 self._failed(exc)
                 self._stop.wait(RETRY_DELAY)

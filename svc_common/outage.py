@@ -202,14 +202,19 @@ class OutageLog(object):
                               self.what, failures, one_line(exc))
         return first
 
-    def succeeded(self):
+    def succeeded(self, how='succeeded again'):
         """A pass succeeded; an outage that was going on ends (one info
-        line).  Whether one did."""
+        line).  Whether one did.
+
+        :param how: what the line says of the pass (a pass that reached
+            the service again but failed otherwise must not say that it
+            succeeded)
+        """
         with self._lock:
             failed, self.failures = self.failures, 0
         if failed:
-            self.logger.info('%s succeeded again, after %d failure(s)',
-                             self.what, failed)
+            self.logger.info('%s %s, after %d failure(s)',
+                             self.what, how, failed)
         return bool(failed)
 
     def forget(self):

@@ -261,6 +261,43 @@ class TestResyncWhileKeystoneFails(testtools.TestCase):
                                    r'after \d+ failure\(s\)')
         self.assertNotIn('Traceback', self.log.output)
 
+    def test_an_answer_refused_after_an_outage_is_no_success(self):
+        """Keystone answers 503, then a list that is not one: the sync
+        is refused; it logged 'succeeded again' before the refusal."""
+        failing = threading.Event()
+        failing.set()
+
+        def app(environ, start_response):
+            if failing.is_set():
+                start_response('503 Service Unavailable',
+                               [('Content-Type', 'application/json')])
+                return [b'{"error": {"message": "restarting"}}']
+            name = environ['PATH_INFO'].strip('/').split('/')[-1]
+            start_response('200 OK', [('Content-Type', 'application/json')])
+            return [json.dumps({name: 'none', 'links': {}}).encode()]
+
+        url = self.useFixture(test_clients.LoopbackServer(app)).url
+        adapter = ks_adapter.Adapter(ks_session.Session(auth=None, timeout=5),
+                                     endpoint_override=url + '/v3')
+        resyncer = self.resync(adapter, lambda: self.attempts() >= 2)
+        failing.clear()
+        resyncer.mark_stale()
+        deadline = time.monotonic() + 30
+        while not self.lines('ERROR') and time.monotonic() < deadline:
+            time.sleep(0.05)
+        resyncer.stop()
+        self.assertEqual(0, resyncer.syncs)
+        self.assertNotIn('succeeded again', self.log.output)
+        lines = [line for line in self.log.output.splitlines()
+                 if line.startswith(('ERROR ', 'INFO '))
+                 and 'Sync from Keystone' in line]
+        self.assertTrue(lines[0].startswith(
+            'ERROR Sync from Keystone refused: '), lines)
+        self.assertRegex(lines[1], r'^INFO Sync from Keystone reaches '
+                                   r'Keystone again \(its answer was '
+                                   r'refused, see the error before\), '
+                                   r'after \d+ failure\(s\)$')
+
 
 class CatalogKeystone:
     """WSGI stand-in for a Keystone whose catalog has the identity
