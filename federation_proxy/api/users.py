@@ -40,7 +40,8 @@ class IdentitiesController(rest.RestController):
 
     OPENAPI = {
         'get_all': openapi.Operation('identity:list',
-                                     schema.RESPONSE_IDENTITIES),
+                                     schema.RESPONSE_IDENTITIES,
+                                     query=schema.LIST_QUERY),
         'post': openapi.Operation('identity:create',
                                   schema.RESPONSE_IDENTITY, status=201,
                                   body=schema.IDENTITY_CREATE,
@@ -52,10 +53,16 @@ class IdentitiesController(rest.RestController):
     @pecan.expose('json')
     def get_all(self, user_id):
         _authorize_user('identity:list', user_id)
-        rows = users_db.list_identities(pecan.request.db,
-                                        pecan.request.context, user_id)
-        return {'identities': [views.identity(r) for r in rows],
-                'links': []}
+        params = pecan.request.params
+        validation.validate(schema.LIST_QUERY, dict(params))
+        limit, marker = validation.page(params,
+                                        pecan.request.conf.api.max_limit)
+        items = [views.identity(r) for r in users_db.list_identities(
+            pecan.request.db, pecan.request.context, user_id, limit,
+            marker)]
+        return {'identities': items, 'links': validation.links_for_page(
+            items, limit, 'id', '/v1/users/%s/identities' %
+            urllib.parse.quote(user_id, safe=''), params)}
 
     @pecan.expose('json')
     def post(self, user_id):

@@ -58,12 +58,30 @@ def list_users(db, ctx, limit, marker=None):
         return session.scalars(query.limit(limit)).all()
 
 
-def list_identities(db, ctx, user_id):
+def list_identities(db, ctx, user_id, limit=None, marker=None):
+    """The upstream identities of person ``user_id`` by issuer and
+    subject (unique together), at most ``limit`` of them from after
+    their identity ``marker``.  A person links identities themselves (a
+    login with ``link=true`` at any IdP of the federation), so the list
+    has no bound of its own: it is read in pages.  A marker that is not
+    one of the person's identities is the 400 ``invalid_marker``."""
+    table = models.Identity
+    query = sa.select(table).where(table.user_id == user_id).order_by(
+        table.issuer, table.subject)
     with db.reader.using(ctx) as session:
         communities._require(session, models.User, user_id, 'user')
-        return session.scalars(sa.select(models.Identity).where(
-            models.Identity.user_id == user_id).order_by(
-                models.Identity.issuer, models.Identity.subject)).all()
+        if marker:
+            after = session.get(table, marker)
+            if after is None or after.user_id != user_id:
+                raise errors.BadRequest(
+                    'No identity %s to start after.' % marker,
+                    code='invalid_marker', field='marker')
+            query = query.where(sa.tuple_(table.issuer, table.subject) >
+                                sa.tuple_(sa.literal(after.issuer),
+                                          sa.literal(after.subject)))
+        if limit:
+            query = query.limit(limit)
+        return session.scalars(query).all()
 
 
 @communities.retry_lost_insert_race

@@ -98,12 +98,14 @@ class ListIdentity(common.Lister):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument('user', metavar='<user-id>', help='Person')
+        command.add_pagination_options(parser, 'identities')
         return parser
 
     def take_action(self, parsed_args):
-        items = self.client.get('/v1/users/%s/identities' %
-                                rest.path_segment(parsed_args.user))[
-            'identities']
+        items = self.client.list('/v1/users/%s/identities' %
+                                 rest.path_segment(parsed_args.user),
+                                 'identities', None, parsed_args.limit,
+                                 parsed_args.marker)
         return IDENTITY_HEADINGS, command.list_rows(items, IDENTITY_COLUMNS)
 
 
