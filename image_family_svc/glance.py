@@ -57,12 +57,14 @@ A failure is logged by :func:`image_family_svc.notifications.publish` and
 does not undo the change.  A deleted image is not written: the engine
 retries its deletion (:mod:`image_family_svc.glance_deletes`).
 
-While Glance is away (unreachable, no endpoint, answering 5xx or 408:
-:func:`svc_common.outage.passing`), every image written or deleted fails
-alike; that outage is logged once per process by the driver's
-:attr:`GlanceDriver.outage_log` (a warning when it starts, an info line
-at the first answer of Glance after it), not once per image.  A refusal
-of one image (403, 409, ...) keeps its own warning.
+While Glance is away (unreachable, no endpoint, answering 502, 503,
+504 or 408: :func:`svc_common.outage.passing`), every image written or
+deleted fails alike; that outage is logged once per process by the
+driver's :attr:`GlanceDriver.outage_log` (a warning when it starts, a
+reminder warning every 10 minutes while it lasts, an info line at the
+first answer of Glance after it), not once per image.  A refusal of one
+image (403, 409, ...) keeps its own warning, and so does a 500: it is
+Glance's answer to that image's request, not an outage.
 """
 
 import abc
@@ -99,8 +101,8 @@ class GlanceDriverError(Exception):
 
     Raised from keystoneauth1's error of the same answer
     (``ServiceUnavailable`` for a 503 ...), so that
-    :func:`svc_common.outage.passing` tells Glance away (5xx, 408) from
-    Glance refusing.
+    :func:`svc_common.outage.passing` tells Glance away (502, 503, 504,
+    408) from Glance refusing (a 500 included).
     """
 
     def __init__(self, response):
