@@ -17,6 +17,7 @@ from keystoneauth1 import fixture as ks_fixture
 from keystoneauth1 import loading as ks_loading
 from keystoneauth1 import session as ks_session
 from oslo_config import cfg
+import sqlalchemy
 import testtools
 
 from limits_svc.clients import keystone as keystone_client
@@ -297,6 +298,32 @@ class TestResyncWhileKeystoneFails(testtools.TestCase):
                                    r'Keystone again \(its answer was '
                                    r'refused, see the error before\), '
                                    r'after \d+ failure\(s\)$')
+
+    def test_keystone_away_after_the_database_is_a_new_warning(self):
+        """The database away, then back while Keystone is away, with no
+        sync between: the second outage was only debug lines."""
+        failures = [sqlalchemy.exc.OperationalError(
+            None, None, Exception('connection refused'))] * 2 + [
+            ks_exc.ConnectFailure('Unable to establish connection')] * 2
+
+        def sync(conf, db, adapter):
+            if failures:
+                raise failures.pop(0)
+
+        self.useFixture(fixtures.MockPatchObject(keystone_engine, 'sync',
+                                                 sync))
+        resyncer = self.resync(None, lambda: bool(self.lines('INFO')))
+        resyncer.stop()
+        warnings = self.lines('WARNING')
+        self.assertEqual(2, len(warnings), self.log.output)
+        self.assertIn('Sync from Keystone failed, the database failed',
+                      warnings[0])
+        self.assertIn('(ConnectFailure: Unable to establish connection); '
+                      'it is tried again every', warnings[1])
+        self.assertIn('after 2 failure(s) of another kind', warnings[1])
+        self.assertRegex(self.lines('INFO')[0],
+                         r'Sync from Keystone succeeded again, after 2 '
+                         r'failure\(s\)')
 
 
 class CatalogKeystone:
