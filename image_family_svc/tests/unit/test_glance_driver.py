@@ -340,6 +340,46 @@ class TestGlanceApiDriver(testtools.TestCase):
                       'image_family.transition of img-2', log.output)
         self.assertEqual(1, log.output.count('Traceback'))
 
+    def test_a_lasting_outage_is_recalled_and_a_500_is_no_outage(self):
+        """Glance unreachable for 25 minutes (a TLS error, a missing
+        catalog entry look the same): a reminder warning every 10
+        minutes, where there was one warning and then silence.  A 500 to
+        one image is Glance's answer to it, not an outage: its own
+        traceback, and no outage line."""
+        log = self.useFixture(fixtures.FakeLogger(
+            level=logging.INFO, format='%(levelname)s %(message)s'))
+        away = ['down']
+
+        class Away(FakeGlance):
+            def request(self, url, method, **kwargs):
+                if away[0] == 'down':
+                    raise ks_exc.ConnectFailure('Unable to establish '
+                                                'connection to %s' % url)
+                if method == 'PATCH':
+                    return Response(500, {'message': 'bug'}, url)
+                return super().request(url, method, **kwargs)
+
+        driver = glance.GlanceApiDriver(self.conf, self.ledger,
+                                        adapter=Away(self.glance.images))
+        now = [0.0]
+        driver.outage_log.clock = lambda: now[0]
+        event = transition('img-1', 'active', 'deprecated')
+        self.ledger.commit(event)
+        for _ in range(26):
+            notifications.drive(driver, event)
+            now[0] += 60
+        self.assertEqual(1, log.output.count(
+            'WARNING Writing to Glance failed'), log.output)
+        self.assertEqual(2, log.output.count(
+            'WARNING Writing to Glance is still failing'), log.output)
+        self.assertIn('is still failing: 21 failures over 1200 s',
+                      log.output)
+        away[0] = None
+        notifications.drive(driver, event)
+        self.assertIn('ERROR The Glance driver failed on '
+                      'image_family.transition of img-1', log.output)
+        self.assertEqual(1, log.output.count('Traceback'))
+
 
 class FakeNova(object):
     def __init__(self, servers):
