@@ -582,6 +582,11 @@ class TestPromoter(PromoterTestBase):
         BUILD (minutes with Nova, which knows nothing of guarantees) does
         not take them: their guarantee was recorded only after the
         build, and ran from the start of the pass."""
+        # The engine's clock is the database's, as in a real engine: a
+        # guarantee is read as ending at most [preemption]
+        # max_guaranteed_runtime after the database recorded it.
+        start = self.now = guarantees_db.clock.database_now(
+            self.engine.db, self.ctx)
         sim = self.use_cloud(full(project='batch')[:2])
         request = self.queue(count=2, flavor='p1', min_runtime=3600)
         meanwhile = []
@@ -611,7 +616,7 @@ class TestPromoter(PromoterTestBase):
         # Guaranteed for the hour after the build, not after the pass
         # started.
         self.assertEqual(
-            {s: T0 + build + datetime.timedelta(hours=1) for s in built},
+            {s: start + build + datetime.timedelta(hours=1) for s in built},
             guarantees_db.current(self.engine.db, self.ctx, now=self.now))
 
     def test_finished_requests_give_their_trust_up(self):
@@ -647,7 +652,10 @@ class TestPromoter(PromoterTestBase):
         self.assertEqual(pending_db.ACTIVE, self.state(waiting)['state'])
 
     def test_guarantees_come_from_the_database(self):
-        # The server itself carries no guarantee: the record does.
+        # The server itself carries no guarantee: the record does.  The
+        # engine's clock is the database's, as in a real engine (see
+        # test_servers_being_built_are_no_victims).
+        self.now = guarantees_db.clock.database_now(self.engine.db, self.ctx)
         sim = self.use_cloud(full(flavor='p1', project='batch'))
         until = self.now + datetime.timedelta(hours=1)
         guarantees_db.record(self.engine.db, self.ctx, ['n1'], until)
