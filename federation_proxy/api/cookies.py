@@ -23,8 +23,11 @@ both are for ``Path=/``, even under an issuer with a path (a proxy
 mounted at ``https://cloud.example/federation``): ``__Host-`` requires
 it, and ``__Secure-`` under the issuer's path would not stop a sibling
 subdomain served over https.  The unprefixed names of an earlier
-release are not read: a sibling subdomain could set those.  Under an
-http issuer (a local run) browsers refuse both prefixes; the names are
+release are not read: a sibling subdomain could set those; every
+answer that sets or clears the session cookie also expires the plain
+name (:func:`expire_plain`), and the sessions of such cookies are ended
+when the API starts (:mod:`federation_proxy.startup`).  Under an http
+issuer (a local run) browsers refuse both prefixes; the names are
 plain.
 """
 
@@ -34,7 +37,9 @@ from webob import cookies
 HOST_PREFIX = '__Host-'
 
 
-def _https(issuer):
+def host_prefixed(issuer):
+    """Whether the proxy's cookies have the ``__Host-`` prefix under
+    ``issuer``: when it is https."""
     return issuer.startswith('https:')
 
 
@@ -42,7 +47,7 @@ def cookie_name(base, issuer):
     """The name of the proxy's cookie ``base`` (such as
     :data:`federation_proxy.login.SESSION_COOKIE`) under ``issuer``:
     with the ``__Host-`` prefix when the issuer is https."""
-    return HOST_PREFIX + base if _https(issuer) else base
+    return HOST_PREFIX + base if host_prefixed(issuer) else base
 
 
 def attributes(issuer):
@@ -51,7 +56,20 @@ def attributes(issuer):
     requires (``Secure`` under https, ``Path=/``, no ``Domain``), and
     ``HttpOnly`` and ``SameSite=Lax``."""
     return dict(path='/', httponly=True, samesite='Lax',
-                secure=_https(issuer))
+                secure=host_prefixed(issuer))
+
+
+def expire_plain(response, base, issuer):
+    """Have the browser of ``response`` (webob) drop the cookie ``base``
+    under its plain name, as a release before the ``__Host-`` names set
+    it under an https ``issuer`` (``Path=/``, no ``Domain``): an empty
+    value with ``Max-Age=0``.  The proxy never reads that name under an
+    https issuer (a sibling subdomain could set it); this only keeps
+    browsers from holding a session cookie for nothing.  Nothing under
+    an http issuer, where the plain name is the cookie's own."""
+    if host_prefixed(issuer):
+        response.set_cookie(base, None, path='/', httponly=True,
+                            samesite='Lax', secure=True)
 
 
 def read_own(environ, base, issuer):

@@ -254,7 +254,8 @@ class CallbackController(object):
             db, ctx, session_id, person.user_id, started,
             started + datetime.timedelta(seconds=SESSION_SECONDS),
             replaces=previous.session_id if previous else None,
-            idp_id=row.id)
+            idp_id=row.id,
+            host_prefixed=cookies.host_prefixed(settings.issuer()))
         token = login.sign_session(settings.conf().secret_key,
                                    settings.issuer(),
                                    person.user_id, now, SESSION_SECONDS,
@@ -264,6 +265,8 @@ class CallbackController(object):
             cookies.cookie_name(login.SESSION_COOKIE, settings.issuer()),
             token, max_age=SESSION_SECONDS,
             **cookies.attributes(settings.issuer()))
+        cookies.expire_plain(pecan.response, login.SESSION_COOKIE,
+                             settings.issuer())
         if pending.next_url:
             # The authorization request that sent the person to log in;
             # only ever the proxy's own (login.continuation).
@@ -456,7 +459,8 @@ def end_session(found):
     """End the session of :class:`federation_proxy.login.SessionToken`
     ``found`` server-side (every copy of its cookie stops working, and
     the grants it authorized are revoked) and clear the browser's
-    cookie."""
+    cookie (and the plain-named one of an earlier release, see
+    :func:`federation_proxy.api.cookies.expire_plain`)."""
     if found is not None and found.session_id:
         oidc_db.end_session(
             pecan.request.db, pecan.request.context, found.session_id,
@@ -466,6 +470,8 @@ def end_session(found):
     pecan.response.set_cookie(
         cookies.cookie_name(login.SESSION_COOKIE, settings.issuer()), None,
         **cookies.attributes(settings.issuer()))
+    cookies.expire_plain(pecan.response, login.SESSION_COOKIE,
+                         settings.issuer())
 
 
 class LogoutController(object):

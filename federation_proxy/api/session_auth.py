@@ -43,7 +43,9 @@ from svc_common import context
 from svc_common import errors
 
 #: How the OpenAPI document describes the two ways (beside a Keystone
-#: token); see :mod:`svc_common.api.openapi`.
+#: token); see :mod:`svc_common.api.openapi`.  The session cookie's name
+#: here is the plain one; the served document names the cookie of the
+#: configured issuer (:func:`openapi_security_schemes`).
 OPENAPI_SECURITY_SCHEMES = {
     'session': {
         'type': 'apiKey', 'in': 'cookie', 'name': login.SESSION_COOKIE,
@@ -58,6 +60,20 @@ OPENAPI_SECURITY_SCHEMES = {
         'description': 'An access token of the proxy\'s own OIDC provider '
                        'whose scope includes %s.' % login.MANAGEMENT_SCOPE},
 }
+
+
+def openapi_security_schemes(issuer):
+    """:data:`OPENAPI_SECURITY_SCHEMES` with the session cookie named as
+    the proxy names it under ``issuer``
+    (:func:`federation_proxy.api.cookies.cookie_name`, as the
+    :class:`Authenticator` reads it): ``__Host-federation_session`` under
+    an https issuer, so that a client generated from the served document
+    sends the cookie the proxy reads."""
+    schemes = dict(OPENAPI_SECURITY_SCHEMES)
+    schemes['session'] = dict(
+        schemes['session'],
+        name=cookies.cookie_name(login.SESSION_COOKIE, issuer))
+    return schemes
 
 
 class Authenticator(object):

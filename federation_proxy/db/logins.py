@@ -115,13 +115,16 @@ EXPIRED_SESSION_KEPT = datetime.timedelta(days=1)
 
 
 def start_session(db, ctx, session_id, user_id, now, expires_at,
-                  replaces=None, idp_id=None):
+                  replaces=None, idp_id=None, host_prefixed=False):
     """Keep a new proxy session of ``user_id``; sessions that expired
     more than :data:`EXPIRED_SESSION_KEPT` before ``now`` go.
 
     :param idp_id: the IdP whose login made the session: disabling or
         deleting it ends the session (:func:`federation_proxy.db.oidc.
         end_idp_sessions`).
+    :param host_prefixed: whether the browser gets the session's cookie
+        under its ``__Host-`` name (an https issuer); see
+        :func:`federation_proxy.db.oidc.end_unprefixed_sessions`.
 
     :param replaces: the session the browser had until this login (a
         login again, for ``prompt=login`` or a link): it ends, so that a
@@ -145,7 +148,8 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
         session.execute(sa.delete(table).where(
             table.expires_at <= now - EXPIRED_SESSION_KEPT))
         session.add(table(id=session_id, user_id=user_id,
-                          expires_at=expires_at, idp_id=idp_id))
+                          expires_at=expires_at, idp_id=idp_id,
+                          host_prefixed=host_prefixed))
         if not replaces or replaces == session_id:
             return
         old = session.get(table, replaces, with_for_update=True)

@@ -287,6 +287,11 @@ class Session(Base):
     # The IdP whose login made it: disabling or deleting that IdP ends
     # it (migration 0016; None for sessions made before).
     idp_id = sa.Column(sa.String(64), nullable=True, index=True)
+    # Whether the browser got its cookie under the __Host- name (an https
+    # issuer): an API process starting under an https issuer ends the
+    # others, which it can no longer read nor log out (migration 0019).
+    host_prefixed = sa.Column(sa.Boolean, nullable=False,
+                              server_default=sa.false())
 
 
 class RevokedToken(Base):

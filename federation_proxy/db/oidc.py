@@ -706,6 +706,29 @@ def end_idp_sessions(session, ctx, idp_id, now, lifetime):
     return len(rows)
 
 
+def end_unprefixed_sessions(db, ctx, now, lifetime):
+    """End every proxy session whose browser got its cookie under the
+    plain name (made by a release before the ``__Host-`` names, or under
+    an http issuer), as a logout ends one (:func:`end_session`), with the
+    grants it authorized.  Called when an API process starts under an
+    https issuer: the proxy no longer reads such a cookie, so its person
+    could not log out of it, nor revoke its grants by logging out, until
+    it expired.  Only live ones: a logout could not have ended an expired
+    session either (its grants are left as they are).  A few statements
+    per :data:`_REVOKE_BATCH` sessions; nothing once they have gone.
+    Returns the number of sessions ended."""
+    table = models.Session
+    with db.writer.using(ctx) as session:
+        rows = session.execute(sa.select(table.id, table.user_id).where(
+            table.host_prefixed.is_(False),
+            table.expires_at > now).order_by(
+                table.id).with_for_update()).all()
+        for start in range(0, len(rows), _REVOKE_BATCH):
+            _end_sessions(session, ctx, rows[start:start + _REVOKE_BATCH],
+                          now, lifetime)
+        return len(rows)
+
+
 def _end_sessions(session, ctx, rows, now, lifetime):
     """End the proxy sessions ``rows`` (``(id, user_id)`` pairs, see
     :func:`end_session`) in the caller's transaction."""
