@@ -15,6 +15,7 @@ from federation_proxy import service
 from federation_proxy.tests.functional import base
 from federation_proxy.tests.functional import oidc_setup as s
 from svc_common import context
+from svc_common.tests.fixtures import postgresql
 
 KEY = 'test key of the proxy'
 CSRF = {login.CSRF_HEADER: 'XMLHttpRequest'}
@@ -149,3 +150,15 @@ class HttpsIssuerTest(HttpIssuerTest):
             '/v1/audit', headers=base.READER).json['audit']
             if e['action'] == 'logout']
         self.assertEqual([old_id], [e['object_id'] for e in logouts])
+
+
+class HttpsIssuerOnPostgreSQLTest(HttpsIssuerTest):
+    """The same on PostgreSQL, where the start locks the sessions it
+    ends (``SELECT ... FOR UPDATE``) and deletes them in batches."""
+
+    def setUp(self):
+        overrides = dict(HttpsIssuerTest.OVERRIDES)
+        overrides[('database', 'connection')] = self.useFixture(
+            postgresql.Database()).url
+        self.OVERRIDES = overrides
+        super().setUp()
