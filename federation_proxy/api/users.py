@@ -118,10 +118,10 @@ class UserRequestsController(rest.RestController):
 
     OPENAPI = {
         'get_all': openapi.Operation('user_request:list',
-                                     schema.RESPONSE_REQUESTS,
+                                     schema.RESPONSE_OWN_REQUESTS,
                                      query=schema.USER_REQUEST_QUERY),
         'get_one': openapi.Operation('user_request:get',
-                                     schema.RESPONSE_REQUEST),
+                                     schema.RESPONSE_OWN_REQUEST),
     }
 
     @pecan.expose('json')
@@ -131,7 +131,7 @@ class UserRequestsController(rest.RestController):
         validation.validate(schema.USER_REQUEST_QUERY, dict(params))
         limit, marker = validation.page(params,
                                         pecan.request.conf.api.max_limit)
-        items = [views.request(r) for r in communities.list_user_requests(
+        items = [views.own_request(r) for r in communities.list_user_requests(
             pecan.request.db, pecan.request.context, user_id,
             status=params.get('status'), vo_id=params.get('vo_id'),
             limit=limit, marker=marker)]
@@ -142,7 +142,7 @@ class UserRequestsController(rest.RestController):
     @pecan.expose('json')
     def get_one(self, user_id, request_id):
         _authorize_user('user_request:get', user_id)
-        return {'request': views.request(communities.get_user_request(
+        return {'request': views.own_request(communities.get_user_request(
             pecan.request.db, pecan.request.context, user_id, request_id))}
 
 

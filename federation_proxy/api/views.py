@@ -47,6 +47,17 @@ def request(row):
             'created_at': controller.isoformat(row.created_at)}
 
 
+def own_request(row):
+    """A request as the person who made it sees it, under
+    ``/v1/users/{user_id}/requests``: the decision and its time, not who
+    decided (a rejected applicant is not told which manager rejected
+    them; the VO's managers and system readers see ``decided_by`` in the
+    VO's requests)."""
+    body = request(row)
+    del body['decided_by']
+    return body
+
+
 def invitation(row, token=None, now=None):
     """An invitation as shown: past its expiry a pending one is
     ``expired`` (it can no longer be accepted)."""

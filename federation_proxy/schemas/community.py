@@ -153,6 +153,10 @@ REQUEST = response_types.obj({
     'reason': _NS,
     'status': {'enum': ['pending', 'approved', 'rejected', 'withdrawn']},
     'decided_by': _NS, 'decided_at': _NT, 'created_at': _T})
+#: A request as the person who made it sees it: not who decided it.
+OWN_REQUEST = response_types.obj({
+    name: value for name, value in REQUEST['properties'].items()
+    if name != 'decided_by'})
 INVITATION = response_types.obj({
     'id': _S, 'vo_id': _S, 'group_id': _S, 'role': _S, 'email': _S,
     'status': {'enum': ['pending', 'accepted', 'expired']},
@@ -174,6 +178,8 @@ RESPONSE_MEMBERSHIP = response_types.member('membership', MEMBERSHIP)
 RESPONSE_MEMBERSHIPS = response_types.collection('memberships', MEMBERSHIP)
 RESPONSE_REQUEST = response_types.member('request', REQUEST)
 RESPONSE_REQUESTS = response_types.collection('requests', REQUEST)
+RESPONSE_OWN_REQUEST = response_types.member('request', OWN_REQUEST)
+RESPONSE_OWN_REQUESTS = response_types.collection('requests', OWN_REQUEST)
 RESPONSE_INVITATION = response_types.member('invitation', INVITATION)
 RESPONSE_INVITATIONS = response_types.collection('invitations', INVITATION)
 RESPONSE_AUDIT = response_types.collection('audit', AUDIT)

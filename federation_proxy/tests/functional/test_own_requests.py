@@ -87,6 +87,8 @@ class TestOwnRequests(base.FederationTestCase):
         path = '/v1/users/%s/requests/%%s' % self.joiner
         shown = self.app.get(path % request['id'],
                              headers=base.person(self.joiner)).json
+        # As asked, but for who decided (see the test below).
+        del request['decided_by']
         self.assertEqual(request, shown['request'])
         # Another person's request is absent under one's own path...
         resp = self.app.get(path % theirs['id'],
@@ -105,6 +107,41 @@ class TestOwnRequests(base.FederationTestCase):
         # The VO's manager does not see Bob's own list either.
         resp = self.mine(who=self.manager, status=404)
         self.assertError(404, 'user_not_found', resp)
+
+    def test_a_rejected_applicant_is_not_told_who_rejected_them(self):
+        request = self.ask(self.vos[0])
+        decided = self.app.patch_json('/v1/vos/%s/requests/%s' % (
+            self.vos[0], request['id']), {'status': 'rejected'},
+            headers=base.person(self.manager)).json['request']
+        self.assertEqual('alice', decided['decided_by'])
+        path = '/v1/users/%s/requests' % self.joiner
+        # The person sees the decision and its time, not the manager;
+        # nor does a system reader on the person's path (the same view).
+        for headers in (base.person(self.joiner), base.READER):
+            for shown in (self.app.get(path, headers=headers).json[
+                    'requests'][0], self.app.get(
+                    '%s/%s' % (path, request['id']),
+                    headers=headers).json['request']):
+                self.assertEqual(('rejected', decided['decided_at']),
+                                 (shown['status'], shown['decided_at']))
+                self.assertNotIn('decided_by', shown)
+                self.assertNotIn('alice', str(shown))
+        # The VO's managers and system readers still see who decided.
+        for headers in (base.person(self.manager), base.READER):
+            self.assertEqual('alice', self.app.get(
+                '/v1/vos/%s/requests/%s' % (self.vos[0], request['id']),
+                headers=headers).json['request']['decided_by'])
+        # The API's OpenAPI document says so.
+        paths = self.app.get('/v1/openapi.json',
+                             headers=base.READER).json['paths']
+        for url, key in (('/v1/users/{user_id}/requests', 'requests'),
+                         ('/v1/users/{user_id}/requests/{request_id}',
+                          'request')):
+            body = paths[url]['get']['responses']['200']['content'][
+                'application/json']['schema']['properties'][key]
+            body = body.get('items', body)
+            self.assertNotIn('decided_by', body['properties'])
+            self.assertIn('decided_at', body['properties'])
 
     def test_bad_queries_are_refused_naming_the_field(self):
         self.ask(self.vos[0])
