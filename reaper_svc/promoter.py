@@ -107,6 +107,7 @@ apply, so no strategy takes them as victims before it is over.
 """
 
 import datetime
+import secrets
 
 from oslo_log import log as logging
 
@@ -125,6 +126,32 @@ TRIGGER_PENDING = reaper_mod.TRIGGER_PENDING
 
 #: Server metadata key naming the pending request a server was built for.
 REQUEST_METADATA = 'arbiter:pending_request'
+
+#: Server metadata key holding the secret token of the request's builds
+#: (``build_token`` of its row): only a server carrying it is one the
+#: promoter built.  Any member of the project can set
+#: ``arbiter:pending_request`` on any server of it, and read the
+#: project's request ids, but not the token.
+TOKEN_METADATA = 'arbiter:build_token'
+
+
+def own_servers(request, found):
+    """``(own, foreign)``: of ``found`` (servers of ``request``'s project
+    that carry its id in their metadata), those that carry the token of
+    its builds, and those that do not (a user set the request's id on
+    them, or they were built before the request had a token): the
+    promoter never deletes nor adopts these."""
+    token = request.get('build_token')
+    own, foreign = [], []
+    for server in found:
+        mine = (token is not None
+                and server.get('project_id', request['project_id'])
+                == request['project_id']
+                and (server.get('metadata') or {}).get(TOKEN_METADATA)
+                == token)
+        (own if mine else foreign).append(server)
+    return own, foreign
+
 
 #: What became of a request a pass tried to build (keys of the result of
 #: :meth:`Promoter.promote`).
@@ -350,6 +377,7 @@ class Promoter(object):
         for request_id in done['expired']:
             LOG.info('Pending request %s expired', request_id)
             self._give_trust_up(request_id, expired_trusts.get(request_id))
+        self._clean_ended()
         waiting = pending_db.queued(self.db, self.ctx)
         if not waiting:
             return done
@@ -501,8 +529,15 @@ class Promoter(object):
         ``requeued``, ``failed`` or ``taken``), and ``[(server id,
         resources)]`` of the servers built when it became active, else
         None."""
-        if not self._move(request, pending_db.QUEUED, pending_db.BUILDING):
+        token = request.get('build_token')
+        if token is None:
+            # Kept for every later build of it: the servers of an
+            # interrupted build are known by it.
+            token = secrets.token_urlsafe(24)
+        if not self._move(request, pending_db.QUEUED, pending_db.BUILDING,
+                          build_token=token):
             return TAKEN, None
+        request = dict(request, build_token=token)
         runtime = self.guaranteed_runtime(request)
         guaranteed_until = None
         if runtime:
@@ -532,7 +567,8 @@ class Promoter(object):
                     count, count if request['all_or_nothing'] else 1,
                     image=spec.get('image'), networks=spec.get('networks'),
                     guaranteed_until=guaranteed_until, auth=auth,
-                    metadata={REQUEST_METADATA: request['id']},
+                    metadata={REQUEST_METADATA: request['id'],
+                              TOKEN_METADATA: token},
                     on_created=guarantee)
                 returned += 1
                 server_ids.extend(ids)
@@ -579,6 +615,18 @@ class Promoter(object):
                 raise
             if not isinstance(exc, driver_base.DriverError):
                 raise
+            if outage.server_error(exc):
+                # A 500 (Nova's or Keystone's database away for a
+                # moment, or this request's fault): the traceback is
+                # logged, the request queued again in its place and the
+                # interruption counted, and the pass ends: failed at
+                # once, every request of the queue failed in one pass
+                # of a blip.  One that is always answered 500 fails at
+                # max_build_interruptions.
+                LOG.exception('Building pending request %s failed with an '
+                              'error of the cloud', request['id'])
+                self._requeue_interrupted(request, server_ids, exc)
+                raise
             LOG.error('Building pending request %s failed: %s',
                       request['id'], exc)
             left = self._undo(server_ids)
@@ -606,8 +654,7 @@ class Promoter(object):
         carrying its id are ever looked at.  A failure is only logged:
         the servers are still found by their metadata."""
         try:
-            found = self.driver.servers_with_metadata(
-                request['project_id'], REQUEST_METADATA, request['id'])
+            found = self._servers_of(request)
             orphans = sorted(s['id'] for s in found
                              if s['id'] not in set(server_ids))
             for server_id in orphans:
@@ -622,6 +669,44 @@ class Promoter(object):
             LOG.warning('Pending request %s: the servers of its interrupted '
                         'builds could not be looked for or deleted: %s',
                         request['id'], exc)
+
+    def _servers_of(self, request):
+        """The servers the cloud shows that the promoter built for
+        ``request`` (see :func:`own_servers`); those that carry only its
+        id are logged, for an operator, and left alone."""
+        own, foreign = own_servers(request, self.driver.servers_with_metadata(
+            request['project_id'], REQUEST_METADATA, request['id']))
+        if foreign:
+            LOG.warning('Pending request %s: servers %s carry its id in '
+                        'their metadata but not the token of its builds; '
+                        'they are not the promoter\'s and are left alone',
+                        request['id'], ', '.join(sorted(
+                            s['id'] for s in foreign)))
+        return own
+
+    def _clean_ended(self):
+        """Delete the servers that the interrupted builds of requests
+        that ended without being built (failed, withdrawn, expired) left
+        in the cloud: a create that Nova carried out after its
+        connection broke.  Each request is looked at once; one the cloud
+        cannot be asked about now is looked at again next pass."""
+        for request in pending_db.ended_after_interruptions(
+                self.db, self.ctx):
+            try:
+                for server in self._servers_of(request):
+                    LOG.warning('Deleting %s, built for pending request %s '
+                                '(%s) by an interrupted build', server['id'],
+                                request['id'], request['state'])
+                    try:
+                        self.driver.delete(server['id'])
+                    except driver_base.ServerNotFound:
+                        pass
+            except driver_base.DriverError as exc:
+                LOG.info('Pending request %s: what its interrupted builds '
+                         'left cannot be looked for now (%s)', request['id'],
+                         outage.one_line(exc))
+                continue
+            pending_db.forget_build_token(self.db, self.ctx, request['id'])
 
     def _leave_building(self, request, exc):
         """The create of ``request`` failed in a way that does not tell
@@ -656,8 +741,7 @@ class Promoter(object):
         :meth:`recover`).
         """
         try:
-            found = self.driver.servers_with_metadata(
-                request['project_id'], REQUEST_METADATA, request['id'])
+            found = self._servers_of(request)
             for server_id in sorted(set(server_ids)
                                     | {s['id'] for s in found}):
                 try:
@@ -676,13 +760,15 @@ class Promoter(object):
             return False
         most = self.conf.preemption.max_build_interruptions
         if count >= most:
-            LOG.warning('Pending request %s failed: the cloud was away while '
-                        'it was building, %d times', request['id'], count)
+            LOG.warning('Pending request %s failed: the cloud was away or '
+                        'failed while it was building, %d times',
+                        request['id'], count)
             return self._move(
                 request, pending_db.BUILDING, pending_db.FAILED,
-                reason='The cloud was away while it was building, %d times '
-                       '([preemption] max_build_interruptions), the last: '
-                       '%s; what it had built was deleted.' % (count, exc))
+                reason='The cloud was away or failed while it was building, '
+                       '%d times ([preemption] max_build_interruptions), '
+                       'the last: %s; what it had built was deleted.'
+                       % (count, exc))
         moved = self._move(
             request, pending_db.BUILDING, pending_db.QUEUED,
             reason='Queued again: the cloud was away while it was '
@@ -720,8 +806,7 @@ class Promoter(object):
         settled = {}
         for request in pending_db.stale_building(self.db, self.ctx, before):
             try:
-                servers = self.driver.servers_with_metadata(
-                    request['project_id'], REQUEST_METADATA, request['id'])
+                servers = self._servers_of(request)
             except driver_base.DriverError as exc:
                 if outage.remote_unreachable(exc):
                     # Nova away: so it is for the rest of the pass, which

@@ -35,6 +35,7 @@ import threading
 import time
 
 from keystoneauth1 import exceptions as ks_exc
+from urllib3 import exceptions as urllib3_exc
 
 from svc_common.db import failures
 
@@ -50,14 +51,15 @@ REMOTE_PASSING = (
 )
 
 #: Of those, the failures after which the service certainly never got
-#: the request: nothing was connected (``ConnectFailure``: refused, no
-#: route, a name that does not resolve), the catalog or the discovery
-#: failed before any request, or a balancer answered 503 itself.  After
-#: the others (a timeout, 502, 504, a TLS or unknown connection error)
-#: the service may have received the request and acted on it, its
-#: answer lost on the way back.
+#: the request: the catalog or the discovery failed before any request,
+#: or a balancer answered 503 itself.  A ``ConnectFailure`` is one only
+#: when it was raised while connecting (see :func:`never_received`):
+#: keystoneauth1 raises ``ConnectFailure`` for a connection reset or
+#: closed after the request was sent as well.  After the others (a
+#: timeout, 502, 504, a TLS or unknown connection error) the service
+#: may have received the request and acted on it, its answer lost on
+#: the way back.
 REMOTE_NEVER_RECEIVED = (
-    ks_exc.ConnectFailure,
     ks_exc.EndpointNotFound,
     ks_exc.DiscoveryFailure,
     ks_exc.ServiceUnavailable,
@@ -84,15 +86,51 @@ def remote_unreachable(exc):
     return any(isinstance(one, REMOTE_PASSING) for one in _chain(exc))
 
 
+def _while_connecting(exc):
+    """Whether ``exc`` (keystoneauth1's ``ConnectFailure``) was raised
+    while the connection was being made (refused, no route, a name that
+    does not resolve: urllib3's ``NewConnectionError``, which
+    keystoneauth1 raised it while handling), so before anything was
+    sent.  A connection reset or closed once the request was sent
+    (``Connection aborted.``, ``RemoteDisconnected``) is not."""
+    seen = set()
+    pending = [exc.__cause__, exc.__context__]
+    while pending:
+        one = pending.pop()
+        if one is None or id(one) in seen:
+            continue
+        seen.add(id(one))
+        if isinstance(one, urllib3_exc.NewConnectionError):
+            return True
+        pending.extend([one.__cause__, one.__context__,
+                        getattr(one, 'reason', None)])
+        pending.extend(arg for arg in one.args
+                       if isinstance(arg, BaseException))
+    return False
+
+
 def never_received(exc):
     """Whether ``exc`` (an outage of a remote service, see
     :func:`remote_unreachable`) says that the service certainly never
-    got the request (see :data:`REMOTE_NEVER_RECEIVED`).  A request that
-    creates something may be sent again after such a failure; after the
-    others it may have been carried out."""
+    got the request (see :data:`REMOTE_NEVER_RECEIVED`; a
+    ``ConnectFailure`` raised while connecting).  A request that creates
+    something may be sent again after such a failure; after the others
+    it may have been carried out."""
     remote = [one for one in _chain(exc) if isinstance(one, REMOTE_PASSING)]
-    return bool(remote) and all(isinstance(one, REMOTE_NEVER_RECEIVED)
-                                for one in remote)
+    return bool(remote) and all(
+        isinstance(one, REMOTE_NEVER_RECEIVED)
+        or (isinstance(one, ks_exc.ConnectFailure)
+            and _while_connecting(one))
+        for one in remote)
+
+
+def server_error(exc):
+    """Whether ``exc``, or one it was raised from, is a 5xx answer that
+    is no outage (a 500, say): the service's answer to that request,
+    but also what Keystone or Nova answer while their database or cache
+    fails for a moment."""
+    return not remote_unreachable(exc) and any(
+        isinstance(one, ks_exc.HttpServerError) for one in _chain(exc))
 
 
 def kind(exc):

@@ -100,6 +100,11 @@ class PendingRequest(Base):
     # Builds of it that the cloud's outage interrupted (migration 0006).
     interruptions = sa.Column(sa.Integer, nullable=False, default=0,
                               server_default='0')
+    # The secret the promoter puts in the metadata of the servers it
+    # builds for it, to tell them from servers a user tagged with the
+    # request's id (migration 0007); never shown.  None before its
+    # first build, and once what its interrupted builds left is cleaned.
+    build_token = sa.Column(sa.String(64), nullable=True)
     created_at = sa.Column(sa.DateTime, nullable=False)
     updated_at = sa.Column(sa.DateTime, nullable=False)
 

@@ -61,10 +61,12 @@ def pending_dict(row):
 
 
 def internal_dict(row):
-    """A request as the promoter needs it: with its trust and the count
-    of its builds that an outage interrupted."""
+    """A request as the promoter needs it: with its trust, the count of
+    its builds that an outage interrupted and the secret token of its
+    builds (never in an API answer or a notification)."""
     return dict(pending_dict(row), trust_id=row.trust_id,
-                interruptions=row.interruptions or 0)
+                interruptions=row.interruptions or 0,
+                build_token=row.build_token)
 
 
 class TooManyPending(errors.Conflict):
@@ -238,8 +240,9 @@ def stale_building(db, ctx, before):
 
 def transition(db, ctx, request_id, current, new, **fields):
     """Move a request from ``current`` to ``new`` (and set ``fields``:
-    ``reason``, ``server_ids``, ``trust_id``); False when it was not in
-    ``current`` any more (another engine or the user moved it).
+    ``reason``, ``server_ids``, ``trust_id``, ``build_token``); False
+    when it was not in ``current`` any more (another engine or the user
+    moved it).
 
     :raises ValueError: ``current`` -> ``new`` is no edge
     """
@@ -273,6 +276,31 @@ def interrupted(db, ctx, request_id, reason=None):
             return None
         return session.scalar(sa.select(model.interruptions).where(
             model.id == request_id))
+
+
+def ended_after_interruptions(db, ctx):
+    """Requests (with ``build_token``) that ended without being built
+    (failed, withdrawn or expired) after a build of theirs was
+    interrupted, whose servers nobody looked for since: a create that
+    Nova carried out after its connection broke may have left one."""
+    model = models.PendingRequest
+    query = sa.select(model).where(
+        model.state.in_([FAILED, CANCELLED, EXPIRED]),
+        model.interruptions > 0,
+        model.build_token.is_not(None)).order_by(model.updated_at, model.id)
+    with db.reader.using(ctx) as session:
+        return [internal_dict(r) for r in session.scalars(query)]
+
+
+def forget_build_token(db, ctx, request_id):
+    """What the builds of ended ``request_id`` left was cleaned: its
+    token is not needed any more."""
+    model = models.PendingRequest
+    with db.writer.using(ctx) as session:
+        session.execute(sa.update(model).where(
+            model.id == request_id,
+            model.state.in_([FAILED, CANCELLED, EXPIRED])).values(
+            build_token=None))
 
 
 def expire(db, ctx, now):

@@ -189,7 +189,8 @@ class CloudDriver(metaclass=abc.ABCMeta):
         """
 
     def servers_with_metadata(self, project_id, key, value):
-        """``[{'id', 'status'}]`` of the servers of ``project_id`` whose
-        metadata ``key`` is ``value`` (what an interrupted
-        :meth:`create` left)."""
+        """``[{'id', 'status', 'project_id', 'metadata'}]`` of the
+        servers of ``project_id`` whose metadata ``key`` is ``value``
+        (what an interrupted :meth:`create` left); a server of another
+        project is never in it, whatever the cloud's filter did."""
         raise NotImplementedError()

@@ -415,10 +415,16 @@ class OpenStackCloud(base.CloudDriver):
 
     def servers_with_metadata(self, project_id, key, value):
         # Nova filters server lists by project, not by metadata: the
-        # project's servers are read and sorted here.
-        return [{'id': s['id'], 'status': s['status']}
+        # project's servers are read and sorted here.  The project is
+        # checked here too: a Nova (or a policy) that ignored the filter
+        # would answer every project's servers, and what is found here
+        # may be deleted.
+        return [{'id': s['id'], 'status': s['status'],
+                 'project_id': s.get('tenant_id'),
+                 'metadata': dict(s.get('metadata') or {})}
                 for s in self._servers(project_id=project_id)
-                if (s.get('metadata') or {}).get(key) == value]
+                if s.get('tenant_id') == project_id
+                and (s.get('metadata') or {}).get(key) == value]
 
 
 def from_conf(conf, nova_auth=None, placement_auth=None):

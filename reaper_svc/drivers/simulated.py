@@ -302,7 +302,9 @@ class SimulatedCloud(base.CloudDriver):
 
     def servers_with_metadata(self, project_id, key, value):
         with self._lock:
-            return [{'id': s['id'], 'status': s['status']}
+            return [{'id': s['id'], 'status': s['status'],
+                     'project_id': s['project_id'],
+                     'metadata': dict(s['metadata'] or {})}
                     for s in self._servers.values()
                     if s['project_id'] == project_id
                     and s['metadata'].get(key) == value]

@@ -12,6 +12,7 @@ import sqlite3
 
 from keystoneauth1 import exceptions as ks_exc
 import sqlalchemy
+from urllib3 import exceptions as urllib3_exc
 
 from reaper_svc.db import actions as actions_db
 from reaper_svc.db import guarantees as guarantees_db
@@ -32,9 +33,34 @@ def wrapped(error):
             return driver_error
 
 
+def refused():
+    """keystoneauth1's ConnectFailure of a connection refused: raised
+    while urllib3's NewConnectionError is handled."""
+    try:
+        raise urllib3_exc.NewConnectionError(
+            None, 'Failed to establish a new connection: [Errno 111] '
+            'Connection refused')
+    except urllib3_exc.NewConnectionError:
+        try:
+            raise ks_exc.ConnectFailure(
+                'Unable to establish connection to '
+                'http://nova:8774/v2.1/servers')
+        except ks_exc.ConnectFailure as exc:
+            return exc
+
+
 def away():
+    """Nova away: the create's connection refused (so never received)."""
+    return wrapped(refused())
+
+
+def reset():
+    """The create's connection closed once it was sent: keystoneauth1's
+    ConnectFailure too, but Nova may have carried it out."""
     return wrapped(ks_exc.ConnectFailure(
-        'Unable to establish connection to http://nova:8774/v2.1/servers'))
+        "Unable to establish connection to http://nova:8774/v2.1/servers: "
+        "('Connection aborted.', RemoteDisconnected('Remote end closed "
+        "connection without response'))"))
 
 
 class BuildOutageBase(tp.PromoterTestBase):
@@ -184,20 +210,50 @@ class TestPoisonAndAmbiguousBuilds(BuildOutageBase):
     must not be undone or made twice by an error that says nothing of
     the servers."""
 
-    def test_a_request_nova_answers_500_fails_and_the_queue_moves_on(self):
+    def test_a_request_nova_answers_500_fails_at_the_limit(self):
+        """A request answered 500 every time is queued again in its
+        place each pass (the pass ends there), and fails at
+        max_build_interruptions; the queue then moves on."""
         poison = self.queue_group()
         later = self.queue(project='chemistry', count=1)
         self.age(poison, tp.datetime.timedelta(seconds=1))
         self.failures['second'] = ('before', wrapped(
             ks_exc.InternalServerError('Unexpected API Error.')))
+        most = self.engine.conf.preemption.max_build_interruptions
+        for attempt in range(most):
+            self.assertRaises(driver_base.DriverError, self.promoter.promote)
+            self.assertEqual([], self.servers_of('physics'))
+            self.assertEqual(pending_db.QUEUED if attempt < most - 1
+                             else pending_db.FAILED,
+                             self.state(poison)['state'])
+            self.assertEqual(pending_db.QUEUED, self.state(later)['state'])
+        failed = self.state(poison)
+        self.assertIn('%d times' % most, failed['reason'])
+        self.assertIn('Unexpected API Error', failed['reason'])
         done = self.promoter.promote()
-        self.assertEqual([poison['id']], done['failed'])
         self.assertEqual([later['id']], done['built'])
-        self.assertEqual(pending_db.FAILED, self.state(poison)['state'])
-        self.assertIn('Unexpected API Error', self.state(poison)['reason'])
-        self.assertEqual([], self.servers_of('physics'))
         self.assertEqual(pending_db.ACTIVE, self.state(later)['state'])
-        self.assertEqual(['first', 'second', 'job'], self.creates)
+        self.assertEqual(['first', 'second'] * most + ['job'], self.creates)
+
+    def test_a_500_blip_loses_nobody_their_place(self):
+        """Keystone (or Nova) answering 500 for a moment, to every build
+        of a pass: one request is queued again in its place, the pass
+        ends; once the blip is over every request is built, in order."""
+        requests = []
+        for index in range(3):
+            requests.append(self.queue(project='p%d' % index, count=1))
+            self.age(requests[-1], tp.datetime.timedelta(seconds=3 - index))
+        self.failures['job'] = ('before', wrapped(
+            ks_exc.InternalServerError('Unexpected API Error.')))
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.assertEqual([pending_db.QUEUED] * 3,
+                         [self.state(r)['state'] for r in requests])
+        self.assertEqual(['job'], self.creates)
+        self.failures.clear()
+        done = self.promoter.promote()
+        self.assertEqual(sorted(r['id'] for r in requests),
+                         sorted(done['built']))
+        self.assertEqual([], done['failed'])
 
     def test_a_build_interrupted_every_time_fails_after_the_limit(self):
         poison = self.queue_group()

@@ -1,9 +1,12 @@
 """svc_common.outage: which failures are outages, and their log lines."""
 
 import logging
+import socket
+import threading
 
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
 import sqlalchemy
 import testtools
 
@@ -92,8 +95,57 @@ class TestOutageLog(testtools.TestCase):
 class TestNeverReceived(testtools.TestCase):
     """Whether a create may be sent again at once after a failure."""
 
+    @staticmethod
+    def post(port):
+        """keystoneauth1's error of a POST to 127.0.0.1:``port``."""
+        try:
+            ks_session.Session().post(
+                'http://127.0.0.1:%d/v2.1/servers' % port,
+                json={'server': {'name': 'x'}}, connect_retries=0)
+        except ks_exc.ClientException as exc:
+            return exc
+        raise AssertionError('the POST was answered')
+
+    def test_a_refused_connection_was_never_received(self):
+        listener = socket.socket()
+        listener.bind(('127.0.0.1', 0))
+        port = listener.getsockname()[1]
+        listener.close()     # nothing listens there any more: refused
+        exc = self.post(port)
+        self.assertIsInstance(exc, ks_exc.ConnectFailure)
+        self.assertTrue(outage.never_received(exc))
+        self.assertTrue(outage.never_received(raised_from(exc)))
+
+    def test_a_connection_closed_after_the_post_may_have_been_taken(self):
+        """keystoneauth1 reports a connection closed once the request
+        was sent as ConnectFailure too: the service may have carried it
+        out."""
+        listener = socket.socket()
+        self.addCleanup(listener.close)
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(1)
+        received = []
+
+        def serve():
+            connection, _ = listener.accept()
+            data = b''
+            while b'"server"' not in data:
+                data += connection.recv(65536)
+            received.append(data)
+            connection.close()    # taken, and no answer
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        exc = self.post(listener.getsockname()[1])
+        thread.join()
+        self.assertTrue(received)
+        self.assertIsInstance(exc, ks_exc.ConnectFailure)
+        self.assertTrue(outage.remote_unreachable(exc))
+        self.assertFalse(outage.never_received(exc))
+        self.assertFalse(outage.never_received(raised_from(exc)))
+
     def test_the_service_never_got_the_request(self):
-        for exc in (ks_exc.ConnectFailure('refused'),
+        for exc in (ks_exc.EndpointNotFound('no endpoint'),
                     ks_exc.EndpointNotFound('no endpoint'),
                     ks_exc.DiscoveryFailure('no versions'),
                     ks_exc.ServiceUnavailable()):
@@ -105,7 +157,8 @@ class TestNeverReceived(testtools.TestCase):
         for exc in (ks_exc.ConnectTimeout('read timed out'),
                     ks_exc.SSLError('handshake'), ks_exc.BadGateway(),
                     ks_exc.GatewayTimeout(), ks_exc.RequestTimeout(),
-                    ks_exc.UnknownConnectionError('reset', None)):
+                    ks_exc.UnknownConnectionError('reset', None),
+                    ks_exc.ConnectFailure('no telling when')):
             self.assertFalse(outage.never_received(exc), exc)
             self.assertFalse(outage.never_received(raised_from(exc)), exc)
 
