@@ -19,7 +19,13 @@ from reaper_svc.db import models
 
 def record(db, ctx, server_ids, guaranteed_until, pending_id=None):
     """Guarantee ``server_ids`` until ``guaranteed_until`` (naive UTC); a
-    server guaranteed already keeps the later of the two ends."""
+    server guaranteed already keeps the later of the two ends.
+
+    A row's ``created_at`` is when its end was last set: the limit of
+    :func:`current` counts from there.  Counted from the first record
+    (as soon as the cloud had the servers), a guarantee at the limit
+    lost the build's duration, and on the recovery's path more than
+    ``build_timeout``."""
     with db.writer.using(ctx) as session:
         now = clock.session_now(session)
         for server_id in server_ids:
@@ -30,6 +36,7 @@ def record(db, ctx, server_ids, guaranteed_until, pending_id=None):
                     pending_id=pending_id, created_at=now))
             elif row.guaranteed_until < guaranteed_until:
                 row.guaranteed_until = guaranteed_until
+                row.created_at = now
 
 
 def current(db, ctx, now=None, longest=None):
@@ -38,7 +45,8 @@ def current(db, ctx, now=None, longest=None):
     must not take a guarantee for over).
 
     :param longest: seconds, ``[preemption] max_guaranteed_runtime``: a
-        guarantee ends at the latest that long after it was recorded, so
+        guarantee ends at the latest that long after its end was last
+        recorded (see :func:`record`), so
         that lowering the limit shortens the guarantees recorded before
         too (None: as recorded)
     """

@@ -123,4 +123,6 @@ class ServerGuarantee(Base):
     server_id = sa.Column(sa.String(64), primary_key=True)
     guaranteed_until = sa.Column(sa.DateTime, nullable=False, index=True)
     pending_id = sa.Column(sa.String(36), nullable=True)
+    # When guaranteed_until was last set (recorded, or moved later):
+    # [preemption] max_guaranteed_runtime counts from there.
     created_at = sa.Column(sa.DateTime, nullable=False)
