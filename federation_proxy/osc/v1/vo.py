@@ -20,6 +20,14 @@ REQUEST_HEADINGS = ('ID', 'User ID', 'Group ID', 'Role', 'Reason',
 REQUEST_SHOW_COLUMNS = ('id', 'vo_id', 'user_id', 'group_id', 'role',
                         'reason', 'status', 'decided_by', 'decided_at',
                         'created_at')
+# A person's own requests (GET /v1/users/{user_id}/requests) say when
+# they were decided, not who decided: of several VOs, so with the VO.
+OWN_REQUEST_COLUMNS = ('vo_id', 'id', 'user_id', 'group_id', 'role',
+                       'reason', 'status', 'decided_at')
+OWN_REQUEST_HEADINGS = ('VO ID', 'ID', 'User ID', 'Group ID', 'Role',
+                        'Reason', 'Status', 'Decided At')
+OWN_REQUEST_SHOW_COLUMNS = tuple(name for name in REQUEST_SHOW_COLUMNS
+                                 if name != 'decided_by')
 INVITATION_COLUMNS = ('id', 'email', 'group_id', 'role', 'status',
                       'expires_at', 'created_by', 'inviting_manager',
                       'accepted_by')
@@ -244,26 +252,27 @@ class CreateRequest(common.ShowOne):
 
 class ListRequest(common.ListOfVO):
     """List the requests to join a VO, or with --mine your own requests
-    to join VOs (every VO's, or those of the VO given by ID)."""
+    to join VOs (every VO's, or those of the VO given by name or ID)."""
 
     collection = 'requests'
     columns, headings = REQUEST_COLUMNS, REQUEST_HEADINGS
     paginated = True
 
     def get_parser(self, prog_name):
-        # Not ListOfVO's parser: with --mine the VO is optional, and an
-        # ID (until a request is approved its maker cannot see the VO).
+        # Not ListOfVO's parser: with --mine the VO is optional.
         parser = super(common.ListOfVO, self).get_parser(prog_name)
         parser.add_argument('vo', metavar='<vo>', nargs='?',
                             help='VO (name or ID); with --mine, only your '
-                                 'requests to this VO (ID)')
+                                 'requests to this VO (its ID, or its '
+                                 'name once you can see the VO)')
         command.add_pagination_options(parser, self.collection)
         parser.add_argument('--mine', action='store_true',
                             help='Your own requests, pending and decided, '
                                  'to join any VO (or the VO given)')
         parser.add_argument('--user', metavar='<user-id>',
-                            help='With --mine: the requests of this '
-                                 'person instead (system readers)')
+                            help='Only with --mine: the requests of this '
+                                 'person instead of yours (system '
+                                 'readers)')
         parser.add_argument('--status', metavar='<status>',
                             choices=('pending', 'approved', 'rejected',
                                      'withdrawn'),
@@ -275,24 +284,59 @@ class ListRequest(common.ListOfVO):
 
     def items(self, parsed_args):
         if not parsed_args.mine:
+            if parsed_args.user is not None:
+                # The VO's list has no filter by person: --user was
+                # ignored, and the whole VO's list read as theirs.
+                raise exceptions.CommandError(
+                    '--user is only for --mine (the requests a person '
+                    'made); a VO\'s list of requests is not filtered by '
+                    'person.')
             if parsed_args.vo is None:
                 raise exceptions.CommandError(
                     'Name the VO whose requests to list, or give --mine '
                     'for your own requests.')
             return super().items(parsed_args)
         user = parsed_args.user or common.caller_id(self.client)
+        path = '/v1/users/%s/requests' % rest.path_segment(user)
         return self.client.list(
-            '/v1/users/%s/requests' % rest.path_segment(user),
-            'requests', dict(self.filters(parsed_args),
-                             vo_id=parsed_args.vo),
+            path, 'requests', dict(self.filters(parsed_args),
+                                   vo_id=self._own_vo_id(path, user,
+                                                         parsed_args.vo)),
             parsed_args.limit, parsed_args.marker)
+
+    def _own_vo_id(self, path, user, vo):
+        """The ID of the VO ``vo`` (a name or an ID) for the person's
+        requests at ``path``: an ID that their requests have (a person
+        cannot see a VO before their request is approved), else the VO
+        of that ID or name that the caller can see (as the other vo
+        commands find it).  A name was sent as an ID and listed nothing,
+        which read as "you have no requests": a VO found neither way is
+        an error."""
+        if vo is None:
+            return None
+        try:
+            if list(self.client.list(path, 'requests', {'vo_id': vo}, 1)):
+                return vo
+        except rest.ApiError as error:
+            if error.status != 400:
+                raise
+            # Not an ID (a name with a space, say): perhaps a name.
+        try:
+            return common.find_vo(self.client, vo)['id']
+        except exceptions.CommandError:
+            raise exceptions.CommandError(
+                'No request of %s to a VO with ID %s, and no VO with that '
+                'name or ID that you can see. Give the VO\'s ID: the VO ID '
+                'column of "openstack vo request list --mine" shows those '
+                'of the VOs asked to join.' % (user, vo))
 
     def take_action(self, parsed_args):
         if not parsed_args.mine:
             return super().take_action(parsed_args)
-        # Your own requests are of several VOs: say which.
-        return (('VO ID',) + self.headings, command.list_rows(
-            self.items(parsed_args), ('vo_id',) + self.columns))
+        # Your own requests are of several VOs: say which; they do not
+        # say who decided them.
+        return OWN_REQUEST_HEADINGS, command.list_rows(
+            self.items(parsed_args), OWN_REQUEST_COLUMNS)
 
 
 class ShowRequest(common.ShowOne):
@@ -315,13 +359,16 @@ class ShowRequest(common.ShowOne):
         if parsed_args.vo:
             path = common.vo_path(self.client, parsed_args.vo, 'requests',
                                   parsed_args.request)
+            columns = REQUEST_SHOW_COLUMNS
         else:
             path = '/v1/users/%s/requests/%s' % (
                 rest.path_segment(parsed_args.user or
                                   common.caller_id(self.client)),
                 rest.path_segment(parsed_args.request))
+            # A person's own request does not say who decided it.
+            columns = OWN_REQUEST_SHOW_COLUMNS
         request = self.client.get(path)['request']
-        return command.show_columns(request, REQUEST_SHOW_COLUMNS)
+        return command.show_columns(request, columns)
 
 
 class _DecideRequest(common.ShowOne):

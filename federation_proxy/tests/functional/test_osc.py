@@ -208,9 +208,17 @@ class TestOpenStackVO(testtools.TestCase):
         self.assertEqual([second['id']], [r['ID'] for r in of_bio])
         shown = self.openstack_json('vo', 'request', 'show', first['id'],
                                     identity=bob)
-        self.assertEqual(('rejected', 'alice', astro['id']),
-                         (shown['status'], shown['decided_by'],
-                          shown['vo_id']))
+        # When it was decided, not by whom (the VO's managers see that).
+        self.assertEqual(('rejected', astro['id']),
+                         (shown['status'], shown['vo_id']))
+        self.assertIsNotNone(shown['decided_at'])
+        self.assertNotIn('decided_by', shown)
+        self.assertNotIn('Decided By', mine[0])
+        self.assertEqual(shown['decided_at'], [
+            r for r in mine if r['ID'] == first['id']][0]['Decided At'])
+        self.assertEqual('alice', self.openstack_json(
+            'vo', 'request', 'show', first['id'], '--vo', 'astro',
+            identity=person_env('alice'))['decided_by'])
         # Not someone else's; the VO's manager shows it with --vo.
         error = self.openstack_fails('vo', 'request', 'show', first['id'],
                                      identity=person_env('carol'))
@@ -222,6 +230,27 @@ class TestOpenStackVO(testtools.TestCase):
         error = self.openstack_fails('vo', 'request', 'list',
                                      identity=bob)
         self.assertIn('--mine', error)
+        # --user is for --mine: a VO's list is not filtered by person.
+        error = self.openstack_fails('vo', 'request', 'list', 'bio',
+                                     '--user', 'bob')
+        self.assertIn('--user is only for --mine', error)
+        # A VO's name with --mine: bob cannot see bio (his request is
+        # pending), so its name cannot be looked up: an error, not an
+        # empty list.
+        error = self.openstack_fails('vo', 'request', 'list', 'bio',
+                                     '--mine', identity=bob)
+        self.assertIn('No request of bob to a VO with ID bio', error)
+        # Once he is a member he can: the name finds its ID.
+        self.openstack('vo', 'request', 'approve', 'bio', second['id'],
+                       identity=person_env('alice'))
+        of_bio = self.openstack_json('vo', 'request', 'list', 'bio',
+                                     '--mine', identity=bob)
+        self.assertEqual([(bio['id'], second['id'], 'approved')],
+                         [(r['VO ID'], r['ID'], r['Status'])
+                          for r in of_bio])
+        # A system reader finds any VO by name, for any person.
+        self.assertEqual([first['id']], [r['ID'] for r in self.openstack_json(
+            'vo', 'request', 'list', 'astro', '--mine', '--user', 'bob')])
 
     def test_idp_registry(self):
         idp = self.openstack_json(

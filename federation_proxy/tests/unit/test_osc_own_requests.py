@@ -9,6 +9,7 @@ import testtools
 
 from federation_proxy.osc.v1 import common
 from federation_proxy.osc.v1 import vo
+from svc_common.clients import rest
 
 
 class Session(object):
@@ -86,3 +87,85 @@ class TestCommands(testtools.TestCase):
         self.run_command(vo.ShowRequest, client, ['r-1', '--user', 'carol'])
         self.assertEqual(['/v1/users/bob/requests/r-1',
                           '/v1/users/carol/requests/r-1'], client.read)
+
+
+class VOClient(Client):
+    """Bob asked to join the VO ``vo-1`` (he cannot see it); he is a
+    member of ``vo-2``, named ``name``, which he can see."""
+
+    def __init__(self, name='astro'):
+        super().__init__(headers={'X-User-Id': 'bob'})
+        self.name = name
+
+    def get(self, path, **kwargs):
+        self.read.append(path)
+        if path == '/v1/vos/vo-2':
+            return {'vo': {'id': 'vo-2', 'name': self.name}}
+        raise rest.NotFound(404, 'federation.vo_not_found')
+
+    def list(self, path, collection, filters=None, limit=None,
+             marker=None):
+        self.read.append((path, filters, limit, marker))
+        if collection == 'vos':
+            return iter([{'id': 'vo-2', 'name': self.name}])
+        vo_id = (filters or {}).get('vo_id')
+        if vo_id is not None and ' ' in vo_id:
+            raise rest.ApiError(400, 'federation.bad_request')
+        return iter([{'id': 'r-%s' % vo_id, 'vo_id': vo_id,
+                      'user_id': 'bob', 'decided_at': None}]
+                    if vo_id in (None, 'vo-1') else [])
+
+
+class TestListMineOfAVO(testtools.TestCase):
+    """``vo request list --mine <vo>``: the VO by the ID in the person's
+    requests, or by a name or ID the caller can see; else an error (a
+    name was sent as an ID and listed nothing)."""
+
+    run_command = TestCommands.run_command
+
+    def list_mine(self, client, *argv):
+        headings, rows = self.run_command(vo.ListRequest, client,
+                                          ['--mine'] + list(argv))
+        return [dict(zip(headings, row)) for row in rows]
+
+    def test_an_id_in_the_requests_or_a_name_that_is_looked_up(self):
+        client = VOClient()
+        self.assertEqual(['r-vo-1'], [r['ID'] for r in self.list_mine(
+            client, 'vo-1')])
+        self.assertEqual('vo-1', client.read[-1][1]['vo_id'])
+        # (A name with a space is no ID: the service refuses it as vo_id.)
+        for name in ('astro', 'as tro'):
+            client = VOClient(name)
+            self.assertEqual([], self.list_mine(client, name))
+            # The request list read last is that of the VO's ID.
+            self.assertEqual(('/v1/users/bob/requests',
+                              {'status': None, 'vo_id': 'vo-2'}, None,
+                              None), client.read[-1])
+
+    def test_a_vo_found_neither_way_is_an_error(self):
+        client = VOClient()
+        error = self.assertRaises(exceptions.CommandError, self.list_mine,
+                                  client, 'bio')
+        self.assertIn('No request of bob to a VO with ID bio', str(error))
+        error = self.assertRaises(exceptions.CommandError, self.list_mine,
+                                  client, 'x y', '--user', 'carol')
+        self.assertIn('No request of carol to a VO with ID x y',
+                      str(error))
+
+    def test_user_without_mine_is_refused(self):
+        client = VOClient()
+        error = self.assertRaises(
+            exceptions.CommandError, self.run_command, vo.ListRequest,
+            client, ['astro', '--user', 'carol'])
+        self.assertIn('--user is only for --mine', str(error))
+        self.assertEqual([], client.read)
+
+    def test_own_requests_do_not_show_who_decided(self):
+        headings, _rows = self.run_command(vo.ListRequest, VOClient(),
+                                           ['--mine'])
+        self.assertIn('Decided At', headings)
+        self.assertNotIn('Decided By', headings)
+        names, _values = self.run_command(vo.ShowRequest, Client(
+            headers={'X-User-Id': 'bob'}), ['r-1'])
+        self.assertNotIn('decided_by', names)
+        self.assertIn('decided_at', names)
