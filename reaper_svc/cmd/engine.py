@@ -32,7 +32,10 @@ It runs on :mod:`svc_common.engine.runner`, so several hosts can run it:
   forget the ids of notifications handled more than ``[preemption]
   processed_retention`` seconds ago, and the guaranteed runtimes that
   are over (:func:`purge_records`), so that neither table grows without
-  end.
+  end;
+* on every host, every ``[preemption] action_interval`` seconds: a host
+  that does not lead forgets the outage of the cloud the actions' pass
+  was in (:func:`forget_when_following`).
 """
 
 import datetime
@@ -72,6 +75,7 @@ ACTIONS_TASK = 'preemption-actions'
 PROMOTE_TASK = 'preemption-promoter'
 MODES_TASK = 'preemption-modes'
 PURGE_TASK = 'preemption-purge'
+FOLLOWER_TASK = 'preemption-follower'
 
 
 #: Seconds a scheduling failure waits before it is delivered again when
@@ -207,6 +211,17 @@ def build_reaper(conf, db, driver=None, notifier=None, transport=None):
     return reaper_mod.Reaper(conf, db, driver, notifier)
 
 
+def forget_when_following(runner, reaper):
+    """On a host that does not lead (any more), forget the outage of the
+    cloud that the actions' pass was in: this host will not see its end,
+    and when it leads again (days later, maybe) a failure is a new
+    outage, with its warning, and a success no end of an outage another
+    host saw end.  Run on every host, every ``[preemption]
+    action_interval``, as the runner forgets its tasks' outages."""
+    if not runner.is_leader:
+        reaper.cloud_outage.forget()
+
+
 def build_runner(conf, db, driver=None, notifier=None, member_id=None,
                  reaper=None, trusts=None):
     """The engine runner of reaper_svc, not yet started.
@@ -242,6 +257,9 @@ def build_runner(conf, db, driver=None, notifier=None, member_id=None,
                         run_on_election=True)
     runner.add_periodic(PURGE_TASK, conf.preemption.purge_interval,
                         functools.partial(purge_records, conf, db))
+    runner.add_periodic(FOLLOWER_TASK, conf.preemption.action_interval,
+                        functools.partial(forget_when_following, runner,
+                                          reaper), leader_only=False)
     modes = modes_mod.Modes(conf, db, reaper)
     if modes.enabled:
         runner.add_periodic(MODES_TASK, conf.preemption.modes_interval,
