@@ -232,3 +232,25 @@ class TestOneServer(testtools.TestCase):
         self.assertEqual((until, None),
                          (nova.server('v1').guaranteed_until,
                           nova.server('v2').guaranteed_until))
+
+
+class TestServersWithMetadata(testtools.TestCase):
+
+    def test_a_nova_that_ignores_the_project_filter(self):
+        """What is found may be deleted: a server of another project is
+        never in it, whatever Nova (or its policy) did of the filter."""
+        tag = {'arbiter:pending_request': 'r1'}
+        nova = _Nova([
+            {'id': 'mine', 'tenant_id': 'physics', 'status': 'ACTIVE',
+             'metadata': dict(tag, **{'arbiter:build_token': 't'})},
+            {'id': 'theirs', 'tenant_id': 'chemistry', 'status': 'ACTIVE',
+             'metadata': dict(tag)},
+            {'id': 'untagged', 'tenant_id': 'physics', 'status': 'ACTIVE',
+             'metadata': {}}])
+        found = nova.servers_with_metadata(
+            'physics', 'arbiter:pending_request', 'r1')
+        self.assertEqual([{'id': 'mine', 'status': 'ACTIVE',
+                           'project_id': 'physics',
+                           'metadata': dict(
+                               tag, **{'arbiter:build_token': 't'})}],
+                         found)
