@@ -16,7 +16,12 @@ migration 0019) could then neither be used nor logged out of, and the
 grants they authorized lived on until they expired: they are ended here,
 with those grants, as a logout ends a session.  After the first start
 that ended them there are none (new sessions have the ``__Host-``
-cookie), and a start only reads the sessions table.
+cookie), and a start only reads the sessions table.  They are ended a
+batch at a time, each batch committed on its own, so that the first
+start after the upgrade is not one long transaction that the WSGI
+server's worker timeout could kill and roll back at every respawn: an
+interrupted start leaves the batches it finished ended, and the next
+start ends the rest.
 """
 
 import datetime
@@ -63,17 +68,22 @@ def _end_unprefixed_sessions(conf, db):
     """Under an https issuer: end the sessions whose cookie has the plain
     name (see :func:`federation_proxy.db.oidc.end_unprefixed_sessions`),
     once after the upgrade that brought the ``__Host-`` names (or after
-    the issuer became https)."""
+    the issuer became https), a committed batch at a time."""
+    ended = 0
     try:
-        ended = oidc_db.end_unprefixed_sessions(
-            db, context.admin_context(), datetime.datetime.utcnow(),
-            datetime.timedelta(
-                seconds=conf.federation.access_token_lifetime))
+        for count in oidc_db.end_unprefixed_sessions(
+                db, context.admin_context(), datetime.datetime.utcnow(),
+                datetime.timedelta(
+                    seconds=conf.federation.access_token_lifetime)):
+            ended += count
+            LOG.debug('Ended %d proxy sessions whose cookie has the plain '
+                      'name so far.', ended)
     except (db_exc.DBError, sqlalchemy.exc.SQLAlchemyError) as exc:
-        LOG.warning('The proxy sessions whose cookie has the plain name '
-                    'could not be ended at start (%s); they are ended at '
-                    'the next start after "federation-manage db sync".',
-                    exc)
+        LOG.warning('Ended %d proxy sessions whose cookie has the plain '
+                    'name at start, but not the others (%s); they are '
+                    'ended at the next start (after "federation-manage '
+                    'db sync" if the database is not at its latest '
+                    'revision).', ended, exc)
         return
     if ended:
         LOG.info('Ended %d proxy sessions whose cookie has the plain name '

@@ -714,18 +714,43 @@ def end_unprefixed_sessions(db, ctx, now, lifetime):
     https issuer: the proxy no longer reads such a cookie, so its person
     could not log out of it, nor revoke its grants by logging out, until
     it expired.  Only live ones: a logout could not have ended an expired
-    session either (its grants are left as they are).  A few statements
-    per :data:`_REVOKE_BATCH` sessions; nothing once they have gone.
-    Returns the number of sessions ended."""
+    session either (its grants are left as they are).
+
+    :data:`_REVOKE_BATCH` sessions at a time, each batch its own short
+    transaction (:func:`end_unprefixed_batch`): with tens of thousands of
+    such sessions, one transaction held a worker's start past its WSGI
+    server's timeout (gunicorn ``timeout``, uwsgi ``harakiri``), was
+    rolled back when the server killed it, and began again at each
+    respawn.  A start interrupted after some batches leaves those ended
+    and the others for the next start.
+
+    A generator: yields the number of sessions each batch ended, once its
+    transaction is committed, so that the caller can tell how many were
+    ended when a later batch fails."""
+    while True:
+        count = end_unprefixed_batch(db, ctx, now, lifetime)
+        if not count:
+            return
+        yield count
+
+
+@communities.retry_lost_insert_race
+def end_unprefixed_batch(db, ctx, now, lifetime):
+    """In one transaction, end up to :data:`_REVOKE_BATCH` of the
+    sessions that :func:`end_unprefixed_sessions` ends, lowest IDs first.
+    They are locked (``FOR UPDATE``) before anything else is written, in
+    the order of their IDs: a process starting at the same time waits
+    for them and then finds them gone (ended once), or takes the next
+    ones; neither waits for the other's rows in the opposite order.
+    Returns the number ended, 0 when none is left."""
     table = models.Session
     with db.writer.using(ctx) as session:
         rows = session.execute(sa.select(table.id, table.user_id).where(
             table.host_prefixed.is_(False),
-            table.expires_at > now).order_by(
-                table.id).with_for_update()).all()
-        for start in range(0, len(rows), _REVOKE_BATCH):
-            _end_sessions(session, ctx, rows[start:start + _REVOKE_BATCH],
-                          now, lifetime)
+            table.expires_at > now).order_by(table.id).limit(
+                _REVOKE_BATCH).with_for_update()).all()
+        if rows:
+            _end_sessions(session, ctx, rows, now, lifetime)
         return len(rows)
 
 
