@@ -135,20 +135,35 @@ REQUEST_METADATA = 'arbiter:pending_request'
 TOKEN_METADATA = 'arbiter:build_token'
 
 
+#: How much earlier than the start of a request's first build (on the
+#: reaper's database's clock) Nova's clock may date a server built for
+#: it.
+CLOCK_SLACK = datetime.timedelta(minutes=5)
+
+
 def own_servers(request, found):
     """``(own, foreign)``: of ``found`` (servers of ``request``'s project
-    that carry its id in their metadata), those that carry the token of
-    its builds, and those that do not (a user set the request's id on
-    them, or they were built before the request had a token): the
-    promoter never deletes nor adopts these."""
+    that carry its id in their metadata), those the promoter built for
+    it, and the others, which it never deletes nor adopts: a server is
+    its own when it is of the request's project, carries the token of
+    its builds, and was not created before its first build started (the
+    token can be read on the servers built for it, and copied by their
+    owner onto an older server).  A user can set the request's id on any
+    server of the project; a server built before the request had a
+    token (by an earlier release) is not known to be its own either."""
     token = request.get('build_token')
+    started = request.get('build_started_at')
     own, foreign = [], []
     for server in found:
+        created = server.get('created_at')
         mine = (token is not None
-                and server.get('project_id', request['project_id'])
-                == request['project_id']
-                and (server.get('metadata') or {}).get(TOKEN_METADATA)
-                == token)
+                and server.get('project_id') == request['project_id']
+                and secrets.compare_digest(
+                    str((server.get('metadata') or {}).get(
+                        TOKEN_METADATA, '')).encode('utf-8'),
+                    token.encode('utf-8'))
+                and (started is None or created is None
+                     or created >= started - CLOCK_SLACK))
         (own if mine else foreign).append(server)
     return own, foreign
 
@@ -530,14 +545,17 @@ class Promoter(object):
         resources)]`` of the servers built when it became active, else
         None."""
         token = request.get('build_token')
+        first = {}
         if token is None:
             # Kept for every later build of it: the servers of an
-            # interrupted build are known by it.
+            # interrupted build are known by it, and by being created
+            # after its first build started (now: the start of the pass).
             token = secrets.token_urlsafe(24)
+            first = {'build_token': token, 'build_started_at': now}
         if not self._move(request, pending_db.QUEUED, pending_db.BUILDING,
-                          build_token=token):
+                          **first):
             return TAKEN, None
-        request = dict(request, build_token=token)
+        request = dict(request, **first)
         runtime = self.guaranteed_runtime(request)
         guaranteed_until = None
         if runtime:

@@ -105,6 +105,9 @@ class PendingRequest(Base):
     # request's id (migration 0007); never shown.  None before its
     # first build, and once what its interrupted builds left is cleaned.
     build_token = sa.Column(sa.String(64), nullable=True)
+    # When its first build started (with the token): a server created
+    # before is not one the promoter built for it (migration 0007).
+    build_started_at = sa.Column(sa.DateTime, nullable=True)
     created_at = sa.Column(sa.DateTime, nullable=False)
     updated_at = sa.Column(sa.DateTime, nullable=False)
 

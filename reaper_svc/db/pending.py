@@ -66,7 +66,8 @@ def internal_dict(row):
     builds (never in an API answer or a notification)."""
     return dict(pending_dict(row), trust_id=row.trust_id,
                 interruptions=row.interruptions or 0,
-                build_token=row.build_token)
+                build_token=row.build_token,
+                build_started_at=row.build_started_at)
 
 
 class TooManyPending(errors.Conflict):
@@ -240,7 +241,8 @@ def stale_building(db, ctx, before):
 
 def transition(db, ctx, request_id, current, new, **fields):
     """Move a request from ``current`` to ``new`` (and set ``fields``:
-    ``reason``, ``server_ids``, ``trust_id``, ``build_token``); False
+    ``reason``, ``server_ids``, ``trust_id``, ``build_token``,
+    ``build_started_at``); False
     when it was not in ``current`` any more (another engine or the user
     moved it).
 

@@ -189,7 +189,8 @@ class CloudDriver(metaclass=abc.ABCMeta):
         """
 
     def servers_with_metadata(self, project_id, key, value):
-        """``[{'id', 'status', 'project_id', 'metadata'}]`` of the
+        """``[{'id', 'status', 'project_id', 'created_at', 'metadata'}]``
+        (``created_at`` naive UTC, None when unknown) of the
         servers of ``project_id`` whose metadata ``key`` is ``value``
         (what an interrupted :meth:`create` left); a server of another
         project is never in it, whatever the cloud's filter did."""

@@ -421,6 +421,7 @@ class OpenStackCloud(base.CloudDriver):
         # may be deleted.
         return [{'id': s['id'], 'status': s['status'],
                  'project_id': s.get('tenant_id'),
+                 'created_at': _time(s.get('created')),
                  'metadata': dict(s.get('metadata') or {})}
                 for s in self._servers(project_id=project_id)
                 if s.get('tenant_id') == project_id

@@ -304,6 +304,7 @@ class SimulatedCloud(base.CloudDriver):
         with self._lock:
             return [{'id': s['id'], 'status': s['status'],
                      'project_id': s['project_id'],
+                     'created_at': s['created_at'],
                      'metadata': dict(s['metadata'] or {})}
                     for s in self._servers.values()
                     if s['project_id'] == project_id
@@ -316,6 +317,13 @@ class SimulatedCloud(base.CloudDriver):
                 raise base.DriverError('no flavor %s' % flavor)
             self._get(server_id)['flavor'] = flavor
             self._changed()
+
+    def set_metadata(self, server_id, key, value):
+        """Set one metadata item of a server, as its owner can
+        (``openstack server set --property``: what-if runs, tests)."""
+        with self._lock:
+            server = self._get(server_id)
+            server['metadata'] = dict(server['metadata'] or {}, **{key: value})
 
     def set_status(self, server_id, status):
         """Change a server's status (e.g. ``ERROR``: what-if runs)."""

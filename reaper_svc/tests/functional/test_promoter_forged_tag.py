@@ -176,3 +176,40 @@ class TestLateServersOfEndedRequests(tb.BuildOutageBase):
         self.promoter.promote()
         self.assertEqual([], self.servers_of('physics'))
         self.assertNotIn(late[0], self.servers_of('physics'))
+
+
+class TestCopiedToken(tb.BuildOutageBase):
+    """The token can be read on the servers built for the request (their
+    metadata is their owner's to read): copied onto a server created
+    before the request's first build, it does not make it the
+    request's."""
+
+    def test_an_older_server_with_the_copied_token_is_left(self):
+        # A colleague's server, from an hour before.
+        self.now = tb.tp.T0 - tb.tp.datetime.timedelta(hours=1)
+        [older] = self.real_create('physics', 'precious', 'm1', 1, 1,
+                                   image='img', networks=[])
+        self.now = tb.tp.T0
+        request = self.queue(count=2)
+        # 502 once Nova took it: left building, its servers there.
+        self.failures['job'] = ('after', tb.wrapped(ks_exc.BadGateway()))
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        metadata = self.calls[-1][1]['metadata']
+        for key, value in sorted(metadata.items()):
+            self.sim.set_metadata(older, key, value)
+        # Non-ASCII metadata on another server breaks nothing.
+        [odd] = self.real_create('physics', 'odd', 'm1', 1, 1,
+                                 image='img', networks=[])
+        self.sim.set_metadata(odd, promoter_mod.REQUEST_METADATA,
+                              request['id'])
+        self.sim.set_metadata(odd, promoter_mod.TOKEN_METADATA, 'jeton é')
+        own = sorted(set(self.servers_of('physics')) - {older, odd})
+        self.assertEqual(2, len(own))
+        self.failures.clear()
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        self.assertEqual(own, sorted(self.state(request)['server_ids']))
+        self.assertIn(older, self.servers_of('physics'))
+        self.assertIn(odd, self.servers_of('physics'))

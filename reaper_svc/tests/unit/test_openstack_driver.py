@@ -242,6 +242,7 @@ class TestServersWithMetadata(testtools.TestCase):
         tag = {'arbiter:pending_request': 'r1'}
         nova = _Nova([
             {'id': 'mine', 'tenant_id': 'physics', 'status': 'ACTIVE',
+             'created': '2030-01-01T10:00:00Z',
              'metadata': dict(tag, **{'arbiter:build_token': 't'})},
             {'id': 'theirs', 'tenant_id': 'chemistry', 'status': 'ACTIVE',
              'metadata': dict(tag)},
@@ -251,6 +252,7 @@ class TestServersWithMetadata(testtools.TestCase):
             'physics', 'arbiter:pending_request', 'r1')
         self.assertEqual([{'id': 'mine', 'status': 'ACTIVE',
                            'project_id': 'physics',
+                           'created_at': datetime.datetime(2030, 1, 1, 10),
                            'metadata': dict(
                                tag, **{'arbiter:build_token': 't'})}],
                          found)

@@ -8,7 +8,9 @@ any server of the project deleted (with the reaper's credentials, past
 Nova's lock) or a preemptible server guaranteed.  The promoter now
 puts a random token, kept in the request's row and never shown, in the
 metadata of the servers it creates, and recognises as its own only the
-servers that carry it.
+servers that carry it and were created after its first build started
+(the token is readable on the servers it built, and could be copied
+onto an older server).
 
 Revision ID: 0007
 Revises: 0006
@@ -27,8 +29,11 @@ def upgrade():
     with op.batch_alter_table('pending_requests') as batch:
         batch.add_column(sa.Column('build_token', sa.String(64),
                                    nullable=True))
+        batch.add_column(sa.Column('build_started_at', sa.DateTime(),
+                                   nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('pending_requests') as batch:
+        batch.drop_column('build_started_at')
         batch.drop_column('build_token')
