@@ -78,11 +78,11 @@ queued again, it would be built a second time next to them).
 
 A build that the cloud's outage interrupts
 (:func:`svc_common.outage.remote_unreachable`: unreachable, 502, 503,
-504, timeouts; a 500 is the cloud refusing that request, which fails
-it) ends the pass with the outage, and:
+504, timeouts) ends the pass with the outage, and:
 
-* when Nova certainly never got the create (refused connection, no
-  endpoint, 503: :func:`svc_common.outage.never_received`), it is queued
+* when Nova certainly never got the create (connection refused while
+  connecting, no endpoint, 503:
+  :func:`svc_common.outage.never_received`), it is queued
   again in its place (its ``created_at`` kept), what it built deleted;
   while the cloud cannot delete what it built, it stays ``building``
   for :meth:`Promoter.recover` (see :meth:`Promoter._requeue_interrupted`);
@@ -91,14 +91,25 @@ it) ends the pass with the outage, and:
   again the request could be built twice; :meth:`Promoter.recover`
   settles it from what the cloud shows after ``build_timeout``.
 
+A 5xx that is no outage (a 500 of Nova, or of Keystone for the trust's
+token: their database away for a moment, or a request the cloud cannot
+handle) is an interruption too: the request is queued again in its
+place and the pass ends (failed at once, a moment of 500s failed the
+whole queue in one pass).
+
 Every interruption is counted; at ``[preemption]
 max_build_interruptions`` the request fails rather than coming back
 for good in front of every request queued after it.  Once every create
 of a build has returned, nothing undoes its servers (a database error
 recording their guarantee leaves the request ``building`` for the
 recovery, which makes it active).  A request built after interrupted
-builds has the servers that carry its metadata and are not its own
-deleted (a create Nova carried out after the search).
+builds has the servers of its own that are not its servers deleted (a
+create Nova carried out after the search), and so has a request that
+ended without being built after interrupted builds, at the next pass.
+The promoter's own servers are those that carry the secret token of the
+request's builds and were created after its first build started (see
+:func:`own_servers`): any member of the project can tag any server of it
+with the request's id.
 
 Built
 servers carry their guaranteed minimum runtime: it is
