@@ -646,14 +646,14 @@ class Promoter(object):
                 raise
             if outage.server_error(exc):
                 # A 500 (Nova's or Keystone's database away for a
-                # moment, or this request's fault): the traceback is
-                # logged, the request queued again in its place and the
-                # interruption counted, and the pass ends: failed at
-                # once, every request of the queue failed in one pass
-                # of a blip.  One that is always answered 500 fails at
-                # max_build_interruptions.
-                LOG.exception('Building pending request %s failed with an '
-                              'error of the cloud', request['id'])
+                # moment, or this request's fault): the request is
+                # queued again in its place and the interruption
+                # counted, and the pass ends, its traceback logged by
+                # the engine's runner: failed at once, every request of
+                # the queue failed in one pass of a blip.  One that is
+                # always answered 500 fails at max_build_interruptions.
+                LOG.warning('Building pending request %s failed with an '
+                            'error of the cloud: %s', request['id'], exc)
                 self._requeue_interrupted(request, server_ids, exc)
                 raise
             LOG.error('Building pending request %s failed: %s',
@@ -731,9 +731,14 @@ class Promoter(object):
                     except driver_base.ServerNotFound:
                         pass
             except driver_base.DriverError as exc:
-                LOG.info('Pending request %s: what its interrupted builds '
-                         'left cannot be looked for now (%s)', request['id'],
-                         outage.one_line(exc))
+                if outage.remote_unreachable(exc):
+                    # Nova away: for the rest of the pass too, which
+                    # ends here as one outage, as in recover().
+                    raise
+                LOG.warning('Pending request %s: what its interrupted '
+                            'builds left cannot be looked for (%s); it is '
+                            'looked for again at the next pass',
+                            request['id'], exc)
                 continue
             pending_db.forget_build_token(self.db, self.ctx, request['id'])
 
