@@ -342,10 +342,12 @@ class TestPoisonAndAmbiguousBuilds(BuildOutageBase):
         self.assertEqual(1, len(self.servers_of('physics')))
 
     def test_a_late_server_of_a_requeued_build_is_deleted(self):
-        """A connection that broke after the create was sent comes as
-        ConnectFailure too: the server Nova made after the search is
-        deleted once the request is built; other servers of the project
-        (a non-preemptible one, another request's) are left alone."""
+        """A server of an interrupted build that Nova made after the
+        search for it (carrying the request's token) is deleted once the
+        request is built; other servers of the project (a
+        non-preemptible one, another request's) are left alone.  (A
+        connection closed once the create was sent leaves the build for
+        the recovery instead: see test_promoter_forged_tag.)"""
         other = self.queue(project='physics', count=1)
         self.assertEqual([other['id']], self.promoter.promote()['built'])
         own = self.real_create('physics', 'mine', 'm1', 1, 1, image='img',
