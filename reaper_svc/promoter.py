@@ -703,15 +703,28 @@ class Promoter(object):
         """The servers the cloud shows that the promoter built for
         ``request`` (see :func:`own_servers`); those that carry only its
         id are logged, for an operator, and left alone."""
+        return self._own_and_foreign(request)[0]
+
+    def _own_and_foreign(self, request):
+        """``(own, foreign)`` of the servers the cloud shows with
+        ``request``'s id in their metadata (see :func:`own_servers`); the
+        foreign ones are logged, for an operator, and left alone."""
         own, foreign = own_servers(request, self.driver.servers_with_metadata(
             request['project_id'], REQUEST_METADATA, request['id']))
-        if foreign:
+        if foreign and request.get('build_token') is None:
+            LOG.warning('Pending request %s: servers %s carry its id in '
+                        'their metadata; it has no build token, so they '
+                        'were built for it by the previous release (or '
+                        'tagged by a member) and are left alone',
+                        request['id'], ', '.join(sorted(
+                            s['id'] for s in foreign)))
+        elif foreign:
             LOG.warning('Pending request %s: servers %s carry its id in '
                         'their metadata but not the token of its builds; '
                         'they are not the promoter\'s and are left alone',
                         request['id'], ', '.join(sorted(
                             s['id'] for s in foreign)))
-        return own
+        return own, foreign
 
     def _clean_ended(self):
         """Delete the servers that the interrupted builds of requests
@@ -840,7 +853,7 @@ class Promoter(object):
         settled = {}
         for request in pending_db.stale_building(self.db, self.ctx, before):
             try:
-                servers = self._servers_of(request)
+                servers, foreign = self._own_and_foreign(request)
             except driver_base.DriverError as exc:
                 if outage.remote_unreachable(exc):
                     # Nova away: so it is for the rest of the pass, which
@@ -850,10 +863,31 @@ class Promoter(object):
                 LOG.warning('Cannot tell what pending request %s left in '
                             'the cloud: %s', request['id'], exc)
                 continue
-            state = self._settle(request, servers, now)
+            if request.get('build_token') is None and foreign:
+                state = self._fail_untokened(request, foreign)
+            else:
+                state = self._settle(request, servers, now)
             if state is not None:
                 settled[request['id']] = state
         return settled
+
+    def _fail_untokened(self, request, foreign):
+        """Fail ``request``, left ``building`` by the previous release
+        (it has no build token), whose id the cloud shows on
+        ``foreign`` servers: most likely what that release built for it,
+        which cannot be told from a member's tagging.  Queued again, it
+        would be built a second time next to them; deleted or adopted,
+        they could be a member's.  They are left, listed in the reason
+        for an operator to keep or delete; its new state (None: another
+        pass moved it)."""
+        ids = ', '.join(sorted(s['id'] for s in foreign))
+        moved = self._move(
+            request, pending_db.BUILDING, pending_db.FAILED,
+            reason='Left building by the previous release, whose servers '
+                   'carry no build token; the cloud shows servers with '
+                   'its id (%s): they were left for an operator to keep '
+                   'or delete, and it is not built again.' % ids)
+        return pending_db.FAILED if moved else None
 
     def _settle(self, request, servers, now):
         """Move one stale request from what the cloud shows; its new state
