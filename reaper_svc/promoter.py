@@ -796,11 +796,20 @@ class Promoter(object):
                 except driver_base.ServerNotFound:
                     pass
         except driver_base.DriverError as error:
+            # Counted now, as the recovery that settles it does not
+            # count it: else a build interrupted every time would be
+            # queued again for ever, never failed.
+            count = pending_db.interrupted(
+                self.db, self.ctx, request['id'],
+                'The cloud went away while it was building (%s), and what '
+                'was built could not be deleted yet; it is settled from '
+                'what the cloud shows once it is older than [preemption] '
+                'build_timeout.' % exc)
             LOG.info('Pending request %s: the cloud went away while it was '
-                     'building (%s), and what was built cannot be deleted '
-                     'yet (%s); it is settled once its build is older '
-                     'than [preemption] build_timeout', request['id'],
-                     outage.one_line(exc), error)
+                     'building (%s, interruption %s), and what was built '
+                     'cannot be deleted yet (%s); it is settled once its '
+                     'build is older than [preemption] build_timeout',
+                     request['id'], outage.one_line(exc), count, error)
             return False
         count = pending_db.interrupted(self.db, self.ctx, request['id'])
         if count is None:

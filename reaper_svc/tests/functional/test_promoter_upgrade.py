@@ -33,3 +33,38 @@ class TestUpgrade(tb.BuildOutageBase):
         # A later pass neither builds it nor deletes the server.
         self.promoter.promote()
         self.assertEqual(old, self.servers_of('physics'))
+
+
+class TestInterruptionsCounted(tb.BuildOutageBase):
+
+    def test_an_interruption_whose_servers_cannot_be_looked_for_counts(self):
+        """The cloud away during a build and still away when the
+        promoter looks for what it built: the request stays building and
+        the recovery settles it.  That interruption was not counted, so
+        a build interrupted every time was queued again for ever; at
+        ``[preemption] max_build_interruptions`` it now fails."""
+        self.engine.conf.set_override('max_build_interruptions', 1,
+                                      'preemption')
+        request = self.queue(count=1)
+        self.failures['job'] = ('before', tb.away())
+
+        away = [True]
+        real = self.sim.servers_with_metadata
+
+        def servers_with_metadata(*args, **kwargs):
+            if away:
+                raise tb.away()
+            return real(*args, **kwargs)
+
+        self.useFixture(tb.tp.fixtures.MockPatchObject(
+            self.sim, 'servers_with_metadata', servers_with_metadata))
+        self.assertRaises(tb.driver_base.DriverError, self.promoter.promote)
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+        self.failures.clear()
+        away.clear()
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.FAILED},
+                         done['recovered'])
+        self.assertEqual([], done['built'])
+        self.assertEqual([], self.servers_of('physics'))
