@@ -157,24 +157,31 @@ def own_servers(request, found):
     that carry its id in their metadata), those the promoter built for
     it, and the others, which it never deletes nor adopts: a server is
     its own when it is of the request's project, carries the token of
-    its builds, and was not created before its first build started (the
-    token can be read on the servers built for it, and copied by their
-    owner onto an older server).  A user can set the request's id on any
-    server of the project; a server built before the request had a
-    token (by an earlier release) is not known to be its own either."""
+    its builds, was created by the user the promoter built it as
+    (``build_user_id``: the token can be read on the servers built for
+    it by any member of the project, and copied onto a server of their
+    own) and not before its first build started (nor at a time the
+    cloud does not tell: copied onto an older server).  A user can set
+    the request's id on any server of the project; a server built
+    before the request had a token (by an earlier release) is not known
+    to be its own either.  The user the promoter built as can still
+    copy the token onto a server it creates after the build started:
+    with a trust, that is the requester, on their own request."""
     token = request.get('build_token')
     started = request.get('build_started_at')
+    user_id = request.get('build_user_id')
     own, foreign = [], []
     for server in found:
         created = server.get('created_at')
-        mine = (token is not None
+        mine = (token is not None and user_id is not None
                 and server.get('project_id') == request['project_id']
+                and server.get('user_id') == user_id
                 and secrets.compare_digest(
                     str((server.get('metadata') or {}).get(
                         TOKEN_METADATA, '')).encode('utf-8'),
                     token.encode('utf-8'))
-                and (started is None or created is None
-                     or created >= started - CLOCK_SLACK))
+                and started is not None and created is not None
+                and created >= started - CLOCK_SLACK)
         (own if mine else foreign).append(server)
     return own, foreign
 
@@ -557,12 +564,17 @@ class Promoter(object):
         None."""
         token = request.get('build_token')
         first = {}
+        auth = None
+        if request.get('trust_id') and self.trusts is not None:
+            auth = self.trusts.auth(request['trust_id'])
         if token is None:
             # Kept for every later build of it: the servers of an
-            # interrupted build are known by it, and by being created
-            # after its first build started (now: the start of the pass).
+            # interrupted build are known by it, by their creator (the
+            # user it builds as) and by being created after its first
+            # build started (now: the start of the pass).
             token = secrets.token_urlsafe(24)
-            first = {'build_token': token, 'build_started_at': now}
+            first = {'build_token': token, 'build_started_at': now,
+                     'build_user_id': self.driver.creator(auth)}
         if not self._move(request, pending_db.QUEUED, pending_db.BUILDING,
                           **first):
             return TAKEN, None
@@ -582,9 +594,6 @@ class Promoter(object):
                     self.db, self.ctx, ids, self.clock()
                     + datetime.timedelta(seconds=runtime), request['id'])
 
-        auth = None
-        if request.get('trust_id') and self.trusts is not None:
-            auth = self.trusts.auth(request['trust_id'])
         server_ids = []
         made = []
         returned = 0
@@ -720,8 +729,10 @@ class Promoter(object):
                             s['id'] for s in foreign)))
         elif foreign:
             LOG.warning('Pending request %s: servers %s carry its id in '
-                        'their metadata but not the token of its builds; '
-                        'they are not the promoter\'s and are left alone',
+                        'their metadata but are not the promoter\'s (not '
+                        'the token of its builds, another creator than the '
+                        'user it built as, or created before its first '
+                        'build); they are left alone',
                         request['id'], ', '.join(sorted(
                             s['id'] for s in foreign)))
         return own, foreign
@@ -947,7 +958,22 @@ class Promoter(object):
                        'build_timeout after it started; those found were '
                        'deleted.' % stuck)
             return pending_db.FAILED if moved else None
-        active = [s['id'] for s in servers if s['status'] == 'ACTIVE']
+        active = [s['id'] for s in sorted(
+            servers, key=lambda s: (s['created_at'], s['id']))
+            if s['status'] == 'ACTIVE']
+        if len(active) > request['count']:
+            # More than it asked for carry its token: copied by the user
+            # it was built as onto servers of theirs.  The first created
+            # are adopted; the others are not the promoter's to delete
+            # nor to guarantee.
+            LOG.warning('Pending request %s: the cloud shows %d active '
+                        'servers of its own for %d asked; %s are left '
+                        'alone', request['id'], len(active),
+                        request['count'],
+                        ', '.join(active[request['count']:]))
+            extra = set(active[request['count']:])
+            active = active[:request['count']]
+            ids = [i for i in ids if i not in extra]
         short = len(active) < (request['count'] if request['all_or_nothing']
                                else 1)
         if short or (request['all_or_nothing'] and len(active) < len(ids)):

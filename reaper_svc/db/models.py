@@ -108,6 +108,11 @@ class PendingRequest(Base):
     # When its first build started (with the token): a server created
     # before is not one the promoter built for it (migration 0007).
     build_started_at = sa.Column(sa.DateTime, nullable=True)
+    # The Nova user the promoter creates its servers as (the trustor
+    # with the request's trust, else the reaper's service user), from
+    # its first build: a server another user created is not one the
+    # promoter built for it (migration 0007).
+    build_user_id = sa.Column(sa.String(64), nullable=True)
     created_at = sa.Column(sa.DateTime, nullable=False)
     updated_at = sa.Column(sa.DateTime, nullable=False)
 

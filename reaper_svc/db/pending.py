@@ -67,7 +67,8 @@ def internal_dict(row):
     return dict(pending_dict(row), trust_id=row.trust_id,
                 interruptions=row.interruptions or 0,
                 build_token=row.build_token,
-                build_started_at=row.build_started_at)
+                build_started_at=row.build_started_at,
+                build_user_id=row.build_user_id)
 
 
 class TooManyPending(errors.Conflict):
@@ -242,7 +243,7 @@ def stale_building(db, ctx, before):
 def transition(db, ctx, request_id, current, new, **fields):
     """Move a request from ``current`` to ``new`` (and set ``fields``:
     ``reason``, ``server_ids``, ``trust_id``, ``build_token``,
-    ``build_started_at``); False
+    ``build_started_at``, ``build_user_id``); False
     when it was not in ``current`` any more (another engine or the user
     moved it).
 

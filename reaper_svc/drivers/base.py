@@ -188,9 +188,21 @@ class CloudDriver(metaclass=abc.ABCMeta):
         :raises NoValidHost: not even ``min_count`` fit
         """
 
+    def creator(self, auth=None):
+        """The user id (Nova's ``user_id``) of the servers that
+        :meth:`create` makes with ``auth``: the trustor with a trust's
+        session, else the reaper's own user; None when unknown.  Server
+        metadata is any project member's to copy: the promoter takes as
+        its own only the servers of the user it created them as.
+
+        :raises DriverError: the cloud cannot tell now
+        """
+        raise NotImplementedError()
+
     def servers_with_metadata(self, project_id, key, value):
-        """``[{'id', 'status', 'project_id', 'created_at', 'metadata'}]``
-        (``created_at`` naive UTC, None when unknown) of the
+        """``[{'id', 'status', 'project_id', 'user_id', 'created_at',
+        'metadata'}]`` (``user_id``: the user who created it;
+        ``created_at`` naive UTC, None when unknown) of the
         servers of ``project_id`` whose metadata ``key`` is ``value``
         (what an interrupted :meth:`create` left); a server of another
         project is never in it, whatever the cloud's filter did."""

@@ -413,6 +413,15 @@ class OpenStackCloud(base.CloudDriver):
                 LOG.warning('Could not delete %s of a failed build: %s',
                             server_id, exc)
 
+    def creator(self, auth=None):
+        # The user of the token Nova gets with ``auth`` (a trust's token
+        # is the trustor's): the user_id Nova gives the servers created.
+        try:
+            return self.nova.get_user_id(auth=auth)
+        except ks_exc.ClientException as exc:
+            raise base.DriverError('Keystone: the user of the reaper\'s '
+                                   'token: %s' % exc) from exc
+
     def servers_with_metadata(self, project_id, key, value):
         # Nova filters server lists by project, not by metadata: the
         # project's servers are read and sorted here.  The project is
@@ -421,6 +430,7 @@ class OpenStackCloud(base.CloudDriver):
         # may be deleted.
         return [{'id': s['id'], 'status': s['status'],
                  'project_id': s.get('tenant_id'),
+                 'user_id': s.get('user_id'),
                  'created_at': _time(s.get('created')),
                  'metadata': dict(s.get('metadata') or {})}
                 for s in self._servers(project_id=project_id)

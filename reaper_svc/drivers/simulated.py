@@ -64,6 +64,9 @@ class SimulatedCloud(base.CloudDriver):
     :param clock: returns the current naive UTC time (for created_at)
     """
 
+    #: The user the reaper creates servers as without a trust.
+    user_id = 'reaper'
+
     def __init__(self, description, preemptible_spec=DEFAULT_PREEMPTIBLE_SPEC,
                  priority_spec=DEFAULT_PRIORITY_SPEC, clock=None):
         self.preemptible_spec = preemptible_spec
@@ -122,6 +125,7 @@ class SimulatedCloud(base.CloudDriver):
             'id': server_id, 'name': item.get('name', server_id),
             'host': item['host'], 'flavor': item['flavor'],
             'project_id': item.get('project_id'),
+            'user_id': item.get('user_id'),
             'created_at': _time(item.get('created_at')) or self.clock(),
             'guaranteed_until': _time(item.get('guaranteed_until')),
             'status': item.get('status', 'ACTIVE'),
@@ -250,9 +254,10 @@ class SimulatedCloud(base.CloudDriver):
     def create(self, project_id, name, flavor, count, min_count,
                image=None, networks=None, guaranteed_until=None,
                auth=None, metadata=None, on_created=None):
-        """First fit over the enabled and up hosts, all at once (``auth``
-        is ignored: the simulated cloud has no identities); the servers
-        are built at once, ``on_created`` is called before returning."""
+        """First fit over the enabled and up hosts, all at once, as the
+        user :meth:`creator` tells for ``auth``; the servers are built at
+        once, ``on_created`` is called before returning."""
+        user_id = self.creator(auth)
         with self._lock:
             if flavor not in self._flavors:
                 raise base.DriverError('no flavor %s' % flavor)
@@ -279,6 +284,7 @@ class SimulatedCloud(base.CloudDriver):
                     'name': '%s-%d' % (name, index + 1) if count > 1
                     else name, 'host': host, 'flavor': flavor,
                     'project_id': project_id, 'metadata': metadata,
+                    'user_id': user_id,
                     'guaranteed_until': guaranteed_until}))
                 self.journal.append(('create', ids[-1], host))
         if on_created is not None:
@@ -304,11 +310,18 @@ class SimulatedCloud(base.CloudDriver):
         with self._lock:
             return [{'id': s['id'], 'status': s['status'],
                      'project_id': s['project_id'],
+                     'user_id': s['user_id'],
                      'created_at': s['created_at'],
                      'metadata': dict(s['metadata'] or {})}
                     for s in self._servers.values()
                     if s['project_id'] == project_id
                     and s['metadata'].get(key) == value]
+
+    def creator(self, auth=None):
+        """The simulated cloud has no identities: the ``user_id``
+        attribute of ``auth`` (a test's stand-in for another user's
+        session), else :attr:`user_id`, the reaper's."""
+        return getattr(auth, 'user_id', None) or self.user_id
 
     def set_flavor(self, server_id, flavor):
         """Give a server another flavor (a resize, for what-if runs)."""

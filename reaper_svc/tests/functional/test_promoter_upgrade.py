@@ -2,6 +2,12 @@
 or of another user of the project (the findings of a review of the
 promoter)."""
 
+import datetime
+import types
+
+from keystoneauth1 import exceptions as ks_exc
+
+from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc import promoter as promoter_mod
 from reaper_svc.tests.functional import test_promoter_build_outage as tb
@@ -68,3 +74,82 @@ class TestInterruptionsCounted(tb.BuildOutageBase):
                          done['recovered'])
         self.assertEqual([], done['built'])
         self.assertEqual([], self.servers_of('physics'))
+
+
+#: Another member of the request's project, as the simulated cloud takes
+#: a user's session.
+COLLEAGUE = types.SimpleNamespace(user_id='colleague')
+
+
+class TestCopiedToken(tb.BuildOutageBase):
+    """A member of the project reads the token off the promoter's
+    servers of an interrupted build and copies it, with the request's
+    id, onto a server they create after the build started."""
+
+    def interrupted(self, **kwargs):
+        """A request whose create Nova took but whose answer was lost
+        (a 502): left building; the metadata of its servers."""
+        request = self.queue(count=2, **kwargs)
+        self.failures['job'] = ('after', tb.wrapped(ks_exc.BadGateway()))
+        self.assertRaises(tb.driver_base.DriverError, self.promoter.promote)
+        self.failures.clear()
+        return request, self.calls[-1][1]['metadata']
+
+    def forge(self, flavor, metadata, auth=COLLEAGUE):
+        [server] = self.real_create('physics', 'forged', flavor, 1, 1,
+                                    image='img', networks=[], auth=auth)
+        for key, value in sorted(metadata.items()):
+            self.sim.set_metadata(server, key, value)
+        return server
+
+    def test_a_colleagues_server_is_not_deleted(self):
+        """The build fails (a server of it in ERROR): what it built is
+        deleted, the colleague's non-preemptible server is not."""
+        request, metadata = self.interrupted()
+        own = self.servers_of('physics')
+        precious = self.forge('m1', metadata)
+        self.sim.set_status(own[0], 'ERROR')
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.FAILED},
+                         done['recovered'])
+        self.assertEqual([precious], self.servers_of('physics'))
+
+    def test_a_colleagues_preemptible_server_is_not_adopted(self):
+        """The build succeeded after all: its servers are adopted and
+        guaranteed, the colleague's preemptible server is not."""
+        request, metadata = self.interrupted(min_runtime=3600)
+        own = self.servers_of('physics')
+        spot = self.forge('p1', metadata)
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        self.assertEqual(own, sorted(self.state(request)['server_ids']))
+        guaranteed = guarantees_db.current(
+            self.engine.db, self.ctx, now=datetime.datetime(2000, 1, 1))
+        self.assertNotIn(spot, guaranteed)
+        self.assertEqual(sorted(own + [spot]), self.servers_of('physics'))
+
+    def test_no_more_servers_adopted_than_asked(self):
+        """The remaining case: a server created as the user the promoter
+        built as, after the build started (with a trust, the requester
+        on their own request), carrying the token, is the promoter's as
+        far as Nova tells.  Still, no more than the request asked for
+        are adopted; the others are left, neither guaranteed nor
+        deleted."""
+        request, metadata = self.interrupted(min_runtime=3600)
+        own = self.servers_of('physics')
+        # Created a minute after the promoter's servers (the simulated
+        # cloud's clock is the test's).
+        self.now += datetime.timedelta(minutes=1)
+        extra = self.forge('p1', metadata, auth=None)
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        self.assertEqual(own, sorted(self.state(request)['server_ids']))
+        self.assertEqual(sorted(own + [extra]), self.servers_of('physics'))
+        guaranteed = guarantees_db.current(
+            self.engine.db, self.ctx, now=datetime.datetime(2000, 1, 1))
+        self.assertNotIn(extra, guaranteed)

@@ -76,6 +76,10 @@ class FixtureIdentity(ks_plugin.BaseAuthPlugin):
         self.project_id = project_id
         self.user_id = user_id
 
+    def get_user_id(self, session, **kwargs):
+        # The user the servers are created as (the promoter's own).
+        return self.user_id
+
     def get_headers(self, session, **kwargs):
         return {'X-Auth-Token': 'fixture-token', 'X-User-Id': self.user_id,
                 'X-Project-Id': self.project_id,

@@ -7,6 +7,10 @@ import datetime
 import types
 
 import fixtures
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import plugin as ks_plugin
+from keystoneauth1 import session as ks_session
 import testtools
 
 from reaper_svc.conf import clouds as clouds_conf
@@ -242,7 +246,7 @@ class TestServersWithMetadata(testtools.TestCase):
         tag = {'arbiter:pending_request': 'r1'}
         nova = _Nova([
             {'id': 'mine', 'tenant_id': 'physics', 'status': 'ACTIVE',
-             'created': '2030-01-01T10:00:00Z',
+             'user_id': 'reaper', 'created': '2030-01-01T10:00:00Z',
              'metadata': dict(tag, **{'arbiter:build_token': 't'})},
             {'id': 'theirs', 'tenant_id': 'chemistry', 'status': 'ACTIVE',
              'metadata': dict(tag)},
@@ -251,8 +255,42 @@ class TestServersWithMetadata(testtools.TestCase):
         found = nova.servers_with_metadata(
             'physics', 'arbiter:pending_request', 'r1')
         self.assertEqual([{'id': 'mine', 'status': 'ACTIVE',
-                           'project_id': 'physics',
+                           'project_id': 'physics', 'user_id': 'reaper',
                            'created_at': datetime.datetime(2030, 1, 1, 10),
                            'metadata': dict(
                                tag, **{'arbiter:build_token': 't'})}],
                          found)
+
+
+class _Identity(ks_plugin.BaseAuthPlugin):
+    """A session's user, as Keystone would tell it (None: Keystone
+    refuses the credentials)."""
+
+    def __init__(self, user_id):
+        super().__init__()
+        self.user_id = user_id
+
+    def get_user_id(self, session, **kwargs):
+        if self.user_id is None:
+            raise ks_exc.Unauthorized('The request you have made requires '
+                                      'authentication.')
+        return self.user_id
+
+
+class TestCreator(testtools.TestCase):
+    """The user Nova makes the servers of a create the servers of: the
+    promoter takes as its own only servers of that user."""
+
+    def nova(self, user_id):
+        conf = types.SimpleNamespace(preemption=types.SimpleNamespace(
+            preemptible_extra_spec='x', priority_extra_spec='y'))
+        return openstack.OpenStackCloud(conf, ks_adapter.Adapter(
+            ks_session.Session(auth=_Identity(user_id))), None)
+
+    def test_the_reaper_or_the_trustor(self):
+        nova = self.nova('reaper')
+        self.assertEqual('reaper', nova.creator())
+        self.assertEqual('alice', nova.creator(auth=_Identity('alice')))
+
+    def test_keystone_refusing_is_a_driver_error(self):
+        self.assertRaises(base.DriverError, self.nova(None).creator)

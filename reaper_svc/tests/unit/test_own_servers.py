@@ -2,9 +2,11 @@
 delete or adopt): never one a user could have tagged.
 
 A server is the request's own only when it is of the request's project,
-carries the exact token of its builds and was not created before its
-first build started (less the clock slack).  Whatever else its metadata
-says (the request's id, a wrong or partial token, any text), it is left.
+was created by the user the promoter built it as, carries the exact
+token of its builds and was created (at a time the cloud tells) not
+before its first build started (less the clock slack).  Whatever else
+its metadata says (the request's id, a wrong or partial token, any
+text), it is left.
 """
 
 import datetime
@@ -18,7 +20,7 @@ from reaper_svc import promoter
 START = datetime.datetime(2030, 1, 1, 10)
 TOKEN = 'q3Zb0yV8kT1mN5cR7xW2pL9dF4gH6jA0'
 REQUEST = {'id': 'r1', 'project_id': 'physics', 'build_token': TOKEN,
-           'build_started_at': START}
+           'build_started_at': START, 'build_user_id': 'reaper'}
 
 tokens = st.one_of(st.just(TOKEN), st.just(TOKEN[:-1]), st.just(''),
                    st.just(TOKEN + ' '), st.text(max_size=40))
@@ -26,6 +28,7 @@ servers = st.fixed_dictionaries({
     'id': st.uuids().map(str),
     'status': st.sampled_from(['ACTIVE', 'BUILD', 'ERROR', 'SHUTOFF']),
     'project_id': st.sampled_from(['physics', 'chemistry', None]),
+    'user_id': st.sampled_from(['reaper', 'colleague', None]),
     'created_at': st.one_of(st.none(), st.datetimes(
         min_value=START - datetime.timedelta(days=2),
         max_value=START + datetime.timedelta(days=2))),
@@ -46,16 +49,26 @@ class TestOwnServers(testtools.TestCase):
                          sorted(s['id'] for s in own + foreign))
         for server in own:
             self.assertEqual('physics', server['project_id'])
+            self.assertEqual('reaper', server['user_id'])
             self.assertEqual(TOKEN, server['metadata'].get(
                 promoter.TOKEN_METADATA))
-            if server['created_at'] is not None:
-                self.assertGreaterEqual(server['created_at'],
-                                        START - promoter.CLOCK_SLACK)
+            self.assertGreaterEqual(server['created_at'],
+                                    START - promoter.CLOCK_SLACK)
         for server in foreign:
             self.assertTrue(
                 server['project_id'] != 'physics'
+                or server['user_id'] != 'reaper'
                 or server['metadata'].get(promoter.TOKEN_METADATA) != TOKEN
+                or server['created_at'] is None
                 or server['created_at'] < START - promoter.CLOCK_SLACK)
+
+    @hypothesis.settings(max_examples=100, deadline=None, derandomize=True)
+    @hypothesis.given(st.lists(servers, max_size=8))
+    def test_a_request_without_its_builder_owns_nothing(self, found):
+        """A build user unknown: nothing is known to be its own."""
+        own, foreign = promoter.own_servers(
+            dict(REQUEST, build_user_id=None), found)
+        self.assertEqual([], own)
 
     @hypothesis.settings(max_examples=100, deadline=None, derandomize=True)
     @hypothesis.given(st.lists(servers, max_size=8))

@@ -10,7 +10,8 @@ puts a random token, kept in the request's row and never shown, in the
 metadata of the servers it creates, and recognises as its own only the
 servers that carry it and were created after its first build started
 (the token is readable on the servers it built, and could be copied
-onto an older server).
+onto an older server) by the user it created them as (``build_user_id``:
+a member can copy the token onto a server of their own too).
 
 Revision ID: 0007
 Revises: 0006
@@ -31,9 +32,12 @@ def upgrade():
                                    nullable=True))
         batch.add_column(sa.Column('build_started_at', sa.DateTime(),
                                    nullable=True))
+        batch.add_column(sa.Column('build_user_id', sa.String(64),
+                                   nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('pending_requests') as batch:
+        batch.drop_column('build_user_id')
         batch.drop_column('build_started_at')
         batch.drop_column('build_token')
