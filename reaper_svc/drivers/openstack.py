@@ -368,8 +368,14 @@ class OpenStackCloud(base.CloudDriver):
         if metadata:
             body['metadata'] = dict(metadata)
         extra = {} if auth is None else {'auth': auth}
+        # Sent once, whatever [nova] connect_retries says: keystoneauth1
+        # would send it again after a connection closed once it was sent
+        # (which Nova may have carried out), and raise only the last
+        # failure, a refused connection, telling the promoter that Nova
+        # never got it.
         reservation = self._nova('POST', '/servers', json={
-            'server': body}, **extra).json()['reservation_id']
+            'server': body}, connect_retries=0,
+            **extra).json()['reservation_id']
         deadline = time.monotonic() + self.conf.nova.create_timeout
         announced = on_created is None
         while True:

@@ -4,6 +4,9 @@ a build's BUILD phase and Nova's page limit are not under the test's
 control)."""
 
 import datetime
+import json
+import socket
+import threading
 import types
 
 import fixtures
@@ -18,6 +21,7 @@ from reaper_svc.drivers import base
 from reaper_svc.drivers import openstack
 from reaper_svc import service
 from svc_common import config
+from svc_common import outage
 from svc_common.tests.fixtures import ports
 
 
@@ -294,3 +298,53 @@ class TestCreator(testtools.TestCase):
 
     def test_keystone_refusing_is_a_driver_error(self):
         self.assertRaises(base.DriverError, self.nova(None).creator)
+
+
+class TestCreateSentOnce(testtools.TestCase):
+    """With ``[nova] connect_retries`` set, keystoneauth1 sent the create
+    again after its connection closed once it was sent, and raised only
+    the last failure: a refused connection, which tells the promoter
+    that Nova never got the create (so it is queued again and may be
+    built twice)."""
+
+    def nova_that_closes_on_create(self):
+        """A Nova on 127.0.0.1 that answers the flavor list, reads the
+        create and closes its connection, then stops listening."""
+        listener = socket.socket()
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(2)
+        flavors = json.dumps({'flavors': [{'id': 'f1', 'name': 'p1'}]})
+
+        def serve():
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall((
+                        'HTTP/1.1 200 OK\r\nContent-Type: application/json'
+                        '\r\nContent-Length: %d\r\nConnection: close\r\n'
+                        '\r\n%s' % (len(flavors), flavors)).encode())
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(65536)
+            finally:
+                listener.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 10)
+        return 'http://127.0.0.1:%d' % listener.getsockname()[1]
+
+    def test_a_create_is_never_sent_again(self):
+        conf = types.SimpleNamespace(
+            preemption=types.SimpleNamespace(preemptible_extra_spec='x',
+                                             priority_extra_spec='y'),
+            nova=types.SimpleNamespace(page_size=10, create_timeout=5))
+        nova = openstack.OpenStackCloud(conf, ks_adapter.Adapter(
+            ks_session.Session(), service_type='compute',
+            endpoint_override=self.nova_that_closes_on_create(),
+            connect_retries=2, connect_retry_delay=0.01), None)
+        error = self.assertRaises(base.DriverError, nova.create,
+                                  'physics', 'job', 'p1', 1, 1, image='img')
+        self.assertFalse(outage.never_received(error))
+        self.assertTrue(outage.remote_unreachable(error))
