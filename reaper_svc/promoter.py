@@ -107,9 +107,12 @@ builds has the servers of its own that are not its servers deleted (a
 create Nova carried out after the search), and so has a request that
 ended without being built after interrupted builds, at the next pass.
 The promoter's own servers are those that carry the secret token of the
-request's builds and were created after its first build started (see
-:func:`own_servers`): any member of the project can tag any server of it
-with the request's id.
+request's builds, were created by the user it builds the request as and
+after its first build started (see :func:`own_servers`): any member of
+the project can tag any server of it with the request's id, and copy the
+token read on the promoter's servers onto one of their own.  The user is
+asked of the cloud when the first build starts (Keystone away then ends
+the pass, the request left queued).
 
 Built
 servers carry their guaranteed minimum runtime: it is
