@@ -153,3 +153,21 @@ class TestCopiedToken(tb.BuildOutageBase):
         guaranteed = guarantees_db.current(
             self.engine.db, self.ctx, now=datetime.datetime(2000, 1, 1))
         self.assertNotIn(extra, guaranteed)
+
+
+class TestBuildUserUnknown(tb.BuildOutageBase):
+
+    def test_keystone_away_leaves_it_queued(self):
+        """The user the promoter builds as cannot be asked (Keystone
+        away): nothing is built and the request stays queued, in its
+        place, for the next pass."""
+        request = self.queue(count=1)
+
+        def creator(auth=None):
+            raise tb.away()
+
+        self.useFixture(tb.tp.fixtures.MockPatchObject(
+            self.sim, 'creator', creator))
+        self.assertRaises(tb.driver_base.DriverError, self.promoter.promote)
+        self.assertEqual([], self.creates)
+        self.assertEqual(pending_db.QUEUED, self.state(request)['state'])
