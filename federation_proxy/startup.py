@@ -16,7 +16,8 @@ migration 0019) could then neither be used nor logged out of, and the
 grants they authorized lived on until they expired: they are ended here,
 with those grants, as a logout ends a session.  After the first start
 that ended them there are none (new sessions have the ``__Host-``
-cookie), and a start only reads the sessions table.  They are ended a
+cookie), and a start reads only the index of such sessions (migration
+0020), not the sessions table.  They are ended a
 batch at a time, each batch committed on its own, so that the first
 start after the upgrade is not one long transaction that the WSGI
 server's worker timeout could kill and roll back at every respawn: an

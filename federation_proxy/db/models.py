@@ -294,6 +294,20 @@ class Session(Base):
                               server_default=sa.false())
 
 
+#: The sessions whose cookie has the plain name, as the index of them
+#: (migration 0020) and the start's query of them say it: the same
+#: expression, so that the databases see that the query's rows are in
+#: the index (a partial index serves only a query that implies its
+#: condition).
+SESSION_UNPREFIXED = Session.host_prefixed.is_(False)
+
+# The sessions of plain-named cookies alone, in ID order: each start
+# under an https issuer looks for them (migration 0020).
+sa.Index('sessions_unprefixed_idx', Session.id,
+         postgresql_where=SESSION_UNPREFIXED,
+         sqlite_where=SESSION_UNPREFIXED)
+
+
 class RevokedToken(Base):
     """Access tokens revoked before they expire, by ``jti``."""
     __tablename__ = 'revoked_tokens'

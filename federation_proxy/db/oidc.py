@@ -734,6 +734,20 @@ def end_unprefixed_sessions(db, ctx, now, lifetime):
         yield count
 
 
+def unprefixed_batch_query(now):
+    """The next batch of :func:`end_unprefixed_batch`: ``(id, user_id)``
+    of up to :data:`_REVOKE_BATCH` live sessions of plain-named cookies,
+    lowest IDs first, locked.  It reads ``sessions_unprefixed_idx``
+    (migration 0020), which holds the sessions of plain-named cookies
+    alone: once they are ended, every start reads that small index
+    rather than the whole sessions table (a scan of every live session
+    of every person, at each start of each process)."""
+    table = models.Session
+    return sa.select(table.id, table.user_id).where(
+        models.SESSION_UNPREFIXED, table.expires_at > now).order_by(
+            table.id).limit(_REVOKE_BATCH).with_for_update()
+
+
 @communities.retry_lost_insert_race
 def end_unprefixed_batch(db, ctx, now, lifetime):
     """In one transaction, end up to :data:`_REVOKE_BATCH` of the
@@ -743,12 +757,8 @@ def end_unprefixed_batch(db, ctx, now, lifetime):
     for them and then finds them gone (ended once), or takes the next
     ones; neither waits for the other's rows in the opposite order.
     Returns the number ended, 0 when none is left."""
-    table = models.Session
     with db.writer.using(ctx) as session:
-        rows = session.execute(sa.select(table.id, table.user_id).where(
-            table.host_prefixed.is_(False),
-            table.expires_at > now).order_by(table.id).limit(
-                _REVOKE_BATCH).with_for_update()).all()
+        rows = session.execute(unprefixed_batch_query(now)).all()
         if rows:
             _end_sessions(session, ctx, rows, now, lifetime)
         return len(rows)
