@@ -8,7 +8,10 @@ under a server).
 :func:`set_servers` makes the rows of one image those that Nova listed:
 
 * a listed server without a row gets one (a row of the same server for
-  another image moves: the server was rebuilt from this one);
+  another image moves: the server was rebuilt onto this one), unless
+  that row was written after the listing began: the server was rebuilt
+  onto the other image meanwhile (moved back, its new image counted no
+  server and could be deleted under it);
 * a row of a server Nova did not list goes, unless it was written after
   the listing began (its ``instance.create.start`` or ``.end`` arrived
   meanwhile).
@@ -74,9 +77,11 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
             if row is None:
                 session.add(models.ImageServer(
                     server_id=server_id, image_id=image_id, created_at=at))
-            else:
+            elif row.created_at < listed_at:
                 moved_from.add(row.image_id)
                 row.image_id = image_id
+            # else: written after the listing began (a rebuild onto the
+            # other image applied meanwhile), it stays where it is.
         for server_id, row in rows.items():
             if server_id not in server_ids and row.created_at < listed_at:
                 session.delete(row)

@@ -21,8 +21,10 @@ from keystoneauth1 import session as ks_session
 import testtools
 
 from image_family_svc.clients import compute
+from image_family_svc.db import usage
 from image_family_svc.tests.functional import base
 from image_family_svc import usage_reconcile
+from svc_common import context
 from svc_common.db import database
 
 
@@ -148,6 +150,57 @@ class TestVolumeBackedUsage(base.ApiTestCase):
         self.cinder = cinder_double([volume('img-1', 'srv-vol-a')])
         self.reconcile('auto')
         self.assertEqual('deleted', self.image('img-2')['state'])
+
+
+class TestReconcileRacingRebuild(base.ApiTestCase):
+    """A server rebuilt onto another image while the reconciliation
+    lists the servers of its old image."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+        self.fixture.conf.set_override('enabled', 'false', group='cinder')
+        self.family('centos-7')
+        # The reconciliation goes through the images by id: img-new
+        # first, then img-old.
+        self.add('centos-7', 'img-old', '7.1', state='active')
+        self.add('centos-7', 'img-new', '7.2', state='active')
+        self.ctx = context.admin_context()
+        usage.server_created(self.db, self.ctx, 'vm-1', 'img-old')
+
+    def servers(self, image_id):
+        return self.app.get('/v1/images/%s/usage' % image_id,
+                            headers=base.ADMIN).json['servers']
+
+    def test_rebuild_applied_during_the_listing_is_kept(self):
+        runs_from = {'vm-1': 'img-old'}
+
+        def servers(params):
+            # What Nova says when asked; vm-1 is rebuilt onto img-new
+            # (and the notification applied) right after Nova listed it
+            # on img-old.
+            listed = {'servers': [
+                {'id': server_id, 'status': 'ACTIVE',
+                 compute.HOST: 'host-1'}
+                for server_id, image_id in sorted(runs_from.items())
+                if image_id == params['image']]}
+            if params['image'] == 'img-old':
+                runs_from['vm-1'] = 'img-new'
+                usage.server_rebuilt(self.db, self.ctx, 'vm-1', 'img-new')
+            return listed
+
+        usage_reconcile.Reconciler(
+            self.fixture.conf, self.db,
+            nova=FakeAdapter('http://nova.test/v2.1',
+                             {'/servers/detail': servers})).run()
+        self.assertEqual({'img-old': 0, 'img-new': 1},
+                         {i: self.servers(i) for i in ('img-old',
+                                                       'img-new')})
+        # So img-new, which vm-1 runs from, is not deleted under it.
+        self.move('img-new', 'obsolete')
+        self.move('img-new', 'deleted')
+        self.assertEqual('pending_delete', self.image('img-new')['state'])
 
 
 def catalog_adapter(*service_types):
