@@ -9,7 +9,8 @@ decided.  From the outside in:
    (only when ``[oslo_middleware] enable_proxy_headers_parsing`` is on);
 3. CORS, for browser clients (for ``OPTIONS`` only while ``[cors]
    allowed_origin`` names no origin);
-4. ``healthcheck``: ``GET /healthcheck`` answers without a token;
+4. ``healthcheck``: ``GET /healthcheck`` answers without a token; any
+   other method but ``HEAD`` is a JSON ``405`` (:class:`_HealthcheckMethods`);
 5. JSON errors: every error below this point gets DESIGN.md's JSON shape;
 6. microversion negotiation (406 for a version the service does not have,
    400 for a malformed header);
@@ -73,6 +74,33 @@ HEAD_KEY = 'svc_common.head'
 
 _VERSION_HEADER = 'OpenStack-API-Version'
 _VERSION_ENVIRON_KEY = 'HTTP_OPENSTACK_API_VERSION'
+
+
+class _HealthcheckMethods(object):
+    """oslo.middleware's healthcheck for ``GET`` (and ``HEAD``, which
+    reaches it as the ``GET`` it mirrors); any other method is refused
+    with the ``405`` that a path of the service answers it (the JSON
+    error of ``prefix``, ``Allow: GET, HEAD``), without running the
+    checks.  oslo.middleware answers every method as it answers ``GET``.
+
+    An ``OPTIONS`` request reaches this ``405`` through CORS, which
+    answers it as it answers an ``OPTIONS`` of any other path.
+    """
+
+    ALLOW = 'GET, HEAD'
+
+    def __init__(self, healthcheck_app, prefix):
+        self.healthcheck = healthcheck_app
+        self.refusal = errors.JsonErrorMiddleware(self._refuse, prefix)
+
+    def _refuse(self, environ, start_response):
+        exc = webob.exc.HTTPMethodNotAllowed(headers={'Allow': self.ALLOW})
+        return exc(environ, start_response)
+
+    def __call__(self, environ, start_response):
+        if environ.get('REQUEST_METHOD') == 'GET':
+            return self.healthcheck(environ, start_response)
+        return self.refusal(environ, start_response)
 
 
 class _PathSwitch(object):
@@ -649,7 +677,8 @@ def deploy(spec, conf, enforcer, db, notifier=None, root=None):
     app = _microversion_middleware(app, spec)
     app = errors.JsonErrorMiddleware(app, spec.namespace)
     app = _PathSwitch(app, {
-        HEALTHCHECK_PATH: healthcheck.Healthcheck(None, conf)})
+        HEALTHCHECK_PATH: _HealthcheckMethods(
+            healthcheck.Healthcheck(None, conf), spec.namespace)})
     app = _cors_middleware(app, conf)
     app = _proxy_headers_middleware(app, conf)
     app = _RequestId(app)
