@@ -20,8 +20,9 @@ listener wakes nothing: the leader's next pass sees the room).  One pass:
 1. queued requests whose deadline has passed become ``expired``;
 2. the others are served in the **fair order** (:func:`fair_order`): the
    request of the project with the smallest share of the cloud first,
-   then the oldest.  A project's share is its *dominant share*: the
-   largest, over the resource classes, of what its running servers use
+   then the oldest (then the first submitted).  A project's share is
+   its *dominant share*: the largest, over the resource classes, of what
+   its running servers use
    divided by the capacity of the enabled and up hosts (a project running
    a quarter of the VCPUs and a tenth of the memory has a share of 0.25);
 3. a request is built when the cloud, as the driver's snapshot shows it,
@@ -291,11 +292,15 @@ class PassRoom(object):
 
 
 def fair_order(requests, shares):
-    """``requests`` (dicts with ``project_id``, ``created_at``, ``id``)
-    in the order the promoter serves them: smallest project share first,
-    then oldest, then by id (a total order: every engine agrees)."""
+    """``requests`` (dicts with ``project_id``, ``created_at``, ``id``
+    and ``submission_seq``) in the order the promoter serves them:
+    smallest project share first, then oldest, then first submitted
+    (``created_at`` is the database's clock to its tick), then by id (a
+    total order: every engine agrees)."""
     return sorted(requests, key=lambda r: (shares.get(r['project_id'], 0.0),
-                                           r['created_at'], r['id']))
+                                           r['created_at'],
+                                           r.get('submission_seq', 0),
+                                           r['id']))
 
 
 def spec_request(spec, flavors):

@@ -83,6 +83,9 @@ class PendingRequest(Base):
     __table_args__ = (
         sa.Index('ix_pending_requests_state_id', 'state', 'id'),
         sa.Index('ix_pending_requests_project_id_id', 'project_id', 'id'),
+        # The largest submission_seq, read at each insert off PostgreSQL
+        # (migration 0008).
+        sa.Index('ix_pending_requests_submission_seq', 'submission_seq'),
     )
 
     id = sa.Column(sa.String(36), primary_key=True)
@@ -113,6 +116,10 @@ class PendingRequest(Base):
     # its first build: a server another user created is not one the
     # promoter built for it (migration 0007).
     build_user_id = sa.Column(sa.String(64), nullable=True)
+    # The order it was submitted in (migration 0008): between requests
+    # of one created_at (one tick of the database's clock) the first
+    # submitted is served first.  Set by pending.create_request.
+    submission_seq = sa.Column(sa.BigInteger, nullable=False)
     created_at = sa.Column(sa.DateTime, nullable=False)
     updated_at = sa.Column(sa.DateTime, nullable=False)
 

@@ -13,7 +13,9 @@ Timestamps are the database's time
 (:func:`~reaper_svc.db.clock.session_now`): ``[preemption]
 build_timeout`` runs from the ``updated_at`` of a request that went
 ``building``, and the fair order serves the oldest request first by
-``created_at``, whichever API or engine host wrote them.
+``created_at``, whichever API or engine host wrote them, and between
+requests of one ``created_at`` (one tick of that clock) the first
+submitted, by ``submission_seq`` (:func:`create_request`).
 """
 
 import uuid
@@ -68,7 +70,8 @@ def internal_dict(row):
                 interruptions=row.interruptions or 0,
                 build_token=row.build_token,
                 build_started_at=row.build_started_at,
-                build_user_id=row.build_user_id)
+                build_user_id=row.build_user_id,
+                submission_seq=row.submission_seq)
 
 
 class TooManyPending(errors.Conflict):
@@ -104,6 +107,24 @@ def _unfinished_count(session, project_id):
                      model.state.in_([QUEUED, BUILDING])))
 
 
+#: The PostgreSQL sequence of ``submission_seq`` (migration 0008).
+SUBMISSION_SEQUENCE = 'pending_requests_submission_seq'
+
+
+def _next_submission(session):
+    """The ``submission_seq`` of a request inserted in ``session``'s
+    transaction: the next number of a sequence on PostgreSQL (two API
+    processes inserting at once take two numbers, in the order they ask
+    for them); elsewhere the largest number plus one (SQLite's writer
+    holds the whole database until it commits)."""
+    if session.get_bind().dialect.name == 'postgresql':
+        return session.scalar(sa.select(sa.func.nextval(
+            SUBMISSION_SEQUENCE)))
+    model = models.PendingRequest
+    return session.scalar(sa.select(
+        sa.func.coalesce(sa.func.max(model.submission_seq), 0) + 1))
+
+
 def check_room(db, ctx, project_id, most):
     """Raise :class:`TooManyPending` when ``project_id`` has ``most``
     requests queued or building already (before a trust is taken for
@@ -133,6 +154,7 @@ def create_request(db, ctx, project_id, user_id, servers, all_or_nothing,
                 raise TooManyPending(project_id, most)
         now = clock.session_now(session)
         row = models.PendingRequest(
+            submission_seq=_next_submission(session),
             id=str(uuid.uuid4()), project_id=project_id, user_id=user_id,
             servers=servers, count=sum(s.get('count', 1) for s in servers),
             all_or_nothing=all_or_nothing, min_runtime=min_runtime,
@@ -209,10 +231,11 @@ def cancel_request(db, ctx, request_id, check=None):
 
 
 def queued(db, ctx):
-    """Every queued request (with ``trust_id``), oldest first."""
-    query = sa.select(models.PendingRequest).where(
-        models.PendingRequest.state == QUEUED).order_by(
-        models.PendingRequest.created_at, models.PendingRequest.id)
+    """Every queued request (with ``trust_id``), oldest first, then
+    first submitted."""
+    model = models.PendingRequest
+    query = sa.select(model).where(model.state == QUEUED).order_by(
+        model.created_at, model.submission_seq, model.id)
     with db.reader.using(ctx) as session:
         return [internal_dict(r) for r in session.scalars(query)]
 

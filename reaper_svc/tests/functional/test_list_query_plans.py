@@ -53,6 +53,7 @@ def _seed(url):
                  'user_id': 'user', 'servers': [], 'count': 1,
                  'all_or_nothing': True,
                  'state': 'queued' if _rare(n) else 'built',
+                 'submission_seq': n,
                  'created_at': NOW, 'updated_at': NOW}
                 for n in range(ROWS)])
         backends.analyze(engine)

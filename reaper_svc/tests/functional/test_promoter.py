@@ -420,11 +420,11 @@ class TestPromoter(PromoterTestBase):
         built = self.promoter.promote()['built']
         self.assertEqual([third['id'], fourth['id']], built[:2])
 
-    def test_requests_queued_in_one_tick_are_served_by_id(self):
+    def test_requests_queued_in_one_tick_are_served_as_submitted(self):
         """Requests with one created_at (queued in one tick of the
-        database's clock) are served in one order, by id, whatever order
-        they were queued in and whichever engine serves them: the queue
-        (the query) and the fair order agree."""
+        database's clock) are served in one order, the order they were
+        submitted in (not by id), whichever engine serves them: the
+        queue (the query) and the fair order agree."""
         self.use_cloud(full()[:3], promoter_preempts=False)
         requests = [self.queue(project='p%d' % n, count=1)
                     for n in range(5)]
@@ -432,15 +432,17 @@ class TestPromoter(PromoterTestBase):
             for request in requests:
                 session.get(models.PendingRequest,
                             request['id']).created_at = T0
-        by_id = sorted(r['id'] for r in requests)
+        submitted = [r['id'] for r in requests]
         waiting = pending_db.queued(self.engine.db, self.ctx)
-        self.assertEqual(by_id, [r['id'] for r in waiting])
-        self.assertEqual(by_id, [r['id'] for r in promoter_mod.fair_order(
-            list(reversed(waiting)), {})])
-        # One slot free: the first by id is built, the others wait.
-        self.assertEqual([by_id[0]], self.promoter.promote()['built'])
+        self.assertEqual(submitted, [r['id'] for r in waiting])
+        self.assertEqual(submitted, [
+            r['id'] for r in promoter_mod.fair_order(
+                list(reversed(waiting)), {})])
+        # One slot free: the first submitted is built, the others wait.
+        self.assertEqual([submitted[0]], self.promoter.promote()['built'])
         self.assertEqual([pending_db.QUEUED] * 4,
-                         [self.state({'id': i})['state'] for i in by_id[1:]])
+                         [self.state({'id': i})['state']
+                          for i in submitted[1:]])
 
     def test_deadline_expiry(self):
         self.use_cloud(full())
@@ -704,7 +706,7 @@ class TestPromoterPostgreSQL(PromoterTestBase):
             conn.execute(table.insert(), {
                 'id': 'other', 'project_id': 'physics', 'servers': [],
                 'count': 1, 'all_or_nothing': True, 'state': 'queued',
-                'created_at': now, 'updated_at': now})
+                'submission_seq': 0, 'created_at': now, 'updated_at': now})
         self.assertRaises(pending_db.TooManyPending, races.during, engine,
                           other_submission,
                           lambda: self.queue(count=1, most=1))

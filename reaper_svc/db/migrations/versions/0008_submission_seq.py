@@ -1,0 +1,65 @@
+"""The order in which pending requests were submitted.
+
+The promoter serves the oldest request first by ``created_at``, which
+is the database's clock to its tick (a millisecond on SQLite, a
+microsecond on PostgreSQL), then by id: requests submitted within one
+tick were served in the order of their random ids.  Each request now
+takes the next number of a sequence when it is inserted
+(``submission_seq``), which breaks those ties.  Existing requests are
+numbered in the order they were served in, by ``(created_at, id)``.
+
+On PostgreSQL the numbers come from the sequence
+``pending_requests_submission_seq`` (two API processes inserting at once
+take two numbers); elsewhere from the largest number plus one, in the
+transaction of the insert (SQLite's writer holds the whole database),
+read through an index.
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+SEQUENCE = 'pending_requests_submission_seq'
+
+
+def upgrade():
+    with op.batch_alter_table('pending_requests') as batch:
+        batch.add_column(sa.Column('submission_seq', sa.BigInteger(),
+                                   nullable=True))
+    bind = op.get_bind()
+    table = sa.table('pending_requests', sa.column('id', sa.String),
+                     sa.column('created_at', sa.DateTime),
+                     sa.column('submission_seq', sa.BigInteger))
+    rows = bind.execute(sa.select(table.c.id, table.c.created_at)).all()
+    # Python's order of the ids, as the promoter's fair order compares
+    # them (not the database's collation).
+    ordered = sorted(rows, key=lambda row: (row.created_at, row.id))
+    if ordered:
+        bind.execute(
+            table.update().where(table.c.id == sa.bindparam('row_id'))
+            .values(submission_seq=sa.bindparam('seq')),
+            [{'row_id': row.id, 'seq': seq}
+             for seq, row in enumerate(ordered, 1)])
+    if bind.dialect.name == 'postgresql':
+        op.execute(sa.schema.CreateSequence(
+            sa.Sequence(SEQUENCE, start=len(ordered) + 1)))
+    with op.batch_alter_table('pending_requests') as batch:
+        batch.alter_column('submission_seq', existing_type=sa.BigInteger(),
+                           nullable=False)
+        batch.create_index('ix_pending_requests_submission_seq',
+                           ['submission_seq'])
+
+
+def downgrade():
+    with op.batch_alter_table('pending_requests') as batch:
+        batch.drop_index('ix_pending_requests_submission_seq')
+        batch.drop_column('submission_seq')
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(sa.schema.DropSequence(sa.Sequence(SEQUENCE)))
