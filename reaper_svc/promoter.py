@@ -105,8 +105,11 @@ of a build has returned, nothing undoes its servers (a database error
 recording their guarantee leaves the request ``building`` for the
 recovery, which makes it active).  A request built after interrupted
 builds has the servers of its own that are not its servers deleted (a
-create Nova carried out after the search), and so has a request that
-ended without being built after interrupted builds, at the next pass.
+create Nova carried out after the search, or answered with a 500), and
+so has a request that ended without being built after interrupted
+builds: at every pass until ``[preemption] build_timeout`` after it was
+built or ended, and once after that (see
+:meth:`Promoter._clean_interrupted`).
 The promoter's own servers are those that carry the secret token of the
 request's builds, were created by the user it builds the request as and
 after its first build started (see :func:`own_servers`): any member of
@@ -418,7 +421,7 @@ class Promoter(object):
         for request_id in done['expired']:
             LOG.info('Pending request %s expired', request_id)
             self._give_trust_up(request_id, expired_trusts.get(request_id))
-        self._clean_ended()
+        self._clean_interrupted(now)
         waiting = pending_db.queued(self.db, self.ctx)
         if not waiting:
             return done
@@ -745,18 +748,32 @@ class Promoter(object):
                             s['id'] for s in foreign)))
         return own, foreign
 
-    def _clean_ended(self):
-        """Delete the servers that the interrupted builds of requests
-        that ended without being built (failed, withdrawn, expired) left
-        in the cloud: a create that Nova carried out after its
-        connection broke.  Each request is looked at once; one the cloud
-        cannot be asked about now is looked at again next pass."""
-        for request in pending_db.ended_after_interruptions(
+    def _clean_interrupted(self, now):
+        """Delete the servers of its own that the cloud shows for a
+        request built, or ended without being built (failed, withdrawn,
+        expired), after interrupted builds, other than the servers it
+        was built with: a create that Nova carried out after its
+        connection broke or after answering it with a 500, which may
+        show in the cloud after any search for it, until ``[preemption]
+        build_timeout`` after it was sent (as :meth:`recover` assumes).
+        Such a request is looked at every pass until ``build_timeout``
+        after it was built or ended (its ``updated_at``, later than the
+        start of any of its builds), and a last time after that; its
+        token is then forgotten.  One the cloud cannot be asked about
+        now is looked at again next pass."""
+        window = datetime.timedelta(
+            seconds=self.conf.preemption.build_timeout)
+        for request in pending_db.swept_after_interruptions(
                 self.db, self.ctx):
+            built = set(request['server_ids']
+                        if request['state'] == pending_db.ACTIVE else ())
             try:
                 for server in self._servers_of(request):
+                    if server['id'] in built:
+                        continue
                     LOG.warning('Deleting %s, built for pending request %s '
-                                '(%s) by an interrupted build', server['id'],
+                                '(%s) by an interrupted build and not one '
+                                'of its servers', server['id'],
                                 request['id'], request['state'])
                     try:
                         self.driver.delete(server['id'])
@@ -772,7 +789,9 @@ class Promoter(object):
                             'looked for again at the next pass',
                             request['id'], exc)
                 continue
-            pending_db.forget_build_token(self.db, self.ctx, request['id'])
+            if now >= request['updated_at'] + window:
+                pending_db.forget_build_token(self.db, self.ctx,
+                                              request['id'])
 
     def _leave_building(self, request, exc):
         """The create of ``request`` failed in a way that does not tell
@@ -1005,6 +1024,9 @@ class Promoter(object):
                 now + datetime.timedelta(seconds=runtime), request['id'])
         LOG.info('Pending request %s was left building; its servers %s '
                  'are active', request['id'], active)
+        # It looked after build_timeout: nothing of its builds shows
+        # later (see _clean_interrupted), and the servers of its own it
+        # did not adopt are left.  Its token is not needed any more.
         moved = self._move(request, pending_db.BUILDING, pending_db.ACTIVE,
-                           server_ids=active, reason=None)
+                           server_ids=active, reason=None, build_token=None)
         return pending_db.ACTIVE if moved else None

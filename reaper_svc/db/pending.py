@@ -304,14 +304,17 @@ def interrupted(db, ctx, request_id, reason=None):
             model.id == request_id))
 
 
-def ended_after_interruptions(db, ctx):
-    """Requests (with ``build_token``) that ended without being built
-    (failed, withdrawn or expired) after a build of theirs was
-    interrupted, whose servers nobody looked for since: a create that
-    Nova carried out after its connection broke may have left one."""
+def swept_after_interruptions(db, ctx):
+    """Requests (with ``build_token``) built or ended without being
+    built (failed, withdrawn or expired) after a build of theirs was
+    interrupted, whose servers are still looked for: a create that Nova
+    carried out after its connection broke, or answered with a 500, may
+    leave one at any time until ``[preemption] build_timeout`` after it
+    was sent.  Once nothing more is looked for, the token is forgotten
+    (:func:`forget_build_token`)."""
     model = models.PendingRequest
     query = sa.select(model).where(
-        model.state.in_([FAILED, CANCELLED, EXPIRED]),
+        model.state.in_([ACTIVE, FAILED, CANCELLED, EXPIRED]),
         model.interruptions > 0,
         model.build_token.is_not(None)).order_by(model.updated_at, model.id)
     with db.reader.using(ctx) as session:
@@ -319,13 +322,12 @@ def ended_after_interruptions(db, ctx):
 
 
 def forget_build_token(db, ctx, request_id):
-    """What the builds of ended ``request_id`` left was cleaned: its
+    """What the builds of finished ``request_id`` left was cleaned: its
     token is not needed any more."""
     model = models.PendingRequest
     with db.writer.using(ctx) as session:
         session.execute(sa.update(model).where(
-            model.id == request_id,
-            model.state.in_([FAILED, CANCELLED, EXPIRED])).values(
+            model.id == request_id, model.state.in_(list(FINAL))).values(
             build_token=None))
 
 

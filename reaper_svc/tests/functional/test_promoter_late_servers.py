@@ -1,0 +1,134 @@
+"""Servers of an interrupted build that Nova makes after the promoter
+last looked for them.
+
+Nova may carry out a create it answered with a 500 (the answer came
+from a proxy, or nova-api failed after it had cast the build).  The
+promoter looked for such a server of its own once: right after the next
+successful build of the request, or at the first pass after the request
+ended without being built, and then never again.  A server that
+appeared later ran for good next to the request's servers, uncounted
+and unguaranteed: a leak.  It now looks again at every pass until
+``[preemption] build_timeout`` after the request was built (or ended),
+the time the recovery also gives a create to show in the cloud, and a
+last time after it.
+
+The cloud is the simulated driver, whose create the tests make fail as
+Nova answering 500 would, and then carry out late, as Nova would.
+"""
+
+from keystoneauth1 import exceptions as ks_exc
+
+from reaper_svc.db import actions as actions_db
+from reaper_svc.db import pending as pending_db
+from reaper_svc.drivers import base as driver_base
+from reaper_svc import promoter as promoter_mod
+from reaper_svc.tests.functional import test_promoter_build_outage as tb
+
+
+def error_500():
+    return tb.wrapped(ks_exc.InternalServerError('Unexpected API Error.'))
+
+
+class TestLateServers(tb.BuildOutageBase):
+
+    def setUp(self):
+        super().setUp()
+        # The engine's clock runs at the database's, as a real engine's.
+        self.now = actions_db.utcnow()
+
+    def interrupt_with_500(self, request):
+        """A build of ``request`` answered 500; the arguments of its
+        create, for Nova to carry it out late."""
+        self.failures['job'] = ('before', error_500())
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.assertEqual(pending_db.QUEUED, self.state(request)['state'])
+        self.failures.clear()
+        return self.calls[-1]
+
+    def test_a_server_made_after_the_next_build_is_deleted(self):
+        other = self.queue(project='physics', count=1)
+        self.assertEqual([other['id']], self.promoter.promote()['built'])
+        request = self.queue(count=1)
+        args, kwargs = self.interrupt_with_500(request)
+        self.assertEqual([request['id']], self.promoter.promote()['built'])
+        built = self.state(request)['server_ids']
+        # Nova carries the create it answered 500 out now, after the
+        # build: a server of the request's own, not one of its servers.
+        late = self.real_create(*args, **kwargs)
+        self.assertIn(late[0], self.servers_of('physics'))
+        self.promoter.promote()
+        self.assertEqual(sorted(built + self.state(other)['server_ids']),
+                         self.servers_of('physics'))
+        self.assertEqual(pending_db.ACTIVE, self.state(request)['state'])
+        self.assertEqual(built, self.state(request)['server_ids'])
+
+    def test_late_servers_are_looked_for_until_build_timeout(self):
+        request = self.queue(count=1)
+        args, kwargs = self.interrupt_with_500(request)
+        self.assertEqual([request['id']], self.promoter.promote()['built'])
+        built = self.state(request)['server_ids']
+        # One pass after another within build_timeout, then the last
+        # one after it: each deletes what appeared since.
+        for _ in range(2):
+            self.real_create(*args, **kwargs)
+            self.promoter.promote()
+            self.assertEqual(built, self.servers_of('physics'))
+        self.stale()
+        self.real_create(*args, **kwargs)
+        self.promoter.promote()
+        self.assertEqual(built, self.servers_of('physics'))
+        # Then the cloud is not asked about the request any more.
+        asked = []
+        real = self.sim.servers_with_metadata
+        self.useFixture(tb.tp.fixtures.MockPatchObject(
+            self.sim, 'servers_with_metadata',
+            lambda *a: asked.append(a) or real(*a)))
+        self.promoter.promote()
+        self.assertEqual([], asked)
+
+    def test_a_member_tagged_server_is_still_left(self):
+        request = self.queue(count=1)
+        args, kwargs = self.interrupt_with_500(request)
+        self.assertEqual([request['id']], self.promoter.promote()['built'])
+        built = self.state(request)['server_ids']
+        tagged = self.real_create(
+            'physics', 'precious', 'm1', 1, 1, image='img', networks=[],
+            metadata={promoter_mod.REQUEST_METADATA: request['id']})
+        late = self.real_create(*args, **kwargs)
+        self.promoter.promote()
+        self.assertEqual(sorted(built + tagged), self.servers_of('physics'))
+        self.assertNotIn(late[0], self.servers_of('physics'))
+
+    def test_a_server_made_after_a_withdrawal_was_cleaned_is_deleted(self):
+        request = self.queue(count=1)
+        args, kwargs = self.interrupt_with_500(request)
+        pending_db.cancel_request(self.engine.db, self.ctx, request['id'])
+        # The pass after the withdrawal looks and finds nothing.
+        self.promoter.promote()
+        self.assertEqual([], self.servers_of('physics'))
+        late = self.real_create(*args, **kwargs)
+        self.assertEqual(late, self.servers_of('physics'))
+        self.promoter.promote()
+        self.assertEqual([], self.servers_of('physics'))
+
+    def test_a_request_the_recovery_made_active_keeps_no_sweep(self):
+        """The recovery looked after build_timeout and adopted what it
+        found; the servers of its own beyond its count it leaves (the
+        user it built as made them): later passes leave them too."""
+        request = self.queue(count=1)
+        self.failures['job'] = ('after', tb.wrapped(
+            ks_exc.GatewayTimeout()))
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+        self.failures.clear()
+        args, kwargs = self.calls[-1]
+        self.real_create(*args, **kwargs)
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        both = self.servers_of('physics')
+        self.assertEqual(2, len(both))
+        self.assertEqual(1, len(self.state(request)['server_ids']))
+        self.promoter.promote()
+        self.assertEqual(both, self.servers_of('physics'))
