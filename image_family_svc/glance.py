@@ -70,6 +70,7 @@ Glance's answer to that image's request, not an outage.
 import abc
 import logging
 import threading
+import time
 import weakref
 
 from keystoneauth1 import exceptions as ks_exc
@@ -94,6 +95,12 @@ WRITABLE_STATUSES = frozenset(['active', 'deactivated'])
 UPLOADING_STATUSES = frozenset(['queued', 'saving', 'uploading',
                                 'importing'])
 PATCH_TYPE = 'application/openstack-images-v2.1-json-patch'
+#: Seconds for which a process whose write (or deletion) of a change
+#: failed because Glance is away leaves the writes of the next changes
+#: to the engine's retries (:mod:`image_family_svc.glance_writes`,
+#: :mod:`image_family_svc.glance_deletes`), which wait a minute after a
+#: change anyway.
+OUTAGE_REST = 60
 
 
 class GlanceDriverError(Exception):
@@ -185,7 +192,7 @@ class GlanceApiDriver(GlanceDriver):
         by default one from ``[glance]``
     """
 
-    def __init__(self, conf, ledger, adapter=None):
+    def __init__(self, conf, ledger, adapter=None, clock=None):
         self.conf = conf
         self.ledger = ledger
         opts = conf[GROUP]
@@ -193,6 +200,10 @@ class GlanceApiDriver(GlanceDriver):
                       opts.state_property, opts.successor_property)
         self._adapter = adapter
         self._lock = threading.Lock()
+        self._clock = clock or time.monotonic
+        #: Until when (``clock``) :meth:`event` leaves changes to the
+        #: engine's retries: see :data:`OUTAGE_REST`.
+        self._resting_until = None
         self.outage_log = outage.OutageLog(LOG, 'Writing to Glance')
 
     @property
@@ -214,19 +225,44 @@ class GlanceApiDriver(GlanceDriver):
         return response
 
     def event(self, event):
+        """Write (or delete) in Glance the image of a committed change.
+
+        Within :data:`OUTAGE_REST` seconds of a failure because Glance
+        is away (:func:`svc_common.outage.passing`), nothing is sent: the
+        change stays recorded and the engine's retries write it.  Each
+        change waited for Glance's ``timeout`` otherwise: an API request
+        that moved several images, and every request after it, waited
+        that long once per image while Glance hung.
+        """
         payload = event.payload
         image_id = payload.get('image_id')
         if not image_id or event.event_type not in (
                 notifications.TRANSITION, notifications.JOIN,
                 notifications.LEAVE):
             return
-        if (event.event_type == notifications.TRANSITION and
-                payload.get('to_state') == lc.DELETED):
-            self.delete_image(image_id)
-        self.sync(image_id)
-        if (event.event_type == notifications.TRANSITION and
-                becomes_latest(payload)):
-            self.precache(payload['latest_id'])
+        if self._resting():
+            LOG.debug('Glance was away moments ago: %s of image %s is '
+                      'left to the engine\'s retries.', event.event_type,
+                      image_id)
+            return
+        try:
+            if (event.event_type == notifications.TRANSITION and
+                    payload.get('to_state') == lc.DELETED):
+                self.delete_image(image_id)
+            self.sync(image_id)
+            if (event.event_type == notifications.TRANSITION and
+                    becomes_latest(payload)):
+                self.precache(payload['latest_id'])
+        except Exception as exc:
+            if outage.passing(exc):
+                with self._lock:
+                    self._resting_until = self._clock() + OUTAGE_REST
+            raise
+
+    def _resting(self):
+        with self._lock:
+            return (self._resting_until is not None and
+                    self._clock() < self._resting_until)
 
     def sync(self, image_id):
         """Make Glance say the state the database has for ``image_id``

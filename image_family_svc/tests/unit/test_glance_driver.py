@@ -316,8 +316,10 @@ class TestGlanceApiDriver(testtools.TestCase):
                     return Response(403, {'message': 'no'}, url)
                 return super().request(url, method, **kwargs)
 
+        now = [0.0]
         driver = glance.GlanceApiDriver(self.conf, self.ledger,
-                                        adapter=Away(self.glance.images))
+                                        adapter=Away(self.glance.images),
+                                        clock=lambda: now[0])
         events = [transition('img-1', 'active', 'deprecated'),
                   transition('img-2', 'testing', 'active')]
         for state in (503, 'down'):
@@ -325,6 +327,8 @@ class TestGlanceApiDriver(testtools.TestCase):
             for event in events:
                 self.ledger.commit(event)
                 notifications.drive(driver, event)
+                # (Within OUTAGE_REST the next change would not be sent.)
+                now[0] += glance.OUTAGE_REST
         self.assertEqual(1, log.output.count('Writing to Glance failed'),
                          log.output)
         self.assertIn('WARNING Writing to Glance failed, a service it '
@@ -339,6 +343,46 @@ class TestGlanceApiDriver(testtools.TestCase):
         self.assertIn('ERROR The Glance driver failed on '
                       'image_family.transition of img-2', log.output)
         self.assertEqual(1, log.output.count('Traceback'))
+
+    def test_changes_after_an_outage_are_left_to_the_retries(self):
+        """For OUTAGE_REST seconds after a change failed because Glance
+        was away, the next changes send nothing (each waited for
+        Glance's timeout) and stay recorded; a refusal (a 500) is no
+        outage and the next change is sent."""
+        answers = []
+
+        class Away(FakeGlance):
+            def request(self, url, method, **kwargs):
+                answers.append((method, url))
+                if away[0]:
+                    return Response(away[0], {'message': 'no'}, url)
+                return super().request(url, method, **kwargs)
+
+        away = [504]
+        now = [0.0]
+        driver = glance.GlanceApiDriver(self.conf, self.ledger,
+                                        adapter=Away(self.glance.images),
+                                        clock=lambda: now[0])
+        first = transition('img-1', 'active', 'deprecated')
+        self.assertRaises(glance.GlanceDriverError, self.apply, first,
+                          driver)
+        self.assertEqual(1, len(answers))
+        away[0] = None
+        now[0] += glance.OUTAGE_REST - 1
+        self.apply(transition('img-2', 'testing', 'active'), driver)
+        self.assertEqual(1, len(answers))
+        self.assertEqual({'img-1', 'img-2'}, set(self.ledger.tokens))
+        now[0] += 1
+        self.apply(transition('img-2', 'active', 'deprecated'), driver)
+        self.assertEqual([('GET', '/v2/images/img-2'),
+                          ('PATCH', '/v2/images/img-2')], answers[1:])
+        away[0] = 500
+        self.assertRaises(glance.GlanceDriverError, self.apply,
+                          transition('img-1', 'deprecated', 'active'),
+                          driver)
+        away[0] = None
+        self.apply(transition('img-1', 'active', 'deprecated'), driver)
+        self.assertNotIn('img-1', self.ledger.tokens)
 
     def test_a_lasting_outage_is_recalled_and_a_500_is_no_outage(self):
         """Glance unreachable for 25 minutes (a TLS error, a missing
@@ -359,9 +403,10 @@ class TestGlanceApiDriver(testtools.TestCase):
                     return Response(500, {'message': 'bug'}, url)
                 return super().request(url, method, **kwargs)
 
-        driver = glance.GlanceApiDriver(self.conf, self.ledger,
-                                        adapter=Away(self.glance.images))
         now = [0.0]
+        driver = glance.GlanceApiDriver(self.conf, self.ledger,
+                                        adapter=Away(self.glance.images),
+                                        clock=lambda: now[0])
         driver.outage_log.clock = lambda: now[0]
         event = transition('img-1', 'active', 'deprecated')
         self.ledger.commit(event)
