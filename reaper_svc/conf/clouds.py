@@ -20,8 +20,10 @@ def _nova_opts():
     return [
         cfg.IntOpt(
             'page_size', default=1000, min=1,
-            help='Servers asked of Nova per page when the reaper lists '
-                 'the servers of the whole cloud.'),
+            help='Servers (and flavors, and hypervisors) asked of Nova '
+                 'per page when the reaper lists them; Nova answers at '
+                 'most its [api] max_limit a page and the reaper reads '
+                 'every page.'),
         cfg.IntOpt(
             'create_timeout', default=300, min=1,
             help='Seconds the openstack driver waits for servers it '

@@ -148,26 +148,38 @@ class OpenStackCloud(base.CloudDriver):
             raise base.DriverError('Placement: GET %s: %s'
                                    % (path, exc)) from exc
 
-    def _servers(self, **filters):
-        """Every server (all projects) matching ``filters``, page by
-        page.
+    def _pages(self, path, key, **params):
+        """Every item of Nova's list ``path`` (under ``key``) matching
+        ``params``, page by page.
 
-        Nova returns at most its ``[api] max_limit`` servers a page
-        (1000 by default) whatever ``limit`` asks, with a ``next`` link
-        when there may be more: a page shorter than ``[nova] page_size``
-        is the last only when it has no such link."""
-        params = dict(filters, all_tenants='1',
-                      limit=self.conf.nova.page_size)
+        Nova returns at most its ``[api] max_limit`` items a page (1000
+        by default) whatever ``limit`` asks, servers, flavors and
+        hypervisors alike, with a ``next`` link when there may be more:
+        a page shorter than ``[nova] page_size`` is the last only when
+        it has no such link."""
+        params = dict(params, limit=self.conf.nova.page_size)
         while True:
-            body = self._nova('GET', '/servers/detail',
-                              params=params).json()
-            page = body['servers']
+            body = self._nova('GET', path, params=params).json()
+            page = body[key]
             yield from page
             more = any(link.get('rel') == 'next'
-                       for link in body.get('servers_links') or ())
+                       for link in body.get(key + '_links') or ())
             if not page or (len(page) < params['limit'] and not more):
                 return
             params['marker'] = page[-1]['id']
+
+    def _servers(self, **filters):
+        """Every server (all projects) matching ``filters`` (see
+        :meth:`_pages`)."""
+        return self._pages('/servers/detail', 'servers', all_tenants='1',
+                           **filters)
+
+    def _flavors(self):
+        """Every flavor, public or not (see :meth:`_pages`): one on a
+        page after the first was "no flavor" to the promoter, which
+        failed the requests of it."""
+        return list(self._pages('/flavors/detail', 'flavors',
+                                is_public='None'))
 
     # -- the view -----------------------------------------------------
 
@@ -206,8 +218,10 @@ class OpenStackCloud(base.CloudDriver):
     def _service_hosts(self):
         """Compute node name -> the host of its nova-compute service
         (they differ where hypervisors report a fully qualified name)."""
-        hypervisors = self._nova('GET', '/os-hypervisors/detail').json()[
-            'hypervisors']
+        # Every page: a node past the first (Nova's [api] max_limit,
+        # 1000) was taken for a host of its own name, disabled and down
+        # when its compute service's host has another name (Ironic).
+        hypervisors = self._pages('/os-hypervisors/detail', 'hypervisors')
         return {h['hypervisor_hostname']: (h.get('service') or {}).get(
             'host', h['hypervisor_hostname']) for h in hypervisors}
 
@@ -263,8 +277,7 @@ class OpenStackCloud(base.CloudDriver):
                 for a in self._aggregate_list()}
 
     def flavors(self):
-        flavors = self._nova('GET', '/flavors/detail',
-                             params={'is_public': 'None'}).json()['flavors']
+        flavors = self._flavors()
         return {f['name']: {
             'resources': server_flavor_resources(f),
             'extra_specs': dict(f.get('extra_specs') or {})}
@@ -356,9 +369,8 @@ class OpenStackCloud(base.CloudDriver):
 
         :raises NoValidHost: Nova found no room for ``min_count``
         """
-        flavors = self._nova('GET', '/flavors/detail', params={
-            'is_public': 'None'}).json()['flavors']
-        matching = [f['id'] for f in flavors if f['name'] == flavor]
+        matching = [f['id'] for f in self._flavors()
+                    if f['name'] == flavor]
         if not matching:
             raise base.DriverError('no flavor %s' % flavor)
         body = {'name': name, 'flavorRef': matching[0], 'imageRef': image,
