@@ -60,4 +60,27 @@ class TestUpgradeOnSQLite(backends.OnSQLite, _Upgrade, testtools.TestCase):
 
 class TestUpgradeOnPostgreSQL(backends.OnPostgreSQL, _Upgrade,
                               testtools.TestCase):
-    pass
+
+    def test_the_previous_release_still_submits(self):
+        """An API of the previous release, still running after the sync,
+        inserts requests without a submission_seq: they are numbered
+        after the others (they were refused, NOT NULL)."""
+        url = self.database_url()
+        migration.upgrade(service.SPEC, url)
+        db = backends.database_at(self, url)
+        first = pending_db.create_request(
+            db, context.admin_context(), 'p', 'u',
+            [{'name': 'n', 'flavor': 'f', 'count': 1}], all_or_nothing=True)
+        engine = sa.create_engine(url)
+        self.addCleanup(engine.dispose)
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO pending_requests (id, project_id, servers, "
+                "count, all_or_nothing, state, interruptions, created_at, "
+                "updated_at) VALUES ('old', 'p', '[]', 1, true, 'queued', "
+                "0, now(), now())"))
+        with engine.connect() as conn:
+            numbered = conn.execute(sa.text(
+                'SELECT id FROM pending_requests '
+                'ORDER BY submission_seq')).scalars().all()
+        self.assertEqual([first['id'], 'old'], numbered)

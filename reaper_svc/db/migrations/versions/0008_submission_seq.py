@@ -10,7 +10,9 @@ numbered in the order they were served in, by ``(created_at, id)``.
 
 On PostgreSQL the numbers come from the sequence
 ``pending_requests_submission_seq`` (two API processes inserting at once
-take two numbers); elsewhere from the largest number plus one, in the
+take two numbers), also the column's default there, so that the
+previous release's processes still insert requests after the sync;
+elsewhere from the largest number plus one, in the
 transaction of the insert (SQLite's writer holds the whole database),
 read through an index.
 
@@ -50,6 +52,11 @@ def upgrade():
     if bind.dialect.name == 'postgresql':
         op.execute(sa.schema.CreateSequence(
             sa.Sequence(SEQUENCE, start=len(ordered) + 1)))
+        # The default of the column too: an API or engine of the
+        # previous release, still running after the sync, inserts
+        # requests without it.
+        op.execute("ALTER TABLE pending_requests ALTER COLUMN "
+                   "submission_seq SET DEFAULT nextval('%s')" % SEQUENCE)
     with op.batch_alter_table('pending_requests') as batch:
         batch.alter_column('submission_seq', existing_type=sa.BigInteger(),
                            nullable=False)
