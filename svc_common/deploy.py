@@ -233,17 +233,32 @@ class _Microversion(object):
         self.environ_key = '%s.microversion' % spec.service_type
 
     def _version(self, environ):
-        self._check_header(environ.get(_VERSION_ENVIRON_KEY))
+        value = environ.get(_VERSION_ENVIRON_KEY)
+        self._check_header(value)
         headers = microversion_parse.headers_from_wsgi_environ(environ)
         try:
             return microversion_parse.extract_version(
                 headers, self.service_type, self.versions)
-        except ValueError as exc:
-            raise errors.ApiError('Invalid microversion: %s' % exc,
-                                  status=406)
-        except TypeError as exc:
-            raise errors.ApiError('Invalid microversion: %s' % exc,
-                                  status=400)
+        except ValueError:
+            # microversion-parse's "Unacceptable version header: 9.9"
+            # said neither what the service has nor where to look.
+            raise errors.ApiError(
+                'Invalid microversion: %s header %r asks for a version '
+                'this service does not have; it supports %s %s to %s '
+                '(its version document, GET /, lists them) and "%s '
+                'latest".' % (_VERSION_HEADER, value, self.service_type,
+                              self.versions[0], self.versions[-1],
+                              self.service_type), status=406)
+        except TypeError:
+            # microversion-parse's message ends with Python's own
+            # ("invalid literal for int() with base 10: 'one'").
+            raise self._malformed(value)
+
+    def _malformed(self, value):
+        return errors.ApiError(
+            'Invalid microversion: %s header %r: expected "%s X.Y" or '
+            '"%s latest".' % (_VERSION_HEADER, value, self.service_type,
+                              self.service_type), status=400)
 
     def _check_header(self, value):
         """Refuse what microversion-parse lets through as "no version".
@@ -261,11 +276,7 @@ class _Microversion(object):
             if not words or words[0].lower() != self.service_type:
                 continue
             if len(words) != 2:
-                raise errors.ApiError(
-                    'Invalid microversion: %s header %r: expected '
-                    '"%s X.Y" or "%s latest".'
-                    % (_VERSION_HEADER, element.strip(),
-                       self.service_type, self.service_type), status=400)
+                raise self._malformed(element.strip())
             asked.add(words[1].lower())
         if len(asked) > 1:
             raise errors.ApiError(
