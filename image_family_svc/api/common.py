@@ -84,6 +84,14 @@ def require_owned_image(family, image_id):
             field='image_id')
 
 
+def writes_glance():
+    """Whether the Glance driver writes Glance (``glance``), rather than
+    leaving it alone (``noop``)."""
+    req = pecan.request
+    return isinstance(glance.load_driver(req.conf, req.db),
+                      glance.GlanceApiDriver)
+
+
 def publish(events):
     """Announce what the request changed, once committed."""
     req = pecan.request

@@ -170,8 +170,9 @@ class FamilyImagesController(rest.RestController):
     @pecan.expose('json')
     def delete(self, family_name, image_id):
         _writable('family:image:remove', family_name)
-        events = members_db.leave(pecan.request.db, pecan.request.context,
-                                  family_name, image_id)
+        events = members_db.leave(
+            pecan.request.db, pecan.request.context, family_name, image_id,
+            deleted_must_be_gone=common.writes_glance())
         common.publish(events)
         controller.no_content()
 

@@ -78,6 +78,10 @@ class TooManyScheduled(errors.Conflict):
     code = 'too_many_scheduled'
 
 
+class StillInGlance(errors.Conflict):
+    code = 'image_still_in_glance'
+
+
 def no_such_image(image_id):
     return ImageNotFound('No image %s in any image family.' % image_id)
 
@@ -561,17 +565,27 @@ def remove_member(session, ctx, family, rows, image_id, cause, reason=None):
         'latest_id': family.latest_id, 'at': at})]
 
 
-def leave(db, ctx, family_name, image_id, cause='request', reason=None):
+def leave(db, ctx, family_name, image_id, cause='request', reason=None,
+          deleted_must_be_gone=False):
     """Take an image out of ``family_name`` (its pending scheduled
     transitions go, and members that named it as successor name none);
     returns the events.
 
+    :param deleted_must_be_gone: refuse a ``deleted`` member that Glance
+        may still have (the ``glance`` driver has not seen it gone).
     :raises errors.Conflict: ``image_in_use``, servers use the image.  An
         image in no family is not protected from deletion in Glance (the
         middleware lets it go): taken out of its family, an image that
         servers use was deleted without walking its lifecycle, however
         many servers it had.  Deleted in Glance (``image.delete``), an
         image leaves whatever uses it (:mod:`.ingest`).
+    :raises StillInGlance: see ``deleted_must_be_gone``.  The driver
+        writes a member that left as an image in no family: unhidden,
+        without the family's properties; a ``deleted`` member whose
+        deletion in Glance failed (or with ``[glance] delete_images``
+        off) came back in Glance's image lists, bootable, and was
+        never deleted by the engine's retry.  Glance's ``image.delete``
+        takes it out once it is gone.
     """
     with db.writer.using(ctx) as session:
         family = families_db.require_family(session, family_name)
@@ -580,6 +594,8 @@ def leave(db, ctx, family_name, image_id, cause='request', reason=None):
             raise ImageNotFound('No image %s in image family %s.'
                                 % (image_id, family_name))
         family, rows = _locked(session, image_id)
+        if deleted_must_be_gone:
+            _check_gone_from_glance(session, image_id)
         servers = _servers(session, image_id)
         if servers:
             raise errors.Conflict(
@@ -590,6 +606,20 @@ def leave(db, ctx, family_name, image_id, cause='request', reason=None):
                 servers=servers)
         return remove_member(session, ctx, family, rows, image_id, cause,
                              reason)
+
+
+def _check_gone_from_glance(session, image_id):
+    """Raise StillInGlance if member ``image_id`` (its family locked)
+    is ``deleted`` and Glance was not yet found without it."""
+    state, gone_at = session.execute(sa.select(
+        models.FamilyImage.state, models.FamilyImage.glance_deleted_at).where(
+        models.FamilyImage.image_id == image_id)).one()
+    if state == lc.DELETED and gone_at is None:
+        raise StillInGlance(
+            'Image %s is deleted in its family but Glance may still have '
+            'it (its deletion failed, or [glance] delete_images is off): '
+            'it stays in the family, hidden in Glance, until Glance '
+            'deletes it, and then leaves by itself.' % image_id)
 
 
 def update_family(db, ctx, name, **fields):

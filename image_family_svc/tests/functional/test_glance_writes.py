@@ -21,6 +21,7 @@ from image_family_svc.db import families as families_db
 from image_family_svc.db import glance_writes as glance_writes_db
 from image_family_svc.db import members as members_db
 from image_family_svc import glance
+from image_family_svc import glance_deletes
 from image_family_svc import glance_writes
 from image_family_svc.tests.functional import base
 from image_family_svc.tests.functional import test_glance_delete_retry
@@ -253,6 +254,52 @@ class ImageOwnerTest(GlanceTestCase):
         error = self.add_as(af.PROJECT_MEMBER, 'p1-images', own,
                             503)['errors'][0]
         self.assertEqual('image_family.glance_unavailable', error['code'])
+
+
+class DeletedMemberLeavingTest(GlanceTestCase):
+    """A member ``deleted`` in its family that Glance still has (its
+    deletion failed, or ``[glance] delete_images`` is off)."""
+
+    def setUp(self):
+        super().setUp()
+        self.conf.set_override('delete_images', False, group='glance')
+        self.image_id = self.new_image()
+        self.add('centos-7', self.image_id, '7.1', state='active')
+        self.move(self.image_id, 'obsolete')
+        self.move(self.image_id, 'deleted')
+
+    def listed(self):
+        return [i['id'] for i in self.glance.list_images()]
+
+    def test_stays_hidden_in_glance_until_gone(self):
+        self.assertNotIn(self.image_id, self.listed())
+        error = self.app.delete(
+            '/v1/families/centos-7/images/%s' % self.image_id,
+            headers=base.ADMIN, status=409).json['errors'][0]
+        self.assertEqual('image_family.image_still_in_glance',
+                         error['code'])
+        # Removed from the family, it came back in Glance's image list,
+        # unhidden, bootable and in no family any more.
+        self.assertNotIn(self.image_id, self.listed())
+        self.assertEqual(('centos-7', 'obsolete', None, True),
+                         self.says(self.image_id))
+        # Once Glance deleted it (an operator), it leaves by itself
+        # (Glance's image.delete); the family's member is then gone.
+        members_db.leave(self.db, self.ctx, 'centos-7', self.image_id,
+                         cause='glance')
+        self.app.get('/v1/images/%s' % self.image_id, headers=base.ADMIN,
+                     status=404)
+
+    def test_leaves_once_glance_deleted_it(self):
+        self.conf.set_override('delete_images', True, group='glance')
+        glance_deletes.retry(self.conf, self.db, self.engine_driver(),
+                             now=families_db.now() + datetime.timedelta(
+                                 seconds=glance_deletes.GRACE + 1))
+        self.app.delete('/v1/families/centos-7/images/%s' % self.image_id,
+                        headers=base.ADMIN, status=204)
+        self.assertEqual(404, self.glance.request(
+            'GET', '/v2/images/%s' % self.image_id,
+            expect=(404,)).status_code)
 
 
 class GlanceWritesPostgreSQLTest(races.OnPostgreSQL, GlanceWritesTest):
