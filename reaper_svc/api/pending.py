@@ -205,7 +205,10 @@ class PendingController(rest.RestController):
                 body.get('all_or_nothing', True),
                 min_runtime=body.get('min_runtime'), deadline=deadline,
                 trust_id=trust_id, most=most)
-        except pending_db.TooManyPending:
+        except Exception:
+            # Over the project's limit, or the database away: no request
+            # holds the trust, which would let the reaper act as the
+            # caller in the project for good.
             give_trust_up(conf, trust_id)
             raise
         return controller.created({'pending': pending_view(request)})

@@ -3,8 +3,10 @@ auth_token: real Keystone, real tokens, the reaper's API in-process."""
 
 import uuid
 
+import fixtures
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
+from oslo_db import exception as db_exc
 import testtools
 
 from reaper_svc.db import pending as pending_db
@@ -89,6 +91,34 @@ class TestPendingTrusts(testtools.TestCase):
                    headers={'X-Auth-Token': self.alice_token})
         self.assertRaises(ks_exceptions.ClientException, self.access,
                           trust_id)
+
+    def test_a_submission_the_database_refuses_gives_its_trust_up(self):
+        """The trust is taken before the insert; when the insert failed
+        (the database away, a deadlock), only a request over the
+        project's limit gave it up: the others left in Keystone a trust
+        that lets the reaper's user act as the member in the project,
+        with no end and no request to end it."""
+        taken = []
+        real_create = trusts.KeystoneTrusts.create_trust
+
+        def create_trust(broker, *args):
+            taken.append(real_create(broker, *args))
+            return taken[-1]
+
+        def database_away(*args, **kwargs):
+            raise db_exc.DBConnectionError('the database is away')
+
+        self.useFixture(fixtures.MockPatchObject(
+            trusts.KeystoneTrusts, 'create_trust', create_trust))
+        self.useFixture(fixtures.MockPatchObject(
+            pending_db, 'create_request', database_away))
+        app = self.token_app()
+        resp = app.post_json('/v1/pending', BODY, expect_errors=True,
+                             headers={'X-Auth-Token': self.alice_token})
+        self.assertGreaterEqual(resp.status_int, 500)
+        self.assertEqual(1, len(taken))
+        self.assertRaises(ks_exceptions.ClientException, self.access,
+                          taken[0])
 
     def test_roles_the_user_lacks_are_refused_with_503(self):
         app = self.token_app(roles=['admin'])
