@@ -1,10 +1,12 @@
 """/v1/users and /v1/users/{user_id}/identities."""
 
+import datetime
 import urllib.parse
 
 import pecan
 from pecan import rest
 
+from federation_proxy.api import settings
 from federation_proxy.api import views
 from federation_proxy.api import vo_access
 from federation_proxy.db import communities
@@ -76,8 +78,10 @@ class IdentitiesController(rest.RestController):
     @pecan.expose('json')
     def delete(self, user_id, identity_id):
         _authorize_user('identity:delete', user_id)
-        users_db.unlink_identity(pecan.request.db, pecan.request.context,
-                                 user_id, identity_id)
+        users_db.unlink_identity(
+            pecan.request.db, pecan.request.context, user_id, identity_id,
+            settings.now(), datetime.timedelta(
+                seconds=settings.conf().access_token_lifetime))
         controller.no_content()
 
 

@@ -271,6 +271,12 @@ class RefreshToken(Base):
     # grant (migration 0017; None for a token made before, whose
     # successor takes the token's own hash).
     grant_id = sa.Column(sa.String(64), nullable=True, index=True)
+    # The IdP of the login of the session that authorized the grant,
+    # kept by each successor: disabling or deleting the IdP, or
+    # unlinking the person's identity there, ends the grant, also once
+    # the session is forgotten (migration 0021; None for a grant of no
+    # session, or of a session whose IdP was not known).
+    idp_id = sa.Column(sa.String(64), nullable=True, index=True)
 
 
 class Session(Base):

@@ -46,16 +46,19 @@ def _hold_session(session, session_id):
     """Lock the row of proxy session ``session_id`` against a logout
     (which deletes it) until the transaction ends, so that a grant it
     authorizes is either made before the logout, which then revokes
-    it, or refused after.
+    it, or refused after.  Returns the IdP of the session's login (None
+    for no session, or one made before migration 0016).
 
     :raises SessionEnded: the session is no longer kept.
     """
     if session_id is None:
-        return
-    if session.execute(sa.select(models.Session.id).where(
-            models.Session.id == session_id).with_for_update(
-                read=True)).first() is None:
+        return None
+    found = session.execute(sa.select(models.Session.idp_id).where(
+        models.Session.id == session_id).with_for_update(
+            read=True)).first()
+    if found is None:
         raise SessionEnded(session_id)
+    return found[0]
 
 
 #: What :func:`redeem_code` and :func:`use_refresh` found.
@@ -401,12 +404,12 @@ def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at,
     """
     digest = communities.token_hash(token)
     with db.writer.using(ctx) as session:
-        _hold_session(session, session_id)
+        idp_id = _hold_session(session, session_id)
         session.add(models.RefreshToken(
             token_hash=digest, client_id=client_id,
             user_id=user_id, scope=scope, expires_at=expires_at,
             revoked=False, auth_time=auth_time, session_id=session_id,
-            grant_id=digest))
+            grant_id=digest, idp_id=idp_id))
 
 
 def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
@@ -467,7 +470,8 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
                 client_id=client_id, user_id=user_id,
                 scope=' '.join(kept), expires_at=expires_at,
                 revoked=False, auth_time=row.auth_time,
-                session_id=row.session_id, grant_id=_grant_of(row)))
+                session_id=row.session_id, grant_id=_grant_of(row),
+                idp_id=row.idp_id))
         return OK, (scope, person, row.auth_time)
 
 
@@ -703,6 +707,66 @@ def end_idp_sessions(session, ctx, idp_id, now, lifetime):
     for start in range(0, len(rows), _REVOKE_BATCH):
         _end_sessions(session, ctx, rows[start:start + _REVOKE_BATCH], now,
                       lifetime)
+    _end_login_grants(session, (models.RefreshToken.idp_id == idp_id,),
+                      now, lifetime)
+    return len(rows)
+
+
+def _end_login_grants(session, where, now, lifetime):
+    """Inside the caller's transaction, after the sessions of the same
+    logins were ended (:func:`_end_sessions`): end the grants that
+    ``where`` (conditions on refresh tokens) selects, authorized by
+    sessions that are no longer kept (forgotten a day after they
+    expired, see :func:`federation_proxy.db.logins.start_session`),
+    whose grants no session's end finds.  Their refresh tokens are
+    deleted, as a logout deletes its session's, and the access tokens
+    issued with them in the last ``lifetime`` are revoked.  No session
+    row orders this against a refresh under way (which locks the
+    token): the deletion is repeated until it finds none, so that the
+    successor of a refresh that committed while it waited goes too (as
+    :func:`_end_grant` does)."""
+    table = models.RefreshToken
+    recent = now - lifetime - _CLOCK_LEEWAY
+    hashes = set()
+    while True:
+        hashes.update(
+            digest for digest, created in session.execute(
+                sa.delete(table).where(*where).returning(
+                    table.token_hash, table.created_at))
+            if created is None or created > recent)
+        # A statement of its own, which sees a refresh committed while
+        # the deletion waited for it (PostgreSQL's read committed).
+        if session.scalar(sa.select(table.token_hash).where(
+                *where).limit(1)) is None:
+            break
+    _revoke_linked(session, hashes, now + lifetime)
+
+
+def end_identity_sessions(session, ctx, user_id, issuer, now, lifetime):
+    """Inside the caller's transaction (person ``user_id`` unlinks their
+    identity at ``issuer``): end the person's proxy sessions made by
+    logins through the IdP of that issuer, as a logout ends one
+    (:func:`end_session`), with the grants they authorized: the identity
+    no longer logs anyone in as the person, and what its logins
+    obtained goes with it.  Sessions record their IdP, not the identity
+    (migration 0016; older ones record neither and are left to expire):
+    a person with another identity at the same issuer loses its
+    sessions too.  The grants of such sessions no longer kept are ended
+    too (:func:`_end_login_grants`: each refresh token records the IdP
+    of its session's login, migration 0021).  Returns the number of
+    sessions ended."""
+    table = models.Session
+    idps = sa.select(models.IdentityProvider.id).where(
+        models.IdentityProvider.issuer == issuer).scalar_subquery()
+    rows = session.execute(sa.select(table.id, table.user_id).where(
+        table.user_id == user_id, table.idp_id.in_(idps)).order_by(
+            table.id).with_for_update()).all()
+    for start in range(0, len(rows), _REVOKE_BATCH):
+        _end_sessions(session, ctx, rows[start:start + _REVOKE_BATCH], now,
+                      lifetime)
+    refresh = models.RefreshToken
+    _end_login_grants(session, (refresh.user_id == user_id,
+                                refresh.idp_id.in_(idps)), now, lifetime)
     return len(rows)
 
 

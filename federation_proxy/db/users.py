@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from federation_proxy.db import communities
 from federation_proxy.db import models
+from federation_proxy.db import oidc
 from svc_common import errors
 
 
@@ -125,7 +126,12 @@ def _hold_live_session(session, session_id, user_id):
             code='no_session')
 
 
-def unlink_identity(db, ctx, user_id, identity_id):
+def unlink_identity(db, ctx, user_id, identity_id, now, lifetime):
+    """Unlink identity ``identity_id`` of person ``user_id``, and end the
+    proxy sessions its logins made, with the grants they authorized
+    (:func:`federation_proxy.db.oidc.end_identity_sessions`; ``now`` and
+    the access-token ``lifetime``, a timedelta, say until when access
+    tokens are revoked)."""
     with db.writer.using(ctx) as session:
         # The person locked first: of two unlinks of their last two
         # identities at once, the second counts after the first.
@@ -140,5 +146,7 @@ def unlink_identity(db, ctx, user_id, identity_id):
             raise errors.Conflict('The last identity of a person cannot be '
                                   'unlinked.', code='last_identity')
         session.delete(identity)
+        ended = oidc.end_identity_sessions(session, ctx, user_id,
+                                           identity.issuer, now, lifetime)
         communities.audit(session, ctx.user_id, 'unlink', 'identity',
-                          identity_id)
+                          identity_id, sessions_ended=ended)

@@ -162,6 +162,10 @@ class TwoProvidersTest(base.FederationTestCase):
                          resp.json['errors'][0]['code'])
         self.app.delete(url % by_issuer[self.campus.issuer], headers=CSRF,
                         status=204)
+        # The browser's session was the link's, a login at campus: it
+        # ended with the campus identity.
+        self.app.get('/v1/users/%s/identities' % alice, status=401)
+        self.login('social', 'alice')
         resp = self.app.delete(url % by_issuer[self.social.issuer],
                                headers=CSRF, status=409)
         self.assertEqual('federation.last_identity',

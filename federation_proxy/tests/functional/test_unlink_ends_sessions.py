@@ -1,0 +1,189 @@
+"""Unlinking an identity ends what its logins obtained.
+
+An identity linked to a person logs its holder in as that person; the
+person unlinks one that is no longer theirs (a lost account at an IdP,
+an identity they linked by mistake) to end that.  The proxy sessions
+that logins through it made end as at a logout, with the grants they
+authorized (refresh tokens, the access tokens issued with them): the
+holder's browser and the relying parties it authorized no longer act
+as the person.  The person's sessions through their other identities go
+on.  The IdPs are two :class:`test_login_hostile_idp.HostileIdP`.
+"""
+
+import datetime
+
+from oslo_context import context
+import sqlalchemy as sa
+import webtest
+
+from federation_proxy.db import models
+from federation_proxy.db import oidc as oidc_db
+from federation_proxy import login
+from federation_proxy.tests.functional import base
+from federation_proxy.tests.functional import oidc_setup as s
+from federation_proxy.tests.functional import test_login_hostile_idp as h
+from svc_common.tests.fixtures import postgresql
+
+CSRF = {login.CSRF_HEADER: 'XMLHttpRequest'}
+
+
+class UnlinkTest(base.FederationTestCase):
+
+    OVERRIDES = {('federation', 'secret_key'): 'test key of the proxy',
+                 ('federation', 'issuer'): h.PROXY}
+
+    def setUp(self):
+        super().setUp()
+        self.idps = {}
+        for name in ('home', 'work'):
+            idp = self.idps[name] = h.HostileIdP(self)
+            self.app.post_json('/v1/idps', {
+                'name': name, 'issuer': idp.issuer,
+                'client_id': h.CLIENT_ID, 'client_secret': 'secret',
+                'discover': False,
+                'authorization_endpoint': idp.issuer + '/auth',
+                'token_endpoint': idp.issuer + '/token',
+                'jwks_uri': idp.issuer + '/jwks'}, headers=base.ADMIN)
+        self.client = s.make_client(self.app, 'leaf')
+
+    def log_in(self, browser, idp, sub, link=False):
+        query = {'idp': idp}
+        if link:
+            query['link'] = 'true'
+        location = browser.get('/v1/login', query, headers={
+            'Sec-Fetch-Site': 'none'}).location
+        sent = s.query_of(location)
+        self.idps[idp].answer(sent['nonce'], sub=sub)
+        return browser.get('/v1/login/callback', {
+            'state': sent['state'], 'code': 'c'}, status=200).json
+
+    def grant(self, browser):
+        """A relying party authorized by the browser's session: its
+        token answer."""
+        verifier, challenge = s.pkce_pair()
+        resp = browser.get('/oidc/authorize', {
+            'response_type': 'code', 'client_id': 'leaf',
+            'redirect_uri': s.REDIRECT, 'scope': 'openid',
+            'code_challenge': challenge, 'code_challenge_method': 'S256'},
+            status=302)
+        return self.app.post('/oidc/token', {
+            'grant_type': 'authorization_code',
+            'code': s.query_of(resp.location)['code'],
+            'redirect_uri': s.REDIRECT, 'code_verifier': verifier},
+            headers=s.basic(*self.client)).json
+
+    def session_works(self, browser):
+        resp = browser.get('/oidc/authorize', {
+            'response_type': 'code', 'client_id': 'leaf',
+            'redirect_uri': s.REDIRECT, 'code_challenge': 'c' * 43,
+            'code_challenge_method': 'S256', 'prompt': 'none'}, status=302)
+        return 'code' in s.query_of(resp.location)
+
+    def refresh(self, tokens, status):
+        return self.app.post('/oidc/token', {
+            'grant_type': 'refresh_token',
+            'refresh_token': tokens['refresh_token']},
+            headers=s.basic(*self.client), status=status).json
+
+    def test_unlinking_an_identity_ends_the_sessions_of_its_logins(self):
+        alice = webtest.TestApp(self.app.app)
+        person = self.log_in(alice, 'home', 'alice')['user_id']
+        self.log_in(alice, 'work', 'alice-at-work', link=True)
+        # That login (the link) was one through the work identity: her
+        # browser logs in again at home.
+        self.log_in(alice, 'home', 'alice')
+        # Whoever holds the work identity logs in with it, in a browser
+        # of their own, and authorizes a relying party.
+        holder = webtest.TestApp(self.app.app)
+        self.assertEqual(person, self.log_in(
+            holder, 'work', 'alice-at-work')['user_id'])
+        held = self.grant(holder)
+        # Alice's own grant, through her home identity.
+        own = self.grant(alice)
+        identity = [i['id'] for i in alice.get(
+            '/v1/users/%s/identities' % person).json['identities']
+            if i['subject'] == 'alice-at-work'][0]
+        alice.delete('/v1/users/%s/identities/%s' % (person, identity),
+                     headers=CSRF, status=204)
+        # The holder's session and its grant are over.
+        self.assertFalse(self.session_works(holder))
+        holder.get('/v1/users/%s/identities' % person, status=401)
+        self.assertEqual('invalid_grant',
+                         self.refresh(held, 400)['error'])
+        self.assertEqual({'active': False}, self.app.post(
+            '/oidc/introspect', {'token': held['access_token']},
+            headers=s.basic(*self.client)).json)
+        # Alice's session through her home identity and its grant go on.
+        self.assertTrue(self.session_works(alice))
+        self.assertIn('access_token', self.refresh(own, 200))
+        audit = [r for r in self.app.get(
+            '/v1/audit', headers=base.READER).json['audit']
+            if r['action'] == 'logout']
+        self.assertEqual(1, len(audit), audit)
+
+    def forget_sessions(self, idp):
+        """Two days pass for the sessions of logins at ``idp``: they
+        expired and the purge forgot them; their grants live on (a
+        relying party refreshes them)."""
+        idp_id = [i['id'] for i in self.app.get(
+            '/v1/idps', headers=base.ADMIN).json['idps']
+            if i['name'] == idp][0]
+        now = datetime.datetime.utcnow()
+        with self.writer() as session:
+            session.execute(sa.update(models.Session).where(
+                models.Session.idp_id == idp_id).values(
+                    expires_at=now - datetime.timedelta(days=2)))
+        oidc_db.purge_expired(self.fixture.db, context.RequestContext(),
+                              now)
+        return idp_id
+
+    def held_grant(self):
+        """Alice, her work identity linked, and its holder's grant:
+        ``(person, the work identity's id, token answer)``."""
+        alice = webtest.TestApp(self.app.app)
+        person = self.log_in(alice, 'home', 'alice')['user_id']
+        self.log_in(alice, 'work', 'alice-at-work', link=True)
+        holder = webtest.TestApp(self.app.app)
+        self.log_in(holder, 'work', 'alice-at-work')
+        held = self.grant(holder)
+        identity = [i['id'] for i in self.app.get(
+            '/v1/users/%s/identities' % person,
+            headers=base.ADMIN).json['identities']
+            if i['subject'] == 'alice-at-work'][0]
+        return person, identity, held
+
+    def test_unlinking_ends_the_grants_of_forgotten_sessions(self):
+        person, identity, held = self.held_grant()
+        self.forget_sessions('work')
+        # The relying party refreshed the grant since.
+        held = self.refresh(held, 200)
+        self.app.delete('/v1/users/%s/identities/%s' % (person, identity),
+                        headers=base.ADMIN, status=204)
+        self.assertEqual('invalid_grant',
+                         self.refresh(held, 400)['error'])
+        self.assertEqual({'active': False}, self.app.post(
+            '/oidc/introspect', {'token': held['access_token']},
+            headers=s.basic(*self.client)).json)
+
+    def test_disabling_the_idp_ends_the_grants_of_forgotten_sessions(self):
+        _person, _identity, held = self.held_grant()
+        idp_id = self.forget_sessions('work')
+        held = self.refresh(held, 200)
+        self.app.patch_json('/v1/idps/%s' % idp_id, {'enabled': False},
+                            headers=base.ADMIN)
+        self.assertEqual('invalid_grant',
+                         self.refresh(held, 400)['error'])
+        self.assertEqual({'active': False}, self.app.post(
+            '/oidc/introspect', {'token': held['access_token']},
+            headers=s.basic(*self.client)).json)
+
+
+class UnlinkOnPostgreSQLTest(UnlinkTest):
+    """The same on PostgreSQL, where the deletion of a grant's tokens
+    returns their hashes as the database sees them committed."""
+
+    def setUp(self):
+        self.OVERRIDES = dict(UnlinkTest.OVERRIDES)
+        self.OVERRIDES[('database', 'connection')] = self.useFixture(
+            postgresql.Database()).url
+        super().setUp()
