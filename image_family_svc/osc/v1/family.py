@@ -240,9 +240,14 @@ class ShowLatest(_Show):
             # An error, not a table of None: a script that boots what
             # this prints must not boot "None".
             raise exceptions.CommandError(
-                'Image family %s has no latest image%s yet.'
+                'Image family %s has no latest image%s yet: none of its '
+                'images is %s. "openstack image family image list %s" '
+                'lists them, "openstack image state set <image> active" '
+                'makes one active.'
                 % (parsed_args.name,
-                   ' on the beta channel' if parsed_args.beta else ''))
+                   ' on the beta channel' if parsed_args.beta else '',
+                   'beta or active' if parsed_args.beta else 'active',
+                   parsed_args.name))
         return command.show_columns(answer['image'], IMAGE_SHOW)
 
 

@@ -109,9 +109,27 @@ class TestLatest(testtools.TestCase):
         error = self.assertRaises(exceptions.CommandError, cmd.take_action,
                                   parsed)
         self.assertEqual('Image family centos-7 has no latest image on the '
-                         'beta channel yet.', str(error))
+                         'beta channel yet: none of its images is beta or '
+                         'active. "openstack image family image list '
+                         'centos-7" lists them, "openstack image state set '
+                         '<image> active" makes one active.', str(error))
         client.get.assert_called_once_with(
             '/v1/families/centos-7/latest?channel=beta')
+
+    def test_no_latest_says_what_makes_one(self):
+        # It said "Image family centos-7 has no latest image yet." and
+        # nothing of what makes one.
+        cmd, parsed = _parse(family.ShowLatest, ['centos-7'])
+        client = cmd.app.client_manager.image_family
+        client.get.return_value = {'family': 'centos-7', 'channel': 'stable',
+                                   'image': None}
+        error = self.assertRaises(exceptions.CommandError, cmd.take_action,
+                                  parsed)
+        self.assertEqual('Image family centos-7 has no latest image yet: '
+                         'none of its images is active. "openstack image '
+                         'family image list centos-7" lists them, '
+                         '"openstack image state set <image> active" makes '
+                         'one active.', str(error))
 
 
 class TestTables(testtools.TestCase):
