@@ -7,7 +7,8 @@ every project's resources, so the credentials need the admin role (or
 whatever the clouds' policies ask for ``all_tenants``).
 
 * Nova: ``GET /servers/detail?image=<id>&all_tenants=1``, a page of
-  ``limit`` servers after ``marker`` at a time.  A server that never got
+  ``limit`` servers after ``marker`` at a time, as long as a page is full
+  or names a next one (Nova may cap ``limit`` lower).  A server that never got
   a host (a build that failed in the scheduler, ``ERROR``) does not use
   the image and is not counted; a shelved-offloaded one is (it comes
   back from it), and so is one still building (``BUILD``: the compute
@@ -45,6 +46,25 @@ def _get(adapter, path, params, **kwargs):
     return response.json()
 
 
+def _more(body, links, page, page_size):
+    """Whether another page follows ``page`` of the answer ``body``: it
+    names a ``next`` page in ``links`` (``servers_links``,
+    ``volumes_links``), or it is full.
+
+    Nova and Cinder cap a page at their own ``[api] max_limit``
+    (``osapi_max_limit``), which may be below ``page_size``: a page
+    shorter than asked for was taken for the last one, and the servers
+    after it went uncounted (their images could be deleted under them).
+    They name the next page whenever a page is full at their cap.
+    """
+    if not page:
+        return False
+    if len(page) >= page_size:
+        return True
+    return any(isinstance(link, dict) and link.get('rel') == 'next'
+               for link in body.get(links) or ())
+
+
 def uses_image(server):
     """True if a server (Nova's admin view) holds on to its image."""
     return bool(server.get(HOST)) or server.get('status') in (
@@ -59,10 +79,11 @@ def servers_of_image(adapter, image_id, page_size=500):
         params = {'image': image_id, 'all_tenants': 1, 'limit': page_size}
         if marker:
             params['marker'] = marker
-        page = _get(adapter, '/servers/detail', params,
-                    microversion=NOVA_MICROVERSION)['servers']
+        body = _get(adapter, '/servers/detail', params,
+                    microversion=NOVA_MICROVERSION)
+        page = body['servers']
         found.update(s['id'] for s in page if uses_image(s))
-        if len(page) < page_size:
+        if not _more(body, 'servers_links', page, page_size):
             return found
         marker = page[-1]['id']
 
@@ -92,8 +113,9 @@ def list_volumes(adapter, page_size=500):
         params = {'all_tenants': 1, 'limit': page_size}
         if marker:
             params['marker'] = marker
-        page = _get(adapter, '/volumes/detail', params)['volumes']
+        body = _get(adapter, '/volumes/detail', params)
+        page = body['volumes']
         volumes.extend(page)
-        if len(page) < page_size:
+        if not _more(body, 'volumes_links', page, page_size):
             return volumes
         marker = page[-1]['id']

@@ -152,6 +152,72 @@ class TestVolumeBackedUsage(base.ApiTestCase):
         self.assertEqual('deleted', self.image('img-2')['state'])
 
 
+def capped_nova(servers_by_image, max_limit):
+    """Nova's admin view of servers that answers pages of at most
+    ``max_limit`` servers (its ``[api] max_limit``), whatever ``limit``
+    asks for, with a ``next`` link when a page is full, as Nova does."""
+    def servers(params):
+        ids = sorted(servers_by_image.get(params['image'], ()))
+        if params.get('marker'):
+            ids = ids[ids.index(params['marker']) + 1:]
+        limit = min(params['limit'], max_limit)
+        page = [{'id': i, 'status': 'ACTIVE', compute.HOST: 'host-1'}
+                for i in ids[:limit]]
+        body = {'servers': page}
+        if len(page) == limit:
+            body['servers_links'] = [{
+                'rel': 'next', 'href': 'http://nova.test/v2.1/servers/'
+                'detail?limit=%d&marker=%s' % (limit, page[-1]['id'])}]
+        return body
+    return FakeAdapter('http://nova.test/v2.1', {'/servers/detail':
+                                                 servers})
+
+
+class TestNovaCapsPages(base.ApiTestCase):
+    """A Nova whose ``[api] max_limit`` is below ``[nova] page_size``
+    (and a Cinder whose ``osapi_max_limit`` is below ``[cinder]
+    page_size``)."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+        self.family('centos-7')
+        self.add('centos-7', 'img-1', '7.1', state='active')
+
+    def servers(self, image_id):
+        return self.app.get('/v1/images/%s/usage' % image_id,
+                            headers=base.ADMIN).json['servers']
+
+    def test_every_page_is_read(self):
+        self.fixture.conf.set_override('page_size', 5, group='nova')
+        self.fixture.conf.set_override('page_size', 5, group='cinder')
+        volumes = [volume('img-1', 'vm-vol-%d' % n) for n in range(7)]
+
+        def volume_pages(params):
+            ids = [v['id'] for v in volumes]
+            start = ids.index(params['marker']) + 1 if params.get(
+                'marker') else 0
+            limit = min(params['limit'], 3)
+            page = volumes[start:start + limit]
+            body = {'volumes': page}
+            if len(page) == limit:
+                body['volumes_links'] = [{'rel': 'next', 'href': 'x'}]
+            return body
+
+        self.fixture.conf.set_override('enabled', 'true', group='cinder')
+        usage_reconcile.Reconciler(
+            self.fixture.conf, self.db,
+            nova=capped_nova({'img-1': ['vm-%02d' % n for n in range(12)]},
+                             max_limit=2),
+            cinder=FakeAdapter('http://cinder.test/v3/p',
+                               {'/volumes/detail': volume_pages})).run()
+        # 12 servers booted from the image and 7 from volumes made of it:
+        # Nova's and Cinder's first pages (2 and 3) were all that counted,
+        # as a page shorter than page_size was taken for the last one.
+        self.assertEqual(19, self.servers('img-1'))
+
+
 class TestReconcileRacingRebuild(base.ApiTestCase):
     """A server rebuilt onto another image while the reconciliation
     lists the servers of its old image."""
