@@ -302,7 +302,7 @@ class _Children(object):
         self.done = False
 
 
-def drawing_order_page(path, limit, children, max_depth):
+def drawing_order_page(path, limit, children, max_depth, descend=True):
     """The next ``limit`` projects of a subtree in drawing order (see
     :meth:`ProjectTree.descendants`), read a few children at a time.
 
@@ -320,13 +320,18 @@ def drawing_order_page(path, limit, children, max_depth):
         order, in that order.
     :param max_depth: a project this deep below the root is refused with
         :class:`TooDeep` (a loop of parent links would never end).
+    :param descend: whether the children of ``path[-1]`` come first.
+        False when ``path[-1]`` is no longer there (deleted, or moved
+        away since the previous page): the page starts with its next
+        siblings, as it would have.
     :returns: ``[(project_id, parent_id, depth below root)]``.
     """
     # The last project's children come first, then each level's next
     # siblings, from the deepest level up.
     pending = [_Children(parent, depth + 1, after) for depth, (parent, after)
                in enumerate(zip(path, path[1:]))]
-    pending.append(_Children(path[-1], len(path), ''))
+    if descend:
+        pending.append(_Children(path[-1], len(path), ''))
     page = []
     while pending and len(page) < limit:
         level = pending[-1]

@@ -45,14 +45,22 @@ class UsageController(rest.RestController):
         _authorize_project('usage:get', project_id)
         params = pecan.request.params
         subtree = validation.boolean_param(params, 'subtree')
-        limit, marker = validation.page(params,
-                                        pecan.request.conf.api.max_limit)
-        levels = [level.to_dict() for level in usages_db.usage_report(
+        # The marker may be a path, longer than validation.page takes.
+        validation.validate(schema.USAGE_QUERY, {
+            name: params[name] for name in ('limit', 'marker')
+            if name in params})
+        limit = min(validation.integer_param(
+            params, 'limit', default=pecan.request.conf.api.max_limit,
+            minimum=1), pecan.request.conf.api.max_limit)
+        report, marker = usages_db.usage_report(
             pecan.request.db, pecan.request.context, project_id, subtree,
-            pecan.request.conf.limits.no_limit_policy, limit, marker)]
-        # One project alone is one answer, whatever limit says.
+            pecan.request.conf.limits.no_limit_policy, limit,
+            params.get('marker'))
+        levels = [level.to_dict() for level in report]
+        # One project alone is one answer, whatever limit says.  The next
+        # page starts after the path of this one's last project.
         links = validation.links_for_page(
-            levels, limit, 'project_id',
+            [{'marker': marker}] * len(levels), limit, 'marker',
             '/v1/projects/%s/usage' % project_id, params) if subtree else []
         return {'project_id': project_id, 'subtree': subtree,
                 'projects': levels, 'links': links}

@@ -195,22 +195,35 @@ def subtree_page(session, root_id, limit, marker=None):
     of its children the page needs: what the page holds, whatever the size
     of the subtree.
 
-    :returns: ``(parents, page)``: ``{id: parent_id}`` of the page's
+    ``marker`` is a project of the subtree, or a path (:data:`PATH_SEP`
+    between the ids) from ``root_id`` down to the last project of the
+    previous page, as :func:`page_marker` writes it: the page then starts
+    where that one ended even when a project of the path was deleted or
+    moved away since (with a project id, the page would start after the
+    project where it is now, or be refused when it is gone).
+
+    :returns: ``(parents, page, last)``: ``{id: parent_id}`` of the page's
         projects and of the path from the root down to them, the root's
-        parent None (enough for a ProjectTree of the page), and the
-        page's project ids.
+        parent None (enough for a ProjectTree of the page), the page's
+        project ids, and the path of its last project (``[root_id, ...,
+        last]``; None for an empty page).
     :raises ProjectNotFound: no project ``root_id``.
-    :raises InvalidMarker: ``marker`` is not a project of the subtree.
+    :raises InvalidMarker: ``marker`` is not a project of the subtree, or
+        a path that does not start at ``root_id``.
     """
     statement = CHILDREN[session.get_bind().dialect.name]
 
     def children(parent_id, after, n):
         return [tuple(row) for row in session.execute(statement, {
             'parent_id': parent_id, 'after': after, 'n': n})]
+    descend = True
     if marker is None:
         require_project(session, root_id)
         path = [root_id]
         limit -= 1
+    elif PATH_SEP in marker:
+        path, descend = _path_still_there(session, root_id,
+                                          marker.split(PATH_SEP))
     else:
         path = _path_from(session, root_id, marker)
     try:
@@ -218,14 +231,67 @@ def subtree_page(session, root_id, limit, marker=None):
         # level (see GIVE_BACK_DEPTH): its report, and the reports of the
         # projects above it, are drawn down to it.
         drawn = quota_tree.drawing_order_page(path, limit, children,
-                                              GIVE_BACK_DEPTH)
+                                              GIVE_BACK_DEPTH, descend)
     except quota_tree.TooDeep:
         raise too_deep(root_id, GIVE_BACK_DEPTH)
-    parents = dict(zip(path[1:], path))
+    # (A last project of the path that is no longer there has no place.)
+    placed = path if descend else path[:-1]
+    parents = dict(zip(placed[1:], placed))
     parents[root_id] = None   # the report's root
     parents.update((child, parent) for child, parent, _depth in drawn)
     page = [child for child, _parent, _depth in drawn]
-    return parents, ([root_id] + page if marker is None else page)
+    if marker is None:
+        page = [root_id] + page
+    return parents, page, _path_to(parents, page[-1]) if page else None
+
+
+#: What separates the ids of a path marker (no id holds it).
+PATH_SEP = '/'
+
+
+def page_marker(path):
+    """The marker of the page after the one whose last project has this
+    ``path`` (from :func:`subtree_page`): the path itself, unless it is
+    too long to be sure to fit in a URL a web server takes (a tree of
+    dozens of levels of long ids), then the project's id."""
+    marker = PATH_SEP.join(path)
+    return marker if len(marker) <= _LONGEST_PATH_MARKER else path[-1]
+
+
+# Web servers refuse request lines of more than about 4 kB (gunicorn's
+# limit_request_line, uwsgi's buffer-size).
+_LONGEST_PATH_MARKER = 2048
+
+
+def _path_to(parents, project_id):
+    """``[root, ..., project_id]`` along ``parents`` (the root's parent
+    None)."""
+    path = [project_id]
+    while parents[path[-1]] is not None:
+        path.append(parents[path[-1]])
+    return path[::-1]
+
+
+def _path_still_there(session, root_id, ids):
+    """``(path, descend)`` for :func:`quota_tree.drawing_order_page` from
+    the ids of a path marker: the longest start of ``ids`` whose parent
+    links are still those of the tree, and the first id after it (its
+    place among its parent's children is where the page goes on; its own
+    children, if it still has any, are somewhere else, so ``descend`` is
+    False); ``ids`` and True when the whole path is still there."""
+    if ids[0] != root_id:
+        raise InvalidMarker(
+            'Invalid field marker: %s is not a path from project %s.'
+            % (PATH_SEP.join(ids)[:200], root_id), field='marker')
+    require_project(session, root_id)
+    projects = models.Project.__table__
+    parents = dict(session.execute(sa.select(
+        projects.c.id, projects.c.parent_id).where(
+        projects.c.id.in_(set(ids[1:])))).all())
+    for n in range(1, len(ids)):
+        if parents.get(ids[n]) != ids[n - 1]:
+            return ids[:n + 1], False
+    return ids, True
 
 
 class InvalidMarker(errors.BadRequest):

@@ -304,14 +304,21 @@ def usage_report(db, ctx, project_id, subtree, no_limit_policy, limit=None,
     as :func:`limits_svc.quota_tree.usage_report` gives them.
 
     With ``subtree``, a page: the project and at most ``limit - 1`` after
-    it, or at most ``limit`` projects after the project ``marker``, in the
-    report's order (``limit`` None: every one).  A page reads what it
+    it, or at most ``limit`` projects after ``marker`` (a project id, or
+    the marker of the previous page: see
+    :func:`limits_svc.db.tree.subtree_page`), in the report's order
+    (``limit`` None: every one).  A page reads what it
     holds (see :func:`limits_svc.db.tree.subtree_page`): the path down to
     it, the runs of children it draws, their counters and limits.  Each
     project's subtree usage is the ledger's counter, which every
     allocation keeps equal to the sum over its subtree.  The resources
     reported are those the subtree uses (the counters of its root) or
     limits, on every page.
+
+    :returns: ``(levels, marker)``: the
+        :class:`limits_svc.quota_tree.LevelReport` objects, and the marker
+        of the next page (:func:`limits_svc.db.tree.page_marker`; None
+        without ``subtree``).
     """
     with db.reader.using(ctx) as session:
         if session.get_bind().dialect.name == 'postgresql':
@@ -320,8 +327,9 @@ def usage_report(db, ctx, project_id, subtree, no_limit_policy, limit=None,
             # project twice, or parent links that loop.  (An SQLite
             # reader's transaction is one snapshot already.)
             session.execute(_SNAPSHOT)
+        last = None
         if subtree:
-            parents, page = tree.subtree_page(
+            parents, page, last = tree.subtree_page(
                 session, project_id,
                 sys.maxsize if limit is None else limit, marker)
         else:
@@ -344,8 +352,9 @@ def usage_report(db, ctx, project_id, subtree, no_limit_policy, limit=None,
             limited = limits.limited_resource_names(session, page)
         names = sorted(set(used) | limited)
         catalog = limits.catalog_for(session, page, names, no_limit_policy)
-    return quota_tree.usage_report(shape, project_id, catalog, own, names,
-                                   subtree_usage=below, projects=page)
+    return (quota_tree.usage_report(shape, project_id, catalog, own, names,
+                                    subtree_usage=below, projects=page),
+            None if last is None else tree.page_marker(last))
 
 
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,

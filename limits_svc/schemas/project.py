@@ -33,10 +33,24 @@ LIST_QUERY = {
                        parent_id=common.ID),
 }
 
+# A path of ids (see limits_svc.db.tree.subtree_page): the report's
+# project, then each project down to the last of the previous page.
+_ID_IN_PATH = '[A-Za-z0-9_.:@-]{1,64}'
+_MARKER_PATH = {
+    'type': 'string',
+    'maxLength': 65 * 129,
+    'pattern': '^%s(/%s){1,128}$' % (_ID_IN_PATH, _ID_IN_PATH),
+}
+
 USAGE_QUERY = {
     'type': 'object',
-    'properties': dict(parameter_types.PAGINATION['properties'],
-                       subtree={'type': 'boolean'}),
+    'properties': dict(
+        parameter_types.PAGINATION['properties'],
+        subtree={'type': 'boolean'},
+        # A project id (none holds a /), or the path the next links give.
+        marker={'anyOf': [dict(parameter_types.PAGE_MARKER,
+                               pattern='^[^/\\x00-\\x1f\\x7f-\\x9f]*$'),
+                          _MARKER_PATH]}),
 }
 
 PROJECT = response_types.obj({

@@ -161,14 +161,18 @@ class _Pages(object):
         levels = []
         marker = None
         while True:
-            page = [level.to_dict() for level in usages.usage_report(
+            report, next_marker = usages.usage_report(
                 self.db, self.ctx, root, True, quota_tree.NO_LIMIT_DENY,
-                size, marker)]
+                size, marker)
+            page = [level.to_dict() for level in report]
             self.assertLessEqual(len(page), size)
             levels.extend(page)
             if len(page) < size:
                 return levels
-            marker = page[-1]['project_id']
+            # The path marker of the next links, or the last project's
+            # id (each is a marker).
+            marker = (next_marker if len(levels) % 2 else
+                      page[-1]['project_id'])
 
     @SETTINGS
     @hypothesis.given(forests(), st.integers(1, 4))
