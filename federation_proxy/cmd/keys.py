@@ -58,7 +58,8 @@ def _list(spec, conf):
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         'keys', help='Signing keys of the OIDC provider.')
-    sub = parser.add_subparsers(dest='keys_action')
+    sub = parser.add_subparsers(dest='keys_action',
+                                metavar='{rotate,list}')
     sub.required = True
     sub.add_parser('rotate', help='Make the next key current, make a new '
                                   'next key, forget retired keys whose '

@@ -26,7 +26,7 @@ def _audit(spec, conf):
 def add_parser(subparsers):
     usage = subparsers.add_parser(
         'usage', help='Usage ledger commands.')
-    usage_sub = usage.add_subparsers(dest='usage_action')
+    usage_sub = usage.add_subparsers(dest='usage_action', metavar='{audit}')
     usage_sub.required = True
     parser = usage_sub.add_parser(
         'audit', help='Recompute every usage counter from the allocation '

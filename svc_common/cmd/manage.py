@@ -150,7 +150,9 @@ def schema_problem(spec, conf):
 
 def _add_db_commands(subparsers):
     db = subparsers.add_parser('db', help='Database schema commands.')
-    db_sub = db.add_subparsers(dest='db_action')
+    # The metavar, not the dest, names what is missing in argparse's
+    # error: it said "the following arguments are required: db_action".
+    db_sub = db.add_subparsers(dest='db_action', metavar='{sync,version}')
     db_sub.required = True
     sync = db_sub.add_parser('sync', help='Upgrade the schema to the latest '
                                           '(or a given) revision.')
