@@ -76,6 +76,11 @@ class VictimClaim(Base):
                           nullable=False, index=True)
 
 
+#: The predicate of the partial index of the requests whose interrupted
+#: builds are still looked for (see pending.swept_query).
+SWEPT = 'interruptions > 0 AND build_token IS NOT NULL'
+
+
 class PendingRequest(Base):
     __tablename__ = 'pending_requests'
     # Lists filtered by state or project are sorted and paged by id: each
@@ -86,6 +91,12 @@ class PendingRequest(Base):
         # The largest submission_seq, read at each insert off PostgreSQL
         # (migration 0008).
         sa.Index('ix_pending_requests_submission_seq', 'submission_seq'),
+        # The few requests whose interrupted builds are still looked for
+        # (pending.swept_query), read at every pass of the promoter
+        # among every request ever built (migration 0008).
+        sa.Index('ix_pending_requests_swept', 'updated_at', 'id',
+                 postgresql_where=sa.text(SWEPT),
+                 sqlite_where=sa.text(SWEPT)),
     )
 
     id = sa.Column(sa.String(36), primary_key=True)

@@ -304,6 +304,20 @@ def interrupted(db, ctx, request_id, reason=None):
             model.id == request_id))
 
 
+def swept_query():
+    """The SELECT of :func:`swept_after_interruptions`: one range of the
+    partial index ``ix_pending_requests_swept`` (migration 0008), whose
+    predicate its conditions repeat as written (``interruptions > 0``,
+    not a bound parameter, so that SQLite sees that the index has the
+    rows)."""
+    model = models.PendingRequest
+    return sa.select(model).where(
+        model.interruptions > sa.literal_column('0'),
+        model.build_token.is_not(None),
+        model.state.in_([ACTIVE, FAILED, CANCELLED, EXPIRED])).order_by(
+        model.updated_at, model.id)
+
+
 def swept_after_interruptions(db, ctx):
     """Requests (with ``build_token``) built or ended without being
     built (failed, withdrawn or expired) after a build of theirs was
@@ -312,13 +326,8 @@ def swept_after_interruptions(db, ctx):
     leave one at any time until ``[preemption] build_timeout`` after it
     was sent.  Once nothing more is looked for, the token is forgotten
     (:func:`forget_build_token`)."""
-    model = models.PendingRequest
-    query = sa.select(model).where(
-        model.state.in_([ACTIVE, FAILED, CANCELLED, EXPIRED]),
-        model.interruptions > 0,
-        model.build_token.is_not(None)).order_by(model.updated_at, model.id)
     with db.reader.using(ctx) as session:
-        return [internal_dict(r) for r in session.scalars(query)]
+        return [internal_dict(r) for r in session.scalars(swept_query())]
 
 
 def forget_build_token(db, ctx, request_id):

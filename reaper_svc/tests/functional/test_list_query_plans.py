@@ -52,8 +52,12 @@ def _seed(url):
                  'project_id': 'proj-%03d' % (n % PROJECTS),
                  'user_id': 'user', 'servers': [], 'count': 1,
                  'all_or_nothing': True,
-                 'state': 'queued' if _rare(n) else 'built',
+                 'state': 'queued' if _rare(n) else 'active',
                  'submission_seq': n,
+                 # Every request built has a token; one in a thousand
+                 # had interrupted builds, still looked for.
+                 'build_token': None if _rare(n) else 'token',
+                 'interruptions': 1 if n % 1000 == 3 else 0,
                  'created_at': NOW, 'updated_at': NOW}
                 for n in range(ROWS)])
         backends.analyze(engine)
@@ -83,6 +87,18 @@ class _Lists(backends.Seeded):
                                        marker='req-000007')
         self.assertEqual(['req-000207', 'req-000407'],
                          [r['id'] for r in listed])
+
+    def test_the_swept_requests_are_read_from_their_index(self):
+        """The promoter's pass reads the requests whose interrupted
+        builds it still looks for, a handful among every request ever
+        built, from the partial index of them (migration 0008)."""
+        db = backends.database_at(self, self.url)
+        swept = pending.swept_after_interruptions(
+            db, context.admin_context())
+        self.assertEqual(['req-%06d' % n for n in range(3, ROWS, 1000)],
+                         sorted(r['id'] for r in swept))
+        plan = self.plan(pending.swept_query())
+        self.assertIn('ix_pending_requests_swept', plan)
 
     def queries(self):
         return {

@@ -16,6 +16,11 @@ elsewhere from the largest number plus one, in the
 transaction of the insert (SQLite's writer holds the whole database),
 read through an index.
 
+It also adds a partial index of the requests whose interrupted builds
+the promoter still looks for (``interruptions > 0`` and a
+``build_token``): a handful, read at every pass among every request
+ever built, which was a scan of the table's final states.
+
 Revision ID: 0008
 Revises: 0007
 """
@@ -29,6 +34,8 @@ branch_labels = None
 depends_on = None
 
 SEQUENCE = 'pending_requests_submission_seq'
+#: The predicate of ix_pending_requests_swept.
+SWEPT = 'interruptions > 0 AND build_token IS NOT NULL'
 
 
 def upgrade():
@@ -62,10 +69,14 @@ def upgrade():
                            nullable=False)
         batch.create_index('ix_pending_requests_submission_seq',
                            ['submission_seq'])
+        batch.create_index('ix_pending_requests_swept', ['updated_at', 'id'],
+                           postgresql_where=sa.text(SWEPT),
+                           sqlite_where=sa.text(SWEPT))
 
 
 def downgrade():
     with op.batch_alter_table('pending_requests') as batch:
+        batch.drop_index('ix_pending_requests_swept')
         batch.drop_index('ix_pending_requests_submission_seq')
         batch.drop_column('submission_seq')
     if op.get_bind().dialect.name == 'postgresql':
