@@ -376,7 +376,10 @@ class OpenStackCloud(base.CloudDriver):
         body = {'name': name, 'flavorRef': matching[0], 'imageRef': image,
                 'min_count': min_count, 'max_count': count,
                 'return_reservation_id': True,
-                'networks': networks or 'none'}
+                # Nova takes networks as objects (a list of ids was a
+                # 400: every request naming a network failed).
+                'networks': ([{'uuid': network} for network in networks]
+                             if networks else 'none')}
         if metadata:
             body['metadata'] = dict(metadata)
         extra = {} if auth is None else {'auth': auth}
