@@ -21,7 +21,6 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 
 from image_family_svc.clients import compute
-from image_family_svc.db import families as families_db
 from image_family_svc.db import reconcile as reconcile_db
 from svc_common.clients import rest
 from svc_common import context
@@ -107,13 +106,13 @@ class Reconciler(object):
     def run(self):
         """Reconcile every member; returns ``{image_id: (before, after)}``
         of the counts that changed."""
-        listed_at = families_db.now()
+        listed_at = reconcile_db.database_now(self.db, self.ctx)
         volume_backed = self._volume_backed()
         corrected = {}
         for image_id in reconcile_db.member_image_ids(self.db, self.ctx):
             if self._stopping():
                 break
-            started = families_db.now()
+            started = reconcile_db.database_now(self.db, self.ctx)
             servers = compute.servers_of_image(
                 self.nova, image_id, self.conf.nova.page_size)
             servers |= volume_backed.get(image_id, set())

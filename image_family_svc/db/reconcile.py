@@ -38,6 +38,14 @@ def member_image_ids(db, ctx):
             models.FamilyImage.state != lc.DELETED)))
 
 
+def database_now(db, ctx):
+    """The database's current time (naive UTC), which the rows of
+    servers are written with (:mod:`image_family_svc.db.usage`): when a
+    listing begins, as :func:`set_servers` compares it with them."""
+    with db.reader.using(ctx) as session:
+        return families_db.database_now(session)
+
+
 def _recount(session, image_id, at):
     servers = session.scalar(sa.select(sa.func.count()).select_from(
         models.ImageServer).where(models.ImageServer.image_id == image_id))
@@ -56,7 +64,8 @@ def _recount(session, image_id, at):
 def set_servers(db, ctx, image_id, server_ids, listed_at,
                 drain=members_db.DEFAULT_DRAIN):
     """Make the servers of ``image_id`` those Nova listed at
-    ``listed_at`` (naive UTC).  A deletion the new count allows happens
+    ``listed_at`` (naive UTC, by the database's clock:
+    :func:`database_now`).  A deletion the new count allows happens
     only once the image has been obsolete for ``drain`` seconds.
 
     :returns: ``(before, after, events)``: the counts and the events of a
@@ -67,7 +76,7 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
         if member is None:
             return None, None, []
         family = families_db.lock_family(session, member.family_id)
-        at = families_db.now()
+        at = families_db.database_now(session)
         rows = {row.server_id: row for row in session.scalars(
             sa.select(models.ImageServer).where(
                 models.ImageServer.image_id == image_id))}

@@ -21,6 +21,13 @@ and changes nothing: a server rebuilt onto B then C, whose first rebuild
 came last (redelivered after a failure, or handled by another engine
 host), was moved back to B, and C deleted under it.
 
+A server's row records when it was written by the database's clock
+(:func:`image_family_svc.db.families.database_now`), which the usage
+reconciliation compares with when its listing began, by the same clock:
+engine hosts' clocks may differ, and a row written during the listing
+by a host whose clock was behind was taken for an older one and
+forgotten.
+
 A server is counted once however often its notification arrives: the
 ``image_servers`` row of the server is the count's unit (a second
 ``instance.create.end`` of one server finds the row, a second
@@ -101,7 +108,7 @@ def server_created(db, ctx, server_id, image_id, endpoint=None,
             if sent_at is not None and not _stale(server, sent_at):
                 server.event_at = sent_at
             return []
-        at = families_db.now()
+        at = families_db.database_now(session)
         session.add(models.ImageServer(server_id=server_id,
                                        image_id=image_id, created_at=at,
                                        event_at=sent_at))
@@ -191,7 +198,7 @@ def server_rebuilt(db, ctx, server_id, image_id, endpoint=None,
             return []
         _lock_families_of(session, [i for i in (old_image_id, image_id)
                                     if i is not None])
-        at = families_db.now()
+        at = families_db.database_now(session)
         if server is None:
             session.add(models.ImageServer(server_id=server_id,
                                            image_id=image_id, created_at=at,

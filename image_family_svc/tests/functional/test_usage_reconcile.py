@@ -10,8 +10,10 @@ check (:func:`usage_reconcile.has_endpoint` on keystoneauth1's own
 service catalog), the database and the API that shows the count.
 """
 
+import datetime
 import uuid
 
+import fixtures
 from keystoneauth1 import access as ks_access
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
@@ -21,6 +23,7 @@ from keystoneauth1 import session as ks_session
 import testtools
 
 from image_family_svc.clients import compute
+from image_family_svc.db import families as families_db
 from image_family_svc.db import usage
 from image_family_svc.tests.functional import base
 from image_family_svc import usage_reconcile
@@ -216,6 +219,41 @@ class TestNovaCapsPages(base.ApiTestCase):
         # Nova's and Cinder's first pages (2 and 3) were all that counted,
         # as a page shorter than page_size was taken for the last one.
         self.assertEqual(19, self.servers('img-1'))
+
+
+class TestReconcileSkewedHosts(base.ApiTestCase):
+    """The reconciliation on one engine host, the listener on another
+    whose clock is behind."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+        self.fixture.conf.set_override('enabled', 'false', group='cinder')
+        self.family('centos-7')
+        self.add('centos-7', 'img-1', '7.1', state='active')
+
+    def test_server_counted_during_the_listing_is_kept(self):
+        real_now = families_db.now
+
+        def behind():
+            return real_now() - datetime.timedelta(seconds=30)
+
+        def servers(params):
+            # Nova has listed no server; vm-1's build starts and its
+            # notification is applied by a host 30 s behind.
+            with fixtures.MockPatchObject(families_db, 'now', behind):
+                usage.server_created(self.db, context.admin_context(),
+                                     'vm-1', 'img-1')
+            return {'servers': []}
+
+        usage_reconcile.Reconciler(
+            self.fixture.conf, self.db,
+            nova=FakeAdapter('http://nova.test/v2.1',
+                             {'/servers/detail': servers})).run()
+        # Forgotten, the image could be deleted under the build.
+        self.assertEqual(1, self.app.get(
+            '/v1/images/img-1/usage', headers=base.ADMIN).json['servers'])
 
 
 class TestReconcileRacingRebuild(base.ApiTestCase):
