@@ -860,6 +860,20 @@ class TestDrawingOrderPage(testtools.TestCase):
         self.assertEqual(50, reader.rows)
         self.assertEqual(2, reader.calls)
 
+    def test_after_a_project_no_longer_there(self):
+        # The path's last project went (deleted, or moved with its
+        # children): the page goes on with its next siblings, then up.
+        parents = {'r': None, 'a': 'r', 'c': 'r', 'c1': 'c', 'd': 'r',
+                   'x': None, 'b': 'x', 'b1': 'b'}
+        reader = _ChildrenReader(parents)
+        page = quota_tree.drawing_order_page(['r', 'b'], 10, reader, 99,
+                                             descend=False)
+        self.assertEqual([('c', 'r', 1), ('c1', 'c', 2), ('d', 'r', 1)],
+                         page)
+        page = quota_tree.drawing_order_page(['r', 'c', 'b'], 10, reader,
+                                             99, descend=False)
+        self.assertEqual([('d', 'r', 1)], page)
+
     def test_a_loop_is_refused(self):
         def children(parent_id, after, n):
             return [('a' if parent_id == 'b' else 'b', True)][:n] if (
