@@ -872,7 +872,7 @@ class TestDrawingOrderPage(testtools.TestCase):
                          page)
         page = quota_tree.drawing_order_page(['r', 'c', 'b'], 10, reader,
                                              99, descend=False)
-        self.assertEqual([('d', 'r', 1)], page)
+        self.assertEqual([('c1', 'c', 2), ('d', 'r', 1)], page)
 
     def test_a_loop_is_refused(self):
         def children(parent_id, after, n):
