@@ -121,7 +121,11 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
 
     :param idp_id: the IdP whose login made the session: disabling or
         deleting it ends the session (:func:`federation_proxy.db.oidc.
-        end_idp_sessions`).
+        end_idp_sessions`), as does unlinking the person's identity at
+        it (:func:`federation_proxy.db.oidc.end_identity_sessions`).
+        The person must still have an identity there (409
+        ``identity_unlinked`` if it was unlinked since the login read
+        it).
     :param host_prefixed: whether the browser gets the session's cookie
         under its ``__Host-`` name (an https issuer); see
         :func:`federation_proxy.db.oidc.end_unprefixed_sessions`.
@@ -139,12 +143,25 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
             # meanwhile ends it (its disabling waits), or was disabled
             # before, and the login is refused.
             idp = models.IdentityProvider
-            if session.execute(sa.select(idp.id).where(
-                    idp.id == idp_id, idp.enabled.is_(True)
-            ).with_for_update(read=True)).first() is None:
+            issuer = session.execute(sa.select(idp.issuer).where(
+                idp.id == idp_id, idp.enabled.is_(True)
+            ).with_for_update(read=True)).scalar()
+            if issuer is None:
                 raise errors.NotFound('The IdP of this login was disabled '
                                       'or deleted meanwhile.',
                                       code='idp_not_found')
+            # Held until the session is kept, as the IdP: an unlinking
+            # of the person's identity there meanwhile ends the session
+            # (it waits), or was made before, and the login is refused.
+            identity = models.Identity
+            if session.execute(sa.select(identity.id).where(
+                    identity.user_id == user_id,
+                    identity.issuer == issuer).with_for_update(
+                        read=True)).first() is None:
+                raise errors.Conflict('The identity of this login was '
+                                      'unlinked from its person meanwhile; '
+                                      'log in again.',
+                                      code='identity_unlinked')
         session.execute(sa.delete(table).where(
             table.expires_at <= now - EXPIRED_SESSION_KEPT))
         session.add(table(id=session_id, user_id=user_id,

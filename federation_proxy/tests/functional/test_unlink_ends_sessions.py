@@ -22,7 +22,7 @@ from federation_proxy import login
 from federation_proxy.tests.functional import base
 from federation_proxy.tests.functional import oidc_setup as s
 from federation_proxy.tests.functional import test_login_hostile_idp as h
-from svc_common.tests.fixtures import postgresql
+from svc_common.tests.fixtures import races
 
 CSRF = {login.CSRF_HEADER: 'XMLHttpRequest'}
 
@@ -121,13 +121,16 @@ class UnlinkTest(base.FederationTestCase):
             if r['action'] == 'logout']
         self.assertEqual(1, len(audit), audit)
 
+    def idp_id(self, name):
+        return [i['id'] for i in self.app.get(
+            '/v1/idps', headers=base.ADMIN).json['idps']
+            if i['name'] == name][0]
+
     def forget_sessions(self, idp):
         """Two days pass for the sessions of logins at ``idp``: they
         expired and the purge forgot them; their grants live on (a
         relying party refreshes them)."""
-        idp_id = [i['id'] for i in self.app.get(
-            '/v1/idps', headers=base.ADMIN).json['idps']
-            if i['name'] == idp][0]
+        idp_id = self.idp_id(idp)
         now = datetime.datetime.utcnow()
         with self.writer() as session:
             session.execute(sa.update(models.Session).where(
@@ -178,12 +181,35 @@ class UnlinkTest(base.FederationTestCase):
             headers=s.basic(*self.client)).json)
 
 
-class UnlinkOnPostgreSQLTest(UnlinkTest):
-    """The same on PostgreSQL, where the deletion of a grant's tokens
-    returns their hashes as the database sees them committed."""
+class UnlinkRaceTest(races.OnPostgreSQL, UnlinkTest):
+    """The same on PostgreSQL; and a login through the identity that
+    finishes while the identity is being unlinked: it read the identity
+    before the unlink committed, and its session must not outlive the
+    unlink."""
 
-    def setUp(self):
-        self.OVERRIDES = dict(UnlinkTest.OVERRIDES)
-        self.OVERRIDES[('database', 'connection')] = self.useFixture(
-            postgresql.Database()).url
-        super().setUp()
+    def test_a_login_during_the_unlink_keeps_no_session(self):
+        person, identity, _held = self.held_grant()
+        holder = webtest.TestApp(self.app.app)
+        location = holder.get('/v1/login', {'idp': 'work'}).location
+        sent = s.query_of(location)
+        self.idps['work'].answer(sent['nonce'], sub='alice-at-work')
+        table = models.Session.__table__
+
+        def unlink(conn):
+            # What the unlink does: the person, the identity, then the
+            # sessions of logins at its IdP, ended.
+            conn.execute(sa.select(models.User.__table__).where(
+                models.User.__table__.c.id == person).with_for_update())
+            conn.execute(sa.delete(models.Identity.__table__).where(
+                models.Identity.__table__.c.id == identity))
+            conn.execute(sa.delete(table).where(
+                table.c.user_id == person,
+                table.c.idp_id == self.idp_id('work')))
+
+        resp = races.during(self.engine, unlink, lambda: holder.get(
+            '/v1/login/callback', {'state': sent['state'], 'code': 'c'},
+            expect_errors=True))
+        self.assertEqual(409, resp.status_int, resp.body)
+        self.assertEqual('federation.identity_unlinked',
+                         resp.json['errors'][0]['code'])
+        self.assertFalse(self.session_works(holder))
