@@ -14,6 +14,7 @@ the cloud driver's own credentials.  Withdrawing a request gives its
 trust up.
 """
 
+import unicodedata
 
 from oslo_log import log as logging
 import pecan
@@ -41,11 +42,38 @@ def pending_view(request):
     return view
 
 
+def _printable_for_nova(char):
+    """Whether Nova takes ``char`` in a server's name: a character of the
+    Basic Multilingual Plane that is no control, format or unassigned
+    character (category C) and no separator but a space (Zs)."""
+    category = unicodedata.category(char)
+    return (ord(char) < 0xFFFF and not category.startswith('C')
+            and (not category.startswith('Z') or category == 'Zs'))
+
+
+def check_server_name(name, field):
+    """Refuse (a 400 naming ``field``) a server name Nova's ``POST
+    /servers`` refuses: a character it does not take (see
+    :func:`_printable_for_nova`: outside the Basic Multilingual Plane,
+    emoji included, line and paragraph separators, format characters)
+    or a space (Zs) at either end.  Queued, the request failed when it
+    was built, hours later perhaps ("The cloud refused the build")."""
+    if (all(_printable_for_nova(char) for char in name)
+            and unicodedata.category(name[0]) != 'Zs'
+            and unicodedata.category(name[-1]) != 'Zs'):
+        return
+    raise errors.BadRequest(
+        'Invalid field %s: Nova takes a server name of printable '
+        'characters of the Basic Multilingual Plane that does not start '
+        'or end with a space.' % field, code='invalid_input', field=field)
+
+
 def server_specs(body):
     """The servers of a request with every member present; each flavor
-    must be one the cloud has."""
+    must be one the cloud has, each name one Nova takes."""
     specs = []
     for index, spec in enumerate(body['servers']):
+        check_server_name(spec['name'], 'servers/%d/name' % index)
         cloud.flavor_resources(spec['flavor'], 'servers/%d/flavor' % index)
         specs.append({'name': spec['name'], 'flavor': spec['flavor'],
                       'image': spec['image'],
