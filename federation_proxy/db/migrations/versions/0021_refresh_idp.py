@@ -33,10 +33,13 @@ def upgrade():
     refresh = sa.table('refresh_tokens', sa.column('session_id'),
                        sa.column('idp_id'))
     sessions = sa.table('sessions', sa.column('id'), sa.column('idp_id'))
+    # Only the tokens of the sessions kept (a day's logins), not every
+    # token a rotation left.
+    kept = sa.select(sessions.c.id).where(sessions.c.idp_id.isnot(None))
+    idp_of_session = sa.select(sessions.c.idp_id).where(
+        sessions.c.id == refresh.c.session_id).scalar_subquery()
     op.execute(refresh.update().where(
-        refresh.c.session_id.isnot(None)).values(
-            idp_id=sa.select(sessions.c.idp_id).where(
-                sessions.c.id == refresh.c.session_id).scalar_subquery()))
+        refresh.c.session_id.in_(kept)).values(idp_id=idp_of_session))
 
 
 def downgrade():
