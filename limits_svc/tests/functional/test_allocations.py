@@ -411,7 +411,8 @@ class TestUsageReportPages(base.LimitsApiTestCase):
         body = self.get('/v1/projects/root/usage?subtree=true&limit=50').json
         self.assertEqual(['root', 'mid', 'leaf'],
                          [p['project_id'] for p in body['projects']])
-        self.assertIn('marker=leaf', body['links'][0]['href'])
+        # The next page starts after the path to leaf.
+        self.assertIn('marker=root%2Fmid%2Fleaf', body['links'][0]['href'])
         resp = self.get('/v1/projects/mid/usage?subtree=true&marker=other',
                         status=400)
         self.assertEqual('marker', resp.json['errors'][0]['field'])
