@@ -62,8 +62,26 @@ def enforce(action, target, not_found=None):
     except oslo_policy.PolicyNotAuthorized:
         if not_found is not None:
             raise not_found from None
-        raise errors.Forbidden('Policy does not allow %s.' % action,
+        raise errors.Forbidden('Policy does not allow %s.%s'
+                               % (action, _refusal_hint(action, target)),
                                code='forbidden')
+
+
+def _refusal_hint(action, target):
+    """What a caller refused ``action`` may do about it, after the
+    refusal's sentence: "Policy does not allow request:create." told a
+    caller unknown to the proxy, or a person in no VO listing VOs,
+    nothing they could act on."""
+    if system_scoped():
+        return ''
+    if target.get('is_user') is False:
+        return (' The proxy does not know user %s as a person: %s'
+                % (caller_id(), communities.PERSON_HINT))
+    if action == 'vo:list' and target.get('vo_member') is False:
+        return (' You belong to no VO yet: ask to join one with its ID '
+                '("openstack vo request create <vo-id>") or accept an '
+                'invitation.')
+    return ''
 
 
 def vo_target(vo_id, roles=None):

@@ -490,9 +490,22 @@ def _expiry(lifetime, now=None):
     return (now or _now()) + datetime.timedelta(days=lifetime)
 
 
+#: What makes a person known to the proxy, after a sentence saying that
+#: it does not know one.
+PERSON_HINT = ('a person is known once they log in through one of its '
+               'identity providers (GET /v1/login) or an operator '
+               'registers them ("openstack federation user create").')
+
+
 def _add_membership(session, ctx, vo_id, group, user_id, role, status,
                     lifetime, expires_at=None):
-    _require(session, models.User, user_id, 'user')
+    try:
+        _require(session, models.User, user_id, 'user')
+    except errors.NotFound as exc:
+        # "No user alice." did not say how alice becomes one.
+        raise errors.NotFound('%s The proxy does not know this person: %s'
+                              % (exc.detail, PERSON_HINT),
+                              code=exc.code) from None
     if _role(session, vo_id, role, lock=True) is None:
         raise errors.BadRequest('VO has no role %s.' % role,
                                 code='no_such_role', field='role')
