@@ -11,6 +11,7 @@ resync of an unchanged Keystone that writes no row at all.
 
 import datetime
 import threading
+import urllib.parse
 
 import fixtures
 import hypothesis
@@ -349,9 +350,16 @@ class _Resync(object):
         self.assertEqual(2, first['projects'][0]['resources']['cores'][
             'subtree_usage'])
         [link] = first['links']
-        self.assertIn('marker=gone', link['href'])
-        self.assertEqual([], report('new-root', subtree='true', limit='65',
-                                    marker='gone')['projects'])
+        # The path from new-root down to gone, 65 ids.
+        marker = urllib.parse.parse_qs(urllib.parse.urlsplit(
+            link['href']).query)['marker'][0]
+        self.assertEqual(['new-root', 'top', 'mid', 'leaf', 'd1'],
+                         marker.split('/')[:5])
+        self.assertEqual(['d60', 'gone'], marker.split('/')[63:])
+        for after in (marker, 'gone'):
+            self.assertEqual([], report('new-root', subtree='true',
+                                        limit='65',
+                                        marker=after)['projects'])
         self.assertEqual(65, len(report('new-root',
                                         subtree='true')['projects']))
 
