@@ -48,3 +48,15 @@ def flavor_resources(flavor, field):
             code='unknown_flavor', field=field)
     required, forbidden = model.flavor_traits(found['extra_specs'])
     return dict(found['resources']), required, forbidden
+
+
+def check_server_spec(spec, field):
+    """A 400 naming the field (under ``field``, the spec's path) when the
+    cloud would refuse to build servers of ``spec`` (see
+    :meth:`~reaper_svc.drivers.base.CloudDriver.spec_problem`)."""
+    problem = driver().spec_problem(spec)
+    if problem is not None:
+        name, reason = problem
+        raise errors.BadRequest(
+            'Invalid field %s/%s: %s' % (field, name, reason),
+            code='invalid_input', field='%s/%s' % (field, name))

@@ -70,7 +70,9 @@ def check_server_name(name, field):
 
 def server_specs(body):
     """The servers of a request with every member present; each flavor
-    must be one the cloud has, each name one Nova takes."""
+    must be one the cloud has, each name one Nova takes, and the cloud
+    must take the rest (the ``openstack`` driver: the image and networks
+    by their IDs)."""
     specs = []
     for index, spec in enumerate(body['servers']):
         check_server_name(spec['name'], 'servers/%d/name' % index)
@@ -79,6 +81,7 @@ def server_specs(body):
                       'image': spec['image'],
                       'networks': list(spec.get('networks', ())),
                       'count': spec.get('count', 1)})
+        cloud.check_server_spec(specs[-1], 'servers/%d' % index)
     return specs
 
 

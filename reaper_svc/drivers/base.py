@@ -188,6 +188,15 @@ class CloudDriver(metaclass=abc.ABCMeta):
         :raises NoValidHost: not even ``min_count`` fit
         """
 
+    def spec_problem(self, spec):
+        """Why the cloud would refuse to :meth:`create` servers of
+        ``spec`` (a kind of server of a pending request: ``name``,
+        ``flavor``, ``image``, ``networks``), as ``(field, reason)``
+        (``field`` relative to the spec: ``image``, ``networks/1``), or
+        None.  The API asks at submission: queued, such a request failed
+        when it was built, hours later perhaps."""
+        return None
+
     def creator(self, auth=None):
         """The user id (Nova's ``user_id``) of the servers that
         :meth:`create` makes with ``auth``: the trustor with a trust's

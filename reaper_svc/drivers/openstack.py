@@ -46,6 +46,7 @@ import time
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
 from reaper_svc.conf import clouds as clouds_conf
 from reaper_svc.drivers import base
@@ -421,6 +422,19 @@ class OpenStackCloud(base.CloudDriver):
             raise base.DriverError('build of %s failed: %s'
                                    % (reservation, fault))
         return built
+
+    def spec_problem(self, spec):
+        # Nova's POST /servers takes an image and networks by their IDs,
+        # UUIDs; a name (CentOS-7) was a 400 at the build.
+        if not uuidutils.is_uuid_like(spec.get('image')):
+            return ('image', 'Nova takes an image by its ID (a UUID), not '
+                             'by its name.')
+        for index, network in enumerate(spec.get('networks') or ()):
+            if not uuidutils.is_uuid_like(network):
+                return ('networks/%d' % index,
+                        'Nova takes a network by its ID (a UUID), not by '
+                        'its name.')
+        return None
 
     def _delete_all(self, server_ids):
         """Delete what a failed build left; a failure is only logged (the

@@ -1,11 +1,20 @@
 """``POST /v1/pending`` refuses a server name Nova would refuse at the
-build (see reaper_svc.tests.unit.test_server_names): a 400 naming the
-field, nothing queued; the names Nova takes are queued."""
+build (see reaper_svc.tests.unit.test_server_names), and with the
+``openstack`` driver an image or network named rather than given by its
+ID: a 400 naming the field, nothing queued; what Nova takes is queued."""
 
+import uuid
+
+import fixtures
 import testtools
 
+from reaper_svc.api import cloud
+from reaper_svc.drivers import openstack
+from reaper_svc.drivers import simulated
 from reaper_svc.tests.functional import base
 from svc_common.tests.fixtures import api as af
+
+IMAGE = str(uuid.uuid4())
 
 PHYSICS = af.identity(['member', 'reader'], 'physics', user_id='alice')
 
@@ -38,3 +47,50 @@ class TestPendingNames(testtools.TestCase):
         for name in ('job 1', 'café', 'Задача', '作业', 'a\u00a0b'):
             self.submit(name, 201)
         self.assertEqual(5, len(self.queued()))
+
+
+class _OpenStackFlavorsOnly(openstack.OpenStackCloud):
+    """The ``openstack`` driver with its flavors stood in for (a test
+    double: the real Nova of test_real_nova has no Neutron to take a
+    network); its check of a spec is the driver's own."""
+
+    def __init__(self, flavors):
+        self._flavor_view = flavors
+
+    def flavors(self):
+        return self._flavor_view
+
+
+class TestImageAndNetworksByID(testtools.TestCase):
+    """With the ``openstack`` driver, ``POST /v1/pending`` refuses an
+    image or a network given by its name (Nova's ``POST /servers`` takes
+    UUIDs): it was queued and failed at its build."""
+
+    def setUp(self):
+        super().setUp()
+        reaper = self.useFixture(base.ReaperApp())
+        self.app = reaper.app
+        with open(base.CLOUD) as source:
+            sample = simulated.SimulatedCloud.from_yaml(source.read())
+        double = _OpenStackFlavorsOnly(sample.flavors())
+        self.useFixture(fixtures.MockPatchObject(cloud, 'driver',
+                                                 lambda: double))
+
+    def submit(self, status, **spec):
+        body = {'servers': [dict(base.SERVER, image=IMAGE), dict(
+            base.SERVER, **spec)]}
+        return self.app.post_json('/v1/pending', body, headers=PHYSICS,
+                                  status=status)
+
+    def test_names_are_refused(self):
+        for spec, field in (({'image': 'CentOS-7'}, 'servers/1/image'),
+                            ({'image': IMAGE, 'networks': [IMAGE, 'public']},
+                             'servers/1/networks/1')):
+            error = self.submit(400, **spec).json['errors'][0]
+            self.assertEqual('preemption.invalid_input', error['code'])
+            self.assertIn(field, error['detail'])
+        self.assertEqual([], self.app.get(
+            '/v1/pending', headers=PHYSICS).json['pending'])
+
+    def test_ids_are_queued(self):
+        self.submit(201, image=IMAGE.upper(), networks=[IMAGE])
