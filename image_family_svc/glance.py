@@ -248,7 +248,11 @@ class GlanceApiDriver(GlanceDriver):
         try:
             if (event.event_type == notifications.TRANSITION and
                     payload.get('to_state') == lc.DELETED):
-                self.delete_image(image_id)
+                if (self.delete_image(image_id) or
+                        self.conf[GROUP].delete_images):
+                    # Gone (deleted now, or already): not retried, and
+                    # it may leave its family.
+                    self.ledger.deleted(image_id)
             self.sync(image_id)
             if (event.event_type == notifications.TRANSITION and
                     becomes_latest(payload)):

@@ -49,6 +49,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
 from image_family_svc.db import families as families_db
+from image_family_svc.db import glance_deletes
 from image_family_svc.db import models
 from svc_common import context
 
@@ -220,6 +221,12 @@ class Ledger(object):
                 marked_at=families_db.now() + datetime.timedelta(
                     seconds=upload_check_delay(checks))))
             return checks
+
+    def deleted(self, image_id):
+        """Record that Glance has ``image_id`` (a ``deleted`` member) no
+        more, as the engine's retry of deletions does
+        (:func:`image_family_svc.db.glance_deletes.confirm`)."""
+        glance_deletes.confirm(self.db, self._ctx(), image_id)
 
     def postpone(self, image_id, token):
         """Put the record of ``image_id`` (if still ``token``) behind the

@@ -290,6 +290,17 @@ class DeletedMemberLeavingTest(GlanceTestCase):
         self.app.get('/v1/images/%s' % self.image_id, headers=base.ADMIN,
                      status=404)
 
+    def test_deleted_by_the_api_leaves_at_once(self):
+        self.conf.set_override('delete_images', True, group='glance')
+        image_id = self.new_image()
+        self.add('centos-7', image_id, '7.2', state='active')
+        self.move(image_id, 'obsolete')
+        self.move(image_id, 'deleted')
+        self.glance.request('GET', '/v2/images/%s' % image_id,
+                            expect=(404,))
+        self.app.delete('/v1/families/centos-7/images/%s' % image_id,
+                        headers=base.ADMIN, status=204)
+
     def test_leaves_once_glance_deleted_it(self):
         self.conf.set_override('delete_images', True, group='glance')
         glance_deletes.retry(self.conf, self.db, self.engine_driver(),

@@ -79,6 +79,7 @@ class FakeLedger(object):
         self.tokens = {}
         self.checks = {}
         self.held = []
+        self.gone = []
 
     @contextlib.contextmanager
     def locked(self, image_id):
@@ -94,6 +95,9 @@ class FakeLedger(object):
 
     def postpone(self, image_id, token):
         pass
+
+    def deleted(self, image_id):
+        self.gone.append(image_id)
 
     def still_uploading(self, image_id, token):
         """The checks in a row that found the image uploading."""
@@ -264,11 +268,13 @@ class TestGlanceApiDriver(testtools.TestCase):
         self.assertNotIn('img-1', self.glance.images)
         # Already gone: nothing to do, no error.
         self.apply(transition('img-1', 'pending_delete', 'deleted'))
+        self.assertEqual(['img-1', 'img-1'], self.ledger.gone)
 
     def test_delete_images_off_keeps_the_image(self):
         self.conf.set_override('delete_images', False, group='glance')
         self.apply(transition('img-1', 'pending_delete', 'deleted'))
         self.assertIn('img-1', self.glance.images)
+        self.assertEqual([], self.ledger.gone)
 
     def test_leave_removes_family_properties(self):
         self.glance.images['img-1'].update(
