@@ -17,7 +17,12 @@ from svc_common.tests.fixtures import backends
 AT = datetime.datetime(2026, 11, 1, 12)
 #: (id, created_at) of the previous release's requests, in no order.
 ROWS = [('c', AT), ('a', AT + datetime.timedelta(seconds=1)), ('b', AT),
-        ('d', AT - datetime.timedelta(days=1))]
+        ('d', AT - datetime.timedelta(days=1)),
+        # Code point order, as the fair order compares ids: '-' < 'B' <
+        # 'a', which a linguistic collation sorts otherwise.
+        ('a-x', AT - datetime.timedelta(hours=1)),
+        ('B', AT - datetime.timedelta(hours=1)),
+        ('ax', AT - datetime.timedelta(hours=1))]
 
 
 class _Upgrade(object):
@@ -40,7 +45,7 @@ class _Upgrade(object):
             numbered = conn.execute(sa.text(
                 'SELECT id FROM pending_requests '
                 'ORDER BY submission_seq')).scalars().all()
-        self.assertEqual(['d', 'b', 'c', 'a'], numbered)
+        self.assertEqual(['d', 'B', 'a-x', 'ax', 'b', 'c', 'a'], numbered)
 
         db = backends.database_at(self, url)
         ctx = context.admin_context()
