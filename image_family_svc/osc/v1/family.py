@@ -34,10 +34,31 @@ def _given(**values):
     return {k: v for k, v in values.items() if v is not None}
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _object_without_duplicates(pairs):
+    """json object_pairs_hook: an object, refusing a key given twice
+    (Python's json keeps the last one silently; the API refuses such a
+    body, this option sent what was left of it)."""
+    seen = set()
+    for key, _value in pairs:
+        if key in seen:
+            raise _DuplicateKey('key %s appears twice in one object'
+                                % json.dumps(key))
+        seen.add(key)
+    return dict(pairs)
+
+
 def _json_object(text):
-    """argparse type: a JSON object."""
+    """argparse type: a JSON object, without a key twice in one of its
+    objects."""
     try:
-        value = json.loads(text)
+        value = json.loads(text,
+                           object_pairs_hook=_object_without_duplicates)
+    except _DuplicateKey as exc:
+        raise argparse.ArgumentTypeError(str(exc))
     except ValueError as exc:
         raise argparse.ArgumentTypeError('not JSON: %s' % exc)
     if not isinstance(value, dict):
@@ -277,6 +298,14 @@ class AddFamilyImage(_Show):
 
     def take_action(self, parsed_args):
         properties = dict(parsed_args.property)
+        if len(properties) != len(parsed_args.property):
+            # The last one was sent, silently.
+            twice = sorted({key for key, _ in parsed_args.property
+                            if [k for k, _ in parsed_args.property].count(
+                                key) > 1})
+            raise exceptions.CommandError(
+                '--property %s is given more than once; give each '
+                'property once.' % ', '.join(twice))
         body = _given(image_id=parsed_args.image_id,
                       version=parsed_args.version, state=parsed_args.state,
                       properties=properties)

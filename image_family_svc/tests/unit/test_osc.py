@@ -50,6 +50,31 @@ class TestArguments(testtools.TestCase):
                 'image_id': 'img-1', 'properties': {
                     'os_distro': 'centos', 'note': 'a=b', 'empty': ''}})
 
+    def test_key_twice_in_properties_schema_is_a_usage_error(self):
+        # Python's json kept the last one: '{"required": ["os_distro"],
+        # "required": ["os_version"]}' sent a schema requiring only
+        # os_version (the API refuses a body with a key twice).
+        for bad in ('{"required": ["os_distro"], "required": ["os_version"]}',
+                    '{"properties": {"a": {"type": "string", '
+                    '"type": "integer"}}}'):
+            for command_class, argv in ((family.CreateFamily, ['centos-7']),
+                                        (family.SetFamily, ['centos-7'])):
+                message = self._usage_error(command_class, argv + [
+                    '--properties-schema', bad])
+                self.assertIn('argument --properties-schema: key "', message)
+                self.assertIn('appears twice in one object', message)
+
+    def test_property_twice_is_an_error(self):
+        cmd, parsed = _parse(family.AddFamilyImage, [
+            'centos-7', 'img-1', '--property', 'os_version=7.8',
+            '--property', 'os_distro=centos', '--property', 'os_version=7.9'])
+        client = cmd.app.client_manager.image_family
+        error = self.assertRaises(exceptions.CommandError, cmd.take_action,
+                                  parsed)
+        self.assertIn('--property os_version is given more than once',
+                      str(error))
+        client.post.assert_not_called()
+
     def test_properties_schema_not_json_is_a_usage_error(self):
         for bad, said in (('{"type": ', 'not JSON'),
                           ('[1]', 'not a JSON object')):
