@@ -378,7 +378,8 @@ def future_time(text, field, now):
         value = datetime.datetime.fromisoformat(text)
     except ValueError:
         raise errors.BadRequest('Invalid field %s: %s is not an ISO 8601 '
-                                'time.' % (field, shown),
+                                'time such as 2030-01-15T00:00:00Z.'
+                                % (field, shown),
                                 code='invalid_input', field=field)
     if value.tzinfo is not None:
         try:
