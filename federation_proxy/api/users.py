@@ -35,7 +35,17 @@ def _authorize_user(action, user_id):
     vo_access.enforce(action, target, not_found=None if
                       pecan.request.context.system_scope == 'all' else
                       _no_user(user_id))
-    users_db.get_user(pecan.request.db, pecan.request.context, user_id)
+    try:
+        users_db.get_user(pecan.request.db, pecan.request.context, user_id)
+    except errors.NotFound as exc:
+        if not target['is_self']:
+            raise
+        # A caller asking about themselves ("openstack vo request list
+        # --mine") got "No user bob." and no more.
+        raise errors.NotFound('%s The proxy does not know you as a '
+                              'person: %s' % (exc.detail,
+                                              communities.PERSON_HINT),
+                              code=exc.code) from None
 
 
 class IdentitiesController(rest.RestController):

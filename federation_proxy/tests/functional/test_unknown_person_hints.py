@@ -52,6 +52,25 @@ class TestUnknownPersonHints(base.FederationTestCase):
             'know user bob as a person: ' + PERSON_HINT,
             self.detail(resp, 403, 'federation.forbidden'))
 
+    def test_own_requests_of_a_caller_unknown(self):
+        resp = self.app.get('/v1/users/bob/requests',
+                            headers=base.person('bob'), status=404)
+        self.assertEqual(
+            'No user bob. The proxy does not know you as a person: '
+            + PERSON_HINT,
+            self.detail(resp, 404, 'federation.user_not_found'))
+
+    def test_another_person_unknown_is_only_absent(self):
+        self.add_person('bob')
+        resp = self.app.get('/v1/users/carol/requests',
+                            headers=base.person('bob'), status=404)
+        self.assertEqual('No user carol.',
+                         self.detail(resp, 404, 'federation.user_not_found'))
+        resp = self.app.get('/v1/users/carol/requests', headers=base.ADMIN,
+                            status=404)
+        self.assertEqual('No user carol.',
+                         self.detail(resp, 404, 'federation.user_not_found'))
+
     def test_vo_list_of_a_person_in_no_vo(self):
         self.make_vo('astro')
         self.add_person('bob')
