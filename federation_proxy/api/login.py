@@ -254,7 +254,7 @@ class CallbackController(object):
             db, ctx, session_id, person.user_id, started,
             started + datetime.timedelta(seconds=SESSION_SECONDS),
             replaces=previous.session_id if previous else None,
-            idp_id=row.id,
+            idp_id=row.id, subject=claims['sub'],
             host_prefixed=cookies.host_prefixed(settings.issuer()))
         token = login.sign_session(settings.conf().secret_key,
                                    settings.issuer(),

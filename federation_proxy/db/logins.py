@@ -115,7 +115,8 @@ EXPIRED_SESSION_KEPT = datetime.timedelta(days=1)
 
 
 def start_session(db, ctx, session_id, user_id, now, expires_at,
-                  replaces=None, idp_id=None, host_prefixed=False):
+                  replaces=None, idp_id=None, host_prefixed=False,
+                  subject=None):
     """Keep a new proxy session of ``user_id``; sessions that expired
     more than :data:`EXPIRED_SESSION_KEPT` before ``now`` go.
 
@@ -123,9 +124,11 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
         deleting it ends the session (:func:`federation_proxy.db.oidc.
         end_idp_sessions`), as does unlinking the person's identity at
         it (:func:`federation_proxy.db.oidc.end_identity_sessions`).
-        The person must still have an identity there (409
-        ``identity_unlinked`` if it was unlinked since the login read
-        it).
+        The identity the login went through, the person's at that
+        IdP's issuer with ``subject`` (given with ``idp_id``), must
+        still be theirs (409 ``identity_unlinked`` if it was unlinked
+        since the login read it; another identity of theirs at the same
+        IdP does not stand for it).
     :param host_prefixed: whether the browser gets the session's cookie
         under its ``__Host-`` name (an https issuer); see
         :func:`federation_proxy.db.oidc.end_unprefixed_sessions`.
@@ -156,7 +159,8 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
             identity = models.Identity
             if session.execute(sa.select(identity.id).where(
                     identity.user_id == user_id,
-                    identity.issuer == issuer).with_for_update(
+                    identity.issuer == issuer,
+                    identity.subject == subject).with_for_update(
                         read=True)).first() is None:
                 raise errors.Conflict('The identity of this login was '
                                       'unlinked from its person meanwhile; '

@@ -450,10 +450,18 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
         # (and then deletes its successor too), or this refresh waits
         # for the logout, which deletes the token.  A session that
         # expired and was forgotten leaves its grants alone.
+        idp_id = row.idp_id
         if row.session_id is not None:
-            session.execute(sa.select(models.Session.id).where(
-                models.Session.id == row.session_id).with_for_update(
-                    read=True))
+            session_idp = session.execute(sa.select(
+                models.Session.idp_id).where(
+                    models.Session.id == row.session_id).with_for_update(
+                        read=True)).scalar()
+            # A token without its login's IdP (made or rotated by an API
+            # process of the release before migration 0021, still
+            # running after it) takes its session's while that is kept:
+            # the grant then ends with the IdP, or the identity's
+            # unlinking, also once the session is forgotten.
+            idp_id = idp_id or session_idp
         used = session.execute(sa.update(table).where(
             table.token_hash == digest, table.revoked.is_(False)).values(
                 revoked=True)).rowcount
@@ -471,7 +479,7 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
                 scope=' '.join(kept), expires_at=expires_at,
                 revoked=False, auth_time=row.auth_time,
                 session_id=row.session_id, grant_id=_grant_of(row),
-                idp_id=row.idp_id))
+                idp_id=idp_id))
         return OK, (scope, person, row.auth_time)
 
 

@@ -12,12 +12,15 @@ on.  The IdPs are two :class:`test_login_hostile_idp.HostileIdP`.
 
 import datetime
 
+import fixtures
 from oslo_context import context
 import sqlalchemy as sa
 import webtest
 
+from federation_proxy.db import logins as logins_db
 from federation_proxy.db import models
 from federation_proxy.db import oidc as oidc_db
+from federation_proxy.db import users as users_db
 from federation_proxy import login
 from federation_proxy.tests.functional import base
 from federation_proxy.tests.functional import oidc_setup as s
@@ -179,6 +182,66 @@ class UnlinkTest(base.FederationTestCase):
         self.assertEqual({'active': False}, self.app.post(
             '/oidc/introspect', {'token': held['access_token']},
             headers=s.basic(*self.client)).json)
+
+    def test_a_login_through_an_identity_unlinked_meanwhile_is_refused(
+            self):
+        # Alice has two identities at work; the one she unlinks is not
+        # hers any more.  Its holder's login read her as its person
+        # (person_of) before she unlinked it and keeps its session after:
+        # her other identity at work must not pass for the one the login
+        # went through.
+        alice = webtest.TestApp(self.app.app)
+        person = self.log_in(alice, 'home', 'alice')['user_id']
+        self.log_in(alice, 'work', 'alice-at-work', link=True)
+        self.log_in(alice, 'home', 'alice')
+        self.log_in(alice, 'work', 'alice-new-at-work', link=True)
+        identity = [i['id'] for i in self.app.get(
+            '/v1/users/%s/identities' % person,
+            headers=base.ADMIN).json['identities']
+            if i['subject'] == 'alice-at-work'][0]
+        found = logins_db.person_of
+
+        def unlinked_meanwhile(*args, **kwargs):
+            login = found(*args, **kwargs)
+            users_db.unlink_identity(
+                self.fixture.db, context.RequestContext(), person,
+                identity, datetime.datetime.utcnow(),
+                datetime.timedelta(minutes=5))
+            return login
+
+        holder = webtest.TestApp(self.app.app)
+        location = holder.get('/v1/login', {'idp': 'work'}).location
+        sent = s.query_of(location)
+        self.idps['work'].answer(sent['nonce'], sub='alice-at-work')
+        with fixtures.MockPatchObject(logins_db, 'person_of',
+                                      unlinked_meanwhile):
+            resp = holder.get('/v1/login/callback', {
+                'state': sent['state'], 'code': 'c'}, expect_errors=True)
+        self.assertEqual(409, resp.status_int, resp.body)
+        self.assertEqual('federation.identity_unlinked',
+                         resp.json['errors'][0]['code'])
+        holder.get('/v1/users/%s/identities' % person, status=401)
+        # Her login through the identity she kept still works.
+        self.assertEqual(person, self.log_in(
+            alice, 'work', 'alice-new-at-work')['user_id'])
+
+    def test_a_grant_rotated_by_the_earlier_release_ends_with_the_unlink(
+            self):
+        # During the upgrade, an API process of the earlier release still
+        # running after the migration stores (or rotates) a refresh token
+        # without its login's IdP; a refresh by this release while the
+        # session is kept gives the grant its IdP back.
+        person, identity, held = self.held_grant()
+        with self.writer() as session:
+            session.execute(sa.update(models.RefreshToken).values(
+                idp_id=None))
+        held = self.refresh(held, 200)
+        self.forget_sessions('work')
+        held = self.refresh(held, 200)
+        self.app.delete('/v1/users/%s/identities/%s' % (person, identity),
+                        headers=base.ADMIN, status=204)
+        self.assertEqual('invalid_grant',
+                         self.refresh(held, 400)['error'])
 
 
 class UnlinkRaceTest(races.OnPostgreSQL, UnlinkTest):
