@@ -134,8 +134,13 @@ def unlink_identity(db, ctx, user_id, identity_id, now, lifetime):
     tokens are revoked)."""
     with db.writer.using(ctx) as session:
         # The person locked first: of two unlinks of their last two
-        # identities at once, the second counts after the first.
-        session.get(models.User, user_id, with_for_update=True)
+        # identities at once, the second counts after the first.  Not
+        # against what refers to them (FOR NO KEY UPDATE): a link from
+        # one of their sessions holds it, then adds an identity that
+        # refers to them, while the unlink, once it holds them, waits
+        # for that session to end it (a deadlock, the unlink a 500).
+        session.get(models.User, user_id,
+                    with_for_update={'key_share': True})
         identity = session.get(models.Identity, identity_id)
         if identity is None or identity.user_id != user_id:
             raise errors.NotFound('No identity %s.' % identity_id,

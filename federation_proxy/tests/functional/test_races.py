@@ -565,7 +565,7 @@ class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
         def other_unlinks(conn):
             # What an unlink does: the person, then the identity.
             conn.execute(sa.select(_USERS).where(
-                _USERS.c.id == 'bob').with_for_update())
+                _USERS.c.id == 'bob').with_for_update(key_share=True))
             conn.execute(_IDENTITIES.delete().where(
                 _IDENTITIES.c.id == first.id))
 

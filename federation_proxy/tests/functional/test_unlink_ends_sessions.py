@@ -11,6 +11,7 @@ on.  The IdPs are two :class:`test_login_hostile_idp.HostileIdP`.
 """
 
 import datetime
+import threading
 
 import fixtures
 from oslo_context import context
@@ -262,7 +263,8 @@ class UnlinkRaceTest(races.OnPostgreSQL, UnlinkTest):
             # What the unlink does: the person, the identity, then the
             # sessions of logins at its IdP, ended.
             conn.execute(sa.select(models.User.__table__).where(
-                models.User.__table__.c.id == person).with_for_update())
+                models.User.__table__.c.id == person).with_for_update(
+                    key_share=True))
             conn.execute(sa.delete(models.Identity.__table__).where(
                 models.Identity.__table__.c.id == identity))
             conn.execute(sa.delete(table).where(
@@ -276,3 +278,51 @@ class UnlinkRaceTest(races.OnPostgreSQL, UnlinkTest):
         self.assertEqual('federation.identity_unlinked',
                          resp.json['errors'][0]['code'])
         self.assertFalse(self.session_works(holder))
+
+    def test_an_unlink_while_its_session_links_an_identity(self):
+        # Alice's browser, logged in at work, links a third identity
+        # (the link holds that session, then adds the identity, which
+        # refers to her) while her work identity is unlinked (which
+        # locks her, then ends her work sessions): neither waits for
+        # the other in a circle, and the unlink ends the session after.
+        alice = webtest.TestApp(self.app.app)
+        person = self.log_in(alice, 'home', 'alice')['user_id']
+        self.log_in(alice, 'work', 'alice-at-work', link=True)
+        self.log_in(alice, 'work', 'alice-at-work')
+        identity = [i['id'] for i in self.app.get(
+            '/v1/users/%s/identities' % person,
+            headers=base.ADMIN).json['identities']
+            if i['subject'] == 'alice-at-work'][0]
+        table = models.Session.__table__
+        with self.engine.connect() as conn:
+            work_session = conn.execute(sa.select(table.c.id).where(
+                table.c.user_id == person)).scalar_one()
+        answers = []
+
+        def unlink():
+            answers.append(self.app.delete(
+                '/v1/users/%s/identities/%s' % (person, identity),
+                headers=base.ADMIN, expect_errors=True))
+
+        with self.engine.connect() as link:
+            with link.begin():
+                # What the link does (users.link_identity): the session
+                # that asked for it held, then the identity added.
+                link.execute(sa.select(table.c.id).where(
+                    table.c.id == work_session).with_for_update(
+                        read=True))
+                request = threading.Thread(target=unlink)
+                request.start()
+                self.assertTrue(races.waiting_for_a_lock(self.engine,
+                                                         request))
+                link.execute(models.Identity.__table__.insert().values(
+                    id='social-identity', user_id=person,
+                    issuer='https://social.example', subject='alice'))
+        request.join(60)
+        self.assertEqual(204, answers[0].status_int, answers[0].body)
+        self.assertFalse(self.session_works(alice))
+        self.assertEqual(
+            ['alice', 'alice'],
+            [i['subject'] for i in self.app.get(
+                '/v1/users/%s/identities' % person,
+                headers=base.ADMIN).json['identities']])
