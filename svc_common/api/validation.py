@@ -357,9 +357,30 @@ def validate(schema, data):
                 message += ' (%s)' % json.dumps(cause.validator_value)
             raise errors.BadRequest(message + '.', code='invalid_input',
                                     field=field)
+        cause = _not_null_cause(first)
+        field = _field(cause.absolute_path)
         raise errors.BadRequest(
-            _shorten('Invalid field %s: %s' % (field, first.message)),
+            _shorten('Invalid field %s: %s' % (field, cause.message)),
             code='invalid_input', field=field)
+
+
+_NULL = {'type': 'null'}
+
+
+def _not_null_cause(error):
+    """The error of the branch that is not ``null`` when ``error`` is a
+    nullable value's (:func:`svc_common.schemas.parameter_types.nullable`)
+    that is not null, else ``error``.
+
+    jsonschema's own message for it, "7776000 is not valid under any of
+    the given schemas", gave neither the limit nor the form the value
+    missed.
+    """
+    if (error.validator != 'anyOf' or error.instance is None or
+            _NULL not in error.validator_value):
+        return error
+    branches = [e for e in error.context or () if e.schema != _NULL]
+    return jsonschema.exceptions.best_match(branches) if branches else error
 
 
 _INTEGER = re.compile('-?[0-9]{1,16}')
