@@ -25,6 +25,7 @@ import testtools
 from image_family_svc.db import members
 from image_family_svc.db import models
 from image_family_svc import service
+from svc_common import context
 from svc_common.db import migration
 from svc_common.tests.fixtures import backends
 
@@ -208,3 +209,76 @@ class TestStatePlansOnPostgreSQL(backends.OnPostgreSQL, _StatePlans,
         removed = sum(int(n) for n in re.findall(
             r'Rows Removed by Filter: (\d+)', plan))
         self.assertLess(read + removed, 1000, plan)
+
+
+FAMILIES = 2000
+PER_FAMILY = 40
+
+
+def _seed_many_families(url):
+    """2,000 families of 40 images each (80,000 images), half of them
+    public and half of ten projects', each with its newest as latest."""
+    migration.upgrade(service.SPEC, url)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(models.Family.__table__.insert(), [
+                {'id': 'fam-%05d' % f, 'name': 'family-%05d' % f,
+                 'visibility': 'public' if f % 2 else 'private',
+                 'project_id': 'p%d' % (f % 10), 'properties_schema': {},
+                 'created_at': LONG_AGO,
+                 'latest_id': 'img-%07d' % (f + FAMILIES * (PER_FAMILY - 1))}
+                for f in range(FAMILIES)])
+            conn.execute(models.FamilyImage.__table__.insert(), [
+                {'image_id': 'img-%07d' % n,
+                 'family_id': 'fam-%05d' % (n % FAMILIES),
+                 'version': str(n), 'state': 'active', 'properties': {},
+                 'joined_at': LONG_AGO, 'state_changed_at': LONG_AGO}
+                for n in range(FAMILIES * PER_FAMILY)])
+        backends.analyze(engine)
+    finally:
+        engine.dispose()
+
+
+class _LatestPlans(backends.Seeded):
+    """``GET /v1/images`` (the latest image of each family the caller
+    sees): a page reads the families and the page's images, not every
+    image of every family."""
+
+    seed = staticmethod(_seed_many_families)
+
+    def test_a_page_of_latest_images_reads_the_page_of_images(self):
+        middle = 'img-%07d' % (FAMILIES * (PER_FAMILY - 1) + FAMILIES // 2)
+        for only in (None, 'p1'):
+            for marker in (None, middle):
+                plan = self.plan(members.images_page_query(
+                    100, marker, only=only, latest_only=True))
+                self.assertNotIn('SCAN family_images', plan)
+                self.assertNotIn('Seq Scan on family_images', plan)
+
+    def test_the_page_is_the_latest_images_in_order(self):
+        db = backends.database_at(self, self.url)
+        ctx = context.admin_context()
+        seen = []
+        marker = None
+        for _ in range(FAMILIES // 100 + 2):
+            views = members.list_images(db, ctx, 100, marker, only='p1')
+            if not views:
+                break
+            seen += [v.row.image_id for v in views]
+            marker = seen[-1]
+        # Public families and p1's: 1,000 + 100.
+        expected = sorted(
+            'img-%07d' % (f + FAMILIES * (PER_FAMILY - 1))
+            for f in range(FAMILIES) if f % 2 or f % 10 == 1)
+        self.assertEqual(expected, seen)
+
+
+class TestLatestPlansOnSQLite(backends.OnSQLite, _LatestPlans,
+                              testtools.TestCase):
+    pass
+
+
+class TestLatestPlansOnPostgreSQL(backends.OnPostgreSQL, _LatestPlans,
+                                  testtools.TestCase):
+    pass
