@@ -62,7 +62,10 @@ While Glance is away (unreachable, no endpoint, answering 502, 503,
 deleted fails alike; that outage is logged once per process by the
 driver's :attr:`GlanceDriver.outage_log` (a warning when it starts, a
 reminder warning every 10 minutes while it lasts, an info line at the
-first answer of Glance after it), not once per image.  A refusal of one
+first answer of Glance after it), not once per image; and for
+:data:`OUTAGE_REST` seconds after such a failure the process sends
+Glance nothing of the changes it makes (:meth:`GlanceApiDriver.event`):
+the engine's retries write them.  A refusal of one
 image (403, 409, ...) keeps its own warning, and so does a 500: it is
 Glance's answer to that image's request, not an outage.
 """
