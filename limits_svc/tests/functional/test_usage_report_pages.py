@@ -200,6 +200,55 @@ class _Pages(object):
                 recomputed(parents, own, limits_, registered, root),
                 self.read_pages(root, 3))
 
+    @SETTINGS
+    @hypothesis.given(forests(), st.integers(2, 4), st.data())
+    def test_pages_go_on_where_they_ended_after_changes(self, forest, size,
+                                                        data):
+        # The first page is read, then projects are deleted (with their
+        # subtrees) or moved; the pages after it, read through the
+        # marker of the first, list every project that did not change
+        # (nor one above it) exactly once with it.
+        parents = forest[0]
+        self.store(parents, {}, {}, {})
+        # The widest subtree: more than one page more often.
+        root = max(sorted(parents), key=lambda p: len(_below(parents, p)))
+        report, marker = usages.usage_report(
+            self.db, self.ctx, root, True, quota_tree.NO_LIMIT_DENY, size)
+        drawn = [level.project_id for level in report]
+        after = dict(parents)
+        changed = set()
+        # The page's last project first, more often than by chance.
+        candidates = data.draw(st.lists(st.sampled_from(sorted(parents)),
+                                        max_size=3, unique=True))
+        if data.draw(st.booleans()):
+            candidates.insert(0, drawn[-1])
+        for project_id in candidates:
+            if project_id not in after:
+                continue   # it went with a project above it
+            below = _below(after, project_id)
+            if root in below:
+                # The report's project or one above it: the report
+                # changes nothing if it moves, and is gone if it goes.
+                continue
+            changed |= below
+            targets = sorted(set(after) - below)
+            target = data.draw(st.one_of(st.none(), st.just('gone'),
+                                         st.sampled_from(targets)))
+            if target == 'gone':
+                for gone in below:
+                    del after[gone]
+            else:
+                after[project_id] = target
+        self.store(after, {}, {}, {})
+        while len(report) == size:
+            report, marker = usages.usage_report(
+                self.db, self.ctx, root, True, quota_tree.NO_LIMIT_DENY,
+                size, marker)
+            drawn.extend(level.project_id for level in report)
+        kept = (_below(parents, root) & _below(after, root)) - changed
+        self.assertEqual({p: 1 for p in kept},
+                         {p: drawn.count(p) for p in kept})
+
     def test_a_marker_outside_the_subtree_is_refused(self):
         self.store({'r': None, 'a': 'r', 'B': None, 'b': 'B'}, {}, {}, {})
         for marker in ('B', 'b', 'nobody'):
