@@ -22,9 +22,9 @@ listener wakes nothing: the leader's next pass sees the room).  One pass:
    request of the project with the smallest share of the cloud first,
    then the oldest (then the first submitted).  A project's share is
    its *dominant share*: the largest, over the resource classes, of what
-   its running servers use
-   divided by the capacity of the enabled and up hosts (a project running
-   a quarter of the VCPUs and a tenth of the memory has a share of 0.25);
+   its running servers use divided by the capacity of the enabled and up
+   hosts (a project running a quarter of the VCPUs and a tenth of the
+   memory has a share of 0.25);
 3. a request is built when the cloud, as the driver's snapshot shows it,
    has room for ALL of its servers (:func:`placement`: the reaper's
    placement rules — enabled and up hosts with the flavor's resource
