@@ -46,21 +46,23 @@ class UsageController(rest.RestController):
         params = pecan.request.params
         subtree = validation.boolean_param(params, 'subtree')
         # The marker may be a path, longer than validation.page takes.
-        validation.validate(schema.USAGE_QUERY, {
-            name: params[name] for name in ('limit', 'marker')
-            if name in params})
+        marker = params.get('marker')
+        validation.validate(
+            schema.USAGE_QUERY_OF_PATH if marker and '/' in marker
+            else schema.USAGE_QUERY_OF_ID,
+            {name: params[name] for name in ('limit', 'marker')
+             if name in params})
         limit = min(validation.integer_param(
             params, 'limit', default=pecan.request.conf.api.max_limit,
             minimum=1), pecan.request.conf.api.max_limit)
-        report, marker = usages_db.usage_report(
+        report, next_marker = usages_db.usage_report(
             pecan.request.db, pecan.request.context, project_id, subtree,
-            pecan.request.conf.limits.no_limit_policy, limit,
-            params.get('marker'))
+            pecan.request.conf.limits.no_limit_policy, limit, marker)
         levels = [level.to_dict() for level in report]
         # One project alone is one answer, whatever limit says.  The next
         # page starts after the path of this one's last project.
         links = validation.links_for_page(
-            [{'marker': marker}] * len(levels), limit, 'marker',
+            [{'marker': next_marker}] * len(levels), limit, 'marker',
             '/v1/projects/%s/usage' % project_id, params) if subtree else []
         return {'project_id': project_id, 'subtree': subtree,
                 'projects': levels, 'links': links}

@@ -42,16 +42,25 @@ _MARKER_PATH = {
     'pattern': '^%s(/%s){1,128}$' % (_ID_IN_PATH, _ID_IN_PATH),
 }
 
-USAGE_QUERY = {
-    'type': 'object',
-    'properties': dict(
-        parameter_types.PAGINATION['properties'],
-        subtree={'type': 'boolean'},
-        # A project id (none holds a /), or the path the next links give.
-        marker={'anyOf': [dict(parameter_types.PAGE_MARKER,
-                               pattern='^[^/\\x00-\\x1f\\x7f-\\x9f]*$'),
-                          _MARKER_PATH]}),
-}
+# A project id: none holds a /.
+_MARKER_ID = dict(parameter_types.PAGE_MARKER,
+                  pattern='^[^/\\x00-\\x1f\\x7f-\\x9f]*$')
+
+
+def _usage_query(marker):
+    return {'type': 'object',
+            'properties': dict(parameter_types.PAGINATION['properties'],
+                               subtree={'type': 'boolean'}, marker=marker)}
+
+
+#: The query, as the OpenAPI document gives it: the marker is a project
+#: id, or the path the next links give.
+USAGE_QUERY = _usage_query({'anyOf': [_MARKER_ID, _MARKER_PATH]})
+
+#: The query as it is checked, by the marker's form (a path holds a /),
+#: so that a refusal says what the marker misses.
+USAGE_QUERY_OF_ID = _usage_query(_MARKER_ID)
+USAGE_QUERY_OF_PATH = _usage_query(_MARKER_PATH)
 
 PROJECT = response_types.obj({
     'id': {'type': 'string'},

@@ -123,6 +123,12 @@ class TestUsageReportMarkers(base.LimitsApiTestCase):
             error = resp.json['errors'][0]
             self.assertEqual(('limits.' + code, 'marker'),
                              (error['code'], error['field']), marker)
+        # A path that is no path says the form it misses.
+        resp = self.page('/v1/projects/r/usage?subtree=true&marker=r//a',
+                         status=400)
+        self.assertIn('does not match "^[A-Za-z0-9_.:@-]{1,64}'
+                      '(/[A-Za-z0-9_.:@-]{1,64}){1,128}$"',
+                      resp.json['errors'][0]['detail'])
 
 
 class TestUsageReportMarkersOnPostgreSQL(TestUsageReportMarkers):
