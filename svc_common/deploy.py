@@ -687,9 +687,13 @@ def deploy(spec, conf, enforcer, db, notifier=None, root=None):
     app = _request_guard(app, conf, spec)
     app = _microversion_middleware(app, spec)
     app = errors.JsonErrorMiddleware(app, spec.namespace)
+    # A request the health check leaves alone (``[healthcheck]
+    # allowed_source_ranges``, ``ignore_proxied_requests``) goes on to
+    # the service, as any other path's: given no application, webob
+    # forwarded it over HTTP to the host its Host header named.
     app = _PathSwitch(app, {
         HEALTHCHECK_PATH: _HealthcheckMethods(
-            healthcheck.Healthcheck(None, conf), spec.namespace)})
+            healthcheck.Healthcheck(app, conf), spec.namespace)})
     app = _cors_middleware(app, conf)
     app = _proxy_headers_middleware(app, conf)
     app = _RequestId(app)

@@ -9,6 +9,7 @@ answers ``GET``: ``PUT``, ``POST``, ``DELETE`` and ``PATCH`` were a
 """
 
 import os
+import socket
 
 import fixtures
 import testtools
@@ -17,6 +18,7 @@ import webtest
 from svc_common.cmd import all_in_one
 from svc_common import config
 from svc_common.db import migration
+from svc_common.tests.fixtures import api as af
 from svc_common import wsgi_app
 
 DASHBOARD = 'https://dashboard.example'
@@ -119,6 +121,77 @@ class _HealthcheckMethodsTests(object):
                              self.without_request_id(resp))
 
 
+class _IgnoredRequestTests(object):
+    """A request the health check leaves alone (``[healthcheck]
+    allowed_source_ranges``, ``ignore_proxied_requests``) is answered by
+    the service as a path it does not have.  It was forwarded over HTTP
+    to ``SERVER_NAME:SERVER_PORT`` (webob's answer for a middleware
+    given no application), which WSGI servers such as gunicorn take from
+    the request's ``Host``: a 502, or the answer of the host a client
+    named."""
+
+    SPEC = None
+
+    def setUp(self):
+        super().setUp()
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'service.conf')
+        with open(path, 'w') as conf_file:
+            conf_file.write('[healthcheck]\n'
+                            'allowed_source_ranges = 10.0.0.0/8\n'
+                            'ignore_proxied_requests = true\n')
+        conf = config.build_conf(
+            self.SPEC, default_config_files=[path],
+            overrides={(None, 'state_path'): tmp,
+                       ('api', 'auth_strategy'): 'noauth'})
+        migration.upgrade(self.SPEC, conf.database.connection)
+        self.app = webtest.TestApp(
+            wsgi_app.make_application(self.SPEC, conf))
+        # Where such a request was sent: its Host.
+        self.elsewhere = socket.socket()
+        self.addCleanup(self.elsewhere.close)
+        self.elsewhere.bind(('127.0.0.1', 0))
+        self.elsewhere.listen(8)
+        self.elsewhere.setblocking(False)
+        self.host = '127.0.0.1:%d' % self.elsewhere.getsockname()[1]
+
+    def get(self, remote_addr, headers=None):
+        # webob sent it to SERVER_NAME:SERVER_PORT, which a WSGI server
+        # (gunicorn) takes from the Host header; its timeout only keeps
+        # the old code from waiting for ever on a host that never
+        # answers.
+        headers = dict(headers or {}, Host=self.host)
+        host, port = self.elsewhere.getsockname()
+        resp = self.app.get('/healthcheck', headers=headers, status='*',
+                            extra_environ={'REMOTE_ADDR': remote_addr,
+                                           'SERVER_NAME': host,
+                                           'SERVER_PORT': str(port),
+                                           'webob.client.timeout': 1})
+        self.assertNothingSentElsewhere()
+        return resp
+
+    def assertNothingSentElsewhere(self):
+        self.assertRaises(BlockingIOError, self.elsewhere.accept)
+
+    def test_source_outside_the_ranges(self):
+        resp = self.get('127.0.0.1')
+        self.assertEqual(401, resp.status_int)
+        err, = resp.json['errors']
+        self.assertEqual('%s.unauthorized' % self.SPEC.namespace,
+                         err['code'])
+        resp = self.get('127.0.0.1', af.SYSTEM_READER)
+        self.assertEqual(404, resp.status_int)
+        err, = resp.json['errors']
+        self.assertEqual('%s.not_found' % self.SPEC.namespace, err['code'])
+
+    def test_proxied_request(self):
+        resp = self.get('10.1.1.1', {'X-Forwarded-For': '192.0.2.1'})
+        self.assertEqual(401, resp.status_int)
+
+    def test_source_in_the_ranges_is_answered(self):
+        self.assertEqual(200, self.get('10.1.1.1').status_int)
+
+
 def _make_classes():
     for spec in all_in_one.load_specs():
         name = spec.package.title().replace('_', '')
@@ -127,6 +200,10 @@ def _make_classes():
             globals()[cls_name] = type(
                 cls_name, (_HealthcheckMethodsTests, testtools.TestCase),
                 {'SPEC': spec, 'ALLOWED_ORIGIN': origin})
+        cls_name = 'Test%sHealthcheckIgnoredRequests' % name
+        globals()[cls_name] = type(
+            cls_name, (_IgnoredRequestTests, testtools.TestCase),
+            {'SPEC': spec})
 
 
 _make_classes()
