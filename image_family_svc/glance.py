@@ -267,6 +267,14 @@ class GlanceApiDriver(GlanceDriver):
             raise
 
     def _resting(self):
+        """Whether changes are left to the engine's retries now: within
+        :data:`OUTAGE_REST` of an outage, and only while both retries
+        are on (``[glance] write_retry_batch`` and
+        ``delete_retry_batch``), without which nothing would write them.
+        """
+        opts = self.conf[GROUP]
+        if not (opts.write_retry_batch and opts.delete_retry_batch):
+            return False
         with self._lock:
             return (self._resting_until is not None and
                     self._clock() < self._resting_until)

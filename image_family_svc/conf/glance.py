@@ -49,7 +49,9 @@ def _opts():
                  'tries to delete again at each pass (every '
                  '[image_family] schedule_interval seconds), those '
                  'deleted first first; an image some server uses is '
-                 'skipped. 0: no retry.'),
+                 'skipped. 0: no retry (and the API and engine then '
+                 'send each change to Glance even right after Glance '
+                 'failed to answer, waiting for its timeout each time).'),
         cfg.IntOpt(
             'write_retry_batch', default=50, min=0,
             help='Images whose family, state or successor Glance may not '
@@ -59,7 +61,9 @@ def _opts():
                  'schedule_interval seconds), at least a minute after '
                  'their change, those changed first first. Each costs a '
                  'GET of the image and, if it differs, a PATCH. 0: no '
-                 'retry.'),
+                 'retry (and the API and engine then send each change to '
+                 'Glance even right after Glance failed to answer, '
+                 'waiting for its timeout each time).'),
     ]
 
 

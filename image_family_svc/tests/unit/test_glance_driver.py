@@ -390,6 +390,30 @@ class TestGlanceApiDriver(testtools.TestCase):
         self.apply(transition('img-1', 'active', 'deprecated'), driver)
         self.assertNotIn('img-1', self.ledger.tokens)
 
+    def test_no_rest_without_the_retries(self):
+        """With a retry off, nothing would write a change left to it."""
+        answers = []
+
+        class Away(FakeGlance):
+            def request(self, url, method, **kwargs):
+                answers.append((method, url))
+                return Response(503, {'message': 'restarting'}, url)
+
+        for option in ('write_retry_batch', 'delete_retry_batch'):
+            self.conf.set_override(option, 0, group='glance')
+            self.addCleanup(self.conf.clear_override, option,
+                            group='glance')
+            driver = glance.GlanceApiDriver(
+                self.conf, self.ledger, adapter=Away(self.glance.images),
+                clock=lambda: 0.0)
+            del answers[:]
+            for _ in range(2):
+                self.assertRaises(
+                    glance.GlanceDriverError, self.apply,
+                    transition('img-1', 'active', 'deprecated'), driver)
+            self.assertEqual(2, len(answers))
+            self.conf.clear_override(option, group='glance')
+
     def test_a_lasting_outage_is_recalled_and_a_500_is_no_outage(self):
         """Glance unreachable for 25 minutes (a TLS error, a missing
         catalog entry look the same): a reminder warning every 10
