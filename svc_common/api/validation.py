@@ -360,8 +360,19 @@ def validate(schema, data):
         cause = _not_null_cause(first)
         field = _field(cause.absolute_path)
         raise errors.BadRequest(
-            _shorten('Invalid field %s: %s' % (field, cause.message)),
+            _shorten('Invalid field %s: %s' % (field, _message(cause))),
             code='invalid_input', field=field)
+
+
+def _message(error):
+    """jsonschema's message of ``error``, or, for a ``pattern`` whose
+    schema has a ``description``, what the value is not in those words:
+    ``"abc" does not match "^[0-9]{1,16}$"`` told a person nothing."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == 'pattern' and schema.get('description'):
+        return '%s is not %s.' % (json.dumps(error.instance),
+                                  schema['description'])
+    return error.message
 
 
 _NULL = {'type': 'null'}

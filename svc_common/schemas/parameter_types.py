@@ -63,7 +63,9 @@ LIMIT_VALUE = amount(minimum=-1)
 #: are).  ``limit`` is a count written with ASCII digits (capped by the
 #: service's ``[api] max_limit``); ``marker`` is the ID of the last item
 #: of the previous page.
-PAGE_LIMIT = {'type': 'string', 'pattern': '^[0-9]{1,16}$'}
+PAGE_LIMIT = {'type': 'string', 'pattern': '^[0-9]{1,16}$',
+              'description': 'a count written with ASCII digits (at most '
+                             '16 of them)'}
 PAGE_MARKER = {'type': 'string', 'maxLength': 255,
                'pattern': '^[^\\x00-\\x1f\\x7f-\\x9f]*$'}
 PAGINATION = {
