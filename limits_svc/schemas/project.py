@@ -40,11 +40,15 @@ _MARKER_PATH = {
     'type': 'string',
     'maxLength': 65 * 129,
     'pattern': '^%s(/%s){1,128}$' % (_ID_IN_PATH, _ID_IN_PATH),
+    'description': 'a path of project IDs joined by /, from the report\'s '
+                   'project down to the last project of a page (as the '
+                   'next links give it)',
 }
 
 # A project id: none holds a /.
 _MARKER_ID = dict(parameter_types.PAGE_MARKER,
-                  pattern='^[^/\\x00-\\x1f\\x7f-\\x9f]*$')
+                  pattern='^[^/\\x00-\\x1f\\x7f-\\x9f]*$',
+                  description='a project ID')
 
 
 def _usage_query(marker):

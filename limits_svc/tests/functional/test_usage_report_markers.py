@@ -126,9 +126,15 @@ class TestUsageReportMarkers(base.LimitsApiTestCase):
         # A path that is no path says the form it misses.
         resp = self.page('/v1/projects/r/usage?subtree=true&marker=r//a',
                          status=400)
-        self.assertIn('does not match "^[A-Za-z0-9_.:@-]{1,64}'
-                      '(/[A-Za-z0-9_.:@-]{1,64}){1,128}$"',
-                      resp.json['errors'][0]['detail'])
+        self.assertEqual(
+            'Invalid field marker: "r//a" is not a path of project IDs '
+            'joined by /, from the report\'s project down to the last '
+            'project of a page (as the next links give it).',
+            resp.json['errors'][0]['detail'])
+        resp = self.page('/v1/projects/r/usage?subtree=true&marker=a%01',
+                         status=400)
+        self.assertEqual('Invalid field marker: "a\\u0001" is not a '
+                         'project ID.', resp.json['errors'][0]['detail'])
 
 
 class TestUsageReportMarkersOnPostgreSQL(TestUsageReportMarkers):
