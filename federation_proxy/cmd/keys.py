@@ -16,13 +16,14 @@ from federation_proxy.db import oidc as oidc_db
 from federation_proxy.oidc import keys
 from svc_common import context
 from svc_common.db import database
+from svc_common import isotime
 
 
 def _show(records, now, lifetime):
     published = {r.kid for r in keys.published(records, now, lifetime)}
     for record in sorted(records, key=lambda r: r.created_at):
         print('%-44s %-8s %s%s' % (
-            record.kid, record.state, record.created_at.isoformat(),
+            record.kid, record.state, isotime.isoformat(record.created_at),
             '' if record.kid in published else '  (unpublished)'))
 
 
