@@ -30,7 +30,8 @@ The engine and the API hand every committed change (a
       node (``PUT /v2/cache/{image_id}``, Glance's cache API since
       2023.2; Glance 33 starts caching a queued image at once in a
       worker thread of that API node; a node without
-      ``image_cache_dir`` answers 404 and is skipped with a warning);
+      ``image_cache_dir`` answers 404 and is skipped with a warning, as
+      is one that does not answer);
     * a transition to ``deleted`` (the lifecycle allows it only once no
       server uses the image): ``DELETE /v2/images/{image_id}``;
     * ``image_family.membership.leave``: the family, state and successor
@@ -395,6 +396,14 @@ class GlanceApiDriver(GlanceDriver):
                 LOG.warning('Glance API node %s did not queue image %s for '
                             'its cache (its image cache may be off): %s',
                             url, image_id, error)
+                continue
+            except ks_exc.ClientException as error:
+                # One node down is no outage of Glance (its write
+                # succeeded): not raised, which would skip the next
+                # nodes and make the process rest (OUTAGE_REST).
+                LOG.warning('Glance API node %s could not be asked to '
+                            'queue image %s for its cache: %s', url,
+                            image_id, error)
                 continue
             accepted.append(url)
         if accepted:

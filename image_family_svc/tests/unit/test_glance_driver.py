@@ -247,6 +247,38 @@ class TestGlanceApiDriver(testtools.TestCase):
         self.glance.cache_status = 404
         self.assertEqual([], self.driver.precache('img-1'))
 
+    def test_unreachable_cache_node_is_skipped_not_an_outage(self):
+        """A cache node that does not answer (down for maintenance) is
+        skipped, as one without a cache is: the next nodes still queue
+        the image, and the process goes on writing Glance.  It raised
+        out of the promotion's event: the nodes after it were not asked,
+        and the process rested (OUTAGE_REST) as if Glance were away,
+        leaving the next minute's changes to the engine's retries."""
+
+        class NodeDown(FakeGlance):
+            def request(self, url, method, **kwargs):
+                if url.startswith('http://g1:9292'):
+                    self.calls.append((method, url, None))
+                    raise ks_exc.ConnectFailure('Unable to establish '
+                                                'connection to %s' % url)
+                return super().request(url, method, **kwargs)
+
+        node_down = NodeDown(self.glance.images)
+        driver = glance.GlanceApiDriver(self.conf, self.ledger,
+                                        adapter=node_down,
+                                        clock=lambda: 0.0)
+        with fixtures.FakeLogger(level=logging.WARNING) as log:
+            self.apply(transition('img-2', 'testing', 'active',
+                                  latest='img-2'), driver)
+        self.assertEqual(['http://g1:9292/v2/cache/img-2',
+                          'http://g2:9292/v2/cache/img-2'],
+                         [c[1] for c in node_down.calls if c[0] == 'PUT'])
+        self.assertIn('http://g1:9292', log.output)
+        # Glance itself answers: the next change is written at once.
+        self.apply(transition('img-1', 'active', 'deprecated'), driver)
+        self.assertTrue(self.glance.images['img-1']['os_hidden'])
+        self.assertNotIn('img-1', self.ledger.tokens)
+
     def test_undeprecate_clears_hidden_and_successor(self):
         self.glance.images['img-1'].update(
             os_hidden=True, arbiter_family_state='deprecated',
