@@ -211,7 +211,11 @@ class Router(object):
         if parts is not None:
             node = self._find(self.root, parts, 0, values)
         if node is None:
-            raise webob.exc.HTTPNotFound()
+            # "The resource could not be found." alone did not say where
+            # the paths there are are listed.
+            raise webob.exc.HTTPNotFound(
+                detail='GET /v1 lists the resources of this API, GET '
+                       '/v1/openapi.json every path.')
         if node.index is not None:
             return node.index, values
         route = node.handlers.get(method)
