@@ -16,6 +16,14 @@ under a server).
   the listing began (its ``instance.create.start`` or ``.end`` arrived
   meanwhile).
 
+A server has one row, for one image.  One that Nova lists for a member
+and that holds a volume made from another (or volumes made from two
+members) is listed for both: its row stays with the member it is
+recorded for while it still uses that one (``held``, found by the
+caller from :func:`recorded_images`).  The reconciliation of the other
+member moved it there, and the image the server runs from counted none
+of it (and was deleted under it once obsolete).
+
 The count is then the number of rows, and a ``pending_delete`` image that
 no server uses is deleted, as when the last server's notification comes.
 Lock order as in :mod:`image_family_svc.db.members`: the family's row,
@@ -46,6 +54,22 @@ def database_now(db, ctx):
         return families_db.database_now(session)
 
 
+def recorded_images(db, ctx, server_ids):
+    """``{server_id: image_id}`` of the rows of ``server_ids``."""
+    found = {}
+    server_ids = sorted(server_ids)
+    if not server_ids:
+        return found
+    with db.reader.using(ctx) as session:
+        for start in range(0, len(server_ids), 500):
+            found.update(session.execute(sa.select(
+                models.ImageServer.server_id,
+                models.ImageServer.image_id).where(
+                models.ImageServer.server_id.in_(
+                    server_ids[start:start + 500]))).all())
+    return found
+
+
 def _recount(session, image_id, at):
     servers = session.scalar(sa.select(sa.func.count()).select_from(
         models.ImageServer).where(models.ImageServer.image_id == image_id))
@@ -62,11 +86,15 @@ def _recount(session, image_id, at):
 
 
 def set_servers(db, ctx, image_id, server_ids, listed_at,
-                drain=members_db.DEFAULT_DRAIN):
+                drain=members_db.DEFAULT_DRAIN, held=()):
     """Make the servers of ``image_id`` those Nova listed at
     ``listed_at`` (naive UTC, by the database's clock:
     :func:`database_now`).  A deletion the new count allows happens
     only once the image has been obsolete for ``drain`` seconds.
+
+    :param held: servers among ``server_ids`` whose row, if it is for
+        another image, stays there: they still use that one (see the
+        module documentation).
 
     :returns: ``(before, after, events)``: the counts and the events of a
         deletion that the new count allows.
@@ -86,11 +114,12 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
             if row is None:
                 session.add(models.ImageServer(
                     server_id=server_id, image_id=image_id, created_at=at))
-            elif row.created_at < listed_at:
+            elif row.created_at < listed_at and server_id not in held:
                 moved_from.add(row.image_id)
                 row.image_id = image_id
             # else: written after the listing began (a rebuild onto the
-            # other image applied meanwhile), it stays where it is.
+            # other image applied meanwhile), or held by the other image,
+            # it stays where it is.
         for server_id, row in rows.items():
             if server_id not in server_ids and row.created_at < listed_at:
                 session.delete(row)

@@ -307,6 +307,77 @@ class TestReconcileRacingRebuild(base.ApiTestCase):
         self.assertEqual('pending_delete', self.image('img-new')['state'])
 
 
+class TestServerWithVolumeOfAnotherImage(base.ApiTestCase):
+    """A server that Nova says runs from one image and that has a volume
+    made from another attached (Cinder lists it for that one): a server
+    is recorded for one image, and the reconciliation of the other moved
+    it there."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+        self.fixture.conf.set_override('enabled', 'true', group='cinder')
+        self.family('centos-7')
+        # Reconciled by id: img-1, then img-2.
+        self.add('centos-7', 'img-1', '7.1', state='active')
+        self.add('centos-7', 'img-2', '7.2', state='active')
+        self.ctx = context.admin_context()
+        self.runs_from = {'vm-1': 'img-1', 'vm-3': ''}
+        self.volumes = [volume('img-2', 'vm-1')]
+
+    def servers(self, image_id):
+        return self.app.get('/v1/images/%s/usage' % image_id,
+                            headers=base.ADMIN).json['servers']
+
+    def reconcile(self):
+        def listed(params):
+            return {'servers': [
+                {'id': server_id, 'status': 'ACTIVE',
+                 compute.HOST: 'host-1'}
+                for server_id, image_id in sorted(self.runs_from.items())
+                if image_id == params['image']]}
+
+        def one(server_id):
+            # Nova's GET /servers/{id}: image is '' when volume-backed.
+            image_id = self.runs_from[server_id]
+            return {'server': {'id': server_id, 'image': {
+                'id': image_id} if image_id else ''}}
+
+        pages = {'/servers/detail': listed}
+        pages.update(('/servers/%s' % server_id,
+                      lambda params, server_id=server_id: one(server_id))
+                     for server_id in self.runs_from)
+        usage_reconcile.Reconciler(
+            self.fixture.conf, self.db,
+            nova=FakeAdapter('http://nova.test/v2.1', pages),
+            cinder=cinder_double(self.volumes)).run()
+
+    def test_the_image_it_runs_from_stays_counted(self):
+        usage.server_created(self.db, self.ctx, 'vm-1', 'img-1')
+        for _ in range(2):
+            self.reconcile()
+            self.assertEqual(1, self.servers('img-1'))
+        # img-1, which vm-1 runs from, is not deleted under it.
+        self.move('img-1', 'obsolete')
+        self.move('img-1', 'deleted')
+        self.assertEqual('pending_delete', self.image('img-1')['state'])
+
+    def test_volume_made_from_another_image_moves_at_once(self):
+        # vm-3 boots from a volume made from img-2; that volume is then
+        # re-imaged from img-1 (Nova announces no image of a
+        # volume-backed server): counted for img-1 from the next run.
+        del self.runs_from['vm-1']
+        self.volumes[:] = [volume('img-2', 'vm-3')]
+        self.reconcile()
+        self.assertEqual((0, 1), (self.servers('img-1'),
+                                  self.servers('img-2')))
+        self.volumes[:] = [volume('img-1', 'vm-3')]
+        self.reconcile()
+        self.assertEqual((1, 0), (self.servers('img-1'),
+                                  self.servers('img-2')))
+
+
 def catalog_adapter(*service_types):
     """A real keystoneauth1 adapter for ``block-storage`` over a token
     whose catalog holds ``service_types``."""
