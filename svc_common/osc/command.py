@@ -46,6 +46,7 @@ A command's module then holds only its options and its call::
 import argparse
 import json
 import os
+import re
 
 from cliff import columns as cliff_columns
 from keystoneauth1 import exceptions as ks_exceptions
@@ -317,12 +318,23 @@ def list_rows(items, names, formatters=None):
     return [show_columns(item, names, formatters)[1] for item in items]
 
 
+# Python's int() also takes the digits of other scripts ('\u0663', an
+# Arabic-Indic 3, is 3), '+', '_' between digits and surrounding spaces.
+_INTEGER = re.compile('-?[0-9]+')
+
+
+def integer(value):
+    """argparse type: an integer written with ASCII digits, after an
+    optional ``-``; the other options that take an integer check it with
+    this, then their range."""
+    if not _INTEGER.fullmatch(value):
+        raise argparse.ArgumentTypeError('%r is not an integer' % value)
+    return int(value)
+
+
 def positive_int(value):
     """argparse type: an integer of 1 or more."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError('%r is not an integer' % value)
+    number = integer(value)
     if number < 1:
         raise argparse.ArgumentTypeError('%r is not 1 or more' % value)
     return number

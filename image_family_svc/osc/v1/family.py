@@ -138,7 +138,8 @@ class _Command(FamilyCommand, command.Command):
 def _family_options(parser):
     parser.add_argument('--description', metavar='<text>',
                         help='What the family is for')
-    parser.add_argument('--keep-superseded', metavar='<n>', type=int,
+    parser.add_argument('--keep-superseded', metavar='<n>',
+                        type=command.integer,
                         help='Keep only the last <n> superseded images '
                              'bootable; older ones become obsolete')
     parser.add_argument('--properties-schema', metavar='<json>',

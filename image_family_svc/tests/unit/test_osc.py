@@ -29,6 +29,19 @@ class TestArguments(testtools.TestCase):
         self.assertEqual(2, error.code)
         return stderr.getvalue()
 
+    def test_keep_superseded_is_ascii_digits(self):
+        # int() took '\u0663' (an Arabic-Indic 3) as 3.
+        for command_class, argv in ((family.CreateFamily, ['f']),
+                                    (family.SetFamily, ['f'])):
+            for bad in ('\u0663', '\uff13', ' 3', '+3', '1_0'):
+                message = self._usage_error(command_class, argv + [
+                    '--keep-superseded', bad])
+                self.assertIn("argument --keep-superseded: %r is not an "
+                              "integer" % bad, message)
+            _cmd, parsed = _parse(command_class, argv + [
+                '--keep-superseded', '3'])
+            self.assertEqual(3, parsed.keep_superseded)
+
     def test_property_without_a_value_is_a_usage_error(self):
         # It was a ValueError from dict() ("dictionary update sequence
         # element #0 has length 1; 2 is required") after parsing.

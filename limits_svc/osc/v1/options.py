@@ -14,8 +14,8 @@ def generation(value):
     more (0 is that of an allocation made before generations existed and
     not written since)."""
     try:
-        number = int(value)
-    except ValueError:
+        number = osc_command.integer(value)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             '%r is not a generation (an integer, as "openstack quota '
             'allocation show" prints it)' % value)
@@ -27,10 +27,7 @@ def generation(value):
 
 def limit_value(value):
     """A limit: an integer of -1 (unlimited) or more."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError('%r is not an integer' % value)
+    number = osc_command.integer(value)
     if number < -1:
         raise argparse.ArgumentTypeError(
             '%r: a limit is -1 (unlimited) or more' % value)
@@ -44,8 +41,8 @@ def resource_amount(value):
         raise argparse.ArgumentTypeError(
             '%r is not <resource>=<amount>' % value)
     try:
-        number = int(amount)
-    except ValueError:
+        number = osc_command.integer(amount)
+    except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
             '%r: the amount of %s must be an integer' % (value, name))
     if number < 0:

@@ -13,6 +13,7 @@ import testtools
 
 from limits_svc.clients import limits as limits_client
 from limits_svc.osc import plugin
+from limits_svc.osc.v1 import allocation
 from limits_svc.osc.v1 import columns
 from limits_svc.osc.v1 import command
 from limits_svc.osc.v1 import limit
@@ -61,6 +62,50 @@ class TestResourceAmount(testtools.TestCase):
                           '-2')
         self.assertRaises(argparse.ArgumentTypeError,
                           options.positive_int, '0')
+
+
+class TestIntegersAreAsciiDigits(testtools.TestCase):
+    """Python's int() takes '\u0663' (an Arabic-Indic 3) as 3, and ' 3',
+    '+3', '1_0': each option that takes an integer refuses them."""
+
+    NOT_INTEGERS = ('\u0663', '\uff13', ' 3', '3 ', '+3', '1_0')
+
+    def usage_error(self, command_class, argv):
+        cmd = command_class(mock.Mock(), None)
+        parser = cmd.get_parser('openstack quota')
+        with mock.patch('sys.stderr', new_callable=io.StringIO) as stderr:
+            error = self.assertRaises(SystemExit, parser.parse_args, argv)
+        self.assertEqual(2, error.code)
+        return stderr.getvalue()
+
+    def test_allocation_set(self):
+        for bad in self.NOT_INTEGERS:
+            for argv, message in (
+                    (['--resource', 'cores=' + bad],
+                     "argument --resource: 'cores=%s': the amount of "
+                     "cores must be an integer"),
+                    (['--resource', 'cores=1', '--expires-in', bad],
+                     "argument --expires-in: '%s' is not an integer"),
+                    (['--resource', 'cores=1', '--if-match', bad],
+                     "argument --if-match: '%s' is not a generation")):
+                self.assertIn(message % bad, self.usage_error(
+                    allocation.SetAllocation, ['c1', '--project', 'p'] +
+                    argv))
+
+    def test_limits_and_pages(self):
+        for bad in self.NOT_INTEGERS:
+            self.assertIn(
+                "argument --resource-limit: '%s' is not an integer" % bad,
+                self.usage_error(limit.SetLimit, ['l1',
+                                                  '--resource-limit', bad]))
+            self.assertIn(
+                "argument --limit: '%s' is not an integer" % bad,
+                self.usage_error(limit.ListLimit, ['--limit', bad]))
+
+    def test_ascii_integers_still_pass(self):
+        self.assertEqual(('cores', 30), options.resource_amount('cores=30'))
+        self.assertEqual(-1, options.limit_value('-1'))
+        self.assertEqual(7, options.generation('007'))
 
 
 class TestColumns(testtools.TestCase):

@@ -3,14 +3,20 @@
 import argparse
 import datetime
 
+from svc_common.osc import command
+
 
 def resource_amount(value):
     """argparse type of ``--resource <class>=<amount>``: a pair."""
     name, sep, amount = value.partition('=')
-    if not sep or not name or not amount.isdigit():
+    try:
+        number = command.integer(amount)
+    except argparse.ArgumentTypeError:
+        number = None
+    if not sep or not name or number is None or number < 0:
         raise argparse.ArgumentTypeError(
             '%r is not <resource class>=<amount> (e.g. VCPU=4)' % value)
-    return name, int(amount)
+    return name, number
 
 
 def duration(value):
@@ -19,10 +25,14 @@ def duration(value):
     units = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
     number, unit = (value[:-1], value[-1]) if value[-1:] in units else (
         value, 's')
-    if not number.isdigit() or int(number) < 1:
+    try:
+        seconds = command.integer(number) * units[unit]
+    except argparse.ArgumentTypeError:
+        seconds = None
+    if seconds is None or seconds < 1:
         raise argparse.ArgumentTypeError(
             '%r is not a duration (e.g. 3600, 90m, 8h, 2d)' % value)
-    return int(number) * units[unit]
+    return seconds
 
 
 def deadline(value, now=None):

@@ -33,6 +33,27 @@ class TestOptions(testtools.TestCase):
             self.assertRaises(argparse.ArgumentTypeError, options.duration,
                               bad)
 
+    def test_integers_are_ascii_digits(self):
+        # str.isdigit() and int() take '\u0663' (an Arabic-Indic 3) as 3:
+        # --resource VCPU=\u0663 asked for 3 VCPUs.
+        for bad in ('\u0663', '\uff13', '\u00b3', ' 3', '+3', '1_0'):
+            self.assertRaises(argparse.ArgumentTypeError,
+                              options.resource_amount, 'VCPU=' + bad)
+            for duration in (bad, bad + 'h'):
+                self.assertRaises(argparse.ArgumentTypeError,
+                                  options.duration, duration)
+            self.assertRaises(argparse.ArgumentTypeError, options.deadline,
+                              '+%sh' % bad)
+        cmd = plan.CreatePlan(mock.Mock(), None)
+        parser = cmd.get_parser('openstack preemptible plan create')
+        with mock.patch('sys.stderr', new_callable=io.StringIO) as stderr:
+            error = self.assertRaises(SystemExit, parser.parse_args,
+                                      ['--resource', 'VCPU=\u0663'])
+        self.assertEqual(2, error.code)
+        self.assertIn("argument --resource: 'VCPU=\u0663' is not <resource "
+                      "class>=<amount>", stderr.getvalue())
+        self.assertEqual(('VCPU', 0), options.resource_amount('VCPU=0'))
+
     def test_deadline(self):
         now = datetime.datetime(2030, 1, 1, 10, 0, 0, 123,
                                 tzinfo=datetime.timezone.utc)
