@@ -175,7 +175,7 @@ class TestDocExamples(testtools.TestCase):
         env['PATH'] = os.pathsep.join([os.path.dirname(sys.executable),
                                        env.get('PATH', os.defpath)])
         result = subprocess.run(['bash', '-c', script], capture_output=True,
-                                text=True, timeout=120, cwd=REPO, env=env)
+                                text=True, timeout=300, cwd=REPO, env=env)
         outputs = result.stdout.split(separator + '\n')[1:]
         self.assertEqual(len(pairs), len(outputs), result.stderr)
         for (command, expected), actual in zip(pairs, outputs):
