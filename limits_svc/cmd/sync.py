@@ -10,8 +10,8 @@ from svc_common.db import database
 
 def _sync(spec, conf):
     if conf.limits.mode != 'keystone':
-        print('[limits] mode is %r: nothing to sync (set mode = keystone).'
-              % conf.limits.mode)
+        print('limits-manage sync: [limits] mode is %r: nothing to sync '
+              '(set mode = keystone).' % conf.limits.mode, file=sys.stderr)
         return 1
     try:
         counts = keystone_engine.sync(conf, database.Database(conf))
@@ -24,7 +24,10 @@ def _sync(spec, conf):
 
 
 def add_parser(subparsers):
+    what = ('Copy the project tree and the unified limits from Keystone '
+            '(keystone mode).')
     parser = subparsers.add_parser(
-        'sync', help='Copy the project tree and the unified limits from '
-                     'Keystone (keystone mode).')
+        'sync', help=what,
+        description=what + ' In local mode there is nothing to sync: the '
+        'command says so and exits 1.')
     parser.set_defaults(func=_sync)

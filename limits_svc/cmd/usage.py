@@ -28,11 +28,10 @@ def add_parser(subparsers):
         'usage', help='Usage ledger commands.')
     usage_sub = usage.add_subparsers(dest='usage_action', metavar='{audit}')
     usage_sub.required = True
-    parser = usage_sub.add_parser(
-        'audit', help='Recompute every usage counter from the allocation '
-                      'rows and print those that differ (exit status 1 '
-                      'when some do); with --fix, repair them all in one '
-                      'transaction.')
+    what = ('Recompute every usage counter from the allocation rows and '
+            'print those that differ (exit status 1 when some do); with '
+            '--fix, repair them all in one transaction.')
+    parser = usage_sub.add_parser('audit', help=what, description=what)
     parser.add_argument('--fix', action='store_true',
                         help='Write the recomputed counters.')
     parser.set_defaults(func=_audit)
