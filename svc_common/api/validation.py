@@ -177,10 +177,24 @@ def request_body(request):
 
 
 def json_body(schema):
-    """The request body, parsed and validated against ``schema``."""
+    """The request body, parsed and validated against ``schema``.
+
+    A request without a body, where ``schema`` wants one, is refused in
+    those words: jsonschema's "None is not of type 'object'" named a
+    Python value the client never sent.
+    """
     body = request_body(pecan.request)
+    if (body is None and not pecan.request.body and
+            not _validator(schema).is_valid(None)):
+        raise errors.BadRequest(
+            'Invalid field (body): the request has no body; it takes %s.'
+            % _WANTED.get(schema.get('type'), 'a JSON body'),
+            code='invalid_input', field='(body)')
     validate(schema, body)
     return body
+
+
+_WANTED = {'object': 'a JSON object', 'array': 'a JSON array'}
 
 
 @functools.lru_cache(maxsize=512)
