@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from limits_svc.db import models
 from limits_svc import quota_tree
 from svc_common import errors
+from svc_common.schemas import parameter_types
 
 # The most levels a chain may have (Keystone's own default is 10).  A
 # project is never created or moved deeper, and a walk that reaches this
@@ -253,14 +254,23 @@ def page_marker(path):
     """The marker of the page after the one whose last project has this
     ``path`` (from :func:`subtree_page`): the path itself, unless it is
     too long to be sure to fit in a URL a web server takes (a tree of
-    dozens of levels of long ids), then the project's id."""
+    dozens of levels of long ids), or holds an id that a path marker
+    cannot carry (Keystone's ids are not checked as the API's are), then
+    the project's id."""
     marker = PATH_SEP.join(path)
-    return marker if len(marker) <= _LONGEST_PATH_MARKER else path[-1]
+    if (len(marker) <= _LONGEST_PATH_MARKER and
+            all(_ID_IN_PATH.fullmatch(project_id) for project_id in path)):
+        return marker
+    return path[-1]
 
 
 # Web servers refuse request lines of more than about 4 kB (gunicorn's
 # limit_request_line, uwsgi's buffer-size).
 _LONGEST_PATH_MARKER = 2048
+
+# The ids a path marker carries, as the API's schema of the usage query
+# takes them (limits_svc.schemas.project).
+_ID_IN_PATH = re.compile('[%s]{1,64}' % parameter_types.ID_CHARACTERS)
 
 
 def _path_to(parents, project_id):

@@ -35,7 +35,7 @@ LIST_QUERY = {
 
 # A path of ids (see limits_svc.db.tree.subtree_page): the report's
 # project, then each project down to the last of the previous page.
-_ID_IN_PATH = '[A-Za-z0-9_.:@-]{1,64}'
+_ID_IN_PATH = '[%s]{1,64}' % parameter_types.ID_CHARACTERS
 _MARKER_PATH = {
     'type': 'string',
     'maxLength': 65 * 129,
