@@ -51,21 +51,35 @@ def _printable_for_nova(char):
             and (not category.startswith('Z') or category == 'Zs'))
 
 
-def check_server_name(name, field):
+#: The longest server name Nova stores (its instances' display_name).
+MAX_NOVA_NAME = 255
+
+
+def check_server_name(name, field, count=1):
     """Refuse (a 400 naming ``field``) a server name Nova's ``POST
     /servers`` refuses: a character it does not take (see
     :func:`_printable_for_nova`: outside the Basic Multilingual Plane,
     emoji included, line and paragraph separators, format characters)
-    or a space (Zs) at either end.  Queued, the request failed when it
-    was built, hours later perhaps ("The cloud refused the build")."""
-    if (all(_printable_for_nova(char) for char in name)
+    or a space (Zs) at either end; nor, for ``count`` servers built at
+    once, a name too long for Nova's ``<name>-<index>`` (``-1`` to
+    ``-<count>``, in at most 255 characters: the create is accepted and
+    its servers never appear).  Queued, the request failed when it was
+    built, hours later perhaps ("The cloud refused the build")."""
+    if not (all(_printable_for_nova(char) for char in name)
             and unicodedata.category(name[0]) != 'Zs'
             and unicodedata.category(name[-1]) != 'Zs'):
-        return
-    raise errors.BadRequest(
-        'Invalid field %s: Nova takes a server name of printable '
-        'characters of the Basic Multilingual Plane that does not start '
-        'or end with a space.' % field, code='invalid_input', field=field)
+        raise errors.BadRequest(
+            'Invalid field %s: Nova takes a server name of printable '
+            'characters of the Basic Multilingual Plane that does not '
+            'start or end with a space.' % field, code='invalid_input',
+            field=field)
+    most = MAX_NOVA_NAME - (len('-%d' % count) if count > 1 else 0)
+    if len(name) > most:
+        raise errors.BadRequest(
+            'Invalid field %s: for %d servers Nova takes a name of at most '
+            '%d characters (it names them <name>-1 to <name>-%d, in 255).'
+            % (field, count, most, count), code='invalid_input',
+            field=field, limit=most)
 
 
 def server_specs(body):
@@ -75,7 +89,8 @@ def server_specs(body):
     by their IDs)."""
     specs = []
     for index, spec in enumerate(body['servers']):
-        check_server_name(spec['name'], 'servers/%d/name' % index)
+        check_server_name(spec['name'], 'servers/%d/name' % index,
+                          spec.get('count', 1))
         cloud.flavor_resources(spec['flavor'], 'servers/%d/flavor' % index)
         specs.append({'name': spec['name'], 'flavor': spec['flavor'],
                       'image': spec['image'],

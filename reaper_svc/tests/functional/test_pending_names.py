@@ -43,6 +43,25 @@ class TestPendingNames(testtools.TestCase):
             self.assertIn('servers/1/name', error['detail'], name)
         self.assertEqual([], self.queued())
 
+    def test_a_name_too_long_for_nova_to_number_its_servers(self):
+        """Nova names the servers of a multi-create <name>-1 to
+        <name>-<count> in 255 characters; a longer one is accepted by
+        its API and the servers never appear (the build waited [nova]
+        create_timeout, then failed)."""
+        def submit(length, count, status):
+            body = {'servers': [dict(base.SERVER, name='x' * length,
+                                     count=count)]}
+            return self.app.post_json('/v1/pending', body, headers=PHYSICS,
+                                      status=status)
+
+        error = submit(253, 10, 400).json['errors'][0]
+        self.assertIn('servers/0/name', error['detail'])
+        self.assertIn('at most 252 characters', error['detail'])
+        self.assertEqual([], self.queued())
+        submit(252, 10, 201)
+        submit(253, 9, 201)
+        submit(255, 1, 201)
+
     def test_names_nova_takes(self):
         for name in ('job 1', 'café', 'Задача', '作业', 'a\u00a0b'):
             self.submit(name, 201)
