@@ -399,13 +399,17 @@ def _not_null_cause(error):
 
     jsonschema's own message for it, "7776000 is not valid under any of
     the given schemas", gave neither the limit nor the form the value
-    missed.
+    missed.  A branch that fails as a nullable field inside it (a
+    nullable object's nullable member) is looked into the same way: each
+    step goes one schema deeper, so the loop ends.
     """
-    if (error.validator != 'anyOf' or error.instance is None or
-            _NULL not in error.validator_value):
-        return error
-    branches = [e for e in error.context or () if e.schema != _NULL]
-    return jsonschema.exceptions.best_match(branches) if branches else error
+    while (error.validator == 'anyOf' and error.instance is not None and
+           _NULL in error.validator_value):
+        branches = [e for e in error.context or () if e.schema != _NULL]
+        if not branches:
+            break
+        error = jsonschema.exceptions.best_match(branches)
+    return error
 
 
 _INTEGER = re.compile('-?[0-9]{1,16}')

@@ -47,6 +47,23 @@ class TestNullableFieldErrors(testtools.TestCase):
              '10', 'spec/count'),
             self.refusal(schema, {'spec': {'count': 11}}))
 
+    def test_nullable_field_inside_a_nullable_object(self):
+        # The object's failing branch is itself a nullable field's
+        # refusal: its own failing branch is what the value missed.
+        schema = {'type': 'object', 'properties': {
+            'spec': parameter_types.nullable({
+                'type': 'object',
+                'properties': {'count': parameter_types.nullable(
+                    parameter_types.amount(1, 10))}})}}
+        self.assertEqual(
+            ("Invalid field spec/count: 'x' is not of type 'integer'",
+             'spec/count'),
+            self.refusal(schema, {'spec': {'count': 'x'}}))
+        self.assertEqual(
+            ('Invalid field spec/count: 11 is greater than the maximum of '
+             '10', 'spec/count'),
+            self.refusal(schema, {'spec': {'count': 11}}))
+
     def test_null_and_valid_values_still_pass(self):
         for value in (None, 3600):
             validation.validate(pending.CREATE, {'servers': SERVERS,
