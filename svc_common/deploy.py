@@ -10,7 +10,8 @@ decided.  From the outside in:
 3. CORS, for browser clients (for ``OPTIONS`` only while ``[cors]
    allowed_origin`` names no origin);
 4. ``healthcheck``: ``GET /healthcheck`` answers without a token; any
-   other method but ``HEAD`` is a JSON ``405`` (:class:`_HealthcheckMethods`);
+   other method but ``HEAD`` is a JSON ``405``, except for a request the
+   check leaves to the service (:class:`_HealthcheckMethods`);
 5. JSON errors: every error below this point gets DESIGN.md's JSON shape;
 6. microversion negotiation (406 for a version the service does not have,
    400 for a malformed header);
@@ -44,6 +45,7 @@ answered, and only there.
 """
 
 import inspect
+import ipaddress
 import re
 
 from keystonemiddleware import auth_token
@@ -83,23 +85,56 @@ class _HealthcheckMethods(object):
     error of ``prefix``, ``Allow: GET, HEAD``), without running the
     checks.  oslo.middleware answers every method as it answers ``GET``.
 
+    A request that ``[healthcheck] allowed_source_ranges`` or
+    ``ignore_proxied_requests`` keeps from the check goes to ``service``
+    whatever its method, as oslo.middleware sends a ``GET`` on: the
+    ``405``'s ``Allow`` would tell a client outside the ranges that the
+    check is there.
+
     An ``OPTIONS`` request reaches this ``405`` through CORS, which
     answers it as it answers an ``OPTIONS`` of any other path.
     """
 
     ALLOW = 'GET, HEAD'
 
-    def __init__(self, healthcheck_app, prefix):
+    #: The headers whose presence makes a request proxied for
+    #: ``ignore_proxied_requests`` (oslo.middleware's list).
+    PROXY_KEYS = tuple('HTTP_X_FORWARDED%s' % suffix for suffix in
+                       ('', '_PROTO', '_HOST', '_FOR', '_PREFIX'))
+
+    def __init__(self, healthcheck_app, prefix, service, conf):
         self.healthcheck = healthcheck_app
         self.refusal = errors.JsonErrorMiddleware(self._refuse, prefix)
+        self.service = service
+        # Registered by oslo.middleware's Healthcheck; not mutable.
+        self.source_ranges = [ipaddress.ip_network(text) for text in
+                              conf.healthcheck.allowed_source_ranges]
+        self.ignore_proxied = conf.healthcheck.ignore_proxied_requests
 
     def _refuse(self, environ, start_response):
         exc = webob.exc.HTTPMethodNotAllowed(headers={'Allow': self.ALLOW})
         return exc(environ, start_response)
 
+    def _kept_from_check(self, environ):
+        """Whether the health check leaves ``environ`` to the service,
+        as oslo.middleware's ``Healthcheck.process_request`` decides."""
+        if self.source_ranges:
+            try:
+                address = ipaddress.ip_address(environ.get('REMOTE_ADDR'))
+            except ValueError:
+                return True
+            if not any(address.version == network.version and
+                       address in network
+                       for network in self.source_ranges):
+                return True
+        return self.ignore_proxied and any(
+            environ.get(key) for key in self.PROXY_KEYS)
+
     def __call__(self, environ, start_response):
         if environ.get('REQUEST_METHOD') == 'GET':
             return self.healthcheck(environ, start_response)
+        if self._kept_from_check(environ):
+            return self.service(environ, start_response)
         return self.refusal(environ, start_response)
 
 
@@ -693,7 +728,7 @@ def deploy(spec, conf, enforcer, db, notifier=None, root=None):
     # forwarded it over HTTP to the host its Host header named.
     app = _PathSwitch(app, {
         HEALTHCHECK_PATH: _HealthcheckMethods(
-            healthcheck.Healthcheck(app, conf), spec.namespace)})
+            healthcheck.Healthcheck(app, conf), spec.namespace, app, conf)})
     app = _cors_middleware(app, conf)
     app = _proxy_headers_middleware(app, conf)
     app = _RequestId(app)

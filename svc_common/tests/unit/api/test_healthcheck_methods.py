@@ -184,6 +184,27 @@ class _IgnoredRequestTests(object):
         err, = resp.json['errors']
         self.assertEqual('%s.not_found' % self.SPEC.namespace, err['code'])
 
+    def test_other_methods_outside_the_ranges(self):
+        # As a GET: a path the service does not have, not the health
+        # check's 405 (whose Allow said that the check is there).
+        for method in REFUSED_METHODS:
+            for headers, remote_addr, status in (
+                    ({}, '127.0.0.1', 401),
+                    ({'X-Forwarded-For': '192.0.2.1'}, '10.1.1.1', 401),
+                    (af.SYSTEM_READER, '127.0.0.1', 404)):
+                resp = self.app.request(
+                    '/healthcheck', method=method, status='*',
+                    headers=headers,
+                    environ={'REMOTE_ADDR': remote_addr})
+                self.assertEqual(status, resp.status_int, method)
+                self.assertNotIn('Allow', resp.headers)
+            # From inside the ranges, still the health check's 405.
+            resp = self.app.request('/healthcheck', method=method,
+                                    status='*',
+                                    environ={'REMOTE_ADDR': '10.1.1.1'})
+            self.assertEqual(405, resp.status_int, method)
+            self.assertEqual('GET, HEAD', resp.headers['Allow'])
+
     def test_proxied_request(self):
         resp = self.get('10.1.1.1', {'X-Forwarded-For': '192.0.2.1'})
         self.assertEqual(401, resp.status_int)
