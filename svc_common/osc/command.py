@@ -150,9 +150,12 @@ def wrong_endpoint_message(error, api_name, endpoint):
 
 
 def _endpoint_advice(api_name):
+    # The override wins over --os-endpoint (svc_common.osc.plugin): "or
+    # --os-endpoint" alone sent people whose shell holds the variables
+    # the local run prints to an option that was then ignored.
     dashed = api_name.replace('_', '-')
     return ('Set the root URL of the %s API with --os-%s-endpoint-override '
-            '(%s) or --os-endpoint.'
+            '(%s); --os-endpoint counts only while neither is set.'
             % (dashed, dashed, plugin.endpoint_override_env(api_name)))
 
 

@@ -70,7 +70,8 @@ class TestNotTheApi(testtools.TestCase):
             'The answer of %s is not one of the image-family API (it is '
             'not JSON): is it the right URL? Set the root URL of the '
             'image-family API with --os-image-family-endpoint-override '
-            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.\n'
+            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE); --os-endpoint '
+            'counts only while neither is set.\n'
             % page.url, result.stderr)
 
     def test_json_of_another_shape(self):

@@ -64,7 +64,8 @@ class TestGatewayErrors(_MessageTest):
                 'image-family service running? If so, is it the right URL? '
                 'Set the root URL of the image-family API with '
                 '--os-image-family-endpoint-override '
-                '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.'
+                '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE); --os-endpoint '
+                'counts only while neither is set.'
                 % status, message)
 
     def test_other_statuses_still_ask_for_the_url(self):

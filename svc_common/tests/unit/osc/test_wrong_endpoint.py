@@ -72,7 +72,8 @@ class TestWrongEndpoint(testtools.TestCase):
             'request req-1) http://127.0.0.1:9870 is the limits service, '
             'not the image-family API. Set the root URL of the '
             'image-family API with --os-image-family-endpoint-override '
-            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.',
+            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE); --os-endpoint '
+            'counts only while neither is set.',
             message)
 
     def test_a_web_page_is_not_printed_whole(self):
@@ -87,7 +88,8 @@ class TestWrongEndpoint(testtools.TestCase):
             'response</title> <p>Error code: 404</p>): is it the right '
             'URL? Set the root URL of the image-family API with '
             '--os-image-family-endpoint-override '
-            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.',
+            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE); --os-endpoint '
+            'counts only while neither is set.',
             message)
 
     def test_long_text_is_cut(self):
@@ -123,7 +125,8 @@ class TestUnreachable(testtools.TestCase):
             'tools/run-local.sh, prints its URLs), and is the URL right? '
             'Set the root URL of the image-family API with '
             '--os-image-family-endpoint-override '
-            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE) or --os-endpoint.',
+            '(OS_IMAGE_FAMILY_ENDPOINT_OVERRIDE); --os-endpoint '
+            'counts only while neither is set.',
             str(exc))
 
     def test_https_to_an_http_service(self):
