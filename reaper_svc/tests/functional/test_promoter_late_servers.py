@@ -132,3 +132,31 @@ class TestLateServers(tb.BuildOutageBase):
         self.assertEqual(1, len(self.state(request)['server_ids']))
         self.promoter.promote()
         self.assertEqual(both, self.servers_of('physics'))
+
+    def test_another_engine_sweeping_mid_build_keeps_its_servers(self):
+        """A new leader's pass (an election while the old leader still
+        builds) sweeps only requests built or ended: the servers of a
+        request being built again after an interruption, which carry
+        its token and are not yet its ``server_ids``, are left."""
+        request = self.queue(count=2)
+        self.interrupt_with_500(request)
+        leader = promoter_mod.Promoter(
+            self.engine.conf, self.engine.db, self.reaper,
+            clock=lambda: self.now)
+        seen = []
+
+        def create(*args, **kwargs):
+            ids = self.real_create(*args, **kwargs)
+            # The servers are in the cloud; the request is building.
+            leader.promote()
+            seen.append(sorted(set(ids) & set(self.servers_of('physics'))))
+            return ids
+
+        self.useFixture(tb.tp.fixtures.MockPatchObject(
+            self.sim, 'create', create))
+        self.assertEqual([request['id']], self.promoter.promote()['built'])
+        built = sorted(self.state(request)['server_ids'])
+        self.assertEqual([built], seen)
+        self.assertEqual(2, len(built))
+        leader.promote()
+        self.assertEqual(built, self.servers_of('physics'))
