@@ -16,13 +16,13 @@ they are building blocks of the other ``limits_svc.db`` modules.
 """
 
 import re
+import urllib.parse
 
 import sqlalchemy as sa
 
 from limits_svc.db import models
 from limits_svc import quota_tree
 from svc_common import errors
-from svc_common.schemas import parameter_types
 
 # The most levels a chain may have (Keystone's own default is 10).  A
 # project is never created or moved deeper, and a walk that reaches this
@@ -237,13 +237,37 @@ def subtree_page(session, root_id, limit, marker=None):
         raise too_deep(root_id, GIVE_BACK_DEPTH)
     # (A last project of the path that is no longer there has no place.)
     placed = path if descend else path[:-1]
+    last = _last_path(root_id, placed, drawn)
     parents = dict(zip(placed[1:], placed))
     parents[root_id] = None   # the report's root
     parents.update((child, parent) for child, parent, _depth in drawn)
     page = [child for child, _parent, _depth in drawn]
     if marker is None:
         page = [root_id] + page
-    return parents, page, _path_to(parents, page[-1]) if page else None
+    return parents, page, last if page else None
+
+
+def _last_path(root_id, placed, drawn):
+    """The path ``[root_id, ..., last]`` of the last project drawn, from
+    ``placed`` (the path the page starts below) and the depths of the
+    projects drawn (in drawing order, each below the one before it at a
+    lower depth).
+
+    :raises TreeTooDeep: a project met twice (the root, or a project of
+        the path, drawn again): parent links that loop, written behind
+        the service's back; walking them up never ended.
+    """
+    last = list(placed)
+    seen = set(placed)
+    if len(seen) < len(placed):
+        raise too_deep(root_id, GIVE_BACK_DEPTH)
+    for child, _parent, depth in drawn:
+        if child in seen:
+            raise too_deep(root_id, GIVE_BACK_DEPTH)
+        seen.add(child)
+        del last[depth:]
+        last.append(child)
+    return last
 
 
 #: What separates the ids of a path marker (no id holds it).
@@ -254,12 +278,13 @@ def page_marker(path):
     """The marker of the page after the one whose last project has this
     ``path`` (from :func:`subtree_page`): the path itself, unless it is
     too long to be sure to fit in a URL a web server takes (a tree of
-    dozens of levels of long ids), or holds an id that a path marker
-    cannot carry (Keystone's ids are not checked as the API's are), then
-    the project's id."""
+    dozens of levels of long ids, percent-encoded as the ``next`` link
+    writes it), or an id of it holds :data:`PATH_SEP` (Keystone's ids
+    are not checked as the API's are), then the project's id."""
     marker = PATH_SEP.join(path)
-    if (len(marker) <= _LONGEST_PATH_MARKER and
-            all(_ID_IN_PATH.fullmatch(project_id) for project_id in path)):
+    if (len(urllib.parse.quote_plus(marker, safe=':@')) <=
+            _LONGEST_PATH_MARKER and
+            marker.count(PATH_SEP) == len(path) - 1):
         return marker
     return path[-1]
 
@@ -267,19 +292,6 @@ def page_marker(path):
 # Web servers refuse request lines of more than about 4 kB (gunicorn's
 # limit_request_line, uwsgi's buffer-size).
 _LONGEST_PATH_MARKER = 2048
-
-# The ids a path marker carries, as the API's schema of the usage query
-# takes them (limits_svc.schemas.project).
-_ID_IN_PATH = re.compile('[%s]{1,64}' % parameter_types.ID_CHARACTERS)
-
-
-def _path_to(parents, project_id):
-    """``[root, ..., project_id]`` along ``parents`` (the root's parent
-    None)."""
-    path = [project_id]
-    while parents[path[-1]] is not None:
-        path.append(parents[path[-1]])
-    return path[::-1]
 
 
 def _path_still_there(session, root_id, ids):

@@ -35,7 +35,9 @@ LIST_QUERY = {
 
 # A path of ids (see limits_svc.db.tree.subtree_page): the report's
 # project, then each project down to the last of the previous page.
-_ID_IN_PATH = '[%s]{1,64}' % parameter_types.ID_CHARACTERS
+# Each id as a marker may be (a project copied from Keystone may have
+# characters the API's IDs do not), but for the /.
+_ID_IN_PATH = '[^/\\x00-\\x1f\\x7f-\\x9f]{1,64}'
 _MARKER_PATH = {
     'type': 'string',
     'maxLength': 65 * 129,

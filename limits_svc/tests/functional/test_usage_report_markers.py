@@ -11,6 +11,9 @@ projects between its old and its new place were never listed, or
 listed twice).  On SQLite and PostgreSQL.
 """
 
+import fixtures
+import sqlalchemy as sa
+
 from limits_svc.tests.functional import base
 from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import postgresql
@@ -113,7 +116,7 @@ class TestUsageReportMarkers(base.LimitsApiTestCase):
                              ('nobody', 'invalid_marker'),
                              ('s/a', 'invalid_marker'),
                              ('a/r', 'invalid_marker'),
-                             ('r/a%20b', 'invalid_input'),
+                             ('r/a%01b', 'invalid_input'),
                              ('r//a', 'invalid_input'),
                              ('r/a/', 'invalid_input'),
                              ('r/' + 'x' * 65, 'invalid_input'),
@@ -135,6 +138,28 @@ class TestUsageReportMarkers(base.LimitsApiTestCase):
                          status=400)
         self.assertEqual('Invalid field marker: "a\\u0001" is not a '
                          'project ID.', resp.json['errors'][0]['detail'])
+
+    def test_parent_links_that_loop_through_the_report(self):
+        # r under a and a under r, written behind the service's back: a
+        # page that drew r again, and the page after a path through the
+        # loop, never ended (the path of the page's last project was
+        # walked up the loop, growing until memory ran out; before path
+        # markers, a 500). They are 409 limits.tree_too_deep, as the
+        # walks of a loop elsewhere.
+        self.useFixture(fixtures.Timeout(30, gentle=True))   # a hang
+        self.projects(('r', None), ('a', 'r'), ('b', 'a'))
+        engine = sa.create_engine(self.fixture.conf.database.connection)
+        self.addCleanup(engine.dispose)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE projects SET parent_id = 'a' "
+                                 "WHERE id = 'r'"))
+        first = self.first_page('r', 3)
+        self.assertEqual(['r', 'a', 'b'], self.drawn(first))
+        for href in ('/v1/projects/r/usage?subtree=true&limit=4',
+                     self.next_href(first),
+                     '/v1/projects/r/usage?subtree=true&marker=r/a/r/a'):
+            error = self.page(href, status=409).json['errors'][0]
+            self.assertEqual('limits.tree_too_deep', error['code'], href)
 
 
 class TestUsageReportMarkersOnPostgreSQL(TestUsageReportMarkers):
