@@ -363,12 +363,12 @@ class _Resync(object):
         self.assertEqual(65, len(report('new-root',
                                         subtree='true')['projects']))
 
-    def test_usage_report_pages_past_an_id_a_path_cannot_carry(self):
+    def test_usage_report_pages_past_a_keystone_id(self):
         """Keystone's project ids are not checked as the API's are: the
         next link of a page that ended at one out of the API's ID
         characters named the path to it (top/proj two), which the API
-        refuses (400 limits.invalid_input): openstack quota tree show
-        failed. It names the project's id, as before paths."""
+        refused (400 limits.invalid_input): openstack quota tree show
+        failed. A path takes the ids an id marker takes."""
         self.projects += [_project('proj two', 'top'),
                           _project('zed', 'top')]
         self.resync()
