@@ -332,7 +332,14 @@ def integer(value):
     this, then their range."""
     if not _INTEGER.fullmatch(value):
         raise argparse.ArgumentTypeError('%r is not an integer' % value)
-    return int(value)
+    try:
+        return int(value)
+    except ValueError:
+        # Python converts at most 4300 digits; its ValueError reached
+        # argparse as "invalid positive_int value: '<every digit>'".
+        raise argparse.ArgumentTypeError(
+            '%r... (%d digits) is larger than any option takes'
+            % (value[:20], len(value)))
 
 
 def positive_int(value):

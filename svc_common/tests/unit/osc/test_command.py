@@ -1,10 +1,12 @@
 """The command bases: dict and list columns in tables (osc-lib's
 formatters) and as JSON in value/csv/shell, errors."""
 
+import argparse
 import io
 import json
 
 from cliff import columns as cliff_columns
+import fixtures
 from osc_lib import exceptions
 import testtools
 
@@ -168,3 +170,24 @@ class TestErrors(testtools.TestCase):
                                 cmd.get_parser('x').parse_args([]))
         self.assertEqual('Busy. (HTTP 409 things.busy, request req-7)',
                          str(exc))
+
+
+class TestInteger(testtools.TestCase):
+
+    def usage_error(self, option_type, value):
+        parser = argparse.ArgumentParser(prog='openstack')
+        parser.add_argument('--limit', type=option_type)
+        stderr = self.useFixture(fixtures.StringStream('stderr'))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', stderr.stream))
+        self.assertRaises(SystemExit, parser.parse_args, ['--limit', value])
+        return stderr.getDetails()['stderr'].as_text()
+
+    def test_more_digits_than_python_converts(self):
+        # Python's int() takes at most 4300 digits.
+        digits = '9' * 5000
+        for option_type in (command.integer, command.positive_int):
+            message = self.usage_error(option_type, digits)
+            self.assertIn("argument --limit: '99999999999999999999'... "
+                          "(5000 digits) is larger than any option takes",
+                          message)
+            self.assertLess(len(message), 300)
