@@ -137,6 +137,21 @@ def _not_modified(allocation):
                               allocation['generation'] in unwanted)
 
 
+def _check_if_match(allocation, only_existing, generations):
+    """Raise 412 ``limits.allocation_changed`` unless ``allocation``,
+    the one a ``GET`` answers, is one the request's ``If-Match`` names
+    (RFC 9110 13.1.1, strong comparison): ``*`` matches it, a list of
+    ETags must hold its ETag.  The header is read as for a write (see
+    :func:`_if_match`): a weak or malformed ETag matches nothing."""
+    if only_existing or generations is None:
+        return
+    if allocation['generation'] not in generations:
+        raise allocations_db.AllocationChanged(
+            'The allocation of consumer %s is not the one of the ETag '
+            'given (If-Match): it was written since.'
+            % allocation['consumer_id'])
+
+
 def _answer_not_modified(allocation):
     """``304 Not Modified``: no body, the allocation's ``ETag``."""
     if allocation['generation'] is not None:
@@ -169,8 +184,11 @@ _CONDITIONS = {
                      'must be none; else 412 ``limits.allocation_exists``.',
 }
 
-#: The conditional request header of a read, for the OpenAPI document.
+#: The conditional request headers of a read, for the OpenAPI document.
 _GET_CONDITIONS = {
+    'If-Match': '``*`` or ETags (strong comparison, read as for a '
+                'write): answer the allocation only if its ETag is one of '
+                'them, else 412 ``limits.allocation_changed``.',
     'If-None-Match': '``*`` or ETags (weak comparison): when the '
                      'allocation\'s ETag is one of them, answer 304 Not '
                      'Modified, without a body, with the ETag.',
@@ -191,6 +209,7 @@ class AllocationsController(rest.RestController):
                                      query=schema.LIST_QUERY),
         'get_one': openapi.Operation('allocation:get',
                                      schema.RESPONSE_ALLOCATION,
+                                     errors=(412,),
                                      headers=_GET_CONDITIONS,
                                      response_headers=_ETAG_HEADER,
                                      not_modified=True),
@@ -230,7 +249,13 @@ class AllocationsController(rest.RestController):
         controller.authorize(
             'allocation:get', policy.project_target(allocation['project_id']),
             not_found=common.no_such_allocation(consumer_id))
-        if _not_modified(allocation):
+        only_existing, generations = _if_match()
+        # Read before If-Match is decided: a malformed If-None-Match is
+        # a 400 whatever If-Match finds, as for a write.
+        not_modified = _not_modified(allocation)
+        # RFC 9110 13.2.2: If-Match first; its 412 wins over a 304.
+        _check_if_match(allocation, only_existing, generations)
+        if not_modified:
             return _answer_not_modified(allocation)
         return _answer_allocation(allocation)
 
