@@ -7,6 +7,8 @@ from keystoneauth1 import exceptions as ks_exc
 import pecan
 
 from image_family_svc.db import families as families_db
+from image_family_svc.db import glance_deletes
+from image_family_svc.db import members as members_db
 from image_family_svc import glance
 from image_family_svc import lifecycle
 from image_family_svc import notifications
@@ -84,12 +86,48 @@ def require_owned_image(family, image_id):
             field='image_id')
 
 
-def writes_glance():
-    """Whether the Glance driver writes Glance (``glance``), rather than
-    leaving it alone (``noop``)."""
+def leave(family_name, image_id):
+    """Take ``image_id`` out of ``family_name`` for the request; returns
+    the events.
+
+    With the ``glance`` driver, a ``deleted`` member that Glance was not
+    yet found without (:class:`members_db.StillInGlance`) is looked up in
+    Glance, with no database lock held: gone (404), it is recorded gone,
+    as the engine's retry of deletions does, and leaves; still there, or
+    Glance not answering, the 409 stays, saying which.  Without the look
+    up, an image deleted in Glance whose ``image.delete`` was missed
+    (with ``[glance] delete_images = false`` nothing else looks) stayed
+    in its family for good, and so did the family.
+    """
     req = pecan.request
-    return isinstance(glance.load_driver(req.conf, req.db),
-                      glance.GlanceApiDriver)
+    driver = glance.load_driver(req.conf, req.db)
+    writes = isinstance(driver, glance.GlanceApiDriver)
+    try:
+        return members_db.leave(req.db, req.context, family_name, image_id,
+                                deleted_must_be_gone=writes)
+    except members_db.StillInGlance:
+        try:
+            image = driver.get_image(image_id)
+        except (glance.GlanceDriverError, ks_exc.ClientException) as exc:
+            LOG.warning('Could not ask Glance whether it still has image '
+                        '%s (deleted in its family): %s', image_id, exc)
+            raise members_db.StillInGlance(
+                'Image %s is deleted in its family, and Glance could not '
+                'be asked whether it still has it; try again later. It '
+                'stays in the family until Glance is found without it.'
+                % image_id)
+        if image is not None:
+            raise members_db.StillInGlance(
+                'Image %s is deleted in its family but Glance still has it '
+                '(its deletion failed, or [glance] delete_images is off): '
+                'it stays in the family, hidden in Glance, until Glance '
+                'deletes it, and then leaves by itself or may be removed.'
+                % image_id)
+    LOG.info('Image %s, deleted in its family, is gone from Glance: '
+             'recorded so, it leaves its family.', image_id)
+    glance_deletes.confirm(req.db, req.context, image_id)
+    return members_db.leave(req.db, req.context, family_name, image_id,
+                            deleted_must_be_gone=True)
 
 
 def publish(events):

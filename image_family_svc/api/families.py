@@ -170,9 +170,7 @@ class FamilyImagesController(rest.RestController):
     @pecan.expose('json')
     def delete(self, family_name, image_id):
         _writable('family:image:remove', family_name)
-        events = members_db.leave(
-            pecan.request.db, pecan.request.context, family_name, image_id,
-            deleted_must_be_gone=common.writes_glance())
+        events = common.leave(family_name, image_id)
         common.publish(events)
         controller.no_content()
 

@@ -16,6 +16,8 @@ import datetime
 import threading
 
 import fixtures
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import session as ks_session
 
 from image_family_svc.db import families as families_db
 from image_family_svc.db import glance_writes as glance_writes_db
@@ -289,6 +291,45 @@ class DeletedMemberLeavingTest(GlanceTestCase):
                          cause='glance')
         self.app.get('/v1/images/%s' % self.image_id, headers=base.ADMIN,
                      status=404)
+
+    def remove(self, status):
+        return self.app.delete(
+            '/v1/families/centos-7/images/%s' % self.image_id,
+            headers=base.ADMIN, status=status)
+
+    def test_gone_from_glance_unannounced_is_removed(self):
+        # Deleted in Glance by an operator, its image.delete missed: the
+        # remove asks Glance, which has it no more; it was a 409 for
+        # good, and its family could not be deleted.
+        self.glance.delete_image(self.image_id)
+        self.remove(204)
+        self.app.get('/v1/images/%s' % self.image_id, headers=base.ADMIN,
+                     status=404)
+        self.app.delete('/v1/families/centos-7', headers=base.ADMIN,
+                        status=204)
+
+    def test_still_in_glance_says_so(self):
+        error = self.remove(409).json['errors'][0]
+        self.assertEqual('image_family.image_still_in_glance',
+                         error['code'])
+        self.assertIn('Glance still has it', error['detail'])
+        self.assertEqual('deleted', self.app.get(
+            '/v1/images/%s' % self.image_id,
+            headers=base.ADMIN).json['image']['state'])
+
+    def test_glance_away_keeps_the_conflict_and_says_so(self):
+        self.glance.delete_image(self.image_id)
+        away = ks_adapter.Adapter(
+            ks_session.Session(), endpoint_override='http://127.0.0.1:%d'
+            % ports.free_port())
+        with fixtures.MockPatchObject(glance.GlanceApiDriver, 'adapter',
+                                      new=property(lambda driver: away)):
+            error = self.remove(409).json['errors'][0]
+        self.assertEqual('image_family.image_still_in_glance',
+                         error['code'])
+        self.assertIn('could not be asked', error['detail'])
+        # Glance back: it is found gone and leaves.
+        self.remove(204)
 
     def test_deleted_by_the_api_leaves_at_once(self):
         self.conf.set_override('delete_images', True, group='glance')
