@@ -181,20 +181,49 @@ def json_body(schema):
 
     A request without a body, where ``schema`` wants one, is refused in
     those words: jsonschema's "None is not of type 'object'" named a
-    Python value the client never sent.
+    Python value the client never sent.  So is a body of another JSON
+    type than the object or array ``schema`` wants, in JSON's words:
+    "the body is null" (or ``true``, ``false``, a JSON number, string,
+    array or object), not "None" or "True".
     """
     body = request_body(pecan.request)
+    validator = _validator(schema)
     if (body is None and not pecan.request.body and
-            not _validator(schema).is_valid(None)):
+            not validator.is_valid(None)):
         raise errors.BadRequest(
             'Invalid field (body): the request has no body; it takes %s.'
-            % _WANTED.get(schema.get('type'), 'a JSON body'),
+            % _wanted(schema), code='invalid_input', field='(body)')
+    if (_wanted(schema) in _WANTED.values() and
+            not validator.is_type(body, schema['type'])):
+        raise errors.BadRequest(
+            'Invalid field (body): the body is %s; it takes %s.'
+            % (_json_kind(body), _wanted(schema)),
             code='invalid_input', field='(body)')
     validate(schema, body)
     return body
 
 
 _WANTED = {'object': 'a JSON object', 'array': 'a JSON array'}
+
+
+def _wanted(schema):
+    """What a body of ``schema`` is, in JSON's words."""
+    wanted = schema.get('type')
+    # (A list of types is none of these.)
+    return _WANTED.get(wanted, 'a JSON body') if isinstance(
+        wanted, str) else 'a JSON body'
+
+
+def _json_kind(value):
+    """What the parsed JSON ``value`` is, in JSON's words: the literal
+    for ``null``, ``true`` and ``false``, else its JSON type."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return 'a JSON number'
+    if isinstance(value, str):
+        return 'a JSON string'
+    return 'a JSON array' if isinstance(value, list) else 'a JSON object'
 
 
 @functools.lru_cache(maxsize=512)

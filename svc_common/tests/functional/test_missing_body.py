@@ -1,10 +1,13 @@
-"""A write request sent without its body, to each service.
+"""A write request sent without its body, or with a body that is no
+JSON object (``null``, ``true``, ...), to each service.
 
 ``curl -X PUT .../v1/allocations/c1`` (the ``-d`` forgotten) was told
 "Invalid field (body): None is not of type 'object'": a Python value the
 client never sent.  It is told that the request has no body, and what
 it takes, by every service (the check is
-:func:`svc_common.api.validation.json_body`).
+:func:`svc_common.api.validation.json_body`).  A body of ``null`` was
+told the same Python words ("None is not of type 'object'"; ``true``
+was "True"): it is told what the body is in JSON's words.
 """
 
 import testtools
@@ -44,3 +47,24 @@ class TestMissingBody(testtools.TestCase):
                      'takes a JSON object.'),
                     (resp.status_int, error['code'], error['field'],
                      error['detail']), (package, content_type))
+
+    def test_every_service_says_what_a_body_that_is_no_object_is(self):
+        specs = {spec.package: spec for spec in all_in_one.load_specs()}
+        bodies = [(b'null', 'null'), (b'true', 'true'),
+                  (b' false\n', 'false'), (b'0', 'a JSON number'),
+                  (b'"{}"', 'a JSON string'), (b'[{}]', 'a JSON array')]
+        for package, (method, path) in sorted(REQUESTS.items()):
+            spec = specs[package]
+            app = self.useFixture(api_fixture.ServiceApp(spec)).app
+            for raw, said in bodies:
+                headers = dict(EVERYTHING,
+                               **{'Content-Type': 'application/json'})
+                resp = app.request(path, method=method, headers=headers,
+                                   body=raw, expect_errors=True)
+                error = resp.json['errors'][0]
+                self.assertEqual(
+                    (400, spec.namespace + '.invalid_input', '(body)',
+                     'Invalid field (body): the body is %s; it takes a '
+                     'JSON object.' % said),
+                    (resp.status_int, error['code'], error['field'],
+                     error['detail']), (package, raw))
