@@ -39,6 +39,17 @@ retry_lost_insert_race = oslo_db_api.wrap_db_retry(
     max_retries=1, retry_interval=0, inc_retry_interval=False,
     exception_checker=_lost_an_insert_race)
 
+#: Runs a writing function again, from the start of its transaction,
+#: when PostgreSQL broke a deadlock by aborting it (``DBDeadlock``): the
+#: functions that end sessions and grants lock them in one order (see
+#: :func:`federation_proxy.db.oidc.lock_refresh_tokens`), but a lock
+#: taken by a statement of another kind (a refresh under way, a purge)
+#: may still cross theirs; the caller then sees the work done, not a
+#: 500.
+retry_on_deadlock = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_on_deadlock=True, retry_interval=0.05,
+    inc_retry_interval=True)
+
 
 def _now():
     return datetime.datetime.utcnow().replace(microsecond=0)

@@ -184,6 +184,7 @@ def create_idp(db, ctx, body, secret_key, timeout):
         return row
 
 
+@communities.retry_on_deadlock
 @communities.retry_lost_insert_race
 def update_idp(db, ctx, idp_id, body, secret_key, timeout, now,
                lifetime):
@@ -252,6 +253,7 @@ def enabled_idps(db, ctx, limit=None, marker=None):
         return session.scalars(query).all()
 
 
+@communities.retry_on_deadlock
 def delete_idp(db, ctx, idp_id, now, lifetime):
     """Remove an IdP; identities at its issuer stay linked (a person may
     log in again once it is registered again).  The proxy sessions its

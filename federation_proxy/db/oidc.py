@@ -720,6 +720,20 @@ def end_idp_sessions(session, ctx, idp_id, now, lifetime):
     return len(rows)
 
 
+def lock_refresh_tokens(session, where):
+    """Inside the caller's transaction: lock (``FOR UPDATE``) the refresh
+    tokens that ``where`` (conditions) selects, in the order of their
+    hashes, before they are deleted.  A ``DELETE`` locks its rows in the
+    order of the plan it was given (an index on the IdP, another on the
+    person): an IdP disabled or deleted while a person unlinks their
+    identity there locked the same tokens in opposite orders, and
+    PostgreSQL aborted one of them (a deadlock, a 500).  In one order,
+    the one that comes second waits for the first to commit."""
+    table = models.RefreshToken
+    session.execute(sa.select(table.token_hash).where(*where).order_by(
+        table.token_hash).with_for_update()).all()
+
+
 def _end_login_grants(session, where, now, lifetime):
     """Inside the caller's transaction, after the sessions of the same
     logins were ended (:func:`_end_sessions`): end the grants that
@@ -736,6 +750,7 @@ def _end_login_grants(session, where, now, lifetime):
     table = models.RefreshToken
     recent = now - lifetime - _CLOCK_LEEWAY
     hashes = set()
+    lock_refresh_tokens(session, where)
     while True:
         hashes.update(
             digest for digest, created in session.execute(
@@ -861,7 +876,8 @@ def _end_sessions(session, ctx, rows, now, lifetime):
             refresh.session_id.in_(ids)).group_by(refresh.session_id)).all())
     # Deleted, not marked revoked: a revoked one shown again is taken for
     # a stolen token and ends the person's every grant with the client,
-    # those of their other sessions too.
+    # those of their other sessions too.  Locked first, in one order.
+    lock_refresh_tokens(session, (refresh.session_id.in_(ids),))
     session.execute(sa.delete(refresh).where(refresh.session_id.in_(ids)))
     # Deleted, as the refresh tokens: a code marked used and then
     # exchanged would be taken for a replayed one.

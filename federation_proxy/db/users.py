@@ -126,6 +126,7 @@ def _hold_live_session(session, session_id, user_id):
             code='no_session')
 
 
+@communities.retry_on_deadlock
 def unlink_identity(db, ctx, user_id, identity_id, now, lifetime):
     """Unlink identity ``identity_id`` of person ``user_id``, and end the
     proxy sessions its logins made, with the grants they authorized

@@ -15,6 +15,7 @@ import threading
 
 import fixtures
 from oslo_context import context
+from oslo_db import exception as db_exc
 import sqlalchemy as sa
 import webtest
 
@@ -241,6 +242,57 @@ class UnlinkTest(base.FederationTestCase):
         held = self.refresh(held, 200)
         self.app.delete('/v1/users/%s/identities/%s' % (person, identity),
                         headers=base.ADMIN, status=204)
+        self.assertEqual('invalid_grant',
+                         self.refresh(held, 400)['error'])
+
+    def deadlocked_once(self, name):
+        """Patch ``oidc_db.<name>`` so that its first call, once its work
+        is done, is aborted as PostgreSQL aborts a transaction to break a
+        deadlock."""
+        real = getattr(oidc_db, name)
+        calls = []
+
+        def deadlocked(*args, **kwargs):
+            ended = real(*args, **kwargs)
+            calls.append(ended)
+            if len(calls) == 1:
+                raise db_exc.DBDeadlock()
+            return ended
+
+        self.useFixture(fixtures.MockPatchObject(oidc_db, name, deadlocked))
+        return calls
+
+    def test_an_unlink_aborted_by_a_deadlock_is_done_again(self):
+        person, identity, held = self.held_grant()
+        calls = self.deadlocked_once('end_identity_sessions')
+        self.app.delete('/v1/users/%s/identities/%s' % (person, identity),
+                        headers=base.ADMIN, status=204)
+        self.assertEqual([2, 2], calls)
+        self.assertEqual('invalid_grant',
+                         self.refresh(held, 400)['error'])
+        self.assertEqual(['alice'], [i['subject'] for i in self.app.get(
+            '/v1/users/%s/identities' % person,
+            headers=base.ADMIN).json['identities']])
+
+    def test_an_idp_disabled_despite_a_deadlock(self):
+        _person, _identity, held = self.held_grant()
+        calls = self.deadlocked_once('end_idp_sessions')
+        idp = self.app.patch_json('/v1/idps/%s' % self.idp_id('work'),
+                                  {'enabled': False}, headers=base.ADMIN)
+        self.assertFalse(idp.json['idp']['enabled'])
+        self.assertEqual([2, 2], calls)
+        self.assertEqual('invalid_grant',
+                         self.refresh(held, 400)['error'])
+
+    def test_an_idp_deleted_despite_a_deadlock(self):
+        _person, _identity, held = self.held_grant()
+        idp_id = self.idp_id('work')
+        calls = self.deadlocked_once('end_idp_sessions')
+        self.app.delete('/v1/idps/%s' % idp_id, headers=base.ADMIN,
+                        status=204)
+        self.assertEqual([2, 2], calls)
+        self.app.get('/v1/idps/%s' % idp_id, headers=base.ADMIN,
+                     status=404)
         self.assertEqual('invalid_grant',
                          self.refresh(held, 400)['error'])
 
