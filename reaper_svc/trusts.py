@@ -39,6 +39,12 @@ class TrustBroker(metaclass=abc.ABCMeta):
     def delete_trust(self, trust_id):
         """Give the trust up (the request is finished)."""
 
+    def list_trust_ids(self):
+        """The ids of every trust whose trustee is the reaper, for the
+        clean-up of leaked trusts (:mod:`reaper_svc.leaked_trusts`);
+        None: this broker cannot list them (nothing is cleaned up)."""
+        return None
+
 
 class KeystoneTrusts(TrustBroker):
     """Trusts in Keystone v3 (``OS-TRUST``), through keystoneauth1.
@@ -56,6 +62,10 @@ class KeystoneTrusts(TrustBroker):
     #: Seconds to wait for an answer of Keystone.
     TIMEOUT = 30
 
+    #: The most pages of trusts one listing reads (Keystone 30 does not
+    #: page this list; a proxy or a later release may).
+    MAX_PAGES = 100
+
     def __init__(self, auth_url, username, password,
                  user_domain_id='default', verify=True, timeout=None):
         self.auth_url = auth_url.rstrip('/')
@@ -70,15 +80,34 @@ class KeystoneTrusts(TrustBroker):
         return ks_session.Session(auth=auth, verify=self.verify,
                                   timeout=self.timeout)
 
+    def _own_auth(self):
+        """The reaper's service user, unscoped (Keystone refuses to list
+        trusts with a trust-scoped token)."""
+        return v3.Password(auth_url=self.auth_url, username=self.username,
+                           password=self.password,
+                           user_domain_id=self.user_domain_id)
+
     def trustee_id(self):
         """The reaper's service user id (asked of Keystone once)."""
         if self._trustee_id is None:
-            auth = v3.Password(auth_url=self.auth_url,
-                               username=self.username,
-                               password=self.password,
-                               user_domain_id=self.user_domain_id)
-            self._trustee_id = self._session(auth).get_user_id()
+            self._trustee_id = self._session(self._own_auth()).get_user_id()
         return self._trustee_id
+
+    def list_trust_ids(self):
+        """``GET /v3/OS-TRUST/trusts?trustee_user_id=<the reaper>``, its
+        pages followed (at most :data:`MAX_PAGES`)."""
+        session = self._session(self._own_auth())
+        url = self.auth_url + '/OS-TRUST/trusts'
+        params = {'trustee_user_id': self.trustee_id()}
+        found = []
+        for _page in range(self.MAX_PAGES):
+            body = session.get(url, params=params).json()
+            found.extend(trust['id'] for trust in body.get('trusts', ()))
+            url = (body.get('links') or {}).get('next')
+            if not url:
+                break
+            params = None
+        return found
 
     def create_trust(self, user_token, project_id, roles):
         # The user's token, rescoped to the request's project: a trust

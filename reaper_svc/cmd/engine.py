@@ -33,6 +33,11 @@ It runs on :mod:`svc_common.engine.runner`, so several hosts can run it:
   processed_retention`` seconds ago, and the guaranteed runtimes that
   are over (:func:`purge_records`), so that neither table grows without
   end;
+* on the leader only, when ``[trustee]`` names the reaper's service
+  user, every ``[trustee] leaked_trust_interval`` seconds: delete the
+  trusts of the reaper that no unfinished pending request names, seen so
+  for ``[trustee] leaked_trust_grace`` seconds
+  (:mod:`reaper_svc.leaked_trusts`);
 * on every host, every ``[preemption] action_interval`` seconds: a host
   that does not lead forgets the outage of the cloud the actions' pass
   was in (:func:`forget_when_following`).
@@ -51,6 +56,7 @@ from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import notifications as notifications_db
 from reaper_svc import drivers
 from reaper_svc.drivers import base as driver_base
+from reaper_svc import leaked_trusts
 from reaper_svc import modes as modes_mod
 from reaper_svc import nova_notifications
 from reaper_svc import promoter as promoter_mod
@@ -76,6 +82,7 @@ PROMOTE_TASK = 'preemption-promoter'
 MODES_TASK = 'preemption-modes'
 PURGE_TASK = 'preemption-purge'
 FOLLOWER_TASK = 'preemption-follower'
+TRUSTS_TASK = 'preemption-leaked-trusts'
 
 
 #: Seconds a scheduling failure waits before it is delivered again when
@@ -264,6 +271,12 @@ def build_runner(conf, db, driver=None, notifier=None, member_id=None,
     if modes.enabled:
         runner.add_periodic(MODES_TASK, conf.preemption.modes_interval,
                             modes.run, run_on_election=True)
+    runner.leaked_trusts = None
+    if promoter.trusts is not None:
+        runner.leaked_trusts = leaked_trusts.LeakedTrusts.from_conf(
+            conf, db, promoter.trusts)
+        runner.add_periodic(TRUSTS_TASK, conf.trustee.leaked_trust_interval,
+                            runner.leaked_trusts.sweep)
     runner.reaper = reaper
     runner.announcer = announcer
     runner.promoter = promoter

@@ -35,6 +35,32 @@ def _opts():
                  'the request\'s project. A user can delegate only roles '
                  'it has: a submission by a user without one of these '
                  'roles is refused.'),
+        cfg.IntOpt(
+            'leaked_trust_grace', default=3600, min=600,
+            help='Seconds a trust whose trustee is the reaper\'s service '
+                 'user must have been seen by the engine\'s leader, named '
+                 'by no queued or building pending request, before the '
+                 'leader deletes it as leaked (an API worker stopped '
+                 'between taking the trust and queueing the request, or '
+                 'Keystone failing its deletion when the request ended). '
+                 'Keystone does not date trusts: the leader counts from '
+                 'the first of its own passes that saw it unnamed (a host '
+                 'that becomes the leader counts anew). Keep it well '
+                 'above the longest submission (the API takes the trust, then '
+                 'queues the request): a shorter grace could delete the '
+                 'trust of a submission in flight, whose request would '
+                 'then fail to build. Every trust of the service user '
+                 'that no such request names is deleted: do not share '
+                 'that user with another service that takes trusts to '
+                 'it.'),
+        cfg.IntOpt(
+            'leaked_trust_interval', default=600, min=1,
+            help='Seconds between the passes of the engine\'s leader that '
+                 'look for leaked trusts (see leaked_trust_grace).'),
+        cfg.IntOpt(
+            'leaked_trusts_per_pass', default=100, min=1,
+            help='The most leaked trusts one pass deletes; the others '
+                 'are deleted by the next passes.'),
     ]
 
 

@@ -252,6 +252,17 @@ def trust_ids(db, ctx, request_ids):
             model.trust_id.is_not(None))).all())
 
 
+def live_trust_ids(db, ctx):
+    """The trust ids that unfinished requests (any state but those of
+    :data:`FINAL`: queued, building) name: their trusts are still needed
+    (see :mod:`reaper_svc.leaked_trusts`)."""
+    model = models.PendingRequest
+    with db.reader.using(ctx) as session:
+        return set(session.scalars(sa.select(model.trust_id).where(
+            model.state.not_in(sorted(FINAL)),
+            model.trust_id.is_not(None))))
+
+
 def stale_building(db, ctx, before):
     """Requests (with ``trust_id``) that went ``building`` at or before
     ``before`` and are still: an engine that stopped mid-build left them."""
