@@ -49,6 +49,16 @@ DEFAULT_DRAIN = image_family_conf.DEFAULT_OBSOLETE_DRAIN
 #: image (``GET /v1/images/{id}``, each list it is on) shows them all.
 MAX_PENDING_SCHEDULED = 10
 
+#: The order in which scheduled transitions are applied and listed: by
+#: time due, and those due at one time in the order they were scheduled
+#: (``created_at``, then ``id`` for two of one microsecond), so that the
+#: later-scheduled one is made last and wins.  By ``due_at`` alone, those
+#: due at one time came in the order the database read them ("deprecated"
+#: then "obsolete" at one time could leave the image deprecated).
+SCHEDULED_ORDER = (models.ScheduledTransition.due_at,
+                   models.ScheduledTransition.created_at,
+                   models.ScheduledTransition.id)
+
 
 class ImageNotFound(errors.NotFound):
     code = 'image_not_found'
@@ -727,7 +737,7 @@ def list_transitions(db, ctx, image_id, limit, after=None):
             models.ScheduledTransition).where(
             models.ScheduledTransition.image_id == image_id,
             models.ScheduledTransition.status == PENDING).order_by(
-            models.ScheduledTransition.due_at)).all()
+            *SCHEDULED_ORDER)).all()
         return history, scheduled
 
 
@@ -742,8 +752,8 @@ class _Requester(object):
 
 def apply_due(db, ctx, now=None, drain=DEFAULT_DRAIN):
     """Apply the scheduled transitions that are due, one transaction
-    each; a transition no longer valid is marked failed.  Returns the
-    events.
+    each, in :data:`SCHEDULED_ORDER`; a transition no longer valid is
+    marked failed.  Returns the events.
 
     :param now: naive UTC; by default the database's clock
         (:func:`families_db.database_now`), which the API checks a
@@ -755,7 +765,7 @@ def apply_due(db, ctx, now=None, drain=DEFAULT_DRAIN):
         due = session.scalars(sa.select(models.ScheduledTransition.id).where(
             models.ScheduledTransition.status == PENDING,
             models.ScheduledTransition.due_at <= now).order_by(
-            models.ScheduledTransition.due_at).limit(SWEEP_BATCH)).all()
+            *SCHEDULED_ORDER).limit(SWEEP_BATCH)).all()
     events = []
     for scheduled_id in due:
         events += _apply_one(db, ctx, scheduled_id, drain)
@@ -867,7 +877,7 @@ def _scheduled_by_image(session, image_ids):
                 models.ScheduledTransition).where(
                 models.ScheduledTransition.image_id.in_(image_ids),
                 models.ScheduledTransition.status == PENDING).order_by(
-                models.ScheduledTransition.due_at)):
+                *SCHEDULED_ORDER)):
             found[row.image_id].append(row)
     return found
 

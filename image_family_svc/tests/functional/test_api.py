@@ -594,6 +594,36 @@ class TestLifecycle(base.ApiTestCase):
                           history['transitions'][-1]['reason'],
                           history['transitions'][-1]['user_id']))
 
+    def test_scheduled_at_one_time_made_in_the_order_scheduled(self):
+        # "deprecated", then "obsolete", scheduled for one time: the
+        # later-scheduled one wins.  Their rows are read back in another
+        # order than they were scheduled in (PostgreSQL puts a row where
+        # a removed one left room), and their ids sort in that order too.
+        self.move('img-0', 'active')
+        db = database.Database(self.fixture.conf)
+        self.addCleanup(db.dispose)
+        at = families_db.now() + datetime.timedelta(hours=1)
+        first = families_db.now()
+        rows = [('00000000-0000-4000-8000-000000000000', 'obsolete',
+                 first + datetime.timedelta(seconds=1)),
+                ('ffffffff-ffff-4fff-bfff-ffffffffffff', 'deprecated',
+                 first)]
+        with db.writer.using(context.admin_context()) as session:
+            for scheduled_id, to_state, created_at in rows:
+                session.add(models.ScheduledTransition(
+                    id=scheduled_id, image_id='img-0', to_state=to_state,
+                    due_at=at, user_id='user-1', status=members.PENDING,
+                    created_at=created_at))
+                session.flush()
+        self.assertEqual(['deprecated', 'obsolete'], [
+            s['to'] for s in self.image('img-0')['scheduled']])
+        engine.apply_schedule(db, now=at + datetime.timedelta(minutes=1))
+        self.assertEqual('obsolete', self.image('img-0')['state'])
+        history = self.app.get('/v1/images/img-0/transitions',
+                               headers=base.ADMIN).json['transitions']
+        self.assertEqual(['deprecated', 'obsolete'],
+                         [t['to'] for t in history[-2:]])
+
     def test_scheduled_transition_cancelled(self):
         answer = self.move('img-0', 'active', at='2099-01-01T00:00:00Z')
         self.app.delete('/v1/images/img-0/transitions/%s'
