@@ -4,7 +4,6 @@ import re
 
 import pecan
 from pecan import rest
-from webob import etag as webob_etag
 
 from limits_svc.api import common
 from limits_svc.db import allocations as allocations_db
@@ -55,6 +54,32 @@ def _generation_of_tag(opaque):
     return int(opaque) if _GENERATION_TAG.fullmatch(opaque) else None
 
 
+# One element of an entity-tag list (RFC 9110 8.8.3 and 5.6.1): an
+# optional weak prefix and a quoted opaque tag, and the comma after it;
+# an empty element is a comma alone.
+_LIST_ELEMENT = re.compile(
+    r'[ \t]*(?:(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*)?(?:,|\Z)')
+
+
+def _entity_tags(value):
+    """The ETags of the list ``value`` (an ``If-Match`` or
+    ``If-None-Match`` that is not ``*``) as ``(weak, generation)`` pairs,
+    ``generation`` None for a well-formed tag that is no allocation's
+    ETag; None when ``value`` is no list of entity tags (``5`` without
+    quotes, ``*`` among tags, an unterminated quote)."""
+    tags = []
+    position = 0
+    while position < len(value):
+        element = _LIST_ELEMENT.match(value, position)
+        if element is None:
+            return None
+        if element.group(2) is not None:
+            tags.append((element.group(1) is not None,
+                         _generation_of_tag(element.group(2))))
+        position = element.end()
+    return tags
+
+
 def _if_match():
     """``(only_existing, generations)`` of the request's ``If-Match``.
 
@@ -62,24 +87,18 @@ def _if_match():
     (``only_existing``); a list of ETags matches the live allocation whose
     generation is one of them (``generations``, a frozenset).  A weak or
     malformed ETag is none of an allocation's and matches nothing, so the
-    request fails as HTTP says it must: 412, nothing written.  Without the
-    header, ``(False, None)``: no condition.
+    request fails as HTTP says it must: 412, nothing written (``5``
+    without quotes is no ETag: it matched ``"5"`` when webob read the
+    header).  Without the header, ``(False, None)``: no condition.
     """
     value = pecan.request.headers.get('If-Match')
     if value is None:
         return False, None
     if value.strip() == '*':
         return True, None
-    tags = webob_etag.ETagMatcher.parse(value, strong=True).etags
-    generations = (_generation_of_tag(tag) for tag in tags)
-    return False, frozenset(g for g in generations if g is not None)
-
-
-# One element of an entity-tag list (RFC 9110 8.8.3 and 5.6.1): an
-# optional weak prefix and a quoted opaque tag, and the comma after it;
-# an empty element is a comma alone.
-_LIST_ELEMENT = re.compile(
-    r'[ \t]*(?:(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*)?(?:,|\Z)')
+    tags = _entity_tags(value) or ()
+    return False, frozenset(generation for weak, generation in tags
+                            if not weak and generation is not None)
 
 
 def _if_none_match():
@@ -102,28 +121,19 @@ def _if_none_match():
         return False, None
     if value.strip(' \t') == '*':
         return True, None
-    unwanted = set()
-    tags = 0
-    position = 0
-    while position < len(value):
-        element = _LIST_ELEMENT.match(value, position)
-        if element is None:
-            raise errors.BadRequest(
-                'Invalid header If-None-Match: %s is neither * nor a '
-                'comma-separated list of ETags such as "5", W/"5".'
-                % repr(value[:80]),
-                code='invalid_input', field='If-None-Match')
-        if element.group(1) is not None:
-            tags += 1
-            generation = _generation_of_tag(element.group(1))
-            if generation is not None:
-                unwanted.add(generation)
-        position = element.end()
+    tags = _entity_tags(value)
+    if tags is None:
+        raise errors.BadRequest(
+            'Invalid header If-None-Match: %s is neither * nor a '
+            'comma-separated list of ETags such as "5", W/"5".'
+            % repr(value[:80]),
+            code='invalid_input', field='If-None-Match')
     if not tags:
         raise errors.BadRequest(
             'Invalid header If-None-Match: it names no ETag.',
             code='invalid_input', field='If-None-Match')
-    return False, frozenset(unwanted)
+    return False, frozenset(generation for weak, generation in tags
+                            if generation is not None)
 
 
 def _not_modified(allocation):

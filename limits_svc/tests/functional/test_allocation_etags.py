@@ -130,6 +130,17 @@ class TestAllocationETags(base.LimitsApiTestCase):
             self.assertChanged(self.put('vm-1', value, status=412, cores=4))
         self.assertEqual(3, self.leaf_cores())
 
+    def test_an_etag_without_its_quotes_matches_nothing(self):
+        """``5`` is no ETag (RFC 9110 8.8.3): it matches nothing, as a
+        malformed value does; webob's reading took it for ``"5"``, and
+        the write was made."""
+        etag = self.put('vm-1', cores=2).headers['ETag']
+        for value in (etag.strip('"'), 'W/%s' % etag.strip('"'),
+                      '%s %s' % (etag, etag)):
+            self.assertChanged(self.put('vm-1', value, status=412, cores=4))
+            self.assertChanged(self.delete('vm-1', value, 412))
+        self.assertEqual(2, self.leaf_cores())
+
     def test_delete_with_if_match(self):
         old = self.put('vm-1', cores=2).headers['ETag']
         current = self.put('vm-1', cores=3).headers['ETag']

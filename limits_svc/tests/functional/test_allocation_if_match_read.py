@@ -47,8 +47,9 @@ class TestIfMatchOnRead(base.LimitsApiTestCase):
         self.allocate('vm-1', 'leaf', cores=3)
         self.assertChanged(self.get({'If-Match': self.etag}, 412))
 
-    def test_weak_etag_is_412_as_for_put(self):
-        for value in ('W/%s' % self.etag, 'W/%s, "1"' % self.etag):
+    def test_weak_or_malformed_etag_is_412_as_for_put(self):
+        for value in ('W/%s' % self.etag, 'W/%s, "1"' % self.etag,
+                      self.etag.strip('"')):
             self.assertChanged(self.get({'If-Match': value}, 412))
             error = self.app.put_json(
                 '/v1/allocations/vm-1',
