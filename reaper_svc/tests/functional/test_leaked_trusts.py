@@ -2,9 +2,11 @@
 trusts of the reaper's service user that no unfinished pending request
 names are deleted once seen so for the grace; the others are kept."""
 
+import logging
 from unittest import mock
 import uuid
 
+import fixtures
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 import testtools
@@ -15,7 +17,6 @@ from reaper_svc import leaked_trusts
 from reaper_svc.tests.functional import base
 from reaper_svc import trusts
 from svc_common import context
-from svc_common import outage
 from svc_common.tests.fixtures import keystone
 from svc_common.tests.fixtures import ports
 
@@ -120,21 +121,37 @@ class TestLeakedTrusts(testtools.TestCase):
                          {t: self.usable(t) for t in (first, second)})
 
     def test_keystone_away_loses_nothing(self):
+        log = self.useFixture(fixtures.FakeLogger(
+            level=logging.INFO, format='%(levelname)s %(message)s'))
+        runner = engine.build_runner(
+            self.reaper_app.conf, self.db, notifier=mock.Mock(),
+            trusts=self.broker)
+        runner.leaked_trusts.clock = lambda: self.now
+        [task] = [t for t in runner.tasks if t.name == engine.TRUSTS_TASK]
         orphan = self.take_trust()
-        self.cleanup.sweep()
+        task.run_once()
         self.now += GRACE
         away = trusts.KeystoneTrusts(
             'http://127.0.0.1:%d/v3' % ports.free_port(), self.reaper_user,
             'reaper-pw')
-        self.cleanup.trusts = away
-        exc = self.assertRaises(trusts.TrustError, self.cleanup.sweep)
-        # An outage, for the runner to log once, without a traceback.
-        self.assertTrue(outage.passing(exc))
+        runner.leaked_trusts.trusts = away
+        for _ in range(3):
+            task.run_once()
         self.assertTrue(self.usable(orphan))
+        # One warning for the outage, without a traceback.
+        self.assertNotIn('Traceback', log.output)
+        warnings = [line for line in log.output.splitlines()
+                    if line.startswith('WARNING ')]
+        self.assertEqual(1, len(warnings), warnings)
+        self.assertIn('Periodic task preemption-leaked-trusts failed, a '
+                      'service it depends on failed (ConnectFailure',
+                      warnings[0])
         # Keystone back: what was seen before the outage still counts.
-        self.cleanup.trusts = self.broker
-        self.assertEqual([orphan], self.cleanup.sweep())
+        runner.leaked_trusts.trusts = self.broker
+        task.run_once()
         self.assertFalse(self.usable(orphan))
+        self.assertIn('Periodic task preemption-leaked-trusts succeeded '
+                      'again, after 3 failure(s)', log.output)
 
     def test_the_engine_leader_runs_the_clean_up(self):
         runner = engine.build_runner(
