@@ -224,10 +224,15 @@ class CallbackController(object):
             # longer trusts): its answers log nobody in.
             raise errors.NotFound('No enabled IdP %s.' % row.name,
                                   code='idp_not_found')
-        # RFC 9207: an IdP that names itself must be the one asked.
+        # RFC 9207: an IdP that names itself must be the one asked; one
+        # that says it always does (its discovery document) must have.
         if params.get('iss') not in (None, row.issuer):
             raise _refused('The answer names another issuer.',
                            code='issuer_mismatch')
+        if params.get('iss') is None and idps.sends_iss(row):
+            raise _refused('The answer does not name its issuer (iss), '
+                           'which this IdP names in each of its answers '
+                           '(RFC 9207).', code='issuer_missing')
         if not params.get('code'):
             raise _refused('The IdP answered no code.')
         # The browser's session until now (if any): replaced by the new

@@ -26,6 +26,11 @@ ENDPOINTS = ('authorization_endpoint', 'token_endpoint', 'jwks_uri',
              'userinfo_endpoint')
 REQUIRED_DISCOVERED = ('authorization_endpoint', 'token_endpoint',
                        'jwks_uri')
+#: RFC 9207: an IdP whose discovery document sets this names itself
+#: (``iss``) in every authorization response, and the login callback
+#: refuses an answer without it.  Kept, when true, with the endpoints
+#: read from the same document (``endpoints`` column, JSON).
+ISS_PARAMETER = 'authorization_response_iss_parameter_supported'
 
 
 def _cipher(secret_key):
@@ -66,6 +71,14 @@ def endpoints(row):
     return {name: stored.get(name) for name in ENDPOINTS}
 
 
+def sends_iss(row):
+    """Whether the IdP's discovery document, when it was last read, said
+    that it names itself in its authorization responses (RFC 9207
+    2.3): an answer without ``iss`` is then not its own."""
+    stored = json.loads(row.endpoints) if row.endpoints else {}
+    return stored.get(ISS_PARAMETER) is True
+
+
 def claim_mapping(row):
     """The IdP's claim mapping, with the defaults for the claims it does
     not name."""
@@ -74,7 +87,9 @@ def claim_mapping(row):
 
 
 def discover(issuer, timeout):
-    """The endpoints of ``issuer`` read from its discovery document.
+    """The endpoints of ``issuer`` read from its discovery document, and
+    whether it names itself in its authorization responses
+    (:data:`ISS_PARAMETER`, a bool).
 
     The document must name the same issuer (OIDC Discovery 4.3) and its
     required endpoints.  Every failure is a 400 naming ``discover``: the
@@ -106,6 +121,8 @@ def discover(issuer, timeout):
         except registration.Refused as error:
             raise refuse(str(error))
         found[name] = value
+    # False too, so that a document read again without it clears it.
+    found[ISS_PARAMETER] = document.get(ISS_PARAMETER) is True
     return found
 
 

@@ -212,6 +212,44 @@ class LoginTest(base.FederationTestCase):
         self.assertEqual('federation.issuer_mismatch',
                          resp.json['errors'][0]['code'])
 
+    def test_an_answer_without_iss_is_refused(self):
+        # oidc-provider's discovery document says that it names itself
+        # in each of its answers (RFC 9207): one without is not its own.
+        url = self._at_idp(self._start().headers['Location'])
+        query = oidc_setup.query_of(url)
+        self.assertEqual(self.idp.issuer, query.pop('iss'))
+        resp = self._callback(CALLBACK + '?' + urllib.parse.urlencode(
+            query), status=400)
+        self.assertEqual(400, resp.status_int, resp.body)
+        self.assertEqual('federation.issuer_missing',
+                         resp.json['errors'][0]['code'])
+        self.assertNotIn('federation_session', self.app.cookies)
+        self.assertEqual([], self._people())
+
+    def test_without_discovery_an_answer_without_iss_logs_in(self):
+        # The IdP registered with its endpoints given, not discovered:
+        # nothing says that it names itself in its answers.
+        document = requests.get(
+            self.idp.issuer + '/.well-known/openid-configuration',
+            timeout=10).json()
+        idp = self.app.get('/v1/idps', headers=base.ADMIN).json['idps'][0]
+        self.app.delete('/v1/idps/%s' % idp['id'], headers=base.ADMIN,
+                        status=204)
+        self.app.post_json('/v1/idps', dict(
+            {name: document[name] for name in (
+                'authorization_endpoint', 'token_endpoint', 'jwks_uri')},
+            name='upstream', issuer=self.idp.issuer,
+            client_id='arbiter-proxy',
+            client_secret='proxy-secret-at-the-idp', discover=False,
+            scopes=['openid', 'profile', 'email']), headers=base.ADMIN)
+        url = self._at_idp(self._start().headers['Location'])
+        query = oidc_setup.query_of(url)
+        del query['iss']
+        resp = self._callback(CALLBACK + '?' + urllib.parse.urlencode(
+            query))
+        self.assertEqual('alice', resp.json['subject'])
+        self.assertIn('federation_session', self.app.cookies)
+
     def test_session_is_the_person_at_the_authorization_endpoint(self):
         alice = self._login().json['user_id']
         client_id, secret = oidc_setup.make_client(self.app, 'leaf')
