@@ -215,9 +215,6 @@ class CallbackController(object):
         if pending is None:
             raise _refused('Unknown, used or expired login state.',
                            code='invalid_state')
-        if params.get('error'):
-            raise _refused('The IdP refused the login: %s.'
-                           % params['error'][:100], code='idp_refused')
         row = idps.get_idp(db, ctx, pending.idp_id)
         if not row.enabled:
             # Disabled since the login started (an IdP the operator no
@@ -226,6 +223,8 @@ class CallbackController(object):
                                   code='idp_not_found')
         # RFC 9207: an IdP that names itself must be the one asked; one
         # that says it always does (its discovery document) must have.
+        # Error answers too (2.4): another IdP's error, sent back with
+        # this login's state (a mix-up), is not this IdP's refusal.
         if params.get('iss') not in (None, row.issuer):
             raise _refused('The answer names another issuer.',
                            code='issuer_mismatch')
@@ -233,6 +232,9 @@ class CallbackController(object):
             raise _refused('The answer does not name its issuer (iss), '
                            'which this IdP names in each of its answers '
                            '(RFC 9207).', code='issuer_missing')
+        if params.get('error'):
+            raise _refused('The IdP refused the login: %s.'
+                           % params['error'][:100], code='idp_refused')
         if not params.get('code'):
             raise _refused('The IdP answered no code.')
         # The browser's session until now (if any): replaced by the new

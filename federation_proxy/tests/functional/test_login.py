@@ -226,6 +226,44 @@ class LoginTest(base.FederationTestCase):
         self.assertNotIn('federation_session', self.app.cookies)
         self.assertEqual([], self._people())
 
+    def _error_answer(self):
+        """The IdP's real error answer to this login (prompt=none
+        without a session at the IdP: login_required), as a query."""
+        location = self._start().headers['Location']
+        url = self._at_idp(location + '&prompt=none')
+        query = oidc_setup.query_of(url)
+        self.assertEqual('login_required', query['error'])
+        self.assertEqual(self.idp.issuer, query['iss'])
+        return query
+
+    def test_an_error_answer_is_refused_as_the_idps(self):
+        resp = self._callback(CALLBACK + '?' + urllib.parse.urlencode(
+            self._error_answer()), status=400)
+        self.assertEqual('federation.idp_refused',
+                         resp.json['errors'][0]['code'])
+        self.assertIn('login_required', resp.json['errors'][0]['detail'])
+
+    def test_an_error_answer_of_another_issuer_is_a_mix_up(self):
+        # RFC 9207 2.4: iss is checked in error answers too; another
+        # IdP's error sent back with this login's state is not this
+        # IdP's refusal.
+        query = self._error_answer()
+        query['iss'] = 'https://attacker.example'
+        resp = self._callback(CALLBACK + '?' + urllib.parse.urlencode(
+            query), status=400)
+        self.assertEqual('federation.issuer_mismatch',
+                         resp.json['errors'][0]['code'])
+
+    def test_an_error_answer_without_iss_is_refused(self):
+        # oidc-provider says that it names itself in each of its
+        # answers, error answers included.
+        query = self._error_answer()
+        del query['iss']
+        resp = self._callback(CALLBACK + '?' + urllib.parse.urlencode(
+            query), status=400)
+        self.assertEqual('federation.issuer_missing',
+                         resp.json['errors'][0]['code'])
+
     def test_without_discovery_an_answer_without_iss_logs_in(self):
         # The IdP registered with its endpoints given, not discovered:
         # nothing says that it names itself in its answers.
