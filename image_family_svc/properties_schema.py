@@ -463,7 +463,8 @@ def _references(schema):
                 raise StructureRefused(
                     list(path) + ['$ref'],
                     '$ref %s points to a value that is not a JSON schema: '
-                    '%s' % (describe(ref), str(exc.message)[:200]))
+                    '%s' % (describe(ref),
+                            validation.error_message(exc)[:200]))
     return references, paths
 
 

@@ -45,7 +45,7 @@ def _check_schema(properties_schema):
     except jsonschema.SchemaError as exc:
         raise errors.BadRequest(
             'Invalid field properties_schema: not a JSON schema: %s'
-            % str(exc.message)[:300], code='invalid_input',
+            % validation.error_message(exc)[:300], code='invalid_input',
             field='properties_schema')
     refused = properties_schema_rules.refusal(properties_schema)
     if refused is not None:

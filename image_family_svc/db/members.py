@@ -30,6 +30,7 @@ from image_family_svc.db import models
 from image_family_svc import lifecycle as lc
 from image_family_svc import notifications
 from image_family_svc import properties_schema
+from svc_common.api import validation
 from svc_common import errors
 
 LOG = logging.getLogger(__name__)
@@ -355,7 +356,8 @@ def check_properties(family, properties):
                                            first.absolute_path])
         raise PropertiesInvalid(
             'The image does not carry the properties image family %s '
-            'requires: %s' % (family.name, first.message[:300]),
+            'requires: %s' % (family.name,
+                              validation.error_message(first)[:300]),
             field=field)
 
 

@@ -64,6 +64,35 @@ def _shorten(text, length=_MAX_DETAIL):
     return text if len(text) <= length else text[:length - 3] + '...'
 
 
+def json_text(value, length=80):
+    """``value`` as a client wrote it: JSON text, non-ASCII characters
+    escaped as in every message of these APIs (``"caf\\u00e9"``),
+    shortened to ``length`` characters (:func:`_shorten`).
+
+    Messages quote what a client sent in JSON's words (``null``, ``true``,
+    ``"abc"``, ``{"a": 1}``), never in Python's (``None``, ``True``,
+    ``'abc'``, ``{'a': 1}``).  A value JSON cannot spell is quoted as
+    closely as it can: bytes as the string they decode to, anything else
+    as its ``str()``.
+    """
+    try:
+        text = json.dumps(value, default=_json_default)
+    except (TypeError, ValueError, RecursionError):
+        # A dict with non-string keys of no JSON spelling, a cycle, an
+        # integer of more digits than Python converts: none comes from a
+        # parsed body.
+        text = 'a %s value' % type(value).__name__
+    return _shorten(text, length)
+
+
+def _json_default(value):
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode('utf-8', 'replace')
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
+
+
 def _refuse_constant(name):
     raise ValueError('%s is not a JSON value' % name)
 
@@ -408,14 +437,70 @@ def validate(schema, data):
 
 
 def _message(error):
-    """jsonschema's message of ``error``, or, for a ``pattern`` whose
-    schema has a ``description``, what the value is not in those words:
-    ``"abc" does not match "^[0-9]{1,16}$"`` told a person nothing."""
+    """The message of ``error`` (:func:`error_message`), or, for a
+    ``pattern`` whose schema has a ``description``, what the value is not
+    in those words: ``"abc" does not match "^[0-9]{1,16}$"`` told a
+    person nothing."""
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == 'pattern' and schema.get('description'):
-        return '%s is not %s.' % (json.dumps(error.instance),
+        return '%s is not %s.' % (json_text(error.instance),
                                   schema['description'])
-    return error.message
+    return error_message(error)
+
+
+def error_message(error):
+    """jsonschema's message of the validation (or schema) ``error`` with
+    the values in it spelled as JSON (:func:`json_text`).
+
+    jsonschema spells them as Python does: ``None is not of type
+    'integer'``, ``'abc' is not of type 'integer'``, ``{'a': 1} is not
+    of type 'string'``, ``'x' is not one of ['a', 'b']``; a client sent
+    ``null``, ``"abc"``, ``{"a": 1}`` and reads ``["a", "b"]`` in the
+    API reference.  Schema words that are not values (type names, the
+    names ``required`` lists) are left as jsonschema writes them.
+    """
+    keyword, value = error.validator, error.validator_value
+    shown = json_text(error.instance)
+    if keyword == 'enum':
+        return '%s is not one of %s' % (shown, json_text(value, 200))
+    if keyword == 'const':
+        return '%s was expected' % json_text(value)
+    if keyword == 'not':
+        return '%s should not be valid under %s' % (shown,
+                                                    json_text(value))
+    if error.schema is False:
+        # The JSON schema false (a member or item that is not allowed).
+        return 'false schema does not allow %s' % shown
+    if keyword == 'oneOf' and not error.context:
+        # Valid under more than one: jsonschema's message went on to
+        # print those schemas as Python dicts.
+        return '%s is valid under more than one of the given schemas' % (
+            shown)
+    if keyword == 'contains':
+        return 'None of %s are valid under the given schema' % shown
+    if keyword == 'additionalItems':
+        items = error.schema.get('items', []) if isinstance(
+            error.schema, dict) else []
+        extras = error.instance[len(items):] if isinstance(
+            items, list) and isinstance(error.instance, list) else []
+        return 'Additional items are not allowed (%s %s unexpected)' % (
+            ', '.join(json_text(extra) for extra in extras),
+            'was' if len(extras) == 1 else 'were')
+    message = error.message
+    python = _python_text(error.instance)
+    if python and message.startswith(python):
+        # "<instance> is not of type ...", "... is too long", "... is
+        # greater than the maximum of 5", "... is not valid under any of
+        # the given schemas" and the other messages that open with it.
+        return shown + message[len(python):]
+    return message
+
+
+def _python_text(value):
+    try:
+        return repr(value)
+    except ValueError:  # an integer of more digits than Python converts
+        return None
 
 
 _NULL = {'type': 'null'}
@@ -452,7 +537,7 @@ def future_time(text, field, now):
     A time that leaves the years 1-9999 once converted to UTC (e.g.
     ``9999-12-31T23:59:59-14:00``) is a 400 too, not an ``OverflowError``.
     """
-    shown = _shorten(repr(text), 80)
+    shown = json_text(text)
     try:
         value = datetime.datetime.fromisoformat(text)
     except ValueError:

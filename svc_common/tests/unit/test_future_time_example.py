@@ -18,7 +18,7 @@ class TestNotIso8601(testtools.TestCase):
         now = datetime.datetime(2030, 1, 1)
         error = self.assertRaises(errors.BadRequest, validation.future_time,
                                   'tomorrow', 'at', now)
-        self.assertEqual("Invalid field at: 'tomorrow' is not an ISO 8601 "
+        self.assertEqual('Invalid field at: "tomorrow" is not an ISO 8601 '
                          'time such as 2030-01-15T00:00:00Z.', error.detail)
         # The example is one the same check takes.
         self.assertEqual(datetime.datetime(2030, 1, 15),

@@ -32,7 +32,7 @@ class TestNullableFieldErrors(testtools.TestCase):
 
     def test_pending_min_runtime_of_another_type(self):
         self.assertEqual(
-            ("Invalid field min_runtime: '8h' is not of type 'integer'",
+            ('Invalid field min_runtime: "8h" is not of type \'integer\'',
              'min_runtime'),
             self.refusal(pending.CREATE, {'servers': SERVERS,
                                           'min_runtime': '8h'}))
@@ -56,7 +56,7 @@ class TestNullableFieldErrors(testtools.TestCase):
                 'properties': {'count': parameter_types.nullable(
                     parameter_types.amount(1, 10))}})}}
         self.assertEqual(
-            ("Invalid field spec/count: 'x' is not of type 'integer'",
+            ('Invalid field spec/count: "x" is not of type \'integer\'',
              'spec/count'),
             self.refusal(schema, {'spec': {'count': 'x'}}))
         self.assertEqual(
