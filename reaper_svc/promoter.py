@@ -106,9 +106,14 @@ recording their guarantee leaves the request ``building`` for the
 recovery, which makes it active).  A request built after interrupted
 builds has the servers of its own that are not its servers deleted (a
 create Nova carried out after the search, or answered with a 500), and
-so has a request that ended without being built after interrupted
-builds: at every pass until ``[preemption] build_timeout`` after it was
-built or ended, and once after that (see
+so has a request queued again after an interrupted build (every server
+of its own is of an earlier build: they took the room it waits for,
+and with it built the user would have more servers than it asked for)
+and one that ended without being built after interrupted builds: at
+every pass until ``[preemption] build_timeout`` after it was queued
+again, built or ended, and once after that, one listing of a project's
+servers for all its requests, at most ``[preemption]
+late_server_projects_per_pass`` projects a pass (see
 :meth:`Promoter._clean_interrupted`).
 The promoter's own servers are those that carry the secret token of the
 request's builds, were created by the user it builds the request as and
@@ -383,6 +388,12 @@ class Promoter(object):
         self.trusts = trusts if trusts is not None else trusts_mod.get(conf)
         self.clock = clock or reaper.clock
         self.ctx = context.admin_context()
+        # The late-server sweep (see _clean_interrupted): the last
+        # project a pass looked at, and {queued request id: updated_at}
+        # of the requests looked at a last time after build_timeout.
+        # Lost with the process: a new leader looks once more.
+        self._swept_last = ''
+        self._looked_last = {}
 
     def promote(self):
         """One pass (see the module documentation); what it did, as lists
@@ -731,6 +742,13 @@ class Promoter(object):
         foreign ones are logged, for an operator, and left alone."""
         own, foreign = own_servers(request, self.driver.servers_with_metadata(
             request['project_id'], REQUEST_METADATA, request['id']))
+        self._warn_foreign(request, foreign)
+        return own, foreign
+
+    @staticmethod
+    def _warn_foreign(request, foreign):
+        """Log the ``foreign`` servers (see :func:`own_servers`) found
+        with ``request``'s id, left alone, for an operator."""
         if foreign and request.get('build_token') is None:
             LOG.warning('Pending request %s: servers %s carry its id in '
                         'their metadata; it has no build token, so they '
@@ -746,29 +764,97 @@ class Promoter(object):
                         'build); they are left alone',
                         request['id'], ', '.join(sorted(
                             s['id'] for s in foreign)))
-        return own, foreign
 
     def _clean_interrupted(self, now):
         """Delete the servers of its own that the cloud shows for a
-        request built, or ended without being built (failed, withdrawn,
-        expired), after interrupted builds, other than the servers it
-        was built with: a create that Nova carried out after its
-        connection broke or after answering it with a 500, which may
-        show in the cloud after any search for it, until ``[preemption]
-        build_timeout`` after it was sent (as :meth:`recover` assumes).
-        Such a request is looked at every pass until ``build_timeout``
-        after it was built or ended (its ``updated_at``, later than the
-        start of any of its builds), and a last time after that; its
-        token is then forgotten.  One the cloud cannot be asked about
-        now is looked at again next pass."""
+        request queued again, built, or ended without being built
+        (failed, withdrawn, expired), after interrupted builds, other
+        than the servers it was built with: a create that Nova carried
+        out after its connection broke or after answering it with a
+        500, which may show in the cloud after any search for it, until
+        ``[preemption] build_timeout`` after it was sent (as
+        :meth:`recover` assumes).  Such a request is looked at every
+        pass until ``build_timeout`` after it was queued again, built or
+        ended (its ``updated_at``, later than the start of any of its
+        builds), and a last time after that; a finished request's token
+        is then forgotten.  A queued one's servers are all of earlier
+        builds: none of its builds runs (see :meth:`_sweep_project`).
+
+        The requests are looked at per project, one listing of the
+        project's servers for all its requests, and at most
+        ``[preemption] late_server_projects_per_pass`` projects a pass,
+        in turn; one the cloud cannot be asked about now is looked at
+        again next pass."""
+        swept = pending_db.swept_after_interruptions(self.db, self.ctx)
+        queued = {r['id'] for r in swept if r['state'] == pending_db.QUEUED}
+        self._looked_last = {request_id: at for request_id, at
+                             in self._looked_last.items()
+                             if request_id in queued}
+        projects = {}
+        for request in swept:
+            if (request['state'] == pending_db.QUEUED
+                    and self._looked_last.get(request['id'])
+                    == request['updated_at']):
+                continue
+            projects.setdefault(request['project_id'], []).append(request)
+        for project_id in self._sweep_turn(sorted(projects)):
+            self._sweep_project(project_id, projects[project_id], now)
+
+    def _sweep_turn(self, projects):
+        """Of ``projects`` (sorted), those this pass looks at: at most
+        ``[preemption] late_server_projects_per_pass``, starting after
+        the last one the previous pass looked at, so that each comes
+        in turn."""
+        most = self.conf.preemption.late_server_projects_per_pass
+        after = [p for p in projects if p > self._swept_last]
+        turn = (after + [p for p in projects if p <= self._swept_last])[:most]
+        if turn:
+            self._swept_last = turn[-1] if len(turn) < len(projects) else ''
+        return turn
+
+    def _sweep_project(self, project_id, requests, now):
+        """Delete what the interrupted builds of ``requests`` (of
+        ``project_id``) left, from one listing of the project's servers
+        (see :meth:`_clean_interrupted`).
+
+        A queued request may be built by another engine meanwhile (a
+        new leader's pass while the old one still builds): it is read
+        again after the listing, and left for the next pass unless it
+        is as it was read, queued with as many interruptions, no build
+        of it started since.  Every server of its own listed was then
+        made by an earlier build; one that a build starting later makes
+        was not listed, so is never deleted."""
         window = datetime.timedelta(
             seconds=self.conf.preemption.build_timeout)
-        for request in pending_db.swept_after_interruptions(
-                self.db, self.ctx):
+        try:
+            found = self.driver.servers_with_metadata(project_id,
+                                                      REQUEST_METADATA)
+        except driver_base.DriverError as exc:
+            if outage.remote_unreachable(exc):
+                # Nova away: for the rest of the pass too, which ends
+                # here as one outage, as in recover().
+                raise
+            LOG.warning('Project %s: what the interrupted builds of pending '
+                        'requests %s left cannot be looked for (%s); they are '
+                        'looked for again at the next pass', project_id,
+                        ', '.join(r['id'] for r in requests), exc)
+            return
+        tagged = {}
+        for server in found:
+            tagged.setdefault(server['metadata'].get(REQUEST_METADATA),
+                              []).append(server)
+        unmoved = pending_db.unmoved(self.db, self.ctx, [
+            r for r in requests if r['state'] == pending_db.QUEUED])
+        for request in requests:
+            queued = request['state'] == pending_db.QUEUED
+            if queued and request['id'] not in unmoved:
+                continue
+            own, foreign = own_servers(request, tagged.get(request['id'], []))
+            self._warn_foreign(request, foreign)
             built = set(request['server_ids']
                         if request['state'] == pending_db.ACTIVE else ())
             try:
-                for server in self._servers_of(request):
+                for server in own:
                     if server['id'] in built:
                         continue
                     LOG.warning('Deleting %s, built for pending request %s '
@@ -781,15 +867,19 @@ class Promoter(object):
                         pass
             except driver_base.DriverError as exc:
                 if outage.remote_unreachable(exc):
-                    # Nova away: for the rest of the pass too, which
-                    # ends here as one outage, as in recover().
                     raise
                 LOG.warning('Pending request %s: what its interrupted '
-                            'builds left cannot be looked for (%s); it is '
+                            'builds left cannot be deleted (%s); it is '
                             'looked for again at the next pass',
                             request['id'], exc)
                 continue
-            if now >= request['updated_at'] + window:
+            if now < request['updated_at'] + window:
+                continue
+            if queued:
+                # Its token is kept for its next build; it is not looked
+                # at again until a build of it moves it.
+                self._looked_last[request['id']] = request['updated_at']
+            else:
                 pending_db.forget_build_token(self.db, self.ctx,
                                               request['id'])
 

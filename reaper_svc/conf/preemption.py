@@ -96,8 +96,17 @@ def _opts():
                  'failed rather than queued again. A request interrupted '
                  'at every try (one the cloud cannot take) would otherwise '
                  'come back at its place in front of every request queued '
-                 'after it, for good. A 500 answer is not an outage: it '
-                 'fails the request at once.'),
+                 'after it, for good. A 500 answer is counted the same '
+                 'way.'),
+        cfg.IntOpt(
+            'late_server_projects_per_pass', default=20, min=1,
+            help='Projects whose servers a pass of the promoter lists '
+                 'looking for the servers that interrupted builds of '
+                 'their pending requests left (a create Nova carried out '
+                 'late), at most: one listing (every page of GET '
+                 '/servers/detail of the project) per project, whatever '
+                 'the number of its requests; the other projects are '
+                 'looked at by the next passes, in turn.'),
         cfg.IntOpt(
             'max_pending_per_project', default=100, min=1,
             help='Pending requests a project may have queued or building '

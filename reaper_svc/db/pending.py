@@ -325,20 +325,43 @@ def swept_query():
     return sa.select(model).where(
         model.interruptions > sa.literal_column('0'),
         model.build_token.is_not(None),
-        model.state.in_([ACTIVE, FAILED, CANCELLED, EXPIRED])).order_by(
-        model.updated_at, model.id)
+        model.state.in_([QUEUED, ACTIVE, FAILED, CANCELLED,
+                         EXPIRED])).order_by(model.updated_at, model.id)
 
 
 def swept_after_interruptions(db, ctx):
-    """Requests (with ``build_token``) built or ended without being
-    built (failed, withdrawn or expired) after a build of theirs was
-    interrupted, whose servers are still looked for: a create that Nova
-    carried out after its connection broke, or answered with a 500, may
-    leave one at any time until ``[preemption] build_timeout`` after it
-    was sent.  Once nothing more is looked for, the token is forgotten
-    (:func:`forget_build_token`)."""
+    """Requests (with ``build_token``) queued again, built, or ended
+    without being built (failed, withdrawn or expired) after a build of
+    theirs was interrupted, whose servers are still looked for: a
+    create that Nova carried out after its connection broke, or
+    answered with a 500, may leave one at any time until
+    ``[preemption] build_timeout`` after it was sent.  Once nothing
+    more is looked for, the token of a finished request is forgotten
+    (:func:`forget_build_token`); a queued one keeps it for its next
+    build.  Not those ``building``: what a build in progress makes
+    carries the token too."""
     with db.reader.using(ctx) as session:
         return [internal_dict(r) for r in session.scalars(swept_query())]
+
+
+def unmoved(db, ctx, requests):
+    """The ids of ``requests`` (as read) still in the state, with the
+    interruptions and ``updated_at``, they were read with: no build of
+    theirs started or ended since (a build moves a queued request to
+    ``building``; one that ends queued again counts an interruption or
+    has what it built deleted, and moves ``updated_at`` anyway)."""
+    if not requests:
+        return set()
+    model = models.PendingRequest
+    read = {r['id']: (r['state'], r.get('interruptions', 0),
+                      r['updated_at']) for r in requests}
+    with db.reader.using(ctx) as session:
+        rows = session.execute(sa.select(
+            model.id, model.state, model.interruptions,
+            model.updated_at).where(model.id.in_(list(read)))).all()
+    return {row.id for row in rows
+            if read[row.id] == (row.state, row.interruptions or 0,
+                                row.updated_at)}
 
 
 def forget_build_token(db, ctx, request_id):

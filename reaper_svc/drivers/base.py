@@ -208,11 +208,13 @@ class CloudDriver(metaclass=abc.ABCMeta):
         """
         raise NotImplementedError()
 
-    def servers_with_metadata(self, project_id, key, value):
+    def servers_with_metadata(self, project_id, key, value=None):
         """``[{'id', 'status', 'project_id', 'user_id', 'created_at',
         'metadata'}]`` (``user_id``: the user who created it;
         ``created_at`` naive UTC, None when unknown) of the
         servers of ``project_id`` whose metadata ``key`` is ``value``
-        (what an interrupted :meth:`create` left); a server of another
-        project is never in it, whatever the cloud's filter did."""
+        (what an interrupted :meth:`create` left), or that have ``key``
+        whatever its value when ``value`` is None (one listing for the
+        requests of a project); a server of another project is never in
+        it, whatever the cloud's filter did."""
         raise NotImplementedError()

@@ -457,9 +457,10 @@ class OpenStackCloud(base.CloudDriver):
             raise base.DriverError('Keystone: the user of the reaper\'s '
                                    'token: %s' % exc) from exc
 
-    def servers_with_metadata(self, project_id, key, value):
+    def servers_with_metadata(self, project_id, key, value=None):
         # Nova filters server lists by project, not by metadata: the
-        # project's servers are read and sorted here.  The project is
+        # project's servers are read (every page) and sorted here, once
+        # for all the values of key when value is None.  The project is
         # checked here too: a Nova (or a policy) that ignored the filter
         # would answer every project's servers, and what is found here
         # may be deleted.
@@ -470,7 +471,8 @@ class OpenStackCloud(base.CloudDriver):
                  'metadata': dict(s.get('metadata') or {})}
                 for s in self._servers(project_id=project_id)
                 if s.get('tenant_id') == project_id
-                and (s.get('metadata') or {}).get(key) == value]
+                and key in (s.get('metadata') or {})
+                and value in (None, s['metadata'][key])]
 
 
 def from_conf(conf, nova_auth=None, placement_auth=None):

@@ -306,7 +306,7 @@ class SimulatedCloud(base.CloudDriver):
                     on_host[rc] = on_host.get(rc, 0) + amount
         return used
 
-    def servers_with_metadata(self, project_id, key, value):
+    def servers_with_metadata(self, project_id, key, value=None):
         with self._lock:
             return [{'id': s['id'], 'status': s['status'],
                      'project_id': s['project_id'],
@@ -315,7 +315,8 @@ class SimulatedCloud(base.CloudDriver):
                      'metadata': dict(s['metadata'] or {})}
                     for s in self._servers.values()
                     if s['project_id'] == project_id
-                    and s['metadata'].get(key) == value]
+                    and key in (s['metadata'] or {})
+                    and value in (None, s['metadata'][key])]
 
     def creator(self, auth=None):
         """The simulated cloud has no identities: the ``user_id``

@@ -16,6 +16,8 @@ The cloud is the simulated driver, whose create the tests make fail as
 Nova answering 500 would, and then carry out late, as Nova would.
 """
 
+import types
+
 from keystoneauth1 import exceptions as ks_exc
 
 from reaper_svc.db import actions as actions_db
@@ -29,7 +31,7 @@ def error_500():
     return tb.wrapped(ks_exc.InternalServerError('Unexpected API Error.'))
 
 
-class TestLateServers(tb.BuildOutageBase):
+class LateServersBase(tb.BuildOutageBase):
 
     def setUp(self):
         super().setUp()
@@ -44,6 +46,9 @@ class TestLateServers(tb.BuildOutageBase):
         self.assertEqual(pending_db.QUEUED, self.state(request)['state'])
         self.failures.clear()
         return self.calls[-1]
+
+
+class TestLateServers(LateServersBase):
 
     def test_a_server_made_after_the_next_build_is_deleted(self):
         other = self.queue(project='physics', count=1)
@@ -160,3 +165,121 @@ class TestLateServers(tb.BuildOutageBase):
         self.assertEqual(2, len(built))
         leader.promote()
         self.assertEqual(built, self.servers_of('physics'))
+
+
+class TestLateServersOfAQueuedRequest(LateServersBase):
+    """A request queued again after an interrupted build: the servers
+    Nova makes late for that build are deleted while it waits.  They
+    were left until it was built (or ended): they took the room it
+    waits for, so that it might never be built, and the user had more
+    servers than the all-or-nothing group asked for."""
+
+    def swept(self):
+        return [r['id'] for r in pending_db.swept_after_interruptions(
+            self.engine.db, self.ctx)]
+
+    def test_a_late_server_taking_its_room_is_deleted(self):
+        # The cloud has room for the four servers of the group, once.
+        request = self.queue(count=4)
+        args, kwargs = self.interrupt_with_500(request)
+        late = self.real_create(*args, **kwargs)
+        self.assertEqual(sorted(late), self.servers_of('physics'))
+        # The next pass deletes them before it reads the room: the group
+        # is built, with four servers, not queued behind its own.
+        self.assertEqual([request['id']], self.promoter.promote()['built'])
+        built = self.state(request)
+        self.assertEqual(pending_db.ACTIVE, built['state'])
+        self.assertEqual(sorted(built['server_ids']),
+                         self.servers_of('physics'))
+        self.assertEqual(set(), set(late) & set(self.servers_of('physics')))
+
+    def test_a_late_server_is_deleted_while_it_waits(self):
+        request = self.queue(count=3)
+        args, kwargs = self.interrupt_with_500(request)
+        # Another project's server takes a slot: the group waits.
+        self.real_create('chemistry', 'big', 'm1', 2, 2, image='img',
+                         networks=[])
+        late = self.real_create(*args[:3], 2, 2, **kwargs)
+        self.assertEqual(2, len(late))
+        self.assertEqual([], self.promoter.promote()['built'])
+        self.assertEqual(pending_db.QUEUED, self.state(request)['state'])
+        self.assertEqual([], self.servers_of('physics'))
+
+    def test_looked_for_until_build_timeout_then_once(self):
+        request = self.queue(count=4)
+        args, kwargs = self.interrupt_with_500(request)
+        # A slot taken by another project: the group waits.
+        self.real_create('chemistry', 'big', 'm1', 1, 1, image='img',
+                         networks=[])
+        late_args = (args[0], args[1], args[2], 1, 1)
+        for _ in range(2):
+            self.real_create(*late_args, **kwargs)
+            self.promoter.promote()
+            self.assertEqual([], self.servers_of('physics'))
+        self.stale()
+        self.real_create(*late_args, **kwargs)
+        self.promoter.promote()
+        self.assertEqual([], self.servers_of('physics'))
+        # Then the cloud is not asked about it while it waits; its
+        # token is kept for its next build.
+        asked = []
+        real = self.sim.servers_with_metadata
+        self.useFixture(tb.tp.fixtures.MockPatchObject(
+            self.sim, 'servers_with_metadata',
+            lambda *a: asked.append(a) or real(*a)))
+        self.promoter.promote()
+        self.assertEqual([], asked)
+        self.assertEqual(pending_db.QUEUED, self.state(request)['state'])
+        self.assertEqual([request['id']], self.swept())
+
+    def test_what_the_promoter_did_not_make_is_left(self):
+        """Never a server the promoter did not create for the request:
+        a member's non-preemptible server tagged with its id, one
+        carrying the token copied by another user."""
+        request = self.queue(count=2)
+        args, kwargs = self.interrupt_with_500(request)
+        one = (args[0], args[1], args[2], 1, 1)
+        tagged = self.real_create(
+            'physics', 'precious', 'm1', 1, 1, image='img', networks=[],
+            metadata={promoter_mod.REQUEST_METADATA: request['id']})
+        forged = self.real_create(*one, **dict(
+            kwargs, auth=types.SimpleNamespace(user_id='colleague')))
+        late = self.real_create(*one, **kwargs)
+        self.real_create('chemistry', 'big', 'm1', 1, 1, image='img',
+                         networks=[])
+        self.assertEqual([], self.promoter.promote()['built'])
+        self.assertEqual(sorted(tagged + forged), self.servers_of('physics'))
+        self.assertNotIn(late[0], self.servers_of('physics'))
+
+    def test_another_engine_building_it_meanwhile_keeps_its_servers(self):
+        """A new leader's pass while the old leader builds the queued
+        request: what it lists may be that build's servers (they carry
+        its token and are not yet, or just now, its server_ids).  The
+        request is read again after the listing; moved since, it is
+        left for the next pass."""
+        request = self.queue(count=2)
+        self.interrupt_with_500(request)
+        old_leader = promoter_mod.Promoter(
+            self.engine.conf, self.engine.db, self.reaper,
+            clock=lambda: self.now)
+        real = self.sim.servers_with_metadata
+        built = []
+        calls = []
+
+        def listing(*args):
+            # The old leader builds the request just before this
+            # listing (its own sweep lists too), which shows that
+            # build's servers.
+            calls.append(args)
+            if len(calls) == 1:
+                built.extend(old_leader.promote()['built'])
+            return real(*args)
+        self.useFixture(tb.tp.fixtures.MockPatchObject(
+            self.sim, 'servers_with_metadata', listing))
+        self.promoter.promote()
+        self.assertEqual([request['id']], built)
+        state = self.state(request)
+        self.assertEqual(pending_db.ACTIVE, state['state'])
+        self.assertEqual(2, len(state['server_ids']))
+        self.assertEqual(sorted(state['server_ids']),
+                         self.servers_of('physics'))

@@ -265,6 +265,25 @@ class TestServersWithMetadata(testtools.TestCase):
                                tag, **{'arbiter:build_token': 't'})}],
                          found)
 
+    def test_every_value_of_the_key_in_one_listing(self):
+        """Without a value: the project's servers that have the key,
+        whatever its value (one listing for every request of the
+        project), every page read; still never another project's."""
+        nova = _Nova([
+            {'id': 'a', 'tenant_id': 'physics', 'status': 'ACTIVE',
+             'metadata': {'arbiter:pending_request': 'r1'}},
+            {'id': 'b', 'tenant_id': 'physics', 'status': 'ACTIVE',
+             'metadata': {}},
+            {'id': 'c', 'tenant_id': 'chemistry', 'status': 'ACTIVE',
+             'metadata': {'arbiter:pending_request': 'r1'}},
+            {'id': 'd', 'tenant_id': 'physics', 'status': 'ACTIVE',
+             'metadata': {'arbiter:pending_request': 'r2'}}], max_limit=1)
+        found = nova.servers_with_metadata('physics',
+                                           'arbiter:pending_request')
+        self.assertEqual(['a', 'd'], [s['id'] for s in found])
+        self.assertEqual(1, len([c for c in nova.calls
+                                 if 'marker' not in c[2]]))
+
 
 class _Identity(ks_plugin.BaseAuthPlugin):
     """A session's user, as Keystone would tell it (None: Keystone
