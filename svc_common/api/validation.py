@@ -472,10 +472,14 @@ def error_message(error):
         # The JSON schema false (a member or item that is not allowed).
         return 'false schema does not allow %s' % shown
     if keyword == 'oneOf' and not error.context:
-        # Valid under more than one: jsonschema's message went on to
-        # print those schemas as Python dicts.
-        return '%s is valid under more than one of the given schemas' % (
-            shown)
+        # Valid under more than one: jsonschema's message lists those
+        # schemas (as Python dicts) after the instance.
+        _, _, listed = error.message.partition(' is valid under each of ')
+        valid = [each for each in value if isinstance(value, list) and
+                 _python_text(each) in listed] if listed else []
+        return '%s is valid under each of %s' % (shown, ', '.join(
+            json_text(each) for each in valid) if valid else
+            'more than one of the given schemas')
     if keyword == 'contains':
         return 'None of %s are valid under the given schema' % shown
     if keyword == 'additionalItems':

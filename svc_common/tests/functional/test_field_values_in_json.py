@@ -33,6 +33,11 @@ REQUESTS = {
          'count', '"2" is not of type \'integer\''),
         ({'flavor': 'm1', 'aggregates': [{'a': 1}]},
          'aggregates/0', '{"a": 1} is not of type \'string\''),
+        # A flavor or resources: not both.
+        ({'flavor': 'm1', 'resources': {'VCPU': 1}},
+         '(body)', '{"flavor": "m1", "resources": {"VCPU": 1}} is valid '
+         'under each of {"required": ["flavor"]}, {"required": '
+         '["resources"]}'),
     ]),
     'image_family_svc': ('POST', '/v1/families', [
         ({'name': 'f', 'keep_superseded': False},

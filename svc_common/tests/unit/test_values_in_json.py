@@ -76,8 +76,10 @@ class TestFieldValues(testtools.TestCase):
                 ({'const': 'on'}, False, '"on" was expected'),
                 ({'not': {'type': 'null'}}, None,
                  'null should not be valid under {"type": "null"}'),
-                ({'oneOf': [{'type': 'string'}, {'maxLength': 3}]}, 'x',
-                 '"x" is valid under more than one of the given schemas'),
+                ({'oneOf': [{'type': 'string'}, {'maxLength': 3},
+                            {'type': 'null'}]}, 'x',
+                 '"x" is valid under each of {"type": "string"}, '
+                 '{"maxLength": 3}'),
                 ({'type': 'array', 'contains': {'type': 'null'}},
                  [True, 'x'],
                  'None of [true, "x"] are valid under the given schema'),
