@@ -122,13 +122,13 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
 
     :param idp_id: the IdP whose login made the session: disabling or
         deleting it ends the session (:func:`federation_proxy.db.oidc.
-        end_idp_sessions`), as does unlinking the person's identity at
-        it (:func:`federation_proxy.db.oidc.end_identity_sessions`).
-        The identity the login went through, the person's at that
-        IdP's issuer with ``subject`` (given with ``idp_id``), must
-        still be theirs (409 ``identity_unlinked`` if it was unlinked
-        since the login read it; another identity of theirs at the same
-        IdP does not stand for it).
+        end_idp_sessions`).  The identity the login went through, the
+        person's at that IdP's issuer with ``subject`` (given with
+        ``idp_id``), must still be theirs (409 ``identity_unlinked`` if
+        it was unlinked since the login read it; another identity of
+        theirs at the same IdP does not stand for it); the session
+        records it, and unlinking it ends the session
+        (:func:`federation_proxy.db.oidc.end_identity_sessions`).
     :param host_prefixed: whether the browser gets the session's cookie
         under its ``__Host-`` name (an https issuer); see
         :func:`federation_proxy.db.oidc.end_unprefixed_sessions`.
@@ -140,6 +140,7 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
         the same person's (the browser's logout revokes them).
     """
     table = models.Session
+    identity_id = None
     with db.writer.using(ctx) as session:
         if idp_id is not None:
             # Held until the session is kept: an IdP disabled or deleted
@@ -157,11 +158,12 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
             # of the person's identity there meanwhile ends the session
             # (it waits), or was made before, and the login is refused.
             identity = models.Identity
-            if session.execute(sa.select(identity.id).where(
-                    identity.user_id == user_id,
-                    identity.issuer == issuer,
-                    identity.subject == subject).with_for_update(
-                        read=True)).first() is None:
+            identity_id = session.execute(sa.select(identity.id).where(
+                identity.user_id == user_id,
+                identity.issuer == issuer,
+                identity.subject == subject).with_for_update(
+                    read=True)).scalar()
+            if identity_id is None:
                 raise errors.Conflict('The identity of this login was '
                                       'unlinked from its person meanwhile; '
                                       'log in again.',
@@ -170,6 +172,7 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
             table.expires_at <= now - EXPIRED_SESSION_KEPT))
         session.add(table(id=session_id, user_id=user_id,
                           expires_at=expires_at, idp_id=idp_id,
+                          identity_id=identity_id,
                           host_prefixed=host_prefixed))
         if not replaces or replaces == session_id:
             return

@@ -272,11 +272,16 @@ class RefreshToken(Base):
     # successor takes the token's own hash).
     grant_id = sa.Column(sa.String(64), nullable=True, index=True)
     # The IdP of the login of the session that authorized the grant,
-    # kept by each successor: disabling or deleting the IdP, or
-    # unlinking the person's identity there, ends the grant, also once
-    # the session is forgotten (migration 0021; None for a grant of no
-    # session, or of a session whose IdP was not known).
+    # kept by each successor: disabling or deleting the IdP ends the
+    # grant, also once the session is forgotten (migration 0021; None
+    # for a grant of no session, or of a session whose IdP was not
+    # known).
     idp_id = sa.Column(sa.String(64), nullable=True, index=True)
+    # The identity (``identities.id``) of that login, kept by each
+    # successor: unlinking it ends the grant, and unlinking another of
+    # the person's identities at the IdP does not (migration 0022; None
+    # for a token made before, which any of them ends).
+    identity_id = sa.Column(sa.String(64), nullable=True, index=True)
 
 
 class Session(Base):
@@ -293,6 +298,11 @@ class Session(Base):
     # The IdP whose login made it: disabling or deleting that IdP ends
     # it (migration 0016; None for sessions made before).
     idp_id = sa.Column(sa.String(64), nullable=True, index=True)
+    # The identity (``identities.id``) whose login made it: unlinking
+    # it ends the session, and unlinking another of the person's
+    # identities at the IdP does not (migration 0022; None for sessions
+    # made before, which any of them ends).
+    identity_id = sa.Column(sa.String(64), nullable=True, index=True)
     # Whether the browser got its cookie under the __Host- name (an https
     # issuer): an API process starting under an https issuer ends the
     # others, which it can no longer read nor log out (migration 0019).

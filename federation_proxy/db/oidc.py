@@ -46,19 +46,22 @@ def _hold_session(session, session_id):
     """Lock the row of proxy session ``session_id`` against a logout
     (which deletes it) until the transaction ends, so that a grant it
     authorizes is either made before the logout, which then revokes
-    it, or refused after.  Returns the IdP of the session's login (None
-    for no session, or one made before migration 0016).
+    it, or refused after.  Returns the IdP and the identity of the
+    session's login, ``(idp_id, identity_id)`` (None for no session; one
+    made before migration 0016 has neither, one made before 0022 no
+    identity).
 
     :raises SessionEnded: the session is no longer kept.
     """
     if session_id is None:
-        return None
-    found = session.execute(sa.select(models.Session.idp_id).where(
-        models.Session.id == session_id).with_for_update(
-            read=True)).first()
+        return None, None
+    found = session.execute(sa.select(
+        models.Session.idp_id, models.Session.identity_id).where(
+            models.Session.id == session_id).with_for_update(
+                read=True)).first()
     if found is None:
         raise SessionEnded(session_id)
-    return found[0]
+    return tuple(found)
 
 
 #: What :func:`redeem_code` and :func:`use_refresh` found.
@@ -404,12 +407,12 @@ def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at,
     """
     digest = communities.token_hash(token)
     with db.writer.using(ctx) as session:
-        idp_id = _hold_session(session, session_id)
+        idp_id, identity_id = _hold_session(session, session_id)
         session.add(models.RefreshToken(
             token_hash=digest, client_id=client_id,
             user_id=user_id, scope=scope, expires_at=expires_at,
             revoked=False, auth_time=auth_time, session_id=session_id,
-            grant_id=digest, idp_id=idp_id))
+            grant_id=digest, idp_id=idp_id, identity_id=identity_id))
 
 
 def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
@@ -450,18 +453,24 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
         # (and then deletes its successor too), or this refresh waits
         # for the logout, which deletes the token.  A session that
         # expired and was forgotten leaves its grants alone.
-        idp_id = row.idp_id
+        idp_id, identity_id = row.idp_id, row.identity_id
         if row.session_id is not None:
-            session_idp = session.execute(sa.select(
-                models.Session.idp_id).where(
+            login = session.execute(sa.select(
+                models.Session.idp_id, models.Session.identity_id).where(
                     models.Session.id == row.session_id).with_for_update(
-                        read=True)).scalar()
+                        read=True)).first()
             # A token without its login's IdP (made or rotated by an API
             # process of the release before migration 0021, still
-            # running after it) takes its session's while that is kept:
-            # the grant then ends with the IdP, or the identity's
-            # unlinking, also once the session is forgotten.
-            idp_id = idp_id or session_idp
+            # running after it) takes its session's IdP and identity
+            # while that is kept: the grant then ends with the IdP, or
+            # the identity's unlinking, also once the session is
+            # forgotten.  One with an IdP but no identity (made before
+            # migration 0022) keeps none: unlinking any of the person's
+            # identities at its IdP ends it, as before (its session may
+            # be another login's since, see logins.start_session's
+            # replaces).
+            if idp_id is None and login is not None:
+                idp_id, identity_id = login
         used = session.execute(sa.update(table).where(
             table.token_hash == digest, table.revoked.is_(False)).values(
                 revoked=True)).rowcount
@@ -479,7 +488,7 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
                 scope=' '.join(kept), expires_at=expires_at,
                 revoked=False, auth_time=row.auth_time,
                 session_id=row.session_id, grant_id=_grant_of(row),
-                idp_id=idp_id))
+                idp_id=idp_id, identity_id=identity_id))
         return OK, (scope, person, row.auth_time)
 
 
@@ -765,31 +774,43 @@ def _end_login_grants(session, where, now, lifetime):
     _revoke_linked(session, hashes, now + lifetime)
 
 
-def end_identity_sessions(session, ctx, user_id, issuer, now, lifetime):
+def _of_identity(table, identity_id, user_id, idps):
+    """The condition on ``table`` (sessions, refresh tokens) that
+    selects what the logins through identity ``identity_id`` of person
+    ``user_id`` obtained: the rows that record it, and those of the
+    person's logins through ``idps`` (a subquery of IdP ids) that record
+    no identity (made before migration 0022)."""
+    return sa.or_(table.identity_id == identity_id, sa.and_(
+        table.identity_id.is_(None), table.user_id == user_id,
+        table.idp_id.in_(idps)))
+
+
+def end_identity_sessions(session, ctx, user_id, identity_id, issuer, now,
+                          lifetime):
     """Inside the caller's transaction (person ``user_id`` unlinks their
-    identity at ``issuer``): end the person's proxy sessions made by
-    logins through the IdP of that issuer, as a logout ends one
+    identity ``identity_id`` at ``issuer``): end the proxy sessions that
+    logins through that identity made, as a logout ends one
     (:func:`end_session`), with the grants they authorized: the identity
     no longer logs anyone in as the person, and what its logins
-    obtained goes with it.  Sessions record their IdP, not the identity
-    (migration 0016; older ones record neither and are left to expire):
-    a person with another identity at the same issuer loses its
-    sessions too.  The grants of such sessions no longer kept are ended
-    too (:func:`_end_login_grants`: each refresh token records the IdP
-    of its session's login, migration 0021).  Returns the number of
-    sessions ended."""
+    obtained goes with it.  Sessions record their identity (migration
+    0022): the person's other identities at the same issuer keep theirs.
+    A session made before records only its IdP (migration 0016; older
+    ones neither, and are left to expire): unlinking any of the person's
+    identities at that IdP ends it.  The grants of such sessions no
+    longer kept are ended too (:func:`_end_login_grants`: each refresh
+    token records the identity, or before migration 0022 the IdP, of its
+    session's login).  Returns the number of sessions ended."""
     table = models.Session
     idps = sa.select(models.IdentityProvider.id).where(
         models.IdentityProvider.issuer == issuer).scalar_subquery()
     rows = session.execute(sa.select(table.id, table.user_id).where(
-        table.user_id == user_id, table.idp_id.in_(idps)).order_by(
+        _of_identity(table, identity_id, user_id, idps)).order_by(
             table.id).with_for_update()).all()
     for start in range(0, len(rows), _REVOKE_BATCH):
         _end_sessions(session, ctx, rows[start:start + _REVOKE_BATCH], now,
                       lifetime)
-    refresh = models.RefreshToken
-    _end_login_grants(session, (refresh.user_id == user_id,
-                                refresh.idp_id.in_(idps)), now, lifetime)
+    _end_login_grants(session, (_of_identity(
+        models.RefreshToken, identity_id, user_id, idps),), now, lifetime)
     return len(rows)
 
 

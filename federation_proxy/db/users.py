@@ -153,6 +153,7 @@ def unlink_identity(db, ctx, user_id, identity_id, now, lifetime):
                                   'unlinked.', code='last_identity')
         session.delete(identity)
         ended = oidc.end_identity_sessions(session, ctx, user_id,
-                                           identity.issuer, now, lifetime)
+                                           identity_id, identity.issuer,
+                                           now, lifetime)
         communities.audit(session, ctx.user_id, 'unlink', 'identity',
                           identity_id, sessions_ended=ended)

@@ -227,6 +227,53 @@ class UnlinkTest(base.FederationTestCase):
         self.assertEqual(person, self.log_in(
             alice, 'work', 'alice-new-at-work')['user_id'])
 
+    def two_at_work(self):
+        """Alice with two identities at work: her browser logged in
+        through the newer, whose grant she holds, and the holder of the
+        older one, logged in through it, with its grant:
+        ``(person, the older identity's id, Alice's browser, her grant,
+        the holder's browser, its grant)``."""
+        alice = webtest.TestApp(self.app.app)
+        person = self.log_in(alice, 'home', 'alice')['user_id']
+        self.log_in(alice, 'work', 'alice-at-work', link=True)
+        self.log_in(alice, 'work', 'alice-new-at-work', link=True)
+        own = self.grant(alice)
+        holder = webtest.TestApp(self.app.app)
+        self.assertEqual(person, self.log_in(
+            holder, 'work', 'alice-at-work')['user_id'])
+        held = self.grant(holder)
+        identity = [i['id'] for i in self.app.get(
+            '/v1/users/%s/identities' % person,
+            headers=base.ADMIN).json['identities']
+            if i['subject'] == 'alice-at-work'][0]
+        return person, identity, alice, own, holder, held
+
+    def test_unlinking_one_of_two_identities_at_an_idp(self):
+        # What the logins through the unlinked identity obtained ends;
+        # what those through her other identity at the same IdP
+        # obtained goes on.
+        person, identity, alice, own, holder, held = self.two_at_work()
+        alice.delete('/v1/users/%s/identities/%s' % (person, identity),
+                     headers=CSRF, status=204)
+        self.assertFalse(self.session_works(holder))
+        self.assertEqual('invalid_grant',
+                         self.refresh(held, 400)['error'])
+        self.assertTrue(self.session_works(alice))
+        self.assertIn('access_token', self.refresh(own, 200))
+
+    def test_unlinking_one_of_two_identities_at_an_idp_once_forgotten(
+            self):
+        # The same once the sessions are forgotten: the grants record
+        # their login's identity.
+        person, identity, _alice, own, _holder, held = self.two_at_work()
+        self.forget_sessions('work')
+        own, held = self.refresh(own, 200), self.refresh(held, 200)
+        self.app.delete('/v1/users/%s/identities/%s' % (person, identity),
+                        headers=base.ADMIN, status=204)
+        self.assertEqual('invalid_grant',
+                         self.refresh(held, 400)['error'])
+        self.assertIn('access_token', self.refresh(own, 200))
+
     def test_a_grant_rotated_by_the_earlier_release_ends_with_the_unlink(
             self):
         # During the upgrade, an API process of the earlier release still
@@ -313,15 +360,14 @@ class UnlinkRaceTest(races.OnPostgreSQL, UnlinkTest):
 
         def unlink(conn):
             # What the unlink does: the person, the identity, then the
-            # sessions of logins at its IdP, ended.
+            # sessions of logins through it, ended.
             conn.execute(sa.select(models.User.__table__).where(
                 models.User.__table__.c.id == person).with_for_update(
                     key_share=True))
             conn.execute(sa.delete(models.Identity.__table__).where(
                 models.Identity.__table__.c.id == identity))
             conn.execute(sa.delete(table).where(
-                table.c.user_id == person,
-                table.c.idp_id == self.idp_id('work')))
+                table.c.identity_id == identity))
 
         resp = races.during(self.engine, unlink, lambda: holder.get(
             '/v1/login/callback', {'state': sent['state'], 'code': 'c'},
