@@ -104,6 +104,16 @@ def _finite_float(text):
     return number
 
 
+def _finite_integer(text):
+    """The integer ``text``, refused as a float out of range is: Python
+    converts at most 4300 digits, and its ValueError told the client to
+    call ``sys.set_int_max_str_digits()``."""
+    if len(text.lstrip('-')) > 308 and not math.isfinite(float(text)):
+        raise ValueError('number %s (%d digits) is out of range'
+                         % (_shorten(text, 40), len(text.lstrip('-'))))
+    return int(text)
+
+
 def _object_without_duplicates(pairs):
     body = dict(pairs)
     if len(body) != len(pairs):
@@ -174,11 +184,21 @@ def parse_json(raw):
     try:
         text = raw.decode('utf-8')
     except UnicodeDecodeError as exc:
-        raise errors.BadRequest('The body is not UTF-8: %s' % exc,
-                                code='malformed_body')
+        # Not Python's "'utf-8' codec can't decode byte ...".
+        raise errors.BadRequest(
+            'The body is not UTF-8: byte 0x%02x at offset %d (%s).'
+            % (raw[exc.start], exc.start, exc.reason),
+            code='malformed_body')
+    if text.startswith('\ufeff'):
+        # Python's message advised to "decode using utf-8-sig".
+        raise errors.BadRequest(
+            'The body is not valid JSON: it begins with a byte order mark '
+            '(U+FEFF), which JSON sent over a network must not have.',
+            code='malformed_body')
     try:
         body = json.loads(text, parse_constant=_refuse_constant,
                           parse_float=_finite_float,
+                          parse_int=_finite_integer,
                           object_pairs_hook=_object_without_duplicates)
     except RecursionError:
         raise errors.BadRequest(

@@ -64,7 +64,11 @@ class TestParseJson(testtools.TestCase):
                          validation.parse_json(b'{"n": "\\ud83d\\ude00"}'))
 
     def test_utf8_only(self):
-        self.assertRefused(b'{"n": "\xff"}', 'malformed_body')
+        exc = self.assertRefused(b'{"n": "\xff"}', 'malformed_body')
+        # Not Python's "'utf-8' codec can't decode byte 0xff in position
+        # 7: invalid start byte".
+        self.assertEqual('The body is not UTF-8: byte 0xff at offset 7 '
+                         '(invalid start byte).', exc.detail)
         self.assertRefused(b'{"n": "\xed\xa0\x80"}', 'malformed_body')
         self.assertRefused('{"n": 1}'.encode('utf-16'), 'malformed_body')
 
@@ -74,7 +78,27 @@ class TestParseJson(testtools.TestCase):
             self.assertRefused(raw, 'malformed_body')
 
     def test_huge_integer_literal(self):
-        self.assertRefused(b'[' + b'9' * 5000 + b']', 'malformed_body')
+        exc = self.assertRefused(b'[' + b'9' * 5000 + b']', 'malformed_body')
+        # Python's "Exceeds the limit (4300 digits) for integer string
+        # conversion ...; use sys.set_int_max_str_digits() ..." is not
+        # the client's business.
+        self.assertEqual('The body is not valid JSON: number ' + '9' * 37 +
+                         '... (5000 digits) is out of range', exc.detail)
+
+    def test_integer_too_large_for_a_float(self):
+        # As a float literal is (the API reference says so of both).
+        exc = self.assertRefused(b'{"a": -' + b'9' * 309 + b'}',
+                                 'malformed_body')
+        self.assertIn('(309 digits) is out of range', exc.detail)
+        self.assertEqual({'a': 10 ** 308},
+                         validation.parse_json(b'{"a": 1' + b'0' * 308 + b'}'))
+
+    def test_byte_order_mark(self):
+        # Python's message said "decode using utf-8-sig".
+        exc = self.assertRefused(b'\xef\xbb\xbf{}', 'malformed_body')
+        self.assertEqual('The body is not valid JSON: it begins with a byte '
+                         'order mark (U+FEFF), which JSON sent over a '
+                         'network must not have.', exc.detail)
 
     def test_duplicate_keys(self):
         exc = self.assertRefused(b'{"id": "a", "x": {"k": 1, "k": 2}}',
