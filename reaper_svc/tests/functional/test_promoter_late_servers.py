@@ -283,3 +283,42 @@ class TestLateServersOfAQueuedRequest(LateServersBase):
         self.assertEqual(2, len(state['server_ids']))
         self.assertEqual(sorted(state['server_ids']),
                          self.servers_of('physics'))
+
+    def test_an_engine_killed_mid_sweep_loses_nothing(self):
+        """The leader dies after deleting one late server of two: the
+        next leader (a new process, nothing of the dead one's memory)
+        deletes the other, and the request waits, its token kept."""
+        request = self.queue(count=4)
+        args, kwargs = self.interrupt_with_500(request)
+        self.real_create('chemistry', 'big', 'm1', 1, 1, image='img',
+                         networks=[])
+        late = self.real_create(*args[:3], 2, 2, **kwargs)
+        real = self.sim.delete
+        deleted = []
+
+        def delete(server_id):
+            if len(deleted) == 1:
+                raise tb.tp.EngineDied()
+            deleted.append(server_id)
+            real(server_id)
+        self.useFixture(tb.tp.fixtures.MockPatchObject(
+            self.sim, 'delete', delete))
+        self.assertRaises(tb.tp.EngineDied, self.promoter.promote)
+        self.assertEqual(1, len(set(late) & set(self.servers_of('physics'))))
+        deleted.append('the engine is gone')
+        successor = promoter_mod.Promoter(
+            self.engine.conf, self.engine.db, self.reaper,
+            clock=lambda: self.now)
+        successor.promote()
+        self.assertEqual([], self.servers_of('physics'))
+        self.assertEqual(pending_db.QUEUED, self.state(request)['state'])
+        self.assertEqual([request['id']], self.swept())
+
+
+class TestLateServersOfAQueuedRequestPostgreSQL(
+        TestLateServersOfAQueuedRequest):
+    """The same on PostgreSQL, whose clock (and so ``updated_at``, read
+    again after the listing) has microseconds."""
+
+    def database_url(self):
+        return self.useFixture(tb.tp.postgresql.Database()).url
