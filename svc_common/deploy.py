@@ -278,10 +278,11 @@ class _Microversion(object):
             # microversion-parse's "Unacceptable version header: 9.9"
             # said neither what the service has nor where to look.
             raise errors.ApiError(
-                'Invalid microversion: %s header %r asks for a version '
+                'Invalid microversion: %s header %s asks for a version '
                 'this service does not have; it supports %s %s to %s '
                 '(its version document, GET /, lists them) and "%s '
-                'latest".' % (_VERSION_HEADER, value, self.service_type,
+                'latest".' % (_VERSION_HEADER, validation.json_text(value),
+                              self.service_type,
                               self.versions[0], self.versions[-1],
                               self.service_type), status=406)
         except TypeError:
@@ -291,8 +292,9 @@ class _Microversion(object):
 
     def _malformed(self, value):
         return errors.ApiError(
-            'Invalid microversion: %s header %r: expected "%s X.Y" or '
-            '"%s latest".' % (_VERSION_HEADER, value, self.service_type,
+            'Invalid microversion: %s header %s: expected "%s X.Y" or '
+            '"%s latest".' % (_VERSION_HEADER, validation.json_text(value),
+                              self.service_type,
                               self.service_type), status=400)
 
     def _check_header(self, value):

@@ -112,7 +112,8 @@ def _content_length(environ):
         return None
     if not value.isdigit():
         raise errors.BadRequest('Content-Length must be a number of bytes '
-                                '(digits only), not %r.' % value[:40],
+                                '(digits only), not %s.'
+                                % validation.json_text(value, 40),
                                 code='bad_request')
     return int(value)
 

@@ -367,7 +367,7 @@ class TestRequestGuard(testtools.TestCase):
     def test_size(self):
         self.refused(_environ(body=b'[' + b'1,' * 600 + b'1]'), 413)
         exc = self.refused(_environ(body=b'{}', CONTENT_LENGTH='-5'))
-        self.assertIn("not '-5'", str(exc))
+        self.assertIn('not "-5".', str(exc))
         self.refused(_environ(body=b'{}', CONTENT_LENGTH='x'))
         self.refused(_environ(body=b'{}', CONTENT_LENGTH='5'))
 

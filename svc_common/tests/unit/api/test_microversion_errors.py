@@ -34,7 +34,7 @@ class _MicroversionErrorTests(object):
         st = self.SPEC.service_type
         self.assertEqual(
             'Invalid microversion: OpenStack-API-Version header '
-            "'%s 9.99' asks for a version this service does not have; it "
+            '"%s 9.99" asks for a version this service does not have; it '
             'supports %s %s to %s (its version document, GET /, lists '
             'them) and "%s latest".' % (st, st, self.SPEC.min_version,
                                         self.SPEC.max_version, st),
@@ -45,8 +45,20 @@ class _MicroversionErrorTests(object):
         for version in ('one.two', '1', '1.0.0', 'LATEST'):
             self.assertEqual(
                 'Invalid microversion: OpenStack-API-Version header '
-                "'%s %s': expected \"%s X.Y\" or \"%s latest\"."
+                '"%s %s": expected "%s X.Y" or "%s latest".'
                 % (st, version, st, st), self.detail(version, 400))
+
+    def test_header_quoted_as_json_and_shortened(self):
+        # It was Python's repr, quoted '...' or "..." by whether the
+        # value held an apostrophe, and as long as the header.
+        st = self.SPEC.service_type
+        self.assertEqual(
+            'Invalid microversion: OpenStack-API-Version header '
+            '"%s it\'s": expected "%s X.Y" or "%s latest".' % (st, st, st),
+            self.detail("it's", 400))
+        detail = self.detail('1.' + '0' * 5000, 400)
+        self.assertIn('header "%s 1.000' % st, detail)
+        self.assertLess(len(detail), 400)
 
 
 def _make_classes():
