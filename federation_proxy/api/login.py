@@ -234,7 +234,8 @@ class CallbackController(object):
                            '(RFC 9207).', code='issuer_missing')
         if params.get('error'):
             raise _refused('The IdP refused the login: %s.'
-                           % params['error'][:100], code='idp_refused')
+                           % _oauth_error(params['error']),
+                           code='idp_refused')
         if not params.get('code'):
             raise _refused('The IdP answered no code.')
         # The browser's session until now (if any): replaced by the new
@@ -350,15 +351,29 @@ def _token_answer(row, endpoint, pending, code):
         raise errors.ApiError('The IdP\'s token endpoint failed: %s.'
                               % error, status=502, code='idp_unreachable')
     if isinstance(answer, dict) and answer.get('error'):
-        error = answer['error']
-        if not (isinstance(error, str) and error.isprintable()):
-            error = 'error'
-        raise _refused('The IdP refused the code: %s.' % error[:100],
-                       code='code_refused')
+        raise _refused('The IdP refused the code: %s.'
+                       % _oauth_error(answer['error']), code='code_refused')
     if status != 200 or not isinstance(answer, dict):
         raise errors.ApiError('The IdP\'s token endpoint failed: HTTP %d.'
                               % status, status=502, code='idp_unreachable')
     return answer
+
+
+#: The characters of an OAuth error code (RFC 6749 4.1.2.1, 5.2).
+_OAUTH_ERROR_CHARACTERS = frozenset(
+    chr(c) for c in range(0x20, 0x7f) if chr(c) not in '"\\')
+
+
+def _oauth_error(error):
+    """The IdP's error code ``error`` as a refusal's detail quotes it:
+    at most 100 characters, or ``error`` for one that is not an OAuth
+    error code (another type, a control or bidirectional character, a
+    character out of ASCII: the IdP's words would be shown as the
+    proxy's)."""
+    if not (isinstance(error, str) and set(error) <=
+            _OAUTH_ERROR_CHARACTERS):
+        return 'error'
+    return error[:100]
 
 
 def _flag_link(params):

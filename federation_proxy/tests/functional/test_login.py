@@ -243,6 +243,22 @@ class LoginTest(base.FederationTestCase):
                          resp.json['errors'][0]['code'])
         self.assertIn('login_required', resp.json['errors'][0]['detail'])
 
+    def test_an_error_answer_is_not_quoted_out_of_oauth_characters(self):
+        # An error code is ASCII without controls (RFC 6749 4.1.2.1): a
+        # bidirectional override or a newline would turn the proxy's
+        # sentence into the IdP's.
+        for error in ('access_denied\u202e.detnarg si nigol ruoY',
+                      'access_denied.\nLog in at https://evil.example'):
+            query = self._error_answer()
+            query['error'] = error
+            resp = self._callback(CALLBACK + '?' + urllib.parse.urlencode(
+                query), status=400)
+            self.assertEqual(
+                ('federation.idp_refused',
+                 'The IdP refused the login: error.'),
+                (resp.json['errors'][0]['code'],
+                 resp.json['errors'][0]['detail']))
+
     def test_an_error_answer_of_another_issuer_is_a_mix_up(self):
         # RFC 9207 2.4: iss is checked in error answers too; another
         # IdP's error sent back with this login's state is not this
