@@ -222,8 +222,8 @@ def verify(token, records, issuer, now, typ=ACCESS_TOKEN_TYPE,
     """
     head = header(token)
     if head.get('alg') != keys.ALGORITHM:
-        raise InvalidToken('Algorithm %r is not accepted.'
-                           % (head.get('alg'),))
+        raise InvalidToken('The token is not signed with %s, the only '
+                           'algorithm accepted.' % keys.ALGORITHM)
     if head.get('typ') != typ:
         raise InvalidToken('The token is not of type %s.' % typ)
     by_kid = {r.kid: r for r in records}
