@@ -81,8 +81,8 @@ def parse_scope(text):
         if not name:
             continue
         if not _SCOPE_TOKEN.match(name):
-            raise OAuthError('invalid_scope', 'Scope %r is malformed.'
-                             % name[:64])
+            raise OAuthError('invalid_scope', 'A scope name holds a '
+                             'character RFC 6749 (A.4) does not allow.')
         if name not in names:
             names.append(name)
     return names
