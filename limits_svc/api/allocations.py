@@ -307,7 +307,7 @@ class EnforceController(rest.RestController):
 
     OPENAPI = {'post': openapi.Operation(
         'enforce', schema.RESPONSE_ENFORCE, body=schema.ENFORCE,
-        errors=(404,))}
+        errors=(404, 409))}
 
     @pecan.expose('json')
     def post(self):

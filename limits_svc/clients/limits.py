@@ -15,7 +15,10 @@ limits calls and errors: it speaks the ``/v1`` API through a keystoneauth1
 Error answers become exceptions: ``409 limits.over_limit`` is
 :class:`OverLimit`, carrying the service's ``blocking`` list (one entry per
 limit that the request would exceed, at whichever level of the project tree
-it sits); every other error status is a :class:`ClientError` (404s a
+it sits), and ``409 limits.project_deleted`` its subclass
+:class:`ProjectDeleted` (the project was deleted in Keystone: what it
+holds may only shrink or be freed); every other error status is a
+:class:`ClientError` (404s a
 :class:`NotFound`) with the status, code, title, detail and request id of
 the service's error body. A success answer that is not the API's (not
 JSON, or an allocation or decision missing) is a :class:`BadAnswer`.
@@ -37,6 +40,7 @@ ALLOCATION_NOT_FOUND = 'limits.allocation_not_found'
 ALLOCATION_ABSENT = 'limits.allocation_absent'
 ALLOCATION_EXISTS = 'limits.allocation_exists'
 ALLOCATION_CHANGED = 'limits.allocation_changed'
+PROJECT_DELETED = 'limits.project_deleted'
 
 #: Any error answer of the limits service (see svc_common.clients.rest).
 ClientError = rest.ApiError
@@ -78,6 +82,18 @@ class OverLimit(rest.ApiError):
         return [entry for entry in entries if _is_blocking_entry(entry)]
 
 
+class ProjectDeleted(OverLimit):
+    """409 ``limits.project_deleted``: the allocation would grow in a
+    project that was deleted in Keystone (or below one), which the
+    service keeps only until its allocations are freed: they may only
+    shrink, move to another project or be freed.
+
+    An :class:`OverLimit` with no ``blocking`` entries, so that a caller
+    that handles a refusal handles this one too; ``detail`` says what
+    happened.
+    """
+
+
 class BadAnswer(rest.ApiError):
     """A success answer that is not the limits API's: not JSON, or not of
     the call's shape (a proxy's or another service's page at the
@@ -89,12 +105,19 @@ class BadAnswer(rest.ApiError):
                          '%s' % what, request_id=request_id)
 
 
+_REFUSALS = {OVER_LIMIT: OverLimit, PROJECT_DELETED: ProjectDeleted}
+
+
 def error_for(response):
     """The exception of an error answer: :class:`OverLimit` for a 409
-    ``limits.over_limit``, otherwise as every Arbiter client does."""
-    if (response.status_code == 409 and
-            rest.first_error(response).get('code') == OVER_LIMIT):
-        return rest.error_from_response(response, OverLimit)
+    ``limits.over_limit``, :class:`ProjectDeleted` for a 409
+    ``limits.project_deleted``, otherwise as every Arbiter client
+    does."""
+    if response.status_code == 409:
+        code = rest.first_error(response).get('code')
+        refusal = _REFUSALS.get(code) if isinstance(code, str) else None
+        if refusal is not None:
+            return rest.error_from_response(response, refusal)
     return rest.error_from_response(response)
 
 
@@ -229,7 +252,9 @@ class LimitsClient(rest.RestClient):
 
         :returns: ``{consumer_id, project_id, resources, expires_at,
             generation}`` (``generation`` is None when nothing is left)
-        :raises OverLimit: when some limit of the project's tree refuses.
+        :raises OverLimit: when some limit of the project's tree refuses;
+            :class:`ProjectDeleted` when the allocation would grow in a
+            project deleted in Keystone (or below one).
         :raises ClientError: ``412 limits.allocation_absent`` when
             ``only_existing`` and the consumer has no allocation, ``412
             limits.allocation_exists`` when ``only_absent`` and it has
@@ -320,6 +345,8 @@ class LimitsClient(rest.RestClient):
         ``consumer_id``, replace that consumer's current allocation.
 
         :returns: ``{allowed, deltas, blocking}``
+        :raises ProjectDeleted: they would grow in a project deleted in
+            Keystone (or below one), as the allocation would be refused.
         """
         body = {'project_id': project_id, 'resources': dict(resources)}
         if consumer_id is not None:

@@ -48,6 +48,26 @@ class AllocationChanged(errors.ApiError):
     code = 'allocation_changed'
 
 
+class ProjectDeleted(errors.Conflict):
+    """409: an allocation that would grow in a project kept after it
+    left Keystone (it still holds allocations), or below one.  Keystone
+    deleted its limits with it: its allocations may only shrink, move
+    out or be freed.  Nothing is written."""
+    code = 'project_deleted'
+
+
+def _project_deleted(project_id, kept):
+    if kept[0] == project_id:
+        what = 'Project %s was deleted in Keystone' % project_id
+    else:
+        what = ('Project %s, above project %s, was deleted in Keystone'
+                % (kept[0], project_id))
+    return ProjectDeleted(
+        '%s and is kept only until the allocations below it are freed: '
+        'they can only be reduced, moved to another project or deleted, '
+        'not grown.' % what)
+
+
 class AllocationPresent(errors.ApiError):
     """412: a write that may only make the consumer's allocation
     (``If-None-Match: *``) found one (a confirmed allocation, or a
@@ -101,6 +121,7 @@ _HELD = -2
 _PROJECT_LIMIT = -3
 _NOW = -4
 _GENERATION = -5
+_LEFT_KEYSTONE = -6
 
 _EPOCH = datetime.datetime(1970, 1, 1)
 
@@ -112,7 +133,9 @@ def _chain_and_limits_selects(lateral):
     Rows ``(depth, project_id, resource, scope, limit)``: one row per
     level of the chain (with ``lateral``, one per project limit the level
     carries, or one with NULLs), the project limits with depth -3 (without
-    ``lateral``), then one row per registered limit with depth -1.
+    ``lateral``), one row of depth -6 per level kept after it left
+    Keystone (none, almost always), then one row per registered limit
+    with depth -1.
     Reading the limits on every decision (no cache) is what makes a limit
     change count from the very next allocation, in every API process.
 
@@ -129,7 +152,7 @@ def _chain_and_limits_selects(lateral):
     limits are read by a query of their own table alone, ``project_id
     IN`` the chain, which it answers with the (project, resource) index.
     """
-    walk = tree.walk_cte(downwards=False)
+    walk = tree.walk_cte(downwards=False, left_keystone=True)
     project_limits = models.ProjectLimit.__table__
     registered = models.RegisteredLimit.__table__
     if lateral:
@@ -165,6 +188,13 @@ def _chain_and_limits_selects(lateral):
                 project_limits.c.scope, project_limits.c.resource_limit).where(
                 project_limits.c.project_id.in_(sa.select(walk.c.id)),
                 among_names(project_limits.c.resource_name))]
+    # The levels kept after they left Keystone, from the rows the walk
+    # read: no look-up of its own.  The depth is written in the text, not
+    # bound (a bound literal costs each execution its processing).
+    selects.append(sa.select(
+        sa.literal_column(str(_LEFT_KEYSTONE), sa.Integer), walk.c.id,
+        sa.null(), sa.null(), sa.null()).where(
+        walk.c.left_keystone_at.is_not(None)))
     defaults = sa.select(
         sa.literal(_REGISTERED, sa.Integer), sa.null(),
         registered.c.resource_name, sa.null(),
@@ -229,10 +259,12 @@ _Held = collections.namedtuple('_Held', 'resource_name project_id amount')
 
 
 def _read_levels(rows, project_id, no_limit_policy):
-    """``(held, chain, catalog, now, generation)`` from the rows of those
-    queries (``now``: the database's clock, ``generation``: that of the
-    held rows; None from a query without them)."""
+    """``(held, chain, catalog, now, generation, kept)`` from the rows of
+    those queries (``now``: the database's clock, ``generation``: that of
+    the held rows; None from a query without them; ``kept``: the levels
+    of the chain kept after they left Keystone, nearest first)."""
     held = []
+    kept = {}
     chain = {}
     registered = []
     overrides = []
@@ -249,6 +281,8 @@ def _read_levels(rows, project_id, no_limit_policy):
             registered.append((name, value))
         elif depth == _PROJECT_LIMIT:
             overrides.append((level, name, scope, value))
+        elif depth == _LEFT_KEYSTONE:
+            kept[level] = True
         else:
             chain[depth] = level
             if name is not None:
@@ -256,23 +290,28 @@ def _read_levels(rows, project_id, no_limit_policy):
     if not chain:
         raise tree.ProjectNotFound('No project %s.' % project_id)
     tree.check_depth(project_id, list(chain))
-    return (sorted(held), [chain[depth] for depth in sorted(chain)],
+    chain = [chain[depth] for depth in sorted(chain)]
+    return (sorted(held), chain,
             limits.build_catalog(registered, overrides, no_limit_policy),
-            now, generation)
+            now, generation,
+            [level for level in chain if level in kept] if kept else [])
 
 
 def chain_and_limits(conn, project_id, resource_names, no_limit_policy):
-    """``(chain, catalog)``: :func:`tree.chain_ids` and :func:`limit_catalog`
-    of the chain, in one round trip."""
+    """``(chain, catalog, kept)``: :func:`tree.chain_ids` and
+    :func:`limit_catalog` of the chain, and its levels kept after they
+    left Keystone, in one round trip."""
     query = _CHAIN_AND_LIMITS[conn.dialect.name]
     rows = conn.execute(query, {'project_id': project_id,
                                 'names': sorted(resource_names)})
-    return _read_levels(rows, project_id, no_limit_policy)[1:3]
+    _held, chain, catalog, _now, _generation, kept = _read_levels(
+        rows, project_id, no_limit_policy)
+    return chain, catalog, kept
 
 
 def locked_held_chain_and_limits(conn, consumer_id, project_id,
                                  resource_names, no_limit_policy):
-    """``(held, chain, catalog, now, generation)`` for a PUT: the
+    """``(held, chain, catalog, now, generation, kept)`` for a PUT: the
     ledger's locks (:func:`limits_svc.db.tree.lock_for_ledger`), then the
     consumer's allocation rows, locked, and their generation,
     :func:`chain_and_limits` and the database's clock, in one round
@@ -354,9 +393,13 @@ def decide(db, ctx, consumer_id, project_id, resources, no_limit_policy):
     with db.reader.connection.using(ctx) as conn:
         old_rows = (_current_allocation(conn, consumer_id, lock=False)
                     if consumer_id else [])
+        chain, catalog, kept = chain_and_limits(
+            conn, project_id, set(resources) | {
+                row.resource_name for row in old_rows}, no_limit_policy)
+        check_kept(project_id, kept, old_rows, resources)
         old, old_chain, chain, deltas, violations = _decide(
             conn, old_rows, project_id, resources, no_limit_policy,
-            lock=False)
+            lock=False, chain=chain, catalog=catalog)
     return Decision(old_rows[0].project_id if old_rows else None, deltas,
                     violations)
 
@@ -373,8 +416,8 @@ def _decide(conn, old_rows, project_id, resources, no_limit_policy, lock,
     old_project = old_rows[0].project_id if old_rows else None
     names = sorted(set(resources) | set(old))
     if chain is None:
-        chain, catalog = chain_and_limits(conn, project_id, names,
-                                          no_limit_policy)
+        chain, catalog, _kept = chain_and_limits(conn, project_id, names,
+                                                 no_limit_policy)
     old_chain = (chain if old_project in (None, project_id) else
                  tree.chain_or_orphan(conn, old_project))
     if old_project == project_id:
@@ -395,6 +438,30 @@ def _decide(conn, old_rows, project_id, resources, no_limit_policy, lock,
     violations = quota_tree.check_allocation(
         _levels(chain, figures, catalog, names, project_id), deltas)
     return old, old_chain, chain, deltas, violations
+
+
+def check_kept(project_id, kept, old_rows, resources):
+    """Refuse (:class:`ProjectDeleted`) an allocation in ``project_id``
+    that grows any resource there when ``kept`` (the levels of its chain
+    kept after they left Keystone) is not empty.
+
+    Keystone deleted the limits of a kept project with it, and those of
+    the projects above it that went too: a growth there was taken with
+    no limit at all.  A level above the project counts as well: the
+    limits above a kept project are gone once it is detached, and a
+    project of Keystone's never hangs below a kept one (the resync keeps
+    nothing that Keystone has).  An allocation that shrinks, stays as it
+    is (a reservation confirmed) or leaves the project is let through,
+    so that it can be freed.
+    """
+    if not kept:
+        return
+    if old_rows and old_rows[0].project_id == project_id:
+        old = {row.resource_name: row.amount for row in old_rows}
+    else:
+        old = {}
+    if any(amount > old.get(name, 0) for name, amount in resources.items()):
+        raise _project_deleted(project_id, kept)
 
 
 def _only_grows(old_rows, project_id, resources):
@@ -601,7 +668,7 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
     changes no amount.
     """
     with db.writer.connection.using(ctx) as conn:
-        old_rows, chain, catalog, now, held_generation = (
+        old_rows, chain, catalog, now, held_generation, kept = (
             locked_held_chain_and_limits(conn, consumer_id, project_id,
                                          resources, no_limit_policy))
         if expires_in:
@@ -611,6 +678,8 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         if (check_held is not None and old_rows and
                 old_rows[0].project_id != project_id):
             check_held(old_rows[0].project_id)
+        if kept:
+            check_kept(project_id, kept, old_rows, resources)
         rows = _rows_parameters(
             consumer_id, project_id, resources, expires_at,
             _next_generation(held_generation, bool(old_rows), now))

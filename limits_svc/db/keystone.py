@@ -81,7 +81,10 @@ def _replace(conn, snapshot):
     held = set(conn.scalars(sa.select(_ALLOCATIONS.c.project_id).distinct()))
     gone = _make_equal(conn, _PROJECTS, _PROJECT_COLUMNS, snapshot.projects,
                        keep=held, in_place=True)
-    _detach_from_gone_parents(conn, snapshot.projects, held)
+    synced = {row['id'] for row in snapshot.projects}
+    kept = sorted(set(held) - synced)
+    _mark_kept(conn, synced, kept)
+    _detach_from_gone_parents(conn, synced, kept)
     # A project's counters go with it, as in a local delete: left behind,
     # a gone parent's subtree counter kept counting the allocations of a
     # child kept below it (a drift in every usage audit), and a gone
@@ -97,10 +100,10 @@ def _replace(conn, snapshot):
             'limits': len(snapshot.project_limits)}
 
 
-def _detach_from_gone_parents(conn, projects, held):
+def _detach_from_gone_parents(conn, synced, kept):
     """Make a root of every kept project whose parent is no project any
-    more (``projects``: the snapshot's rows; ``held``: the projects that
-    hold allocations, some of them kept).
+    more (``synced``: the ids of the snapshot's projects; ``kept``: the
+    projects kept after they left Keystone, sorted).
 
     Only a project kept after it left Keystone (it holds allocations) can
     have one: the rows of Keystone's own projects name a parent of the
@@ -112,8 +115,6 @@ def _detach_from_gone_parents(conn, projects, held):
     look for such parents over the whole table cost 60 ms a resync of
     100,000 projects on PostgreSQL, under the tree lock).
     """
-    synced = {row['id'] for row in projects}
-    kept = sorted(set(held) - synced)
     parents = {}
     for start in range(0, len(kept), _DELETE_BATCH):
         parents.update(conn.execute(sa.select(
@@ -126,6 +127,30 @@ def _detach_from_gone_parents(conn, projects, held):
         conn.execute(_PROJECTS.update().where(
             _PROJECTS.c.id.in_(detached[start:start + _DELETE_BATCH])).values(
             parent_id=None))
+
+
+_MARKED = sa.select(_PROJECTS.c.id).where(
+    _PROJECTS.c.left_keystone_at.is_not(None))
+
+
+def _mark_kept(conn, synced, kept):
+    """Mark the projects ``kept`` after they left Keystone (those not
+    marked yet, since now) and unmark those Keystone has again
+    (``synced``: the ids of the snapshot's projects).
+
+    The allocation decision refuses any growth in a marked project, or
+    below one (409 ``limits.project_deleted``): Keystone deleted its
+    limits with it.  The marked projects are read through an index of
+    their own, a handful of rows whatever the number of projects.
+    """
+    marked = set(conn.scalars(_MARKED))
+    back = sorted(marked & synced)
+    new = sorted(set(kept) - marked)
+    for ids, value in ((back, None), (new, sa.func.now())):
+        for start in range(0, len(ids), _DELETE_BATCH):
+            conn.execute(_PROJECTS.update().where(
+                _PROJECTS.c.id.in_(ids[start:start + _DELETE_BATCH])).values(
+                left_keystone_at=value))
 
 
 def _make_equal(conn, table, columns, rows, keep=(), in_place=False):

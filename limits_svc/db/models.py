@@ -32,12 +32,22 @@ class Project(_Timestamps, Base):
         # COLLATE "C" (which reflection, and so this model, leaves out);
         # SQLite compares code points already.
         sa.Index('projects_children_idx', 'parent_id', 'id'),
+        # The projects kept after they left Keystone, which a resync
+        # reads: a handful, whatever the number of projects.
+        sa.Index('projects_left_keystone_idx', 'id',
+                 sqlite_where=sa.text('left_keystone_at IS NOT NULL'),
+                 postgresql_where=sa.text('left_keystone_at IS NOT NULL')),
     )
 
     id = sa.Column(sa.String(64), primary_key=True)
     name = sa.Column(sa.String(255), nullable=True)
     parent_id = sa.Column(sa.String(64), nullable=True)
     domain_id = sa.Column(sa.String(64), nullable=False, default='default')
+    # When a resync found the project gone from Keystone and kept it
+    # because it holds allocations (see limits_svc.db.keystone); NULL for
+    # a project Keystone has, and for every project in local mode.  An
+    # allocation may shrink or leave such a project, never grow in it.
+    left_keystone_at = sa.Column(sa.DateTime, nullable=True)
 
 
 def _same_limit_index(name, *columns):

@@ -64,14 +64,21 @@ def check_depth(project_id, depths, max_depth=MAX_DEPTH):
         raise too_deep(project_id, max_depth)
 
 
-def walk_cte(downwards, max_depth=MAX_DEPTH):
+def walk_cte(downwards, max_depth=MAX_DEPTH, left_keystone=False):
     """A recursive CTE ``walk(id, parent_id, depth)`` from the project
     ``:project_id``: its ancestors (depth 1 is the parent) or its
     subtree, of at most ``max_depth`` levels and one more (see
-    :func:`check_depth`)."""
+    :func:`check_depth`).
+
+    With ``left_keystone``, a fourth column ``left_keystone_at``: the
+    mark of a project kept after it left Keystone (see
+    :class:`limits_svc.db.models.Project`), read from the row the walk
+    reads anyway.
+    """
     projects = models.Project.__table__
+    extra = [projects.c.left_keystone_at] if left_keystone else []
     anchor = sa.select(projects.c.id, projects.c.parent_id,
-                       sa.literal(0).label('depth')).where(
+                       sa.literal(0).label('depth'), *extra).where(
         projects.c.id == sa.bindparam('project_id')).cte(
         'walk', recursive=True)
     link = (projects.c.parent_id == anchor.c.id if downwards else
@@ -79,7 +86,7 @@ def walk_cte(downwards, max_depth=MAX_DEPTH):
     # One step past the most levels allowed, so that a walk that goes on
     # is seen (check_depth) and stops there.
     step = sa.select(projects.c.id, projects.c.parent_id,
-                     (anchor.c.depth + 1).label('depth')).join(
+                     (anchor.c.depth + 1).label('depth'), *extra).join(
         anchor, link).where(anchor.c.depth < max_depth)
     return anchor.union_all(step)
 

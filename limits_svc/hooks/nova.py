@@ -194,6 +194,12 @@ class TooManyInstances(_too_many_instances_base()):
 
 def _too_many(exc, project_id=None):
     """TooManyInstances of a ProjectOverLimit or a client OverLimit."""
+    if isinstance(exc, limits.ProjectDeleted):
+        # Nova's user is told why (Nova answers 403 with the message):
+        # the project went from Keystone while it held allocations.
+        return TooManyInstances(exc.detail or 'Project %s was deleted in '
+                                'Keystone: it cannot take more resources.'
+                                % project_id)
     if isinstance(exc, limits.OverLimit):
         if not exc.blocking:
             # A refusal whose list of limits could not be read.
@@ -535,8 +541,11 @@ class NovaLimitsHook:
     def _check_held(self, instance, resources):
         """Dry run: may ``instance`` hold ``resources`` instead of what it
         holds now? Raise :class:`TooManyInstances` if not."""
-        answer = self.client.enforce(instance.project_id, resources,
-                                     consumer_id=instance.uuid)
+        try:
+            answer = self.client.enforce(instance.project_id, resources,
+                                         consumer_id=instance.uuid)
+        except limits.ProjectDeleted as exc:
+            raise _too_many(exc, instance.project_id)
         if not answer['allowed']:
             raise _too_many(enforcer_mod.project_over_limit(
                 instance.project_id, answer['blocking']),

@@ -160,6 +160,110 @@ class _Resync(object):
                                      headers=reader).json['projects'])
         self.assertEqual([], audit.audit(self.db, self.ctx))
 
+    def put(self, consumer_id, project_id, cores, expires_in=None):
+        return allocations.put_allocation(
+            self.db, self.ctx, consumer_id, project_id, {'cores': cores},
+            quota_tree.NO_LIMIT_DENY, expires_in=expires_in)
+
+    def assert_project_deleted(self, project_id, call, *args, **kwargs):
+        exc = self.assertRaises(allocations.ProjectDeleted, call, *args,
+                                **kwargs)
+        self.assertEqual((409, 'project_deleted'), (exc.status, exc.code))
+        self.assertIn('Project %s was deleted in Keystone' % project_id,
+                      exc.detail)
+        self.assertIn('can only be reduced, moved to another project or '
+                      'deleted', exc.detail)
+
+    def test_growth_in_a_project_gone_from_keystone_is_refused(self):
+        """Keystone deletes leaf, and its limit of 6 cores with it, while
+        leaf holds allocations: the resync keeps leaf until they are
+        freed.  An allocation that grew there was taken with leaf's
+        limit gone (8 cores in a project of 6); now every growth is
+        refused, 409 limits.project_deleted, nothing written, and the
+        dry run says so too.  A shrink, a confirmation of a reservation,
+        a move out and a free go on, and once leaf holds nothing the
+        next resync removes it."""
+        self.put('vm-1', 'leaf', 4)
+        self.put('vm-2', 'leaf', 2, expires_in=600)
+        self.put('vm-3', 'other', 1)
+        self.projects = [p for p in self.projects if p['id'] != 'leaf']
+        self.limits = [lim for lim in self.limits if lim['id'] != 'lim-leaf']
+        self.resync()
+        self.assertIn(('leaf', 'mid', 'leaf'), self.tree())
+        counters = self.usage()
+        for consumer_id, project_id, cores, expires_in in (
+                ('vm-1', 'leaf', 6, None),      # grows
+                ('vm-new', 'leaf', 1, None),    # a new consumer
+                ('vm-new', 'leaf', 1, 60),      # a new reservation
+                ('vm-2', 'leaf', 3, 600),       # a reservation grows
+                ('vm-3', 'leaf', 1, None)):     # moves in
+            self.assert_project_deleted(
+                'leaf', self.put, consumer_id, project_id, cores,
+                expires_in=expires_in)
+            self.assert_project_deleted(
+                'leaf', allocations.decide, self.db, self.ctx, consumer_id,
+                project_id, {'cores': cores}, quota_tree.NO_LIMIT_DENY)
+        self.assertEqual(counters, self.usage())
+        self.assertRaises(allocations.AllocationNotFound,
+                          allocations.get_allocation, self.db, self.ctx,
+                          'vm-new')
+        self.assertEqual({'cores': 1}, allocations.get_allocation(
+            self.db, self.ctx, 'vm-3')['resources'])
+        # Giving back goes on.
+        self.assertTrue(allocations.decide(
+            self.db, self.ctx, 'vm-1', 'leaf', {'cores': 3},
+            quota_tree.NO_LIMIT_DENY).allowed)
+        self.put('vm-1', 'leaf', 3)                 # shrinks
+        self.put('vm-2', 'leaf', 2)                 # confirmed, as it was
+        self.put('vm-1', 'other', 3)                # moves out
+        allocations.delete_allocation(self.db, self.ctx, 'vm-2')
+        self.assertEqual((0, 0), self.usage()[('leaf', 'cores')])
+        self.assertEqual([], audit.audit(self.db, self.ctx))
+        self.resync()
+        self.assertNotIn('leaf', [row[0] for row in self.tree()])
+
+    def test_growth_below_a_detached_project_is_refused(self):
+        """Keystone deletes top, mid and leaf, and their limits; mid and
+        leaf below it hold allocations: both are kept, mid detached as a
+        root, with no limit of theirs left (the registered default
+        aside).  Growth is refused in either, also once mid is freed and
+        gone and leaf is a root of its own."""
+        self.put('vm-1', 'leaf', 2)
+        self.put('vm-2', 'mid', 2)
+        self.projects = [_project('other')]
+        self.limits = []
+        self.resync()
+        self.assertEqual([('leaf', 'mid', 'leaf'), ('mid', None, 'mid'),
+                          ('other', None, 'other')], self.tree())
+        self.assert_project_deleted('leaf', self.put, 'vm-1', 'leaf', 20)
+        self.assert_project_deleted('mid', self.put, 'vm-2', 'mid', 20)
+        self.assert_project_deleted('leaf', self.put, 'vm-2', 'leaf', 1)
+        allocations.delete_allocation(self.db, self.ctx, 'vm-2')
+        self.put('vm-1', 'leaf', 1)
+        # Only leaf holds allocations now: mid goes, leaf stays.
+        self.resync()
+        self.assertEqual([('leaf', None, 'leaf'), ('other', None, 'other')],
+                         self.tree())
+        self.assert_project_deleted('leaf', self.put, 'vm-1', 'leaf', 2)
+        self.assertEqual({'cores': 1}, allocations.get_allocation(
+            self.db, self.ctx, 'vm-1')['resources'])
+
+    def test_a_project_back_in_keystone_grows_again(self):
+        """A kept project that Keystone has again (a restore of its
+        database, a sync that read an inconsistent list) is Keystone's
+        again: its allocations grow under its limits as before."""
+        self.put('vm-1', 'leaf', 2)
+        self.projects = [_project('top'), _project('mid', 'top'),
+                         _project('other')]
+        self.limits = [self.limits[0]]
+        self.resync()
+        self.assert_project_deleted('leaf', self.put, 'vm-1', 'leaf', 3)
+        self.projects.append(_project('leaf', 'mid'))
+        self.limits.append(_limit('lim-leaf', 'leaf', 6))
+        self.resync()
+        self.put('vm-1', 'leaf', 6)
+        self.assertRaises(usages.OverLimit, self.put, 'vm-1', 'leaf', 7)
+
     def test_counters_of_projects_gone_from_keystone_go_with_them(self):
         """Keystone deletes leaf (kept: it holds an allocation) and mid
         above it: mid's counters go with mid, as a local delete takes
@@ -512,7 +616,8 @@ class TestResyncDuringAllocations(backends.OnPostgreSQL, testtools.TestCase):
                             db, ctx, consumer, project_id,
                             {'cores': 1 + n % 3}, quota_tree.NO_LIMIT_DENY)
                 except (usages.OverLimit, tree.ProjectNotFound,
-                        allocations.AllocationNotFound):
+                        allocations.AllocationNotFound,
+                        allocations.ProjectDeleted):
                     pass
                 except Exception as exc:  # what the test is looking for
                     unexpected.append(repr(exc))
@@ -637,8 +742,13 @@ class TestResyncProperties(backends.OnSQLite, testtools.TestCase):
     @hypothesis.settings(max_examples=60, deadline=None)
     @hypothesis.given(steps=_STEPS)
     def test_every_parent_is_a_project(self, steps):
+        """... and an allocation is taken in a project only while
+        Keystone has it (the last sync listed it): in a project kept
+        after it left Keystone, whose limits went with it, it is refused
+        (409 limits.project_deleted)."""
         self.reset()
         holders = {}
+        synced = set()
         for number, (action, argument) in enumerate(steps):
             if action == 'allocate':
                 try:
@@ -646,7 +756,13 @@ class TestResyncProperties(backends.OnSQLite, testtools.TestCase):
                         self.db, self.ctx, 'c%d' % number, argument,
                         {'cores': 1}, quota_tree.NO_LIMIT_UNLIMITED)
                 except tree.ProjectNotFound:
+                    self.assertNotIn(argument, synced)
                     continue
+                except allocations.ProjectDeleted:
+                    self.assertNotIn(argument, synced)
+                    self.assertIn(argument, holders.values())
+                    continue
+                self.assertIn(argument, synced)
                 holders['c%d' % number] = argument
             elif action == 'free' and holders:
                 consumer = sorted(holders)[argument % len(holders)]

@@ -104,6 +104,44 @@ class TestKeystoneSync(KeystoneSyncBase):
         self.assertEqual('limits.managed_by_keystone',
                          resp.json['errors'][0]['code'])
 
+    def test_growth_in_a_project_deleted_in_keystone_is_refused(self):
+        """Keystone deletes leaf, and its limit of 6 cores with it, while
+        leaf holds an allocation: the sync keeps leaf until it is freed.
+        A service acting for it (Nova's hook, an admin) still reaches it,
+        and a PUT that grew there was accepted past leaf's limit (7
+        cores); now it is refused, 409 limits.project_deleted, nothing
+        written, and the dry run says the same.  Shrinking and DELETE go
+        on, and the next sync removes leaf."""
+        leaf = self.leaf['id']
+        keystone_engine.sync(self.conf, self.db)
+        self.allocate('vm-1', leaf, 4)
+        self.ks.delete_project(leaf)
+        keystone_engine.sync(self.conf, self.db)
+        for consumer, cores in (('vm-1', 7), ('vm-2', 1)):
+            error = self.allocate(consumer, leaf, cores,
+                                  status=409).json['errors'][0]
+            self.assertEqual('limits.project_deleted', error['code'])
+            self.assertIn('Project %s was deleted in Keystone' % leaf,
+                          error['detail'])
+            self.assertIn('can only be reduced, moved to another project '
+                          'or deleted', error['detail'])
+            error = self.api.app.post_json(
+                '/v1/enforce', {'project_id': leaf, 'consumer_id': consumer,
+                                'resources': {'cores': cores}},
+                headers=af.SERVICE, status=409).json['errors'][0]
+            self.assertEqual('limits.project_deleted', error['code'])
+        self.assertEqual({'cores': 4}, self.api.app.get(
+            '/v1/allocations/vm-1', headers=af.SERVICE).json[
+            'allocation']['resources'])
+        self.api.app.get('/v1/allocations/vm-2', headers=af.SERVICE,
+                         status=404)
+        self.allocate('vm-1', leaf, 2)
+        self.api.app.delete('/v1/allocations/vm-1', headers=af.SERVICE,
+                            status=204)
+        keystone_engine.sync(self.conf, self.db)
+        self.api.app.get('/v1/projects/%s' % leaf, headers=af.SYSTEM_READER,
+                         status=404)
+
     def test_engine_resyncs_on_keystone_notification(self):
         resyncer = keystone_engine.Resyncer(self.conf, self.db)
         resyncer.start()

@@ -96,10 +96,11 @@ class _Plans(backends.Seeded):
 
     def test_chain_and_limits_answer(self):
         with self.engine.connect() as conn:
-            chain, catalog = allocations.chain_and_limits(
+            chain, catalog, kept = allocations.chain_and_limits(
                 conn, 'leaf', NAMES, quota_tree.NO_LIMIT_DENY)
             conn.rollback()
         self.assertEqual(list(reversed(CHAIN)), chain)
+        self.assertEqual([], kept)
         self.assertEqual({(p, name, 'subtree'): 500 for p in CHAIN[:3]
                           for name in NAMES}, catalog.overrides)
         self.assertEqual({name: 1000 for name in NAMES}, catalog.registered)

@@ -13,6 +13,7 @@ the hook against the real service is in
 """
 
 import importlib.util
+import json
 import sys
 import types
 from unittest import mock
@@ -21,6 +22,7 @@ import fixtures
 from keystoneauth1 import exceptions as ks_exc
 from oslo_config import cfg
 from oslo_limit import exception as limit_exc
+import requests
 import testtools
 
 from limits_svc.clients import limits
@@ -466,6 +468,110 @@ class TestResize(HookTestCase):
             lambda: self.hook.free_instance(None, self.vm))
         self.assertIsNone(self.hook.resize_instance(None, self.vm, LARGE))
         self.assertNotIn('vm', self.client.allocations)
+
+
+class _DeletedProjectClient(FakeLimitsClient):
+    """The fake client whose service refuses growth in the projects of
+    ``deleted`` as the real one does (409 limits.project_deleted)."""
+
+    deleted = frozenset()
+
+    def _refuse_growth(self, project_id, resources, consumer_id):
+        held = self.allocations.get(consumer_id)
+        old = (held['resources'] if held and
+               held['project_id'] == project_id else {})
+        if project_id in self.deleted and any(
+                amount > old.get(name, 0)
+                for name, amount in resources.items()):
+            raise limits.ProjectDeleted(
+                409, code=limits.PROJECT_DELETED,
+                detail='Project %s was deleted in Keystone and is kept '
+                       'only until the allocations below it are freed: '
+                       'they can only be reduced, moved to another '
+                       'project or deleted, not grown.' % project_id)
+
+    def put_allocation(self, consumer_id, project_id, resources, **kwargs):
+        self._refuse_growth(project_id, resources, consumer_id)
+        return super().put_allocation(consumer_id, project_id, resources,
+                                      **kwargs)
+
+    def enforce(self, project_id, resources, consumer_id=None):
+        self._refuse_growth(project_id, resources, consumer_id)
+        return super().enforce(project_id, resources, consumer_id)
+
+
+class TestProjectDeletedInKeystone(HookTestCase):
+    """The project was deleted in Keystone while it held allocations
+    (the limits service keeps it until they are freed): what a Nova
+    user then gets is Nova's 403 for a refused quota, saying why, not a
+    500 from an unexpected error, and the build keeps nothing."""
+
+    def setUp(self):
+        super().setUp()
+        self.client = _DeletedProjectClient(
+            {p: dict(v) for p, v in self.LIMITS.items()})
+        self.hook = nova.NovaLimitsHook(self.client)
+        self.vm = self.instance('vm')
+        self.hook.reserve_instances(None, 'p1', SMALL, False, ['vm'])
+        self.hook.confirm_instances(None, 'p1', SMALL, False, ['vm'])
+        self.client.deleted = {'p1'}
+
+    def assert_project_deleted(self, exc):
+        self.assertIn('Project p1 was deleted in Keystone',
+                      exc.format_message())
+        self.assertNotIn('Quota exceeded', exc.format_message())
+
+    def test_a_build_is_refused_and_keeps_nothing(self):
+        exc = self.assertRaises(nova.TooManyInstances,
+                                self.hook.reserve_instances, None, 'p1',
+                                SMALL, False, ['u1', 'u2'])
+        self.assert_project_deleted(exc)
+        self.assertEqual({'vm'}, set(self.client.allocations))
+
+    def test_an_upsize_is_refused_a_downsize_and_a_delete_go_on(self):
+        exc = self.assertRaises(nova.TooManyInstances,
+                                self.hook.check_resize, None, self.vm, LARGE)
+        self.assert_project_deleted(exc)
+        exc = self.assertRaises(nova.TooManyInstances,
+                                self.hook.resize_instance, None, self.vm,
+                                LARGE)
+        self.assert_project_deleted(exc)
+        tiny = flavor(vcpus=1, memory_mb=1024)
+        self.hook.check_resize(None, self.vm, tiny)
+        self.hook.resize_instance(None, self.vm, tiny)
+        self.vm.old_flavor, self.vm.new_flavor = self.vm.flavor, tiny
+        self.hook.confirm_resize(None, self.vm)
+        self.assertEqual({'instances': 1, 'cores': 1, 'ram': 1024},
+                         self.client.resources_of('vm'))
+        self.assertTrue(self.hook.free_instance(None, self.vm))
+
+
+class TestProjectDeletedAnswer(testtools.TestCase):
+    """The client's exception of the service's 409
+    limits.project_deleted: a :class:`limits.OverLimit` (a refusal, with
+    no blocking limits), so that every caller that handles a refusal
+    handles this one."""
+
+    def answer(self, error):
+        response = requests.Response()
+        response.status_code = 409
+        response.headers['Content-Type'] = 'application/json'
+        response._content = json.dumps({'errors': [error]}).encode()
+        return limits.error_for(response)
+
+    def test_project_deleted_is_a_refusal(self):
+        exc = self.answer({'status': 409, 'code': 'limits.project_deleted',
+                           'detail': 'Project p1 was deleted in Keystone.'})
+        self.assertIsInstance(exc, limits.ProjectDeleted)
+        self.assertIsInstance(exc, limits.OverLimit)
+        self.assertEqual([], exc.blocking)
+        self.assertEqual('Project p1 was deleted in Keystone.', exc.detail)
+
+    def test_an_odd_code_is_a_client_error(self):
+        for code in (['limits.project_deleted'], None, 'limits.other'):
+            exc = self.answer({'status': 409, 'code': code})
+            self.assertNotIsInstance(exc, limits.OverLimit)
+            self.assertIsInstance(exc, limits.ClientError)
 
 
 class TestNovasOwnException(HookTestCase):
