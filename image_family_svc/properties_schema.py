@@ -308,7 +308,8 @@ def compile_pattern(pattern):
     try:
         return _Compiled(re2.compile(translated, _options()))
     except re2.error as exc:
-        raise PatternRefused('RE2 cannot run it: %s' % exc)
+        raise PatternRefused('RE2 cannot run it: %s' % validation.json_text(
+            exc.args[0] if exc.args else str(exc), 200))
 
 
 #: The validator of a family's schema: :mod:`svc_common.api.validation`'s
