@@ -81,6 +81,33 @@ class _Nova(openstack.OpenStackCloud):
         return sorted(s['id'] for s in self.servers)
 
 
+def ended_after_interruption(db, ctx, project, state, started,
+                             build_user_id='reaper'):
+    """The id of a request of ``project`` whose build (started at
+    ``started``, as ``build_user_id``) was interrupted (Nova answered
+    500) and that then ended in ``state`` (cancelled, failed or
+    expired), as the promoter and the API leave it; its token is
+    ``'token-' + id``."""
+    request = pending_db.create_request(
+        db, ctx, project, 'user-' + project,
+        [{'name': 'job', 'flavor': 'm1', 'image': 'img', 'networks': [],
+          'count': 1}], all_or_nothing=True)
+    rid = request['id']
+    assert pending_db.transition(
+        db, ctx, rid, pending_db.QUEUED, pending_db.BUILDING,
+        build_token='token-' + rid, build_started_at=started,
+        build_user_id=build_user_id)
+    assert pending_db.interrupted(db, ctx, rid) == 1
+    if state == pending_db.FAILED:
+        assert pending_db.transition(db, ctx, rid, pending_db.BUILDING,
+                                     pending_db.FAILED)
+    else:
+        assert pending_db.transition(db, ctx, rid, pending_db.BUILDING,
+                                     pending_db.QUEUED)
+        assert pending_db.transition(db, ctx, rid, pending_db.QUEUED, state)
+    return rid
+
+
 class TestSweepListings(tp.PromoterTestBase):
 
     def setUp(self):
@@ -89,28 +116,6 @@ class TestSweepListings(tp.PromoterTestBase):
         self.now = actions_db.utcnow()
         self.engine.conf.set_override('late_server_projects_per_pass', 2,
                                       'preemption')
-
-    def ended_after_interruption(self, project, state):
-        """A request of ``project`` whose build was interrupted (Nova
-        answered 500) and that then ended in ``state`` (cancelled,
-        failed or expired), as the promoter and the API leave it."""
-        db, ctx = self.engine.db, self.ctx
-        request = self.queue(project=project, count=1)
-        rid = request['id']
-        self.assertTrue(pending_db.transition(
-            db, ctx, rid, pending_db.QUEUED, pending_db.BUILDING,
-            build_token='token-' + rid, build_started_at=self.now,
-            build_user_id='reaper'))
-        self.assertEqual(1, pending_db.interrupted(db, ctx, rid))
-        if state == pending_db.FAILED:
-            self.assertTrue(pending_db.transition(
-                db, ctx, rid, pending_db.BUILDING, pending_db.FAILED))
-        else:
-            self.assertTrue(pending_db.transition(
-                db, ctx, rid, pending_db.BUILDING, pending_db.QUEUED))
-            self.assertTrue(pending_db.transition(
-                db, ctx, rid, pending_db.QUEUED, state))
-        return rid
 
     def server(self, project, name, user_id, metadata):
         created = self.now + datetime.timedelta(minutes=1)
@@ -125,7 +130,8 @@ class TestSweepListings(tp.PromoterTestBase):
             for n, state in enumerate((pending_db.CANCELLED,
                                        pending_db.FAILED,
                                        pending_db.EXPIRED)):
-                rid = self.ended_after_interruption(project, state)
+                rid = ended_after_interruption(
+                    self.engine.db, self.ctx, project, state, self.now)
                 tag = {promoter_mod.REQUEST_METADATA: rid}
                 # Untagged servers first: the late ones are on the
                 # listing's later pages.
