@@ -638,6 +638,98 @@ class TestResyncDuringAllocations(backends.OnPostgreSQL, testtools.TestCase):
         self.assertEqual([], audit.audit(db, ctx))
 
 
+class TestNoGrowthWhileKept(backends.OnPostgreSQL, testtools.TestCase):
+    """Resyncs while allocations grow, shrink, move and go, on
+    PostgreSQL where they really run side by side: leaf leaves Keystone
+    (with its limit), stays gone for a few resyncs, comes back, and
+    again.  While it is kept, what it holds only ever goes down (before,
+    the workers went on growing it, and moving consumers into it, with
+    its limit gone)."""
+
+    # leaf is gone from the second shape to the fourth.
+    SHAPES = (
+        [_project('top'), _project('mid', 'top'), _project('leaf', 'mid'),
+         _project('other')],
+        [_project('top'), _project('mid', 'top'), _project('other')],
+        [_project('top'), _project('mid', 'other'), _project('other')],
+        [_project('top'), _project('mid', 'top'), _project('other')],
+    )
+
+    def held(self, db, ctx):
+        allocation = models.Allocation.__table__
+        with db.reader.connection.using(ctx) as conn:
+            return dict(conn.execute(sa.select(
+                allocation.c.project_id, sa.func.sum(allocation.c.amount))
+                .group_by(allocation.c.project_id)).all())
+
+    def test_what_a_kept_project_holds_only_goes_down(self):
+        db = backends.migrated_database(self, service.SPEC)
+        ctx = context.admin_context()
+        stop = threading.Event()
+        unexpected = []
+
+        def resync(n):
+            shape = self.SHAPES[n % len(self.SHAPES)]
+            limits = [_limit('lim-top', 'top', 40, 'tree [subtree]')]
+            if any(p['id'] == 'leaf' for p in shape):
+                limits.append(_limit('lim-leaf', 'leaf', 6))
+            keystone.replace_from_keystone(db, ctx, keystone_sync.snapshot(
+                shape, REGISTERED, limits))
+            return {p['id'] for p in shape}
+
+        def allocate(worker):
+            n = 0
+            while not stop.is_set():
+                n += 1
+                consumer = 'vm-%d-%d' % (worker, n % 4)
+                project_id = ('leaf', 'leaf', 'mid', 'other')[
+                    (worker + n) % 4]
+                try:
+                    if n % 5 == 0:
+                        allocations.delete_allocation(db, ctx, consumer)
+                    else:
+                        allocations.put_allocation(
+                            db, ctx, consumer, project_id,
+                            {'cores': 1 + (worker + n) % 3},
+                            quota_tree.NO_LIMIT_DENY)
+                except (usages.OverLimit, tree.ProjectNotFound,
+                        allocations.AllocationNotFound,
+                        allocations.ProjectDeleted):
+                    pass
+                except Exception as exc:  # what the test is looking for
+                    unexpected.append(repr(exc))
+
+        resync(0)
+        workers = [threading.Thread(target=allocate, args=(w,))
+                   for w in range(4)]
+        for worker in workers:
+            worker.start()
+        grew = []
+        try:
+            kept_before = {}
+            for n in range(1, 25):
+                synced = resync(n)
+                # What the kept projects hold, read after the resync
+                # that kept them: a project held after two resyncs that
+                # both left it out was kept all along, and may only have
+                # shrunk since the first read.
+                kept = {project_id: amount for project_id, amount
+                        in self.held(db, ctx).items()
+                        if project_id not in synced}
+                grew += [(n, project_id, kept_before[project_id], amount)
+                         for project_id, amount in kept.items()
+                         if amount > kept_before.get(project_id, amount)]
+                kept_before = kept
+                stop.wait(0.05)
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join()
+        self.assertEqual([], unexpected)
+        self.assertEqual([], grew)
+        self.assertEqual([], audit.audit(db, ctx))
+
+
 class TestSyncsTakeTurns(backends.OnPostgreSQL, testtools.TestCase):
     """Two syncs at once (the listener of one engine host, the periodic
     resync of the leader, ``limits-manage sync``): the one that reads
