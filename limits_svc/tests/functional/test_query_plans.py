@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import testtools
 
 from limits_svc.db import allocations
+from limits_svc.db import keystone
 from limits_svc.db import limits
 from limits_svc.db import models
 from limits_svc.db import tree
@@ -104,6 +105,19 @@ class _Plans(backends.Seeded):
         self.assertEqual({(p, name, 'subtree'): 500 for p in CHAIN[:3]
                           for name in NAMES}, catalog.overrides)
         self.assertEqual({name: 1000 for name in NAMES}, catalog.registered)
+
+    def test_a_resync_reads_only_the_kept_projects(self):
+        # A resync (under the tree lock that holds off every allocation)
+        # reads which projects are marked as kept after they left
+        # Keystone: a handful, read through their own partial index, not
+        # by a pass over every project.
+        plan = self.plan(keystone._MARKED)
+        self.assertIn('projects_left_keystone_idx', plan)
+        self.assertNotIn('Seq Scan on projects', plan)
+        # (SQLite scans the partial index: the marked projects only.)
+        self.assertEqual([], [line for line in plan.splitlines()
+                              if 'SCAN projects' in line and
+                              'projects_left_keystone_idx' not in line])
 
     def test_purge_reads_only_expired_reservations(self):
         now = allocations.utcnow()
