@@ -16,8 +16,12 @@ The cloud is the simulated driver, whose create the tests make fail as
 Nova answering 500 would, and then carry out late, as Nova would.
 """
 
+import datetime
 import types
+import uuid
 
+import hypothesis
+from hypothesis import strategies as st
 from keystoneauth1 import exceptions as ks_exc
 
 from reaper_svc.db import actions as actions_db
@@ -322,3 +326,99 @@ class TestLateServersOfAQueuedRequestPostgreSQL(
 
     def database_url(self):
         return self.useFixture(tb.tp.postgresql.Database()).url
+
+
+#: A server of the project, drawn: the request whose id it carries, the
+#: request whose token it carries (None: none), who made it (the user
+#: the promoter builds as, or a member), whether before the first build
+#: started (beyond the clock slack), its flavor (non-preemptible m1,
+#: preemptible p1).
+drawn_servers = st.lists(st.tuples(
+    st.integers(0, 2), st.one_of(st.none(), st.integers(0, 2)),
+    st.sampled_from(['builder', 'member']), st.booleans(),
+    st.sampled_from(['m1', 'p1'])), max_size=8)
+SWEPT_STATES = (pending_db.QUEUED, pending_db.ACTIVE, pending_db.FAILED,
+                pending_db.CANCELLED, pending_db.EXPIRED)
+
+
+class TestSweepProperty(tb.tp.PromoterTestBase):
+    """Whatever servers of a project carry the ids and tokens of its
+    requests, one sweep of the project (one listing for all of them)
+    deletes exactly the promoter's own servers of each request that are
+    not its servers: a server carrying a request's id is looked at for
+    that request only, and never deleted unless made by the user it
+    builds as, with that request's token, after its first build
+    started."""
+
+    BUILDER = 'reaper-builder'
+
+    def setUp(self):
+        super().setUp()
+        capacity = {'VCPU': 100, 'MEMORY_MB': 100000}
+        hosts = {'cmp%d' % n: {'capacity': capacity} for n in (1, 2)}
+        self.sim = self.use_cloud(
+            [], description=dict(tb.tp.cloud([]), hosts=hosts),
+            promoter_preempts=False, late_server_projects_per_pass=1000)
+        self.start = actions_db.utcnow()
+
+    def interrupted(self, project, state):
+        """A request of ``project`` interrupted once, then in ``state``
+        (an active one with one server built); ``(id, built ids)``."""
+        db, ctx = self.engine.db, self.ctx
+        # Too big to ever fit: a queued one is not built meanwhile.
+        rid = self.queue(project=project, count=1000)['id']
+        pending_db.transition(
+            db, ctx, rid, pending_db.QUEUED, pending_db.BUILDING,
+            build_token='token-' + rid, build_started_at=self.start,
+            build_user_id=self.BUILDER)
+        pending_db.interrupted(db, ctx, rid)
+        built = []
+        if state == pending_db.ACTIVE:
+            built = self.make(project, rid, rid, self.BUILDER, False, 'm1')
+            pending_db.transition(db, ctx, rid, pending_db.BUILDING,
+                                  pending_db.ACTIVE, server_ids=built)
+        elif state == pending_db.FAILED:
+            pending_db.transition(db, ctx, rid, pending_db.BUILDING,
+                                  pending_db.FAILED)
+        else:
+            pending_db.transition(db, ctx, rid, pending_db.BUILDING,
+                                  pending_db.QUEUED)
+            if state != pending_db.QUEUED:
+                pending_db.transition(db, ctx, rid, pending_db.QUEUED,
+                                      state)
+        return rid, built
+
+    def make(self, project, tag, token, user_id, old, flavor):
+        metadata = {promoter_mod.REQUEST_METADATA: tag}
+        if token is not None:
+            metadata[promoter_mod.TOKEN_METADATA] = 'token-' + token
+        self.now = self.start + datetime.timedelta(
+            days=-1 if old else 0, minutes=1)
+        return self.sim.create(project, 'made', flavor, 1, 1, image='img',
+                               networks=[], metadata=metadata,
+                               auth=types.SimpleNamespace(user_id=user_id))
+
+    @hypothesis.settings(max_examples=30, deadline=None, derandomize=True,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(st.lists(st.sampled_from(SWEPT_STATES), min_size=1,
+                               max_size=3), drawn_servers)
+    def test_only_its_own_late_servers_are_deleted(self, states, draws):
+        project = uuid.uuid4().hex
+        requests = [self.interrupted(project, state) for state in states]
+        made, expected = [], set()
+        for tag, token, who, old, flavor in draws:
+            rid = requests[tag % len(requests)][0]
+            token_of = (None if token is None
+                        else requests[token % len(requests)][0])
+            user_id = self.BUILDER if who == 'builder' else 'member'
+            ids = self.make(project, rid, token_of, user_id, old, flavor)
+            made.extend(ids)
+            if token_of == rid and who == 'builder' and not old:
+                expected.update(ids)
+        built = [i for _rid, ids in requests for i in ids]
+        self.now = self.start + datetime.timedelta(minutes=2)
+        promoter_mod.Promoter(self.engine.conf, self.engine.db, self.reaper,
+                              clock=lambda: self.now).promote()
+        left = {s.id for s in self.sim.cluster().servers.values()
+                if s.project_id == project}
+        self.assertEqual(set(made + built) - expected, left)
