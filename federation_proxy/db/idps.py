@@ -166,15 +166,25 @@ def _apply(row, body, secret_key, discovered):
 
 
 def _refuse_taken(session, idp_id, **values):
+    """Refuse values of IdP ``idp_id`` that another IdP has.  A name
+    may not be another IdP's id either: a login names its IdP by id or
+    name (``GET /v1/login?idp=``), and one named by the id of another
+    was either of the two."""
     for column, value in values.items():
         if value is None:
             continue
         model = models.IdentityProvider
+        where = getattr(model, column) == value
+        if column == 'name':
+            where = sa.or_(where, model.id == value)
         taken = session.scalars(sa.select(model.id).where(
-            getattr(model, column) == value, model.id != idp_id)).first()
+            where, model.id != idp_id)).first()
         if taken:
-            raise errors.Conflict('An IdP with %s %s exists already.'
-                                  % (column, value), code='idp_exists')
+            raise errors.Conflict('An IdP with %s %s exists already%s.'
+                                  % (column, value,
+                                     ' (or with that id)'
+                                     if column == 'name' else ''),
+                                  code='idp_exists')
 
 
 @communities.retry_lost_insert_race

@@ -155,6 +155,27 @@ class TestIdPs(base.FederationTestCase):
                          (again.status_int,
                           again.json['errors'][0]['code']))
 
+    def test_a_name_that_is_another_idps_id_is_refused(self):
+        # A login names its IdP by id or name: a name that is another
+        # IdP's id would make GET /v1/login?idp=<that id> either IdP.
+        first = self._create(issuer='https://idp.example.org',
+                             discover=False).json['idp']
+        again = self._create(issuer='https://other.example.org',
+                             discover=False, name=first['id'])
+        self.assertEqual((409, 'federation.idp_exists'),
+                         (again.status_int,
+                          again.json['errors'][0]['code']))
+        second = self._create(issuer='https://other.example.org',
+                              discover=False, name='other').json['idp']
+        renamed = self.app.patch_json('/v1/idps/%s' % second['id'], {
+            'name': first['id']}, headers=base.ADMIN, expect_errors=True)
+        self.assertEqual((409, 'federation.idp_exists'),
+                         (renamed.status_int,
+                          renamed.json['errors'][0]['code']))
+        # Its own id is its own.
+        self.app.patch_json('/v1/idps/%s' % second['id'], {
+            'name': second['id']}, headers=base.ADMIN)
+
 
 class TestManyIdPs(base.FederationTestCase):
     """A federation such as eduGAIN registers thousands of IdPs."""
