@@ -145,6 +145,12 @@ def _detail_of(resp):
     return ' '.join(words) or status_title(resp.status_code)
 
 
+# A 406 of pecan's content negotiation: an Accept header that does not
+# take JSON.  (webob's said "The resource could not be generated that
+# was acceptable to your browser (content of type text/html.".)
+_NOT_ACCEPTABLE = ('The API answers in JSON only (application/json), '
+                   'which the request\'s Accept header does not take.')
+
 # Headers of the original error response worth keeping when it is rewritten.
 _KEPT_HEADERS = ('WWW-Authenticate', 'Allow', 'OpenStack-API-Version',
                  'Vary', 'Retry-After')
@@ -197,4 +203,6 @@ class JsonErrorMiddleware(object):
         # loses the body at the entry of the chain (svc_common.deploy),
         # with the Content-Length of this one.
         return error_response(self.prefix, resp.status_code,
-                              _detail_of(resp), request_id, headers=kept)
+                              _NOT_ACCEPTABLE if resp.status_code == 406
+                              else _detail_of(resp), request_id,
+                              headers=kept)
