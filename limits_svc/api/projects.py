@@ -17,7 +17,9 @@ def _project_dict(project):
     return {'id': project.id, 'name': project.name,
             'parent_id': project.parent_id, 'domain_id': project.domain_id,
             'created_at': controller.isoformat(project.created_at),
-            'updated_at': controller.isoformat(project.updated_at)}
+            'updated_at': controller.isoformat(project.updated_at),
+            'left_keystone_at': controller.isoformat(
+                project.left_keystone_at)}
 
 
 def _authorize_project(action, project_id):

@@ -75,6 +75,7 @@ PROJECT = response_types.obj({
     'domain_id': {'type': 'string'},
     'created_at': response_types.TIMESTAMP,
     'updated_at': response_types.NULLABLE_TIMESTAMP,
+    'left_keystone_at': response_types.NULLABLE_TIMESTAMP,
 })
 
 RESPONSE_PROJECT = response_types.member('project', PROJECT)

@@ -12,10 +12,16 @@ PATH = '/v1/projects'
 COLUMNS = ('id', 'name', 'parent_id', 'domain_id')
 HEADINGS = ('ID', 'Name', 'Parent ID', 'Domain ID')
 SHOW_COLUMNS = COLUMNS + ('created_at', 'updated_at')
+# Shown only for a project kept after it left Keystone (it still holds
+# allocations, which may only shrink or be freed): None for every other.
+KEPT_COLUMN = 'left_keystone_at'
 
 
 def _show(answer):
-    return osc_command.show_columns(answer['project'], SHOW_COLUMNS)
+    project = answer['project']
+    names = SHOW_COLUMNS + ((KEPT_COLUMN,) if project.get(KEPT_COLUMN)
+                            else ())
+    return osc_command.show_columns(project, names)
 
 
 class CreateProject(command.ShowOne):

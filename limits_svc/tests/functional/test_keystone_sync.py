@@ -113,10 +113,19 @@ class TestKeystoneSync(KeystoneSyncBase):
         written, and the dry run says the same.  Shrinking and DELETE go
         on, and the next sync removes leaf."""
         leaf = self.leaf['id']
+
+        def left_keystone_at():
+            return self.api.app.get(
+                '/v1/projects/%s' % leaf, headers=af.SYSTEM_READER).json[
+                'project']['left_keystone_at']
         keystone_engine.sync(self.conf, self.db)
         self.allocate('vm-1', leaf, 4)
+        self.assertIsNone(left_keystone_at())
         self.ks.delete_project(leaf)
         keystone_engine.sync(self.conf, self.db)
+        # Shown: since when leaf is kept.
+        self.assertRegex(left_keystone_at(),
+                         r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
         for consumer, cores in (('vm-1', 7), ('vm-2', 1)):
             error = self.allocate(consumer, leaf, cores,
                                   status=409).json['errors'][0]

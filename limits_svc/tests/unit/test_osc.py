@@ -126,6 +126,19 @@ class TestColumns(testtools.TestCase):
         self.assertEqual('    leaf', column.human_readable())
         self.assertEqual('leaf', column.machine_readable())
 
+    def test_a_kept_project_shows_since_when(self):
+        # "openstack quota project show" of a project kept after it left
+        # Keystone says since when; every other project shows as before.
+        shown = {'id': 'p', 'name': None, 'parent_id': None,
+                 'domain_id': 'default', 'created_at': 'c',
+                 'updated_at': None, 'left_keystone_at': None}
+        self.assertEqual(project.SHOW_COLUMNS,
+                         project._show({'project': shown})[0])
+        names, values = project._show({'project': dict(
+            shown, left_keystone_at='2026-12-01T00:30:00Z')})
+        self.assertEqual(('left_keystone_at', '2026-12-01T00:30:00Z'),
+                         (names[-1], values[-1]))
+
     def test_resources_and_blocking(self):
         self.assertEqual('cores=4, ram=512', columns.ResourcesColumn(
             {'ram': 512, 'cores': 4}).human_readable())
