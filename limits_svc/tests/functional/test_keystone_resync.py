@@ -872,3 +872,76 @@ class TestResyncProperties(backends.OnSQLite, testtools.TestCase):
                 self.assertEqual(synced | set(holders.values()),
                                  set(parents))
                 self.assertEqual([], audit.audit(self.db, self.ctx))
+
+
+_PUT_STEPS = st.lists(st.one_of(
+    st.tuples(st.just('sync'), _keystone_trees()),
+    st.tuples(st.just('put'), st.tuples(
+        st.integers(0, 3), st.sampled_from(_IDS), st.integers(0, 3)))),
+    max_size=14)
+
+
+class TestKeptProjectProperties(backends.OnSQLite, testtools.TestCase):
+    """Random Keystone trees synced one after the other while four
+    consumers are put, resized, moved and freed (an amount of 0): a
+    project Keystone listed at the last sync takes anything; a project
+    kept after it left takes a write that grows nothing there (a
+    shrink, the same amount, a move out, a free) and refuses every
+    other one (409 limits.project_deleted), writing nothing; a project
+    that is neither is not found."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = backends.migrated_database(self, service.SPEC)
+        self.ctx = context.admin_context()
+
+    def reset(self):
+        with self.db.writer.connection.using(self.ctx) as conn:
+            for model in (models.Allocation, models.Usage, models.Project,
+                          models.ProjectLimit, models.RegisteredLimit):
+                conn.execute(model.__table__.delete())
+
+    @hypothesis.settings(max_examples=80, deadline=None)
+    @hypothesis.given(steps=_PUT_STEPS)
+    def test_a_kept_project_never_grows(self, steps):
+        self.reset()
+        held = {}           # consumer: (project, amount)
+        synced = set()
+        existing = set()
+        for action, argument in steps:
+            if action == 'sync':
+                keystone.replace_from_keystone(
+                    self.db, self.ctx, keystone_sync.snapshot(
+                        argument, REGISTERED, []))
+                synced = {row['id'] for row in argument}
+                existing = synced | {p for p, _ in held.values()}
+                continue
+            number, project_id, amount = argument
+            consumer = 'c%d' % number
+            old_project, old_amount = held.get(consumer, (None, 0))
+            grows = amount > (old_amount if old_project == project_id
+                              else 0)
+            try:
+                allocations.put_allocation(
+                    self.db, self.ctx, consumer, project_id,
+                    {'cores': amount}, quota_tree.NO_LIMIT_UNLIMITED)
+            except tree.ProjectNotFound:
+                self.assertNotIn(project_id, existing)
+            except allocations.ProjectDeleted:
+                self.assertIn(project_id, existing - synced)
+                self.assertTrue(grows, (consumer, held, amount))
+            else:
+                self.assertIn(project_id, existing)
+                self.assertTrue(project_id in synced or not grows,
+                                (project_id, synced, held, amount))
+                if amount:
+                    held[consumer] = (project_id, amount)
+                else:
+                    held.pop(consumer, None)
+            with self.db.reader.connection.using(self.ctx) as conn:
+                rows = conn.execute(sa.select(
+                    models.Allocation.__table__.c.consumer_id,
+                    models.Allocation.__table__.c.project_id,
+                    models.Allocation.__table__.c.amount)).all()
+            self.assertEqual(held, {c: (p, a) for c, p, a in rows})
+        self.assertEqual([], audit.audit(self.db, self.ctx))
