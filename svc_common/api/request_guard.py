@@ -110,7 +110,8 @@ def _content_length(environ):
     value = environ.get('CONTENT_LENGTH')
     if not value:
         return None
-    if not value.isdigit():
+    # ASCII digits: str.isdigit() also takes '²', which int() refuses.
+    if not (value.isascii() and value.isdigit()):
         raise errors.BadRequest('Content-Length must be a number of bytes '
                                 '(digits only), not %s.'
                                 % validation.json_text(value, 40),

@@ -369,6 +369,11 @@ class TestRequestGuard(testtools.TestCase):
         exc = self.refused(_environ(body=b'{}', CONTENT_LENGTH='-5'))
         self.assertIn('not "-5".', str(exc))
         self.refused(_environ(body=b'{}', CONTENT_LENGTH='x'))
+        # Digits to str.isdigit(), not to int(): a ValueError (a 500).
+        for length, shown in (('\u00b2', '"\\u00b2"'),
+                              ('1\u00b9', '"1\\u00b9"')):
+            exc = self.refused(_environ(body=b'{}', CONTENT_LENGTH=length))
+            self.assertIn('not %s.' % shown, str(exc))
         self.refused(_environ(body=b'{}', CONTENT_LENGTH='5'))
 
     def test_chunked(self):
