@@ -31,7 +31,10 @@ Other differences, all documented in doc/source/user/limits-clients.rst:
 * ``cache`` is accepted and ignored: the service always decides on the
   limits of the moment.
 * For a project the service does not know, ``enforce()`` raises the
-  client's ``NotFound``; ``calculate_usage()`` and
+  client's ``NotFound``; for one that Keystone deleted while it held
+  allocations (the service keeps it until they are freed), a growth
+  raises the client's ``ProjectDeleted`` (409
+  ``limits.project_deleted``); ``calculate_usage()`` and
   ``get_project_limits()`` answer the registered defaults and no usage,
   as oslo.limit does.
 * For a ``subtree`` limit, ``OverLimitInfo.limit`` and ``current_usage``

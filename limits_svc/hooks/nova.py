@@ -318,6 +318,9 @@ class NovaLimitsHook:
             try:
                 enforcer.enforce(project_id, deltas)
                 return count
+            except limits.ProjectDeleted as exc:
+                # Deleted in Keystone: no count of instances fits.
+                raise _too_many(exc, project_id)
             except enforcer_mod.limit_exc.ProjectOverLimit as exc:
                 # Nova steps down one instance at a time; the blocking
                 # list says how many could fit, so jump there instead.

@@ -15,6 +15,7 @@ import types
 import fixtures
 from keystoneauth1 import session as ks_session
 from oslo_limit import exception as limit_exc
+import sqlalchemy as sa
 import testtools
 
 from limits_svc.clients import enforcer
@@ -56,6 +57,7 @@ class ClientsTestCase(testtools.TestCase):
         app = self.useFixture(af.ServiceApp(service.SPEC,
                                             overrides=self.OVERRIDES))
         self.admin = app.app   # webtest, to build trees and limits
+        self.app_conf = app.conf
         self.url = self.useFixture(LoopbackServer(app.wsgi)).url
         self.session = ks_session.Session(auth=None)
         self.client = self.client_as(SERVICE)
@@ -561,6 +563,44 @@ class TestNovaHook(ClientsTestCase):
         self.client.put_allocation('vm-2', 'leaf', {'cores': 1})
         self.assertRaises(nova.TooManyInstances, self.hook.check_restore,
                           None, server)
+
+    def test_a_project_deleted_in_keystone(self):
+        """leaf was deleted in Keystone while it held a server (the
+        sync marks it; marked here): Nova's check of a boot, the boot's
+        reservation and an upsize are refused with Nova's refusal of a
+        quota saying why (it was the client's 409, a 500 in Nova), a
+        downsize and the delete go on."""
+        self.hook.confirm_instances(None, 'leaf', self.FLAVOR, False,
+                                    ['vm-1'])
+        engine = sa.create_engine(self.app_conf.database.connection)
+        self.addCleanup(engine.dispose)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE projects SET left_keystone_at = "
+                                 "CURRENT_TIMESTAMP WHERE id = 'leaf'"))
+        server = types.SimpleNamespace(uuid='vm-1', project_id='leaf',
+                                       flavor=self.FLAVOR)
+        big = types.SimpleNamespace(vcpus=4, memory_mb=1024, root_gb=10,
+                                    ephemeral_gb=0, swap=0)
+        tiny = types.SimpleNamespace(vcpus=1, memory_mb=512, root_gb=10,
+                                     ephemeral_gb=0, swap=0)
+        for call in (
+                lambda: self.hook.enforce_num_instances_and_flavor(
+                    None, 'leaf', self.FLAVOR, False, 1, 2),
+                lambda: self.hook.reserve_instances(
+                    None, 'leaf', self.FLAVOR, False, ['vm-2']),
+                lambda: self.hook.check_resize(None, server, big),
+                lambda: self.hook.resize_instance(None, server, big)):
+            exc = self.assertRaises(nova.TooManyInstances, call)
+            self.assertIn('Project leaf was deleted in Keystone',
+                          exc.format_message())
+        self.assertIsNone(self.client.get_allocation('vm-2'))
+        self.hook.check_resize(None, server, tiny)
+        self.hook.resize_instance(None, server, tiny)
+        server.old_flavor, server.new_flavor = server.flavor, tiny
+        self.hook.confirm_resize(None, server)
+        self.assertEqual({'instances': 1, 'cores': 1, 'ram': 512},
+                         self.client.get_allocation('vm-1')['resources'])
+        self.assertTrue(self.hook.free_instance(None, server))
 
     def test_a_project_the_service_does_not_know(self):
         # As the guide says: a NotFound of code project_not_found from

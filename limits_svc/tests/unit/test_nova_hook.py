@@ -521,6 +521,12 @@ class TestProjectDeletedInKeystone(HookTestCase):
                       exc.format_message())
         self.assertNotIn('Quota exceeded', exc.format_message())
 
+    def test_the_apis_check_of_a_build_is_refused(self):
+        exc = self.assertRaises(
+            nova.TooManyInstances, self.hook.enforce_num_instances_and_flavor,
+            None, 'p1', SMALL, False, 1, 3)
+        self.assert_project_deleted(exc)
+
     def test_a_build_is_refused_and_keeps_nothing(self):
         exc = self.assertRaises(nova.TooManyInstances,
                                 self.hook.reserve_instances, None, 'p1',
