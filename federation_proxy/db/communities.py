@@ -950,11 +950,22 @@ def accept_invitation(db, ctx, token, user_id, lifetime):
     with db.writer.using(ctx) as session:
         # The VO first, as every change in a VO locks it (a deletion of
         # the VO locks it, then the invitations).
-        vo_id = session.scalar(sa.select(models.Invitation.vo_id).where(
-            models.Invitation.token_hash == digest))
+        vo_id, group_id = session.execute(sa.select(
+            models.Invitation.vo_id, models.Invitation.group_id).where(
+                models.Invitation.token_hash == digest)).first() or (
+                    None, None)
         try:
             _keep_vo(session, vo_id)
         except errors.NotFound:
+            raise refused
+        # Then its group (kept from deletion: the membership refers to
+        # it), before the invitation, as a deletion of the group locks
+        # the group, then deletes its invitations: with the invitation
+        # locked first, a deletion that found it expired (in that
+        # second) waited for it while this acceptance waited for the
+        # group, and PostgreSQL aborted one of them (a 500).
+        group = session.get(models.Group, group_id, with_for_update=SHARE)
+        if group is None:
             raise refused
         invitation = session.scalars(sa.select(models.Invitation).where(
             models.Invitation.token_hash == digest)
@@ -974,7 +985,6 @@ def accept_invitation(db, ctx, token, user_id, lifetime):
         invitation.accepted_by = user_id
         audit(session, user_id, 'accept', 'invitation', invitation.id,
               invitation.vo_id)
-        group = session.get(models.Group, invitation.group_id)
         event = _add_membership(session, ctx, invitation.vo_id, group,
                                 user_id, invitation.role, 'active',
                                 lifetime)

@@ -595,6 +595,48 @@ class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
         self.assertError(404, 'group_not_found', resp)
         self.assertEqual([], self._rows(_MEMBERSHIPS))
 
+    def test_accepting_an_invitation_its_group_deletion_found_expired(
+            self):
+        # The deletion of a group whose invitation expires in that
+        # second: its clock a second after the acceptance's, it finds
+        # the invitation expired (no use of the group), and deletes it
+        # with the group.  It locks the group, then deletes the
+        # invitations; an acceptance that locked the invitation first
+        # waited for the group (its membership refers to it) while the
+        # deletion waited for the invitation: PostgreSQL aborted one of
+        # them, and the person saw a 500.
+        self.add_person('carol')
+        vo = self.make_vo('astro')
+        group = self.app.post_json('/v1/vos/%s/groups' % vo['id'],
+                                   {'name': 'optics'},
+                                   headers=base.ADMIN).json['group']
+        invitation = self.app.post_json(
+            '/v1/vos/%s/invitations' % vo['id'],
+            {'email': 'carol@example.org', 'group_id': group['id']},
+            headers=base.ADMIN).json['invitation']
+        invitations = models.Invitation.__table__
+        accept = self._request('POST', '/v1/invitation_acceptances',
+                               {'token': invitation['token']},
+                               headers=base.person('carol'))
+        answers = []
+        request = threading.Thread(target=lambda: answers.append(accept()))
+        with self.engine.connect() as other:
+            with other.begin():
+                other.execute(sa.select(_GROUPS).where(
+                    _GROUPS.c.id == group['id']).with_for_update())
+                request.start()
+                self.assertTrue(races.waiting_for_a_lock(self.engine,
+                                                         request))
+                other.execute(invitations.delete().where(
+                    invitations.c.group_id == group['id']))
+                other.execute(_GROUPS.delete().where(
+                    _GROUPS.c.id == group['id']))
+        request.join(60)
+        # The deletion came first: the invitation went with the group.
+        self.assertError(404, 'invitation_not_found', answers[0])
+        self.assertEqual([], self._rows(_MEMBERSHIPS, user_id='carol'))
+        self.assertEqual([], self._rows(invitations, id=invitation['id']))
+
     def test_giving_a_role_another_request_is_deleting(self):
         self.add_person('bob')
         vo = self.make_vo('astro')
