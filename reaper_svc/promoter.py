@@ -389,7 +389,7 @@ class Promoter(object):
         self.clock = clock or reaper.clock
         self.ctx = context.admin_context()
         # The late-server sweep (see _clean_interrupted): the last
-        # project a pass looked at, and {queued request id: updated_at}
+        # project a pass took, and {queued request id: updated_at}
         # of the requests looked at a last time after build_timeout.
         # Lost with the process: a new leader looks once more.
         self._swept_last = ''
@@ -798,19 +798,23 @@ class Promoter(object):
                 continue
             projects.setdefault(request['project_id'], []).append(request)
         for project_id in self._sweep_turn(sorted(projects)):
+            # Its turn is over even when its sweep ends the pass (the
+            # cloud taken for away: a listing of many pages timing
+            # out): the next pass starts after it.  Moved to the end of
+            # the turn before it was taken, a project failing so at
+            # every turn kept those after it in its turn from theirs.
+            self._swept_last = project_id
             self._sweep_project(project_id, projects[project_id], now)
 
     def _sweep_turn(self, projects):
         """Of ``projects`` (sorted), those this pass looks at: at most
         ``[preemption] late_server_projects_per_pass``, starting after
-        the last one the previous pass looked at, so that each comes
-        in turn."""
+        the last one an earlier pass took, so that each comes in
+        turn."""
         most = self.conf.preemption.late_server_projects_per_pass
         after = [p for p in projects if p > self._swept_last]
-        turn = (after + [p for p in projects if p <= self._swept_last])[:most]
-        if turn:
-            self._swept_last = turn[-1] if len(turn) < len(projects) else ''
-        return turn
+        return (after + [p for p in projects
+                         if p <= self._swept_last])[:most]
 
     def _sweep_project(self, project_id, requests, now):
         """Delete what the interrupted builds of ``requests`` (of

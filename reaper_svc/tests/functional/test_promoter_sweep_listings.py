@@ -23,8 +23,11 @@ database are the real ones.
 import datetime
 import types
 
+from keystoneauth1 import exceptions as ks_exc
+
 from reaper_svc.db import actions as actions_db
 from reaper_svc.db import pending as pending_db
+from reaper_svc.drivers import base as driver_base
 from reaper_svc.drivers import openstack
 from reaper_svc import promoter as promoter_mod
 from reaper_svc.tests.functional import test_promoter as tp
@@ -173,3 +176,45 @@ class TestSweepListings(tp.PromoterTestBase):
             self.assertEqual(2, len(listed))
             self.assertEqual(len(listed), len(set(listed)))
         self.assertEqual(kept, nova.ids())
+
+    def test_a_project_whose_listing_fails_holds_back_no_other(self):
+        """A project whose listing Nova never answers (a gateway timing
+        out on its many pages: taken for the cloud away, the pass ends
+        there) holds back none of the projects after it: the next pass
+        starts after it.  The turn moved past the projects a pass had
+        not reached: with four projects, two a pass, the one after the
+        failing project was never looked at, its late server left
+        running for good."""
+        projects = ('astronomy',) + PROJECTS
+        servers = []
+        for project in projects:
+            rid = ended_after_interruption(
+                self.engine.db, self.ctx, project, pending_db.CANCELLED,
+                self.now)
+            servers.append(self.server(project, 'late', 'reaper', {
+                promoter_mod.REQUEST_METADATA: rid,
+                promoter_mod.TOKEN_METADATA: 'token-' + rid}))
+
+        class Nova(_Nova):
+            def _nova(self, method, path, **kwargs):
+                if (kwargs.get('params') or {}).get(
+                        'project_id') == 'astronomy':
+                    self.calls.append((method, path, kwargs['params']))
+                    try:
+                        raise ks_exc.GatewayTimeout('Gateway Timeout')
+                    except ks_exc.GatewayTimeout as exc:
+                        raise driver_base.DriverError(
+                            'Nova: GET %s: %s' % (path, exc)) from exc
+                return super()._nova(method, path, **kwargs)
+        nova = Nova(servers, max_limit=2)
+        promoter = promoter_mod.Promoter(
+            self.engine.conf, self.engine.db,
+            types.SimpleNamespace(driver=nova, clock=lambda: self.now),
+            clock=lambda: self.now)
+        for _ in range(4):
+            try:
+                promoter.promote()
+            except driver_base.DriverError:
+                pass
+        self.assertEqual(['astronomy-late'], nova.ids())
+        self.assertIn('biology', nova.listings())
