@@ -15,7 +15,10 @@ grace period the victim is gone and a retried boot goes ACTIVE; the
 same routed message delivered again changes nothing; an engine killed
 (SIGKILL) between notice and deletion is replaced by one that finishes
 the action; a pending all-or-nothing group of three is built by the
-promoter when the third slot frees, and not before.
+promoter when the third slot frees, and not before; the promoter's
+late-server sweep lists each project once a pass, every page of Nova's
+paging, at most ``[preemption] late_server_projects_per_pass`` projects
+a pass, and deletes the late servers only.
 
 The Nova fixture has no Keystone, so no trust can be taken: the promoter
 builds the pending group with the reaper's own credentials (the request's
@@ -38,6 +41,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 import uuid
 
 import fixtures
@@ -51,8 +55,10 @@ from reaper_svc.cmd import engine
 from reaper_svc.db import actions as actions_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc.drivers import openstack
+from reaper_svc import promoter
 from reaper_svc import service
 from reaper_svc.tests.functional import engine_fixture
+from reaper_svc.tests.functional import test_promoter_sweep_listings as tsl
 from svc_common import config
 from svc_common import context
 from svc_common.db import database
@@ -353,6 +359,97 @@ class RealNovaTest(testtools.TestCase):
         cluster = runner.reaper.driver.cluster()
         for server_id in built:
             self.assertIsNotNone(cluster.servers[server_id].guaranteed_until)
+
+    def test_late_server_sweep_lists_each_project_once_every_page(self):
+        """The promoter's late-server sweep against this Nova: the list
+        calls it sends.  Nova filters a server list by project, not by
+        metadata: each look for the servers that interrupted builds of
+        a project's pending requests left lists every server of the
+        project, every page of ``GET /servers/detail`` (Nova's own
+        paging, ``[nova] page_size`` 2 here: a full page comes with a
+        ``next`` link).  A pass lists each project once for all its
+        requests, and at most ``[preemption]
+        late_server_projects_per_pass`` projects (1 here), in turn; the
+        late servers are deleted, a member's server tagged with a
+        request's id is left.  The servers standing for the late ones
+        are booted with the ``X-User-Id`` of the user the promoter
+        builds as; four, one at a time, fill the cloud's four slots."""
+        builder = 'reaper-builder'
+        self.conf.set_override('late_server_projects_per_pass', 1,
+                               'preemption')
+        driver = build_driver(self.conf, self.nova.project_id,
+                              self.nova.user_id)
+        self.conf.set_override('page_size', 2, 'nova')
+        sent = []
+        real = driver.nova.request
+
+        def request(url, method, **kwargs):
+            sent.append((method, url, dict(kwargs.get('params') or {})))
+            return real(url, method, **kwargs)
+        self.useFixture(fixtures.MockPatchObject(
+            driver.nova, 'request', request))
+        now = actions_db.utcnow()
+
+        def boot(project, user_id, metadata):
+            body = {'name': 'sweep-%s' % uuid.uuid4().hex[:8],
+                    'imageRef': self.image, 'flavorRef': self.normal,
+                    'networks': 'none', 'metadata': metadata}
+            server = self.nova.request(
+                'POST', '/servers', json={'server': body},
+                project_id=project, headers={'X-User-Id': user_id},
+                expect=202).json()['server']
+            self.addCleanup(self.nova.delete, server['id'])
+            self.nova.wait_for_status(server['id'], 'ACTIVE')
+            return server['id']
+
+        def late(project, rid):
+            return boot(project, builder, {
+                promoter.REQUEST_METADATA: rid,
+                promoter.TOKEN_METADATA: 'token-' + rid})
+
+        def listings():
+            """The project of each listing (its first page) sent."""
+            return [params['project_id'] for method, url, params in sent
+                    if method == 'GET' and url == '/servers/detail'
+                    and 'marker' not in params]
+
+        def left(project):
+            return sorted(s['id'] for s in self.nova.list_servers(
+                project_id=project) if s['status'] != 'DELETED')
+
+        first, second = sorted(uuid.uuid4().hex for _ in range(2))
+        rids = [tsl.ended_after_interruption(
+            self.db, self.ctx, first, state, now, build_user_id=builder)
+            for state in (pending_db.CANCELLED, pending_db.FAILED)]
+        # Booted first, so last in Nova's order (newest first): the
+        # first late server is on the second page only.
+        late_servers = [late(first, rid) for rid in rids]
+        tagged = boot(first, 'member',
+                      {promoter.REQUEST_METADATA: rids[0]})
+        other = late(second, tsl.ended_after_interruption(
+            self.db, self.ctx, second, pending_db.EXPIRED, now,
+            build_user_id=builder))
+        engine_promoter = promoter.Promoter(
+            self.conf, self.db, types.SimpleNamespace(
+                driver=driver, clock=lambda: now),
+            clock=lambda: now)
+
+        engine_promoter.promote()
+        # One project a pass, listed once for its two requests, every
+        # page (three servers, two a page) read.
+        self.assertEqual([first], listings())
+        self.assertEqual(2, len([url for method, url, params in sent
+                                 if url == '/servers/detail']))
+        for server_id in late_servers:
+            self.nova.wait_for_status(server_id, 'DELETED')
+        self.assertEqual([tagged], left(first))
+        self.assertEqual([other], left(second))
+
+        sent.clear()
+        engine_promoter.promote()
+        self.assertEqual([second], listings())
+        self.nova.wait_for_status(other, 'DELETED')
+        self.assertEqual([tagged], left(first))
 
     def _reap(self, proc):
         if proc.poll() is None:
