@@ -38,6 +38,13 @@ def _no_limit_policy():
     return pecan.request.conf.limits.no_limit_policy
 
 
+def _refuse_kept():
+    """Whether growth is refused in a project kept after it left Keystone
+    (409 limits.project_deleted): in keystone mode, where the sync marks
+    such projects; a local tree is the operator's, marks or not."""
+    return pecan.request.conf.limits.mode == 'keystone'
+
+
 def _authorize_project(action, project_id):
     """Check ``action`` on the project a body names."""
     controller.authorize(action, policy.project_target(project_id),
@@ -283,7 +290,8 @@ class AllocationsController(rest.RestController):
             expires_in=body.get('expires_in'),
             check_held=_authorize_leaving('allocation:put'),
             only_existing=only_existing, only_absent=only_absent,
-            generations=generations, unwanted_generations=unwanted)
+            generations=generations, unwanted_generations=unwanted,
+            refuse_kept=_refuse_kept())
         return _answer_allocation(allocation)
 
     @pecan.expose('json')
@@ -315,7 +323,8 @@ class EnforceController(rest.RestController):
         _authorize_project('enforce', body['project_id'])
         decision = allocations_db.decide(
             pecan.request.db, pecan.request.context, body.get('consumer_id'),
-            body['project_id'], body['resources'], _no_limit_policy())
+            body['project_id'], body['resources'], _no_limit_policy(),
+            refuse_kept=_refuse_kept())
         if decision.held_project_id not in (None, body['project_id']):
             # The dry run counts the consumer's allocation where it is.
             _authorize_leaving('enforce')(decision.held_project_id)

@@ -383,12 +383,14 @@ class Decision(collections.namedtuple(
         return not self.violations
 
 
-def decide(db, ctx, consumer_id, project_id, resources, no_limit_policy):
+def decide(db, ctx, consumer_id, project_id, resources, no_limit_policy,
+           refuse_kept=True):
     """The decision a PUT would get (the dry run), written nowhere.
 
     The consumer's previous allocation (even an expired reservation that
     was not purged yet: the ledger still counts it) is replaced.
     :returns: a :class:`Decision`.
+    :raises ProjectDeleted: see :func:`put_allocation`.
     """
     with db.reader.connection.using(ctx) as conn:
         old_rows = (_current_allocation(conn, consumer_id, lock=False)
@@ -396,7 +398,8 @@ def decide(db, ctx, consumer_id, project_id, resources, no_limit_policy):
         chain, catalog, kept = chain_and_limits(
             conn, project_id, set(resources) | {
                 row.resource_name for row in old_rows}, no_limit_policy)
-        check_kept(project_id, kept, old_rows, resources)
+        if refuse_kept:
+            check_kept(project_id, kept, old_rows, resources)
         old, old_chain, chain, deltas, violations = _decide(
             conn, old_rows, project_id, resources, no_limit_policy,
             lock=False, chain=chain, catalog=catalog)
@@ -632,7 +635,8 @@ def _write_allocation(conn, rows, replaces):
 def put_allocation(db, ctx, consumer_id, project_id, resources,
                    no_limit_policy, expires_at=None, check_held=None,
                    only_existing=False, expires_in=None, only_absent=False,
-                   generations=None, unwanted_generations=None):
+                   generations=None, unwanted_generations=None,
+                   refuse_kept=True):
     """Replace the consumer's allocation, atomically, or raise OverLimit.
 
     :param expires_in: make it a reservation that expires this many
@@ -663,6 +667,11 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         write nothing.  Decided under the consumer's lock, after
         ``generations`` (as HTTP evaluates If-Match first).
 
+    :param refuse_kept: refuse (:class:`ProjectDeleted`) a write that
+        grows anything in a project kept after it left Keystone, or below
+        one (:func:`check_kept`); False in local mode, where the marks of
+        a database once synced from Keystone mean nothing.
+
     Every write gives the allocation a new generation (returned as
     ``generation``; None when nothing is left), also a write that
     changes no amount.
@@ -678,7 +687,7 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
         if (check_held is not None and old_rows and
                 old_rows[0].project_id != project_id):
             check_held(old_rows[0].project_id)
-        if kept:
+        if kept and refuse_kept:
             check_kept(project_id, kept, old_rows, resources)
         rows = _rows_parameters(
             consumer_id, project_id, resources, expires_at,

@@ -248,6 +248,36 @@ class _Resync(object):
         self.assertEqual({'cores': 1}, allocations.get_allocation(
             self.db, self.ctx, 'vm-1')['resources'])
 
+    def test_local_mode_takes_no_mark_from_keystone(self):
+        """A database once synced from Keystone, served in local mode
+        (the operator now manages the tree through the API): the marks
+        of the projects kept after they left Keystone are not the local
+        tree's, and their allocations grow as in any local project,
+        under the limits the operator sets (they were refused, 409
+        limits.project_deleted, for good).  In keystone mode the same
+        database refuses."""
+        self.put('vm-1', 'leaf', 2)
+        self.projects = [_project('top'), _project('mid', 'top'),
+                         _project('other')]
+        self.limits = [self.limits[0]]
+        self.resync()
+        body = {'project_id': 'leaf', 'resources': {'cores': 3}}
+        apps = {mode: self.useFixture(af.ServiceApp(service.SPEC, overrides={
+            ('limits', 'mode'): mode,
+            ('database', 'connection'): self.db.url})).app
+            for mode in ('keystone', 'local')}
+        for path in ('/v1/enforce', '/v1/allocations/vm-1'):
+            send = (apps['keystone'].post_json if path == '/v1/enforce'
+                    else apps['keystone'].put_json)
+            self.assertEqual('limits.project_deleted', send(
+                path, body, headers=af.SERVICE,
+                status=409).json['errors'][0]['code'])
+        self.assertTrue(apps['local'].post_json(
+            '/v1/enforce', body, headers=af.SERVICE).json['allowed'])
+        self.assertEqual({'cores': 3}, apps['local'].put_json(
+            '/v1/allocations/vm-1', body,
+            headers=af.SERVICE).json['allocation']['resources'])
+
     def test_a_project_back_in_keystone_grows_again(self):
         """A kept project that Keystone has again (a restore of its
         database, a sync that read an inconsistent list) is Keystone's
