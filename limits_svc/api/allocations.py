@@ -133,7 +133,7 @@ def _if_none_match():
         raise errors.BadRequest(
             'Invalid header If-None-Match: %s is neither * nor a '
             'comma-separated list of ETags such as "5", W/"5".'
-            % repr(value[:80]),
+            % validation.json_text(value, 80),
             code='invalid_input', field='If-None-Match')
     if not tags:
         raise errors.BadRequest(
