@@ -566,17 +566,26 @@ class TestNovaHook(ClientsTestCase):
 
     def test_a_project_deleted_in_keystone(self):
         """leaf was deleted in Keystone while it held a server (the
-        sync marks it; marked here): Nova's check of a boot, the boot's
-        reservation and an upsize are refused with Nova's refusal of a
-        quota saying why (it was the client's 409, a 500 in Nova), a
-        downsize and the delete go on."""
+        sync marks it; marked here, and the service now serves the tree
+        in keystone mode): Nova's check of a boot, the boot's reservation
+        and an upsize are refused with Nova's refusal of a quota saying
+        why (it was the client's 409, a 500 in Nova), a downsize and the
+        delete go on."""
         self.hook.confirm_instances(None, 'leaf', self.FLAVOR, False,
                                     ['vm-1'])
-        engine = sa.create_engine(self.app_conf.database.connection)
+        url = self.app_conf.database.connection
+        engine = sa.create_engine(url)
         self.addCleanup(engine.dispose)
         with engine.begin() as conn:
             conn.execute(sa.text("UPDATE projects SET left_keystone_at = "
                                  "CURRENT_TIMESTAMP WHERE id = 'leaf'"))
+        keystone_mode = self.useFixture(af.ServiceApp(service.SPEC, overrides={
+            ('limits', 'mode'): 'keystone', ('database', 'connection'): url}))
+        self.client = limits.LimitsClient(
+            self.session, additional_headers=SERVICE,
+            endpoint_override=self.useFixture(
+                LoopbackServer(keystone_mode.wsgi)).url)
+        self.hook = nova.NovaLimitsHook(self.client)
         server = types.SimpleNamespace(uuid='vm-1', project_id='leaf',
                                        flavor=self.FLAVOR)
         big = types.SimpleNamespace(vcpus=4, memory_mb=1024, root_gb=10,
