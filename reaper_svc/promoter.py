@@ -1082,16 +1082,24 @@ class Promoter(object):
         active = [s['id'] for s in sorted(
             servers, key=lambda s: (s['created_at'], s['id']))
             if s['status'] == 'ACTIVE']
+        # After interrupted builds, the servers of its own it does not
+        # adopt are those builds' (a create Nova carried out late, after
+        # this build's): the late-server sweep deletes them, so its token
+        # is kept for the sweep's look (see _clean_interrupted).
+        swept = request.get('interruptions', 0) > 0
         if len(active) > request['count']:
-            # More than it asked for carry its token: copied by the user
-            # it was built as onto servers of theirs.  The first created
-            # are adopted; the others are not the promoter's to delete
-            # nor to guarantee.
+            # More than it asked for carry its token: servers of an
+            # earlier, interrupted build of it, or copied by the user it
+            # was built as onto servers of theirs.  The first created are
+            # adopted; the others are not guaranteed, and left alone
+            # unless its builds were interrupted (then the sweep deletes
+            # them, as it does every late server of those builds).
             LOG.warning('Pending request %s: the cloud shows %d active '
-                        'servers of its own for %d asked; %s are left '
-                        'alone', request['id'], len(active),
-                        request['count'],
-                        ', '.join(active[request['count']:]))
+                        'servers of its own for %d asked; %s are %s',
+                        request['id'], len(active), request['count'],
+                        ', '.join(active[request['count']:]),
+                        'left to the late-server sweep' if swept else
+                        'left alone')
             extra = set(active[request['count']:])
             active = active[:request['count']]
             ids = [i for i in ids if i not in extra]
@@ -1118,9 +1126,12 @@ class Promoter(object):
                 now + datetime.timedelta(seconds=runtime), request['id'])
         LOG.info('Pending request %s was left building; its servers %s '
                  'are active', request['id'], active)
-        # It looked after build_timeout: nothing of its builds shows
-        # later (see _clean_interrupted), and the servers of its own it
-        # did not adopt are left.  Its token is not needed any more.
+        # It looked after build_timeout: nothing of this build shows
+        # later.  Without interruptions its token is not needed any more
+        # (the servers of its own it did not adopt are left); after them
+        # it is kept for the sweep, which deletes the servers of its own
+        # that are not its servers and then forgets it.
+        fields = {} if swept else {'build_token': None}
         moved = self._move(request, pending_db.BUILDING, pending_db.ACTIVE,
-                           server_ids=active, reason=None, build_token=None)
+                           server_ids=active, reason=None, **fields)
         return pending_db.ACTIVE if moved else None

@@ -51,6 +51,12 @@ class LateServersBase(tb.BuildOutageBase):
         self.failures.clear()
         return self.calls[-1]
 
+    def swept(self):
+        """The ids of the requests the late-server sweep still looks
+        at (those whose token is kept)."""
+        return [r['id'] for r in pending_db.swept_after_interruptions(
+            self.engine.db, self.ctx)]
+
 
 class TestLateServers(LateServersBase):
 
@@ -120,10 +126,12 @@ class TestLateServers(LateServersBase):
         self.promoter.promote()
         self.assertEqual([], self.servers_of('physics'))
 
-    def test_a_request_the_recovery_made_active_keeps_no_sweep(self):
+    def test_the_recovery_leaves_its_extras_to_the_sweep(self):
         """The recovery looked after build_timeout and adopted what it
-        found; the servers of its own beyond its count it leaves (the
-        user it built as made them): later passes leave them too."""
+        found; a server of its own beyond its count (the create of the
+        interrupted build carried out twice) is deleted by the
+        late-server sweep, and later passes look no more.  It was left
+        running: the recovery forgot the token the sweep needs."""
         request = self.queue(count=1)
         self.failures['job'] = ('after', tb.wrapped(
             ks_exc.GatewayTimeout()))
@@ -132,15 +140,48 @@ class TestLateServers(LateServersBase):
         self.failures.clear()
         args, kwargs = self.calls[-1]
         self.real_create(*args, **kwargs)
+        self.assertEqual(2, len(self.servers_of('physics')))
         self.stale()
         done = self.promoter.promote()
         self.assertEqual({request['id']: pending_db.ACTIVE},
                          done['recovered'])
-        both = self.servers_of('physics')
-        self.assertEqual(2, len(both))
-        self.assertEqual(1, len(self.state(request)['server_ids']))
+        adopted = self.state(request)['server_ids']
+        self.assertEqual(1, len(adopted))
+        self.assertEqual(adopted, self.servers_of('physics'))
+        self.assertNotIn(request['id'], self.swept())
         self.promoter.promote()
-        self.assertEqual(both, self.servers_of('physics'))
+        self.assertEqual(adopted, self.servers_of('physics'))
+
+    def test_recovery_after_interruptions_leaves_the_extras_to_the_sweep(
+            self):
+        """A build answered 500 (queued again), the next one left
+        building (its answer lost), and the first one's create carried
+        out late by Nova while the request is building: the recovery
+        finds two servers of its own for one asked.  It adopts one; the
+        other is an interrupted build's late server, which the sweep
+        deletes.  It was left running for good, unguaranteed and swept
+        by nothing: the recovery forgot the request's token."""
+        request = self.queue(count=1)
+        args, kwargs = self.interrupt_with_500(request)
+        self.failures['job'] = ('after', tb.wrapped(
+            ks_exc.GatewayTimeout()))
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+        self.failures.clear()
+        self.real_create(*args, **kwargs)
+        self.assertEqual(2, len(self.servers_of('physics')))
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        adopted = self.state(request)['server_ids']
+        self.assertEqual(1, len(adopted))
+        self.assertEqual(adopted, self.servers_of('physics'))
+        # The sweep's last look is over: its token is forgotten and the
+        # adopted server stays.
+        self.assertNotIn(request['id'], self.swept())
+        self.promoter.promote()
+        self.assertEqual(adopted, self.servers_of('physics'))
 
     def test_another_engine_sweeping_mid_build_keeps_its_servers(self):
         """A new leader's pass (an election while the old leader still
@@ -177,10 +218,6 @@ class TestLateServersOfAQueuedRequest(LateServersBase):
     were left until it was built (or ended): they took the room it
     waits for, so that it might never be built, and the user had more
     servers than the all-or-nothing group asked for."""
-
-    def swept(self):
-        return [r['id'] for r in pending_db.swept_after_interruptions(
-            self.engine.db, self.ctx)]
 
     def test_a_late_server_taking_its_room_is_deleted(self):
         # The cloud has room for the four servers of the group, once.
