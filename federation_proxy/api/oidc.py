@@ -568,13 +568,16 @@ def _refresh_expiry():
 
 
 def _issue(client, person, scope, nonce=None, refresh=False,
-           grant_hash=None, auth_time=None, session_id=None):
+           grant_hash=None, auth_time=None, session_id=None,
+           identity_id=None):
     """The token response for ``person`` (an :class:`oidc_db.Person`;
     None: the client itself), with a new refresh token, stored here, if
     ``refresh``; ``auth_time``: when the person logged in, kept with the
     refresh token for the ID tokens of later refreshes; ``session_id``:
     the proxy session that authorized the grant, whose logout revokes
-    the refresh token."""
+    the refresh token; ``identity_id``: the identity of that session's
+    login when the code was issued, whose unlinking revokes it (see
+    :func:`oidc_db.store_refresh`)."""
     refresh_token = protocol.new_secret() if refresh else None
     if refresh_token:
         try:
@@ -582,7 +585,8 @@ def _issue(client, person, scope, nonce=None, refresh=False,
                                   refresh_token, client.id, person.user_id,
                                   ' '.join(scope), _refresh_expiry(),
                                   auth_time=auth_time,
-                                  session_id=session_id)
+                                  session_id=session_id,
+                                  identity_id=identity_id)
         except oidc_db.SessionEnded:
             raise _refused_grant('The person logged out of the session '
                                  'that authorized this grant.')
@@ -684,7 +688,8 @@ def _authorization_code(client, form):
                                          client.scopes),
                   record.nonce,
                   protocol.REFRESH_TOKEN in client.grant_types,
-                  record.code_hash, record.auth_time, record.session_id)
+                  record.code_hash, record.auth_time, record.session_id,
+                  record.identity_id)
 
 
 def _refresh_token(client, form):
@@ -769,7 +774,8 @@ def _device_code(client, form):
                   refresh=protocol.REFRESH_TOKEN in client.grant_types,
                   grant_hash=record.device_code_hash,
                   auth_time=record.auth_time,
-                  session_id=record.session_id)
+                  session_id=record.session_id,
+                  identity_id=record.identity_id)
 
 
 _GRANTS = {protocol.AUTHORIZATION_CODE: _authorization_code,

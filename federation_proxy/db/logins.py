@@ -137,7 +137,10 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
         login again, for ``prompt=login`` or a link): it ends, so that a
         copy of its cookie does not outlive the browser's logout, and
         the grants it authorized become the new session's when it was
-        the same person's (the browser's logout revokes them).
+        the same person's (the browser's logout revokes them).  Its
+        codes and refresh tokens keep the identity of the login that
+        obtained them (migrations 0022, 0023): unlinking that identity
+        still ends them, whoever's login the new session is.
     """
     table = models.Session
     identity_id = None

@@ -240,6 +240,11 @@ class AuthorizationCode(Base):
     used = sa.Column(sa.Boolean, nullable=False, default=False)
     # The proxy session that authorized the code (migration 0012).
     session_id = sa.Column(sa.String(64), nullable=True, index=True)
+    # The identity (``identities.id``) of that session's login: the
+    # grant made with the code takes it, even once a login again in the
+    # same browser took the code over (migration 0023; None for a code
+    # made before, or of a session that records none).
+    identity_id = sa.Column(sa.String(64), nullable=True, index=True)
     # When the person last logged in at an upstream IdP, in seconds since
     # the epoch: the ID token's auth_time (None: not known, none said).
     auth_time = sa.Column(sa.BigInteger, nullable=True)
@@ -380,3 +385,6 @@ class DeviceCode(Base):
     auth_time = sa.Column(sa.BigInteger, nullable=True)
     # The proxy session that approved it (migration 0012).
     session_id = sa.Column(sa.String(64), nullable=True, index=True)
+    # The identity of that session's login (see AuthorizationCode;
+    # migration 0023).
+    identity_id = sa.Column(sa.String(64), nullable=True, index=True)

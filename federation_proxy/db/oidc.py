@@ -34,7 +34,8 @@ ClientRecord = collections.namedtuple(
 #: An authorization code as stored.
 CodeRecord = collections.namedtuple(
     'CodeRecord', 'code_hash client_id user_id redirect_uri scope nonce '
-    'code_challenge code_challenge_method expires_at auth_time session_id')
+    'code_challenge code_challenge_method expires_at auth_time session_id '
+    'identity_id')
 
 
 class SessionEnded(Exception):
@@ -236,13 +237,14 @@ def create_code(db, ctx, code, client_id, user_id, redirect_uri, scope,
     revokes the grant (:func:`end_session`).
     """
     with db.writer.using(ctx) as session:
-        _hold_session(session, session_id)
+        identity_id = _hold_session(session, session_id)[1]
         session.add(models.AuthorizationCode(
             code_hash=communities.token_hash(code), client_id=client_id,
             user_id=user_id, redirect_uri=redirect_uri, scope=scope,
             nonce=nonce, code_challenge=code_challenge,
             code_challenge_method='S256', expires_at=expires_at,
-            used=False, auth_time=auth_time, session_id=session_id))
+            used=False, auth_time=auth_time, session_id=session_id,
+            identity_id=identity_id))
 
 
 def redeem_code(db, ctx, code, client_id, now, check=None):
@@ -273,7 +275,8 @@ def redeem_code(db, ctx, code, client_id, now, check=None):
         record = CodeRecord(row.code_hash, row.client_id, row.user_id,
                             row.redirect_uri, row.scope, row.nonce,
                             row.code_challenge, row.code_challenge_method,
-                            row.expires_at, row.auth_time, row.session_id)
+                            row.expires_at, row.auth_time, row.session_id,
+                            row.identity_id)
         if not row.used:
             if row.expires_at <= now:
                 return EXPIRED, None
@@ -296,13 +299,14 @@ def redeem_code(db, ctx, code, client_id, now, check=None):
 #: A device authorization request as stored.
 DeviceRecord = collections.namedtuple(
     'DeviceRecord', 'device_code_hash client_id scope status user_id '
-    'interval expires_at auth_time session_id')
+    'interval expires_at auth_time session_id identity_id')
 
 
 def _device_record(row):
     return DeviceRecord(row.device_code_hash, row.client_id, row.scope,
                         row.status, row.user_id, row.interval,
-                        row.expires_at, row.auth_time, row.session_id)
+                        row.expires_at, row.auth_time, row.session_id,
+                        row.identity_id)
 
 
 def create_device_code(db, ctx, device_code, user_code, client_id, scope,
@@ -341,14 +345,14 @@ def decide_device_code(db, ctx, user_code, user_id, approved, now,
     """
     table = models.DeviceCode
     with db.writer.using(ctx) as session:
-        _hold_session(session, session_id)
+        identity_id = _hold_session(session, session_id)[1]
         decided = session.execute(sa.update(table).where(
             table.user_code_hash == communities.token_hash(user_code),
             table.status == device.PENDING,
             table.expires_at > now).values(
                 status=device.APPROVED if approved else device.DENIED,
                 user_id=user_id, auth_time=auth_time,
-                session_id=session_id)).rowcount
+                session_id=session_id, identity_id=identity_id)).rowcount
         if decided == 1:
             communities.audit(session, ctx.user_id or user_id,
                               'approve' if approved else 'deny',
@@ -399,15 +403,32 @@ def poll_device_code(db, ctx, device_code, client_id, now):
 # -- refresh tokens and revocation -------------------------------------------
 
 def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at,
-                  auth_time=None, session_id=None):
+                  auth_time=None, session_id=None, identity_id=None):
     """Keep a new refresh token.
 
+    :param identity_id: the identity of the login whose session issued
+        the code the grant is made with (:class:`CodeRecord`,
+        :class:`DeviceRecord`), which the grant records: the session may
+        be another login's since (a login again in the same browser
+        takes its codes over, see
+        :func:`federation_proxy.db.logins.start_session`).  None: the
+        session's.
     :raises SessionEnded: the session that authorized the grant was
-        logged out since.
+        logged out since, or that identity was unlinked since.
     """
     digest = communities.token_hash(token)
     with db.writer.using(ctx) as session:
-        idp_id, identity_id = _hold_session(session, session_id)
+        if identity_id is not None and session.execute(sa.select(
+                models.Identity.id).where(
+                    models.Identity.id == identity_id).with_for_update(
+                        read=True)).first() is None:
+            # Held until the token is kept, before the session, as a
+            # login holds it (logins.start_session): an unlinking under
+            # way ends the token, or was made before, and the grant is
+            # refused.
+            raise SessionEnded(session_id)
+        idp_id, session_identity = _hold_session(session, session_id)
+        identity_id = identity_id or session_identity
         session.add(models.RefreshToken(
             token_hash=digest, client_id=client_id,
             user_id=user_id, scope=scope, expires_at=expires_at,
@@ -799,7 +820,9 @@ def end_identity_sessions(session, ctx, user_id, identity_id, issuer, now,
     identities at that IdP ends it.  The grants of such sessions no
     longer kept are ended too (:func:`_end_login_grants`: each refresh
     token records the identity, or before migration 0022 the IdP, of its
-    session's login).  Returns the number of sessions ended."""
+    session's login), and so are the codes those sessions issued that
+    another session took over (:func:`_end_identity_codes`).  Returns
+    the number of sessions ended."""
     table = models.Session
     idps = sa.select(models.IdentityProvider.id).where(
         models.IdentityProvider.issuer == issuer).scalar_subquery()
@@ -809,9 +832,32 @@ def end_identity_sessions(session, ctx, user_id, identity_id, issuer, now,
     for start in range(0, len(rows), _REVOKE_BATCH):
         _end_sessions(session, ctx, rows[start:start + _REVOKE_BATCH], now,
                       lifetime)
+    _end_identity_codes(session, identity_id, now, lifetime)
     _end_login_grants(session, (_of_identity(
         models.RefreshToken, identity_id, user_id, idps),), now, lifetime)
     return len(rows)
+
+
+def _end_identity_codes(session, identity_id, now, lifetime):
+    """Inside the caller's transaction, after the sessions of the
+    logins through identity ``identity_id`` were ended: end the codes
+    those sessions issued that a login again in the same browser took
+    over (another identity's session, see
+    :func:`federation_proxy.db.logins.start_session`), as their
+    session's end would have: authorization codes deleted, approved
+    device codes denied, the access tokens issued with them revoked
+    (migration 0023)."""
+    code, device_code = models.AuthorizationCode, models.DeviceCode
+    hashes = session.scalars(sa.select(code.code_hash).where(
+        code.identity_id == identity_id)).all()
+    hashes += session.scalars(sa.select(device_code.device_code_hash).where(
+        device_code.identity_id == identity_id)).all()
+    _revoke_linked(session, hashes, now + lifetime)
+    session.execute(sa.delete(code).where(code.identity_id == identity_id))
+    session.execute(sa.update(device_code).where(
+        device_code.identity_id == identity_id,
+        device_code.status == device.APPROVED).values(
+            status=device.DENIED))
 
 
 def end_unprefixed_sessions(db, ctx, now, lifetime):

@@ -274,6 +274,88 @@ class UnlinkTest(base.FederationTestCase):
                          self.refresh(held, 400)['error'])
         self.assertIn('access_token', self.refresh(own, 200))
 
+    def code(self, browser):
+        """An authorization code the browser's session issues to the
+        relying party, not exchanged yet: ``(code, verifier)``."""
+        verifier, challenge = s.pkce_pair()
+        resp = browser.get('/oidc/authorize', {
+            'response_type': 'code', 'client_id': 'leaf',
+            'redirect_uri': s.REDIRECT, 'scope': 'openid',
+            'code_challenge': challenge, 'code_challenge_method': 'S256'},
+            status=302)
+        return s.query_of(resp.location)['code'], verifier
+
+    def exchange(self, code, status):
+        return self.app.post('/oidc/token', {
+            'grant_type': 'authorization_code', 'code': code[0],
+            'redirect_uri': s.REDIRECT, 'code_verifier': code[1]},
+            headers=s.basic(*self.client), status=status).json
+
+    def test_codes_taken_over_by_a_login_again_end_with_their_identity(
+            self):
+        # Codes issued in the session of a login through Alice's older
+        # work identity; her browser then logs in again through her
+        # newer one there, whose session takes the codes over (its
+        # logout revokes them).  The grants made with them are still
+        # that login's: unlinking the older identity ends them.
+        person, identity, alice, own, _holder, _held = self.two_at_work()
+        tv = s.make_client(self.app, 'tv', grants=[
+            'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'])
+        self.log_in(alice, 'work', 'alice-at-work')
+        exchanged, kept = self.code(alice), self.code(alice)
+        # A device code she approves in that session too.
+        asked = self.app.post('/oidc/device_authorization', {
+            'client_id': tv[0], 'client_secret': tv[1],
+            'scope': 'openid'}).json
+        alice.post('/oidc/device/decision', {
+            'user_code': asked['user_code'], 'action': 'approve',
+            'csrf_token': alice.get('/oidc/device').json['csrf_token']})
+        self.log_in(alice, 'work', 'alice-new-at-work')
+        granted = self.exchange(exchanged, 200)
+        on_tv = self.app.post('/oidc/token', {
+            'grant_type': 'urn:ietf:params:oauth:grant-type:device_code',
+            'device_code': asked['device_code']},
+            headers=s.basic(*tv)).json
+        alice.delete('/v1/users/%s/identities/%s' % (person, identity),
+                     headers=CSRF, status=204)
+        self.assertEqual('invalid_grant',
+                         self.refresh(granted, 400)['error'])
+        self.assertEqual('invalid_grant', self.app.post('/oidc/token', {
+            'grant_type': 'refresh_token',
+            'refresh_token': on_tv['refresh_token']},
+            headers=s.basic(*tv), status=400).json['error'])
+        self.assertEqual({'active': False}, self.app.post(
+            '/oidc/introspect', {'token': granted['access_token']},
+            headers=s.basic(*self.client)).json)
+        self.assertEqual('invalid_grant', self.exchange(kept, 400)['error'])
+        # The session of her login through her newer identity and the
+        # grant made through it go on.
+        self.assertTrue(self.session_works(alice))
+        self.assertIn('access_token', self.refresh(own, 200))
+
+    def test_a_code_exchanged_while_its_identity_is_unlinked(self):
+        # The code is used up (its own transaction), then the unlink
+        # commits before the grant is stored: the grant is refused, not
+        # stored for the unlinked identity after the unlink ended its
+        # grants.
+        person, identity, alice, _own, _holder, _held = self.two_at_work()
+        self.log_in(alice, 'work', 'alice-at-work')
+        code = self.code(alice)
+        self.log_in(alice, 'work', 'alice-new-at-work')
+        real = oidc_db.redeem_code
+
+        def unlinked_meanwhile(*args, **kwargs):
+            redeemed = real(*args, **kwargs)
+            users_db.unlink_identity(
+                self.fixture.db, context.RequestContext(), person, identity,
+                datetime.datetime.utcnow(), datetime.timedelta(hours=1))
+            return redeemed
+
+        self.useFixture(fixtures.MockPatchObject(
+            oidc_db, 'redeem_code', unlinked_meanwhile))
+        self.assertEqual('invalid_grant', self.exchange(code, 400)['error'])
+        self.assertTrue(self.session_works(alice))
+
     def test_a_grant_rotated_by_the_earlier_release_ends_with_the_unlink(
             self):
         # During the upgrade, an API process of the earlier release still
