@@ -8,6 +8,7 @@ factory the engine uses, so that an API and an engine in one process
 
 import contextlib
 
+from keystoneauth1 import exceptions as ks_exc
 from oslo_log import log as logging
 import pecan
 
@@ -31,8 +32,40 @@ def answering_for_cloud():
         yield
     except driver_base.DriverError as exc:
         LOG.warning('The cloud driver failed: %s', exc)
-        raise errors.ApiError('The cloud did not answer: %s' % exc,
+        raise errors.ApiError('The cloud did not answer: %s. Try again '
+                              'later.' % public_reason(exc),
                               code='cloud_unavailable', status=503)
+
+
+#: The services whose name opens the driver's error messages.
+_SERVICES = ('Nova', 'Placement', 'Keystone')
+
+
+def public_reason(exc):
+    """What the client of the API is told of the driver's failure
+    ``exc``: which service failed and how, without keystoneauth's text.
+
+    That text is for the service's log (it is logged in full): it names
+    the cloud's internal endpoints and addresses and the HTTP library's
+    internals (``HTTPConnectionPool(host=...)``, ``[Errno 111]``).  A
+    failure of the driver's own (not an HTTP one) keeps its message.
+    """
+    cause = exc.__cause__
+    while cause is not None and not isinstance(cause,
+                                               ks_exc.ClientException):
+        cause = cause.__cause__
+    if cause is None:
+        return str(exc)
+    service = str(exc).split(':', 1)[0]
+    if service not in _SERVICES:
+        service = 'a service of the cloud'
+    if isinstance(cause, ks_exc.HttpError) and cause.http_status:
+        return '%s answered HTTP %d' % (service, cause.http_status)
+    if isinstance(cause, ks_exc.ConnectTimeout):
+        return '%s did not answer in time' % service
+    if isinstance(cause, ks_exc.ConnectionError):
+        return '%s could not be reached' % service
+    return '%s failed' % service
 
 
 def flavor_resources(flavor, field):
