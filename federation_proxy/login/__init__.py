@@ -114,8 +114,9 @@ def _key_set(document):
 
 
 def _decode(token, load_keys):
-    """Verify the signature; a key id unknown to the cached key set
-    makes ``load_keys(refresh=True)`` fetch the IdP's JWKS again."""
+    """Verify the signature; a key id unknown to the cached key set, or
+    a signature it does not verify, makes ``load_keys(refresh=True)``
+    fetch the IdP's JWKS again, once."""
     if not isinstance(token, str) or not token:
         raise Refused('The IdP answered no ID token.')
     refreshed = False
@@ -131,7 +132,13 @@ def _decode(token, load_keys):
             refreshed = True
             keys = load_keys(refresh=True)
         except jose_errors.BadSignatureError:
-            raise Refused('The ID token\'s signature is not valid.')
+            # An IdP that rotated its key under the same key id: the
+            # cached key set does not verify it, the IdP's JWKS now
+            # does.  Fetched again once, as for an unknown key id.
+            if refreshed:
+                raise Refused('The ID token\'s signature is not valid.')
+            refreshed = True
+            keys = load_keys(refresh=True)
         except (jose_errors.JoseError, ValueError, TypeError):
             raise Refused('The ID token is malformed or uses an '
                           'algorithm the proxy does not accept.')

@@ -122,7 +122,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.path != '/jwks':
             self.send_error(404)
             return
-        self._answer({'keys': [self.server.key.as_dict(private=False)]})
+        published = getattr(self.server, 'jwks_key', None) or self.server.key
+        self._answer({'keys': [published.as_dict(private=False)]})
 
     def do_POST(self):
         length = int(self.headers.get('Content-Length') or 0)
@@ -400,6 +401,33 @@ class TestSlowAndLongAnswers(HostileIdPTestCase):
         self.idp.server.padding = 512 * 1024
         resp = self._login()
         self.assertEqual(200, resp.status_int, resp.body)
+
+
+class TestKeyRotation(HostileIdPTestCase):
+    """An IdP that replaces its signing key and keeps its key id (``kid``):
+    the proxy's cached JWKS does not verify the new signatures."""
+
+    def test_a_key_replaced_under_the_same_kid_logs_in(self):
+        self.assertEqual(200, self._login(sub='before').status_int)
+        self.idp.server.key = jwk.RSAKey.generate_key(
+            2048, parameters={'kid': 'k1'}, private=True)
+        # Refused with "signature is not valid" for as long as the JWKS
+        # was cached (five minutes).
+        resp = self._login(sub='after')
+        self.assertEqual(200, resp.status_int, resp.body)
+
+    def test_a_signature_no_published_key_verifies_is_refused(self):
+        self.assertEqual(200, self._login(sub='before').status_int)
+        published = self.idp.server.key
+        self.idp.server.key = jwk.RSAKey.generate_key(
+            2048, parameters={'kid': 'k1'}, private=True)
+        # Signed with the new key, published the old: fetched again,
+        # still not verified.
+        self.idp.server.jwks_key = published
+        resp = self._login(sub='forged')
+        self.assertEqual(400, resp.status_int, resp.body)
+        self.assertIn('signature is not valid',
+                      resp.json['errors'][0]['detail'])
 
 
 class TestDisabledIdP(HostileIdPTestCase):
