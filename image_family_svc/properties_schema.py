@@ -459,7 +459,7 @@ def _references(schema):
         if target_path and id(target) not in checked:
             checked.add(id(target))
             try:
-                Validator.check_schema(target, format_checker=None)
+                validation.check_schema(target)
             except jsonschema.SchemaError as exc:
                 raise StructureRefused(
                     list(path) + ['$ref'],

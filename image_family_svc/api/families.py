@@ -40,8 +40,7 @@ def _check_schema(properties_schema):
     # Patterns are judged by image_family_svc.properties_schema (ECMA-262,
     # run by RE2), not by the meta-schema's "regex" format (Python's re).
     try:
-        properties_schema_rules.Validator.check_schema(
-            properties_schema, format_checker=None)
+        validation.check_schema(properties_schema)
     except jsonschema.SchemaError as exc:
         raise errors.BadRequest(
             'Invalid field properties_schema: not a JSON schema: %s'
