@@ -398,8 +398,9 @@ def decide(db, ctx, consumer_id, project_id, resources, no_limit_policy,
         chain, catalog, kept = chain_and_limits(
             conn, project_id, set(resources) | {
                 row.resource_name for row in old_rows}, no_limit_policy)
-        if refuse_kept:
-            check_kept(project_id, kept, old_rows, resources)
+        if refuse_kept and kept:
+            check_kept(project_id, kept, _live_rows(conn, old_rows),
+                       resources)
         old, old_chain, chain, deltas, violations = _decide(
             conn, old_rows, project_id, resources, no_limit_policy,
             lock=False, chain=chain, catalog=catalog)
@@ -443,10 +444,25 @@ def _decide(conn, old_rows, project_id, resources, no_limit_policy, lock,
     return old, old_chain, chain, deltas, violations
 
 
+def _live_rows(conn, rows):
+    """``rows`` (the consumer's allocation rows, with their expiry) if
+    they are a live allocation, else none: a reservation that expired
+    and was not swept yet is no allocation any more."""
+    if (rows and rows[0].expires_at is not None and
+            not _is_live(rows, database_now(conn))):
+        return []
+    return rows
+
+
 def check_kept(project_id, kept, old_rows, resources):
     """Refuse (:class:`ProjectDeleted`) an allocation in ``project_id``
     that grows any resource there when ``kept`` (the levels of its chain
     kept after they left Keystone) is not empty.
+
+    ``old_rows`` are the consumer's live allocation rows: a reservation
+    that expired counts as nothing, so that a write of its amounts (a
+    plain ``PUT`` made it live again, for good without an expiry, and
+    the sweep no longer freed it) is a growth like any other.
 
     Keystone deleted the limits of a kept project with it, and those of
     the projects above it that went too: a growth there was taken with
@@ -688,7 +704,11 @@ def put_allocation(db, ctx, consumer_id, project_id, resources,
                 old_rows[0].project_id != project_id):
             check_held(old_rows[0].project_id)
         if kept and refuse_kept:
-            check_kept(project_id, kept, old_rows, resources)
+            # (Read again, with their expiry, in a kept project only.)
+            current = (_current_allocation(conn, consumer_id, lock=False)
+                       if old_rows else [])
+            check_kept(project_id, kept,
+                       current if _is_live(current, now) else [], resources)
         rows = _rows_parameters(
             consumer_id, project_id, resources, expires_at,
             _next_generation(held_generation, bool(old_rows), now))

@@ -294,6 +294,35 @@ class _Resync(object):
         self.put('vm-1', 'leaf', 6)
         self.assertRaises(usages.OverLimit, self.put, 'vm-1', 'leaf', 7)
 
+    def test_an_expired_reservation_in_a_kept_project_stays_expired(self):
+        """leaf, gone from Keystone, holds only a reservation that
+        expired (the sweep has not freed it yet).  It is no allocation
+        any more (``If-Match: *`` finds none): a PUT of its amounts, or
+        of less, made it live again, for good without an expiry, in a
+        project with no limit left (accepted before), and the sweep no
+        longer freed it.  Now it is refused like any growth, the dry run
+        too; the sweep frees it and the next resync removes leaf."""
+        past = allocations.utcnow() - datetime.timedelta(hours=1)
+        allocations.put_allocation(
+            self.db, self.ctx, 'vm-1', 'leaf', {'cores': 4},
+            quota_tree.NO_LIMIT_DENY, expires_at=past)
+        self.projects = [p for p in self.projects if p['id'] != 'leaf']
+        self.limits = [lim for lim in self.limits if lim['id'] != 'lim-leaf']
+        self.resync()
+        self.assertIn(('leaf', 'mid', 'leaf'), self.tree())
+        for cores, expires_in in ((4, None), (4, 600), (1, None)):
+            self.assert_project_deleted('leaf', self.put, 'vm-1', 'leaf',
+                                        cores, expires_in=expires_in)
+            self.assert_project_deleted(
+                'leaf', allocations.decide, self.db, self.ctx, 'vm-1',
+                'leaf', {'cores': cores}, quota_tree.NO_LIMIT_DENY)
+        self.assertEqual(past, allocations.get_allocation(
+            self.db, self.ctx, 'vm-1')['expires_at'])
+        self.assertEqual(1, allocations.purge_expired(self.db, self.ctx))
+        self.assertEqual((0, 0), self.usage()[('leaf', 'cores')])
+        self.resync()
+        self.assertNotIn('leaf', [row[0] for row in self.tree()])
+
     def test_counters_of_projects_gone_from_keystone_go_with_them(self):
         """Keystone deletes leaf (kept: it holds an allocation) and mid
         above it: mid's counters go with mid, as a local delete takes
