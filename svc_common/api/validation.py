@@ -420,6 +420,33 @@ def _unique_items(validator, unique, instance, schema):
         seen.add(key)
 
 
+def _one_of(validator, one_of, instance, schema):
+    """``oneOf`` as jsonschema's, whose message for a value valid under
+    more than one of the schemas lists them in JSON (jsonschema printed
+    them as Python dicts, which :func:`error_message` could not read
+    back for sure: the text of one schema can be part of another's)."""
+    all_errors, valid = [], []
+    for index, subschema in enumerate(one_of):
+        if valid:
+            if validator.evolve(schema=subschema).is_valid(instance):
+                valid.append(subschema)
+            continue
+        errs = list(validator.descend(instance, subschema,
+                                      schema_path=index))
+        if errs:
+            all_errors.extend(errs)
+        else:
+            valid.append(subschema)
+    if not valid:
+        yield jsonschema.ValidationError(
+            '%s is not valid under any of the given schemas'
+            % json_text(instance), context=all_errors)
+    elif len(valid) > 1:
+        yield jsonschema.ValidationError(
+            '%s is valid under each of %s' % (json_text(instance), ', '.join(
+                json_text(each) for each in valid)))
+
+
 def _is_integer(checker, instance):
     """A JSON integer literal: an ``int`` (never a ``bool``), not a float
     that happens to have no fraction."""
@@ -442,7 +469,7 @@ def validator_class(compile_pattern):
     return jsonschema.validators.extend(
         jsonschema.Draft7Validator,
         validators=dict(_pattern_keywords(compile_pattern),
-                        uniqueItems=_unique_items),
+                        uniqueItems=_unique_items, oneOf=_one_of),
         type_checker=jsonschema.Draft7Validator.TYPE_CHECKER.redefine(
             'integer', _is_integer))
 
@@ -573,13 +600,12 @@ def error_message(error):
         return 'false schema does not allow %s' % shown
     if keyword == 'oneOf' and not error.context:
         # Valid under more than one: jsonschema's message lists those
-        # schemas (as Python dicts) after the instance.
-        _, _, listed = error.message.partition(' is valid under each of ')
-        valid = [each for each in value if isinstance(value, list) and
-                 _python_text(each) in listed] if listed else []
-        return '%s is valid under each of %s' % (shown, ', '.join(
-            json_text(each) for each in valid) if valid else
-            'more than one of the given schemas')
+        # schemas, as Python dicts, which cannot be read back for sure;
+        # the validators of this module list them in JSON (_one_of).
+        if error.message.startswith(shown + ' is valid under each of '):
+            return error.message
+        return '%s is valid under more than one of the given schemas' % (
+            shown)
     if keyword == 'contains':
         return 'None of %s are valid under the given schema' % shown
     if keyword == 'additionalItems':

@@ -142,6 +142,33 @@ class TestJsonText(testtools.TestCase):
 class TestImagePropertiesRefused(testtools.TestCase):
     """image_family_svc builds its own message from jsonschema's."""
 
+    def test_valid_under_several_schemas_of_a_one_of(self):
+        # The schemas listed are those the value is valid under, however
+        # they are written: the message was read back from jsonschema's
+        # Python text, where {'maxLength': 5} is part of {'not':
+        # {'maxLength': 5}}, and where a value may write what follows
+        # "is valid under each of".
+        one_of = [{'maxLength': 5}, {'not': {'maxLength': 5}},
+                  {'type': 'string'}]
+        for value in ('abcdefg', "x is valid under each of {'maxLength': 5}"):
+            family = types.SimpleNamespace(name='f', properties_schema={
+                'type': 'object', 'properties': {'v': {'oneOf': one_of}}})
+            error = self.assertRaises(members.PropertiesInvalid,
+                                      members.check_properties, family,
+                                      {'v': value})
+            self.assertEqual(
+                'The image does not carry the properties image family f '
+                'requires: %s is valid under each of {"not": {"maxLength": '
+                '5}}, {"type": "string"}' % validation.json_text(value),
+                error.detail)
+            error = self.assertRaises(errors.BadRequest, validation.validate,
+                                      schema_of({'oneOf': one_of}),
+                                      {'a': value})
+            self.assertEqual(
+                'Invalid field a: %s is valid under each of {"not": '
+                '{"maxLength": 5}}, {"type": "string"}'
+                % validation.json_text(value), error.detail)
+
     def test_property_value_in_json(self):
         family = types.SimpleNamespace(name='ubuntu', properties_schema={
             'type': 'object',
