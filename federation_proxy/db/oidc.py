@@ -43,6 +43,12 @@ class SessionEnded(Exception):
     meanwhile: the grant is not made."""
 
 
+class IdentityUnlinked(SessionEnded):
+    """The identity of the login whose session issued the code a grant
+    is made with was unlinked since (:func:`store_refresh`): the grant
+    is not made.  The session may still be live (another login's)."""
+
+
 def _hold_session(session, session_id):
     """Lock the row of proxy session ``session_id`` against a logout
     (which deletes it) until the transaction ends, so that a grant it
@@ -414,7 +420,8 @@ def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at,
         :func:`federation_proxy.db.logins.start_session`).  None: the
         session's.
     :raises SessionEnded: the session that authorized the grant was
-        logged out since, or that identity was unlinked since.
+        logged out since; :class:`IdentityUnlinked` (a kind of it): that
+        identity was unlinked since.
     """
     digest = communities.token_hash(token)
     with db.writer.using(ctx) as session:
@@ -426,7 +433,7 @@ def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at,
             # login holds it (logins.start_session): an unlinking under
             # way ends the token, or was made before, and the grant is
             # refused.
-            raise SessionEnded(session_id)
+            raise IdentityUnlinked(session_id)
         idp_id, session_identity = _hold_session(session, session_id)
         identity_id = identity_id or session_identity
         session.add(models.RefreshToken(

@@ -353,7 +353,12 @@ class UnlinkTest(base.FederationTestCase):
 
         self.useFixture(fixtures.MockPatchObject(
             oidc_db, 'redeem_code', unlinked_meanwhile))
-        self.assertEqual('invalid_grant', self.exchange(code, 400)['error'])
+        refused = self.exchange(code, 400)
+        self.assertEqual('invalid_grant', refused['error'])
+        # Said as it is: she did not log out (her session goes on).
+        self.assertEqual('The identity the person logged in through to '
+                         'authorize this grant was unlinked from them.',
+                         refused['error_description'])
         self.assertTrue(self.session_works(alice))
 
     def test_a_grant_rotated_by_the_earlier_release_ends_with_the_unlink(
