@@ -7,6 +7,7 @@ factory the engine uses, so that an API and an engine in one process
 """
 
 import contextlib
+import re
 
 from keystoneauth1 import exceptions as ks_exc
 from oslo_log import log as logging
@@ -15,6 +16,7 @@ import pecan
 from reaper_svc import drivers
 from reaper_svc.drivers import base as driver_base
 from reaper_svc.strategies import model
+from svc_common.api import validation
 from svc_common import errors
 
 LOG = logging.getLogger(__name__)
@@ -59,11 +61,28 @@ def public_reason(exc):
     service = str(exc).split(':', 1)[0]
     if service not in _SERVICES:
         service = 'a service of the cloud'
-    if isinstance(cause, ks_exc.HttpError) and cause.http_status:
-        return '%s answered HTTP %d' % (service, cause.http_status)
-    if isinstance(cause, ks_exc.ConnectTimeout):
+    return keystoneauth_failure(service, cause)
+
+
+_HTTP_SUFFIX = re.compile(r' \(HTTP \d+\)( \(Request-ID: [^()]*\))?$')
+
+
+def keystoneauth_failure(service, exc):
+    """``service`` (its name) failed with keystoneauth's ``exc``, as the
+    API's client is told: which way, without keystoneauth's text (see
+    :func:`public_reason`), but for the message a Keystone refusing a
+    request (HTTP 4xx) wrote for its client."""
+    if isinstance(exc, ks_exc.HttpError) and exc.http_status:
+        # keystoneauth appends " (HTTP 403) (Request-ID: ...)".
+        message = _HTTP_SUFFIX.sub('', exc.message or '')
+        if (service == 'Keystone' and 400 <= exc.http_status < 500 and
+                message and message != type(exc).message):
+            return '%s answered HTTP %d: %s' % (
+                service, exc.http_status, validation.json_text(message, 200))
+        return '%s answered HTTP %d' % (service, exc.http_status)
+    if isinstance(exc, ks_exc.ConnectTimeout):
         return '%s did not answer in time' % service
-    if isinstance(cause, ks_exc.ConnectionError):
+    if isinstance(exc, ks_exc.ConnectionError):
         return '%s could not be reached' % service
     return '%s failed' % service
 

@@ -163,9 +163,13 @@ def take_trust(conf, ctx):
     except trusts.TrustError as exc:
         LOG.warning('No trust could be taken for user %s on project %s: '
                     '%s', ctx.user_id, ctx.project_id, exc)
+        # Not keystoneauth's text: it named Keystone's internal URL,
+        # address and port (see cloud.public_reason).
         raise errors.ApiError(
             'Keystone did not grant the trust the reaper builds the '
-            'servers with: %s' % exc, code='trust_unavailable', status=503)
+            'servers with: %s. Try again later, or ask your cloud\'s '
+            'operator if it lasts.' % cloud.keystoneauth_failure(
+                'Keystone', exc), code='trust_unavailable', status=503)
 
 
 def give_trust_up(conf, trust_id):
