@@ -66,7 +66,8 @@ LOGIN_REQUEST_SECONDS = 600
 #: Seconds a proxy session lasts.
 SESSION_SECONDS = 3600
 #: Seconds an IdP's JWKS is used before it is fetched again (an unknown
-#: ``kid`` fetches it at once).
+#: ``kid``, or a signature the cached key set does not verify, fetches
+#: it at once, once per login).
 JWKS_CACHE_SECONDS = 300
 
 _JWKS_LOCK = threading.Lock()

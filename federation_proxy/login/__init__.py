@@ -6,7 +6,8 @@ S256 (RFC 7636), ``state`` against cross-site request forgery and
 ``nonce`` against ID-token replay.  The ID token is validated as OIDC
 Core 3.1.3.7 requires, with joserfc: the signature against the IdP's
 JWKS (fetched again once when the token names a key id the cached set
-does not have, so that the IdP may rotate its keys), an asymmetric
+does not have, or when the cached key of its id does not verify it, so
+that the IdP may rotate its keys), an asymmetric
 algorithm only (never ``none`` nor an HMAC keyed with the client
 secret), ``iss``, ``aud`` (and ``azp`` when there are several
 audiences), ``exp``, ``iat`` within a window around now, and ``nonce``.
