@@ -36,6 +36,7 @@ JSON-only rule above.
 """
 
 import io
+import math
 import urllib.parse
 
 import webob
@@ -118,7 +119,17 @@ def _content_length(environ):
                                 '(digits only), not %s.'
                                 % validation.json_text(value, 40),
                                 code='bad_request')
-    return int(value)
+    digits = value.lstrip('0')
+    if len(digits) > _MOST_LENGTH_DIGITS:
+        # Larger than any body taken (a 413): int() converts at most
+        # 4300 digits, and its ValueError was a 500.
+        return math.inf
+    return int(digits or '0')
+
+
+#: More digits than this in a Content-Length (leading zeros apart) is
+#: more bytes than any body size: 10**20 bytes.
+_MOST_LENGTH_DIGITS = 20
 
 
 # Media types taken as JSON: none at all, and the form type that curl

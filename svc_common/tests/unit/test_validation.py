@@ -396,6 +396,15 @@ class TestRequestGuard(testtools.TestCase):
             exc = self.refused(_environ(body=b'{}', CONTENT_LENGTH=length))
             self.assertIn('not %s.' % shown, str(exc))
         self.refused(_environ(body=b'{}', CONTENT_LENGTH='5'))
+        # More digits than int() converts (4300): its ValueError was a
+        # 500; it is a body larger than any, leading zeros apart.
+        exc = self.refused(_environ(body=b'{}', CONTENT_LENGTH='9' * 5000),
+                           413)
+        self.assertIn('larger than 1000 bytes', str(exc))
+        self.refused(_environ(body=b'{}', CONTENT_LENGTH='1' + '0' * 20),
+                     413)
+        self.call(_environ(body=b'{}', CONTENT_LENGTH='0' * 5000 + '2'))
+        self.assertEqual(b'{}', self.seen[0]['wsgi.input'].read())
 
     def test_chunked(self):
         body = b'{"a": 1}'
