@@ -1087,6 +1087,26 @@ class Promoter(object):
         # this build's): the late-server sweep deletes them, so its token
         # is kept for the sweep's look (see _clean_interrupted).
         swept = request.get('interruptions', 0) > 0
+        if (swept and len(active) > request['count'] and
+                len(request['servers']) > 1):
+            # The cloud does not tell which kind a server of its own is
+            # (they carry one token): the first created of two builds
+            # may be of one kind only, the other kinds' left to the
+            # sweep (an all-or-nothing group short of its second kind).
+            LOG.warning('Pending request %s was left building; the cloud '
+                        'shows %d active servers of its own for %d asked, '
+                        'of %d kinds it cannot tell apart: failed',
+                        request['id'], len(active), request['count'],
+                        len(request['servers']))
+            self._undo(ids)
+            moved = self._move(
+                request, pending_db.BUILDING, pending_db.FAILED,
+                reason='Its builds were interrupted and the cloud showed '
+                       '%d servers of its own active for %d asked, of '
+                       'kinds it cannot tell apart (a create carried out '
+                       'twice); those found were deleted.'
+                       % (len(active), request['count']))
+            return pending_db.FAILED if moved else None
         if len(active) > request['count']:
             # More than it asked for carry its token: servers of an
             # earlier, interrupted build of it, or copied by the user it

@@ -183,6 +183,46 @@ class TestLateServers(LateServersBase):
         self.promoter.promote()
         self.assertEqual(adopted, self.servers_of('physics'))
 
+    def test_recovery_of_a_group_with_late_servers_of_one_kind(self):
+        """A group of two kinds (a pair "first", then one "second"): a
+        build answered 500 at "first" (queued again), the next one left
+        building at "second" (its answer lost), and the first build's
+        "first" carried out late by Nova, before the second's "second".
+        The recovery finds four active servers of its own for three
+        asked, of kinds the cloud does not tell apart.  It adopted the
+        first three created, all "first", and the sweep then deleted
+        the group's one "second": an all-or-nothing group active
+        without a kind.  It fails, what it built deleted."""
+        request = self.queue_group()
+        self.failures['first'] = ('before', error_500())
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.assertEqual(pending_db.QUEUED, self.state(request)['state'])
+        args, kwargs = self.calls[-1]
+        self.failures.clear()
+        self.failures['second'] = ('after', tb.wrapped(
+            ks_exc.GatewayTimeout()))
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+        self.failures.clear()
+        built = self.sim.servers_with_metadata(
+            'physics', promoter_mod.REQUEST_METADATA)
+        self.assertEqual(3, len(built))
+        before_all = min(s['created_at'] for s in built) - (
+            datetime.timedelta(seconds=1))
+        self.useFixture(tb.tp.fixtures.MockPatchObject(
+            self.sim, 'clock', lambda: before_all))
+        # Room for the late pair (an operator added some meanwhile).
+        self.sim.set_host('cmp2', capacity={'VCPU': 4, 'MEMORY_MB': 8192})
+        self.real_create(*args, **kwargs)
+        self.assertEqual(5, len(self.servers_of('physics')))
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.FAILED},
+                         done['recovered'])
+        self.assertIn('kinds it cannot tell apart',
+                      self.state(request)['reason'])
+        self.assertEqual([], self.servers_of('physics'))
+
     def test_another_engine_sweeping_mid_build_keeps_its_servers(self):
         """A new leader's pass (an election while the old leader still
         builds) sweeps only requests built or ended: the servers of a
