@@ -587,6 +587,10 @@ def _issue(client, person, scope, nonce=None, refresh=False,
                                   auth_time=auth_time,
                                   session_id=session_id,
                                   identity_id=identity_id)
+        except oidc_db.IdpDisabled:
+            raise _refused_grant('The IdP the person logged in through to '
+                                 'authorize this grant was disabled or '
+                                 'deleted.')
         except oidc_db.IdentityUnlinked:
             raise _refused_grant('The identity the person logged in '
                                  'through to authorize this grant was '

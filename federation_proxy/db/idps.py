@@ -231,7 +231,8 @@ def update_idp(db, ctx, idp_id, body, secret_key, timeout, now,
         disabled = row.enabled and body.get('enabled') is False
         _apply(row, body, secret_key, discovered)
         session.flush()
-        ended = (oidc.end_idp_sessions(session, ctx, idp_id, now, lifetime)
+        ended = (oidc.end_idp_sessions(session, ctx, idp_id, row.issuer,
+                                       now, lifetime)
                  if disabled else 0)
         communities.audit(session, ctx.user_id, 'update', 'idp', idp_id,
                           fields=sorted(body), sessions_ended=ended)
@@ -289,6 +290,7 @@ def delete_idp(db, ctx, idp_id, now, lifetime):
         row = communities.require(session, models.IdentityProvider,
                                   idp_id, 'idp')
         session.delete(row)
-        ended = oidc.end_idp_sessions(session, ctx, idp_id, now, lifetime)
+        ended = oidc.end_idp_sessions(session, ctx, idp_id, row.issuer,
+                                      now, lifetime)
         communities.audit(session, ctx.user_id, 'delete', 'idp', idp_id,
                           issuer=row.issuer, sessions_ended=ended)

@@ -49,6 +49,13 @@ class IdentityUnlinked(SessionEnded):
     is not made.  The session may still be live (another login's)."""
 
 
+class IdpDisabled(SessionEnded):
+    """The IdP of the login whose session issued the code a grant is
+    made with was disabled or deleted since (:func:`store_refresh`): the
+    grant is not made.  The session may still be live (another
+    login's, through another IdP)."""
+
+
 def _hold_session(session, session_id):
     """Lock the row of proxy session ``session_id`` against a logout
     (which deletes it) until the transaction ends, so that a grant it
@@ -419,22 +426,39 @@ def store_refresh(db, ctx, token, client_id, user_id, scope, expires_at,
         takes its codes over, see
         :func:`federation_proxy.db.logins.start_session`).  None: the
         session's.
+        The grant records that login's IdP too (the enabled IdP of the
+        identity's issuer), not the session's: disabling or deleting it
+        ends the grant.
     :raises SessionEnded: the session that authorized the grant was
         logged out since; :class:`IdentityUnlinked` (a kind of it): that
-        identity was unlinked since.
+        identity was unlinked since; :class:`IdpDisabled` (another): the
+        IdP of that login was disabled or deleted since.
     """
     digest = communities.token_hash(token)
     with db.writer.using(ctx) as session:
-        if identity_id is not None and session.execute(sa.select(
-                models.Identity.id).where(
-                    models.Identity.id == identity_id).with_for_update(
+        login_idp = None
+        if identity_id is not None:
+            identity, idp = models.Identity, models.IdentityProvider
+            issuer = session.scalar(sa.select(identity.issuer).where(
+                identity.id == identity_id))
+            if issuer is None:
+                raise IdentityUnlinked(session_id)
+            # The IdP, then the identity, held until the token is kept,
+            # before the session, as a login holds them
+            # (logins.start_session): a disabling, a deletion or an
+            # unlinking under way ends the token, or was made before,
+            # and the grant is refused.
+            login_idp = session.scalar(sa.select(idp.id).where(
+                idp.issuer == issuer, idp.enabled.is_(True)
+            ).with_for_update(read=True))
+            if login_idp is None:
+                raise IdpDisabled(session_id)
+            if session.execute(sa.select(identity.id).where(
+                    identity.id == identity_id).with_for_update(
                         read=True)).first() is None:
-            # Held until the token is kept, before the session, as a
-            # login holds it (logins.start_session): an unlinking under
-            # way ends the token, or was made before, and the grant is
-            # refused.
-            raise IdentityUnlinked(session_id)
+                raise IdentityUnlinked(session_id)
         idp_id, session_identity = _hold_session(session, session_id)
+        idp_id = login_idp or idp_id
         identity_id = identity_id or session_identity
         session.add(models.RefreshToken(
             token_hash=digest, client_id=client_id,
@@ -738,20 +762,25 @@ def end_session(db, ctx, session_id, now, lifetime):
         return user_id
 
 
-def end_idp_sessions(session, ctx, idp_id, now, lifetime):
+def end_idp_sessions(session, ctx, idp_id, issuer, now, lifetime):
     """Inside the caller's transaction (an IdP disabled or deleted): end
-    every proxy session made by a login through IdP ``idp_id``, as a
-    logout ends one (:func:`end_session`): an IdP the operator no longer
-    trusts logs nobody in any more, and what its logins obtained (the
-    sessions, the grants they authorized) goes with it.  A few
-    statements per :data:`_REVOKE_BATCH` sessions.  Returns the number
-    of sessions ended."""
+    every proxy session made by a login through IdP ``idp_id`` (whose
+    issuer is ``issuer``), as a logout ends one (:func:`end_session`):
+    an IdP the operator no longer trusts logs nobody in any more, and
+    what its logins obtained (the sessions, the grants they authorized)
+    goes with it; so do the codes such sessions issued that a login
+    again in the same browser through another IdP took over (they
+    record the login's identity, migration 0023).  A few statements per
+    :data:`_REVOKE_BATCH` sessions.  Returns the number of sessions
+    ended."""
     table = models.Session
     rows = session.execute(sa.select(table.id, table.user_id).where(
         table.idp_id == idp_id).order_by(table.id).with_for_update()).all()
     for start in range(0, len(rows), _REVOKE_BATCH):
         _end_sessions(session, ctx, rows[start:start + _REVOKE_BATCH], now,
                       lifetime)
+    _end_identity_codes(session, sa.select(models.Identity.id).where(
+        models.Identity.issuer == issuer), now, lifetime)
     _end_login_grants(session, (models.RefreshToken.idp_id == idp_id,),
                       now, lifetime)
     return len(rows)
@@ -845,24 +874,29 @@ def end_identity_sessions(session, ctx, user_id, identity_id, issuer, now,
     return len(rows)
 
 
-def _end_identity_codes(session, identity_id, now, lifetime):
+def _end_identity_codes(session, identities, now, lifetime):
     """Inside the caller's transaction, after the sessions of the
-    logins through identity ``identity_id`` were ended: end the codes
-    those sessions issued that a login again in the same browser took
-    over (another identity's session, see
+    logins through ``identities`` (an identity's id, or a select of
+    ids) were ended: end the codes those sessions issued that a login
+    again in the same browser took over (another identity's session, see
     :func:`federation_proxy.db.logins.start_session`), as their
     session's end would have: authorization codes deleted, approved
     device codes denied, the access tokens issued with them revoked
     (migration 0023)."""
     code, device_code = models.AuthorizationCode, models.DeviceCode
+
+    def of(column):
+        return (column == identities if isinstance(identities, str)
+                else column.in_(identities))
+
     hashes = session.scalars(sa.select(code.code_hash).where(
-        code.identity_id == identity_id)).all()
+        of(code.identity_id))).all()
     hashes += session.scalars(sa.select(device_code.device_code_hash).where(
-        device_code.identity_id == identity_id)).all()
+        of(device_code.identity_id))).all()
     _revoke_linked(session, hashes, now + lifetime)
-    session.execute(sa.delete(code).where(code.identity_id == identity_id))
+    session.execute(sa.delete(code).where(of(code.identity_id)))
     session.execute(sa.update(device_code).where(
-        device_code.identity_id == identity_id,
+        of(device_code.identity_id),
         device_code.status == device.APPROVED).values(
             status=device.DENIED))
 

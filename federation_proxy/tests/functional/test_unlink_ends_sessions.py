@@ -361,6 +361,91 @@ class UnlinkTest(base.FederationTestCase):
                          refused['error_description'])
         self.assertTrue(self.session_works(alice))
 
+    def codes_taken_over_from_work(self):
+        """Alice's browser, logged in through her work identity (a link
+        login), issues two authorization codes and approves a device
+        code, then logs in again at home: the session of that login
+        takes them over.  ``(browser, a code exchanged since with its
+        grant, a code not exchanged, the device's grant)``."""
+        alice = webtest.TestApp(self.app.app)
+        self.log_in(alice, 'home', 'alice')
+        self.log_in(alice, 'work', 'alice-at-work', link=True)
+        tv = s.make_client(self.app, 'tv', grants=[
+            'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'])
+        exchanged, kept = self.code(alice), self.code(alice)
+        asked = self.app.post('/oidc/device_authorization', {
+            'client_id': tv[0], 'client_secret': tv[1],
+            'scope': 'openid'}).json
+        alice.post('/oidc/device/decision', {
+            'user_code': asked['user_code'], 'action': 'approve',
+            'csrf_token': alice.get('/oidc/device').json['csrf_token']})
+        self.log_in(alice, 'home', 'alice')
+        granted = self.exchange(exchanged, 200)
+        on_tv = self.app.post('/oidc/token', {
+            'grant_type': 'urn:ietf:params:oauth:grant-type:device_code',
+            'device_code': asked['device_code']},
+            headers=s.basic(*tv)).json
+        return alice, granted, kept, (tv, on_tv)
+
+    def test_codes_taken_over_end_with_the_idp_of_their_login(self):
+        # The operator disables work: what the logins through it
+        # obtained ends, the codes another login's session took over
+        # and the grants made with them too.
+        alice, granted, kept, (tv, on_tv) = self.codes_taken_over_from_work()
+        self.app.patch_json('/v1/idps/%s' % self.idp_id('work'),
+                            {'enabled': False}, headers=base.ADMIN)
+        self.assertEqual('invalid_grant',
+                         self.refresh(granted, 400)['error'])
+        self.assertEqual({'active': False}, self.app.post(
+            '/oidc/introspect', {'token': granted['access_token']},
+            headers=s.basic(*self.client)).json)
+        self.assertEqual('invalid_grant', self.app.post('/oidc/token', {
+            'grant_type': 'refresh_token',
+            'refresh_token': on_tv['refresh_token']},
+            headers=s.basic(*tv), status=400).json['error'])
+        self.assertEqual('invalid_grant', self.exchange(kept, 400)['error'])
+        # Her session of the login at home goes on.
+        self.assertTrue(self.session_works(alice))
+
+    def test_codes_taken_over_end_with_the_deletion_of_their_idp(self):
+        alice, granted, kept, _device = self.codes_taken_over_from_work()
+        self.app.delete('/v1/idps/%s' % self.idp_id('work'),
+                        headers=base.ADMIN, status=204)
+        self.assertEqual('invalid_grant',
+                         self.refresh(granted, 400)['error'])
+        self.assertEqual('invalid_grant', self.exchange(kept, 400)['error'])
+        self.assertTrue(self.session_works(alice))
+
+    def test_a_code_exchanged_while_the_idp_of_its_login_is_disabled(self):
+        # The code is used up, then the disabling commits before the
+        # grant is stored: the grant is refused.
+        alice = webtest.TestApp(self.app.app)
+        self.log_in(alice, 'home', 'alice')
+        self.log_in(alice, 'work', 'alice-at-work', link=True)
+        code = self.code(alice)
+        self.log_in(alice, 'home', 'alice')
+        work = self.idp_id('work')
+        real = oidc_db.redeem_code
+
+        def disabled_meanwhile(*args, **kwargs):
+            redeemed = real(*args, **kwargs)
+            with self.writer() as session:
+                session.get(models.IdentityProvider, work).enabled = False
+                oidc_db.end_idp_sessions(
+                    session, context.RequestContext(), work,
+                    self.idps['work'].issuer, datetime.datetime.utcnow(),
+                    datetime.timedelta(hours=1))
+            return redeemed
+
+        self.useFixture(fixtures.MockPatchObject(
+            oidc_db, 'redeem_code', disabled_meanwhile))
+        refused = self.exchange(code, 400)
+        self.assertEqual('invalid_grant', refused['error'])
+        self.assertEqual('The IdP the person logged in through to '
+                         'authorize this grant was disabled or deleted.',
+                         refused['error_description'])
+        self.assertTrue(self.session_works(alice))
+
     def test_a_grant_rotated_by_the_earlier_release_ends_with_the_unlink(
             self):
         # During the upgrade, an API process of the earlier release still
