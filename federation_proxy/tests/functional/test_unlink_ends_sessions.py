@@ -416,6 +416,31 @@ class UnlinkTest(base.FederationTestCase):
         self.assertEqual('invalid_grant', self.exchange(kept, 400)['error'])
         self.assertTrue(self.session_works(alice))
 
+    def test_a_device_code_taken_over_is_denied_with_the_idp_of_its_login(
+            self):
+        # Approved through work, not collected yet by the device when
+        # her browser logs in again at home and work is disabled: the
+        # device is told it was denied.
+        alice = webtest.TestApp(self.app.app)
+        self.log_in(alice, 'home', 'alice')
+        self.log_in(alice, 'work', 'alice-at-work', link=True)
+        tv = s.make_client(self.app, 'tv', grants=[
+            'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'])
+        asked = self.app.post('/oidc/device_authorization', {
+            'client_id': tv[0], 'client_secret': tv[1],
+            'scope': 'openid'}).json
+        alice.post('/oidc/device/decision', {
+            'user_code': asked['user_code'], 'action': 'approve',
+            'csrf_token': alice.get('/oidc/device').json['csrf_token']})
+        self.log_in(alice, 'home', 'alice')
+        self.app.patch_json('/v1/idps/%s' % self.idp_id('work'),
+                            {'enabled': False}, headers=base.ADMIN)
+        self.assertEqual('access_denied', self.app.post('/oidc/token', {
+            'grant_type': 'urn:ietf:params:oauth:grant-type:device_code',
+            'device_code': asked['device_code']},
+            headers=s.basic(*tv), status=400).json['error'])
+        self.assertTrue(self.session_works(alice))
+
     def test_a_code_exchanged_while_the_idp_of_its_login_is_disabled(self):
         # The code is used up, then the disabling commits before the
         # grant is stored: the grant is refused.
