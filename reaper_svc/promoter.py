@@ -134,6 +134,7 @@ import secrets
 
 from oslo_log import log as logging
 
+from reaper_svc import cloud_errors
 from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc.drivers import base as driver_base
@@ -690,7 +691,8 @@ class Promoter(object):
             LOG.error('Building pending request %s failed: %s',
                       request['id'], exc)
             left = self._undo(server_ids)
-            reason = 'The cloud refused the build: %s' % exc
+            reason = ('The cloud refused the build: %s'
+                      % cloud_errors.public_reason(exc))
             if left:
                 reason += ('; the servers built before could not be '
                            'deleted: %s' % ', '.join(left))
@@ -899,7 +901,7 @@ class Promoter(object):
             self.db, self.ctx, request['id'],
             'The cloud did not answer its build (%s); it is settled from '
             'what the cloud shows once it is older than [preemption] '
-            'build_timeout.' % exc)
+            'build_timeout.' % cloud_errors.public_reason(exc))
         LOG.info('Pending request %s: the cloud did not answer its build '
                  '(%s, interruption %s); it is settled once its build is '
                  'older than [preemption] build_timeout', request['id'],
@@ -936,7 +938,7 @@ class Promoter(object):
                 'The cloud went away while it was building (%s), and what '
                 'was built could not be deleted yet; it is settled from '
                 'what the cloud shows once it is older than [preemption] '
-                'build_timeout.' % exc)
+                'build_timeout.' % cloud_errors.public_reason(exc))
             LOG.info('Pending request %s: the cloud went away while it was '
                      'building (%s, interruption %s), and what was built '
                      'cannot be deleted yet (%s); it is settled once its '
@@ -956,11 +958,12 @@ class Promoter(object):
                 reason='The cloud was away or failed while it was building, '
                        '%d times ([preemption] max_build_interruptions), '
                        'the last: %s; what it had built was deleted.'
-                       % (count, exc))
+                       % (count, cloud_errors.public_reason(exc)))
         moved = self._move(
             request, pending_db.BUILDING, pending_db.QUEUED,
             reason='Queued again: the cloud was away while it was '
-                   'building (%s); what it had built was deleted.' % exc)
+                   'building (%s); what it had built was deleted.'
+                   % cloud_errors.public_reason(exc))
         if moved:
             LOG.info('Pending request %s queued again in its place: the '
                      'cloud went away while it was building (interruption '

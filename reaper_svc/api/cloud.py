@@ -7,16 +7,14 @@ factory the engine uses, so that an API and an engine in one process
 """
 
 import contextlib
-import re
 
-from keystoneauth1 import exceptions as ks_exc
 from oslo_log import log as logging
 import pecan
 
+from reaper_svc import cloud_errors
 from reaper_svc import drivers
 from reaper_svc.drivers import base as driver_base
 from reaper_svc.strategies import model
-from svc_common.api import validation
 from svc_common import errors
 
 LOG = logging.getLogger(__name__)
@@ -35,56 +33,8 @@ def answering_for_cloud():
     except driver_base.DriverError as exc:
         LOG.warning('The cloud driver failed: %s', exc)
         raise errors.ApiError('The cloud did not answer: %s. Try again '
-                              'later.' % public_reason(exc),
+                              'later.' % cloud_errors.public_reason(exc),
                               code='cloud_unavailable', status=503)
-
-
-#: The services whose name opens the driver's error messages.
-_SERVICES = ('Nova', 'Placement', 'Keystone')
-
-
-def public_reason(exc):
-    """What the client of the API is told of the driver's failure
-    ``exc``: which service failed and how, without keystoneauth's text.
-
-    That text is for the service's log (it is logged in full): it names
-    the cloud's internal endpoints and addresses and the HTTP library's
-    internals (``HTTPConnectionPool(host=...)``, ``[Errno 111]``).  A
-    failure of the driver's own (not an HTTP one) keeps its message.
-    """
-    cause = exc.__cause__
-    while cause is not None and not isinstance(cause,
-                                               ks_exc.ClientException):
-        cause = cause.__cause__
-    if cause is None:
-        return str(exc)
-    service = str(exc).split(':', 1)[0]
-    if service not in _SERVICES:
-        service = 'a service of the cloud'
-    return keystoneauth_failure(service, cause)
-
-
-_HTTP_SUFFIX = re.compile(r' \(HTTP \d+\)( \(Request-ID: [^()]*\))?$')
-
-
-def keystoneauth_failure(service, exc):
-    """``service`` (its name) failed with keystoneauth's ``exc``, as the
-    API's client is told: which way, without keystoneauth's text (see
-    :func:`public_reason`), but for the message a Keystone refusing a
-    request (HTTP 4xx) wrote for its client."""
-    if isinstance(exc, ks_exc.HttpError) and exc.http_status:
-        # keystoneauth appends " (HTTP 403) (Request-ID: ...)".
-        message = _HTTP_SUFFIX.sub('', exc.message or '')
-        if (service == 'Keystone' and 400 <= exc.http_status < 500 and
-                message and message != type(exc).message):
-            return '%s answered HTTP %d: %s' % (
-                service, exc.http_status, validation.json_text(message, 200))
-        return '%s answered HTTP %d' % (service, exc.http_status)
-    if isinstance(exc, ks_exc.ConnectTimeout):
-        return '%s did not answer in time' % service
-    if isinstance(exc, ks_exc.ConnectionError):
-        return '%s could not be reached' % service
-    return '%s failed' % service
 
 
 def flavor_resources(flavor, field):

@@ -21,6 +21,7 @@ import pecan
 from pecan import rest
 
 from reaper_svc.api import cloud
+from reaper_svc import cloud_errors
 from reaper_svc.db import clock as clock_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc.schemas import pending as schema
@@ -164,11 +165,11 @@ def take_trust(conf, ctx):
         LOG.warning('No trust could be taken for user %s on project %s: '
                     '%s', ctx.user_id, ctx.project_id, exc)
         # Not keystoneauth's text: it named Keystone's internal URL,
-        # address and port (see cloud.public_reason).
+        # address and port (see cloud_errors).
         raise errors.ApiError(
             'Keystone did not grant the trust the reaper builds the '
             'servers with: %s. Try again later, or ask your cloud\'s '
-            'operator if it lasts.' % cloud.keystoneauth_failure(
+            'operator if it lasts.' % cloud_errors.keystoneauth_failure(
                 'Keystone', exc), code='trust_unavailable', status=503)
 
 

@@ -128,8 +128,11 @@ class TestBuildOutage(BuildOutageBase):
                          (interrupted['state'], interrupted['server_ids'],
                           interrupted['created_at']))
         self.assertIn('the cloud was away', interrupted['reason'])
-        self.assertIn('Unable to establish connection',
-                      interrupted['reason'])
+        # How Nova failed, not keystoneauth's text, which named its
+        # internal endpoint (the reason is shown to the project's
+        # members: GET /v1/pending).
+        self.assertIn('(Nova could not be reached)', interrupted['reason'])
+        self.assertNotIn('nova:8774', interrupted['reason'])
         # The pair built before the second kind failed is deleted.
         self.assertEqual(['first', 'second'], self.creates)
         self.assertEqual([], self.servers_of('physics'))
@@ -202,6 +205,13 @@ class TestBuildOutage(BuildOutageBase):
             failed = self.state(group)
             self.assertEqual(pending_db.FAILED, failed['state'], name)
             self.assertIn('The cloud refused the build', failed['reason'])
+            # A refusal keeps Nova's message for its client.
+            self.assertIn({'quota': ': Nova answered HTTP 403: "Quota '
+                                    'exceeded for instances"',
+                           'flavor': ': Nova answered HTTP 400: "Invalid '
+                                     'flavorRef"',
+                           'fault': ': build of r-1 failed'}[name],
+                          failed['reason'])
             self.assertEqual([], self.servers_of(project), name)
 
 
@@ -229,7 +239,7 @@ class TestPoisonAndAmbiguousBuilds(BuildOutageBase):
             self.assertEqual(pending_db.QUEUED, self.state(later)['state'])
         failed = self.state(poison)
         self.assertIn('%d times' % most, failed['reason'])
-        self.assertIn('Unexpected API Error', failed['reason'])
+        self.assertIn('the last: Nova answered HTTP 500;', failed['reason'])
         done = self.promoter.promote()
         self.assertEqual([later['id']], done['built'])
         self.assertEqual(pending_db.ACTIVE, self.state(later)['state'])
@@ -309,10 +319,15 @@ class TestPoisonAndAmbiguousBuilds(BuildOutageBase):
         """keystoneauth1 reports a read timeout as ConnectTimeout; Nova
         may commit the create after any search for it."""
         request = self.queue(count=1)
-        self.failures['job'] = ('before', wrapped(
-            ks_exc.ConnectTimeout('Read timed out')))
+        self.failures['job'] = ('before', wrapped(ks_exc.ConnectTimeout(
+            'Request to http://nova:8774/v2.1/servers timed out')))
         self.assertRaises(driver_base.DriverError, self.promoter.promote)
-        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+        left = self.state(request)
+        self.assertEqual(pending_db.BUILDING, left['state'])
+        # Its reason, shown to the project's members, does not name
+        # Nova's internal endpoint as keystoneauth's text did.
+        self.assertIn('(Nova did not answer in time)', left['reason'])
+        self.assertNotIn('nova:8774', left['reason'])
         # Nova's late commit of that create.
         args, kwargs = self.calls[-1]
         late = self.real_create(*args, **kwargs)

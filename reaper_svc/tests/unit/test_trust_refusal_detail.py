@@ -10,8 +10,8 @@ import fixtures
 from keystoneauth1 import exceptions as ks_exc
 import testtools
 
-from reaper_svc.api import cloud
 from reaper_svc.api import pending
+from reaper_svc import cloud_errors
 from reaper_svc import trusts
 from svc_common import errors
 
@@ -65,5 +65,6 @@ class TestTrustRefusalDetail(testtools.TestCase):
         # Another answer (a 500) tells only its status, as Nova's does.
         self.assertEqual(
             'Keystone answered HTTP 500',
-            cloud.keystoneauth_failure('Keystone', ks_exc.InternalServerError(
-                message='at http://10.0.0.5', http_status=500)))
+            cloud_errors.keystoneauth_failure(
+                'Keystone', ks_exc.InternalServerError(
+                    message='at http://10.0.0.5', http_status=500)))
