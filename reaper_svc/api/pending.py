@@ -16,6 +16,7 @@ trust up.
 
 import unicodedata
 
+from keystoneauth1 import exceptions as ks_exc
 from oslo_log import log as logging
 import pecan
 from pecan import rest
@@ -166,11 +167,16 @@ def take_trust(conf, ctx):
                     '%s', ctx.user_id, ctx.project_id, exc)
         # Not keystoneauth's text: it named Keystone's internal URL,
         # address and port (see cloud_errors).
+        refused = (isinstance(exc, ks_exc.HttpError) and
+                   400 <= (exc.http_status or 0) < 500)
         raise errors.ApiError(
             'Keystone did not grant the trust the reaper builds the '
-            'servers with: %s. Try again later, or ask your cloud\'s '
-            'operator if it lasts.' % cloud_errors.keystoneauth_failure(
-                'Keystone', exc), code='trust_unavailable', status=503)
+            'servers with: %s. %s.' % (
+                cloud_errors.keystoneauth_failure('Keystone', exc),
+                'Ask your cloud\'s operator: it delegates the roles of '
+                '[trustee] roles, else those of your token' if refused else
+                'Try again later, or ask your cloud\'s operator if it '
+                'lasts'), code='trust_unavailable', status=503)
 
 
 def give_trust_up(conf, trust_id):

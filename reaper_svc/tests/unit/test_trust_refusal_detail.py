@@ -61,7 +61,8 @@ class TestTrustRefusalDetail(testtools.TestCase):
             create_trust=lambda *args: (_ for _ in ()).throw(refused))
         detail = self.refusal(broker)
         self.assertIn('Keystone answered HTTP 403: "You may not delegate '
-                      'role admin."', detail)
+                      'role admin.". Ask your cloud\'s operator', detail)
+        self.assertNotIn('Try again later', detail)
         # Another answer (a 500) tells only its status, as Nova's does.
         self.assertEqual(
             'Keystone answered HTTP 500',
