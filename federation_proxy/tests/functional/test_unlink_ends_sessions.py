@@ -574,6 +574,33 @@ class UnlinkRaceTest(races.OnPostgreSQL, UnlinkTest):
                          resp.json['errors'][0]['code'])
         self.assertFalse(self.session_works(holder))
 
+    def test_a_grant_waits_for_the_disabling_of_the_idp_of_its_login(
+            self):
+        # The disabling holds the IdP's row (update_idp) when the grant
+        # is about to be stored: the grant waits for it, then is
+        # refused, not stored after the disabling ended the IdP's
+        # grants.
+        alice = webtest.TestApp(self.app.app)
+        self.log_in(alice, 'home', 'alice')
+        self.log_in(alice, 'work', 'alice-at-work', link=True)
+        code = self.code(alice)
+        self.log_in(alice, 'home', 'alice')
+        idps = models.IdentityProvider.__table__
+
+        def disable(conn):
+            conn.execute(idps.update().where(
+                idps.c.id == self.idp_id('work')).values(enabled=False))
+
+        resp = races.during(self.engine, disable, lambda: self.app.post(
+            '/oidc/token', {
+                'grant_type': 'authorization_code', 'code': code[0],
+                'redirect_uri': s.REDIRECT, 'code_verifier': code[1]},
+            headers=s.basic(*self.client), expect_errors=True))
+        self.assertEqual(400, resp.status_int, resp.body)
+        self.assertEqual('The IdP the person logged in through to '
+                         'authorize this grant was disabled or deleted.',
+                         resp.json['error_description'])
+
     def test_an_unlink_while_its_session_links_an_identity(self):
         # Alice's browser, logged in at work, links a third identity
         # (the link holds that session, then adds the identity, which
