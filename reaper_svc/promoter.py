@@ -129,6 +129,7 @@ recorded in :mod:`reaper_svc.db.guarantees`, which the drivers' snapshots
 apply, so no strategy takes them as victims before it is over.
 """
 
+import collections
 import datetime
 import secrets
 
@@ -157,6 +158,12 @@ REQUEST_METADATA = 'arbiter:pending_request'
 #: ``arbiter:pending_request`` on any server of it, and read the
 #: project's request ids, but not the token.
 TOKEN_METADATA = 'arbiter:build_token'
+
+#: Server metadata key holding the index, in the request's ``servers``,
+#: of the kind a server was built as: the recovery adopts as many of
+#: each kind as the request asked (a server Nova made late for an
+#: interrupted build may be of any kind).
+KIND_METADATA = 'arbiter:server_kind'
 
 
 #: How much earlier than the start of a request's first build (on the
@@ -197,6 +204,21 @@ def own_servers(request, found):
                 and created >= started - CLOCK_SLACK)
         (own if mine else foreign).append(server)
     return own, foreign
+
+
+def _kinds(request, servers):
+    """``{server id: index of its kind in request's servers}`` from the
+    kind each of ``servers`` (its own) carries (:data:`KIND_METADATA`);
+    None when one carries none (built by an earlier release) or one the
+    request does not have."""
+    kind_of = {}
+    for server in servers:
+        value = str((server.get('metadata') or {}).get(KIND_METADATA, ''))
+        if not (value.isascii() and value.isdigit() and
+                int(value) < len(request['servers'])):
+            return None
+        kind_of[server['id']] = int(value)
+    return kind_of
 
 
 #: What became of a request a pass tried to build (keys of the result of
@@ -621,7 +643,8 @@ class Promoter(object):
         made = []
         returned = 0
         try:
-            for spec, kind in zip(request['servers'], kinds):
+            for index, (spec, kind) in enumerate(zip(request['servers'],
+                                                     kinds)):
                 count = kind.count
                 ids = self.driver.create(
                     request['project_id'], spec['name'], spec['flavor'],
@@ -629,7 +652,8 @@ class Promoter(object):
                     image=spec.get('image'), networks=spec.get('networks'),
                     guaranteed_until=guaranteed_until, auth=auth,
                     metadata={REQUEST_METADATA: request['id'],
-                              TOKEN_METADATA: token},
+                              TOKEN_METADATA: token,
+                              KIND_METADATA: str(index)},
                     on_created=guarantee)
                 returned += 1
                 server_ids.extend(ids)
@@ -1090,7 +1114,28 @@ class Promoter(object):
         # this build's): the late-server sweep deletes them, so its token
         # is kept for the sweep's look (see _clean_interrupted).
         swept = request.get('interruptions', 0) > 0
-        if (swept and len(active) > request['count'] and
+        kind_of = _kinds(request, servers)
+        if kind_of is not None:
+            # The first created of each kind, as many as it asked.
+            taken = collections.Counter()
+            adopted = []
+            for server_id in active:
+                kind = kind_of[server_id]
+                if taken[kind] < request['servers'][kind].get('count', 1):
+                    taken[kind] += 1
+                    adopted.append(server_id)
+            if len(adopted) < len(active):
+                LOG.warning('Pending request %s: the cloud shows more '
+                            'active servers of its own of a kind than it '
+                            'asked; %s are %s', request['id'],
+                            ', '.join(i for i in active
+                                      if i not in adopted),
+                            'left to the late-server sweep' if swept else
+                            'left alone')
+                extra = set(active) - set(adopted)
+                ids = [i for i in ids if i not in extra]
+            active = adopted
+        elif (swept and len(active) > request['count'] and
                 len(request['servers']) > 1):
             # The cloud does not tell which kind a server of its own is
             # (they carry one token): the first created of two builds

@@ -183,16 +183,13 @@ class TestLateServers(LateServersBase):
         self.promoter.promote()
         self.assertEqual(adopted, self.servers_of('physics'))
 
-    def test_recovery_of_a_group_with_late_servers_of_one_kind(self):
+    def group_with_a_late_pair(self):
         """A group of two kinds (a pair "first", then one "second"): a
         build answered 500 at "first" (queued again), the next one left
         building at "second" (its answer lost), and the first build's
-        "first" carried out late by Nova, before the second's "second".
-        The recovery finds four active servers of its own for three
-        asked, of kinds the cloud does not tell apart.  It adopted the
-        first three created, all "first", and the sweep then deleted
-        the group's one "second": an all-or-nothing group active
-        without a kind.  It fails, what it built deleted."""
+        "first" carried out late by Nova, created before all the
+        others.  The cloud shows four active servers of its own for
+        three asked; the request, stale; the late pair's ids."""
         request = self.queue_group()
         self.failures['first'] = ('before', error_500())
         self.assertRaises(driver_base.DriverError, self.promoter.promote)
@@ -204,8 +201,7 @@ class TestLateServers(LateServersBase):
         self.assertRaises(driver_base.DriverError, self.promoter.promote)
         self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
         self.failures.clear()
-        built = self.sim.servers_with_metadata(
-            'physics', promoter_mod.REQUEST_METADATA)
+        built = self.listed()
         self.assertEqual(3, len(built))
         before_all = min(s['created_at'] for s in built) - (
             datetime.timedelta(seconds=1))
@@ -213,9 +209,41 @@ class TestLateServers(LateServersBase):
             self.sim, 'clock', lambda: before_all))
         # Room for the late pair (an operator added some meanwhile).
         self.sim.set_host('cmp2', capacity={'VCPU': 4, 'MEMORY_MB': 8192})
-        self.real_create(*args, **kwargs)
+        late = self.real_create(*args, **kwargs)
         self.assertEqual(5, len(self.servers_of('physics')))
         self.stale()
+        return request, late
+
+    def listed(self):
+        return self.sim.servers_with_metadata(
+            'physics', promoter_mod.REQUEST_METADATA)
+
+    def test_recovery_adopts_a_group_kind_by_kind(self):
+        """It adopted the first three created, the late pair and one
+        "first", and the sweep then deleted the group's one "second":
+        an all-or-nothing group active without a kind.  Each server
+        carries the index of its kind: it adopts two "first" and the
+        "second" (the first created "first" are the late pair), and the
+        sweep deletes the other pair."""
+        request, _late = self.group_with_a_late_pair()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        adopted = self.state(request)['server_ids']
+        kinds = {s['id']: s['metadata'][promoter_mod.KIND_METADATA]
+                 for s in self.listed()}
+        self.assertEqual(['0', '0', '1'], sorted(kinds[i] for i in adopted))
+        self.promoter.promote()
+        self.assertEqual(sorted(adopted), self.servers_of('physics'))
+
+    def test_recovery_of_a_group_of_kinds_it_cannot_tell_fails(self):
+        """Servers that carry no kind (built by an earlier release): the
+        cloud does not tell which kind each is, and the first created
+        might all be of one.  It fails, what it built deleted."""
+        request, _late = self.group_with_a_late_pair()
+        for server in self.listed():
+            self.sim.set_metadata(server['id'],
+                                  promoter_mod.KIND_METADATA, '')
         done = self.promoter.promote()
         self.assertEqual({request['id']: pending_db.FAILED},
                          done['recovered'])
