@@ -251,6 +251,36 @@ class TestLateServers(LateServersBase):
                       self.state(request)['reason'])
         self.assertEqual([], self.servers_of('physics'))
 
+    def test_a_group_missing_a_kind_is_not_made_up_by_another(self):
+        """One "first" and one "second", all or nothing: the first
+        build's "first" answered 500 and carried out late, the next
+        build's "second" never made (its answer lost).  Two active
+        servers of its own for two asked, both "first": the group was
+        taken as whole.  Short of its "second", it fails, what it built
+        deleted."""
+        request = pending_db.create_request(
+            self.engine.db, self.ctx, 'physics', 'user-physics',
+            [{'name': 'first', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 1},
+             {'name': 'second', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 1}], all_or_nothing=True)
+        self.failures['first'] = ('before', error_500())
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        args, kwargs = self.calls[-1]
+        self.failures.clear()
+        self.failures['second'] = ('before', tb.wrapped(
+            ks_exc.GatewayTimeout()))
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+        self.failures.clear()
+        self.real_create(*args, **kwargs)
+        self.assertEqual(2, len(self.servers_of('physics')))
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.FAILED},
+                         done['recovered'])
+        self.assertEqual([], self.servers_of('physics'))
+
     def test_another_engine_sweeping_mid_build_keeps_its_servers(self):
         """A new leader's pass (an election while the old leader still
         builds) sweeps only requests built or ended: the servers of a
