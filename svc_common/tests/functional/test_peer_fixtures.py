@@ -6,7 +6,10 @@ openstack-placement or gunicorn are not installed (test-requirements.txt),
 and the notification test needs Debian's ``rabbitmq-server``.
 """
 
+import http.client
 import queue
+import time
+import urllib.parse
 import uuid
 
 import fixtures
@@ -56,6 +59,21 @@ class TestKeystoneFixture(testtools.TestCase):
         version = requests.get(ks.url, timeout=10).json()['version']
         self.assertEqual('stable', version['status'])
         self.assertTrue(version['id'].startswith('v3.'))
+
+    def test_idle_connection_still_served(self):
+        # A client's pooled connection, idle longer than gunicorn's default
+        # keep-alive (2 s), is still open: with the default, the server
+        # closed it and the next request on it read a reset or nothing.
+        url = urllib.parse.urlsplit(self.keystone.url)
+        connection = http.client.HTTPConnection(url.hostname, url.port,
+                                                timeout=10)
+        self.addCleanup(connection.close)
+        for _ in range(2):
+            connection.request('GET', url.path)
+            response = connection.getresponse()
+            response.read()
+            self.assertEqual(200, response.status)
+            time.sleep(3)
 
     def test_admin_sessions_system_and_project_scoped(self):
         ks = self.keystone
