@@ -86,6 +86,41 @@ def status_title(status):
     return http.client.responses.get(status, 'Error')
 
 
+#: Most characters a message spends on one ID or name a client gave.
+QUOTED_ID_LENGTH = 80
+
+
+def quoted_id(value, length=QUOTED_ID_LENGTH):
+    """``value``, an ID or a name a client gave (a part of the URL path,
+    mostly), as an error message or a log line shows it.
+
+    It is a JSON string, as every value these APIs' messages quote
+    (``svc_common.api.validation.json_text``): a line break or another
+    control character is escaped (``"a\\nb"``), every non-ASCII
+    character too (``"caf\\u00e9"``), and DEL (``\\u007f``), so that
+    the client's text cannot start a line of a log or drive a terminal.
+    Past ``length`` characters it is cut after a whole character and
+    followed by an ellipsis (``"abc..."...``): a path part may be
+    thousands of characters long.
+    """
+    def spelt(text):
+        return json.dumps(text).replace('\x7f', '\\u007f')
+
+    value = str(value)
+    whole = spelt(value)
+    if len(whole) <= length:
+        return whole
+    room = length - 5  # the two quotation marks and the ellipsis
+    kept = []
+    for character in value:
+        piece = spelt(character)[1:-1]
+        if len(piece) > room:
+            break
+        kept.append(piece)
+        room -= len(piece)
+    return '"%s"...' % ''.join(kept)
+
+
 def error_object(prefix, status, detail, request_id=None, code=None,
                  title=None, **extra):
     """One member of the ``errors`` list."""

@@ -80,3 +80,25 @@ class TestUnexpectedExceptions(testtools.TestCase):
         exc = sqlalchemy.exc.OperationalError('INSERT', (), readonly)
         self.assertFalse(failures.busy(exc))
         _app_raising(exc).post('/things', status=500)
+
+
+class TestQuotedId(testtools.TestCase):
+    """errors.quoted_id: a client's ID as a message shows it."""
+
+    def test_an_ordinary_id_is_a_json_string(self):
+        self.assertEqual('"p1"', errors.quoted_id('p1'))
+        self.assertEqual('"caf\\u00e9"', errors.quoted_id('caf\u00e9'))
+
+    def test_control_characters_are_escaped(self):
+        shown = errors.quoted_id('a\nb\r\x1b[31m\x7f\u2028')
+        self.assertEqual('"a\\nb\\r\\u001b[31m\\u007f\\u2028"', shown)
+        self.assertTrue(shown.isprintable() and shown.isascii(), shown)
+
+    def test_a_long_id_is_cut_after_a_whole_character(self):
+        shown = errors.quoted_id('a\n' + 'x' * 4998)
+        self.assertEqual(80, len(shown))
+        self.assertEqual('"a\\n' + 'x' * 72 + '"...', shown)
+        # Six characters per escape: none is cut in two.
+        self.assertEqual('"%s"...' % ('\\u00e9' * 12),
+                         errors.quoted_id('\u00e9' * 100))
+        self.assertEqual('"%s"' % ('x' * 78), errors.quoted_id('x' * 78))
