@@ -40,7 +40,8 @@ class TriggerActed(errors.Conflict):
 
 
 def no_such_action(action_id):
-    return errors.NotFound('Action %s does not exist.' % action_id,
+    return errors.NotFound('Action %s does not exist.'
+                           % errors.quoted_id(action_id),
                            code='action_not_found')
 
 

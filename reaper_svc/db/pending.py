@@ -47,7 +47,8 @@ TRANSITIONS = {
 
 
 def no_such_request(request_id):
-    return errors.NotFound('Pending request %s does not exist.' % request_id,
+    return errors.NotFound('Pending request %s does not exist.'
+                           % errors.quoted_id(request_id),
                            code='pending_not_found')
 
 
