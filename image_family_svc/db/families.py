@@ -55,7 +55,7 @@ PROJECT_LOCK_CLASS = 0x494650
 
 
 def no_such_family(name):
-    return FamilyNotFound('No image family %s.' % name)
+    return FamilyNotFound('No image family %s.' % errors.quoted_id(name))
 
 
 def now():

@@ -94,7 +94,8 @@ class StillInGlance(errors.Conflict):
 
 
 def no_such_image(image_id):
-    return ImageNotFound('No image %s in any image family.' % image_id)
+    return ImageNotFound('No image %s in any image family.'
+                         % errors.quoted_id(image_id))
 
 
 def invalid_transition(exc):
@@ -604,7 +605,8 @@ def leave(db, ctx, family_name, image_id, cause='request', reason=None,
         row = session.get(models.FamilyImage, image_id)
         if row is None or row.family_id != family.id:
             raise ImageNotFound('No image %s in image family %s.'
-                                % (image_id, family_name))
+                                % (errors.quoted_id(image_id),
+                                   errors.quoted_id(family_name)))
         family, rows = _locked(session, image_id)
         if deleted_must_be_gone:
             _check_gone_from_glance(session, image_id)
@@ -718,7 +720,8 @@ def delete_scheduled(db, ctx, image_id, transition_id):
         if deleted != 1:
             raise ScheduledNotFound(
                 'No pending scheduled transition %s of image %s.'
-                % (transition_id, image_id))
+                % (errors.quoted_id(transition_id),
+                   errors.quoted_id(image_id)))
 
 
 def list_transitions(db, ctx, image_id, limit, after=None):
