@@ -25,7 +25,8 @@ def _user_target(user_id):
 
 
 def _no_user(user_id):
-    return errors.NotFound('No user %s.' % user_id, code='user_not_found')
+    return errors.NotFound('No user %s.' % errors.quoted_id(user_id),
+                           code='user_not_found')
 
 
 def _authorize_user(action, user_id):

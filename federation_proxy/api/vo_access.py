@@ -97,7 +97,8 @@ def authorize_vo(action, vo_id):
     holds no role in the VO and is refused gets the VO's 404."""
     roles = roles_by_vo()
     target = vo_target(vo_id, roles)
-    absent = errors.NotFound('No vo %s.' % vo_id, code='vo_not_found')
+    absent = errors.NotFound('No vo %s.' % errors.quoted_id(vo_id),
+                             code='vo_not_found')
     hide = vo_id not in roles and not system_scoped()
     enforce(action, target, not_found=absent if hide else None)
     communities.get_vo(pecan.request.db, pecan.request.context, vo_id)
@@ -113,7 +114,7 @@ def authorize_requester(action, vo_id, request_id):
     operators, who may see its requests, get the 403."""
     roles = roles_by_vo()
     target = vo_target(vo_id, roles)
-    absent = errors.NotFound('No request %s.' % request_id,
+    absent = errors.NotFound('No request %s.' % errors.quoted_id(request_id),
                              code='request_not_found')
     try:
         request = communities.get_request(pecan.request.db,

@@ -95,7 +95,8 @@ def _require(session, model, object_id, what, vo_id=None, lock=False):
     row = (session.get(model, object_id, with_for_update=lock or None)
            if object_id else None)
     if row is None or (vo_id is not None and row.vo_id != vo_id):
-        raise errors.NotFound('No %s %s.' % (what, object_id),
+        raise errors.NotFound('No %s %s.'
+                              % (what, errors.quoted_id(object_id)),
                               code='%s_not_found' % what)
     return row
 
@@ -754,7 +755,8 @@ def get_user_request(db, ctx, user_id, request_id):
     with db.reader.using(ctx) as session:
         request = session.get(models.MembershipRequest, request_id)
         if request is None or request.user_id != user_id:
-            raise errors.NotFound('No request %s.' % request_id,
+            raise errors.NotFound('No request %s.'
+                                  % errors.quoted_id(request_id),
                                   code='request_not_found')
         return request
 

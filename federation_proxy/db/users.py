@@ -144,7 +144,8 @@ def unlink_identity(db, ctx, user_id, identity_id, now, lifetime):
                     with_for_update={'key_share': True})
         identity = session.get(models.Identity, identity_id)
         if identity is None or identity.user_id != user_id:
-            raise errors.NotFound('No identity %s.' % identity_id,
+            raise errors.NotFound('No identity %s.'
+                                  % errors.quoted_id(identity_id),
                                   code='identity_not_found')
         count = session.scalar(sa.select(sa.func.count()).where(
             models.Identity.user_id == user_id))

@@ -156,7 +156,7 @@ class TestOpenStackVO(testtools.TestCase):
                                      request['id'],
                                      identity=person_env('carol'))
         self.assertIn('Failed to withdraw 1 of 1 requests', error)
-        self.assertIn('No request %s.' % request['id'], error)
+        self.assertIn('No request "%s".' % request['id'], error)
         self.openstack('vo', 'request', 'withdraw', vo['id'], request['id'],
                        identity=bob)
         # Again: nothing changes, and the command succeeds.
@@ -222,7 +222,7 @@ class TestOpenStackVO(testtools.TestCase):
         # Not someone else's; the VO's manager shows it with --vo.
         error = self.openstack_fails('vo', 'request', 'show', first['id'],
                                      identity=person_env('carol'))
-        self.assertIn('No request %s.' % first['id'], error)
+        self.assertIn('No request "%s".' % first['id'], error)
         self.assertEqual(first['id'], self.openstack_json(
             'vo', 'request', 'show', first['id'], '--vo', 'astro',
             identity=person_env('alice'))['id'])
@@ -468,4 +468,4 @@ class TestOpenStackVO(testtools.TestCase):
                                      identity=person_env('alice'))
         self.assertEqual(['#ops'], [g['Path'] for g in groups])
         error = self.openstack_fails('federation', 'user', 'show', '?')
-        self.assertIn('No user ?.', error)
+        self.assertIn('No user "?".', error)

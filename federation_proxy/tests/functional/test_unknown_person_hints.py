@@ -27,7 +27,7 @@ class TestUnknownPersonHints(base.FederationTestCase):
             'name': 'astro', 'managers': ['alice']}, headers=base.ADMIN,
             status=404)
         self.assertEqual(
-            'No user alice. The proxy does not know this person: '
+            'No user "alice". The proxy does not know this person: '
             + PERSON_HINT,
             self.detail(resp, 404, 'federation.user_not_found'))
         self.assertEqual([], self.app.get(
@@ -39,7 +39,7 @@ class TestUnknownPersonHints(base.FederationTestCase):
             'user_id': 'carol', 'role': 'member'}, headers=base.ADMIN,
             status=404)
         self.assertEqual(
-            'No user carol. The proxy does not know this person: '
+            'No user "carol". The proxy does not know this person: '
             + PERSON_HINT,
             self.detail(resp, 404, 'federation.user_not_found'))
 
@@ -56,7 +56,7 @@ class TestUnknownPersonHints(base.FederationTestCase):
         resp = self.app.get('/v1/users/bob/requests',
                             headers=base.person('bob'), status=404)
         self.assertEqual(
-            'No user bob. The proxy does not know you as a person: '
+            'No user "bob". The proxy does not know you as a person: '
             + PERSON_HINT,
             self.detail(resp, 404, 'federation.user_not_found'))
 
@@ -64,11 +64,11 @@ class TestUnknownPersonHints(base.FederationTestCase):
         self.add_person('bob')
         resp = self.app.get('/v1/users/carol/requests',
                             headers=base.person('bob'), status=404)
-        self.assertEqual('No user carol.',
+        self.assertEqual('No user "carol".',
                          self.detail(resp, 404, 'federation.user_not_found'))
         resp = self.app.get('/v1/users/carol/requests', headers=base.ADMIN,
                             status=404)
-        self.assertEqual('No user carol.',
+        self.assertEqual('No user "carol".',
                          self.detail(resp, 404, 'federation.user_not_found'))
 
     def test_vo_list_of_a_person_in_no_vo(self):
