@@ -118,7 +118,7 @@ def _find_idp(name):
     row = idps.find_enabled_idp(pecan.request.db, pecan.request.context,
                                 name)
     if row is None:
-        raise errors.NotFound('No enabled IdP %s.' % name,
+        raise errors.NotFound('No enabled IdP %s.' % errors.quoted_id(name),
                               code='idp_not_found')
     return row
 
@@ -220,7 +220,8 @@ class CallbackController(object):
         if not row.enabled:
             # Disabled since the login started (an IdP the operator no
             # longer trusts): its answers log nobody in.
-            raise errors.NotFound('No enabled IdP %s.' % row.name,
+            raise errors.NotFound('No enabled IdP %s.'
+                                  % errors.quoted_id(row.name),
                                   code='idp_not_found')
         # RFC 9207: an IdP that names itself must be the one asked; one
         # that says it always does (its discovery document) must have.
