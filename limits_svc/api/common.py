@@ -26,13 +26,15 @@ def require_local_mode(what):
 # project's object is answered exactly like one that does not exist.
 
 def no_such_project(project_id):
-    return tree.ProjectNotFound('No project %s.' % project_id)
+    return tree.ProjectNotFound('No project %s.'
+                                % errors.quoted_id(project_id))
 
 
 def no_such_allocation(consumer_id):
     return allocations_db.AllocationNotFound(
-        'No allocation for consumer %s.' % consumer_id)
+        'No allocation for consumer %s.' % errors.quoted_id(consumer_id))
 
 
 def no_such_limit(limit_id):
-    return limits_db.LimitNotFound('No limit %s.' % limit_id)
+    return limits_db.LimitNotFound('No limit %s.'
+                                   % errors.quoted_id(limit_id))

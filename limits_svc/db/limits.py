@@ -179,7 +179,7 @@ def _get(session, model, limit_id, lock=False):
     as if it had deleted it."""
     row = session.get(model, limit_id, with_for_update=lock)
     if row is None:
-        raise LimitNotFound('No limit %s.' % limit_id)
+        raise LimitNotFound('No limit %s.' % errors.quoted_id(limit_id))
     return row
 
 
