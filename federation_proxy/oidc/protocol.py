@@ -188,11 +188,19 @@ def login_prompt(prompt, max_age):
     authorization request (OIDC Core 3.1.2.1).
 
     :raises OAuthError: ``invalid_request``: ``none`` with another
-        value, or a ``max_age`` that is not a number of seconds.
+        value, or a ``max_age`` that is not a number of seconds;
+        ``consent_required``: ``consent``, which the provider cannot
+        obtain (it asks nobody to consent: relying parties are
+        registered by the operator), and must then refuse rather than
+        issue a code nobody consented to (OIDC Core 3.1.2.1).
     """
     values = set((prompt or '').split())
     if 'none' in values and len(values) > 1:
         raise invalid_request('prompt=none goes with no other value.')
+    if 'consent' in values:
+        raise OAuthError('consent_required', 'The provider asks no person '
+                         'for consent (the operator registers relying '
+                         'parties): prompt=consent cannot be honoured.')
     if max_age is None:
         return values, None
     if not _MAX_AGE.match(max_age):

@@ -372,12 +372,13 @@ class SessionAuthTest(base.FederationTestCase):
         old = self.cookie('alice', int(time.time()) - 1000, 3600)
         # prompt=login: log in again, whatever the session; the login
         # continues to the same request, less what it has answered.
-        query = self.authorize_query(client_id, prompt='login consent',
+        query = self.authorize_query(client_id,
+                                     prompt='login select_account',
                                      max_age='0')
         resp = self.api.get('/oidc/authorize', query, headers=fresh,
                             status=302)
         again = self._sent_to_log_in(resp)
-        self.assertEqual('consent', again.pop('prompt'))
+        self.assertEqual('select_account', again.pop('prompt'))
         del query['prompt'], query['max_age']
         self.assertEqual(query, again)
         # max_age: only a session older than it must log in again.
@@ -399,6 +400,25 @@ class SessionAuthTest(base.FederationTestCase):
                 client_id, **bad), headers=fresh, status=302)
             answer = s.query_of(resp.location)
             self.assertEqual('invalid_request', answer['error'], bad)
+            self.assertNotIn('code', answer)
+
+    def test_prompt_consent_is_refused(self):
+        # The provider asks nobody to consent; a client that asks for the
+        # person's consent hears that it cannot have it, and gets no
+        # code nobody consented to (OIDC Core 3.1.2.1), with a session
+        # or without (not sent to log in first).
+        client_id, _secret = s.make_client(self.app, 'leaf')
+        for prompt, headers in (('consent', self.cookie('alice')),
+                                ('login consent', self.cookie('alice')),
+                                ('consent', {})):
+            resp = self.api.get('/oidc/authorize', self.authorize_query(
+                client_id, prompt=prompt, state='s1'), headers=headers,
+                status=302)
+            self.assertTrue(resp.location.startswith(s.REDIRECT),
+                            resp.location)
+            answer = s.query_of(resp.location)
+            self.assertEqual('consent_required', answer['error'], prompt)
+            self.assertEqual('s1', answer['state'])
             self.assertNotIn('code', answer)
 
     def test_logout_clears_the_session_cookie(self):
