@@ -346,5 +346,5 @@ class UsagesController(rest.RestController):
         body = validation.json_body(schema.RECONCILE)
         deltas = usages_db.reconcile_usage(
             pecan.request.db, pecan.request.context, project_id,
-            body['resources'])
+            body['resources'], refuse_kept=_refuse_kept())
         return {'project_id': project_id, 'adjusted': deltas}

@@ -48,24 +48,15 @@ class AllocationChanged(errors.ApiError):
     code = 'allocation_changed'
 
 
-class ProjectDeleted(errors.Conflict):
-    """409: an allocation that would grow in a project kept after it
-    left Keystone (it still holds allocations), or below one.  Keystone
-    deleted its limits with it: its allocations may only shrink, move
-    out or be freed.  Nothing is written."""
-    code = 'project_deleted'
+#: 409: an allocation that would grow in a project kept after it left
+#: Keystone, or below one (see :func:`check_kept`).
+ProjectDeleted = usages.ProjectDeleted
 
 
 def _project_deleted(project_id, kept):
-    if kept[0] == project_id:
-        what = 'Project %s was deleted in Keystone' % project_id
-    else:
-        what = ('Project %s, above project %s, was deleted in Keystone'
-                % (kept[0], project_id))
-    return ProjectDeleted(
-        '%s and is kept only until the allocations below it are freed: '
-        'they can only be reduced, moved to another project or deleted, '
-        'not grown.' % what)
+    return usages.project_deleted(
+        project_id, kept, 'they can only be reduced, moved to another '
+        'project or deleted, not grown.')
 
 
 class AllocationPresent(errors.ApiError):

@@ -133,6 +133,27 @@ def chain_ids(session, project_id):
     return [row.id for row in _walk(session, project_id, downwards=False)]
 
 
+def _marked_walk_statement():
+    walk = walk_cte(downwards=False, left_keystone=True)
+    return sa.select(walk.c.id, walk.c.depth,
+                     walk.c.left_keystone_at).order_by(walk.c.depth)
+
+
+_WALK_MARKED = _marked_walk_statement()
+
+
+def chain_and_kept(session, project_id):
+    """``(chain, kept)``: :func:`chain_ids`, and the levels of that chain
+    kept after they left Keystone (nearest first; none, almost always),
+    read by the same walk."""
+    rows = session.execute(_WALK_MARKED, {'project_id': project_id}).all()
+    if not rows:
+        raise ProjectNotFound('No project %s.' % project_id)
+    check_depth(project_id, [row.depth for row in rows])
+    return ([row.id for row in rows],
+            [row.id for row in rows if row.left_keystone_at is not None])
+
+
 def kept_chain_ids(session, project_id):
     """:func:`chain_ids` of up to :data:`GIVE_BACK_DEPTH` levels: the
     chain of any project the service keeps, one kept below the 64th level

@@ -49,6 +49,28 @@ class UsageOverflow(errors.Conflict):
     code = 'usage_overflow'
 
 
+class ProjectDeleted(errors.Conflict):
+    """409: a write that would grow usage in a project kept after it
+    left Keystone (it still holds allocations), or below one.  Keystone
+    deleted its limits with it: what it holds may only shrink, move out
+    or be freed.  Nothing is written."""
+    code = 'project_deleted'
+
+
+def project_deleted(project_id, kept, what_may):
+    """The :class:`ProjectDeleted` of a write in ``project_id``, whose
+    chain holds the ``kept`` levels (nearest first); ``what_may`` says
+    what may still be done there."""
+    if kept[0] == project_id:
+        what = 'Project %s was deleted in Keystone' % project_id
+    else:
+        what = ('Project %s, above project %s, was deleted in Keystone'
+                % (kept[0], project_id))
+    return ProjectDeleted(
+        '%s and is kept only until the allocations below it are freed: '
+        '%s' % (what, what_may))
+
+
 _USAGE = models.Usage.__table__
 
 
@@ -359,19 +381,30 @@ def usage_report(db, ctx, project_id, subtree, no_limit_policy, limit=None,
 
 @oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
                            retry_interval=0.05, inc_retry_interval=True)
-def reconcile_usage(db, ctx, project_id, actual):
+def reconcile_usage(db, ctx, project_id, actual, refuse_kept=True):
     """Make the project's own usage equal ``actual`` ({resource: n}).
 
     The difference from the sum of its allocations is kept as an
     adjustment, and every level of its chain moves by the same amount.
+
+    :param refuse_kept: refuse (:class:`ProjectDeleted`, nothing
+        written) a reconciliation that raises any resource's usage in a
+        project kept after it left Keystone, or below one, as an
+        allocation that grows there is refused; lowering it goes on.
+        False in local mode, where such marks mean nothing.
     """
     with db.writer.connection.using(ctx) as conn:
         tree.lock_for_ledger(conn)
-        chain = tree.chain_ids(conn, project_id)
+        chain, kept = tree.chain_and_kept(conn, project_id)
         figures = locked_usages(conn, [(level, name) for level in chain
                                        for name in actual])
         deltas = {name: amount - figures[(project_id, name)][0]
                   for name, amount in actual.items()}
+        if kept and refuse_kept and any(
+                delta > 0 for delta in deltas.values()):
+            raise project_deleted(
+                project_id, kept, 'its usage can only be lowered, not '
+                'raised.')
         apply(conn, project_id, chain, deltas)
         adjust(conn, project_id, deltas)
         return deltas

@@ -323,6 +323,47 @@ class _Resync(object):
         self.resync()
         self.assertNotIn('leaf', [row[0] for row in self.tree()])
 
+    def test_reconciliation_only_lowers_a_kept_project(self):
+        """Keystone deletes leaf while it holds 4 cores: ``PUT
+        /v1/usages/leaf`` (a service's outside count) raised its usage
+        (to 9, and 3 of a resource it did not hold), with no limit left
+        there, and counted it in mid and top.  Now a reconciliation
+        that raises any resource there is refused, 409
+        limits.project_deleted, nothing written; one that only lowers
+        goes on.  In local mode the same database takes both."""
+        self.put('vm-1', 'leaf', 4)
+        self.projects = [p for p in self.projects if p['id'] != 'leaf']
+        self.limits = [lim for lim in self.limits if lim['id'] != 'lim-leaf']
+        self.resync()
+        counters = self.usage()
+        for actual in ({'cores': 9}, {'cores': 2, 'ram': 3}):
+            exc = self.assertRaises(
+                allocations.ProjectDeleted, usages.reconcile_usage, self.db,
+                self.ctx, 'leaf', actual)
+            self.assertEqual((409, 'project_deleted'), (exc.status, exc.code))
+            self.assertEqual(
+                'Project leaf was deleted in Keystone and is kept only '
+                'until the allocations below it are freed: its usage can '
+                'only be lowered, not raised.', exc.detail)
+        self.assertEqual(counters, self.usage())
+        apps = {mode: self.useFixture(af.ServiceApp(service.SPEC, overrides={
+            ('limits', 'mode'): mode,
+            ('database', 'connection'): self.db.url})).app
+            for mode in ('keystone', 'local')}
+        self.assertEqual('limits.project_deleted', apps['keystone'].put_json(
+            '/v1/usages/leaf', {'resources': {'cores': 5}},
+            headers=af.SERVICE, status=409).json['errors'][0]['code'])
+        self.assertEqual(counters, self.usage())
+        self.assertEqual({'cores': -3}, apps['keystone'].put_json(
+            '/v1/usages/leaf', {'resources': {'cores': 1}},
+            headers=af.SERVICE).json['adjusted'])
+        self.assertEqual((1, 1), self.usage()[('leaf', 'cores')])
+        self.assertEqual((0, 1), self.usage()[('top', 'cores')])
+        self.assertEqual({'cores': 5}, apps['local'].put_json(
+            '/v1/usages/leaf', {'resources': {'cores': 6}},
+            headers=af.SERVICE).json['adjusted'])
+        self.assertEqual([], audit.audit(self.db, self.ctx))
+
     def test_counters_of_projects_gone_from_keystone_go_with_them(self):
         """Keystone deletes leaf (kept: it holds an allocation) and mid
         above it: mid's counters go with mid, as a local delete takes
