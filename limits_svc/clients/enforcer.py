@@ -31,12 +31,18 @@ Other differences, all documented in doc/source/user/limits-clients.rst:
 * ``cache`` is accepted and ignored: the service always decides on the
   limits of the moment.
 * For a project the service does not know, ``enforce()`` raises the
-  client's ``NotFound``; for one that Keystone deleted while it held
-  allocations (the service keeps it until they are freed), a growth
-  raises the client's ``ProjectDeleted`` (409
-  ``limits.project_deleted``); ``calculate_usage()`` and
+  client's ``NotFound``; ``calculate_usage()`` and
   ``get_project_limits()`` answer the registered defaults and no usage,
   as oslo.limit does.
+* For a project that Keystone deleted while it held allocations (the
+  service keeps it until they are freed, and refuses any growth there:
+  409 ``limits.project_deleted``), a growth raises
+  :class:`ProjectDeletedOverLimit`: oslo.limit's ``ProjectOverLimit``
+  (what a service written for oslo.limit handles: Nova answers 403 with
+  ``str()`` of it, the service's message) that is also the client's
+  ``ProjectDeleted``. Its ``OverLimitInfo`` entries are the resources
+  asked to grow, each with the project's own usage as its ``limit``
+  (it may keep what it holds, and take nothing more).
 * For a ``subtree`` limit, ``OverLimitInfo.limit`` and ``current_usage``
   are that level's subtree limit and subtree usage. Each info also carries
   ``project_id`` (the level) and ``scope`` (``project`` or ``subtree``).
@@ -129,6 +135,46 @@ def _check_resource_names(resources_to_check):
         raise ValueError(msg)
 
 
+class ProjectDeletedOverLimit(limit_exc.ProjectOverLimit,
+                              limits.ProjectDeleted):
+    """oslo.limit's ``ProjectOverLimit`` of a growth the service refused
+    in a project deleted in Keystone (409 ``limits.project_deleted``),
+    which is also the client's :class:`limits.ProjectDeleted` (``status``,
+    ``code``, ``detail`` ...).
+
+    A service written for oslo.limit handles it as any refusal: Nova's
+    ``enforce_num_instances_and_*`` turn it into ``TooManyInstances``
+    with ``str()`` of it, the service's ``detail`` (Nova answers 403
+    saying that the project was deleted in Keystone); the client's
+    ``ProjectDeleted``, which such a service does not know, was a 500.
+
+    ``over_limit_info_list`` holds one ``OverLimitInfo`` per resource
+    that would grow, with ``project_id`` and ``scope`` (``project``) as
+    :func:`over_limit_info` sets them: ``limit`` is the project's own
+    usage in the ledger (what it may keep), ``current_usage`` that usage
+    (or, with ``reconcile_usage``, the count the service refused to
+    record) and ``delta`` the one asked. A limit of the usage, not 0:
+    Nova's ``should_enforce()`` takes a refusal whose limits are all 0
+    for limits perhaps never set, and lets it through unless Keystone
+    has a registered limit of the resource or ``[quota]
+    unified_limits_resource_list`` requires one.
+    """
+
+    def __init__(self, project_id, over_limit_info_list, refusal):
+        # ProjectOverLimit.__init__ is not called: it hands its message
+        # on to the next class of this one's MRO, the client's error,
+        # which would take it for the status.
+        limits.ClientError.__init__(
+            self, refusal.status, code=refusal.code, title=refusal.title,
+            detail=refusal.detail, request_id=refusal.request_id,
+            error=refusal.error)
+        self.project_id = project_id
+        self.over_limit_info_list = list(over_limit_info_list)
+        self.args = (refusal.detail or
+                     'Project %s was deleted in Keystone: it cannot take '
+                     'more resources.' % project_id,)
+
+
 def over_limit_info(blocking):
     """An ``OverLimitInfo`` of one entry of the service's blocking list."""
     info = limit_exc.OverLimitInfo(blocking['resource'], blocking['limit'],
@@ -193,24 +239,47 @@ class Enforcer:
                 raise ValueError('resource name is not a string.')
             if not isinstance(value, int):
                 raise ValueError('resource limit is not an integer.')
-        if self.reconcile_usage:
-            self._reconcile(project_id, sorted(deltas))
         # int(): oslo.limit takes a bool for an int (True is 1); the
         # service's schema refuses JSON booleans.
-        answer = self.client.enforce(
-            project_id, {name: max(int(value), 0) for name, value in
-                         deltas.items()})
+        asked = {name: max(int(value), 0) for name, value in deltas.items()}
+        counts = {}
+        try:
+            if self.reconcile_usage:
+                counts = self._count(project_id, sorted(deltas))
+                if counts:
+                    self.client.reconcile_usage(project_id, counts)
+            answer = self.client.enforce(project_id, asked)
+        except limits.ProjectDeleted as exc:
+            raise self._project_deleted(project_id, asked, exc, counts)
         if not answer['allowed']:
             LOG.debug('Limits service refused %s for project %s: %s',
                       deltas, project_id, answer['blocking'])
             raise project_over_limit(project_id, answer['blocking'])
 
-    def _reconcile(self, project_id, names):
+    def _count(self, project_id, names):
+        """``{name: count}`` of the usage callback, for the names
+        asked that it counted."""
         counts = self._usage_callback(project_id, names)
-        actual = {name: int(counts[name]) for name in names
-                  if name in counts}
-        if actual:
-            self.client.reconcile_usage(project_id, actual)
+        return {name: int(counts[name]) for name in names if name in counts}
+
+    def _project_deleted(self, project_id, deltas, refusal, counts):
+        """The :class:`ProjectDeletedOverLimit` of the service's
+        ``refusal`` of ``deltas`` (``counts``: the usage callback's, with
+        ``reconcile_usage``, which the service refuses to record where
+        it would raise a kept project's usage); one more request, for
+        the project's own usage."""
+        report = self._own_report(project_id)
+        held = {name: report[name]['own_usage'] if name in report else 0
+                for name in deltas}
+        grows = [name for name, delta in deltas.items()
+                 if counts.get(name, held[name]) + delta > held[name]]
+        # (Should none grow, the service refused anyway: name them all.)
+        return ProjectDeletedOverLimit(project_id, [
+            over_limit_info({'resource': name, 'limit': held[name],
+                             'usage': counts.get(name, held[name]),
+                             'delta': deltas[name], 'project_id': project_id,
+                             'scope': 'project'})
+            for name in grows or list(deltas)], refusal)
 
     def calculate_usage(self, project_id, resources_to_check):
         """``{name: ProjectUsage(limit, usage)}``: the project's own limit

@@ -88,6 +88,21 @@ class ClientsTestCase(testtools.TestCase):
             'resource_name': 'cores', 'resource_limit': 10,
             'scope': 'subtree'}, headers=af.SYSTEM_ADMIN)
 
+    def keystone_mode_keeping(self, project_id):
+        """The URL of the service in keystone mode over this database,
+        where ``project_id`` is marked as the sync marks a project that
+        Keystone deleted while it held allocations."""
+        url = self.app_conf.database.connection
+        engine = sa.create_engine(url)
+        self.addCleanup(engine.dispose)
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "UPDATE projects SET left_keystone_at = CURRENT_TIMESTAMP "
+                "WHERE id = :id"), {'id': project_id})
+        keystone_mode = self.useFixture(af.ServiceApp(service.SPEC, overrides={
+            ('limits', 'mode'): 'keystone', ('database', 'connection'): url}))
+        return self.useFixture(LoopbackServer(keystone_mode.wsgi)).url
+
 
 class TestLimitsClient(ClientsTestCase):
 
@@ -431,6 +446,53 @@ class TestEnforcer(ClientsTestCase):
         self.assertEqual(9, report['projects'][0]['resources']['cores'][
             'subtree_usage'])
 
+    def test_a_project_deleted_in_keystone(self):
+        """leaf was deleted in Keystone while it held 3 cores (marked
+        here as the sync marks it): a growth there is oslo.limit's
+        ProjectOverLimit, what a service written for oslo.limit handles
+        (Nova's check answers its TooManyInstances, a 403, with str()
+        of it); it was the client's ProjectDeleted, a 500 there.  It
+        says why, and names the resources that would grow, each with a
+        limit of what leaf holds: a limit above 0, which Nova's
+        should_enforce() upholds without asking Keystone.  A check of
+        nothing more goes on; a reconciling enforcer may lower leaf's
+        usage, and raising it is the same refusal, nothing recorded."""
+        self.client.put_allocation('vm-1', 'leaf', {'cores': 3})
+        url = self.keystone_mode_keeping('leaf')
+        counted = {}
+
+        def enforcer_of_leaf(reconcile):
+            return enforcer.Enforcer(
+                lambda project_id, names: counted, session=self.session,
+                endpoint_override=url, additional_headers=SERVICE,
+                reconcile_usage=reconcile)
+
+        exc = self.assertRaises(
+            limit_exc.ProjectOverLimit, enforcer_of_leaf(False).enforce,
+            'leaf', {'cores': 1, 'instances': 1, 'ram': 0})
+        self.assertIsInstance(exc, limits.ProjectDeleted)
+        self.assertIn('Project leaf was deleted in Keystone and is kept '
+                      'only until the allocations below it are freed',
+                      str(exc))
+        self.assertEqual(
+            [('cores', 3, 3, 1), ('instances', 0, 0, 1)],
+            [(i.resource_name, i.limit, i.current_usage, i.delta)
+             for i in exc.over_limit_info_list])
+        self.assertIsNone(enforcer_of_leaf(False).enforce(
+            'leaf', {'cores': 0}))
+        counted.update(cores=5)
+        exc = self.assertRaises(
+            limit_exc.ProjectOverLimit, enforcer_of_leaf(True).enforce,
+            'leaf', {'cores': 0})
+        self.assertIsInstance(exc, limits.ProjectDeleted)
+        self.assertEqual([('cores', 3, 5, 0)], [
+            (i.resource_name, i.limit, i.current_usage, i.delta)
+            for i in exc.over_limit_info_list])
+        counted.update(cores=2)
+        enforcer_of_leaf(True).enforce('leaf', {'cores': 0})
+        self.assertEqual(2, self.reader.usage('leaf', subtree=False)[
+            'projects'][0]['resources']['cores']['own_usage'])
+
 
 class TestNovaHook(ClientsTestCase):
     """The hook against the real service (unit tests cover the rest)."""
@@ -573,18 +635,9 @@ class TestNovaHook(ClientsTestCase):
         delete go on."""
         self.hook.confirm_instances(None, 'leaf', self.FLAVOR, False,
                                     ['vm-1'])
-        url = self.app_conf.database.connection
-        engine = sa.create_engine(url)
-        self.addCleanup(engine.dispose)
-        with engine.begin() as conn:
-            conn.execute(sa.text("UPDATE projects SET left_keystone_at = "
-                                 "CURRENT_TIMESTAMP WHERE id = 'leaf'"))
-        keystone_mode = self.useFixture(af.ServiceApp(service.SPEC, overrides={
-            ('limits', 'mode'): 'keystone', ('database', 'connection'): url}))
         self.client = limits.LimitsClient(
             self.session, additional_headers=SERVICE,
-            endpoint_override=self.useFixture(
-                LoopbackServer(keystone_mode.wsgi)).url)
+            endpoint_override=self.keystone_mode_keeping('leaf'))
         self.hook = nova.NovaLimitsHook(self.client)
         server = types.SimpleNamespace(uuid='vm-1', project_id='leaf',
                                        flavor=self.FLAVOR)

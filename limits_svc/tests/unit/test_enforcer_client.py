@@ -248,6 +248,62 @@ class TestEnforcer(TransportTestCase):
         for info in exc.over_limit_info_list:
             self.assertIsInstance(info, limit_exc.OverLimitInfo)
 
+    def test_a_project_deleted_in_keystone_is_project_over_limit(self):
+        """A growth refused in a project deleted in Keystone (409
+        limits.project_deleted) is oslo.limit's ProjectOverLimit, as a
+        service written for oslo.limit expects of any refusal (Nova
+        turns it into TooManyInstances with str() of it, a 403); it was
+        the client's ProjectDeleted alone, a 500 there. It is still the
+        client's ProjectDeleted (the Nova hook's mapping), and lists the
+        resources that would grow, their limit the project's usage."""
+        detail = ('Project leaf was deleted in Keystone and is kept only '
+                  'until the allocations below it are freed.')
+        enf = self.enforcer(
+            error(409, 'limits.project_deleted', detail=detail),
+            report(cores={'own_limit': 8, 'subtree_limit': None,
+                          'own_usage': 3, 'subtree_usage': 3}))
+        exc = self.assertRaises(limit_exc.ProjectOverLimit, enf.enforce,
+                                'leaf', {'cores': 2, 'ram': 0, 'gpus': 1})
+        self.assertIsInstance(exc, limits.ProjectDeleted)
+        self.assertEqual(detail, str(exc))
+        self.assertEqual((409, 'limits.project_deleted', detail, 'req-1'),
+                         (exc.status, exc.code, exc.detail, exc.request_id))
+        self.assertEqual('leaf', exc.project_id)
+        self.assertEqual(
+            [('cores', 3, 3, 2, 'leaf', 'project'),
+             ('gpus', 0, 0, 1, 'leaf', 'project')],
+            [(i.resource_name, i.limit, i.current_usage, i.delta,
+              i.project_id, i.scope) for i in exc.over_limit_info_list])
+        for info in exc.over_limit_info_list:
+            self.assertIsInstance(info, limit_exc.OverLimitInfo)
+        self.assertEqual(('GET', '/v1/projects/leaf/usage?subtree=false'),
+                         self.wire.path(1))
+
+    def test_a_refused_reconciliation_is_project_over_limit(self):
+        """With reconcile_usage, the service refuses to raise the usage
+        of a project deleted in Keystone (409 limits.project_deleted):
+        enforce() raises the same ProjectOverLimit, naming the count
+        it could not record, and asks for no decision."""
+        enf = self.enforcer(
+            error(409, 'limits.project_deleted', detail='deleted'),
+            report(cores={'own_limit': 8, 'subtree_limit': None,
+                          'own_usage': 3, 'subtree_usage': 3},
+                   ram={'own_limit': 8, 'subtree_limit': None,
+                        'own_usage': 64, 'subtree_usage': 64}),
+            callback=lambda project_id, names: {'cores': 5, 'ram': 32},
+            reconcile=True)
+        exc = self.assertRaises(limit_exc.ProjectOverLimit, enf.enforce,
+                                'leaf', {'cores': 0, 'ram': 0})
+        self.assertIsInstance(exc, limits.ProjectDeleted)
+        self.assertEqual(
+            [('cores', 3, 5, 0)],
+            [(i.resource_name, i.limit, i.current_usage, i.delta)
+             for i in exc.over_limit_info_list])
+        self.assertEqual([('PUT', '/v1/usages/leaf'),
+                          ('GET', '/v1/projects/leaf/usage?subtree=false')],
+                         [self.wire.path(n) for n in range(2)])
+        self.assertEqual(2, len(self.wire.sent))
+
     def test_negative_deltas_are_sent_as_zero(self):
         enf = self.enforcer(answer(True))
         enf.enforce('leaf', {'cores': -2, 'ram': 5})

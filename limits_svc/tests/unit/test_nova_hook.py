@@ -122,6 +122,18 @@ class FakeLimitsClient:
         return {'allowed': not blocking, 'deltas': dict(resources),
                 'blocking': blocking}
 
+    def usage(self, project_id, subtree=False):
+        """The project's own usage report (the Enforcer reads it to
+        describe a refusal in a project deleted in Keystone)."""
+        self.calls.append(('usage', project_id))
+        limits_of = self.limits.get(project_id, {})
+        used = self._usage(project_id)
+        return {'project_id': project_id, 'subtree': False, 'projects': [{
+            'project_id': project_id, 'resources': {
+                name: {'own_limit': limits_of.get(name, -1),
+                       'own_usage': used.get(name, 0)}
+                for name in set(limits_of) | set(used)}}]}
+
     def resources_of(self, consumer_id):
         return self.allocations[consumer_id]['resources']
 
