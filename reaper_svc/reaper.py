@@ -21,6 +21,7 @@ import threading
 from oslo_log import log as logging
 
 from reaper_svc import action_states as states
+from reaper_svc import cloud_errors
 from reaper_svc.db import actions as actions_db
 from reaper_svc.db import clock as clock_db
 from reaper_svc.db import pending as pending_db
@@ -528,7 +529,11 @@ class Reaper(object):
         stamped by the database's clock as :attr:`clock` reads it);
         then it fails.
         Failing at the first refusal left the victims stopped before it
-        locked and stopped for good, their room never made."""
+        locked and stopped for good, their room never made.  The
+        action's reason (read through the API by administrators and the
+        victims' projects) says how the cloud failed
+        (:func:`cloud_errors.public_reason`), keystoneauth's text, with
+        the cloud's internal endpoints and addresses, is logged."""
         ends = action['created_at'] + datetime.timedelta(
             seconds=RETRY_SECONDS)
         if self.clock() < ends:
@@ -536,8 +541,10 @@ class Reaper(object):
                                'trying again at the next pass',
                                action['id'], server_id, exc)
             return actions_db.get_action(self.db, self.ctx, action['id'])
+        LOG.warning('Action %s: could not lock %s, failing: %s',
+                    action['id'], server_id, exc)
         self._fail(action, states.PLANNED, 'Could not lock %s: %s'
-                   % (server_id, exc))
+                   % (server_id, cloud_errors.public_reason(exc)))
         return actions_db.get_action(self.db, self.ctx, action['id'])
 
     def _delete_failed(self, action, server_id, exc):
@@ -546,7 +553,8 @@ class Reaper(object):
         :data:`RETRY_SECONDS` after the grace period; then it
         fails.  Failing at the first refusal (Nova restarting, a 503 of
         its load balancer) left the victims locked and stopped for good,
-        their room never made."""
+        their room never made.  The reason is told as for a lock
+        (:meth:`_lock_failed`)."""
         ends = (action['delete_after'] or self.clock()) + datetime.timedelta(
             seconds=RETRY_SECONDS)
         if self.clock() < ends:
@@ -554,8 +562,10 @@ class Reaper(object):
                                'trying again at the next pass',
                                action['id'], server_id, exc)
             return actions_db.get_action(self.db, self.ctx, action['id'])
+        LOG.warning('Action %s: could not delete %s, failing: %s',
+                    action['id'], server_id, exc)
         self._fail(action, states.DELETING, 'Could not delete %s: %s'
-                   % (server_id, exc))
+                   % (server_id, cloud_errors.public_reason(exc)))
         return actions_db.get_action(self.db, self.ctx, action['id'])
 
     def _cloud(self, call, *args, **kwargs):

@@ -9,6 +9,7 @@ import time
 import uuid
 
 import fixtures
+from keystoneauth1 import exceptions as ks_exc
 import oslo_messaging
 import sqlalchemy
 import testtools
@@ -838,6 +839,74 @@ class TestEngineOnce(EngineTestBase):
                                        action['id'])
         self.assertEqual(states.FAILED, action['state'])
         self.assertIn('HTTP 403', action['reason'])
+
+    def test_a_failed_action_s_reason_says_how_the_cloud_failed(self):
+        """An action failed because Nova could not be reached (a lock)
+        or answered a 503 (a deletion), both for an hour: its reason,
+        which the API shows administrators and the victims' projects,
+        says which service failed and how; keystoneauth's text, with
+        Nova's internal endpoint and address and urllib3's internals,
+        stays in the log.  The reasons carried that text."""
+        log = self.useFixture(fixtures.FakeLogger())
+        reaper = self.engine.build().reaper
+        cloud = self.engine.cloud
+        internal = 'http://10.0.0.5:8774/v2.1/servers'
+
+        def refused(server_id, method, cause):
+            # As reaper_svc.drivers.openstack raises it.
+            path = '/servers/%s' % server_id
+            try:
+                raise cause
+            except ks_exc.ClientException as exc:
+                raise driver_base.DriverError(
+                    'Nova: %s %s: %s' % (method, path, exc)) from exc
+
+        def lock(server_id, reason):
+            refused(server_id, 'POST', ks_exc.ConnectFailure(
+                'Unable to establish connection to %s/%s/action: '
+                "HTTPConnectionPool(host='10.0.0.5', port=8774): Max "
+                'retries exceeded ([Errno 111] Connection refused)'
+                % (internal, server_id)))
+
+        def delete(server_id):
+            refused(server_id, 'DELETE', ks_exc.ServiceUnavailable(
+                message='Service Unavailable', http_status=503,
+                url='%s/%s' % (internal, server_id)))
+
+        def boot_failed(boot_id):
+            message = ef.failure_message(VERSIONED, boot_id)
+            return reaper.handle_failure(nova_notifications.
+                                         scheduling_failure(
+                                             VERSIONED, message['payload']))
+
+        with fixtures.MockPatchObject(cloud, 'lock', lock):
+            locking = boot_failed('i-60')
+            later = locking['created_at'] + datetime.timedelta(hours=1)
+            reaper.clock = lambda: later
+            reaper.process_unfinished()
+        locking = actions_db.get_action(self.engine.db, self.ctx,
+                                        locking['id'])
+        [locked] = [v['server_id'] for v in locking['victims']]
+        self.assertEqual(
+            (states.FAILED, 'Could not lock %s: Nova could not be reached'
+             % locked), (locking['state'], locking['reason']))
+
+        deleting = boot_failed('i-61')
+        with fixtures.MockPatchObject(cloud, 'delete', delete):
+            for minutes in (1, 61):
+                moment = deleting['delete_after'] + datetime.timedelta(
+                    minutes=minutes)
+                reaper.clock = lambda: moment
+                reaper.process_unfinished()
+        deleting = actions_db.get_action(self.engine.db, self.ctx,
+                                         deleting['id'])
+        [deleted] = [v['server_id'] for v in deleting['victims']]
+        self.assertEqual(
+            (states.FAILED, 'Could not delete %s: Nova answered HTTP 503'
+             % deleted), (deleting['state'], deleting['reason']))
+        self.assertIn('%s/%s/action' % (internal, locked), log.output)
+        self.assertIn('Errno 111', log.output)
+        self.assertIn('%s/%s' % (internal, deleted), log.output)
 
     def test_concurrent_triggers_never_share_a_victim(self):
         reaper = self.engine.build().reaper
