@@ -42,7 +42,9 @@ Other differences, all documented in doc/source/user/limits-clients.rst:
   ``str()`` of it, the service's message) that is also the client's
   ``ProjectDeleted``. Its ``OverLimitInfo`` entries are the resources
   asked to grow, each with the project's own usage as its ``limit``
-  (it may keep what it holds, and take nothing more).
+  (it may keep what it holds, and take nothing more). With
+  ``reconcile_usage``, a count above what such a project holds raises
+  it too, even for a delta of zero: the service refuses to record it.
 * For a ``subtree`` limit, ``OverLimitInfo.limit`` and ``current_usage``
   are that level's subtree limit and subtree usage. Each info also carries
   ``project_id`` (the level) and ``scope`` (``project`` or ``subtree``).
