@@ -985,7 +985,9 @@ class TestResyncProperties(backends.OnSQLite, testtools.TestCase):
 _PUT_STEPS = st.lists(st.one_of(
     st.tuples(st.just('sync'), _keystone_trees()),
     st.tuples(st.just('put'), st.tuples(
-        st.integers(0, 3), st.sampled_from(_IDS), st.integers(0, 3)))),
+        st.integers(0, 3), st.sampled_from(_IDS), st.integers(0, 3))),
+    st.tuples(st.just('reconcile'), st.tuples(
+        st.sampled_from(_IDS), st.integers(0, 4)))),
     max_size=14)
 
 
@@ -996,12 +998,40 @@ class TestKeptProjectProperties(backends.OnSQLite, testtools.TestCase):
     kept after it left takes a write that grows nothing there (a
     shrink, the same amount, a move out, a free) and refuses every
     other one (409 limits.project_deleted), writing nothing; a project
-    that is neither is not found."""
+    that is neither is not found.  Reconciliations (``PUT /v1/usages``)
+    come between: a kept project takes one that raises nothing.  The own
+    usage of a kept project never goes up between two syncs."""
 
     def setUp(self):
         super().setUp()
         self.db = backends.migrated_database(self, service.SPEC)
         self.ctx = context.admin_context()
+
+    def own_usage(self):
+        """``{project_id: own cores}``."""
+        usage = models.Usage.__table__
+        with self.db.reader.connection.using(self.ctx) as conn:
+            return dict(conn.execute(sa.select(
+                usage.c.project_id, usage.c.own_used)).all())
+
+    def reconcile(self, existing, synced, project_id, amount):
+        """A reconciliation of ``project_id``'s cores to ``amount``,
+        checked against the model."""
+        before = self.own_usage().get(project_id, 0)
+        try:
+            usages.reconcile_usage(self.db, self.ctx, project_id,
+                                   {'cores': amount})
+        except tree.ProjectNotFound:
+            self.assertNotIn(project_id, existing)
+        except allocations.ProjectDeleted:
+            self.assertIn(project_id, existing - synced)
+            self.assertGreater(amount, before)
+            self.assertEqual(before, self.own_usage().get(project_id, 0))
+        else:
+            self.assertIn(project_id, existing)
+            self.assertTrue(project_id in synced or amount <= before,
+                            (project_id, synced, before, amount))
+            self.assertEqual(amount, self.own_usage()[project_id])
 
     def reset(self):
         with self.db.writer.connection.using(self.ctx) as conn:
@@ -1011,11 +1041,15 @@ class TestKeptProjectProperties(backends.OnSQLite, testtools.TestCase):
 
     @hypothesis.settings(max_examples=80, deadline=None)
     @hypothesis.given(steps=_PUT_STEPS)
+    @hypothesis.example(steps=[('sync', [_project('p0', None)]),
+                               ('put', (0, 'p0', 2)), ('sync', []),
+                               ('reconcile', ('p0', 3))])
     def test_a_kept_project_never_grows(self, steps):
         self.reset()
         held = {}           # consumer: (project, amount)
         synced = set()
         existing = set()
+        kept_usage = {}     # kept project: its own usage after each step
         for action, argument in steps:
             if action == 'sync':
                 keystone.replace_from_keystone(
@@ -1023,6 +1057,12 @@ class TestKeptProjectProperties(backends.OnSQLite, testtools.TestCase):
                         argument, REGISTERED, []))
                 synced = {row['id'] for row in argument}
                 existing = synced | {p for p, _ in held.values()}
+                own = self.own_usage()
+                kept_usage = {p: own.get(p, 0) for p in existing - synced}
+                continue
+            if action == 'reconcile':
+                self.reconcile(existing, synced, *argument)
+                self.assert_kept_usage_never_rises(kept_usage)
                 continue
             number, project_id, amount = argument
             consumer = 'c%d' % number
@@ -1052,4 +1092,11 @@ class TestKeptProjectProperties(backends.OnSQLite, testtools.TestCase):
                     models.Allocation.__table__.c.project_id,
                     models.Allocation.__table__.c.amount)).all()
             self.assertEqual(held, {c: (p, a) for c, p, a in rows})
+            self.assert_kept_usage_never_rises(kept_usage)
         self.assertEqual([], audit.audit(self.db, self.ctx))
+
+    def assert_kept_usage_never_rises(self, kept_usage):
+        own = self.own_usage()
+        for project_id, before in kept_usage.items():
+            self.assertLessEqual(own.get(project_id, 0), before, project_id)
+            kept_usage[project_id] = own.get(project_id, 0)
