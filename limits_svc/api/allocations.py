@@ -166,7 +166,7 @@ def _check_if_match(allocation, only_existing, generations):
         raise allocations_db.AllocationChanged(
             'The allocation of consumer %s is not the one of the ETag '
             'given (If-Match): it was written since.'
-            % allocation['consumer_id'])
+            % errors.quoted_id(allocation['consumer_id']))
 
 
 def _answer_not_modified(allocation):

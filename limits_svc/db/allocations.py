@@ -279,7 +279,8 @@ def _read_levels(rows, project_id, no_limit_policy):
             if name is not None:
                 overrides.append((level, name, scope, value))
     if not chain:
-        raise tree.ProjectNotFound('No project %s.' % project_id)
+        raise tree.ProjectNotFound('No project %s.'
+                                   % errors.quoted_id(project_id))
     tree.check_depth(project_id, list(chain))
     chain = [chain[depth] for depth in sorted(chain)]
     return (sorted(held), chain,
@@ -742,21 +743,21 @@ def _check_condition(conn, consumer_id, old_rows, now, only_existing,
         raise AllocationChanged(
             'The allocation of consumer %s is not the one of the ETag '
             'given (If-Match): it was written or freed since.'
-            % consumer_id)
+            % errors.quoted_id(consumer_id))
     if only_existing and not live:
         raise AllocationAbsent(
             'No allocation for consumer %s to replace (If-Match: *).'
-            % consumer_id)
+            % errors.quoted_id(consumer_id))
     if only_absent and live:
         raise AllocationPresent(
             'Consumer %s has an allocation already (If-None-Match: *).'
-            % consumer_id)
+            % errors.quoted_id(consumer_id))
     if (unwanted_generations is not None and live and
             current[0].generation in unwanted_generations):
         raise AllocationPresent(
             'The allocation of consumer %s is still the one of an ETag '
             'given (If-None-Match): "%d".'
-            % (consumer_id, current[0].generation))
+            % (errors.quoted_id(consumer_id), current[0].generation))
 
 
 def _free(conn, consumer_id, rows):
@@ -797,7 +798,7 @@ def delete_allocation(db, ctx, consumer_id, check_held=None,
         rows = _current_allocation(conn, consumer_id, lock=True)
         if not rows and not (only_existing or generations is not None):
             raise AllocationNotFound('No allocation for consumer %s.'
-                                     % consumer_id)
+                                     % errors.quoted_id(consumer_id))
         if rows and check_held is not None:
             check_held(rows[0].project_id)
         if _has_condition(only_existing, only_absent, generations,
@@ -890,7 +891,7 @@ def get_allocation(db, ctx, consumer_id):
         rows = _current_allocation(conn, consumer_id, lock=False)
     if not rows:
         raise AllocationNotFound('No allocation for consumer %s.'
-                                 % consumer_id)
+                                 % errors.quoted_id(consumer_id))
     return _as_allocation(consumer_id, rows)
 
 

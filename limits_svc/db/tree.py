@@ -95,7 +95,8 @@ def require_project(session, project_id):
     """The Project, or ProjectNotFound."""
     project = session.get(models.Project, project_id)
     if project is None:
-        raise ProjectNotFound('No project %s.' % project_id)
+        raise ProjectNotFound('No project %s.'
+                              % errors.quoted_id(project_id))
     return project
 
 
@@ -117,7 +118,8 @@ def _walk(session, project_id, downwards):
     rows = session.execute(_WALK[downwards],
                            {'project_id': project_id}).all()
     if not rows:
-        raise ProjectNotFound('No project %s.' % project_id)
+        raise ProjectNotFound('No project %s.'
+                              % errors.quoted_id(project_id))
     check_depth(project_id, [row.depth for row in rows])
     return rows
 
@@ -148,7 +150,8 @@ def chain_and_kept(session, project_id):
     read by the same walk."""
     rows = session.execute(_WALK_MARKED, {'project_id': project_id}).all()
     if not rows:
-        raise ProjectNotFound('No project %s.' % project_id)
+        raise ProjectNotFound('No project %s.'
+                              % errors.quoted_id(project_id))
     check_depth(project_id, [row.depth for row in rows])
     return ([row.id for row in rows],
             [row.id for row in rows if row.left_keystone_at is not None])
@@ -161,7 +164,8 @@ def kept_chain_ids(session, project_id):
     rows = session.execute(_WALK_GIVING_BACK,
                            {'project_id': project_id}).all()
     if not rows:
-        raise ProjectNotFound('No project %s.' % project_id)
+        raise ProjectNotFound('No project %s.'
+                              % errors.quoted_id(project_id))
     check_depth(project_id, [row.depth for row in rows], GIVE_BACK_DEPTH)
     return [row.id for row in rows]
 

@@ -31,7 +31,7 @@ class TestIfMatchOnRead(base.LimitsApiTestCase):
         error = resp.json['errors'][0]
         self.assertEqual((412, 'limits.allocation_changed'),
                          (resp.status_int, error['code']))
-        self.assertIn('consumer vm-1', error['detail'])
+        self.assertIn('consumer "vm-1"', error['detail'])
 
     def test_current_etag_and_star_get_the_allocation(self):
         for value in (self.etag, '*', '"1", %s' % self.etag):
