@@ -3,14 +3,31 @@
 Runs the same cases against all four services (one test class each).
 """
 
+import urllib.parse
+
 import pecan
 import testtools
 import webtest
 
+from federation_proxy import service as federation_service
 from limits_svc import service as limits_service
 from svc_common.cmd import all_in_one
 from svc_common import deploy
 from svc_common.tests.fixtures import api as af
+
+
+#: Paths of each service whose 404 names the object the path asked for
+#: (``%s``: its ID or name).
+_PATHS_WITH_IDS = {
+    'limits_svc': ('/v1/projects/%s', '/v1/projects/%s/usage',
+                   '/v1/registered_limits/%s', '/v1/allocations/%s'),
+    'reaper_svc': ('/v1/actions/%s', '/v1/pending/%s'),
+    'image_family_svc': ('/v1/families/%s', '/v1/families/%s/images',
+                         '/v1/images/%s', '/v1/images/%s/transitions'),
+    'federation_proxy': ('/v1/users/%s', '/v1/users/%s/identities',
+                         '/v1/vos/%s', '/v1/vos/%s/groups', '/v1/idps/%s',
+                         '/v1/clients/%s'),
+}
 
 
 class _ServiceApiTests(object):
@@ -90,6 +107,20 @@ class _ServiceApiTests(object):
                             status=404)
         self.assertError(resp, 404, 'not_found')
 
+    def test_404_of_a_long_id_with_a_line_break(self):
+        """The detail quotes a client's ID in JSON, shortened: it
+        repeated the ID whole, as long as the route takes (5,000
+        characters), line breaks and escape sequences included."""
+        hostile = 'a\nb\x1b[2J' + 'x' * 4990
+        for template in _PATHS_WITH_IDS[self.SPEC.package]:
+            path = template % urllib.parse.quote(hostile)
+            resp = self.app.get(path, headers=af.SYSTEM_ADMIN, status=404)
+            detail = self.assertError(resp, 404, resp.json['errors'][0][
+                'code'].split('.', 1)[1])['detail']
+            self.assertLess(len(detail), 200, template)
+            self.assertTrue(detail.isprintable(), (template, detail))
+            self.assertIn('"a\\nb\\u001b[2Jxxx', detail, template)
+
     def test_405_wrong_method(self):
         resp = self.app.delete('/v1', headers=af.SYSTEM_ADMIN, status=405)
         self.assertError(resp, 405, 'method_not_allowed')
@@ -118,6 +149,23 @@ class _ServiceApiTests(object):
         resp = self.app.get('/')
         self.assertTrue(
             resp.headers['x-openstack-request-id'].startswith('req-'))
+
+
+class TestLoginOfAnUnknownIdp(testtools.TestCase):
+    """federation_proxy's GET /v1/login?idp=<name>: the 404 of a name
+    no enabled IdP has quotes it as the other 404s quote a path's ID
+    (it repeated the query's name whole, line breaks included)."""
+
+    def test_a_long_name_with_a_line_break(self):
+        app = self.useFixture(af.ServiceApp(
+            federation_service.SPEC,
+            overrides={('federation', 'secret_key'): 'k' * 40})).app
+        resp = app.get('/v1/login?idp=%s' % urllib.parse.quote(
+            'a\nb' + 'x' * 3000), status=404)
+        error = resp.json['errors'][0]
+        self.assertEqual('federation.idp_not_found', error['code'])
+        self.assertEqual('No enabled IdP "a\\nb%s"....' % ('x' * 71),
+                         error['detail'][:200])
 
 
 class _KeystoneAuthTests(object):
