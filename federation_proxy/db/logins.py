@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from federation_proxy.db import communities
 from federation_proxy.db import models
+from federation_proxy.db import oidc
 from federation_proxy.db import users
 from svc_common import errors
 
@@ -137,9 +138,11 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
         login again, for ``prompt=login`` or a link): it ends, so that a
         copy of its cookie does not outlive the browser's logout, and
         the grants it authorized become the new session's when it was
-        the same person's (the browser's logout revokes them).  Its
-        codes and refresh tokens keep the identity of the login that
-        obtained them (migrations 0022, 0023): unlinking that identity
+        the same person's (the browser's logout revokes them); another
+        person's login leaves them with no session (see
+        :func:`_hand_over`).  Its codes and refresh tokens keep the
+        identity and IdP of the login that obtained them (migrations
+        0021, 0022, 0023): unlinking that identity or disabling that IdP
         still ends them, whoever's login the new session is.
     """
     table = models.Session
@@ -182,13 +185,45 @@ def start_session(db, ctx, session_id, user_id, now, expires_at,
         old = session.get(table, replaces, with_for_update=True)
         if old is None:
             return
-        if old.user_id == user_id:
-            for model in (models.AuthorizationCode, models.DeviceCode,
-                          models.RefreshToken):
-                session.execute(sa.update(model).where(
-                    model.session_id == replaces).values(
-                        session_id=session_id))
+        _hand_over(session, old,
+                   session_id if old.user_id == user_id else None)
         session.delete(old)
+
+
+def _hand_over(session, old, new_session_id):
+    """Inside :func:`start_session`'s transaction: what replaced session
+    ``old`` authorized (codes, device codes, refresh tokens), each table
+    locked first, in the one order of
+    :func:`federation_proxy.db.oidc.lock_rows` (an unlink or an IdP's
+    disabling ends the same rows by identity or IdP meanwhile).
+
+    Those that record no login (made by an API process of an earlier
+    release, before migrations 0021 and 0023) take ``old``'s IdP and
+    identity, which ``old``'s row going would lose: they still end with
+    that identity's unlinking and that IdP's disabling, not with the
+    replacing login's.  They become session ``new_session_id``'s when
+    given (the same person: the browser's logout revokes them); else
+    (another person's login) they stay with no session kept, as those
+    of a session forgotten: a login forced on the browser from another
+    site does not end them, nor does the new session's logout.
+    """
+    for model, unknown in (
+            (models.AuthorizationCode, models.AuthorizationCode.identity_id),
+            (models.DeviceCode, models.DeviceCode.identity_id),
+            # A token that records an IdP but no identity (before 0022)
+            # is left so: any of the person's identities there ends it.
+            (models.RefreshToken, models.RefreshToken.idp_id)):
+        of_old = model.session_id == old.id
+        oidc.lock_rows(session, model, (of_old,))
+        login = {'identity_id': old.identity_id}
+        if model is models.RefreshToken:
+            login['idp_id'] = old.idp_id
+        if any(value is not None for value in login.values()):
+            session.execute(sa.update(model).where(
+                of_old, unknown.is_(None)).values(**login))
+        if new_session_id is not None:
+            session.execute(sa.update(model).where(of_old).values(
+                session_id=new_session_id))
 
 
 def session_person(db, ctx, session_id, user_id, now):

@@ -631,6 +631,7 @@ def revoke_grant(db, ctx, client_id, user_id, now, lifetime,
              table.expires_at > now)
     with db.writer.using(ctx) as session:
         hashes = _recent_refresh_hashes(session, where, now, lifetime)
+        lock_refresh_tokens(session, where)
         count = session.execute(sa.update(table).where(*where).values(
             revoked=True)).rowcount
         if code_hash is not None:
@@ -660,7 +661,8 @@ def forget_client_grants(session, client_id, now, lifetime):
             model.client_id == client_id,
             model.expires_at > now - lifetime)).all()
     revoked = _revoke_linked(session, hashes, now + lifetime)
-    for model in (refresh, code, device_code):
+    for model in (code, device_code, refresh):
+        lock_rows(session, model, (model.client_id == client_id,))
         session.execute(sa.delete(model).where(
             model.client_id == client_id))
     return revoked
@@ -692,6 +694,7 @@ def _end_grant(session, row, now, lifetime):
     live = (of_grant, table.revoked.is_(False))
     hashes = {row.token_hash}
     while True:
+        lock_refresh_tokens(session, live)
         hashes.update(session.scalars(sa.delete(table).where(
             *live).returning(table.token_hash)).all())
         # A statement of its own, which sees a refresh committed while
@@ -786,18 +789,31 @@ def end_idp_sessions(session, ctx, idp_id, issuer, now, lifetime):
     return len(rows)
 
 
+def lock_rows(session, model, where):
+    """Inside the caller's transaction: lock (``FOR UPDATE``) the rows of
+    ``model`` that ``where`` (conditions) selects, in the order of their
+    primary key, before they are written.
+
+    Every transaction that writes a person's codes and tokens in bulk
+    (a logout, an IdP disabled or deleted, an unlink, a login that
+    replaces a session, a client deleted, a grant revoked) locks them in
+    one order: the sessions first, then authorization codes, device
+    codes and refresh tokens, each table in the order of its primary
+    key.  An ``UPDATE`` or ``DELETE`` locks its rows in the order of the
+    plan it was given (an index on the session, another on the identity
+    or the IdP): a login that moved a replaced session's codes while an
+    unlink or an IdP's disabling ended the same codes by identity locked
+    them in opposite orders, and PostgreSQL aborted one of them (a
+    deadlock, a 500).  In one order, the one that comes second waits
+    for the first to commit."""
+    key = sa.inspect(model).primary_key[0]
+    session.execute(sa.select(key).where(*where).order_by(
+        key).with_for_update()).all()
+
+
 def lock_refresh_tokens(session, where):
-    """Inside the caller's transaction: lock (``FOR UPDATE``) the refresh
-    tokens that ``where`` (conditions) selects, in the order of their
-    hashes, before they are deleted.  A ``DELETE`` locks its rows in the
-    order of the plan it was given (an index on the IdP, another on the
-    person): an IdP disabled or deleted while a person unlinks their
-    identity there locked the same tokens in opposite orders, and
-    PostgreSQL aborted one of them (a deadlock, a 500).  In one order,
-    the one that comes second waits for the first to commit."""
-    table = models.RefreshToken
-    session.execute(sa.select(table.token_hash).where(*where).order_by(
-        table.token_hash).with_for_update()).all()
+    """:func:`lock_rows` of the refresh tokens ``where`` selects."""
+    lock_rows(session, models.RefreshToken, where)
 
 
 def _end_login_grants(session, where, now, lifetime):
@@ -894,11 +910,15 @@ def _end_identity_codes(session, identities, now, lifetime):
     hashes += session.scalars(sa.select(device_code.device_code_hash).where(
         of(device_code.identity_id))).all()
     _revoke_linked(session, hashes, now + lifetime)
+    # Locked first, in one order (lock_rows): a login that replaces the
+    # session holding them moves them meanwhile.
+    lock_rows(session, code, (of(code.identity_id),))
     session.execute(sa.delete(code).where(of(code.identity_id)))
-    session.execute(sa.update(device_code).where(
-        of(device_code.identity_id),
-        device_code.status == device.APPROVED).values(
-            status=device.DENIED))
+    approved = (of(device_code.identity_id),
+                device_code.status == device.APPROVED)
+    lock_rows(session, device_code, approved)
+    session.execute(sa.update(device_code).where(*approved).values(
+        status=device.DENIED))
 
 
 def end_unprefixed_sessions(db, ctx, now, lifetime):
@@ -982,18 +1002,21 @@ def _end_sessions(session, ctx, rows, now, lifetime):
     counts = dict(session.execute(sa.select(
         refresh.session_id, sa.func.count()).where(
             refresh.session_id.in_(ids)).group_by(refresh.session_id)).all())
+    # Each locked first, in one order (lock_rows): codes, device codes,
+    # refresh tokens.  Codes deleted, as the refresh tokens: a code
+    # marked used and then exchanged would be taken for a replayed one.
+    lock_rows(session, code, (code.session_id.in_(ids),))
+    session.execute(sa.delete(code).where(code.session_id.in_(ids)))
+    approved = (device_code.session_id.in_(ids),
+                device_code.status == device.APPROVED)
+    lock_rows(session, device_code, approved)
+    session.execute(sa.update(device_code).where(*approved).values(
+        status=device.DENIED))
     # Deleted, not marked revoked: a revoked one shown again is taken for
     # a stolen token and ends the person's every grant with the client,
-    # those of their other sessions too.  Locked first, in one order.
+    # those of their other sessions too.
     lock_refresh_tokens(session, (refresh.session_id.in_(ids),))
     session.execute(sa.delete(refresh).where(refresh.session_id.in_(ids)))
-    # Deleted, as the refresh tokens: a code marked used and then
-    # exchanged would be taken for a replayed one.
-    session.execute(sa.delete(code).where(code.session_id.in_(ids)))
-    session.execute(sa.update(device_code).where(
-        device_code.session_id.in_(ids),
-        device_code.status == device.APPROVED).values(
-            status=device.DENIED))
     for session_id, user_id in rows:
         communities.audit(session, ctx.user_id or user_id, 'logout',
                           'session', session_id, user_id=user_id,

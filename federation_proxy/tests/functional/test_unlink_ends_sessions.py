@@ -19,6 +19,7 @@ from oslo_db import exception as db_exc
 import sqlalchemy as sa
 import webtest
 
+from federation_proxy.db import communities
 from federation_proxy.db import logins as logins_db
 from federation_proxy.db import models
 from federation_proxy.db import oidc as oidc_db
@@ -489,6 +490,29 @@ class UnlinkTest(base.FederationTestCase):
         self.assertEqual('invalid_grant',
                          self.refresh(held, 400)['error'])
 
+    def test_another_persons_login_leaves_a_grant_to_its_idp(self):
+        # Alice's browser authorizes a relying party through work; the
+        # refresh token is one an API process of the earlier release
+        # stored (no IdP recorded: it would take its session's at its
+        # next refresh).  Bob then logs in in the same browser (a
+        # shared computer, or a login forced on it from another site):
+        # Alice's grant goes on (another person's login does not end
+        # it), and still ends with the IdP of her login.
+        alice = webtest.TestApp(self.app.app)
+        self.log_in(alice, 'work', 'alice-at-work')
+        held = self.grant(alice)
+        with self.writer() as session:
+            session.execute(sa.update(models.RefreshToken).values(
+                idp_id=None, identity_id=None))
+        self.log_in(alice, 'home', 'bob')
+        held = self.refresh(held, 200)
+        self.app.patch_json('/v1/idps/%s' % self.idp_id('work'),
+                            {'enabled': False}, headers=base.ADMIN)
+        self.assertEqual('invalid_grant',
+                         self.refresh(held, 400)['error'])
+        # Bob's session, of a login at home, goes on.
+        self.assertTrue(self.session_works(alice))
+
     def deadlocked_once(self, name):
         """Patch ``oidc_db.<name>`` so that its first call, once its work
         is done, is aborted as PostgreSQL aborts a transaction to break a
@@ -648,3 +672,64 @@ class UnlinkRaceTest(races.OnPostgreSQL, UnlinkTest):
             [i['subject'] for i in self.app.get(
                 '/v1/users/%s/identities' % person,
                 headers=base.ADMIN).json['identities']])
+
+    def test_a_login_again_while_the_identity_of_its_grants_is_unlinked(
+            self):
+        # Alice's browser, logged in at home, holds two grants of a login
+        # through her work identity (their codes taken over from its
+        # session, as in codes_taken_over_from_work), and logs in at
+        # home again (its login moves them to the new session) while
+        # the work identity is unlinked elsewhere (which locks them, by
+        # hash, to end them).  The login locked them in the order of its
+        # plan, the one inserted first first: PostgreSQL aborted it as a
+        # deadlock (a 500).  Both now lock them by hash.
+        alice = webtest.TestApp(self.app.app)
+        person = self.log_in(alice, 'home', 'alice')['user_id']
+        self.log_in(alice, 'work', 'alice-at-work', link=True)
+        table = models.RefreshToken.__table__
+        with self.engine.connect() as conn:
+            work_session = conn.execute(sa.select(
+                models.Session.__table__.c.id)).scalar_one()
+        # Stored in the order opposite to that of their hashes.
+        tokens = sorted(('grant-one', 'grant-two'),
+                        key=lambda t: communities.token_hash(t),
+                        reverse=True)
+        for token in tokens:
+            oidc_db.store_refresh(
+                self.fixture.db, context.RequestContext(), token, 'leaf',
+                person, 'openid',
+                datetime.datetime.utcnow() + datetime.timedelta(days=1),
+                session_id=work_session)
+        self.log_in(alice, 'home', 'alice')
+        location = alice.get('/v1/login', {'idp': 'home'}).location
+        sent = s.query_of(location)
+        self.idps['home'].answer(sent['nonce'], sub='alice')
+        answers = []
+
+        def callback():
+            answers.append(alice.get('/v1/login/callback', {
+                'state': sent['state'], 'code': 'c'}, expect_errors=True))
+
+        def lock(token):
+            conn.execute(sa.select(table.c.token_hash).where(
+                table.c.token_hash == communities.token_hash(
+                    token)).with_for_update())
+
+        with self.engine.connect() as conn:
+            with conn.begin():
+                # This side never breaks the deadlock: the login does.
+                conn.exec_driver_sql("SET LOCAL deadlock_timeout = '60s'")
+                lock(tokens[1])
+                request = threading.Thread(target=callback)
+                request.start()
+                self.assertTrue(races.waiting_for_a_lock(self.engine,
+                                                         request))
+                lock(tokens[0])
+                conn.execute(table.delete().where(
+                    table.c.identity_id.is_not(None)))
+        request.join(60)
+        self.assertEqual(200, answers[0].status_int, answers[0].body)
+        self.assertTrue(self.session_works(alice))
+        for token in tokens:
+            self.assertEqual('invalid_grant', self.refresh(
+                {'refresh_token': token}, 400)['error'])
