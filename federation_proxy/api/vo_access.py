@@ -134,13 +134,23 @@ def authorize_requester(action, vo_id, request_id):
 def acting_manager(target):
     """The caller's id when the check of ``target`` (from
     :func:`authorize_vo`) passed as the VO's manager, not as an
-    operator (system scope), else None: what a grant's transaction
-    holds (:func:`federation_proxy.db.communities.hold_manager`), since
-    the roles the check read may be removed before the grant is
-    written."""
-    if system_scoped() or not target.get('vo_manager'):
+    operator (a system administrator), else None: what a grant's
+    transaction holds (:func:`federation_proxy.db.communities.
+    hold_manager`), since the roles the check read may be removed before
+    the grant is written.  A manager with a system-scoped token that
+    makes no administrator (a system reader) is the VO's manager: any
+    system scope was taken for an operator's, and a grant such a manager
+    made while removed was written all the same."""
+    if not target.get('vo_manager') or _system_admin(target):
         return None
     return caller_id()
+
+
+def _system_admin(target):
+    """Whether the caller passes the ``system_admin`` persona rule."""
+    req = pecan.request
+    return system_scoped() and req.enforcer.enforce(
+        'system_admin', target, req.context)
 
 
 def system_scoped():

@@ -22,6 +22,7 @@ from federation_proxy.db import models
 from federation_proxy.oidc import tokens
 from federation_proxy.tests.functional import base
 from federation_proxy.tests.functional import oidc_setup
+from svc_common.tests.fixtures import api as af
 from svc_common.tests.fixtures import races
 
 _VOS = models.VirtualOrganisation.__table__
@@ -194,6 +195,24 @@ class TestRacesOnPostgreSQL(races.OnPostgreSQL, base.FederationTestCase):
         resp = race(self._request(
             'PATCH', '/v1/vos/%s/requests/%s' % (vo['id'], request['id']),
             {'status': 'approved'}, headers=base.person('bob')),
+            lock=(_REQUESTS, request['id']))
+        self.assertError(403, 'no_longer_manager', resp)
+        self.assertEqual('pending', self._rows(
+            _REQUESTS, id=request['id'])[0].status)
+        self.assertEqual([], self._rows(_MEMBERSHIPS, user_id='carol'))
+
+    def test_a_manager_with_a_system_reader_token_removed_meanwhile(self):
+        # Bob manages the VO and also audits the cloud: his token is
+        # system scoped, with the reader role only.  He decides as the
+        # VO's manager, and is held so: his removal meanwhile is seen.
+        vo, race = self._removed_manager_race()
+        request = self.app.post_json(
+            '/v1/vos/%s/requests' % vo['id'], {'role': 'manager'},
+            headers=base.person('carol')).json['request']
+        resp = race(self._request(
+            'PATCH', '/v1/vos/%s/requests/%s' % (vo['id'], request['id']),
+            {'status': 'approved'}, headers=af.identity(
+                ['reader'], system=True, user_id='bob')),
             lock=(_REQUESTS, request['id']))
         self.assertError(403, 'no_longer_manager', resp)
         self.assertEqual('pending', self._rows(
