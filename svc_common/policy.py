@@ -352,7 +352,7 @@ def authorize(enforcer, context, action, target, not_found=None):
     :param target: :data:`SYSTEM` or :func:`project_target`; there is no
         default (see :func:`check_target`).
     :param not_found: the error the handler would raise if the object did
-        not exist (e.g. ``ProjectNotFound('No project p2.')``).  A refusal
+        not exist (e.g. ``ProjectNotFound('No project "p2".')``).  A refusal
         of a project-scoped caller on another project's target raises it,
         so that the answer is the one for an absent object, byte for byte
         but the request id.  Without it such a refusal is a 403.
