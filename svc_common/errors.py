@@ -107,8 +107,11 @@ def quoted_id(value, length=QUOTED_ID_LENGTH):
         return json.dumps(text).replace('\x7f', '\\u007f')
 
     value = str(value)
-    whole = spelt(value)
-    if len(whole) <= length:
+    # Each character is spelt with one character at least: no more than
+    # ``length`` of them can fit (a path part of megabytes is not spelt
+    # whole to be cut).
+    whole = spelt(value[:length])
+    if len(value) <= length and len(whole) <= length:
         return whole
     room = length - 5  # the two quotation marks and the ellipsis
     kept = []
@@ -191,6 +194,21 @@ _KEPT_HEADERS = ('WWW-Authenticate', 'Allow', 'OpenStack-API-Version',
                  'Vary', 'Retry-After')
 
 
+#: Most characters of a request's path a log line of this layer shows.
+LOGGED_PATH_LENGTH = 200
+
+
+def _logged_path(req):
+    """``req``'s path as a log line of this layer shows it: percent
+    encoded (no line break), cut to :data:`LOGGED_PATH_LENGTH` characters
+    and followed by ``...``: a client's path may be as long as the WSGI
+    server takes (thousands of characters)."""
+    path = req.path
+    if len(path) <= LOGGED_PATH_LENGTH:
+        return path
+    return path[:LOGGED_PATH_LENGTH] + '...'
+
+
 class JsonErrorMiddleware(object):
     """Give every error leaving the application DESIGN.md's JSON shape."""
 
@@ -211,7 +229,8 @@ class JsonErrorMiddleware(object):
                 # Not a bug of the service: no traceback, and a 503 that
                 # clients and load balancers take as "try again".
                 LOG.warning('Database unreachable answering %s %s: %s',
-                            req.method, req.path, failures.one_line(exc))
+                            req.method, _logged_path(req),
+                            failures.one_line(exc))
                 return error_response(
                     self.prefix, 503, 'The service cannot reach its '
                     'database at the moment; try again shortly.',
@@ -220,13 +239,14 @@ class JsonErrorMiddleware(object):
                 # Another writer held the database file past the busy
                 # timeout: the same request succeeds once it is done.
                 LOG.warning('Database busy answering %s %s: %s',
-                            req.method, req.path, failures.one_line(exc))
+                            req.method, _logged_path(req),
+                            failures.one_line(exc))
                 return error_response(
                     self.prefix, 503, 'The service\'s database is busy '
                     'with another writer; try again shortly.',
                     request_id)
             LOG.exception('Unexpected error answering %s %s',
-                          req.method, req.path)
+                          req.method, _logged_path(req))
             return error_response(self.prefix, 500,
                                   'The server met an unexpected error.',
                                   request_id)

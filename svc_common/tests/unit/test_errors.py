@@ -74,6 +74,21 @@ class TestUnexpectedExceptions(testtools.TestCase):
                       self.log.output)
         self.assertNotIn('Traceback', self.log.output)
 
+    def test_a_long_path_is_logged_shortened(self):
+        """A log line of this layer shows the request's path percent
+        encoded and at most 200 characters of it: it logged the path
+        whole, as long as the WSGI server takes."""
+        path = '/things/a%0Ab' + 'x' * 5000
+        for exc, status in ((_refused_connection(), 503),
+                            (ValueError('a bug'), 500)):
+            _app_raising(exc).get(path, status=status)
+        shown = '/things/a%0Ab' + 'x' * 187 + '...'
+        self.assertIn('Database unreachable answering GET %s: ' % shown,
+                      self.log.output)
+        self.assertIn('Unexpected error answering GET %s\n' % shown,
+                      self.log.output)
+        self.assertNotIn('x' * 188, self.log.output)
+
     def test_other_sqlite_errors_are_still_500(self):
         readonly = sqlite3.OperationalError(
             'attempt to write a readonly database')
@@ -102,3 +117,23 @@ class TestQuotedId(testtools.TestCase):
         self.assertEqual('"%s"...' % ('\\u00e9' * 12),
                          errors.quoted_id('\u00e9' * 100))
         self.assertEqual('"%s"' % ('x' * 78), errors.quoted_id('x' * 78))
+
+    def test_a_huge_id_is_not_spelt_whole(self):
+        """Only what may be shown is spelt in JSON: a path part of
+        megabytes was spelt whole to be cut to 80 characters."""
+        spelt = []
+        dumps = errors.json.dumps
+
+        def counting(text, *args, **kwargs):
+            spelt.append(len(text))
+            return dumps(text, *args, **kwargs)
+
+        self.useFixture(fixtures.MockPatch('svc_common.errors.json.dumps',
+                                           counting))
+        self.assertEqual('"%s"...' % ('x' * 75),
+                         errors.quoted_id('x' * 1000000))
+        self.assertLessEqual(max(spelt), 80)
+        self.assertEqual('"%s"' % ('x' * 78), errors.quoted_id('x' * 78))
+        self.assertEqual('"%s"...' % ('x' * 75), errors.quoted_id('x' * 79))
+        self.assertEqual('"%s"...' % ('\\n' * 37),
+                         errors.quoted_id('\n' * 80))
