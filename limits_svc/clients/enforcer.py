@@ -30,10 +30,15 @@ Other differences, all documented in doc/source/user/limits-clients.rst:
   limit (oslo.limit refuses it); a negative delta is sent as zero.
 * ``cache`` is accepted and ignored: the service always decides on the
   limits of the moment.
-* For a project the service does not know, ``enforce()`` raises the
-  client's ``NotFound``; ``calculate_usage()`` and
-  ``get_project_limits()`` answer the registered defaults and no usage,
-  as oslo.limit does.
+* For a project the service does not know (yet: in ``keystone`` mode a
+  project created a moment ago is copied on Keystone's notification), a
+  growth raises :class:`ProjectNotKnownOverLimit`: oslo.limit's
+  ``ProjectOverLimit`` (a service written for oslo.limit refuses it as
+  any refusal: Nova answers 403 with ``str()`` of it, saying to try
+  again in a moment) that is also the client's ``NotFound`` (code
+  ``limits.project_not_found``); a check of nothing more (every delta
+  zero) goes on. ``calculate_usage()`` and ``get_project_limits()``
+  answer the registered defaults and no usage, as oslo.limit does.
 * For a project that Keystone deleted while it held allocations (the
   service keeps it until they are freed, and refuses any growth there:
   409 ``limits.project_deleted``), a growth raises
@@ -163,18 +168,56 @@ class ProjectDeletedOverLimit(limit_exc.ProjectOverLimit,
     """
 
     def __init__(self, project_id, over_limit_info_list, refusal):
-        # ProjectOverLimit.__init__ is not called: it hands its message
-        # on to the next class of this one's MRO, the client's error,
-        # which would take it for the status.
-        limits.ClientError.__init__(
-            self, refusal.status, code=refusal.code, title=refusal.title,
-            detail=refusal.detail, request_id=refusal.request_id,
-            error=refusal.error)
-        self.project_id = project_id
-        self.over_limit_info_list = list(over_limit_info_list)
-        self.args = (refusal.detail or
-                     'Project %s was deleted in Keystone: it cannot take '
-                     'more resources.' % project_id,)
+        _init_refusal(self, project_id, over_limit_info_list, refusal,
+                      refusal.detail or
+                      'Project %s was deleted in Keystone: it cannot take '
+                      'more resources.' % project_id)
+
+
+class ProjectNotKnownOverLimit(limit_exc.ProjectOverLimit, limits.NotFound):
+    """oslo.limit's ``ProjectOverLimit`` of a growth in a project the
+    service does not know (404 ``limits.project_not_found``), which is
+    also the client's :class:`limits.NotFound` (``status``, ``code``,
+    ``detail`` ...).
+
+    In ``keystone`` mode the service copies a project from Keystone on
+    Keystone's notification: a boot in a project created a moment ago may
+    come first. The client's ``NotFound`` alone was a 500 in a service
+    written for oslo.limit (Nova's check catches ``ProjectOverLimit``);
+    this one is its over-quota answer (Nova: 403) with ``str()`` of it,
+    which says so and to try again in a moment.
+
+    ``over_limit_info_list`` holds one ``OverLimitInfo`` per resource
+    asked to grow, with a ``limit`` of 0 (the service has no limit of the
+    project) and a ``current_usage`` of 0 (it records none there; with
+    ``reconcile_usage``, the usage callback's count, which it could not
+    record). All limits 0, Nova's ``should_enforce()`` upholds the
+    refusal when Keystone has a registered limit of such a resource (or
+    ``[quota] unified_limits_resource_strategy`` requires it), and
+    otherwise lets the request through, as it does any unset limit.
+    """
+
+    def __init__(self, project_id, over_limit_info_list, refusal):
+        _init_refusal(self, project_id, over_limit_info_list, refusal,
+                      'Project %s is not known to the limits service yet '
+                      '(a project created in Keystone a moment ago is '
+                      'copied to it within seconds): try again in a '
+                      'moment.' % project_id)
+
+
+def _init_refusal(exc, project_id, over_limit_info_list, refusal, message):
+    """Set up ``exc``, a ``ProjectOverLimit`` that is also the client's
+    error of the service's ``refusal``, ``str()`` of it ``message``."""
+    # ProjectOverLimit.__init__ is not called: it hands its message on to
+    # the next class of the MRO, the client's error, which would take it
+    # for the status.
+    limits.ClientError.__init__(
+        exc, refusal.status, code=refusal.code, title=refusal.title,
+        detail=refusal.detail, request_id=refusal.request_id,
+        error=refusal.error)
+    exc.project_id = project_id
+    exc.over_limit_info_list = list(over_limit_info_list)
+    exc.args = (message,)
 
 
 def over_limit_info(blocking):
@@ -253,6 +296,19 @@ class Enforcer:
             answer = self.client.enforce(project_id, asked)
         except limits.ProjectDeleted as exc:
             raise self._project_deleted(project_id, asked, exc, counts)
+        except limits.NotFound as exc:
+            if exc.code != PROJECT_NOT_FOUND:
+                raise
+            grows = sorted(name for name, delta in asked.items() if delta)
+            if not grows:
+                return
+            raise ProjectNotKnownOverLimit(project_id, [
+                over_limit_info({'resource': name, 'limit': 0,
+                                 'usage': counts.get(name, 0),
+                                 'delta': asked[name],
+                                 'project_id': project_id,
+                                 'scope': 'project'})
+                for name in grows], exc)
         if not answer['allowed']:
             LOG.debug('Limits service refused %s for project %s: %s',
                       deltas, project_id, answer['blocking'])

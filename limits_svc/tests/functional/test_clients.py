@@ -415,7 +415,10 @@ class TestEnforcer(ClientsTestCase):
     def test_limits_and_usage_of_a_project_the_service_does_not_know(self):
         # As oslo.limit answers them (registered defaults, no usage):
         # Nova's quota and limits APIs ask about any project, and a
-        # NotFound was a 500 there. A check still refuses (404).
+        # NotFound was a 500 there. A check of a growth still refuses
+        # (404), with oslo.limit's ProjectOverLimit: Nova's check, which
+        # catches only that, answered the first boot of a project created
+        # in Keystone a moment ago (not synced yet) with a 500.
         enf = self.enforcer()
         self.assertEqual([('cores', 8), ('gpus', 0)],
                          enf.get_project_limits('new-project',
@@ -423,9 +426,12 @@ class TestEnforcer(ClientsTestCase):
         self.assertEqual({'cores': (8, 0)}, {
             name: tuple(u) for name, u in enf.calculate_usage(
                 'new-project', ['cores']).items()})
-        exc = self.assertRaises(limits.NotFound, enf.enforce, 'new-project',
-                                {'cores': 1})
+        exc = self.assertRaises(limit_exc.ProjectOverLimit, enf.enforce,
+                                'new-project', {'cores': 1})
+        self.assertIsInstance(exc, limits.NotFound)
         self.assertEqual('limits.project_not_found', exc.code)
+        self.assertIn('not known to the limits service yet', str(exc))
+        self.assertIsNone(enf.enforce('new-project', {'cores': 0}))
 
     def test_reconcile_usage_from_the_callback(self):
         counted = []
@@ -665,15 +671,19 @@ class TestNovaHook(ClientsTestCase):
         self.assertTrue(self.hook.free_instance(None, server))
 
     def test_a_project_the_service_does_not_know(self):
-        # As the guide says: a NotFound of code project_not_found from
-        # the check and the reservation, and nothing allocated.
-        for call in (
-                lambda: self.hook.enforce_num_instances_and_flavor(
-                    None, 'new-project', self.FLAVOR, False, 1, 1),
-                lambda: self.hook.reserve_instances(
-                    None, 'new-project', self.FLAVOR, False, ['vm-1'])):
-            exc = self.assertRaises(limits.NotFound, call)
-            self.assertEqual('limits.project_not_found', exc.code)
+        # As the guide says: the check, which Nova makes first, is Nova's
+        # refusal of a quota (403) saying to try again in a moment (it
+        # raised the client's NotFound, a 500); the reservation raises
+        # a NotFound of code project_not_found; nothing allocated.
+        exc = self.assertRaises(
+            nova.TooManyInstances, self.hook.enforce_num_instances_and_flavor,
+            None, 'new-project', self.FLAVOR, False, 1, 1)
+        self.assertIn('Project new-project is not known to the limits '
+                      'service yet', exc.format_message())
+        exc = self.assertRaises(
+            limits.NotFound, self.hook.reserve_instances, None,
+            'new-project', self.FLAVOR, False, ['vm-1'])
+        self.assertEqual('limits.project_not_found', exc.code)
         self.assertIsNone(self.client.get_allocation('vm-1'))
 
     def test_a_boot_that_failed_to_schedule_gives_its_room_back(self):

@@ -304,6 +304,59 @@ class TestEnforcer(TransportTestCase):
                          [self.wire.path(n) for n in range(2)])
         self.assertEqual(2, len(self.wire.sent))
 
+    def test_a_project_not_known_yet_is_project_over_limit(self):
+        """A growth in a project the service does not know yet (created
+        in Keystone a moment ago, not copied yet: 404
+        limits.project_not_found) is oslo.limit's ProjectOverLimit, what
+        a service written for oslo.limit catches (Nova answers 403 with
+        str() of it); it was the client's NotFound alone, a 500 there on
+        the first boot of a new project. It is still the client's
+        NotFound, says to try again, and lists the resources that would
+        grow, with limit and usage 0. A check of nothing more goes on."""
+        enf = self.enforcer(
+            error(404, 'limits.project_not_found', detail='No project.'),
+            error(404, 'limits.project_not_found', detail='No project.'))
+        exc = self.assertRaises(limit_exc.ProjectOverLimit, enf.enforce,
+                                'new', {'cores': 2, 'ram': 0, 'gpus': 1})
+        self.assertIsInstance(exc, limits.NotFound)
+        self.assertEqual((404, 'limits.project_not_found', 'No project.'),
+                         (exc.status, exc.code, exc.detail))
+        self.assertEqual(
+            'Project new is not known to the limits service yet (a '
+            'project created in Keystone a moment ago is copied to it '
+            'within seconds): try again in a moment.', str(exc))
+        self.assertEqual('new', exc.project_id)
+        self.assertEqual(
+            [('cores', 0, 0, 2, 'new', 'project'),
+             ('gpus', 0, 0, 1, 'new', 'project')],
+            [(i.resource_name, i.limit, i.current_usage, i.delta,
+              i.project_id, i.scope) for i in exc.over_limit_info_list])
+        self.assertIsNone(enf.enforce('new', {'cores': 0, 'ram': -1}))
+        self.assertEqual(2, len(self.wire.sent))
+
+    def test_a_reconciliation_in_a_project_not_known_yet(self):
+        """With reconcile_usage, the reconciliation is what finds the
+        project unknown: the same ProjectOverLimit, with the count the
+        service could not record, and no decision asked."""
+        enf = self.enforcer(
+            error(404, 'limits.project_not_found'),
+            callback=lambda project_id, names: {'cores': 3}, reconcile=True)
+        exc = self.assertRaises(limit_exc.ProjectOverLimit, enf.enforce,
+                                'new', {'cores': 1})
+        self.assertIsInstance(exc, limits.NotFound)
+        self.assertEqual([('cores', 0, 3, 1)], [
+            (i.resource_name, i.limit, i.current_usage, i.delta)
+            for i in exc.over_limit_info_list])
+        self.assertEqual([('PUT', '/v1/usages/new')],
+                         [self.wire.path(n) for n in range(1)])
+        self.assertEqual(1, len(self.wire.sent))
+
+    def test_other_not_found_is_raised_as_it_is(self):
+        enf = self.enforcer(error(404, 'limits.not_found'))
+        exc = self.assertRaises(limits.NotFound, enf.enforce, 'leaf',
+                                {'cores': 1})
+        self.assertNotIsInstance(exc, limit_exc.ProjectOverLimit)
+
     def test_negative_deltas_are_sent_as_zero(self):
         enf = self.enforcer(answer(True))
         enf.enforce('leaf', {'cores': -2, 'ram': 5})
