@@ -95,12 +95,12 @@ def check_query(environ):
             raise _bad('A query parameter name contains a NUL character.',
                        '(query)')
         if name in seen:
-            raise _bad('Query parameter %s is given more than once.' % name,
-                       name)
+            raise _bad('Query parameter %s is given more than once.'
+                       % errors.quoted_id(name), name)
         seen.add(name)
         if '\x00' in value:
             raise _bad('Query parameter %s contains a NUL character.'
-                       % name, name)
+                       % errors.quoted_id(name), name)
         if name == METHOD_OVERRIDE:
             raise _bad('Query parameter %s is not accepted: send the '
                        'request with the HTTP method you mean.' % name,
@@ -218,8 +218,8 @@ def parse_form(raw):
         if '\x00' in name or '\x00' in value:
             raise _bad('A form field contains a NUL character.', '(body)')
         if name in fields:
-            raise _bad('Form field %s is given more than once.' % name,
-                       name)
+            raise _bad('Form field %s is given more than once.'
+                       % errors.quoted_id(name), name)
         fields[name] = value
     return fields
 

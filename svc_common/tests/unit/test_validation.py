@@ -4,6 +4,7 @@ the request guard and the shared parameter types."""
 import datetime
 import io
 from unittest import mock
+import urllib.parse
 
 import testtools
 import webob.multidict
@@ -356,6 +357,21 @@ class TestRequestGuard(testtools.TestCase):
             self.assertEqual('limit' if 'limit' in query else 'marker',
                              exc.extra['field'])
             self.assertIn('more than once', str(exc))
+
+    def test_a_hostile_query_parameter_name_is_quoted(self):
+        """A name given twice, or whose value holds a NUL character, is
+        quoted as errors.quoted_id quotes a path's ID: the detail
+        repeated it whole, line breaks and escape sequences included."""
+        name = urllib.parse.quote('a\nb\x1b[2J' + 'x' * 4990)
+        for query, detail in (
+                ('%s=1&%s=2' % (name, name), 'is given more than once.'),
+                ('%s=%%00' % name, 'contains a NUL character.')):
+            exc = self.refused(_environ(query=query))
+            self.assertEqual('Query parameter "a\\nb\\u001b[2J%s"... %s'
+                             % ('x' * 62, detail), exc.detail)
+        exc = self.refused(_environ(query='limit=1&limit=2'))
+        self.assertEqual('Query parameter "limit" is given more than '
+                         'once.', exc.detail)
         self.call(_environ(query='limit=1&marker=a&Limit=2'))
         self.assertEqual(1, len(self.seen))
 

@@ -56,6 +56,16 @@ class TestFormPaths(testtools.TestCase):
                                       request_guard.FORM_TYPE)
             self.assertEqual(400, error.status, body)
 
+    def test_a_hostile_field_name_given_twice_is_quoted(self):
+        """Quoted as errors.quoted_id quotes a path's ID: the detail
+        repeated the name whole, line breaks included."""
+        name = b'a%0Ab' + b'x' * 400
+        error = self.assertRaises(errors.BadRequest, self.call, '/token',
+                                  b'%s=1&%s=2' % (name, name),
+                                  request_guard.FORM_TYPE)
+        self.assertEqual('Form field "a\\nb%s"... is given more than '
+                         'once.' % ('x' * 71), error.detail)
+
     def test_form_in_another_charset_refused(self):
         for content_type in ('%s; charset=ISO-8859-1',
                              '%s;charset="latin-1"', '%s; charset=utf-16'):
