@@ -11,12 +11,15 @@ listener wakes nothing: the leader's next pass sees the room).  One pass:
    every server the promoter builds carries the metadata
    ``arbiter:pending_request = <request id>``, so the driver finds them
    again.  No server: queued again (nothing was built); all of them
-   ACTIVE: ``active``; some still building in the cloud: left for the
-   next pass, until twice ``build_timeout`` (then ``failed``, what was
-   found deleted: stuck, they left the request building for good); some
-   in ERROR, or fewer than an all-or-nothing request
-   needs: ``failed`` (those found are deleted, as a build that fails
-   half-way deletes what it built).  A request is never built twice;
+   built (:data:`NOT_BUILT_STATUSES`: a server its user stopped,
+   paused or suspended since is built): ``active``; some still
+   building in the cloud: left for the next pass, until twice
+   ``build_timeout`` (then ``failed``, what was found deleted: stuck,
+   they left the request building for good); some in ERROR, or fewer
+   built than an all-or-nothing request needs: ``failed`` (those found
+   are deleted, as a build that fails half-way deletes what it built);
+   one that is not all or nothing is ``active`` with at least one built,
+   those in ERROR deleted.  A request is never built twice;
 1. queued requests whose deadline has passed become ``expired``;
 2. the others are served in the **fair order** (:func:`fair_order`): the
    request of the project with the smallest share of the cloud first,
@@ -164,6 +167,17 @@ TOKEN_METADATA = 'arbiter:build_token'
 #: each kind as the request asked (a server Nova made late for an
 #: interrupted build may be of any kind).
 KIND_METADATA = 'arbiter:server_kind'
+
+
+#: Statuses of a server the recovery does not take for built: still
+#: building (it waits), failed (``ERROR``: deleted, as a build deletes
+#: the servers of its reservation in ``ERROR``), or deleted by its owner.
+#: Every other status is one Nova gives only a server whose build is
+#: over, whatever its owner did with it since (stopped it: ``SHUTOFF``;
+#: paused, suspended, shelved, resized, rebooted it; its host down:
+#: ``UNKNOWN``): the driver's create returns such servers as built too.
+NOT_BUILT_STATUSES = frozenset(['BUILD', 'ERROR', 'DELETED',
+                                'SOFT_DELETED'])
 
 
 #: How much earlier than the start of a request's first build (on the
@@ -1106,9 +1120,14 @@ class Promoter(object):
                        'build_timeout after it started; those found were '
                        'deleted.' % stuck)
             return pending_db.FAILED if moved else None
+        # Built: whatever the user did with them since (a server they
+        # stopped is theirs as an active one is).  Only ACTIVE ones were
+        # taken: a stopped server of a request that is not all or
+        # nothing was left to the late-server sweep, which deleted it,
+        # and a stopped one of a group failed it, deleted.
         active = [s['id'] for s in sorted(
             servers, key=lambda s: (s['created_at'], s['id']))
-            if s['status'] == 'ACTIVE']
+            if s['status'] not in NOT_BUILT_STATUSES]
         # After interrupted builds, the servers of its own it does not
         # adopt are those builds' (a create Nova carried out late, after
         # this build's): the late-server sweep deletes them, so its token
@@ -1171,6 +1190,7 @@ class Promoter(object):
             extra = set(active[request['count']:])
             active = active[:request['count']]
             ids = [i for i in ids if i not in extra]
+        failed = [s['id'] for s in servers if s['status'] == 'ERROR']
         short = len(active) < (request['count'] if request['all_or_nothing']
                                else 1)
         if short or (request['all_or_nothing'] and len(active) < len(ids)):
@@ -1180,9 +1200,18 @@ class Promoter(object):
             moved = self._move(
                 request, pending_db.BUILDING, pending_db.FAILED,
                 reason='Its build was interrupted and the cloud showed %d '
-                       'of %d servers active; those found were deleted.'
+                       'of %d servers built; those found were deleted.'
                        % (len(active), request['count']))
             return pending_db.FAILED if moved else None
+        if failed:
+            # Not all or nothing, and built with some of its servers:
+            # those in ERROR are deleted, as the driver's create deletes
+            # them when at least one was built.  Left, they held the
+            # user's quota unmanaged (or waited for the sweep).
+            LOG.warning('Pending request %s was left building; its servers '
+                        '%s are in ERROR: deleted', request['id'],
+                        ', '.join(failed))
+            self._undo(failed)
         runtime = self.guaranteed_runtime(request)
         if runtime:
             # From now: their build ended at some time before now, which

@@ -183,6 +183,42 @@ class TestLateServers(LateServersBase):
         self.promoter.promote()
         self.assertEqual(adopted, self.servers_of('physics'))
 
+    def test_recovery_after_interruptions_keeps_a_stopped_server(self):
+        """Two servers, as many as fit, the build's answer lost (an
+        interruption), and the user stops one before the recovery looks:
+        both are its servers, and the late-server sweep leaves them.
+        Only the ACTIVE one was adopted, and the sweep deleted the
+        stopped one, a server of its own that was not its server.  A
+        late server beyond its count is still deleted."""
+        request = self.queue(count=2, all_or_nothing=False)
+        self.failures['job'] = ('after', tb.wrapped(
+            ks_exc.GatewayTimeout()))
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
+        self.failures.clear()
+        args, kwargs = self.calls[-1]
+        built = self.servers_of('physics')
+        self.assertEqual(2, len(built))
+        self.sim.stop(built[0])
+        # Nova carried the create out twice: two more, created later.
+        after_all = max(s['created_at'] for s in self.listed()) + (
+            datetime.timedelta(seconds=1))
+        self.useFixture(tb.tp.fixtures.MockPatchObject(
+            self.sim, 'clock', lambda: after_all))
+        self.sim.set_host('cmp2', capacity={'VCPU': 4, 'MEMORY_MB': 8192})
+        late = self.real_create(*args, **kwargs)
+        self.assertEqual(4, len(self.servers_of('physics')))
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        self.assertEqual(built, sorted(self.state(request)['server_ids']))
+        self.promoter.promote()
+        self.assertEqual(built, self.servers_of('physics'))
+        self.assertEqual('SHUTOFF',
+                         self.sim.server_state(built[0])['status'])
+        self.assertTrue(set(late).isdisjoint(self.servers_of('physics')))
+
     def group_with_a_late_pair(self):
         """A group of two kinds (a pair "first", then one "second"): a
         build answered 500 at "first" (queued again), the next one left

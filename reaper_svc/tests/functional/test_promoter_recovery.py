@@ -123,6 +123,49 @@ class TestRecovery(tp.PromoterTestBase):
             e[1] for e in self.sim.journal if e[0] == 'delete'))
         self.assertEqual(3, len(self.creates()))
 
+    def test_a_server_its_user_stopped_is_built(self):
+        """The engine died after Nova's create, and the user stopped
+        the server before the recovery looked: it was failed and its
+        server deleted (only ACTIVE servers were taken for built).  A
+        stopped (or paused, suspended) server of its own is built: the
+        request is active with it, guaranteed, and it is left stopped."""
+        for status in ('SHUTOFF', 'PAUSED', 'SUSPENDED'):
+            request = self.queue(count=1, min_runtime=3600)
+            before = len(self.creates())
+            self.crash_build(True, request)
+            made = [e[1] for e in self.creates()[before:]]
+            self.sim.set_status(made[0], status)
+            promoter = self.restart(TIMEOUT + 1)
+            done = promoter.promote()
+            self.assertEqual({request['id']: pending_db.ACTIVE},
+                             done['recovered'], status)
+            self.assertEqual(made, self.state(request)['server_ids'])
+            self.assertEqual(status, self.sim.server_state(made[0])['status'])
+            self.assertIn(made[0], guarantees_db.current(
+                self.engine.db, self.ctx, now=self.now))
+            self.assertEqual([], [e for e in self.sim.journal
+                                  if e[0] == 'delete'])
+
+    def test_a_request_not_all_or_nothing_keeps_its_stopped_servers(self):
+        """Two servers, as many as fit: the user stopped one before the
+        recovery looked.  Both are its servers; the one in ERROR of a
+        third is deleted (as the driver's create deletes them), not left
+        in the user's quota, unmanaged."""
+        request = self.queue(count=3, all_or_nothing=False)
+        self.crash_build(True, request)
+        made = [e[1] for e in self.creates()]
+        self.sim.set_status(made[1], 'SHUTOFF')
+        self.sim.set_status(made[2], 'ERROR')
+        done = self.restart(TIMEOUT + 1).promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        self.assertEqual(sorted(made[:2]),
+                         sorted(self.state(request)['server_ids']))
+        self.assertEqual([made[2]], [e[1] for e in self.sim.journal
+                                     if e[0] == 'delete'])
+        self.assertEqual(sorted(made[:2]), sorted(
+            s.id for s in self.sim.cluster().servers.values()))
+
     def test_servers_still_building_in_the_cloud_wait(self):
         request = self.queue(count=2)
         self.crash_build(True, request)
