@@ -333,11 +333,14 @@ def _path_still_there(session, root_id, ids):
     place among its parent's children is where the page goes on; its own
     children, if it still has any, are somewhere else, so ``descend`` is
     False); ``ids`` and True when the whole path is still there."""
+    # The project first: a path's ID that no project has is its 404 (it
+    # was repeated whole in this 400, line breaks included).
+    require_project(session, root_id)
     if ids[0] != root_id:
         raise InvalidMarker(
             'Invalid field marker: %s is not a path from project %s.'
-            % (PATH_SEP.join(ids)[:200], root_id), field='marker')
-    require_project(session, root_id)
+            % (errors.quoted_id(PATH_SEP.join(ids), 200),
+               errors.quoted_id(root_id)), field='marker')
     projects = models.Project.__table__
     parents = dict(session.execute(sa.select(
         projects.c.id, projects.c.parent_id).where(
@@ -363,7 +366,7 @@ def _path_from(session, root_id, marker):
     if root_id not in chain:
         raise InvalidMarker(
             'Invalid field marker: project %s is not in the report.'
-            % marker, field='marker')
+            % errors.quoted_id(marker), field='marker')
     return list(reversed(chain[:chain.index(root_id) + 1]))
 
 

@@ -11,6 +11,8 @@ projects between its old and its new place were never listed, or
 listed twice).  On SQLite and PostgreSQL.
 """
 
+import urllib.parse
+
 import fixtures
 import sqlalchemy as sa
 
@@ -138,6 +140,27 @@ class TestUsageReportMarkers(base.LimitsApiTestCase):
                          status=400)
         self.assertEqual('Invalid field marker: "a\\u0001" is not a '
                          'project ID.', resp.json['errors'][0]['detail'])
+        # The marker and the project quoted as a path's ID is.
+        for marker, detail in (
+                ('s/a', 'Invalid field marker: "s/a" is not a path from '
+                        'project "r".'),
+                ('s', 'Invalid field marker: project "s" is not in the '
+                      'report.')):
+            resp = self.page('/v1/projects/r/usage?subtree=true&marker=%s'
+                             % marker, status=400)
+            self.assertEqual(detail, resp.json['errors'][0]['detail'])
+
+    def test_a_path_marker_under_a_project_that_does_not_exist(self):
+        """Its 404, as a project ID marker gets: it was a 400 repeating
+        the path's ID whole, line breaks included."""
+        hostile = urllib.parse.quote('a\nb' + 'x' * 4990)
+        for marker in ('s/a', 's'):
+            resp = self.page('/v1/projects/%s/usage?subtree=true&marker=%s'
+                             % (hostile, marker), status=404)
+            error = resp.json['errors'][0]
+            self.assertEqual(('limits.project_not_found',
+                              'No project "a\\nb%s"....' % ('x' * 71)),
+                             (error['code'], error['detail']), marker)
 
     def test_parent_links_that_loop_through_the_report(self):
         # r under a and a under r, written behind the service's back: a
