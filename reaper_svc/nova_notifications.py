@@ -177,8 +177,12 @@ def _failure(instance_uuid, boot_id, project_id, flavor, count, zone,
     resources, traits = flavor_resources(flavor)
     specs = _extra_specs(flavor)
     _required, forbidden = model.flavor_traits(specs)
-    instance_uuid = (_text(instance_uuid, 'instance uuid') or
-                     _text(boot_id, 'request spec instance uuid'))
+    # Both checked: the boot's id is the trigger id the action records
+    # (255 characters), and was taken unchecked when the instance's own
+    # uuid was given (an object or a longer string failed the insert at
+    # every delivery, the database's error requeueing it for ever).
+    boot_id = _text(boot_id, 'request spec instance uuid')
+    instance_uuid = _text(instance_uuid, 'instance uuid') or boot_id
     if not instance_uuid or not resources:
         return None
     return SchedulingFailure(

@@ -176,6 +176,17 @@ class TestMalformed(testtools.TestCase):
                 setter('data', 'instance_uuid', 12345))),
             'instance uuid too long': (nn.VERSIONED_FAILURE, _versioned(
                 setter('data', 'instance_uuid', 'u' * 256))),
+            # The boot's id (the action's trigger id) when the
+            # instance's own uuid is well formed: taken unchecked.
+            'request spec uuid an object': (nn.VERSIONED_FAILURE,
+                                            _versioned(setter(
+                                                'spec', 'instance_uuid',
+                                                {'id': 'u'}))),
+            'request spec uuid too long': (nn.VERSIONED_FAILURE, _versioned(
+                setter('spec', 'instance_uuid', 'u' * 256))),
+            'legacy properties uuid a number': (nn.LEGACY_FAILURE, _legacy(
+                lambda data, spec, flavor: spec['instance_properties']
+                .update(uuid=7))),
             'project_id an object': (nn.VERSIONED_FAILURE, _versioned(
                 setter('spec', 'project_id', {'id': 'p'}))),
             'project_id too long': (nn.VERSIONED_FAILURE, _versioned(
