@@ -28,7 +28,8 @@ def _audit_marker(marker):
     if not _AUDIT_ID.fullmatch(marker):
         raise errors.BadRequest(
             'No audit record %s to start after: a marker is the id of an '
-            'audit record.' % marker, code='invalid_marker', field='marker')
+            'audit record.' % errors.quoted_id(marker),
+            code='invalid_marker', field='marker')
     return int(marker)
 
 

@@ -220,7 +220,8 @@ def _page_of(session, model, column, vo_id, limit, marker, what):
         after = session.get(model, marker)
         if after is None or after.vo_id != vo_id:
             raise errors.BadRequest('No %s %s to start after.' % (
-                what, marker), code='invalid_marker', field='marker')
+                what, errors.quoted_id(marker)), code='invalid_marker',
+                field='marker')
         query = query.where(column > getattr(after, column.key))
     if limit:
         query = query.limit(limit)
@@ -688,7 +689,8 @@ def _oldest_first(session, query, model, vo_id, limit, marker, what):
         after = session.get(model, marker)
         if after is None or after.vo_id != vo_id:
             raise errors.BadRequest('No %s %s to start after.' % (
-                what, marker), code='invalid_marker', field='marker')
+                what, errors.quoted_id(marker)), code='invalid_marker',
+                field='marker')
     return session.scalars(oldest_first_query(query, model, vo_id, limit,
                                               marker)).all()
 
@@ -743,7 +745,8 @@ def list_user_requests(db, ctx, user_id, status=None, vo_id=None,
             after = session.get(models.MembershipRequest, marker)
             if after is None or after.user_id != user_id:
                 raise errors.BadRequest(
-                    'No request %s to start after.' % marker,
+                    'No request %s to start after.'
+                    % errors.quoted_id(marker),
                     code='invalid_marker', field='marker')
         return session.scalars(user_requests_query(
             user_id, status, vo_id, limit, marker)).all()

@@ -75,7 +75,8 @@ def list_identities(db, ctx, user_id, limit=None, marker=None):
             after = session.get(table, marker)
             if after is None or after.user_id != user_id:
                 raise errors.BadRequest(
-                    'No identity %s to start after.' % marker,
+                    'No identity %s to start after.'
+                    % errors.quoted_id(marker),
                     code='invalid_marker', field='marker')
             query = query.where(sa.tuple_(table.issuer, table.subject) >
                                 sa.tuple_(sa.literal(after.issuer),

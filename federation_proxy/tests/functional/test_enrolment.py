@@ -316,6 +316,13 @@ class TestRequestFlow(base.FederationTestCase):
             error = resp.json['errors'][0]
             self.assertEqual(('federation.invalid_marker', 'marker'),
                              (error['code'], error.get('field')), marker)
+        # Quoted as a path's ID: a marker's U+202E (right-to-left
+        # override) reached the detail as it was.
+        resp = self.app.get('/v1/audit', {'marker': 'abc\u202e'},
+                            headers=base.READER, status=400)
+        self.assertEqual('No audit record "abc\\u202e" to start after: a '
+                         'marker is the id of an audit record.',
+                         resp.json['errors'][0]['detail'])
 
     def test_memberships_come_in_pages_and_filter_by_person(self):
         for person in ('carol', 'dan'):
@@ -392,6 +399,18 @@ class TestRequestFlow(base.FederationTestCase):
                                 status=400)
             self.assertEqual('federation.invalid_marker',
                              resp.json['errors'][0]['code'])
+        self.assertEqual('No invitation "nope" to start after.',
+                         resp.json['errors'][0]['detail'])
+        resp = self.app.get('/v1/users/%s/requests' % self.joiner,
+                            {'marker': 'nope\u2028'},
+                            headers=base.person(self.joiner), status=400)
+        self.assertEqual('No request "nope\\u2028" to start after.',
+                         resp.json['errors'][0]['detail'])
+        resp = self.app.get('/v1/users/%s/identities' % self.joiner,
+                            {'marker': 'nope'},
+                            headers=base.person(self.joiner), status=400)
+        self.assertEqual('No identity "nope" to start after.',
+                         resp.json['errors'][0]['detail'])
 
     def test_asking_for_a_membership_held_already_is_refused(self):
         self.app.post_json(self.path + '/memberships', {
