@@ -7,7 +7,9 @@ volume-backed servers that Cinder's ``volume_image_metadata`` names
 where Cinder is available (``[cinder] enabled``: ``auto``, the default,
 when the catalog has a ``block-storage``/``volumev3`` endpoint; ``true``;
 ``false``), and make the service's record say the same
-(:func:`image_family_svc.db.reconcile.set_servers`).  Corrections are
+(:func:`image_family_svc.db.reconcile.set_servers`): a server counts
+for the image it runs from and for each image its volumes were made
+from.  Corrections are
 logged; a ``pending_delete`` image found unused is deleted, and the
 deletion submitted to the engine's
 :class:`image_family_svc.notifications.Announcer` (which announces it and
@@ -103,25 +105,6 @@ class Reconciler(object):
         return compute.volume_backed_servers(compute.list_volumes(
             cinder, self.conf.cinder.page_size))
 
-    def _held_elsewhere(self, image_id, server_ids, volume_backed,
-                        members):
-        """The servers of ``server_ids`` (listed for ``image_id`` through
-        Cinder only) recorded for another of the ``members`` that they
-        still use: one of their volumes was made from it
-        (``volume_backed``), or Nova says they run from it.  A server is
-        recorded for one image: moved to ``image_id``, it left the one
-        it runs from counting none of it."""
-        held = set()
-        recorded = reconcile_db.recorded_images(self.db, self.ctx,
-                                                server_ids)
-        for server_id, other in sorted(recorded.items()):
-            if other == image_id or other not in members:
-                continue
-            if (server_id in volume_backed.get(other, ()) or
-                    compute.image_of_server(self.nova, server_id) == other):
-                held.add(server_id)
-        return held
-
     def run(self):
         """Reconcile every member; returns ``{image_id: (before, after)}``
         of the counts that changed."""
@@ -129,20 +112,17 @@ class Reconciler(object):
         volume_backed = self._volume_backed()
         corrected = {}
         members = reconcile_db.member_image_ids(self.db, self.ctx)
-        member_set = frozenset(members)
         for image_id in members:
             if self._stopping():
                 break
             started = reconcile_db.database_now(self.db, self.ctx)
             servers = compute.servers_of_image(
                 self.nova, image_id, self.conf.nova.page_size)
-            from_volumes = volume_backed.get(image_id, set()) - servers
-            held = self._held_elsewhere(image_id, from_volumes,
-                                        volume_backed, member_set)
             before, after, events = reconcile_db.set_servers(
-                self.db, self.ctx, image_id, servers | from_volumes,
-                min(started, listed_at) if volume_backed else started,
-                self.conf.image_family.obsolete_drain_seconds, held=held)
+                self.db, self.ctx, image_id, servers, started,
+                self.conf.image_family.obsolete_drain_seconds,
+                from_volumes=volume_backed.get(image_id, ()),
+                volumes_listed_at=listed_at)
             if self.announcer is not None:
                 self.announcer.submit(self.ctx, events)
             if before is not None and before != after:

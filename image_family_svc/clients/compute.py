@@ -19,8 +19,6 @@ whatever the clouds' policies ask for ``all_tenants``).
   image carries ``volume_image_metadata.image_id``, and the servers it is
   attached to are in ``attachments[].server_id``
   (:func:`volume_backed_servers`).
-* Nova: ``GET /servers/{id}`` (:func:`image_of_server`), for a server
-  Cinder lists for one image and recorded for another.
 """
 
 import collections
@@ -88,20 +86,6 @@ def servers_of_image(adapter, image_id, page_size=500):
         if not _more(body, 'servers_links', page, page_size):
             return found
         marker = page[-1]['id']
-
-
-def image_of_server(adapter, server_id):
-    """The image Nova says server ``server_id`` runs from
-    (``GET /servers/{id}``): its id, '' for a volume-backed server, or
-    None when Nova has no such server (404)."""
-    response = adapter.get('/servers/%s' % server_id, raise_exc=False,
-                           microversion=NOVA_MICROVERSION)
-    if response.status_code == 404:
-        return None
-    if response.status_code != 200:
-        raise ComputeError(response)
-    image = response.json()['server'].get('image')
-    return (image.get('id') or '') if isinstance(image, dict) else ''
 
 
 def volume_backed_servers(volumes):

@@ -12,7 +12,8 @@
 * ``transitions``: the history, one row per state change (joining and
   leaving included) with who, when and why.
 * ``image_servers`` and ``image_usage``: which servers use which image
-  (from Nova's notifications) and the count per image.
+  (the image each runs from, from Nova's notifications; those its
+  volumes were made from, from Cinder) and the count per image.
 * ``processed_messages``: ids of the notifications already handled, per
   listener endpoint, written in the transaction of their effect.
 * ``glance_writes``: the images whose current state Glance may not show
@@ -125,17 +126,35 @@ class Transition(Base):
     cause = sa.Column(sa.String(16), nullable=False)
 
 
+#: ``image_servers.source`` of the image a server runs from (Nova's
+#: notifications and lists of servers): one at most per server.
+RUNS_FROM = 'nova'
+#: ... of an image one of its volumes was made from (Cinder's
+#: ``volume_image_metadata``, read by the usage reconciliation).
+VOLUME = 'cinder'
+
+
 class ImageServer(Base):
+    """An image a server uses, and how that was learnt (``source``:
+    :data:`RUNS_FROM` or :data:`VOLUME`); a server counts once for an
+    image, whatever rows say so."""
+
     __tablename__ = 'image_servers'
     __table_args__ = (
-        sa.Index('image_servers_image_idx', 'image_id'),
+        sa.Index('image_servers_image_idx', 'image_id', 'server_id'),
+        # A server runs from one image.
+        sa.Index('image_servers_runs_from_idx', 'server_id', unique=True,
+                 sqlite_where=sa.text("source = 'nova'"),
+                 postgresql_where=sa.text("source = 'nova'")),
     )
 
     server_id = sa.Column(sa.String(64), primary_key=True)
-    image_id = sa.Column(sa.String(64), nullable=False)
+    image_id = sa.Column(sa.String(64), primary_key=True)
+    source = sa.Column(sa.String(16), primary_key=True)
     created_at = sa.Column(sa.DateTime, nullable=False)
     #: When Nova sent the notification last applied to the server (its
     #: metadata's timestamp; None: unknown): an older one is stale.
+    #: Of the row of the image the server runs from only.
     event_at = sa.Column(sa.DateTime, nullable=True)
 
 

@@ -1,11 +1,14 @@
-"""Corrections of the server counts from what Nova says.
+"""Corrections of the server counts from what Nova and Cinder say.
 
 The counts come from Nova's notifications (:mod:`image_family_svc.db.usage`),
-one ``image_servers`` row per server.  A lost ``instance.delete.end``
-leaves a row too many (and an image that can never be deleted); a lost
-``instance.create.start`` and ``.end`` one too few (and an image deleted
-under a server).
-:func:`set_servers` makes the rows of one image those that Nova listed:
+one ``image_servers`` row per server and image it runs from.  A lost
+``instance.delete.end`` leaves a row too many (and an image that can
+never be deleted); a lost ``instance.create.start`` and ``.end`` one
+too few (and an image deleted under a server).  Volume-backed servers
+are not in the notifications at all.
+:func:`set_servers` makes the rows of one image those that Nova and
+Cinder listed.  The rows of the image a server runs from (``source``
+``nova``, one per server), from Nova's list of the image's servers:
 
 * a listed server without a row gets one (a row of the same server for
   another image moves: the server was rebuilt onto this one), unless
@@ -16,16 +19,17 @@ under a server).
   the listing began (its ``instance.create.start`` or ``.end`` arrived
   meanwhile).
 
-A server has one row, for one image.  One that Nova lists for a member
-and that holds a volume made from another (or volumes made from two
-members) is listed for both: its row stays with the member it is
-recorded for while it still uses that one (``held``, found by the
-caller from :func:`recorded_images`).  The reconciliation of the other
-member moved it there, and the image the server runs from counted none
-of it (and was deleted under it once obsolete).
+The rows of an image a server's volumes were made from (``cinder``,
+one per server and image), from Cinder's ``volume_image_metadata``: a
+listed server without one gets one, and one Cinder did not list goes
+unless it was written after Cinder's listing began.  The two kinds do
+not touch each other: a server that runs from one member of a family
+and holds a volume made from another (or volumes made from two
+members) counts for each of them.
 
-The count is then the number of rows, and a ``pending_delete`` image that
-no server uses is deleted, as when the last server's notification comes.
+The count is then the number of servers that rows name (once each),
+and a ``pending_delete`` image that no server uses is deleted, as when
+the last server's notification comes.
 Lock order as in :mod:`image_family_svc.db.members`: the family's row,
 then the usage counters.
 """
@@ -54,25 +58,10 @@ def database_now(db, ctx):
         return families_db.database_now(session)
 
 
-def recorded_images(db, ctx, server_ids):
-    """``{server_id: image_id}`` of the rows of ``server_ids``."""
-    found = {}
-    server_ids = sorted(server_ids)
-    if not server_ids:
-        return found
-    with db.reader.using(ctx) as session:
-        for start in range(0, len(server_ids), 500):
-            found.update(session.execute(sa.select(
-                models.ImageServer.server_id,
-                models.ImageServer.image_id).where(
-                models.ImageServer.server_id.in_(
-                    server_ids[start:start + 500]))).all())
-    return found
-
-
 def _recount(session, image_id, at):
-    servers = session.scalar(sa.select(sa.func.count()).select_from(
-        models.ImageServer).where(models.ImageServer.image_id == image_id))
+    servers = session.scalar(sa.select(sa.func.count(
+        models.ImageServer.server_id.distinct())).where(
+        models.ImageServer.image_id == image_id))
     usage = session.get(models.ImageUsage, image_id, with_for_update=True)
     if usage is None:
         usage = models.ImageUsage(image_id=image_id, servers=0,
@@ -86,42 +75,41 @@ def _recount(session, image_id, at):
 
 
 def set_servers(db, ctx, image_id, server_ids, listed_at,
-                drain=members_db.DEFAULT_DRAIN, held=()):
+                drain=members_db.DEFAULT_DRAIN, from_volumes=(),
+                volumes_listed_at=None):
     """Make the servers of ``image_id`` those Nova listed at
     ``listed_at`` (naive UTC, by the database's clock:
-    :func:`database_now`).  A deletion the new count allows happens
-    only once the image has been obsolete for ``drain`` seconds.
-
-    :param held: servers among ``server_ids`` whose row, if it is for
-        another image, stays there: they still use that one (see the
-        module documentation).
+    :func:`database_now`) as running from it, and those whose volumes
+    made from it Cinder listed at ``volumes_listed_at`` (by default
+    ``listed_at``; ``from_volumes`` empty when Cinder was not asked).
+    A deletion the new count allows happens only once the image has
+    been obsolete for ``drain`` seconds.
 
     :returns: ``(before, after, events)``: the counts and the events of a
         deletion that the new count allows.
     """
+    if volumes_listed_at is None:
+        volumes_listed_at = listed_at
+    server_ids, from_volumes = set(server_ids), set(from_volumes)
     with db.writer.using(ctx) as session:
         member = session.get(models.FamilyImage, image_id)
         if member is None:
             return None, None, []
         family = families_db.lock_family(session, member.family_id)
         at = families_db.database_now(session)
-        rows = {row.server_id: row for row in session.scalars(
+        rows = {(row.source, row.server_id): row for row in session.scalars(
             sa.select(models.ImageServer).where(
                 models.ImageServer.image_id == image_id))}
-        moved_from = set()
-        for server_id in set(server_ids) - set(rows):
-            row = session.get(models.ImageServer, server_id)
-            if row is None:
+        moved_from = _set_runs_from(session, image_id, server_ids,
+                                    listed_at, rows, at)
+        for server_id in sorted(from_volumes):
+            if (models.VOLUME, server_id) not in rows:
                 session.add(models.ImageServer(
-                    server_id=server_id, image_id=image_id, created_at=at))
-            elif row.created_at < listed_at and server_id not in held:
-                moved_from.add(row.image_id)
-                row.image_id = image_id
-            # else: written after the listing began (a rebuild onto the
-            # other image applied meanwhile), or held by the other image,
-            # it stays where it is.
-        for server_id, row in rows.items():
-            if server_id not in server_ids and row.created_at < listed_at:
+                    server_id=server_id, image_id=image_id,
+                    source=models.VOLUME, created_at=at))
+        for (source, server_id), row in rows.items():
+            if (source == models.VOLUME and server_id not in from_volumes
+                    and row.created_at < volumes_listed_at):
                 session.delete(row)
         session.flush()
         before, after = _recount(session, image_id, at)
@@ -130,3 +118,29 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
         events = members_db.settle_usage(session, ctx, family, image_id,
                                          after, drain)
         return before, after, events
+
+
+def _set_runs_from(session, image_id, server_ids, listed_at, rows, at):
+    """The ``nova`` rows of :func:`set_servers`; returns the images
+    whose rows moved to ``image_id``."""
+    moved_from = set()
+    for server_id in sorted(server_ids):
+        if (models.RUNS_FROM, server_id) in rows:
+            continue
+        row = session.scalars(sa.select(models.ImageServer).where(
+            models.ImageServer.server_id == server_id,
+            models.ImageServer.source == models.RUNS_FROM)).one_or_none()
+        if row is None:
+            session.add(models.ImageServer(
+                server_id=server_id, image_id=image_id,
+                source=models.RUNS_FROM, created_at=at))
+        elif row.created_at < listed_at:
+            moved_from.add(row.image_id)
+            row.image_id = image_id
+        # else: written after the listing began (a rebuild onto the
+        # other image applied meanwhile), it stays where it is.
+    for (source, server_id), row in rows.items():
+        if (source == models.RUNS_FROM and server_id not in server_ids
+                and row.created_at < listed_at):
+            session.delete(row)
+    return moved_from

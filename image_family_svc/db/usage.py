@@ -29,9 +29,15 @@ by a host whose clock was behind was taken for an older one and
 forgotten.
 
 A server is counted once however often its notification arrives: the
-``image_servers`` row of the server is the count's unit (a second
+``image_servers`` rows are the count's unit (a second
 ``instance.create.end`` of one server finds the row, a second
-``instance.delete.end`` finds none).  Each handler also records the
+``instance.delete.end`` finds none).  The notifications write the row
+of the image a server runs from (``source`` ``nova``, one per server);
+the usage reconciliation also writes one per image a server's volumes
+were made from (``cinder``, :mod:`image_family_svc.db.reconcile`),
+which a rebuild or a failed build leaves alone: the server counts for
+an image while any of its rows names it, once.  Its deletion removes
+all of them.  Each handler also records the
 notification's message id (:mod:`image_family_svc.db.messages`) in the
 same transaction as its effect.
 
@@ -89,13 +95,30 @@ def _settle(session, ctx, image_id, servers, drain):
                                    drain)
 
 
+def _runs_from(session, server_id):
+    """The row of the image ``server_id`` runs from, or None (read
+    again: a change committed since the session read it counts)."""
+    return session.scalars(sa.select(models.ImageServer).where(
+        models.ImageServer.server_id == server_id,
+        models.ImageServer.source == models.RUNS_FROM).execution_options(
+        populate_existing=True)).one_or_none()
+
+
+def _counted(session, server_id, image_id):
+    """Whether a row says ``server_id`` uses ``image_id``."""
+    return session.scalar(sa.select(sa.func.count()).select_from(
+        models.ImageServer).where(
+        models.ImageServer.server_id == server_id,
+        models.ImageServer.image_id == image_id)) > 0
+
+
 def server_created(db, ctx, server_id, image_id, endpoint=None,
                    message_id=None, sent_at=None):
     """Server ``server_id`` runs, or is being built, from ``image_id``
     (``instance.create.start`` or ``.end``); returns the events.  A
-    server counted already stays as it is (its rebuild may have been
-    applied before a late create), but for the time of the last
-    notification applied to it.
+    server that runs from an image already stays as it is (its rebuild
+    may have been applied before a late create), but for the time of the
+    last notification applied to it.
 
     :param sent_at: when Nova sent the notification (naive UTC), or None
     """
@@ -103,42 +126,68 @@ def server_created(db, ctx, server_id, image_id, endpoint=None,
         if not messages.claim(session, endpoint, message_id):
             return []
         _lock_family_of(session, image_id)
-        server = session.get(models.ImageServer, server_id)
+        server = _runs_from(session, server_id)
         if server is not None:
             if sent_at is not None and not _stale(server, sent_at):
                 server.event_at = sent_at
             return []
         at = families_db.database_now(session)
+        counted = _counted(session, server_id, image_id)
         session.add(models.ImageServer(server_id=server_id,
-                                       image_id=image_id, created_at=at,
-                                       event_at=sent_at))
-        _add(session, image_id, 1, at)
+                                       image_id=image_id,
+                                       source=models.RUNS_FROM,
+                                       created_at=at, event_at=sent_at))
+        if not counted:
+            _add(session, image_id, 1, at)
         return []
+
+
+def _forget(session, ctx, server, drain):
+    """Delete row ``server``; the events of its image's new count (none
+    if another row of the server still counts it there)."""
+    image_id = server.image_id
+    session.delete(server)
+    session.flush()
+    if _counted(session, server.server_id, image_id):
+        return []
+    servers = _add(session, image_id, -1, families_db.now())
+    return _settle(session, ctx, image_id, servers, drain)
 
 
 def server_deleted(db, ctx, server_id, endpoint=None, message_id=None,
                    drain=members_db.DEFAULT_DRAIN):
-    """Server ``server_id`` is gone; returns the events (the deletion of
-    an image that was waiting for its last server, and has been obsolete
-    for ``drain`` seconds)."""
+    """Server ``server_id`` is gone: it uses no image any more, neither
+    the one it ran from nor those of its volumes.  Returns the events
+    (the deletion of an image that was waiting for its last server, and
+    has been obsolete for ``drain`` seconds)."""
     with db.writer.using(ctx) as session:
         if not messages.claim(session, endpoint, message_id):
             return []
-        server = session.get(models.ImageServer, server_id)
-        if server is None:
+        image_ids = sorted(set(session.scalars(sa.select(
+            models.ImageServer.image_id).where(
+            models.ImageServer.server_id == server_id))))
+        if not image_ids:
             return []
-        image_id = server.image_id
-        _lock_family_of(session, image_id)
-        session.delete(server)
-        servers = _add(session, image_id, -1, families_db.now())
-        return _settle(session, ctx, image_id, servers, drain)
+        _lock_families_of(session, image_ids)
+        # Read again under the locks.
+        rows = session.scalars(sa.select(models.ImageServer).where(
+            models.ImageServer.server_id == server_id,
+            models.ImageServer.image_id.in_(image_ids)).order_by(
+            models.ImageServer.image_id,
+            models.ImageServer.source).execution_options(
+            populate_existing=True)).all()
+        events = []
+        for row in rows:
+            events.extend(_forget(session, ctx, row, drain))
+        return events
 
 
 def server_build_failed(db, ctx, server_id, endpoint=None,
                         message_id=None, sent_at=None,
                         drain=members_db.DEFAULT_DRAIN):
     """The build of server ``server_id`` failed
-    (``instance.create.error``): it no longer counts for its image,
+    (``instance.create.error``): it no longer counts for the image it
+    was built from (those of its volumes are the reconciliation's),
     unless a notification Nova sent after this one was applied to it
     already (Nova rescheduled the build on another host, whose
     ``instance.create.start`` came first).  Returns the events, as
@@ -149,20 +198,16 @@ def server_build_failed(db, ctx, server_id, endpoint=None,
     with db.writer.using(ctx) as session:
         if not messages.claim(session, endpoint, message_id):
             return []
-        server = session.get(models.ImageServer, server_id)
+        server = _runs_from(session, server_id)
         if server is None:
             return []
         _lock_family_of(session, server.image_id)
         # Read again under the lock: a start or rebuild of the server
         # committed meanwhile decides whether this one is stale.
-        server = session.get(models.ImageServer, server_id,
-                             populate_existing=True)
+        server = _runs_from(session, server_id)
         if server is None or _stale(server, sent_at):
             return []
-        image_id = server.image_id
-        session.delete(server)
-        servers = _add(session, image_id, -1, families_db.now())
-        return _settle(session, ctx, image_id, servers, drain)
+        return _forget(session, ctx, server, drain)
 
 
 def _stale(server, sent_at):
@@ -176,11 +221,11 @@ def server_rebuilt(db, ctx, server_id, image_id, endpoint=None,
                    message_id=None, sent_at=None,
                    drain=members_db.DEFAULT_DRAIN):
     """Server ``server_id`` was rebuilt and runs from ``image_id`` now:
-    it counts for that image, and no longer for the one it ran from.
-    Returns the events (the deletion of a ``pending_delete`` image whose
-    last server this was).  A rebuild sent before the last notification
-    applied to the server changes nothing (see the module's
-    documentation).
+    it counts for that image, and no longer for the one it ran from
+    (unless one of its volumes was made from that one).  Returns the
+    events (the deletion of a ``pending_delete`` image whose last server
+    this was).  A rebuild sent before the last notification applied to
+    the server changes nothing (see the module's documentation).
 
     :param sent_at: when Nova sent the notification (naive UTC), or None
     :param drain: see :func:`server_deleted`.
@@ -188,7 +233,7 @@ def server_rebuilt(db, ctx, server_id, image_id, endpoint=None,
     with db.writer.using(ctx) as session:
         if not messages.claim(session, endpoint, message_id):
             return []
-        server = session.get(models.ImageServer, server_id)
+        server = _runs_from(session, server_id)
         if _stale(server, sent_at):
             return []
         old_image_id = server.image_id if server is not None else None
@@ -199,17 +244,24 @@ def server_rebuilt(db, ctx, server_id, image_id, endpoint=None,
         _lock_families_of(session, [i for i in (old_image_id, image_id)
                                     if i is not None])
         at = families_db.database_now(session)
-        if server is None:
-            session.add(models.ImageServer(server_id=server_id,
-                                           image_id=image_id, created_at=at,
-                                           event_at=sent_at))
-        else:
-            # Written now: a usage reconciliation that listed the
-            # servers of the new image before the rebuild keeps it.
-            server.image_id, server.created_at = image_id, at
-            server.event_at = sent_at or server.event_at
-        _add(session, image_id, 1, at)
-        if old_image_id is None:
+        counted = _counted(session, server_id, image_id)
+        event_at = sent_at
+        if server is not None:
+            event_at = sent_at or server.event_at
+            # Gone before the new one is written: a server runs from
+            # one image (a unique index).
+            session.delete(server)
+            session.flush()
+        # Written now: a usage reconciliation that listed the servers
+        # of the new image before the rebuild keeps it.
+        session.add(models.ImageServer(
+            server_id=server_id, image_id=image_id,
+            source=models.RUNS_FROM, created_at=at, event_at=event_at))
+        session.flush()
+        if not counted:
+            _add(session, image_id, 1, at)
+        if old_image_id is None or _counted(session, server_id,
+                                            old_image_id):
             return []
         servers = _add(session, old_image_id, -1, at)
         return _settle(session, ctx, old_image_id, servers, drain)
@@ -227,6 +279,6 @@ def servers_of(db, ctx, image_id):
 def count_rows(db, ctx, image_id):
     """Servers recorded for ``image_id`` one by one (tests, audits)."""
     with db.reader.using(ctx) as session:
-        return session.scalar(sa.select(sa.func.count()).select_from(
-            models.ImageServer).where(models.ImageServer.image_id ==
-                                      image_id))
+        return session.scalar(sa.select(sa.func.count(
+            models.ImageServer.server_id.distinct())).where(
+            models.ImageServer.image_id == image_id))

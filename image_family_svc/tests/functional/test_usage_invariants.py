@@ -7,7 +7,11 @@ run from it, and asking for the deletion of every image deletes none
 that a running server uses (it waits, ``pending_delete``).  The same
 holds for builds, counted from their ``instance.create.start`` (failed,
 rescheduled, ended), and rebuilds from their ``instance.rebuild.start``,
-on SQLite and PostgreSQL, with the drain passed."""
+on SQLite and PostgreSQL, with the drain passed.  Servers may also hold
+volumes made from images (of the same family, the one they run from or
+others), which a usage reconciliation run at any point of the delivery
+finds through Cinder: every image a server runs from or holds a volume
+of is counted, once."""
 
 import datetime
 import os
@@ -19,12 +23,15 @@ from oslo_config import cfg
 import testtools
 
 from image_family_svc.conf import image_family as image_family_conf
+from image_family_svc.conf import nova as nova_conf
 from image_family_svc.db import families
 from image_family_svc.db import members
 from image_family_svc.db import usage
 from image_family_svc import lifecycle as lc
 from image_family_svc import listeners
 from image_family_svc import service
+from image_family_svc.tests.functional import test_usage_reconcile as doubles
+from image_family_svc import usage_reconcile
 from svc_common import context
 from svc_common.db import migration
 from svc_common.tests.fixtures import backends
@@ -60,16 +67,62 @@ def lives(draw):
 def running(sent):
     """``{image: servers}`` that run from each image once every
     notification of ``sent`` happened."""
+    counts = {}
+    for image in runs_from(sent).values():
+        counts[image] = counts.get(image, 0) + 1
+    return counts
+
+
+def runs_from(sent, gone=('delete',)):
+    """``{server: image}`` of the servers that run (or build) once every
+    notification of ``sent`` happened."""
     where = {}
     for kind, server, image, _at in sent:
-        if kind == 'delete':
+        if kind in gone:
             where.pop(server, None)
         else:
             where[server] = image
-    counts = {}
-    for image in where.values():
-        counts[image] = counts.get(image, 0) + 1
-    return counts
+    return where
+
+
+def used(where, volumes):
+    """``{image: servers}`` that run from each image (``where``) or hold
+    a volume made from it (``volumes``: ``{server: images}``), once."""
+    users = {}
+    for server, image in where.items():
+        users.setdefault(image, set()).add(server)
+        for made_from in volumes.get(server, ()):
+            users.setdefault(made_from, set()).add(server)
+    return {image: len(servers) for image, servers in users.items()}
+
+
+def volumes_of(servers):
+    """A strategy: ``{server: images}`` its volumes were made from, 0 to
+    2 per server."""
+    return st.fixed_dictionaries({
+        server: st.sets(st.sampled_from(IMAGES), max_size=2)
+        for server in sorted(servers)})
+
+
+def reconciler(db, where, volumes, prefix=''):
+    """A usage reconciliation whose Nova lists the servers of ``where``
+    (``{server: image}``) and whose Cinder the volumes of those servers
+    (``volumes``), ids prefixed with ``prefix``."""
+    conf = cfg.ConfigOpts()
+    image_family_conf.register_opts(conf)
+    nova_conf.register_opts(conf)
+    conf([], default_config_files=[])
+    conf.set_override('enabled', 'true', 'cinder')
+    conf.set_override('obsolete_drain_seconds', 0, 'image_family')
+    by_image = {}
+    for server, image in where.items():
+        by_image.setdefault(prefix + image, []).append(prefix + server)
+    return usage_reconcile.Reconciler(
+        conf, db, nova=doubles.nova_double(by_image),
+        cinder=doubles.cinder_double([
+            doubles.volume(prefix + image, prefix + server)
+            for server in sorted(where)
+            for image in sorted(volumes.get(server, ()))]))
 
 
 class TestServerCounts(testtools.TestCase):
@@ -127,6 +180,55 @@ class TestServerCounts(testtools.TestCase):
                 self.assertEqual(lc.PENDING_DELETE, state, image)
 
 
+class TestServerCountsWithVolumes(TestServerCounts):
+    """:class:`TestServerCounts` with servers that hold volumes made
+    from images, and a reconciliation at a random point of the
+    delivery."""
+
+    @hypothesis.settings(max_examples=60, deadline=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(lives(), st.data())
+    def test_counts_and_deletions(self, sent, data):
+        db = self.fresh_database()
+        where = runs_from(sent)
+        volumes = data.draw(volumes_of(where))
+        delivery = data.draw(st.permutations(
+            list(range(len(sent))) + data.draw(st.lists(
+                st.integers(0, len(sent) - 1), max_size=4))))
+        reconcile_at = data.draw(st.integers(0, len(delivery)))
+        for position, index in enumerate(delivery + [None]):
+            if position == reconcile_at:
+                reconciler(db, where, volumes).run()
+            if index is None:
+                break
+            kind, server, image, at = sent[index]
+            message_id = 'm-%d' % index
+            if kind == 'create':
+                usage.server_created(db, self.ctx, server, image, 'nova',
+                                     message_id, sent_at=at)
+            elif kind == 'rebuild':
+                usage.server_rebuilt(db, self.ctx, server, image, 'nova',
+                                     message_id, sent_at=at)
+            else:
+                usage.server_deleted(db, self.ctx, server, 'nova',
+                                     message_id)
+        truth = used(where, volumes)
+        for image in IMAGES:
+            counted, _at = usage.servers_of(db, self.ctx, image)
+            self.assertGreaterEqual(counted, truth.get(image, 0), image)
+            members.request_transition(db, self.ctx, image, lc.OBSOLETE)
+            members.request_transition(db, self.ctx, image, lc.DELETED)
+            state = members.get_image(db, self.ctx, image).row.state
+            if truth.get(image):
+                self.assertEqual(lc.PENDING_DELETE, state, image)
+        # Nova and Cinder say the same again, once every notification
+        # is in: the counts are exact.
+        reconciler(db, where, volumes).run()
+        self.assertEqual({i: truth.get(i, 0) for i in IMAGES},
+                         {i: usage.servers_of(db, self.ctx, i)[0]
+                          for i in IMAGES})
+
+
 @st.composite
 def builds(draw):
     """The notifications of 1 to 4 servers' lives from their build's
@@ -166,21 +268,6 @@ def builds(draw):
     return sent
 
 
-def in_use(sent):
-    """``{image: servers}`` building or running from each image once
-    every notification of ``sent`` happened."""
-    where = {}
-    for kind, server, image, _at in sent:
-        if kind in ('delete', 'error'):
-            where.pop(server, None)
-        else:
-            where[server] = image
-    counts = {}
-    for image in where.values():
-        counts[image] = counts.get(image, 0) + 1
-    return counts
-
-
 class _BuildCounts(object):
     """A build counts for its image from ``instance.create.start``: with
     the drain passed, asking the deletion of every image deletes none
@@ -217,16 +304,25 @@ class _BuildCounts(object):
     @hypothesis.given(builds(), st.data())
     def test_no_image_deleted_under_a_build(self, sent, data):
         prefix = self.fresh_family()
+        # The servers built (or building), and the volumes they hold:
+        # a failed build's server holds none.
+        where = runs_from(sent, gone=('delete', 'error'))
+        volumes = data.draw(volumes_of(where))
         delivery = data.draw(st.permutations(
             list(range(len(sent))) + data.draw(st.lists(
                 st.integers(0, len(sent) - 1), max_size=4))))
+        reconcile_at = data.draw(st.integers(0, len(delivery)))
         event_types = {'start': 'instance.create.start',
                        'end': 'instance.create.end',
                        'error': 'instance.create.error',
                        'rebuild_start': 'instance.rebuild.start',
                        'rebuild': 'instance.rebuild.end',
                        'delete': 'instance.delete.end'}
-        for index in delivery:
+        for position, index in enumerate(delivery + [None]):
+            if position == reconcile_at:
+                reconciler(self.db, where, volumes, prefix).run()
+            if index is None:
+                break
             kind, server, image, at = sent[index]
             payload = {'nova_object.data': {
                 'uuid': prefix + server,
@@ -235,7 +331,7 @@ class _BuildCounts(object):
                            payload,
                            {'message_id': '%sm-%d' % (prefix, index),
                             'timestamp': at.isoformat(' ')})
-        truth = in_use(sent)
+        truth = used(where, volumes)
         for image in IMAGES:
             counted, _at = usage.servers_of(self.db, self.ctx,
                                             prefix + image)

@@ -309,19 +309,22 @@ class TestReconcileRacingRebuild(base.ApiTestCase):
 
 class TestServerWithVolumeOfAnotherImage(base.ApiTestCase):
     """A server that Nova says runs from one image and that has a volume
-    made from another attached (Cinder lists it for that one): a server
-    is recorded for one image, and the reconciliation of the other moved
-    it there."""
+    made from another attached (Cinder lists it for that one), or
+    volumes made from two images: it counts for each of them, whatever
+    the order of the reconciliations and notifications."""
 
     def setUp(self):
         super().setUp()
         self.db = database.Database(self.fixture.conf)
         self.addCleanup(self.db.dispose)
         self.fixture.conf.set_override('enabled', 'true', group='cinder')
+        self.fixture.conf.set_override('obsolete_drain_seconds', 0,
+                                       group='image_family')
         self.family('centos-7')
         # Reconciled by id: img-1, then img-2.
         self.add('centos-7', 'img-1', '7.1', state='active')
         self.add('centos-7', 'img-2', '7.2', state='active')
+        self.add('centos-7', 'img-3', '7.3', state='active')
         self.ctx = context.admin_context()
         self.runs_from = {'vm-1': 'img-1', 'vm-3': ''}
         self.volumes = [volume('img-2', 'vm-1')]
@@ -329,6 +332,9 @@ class TestServerWithVolumeOfAnotherImage(base.ApiTestCase):
     def servers(self, image_id):
         return self.app.get('/v1/images/%s/usage' % image_id,
                             headers=base.ADMIN).json['servers']
+
+    def counts(self):
+        return {i: self.servers(i) for i in ('img-1', 'img-2', 'img-3')}
 
     def reconcile(self):
         def listed(params):
@@ -338,20 +344,16 @@ class TestServerWithVolumeOfAnotherImage(base.ApiTestCase):
                 for server_id, image_id in sorted(self.runs_from.items())
                 if image_id == params['image']]}
 
-        def one(server_id):
-            # Nova's GET /servers/{id}: image is '' when volume-backed.
-            image_id = self.runs_from[server_id]
-            return {'server': {'id': server_id, 'image': {
-                'id': image_id} if image_id else ''}}
-
-        pages = {'/servers/detail': listed}
-        pages.update(('/servers/%s' % server_id,
-                      lambda params, server_id=server_id: one(server_id))
-                     for server_id in self.runs_from)
         usage_reconcile.Reconciler(
             self.fixture.conf, self.db,
-            nova=FakeAdapter('http://nova.test/v2.1', pages),
+            nova=FakeAdapter('http://nova.test/v2.1',
+                             {'/servers/detail': listed}),
             cinder=cinder_double(self.volumes)).run()
+
+    def delete(self, image_id):
+        self.move(image_id, 'obsolete')
+        self.move(image_id, 'deleted')
+        return self.image(image_id)['state']
 
     def test_the_image_it_runs_from_stays_counted(self):
         usage.server_created(self.db, self.ctx, 'vm-1', 'img-1')
@@ -359,9 +361,66 @@ class TestServerWithVolumeOfAnotherImage(base.ApiTestCase):
             self.reconcile()
             self.assertEqual(1, self.servers('img-1'))
         # img-1, which vm-1 runs from, is not deleted under it.
-        self.move('img-1', 'obsolete')
-        self.move('img-1', 'deleted')
+        self.assertEqual('pending_delete', self.delete('img-1'))
+
+    def test_the_image_of_its_volume_is_not_deleted_under_it(self):
+        # vm-1 runs from img-1 (its notification came) and holds a
+        # volume made from img-2: the server was recorded for img-1
+        # only, and img-2 was deleted under it.
+        usage.server_created(self.db, self.ctx, 'vm-1', 'img-1')
+        self.reconcile()
+        self.assertEqual('pending_delete', self.delete('img-2'))
+        self.assertEqual('pending_delete', self.delete('img-1'))
+        self.assertEqual({'img-1': 1, 'img-2': 1, 'img-3': 0},
+                         self.counts())
+        # Its volume detached, img-2 goes; img-1 stays.
+        self.volumes[:] = []
+        self.reconcile()
+        self.assertEqual('deleted', self.image('img-2')['state'])
         self.assertEqual('pending_delete', self.image('img-1')['state'])
+        # The server gone, so does img-1.
+        usage.server_deleted(self.db, self.ctx, 'vm-1', drain=0)
+        self.assertEqual('deleted', self.image('img-1')['state'])
+
+    def test_volumes_made_from_two_images(self):
+        # vm-3 boots from a volume made from img-1 and holds another
+        # made from img-2.
+        del self.runs_from['vm-1']
+        self.volumes[:] = [volume('img-1', 'vm-3'), volume('img-2', 'vm-3')]
+        self.reconcile()
+        self.assertEqual({'img-1': 1, 'img-2': 1, 'img-3': 0},
+                         self.counts())
+        self.assertEqual('pending_delete', self.delete('img-1'))
+        self.assertEqual('pending_delete', self.delete('img-2'))
+        # Its deletion frees both.
+        events = usage.server_deleted(self.db, self.ctx, 'vm-3', drain=0)
+        self.assertEqual({'img-1': 'deleted', 'img-2': 'deleted'},
+                         {i: self.image(i)['state'] for i in ('img-1',
+                                                              'img-2')})
+        self.assertEqual(2, len(events))
+
+    def test_rebuilds_leave_the_image_of_its_volume_counted(self):
+        usage.server_created(self.db, self.ctx, 'vm-1', 'img-1')
+        self.reconcile()
+        # Rebuilt onto the image of its volume, counted once there...
+        self.runs_from['vm-1'] = 'img-2'
+        usage.server_rebuilt(self.db, self.ctx, 'vm-1', 'img-2')
+        self.assertEqual({'img-1': 0, 'img-2': 1, 'img-3': 0},
+                         self.counts())
+        # ... and off it: the volume still holds img-2.
+        self.runs_from['vm-1'] = 'img-3'
+        usage.server_rebuilt(self.db, self.ctx, 'vm-1', 'img-3')
+        self.assertEqual({'img-1': 0, 'img-2': 1, 'img-3': 1},
+                         self.counts())
+        self.assertEqual('pending_delete', self.delete('img-2'))
+        self.reconcile()
+        self.assertEqual({'img-1': 0, 'img-2': 1, 'img-3': 1},
+                         self.counts())
+        # A failed build notification (a late one) leaves the volume's
+        # image too.
+        usage.server_build_failed(self.db, self.ctx, 'vm-1', drain=0)
+        self.assertEqual(1, self.servers('img-2'))
+        self.assertEqual('pending_delete', self.image('img-2')['state'])
 
     def test_volume_made_from_another_image_moves_at_once(self):
         # vm-3 boots from a volume made from img-2; that volume is then
@@ -376,6 +435,52 @@ class TestServerWithVolumeOfAnotherImage(base.ApiTestCase):
         self.reconcile()
         self.assertEqual((1, 0), (self.servers('img-1'),
                                   self.servers('img-2')))
+
+
+class TestRebuildOntoTheImageOfItsVolume(base.ApiTestCase):
+    """A server rebuilt onto the image its volume was made from while
+    the reconciliation lists that image's servers."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = database.Database(self.fixture.conf)
+        self.addCleanup(self.db.dispose)
+        self.fixture.conf.set_override('enabled', 'true', group='cinder')
+        self.family('centos-7')
+        self.add('centos-7', 'img-1', '7.1', state='active')
+        self.add('centos-7', 'img-2', '7.2', state='active')
+        self.ctx = context.admin_context()
+
+    def servers(self, image_id):
+        return self.app.get('/v1/images/%s/usage' % image_id,
+                            headers=base.ADMIN).json['servers']
+
+    def test_rebuild_during_the_listing_of_the_volume_image(self):
+        # vm-1 runs from img-1 and holds a volume made from img-2; Nova
+        # is asked for img-2's servers when vm-1 is rebuilt onto img-2
+        # (notification applied): the row of img-2 written by the
+        # rebuild stays, and so does its volume's.
+        usage.server_created(self.db, self.ctx, 'vm-1', 'img-1')
+        runs_from = {'vm-1': 'img-1'}
+
+        def listed(params):
+            found = {'servers': [
+                {'id': s, 'status': 'ACTIVE', compute.HOST: 'host-1'}
+                for s, i in sorted(runs_from.items())
+                if i == params['image']]}
+            if params['image'] == 'img-2':
+                runs_from['vm-1'] = 'img-2'
+                usage.server_rebuilt(self.db, self.ctx, 'vm-1', 'img-2')
+            return found
+
+        usage_reconcile.Reconciler(
+            self.fixture.conf, self.db,
+            nova=FakeAdapter('http://nova.test/v2.1',
+                             {'/servers/detail': listed}),
+            cinder=cinder_double([volume('img-2', 'vm-1')])).run()
+        self.assertEqual((0, 1), (self.servers('img-1'),
+                                  self.servers('img-2')))
+        self.assertEqual(1, usage.count_rows(self.db, self.ctx, 'img-2'))
 
 
 def catalog_adapter(*service_types):
