@@ -58,7 +58,8 @@ def create_project(db, ctx, project_id, name=None, parent_id=None,
     with db.writer.using(ctx) as session:
         tree.lock_tree(session.connection(), exclusive=True)
         if session.get(models.Project, project_id) is not None:
-            raise errors.Conflict('Project %s exists already.' % project_id,
+            raise errors.Conflict('Project %s exists already.'
+                                  % errors.quoted_id(project_id),
                                   code='project_exists')
         if (parent_id is not None and
                 len(tree.chain_ids(session, parent_id)) >= tree.MAX_DEPTH):
@@ -118,8 +119,8 @@ def _move(session, project, parent_id, no_limit_policy):
                  tree.chain_ids(conn, parent_id))
     if project.id in new_chain:
         raise errors.Conflict(
-            'Project %s cannot move under its own subtree.' % project.id,
-            code='project_cycle')
+            'Project %s cannot move under its own subtree.'
+            % errors.quoted_id(project.id), code='project_cycle')
     if len(new_chain) + tree.height(conn, project.id) > tree.MAX_DEPTH:
         raise tree.too_deep(project.id)
     # The chain the project's allocations were counted along (a parent
@@ -170,14 +171,14 @@ def delete_project(db, ctx, project_id):
             models.Project.parent_id == project_id).limit(1))
         if child is not None:
             raise errors.Conflict(
-                'Project %s still has child projects.' % project_id,
-                code='project_has_children')
+                'Project %s still has child projects.'
+                % errors.quoted_id(project_id), code='project_has_children')
         used = session.scalar(sa.select(models.Allocation.consumer_id).where(
             models.Allocation.project_id == project_id).limit(1))
         if used is not None:
             raise errors.Conflict(
-                'Project %s still has allocations.' % project_id,
-                code='project_in_use')
+                'Project %s still has allocations.'
+                % errors.quoted_id(project_id), code='project_in_use')
         conn = session.connection()
         own = {name: amount for name, amount in conn.execute(
             sa.select(_USAGE.c.resource_name, _USAGE.c.own_used).where(

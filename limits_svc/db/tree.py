@@ -54,7 +54,7 @@ class TreeTooDeep(errors.Conflict):
 def too_deep(project_id, max_depth=MAX_DEPTH):
     return TreeTooDeep(
         'The tree at project %s would be deeper than %d levels (or its '
-        'parents loop).' % (project_id, max_depth))
+        'parents loop).' % (errors.quoted_id(project_id), max_depth))
 
 
 def check_depth(project_id, depths, max_depth=MAX_DEPTH):

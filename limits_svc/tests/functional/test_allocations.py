@@ -40,6 +40,26 @@ class TestAllocations(base.LimitsApiTestCase):
         self.assertEqual(8, usage['leaf']['own_usage'])
         self.assertEqual(0, usage['root']['own_usage'])
 
+    def test_a_project_s_409s_quote_its_id(self):
+        """As its 404 does ('No project "leaf".', errors.quoted_id): they
+        named it bare ('Project leaf still has allocations.')."""
+        self.allocate('vm-1', 'leaf', cores=1)
+        answers = (
+            (self.app.delete('/v1/projects/leaf', headers=af.SYSTEM_ADMIN,
+                             status=409),
+             'Project "leaf" still has allocations.'),
+            (self.app.delete('/v1/projects/mid', headers=af.SYSTEM_ADMIN,
+                             status=409),
+             'Project "mid" still has child projects.'),
+            (self.app.post_json('/v1/projects', {'id': 'leaf'},
+                                headers=af.SYSTEM_ADMIN, status=409),
+             'Project "leaf" exists already.'),
+            (self.app.patch_json('/v1/projects/mid', {'parent_id': 'leaf'},
+                                 headers=af.SYSTEM_ADMIN, status=409),
+             'Project "mid" cannot move under its own subtree.'))
+        for resp, detail in answers:
+            self.assertEqual(detail, resp.json['errors'][0]['detail'])
+
     def test_own_limit_refuses_with_blocking_level(self):
         self.allocate('vm-1', 'leaf', cores=6)
         resp = self.allocate('vm-2', 'leaf', status=409, cores=3)

@@ -161,8 +161,12 @@ class _Hardening(object):
         resp = self.app.post_json('/v1/projects', {'id': 'deeper',
                                                    'parent_id': parent},
                                   headers=af.SYSTEM_ADMIN, status=409)
-        self.assertEqual('limits.tree_too_deep',
-                         resp.json['errors'][0]['code'])
+        self.assertEqual(('limits.tree_too_deep',
+                          'The tree at project "deeper" would be deeper '
+                          'than %d levels (or its parents loop).'
+                          % tree.MAX_DEPTH),
+                         (resp.json['errors'][0]['code'],
+                          resp.json['errors'][0]['detail']))
         self.project('top')
         self.project('below', 'top')
         resp = self.move('top', 'd%02d' % (tree.MAX_DEPTH - 2), status=409)
