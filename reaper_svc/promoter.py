@@ -15,11 +15,11 @@ listener wakes nothing: the leader's next pass sees the room).  One pass:
    paused or suspended since is built): ``active``; some still
    building in the cloud: left for the next pass, until twice
    ``build_timeout`` (then ``failed``, what was found deleted: stuck,
-   they left the request building for good); some in ERROR, or fewer
-   built than an all-or-nothing request needs: ``failed`` (those found
-   are deleted, as a build that fails half-way deletes what it built);
-   one that is not all or nothing is ``active`` with at least one built,
-   those in ERROR deleted.  A request is never built twice;
+   they left the request building for good); fewer built than an
+   all-or-nothing request needs (some in ERROR), or none of one that is
+   not: ``failed`` (those found are deleted, as a build that fails
+   half-way deletes what it built); else ``active``, those in ERROR
+   deleted.  A request is never built twice;
 1. queued requests whose deadline has passed become ``expired``;
 2. the others are served in the **fair order** (:func:`fair_order`): the
    request of the project with the smallest share of the cloud first,
@@ -1193,7 +1193,7 @@ class Promoter(object):
         failed = [s['id'] for s in servers if s['status'] == 'ERROR']
         short = len(active) < (request['count'] if request['all_or_nothing']
                                else 1)
-        if short or (request['all_or_nothing'] and len(active) < len(ids)):
+        if short:
             LOG.warning('Pending request %s was left building; the cloud '
                         'shows %s: failed', request['id'], statuses)
             self._undo(ids)
@@ -1204,10 +1204,13 @@ class Promoter(object):
                        % (len(active), request['count']))
             return pending_db.FAILED if moved else None
         if failed:
-            # Not all or nothing, and built with some of its servers:
-            # those in ERROR are deleted, as the driver's create deletes
-            # them when at least one was built.  Left, they held the
-            # user's quota unmanaged (or waited for the sweep).
+            # Built with as many as it needs: those in ERROR are deleted,
+            # as the driver's create deletes them when at least min_count
+            # were built.  Left, they held the user's quota unmanaged (or
+            # waited for the sweep).  Of an all-or-nothing request, one
+            # beside all of its servers is a create of an interrupted
+            # build that Nova carried out late, and failed: it failed
+            # the request, every server of its own deleted.
             LOG.warning('Pending request %s was left building; its servers '
                         '%s are in ERROR: deleted', request['id'],
                         ', '.join(failed))

@@ -219,6 +219,32 @@ class TestLateServers(LateServersBase):
                          self.sim.server_state(built[0])['status'])
         self.assertTrue(set(late).isdisjoint(self.servers_of('physics')))
 
+    def test_a_late_server_in_error_does_not_fail_a_whole_request(self):
+        """All or nothing, one server, the build's answer lost, and the
+        create carried out a second time by Nova, that server failing
+        (ERROR).  The request has its one server: it is active with it,
+        the late server in ERROR deleted.  It was failed, its good
+        server deleted with the late one."""
+        request = self.queue(count=1)
+        self.failures['job'] = ('after', tb.wrapped(
+            ks_exc.GatewayTimeout()))
+        self.assertRaises(driver_base.DriverError, self.promoter.promote)
+        self.failures.clear()
+        args, kwargs = self.calls[-1]
+        built = self.servers_of('physics')
+        after_all = max(s['created_at'] for s in self.listed()) + (
+            datetime.timedelta(seconds=1))
+        self.useFixture(tb.tp.fixtures.MockPatchObject(
+            self.sim, 'clock', lambda: after_all))
+        late = self.real_create(*args, **kwargs)
+        self.sim.set_status(late[0], 'ERROR')
+        self.stale()
+        done = self.promoter.promote()
+        self.assertEqual({request['id']: pending_db.ACTIVE},
+                         done['recovered'])
+        self.assertEqual(built, self.state(request)['server_ids'])
+        self.assertEqual(built, self.servers_of('physics'))
+
     def group_with_a_late_pair(self):
         """A group of two kinds (a pair "first", then one "second"): a
         build answered 500 at "first" (queued again), the next one left
