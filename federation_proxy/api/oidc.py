@@ -587,19 +587,30 @@ def _issue(client, person, scope, nonce=None, refresh=False,
                                   auth_time=auth_time,
                                   session_id=session_id,
                                   identity_id=identity_id)
-        except oidc_db.IdpDisabled:
-            raise _refused_grant('The IdP the person logged in through to '
-                                 'authorize this grant was disabled or '
-                                 'deleted.')
-        except oidc_db.IdentityUnlinked:
-            raise _refused_grant('The identity the person logged in '
-                                 'through to authorize this grant was '
-                                 'unlinked from them.')
-        except oidc_db.SessionEnded:
-            raise _refused_grant('The person logged out of the session '
-                                 'that authorized this grant.')
+        except oidc_db.SessionEnded as exc:
+            # Shown again, the code is unknown, not replayed.
+            if grant_hash is not None:
+                oidc_db.forget_refused_code(pecan.request.db,
+                                            pecan.request.context,
+                                            grant_hash)
+            raise _ended_refusal(exc)
     return _signed(client, person, scope, nonce, refresh_token, grant_hash,
                    auth_time)
+
+
+def _ended_refusal(exc):
+    """The refusal of a grant whose authorizing login ended
+    (:class:`oidc_db.SessionEnded` ``exc``), saying how."""
+    if isinstance(exc, oidc_db.IdpDisabled):
+        return _refused_grant('The IdP the person logged in through to '
+                              'authorize this grant was disabled or '
+                              'deleted.')
+    if isinstance(exc, oidc_db.IdentityUnlinked):
+        return _refused_grant('The identity the person logged in through '
+                              'to authorize this grant was unlinked from '
+                              'them.')
+    return _refused_grant('The person logged out of the session that '
+                          'authorized this grant.')
 
 
 def _signed(client, person, scope, nonce=None, refresh_token=None,

@@ -307,6 +307,24 @@ def redeem_code(db, ctx, code, client_id, now, check=None):
         return OK, record
 
 
+def forget_refused_code(db, ctx, code_hash):
+    """Delete the authorization code or device code whose hash is
+    ``code_hash``, used up by an exchange whose grant was then refused
+    because the session, identity or IdP of the login that authorized
+    it ended (:class:`SessionEnded`): it can give no grant any more, and
+    shown again (the person reloads the relying party's page, a client
+    retries) it is unknown, not a replay, which would end the person's
+    every grant with the client, those of their other devices too.
+    Such a code's session was most often replaced by another person's
+    login in the same browser (a shared computer, or a login forced on
+    the browser from another site), which must not end the first
+    person's grants."""
+    with db.writer.using(ctx) as session:
+        for model in (models.AuthorizationCode, models.DeviceCode):
+            key = sa.inspect(model).primary_key[0]
+            session.execute(sa.delete(model).where(key == code_hash))
+
+
 # -- device authorization (RFC 8628) -----------------------------------------
 
 #: A device authorization request as stored.

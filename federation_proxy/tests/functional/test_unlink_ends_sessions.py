@@ -513,6 +513,27 @@ class UnlinkTest(base.FederationTestCase):
         # Bob's session, of a login at home, goes on.
         self.assertTrue(self.session_works(alice))
 
+    def test_a_code_refused_once_another_person_logged_in_is_no_replay(
+            self):
+        # Alice's browser issues a code; before the relying party
+        # exchanges it, Bob logs in in the same browser (a shared
+        # computer, or a login forced on it from another site): the
+        # exchange is refused, her session having ended.  She reloads
+        # the relying party's page, which exchanges the code again: it
+        # is refused again, and is no replay, which would end her grant
+        # with the client on her laptop too.
+        alice = webtest.TestApp(self.app.app)
+        self.log_in(alice, 'home', 'alice')
+        code = self.code(alice)
+        laptop = webtest.TestApp(self.app.app)
+        self.log_in(laptop, 'home', 'alice')
+        own = self.grant(laptop)
+        self.log_in(alice, 'work', 'bob')
+        for _attempt in range(2):
+            self.assertEqual('invalid_grant',
+                             self.exchange(code, 400)['error'])
+        self.assertIn('access_token', self.refresh(own, 200))
+
     def deadlocked_once(self, name):
         """Patch ``oidc_db.<name>`` so that its first call, once its work
         is done, is aborted as PostgreSQL aborts a transaction to break a
