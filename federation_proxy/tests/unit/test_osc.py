@@ -333,11 +333,11 @@ class TestClient(testtools.TestCase):
             result, app.stdout.getvalue(), app.stderr.getvalue()))
         self.assertEqual([('GET', '/v1/clients/c1', None)], client.calls)
         client = FakeClient({('GET', '/v1/clients/gone'): rest.ApiError(
-            404, 'federation.client_not_found', detail='No client gone.',
+            404, 'federation.client_not_found', detail='No client "gone".',
             request_id='r-1')})
         error = self.assertRaises(exceptions.CommandError, run_shown,
                                   client_cmd.SetClient, client, ['gone'])
-        self.assertEqual('No client gone. (HTTP 404 '
+        self.assertEqual('No client "gone". (HTTP 404 '
                          'federation.client_not_found, request r-1)',
                          str(error))
 

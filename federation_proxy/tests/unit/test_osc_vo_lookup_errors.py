@@ -25,7 +25,7 @@ class RefusingClient(object):
 
     def get(self, path, **kwargs):
         raise rest.NotFound(404, code='federation.vo_not_found',
-                            detail='No vo astro.', request_id='req-1')
+                            detail='No vo "astro".', request_id='req-1')
 
     def list(self, path, collection, filters=None, limit=None,
              marker=None):
@@ -35,7 +35,7 @@ class RefusingClient(object):
 
     def post(self, path, json=None):
         raise rest.NotFound(404, code='federation.vo_not_found',
-                            detail='No vo astro.', request_id='req-3')
+                            detail='No vo "astro".', request_id='req-3')
 
 
 def run(command_class, argv):
@@ -52,7 +52,7 @@ class TestNamesOfUnseenVOs(testtools.TestCase):
         exc = self.assertRaises(exceptions.CommandError, run,
                                 vo.CreateRequest, ['astro'])
         self.assertEqual(
-            "No vo astro. (HTTP 404 federation.vo_not_found, request "
+            "No vo \"astro\". (HTTP 404 federation.vo_not_found, request "
             "req-3) This command takes the VO's ID, not its name (until "
             "you are a member you cannot see the VO): ask its managers "
             "for the ID.", str(exc))
@@ -77,7 +77,7 @@ class MembershipClient(object):
 
     def _absent(self, path, json=None):
         raise rest.NotFound(404, code='federation.membership_not_found',
-                            detail='No membership bob.', request_id='req-5')
+                            detail='No membership "bob".', request_id='req-5')
 
     patch = delete = _absent
 
@@ -99,14 +99,14 @@ class TestMembershipIds(testtools.TestCase):
 
     def test_set_with_a_user_id(self):
         self.assertEqual(
-            'No membership bob. (HTTP 404 federation.membership_not_found, '
+            'No membership "bob". (HTTP 404 federation.membership_not_found, '
             'request req-5)' + HINT,
             self.run_member(vo.SetMember, ['astro', 'bob', '--status',
                                            'suspended']))
 
     def test_remove_with_a_user_id(self):
         self.assertEqual(
-            'Failed to remove 1 of 1 memberships:\nbob: No membership bob. '
+            'Failed to remove 1 of 1 memberships:\nbob: No membership "bob". '
             '(HTTP 404 federation.membership_not_found, request req-5)'
             + HINT,
             self.run_member(vo.RemoveMember, ['astro', 'bob']))

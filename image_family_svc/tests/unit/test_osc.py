@@ -239,8 +239,8 @@ class TestArgumentHints(testtools.TestCase):
                 (transition.ListTransition, ['rocky-9'])):
             message = self.run_failing(
                 command_class, argv, 'image_family.image_not_found',
-                'No image rocky-9 in any image family.')
-            self.assertIn('No image rocky-9 in any image family. (HTTP 404 '
+                'No image "rocky-9" in any image family.')
+            self.assertIn('No image "rocky-9" in any image family. (HTTP 404 '
                           'image_family.image_not_found, request -) rocky-9 '
                           'is an image family; this command takes a Glance '
                           'image ID ("openstack image family image list '
@@ -249,7 +249,7 @@ class TestArgumentHints(testtools.TestCase):
     def test_add_with_arguments_swapped(self):
         message = self.run_failing(
             family.AddFamilyImage, ['3d1f6a2c', 'rocky-9'],
-            'image_family.family_not_found', 'No image family 3d1f6a2c.')
+            'image_family.family_not_found', 'No image family "3d1f6a2c".')
         self.assertTrue(message.endswith(
             "rocky-9 is a family: the family's name comes first, then the "
             "Glance image ID."), message)
@@ -257,8 +257,9 @@ class TestArgumentHints(testtools.TestCase):
     def test_no_hint_for_an_unknown_image(self):
         message = self.run_failing(
             family.SetImageState, ['3d1f6a2c', 'active'],
-            'image_family.image_not_found', 'No image 3d1f6a2c.')
-        self.assertEqual('No image 3d1f6a2c. (HTTP 404 '
+            'image_family.image_not_found',
+            'No image "3d1f6a2c" in any image family.')
+        self.assertEqual('No image "3d1f6a2c" in any image family. (HTTP 404 '
                          'image_family.image_not_found, request -)', message)
 
 
@@ -288,11 +289,11 @@ class TestSetWithNothingToChange(testtools.TestCase):
     def test_missing_family_is_an_error(self):
         def get(path):
             raise rest.ApiError(404, 'image_family.family_not_found',
-                                detail='No image family gone.',
+                                detail='No image family "gone".',
                                 request_id='r-1')
         error = self.assertRaises(exceptions.CommandError, self._run,
                                   ['gone'], get)
-        self.assertEqual('No image family gone. (HTTP 404 '
+        self.assertEqual('No image family "gone". (HTTP 404 '
                          'image_family.family_not_found, request r-1)',
                          str(error))
 

@@ -160,22 +160,22 @@ class TestErrorMessage(testtools.TestCase):
 
     def test_other_errors_show_the_detail(self):
         self.assertEqual(
-            'No project p. (HTTP 404 limits.project_not_found, request -)',
+            'No project "p". (HTTP 404 limits.project_not_found, request -)',
             command.error_message(rest.NotFound(
                 404, code='limits.project_not_found',
-                detail='No project p.')))
+                detail='No project "p".')))
 
     def test_unknown_limit_says_limits_are_named_by_id(self):
         # "openstack quota registered limit show ram" answered only
-        # "No limit ram.": the commands take IDs.
+        # 'No limit "ram".': the commands take IDs.
         self.assertEqual(
-            'No limit ram. (HTTP 404 limits.limit_not_found, request -) '
+            'No limit "ram". (HTTP 404 limits.limit_not_found, request -) '
             'Limit commands take a limit\'s ID, not a resource name: '
             '"openstack quota registered limit list --resource-name '
             '<name>" and "openstack quota limit list --resource-name '
             '<name>" show the IDs.',
             command.error_message(rest.NotFound(
-                404, code='limits.limit_not_found', detail='No limit ram.')))
+                404, code='limits.limit_not_found', detail='No limit "ram".')))
 
 
 class TestNoAuthHeaders(testtools.TestCase):
