@@ -823,7 +823,12 @@ def lock_rows(session, model, where):
     unlink or an IdP's disabling ended the same codes by identity locked
     them in opposite orders, and PostgreSQL aborted one of them (a
     deadlock, a 500).  In one order, the one that comes second waits
-    for the first to commit."""
+    for the first to commit.  An unlink or an IdP's disabling goes round
+    twice (the rows of the sessions it ends, then those that record its
+    identity or IdP): the rows of its own sessions, which it holds, are
+    no login's to move, and should two such ends still meet the other
+    way round, they are run again (:data:`communities.
+    retry_on_deadlock`)."""
     key = sa.inspect(model).primary_key[0]
     session.execute(sa.select(key).where(*where).order_by(
         key).with_for_update()).all()
