@@ -534,6 +534,45 @@ class UnlinkTest(base.FederationTestCase):
                              self.exchange(code, 400)['error'])
         self.assertIn('access_token', self.refresh(own, 200))
 
+    def test_a_device_code_refused_once_another_person_logged_in(self):
+        # The same of a device code Alice approved in the shared browser:
+        # the device's next poll after the refusal is no replay, and her
+        # grant to the same client on another device goes on.
+        tv = s.make_client(self.app, 'tv', grants=[
+            'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'])
+
+        def approved_in(browser):
+            asked = self.app.post('/oidc/device_authorization', {
+                'client_id': tv[0], 'client_secret': tv[1],
+                'scope': 'openid'}).json
+            browser.post('/oidc/device/decision', {
+                'user_code': asked['user_code'], 'action': 'approve',
+                'csrf_token': browser.get('/oidc/device').json[
+                    'csrf_token']})
+            return asked['device_code']
+
+        def poll(device_code, status):
+            return self.app.post('/oidc/token', {
+                'grant_type': 'urn:ietf:params:oauth:grant-type:'
+                              'device_code',
+                'device_code': device_code},
+                headers=s.basic(*tv), status=status).json
+
+        laptop = webtest.TestApp(self.app.app)
+        self.log_in(laptop, 'home', 'alice')
+        other_tv = poll(approved_in(laptop), 200)
+        shared = webtest.TestApp(self.app.app)
+        self.log_in(shared, 'home', 'alice')
+        device_code = approved_in(shared)
+        self.log_in(shared, 'work', 'bob')
+        for _attempt in range(2):
+            self.assertEqual('invalid_grant',
+                             poll(device_code, 400)['error'])
+        self.assertIn('access_token', self.app.post('/oidc/token', {
+            'grant_type': 'refresh_token',
+            'refresh_token': other_tv['refresh_token']},
+            headers=s.basic(*tv), status=200).json)
+
     def deadlocked_once(self, name):
         """Patch ``oidc_db.<name>`` so that its first call, once its work
         is done, is aborted as PostgreSQL aborts a transaction to break a
