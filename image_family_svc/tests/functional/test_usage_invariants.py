@@ -15,6 +15,7 @@ of is counted, once."""
 
 import datetime
 import os
+import threading
 
 import fixtures
 import hypothesis
@@ -26,6 +27,7 @@ from image_family_svc.conf import image_family as image_family_conf
 from image_family_svc.conf import nova as nova_conf
 from image_family_svc.db import families
 from image_family_svc.db import members
+from image_family_svc.db import reconcile as reconcile_db
 from image_family_svc.db import usage
 from image_family_svc import lifecycle as lc
 from image_family_svc import listeners
@@ -354,3 +356,85 @@ class TestBuildCountsSQLite(_BuildCounts, backends.OnSQLite,
 class TestBuildCountsPostgreSQL(_BuildCounts, backends.OnPostgreSQL,
                                 testtools.TestCase):
     pass
+
+
+class TestRebuildsDuringReconciliationsPostgreSQL(
+        backends.OnPostgreSQL, testtools.TestCase):
+    """Servers that hold a volume made from img-1 are rebuilt back and
+    forth between img-0 and img-1 (on several engine hosts at once)
+    while reconciliations record their volumes: whatever the
+    interleaving, each counts once for img-1 (its volume) and once for
+    the image it last runs from, and neither image is deleted."""
+
+    SERVERS = 6
+
+    def setUp(self):
+        super().setUp()
+        url = self.database_url()
+        migration.upgrade(service.SPEC, url)
+        self.db = backends.database_at(self, url)
+        self.ctx = context.admin_context()
+        families.create_family(self.db, self.ctx, 'fam', None, 'public',
+                               {})
+        for image in IMAGES[:2]:
+            members.join(self.db, self.ctx, 'fam', image, image[-1], {},
+                         state=lc.ACTIVE)
+        self.servers = ['vm-%d' % n for n in range(self.SERVERS)]
+        for server in self.servers:
+            usage.server_created(self.db, self.ctx, server, 'img-0',
+                                 sent_at=T0)
+
+    def test_counts_stay_exact(self):
+        volumes = {server: {'img-1'} for server in self.servers}
+        errors = []
+        barrier = threading.Barrier(len(self.servers) + 1)
+
+        def rebuilds(server):
+            try:
+                barrier.wait()
+                for n in range(1, 9):
+                    usage.server_rebuilt(
+                        self.db, self.ctx, server, IMAGES[n % 2],
+                        sent_at=T0 + datetime.timedelta(seconds=n))
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        def reconciliations():
+            try:
+                barrier.wait()
+                for _ in range(4):
+                    # Nova's list of each image is of no use here (the
+                    # servers move meanwhile): their volumes only.
+                    for image in IMAGES[:2]:
+                        reconcile_db.set_servers(
+                            self.db, self.ctx, image, (), datetime.datetime(
+                                2000, 1, 1),
+                            from_volumes={s for s, i in volumes.items()
+                                          if image in i},
+                            volumes_listed_at=T0)
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=rebuilds, args=(s,))
+                   for s in self.servers]
+        threads.append(threading.Thread(target=reconciliations))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual([], errors)
+        # The last rebuild of each (n = 8) was onto img-0.
+        self.assertEqual(
+            {'img-0': self.SERVERS, 'img-1': self.SERVERS},
+            {i: usage.servers_of(self.db, self.ctx, i)[0]
+             for i in IMAGES[:2]})
+        self.assertEqual(
+            [self.SERVERS, self.SERVERS],
+            [usage.count_rows(self.db, self.ctx, i) for i in IMAGES[:2]])
+        for image in IMAGES[:2]:
+            members.request_transition(self.db, self.ctx, image,
+                                       lc.OBSOLETE, drain=0)
+            members.request_transition(self.db, self.ctx, image,
+                                       lc.DELETED, drain=0)
+            self.assertEqual(lc.PENDING_DELETE, members.get_image(
+                self.db, self.ctx, image).row.state, image)
