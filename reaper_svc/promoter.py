@@ -18,7 +18,10 @@ listener wakes nothing: the leader's next pass sees the room).  One pass:
    they left the request building for good); fewer built than an
    all-or-nothing request needs (some in ERROR), or none of one that is
    not: ``failed`` (those found are deleted, as a build that fails
-   half-way deletes what it built); else ``active``, those in ERROR
+   half-way deletes what it built); one that is not all or nothing
+   with none built of one of its kinds: queued again, what was built
+   deleted, as a build whose later kind finds no room (see
+   :meth:`Promoter._requeue_short`); else ``active``, those in ERROR
    deleted.  A request is never built twice;
 1. queued requests whose deadline has passed become ``expired``;
 2. the others are served in the **fair order** (:func:`fair_order`): the
@@ -134,6 +137,7 @@ apply, so no strategy takes them as victims before it is over.
 
 import collections
 import datetime
+import json
 import secrets
 
 from oslo_log import log as logging
@@ -1053,6 +1057,39 @@ class Promoter(object):
                 settled[request['id']] = state
         return settled
 
+    def _requeue_short(self, request, ids, missing):
+        """``request``, not all or nothing and left ``building``, has
+        no server built of its kinds ``missing`` (indexes): the engine
+        stopped before their create, or the cloud never carried it out.
+        A build is at least one server of each kind (one whose later kind
+        finds no room is queued again, what it built deleted): made
+        active, the user never had the kinds it lacked.  As that build,
+        what it built (``ids``) is deleted and it is queued again in its
+        place, or ``failed`` when the cloud would not delete them all
+        (queued, it would be built again next to them); its new state
+        (None: another pass moved it)."""
+        names = ', '.join('servers/%d (%s)' % (i, json.dumps(
+            request['servers'][i]['name'], ensure_ascii=False))
+            for i in missing)
+        LOG.warning('Pending request %s was left building with no server '
+                    'built of %s: what was built is deleted and it is '
+                    'queued again', request['id'], names)
+        left = self._undo(ids)
+        if left:
+            moved = self._move(
+                request, pending_db.BUILDING, pending_db.FAILED,
+                reason='Its build was interrupted before any server of '
+                       '%s was built, and the servers built before could '
+                       'not be deleted: %s; it is not built again next to '
+                       'them.' % (names, ', '.join(left)))
+            return pending_db.FAILED if moved else None
+        moved = self._move(
+            request, pending_db.BUILDING, pending_db.QUEUED,
+            reason='Queued again: its build was interrupted before any '
+                   'server of %s was built; what it had built was '
+                   'deleted.' % names)
+        return pending_db.QUEUED if moved else None
+
     def _fail_untokened(self, request, foreign):
         """Fail ``request``, left ``building`` by the previous release
         (it has no build token), whose id the cloud shows on
@@ -1203,6 +1240,11 @@ class Promoter(object):
                        'of %d servers built; those found were deleted.'
                        % (len(active), request['count']))
             return pending_db.FAILED if moved else None
+        if kind_of is not None and not request['all_or_nothing']:
+            missing = sorted(set(range(len(request['servers'])))
+                             - {kind_of[i] for i in active})
+            if missing:
+                return self._requeue_short(request, ids, missing)
         if failed:
             # Built with as many as it needs: those in ERROR are deleted,
             # as the driver's create deletes them when at least min_count

@@ -166,6 +166,37 @@ class TestRecovery(tp.PromoterTestBase):
         self.assertEqual(sorted(made[:2]), sorted(
             s.id for s in self.sim.cluster().servers.values()))
 
+    def test_a_group_short_of_a_kind_is_queued_again(self):
+        """Not all or nothing, two kinds ("web", then "db"): the engine
+        died after the first kind's create.  A build is at least one of
+        each kind (one whose later kind finds no room is queued again,
+        what it built deleted): it was made active with the web servers
+        only, and the user never had a db.  It is queued again in its
+        place, what was built deleted, and then built whole once."""
+        request = pending_db.create_request(
+            self.engine.db, self.ctx, 'physics', 'user-physics',
+            [{'name': 'web', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 2},
+             {'name': 'db', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 1}], all_or_nothing=False)
+        self.crash_build(True, request)
+        made = [e[1] for e in self.creates()]
+        self.assertEqual(2, len(made))
+        promoter = self.restart(TIMEOUT + 1)
+        self.assertEqual({request['id']: pending_db.QUEUED},
+                         promoter.recover(self.now))
+        self.assertEqual(sorted(made), sorted(
+            e[1] for e in self.sim.journal if e[0] == 'delete'))
+        self.assertIn(
+            'Queued again: its build was interrupted before any server of '
+            'servers/1 ("db") was built', self.state(request)['reason'])
+        self.assertEqual([request['id']], promoter.promote()['built'])
+        active = self.state(request)
+        self.assertEqual(pending_db.ACTIVE, active['state'])
+        names = sorted(self.sim.server_state(i)['name'].split('-')[0]
+                       for i in active['server_ids'])
+        self.assertEqual(['db', 'web', 'web'], names)
+
     def test_servers_still_building_in_the_cloud_wait(self):
         request = self.queue(count=2)
         self.crash_build(True, request)
