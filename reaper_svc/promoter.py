@@ -580,11 +580,12 @@ class Promoter(object):
         self.reaper.give_notice(action)
         return True
 
-    def _move(self, request, current, new, **fields):
-        """``current`` -> ``new`` (a compare-and-set); a request that
-        this finishes gives its trust up."""
+    def _move(self, request, current, new, since=None, **fields):
+        """``current`` -> ``new`` (a compare-and-set; with ``since``, on
+        the ``updated_at`` read too); a request that this finishes gives
+        its trust up."""
         moved = pending_db.transition(self.db, self.ctx, request['id'],
-                                      current, new, **fields)
+                                      current, new, since=since, **fields)
         if not moved:
             LOG.info('Pending request %s was not %s any more', request['id'],
                      current)
@@ -1030,6 +1031,19 @@ class Promoter(object):
 
     # -- requests an engine left building ---------------------------------
 
+    def _recovery_move(self, request, new, **fields):
+        """Move ``request``, read ``building`` by :meth:`recover`, to
+        ``new`` unless it moved since it was read: not only still
+        ``building`` but with the ``updated_at`` read (every move sets
+        it).  On the state only, two engines settling one request (a
+        new leader's pass while the old one's still runs) could each
+        move it: one queued it again and built it, and the other, from
+        what it had read before, moved that build's request queued
+        again (built twice, the first build's servers left to nobody)
+        or failed, or made it active with servers it no longer had."""
+        return self._move(request, pending_db.BUILDING, new,
+                          since=request['updated_at'], **fields)
+
     def recover(self, now):
         """Settle the requests left ``building`` for longer than
         ``[preemption] build_timeout`` (see the module documentation);
@@ -1076,15 +1090,15 @@ class Promoter(object):
                     'queued again', request['id'], names)
         left = self._undo(ids)
         if left:
-            moved = self._move(
-                request, pending_db.BUILDING, pending_db.FAILED,
+            moved = self._recovery_move(
+                request, pending_db.FAILED,
                 reason='Its build was interrupted before any server of '
                        '%s was built, and the servers built before could '
                        'not be deleted: %s; it is not built again next to '
                        'them.' % (names, ', '.join(left)))
             return pending_db.FAILED if moved else None
-        moved = self._move(
-            request, pending_db.BUILDING, pending_db.QUEUED,
+        moved = self._recovery_move(
+            request, pending_db.QUEUED,
             reason='Queued again: its build was interrupted before any '
                    'server of %s was built; what it had built was '
                    'deleted.' % names)
@@ -1100,8 +1114,8 @@ class Promoter(object):
         for an operator to keep or delete; its new state (None: another
         pass moved it)."""
         ids = ', '.join(sorted(s['id'] for s in foreign))
-        moved = self._move(
-            request, pending_db.BUILDING, pending_db.FAILED,
+        moved = self._recovery_move(
+            request, pending_db.FAILED,
             reason='Left building by the previous release, whose servers '
                    'carry no build token; the cloud shows servers with '
                    'its id (%s): they were left for an operator to keep '
@@ -1120,8 +1134,8 @@ class Promoter(object):
                             'server in the cloud, its build interrupted %d '
                             'times: failed', request['id'],
                             request['interruptions'])
-                moved = self._move(
-                    request, pending_db.BUILDING, pending_db.FAILED,
+                moved = self._recovery_move(
+                    request, pending_db.FAILED,
                     reason='The cloud was away while it was building, %d '
                            'times ([preemption] max_build_interruptions); '
                            'no server of it was left.'
@@ -1129,8 +1143,8 @@ class Promoter(object):
                 return pending_db.FAILED if moved else None
             LOG.warning('Pending request %s was left building with no '
                         'server in the cloud: queued again', request['id'])
-            moved = self._move(
-                request, pending_db.BUILDING, pending_db.QUEUED,
+            moved = self._recovery_move(
+                request, pending_db.QUEUED,
                 reason='Queued again: its build was interrupted before '
                        'any server existed.')
             return pending_db.QUEUED if moved else None
@@ -1150,8 +1164,8 @@ class Promoter(object):
                         'servers are still building: failed', request['id'],
                         stuck)
             self._undo(ids)
-            moved = self._move(
-                request, pending_db.BUILDING, pending_db.FAILED,
+            moved = self._recovery_move(
+                request, pending_db.FAILED,
                 reason='Its build was interrupted and %d of its servers '
                        'were still building twice [preemption] '
                        'build_timeout after it started; those found were '
@@ -1203,8 +1217,8 @@ class Promoter(object):
                         request['id'], len(active), request['count'],
                         len(request['servers']))
             self._undo(ids)
-            moved = self._move(
-                request, pending_db.BUILDING, pending_db.FAILED,
+            moved = self._recovery_move(
+                request, pending_db.FAILED,
                 reason='Its builds were interrupted and the cloud showed '
                        '%d servers of its own active for %d asked, of '
                        'kinds it cannot tell apart (a create carried out '
@@ -1234,8 +1248,8 @@ class Promoter(object):
             LOG.warning('Pending request %s was left building; the cloud '
                         'shows %s: failed', request['id'], statuses)
             self._undo(ids)
-            moved = self._move(
-                request, pending_db.BUILDING, pending_db.FAILED,
+            moved = self._recovery_move(
+                request, pending_db.FAILED,
                 reason='Its build was interrupted and the cloud showed %d '
                        'of %d servers built; those found were deleted.'
                        % (len(active), request['count']))
@@ -1274,6 +1288,7 @@ class Promoter(object):
         # it is kept for the sweep, which deletes the servers of its own
         # that are not its servers and then forgets it.
         fields = {} if swept else {'build_token': None}
-        moved = self._move(request, pending_db.BUILDING, pending_db.ACTIVE,
-                           server_ids=active, reason=None, **fields)
+        moved = self._recovery_move(request, pending_db.ACTIVE,
+                                    server_ids=active, reason=None,
+                                    **fields)
         return pending_db.ACTIVE if moved else None

@@ -275,12 +275,13 @@ def stale_building(db, ctx, before):
         return [internal_dict(r) for r in session.scalars(query)]
 
 
-def transition(db, ctx, request_id, current, new, **fields):
+def transition(db, ctx, request_id, current, new, since=None, **fields):
     """Move a request from ``current`` to ``new`` (and set ``fields``:
     ``reason``, ``server_ids``, ``trust_id``, ``build_token``,
     ``build_started_at``, ``build_user_id``); False
     when it was not in ``current`` any more (another engine or the user
-    moved it).
+    moved it), or, with ``since``, when its ``updated_at`` is not
+    ``since`` any more (it moved and came back to ``current``).
 
     :raises ValueError: ``current`` -> ``new`` is no edge
     """
@@ -290,10 +291,12 @@ def transition(db, ctx, request_id, current, new, **fields):
     with db.writer.using(ctx) as session:
         values = dict(fields, state=new,
                       updated_at=clock.session_now(session))
-        result = session.execute(
-            sa.update(models.PendingRequest).where(
-                models.PendingRequest.id == request_id,
-                models.PendingRequest.state == current).values(**values))
+        query = sa.update(models.PendingRequest).where(
+            models.PendingRequest.id == request_id,
+            models.PendingRequest.state == current)
+        if since is not None:
+            query = query.where(models.PendingRequest.updated_at == since)
+        result = session.execute(query.values(**values))
         return result.rowcount == 1
 
 

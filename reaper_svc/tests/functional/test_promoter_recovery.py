@@ -3,6 +3,7 @@ middle of a build) are settled from what the simulated cloud shows, once
 ``[preemption] build_timeout`` has passed, and never built twice."""
 
 import datetime
+from unittest import mock
 
 from reaper_svc.db import actions as actions_db
 from reaper_svc.db import guarantees as guarantees_db
@@ -197,6 +198,49 @@ class TestRecovery(tp.PromoterTestBase):
                        for i in active['server_ids'])
         self.assertEqual(['db', 'web', 'web'], names)
 
+    def test_two_engines_settling_one_request_build_it_once(self):
+        """Two engines' recoveries read one stale request (a new
+        leader's pass while the old leader's still runs).  The first
+        finds nothing in the cloud, queues it again and builds it; the
+        second, from what it read before, found nothing either and
+        queued it again in the middle of that build: the build was
+        taken, its servers left to nobody, and the request built a
+        second time.  Read building, it is moved only if it has not
+        moved since."""
+        request = self.queue(count=2)
+        self.crash_build(False, request)
+        first = self.restart(TIMEOUT + 1)
+        second = promoter_mod.Promoter(self.engine.conf, self.engine.db,
+                                       self.reaper, clock=lambda: self.now)
+        before = self.now - datetime.timedelta(seconds=TIMEOUT)
+        read = pending_db.stale_building(self.engine.db, self.ctx, before)
+        self.assertEqual([request['id']], [r['id'] for r in read])
+        real_create = self.sim.create
+        settled = []
+
+        def create(*args, **kwargs):
+            # The first engine builds it: the second settles what it
+            # read before.
+            self.assertEqual(pending_db.BUILDING,
+                             self.state(request)['state'])
+            with mock.patch.object(pending_db, 'stale_building',
+                                   lambda *a: read):
+                settled.append(second.recover(self.now))
+            return real_create(*args, **kwargs)
+
+        self.sim.create = create
+        done = first.promote()
+        self.sim.create = real_create
+        first.promote()
+        # Built once: its two servers, the request active with them.
+        self.assertEqual(2, len(self.sim.cluster().servers))
+        built = self.state(request)
+        self.assertEqual(pending_db.ACTIVE, built['state'])
+        self.assertEqual(sorted(built['server_ids']), sorted(
+            self.sim.cluster().servers))
+        self.assertEqual([request['id']], done['built'])
+        self.assertEqual([{}], settled)
+
     def test_servers_still_building_in_the_cloud_wait(self):
         request = self.queue(count=2)
         self.crash_build(True, request)
@@ -234,3 +278,12 @@ class TestRecovery(tp.PromoterTestBase):
                          done['recovered'])
         self.assertEqual(pending_db.ACTIVE, self.state(request)['state'])
         self.assertEqual(2, len(self.creates()))
+
+
+class TestRecoveryPostgreSQL(TestRecovery):
+    """The same on PostgreSQL, whose clock (and so ``updated_at``, which
+    a move of the recovery compares with the one it read) has
+    microseconds."""
+
+    def database_url(self):
+        return self.useFixture(tp.postgresql.Database()).url
