@@ -5,10 +5,11 @@ the members of their project read.  keystoneauth1's own text is for the
 log only: it names the cloud's internal endpoints, addresses and ports.
 """
 
-import json
 import re
 
 from keystoneauth1 import exceptions as ks_exc
+
+from svc_common import errors
 
 
 #: The services whose name opens the driver's error messages.
@@ -52,17 +53,10 @@ def keystoneauth_failure(service, exc):
         if (400 <= exc.http_status < 500 and message and
                 message != type(exc).message):
             return '%s answered HTTP %d: %s' % (
-                service, exc.http_status, _quoted(message))
+                service, exc.http_status, errors.quoted_id(message, 200))
         return '%s answered HTTP %d' % (service, exc.http_status)
     if isinstance(exc, ks_exc.ConnectTimeout):
         return '%s did not answer in time' % service
     if isinstance(exc, ks_exc.ConnectionError):
         return '%s could not be reached' % service
     return '%s failed' % service
-
-
-def _quoted(message, length=200):
-    """``message`` in JSON's quotes (as the API quotes a text it did not
-    write), shortened to ``length`` characters."""
-    text = json.dumps(message)
-    return text if len(text) <= length else text[:length - 3] + '...'

@@ -69,3 +69,15 @@ class TestTrustRefusalDetail(testtools.TestCase):
             cloud_errors.keystoneauth_failure(
                 'Keystone', ks_exc.InternalServerError(
                     message='at http://10.0.0.5', http_status=500)))
+
+    def test_a_long_refusal_is_cut_after_a_whole_character(self):
+        """A service's message of more than 200 characters is quoted as
+        errors.quoted_id quotes a client's ID: its JSON text was cut
+        anywhere, in the middle of an escape ("\\u00e..."), and its
+        closing quotation mark was lost."""
+        for message, kept in (
+                ('x' * 193 + '\u00e9\n', 'x' * 193),
+                ('caf' + '\u00e9' * 200, 'caf' + '\\u00e9' * 32)):
+            shown = cloud_errors.keystoneauth_failure(
+                'Nova', ks_exc.Forbidden(message=message, http_status=403))
+            self.assertEqual('Nova answered HTTP 403: "%s"...' % kept, shown)
