@@ -609,8 +609,11 @@ def _ended_refusal(exc):
         return _refused_grant('The identity the person logged in through '
                               'to authorize this grant was unlinked from '
                               'them.')
-    return _refused_grant('The person logged out of the session that '
-                          'authorized this grant.')
+    # Its row is gone: a logout, or a login of another person in the
+    # same browser that replaced it (logins.start_session).
+    return _refused_grant('The session that authorized this grant ended: '
+                          'the person logged out, or another person '
+                          'logged in in the same browser.')
 
 
 def _signed(client, person, scope, nonce=None, refresh_token=None,

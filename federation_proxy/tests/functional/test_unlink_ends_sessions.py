@@ -529,9 +529,12 @@ class UnlinkTest(base.FederationTestCase):
         self.log_in(laptop, 'home', 'alice')
         own = self.grant(laptop)
         self.log_in(alice, 'work', 'bob')
-        for _attempt in range(2):
-            self.assertEqual('invalid_grant',
-                             self.exchange(code, 400)['error'])
+        # Said as it is: she did not log out.
+        self.assertEqual('The session that authorized this grant ended: '
+                         'the person logged out, or another person logged '
+                         'in in the same browser.',
+                         self.exchange(code, 400)['error_description'])
+        self.assertEqual('invalid_grant', self.exchange(code, 400)['error'])
         self.assertIn('access_token', self.refresh(own, 200))
 
     def test_a_device_code_refused_once_another_person_logged_in(self):
