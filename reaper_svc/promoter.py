@@ -1063,6 +1063,15 @@ class Promoter(object):
                 LOG.warning('Cannot tell what pending request %s left in '
                             'the cloud: %s', request['id'], exc)
                 continue
+            if request['id'] not in pending_db.unmoved(self.db, self.ctx,
+                                                       [request]):
+                # Moved while the cloud was listed (another engine's
+                # recovery queued it again and builds it): what was
+                # listed may be that build's, which the settling could
+                # delete before its move found it moved.
+                LOG.info('Pending request %s moved while what it left in '
+                         'the cloud was looked for: left', request['id'])
+                continue
             if request.get('build_token') is None and foreign:
                 state = self._fail_untokened(request, foreign)
             else:

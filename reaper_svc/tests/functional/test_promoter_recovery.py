@@ -241,6 +241,42 @@ class TestRecovery(tp.PromoterTestBase):
         self.assertEqual([request['id']], done['built'])
         self.assertEqual([{}], settled)
 
+    def test_an_engine_listing_during_anothers_build_deletes_nothing(self):
+        """The second engine's recovery read the request stuck (left
+        building for twice build_timeout) and lists the cloud while the
+        first engine, which queued it again, builds it: it found that
+        build's servers still in BUILD, took them for stuck and deleted
+        them, and the request became active with servers gone.  Read
+        again after the listing, a request that moved is left."""
+        request = self.queue(count=2)
+        self.crash_build(False, request)
+        first = self.restart(2 * TIMEOUT + 1)
+        second = promoter_mod.Promoter(self.engine.conf, self.engine.db,
+                                       self.reaper, clock=lambda: self.now)
+        before = self.now - datetime.timedelta(seconds=TIMEOUT)
+        read = pending_db.stale_building(self.engine.db, self.ctx, before)
+        real_create = self.sim.create
+
+        def create(*args, **kwargs):
+            ids = real_create(*args, **kwargs)
+            for server_id in ids:
+                self.sim.set_status(server_id, 'BUILD')
+            with mock.patch.object(pending_db, 'stale_building',
+                                   lambda *a: read):
+                second.recover(self.now)
+            for server_id in ids:
+                self.sim.set_status(server_id, 'ACTIVE')
+            return ids
+
+        self.sim.create = create
+        self.assertEqual([request['id']], first.promote()['built'])
+        self.sim.create = real_create
+        built = self.state(request)
+        self.assertEqual(pending_db.ACTIVE, built['state'])
+        self.assertEqual(sorted(built['server_ids']), sorted(
+            self.sim.cluster().servers))
+        self.assertEqual(2, len(built['server_ids']))
+
     def test_servers_still_building_in_the_cloud_wait(self):
         request = self.queue(count=2)
         self.crash_build(True, request)
