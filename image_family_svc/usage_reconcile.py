@@ -122,7 +122,7 @@ class Reconciler(object):
                 self.db, self.ctx, image_id, servers, started,
                 self.conf.image_family.obsolete_drain_seconds,
                 from_volumes=volume_backed.get(image_id, ()),
-                volumes_listed_at=listed_at)
+                volumes_listed_at=listed_at, volume_backed=volume_backed)
             if self.announcer is not None:
                 self.announcer.submit(self.ctx, events)
             if before is not None and before != after:

@@ -76,7 +76,7 @@ def _recount(session, image_id, at):
 
 def set_servers(db, ctx, image_id, server_ids, listed_at,
                 drain=members_db.DEFAULT_DRAIN, from_volumes=(),
-                volumes_listed_at=None):
+                volumes_listed_at=None, volume_backed=None):
     """Make the servers of ``image_id`` those Nova listed at
     ``listed_at`` (naive UTC, by the database's clock:
     :func:`database_now`) as running from it, and those whose volumes
@@ -84,6 +84,12 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
     ``listed_at``; ``from_volumes`` empty when Cinder was not asked).
     A deletion the new count allows happens only once the image has
     been obsolete for ``drain`` seconds.
+
+    :param volume_backed: Cinder's listing for every image
+        (``{image_id: server_ids}``): a server whose row of the image it
+        runs from moves here from another that one of its volumes was
+        made from gets that one's row at once (see
+        :func:`_set_runs_from`).
 
     :returns: ``(before, after, events)``: the counts and the events of a
         deletion that the new count allows.
@@ -101,7 +107,8 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
             sa.select(models.ImageServer).where(
                 models.ImageServer.image_id == image_id))}
         moved_from = _set_runs_from(session, image_id, server_ids,
-                                    listed_at, rows, at)
+                                    listed_at, rows, at,
+                                    volume_backed or {})
         for server_id in sorted(from_volumes):
             if (models.VOLUME, server_id) not in rows:
                 session.add(models.ImageServer(
@@ -120,9 +127,15 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
         return before, after, events
 
 
-def _set_runs_from(session, image_id, server_ids, listed_at, rows, at):
+def _set_runs_from(session, image_id, server_ids, listed_at, rows, at,
+                   volume_backed):
     """The ``nova`` rows of :func:`set_servers`; returns the images
-    whose rows moved to ``image_id``."""
+    whose rows moved to ``image_id``.  A server whose row moves off an
+    image one of its volumes was made from (``volume_backed``) gets
+    the ``cinder`` row of that image in the same transaction: it was
+    written at that image's turn only, and until then (or for good,
+    when the run stopped before it) the image counted none of the
+    server and could be deleted under its volume."""
     moved_from = set()
     for server_id in sorted(server_ids):
         if (models.RUNS_FROM, server_id) in rows:
@@ -135,8 +148,15 @@ def _set_runs_from(session, image_id, server_ids, listed_at, rows, at):
                 server_id=server_id, image_id=image_id,
                 source=models.RUNS_FROM, created_at=at))
         elif row.created_at < listed_at:
-            moved_from.add(row.image_id)
+            other = row.image_id
+            moved_from.add(other)
             row.image_id = image_id
+            if (server_id in volume_backed.get(other, ()) and
+                    session.get(models.ImageServer,
+                                (server_id, other, models.VOLUME)) is None):
+                session.add(models.ImageServer(
+                    server_id=server_id, image_id=other,
+                    source=models.VOLUME, created_at=at))
         # else: written after the listing began (a rebuild onto the
         # other image applied meanwhile), it stays where it is.
     for (source, server_id), row in rows.items():

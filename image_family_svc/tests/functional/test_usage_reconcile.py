@@ -422,6 +422,36 @@ class TestServerWithVolumeOfAnotherImage(base.ApiTestCase):
         self.assertEqual(1, self.servers('img-2'))
         self.assertEqual('pending_delete', self.image('img-2')['state'])
 
+    def test_run_stopped_after_the_image_it_runs_from(self):
+        # Review of 5850e6a.  vm-1's row says it runs from img-2 (a row
+        # of the release before, moved there by its reconciliation, or
+        # a rebuild back onto img-1 whose notification was lost); Nova
+        # says img-1, and it holds a volume made from img-2.  The
+        # engine stops after reconciling img-1: the row moved to img-1
+        # left img-2 counting none of vm-1 until img-2's turn (the
+        # release before held it there), and img-2 was deleted under
+        # its volume meanwhile.
+        usage.server_created(self.db, self.ctx, 'vm-1', 'img-2')
+        self.assertEqual('pending_delete', self.delete('img-2'))
+        asked = []
+
+        def stopping():
+            asked.append(True)
+            return len(asked) > 1
+
+        usage_reconcile.Reconciler(
+            self.fixture.conf, self.db,
+            nova=FakeAdapter('http://nova.test/v2.1', {
+                '/servers/detail': lambda params: {'servers': [
+                    {'id': 'vm-1', 'status': 'ACTIVE',
+                     compute.HOST: 'host-1'}]
+                    if params['image'] == 'img-1' else []}}),
+            cinder=cinder_double(self.volumes), stopping=stopping).run()
+        self.assertEqual({'img-1': 1, 'img-2': 1, 'img-3': 0},
+                         self.counts())
+        self.assertEqual('pending_delete', self.delete('img-2'))
+        self.assertEqual('pending_delete', self.image('img-2')['state'])
+
     def test_volume_made_from_another_image_moves_at_once(self):
         # vm-3 boots from a volume made from img-2; that volume is then
         # re-imaged from img-1 (Nova announces no image of a
