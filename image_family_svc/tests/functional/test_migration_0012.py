@@ -5,6 +5,8 @@ stay, and the notifications and the reconciliation go on from them.
 Downgrading keeps one row per server."""
 
 import datetime
+import threading
+import time
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -23,7 +25,8 @@ from svc_common.tests.fixtures import backends
 T0 = datetime.datetime(2030, 1, 1, 12, 0, 0)
 
 
-class _Upgrade(object):
+class _Seeded(object):
+    """A database at 0011 with rows and counts of the release before."""
 
     def setUp(self):
         super().setUp()
@@ -58,6 +61,9 @@ class _Upgrade(object):
             return conn.execute(sa.text(
                 'SELECT server_id, image_id, source, event_at IS NOT NULL '
                 'FROM image_servers ORDER BY server_id, image_id')).all()
+
+
+class _Upgrade(_Seeded):
 
     def test_rows_become_those_of_the_images_servers_run_from(self):
         migration.upgrade(service.SPEC, self.url)
@@ -117,3 +123,46 @@ class TestUpgradeOnSQLite(backends.OnSQLite, _Upgrade, testtools.TestCase):
 class TestUpgradeOnPostgreSQL(backends.OnPostgreSQL, _Upgrade,
                               testtools.TestCase):
     pass
+
+
+class TestUpgradeRacingOnPostgreSQL(backends.OnPostgreSQL, _Seeded,
+                                    testtools.TestCase):
+    """An engine of the release before still writes while the schema is
+    upgraded (review of 5850e6a)."""
+
+    def _waiting_on_the_table(self, conn):
+        return conn.execute(sa.text(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND "
+            "relation = 'image_servers'::regclass")).scalar()
+
+    def test_a_row_written_during_the_upgrade_is_kept(self):
+        writer = self.engine.connect()
+        self.addCleanup(writer.close)
+        transaction = writer.begin()
+        writer.execute(sa.text(
+            "INSERT INTO image_servers (server_id, image_id, created_at) "
+            "VALUES ('vm-9', 'img-2', :c)"), {'c': T0})
+        failures = []
+
+        def upgrade():
+            try:
+                migration.upgrade(service.SPEC, self.url)
+            except Exception as exc:  # reported below
+                failures.append(exc)
+
+        thread = threading.Thread(target=upgrade, daemon=True)
+        thread.start()
+        with self.engine.connect() as conn:
+            for _ in range(600):
+                if self._waiting_on_the_table(conn) or not thread.is_alive():
+                    break
+                time.sleep(0.1)
+            self.assertTrue(self._waiting_on_the_table(conn),
+                            'the upgrade never waited for the writer')
+        transaction.commit()
+        thread.join(120)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual([], failures)
+        # vm-9's row is among those of the new table: it counts for
+        # img-2.
+        self.assertIn(('vm-9', 'img-2', 'nova', False), self.rows())

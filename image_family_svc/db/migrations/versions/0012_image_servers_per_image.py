@@ -45,6 +45,15 @@ def _columns(with_source):
                       sa.Column('event_at', sa.DateTime, nullable=True)]
 
 
+def _lock():
+    """On PostgreSQL, hold off the writers of ``image_servers`` (an
+    engine of the release before still running) until the migration
+    commits: a row one of them wrote after the copy read the table was
+    dropped with it (a server counting for no image)."""
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('LOCK TABLE image_servers IN EXCLUSIVE MODE')
+
+
 def _replace_table(with_source, copy_sql):
     """Copy ``image_servers`` into a table of the new shape, and put it
     in its place under the table's names."""
@@ -65,6 +74,7 @@ def _replace_table(with_source, copy_sql):
 
 
 def upgrade():
+    _lock()
     _replace_table(True, "INSERT INTO image_servers_copy (server_id, "
                    "image_id, source, created_at, event_at) SELECT "
                    "server_id, image_id, 'nova', created_at, event_at "
@@ -77,6 +87,7 @@ def upgrade():
 
 
 def downgrade():
+    _lock()
     # One row per server: its image if it runs from one, else the first
     # of its volumes'.
     op.execute("DELETE FROM image_servers WHERE source <> 'nova' AND ("
