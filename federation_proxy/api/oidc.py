@@ -437,8 +437,12 @@ class AuthorizeController(object):
     def _authorize(self, params):
         person, auth_time, session_id = self._person()
         client, redirect_uri = self._client(params)
-        state = params.get('state')
+        state = None
         try:
+            # Checked first, before a login: a state refused is not sent
+            # back (the redirect carried it whole, thousands of
+            # characters and line breaks included).
+            state = protocol.check_opaque('state', params.get('state'))
             prompt, max_age = protocol.login_prompt(params.get('prompt'),
                                                     params.get('max_age'))
             if protocol.must_log_in(person, auth_time, prompt, max_age,
@@ -542,7 +546,6 @@ class AuthorizeController(object):
         if protocol.AUTHORIZATION_CODE not in client.grant_types:
             raise protocol.OAuthError('unauthorized_client', 'The client '
                                       'may not use the code flow.')
-        protocol.check_opaque('state', params.get('state'))
         nonce = protocol.check_opaque('nonce', params.get('nonce'),
                                       protocol.MAX_NONCE)
         protocol.check_challenge(params.get('code_challenge'),

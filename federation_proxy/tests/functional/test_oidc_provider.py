@@ -752,6 +752,21 @@ class TestRefusals(ProviderTestCase):
             self.assertEqual('invalid_request', answer['error'], params)
             self.assertNotIn('code', answer)
 
+    def test_a_refused_state_is_not_sent_back(self):
+        # The redirect of the refusal leaves out the state it refused: it
+        # carried it whole, a line break and thousands of characters.
+        for state in ('s' * 513, 'line\nbreak', 'x' * 5000 + '\n'):
+            resp, _ = self.authorize(state=state)
+            self.assertTrue(resp.location.startswith(s.REDIRECT))
+            answer = s.query_of(resp.location)
+            self.assertEqual('invalid_request', answer['error'])
+            self.assertNotIn('state', answer)
+            self.assertNotIn('code', answer)
+            self.assertLess(len(resp.location), 512)
+        # The longest state allowed comes back as it was sent.
+        resp, _ = self.authorize(state='s' * 512)
+        self.assertEqual('s' * 512, s.query_of(resp.location)['state'])
+
     def test_unregistered_redirect_uri_is_not_followed(self):
         for uri in ('http://127.0.0.1:8765/callback/../evil',
                     'http://evil.example.org/callback',

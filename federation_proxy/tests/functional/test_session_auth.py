@@ -421,6 +421,20 @@ class SessionAuthTest(base.FederationTestCase):
             self.assertEqual('s1', answer['state'])
             self.assertNotIn('code', answer)
 
+    def test_a_refused_state_is_answered_before_a_login(self):
+        # Without a session, a state the provider refuses is answered at
+        # the client's redirect URI at once, and not sent back: the
+        # browser went to log in carrying it, and came back to a refusal
+        # that repeated it whole.
+        client_id, _secret = s.make_client(self.app, 'leaf')
+        resp = self.api.get('/oidc/authorize', self.authorize_query(
+            client_id, state='x' * 5000 + '\n'), status=302)
+        self.assertTrue(resp.location.startswith(s.REDIRECT),
+                        resp.location[:200])
+        answer = s.query_of(resp.location)
+        self.assertEqual('invalid_request', answer['error'])
+        self.assertNotIn('state', answer)
+
     def test_logout_clears_the_session_cookie(self):
         self.api.set_cookie(login.SESSION_COOKIE, self.cookie('alice')[
             'Cookie'].split('=', 1)[1])
