@@ -18,11 +18,11 @@ listener wakes nothing: the leader's next pass sees the room).  One pass:
    they left the request building for good); fewer built than an
    all-or-nothing request needs (some in ERROR), or none of one that is
    not: ``failed`` (those found are deleted, as a build that fails
-   half-way deletes what it built); one that is not all or nothing
-   with none built of one of its kinds: queued again, what was built
-   deleted, as a build whose later kind finds no room (see
-   :meth:`Promoter._requeue_short`); else ``active``, those in ERROR
-   deleted.  A request is never built twice;
+   half-way deletes what it built); one with none built of one of its
+   kinds (all or nothing: none made, and the others whole): queued
+   again, what was built deleted, as a build whose later kind finds no
+   room (see :meth:`Promoter._requeue_short`); else ``active``, those
+   in ERROR deleted.  A request is never built twice;
 1. queued requests whose deadline has passed become ``expired``;
 2. the others are served in the **fair order** (:func:`fair_order`): the
    request of the project with the smallest share of the cloud first,
@@ -64,7 +64,7 @@ A pending request's states::
        |    |      no room after all               |
        |    |      (NoValidHost, the cloud away:    | the cloud refused
        |    |      queued again; or stale and       | for another reason
-       |    |      nothing in the cloud)            |
+       |    |      nothing or a kind unmade)        |
        |    | deadline passed                      v
        |    +-------------> +---------+       +--------+
        |                    | expired |       | failed |
@@ -1081,12 +1081,14 @@ class Promoter(object):
         return settled
 
     def _requeue_short(self, request, ids, missing):
-        """``request``, not all or nothing and left ``building``, has
-        no server built of its kinds ``missing`` (indexes): the engine
-        stopped before their create, or the cloud never carried it out.
-        A build is at least one server of each kind (one whose later kind
+        """``request``, left ``building``, has no server built of its
+        kinds ``missing`` (indexes; all or nothing: none made at all, the
+        others whole): the engine stopped before their create, or the
+        cloud never carried it out.  A build is at least one server of
+        each kind, all of them all or nothing (one whose later kind
         finds no room is queued again, what it built deleted): made
-        active, the user never had the kinds it lacked.  As that build,
+        active, the user never had the kinds it lacked; failed, it lost
+        its place for the engine's restart.  As that build,
         what it built (``ids``) is deleted and it is queued again in its
         place, or ``failed`` when the cloud would not delete them all
         (queued, it would be built again next to them); its new state
@@ -1253,6 +1255,20 @@ class Promoter(object):
         failed = [s['id'] for s in servers if s['status'] == 'ERROR']
         short = len(active) < (request['count'] if request['all_or_nothing']
                                else 1)
+        if short and request['all_or_nothing'] and kind_of is not None \
+                and not failed:
+            # Its build stopped between kinds (the engine stopped, or the
+            # next kind's answer was lost and Nova never carried it out):
+            # the kinds it made are whole, nothing of the others exists.
+            # As a build whose later kind finds no room, it is queued
+            # again; it was failed, and the user lost its place.
+            made = {kind_of[s['id']] for s in servers}
+            missing = sorted(set(range(len(request['servers']))) - made)
+            adopted = collections.Counter(kind_of[i] for i in active)
+            if missing and all(
+                    adopted[kind] == request['servers'][kind].get('count', 1)
+                    for kind in made):
+                return self._requeue_short(request, ids, missing)
         if short:
             LOG.warning('Pending request %s was left building; the cloud '
                         'shows %s: failed', request['id'], statuses)
@@ -1264,6 +1280,7 @@ class Promoter(object):
                        % (len(active), request['count']))
             return pending_db.FAILED if moved else None
         if kind_of is not None and not request['all_or_nothing']:
+            # At least one of each kind, as a build makes.
             missing = sorted(set(range(len(request['servers'])))
                              - {kind_of[i] for i in active})
             if missing:

@@ -318,8 +318,10 @@ class TestLateServers(LateServersBase):
         build's "first" answered 500 and carried out late, the next
         build's "second" never made (its answer lost).  Two active
         servers of its own for two asked, both "first": the group was
-        taken as whole.  Short of its "second", it fails, what it built
-        deleted."""
+        taken as whole.  Short of its "second", of which nothing was
+        made, it is queued again in its place, what it built deleted (the
+        late "first" by the sweep of a queued request), and built whole
+        (it was failed, and the user lost its place)."""
         request = pending_db.create_request(
             self.engine.db, self.ctx, 'physics', 'user-physics',
             [{'name': 'first', 'flavor': 'm1', 'image': 'img',
@@ -335,13 +337,23 @@ class TestLateServers(LateServersBase):
         self.assertRaises(driver_base.DriverError, self.promoter.promote)
         self.assertEqual(pending_db.BUILDING, self.state(request)['state'])
         self.failures.clear()
-        self.real_create(*args, **kwargs)
-        self.assertEqual(2, len(self.servers_of('physics')))
+        first = self.real_create(*args, **kwargs)
+        made = self.servers_of('physics')
+        self.assertEqual(2, len(made))
         self.stale()
         done = self.promoter.promote()
-        self.assertEqual({request['id']: pending_db.FAILED},
+        self.assertEqual({request['id']: pending_db.QUEUED},
                          done['recovered'])
-        self.assertEqual([], self.servers_of('physics'))
+        self.assertEqual([request['id']], done['built'])
+        built = self.state(request)
+        self.assertEqual(pending_db.ACTIVE, built['state'])
+        self.assertEqual(sorted(built['server_ids']),
+                         self.servers_of('physics'))
+        self.assertEqual([], sorted(set(made + first)
+                                    & set(self.servers_of('physics'))))
+        kinds = sorted(s['metadata'][promoter_mod.KIND_METADATA]
+                       for s in self.listed())
+        self.assertEqual(['0', '1'], kinds)
 
     def test_another_engine_sweeping_mid_build_keeps_its_servers(self):
         """A new leader's pass (an election while the old leader still

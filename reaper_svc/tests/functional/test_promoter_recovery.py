@@ -198,6 +198,50 @@ class TestRecovery(tp.PromoterTestBase):
                        for i in active['server_ids'])
         self.assertEqual(['db', 'web', 'web'], names)
 
+    def test_a_group_stopped_between_kinds_is_queued_again(self):
+        """All or nothing, two kinds: the engine died (a restart) after
+        the first kind's create.  The request was failed, what it built
+        deleted, and the user lost its place for the restart.  Nothing
+        of the second kind was made: it is queued again, as a build
+        whose later kind finds no room, and built whole."""
+        request = pending_db.create_request(
+            self.engine.db, self.ctx, 'physics', 'user-physics',
+            [{'name': 'web', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 2},
+             {'name': 'db', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 1}], all_or_nothing=True)
+        self.crash_build(True, request)
+        made = [e[1] for e in self.creates()]
+        done = self.restart(TIMEOUT + 1).promote()
+        self.assertEqual({request['id']: pending_db.QUEUED},
+                         done['recovered'])
+        self.assertEqual([request['id']], done['built'])
+        active = self.state(request)
+        self.assertEqual(pending_db.ACTIVE, active['state'])
+        self.assertEqual(sorted(active['server_ids']),
+                         sorted(self.sim.cluster().servers))
+        self.assertEqual([], sorted(set(made) & set(active['server_ids'])))
+        names = sorted(self.sim.server_state(i)['name'].split('-')[0]
+                       for i in active['server_ids'])
+        self.assertEqual(['db', 'web', 'web'], names)
+
+    def test_a_group_with_a_failed_server_still_fails(self):
+        """The same, but a server of the first kind is in ERROR: the
+        cloud failed the build, which fails as before."""
+        request = pending_db.create_request(
+            self.engine.db, self.ctx, 'physics', 'user-physics',
+            [{'name': 'web', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 2},
+             {'name': 'db', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 1}], all_or_nothing=True)
+        self.crash_build(True, request)
+        made = [e[1] for e in self.creates()]
+        self.sim.set_status(made[0], 'ERROR')
+        done = self.restart(TIMEOUT + 1).promote()
+        self.assertEqual({request['id']: pending_db.FAILED},
+                         done['recovered'])
+        self.assertEqual([], list(self.sim.cluster().servers))
+
     def test_two_engines_settling_one_request_build_it_once(self):
         """Two engines' recoveries read one stale request (a new
         leader's pass while the old leader's still runs).  The first
