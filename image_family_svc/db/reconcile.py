@@ -74,6 +74,27 @@ def _recount(session, image_id, at):
     return before, servers
 
 
+def _uncount(session, image_id, server_ids, at):
+    """Take off the count of ``image_id`` those of ``server_ids`` that
+    no row names there any more.  The image's family is not locked
+    (another's is): the count is changed under its row's lock, as the
+    notifications change it, not recounted; a server a notification
+    wrote there while the rows were counted was lost from the count
+    (and the image deleted under it)."""
+    gone = len(server_ids) - (session.scalar(sa.select(sa.func.count(
+        models.ImageServer.server_id.distinct())).where(
+        models.ImageServer.image_id == image_id,
+        models.ImageServer.server_id.in_(server_ids))) or 0)
+    if not gone:
+        return
+    usage = session.get(models.ImageUsage, image_id, with_for_update=True,
+                        populate_existing=True)
+    if usage is not None:
+        usage.servers = max(0, usage.servers - gone)
+        usage.updated_at = at
+        session.flush()
+
+
 def set_servers(db, ctx, image_id, server_ids, listed_at,
                 drain=members_db.DEFAULT_DRAIN, from_volumes=(),
                 volumes_listed_at=None, volume_backed=None):
@@ -120,8 +141,8 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
                 session.delete(row)
         session.flush()
         before, after = _recount(session, image_id, at)
-        for other in sorted(moved_from):
-            _recount(session, other, at)
+        for other, moved in sorted(moved_from.items()):
+            _uncount(session, other, moved, at)
         events = members_db.settle_usage(session, ctx, family, image_id,
                                          after, drain)
         return before, after, events
@@ -129,14 +150,15 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
 
 def _set_runs_from(session, image_id, server_ids, listed_at, rows, at,
                    volume_backed):
-    """The ``nova`` rows of :func:`set_servers`; returns the images
-    whose rows moved to ``image_id``.  A server whose row moves off an
+    """The ``nova`` rows of :func:`set_servers`; returns the servers
+    whose rows moved to ``image_id`` by the image they left
+    (``{image_id: [server_id, ...]}``).  A server whose row moves off an
     image one of its volumes was made from (``volume_backed``) gets
     the ``cinder`` row of that image in the same transaction: it was
     written at that image's turn only, and until then (or for good,
     when the run stopped before it) the image counted none of the
     server and could be deleted under its volume."""
-    moved_from = set()
+    moved_from = {}
     for server_id in sorted(server_ids):
         if (models.RUNS_FROM, server_id) in rows:
             continue
@@ -149,7 +171,7 @@ def _set_runs_from(session, image_id, server_ids, listed_at, rows, at,
                 source=models.RUNS_FROM, created_at=at))
         elif row.created_at < listed_at:
             other = row.image_id
-            moved_from.add(other)
+            moved_from.setdefault(other, []).append(server_id)
             row.image_id = image_id
             if (server_id in volume_backed.get(other, ()) and
                     session.get(models.ImageServer,

@@ -16,11 +16,13 @@ of is counted, once."""
 import datetime
 import os
 import threading
+import time
 
 import fixtures
 import hypothesis
 from hypothesis import strategies as st
 from oslo_config import cfg
+import sqlalchemy as sa
 import testtools
 
 from image_family_svc.conf import image_family as image_family_conf
@@ -438,3 +440,78 @@ class TestRebuildsDuringReconciliationsPostgreSQL(
                                        lc.DELETED, drain=0)
             self.assertEqual(lc.PENDING_DELETE, members.get_image(
                 self.db, self.ctx, image).row.state, image)
+
+
+class TestReconciliationMovesOffAnImageBeingCountedPostgreSQL(
+        backends.OnPostgreSQL, testtools.TestCase):
+    """The reconciliation of img-a finds vm-1, recorded as running from
+    img-b (of another family), running from img-a, while vm-2's
+    ``instance.create.start`` on img-b is being applied (review of
+    5850e6a)."""
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.database_url()
+        migration.upgrade(service.SPEC, self.url)
+        self.db = backends.database_at(self, self.url)
+        self.ctx = context.admin_context()
+        for name, image in (('fam-a', 'img-a'), ('fam-b', 'img-b')):
+            families.create_family(self.db, self.ctx, name, None,
+                                   'public', {})
+            members.join(self.db, self.ctx, name, image, '1', {},
+                         state=lc.ACTIVE)
+        usage.server_created(self.db, self.ctx, 'vm-1', 'img-b')
+        self.engine = sa.create_engine(self.url)
+        self.addCleanup(self.engine.dispose)
+
+    def _waiting(self, conn):
+        return conn.execute(sa.text(
+            'SELECT count(*) FROM pg_locks WHERE NOT granted')).scalar()
+
+    def test_the_server_created_meanwhile_stays_counted(self):
+        listed_at = reconcile_db.database_now(self.db, self.ctx)
+        # vm-2's create.start, written and not committed yet (as
+        # usage.server_created writes it, under fam-b's lock).
+        creating = self.engine.connect()
+        self.addCleanup(creating.close)
+        transaction = creating.begin()
+        creating.execute(sa.text(
+            "SELECT id FROM families WHERE name = 'fam-b' FOR UPDATE"))
+        creating.execute(sa.text(
+            "INSERT INTO image_servers (server_id, image_id, source, "
+            "created_at) VALUES ('vm-2', 'img-b', 'nova', now())"))
+        creating.execute(sa.text(
+            "UPDATE image_usage SET servers = servers + 1 WHERE "
+            "image_id = 'img-b'"))
+        failures = []
+
+        def reconcile():
+            try:
+                reconcile_db.set_servers(self.db, self.ctx, 'img-a',
+                                         {'vm-1'}, listed_at, drain=0)
+            except Exception as exc:  # reported below
+                failures.append(exc)
+
+        thread = threading.Thread(target=reconcile, daemon=True)
+        thread.start()
+        with self.engine.connect() as conn:
+            for _ in range(600):
+                if self._waiting(conn) or not thread.is_alive():
+                    break
+                time.sleep(0.1)
+        transaction.commit()
+        thread.join(60)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual([], failures)
+        # vm-1 counts for img-a, vm-2 for img-b...
+        self.assertEqual((1, 1), (usage.servers_of(self.db, self.ctx,
+                                                   'img-a')[0],
+                                  usage.servers_of(self.db, self.ctx,
+                                                   'img-b')[0]))
+        # ... which is not deleted under it.
+        members.request_transition(self.db, self.ctx, 'img-b', lc.OBSOLETE,
+                                   drain=0)
+        members.request_transition(self.db, self.ctx, 'img-b', lc.DELETED,
+                                   drain=0)
+        self.assertEqual(lc.PENDING_DELETE, members.get_image(
+            self.db, self.ctx, 'img-b').row.state)
