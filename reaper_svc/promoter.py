@@ -1108,6 +1108,18 @@ class Promoter(object):
                        'not be deleted: %s; it is not built again next to '
                        'them.' % (names, ', '.join(left)))
             return pending_db.FAILED if moved else None
+        most = self.conf.preemption.max_build_interruptions
+        if request.get('interruptions', 0) >= most:
+            # As when nothing of it is left: a build interrupted every
+            # time (a kind's create never answered) is not queued again
+            # for good in front of the requests queued after it.
+            moved = self._recovery_move(
+                request, pending_db.FAILED,
+                reason='The cloud was away while it was building, %d '
+                       'times ([preemption] max_build_interruptions); no '
+                       'server of %s was built, and what was built was '
+                       'deleted.' % (request['interruptions'], names))
+            return pending_db.FAILED if moved else None
         moved = self._recovery_move(
             request, pending_db.QUEUED,
             reason='Queued again: its build was interrupted before any '

@@ -355,6 +355,31 @@ class TestLateServers(LateServersBase):
                        for s in self.listed())
         self.assertEqual(['0', '1'], kinds)
 
+    def test_a_group_whose_second_kind_never_answers_fails_at_the_limit(
+            self):
+        """All or nothing, two kinds: the create of "second" is never
+        answered (a gateway timeout, every time) and never carried out.
+        Each recovery finds "first" whole and nothing of "second": it is
+        queued again, but not for good: at [preemption]
+        max_build_interruptions it fails, what it built deleted."""
+        request = self.queue_group()
+        self.failures['second'] = ('before', tb.wrapped(
+            ks_exc.GatewayTimeout()))
+        most = self.engine.conf.preemption.max_build_interruptions
+        for _ in range(most + 2):
+            self.stale()
+            try:
+                self.promoter.promote()
+            except driver_base.DriverError:
+                pass
+            if self.state(request)['state'] == pending_db.FAILED:
+                break
+        failed = self.state(request)
+        self.assertEqual(pending_db.FAILED, failed['state'])
+        self.assertIn('max_build_interruptions', failed['reason'])
+        self.assertEqual(['first', 'second'] * most, self.creates)
+        self.assertEqual([], self.servers_of('physics'))
+
     def test_another_engine_sweeping_mid_build_keeps_its_servers(self):
         """A new leader's pass (an election while the old leader still
         builds) sweeps only requests built or ended: the servers of a
