@@ -99,9 +99,15 @@ class Reconciler(object):
         return self._cinder
 
     def _volume_backed(self):
+        """``{image_id: server_ids}`` of Cinder's volumes; ``{}`` with
+        ``[cinder] enabled = false`` (the volumes recorded are
+        forgotten), None when ``auto`` finds no endpoint: the volumes
+        recorded stay counted (a catalog that lost Cinder's endpoint for
+        a while forgot them all, and the images only volumes held were
+        deleted under them)."""
         cinder = self.cinder
         if cinder is None:
-            return {}
+            return {} if self.conf.cinder.enabled == 'false' else None
         return compute.volume_backed_servers(compute.list_volumes(
             cinder, self.conf.cinder.page_size))
 
@@ -121,7 +127,8 @@ class Reconciler(object):
             before, after, events = reconcile_db.set_servers(
                 self.db, self.ctx, image_id, servers, started,
                 self.conf.image_family.obsolete_drain_seconds,
-                from_volumes=volume_backed.get(image_id, ()),
+                from_volumes=None if volume_backed is None else
+                volume_backed.get(image_id, ()),
                 volumes_listed_at=listed_at, volume_backed=volume_backed)
             if self.announcer is not None:
                 self.announcer.submit(self.ctx, events)

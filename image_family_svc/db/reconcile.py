@@ -102,7 +102,8 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
     ``listed_at`` (naive UTC, by the database's clock:
     :func:`database_now`) as running from it, and those whose volumes
     made from it Cinder listed at ``volumes_listed_at`` (by default
-    ``listed_at``; ``from_volumes`` empty when Cinder was not asked).
+    ``listed_at``; ``from_volumes`` None when Cinder was not asked:
+    the rows of volumes stay as they are).
     A deletion the new count allows happens only once the image has
     been obsolete for ``drain`` seconds.
 
@@ -117,7 +118,9 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
     """
     if volumes_listed_at is None:
         volumes_listed_at = listed_at
-    server_ids, from_volumes = set(server_ids), set(from_volumes)
+    server_ids = set(server_ids)
+    keep_volumes = from_volumes is None
+    from_volumes = set(from_volumes or ())
     with db.writer.using(ctx) as session:
         member = session.get(models.FamilyImage, image_id)
         if member is None:
@@ -136,8 +139,9 @@ def set_servers(db, ctx, image_id, server_ids, listed_at,
                     server_id=server_id, image_id=image_id,
                     source=models.VOLUME, created_at=at))
         for (source, server_id), row in rows.items():
-            if (source == models.VOLUME and server_id not in from_volumes
-                    and row.created_at < volumes_listed_at):
+            if (source == models.VOLUME and not keep_volumes and
+                    server_id not in from_volumes and
+                    row.created_at < volumes_listed_at):
                 session.delete(row)
         session.flush()
         before, after = _recount(session, image_id, at)

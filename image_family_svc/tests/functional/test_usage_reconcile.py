@@ -154,6 +154,27 @@ class TestVolumeBackedUsage(base.ApiTestCase):
         self.reconcile('auto')
         self.assertEqual('deleted', self.image('img-2')['state'])
 
+    def test_auto_keeps_volumes_recorded_when_the_endpoint_goes(self):
+        # Review of 5850e6a: img-2 is held by srv-vol-c's volume only;
+        # the catalog then shows no block-storage endpoint for a while.
+        # The volumes recorded were forgotten, and img-2 deleted under
+        # srv-vol-c.
+        self.reconcile('auto')
+        self.move('img-2', 'deprecated')
+        self.move('img-2', 'obsolete')
+        self.move('img-2', 'deleted')
+        self.cinder.endpoint = None
+        self.reconcile('auto')
+        self.assertEqual([], self.cinder.requests[1:])
+        self.assertEqual((3, 1), (self.servers('img-1'),
+                                  self.servers('img-2')))
+        self.assertEqual('pending_delete', self.image('img-2')['state'])
+        # [cinder] enabled = false forgets them.
+        self.reconcile('false')
+        self.assertEqual((1, 0), (self.servers('img-1'),
+                                  self.servers('img-2')))
+        self.assertEqual('deleted', self.image('img-2')['state'])
+
 
 def capped_nova(servers_by_image, max_limit):
     """Nova's admin view of servers that answers pages of at most
