@@ -523,33 +523,42 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
         # (and then deletes its successor too), or this refresh waits
         # for the logout, which deletes the token.  A session that
         # expired and was forgotten leaves its grants alone.
-        idp_id, identity_id = row.idp_id, row.identity_id
+        login = None
         if row.session_id is not None:
             login = session.execute(sa.select(
                 models.Session.idp_id, models.Session.identity_id).where(
                     models.Session.id == row.session_id).with_for_update(
                         read=True)).first()
-            # A token without its login's IdP (made or rotated by an API
-            # process of the release before migration 0021, still
-            # running after it) takes its session's IdP and identity
-            # while that is kept: the grant then ends with the IdP, or
-            # the identity's unlinking, also once the session is
-            # forgotten.  One with an IdP but no identity (made before
-            # migration 0022) keeps none: unlinking any of the person's
-            # identities at its IdP ends it, as before (its session may
-            # be another login's since, see logins.start_session's
-            # replaces).
-            if idp_id is None and login is not None:
-                idp_id, identity_id = login
         used = session.execute(sa.update(table).where(
             table.token_hash == digest, table.revoked.is_(False)).values(
-                revoked=True)).rowcount
-        if used != 1:
+                revoked=True).returning(
+                    table.session_id, table.idp_id,
+                    table.identity_id)).first()
+        if used is None:
             if session.execute(sa.select(table.token_hash).where(
                     table.token_hash == digest)).first() is None:
                 # Deleted meanwhile by a logout: gone, not reused.
                 return UNKNOWN, None
             return REUSED, (user_id, granted)
+        # The token's login as it is once locked, not as first read: a
+        # login that replaced its session meanwhile moved the token to
+        # the new session, or gave it the replaced session's IdP and
+        # identity (logins._hand_over), which that session's row, gone,
+        # no longer gives.  A logout of the new session waits for the
+        # token (lock_rows), and its deletion then finds the successor.
+        session_id, idp_id, identity_id = used
+        # A token without its login's IdP (made or rotated by an API
+        # process of the release before migration 0021, still running
+        # after it) takes its session's IdP and identity while that is
+        # kept: the grant then ends with the IdP, or the identity's
+        # unlinking, also once the session is forgotten.  One with an
+        # IdP but no identity (made before migration 0022) keeps none:
+        # unlinking any of the person's identities at its IdP ends it,
+        # as before (its session may be another login's since, see
+        # logins.start_session's replaces).
+        if (idp_id is None and login is not None and
+                session_id == row.session_id):
+            idp_id, identity_id = login
         person = _person(session, user_id)
         if person is not None:
             session.add(models.RefreshToken(
@@ -557,7 +566,7 @@ def use_refresh(db, ctx, token, client_id, now, narrow, new_token,
                 client_id=client_id, user_id=user_id,
                 scope=' '.join(kept), expires_at=expires_at,
                 revoked=False, auth_time=row.auth_time,
-                session_id=row.session_id, grant_id=_grant_of(row),
+                session_id=session_id, grant_id=_grant_of(row),
                 idp_id=idp_id, identity_id=identity_id))
         return OK, (scope, person, row.auth_time)
 

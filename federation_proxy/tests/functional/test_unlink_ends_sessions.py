@@ -736,6 +736,58 @@ class UnlinkRaceTest(races.OnPostgreSQL, UnlinkTest):
                 '/v1/users/%s/identities' % person,
                 headers=base.ADMIN).json['identities']])
 
+    def refreshed_during_login(self, held, browser, idp, sub):
+        """Refresh the grant ``held`` as the token endpoint does, and,
+        once the refresh has read its token, log ``sub`` in at ``idp`` in
+        ``browser`` (the login commits before the refresh goes on): the
+        successor's token answer."""
+        now = datetime.datetime.utcnow()
+
+        def narrow(granted):
+            self.log_in(browser, idp, sub)
+            return granted, granted
+
+        status, _values = oidc_db.use_refresh(
+            self.fixture.db, context.RequestContext(),
+            held['refresh_token'], 'leaf', now, narrow, 'the successor',
+            now + datetime.timedelta(days=1))
+        self.assertEqual(oidc_db.OK, status)
+        return {'refresh_token': 'the successor'}
+
+    def test_a_refresh_while_another_persons_login_replaces_its_session(
+            self):
+        # Alice's grant (stored by the earlier release: no IdP recorded)
+        # is refreshed while Bob logs in in her browser, which gives her
+        # tokens her session's IdP and identity before the session goes
+        # (logins._hand_over).  The refresh had read its token before:
+        # the successor recorded neither, and outlived the disabling of
+        # the IdP of her login.
+        alice = webtest.TestApp(self.app.app)
+        self.log_in(alice, 'work', 'alice-at-work')
+        held = self.grant(alice)
+        with self.writer() as session:
+            session.execute(sa.update(models.RefreshToken).values(
+                idp_id=None, identity_id=None))
+        held = self.refreshed_during_login(held, alice, 'home', 'bob')
+        self.app.patch_json('/v1/idps/%s' % self.idp_id('work'),
+                            {'enabled': False}, headers=base.ADMIN)
+        self.assertEqual('invalid_grant', self.refresh(held, 400)['error'])
+        self.assertTrue(self.session_works(alice))
+
+    def test_a_refresh_while_the_person_logs_in_again(self):
+        # Alice's grant is refreshed while she logs in again in the same
+        # browser, which moves her grants to the new session: the
+        # refresh had read its token before, and its successor stayed
+        # with the session that was gone, which the browser's logout
+        # did not end.
+        alice = webtest.TestApp(self.app.app)
+        self.log_in(alice, 'work', 'alice-at-work')
+        held = self.grant(alice)
+        held = self.refreshed_during_login(held, alice, 'work',
+                                           'alice-at-work')
+        alice.post('/v1/logout', headers=CSRF, status=204)
+        self.assertEqual('invalid_grant', self.refresh(held, 400)['error'])
+
     def test_a_login_again_while_the_identity_of_its_grants_is_unlinked(
             self):
         # Alice's browser, logged in at home, holds two grants of a login
