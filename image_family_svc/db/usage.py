@@ -243,6 +243,23 @@ def server_rebuilt(db, ctx, server_id, image_id, endpoint=None,
             return []
         _lock_families_of(session, [i for i in (old_image_id, image_id)
                                     if i is not None])
+        # Read again under the locks: the server's deletion (or another
+        # rebuild, or a reconciliation) committed meanwhile decides.
+        # Its row deleted, the stale one's deletion matched nothing and
+        # the image it ran from was counted down a second time.
+        server = _runs_from(session, server_id)
+        if _stale(server, sent_at):
+            return []
+        if server is not None and server.image_id != old_image_id:
+            old_image_id = server.image_id
+            if old_image_id == image_id:
+                server.event_at = sent_at or server.event_at
+                return []
+            # Moved meanwhile: its family too (after the others: a
+            # deadlock, rare, is retried with the notification).
+            _lock_families_of(session, [old_image_id])
+        elif server is None:
+            old_image_id = None
         at = families_db.database_now(session)
         counted = _counted(session, server_id, image_id)
         event_at = sent_at

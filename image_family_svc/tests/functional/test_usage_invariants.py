@@ -515,3 +515,77 @@ class TestReconciliationMovesOffAnImageBeingCountedPostgreSQL(
                                    drain=0)
         self.assertEqual(lc.PENDING_DELETE, members.get_image(
             self.db, self.ctx, 'img-b').row.state)
+
+
+class TestRebuildRacingADeletionPostgreSQL(
+        backends.OnPostgreSQL, testtools.TestCase):
+    """vm-1's ``instance.rebuild.end`` (onto img-1) is applied while its
+    ``instance.delete.end`` is (redelivered late, or on another engine
+    host): the rebuild read vm-1's row before the deletion committed
+    (review of 5850e6a)."""
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.database_url()
+        migration.upgrade(service.SPEC, self.url)
+        self.db = backends.database_at(self, self.url)
+        self.ctx = context.admin_context()
+        families.create_family(self.db, self.ctx, 'fam', None, 'public',
+                               {})
+        for image in IMAGES[:2]:
+            members.join(self.db, self.ctx, 'fam', image, image[-1], {},
+                         state=lc.ACTIVE)
+        for server in ('vm-1', 'vm-2'):
+            usage.server_created(self.db, self.ctx, server, 'img-0',
+                                 sent_at=T0)
+        self.engine = sa.create_engine(self.url)
+        self.addCleanup(self.engine.dispose)
+
+    def _waiting(self, conn):
+        return conn.execute(sa.text(
+            'SELECT count(*) FROM pg_locks WHERE NOT granted')).scalar()
+
+    def test_the_image_left_is_not_counted_down_twice(self):
+        # vm-1's deletion, written and not committed yet (as
+        # usage.server_deleted writes it, under the family's lock).
+        deleting = self.engine.connect()
+        self.addCleanup(deleting.close)
+        transaction = deleting.begin()
+        deleting.execute(sa.text(
+            "SELECT id FROM families WHERE name = 'fam' FOR UPDATE"))
+        deleting.execute(sa.text(
+            "DELETE FROM image_servers WHERE server_id = 'vm-1'"))
+        deleting.execute(sa.text(
+            "UPDATE image_usage SET servers = servers - 1 WHERE "
+            "image_id = 'img-0'"))
+        failures = []
+
+        def rebuild():
+            try:
+                usage.server_rebuilt(
+                    self.db, self.ctx, 'vm-1', 'img-1',
+                    sent_at=T0 + datetime.timedelta(seconds=1))
+            except Exception as exc:  # reported below
+                failures.append(exc)
+
+        thread = threading.Thread(target=rebuild, daemon=True)
+        thread.start()
+        with self.engine.connect() as conn:
+            for _ in range(600):
+                if self._waiting(conn) or not thread.is_alive():
+                    break
+                time.sleep(0.1)
+        transaction.commit()
+        thread.join(60)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual([], failures)
+        # vm-2 still runs from img-0...
+        self.assertEqual(1, usage.servers_of(self.db, self.ctx,
+                                             'img-0')[0])
+        # ... which is not deleted under it.
+        members.request_transition(self.db, self.ctx, 'img-0', lc.OBSOLETE,
+                                   drain=0)
+        members.request_transition(self.db, self.ctx, 'img-0', lc.DELETED,
+                                   drain=0)
+        self.assertEqual(lc.PENDING_DELETE, members.get_image(
+            self.db, self.ctx, 'img-0').row.state)
