@@ -144,11 +144,17 @@ def server_created(db, ctx, server_id, image_id, endpoint=None,
 
 def _forget(session, ctx, server, drain):
     """Delete row ``server``; the events of its image's new count (none
-    if another row of the server still counts it there)."""
+    if another row of the server still counts it there, or if the row
+    was gone: whoever deleted or moved it meanwhile counted it down
+    already, a reconciliation that holds another family's lock only)."""
     image_id = server.image_id
-    session.delete(server)
-    session.flush()
-    if _counted(session, server.server_id, image_id):
+    deleted = session.execute(sa.delete(models.ImageServer).where(
+        models.ImageServer.server_id == server.server_id,
+        models.ImageServer.image_id == image_id,
+        models.ImageServer.source == server.source).execution_options(
+        synchronize_session=False)).rowcount
+    session.expunge(server)
+    if not deleted or _counted(session, server.server_id, image_id):
         return []
     servers = _add(session, image_id, -1, families_db.now())
     return _settle(session, ctx, image_id, servers, drain)

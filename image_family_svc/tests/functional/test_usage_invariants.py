@@ -589,3 +589,74 @@ class TestRebuildRacingADeletionPostgreSQL(
                                    drain=0)
         self.assertEqual(lc.PENDING_DELETE, members.get_image(
             self.db, self.ctx, 'img-0').row.state)
+
+
+class TestDeletionRacingAReconciliationPostgreSQL(
+        backends.OnPostgreSQL, testtools.TestCase):
+    """vm-1's ``instance.delete.end`` is applied while a reconciliation
+    that listed it (before its deletion) running from img-a moves its
+    row off img-b, of another family (review of 5850e6a)."""
+
+    def setUp(self):
+        super().setUp()
+        self.url = self.database_url()
+        migration.upgrade(service.SPEC, self.url)
+        self.db = backends.database_at(self, self.url)
+        self.ctx = context.admin_context()
+        for name, image in (('fam-a', 'img-a'), ('fam-b', 'img-b')):
+            families.create_family(self.db, self.ctx, name, None,
+                                   'public', {})
+            members.join(self.db, self.ctx, name, image, '1', {},
+                         state=lc.ACTIVE)
+        for server in ('vm-1', 'vm-2'):
+            usage.server_created(self.db, self.ctx, server, 'img-b')
+        self.engine = sa.create_engine(self.url)
+        self.addCleanup(self.engine.dispose)
+
+    def _waiting(self, conn):
+        return conn.execute(sa.text(
+            'SELECT count(*) FROM pg_locks WHERE NOT granted')).scalar()
+
+    def test_the_image_left_is_not_counted_down_twice(self):
+        # The reconciliation of img-a, written and not committed yet (as
+        # reconcile.set_servers writes it, under fam-a's lock).
+        moving = self.engine.connect()
+        self.addCleanup(moving.close)
+        transaction = moving.begin()
+        moving.execute(sa.text(
+            "SELECT id FROM families WHERE name = 'fam-a' FOR UPDATE"))
+        moving.execute(sa.text(
+            "UPDATE image_servers SET image_id = 'img-a' WHERE server_id "
+            "= 'vm-1' AND source = 'nova'"))
+        moving.execute(sa.text(
+            "UPDATE image_usage SET servers = servers - 1 WHERE "
+            "image_id = 'img-b'"))
+        failures = []
+
+        def delete():
+            try:
+                usage.server_deleted(self.db, self.ctx, 'vm-1', drain=0)
+            except Exception as exc:  # reported below
+                failures.append(exc)
+
+        thread = threading.Thread(target=delete, daemon=True)
+        thread.start()
+        with self.engine.connect() as conn:
+            for _ in range(600):
+                if self._waiting(conn) or not thread.is_alive():
+                    break
+                time.sleep(0.1)
+        transaction.commit()
+        thread.join(60)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual([], failures)
+        # vm-2 still runs from img-b...
+        self.assertEqual(1, usage.servers_of(self.db, self.ctx,
+                                             'img-b')[0])
+        # ... which is not deleted under it.
+        members.request_transition(self.db, self.ctx, 'img-b', lc.OBSOLETE,
+                                   drain=0)
+        members.request_transition(self.db, self.ctx, 'img-b', lc.DELETED,
+                                   drain=0)
+        self.assertEqual(lc.PENDING_DELETE, members.get_image(
+            self.db, self.ctx, 'img-b').row.state)
