@@ -687,12 +687,11 @@ def forget_client_grants(session, client_id, now, lifetime):
         hashes += session.scalars(sa.select(column).where(
             model.client_id == client_id,
             model.expires_at > now - lifetime)).all()
-    revoked = _revoke_linked(session, hashes, now + lifetime)
     for model in (code, device_code, refresh):
         lock_rows(session, model, (model.client_id == client_id,))
         session.execute(sa.delete(model).where(
             model.client_id == client_id))
-    return revoked
+    return _revoke_linked(session, hashes, now + lifetime)
 
 
 def _end_grant(session, row, now, lifetime):
@@ -762,7 +761,6 @@ def revoke_access(db, ctx, jti, expires_at, client_id, user_id, now,
     grant's only token."""
     table = models.RefreshToken
     with db.writer.using(ctx) as session:
-        _revoke_jti(session, jti, expires_at)
         for digest in _recent_refresh_hashes(
                 session, (table.client_id == client_id,
                           table.user_id == user_id), now, lifetime):
@@ -770,6 +768,9 @@ def revoke_access(db, ctx, jti, expires_at, client_id, user_id, now,
                 _end_grant(session, session.get(table, digest), now,
                            lifetime)
                 break
+        # After the grant's tokens were locked, as every path that ends
+        # grants revokes access tokens (lock_rows).
+        _revoke_jti(session, jti, expires_at)
 
 
 @communities.retry_lost_insert_race
@@ -826,18 +827,22 @@ def lock_rows(session, model, where):
     replaces a session, a client deleted, a grant revoked) locks them in
     one order: the sessions first, then authorization codes, device
     codes and refresh tokens, each table in the order of its primary
-    key.  An ``UPDATE`` or ``DELETE`` locks its rows in the order of the
-    plan it was given (an index on the session, another on the identity
-    or the IdP): a login that moved a replaced session's codes while an
-    unlink or an IdP's disabling ended the same codes by identity locked
-    them in opposite orders, and PostgreSQL aborted one of them (a
-    deadlock, a 500).  In one order, the one that comes second waits
-    for the first to commit.  An unlink or an IdP's disabling goes round
-    twice (the rows of the sessions it ends, then those that record its
-    identity or IdP): the rows of its own sessions, which it holds, are
-    no login's to move, and should two such ends still meet the other
-    way round, they are run again (:data:`communities.
-    retry_on_deadlock`)."""
+    key; the access tokens issued with them are revoked last
+    (:func:`_revoke_linked`).  An ``UPDATE`` or ``DELETE`` locks its
+    rows in the order of the plan it was given (an index on the
+    session, another on the identity or the IdP): a login that moved a
+    replaced session's codes while an unlink or an IdP's disabling
+    ended the same codes by identity locked them in opposite orders,
+    and PostgreSQL aborted one of them (a deadlock, a 500); so did a
+    logout that revoked the access tokens before it locked the refresh
+    tokens, while a revocation of the same grant (:func:`_end_grant`)
+    held those and revoked the same access tokens.  In one order, the
+    one that comes second waits for the first to commit.  An unlink or
+    an IdP's disabling goes round twice (the rows of the sessions it
+    ends, then those that record its identity or IdP): the rows of its
+    own sessions, which it holds, are no login's to move, and should
+    two such ends still meet the other way round, they are run again
+    (:data:`communities.retry_on_deadlock`)."""
     key = sa.inspect(model).primary_key[0]
     session.execute(sa.select(key).where(*where).order_by(
         key).with_for_update()).all()
@@ -941,7 +946,6 @@ def _end_identity_codes(session, identities, now, lifetime):
         of(code.identity_id))).all()
     hashes += session.scalars(sa.select(device_code.device_code_hash).where(
         of(device_code.identity_id))).all()
-    _revoke_linked(session, hashes, now + lifetime)
     # Locked first, in one order (lock_rows): a login that replaces the
     # session holding them moves them meanwhile.
     lock_rows(session, code, (of(code.identity_id),))
@@ -951,6 +955,7 @@ def _end_identity_codes(session, identities, now, lifetime):
     lock_rows(session, device_code, approved)
     session.execute(sa.update(device_code).where(*approved).values(
         status=device.DENIED))
+    _revoke_linked(session, hashes, now + lifetime)
 
 
 def end_unprefixed_sessions(db, ctx, now, lifetime):
@@ -1030,7 +1035,6 @@ def _end_sessions(session, ctx, rows, now, lifetime):
             (code.code_hash, code.session_id.in_(ids)),
             (device_code.device_code_hash, device_code.session_id.in_(ids))):
         hashes += session.scalars(sa.select(column).where(where)).all()
-    _revoke_linked(session, hashes, now + lifetime)
     counts = dict(session.execute(sa.select(
         refresh.session_id, sa.func.count()).where(
             refresh.session_id.in_(ids)).group_by(refresh.session_id)).all())
@@ -1049,6 +1053,8 @@ def _end_sessions(session, ctx, rows, now, lifetime):
     # those of their other sessions too.
     lock_refresh_tokens(session, (refresh.session_id.in_(ids),))
     session.execute(sa.delete(refresh).where(refresh.session_id.in_(ids)))
+    # Last, as every path that ends grants (lock_rows).
+    _revoke_linked(session, hashes, now + lifetime)
     for session_id, user_id in rows:
         communities.audit(session, ctx.user_id or user_id, 'logout',
                           'session', session_id, user_id=user_id,

@@ -25,6 +25,7 @@ from federation_proxy.db import models
 from federation_proxy.db import oidc as oidc_db
 from federation_proxy.db import users as users_db
 from federation_proxy import login
+from federation_proxy.oidc import tokens as oidc_tokens
 from federation_proxy.tests.functional import base
 from federation_proxy.tests.functional import oidc_setup as s
 from federation_proxy.tests.functional import test_login_hostile_idp as h
@@ -787,6 +788,43 @@ class UnlinkRaceTest(races.OnPostgreSQL, UnlinkTest):
                                            'alice-at-work')
         alice.post('/v1/logout', headers=CSRF, status=204)
         self.assertEqual('invalid_grant', self.refresh(held, 400)['error'])
+
+    def test_a_logout_while_the_relying_party_revokes_the_grant(self):
+        # The relying party revokes Alice's refresh token (RFC 7009: the
+        # grant's tokens locked and deleted, then the access tokens
+        # issued with them revoked) while she logs out in her browser.
+        # The logout revoked those access tokens first and then locked
+        # the tokens: each waited for the other, and PostgreSQL aborted
+        # the logout.  Every path now revokes access tokens after it
+        # locked the codes and tokens.
+        alice = webtest.TestApp(self.app.app)
+        self.log_in(alice, 'home', 'alice')
+        digest = communities.token_hash(self.grant(alice)['refresh_token'])
+        table = models.RefreshToken.__table__
+        revoked = models.RevokedToken.__table__
+        answers = []
+
+        def logout():
+            answers.append(alice.post('/v1/logout', headers=CSRF,
+                                      expect_errors=True))
+
+        with self.engine.connect() as conn:
+            with conn.begin():
+                # This side never breaks the deadlock: the logout does.
+                conn.exec_driver_sql("SET LOCAL deadlock_timeout = '60s'")
+                conn.execute(table.delete().where(
+                    table.c.token_hash == digest))
+                request = threading.Thread(target=logout)
+                request.start()
+                self.assertTrue(races.waiting_for_a_lock(self.engine,
+                                                         request))
+                conn.execute(revoked.insert().values(
+                    jti=oidc_tokens.linked_jti(digest),
+                    expires_at=datetime.datetime.utcnow() +
+                    datetime.timedelta(hours=1)))
+        request.join(60)
+        self.assertEqual(204, answers[0].status_int, answers[0].body)
+        self.assertFalse(self.session_works(alice))
 
     def test_a_login_again_while_the_identity_of_its_grants_is_unlinked(
             self):
