@@ -639,10 +639,16 @@ class Promoter(object):
             token = secrets.token_urlsafe(24)
             first = {'build_token': token, 'build_started_at': now,
                      'build_user_id': self.driver.creator(auth)}
-        if not self._move(request, pending_db.QUEUED, pending_db.BUILDING,
-                          **first):
+        started = self._move(request, pending_db.QUEUED, pending_db.BUILDING,
+                             **first)
+        if not started:
             return TAKEN, None
-        request = dict(request, **first)
+        # Its moves from building compare the updated_at this one wrote:
+        # on the state only, a build that outlasted build_timeout (a
+        # create slow to return) moved the request of another engine's
+        # build (the recovery queued it again, what this one had built
+        # deleted, and built it) active with this build's servers.
+        request = dict(request, updated_at=started, **first)
         runtime = self.guaranteed_runtime(request)
         guaranteed_until = None
         if runtime:
@@ -686,13 +692,14 @@ class Promoter(object):
                 # Queued again, it would be built again next to them.
                 moved = self._move(
                     request, pending_db.BUILDING, pending_db.FAILED,
+                    since=request['updated_at'],
                     reason='No room when building (%s), and the servers '
                            'built before could not be deleted: %s; it is '
                            'not built again next to them.'
                            % (exc, ', '.join(left)))
                 return (FAILED if moved else TAKEN), None
             moved = self._move(request, pending_db.BUILDING,
-                               pending_db.QUEUED,
+                               pending_db.QUEUED, since=request['updated_at'],
                                reason='No room when building: %s' % exc)
             return (REQUEUED if moved else TAKEN), None
         except Exception as exc:
@@ -740,10 +747,12 @@ class Promoter(object):
                 reason += ('; the servers built before could not be '
                            'deleted: %s' % ', '.join(left))
             moved = self._move(request, pending_db.BUILDING,
-                               pending_db.FAILED, reason=reason)
+                               pending_db.FAILED, since=request['updated_at'],
+                               reason=reason)
             return (FAILED if moved else TAKEN), None
         LOG.info('Pending request %s built: %s', request['id'], server_ids)
         if not self._move(request, pending_db.BUILDING, pending_db.ACTIVE,
+                          since=request['updated_at'],
                           server_ids=server_ids, reason=None):
             return TAKEN, None
         if request.get('interruptions'):
@@ -998,12 +1007,14 @@ class Promoter(object):
                         request['id'], count)
             return self._move(
                 request, pending_db.BUILDING, pending_db.FAILED,
+                since=request['updated_at'],
                 reason='The cloud was away or failed while it was building, '
                        '%d times ([preemption] max_build_interruptions), '
                        'the last: %s; what it had built was deleted.'
                        % (count, cloud_errors.public_reason(exc)))
         moved = self._move(
             request, pending_db.BUILDING, pending_db.QUEUED,
+            since=request['updated_at'],
             reason='Queued again: the cloud was away while it was '
                    'building (%s); what it had built was deleted.'
                    % cloud_errors.public_reason(exc))

@@ -85,9 +85,11 @@ def _opts():
                  'is taken to have been left by an engine that stopped '
                  'mid-build: the promoter then looks in the cloud for its '
                  'servers (by the arbiter:pending_request metadata) and '
-                 'queues it again when there are none, or marks it active '
+                 'queues it again when there are none (or none of one of '
+                 'its kinds, what was built deleted), or marks it active '
                  'or failed from what it finds. Longer than the longest '
-                 'build ([nova] create_timeout and more).'),
+                 'build ([nova] create_timeout for each kind of server of '
+                 'a request, and more).'),
         cfg.IntOpt(
             'max_build_interruptions', default=3, min=1,
             help='Times the cloud\'s outage (Nova, Keystone or Placement '

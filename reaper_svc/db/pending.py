@@ -278,7 +278,8 @@ def stale_building(db, ctx, before):
 def transition(db, ctx, request_id, current, new, since=None, **fields):
     """Move a request from ``current`` to ``new`` (and set ``fields``:
     ``reason``, ``server_ids``, ``trust_id``, ``build_token``,
-    ``build_started_at``, ``build_user_id``); False
+    ``build_started_at``, ``build_user_id``); the ``updated_at`` it
+    wrote (for a later ``since``), or False
     when it was not in ``current`` any more (another engine or the user
     moved it), or, with ``since``, when its ``updated_at`` is not
     ``since`` any more (it moved and came back to ``current``).
@@ -297,7 +298,7 @@ def transition(db, ctx, request_id, current, new, since=None, **fields):
         if since is not None:
             query = query.where(models.PendingRequest.updated_at == since)
         result = session.execute(query.values(**values))
-        return result.rowcount == 1
+        return values['updated_at'] if result.rowcount == 1 else False
 
 
 def interrupted(db, ctx, request_id, reason=None):

@@ -3,6 +3,7 @@ middle of a build) are settled from what the simulated cloud shows, once
 ``[preemption] build_timeout`` has passed, and never built twice."""
 
 import datetime
+import threading
 from unittest import mock
 
 from reaper_svc.db import actions as actions_db
@@ -320,6 +321,65 @@ class TestRecovery(tp.PromoterTestBase):
         self.assertEqual(sorted(built['server_ids']), sorted(
             self.sim.cluster().servers))
         self.assertEqual(2, len(built['server_ids']))
+
+    def test_a_build_outlasting_the_timeout_does_not_take_the_next(self):
+        """All or nothing, two kinds: the old leader's create of "db"
+        returns only after build_timeout.  Meanwhile the new leader's
+        recovery found "web" whole and nothing of "db": it queued the
+        request again, what was built deleted, and builds it.  The old
+        leader's build, ending while that one runs, moved the request
+        active on the state only, with its own servers (its "web"
+        deleted), and the new build was taken.  Its moves compare the
+        updated_at its start wrote: the request is the new build's."""
+        request = pending_db.create_request(
+            self.engine.db, self.ctx, 'physics', 'user-physics',
+            [{'name': 'web', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 1},
+             {'name': 'db', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 1}], all_or_nothing=True)
+        old = self.promoter
+        real_create = self.sim.create
+        blocked, release = threading.Event(), threading.Event()
+        outcome = {}
+
+        def create(project_id, name, *args, **kwargs):
+            if threading.current_thread() is thread and name == 'db':
+                blocked.set()
+                self.assertTrue(release.wait(30))
+            ids = real_create(project_id, name, *args, **kwargs)
+            if threading.current_thread() is not thread and name == 'db':
+                # The new leader's build, mid-way: the old one's create
+                # returns now, and its build ends.
+                release.set()
+                thread.join(30)
+            return ids
+
+        def run_old():
+            outcome.update(old.promote())
+
+        self.sim.create = create
+        thread = threading.Thread(target=run_old)
+        thread.start()
+        try:
+            self.assertTrue(blocked.wait(30))
+            new = self.restart(TIMEOUT + 1)
+            done = new.promote()
+        finally:
+            release.set()
+            thread.join(30)
+            self.sim.create = real_create
+        self.assertEqual({request['id']: pending_db.QUEUED},
+                         done['recovered'])
+        self.assertEqual([request['id']], done['built'])
+        self.assertEqual([request['id']], outcome['taken'])
+        active = self.state(request)
+        self.assertEqual(pending_db.ACTIVE, active['state'])
+        servers = self.sim.cluster().servers
+        self.assertEqual([], [i for i in active['server_ids']
+                              if i not in servers])
+        names = sorted(self.sim.server_state(i)['name'].split('-')[0]
+                       for i in active['server_ids'])
+        self.assertEqual(['db', 'web'], names)
 
     def test_servers_still_building_in_the_cloud_wait(self):
         request = self.queue(count=2)
