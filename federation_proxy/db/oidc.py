@@ -657,8 +657,10 @@ def revoke_grant(db, ctx, client_id, user_id, now, lifetime,
     where = (table.client_id == client_id, table.user_id == user_id,
              table.expires_at > now)
     with db.writer.using(ctx) as session:
-        hashes = _recent_refresh_hashes(session, where, now, lifetime)
         lock_refresh_tokens(session, where)
+        # Read once they are locked: a refresh that held one of them
+        # has committed its successor, whose access token goes too.
+        hashes = _recent_refresh_hashes(session, where, now, lifetime)
         count = session.execute(sa.update(table).where(*where).values(
             revoked=True)).rowcount
         if code_hash is not None:

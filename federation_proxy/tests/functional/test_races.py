@@ -810,6 +810,59 @@ class TestLogoutRaceOnPostgreSQL(races.OnPostgreSQL,
         self.assertEqual(200, self._refresh(
             other['refresh_token']).status_int)
 
+    def _waiting(self, sessions, timeout=20):
+        """Whether, within ``timeout`` seconds, ``sessions`` sessions
+        wait for a lock."""
+        with self.engine.connect() as look:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if look.exec_driver_sql(
+                        'SELECT count(DISTINCT pid) FROM pg_locks '
+                        'WHERE NOT granted').scalar() >= sessions:
+                    return True
+                time.sleep(0.05)
+        return False
+
+    def test_a_reuse_while_the_grant_is_refreshed(self):
+        # A used refresh token is shown again (whoever stole it) while
+        # the grant's latest token is being refreshed: the reuse ends
+        # the grant, and the access token the refresh answered with too.
+        # It read the hashes of the grant's tokens before it waited for
+        # the refresh: the successor's access token was not revoked.
+        oidc_setup.make_person(self.app, 'alice')
+        self.client = oidc_setup.make_client(self.app, 'leaf')
+        used = self._tokens(oidc_setup.person_headers('alice'))
+        latest = self._refresh(used['refresh_token']).json
+        answers = {}
+
+        def show(name, token):
+            answers[name] = self._refresh(token)
+
+        threads = [threading.Thread(target=show, args=(name, token))
+                   for name, token in (
+                       ('refresh', latest['refresh_token']),
+                       ('reuse', used['refresh_token']))]
+        with self.engine.connect() as conn:
+            with conn.begin():
+                # The latest token held a moment: the refresh waits for
+                # it, then the reuse, behind the refresh.
+                conn.execute(sa.select(_REFRESH.c.token_hash).where(
+                    _REFRESH.c.token_hash == communities.token_hash(
+                        latest['refresh_token'])).with_for_update(
+                            read=True))
+                for count, thread in enumerate(threads, 1):
+                    thread.start()
+                    self.assertTrue(self._waiting(count))
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual(200, answers['refresh'].status_int,
+                         answers['refresh'].body)
+        self.assertEqual('invalid_grant', answers['reuse'].json['error'])
+        self.assertEqual({'active': False}, self.app.post(
+            '/oidc/introspect',
+            {'token': answers['refresh'].json['access_token']},
+            headers=oidc_setup.basic(*self.client)).json)
+
     def test_revoking_a_refresh_token_a_refresh_is_using(self):
         # The client revokes its refresh token (RFC 7009) while a
         # refresh of it is under way: the refresh wins, and the token
