@@ -648,7 +648,8 @@ class Promoter(object):
         # create slow to return) moved the request of another engine's
         # build (the recovery queued it again, what this one had built
         # deleted, and built it) active with this build's servers.
-        request = dict(request, updated_at=started, **first)
+        request = dict(request, state=pending_db.BUILDING, updated_at=started,
+                       **first)
         runtime = self.guaranteed_runtime(request)
         guaranteed_until = None
         if runtime:
@@ -953,7 +954,8 @@ class Promoter(object):
             self.db, self.ctx, request['id'],
             'The cloud did not answer its build (%s); it is settled from '
             'what the cloud shows once it is older than [preemption] '
-            'build_timeout.' % cloud_errors.public_reason(exc))
+            'build_timeout.' % cloud_errors.public_reason(exc),
+            since=request['updated_at'])
         LOG.info('Pending request %s: the cloud did not answer its build '
                  '(%s, interruption %s); it is settled once its build is '
                  'older than [preemption] build_timeout', request['id'],
@@ -965,7 +967,10 @@ class Promoter(object):
         built before and any the cloud shows with the request's
         metadata (a create interrupted after Nova took it), and queue it
         again; its ``created_at``, and so its place in the queue, is
-        kept.  Whether it was queued again.
+        kept.  Whether it was queued again.  A request that moved since
+        this build started (it outlasted ``build_timeout``, and the
+        recovery settled it) is left, nothing deleted: the servers
+        listed by its token may be another build's.
 
         When the cloud cannot yet tell or delete what was built, the
         request stays ``building``: queued, it would be built again next
@@ -975,6 +980,16 @@ class Promoter(object):
         """
         try:
             found = self._servers_of(request)
+            if request['id'] not in pending_db.unmoved(self.db, self.ctx,
+                                                       [request]):
+                # This build outlasted build_timeout: the recovery
+                # settled the request (another build of it may run, its
+                # servers listed here with the same token) or made it
+                # active with this build's servers.  Nothing is deleted.
+                LOG.warning('Pending request %s moved while its build was '
+                            'interrupted (%s): its servers are left',
+                            request['id'], outage.one_line(exc))
+                return False
             for server_id in sorted(set(server_ids)
                                     | {s['id'] for s in found}):
                 try:
@@ -990,14 +1005,16 @@ class Promoter(object):
                 'The cloud went away while it was building (%s), and what '
                 'was built could not be deleted yet; it is settled from '
                 'what the cloud shows once it is older than [preemption] '
-                'build_timeout.' % cloud_errors.public_reason(exc))
+                'build_timeout.' % cloud_errors.public_reason(exc),
+                since=request['updated_at'])
             LOG.info('Pending request %s: the cloud went away while it was '
                      'building (%s, interruption %s), and what was built '
                      'cannot be deleted yet (%s); it is settled once its '
                      'build is older than [preemption] build_timeout',
                      request['id'], outage.one_line(exc), count, error)
             return False
-        count = pending_db.interrupted(self.db, self.ctx, request['id'])
+        count = pending_db.interrupted(self.db, self.ctx, request['id'],
+                                       since=request['updated_at'])
         if count is None:
             return False
         most = self.conf.preemption.max_build_interruptions

@@ -301,19 +301,21 @@ def transition(db, ctx, request_id, current, new, since=None, **fields):
         return values['updated_at'] if result.rowcount == 1 else False
 
 
-def interrupted(db, ctx, request_id, reason=None):
+def interrupted(db, ctx, request_id, reason=None, since=None):
     """Count one more interruption of the build of ``request_id`` (still
-    ``building``; its ``updated_at``, the start of its build, is kept)
-    and set its ``reason`` if one is given; the count, or None when it
-    was not building any more."""
+    ``building``, with ``since`` as its ``updated_at`` when given: the
+    start of that build, which this keeps) and set its ``reason`` if one
+    is given; the count, or None when it was not building any more."""
     model = models.PendingRequest
     values = {'interruptions': model.interruptions + 1}
     if reason is not None:
         values['reason'] = reason
+    query = sa.update(model).where(model.id == request_id,
+                                   model.state == BUILDING)
+    if since is not None:
+        query = query.where(model.updated_at == since)
     with db.writer.using(ctx) as session:
-        result = session.execute(
-            sa.update(model).where(model.id == request_id,
-                                   model.state == BUILDING).values(**values))
+        result = session.execute(query.values(**values))
         if result.rowcount != 1:
             return None
         return session.scalar(sa.select(model.interruptions).where(

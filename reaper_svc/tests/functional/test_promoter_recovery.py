@@ -11,6 +11,7 @@ from reaper_svc.db import guarantees as guarantees_db
 from reaper_svc.db import pending as pending_db
 from reaper_svc import promoter as promoter_mod
 from reaper_svc.tests.functional import test_promoter as tp
+from reaper_svc.tests.functional import test_promoter_build_outage as tbo
 
 TIMEOUT = 600
 
@@ -372,6 +373,62 @@ class TestRecovery(tp.PromoterTestBase):
                          done['recovered'])
         self.assertEqual([request['id']], done['built'])
         self.assertEqual([request['id']], outcome['taken'])
+        active = self.state(request)
+        self.assertEqual(pending_db.ACTIVE, active['state'])
+        servers = self.sim.cluster().servers
+        self.assertEqual([], [i for i in active['server_ids']
+                              if i not in servers])
+        names = sorted(self.sim.server_state(i)['name'].split('-')[0]
+                       for i in active['server_ids'])
+        self.assertEqual(['db', 'web'], names)
+
+    def test_a_late_interrupted_build_deletes_not_the_next_ones(self):
+        """The same, but the old leader's create of "db" ends refused
+        (Nova away: never received) while the new leader builds the
+        request.  Its clean-up deleted every server of its own the cloud
+        showed, the new build's among them (one token), and queued the
+        request again: the new build was taken, its servers gone.  The
+        request moved since that build started: nothing is deleted."""
+        request = pending_db.create_request(
+            self.engine.db, self.ctx, 'physics', 'user-physics',
+            [{'name': 'web', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 1},
+             {'name': 'db', 'flavor': 'm1', 'image': 'img',
+              'networks': [], 'count': 1}], all_or_nothing=True)
+        old = self.promoter
+        real_create = self.sim.create
+        blocked, release = threading.Event(), threading.Event()
+        outcome = []
+
+        def create(project_id, name, *args, **kwargs):
+            if threading.current_thread() is thread and name == 'db':
+                blocked.set()
+                self.assertTrue(release.wait(30))
+                raise tbo.away()
+            ids = real_create(project_id, name, *args, **kwargs)
+            if threading.current_thread() is not thread and name == 'db':
+                release.set()
+                thread.join(30)
+            return ids
+
+        def run_old():
+            try:
+                old.promote()
+            except Exception as exc:
+                outcome.append(exc)
+
+        self.sim.create = create
+        thread = threading.Thread(target=run_old)
+        thread.start()
+        try:
+            self.assertTrue(blocked.wait(30))
+            done = self.restart(TIMEOUT + 1).promote()
+        finally:
+            release.set()
+            thread.join(30)
+            self.sim.create = real_create
+        self.assertEqual(1, len(outcome))
+        self.assertEqual([request['id']], done['built'])
         active = self.state(request)
         self.assertEqual(pending_db.ACTIVE, active['state'])
         servers = self.sim.cluster().servers
