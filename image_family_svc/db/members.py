@@ -1037,7 +1037,8 @@ def _joined_at(session, family, marker, only):
             return joined
     raise InvalidMarker(
         'Invalid field marker: image %s is not in image family %s.'
-        % (marker, family.name), field='marker')
+        % (errors.quoted_id(marker), errors.quoted_id(family.name)),
+        field='marker')
 
 
 def _was_visible(session, family, image_id):

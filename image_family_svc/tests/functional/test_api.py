@@ -439,6 +439,17 @@ class TestMembership(base.ApiTestCase):
         self.assertEqual(['img-2', 'img-3'],
                          [i['image_id'] for i in rest['images']])
 
+    def test_unknown_marker_is_quoted_in_the_refusal(self):
+        # The marker was repeated as given: a right-to-left override
+        # (U+202E) reached the detail as it was.
+        self.add('centos-7', 'img-0', '7.0')
+        resp = self.app.get(
+            '/v1/families/centos-7/images?marker=ab%E2%80%AEcd',
+            headers=base.ADMIN, status=400).json
+        self.assertEqual(
+            'Invalid field marker: image "ab\\u202ecd" is not in image '
+            'family "centos-7".', resp['errors'][0]['detail'])
+
     def test_unknown_marker_refused(self):
         # It used to answer the first page, as if no marker was given.
         self.add('centos-7', 'img-0', '7.0')
