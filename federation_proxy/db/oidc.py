@@ -682,6 +682,10 @@ def forget_client_grants(session, client_id, now, lifetime):
     refresh = models.RefreshToken
     code = models.AuthorizationCode
     device_code = models.DeviceCode
+    for model in (code, device_code, refresh):
+        lock_rows(session, model, (model.client_id == client_id,))
+    # Read once they are locked: a refresh that held a token has
+    # committed its successor, whose access token goes too.
     hashes = _recent_refresh_hashes(
         session, (refresh.client_id == client_id,), now, lifetime)
     for model, column in ((code, code.code_hash),
@@ -690,7 +694,6 @@ def forget_client_grants(session, client_id, now, lifetime):
             model.client_id == client_id,
             model.expires_at > now - lifetime)).all()
     for model in (code, device_code, refresh):
-        lock_rows(session, model, (model.client_id == client_id,))
         session.execute(sa.delete(model).where(
             model.client_id == client_id))
     return _revoke_linked(session, hashes, now + lifetime)

@@ -863,6 +863,44 @@ class TestLogoutRaceOnPostgreSQL(races.OnPostgreSQL,
             {'token': answers['refresh'].json['access_token']},
             headers=oidc_setup.basic(*self.client)).json)
 
+    def test_deleting_the_client_while_its_grant_is_refreshed(self):
+        # The operator deletes the client while one of its grants is
+        # being refreshed: the deletion waits for the refresh, and the
+        # access token the refresh answered with is revoked with the
+        # rest (it read which to revoke before it waited, and that one
+        # stayed valid until it expired).
+        oidc_setup.make_person(self.app, 'alice')
+        self.client = oidc_setup.make_client(self.app, 'leaf')
+        grant = self._tokens(oidc_setup.person_headers('alice'))
+        answers = {}
+        threads = [
+            threading.Thread(target=lambda: answers.setdefault(
+                'refresh', self._refresh(grant['refresh_token']))),
+            threading.Thread(target=lambda: answers.setdefault(
+                'delete', self.app.delete('/v1/clients/leaf',
+                                          headers=base.ADMIN,
+                                          expect_errors=True)))]
+        with self.engine.connect() as conn:
+            with conn.begin():
+                # The token held a moment: the refresh waits for it,
+                # then the deletion, behind the refresh.
+                conn.execute(sa.select(_REFRESH.c.token_hash).where(
+                    _REFRESH.c.token_hash == communities.token_hash(
+                        grant['refresh_token'])).with_for_update(
+                            read=True))
+                for count, thread in enumerate(threads, 1):
+                    thread.start()
+                    self.assertTrue(self._waiting(count))
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual(200, answers['refresh'].status_int,
+                         answers['refresh'].body)
+        self.assertEqual(204, answers['delete'].status_int,
+                         answers['delete'].body)
+        self.app.get('/oidc/userinfo', headers={
+            'Authorization': 'Bearer %s'
+            % answers['refresh'].json['access_token']}, status=401)
+
     def test_revoking_a_refresh_token_a_refresh_is_using(self):
         # The client revokes its refresh token (RFC 7009) while a
         # refresh of it is under way: the refresh wins, and the token
