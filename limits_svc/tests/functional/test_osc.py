@@ -347,5 +347,5 @@ class TestOpenStackCommand(testtools.TestCase):
                         ('quota', 'allocation', 'show')):
             result = self.openstack(*(command + ('#x?y',)))
             self.assertEqual(1, result.returncode, result.stdout)
-            self.assertIn('#x?y.', result.stderr)
+            self.assertIn('"#x?y".', result.stderr)
             self.assertIn('HTTP 404', result.stderr)
