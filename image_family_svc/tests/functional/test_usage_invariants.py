@@ -442,12 +442,9 @@ class TestRebuildsDuringReconciliationsPostgreSQL(
                 self.db, self.ctx, image).row.state, image)
 
 
-class TestReconciliationMovesOffAnImageBeingCountedPostgreSQL(
-        backends.OnPostgreSQL, testtools.TestCase):
-    """The reconciliation of img-a finds vm-1, recorded as running from
-    img-b (of another family), running from img-a, while vm-2's
-    ``instance.create.start`` on img-b is being applied (review of
-    5850e6a)."""
+class _LockRace(backends.OnPostgreSQL, testtools.TestCase):
+    """A write held uncommitted on a connection of the test's own while a
+    call of the service waits for its lock, then committed."""
 
     def setUp(self):
         super().setUp()
@@ -455,18 +452,58 @@ class TestReconciliationMovesOffAnImageBeingCountedPostgreSQL(
         migration.upgrade(service.SPEC, self.url)
         self.db = backends.database_at(self, self.url)
         self.ctx = context.admin_context()
+        self.engine = sa.create_engine(self.url)
+        self.addCleanup(self.engine.dispose)
+
+    def run_while_held(self, transaction, call):
+        """Run ``call`` in a thread; once it waits for a lock (or ended),
+        commit ``transaction``; ``call`` must then end without error."""
+        failures = []
+
+        def run():
+            try:
+                call()
+            except Exception as exc:  # reported below
+                failures.append(exc)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        with self.engine.connect() as conn:
+            for _ in range(600):
+                if conn.execute(sa.text(
+                        'SELECT count(*) FROM pg_locks WHERE NOT granted'
+                )).scalar() or not thread.is_alive():
+                    break
+                time.sleep(0.1)
+        transaction.commit()
+        thread.join(60)
+        self.assertFalse(thread.is_alive())
+        self.assertEqual([], failures)
+
+    def assert_not_deleted(self, image_id):
+        """Asked to go, ``image_id`` waits for its servers."""
+        members.request_transition(self.db, self.ctx, image_id,
+                                   lc.OBSOLETE, drain=0)
+        members.request_transition(self.db, self.ctx, image_id,
+                                   lc.DELETED, drain=0)
+        self.assertEqual(lc.PENDING_DELETE, members.get_image(
+            self.db, self.ctx, image_id).row.state)
+
+
+class TestReconciliationMovesOffAnImageBeingCountedPostgreSQL(_LockRace):
+    """The reconciliation of img-a finds vm-1, recorded as running from
+    img-b (of another family), running from img-a, while vm-2's
+    ``instance.create.start`` on img-b is being applied (review of
+    5850e6a)."""
+
+    def setUp(self):
+        super().setUp()
         for name, image in (('fam-a', 'img-a'), ('fam-b', 'img-b')):
             families.create_family(self.db, self.ctx, name, None,
                                    'public', {})
             members.join(self.db, self.ctx, name, image, '1', {},
                          state=lc.ACTIVE)
         usage.server_created(self.db, self.ctx, 'vm-1', 'img-b')
-        self.engine = sa.create_engine(self.url)
-        self.addCleanup(self.engine.dispose)
-
-    def _waiting(self, conn):
-        return conn.execute(sa.text(
-            'SELECT count(*) FROM pg_locks WHERE NOT granted')).scalar()
 
     def test_the_server_created_meanwhile_stays_counted(self):
         listed_at = reconcile_db.database_now(self.db, self.ctx)
@@ -483,42 +520,22 @@ class TestReconciliationMovesOffAnImageBeingCountedPostgreSQL(
         creating.execute(sa.text(
             "UPDATE image_usage SET servers = servers + 1 WHERE "
             "image_id = 'img-b'"))
-        failures = []
 
         def reconcile():
-            try:
-                reconcile_db.set_servers(self.db, self.ctx, 'img-a',
-                                         {'vm-1'}, listed_at, drain=0)
-            except Exception as exc:  # reported below
-                failures.append(exc)
+            reconcile_db.set_servers(self.db, self.ctx, 'img-a',
+                                     {'vm-1'}, listed_at, drain=0)
 
-        thread = threading.Thread(target=reconcile, daemon=True)
-        thread.start()
-        with self.engine.connect() as conn:
-            for _ in range(600):
-                if self._waiting(conn) or not thread.is_alive():
-                    break
-                time.sleep(0.1)
-        transaction.commit()
-        thread.join(60)
-        self.assertFalse(thread.is_alive())
-        self.assertEqual([], failures)
+        self.run_while_held(transaction, reconcile)
         # vm-1 counts for img-a, vm-2 for img-b...
         self.assertEqual((1, 1), (usage.servers_of(self.db, self.ctx,
                                                    'img-a')[0],
                                   usage.servers_of(self.db, self.ctx,
                                                    'img-b')[0]))
         # ... which is not deleted under it.
-        members.request_transition(self.db, self.ctx, 'img-b', lc.OBSOLETE,
-                                   drain=0)
-        members.request_transition(self.db, self.ctx, 'img-b', lc.DELETED,
-                                   drain=0)
-        self.assertEqual(lc.PENDING_DELETE, members.get_image(
-            self.db, self.ctx, 'img-b').row.state)
+        self.assert_not_deleted('img-b')
 
 
-class TestRebuildRacingADeletionPostgreSQL(
-        backends.OnPostgreSQL, testtools.TestCase):
+class TestRebuildRacingADeletionPostgreSQL(_LockRace):
     """vm-1's ``instance.rebuild.end`` (onto img-1) is applied while its
     ``instance.delete.end`` is (redelivered late, or on another engine
     host): the rebuild read vm-1's row before the deletion committed
@@ -526,10 +543,6 @@ class TestRebuildRacingADeletionPostgreSQL(
 
     def setUp(self):
         super().setUp()
-        self.url = self.database_url()
-        migration.upgrade(service.SPEC, self.url)
-        self.db = backends.database_at(self, self.url)
-        self.ctx = context.admin_context()
         families.create_family(self.db, self.ctx, 'fam', None, 'public',
                                {})
         for image in IMAGES[:2]:
@@ -538,12 +551,6 @@ class TestRebuildRacingADeletionPostgreSQL(
         for server in ('vm-1', 'vm-2'):
             usage.server_created(self.db, self.ctx, server, 'img-0',
                                  sent_at=T0)
-        self.engine = sa.create_engine(self.url)
-        self.addCleanup(self.engine.dispose)
-
-    def _waiting(self, conn):
-        return conn.execute(sa.text(
-            'SELECT count(*) FROM pg_locks WHERE NOT granted')).scalar()
 
     def test_the_image_left_is_not_counted_down_twice(self):
         # vm-1's deletion, written and not committed yet (as
@@ -558,51 +565,27 @@ class TestRebuildRacingADeletionPostgreSQL(
         deleting.execute(sa.text(
             "UPDATE image_usage SET servers = servers - 1 WHERE "
             "image_id = 'img-0'"))
-        failures = []
 
         def rebuild():
-            try:
-                usage.server_rebuilt(
-                    self.db, self.ctx, 'vm-1', 'img-1',
-                    sent_at=T0 + datetime.timedelta(seconds=1))
-            except Exception as exc:  # reported below
-                failures.append(exc)
+            usage.server_rebuilt(
+                self.db, self.ctx, 'vm-1', 'img-1',
+                sent_at=T0 + datetime.timedelta(seconds=1))
 
-        thread = threading.Thread(target=rebuild, daemon=True)
-        thread.start()
-        with self.engine.connect() as conn:
-            for _ in range(600):
-                if self._waiting(conn) or not thread.is_alive():
-                    break
-                time.sleep(0.1)
-        transaction.commit()
-        thread.join(60)
-        self.assertFalse(thread.is_alive())
-        self.assertEqual([], failures)
+        self.run_while_held(transaction, rebuild)
         # vm-2 still runs from img-0...
         self.assertEqual(1, usage.servers_of(self.db, self.ctx,
                                              'img-0')[0])
         # ... which is not deleted under it.
-        members.request_transition(self.db, self.ctx, 'img-0', lc.OBSOLETE,
-                                   drain=0)
-        members.request_transition(self.db, self.ctx, 'img-0', lc.DELETED,
-                                   drain=0)
-        self.assertEqual(lc.PENDING_DELETE, members.get_image(
-            self.db, self.ctx, 'img-0').row.state)
+        self.assert_not_deleted('img-0')
 
 
-class TestDeletionRacingAReconciliationPostgreSQL(
-        backends.OnPostgreSQL, testtools.TestCase):
+class TestDeletionRacingAReconciliationPostgreSQL(_LockRace):
     """vm-1's ``instance.delete.end`` is applied while a reconciliation
     that listed it (before its deletion) running from img-a moves its
     row off img-b, of another family (review of 5850e6a)."""
 
     def setUp(self):
         super().setUp()
-        self.url = self.database_url()
-        migration.upgrade(service.SPEC, self.url)
-        self.db = backends.database_at(self, self.url)
-        self.ctx = context.admin_context()
         for name, image in (('fam-a', 'img-a'), ('fam-b', 'img-b')):
             families.create_family(self.db, self.ctx, name, None,
                                    'public', {})
@@ -610,12 +593,6 @@ class TestDeletionRacingAReconciliationPostgreSQL(
                          state=lc.ACTIVE)
         for server in ('vm-1', 'vm-2'):
             usage.server_created(self.db, self.ctx, server, 'img-b')
-        self.engine = sa.create_engine(self.url)
-        self.addCleanup(self.engine.dispose)
-
-    def _waiting(self, conn):
-        return conn.execute(sa.text(
-            'SELECT count(*) FROM pg_locks WHERE NOT granted')).scalar()
 
     def test_the_image_left_is_not_counted_down_twice(self):
         # The reconciliation of img-a, written and not committed yet (as
@@ -631,32 +608,13 @@ class TestDeletionRacingAReconciliationPostgreSQL(
         moving.execute(sa.text(
             "UPDATE image_usage SET servers = servers - 1 WHERE "
             "image_id = 'img-b'"))
-        failures = []
 
         def delete():
-            try:
-                usage.server_deleted(self.db, self.ctx, 'vm-1', drain=0)
-            except Exception as exc:  # reported below
-                failures.append(exc)
+            usage.server_deleted(self.db, self.ctx, 'vm-1', drain=0)
 
-        thread = threading.Thread(target=delete, daemon=True)
-        thread.start()
-        with self.engine.connect() as conn:
-            for _ in range(600):
-                if self._waiting(conn) or not thread.is_alive():
-                    break
-                time.sleep(0.1)
-        transaction.commit()
-        thread.join(60)
-        self.assertFalse(thread.is_alive())
-        self.assertEqual([], failures)
+        self.run_while_held(transaction, delete)
         # vm-2 still runs from img-b...
         self.assertEqual(1, usage.servers_of(self.db, self.ctx,
                                              'img-b')[0])
         # ... which is not deleted under it.
-        members.request_transition(self.db, self.ctx, 'img-b', lc.OBSOLETE,
-                                   drain=0)
-        members.request_transition(self.db, self.ctx, 'img-b', lc.DELETED,
-                                   drain=0)
-        self.assertEqual(lc.PENDING_DELETE, members.get_image(
-            self.db, self.ctx, 'img-b').row.state)
+        self.assert_not_deleted('img-b')
